@@ -1,0 +1,290 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/linli-community/linli/models"
+)
+
+// Ledger posts to and reads resident accounts.
+type Ledger struct {
+	store Store
+	now   func() time.Time
+
+	mu    sync.Mutex
+	heads map[models.Account]models.Balance // in-process hint, never the truth
+}
+
+// New returns a ledger over s; now is the clock.
+func New(s Store, now func() time.Time) *Ledger {
+	return &Ledger{store: s, now: now, heads: map[models.Account]models.Balance{}}
+}
+
+// Posting is one change of one account.
+type Posting struct {
+	// OpID is the scoped idempotency key (who + what + client key); a repeat
+	// with the same OpID and Hash returns the first entry.
+	OpID string
+	// Hash identifies the request; the same OpID with another Hash is refused
+	// with models.ErrIdempotencyMismatch.
+	Hash           string
+	Account        models.Account
+	CommunityID    string
+	Delta          int64
+	Kind           models.EntryKind
+	Ref            string
+	Reason         string
+	IdempotencyKey string
+	PolicyVersion  int
+	// Floor is the lowest balance a debit may leave (0 unless a policy allows
+	// debt, which is then negative).
+	Floor int64
+	Actor string
+}
+
+func (p Posting) validate() error {
+	switch {
+	case p.OpID == "":
+		return fmt.Errorf("ledger: posting without op id: %w", models.ErrIdempotencyKey)
+	case p.Account.ResidentID == "" || p.CommunityID == "":
+		return fmt.Errorf("ledger: posting without account or community: %w", models.ErrValidation)
+	case p.Delta == 0 || p.Delta > models.MaxAmount || p.Delta < -models.MaxAmount:
+		return models.Errorf(models.ErrValidation.Code, "amount must be between 1 and %d", models.MaxAmount)
+	case p.Floor > 0:
+		return fmt.Errorf("ledger: positive floor: %w", models.ErrValidation)
+	case p.Kind == "":
+		return fmt.Errorf("ledger: posting without kind: %w", models.ErrValidation)
+	}
+	return nil
+}
+
+func insufficient(a models.Asset) error {
+	if a == models.AssetHours {
+		return models.ErrInsufficientHours
+	}
+	return models.ErrInsufficientPoints
+}
+
+// Post appends one entry to p.Account, exactly once per p.OpID. A debit that
+// would take the balance below p.Floor is refused with
+// models.ErrInsufficientPoints (or Hours) and writes no entry.
+func (l *Ledger) Post(ctx context.Context, p Posting) (models.Entry, error) {
+	if err := p.validate(); err != nil {
+		return models.Entry{}, err
+	}
+	head, _, err := l.walk(ctx, p.Account, l.hint(ctx, p.Account), "")
+	if err != nil {
+		return models.Entry{}, err
+	}
+	op := Op{ID: p.OpID, Hash: p.Hash, Account: p.Account, BaseSeq: head.Seq, At: l.now().UTC()}
+	err = l.store.InsertOp(ctx, op)
+	repeat := false
+	switch {
+	case errors.Is(err, models.ErrConflict):
+		prior, err := l.store.Op(ctx, p.OpID)
+		if err != nil {
+			return models.Entry{}, fmt.Errorf("ledger: read op: %w", err)
+		}
+		if prior.Hash != p.Hash || prior.Account != p.Account {
+			return models.Entry{}, models.ErrIdempotencyMismatch
+		}
+		if prior.Seq > 0 {
+			return l.store.Entry(ctx, p.Account, prior.Seq)
+		}
+		if prior.Rejected != "" {
+			return models.Entry{}, &models.Error{Code: prior.Rejected}
+		}
+		op, repeat = prior, true
+	case err != nil:
+		return models.Entry{}, fmt.Errorf("ledger: record op: %w", err)
+	}
+
+	// A repeat must look for its entry from the op's base: the first attempt
+	// may have written it before failing to answer.
+	from := head
+	if repeat {
+		from = models.Balance{Account: p.Account, Seq: op.BaseSeq}
+		if op.BaseSeq > 0 {
+			e, err := l.store.Entry(ctx, p.Account, op.BaseSeq)
+			if err != nil {
+				return models.Entry{}, fmt.Errorf("ledger: read base: %w", err)
+			}
+			from.Amount = e.BalanceAfter
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 || repeat {
+			var found *models.Entry
+			head, found, err = l.walk(ctx, p.Account, from, p.OpID)
+			if err != nil {
+				return models.Entry{}, err
+			}
+			if found != nil {
+				if repeat {
+					_ = l.store.SetOpSeq(ctx, op.ID, found.Seq) // speeds up later repeats
+				}
+				return *found, nil
+			}
+		}
+		next, ok := models.AddChecked(head.Amount, p.Delta)
+		if !ok {
+			return models.Entry{}, fmt.Errorf("ledger: balance overflow on %s", p.Account)
+		}
+		if p.Delta < 0 && next < p.Floor {
+			_ = l.store.SetOpRejected(ctx, op.ID, models.CodeOf(insufficient(p.Account.Asset)))
+			return models.Entry{}, insufficient(p.Account.Asset)
+		}
+		e := models.Entry{
+			Account: p.Account, CommunityID: p.CommunityID, Seq: head.Seq + 1,
+			Delta: p.Delta, BalanceAfter: next, Kind: p.Kind, Ref: p.Ref, Reason: p.Reason,
+			IdempotencyKey: p.IdempotencyKey, OpID: p.OpID, PolicyVersion: p.PolicyVersion,
+			Floor: p.Floor, Actor: p.Actor, At: l.now().UTC(),
+		}
+		err = l.store.InsertEntry(ctx, e)
+		if err == nil {
+			l.remember(ctx, models.Balance{Account: p.Account, Seq: e.Seq, Amount: e.BalanceAfter})
+			return e, nil
+		}
+		if !errors.Is(err, models.ErrConflict) {
+			return models.Entry{}, fmt.Errorf("ledger: insert entry: %w", err)
+		}
+		if err := ctx.Err(); err != nil {
+			return models.Entry{}, err
+		}
+		// Someone else took seq head+1: read on from there and try again.
+		from = head
+	}
+}
+
+// Hold debits points for a redemption; Release gives a hold back.
+func (l *Ledger) Hold(ctx context.Context, p Posting) (models.Entry, error) {
+	if p.Delta > 0 {
+		p.Delta = -p.Delta
+	}
+	p.Kind = models.KindHold
+	return l.Post(ctx, p)
+}
+
+// Release credits back points that a hold took.
+func (l *Ledger) Release(ctx context.Context, p Posting) (models.Entry, error) {
+	if p.Delta < 0 {
+		p.Delta = -p.Delta
+	}
+	p.Kind = models.KindRelease
+	return l.Post(ctx, p)
+}
+
+// Reverse posts the opposite of entry seq of acct, once per entry: a second
+// reversal of the same entry returns the first. A reversal that would take
+// the balance below zero is refused.
+func (l *Ledger) Reverse(ctx context.Context, acct models.Account, seq int64, reason, actor string) (models.Entry, error) {
+	orig, err := l.store.Entry(ctx, acct, seq)
+	if err != nil {
+		return models.Entry{}, fmt.Errorf("ledger: reverse: %w", err)
+	}
+	if orig.Kind == models.KindReversal {
+		return models.Entry{}, models.Errorf(models.ErrConflict.Code, "a reversal cannot be reversed")
+	}
+	return l.Post(ctx, Posting{
+		OpID: "reverse:" + orig.ID(), Hash: "reverse:" + orig.ID(),
+		Account: acct, CommunityID: orig.CommunityID, Delta: -orig.Delta,
+		Kind: models.KindReversal, Ref: orig.ID(), Reason: reason, PolicyVersion: orig.PolicyVersion,
+		Actor: actor,
+	})
+}
+
+// Balance returns the account's balance as of its last entry.
+func (l *Ledger) Balance(ctx context.Context, acct models.Account) (models.Balance, error) {
+	b, _, err := l.walk(ctx, acct, l.hint(ctx, acct), "")
+	return b, err
+}
+
+// History returns up to limit entries of acct, newest first, with seq below
+// before (0 means from the head), and the cursor for the next page (0 when
+// there is none).
+func (l *Ledger) History(ctx context.Context, acct models.Account, before int64, limit int) ([]models.Entry, int64, error) {
+	if limit <= 0 || limit > 100 {
+		return nil, 0, models.Errorf(models.ErrValidation.Code, "limit must be between 1 and 100")
+	}
+	if before <= 0 {
+		head, err := l.Balance(ctx, acct)
+		if err != nil {
+			return nil, 0, err
+		}
+		before = head.Seq + 1
+	}
+	var seqs []int64
+	for s := before - 1; s >= 1 && len(seqs) < limit; s-- {
+		seqs = append(seqs, s)
+	}
+	if len(seqs) == 0 {
+		return []models.Entry{}, 0, nil
+	}
+	entries, err := l.store.Entries(ctx, acct, seqs)
+	if err != nil {
+		return nil, 0, fmt.Errorf("ledger: history: %w", err)
+	}
+	next := seqs[len(seqs)-1]
+	if next <= 1 {
+		next = 0
+	}
+	return entries, next, nil
+}
+
+// hint is the best known head of acct without walking: the in-process cache
+// or the stored head record.
+func (l *Ledger) hint(ctx context.Context, acct models.Account) models.Balance {
+	l.mu.Lock()
+	b, ok := l.heads[acct]
+	l.mu.Unlock()
+	if ok {
+		return b
+	}
+	b, err := l.store.HeadHint(ctx, acct)
+	if err != nil || b.Seq < 0 {
+		return models.Balance{Account: acct}
+	}
+	b.Account = acct
+	return b
+}
+
+func (l *Ledger) remember(ctx context.Context, b models.Balance) {
+	l.mu.Lock()
+	if cur, ok := l.heads[b.Account]; !ok || cur.Seq < b.Seq {
+		l.heads[b.Account] = b
+	}
+	l.mu.Unlock()
+	// The stored hint only saves later readers some steps: a failure here
+	// costs nothing but speed.
+	_ = l.store.SaveHeadHint(ctx, b)
+}
+
+// walk reads forward from b until the next entry is missing and returns the
+// true head. If opID is not empty it also returns the entry written by that
+// op, if the walk passes one.
+func (l *Ledger) walk(ctx context.Context, acct models.Account, b models.Balance, opID string) (models.Balance, *models.Entry, error) {
+	var found *models.Entry
+	steps := 0
+	for {
+		e, err := l.store.Entry(ctx, acct, b.Seq+1)
+		if errors.Is(err, models.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return b, nil, fmt.Errorf("ledger: read %s seq %d: %w", acct, b.Seq+1, err)
+		}
+		b = models.Balance{Account: acct, Seq: e.Seq, Amount: e.BalanceAfter}
+		if opID != "" && e.OpID == opID {
+			found = &e
+		}
+		steps++
+	}
+	if steps > 0 {
+		l.remember(ctx, b)
+	}
+	return b, found, nil
+}

@@ -1,0 +1,69 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a stable, upper-case error code that clients may switch on.
+type Code string
+
+// Error is a failure with a stable code. Detail is safe to show a client;
+// it must never hold internal error text.
+type Error struct {
+	Code   Code
+	Detail string
+}
+
+func (e *Error) Error() string {
+	if e.Detail == "" {
+		return string(e.Code)
+	}
+	return string(e.Code) + ": " + e.Detail
+}
+
+// Is makes errors.Is(err, ErrNotFound) true for any *Error with the same code,
+// so a detailed error still matches its sentinel.
+func (e *Error) Is(target error) bool {
+	var t *Error
+	if errors.As(target, &t) {
+		return t.Code == e.Code
+	}
+	return false
+}
+
+// Errorf returns an *Error with the given code and a client-safe detail.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+// CodeOf returns the stable code carried by err, or "" for an internal error.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// Sentinel errors. Each maps to exactly one HTTP status in package handlers.
+var (
+	ErrValidation          = &Error{Code: "VALIDATION_FAILED"}
+	ErrInvalidJSON         = &Error{Code: "INVALID_JSON"}
+	ErrNotFound            = &Error{Code: "NOT_FOUND"}
+	ErrForbidden           = &Error{Code: "FORBIDDEN"}
+	ErrUnauthenticated     = &Error{Code: "UNAUTHENTICATED"}
+	ErrInvalidCredentials  = &Error{Code: "INVALID_CREDENTIALS"}
+	ErrTokenReused         = &Error{Code: "REFRESH_TOKEN_REUSED"}
+	ErrRateLimited         = &Error{Code: "RATE_LIMITED"}
+	ErrConflict            = &Error{Code: "CONFLICT"}
+	ErrAlreadyExists       = &Error{Code: "ALREADY_EXISTS"}
+	ErrInsufficientPoints  = &Error{Code: "INSUFFICIENT_POINTS"}
+	ErrInsufficientHours   = &Error{Code: "INSUFFICIENT_HOURS"}
+	ErrIdempotencyKey      = &Error{Code: "IDEMPOTENCY_KEY_REQUIRED"}
+	ErrIdempotencyMismatch = &Error{Code: "IDEMPOTENCY_KEY_REUSED"}
+	ErrOutOfBounds         = &Error{Code: "AMOUNT_OUT_OF_BOUNDS"}
+	ErrImportRejected      = &Error{Code: "IMPORT_REJECTED"}
+	ErrBodyTooLarge        = &Error{Code: "BODY_TOO_LARGE"}
+	ErrUnavailable         = &Error{Code: "UNAVAILABLE"}
+)

@@ -1,0 +1,113 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver used to add the _id index
+)
+
+// Embedded is a FerretDB server running inside this process on loopback,
+// keeping its data in SQLite files in Dir.
+type Embedded struct {
+	Dir    string
+	uri    string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// StartEmbedded starts the embedded store on a free loopback port. With
+// syncNormal the SQLite files are opened with synchronous=NORMAL: faster, and
+// still safe against a killed process, but a power loss may drop the last
+// commits. The default (FULL) is the right one for a ledger.
+func StartEmbedded(dir string, syncNormal bool, log *slog.Logger) (*Embedded, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: data dir: %w", err)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fmt.Errorf("store: data dir: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	url := "file:" + abs + "/"
+	if syncNormal {
+		url += "?_pragma=synchronous(normal)"
+	}
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Handler:   "sqlite",
+		SQLiteURL: url,
+		// FerretDB logs every error reply (a duplicate key is one) as a
+		// warning; only its errors are worth keeping.
+		Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: embedded: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Embedded{Dir: abs, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		_ = f.Run(ctx)
+	}()
+	e.uri = f.MongoDBURI() // waits until it listens
+	return e, nil
+}
+
+// URI is the mongodb:// address of the embedded server.
+func (e *Embedded) URI() string { return e.uri }
+
+// Stop shuts the server down and waits for it. Disconnect clients first, or
+// it waits for their idle connections.
+func (e *Embedded) Stop() {
+	e.cancel()
+	<-e.done
+}
+
+// indexIDs adds to the SQLite table of every collection of db an expression
+// index on exactly the expression FerretDB's SQLite backend filters by for
+// {_id: …}; FerretDB's own _id index is on a different expression, so
+// without this every find by _id scans the table (DESIGN.md has the numbers).
+func (e *Embedded) indexIDs(ctx context.Context, db string) error {
+	path := filepath.Join(e.Dir, db+".sqlite")
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("store: sqlite file: %w", err)
+	}
+	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("store: open sqlite: %w", err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, `SELECT table_name FROM _ferretdb_collections`)
+	if err != nil {
+		return fmt.Errorf("store: list tables: %w", err)
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: list tables: %w", err)
+		}
+		tables = append(tables, t)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("store: list tables: %w", err)
+	}
+	for _, t := range tables {
+		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, t+"_linli_id", t)
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("store: index %s: %w", t, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,271 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+type entryDoc struct {
+	ID             string    `bson:"_id"`
+	Resident       string    `bson:"resident"`
+	Asset          string    `bson:"asset"`
+	Community      string    `bson:"community"`
+	Seq            int64     `bson:"seq"`
+	Delta          int64     `bson:"delta"`
+	BalanceAfter   int64     `bson:"balance_after"`
+	Kind           string    `bson:"kind"`
+	Ref            string    `bson:"ref,omitempty"`
+	Reason         string    `bson:"reason,omitempty"`
+	IdempotencyKey string    `bson:"idempotency_key,omitempty"`
+	Op             string    `bson:"op,omitempty"`
+	PolicyVersion  int       `bson:"policy_version"`
+	Floor          int64     `bson:"floor"`
+	Actor          string    `bson:"actor"`
+	At             time.Time `bson:"at"`
+}
+
+func toEntryDoc(e models.Entry) entryDoc {
+	return entryDoc{
+		ID: e.ID(), Resident: e.Account.ResidentID, Asset: string(e.Account.Asset),
+		Community: e.CommunityID, Seq: e.Seq, Delta: e.Delta, BalanceAfter: e.BalanceAfter,
+		Kind: string(e.Kind), Ref: e.Ref, Reason: e.Reason, IdempotencyKey: e.IdempotencyKey,
+		Op: e.OpID, PolicyVersion: e.PolicyVersion, Floor: e.Floor, Actor: e.Actor, At: e.At,
+	}
+}
+
+func (d entryDoc) model() models.Entry {
+	return models.Entry{
+		Account:     models.Account{ResidentID: d.Resident, Asset: models.Asset(d.Asset)},
+		CommunityID: d.Community, Seq: d.Seq, Delta: d.Delta, BalanceAfter: d.BalanceAfter,
+		Kind: models.EntryKind(d.Kind), Ref: d.Ref, Reason: d.Reason, IdempotencyKey: d.IdempotencyKey,
+		OpID: d.Op, PolicyVersion: d.PolicyVersion, Floor: d.Floor, Actor: d.Actor, At: d.At.UTC(),
+	}
+}
+
+// InsertEntry implements ledger.Store.
+func (s *Store) InsertEntry(ctx context.Context, e models.Entry) error {
+	return s.insert(ctx, colEntries, toEntryDoc(e))
+}
+
+// Entry implements ledger.Store.
+func (s *Store) Entry(ctx context.Context, acct models.Account, seq int64) (models.Entry, error) {
+	var d entryDoc
+	if err := s.findByID(ctx, colEntries, acct.EntryID(seq), &d); err != nil {
+		return models.Entry{}, err
+	}
+	return d.model(), nil
+}
+
+// Entries implements ledger.Store. It reads by exact _id, a few at a time,
+// because an _id range or $in is a full scan on the embedded store.
+func (s *Store) Entries(ctx context.Context, acct models.Account, seqs []int64) ([]models.Entry, error) {
+	out := make([]models.Entry, len(seqs))
+	have := make([]bool, len(seqs))
+	errs := make([]error, len(seqs))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, seq := range seqs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			e, err := s.Entry(ctx, acct, seq)
+			switch {
+			case err == nil:
+				out[i], have[i] = e, true
+			case !errors.Is(err, models.ErrNotFound):
+				errs[i] = err
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	res := make([]models.Entry, 0, len(seqs))
+	for i := range out {
+		if have[i] {
+			res = append(res, out[i])
+		}
+	}
+	return res, nil
+}
+
+// EachEntry implements ledger.Store, streaming with a cursor.
+func (s *Store) EachEntry(ctx context.Context, fn func(models.Entry) error) error {
+	cur, err := s.c(colEntries).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return mapErr("scan entries", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d entryDoc
+		if err := cur.Decode(&d); err != nil {
+			return fmt.Errorf("store: decode entry: %w", err)
+		}
+		if err := fn(d.model()); err != nil {
+			return err
+		}
+	}
+	return mapErr("scan entries", cur.Err())
+}
+
+type headDoc struct {
+	ID      string `bson:"_id"`
+	Seq     int64  `bson:"seq"`
+	Balance int64  `bson:"balance"`
+}
+
+// HeadHint implements ledger.Store.
+func (s *Store) HeadHint(ctx context.Context, acct models.Account) (models.Balance, error) {
+	var d headDoc
+	err := s.findByID(ctx, colHeads, acct.String(), &d)
+	if errors.Is(err, models.ErrNotFound) {
+		return models.Balance{Account: acct}, nil
+	}
+	if err != nil {
+		return models.Balance{}, err
+	}
+	return models.Balance{Account: acct, Seq: d.Seq, Amount: d.Balance}, nil
+}
+
+// SaveHeadHint implements ledger.Store. Two writers may leave the older of
+// their heads; a hint that is behind only costs a reader a few steps.
+func (s *Store) SaveHeadHint(ctx context.Context, b models.Balance) error {
+	_, err := s.c(colHeads).ReplaceOne(ctx, byID(b.Account.String()),
+		headDoc{ID: b.Account.String(), Seq: b.Seq, Balance: b.Amount}, options.Replace().SetUpsert(true))
+	return mapErr("save head", err)
+}
+
+type opDoc struct {
+	ID       string    `bson:"_id"`
+	Hash     string    `bson:"hash"`
+	Resident string    `bson:"resident"`
+	Asset    string    `bson:"asset"`
+	BaseSeq  int64     `bson:"base_seq"`
+	Seq      int64     `bson:"seq"`
+	Rejected string    `bson:"rejected,omitempty"`
+	At       time.Time `bson:"at"`
+}
+
+// InsertOp implements ledger.Store.
+func (s *Store) InsertOp(ctx context.Context, op ledger.Op) error {
+	return s.insert(ctx, colOps, opDoc{
+		ID: op.ID, Hash: op.Hash, Resident: op.Account.ResidentID, Asset: string(op.Account.Asset),
+		BaseSeq: op.BaseSeq, Seq: op.Seq, Rejected: string(op.Rejected), At: op.At,
+	})
+}
+
+// Op implements ledger.Store.
+func (s *Store) Op(ctx context.Context, id string) (ledger.Op, error) {
+	var d opDoc
+	if err := s.findByID(ctx, colOps, id, &d); err != nil {
+		return ledger.Op{}, err
+	}
+	return ledger.Op{
+		ID: d.ID, Hash: d.Hash, Account: models.Account{ResidentID: d.Resident, Asset: models.Asset(d.Asset)},
+		BaseSeq: d.BaseSeq, Seq: d.Seq, Rejected: models.Code(d.Rejected), At: d.At.UTC(),
+	}, nil
+}
+
+// SetOpSeq implements ledger.Store.
+func (s *Store) SetOpSeq(ctx context.Context, id string, seq int64) error {
+	return s.setByID(ctx, colOps, id, bson.D{{Key: "seq", Value: seq}})
+}
+
+// SetOpRejected implements ledger.Store.
+func (s *Store) SetOpRejected(ctx context.Context, id string, code models.Code) error {
+	return s.setByID(ctx, colOps, id, bson.D{{Key: "rejected", Value: string(code)}})
+}
+
+type transferDoc struct {
+	ID        string    `bson:"_id"`
+	Hash      string    `bson:"hash"`
+	Community string    `bson:"community"`
+	From      string    `bson:"from"`
+	To        string    `bson:"to"`
+	Asset     string    `bson:"asset"`
+	Amount    int64     `bson:"amount"`
+	Floor     int64     `bson:"floor"`
+	Kind      string    `bson:"kind,omitempty"`
+	Ref       string    `bson:"ref,omitempty"`
+	Reason    string    `bson:"reason,omitempty"`
+	Key       string    `bson:"key,omitempty"`
+	Actor     string    `bson:"actor"`
+	Policy    int       `bson:"policy_version"`
+	At        time.Time `bson:"at"`
+}
+
+func toTransferDoc(t ledger.Transfer) transferDoc {
+	return transferDoc{
+		ID: t.ID, Hash: t.Hash, Community: t.CommunityID, From: t.From.ResidentID, To: t.To.ResidentID,
+		Asset: string(t.From.Asset), Amount: t.Amount, Floor: t.Floor, Kind: t.Kind, Ref: t.Ref,
+		Reason: t.Reason, Key: t.Key, Actor: t.Actor, Policy: t.Policy, At: t.At,
+	}
+}
+
+func (d transferDoc) model() ledger.Transfer {
+	a := models.Asset(d.Asset)
+	return ledger.Transfer{
+		ID: d.ID, Hash: d.Hash, CommunityID: d.Community,
+		From: models.AccountOf(d.From, a), To: models.AccountOf(d.To, a),
+		Amount: d.Amount, Floor: d.Floor, Kind: d.Kind, Ref: d.Ref, Reason: d.Reason,
+		Key: d.Key, Actor: d.Actor, Policy: d.Policy, At: d.At.UTC(),
+	}
+}
+
+// InsertTransfer implements ledger.Store: the intent first (the commit
+// point), then its place on the queue; a crash between the two is healed by
+// the repeat, which finds the intent and queues it again.
+func (s *Store) InsertTransfer(ctx context.Context, t ledger.Transfer) error {
+	d := toTransferDoc(t)
+	if err := s.insert(ctx, colTransfers, d); err != nil {
+		return err
+	}
+	if err := s.insert(ctx, colTransferQueue, d); err != nil && !errors.Is(err, models.ErrConflict) {
+		return err
+	}
+	return nil
+}
+
+// Transfer implements ledger.Store.
+func (s *Store) Transfer(ctx context.Context, id string) (ledger.Transfer, error) {
+	var d transferDoc
+	if err := s.findByID(ctx, colTransfers, id, &d); err != nil {
+		return ledger.Transfer{}, err
+	}
+	return d.model(), nil
+}
+
+// PendingTransfers implements ledger.Store; the queue stays small.
+func (s *Store) PendingTransfers(ctx context.Context, cutoff time.Time) ([]ledger.Transfer, error) {
+	cur, err := s.c(colTransferQueue).Find(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: cutoff}}}})
+	if err != nil {
+		return nil, mapErr("pending transfers", err)
+	}
+	var docs []transferDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mapErr("pending transfers", err)
+	}
+	out := make([]ledger.Transfer, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	return out, nil
+}
+
+// DoneTransfer implements ledger.Store.
+func (s *Store) DoneTransfer(ctx context.Context, id string) error {
+	_, err := s.c(colTransferQueue).DeleteOne(ctx, byID(id))
+	return mapErr("done transfer", err)
+}
+
+var _ ledger.Store = (*Store)(nil)

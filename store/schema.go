@@ -1,0 +1,93 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Collections. Hot-path collections are read only by _id.
+const (
+	colCommunities   = "communities"
+	colBuildings     = "buildings"
+	colHouseholds    = "households"
+	colResidents     = "residents"
+	colLogins        = "logins" // _id is the phone: one login per phone
+	colSessions      = "sessions"
+	colRefreshTokens = "refresh_tokens" // _id is the token's hash
+	colEntries       = "ledger_entries" // _id is account:seq
+	colHeads         = "ledger_heads"   // _id is the account; hints only
+	colOps           = "ledger_ops"     // _id is the scoped idempotency key
+	colTransfers     = "transfers"
+	colTransferQueue = "transfers_pending" // small: loses items when done
+	colAuditLog      = "audit_log"
+	colImports       = "imports"
+	colLeases        = "job_leases"
+	colJobRuns       = "job_runs"
+)
+
+var allCollections = []string{
+	colCommunities, colBuildings, colHouseholds, colResidents, colLogins, colSessions,
+	colRefreshTokens, colEntries, colHeads, colOps, colTransfers, colTransferQueue,
+	colAuditLog, colImports, colLeases, colJobRuns,
+}
+
+type index struct {
+	col    string
+	keys   bson.D
+	unique bool
+}
+
+// indexes are what MongoDB needs for the listing queries; the embedded store
+// scans for those anyway, but enforces the unique ones.
+var indexes = []index{
+	{colHouseholds, bson.D{{Key: "community", Value: 1}, {Key: "building", Value: 1}, {Key: "room", Value: 1}}, true},
+	{colBuildings, bson.D{{Key: "community", Value: 1}, {Key: "name", Value: 1}}, true},
+	{colResidents, bson.D{{Key: "community", Value: 1}, {Key: "household", Value: 1}}, false},
+	{colEntries, bson.D{{Key: "community", Value: 1}, {Key: "at", Value: 1}}, false},
+	{colAuditLog, bson.D{{Key: "community", Value: 1}, {Key: "at", Value: -1}}, false},
+	{colJobRuns, bson.D{{Key: "job", Value: 1}, {Key: "started", Value: -1}}, false},
+}
+
+// EnsureSchema creates every collection and index; it is safe to run at
+// every start. FerretDB creates a collection lazily on its first insert, so
+// they are created explicitly, and then, on the embedded store, given the
+// SQLite _id index (a re-created collection needs it again).
+func (s *Store) EnsureSchema(ctx context.Context) error {
+	existing, err := s.db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return fmt.Errorf("store: list collections: %w", err)
+	}
+	have := map[string]bool{}
+	for _, n := range existing {
+		have[n] = true
+	}
+	for _, name := range allCollections {
+		if have[name] {
+			continue
+		}
+		err := s.db.CreateCollection(ctx, name)
+		var ce mongo.CommandError
+		if err != nil && !(errors.As(err, &ce) && ce.Code == 48) { // 48: NamespaceExists
+			return fmt.Errorf("store: create %s: %w", name, err)
+		}
+	}
+	for _, ix := range indexes {
+		name := ix.col
+		for _, k := range ix.keys {
+			name += "_" + k.Key
+		}
+		m := mongo.IndexModel{Keys: ix.keys, Options: options.Index().SetName(name).SetUnique(ix.unique)}
+		if _, err := s.c(ix.col).Indexes().CreateOne(ctx, m); err != nil {
+			return fmt.Errorf("store: index %s: %w", name, err)
+		}
+	}
+	if s.embedded != nil {
+		return s.embedded.indexIDs(ctx, s.db.Name())
+	}
+	return nil
+}

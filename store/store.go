@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/linli-community/linli/models"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+)
+
+// Store is a connection to Linli's database.
+type Store struct {
+	client   *mongo.Client
+	db       *mongo.Database
+	embedded *Embedded
+}
+
+// Open connects to uri and database name db. Pass the embedded server when
+// uri is its address, so the schema step can add its SQLite indexes. Against
+// MongoDB, writes are majority-acknowledged and journaled; the embedded
+// store ignores write and read concerns and promises neither.
+func Open(ctx context.Context, uri, db string, embedded *Embedded) (*Store, error) {
+	opts := options.Client().ApplyURI(uri).SetTimeout(30 * time.Second)
+	if embedded == nil {
+		opts.SetWriteConcern(writeconcern.Majority()).
+			SetReadConcern(readconcern.Majority())
+		opts.WriteConcern.Journal = boolPtr(true)
+	}
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	s := &Store{client: client, db: client.Database(db), embedded: embedded}
+	if err := s.Ping(ctx); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, err
+	}
+	return s, nil
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+// Close disconnects from the database.
+func (s *Store) Close(ctx context.Context) error { return s.client.Disconnect(ctx) }
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.RunCommand(ctx, bson.D{{Key: "ping", Value: 1}}).Err(); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// Drop deletes the whole database; tests use it to clean up.
+func (s *Store) Drop(ctx context.Context) error { return s.db.Drop(ctx) }
+
+// Empty reports whether no community exists yet.
+func (s *Store) Empty(ctx context.Context) (bool, error) {
+	err := s.db.Collection(colCommunities).FindOne(ctx, bson.D{}).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: empty: %w", err)
+	}
+	return false, nil
+}
+
+func (s *Store) c(name string) *mongo.Collection { return s.db.Collection(name) }
+
+// mapErr turns driver errors into the models sentinels the rest of the code
+// switches on; anything else is wrapped with the operation.
+func mapErr(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return fmt.Errorf("store: %s: %w", op, models.ErrNotFound)
+	case mongo.IsDuplicateKeyError(err):
+		return fmt.Errorf("store: %s: %w", op, models.ErrConflict)
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
+
+// byID is the only filter the embedded store looks up without a scan.
+func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }
+
+// findByID decodes the document with _id id into out, or returns
+// models.ErrNotFound.
+func (s *Store) findByID(ctx context.Context, col, id string, out any) error {
+	return mapErr("find "+col, s.c(col).FindOne(ctx, byID(id)).Decode(out))
+}
+
+// insert adds doc, returning models.ErrConflict on a duplicate key.
+func (s *Store) insert(ctx context.Context, col string, doc any) error {
+	_, err := s.c(col).InsertOne(ctx, doc)
+	return mapErr("insert "+col, err)
+}
+
+// setByID sets fields of the document with _id id.
+func (s *Store) setByID(ctx context.Context, col, id string, set bson.D) error {
+	res, err := s.c(col).UpdateOne(ctx, byID(id), bson.D{{Key: "$set", Value: set}})
+	if err != nil {
+		return mapErr("update "+col, err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("store: update %s: %w", col, models.ErrNotFound)
+	}
+	return nil
+}

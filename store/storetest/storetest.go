@@ -1,0 +1,86 @@
+// Package storetest gives tests a real store: a fresh database per test on
+// one embedded server per test binary, or on the MongoDB at MONGODB_URI
+// when it is set, so the same tests run against both.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linli-community/linli/store"
+)
+
+var (
+	once     sync.Once
+	embedded *store.Embedded
+	dir      string
+	startErr error
+)
+
+func server() (string, *store.Embedded, error) {
+	if uri := os.Getenv("MONGODB_URI"); uri != "" {
+		return uri, nil, nil
+	}
+	once.Do(func() {
+		dir, startErr = os.MkdirTemp("", "linli-test-")
+		if startErr != nil {
+			return
+		}
+		embedded, startErr = store.StartEmbedded(dir, false, nil)
+	})
+	if startErr != nil {
+		return "", nil, startErr
+	}
+	return embedded.URI(), embedded, nil
+}
+
+// Main runs the tests of a package and removes the embedded store's files
+// afterwards. Call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if embedded != nil {
+		embedded.Stop()
+		_ = os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+// New returns a store on a fresh database with its schema in place, dropped
+// when the test ends.
+func New(t testing.TB) *store.Store {
+	t.Helper()
+	uri, emb, err := server()
+	if err != nil {
+		t.Fatalf("storetest: start store: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := store.Open(ctx, uri, "t"+randomHex(6), emb)
+	if err != nil {
+		t.Fatalf("storetest: open: %v", err)
+	}
+	if err := s.EnsureSchema(ctx); err != nil {
+		t.Fatalf("storetest: schema: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = s.Drop(ctx)
+		_ = s.Close(ctx)
+	})
+	return s
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("storetest: random: %v", err))
+	}
+	return hex.EncodeToString(b)
+}
