@@ -288,3 +288,8 @@ func (l *Ledger) walk(ctx context.Context, acct models.Account, b models.Balance
 	}
 	return b, found, nil
 }
+
+// Entry returns entry seq of acct, or models.ErrNotFound.
+func (l *Ledger) Entry(ctx context.Context, acct models.Account, seq int64) (models.Entry, error) {
+	return l.store.Entry(ctx, acct, seq)
+}

@@ -1,0 +1,108 @@
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/models"
+)
+
+type errorInfo struct {
+	status int
+	en, zh string
+}
+
+// errorTable maps every stable code to its HTTP status and message. It is
+// the only place where errors become HTTP.
+var errorTable = map[models.Code]errorInfo{
+	models.ErrValidation.Code:          {http.StatusBadRequest, "The request is not valid.", "请求内容不正确。"},
+	models.ErrInvalidJSON.Code:         {http.StatusBadRequest, "The request body is not valid JSON of the expected shape.", "请求体不是格式正确的 JSON。"},
+	models.ErrNotFound.Code:            {http.StatusNotFound, "Not found.", "未找到。"},
+	models.ErrForbidden.Code:           {http.StatusForbidden, "You may not do this.", "无权进行此操作。"},
+	models.ErrUnauthenticated.Code:     {http.StatusUnauthorized, "Sign in first.", "请先登录。"},
+	models.ErrInvalidCredentials.Code:  {http.StatusUnauthorized, "Wrong phone number or password.", "手机号或密码错误。"},
+	models.ErrTokenReused.Code:         {http.StatusUnauthorized, "This sign-in has ended; sign in again.", "登录已失效，请重新登录。"},
+	models.ErrRateLimited.Code:         {http.StatusTooManyRequests, "Too many attempts; try again later.", "尝试次数过多，请稍后再试。"},
+	models.ErrConflict.Code:            {http.StatusConflict, "This conflicts with the current state.", "与当前状态冲突。"},
+	models.ErrAlreadyExists.Code:       {http.StatusConflict, "It already exists.", "记录已存在。"},
+	models.ErrInsufficientPoints.Code:  {http.StatusConflict, "Not enough points.", "积分不足。"},
+	models.ErrInsufficientHours.Code:   {http.StatusConflict, "Not enough hours.", "时长不足。"},
+	models.ErrIdempotencyKey.Code:      {http.StatusBadRequest, "An Idempotency-Key header is required.", "缺少 Idempotency-Key 请求头。"},
+	models.ErrIdempotencyMismatch.Code: {http.StatusUnprocessableEntity, "This Idempotency-Key was used for another request.", "该 Idempotency-Key 已用于其他请求。"},
+	models.ErrOutOfBounds.Code:         {http.StatusUnprocessableEntity, "The amount is outside the community's bounds.", "数额超出本社区规定范围。"},
+	models.ErrImportRejected.Code:      {http.StatusUnprocessableEntity, "Some rows are wrong; nothing was imported.", "部分行有误，未导入任何数据。"},
+	models.ErrBodyTooLarge.Code:        {http.StatusRequestEntityTooLarge, "The request body is too large.", "请求体过大。"},
+	models.ErrUnavailable.Code:         {http.StatusServiceUnavailable, "The service is not ready.", "服务暂不可用。"},
+	"ROUTE_NOT_FOUND":                  {http.StatusNotFound, "No such endpoint.", "接口不存在。"},
+	"METHOD_NOT_ALLOWED":               {http.StatusMethodNotAllowed, "Method not allowed.", "不支持该请求方法。"},
+	"UNSUPPORTED_MEDIA_TYPE":           {http.StatusUnsupportedMediaType, "Send application/json.", "请使用 application/json。"},
+	"TIMEOUT":                          {http.StatusServiceUnavailable, "The request took too long.", "请求超时。"},
+	"INTERNAL":                         {http.StatusInternalServerError, "Something went wrong on our side.", "服务器内部错误。"},
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	Detail    string `json:"detail,omitempty"`
+	RequestID string `json:"request_id"`
+}
+
+func wantsChinese(c *fiber.Ctx) bool {
+	al := strings.ToLower(c.Get(fiber.HeaderAcceptLanguage))
+	if al == "" {
+		return true // the community's own language
+	}
+	zh, en := strings.Index(al, "zh"), strings.Index(al, "en")
+	return zh >= 0 && (en < 0 || zh < en)
+}
+
+// errorHandler is Fiber's ErrorHandler: every error a route returns ends
+// here and is answered with a stable code; internal errors are logged with
+// the request id and never shown.
+func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		code, detail := models.CodeOf(err), ""
+		var me *models.Error
+		if errors.As(err, &me) {
+			detail = me.Detail
+		}
+		var fe *fiber.Error
+		if code == "" && errors.As(err, &fe) {
+			switch fe.Code {
+			case fiber.StatusNotFound:
+				code = "ROUTE_NOT_FOUND"
+			case fiber.StatusMethodNotAllowed:
+				code = "METHOD_NOT_ALLOWED"
+			case fiber.StatusRequestEntityTooLarge:
+				code = models.ErrBodyTooLarge.Code
+			case fiber.StatusUnsupportedMediaType:
+				code = "UNSUPPORTED_MEDIA_TYPE"
+			case fiber.StatusBadRequest:
+				code = models.ErrInvalidJSON.Code
+			}
+		}
+		if code == "" && isTimeout(err) {
+			code = "TIMEOUT"
+		}
+		info, ok := errorTable[code]
+		if !ok {
+			log.ErrorContext(c.UserContext(), "request failed", "request_id", requestID(c),
+				"method", c.Method(), "path", c.Path(), "err", err)
+			code, info, detail = "INTERNAL", errorTable["INTERNAL"], ""
+		}
+		msg := info.en
+		if wantsChinese(c) {
+			msg = info.zh
+		}
+		return c.Status(info.status).JSON(errorBody{Error: errorDetail{
+			Code: string(code), Message: msg, Detail: detail, RequestID: requestID(c),
+		}})
+	}
+}

@@ -1,0 +1,156 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/linli-community/linli/models"
+)
+
+// TokenVerifier checks an access token. It returns models.ErrUnauthenticated
+// for any token that is not valid now.
+type TokenVerifier interface {
+	VerifyAccess(ctx context.Context, token string) (models.Principal, error)
+}
+
+// Pinger reports whether the store answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps are the services the API calls.
+type Deps struct {
+	Log       *slog.Logger
+	Tokens    TokenVerifier
+	Store     Pinger
+	Auth      AuthService
+	Community CommunityService
+	Accounts  AccountsService
+}
+
+// Options tune the HTTP server.
+type Options struct {
+	BodyLimit      int           // bytes
+	RequestTimeout time.Duration // deadline of every request's context
+}
+
+type api struct {
+	Deps
+	opts Options
+}
+
+// New builds the Fiber app with every route.
+func New(d Deps, o Options) *fiber.App {
+	if o.BodyLimit <= 0 {
+		o.BodyLimit = 1 << 20
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 10 * time.Second
+	}
+	h := &api{Deps: d, opts: o}
+	app := fiber.New(fiber.Config{
+		AppName:               "linli",
+		BodyLimit:             o.BodyLimit,
+		ErrorHandler:          errorHandler(d.Log),
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+	})
+	app.Use(requestid.New(requestid.Config{Header: "X-Request-ID"}))
+	app.Use(h.accessLog)
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
+		d.Log.Error("panic", "request_id", requestID(c), "panic", e)
+	}}))
+	app.Use(h.deadline)
+
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	app.Get("/readyz", h.ready)
+
+	v1 := app.Group("/api/v1")
+	v1.Get("/openapi.json", serveOpenAPI)
+	h.routesAuth(v1)
+	h.routesCommunity(v1)
+	h.routesAccounts(v1)
+	return app
+}
+
+func requestID(c *fiber.Ctx) string {
+	if id, ok := c.Locals("requestid").(string); ok {
+		return id
+	}
+	return ""
+}
+
+// deadline gives every request a context that ends after RequestTimeout.
+func (h *api) deadline(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(context.Background(), h.opts.RequestTimeout)
+	defer cancel()
+	c.SetUserContext(ctx)
+	return c.Next()
+}
+
+func isTimeout(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded)
+}
+
+func (h *api) accessLog(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		// Let the error handler write the response now so the status logged
+		// is the one the client gets.
+		if herr := c.App().ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	route := ""
+	if r := c.Route(); r != nil {
+		route = r.Path
+	}
+	h.Log.Info("request", "request_id", requestID(c), "method", c.Method(), "route", route,
+		"status", c.Response().StatusCode(), "ms", time.Since(start).Milliseconds())
+	return nil
+}
+
+func (h *api) ready(c *fiber.Ctx) error {
+	if err := h.Store.Ping(c.UserContext()); err != nil {
+		h.Log.Warn("not ready", "err", err)
+		return models.ErrUnavailable
+	}
+	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+// authed admits a request with a valid bearer token whose principal holds
+// one of roles (any role when none are given).
+func (h *api) authed(roles ...models.Role) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		auth := c.Get(fiber.HeaderAuthorization)
+		const prefix = "Bearer "
+		if len(auth) <= len(prefix) || auth[:len(prefix)] != prefix {
+			return models.ErrUnauthenticated
+		}
+		p, err := h.Tokens.VerifyAccess(c.UserContext(), auth[len(prefix):])
+		if err != nil {
+			return err
+		}
+		if len(roles) > 0 && !p.Has(roles...) {
+			return models.ErrForbidden
+		}
+		c.Locals(principalKey{}, p)
+		return c.Next()
+	}
+}
+
+type principalKey struct{}
+
+// principal is the caller admitted by authed.
+func principal(c *fiber.Ctx) models.Principal {
+	p, _ := c.Locals(principalKey{}).(models.Principal)
+	return p
+}

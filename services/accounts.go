@@ -1,0 +1,210 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
+)
+
+// People reads residents and communities.
+type People interface {
+	// Resident returns the resident with id, or models.ErrNotFound.
+	Resident(ctx context.Context, id string) (models.Resident, error)
+	// Community returns the community with id, or models.ErrNotFound.
+	Community(ctx context.Context, id string) (models.Community, error)
+}
+
+// AuditTrail keeps the staff audit trail.
+type AuditTrail interface {
+	// RecordAudit adds r; a record with the same ID already there is kept
+	// and nil is returned.
+	RecordAudit(ctx context.Context, r models.AuditRecord) error
+	// AuditTrail lists a community's records, newest first, older than
+	// before (zero for the newest), at most limit.
+	AuditTrail(ctx context.Context, communityID string, before time.Time, limit int) ([]models.AuditRecord, error)
+}
+
+// Accounts reads residents' balances and history and lets staff award,
+// deduct and correct points.
+type Accounts struct {
+	ledger *ledger.Ledger
+	people People
+	trail  AuditTrail
+	now    func() time.Time
+}
+
+// NewAccounts returns the accounts service.
+func NewAccounts(l *ledger.Ledger, people People, trail AuditTrail, now func() time.Time) *Accounts {
+	return &Accounts{ledger: l, people: people, trail: trail, now: now}
+}
+
+// visibleResident loads a resident p may see. A resident of another
+// community is reported as not found, so ids do not leak across tenants.
+func visibleResident(ctx context.Context, people People, p models.Principal, residentID string) (models.Resident, error) {
+	r, err := people.Resident(ctx, residentID)
+	if err != nil {
+		return models.Resident{}, err
+	}
+	if r.CommunityID != p.CommunityID {
+		return models.Resident{}, models.ErrNotFound
+	}
+	if !p.CanSeeResident(r.ID, r.CommunityID) {
+		return models.Resident{}, models.ErrForbidden
+	}
+	return r, nil
+}
+
+// managedResident loads a resident of p's community for a staff action.
+func managedResident(ctx context.Context, people People, p models.Principal, residentID string) (models.Resident, error) {
+	if !p.IsStaff() {
+		return models.Resident{}, models.ErrForbidden
+	}
+	return visibleResident(ctx, people, p, residentID)
+}
+
+// Balances are a resident's two accounts.
+type Balances struct {
+	Hours, Points models.Balance
+}
+
+// Balances returns the resident's hours and points.
+func (a *Accounts) Balances(ctx context.Context, p models.Principal, residentID string) (Balances, error) {
+	r, err := visibleResident(ctx, a.people, p, residentID)
+	if err != nil {
+		return Balances{}, fmt.Errorf("balances: %w", err)
+	}
+	h, err := a.ledger.Balance(ctx, models.AccountOf(r.ID, models.AssetHours))
+	if err != nil {
+		return Balances{}, fmt.Errorf("balances: %w", err)
+	}
+	pts, err := a.ledger.Balance(ctx, models.AccountOf(r.ID, models.AssetPoints))
+	if err != nil {
+		return Balances{}, fmt.Errorf("balances: %w", err)
+	}
+	return Balances{Hours: h, Points: pts}, nil
+}
+
+// History returns a page of the resident's entries of one asset, newest
+// first, and the cursor of the next page (0 at the end).
+func (a *Accounts) History(ctx context.Context, p models.Principal, residentID string, asset models.Asset, before int64, limit int) ([]models.Entry, int64, error) {
+	r, err := visibleResident(ctx, a.people, p, residentID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("history: %w", err)
+	}
+	return a.ledger.History(ctx, models.AccountOf(r.ID, asset), before, limit)
+}
+
+// Idempotency identifies one value-moving request.
+type Idempotency struct {
+	Key  string // as the client sent it
+	OpID string // scoped to the caller
+	Hash string // of the request
+}
+
+// Adjustment is a staff award (好人好事 …) or deduction (扣分) of points.
+type Adjustment struct {
+	ResidentID string
+	Points     models.Points
+	Deduct     bool
+	Category   string
+	Reason     string
+	Idem       Idempotency
+}
+
+// Adjust awards or deducts points within the community's bounds and records
+// it in the audit trail. A deduction never takes a balance below zero.
+func (a *Accounts) Adjust(ctx context.Context, p models.Principal, adj Adjustment) (models.Entry, error) {
+	r, err := managedResident(ctx, a.people, p, adj.ResidentID)
+	if err != nil {
+		return models.Entry{}, fmt.Errorf("adjust: %w", err)
+	}
+	c, err := a.people.Community(ctx, r.CommunityID)
+	if err != nil {
+		return models.Entry{}, fmt.Errorf("adjust: %w", err)
+	}
+	policy := c.Policy
+	if policy.MaxAward == 0 && policy.MaxDeduct == 0 {
+		policy = models.DefaultPointsPolicy
+	}
+	kind, delta, action, bound := models.KindAward, int64(adj.Points), "points.award", policy.MaxAward
+	if adj.Deduct {
+		kind, delta, action, bound = models.KindDeduct, -delta, "points.deduct", policy.MaxDeduct
+	}
+	if adj.Points > bound {
+		return models.Entry{}, models.Errorf(models.ErrOutOfBounds.Code, "at most %d points per action", bound)
+	}
+	e, err := a.ledger.Post(ctx, ledger.Posting{
+		OpID: adj.Idem.OpID, Hash: adj.Idem.Hash, Account: models.AccountOf(r.ID, models.AssetPoints),
+		CommunityID: r.CommunityID, Delta: delta, Kind: kind, Ref: adj.Category,
+		Reason: adj.Reason, IdempotencyKey: adj.Idem.Key, Actor: p.ResidentID,
+	})
+	if err != nil {
+		return models.Entry{}, fmt.Errorf("adjust: %w", err)
+	}
+	// Recorded after the entry and again on every repeat, so a crash between
+	// the two is mended by the client's retry.
+	err = a.trail.RecordAudit(ctx, models.AuditRecord{
+		ID: adj.Idem.OpID, CommunityID: r.CommunityID, Actor: p.ResidentID, Action: action,
+		Subject: r.ID, Amount: delta, Category: adj.Category, Reason: adj.Reason, Ref: e.ID(), At: e.At,
+	})
+	if err != nil {
+		return e, fmt.Errorf("adjust: audit trail: %w", err)
+	}
+	return e, nil
+}
+
+// Reverse corrects an entry with a reversing entry, once per entry, with a
+// reason and the acting staff member; the original entry stays.
+func (a *Accounts) Reverse(ctx context.Context, p models.Principal, residentID string, asset models.Asset, seq int64, reason string) (models.Entry, error) {
+	r, err := managedResident(ctx, a.people, p, residentID)
+	if err != nil {
+		return models.Entry{}, fmt.Errorf("reverse: %w", err)
+	}
+	acct := models.AccountOf(r.ID, asset)
+	orig, err := a.ledger.Entry(ctx, acct, seq)
+	if err != nil {
+		return models.Entry{}, fmt.Errorf("reverse: %w", err)
+	}
+	if !reversible[orig.Kind] {
+		// Holds, releases, transfers and expiries belong to a redemption, a
+		// transfer or a job, which undo them their own way.
+		return models.Entry{}, models.Errorf(models.ErrConflict.Code, "a %s entry is corrected through its own workflow", orig.Kind)
+	}
+	e, err := a.ledger.Reverse(ctx, acct, seq, reason, p.ResidentID)
+	if errors.Is(err, models.ErrInsufficientPoints) || errors.Is(err, models.ErrInsufficientHours) {
+		return models.Entry{}, fmt.Errorf("reverse: the balance no longer covers this correction: %w", err)
+	}
+	if err != nil {
+		return models.Entry{}, fmt.Errorf("reverse: %w", err)
+	}
+	err = a.trail.RecordAudit(ctx, models.AuditRecord{
+		ID: e.OpID, CommunityID: r.CommunityID, Actor: p.ResidentID, Action: "entry.reverse",
+		Subject: r.ID, Amount: e.Delta, Reason: reason, Ref: e.Ref, At: e.At,
+	})
+	if err != nil {
+		return e, fmt.Errorf("reverse: audit trail: %w", err)
+	}
+	return e, nil
+}
+
+var reversible = map[models.EntryKind]bool{
+	models.KindAward: true, models.KindDeduct: true, models.KindService: true,
+	models.KindAllowance: true, models.KindHonour: true, models.KindAdjustment: true,
+}
+
+// Trail lists the audit trail of the caller's community, for staff.
+func (a *Accounts) Trail(ctx context.Context, p models.Principal, before time.Time, limit int) ([]models.AuditRecord, error) {
+	if !p.IsStaff() {
+		return nil, models.ErrForbidden
+	}
+	return a.trail.AuditTrail(ctx, p.CommunityID, before, limit)
+}
+
+// Audit recomputes every account from its entries.
+func (a *Accounts) Audit(ctx context.Context) (ledger.AuditReport, error) {
+	return a.ledger.Audit(ctx)
+}
