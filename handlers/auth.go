@@ -1,9 +1,108 @@
 package handlers
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"context"
 
-// AuthService is what the login, refresh and logout routes call.
-// (Filled in with the auth work.)
-type AuthService interface{}
+	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/services"
+)
 
-func (h *api) routesAuth(r fiber.Router) {}
+// AuthService is what the login, refresh, logout and /me routes call.
+type AuthService interface {
+	// Login returns models.ErrInvalidCredentials for a wrong phone or
+	// password alike, models.ErrRateLimited after too many attempts.
+	Login(ctx context.Context, phone, password, clientAddr string) (services.TokenPair, error)
+	// Refresh returns models.ErrUnauthenticated for an unknown, expired or
+	// revoked token, models.ErrTokenReused for one already spent.
+	Refresh(ctx context.Context, refreshToken string) (services.TokenPair, error)
+	Logout(ctx context.Context, p models.Principal) error
+	Me(ctx context.Context, p models.Principal) (models.Resident, error)
+}
+
+func (h *api) routesAuth(r fiber.Router) {
+	r.Post("/auth/login", h.login)
+	r.Post("/auth/refresh", h.refresh)
+	r.Post("/auth/logout", h.authed(), h.logout)
+	r.Get("/me", h.authed(), h.me)
+}
+
+type loginRequest struct {
+	Phone string `json:"phone" validate:"required,max=20"`
+	// 128 characters is the longest password that can be set.
+	Password string `json:"password" validate:"required,max=128"`
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token" validate:"required,max=100"`
+}
+
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"` // seconds until the access token expires
+}
+
+func sendTokens(c *fiber.Ctx, p services.TokenPair) error {
+	// Tokens must not be kept by a browser or proxy cache (RFC 6749 §5.1).
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(tokenResponse{AccessToken: p.AccessToken, RefreshToken: p.RefreshToken,
+		TokenType: "Bearer", ExpiresIn: int64(p.ExpiresIn.Seconds())})
+}
+
+func (h *api) login(c *fiber.Ctx) error {
+	var req loginRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	pair, err := h.Auth.Login(c.UserContext(), req.Phone, req.Password, c.IP())
+	if err != nil {
+		return err
+	}
+	return sendTokens(c, pair)
+}
+
+func (h *api) refresh(c *fiber.Ctx) error {
+	var req refreshRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	pair, err := h.Auth.Refresh(c.UserContext(), req.RefreshToken)
+	if err != nil {
+		return err
+	}
+	return sendTokens(c, pair)
+}
+
+func (h *api) logout(c *fiber.Ctx) error {
+	if err := h.Auth.Logout(c.UserContext(), principal(c)); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+type meResponse struct {
+	ResidentID  string   `json:"resident_id"`
+	CommunityID string   `json:"community_id"`
+	Roles       []string `json:"roles"`
+	Name        string   `json:"name"`  // masked: 张*
+	Phone       string   `json:"phone"` // masked: 138****5678
+	MerchantID  string   `json:"merchant_id,omitempty"`
+	PartnerID   string   `json:"partner_id,omitempty"`
+}
+
+func (h *api) me(c *fiber.Ctx) error {
+	p := principal(c)
+	r, err := h.Auth.Me(c.UserContext(), p)
+	if err != nil {
+		return err
+	}
+	// The roles are the token's: what this session may do now.
+	roles := make([]string, len(p.Roles))
+	for i, role := range p.Roles {
+		roles[i] = string(role)
+	}
+	return c.JSON(meResponse{ResidentID: r.ID, CommunityID: r.CommunityID, Roles: roles,
+		Name: models.MaskName(r.Name), Phone: models.MaskPhone(r.Phone), MerchantID: p.MerchantID, PartnerID: p.PartnerID})
+}

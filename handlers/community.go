@@ -1,9 +1,646 @@
 package handlers
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
 
-// CommunityService is what the community-structure routes call.
-// (Filled in with the community work.)
-type CommunityService interface{}
+	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/services"
+)
 
-func (h *api) routesCommunity(r fiber.Router) {}
+// CommunityService is what the community-structure routes call. It
+// returns models.ErrForbidden for a caller without the role, and
+// models.ErrNotFound for an id of another community.
+type CommunityService interface {
+	CreateCommunity(ctx context.Context, p models.Principal, in services.NewCommunity) (models.Community, *models.Resident, error)
+	CurrentCommunity(ctx context.Context, p models.Principal) (models.Community, error)
+	ListCommunities(ctx context.Context, p models.Principal, after string, limit int) ([]models.Community, error)
+
+	CreateBuilding(ctx context.Context, p models.Principal, name, address string) (models.Building, error)
+	ListBuildings(ctx context.Context, p models.Principal, after string, limit int) ([]models.Building, error)
+	UpdateBuilding(ctx context.Context, p models.Principal, id, address string) (models.Building, error)
+	SetBuildingHead(ctx context.Context, p models.Principal, buildingID, residentID string) (models.Building, error)
+
+	CreateHousehold(ctx context.Context, p models.Principal, buildingID, room string, plates []string) (models.Household, error)
+	ListHouseholds(ctx context.Context, p models.Principal, buildingID, after string, limit int) ([]models.Household, error)
+	UpdateHousehold(ctx context.Context, p models.Principal, id string, plates []string) (models.Household, error)
+
+	CreateResident(ctx context.Context, p models.Principal, in services.NewResident) (models.Resident, error)
+	Resident(ctx context.Context, p models.Principal, id string) (models.Resident, error)
+	ListResidents(ctx context.Context, p models.Principal, q services.ResidentQuery, after string, limit int) ([]models.Resident, error)
+	UpdateResident(ctx context.Context, p models.Principal, id string, u services.ResidentUpdate) (models.Resident, error)
+	AddFamilyLink(ctx context.Context, p models.Principal, residentID, relativeID, relation string) (models.Resident, error)
+	VerifyFamilyLink(ctx context.Context, p models.Principal, residentID, relativeID string) (models.Resident, error)
+
+	CreatePartner(ctx context.Context, p models.Principal, kind models.PartnerKind, name string) (models.Partner, error)
+	ListPartners(ctx context.Context, p models.Principal, kind models.PartnerKind, after string, limit int) ([]models.Partner, error)
+
+	// The imports return a *services.ImportRejection when rows are wrong.
+	ImportHouseholds(ctx context.Context, p models.Principal, req services.ImportRequest) (services.ImportResult, error)
+	ImportResidents(ctx context.Context, p models.Principal, req services.ImportRequest) (services.ImportResult, error)
+}
+
+// importTimeout replaces the request deadline for CSV imports: a file of
+// thousands of residents hashes thousands of passwords.
+const importTimeout = 5 * time.Minute
+
+func (h *api) routesCommunity(r fiber.Router) {
+	any := h.authed()
+	staff := h.authed(models.RoleStaff, models.RoleAdmin)
+	admin := h.authed(models.RoleAdmin)
+	r.Post("/communities", admin, h.createCommunity)
+	r.Get("/communities", admin, h.listCommunities)
+	r.Get("/communities/current", any, h.currentCommunity)
+	r.Post("/buildings", staff, h.createBuilding)
+	r.Get("/buildings", staff, h.listBuildings)
+	r.Patch("/buildings/:id", staff, h.updateBuilding)
+	r.Put("/buildings/:id/head", staff, h.setBuildingHead)
+	r.Post("/households", staff, h.createHousehold)
+	r.Get("/households", staff, h.listHouseholds)
+	r.Patch("/households/:id", staff, h.updateHousehold)
+	r.Post("/residents", staff, h.createResident)
+	r.Get("/residents", staff, h.listResidents)
+	r.Get("/residents/:id", any, h.getResident)
+	r.Patch("/residents/:id", any, h.updateResident)
+	r.Post("/residents/:id/family", staff, h.addFamilyLink)
+	r.Post("/residents/:id/family/:relative/verify", staff, h.verifyFamilyLink)
+	r.Post("/partners", staff, h.createPartner)
+	r.Get("/partners", staff, h.listPartners)
+	r.Post("/imports/households", staff, h.importHouseholds)
+	r.Post("/imports/residents", staff, h.importResidents)
+}
+
+// --- response shapes ---
+
+type communityJSON struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	District  string    `json:"district,omitempty"`
+	TimeZone  string    `json:"time_zone"`
+	MaxAward  int64     `json:"max_award"`
+	MaxDeduct int64     `json:"max_deduct"`
+	Created   time.Time `json:"created"`
+}
+
+func toCommunityJSON(c models.Community) communityJSON {
+	return communityJSON{ID: c.ID, Name: c.Name, District: c.District, TimeZone: c.TimeZone,
+		MaxAward: int64(c.Policy.MaxAward), MaxDeduct: int64(c.Policy.MaxDeduct), Created: c.Created}
+}
+
+type buildingJSON struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	Address string    `json:"address,omitempty"`
+	HeadID  string    `json:"head_id,omitempty"`
+	Created time.Time `json:"created"`
+}
+
+func toBuildingJSON(b models.Building) buildingJSON {
+	return buildingJSON{ID: b.ID, Name: b.Name, Address: b.Address, HeadID: b.HeadID, Created: b.Created}
+}
+
+type householdJSON struct {
+	ID         string    `json:"id"`
+	BuildingID string    `json:"building_id"`
+	Room       string    `json:"room"`
+	Plates     []string  `json:"plates"`
+	Created    time.Time `json:"created"`
+}
+
+func toHouseholdJSON(h models.Household) householdJSON {
+	plates := h.Plates
+	if plates == nil {
+		plates = []string{}
+	}
+	return householdJSON{ID: h.ID, BuildingID: h.BuildingID, Room: h.Room, Plates: plates, Created: h.Created}
+}
+
+type familyJSON struct {
+	ResidentID string `json:"resident_id"`
+	Relation   string `json:"relation"`
+	Verified   bool   `json:"verified"`
+}
+
+// residentJSON never carries the full phone or anything of the login.
+type residentJSON struct {
+	ID          string       `json:"id"`
+	HouseholdID string       `json:"household_id,omitempty"`
+	Name        string       `json:"name"`
+	Phone       string       `json:"phone"` // masked: 138****5678
+	BirthYear   int          `json:"birth_year,omitempty"`
+	Roles       []string     `json:"roles"`
+	MerchantID  string       `json:"merchant_id,omitempty"`
+	PartnerID   string       `json:"partner_id,omitempty"`
+	Family      []familyJSON `json:"family"`
+	Created     time.Time    `json:"created"`
+}
+
+func toResidentJSON(r models.Resident) residentJSON {
+	out := residentJSON{ID: r.ID, HouseholdID: r.HouseholdID, Name: r.Name, Phone: models.MaskPhone(r.Phone),
+		BirthYear: r.BirthYear, Roles: []string{}, MerchantID: r.MerchantID, PartnerID: r.PartnerID,
+		Family: []familyJSON{}, Created: r.Created}
+	for _, role := range r.Roles {
+		out.Roles = append(out.Roles, string(role))
+	}
+	for _, f := range r.Family {
+		out.Family = append(out.Family, familyJSON{f.ResidentID, f.Relation, f.Verified})
+	}
+	return out
+}
+
+type partnerJSON struct {
+	ID      string    `json:"id"`
+	Kind    string    `json:"kind"`
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+}
+
+func toPartnerJSON(p models.Partner) partnerJSON {
+	return partnerJSON{ID: p.ID, Kind: string(p.Kind), Name: p.Name, Created: p.Created}
+}
+
+// pageJSON is one page of a listing; NextAfter, when present, is the
+// `after` of the next page.
+type pageJSON[T any] struct {
+	Items     []T    `json:"items"`
+	NextAfter string `json:"next_after,omitempty"`
+}
+
+func toPage[M, T any](items []M, limit int, conv func(M) T, id func(M) string) pageJSON[T] {
+	out := pageJSON[T]{Items: make([]T, len(items))}
+	for i, m := range items {
+		out.Items[i] = conv(m)
+	}
+	if len(items) > 0 && len(items) == limit {
+		out.NextAfter = id(items[len(items)-1])
+	}
+	return out
+}
+
+// paging reads the `after` and `limit` query parameters.
+func paging(c *fiber.Ctx) (string, int, error) {
+	limit, err := queryInt(c, "limit", 50, services.MaxPageSize)
+	if err != nil {
+		return "", 0, err
+	}
+	if limit == 0 {
+		limit = 50
+	}
+	after := c.Query("after")
+	if len(after) > 128 {
+		return "", 0, models.Errorf(models.ErrValidation.Code, "after is too long")
+	}
+	return after, int(limit), nil
+}
+
+// --- communities ---
+
+type firstStaffRequest struct {
+	Name            string `json:"name" validate:"required,max=40"`
+	Phone           string `json:"phone" validate:"required,max=20"`
+	BirthYear       int    `json:"birth_year" validate:"omitempty,min=1900,max=3000"`
+	InitialPassword string `json:"initial_password" validate:"required,min=8,max=512"`
+}
+
+type createCommunityRequest struct {
+	Name       string             `json:"name" validate:"required,max=60"`
+	District   string             `json:"district" validate:"max=60"`
+	TimeZone   string             `json:"time_zone" validate:"max=60"`
+	MaxAward   int64              `json:"max_award" validate:"min=0,max=1000000000"`
+	MaxDeduct  int64              `json:"max_deduct" validate:"min=0,max=1000000000"`
+	FirstStaff *firstStaffRequest `json:"first_staff"`
+}
+
+type createCommunityResponse struct {
+	communityJSON
+	FirstStaff *residentJSON `json:"first_staff,omitempty"`
+}
+
+func (h *api) createCommunity(c *fiber.Ctx) error {
+	var req createCommunityRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	in := services.NewCommunity{Name: req.Name, District: req.District, TimeZone: req.TimeZone,
+		Policy: models.PointsPolicy{MaxAward: models.Points(req.MaxAward), MaxDeduct: models.Points(req.MaxDeduct)}}
+	if fs := req.FirstStaff; fs != nil {
+		in.FirstStaff = &services.NewResident{Name: fs.Name, Phone: fs.Phone, BirthYear: fs.BirthYear, Password: fs.InitialPassword}
+	}
+	com, staff, err := h.Community.CreateCommunity(c.UserContext(), principal(c), in)
+	if err != nil {
+		return err
+	}
+	out := createCommunityResponse{communityJSON: toCommunityJSON(com)}
+	if staff != nil {
+		r := toResidentJSON(*staff)
+		out.FirstStaff = &r
+	}
+	return c.Status(fiber.StatusCreated).JSON(out)
+}
+
+func (h *api) listCommunities(c *fiber.Ctx) error {
+	after, limit, err := paging(c)
+	if err != nil {
+		return err
+	}
+	cs, err := h.Community.ListCommunities(c.UserContext(), principal(c), after, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toPage(cs, limit, toCommunityJSON, func(x models.Community) string { return x.ID }))
+}
+
+func (h *api) currentCommunity(c *fiber.Ctx) error {
+	com, err := h.Community.CurrentCommunity(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toCommunityJSON(com))
+}
+
+// --- buildings ---
+
+type createBuildingRequest struct {
+	Name    string `json:"name" validate:"required,max=40"`
+	Address string `json:"address" validate:"max=100"`
+}
+
+func (h *api) createBuilding(c *fiber.Ctx) error {
+	var req createBuildingRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	b, err := h.Community.CreateBuilding(c.UserContext(), principal(c), req.Name, req.Address)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toBuildingJSON(b))
+}
+
+func (h *api) listBuildings(c *fiber.Ctx) error {
+	after, limit, err := paging(c)
+	if err != nil {
+		return err
+	}
+	bs, err := h.Community.ListBuildings(c.UserContext(), principal(c), after, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toPage(bs, limit, toBuildingJSON, func(x models.Building) string { return x.ID }))
+}
+
+// updateBuildingRequest has no name: a building's name is its unique key.
+type updateBuildingRequest struct {
+	Address string `json:"address" validate:"max=100"`
+}
+
+func (h *api) updateBuilding(c *fiber.Ctx) error {
+	var req updateBuildingRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	b, err := h.Community.UpdateBuilding(c.UserContext(), principal(c), c.Params("id"), req.Address)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toBuildingJSON(b))
+}
+
+// setHeadRequest names the new head; "" leaves the building without one.
+type setHeadRequest struct {
+	ResidentID string `json:"resident_id" validate:"max=64"`
+}
+
+func (h *api) setBuildingHead(c *fiber.Ctx) error {
+	var req setHeadRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	b, err := h.Community.SetBuildingHead(c.UserContext(), principal(c), c.Params("id"), req.ResidentID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toBuildingJSON(b))
+}
+
+// --- households ---
+
+type createHouseholdRequest struct {
+	BuildingID string   `json:"building_id" validate:"required,max=64"`
+	Room       string   `json:"room" validate:"required,max=20"`
+	Plates     []string `json:"plates" validate:"max=5,dive,max=20"`
+}
+
+func (h *api) createHousehold(c *fiber.Ctx) error {
+	var req createHouseholdRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	hh, err := h.Community.CreateHousehold(c.UserContext(), principal(c), req.BuildingID, req.Room, req.Plates)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toHouseholdJSON(hh))
+}
+
+func (h *api) listHouseholds(c *fiber.Ctx) error {
+	after, limit, err := paging(c)
+	if err != nil {
+		return err
+	}
+	hs, err := h.Community.ListHouseholds(c.UserContext(), principal(c), c.Query("building_id"), after, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toPage(hs, limit, toHouseholdJSON, func(x models.Household) string { return x.ID }))
+}
+
+// updateHouseholdRequest has no building or room: they are the
+// household's unique key.
+type updateHouseholdRequest struct {
+	Plates []string `json:"plates" validate:"required,max=5,dive,max=20"`
+}
+
+func (h *api) updateHousehold(c *fiber.Ctx) error {
+	var req updateHouseholdRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	hh, err := h.Community.UpdateHousehold(c.UserContext(), principal(c), c.Params("id"), req.Plates)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toHouseholdJSON(hh))
+}
+
+// --- residents ---
+
+type createResidentRequest struct {
+	Name            string   `json:"name" validate:"required,max=40"`
+	Phone           string   `json:"phone" validate:"required,max=20"`
+	BirthYear       int      `json:"birth_year" validate:"omitempty,min=1900,max=3000"`
+	HouseholdID     string   `json:"household_id" validate:"max=64"`
+	Roles           []string `json:"roles" validate:"max=7,dive,max=20"`
+	MerchantID      string   `json:"merchant_id" validate:"max=64"`
+	PartnerID       string   `json:"partner_id" validate:"max=64"`
+	InitialPassword string   `json:"initial_password" validate:"required,min=8,max=512"`
+}
+
+func parseRoles(names []string) ([]models.Role, error) {
+	roles := make([]models.Role, 0, len(names))
+	for _, n := range names {
+		r, err := models.ParseRole(n)
+		if err != nil {
+			return nil, err
+		}
+		roles = append(roles, r)
+	}
+	return roles, nil
+}
+
+// createResident takes an optional Idempotency-Key: with one, a repeat
+// finishes a create that was cut off and creates nothing twice.
+func (h *api) createResident(c *fiber.Ctx) error {
+	p := principal(c)
+	var req createResidentRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	roles, err := parseRoles(req.Roles)
+	if err != nil {
+		return err
+	}
+	in := services.NewResident{Name: req.Name, Phone: req.Phone, BirthYear: req.BirthYear, HouseholdID: req.HouseholdID,
+		Roles: roles, MerchantID: req.MerchantID, PartnerID: req.PartnerID, Password: req.InitialPassword}
+	if c.Get("Idempotency-Key") != "" {
+		if _, in.OpID, _, err = idempotency(c, p); err != nil {
+			return err
+		}
+	}
+	r, err := h.Community.CreateResident(c.UserContext(), p, in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toResidentJSON(r))
+}
+
+func (h *api) listResidents(c *fiber.Ctx) error {
+	after, limit, err := paging(c)
+	if err != nil {
+		return err
+	}
+	q := services.ResidentQuery{HouseholdID: c.Query("household_id")}
+	if role := c.Query("role"); role != "" {
+		if q.Role, err = models.ParseRole(role); err != nil {
+			return err
+		}
+	}
+	rs, err := h.Community.ListResidents(c.UserContext(), principal(c), q, after, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toPage(rs, limit, toResidentJSON, func(x models.Resident) string { return x.ID }))
+}
+
+func (h *api) getResident(c *fiber.Ctx) error {
+	r, err := h.Community.Resident(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toResidentJSON(r))
+}
+
+// selfResidentPatch is all a resident may change of their own record: no
+// role, community, household or balance, and decode refuses any field
+// not listed.
+type selfResidentPatch struct {
+	Name      *string `json:"name" validate:"omitempty,max=40"`
+	BirthYear *int    `json:"birth_year" validate:"omitempty,min=1900,max=3000"`
+}
+
+// staffResidentPatch is what staff may change of a resident of their
+// community. The community is never in a body; building heads are set on
+// the building.
+type staffResidentPatch struct {
+	Name        *string   `json:"name" validate:"omitempty,max=40"`
+	BirthYear   *int      `json:"birth_year" validate:"omitempty,min=0,max=3000"`
+	HouseholdID *string   `json:"household_id" validate:"omitempty,max=64"`
+	Roles       *[]string `json:"roles" validate:"omitempty,max=7,dive,max=20"`
+	MerchantID  *string   `json:"merchant_id" validate:"omitempty,max=64"`
+	PartnerID   *string   `json:"partner_id" validate:"omitempty,max=64"`
+}
+
+func (h *api) updateResident(c *fiber.Ctx) error {
+	p := principal(c)
+	var u services.ResidentUpdate
+	if p.IsStaff() {
+		var req staffResidentPatch
+		if err := decode(c, &req); err != nil {
+			return err
+		}
+		u = services.ResidentUpdate{Name: req.Name, BirthYear: req.BirthYear, HouseholdID: req.HouseholdID,
+			MerchantID: req.MerchantID, PartnerID: req.PartnerID}
+		if req.Roles != nil {
+			roles, err := parseRoles(*req.Roles)
+			if err != nil {
+				return err
+			}
+			u.Roles = &roles
+		}
+	} else {
+		var req selfResidentPatch
+		if err := decode(c, &req); err != nil {
+			return err
+		}
+		u = services.ResidentUpdate{Name: req.Name, BirthYear: req.BirthYear}
+	}
+	r, err := h.Community.UpdateResident(c.UserContext(), p, c.Params("id"), u)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toResidentJSON(r))
+}
+
+type familyLinkRequest struct {
+	ResidentID string `json:"resident_id" validate:"required,max=64"`
+	Relation   string `json:"relation" validate:"required,max=20"`
+}
+
+func (h *api) addFamilyLink(c *fiber.Ctx) error {
+	var req familyLinkRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	r, err := h.Community.AddFamilyLink(c.UserContext(), principal(c), c.Params("id"), req.ResidentID, req.Relation)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toResidentJSON(r))
+}
+
+func (h *api) verifyFamilyLink(c *fiber.Ctx) error {
+	r, err := h.Community.VerifyFamilyLink(c.UserContext(), principal(c), c.Params("id"), c.Params("relative"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toResidentJSON(r))
+}
+
+// --- partners ---
+
+type createPartnerRequest struct {
+	Kind string `json:"kind" validate:"required,oneof=property parking merchant"`
+	Name string `json:"name" validate:"required,max=60"`
+}
+
+func (h *api) createPartner(c *fiber.Ctx) error {
+	var req createPartnerRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	pt, err := h.Community.CreatePartner(c.UserContext(), principal(c), models.PartnerKind(req.Kind), req.Name)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toPartnerJSON(pt))
+}
+
+func (h *api) listPartners(c *fiber.Ctx) error {
+	after, limit, err := paging(c)
+	if err != nil {
+		return err
+	}
+	ps, err := h.Community.ListPartners(c.UserContext(), principal(c), models.PartnerKind(c.Query("kind")), after, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toPage(ps, limit, toPartnerJSON, func(x models.Partner) string { return x.ID }))
+}
+
+// --- imports ---
+
+type importResponse struct {
+	Key      string `json:"idempotency_key"`
+	Kind     string `json:"kind"`
+	Rows     int    `json:"rows"`
+	Written  int    `json:"written"`
+	Replayed bool   `json:"replayed"`
+}
+
+type problemJSON struct {
+	Row     int    `json:"row"`
+	Field   string `json:"field,omitempty"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// importRejectedBody is the error envelope plus the per-row report.
+type importRejectedBody struct {
+	Error errorDetail   `json:"error"`
+	Rows  []problemJSON `json:"rows"`
+}
+
+func (h *api) importHouseholds(c *fiber.Ctx) error {
+	return h.importCSV(c, h.Community.ImportHouseholds)
+}
+
+func (h *api) importResidents(c *fiber.Ctx) error {
+	return h.importCSV(c, h.Community.ImportResidents)
+}
+
+func (h *api) importCSV(c *fiber.Ctx, run func(context.Context, models.Principal, services.ImportRequest) (services.ImportResult, error)) error {
+	p := principal(c)
+	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
+	if !strings.HasPrefix(ct, "text/csv") {
+		return models.Errorf(models.ErrValidation.Code, "Content-Type must be text/csv")
+	}
+	if strings.Contains(ct, "charset=") && !strings.Contains(ct, "charset=utf-8") {
+		return models.Errorf(models.ErrValidation.Code, "the file must be UTF-8")
+	}
+	key, op, hash, err := idempotency(c, p)
+	if err != nil {
+		return err
+	}
+	// The request deadline is too short for thousands of rows; an import
+	// cut off anyway is finished by repeating it with the same key.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), importTimeout)
+	defer cancel()
+	// Fiber reuses the body's buffer after the handler returns.
+	body := append([]byte(nil), c.Body()...)
+	res, err := run(ctx, p, services.ImportRequest{CSV: body, Idem: services.Idempotency{Key: key, OpID: op, Hash: hash}})
+	var rej *services.ImportRejection
+	if errors.As(err, &rej) {
+		return importRejected(c, rej)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(importResponse{Key: res.Key, Kind: res.Kind, Rows: res.Rows,
+		Written: res.Written, Replayed: res.Replayed})
+}
+
+// importRejected answers 422 with the usual error envelope and the
+// problems of each row, so staff can fix the file and send it again.
+func importRejected(c *fiber.Ctx, rej *services.ImportRejection) error {
+	info := errorTable[models.ErrImportRejected.Code]
+	msg := info.en
+	if wantsChinese(c) {
+		msg = info.zh
+	}
+	var detail string
+	var me *models.Error
+	if errors.As(rej.Unwrap(), &me) {
+		detail = me.Detail
+	}
+	out := importRejectedBody{
+		Error: errorDetail{Code: string(models.ErrImportRejected.Code), Message: msg, Detail: detail, RequestID: requestID(c)},
+		Rows:  make([]problemJSON, len(rej.Problems)),
+	}
+	for i, pr := range rej.Problems {
+		out.Rows[i] = problemJSON{pr.Row, pr.Field, pr.Code, pr.Message}
+	}
+	return c.Status(info.status).JSON(out)
+}

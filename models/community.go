@@ -43,6 +43,8 @@ type Building struct {
 	CommunityID string
 	Name        string
 	HeadID      string
+	Address     string
+	Created     time.Time
 }
 
 // Household is a flat (户), billed for property fee and parking.
@@ -52,6 +54,7 @@ type Household struct {
 	BuildingID  string
 	Room        string
 	Plates      []string
+	Created     time.Time
 }
 
 // FamilyLink ties a resident to a relative; Verified is set by staff.
@@ -124,4 +127,62 @@ func CleanText(field, s string, max int) (string, error) {
 		}
 	}
 	return s, nil
+}
+
+// Family relations a staff member may record between two residents. The
+// relation says what the relative is to the resident holding the link.
+const (
+	RelationChild       = "子女"
+	RelationParent      = "父母"
+	RelationSpouse      = "配偶"
+	RelationSibling     = "兄弟姐妹"
+	RelationGrandchild  = "孙子女"
+	RelationGrandparent = "祖父母"
+	RelationOther       = "其他"
+)
+
+// inverseRelation is what the resident is to the relative, so a link can be
+// kept on both sides and read by either resident's _id.
+var inverseRelation = map[string]string{
+	RelationChild: RelationParent, RelationParent: RelationChild,
+	RelationSpouse: RelationSpouse, RelationSibling: RelationSibling,
+	RelationGrandchild: RelationGrandparent, RelationGrandparent: RelationGrandchild,
+	RelationOther: RelationOther,
+}
+
+// ParseRelation checks s is a known family relation and returns it with
+// its inverse (子女 ↔ 父母).
+func ParseRelation(s string) (relation, inverse string, err error) {
+	s = strings.TrimSpace(s)
+	inv, ok := inverseRelation[s]
+	if !ok {
+		return "", "", Errorf(ErrValidation.Code, "relation must be one of 子女, 父母, 配偶, 兄弟姐妹, 孙子女, 祖父母, 其他")
+	}
+	return s, inv, nil
+}
+
+// MaxFamilyLinks bounds a resident's family links; the array is rewritten
+// whole on every change, so it stays small.
+const MaxFamilyLinks = 20
+
+var platePattern = regexp.MustCompile(`^\p{Han}[A-Z][A-Z0-9]{5,6}$`)
+
+// NormalizePlate checks a mainland licence plate (沪A12345, or 沪AD12345
+// for a new-energy car), ignoring spaces, dots and letter case.
+func NormalizePlate(s string) (string, error) {
+	s = strings.ToUpper(strings.NewReplacer(" ", "", "·", "", ".", "", "-", "").Replace(strings.TrimSpace(s)))
+	if !platePattern.MatchString(s) {
+		return "", Errorf(ErrValidation.Code, "plates must look like 沪A12345")
+	}
+	return s, nil
+}
+
+// ImportProblem is what is wrong with one field of one row of a CSV
+// import. Row is the line in the file as a spreadsheet numbers it: the
+// header is row 1, the first data row is row 2.
+type ImportProblem struct {
+	Row     int
+	Field   string
+	Code    string
+	Message string
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/models"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 type communityDoc struct {
@@ -40,6 +42,20 @@ func (s *Store) Community(ctx context.Context, id string) (models.Community, err
 		return models.Community{}, err
 	}
 	return d.model(), nil
+}
+
+// Communities lists communities by id, after the id after ("" for the
+// first page), at most limit.
+func (s *Store) Communities(ctx context.Context, after string, limit int) ([]models.Community, error) {
+	var docs []communityDoc
+	if err := s.page(ctx, colCommunities, bson.D{}, after, limit, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]models.Community, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	return out, nil
 }
 
 type familyDoc struct {
@@ -93,4 +109,94 @@ func (s *Store) Resident(ctx context.Context, id string) (models.Resident, error
 		return models.Resident{}, err
 	}
 	return d.model(), nil
+}
+
+// InsertResident adds r; models.ErrConflict if its id exists. The phone is
+// made unique by the resident's login (InsertLogin), not here.
+func (s *Store) InsertResident(ctx context.Context, r models.Resident) error {
+	return s.insert(ctx, colResidents, toResidentDoc(r))
+}
+
+// DeleteResident removes the resident with id; used only to undo a create
+// or an import that could not finish. A missing resident is not an error.
+func (s *Store) DeleteResident(ctx context.Context, id string) error {
+	_, err := s.c(colResidents).DeleteOne(ctx, byID(id))
+	return mapErr("delete resident", err)
+}
+
+// ResidentFilter narrows a listing of one community's residents.
+type ResidentFilter struct {
+	CommunityID string
+	HouseholdID string      // optional
+	Role        models.Role // optional
+}
+
+// Residents lists residents matching f by id, after the id after, at most
+// limit (0: all). It filters by community, so it is for staff screens and
+// small reconciliations, not hot paths.
+func (s *Store) Residents(ctx context.Context, f ResidentFilter, after string, limit int) ([]models.Resident, error) {
+	filter := bson.D{{Key: "community", Value: f.CommunityID}}
+	if f.HouseholdID != "" {
+		filter = append(filter, bson.E{Key: "household", Value: f.HouseholdID})
+	}
+	if f.Role != "" {
+		filter = append(filter, bson.E{Key: "roles", Value: string(f.Role)})
+	}
+	var docs []residentDoc
+	if err := s.page(ctx, colResidents, filter, after, limit, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]models.Resident, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	return out, nil
+}
+
+// SetResidentProfile sets a resident's name, birth year and household.
+func (s *Store) SetResidentProfile(ctx context.Context, id, name string, birthYear int, householdID string) error {
+	return s.setByID(ctx, colResidents, id, bson.D{
+		{Key: "name", Value: name}, {Key: "birth_year", Value: birthYear}, {Key: "household", Value: householdID},
+	})
+}
+
+// SetResidentRoles sets a resident's roles and the partner a merchant
+// clerk or partner login works for.
+func (s *Store) SetResidentRoles(ctx context.Context, id string, roles []models.Role, merchantID, partnerID string) error {
+	rs := make([]string, len(roles))
+	for i, r := range roles {
+		rs[i] = string(r)
+	}
+	return s.setByID(ctx, colResidents, id, bson.D{
+		{Key: "roles", Value: rs}, {Key: "merchant", Value: merchantID}, {Key: "partner", Value: partnerID},
+	})
+}
+
+// SetResidentFamily replaces a resident's family links. The array is small
+// and rewritten whole, because the embedded store gets $pull with a
+// condition and positional updates wrong.
+func (s *Store) SetResidentFamily(ctx context.Context, id string, family []models.FamilyLink) error {
+	docs := make([]familyDoc, len(family))
+	for i, f := range family {
+		docs[i] = familyDoc{Resident: f.ResidentID, Relation: f.Relation, Verified: f.Verified}
+	}
+	return s.setByID(ctx, colResidents, id, bson.D{{Key: "family", Value: docs}})
+}
+
+// page decodes into out the documents of col matching filter with an _id
+// greater than after (all when after is ""), in _id order, at most limit
+// (0: no limit). Paging by _id keeps pages stable while documents are added.
+func (s *Store) page(ctx context.Context, col string, filter bson.D, after string, limit int, out any) error {
+	if after != "" {
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}})
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}})
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	cur, err := s.c(col).Find(ctx, filter, opts)
+	if err != nil {
+		return mapErr("list "+col, err)
+	}
+	return mapErr("list "+col, cur.All(ctx, out))
 }

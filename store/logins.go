@@ -46,4 +46,3 @@ func (s *Store) DeleteLogin(ctx context.Context, phone string) error {
 	_, err := s.c(colLogins).DeleteOne(ctx, byID(phone))
 	return mapErr("delete login", err)
 }
-

@@ -28,12 +28,13 @@ const (
 	colImports       = "imports"
 	colLeases        = "job_leases"
 	colJobRuns       = "job_runs"
+	colPartners      = "partners"
 )
 
 var allCollections = []string{
 	colCommunities, colBuildings, colHouseholds, colResidents, colLogins, colSessions,
 	colRefreshTokens, colEntries, colHeads, colOps, colTransfers, colTransferQueue,
-	colAuditLog, colImports, colLeases, colJobRuns,
+	colAuditLog, colImports, colLeases, colJobRuns, colPartners,
 }
 
 type index struct {
@@ -51,6 +52,7 @@ var indexes = []index{
 	{colEntries, bson.D{{Key: "community", Value: 1}, {Key: "at", Value: 1}}, false},
 	{colAuditLog, bson.D{{Key: "community", Value: 1}, {Key: "at", Value: -1}}, false},
 	{colJobRuns, bson.D{{Key: "job", Value: 1}, {Key: "started", Value: -1}}, false},
+	{colPartners, bson.D{{Key: "community", Value: 1}, {Key: "name", Value: 1}}, true},
 }
 
 // EnsureSchema creates every collection and index; it is safe to run at

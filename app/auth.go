@@ -1,0 +1,81 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/linli-community/linli/auth"
+	"github.com/linli-community/linli/services"
+)
+
+// wireAuth builds passwords, tokens and sessions.
+func (s *system) wireAuth() error {
+	keySpec := string(s.cfg.JWTKeys)
+	if keySpec == "" {
+		if !s.cfg.embedded() {
+			return errors.New("config: LINLI_JWT_KEYS is required with MONGODB_URI")
+		}
+		var err error
+		if keySpec, err = localKeys(s.cfg.DataDir); err != nil {
+			return err
+		}
+	}
+	keys, last, err := auth.ParseKeys(keySpec)
+	if err != nil {
+		return fmt.Errorf("config: LINLI_JWT_KEYS: %w", err)
+	}
+	active := s.cfg.JWTActiveKID
+	if active == "" {
+		active = last
+	}
+	tokens, err := auth.NewTokens(auth.TokenConfig{
+		Issuer: s.cfg.JWTIssuer, Audience: s.cfg.JWTAudience, AccessTTL: s.cfg.AccessTTL,
+		Keys: keys, ActiveKID: active,
+	}, s.store, s.now)
+	if err != nil {
+		return fmt.Errorf("config: tokens: %w", err)
+	}
+	pw, err := auth.NewPasswords(auth.PasswordParams{})
+	if err != nil {
+		return err
+	}
+	limiter := auth.NewLoginLimiter(auth.LoginLimits{
+		PerPhone: s.cfg.LoginPerPhone, PhoneWindow: 15 * time.Minute,
+		PerAddress: s.cfg.LoginPerAddr, AddressWindow: time.Minute,
+	}, s.now)
+	s.passwords = pw
+	s.deps.Tokens = tokens
+	s.deps.Auth = services.NewSessions(s.store, s.store, pw, tokens, limiter, s.cfg.RefreshTTL, s.now)
+	return nil
+}
+
+// localKeys keeps a signing key for the embedded store in the data folder,
+// made on first start, so tokens outlive a restart on a developer's machine.
+func localKeys(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "jwt-keys")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("jwt keys: %w", err)
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return "", err
+	}
+	spec := "local1:" + hex.EncodeToString(secret)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", fmt.Errorf("jwt keys: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(spec+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("jwt keys: %w", err)
+	}
+	return spec, nil
+}

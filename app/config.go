@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Secret is a config value that is never logged.
+type Secret string
+
+// LogValue masks the secret in structured logs.
+func (s Secret) LogValue() slog.Value {
+	if s == "" {
+		return slog.StringValue("")
+	}
+	return slog.StringValue("****")
+}
+
+// Config is every setting, read once from the environment. .env.example
+// documents each variable: meaning, type and default.
+type Config struct {
+	Addr           string        `env:"LINLI_ADDR" envDefault:"127.0.0.1:8080"`
+	DataDir        string        `env:"LINLI_DATA_DIR" envDefault:"./data"`
+	MongoURI       Secret        `env:"MONGODB_URI"`
+	DB             string        `env:"LINLI_DB" envDefault:"linli"`
+	SeedDemo       string        `env:"SEED_DEMO"` // "", "true" or "false"
+	SQLiteSync     string        `env:"LINLI_SQLITE_SYNC" envDefault:"full"`
+	JWTKeys        Secret        `env:"LINLI_JWT_KEYS"`
+	JWTActiveKID   string        `env:"LINLI_JWT_ACTIVE_KID"`
+	JWTIssuer      string        `env:"LINLI_JWT_ISSUER" envDefault:"linli"`
+	JWTAudience    string        `env:"LINLI_JWT_AUDIENCE" envDefault:"linli-api"`
+	AccessTTL      time.Duration `env:"LINLI_ACCESS_TTL" envDefault:"15m"`
+	RefreshTTL     time.Duration `env:"LINLI_REFRESH_TTL" envDefault:"720h"`
+	LoginPerPhone  int           `env:"LINLI_LOGIN_PER_PHONE" envDefault:"5"` // per 15 minutes
+	LoginPerAddr   int           `env:"LINLI_LOGIN_PER_ADDR" envDefault:"20"` // per minute
+	RequestTimeout time.Duration `env:"LINLI_REQUEST_TIMEOUT" envDefault:"10s"`
+	BodyLimit      int           `env:"LINLI_BODY_LIMIT" envDefault:"1048576"`
+	TimeZone       string        `env:"LINLI_TIME_ZONE" envDefault:"Asia/Shanghai"`
+	Scheduler      bool          `env:"LINLI_SCHEDULER" envDefault:"true"`
+	LeaseTTL       time.Duration `env:"LINLI_JOB_LEASE_TTL" envDefault:"30m"`
+	LogLevel       string        `env:"LINLI_LOG_LEVEL" envDefault:"info"`
+	LogFormat      string        `env:"LINLI_LOG_FORMAT" envDefault:"json"`
+}
+
+// loadConfig reads the config from environ (KEY=VALUE pairs).
+func loadConfig(environ []string) (Config, error) {
+	m := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	var c Config
+	if err := env.ParseWithOptions(&c, env.Options{Environment: m}); err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	switch {
+	case c.SeedDemo != "" && c.SeedDemo != "true" && c.SeedDemo != "false":
+		return c, fmt.Errorf("config: SEED_DEMO must be true or false")
+	case c.SQLiteSync != "full" && c.SQLiteSync != "normal":
+		return c, fmt.Errorf("config: LINLI_SQLITE_SYNC must be full or normal")
+	case c.AccessTTL <= 0 || c.AccessTTL > time.Hour:
+		return c, fmt.Errorf("config: LINLI_ACCESS_TTL must be between 0 and 1h")
+	case c.RefreshTTL <= 0:
+		return c, fmt.Errorf("config: LINLI_REFRESH_TTL must be positive")
+	case c.BodyLimit < 1024:
+		return c, fmt.Errorf("config: LINLI_BODY_LIMIT must be at least 1024")
+	case c.LoginPerPhone < 1 || c.LoginPerAddr < 1:
+		return c, fmt.Errorf("config: login limits must be at least 1")
+	}
+	if _, err := time.LoadLocation(c.TimeZone); err != nil {
+		return c, fmt.Errorf("config: LINLI_TIME_ZONE: %w", err)
+	}
+	return c, nil
+}
+
+// embedded reports whether the service runs its own embedded store.
+func (c Config) embedded() bool { return c.MongoURI == "" }
+
+// seedDemo reports whether an empty store gets the demo community: by
+// default only the embedded store does; a MongoDB only when asked.
+func (c Config) seedDemo() bool {
+	if c.SeedDemo == "" {
+		return c.embedded()
+	}
+	return c.SeedDemo == "true"
+}

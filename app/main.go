@@ -1,0 +1,69 @@
+// Command app is the Linli service: the HTTP API, the scheduled jobs and the
+// operator commands, in one binary.
+//
+//	app                 serve the API (the default)
+//	app serve           the same
+//	app seed            load the demo community into an empty store
+//	app audit           recompute every account; exit 1 on any problem
+//	app jobs run NAME [--period P | --month YYYY-MM]
+//	                    run one job now
+//	app jobs list       the jobs there are
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	_ "time/tzdata" // Asia/Shanghai must resolve on a machine without tzdata
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr); err != nil {
+		var ec exitCode
+		if errors.As(err, &ec) {
+			os.Exit(int(ec))
+		}
+		fmt.Fprintln(os.Stderr, "linli:", err)
+		os.Exit(1)
+	}
+}
+
+// exitCode ends the process with a code and no further message.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+// run is main without the process: arguments, environment and output are
+// passed in so tests can call it.
+func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(environ)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg, log, stdout)
+	case "seed":
+		return seedCommand(ctx, cfg, log, stdout)
+	case "audit":
+		return auditCommand(ctx, cfg, log, stdout)
+	case "jobs":
+		return jobsCommand(ctx, cfg, log, args, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, "usage: app [serve | seed | audit | jobs run NAME [--period P | --month YYYY-MM] | jobs list]")
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (try: serve, seed, audit, jobs)", cmd)
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/services"
+)
+
+// demoPassword is the password of every demo login; the demo is for a
+// developer's machine and is never loaded into a MongoDB unless asked for.
+const demoPassword = "linli-demo-2026"
+
+type demoLogin struct {
+	phone, name, role, note string
+}
+
+// seedIfEmpty loads the demo community into an empty store and prints its
+// logins; a store that has any community is left alone.
+func (s *system) seedIfEmpty(ctx context.Context, w io.Writer) error {
+	empty, err := s.store.Empty(ctx)
+	if err != nil {
+		return err
+	}
+	if !empty {
+		fmt.Fprintln(w, "The store has data already: no demo loaded.")
+		return nil
+	}
+	logins, err := s.seedDemo(ctx)
+	if err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	fmt.Fprintf(w, "Loaded the demo community 春申居民区 (梅陇镇, 闵行区). Every demo login's password is %q:\n", demoPassword)
+	for _, l := range logins {
+		fmt.Fprintf(w, "  %-12s %-14s %s %s\n", l.phone, l.role, l.name, l.note)
+	}
+	return nil
+}
+
+// seedDemo builds a Shanghai-style 居民区 through the same services the API
+// uses, so the demo obeys every rule real data does.
+func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
+	cs := s.communities
+	root := models.Principal{ResidentID: "system", Roles: []models.Role{models.RoleAdmin}}
+	c, staff, err := cs.CreateCommunity(ctx, root, services.NewCommunity{
+		Name: "春申居民区", District: "闵行区梅陇镇", TimeZone: "Asia/Shanghai",
+		FirstStaff: &services.NewResident{Name: "陈社工", Phone: "13800000002", BirthYear: 1988, Password: demoPassword},
+	})
+	if err != nil {
+		return nil, err
+	}
+	admin := models.Principal{ResidentID: "system", CommunityID: c.ID, Roles: []models.Role{models.RoleAdmin}}
+	sp := models.Principal{ResidentID: staff.ID, CommunityID: c.ID, Roles: []models.Role{models.RoleStaff}}
+
+	partners := map[string]models.Partner{}
+	for _, p := range []struct {
+		kind models.PartnerKind
+		name string
+	}{
+		{models.PartnerProperty, "春申物业服务有限公司"}, {models.PartnerParking, "春申停车管理有限公司"},
+		{models.PartnerMerchant, "老王早餐店"}, {models.PartnerMerchant, "美美理发店"}, {models.PartnerMerchant, "邻里便利店"},
+	} {
+		pt, err := cs.CreatePartner(ctx, sp, p.kind, p.name)
+		if err != nil {
+			return nil, err
+		}
+		partners[p.name] = pt
+	}
+
+	var households []models.Household
+	buildings := []models.Building{}
+	for b := 1; b <= 3; b++ {
+		bld, err := cs.CreateBuilding(ctx, sp, fmt.Sprintf("%d号楼", b), fmt.Sprintf("春申路%d弄%d号", 1200, b))
+		if err != nil {
+			return nil, err
+		}
+		buildings = append(buildings, bld)
+		for floor := 1; floor <= 4; floor++ {
+			for unit := 1; unit <= 2; unit++ {
+				var plates []string
+				if unit == 1 {
+					plates = []string{fmt.Sprintf("沪A%d%d%03d", b, floor, unit*100+floor)}
+				}
+				h, err := cs.CreateHousehold(ctx, sp, bld.ID, fmt.Sprintf("%d0%d", floor, unit), plates)
+				if err != nil {
+					return nil, err
+				}
+				households = append(households, h)
+			}
+		}
+	}
+
+	logins := []demoLogin{{"13800000002", "陈社工", "staff", "(居委会社工)"}}
+	people := []struct {
+		login     demoLogin
+		household int
+		birth     int
+		roles     []models.Role
+		merchant  string
+		partner   string
+		by        models.Principal
+	}{
+		{demoLogin{"13800000001", "林主任", "admin", "(居委会主任)"}, -1, 1975, []models.Role{models.RoleAdmin, models.RoleStaff}, "", "", admin},
+		{demoLogin{"13800000003", "张阿姨", "building_head", "(1号楼楼组长)"}, 0, 1958, nil, "", "", sp},
+		{demoLogin{"13800000004", "李师傅", "team_lead", "(志愿者队长)"}, 9, 1966, []models.Role{models.RoleResident, models.RoleTeamLead}, "", "", sp},
+		{demoLogin{"13800000005", "王奶奶", "resident", "(1950年生, 独居老人)"}, 3, 1950, nil, "", "", sp},
+		{demoLogin{"13800000006", "王小明", "resident", "(王奶奶之子, 住3号楼)"}, 17, 1980, nil, "", "", sp},
+		{demoLogin{"13800000007", "王老板", "merchant_clerk", "(老王早餐店)"}, -1, 1972, []models.Role{models.RoleMerchantClerk}, "老王早餐店", "", sp},
+		{demoLogin{"13800000008", "赵经理", "partner", "(春申物业)"}, -1, 1979, []models.Role{models.RolePartner}, "", "春申物业服务有限公司", sp},
+		{demoLogin{"13800000009", "钱经理", "partner", "(春申停车)"}, -1, 1983, []models.Role{models.RolePartner}, "", "春申停车管理有限公司", sp},
+	}
+	ids := map[string]string{}
+	for _, p := range people {
+		in := services.NewResident{Name: p.login.name, Phone: p.login.phone, BirthYear: p.birth, Roles: p.roles, Password: demoPassword}
+		if p.household >= 0 {
+			in.HouseholdID = households[p.household].ID
+		}
+		if p.merchant != "" {
+			in.MerchantID = partners[p.merchant].ID
+		}
+		if p.partner != "" {
+			in.PartnerID = partners[p.partner].ID
+		}
+		r, err := cs.CreateResident(ctx, p.by, in)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.login.name, err)
+		}
+		ids[p.login.phone] = r.ID
+		logins = append(logins, p.login)
+	}
+	if _, err := cs.SetBuildingHead(ctx, sp, buildings[0].ID, ids["13800000003"]); err != nil {
+		return nil, err
+	}
+	if _, err := cs.AddFamilyLink(ctx, sp, ids["13800000006"], ids["13800000005"], "父母"); err != nil {
+		return nil, err
+	}
+	if _, err := cs.VerifyFamilyLink(ctx, sp, ids["13800000006"], ids["13800000005"]); err != nil {
+		return nil, err
+	}
+	// Twenty more residents, one or two per flat, without printed logins.
+	surnames := []rune("赵钱孙李周吴郑冯陈褚卫蒋沈韩杨朱秦尤许何")
+	for i := 0; i < 20; i++ {
+		r, err := cs.CreateResident(ctx, sp, services.NewResident{
+			Name: string(surnames[i]) + "居民", Phone: fmt.Sprintf("139000000%02d", i+10), BirthYear: 1940 + i*3,
+			HouseholdID: households[(i*5)%len(households)].ID, Password: demoPassword,
+		})
+		if err != nil {
+			return nil, err
+		}
+		ids[r.Phone] = r.ID
+	}
+	// Some points and hours so the screens are not empty.
+	for phone, id := range ids {
+		for _, a := range []struct {
+			asset  models.Asset
+			amount int64
+			kind   models.EntryKind
+			reason string
+		}{{models.AssetPoints, 50, models.KindAward, "好人好事: 开学季护学岗"}, {models.AssetHours, 120, models.KindService, "助老: 陪同就医"}} {
+			_, err := s.ledger.Post(ctx, ledger.Posting{
+				OpID: "seed:" + phone + ":" + string(a.asset), Hash: "seed", Account: models.AccountOf(id, a.asset),
+				CommunityID: c.ID, Delta: a.amount, Kind: a.kind, Reason: a.reason, Actor: staff.ID,
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return logins, nil
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/auth"
+	"github.com/linli-community/linli/handlers"
+	"github.com/linli-community/linli/jobs"
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/store"
+)
+
+// system is the wired service: the store and everything built on it.
+type system struct {
+	cfg      Config
+	log      *slog.Logger
+	loc      *time.Location
+	now      func() time.Time
+	embedded *store.Embedded
+	store    *store.Store
+	ledger   *ledger.Ledger
+	runner   *jobs.Runner
+
+	accounts    *services.Accounts
+	communities *services.Communities
+	passwords   *auth.Passwords
+	deps        handlers.Deps
+}
+
+// open starts the embedded store when no MONGODB_URI is set, connects,
+// makes sure every collection and index exists, and wires the services.
+func open(ctx context.Context, cfg Config, log *slog.Logger) (*system, error) {
+	var (
+		emb *store.Embedded
+		uri = string(cfg.MongoURI)
+		err error
+	)
+	if cfg.embedded() {
+		quiet := log.With("component", "embedded-store")
+		// FerretDB logs every error reply (a duplicate key is one, and the
+		// ledger expects those) as a warning: keep its errors only.
+		quiet = slog.New(levelFloor{quiet.Handler(), slog.LevelError})
+		emb, err = store.StartEmbedded(cfg.DataDir, cfg.SQLiteSync == "normal", quiet)
+		if err != nil {
+			return nil, err
+		}
+		uri = emb.URI()
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	st, err := store.Open(ctx, uri, cfg.DB, emb)
+	if err != nil {
+		if emb != nil {
+			emb.Stop()
+		}
+		return nil, err
+	}
+	if err := st.EnsureSchema(ctx); err != nil {
+		_ = st.Close(context.Background())
+		if emb != nil {
+			emb.Stop()
+		}
+		return nil, err
+	}
+	sys, err := build(cfg, log, st, time.Now)
+	if err != nil {
+		_ = st.Close(context.Background())
+		if emb != nil {
+			emb.Stop()
+		}
+		return nil, err
+	}
+	sys.embedded = emb
+	return sys, nil
+}
+
+// build wires the services over an open store; tests call it directly.
+func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) (*system, error) {
+	loc, err := time.LoadLocation(cfg.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("time zone: %w", err)
+	}
+	host, _ := os.Hostname()
+	sys := &system{cfg: cfg, log: log, loc: loc, now: now, store: st}
+	sys.ledger = ledger.New(st, now)
+	sys.runner = jobs.NewRunner(st, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), newID()), cfg.LeaseTTL, now, newID, log)
+	sys.accounts = services.NewAccounts(sys.ledger, st, st, now)
+	sys.deps = handlers.Deps{Log: log, Store: st, Accounts: sys.accounts}
+	if err := sys.wireAuth(); err != nil {
+		return nil, err
+	}
+	sys.communities = services.NewCommunities(st, sys.passwords, newID, now)
+	sys.deps.Community = sys.communities
+	return sys, nil
+}
+
+// close disconnects before stopping the embedded store, or its shutdown
+// waits for the driver's idle connections.
+func (s *system) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.store.Close(ctx); err != nil {
+		s.log.Error("close store", "err", err)
+	}
+	if s.embedded != nil {
+		s.embedded.Stop()
+	}
+}
+
+func (s *system) httpApp() *fiber.App {
+	return handlers.New(s.deps, handlers.Options{BodyLimit: s.cfg.BodyLimit, RequestTimeout: s.cfg.RequestTimeout})
+}
+
+type scheduledJob struct {
+	spec string // cron, in the configured time zone
+	job  jobs.Job
+}
+
+// schedule is every scheduled job and when it runs.
+func (s *system) schedule() []scheduledJob {
+	return []scheduledJob{
+		{"@every 1m", jobs.FinishTransfers(s.ledger)},
+		{"30 3 * * *", jobs.Audit(s.ledger, s.loc)},
+	}
+}
+
+// newID returns a random 16-hex-digit id.
+func newID() string {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("random: %v", err)) // the OS has no randomness: nothing can work
+	}
+	return hex.EncodeToString(b)
+}
+
+// levelFloor drops records below min.
+type levelFloor struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h levelFloor) WithAttrs(as []slog.Attr) slog.Handler {
+	return levelFloor{h.Handler.WithAttrs(as), h.min}
+}
+
+func (h levelFloor) WithGroup(name string) slog.Handler {
+	return levelFloor{h.Handler.WithGroup(name), h.min}
+}

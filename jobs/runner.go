@@ -1,0 +1,154 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/linli-community/linli/models"
+)
+
+// Job is one kind of scheduled work. Run must be safe to repeat for the
+// same period: every exactly-once step inside it is keyed.
+type Job struct {
+	Name string
+	// Period names the unit of work for a scheduled run at now, e.g. the
+	// day "2026-11-21" or the month "2026-10".
+	Period func(now time.Time) string
+	Run    func(ctx context.Context, period string) (Counts, error)
+}
+
+// Counts says what a run did, e.g. {"finished": 3}.
+type Counts map[string]int
+
+// Lease is one attempt to run a job for a period.
+type Lease struct {
+	Job, Period string
+	Attempt     int
+	Holder      string
+	Expires     time.Time
+}
+
+// Run is the record of one run.
+type Run struct {
+	ID, Job, Period, Holder string
+	Started, Finished       time.Time
+	Counts                  Counts
+	Error                   string
+}
+
+// Store keeps leases and run records.
+type Store interface {
+	// InsertLease records l; models.ErrConflict if that attempt exists.
+	InsertLease(ctx context.Context, l Lease) error
+	// LeaseAttempt returns attempt n of job and period, or models.ErrNotFound.
+	LeaseAttempt(ctx context.Context, job, period string, n int) (Lease, error)
+	// MarkDone records that job finished period; a second mark is a no-op.
+	MarkDone(ctx context.Context, job, period string, at time.Time) error
+	// Done reports whether job finished period.
+	Done(ctx context.Context, job, period string) (bool, error)
+	// InsertRun and FinishRun keep the run record.
+	InsertRun(ctx context.Context, r Run) error
+	FinishRun(ctx context.Context, r Run) error
+}
+
+// Runner runs jobs under a lease and records each run.
+type Runner struct {
+	store  Store
+	holder string // this replica
+	ttl    time.Duration
+	now    func() time.Time
+	newID  func() string
+	log    *slog.Logger
+}
+
+// NewRunner returns a runner; holder names this replica, ttl is how long a
+// lease keeps others off before they may take over a run that died.
+func NewRunner(s Store, holder string, ttl time.Duration, now func() time.Time, newID func() string, log *slog.Logger) *Runner {
+	return &Runner{store: s, holder: holder, ttl: ttl, now: now, newID: newID, log: log}
+}
+
+// ErrSkipped is returned when another replica holds the lease, or the
+// period is already done.
+var ErrSkipped = errors.New("jobs: skipped")
+
+// Scheduled runs j for the period that now falls in, unless it is done or
+// another replica holds a live lease on it.
+func (r *Runner) Scheduled(ctx context.Context, j Job) error {
+	period := j.Period(r.now())
+	done, err := r.store.Done(ctx, j.Name, period)
+	if err != nil {
+		return fmt.Errorf("jobs: %s: %w", j.Name, err)
+	}
+	if done {
+		return ErrSkipped
+	}
+	return r.run(ctx, j, period, true)
+}
+
+// Now runs j for period on demand (the CLI): it still takes a lease, so it
+// never overlaps a scheduled run on another replica, but runs even if the
+// period was done before. Jobs are safe to repeat.
+func (r *Runner) Now(ctx context.Context, j Job, period string) error {
+	return r.run(ctx, j, period, false)
+}
+
+func (r *Runner) run(ctx context.Context, j Job, period string, markDone bool) error {
+	if err := r.lease(ctx, j.Name, period); err != nil {
+		return err
+	}
+	rec := Run{ID: r.newID(), Job: j.Name, Period: period, Holder: r.holder, Started: r.now().UTC()}
+	if err := r.store.InsertRun(ctx, rec); err != nil {
+		return fmt.Errorf("jobs: %s: record run: %w", j.Name, err)
+	}
+	counts, runErr := j.Run(ctx, period)
+	rec.Finished, rec.Counts = r.now().UTC(), counts
+	if runErr != nil {
+		rec.Error = runErr.Error()
+	}
+	// The record must be written even if the job's context was cancelled.
+	fin, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := r.store.FinishRun(fin, rec); err != nil {
+		r.log.Error("job run record", "job", j.Name, "err", err)
+	}
+	if runErr != nil {
+		r.log.Error("job failed", "job", j.Name, "period", period, "err", runErr)
+		return fmt.Errorf("jobs: %s %s: %w", j.Name, period, runErr)
+	}
+	r.log.Info("job done", "job", j.Name, "period", period, "counts", counts,
+		"ms", rec.Finished.Sub(rec.Started).Milliseconds())
+	if markDone {
+		return r.store.MarkDone(fin, j.Name, period, rec.Finished)
+	}
+	return nil
+}
+
+// lease takes the next attempt for job and period. Attempts are inserts
+// (1, 2, 3 …): a replica may take attempt n+1 only once attempt n has
+// expired, and two replicas racing for it cannot both win, so there is no
+// conditional update to get wrong.
+func (r *Runner) lease(ctx context.Context, job, period string) error {
+	now := r.now().UTC()
+	for n := 1; ; n++ {
+		l, err := r.store.LeaseAttempt(ctx, job, period, n)
+		if errors.Is(err, models.ErrNotFound) {
+			err = r.store.InsertLease(ctx, Lease{Job: job, Period: period, Attempt: n, Holder: r.holder, Expires: now.Add(r.ttl)})
+			if errors.Is(err, models.ErrConflict) {
+				return ErrSkipped // another replica took it a moment ago
+			}
+			if err != nil {
+				return fmt.Errorf("jobs: lease %s: %w", job, err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("jobs: lease %s: %w", job, err)
+		}
+		if l.Expires.After(now) {
+			return ErrSkipped
+		}
+	}
+}

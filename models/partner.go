@@ -1,0 +1,34 @@
+package models
+
+import "time"
+
+// PartnerKind is what a partner (合作方) honours: parking-fee reductions,
+// property-fee discounts or services at a street-front shop.
+type PartnerKind string
+
+const (
+	PartnerProperty PartnerKind = "property" // 物业公司
+	PartnerParking  PartnerKind = "parking"  // 停车场运营方
+	PartnerMerchant PartnerKind = "merchant" // 沿街商铺
+)
+
+// ParsePartnerKind returns the partner kind named s.
+func ParsePartnerKind(s string) (PartnerKind, error) {
+	switch k := PartnerKind(s); k {
+	case PartnerProperty, PartnerParking, PartnerMerchant:
+		return k, nil
+	}
+	return "", Errorf(ErrValidation.Code, "partner kind must be property, parking or merchant")
+}
+
+// Partner is a property company, parking operator or merchant of one
+// community that honours rewards and is settled with monthly. Merchant
+// clerks (Resident.MerchantID) and partner logins (Resident.PartnerID)
+// point at one.
+type Partner struct {
+	ID          string
+	CommunityID string
+	Kind        PartnerKind
+	Name        string
+	Created     time.Time
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The project's test command (the README's): formatting, vet, and every test
+# with the race detector, against the embedded store (or the MongoDB at
+# MONGODB_URI when it is set).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== go mod download"
+go mod download
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './data/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test -race"
+go test -race -count=1 -timeout 30m "$@" ./...

@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/linli-community/linli/models"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+type partnerDoc struct {
+	ID        string    `bson:"_id"`
+	Community string    `bson:"community"`
+	Kind      string    `bson:"kind"`
+	Name      string    `bson:"name"`
+	Created   time.Time `bson:"created"`
+}
+
+func (d partnerDoc) model() models.Partner {
+	return models.Partner{ID: d.ID, CommunityID: d.Community, Kind: models.PartnerKind(d.Kind), Name: d.Name,
+		Created: d.Created.UTC()}
+}
+
+// InsertPartner adds p; models.ErrConflict if its id, or its name in the
+// community, exists.
+func (s *Store) InsertPartner(ctx context.Context, p models.Partner) error {
+	return s.insert(ctx, colPartners, partnerDoc{ID: p.ID, Community: p.CommunityID, Kind: string(p.Kind),
+		Name: p.Name, Created: p.Created})
+}
+
+// Partner returns the partner with id, or models.ErrNotFound.
+func (s *Store) Partner(ctx context.Context, id string) (models.Partner, error) {
+	var d partnerDoc
+	if err := s.findByID(ctx, colPartners, id, &d); err != nil {
+		return models.Partner{}, err
+	}
+	return d.model(), nil
+}
+
+// Partners lists a community's partners, only those of kind when it is not
+// "", by id, after the id after, at most limit (0: all).
+func (s *Store) Partners(ctx context.Context, communityID string, kind models.PartnerKind, after string, limit int) ([]models.Partner, error) {
+	filter := bson.D{{Key: "community", Value: communityID}}
+	if kind != "" {
+		filter = append(filter, bson.E{Key: "kind", Value: string(kind)})
+	}
+	var docs []partnerDoc
+	if err := s.page(ctx, colPartners, filter, after, limit, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]models.Partner, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	return out, nil
+}
