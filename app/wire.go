@@ -31,6 +31,7 @@ type system struct {
 
 	accounts    *services.Accounts
 	communities *services.Communities
+	policies    *services.Policies
 	passwords   *auth.Passwords
 	deps        handlers.Deps
 }
@@ -92,8 +93,9 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys := &system{cfg: cfg, log: log, loc: loc, now: now, store: st}
 	sys.ledger = ledger.New(st, now)
 	sys.runner = jobs.NewRunner(st, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), newID()), cfg.LeaseTTL, now, newID, log)
-	sys.accounts = services.NewAccounts(sys.ledger, st, st, now)
-	sys.deps = handlers.Deps{Log: log, Store: st, Accounts: sys.accounts}
+	sys.policies = services.NewPolicies(st, now)
+	sys.accounts = services.NewAccounts(sys.ledger, st, st, sys.policies, now)
+	sys.deps = handlers.Deps{Log: log, Store: st, Accounts: sys.accounts, Policies: sys.policies}
 	if err := sys.wireAuth(); err != nil {
 		return nil, err
 	}

@@ -76,18 +76,16 @@ func (h *api) routesCommunity(r fiber.Router) {
 // --- response shapes ---
 
 type communityJSON struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	District  string    `json:"district,omitempty"`
-	TimeZone  string    `json:"time_zone"`
-	MaxAward  int64     `json:"max_award"`
-	MaxDeduct int64     `json:"max_deduct"`
-	Created   time.Time `json:"created"`
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	District string    `json:"district,omitempty"`
+	TimeZone string    `json:"time_zone"`
+	Created  time.Time `json:"created"`
 }
 
 func toCommunityJSON(c models.Community) communityJSON {
 	return communityJSON{ID: c.ID, Name: c.Name, District: c.District, TimeZone: c.TimeZone,
-		MaxAward: int64(c.Policy.MaxAward), MaxDeduct: int64(c.Policy.MaxDeduct), Created: c.Created}
+		Created: c.Created}
 }
 
 type buildingJSON struct {
@@ -209,8 +207,6 @@ type createCommunityRequest struct {
 	Name       string             `json:"name" validate:"required,max=60"`
 	District   string             `json:"district" validate:"max=60"`
 	TimeZone   string             `json:"time_zone" validate:"max=60"`
-	MaxAward   int64              `json:"max_award" validate:"min=0,max=1000000000"`
-	MaxDeduct  int64              `json:"max_deduct" validate:"min=0,max=1000000000"`
 	FirstStaff *firstStaffRequest `json:"first_staff"`
 }
 
@@ -224,8 +220,7 @@ func (h *api) createCommunity(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	in := services.NewCommunity{Name: req.Name, District: req.District, TimeZone: req.TimeZone,
-		Policy: models.PointsPolicy{MaxAward: models.Points(req.MaxAward), MaxDeduct: models.Points(req.MaxDeduct)}}
+	in := services.NewCommunity{Name: req.Name, District: req.District, TimeZone: req.TimeZone}
 	if fs := req.FirstStaff; fs != nil {
 		in.FirstStaff = &services.NewResident{Name: fs.Name, Phone: fs.Phone, BirthYear: fs.BirthYear, Password: fs.InitialPassword}
 	}

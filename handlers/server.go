@@ -31,6 +31,7 @@ type Deps struct {
 	Auth      AuthService
 	Community CommunityService
 	Accounts  AccountsService
+	Policies  PolicyService
 }
 
 // Options tune the HTTP server.
@@ -77,6 +78,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesAuth(v1)
 	h.routesCommunity(v1)
 	h.routesAccounts(v1)
+	h.routesPolicy(v1)
 	return app
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/models"
+	"golang.org/x/sync/singleflight"
 )
 
 // Ledger posts to and reads resident accounts.
@@ -17,12 +18,21 @@ type Ledger struct {
 
 	mu    sync.Mutex
 	heads map[models.Account]models.Balance // in-process hint, never the truth
+
+	// flight joins concurrent repeats of one posting in this process into
+	// one execution; repeats on other replicas meet at the op record.
+	flight singleflight.Group
 }
 
 // New returns a ledger over s; now is the clock.
 func New(s Store, now func() time.Time) *Ledger {
 	return &Ledger{store: s, now: now, heads: map[models.Account]models.Balance{}}
 }
+
+// stamp is now at the store's precision (milliseconds), so an entry read
+// back is identical to the one first returned, and a replayed answer is
+// byte for byte the first.
+func (l *Ledger) stamp() time.Time { return l.now().UTC().Truncate(time.Millisecond) }
 
 // Posting is one change of one account.
 type Posting struct {
@@ -76,11 +86,21 @@ func (l *Ledger) Post(ctx context.Context, p Posting) (models.Entry, error) {
 	if err := p.validate(); err != nil {
 		return models.Entry{}, err
 	}
+	// Keyed by the whole request, so a repeat with another body still runs
+	// on its own and is told it reused the key.
+	v, err, _ := l.flight.Do(p.OpID+"\x00"+p.Hash+"\x00"+p.Account.String(), func() (any, error) {
+		return l.post(ctx, p)
+	})
+	e, _ := v.(models.Entry)
+	return e, err
+}
+
+func (l *Ledger) post(ctx context.Context, p Posting) (models.Entry, error) {
 	head, _, err := l.walk(ctx, p.Account, l.hint(ctx, p.Account), "")
 	if err != nil {
 		return models.Entry{}, err
 	}
-	op := Op{ID: p.OpID, Hash: p.Hash, Account: p.Account, BaseSeq: head.Seq, At: l.now().UTC()}
+	op := Op{ID: p.OpID, Hash: p.Hash, Account: p.Account, BaseSeq: head.Seq, At: l.stamp()}
 	err = l.store.InsertOp(ctx, op)
 	repeat := false
 	switch {
@@ -116,6 +136,18 @@ func (l *Ledger) Post(ctx context.Context, p Posting) (models.Entry, error) {
 			from.Amount = e.BalanceAfter
 		}
 	}
+	if repeat {
+		// The first request is probably still at work: give it a moment to
+		// land its entry before posting on its behalf (it may have died),
+		// so a burst of repeats does not become a burst of inserts.
+		e, rejected, err := l.awaitOp(ctx, op, from)
+		if err != nil || e != nil {
+			return derefEntry(e), err
+		}
+		if rejected != "" {
+			return models.Entry{}, &models.Error{Code: rejected}
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 || repeat {
 			var found *models.Entry
@@ -124,8 +156,8 @@ func (l *Ledger) Post(ctx context.Context, p Posting) (models.Entry, error) {
 				return models.Entry{}, err
 			}
 			if found != nil {
-				if repeat {
-					_ = l.store.SetOpSeq(ctx, op.ID, found.Seq) // speeds up later repeats
+				if repeat && found.Seq-op.BaseSeq > 8 {
+					_ = l.store.SetOpSeq(ctx, op.ID, found.Seq) // spares later repeats the long walk
 				}
 				return *found, nil
 			}
@@ -142,7 +174,7 @@ func (l *Ledger) Post(ctx context.Context, p Posting) (models.Entry, error) {
 			Account: p.Account, CommunityID: p.CommunityID, Seq: head.Seq + 1,
 			Delta: p.Delta, BalanceAfter: next, Kind: p.Kind, Ref: p.Ref, Reason: p.Reason,
 			IdempotencyKey: p.IdempotencyKey, OpID: p.OpID, PolicyVersion: p.PolicyVersion,
-			Floor: p.Floor, Actor: p.Actor, At: l.now().UTC(),
+			Floor: p.Floor, Actor: p.Actor, At: l.stamp(),
 		}
 		err = l.store.InsertEntry(ctx, e)
 		if err == nil {
@@ -158,6 +190,46 @@ func (l *Ledger) Post(ctx context.Context, p Posting) (models.Entry, error) {
 		// Someone else took seq head+1: read on from there and try again.
 		from = head
 	}
+}
+
+// opPatience is how long a repeat waits for the first request of its op
+// before posting on its behalf.
+const opPatience = 2 * time.Second
+
+// awaitOp waits, while op is younger than opPatience, for its entry to
+// appear after from or for it to be refused. It returns the entry, the
+// refusal, or neither when the first request seems to have died.
+func (l *Ledger) awaitOp(ctx context.Context, op Op, from models.Balance) (*models.Entry, models.Code, error) {
+	// Bounded by the time waited too, so a clock that stands still (tests)
+	// cannot keep a repeat here forever.
+	wait, waited := 5*time.Millisecond, time.Duration(0)
+	for ; l.now().Sub(op.At) < opPatience && waited < opPatience; waited += wait {
+		_, found, err := l.walk(ctx, op.Account, from, op.ID)
+		if err != nil || found != nil {
+			return found, "", err
+		}
+		cur, err := l.store.Op(ctx, op.ID)
+		if err != nil {
+			return nil, "", fmt.Errorf("ledger: read op: %w", err)
+		}
+		if cur.Rejected != "" {
+			return nil, cur.Rejected, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
+	return nil, "", nil
+}
+
+func derefEntry(e *models.Entry) models.Entry {
+	if e == nil {
+		return models.Entry{}
+	}
+	return *e
 }
 
 // Hold debits points for a redemption; Release gives a hold back.

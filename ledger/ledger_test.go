@@ -91,9 +91,12 @@ func TestConcurrentSpendsNeverOverdraw(t *testing.T) {
 	mustAuditOK(t, l)
 }
 
-// Invariant 4: concurrent requests with one key make one entry and all get it.
+// Invariant 4: concurrent requests with one key make one entry and all get
+// it, also when they arrive at different replicas (four ledgers over one
+// store), where only the op record and the chain keep them apart.
 func TestConcurrentRepeatsPostOnce(t *testing.T) {
-	l, _ := newLedger(t)
+	l, s := newLedger(t)
+	replicas := []*ledger.Ledger{l, ledger.New(s, time.Now), ledger.New(s, time.Now), ledger.New(s, time.Now)}
 	acct := models.AccountOf("r1", models.AssetPoints)
 	const n = 64
 	got := make([]models.Entry, n)
@@ -104,7 +107,7 @@ func TestConcurrentRepeatsPostOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			e, err := l.Post(context.Background(), ledger.Posting{
+			e, err := replicas[i%len(replicas)].Post(context.Background(), ledger.Posting{
 				OpID: "same", Hash: "h", Account: acct, CommunityID: "c1", Delta: 7, Kind: models.KindAward, Actor: "s",
 			})
 			if err != nil {

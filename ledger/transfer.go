@@ -26,7 +26,7 @@ func (l *Ledger) Transfer(ctx context.Context, t Transfer) (debit, credit models
 	case t.Floor > 0:
 		return debit, credit, fmt.Errorf("ledger: positive floor: %w", models.ErrValidation)
 	}
-	t.At = l.now().UTC()
+	t.At = l.stamp()
 	err = l.store.InsertTransfer(ctx, t)
 	if errors.Is(err, models.ErrConflict) {
 		prior, err := l.store.Transfer(ctx, t.ID)

@@ -13,18 +13,8 @@ type Community struct {
 	Name     string
 	District string
 	TimeZone string
-	Policy   PointsPolicy
 	Created  time.Time
 }
-
-// PointsPolicy bounds what staff may award or deduct in one action.
-type PointsPolicy struct {
-	MaxAward  Points
-	MaxDeduct Points
-}
-
-// DefaultPointsPolicy is used for a community that has not set its own.
-var DefaultPointsPolicy = PointsPolicy{MaxAward: 200, MaxDeduct: 200}
 
 // Location is the community's time zone (default Asia/Shanghai).
 func (c Community) Location() *time.Location {

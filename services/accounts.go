@@ -28,18 +28,24 @@ type AuditTrail interface {
 	AuditTrail(ctx context.Context, communityID string, before time.Time, limit int) ([]models.AuditRecord, error)
 }
 
+// PolicySource says which policy is in force in a community at a time.
+type PolicySource interface {
+	At(ctx context.Context, communityID string, t time.Time) (models.Policy, error)
+}
+
 // Accounts reads residents' balances and history and lets staff award,
 // deduct and correct points.
 type Accounts struct {
-	ledger *ledger.Ledger
-	people People
-	trail  AuditTrail
-	now    func() time.Time
+	ledger   *ledger.Ledger
+	people   People
+	trail    AuditTrail
+	policies PolicySource
+	now      func() time.Time
 }
 
 // NewAccounts returns the accounts service.
-func NewAccounts(l *ledger.Ledger, people People, trail AuditTrail, now func() time.Time) *Accounts {
-	return &Accounts{ledger: l, people: people, trail: trail, now: now}
+func NewAccounts(l *ledger.Ledger, people People, trail AuditTrail, policies PolicySource, now func() time.Time) *Accounts {
+	return &Accounts{ledger: l, people: people, trail: trail, policies: policies, now: now}
 }
 
 // visibleResident loads a resident p may see. A resident of another
@@ -122,13 +128,9 @@ func (a *Accounts) Adjust(ctx context.Context, p models.Principal, adj Adjustmen
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("adjust: %w", err)
 	}
-	c, err := a.people.Community(ctx, r.CommunityID)
+	policy, err := a.policies.At(ctx, r.CommunityID, a.now())
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("adjust: %w", err)
-	}
-	policy := c.Policy
-	if policy.MaxAward == 0 && policy.MaxDeduct == 0 {
-		policy = models.DefaultPointsPolicy
 	}
 	kind, delta, action, bound := models.KindAward, int64(adj.Points), "points.award", policy.MaxAward
 	if adj.Deduct {
@@ -140,7 +142,7 @@ func (a *Accounts) Adjust(ctx context.Context, p models.Principal, adj Adjustmen
 	e, err := a.ledger.Post(ctx, ledger.Posting{
 		OpID: adj.Idem.OpID, Hash: adj.Idem.Hash, Account: models.AccountOf(r.ID, models.AssetPoints),
 		CommunityID: r.CommunityID, Delta: delta, Kind: kind, Ref: adj.Category,
-		Reason: adj.Reason, IdempotencyKey: adj.Idem.Key, Actor: p.ResidentID,
+		Reason: adj.Reason, IdempotencyKey: adj.Idem.Key, PolicyVersion: policy.Version, Actor: p.ResidentID,
 	})
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("adjust: %w", err)

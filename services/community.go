@@ -124,7 +124,6 @@ type NewCommunity struct {
 	Name       string
 	District   string
 	TimeZone   string // IANA name; default Asia/Shanghai
-	Policy     models.PointsPolicy
 	FirstStaff *NewResident
 }
 
@@ -152,17 +151,7 @@ func (s *Communities) CreateCommunity(ctx context.Context, p models.Principal, i
 	if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
 		return models.Community{}, nil, models.Errorf(models.ErrValidation.Code, "time_zone must be an IANA time zone such as Asia/Shanghai")
 	}
-	policy := in.Policy
-	if policy.MaxAward == 0 {
-		policy.MaxAward = models.DefaultPointsPolicy.MaxAward
-	}
-	if policy.MaxDeduct == 0 {
-		policy.MaxDeduct = models.DefaultPointsPolicy.MaxDeduct
-	}
-	if policy.MaxAward < 0 || policy.MaxAward > models.MaxAmount || policy.MaxDeduct < 0 || policy.MaxDeduct > models.MaxAmount {
-		return models.Community{}, nil, models.Errorf(models.ErrValidation.Code, "points bounds must be between 1 and %d", models.MaxAmount)
-	}
-	c := models.Community{ID: s.newID(), Name: name, District: district, TimeZone: tz, Policy: policy, Created: s.stamp()}
+	c := models.Community{ID: s.newID(), Name: name, District: district, TimeZone: tz, Created: s.stamp()}
 	var staff *NewResident
 	if in.FirstStaff != nil {
 		st := *in.FirstStaff

@@ -500,7 +500,7 @@ func TestAdminCreatesCommunityWithFirstStaff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.TimeZone != "Asia/Shanghai" || c.Policy != models.DefaultPointsPolicy {
+	if c.TimeZone != "Asia/Shanghai" {
 		t.Errorf("defaults: %+v", c)
 	}
 	if staff == nil || staff.CommunityID != c.ID || len(staff.Roles) != 1 || staff.Roles[0] != models.RoleStaff {

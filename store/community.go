@@ -10,23 +10,20 @@ import (
 )
 
 type communityDoc struct {
-	ID        string    `bson:"_id"`
-	Name      string    `bson:"name"`
-	District  string    `bson:"district,omitempty"`
-	TimeZone  string    `bson:"time_zone"`
-	MaxAward  int64     `bson:"max_award"`
-	MaxDeduct int64     `bson:"max_deduct"`
-	Created   time.Time `bson:"created"`
+	ID       string    `bson:"_id"`
+	Name     string    `bson:"name"`
+	District string    `bson:"district,omitempty"`
+	TimeZone string    `bson:"time_zone"`
+	Created  time.Time `bson:"created"`
 }
 
 func toCommunityDoc(c models.Community) communityDoc {
 	return communityDoc{ID: c.ID, Name: c.Name, District: c.District, TimeZone: c.TimeZone,
-		MaxAward: int64(c.Policy.MaxAward), MaxDeduct: int64(c.Policy.MaxDeduct), Created: c.Created}
+		Created: c.Created}
 }
 
 func (d communityDoc) model() models.Community {
 	return models.Community{ID: d.ID, Name: d.Name, District: d.District, TimeZone: d.TimeZone,
-		Policy:  models.PointsPolicy{MaxAward: models.Points(d.MaxAward), MaxDeduct: models.Points(d.MaxDeduct)},
 		Created: d.Created.UTC()}
 }
 

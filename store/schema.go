@@ -12,29 +12,32 @@ import (
 
 // Collections. Hot-path collections are read only by _id.
 const (
-	colCommunities   = "communities"
-	colBuildings     = "buildings"
-	colHouseholds    = "households"
-	colResidents     = "residents"
-	colLogins        = "logins" // _id is the phone: one login per phone
-	colSessions      = "sessions"
-	colRefreshTokens = "refresh_tokens" // _id is the token's hash
-	colEntries       = "ledger_entries" // _id is account:seq
-	colHeads         = "ledger_heads"   // _id is the account; hints only
-	colOps           = "ledger_ops"     // _id is the scoped idempotency key
-	colTransfers     = "transfers"
-	colTransferQueue = "transfers_pending" // small: loses items when done
-	colAuditLog      = "audit_log"
-	colImports       = "imports"
-	colLeases        = "job_leases"
-	colJobRuns       = "job_runs"
-	colPartners      = "partners"
+	colCommunities      = "communities"
+	colBuildings        = "buildings"
+	colHouseholds       = "households"
+	colResidents        = "residents"
+	colLogins           = "logins" // _id is the phone: one login per phone
+	colSessions         = "sessions"
+	colRefreshTokens    = "refresh_tokens" // _id is the token's hash
+	colEntries          = "ledger_entries" // _id is account:seq
+	colHeads            = "ledger_heads"   // _id is the account; hints only
+	colOps              = "ledger_ops"     // _id is the scoped idempotency key
+	colTransfers        = "transfers"
+	colTransferQueue    = "transfers_pending" // small: loses items when done
+	colAuditLog         = "audit_log"
+	colImports          = "imports"
+	colLeases           = "job_leases"
+	colJobRuns          = "job_runs"
+	colPolicies         = "policies"          // _id is community:version
+	colSettlementEvents = "settlement_events" // written once per fulfilment or reversal
+	colPartners         = "partners"
 )
 
 var allCollections = []string{
 	colCommunities, colBuildings, colHouseholds, colResidents, colLogins, colSessions,
 	colRefreshTokens, colEntries, colHeads, colOps, colTransfers, colTransferQueue,
-	colAuditLog, colImports, colLeases, colJobRuns, colPartners,
+	colAuditLog, colImports, colLeases, colJobRuns, colPolicies, colPartners,
+	colSettlementEvents,
 }
 
 type index struct {
@@ -51,6 +54,7 @@ var indexes = []index{
 	{colResidents, bson.D{{Key: "community", Value: 1}, {Key: "household", Value: 1}}, false},
 	{colEntries, bson.D{{Key: "community", Value: 1}, {Key: "at", Value: 1}}, false},
 	{colAuditLog, bson.D{{Key: "community", Value: 1}, {Key: "at", Value: -1}}, false},
+	{colSettlementEvents, bson.D{{Key: "partner", Value: 1}, {Key: "at", Value: 1}}, false},
 	{colJobRuns, bson.D{{Key: "job", Value: 1}, {Key: "started", Value: -1}}, false},
 	{colPartners, bson.D{{Key: "community", Value: 1}, {Key: "name", Value: 1}}, true},
 }

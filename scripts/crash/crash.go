@@ -139,8 +139,8 @@ func run(ctx context.Context, o options) (result, error) {
 			}()
 		}
 		<-kill
-		srv.kill() // SIGKILL mid-load
-		close(stop)
+		close(stop) // no new requests; those in flight die with the server
+		srv.kill()  // SIGKILL mid-load
 		wg.Wait()
 		res.Rounds++
 	}
@@ -219,7 +219,8 @@ func newRequest(rng *rand.Rand, residents []string, round, i int) *request {
 	r := &request{Resident: residents[rng.IntN(len(residents))], Key: fmt.Sprintf("crash-%d-%d-%d", round, i, rng.Uint32())}
 	body := map[string]any{"points": 1 + rng.IntN(20), "direction": "award", "category": "好人好事", "reason": "crash test"}
 	if rng.IntN(3) == 0 {
-		body["direction"], body["category"] = "deduct", "扣分"
+		// Large enough that some are refused: a refusal must leave no entry.
+		body["direction"], body["category"], body["points"] = "deduct", "扣分", 1+rng.IntN(150)
 	}
 	r.Body, _ = json.Marshal(body)
 	return r

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }
+
+const testKeys = "old:0123456789abcdef0123456789abcdef,cur:fedcba9876543210fedcba9876543210"
+
+func testConfig(t *testing.T) Config {
+	t.Helper()
+	cfg, err := loadConfig([]string{
+		"LINLI_JWT_KEYS=" + testKeys, "LINLI_JWT_ACTIVE_KID=cur", "LINLI_DATA_DIR=" + t.TempDir(),
+		"LINLI_LOGIN_PER_PHONE=1000", "LINLI_LOGIN_PER_ADDR=1000",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// world is the API over a fresh store holding the demo community (A) and a
+// second, small community (B).
+type world struct {
+	t   *testing.T
+	sys *system
+	app *fiber.App
+	ids map[string]string // phone → resident id
+	b   struct{ community, staff, resident, building, household string }
+}
+
+const (
+	phoneAdminA    = "13800000001"
+	phoneStaffA    = "13800000002"
+	phoneHeadA     = "13800000003"
+	phoneElderA    = "13800000005"
+	phoneSonA      = "13800000006"
+	phoneClerkA    = "13800000007"
+	phonePartnerA  = "13800000008"
+	phoneStaffB    = "13700000001"
+	phoneResidentB = "13700000002"
+)
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	ctx := context.Background()
+	st := storetest.New(t)
+	sys, err := build(testConfig(t), slog.New(slog.NewTextHandler(io.Discard, nil)), st, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, sys: sys, app: sys.httpApp(), ids: map[string]string{}}
+	if _, err := sys.seedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	root := models.Principal{ResidentID: "system", Roles: []models.Role{models.RoleAdmin}}
+	c, staff, err := sys.communities.CreateCommunity(ctx, root, services.NewCommunity{
+		Name: "古美居民区", FirstStaff: &services.NewResident{Name: "孙社工", Phone: phoneStaffB, Password: demoPassword},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := models.Principal{ResidentID: staff.ID, CommunityID: c.ID, Roles: []models.Role{models.RoleStaff}}
+	bld, err := sys.communities.CreateBuilding(ctx, sp, "8号楼", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hh, err := sys.communities.CreateHousehold(ctx, sp, bld.ID, "801", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := sys.communities.CreateResident(ctx, sp, services.NewResident{Name: "周居民", Phone: phoneResidentB, HouseholdID: hh.ID, Password: demoPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.b.community, w.b.staff, w.b.resident, w.b.building, w.b.household = c.ID, staff.ID, rb.ID, bld.ID, hh.ID
+	for _, phone := range []string{phoneAdminA, phoneStaffA, phoneHeadA, phoneElderA, phoneSonA, phoneClerkA, phonePartnerA, phoneStaffB, phoneResidentB} {
+		l, err := st.LoginByPhone(ctx, phone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.ids[phone] = l.ResidentID
+	}
+	return w
+}
+
+type reply struct {
+	Status int
+	Body   []byte
+	Header http.Header
+}
+
+func (r reply) code() string {
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(r.Body, &e)
+	return e.Error.Code
+}
+
+func (r reply) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// call sends one request through the Fiber app.
+func (w *world) call(method, path, token string, body any, hdr ...string) reply {
+	w.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := w.app.Test(req, 30_000)
+	if err != nil {
+		w.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{resp.StatusCode, b, resp.Header}
+}
+
+func (w *world) login(phone string) string {
+	w.t.Helper()
+	r := w.call("POST", "/api/v1/auth/login", "", map[string]string{"phone": phone, "password": demoPassword})
+	if r.Status != 200 {
+		w.t.Fatalf("login %s: %d %s", phone, r.Status, r.Body)
+	}
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	r.decode(w.t, &out)
+	return out.AccessToken
+}
+
+func (w *world) points(residentID string) (int64, int64) {
+	w.t.Helper()
+	b, err := w.sys.ledger.Balance(context.Background(), models.AccountOf(residentID, models.AssetPoints))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return b.Amount, b.Seq
+}
+
+func (w *world) mustAudit() {
+	w.t.Helper()
+	r, err := w.sys.ledger.Audit(context.Background())
+	if err != nil || !r.OK() {
+		w.t.Fatalf("audit: %v %+v", err, r.Problems)
+	}
+}

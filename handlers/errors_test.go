@@ -1,0 +1,54 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// A panic in a handler becomes a 500 with the stable envelope and a request
+// id, the request id is logged with the panic, and no internal text leaks.
+func TestPanicBecomes500WithRequestID(t *testing.T) {
+	var logs bytes.Buffer
+	app := New(Deps{Log: slog.New(slog.NewJSONHandler(&logs, nil))}, Options{})
+	app.Get("/boom", func(c *fiber.Ctx) error { panic("secret internal detail") })
+	resp, err := app.Test(httptest.NewRequest("GET", "/boom", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	var e errorBody
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("not the envelope: %s", body)
+	}
+	if resp.StatusCode != 500 || e.Error.Code != "INTERNAL" || e.Error.RequestID == "" {
+		t.Fatalf("got %d %s", resp.StatusCode, body)
+	}
+	if strings.Contains(string(body), "secret internal detail") {
+		t.Fatalf("panic text leaked to the client: %s", body)
+	}
+	if !strings.Contains(logs.String(), e.Error.RequestID) || !strings.Contains(logs.String(), "secret internal detail") {
+		t.Fatalf("log lacks the request id or the panic: %s", logs.String())
+	}
+}
+
+func TestUnknownRouteAndMethod(t *testing.T) {
+	app := New(Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, Options{})
+	for _, tc := range []struct{ method, path, code string }{
+		{"GET", "/api/v1/no-such-thing", "ROUTE_NOT_FOUND"},
+	} {
+		resp, _ := app.Test(httptest.NewRequest(tc.method, tc.path, nil))
+		body, _ := io.ReadAll(resp.Body)
+		var e errorBody
+		_ = json.Unmarshal(body, &e)
+		if resp.StatusCode >= 500 || e.Error.Code != tc.code {
+			t.Errorf("%s %s: %d %s", tc.method, tc.path, resp.StatusCode, body)
+		}
+	}
+}

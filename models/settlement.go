@@ -1,0 +1,43 @@
+package models
+
+import "time"
+
+// Bearer is who pays for a reward's money value.
+type Bearer string
+
+const (
+	BearerCommunity Bearer = "community" // the community fund
+	BearerPartner   Bearer = "partner"   // the partner itself
+)
+
+// SettlementEventKind is what happened that a partner's statement counts.
+type SettlementEventKind string
+
+const (
+	// EventFulfilled: a redemption was honoured by the partner (a merchant
+	// scan, a property-fee credit applied to a bill, a parking reduction
+	// applied).
+	EventFulfilled SettlementEventKind = "fulfilled"
+	// EventReversed: an honoured redemption was undone (a merchant refund,
+	// a voided bill); its value is negative.
+	EventReversed SettlementEventKind = "reversed"
+)
+
+// SettlementEvent is one line-to-be of a partner's monthly statement. It is
+// written once, when the thing happens, keyed by ID (e.g. "fulfil:" +
+// redemption id), and never changed; a statement for a month counts the
+// events whose At falls in that month, so an event after a month was
+// settled lands in the next month's statement as an adjustment.
+type SettlementEvent struct {
+	ID           string
+	CommunityID  string
+	PartnerID    string
+	Kind         SettlementEventKind
+	RedemptionID string
+	RewardID     string
+	ResidentID   string
+	Description  string // what was redeemed, e.g. "早餐套餐"
+	ValueFen     Fen    // negative for EventReversed
+	Bearer       Bearer
+	At           time.Time
+}

@@ -1,0 +1,65 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/linli-community/linli/models"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+type settlementEventDoc struct {
+	ID          string    `bson:"_id"`
+	Community   string    `bson:"community"`
+	Partner     string    `bson:"partner"`
+	Kind        string    `bson:"kind"`
+	Redemption  string    `bson:"redemption,omitempty"`
+	Reward      string    `bson:"reward,omitempty"`
+	Resident    string    `bson:"resident,omitempty"`
+	Description string    `bson:"description"`
+	ValueFen    int64     `bson:"value_fen"`
+	Bearer      string    `bson:"bearer"`
+	At          time.Time `bson:"at"`
+}
+
+// RecordSettlementEvent adds e; an event with its ID already recorded is
+// kept as it is and nil is returned, so recording is safe to repeat.
+func (s *Store) RecordSettlementEvent(ctx context.Context, e models.SettlementEvent) error {
+	err := s.insert(ctx, colSettlementEvents, settlementEventDoc{
+		ID: e.ID, Community: e.CommunityID, Partner: e.PartnerID, Kind: string(e.Kind),
+		Redemption: e.RedemptionID, Reward: e.RewardID, Resident: e.ResidentID, Description: e.Description,
+		ValueFen: int64(e.ValueFen), Bearer: string(e.Bearer), At: e.At,
+	})
+	if errors.Is(err, models.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// EachSettlementEvent streams a partner's events with from <= At < to in
+// time order, holding one at a time, so a month's settlement takes the same
+// memory whatever the number of events.
+func (s *Store) EachSettlementEvent(ctx context.Context, partnerID string, from, to time.Time, fn func(models.SettlementEvent) error) error {
+	filter := bson.D{{Key: "partner", Value: partnerID}, {Key: "at", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}}
+	cur, err := s.c(colSettlementEvents).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return mapErr("settlement events", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d settlementEventDoc
+		if err := cur.Decode(&d); err != nil {
+			return mapErr("settlement events", err)
+		}
+		if err := fn(models.SettlementEvent{
+			ID: d.ID, CommunityID: d.Community, PartnerID: d.Partner, Kind: models.SettlementEventKind(d.Kind),
+			RedemptionID: d.Redemption, RewardID: d.Reward, ResidentID: d.Resident, Description: d.Description,
+			ValueFen: models.Fen(d.ValueFen), Bearer: models.Bearer(d.Bearer), At: d.At.UTC(),
+		}); err != nil {
+			return err
+		}
+	}
+	return mapErr("settlement events", cur.Err())
+}
