@@ -42,7 +42,8 @@ type Options struct {
 
 type api struct {
 	Deps
-	opts Options
+	opts    Options
+	openapi []byte // the merged OpenAPI document
 }
 
 // New builds the Fiber app with every route.
@@ -53,7 +54,11 @@ func New(d Deps, o Options) *fiber.App {
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = 10 * time.Second
 	}
-	h := &api{Deps: d, opts: o}
+	doc, err := buildOpenAPI()
+	if err != nil {
+		panic(err) // the embedded document is broken: a build error, caught by the tests
+	}
+	h := &api{Deps: d, opts: o, openapi: doc}
 	app := fiber.New(fiber.Config{
 		AppName:               "linli",
 		BodyLimit:             o.BodyLimit,
@@ -74,7 +79,7 @@ func New(d Deps, o Options) *fiber.App {
 	app.Get("/readyz", h.ready)
 
 	v1 := app.Group("/api/v1")
-	v1.Get("/openapi.json", serveOpenAPI)
+	v1.Get("/openapi.json", h.serveOpenAPI)
 	h.routesAuth(v1)
 	h.routesCommunity(v1)
 	h.routesAccounts(v1)
