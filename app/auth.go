@@ -1,7 +1,9 @@
 package main
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -49,6 +51,12 @@ func (s *system) wireAuth() error {
 		PerPhone: s.cfg.LoginPerPhone, PhoneWindow: 15 * time.Minute,
 		PerAddress: s.cfg.LoginPerAddr, AddressWindow: time.Minute,
 	}, s.now)
+	// QR tokens (activity check-in, merchant redemption) are signed with a
+	// key derived from the active signing key, so there is one secret to
+	// manage and rotate.
+	mac := hmac.New(sha256.New, keys[active])
+	mac.Write([]byte("linli-qr-v1"))
+	s.qrSecret = mac.Sum(nil)
 	s.passwords = pw
 	s.deps.Tokens = tokens
 	s.deps.Auth = services.NewSessions(s.store, s.store, pw, tokens, limiter, s.cfg.RefreshTTL, s.now)

@@ -33,6 +33,7 @@ type system struct {
 	communities *services.Communities
 	policies    *services.Policies
 	passwords   *auth.Passwords
+	qrSecret    []byte // signs QR tokens; derived from the active JWT key
 	deps        handlers.Deps
 }
 
