@@ -34,6 +34,7 @@ type system struct {
 	policies    *services.Policies
 	passwords   *auth.Passwords
 	qrSecret    []byte // signs QR tokens; derived from the active JWT key
+	metrics     *metrics
 	deps        handlers.Deps
 }
 
@@ -91,12 +92,15 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		return nil, fmt.Errorf("time zone: %w", err)
 	}
 	host, _ := os.Hostname()
-	sys := &system{cfg: cfg, log: log, loc: loc, now: now, store: st}
+	sys := &system{cfg: cfg, log: log, loc: loc, now: now, store: st, metrics: newMetrics()}
+	st.OnError(sys.metrics.storeError)
 	sys.ledger = ledger.New(st, now)
+	sys.ledger.Observe(sys.metrics)
 	sys.runner = jobs.NewRunner(st, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), newID()), cfg.LeaseTTL, now, newID, log)
+	sys.runner.Observe(sys.metrics)
 	sys.policies = services.NewPolicies(st, now)
 	sys.accounts = services.NewAccounts(sys.ledger, st, st, sys.policies, now)
-	sys.deps = handlers.Deps{Log: log, Store: st, Accounts: sys.accounts, Policies: sys.policies}
+	sys.deps = handlers.Deps{Log: log, Metrics: sys.metrics, Store: st, Accounts: sys.accounts, Policies: sys.policies}
 	if err := sys.wireAuth(); err != nil {
 		return nil, err
 	}
@@ -119,7 +123,11 @@ func (s *system) close() {
 }
 
 func (s *system) httpApp() *fiber.App {
-	return handlers.New(s.deps, handlers.Options{BodyLimit: s.cfg.BodyLimit, RequestTimeout: s.cfg.RequestTimeout})
+	app := handlers.New(s.deps, handlers.Options{BodyLimit: s.cfg.BodyLimit, RequestTimeout: s.cfg.RequestTimeout})
+	// Prometheus scrapes this; it says nothing about residents. Behind a
+	// load balancer, expose it on the internal network only.
+	app.Get("/metrics", s.metrics.handler())
+	return app
 }
 
 type scheduledJob struct {

@@ -23,9 +23,15 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// RequestObserver is told about every request, for metrics.
+type RequestObserver interface {
+	Request(route, method string, status int, d time.Duration)
+}
+
 // Deps are the services the API calls.
 type Deps struct {
 	Log       *slog.Logger
+	Metrics   RequestObserver // optional
 	Tokens    TokenVerifier
 	Store     Pinger
 	Auth      AuthService
@@ -120,8 +126,16 @@ func (h *api) accessLog(c *fiber.Ctx) error {
 	if r := c.Route(); r != nil {
 		route = r.Path
 	}
+	if route == "" || route == "/" {
+		route = "unmatched" // keeps unknown paths from becoming metric labels
+	}
+	d := time.Since(start)
+	status := c.Response().StatusCode()
+	if h.Metrics != nil {
+		h.Metrics.Request(route, c.Method(), status, d)
+	}
 	h.Log.Info("request", "request_id", requestID(c), "method", c.Method(), "route", route,
-		"status", c.Response().StatusCode(), "ms", time.Since(start).Milliseconds())
+		"status", status, "ms", d.Milliseconds())
 	return nil
 }
 

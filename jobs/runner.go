@@ -54,8 +54,20 @@ type Store interface {
 	FinishRun(ctx context.Context, r Run) error
 }
 
+// Observer is told how each run ended, for metrics.
+type Observer interface {
+	// JobRun is called after every run that held the lease; outcome is
+	// "ok" or "error".
+	JobRun(job, outcome string, d time.Duration)
+}
+
+type noObserver struct{}
+
+func (noObserver) JobRun(string, string, time.Duration) {}
+
 // Runner runs jobs under a lease and records each run.
 type Runner struct {
+	obs    Observer
 	store  Store
 	holder string // this replica
 	ttl    time.Duration
@@ -67,8 +79,11 @@ type Runner struct {
 // NewRunner returns a runner; holder names this replica, ttl is how long a
 // lease keeps others off before they may take over a run that died.
 func NewRunner(s Store, holder string, ttl time.Duration, now func() time.Time, newID func() string, log *slog.Logger) *Runner {
-	return &Runner{store: s, holder: holder, ttl: ttl, now: now, newID: newID, log: log}
+	return &Runner{store: s, holder: holder, ttl: ttl, now: now, newID: newID, log: log, obs: noObserver{}}
 }
+
+// Observe sends run outcomes to o (metrics).
+func (r *Runner) Observe(o Observer) { r.obs = o }
 
 // ErrSkipped is returned when another replica holds the lease, or the
 // period is already done.
@@ -114,6 +129,11 @@ func (r *Runner) run(ctx context.Context, j Job, period string, markDone bool) e
 	if err := r.store.FinishRun(fin, rec); err != nil {
 		r.log.Error("job run record", "job", j.Name, "err", err)
 	}
+	outcome := "ok"
+	if runErr != nil {
+		outcome = "error"
+	}
+	r.obs.JobRun(j.Name, outcome, rec.Finished.Sub(rec.Started))
 	if runErr != nil {
 		r.log.Error("job failed", "job", j.Name, "period", period, "err", runErr)
 		return fmt.Errorf("jobs: %s %s: %w", j.Name, period, runErr)

@@ -11,10 +11,25 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
+// Observer is told about postings, for metrics. Its methods must be cheap
+// and must not fail.
+type Observer interface {
+	// Posted is called once per entry written.
+	Posted(kind models.EntryKind)
+	// Replayed is called when a repeated request got its first answer back.
+	Replayed()
+}
+
+type noObserver struct{}
+
+func (noObserver) Posted(models.EntryKind) {}
+func (noObserver) Replayed()               {}
+
 // Ledger posts to and reads resident accounts.
 type Ledger struct {
 	store Store
 	now   func() time.Time
+	obs   Observer
 
 	mu    sync.Mutex
 	heads map[models.Account]models.Balance // in-process hint, never the truth
@@ -26,8 +41,11 @@ type Ledger struct {
 
 // New returns a ledger over s; now is the clock.
 func New(s Store, now func() time.Time) *Ledger {
-	return &Ledger{store: s, now: now, heads: map[models.Account]models.Balance{}}
+	return &Ledger{store: s, now: now, obs: noObserver{}, heads: map[models.Account]models.Balance{}}
 }
+
+// Observe sends posting events to o (metrics).
+func (l *Ledger) Observe(o Observer) { l.obs = o }
 
 // stamp is now at the store's precision (milliseconds), so an entry read
 // back is identical to the one first returned, and a replayed answer is
@@ -112,6 +130,7 @@ func (l *Ledger) post(ctx context.Context, p Posting) (models.Entry, error) {
 		if prior.Hash != p.Hash || prior.Account != p.Account {
 			return models.Entry{}, models.ErrIdempotencyMismatch
 		}
+		l.obs.Replayed()
 		if prior.Seq > 0 {
 			return l.store.Entry(ctx, p.Account, prior.Seq)
 		}
@@ -179,6 +198,7 @@ func (l *Ledger) post(ctx context.Context, p Posting) (models.Entry, error) {
 		err = l.store.InsertEntry(ctx, e)
 		if err == nil {
 			l.remember(ctx, models.Balance{Account: p.Account, Seq: e.Seq, Amount: e.BalanceAfter})
+			l.obs.Posted(e.Kind)
 			return e, nil
 		}
 		if !errors.Is(err, models.ErrConflict) {

@@ -19,7 +19,13 @@ type Store struct {
 	client   *mongo.Client
 	db       *mongo.Database
 	embedded *Embedded
+	// onError is told about every store error that is not a not-found or
+	// a duplicate key (those are answers, not failures), for metrics.
+	onError func(op string)
 }
+
+// OnError sets the function told about store failures (metrics).
+func (s *Store) OnError(fn func(op string)) { s.onError = fn }
 
 // Open connects to uri and database name db. Pass the embedded server when
 // uri is its address, so the schema step can add its SQLite indexes. Against
@@ -94,20 +100,28 @@ func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }
 // findByID decodes the document with _id id into out, or returns
 // models.ErrNotFound.
 func (s *Store) findByID(ctx context.Context, col, id string, out any) error {
-	return mapErr("find "+col, s.c(col).FindOne(ctx, byID(id)).Decode(out))
+	return s.count(mapErr("find "+col, s.c(col).FindOne(ctx, byID(id)).Decode(out)), "find "+col)
+}
+
+// count reports a failure to onError and returns err unchanged.
+func (s *Store) count(err error, op string) error {
+	if err != nil && s.onError != nil && !errors.Is(err, models.ErrNotFound) && !errors.Is(err, models.ErrConflict) {
+		s.onError(op)
+	}
+	return err
 }
 
 // insert adds doc, returning models.ErrConflict on a duplicate key.
 func (s *Store) insert(ctx context.Context, col string, doc any) error {
 	_, err := s.c(col).InsertOne(ctx, doc)
-	return mapErr("insert "+col, err)
+	return s.count(mapErr("insert "+col, err), "insert "+col)
 }
 
 // setByID sets fields of the document with _id id.
 func (s *Store) setByID(ctx context.Context, col, id string, set bson.D) error {
 	res, err := s.c(col).UpdateOne(ctx, byID(id), bson.D{{Key: "$set", Value: set}})
 	if err != nil {
-		return mapErr("update "+col, err)
+		return s.count(mapErr("update "+col, err), "update "+col)
 	}
 	if res.MatchedCount == 0 {
 		return fmt.Errorf("store: update %s: %w", col, models.ErrNotFound)
