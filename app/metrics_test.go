@@ -42,9 +42,9 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	for series, want := range map[string]float64{
 		`linli_http_requests_total{method="POST",route="/api/v1/residents/:id/points/adjustments",status="201"}`: 2,
 		`linli_http_requests_total{method="POST",route="/api/v1/residents/:id/points/adjustments",status="400"}`: 1,
-		`linli_ledger_postings_total{kind="award"}`:                                                             1,
-		`linli_idempotent_replays_total`:                                                                        1,
-		`linli_job_runs_total{job="audit",outcome="ok"}`:                                                        1,
+		`linli_ledger_postings_total{kind="award"}`:                                                              1,
+		`linli_idempotent_replays_total`:                                                                         1,
+		`linli_job_runs_total{job="audit",outcome="ok"}`:                                                         1,
 	} {
 		if got := metricValue(t, after, series) - metricValue(t, before, series); got != want {
 			t.Errorf("%s grew by %v; want %v", series, got, want)
