@@ -374,6 +374,17 @@ func TestBadInputIsA4xxAndWritesNothing(t *testing.T) {
 // overSocket sends one request to the app served on a loopback port.
 func overSocket(t *testing.T, w *world, method, path, token, body string) reply {
 	t.Helper()
+	return overSocketWith(t, w, method, path, token, body)
+}
+
+// overSocketHeader sends a request whose Authorization header is token.
+func overSocketHeader(t *testing.T, w *world, method, path, token string) reply {
+	t.Helper()
+	return overSocketWith(t, w, method, path, token, "")
+}
+
+func overSocketWith(t *testing.T, w *world, method, path, token, body string) reply {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -180,6 +180,19 @@ func (w *world) points(residentID string) (int64, int64) {
 	return b.Amount, b.Seq
 }
 
+// counts is the number of documents in every collection except the
+// sessions and refresh tokens that logging in creates.
+func (w *world) counts() map[string]int64 {
+	w.t.Helper()
+	c, err := w.sys.store.Counts(context.Background())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	delete(c, "sessions")
+	delete(c, "refresh_tokens")
+	return c
+}
+
 func (w *world) mustAudit() {
 	w.t.Helper()
 	r, err := w.sys.ledger.Audit(context.Background())

@@ -28,6 +28,11 @@ func decode(c *fiber.Ctx, dst any) error {
 	if !strings.HasPrefix(strings.ToLower(c.Get(fiber.HeaderContentType)), fiber.MIMEApplicationJSON) {
 		return models.Errorf(models.ErrInvalidJSON.Code, "Content-Type must be application/json")
 	}
+	// Every request body is an object: `null`, an array or a bare value
+	// would otherwise decode into an empty struct and pass as "no changes".
+	if b := bytes.TrimLeft(c.Body(), " \t\r\n"); len(b) == 0 || b[0] != '{' {
+		return models.Errorf(models.ErrInvalidJSON.Code, "the body must be a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(c.Body()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {

@@ -40,6 +40,8 @@ var errorTable = map[models.Code]errorInfo{
 	"METHOD_NOT_ALLOWED":               {http.StatusMethodNotAllowed, "Method not allowed.", "不支持该请求方法。"},
 	"UNSUPPORTED_MEDIA_TYPE":           {http.StatusUnsupportedMediaType, "Send application/json.", "请使用 application/json。"},
 	"TIMEOUT":                          {http.StatusServiceUnavailable, "The request took too long.", "请求超时。"},
+	"HEADERS_TOO_LARGE":                {http.StatusRequestHeaderFieldsTooLarge, "The request headers are too large.", "请求头过大。"},
+	"BAD_REQUEST":                      {http.StatusBadRequest, "The request is malformed.", "请求格式错误。"},
 	"INTERNAL":                         {http.StatusInternalServerError, "Something went wrong on our side.", "服务器内部错误。"},
 }
 
@@ -86,6 +88,12 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 				code = "UNSUPPORTED_MEDIA_TYPE"
 			case fiber.StatusBadRequest:
 				code = models.ErrInvalidJSON.Code
+			case fiber.StatusRequestHeaderFieldsTooLarge:
+				code = "HEADERS_TOO_LARGE"
+			default:
+				if fe.Code >= 400 && fe.Code < 500 {
+					code = "BAD_REQUEST" // any other malformed request the server refused
+				}
 			}
 		}
 		if code == "" && isTimeout(err) {

@@ -19,3 +19,16 @@ go vet ./...
 
 echo "== go test -race"
 go test -race -count=1 -timeout 30m "$@" ./...
+
+# Every fuzz target runs briefly on top of its seed corpus (which the plain
+# test run above already replayed). LINLI_FUZZTIME=0 skips this.
+fuzztime="${LINLI_FUZZTIME:-10s}"
+if [ "$fuzztime" != "0" ]; then
+  echo "== fuzz ($fuzztime each)"
+  for pkg in $(go list ./...); do
+    for target in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
+      echo "-- $pkg $target"
+      go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"
+    done
+  done
+fi

@@ -128,3 +128,17 @@ func (s *Store) setByID(ctx context.Context, col, id string, set bson.D) error {
 	}
 	return nil
 }
+
+// Counts is the number of documents in each collection; tests use it to
+// show a refused request wrote nothing.
+func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, name := range allCollections {
+		n, err := s.c(name).CountDocuments(ctx, bson.D{})
+		if err != nil {
+			return nil, mapErr("count "+name, err)
+		}
+		out[name] = n
+	}
+	return out, nil
+}
