@@ -1,0 +1,285 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// result is one operation's figures.
+type result struct {
+	name     string
+	ops      int
+	errors   int
+	elapsed  time.Duration
+	p50, p99 time.Duration
+}
+
+func (r result) perSecond() float64 { return float64(r.ops) / r.elapsed.Seconds() }
+
+func (r result) row() string {
+	return fmt.Sprintf("| %-22s | %8.0f | %7.1f | %7.1f | %6d |", r.name, r.perSecond(), ms(r.p50), ms(r.p99), r.errors)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// drive calls op from clients goroutines for d and measures each call.
+func drive(ctx context.Context, name string, clients int, d time.Duration, op func(ctx context.Context, client, i int) error) result {
+	var (
+		mu   sync.Mutex
+		lats []time.Duration
+		errs atomic.Int64
+		wg   sync.WaitGroup
+	)
+	stop := time.Now().Add(d)
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var local []time.Duration
+			for i := 0; time.Now().Before(stop) && ctx.Err() == nil; i++ {
+				t := time.Now()
+				if err := op(ctx, c, i); err != nil {
+					if errs.Add(1) == 1 {
+						fmt.Fprintf(os.Stderr, "  %s: first error: %v\n", name, err)
+					}
+					continue
+				}
+				local = append(local, time.Since(t))
+			}
+			mu.Lock()
+			lats = append(lats, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	r := result{name: name, ops: len(lats), errors: int(errs.Load()), elapsed: time.Since(start)}
+	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
+	if len(lats) > 0 {
+		r.p50 = lats[len(lats)/2]
+		r.p99 = lats[int(math.Ceil(float64(len(lats))*0.99))-1]
+	}
+	return r
+}
+
+func run(ctx context.Context, o benchOptions) error {
+	root := repoRoot()
+	work, err := os.MkdirTemp("", "linli-bench-")
+	if err != nil {
+		return err
+	}
+	if !o.keep {
+		defer os.RemoveAll(work)
+	}
+	o.bin = filepath.Join(work, "linli")
+	build := exec.CommandContext(ctx, "go", "build", "-o", o.bin, "./app")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build: %v\n%s", err, out)
+	}
+	fmt.Printf("# Linli benchmark, %s, %s/%s, %d cores, %d clients, %s per operation\n\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), o.clients, o.duration)
+	for _, size := range o.sizes {
+		if err := runSize(ctx, o, filepath.Join(work, fmt.Sprint(size)), size); err != nil {
+			return fmt.Errorf("size %d: %w", size, err)
+		}
+	}
+	return nil
+}
+
+func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
+	fmt.Printf("## %d ledger entries\n\n", size)
+	t := time.Now()
+	fx, err := generate(ctx, filepath.Join(dir, "data"), size)
+	if err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	fmt.Printf("generated in %s: %s\n\n", time.Since(t).Round(time.Second), fx.summary)
+
+	srv, err := start(ctx, o.bin, filepath.Join(dir, "data"))
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	staff := &client{base: srv.base}
+	if err := staff.login(ctx, fx.staffPhone, benchPassword); err != nil {
+		return fmt.Errorf("staff login: %w", err)
+	}
+	residents := make([]*client, o.clients)
+	for i := range residents {
+		residents[i] = &client{base: srv.base}
+		if err := residents[i].login(ctx, fx.residentPhones[i], benchPassword); err != nil {
+			return fmt.Errorf("resident login: %w", err)
+		}
+	}
+	run := "r" + randomHex(4)
+	var service []result
+	service = append(service, drive(ctx, "award points", o.clients, o.duration, func(ctx context.Context, c, i int) error {
+		id := fx.residentIDs[mrand.IntN(len(fx.residentIDs))]
+		body := `{"points":5,"direction":"award","category":"好人好事","reason":"bench"}`
+		return staff.post(ctx, "/api/v1/residents/"+id+"/points/adjustments", body, fmt.Sprintf("%s-award-%d-%d", run, c, i), 201)
+	}))
+	service = append(service, drive(ctx, "my balance", o.clients, o.duration, func(ctx context.Context, c, i int) error {
+		return residents[c].get(ctx, "/api/v1/me/balances")
+	}))
+	service = append(service, drive(ctx, "my ledger, first page", o.clients, o.duration, func(ctx context.Context, c, i int) error {
+		return residents[c].get(ctx, "/api/v1/me/ledger/POINTS?limit=20")
+	}))
+
+	rawDir := filepath.Join(dir, "raw")
+	raw, err := measureRaw(ctx, rawDir, size, o.clients, o.duration)
+	if err != nil {
+		return fmt.Errorf("raw store: %w", err)
+	}
+
+	fmt.Println("| operation              |    ops/s | p50 ms  | p99 ms  | errors |")
+	fmt.Println("|------------------------|---------:|--------:|--------:|-------:|")
+	for _, r := range service {
+		fmt.Println(r.row())
+	}
+	for _, r := range raw {
+		fmt.Println(r.row())
+	}
+	fmt.Println()
+	pairs := map[string]string{"award points": "raw: award's writes", "my balance": "raw: balance's reads", "my ledger, first page": "raw: first page's reads"}
+	for _, s := range service {
+		for _, r := range raw {
+			if pairs[s.name] == r.name && r.perSecond() > 0 {
+				fmt.Printf("- %s: service/raw = %.2f\n", s.name, s.perSecond()/r.perSecond())
+			}
+		}
+	}
+	fmt.Println()
+	return nil
+}
+
+type server struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+func start(ctx context.Context, bin, data string) (*server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(os.Environ(), "LINLI_DATA_DIR="+data, "LINLI_ADDR="+addr, "MONGODB_URI=", "SEED_DEMO=false",
+		"LINLI_LOG_LEVEL=error", "LINLI_SCHEDULER=false", "LINLI_LOGIN_PER_PHONE=100000", "LINLI_LOGIN_PER_ADDR=100000")
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, base: "http://" + addr}
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if resp, err := http.Get(s.base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s, nil
+			}
+		}
+	}
+	s.stop()
+	return nil, errors.New("server did not become ready")
+}
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+	}
+}
+
+var httpClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+type client struct {
+	base, token string
+}
+
+func (c *client) do(ctx context.Context, method, path, body, key string, want int, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+func (c *client) get(ctx context.Context, path string) error { return c.do(ctx, "GET", path, "", "", 200, nil) }
+
+func (c *client) post(ctx context.Context, path, body, key string, want int) error {
+	return c.do(ctx, "POST", path, body, key, want, nil)
+}
+
+func (c *client) login(ctx context.Context, phone, password string) error {
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	body, _ := json.Marshal(map[string]string{"phone": phone, "password": password})
+	if err := c.do(ctx, "POST", "/api/v1/auth/login", string(body), "", 200, &out); err != nil {
+		return err
+	}
+	c.token = out.AccessToken
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func repoRoot() string {
+	dir, _ := os.Getwd()
+	for d := dir; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+	}
+	return dir
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	mrand "math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/linli-community/linli/auth"
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/store"
+)
+
+const (
+	benchPassword = "bench-password-1"
+	households    = 3000
+	residentCount = 8000
+	buildings     = 30
+)
+
+type fixture struct {
+	staffPhone     string
+	residentPhones []string // the first ones, with the deepest histories
+	residentIDs    []string
+	summary        string
+}
+
+// sameHash hashes the bench password once: generating 8,000 residents must
+// not spend minutes in Argon2id.
+type sameHash struct{ hash string }
+
+func (h sameHash) Hash(string) (string, error) { return h.hash, nil }
+
+// generate writes a community-year through the services into a new embedded
+// store in dir: buildings, households, residents and ledger entries.
+func generate(ctx context.Context, dir string, entries int) (fixture, error) {
+	var fx fixture
+	emb, err := store.StartEmbedded(dir, false, nil)
+	if err != nil {
+		return fx, err
+	}
+	defer emb.Stop()
+	st, err := store.Open(ctx, emb.URI(), "linli", emb)
+	if err != nil {
+		return fx, err
+	}
+	defer st.Close(context.Background())
+	if err := st.EnsureSchema(ctx); err != nil {
+		return fx, err
+	}
+	pw, err := auth.NewPasswords(auth.PasswordParams{})
+	if err != nil {
+		return fx, err
+	}
+	hash, err := pw.Hash(benchPassword)
+	if err != nil {
+		return fx, err
+	}
+	now := time.Now
+	cs := services.NewCommunities(st, sameHash{hash}, randomHex8, now)
+	root := models.Principal{ResidentID: "bench", Roles: []models.Role{models.RoleAdmin}}
+	fx.staffPhone = "13800000002"
+	c, staff, err := cs.CreateCommunity(ctx, root, services.NewCommunity{Name: "基准居民区",
+		FirstStaff: &services.NewResident{Name: "基准社工", Phone: fx.staffPhone, Password: benchPassword}})
+	if err != nil {
+		return fx, err
+	}
+	sp := models.Principal{ResidentID: staff.ID, CommunityID: c.ID, Roles: []models.Role{models.RoleStaff}}
+	var bids []string
+	for b := 0; b < buildings; b++ {
+		bld, err := cs.CreateBuilding(ctx, sp, fmt.Sprintf("%d号楼", b+1), "")
+		if err != nil {
+			return fx, err
+		}
+		bids = append(bids, bld.ID)
+	}
+	hids := make([]string, households)
+	if err := parallel(households, func(i int) error {
+		k := i / buildings // the k-th flat of its building: floor k/4+1, unit k%4+1
+		h, err := cs.CreateHousehold(ctx, sp, bids[i%buildings], fmt.Sprintf("%d%02d", k/4+1, k%4+1), nil)
+		if err != nil {
+			return err
+		}
+		hids[i] = h.ID
+		return nil
+	}); err != nil {
+		return fx, fmt.Errorf("households: %w", err)
+	}
+	ids := make([]string, residentCount)
+	phones := make([]string, residentCount)
+	if err := parallel(residentCount, func(i int) error {
+		phones[i] = fmt.Sprintf("150%08d", i)
+		r, err := cs.CreateResident(ctx, sp, services.NewResident{Name: "居民", Phone: phones[i],
+			BirthYear: 1940 + i%70, HouseholdID: hids[i%households], Password: benchPassword})
+		if err != nil {
+			return err
+		}
+		ids[i] = r.ID
+		return nil
+	}); err != nil {
+		return fx, fmt.Errorf("residents: %w", err)
+	}
+	l := ledger.New(st, now)
+	// The residents the bench logs in as get 60 entries each, so a first page
+	// of history is a full page; the rest are spread over everyone.
+	deep := min(64, residentCount)
+	if err := parallel(entries, func(i int) error {
+		who := i % residentCount
+		if i < deep*60 {
+			who = i % deep
+		} else {
+			who = mrand.IntN(residentCount)
+		}
+		_, err := l.Post(ctx, ledger.Posting{
+			OpID: fmt.Sprintf("gen:%d", i), Hash: "gen", Account: models.AccountOf(ids[who], models.AssetPoints),
+			CommunityID: c.ID, Delta: int64(1 + i%20), Kind: models.KindAward, Reason: "generated", Actor: staff.ID,
+		})
+		return err
+	}); err != nil {
+		return fx, fmt.Errorf("entries: %w", err)
+	}
+	fx.residentPhones, fx.residentIDs = phones[:deep], ids
+	fx.summary = fmt.Sprintf("%d buildings, %d households, %d residents, %d ledger entries", buildings, households, residentCount, entries)
+	return fx, nil
+}
+
+// parallel runs fn(0..n-1) on 8 goroutines and returns the first error.
+func parallel(n int, fn func(i int) error) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  = make(chan int)
+	)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+func randomHex8() string { return randomHex(8) }

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	mrand "math/rand/v2"
+	"time"
+
+	"github.com/linli-community/linli/store"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// measureRaw is the floor to compare against: the same embedded store,
+// collections of the same size with the same _id index, doing through the
+// driver only the inserts and _id reads each operation needs.
+func measureRaw(ctx context.Context, dir string, size, clients int, d time.Duration) ([]result, error) {
+	emb, err := store.StartEmbedded(dir, false, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer emb.Stop()
+	st, err := store.Open(ctx, emb.URI(), "linli", emb)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.EnsureSchema(ctx); err != nil { // collections and their _id index
+		return nil, err
+	}
+	_ = st.Close(ctx)
+	cl, err := mongo.Connect(options.Client().ApplyURI(emb.URI()))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Disconnect(context.Background())
+	db := cl.Database("linli")
+	entries, ops := db.Collection("ledger_entries"), db.Collection("ledger_ops")
+	for start := 0; start < size; start += 1000 {
+		var batch, opBatch []any
+		for i := start; i < min(start+1000, size); i++ {
+			batch = append(batch, bson.D{{Key: "_id", Value: fmt.Sprintf("acct:pre%d:POINTS:%012d", i%8000, i)}, {Key: "delta", Value: 1}, {Key: "balance_after", Value: i}})
+			opBatch = append(opBatch, bson.D{{Key: "_id", Value: fmt.Sprintf("k:pre:%d", i)}, {Key: "hash", Value: "h"}})
+		}
+		if _, err := entries.InsertMany(ctx, batch); err != nil {
+			return nil, err
+		}
+		if _, err := ops.InsertMany(ctx, opBatch); err != nil {
+			return nil, err
+		}
+	}
+	pick := func() string { i := mrand.IntN(size); return fmt.Sprintf("acct:pre%d:POINTS:%012d", i%8000, i) }
+	read := func(ctx context.Context, id string) error {
+		err := entries.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Err()
+		if err == mongo.ErrNoDocuments {
+			return nil
+		}
+		return err
+	}
+	run := randomHex(4)
+	var out []result
+	out = append(out, drive(ctx, "raw: award's writes", clients, d, func(ctx context.Context, c, i int) error {
+		// the head read, the op record, the entry
+		if err := read(ctx, pick()); err != nil {
+			return err
+		}
+		if _, err := ops.InsertOne(ctx, bson.D{{Key: "_id", Value: fmt.Sprintf("k:%s:%d:%d", run, c, i)}, {Key: "hash", Value: "h"}}); err != nil {
+			return err
+		}
+		_, err := entries.InsertOne(ctx, bson.D{{Key: "_id", Value: fmt.Sprintf("acct:%s%d:POINTS:%012d", run, c, i)}, {Key: "delta", Value: 5}})
+		return err
+	}))
+	out = append(out, drive(ctx, "raw: balance's reads", clients, d, func(ctx context.Context, c, i int) error {
+		for range 2 { // one head per asset
+			if err := read(ctx, pick()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	out = append(out, drive(ctx, "raw: first page's reads", clients, d, func(ctx context.Context, c, i int) error {
+		for range 20 {
+			if err := read(ctx, pick()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	return out, nil
+}
