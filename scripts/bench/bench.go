@@ -250,7 +250,9 @@ func (c *client) do(ctx context.Context, method, path, body, key string, want in
 	return nil
 }
 
-func (c *client) get(ctx context.Context, path string) error { return c.do(ctx, "GET", path, "", "", 200, nil) }
+func (c *client) get(ctx context.Context, path string) error {
+	return c.do(ctx, "GET", path, "", "", 200, nil)
+}
 
 func (c *client) post(ctx context.Context, path, body, key string, want int) error {
 	return c.do(ctx, "POST", path, body, key, want, nil)
