@@ -197,7 +197,7 @@ func (l *Ledger) post(ctx context.Context, p Posting) (models.Entry, error) {
 		}
 		err = l.store.InsertEntry(ctx, e)
 		if err == nil {
-			l.remember(ctx, models.Balance{Account: p.Account, Seq: e.Seq, Amount: e.BalanceAfter})
+			l.remember(ctx, models.Balance{Account: p.Account, Seq: e.Seq, Amount: e.BalanceAfter}, 0)
 			l.obs.Posted(e.Kind)
 			return e, nil
 		}
@@ -344,15 +344,23 @@ func (l *Ledger) hint(ctx context.Context, acct models.Account) models.Balance {
 	return b
 }
 
-func (l *Ledger) remember(ctx context.Context, b models.Balance) {
+// hintEvery is how often (in entries) the stored head hint is refreshed.
+// This process keeps its own hint in memory; other replicas and the next
+// start read the stored one and walk at most hintEvery-1 entries from it,
+// which costs less than an update on every posting.
+const hintEvery = 16
+
+func (l *Ledger) remember(ctx context.Context, b models.Balance, walked int) {
 	l.mu.Lock()
 	if cur, ok := l.heads[b.Account]; !ok || cur.Seq < b.Seq {
 		l.heads[b.Account] = b
 	}
 	l.mu.Unlock()
-	// The stored hint only saves later readers some steps: a failure here
-	// costs nothing but speed.
-	_ = l.store.SaveHeadHint(ctx, b)
+	if b.Seq%hintEvery == 0 || walked >= hintEvery {
+		// The stored hint only saves later readers some steps: a failure
+		// here costs nothing but speed.
+		_ = l.store.SaveHeadHint(ctx, b)
+	}
 }
 
 // walk reads forward from b until the next entry is missing and returns the
@@ -376,7 +384,7 @@ func (l *Ledger) walk(ctx context.Context, acct models.Account, b models.Balance
 		steps++
 	}
 	if steps > 0 {
-		l.remember(ctx, b)
+		l.remember(ctx, b, steps)
 	}
 	return b, found, nil
 }

@@ -339,3 +339,28 @@ func TestSweepFinishesHalfDoneTransfer(t *testing.T) {
 	}
 	mustAuditOK(t, l)
 }
+
+// A fresh ledger (another replica, or after a restart) finds the true head
+// from the stored hint however far behind the hint is.
+func TestFreshLedgerFindsHeadFromStaleHint(t *testing.T) {
+	l, s := newLedger(t)
+	ctx := context.Background()
+	acct := models.AccountOf("r1", models.AssetPoints)
+	for i := 1; i <= 37; i++ {
+		mustPost(t, l, acct, 1, fmt.Sprintf("p%d", i))
+	}
+	hint, err := s.HeadHint(ctx, acct)
+	if err != nil || hint.Seq != 32 {
+		t.Fatalf("stored hint %+v, %v; want seq 32 (refreshed every 16)", hint, err)
+	}
+	other := ledger.New(s, time.Now)
+	b, err := other.Balance(ctx, acct)
+	if err != nil || b.Seq != 37 || b.Amount != 37 {
+		t.Fatalf("fresh ledger balance %+v, %v; want 37 at seq 37", b, err)
+	}
+	e, err := other.Post(ctx, ledger.Posting{OpID: "p38", Hash: "p38", Account: acct, CommunityID: "c1", Delta: 1, Kind: models.KindAward, Actor: "s"})
+	if err != nil || e.Seq != 38 {
+		t.Fatalf("fresh ledger posts at %d, %v; want 38", e.Seq, err)
+	}
+	mustAuditOK(t, l)
+}
