@@ -14,6 +14,7 @@ import (
 	"github.com/linli-community/linli/handlers"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/store"
 )
@@ -32,6 +33,7 @@ type system struct {
 	accounts    *services.Accounts
 	communities *services.Communities
 	policies    *services.Policies
+	settlement  *services.Settlement
 	passwords   *auth.Passwords
 	qrSecret    []byte // signs QR tokens; derived from the active JWT key
 	deps        handlers.Deps
@@ -102,6 +104,8 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	}
 	sys.communities = services.NewCommunities(st, sys.passwords, newID, now)
 	sys.deps.Community = sys.communities
+	sys.settlement = services.NewSettlement(st, sys.ledger, st, sys.policies, noHeldPoints{}, now)
+	sys.deps.Settlement = sys.settlement
 	return sys, nil
 }
 
@@ -132,8 +136,22 @@ func (s *system) schedule() []scheduledJob {
 	return []scheduledJob{
 		{"@every 1m", jobs.FinishTransfers(s.ledger)},
 		{"30 3 * * *", jobs.Audit(s.ledger, s.loc)},
+		{"0 2 1 * *", jobs.Monthly("settlement", s.loc, func(ctx context.Context, m models.Month) (jobs.Counts, error) {
+			n, err := s.settlement.SettleMonth(ctx, m)
+			return n.Map(), err
+		})},
+		{"0 3 1 * *", jobs.Monthly("points-expiry", s.loc, func(ctx context.Context, m models.Month) (jobs.Counts, error) {
+			n, err := s.settlement.ExpirePoints(ctx, m)
+			return n.Map(), err
+		})},
 	}
 }
+
+// noHeldPoints stands in for the points held by open redemptions until the
+// rewards feature, which owns redemptions, supplies services.HeldPoints.
+type noHeldPoints struct{}
+
+func (noHeldPoints) HeldPoints(context.Context, string) (int64, error) { return 0, nil }
 
 // newID returns a random 16-hex-digit id.
 func newID() string {
