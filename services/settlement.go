@@ -24,9 +24,9 @@ type SettlementStore interface {
 	// FulfilmentOf returns when a redemption was fulfilled, or
 	// models.ErrNotFound if no fulfilment was recorded.
 	FulfilmentOf(ctx context.Context, redemptionID string) (time.Time, error)
-	// InsertStatementLine adds a line; one already there is kept and nil
-	// returned.
-	InsertStatementLine(ctx context.Context, l models.StatementLine) error
+	// InsertStatementLines adds lines; those already there are kept and
+	// are not an error.
+	InsertStatementLines(ctx context.Context, lines []models.StatementLine) error
 	// InsertStatement adds a header; models.ErrConflict if it exists.
 	InsertStatement(ctx context.Context, st models.Statement) error
 	// Statement returns the statement with id, or models.ErrNotFound.
@@ -70,9 +70,13 @@ func NewSettlement(s SettlementStore, l *ledger.Ledger, people People, policies 
 	return &Settlement{store: s, ledger: l, people: people, policies: policies, held: held, now: now}
 }
 
-// lineWriters is how many statement lines are written at once: inserts
-// are the cost of a settlement, and a few in flight keep memory bounded.
-const lineWriters = 8
+// Lines are written in batches of lineBatch, at most lineWriters batches at
+// once: inserts are the cost of a settlement, and a few batches in flight
+// keep memory bounded whatever the month's size.
+const (
+	lineBatch   = 200
+	lineWriters = 2
+)
 
 // SettleCounts says what a settlement run did.
 type SettleCounts struct {
@@ -153,6 +157,12 @@ func (s *Settlement) SettlePartner(ctx context.Context, c models.Community, p mo
 	var totals models.StatementTotals
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(lineWriters)
+	batch := make([]models.StatementLine, 0, lineBatch)
+	flush := func() {
+		b := batch
+		g.Go(func() error { return s.store.InsertStatementLines(gctx, b) })
+		batch = make([]models.StatementLine, 0, lineBatch)
+	}
 	err := s.store.EachSettlementEvent(gctx, p.ID, start, m.End(loc), func(e models.SettlementEvent) error {
 		adj, err := s.isAdjustment(gctx, e, start)
 		if err != nil {
@@ -160,9 +170,14 @@ func (s *Settlement) SettlePartner(ctx context.Context, c models.Community, p mo
 		}
 		line := models.StatementLine{ID: models.StatementLineID(p.ID, m, e.ID), StatementID: id, Event: e, Adjustment: adj}
 		totals.Add(line)
-		g.Go(func() error { return s.store.InsertStatementLine(gctx, line) })
+		if batch = append(batch, line); len(batch) == lineBatch {
+			flush()
+		}
 		return nil
 	})
+	if err == nil && len(batch) > 0 {
+		flush()
+	}
 	if werr := g.Wait(); err == nil {
 		err = werr
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
@@ -144,14 +145,9 @@ func (s *Store) withTransitions(ctx context.Context, st models.Statement) (model
 }
 
 type lineDoc struct {
-	ID         string `bson:"_id"`
-	Statement  string `bson:"statement"`
-	Adjustment bool   `bson:"adjustment"`
-	settlementEventFields
-}
-
-// settlementEventFields is a settlement event as copied into a line.
-type settlementEventFields struct {
+	ID          string    `bson:"_id"`
+	Statement   string    `bson:"statement"`
+	Adjustment  bool      `bson:"adjustment"`
 	Event       string    `bson:"event"`
 	Community   string    `bson:"community"`
 	Partner     string    `bson:"partner"`
@@ -168,28 +164,41 @@ type settlementEventFields struct {
 func toLineDoc(l models.StatementLine) lineDoc {
 	e := l.Event
 	return lineDoc{ID: l.ID, Statement: l.StatementID, Adjustment: l.Adjustment,
-		settlementEventFields: settlementEventFields{Event: e.ID, Community: e.CommunityID, Partner: e.PartnerID,
-			Kind: string(e.Kind), Redemption: e.RedemptionID, Reward: e.RewardID, Resident: e.ResidentID,
-			Description: e.Description, ValueFen: int64(e.ValueFen), Bearer: string(e.Bearer), At: e.At}}
+		Event: e.ID, Community: e.CommunityID, Partner: e.PartnerID, Kind: string(e.Kind),
+		Redemption: e.RedemptionID, Reward: e.RewardID, Resident: e.ResidentID,
+		Description: e.Description, ValueFen: int64(e.ValueFen), Bearer: string(e.Bearer), At: e.At}
 }
 
 func (d lineDoc) model() models.StatementLine {
-	f := d.settlementEventFields
 	return models.StatementLine{ID: d.ID, StatementID: d.Statement, Adjustment: d.Adjustment,
-		Event: models.SettlementEvent{ID: f.Event, CommunityID: f.Community, PartnerID: f.Partner,
-			Kind: models.SettlementEventKind(f.Kind), RedemptionID: f.Redemption, RewardID: f.Reward,
-			ResidentID: f.Resident, Description: f.Description, ValueFen: models.Fen(f.ValueFen),
-			Bearer: models.Bearer(f.Bearer), At: f.At.UTC()}}
+		Event: models.SettlementEvent{ID: d.Event, CommunityID: d.Community, PartnerID: d.Partner,
+			Kind: models.SettlementEventKind(d.Kind), RedemptionID: d.Redemption, RewardID: d.Reward,
+			ResidentID: d.Resident, Description: d.Description, ValueFen: models.Fen(d.ValueFen),
+			Bearer: models.Bearer(d.Bearer), At: d.At.UTC()}}
 }
 
-// InsertStatementLine adds l; a line with its id already written is kept
-// and nil returned, so a resumed settlement writes nothing twice.
-func (s *Store) InsertStatementLine(ctx context.Context, l models.StatementLine) error {
-	err := s.insert(ctx, colStatementLines, toLineDoc(l))
-	if errors.Is(err, models.ErrConflict) {
+// InsertStatementLines adds lines in one round trip; lines whose ids are
+// already written are kept as they are and are not an error, so a resumed
+// settlement writes nothing twice.
+func (s *Store) InsertStatementLines(ctx context.Context, lines []models.StatementLine) error {
+	if len(lines) == 0 {
 		return nil
 	}
-	return err
+	docs := make([]any, len(lines))
+	for i, l := range lines {
+		docs[i] = toLineDoc(l)
+	}
+	_, err := s.c(colStatementLines).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	var bwe mongo.BulkWriteException
+	if err != nil && errors.As(err, &bwe) && bwe.WriteConcernError == nil {
+		for _, we := range bwe.WriteErrors {
+			if we.Code != 11000 {
+				return mapErr("insert statement lines", err)
+			}
+		}
+		return nil
+	}
+	return mapErr("insert statement lines", err)
 }
 
 // EachStatementLine streams a statement's lines in time order, holding one
