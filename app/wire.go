@@ -104,7 +104,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	}
 	sys.communities = services.NewCommunities(st, sys.passwords, newID, now)
 	sys.deps.Community = sys.communities
-	sys.settlement = services.NewSettlement(st, sys.ledger, st, sys.policies, noHeldPoints{}, now)
+	sys.settlement = services.NewSettlement(st, sys.ledger, st, sys.policies, st, noHeldPoints{}, now)
 	sys.deps.Settlement = sys.settlement
 	return sys, nil
 }

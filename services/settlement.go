@@ -61,13 +61,14 @@ type Settlement struct {
 	ledger   *ledger.Ledger
 	people   People
 	policies PolicySource
+	trail    AuditTrail
 	held     HeldPoints
 	now      func() time.Time
 }
 
 // NewSettlement returns the settlement service.
-func NewSettlement(s SettlementStore, l *ledger.Ledger, people People, policies PolicySource, held HeldPoints, now func() time.Time) *Settlement {
-	return &Settlement{store: s, ledger: l, people: people, policies: policies, held: held, now: now}
+func NewSettlement(s SettlementStore, l *ledger.Ledger, people People, policies PolicySource, trail AuditTrail, held HeldPoints, now func() time.Time) *Settlement {
+	return &Settlement{store: s, ledger: l, people: people, policies: policies, trail: trail, held: held, now: now}
 }
 
 // Lines are written in batches of lineBatch, at most lineWriters batches at
@@ -344,6 +345,18 @@ func (s *Settlement) transition(ctx context.Context, p models.Principal, st mode
 	if err != nil && !errors.Is(err, models.ErrConflict) {
 		return models.Statement{}, fmt.Errorf("statement %s: %w", to, err)
 	}
-	st, err = s.store.Statement(ctx, st.ID)
-	return st, wrapIf(err, "statement "+string(to))
+	if st, err = s.store.Statement(ctx, st.ID); err != nil {
+		return models.Statement{}, fmt.Errorf("statement %s: %w", to, err)
+	}
+	// Recorded from the transition that won, on every repeat too, so a
+	// crash between the two is mended by the retry.
+	by, at := st.ConfirmedBy, st.ConfirmedAt
+	if to == models.StatementPaid {
+		by, at = st.PaidBy, st.PaidAt
+	}
+	err = s.trail.RecordAudit(ctx, models.AuditRecord{
+		ID: st.ID + ":" + string(to), CommunityID: st.CommunityID, Actor: by, Action: "statement." + string(to),
+		Subject: st.PartnerID, Amount: int64(st.TotalFen), Ref: st.ID, At: at,
+	})
+	return st, wrapIf(err, "statement "+string(to)+": audit trail")
 }

@@ -56,7 +56,7 @@ func newSettlementWorld(t *testing.T, at time.Time) *settlementWorld {
 		w.part[p.ID] = p
 	}
 	w.l = ledger.New(st, w.clock.now)
-	w.svc = services.NewSettlement(st, w.l, st, services.NewPolicies(st, w.clock.now), heldStub{7}, w.clock.now)
+	w.svc = services.NewSettlement(st, w.l, st, services.NewPolicies(st, w.clock.now), st, heldStub{7}, w.clock.now)
 	return w
 }
 
@@ -369,6 +369,17 @@ func TestStatementAccessAndStatus(t *testing.T) {
 	}
 	if again, err := w.svc.Confirm(ctx, partnerLogin("A", "P1"), p1.ID); err != nil || again.Status != models.StatementPaid {
 		t.Fatalf("confirm after paid: %+v, %v; want the paid statement back", again, err)
+	}
+	trail, err := w.st.AuditTrail(ctx, "A", time.Time{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]string{}
+	for _, r := range trail {
+		actions[r.Action] = r.Actor
+	}
+	if len(trail) != 2 || actions["statement.confirmed"] != "clerk-P1" || actions["statement.paid"] != staffA().ResidentID {
+		t.Fatalf("audit trail = %+v", trail)
 	}
 }
 
