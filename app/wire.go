@@ -136,11 +136,14 @@ func (s *system) schedule() []scheduledJob {
 	return []scheduledJob{
 		{"@every 1m", jobs.FinishTransfers(s.ledger)},
 		{"30 3 * * *", jobs.Audit(s.ledger, s.loc)},
-		{"0 2 1 * *", jobs.Monthly("settlement", s.loc, func(ctx context.Context, m models.Month) (jobs.Counts, error) {
+		// Monthly jobs start on the 1st at 02:00 and are tried again every
+		// hour for three days: the first success marks the month done and
+		// the later ticks skip, while a run that died is resumed by the next.
+		{"0 2-23 1-3 * *", jobs.Monthly("settlement", s.loc, func(ctx context.Context, m models.Month) (jobs.Counts, error) {
 			n, err := s.settlement.SettleMonth(ctx, m)
 			return n.Map(), err
 		})},
-		{"0 3 1 * *", jobs.Monthly("points-expiry", s.loc, func(ctx context.Context, m models.Month) (jobs.Counts, error) {
+		{"30 3-23 1-3 * *", jobs.Monthly("points-expiry", s.loc, func(ctx context.Context, m models.Month) (jobs.Counts, error) {
 			n, err := s.settlement.ExpirePoints(ctx, m)
 			return n.Map(), err
 		})},
