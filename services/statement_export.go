@@ -43,10 +43,14 @@ func (s *Settlement) Export(ctx context.Context, p models.Principal, id string, 
 		return fmt.Errorf("export: %w", err)
 	}
 	loc := c.Location()
-	rows := [][]string{
+	header := make([]any, len(exportHeader))
+	for i, h := range exportHeader {
+		header[i] = h
+	}
+	rows := [][]any{
 		{"statement", st.ID, "partner", st.PartnerName, "month", st.Month.String(), "status", string(st.Status)},
 		{},
-		exportHeader,
+		header,
 	}
 	for _, r := range rows {
 		if err := sink.row(r); err != nil {
@@ -59,12 +63,12 @@ func (s *Settlement) Export(ctx context.Context, p models.Principal, id string, 
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	totals := [][]string{
+	totals := [][]any{
 		{},
-		{"total_lines", fmt.Sprint(st.Lines), "adjustments", fmt.Sprint(st.Adjustments)},
-		{"total_fen", fmt.Sprint(int64(st.TotalFen)), st.TotalFen.String()},
-		{"community_fen", fmt.Sprint(int64(st.CommunityFen)), st.CommunityFen.String()},
-		{"partner_fen", fmt.Sprint(int64(st.PartnerFen)), st.PartnerFen.String()},
+		{"total_lines", st.Lines, "adjustments", st.Adjustments},
+		{"total_fen", int64(st.TotalFen), st.TotalFen.String()},
+		{"community_fen", int64(st.CommunityFen), st.CommunityFen.String()},
+		{"partner_fen", int64(st.PartnerFen), st.PartnerFen.String()},
 	}
 	for _, r := range totals {
 		if err := sink.row(r); err != nil {
@@ -74,14 +78,16 @@ func (s *Settlement) Export(ctx context.Context, p models.Principal, id string, 
 	return wrapIf(sink.close(), "export")
 }
 
-func lineRow(l models.StatementLine, loc *time.Location) []string {
+// lineRow is one line's cells; amounts are numbers, so a spreadsheet can
+// sum them.
+func lineRow(l models.StatementLine, loc *time.Location) []any {
 	e := l.Event
 	adj := ""
 	if l.Adjustment {
 		adj = "adjustment"
 	}
-	return []string{l.ID, e.At.In(loc).Format("2006-01-02 15:04:05"), string(e.Kind), adj, e.RedemptionID,
-		e.RewardID, e.ResidentID, safeCell(e.Description), string(e.Bearer), fmt.Sprint(int64(e.ValueFen)), e.ValueFen.String()}
+	return []any{l.ID, e.At.In(loc).Format("2006-01-02 15:04:05"), string(e.Kind), adj, e.RedemptionID,
+		e.RewardID, e.ResidentID, safeCell(e.Description), string(e.Bearer), int64(e.ValueFen), e.ValueFen.String()}
 }
 
 // safeCell keeps a spreadsheet from reading text as a formula (CSV
@@ -95,12 +101,11 @@ func safeCell(s string) string {
 
 // rowSink writes rows of one format.
 type rowSink struct {
-	csv   *csv.Writer
-	xlsx  *excelize.File
-	sw    *excelize.StreamWriter
-	n     int
-	out   io.Writer
-	sheet string
+	csv  *csv.Writer
+	xlsx *excelize.File
+	sw   *excelize.StreamWriter
+	n    int
+	out  io.Writer
 }
 
 func newRowSink(f ExportFormat, w io.Writer) (*rowSink, error) {
@@ -121,23 +126,23 @@ func newRowSink(f ExportFormat, w io.Writer) (*rowSink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &rowSink{xlsx: x, sw: sw, out: w, sheet: sheet}, nil
+	return &rowSink{xlsx: x, sw: sw, out: w}, nil
 }
 
-func (r *rowSink) row(cells []string) error {
+func (r *rowSink) row(cells []any) error {
 	r.n++
 	if r.csv != nil {
-		return r.csv.Write(cells)
-	}
-	vals := make([]any, len(cells))
-	for i, c := range cells {
-		vals[i] = c
+		rec := make([]string, len(cells))
+		for i, c := range cells {
+			rec[i] = fmt.Sprint(c)
+		}
+		return r.csv.Write(rec)
 	}
 	cell, err := excelize.CoordinatesToCellName(1, r.n)
 	if err != nil {
 		return err
 	}
-	return r.sw.SetRow(cell, vals)
+	return r.sw.SetRow(cell, cells)
 }
 
 func (r *rowSink) close() error {
