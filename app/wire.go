@@ -14,6 +14,7 @@ import (
 	"github.com/linli-community/linli/handlers"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/store"
 )
@@ -32,6 +33,7 @@ type system struct {
 	accounts    *services.Accounts
 	communities *services.Communities
 	policies    *services.Policies
+	settlement  *services.Settlement
 	passwords   *auth.Passwords
 	qrSecret    []byte // signs QR tokens; derived from the active JWT key
 	metrics     *metrics
@@ -106,6 +108,8 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	}
 	sys.communities = services.NewCommunities(st, sys.passwords, newID, now)
 	sys.deps.Community = sys.communities
+	sys.settlement = services.NewSettlement(st, sys.ledger, st, sys.policies, st, noHeldPoints{}, now)
+	sys.deps.Settlement = sys.settlement
 	return sys, nil
 }
 
@@ -140,8 +144,25 @@ func (s *system) schedule() []scheduledJob {
 	return []scheduledJob{
 		{"@every 1m", jobs.FinishTransfers(s.ledger)},
 		{"30 3 * * *", jobs.Audit(s.ledger, s.loc)},
+		// Monthly jobs start on the 1st at 02:00 and are tried again every
+		// hour for three days: the first success marks the month done and
+		// the later ticks skip, while a run that died is resumed by the next.
+		{"0 2-23 1-3 * *", jobs.Monthly("settlement", s.loc, func(ctx context.Context, m models.Month) (jobs.Counts, error) {
+			n, err := s.settlement.SettleMonth(ctx, m)
+			return n.Map(), err
+		})},
+		{"30 3-23 1-3 * *", jobs.Monthly("points-expiry", s.loc, func(ctx context.Context, m models.Month) (jobs.Counts, error) {
+			n, err := s.settlement.ExpirePoints(ctx, m)
+			return n.Map(), err
+		})},
 	}
 }
+
+// noHeldPoints stands in for the points held by open redemptions until the
+// rewards feature, which owns redemptions, supplies services.HeldPoints.
+type noHeldPoints struct{}
+
+func (noHeldPoints) HeldPoints(context.Context, string) (int64, error) { return 0, nil }
 
 // newID returns a random 16-hex-digit id.
 func newID() string {

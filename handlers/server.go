@@ -30,14 +30,15 @@ type RequestObserver interface {
 
 // Deps are the services the API calls.
 type Deps struct {
-	Log       *slog.Logger
-	Metrics   RequestObserver // optional
-	Tokens    TokenVerifier
-	Store     Pinger
-	Auth      AuthService
-	Community CommunityService
-	Accounts  AccountsService
-	Policies  PolicyService
+	Log        *slog.Logger
+	Metrics    RequestObserver // optional
+	Tokens     TokenVerifier
+	Store      Pinger
+	Auth       AuthService
+	Community  CommunityService
+	Accounts   AccountsService
+	Policies   PolicyService
+	Settlement SettlementService
 }
 
 // Options tune the HTTP server.
@@ -90,6 +91,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesCommunity(v1)
 	h.routesAccounts(v1)
 	h.routesPolicy(v1)
+	h.routesSettlement(v1)
 	return app
 }
 

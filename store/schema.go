@@ -31,6 +31,9 @@ const (
 	colPolicies         = "policies"          // _id is community:version
 	colSettlementEvents = "settlement_events" // written once per fulfilment or reversal
 	colPartners         = "partners"
+	colStatements       = "statements"       // _id is settle:partner:month, inserted once
+	colStatementLines   = "statement_lines"  // _id is line:partner:month:event
+	colStatementStatus  = "statement_status" // _id is statement:status, inserted once
 )
 
 var allCollections = []string{
@@ -38,6 +41,7 @@ var allCollections = []string{
 	colRefreshTokens, colEntries, colHeads, colOps, colTransfers, colTransferQueue,
 	colAuditLog, colImports, colLeases, colJobRuns, colPolicies, colPartners,
 	colSettlementEvents,
+	colStatements, colStatementLines, colStatementStatus,
 }
 
 type index struct {
@@ -57,6 +61,9 @@ var indexes = []index{
 	{colSettlementEvents, bson.D{{Key: "partner", Value: 1}, {Key: "at", Value: 1}}, false},
 	{colJobRuns, bson.D{{Key: "job", Value: 1}, {Key: "started", Value: -1}}, false},
 	{colPartners, bson.D{{Key: "community", Value: 1}, {Key: "name", Value: 1}}, true},
+	{colStatements, bson.D{{Key: "community", Value: 1}, {Key: "month", Value: 1}}, false},
+	{colStatementLines, bson.D{{Key: "statement", Value: 1}, {Key: "at", Value: 1}}, false},
+	{colSettlementEvents, bson.D{{Key: "redemption", Value: 1}}, false},
 }
 
 // EnsureSchema creates every collection and index; it is safe to run at

@@ -1,0 +1,202 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/services"
+)
+
+// SettlementService is what the statement and liability routes call.
+type SettlementService interface {
+	Statements(ctx context.Context, p models.Principal, partnerID, month string) ([]models.Statement, error)
+	Statement(ctx context.Context, p models.Principal, id, after string, limit int) (models.Statement, []models.StatementLine, error)
+	Export(ctx context.Context, p models.Principal, id string, f services.ExportFormat, w io.Writer) error
+	Confirm(ctx context.Context, p models.Principal, id string) (models.Statement, error)
+	MarkPaid(ctx context.Context, p models.Principal, id string) (models.Statement, error)
+	Liability(ctx context.Context, p models.Principal, month string) (services.LiabilityReport, error)
+}
+
+func (h *api) routesSettlement(r fiber.Router) {
+	readers := h.authed(models.RoleStaff, models.RoleAdmin, models.RolePartner, models.RoleMerchantClerk)
+	staff := h.authed(models.RoleStaff, models.RoleAdmin)
+	r.Get("/statements", readers, h.listStatements)
+	r.Get("/statements/:id", readers, h.getStatement)
+	r.Get("/statements/:id/export.csv", readers, h.exportStatement(services.ExportCSV, "text/csv; charset=utf-8"))
+	r.Get("/statements/:id/export.xlsx", readers, h.exportStatement(services.ExportXLSX,
+		"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+	r.Post("/statements/:id/confirm", h.authed(models.RolePartner, models.RoleMerchantClerk), h.confirmStatement)
+	r.Post("/statements/:id/paid", staff, h.markStatementPaid)
+	r.Get("/reports/liability", staff, h.liabilityReport)
+}
+
+type statementJSON struct {
+	ID           string     `json:"id"`
+	CommunityID  string     `json:"community_id"`
+	PartnerID    string     `json:"partner_id"`
+	PartnerName  string     `json:"partner_name"`
+	Month        string     `json:"month"`
+	Status       string     `json:"status"`
+	Lines        int        `json:"lines"`
+	Adjustments  int        `json:"adjustments"`
+	TotalFen     int64      `json:"total_fen"`
+	CommunityFen int64      `json:"community_fen"` // borne by the community fund
+	PartnerFen   int64      `json:"partner_fen"`   // borne by the partner
+	Created      time.Time  `json:"created"`
+	ConfirmedBy  string     `json:"confirmed_by,omitempty"`
+	ConfirmedAt  *time.Time `json:"confirmed_at,omitempty"`
+	PaidBy       string     `json:"paid_by,omitempty"`
+	PaidAt       *time.Time `json:"paid_at,omitempty"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func toStatementJSON(st models.Statement) statementJSON {
+	return statementJSON{ID: st.ID, CommunityID: st.CommunityID, PartnerID: st.PartnerID, PartnerName: st.PartnerName,
+		Month: st.Month.String(), Status: string(st.Status), Lines: st.Lines, Adjustments: st.Adjustments,
+		TotalFen: int64(st.TotalFen), CommunityFen: int64(st.CommunityFen), PartnerFen: int64(st.PartnerFen),
+		Created: st.Created, ConfirmedBy: st.ConfirmedBy, ConfirmedAt: timePtr(st.ConfirmedAt),
+		PaidBy: st.PaidBy, PaidAt: timePtr(st.PaidAt)}
+}
+
+type statementLineJSON struct {
+	ID           string    `json:"id"`
+	EventID      string    `json:"event_id"`
+	Kind         string    `json:"kind"`
+	Adjustment   bool      `json:"adjustment"`
+	RedemptionID string    `json:"redemption_id,omitempty"`
+	RewardID     string    `json:"reward_id,omitempty"`
+	ResidentID   string    `json:"resident_id,omitempty"`
+	Description  string    `json:"description"`
+	ValueFen     int64     `json:"value_fen"`
+	Bearer       string    `json:"bearer"`
+	At           time.Time `json:"at"`
+}
+
+type statementResponse struct {
+	Statement statementJSON       `json:"statement"`
+	Lines     []statementLineJSON `json:"lines"`
+	// NextAfter is the cursor of the next page of lines; absent at the end.
+	NextAfter string `json:"next_after,omitempty"`
+}
+
+func (h *api) listStatements(c *fiber.Ctx) error {
+	sts, err := h.Settlement.Statements(c.UserContext(), principal(c), c.Query("partner_id"), c.Query("month"))
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Statements []statementJSON `json:"statements"`
+	}{Statements: make([]statementJSON, len(sts))}
+	for i, st := range sts {
+		out.Statements[i] = toStatementJSON(st)
+	}
+	return c.JSON(out)
+}
+
+func (h *api) getStatement(c *fiber.Ctx) error {
+	limit, err := queryInt(c, "limit", 100, 500)
+	if err != nil {
+		return err
+	}
+	if limit == 0 {
+		limit = 100
+	}
+	st, lines, err := h.Settlement.Statement(c.UserContext(), principal(c), c.Params("id"), c.Query("after"), int(limit))
+	if err != nil {
+		return err
+	}
+	out := statementResponse{Statement: toStatementJSON(st), Lines: make([]statementLineJSON, len(lines))}
+	for i, l := range lines {
+		e := l.Event
+		out.Lines[i] = statementLineJSON{ID: l.ID, EventID: e.ID, Kind: string(e.Kind), Adjustment: l.Adjustment,
+			RedemptionID: e.RedemptionID, RewardID: e.RewardID, ResidentID: e.ResidentID, Description: e.Description,
+			ValueFen: int64(e.ValueFen), Bearer: string(e.Bearer), At: e.At}
+	}
+	if len(lines) == int(limit) {
+		out.NextAfter = lines[len(lines)-1].ID
+	}
+	return c.JSON(out)
+}
+
+// exportStatement answers with the whole file once it is complete, so a
+// failure half way is an error response, not a truncated download.
+func (h *api) exportStatement(f services.ExportFormat, contentType string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var buf bytes.Buffer
+		id := c.Params("id")
+		if err := h.Settlement.Export(c.UserContext(), principal(c), id, f, &buf); err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, contentType)
+		c.Set(fiber.HeaderContentDisposition, `attachment; filename="statement.`+string(f)+`"`)
+		return c.Send(buf.Bytes())
+	}
+}
+
+func (h *api) confirmStatement(c *fiber.Ctx) error {
+	st, err := h.Settlement.Confirm(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toStatementJSON(st))
+}
+
+func (h *api) markStatementPaid(c *fiber.Ctx) error {
+	st, err := h.Settlement.MarkPaid(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toStatementJSON(st))
+}
+
+type partnerRedeemedJSON struct {
+	PartnerID    string `json:"partner_id"`
+	PartnerName  string `json:"partner_name"`
+	Kind         string `json:"kind"`
+	Settled      bool   `json:"settled"`
+	StatementID  string `json:"statement_id,omitempty"`
+	Status       string `json:"status,omitempty"`
+	Lines        int    `json:"lines"`
+	TotalFen     int64  `json:"total_fen"`
+	CommunityFen int64  `json:"community_fen"`
+	PartnerFen   int64  `json:"partner_fen"`
+}
+
+type liabilityJSON struct {
+	CommunityID string                `json:"community_id"`
+	Month       string                `json:"month"`
+	At          time.Time             `json:"at"`
+	Residents   int                   `json:"residents"`
+	Outstanding int64                 `json:"outstanding_points"`
+	Held        int64                 `json:"held_points"`
+	Expiring30  int64                 `json:"expiring_30_days"`
+	Expiring60  int64                 `json:"expiring_60_days"`
+	Expiring90  int64                 `json:"expiring_90_days"`
+	Partners    []partnerRedeemedJSON `json:"redeemed_by_partner"`
+}
+
+func (h *api) liabilityReport(c *fiber.Ctx) error {
+	r, err := h.Settlement.Liability(c.UserContext(), principal(c), c.Query("month"))
+	if err != nil {
+		return err
+	}
+	out := liabilityJSON{CommunityID: r.CommunityID, Month: r.Month.String(), At: r.At, Residents: r.Residents,
+		Outstanding: r.Outstanding, Held: r.Held, Expiring30: r.Expiring30, Expiring60: r.Expiring60,
+		Expiring90: r.Expiring90, Partners: make([]partnerRedeemedJSON, len(r.Partners))}
+	for i, p := range r.Partners {
+		out.Partners[i] = partnerRedeemedJSON{PartnerID: p.PartnerID, PartnerName: p.PartnerName, Kind: string(p.Kind),
+			Settled: p.Settled, StatementID: p.StatementID, Status: string(p.Status), Lines: p.Lines,
+			TotalFen: int64(p.TotalFen), CommunityFen: int64(p.CommunityFen), PartnerFen: int64(p.PartnerFen)}
+	}
+	return c.JSON(out)
+}

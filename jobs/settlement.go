@@ -1,0 +1,31 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/linli-community/linli/models"
+)
+
+// MonthlyWork is a monthly job's work for one month, with its counts.
+// It is a plain function because services import store, which imports
+// jobs: app wires the settlement service in.
+type MonthlyWork func(ctx context.Context, m models.Month) (Counts, error)
+
+// Monthly is a job named name that runs work for the previous month.
+func Monthly(name string, loc *time.Location, work MonthlyWork) Job {
+	return Job{Name: name, Period: PreviousMonth(loc),
+		Run: func(ctx context.Context, period string) (Counts, error) {
+			m, err := models.ParseMonth(period)
+			if err != nil {
+				return nil, err
+			}
+			return work(ctx, m)
+		}}
+}
+
+// PreviousMonth names the month before the one t falls in, in loc: the
+// period of a monthly job that runs on the 1st.
+func PreviousMonth(loc *time.Location) func(time.Time) string {
+	return func(t time.Time) string { return models.MonthOf(t, loc).Previous().String() }
+}

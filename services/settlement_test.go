@@ -1,0 +1,473 @@
+package services_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/store"
+	"github.com/linli-community/linli/store/storetest"
+	"github.com/xuri/excelize/v2"
+)
+
+var shanghai, _ = time.LoadLocation("Asia/Shanghai")
+
+// settlementWorld is the settlement service over a fresh store with
+// communities A and B, partners P1 and P2 in A and Q1 in B, and a clock.
+type settlementWorld struct {
+	t     *testing.T
+	st    *store.Store
+	clock *clock
+	l     *ledger.Ledger
+	svc   *services.Settlement
+	comm  map[string]models.Community
+	part  map[string]models.Partner
+}
+
+func newSettlementWorld(t *testing.T, at time.Time) *settlementWorld {
+	t.Helper()
+	st := storetest.New(t)
+	w := &settlementWorld{t: t, st: st, clock: &clock{t: at}, comm: map[string]models.Community{}, part: map[string]models.Partner{}}
+	for _, id := range []string{"A", "B"} {
+		c := models.Community{ID: id, Name: "社区" + id, TimeZone: "Asia/Shanghai", Created: at}
+		if err := st.InsertCommunity(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		w.comm[id] = c
+	}
+	for _, p := range []models.Partner{
+		{ID: "P1", CommunityID: "A", Kind: models.PartnerMerchant, Name: "老王早餐店"},
+		{ID: "P2", CommunityID: "A", Kind: models.PartnerProperty, Name: "春申物业"},
+		{ID: "Q1", CommunityID: "B", Kind: models.PartnerParking, Name: "古美停车"},
+	} {
+		p.Created = at
+		if err := st.InsertPartner(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		w.part[p.ID] = p
+	}
+	w.l = ledger.New(st, w.clock.now)
+	w.svc = services.NewSettlement(st, w.l, st, services.NewPolicies(st, w.clock.now), st, heldStub{7}, w.clock.now)
+	return w
+}
+
+type heldStub struct{ n int64 }
+
+func (h heldStub) HeldPoints(context.Context, string) (int64, error) { return h.n, nil }
+
+// event records a settlement event as the redemption half would.
+func (w *settlementWorld) event(id, partner string, kind models.SettlementEventKind, redemption string, fen int64, bearer models.Bearer, at time.Time) models.SettlementEvent {
+	w.t.Helper()
+	e := models.SettlementEvent{ID: id, CommunityID: w.part[partner].CommunityID, PartnerID: partner, Kind: kind,
+		RedemptionID: redemption, RewardID: "rw-1", ResidentID: "r-1", Description: "早餐套餐", ValueFen: models.Fen(fen),
+		Bearer: bearer, At: at.UTC().Truncate(time.Millisecond)}
+	if err := w.st.RecordSettlementEvent(ctx, e); err != nil {
+		w.t.Fatal(err)
+	}
+	return e
+}
+
+// october fills P1's October 2026 with n fulfilments, alternating
+// bearers, and returns the expected totals.
+func (w *settlementWorld) october(n int) models.StatementTotals {
+	var t models.StatementTotals
+	start := time.Date(2026, 10, 1, 0, 0, 0, 0, shanghai)
+	for i := 0; i < n; i++ {
+		bearer := models.BearerCommunity
+		if i%3 == 0 {
+			bearer = models.BearerPartner
+		}
+		e := w.event(fmt.Sprintf("fulfil:oct-%04d", i), "P1", models.EventFulfilled, fmt.Sprintf("oct-%04d", i),
+			int64(100+i), bearer, start.Add(time.Duration(i)*time.Minute))
+		t.Add(models.StatementLine{Event: e})
+	}
+	return t
+}
+
+var oct2026 = models.Month{Year: 2026, Month: time.October}
+
+func staffA() models.Principal { return staffOf("A") }
+
+func partnerLogin(community, partner string) models.Principal {
+	return models.Principal{ResidentID: "login-" + partner, CommunityID: community, Roles: []models.Role{models.RolePartner}, PartnerID: partner}
+}
+
+func clerkOf(community, merchant string) models.Principal {
+	return models.Principal{ResidentID: "clerk-" + merchant, CommunityID: community, Roles: []models.Role{models.RoleMerchantClerk}, MerchantID: merchant}
+}
+
+func (w *settlementWorld) allLines(id string) []models.StatementLine {
+	w.t.Helper()
+	var out []models.StatementLine
+	if err := w.st.EachStatementLine(ctx, id, func(l models.StatementLine) error { out = append(out, l); return nil }); err != nil {
+		w.t.Fatal(err)
+	}
+	return out
+}
+
+func checkTotals(t *testing.T, st models.Statement, want models.StatementTotals) {
+	t.Helper()
+	if st.Lines != want.Lines || st.Adjustments != want.Adjustments || st.TotalFen != want.Total ||
+		st.CommunityFen != want.Community || st.PartnerFen != want.Partner {
+		t.Fatalf("statement %+v, want totals %+v", st, want)
+	}
+	if st.CommunityFen+st.PartnerFen != st.TotalFen {
+		t.Fatalf("bearer totals %d + %d != %d", st.CommunityFen, st.PartnerFen, st.TotalFen)
+	}
+}
+
+// Invariant 6: two settlement runs at once yield one statement per partner
+// and month, with every line once.
+func TestSettlementTwoRunsAtOnceMakeOneStatement(t *testing.T) {
+	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
+	want := w.october(150)
+	w.event("fulfil:q", "Q1", models.EventFulfilled, "q", 500, models.BearerCommunity, time.Date(2026, 10, 9, 8, 0, 0, 0, shanghai))
+
+	const runs = 2
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	counts := make([]services.SettleCounts, runs)
+	errs := make([]error, runs)
+	for i := 0; i < runs; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			counts[i], errs[i] = w.svc.SettleMonth(ctx, oct2026)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	made := 0
+	for i := range counts {
+		if errs[i] != nil {
+			t.Fatalf("run %d: %v", i, errs[i])
+		}
+		made += counts[i].Statements
+	}
+	// P1 and Q1 have events; P2 has none and gets no statement.
+	if made != 2 {
+		t.Fatalf("statements written by the two runs = %d, want 2 (one per partner): %+v", made, counts)
+	}
+	sts, err := w.st.Statements(ctx, "A", "", "2026-10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sts) != 1 || sts[0].ID != models.StatementID("P1", oct2026) {
+		t.Fatalf("community A statements = %+v, want P1's only", sts)
+	}
+	checkTotals(t, sts[0], want)
+	if got := len(w.allLines(sts[0].ID)); got != want.Lines {
+		t.Fatalf("lines stored = %d, want %d", got, want.Lines)
+	}
+	// A third run finds it settled and changes nothing.
+	n, err := w.svc.SettleMonth(ctx, oct2026)
+	if err != nil || n.Statements != 0 || n.Existing != 2 {
+		t.Fatalf("re-run = %+v, %v; want nothing new, two existing", n, err)
+	}
+}
+
+// A settlement killed after writing part of its lines and before the
+// header is finished by the next run, with the totals of a clean run.
+func TestSettlementResumesAfterCrashWithoutDoubling(t *testing.T) {
+	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
+	want := w.october(60)
+	id := models.StatementID("P1", oct2026)
+	// The dead run: 25 of the lines (every other one of the first 50), no
+	// header.
+	var partial []models.StatementLine
+	i := 0
+	err := w.st.EachSettlementEvent(ctx, "P1", oct2026.Start(shanghai), oct2026.End(shanghai), func(e models.SettlementEvent) error {
+		if i++; i%2 == 0 && i <= 50 {
+			partial = append(partial, models.StatementLine{ID: models.StatementLineID("P1", oct2026, e.ID), StatementID: id, Event: e})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.st.InsertStatementLines(ctx, partial); err != nil {
+		t.Fatalf("simulated crash: %v", err)
+	}
+	if got := len(w.allLines(id)); got != 25 {
+		t.Fatalf("lines before the resume = %d, want 25", got)
+	}
+	if _, err := w.st.Statement(ctx, id); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("header before the resume: %v, want not found", err)
+	}
+	st, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], oct2026)
+	if err != nil || !created {
+		t.Fatalf("resume: created %v, %v", created, err)
+	}
+	checkTotals(t, st, want)
+	lines := w.allLines(id)
+	if len(lines) != want.Lines {
+		t.Fatalf("lines = %d, want %d", len(lines), want.Lines)
+	}
+	var sum models.Fen
+	for _, l := range lines {
+		sum += l.Event.ValueFen
+	}
+	if sum != want.Total {
+		t.Fatalf("sum of lines = %d, want %d", sum, want.Total)
+	}
+}
+
+// A refund after October was settled lands in November's statement as an
+// adjustment line; October's statement stays as it was.
+func TestSettlementRefundAfterCloseIsNextMonthAdjustment(t *testing.T) {
+	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
+	w.event("fulfil:r1", "P1", models.EventFulfilled, "r1", 1500, models.BearerCommunity, time.Date(2026, 10, 20, 9, 0, 0, 0, shanghai))
+	w.event("fulfil:r0", "P1", models.EventFulfilled, "r0", 800, models.BearerPartner, time.Date(2026, 10, 31, 23, 59, 0, 0, shanghai))
+	oct, _, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], oct2026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTotals(t, oct, models.StatementTotals{Lines: 2, Total: 2300, Community: 1500, Partner: 800})
+
+	// November: r1 refunded (an October redemption), r2 fulfilled and
+	// refunded within November (not an adjustment).
+	w.event("reverse:r1", "P1", models.EventReversed, "r1", -1500, models.BearerCommunity, time.Date(2026, 11, 3, 10, 0, 0, 0, shanghai))
+	w.event("fulfil:r2", "P1", models.EventFulfilled, "r2", 2000, models.BearerCommunity, time.Date(2026, 11, 5, 10, 0, 0, 0, shanghai))
+	w.event("reverse:r2", "P1", models.EventReversed, "r2", -2000, models.BearerCommunity, time.Date(2026, 11, 5, 11, 0, 0, 0, shanghai))
+	w.event("fulfil:r3", "P1", models.EventFulfilled, "r3", 600, models.BearerPartner, time.Date(2026, 11, 30, 12, 0, 0, 0, shanghai))
+	w.clock.advance(31 * 24 * time.Hour)
+	nov := models.Month{Year: 2026, Month: time.November}
+	st, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], nov)
+	if err != nil || !created {
+		t.Fatalf("settle November: %v %v", created, err)
+	}
+	checkTotals(t, st, models.StatementTotals{Lines: 4, Adjustments: 1, Total: -900, Community: -1500, Partner: 600})
+	adjusted := map[string]bool{}
+	for _, l := range w.allLines(st.ID) {
+		adjusted[l.Event.ID] = l.Adjustment
+	}
+	if !adjusted["reverse:r1"] || adjusted["reverse:r2"] || adjusted["fulfil:r2"] || adjusted["fulfil:r3"] {
+		t.Fatalf("adjustment marks = %v, want only reverse:r1", adjusted)
+	}
+	again, err := w.st.Statement(ctx, oct.ID)
+	if err != nil || again.TotalFen != 2300 || again.Lines != 2 {
+		t.Fatalf("October after the refund = %+v, %v; want unchanged", again, err)
+	}
+}
+
+// A month that has not ended is not settled: events may still come.
+func TestSettlementRefusesAnOpenMonth(t *testing.T) {
+	w := newSettlementWorld(t, time.Date(2026, 10, 31, 23, 0, 0, 0, shanghai))
+	w.october(3)
+	if _, err := w.svc.SettleMonth(ctx, oct2026); !errors.Is(err, models.ErrValidation) {
+		t.Fatalf("settle open month: %v, want validation error", err)
+	}
+}
+
+func (w *settlementWorld) settledOctober() models.Statement {
+	w.t.Helper()
+	w.october(5)
+	w.event("fulfil:p2", "P2", models.EventFulfilled, "p2", 3000, models.BearerCommunity, time.Date(2026, 10, 2, 9, 0, 0, 0, shanghai))
+	if _, err := w.svc.SettleMonth(ctx, oct2026); err != nil {
+		w.t.Fatal(err)
+	}
+	st, err := w.st.Statement(ctx, models.StatementID("P1", oct2026))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return st
+}
+
+// Partners see only their own statements; staff see the community's; only
+// the partner confirms, only staff mark paid, and only once confirmed.
+func TestStatementAccessAndStatus(t *testing.T) {
+	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
+	p1 := w.settledOctober()
+	cases := []struct {
+		name string
+		p    models.Principal
+		want error
+	}{
+		{"own partner login", partnerLogin("A", "P1"), nil},
+		{"own merchant clerk", clerkOf("A", "P1"), nil},
+		{"staff of the community", staffA(), nil},
+		{"another partner", partnerLogin("A", "P2"), models.ErrForbidden},
+		{"another merchant's clerk", clerkOf("A", "P2"), models.ErrForbidden},
+		{"a resident", residentOf("A", "r-1"), models.ErrForbidden},
+		{"staff of another community", staffOf("B"), models.ErrNotFound},
+		{"a partner of another community", partnerLogin("B", "P1"), models.ErrNotFound},
+	}
+	for _, tc := range cases {
+		_, _, err := w.svc.Statement(ctx, tc.p, p1.ID, "", 10)
+		if (tc.want == nil && err != nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
+			t.Errorf("%s reads P1's statement: %v, want %v", tc.name, err, tc.want)
+		}
+		var buf bytes.Buffer
+		err = w.svc.Export(ctx, tc.p, p1.ID, services.ExportCSV, &buf)
+		if (tc.want == nil && err != nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
+			t.Errorf("%s exports P1's statement: %v, want %v", tc.name, err, tc.want)
+		}
+		if tc.want != nil && buf.Len() > 0 {
+			t.Errorf("%s got %d bytes of export", tc.name, buf.Len())
+		}
+	}
+	// Listings: a partner gets only its own, even when asking for another.
+	own, err := w.svc.Statements(ctx, partnerLogin("A", "P2"), "", "2026-10")
+	if err != nil || len(own) != 1 || own[0].PartnerID != "P2" {
+		t.Fatalf("P2's listing = %+v, %v", own, err)
+	}
+	if _, err := w.svc.Statements(ctx, partnerLogin("A", "P2"), "P1", ""); !errors.Is(err, models.ErrForbidden) {
+		t.Fatalf("P2 lists P1's: %v, want forbidden", err)
+	}
+	all, err := w.svc.Statements(ctx, staffA(), "", "2026-10")
+	if err != nil || len(all) != 2 {
+		t.Fatalf("staff listing = %+v, %v", all, err)
+	}
+
+	if _, err := w.svc.MarkPaid(ctx, staffA(), p1.ID); !errors.Is(err, models.ErrConflict) {
+		t.Fatalf("paid before confirmed: %v, want conflict", err)
+	}
+	if _, err := w.svc.Confirm(ctx, staffA(), p1.ID); !errors.Is(err, models.ErrForbidden) {
+		t.Fatalf("staff confirms: %v, want forbidden", err)
+	}
+	if _, err := w.svc.Confirm(ctx, partnerLogin("A", "P2"), p1.ID); !errors.Is(err, models.ErrForbidden) {
+		t.Fatalf("another partner confirms: %v, want forbidden", err)
+	}
+	if _, err := w.svc.MarkPaid(ctx, partnerLogin("A", "P1"), p1.ID); !errors.Is(err, models.ErrForbidden) {
+		t.Fatalf("partner marks paid: %v, want forbidden", err)
+	}
+	// Confirmations at once: one record, the same answer.
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	got := make([]models.Statement, 4)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			var err error
+			if got[i], err = w.svc.Confirm(ctx, clerkOf("A", "P1"), p1.ID); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for _, g := range got {
+		if g.Status != models.StatementConfirmed || g.ConfirmedBy != got[0].ConfirmedBy || !g.ConfirmedAt.Equal(got[0].ConfirmedAt) {
+			t.Fatalf("confirmations disagree: %+v vs %+v", g, got[0])
+		}
+	}
+	paid, err := w.svc.MarkPaid(ctx, staffA(), p1.ID)
+	if err != nil || paid.Status != models.StatementPaid || paid.PaidBy != staffA().ResidentID {
+		t.Fatalf("mark paid: %+v, %v", paid, err)
+	}
+	if again, err := w.svc.Confirm(ctx, partnerLogin("A", "P1"), p1.ID); err != nil || again.Status != models.StatementPaid {
+		t.Fatalf("confirm after paid: %+v, %v; want the paid statement back", again, err)
+	}
+	trail, err := w.st.AuditTrail(ctx, "A", time.Time{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]string{}
+	for _, r := range trail {
+		actions[r.Action] = r.Actor
+	}
+	if len(trail) != 2 || actions["statement.confirmed"] != "clerk-P1" || actions["statement.paid"] != staffA().ResidentID {
+		t.Fatalf("audit trail = %+v", trail)
+	}
+}
+
+// The CSV and XLSX exports hold every line and the totals.
+func TestStatementExports(t *testing.T) {
+	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
+	w.event("fulfil:x", "P1", models.EventFulfilled, "x", 1234, models.BearerPartner, time.Date(2026, 10, 3, 9, 0, 0, 0, shanghai))
+	w.event("fulfil:y", "P1", models.EventFulfilled, "y", 500, models.BearerCommunity, time.Date(2026, 10, 4, 9, 0, 0, 0, shanghai))
+	w.event("reverse:z", "P1", models.EventReversed, "z", -300, models.BearerCommunity, time.Date(2026, 10, 5, 9, 0, 0, 0, shanghai))
+	if _, err := w.svc.SettleMonth(ctx, oct2026); err != nil {
+		t.Fatal(err)
+	}
+	id := models.StatementID("P1", oct2026)
+
+	var buf bytes.Buffer
+	if err := w.svc.Export(ctx, staffA(), id, services.ExportCSV, &buf); err != nil {
+		t.Fatal(err)
+	}
+	r := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\ufeff")))
+	r.FieldsPerRecord = -1
+	csvRows, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkExportRows(t, "csv", csvRows, id)
+
+	buf.Reset()
+	if err := w.svc.Export(ctx, partnerLogin("A", "P1"), id, services.ExportXLSX, &buf); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	xlsxRows, err := f.GetRows(f.GetSheetName(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkExportRows(t, "xlsx", xlsxRows, id)
+}
+
+func checkExportRows(t *testing.T, format string, rows [][]string, id string) {
+	t.Helper()
+	lines := map[string][]string{}
+	totals := map[string][]string{}
+	for _, r := range rows {
+		if len(r) == 0 {
+			continue
+		}
+		if strings.HasPrefix(r[0], "line:") {
+			lines[r[0]] = r
+		}
+		totals[r[0]] = r
+	}
+	for ev, fen := range map[string]string{"fulfil:x": "1234", "fulfil:y": "500", "reverse:z": "-300"} {
+		l, ok := lines["line:P1:2026-10:"+ev]
+		if !ok || l[9] != fen {
+			t.Errorf("%s: line of %s = %v, want value %s", format, ev, l, fen)
+		}
+	}
+	if len(lines) != 3 {
+		t.Errorf("%s: %d lines, want 3", format, len(lines))
+	}
+	want := map[string]string{"total_fen": "1434", "community_fen": "200", "partner_fen": "1234", "total_lines": "3"}
+	for k, v := range want {
+		if r := totals[k]; len(r) < 2 || r[1] != v {
+			t.Errorf("%s: total row %s = %v, want %s", format, k, r, v)
+		}
+	}
+	if r := totals["statement"]; len(r) < 2 || r[1] != id {
+		t.Errorf("%s: title row = %v", format, r)
+	}
+}
+
+// A community-month of a few thousand events settles in seconds, not
+// minutes; the log shows how long.
+func TestSettlementOfThousandsOfEvents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
+	want := w.october(2000)
+	began := time.Now()
+	st, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], oct2026)
+	if err != nil || !created {
+		t.Fatal(created, err)
+	}
+	t.Logf("settled %d events in %s", st.Lines, time.Since(began))
+	checkTotals(t, st, want)
+}

@@ -1,0 +1,299 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/linli-community/linli/models"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+type statementDoc struct {
+	ID           string    `bson:"_id"`
+	Community    string    `bson:"community"`
+	Partner      string    `bson:"partner"`
+	PartnerName  string    `bson:"partner_name"`
+	Month        string    `bson:"month"`
+	Lines        int       `bson:"lines"`
+	Adjustments  int       `bson:"adjustments"`
+	TotalFen     int64     `bson:"total_fen"`
+	CommunityFen int64     `bson:"community_fen"`
+	PartnerFen   int64     `bson:"partner_fen"`
+	Status       string    `bson:"status"` // a cache of the transitions
+	Created      time.Time `bson:"created"`
+}
+
+func (d statementDoc) model() (models.Statement, error) {
+	m, err := models.ParseMonth(d.Month)
+	if err != nil {
+		return models.Statement{}, fmt.Errorf("store: statement %s: bad month %q", d.ID, d.Month)
+	}
+	return models.Statement{
+		ID: d.ID, CommunityID: d.Community, PartnerID: d.Partner, PartnerName: d.PartnerName, Month: m,
+		Lines: d.Lines, Adjustments: d.Adjustments, TotalFen: models.Fen(d.TotalFen),
+		CommunityFen: models.Fen(d.CommunityFen), PartnerFen: models.Fen(d.PartnerFen),
+		Status: models.StatementStatus(d.Status), Created: d.Created.UTC(),
+	}, nil
+}
+
+// InsertStatement adds the header of st; models.ErrConflict if the
+// partner's statement for that month exists.
+func (s *Store) InsertStatement(ctx context.Context, st models.Statement) error {
+	return s.insert(ctx, colStatements, statementDoc{
+		ID: st.ID, Community: st.CommunityID, Partner: st.PartnerID, PartnerName: st.PartnerName,
+		Month: st.Month.String(), Lines: st.Lines, Adjustments: st.Adjustments, TotalFen: int64(st.TotalFen),
+		CommunityFen: int64(st.CommunityFen), PartnerFen: int64(st.PartnerFen), Status: string(st.Status),
+		Created: st.Created,
+	})
+}
+
+// Statement returns the statement with id, its status taken from the
+// transition records, or models.ErrNotFound.
+func (s *Store) Statement(ctx context.Context, id string) (models.Statement, error) {
+	var d statementDoc
+	if err := s.findByID(ctx, colStatements, id, &d); err != nil {
+		return models.Statement{}, err
+	}
+	st, err := d.model()
+	if err != nil {
+		return models.Statement{}, err
+	}
+	return s.withTransitions(ctx, st)
+}
+
+// Statements lists a community's statements by id, only the partner's
+// when partnerID is not "" and only the month's when month is not "".
+// There is one per partner and month, so the collection stays small.
+func (s *Store) Statements(ctx context.Context, communityID, partnerID, month string) ([]models.Statement, error) {
+	filter := bson.D{{Key: "community", Value: communityID}}
+	if partnerID != "" {
+		filter = append(filter, bson.E{Key: "partner", Value: partnerID})
+	}
+	if month != "" {
+		filter = append(filter, bson.E{Key: "month", Value: month})
+	}
+	var docs []statementDoc
+	if err := s.page(ctx, colStatements, filter, "", 0, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]models.Statement, 0, len(docs))
+	for _, d := range docs {
+		st, err := d.model()
+		if err != nil {
+			return nil, err
+		}
+		if st, err = s.withTransitions(ctx, st); err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+type transitionDoc struct {
+	ID        string    `bson:"_id"`
+	Statement string    `bson:"statement"`
+	Status    string    `bson:"status"`
+	By        string    `bson:"by"`
+	At        time.Time `bson:"at"`
+}
+
+func transitionID(statementID string, status models.StatementStatus) string {
+	return statementID + ":" + string(status)
+}
+
+// InsertStatementTransition records a status change once; models.ErrConflict
+// if the statement already reached that status. The header's status field
+// is then refreshed as a cache.
+func (s *Store) InsertStatementTransition(ctx context.Context, t models.StatementTransition) error {
+	err := s.insert(ctx, colStatementStatus, transitionDoc{ID: transitionID(t.StatementID, t.Status),
+		Statement: t.StatementID, Status: string(t.Status), By: t.By, At: t.At})
+	if err != nil {
+		return err
+	}
+	// Only a cache: readers take the status from the transitions.
+	_ = s.setByID(ctx, colStatements, t.StatementID, bson.D{{Key: "status", Value: string(t.Status)}})
+	return nil
+}
+
+// withTransitions fills the status of st from its transition records, two
+// exact-_id reads.
+func (s *Store) withTransitions(ctx context.Context, st models.Statement) (models.Statement, error) {
+	st.Status = models.StatementDraft
+	for _, status := range []models.StatementStatus{models.StatementConfirmed, models.StatementPaid} {
+		var d transitionDoc
+		err := s.findByID(ctx, colStatementStatus, transitionID(st.ID, status), &d)
+		if errors.Is(err, models.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return models.Statement{}, err
+		}
+		st.Status = status
+		if status == models.StatementConfirmed {
+			st.ConfirmedBy, st.ConfirmedAt = d.By, d.At.UTC()
+		} else {
+			st.PaidBy, st.PaidAt = d.By, d.At.UTC()
+		}
+	}
+	return st, nil
+}
+
+type lineDoc struct {
+	ID          string    `bson:"_id"`
+	Statement   string    `bson:"statement"`
+	Adjustment  bool      `bson:"adjustment"`
+	Event       string    `bson:"event"`
+	Community   string    `bson:"community"`
+	Partner     string    `bson:"partner"`
+	Kind        string    `bson:"kind"`
+	Redemption  string    `bson:"redemption,omitempty"`
+	Reward      string    `bson:"reward,omitempty"`
+	Resident    string    `bson:"resident,omitempty"`
+	Description string    `bson:"description"`
+	ValueFen    int64     `bson:"value_fen"`
+	Bearer      string    `bson:"bearer"`
+	At          time.Time `bson:"at"`
+}
+
+func toLineDoc(l models.StatementLine) lineDoc {
+	e := l.Event
+	return lineDoc{ID: l.ID, Statement: l.StatementID, Adjustment: l.Adjustment,
+		Event: e.ID, Community: e.CommunityID, Partner: e.PartnerID, Kind: string(e.Kind),
+		Redemption: e.RedemptionID, Reward: e.RewardID, Resident: e.ResidentID,
+		Description: e.Description, ValueFen: int64(e.ValueFen), Bearer: string(e.Bearer), At: e.At}
+}
+
+func (d lineDoc) model() models.StatementLine {
+	return models.StatementLine{ID: d.ID, StatementID: d.Statement, Adjustment: d.Adjustment,
+		Event: models.SettlementEvent{ID: d.Event, CommunityID: d.Community, PartnerID: d.Partner,
+			Kind: models.SettlementEventKind(d.Kind), RedemptionID: d.Redemption, RewardID: d.Reward,
+			ResidentID: d.Resident, Description: d.Description, ValueFen: models.Fen(d.ValueFen),
+			Bearer: models.Bearer(d.Bearer), At: d.At.UTC()}}
+}
+
+// InsertStatementLines adds lines in one round trip; lines whose ids are
+// already written are kept as they are and are not an error, so a resumed
+// settlement writes nothing twice.
+func (s *Store) InsertStatementLines(ctx context.Context, lines []models.StatementLine) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	docs := make([]any, len(lines))
+	for i, l := range lines {
+		docs[i] = toLineDoc(l)
+	}
+	_, err := s.c(colStatementLines).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	var bwe mongo.BulkWriteException
+	if err != nil && errors.As(err, &bwe) && bwe.WriteConcernError == nil {
+		for _, we := range bwe.WriteErrors {
+			if we.Code != 11000 {
+				return mapErr("insert statement lines", err)
+			}
+		}
+		return nil
+	}
+	return mapErr("insert statement lines", err)
+}
+
+// EachStatementLine streams a statement's lines in time order, holding one
+// at a time, so an export of any size takes the same memory.
+func (s *Store) EachStatementLine(ctx context.Context, statementID string, fn func(models.StatementLine) error) error {
+	cur, err := s.c(colStatementLines).Find(ctx, bson.D{{Key: "statement", Value: statementID}},
+		options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return mapErr("statement lines", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d lineDoc
+		if err := cur.Decode(&d); err != nil {
+			return mapErr("statement lines", err)
+		}
+		if err := fn(d.model()); err != nil {
+			return err
+		}
+	}
+	return mapErr("statement lines", cur.Err())
+}
+
+// StatementLines returns a page of a statement's lines by id, after the
+// line id after, at most limit.
+func (s *Store) StatementLines(ctx context.Context, statementID, after string, limit int) ([]models.StatementLine, error) {
+	var docs []lineDoc
+	if err := s.page(ctx, colStatementLines, bson.D{{Key: "statement", Value: statementID}}, after, limit, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]models.StatementLine, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	return out, nil
+}
+
+// FulfilmentOf returns when the redemption was fulfilled (its earliest
+// fulfilled settlement event), or models.ErrNotFound. It filters, so it is
+// for the rare reversal during a settlement, not a hot path.
+func (s *Store) FulfilmentOf(ctx context.Context, redemptionID string) (time.Time, error) {
+	var d settlementEventDoc
+	err := s.c(colSettlementEvents).FindOne(ctx,
+		bson.D{{Key: "redemption", Value: redemptionID}, {Key: "kind", Value: string(models.EventFulfilled)}},
+		options.FindOne().SetSort(bson.D{{Key: "at", Value: 1}})).Decode(&d)
+	if err != nil {
+		return time.Time{}, mapErr("fulfilment", err)
+	}
+	return d.At.UTC(), nil
+}
+
+// EachPointsAccount streams the accounts that hold points, from the ledger
+// heads (one small document per account), one at a time.
+func (s *Store) EachPointsAccount(ctx context.Context, fn func(models.Account) error) error {
+	cur, err := s.c(colHeads).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).
+		SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return mapErr("ledger heads", err)
+	}
+	defer cur.Close(ctx)
+	suffix := ":" + string(models.AssetPoints)
+	for cur.Next(ctx) {
+		var d struct {
+			ID string `bson:"_id"`
+		}
+		if err := cur.Decode(&d); err != nil {
+			return mapErr("ledger heads", err)
+		}
+		// The key is "acct:" + resident + ":" + asset.
+		if !strings.HasPrefix(d.ID, "acct:") || !strings.HasSuffix(d.ID, suffix) {
+			continue
+		}
+		if err := fn(models.AccountOf(strings.TrimSuffix(strings.TrimPrefix(d.ID, "acct:"), suffix), models.AssetPoints)); err != nil {
+			return err
+		}
+	}
+	return mapErr("ledger heads", cur.Err())
+}
+
+// EachResident streams a community's residents by id, one at a time.
+func (s *Store) EachResident(ctx context.Context, communityID string, fn func(models.Resident) error) error {
+	cur, err := s.c(colResidents).Find(ctx, bson.D{{Key: "community", Value: communityID}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return mapErr("residents", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d residentDoc
+		if err := cur.Decode(&d); err != nil {
+			return mapErr("residents", err)
+		}
+		if err := fn(d.model()); err != nil {
+			return err
+		}
+	}
+	return mapErr("residents", cur.Err())
+}
