@@ -31,6 +31,13 @@ const (
 	colPolicies         = "policies"          // _id is community:version
 	colSettlementEvents = "settlement_events" // written once per fulfilment or reversal
 	colPartners         = "partners"
+	colRewards          = "rewards"
+	colRedemptions      = "redemptions"
+	colRewardSlots      = "reward_slots"     // _id is the slot: stock, limit and bay counters
+	colRedemptionMarks  = "redemption_marks" // _id is the keyed step: final:, void:, refund:, scan:
+	colFilialPlates     = "filial_plates"    // _id is community:plate
+	colFilialBookings   = "filial_bookings"  // _id is community:plate:day
+	colGateEvents       = "gate_events"      // _id is community:event id
 )
 
 var allCollections = []string{
@@ -38,6 +45,7 @@ var allCollections = []string{
 	colRefreshTokens, colEntries, colHeads, colOps, colTransfers, colTransferQueue,
 	colAuditLog, colImports, colLeases, colJobRuns, colPolicies, colPartners,
 	colSettlementEvents,
+	colRewards, colRedemptions, colRewardSlots, colRedemptionMarks, colFilialPlates, colFilialBookings, colGateEvents,
 }
 
 type index struct {
@@ -57,6 +65,10 @@ var indexes = []index{
 	{colSettlementEvents, bson.D{{Key: "partner", Value: 1}, {Key: "at", Value: 1}}, false},
 	{colJobRuns, bson.D{{Key: "job", Value: 1}, {Key: "started", Value: -1}}, false},
 	{colPartners, bson.D{{Key: "community", Value: 1}, {Key: "name", Value: 1}}, true},
+	{colRewards, bson.D{{Key: "community", Value: 1}}, false},
+	{colRedemptions, bson.D{{Key: "community", Value: 1}, {Key: "status", Value: 1}}, false},
+	{colRedemptions, bson.D{{Key: "partner", Value: 1}, {Key: "created", Value: 1}}, false},
+	{colRedemptions, bson.D{{Key: "resident", Value: 1}, {Key: "created", Value: -1}}, false},
 }
 
 // EnsureSchema creates every collection and index; it is safe to run at
