@@ -175,7 +175,9 @@ func (noEligibility) HonourListed(context.Context, string, string, time.Time) (b
 	return false, nil
 }
 
-func (noEligibility) StarLevel(context.Context, string, string, time.Time) (int, error) { return 0, nil }
+func (noEligibility) StarLevel(context.Context, string, string, time.Time) (int, error) {
+	return 0, nil
+}
 
 func (noEligibility) ActiveHead(context.Context, string, string, time.Time) (bool, error) {
 	return false, nil
