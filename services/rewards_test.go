@@ -58,19 +58,19 @@ func (c *rewardClock) add(d time.Duration) {
 }
 
 type rewardsWorld struct {
-	t        *testing.T
-	st       *store.Store
-	ledger   *ledger.Ledger
-	cs       *services.Communities
-	rs       *services.Rewards
-	elig     *fakeEligibility
-	rewardClock    *rewardClock
-	staff    models.Principal
-	property models.Partner
-	parking  models.Partner
-	shop     models.Partner
-	shop2    models.Partner
-	building models.Building
+	t           *testing.T
+	st          *store.Store
+	ledger      *ledger.Ledger
+	cs          *services.Communities
+	rs          *services.Rewards
+	elig        *fakeEligibility
+	rewardClock *rewardClock
+	staff       models.Principal
+	property    models.Partner
+	parking     models.Partner
+	shop        models.Partner
+	shop2       models.Partner
+	building    models.Building
 }
 
 // Saturday 2026-11-21 10:00 in Shanghai.
