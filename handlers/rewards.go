@@ -133,6 +133,7 @@ type redemptionJSON struct {
 	PartnerID  string     `json:"partner_id"`
 	ResidentID string     `json:"resident_id"`
 	Household  string     `json:"household_id,omitempty"`
+	Plate      string     `json:"plate,omitempty"`
 	Points     int64      `json:"points"`
 	ValueFen   int64      `json:"value_fen"`
 	Bearer     string     `json:"bearer"`
@@ -156,7 +157,7 @@ func timePtr(t time.Time) *time.Time {
 
 func toRedemptionJSON(r models.Redemption) redemptionJSON {
 	return redemptionJSON{ID: r.ID, RewardID: r.RewardID, Kind: string(r.Kind), Title: r.Title, PartnerID: r.PartnerID,
-		ResidentID: r.ResidentID, Household: r.HouseholdID, Points: int64(r.Points), ValueFen: int64(r.ValueFen),
+		ResidentID: r.ResidentID, Household: r.HouseholdID, Plate: r.Plate, Points: int64(r.Points), ValueFen: int64(r.ValueFen),
 		Bearer: string(r.Bearer), Code: r.Code, Status: string(r.Status), Created: r.Created, Expires: r.Expires,
 		Generation: r.Generation, Fulfilled: timePtr(r.Fulfilled), Closed: timePtr(r.Closed), BillNo: r.BillNo, BillDate: r.BillDate}
 }

@@ -152,14 +152,17 @@ type Redemption struct {
 	PartnerID   string
 	ResidentID  string
 	HouseholdID string
-	Points      Points
-	ValueFen    Fen
-	Bearer      Bearer
-	Code        string // shown to the partner
-	Status      RedemptionStatus
-	FailCode    Code // why it failed, for a replay
-	Created     time.Time
-	Expires     time.Time // a held redemption not fulfilled by then expires
+	// Plate is the household's registered plate a parking reduction is
+	// for, as it was when redeemed.
+	Plate    string
+	Points   Points
+	ValueFen Fen
+	Bearer   Bearer
+	Code     string // shown to the partner
+	Status   RedemptionStatus
+	FailCode Code // why it failed, for a replay
+	Created  time.Time
+	Expires  time.Time // a held redemption not fulfilled by then expires
 	// Generation counts fulfilments of a credit: a voided bill gives the
 	// credit back, and the next application is generation 2.
 	Generation int

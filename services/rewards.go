@@ -452,9 +452,21 @@ func (s *Rewards) openOnce(ctx context.Context, rw models.Reward, res models.Res
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 	}
+	plate := ""
+	if rw.Kind == models.RewardParking {
+		// A parking reduction is for the household's registered car.
+		h, err := s.store.Household(ctx, res.HouseholdID)
+		if err != nil {
+			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		}
+		if len(h.Plates) == 0 {
+			return models.Redemption{}, models.Errorf(models.ErrNotEligible.Code, "plate: the household has no registered plate")
+		}
+		plate = h.Plates[0]
+	}
 	red = models.Redemption{
 		ID: id, CommunityID: rw.CommunityID, RewardID: rw.ID, Kind: rw.Kind, Title: rw.Title, PartnerID: rw.PartnerID,
-		ResidentID: res.ID, HouseholdID: res.HouseholdID, Points: rw.Points, ValueFen: rw.ValueFen, Bearer: rw.Bearer,
+		ResidentID: res.ID, HouseholdID: res.HouseholdID, Plate: plate, Points: rw.Points, ValueFen: rw.ValueFen, Bearer: rw.Bearer,
 		Code: strings.ToUpper(derivedID(id, "code")[:8]), Status: models.RedemptionOpening, Created: now,
 		Expires: now.AddDate(0, 0, policy.HoldExpiryDays), Generation: 1, TokenID: tokenID,
 	}

@@ -113,7 +113,10 @@ func (w *rewardsWorld) resident(name string, birthYear int, points int64) models
 	phoneN++
 	n := phoneN
 	phoneSeq.Unlock()
-	h := mustHousehold(w.t, w.cs, w.staff, w.building.ID, fmt.Sprintf("%d", 1000+n))
+	h, err := w.cs.CreateHousehold(ctx, w.staff, w.building.ID, fmt.Sprintf("%d", 1000+n), []string{fmt.Sprintf("沪E%05d", n)})
+	if err != nil {
+		w.t.Fatal(err)
+	}
 	r, err := w.cs.CreateResident(ctx, w.staff, services.NewResident{Name: name, Phone: fmt.Sprintf("135%08d", n),
 		BirthYear: birthYear, HouseholdID: h.ID, Password: "initial-pw"})
 	if err != nil {
@@ -377,6 +380,20 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 			}
 		})
 	}
+	// A parking reduction needs a registered plate.
+	noCar := mustHousehold(t, w.cs, w.staff, w.building.ID, "无车户")
+	walker, err := w.cs.CreateResident(ctx, w.staff, services.NewResident{Name: "步行", Phone: "13612345678", BirthYear: 1980,
+		HouseholdID: noCar.ID, Password: "initial-pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	park := w.reward(models.Reward{Kind: models.RewardParking, Points: 10, ValueFen: 100})
+	wp := residentOf("A", walker.ID)
+	_, err = w.rs.Redeem(ctx, wp, park.ID, idemOf(wp, "no-plate"))
+	wantCode(t, "no plate", err, models.ErrNotEligible)
+	if err == nil || !strings.Contains(err.Error(), "plate") {
+		t.Fatalf("no plate: %v", err)
+	}
 	// The same rules let the right residents through.
 	w.elig.mu.Lock()
 	w.elig.listed[old.ResidentID] = true
@@ -384,8 +401,20 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 	w.elig.stars[mustResidentByID(t, w.st, old.ResidentID).HouseholdID] = 3
 	w.elig.mu.Unlock()
 	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 10, ValueFen: 100, HonourOnly: true, MinStar: 2, MinAge: 70, HeadsOnly: true})
-	if _, err := w.rs.Redeem(ctx, old, rw.ID, idemOf(old, "elig-ok")); err != nil {
+	red, err := w.rs.Redeem(ctx, old, rw.ID, idemOf(old, "elig-ok"))
+	if err != nil {
 		t.Fatalf("eligible resident refused: %v", err)
+	}
+	if !strings.HasPrefix(red.Plate, "沪E") {
+		t.Fatalf("parking reduction without the household's plate: %+v", red)
+	}
+	// The liability report sees the held redemption with its points.
+	var held []models.Redemption
+	if err := w.st.EachHeldRedemption(ctx, "A", func(r models.Redemption) error { held = append(held, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(held) != 1 || held[0].ID != red.ID || held[0].Points != 10 {
+		t.Fatalf("held redemptions %+v", held)
 	}
 }
 

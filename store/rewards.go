@@ -115,6 +115,7 @@ type redemptionDoc struct {
 	Partner    string    `bson:"partner"`
 	Resident   string    `bson:"resident"`
 	Household  string    `bson:"household"`
+	Plate      string    `bson:"plate,omitempty"`
 	Points     int64     `bson:"points"`
 	ValueFen   int64     `bson:"value_fen"`
 	Bearer     string    `bson:"bearer"`
@@ -134,7 +135,7 @@ type redemptionDoc struct {
 
 func toRedemptionDoc(r models.Redemption, hash string) redemptionDoc {
 	return redemptionDoc{ID: r.ID, Community: r.CommunityID, Reward: r.RewardID, Kind: string(r.Kind), Title: r.Title,
-		Partner: r.PartnerID, Resident: r.ResidentID, Household: r.HouseholdID, Points: int64(r.Points),
+		Partner: r.PartnerID, Resident: r.ResidentID, Household: r.HouseholdID, Plate: r.Plate, Points: int64(r.Points),
 		ValueFen: int64(r.ValueFen), Bearer: string(r.Bearer), Code: r.Code, Status: string(r.Status),
 		FailCode: string(r.FailCode), Created: r.Created, Expires: r.Expires, Generation: r.Generation,
 		Fulfilled: r.Fulfilled, Closed: r.Closed, BillNo: r.BillNo, BillDate: r.BillDate, Token: r.TokenID, Hash: hash}
@@ -142,7 +143,7 @@ func toRedemptionDoc(r models.Redemption, hash string) redemptionDoc {
 
 func (d redemptionDoc) model() models.Redemption {
 	return models.Redemption{ID: d.ID, CommunityID: d.Community, RewardID: d.Reward, Kind: models.RewardKind(d.Kind),
-		Title: d.Title, PartnerID: d.Partner, ResidentID: d.Resident, HouseholdID: d.Household,
+		Title: d.Title, PartnerID: d.Partner, ResidentID: d.Resident, HouseholdID: d.Household, Plate: d.Plate,
 		Points: models.Points(d.Points), ValueFen: models.Fen(d.ValueFen), Bearer: models.Bearer(d.Bearer), Code: d.Code,
 		Status: models.RedemptionStatus(d.Status), FailCode: models.Code(d.FailCode), Created: d.Created.UTC(),
 		Expires: d.Expires.UTC(), Generation: d.Generation, Fulfilled: utcOrZero(d.Fulfilled), Closed: utcOrZero(d.Closed),
