@@ -780,6 +780,22 @@ func TestRewardsAuthorization(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Staff withdraw the reward: residents no longer see or redeem it.
+	rw.Disabled = true
+	if _, err := w.rs.UpdateReward(ctx, w.staff, rw.ID, rw); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.rs.UpdateReward(ctx, p, rw.ID, rw)
+	wantCode(t, "resident updating a reward", err, models.ErrForbidden)
+	list, err := w.rs.Rewards(ctx, p, false)
+	if err != nil || len(list) != 0 {
+		t.Fatalf("withdrawn reward still listed: %v %+v", err, list)
+	}
+	if all, err := w.rs.Rewards(ctx, w.staff, true); err != nil || len(all) != 1 || !all[0].Disabled {
+		t.Fatalf("staff listing: %v %+v", err, all)
+	}
+	_, err = w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "auth-2"))
+	wantCode(t, "withdrawn reward", err, models.ErrRewardInactive)
 	q := w.resident("乙", 1980, 100)
 	_, err = w.rs.Cancel(ctx, q, red.ID)
 	wantCode(t, "someone else's cancel", err, models.ErrForbidden)
