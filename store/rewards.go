@@ -249,9 +249,8 @@ func (s *Store) EachRedemption(ctx context.Context, communityID string, statuses
 
 // EachHeldRedemption streams the held redemptions of a community (points
 // held, not yet fulfilled, cancelled or expired) with their points, for the
-// liability report. A redemption still opening holds points too once its
-// hold entry is written, so it is included; one whose hold was refused is
-// marked failed and is not.
+// liability report. A redemption a crash left opening is finished (or
+// failed) by the hold-expiry job within a day and counted from then on.
 func (s *Store) EachHeldRedemption(ctx context.Context, communityID string, fn func(models.Redemption) error) error {
 	return s.EachRedemption(ctx, communityID, []models.RedemptionStatus{models.RedemptionHeld}, fn)
 }
