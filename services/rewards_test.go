@@ -805,3 +805,83 @@ func TestRewardsAuthorization(t *testing.T) {
 		t.Fatal("leaks existence")
 	}
 }
+
+// flakyRewardStore fails chosen writes once, as a crash or a lost
+// connection between two steps would.
+type flakyRewardStore struct {
+	*store.Store
+	mu       sync.Mutex
+	failSlot string // the first InsertSlot whose id starts with this fails
+	failSave bool   // the first SaveRedemptionState fails
+}
+
+var errLost = errors.New("connection lost")
+
+func (f *flakyRewardStore) InsertSlot(ctx context.Context, id, holder string, at time.Time) error {
+	f.mu.Lock()
+	fail := f.failSlot != "" && strings.HasPrefix(id, f.failSlot)
+	if fail {
+		f.failSlot = ""
+	}
+	f.mu.Unlock()
+	if fail {
+		return errLost
+	}
+	return f.Store.InsertSlot(ctx, id, holder, at)
+}
+
+func (f *flakyRewardStore) SaveRedemptionState(ctx context.Context, r models.Redemption) error {
+	f.mu.Lock()
+	fail := f.failSave
+	f.failSave = false
+	f.mu.Unlock()
+	if fail {
+		return errLost
+	}
+	return f.Store.SaveRedemptionState(ctx, r)
+}
+
+// A redemption interrupted between its steps is finished by the client's
+// repeat, or by the hold-expiry job, without taking anything twice.
+func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
+	w := newRewardsWorld(t)
+	flaky := &flakyRewardStore{Store: w.st}
+	w.rs = services.NewRewards(flaky, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig, []byte("k"), newID, w.rewardClock.now)
+	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 2, LimitMonth: 1})
+	p := w.resident("断线", 1970, 100)
+
+	// Lost after the limit slot, before the stock slot.
+	flaky.failSlot = "take:stock:"
+	if _, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "flaky-1")); !errors.Is(err, errLost) {
+		t.Fatalf("first attempt: %v", err)
+	}
+	red, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "flaky-1"))
+	if err != nil || red.Status != models.RedemptionHeld {
+		t.Fatalf("repeat: %+v %v", red, err)
+	}
+	if w.balance(p) != 90 {
+		t.Fatalf("balance %d; want one hold", w.balance(p))
+	}
+	_, err = w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "flaky-2"))
+	wantCode(t, "the limit was used once, not twice", err, models.ErrLimitReached)
+
+	// Lost after the hold, before the status: the job finishes it.
+	q := w.resident("断线2", 1970, 100)
+	flaky.failSave = true
+	if _, err := w.rs.Redeem(ctx, q, rw.ID, idemOf(q, "flaky-3")); !errors.Is(err, errLost) {
+		t.Fatalf("first attempt: %v", err)
+	}
+	w.rewardClock.add(11 * time.Minute)
+	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := w.rs.MyRedemptions(ctx, q, 0)
+	if err != nil || len(mine) != 1 || mine[0].Status != models.RedemptionHeld || w.balance(q) != 90 {
+		t.Fatalf("after the job: %v %+v balance %d", err, mine, w.balance(q))
+	}
+	// Both units of stock are taken, once each.
+	r := w.resident("第三", 1970, 100)
+	_, err = w.rs.Redeem(ctx, r, rw.ID, idemOf(r, "flaky-4"))
+	wantCode(t, "third unit", err, models.ErrSoldOut)
+	w.mustAudit()
+}
