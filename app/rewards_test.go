@@ -177,3 +177,53 @@ func TestPropertyFeeCreditOverHTTP(t *testing.T) {
 	}
 	w.mustAudit()
 }
+
+// Staff add an honour-roll-only reward over HTTP; a resident who is not
+// listed is refused with 403 NOT_ELIGIBLE naming the rule, and moves nothing.
+func TestIneligibleRefusedOverHTTP(t *testing.T) {
+	w := newWorld(t)
+	staff := w.login(phoneStaffA)
+	son := w.login(phoneSonA)
+	var partners struct {
+		Items []struct {
+			ID   string `json:"id"`
+			Kind string `json:"kind"`
+		} `json:"items"`
+	}
+	r := w.call("GET", "/api/v1/partners", staff, nil)
+	if r.Status != 200 {
+		t.Fatalf("partners: %d %s", r.Status, r.Body)
+	}
+	r.decode(t, &partners)
+	parking := ""
+	for _, p := range partners.Items {
+		if p.Kind == "parking" {
+			parking = p.ID
+		}
+	}
+	body := map[string]any{"kind": "parking", "title": "红榜停车优惠", "partner_id": parking, "points": 10, "value_fen": 500,
+		"bearer": "community", "honour_only": true}
+	if r := w.call("POST", "/api/v1/rewards", son, body); r.Status != http.StatusForbidden {
+		t.Fatalf("resident creating a reward: %d %s", r.Status, r.Body)
+	}
+	r = w.call("POST", "/api/v1/rewards", staff, body)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create reward: %d %s", r.Status, r.Body)
+	}
+	var rw struct {
+		ID string `json:"id"`
+	}
+	r.decode(t, &rw)
+	before, _ := w.points(w.ids[phoneSonA])
+	r = w.call("POST", "/api/v1/rewards/"+rw.ID+"/redemptions", son, nil, "Idempotency-Key", "honour-only-1")
+	if r.Status != http.StatusForbidden || r.code() != "NOT_ELIGIBLE" || !bytes.Contains(r.Body, []byte("honour_roll")) {
+		t.Fatalf("not listed: %d %s", r.Status, r.Body)
+	}
+	if after, _ := w.points(w.ids[phoneSonA]); after != before {
+		t.Fatalf("points moved: %d → %d", before, after)
+	}
+	// Another community's resident does not even see the reward.
+	if r := w.call("GET", "/api/v1/rewards/"+rw.ID, w.login(phoneResidentB), nil); r.Status != http.StatusNotFound {
+		t.Fatalf("other community: %d %s", r.Status, r.Body)
+	}
+}
