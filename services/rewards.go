@@ -706,7 +706,7 @@ func (s *Rewards) applyClose(ctx context.Context, red models.Redemption, m store
 	}
 	_, err = s.ledger.Release(ctx, ledger.Posting{
 		OpID: "release:" + red.ID, Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
-		CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: "兑换" + m.Outcome + ": " + red.Title,
+		CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: closeReason[models.RedemptionStatus(m.Outcome)] + ": " + red.Title,
 		PolicyVersion: policy.Version, Actor: m.Actor,
 	})
 	if err != nil {
@@ -719,6 +719,10 @@ func (s *Rewards) applyClose(ctx context.Context, red models.Redemption, m store
 		}
 	}
 	return red, nil
+}
+
+var closeReason = map[models.RedemptionStatus]string{
+	models.RedemptionCancelled: "兑换取消", models.RedemptionExpired: "兑换逾期未核销",
 }
 
 func (s *Rewards) giveBackAll(ctx context.Context, red models.Redemption) error {
