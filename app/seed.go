@@ -169,5 +169,21 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 			}
 		}
 	}
+	// Rewards (兑换项目) and a filial-visit plate (孝老停车) for 王小明 visiting 王奶奶.
+	for _, rw := range []models.Reward{
+		{Kind: models.RewardParking, Title: "停车费减免 10元/月", PartnerID: partners["春申停车管理有限公司"].ID,
+			Points: 100, ValueFen: 1000, Bearer: models.BearerCommunity, LimitMonth: 1},
+		{Kind: models.RewardPropertyFee, Title: "物业费优惠 20元", PartnerID: partners["春申物业服务有限公司"].ID,
+			Points: 200, ValueFen: 2000, Bearer: models.BearerCommunity, LimitYear: 6, HouseholdYearCapFen: 12000},
+		{Kind: models.RewardMerchant, Title: "早餐套餐 (豆浆+油条)", PartnerID: partners["老王早餐店"].ID,
+			Points: 20, ValueFen: 800, Bearer: models.BearerPartner, StockPerMonth: 100, LimitMonth: 4},
+	} {
+		if _, err := s.rewards.CreateReward(ctx, sp, rw); err != nil {
+			return nil, fmt.Errorf("reward %s: %w", rw.Title, err)
+		}
+	}
+	if _, err := s.rewards.RegisterFilialPlate(ctx, sp, ids["13800000005"], "沪B66688"); err != nil {
+		return nil, fmt.Errorf("filial plate: %w", err)
+	}
 	return logins, nil
 }

@@ -34,6 +34,7 @@ type system struct {
 	communities *services.Communities
 	policies    *services.Policies
 	settlement  *services.Settlement
+	rewards     *services.Rewards
 	passwords   *auth.Passwords
 	qrSecret    []byte // signs QR tokens; derived from the active JWT key
 	metrics     *metrics
@@ -108,7 +109,9 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	}
 	sys.communities = services.NewCommunities(st, sys.passwords, newID, now)
 	sys.deps.Community = sys.communities
-	sys.settlement = services.NewSettlement(st, sys.ledger, st, sys.policies, st, noHeldPoints{}, now)
+	sys.rewards = services.NewRewards(st, sys.ledger, st, sys.policies, noEligibility{}, sys.qrSecret, newID, now)
+	sys.deps.Rewards = sys.rewards
+	sys.settlement = services.NewSettlement(st, sys.ledger, st, sys.policies, st, sys.rewards, now)
 	sys.deps.Settlement = sys.settlement
 	return sys, nil
 }
@@ -155,14 +158,9 @@ func (s *system) schedule() []scheduledJob {
 			n, err := s.settlement.ExpirePoints(ctx, m)
 			return n.Map(), err
 		})},
+		{"15 2 * * *", jobs.HoldExpiry(s.rewards, s.loc, s.now)},
 	}
 }
-
-// noHeldPoints stands in for the points held by open redemptions until the
-// rewards feature, which owns redemptions, supplies services.HeldPoints.
-type noHeldPoints struct{}
-
-func (noHeldPoints) HeldPoints(context.Context, string) (int64, error) { return 0, nil }
 
 // newID returns a random 16-hex-digit id.
 func newID() string {
@@ -189,4 +187,21 @@ func (h levelFloor) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h levelFloor) WithGroup(name string) slog.Handler {
 	return levelFloor{h.Handler.WithGroup(name), h.min}
+}
+
+// noEligibility stands in for the honour-roll feature, which replaces it:
+// nobody is listed, no household has a star, nobody is a building head, so
+// rewards that ask for any of these are refused until it is wired.
+type noEligibility struct{}
+
+func (noEligibility) HonourListed(context.Context, string, string, time.Time) (bool, error) {
+	return false, nil
+}
+
+func (noEligibility) StarLevel(context.Context, string, string, time.Time) (int, error) {
+	return 0, nil
+}
+
+func (noEligibility) ActiveHead(context.Context, string, string, time.Time) (bool, error) {
+	return false, nil
 }

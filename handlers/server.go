@@ -39,6 +39,7 @@ type Deps struct {
 	Accounts   AccountsService
 	Policies   PolicyService
 	Settlement SettlementService
+	Rewards    RewardsService
 }
 
 // Options tune the HTTP server.
@@ -92,6 +93,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesAccounts(v1)
 	h.routesPolicy(v1)
 	h.routesSettlement(v1)
+	h.routesRewards(v1)
 	return app
 }
 

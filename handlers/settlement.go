@@ -53,13 +53,6 @@ type statementJSON struct {
 	PaidAt       *time.Time `json:"paid_at,omitempty"`
 }
 
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
 func toStatementJSON(st models.Statement) statementJSON {
 	return statementJSON{ID: st.ID, CommunityID: st.CommunityID, PartnerID: st.PartnerID, PartnerName: st.PartnerName,
 		Month: st.Month.String(), Status: string(st.Status), Lines: st.Lines, Adjustments: st.Adjustments,

@@ -67,3 +67,17 @@ var (
 	ErrBodyTooLarge        = &Error{Code: "BODY_TOO_LARGE"}
 	ErrUnavailable         = &Error{Code: "UNAVAILABLE"}
 )
+
+// Rewards and redemptions.
+var (
+	ErrNotEligible       = &Error{Code: "NOT_ELIGIBLE"}
+	ErrRewardInactive    = &Error{Code: "REWARD_INACTIVE"}
+	ErrSoldOut           = &Error{Code: "SOLD_OUT"}
+	ErrLimitReached      = &Error{Code: "LIMIT_REACHED"}
+	ErrAlreadyRedeemed   = &Error{Code: "ALREADY_REDEEMED"}
+	ErrTokenExpired      = &Error{Code: "TOKEN_EXPIRED"}
+	ErrTokenInvalid      = &Error{Code: "TOKEN_INVALID"}
+	ErrRedemptionClosed  = &Error{Code: "REDEMPTION_CLOSED"}
+	ErrRefundWindowEnded = &Error{Code: "REFUND_WINDOW_ENDED"}
+	ErrBaysFull          = &Error{Code: "BAYS_FULL"}
+)

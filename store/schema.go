@@ -34,6 +34,13 @@ const (
 	colStatements       = "statements"       // _id is settle:partner:month, inserted once
 	colStatementLines   = "statement_lines"  // _id is line:partner:month:event
 	colStatementStatus  = "statement_status" // _id is statement:status, inserted once
+	colRewards          = "rewards"
+	colRedemptions      = "redemptions"
+	colRewardSlots      = "reward_slots"     // _id is the slot: stock, limit and bay counters
+	colRedemptionMarks  = "redemption_marks" // _id is the keyed step: final:, void:, refund:, scan:
+	colFilialPlates     = "filial_plates"    // _id is community:plate
+	colFilialBookings   = "filial_bookings"  // _id is community:plate:day
+	colGateEvents       = "gate_events"      // _id is community:event id
 )
 
 var allCollections = []string{
@@ -42,6 +49,7 @@ var allCollections = []string{
 	colAuditLog, colImports, colLeases, colJobRuns, colPolicies, colPartners,
 	colSettlementEvents,
 	colStatements, colStatementLines, colStatementStatus,
+	colRewards, colRedemptions, colRewardSlots, colRedemptionMarks, colFilialPlates, colFilialBookings, colGateEvents,
 }
 
 type index struct {
@@ -64,6 +72,10 @@ var indexes = []index{
 	{colStatements, bson.D{{Key: "community", Value: 1}, {Key: "month", Value: 1}}, false},
 	{colStatementLines, bson.D{{Key: "statement", Value: 1}, {Key: "at", Value: 1}}, false},
 	{colSettlementEvents, bson.D{{Key: "redemption", Value: 1}}, false},
+	{colRewards, bson.D{{Key: "community", Value: 1}}, false},
+	{colRedemptions, bson.D{{Key: "community", Value: 1}, {Key: "status", Value: 1}}, false},
+	{colRedemptions, bson.D{{Key: "partner", Value: 1}, {Key: "created", Value: 1}}, false},
+	{colRedemptions, bson.D{{Key: "resident", Value: 1}, {Key: "created", Value: -1}}, false},
 }
 
 // EnsureSchema creates every collection and index; it is safe to run at

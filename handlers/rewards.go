@@ -1,0 +1,517 @@
+package handlers
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/services"
+	qrcode "github.com/skip2/go-qrcode"
+)
+
+// RewardsService is what the catalogue, redemption, partner, merchant and
+// filial-parking routes call.
+type RewardsService interface {
+	CreateReward(ctx context.Context, p models.Principal, in models.Reward) (models.Reward, error)
+	UpdateReward(ctx context.Context, p models.Principal, id string, in models.Reward) (models.Reward, error)
+	Reward(ctx context.Context, p models.Principal, id string) (models.Reward, error)
+	Rewards(ctx context.Context, p models.Principal, all bool) ([]models.Reward, error)
+
+	Redeem(ctx context.Context, p models.Principal, rewardID string, idem services.Idempotency) (models.Redemption, error)
+	Redemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error)
+	MyRedemptions(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error)
+	Cancel(ctx context.Context, p models.Principal, id string) (models.Redemption, error)
+
+	PendingCredits(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error)
+	ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string) (models.Redemption, error)
+	VoidCredit(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error)
+
+	IssueQR(ctx context.Context, p models.Principal, rewardID string) (services.QRToken, error)
+	Scan(ctx context.Context, p models.Principal, token string, idem services.Idempotency) (services.ScanResult, error)
+	Refund(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error)
+	MerchantDay(ctx context.Context, p models.Principal, day string) ([]models.Redemption, error)
+
+	RegisterFilialPlate(ctx context.Context, p models.Principal, parentID, plate string) (models.FilialPlate, error)
+	BookFilialVisit(ctx context.Context, p models.Principal, plate, day string) (models.FilialBooking, error)
+	GateEvent(ctx context.Context, p models.Principal, in services.GateEventIn) (models.GateEvent, error)
+}
+
+func (h *api) routesRewards(r fiber.Router) {
+	any := h.authed()
+	staff := h.authed(models.RoleStaff, models.RoleAdmin)
+	partner := h.authed(models.RolePartner)
+	clerk := h.authed(models.RoleMerchantClerk)
+	r.Get("/rewards", any, h.listRewards)
+	r.Post("/rewards", staff, h.createReward)
+	r.Get("/rewards/:id", any, h.getReward)
+	r.Put("/rewards/:id", staff, h.updateReward)
+	r.Post("/rewards/:id/redemptions", any, h.redeem)
+	r.Post("/rewards/:id/qr", any, h.issueQR)
+	r.Get("/rewards/:id/qr.png", any, h.issueQRPNG)
+	r.Get("/me/redemptions", any, h.myRedemptions)
+	r.Get("/redemptions/:id", any, h.getRedemption)
+	r.Post("/redemptions/:id/cancel", any, h.cancelRedemption)
+	r.Get("/partner/credits", partner, h.pendingCredits)
+	r.Post("/partner/credits/:id/apply", partner, h.applyCredit)
+	r.Post("/partner/credits/:id/void", partner, h.voidCredit)
+	r.Post("/merchant/scans", clerk, h.scan)
+	r.Get("/merchant/redemptions", clerk, h.merchantDay)
+	r.Post("/merchant/redemptions/:id/refund", clerk, h.refund)
+	r.Post("/filial/plates", any, h.registerFilialPlate)
+	r.Post("/filial/bookings", any, h.bookFilialVisit)
+	r.Post("/parking/gate-events", partner, h.gateEvent)
+}
+
+// rewardRequest is a catalogue item as staff create or replace it.
+type rewardRequest struct {
+	Kind                string     `json:"kind" validate:"required"`
+	Title               string     `json:"title" validate:"required"`
+	PartnerID           string     `json:"partner_id" validate:"required,max=64"`
+	Points              int64      `json:"points"`
+	ValueFen            int64      `json:"value_fen"`
+	Bearer              string     `json:"bearer" validate:"required"`
+	StockTotal          int        `json:"stock_total"`
+	StockPerMonth       int        `json:"stock_per_month"`
+	LimitMonth          int        `json:"limit_month"`
+	LimitQuarter        int        `json:"limit_quarter"`
+	LimitYear           int        `json:"limit_year"`
+	HouseholdYearCapFen int64      `json:"household_year_cap_fen"`
+	HonourOnly          bool       `json:"honour_only"`
+	MinStar             int        `json:"min_star"`
+	MinAge              int        `json:"min_age"`
+	HeadsOnly           bool       `json:"heads_only"`
+	ActiveFrom          *time.Time `json:"active_from"`
+	ActiveUntil         *time.Time `json:"active_until"`
+	Disabled            bool       `json:"disabled"`
+}
+
+func (r rewardRequest) model() models.Reward {
+	out := models.Reward{Kind: models.RewardKind(r.Kind), Title: r.Title, PartnerID: r.PartnerID,
+		Points: models.Points(r.Points), ValueFen: models.Fen(r.ValueFen), Bearer: models.Bearer(r.Bearer),
+		StockTotal: r.StockTotal, StockPerMonth: r.StockPerMonth, LimitMonth: r.LimitMonth, LimitQuarter: r.LimitQuarter,
+		LimitYear: r.LimitYear, HouseholdYearCapFen: models.Fen(r.HouseholdYearCapFen), HonourOnly: r.HonourOnly,
+		MinStar: r.MinStar, MinAge: r.MinAge, HeadsOnly: r.HeadsOnly, Disabled: r.Disabled}
+	if r.ActiveFrom != nil {
+		out.ActiveFrom = r.ActiveFrom.UTC()
+	}
+	if r.ActiveUntil != nil {
+		out.ActiveUntil = r.ActiveUntil.UTC()
+	}
+	return out
+}
+
+type rewardJSON struct {
+	ID string `json:"id"`
+	rewardRequest
+	Active  bool      `json:"active"`
+	Created time.Time `json:"created"`
+}
+
+func toRewardJSON(r models.Reward) rewardJSON {
+	out := rewardJSON{ID: r.ID, Active: r.ActiveAt(time.Now()), Created: r.Created, rewardRequest: rewardRequest{
+		Kind: string(r.Kind), Title: r.Title, PartnerID: r.PartnerID, Points: int64(r.Points), ValueFen: int64(r.ValueFen),
+		Bearer: string(r.Bearer), StockTotal: r.StockTotal, StockPerMonth: r.StockPerMonth, LimitMonth: r.LimitMonth,
+		LimitQuarter: r.LimitQuarter, LimitYear: r.LimitYear, HouseholdYearCapFen: int64(r.HouseholdYearCapFen),
+		HonourOnly: r.HonourOnly, MinStar: r.MinStar, MinAge: r.MinAge, HeadsOnly: r.HeadsOnly, Disabled: r.Disabled}}
+	if !r.ActiveFrom.IsZero() {
+		t := r.ActiveFrom
+		out.ActiveFrom = &t
+	}
+	if !r.ActiveUntil.IsZero() {
+		t := r.ActiveUntil
+		out.ActiveUntil = &t
+	}
+	return out
+}
+
+type redemptionJSON struct {
+	ID         string     `json:"id"`
+	RewardID   string     `json:"reward_id"`
+	Kind       string     `json:"kind"`
+	Title      string     `json:"title"`
+	PartnerID  string     `json:"partner_id"`
+	ResidentID string     `json:"resident_id"`
+	Household  string     `json:"household_id,omitempty"`
+	Plate      string     `json:"plate,omitempty"`
+	Points     int64      `json:"points"`
+	ValueFen   int64      `json:"value_fen"`
+	Bearer     string     `json:"bearer"`
+	Code       string     `json:"code"`
+	Status     string     `json:"status"`
+	Created    time.Time  `json:"created"`
+	Expires    time.Time  `json:"expires"`
+	Generation int        `json:"generation"`
+	Fulfilled  *time.Time `json:"fulfilled,omitempty"`
+	Closed     *time.Time `json:"closed,omitempty"`
+	BillNo     string     `json:"bill_no,omitempty"`
+	BillDate   string     `json:"bill_date,omitempty"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func toRedemptionJSON(r models.Redemption) redemptionJSON {
+	return redemptionJSON{ID: r.ID, RewardID: r.RewardID, Kind: string(r.Kind), Title: r.Title, PartnerID: r.PartnerID,
+		ResidentID: r.ResidentID, Household: r.HouseholdID, Plate: r.Plate, Points: int64(r.Points), ValueFen: int64(r.ValueFen),
+		Bearer: string(r.Bearer), Code: r.Code, Status: string(r.Status), Created: r.Created, Expires: r.Expires,
+		Generation: r.Generation, Fulfilled: timePtr(r.Fulfilled), Closed: timePtr(r.Closed), BillNo: r.BillNo, BillDate: r.BillDate}
+}
+
+type redemptionsResponse struct {
+	Redemptions []redemptionJSON `json:"redemptions"`
+}
+
+func toRedemptions(rs []models.Redemption) redemptionsResponse {
+	out := redemptionsResponse{Redemptions: make([]redemptionJSON, len(rs))}
+	for i, r := range rs {
+		out.Redemptions[i] = toRedemptionJSON(r)
+	}
+	return out
+}
+
+type rewardsResponse struct {
+	Rewards []rewardJSON `json:"rewards"`
+}
+
+func (h *api) listRewards(c *fiber.Ctx) error {
+	rs, err := h.Rewards.Rewards(c.UserContext(), principal(c), c.Query("all") == "true")
+	if err != nil {
+		return err
+	}
+	out := rewardsResponse{Rewards: make([]rewardJSON, len(rs))}
+	for i, r := range rs {
+		out.Rewards[i] = toRewardJSON(r)
+	}
+	return c.JSON(out)
+}
+
+func (h *api) createReward(c *fiber.Ctx) error {
+	var req rewardRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	r, err := h.Rewards.CreateReward(c.UserContext(), principal(c), req.model())
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toRewardJSON(r))
+}
+
+func (h *api) getReward(c *fiber.Ctx) error {
+	r, err := h.Rewards.Reward(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toRewardJSON(r))
+}
+
+func (h *api) updateReward(c *fiber.Ctx) error {
+	var req rewardRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	r, err := h.Rewards.UpdateReward(c.UserContext(), principal(c), c.Params("id"), req.model())
+	if err != nil {
+		return err
+	}
+	return c.JSON(toRewardJSON(r))
+}
+
+func (h *api) redeem(c *fiber.Ctx) error {
+	p := principal(c)
+	key, op, hash, err := idempotency(c, p)
+	if err != nil {
+		return err
+	}
+	r, err := h.Rewards.Redeem(c.UserContext(), p, c.Params("id"), services.Idempotency{Key: key, OpID: op, Hash: hash})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toRedemptionJSON(r))
+}
+
+type qrResponse struct {
+	Token    string    `json:"token"`
+	RewardID string    `json:"reward_id"`
+	Expires  time.Time `json:"expires"`
+}
+
+func (h *api) issueQR(c *fiber.Ctx) error {
+	t, err := h.Rewards.IssueQR(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(qrResponse{Token: t.Token, RewardID: t.RewardID, Expires: t.Expires})
+}
+
+func (h *api) issueQRPNG(c *fiber.Ctx) error {
+	t, err := h.Rewards.IssueQR(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	png, err := qrcode.Encode(t.Token, qrcode.Medium, 320)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "image/png")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set("X-QR-Expires", t.Expires.Format(time.RFC3339))
+	return c.Send(png)
+}
+
+func (h *api) myRedemptions(c *fiber.Ctx) error {
+	limit, err := queryInt(c, "limit", 50, MaxListLimit)
+	if err != nil {
+		return err
+	}
+	rs, err := h.Rewards.MyRedemptions(c.UserContext(), principal(c), int(limit))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toRedemptions(rs))
+}
+
+// MaxListLimit bounds the limit query parameter of redemption listings.
+const MaxListLimit = 200
+
+func (h *api) getRedemption(c *fiber.Ctx) error {
+	r, err := h.Rewards.Redemption(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toRedemptionJSON(r))
+}
+
+func (h *api) cancelRedemption(c *fiber.Ctx) error {
+	p := principal(c)
+	if _, _, _, err := idempotency(c, p); err != nil {
+		return err
+	}
+	r, err := h.Rewards.Cancel(c.UserContext(), p, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toRedemptionJSON(r))
+}
+
+func (h *api) pendingCredits(c *fiber.Ctx) error {
+	limit, err := queryInt(c, "limit", 50, MaxListLimit)
+	if err != nil {
+		return err
+	}
+	rs, err := h.Rewards.PendingCredits(c.UserContext(), principal(c), int(limit))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toRedemptions(rs))
+}
+
+type applyCreditRequest struct {
+	BillNo   string `json:"bill_no" validate:"required,max=40,printascii"`
+	BillDate string `json:"bill_date" validate:"required,datetime=2006-01-02"`
+}
+
+func (h *api) applyCredit(c *fiber.Ctx) error {
+	p := principal(c)
+	if _, _, _, err := idempotency(c, p); err != nil {
+		return err
+	}
+	var req applyCreditRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	r, err := h.Rewards.ApplyCredit(c.UserContext(), p, c.Params("id"), req.BillNo, req.BillDate)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toRedemptionJSON(r))
+}
+
+type reasonRequest struct {
+	Reason string `json:"reason" validate:"max=200"`
+}
+
+func (h *api) voidCredit(c *fiber.Ctx) error {
+	p := principal(c)
+	if _, _, _, err := idempotency(c, p); err != nil {
+		return err
+	}
+	var req reasonRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	r, err := h.Rewards.VoidCredit(c.UserContext(), p, c.Params("id"), req.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toRedemptionJSON(r))
+}
+
+type scanRequest struct {
+	Token string `json:"token" validate:"required,max=1024"`
+}
+
+type scanResponse struct {
+	RedemptionID string    `json:"redemption_id"`
+	Code         string    `json:"code"`
+	Resident     string    `json:"resident"` // masked, e.g. 王**
+	Title        string    `json:"title"`
+	Points       int64     `json:"points"`
+	ValueFen     int64     `json:"value_fen"`
+	Status       string    `json:"status"`
+	At           time.Time `json:"at"`
+}
+
+func (h *api) scan(c *fiber.Ctx) error {
+	p := principal(c)
+	key, op, hash, err := idempotency(c, p)
+	if err != nil {
+		return err
+	}
+	var req scanRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	res, err := h.Rewards.Scan(c.UserContext(), p, req.Token, services.Idempotency{Key: key, OpID: op, Hash: hash})
+	if err != nil {
+		return err
+	}
+	r := res.Redemption
+	return c.Status(fiber.StatusCreated).JSON(scanResponse{RedemptionID: r.ID, Code: r.Code, Resident: res.MaskedName,
+		Title: r.Title, Points: int64(r.Points), ValueFen: int64(r.ValueFen), Status: string(r.Status), At: r.Fulfilled})
+}
+
+// merchantRedemptionJSON is what a clerk sees of a redemption: no resident
+// id, no household.
+type merchantRedemptionJSON struct {
+	ID       string     `json:"id"`
+	Code     string     `json:"code"`
+	Title    string     `json:"title"`
+	Points   int64      `json:"points"`
+	ValueFen int64      `json:"value_fen"`
+	Status   string     `json:"status"`
+	Created  time.Time  `json:"created"`
+	Closed   *time.Time `json:"closed,omitempty"`
+}
+
+func toMerchantJSON(r models.Redemption) merchantRedemptionJSON {
+	return merchantRedemptionJSON{ID: r.ID, Code: r.Code, Title: r.Title, Points: int64(r.Points), ValueFen: int64(r.ValueFen),
+		Status: string(r.Status), Created: r.Created, Closed: timePtr(r.Closed)}
+}
+
+type merchantDayResponse struct {
+	Redemptions []merchantRedemptionJSON `json:"redemptions"`
+}
+
+func (h *api) merchantDay(c *fiber.Ctx) error {
+	rs, err := h.Rewards.MerchantDay(c.UserContext(), principal(c), c.Query("day"))
+	if err != nil {
+		return err
+	}
+	out := merchantDayResponse{Redemptions: make([]merchantRedemptionJSON, len(rs))}
+	for i, r := range rs {
+		out.Redemptions[i] = toMerchantJSON(r)
+	}
+	return c.JSON(out)
+}
+
+func (h *api) refund(c *fiber.Ctx) error {
+	p := principal(c)
+	if _, _, _, err := idempotency(c, p); err != nil {
+		return err
+	}
+	var req reasonRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	r, err := h.Rewards.Refund(c.UserContext(), p, c.Params("id"), req.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toMerchantJSON(r))
+}
+
+type filialPlateRequest struct {
+	Plate    string `json:"plate" validate:"required,max=20"`
+	ParentID string `json:"parent_id" validate:"max=64"`
+}
+
+type filialPlateJSON struct {
+	Plate        string    `json:"plate"`
+	ParentID     string    `json:"parent_id"`
+	RegisteredBy string    `json:"registered_by"`
+	Created      time.Time `json:"created"`
+}
+
+func (h *api) registerFilialPlate(c *fiber.Ctx) error {
+	var req filialPlateRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	fp, err := h.Rewards.RegisterFilialPlate(c.UserContext(), principal(c), req.ParentID, req.Plate)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(filialPlateJSON{Plate: fp.Plate, ParentID: fp.ParentID,
+		RegisteredBy: fp.RegisteredBy, Created: fp.Created})
+}
+
+type filialBookingRequest struct {
+	Plate string `json:"plate" validate:"required,max=20"`
+	Day   string `json:"day" validate:"required,datetime=2006-01-02"`
+}
+
+type filialBookingJSON struct {
+	ID       string `json:"id"`
+	Plate    string `json:"plate"`
+	ParentID string `json:"parent_id"`
+	Day      string `json:"day"`
+	Bay      int    `json:"bay"`
+}
+
+func (h *api) bookFilialVisit(c *fiber.Ctx) error {
+	var req filialBookingRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	b, err := h.Rewards.BookFilialVisit(c.UserContext(), principal(c), req.Plate, req.Day)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(filialBookingJSON{ID: b.ID, Plate: b.Plate, ParentID: b.ParentID, Day: b.Day, Bay: b.Bay})
+}
+
+type gateEventRequest struct {
+	EventID   string    `json:"event_id" validate:"required,max=64"`
+	Plate     string    `json:"plate" validate:"required,max=20"`
+	Direction string    `json:"direction" validate:"required,oneof=in out"`
+	At        time.Time `json:"at" validate:"required"`
+}
+
+type gateEventJSON struct {
+	EventID     string    `json:"event_id"`
+	Plate       string    `json:"plate"`
+	Direction   string    `json:"direction"`
+	At          time.Time `json:"at"`
+	FreeMinutes int64     `json:"free_minutes"`
+	Reason      string    `json:"reason"`
+}
+
+func (h *api) gateEvent(c *fiber.Ctx) error {
+	var req gateEventRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	ev, err := h.Rewards.GateEvent(c.UserContext(), principal(c), services.GateEventIn{EventID: req.EventID,
+		Plate: req.Plate, Direction: models.GateDirection(req.Direction), At: req.At})
+	if err != nil {
+		return err
+	}
+	return c.JSON(gateEventJSON{EventID: ev.EventID, Plate: ev.Plate, Direction: string(ev.Direction), At: ev.At,
+		FreeMinutes: int64(ev.FreeMinutes), Reason: ev.Reason})
+}

@@ -1,0 +1,218 @@
+package models
+
+import (
+	"time"
+)
+
+// RewardKind is what a reward (兑换项目) gives: a parking-fee reduction
+// (停车费减免), a property-fee discount (物业费优惠) or a service at a
+// street-front shop (沿街商铺).
+type RewardKind string
+
+const (
+	RewardParking     RewardKind = "parking"
+	RewardPropertyFee RewardKind = "property_fee"
+	RewardMerchant    RewardKind = "merchant"
+)
+
+// ParseRewardKind returns the reward kind named s.
+func ParseRewardKind(s string) (RewardKind, error) {
+	switch k := RewardKind(s); k {
+	case RewardParking, RewardPropertyFee, RewardMerchant:
+		return k, nil
+	}
+	return "", Errorf(ErrValidation.Code, "kind must be parking, property_fee or merchant")
+}
+
+// PartnerKind is the kind of partner that honours rewards of kind k.
+func (k RewardKind) PartnerKind() PartnerKind {
+	switch k {
+	case RewardParking:
+		return PartnerParking
+	case RewardPropertyFee:
+		return PartnerProperty
+	}
+	return PartnerMerchant
+}
+
+// Reward is one item of a community's catalogue. Zero limits and stocks
+// mean "no limit".
+type Reward struct {
+	ID          string
+	CommunityID string
+	Kind        RewardKind
+	Title       string
+	PartnerID   string // the partner that honours it
+	Points      Points // what a redemption holds
+	ValueFen    Fen    // its money value, settled with the partner
+	Bearer      Bearer // who pays ValueFen
+
+	StockTotal    int // units ever (0: unlimited)
+	StockPerMonth int // units per calendar month (0: unlimited)
+	LimitMonth    int // per resident per calendar month
+	LimitQuarter  int // per resident per calendar quarter
+	LimitYear     int // per resident per calendar year
+	// HouseholdYearCapFen bounds the value one household may receive from
+	// this reward in a calendar year (property-fee credits); 0: no cap.
+	HouseholdYearCapFen Fen
+
+	// Eligibility.
+	HonourOnly bool // only residents listed on the honour roll (诚信红榜)
+	MinStar    int  // the household's star level at least (1 一星户, 2 二星户, 3 示范户)
+	MinAge     int  // the resident at least this old
+	HeadsOnly  bool // only active building heads (楼组长)
+
+	ActiveFrom  time.Time // zero: from creation
+	ActiveUntil time.Time // zero: open-ended (exclusive)
+	Disabled    bool      // withdrawn by staff
+	CreatedBy   string
+	Created     time.Time
+}
+
+// ActiveAt reports whether the reward may be redeemed at t.
+func (r Reward) ActiveAt(t time.Time) bool {
+	if r.Disabled {
+		return false
+	}
+	if !r.ActiveFrom.IsZero() && t.Before(r.ActiveFrom) {
+		return false
+	}
+	return r.ActiveUntil.IsZero() || t.Before(r.ActiveUntil)
+}
+
+// Validate checks a reward's fields are in range.
+func (r Reward) Validate() error {
+	if _, err := ParseRewardKind(string(r.Kind)); err != nil {
+		return err
+	}
+	if _, err := CleanText("title", r.Title, 60); err != nil {
+		return err
+	}
+	if r.Points <= 0 || r.Points > MaxAmount {
+		return Errorf(ErrValidation.Code, "points must be between 1 and %d", MaxAmount)
+	}
+	if r.ValueFen < 0 || r.ValueFen > MaxAmount {
+		return Errorf(ErrValidation.Code, "value_fen must be between 0 and %d", MaxAmount)
+	}
+	if r.Bearer != BearerCommunity && r.Bearer != BearerPartner {
+		return Errorf(ErrValidation.Code, "bearer must be community or partner")
+	}
+	for name, v := range map[string]int{"stock_total": r.StockTotal, "stock_per_month": r.StockPerMonth,
+		"limit_month": r.LimitMonth, "limit_quarter": r.LimitQuarter, "limit_year": r.LimitYear} {
+		if v < 0 || v > 100_000 {
+			return Errorf(ErrValidation.Code, "%s must be between 0 and 100000", name)
+		}
+	}
+	if r.HouseholdYearCapFen < 0 || r.HouseholdYearCapFen > MaxAmount {
+		return Errorf(ErrValidation.Code, "household_year_cap_fen must be between 0 and %d", MaxAmount)
+	}
+	if r.HouseholdYearCapFen > 0 && (r.ValueFen == 0 || r.HouseholdYearCapFen/r.ValueFen > 100_000) {
+		return Errorf(ErrValidation.Code, "household_year_cap_fen needs a value_fen of at least cap/100000")
+	}
+	if r.MinStar < 0 || r.MinStar > 3 {
+		return Errorf(ErrValidation.Code, "min_star must be 0 to 3")
+	}
+	if r.MinAge < 0 || r.MinAge > 120 {
+		return Errorf(ErrValidation.Code, "min_age must be 0 to 120")
+	}
+	if !r.ActiveFrom.IsZero() && !r.ActiveUntil.IsZero() && !r.ActiveUntil.After(r.ActiveFrom) {
+		return Errorf(ErrValidation.Code, "active_until must be after active_from")
+	}
+	return nil
+}
+
+// RedemptionStatus is where a redemption (兑换单) stands.
+type RedemptionStatus string
+
+const (
+	// RedemptionOpening: being created; its slots and hold are being taken.
+	RedemptionOpening RedemptionStatus = "opening"
+	// RedemptionHeld: the points are held; waiting for the partner (a
+	// pending property-fee or parking credit).
+	RedemptionHeld      RedemptionStatus = "held"
+	RedemptionFulfilled RedemptionStatus = "fulfilled"
+	RedemptionCancelled RedemptionStatus = "cancelled"
+	RedemptionExpired   RedemptionStatus = "expired"
+	// RedemptionRefunded: a merchant refunded a fulfilled redemption.
+	RedemptionRefunded RedemptionStatus = "refunded"
+	// RedemptionFailed: it could not be opened (sold out, over a limit,
+	// not enough points); nothing is held.
+	RedemptionFailed RedemptionStatus = "failed"
+)
+
+// Redemption is one resident's redemption of one reward. Its status is a
+// cache of the keyed records that decide it ("final:"+ID and, for credits,
+// the voids of earlier bills).
+type Redemption struct {
+	ID          string
+	CommunityID string
+	RewardID    string
+	Kind        RewardKind
+	Title       string
+	PartnerID   string
+	ResidentID  string
+	HouseholdID string
+	// Plate is the household's registered plate a parking reduction is
+	// for, as it was when redeemed.
+	Plate    string
+	Points   Points
+	ValueFen Fen
+	Bearer   Bearer
+	Code     string // shown to the partner
+	Status   RedemptionStatus
+	FailCode Code // why it failed, for a replay
+	Created  time.Time
+	Expires  time.Time // a held redemption not fulfilled by then expires
+	// Generation counts fulfilments of a credit: a voided bill gives the
+	// credit back, and the next application is generation 2.
+	Generation int
+	Fulfilled  time.Time
+	Closed     time.Time // cancelled, expired or refunded at
+	BillNo     string
+	BillDate   string
+	// TokenID is the merchant QR token a scan consumed.
+	TokenID string
+}
+
+// FilialPlate is a car of a visiting child registered for an elderly
+// resident's filial-visit parking (孝老停车).
+type FilialPlate struct {
+	CommunityID  string
+	Plate        string
+	ParentID     string
+	RegisteredBy string
+	Created      time.Time
+}
+
+// FilialBooking reserves one visitor bay for a registered plate on a day.
+type FilialBooking struct {
+	ID          string
+	CommunityID string
+	Plate       string
+	ParentID    string
+	Day         string // "2026-11-21" in the community's time zone
+	Bay         int    // 0 while the bays were full
+	BookedBy    string
+	Created     time.Time
+}
+
+// GateDirection is a car entering or leaving.
+type GateDirection string
+
+const (
+	GateIn  GateDirection = "in"
+	GateOut GateDirection = "out"
+)
+
+// GateEvent is one pass of a car through the parking gate, posted by the
+// parking operator, with the free minutes Linli answered.
+type GateEvent struct {
+	CommunityID string
+	EventID     string
+	Plate       string
+	Direction   GateDirection
+	At          time.Time
+	FreeMinutes Minutes
+	Reason      string // why it got what it got
+	VisitID     string
+}

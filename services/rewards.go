@@ -1,0 +1,926 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/store"
+	"golang.org/x/sync/singleflight"
+)
+
+// Eligibility answers the honour-roll, star-household and building-head
+// questions a reward may ask. The honour feature provides it.
+type Eligibility interface {
+	HonourListed(ctx context.Context, communityID, residentID string, at time.Time) (bool, error)
+	StarLevel(ctx context.Context, communityID, householdID string, at time.Time) (int, error) // 0 none, 1 一星户, 2 二星户, 3 示范户
+	ActiveHead(ctx context.Context, communityID, residentID string, at time.Time) (bool, error)
+}
+
+// RewardStore keeps the catalogue, redemptions and the keyed records that
+// decide them. Inserts return models.ErrConflict on a duplicate _id; reads
+// by id return models.ErrNotFound.
+type RewardStore interface {
+	InsertReward(ctx context.Context, r models.Reward) error
+	Reward(ctx context.Context, id string) (models.Reward, error)
+	// ReplaceReward returns models.ErrNotFound if the reward is missing.
+	ReplaceReward(ctx context.Context, r models.Reward) error
+	Rewards(ctx context.Context, communityID, after string, limit int) ([]models.Reward, error)
+
+	// InsertRedemption stores r with the hash of the request that opened it.
+	InsertRedemption(ctx context.Context, r models.Redemption, hash string) error
+	Redemption(ctx context.Context, id string) (models.Redemption, string, error)
+	// SaveRedemptionState caches the status; models.ErrNotFound if missing.
+	SaveRedemptionState(ctx context.Context, r models.Redemption) error
+	Redemptions(ctx context.Context, f store.RedemptionFilter, limit int) ([]models.Redemption, error)
+	EachRedemption(ctx context.Context, communityID string, statuses []models.RedemptionStatus, fn func(models.Redemption) error) error
+
+	// InsertSlot returns models.ErrConflict if the slot is taken.
+	InsertSlot(ctx context.Context, id, holder string, at time.Time) error
+	SlotHolder(ctx context.Context, id string) (string, error)
+	// InsertMark returns models.ErrConflict if the mark exists.
+	InsertMark(ctx context.Context, m store.Mark) error
+	Mark(ctx context.Context, id string) (store.Mark, error)
+
+	// RecordSettlementEvent is safe to repeat: an existing ID is kept.
+	RecordSettlementEvent(ctx context.Context, e models.SettlementEvent) error
+
+	Partner(ctx context.Context, id string) (models.Partner, error)
+	Household(ctx context.Context, id string) (models.Household, error)
+	Communities(ctx context.Context, after string, limit int) ([]models.Community, error)
+
+	InsertFilialPlate(ctx context.Context, p models.FilialPlate) error
+	FilialPlate(ctx context.Context, communityID, plate string) (models.FilialPlate, error)
+	InsertFilialBooking(ctx context.Context, b models.FilialBooking) error
+	FilialBooking(ctx context.Context, id string) (models.FilialBooking, error)
+	SetFilialBookingBay(ctx context.Context, id string, bay int) error
+	InsertGateEvent(ctx context.Context, e models.GateEvent) error
+	GateEvent(ctx context.Context, communityID, eventID string) (models.GateEvent, error)
+	SetLastEntry(ctx context.Context, communityID, plate, eventID string, at time.Time) error
+	LastEntry(ctx context.Context, communityID, plate string) (string, time.Time, error)
+}
+
+// Rewards runs the catalogue, redemptions, partner credits, the merchant
+// QR scan and filial-visit parking.
+type Rewards struct {
+	store    RewardStore
+	ledger   *ledger.Ledger
+	people   People
+	policies PolicySource
+	elig     Eligibility
+	qrSecret []byte
+	newID    func() string
+	now      func() time.Time
+
+	mu    sync.Mutex
+	hints map[string]int         // first slot index not known to be taken, per counter
+	qrLog map[string][]time.Time // QR issuance per resident in the last minute
+
+	flight singleflight.Group
+}
+
+// NewRewards returns the rewards service. qrSecret signs merchant QR
+// tokens; elig answers honour-roll, star and building-head questions.
+func NewRewards(s RewardStore, l *ledger.Ledger, people People, policies PolicySource, elig Eligibility,
+	qrSecret []byte, newID func() string, now func() time.Time) *Rewards {
+	return &Rewards{store: s, ledger: l, people: people, policies: policies, elig: elig, qrSecret: qrSecret,
+		newID: newID, now: now, hints: map[string]int{}, qrLog: map[string][]time.Time{}}
+}
+
+func (s *Rewards) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+func (s *Rewards) location(ctx context.Context, communityID string) (*time.Location, error) {
+	c, err := s.people.Community(ctx, communityID)
+	if err != nil {
+		return nil, err
+	}
+	return c.Location(), nil
+}
+
+// --- the catalogue ---
+
+// CreateReward adds an item to the caller's community's catalogue (staff).
+// The honouring partner must be of the community and of the reward's kind.
+func (s *Rewards) CreateReward(ctx context.Context, p models.Principal, in models.Reward) (models.Reward, error) {
+	if err := requireStaff(p); err != nil {
+		return models.Reward{}, err
+	}
+	in.ID, in.CommunityID, in.CreatedBy, in.Created = s.newID(), p.CommunityID, p.ResidentID, s.stamp()
+	if err := s.checkReward(ctx, in); err != nil {
+		return models.Reward{}, err
+	}
+	if err := s.store.InsertReward(ctx, in); err != nil {
+		return models.Reward{}, fmt.Errorf("create reward: %w", err)
+	}
+	return in, nil
+}
+
+// UpdateReward replaces the terms of a reward (staff). Redemptions made
+// already keep the terms they were made on.
+func (s *Rewards) UpdateReward(ctx context.Context, p models.Principal, id string, in models.Reward) (models.Reward, error) {
+	if err := requireStaff(p); err != nil {
+		return models.Reward{}, err
+	}
+	cur, err := s.reward(ctx, p, id)
+	if err != nil {
+		return models.Reward{}, err
+	}
+	in.ID, in.CommunityID, in.CreatedBy, in.Created = cur.ID, cur.CommunityID, cur.CreatedBy, cur.Created
+	if err := s.checkReward(ctx, in); err != nil {
+		return models.Reward{}, err
+	}
+	if err := s.store.ReplaceReward(ctx, in); err != nil {
+		return models.Reward{}, fmt.Errorf("update reward: %w", err)
+	}
+	return in, nil
+}
+
+func (s *Rewards) checkReward(ctx context.Context, r models.Reward) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	pt, err := s.store.Partner(ctx, r.PartnerID)
+	if errors.Is(err, models.ErrNotFound) || (err == nil && pt.CommunityID != r.CommunityID) {
+		return models.Errorf(models.ErrValidation.Code, "partner_id is not a partner of this community")
+	}
+	if err != nil {
+		return err
+	}
+	if pt.Kind != r.Kind.PartnerKind() {
+		return models.Errorf(models.ErrValidation.Code, "a %s reward is honoured by a %s partner", r.Kind, r.Kind.PartnerKind())
+	}
+	return nil
+}
+
+// reward loads a reward of p's community; another community's is not found.
+func (s *Rewards) reward(ctx context.Context, p models.Principal, id string) (models.Reward, error) {
+	r, err := s.store.Reward(ctx, id)
+	if err != nil {
+		return models.Reward{}, err
+	}
+	if r.CommunityID != p.CommunityID {
+		return models.Reward{}, models.ErrNotFound
+	}
+	return r, nil
+}
+
+// Reward returns one reward; residents see only active ones.
+func (s *Rewards) Reward(ctx context.Context, p models.Principal, id string) (models.Reward, error) {
+	r, err := s.reward(ctx, p, id)
+	if err != nil {
+		return models.Reward{}, err
+	}
+	if !p.IsStaff() && !r.ActiveAt(s.now()) {
+		return models.Reward{}, models.ErrNotFound
+	}
+	return r, nil
+}
+
+// Rewards lists the catalogue: what is active now, or everything for staff
+// who ask for all.
+func (s *Rewards) Rewards(ctx context.Context, p models.Principal, all bool) ([]models.Reward, error) {
+	if all && !p.IsStaff() {
+		return nil, models.ErrForbidden
+	}
+	rs, err := s.store.Rewards(ctx, p.CommunityID, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	out := []models.Reward{}
+	now := s.now()
+	for _, r := range rs {
+		if all || r.ActiveAt(now) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// --- eligibility ---
+
+// admit checks the reward is on offer and the resident may have it.
+func (s *Rewards) admit(ctx context.Context, rw models.Reward, res models.Resident, at time.Time, loc *time.Location) error {
+	if !rw.ActiveAt(at) {
+		return models.Errorf(models.ErrRewardInactive.Code, "this reward is not offered now")
+	}
+	if res.HouseholdID == "" && (rw.Kind != models.RewardMerchant || rw.MinStar > 0 || rw.HouseholdYearCapFen > 0) {
+		return models.Errorf(models.ErrNotEligible.Code, "household: only a resident of a household may redeem this")
+	}
+	if rw.MinAge > 0 && (res.BirthYear == 0 || at.In(loc).Year()-res.BirthYear < rw.MinAge) {
+		return models.Errorf(models.ErrNotEligible.Code, "age: residents aged %d or over only", rw.MinAge)
+	}
+	if rw.HonourOnly {
+		ok, err := s.elig.HonourListed(ctx, res.CommunityID, res.ID, at)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return models.Errorf(models.ErrNotEligible.Code, "honour_roll: residents listed on the honour roll only")
+		}
+	}
+	if rw.MinStar > 0 {
+		lvl, err := s.elig.StarLevel(ctx, res.CommunityID, res.HouseholdID, at)
+		if err != nil {
+			return err
+		}
+		if lvl < rw.MinStar {
+			return models.Errorf(models.ErrNotEligible.Code, "star_level: households of star level %d or above only", rw.MinStar)
+		}
+	}
+	if rw.HeadsOnly {
+		ok, err := s.elig.ActiveHead(ctx, res.CommunityID, res.ID, at)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return models.Errorf(models.ErrNotEligible.Code, "building_head: active building heads only")
+		}
+	}
+	return nil
+}
+
+// --- slot counters ---
+
+// A counter counts units of something limited (stock, a resident's
+// monthly limit, visitor bays) with inserts only: a unit is taken by
+// inserting "take:"+key+":"+n for n = 1, 2, … and given back by inserting
+// "back:"+key+":"+k. Both runs grow without gaps, so taking n is allowed
+// only while n <= capacity + backs: concurrent takers race for the same n
+// and the unique _id lets one win. Nothing is ever updated or deleted.
+
+func (s *Rewards) hint(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.hints[key]; n > 0 {
+		return n
+	}
+	return 1
+}
+
+func (s *Rewards) advance(key string, n int) {
+	s.mu.Lock()
+	if s.hints[key] < n {
+		s.hints[key] = n
+	}
+	s.mu.Unlock()
+}
+
+// count is how many slots of a gap-free run exist.
+func (s *Rewards) count(ctx context.Context, run string) (int, error) {
+	n := s.hint(run)
+	for {
+		_, err := s.store.SlotHolder(ctx, run+":"+strconv.Itoa(n))
+		if errors.Is(err, models.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+		n++
+	}
+	s.advance(run, n)
+	return n - 1, nil
+}
+
+// take takes one unit of counter key for holder and returns its number, or
+// 0 when all capacity units are taken. With recheck it first looks for a
+// unit holder took already (a repeat of an interrupted request).
+func (s *Rewards) take(ctx context.Context, key string, capacity int, holder string, recheck bool) (int, error) {
+	run := "take:" + key
+	if recheck {
+		for n := 1; ; n++ {
+			h, err := s.store.SlotHolder(ctx, run+":"+strconv.Itoa(n))
+			if errors.Is(err, models.ErrNotFound) {
+				break
+			}
+			if err != nil {
+				return 0, err
+			}
+			if h == holder {
+				return n, nil
+			}
+		}
+	}
+	backs, err := s.count(ctx, "back:"+key)
+	if err != nil {
+		return 0, err
+	}
+	n := s.hint(run)
+	for {
+		if n > capacity+backs {
+			if backs, err = s.count(ctx, "back:"+key); err != nil {
+				return 0, err
+			}
+			if n > capacity+backs {
+				return 0, nil
+			}
+		}
+		err := s.store.InsertSlot(ctx, run+":"+strconv.Itoa(n), holder, s.stamp())
+		if err == nil {
+			s.advance(run, n+1)
+			return n, nil
+		}
+		if !errors.Is(err, models.ErrConflict) {
+			return 0, err
+		}
+		n++
+		s.advance(run, n)
+	}
+}
+
+// giveBack returns holder's unit of counter key, once per holder: the
+// guard is inserted first, so a crash between the two loses a unit (the
+// stock undersells by one) rather than creating one.
+func (s *Rewards) giveBack(ctx context.Context, key, holder string) error {
+	err := s.store.InsertSlot(ctx, "gave:"+key+":"+holder, holder, s.stamp())
+	if errors.Is(err, models.ErrConflict) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	run := "back:" + key
+	for k := s.hint(run); ; k++ {
+		err := s.store.InsertSlot(ctx, run+":"+strconv.Itoa(k), holder, s.stamp())
+		if err == nil {
+			s.advance(run, k+1)
+			return nil
+		}
+		if !errors.Is(err, models.ErrConflict) {
+			return err
+		}
+	}
+}
+
+// counterSpec is one counter a redemption takes a unit of.
+type counterSpec struct {
+	key      string
+	capacity int
+	refusal  error
+}
+
+// counters are the counters a redemption of rw by res made at t takes, in
+// the order they are taken.
+func counters(rw models.Reward, residentID, householdID string, t time.Time, loc *time.Location) []counterSpec {
+	l := t.In(loc)
+	month := l.Format("2006-01")
+	quarter := fmt.Sprintf("%d-Q%d", l.Year(), (int(l.Month())+2)/3)
+	year := strconv.Itoa(l.Year())
+	var cs []counterSpec
+	add := func(capacity int, key string, refusal error) {
+		if capacity > 0 {
+			cs = append(cs, counterSpec{key, capacity, refusal})
+		}
+	}
+	sold := models.Errorf(models.ErrSoldOut.Code, "this reward is sold out")
+	add(rw.LimitMonth, "lim:"+rw.ID+":"+residentID+":"+month, models.Errorf(models.ErrLimitReached.Code, "at most %d per month", rw.LimitMonth))
+	add(rw.LimitQuarter, "lim:"+rw.ID+":"+residentID+":"+quarter, models.Errorf(models.ErrLimitReached.Code, "at most %d per quarter", rw.LimitQuarter))
+	add(rw.LimitYear, "lim:"+rw.ID+":"+residentID+":"+year, models.Errorf(models.ErrLimitReached.Code, "at most %d per year", rw.LimitYear))
+	if rw.HouseholdYearCapFen > 0 && rw.ValueFen > 0 {
+		add(int(rw.HouseholdYearCapFen/rw.ValueFen), "hh:"+rw.ID+":"+householdID+":"+year,
+			models.Errorf(models.ErrLimitReached.Code, "the household's yearly cap of %s yuan is reached", rw.HouseholdYearCapFen))
+		if rw.HouseholdYearCapFen < rw.ValueFen {
+			cs = append(cs, counterSpec{"hh:" + rw.ID + ":" + householdID + ":" + year, 0,
+				models.Errorf(models.ErrLimitReached.Code, "the household's yearly cap of %s yuan is reached", rw.HouseholdYearCapFen)})
+		}
+	}
+	add(rw.StockPerMonth, "stockm:"+rw.ID+":"+month, sold)
+	add(rw.StockTotal, "stock:"+rw.ID, sold)
+	return cs
+}
+
+// --- redeeming ---
+
+// Redeem holds the reward's points for the calling resident and opens a
+// redemption with a code. A repeat with the same Idempotency-Key finishes
+// an interrupted first attempt or replays its answer.
+func (s *Rewards) Redeem(ctx context.Context, p models.Principal, rewardID string, idem Idempotency) (models.Redemption, error) {
+	if p.ResidentID == "" {
+		return models.Redemption{}, models.ErrForbidden
+	}
+	rw, err := s.reward(ctx, p, rewardID)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	if rw.Kind == models.RewardMerchant {
+		return models.Redemption{}, models.Errorf(models.ErrValidation.Code, "a merchant reward is redeemed by showing its QR code at the counter")
+	}
+	res, err := s.people.Resident(ctx, p.ResidentID)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	id := derivedID(idem.OpID, "redemption")
+	return s.open(ctx, rw, res, id, idem.Hash, idem.Key, "")
+}
+
+// open creates redemption id of rw for res, or finishes or replays it.
+// Concurrent repeats in this process join one execution.
+func (s *Rewards) open(ctx context.Context, rw models.Reward, res models.Resident, id, hash, key, tokenID string) (models.Redemption, error) {
+	v, err, _ := s.flight.Do("open:"+id, func() (any, error) {
+		return s.openOnce(ctx, rw, res, id, hash, key, tokenID)
+	})
+	red, _ := v.(models.Redemption)
+	return red, err
+}
+
+func (s *Rewards) openOnce(ctx context.Context, rw models.Reward, res models.Resident, id, hash, key, tokenID string) (models.Redemption, error) {
+	red, prior, err := s.store.Redemption(ctx, id)
+	switch {
+	case err == nil:
+		if prior != hash {
+			return models.Redemption{}, models.ErrIdempotencyMismatch
+		}
+		return s.resume(ctx, red, key, true)
+	case !errors.Is(err, models.ErrNotFound):
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	now := s.stamp()
+	loc, err := s.location(ctx, rw.CommunityID)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	if err := s.admit(ctx, rw, res, now, loc); err != nil {
+		return models.Redemption{}, err
+	}
+	policy, err := s.policies.At(ctx, rw.CommunityID, now)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	plate := ""
+	if rw.Kind == models.RewardParking {
+		// A parking reduction is for the household's registered car.
+		h, err := s.store.Household(ctx, res.HouseholdID)
+		if err != nil {
+			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		}
+		if len(h.Plates) == 0 {
+			return models.Redemption{}, models.Errorf(models.ErrNotEligible.Code, "plate: the household has no registered plate")
+		}
+		plate = h.Plates[0]
+	}
+	red = models.Redemption{
+		ID: id, CommunityID: rw.CommunityID, RewardID: rw.ID, Kind: rw.Kind, Title: rw.Title, PartnerID: rw.PartnerID,
+		ResidentID: res.ID, HouseholdID: res.HouseholdID, Plate: plate, Points: rw.Points, ValueFen: rw.ValueFen, Bearer: rw.Bearer,
+		Code: strings.ToUpper(derivedID(id, "code")[:8]), Status: models.RedemptionOpening, Created: now,
+		Expires: now.AddDate(0, 0, policy.HoldExpiryDays), Generation: 1, TokenID: tokenID,
+	}
+	err = s.store.InsertRedemption(ctx, red, hash)
+	if errors.Is(err, models.ErrConflict) {
+		// Another replica runs the same request: continue from what it wrote.
+		var prior string
+		if red, prior, err = s.store.Redemption(ctx, id); err != nil {
+			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		}
+		if prior != hash {
+			return models.Redemption{}, models.ErrIdempotencyMismatch
+		}
+		return s.resume(ctx, red, key, true)
+	}
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	return s.resume(ctx, red, key, false)
+}
+
+// resume takes an opening redemption's units and its hold; a redemption
+// past opening is replayed as it stands.
+func (s *Rewards) resume(ctx context.Context, red models.Redemption, key string, repeat bool) (models.Redemption, error) {
+	if red.Status == models.RedemptionFailed {
+		return models.Redemption{}, &models.Error{Code: red.FailCode, Detail: "the first attempt of this request was refused"}
+	}
+	if red.Status != models.RedemptionOpening {
+		return s.reconcile(ctx, red)
+	}
+	rw, err := s.store.Reward(ctx, red.RewardID)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	loc, err := s.location(ctx, red.CommunityID)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	policy, err := s.policies.At(ctx, red.CommunityID, red.Created)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	var taken []string
+	fail := func(cause error) (models.Redemption, error) {
+		uctx, cancel := undoCtx(ctx)
+		defer cancel()
+		for _, k := range taken {
+			if err := s.giveBack(uctx, k, red.ID); err != nil {
+				return models.Redemption{}, fmt.Errorf("redeem: give back %s: %w", k, err)
+			}
+		}
+		red.Status, red.FailCode, red.Closed = models.RedemptionFailed, models.CodeOf(cause), s.stamp()
+		if red.FailCode == "" {
+			red.FailCode = models.ErrConflict.Code
+		}
+		if err := s.store.SaveRedemptionState(uctx, red); err != nil {
+			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		}
+		return models.Redemption{}, cause
+	}
+	for _, c := range counters(rw, red.ResidentID, red.HouseholdID, red.Created, loc) {
+		n, err := s.take(ctx, c.key, c.capacity, red.ID, repeat)
+		if err != nil {
+			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		}
+		if n == 0 {
+			return fail(c.refusal)
+		}
+		taken = append(taken, c.key)
+	}
+	_, err = s.ledger.Hold(ctx, ledger.Posting{
+		OpID: "redeem:" + red.ID, Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
+		CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: "兑换: " + red.Title,
+		IdempotencyKey: key, PolicyVersion: policy.Version, Actor: red.ResidentID,
+	})
+	if errors.Is(err, models.ErrInsufficientPoints) {
+		return fail(err)
+	}
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	red.Status = models.RedemptionHeld
+	if err := s.store.SaveRedemptionState(ctx, red); err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	return red, nil
+}
+
+// --- deciding the outcome ---
+
+func finalKey(id string, gen int) string {
+	if gen <= 1 {
+		return "final:" + id
+	}
+	return fmt.Sprintf("final:%s:%d", id, gen)
+}
+
+func voidKey(id string, gen int) string { return fmt.Sprintf("void:%s:%d", id, gen) }
+
+func fulfilEventID(id string, gen int) string {
+	if gen <= 1 {
+		return "fulfil:" + id
+	}
+	return fmt.Sprintf("fulfil:%s:%d", id, gen)
+}
+
+func reverseEventID(id string, n int) string { return fmt.Sprintf("reverse:%s:%d", id, n) }
+
+// reconcile brings a redemption's cached status in line with its keyed
+// marks, finishing any effect a crash left undone: every effect is keyed,
+// so applying it again changes nothing.
+func (s *Rewards) reconcile(ctx context.Context, red models.Redemption) (models.Redemption, error) {
+	for {
+		if red.Status == models.RedemptionOpening || red.Status == models.RedemptionFailed {
+			return red, nil
+		}
+		m, err := s.store.Mark(ctx, finalKey(red.ID, red.Generation))
+		if errors.Is(err, models.ErrNotFound) {
+			return red, nil
+		}
+		if err != nil {
+			return red, err
+		}
+		switch models.RedemptionStatus(m.Outcome) {
+		case models.RedemptionFulfilled:
+			if red, err = s.applyFulfil(ctx, red, m); err != nil {
+				return red, err
+			}
+			vm, err := s.store.Mark(ctx, voidKey(red.ID, red.Generation))
+			if err == nil {
+				if red, err = s.applyVoid(ctx, red, vm); err != nil {
+					return red, err
+				}
+				continue
+			}
+			if !errors.Is(err, models.ErrNotFound) {
+				return red, err
+			}
+			rm, err := s.store.Mark(ctx, "refund:"+red.ID)
+			if err == nil {
+				return s.applyRefund(ctx, red, rm)
+			}
+			if !errors.Is(err, models.ErrNotFound) {
+				return red, err
+			}
+			return red, nil
+		default:
+			return s.applyClose(ctx, red, m)
+		}
+	}
+}
+
+// decide records outcome as the redemption's terminal state for its
+// current generation. Cancel, expiry and fulfilment race for the same key:
+// exactly one wins; the others are told what happened.
+func (s *Rewards) decide(ctx context.Context, red models.Redemption, outcome models.RedemptionStatus, actor string, bill store.Mark) (models.Redemption, error) {
+	red, err := s.reconcile(ctx, red)
+	if err != nil {
+		return red, err
+	}
+	if red.Status != models.RedemptionHeld {
+		if red.Status == outcome {
+			return red, nil // a repeat
+		}
+		return red, models.Errorf(models.ErrRedemptionClosed.Code, "the redemption is %s", red.Status)
+	}
+	m := bill
+	m.ID, m.Redemption, m.Outcome, m.Actor, m.At = finalKey(red.ID, red.Generation), red.ID, string(outcome), actor, s.stamp()
+	err = s.store.InsertMark(ctx, m)
+	if errors.Is(err, models.ErrConflict) {
+		red, err := s.reconcile(ctx, red)
+		if err != nil {
+			return red, err
+		}
+		if red.Status == outcome {
+			return red, nil
+		}
+		return red, models.Errorf(models.ErrRedemptionClosed.Code, "the redemption is %s", red.Status)
+	}
+	if err != nil {
+		return red, fmt.Errorf("redemption: %w", err)
+	}
+	return s.reconcile(ctx, red)
+}
+
+func (s *Rewards) applyFulfil(ctx context.Context, red models.Redemption, m store.Mark) (models.Redemption, error) {
+	err := s.store.RecordSettlementEvent(ctx, models.SettlementEvent{
+		ID: fulfilEventID(red.ID, red.Generation), CommunityID: red.CommunityID, PartnerID: red.PartnerID,
+		Kind: models.EventFulfilled, RedemptionID: red.ID, RewardID: red.RewardID, ResidentID: red.ResidentID,
+		Description: red.Title, ValueFen: red.ValueFen, Bearer: red.Bearer, At: m.At,
+	})
+	if err != nil {
+		return red, fmt.Errorf("fulfil: %w", err)
+	}
+	if red.Status != models.RedemptionFulfilled || !red.Fulfilled.Equal(m.At) {
+		red.Status, red.Fulfilled, red.BillNo, red.BillDate = models.RedemptionFulfilled, m.At, m.BillNo, m.BillDate
+		if err := s.store.SaveRedemptionState(ctx, red); err != nil {
+			return red, fmt.Errorf("fulfil: %w", err)
+		}
+	}
+	return red, nil
+}
+
+// applyVoid gives a credit back after its bill was voided: the partner's
+// statement gets a negative line and the credit is pending again, with a
+// fresh hold period, as generation n+1.
+func (s *Rewards) applyVoid(ctx context.Context, red models.Redemption, m store.Mark) (models.Redemption, error) {
+	err := s.store.RecordSettlementEvent(ctx, models.SettlementEvent{
+		ID: reverseEventID(red.ID, red.Generation), CommunityID: red.CommunityID, PartnerID: red.PartnerID,
+		Kind: models.EventReversed, RedemptionID: red.ID, RewardID: red.RewardID, ResidentID: red.ResidentID,
+		Description: red.Title + " (账单作废 " + m.BillNo + ")", ValueFen: -red.ValueFen, Bearer: red.Bearer, At: m.At,
+	})
+	if err != nil {
+		return red, fmt.Errorf("void: %w", err)
+	}
+	policy, err := s.policies.At(ctx, red.CommunityID, m.At)
+	if err != nil {
+		return red, fmt.Errorf("void: %w", err)
+	}
+	red.Generation++
+	red.Status, red.Fulfilled, red.BillNo, red.BillDate = models.RedemptionHeld, time.Time{}, "", ""
+	red.Expires = m.At.AddDate(0, 0, policy.HoldExpiryDays)
+	if err := s.store.SaveRedemptionState(ctx, red); err != nil {
+		return red, fmt.Errorf("void: %w", err)
+	}
+	return red, nil
+}
+
+// applyClose returns a cancelled or expired redemption's points and units.
+func (s *Rewards) applyClose(ctx context.Context, red models.Redemption, m store.Mark) (models.Redemption, error) {
+	if err := s.giveBackAll(ctx, red); err != nil {
+		return red, err
+	}
+	policy, err := s.policies.At(ctx, red.CommunityID, m.At)
+	if err != nil {
+		return red, err
+	}
+	_, err = s.ledger.Release(ctx, ledger.Posting{
+		OpID: "release:" + red.ID, Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
+		CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: closeReason[models.RedemptionStatus(m.Outcome)] + ": " + red.Title,
+		PolicyVersion: policy.Version, Actor: m.Actor,
+	})
+	if err != nil {
+		return red, fmt.Errorf("release: %w", err)
+	}
+	if red.Status != models.RedemptionStatus(m.Outcome) {
+		red.Status, red.Closed = models.RedemptionStatus(m.Outcome), m.At
+		if err := s.store.SaveRedemptionState(ctx, red); err != nil {
+			return red, err
+		}
+	}
+	return red, nil
+}
+
+var closeReason = map[models.RedemptionStatus]string{
+	models.RedemptionCancelled: "兑换取消", models.RedemptionExpired: "兑换逾期未核销",
+}
+
+func (s *Rewards) giveBackAll(ctx context.Context, red models.Redemption) error {
+	rw, err := s.store.Reward(ctx, red.RewardID)
+	if err != nil {
+		return err
+	}
+	loc, err := s.location(ctx, red.CommunityID)
+	if err != nil {
+		return err
+	}
+	for _, c := range counters(rw, red.ResidentID, red.HouseholdID, red.Created, loc) {
+		if c.capacity == 0 {
+			continue
+		}
+		if err := s.giveBack(ctx, c.key, red.ID); err != nil {
+			return fmt.Errorf("give back %s: %w", c.key, err)
+		}
+	}
+	return nil
+}
+
+// visibleRedemption loads a redemption the resident owns or staff of its
+// community manage; another community's is not found.
+func (s *Rewards) visibleRedemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
+	red, _, err := s.store.Redemption(ctx, id)
+	if err != nil {
+		return models.Redemption{}, err
+	}
+	if red.CommunityID != p.CommunityID {
+		return models.Redemption{}, models.ErrNotFound
+	}
+	if red.ResidentID != p.ResidentID && !p.IsStaff() {
+		return models.Redemption{}, models.ErrForbidden
+	}
+	return s.reconcile(ctx, red)
+}
+
+// Redemption returns one redemption to its resident or staff.
+func (s *Rewards) Redemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
+	return s.visibleRedemption(ctx, p, id)
+}
+
+// MyRedemptions lists the caller's redemptions, newest first.
+func (s *Rewards) MyRedemptions(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error) {
+	return s.store.Redemptions(ctx, store.RedemptionFilter{CommunityID: p.CommunityID, ResidentID: p.ResidentID}, pageLimit(limit))
+}
+
+// Cancel gives a held redemption up before it is fulfilled; its points
+// come back once, however often cancel is repeated or races expiry.
+func (s *Rewards) Cancel(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
+	red, err := s.visibleRedemption(ctx, p, id)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("cancel: %w", err)
+	}
+	return s.decide(ctx, red, models.RedemptionCancelled, p.ResidentID, store.Mark{})
+}
+
+// ExpireHolds expires the held redemptions of every community whose hold
+// period has passed at now, and finishes redemptions a crash left opening.
+// Safe to repeat: every step is keyed.
+func (s *Rewards) ExpireHolds(ctx context.Context, now time.Time) (expired int, err error) {
+	after := ""
+	for {
+		cs, err := s.store.Communities(ctx, after, 100)
+		if err != nil {
+			return expired, err
+		}
+		if len(cs) == 0 {
+			return expired, nil
+		}
+		for _, c := range cs {
+			var due []models.Redemption
+			err := s.store.EachRedemption(ctx, c.ID, []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening},
+				func(r models.Redemption) error {
+					if r.Status == models.RedemptionOpening && now.Sub(r.Created) > 10*time.Minute ||
+						r.Status == models.RedemptionHeld && !now.Before(r.Expires) {
+						due = append(due, r)
+					}
+					return nil
+				})
+			if err != nil {
+				return expired, err
+			}
+			for _, r := range due {
+				if r.Status == models.RedemptionOpening {
+					if r, err = s.resume(ctx, r, "", true); err != nil && models.CodeOf(err) == "" {
+						return expired, err
+					}
+					if r.Status != models.RedemptionHeld || now.Before(r.Expires) {
+						continue
+					}
+				}
+				out, err := s.decide(ctx, r, models.RedemptionExpired, "system", store.Mark{})
+				if err != nil && models.CodeOf(err) != models.ErrRedemptionClosed.Code {
+					return expired, err
+				}
+				if err == nil && out.Status == models.RedemptionExpired {
+					expired++
+				}
+			}
+		}
+		after = cs[len(cs)-1].ID
+	}
+}
+
+// --- partner credits: property-fee discounts and parking reductions ---
+
+// partnerOf returns the partner the caller logs in for, of one of kinds.
+func (s *Rewards) partnerOf(ctx context.Context, p models.Principal, kinds ...models.PartnerKind) (models.Partner, error) {
+	if !p.Has(models.RolePartner) || p.PartnerID == "" {
+		return models.Partner{}, models.ErrForbidden
+	}
+	pt, err := s.store.Partner(ctx, p.PartnerID)
+	if err != nil {
+		return models.Partner{}, err
+	}
+	if pt.CommunityID != p.CommunityID {
+		return models.Partner{}, models.ErrForbidden
+	}
+	for _, k := range kinds {
+		if pt.Kind == k {
+			return pt, nil
+		}
+	}
+	return models.Partner{}, models.ErrForbidden
+}
+
+// PendingCredits lists the partner's credits waiting for a bill.
+func (s *Rewards) PendingCredits(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error) {
+	pt, err := s.partnerOf(ctx, p, models.PartnerProperty, models.PartnerParking)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.Redemptions(ctx, store.RedemptionFilter{CommunityID: pt.CommunityID, PartnerID: pt.ID,
+		Status: models.RedemptionHeld}, pageLimit(limit))
+}
+
+func (s *Rewards) partnerCredit(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
+	pt, err := s.partnerOf(ctx, p, models.PartnerProperty, models.PartnerParking)
+	if err != nil {
+		return models.Redemption{}, err
+	}
+	red, _, err := s.store.Redemption(ctx, id)
+	if err != nil {
+		return models.Redemption{}, err
+	}
+	if red.CommunityID != pt.CommunityID {
+		return models.Redemption{}, models.ErrNotFound
+	}
+	if red.PartnerID != pt.ID {
+		return models.Redemption{}, models.ErrForbidden
+	}
+	return s.reconcile(ctx, red)
+}
+
+// ApplyCredit records that a pending credit was taken off a bill: the
+// credit's fulfilment. A repeat for the same bill returns the same result.
+func (s *Rewards) ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string) (models.Redemption, error) {
+	red, err := s.partnerCredit(ctx, p, id)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("apply credit: %w", err)
+	}
+	if red.Status == models.RedemptionFulfilled && red.BillNo != billNo {
+		return red, models.Errorf(models.ErrRedemptionClosed.Code, "the credit is applied to bill %s already", red.BillNo)
+	}
+	return s.decide(ctx, red, models.RedemptionFulfilled, p.ResidentID, store.Mark{BillNo: billNo, BillDate: billDate})
+}
+
+// VoidCredit records that the bill a credit was applied to was voided: the
+// credit is pending again, once per voided bill.
+func (s *Rewards) VoidCredit(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error) {
+	red, err := s.partnerCredit(ctx, p, id)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("void credit: %w", err)
+	}
+	if red.Status != models.RedemptionFulfilled {
+		return red, models.Errorf(models.ErrRedemptionClosed.Code, "the credit is %s, not applied to a bill", red.Status)
+	}
+	err = s.store.InsertMark(ctx, store.Mark{ID: voidKey(red.ID, red.Generation), Redemption: red.ID, Outcome: "voided",
+		Actor: p.ResidentID, At: s.stamp(), BillNo: red.BillNo, BillDate: red.BillDate, Reason: reason})
+	if err != nil && !errors.Is(err, models.ErrConflict) {
+		return red, fmt.Errorf("void credit: %w", err)
+	}
+	return s.reconcile(ctx, red)
+}
+
+// HeldPoints is how many points of a community are held by redemptions not
+// yet fulfilled, cancelled or expired: the "held" line of the liability
+// report (services.HeldPoints).
+func (s *Rewards) HeldPoints(ctx context.Context, communityID string) (int64, error) {
+	var held int64
+	err := s.store.EachRedemption(ctx, communityID, []models.RedemptionStatus{models.RedemptionHeld}, func(r models.Redemption) error {
+		held += int64(r.Points)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("held points: %w", err)
+	}
+	return held, nil
+}

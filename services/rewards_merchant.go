@@ -1,0 +1,343 @@
+package services
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/store"
+)
+
+// QRLifetime is how long a merchant QR token is valid.
+const QRLifetime = 5 * time.Minute
+
+// QRPerMinute bounds the QR tokens one resident may be issued per minute.
+const QRPerMinute = 10
+
+// maxTokenLen bounds what a scanner may post; a real token is ~250 bytes.
+const maxTokenLen = 1024
+
+// qrClaims is what a merchant QR token carries. Short names keep the QR
+// code small.
+type qrClaims struct {
+	V         int    `json:"v"`
+	ID        string `json:"t"`
+	Resident  string `json:"r"`
+	Community string `json:"c"`
+	Reward    string `json:"w"`
+	Issued    int64  `json:"i"`
+	Expires   int64  `json:"e"`
+}
+
+// QRToken is a token issued to a resident to show at a counter.
+type QRToken struct {
+	Token    string
+	RewardID string
+	Expires  time.Time
+}
+
+func (s *Rewards) sign(payload string) string {
+	mac := hmac.New(sha256.New, s.qrSecret)
+	mac.Write([]byte(payload))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// IssueQR gives the calling resident a signed, single-use token for a
+// merchant reward, valid for QRLifetime, at most QRPerMinute a minute.
+func (s *Rewards) IssueQR(ctx context.Context, p models.Principal, rewardID string) (QRToken, error) {
+	if p.ResidentID == "" || len(s.qrSecret) == 0 {
+		return QRToken{}, models.ErrForbidden
+	}
+	rw, err := s.reward(ctx, p, rewardID)
+	if err != nil {
+		return QRToken{}, fmt.Errorf("qr: %w", err)
+	}
+	if rw.Kind != models.RewardMerchant {
+		return QRToken{}, models.Errorf(models.ErrValidation.Code, "only a merchant reward is redeemed by QR code")
+	}
+	res, err := s.people.Resident(ctx, p.ResidentID)
+	if err != nil {
+		return QRToken{}, fmt.Errorf("qr: %w", err)
+	}
+	loc, err := s.location(ctx, rw.CommunityID)
+	if err != nil {
+		return QRToken{}, fmt.Errorf("qr: %w", err)
+	}
+	now := s.now()
+	if err := s.admit(ctx, rw, res, now, loc); err != nil {
+		return QRToken{}, err
+	}
+	if !s.allowQR(res.ID, now) {
+		return QRToken{}, models.Errorf(models.ErrRateLimited.Code, "at most %d QR codes a minute", QRPerMinute)
+	}
+	exp := now.Add(QRLifetime).Truncate(time.Second)
+	b, _ := json.Marshal(qrClaims{V: 1, ID: s.newID(), Resident: res.ID, Community: res.CommunityID, Reward: rw.ID,
+		Issued: now.Unix(), Expires: exp.Unix()})
+	payload := base64.RawURLEncoding.EncodeToString(b)
+	return QRToken{Token: payload + "." + s.sign(payload), RewardID: rw.ID, Expires: exp.UTC()}, nil
+}
+
+// allowQR counts an issuance for the resident in a sliding minute; the
+// count lives in this process, which is enough to stop a runaway app.
+func (s *Rewards) allowQR(residentID string, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recent := s.qrLog[residentID][:0]
+	for _, t := range s.qrLog[residentID] {
+		if now.Sub(t) < time.Minute {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) >= QRPerMinute {
+		s.qrLog[residentID] = recent
+		return false
+	}
+	s.qrLog[residentID] = append(recent, now)
+	if len(s.qrLog) > 100_000 { // forget idle residents rather than grow without bound
+		for k, ts := range s.qrLog {
+			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= time.Minute {
+				delete(s.qrLog, k)
+			}
+		}
+	}
+	return true
+}
+
+// parseQR checks a token's shape and signature and returns its claims. It
+// never panics on hostile input: every part is bounded and checked before
+// it is used. Expiry is checked by the caller.
+func (s *Rewards) parseQR(token string) (qrClaims, error) {
+	invalid := models.Errorf(models.ErrTokenInvalid.Code, "the QR code is not a Linli code")
+	if len(token) == 0 || len(token) > maxTokenLen || len(s.qrSecret) == 0 {
+		return qrClaims{}, invalid
+	}
+	payload, sig, ok := strings.Cut(token, ".")
+	if !ok || payload == "" || strings.Contains(sig, ".") {
+		return qrClaims{}, invalid
+	}
+	gotMAC, err := base64.RawURLEncoding.Strict().DecodeString(sig)
+	if err != nil || len(gotMAC) != sha256.Size {
+		return qrClaims{}, invalid
+	}
+	mac := hmac.New(sha256.New, s.qrSecret)
+	mac.Write([]byte(payload))
+	if !hmac.Equal(gotMAC, mac.Sum(nil)) {
+		return qrClaims{}, invalid
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(payload)
+	if err != nil {
+		return qrClaims{}, invalid
+	}
+	var c qrClaims
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return qrClaims{}, invalid
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return qrClaims{}, invalid
+	}
+	if c.V != 1 || c.ID == "" || c.Resident == "" || c.Community == "" || c.Reward == "" ||
+		len(c.ID) > 64 || len(c.Resident) > 64 || len(c.Community) > 64 || len(c.Reward) > 64 ||
+		c.Expires <= c.Issued || c.Expires-c.Issued > int64(QRLifetime/time.Second) {
+		return qrClaims{}, invalid
+	}
+	return c, nil
+}
+
+// ScanResult is what a clerk sees after a scan: the resident's masked name
+// and what was redeemed, nothing more.
+type ScanResult struct {
+	Redemption models.Redemption
+	MaskedName string
+}
+
+// Scan redeems a QR token a clerk scanned at their merchant, exactly once:
+// the token is consumed by inserting "scan:"+token id. A second scan is
+// ALREADY_REDEEMED; the same clerk repeating their request with the same
+// Idempotency-Key gets the first answer.
+func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, idem Idempotency) (ScanResult, error) {
+	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
+		return ScanResult{}, models.ErrForbidden
+	}
+	c, err := s.parseQR(token)
+	if err != nil {
+		return ScanResult{}, err
+	}
+	if c.Community != p.CommunityID {
+		return ScanResult{}, models.Errorf(models.ErrForbidden.Code, "this code is for another merchant")
+	}
+	rw, err := s.store.Reward(ctx, c.Reward)
+	if err != nil {
+		return ScanResult{}, fmt.Errorf("scan: %w", err)
+	}
+	if rw.PartnerID != p.MerchantID || rw.CommunityID != p.CommunityID {
+		return ScanResult{}, models.Errorf(models.ErrForbidden.Code, "this code is for another merchant")
+	}
+	res, err := s.people.Resident(ctx, c.Resident)
+	if err != nil {
+		return ScanResult{}, fmt.Errorf("scan: %w", err)
+	}
+	redID := derivedID("scan:"+c.ID, "redemption")
+	mark := store.Mark{ID: "scan:" + c.ID, Redemption: redID, Outcome: "scanned", Actor: p.ResidentID, At: s.stamp(), Reason: idem.OpID}
+	// consumed tells a second scan from the clerk's own retry, which must
+	// finish or replay even after the token's five minutes are over.
+	consumed := func() error {
+		prior, err := s.store.Mark(ctx, mark.ID)
+		if err != nil {
+			return fmt.Errorf("scan: %w", err)
+		}
+		if prior.Actor != p.ResidentID || prior.Reason != idem.OpID {
+			return models.Errorf(models.ErrAlreadyRedeemed.Code, "this code was redeemed at %s", prior.At.Format(time.RFC3339))
+		}
+		return nil
+	}
+	if _, err := s.store.Mark(ctx, mark.ID); err == nil {
+		if err := consumed(); err != nil {
+			return ScanResult{}, err
+		}
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return ScanResult{}, fmt.Errorf("scan: %w", err)
+	} else {
+		if s.now().Unix() >= c.Expires {
+			return ScanResult{}, models.Errorf(models.ErrTokenExpired.Code, "the code expired; ask for a fresh one")
+		}
+		// Eligibility is checked before the token is used up, so a refused
+		// resident can still show it elsewhere.
+		loc, err := s.location(ctx, rw.CommunityID)
+		if err != nil {
+			return ScanResult{}, fmt.Errorf("scan: %w", err)
+		}
+		if err := s.admit(ctx, rw, res, s.now(), loc); err != nil {
+			return ScanResult{}, err
+		}
+		err = s.store.InsertMark(ctx, mark)
+		if errors.Is(err, models.ErrConflict) {
+			if err := consumed(); err != nil {
+				return ScanResult{}, err
+			}
+		} else if err != nil {
+			return ScanResult{}, fmt.Errorf("scan: %w", err)
+		}
+	}
+	red, err := s.open(ctx, rw, res, redID, c.ID, idem.Key, c.ID)
+	if err != nil {
+		return ScanResult{}, err
+	}
+	red, err = s.decide(ctx, red, models.RedemptionFulfilled, p.ResidentID, store.Mark{})
+	if err != nil {
+		return ScanResult{}, err
+	}
+	return ScanResult{Redemption: red, MaskedName: models.MaskName(res.Name)}, nil
+}
+
+// Refund undoes a merchant redemption within the policy's refund window:
+// the points come back and the merchant's statement gets a negative line.
+// Once per redemption; a repeat returns the refunded redemption.
+func (s *Rewards) Refund(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error) {
+	red, err := s.merchantRedemption(ctx, p, id)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("refund: %w", err)
+	}
+	if red.Status == models.RedemptionRefunded {
+		return red, nil
+	}
+	if red.Status != models.RedemptionFulfilled {
+		return red, models.Errorf(models.ErrRedemptionClosed.Code, "the redemption is %s", red.Status)
+	}
+	now := s.stamp()
+	policy, err := s.policies.At(ctx, red.CommunityID, now)
+	if err != nil {
+		return red, fmt.Errorf("refund: %w", err)
+	}
+	if now.Sub(red.Fulfilled) > time.Duration(policy.MerchantRefundDays)*24*time.Hour {
+		return red, models.Errorf(models.ErrRefundWindowEnded.Code, "refunds are possible for %d days", policy.MerchantRefundDays)
+	}
+	err = s.store.InsertMark(ctx, store.Mark{ID: "refund:" + red.ID, Redemption: red.ID, Outcome: string(models.RedemptionRefunded),
+		Actor: p.ResidentID, At: now, Reason: reason})
+	if err != nil && !errors.Is(err, models.ErrConflict) {
+		return red, fmt.Errorf("refund: %w", err)
+	}
+	return s.reconcile(ctx, red)
+}
+
+func (s *Rewards) applyRefund(ctx context.Context, red models.Redemption, m store.Mark) (models.Redemption, error) {
+	policy, err := s.policies.At(ctx, red.CommunityID, m.At)
+	if err != nil {
+		return red, err
+	}
+	_, err = s.ledger.Release(ctx, ledger.Posting{
+		OpID: "refund:" + red.ID, Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
+		CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: "商户退还: " + red.Title,
+		PolicyVersion: policy.Version, Actor: m.Actor,
+	})
+	if err != nil {
+		return red, fmt.Errorf("refund: %w", err)
+	}
+	err = s.store.RecordSettlementEvent(ctx, models.SettlementEvent{
+		ID: reverseEventID(red.ID, 1), CommunityID: red.CommunityID, PartnerID: red.PartnerID,
+		Kind: models.EventReversed, RedemptionID: red.ID, RewardID: red.RewardID, ResidentID: red.ResidentID,
+		Description: red.Title + " (退还)", ValueFen: -red.ValueFen, Bearer: red.Bearer, At: m.At,
+	})
+	if err != nil {
+		return red, fmt.Errorf("refund: %w", err)
+	}
+	if err := s.giveBackAll(ctx, red); err != nil {
+		return red, fmt.Errorf("refund: %w", err)
+	}
+	if red.Status != models.RedemptionRefunded {
+		red.Status, red.Closed = models.RedemptionRefunded, m.At
+		if err := s.store.SaveRedemptionState(ctx, red); err != nil {
+			return red, err
+		}
+	}
+	return red, nil
+}
+
+func (s *Rewards) merchantRedemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
+	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
+		return models.Redemption{}, models.ErrForbidden
+	}
+	red, _, err := s.store.Redemption(ctx, id)
+	if err != nil {
+		return models.Redemption{}, err
+	}
+	if red.CommunityID != p.CommunityID {
+		return models.Redemption{}, models.ErrNotFound
+	}
+	if red.PartnerID != p.MerchantID {
+		return models.Redemption{}, models.ErrForbidden
+	}
+	return s.reconcile(ctx, red)
+}
+
+// MerchantDay lists the clerk's merchant's redemptions made on day
+// ("2026-11-21" in the community's time zone).
+func (s *Rewards) MerchantDay(ctx context.Context, p models.Principal, day string) ([]models.Redemption, error) {
+	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
+		return nil, models.ErrForbidden
+	}
+	loc, err := s.location(ctx, p.CommunityID)
+	if err != nil {
+		return nil, err
+	}
+	var from time.Time
+	if day == "" {
+		n := s.now().In(loc)
+		from = time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, loc)
+	} else if from, err = time.ParseInLocation("2006-01-02", day, loc); err != nil {
+		return nil, models.Errorf(models.ErrValidation.Code, "day must look like 2026-11-21")
+	}
+	return s.store.Redemptions(ctx, store.RedemptionFilter{CommunityID: p.CommunityID, PartnerID: p.MerchantID,
+		From: from.UTC(), To: from.AddDate(0, 0, 1).UTC()}, MaxPageSize)
+}

@@ -1,0 +1,434 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/linli-community/linli/models"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// --- the catalogue ---
+
+type rewardDoc struct {
+	ID            string    `bson:"_id"`
+	Community     string    `bson:"community"`
+	Kind          string    `bson:"kind"`
+	Title         string    `bson:"title"`
+	Partner       string    `bson:"partner"`
+	Points        int64     `bson:"points"`
+	ValueFen      int64     `bson:"value_fen"`
+	Bearer        string    `bson:"bearer"`
+	StockTotal    int       `bson:"stock_total"`
+	StockPerMonth int       `bson:"stock_per_month"`
+	LimitMonth    int       `bson:"limit_month"`
+	LimitQuarter  int       `bson:"limit_quarter"`
+	LimitYear     int       `bson:"limit_year"`
+	HouseholdCap  int64     `bson:"household_year_cap_fen"`
+	HonourOnly    bool      `bson:"honour_only"`
+	MinStar       int       `bson:"min_star"`
+	MinAge        int       `bson:"min_age"`
+	HeadsOnly     bool      `bson:"heads_only"`
+	ActiveFrom    time.Time `bson:"active_from"`
+	ActiveUntil   time.Time `bson:"active_until"`
+	Disabled      bool      `bson:"disabled"`
+	CreatedBy     string    `bson:"created_by"`
+	Created       time.Time `bson:"created"`
+}
+
+func toRewardDoc(r models.Reward) rewardDoc {
+	return rewardDoc{ID: r.ID, Community: r.CommunityID, Kind: string(r.Kind), Title: r.Title, Partner: r.PartnerID,
+		Points: int64(r.Points), ValueFen: int64(r.ValueFen), Bearer: string(r.Bearer), StockTotal: r.StockTotal,
+		StockPerMonth: r.StockPerMonth, LimitMonth: r.LimitMonth, LimitQuarter: r.LimitQuarter, LimitYear: r.LimitYear,
+		HouseholdCap: int64(r.HouseholdYearCapFen), HonourOnly: r.HonourOnly, MinStar: r.MinStar, MinAge: r.MinAge,
+		HeadsOnly: r.HeadsOnly, ActiveFrom: r.ActiveFrom, ActiveUntil: r.ActiveUntil, Disabled: r.Disabled,
+		CreatedBy: r.CreatedBy, Created: r.Created}
+}
+
+func utcOrZero(t time.Time) time.Time {
+	if t.IsZero() || t.Unix() <= 0 {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func (d rewardDoc) model() models.Reward {
+	return models.Reward{ID: d.ID, CommunityID: d.Community, Kind: models.RewardKind(d.Kind), Title: d.Title,
+		PartnerID: d.Partner, Points: models.Points(d.Points), ValueFen: models.Fen(d.ValueFen), Bearer: models.Bearer(d.Bearer),
+		StockTotal: d.StockTotal, StockPerMonth: d.StockPerMonth, LimitMonth: d.LimitMonth, LimitQuarter: d.LimitQuarter,
+		LimitYear: d.LimitYear, HouseholdYearCapFen: models.Fen(d.HouseholdCap), HonourOnly: d.HonourOnly,
+		MinStar: d.MinStar, MinAge: d.MinAge, HeadsOnly: d.HeadsOnly, ActiveFrom: utcOrZero(d.ActiveFrom),
+		ActiveUntil: utcOrZero(d.ActiveUntil), Disabled: d.Disabled, CreatedBy: d.CreatedBy, Created: d.Created.UTC()}
+}
+
+// InsertReward adds r; models.ErrConflict if its id exists.
+func (s *Store) InsertReward(ctx context.Context, r models.Reward) error {
+	return s.insert(ctx, colRewards, toRewardDoc(r))
+}
+
+// Reward returns the reward with id, or models.ErrNotFound.
+func (s *Store) Reward(ctx context.Context, id string) (models.Reward, error) {
+	var d rewardDoc
+	if err := s.findByID(ctx, colRewards, id, &d); err != nil {
+		return models.Reward{}, err
+	}
+	return d.model(), nil
+}
+
+// ReplaceReward writes r over the stored reward with its id, or returns
+// models.ErrNotFound. Rewards have no unique key but _id, so a plain
+// replace is safe.
+func (s *Store) ReplaceReward(ctx context.Context, r models.Reward) error {
+	res, err := s.c(colRewards).ReplaceOne(ctx, byID(r.ID), toRewardDoc(r))
+	if err != nil {
+		return mapErr("replace reward", err)
+	}
+	if res.MatchedCount == 0 {
+		return models.ErrNotFound
+	}
+	return nil
+}
+
+// Rewards lists a community's catalogue by id, after the id after, at most
+// limit (0: all). It filters by community: a staff and browsing screen.
+func (s *Store) Rewards(ctx context.Context, communityID, after string, limit int) ([]models.Reward, error) {
+	var docs []rewardDoc
+	if err := s.page(ctx, colRewards, bson.D{{Key: "community", Value: communityID}}, after, limit, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]models.Reward, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	return out, nil
+}
+
+// --- redemptions ---
+
+type redemptionDoc struct {
+	ID         string    `bson:"_id"`
+	Community  string    `bson:"community"`
+	Reward     string    `bson:"reward"`
+	Kind       string    `bson:"kind"`
+	Title      string    `bson:"title"`
+	Partner    string    `bson:"partner"`
+	Resident   string    `bson:"resident"`
+	Household  string    `bson:"household"`
+	Plate      string    `bson:"plate,omitempty"`
+	Points     int64     `bson:"points"`
+	ValueFen   int64     `bson:"value_fen"`
+	Bearer     string    `bson:"bearer"`
+	Code       string    `bson:"code"`
+	Status     string    `bson:"status"`
+	FailCode   string    `bson:"fail_code,omitempty"`
+	Created    time.Time `bson:"created"`
+	Expires    time.Time `bson:"expires"`
+	Generation int       `bson:"generation"`
+	Fulfilled  time.Time `bson:"fulfilled"`
+	Closed     time.Time `bson:"closed"`
+	BillNo     string    `bson:"bill_no,omitempty"`
+	BillDate   string    `bson:"bill_date,omitempty"`
+	Token      string    `bson:"token,omitempty"`
+	Hash       string    `bson:"hash"`
+}
+
+func toRedemptionDoc(r models.Redemption, hash string) redemptionDoc {
+	return redemptionDoc{ID: r.ID, Community: r.CommunityID, Reward: r.RewardID, Kind: string(r.Kind), Title: r.Title,
+		Partner: r.PartnerID, Resident: r.ResidentID, Household: r.HouseholdID, Plate: r.Plate, Points: int64(r.Points),
+		ValueFen: int64(r.ValueFen), Bearer: string(r.Bearer), Code: r.Code, Status: string(r.Status),
+		FailCode: string(r.FailCode), Created: r.Created, Expires: r.Expires, Generation: r.Generation,
+		Fulfilled: r.Fulfilled, Closed: r.Closed, BillNo: r.BillNo, BillDate: r.BillDate, Token: r.TokenID, Hash: hash}
+}
+
+func (d redemptionDoc) model() models.Redemption {
+	return models.Redemption{ID: d.ID, CommunityID: d.Community, RewardID: d.Reward, Kind: models.RewardKind(d.Kind),
+		Title: d.Title, PartnerID: d.Partner, ResidentID: d.Resident, HouseholdID: d.Household, Plate: d.Plate,
+		Points: models.Points(d.Points), ValueFen: models.Fen(d.ValueFen), Bearer: models.Bearer(d.Bearer), Code: d.Code,
+		Status: models.RedemptionStatus(d.Status), FailCode: models.Code(d.FailCode), Created: d.Created.UTC(),
+		Expires: d.Expires.UTC(), Generation: d.Generation, Fulfilled: utcOrZero(d.Fulfilled), Closed: utcOrZero(d.Closed),
+		BillNo: d.BillNo, BillDate: d.BillDate, TokenID: d.Token}
+}
+
+// InsertRedemption adds r with the hash of the request that opened it;
+// models.ErrConflict if its id exists (a repeat of that request).
+func (s *Store) InsertRedemption(ctx context.Context, r models.Redemption, hash string) error {
+	return s.insert(ctx, colRedemptions, toRedemptionDoc(r, hash))
+}
+
+// Redemption returns the redemption with id and the hash of the request
+// that opened it, or models.ErrNotFound.
+func (s *Store) Redemption(ctx context.Context, id string) (models.Redemption, string, error) {
+	var d redemptionDoc
+	if err := s.findByID(ctx, colRedemptions, id, &d); err != nil {
+		return models.Redemption{}, "", err
+	}
+	return d.model(), d.Hash, nil
+}
+
+// SaveRedemptionState writes the cached state of r (status, dates, bill,
+// generation). The keyed marks decide the state; this only caches it.
+func (s *Store) SaveRedemptionState(ctx context.Context, r models.Redemption) error {
+	return s.setByID(ctx, colRedemptions, r.ID, bson.D{
+		{Key: "status", Value: string(r.Status)}, {Key: "fail_code", Value: string(r.FailCode)},
+		{Key: "expires", Value: r.Expires}, {Key: "generation", Value: r.Generation},
+		{Key: "fulfilled", Value: r.Fulfilled}, {Key: "closed", Value: r.Closed},
+		{Key: "bill_no", Value: r.BillNo}, {Key: "bill_date", Value: r.BillDate},
+	})
+}
+
+// RedemptionFilter selects redemptions of one community; empty fields
+// select all.
+type RedemptionFilter struct {
+	CommunityID string
+	ResidentID  string
+	PartnerID   string
+	Status      models.RedemptionStatus
+	From, To    time.Time // Created in [From, To) when set
+}
+
+// Redemptions lists redemptions matching f, newest first, at most limit.
+// It filters: a listing for one resident, partner or staff screen.
+func (s *Store) Redemptions(ctx context.Context, f RedemptionFilter, limit int) ([]models.Redemption, error) {
+	filter := bson.D{{Key: "community", Value: f.CommunityID}}
+	if f.ResidentID != "" {
+		filter = append(filter, bson.E{Key: "resident", Value: f.ResidentID})
+	}
+	if f.PartnerID != "" {
+		filter = append(filter, bson.E{Key: "partner", Value: f.PartnerID})
+	}
+	if f.Status != "" {
+		filter = append(filter, bson.E{Key: "status", Value: string(f.Status)})
+	}
+	if !f.From.IsZero() || !f.To.IsZero() {
+		filter = append(filter, bson.E{Key: "created", Value: bson.D{{Key: "$gte", Value: f.From}, {Key: "$lt", Value: f.To}}})
+	}
+	opts := options.Find().SetSort(bson.D{{Key: "created", Value: -1}, {Key: "_id", Value: 1}})
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	cur, err := s.c(colRedemptions).Find(ctx, filter, opts)
+	if err != nil {
+		return nil, mapErr("redemptions", err)
+	}
+	var docs []redemptionDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mapErr("redemptions", err)
+	}
+	out := make([]models.Redemption, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	return out, nil
+}
+
+// EachRedemption streams a community's redemptions whose cached status is
+// one of statuses, one at a time, in id order.
+func (s *Store) EachRedemption(ctx context.Context, communityID string, statuses []models.RedemptionStatus, fn func(models.Redemption) error) error {
+	in := bson.A{}
+	for _, st := range statuses {
+		in = append(in, string(st))
+	}
+	filter := bson.D{{Key: "community", Value: communityID}, {Key: "status", Value: bson.D{{Key: "$in", Value: in}}}}
+	cur, err := s.c(colRedemptions).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return mapErr("each redemption", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d redemptionDoc
+		if err := cur.Decode(&d); err != nil {
+			return mapErr("each redemption", err)
+		}
+		if err := fn(d.model()); err != nil {
+			return err
+		}
+	}
+	return mapErr("each redemption", cur.Err())
+}
+
+// EachHeldRedemption streams the held redemptions of a community (points
+// held, not yet fulfilled, cancelled or expired) with their points, for the
+// liability report. A redemption a crash left opening is finished (or
+// failed) by the hold-expiry job within a day and counted from then on.
+func (s *Store) EachHeldRedemption(ctx context.Context, communityID string, fn func(models.Redemption) error) error {
+	return s.EachRedemption(ctx, communityID, []models.RedemptionStatus{models.RedemptionHeld}, fn)
+}
+
+// --- slots and marks: the keyed inserts every exactly-once step is ---
+
+type slotDoc struct {
+	ID     string    `bson:"_id"`
+	Holder string    `bson:"holder"`
+	At     time.Time `bson:"at"`
+}
+
+// InsertSlot takes the slot id for holder; models.ErrConflict if taken.
+func (s *Store) InsertSlot(ctx context.Context, id, holder string, at time.Time) error {
+	return s.insert(ctx, colRewardSlots, slotDoc{ID: id, Holder: holder, At: at})
+}
+
+// SlotHolder returns who took slot id, or models.ErrNotFound.
+func (s *Store) SlotHolder(ctx context.Context, id string) (string, error) {
+	var d slotDoc
+	if err := s.findByID(ctx, colRewardSlots, id, &d); err != nil {
+		return "", err
+	}
+	return d.Holder, nil
+}
+
+// Mark is one keyed step of a redemption or a visit: "final:"+id decides a
+// redemption's outcome, "void:"+id+":"+n a voided bill, "scan:"+token a
+// consumed QR token. Written once, never changed.
+type Mark struct {
+	ID         string
+	Redemption string
+	Outcome    string
+	Actor      string
+	At         time.Time
+	BillNo     string
+	BillDate   string
+	Reason     string
+}
+
+type markDoc struct {
+	ID         string    `bson:"_id"`
+	Redemption string    `bson:"redemption"`
+	Outcome    string    `bson:"outcome"`
+	Actor      string    `bson:"actor"`
+	At         time.Time `bson:"at"`
+	BillNo     string    `bson:"bill_no,omitempty"`
+	BillDate   string    `bson:"bill_date,omitempty"`
+	Reason     string    `bson:"reason,omitempty"`
+}
+
+// InsertMark records m; models.ErrConflict if a mark with its id exists.
+func (s *Store) InsertMark(ctx context.Context, m Mark) error {
+	return s.insert(ctx, colRedemptionMarks, markDoc(m))
+}
+
+// Mark returns the mark with id, or models.ErrNotFound.
+func (s *Store) Mark(ctx context.Context, id string) (Mark, error) {
+	var d markDoc
+	if err := s.findByID(ctx, colRedemptionMarks, id, &d); err != nil {
+		return Mark{}, err
+	}
+	d.At = d.At.UTC()
+	return Mark(d), nil
+}
+
+// --- filial-visit parking (孝老停车) ---
+
+type filialPlateDoc struct {
+	ID           string    `bson:"_id"`
+	Community    string    `bson:"community"`
+	Plate        string    `bson:"plate"`
+	Parent       string    `bson:"parent"`
+	RegisteredBy string    `bson:"registered_by"`
+	Created      time.Time `bson:"created"`
+}
+
+// InsertFilialPlate registers p; models.ErrConflict if the plate is
+// registered in the community already.
+func (s *Store) InsertFilialPlate(ctx context.Context, p models.FilialPlate) error {
+	return s.insert(ctx, colFilialPlates, filialPlateDoc{ID: p.CommunityID + ":" + p.Plate, Community: p.CommunityID,
+		Plate: p.Plate, Parent: p.ParentID, RegisteredBy: p.RegisteredBy, Created: p.Created})
+}
+
+// FilialPlate returns the registration of plate in the community, or
+// models.ErrNotFound.
+func (s *Store) FilialPlate(ctx context.Context, communityID, plate string) (models.FilialPlate, error) {
+	var d filialPlateDoc
+	if err := s.findByID(ctx, colFilialPlates, communityID+":"+plate, &d); err != nil {
+		return models.FilialPlate{}, err
+	}
+	return models.FilialPlate{CommunityID: d.Community, Plate: d.Plate, ParentID: d.Parent,
+		RegisteredBy: d.RegisteredBy, Created: d.Created.UTC()}, nil
+}
+
+type filialBookingDoc struct {
+	ID        string    `bson:"_id"`
+	Community string    `bson:"community"`
+	Plate     string    `bson:"plate"`
+	Parent    string    `bson:"parent"`
+	Day       string    `bson:"day"`
+	Bay       int       `bson:"bay"`
+	BookedBy  string    `bson:"booked_by"`
+	Created   time.Time `bson:"created"`
+}
+
+// InsertFilialBooking adds b; models.ErrConflict if its id exists.
+func (s *Store) InsertFilialBooking(ctx context.Context, b models.FilialBooking) error {
+	return s.insert(ctx, colFilialBookings, filialBookingDoc{ID: b.ID, Community: b.CommunityID, Plate: b.Plate,
+		Parent: b.ParentID, Day: b.Day, Bay: b.Bay, BookedBy: b.BookedBy, Created: b.Created})
+}
+
+// FilialBooking returns the booking with id, or models.ErrNotFound.
+func (s *Store) FilialBooking(ctx context.Context, id string) (models.FilialBooking, error) {
+	var d filialBookingDoc
+	if err := s.findByID(ctx, colFilialBookings, id, &d); err != nil {
+		return models.FilialBooking{}, err
+	}
+	return models.FilialBooking{ID: d.ID, CommunityID: d.Community, Plate: d.Plate, ParentID: d.Parent, Day: d.Day,
+		Bay: d.Bay, BookedBy: d.BookedBy, Created: d.Created.UTC()}, nil
+}
+
+// SetFilialBookingBay caches the bay a booking holds (the slot decides it).
+func (s *Store) SetFilialBookingBay(ctx context.Context, id string, bay int) error {
+	return s.setByID(ctx, colFilialBookings, id, bson.D{{Key: "bay", Value: bay}})
+}
+
+type gateEventDoc struct {
+	ID          string    `bson:"_id"`
+	Community   string    `bson:"community"`
+	EventID     string    `bson:"event"`
+	Plate       string    `bson:"plate"`
+	Direction   string    `bson:"direction"`
+	At          time.Time `bson:"at"`
+	FreeMinutes int64     `bson:"free_minutes"`
+	Reason      string    `bson:"reason"`
+	Visit       string    `bson:"visit,omitempty"`
+}
+
+// InsertGateEvent records e with its answer; models.ErrConflict if the
+// event id was recorded in the community before.
+func (s *Store) InsertGateEvent(ctx context.Context, e models.GateEvent) error {
+	return s.insert(ctx, colGateEvents, gateEventDoc{ID: e.CommunityID + ":" + e.EventID, Community: e.CommunityID,
+		EventID: e.EventID, Plate: e.Plate, Direction: string(e.Direction), At: e.At,
+		FreeMinutes: int64(e.FreeMinutes), Reason: e.Reason, Visit: e.VisitID})
+}
+
+// GateEvent returns the recorded event, or models.ErrNotFound.
+func (s *Store) GateEvent(ctx context.Context, communityID, eventID string) (models.GateEvent, error) {
+	var d gateEventDoc
+	if err := s.findByID(ctx, colGateEvents, communityID+":"+eventID, &d); err != nil {
+		return models.GateEvent{}, err
+	}
+	return models.GateEvent{CommunityID: d.Community, EventID: d.EventID, Plate: d.Plate,
+		Direction: models.GateDirection(d.Direction), At: d.At.UTC(), FreeMinutes: models.Minutes(d.FreeMinutes),
+		Reason: d.Reason, VisitID: d.Visit}, nil
+}
+
+type lastEntryDoc struct {
+	ID    string    `bson:"_id"`
+	Event string    `bson:"event"`
+	At    time.Time `bson:"at"`
+}
+
+// SetLastEntry remembers when plate last entered the car park. It is a
+// cache the gate's "out" event reads; the events themselves are the record.
+func (s *Store) SetLastEntry(ctx context.Context, communityID, plate, eventID string, at time.Time) error {
+	id := "in:" + communityID + ":" + plate
+	_, err := s.c(colGateEvents).ReplaceOne(ctx, byID(id), lastEntryDoc{ID: id, Event: eventID, At: at}, options.Replace().SetUpsert(true))
+	return mapErr("set last entry", err)
+}
+
+// LastEntry returns the event id and time plate last entered, or
+// models.ErrNotFound.
+func (s *Store) LastEntry(ctx context.Context, communityID, plate string) (string, time.Time, error) {
+	var d lastEntryDoc
+	if err := s.findByID(ctx, colGateEvents, "in:"+communityID+":"+plate, &d); err != nil {
+		return "", time.Time{}, err
+	}
+	return d.Event, d.At.UTC(), nil
+}
