@@ -32,6 +32,7 @@ type system struct {
 	accounts    *services.Accounts
 	communities *services.Communities
 	policies    *services.Policies
+	honour      *services.Honour
 	passwords   *auth.Passwords
 	qrSecret    []byte // signs QR tokens; derived from the active JWT key
 	deps        handlers.Deps
@@ -102,6 +103,8 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	}
 	sys.communities = services.NewCommunities(st, sys.passwords, newID, now)
 	sys.deps.Community = sys.communities
+	sys.honour = services.NewHonour(st, sys.ledger, sys.policies, sys.communities, newID, now)
+	sys.deps.Honour = sys.honour
 	return sys, nil
 }
 
@@ -132,6 +135,10 @@ func (s *system) schedule() []scheduledJob {
 	return []scheduledJob{
 		{"@every 1m", jobs.FinishTransfers(s.ledger)},
 		{"30 3 * * *", jobs.Audit(s.ledger, s.loc)},
+		{"10 0 * * *", jobs.HonourListing(s.honour, s.loc, s.now)},
+		{"20 0 * * *", jobs.HonourExpiry(s.honour, s.loc, s.now)},
+		{"0 2 1 * *", jobs.Allowances(s.honour, s.loc)},
+		{"30 1 1 1 *", jobs.StarLevels(s.honour, s.loc)},
 	}
 }
 

@@ -31,6 +31,14 @@ const (
 	colPolicies         = "policies"          // _id is community:version
 	colSettlementEvents = "settlement_events" // written once per fulfilment or reversal
 	colPartners         = "partners"
+	colHonourEntries    = "honour_entries"
+	colObjections       = "honour_objections" // _id is entry:resident
+	colHonourEvents     = "honour_events"     // once-only state changes, keyed
+	colHonourCurrent    = "honour_current"    // _id is r:resident or h:household; hot path
+	colHeadTerms        = "head_terms"        // _id is seat:n
+	colHeadCurrent      = "head_current"      // _id is the resident; hot path
+	colDuties           = "head_duties"       // _id is term:month:duty
+	colStarLevels       = "star_levels"       // _id is household:year; hot path
 )
 
 var allCollections = []string{
@@ -38,6 +46,7 @@ var allCollections = []string{
 	colRefreshTokens, colEntries, colHeads, colOps, colTransfers, colTransferQueue,
 	colAuditLog, colImports, colLeases, colJobRuns, colPolicies, colPartners,
 	colSettlementEvents,
+	colHonourEntries, colObjections, colHonourEvents, colHonourCurrent, colHeadTerms, colHeadCurrent, colDuties, colStarLevels,
 }
 
 type index struct {
@@ -57,6 +66,10 @@ var indexes = []index{
 	{colSettlementEvents, bson.D{{Key: "partner", Value: 1}, {Key: "at", Value: 1}}, false},
 	{colJobRuns, bson.D{{Key: "job", Value: 1}, {Key: "started", Value: -1}}, false},
 	{colPartners, bson.D{{Key: "community", Value: 1}, {Key: "name", Value: 1}}, true},
+	{colHonourEntries, bson.D{{Key: "community", Value: 1}, {Key: "status", Value: 1}}, false},
+	{colObjections, bson.D{{Key: "entry", Value: 1}}, false},
+	{colHeadTerms, bson.D{{Key: "community", Value: 1}, {Key: "seat", Value: 1}}, false},
+	{colDuties, bson.D{{Key: "community", Value: 1}, {Key: "term", Value: 1}, {Key: "month", Value: 1}}, false},
 }
 
 // EnsureSchema creates every collection and index; it is safe to run at
