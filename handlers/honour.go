@@ -476,13 +476,9 @@ func yearParam(s string) (int, error) {
 }
 
 func (h *api) star(c *fiber.Ctx) error {
-	year := time.Now().Year()
-	if s := c.Query("year"); s != "" {
-		y, err := yearParam(s)
-		if err != nil {
-			return err
-		}
-		year = y
+	year, err := yearParam(c.Query("year"))
+	if err != nil {
+		return err
 	}
 	r, err := h.Honour.Star(c.UserContext(), principal(c), c.Params("id"), year)
 	if err != nil {
