@@ -88,24 +88,9 @@ func (s *Honour) Appoint(ctx context.Context, p models.Principal, a Appointment)
 	return t, s.syncHead(ctx, p, t)
 }
 
-// syncHead makes the building, the role and the resident's term list agree
-// with term t.
+// syncHead makes the resident's term list and the building's head agree
+// with term t and its seat.
 func (s *Honour) syncHead(ctx context.Context, p models.Principal, t models.HeadTerm) error {
-	if t.Role == models.HeadBuilding {
-		b, err := s.store.Building(ctx, t.BuildingID)
-		if err != nil {
-			return err
-		}
-		want := ""
-		if t.Open() {
-			want = t.ResidentID
-		}
-		if t.Open() || b.HeadID == t.ResidentID {
-			if _, err := s.heads.SetBuildingHead(ctx, p, t.BuildingID, want); err != nil {
-				return err
-			}
-		}
-	}
 	held, err := s.store.HeadCurrent(ctx, t.ResidentID)
 	if err != nil {
 		return err
@@ -116,7 +101,50 @@ func (s *Honour) syncHead(ctx context.Context, p models.Principal, t models.Head
 	} else {
 		held = append(held, t)
 	}
-	return s.store.SaveHeadCurrent(ctx, t.ResidentID, held)
+	if err := s.store.SaveHeadCurrent(ctx, t.ResidentID, held); err != nil {
+		return err
+	}
+	if t.Role != models.HeadBuilding {
+		return nil
+	}
+	return s.syncBuilding(ctx, p, t)
+}
+
+// syncBuilding sets the building's head from the truth of its seat: the
+// term with no end event, the one with the highest number if a race left
+// two. Every appointment and ending calls it last, so the last writer
+// leaves the building agreeing with the open term.
+func (s *Honour) syncBuilding(ctx context.Context, p models.Principal, t models.HeadTerm) error {
+	terms, err := s.store.HeadTerms(ctx, t.CommunityID, t.Seat)
+	if err != nil {
+		return err
+	}
+	var open *models.HeadTerm
+	for i, x := range terms {
+		_, err := s.store.HonourEvent(ctx, "term:"+x.ID+":end")
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+		if open == nil || x.N > open.N {
+			open = &terms[i]
+		}
+	}
+	want := ""
+	if open != nil {
+		want = open.ResidentID
+	}
+	b, err := s.store.Building(ctx, t.BuildingID)
+	if err != nil {
+		return err
+	}
+	if b.HeadID == want {
+		return nil
+	}
+	_, err = s.heads.SetBuildingHead(ctx, p, t.BuildingID, want)
+	return err
 }
 
 // EndTerm closes a term by retirement (退出) or handover, with a reason (staff).

@@ -3,6 +3,8 @@ package services_test
 import (
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -593,5 +595,68 @@ func TestRankingsTieBreaks(t *testing.T) {
 	}
 	if _, err := w.hs.Rankings(ctx, w.as(w.zhang), services.RankingQuery{Period: "May"}); !errors.Is(err, models.ErrValidation) {
 		t.Fatalf("bad period: %v", err)
+	}
+}
+
+func TestConcurrentListingRunsListOnce(t *testing.T) {
+	w := newHonourWorld(t)
+	e := w.nominate(w.zhang)
+	w.at = e.NoticeEnds.Add(time.Minute)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, _, _, err := w.hs.ListDue(ctx, w.at); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if got := w.points(w.zhang.ID); got != 100 {
+		t.Fatalf("listing points = %d after concurrent runs, want 100", got)
+	}
+}
+
+func TestConcurrentAppointmentsOpenOneTerm(t *testing.T) {
+	w := newHonourWorld(t)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	var won atomic.Int32
+	for _, r := range []models.Resident{w.zhang, w.li, w.wang, w.zhao} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := w.hs.Appoint(ctx, w.staff, services.Appointment{Role: models.HeadBuilding, BuildingID: w.bld.ID, ResidentID: r.ID})
+			if err == nil {
+				won.Add(1)
+			} else if !errors.Is(err, models.ErrConflict) {
+				t.Error(err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	terms, err := w.st.HeadTerms(ctx, "A", "building:"+w.bld.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := 0
+	for _, term := range terms {
+		if term.Open() {
+			open++
+			if b, _ := w.st.Building(ctx, w.bld.ID); b.HeadID != term.ResidentID {
+				t.Errorf("building head %q, open term %q", b.HeadID, term.ResidentID)
+			}
+		}
+	}
+	// Appointments that saw an earlier winner hand over from it; those
+	// that raced for the same term number lose with a conflict.
+	if open != 1 || won.Load() < 1 || int(won.Load()) != len(terms) {
+		t.Fatalf("%d open terms, %d winners, %d terms; want 1 open and a term per winner", open, won.Load(), len(terms))
 	}
 }

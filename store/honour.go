@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
@@ -16,6 +18,11 @@ import (
 // inserts, because a replace is not atomic against another writer.
 func (s *Store) replaceByID(ctx context.Context, col, id string, doc any, upsert bool) error {
 	res, err := s.c(col).ReplaceOne(ctx, byID(id), doc, options.Replace().SetUpsert(upsert))
+	if upsert && err != nil && (mongo.IsDuplicateKeyError(err) || strings.Contains(err.Error(), "UNIQUE constraint")) {
+		// Two upserts raced to create the document: it exists now, so
+		// replace it.
+		res, err = s.c(col).ReplaceOne(ctx, byID(id), doc)
+	}
 	if err != nil {
 		return mapErr("replace "+col, err)
 	}
