@@ -569,7 +569,7 @@ func TestRankingsTieBreaks(t *testing.T) {
 	may := func(d int) time.Time { return time.Date(2026, 5, d, 0, 0, 0, 0, time.UTC) }
 	w.award(w.zhang, 100, may(3))
 	w.award(w.li, 100, may(2))
-	w.award(w.wang, 100, may(5))
+	w.award(w.wang, 100, may(1)) // first to 100, but with a deduction
 	w.award(w.zhao, 150, may(9))
 	w.at = may(6)
 	if _, err := w.l.Post(ctx, ledger.Posting{OpID: "deduct-wang", Hash: "h", Account: models.AccountOf(w.wang.ID, models.AssetPoints),
