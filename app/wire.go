@@ -105,6 +105,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.deps.Community = sys.communities
 	sys.honour = services.NewHonour(st, sys.ledger, sys.policies, sys.communities, newID, now)
 	sys.deps.Honour = sys.honour
+	sys.communities.KeepHeadTerms(sys.honour)
 	return sys, nil
 }
 

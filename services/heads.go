@@ -434,3 +434,37 @@ func (s *Honour) PayAllowances(ctx context.Context, m models.Month) (paid, skipp
 	}
 	return paid, skipped, nil
 }
+
+// HeadChanged keeps terms in step when a building's head is set directly
+// (PUT /buildings/{id}/head): a new head without an open term on the
+// building is appointed (handing over from the previous one), and a
+// building left without a head retires its open term. When the change
+// came from Appoint or EndTerm the terms agree already and nothing is done.
+func (s *Honour) HeadChanged(ctx context.Context, p models.Principal, buildingID, prev, next string) error {
+	terms, err := s.store.HeadTerms(ctx, p.CommunityID, "building:"+buildingID)
+	if err != nil {
+		return err
+	}
+	var open []models.HeadTerm
+	for _, t := range terms {
+		_, err := s.store.HonourEvent(ctx, "term:"+t.ID+":end")
+		if errors.Is(err, models.ErrNotFound) {
+			open = append(open, t)
+		} else if err != nil {
+			return err
+		}
+	}
+	if next != "" {
+		if slices.ContainsFunc(open, func(t models.HeadTerm) bool { return t.ResidentID == next }) {
+			return nil
+		}
+		_, err := s.Appoint(ctx, p, Appointment{Role: models.HeadBuilding, BuildingID: buildingID, ResidentID: next})
+		return err
+	}
+	for _, t := range open {
+		if _, err := s.endTerm(ctx, p, t, "retire", "楼组长已撤销", s.stamp()); err != nil {
+			return err
+		}
+	}
+	return nil
+}

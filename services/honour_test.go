@@ -660,3 +660,37 @@ func TestConcurrentAppointmentsOpenOneTerm(t *testing.T) {
 		t.Fatalf("%d open terms, %d winners, %d terms; want 1 open and a term per winner", open, won.Load(), len(terms))
 	}
 }
+
+// Setting a building's head directly (the older route) opens and closes
+// terms too, so the head and the open term stay one.
+func TestDirectHeadChangeKeepsTerms(t *testing.T) {
+	w := newHonourWorld(t)
+	w.cs.KeepHeadTerms(w.hs)
+	if _, err := w.cs.SetBuildingHead(ctx, w.staff, w.bld.ID, w.zhang.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := w.hs.ActiveHead(ctx, "A", w.zhang.ID, w.at); !ok {
+		t.Fatal("no term for a head set directly")
+	}
+	w.at = w.at.Add(time.Hour)
+	w.appoint(w.li) // through the terms: hands over
+	if b, _ := w.st.Building(ctx, w.bld.ID); b.HeadID != w.li.ID {
+		t.Fatalf("head %q after appointment", b.HeadID)
+	}
+	w.at = w.at.Add(time.Hour)
+	if _, err := w.cs.SetBuildingHead(ctx, w.staff, w.bld.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	terms, err := w.hs.Terms(ctx, w.staff, w.bld.ID)
+	if err != nil || len(terms) != 2 {
+		t.Fatalf("terms = %v, %v", terms, err)
+	}
+	for _, term := range terms {
+		if term.Open() {
+			t.Fatalf("open term %+v after the head was removed", term)
+		}
+	}
+	if ok, _ := w.hs.ActiveHead(ctx, "A", w.li.ID, w.at); ok {
+		t.Fatal("removed head still active")
+	}
+}
