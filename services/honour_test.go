@@ -1,6 +1,7 @@
 package services_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -692,5 +693,46 @@ func TestDirectHeadChangeKeepsTerms(t *testing.T) {
 	}
 	if ok, _ := w.hs.ActiveHead(ctx, "A", w.li.ID, w.at); ok {
 		t.Fatal("removed head still active")
+	}
+}
+
+// The redemption feature calls these through its own interface: their
+// signatures are a contract.
+var _ interface {
+	HonourListed(ctx context.Context, communityID, residentID string, at time.Time) (bool, error)
+	StarLevel(ctx context.Context, communityID, householdID string, at time.Time) (int, error)
+	ActiveHead(ctx context.Context, communityID, residentID string, at time.Time) (bool, error)
+} = (*services.Honour)(nil)
+
+func TestContractReadsOfUnknownsAreFalse(t *testing.T) {
+	w := newHonourWorld(t)
+	if lvl, err := w.hs.StarLevel(ctx, "A", w.hh1.ID, w.at); err != nil || lvl != 0 {
+		t.Fatalf("unrecorded year: %d, %v", lvl, err)
+	}
+	w.mustListed(w.zhang)
+	if ok, err := w.hs.HonourListed(ctx, "B", w.zhang.ID, w.at); err != nil || ok {
+		t.Fatalf("listed in another community: %v, %v", ok, err)
+	}
+	if ok, err := w.hs.HonourListed(ctx, "A", "nobody", w.at); err != nil || ok {
+		t.Fatalf("unknown resident: %v, %v", ok, err)
+	}
+	if ok, err := w.hs.ActiveHead(ctx, "A", w.zhang.ID, w.at); err != nil || ok {
+		t.Fatalf("never a head: %v, %v", ok, err)
+	}
+}
+
+func TestBuildingRankingLeavesOutOtherBuildings(t *testing.T) {
+	w := newHonourWorld(t)
+	b2 := mustBuilding(t, w.cs, w.staff, "2号楼")
+	far := w.resident("钱七", mustHousehold(t, w.cs, w.staff, b2.ID, "201").ID)
+	w.award(far, 500, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC))
+	w.award(w.zhang, 10, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC))
+	rows, err := w.hs.Rankings(ctx, w.as(w.li), services.RankingQuery{Period: "2026", BuildingID: w.bld.ID})
+	if err != nil || len(rows) != 1 || rows[0].ResidentID != w.zhang.ID {
+		t.Fatalf("building ranking = %+v, %v", rows, err)
+	}
+	rows, err = w.hs.Rankings(ctx, w.as(w.li), services.RankingQuery{Period: "2026"})
+	if err != nil || len(rows) != 2 || rows[0].ResidentID != far.ID {
+		t.Fatalf("community ranking = %+v, %v", rows, err)
 	}
 }
