@@ -163,4 +163,14 @@ func TestDutiesAndRankingsOverHTTP(t *testing.T) {
 	if r := w.call("GET", "/api/v1/households/"+w.b.household+"/star?year=2027", son, nil); r.Status != 404 {
 		t.Fatalf("another community's household: %d", r.Status)
 	}
+	lower := "/api/v1/households/" + w.b.household + "/star/2027/lowering"
+	if r := w.call("POST", lower, staff, map[string]any{"level": 0, "reason": "违规"}); r.code() != "IDEMPOTENCY_KEY_REQUIRED" {
+		t.Fatalf("lowering without a key: %d %s", r.Status, r.Body)
+	}
+	if r := w.call("POST", lower, staff, map[string]any{"level": 0, "reason": "违规"}, "Idempotency-Key", "lower-star-1"); r.Status != 404 {
+		t.Fatalf("lowering another community's star: %d %s", r.Status, r.Body)
+	}
+	if r := w.call("POST", lower, son, map[string]any{"level": 0, "reason": "违规"}, "Idempotency-Key", "lower-star-2"); r.Status != 403 {
+		t.Fatalf("a resident lowered a star: %d", r.Status)
+	}
 }

@@ -18,6 +18,7 @@ import (
 // models.ErrNotFound; Save* rewrite cache documents whole.
 type HonourStore interface {
 	People
+	AuditTrail
 	Communities(ctx context.Context, after string, limit int) ([]models.Community, error)
 	Building(ctx context.Context, id string) (models.Building, error)
 	Household(ctx context.Context, id string) (models.Household, error)
@@ -100,15 +101,30 @@ func (s *Honour) member(ctx context.Context, p models.Principal, id string) (mod
 // event records a once-only state change. It reports whether this call
 // recorded it (false: it was recorded before, and the first one is returned).
 func (s *Honour) event(ctx context.Context, ev models.HonourEvent) (models.HonourEvent, bool, error) {
+	first := true
 	err := s.store.InsertHonourEvent(ctx, ev)
 	if errors.Is(err, models.ErrConflict) {
-		prev, rerr := s.store.HonourEvent(ctx, ev.ID)
-		return prev, false, rerr
-	}
-	if err != nil {
+		if ev, err = s.store.HonourEvent(ctx, ev.ID); err != nil {
+			return ev, false, err
+		}
+		first = false
+	} else if err != nil {
 		return models.HonourEvent{}, false, err
 	}
-	return ev, true, nil
+	// A person's decision goes into the staff audit trail, also on a
+	// repeat, so a crash between the two is mended.
+	if ev.By != "system" && ev.By != "" {
+		err := s.audit(ctx, "honour:"+ev.ID, ev.CommunityID, ev.By, "honour."+ev.Kind, ev.Subject, ev.Reason, ev.At)
+		if err != nil {
+			return ev, first, err
+		}
+	}
+	return ev, first, nil
+}
+
+func (s *Honour) audit(ctx context.Context, id, communityID, actor, action, subject, reason string, at time.Time) error {
+	return s.store.RecordAudit(ctx, models.AuditRecord{ID: id, CommunityID: communityID, Actor: actor,
+		Action: action, Subject: subject, Reason: reason, At: at})
 }
 
 // --- the honour roll ---
@@ -179,7 +195,7 @@ func (s *Honour) Nominate(ctx context.Context, p models.Principal, n Nomination)
 	if err := s.store.InsertHonourEntry(ctx, e); err != nil {
 		return models.HonourEntry{}, fmt.Errorf("nominate: %w", err)
 	}
-	return e, nil
+	return e, s.audit(ctx, "honour:"+e.ID+":nominated", e.CommunityID, p.ResidentID, "honour.nominated", e.ID, e.Category+": "+e.Reason, e.Nominated)
 }
 
 // Entry returns an entry of the caller's community. Every resident may see

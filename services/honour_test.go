@@ -736,3 +736,22 @@ func TestBuildingRankingLeavesOutOtherBuildings(t *testing.T) {
 		t.Fatalf("community ranking = %+v, %v", rows, err)
 	}
 }
+
+func TestStaffDecisionsAreInAuditTrail(t *testing.T) {
+	w := newHonourWorld(t)
+	e := w.mustListed(w.zhang)
+	if _, err := w.hs.Revoke(ctx, w.staff, e.ID, "违反文明公约"); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := w.st.AuditTrail(ctx, "A", time.Time{}, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]bool{}
+	for _, r := range recs {
+		actions[r.Action] = true
+	}
+	if !actions["honour.nominated"] || !actions["honour.revoked"] {
+		t.Fatalf("audit trail actions = %v", actions)
+	}
+}
