@@ -178,8 +178,11 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 
 // seedHonour adds a listed resident (赵居民), a nomination in public notice
 // (李师傅) and the demo building head's (张阿姨) term and duties this month.
-func (s *system) seedHonour(ctx context.Context, sp models.Principal, building models.Building, ids map[string]string) error {
+func (s *system) seedHonour(ctx context.Context, staff models.Principal, building models.Building, ids map[string]string) error {
 	hs := s.honour
+	// The demo's honour decisions are made by "system", so they stay out of
+	// the staff audit trail.
+	sp := models.Principal{ResidentID: "system", CommunityID: staff.CommunityID, Roles: []models.Role{models.RoleStaff}}
 	listed, err := hs.Nominate(ctx, sp, services.Nomination{ResidentID: ids["13900000010"], Category: "好人好事", Reason: "常年义务照看楼道花草"})
 	if err != nil {
 		return err

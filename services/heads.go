@@ -85,9 +85,6 @@ func (s *Honour) Appoint(ctx context.Context, p models.Principal, a Appointment)
 		}
 		return models.HeadTerm{}, fmt.Errorf("appoint: %w", err)
 	}
-	if err := s.audit(ctx, "honour:term:"+t.ID+":appointed", t.CommunityID, p.ResidentID, "honour.appointed", t.ResidentID, string(t.Role)+" "+t.Seat, t.Start); err != nil {
-		return t, fmt.Errorf("appoint: %w", err)
-	}
 	return t, s.syncHead(ctx, p, t)
 }
 

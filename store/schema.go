@@ -32,12 +32,12 @@ const (
 	colSettlementEvents = "settlement_events" // written once per fulfilment or reversal
 	colPartners         = "partners"
 	colHonourEntries    = "honour_entries"
-	colObjections       = "honour_objections" // _id is entry:resident
+	colObjections       = "honour_objections" // _id derived from entry and resident
 	colHonourEvents     = "honour_events"     // once-only state changes, keyed
 	colHonourCurrent    = "honour_current"    // _id is r:resident or h:household; hot path
-	colHeadTerms        = "head_terms"        // _id is seat:n
+	colHeadTerms        = "head_terms"        // _id derived from seat and term number
 	colHeadCurrent      = "head_current"      // _id is the resident; hot path
-	colDuties           = "head_duties"       // _id is term:month:duty
+	colDuties           = "head_duties"       // _id derived from term, month and duty
 	colStarLevels       = "star_levels"       // _id is household:year; hot path
 )
 
