@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
@@ -185,5 +186,49 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	if _, err := s.rewards.RegisterFilialPlate(ctx, sp, ids["13800000005"], "沪B66688"); err != nil {
 		return nil, fmt.Errorf("filial plate: %w", err)
 	}
+	if err := s.seedHonour(ctx, sp, buildings[0], ids); err != nil {
+		return nil, fmt.Errorf("honour: %w", err)
+	}
 	return logins, nil
+}
+
+// seedHonour adds a listed resident (赵居民), a nomination in public notice
+// (李师傅) and the demo building head's (张阿姨) term and duties this month.
+func (s *system) seedHonour(ctx context.Context, staff models.Principal, building models.Building, ids map[string]string) error {
+	hs := s.honour
+	// The demo's honour decisions are made by "system", so they stay out of
+	// the staff audit trail.
+	sp := models.Principal{ResidentID: "system", CommunityID: staff.CommunityID, Roles: []models.Role{models.RoleStaff}}
+	listed, err := hs.Nominate(ctx, sp, services.Nomination{ResidentID: ids["13900000010"], Category: "好人好事", Reason: "常年义务照看楼道花草"})
+	if err != nil {
+		return err
+	}
+	// The demo skips the week of notice: list everything due a day after it.
+	if _, _, _, err := hs.ListDue(ctx, listed.NoticeEnds.Add(24*time.Hour)); err != nil {
+		return err
+	}
+	if _, err := hs.Nominate(ctx, sp, services.Nomination{ResidentID: ids["13800000004"], Category: "志愿服务", Reason: "带领志愿者队开展助老服务"}); err != nil {
+		return err
+	}
+	head := ids["13800000003"]
+	if _, err := hs.Appoint(ctx, sp, services.Appointment{Role: models.HeadBuilding, BuildingID: building.ID, ResidentID: head}); err != nil {
+		return err
+	}
+	month := models.MonthOf(s.now(), s.loc).String()
+	hp := models.Principal{ResidentID: head, CommunityID: sp.CommunityID, Roles: []models.Role{models.RoleResident, models.RoleBuildingHead}}
+	for i, d := range []struct{ duty, evidence string }{
+		{"月度例会", "参加居委会月度楼组长例会, 签到表第3行"},
+		{"通知送达", "电梯维修通知已逐户送达 1号楼 8 户"},
+	} {
+		duty, err := hs.LogDuty(ctx, hp, services.DutyLog{Month: month, Duty: d.duty, Evidence: d.evidence})
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			if _, err := hs.RuleDuty(ctx, sp, duty.ID, true, "已核实"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

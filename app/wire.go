@@ -35,6 +35,7 @@ type system struct {
 	policies    *services.Policies
 	settlement  *services.Settlement
 	rewards     *services.Rewards
+	honour      *services.Honour
 	passwords   *auth.Passwords
 	qrSecret    []byte // signs QR tokens; derived from the active JWT key
 	metrics     *metrics
@@ -109,7 +110,12 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	}
 	sys.communities = services.NewCommunities(st, sys.passwords, newID, now)
 	sys.deps.Community = sys.communities
-	sys.rewards = services.NewRewards(st, sys.ledger, st, sys.policies, noEligibility{}, sys.qrSecret, newID, now)
+	sys.honour = services.NewHonour(st, sys.ledger, sys.policies, sys.communities, newID, now)
+	sys.deps.Honour = sys.honour
+	sys.communities.KeepHeadTerms(sys.honour)
+	// The honour roll, star levels and head terms decide who may redeem
+	// honour-only, star-gated and heads' rewards.
+	sys.rewards = services.NewRewards(st, sys.ledger, st, sys.policies, sys.honour, sys.qrSecret, newID, now)
 	sys.deps.Rewards = sys.rewards
 	sys.settlement = services.NewSettlement(st, sys.ledger, st, sys.policies, st, sys.rewards, now)
 	sys.deps.Settlement = sys.settlement
@@ -159,6 +165,10 @@ func (s *system) schedule() []scheduledJob {
 			return n.Map(), err
 		})},
 		{"15 2 * * *", jobs.HoldExpiry(s.rewards, s.loc, s.now)},
+		{"10 0 * * *", jobs.HonourListing(s.honour, s.loc, s.now)},
+		{"20 0 * * *", jobs.HonourExpiry(s.honour, s.loc, s.now)},
+		{"0 2 1 * *", jobs.Allowances(s.honour, s.loc)},
+		{"30 1 1 1 *", jobs.StarLevels(s.honour, s.loc)},
 	}
 }
 
@@ -187,21 +197,4 @@ func (h levelFloor) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h levelFloor) WithGroup(name string) slog.Handler {
 	return levelFloor{h.Handler.WithGroup(name), h.min}
-}
-
-// noEligibility stands in for the honour-roll feature, which replaces it:
-// nobody is listed, no household has a star, nobody is a building head, so
-// rewards that ask for any of these are refused until it is wired.
-type noEligibility struct{}
-
-func (noEligibility) HonourListed(context.Context, string, string, time.Time) (bool, error) {
-	return false, nil
-}
-
-func (noEligibility) StarLevel(context.Context, string, string, time.Time) (int, error) {
-	return 0, nil
-}
-
-func (noEligibility) ActiveHead(context.Context, string, string, time.Time) (bool, error) {
-	return false, nil
 }

@@ -332,7 +332,8 @@ func (h *api) applyCredit(c *fiber.Ctx) error {
 	return c.JSON(toRedemptionJSON(r))
 }
 
-type reasonRequest struct {
+// optionalReason is a body whose reason may be left out.
+type optionalReason struct {
 	Reason string `json:"reason" validate:"max=200"`
 }
 
@@ -341,7 +342,7 @@ func (h *api) voidCredit(c *fiber.Ctx) error {
 	if _, _, _, err := idempotency(c, p); err != nil {
 		return err
 	}
-	var req reasonRequest
+	var req optionalReason
 	if err := decode(c, &req); err != nil {
 		return err
 	}
@@ -425,7 +426,7 @@ func (h *api) refund(c *fiber.Ctx) error {
 	if _, _, _, err := idempotency(c, p); err != nil {
 		return err
 	}
-	var req reasonRequest
+	var req optionalReason
 	if err := decode(c, &req); err != nil {
 		return err
 	}

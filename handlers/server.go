@@ -40,6 +40,7 @@ type Deps struct {
 	Policies   PolicyService
 	Settlement SettlementService
 	Rewards    RewardsService
+	Honour     HonourService
 }
 
 // Options tune the HTTP server.
@@ -94,6 +95,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesPolicy(v1)
 	h.routesSettlement(v1)
 	h.routesRewards(v1)
+	h.routesHonour(v1)
 	return app
 }
 

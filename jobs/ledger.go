@@ -8,11 +8,6 @@ import (
 	"github.com/linli-community/linli/ledger"
 )
 
-// Daily names a day in loc, the period of a daily job.
-func Daily(loc *time.Location) func(time.Time) string {
-	return func(t time.Time) string { return t.In(loc).Format("2006-01-02") }
-}
-
 // FinishTransfers completes transfers between residents whose credit did not
 // land (the process died between debit and credit).
 func FinishTransfers(l *ledger.Ledger) Job {

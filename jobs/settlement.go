@@ -24,8 +24,3 @@ func Monthly(name string, loc *time.Location, work MonthlyWork) Job {
 		}}
 }
 
-// PreviousMonth names the month before the one t falls in, in loc: the
-// period of a monthly job that runs on the 1st.
-func PreviousMonth(loc *time.Location) func(time.Time) string {
-	return func(t time.Time) string { return models.MonthOf(t, loc).Previous().String() }
-}

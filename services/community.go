@@ -75,7 +75,20 @@ type Communities struct {
 	hasher PasswordHasher
 	newID  func() string
 	now    func() time.Time
+	terms  HeadTermKeeper
 }
+
+// HeadTermKeeper records building heads' terms (the honour service).
+type HeadTermKeeper interface {
+	// HeadChanged is told that the building's head went from prev to next
+	// ("" for none), so the open term follows; it returns nil when the
+	// terms agree already.
+	HeadChanged(ctx context.Context, p models.Principal, buildingID, prev, next string) error
+}
+
+// KeepHeadTerms makes every change of a building's head open and close
+// terms through k, so the current head and the open term stay one.
+func (s *Communities) KeepHeadTerms(k HeadTermKeeper) { s.terms = k }
 
 // NewCommunities returns the community-structure service. newID returns a
 // fresh random id for every new record.
@@ -294,6 +307,11 @@ func (s *Communities) SetBuildingHead(ctx context.Context, p models.Principal, b
 	}
 	if err := s.syncHeadRoles(ctx, p.CommunityID, residentID, prev); err != nil {
 		return b, fmt.Errorf("set building head: %w", err)
+	}
+	if s.terms != nil {
+		if err := s.terms.HeadChanged(ctx, p, b.ID, prev, residentID); err != nil {
+			return b, fmt.Errorf("set building head: term: %w", err)
+		}
 	}
 	return b, nil
 }

@@ -41,6 +41,14 @@ const (
 	colFilialPlates     = "filial_plates"    // _id is community:plate
 	colFilialBookings   = "filial_bookings"  // _id is community:plate:day
 	colGateEvents       = "gate_events"      // _id is community:event id
+	colHonourEntries    = "honour_entries"
+	colObjections       = "honour_objections" // _id derived from entry and resident
+	colHonourEvents     = "honour_events"     // once-only state changes, keyed
+	colHonourCurrent    = "honour_current"    // _id is r:resident or h:household; hot path
+	colHeadTerms        = "head_terms"        // _id derived from seat and term number
+	colHeadCurrent      = "head_current"      // _id is the resident; hot path
+	colDuties           = "head_duties"       // _id derived from term, month and duty
+	colStarLevels       = "star_levels"       // _id is household:year; hot path
 )
 
 var allCollections = []string{
@@ -50,6 +58,7 @@ var allCollections = []string{
 	colSettlementEvents,
 	colStatements, colStatementLines, colStatementStatus,
 	colRewards, colRedemptions, colRewardSlots, colRedemptionMarks, colFilialPlates, colFilialBookings, colGateEvents,
+	colHonourEntries, colObjections, colHonourEvents, colHonourCurrent, colHeadTerms, colHeadCurrent, colDuties, colStarLevels,
 }
 
 type index struct {
@@ -76,6 +85,10 @@ var indexes = []index{
 	{colRedemptions, bson.D{{Key: "community", Value: 1}, {Key: "status", Value: 1}}, false},
 	{colRedemptions, bson.D{{Key: "partner", Value: 1}, {Key: "created", Value: 1}}, false},
 	{colRedemptions, bson.D{{Key: "resident", Value: 1}, {Key: "created", Value: -1}}, false},
+	{colHonourEntries, bson.D{{Key: "community", Value: 1}, {Key: "status", Value: 1}}, false},
+	{colObjections, bson.D{{Key: "entry", Value: 1}}, false},
+	{colHeadTerms, bson.D{{Key: "community", Value: 1}, {Key: "seat", Value: 1}}, false},
+	{colDuties, bson.D{{Key: "community", Value: 1}, {Key: "term", Value: 1}, {Key: "month", Value: 1}}, false},
 }
 
 // EnsureSchema creates every collection and index; it is safe to run at

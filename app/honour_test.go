@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/linli-community/linli/models"
+)
+
+// The honour roll end to end: nominate, object during notice, rule, list
+// by the job, the masked public board, and the tenants kept apart.
+func TestHonourRollOverHTTP(t *testing.T) {
+	w := newWorld(t)
+	staff, son, head, other := w.login(phoneStaffA), w.login(phoneSonA), w.login(phoneHeadA), w.login(phoneResidentB)
+	elder := w.ids[phoneElderA]
+
+	r := w.call("POST", "/api/v1/honour/nominations", son, map[string]string{"resident_id": elder, "category": "诚信", "reason": "x"})
+	if r.Status != 403 {
+		t.Fatalf("resident nominated: %d %s", r.Status, r.Body)
+	}
+	r = w.call("POST", "/api/v1/honour/nominations", staff, map[string]any{"resident_id": elder, "category": "诚信", "reason": "拾金不昧", "extra": 1})
+	if r.Status != 400 {
+		t.Fatalf("unknown field: %d", r.Status)
+	}
+	r = w.call("POST", "/api/v1/honour/nominations", staff, map[string]string{"resident_id": elder, "category": "诚信", "reason": "拾金不昧"})
+	if r.Status != 201 {
+		t.Fatalf("nominate: %d %s", r.Status, r.Body)
+	}
+	var entry struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	r.decode(t, &entry)
+	if r := w.call("GET", "/api/v1/honour/entries/"+entry.ID, other, nil); r.Status != 404 {
+		t.Fatalf("another community read the entry: %d", r.Status)
+	}
+	r = w.call("POST", "/api/v1/honour/entries/"+entry.ID+"/objections", head, map[string]string{"reason": "需要核实"})
+	if r.Status != 201 {
+		t.Fatalf("object: %d %s", r.Status, r.Body)
+	}
+	var objection struct {
+		ID string `json:"id"`
+	}
+	r.decode(t, &objection)
+	if r := w.call("POST", "/api/v1/honour/objections/"+objection.ID+"/ruling", son, map[string]string{"decision": "dismiss", "ruling": "x"}); r.Status != 403 {
+		t.Fatalf("resident ruled: %d", r.Status)
+	}
+
+	ctx := context.Background()
+	after := time.Now().Add(8 * 24 * time.Hour)
+	if _, _, blocked, err := w.sys.honour.ListDue(ctx, after); err != nil || blocked != 1 {
+		t.Fatalf("listing with an objection pending: blocked %d, %v", blocked, err)
+	}
+	er, err := w.sys.store.Resident(ctx, elder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := w.sys.honour.HonourListed(ctx, er.CommunityID, elder, after); ok {
+		t.Fatal("listed with an objection pending")
+	}
+	if r := w.call("POST", "/api/v1/honour/objections/"+objection.ID+"/ruling", staff, map[string]string{"decision": "dismiss", "ruling": "已核实"}); r.Status != 200 {
+		t.Fatalf("rule: %d %s", r.Status, r.Body)
+	}
+	before, _ := w.points(elder)
+	for run, want := range []int{1, 0} {
+		if listed, _, _, err := w.sys.honour.ListDue(ctx, after); err != nil || listed != want {
+			t.Fatalf("listing run %d: %d, %v; want %d", run+1, listed, err, want)
+		}
+	}
+	if got, _ := w.points(elder); got != before+100 {
+		t.Fatalf("listing points: %d, want %d", got, before+100)
+	}
+	if ok, _ := w.sys.honour.HonourListed(ctx, er.CommunityID, elder, time.Now()); !ok {
+		t.Fatal("not listed after the ruling")
+	}
+
+	var board struct {
+		Board []struct {
+			EntryID string `json:"entry_id"`
+			Name    string `json:"name"`
+		} `json:"board"`
+	}
+	r = w.call("GET", "/api/v1/honour/board", son, nil)
+	if r.Status != 200 {
+		t.Fatalf("board: %d %s", r.Status, r.Body)
+	}
+	r.decode(t, &board)
+	found := false
+	for _, row := range board.Board {
+		if row.EntryID == entry.ID {
+			found = row.Name == "王**"
+		}
+	}
+	if !found {
+		t.Fatalf("board does not show 王** for the entry: %s", r.Body)
+	}
+	elderTok := w.login(phoneElderA)
+	if r := w.call("PUT", "/api/v1/honour/entries/"+entry.ID+"/visibility", son, map[string]bool{"hidden": true}); r.Status != 403 {
+		t.Fatalf("another resident hid the entry: %d", r.Status)
+	}
+	if r := w.call("PUT", "/api/v1/honour/entries/"+entry.ID+"/visibility", elderTok, map[string]bool{"hidden": true}); r.Status != 200 {
+		t.Fatalf("hide: %d %s", r.Status, r.Body)
+	}
+	r = w.call("GET", "/api/v1/honour/board", other, nil)
+	if r.Status != 200 {
+		t.Fatalf("board B: %d", r.Status)
+	}
+	board.Board = nil
+	r.decode(t, &board)
+	if len(board.Board) != 0 {
+		t.Fatalf("community B sees A's board: %s", r.Body)
+	}
+
+	// Revocation over HTTP ends the eligibility at once.
+	if r := w.call("POST", "/api/v1/honour/entries/"+entry.ID+"/revocation", staff, map[string]string{"reason": "违规"}); r.Status != 200 {
+		t.Fatalf("revoke: %d %s", r.Status, r.Body)
+	}
+	if ok, _ := w.sys.honour.HonourListed(ctx, er.CommunityID, elder, time.Now()); ok {
+		t.Fatal("still listed after revocation")
+	}
+	w.mustAudit()
+}
+
+// The demo building head logs a duty, staff confirm it; rankings and star
+// routes check their input.
+func TestDutiesAndRankingsOverHTTP(t *testing.T) {
+	w := newWorld(t)
+	staff, head, son := w.login(phoneStaffA), w.login(phoneHeadA), w.login(phoneSonA)
+	month := models.MonthOf(time.Now(), w.sys.loc).String()
+	r := w.call("POST", "/api/v1/duties", head, map[string]string{"month": month, "duty": "问题上报", "evidence": "楼道灯坏, 已报物业"})
+	if r.Status != 201 {
+		t.Fatalf("log duty: %d %s", r.Status, r.Body)
+	}
+	var duty struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	r.decode(t, &duty)
+	if r := w.call("POST", "/api/v1/duties", son, map[string]string{"month": month, "duty": "问题上报", "evidence": "x"}); r.Status != 403 {
+		t.Fatalf("a resident without a term logged a duty: %d", r.Status)
+	}
+	if r := w.call("POST", "/api/v1/duties", head, map[string]string{"month": month, "duty": "打扫卫生", "evidence": "x"}); r.Status != 400 {
+		t.Fatalf("duty not on the checklist: %d", r.Status)
+	}
+	r = w.call("POST", "/api/v1/duties/"+duty.ID+"/ruling", staff, map[string]string{"decision": "confirm"})
+	if r.Status != 200 {
+		t.Fatalf("confirm: %d %s", r.Status, r.Body)
+	}
+	r.decode(t, &duty)
+	if duty.Status != "confirmed" {
+		t.Fatalf("status %s", duty.Status)
+	}
+	if r := w.call("GET", "/api/v1/me/head-terms", head, nil); r.Status != 200 {
+		t.Fatalf("my terms: %d", r.Status)
+	}
+	if r := w.call("GET", "/api/v1/rankings?period="+month, son, nil); r.Status != 200 {
+		t.Fatalf("rankings: %d %s", r.Status, r.Body)
+	}
+	if r := w.call("GET", "/api/v1/rankings?period=soon", son, nil); r.Status != 400 {
+		t.Fatalf("bad period: %d", r.Status)
+	}
+	if r := w.call("GET", "/api/v1/households/"+w.b.household+"/star?year=2027", son, nil); r.Status != 404 {
+		t.Fatalf("another community's household: %d", r.Status)
+	}
+	lower := "/api/v1/households/" + w.b.household + "/star/2027/lowering"
+	if r := w.call("POST", lower, staff, map[string]any{"level": 0, "reason": "违规"}); r.code() != "IDEMPOTENCY_KEY_REQUIRED" {
+		t.Fatalf("lowering without a key: %d %s", r.Status, r.Body)
+	}
+	if r := w.call("POST", lower, staff, map[string]any{"level": 0, "reason": "违规"}, "Idempotency-Key", "lower-star-1"); r.Status != 404 {
+		t.Fatalf("lowering another community's star: %d %s", r.Status, r.Body)
+	}
+	if r := w.call("POST", lower, son, map[string]any{"level": 0, "reason": "违规"}, "Idempotency-Key", "lower-star-2"); r.Status != 403 {
+		t.Fatalf("a resident lowered a star: %d", r.Status)
+	}
+}

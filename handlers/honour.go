@@ -1,0 +1,543 @@
+package handlers
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/services"
+)
+
+// HonourService is what the honour-roll, building-head, star-household and
+// ranking routes call.
+type HonourService interface {
+	Nominate(ctx context.Context, p models.Principal, n services.Nomination) (models.HonourEntry, error)
+	Entry(ctx context.Context, p models.Principal, id string) (models.HonourEntry, error)
+	Entries(ctx context.Context, p models.Principal, status models.HonourStatus, after string, limit int) ([]models.HonourEntry, error)
+	MyEntries(ctx context.Context, p models.Principal) ([]models.HonourEntry, error)
+	Object(ctx context.Context, p models.Principal, entryID, reason string) (models.Objection, error)
+	Objections(ctx context.Context, p models.Principal, entryID string) ([]models.Objection, error)
+	RuleObjection(ctx context.Context, p models.Principal, objectionID string, uphold bool, ruling string) (models.Objection, error)
+	Revoke(ctx context.Context, p models.Principal, entryID, reason string) (models.HonourEntry, error)
+	Appeal(ctx context.Context, p models.Principal, entryID, reason string) (models.HonourEntry, error)
+	DecideAppeal(ctx context.Context, p models.Principal, entryID string, restore bool, note string) (models.HonourEntry, error)
+	SetHidden(ctx context.Context, p models.Principal, entryID string, hidden bool) (models.HonourEntry, error)
+	Board(ctx context.Context, p models.Principal) ([]services.BoardRow, error)
+
+	Appoint(ctx context.Context, p models.Principal, a services.Appointment) (models.HeadTerm, error)
+	EndTerm(ctx context.Context, p models.Principal, termID, kind, reason string) (models.HeadTerm, error)
+	Terms(ctx context.Context, p models.Principal, buildingID string) ([]models.HeadTerm, error)
+	MyTerms(ctx context.Context, p models.Principal) ([]models.HeadTerm, error)
+	LogDuty(ctx context.Context, p models.Principal, in services.DutyLog) (models.Duty, error)
+	RuleDuty(ctx context.Context, p models.Principal, dutyID string, confirm bool, note string) (models.Duty, error)
+	Duties(ctx context.Context, p models.Principal, termID, month string) ([]models.Duty, error)
+
+	Star(ctx context.Context, p models.Principal, householdID string, year int) (models.StarRecord, error)
+	LowerStar(ctx context.Context, p models.Principal, householdID string, year, level int, reason string) (models.StarRecord, error)
+	Rankings(ctx context.Context, p models.Principal, q services.RankingQuery) ([]models.RankRow, error)
+}
+
+func (h *api) routesHonour(r fiber.Router) {
+	any := h.authed()
+	staff := h.authed(models.RoleStaff, models.RoleAdmin)
+	r.Post("/honour/nominations", h.authed(models.RoleStaff, models.RoleAdmin, models.RoleBuildingHead), h.nominate)
+	r.Get("/honour/entries", any, h.honourEntries)
+	r.Get("/honour/entries/:id", any, h.honourEntry)
+	r.Get("/me/honour", any, h.myHonour)
+	r.Post("/honour/entries/:id/objections", any, h.object)
+	r.Get("/honour/entries/:id/objections", staff, h.objections)
+	r.Post("/honour/objections/:id/ruling", staff, h.ruleObjection)
+	r.Post("/honour/entries/:id/revocation", staff, h.revoke)
+	r.Post("/honour/entries/:id/appeal", any, h.appeal)
+	r.Post("/honour/entries/:id/appeal/decision", staff, h.decideAppeal)
+	r.Put("/honour/entries/:id/visibility", any, h.setVisibility)
+	r.Get("/honour/board", any, h.board)
+
+	r.Post("/head-terms", staff, h.appoint)
+	r.Get("/head-terms", staff, h.terms)
+	r.Get("/me/head-terms", any, h.myTerms)
+	r.Post("/head-terms/:id/end", staff, h.endTerm)
+	r.Post("/duties", any, h.logDuty)
+	r.Get("/duties", any, h.duties)
+	r.Post("/duties/:id/ruling", staff, h.ruleDuty)
+
+	r.Get("/households/:id/star", any, h.star)
+	r.Post("/households/:id/star/:year/lowering", staff, h.lowerStar)
+	r.Get("/rankings", any, h.rankings)
+}
+
+type honourEntryJSON struct {
+	ID          string     `json:"id"`
+	ResidentID  string     `json:"resident_id,omitempty"`
+	HouseholdID string     `json:"household_id,omitempty"`
+	BuildingID  string     `json:"building_id,omitempty"`
+	Category    string     `json:"category"`
+	Reason      string     `json:"reason"`
+	NominatedBy string     `json:"nominated_by"`
+	Nominated   time.Time  `json:"nominated"`
+	NoticeEnds  time.Time  `json:"notice_ends"`
+	Status      string     `json:"status"`
+	ListedAt    *time.Time `json:"listed_at,omitempty"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	EndedAt     *time.Time `json:"ended_at,omitempty"`
+	EndReason   string     `json:"end_reason,omitempty"`
+	AppealOpen  bool       `json:"appeal_open"`
+	Hidden      bool       `json:"hidden"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func toHonourEntryJSON(e models.HonourEntry) honourEntryJSON {
+	return honourEntryJSON{ID: e.ID, ResidentID: e.ResidentID, HouseholdID: e.HouseholdID, BuildingID: e.BuildingID,
+		Category: e.Category, Reason: e.Reason, NominatedBy: e.NominatedBy, Nominated: e.Nominated, NoticeEnds: e.NoticeEnds,
+		Status: string(e.Status), ListedAt: optTime(e.ListedAt), ExpiresAt: optTime(e.ExpiresAt), EndedAt: optTime(e.EndedAt),
+		EndReason: e.EndReason, AppealOpen: e.AppealOpen, Hidden: e.Hidden}
+}
+
+func honourEntriesJSON(es []models.HonourEntry) fiber.Map {
+	out := make([]honourEntryJSON, len(es))
+	for i, e := range es {
+		out[i] = toHonourEntryJSON(e)
+	}
+	return fiber.Map{"entries": out}
+}
+
+type nominateRequest struct {
+	ResidentID  string `json:"resident_id" validate:"max=64"`
+	HouseholdID string `json:"household_id" validate:"max=64"`
+	Category    string `json:"category" validate:"required,max=20"`
+	Reason      string `json:"reason" validate:"required,max=500"`
+}
+
+func (h *api) nominate(c *fiber.Ctx) error {
+	var req nominateRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	e, err := h.Honour.Nominate(c.UserContext(), principal(c), services.Nomination{ResidentID: req.ResidentID,
+		HouseholdID: req.HouseholdID, Category: req.Category, Reason: req.Reason})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toHonourEntryJSON(e))
+}
+
+func (h *api) honourEntries(c *fiber.Ctx) error {
+	limit, err := queryInt(c, "limit", 50, 200)
+	if err != nil {
+		return err
+	}
+	status := models.HonourStatus(c.Query("status"))
+	switch status {
+	case "", models.HonourNotice, models.HonourListed, models.HonourRejected, models.HonourExpired, models.HonourRevoked:
+	default:
+		return models.Errorf(models.ErrValidation.Code, "status must be notice, listed, rejected, expired or revoked")
+	}
+	es, err := h.Honour.Entries(c.UserContext(), principal(c), status, c.Query("after"), int(limit))
+	if err != nil {
+		return err
+	}
+	return c.JSON(honourEntriesJSON(es))
+}
+
+func (h *api) honourEntry(c *fiber.Ctx) error {
+	e, err := h.Honour.Entry(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toHonourEntryJSON(e))
+}
+
+func (h *api) myHonour(c *fiber.Ctx) error {
+	es, err := h.Honour.MyEntries(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(honourEntriesJSON(es))
+}
+
+type reasonRequest struct {
+	Reason string `json:"reason" validate:"required,max=500"`
+}
+
+type objectionJSON struct {
+	ID         string     `json:"id"`
+	EntryID    string     `json:"entry_id"`
+	ResidentID string     `json:"resident_id"`
+	Reason     string     `json:"reason"`
+	At         time.Time  `json:"at"`
+	Status     string     `json:"status"`
+	RuledBy    string     `json:"ruled_by,omitempty"`
+	RuledAt    *time.Time `json:"ruled_at,omitempty"`
+	Ruling     string     `json:"ruling,omitempty"`
+}
+
+func toObjectionJSON(o models.Objection) objectionJSON {
+	return objectionJSON{o.ID, o.EntryID, o.ResidentID, o.Reason, o.At, string(o.Status), o.RuledBy, optTime(o.RuledAt), o.Ruling}
+}
+
+func (h *api) object(c *fiber.Ctx) error {
+	var req reasonRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	o, err := h.Honour.Object(c.UserContext(), principal(c), c.Params("id"), req.Reason)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toObjectionJSON(o))
+}
+
+func (h *api) objections(c *fiber.Ctx) error {
+	os, err := h.Honour.Objections(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	out := make([]objectionJSON, len(os))
+	for i, o := range os {
+		out[i] = toObjectionJSON(o)
+	}
+	return c.JSON(fiber.Map{"objections": out})
+}
+
+type rulingRequest struct {
+	Decision string `json:"decision" validate:"required,oneof=uphold dismiss"`
+	Ruling   string `json:"ruling" validate:"required,max=500"`
+}
+
+func (h *api) ruleObjection(c *fiber.Ctx) error {
+	var req rulingRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	o, err := h.Honour.RuleObjection(c.UserContext(), principal(c), c.Params("id"), req.Decision == "uphold", req.Ruling)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toObjectionJSON(o))
+}
+
+func (h *api) revoke(c *fiber.Ctx) error {
+	var req reasonRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	e, err := h.Honour.Revoke(c.UserContext(), principal(c), c.Params("id"), req.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toHonourEntryJSON(e))
+}
+
+func (h *api) appeal(c *fiber.Ctx) error {
+	var req reasonRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	e, err := h.Honour.Appeal(c.UserContext(), principal(c), c.Params("id"), req.Reason)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toHonourEntryJSON(e))
+}
+
+type appealDecisionRequest struct {
+	Decision string `json:"decision" validate:"required,oneof=restore dismiss"`
+	Note     string `json:"note" validate:"required,max=500"`
+}
+
+func (h *api) decideAppeal(c *fiber.Ctx) error {
+	var req appealDecisionRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	e, err := h.Honour.DecideAppeal(c.UserContext(), principal(c), c.Params("id"), req.Decision == "restore", req.Note)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toHonourEntryJSON(e))
+}
+
+type visibilityRequest struct {
+	Hidden *bool `json:"hidden" validate:"required"`
+}
+
+func (h *api) setVisibility(c *fiber.Ctx) error {
+	var req visibilityRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	e, err := h.Honour.SetHidden(c.UserContext(), principal(c), c.Params("id"), *req.Hidden)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toHonourEntryJSON(e))
+}
+
+type boardRowJSON struct {
+	EntryID     string    `json:"entry_id"`
+	Name        string    `json:"name"`
+	Building    string    `json:"building"`
+	Category    string    `json:"category"`
+	ListedSince time.Time `json:"listed_since"`
+}
+
+func (h *api) board(c *fiber.Ctx) error {
+	rows, err := h.Honour.Board(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	out := make([]boardRowJSON, len(rows))
+	for i, r := range rows {
+		out[i] = boardRowJSON{r.EntryID, r.Name, r.BuildingName, r.Category, r.ListedSince}
+	}
+	return c.JSON(fiber.Map{"board": out})
+}
+
+// --- building heads and the other 三长 ---
+
+type headTermJSON struct {
+	ID          string     `json:"id"`
+	Role        string     `json:"role"`
+	BuildingID  string     `json:"building_id,omitempty"`
+	ResidentID  string     `json:"resident_id"`
+	Number      int        `json:"number"`
+	Start       time.Time  `json:"start"`
+	End         *time.Time `json:"end,omitempty"`
+	EndKind     string     `json:"end_kind,omitempty"`
+	EndReason   string     `json:"end_reason,omitempty"`
+	AppointedBy string     `json:"appointed_by"`
+}
+
+func toHeadTermJSON(t models.HeadTerm) headTermJSON {
+	return headTermJSON{t.ID, string(t.Role), t.BuildingID, t.ResidentID, t.N, t.Start, optTime(t.End), t.EndKind, t.EndReason, t.AppointedBy}
+}
+
+func headTermsJSON(ts []models.HeadTerm) fiber.Map {
+	out := make([]headTermJSON, len(ts))
+	for i, t := range ts {
+		out[i] = toHeadTermJSON(t)
+	}
+	return fiber.Map{"terms": out}
+}
+
+type appointRequest struct {
+	Role       string `json:"role" validate:"required,oneof=building_head team_lead party_lead"`
+	BuildingID string `json:"building_id" validate:"max=64"`
+	ResidentID string `json:"resident_id" validate:"required,max=64"`
+}
+
+func (h *api) appoint(c *fiber.Ctx) error {
+	var req appointRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	t, err := h.Honour.Appoint(c.UserContext(), principal(c), services.Appointment{Role: models.HeadRole(req.Role),
+		BuildingID: req.BuildingID, ResidentID: req.ResidentID})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toHeadTermJSON(t))
+}
+
+func (h *api) terms(c *fiber.Ctx) error {
+	ts, err := h.Honour.Terms(c.UserContext(), principal(c), c.Query("building_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(headTermsJSON(ts))
+}
+
+func (h *api) myTerms(c *fiber.Ctx) error {
+	ts, err := h.Honour.MyTerms(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(headTermsJSON(ts))
+}
+
+type endTermRequest struct {
+	Kind   string `json:"kind" validate:"required,oneof=retire handover"`
+	Reason string `json:"reason" validate:"required,max=500"`
+}
+
+func (h *api) endTerm(c *fiber.Ctx) error {
+	var req endTermRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	t, err := h.Honour.EndTerm(c.UserContext(), principal(c), c.Params("id"), req.Kind, req.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toHeadTermJSON(t))
+}
+
+type dutyJSON struct {
+	ID         string     `json:"id"`
+	TermID     string     `json:"term_id"`
+	ResidentID string     `json:"resident_id"`
+	Month      string     `json:"month"`
+	Duty       string     `json:"duty"`
+	Evidence   string     `json:"evidence"`
+	PhotoURL   string     `json:"photo_url,omitempty"`
+	Status     string     `json:"status"`
+	Logged     time.Time  `json:"logged"`
+	RuledBy    string     `json:"ruled_by,omitempty"`
+	RuledAt    *time.Time `json:"ruled_at,omitempty"`
+	Note       string     `json:"note,omitempty"`
+}
+
+func toDutyJSON(d models.Duty) dutyJSON {
+	return dutyJSON{d.ID, d.TermID, d.ResidentID, d.Month, d.Duty, d.Evidence, d.PhotoURL, string(d.Status), d.Logged, d.RuledBy, optTime(d.RuledAt), d.Note}
+}
+
+type logDutyRequest struct {
+	TermID   string `json:"term_id" validate:"max=64"`
+	Month    string `json:"month" validate:"required"`
+	Duty     string `json:"duty" validate:"required,max=40"`
+	Evidence string `json:"evidence" validate:"required,max=1000"`
+	PhotoURL string `json:"photo_url" validate:"max=500"`
+}
+
+func (h *api) logDuty(c *fiber.Ctx) error {
+	var req logDutyRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	d, err := h.Honour.LogDuty(c.UserContext(), principal(c), services.DutyLog{TermID: req.TermID, Month: req.Month,
+		Duty: req.Duty, Evidence: req.Evidence, PhotoURL: req.PhotoURL})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toDutyJSON(d))
+}
+
+func (h *api) duties(c *fiber.Ctx) error {
+	ds, err := h.Honour.Duties(c.UserContext(), principal(c), c.Query("term_id"), c.Query("month"))
+	if err != nil {
+		return err
+	}
+	out := make([]dutyJSON, len(ds))
+	for i, d := range ds {
+		out[i] = toDutyJSON(d)
+	}
+	return c.JSON(fiber.Map{"duties": out})
+}
+
+type dutyRulingRequest struct {
+	Decision string `json:"decision" validate:"required,oneof=confirm reject"`
+	Note     string `json:"note" validate:"max=500"`
+}
+
+func (h *api) ruleDuty(c *fiber.Ctx) error {
+	var req dutyRulingRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	d, err := h.Honour.RuleDuty(c.UserContext(), principal(c), c.Params("id"), req.Decision == "confirm", req.Note)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toDutyJSON(d))
+}
+
+// --- star households and rankings ---
+
+type starJSON struct {
+	HouseholdID   string `json:"household_id"`
+	Year          int    `json:"year"`
+	Level         int    `json:"level"`
+	LevelName     string `json:"level_name"`
+	Computed      int    `json:"computed_level"`
+	Points        int64  `json:"points"`
+	Listed        bool   `json:"listed_member"`
+	Why           string `json:"why"`
+	LoweredReason string `json:"lowered_reason,omitempty"`
+}
+
+func toStarJSON(r models.StarRecord) starJSON {
+	return starJSON{r.HouseholdID, r.Year, r.Level, models.StarNames[r.Level], r.Computed, int64(r.Points), r.Listed, r.Why, r.LoweredReason}
+}
+
+func yearParam(s string) (int, error) {
+	y, err := strconv.Atoi(s)
+	if err != nil || y < 2000 || y > 9999 {
+		return 0, models.Errorf(models.ErrValidation.Code, "year must look like 2027")
+	}
+	return y, nil
+}
+
+func (h *api) star(c *fiber.Ctx) error {
+	year, err := yearParam(c.Query("year"))
+	if err != nil {
+		return err
+	}
+	r, err := h.Honour.Star(c.UserContext(), principal(c), c.Params("id"), year)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toStarJSON(r))
+}
+
+type lowerStarRequest struct {
+	Level  *int   `json:"level" validate:"required,min=0,max=2"`
+	Reason string `json:"reason" validate:"required,max=500"`
+}
+
+func (h *api) lowerStar(c *fiber.Ctx) error {
+	p := principal(c)
+	var req lowerStarRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	// Lowering takes back star bonuses: a value-moving request. Its
+	// postings are keyed by household, year and level, so a repeat moves
+	// nothing again whatever the key.
+	if _, _, _, err := idempotency(c, p); err != nil {
+		return err
+	}
+	year, err := yearParam(c.Params("year"))
+	if err != nil {
+		return err
+	}
+	r, err := h.Honour.LowerStar(c.UserContext(), p, c.Params("id"), year, *req.Level, req.Reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toStarJSON(r))
+}
+
+type rankRowJSON struct {
+	Rank       int       `json:"rank"`
+	Name       string    `json:"name"`
+	BuildingID string    `json:"building_id,omitempty"`
+	Earned     int64     `json:"points_earned"`
+	Deducted   int64     `json:"points_deducted"`
+	Minutes    int64     `json:"verified_minutes"`
+	Reached    time.Time `json:"reached"`
+}
+
+func (h *api) rankings(c *fiber.Ctx) error {
+	limit, err := queryInt(c, "limit", 50, 200)
+	if err != nil {
+		return err
+	}
+	rows, err := h.Honour.Rankings(c.UserContext(), principal(c), services.RankingQuery{Period: c.Query("period"),
+		BuildingID: c.Query("building_id"), Limit: int(limit)})
+	if err != nil {
+		return err
+	}
+	out := make([]rankRowJSON, len(rows))
+	for i, r := range rows {
+		out[i] = rankRowJSON{i + 1, r.Name, r.BuildingID, int64(r.Earned), int64(r.Deducted), int64(r.Minutes), r.Reached}
+	}
+	return c.JSON(fiber.Map{"rankings": out})
+}

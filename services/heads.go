@@ -1,0 +1,470 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
+)
+
+// Appointment puts a resident in a 三长 role for a term. A building head
+// (楼组长) is for one building; the other roles are community-wide.
+type Appointment struct {
+	Role       models.HeadRole
+	BuildingID string
+	ResidentID string
+}
+
+func seatOf(a Appointment) string {
+	if a.Role == models.HeadBuilding {
+		return "building:" + a.BuildingID
+	}
+	return string(a.Role) + ":" + a.ResidentID
+}
+
+// Appoint opens a term (staff). A building that has a head already is
+// handed over: the open term closes now and the new one opens. Terms are
+// numbered per seat and inserted by (seat, number), so two appointments
+// racing for one building cannot both win. The building's HeadID and the
+// building_head role follow the open term.
+func (s *Honour) Appoint(ctx context.Context, p models.Principal, a Appointment) (models.HeadTerm, error) {
+	if err := requireStaff(p); err != nil {
+		return models.HeadTerm{}, err
+	}
+	if _, err := models.ParseHeadRole(string(a.Role)); err != nil {
+		return models.HeadTerm{}, err
+	}
+	if _, err := s.member(ctx, p, a.ResidentID); err != nil {
+		return models.HeadTerm{}, fmt.Errorf("appoint: resident: %w", err)
+	}
+	switch {
+	case a.Role == models.HeadBuilding && a.BuildingID == "":
+		return models.HeadTerm{}, models.Errorf(models.ErrValidation.Code, "building_id is required for a building head")
+	case a.Role != models.HeadBuilding && a.BuildingID != "":
+		return models.HeadTerm{}, models.Errorf(models.ErrValidation.Code, "building_id is only for a building head")
+	}
+	if a.BuildingID != "" {
+		b, err := s.store.Building(ctx, a.BuildingID)
+		if err == nil && b.CommunityID != p.CommunityID {
+			err = models.ErrNotFound
+		}
+		if err != nil {
+			return models.HeadTerm{}, fmt.Errorf("appoint: building: %w", err)
+		}
+	}
+	seat := seatOf(a)
+	terms, err := s.store.HeadTerms(ctx, p.CommunityID, seat)
+	if err != nil {
+		return models.HeadTerm{}, fmt.Errorf("appoint: %w", err)
+	}
+	last := 0
+	at := s.stamp()
+	for _, t := range terms {
+		last = max(last, t.N)
+		if !t.Open() {
+			continue
+		}
+		if t.ResidentID == a.ResidentID {
+			// Already in office: a repeat mends the building and role.
+			return t, s.syncHead(ctx, p, t)
+		}
+		if _, err := s.endTerm(ctx, p, t, "handover", "交接给新任", at); err != nil {
+			return models.HeadTerm{}, fmt.Errorf("appoint: hand over: %w", err)
+		}
+	}
+	t := models.HeadTerm{ID: derivedID(seat, fmt.Sprint(last+1)), CommunityID: p.CommunityID, Seat: seat, N: last + 1,
+		Role: a.Role, BuildingID: a.BuildingID, ResidentID: a.ResidentID, Start: at, AppointedBy: p.ResidentID}
+	if err := s.store.InsertHeadTerm(ctx, t); err != nil {
+		if errors.Is(err, models.ErrConflict) {
+			return models.HeadTerm{}, models.Errorf(models.ErrConflict.Code, "another appointment to this seat was just made")
+		}
+		return models.HeadTerm{}, fmt.Errorf("appoint: %w", err)
+	}
+	return t, s.syncHead(ctx, p, t)
+}
+
+// syncHead makes the resident's term list and the building's head agree
+// with term t and its seat.
+func (s *Honour) syncHead(ctx context.Context, p models.Principal, t models.HeadTerm) error {
+	held, err := s.store.HeadCurrent(ctx, t.ResidentID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(held, func(x models.HeadTerm) bool { return x.ID == t.ID })
+	if i >= 0 {
+		held[i] = t
+	} else {
+		held = append(held, t)
+	}
+	if err := s.store.SaveHeadCurrent(ctx, t.ResidentID, held); err != nil {
+		return err
+	}
+	if t.Role != models.HeadBuilding {
+		return nil
+	}
+	return s.syncBuilding(ctx, p, t)
+}
+
+// syncBuilding sets the building's head from the truth of its seat: the
+// term with no end event, the one with the highest number if a race left
+// two. Every appointment and ending calls it last, so the last writer
+// leaves the building agreeing with the open term.
+func (s *Honour) syncBuilding(ctx context.Context, p models.Principal, t models.HeadTerm) error {
+	terms, err := s.store.HeadTerms(ctx, t.CommunityID, t.Seat)
+	if err != nil {
+		return err
+	}
+	var open *models.HeadTerm
+	for i, x := range terms {
+		_, err := s.store.HonourEvent(ctx, "term:"+x.ID+":end")
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+		if open == nil || x.N > open.N {
+			open = &terms[i]
+		}
+	}
+	want := ""
+	if open != nil {
+		want = open.ResidentID
+	}
+	b, err := s.store.Building(ctx, t.BuildingID)
+	if err != nil {
+		return err
+	}
+	if b.HeadID == want {
+		return nil
+	}
+	_, err = s.heads.SetBuildingHead(ctx, p, t.BuildingID, want)
+	return err
+}
+
+// EndTerm closes a term by retirement (退出) or handover, with a reason (staff).
+func (s *Honour) EndTerm(ctx context.Context, p models.Principal, termID, kind, reason string) (models.HeadTerm, error) {
+	if err := requireStaff(p); err != nil {
+		return models.HeadTerm{}, err
+	}
+	if kind != "retire" && kind != "handover" {
+		return models.HeadTerm{}, models.Errorf(models.ErrValidation.Code, "kind must be retire or handover")
+	}
+	reason, err := models.CleanText("reason", reason, 500)
+	if err != nil {
+		return models.HeadTerm{}, err
+	}
+	t, err := s.store.HeadTerm(ctx, termID)
+	if err == nil && t.CommunityID != p.CommunityID {
+		err = models.ErrNotFound
+	}
+	if err != nil {
+		return models.HeadTerm{}, fmt.Errorf("end term: %w", err)
+	}
+	return s.endTerm(ctx, p, t, kind, reason, s.stamp())
+}
+
+func (s *Honour) endTerm(ctx context.Context, p models.Principal, t models.HeadTerm, kind, reason string, at time.Time) (models.HeadTerm, error) {
+	ev, _, err := s.event(ctx, models.HonourEvent{ID: "term:" + t.ID + ":end", CommunityID: t.CommunityID, Subject: t.ID,
+		Kind: kind, By: p.ResidentID, Reason: reason, At: at})
+	if err != nil {
+		return t, err
+	}
+	t.End, t.EndKind, t.EndReason = ev.At, ev.Kind, ev.Reason
+	if err := s.store.SaveHeadTerm(ctx, t); err != nil {
+		return t, err
+	}
+	return t, s.syncHead(ctx, p, t)
+}
+
+// Terms lists the terms of the caller's community, of one building when
+// buildingID is set: the history of heads (staff).
+func (s *Honour) Terms(ctx context.Context, p models.Principal, buildingID string) ([]models.HeadTerm, error) {
+	if err := requireStaff(p); err != nil {
+		return nil, err
+	}
+	seat := ""
+	if buildingID != "" {
+		seat = "building:" + buildingID
+	}
+	return s.store.HeadTerms(ctx, p.CommunityID, seat)
+}
+
+// MyTerms lists the caller's own terms.
+func (s *Honour) MyTerms(ctx context.Context, p models.Principal) ([]models.HeadTerm, error) {
+	held, err := s.store.HeadCurrent(ctx, p.ResidentID)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(held, func(t models.HeadTerm) bool { return t.CommunityID != p.CommunityID }), nil
+}
+
+// ActiveHead reports whether the resident holds a building-head (or other
+// 三长 allowance) term at t: one _id read.
+func (s *Honour) ActiveHead(ctx context.Context, communityID, residentID string, at time.Time) (bool, error) {
+	held, err := s.store.HeadCurrent(ctx, residentID)
+	if err != nil {
+		return false, err
+	}
+	for _, t := range held {
+		if t.CommunityID == communityID && t.HeldAt(at) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// DutyLog is a head's report of one checklist duty for a month.
+type DutyLog struct {
+	TermID   string // optional when the caller holds one term that month
+	Month    string
+	Duty     string
+	Evidence string
+	PhotoURL string
+}
+
+// LogDuty records a duty (履职) with its evidence, for staff to confirm.
+// A duty not yet confirmed may be logged again with new evidence.
+func (s *Honour) LogDuty(ctx context.Context, p models.Principal, in DutyLog) (models.Duty, error) {
+	m, err := models.ParseMonth(in.Month)
+	if err != nil {
+		return models.Duty{}, err
+	}
+	c, err := s.store.Community(ctx, p.CommunityID)
+	if err != nil {
+		return models.Duty{}, fmt.Errorf("log duty: %w", err)
+	}
+	loc := c.Location()
+	from, to := m.Start(loc), m.End(loc)
+	if !from.Before(s.now()) {
+		return models.Duty{}, models.Errorf(models.ErrValidation.Code, "duties are logged for this month or an earlier one")
+	}
+	held, err := s.store.HeadCurrent(ctx, p.ResidentID)
+	if err != nil {
+		return models.Duty{}, fmt.Errorf("log duty: %w", err)
+	}
+	var term *models.HeadTerm
+	for i, t := range held {
+		if t.CommunityID == p.CommunityID && t.Start.Before(to) && (t.Open() || t.End.After(from)) && (in.TermID == "" || in.TermID == t.ID) {
+			term = &held[i]
+			break
+		}
+	}
+	if term == nil {
+		return models.Duty{}, models.Errorf(models.ErrForbidden.Code, "you held no term in %s", m)
+	}
+	policy, err := s.policies.At(ctx, p.CommunityID, s.now())
+	if err != nil {
+		return models.Duty{}, fmt.Errorf("log duty: %w", err)
+	}
+	if !slices.Contains(policy.DutyChecklist, in.Duty) {
+		return models.Duty{}, models.Errorf(models.ErrValidation.Code, "duty must be one of %s", strings.Join(policy.DutyChecklist, ", "))
+	}
+	evidence, err := models.CleanText("evidence", in.Evidence, 1000)
+	if err != nil {
+		return models.Duty{}, err
+	}
+	photo, err := optionalText("photo_url", in.PhotoURL, 500)
+	if err != nil {
+		return models.Duty{}, err
+	}
+	if photo != "" && !strings.HasPrefix(photo, "https://") && !strings.HasPrefix(photo, "http://") {
+		return models.Duty{}, models.Errorf(models.ErrValidation.Code, "photo_url must be an http(s) address")
+	}
+	d := models.Duty{ID: derivedID(term.ID, m.String()+"\x00"+in.Duty), CommunityID: p.CommunityID, TermID: term.ID,
+		ResidentID: p.ResidentID, Month: m.String(), Duty: in.Duty, Evidence: evidence, PhotoURL: photo,
+		Status: models.DutyPending, Logged: s.stamp()}
+	err = s.store.InsertDuty(ctx, d)
+	if errors.Is(err, models.ErrConflict) {
+		prev, err := s.settledDuty(ctx, d.ID)
+		if err != nil {
+			return models.Duty{}, fmt.Errorf("log duty: %w", err)
+		}
+		if prev.Status == models.DutyConfirmed {
+			return models.Duty{}, models.Errorf(models.ErrConflict.Code, "this duty is confirmed already")
+		}
+		return d, s.store.SaveDuty(ctx, d)
+	}
+	if err != nil {
+		return models.Duty{}, fmt.Errorf("log duty: %w", err)
+	}
+	return d, nil
+}
+
+// settledDuty reads a duty, mending its cached status from the keyed
+// confirmation.
+func (s *Honour) settledDuty(ctx context.Context, id string) (models.Duty, error) {
+	d, err := s.store.Duty(ctx, id)
+	if err != nil || d.Status == models.DutyConfirmed {
+		return d, err
+	}
+	ev, err := s.store.HonourEvent(ctx, "duty:"+id+":confirmed")
+	if errors.Is(err, models.ErrNotFound) {
+		return d, nil
+	}
+	if err != nil {
+		return d, err
+	}
+	d.Status, d.RuledBy, d.RuledAt, d.Note = models.DutyConfirmed, ev.By, ev.At, ev.Reason
+	return d, s.store.SaveDuty(ctx, d)
+}
+
+// RuleDuty confirms or rejects a logged duty (staff). A confirmation is a
+// keyed event, so it counts once however often it is sent; a confirmed
+// duty cannot be rejected.
+func (s *Honour) RuleDuty(ctx context.Context, p models.Principal, dutyID string, confirm bool, note string) (models.Duty, error) {
+	if err := requireStaff(p); err != nil {
+		return models.Duty{}, err
+	}
+	d, err := s.settledDuty(ctx, dutyID)
+	if err == nil && d.CommunityID != p.CommunityID {
+		err = models.ErrNotFound
+	}
+	if err != nil {
+		return models.Duty{}, fmt.Errorf("rule duty: %w", err)
+	}
+	if note, err = optionalText("note", note, 500); err != nil {
+		return models.Duty{}, err
+	}
+	if !confirm {
+		if d.Status == models.DutyConfirmed {
+			return models.Duty{}, models.Errorf(models.ErrConflict.Code, "this duty is confirmed already")
+		}
+		d.Status, d.RuledBy, d.RuledAt, d.Note = models.DutyRejected, p.ResidentID, s.stamp(), note
+		return d, s.store.SaveDuty(ctx, d)
+	}
+	if _, _, err := s.event(ctx, models.HonourEvent{ID: "duty:" + d.ID + ":confirmed", CommunityID: d.CommunityID,
+		Subject: d.ID, Kind: "confirmed", By: p.ResidentID, Reason: note, At: s.stamp()}); err != nil {
+		return models.Duty{}, fmt.Errorf("rule duty: %w", err)
+	}
+	return s.settledDuty(ctx, d.ID)
+}
+
+// Duties lists duties of the caller's community for a term and month:
+// staff see all, a head their own.
+func (s *Honour) Duties(ctx context.Context, p models.Principal, termID, month string) ([]models.Duty, error) {
+	if month != "" {
+		if _, err := models.ParseMonth(month); err != nil {
+			return nil, err
+		}
+	}
+	ds, err := s.store.Duties(ctx, p.CommunityID, termID, month)
+	if err != nil {
+		return nil, err
+	}
+	if !p.IsStaff() {
+		ds = slices.DeleteFunc(ds, func(d models.Duty) bool { return d.ResidentID != p.ResidentID })
+	}
+	return ds, nil
+}
+
+// daysServed counts the days of month m (in loc) whose first instant the
+// term covers, so a handover during a day gives that day to the outgoing
+// head and two heads of one month never share a day.
+func daysServed(t models.HeadTerm, m models.Month, loc *time.Location) (served, total int) {
+	for d := m.Start(loc); d.Before(m.End(loc)); d = d.AddDate(0, 0, 1) {
+		total++
+		if t.HeldAt(d) {
+			served++
+		}
+	}
+	return served, total
+}
+
+// PayAllowances pays every head who held a term during month m: the base
+// allowance plus points per confirmed duty, capped, pro rata for part of a
+// month if the policy says so; no confirmed duty, no allowance. Each
+// payment is a keyed posting ("allowance:"+term+":"+month), so a re-run,
+// or the run after a crash, pays only what is missing.
+func (s *Honour) PayAllowances(ctx context.Context, m models.Month) (paid, skipped int, err error) {
+	communities, err := s.store.Communities(ctx, "", 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, c := range communities {
+		loc := c.Location()
+		policy, err := s.policies.At(ctx, c.ID, m.End(loc).Add(-time.Millisecond))
+		if err != nil {
+			return paid, skipped, err
+		}
+		terms, err := s.store.HeadTerms(ctx, c.ID, "")
+		if err != nil {
+			return paid, skipped, err
+		}
+		for _, t := range terms {
+			served, total := daysServed(t, m, loc)
+			if served == 0 {
+				continue
+			}
+			duties, err := s.store.Duties(ctx, c.ID, t.ID, m.String())
+			if err != nil {
+				return paid, skipped, err
+			}
+			confirmed := 0
+			for _, d := range duties {
+				if d, err = s.settledDuty(ctx, d.ID); err != nil {
+					return paid, skipped, err
+				}
+				if d.Status == models.DutyConfirmed {
+					confirmed++
+				}
+			}
+			amount := models.Allowance(policy, confirmed, served, total)
+			if amount <= 0 {
+				skipped++
+				continue
+			}
+			_, err = s.ledger.Post(ctx, ledger.Posting{
+				OpID: "allowance:" + t.ID + ":" + m.String(), Hash: "allowance",
+				Account: models.AccountOf(t.ResidentID, models.AssetPoints), CommunityID: c.ID, Delta: int64(amount),
+				Kind: models.KindAllowance, Ref: t.ID,
+				Reason:        fmt.Sprintf("%s 履职补贴: %d 项已确认, %d/%d 天", m, confirmed, served, total),
+				PolicyVersion: policy.Version, Actor: "system",
+			})
+			if err != nil {
+				return paid, skipped, fmt.Errorf("allowance %s: %w", t.ID, err)
+			}
+			paid++
+		}
+	}
+	return paid, skipped, nil
+}
+
+// HeadChanged keeps terms in step when a building's head is set directly
+// (PUT /buildings/{id}/head): a new head without an open term on the
+// building is appointed (handing over from the previous one), and a
+// building left without a head retires its open term. When the change
+// came from Appoint or EndTerm the terms agree already and nothing is done.
+func (s *Honour) HeadChanged(ctx context.Context, p models.Principal, buildingID, prev, next string) error {
+	terms, err := s.store.HeadTerms(ctx, p.CommunityID, "building:"+buildingID)
+	if err != nil {
+		return err
+	}
+	var open []models.HeadTerm
+	for _, t := range terms {
+		_, err := s.store.HonourEvent(ctx, "term:"+t.ID+":end")
+		if errors.Is(err, models.ErrNotFound) {
+			open = append(open, t)
+		} else if err != nil {
+			return err
+		}
+	}
+	if next != "" {
+		if slices.ContainsFunc(open, func(t models.HeadTerm) bool { return t.ResidentID == next }) {
+			return nil
+		}
+		_, err := s.Appoint(ctx, p, Appointment{Role: models.HeadBuilding, BuildingID: buildingID, ResidentID: next})
+		return err
+	}
+	for _, t := range open {
+		if _, err := s.endTerm(ctx, p, t, "retire", "楼组长已撤销", s.stamp()); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,746 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/store"
+)
+
+// HonourStore is what the honour roll, building heads and star households
+// need from the database. Inserts return models.ErrConflict when the key
+// exists (that is how a once-only step is decided); reads by id return
+// models.ErrNotFound; Save* rewrite cache documents whole.
+type HonourStore interface {
+	People
+	AuditTrail
+	Communities(ctx context.Context, after string, limit int) ([]models.Community, error)
+	Building(ctx context.Context, id string) (models.Building, error)
+	Household(ctx context.Context, id string) (models.Household, error)
+	Households(ctx context.Context, communityID, buildingID, after string, limit int) ([]models.Household, error)
+	Residents(ctx context.Context, f store.ResidentFilter, after string, limit int) ([]models.Resident, error)
+
+	InsertHonourEntry(ctx context.Context, e models.HonourEntry) error
+	HonourEntry(ctx context.Context, id string) (models.HonourEntry, error)
+	SaveHonourEntry(ctx context.Context, e models.HonourEntry) error
+	// HonourEntries filters by community ("" for all) and statuses (all when none).
+	HonourEntries(ctx context.Context, communityID string, statuses []models.HonourStatus, after string, limit int) ([]models.HonourEntry, error)
+	InsertObjection(ctx context.Context, o models.Objection) error
+	Objection(ctx context.Context, id string) (models.Objection, error)
+	SaveObjection(ctx context.Context, o models.Objection) error
+	Objections(ctx context.Context, entryID string) ([]models.Objection, error)
+	InsertHonourEvent(ctx context.Context, e models.HonourEvent) error
+	HonourEvent(ctx context.Context, id string) (models.HonourEvent, error)
+	HonourCurrent(ctx context.Context, key string) (models.HonourCurrent, error)
+	SaveHonourCurrent(ctx context.Context, c models.HonourCurrent) error
+
+	InsertHeadTerm(ctx context.Context, t models.HeadTerm) error
+	HeadTerm(ctx context.Context, id string) (models.HeadTerm, error)
+	SaveHeadTerm(ctx context.Context, t models.HeadTerm) error
+	HeadTerms(ctx context.Context, communityID, seat string) ([]models.HeadTerm, error)
+	// HeadCurrent returns no terms (and nil) for a resident who never held one.
+	HeadCurrent(ctx context.Context, residentID string) ([]models.HeadTerm, error)
+	SaveHeadCurrent(ctx context.Context, residentID string, terms []models.HeadTerm) error
+	InsertDuty(ctx context.Context, d models.Duty) error
+	Duty(ctx context.Context, id string) (models.Duty, error)
+	SaveDuty(ctx context.Context, d models.Duty) error
+	Duties(ctx context.Context, communityID, termID, month string) ([]models.Duty, error)
+
+	InsertStarRecord(ctx context.Context, r models.StarRecord) error
+	StarRecord(ctx context.Context, id string) (models.StarRecord, error)
+	SaveStarRecord(ctx context.Context, r models.StarRecord) error
+
+	// Op returns the ledger's record of an op id, or models.ErrNotFound.
+	Op(ctx context.Context, id string) (ledger.Op, error)
+	// EachCommunityEntry streams a community's entries with from <= at < to.
+	EachCommunityEntry(ctx context.Context, communityID string, from, to time.Time, fn func(models.Entry) error) error
+}
+
+// HeadAppointer keeps Building.HeadID and the building_head role; the
+// community service does it.
+type HeadAppointer interface {
+	SetBuildingHead(ctx context.Context, p models.Principal, buildingID, residentID string) (models.Building, error)
+}
+
+// Honour runs the honour roll (诚信红榜) with its public notice, the terms,
+// duties and allowances of building heads and the other 三长, star
+// households and rankings.
+type Honour struct {
+	store    HonourStore
+	ledger   *ledger.Ledger
+	policies PolicySource
+	heads    HeadAppointer
+	newID    func() string
+	now      func() time.Time
+}
+
+// NewHonour returns the honour service.
+func NewHonour(s HonourStore, l *ledger.Ledger, policies PolicySource, heads HeadAppointer, newID func() string, now func() time.Time) *Honour {
+	return &Honour{store: s, ledger: l, policies: policies, heads: heads, newID: newID, now: now}
+}
+
+func (s *Honour) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+const day = 24 * time.Hour
+
+// member loads a resident of p's community (anyone of the community may
+// look at the notices and the board).
+func (s *Honour) member(ctx context.Context, p models.Principal, id string) (models.Resident, error) {
+	r, err := s.store.Resident(ctx, id)
+	if err == nil && r.CommunityID != p.CommunityID {
+		err = models.ErrNotFound
+	}
+	return r, err
+}
+
+// event records a once-only state change. It reports whether this call
+// recorded it (false: it was recorded before, and the first one is returned).
+func (s *Honour) event(ctx context.Context, ev models.HonourEvent) (models.HonourEvent, bool, error) {
+	first := true
+	err := s.store.InsertHonourEvent(ctx, ev)
+	if errors.Is(err, models.ErrConflict) {
+		if ev, err = s.store.HonourEvent(ctx, ev.ID); err != nil {
+			return ev, false, err
+		}
+		first = false
+	} else if err != nil {
+		return models.HonourEvent{}, false, err
+	}
+	// A person's decision goes into the staff audit trail, also on a
+	// repeat, so a crash between the two is mended.
+	if ev.By != "" {
+		err := s.audit(ctx, "honour:"+ev.ID, ev.CommunityID, ev.By, "honour."+ev.Kind, ev.Subject, ev.Reason, ev.At)
+		if err != nil {
+			return ev, first, err
+		}
+	}
+	return ev, first, nil
+}
+
+// audit records a decision in the staff audit trail; the jobs' and the
+// demo seed's ("system") are not staff decisions and are left out.
+func (s *Honour) audit(ctx context.Context, id, communityID, actor, action, subject, reason string, at time.Time) error {
+	if actor == "system" {
+		return nil
+	}
+	return s.store.RecordAudit(ctx, models.AuditRecord{ID: id, CommunityID: communityID, Actor: actor,
+		Action: action, Subject: subject, Reason: reason, At: at})
+}
+
+// --- the honour roll ---
+
+// Nomination names a resident or a household (exactly one) for the roll.
+type Nomination struct {
+	ResidentID  string
+	HouseholdID string
+	Category    string
+	Reason      string
+}
+
+// Nominate puts a resident or household into public notice (公示). Staff
+// may nominate anyone of their community, a building head the residents of
+// the building they head.
+func (s *Honour) Nominate(ctx context.Context, p models.Principal, n Nomination) (models.HonourEntry, error) {
+	if !p.IsStaff() && !p.Has(models.RoleBuildingHead) {
+		return models.HonourEntry{}, models.ErrForbidden
+	}
+	if (n.ResidentID == "") == (n.HouseholdID == "") {
+		return models.HonourEntry{}, models.Errorf(models.ErrValidation.Code, "name exactly one of resident_id and household_id")
+	}
+	if !slices.Contains(models.HonourCategories, n.Category) {
+		return models.HonourEntry{}, models.Errorf(models.ErrValidation.Code, "category must be one of %v", models.HonourCategories)
+	}
+	reason, err := models.CleanText("reason", n.Reason, 500)
+	if err != nil {
+		return models.HonourEntry{}, err
+	}
+	e := models.HonourEntry{ID: s.newID(), CommunityID: p.CommunityID, ResidentID: n.ResidentID,
+		HouseholdID: n.HouseholdID, Category: n.Category, Reason: reason, NominatedBy: p.ResidentID,
+		Nominated: s.stamp(), Status: models.HonourNotice}
+	if n.ResidentID != "" {
+		r, err := s.member(ctx, p, n.ResidentID)
+		if err != nil {
+			return models.HonourEntry{}, fmt.Errorf("nominate: %w", err)
+		}
+		e.HouseholdID = r.HouseholdID
+	}
+	if e.HouseholdID != "" {
+		h, err := s.store.Household(ctx, e.HouseholdID)
+		if err == nil && h.CommunityID != p.CommunityID {
+			err = models.ErrNotFound
+		}
+		if err != nil {
+			return models.HonourEntry{}, fmt.Errorf("nominate: household: %w", err)
+		}
+		e.BuildingID = h.BuildingID
+	}
+	if !p.IsStaff() {
+		ok := false
+		if e.BuildingID != "" {
+			b, err := s.store.Building(ctx, e.BuildingID)
+			if err != nil {
+				return models.HonourEntry{}, fmt.Errorf("nominate: building: %w", err)
+			}
+			ok = b.HeadID == p.ResidentID
+		}
+		if !ok {
+			return models.HonourEntry{}, models.Errorf(models.ErrForbidden.Code, "a building head nominates residents of their own building")
+		}
+	}
+	policy, err := s.policies.At(ctx, p.CommunityID, e.Nominated)
+	if err != nil {
+		return models.HonourEntry{}, fmt.Errorf("nominate: %w", err)
+	}
+	e.NoticeEnds = e.Nominated.Add(time.Duration(policy.NoticeDays) * day)
+	if err := s.store.InsertHonourEntry(ctx, e); err != nil {
+		return models.HonourEntry{}, fmt.Errorf("nominate: %w", err)
+	}
+	return e, s.audit(ctx, "honour:"+e.ID+":nominated", e.CommunityID, p.ResidentID, "honour.nominated", e.ID, e.Category+": "+e.Reason, e.Nominated)
+}
+
+// Entry returns an entry of the caller's community. Every resident may see
+// it: nominations are public during notice.
+func (s *Honour) Entry(ctx context.Context, p models.Principal, id string) (models.HonourEntry, error) {
+	e, err := s.store.HonourEntry(ctx, id)
+	if err == nil && e.CommunityID != p.CommunityID {
+		err = models.ErrNotFound
+	}
+	return e, err
+}
+
+// Entries lists the caller's community's entries: staff see any status,
+// residents the nominations in notice (公示).
+func (s *Honour) Entries(ctx context.Context, p models.Principal, status models.HonourStatus, after string, limit int) ([]models.HonourEntry, error) {
+	if p.CommunityID == "" {
+		return nil, models.ErrForbidden
+	}
+	if !p.IsStaff() && status != models.HonourNotice {
+		return nil, models.Errorf(models.ErrForbidden.Code, "residents see the nominations in notice")
+	}
+	var statuses []models.HonourStatus
+	if status != "" {
+		statuses = []models.HonourStatus{status}
+	}
+	return s.store.HonourEntries(ctx, p.CommunityID, statuses, after, pageLimit(limit))
+}
+
+// MyEntries lists the entries naming the caller or their household.
+func (s *Honour) MyEntries(ctx context.Context, p models.Principal) ([]models.HonourEntry, error) {
+	r, err := s.member(ctx, p, p.ResidentID)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.store.HonourEntries(ctx, p.CommunityID, nil, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	out := []models.HonourEntry{}
+	for _, e := range all {
+		if s.concerns(e, r) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// concerns reports whether the entry names r or r's household.
+func (s *Honour) concerns(e models.HonourEntry, r models.Resident) bool {
+	if e.ResidentID != "" {
+		return e.ResidentID == r.ID
+	}
+	return e.HouseholdID != "" && e.HouseholdID == r.HouseholdID
+}
+
+// Object lodges the caller's objection to a nomination in notice, one per
+// resident and entry.
+func (s *Honour) Object(ctx context.Context, p models.Principal, entryID, reason string) (models.Objection, error) {
+	e, err := s.Entry(ctx, p, entryID)
+	if err != nil {
+		return models.Objection{}, fmt.Errorf("object: %w", err)
+	}
+	if reason, err = models.CleanText("reason", reason, 500); err != nil {
+		return models.Objection{}, err
+	}
+	at := s.stamp()
+	if e.Status != models.HonourNotice || !at.Before(e.NoticeEnds) {
+		return models.Objection{}, models.Errorf(models.ErrConflict.Code, "the public notice of this nomination has ended")
+	}
+	o := models.Objection{ID: derivedID(e.ID, p.ResidentID), EntryID: e.ID, CommunityID: e.CommunityID,
+		ResidentID: p.ResidentID, Reason: reason, At: at, Status: models.ObjectionPending}
+	err = s.store.InsertObjection(ctx, o)
+	if errors.Is(err, models.ErrConflict) {
+		return models.Objection{}, models.Errorf(models.ErrAlreadyExists.Code, "you have objected to this nomination already")
+	}
+	if err != nil {
+		return models.Objection{}, fmt.Errorf("object: %w", err)
+	}
+	return o, nil
+}
+
+// Objections lists the objections to an entry (staff).
+func (s *Honour) Objections(ctx context.Context, p models.Principal, entryID string) ([]models.Objection, error) {
+	if err := requireStaff(p); err != nil {
+		return nil, err
+	}
+	e, err := s.Entry(ctx, p, entryID)
+	if err != nil {
+		return nil, err
+	}
+	os, err := s.store.Objections(ctx, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range os {
+		if os[i], err = s.settledObjection(ctx, os[i]); err != nil {
+			return nil, err
+		}
+	}
+	return os, nil
+}
+
+// settledObjection mends the cached status from the ruling event, which a
+// crash may have left unsaved.
+func (s *Honour) settledObjection(ctx context.Context, o models.Objection) (models.Objection, error) {
+	if o.Status != models.ObjectionPending {
+		return o, nil
+	}
+	ev, err := s.store.HonourEvent(ctx, o.ID+":ruled")
+	if errors.Is(err, models.ErrNotFound) {
+		return o, nil
+	}
+	if err != nil {
+		return o, err
+	}
+	o.Status, o.RuledBy, o.RuledAt, o.Ruling = models.ObjectionStatus(ev.Kind), ev.By, ev.At, ev.Reason
+	return o, s.store.SaveObjection(ctx, o)
+}
+
+// RuleObjection upholds or dismisses an objection (staff), once. An upheld
+// objection keeps the nomination off the roll.
+func (s *Honour) RuleObjection(ctx context.Context, p models.Principal, objectionID string, uphold bool, ruling string) (models.Objection, error) {
+	if err := requireStaff(p); err != nil {
+		return models.Objection{}, err
+	}
+	o, err := s.store.Objection(ctx, objectionID)
+	if err == nil && o.CommunityID != p.CommunityID {
+		err = models.ErrNotFound
+	}
+	if err != nil {
+		return models.Objection{}, fmt.Errorf("rule objection: %w", err)
+	}
+	if ruling, err = models.CleanText("ruling", ruling, 500); err != nil {
+		return models.Objection{}, err
+	}
+	kind := models.ObjectionDismissed
+	if uphold {
+		kind = models.ObjectionUpheld
+	}
+	ev, first, err := s.event(ctx, models.HonourEvent{ID: o.ID + ":ruled", CommunityID: o.CommunityID, Subject: o.ID,
+		Kind: string(kind), By: p.ResidentID, Reason: ruling, At: s.stamp()})
+	if err != nil {
+		return models.Objection{}, fmt.Errorf("rule objection: %w", err)
+	}
+	if !first && ev.Kind != string(kind) {
+		return models.Objection{}, models.Errorf(models.ErrConflict.Code, "this objection was %s already", ev.Kind)
+	}
+	o.Status = models.ObjectionPending
+	if o, err = s.settledObjection(ctx, o); err != nil {
+		return o, fmt.Errorf("rule objection: %w", err)
+	}
+	if uphold {
+		e, err := s.store.HonourEntry(ctx, o.EntryID)
+		if err != nil {
+			return o, fmt.Errorf("rule objection: %w", err)
+		}
+		if e.Status == models.HonourNotice {
+			if err := s.reject(ctx, e, ev); err != nil {
+				return o, fmt.Errorf("rule objection: %w", err)
+			}
+		}
+	}
+	return o, nil
+}
+
+// reject keeps a nomination off the roll after an upheld objection.
+func (s *Honour) reject(ctx context.Context, e models.HonourEntry, because models.HonourEvent) error {
+	ev, _, err := s.event(ctx, models.HonourEvent{ID: e.ID + ":rejected", CommunityID: e.CommunityID, Subject: e.ID,
+		Kind: "rejected", By: because.By, Reason: because.Reason, At: because.At})
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.HonourEvent(ctx, e.ID+":listed"); err == nil {
+		return nil // listed first (an objection ruled after the listing): staff revoke instead
+	}
+	e.Status, e.EndedAt, e.EndReason = models.HonourRejected, ev.At, ev.Reason
+	return s.store.SaveHonourEntry(ctx, e)
+}
+
+// ListDue ends the public notice of every nomination whose notice is over
+// at at: one with an upheld objection is rejected, one with an objection
+// still pending waits for the ruling, any other is listed. Safe to repeat:
+// the listing is a keyed event and its points a keyed posting.
+func (s *Honour) ListDue(ctx context.Context, at time.Time) (listed, rejected, blocked int, err error) {
+	due, err := s.store.HonourEntries(ctx, "", []models.HonourStatus{models.HonourNotice}, "", 0)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	for _, e := range due {
+		if at.Before(e.NoticeEnds) {
+			continue
+		}
+		objections, err := s.store.Objections(ctx, e.ID)
+		if err != nil {
+			return listed, rejected, blocked, err
+		}
+		pending, upheld := false, false
+		for _, o := range objections {
+			if o, err = s.settledObjection(ctx, o); err != nil {
+				return listed, rejected, blocked, err
+			}
+			pending = pending || o.Status == models.ObjectionPending
+			upheld = upheld || o.Status == models.ObjectionUpheld
+		}
+		switch {
+		case upheld:
+			ev, err := s.store.HonourEvent(ctx, e.ID+":rejected")
+			if errors.Is(err, models.ErrNotFound) {
+				ev = models.HonourEvent{By: "system", Reason: "异议成立", At: s.stamp()}
+			} else if err != nil {
+				return listed, rejected, blocked, err
+			}
+			if err := s.reject(ctx, e, ev); err != nil {
+				return listed, rejected, blocked, err
+			}
+			rejected++
+		case pending:
+			blocked++
+		default:
+			if err := s.list(ctx, e); err != nil {
+				return listed, rejected, blocked, fmt.Errorf("list %s: %w", e.ID, err)
+			}
+			listed++
+		}
+	}
+	return listed, rejected, blocked, nil
+}
+
+// nominees are the residents a listing credits: the resident, or every
+// resident of the household.
+func (s *Honour) nominees(ctx context.Context, e models.HonourEntry) ([]models.Resident, error) {
+	if e.ResidentID != "" {
+		r, err := s.store.Resident(ctx, e.ResidentID)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, nil
+		}
+		return []models.Resident{r}, err
+	}
+	return s.store.Residents(ctx, store.ResidentFilter{CommunityID: e.CommunityID, HouseholdID: e.HouseholdID}, "", 0)
+}
+
+func currentKey(e models.HonourEntry) string {
+	if e.ResidentID != "" {
+		return "r:" + e.ResidentID
+	}
+	return "h:" + e.HouseholdID
+}
+
+// list puts e on the roll once: the keyed event decides, the points are a
+// keyed posting, and the caches are rewritten on every repeat.
+func (s *Honour) list(ctx context.Context, e models.HonourEntry) error {
+	ev, _, err := s.event(ctx, models.HonourEvent{ID: e.ID + ":listed", CommunityID: e.CommunityID, Subject: e.ID,
+		Kind: "listed", By: "system", At: s.stamp()})
+	if err != nil {
+		return err
+	}
+	policy, err := s.policies.At(ctx, e.CommunityID, ev.At)
+	if err != nil {
+		return err
+	}
+	e.Status, e.ListedAt = models.HonourListed, ev.At
+	e.ExpiresAt = ev.At.Add(time.Duration(policy.ListingDays) * day)
+	if policy.ListingPoints > 0 {
+		people, err := s.nominees(ctx, e)
+		if err != nil {
+			return err
+		}
+		for _, r := range people {
+			_, err := s.ledger.Post(ctx, ledger.Posting{
+				OpID: "honour:" + e.ID + ":" + r.ID, Hash: "honour-listing", Account: models.AccountOf(r.ID, models.AssetPoints),
+				CommunityID: e.CommunityID, Delta: int64(policy.ListingPoints), Kind: models.KindHonour, Ref: e.ID,
+				Reason: "红榜: " + e.Category, PolicyVersion: policy.Version, Actor: "system",
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	cur, err := s.store.HonourCurrent(ctx, currentKey(e))
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	// Another listing that lasts longer stays the current one.
+	if cur.EntryID == "" || cur.EntryID == e.ID || !cur.ActiveAt(ev.At) || cur.ExpiresAt.Before(e.ExpiresAt) {
+		err := s.store.SaveHonourCurrent(ctx, models.HonourCurrent{Key: currentKey(e), CommunityID: e.CommunityID,
+			EntryID: e.ID, ListedAt: e.ListedAt, ExpiresAt: e.ExpiresAt})
+		if err != nil {
+			return err
+		}
+	}
+	return s.store.SaveHonourEntry(ctx, e)
+}
+
+// ExpireDue marks listings whose period is over at at as expired. The
+// eligibility has ended already: HonourListed compares with ExpiresAt.
+func (s *Honour) ExpireDue(ctx context.Context, at time.Time) (int, error) {
+	listed, err := s.store.HonourEntries(ctx, "", []models.HonourStatus{models.HonourListed}, "", 0)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range listed {
+		if e.ExpiresAt.IsZero() || at.Before(e.ExpiresAt) {
+			continue
+		}
+		if _, _, err := s.event(ctx, models.HonourEvent{ID: e.ID + ":expired", CommunityID: e.CommunityID,
+			Subject: e.ID, Kind: "expired", By: "system", At: e.ExpiresAt}); err != nil {
+			return n, err
+		}
+		e.Status = models.HonourExpired
+		if err := s.store.SaveHonourEntry(ctx, e); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Revoke takes a listing down (摘牌, staff) with a reason. Eligibility ends
+// at once; the listing points stay with the resident.
+func (s *Honour) Revoke(ctx context.Context, p models.Principal, entryID, reason string) (models.HonourEntry, error) {
+	if err := requireStaff(p); err != nil {
+		return models.HonourEntry{}, err
+	}
+	e, err := s.Entry(ctx, p, entryID)
+	if err != nil {
+		return models.HonourEntry{}, fmt.Errorf("revoke: %w", err)
+	}
+	if reason, err = models.CleanText("reason", reason, 500); err != nil {
+		return models.HonourEntry{}, err
+	}
+	n := e.Restored + 1
+	if e.Status != models.HonourListed && !(e.Status == models.HonourRevoked && e.Revocations == n) {
+		return models.HonourEntry{}, models.Errorf(models.ErrConflict.Code, "only a listed entry can be revoked")
+	}
+	ev, _, err := s.event(ctx, models.HonourEvent{ID: fmt.Sprintf("%s:revoked:%d", e.ID, n), CommunityID: e.CommunityID,
+		Subject: e.ID, Kind: "revoked", By: p.ResidentID, Reason: reason, At: s.stamp()})
+	if err != nil {
+		return models.HonourEntry{}, fmt.Errorf("revoke: %w", err)
+	}
+	cur, err := s.store.HonourCurrent(ctx, currentKey(e))
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return models.HonourEntry{}, fmt.Errorf("revoke: %w", err)
+	}
+	if cur.EntryID == e.ID {
+		cur.EndedAt = ev.At
+		if err := s.store.SaveHonourCurrent(ctx, cur); err != nil {
+			return models.HonourEntry{}, fmt.Errorf("revoke: %w", err)
+		}
+	}
+	e.Status, e.EndedAt, e.EndReason, e.Revocations, e.AppealOpen = models.HonourRevoked, ev.At, ev.Reason, n, false
+	if err := s.store.SaveHonourEntry(ctx, e); err != nil {
+		return models.HonourEntry{}, fmt.Errorf("revoke: %w", err)
+	}
+	return e, nil
+}
+
+// Appeal lets the listed person (or a member of the listed household)
+// appeal the latest revocation, once per revocation.
+func (s *Honour) Appeal(ctx context.Context, p models.Principal, entryID, reason string) (models.HonourEntry, error) {
+	e, err := s.Entry(ctx, p, entryID)
+	if err != nil {
+		return models.HonourEntry{}, fmt.Errorf("appeal: %w", err)
+	}
+	r, err := s.member(ctx, p, p.ResidentID)
+	if err != nil {
+		return models.HonourEntry{}, fmt.Errorf("appeal: %w", err)
+	}
+	if !s.concerns(e, r) {
+		return models.HonourEntry{}, models.ErrForbidden
+	}
+	if reason, err = models.CleanText("reason", reason, 500); err != nil {
+		return models.HonourEntry{}, err
+	}
+	if e.Status != models.HonourRevoked {
+		return models.HonourEntry{}, models.Errorf(models.ErrConflict.Code, "only a revoked listing can be appealed")
+	}
+	_, first, err := s.event(ctx, models.HonourEvent{ID: fmt.Sprintf("%s:appeal:%d", e.ID, e.Revocations), CommunityID: e.CommunityID,
+		Subject: e.ID, Kind: "appeal", By: p.ResidentID, Reason: reason, At: s.stamp()})
+	if err != nil {
+		return models.HonourEntry{}, fmt.Errorf("appeal: %w", err)
+	}
+	if !first {
+		return models.HonourEntry{}, models.Errorf(models.ErrAlreadyExists.Code, "this revocation has been appealed already")
+	}
+	e.AppealOpen = true
+	return e, s.store.SaveHonourEntry(ctx, e)
+}
+
+// DecideAppeal rules on the open appeal (staff). In the appellant's favour
+// the listing is restored until its original expiry, and with it the
+// eligibility for honour-roll rewards.
+func (s *Honour) DecideAppeal(ctx context.Context, p models.Principal, entryID string, restore bool, note string) (models.HonourEntry, error) {
+	if err := requireStaff(p); err != nil {
+		return models.HonourEntry{}, err
+	}
+	e, err := s.Entry(ctx, p, entryID)
+	if err != nil {
+		return models.HonourEntry{}, fmt.Errorf("decide appeal: %w", err)
+	}
+	if note, err = models.CleanText("note", note, 500); err != nil {
+		return models.HonourEntry{}, err
+	}
+	n := e.Revocations
+	if _, err := s.store.HonourEvent(ctx, fmt.Sprintf("%s:appeal:%d", e.ID, n)); err != nil {
+		if errors.Is(err, models.ErrNotFound) {
+			return models.HonourEntry{}, models.Errorf(models.ErrConflict.Code, "there is no appeal to decide")
+		}
+		return models.HonourEntry{}, fmt.Errorf("decide appeal: %w", err)
+	}
+	kind := "appeal_dismissed"
+	if restore {
+		kind = "appeal_upheld"
+	}
+	ev, first, err := s.event(ctx, models.HonourEvent{ID: fmt.Sprintf("%s:appeal_ruled:%d", e.ID, n), CommunityID: e.CommunityID,
+		Subject: e.ID, Kind: kind, By: p.ResidentID, Reason: note, At: s.stamp()})
+	if err != nil {
+		return models.HonourEntry{}, fmt.Errorf("decide appeal: %w", err)
+	}
+	if !first && ev.Kind != kind {
+		return models.HonourEntry{}, models.Errorf(models.ErrConflict.Code, "this appeal was decided already")
+	}
+	e.AppealOpen = false
+	if restore && e.Restored < n {
+		cur, err := s.store.HonourCurrent(ctx, currentKey(e))
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return models.HonourEntry{}, fmt.Errorf("decide appeal: %w", err)
+		}
+		if cur.EntryID == "" || cur.EntryID == e.ID || !cur.ActiveAt(ev.At) {
+			err := s.store.SaveHonourCurrent(ctx, models.HonourCurrent{Key: currentKey(e), CommunityID: e.CommunityID,
+				EntryID: e.ID, ListedAt: e.ListedAt, ExpiresAt: e.ExpiresAt})
+			if err != nil {
+				return models.HonourEntry{}, fmt.Errorf("decide appeal: %w", err)
+			}
+		}
+		e.Restored, e.EndedAt, e.EndReason = n, time.Time{}, ""
+		e.Status = models.HonourListed
+		if !ev.At.Before(e.ExpiresAt) {
+			e.Status = models.HonourExpired
+		}
+	}
+	return e, s.store.SaveHonourEntry(ctx, e)
+}
+
+// SetHidden lets the listed person choose whether the public board shows
+// them; they stay listed either way.
+func (s *Honour) SetHidden(ctx context.Context, p models.Principal, entryID string, hidden bool) (models.HonourEntry, error) {
+	e, err := s.Entry(ctx, p, entryID)
+	if err != nil {
+		return models.HonourEntry{}, err
+	}
+	r, err := s.member(ctx, p, p.ResidentID)
+	if err != nil {
+		return models.HonourEntry{}, err
+	}
+	if !s.concerns(e, r) {
+		return models.HonourEntry{}, models.ErrForbidden
+	}
+	e.Hidden = hidden
+	return e, s.store.SaveHonourEntry(ctx, e)
+}
+
+// BoardRow is one line of the public board.
+type BoardRow struct {
+	EntryID      string
+	Name         string // masked: 张*
+	BuildingName string
+	Category     string
+	ListedSince  time.Time
+}
+
+// Board is the community's current honour roll with masked names, leaving
+// out whoever chose not to be shown.
+func (s *Honour) Board(ctx context.Context, p models.Principal) ([]BoardRow, error) {
+	if p.CommunityID == "" {
+		return nil, models.ErrForbidden
+	}
+	entries, err := s.store.HonourEntries(ctx, p.CommunityID, []models.HonourStatus{models.HonourListed}, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	at := s.now()
+	out := []BoardRow{}
+	buildings := map[string]string{}
+	for _, e := range entries {
+		if e.Hidden || !at.Before(e.ExpiresAt) {
+			continue
+		}
+		row := BoardRow{EntryID: e.ID, Category: e.Category, ListedSince: e.ListedAt}
+		people, err := s.nominees(ctx, e)
+		if err != nil {
+			return nil, err
+		}
+		if len(people) > 0 {
+			row.Name = models.MaskName(people[0].Name)
+		}
+		if e.ResidentID == "" {
+			row.Name += "家"
+		}
+		if e.BuildingID != "" {
+			if _, ok := buildings[e.BuildingID]; !ok {
+				if b, err := s.store.Building(ctx, e.BuildingID); err == nil {
+					buildings[e.BuildingID] = b.Name
+				}
+			}
+			row.BuildingName = buildings[e.BuildingID]
+		}
+		out = append(out, row)
+	}
+	slices.SortStableFunc(out, func(a, b BoardRow) int { return b.ListedSince.Compare(a.ListedSince) })
+	return out, nil
+}
+
+// HonourListed reports whether the resident is on the honour roll at t
+// (listed, not expired, not revoked), in person or through a listed
+// household. At most three _id reads.
+func (s *Honour) HonourListed(ctx context.Context, communityID, residentID string, at time.Time) (bool, error) {
+	cur, err := s.store.HonourCurrent(ctx, "r:"+residentID)
+	switch {
+	case err == nil && cur.CommunityID == communityID && cur.ActiveAt(at):
+		return true, nil
+	case err != nil && !errors.Is(err, models.ErrNotFound):
+		return false, err
+	}
+	r, err := s.store.Resident(ctx, residentID)
+	if errors.Is(err, models.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if r.CommunityID != communityID || r.HouseholdID == "" {
+		return false, nil
+	}
+	cur, err = s.store.HonourCurrent(ctx, "h:"+r.HouseholdID)
+	if errors.Is(err, models.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return cur.CommunityID == communityID && cur.ActiveAt(at), nil
+}

@@ -1,0 +1,468 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/linli-community/linli/models"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// replaceByID writes doc whole as the document with _id id, creating it if
+// upsert. Used only for cache documents that can be rebuilt from keyed
+// inserts, because a replace is not atomic against another writer.
+func (s *Store) replaceByID(ctx context.Context, col, id string, doc any, upsert bool) error {
+	res, err := s.c(col).ReplaceOne(ctx, byID(id), doc, options.Replace().SetUpsert(upsert))
+	if upsert && err != nil && (mongo.IsDuplicateKeyError(err) || strings.Contains(err.Error(), "UNIQUE constraint")) {
+		// Two upserts raced to create the document: it exists now, so
+		// replace it.
+		res, err = s.c(col).ReplaceOne(ctx, byID(id), doc)
+	}
+	if err != nil {
+		return mapErr("replace "+col, err)
+	}
+	if !upsert && res.MatchedCount == 0 {
+		return fmt.Errorf("store: replace %s: %w", col, errNoDoc)
+	}
+	return nil
+}
+
+var errNoDoc = models.ErrNotFound
+
+func isNotFound(err error) bool { return errors.Is(err, models.ErrNotFound) }
+
+// utc turns a stored time back into UTC, keeping the zero time zero.
+func utc(t time.Time) time.Time {
+	if t.IsZero() || t.Unix() <= 0 {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// --- honour roll ---
+
+type honourEntryDoc struct {
+	ID          string    `bson:"_id"`
+	Community   string    `bson:"community"`
+	Resident    string    `bson:"resident,omitempty"`
+	Household   string    `bson:"household,omitempty"`
+	Building    string    `bson:"building,omitempty"`
+	Category    string    `bson:"category"`
+	Reason      string    `bson:"reason"`
+	NominatedBy string    `bson:"nominated_by"`
+	Nominated   time.Time `bson:"nominated"`
+	NoticeEnds  time.Time `bson:"notice_ends"`
+	Status      string    `bson:"status"`
+	ListedAt    time.Time `bson:"listed_at,omitempty"`
+	ExpiresAt   time.Time `bson:"expires_at,omitempty"`
+	EndedAt     time.Time `bson:"ended_at,omitempty"`
+	EndReason   string    `bson:"end_reason,omitempty"`
+	Revocations int       `bson:"revocations"`
+	Restored    int       `bson:"restored"`
+	AppealOpen  bool      `bson:"appeal_open"`
+	Hidden      bool      `bson:"hidden"`
+}
+
+func toHonourEntryDoc(e models.HonourEntry) honourEntryDoc {
+	return honourEntryDoc{e.ID, e.CommunityID, e.ResidentID, e.HouseholdID, e.BuildingID, e.Category, e.Reason,
+		e.NominatedBy, e.Nominated, e.NoticeEnds, string(e.Status), e.ListedAt, e.ExpiresAt, e.EndedAt, e.EndReason,
+		e.Revocations, e.Restored, e.AppealOpen, e.Hidden}
+}
+
+func (d honourEntryDoc) model() models.HonourEntry {
+	return models.HonourEntry{ID: d.ID, CommunityID: d.Community, ResidentID: d.Resident, HouseholdID: d.Household,
+		BuildingID: d.Building, Category: d.Category, Reason: d.Reason, NominatedBy: d.NominatedBy,
+		Nominated: utc(d.Nominated), NoticeEnds: utc(d.NoticeEnds), Status: models.HonourStatus(d.Status),
+		ListedAt: utc(d.ListedAt), ExpiresAt: utc(d.ExpiresAt), EndedAt: utc(d.EndedAt), EndReason: d.EndReason,
+		Revocations: d.Revocations, Restored: d.Restored, AppealOpen: d.AppealOpen, Hidden: d.Hidden}
+}
+
+// InsertHonourEntry adds e; models.ErrConflict if its id exists.
+func (s *Store) InsertHonourEntry(ctx context.Context, e models.HonourEntry) error {
+	return s.insert(ctx, colHonourEntries, toHonourEntryDoc(e))
+}
+
+// HonourEntry returns the entry with id, or models.ErrNotFound.
+func (s *Store) HonourEntry(ctx context.Context, id string) (models.HonourEntry, error) {
+	var d honourEntryDoc
+	if err := s.findByID(ctx, colHonourEntries, id, &d); err != nil {
+		return models.HonourEntry{}, err
+	}
+	return d.model(), nil
+}
+
+// SaveHonourEntry rewrites the entry's cached state; models.ErrNotFound if
+// it does not exist.
+func (s *Store) SaveHonourEntry(ctx context.Context, e models.HonourEntry) error {
+	return s.replaceByID(ctx, colHonourEntries, e.ID, toHonourEntryDoc(e), false)
+}
+
+// HonourEntries lists entries of a community ("" for every community) in
+// the given statuses (all when none), by id after after, at most limit (0:
+// all). It filters, so it is for staff screens, the board and jobs.
+func (s *Store) HonourEntries(ctx context.Context, communityID string, statuses []models.HonourStatus, after string, limit int) ([]models.HonourEntry, error) {
+	filter := bson.D{}
+	if communityID != "" {
+		filter = append(filter, bson.E{Key: "community", Value: communityID})
+	}
+	if len(statuses) > 0 {
+		ss := make([]string, len(statuses))
+		for i, st := range statuses {
+			ss[i] = string(st)
+		}
+		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: ss}}})
+	}
+	var docs []honourEntryDoc
+	if err := s.page(ctx, colHonourEntries, filter, after, limit, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]models.HonourEntry, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	return out, nil
+}
+
+type objectionDoc struct {
+	ID        string    `bson:"_id"`
+	Entry     string    `bson:"entry"`
+	Community string    `bson:"community"`
+	Resident  string    `bson:"resident"`
+	Reason    string    `bson:"reason"`
+	At        time.Time `bson:"at"`
+	Status    string    `bson:"status"`
+	RuledBy   string    `bson:"ruled_by,omitempty"`
+	RuledAt   time.Time `bson:"ruled_at,omitempty"`
+	Ruling    string    `bson:"ruling,omitempty"`
+}
+
+func toObjectionDoc(o models.Objection) objectionDoc {
+	return objectionDoc{o.ID, o.EntryID, o.CommunityID, o.ResidentID, o.Reason, o.At, string(o.Status), o.RuledBy, o.RuledAt, o.Ruling}
+}
+
+func (d objectionDoc) model() models.Objection {
+	return models.Objection{ID: d.ID, EntryID: d.Entry, CommunityID: d.Community, ResidentID: d.Resident,
+		Reason: d.Reason, At: utc(d.At), Status: models.ObjectionStatus(d.Status), RuledBy: d.RuledBy,
+		RuledAt: utc(d.RuledAt), Ruling: d.Ruling}
+}
+
+// InsertObjection adds o; models.ErrConflict if its id exists.
+func (s *Store) InsertObjection(ctx context.Context, o models.Objection) error {
+	return s.insert(ctx, colObjections, toObjectionDoc(o))
+}
+
+// Objection returns the objection with id, or models.ErrNotFound.
+func (s *Store) Objection(ctx context.Context, id string) (models.Objection, error) {
+	var d objectionDoc
+	if err := s.findByID(ctx, colObjections, id, &d); err != nil {
+		return models.Objection{}, err
+	}
+	return d.model(), nil
+}
+
+// SaveObjection rewrites the objection's cached ruling.
+func (s *Store) SaveObjection(ctx context.Context, o models.Objection) error {
+	return s.replaceByID(ctx, colObjections, o.ID, toObjectionDoc(o), false)
+}
+
+// Objections lists the objections to an entry.
+func (s *Store) Objections(ctx context.Context, entryID string) ([]models.Objection, error) {
+	var docs []objectionDoc
+	if err := s.page(ctx, colObjections, bson.D{{Key: "entry", Value: entryID}}, "", 0, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]models.Objection, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	return out, nil
+}
+
+type honourEventDoc struct {
+	ID        string    `bson:"_id"`
+	Community string    `bson:"community"`
+	Subject   string    `bson:"subject"`
+	Kind      string    `bson:"kind"`
+	By        string    `bson:"by,omitempty"`
+	Reason    string    `bson:"reason,omitempty"`
+	At        time.Time `bson:"at"`
+}
+
+// InsertHonourEvent records a once-only state change; models.ErrConflict if
+// it was recorded before.
+func (s *Store) InsertHonourEvent(ctx context.Context, e models.HonourEvent) error {
+	return s.insert(ctx, colHonourEvents, honourEventDoc{e.ID, e.CommunityID, e.Subject, e.Kind, e.By, e.Reason, e.At})
+}
+
+// HonourEvent returns the event with id, or models.ErrNotFound.
+func (s *Store) HonourEvent(ctx context.Context, id string) (models.HonourEvent, error) {
+	var d honourEventDoc
+	if err := s.findByID(ctx, colHonourEvents, id, &d); err != nil {
+		return models.HonourEvent{}, err
+	}
+	return models.HonourEvent{ID: d.ID, CommunityID: d.Community, Subject: d.Subject, Kind: d.Kind, By: d.By,
+		Reason: d.Reason, At: utc(d.At)}, nil
+}
+
+type honourCurrentDoc struct {
+	ID        string    `bson:"_id"`
+	Community string    `bson:"community"`
+	Entry     string    `bson:"entry"`
+	ListedAt  time.Time `bson:"listed_at"`
+	ExpiresAt time.Time `bson:"expires_at"`
+	EndedAt   time.Time `bson:"ended_at,omitempty"`
+}
+
+// HonourCurrent returns the current listing of key ("r:"+resident or
+// "h:"+household), or models.ErrNotFound. An exact _id read: hot path.
+func (s *Store) HonourCurrent(ctx context.Context, key string) (models.HonourCurrent, error) {
+	var d honourCurrentDoc
+	if err := s.findByID(ctx, colHonourCurrent, key, &d); err != nil {
+		return models.HonourCurrent{}, err
+	}
+	return models.HonourCurrent{Key: d.ID, CommunityID: d.Community, EntryID: d.Entry, ListedAt: utc(d.ListedAt), ExpiresAt: utc(d.ExpiresAt), EndedAt: utc(d.EndedAt)}, nil
+}
+
+// SaveHonourCurrent writes c whole.
+func (s *Store) SaveHonourCurrent(ctx context.Context, c models.HonourCurrent) error {
+	return s.replaceByID(ctx, colHonourCurrent, c.Key, honourCurrentDoc{c.Key, c.CommunityID, c.EntryID, c.ListedAt, c.ExpiresAt, c.EndedAt}, true)
+}
+
+// --- heads ---
+
+type headTermDoc struct {
+	ID          string    `bson:"_id"`
+	Community   string    `bson:"community"`
+	Seat        string    `bson:"seat"`
+	N           int       `bson:"n"`
+	Role        string    `bson:"role"`
+	Building    string    `bson:"building,omitempty"`
+	Resident    string    `bson:"resident"`
+	Start       time.Time `bson:"start"`
+	End         time.Time `bson:"end,omitempty"`
+	EndKind     string    `bson:"end_kind,omitempty"`
+	EndReason   string    `bson:"end_reason,omitempty"`
+	AppointedBy string    `bson:"appointed_by"`
+}
+
+func toHeadTermDoc(t models.HeadTerm) headTermDoc {
+	return headTermDoc{t.ID, t.CommunityID, t.Seat, t.N, string(t.Role), t.BuildingID, t.ResidentID, t.Start, t.End, t.EndKind, t.EndReason, t.AppointedBy}
+}
+
+func (d headTermDoc) model() models.HeadTerm {
+	return models.HeadTerm{ID: d.ID, CommunityID: d.Community, Seat: d.Seat, N: d.N, Role: models.HeadRole(d.Role),
+		BuildingID: d.Building, ResidentID: d.Resident, Start: utc(d.Start), End: utc(d.End), EndKind: d.EndKind,
+		EndReason: d.EndReason, AppointedBy: d.AppointedBy}
+}
+
+// InsertHeadTerm adds t; models.ErrConflict if its id (seat and number) exists.
+func (s *Store) InsertHeadTerm(ctx context.Context, t models.HeadTerm) error {
+	return s.insert(ctx, colHeadTerms, toHeadTermDoc(t))
+}
+
+// HeadTerm returns the term with id, or models.ErrNotFound.
+func (s *Store) HeadTerm(ctx context.Context, id string) (models.HeadTerm, error) {
+	var d headTermDoc
+	if err := s.findByID(ctx, colHeadTerms, id, &d); err != nil {
+		return models.HeadTerm{}, err
+	}
+	return d.model(), nil
+}
+
+// SaveHeadTerm rewrites the term's cached end.
+func (s *Store) SaveHeadTerm(ctx context.Context, t models.HeadTerm) error {
+	return s.replaceByID(ctx, colHeadTerms, t.ID, toHeadTermDoc(t), false)
+}
+
+// HeadTerms lists a community's terms, only those of seat when it is not
+// "" (all communities when communityID is ""). It filters: staff and jobs.
+func (s *Store) HeadTerms(ctx context.Context, communityID, seat string) ([]models.HeadTerm, error) {
+	filter := bson.D{}
+	if communityID != "" {
+		filter = append(filter, bson.E{Key: "community", Value: communityID})
+	}
+	if seat != "" {
+		filter = append(filter, bson.E{Key: "seat", Value: seat})
+	}
+	var docs []headTermDoc
+	if err := s.page(ctx, colHeadTerms, filter, "", 0, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]models.HeadTerm, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	return out, nil
+}
+
+type headCurrentDoc struct {
+	ID    string        `bson:"_id"`
+	Terms []headTermDoc `bson:"terms"`
+}
+
+// HeadCurrent returns the terms a resident has held (a small array kept
+// per resident for _id reads); none if there is no document.
+func (s *Store) HeadCurrent(ctx context.Context, residentID string) ([]models.HeadTerm, error) {
+	var d headCurrentDoc
+	err := s.findByID(ctx, colHeadCurrent, residentID, &d)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	out := make([]models.HeadTerm, len(d.Terms))
+	for i, t := range d.Terms {
+		out[i] = t.model()
+	}
+	return out, nil
+}
+
+// SaveHeadCurrent writes the resident's terms whole.
+func (s *Store) SaveHeadCurrent(ctx context.Context, residentID string, terms []models.HeadTerm) error {
+	d := headCurrentDoc{ID: residentID, Terms: make([]headTermDoc, len(terms))}
+	for i, t := range terms {
+		d.Terms[i] = toHeadTermDoc(t)
+	}
+	return s.replaceByID(ctx, colHeadCurrent, residentID, d, true)
+}
+
+type dutyDoc struct {
+	ID        string    `bson:"_id"`
+	Community string    `bson:"community"`
+	Term      string    `bson:"term"`
+	Resident  string    `bson:"resident"`
+	Month     string    `bson:"month"`
+	Duty      string    `bson:"duty"`
+	Evidence  string    `bson:"evidence"`
+	PhotoURL  string    `bson:"photo_url,omitempty"`
+	Status    string    `bson:"status"`
+	Logged    time.Time `bson:"logged"`
+	RuledBy   string    `bson:"ruled_by,omitempty"`
+	RuledAt   time.Time `bson:"ruled_at,omitempty"`
+	Note      string    `bson:"note,omitempty"`
+}
+
+func toDutyDoc(d models.Duty) dutyDoc {
+	return dutyDoc{d.ID, d.CommunityID, d.TermID, d.ResidentID, d.Month, d.Duty, d.Evidence, d.PhotoURL, string(d.Status), d.Logged, d.RuledBy, d.RuledAt, d.Note}
+}
+
+func (d dutyDoc) model() models.Duty {
+	return models.Duty{ID: d.ID, CommunityID: d.Community, TermID: d.Term, ResidentID: d.Resident, Month: d.Month,
+		Duty: d.Duty, Evidence: d.Evidence, PhotoURL: d.PhotoURL, Status: models.DutyStatus(d.Status),
+		Logged: utc(d.Logged), RuledBy: d.RuledBy, RuledAt: utc(d.RuledAt), Note: d.Note}
+}
+
+// InsertDuty adds d; models.ErrConflict if that duty of that term and month exists.
+func (s *Store) InsertDuty(ctx context.Context, d models.Duty) error {
+	return s.insert(ctx, colDuties, toDutyDoc(d))
+}
+
+// Duty returns the duty with id, or models.ErrNotFound.
+func (s *Store) Duty(ctx context.Context, id string) (models.Duty, error) {
+	var d dutyDoc
+	if err := s.findByID(ctx, colDuties, id, &d); err != nil {
+		return models.Duty{}, err
+	}
+	return d.model(), nil
+}
+
+// SaveDuty rewrites a duty.
+func (s *Store) SaveDuty(ctx context.Context, d models.Duty) error {
+	return s.replaceByID(ctx, colDuties, d.ID, toDutyDoc(d), false)
+}
+
+// Duties lists a community's duties, narrowed by term and month when they
+// are not "". It filters: staff screens and the allowance job.
+func (s *Store) Duties(ctx context.Context, communityID, termID, month string) ([]models.Duty, error) {
+	filter := bson.D{{Key: "community", Value: communityID}}
+	if termID != "" {
+		filter = append(filter, bson.E{Key: "term", Value: termID})
+	}
+	if month != "" {
+		filter = append(filter, bson.E{Key: "month", Value: month})
+	}
+	var docs []dutyDoc
+	if err := s.page(ctx, colDuties, filter, "", 0, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]models.Duty, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	return out, nil
+}
+
+// --- star households ---
+
+type starDoc struct {
+	ID            string    `bson:"_id"`
+	Community     string    `bson:"community"`
+	Household     string    `bson:"household"`
+	Year          int       `bson:"year"`
+	Computed      int       `bson:"computed"`
+	Level         int       `bson:"level"`
+	Points        int64     `bson:"points"`
+	Listed        bool      `bson:"listed"`
+	Why           string    `bson:"why"`
+	LoweredBy     string    `bson:"lowered_by,omitempty"`
+	LoweredReason string    `bson:"lowered_reason,omitempty"`
+	Recorded      time.Time `bson:"recorded"`
+}
+
+func toStarDoc(r models.StarRecord) starDoc {
+	return starDoc{r.ID, r.CommunityID, r.HouseholdID, r.Year, r.Computed, r.Level, int64(r.Points), r.Listed, r.Why, r.LoweredBy, r.LoweredReason, r.Recorded}
+}
+
+func (d starDoc) model() models.StarRecord {
+	return models.StarRecord{ID: d.ID, CommunityID: d.Community, HouseholdID: d.Household, Year: d.Year,
+		Computed: d.Computed, Level: d.Level, Points: models.Points(d.Points), Listed: d.Listed, Why: d.Why,
+		LoweredBy: d.LoweredBy, LoweredReason: d.LoweredReason, Recorded: utc(d.Recorded)}
+}
+
+// InsertStarRecord adds r; models.ErrConflict if the household's year is recorded.
+func (s *Store) InsertStarRecord(ctx context.Context, r models.StarRecord) error {
+	return s.insert(ctx, colStarLevels, toStarDoc(r))
+}
+
+// StarRecord returns the record with id (household:year), or models.ErrNotFound.
+func (s *Store) StarRecord(ctx context.Context, id string) (models.StarRecord, error) {
+	var d starDoc
+	if err := s.findByID(ctx, colStarLevels, id, &d); err != nil {
+		return models.StarRecord{}, err
+	}
+	return d.model(), nil
+}
+
+// SaveStarRecord rewrites a record's cached level after a lowering.
+func (s *Store) SaveStarRecord(ctx context.Context, r models.StarRecord) error {
+	return s.replaceByID(ctx, colStarLevels, r.ID, toStarDoc(r), false)
+}
+
+// EachCommunityEntry calls fn for every ledger entry of a community with
+// from <= at < to, streaming with a cursor (jobs and rankings only: it
+// scans on the embedded store).
+func (s *Store) EachCommunityEntry(ctx context.Context, communityID string, from, to time.Time, fn func(models.Entry) error) error {
+	filter := bson.D{{Key: "community", Value: communityID},
+		{Key: "at", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}}
+	cur, err := s.c(colEntries).Find(ctx, filter)
+	if err != nil {
+		return mapErr("scan entries", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d entryDoc
+		if err := cur.Decode(&d); err != nil {
+			return mapErr("scan entries", err)
+		}
+		if err := fn(d.model()); err != nil {
+			return err
+		}
+	}
+	return mapErr("scan entries", cur.Err())
+}
