@@ -31,6 +31,14 @@ const (
 	colPolicies         = "policies"          // _id is community:version
 	colSettlementEvents = "settlement_events" // written once per fulfilment or reversal
 	colPartners         = "partners"
+	colActivities       = "tb_activities"
+	colSignups          = "tb_signups"     // _id is activity:resident:generation
+	colTBKeys           = "tb_keys"        // keyed once-only steps: slots, check-ins, decisions, aid steps
+	colRecords          = "tb_records"     // service records; state is a cache of tb_keys decisions
+	colLinks            = "tb_links"       // per-resident chains: day index, day quota, points carry, gifts
+	colCorrections      = "tb_corrections" // _id is record:n
+	colAid              = "tb_mutual_aid"
+	colGifts            = "tb_gifts"
 )
 
 var allCollections = []string{
@@ -38,6 +46,7 @@ var allCollections = []string{
 	colRefreshTokens, colEntries, colHeads, colOps, colTransfers, colTransferQueue,
 	colAuditLog, colImports, colLeases, colJobRuns, colPolicies, colPartners,
 	colSettlementEvents,
+	colActivities, colSignups, colTBKeys, colRecords, colLinks, colCorrections, colAid, colGifts,
 }
 
 type index struct {
@@ -57,6 +66,11 @@ var indexes = []index{
 	{colSettlementEvents, bson.D{{Key: "partner", Value: 1}, {Key: "at", Value: 1}}, false},
 	{colJobRuns, bson.D{{Key: "job", Value: 1}, {Key: "started", Value: -1}}, false},
 	{colPartners, bson.D{{Key: "community", Value: 1}, {Key: "name", Value: 1}}, true},
+	{colActivities, bson.D{{Key: "community", Value: 1}, {Key: "start", Value: 1}}, false},
+	{colSignups, bson.D{{Key: "resident", Value: 1}}, false},
+	{colRecords, bson.D{{Key: "community", Value: 1}, {Key: "state", Value: 1}}, false},
+	{colRecords, bson.D{{Key: "resident", Value: 1}, {Key: "start", Value: 1}}, false},
+	{colAid, bson.D{{Key: "community", Value: 1}, {Key: "state", Value: 1}}, false},
 }
 
 // EnsureSchema creates every collection and index; it is safe to run at
