@@ -32,6 +32,7 @@ type system struct {
 	accounts    *services.Accounts
 	communities *services.Communities
 	policies    *services.Policies
+	timebank    *services.Timebank
 	passwords   *auth.Passwords
 	qrSecret    []byte // signs QR tokens; derived from the active JWT key
 	deps        handlers.Deps
@@ -102,6 +103,8 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	}
 	sys.communities = services.NewCommunities(st, sys.passwords, newID, now)
 	sys.deps.Community = sys.communities
+	sys.timebank = services.NewTimebank(st, st, sys.ledger, sys.policies, st, sys.qrSecret, now, newID)
+	sys.deps.Timebank = sys.timebank
 	return sys, nil
 }
 
@@ -132,6 +135,8 @@ func (s *system) schedule() []scheduledJob {
 	return []scheduledJob{
 		{"@every 1m", jobs.FinishTransfers(s.ledger)},
 		{"30 3 * * *", jobs.Audit(s.ledger, s.loc)},
+		{"10 2 * * *", jobs.AutoApproveRecords(s.timebank, s.loc)},
+		{"20 2 * * *", jobs.AutoConfirmAid(s.timebank, s.loc)},
 	}
 }
 

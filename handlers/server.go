@@ -32,6 +32,7 @@ type Deps struct {
 	Community CommunityService
 	Accounts  AccountsService
 	Policies  PolicyService
+	Timebank  TimebankService
 }
 
 // Options tune the HTTP server.
@@ -84,6 +85,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesCommunity(v1)
 	h.routesAccounts(v1)
 	h.routesPolicy(v1)
+	h.routesTimebank(v1)
 	return app
 }
 

@@ -112,7 +112,9 @@ func (t *Timebank) checkIn(ctx context.Context, a models.Activity, residentID, a
 	return Attendance{ActivityID: a.ID, ResidentID: residentID, CheckedIn: at}, nil
 }
 
-func attendanceRecordID(activityID, residentID string) string { return "att:" + activityID + ":" + residentID }
+func attendanceRecordID(activityID, residentID string) string {
+	return "att:" + activityID + ":" + residentID
+}
 
 func (t *Timebank) checkOut(ctx context.Context, a models.Activity, residentID, actor string, at time.Time) (Attendance, error) {
 	if err := t.inWindow(ctx, a, at); err != nil {
