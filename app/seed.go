@@ -201,7 +201,11 @@ func (s *system) seedTimebank(ctx context.Context, communityID string, sp, elder
 	if err := s.timebank.SetNeedy(ctx, sp, elder.ResidentID, true); err != nil {
 		return err
 	}
-	if _, err := s.timebank.CreditFund(ctx, sp, 600, "街道拨付时间银行基金", services.Idempotency{Key: "seed-fund", OpID: "seed:fund:" + communityID, Hash: "seed"}); err != nil {
+	// Posted directly, like the other demo balances, so the demo's audit
+	// trail starts empty.
+	if _, err := s.ledger.Post(ctx, ledger.Posting{OpID: "seed:fund:" + communityID, Hash: "seed",
+		Account: models.FundAccount(communityID), CommunityID: communityID, Delta: 600,
+		Kind: models.KindAdjustment, Reason: "街道拨付时间银行基金", Actor: sp.ResidentID}); err != nil {
 		return err
 	}
 	_, err := s.timebank.PostAid(ctx, elder, services.NewAid{Kind: models.AidRequest, Title: "陪同去医院复诊",

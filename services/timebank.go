@@ -472,7 +472,7 @@ func (t *Timebank) verifyQR(token, activityID string, at time.Time) error {
 	if len(parts) != 2 {
 		return models.ErrQRInvalid
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[0])
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(parts[0]) // one spelling per payload
 	if err != nil || len(raw) == 0 {
 		return models.ErrQRInvalid
 	}
