@@ -631,10 +631,7 @@ func (h *api) certificate(c *fiber.Ctx, residentID string) error {
 	if err != nil {
 		return models.Errorf(models.ErrValidation.Code, "to must look like 2026-12-31 (inclusive)")
 	}
-	loc, _ := time.LoadLocation("Asia/Shanghai")
-	fromT := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc)
-	toT := time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, 1)
-	cert, err := h.Timebank.Certificate(c.UserContext(), principal(c), residentID, fromT, toT)
+	cert, err := h.Timebank.Certificate(c.UserContext(), principal(c), residentID, from, to)
 	if err != nil {
 		return err
 	}
@@ -650,7 +647,7 @@ func (h *api) certificate(c *fiber.Ctx, residentID string) error {
 	}
 	return c.JSON(fiber.Map{
 		"resident_id": cert.Resident.ID, "name": cert.Resident.Name, "community": cert.Community.Name,
-		"from": fromT, "to": toT, "total_minutes": int64(cert.Total), "lines": lines,
+		"from": cert.From, "to": cert.To, "total_minutes": int64(cert.Total), "lines": lines,
 		"record_ids": cert.RecordsIDs, "issued_at": cert.IssuedAt,
 	})
 }

@@ -29,15 +29,19 @@ type Certificate struct {
 	RecordsIDs []string
 }
 
-// Certificate sums a resident's verified hours in [from, to) by category,
-// with the organisations that vouch for them.
+// Certificate sums a resident's verified hours by category, with the
+// organisations that vouch for them, for service done from the calendar day
+// of from to the calendar day of to, inclusive, in the community's zone.
 func (t *Timebank) Certificate(ctx context.Context, p models.Principal, residentID string, from, to time.Time) (Certificate, error) {
 	r, err := visibleResident(ctx, t.people, p, residentID)
 	if err != nil {
 		return Certificate{}, err
 	}
-	if !to.After(from) {
-		return Certificate{}, models.Errorf(models.ErrValidation.Code, "to must be after from")
+	loc := t.location(ctx, r.CommunityID)
+	from = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc)
+	to = time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, 1)
+	if !to.After(from) || to.Sub(from) > 366*24*time.Hour*10 {
+		return Certificate{}, models.Errorf(models.ErrValidation.Code, "to must not be before from, within ten years")
 	}
 	c, err := t.people.Community(ctx, r.CommunityID)
 	if err != nil {
