@@ -189,6 +189,10 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	if err := s.seedHonour(ctx, sp, buildings[0], ids); err != nil {
 		return nil, fmt.Errorf("honour: %w", err)
 	}
+	if err := s.seedTimebank(ctx, c.ID, sp, models.Principal{ResidentID: ids["13800000005"], CommunityID: c.ID,
+		Roles: []models.Role{models.RoleResident}}); err != nil {
+		return nil, fmt.Errorf("time bank: %w", err)
+	}
 	return logins, nil
 }
 
@@ -231,4 +235,40 @@ func (s *system) seedHonour(ctx context.Context, staff models.Principal, buildin
 		}
 	}
 	return nil
+}
+
+// seedTimebank adds volunteer activities (one running today with self
+// check-in), a funded community time-bank fund and a mutual-aid request
+// from 王奶奶, whom staff flag for the fund to pay her help.
+func (s *system) seedTimebank(ctx context.Context, communityID string, sp, elder models.Principal) error {
+	now := s.now().In(s.loc)
+	today := now.Truncate(time.Hour).Add(-time.Hour)
+	tomorrow := time.Date(now.Year(), now.Month(), now.Day()+1, 9, 0, 0, 0, s.loc)
+	for _, a := range []services.NewActivity{
+		{Title: "垃圾分类桶边督导", Category: "垃圾分类", Place: "1号楼垃圾厢房", Start: today, End: today.Add(4 * time.Hour),
+			Capacity: 6, MaxMinutes: 180, SelfCheckin: true},
+		{Title: "独居老人探访", Category: "助老", Place: "居委会活动室", Start: tomorrow, End: tomorrow.Add(3 * time.Hour),
+			Capacity: 10, MaxMinutes: 120},
+		{Title: "小区环境清洁", Category: "环境", Place: "中心花园", Start: tomorrow.AddDate(0, 0, 6), End: tomorrow.AddDate(0, 0, 6).Add(2 * time.Hour),
+			Capacity: 20, MaxMinutes: 120, SelfCheckin: true},
+		{Title: "夜间治安巡逻", Category: "治安巡逻", Place: "小区东门", Start: tomorrow.Add(10 * time.Hour), End: tomorrow.Add(12 * time.Hour),
+			Capacity: 4, MaxMinutes: 120},
+	} {
+		if _, err := s.timebank.CreateActivity(ctx, sp, a); err != nil {
+			return err
+		}
+	}
+	if err := s.timebank.SetNeedy(ctx, sp, elder.ResidentID, true); err != nil {
+		return err
+	}
+	// Posted directly, like the other demo balances, so the demo's audit
+	// trail starts empty.
+	if _, err := s.ledger.Post(ctx, ledger.Posting{OpID: "seed:fund:" + communityID, Hash: "seed",
+		Account: models.FundAccount(communityID), CommunityID: communityID, Delta: 600,
+		Kind: models.KindAdjustment, Reason: "街道拨付时间银行基金", Actor: sp.ResidentID}); err != nil {
+		return err
+	}
+	_, err := s.timebank.PostAid(ctx, elder, services.NewAid{Kind: models.AidRequest, Title: "陪同去医院复诊",
+		Description: "周三上午去第五人民医院, 需要有人陪同挂号取药", Minutes: 120, When: tomorrow.AddDate(0, 0, 2)})
+	return err
 }

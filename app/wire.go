@@ -36,6 +36,7 @@ type system struct {
 	settlement  *services.Settlement
 	rewards     *services.Rewards
 	honour      *services.Honour
+	timebank    *services.Timebank
 	passwords   *auth.Passwords
 	qrSecret    []byte // signs QR tokens; derived from the active JWT key
 	metrics     *metrics
@@ -119,6 +120,8 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.deps.Rewards = sys.rewards
 	sys.settlement = services.NewSettlement(st, sys.ledger, st, sys.policies, st, sys.rewards, now)
 	sys.deps.Settlement = sys.settlement
+	sys.timebank = services.NewTimebank(st, st, sys.ledger, sys.policies, st, sys.qrSecret, now, newID)
+	sys.deps.Timebank = sys.timebank
 	return sys, nil
 }
 
@@ -167,8 +170,10 @@ func (s *system) schedule() []scheduledJob {
 		{"15 2 * * *", jobs.HoldExpiry(s.rewards, s.loc, s.now)},
 		{"10 0 * * *", jobs.HonourListing(s.honour, s.loc, s.now)},
 		{"20 0 * * *", jobs.HonourExpiry(s.honour, s.loc, s.now)},
-		{"0 2 1 * *", jobs.Allowances(s.honour, s.loc)},
-		{"30 1 1 1 *", jobs.StarLevels(s.honour, s.loc)},
+		{"40 2-23 1-3 * *", jobs.Allowances(s.honour, s.loc)}, // retried hourly like the other monthly jobs
+		{"50 1-23 1-3 1 *", jobs.StarLevels(s.honour, s.loc)}, // 1-3 January, hourly until done
+		{"10 2 * * *", jobs.AutoApproveRecords(s.timebank, s.loc)},
+		{"20 2 * * *", jobs.AutoConfirmAid(s.timebank, s.loc)},
 	}
 }
 

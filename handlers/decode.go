@@ -113,3 +113,8 @@ func queryInt(c *fiber.Ctx, name string, def, max int64) (int64, error) {
 	}
 	return v, nil
 }
+
+// reasonRequest is a body that only gives a reason, as staff decisions do.
+type reasonRequest struct {
+	Reason string `json:"reason" validate:"required,max=500"`
+}

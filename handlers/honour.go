@@ -163,10 +163,6 @@ func (h *api) myHonour(c *fiber.Ctx) error {
 	return c.JSON(honourEntriesJSON(es))
 }
 
-type reasonRequest struct {
-	Reason string `json:"reason" validate:"required,max=500"`
-}
-
 type objectionJSON struct {
 	ID         string     `json:"id"`
 	EntryID    string     `json:"entry_id"`

@@ -27,7 +27,7 @@ type RewardsService interface {
 	ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string) (models.Redemption, error)
 	VoidCredit(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error)
 
-	IssueQR(ctx context.Context, p models.Principal, rewardID string) (services.QRToken, error)
+	IssueQR(ctx context.Context, p models.Principal, rewardID string) (services.CounterQR, error)
 	Scan(ctx context.Context, p models.Principal, token string, idem services.Idempotency) (services.ScanResult, error)
 	Refund(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error)
 	MerchantDay(ctx context.Context, p models.Principal, day string) ([]models.Redemption, error)
@@ -353,7 +353,7 @@ func (h *api) voidCredit(c *fiber.Ctx) error {
 	return c.JSON(toRedemptionJSON(r))
 }
 
-type scanRequest struct {
+type counterScanRequest struct {
 	Token string `json:"token" validate:"required,max=1024"`
 }
 
@@ -374,7 +374,7 @@ func (h *api) scan(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var req scanRequest
+	var req counterScanRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}

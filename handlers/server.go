@@ -41,6 +41,7 @@ type Deps struct {
 	Settlement SettlementService
 	Rewards    RewardsService
 	Honour     HonourService
+	Timebank   TimebankService
 }
 
 // Options tune the HTTP server.
@@ -96,6 +97,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesSettlement(v1)
 	h.routesRewards(v1)
 	h.routesHonour(v1)
+	h.routesTimebank(v1)
 	return app
 }
 

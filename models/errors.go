@@ -80,4 +80,21 @@ var (
 	ErrRedemptionClosed  = &Error{Code: "REDEMPTION_CLOSED"}
 	ErrRefundWindowEnded = &Error{Code: "REFUND_WINDOW_ENDED"}
 	ErrBaysFull          = &Error{Code: "BAYS_FULL"}
+	// Time-bank errors.
+	ErrActivityFull      = &Error{Code: "ACTIVITY_FULL"}
+	ErrSignupClosed      = &Error{Code: "SIGNUP_CLOSED"}
+	ErrQRInvalid         = &Error{Code: "QR_INVALID"}
+	ErrQRExpired         = &Error{Code: "QR_EXPIRED"}
+	ErrQRWrongActivity   = &Error{Code: "QR_WRONG_ACTIVITY"}
+	ErrOutsideWindow     = &Error{Code: "OUTSIDE_WINDOW"}
+	ErrAlreadyCheckedIn  = &Error{Code: "ALREADY_CHECKED_IN"}
+	ErrNotCheckedIn      = &Error{Code: "NOT_CHECKED_IN"}
+	ErrAlreadyCheckedOut = &Error{Code: "ALREADY_CHECKED_OUT"}
+	ErrRecordOverlap     = &Error{Code: "RECORD_OVERLAP"}
+	ErrRecordDecided     = &Error{Code: "RECORD_DECIDED"}
+	ErrAidState          = &Error{Code: "AID_STATE"}
+	ErrFamilyNotVerified = &Error{Code: "FAMILY_NOT_VERIFIED"}
+	ErrGiftAge           = &Error{Code: "GIFT_AGE"}
+	ErrGiftYearlyCap     = &Error{Code: "GIFT_YEARLY_CAP"}
+	ErrSelfCheckinOff    = &Error{Code: "SELF_CHECKIN_DISABLED"}
 )

@@ -216,3 +216,17 @@ type GateEvent struct {
 	Reason      string // why it got what it got
 	VisitID     string
 }
+
+// RedemptionMark is one keyed step of a redemption or a visit: "final:"+id decides a
+// redemption's outcome, "void:"+id+":"+n a voided bill, "scan:"+token a
+// consumed QR token. Written once, never changed.
+type RedemptionMark struct {
+	ID         string
+	Redemption string
+	Outcome    string
+	Actor      string
+	At         time.Time
+	BillNo     string
+	BillDate   string
+	Reason     string
+}

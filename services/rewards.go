@@ -44,9 +44,9 @@ type RewardStore interface {
 	// InsertSlot returns models.ErrConflict if the slot is taken.
 	InsertSlot(ctx context.Context, id, holder string, at time.Time) error
 	SlotHolder(ctx context.Context, id string) (string, error)
-	// InsertMark returns models.ErrConflict if the mark exists.
-	InsertMark(ctx context.Context, m store.Mark) error
-	Mark(ctx context.Context, id string) (store.Mark, error)
+	// InsertRedemptionMark returns models.ErrConflict if the mark exists.
+	InsertRedemptionMark(ctx context.Context, m models.RedemptionMark) error
+	RedemptionMark(ctx context.Context, id string) (models.RedemptionMark, error)
 
 	// RecordSettlementEvent is safe to repeat: an existing ID is kept.
 	RecordSettlementEvent(ctx context.Context, e models.SettlementEvent) error
@@ -583,7 +583,7 @@ func (s *Rewards) reconcile(ctx context.Context, red models.Redemption) (models.
 		if red.Status == models.RedemptionOpening || red.Status == models.RedemptionFailed {
 			return red, nil
 		}
-		m, err := s.store.Mark(ctx, finalKey(red.ID, red.Generation))
+		m, err := s.store.RedemptionMark(ctx, finalKey(red.ID, red.Generation))
 		if errors.Is(err, models.ErrNotFound) {
 			return red, nil
 		}
@@ -595,7 +595,7 @@ func (s *Rewards) reconcile(ctx context.Context, red models.Redemption) (models.
 			if red, err = s.applyFulfil(ctx, red, m); err != nil {
 				return red, err
 			}
-			vm, err := s.store.Mark(ctx, voidKey(red.ID, red.Generation))
+			vm, err := s.store.RedemptionMark(ctx, voidKey(red.ID, red.Generation))
 			if err == nil {
 				if red, err = s.applyVoid(ctx, red, vm); err != nil {
 					return red, err
@@ -605,7 +605,7 @@ func (s *Rewards) reconcile(ctx context.Context, red models.Redemption) (models.
 			if !errors.Is(err, models.ErrNotFound) {
 				return red, err
 			}
-			rm, err := s.store.Mark(ctx, "refund:"+red.ID)
+			rm, err := s.store.RedemptionMark(ctx, "refund:"+red.ID)
 			if err == nil {
 				return s.applyRefund(ctx, red, rm)
 			}
@@ -622,7 +622,7 @@ func (s *Rewards) reconcile(ctx context.Context, red models.Redemption) (models.
 // decide records outcome as the redemption's terminal state for its
 // current generation. Cancel, expiry and fulfilment race for the same key:
 // exactly one wins; the others are told what happened.
-func (s *Rewards) decide(ctx context.Context, red models.Redemption, outcome models.RedemptionStatus, actor string, bill store.Mark) (models.Redemption, error) {
+func (s *Rewards) decide(ctx context.Context, red models.Redemption, outcome models.RedemptionStatus, actor string, bill models.RedemptionMark) (models.Redemption, error) {
 	red, err := s.reconcile(ctx, red)
 	if err != nil {
 		return red, err
@@ -635,7 +635,7 @@ func (s *Rewards) decide(ctx context.Context, red models.Redemption, outcome mod
 	}
 	m := bill
 	m.ID, m.Redemption, m.Outcome, m.Actor, m.At = finalKey(red.ID, red.Generation), red.ID, string(outcome), actor, s.stamp()
-	err = s.store.InsertMark(ctx, m)
+	err = s.store.InsertRedemptionMark(ctx, m)
 	if errors.Is(err, models.ErrConflict) {
 		red, err := s.reconcile(ctx, red)
 		if err != nil {
@@ -652,7 +652,7 @@ func (s *Rewards) decide(ctx context.Context, red models.Redemption, outcome mod
 	return s.reconcile(ctx, red)
 }
 
-func (s *Rewards) applyFulfil(ctx context.Context, red models.Redemption, m store.Mark) (models.Redemption, error) {
+func (s *Rewards) applyFulfil(ctx context.Context, red models.Redemption, m models.RedemptionMark) (models.Redemption, error) {
 	err := s.store.RecordSettlementEvent(ctx, models.SettlementEvent{
 		ID: fulfilEventID(red.ID, red.Generation), CommunityID: red.CommunityID, PartnerID: red.PartnerID,
 		Kind: models.EventFulfilled, RedemptionID: red.ID, RewardID: red.RewardID, ResidentID: red.ResidentID,
@@ -673,7 +673,7 @@ func (s *Rewards) applyFulfil(ctx context.Context, red models.Redemption, m stor
 // applyVoid gives a credit back after its bill was voided: the partner's
 // statement gets a negative line and the credit is pending again, with a
 // fresh hold period, as generation n+1.
-func (s *Rewards) applyVoid(ctx context.Context, red models.Redemption, m store.Mark) (models.Redemption, error) {
+func (s *Rewards) applyVoid(ctx context.Context, red models.Redemption, m models.RedemptionMark) (models.Redemption, error) {
 	err := s.store.RecordSettlementEvent(ctx, models.SettlementEvent{
 		ID: reverseEventID(red.ID, red.Generation), CommunityID: red.CommunityID, PartnerID: red.PartnerID,
 		Kind: models.EventReversed, RedemptionID: red.ID, RewardID: red.RewardID, ResidentID: red.ResidentID,
@@ -696,7 +696,7 @@ func (s *Rewards) applyVoid(ctx context.Context, red models.Redemption, m store.
 }
 
 // applyClose returns a cancelled or expired redemption's points and units.
-func (s *Rewards) applyClose(ctx context.Context, red models.Redemption, m store.Mark) (models.Redemption, error) {
+func (s *Rewards) applyClose(ctx context.Context, red models.Redemption, m models.RedemptionMark) (models.Redemption, error) {
 	if err := s.giveBackAll(ctx, red); err != nil {
 		return red, err
 	}
@@ -778,7 +778,7 @@ func (s *Rewards) Cancel(ctx context.Context, p models.Principal, id string) (mo
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("cancel: %w", err)
 	}
-	return s.decide(ctx, red, models.RedemptionCancelled, p.ResidentID, store.Mark{})
+	return s.decide(ctx, red, models.RedemptionCancelled, p.ResidentID, models.RedemptionMark{})
 }
 
 // ExpireHolds expires the held redemptions of every community whose hold
@@ -816,7 +816,7 @@ func (s *Rewards) ExpireHolds(ctx context.Context, now time.Time) (expired int, 
 						continue
 					}
 				}
-				out, err := s.decide(ctx, r, models.RedemptionExpired, "system", store.Mark{})
+				out, err := s.decide(ctx, r, models.RedemptionExpired, "system", models.RedemptionMark{})
 				if err != nil && models.CodeOf(err) != models.ErrRedemptionClosed.Code {
 					return expired, err
 				}
@@ -889,7 +889,7 @@ func (s *Rewards) ApplyCredit(ctx context.Context, p models.Principal, id, billN
 	if red.Status == models.RedemptionFulfilled && red.BillNo != billNo {
 		return red, models.Errorf(models.ErrRedemptionClosed.Code, "the credit is applied to bill %s already", red.BillNo)
 	}
-	return s.decide(ctx, red, models.RedemptionFulfilled, p.ResidentID, store.Mark{BillNo: billNo, BillDate: billDate})
+	return s.decide(ctx, red, models.RedemptionFulfilled, p.ResidentID, models.RedemptionMark{BillNo: billNo, BillDate: billDate})
 }
 
 // VoidCredit records that the bill a credit was applied to was voided: the
@@ -902,7 +902,7 @@ func (s *Rewards) VoidCredit(ctx context.Context, p models.Principal, id, reason
 	if red.Status != models.RedemptionFulfilled {
 		return red, models.Errorf(models.ErrRedemptionClosed.Code, "the credit is %s, not applied to a bill", red.Status)
 	}
-	err = s.store.InsertMark(ctx, store.Mark{ID: voidKey(red.ID, red.Generation), Redemption: red.ID, Outcome: "voided",
+	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: voidKey(red.ID, red.Generation), Redemption: red.ID, Outcome: "voided",
 		Actor: p.ResidentID, At: s.stamp(), BillNo: red.BillNo, BillDate: red.BillDate, Reason: reason})
 	if err != nil && !errors.Is(err, models.ErrConflict) {
 		return red, fmt.Errorf("void credit: %w", err)

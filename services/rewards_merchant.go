@@ -39,8 +39,8 @@ type qrClaims struct {
 	Expires   int64  `json:"e"`
 }
 
-// QRToken is a token issued to a resident to show at a counter.
-type QRToken struct {
+// CounterQR is a token issued to a resident to show at a counter.
+type CounterQR struct {
 	Token    string
 	RewardID string
 	Expires  time.Time
@@ -54,37 +54,37 @@ func (s *Rewards) sign(payload string) string {
 
 // IssueQR gives the calling resident a signed, single-use token for a
 // merchant reward, valid for QRLifetime, at most QRPerMinute a minute.
-func (s *Rewards) IssueQR(ctx context.Context, p models.Principal, rewardID string) (QRToken, error) {
+func (s *Rewards) IssueQR(ctx context.Context, p models.Principal, rewardID string) (CounterQR, error) {
 	if p.ResidentID == "" || len(s.qrSecret) == 0 {
-		return QRToken{}, models.ErrForbidden
+		return CounterQR{}, models.ErrForbidden
 	}
 	rw, err := s.reward(ctx, p, rewardID)
 	if err != nil {
-		return QRToken{}, fmt.Errorf("qr: %w", err)
+		return CounterQR{}, fmt.Errorf("qr: %w", err)
 	}
 	if rw.Kind != models.RewardMerchant {
-		return QRToken{}, models.Errorf(models.ErrValidation.Code, "only a merchant reward is redeemed by QR code")
+		return CounterQR{}, models.Errorf(models.ErrValidation.Code, "only a merchant reward is redeemed by QR code")
 	}
 	res, err := s.people.Resident(ctx, p.ResidentID)
 	if err != nil {
-		return QRToken{}, fmt.Errorf("qr: %w", err)
+		return CounterQR{}, fmt.Errorf("qr: %w", err)
 	}
 	loc, err := s.location(ctx, rw.CommunityID)
 	if err != nil {
-		return QRToken{}, fmt.Errorf("qr: %w", err)
+		return CounterQR{}, fmt.Errorf("qr: %w", err)
 	}
 	now := s.now()
 	if err := s.admit(ctx, rw, res, now, loc); err != nil {
-		return QRToken{}, err
+		return CounterQR{}, err
 	}
 	if !s.allowQR(res.ID, now) {
-		return QRToken{}, models.Errorf(models.ErrRateLimited.Code, "at most %d QR codes a minute", QRPerMinute)
+		return CounterQR{}, models.Errorf(models.ErrRateLimited.Code, "at most %d QR codes a minute", QRPerMinute)
 	}
 	exp := now.Add(QRLifetime).Truncate(time.Second)
 	b, _ := json.Marshal(qrClaims{V: 1, ID: s.newID(), Resident: res.ID, Community: res.CommunityID, Reward: rw.ID,
 		Issued: now.Unix(), Expires: exp.Unix()})
 	payload := base64.RawURLEncoding.EncodeToString(b)
-	return QRToken{Token: payload + "." + s.sign(payload), RewardID: rw.ID, Expires: exp.UTC()}, nil
+	return CounterQR{Token: payload + "." + s.sign(payload), RewardID: rw.ID, Expires: exp.UTC()}, nil
 }
 
 // allowQR counts an issuance for the resident in a sliding minute; the
@@ -189,11 +189,11 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 		return ScanResult{}, fmt.Errorf("scan: %w", err)
 	}
 	redID := derivedID("scan:"+c.ID, "redemption")
-	mark := store.Mark{ID: "scan:" + c.ID, Redemption: redID, Outcome: "scanned", Actor: p.ResidentID, At: s.stamp(), Reason: idem.OpID}
+	mark := models.RedemptionMark{ID: "scan:" + c.ID, Redemption: redID, Outcome: "scanned", Actor: p.ResidentID, At: s.stamp(), Reason: idem.OpID}
 	// consumed tells a second scan from the clerk's own retry, which must
 	// finish or replay even after the token's five minutes are over.
 	consumed := func() error {
-		prior, err := s.store.Mark(ctx, mark.ID)
+		prior, err := s.store.RedemptionMark(ctx, mark.ID)
 		if err != nil {
 			return fmt.Errorf("scan: %w", err)
 		}
@@ -202,7 +202,7 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 		}
 		return nil
 	}
-	if _, err := s.store.Mark(ctx, mark.ID); err == nil {
+	if _, err := s.store.RedemptionMark(ctx, mark.ID); err == nil {
 		if err := consumed(); err != nil {
 			return ScanResult{}, err
 		}
@@ -221,7 +221,7 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 		if err := s.admit(ctx, rw, res, s.now(), loc); err != nil {
 			return ScanResult{}, err
 		}
-		err = s.store.InsertMark(ctx, mark)
+		err = s.store.InsertRedemptionMark(ctx, mark)
 		if errors.Is(err, models.ErrConflict) {
 			if err := consumed(); err != nil {
 				return ScanResult{}, err
@@ -234,7 +234,7 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 	if err != nil {
 		return ScanResult{}, err
 	}
-	red, err = s.decide(ctx, red, models.RedemptionFulfilled, p.ResidentID, store.Mark{})
+	red, err = s.decide(ctx, red, models.RedemptionFulfilled, p.ResidentID, models.RedemptionMark{})
 	if err != nil {
 		return ScanResult{}, err
 	}
@@ -263,7 +263,7 @@ func (s *Rewards) Refund(ctx context.Context, p models.Principal, id, reason str
 	if now.Sub(red.Fulfilled) > time.Duration(policy.MerchantRefundDays)*24*time.Hour {
 		return red, models.Errorf(models.ErrRefundWindowEnded.Code, "refunds are possible for %d days", policy.MerchantRefundDays)
 	}
-	err = s.store.InsertMark(ctx, store.Mark{ID: "refund:" + red.ID, Redemption: red.ID, Outcome: string(models.RedemptionRefunded),
+	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: "refund:" + red.ID, Redemption: red.ID, Outcome: string(models.RedemptionRefunded),
 		Actor: p.ResidentID, At: now, Reason: reason})
 	if err != nil && !errors.Is(err, models.ErrConflict) {
 		return red, fmt.Errorf("refund: %w", err)
@@ -271,7 +271,7 @@ func (s *Rewards) Refund(ctx context.Context, p models.Principal, id, reason str
 	return s.reconcile(ctx, red)
 }
 
-func (s *Rewards) applyRefund(ctx context.Context, red models.Redemption, m store.Mark) (models.Redemption, error) {
+func (s *Rewards) applyRefund(ctx context.Context, red models.Redemption, m models.RedemptionMark) (models.Redemption, error) {
 	policy, err := s.policies.At(ctx, red.CommunityID, m.At)
 	if err != nil {
 		return red, err

@@ -46,13 +46,6 @@ func toRewardDoc(r models.Reward) rewardDoc {
 		CreatedBy: r.CreatedBy, Created: r.Created}
 }
 
-func utcOrZero(t time.Time) time.Time {
-	if t.IsZero() || t.Unix() <= 0 {
-		return time.Time{}
-	}
-	return t.UTC()
-}
-
 func (d rewardDoc) model() models.Reward {
 	return models.Reward{ID: d.ID, CommunityID: d.Community, Kind: models.RewardKind(d.Kind), Title: d.Title,
 		PartnerID: d.Partner, Points: models.Points(d.Points), ValueFen: models.Fen(d.ValueFen), Bearer: models.Bearer(d.Bearer),
@@ -277,21 +270,7 @@ func (s *Store) SlotHolder(ctx context.Context, id string) (string, error) {
 	return d.Holder, nil
 }
 
-// Mark is one keyed step of a redemption or a visit: "final:"+id decides a
-// redemption's outcome, "void:"+id+":"+n a voided bill, "scan:"+token a
-// consumed QR token. Written once, never changed.
-type Mark struct {
-	ID         string
-	Redemption string
-	Outcome    string
-	Actor      string
-	At         time.Time
-	BillNo     string
-	BillDate   string
-	Reason     string
-}
-
-type markDoc struct {
+type redemptionMarkDoc struct {
 	ID         string    `bson:"_id"`
 	Redemption string    `bson:"redemption"`
 	Outcome    string    `bson:"outcome"`
@@ -302,19 +281,20 @@ type markDoc struct {
 	Reason     string    `bson:"reason,omitempty"`
 }
 
-// InsertMark records m; models.ErrConflict if a mark with its id exists.
-func (s *Store) InsertMark(ctx context.Context, m Mark) error {
-	return s.insert(ctx, colRedemptionMarks, markDoc(m))
+// InsertRedemptionMark records m; models.ErrConflict if a mark with its id
+// exists.
+func (s *Store) InsertRedemptionMark(ctx context.Context, m models.RedemptionMark) error {
+	return s.insert(ctx, colRedemptionMarks, redemptionMarkDoc(m))
 }
 
-// Mark returns the mark with id, or models.ErrNotFound.
-func (s *Store) Mark(ctx context.Context, id string) (Mark, error) {
-	var d markDoc
+// RedemptionMark returns the mark with id, or models.ErrNotFound.
+func (s *Store) RedemptionMark(ctx context.Context, id string) (models.RedemptionMark, error) {
+	var d redemptionMarkDoc
 	if err := s.findByID(ctx, colRedemptionMarks, id, &d); err != nil {
-		return Mark{}, err
+		return models.RedemptionMark{}, err
 	}
 	d.At = d.At.UTC()
-	return Mark(d), nil
+	return models.RedemptionMark(d), nil
 }
 
 // --- filial-visit parking (孝老停车) ---

@@ -49,6 +49,14 @@ const (
 	colHeadCurrent      = "head_current"      // _id is the resident; hot path
 	colDuties           = "head_duties"       // _id derived from term, month and duty
 	colStarLevels       = "star_levels"       // _id is household:year; hot path
+	colActivities       = "tb_activities"
+	colSignups          = "tb_signups"     // _id is activity:resident:generation
+	colTBKeys           = "tb_keys"        // keyed once-only steps: slots, check-ins, decisions, aid steps
+	colRecords          = "tb_records"     // service records; state is a cache of tb_keys decisions
+	colLinks            = "tb_links"       // per-resident chains: day index, day quota, points carry, gifts
+	colCorrections      = "tb_corrections" // _id is record:n
+	colAid              = "tb_mutual_aid"
+	colGifts            = "tb_gifts"
 )
 
 var allCollections = []string{
@@ -59,6 +67,7 @@ var allCollections = []string{
 	colStatements, colStatementLines, colStatementStatus,
 	colRewards, colRedemptions, colRewardSlots, colRedemptionMarks, colFilialPlates, colFilialBookings, colGateEvents,
 	colHonourEntries, colObjections, colHonourEvents, colHonourCurrent, colHeadTerms, colHeadCurrent, colDuties, colStarLevels,
+	colActivities, colSignups, colTBKeys, colRecords, colLinks, colCorrections, colAid, colGifts,
 }
 
 type index struct {
@@ -89,6 +98,11 @@ var indexes = []index{
 	{colObjections, bson.D{{Key: "entry", Value: 1}}, false},
 	{colHeadTerms, bson.D{{Key: "community", Value: 1}, {Key: "seat", Value: 1}}, false},
 	{colDuties, bson.D{{Key: "community", Value: 1}, {Key: "term", Value: 1}, {Key: "month", Value: 1}}, false},
+	{colActivities, bson.D{{Key: "community", Value: 1}, {Key: "start", Value: 1}}, false},
+	{colSignups, bson.D{{Key: "resident", Value: 1}}, false},
+	{colRecords, bson.D{{Key: "community", Value: 1}, {Key: "state", Value: 1}}, false},
+	{colRecords, bson.D{{Key: "resident", Value: 1}, {Key: "start", Value: 1}}, false},
+	{colAid, bson.D{{Key: "community", Value: 1}, {Key: "state", Value: 1}}, false},
 }
 
 // EnsureSchema creates every collection and index; it is safe to run at

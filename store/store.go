@@ -142,3 +142,12 @@ func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
 	}
 	return out, nil
 }
+
+// utcOrZero reads back a time that may have been stored unset: a zero
+// time.Time goes into BSON as year 1, and an absent field decodes as zero.
+func utcOrZero(t time.Time) time.Time {
+	if t.IsZero() || t.Unix() <= 0 {
+		return time.Time{}
+	}
+	return t.UTC()
+}

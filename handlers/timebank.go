@@ -1,0 +1,887 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/services"
+	qrcode "github.com/skip2/go-qrcode"
+)
+
+// TimebankService is what the time-bank routes call.
+type TimebankService interface {
+	CreateActivity(ctx context.Context, p models.Principal, in services.NewActivity) (models.Activity, error)
+	Activity(ctx context.Context, p models.Principal, id string) (models.Activity, error)
+	Activities(ctx context.Context, p models.Principal, day time.Time, category string) ([]models.Activity, error)
+	SignUp(ctx context.Context, p models.Principal, activityID string) (models.Signup, error)
+	CancelSignup(ctx context.Context, p models.Principal, activityID string) error
+	Signups(ctx context.Context, p models.Principal, activityID string) ([]models.Signup, error)
+	MyActivities(ctx context.Context, p models.Principal) ([]services.MyActivity, error)
+	QR(ctx context.Context, p models.Principal, activityID string) (services.CheckinQR, error)
+	ScanIn(ctx context.Context, p models.Principal, activityID, token string) (services.Attendance, error)
+	ScanOut(ctx context.Context, p models.Principal, activityID, token string) (services.Attendance, error)
+	RecordAttendance(ctx context.Context, p models.Principal, activityID, residentID string, out bool, at time.Time) (services.Attendance, error)
+
+	ClaimRecord(ctx context.Context, p models.Principal, c services.Claim) (models.ServiceRecord, error)
+	Record(ctx context.Context, p models.Principal, id string) (models.ServiceRecord, error)
+	MyRecords(ctx context.Context, p models.Principal) ([]models.ServiceRecord, error)
+	PendingRecords(ctx context.Context, p models.Principal) ([]models.ServiceRecord, error)
+	Approve(ctx context.Context, p models.Principal, id string, minutes models.Minutes, reason string) (models.ServiceRecord, error)
+	Reject(ctx context.Context, p models.Principal, id, reason string) (models.ServiceRecord, error)
+	RequestCorrection(ctx context.Context, p models.Principal, recordID string, minutes models.Minutes, reason string) (models.Correction, error)
+	Corrections(ctx context.Context, p models.Principal, recordID string) ([]models.Correction, error)
+	DecideCorrection(ctx context.Context, p models.Principal, recordID string, n int, accept bool, answer string) (models.Correction, error)
+	Certificate(ctx context.Context, p models.Principal, residentID string, from, to time.Time) (services.Certificate, error)
+	Ranking(ctx context.Context, p models.Principal, period string) ([]services.BuildingRank, error)
+
+	PostAid(ctx context.Context, p models.Principal, in services.NewAid) (models.MutualAid, error)
+	Aid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
+	Aids(ctx context.Context, p models.Principal) ([]models.MutualAid, error)
+	AcceptAid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
+	AidDone(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
+	CancelAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error)
+	DisputeAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error)
+	ConfirmAid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
+	ResolveAid(ctx context.Context, p models.Principal, id string, pay bool, reason string) (models.MutualAid, error)
+	SetNeedy(ctx context.Context, p models.Principal, residentID string, needy bool) error
+	CreditFund(ctx context.Context, p models.Principal, minutes models.Minutes, reason string, idem services.Idempotency) (models.Entry, error)
+	Fund(ctx context.Context, p models.Principal) (models.Balance, error)
+	GiftHours(ctx context.Context, p models.Principal, toID string, minutes models.Minutes, idem services.Idempotency) (models.Gift, error)
+	Gifts(ctx context.Context, p models.Principal) ([]models.Gift, error)
+}
+
+func (h *api) routesTimebank(r fiber.Router) {
+	any := h.authed()
+	organiser := h.authed(models.RoleStaff, models.RoleAdmin, models.RoleTeamLead)
+	staff := h.authed(models.RoleStaff, models.RoleAdmin)
+	r.Post("/activities", organiser, h.createActivity)
+	r.Get("/activities", any, h.listActivities)
+	r.Get("/activities/:id", any, h.getActivity)
+	r.Post("/activities/:id/signup", any, h.signUp)
+	r.Post("/activities/:id/signup/cancel", any, h.cancelSignup)
+	r.Get("/activities/:id/signups", organiser, h.listSignups)
+	r.Get("/activities/:id/qr", organiser, h.activityQR)
+	r.Get("/activities/:id/qr.png", organiser, h.activityQRPNG)
+	r.Post("/activities/:id/checkin", any, h.scanIn)
+	r.Post("/activities/:id/checkout", any, h.scanOut)
+	r.Post("/activities/:id/attendance", organiser, h.recordAttendance)
+
+	r.Post("/service-records", any, h.claimRecord)
+	r.Get("/service-records", organiser, h.pendingRecords)
+	r.Get("/service-records/:id", any, h.getRecord)
+	r.Post("/service-records/:id/approve", organiser, h.approveRecord)
+	r.Post("/service-records/:id/reject", organiser, h.rejectRecord)
+	r.Post("/service-records/:id/corrections", any, h.requestCorrection)
+	r.Get("/service-records/:id/corrections", any, h.listCorrections)
+	r.Post("/service-records/:id/corrections/:n/decision", staff, h.decideCorrection)
+	r.Get("/me/service-records", any, h.myRecords)
+	r.Get("/me/activities", any, h.myActivities)
+	r.Get("/me/certificate", any, h.myCertificate)
+	r.Get("/residents/:id/certificate", staff, h.residentCertificate)
+	r.Get("/rankings/volunteer-hours", any, h.ranking)
+
+	r.Post("/mutual-aid", any, h.postAid)
+	r.Get("/mutual-aid", any, h.listAids)
+	r.Get("/mutual-aid/:id", any, h.getAid)
+	r.Post("/mutual-aid/:id/accept", any, h.acceptAid)
+	r.Post("/mutual-aid/:id/done", any, h.aidDone)
+	r.Post("/mutual-aid/:id/confirm", any, h.confirmAid)
+	r.Post("/mutual-aid/:id/cancel", any, h.cancelAid)
+	r.Post("/mutual-aid/:id/dispute", any, h.disputeAid)
+	r.Post("/mutual-aid/:id/resolve", staff, h.resolveAid)
+	r.Post("/residents/:id/needy", staff, h.setNeedy)
+	r.Get("/timebank/fund", staff, h.fund)
+	r.Post("/timebank/fund/credits", staff, h.creditFund)
+	r.Post("/gifts", any, h.giftHours)
+	r.Get("/me/gifts", any, h.myGifts)
+}
+
+// --- JSON shapes ---
+
+type activityJSON struct {
+	ID           string    `json:"id"`
+	Title        string    `json:"title"`
+	Category     string    `json:"category"`
+	Place        string    `json:"place"`
+	Organisation string    `json:"organisation"`
+	Start        time.Time `json:"start"`
+	End          time.Time `json:"end"`
+	Capacity     int       `json:"capacity"`
+	MaxMinutes   int64     `json:"max_minutes"`
+	SelfCheckin  bool      `json:"self_checkin"`
+	CreatedBy    string    `json:"created_by"`
+}
+
+func toActivityJSON(a models.Activity) activityJSON {
+	return activityJSON{a.ID, a.Title, a.Category, a.Place, a.Organisation, a.Start, a.End, a.Capacity, int64(a.MaxMinutes), a.SelfCheckin, a.CreatedBy}
+}
+
+type signupJSON struct {
+	ID         string    `json:"id"`
+	ActivityID string    `json:"activity_id"`
+	ResidentID string    `json:"resident_id"`
+	At         time.Time `json:"at"`
+}
+
+func toSignupJSON(s models.Signup) signupJSON {
+	return signupJSON{s.ID, s.ActivityID, s.ResidentID, s.At}
+}
+
+type recordJSON struct {
+	ID            string     `json:"id"`
+	ResidentID    string     `json:"resident_id"`
+	ActivityID    string     `json:"activity_id,omitempty"`
+	Category      string     `json:"category"`
+	Organisation  string     `json:"organisation"`
+	Description   string     `json:"description,omitempty"`
+	Start         time.Time  `json:"start"`
+	End           time.Time  `json:"end"`
+	Minutes       int64      `json:"minutes"`
+	Source        string     `json:"source"`
+	State         string     `json:"state"`
+	Credited      int64      `json:"credited_minutes"`
+	Points        int64      `json:"points"`
+	PolicyVersion int        `json:"policy_version"`
+	DecidedBy     string     `json:"decided_by,omitempty"`
+	DecidedAt     *time.Time `json:"decided_at,omitempty"`
+	Reason        string     `json:"reason,omitempty"`
+}
+
+func toRecordJSON(r models.ServiceRecord) recordJSON {
+	out := recordJSON{ID: r.ID, ResidentID: r.ResidentID, ActivityID: r.ActivityID, Category: r.Category,
+		Organisation: r.Organisation, Description: r.Description, Start: r.Start, End: r.End, Minutes: int64(r.Minutes),
+		Source: string(r.Source), State: string(r.State), Credited: int64(r.Credited), Points: int64(r.Points),
+		PolicyVersion: r.PolicyVersion, DecidedBy: r.DecidedBy, Reason: r.Reason}
+	if !r.DecidedAt.IsZero() {
+		at := r.DecidedAt
+		out.DecidedAt = &at
+	}
+	return out
+}
+
+func toRecordsJSON(rs []models.ServiceRecord) fiber.Map {
+	out := make([]recordJSON, len(rs))
+	for i, r := range rs {
+		out[i] = toRecordJSON(r)
+	}
+	return fiber.Map{"records": out}
+}
+
+type attendanceJSON struct {
+	ActivityID string      `json:"activity_id"`
+	ResidentID string      `json:"resident_id"`
+	CheckedIn  time.Time   `json:"checked_in"`
+	Record     *recordJSON `json:"record,omitempty"`
+}
+
+func toAttendanceJSON(a services.Attendance) attendanceJSON {
+	out := attendanceJSON{ActivityID: a.ActivityID, ResidentID: a.ResidentID, CheckedIn: a.CheckedIn}
+	if a.Record != nil {
+		r := toRecordJSON(*a.Record)
+		out.Record = &r
+	}
+	return out
+}
+
+type correctionJSON struct {
+	N         int        `json:"n"`
+	RecordID  string     `json:"record_id"`
+	Minutes   int64      `json:"minutes"`
+	Reason    string     `json:"reason"`
+	At        time.Time  `json:"at"`
+	Decided   bool       `json:"decided"`
+	Accepted  bool       `json:"accepted"`
+	Answer    string     `json:"answer,omitempty"`
+	DecidedBy string     `json:"decided_by,omitempty"`
+	Before    int64      `json:"before_minutes"`
+	After     int64      `json:"after_minutes"`
+	DecidedAt *time.Time `json:"decided_at,omitempty"`
+}
+
+func toCorrectionJSON(c models.Correction) correctionJSON {
+	out := correctionJSON{N: c.N, RecordID: c.RecordID, Minutes: int64(c.Minutes), Reason: c.Reason, At: c.At,
+		Decided: c.Decided, Accepted: c.Accepted, Answer: c.Answer, DecidedBy: c.Actor, Before: int64(c.Before), After: int64(c.After)}
+	if !c.DecideAt.IsZero() {
+		at := c.DecideAt
+		out.DecidedAt = &at
+	}
+	return out
+}
+
+type aidJSON struct {
+	ID          string     `json:"id"`
+	Kind        string     `json:"kind"`
+	PosterID    string     `json:"poster_id"`
+	RequesterID string     `json:"requester_id,omitempty"`
+	HelperID    string     `json:"helper_id,omitempty"`
+	Title       string     `json:"title"`
+	Description string     `json:"description,omitempty"`
+	Minutes     int64      `json:"minutes"`
+	When        *time.Time `json:"when,omitempty"`
+	Created     time.Time  `json:"created"`
+	State       string     `json:"state"`
+	PaidByFund  bool       `json:"paid_by_fund"`
+	Note        string     `json:"note,omitempty"`
+}
+
+func toAidJSON(a models.MutualAid) aidJSON {
+	out := aidJSON{ID: a.ID, Kind: string(a.Kind), PosterID: a.PosterID, RequesterID: a.RequesterID, HelperID: a.HelperID,
+		Title: a.Title, Description: a.Description, Minutes: int64(a.Minutes), Created: a.Created, State: string(a.State),
+		PaidByFund: a.PaidByFund, Note: a.Note}
+	if !a.When.IsZero() {
+		w := a.When
+		out.When = &w
+	}
+	return out
+}
+
+type giftJSON struct {
+	ID      string    `json:"id"`
+	FromID  string    `json:"from_id"`
+	ToID    string    `json:"to_id"`
+	Minutes int64     `json:"minutes"`
+	At      time.Time `json:"at"`
+}
+
+// --- activities ---
+
+type createActivityRequest struct {
+	Title        string    `json:"title" validate:"required,min=1,max=80"`
+	Category     string    `json:"category" validate:"required,min=1,max=20"`
+	Place        string    `json:"place" validate:"required,min=1,max=80"`
+	Organisation string    `json:"organisation" validate:"max=80"`
+	Start        time.Time `json:"start" validate:"required"`
+	End          time.Time `json:"end" validate:"required"`
+	Capacity     int       `json:"capacity" validate:"required,min=1,max=1000"`
+	MaxMinutes   int64     `json:"max_minutes" validate:"required,min=1,max=1440"`
+	SelfCheckin  bool      `json:"self_checkin"`
+}
+
+func (h *api) createActivity(c *fiber.Ctx) error {
+	var req createActivityRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	in := services.NewActivity{Start: req.Start, End: req.End, Capacity: req.Capacity,
+		MaxMinutes: models.Minutes(req.MaxMinutes), SelfCheckin: req.SelfCheckin}
+	var err error
+	if in.Title, err = models.CleanText("title", req.Title, 80); err != nil {
+		return err
+	}
+	if in.Category, err = models.CleanText("category", req.Category, 20); err != nil {
+		return err
+	}
+	if in.Place, err = models.CleanText("place", req.Place, 80); err != nil {
+		return err
+	}
+	if req.Organisation != "" {
+		if in.Organisation, err = models.CleanText("organisation", req.Organisation, 80); err != nil {
+			return err
+		}
+	}
+	a, err := h.Timebank.CreateActivity(c.UserContext(), principal(c), in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toActivityJSON(a))
+}
+
+func (h *api) listActivities(c *fiber.Ctx) error {
+	day := time.Now()
+	if s := c.Query("date"); s != "" {
+		d, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			return models.Errorf(models.ErrValidation.Code, "date must look like 2026-11-21")
+		}
+		// 04:00 UTC is noon in Shanghai (the communities' zone), so the
+		// service, which reads the day in the community's zone, gets that day.
+		day = d.Add(4 * time.Hour)
+	}
+	category := c.Query("category")
+	if len(category) > 80 {
+		return models.Errorf(models.ErrValidation.Code, "category is too long")
+	}
+	as, err := h.Timebank.Activities(c.UserContext(), principal(c), day, category)
+	if err != nil {
+		return err
+	}
+	out := make([]activityJSON, len(as))
+	for i, a := range as {
+		out[i] = toActivityJSON(a)
+	}
+	return c.JSON(fiber.Map{"activities": out})
+}
+
+func (h *api) getActivity(c *fiber.Ctx) error {
+	a, err := h.Timebank.Activity(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toActivityJSON(a))
+}
+
+func (h *api) signUp(c *fiber.Ctx) error {
+	s, err := h.Timebank.SignUp(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toSignupJSON(s))
+}
+
+func (h *api) cancelSignup(c *fiber.Ctx) error {
+	if err := h.Timebank.CancelSignup(c.UserContext(), principal(c), c.Params("id")); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"status": "cancelled"})
+}
+
+func (h *api) listSignups(c *fiber.Ctx) error {
+	ss, err := h.Timebank.Signups(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	out := make([]signupJSON, len(ss))
+	for i, s := range ss {
+		out[i] = toSignupJSON(s)
+	}
+	return c.JSON(fiber.Map{"signups": out})
+}
+
+func (h *api) myActivities(c *fiber.Ctx) error {
+	as, err := h.Timebank.MyActivities(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	type item struct {
+		Activity activityJSON `json:"activity"`
+		Signup   signupJSON   `json:"signup"`
+	}
+	out := make([]item, len(as))
+	for i, a := range as {
+		out[i] = item{toActivityJSON(a.Activity), toSignupJSON(a.Signup)}
+	}
+	return c.JSON(fiber.Map{"activities": out})
+}
+
+func (h *api) activityQR(c *fiber.Ctx) error {
+	q, err := h.Timebank.QR(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(fiber.Map{"token": q.Token, "slot": q.Slot, "expires_at": q.Expires})
+}
+
+func (h *api) activityQRPNG(c *fiber.Ctx) error {
+	q, err := h.Timebank.QR(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	png, err := qrcode.Encode(q.Token, qrcode.Medium, 320)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "image/png")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set("X-QR-Expires", q.Expires.Format(time.RFC3339))
+	return c.SendStream(bytes.NewReader(png), len(png))
+}
+
+type checkinScanRequest struct {
+	Token string `json:"token" validate:"required,max=256"`
+}
+
+func (h *api) scanIn(c *fiber.Ctx) error {
+	var req checkinScanRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	a, err := h.Timebank.ScanIn(c.UserContext(), principal(c), c.Params("id"), req.Token)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toAttendanceJSON(a))
+}
+
+func (h *api) scanOut(c *fiber.Ctx) error {
+	var req checkinScanRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	a, err := h.Timebank.ScanOut(c.UserContext(), principal(c), c.Params("id"), req.Token)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toAttendanceJSON(a))
+}
+
+type attendanceRequest struct {
+	ResidentID string     `json:"resident_id" validate:"required,max=64"`
+	Action     string     `json:"action" validate:"required,oneof=checkin checkout"`
+	At         *time.Time `json:"at"`
+}
+
+func (h *api) recordAttendance(c *fiber.Ctx) error {
+	var req attendanceRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	var at time.Time
+	if req.At != nil {
+		at = *req.At
+	}
+	a, err := h.Timebank.RecordAttendance(c.UserContext(), principal(c), c.Params("id"), req.ResidentID, req.Action == "checkout", at)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toAttendanceJSON(a))
+}
+
+// --- records ---
+
+type claimRequest struct {
+	Category     string    `json:"category" validate:"required,min=1,max=20"`
+	Organisation string    `json:"organisation" validate:"required,min=1,max=80"`
+	Description  string    `json:"description" validate:"required,min=1,max=500"`
+	Start        time.Time `json:"start" validate:"required"`
+	End          time.Time `json:"end" validate:"required"`
+}
+
+func (h *api) claimRecord(c *fiber.Ctx) error {
+	p := principal(c)
+	var req claimRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	key, op, hash, err := idempotency(c, p)
+	if err != nil {
+		return err
+	}
+	cl := services.Claim{Start: req.Start, End: req.End, Idem: services.Idempotency{Key: key, OpID: op, Hash: hash}}
+	if cl.Category, err = models.CleanText("category", req.Category, 20); err != nil {
+		return err
+	}
+	if cl.Organisation, err = models.CleanText("organisation", req.Organisation, 80); err != nil {
+		return err
+	}
+	if cl.Description, err = models.CleanText("description", req.Description, 500); err != nil {
+		return err
+	}
+	r, err := h.Timebank.ClaimRecord(c.UserContext(), p, cl)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toRecordJSON(r))
+}
+
+func (h *api) pendingRecords(c *fiber.Ctx) error {
+	rs, err := h.Timebank.PendingRecords(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toRecordsJSON(rs))
+}
+
+func (h *api) myRecords(c *fiber.Ctx) error {
+	rs, err := h.Timebank.MyRecords(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toRecordsJSON(rs))
+}
+
+func (h *api) getRecord(c *fiber.Ctx) error {
+	r, err := h.Timebank.Record(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(toRecordJSON(r))
+}
+
+type approveRequest struct {
+	Minutes int64  `json:"minutes" validate:"min=0,max=1440"`
+	Reason  string `json:"reason" validate:"max=500"`
+}
+
+func (h *api) approveRecord(c *fiber.Ctx) error {
+	p := principal(c)
+	var req approveRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if _, _, _, err := idempotency(c, p); err != nil {
+		return err
+	}
+	reason := ""
+	if req.Reason != "" {
+		var err error
+		if reason, err = models.CleanText("reason", req.Reason, 500); err != nil {
+			return err
+		}
+	}
+	r, err := h.Timebank.Approve(c.UserContext(), p, c.Params("id"), models.Minutes(req.Minutes), reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toRecordJSON(r))
+}
+
+func decodeReason(c *fiber.Ctx) (string, error) {
+	var req reasonRequest
+	if err := decode(c, &req); err != nil {
+		return "", err
+	}
+	return models.CleanText("reason", req.Reason, 500)
+}
+
+func (h *api) rejectRecord(c *fiber.Ctx) error {
+	reason, err := decodeReason(c)
+	if err != nil {
+		return err
+	}
+	r, err := h.Timebank.Reject(c.UserContext(), principal(c), c.Params("id"), reason)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toRecordJSON(r))
+}
+
+type correctionRequest struct {
+	Minutes int64  `json:"minutes" validate:"required,min=1,max=1440"`
+	Reason  string `json:"reason" validate:"required,min=1,max=500"`
+}
+
+func (h *api) requestCorrection(c *fiber.Ctx) error {
+	var req correctionRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	reason, err := models.CleanText("reason", req.Reason, 500)
+	if err != nil {
+		return err
+	}
+	cr, err := h.Timebank.RequestCorrection(c.UserContext(), principal(c), c.Params("id"), models.Minutes(req.Minutes), reason)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toCorrectionJSON(cr))
+}
+
+func (h *api) listCorrections(c *fiber.Ctx) error {
+	cs, err := h.Timebank.Corrections(c.UserContext(), principal(c), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	out := make([]correctionJSON, len(cs))
+	for i, cr := range cs {
+		out[i] = toCorrectionJSON(cr)
+	}
+	return c.JSON(fiber.Map{"corrections": out})
+}
+
+type correctionDecisionRequest struct {
+	Accept *bool  `json:"accept" validate:"required"`
+	Answer string `json:"answer" validate:"required,min=1,max=500"`
+}
+
+func (h *api) decideCorrection(c *fiber.Ctx) error {
+	p := principal(c)
+	var req correctionDecisionRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if _, _, _, err := idempotency(c, p); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(c.Params("n"))
+	if err != nil || n < 1 || n > 1000 {
+		return models.Errorf(models.ErrValidation.Code, "n must be a positive whole number")
+	}
+	answer, err := models.CleanText("answer", req.Answer, 500)
+	if err != nil {
+		return err
+	}
+	cr, err := h.Timebank.DecideCorrection(c.UserContext(), p, c.Params("id"), n, *req.Accept, answer)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toCorrectionJSON(cr))
+}
+
+// --- certificate and ranking ---
+
+func (h *api) myCertificate(c *fiber.Ctx) error { return h.certificate(c, principal(c).ResidentID) }
+
+func (h *api) residentCertificate(c *fiber.Ctx) error { return h.certificate(c, c.Params("id")) }
+
+func (h *api) certificate(c *fiber.Ctx, residentID string) error {
+	from, err := time.Parse("2006-01-02", c.Query("from"))
+	if err != nil {
+		return models.Errorf(models.ErrValidation.Code, "from must look like 2026-01-01")
+	}
+	to, err := time.Parse("2006-01-02", c.Query("to"))
+	if err != nil {
+		return models.Errorf(models.ErrValidation.Code, "to must look like 2026-12-31 (inclusive)")
+	}
+	cert, err := h.Timebank.Certificate(c.UserContext(), principal(c), residentID, from, to)
+	if err != nil {
+		return err
+	}
+	type line struct {
+		Category      string   `json:"category"`
+		Minutes       int64    `json:"minutes"`
+		Records       int      `json:"records"`
+		Organisations []string `json:"organisations"`
+	}
+	lines := make([]line, len(cert.Lines))
+	for i, l := range cert.Lines {
+		lines[i] = line{l.Category, int64(l.Minutes), l.Records, l.Organisations}
+	}
+	return c.JSON(fiber.Map{
+		"resident_id": cert.Resident.ID, "name": cert.Resident.Name, "community": cert.Community.Name,
+		"from": cert.From, "to": cert.To, "total_minutes": int64(cert.Total), "lines": lines,
+		"record_ids": cert.RecordsIDs, "issued_at": cert.IssuedAt,
+	})
+}
+
+func (h *api) ranking(c *fiber.Ctx) error {
+	period := c.Query("period")
+	if period == "" {
+		period = time.Now().Format("2006-01")
+	}
+	if len(period) > 7 {
+		return models.Errorf(models.ErrValidation.Code, "period must be a year (2026) or a month (2026-11)")
+	}
+	rs, err := h.Timebank.Ranking(c.UserContext(), principal(c), period)
+	if err != nil {
+		return err
+	}
+	type vol struct {
+		ResidentID string `json:"resident_id"`
+		Name       string `json:"name"`
+		Minutes    int64  `json:"minutes"`
+		Stars      int    `json:"stars"`
+	}
+	type bld struct {
+		BuildingID string `json:"building_id"`
+		Name       string `json:"name"`
+		Minutes    int64  `json:"minutes"`
+		Volunteers []vol  `json:"volunteers"`
+	}
+	out := make([]bld, len(rs))
+	for i, b := range rs {
+		vs := make([]vol, len(b.Volunteers))
+		for j, v := range b.Volunteers {
+			vs[j] = vol{v.ResidentID, v.Name, int64(v.Minutes), v.Stars}
+		}
+		out[i] = bld{b.BuildingID, b.Name, int64(b.Minutes), vs}
+	}
+	return c.JSON(fiber.Map{"period": period, "buildings": out})
+}
+
+// --- mutual aid ---
+
+type postAidRequest struct {
+	Kind        string     `json:"kind" validate:"required,oneof=request offer"`
+	Title       string     `json:"title" validate:"required,min=1,max=80"`
+	Description string     `json:"description" validate:"max=500"`
+	Minutes     int64      `json:"minutes" validate:"required,min=1,max=1440"`
+	When        *time.Time `json:"when"`
+}
+
+func (h *api) postAid(c *fiber.Ctx) error {
+	var req postAidRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	in := services.NewAid{Kind: models.AidKind(req.Kind), Minutes: models.Minutes(req.Minutes)}
+	var err error
+	if in.Title, err = models.CleanText("title", req.Title, 80); err != nil {
+		return err
+	}
+	if req.Description != "" {
+		if in.Description, err = models.CleanText("description", req.Description, 500); err != nil {
+			return err
+		}
+	}
+	if req.When != nil {
+		in.When = *req.When
+	}
+	a, err := h.Timebank.PostAid(c.UserContext(), principal(c), in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toAidJSON(a))
+}
+
+func (h *api) listAids(c *fiber.Ctx) error {
+	as, err := h.Timebank.Aids(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	out := make([]aidJSON, len(as))
+	for i, a := range as {
+		out[i] = toAidJSON(a)
+	}
+	return c.JSON(fiber.Map{"posts": out})
+}
+
+func (h *api) aidReply(c *fiber.Ctx, a models.MutualAid, err error) error {
+	if err != nil {
+		return err
+	}
+	return c.JSON(toAidJSON(a))
+}
+
+func (h *api) getAid(c *fiber.Ctx) error {
+	a, err := h.Timebank.Aid(c.UserContext(), principal(c), c.Params("id"))
+	return h.aidReply(c, a, err)
+}
+
+func (h *api) acceptAid(c *fiber.Ctx) error {
+	a, err := h.Timebank.AcceptAid(c.UserContext(), principal(c), c.Params("id"))
+	return h.aidReply(c, a, err)
+}
+
+func (h *api) aidDone(c *fiber.Ctx) error {
+	a, err := h.Timebank.AidDone(c.UserContext(), principal(c), c.Params("id"))
+	return h.aidReply(c, a, err)
+}
+
+func (h *api) confirmAid(c *fiber.Ctx) error {
+	p := principal(c)
+	if _, _, _, err := idempotency(c, p); err != nil {
+		return err
+	}
+	a, err := h.Timebank.ConfirmAid(c.UserContext(), p, c.Params("id"))
+	return h.aidReply(c, a, err)
+}
+
+func (h *api) cancelAid(c *fiber.Ctx) error {
+	reason, err := decodeReason(c)
+	if err != nil {
+		return err
+	}
+	a, err := h.Timebank.CancelAid(c.UserContext(), principal(c), c.Params("id"), reason)
+	return h.aidReply(c, a, err)
+}
+
+func (h *api) disputeAid(c *fiber.Ctx) error {
+	reason, err := decodeReason(c)
+	if err != nil {
+		return err
+	}
+	a, err := h.Timebank.DisputeAid(c.UserContext(), principal(c), c.Params("id"), reason)
+	return h.aidReply(c, a, err)
+}
+
+type resolveRequest struct {
+	Pay    *bool  `json:"pay" validate:"required"`
+	Reason string `json:"reason" validate:"required,min=1,max=500"`
+}
+
+func (h *api) resolveAid(c *fiber.Ctx) error {
+	p := principal(c)
+	var req resolveRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if _, _, _, err := idempotency(c, p); err != nil {
+		return err
+	}
+	reason, err := models.CleanText("reason", req.Reason, 500)
+	if err != nil {
+		return err
+	}
+	a, err := h.Timebank.ResolveAid(c.UserContext(), p, c.Params("id"), *req.Pay, reason)
+	return h.aidReply(c, a, err)
+}
+
+type needyRequest struct {
+	Needy *bool `json:"needy" validate:"required"`
+}
+
+func (h *api) setNeedy(c *fiber.Ctx) error {
+	var req needyRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := h.Timebank.SetNeedy(c.UserContext(), principal(c), c.Params("id"), *req.Needy); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"resident_id": c.Params("id"), "needy": *req.Needy})
+}
+
+type minutesRequest struct {
+	Minutes int64  `json:"minutes" validate:"required,min=1,max=1000000000"`
+	Reason  string `json:"reason" validate:"required,min=1,max=500"`
+}
+
+func (h *api) creditFund(c *fiber.Ctx) error {
+	p := principal(c)
+	var req minutesRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	key, op, hash, err := idempotency(c, p)
+	if err != nil {
+		return err
+	}
+	reason, err := models.CleanText("reason", req.Reason, 500)
+	if err != nil {
+		return err
+	}
+	e, err := h.Timebank.CreditFund(c.UserContext(), p, models.Minutes(req.Minutes), reason, services.Idempotency{Key: key, OpID: op, Hash: hash})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(toEntryJSON(e))
+}
+
+func (h *api) fund(c *fiber.Ctx) error {
+	b, err := h.Timebank.Fund(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(balanceJSON{string(models.AssetHours), b.Amount, b.Seq})
+}
+
+// --- gifts ---
+
+type giftRequest struct {
+	ToID    string `json:"to_resident_id" validate:"required,max=64"`
+	Minutes int64  `json:"minutes" validate:"required,min=1,max=1000000000"`
+}
+
+func (h *api) giftHours(c *fiber.Ctx) error {
+	p := principal(c)
+	var req giftRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	key, op, hash, err := idempotency(c, p)
+	if err != nil {
+		return err
+	}
+	g, err := h.Timebank.GiftHours(c.UserContext(), p, req.ToID, models.Minutes(req.Minutes), services.Idempotency{Key: key, OpID: op, Hash: hash})
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(giftJSON{g.ID, g.FromID, g.ToID, int64(g.Minutes), g.At})
+}
+
+func (h *api) myGifts(c *fiber.Ctx) error {
+	gs, err := h.Timebank.Gifts(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	out := make([]giftJSON, len(gs))
+	for i, g := range gs {
+		out[i] = giftJSON{g.ID, g.FromID, g.ToID, int64(g.Minutes), g.At}
+	}
+	return c.JSON(fiber.Map{"gifts": out})
+}

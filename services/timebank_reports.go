@@ -1,0 +1,185 @@
+package services
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/store"
+)
+
+// CertificateLine is the verified service of one category.
+type CertificateLine struct {
+	Category      string
+	Minutes       models.Minutes
+	Records       int
+	Organisations []string // who approved it (the activity's organisation, or the claimed one)
+}
+
+// Certificate is the basis of a 志愿服务记录证明 for a period.
+type Certificate struct {
+	Resident   models.Resident
+	Community  models.Community
+	From, To   time.Time
+	Total      models.Minutes
+	Lines      []CertificateLine
+	IssuedAt   time.Time
+	RecordsIDs []string
+}
+
+// Certificate sums a resident's verified hours by category, with the
+// organisations that vouch for them, for service done from the calendar day
+// of from to the calendar day of to, inclusive, in the community's zone.
+func (t *Timebank) Certificate(ctx context.Context, p models.Principal, residentID string, from, to time.Time) (Certificate, error) {
+	r, err := visibleResident(ctx, t.people, p, residentID)
+	if err != nil {
+		return Certificate{}, err
+	}
+	loc := t.location(ctx, r.CommunityID)
+	from = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc)
+	to = time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, 1)
+	if !to.After(from) || to.Sub(from) > 366*24*time.Hour*10 {
+		return Certificate{}, models.Errorf(models.ErrValidation.Code, "to must not be before from, within ten years")
+	}
+	c, err := t.people.Community(ctx, r.CommunityID)
+	if err != nil {
+		return Certificate{}, err
+	}
+	lines := map[string]*CertificateLine{}
+	orgs := map[string]map[string]bool{}
+	cert := Certificate{Resident: r, Community: c, From: from, To: to, IssuedAt: t.stamp(), RecordsIDs: []string{}}
+	err = t.store.EachRecord(ctx, store.RecordFilter{ResidentID: r.ID, State: models.RecordApproved, From: from, To: to}, func(rec models.ServiceRecord) error {
+		if rec.Credited <= 0 {
+			return nil
+		}
+		l := lines[rec.Category]
+		if l == nil {
+			l = &CertificateLine{Category: rec.Category}
+			lines[rec.Category], orgs[rec.Category] = l, map[string]bool{}
+		}
+		l.Minutes += rec.Credited
+		l.Records++
+		if !orgs[rec.Category][rec.Organisation] {
+			orgs[rec.Category][rec.Organisation] = true
+			l.Organisations = append(l.Organisations, rec.Organisation)
+		}
+		cert.Total += rec.Credited
+		cert.RecordsIDs = append(cert.RecordsIDs, rec.ID)
+		return nil
+	})
+	if err != nil {
+		return Certificate{}, err
+	}
+	cert.Lines = []CertificateLine{}
+	for _, l := range lines {
+		sort.Strings(l.Organisations)
+		cert.Lines = append(cert.Lines, *l)
+	}
+	sort.Slice(cert.Lines, func(i, j int) bool { return cert.Lines[i].Category < cert.Lines[j].Category })
+	return cert, nil
+}
+
+// VolunteerRank is one volunteer's hours in a ranking.
+type VolunteerRank struct {
+	ResidentID string
+	Name       string // masked: the honour roll is public
+	Minutes    models.Minutes
+	Stars      int
+}
+
+// BuildingRank is one building's volunteer hours in a period.
+type BuildingRank struct {
+	BuildingID string
+	Name       string
+	Minutes    models.Minutes
+	Volunteers []VolunteerRank
+}
+
+// Stars is the star level (星级志愿者) for verified hours, on the usual
+// thresholds of 100, 300, 600, 1000 and 1500 hours.
+func Stars(m models.Minutes) int {
+	hours := int64(m) / 60
+	stars := 0
+	for _, th := range []int64{100, 300, 600, 1000, 1500} {
+		if hours >= th {
+			stars++
+		}
+	}
+	return stars
+}
+
+// Ranking ranks the buildings of the caller's community by verified
+// volunteer hours in a month ("2026-11") or a year ("2026"), each with its
+// volunteers ranked, for the honour roll.
+func (t *Timebank) Ranking(ctx context.Context, p models.Principal, period string) ([]BuildingRank, error) {
+	if p.CommunityID == "" {
+		return nil, models.ErrForbidden
+	}
+	loc := t.location(ctx, p.CommunityID)
+	var from, to time.Time
+	if len(period) == 4 {
+		y, err := strconv.Atoi(period)
+		if err != nil || y < 2000 || y > 2200 {
+			return nil, models.Errorf(models.ErrValidation.Code, "period must be a year (2026) or a month (2026-11)")
+		}
+		from = time.Date(y, 1, 1, 0, 0, 0, 0, loc)
+		to = from.AddDate(1, 0, 0)
+	} else {
+		m, err := models.ParseMonth(period)
+		if err != nil {
+			return nil, models.Errorf(models.ErrValidation.Code, "period must be a year (2026) or a month (2026-11)")
+		}
+		from, to = m.Start(loc), m.End(loc)
+	}
+	byResident := map[string]models.Minutes{}
+	err := t.store.EachRecord(ctx, store.RecordFilter{CommunityID: p.CommunityID, State: models.RecordApproved, From: from, To: to}, func(r models.ServiceRecord) error {
+		byResident[r.ResidentID] += r.Credited
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	buildings := map[string]*BuildingRank{}
+	for id, m := range byResident {
+		if m <= 0 {
+			continue
+		}
+		r, err := t.people.Resident(ctx, id)
+		if err != nil || r.HouseholdID == "" {
+			continue
+		}
+		h, err := t.people.Household(ctx, r.HouseholdID)
+		if err != nil {
+			continue
+		}
+		b := buildings[h.BuildingID]
+		if b == nil {
+			b = &BuildingRank{BuildingID: h.BuildingID}
+			if bld, err := t.people.Building(ctx, h.BuildingID); err == nil {
+				b.Name = bld.Name
+			}
+			buildings[h.BuildingID] = b
+		}
+		b.Minutes += m
+		b.Volunteers = append(b.Volunteers, VolunteerRank{ResidentID: r.ID, Name: models.MaskName(r.Name), Minutes: m, Stars: Stars(m)})
+	}
+	out := []BuildingRank{}
+	for _, b := range buildings {
+		sort.Slice(b.Volunteers, func(i, j int) bool {
+			if b.Volunteers[i].Minutes != b.Volunteers[j].Minutes {
+				return b.Volunteers[i].Minutes > b.Volunteers[j].Minutes
+			}
+			return b.Volunteers[i].ResidentID < b.Volunteers[j].ResidentID
+		})
+		out = append(out, *b)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Minutes != out[j].Minutes {
+			return out[i].Minutes > out[j].Minutes
+		}
+		return out[i].BuildingID < out[j].BuildingID
+	})
+	return out, nil
+}

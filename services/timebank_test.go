@@ -1,0 +1,647 @@
+package services_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/store"
+	"github.com/linli-community/linli/store/storetest"
+)
+
+// tbEnv is the time bank over a fresh store with community A, its staff
+// member and residents r1..r30 (born 1990, except r9 born 1950).
+type tbEnv struct {
+	st    *store.Store
+	clock *clock
+	led   *ledger.Ledger
+	pol   *services.Policies
+	tb    *services.Timebank
+	staff models.Principal
+}
+
+var tbStart = time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC) // 16:00 in Shanghai
+
+func newTB(t *testing.T) *tbEnv {
+	t.Helper()
+	st := storetest.New(t)
+	c := &clock{t: tbStart}
+	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "春申", TimeZone: "Asia/Shanghai", Created: tbStart}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 30; i++ {
+		birth := 1990
+		if i == 9 {
+			birth = 1950
+		}
+		r := models.Resident{ID: fmt.Sprintf("r%d", i), CommunityID: "A", Name: fmt.Sprintf("居民%d", i),
+			Phone: fmt.Sprintf("139%08d", i), BirthYear: birth, Roles: []models.Role{models.RoleResident}, Created: tbStart}
+		if err := st.InsertResident(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	led := ledger.New(st, c.now)
+	pol := services.NewPolicies(st, c.now)
+	tb := services.NewTimebank(st, st, led, pol, st, []byte("test-secret-0123456789"), c.now, newID)
+	return &tbEnv{st: st, clock: c, led: led, pol: pol, tb: tb, staff: staffOf("A")}
+}
+
+func res(id string) models.Principal { return residentOf("A", id) }
+
+func (e *tbEnv) balance(t *testing.T, id string, a models.Asset) int64 {
+	t.Helper()
+	b, err := e.led.Balance(ctx, models.AccountOf(id, a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Amount
+}
+
+func (e *tbEnv) activity(t *testing.T, start time.Time, d time.Duration, capacity int, maxMin models.Minutes) models.Activity {
+	t.Helper()
+	a, err := e.tb.CreateActivity(ctx, e.staff, services.NewActivity{Title: "助老探访", Category: "助老", Place: "活动室",
+		Start: start, End: start.Add(d), Capacity: capacity, MaxMinutes: maxMin, SelfCheckin: true})
+	if err != nil {
+		t.Fatalf("create activity: %v", err)
+	}
+	return a
+}
+
+func (e *tbEnv) attend(t *testing.T, a models.Activity, resident string, in, out time.Time) (*models.ServiceRecord, error) {
+	t.Helper()
+	e.clock.t = out.Add(time.Minute)
+	if _, err := e.tb.RecordAttendance(ctx, e.staff, a.ID, resident, false, in); err != nil {
+		return nil, err
+	}
+	att, err := e.tb.RecordAttendance(ctx, e.staff, a.ID, resident, true, out)
+	return att.Record, err
+}
+
+func (e *tbEnv) claim(t *testing.T, resident string, start time.Time, d time.Duration) models.ServiceRecord {
+	t.Helper()
+	rec, err := e.tb.ClaimRecord(ctx, res(resident), services.Claim{Category: "环境", Organisation: "春申居委会", Description: "捡垃圾",
+		Start: start, End: start.Add(d), Idem: services.Idempotency{Key: newID(), OpID: "k:" + resident + ":" + newID(), Hash: "h"}})
+	if err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	return rec
+}
+
+func mustCode(t *testing.T, err error, want *models.Error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("err = %v, want %s", err, want.Code)
+	}
+}
+
+// A 3-hour attendance at an activity capped at 2 hours credits 2 hours.
+func TestAttendanceCappedPerActivity(t *testing.T) {
+	e := newTB(t)
+	start := tbStart.Add(24 * time.Hour)
+	a := e.activity(t, start, 3*time.Hour, 10, 120)
+	rec, err := e.attend(t, a, "r1", start, start.Add(3*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Minutes != 180 || rec.State != models.RecordPending {
+		t.Fatalf("record: %+v", rec)
+	}
+	if e.balance(t, "r1", models.AssetHours) != 0 {
+		t.Fatal("hours credited before approval")
+	}
+	got, err := e.tb.Approve(ctx, e.staff, rec.ID, 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Credited != 120 || e.balance(t, "r1", models.AssetHours) != 120 || e.balance(t, "r1", models.AssetPoints) != 20 {
+		t.Fatalf("credited %d, hours %d, points %d; want 120, 120, 20", got.Credited,
+			e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints))
+	}
+	// A second approval changes nothing; a rejection now is refused.
+	if _, err := e.tb.Approve(ctx, e.staff, rec.ID, 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tb.Reject(ctx, e.staff, rec.ID, "no"); !errors.Is(err, models.ErrRecordDecided) {
+		t.Fatalf("reject after approve: %v", err)
+	}
+	if e.balance(t, "r1", models.AssetHours) != 120 {
+		t.Fatal("approved twice")
+	}
+}
+
+// The daily cap applies at approval, across records of one day.
+func TestDailyCap(t *testing.T) {
+	e := newTB(t)
+	ver, _ := e.pol.At(ctx, "A", tbStart)
+	ver.Effective, ver.MaxMinutesPerDay = tbStart, 150
+	if _, err := e.pol.AddVersion(ctx, e.staff, ver); err != nil {
+		t.Fatal(err)
+	}
+	day := tbStart.Add(time.Hour) // 2026-11-02 17:00 Shanghai, under the new version
+	e.clock.t = tbStart.Add(6 * time.Hour)
+	r1 := e.claim(t, "r1", day, 100*time.Minute)
+	r2 := e.claim(t, "r1", day.Add(2*time.Hour), 100*time.Minute)
+	var wg sync.WaitGroup
+	for _, id := range []string{r1.ID, r2.ID} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.tb.Approve(ctx, e.staff, id, 0, ""); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if h := e.balance(t, "r1", models.AssetHours); h != 150 {
+		t.Fatalf("hours = %d, want the daily cap 150", h)
+	}
+}
+
+// Overlapping records of the same resident are rejected.
+func TestOverlappingRecordsRejected(t *testing.T) {
+	e := newTB(t)
+	start := tbStart.Add(24 * time.Hour)
+	a := e.activity(t, start, 2*time.Hour, 10, 120)
+	b := e.activity(t, start.Add(time.Hour), 2*time.Hour, 10, 120)
+	if _, err := e.attend(t, a, "r1", start, start.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.attend(t, b, "r1", start.Add(time.Hour), start.Add(3*time.Hour))
+	mustCode(t, err, models.ErrRecordOverlap)
+	// Another resident, or a later slot, is fine.
+	if _, err := e.attend(t, b, "r2", start.Add(time.Hour), start.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// A claim overlapping the attendance is refused too, concurrently or not.
+	var wg sync.WaitGroup
+	var ok, overlap int
+	var mu sync.Mutex
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.tb.ClaimRecord(ctx, res("r3"), services.Claim{Category: "环境", Organisation: "x", Description: "y",
+				Start: start.Add(time.Duration(i) * 10 * time.Minute), End: start.Add(time.Hour + time.Duration(i)*10*time.Minute),
+				Idem: services.Idempotency{Key: newID(), OpID: newID(), Hash: "h"}})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, models.ErrRecordOverlap):
+				overlap++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 1 || overlap != 3 {
+		t.Fatalf("concurrent overlapping claims: %d accepted, %d refused; want 1 and 3", ok, overlap)
+	}
+	// A rejected record no longer blocks its time.
+	recs, _ := e.tb.MyRecords(ctx, res("r1"))
+	if _, err := e.tb.Reject(ctx, e.staff, recs[0].ID, "not there"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.t = start.Add(4 * time.Hour)
+	if _, err := e.tb.ClaimRecord(ctx, res("r1"), services.Claim{Category: "环境", Organisation: "x", Description: "y",
+		Start: start, End: start.Add(time.Hour), Idem: services.Idempotency{Key: newID(), OpID: newID(), Hash: "h"}}); err != nil {
+		t.Fatalf("claim over a rejected record: %v", err)
+	}
+}
+
+// Concurrent sign-ups never exceed capacity; a cancelled place is taken again.
+func TestConcurrentSignupsKeepCapacity(t *testing.T) {
+	e := newTB(t)
+	a := e.activity(t, tbStart.Add(48*time.Hour), 2*time.Hour, 5, 120)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, full := 0, 0
+	gate := make(chan struct{})
+	for i := 1; i <= 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			_, err := e.tb.SignUp(ctx, res(fmt.Sprintf("r%d", i)), a.ID)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, models.ErrActivityFull):
+				full++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	close(gate)
+	wg.Wait()
+	if ok != 5 || full != 15 {
+		t.Fatalf("%d signed up, %d full; want 5 and 15", ok, full)
+	}
+	list, err := e.tb.Signups(ctx, e.staff, a.ID)
+	if err != nil || len(list) != 5 {
+		t.Fatalf("signups: %d %v", len(list), err)
+	}
+	// One cancels; two race for the place; one gets it.
+	if err := e.tb.CancelSignup(ctx, res(list[0].ResidentID), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	ok, full = 0, 0
+	for _, r := range []string{"r21", "r22"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.tb.SignUp(ctx, res(r), a.ID)
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				ok++
+			} else if errors.Is(err, models.ErrActivityFull) {
+				full++
+			}
+		}()
+	}
+	wg.Wait()
+	list, _ = e.tb.Signups(ctx, e.staff, a.ID)
+	if ok != 1 || full != 1 || len(list) != 5 {
+		t.Fatalf("after a cancellation: %d ok, %d full, %d signed up", ok, full, len(list))
+	}
+	// Signing up again is the same sign-up; after the start it is closed.
+	mine, _ := e.tb.MyActivities(ctx, res(list[1].ResidentID))
+	if len(mine) != 1 {
+		t.Fatalf("my activities: %+v", mine)
+	}
+	e.clock.t = a.Start
+	_, err = e.tb.SignUp(ctx, res("r30"), a.ID)
+	mustCode(t, err, models.ErrSignupClosed)
+}
+
+// An expired, foreign or forged QR token is rejected; the current and
+// previous slot are accepted.
+func TestQRTokens(t *testing.T) {
+	e := newTB(t)
+	start := tbStart.Add(10 * time.Minute)
+	a := e.activity(t, start, 2*time.Hour, 10, 120)
+	b := e.activity(t, start, 2*time.Hour, 10, 120)
+	e.clock.t = start
+	qa, err := e.tb.QR(ctx, e.staff, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qb, _ := e.tb.QR(ctx, e.staff, b.ID)
+	_, err = e.tb.ScanIn(ctx, res("r1"), a.ID, qb.Token)
+	mustCode(t, err, models.ErrQRWrongActivity)
+	for _, bad := range []string{"", "x", "a.b.c", qa.Token + "x", "x" + qa.Token, strings.Replace(qa.Token, ".", "", 1),
+		strings.Repeat("A", 300), "eyJ9.AAAA", qa.Token[:len(qa.Token)-2]} {
+		_, err = e.tb.ScanIn(ctx, res("r1"), a.ID, bad)
+		mustCode(t, err, models.ErrQRInvalid)
+	}
+	// The previous slot still works; two slots later it does not.
+	e.clock.advance(services.DefaultQRSlot)
+	if _, err := e.tb.ScanIn(ctx, res("r1"), a.ID, qa.Token); err != nil {
+		t.Fatalf("previous slot: %v", err)
+	}
+	e.clock.advance(2 * services.DefaultQRSlot)
+	_, err = e.tb.ScanIn(ctx, res("r2"), a.ID, qa.Token)
+	mustCode(t, err, models.ErrQRExpired)
+	// A second check-in; a check-out without check-in.
+	q, _ := e.tb.QR(ctx, e.staff, a.ID)
+	_, err = e.tb.ScanIn(ctx, res("r1"), a.ID, q.Token)
+	mustCode(t, err, models.ErrAlreadyCheckedIn)
+	_, err = e.tb.ScanOut(ctx, res("r3"), a.ID, q.Token)
+	mustCode(t, err, models.ErrNotCheckedIn)
+	// Outside the window (with its grace).
+	e.clock.t = a.End.Add(time.Hour)
+	q, _ = e.tb.QR(ctx, e.staff, a.ID)
+	_, err = e.tb.ScanIn(ctx, res("r4"), a.ID, q.Token)
+	mustCode(t, err, models.ErrOutsideWindow)
+	// Check out within the window makes the record.
+	e.clock.t = start.Add(time.Hour)
+	q, _ = e.tb.QR(ctx, e.staff, a.ID)
+	att, err := e.tb.ScanOut(ctx, res("r1"), a.ID, q.Token)
+	if err != nil || att.Record == nil || att.Record.Minutes != 59 { // checked in 45 s after the start
+		t.Fatalf("scan out: %+v %v", att, err)
+	}
+	_, err = e.tb.ScanOut(ctx, res("r1"), a.ID, q.Token)
+	mustCode(t, err, models.ErrAlreadyCheckedOut)
+	// A resident cannot show the QR code.
+	_, err = e.tb.QR(ctx, res("r1"), a.ID)
+	mustCode(t, err, models.ErrForbidden)
+}
+
+// The auto-approval job run twice (even at once) credits once.
+func TestAutoApproveTwiceCreditsOnce(t *testing.T) {
+	e := newTB(t)
+	rec := e.claim(t, "r1", tbStart.Add(-3*time.Hour), 90*time.Minute)
+	if n, err := e.tb.AutoApprove(ctx); err != nil || n != 0 {
+		t.Fatalf("too early: %d %v", n, err)
+	}
+	e.clock.advance(8 * 24 * time.Hour)
+	var wg sync.WaitGroup
+	counts := make([]int, 3)
+	for i := range counts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := e.tb.AutoApprove(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			counts[i] = n
+		}()
+	}
+	wg.Wait()
+	if n, err := e.tb.AutoApprove(ctx); err != nil || n != 0 {
+		t.Fatalf("again: %d %v", n, err)
+	}
+	if counts[0]+counts[1]+counts[2] != 1 {
+		t.Fatalf("approved %v times", counts)
+	}
+	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 90 || p != 15 {
+		t.Fatalf("hours %d points %d; want 90 and 15", h, p)
+	}
+	got, _ := e.st.Record(ctx, rec.ID)
+	if got.State != models.RecordApproved || got.DecidedBy != "system" {
+		t.Fatalf("record: %+v", got)
+	}
+}
+
+// A policy change mid-month applies from its effective date only: service
+// before it earns by the old rate, service after by the new one, whenever
+// approved; each entry records its version.
+func TestPolicyChangeMidMonth(t *testing.T) {
+	e := newTB(t)
+	e.clock.t = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	mid := time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
+	v, _ := e.pol.At(ctx, "A", e.clock.t)
+	v.Effective, v.PointsPerHour = mid, 20
+	if _, err := e.pol.AddVersion(ctx, e.staff, v); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.t = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	before := e.claim(t, "r1", time.Date(2026, 11, 10, 2, 0, 0, 0, time.UTC), time.Hour)
+	after := e.claim(t, "r2", time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC), time.Hour)
+	for _, r := range []models.ServiceRecord{before, after} {
+		if _, err := e.tb.Approve(ctx, e.staff, r.ID, 0, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p1, p2 := e.balance(t, "r1", models.AssetPoints), e.balance(t, "r2", models.AssetPoints); p1 != 10 || p2 != 20 {
+		t.Fatalf("points %d and %d; want 10 (old rate) and 20 (new rate)", p1, p2)
+	}
+	e1, _ := e.led.Entry(ctx, models.AccountOf("r1", models.AssetPoints), 1)
+	e2, _ := e.led.Entry(ctx, models.AccountOf("r2", models.AssetPoints), 1)
+	if e1.PolicyVersion != 0 || e2.PolicyVersion != 1 {
+		t.Fatalf("policy versions %d and %d; want 0 and 1", e1.PolicyVersion, e2.PolicyVersion)
+	}
+}
+
+// Leftover minutes carry over: three 40-minute records earn the points of
+// one 2-hour record.
+func TestCarriedMinutes(t *testing.T) {
+	e := newTB(t)
+	base := tbStart.Add(-7 * time.Hour)
+	for i := 0; i < 3; i++ {
+		r := e.claim(t, "r1", base.Add(time.Duration(i)*time.Hour), 40*time.Minute)
+		if _, err := e.tb.Approve(ctx, e.staff, r.ID, 0, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := e.claim(t, "r2", base, 2*time.Hour)
+	if _, err := e.tb.Approve(ctx, e.staff, r.ID, 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	if p1, p2 := e.balance(t, "r1", models.AssetPoints), e.balance(t, "r2", models.AssetPoints); p1 != 20 || p1 != p2 {
+		t.Fatalf("3×40 min earned %d points, 1×120 min %d; want 20 each", p1, p2)
+	}
+	for _, tc := range []struct {
+		carry   int64
+		m       models.Minutes
+		pph     models.Points
+		pts     models.Points
+		remains int64
+	}{{0, 40, 10, 6, 40}, {40, 40, 10, 7, 20}, {20, 40, 10, 7, 0}, {0, 59, 1, 0, 59}, {59, 1, 1, 1, 0}} {
+		if p, rest := models.PointsFor(tc.carry, tc.m, tc.pph); p != tc.pts || rest != tc.remains {
+			t.Errorf("PointsFor(%d, %d, %d) = %d, %d; want %d, %d", tc.carry, tc.m, tc.pph, p, rest, tc.pts, tc.remains)
+		}
+	}
+}
+
+// A requester cannot pass the debt floor, even with concurrent confirmations.
+func TestDebtFloorUnderConcurrentConfirmations(t *testing.T) {
+	e := newTB(t)
+	var aids []models.MutualAid
+	for i := 0; i < 5; i++ {
+		a, err := e.tb.PostAid(ctx, res("r1"), services.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 240})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.tb.AcceptAid(ctx, res(fmt.Sprintf("r%d", i+2)), a.ID); err != nil {
+			t.Fatal(err)
+		}
+		aids = append(aids, a)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, refused := 0, 0
+	gate := make(chan struct{})
+	for _, a := range aids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			_, err := e.tb.ConfirmAid(ctx, res("r1"), a.ID)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, models.ErrInsufficientHours):
+				refused++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	close(gate)
+	wg.Wait()
+	// Floor 600 minutes: two of 240 fit, a third would reach −720.
+	if ok != 2 || refused != 3 {
+		t.Fatalf("%d confirmed, %d refused; want 2 and 3", ok, refused)
+	}
+	if b := e.balance(t, "r1", models.AssetHours); b != -480 {
+		t.Fatalf("requester at %d, want -480", b)
+	}
+	r, err := e.led.Audit(ctx)
+	if err != nil || !r.OK() {
+		t.Fatalf("audit: %v %+v", err, r.Problems)
+	}
+	// A helper's own account never goes below zero through a gift.
+	_, err = e.tb.CancelAid(ctx, res("r1"), aids[0].ID, "x")
+	if err != nil && !errors.Is(err, models.ErrAidState) {
+		t.Fatal(err)
+	}
+}
+
+// Help for a flagged resident is paid by the community fund, which goes to
+// zero only.
+func TestFundPaysForNeedy(t *testing.T) {
+	e := newTB(t)
+	if err := e.tb.SetNeedy(ctx, e.staff, "r9", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tb.CreditFund(ctx, e.staff, 300, "区里拨付", services.Idempotency{Key: "k1", OpID: "k:s:fund1", Hash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := e.tb.PostAid(ctx, res("r9"), services.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200})
+	if _, err := e.tb.AcceptAid(ctx, res("r2"), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tb.ConfirmAid(ctx, res("r9"), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if e.balance(t, "r9", models.AssetHours) != 0 || e.balance(t, "r2", models.AssetHours) != 200 {
+		t.Fatal("the fund did not pay")
+	}
+	b, _ := e.tb.PostAid(ctx, res("r9"), services.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200})
+	_, _ = e.tb.AcceptAid(ctx, res("r2"), b.ID)
+	_, err := e.tb.ConfirmAid(ctx, res("r9"), b.ID)
+	mustCode(t, err, models.ErrInsufficientHours)
+	if f, _ := e.tb.Fund(ctx, e.staff); f.Amount != 100 {
+		t.Fatalf("fund = %d", f.Amount)
+	}
+	// Auto-confirmation: helper marks done, the job confirms after N days once.
+	c, _ := e.tb.PostAid(ctx, res("r3"), services.NewAid{Kind: models.AidOffer, Title: "修电脑", Minutes: 60})
+	if _, err := e.tb.AcceptAid(ctx, res("r4"), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tb.AidDone(ctx, res("r3"), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.advance(8 * 24 * time.Hour)
+	n1, err1 := e.tb.AutoConfirmAid(ctx)
+	n2, err2 := e.tb.AutoConfirmAid(ctx)
+	if err1 != nil || err2 != nil || n1 != 1 || n2 != 0 {
+		t.Fatalf("auto-confirm: %d %v, %d %v", n1, err1, n2, err2)
+	}
+	if e.balance(t, "r3", models.AssetHours) != 60 || e.balance(t, "r4", models.AssetHours) != -60 {
+		t.Fatal("offer: hours did not move from the requester to the helper")
+	}
+}
+
+// Family gifts are refused without a verified relation, below the age
+// gate, or over the yearly cap (also when gifts race).
+func TestGiftRules(t *testing.T) {
+	e := newTB(t)
+	v, _ := e.pol.At(ctx, "A", tbStart)
+	v.Effective, v.GiftYearlyCapMinutes = tbStart, 300
+	if _, err := e.pol.AddVersion(ctx, e.staff, v); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.led.Post(ctx, ledger.Posting{OpID: "seed", Hash: "h", Account: models.AccountOf("r1", models.AssetHours),
+		CommunityID: "A", Delta: 1000, Kind: models.KindService, Actor: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	gift := func(to string, m models.Minutes) error {
+		_, err := e.tb.GiftHours(ctx, res("r1"), to, m, services.Idempotency{Key: "k", OpID: "k:r1:" + newID(), Hash: "h"})
+		return err
+	}
+	mustCode(t, gift("r9", 60), models.ErrFamilyNotVerified)
+	if err := e.st.SetResidentFamily(ctx, "r1", []models.FamilyLink{{ResidentID: "r9", Relation: "父母"}, {ResidentID: "r2", Relation: "兄弟姐妹", Verified: true}}); err != nil {
+		t.Fatal(err)
+	}
+	mustCode(t, gift("r9", 60), models.ErrFamilyNotVerified)
+	mustCode(t, gift("r2", 60), models.ErrGiftAge)
+	if err := e.st.SetResidentFamily(ctx, "r1", []models.FamilyLink{{ResidentID: "r9", Relation: "父母", Verified: true}}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, capped := 0, 0
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := gift("r9", 200)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, models.ErrGiftYearlyCap):
+				capped++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 1 || capped != 3 {
+		t.Fatalf("%d gifts, %d over the cap; want 1 and 3", ok, capped)
+	}
+	if err := gift("r9", 100); err != nil {
+		t.Fatalf("up to the cap: %v", err)
+	}
+	mustCode(t, gift("r9", 1), models.ErrGiftYearlyCap)
+	if e.balance(t, "r9", models.AssetHours) != 300 || e.balance(t, "r1", models.AssetHours) != 700 {
+		t.Fatal("gifted hours wrong")
+	}
+	for _, who := range []string{"r1", "r9"} {
+		if gs, _ := e.tb.Gifts(ctx, res(who)); len(gs) != 2 {
+			t.Fatalf("%s sees %d gifts", who, len(gs))
+		}
+	}
+}
+
+// A correction moves value by reversal and new entries, and leaves a trail.
+func TestCorrection(t *testing.T) {
+	e := newTB(t)
+	r := e.claim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
+	if _, err := e.tb.Approve(ctx, e.staff, r.ID, 30, "只有半小时"); err != nil {
+		t.Fatal(err)
+	}
+	if h := e.balance(t, "r1", models.AssetHours); h != 30 {
+		t.Fatalf("hours %d", h)
+	}
+	c, err := e.tb.RequestCorrection(ctx, res("r1"), r.ID, 60, "我服务了一小时")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tb.RequestCorrection(ctx, res("r1"), r.ID, 60, "again"); !errors.Is(err, models.ErrConflict) {
+		t.Fatalf("second open correction: %v", err)
+	}
+	if _, err := e.tb.DecideCorrection(ctx, res("r2"), r.ID, c.N, true, "x"); !errors.Is(err, models.ErrForbidden) {
+		t.Fatalf("resident decides: %v", err)
+	}
+	got, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "签到表核实")
+	if err != nil || got.Before != 30 || got.After != 60 {
+		t.Fatalf("decide: %+v %v", got, err)
+	}
+	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 60 || p != 10 {
+		t.Fatalf("after correction hours %d points %d", h, p)
+	}
+	hist, _, _ := e.led.History(ctx, models.AccountOf("r1", models.AssetHours), 0, 10)
+	if len(hist) != 3 || hist[1].Kind != models.KindReversal {
+		t.Fatalf("hours history: %+v", hist)
+	}
+	trail, _ := e.st.AuditTrail(ctx, "A", time.Time{}, 10)
+	found := false
+	for _, a := range trail {
+		if a.Action == "record.correct" && strings.Contains(a.Reason, "before 30") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no trail: %+v", trail)
+	}
+}

@@ -1,0 +1,494 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/linli-community/linli/models"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// --- activities ---
+
+type activityDoc struct {
+	ID           string    `bson:"_id"`
+	Community    string    `bson:"community"`
+	Title        string    `bson:"title"`
+	Category     string    `bson:"category"`
+	Place        string    `bson:"place"`
+	Organisation string    `bson:"organisation"`
+	Start        time.Time `bson:"start"`
+	End          time.Time `bson:"end"`
+	Capacity     int       `bson:"capacity"`
+	MaxMinutes   int64     `bson:"max_minutes"`
+	SelfCheckin  bool      `bson:"self_checkin"`
+	CreatedBy    string    `bson:"created_by"`
+	Created      time.Time `bson:"created"`
+}
+
+func (d activityDoc) model() models.Activity {
+	return models.Activity{ID: d.ID, CommunityID: d.Community, Title: d.Title, Category: d.Category, Place: d.Place,
+		Organisation: d.Organisation, Start: d.Start.UTC(), End: d.End.UTC(), Capacity: d.Capacity,
+		MaxMinutes: models.Minutes(d.MaxMinutes), SelfCheckin: d.SelfCheckin, CreatedBy: d.CreatedBy, Created: d.Created.UTC()}
+}
+
+// InsertActivity adds a; models.ErrConflict if its id exists.
+func (s *Store) InsertActivity(ctx context.Context, a models.Activity) error {
+	return s.insert(ctx, colActivities, activityDoc{ID: a.ID, Community: a.CommunityID, Title: a.Title, Category: a.Category,
+		Place: a.Place, Organisation: a.Organisation, Start: a.Start, End: a.End, Capacity: a.Capacity,
+		MaxMinutes: int64(a.MaxMinutes), SelfCheckin: a.SelfCheckin, CreatedBy: a.CreatedBy, Created: a.Created})
+}
+
+// Activity returns the activity with id, or models.ErrNotFound.
+func (s *Store) Activity(ctx context.Context, id string) (models.Activity, error) {
+	var d activityDoc
+	if err := s.findByID(ctx, colActivities, id, &d); err != nil {
+		return models.Activity{}, err
+	}
+	return d.model(), nil
+}
+
+// Activities lists a community's activities starting in [from, to), by
+// start time.
+func (s *Store) Activities(ctx context.Context, communityID string, from, to time.Time) ([]models.Activity, error) {
+	filter := bson.D{{Key: "community", Value: communityID},
+		{Key: "start", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}}
+	cur, err := s.c(colActivities).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "start", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(500))
+	if err != nil {
+		return nil, mapErr("activities", err)
+	}
+	var docs []activityDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mapErr("activities", err)
+	}
+	out := make([]models.Activity, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	return out, nil
+}
+
+// --- sign-ups ---
+
+type signupDoc struct {
+	ID        string    `bson:"_id"`
+	Activity  string    `bson:"activity"`
+	Community string    `bson:"community"`
+	Resident  string    `bson:"resident"`
+	Gen       int       `bson:"gen"`
+	Slot      string    `bson:"slot"`
+	Cancelled bool      `bson:"cancelled"`
+	At        time.Time `bson:"at"`
+}
+
+func (d signupDoc) model() models.Signup {
+	return models.Signup{ID: d.ID, ActivityID: d.Activity, CommunityID: d.Community, ResidentID: d.Resident,
+		Gen: d.Gen, Slot: d.Slot, Cancelled: d.Cancelled, At: d.At.UTC()}
+}
+
+// InsertSignup adds su; models.ErrConflict if its id exists.
+func (s *Store) InsertSignup(ctx context.Context, su models.Signup) error {
+	return s.insert(ctx, colSignups, signupDoc{ID: su.ID, Activity: su.ActivityID, Community: su.CommunityID,
+		Resident: su.ResidentID, Gen: su.Gen, Slot: su.Slot, Cancelled: su.Cancelled, At: su.At})
+}
+
+// Signup returns the sign-up with id, or models.ErrNotFound.
+func (s *Store) Signup(ctx context.Context, id string) (models.Signup, error) {
+	var d signupDoc
+	if err := s.findByID(ctx, colSignups, id, &d); err != nil {
+		return models.Signup{}, err
+	}
+	return d.model(), nil
+}
+
+// SetSignupState caches the slot and cancellation of a sign-up.
+func (s *Store) SetSignupState(ctx context.Context, id, slot string, cancelled bool) error {
+	return s.setByID(ctx, colSignups, id, bson.D{{Key: "slot", Value: slot}, {Key: "cancelled", Value: cancelled}})
+}
+
+// Signups lists sign-ups of an activity (activityID set) or of a resident.
+func (s *Store) Signups(ctx context.Context, activityID, residentID string) ([]models.Signup, error) {
+	filter := bson.D{}
+	if activityID != "" {
+		filter = append(filter, bson.E{Key: "activity", Value: activityID})
+	}
+	if residentID != "" {
+		filter = append(filter, bson.E{Key: "resident", Value: residentID})
+	}
+	var docs []signupDoc
+	if err := s.page(ctx, colSignups, filter, "", 1000, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]models.Signup, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	return out, nil
+}
+
+// --- marks ---
+
+type markDoc struct {
+	ID        string    `bson:"_id"`
+	Kind      string    `bson:"kind"`
+	Community string    `bson:"community,omitempty"`
+	Ref       string    `bson:"ref,omitempty"`
+	Resident  string    `bson:"resident,omitempty"`
+	Actor     string    `bson:"actor,omitempty"`
+	Reason    string    `bson:"reason,omitempty"`
+	Amount    int64     `bson:"amount"`
+	Flag      bool      `bson:"flag"`
+	At        time.Time `bson:"at"`
+}
+
+// InsertMark adds m; models.ErrConflict if a mark with its id exists.
+func (s *Store) InsertMark(ctx context.Context, m models.Mark) error {
+	return s.insert(ctx, colTBKeys, markDoc{ID: m.ID, Kind: m.Kind, Community: m.CommunityID, Ref: m.Ref,
+		Resident: m.ResidentID, Actor: m.Actor, Reason: m.Reason, Amount: m.Amount, Flag: m.Flag, At: m.At})
+}
+
+// Mark returns the mark with id, or models.ErrNotFound.
+func (s *Store) Mark(ctx context.Context, id string) (models.Mark, error) {
+	var d markDoc
+	if err := s.findByID(ctx, colTBKeys, id, &d); err != nil {
+		return models.Mark{}, err
+	}
+	return models.Mark{ID: d.ID, Kind: d.Kind, CommunityID: d.Community, Ref: d.Ref, ResidentID: d.Resident,
+		Actor: d.Actor, Reason: d.Reason, Amount: d.Amount, Flag: d.Flag, At: d.At.UTC()}, nil
+}
+
+// DeleteMark removes a mark written by a step that was then refused; nil
+// if it is gone already.
+func (s *Store) DeleteMark(ctx context.Context, id string) error {
+	_, err := s.c(colTBKeys).DeleteOne(ctx, byID(id))
+	return mapErr("delete mark", err)
+}
+
+// SetFlag sets (or clears) a resident setting kept as a mark, such as the
+// needy flag staff give elderly residents; unlike a once-only mark it may
+// change.
+func (s *Store) SetFlag(ctx context.Context, m models.Mark) error {
+	doc := markDoc{ID: m.ID, Kind: m.Kind, Community: m.CommunityID, Ref: m.Ref, Resident: m.ResidentID,
+		Actor: m.Actor, Reason: m.Reason, Amount: m.Amount, Flag: m.Flag, At: m.At}
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		// Two upserts of a missing document race to insert it; the loser
+		// (a duplicate key, or on the embedded store a code-1 "UNIQUE
+		// constraint failed") finds it there on the next try and replaces it.
+		_, err = s.c(colTBKeys).ReplaceOne(ctx, byID(m.ID), doc, options.Replace().SetUpsert(true))
+		if err == nil || ctx.Err() != nil {
+			return mapErr("set flag", err)
+		}
+	}
+	return err
+}
+
+// --- service records ---
+
+type recordDoc struct {
+	ID            string    `bson:"_id"`
+	Community     string    `bson:"community"`
+	Resident      string    `bson:"resident"`
+	Activity      string    `bson:"activity,omitempty"`
+	Category      string    `bson:"category"`
+	Organisation  string    `bson:"organisation"`
+	Description   string    `bson:"description,omitempty"`
+	Start         time.Time `bson:"start"`
+	End           time.Time `bson:"end"`
+	Minutes       int64     `bson:"minutes"`
+	Source        string    `bson:"source"`
+	Created       time.Time `bson:"created"`
+	State         string    `bson:"state"`
+	Credited      int64     `bson:"credited"`
+	Points        int64     `bson:"points"`
+	PolicyVersion int       `bson:"policy_version"`
+	DecidedBy     string    `bson:"decided_by,omitempty"`
+	DecidedAt     time.Time `bson:"decided_at,omitempty"`
+	Reason        string    `bson:"reason,omitempty"`
+}
+
+func toRecordDoc(r models.ServiceRecord) recordDoc {
+	return recordDoc{ID: r.ID, Community: r.CommunityID, Resident: r.ResidentID, Activity: r.ActivityID,
+		Category: r.Category, Organisation: r.Organisation, Description: r.Description, Start: r.Start, End: r.End,
+		Minutes: int64(r.Minutes), Source: string(r.Source), Created: r.Created, State: string(r.State),
+		Credited: int64(r.Credited), Points: int64(r.Points), PolicyVersion: r.PolicyVersion,
+		DecidedBy: r.DecidedBy, DecidedAt: r.DecidedAt, Reason: r.Reason}
+}
+
+func (d recordDoc) model() models.ServiceRecord {
+	r := models.ServiceRecord{ID: d.ID, CommunityID: d.Community, ResidentID: d.Resident, ActivityID: d.Activity,
+		Category: d.Category, Organisation: d.Organisation, Description: d.Description, Start: d.Start.UTC(), End: d.End.UTC(),
+		Minutes: models.Minutes(d.Minutes), Source: models.RecordSource(d.Source), Created: d.Created.UTC(),
+		State: models.RecordState(d.State), Credited: models.Minutes(d.Credited), Points: models.Points(d.Points),
+		PolicyVersion: d.PolicyVersion, DecidedBy: d.DecidedBy, Reason: d.Reason}
+	if !d.DecidedAt.IsZero() {
+		r.DecidedAt = d.DecidedAt.UTC()
+	}
+	return r
+}
+
+// InsertRecord adds r; models.ErrConflict if its id exists.
+func (s *Store) InsertRecord(ctx context.Context, r models.ServiceRecord) error {
+	return s.insert(ctx, colRecords, toRecordDoc(r))
+}
+
+// Record returns the service record with id, or models.ErrNotFound.
+func (s *Store) Record(ctx context.Context, id string) (models.ServiceRecord, error) {
+	var d recordDoc
+	if err := s.findByID(ctx, colRecords, id, &d); err != nil {
+		return models.ServiceRecord{}, err
+	}
+	return d.model(), nil
+}
+
+// SaveRecordState caches a record's decision fields.
+func (s *Store) SaveRecordState(ctx context.Context, r models.ServiceRecord) error {
+	return s.setByID(ctx, colRecords, r.ID, bson.D{
+		{Key: "state", Value: string(r.State)}, {Key: "credited", Value: int64(r.Credited)},
+		{Key: "points", Value: int64(r.Points)}, {Key: "policy_version", Value: r.PolicyVersion},
+		{Key: "decided_by", Value: r.DecidedBy}, {Key: "decided_at", Value: r.DecidedAt}, {Key: "reason", Value: r.Reason},
+	})
+}
+
+// RecordFilter selects service records; empty fields match all.
+type RecordFilter struct {
+	CommunityID string
+	ResidentID  string
+	State       models.RecordState
+	From, To    time.Time // on Start; zero is open
+}
+
+// EachRecord streams the records matching f with a cursor, in _id order.
+func (s *Store) EachRecord(ctx context.Context, f RecordFilter, fn func(models.ServiceRecord) error) error {
+	filter := bson.D{}
+	if f.CommunityID != "" {
+		filter = append(filter, bson.E{Key: "community", Value: f.CommunityID})
+	}
+	if f.ResidentID != "" {
+		filter = append(filter, bson.E{Key: "resident", Value: f.ResidentID})
+	}
+	if f.State != "" {
+		filter = append(filter, bson.E{Key: "state", Value: string(f.State)})
+	}
+	if !f.From.IsZero() || !f.To.IsZero() {
+		rng := bson.D{}
+		if !f.From.IsZero() {
+			rng = append(rng, bson.E{Key: "$gte", Value: f.From})
+		}
+		if !f.To.IsZero() {
+			rng = append(rng, bson.E{Key: "$lt", Value: f.To})
+		}
+		filter = append(filter, bson.E{Key: "start", Value: rng})
+	}
+	cur, err := s.c(colRecords).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return mapErr("records", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d recordDoc
+		if err := cur.Decode(&d); err != nil {
+			return mapErr("records", err)
+		}
+		if err := fn(d.model()); err != nil {
+			return err
+		}
+	}
+	return mapErr("records", cur.Err())
+}
+
+// --- chains ---
+
+type linkDoc struct {
+	ID        string    `bson:"_id"`
+	Chain     string    `bson:"chain"`
+	N         int64     `bson:"n"`
+	Ref       string    `bson:"ref"`
+	Amount    int64     `bson:"amount"`
+	Total     int64     `bson:"total"`
+	Remainder int64     `bson:"remainder"`
+	Before    int64     `bson:"before"`
+	Start     time.Time `bson:"start"`
+	End       time.Time `bson:"end"`
+	At        time.Time `bson:"at"`
+}
+
+// InsertLink adds step l.N of l.Chain; models.ErrConflict if it exists.
+func (s *Store) InsertLink(ctx context.Context, l models.Link) error {
+	return s.insert(ctx, colLinks, linkDoc{ID: l.ID(), Chain: l.Chain, N: l.N, Ref: l.Ref, Amount: l.Amount,
+		Total: l.Total, Remainder: l.Remainder, Before: l.Before, Start: l.Start, End: l.End, At: l.At})
+}
+
+// Link returns step n of chain, or models.ErrNotFound.
+func (s *Store) Link(ctx context.Context, chain string, n int64) (models.Link, error) {
+	var d linkDoc
+	if err := s.findByID(ctx, colLinks, models.LinkID(chain, n), &d); err != nil {
+		return models.Link{}, err
+	}
+	return models.Link{Chain: d.Chain, N: d.N, Ref: d.Ref, Amount: d.Amount, Total: d.Total, Remainder: d.Remainder,
+		Before: d.Before, Start: d.Start.UTC(), End: d.End.UTC(), At: d.At.UTC()}, nil
+}
+
+// --- corrections ---
+
+type correctionDoc struct {
+	ID       string    `bson:"_id"`
+	Record   string    `bson:"record"`
+	Resident string    `bson:"resident"`
+	N        int       `bson:"n"`
+	Minutes  int64     `bson:"minutes"`
+	Reason   string    `bson:"reason"`
+	At       time.Time `bson:"at"`
+	Decided  bool      `bson:"decided"`
+	Accepted bool      `bson:"accepted"`
+	Answer   string    `bson:"answer,omitempty"`
+	Actor    string    `bson:"actor,omitempty"`
+	Before   int64     `bson:"before"`
+	After    int64     `bson:"after"`
+	DecideAt time.Time `bson:"decide_at,omitempty"`
+}
+
+func toCorrectionDoc(c models.Correction) correctionDoc {
+	return correctionDoc{ID: c.ID, Record: c.RecordID, Resident: c.ResidentID, N: c.N, Minutes: int64(c.Minutes),
+		Reason: c.Reason, At: c.At, Decided: c.Decided, Accepted: c.Accepted, Answer: c.Answer, Actor: c.Actor,
+		Before: int64(c.Before), After: int64(c.After), DecideAt: c.DecideAt}
+}
+
+// InsertCorrection adds c; models.ErrConflict if its id exists.
+func (s *Store) InsertCorrection(ctx context.Context, c models.Correction) error {
+	return s.insert(ctx, colCorrections, toCorrectionDoc(c))
+}
+
+// Correction returns the correction with id, or models.ErrNotFound.
+func (s *Store) Correction(ctx context.Context, id string) (models.Correction, error) {
+	var d correctionDoc
+	if err := s.findByID(ctx, colCorrections, id, &d); err != nil {
+		return models.Correction{}, err
+	}
+	c := models.Correction{ID: d.ID, RecordID: d.Record, ResidentID: d.Resident, N: d.N, Minutes: models.Minutes(d.Minutes),
+		Reason: d.Reason, At: d.At.UTC(), Decided: d.Decided, Accepted: d.Accepted, Answer: d.Answer, Actor: d.Actor,
+		Before: models.Minutes(d.Before), After: models.Minutes(d.After)}
+	if !d.DecideAt.IsZero() {
+		c.DecideAt = d.DecideAt.UTC()
+	}
+	return c, nil
+}
+
+// SaveCorrection caches a correction's decision.
+func (s *Store) SaveCorrection(ctx context.Context, c models.Correction) error {
+	_, err := s.c(colCorrections).ReplaceOne(ctx, byID(c.ID), toCorrectionDoc(c))
+	return mapErr("save correction", err)
+}
+
+// --- mutual aid ---
+
+type aidDoc struct {
+	ID          string    `bson:"_id"`
+	Community   string    `bson:"community"`
+	Kind        string    `bson:"kind"`
+	Poster      string    `bson:"poster"`
+	Requester   string    `bson:"requester"`
+	Helper      string    `bson:"helper"`
+	Title       string    `bson:"title"`
+	Description string    `bson:"description,omitempty"`
+	Minutes     int64     `bson:"minutes"`
+	When        time.Time `bson:"when"`
+	Created     time.Time `bson:"created"`
+	State       string    `bson:"state"`
+	PaidByFund  bool      `bson:"paid_by_fund"`
+	AcceptedAt  time.Time `bson:"accepted_at"`
+	DoneAt      time.Time `bson:"done_at"`
+	FinalAt     time.Time `bson:"final_at"`
+	Note        string    `bson:"note,omitempty"`
+}
+
+func toAidDoc(a models.MutualAid) aidDoc {
+	return aidDoc{ID: a.ID, Community: a.CommunityID, Kind: string(a.Kind), Poster: a.PosterID, Requester: a.RequesterID,
+		Helper: a.HelperID, Title: a.Title, Description: a.Description, Minutes: int64(a.Minutes), When: a.When,
+		Created: a.Created, State: string(a.State), PaidByFund: a.PaidByFund, AcceptedAt: a.AcceptedAt,
+		DoneAt: a.DoneAt, FinalAt: a.FinalAt, Note: a.Note}
+}
+
+func (d aidDoc) model() models.MutualAid {
+	return models.MutualAid{ID: d.ID, CommunityID: d.Community, Kind: models.AidKind(d.Kind), PosterID: d.Poster,
+		RequesterID: d.Requester, HelperID: d.Helper, Title: d.Title, Description: d.Description,
+		Minutes: models.Minutes(d.Minutes), When: utcOrZero(d.When), Created: d.Created.UTC(), State: models.AidState(d.State),
+		PaidByFund: d.PaidByFund, AcceptedAt: utcOrZero(d.AcceptedAt), DoneAt: utcOrZero(d.DoneAt),
+		FinalAt: utcOrZero(d.FinalAt), Note: d.Note}
+}
+
+// InsertAid adds a; models.ErrConflict if its id exists.
+func (s *Store) InsertAid(ctx context.Context, a models.MutualAid) error {
+	return s.insert(ctx, colAid, toAidDoc(a))
+}
+
+// Aid returns the mutual-aid post with id, or models.ErrNotFound.
+func (s *Store) Aid(ctx context.Context, id string) (models.MutualAid, error) {
+	var d aidDoc
+	if err := s.findByID(ctx, colAid, id, &d); err != nil {
+		return models.MutualAid{}, err
+	}
+	return d.model(), nil
+}
+
+// SaveAid caches a post's state; the steps themselves are marks.
+func (s *Store) SaveAid(ctx context.Context, a models.MutualAid) error {
+	_, err := s.c(colAid).ReplaceOne(ctx, byID(a.ID), toAidDoc(a))
+	return mapErr("save aid", err)
+}
+
+// Aids lists a community's posts (every community's when communityID is
+// empty), in the given states (all when none).
+func (s *Store) Aids(ctx context.Context, communityID string, states ...models.AidState) ([]models.MutualAid, error) {
+	filter := bson.D{}
+	if communityID != "" {
+		filter = append(filter, bson.E{Key: "community", Value: communityID})
+	}
+	if len(states) > 0 {
+		ss := make([]string, len(states))
+		for i, st := range states {
+			ss[i] = string(st)
+		}
+		filter = append(filter, bson.E{Key: "state", Value: bson.D{{Key: "$in", Value: ss}}})
+	}
+	var docs []aidDoc
+	if err := s.page(ctx, colAid, filter, "", 1000, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]models.MutualAid, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	return out, nil
+}
+
+// --- gifts ---
+
+type giftDoc struct {
+	ID        string    `bson:"_id"`
+	Community string    `bson:"community"`
+	From      string    `bson:"from"`
+	To        string    `bson:"to"`
+	Minutes   int64     `bson:"minutes"`
+	At        time.Time `bson:"at"`
+}
+
+// InsertGift adds g; models.ErrConflict if its id exists.
+func (s *Store) InsertGift(ctx context.Context, g models.Gift) error {
+	return s.insert(ctx, colGifts, giftDoc{ID: g.ID, Community: g.CommunityID, From: g.FromID, To: g.ToID, Minutes: int64(g.Minutes), At: g.At})
+}
+
+// Gifts lists the gifts a resident gave or received.
+func (s *Store) Gifts(ctx context.Context, residentID string) ([]models.Gift, error) {
+	filter := bson.D{{Key: "$or", Value: bson.A{bson.D{{Key: "from", Value: residentID}}, bson.D{{Key: "to", Value: residentID}}}}}
+	var docs []giftDoc
+	if err := s.page(ctx, colGifts, filter, "", 1000, &docs); err != nil {
+		return nil, err
+	}
+	out := make([]models.Gift, len(docs))
+	for i, d := range docs {
+		out[i] = models.Gift{ID: d.ID, CommunityID: d.Community, FromID: d.From, ToID: d.To, Minutes: models.Minutes(d.Minutes), At: d.At.UTC()}
+	}
+	return out, nil
+}
