@@ -23,4 +23,3 @@ func Monthly(name string, loc *time.Location, work MonthlyWork) Job {
 			return work(ctx, m)
 		}}
 }
-
