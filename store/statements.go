@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -250,32 +249,29 @@ func (s *Store) FulfilmentOf(ctx context.Context, redemptionID string) (time.Tim
 	return d.At.UTC(), nil
 }
 
-// EachPointsAccount streams the accounts that hold points, from the ledger
-// heads (one small document per account), one at a time.
+// EachPointsAccount streams every account that holds points: each has a
+// first entry (seq 1), and the entries are the truth, unlike the head
+// hints, which are only refreshed now and then. A scan, for monthly jobs.
 func (s *Store) EachPointsAccount(ctx context.Context, fn func(models.Account) error) error {
-	cur, err := s.c(colHeads).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).
-		SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	cur, err := s.c(colEntries).Find(ctx,
+		bson.D{{Key: "seq", Value: 1}, {Key: "asset", Value: string(models.AssetPoints)}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "resident", Value: 1}}))
 	if err != nil {
-		return mapErr("ledger heads", err)
+		return mapErr("points accounts", err)
 	}
 	defer cur.Close(ctx)
-	suffix := ":" + string(models.AssetPoints)
 	for cur.Next(ctx) {
 		var d struct {
-			ID string `bson:"_id"`
+			Resident string `bson:"resident"`
 		}
 		if err := cur.Decode(&d); err != nil {
-			return mapErr("ledger heads", err)
+			return mapErr("points accounts", err)
 		}
-		// The key is "acct:" + resident + ":" + asset.
-		if !strings.HasPrefix(d.ID, "acct:") || !strings.HasSuffix(d.ID, suffix) {
-			continue
-		}
-		if err := fn(models.AccountOf(strings.TrimSuffix(strings.TrimPrefix(d.ID, "acct:"), suffix), models.AssetPoints)); err != nil {
+		if err := fn(models.AccountOf(d.Resident, models.AssetPoints)); err != nil {
 			return err
 		}
 	}
-	return mapErr("ledger heads", cur.Err())
+	return mapErr("points accounts", cur.Err())
 }
 
 // EachResident streams a community's residents by id, one at a time.
