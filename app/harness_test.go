@@ -197,6 +197,16 @@ func (w *world) counts() map[string]int64 {
 	return c
 }
 
+// communityA is the demo community's id.
+func (w *world) communityA() string {
+	w.t.Helper()
+	r, err := w.sys.store.Resident(context.Background(), w.ids[phoneStaffA])
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return r.CommunityID
+}
+
 func (w *world) mustAudit() {
 	w.t.Helper()
 	r, err := w.sys.ledger.Audit(context.Background())
