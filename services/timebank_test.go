@@ -174,6 +174,14 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 	}
 	_, err := e.attend(t, b, "r1", start.Add(time.Hour), start.Add(3*time.Hour))
 	mustCode(t, err, models.ErrRecordOverlap)
+	// Checked in before a claimed record, out after it: refused at check-out.
+	e.clock.t = start.Add(3 * time.Hour)
+	if _, err := e.tb.ClaimRecord(ctx, res("r4"), services.Claim{Category: "环境", Organisation: "x", Description: "y",
+		Start: start.Add(90 * time.Minute), End: start.Add(100 * time.Minute), Idem: services.Idempotency{Key: newID(), OpID: newID(), Hash: "h"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.attend(t, a, "r4", start, start.Add(2*time.Hour))
+	mustCode(t, err, models.ErrRecordOverlap)
 	// Another resident, or a later slot, is fine.
 	if _, err := e.attend(t, b, "r2", start.Add(time.Hour), start.Add(3*time.Hour)); err != nil {
 		t.Fatal(err)
