@@ -101,7 +101,21 @@ func (t *Timebank) checkIn(ctx context.Context, a models.Activity, residentID, a
 	if err := t.inWindow(ctx, a, at); err != nil {
 		return Attendance{}, err
 	}
-	err := t.store.InsertMark(ctx, models.Mark{ID: checkinID(a.ID, residentID), Kind: "checkin", CommunityID: a.CommunityID,
+	// Refused early when the resident already has a record covering this
+	// moment; the check-out checks the whole interval again.
+	day := "day:" + residentID + ":" + localDay(at, t.location(ctx, a.CommunityID))
+	_, err := t.walkChain(ctx, day, 1, func(l models.Link) error {
+		if !at.Before(l.Start) && at.Before(l.End) {
+			if other, err := t.store.Record(ctx, l.Ref); err == nil && other.State != models.RecordRejected {
+				return models.ErrRecordOverlap
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Attendance{}, err
+	}
+	err = t.store.InsertMark(ctx, models.Mark{ID: checkinID(a.ID, residentID), Kind: "checkin", CommunityID: a.CommunityID,
 		Ref: a.ID, ResidentID: residentID, Actor: actor, At: at})
 	if errors.Is(err, models.ErrConflict) {
 		return Attendance{}, models.ErrAlreadyCheckedIn

@@ -174,6 +174,14 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 	}
 	_, err := e.attend(t, b, "r1", start.Add(time.Hour), start.Add(3*time.Hour))
 	mustCode(t, err, models.ErrRecordOverlap)
+	// Checked in before a claimed record, out after it: refused at check-out.
+	e.clock.t = start.Add(3 * time.Hour)
+	if _, err := e.tb.ClaimRecord(ctx, res("r4"), services.Claim{Category: "环境", Organisation: "x", Description: "y",
+		Start: start.Add(90 * time.Minute), End: start.Add(100 * time.Minute), Idem: services.Idempotency{Key: newID(), OpID: newID(), Hash: "h"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.attend(t, a, "r4", start, start.Add(2*time.Hour))
+	mustCode(t, err, models.ErrRecordOverlap)
 	// Another resident, or a later slot, is fine.
 	if _, err := e.attend(t, b, "r2", start.Add(time.Hour), start.Add(3*time.Hour)); err != nil {
 		t.Fatal(err)
@@ -643,5 +651,89 @@ func TestCorrection(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no trail: %+v", trail)
+	}
+}
+
+// Either side cancels before the help; a dispute goes to staff, who pay or
+// cancel; nobody but the requester confirms.
+func TestMutualAidCancelDisputeResolve(t *testing.T) {
+	e := newTB(t)
+	a, _ := e.tb.PostAid(ctx, res("r1"), services.NewAid{Kind: models.AidRequest, Title: "搬家具", Minutes: 60})
+	if _, err := e.tb.AcceptAid(ctx, res("r1"), a.ID); !errors.Is(err, models.ErrAidState) {
+		t.Fatalf("accept own post: %v", err)
+	}
+	if _, err := e.tb.AcceptAid(ctx, res("r2"), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tb.ConfirmAid(ctx, res("r2"), a.ID); !errors.Is(err, models.ErrForbidden) {
+		t.Fatalf("helper confirms: %v", err)
+	}
+	if _, err := e.tb.CancelAid(ctx, res("r2"), a.ID, "临时有事"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tb.ConfirmAid(ctx, res("r1"), a.ID); !errors.Is(err, models.ErrAidState) {
+		t.Fatalf("confirm a cancelled post: %v", err)
+	}
+	b, _ := e.tb.PostAid(ctx, res("r1"), services.NewAid{Kind: models.AidRequest, Title: "修水管", Minutes: 90})
+	_, _ = e.tb.AcceptAid(ctx, res("r3"), b.ID)
+	_, _ = e.tb.AidDone(ctx, res("r3"), b.ID)
+	if _, err := e.tb.DisputeAid(ctx, res("r1"), b.ID, "没修好"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.advance(30 * 24 * time.Hour)
+	if n, err := e.tb.AutoConfirmAid(ctx); err != nil || n != 0 {
+		t.Fatalf("a disputed post confirmed itself: %d %v", n, err)
+	}
+	if _, err := e.tb.ResolveAid(ctx, res("r2"), b.ID, true, "x"); !errors.Is(err, models.ErrForbidden) {
+		t.Fatalf("resident resolves: %v", err)
+	}
+	got, err := e.tb.ResolveAid(ctx, e.staff, b.ID, true, "上门核实已修好")
+	if err != nil || got.State != models.AidConfirmed {
+		t.Fatalf("resolve: %+v %v", got, err)
+	}
+	if e.balance(t, "r1", models.AssetHours) != -90 || e.balance(t, "r3", models.AssetHours) != 90 {
+		t.Fatal("resolution did not move the hours")
+	}
+	if e.balance(t, "r2", models.AssetHours) != 0 {
+		t.Fatal("the helper of the cancelled post was paid")
+	}
+}
+
+// The certificate sums verified hours by category with the organisations;
+// the ranking groups them by building.
+func TestCertificateAndRanking(t *testing.T) {
+	e := newTB(t)
+	cs := services.NewCommunities(e.st, fakeHasher{}, newID, e.clock.now)
+	b1, err := cs.CreateBuilding(ctx, e.staff, "1号楼", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h1, _ := cs.CreateHousehold(ctx, e.staff, b1.ID, "101", nil)
+	if err := e.st.SetResidentProfile(ctx, "r1", "张三", 1990, h1.ID); err != nil {
+		t.Fatal(err)
+	}
+	start := tbStart.Add(-5 * time.Hour)
+	r1 := e.claim(t, "r1", start, time.Hour)
+	r2 := e.claim(t, "r1", start.Add(2*time.Hour), 30*time.Minute)
+	r3 := e.claim(t, "r1", start.Add(-48*time.Hour), 30*time.Minute) // rejected: not counted
+	_, _ = e.tb.Approve(ctx, e.staff, r1.ID, 0, "")
+	_, _ = e.tb.Approve(ctx, e.staff, r2.ID, 0, "")
+	_, _ = e.tb.Reject(ctx, e.staff, r3.ID, "无人证明")
+	cert, err := e.tb.Certificate(ctx, res("r1"), "r1", tbStart.AddDate(0, 0, -7), tbStart)
+	if err != nil || cert.Total != 90 || len(cert.Lines) != 1 || cert.Lines[0].Records != 2 || cert.Lines[0].Organisations[0] != "春申居委会" {
+		t.Fatalf("certificate: %+v %v", cert, err)
+	}
+	if _, err := e.tb.Certificate(ctx, res("r2"), "r1", tbStart.AddDate(0, 0, -7), tbStart); !errors.Is(err, models.ErrForbidden) {
+		t.Fatalf("another resident's certificate: %v", err)
+	}
+	rank, err := e.tb.Ranking(ctx, res("r2"), "2026-11")
+	if err != nil || len(rank) != 1 || rank[0].Minutes != 90 || rank[0].Volunteers[0].Name != "张*" {
+		t.Fatalf("ranking: %+v %v", rank, err)
+	}
+	if rank, _ := e.tb.Ranking(ctx, res("r2"), "2025"); len(rank) != 0 {
+		t.Fatalf("another year: %+v", rank)
+	}
+	if _, err := e.tb.Ranking(ctx, res("r2"), "20x6"); !errors.Is(err, models.ErrValidation) {
+		t.Fatalf("bad period: %v", err)
 	}
 }
