@@ -74,9 +74,14 @@ func New(d Deps, o Options) *fiber.App {
 		BodyLimit:             o.BodyLimit,
 		ErrorHandler:          errorHandler(d.Log),
 		DisableStartupMessage: true,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           2 * time.Minute,
+		// By default Fiber's strings (method, params, headers) point into
+		// buffers reused by the next request; anything that keeps one (a
+		// metric label, a cache key, a goroutine) would see it change.
+		// Immutable copies them, for a few allocations per request.
+		Immutable:    true,
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: 30 * time.Second,
+		IdleTimeout:  2 * time.Minute,
 	})
 	app.Use(requestid.New(requestid.Config{Header: "X-Request-ID"}))
 	app.Use(h.accessLog)
