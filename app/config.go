@@ -37,6 +37,7 @@ type Config struct {
 	RefreshTTL     time.Duration `env:"LINLI_REFRESH_TTL" envDefault:"720h"`
 	LoginPerPhone  int           `env:"LINLI_LOGIN_PER_PHONE" envDefault:"5"` // per 15 minutes
 	LoginPerAddr   int           `env:"LINLI_LOGIN_PER_ADDR" envDefault:"20"` // per minute
+	QRPerMinute    int           `env:"LINLI_QR_PER_MINUTE" envDefault:"10"`  // per resident
 	RequestTimeout time.Duration `env:"LINLI_REQUEST_TIMEOUT" envDefault:"10s"`
 	BodyLimit      int           `env:"LINLI_BODY_LIMIT" envDefault:"1048576"`
 	TimeZone       string        `env:"LINLI_TIME_ZONE" envDefault:"Asia/Shanghai"`
@@ -69,8 +70,8 @@ func loadConfig(environ []string) (Config, error) {
 		return c, fmt.Errorf("config: LINLI_REFRESH_TTL must be positive")
 	case c.BodyLimit < 1024:
 		return c, fmt.Errorf("config: LINLI_BODY_LIMIT must be at least 1024")
-	case c.LoginPerPhone < 1 || c.LoginPerAddr < 1:
-		return c, fmt.Errorf("config: login limits must be at least 1")
+	case c.LoginPerPhone < 1 || c.LoginPerAddr < 1 || c.QRPerMinute < 1:
+		return c, fmt.Errorf("config: login and QR limits must be at least 1")
 	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		return c, fmt.Errorf("config: LINLI_TIME_ZONE: %w", err)

@@ -117,6 +117,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	// The honour roll, star levels and head terms decide who may redeem
 	// honour-only, star-gated and heads' rewards.
 	sys.rewards = services.NewRewards(st, sys.ledger, st, sys.policies, sys.honour, sys.qrSecret, newID, now)
+	sys.rewards.LimitQR(cfg.QRPerMinute)
 	sys.deps.Rewards = sys.rewards
 	sys.settlement = services.NewSettlement(st, sys.ledger, st, sys.policies, st, sys.rewards, now)
 	sys.deps.Settlement = sys.settlement

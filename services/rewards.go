@@ -78,9 +78,10 @@ type Rewards struct {
 	newID    func() string
 	now      func() time.Time
 
-	mu    sync.Mutex
-	hints map[string]int         // first slot index not known to be taken, per counter
-	qrLog map[string][]time.Time // QR issuance per resident in the last minute
+	mu          sync.Mutex
+	hints       map[string]int         // first slot index not known to be taken, per counter
+	qrLog       map[string][]time.Time // QR issuance per resident in the last minute
+	qrPerMinute int
 
 	flight singleflight.Group
 }
@@ -90,7 +91,8 @@ type Rewards struct {
 func NewRewards(s RewardStore, l *ledger.Ledger, people People, policies PolicySource, elig Eligibility,
 	qrSecret []byte, newID func() string, now func() time.Time) *Rewards {
 	return &Rewards{store: s, ledger: l, people: people, policies: policies, elig: elig, qrSecret: qrSecret,
-		newID: newID, now: now, hints: map[string]int{}, qrLog: map[string][]time.Time{}}
+		newID: newID, now: now, hints: map[string]int{}, qrLog: map[string][]time.Time{},
+		qrPerMinute: QRPerMinute}
 }
 
 func (s *Rewards) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }

@@ -21,8 +21,16 @@ import (
 // QRLifetime is how long a merchant QR token is valid.
 const QRLifetime = 5 * time.Minute
 
-// QRPerMinute bounds the QR tokens one resident may be issued per minute.
+// QRPerMinute is the default bound on the QR tokens one resident may be
+// issued per minute (LINLI_QR_PER_MINUTE).
 const QRPerMinute = 10
+
+// LimitQR sets how many QR tokens one resident may be issued per minute.
+func (s *Rewards) LimitQR(perMinute int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.qrPerMinute = perMinute
+}
 
 // maxTokenLen bounds what a scanner may post; a real token is ~250 bytes.
 const maxTokenLen = 1024
@@ -78,7 +86,7 @@ func (s *Rewards) IssueQR(ctx context.Context, p models.Principal, rewardID stri
 		return CounterQR{}, err
 	}
 	if !s.allowQR(res.ID, now) {
-		return CounterQR{}, models.Errorf(models.ErrRateLimited.Code, "at most %d QR codes a minute", QRPerMinute)
+		return CounterQR{}, models.Errorf(models.ErrRateLimited.Code, "at most %d QR codes a minute", s.qrLimit())
 	}
 	exp := now.Add(QRLifetime).Truncate(time.Second)
 	b, _ := json.Marshal(qrClaims{V: 1, ID: s.newID(), Resident: res.ID, Community: res.CommunityID, Reward: rw.ID,
@@ -98,7 +106,7 @@ func (s *Rewards) allowQR(residentID string, now time.Time) bool {
 			recent = append(recent, t)
 		}
 	}
-	if len(recent) >= QRPerMinute {
+	if len(recent) >= s.qrPerMinute {
 		s.qrLog[residentID] = recent
 		return false
 	}
@@ -340,4 +348,10 @@ func (s *Rewards) MerchantDay(ctx context.Context, p models.Principal, day strin
 	}
 	return s.store.Redemptions(ctx, store.RedemptionFilter{CommunityID: p.CommunityID, PartnerID: p.MerchantID,
 		From: from.UTC(), To: from.AddDate(0, 0, 1).UTC()}, MaxPageSize)
+}
+
+func (s *Rewards) qrLimit() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.qrPerMinute
 }

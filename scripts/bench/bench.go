@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -145,6 +146,29 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 		return residents[c].get(ctx, "/api/v1/me/ledger/POINTS?limit=20")
 	}))
 
+	service = append(service, drive(ctx, "redeem", o.clients, o.duration, func(ctx context.Context, c, i int) error {
+		return residents[c].post(ctx, "/api/v1/rewards/"+fx.rewardID+"/redemptions", "", fmt.Sprintf("%s-redeem-%d-%d", run, c, i), 201)
+	}))
+	clerk := &client{base: srv.base}
+	if err := clerk.login(ctx, fx.clerkPhone, benchPassword); err != nil {
+		return fmt.Errorf("clerk login: %w", err)
+	}
+	service = append(service, driveTimed(ctx, "merchant scan", o.clients, o.duration, func(ctx context.Context, c, i int) (time.Duration, error) {
+		// The resident's app gets a token (not timed); the clerk scans it.
+		var qr struct {
+			Token string `json:"token"`
+		}
+		if err := residents[c].do(ctx, "POST", "/api/v1/rewards/"+fx.rewardID+"/qr", "", "", 201, &qr); err != nil {
+			return 0, err
+		}
+		t := time.Now()
+		err := clerk.post(ctx, "/api/v1/merchant/scans", `{"token":"`+qr.Token+`"}`, fmt.Sprintf("%s-scan-%d-%d", run, c, i), 201)
+		return time.Since(t), err
+	}))
+	service = append(service, drive(ctx, "staff pending records", o.clients, o.duration, func(ctx context.Context, c, i int) error {
+		return staff.get(ctx, "/api/v1/service-records")
+	}))
+
 	rawDir := filepath.Join(dir, "raw")
 	raw, err := measureRaw(ctx, rawDir, size, o.clients, o.duration)
 	if err != nil {
@@ -160,7 +184,8 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 		fmt.Println(r.row())
 	}
 	fmt.Println()
-	pairs := map[string]string{"award points": "raw: award's writes", "my balance": "raw: balance's reads", "my ledger, first page": "raw: first page's reads"}
+	pairs := map[string]string{"award points": "raw: award's writes", "my balance": "raw: balance's reads",
+		"my ledger, first page": "raw: first page's reads", "redeem": "raw: redeem's writes", "merchant scan": "raw: scan's writes"}
 	for _, s := range service {
 		for _, r := range raw {
 			if pairs[s.name] == r.name && r.perSecond() > 0 {
@@ -169,7 +194,72 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 		}
 	}
 	fmt.Println()
+
+	// The month's settlement, as the scheduled job runs it: a process of
+	// its own, so its peak memory is its own.
+	srv.stop()
+	t0 := time.Now()
+	job := exec.CommandContext(ctx, o.bin, "jobs", "run", "settlement", "--month", fx.lastMonth.String())
+	job.Env = serverEnv(filepath.Join(dir, "data"), "127.0.0.1:0")
+	out, err := job.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("settlement: %v\n%s", err, out)
+	}
+	peak := int64(0)
+	if ru, ok := job.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		peak = ru.Maxrss // KiB on Linux
+	}
+	fmt.Printf("- settlement of %s (%d fulfilments): %s, peak memory %.0f MiB\n\n", fx.lastMonth, redemptions,
+		time.Since(t0).Round(10*time.Millisecond), float64(peak)/1024)
 	return nil
+}
+
+// driveTimed is drive for operations that time only part of each call.
+func driveTimed(ctx context.Context, name string, clients int, d time.Duration, op func(ctx context.Context, client, i int) (time.Duration, error)) result {
+	var (
+		mu   sync.Mutex
+		lats []time.Duration
+		errs atomic.Int64
+		busy atomic.Int64 // time spent in the timed part, summed over clients
+		wg   sync.WaitGroup
+	)
+	stop := time.Now().Add(d)
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var local []time.Duration
+			for i := 0; time.Now().Before(stop) && ctx.Err() == nil; i++ {
+				lat, err := op(ctx, c, i)
+				if err != nil {
+					if errs.Add(1) == 1 {
+						fmt.Fprintf(os.Stderr, "  %s: first error: %v\n", name, err)
+					}
+					continue
+				}
+				busy.Add(int64(lat))
+				local = append(local, lat)
+			}
+			mu.Lock()
+			lats = append(lats, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	// ops/s as if the clients did only the timed part.
+	r := result{name: name, ops: len(lats), errors: int(errs.Load()), elapsed: time.Duration(busy.Load() / int64(clients))}
+	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
+	if len(lats) > 0 {
+		r.p50 = lats[len(lats)/2]
+		r.p99 = lats[int(math.Ceil(float64(len(lats))*0.99))-1]
+	}
+	return r
+}
+
+func serverEnv(data, addr string) []string {
+	return append(os.Environ(), "LINLI_DATA_DIR="+data, "LINLI_ADDR="+addr, "MONGODB_URI=", "SEED_DEMO=false",
+		"LINLI_LOG_LEVEL=error", "LINLI_SCHEDULER=false", "LINLI_LOGIN_PER_PHONE=100000", "LINLI_LOGIN_PER_ADDR=100000",
+		"LINLI_QR_PER_MINUTE=100000")
 }
 
 type server struct {
@@ -185,8 +275,7 @@ func start(ctx context.Context, bin, data string) (*server, error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(os.Environ(), "LINLI_DATA_DIR="+data, "LINLI_ADDR="+addr, "MONGODB_URI=", "SEED_DEMO=false",
-		"LINLI_LOG_LEVEL=error", "LINLI_SCHEDULER=false", "LINLI_LOGIN_PER_PHONE=100000", "LINLI_LOGIN_PER_ADDR=100000")
+	cmd.Env = serverEnv(data, addr)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err

@@ -19,10 +19,15 @@ const (
 	households    = 3000
 	residentCount = 8000
 	buildings     = 30
+	records       = 15000
+	redemptions   = 5000
 )
 
 type fixture struct {
 	staffPhone     string
+	clerkPhone     string
+	rewardID       string
+	lastMonth      models.Month
 	residentPhones []string // the first ones, with the deepest histories
 	residentIDs    []string
 	summary        string
@@ -123,8 +128,75 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, fmt.Errorf("entries: %w", err)
 	}
 	fx.residentPhones, fx.residentIDs = phones[:deep], ids
-	fx.summary = fmt.Sprintf("%d buildings, %d households, %d residents, %d ledger entries", buildings, households, residentCount, entries)
+
+	// A merchant, its clerk and a reward to redeem and scan.
+	shop, err := cs.CreatePartner(ctx, sp, models.PartnerMerchant, "基准早餐店")
+	if err != nil {
+		return fx, err
+	}
+	fx.clerkPhone = "13800000007"
+	if _, err := cs.CreateResident(ctx, sp, services.NewResident{Name: "店员", Phone: fx.clerkPhone, Password: benchPassword,
+		Roles: []models.Role{models.RoleMerchantClerk}, MerchantID: shop.ID}); err != nil {
+		return fx, err
+	}
+	policies := services.NewPolicies(st, now)
+	rw := services.NewRewards(st, l, st, policies, anyoneEligible{}, []byte("bench-generation-only"), randomHex8, now)
+	reward, err := rw.CreateReward(ctx, sp, models.Reward{Kind: models.RewardMerchant, Title: "豆浆油条", PartnerID: shop.ID,
+		Points: 1, ValueFen: 500, Bearer: models.BearerPartner})
+	if err != nil {
+		return fx, err
+	}
+	fx.rewardID = reward.ID
+	// 5,000 redemptions, held by the residents with points.
+	if err := parallel(redemptions, func(i int) error {
+		who := i % deep
+		_, err := rw.Redeem(ctx, models.Principal{ResidentID: ids[who], CommunityID: c.ID, Roles: []models.Role{models.RoleResident}},
+			reward.ID, services.Idempotency{Key: fmt.Sprintf("gen-redeem-%d", i), OpID: fmt.Sprintf("gen:redeem:%d", i), Hash: "gen"})
+		return err
+	}); err != nil {
+		return fx, fmt.Errorf("redemptions: %w", err)
+	}
+	// 15,000 service records, pending verification, spread over the year.
+	tb := services.NewTimebank(st, st, l, policies, st, []byte("bench-generation-only"), now, randomHex8)
+	day := time.Now().AddDate(0, 0, -1).Truncate(24 * time.Hour)
+	if err := parallel(records, func(i int) error {
+		who := i % residentCount
+		start := day.AddDate(0, 0, -(i / residentCount)).Add(9 * time.Hour)
+		_, err := tb.ClaimRecord(ctx, models.Principal{ResidentID: ids[who], CommunityID: c.ID, Roles: []models.Role{models.RoleResident}},
+			services.Claim{Category: "助老", Organisation: "居委会", Description: "generated", Start: start, End: start.Add(90 * time.Minute),
+				Idem: services.Idempotency{Key: fmt.Sprintf("gen-claim-%d", i), OpID: fmt.Sprintf("gen:claim:%d", i), Hash: "gen"}})
+		return err
+	}); err != nil {
+		return fx, fmt.Errorf("service records: %w", err)
+	}
+	// Last month's fulfilments at the merchant, for the settlement run.
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	fx.lastMonth = models.MonthOf(time.Now(), loc).Previous()
+	from := fx.lastMonth.Start(loc)
+	if err := parallel(redemptions, func(i int) error {
+		return st.RecordSettlementEvent(ctx, models.SettlementEvent{ID: fmt.Sprintf("fulfil:gen%d", i), CommunityID: c.ID,
+			PartnerID: shop.ID, Kind: models.EventFulfilled, RedemptionID: fmt.Sprintf("gen%d", i), RewardID: reward.ID,
+			ResidentID: ids[i%residentCount], Description: "豆浆油条", ValueFen: 500, Bearer: models.BearerPartner,
+			At: from.Add(time.Duration(i) * time.Minute)})
+	}); err != nil {
+		return fx, fmt.Errorf("settlement events: %w", err)
+	}
+	fx.summary = fmt.Sprintf("%d buildings, %d households, %d residents, %d ledger entries, %d service records, %d redemptions, %d fulfilments in %s",
+		buildings, households, residentCount, entries, records, redemptions, redemptions, fx.lastMonth)
 	return fx, nil
+}
+
+// anyoneEligible lets every resident redeem during generation.
+type anyoneEligible struct{}
+
+func (anyoneEligible) HonourListed(context.Context, string, string, time.Time) (bool, error) {
+	return true, nil
+}
+func (anyoneEligible) StarLevel(context.Context, string, string, time.Time) (int, error) {
+	return 3, nil
+}
+func (anyoneEligible) ActiveHead(context.Context, string, string, time.Time) (bool, error) {
+	return true, nil
 }
 
 // parallel runs fn(0..n-1) on 8 goroutines and returns the first error.
