@@ -29,7 +29,7 @@ type TimebankService interface {
 	ClaimRecord(ctx context.Context, p models.Principal, c services.Claim) (models.ServiceRecord, error)
 	Record(ctx context.Context, p models.Principal, id string) (models.ServiceRecord, error)
 	MyRecords(ctx context.Context, p models.Principal) ([]models.ServiceRecord, error)
-	PendingRecords(ctx context.Context, p models.Principal) ([]models.ServiceRecord, error)
+	PendingRecords(ctx context.Context, p models.Principal, limit int) ([]models.ServiceRecord, error)
 	Approve(ctx context.Context, p models.Principal, id string, minutes models.Minutes, reason string) (models.ServiceRecord, error)
 	Reject(ctx context.Context, p models.Principal, id, reason string) (models.ServiceRecord, error)
 	RequestCorrection(ctx context.Context, p models.Principal, recordID string, minutes models.Minutes, reason string) (models.Correction, error)
@@ -479,7 +479,14 @@ func (h *api) claimRecord(c *fiber.Ctx) error {
 }
 
 func (h *api) pendingRecords(c *fiber.Ctx) error {
-	rs, err := h.Timebank.PendingRecords(c.UserContext(), principal(c))
+	limit, err := queryInt(c, "limit", 50, 200)
+	if err != nil {
+		return err
+	}
+	if limit == 0 {
+		limit = 50
+	}
+	rs, err := h.Timebank.PendingRecords(c.UserContext(), principal(c), int(limit))
 	if err != nil {
 		return err
 	}

@@ -391,17 +391,32 @@ func (t *Timebank) MyRecords(ctx context.Context, p models.Principal) ([]models.
 
 // PendingRecords lists the community's records waiting for a decision,
 // for staff and team leads.
-func (t *Timebank) PendingRecords(ctx context.Context, p models.Principal) ([]models.ServiceRecord, error) {
+//
+// At most limit records are returned, so a community with a large backlog
+// cannot make one request read and send all of it.
+func (t *Timebank) PendingRecords(ctx context.Context, p models.Principal, limit int) ([]models.ServiceRecord, error) {
 	if !canOrganise(p) {
 		return nil, models.ErrForbidden
+	}
+	if limit <= 0 || limit > 200 {
+		return nil, models.Errorf(models.ErrValidation.Code, "limit must be between 1 and 200")
 	}
 	out := []models.ServiceRecord{}
 	err := t.store.EachRecord(ctx, store.RecordFilter{CommunityID: p.CommunityID, State: models.RecordPending}, func(r models.ServiceRecord) error {
 		out = append(out, r)
+		if len(out) == limit {
+			return errEnough
+		}
 		return nil
 	})
+	if errors.Is(err, errEnough) {
+		err = nil
+	}
 	return out, err
 }
+
+// errEnough stops a stream once a page is full.
+var errEnough = errors.New("enough")
 
 // canDecide: staff, or the organiser of the record's activity; claims are
 // for staff.

@@ -147,7 +147,7 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 	}))
 
 	service = append(service, drive(ctx, "redeem", o.clients, o.duration, func(ctx context.Context, c, i int) error {
-		return residents[c].post(ctx, "/api/v1/rewards/"+fx.rewardID+"/redemptions", "", fmt.Sprintf("%s-redeem-%d-%d", run, c, i), 201)
+		return residents[c].post(ctx, "/api/v1/rewards/"+fx.feeRewardID+"/redemptions", "", fmt.Sprintf("%s-redeem-%d-%d", run, c, i), 201)
 	}))
 	clerk := &client{base: srv.base}
 	if err := clerk.login(ctx, fx.clerkPhone, benchPassword); err != nil {

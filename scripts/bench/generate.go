@@ -26,7 +26,8 @@ const (
 type fixture struct {
 	staffPhone     string
 	clerkPhone     string
-	rewardID       string
+	rewardID       string // a merchant reward, redeemed by QR scan
+	feeRewardID    string // a property-fee discount, redeemed in the app
 	lastMonth      models.Month
 	residentPhones []string // the first ones, with the deepest histories
 	residentIDs    []string
@@ -147,11 +148,21 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, err
 	}
 	fx.rewardID = reward.ID
+	property, err := cs.CreatePartner(ctx, sp, models.PartnerProperty, "基准物业")
+	if err != nil {
+		return fx, err
+	}
+	fee, err := rw.CreateReward(ctx, sp, models.Reward{Kind: models.RewardPropertyFee, Title: "物业费优惠 1元", PartnerID: property.ID,
+		Points: 1, ValueFen: 100, Bearer: models.BearerCommunity})
+	if err != nil {
+		return fx, err
+	}
+	fx.feeRewardID = fee.ID
 	// 5,000 redemptions, held by the residents with points.
 	if err := parallel(redemptions, func(i int) error {
 		who := i % deep
 		_, err := rw.Redeem(ctx, models.Principal{ResidentID: ids[who], CommunityID: c.ID, Roles: []models.Role{models.RoleResident}},
-			reward.ID, services.Idempotency{Key: fmt.Sprintf("gen-redeem-%d", i), OpID: fmt.Sprintf("gen:redeem:%d", i), Hash: "gen"})
+			fee.ID, services.Idempotency{Key: fmt.Sprintf("gen-redeem-%d", i), OpID: fmt.Sprintf("gen:redeem:%d", i), Hash: "gen"})
 		return err
 	}); err != nil {
 		return fx, fmt.Errorf("redemptions: %w", err)
