@@ -176,3 +176,21 @@ type ImportProblem struct {
 	Code    string
 	Message string
 }
+
+// ResidentFilter narrows a listing of one community's residents. The
+// community is required; the other fields are optional and match all when
+// empty.
+type ResidentFilter struct {
+	CommunityID string
+	HouseholdID string // optional
+	Role        Role   // optional
+}
+
+// Login is a resident's phone and password hash. Its key is the phone, so a
+// phone can belong to one login only; the store enforces that on insert.
+type Login struct {
+	Phone        string
+	ResidentID   string
+	CommunityID  string
+	PasswordHash string // Argon2id, in its encoded form
+}

@@ -16,6 +16,8 @@
 //	Month          月           a calendar month in the community's time zone
 //	Entry          账目         one immutable change of one account's balance
 //	Account        账户         one resident's journal of one asset
+//	Login          登录         a resident's phone and password hash; one per phone
+//	Import         导入         one CSV import of households or residents, by key
 //
 // Invalid values cannot be built: Points, Minutes, Fen and Month have
 // constructors that check their input.

@@ -230,3 +230,13 @@ type RedemptionMark struct {
 	BillDate   string
 	Reason     string
 }
+
+// RedemptionFilter selects redemptions of one community; the community is
+// required, the other fields match all when empty.
+type RedemptionFilter struct {
+	CommunityID string
+	ResidentID  string
+	PartnerID   string
+	Status      RedemptionStatus
+	From, To    time.Time // Created in [From, To) when set
+}

@@ -230,3 +230,11 @@ type Mark struct {
 	Flag        bool
 	At          time.Time
 }
+
+// RecordFilter selects service records; empty fields match all.
+type RecordFilter struct {
+	CommunityID string
+	ResidentID  string
+	State       RecordState
+	From, To    time.Time // on Start; zero is open
+}

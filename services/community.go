@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/store"
 )
 
 // PasswordHasher turns a password into the form a login stores.
@@ -46,7 +45,7 @@ type Directory interface {
 
 	InsertResident(ctx context.Context, r models.Resident) error
 	Resident(ctx context.Context, id string) (models.Resident, error)
-	Residents(ctx context.Context, f store.ResidentFilter, after string, limit int) ([]models.Resident, error)
+	Residents(ctx context.Context, f models.ResidentFilter, after string, limit int) ([]models.Resident, error)
 	SetResidentProfile(ctx context.Context, id, name string, birthYear int, householdID string) error
 	SetResidentRoles(ctx context.Context, id string, roles []models.Role, merchantID, partnerID string) error
 	SetResidentFamily(ctx context.Context, id string, family []models.FamilyLink) error
@@ -54,8 +53,8 @@ type Directory interface {
 	DeleteResident(ctx context.Context, id string) error
 
 	// InsertLogin returns models.ErrConflict if the phone has a login.
-	InsertLogin(ctx context.Context, l store.Login) error
-	LoginByPhone(ctx context.Context, phone string) (store.Login, error)
+	InsertLogin(ctx context.Context, l models.Login) error
+	LoginByPhone(ctx context.Context, phone string) (models.Login, error)
 	// DeleteLogin removes a phone's login; nil if it is already gone.
 	DeleteLogin(ctx context.Context, phone string) error
 
@@ -63,9 +62,9 @@ type Directory interface {
 	Partner(ctx context.Context, id string) (models.Partner, error)
 	Partners(ctx context.Context, communityID string, kind models.PartnerKind, after string, limit int) ([]models.Partner, error)
 
-	InsertImport(ctx context.Context, im store.Import) error
-	Import(ctx context.Context, id string) (store.Import, error)
-	FinishImport(ctx context.Context, id, status string, written int, problems []models.ImportProblem, at time.Time) error
+	InsertImport(ctx context.Context, im models.Import) error
+	Import(ctx context.Context, id string) (models.Import, error)
+	FinishImport(ctx context.Context, id string, status models.ImportStatus, written int, problems []models.ImportProblem, at time.Time) error
 }
 
 // Communities lets admins create communities and staff keep their
@@ -331,7 +330,7 @@ func (s *Communities) syncHeadRoles(ctx context.Context, communityID string, res
 			heads[b.HeadID] = true
 		}
 	}
-	holders, err := s.store.Residents(ctx, store.ResidentFilter{CommunityID: communityID, Role: models.RoleBuildingHead}, "", 0)
+	holders, err := s.store.Residents(ctx, models.ResidentFilter{CommunityID: communityID, Role: models.RoleBuildingHead}, "", 0)
 	if err != nil {
 		return err
 	}
@@ -552,7 +551,7 @@ func (s *Communities) createResident(ctx context.Context, communityID string, in
 	r := models.Resident{ID: id, CommunityID: communityID, HouseholdID: in.HouseholdID, Name: in.Name,
 		Phone: in.phone, BirthYear: in.BirthYear, Roles: in.Roles, MerchantID: in.MerchantID,
 		PartnerID: in.PartnerID, Created: s.stamp()}
-	err = s.store.InsertLogin(ctx, store.Login{Phone: r.Phone, ResidentID: r.ID, CommunityID: communityID, PasswordHash: hash})
+	err = s.store.InsertLogin(ctx, models.Login{Phone: r.Phone, ResidentID: r.ID, CommunityID: communityID, PasswordHash: hash})
 	if errors.Is(err, models.ErrConflict) {
 		// A repeat of this very request finds its own login and goes on.
 		l, lerr := s.store.LoginByPhone(ctx, r.Phone)
@@ -672,7 +671,7 @@ func (s *Communities) ListResidents(ctx context.Context, p models.Principal, q R
 	if err := requireStaff(p); err != nil {
 		return nil, err
 	}
-	return s.store.Residents(ctx, store.ResidentFilter{CommunityID: p.CommunityID, HouseholdID: q.HouseholdID, Role: q.Role}, after, pageLimit(limit))
+	return s.store.Residents(ctx, models.ResidentFilter{CommunityID: p.CommunityID, HouseholdID: q.HouseholdID, Role: q.Role}, after, pageLimit(limit))
 }
 
 // ResidentUpdate holds the fields to change; nil leaves a field as it is.

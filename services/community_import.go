@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/store"
 )
 
 // What a CSV import brings in.
@@ -151,7 +150,7 @@ func (s *Communities) importFile(ctx context.Context, p models.Principal, kind s
 		return ImportResult{}, fmt.Errorf("import %s: %w", kind, err)
 	}
 	result.Rows = len(records)
-	rec := store.Import{ID: req.Idem.OpID, CommunityID: p.CommunityID, Kind: kind, Hash: req.Idem.Hash,
+	rec := models.Import{ID: req.Idem.OpID, CommunityID: p.CommunityID, Kind: kind, Hash: req.Idem.Hash,
 		Actor: p.ResidentID, Rows: len(records), Started: s.stamp()}
 
 	if len(problems) > 0 {
@@ -163,14 +162,14 @@ func (s *Communities) importFile(ctx context.Context, p models.Principal, kind s
 				return ImportResult{}, fmt.Errorf("import %s: undo: %w", kind, err)
 			}
 		}
-		if err := s.recordOutcome(ctx, pending, rec, store.ImportRejected, 0, problems); err != nil {
+		if err := s.recordOutcome(ctx, pending, rec, models.ImportRejected, 0, problems); err != nil {
 			return ImportResult{}, fmt.Errorf("import %s: %w", kind, err)
 		}
 		return ImportResult{}, &ImportRejection{Problems: problems}
 	}
 
 	if !pending {
-		rec.Status = store.ImportPending
+		rec.Status = models.ImportPending
 		err := s.store.InsertImport(ctx, rec)
 		if errors.Is(err, models.ErrConflict) {
 			// The same key, sent twice at once: if the other request is
@@ -200,13 +199,13 @@ func (s *Communities) importFile(ctx context.Context, p models.Principal, kind s
 			return ImportResult{}, fmt.Errorf("import %s: undo: %w", kind, err)
 		}
 		raced = capProblems(raced)
-		if err := s.recordOutcome(ctx, true, rec, store.ImportRejected, 0, raced); err != nil {
+		if err := s.recordOutcome(ctx, true, rec, models.ImportRejected, 0, raced); err != nil {
 			return ImportResult{}, fmt.Errorf("import %s: %w", kind, err)
 		}
 		return ImportResult{}, &ImportRejection{Problems: raced}
 	}
 	result.Written = rows.len()
-	if err := s.recordOutcome(ctx, true, rec, store.ImportDone, result.Written, nil); err != nil {
+	if err := s.recordOutcome(ctx, true, rec, models.ImportDone, result.Written, nil); err != nil {
 		// Every row is in; a repeat finds them all and records the outcome.
 		return ImportResult{}, fmt.Errorf("import %s: %w", kind, err)
 	}
@@ -215,15 +214,15 @@ func (s *Communities) importFile(ctx context.Context, p models.Principal, kind s
 
 // replay answers a repeat of an import from its record; ok is false while
 // the import is pending, and the repeat is to finish it.
-func replay(prev store.Import, p models.Principal, kind string, req ImportRequest, r ImportResult) (ImportResult, bool, error) {
+func replay(prev models.Import, p models.Principal, kind string, req ImportRequest, r ImportResult) (ImportResult, bool, error) {
 	if prev.Hash != req.Idem.Hash || prev.Kind != kind || prev.CommunityID != p.CommunityID {
 		return ImportResult{}, true, models.ErrIdempotencyMismatch
 	}
 	switch prev.Status {
-	case store.ImportDone:
+	case models.ImportDone:
 		r.Rows, r.Written, r.Replayed = prev.Rows, prev.Written, true
 		return r, true, nil
-	case store.ImportRejected:
+	case models.ImportRejected:
 		return ImportResult{}, true, &ImportRejection{Problems: prev.Problems}
 	}
 	return ImportResult{}, false, nil
@@ -231,7 +230,7 @@ func replay(prev store.Import, p models.Principal, kind string, req ImportReques
 
 // recordOutcome records how an import ended: an update of its pending
 // record, or a new record when it was rejected before anything was written.
-func (s *Communities) recordOutcome(ctx context.Context, pending bool, rec store.Import, status string, written int, problems []models.ImportProblem) error {
+func (s *Communities) recordOutcome(ctx context.Context, pending bool, rec models.Import, status models.ImportStatus, written int, problems []models.ImportProblem) error {
 	at := s.stamp()
 	if !pending {
 		rec.Status, rec.Written, rec.Problems, rec.Finished = status, written, problems, at
@@ -611,7 +610,7 @@ func (r *residentRows) write(ctx context.Context, i int) (*models.ImportProblem,
 		if err != nil {
 			return nil, err
 		}
-		err = r.s.store.InsertLogin(ctx, store.Login{Phone: res.Phone, ResidentID: res.ID, CommunityID: res.CommunityID, PasswordHash: hash})
+		err = r.s.store.InsertLogin(ctx, models.Login{Phone: res.Phone, ResidentID: res.ID, CommunityID: res.CommunityID, PasswordHash: hash})
 		if errors.Is(err, models.ErrConflict) {
 			l, lerr := r.s.store.LoginByPhone(ctx, res.Phone)
 			if lerr != nil && !errors.Is(lerr, models.ErrNotFound) {

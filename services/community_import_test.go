@@ -55,7 +55,7 @@ func (c *crashingStore) InsertHousehold(ctx context.Context, h models.Household)
 func (c *crashingStore) DeleteResident(context.Context, string) error  { return errCrash }
 func (c *crashingStore) DeleteHousehold(context.Context, string) error { return errCrash }
 func (c *crashingStore) DeleteLogin(context.Context, string) error     { return errCrash }
-func (c *crashingStore) FinishImport(context.Context, string, string, int, []models.ImportProblem, time.Time) error {
+func (c *crashingStore) FinishImport(context.Context, string, models.ImportStatus, int, []models.ImportProblem, time.Time) error {
 	return errCrash
 }
 
@@ -67,10 +67,10 @@ type racingStore struct {
 	once  sync.Once
 }
 
-func (r *racingStore) InsertLogin(ctx context.Context, l store.Login) error {
+func (r *racingStore) InsertLogin(ctx context.Context, l models.Login) error {
 	if l.Phone == r.phone {
 		r.once.Do(func() {
-			_ = r.Store.InsertLogin(ctx, store.Login{Phone: r.phone, ResidentID: "intruder", CommunityID: "B", PasswordHash: "x"})
+			_ = r.Store.InsertLogin(ctx, models.Login{Phone: r.phone, ResidentID: "intruder", CommunityID: "B", PasswordHash: "x"})
 		})
 	}
 	return r.Store.InsertLogin(ctx, l)
@@ -100,7 +100,7 @@ func (c community) counts(t *testing.T) (households, residents int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := c.st.Residents(ctx, store.ResidentFilter{CommunityID: "A"}, "", 0)
+	rs, err := c.st.Residents(ctx, models.ResidentFilter{CommunityID: "A"}, "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestImportValidFilesOnceEach(t *testing.T) {
 // points at the one resident with that phone.
 func checkResidentsImported(t *testing.T, c community) {
 	t.Helper()
-	rs, err := c.st.Residents(ctx, store.ResidentFilter{CommunityID: "A"}, "", 0)
+	rs, err := c.st.Residents(ctx, models.ResidentFilter{CommunityID: "A"}, "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

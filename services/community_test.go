@@ -18,8 +18,6 @@ import (
 // TestMain (storetest.Main, one embedded store per test binary) is in
 // sessions_test.go: a package has only one.
 
-var _ services.Directory = (*store.Store)(nil)
-
 // fakeHasher stands in for Argon2id, which would only slow the tests.
 type fakeHasher struct{}
 
@@ -303,7 +301,7 @@ func TestPhoneIsUniqueUnderConcurrentCreates(t *testing.T) {
 	}
 	total := 0
 	for _, c := range []string{"A", "B"} {
-		rs, err := st.Residents(ctx, store.ResidentFilter{CommunityID: c}, "", 0)
+		rs, err := st.Residents(ctx, models.ResidentFilter{CommunityID: c}, "", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -371,7 +369,7 @@ func TestCreateResidentWithKeyFinishesOnRepeat(t *testing.T) {
 	if _, err := st.LoginByPhone(ctx, "13800000009"); !errors.Is(err, models.ErrNotFound) {
 		t.Errorf("the mismatched create left a login: %v", err)
 	}
-	rs, _ := st.Residents(ctx, store.ResidentFilter{CommunityID: "A"}, "", 0)
+	rs, _ := st.Residents(ctx, models.ResidentFilter{CommunityID: "A"}, "", 0)
 	if len(rs) != 1 {
 		t.Errorf("%d residents, want 1", len(rs))
 	}

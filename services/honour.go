@@ -9,7 +9,6 @@ import (
 
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/store"
 )
 
 // HonourStore is what the honour roll, building heads and star households
@@ -23,7 +22,7 @@ type HonourStore interface {
 	Building(ctx context.Context, id string) (models.Building, error)
 	Household(ctx context.Context, id string) (models.Household, error)
 	Households(ctx context.Context, communityID, buildingID, after string, limit int) ([]models.Household, error)
-	Residents(ctx context.Context, f store.ResidentFilter, after string, limit int) ([]models.Resident, error)
+	Residents(ctx context.Context, f models.ResidentFilter, after string, limit int) ([]models.Resident, error)
 
 	InsertHonourEntry(ctx context.Context, e models.HonourEntry) error
 	HonourEntry(ctx context.Context, id string) (models.HonourEntry, error)
@@ -439,7 +438,7 @@ func (s *Honour) nominees(ctx context.Context, e models.HonourEntry) ([]models.R
 		}
 		return []models.Resident{r}, err
 	}
-	return s.store.Residents(ctx, store.ResidentFilter{CommunityID: e.CommunityID, HouseholdID: e.HouseholdID}, "", 0)
+	return s.store.Residents(ctx, models.ResidentFilter{CommunityID: e.CommunityID, HouseholdID: e.HouseholdID}, "", 0)
 }
 
 func currentKey(e models.HonourEntry) string {

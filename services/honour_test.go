@@ -15,8 +15,6 @@ import (
 	"github.com/linli-community/linli/store"
 )
 
-var _ services.HonourStore = (*store.Store)(nil)
-
 // honourWorld is the honour service over a fresh store, with community A
 // (one building, two households, four residents) and community B, and a
 // clock the test moves.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/store"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -38,7 +37,7 @@ type RewardStore interface {
 	Redemption(ctx context.Context, id string) (models.Redemption, string, error)
 	// SaveRedemptionState caches the status; models.ErrNotFound if missing.
 	SaveRedemptionState(ctx context.Context, r models.Redemption) error
-	Redemptions(ctx context.Context, f store.RedemptionFilter, limit int) ([]models.Redemption, error)
+	Redemptions(ctx context.Context, f models.RedemptionFilter, limit int) ([]models.Redemption, error)
 	EachRedemption(ctx context.Context, communityID string, statuses []models.RedemptionStatus, fn func(models.Redemption) error) error
 
 	// InsertSlot returns models.ErrConflict if the slot is taken.
@@ -770,7 +769,7 @@ func (s *Rewards) Redemption(ctx context.Context, p models.Principal, id string)
 
 // MyRedemptions lists the caller's redemptions, newest first.
 func (s *Rewards) MyRedemptions(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error) {
-	return s.store.Redemptions(ctx, store.RedemptionFilter{CommunityID: p.CommunityID, ResidentID: p.ResidentID}, pageLimit(limit))
+	return s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: p.CommunityID, ResidentID: p.ResidentID}, pageLimit(limit))
 }
 
 // Cancel gives a held redemption up before it is fulfilled; its points
@@ -859,7 +858,7 @@ func (s *Rewards) PendingCredits(ctx context.Context, p models.Principal, limit 
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Redemptions(ctx, store.RedemptionFilter{CommunityID: pt.CommunityID, PartnerID: pt.ID,
+	return s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: pt.CommunityID, PartnerID: pt.ID,
 		Status: models.RedemptionHeld}, pageLimit(limit))
 }
 

@@ -15,7 +15,6 @@ import (
 
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/store"
 )
 
 // QRLifetime is how long a merchant QR token is valid.
@@ -346,7 +345,7 @@ func (s *Rewards) MerchantDay(ctx context.Context, p models.Principal, day strin
 	} else if from, err = time.ParseInLocation("2006-01-02", day, loc); err != nil {
 		return nil, models.Errorf(models.ErrValidation.Code, "day must look like 2026-11-21")
 	}
-	return s.store.Redemptions(ctx, store.RedemptionFilter{CommunityID: p.CommunityID, PartnerID: p.MerchantID,
+	return s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: p.CommunityID, PartnerID: p.MerchantID,
 		From: from.UTC(), To: from.AddDate(0, 0, 1).UTC()}, MaxPageSize)
 }
 

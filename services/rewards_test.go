@@ -16,8 +16,6 @@ import (
 	"github.com/linli-community/linli/store/storetest"
 )
 
-var _ services.RewardStore = (*store.Store)(nil)
-
 // fakeEligibility answers the honour-roll questions as a test sets them.
 type fakeEligibility struct {
 	mu     sync.Mutex

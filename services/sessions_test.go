@@ -60,7 +60,7 @@ func newEnv(t *testing.T, limits auth.LoginLimits) *env {
 	if err := st.InsertResident(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.InsertLogin(ctx, store.Login{Phone: phone, ResidentID: "r1", CommunityID: "c1", PasswordHash: hash}); err != nil {
+	if err := st.InsertLogin(ctx, models.Login{Phone: phone, ResidentID: "r1", CommunityID: "c1", PasswordHash: hash}); err != nil {
 		t.Fatal(err)
 	}
 	tokens, err := auth.NewTokens(auth.TokenConfig{Issuer: "linli", Audience: "linli-api",

@@ -11,7 +11,6 @@ import (
 
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/store"
 )
 
 // yearWindow is [1 January year, 1 January year+1) in loc.
@@ -56,7 +55,7 @@ func (s *Honour) recordCommunityStars(ctx context.Context, c models.Community, y
 	if err != nil {
 		return 0, 0, err
 	}
-	residents, err := s.store.Residents(ctx, store.ResidentFilter{CommunityID: c.ID}, "", 0)
+	residents, err := s.store.Residents(ctx, models.ResidentFilter{CommunityID: c.ID}, "", 0)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -197,7 +196,7 @@ func (s *Honour) LowerStar(ctx context.Context, p models.Principal, householdID 
 	if cut <= 0 {
 		return rec, nil
 	}
-	members, err := s.store.Residents(ctx, store.ResidentFilter{CommunityID: rec.CommunityID, HouseholdID: h.ID}, "", 0)
+	members, err := s.store.Residents(ctx, models.ResidentFilter{CommunityID: rec.CommunityID, HouseholdID: h.ID}, "", 0)
 	if err != nil {
 		return rec, fmt.Errorf("lower star: %w", err)
 	}
@@ -321,7 +320,7 @@ func (s *Honour) Rankings(ctx context.Context, p models.Principal, q RankingQuer
 	if err != nil {
 		return nil, err
 	}
-	residents, err := s.store.Residents(ctx, store.ResidentFilter{CommunityID: c.ID}, "", 0)
+	residents, err := s.store.Residents(ctx, models.ResidentFilter{CommunityID: c.ID}, "", 0)
 	if err != nil {
 		return nil, err
 	}

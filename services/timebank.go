@@ -14,7 +14,6 @@ import (
 
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/store"
 )
 
 // TimebankStore keeps activities, sign-ups, service records, chains,
@@ -40,7 +39,7 @@ type TimebankStore interface {
 	InsertRecord(ctx context.Context, r models.ServiceRecord) error
 	Record(ctx context.Context, id string) (models.ServiceRecord, error)
 	SaveRecordState(ctx context.Context, r models.ServiceRecord) error
-	EachRecord(ctx context.Context, f store.RecordFilter, fn func(models.ServiceRecord) error) error
+	EachRecord(ctx context.Context, f models.RecordFilter, fn func(models.ServiceRecord) error) error
 
 	InsertLink(ctx context.Context, l models.Link) error
 	Link(ctx context.Context, chain string, n int64) (models.Link, error)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/store"
 )
 
 // --- check-in and check-out ---
@@ -379,7 +378,7 @@ func (t *Timebank) Record(ctx context.Context, p models.Principal, id string) (m
 // MyRecords lists the caller's records, newest first.
 func (t *Timebank) MyRecords(ctx context.Context, p models.Principal) ([]models.ServiceRecord, error) {
 	out := []models.ServiceRecord{}
-	err := t.store.EachRecord(ctx, store.RecordFilter{ResidentID: p.ResidentID}, func(r models.ServiceRecord) error {
+	err := t.store.EachRecord(ctx, models.RecordFilter{ResidentID: p.ResidentID}, func(r models.ServiceRecord) error {
 		if r.CommunityID == p.CommunityID {
 			out = append(out, r)
 		}
@@ -402,7 +401,7 @@ func (t *Timebank) PendingRecords(ctx context.Context, p models.Principal, limit
 		return nil, models.Errorf(models.ErrValidation.Code, "limit must be between 1 and 200")
 	}
 	out := []models.ServiceRecord{}
-	err := t.store.EachRecord(ctx, store.RecordFilter{CommunityID: p.CommunityID, State: models.RecordPending}, func(r models.ServiceRecord) error {
+	err := t.store.EachRecord(ctx, models.RecordFilter{CommunityID: p.CommunityID, State: models.RecordPending}, func(r models.ServiceRecord) error {
 		out = append(out, r)
 		if len(out) == limit {
 			return errEnough
@@ -592,7 +591,7 @@ func (t *Timebank) audit(ctx context.Context, rec models.ServiceRecord, action s
 // it approved now.
 func (t *Timebank) AutoApprove(ctx context.Context) (int, error) {
 	var pending []models.ServiceRecord
-	err := t.store.EachRecord(ctx, store.RecordFilter{State: models.RecordPending}, func(r models.ServiceRecord) error {
+	err := t.store.EachRecord(ctx, models.RecordFilter{State: models.RecordPending}, func(r models.ServiceRecord) error {
 		pending = append(pending, r)
 		return nil
 	})

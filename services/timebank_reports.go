@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/store"
 )
 
 // CertificateLine is the verified service of one category.
@@ -50,7 +49,7 @@ func (t *Timebank) Certificate(ctx context.Context, p models.Principal, resident
 	lines := map[string]*CertificateLine{}
 	orgs := map[string]map[string]bool{}
 	cert := Certificate{Resident: r, Community: c, From: from, To: to, IssuedAt: t.stamp(), RecordsIDs: []string{}}
-	err = t.store.EachRecord(ctx, store.RecordFilter{ResidentID: r.ID, State: models.RecordApproved, From: from, To: to}, func(rec models.ServiceRecord) error {
+	err = t.store.EachRecord(ctx, models.RecordFilter{ResidentID: r.ID, State: models.RecordApproved, From: from, To: to}, func(rec models.ServiceRecord) error {
 		if rec.Credited <= 0 {
 			return nil
 		}
@@ -134,7 +133,7 @@ func (t *Timebank) Ranking(ctx context.Context, p models.Principal, period strin
 		from, to = m.Start(loc), m.End(loc)
 	}
 	byResident := map[string]models.Minutes{}
-	err := t.store.EachRecord(ctx, store.RecordFilter{CommunityID: p.CommunityID, State: models.RecordApproved, From: from, To: to}, func(r models.ServiceRecord) error {
+	err := t.store.EachRecord(ctx, models.RecordFilter{CommunityID: p.CommunityID, State: models.RecordApproved, From: from, To: to}, func(r models.ServiceRecord) error {
 		byResident[r.ResidentID] += r.Credited
 		return nil
 	})

@@ -121,17 +121,10 @@ func (s *Store) DeleteResident(ctx context.Context, id string) error {
 	return mapErr("delete resident", err)
 }
 
-// ResidentFilter narrows a listing of one community's residents.
-type ResidentFilter struct {
-	CommunityID string
-	HouseholdID string      // optional
-	Role        models.Role // optional
-}
-
 // Residents lists residents matching f by id, after the id after, at most
 // limit (0: all). It filters by community, so it is for staff screens and
 // small reconciliations, not hot paths.
-func (s *Store) Residents(ctx context.Context, f ResidentFilter, after string, limit int) ([]models.Resident, error) {
+func (s *Store) Residents(ctx context.Context, f models.ResidentFilter, after string, limit int) ([]models.Resident, error) {
 	filter := bson.D{{Key: "community", Value: f.CommunityID}}
 	if f.HouseholdID != "" {
 		filter = append(filter, bson.E{Key: "household", Value: f.HouseholdID})

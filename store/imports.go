@@ -8,30 +8,6 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// Import states. An import is recorded as pending before its first row is
-// written, so a repeat with the same key knows to finish it.
-const (
-	ImportPending  = "pending"
-	ImportDone     = "done"
-	ImportRejected = "rejected"
-)
-
-// Import is the record of one CSV import, keyed by its scoped idempotency
-// key, holding what a repeat of the same request must answer.
-type Import struct {
-	ID          string
-	CommunityID string
-	Kind        string // households or residents
-	Hash        string // of the request
-	Actor       string
-	Status      string
-	Rows        int // data rows in the file
-	Written     int // rows written, when done
-	Problems    []models.ImportProblem
-	Started     time.Time
-	Finished    time.Time
-}
-
 type problemDoc struct {
 	Row     int    `bson:"row"`
 	Field   string `bson:"field"`
@@ -53,6 +29,26 @@ type importDoc struct {
 	Finished  time.Time    `bson:"finished,omitempty"`
 }
 
+// toImportDoc is the document stored for im.
+func toImportDoc(im models.Import) importDoc {
+	return importDoc{ID: im.ID, Community: im.CommunityID, Kind: im.Kind,
+		Hash: im.Hash, Actor: im.Actor, Status: string(im.Status), Rows: im.Rows, Written: im.Written,
+		Problems: toProblemDocs(im.Problems), Started: im.Started, Finished: im.Finished}
+}
+
+// model is the import d records.
+func (d importDoc) model() models.Import {
+	im := models.Import{ID: d.ID, CommunityID: d.Community, Kind: d.Kind, Hash: d.Hash, Actor: d.Actor,
+		Status: models.ImportStatus(d.Status), Rows: d.Rows, Written: d.Written, Started: d.Started.UTC()}
+	if !d.Finished.IsZero() {
+		im.Finished = d.Finished.UTC()
+	}
+	for _, p := range d.Problems {
+		im.Problems = append(im.Problems, models.ImportProblem{Row: p.Row, Field: p.Field, Code: p.Code, Message: p.Message})
+	}
+	return im
+}
+
 func toProblemDocs(ps []models.ImportProblem) []problemDoc {
 	out := make([]problemDoc, len(ps))
 	for i, p := range ps {
@@ -62,33 +58,23 @@ func toProblemDocs(ps []models.ImportProblem) []problemDoc {
 }
 
 // InsertImport records im; models.ErrConflict if its id exists.
-func (s *Store) InsertImport(ctx context.Context, im Import) error {
-	return s.insert(ctx, colImports, importDoc{ID: im.ID, Community: im.CommunityID, Kind: im.Kind,
-		Hash: im.Hash, Actor: im.Actor, Status: im.Status, Rows: im.Rows, Written: im.Written,
-		Problems: toProblemDocs(im.Problems), Started: im.Started, Finished: im.Finished})
+func (s *Store) InsertImport(ctx context.Context, im models.Import) error {
+	return s.insert(ctx, colImports, toImportDoc(im))
 }
 
 // Import returns the import with id, or models.ErrNotFound.
-func (s *Store) Import(ctx context.Context, id string) (Import, error) {
+func (s *Store) Import(ctx context.Context, id string) (models.Import, error) {
 	var d importDoc
 	if err := s.findByID(ctx, colImports, id, &d); err != nil {
-		return Import{}, err
+		return models.Import{}, err
 	}
-	im := Import{ID: d.ID, CommunityID: d.Community, Kind: d.Kind, Hash: d.Hash, Actor: d.Actor,
-		Status: d.Status, Rows: d.Rows, Written: d.Written, Started: d.Started.UTC()}
-	if !d.Finished.IsZero() {
-		im.Finished = d.Finished.UTC()
-	}
-	for _, p := range d.Problems {
-		im.Problems = append(im.Problems, models.ImportProblem{Row: p.Row, Field: p.Field, Code: p.Code, Message: p.Message})
-	}
-	return im, nil
+	return d.model(), nil
 }
 
 // FinishImport records the outcome of a pending import.
-func (s *Store) FinishImport(ctx context.Context, id, status string, written int, problems []models.ImportProblem, at time.Time) error {
+func (s *Store) FinishImport(ctx context.Context, id string, status models.ImportStatus, written int, problems []models.ImportProblem, at time.Time) error {
 	return s.setByID(ctx, colImports, id, bson.D{
-		{Key: "status", Value: status}, {Key: "written", Value: written},
+		{Key: "status", Value: string(status)}, {Key: "written", Value: written},
 		{Key: "problems", Value: toProblemDocs(problems)}, {Key: "finished", Value: at},
 	})
 }

@@ -3,17 +3,9 @@ package store
 import (
 	"context"
 
+	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
-
-// Login is a resident's phone and password hash. Its key is the phone, so a
-// phone can belong to one login only, enforced by the insert.
-type Login struct {
-	Phone        string
-	ResidentID   string
-	CommunityID  string
-	PasswordHash string // Argon2id, in its encoded form
-}
 
 type loginDoc struct {
 	ID        string `bson:"_id"`
@@ -22,18 +14,28 @@ type loginDoc struct {
 	Hash      string `bson:"password_hash"`
 }
 
+// toLoginDoc is the document stored for l; its id is the phone.
+func toLoginDoc(l models.Login) loginDoc {
+	return loginDoc{ID: l.Phone, Resident: l.ResidentID, Community: l.CommunityID, Hash: l.PasswordHash}
+}
+
+// model is the login d records.
+func (d loginDoc) model() models.Login {
+	return models.Login{Phone: d.ID, ResidentID: d.Resident, CommunityID: d.Community, PasswordHash: d.Hash}
+}
+
 // InsertLogin adds l; models.ErrConflict if the phone has a login already.
-func (s *Store) InsertLogin(ctx context.Context, l Login) error {
-	return s.insert(ctx, colLogins, loginDoc{ID: l.Phone, Resident: l.ResidentID, Community: l.CommunityID, Hash: l.PasswordHash})
+func (s *Store) InsertLogin(ctx context.Context, l models.Login) error {
+	return s.insert(ctx, colLogins, toLoginDoc(l))
 }
 
 // LoginByPhone returns the login of phone, or models.ErrNotFound.
-func (s *Store) LoginByPhone(ctx context.Context, phone string) (Login, error) {
+func (s *Store) LoginByPhone(ctx context.Context, phone string) (models.Login, error) {
 	var d loginDoc
 	if err := s.findByID(ctx, colLogins, phone, &d); err != nil {
-		return Login{}, err
+		return models.Login{}, err
 	}
-	return Login{Phone: d.ID, ResidentID: d.Resident, CommunityID: d.Community, PasswordHash: d.Hash}, nil
+	return d.model(), nil
 }
 
 // SetPasswordHash replaces the password hash of phone's login.

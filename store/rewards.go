@@ -170,19 +170,9 @@ func (s *Store) SaveRedemptionState(ctx context.Context, r models.Redemption) er
 	})
 }
 
-// RedemptionFilter selects redemptions of one community; empty fields
-// select all.
-type RedemptionFilter struct {
-	CommunityID string
-	ResidentID  string
-	PartnerID   string
-	Status      models.RedemptionStatus
-	From, To    time.Time // Created in [From, To) when set
-}
-
 // Redemptions lists redemptions matching f, newest first, at most limit.
 // It filters: a listing for one resident, partner or staff screen.
-func (s *Store) Redemptions(ctx context.Context, f RedemptionFilter, limit int) ([]models.Redemption, error) {
+func (s *Store) Redemptions(ctx context.Context, f models.RedemptionFilter, limit int) ([]models.Redemption, error) {
 	filter := bson.D{{Key: "community", Value: f.CommunityID}}
 	if f.ResidentID != "" {
 		filter = append(filter, bson.E{Key: "resident", Value: f.ResidentID})

@@ -251,16 +251,8 @@ func (s *Store) SaveRecordState(ctx context.Context, r models.ServiceRecord) err
 	})
 }
 
-// RecordFilter selects service records; empty fields match all.
-type RecordFilter struct {
-	CommunityID string
-	ResidentID  string
-	State       models.RecordState
-	From, To    time.Time // on Start; zero is open
-}
-
 // EachRecord streams the records matching f with a cursor, in _id order.
-func (s *Store) EachRecord(ctx context.Context, f RecordFilter, fn func(models.ServiceRecord) error) error {
+func (s *Store) EachRecord(ctx context.Context, f models.RecordFilter, fn func(models.ServiceRecord) error) error {
 	filter := bson.D{}
 	if f.CommunityID != "" {
 		filter = append(filter, bson.E{Key: "community", Value: f.CommunityID})

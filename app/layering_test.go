@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// module is this module's path; every package of ours starts with it.
+const module = "github.com/linli-community/linli"
+
+// Prefixes of packages that must stay in their own layer: the MongoDB driver
+// lives in store only, Fiber (and the fasthttp under it) in handlers and app.
+const (
+	driverPkg   = "go.mongodb.org/mongo-driver"
+	fiberPkg    = "github.com/gofiber/fiber"
+	fasthttpPkg = "github.com/valyala/fasthttp"
+)
+
+// layering is STYLE.md's "imports point inwards", as a table: for each of
+// our packages, the packages (by path prefix) it must not depend on, directly
+// or through another package. A prefix of module alone forbids every package
+// of ours.
+var layering = map[string][]string{
+	"models":   {module + "/"},
+	"ledger":   {driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/services", module + "/handlers"},
+	"auth":     {driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/services", module + "/handlers"},
+	"jobs":     {driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/services", module + "/handlers"},
+	"services": {driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/handlers"},
+	"handlers": {driverPkg, module + "/store"},
+}
+
+// listed is the part of `go list -json` output the test reads.
+type listed struct {
+	ImportPath string
+	Imports    []string // direct
+	Deps       []string // transitive, sorted; test imports are not included
+}
+
+// ours keeps the paths of this module's packages, to show which direct
+// import leads to a forbidden dependency.
+func ours(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if strings.HasPrefix(p, module+"/") {
+			out = append(out, strings.TrimPrefix(p, module+"/"))
+		}
+	}
+	return out
+}
+
+// TestLayering fails when a package reaches, even indirectly, a package its
+// layer must not know about: a services file importing store (and with it
+// the driver), handlers importing store, models importing anything of ours.
+// It asks the go command, so it sees exactly what the build sees.
+func TestLayering(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command on PATH")
+	}
+	args := []string{"list", "-json=ImportPath,Imports,Deps"}
+	for pkg := range layering {
+		args = append(args, module+"/"+pkg)
+	}
+	cmd := exec.Command(gobin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+
+	seen := map[string]bool{}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p listed
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("decoding go list output: %v", err)
+		}
+		name := strings.TrimPrefix(p.ImportPath, module+"/")
+		forbidden, ok := layering[name]
+		if !ok {
+			t.Errorf("go list returned %s, which the table does not name", p.ImportPath)
+			continue
+		}
+		seen[name] = true
+		for _, bad := range forbidden {
+			var hits []string
+			for _, dep := range p.Deps {
+				if strings.HasPrefix(dep, bad) {
+					hits = append(hits, dep)
+				}
+			}
+			if len(hits) > 0 {
+				t.Errorf("%s must not depend on %s*, but reaches %d such package(s), e.g. %s (imports: %v); STYLE.md: imports point inwards",
+					name, bad, len(hits), hits[0], ours(p.Imports))
+			}
+		}
+	}
+	var missing []string
+	for name := range layering {
+		if !seen[name] {
+			missing = append(missing, name)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("go list did not report %v", missing)
+	}
+}
