@@ -116,10 +116,7 @@ func (h *api) ledgerPage(c *fiber.Ctx, residentID string) error {
 	if err != nil {
 		return err
 	}
-	out := historyResponse{Entries: make([]entryJSON, len(entries)), NextBefore: next}
-	for i, e := range entries {
-		out.Entries[i] = toEntryJSON(e)
-	}
+	out := historyResponse{Entries: mapEach(entries, toEntryJSON), NextBefore: next}
 	return c.JSON(out)
 }
 

@@ -118,3 +118,13 @@ func queryInt(c *fiber.Ctx, name string, def, max int64) (int64, error) {
 type reasonRequest struct {
 	Reason string `json:"reason" validate:"required,max=500"`
 }
+
+// mapEach converts every element of in with f; the result is never nil, so
+// an empty list is encoded as [] rather than null.
+func mapEach[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
+}

@@ -102,10 +102,7 @@ func toHonourEntryJSON(e models.HonourEntry) honourEntryJSON {
 }
 
 func honourEntriesJSON(es []models.HonourEntry) fiber.Map {
-	out := make([]honourEntryJSON, len(es))
-	for i, e := range es {
-		out[i] = toHonourEntryJSON(e)
-	}
+	out := mapEach(es, toHonourEntryJSON)
 	return fiber.Map{"entries": out}
 }
 
@@ -196,10 +193,7 @@ func (h *api) objections(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]objectionJSON, len(os))
-	for i, o := range os {
-		out[i] = toObjectionJSON(o)
-	}
+	out := mapEach(os, toObjectionJSON)
 	return c.JSON(fiber.Map{"objections": out})
 }
 
@@ -317,10 +311,7 @@ func toHeadTermJSON(t models.HeadTerm) headTermJSON {
 }
 
 func headTermsJSON(ts []models.HeadTerm) fiber.Map {
-	out := make([]headTermJSON, len(ts))
-	for i, t := range ts {
-		out[i] = toHeadTermJSON(t)
-	}
+	out := mapEach(ts, toHeadTermJSON)
 	return fiber.Map{"terms": out}
 }
 
@@ -421,10 +412,7 @@ func (h *api) duties(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]dutyJSON, len(ds))
-	for i, d := range ds {
-		out[i] = toDutyJSON(d)
-	}
+	out := mapEach(ds, toDutyJSON)
 	return c.JSON(fiber.Map{"duties": out})
 }
 

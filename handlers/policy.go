@@ -184,10 +184,7 @@ func (h *api) policyVersions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]policyJSON, len(vs))
-	for i, v := range vs {
-		out[i] = toPolicyJSON(v)
-	}
+	out := mapEach(vs, toPolicyJSON)
 	return c.JSON(fiber.Map{"versions": out})
 }
 

@@ -167,10 +167,7 @@ type redemptionsResponse struct {
 }
 
 func toRedemptions(rs []models.Redemption) redemptionsResponse {
-	out := redemptionsResponse{Redemptions: make([]redemptionJSON, len(rs))}
-	for i, r := range rs {
-		out.Redemptions[i] = toRedemptionJSON(r)
-	}
+	out := redemptionsResponse{Redemptions: mapEach(rs, toRedemptionJSON)}
 	return out
 }
 
@@ -183,10 +180,7 @@ func (h *api) listRewards(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := rewardsResponse{Rewards: make([]rewardJSON, len(rs))}
-	for i, r := range rs {
-		out.Rewards[i] = toRewardJSON(r)
-	}
+	out := rewardsResponse{Rewards: mapEach(rs, toRewardJSON)}
 	return c.JSON(out)
 }
 
@@ -414,10 +408,7 @@ func (h *api) merchantDay(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := merchantDayResponse{Redemptions: make([]merchantRedemptionJSON, len(rs))}
-	for i, r := range rs {
-		out.Redemptions[i] = toMerchantJSON(r)
-	}
+	out := merchantDayResponse{Redemptions: mapEach(rs, toMerchantJSON)}
 	return c.JSON(out)
 }
 

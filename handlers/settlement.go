@@ -89,10 +89,7 @@ func (h *api) listStatements(c *fiber.Ctx) error {
 	}
 	out := struct {
 		Statements []statementJSON `json:"statements"`
-	}{Statements: make([]statementJSON, len(sts))}
-	for i, st := range sts {
-		out.Statements[i] = toStatementJSON(st)
-	}
+	}{Statements: mapEach(sts, toStatementJSON)}
 	return c.JSON(out)
 }
 

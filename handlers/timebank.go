@@ -164,10 +164,7 @@ func toRecordJSON(r models.ServiceRecord) recordJSON {
 }
 
 func toRecordsJSON(rs []models.ServiceRecord) fiber.Map {
-	out := make([]recordJSON, len(rs))
-	for i, r := range rs {
-		out[i] = toRecordJSON(r)
-	}
+	out := mapEach(rs, toRecordJSON)
 	return fiber.Map{"records": out}
 }
 
@@ -309,10 +306,7 @@ func (h *api) listActivities(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]activityJSON, len(as))
-	for i, a := range as {
-		out[i] = toActivityJSON(a)
-	}
+	out := mapEach(as, toActivityJSON)
 	return c.JSON(fiber.Map{"activities": out})
 }
 
@@ -344,10 +338,7 @@ func (h *api) listSignups(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]signupJSON, len(ss))
-	for i, s := range ss {
-		out[i] = toSignupJSON(s)
-	}
+	out := mapEach(ss, toSignupJSON)
 	return c.JSON(fiber.Map{"signups": out})
 }
 
@@ -583,10 +574,7 @@ func (h *api) listCorrections(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]correctionJSON, len(cs))
-	for i, cr := range cs {
-		out[i] = toCorrectionJSON(cr)
-	}
+	out := mapEach(cs, toCorrectionJSON)
 	return c.JSON(fiber.Map{"corrections": out})
 }
 
@@ -730,10 +718,7 @@ func (h *api) listAids(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]aidJSON, len(as))
-	for i, a := range as {
-		out[i] = toAidJSON(a)
-	}
+	out := mapEach(as, toAidJSON)
 	return c.JSON(fiber.Map{"posts": out})
 }
 

@@ -10,8 +10,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-type settlementEventDoc struct {
-	ID          string    `bson:"_id"`
+// eventFields are a settlement event's fields as stored, shared by the
+// event itself and by the statement line made from it.
+type eventFields struct {
 	Community   string    `bson:"community"`
 	Partner     string    `bson:"partner"`
 	Kind        string    `bson:"kind"`
@@ -24,14 +25,29 @@ type settlementEventDoc struct {
 	At          time.Time `bson:"at"`
 }
 
+func toEventFields(e models.SettlementEvent) eventFields {
+	return eventFields{Community: e.CommunityID, Partner: e.PartnerID, Kind: string(e.Kind),
+		Redemption: e.RedemptionID, Reward: e.RewardID, Resident: e.ResidentID, Description: e.Description,
+		ValueFen: int64(e.ValueFen), Bearer: string(e.Bearer), At: e.At}
+}
+
+// event is the settlement event with id these fields describe.
+func (f eventFields) event(id string) models.SettlementEvent {
+	return models.SettlementEvent{ID: id, CommunityID: f.Community, PartnerID: f.Partner,
+		Kind: models.SettlementEventKind(f.Kind), RedemptionID: f.Redemption, RewardID: f.Reward,
+		ResidentID: f.Resident, Description: f.Description, ValueFen: models.Fen(f.ValueFen),
+		Bearer: models.Bearer(f.Bearer), At: f.At.UTC()}
+}
+
+type settlementEventDoc struct {
+	ID     string      `bson:"_id"`
+	Fields eventFields `bson:",inline"` // the driver skips unexported embedded structs
+}
+
 // RecordSettlementEvent adds e; an event with its ID already recorded is
 // kept as it is and nil is returned, so recording is safe to repeat.
 func (s *Store) RecordSettlementEvent(ctx context.Context, e models.SettlementEvent) error {
-	err := s.insert(ctx, colSettlementEvents, settlementEventDoc{
-		ID: e.ID, Community: e.CommunityID, Partner: e.PartnerID, Kind: string(e.Kind),
-		Redemption: e.RedemptionID, Reward: e.RewardID, Resident: e.ResidentID, Description: e.Description,
-		ValueFen: int64(e.ValueFen), Bearer: string(e.Bearer), At: e.At,
-	})
+	err := s.insert(ctx, colSettlementEvents, settlementEventDoc{ID: e.ID, Fields: toEventFields(e)})
 	if errors.Is(err, models.ErrConflict) {
 		return nil
 	}
@@ -53,11 +69,7 @@ func (s *Store) EachSettlementEvent(ctx context.Context, partnerID string, from,
 		if err := cur.Decode(&d); err != nil {
 			return mapErr("settlement events", err)
 		}
-		if err := fn(models.SettlementEvent{
-			ID: d.ID, CommunityID: d.Community, PartnerID: d.Partner, Kind: models.SettlementEventKind(d.Kind),
-			RedemptionID: d.Redemption, RewardID: d.Reward, ResidentID: d.Resident, Description: d.Description,
-			ValueFen: models.Fen(d.ValueFen), Bearer: models.Bearer(d.Bearer), At: d.At.UTC(),
-		}); err != nil {
+		if err := fn(d.Fields.event(d.ID)); err != nil {
 			return err
 		}
 	}

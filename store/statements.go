@@ -143,37 +143,23 @@ func (s *Store) withTransitions(ctx context.Context, st models.Statement) (model
 	return st, nil
 }
 
+// lineDoc is a statement line: the event it was made from, with the
+// statement's own fields beside it.
 type lineDoc struct {
-	ID          string    `bson:"_id"`
-	Statement   string    `bson:"statement"`
-	Adjustment  bool      `bson:"adjustment"`
-	Event       string    `bson:"event"`
-	Community   string    `bson:"community"`
-	Partner     string    `bson:"partner"`
-	Kind        string    `bson:"kind"`
-	Redemption  string    `bson:"redemption,omitempty"`
-	Reward      string    `bson:"reward,omitempty"`
-	Resident    string    `bson:"resident,omitempty"`
-	Description string    `bson:"description"`
-	ValueFen    int64     `bson:"value_fen"`
-	Bearer      string    `bson:"bearer"`
-	At          time.Time `bson:"at"`
+	ID         string      `bson:"_id"`
+	Statement  string      `bson:"statement"`
+	Adjustment bool        `bson:"adjustment"`
+	Event      string      `bson:"event"`
+	Fields     eventFields `bson:",inline"` // the driver skips unexported embedded structs
 }
 
 func toLineDoc(l models.StatementLine) lineDoc {
-	e := l.Event
 	return lineDoc{ID: l.ID, Statement: l.StatementID, Adjustment: l.Adjustment,
-		Event: e.ID, Community: e.CommunityID, Partner: e.PartnerID, Kind: string(e.Kind),
-		Redemption: e.RedemptionID, Reward: e.RewardID, Resident: e.ResidentID,
-		Description: e.Description, ValueFen: int64(e.ValueFen), Bearer: string(e.Bearer), At: e.At}
+		Event: l.Event.ID, Fields: toEventFields(l.Event)}
 }
 
 func (d lineDoc) model() models.StatementLine {
-	return models.StatementLine{ID: d.ID, StatementID: d.Statement, Adjustment: d.Adjustment,
-		Event: models.SettlementEvent{ID: d.Event, CommunityID: d.Community, PartnerID: d.Partner,
-			Kind: models.SettlementEventKind(d.Kind), RedemptionID: d.Redemption, RewardID: d.Reward,
-			ResidentID: d.Resident, Description: d.Description, ValueFen: models.Fen(d.ValueFen),
-			Bearer: models.Bearer(d.Bearer), At: d.At.UTC()}}
+	return models.StatementLine{ID: d.ID, StatementID: d.Statement, Adjustment: d.Adjustment, Event: d.Fields.event(d.Event)}
 }
 
 // InsertStatementLines adds lines in one round trip; lines whose ids are
@@ -246,7 +232,7 @@ func (s *Store) FulfilmentOf(ctx context.Context, redemptionID string) (time.Tim
 	if err != nil {
 		return time.Time{}, mapErr("fulfilment", err)
 	}
-	return d.At.UTC(), nil
+	return d.Fields.At.UTC(), nil
 }
 
 // EachPointsAccount streams every account that holds points: each has a
