@@ -125,7 +125,7 @@ func (s *Rewards) allowQR(residentID string, now time.Time) bool {
 // it is used. Expiry is checked by the caller.
 func (s *Rewards) parseQR(token string) (qrClaims, error) {
 	invalid := models.Errorf(models.ErrTokenInvalid.Code, "the QR code is not a Linli code")
-	if len(token) == 0 || len(token) > maxTokenLen || len(s.qrSecret) == 0 {
+	if len(token) == 0 || len(token) > maxTokenLen || len(s.qrSecret) == 0 || !tokenText(token) {
 		return qrClaims{}, invalid
 	}
 	payload, sig, ok := strings.Cut(token, ".")
@@ -353,4 +353,17 @@ func (s *Rewards) qrLimit() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.qrPerMinute
+}
+
+// tokenText reports whether a QR token holds only base64url characters and
+// dots. Go's base64 decoder skips \r and \n even in strict mode, so without
+// this check one signed token could be accepted in many spellings.
+func tokenText(token string) bool {
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

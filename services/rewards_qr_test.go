@@ -37,3 +37,29 @@ func FuzzParseQR(f *testing.F) {
 		}
 	})
 }
+
+// A signed token has one spelling: the same token with a newline or a
+// carriage return inside (which Go's base64 decoder would skip) is refused
+// by both QR parsers.
+func TestQRTokensHaveOneSpelling(t *testing.T) {
+	rw := &Rewards{qrSecret: []byte("secret"), now: time.Now, newID: func() string { return "t1" }}
+	payload := base64.RawURLEncoding.EncodeToString([]byte(`{"v":1,"t":"t1","r":"r1","c":"A","w":"w1","i":1700000000,"e":1700000300}`))
+	counter := payload + "." + rw.sign(payload)
+	if _, err := rw.parseQR(counter); err != nil {
+		t.Fatalf("the genuine counter token: %v", err)
+	}
+	at := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+	tb := &Timebank{secret: []byte("secret"), slot: DefaultQRSlot}
+	checkin := tb.qrAt("act1", at).Token
+	if err := tb.verifyQR(checkin, "act1", at); err != nil {
+		t.Fatalf("the genuine check-in token: %v", err)
+	}
+	for _, sep := range []string{"\n", "\r"} {
+		if _, err := rw.parseQR(counter[:5] + sep + counter[5:]); err == nil {
+			t.Errorf("counter token with %q inside accepted", sep)
+		}
+		if err := tb.verifyQR(checkin[:5]+sep+checkin[5:], "act1", at); err == nil {
+			t.Errorf("check-in token with %q inside accepted", sep)
+		}
+	}
+}

@@ -464,7 +464,7 @@ const maxQRToken = 256
 // models.ErrQRInvalid for anything malformed or forged, ErrQRWrongActivity
 // for another activity's token, ErrQRExpired for an old one.
 func (t *Timebank) verifyQR(token, activityID string, at time.Time) error {
-	if len(token) == 0 || len(token) > maxQRToken {
+	if len(token) == 0 || len(token) > maxQRToken || !tokenText(token) {
 		return models.ErrQRInvalid
 	}
 	parts := strings.Split(token, ".")
