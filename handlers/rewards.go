@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -319,7 +320,12 @@ func (h *api) applyCredit(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	r, err := h.Rewards.ApplyCredit(c.UserContext(), p, c.Params("id"), req.BillNo, req.BillDate)
+	// A blank bill number names no bill, and " WY-1" is the bill WY-1.
+	billNo, err := models.CleanText("bill_no", req.BillNo, 40)
+	if err != nil {
+		return err
+	}
+	r, err := h.Rewards.ApplyCredit(c.UserContext(), p, c.Params("id"), billNo, req.BillDate)
 	if err != nil {
 		return err
 	}
@@ -331,16 +337,29 @@ type optionalReason struct {
 	Reason string `json:"reason" validate:"max=200"`
 }
 
+// decodeOptionalReason reads an optionalReason and checks a given reason is
+// printable text, as every other stored reason is; a blank one is none.
+func decodeOptionalReason(c *fiber.Ctx) (string, error) {
+	var req optionalReason
+	if err := decode(c, &req); err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		return "", nil
+	}
+	return models.CleanText("reason", req.Reason, 200)
+}
+
 func (h *api) voidCredit(c *fiber.Ctx) error {
 	p := principal(c)
 	if _, _, _, err := idempotency(c, p); err != nil {
 		return err
 	}
-	var req optionalReason
-	if err := decode(c, &req); err != nil {
+	reason, err := decodeOptionalReason(c)
+	if err != nil {
 		return err
 	}
-	r, err := h.Rewards.VoidCredit(c.UserContext(), p, c.Params("id"), req.Reason)
+	r, err := h.Rewards.VoidCredit(c.UserContext(), p, c.Params("id"), reason)
 	if err != nil {
 		return err
 	}
@@ -417,11 +436,11 @@ func (h *api) refund(c *fiber.Ctx) error {
 	if _, _, _, err := idempotency(c, p); err != nil {
 		return err
 	}
-	var req optionalReason
-	if err := decode(c, &req); err != nil {
+	reason, err := decodeOptionalReason(c)
+	if err != nil {
 		return err
 	}
-	r, err := h.Rewards.Refund(c.UserContext(), p, c.Params("id"), req.Reason)
+	r, err := h.Rewards.Refund(c.UserContext(), p, c.Params("id"), reason)
 	if err != nil {
 		return err
 	}

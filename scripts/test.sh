@@ -21,14 +21,16 @@ echo "== go test -race"
 go test -race -count=1 -timeout 30m "$@" ./...
 
 # Every fuzz target runs briefly on top of its seed corpus (which the plain
-# test run above already replayed). LINLI_FUZZTIME=0 skips this.
+# test run above already replayed). LINLI_FUZZTIME=0 skips this. Each new
+# interesting input is minimized for at most 100 runs: by default that takes
+# up to a minute per input and leaves a 10s budget almost no fuzzing.
 fuzztime="${LINLI_FUZZTIME:-10s}"
 if [ "$fuzztime" != "0" ]; then
   echo "== fuzz ($fuzztime each)"
   for pkg in $(go list ./...); do
     for target in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
       echo "-- $pkg $target"
-      go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"
+      go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 100x "$pkg"
     done
   done
 fi
