@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"sort"
-	"time"
 
 	"github.com/linli-community/linli/models"
 )
@@ -81,7 +80,7 @@ func jobsCommand(ctx context.Context, cfg Config, log *slog.Logger, args []strin
 	if err := fs.Parse(args[2:]); err != nil {
 		return fmt.Errorf("jobs run: %w", err)
 	}
-	p := sj.job.Period(time.Now())
+	p := sj.job.Period(sys.now())
 	switch {
 	case *month != "":
 		m, err := models.ParseMonth(*month)

@@ -36,7 +36,8 @@ func TestConfigDefaultsAndSeedRule(t *testing.T) {
 			t.Errorf("defaults: %+v", c)
 		}
 	}
-	for _, bad := range [][]string{{"SEED_DEMO=maybe"}, {"LINLI_SQLITE_SYNC=off"}, {"LINLI_ACCESS_TTL=5h"}, {"LINLI_BODY_LIMIT=10"}, {"LINLI_TIME_ZONE=Mars/Olympus"}, {"LINLI_ACCESS_TTL=soon"}} {
+	for _, bad := range [][]string{{"SEED_DEMO=maybe"}, {"LINLI_SQLITE_SYNC=off"}, {"LINLI_ACCESS_TTL=5h"}, {"LINLI_BODY_LIMIT=10"}, {"LINLI_TIME_ZONE=Mars/Olympus"}, {"LINLI_ACCESS_TTL=soon"},
+		{"LINLI_CLOCK_START=2027-03-01"}, {"LINLI_CLOCK_START=2027-03-01T02:00:00+08:00"}} {
 		if _, err := loadConfig(bad); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
@@ -126,6 +127,37 @@ func TestServeSeedAuditAndShutdown(t *testing.T) {
 	var code exitCode
 	if !errors.As(err, &code) || code != 1 || !strings.Contains(report.String(), "balance_after") {
 		t.Fatalf("audit of a broken chain: %v\n%s", err, report.String())
+	}
+}
+
+// TestClockStart: a set clock starts where it is told and runs on; the
+// jobs command takes its default period from it.
+func TestClockStart(t *testing.T) {
+	start := time.Date(2027, 3, 1, 2, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	c, err := loadConfig([]string{"LINLI_CLOCK_START=2027-03-01T02:00:00+08:00", "LINLI_SCHEDULER=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := c.clock()
+	a := now()
+	time.Sleep(10 * time.Millisecond)
+	if b := now(); a.Before(start) || a.After(start.Add(time.Minute)) || !b.After(a) {
+		t.Fatalf("clock read %v then %v; want from %v on, running", a, b, start)
+	}
+	env := []string{"LINLI_DATA_DIR=" + t.TempDir(), "LINLI_LOG_LEVEL=error", "SEED_DEMO=false",
+		"LINLI_CLOCK_START=2027-03-01T02:00:00+08:00", "LINLI_SCHEDULER=false"}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"seed"}, env, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"jobs", "run", "settlement"}, env, &out, &out); err != nil || !strings.Contains(out.String(), "settlement 2027-02: done") {
+		t.Fatalf("jobs run settlement: %v %s", err, out.String())
+	}
+	out.Reset()
+	// March is not over on that clock.
+	if err := run(context.Background(), []string{"jobs", "run", "settlement", "--month", "2027-03"}, env, &out, &out); err == nil || !strings.Contains(err.Error(), "not over") {
+		t.Fatalf("a month not over: %v %s", err, out.String())
 	}
 }
 

@@ -78,7 +78,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*system, error) {
 		}
 		return nil, err
 	}
-	sys, err := build(cfg, log, st, time.Now)
+	sys, err := build(cfg, log, st, cfg.clock())
 	if err != nil {
 		_ = st.Close(context.Background())
 		if emb != nil {

@@ -118,6 +118,8 @@ func (r *Runner) run(ctx context.Context, j Job, period string, markDone bool) e
 	if err := r.store.InsertRun(ctx, rec); err != nil {
 		return fmt.Errorf("jobs: %s: record run: %w", j.Name, err)
 	}
+	// With "job done" below, a run that died shows as a start without an end.
+	r.log.Info("job started", "job", j.Name, "period", period, "run", rec.ID)
 	counts, runErr := j.Run(ctx, period)
 	rec.Finished, rec.Counts = r.now().UTC(), counts
 	if runErr != nil {

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/linli-community/linli/models"
 )
 
 type options struct {
@@ -31,12 +33,15 @@ type options struct {
 
 // request is one value-moving request and what became of it.
 type request struct {
-	Kind     string // "adjust" (staff award or deduction), "redeem" (resident), "scan" (merchant clerk)
+	// "adjust" (staff award or deduction), "redeem" (resident), "scan"
+	// (merchant clerk), "apply" (the property company takes a redeemed
+	// fee credit off a bill)
+	Kind     string
 	Path     string
 	Key      string
 	Resident string
 	Body     []byte
-	Ref      string // for an accepted redeem or scan: the redemption
+	Ref      string // for a redeem or scan once accepted, and for an apply: the redemption
 	Outcome  outcome
 	EntryID  string // for an acknowledged success
 	Lost     bool   // an answer was lost to a kill at least once
@@ -51,12 +56,18 @@ const (
 )
 
 type result struct {
-	Rounds, Accepted, Refused, Unknown, Retried, Redemptions int
+	Rounds, Accepted, Refused, Unknown, Retried, Redemptions, Applied int
+	Settle                                                            settleStats
+	Months                                                            int // months settled
+	Checked                                                           statementCheck
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("rounds=%d accepted=%d (redemptions and scans %d) refused=%d answers-lost-to-kill=%d retries-answered=%d",
-		r.Rounds, r.Accepted, r.Redemptions, r.Refused, r.Unknown, r.Retried)
+	return fmt.Sprintf("rounds=%d accepted=%d (redemptions and scans %d, credits applied %d) refused=%d answers-lost-to-kill=%d retries-answered=%d\n"+
+		"settlement runs=%d finished=%d killed-mid-run=%d killed-while-starting=%d statements-found-written-by-a-killed-run=%d months=%d statements-checked=%d lines-checked=%d",
+		r.Rounds, r.Accepted, r.Redemptions, r.Applied, r.Refused, r.Unknown, r.Retried,
+		r.Settle.Runs, r.Settle.Finished, r.Settle.KilledMidRun, r.Settle.KilledEarly, r.Settle.Resumed, r.Months,
+		r.Checked.Statements, r.Checked.Lines)
 }
 
 // demo logins from the seed (app/seed.go).
@@ -66,10 +77,11 @@ const (
 )
 
 // session is one start's logins: staff award and deduct, shoppers redeem
-// and show QR codes, the clerk scans them.
+// and show QR codes, the clerk scans them, the property company's manager
+// applies redeemed fee credits to bills.
 type session struct {
-	staff, clerk *client
-	shoppers     []shopper
+	staff, clerk, partner *client
+	shoppers              []shopper
 }
 
 // shopperPhones are demo residents with a household and points.
@@ -77,12 +89,11 @@ var shopperPhones = []string{"13800000005", "13800000006", "13900000010"}
 
 func login(ctx context.Context, base string, timeout time.Duration) (*session, error) {
 	hc := &http.Client{Timeout: timeout}
-	s := &session{staff: &client{base: base, http: hc}, clerk: &client{base: base, http: hc}}
-	if err := s.staff.login(ctx, staffPhone, staffPassword); err != nil {
-		return nil, err
-	}
-	if err := s.clerk.login(ctx, "13800000007", staffPassword); err != nil {
-		return nil, err
+	s := &session{staff: &client{base: base, http: hc}, clerk: &client{base: base, http: hc}, partner: &client{base: base, http: hc}}
+	for c, phone := range map[*client]string{s.staff: staffPhone, s.clerk: "13800000007", s.partner: "13800000008"} {
+		if err := c.login(ctx, phone, staffPassword); err != nil {
+			return nil, err
+		}
 	}
 	for _, phone := range shopperPhones {
 		c := &client{base: base, http: hc}
@@ -112,6 +123,8 @@ func (s *session) send(ctx context.Context, r *request) error {
 		return fmt.Errorf("no shopper %s", r.Resident)
 	case "scan":
 		return s.clerk.send(ctx, r)
+	case "apply":
+		return s.partner.send(ctx, r)
 	}
 	return s.staff.send(ctx, r)
 }
@@ -140,13 +153,29 @@ func run(ctx context.Context, o options) (result, error) {
 	data := filepath.Join(dir, "data")
 	var all []*request
 	var rewards crashRewards
+	var credits creditPool
+	// Each start opens a month, from the next real one on; owing are the
+	// months over whose settlement has not finished.
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return res, err
+	}
+	month := models.MonthOf(time.Now(), loc).Next()
+	var settledMonths, owing []models.Month
+	logf := func(format string, args ...any) {
+		if o.Log != nil {
+			fmt.Fprintf(o.Log, format+"\n", args...)
+		}
+	}
+	began := time.Now()
 
-	for round := 0; round < o.Rounds; round++ {
-		srv, err := start(ctx, bin, data)
+	for round := 0; round < o.Rounds; round, month = round+1, month.Next() {
+		clock := monthClock(month, loc)
+		srv, err := start(ctx, bin, data, clock)
 		if err != nil {
 			return res, fmt.Errorf("round %d: %w", round, err)
 		}
-		ss, err := login(ctx, srv.base, 5*time.Second)
+		ss, err := login(ctx, srv.base, 20*time.Second)
 		if err != nil {
 			srv.kill()
 			return res, fmt.Errorf("round %d: login: %w", round, err)
@@ -171,13 +200,30 @@ func run(ctx context.Context, o options) (result, error) {
 					srv.kill()
 					return res, fmt.Errorf("round %d: retry %s: %w", round, r.Key, err)
 				}
+				credits.note(r)
 				if r.Outcome != unknown {
 					res.Retried++
 				}
 			}
 		}
 		uptime := time.Duration(rng.Int64N(int64(o.MaxUptime)))
-		kill := time.After(uptime)
+		if round > 0 {
+			owing = append(owing, month.Previous())
+		}
+		// Every other round aims the kill at the settlement of the newest
+		// month, after those owing from before had their turn: a random
+		// moment within as long as the last finished run took, from the
+		// moment the job started. The others kill at a random uptime, which
+		// lands anywhere, the settlement process's start-up included.
+		aim := round%2 == 1
+		jitter := time.Duration(rng.Int64N(int64(max(res.Settle.Last, 50*time.Millisecond))))
+		set := newSettler(bin, data, clock)
+		settled := make(chan settleResult, 1)
+		go func(months []models.Month) {
+			done, err := set.settle(months, &res.Settle)
+			settled <- settleResult{done, err}
+		}(owing)
+		billDate := month.Start(loc).Format("2006-01-02")
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		stop := make(chan struct{})
@@ -193,31 +239,60 @@ func run(ctx context.Context, o options) (result, error) {
 					default:
 					}
 					r := newRequest(wrng, residents, round, i)
-					if wrng.IntN(5) < 2 { // two in five: a redemption or a merchant scan
+					switch n := wrng.IntN(10); {
+					case n < 4: // a redemption or a merchant scan
 						if r = shopRequest(ctx, wrng, ss.shoppers, rewards, round, i); r == nil {
 							continue
 						}
+					case n < 5: // a credit applied, when one is waiting
+						if a := credits.apply(wrng, billDate, round, i); a != nil {
+							r = a
+						}
 					}
 					_ = ss.send(ctx, r) // a dead server leaves it unknown
+					credits.note(r)
 					mu.Lock()
 					all = append(all, r)
 					mu.Unlock()
 				}
 			}()
 		}
-		<-kill
+		var sr settleResult
+		ended := false
+		if aim {
+			select {
+			case <-set.started:
+				time.Sleep(jitter)
+			case sr = <-settled: // it failed before it started
+				ended = true
+			case <-time.After(time.Minute):
+			}
+		} else {
+			time.Sleep(uptime)
+		}
 		close(stop) // no new requests; those in flight die with the server
 		srv.kill()  // SIGKILL mid-load
+		set.kill()  // and the settlement, if it is still running
 		wg.Wait()
+		if !ended {
+			sr = <-settled
+		}
+		if sr.err != nil {
+			return res, fmt.Errorf("round %d: %w", round, sr.err)
+		}
+		logf("%6.1fs round %d (%s): settling %v, finished %v, aimed at the settlement %v (last job took %v)",
+			time.Since(began).Seconds(), round, month, owing, sr.done, aim, res.Settle.Last.Round(time.Millisecond))
+		owing = without(owing, sr.done)
+		settledMonths = append(settledMonths, sr.done...)
 		res.Rounds++
 	}
 
 	// Last start: finish the unknowns, then check every request.
-	srv, err := start(ctx, bin, data)
+	srv, err := start(ctx, bin, data, monthClock(month, loc))
 	if err != nil {
 		return res, err
 	}
-	ss, err := login(ctx, srv.base, 10*time.Second)
+	ss, err := login(ctx, srv.base, 20*time.Second)
 	if err != nil {
 		srv.kill()
 		return res, err
@@ -235,8 +310,8 @@ func run(ctx context.Context, o options) (result, error) {
 	counts, holds := map[string]int{}, map[string]int{}
 	seen := map[string]bool{}
 	for _, r := range all {
-		if seen[r.Resident] {
-			continue
+		if r.Resident == "" || seen[r.Resident] {
+			continue // an apply names no resident: it moves no points
 		}
 		seen[r.Resident] = true
 		keys, hs, err := c.ledgerKeys(ctx, r.Resident)
@@ -251,6 +326,21 @@ func run(ctx context.Context, o options) (result, error) {
 			holds[k] += n
 		}
 	}
+	// Settle what is owing, the last round's month too, to the end.
+	owing = append(owing, month.Previous())
+	set := newSettler(bin, data, monthClock(month, loc))
+	done, err := set.settle(owing, &res.Settle)
+	if err != nil {
+		srv.kill()
+		return res, fmt.Errorf("final settlement: %w", err)
+	}
+	if len(done) != len(owing) {
+		srv.kill()
+		return res, fmt.Errorf("final settlement: settled %v of %v", done, owing)
+	}
+	settledMonths = append(settledMonths, done...)
+	res.Months = len(settledMonths)
+	logf("%6.1fs last start (%s): settled %v", time.Since(began).Seconds(), month, done)
 	srv.stop()
 	var problems []string
 	for _, r := range all {
@@ -260,11 +350,14 @@ func run(ctx context.Context, o options) (result, error) {
 			switch {
 			case r.Kind == "scan" && holds[r.Ref] != 1:
 				problems = append(problems, fmt.Sprintf("scan %s: redemption %s has %d holds", r.Key, r.Ref, holds[r.Ref]))
-			case r.Kind != "scan" && counts[r.Key] != 1:
+			case (r.Kind == "adjust" || r.Kind == "redeem") && counts[r.Key] != 1:
 				problems = append(problems, fmt.Sprintf("accepted %s %s has %d entries", r.Kind, r.Key, counts[r.Key]))
 			}
-			if r.Kind != "adjust" {
+			switch r.Kind {
+			case "redeem", "scan":
 				res.Redemptions++
+			case "apply":
+				res.Applied++
 			}
 		case refused:
 			res.Refused++
@@ -279,10 +372,17 @@ func run(ctx context.Context, o options) (result, error) {
 		}
 	}
 	audit := exec.CommandContext(ctx, bin, "audit")
-	audit.Env = serverEnv(data, "127.0.0.1:0")
+	audit.Env = serverEnv(data, "127.0.0.1:0", monthClock(month, loc))
 	if out, err := audit.CombinedOutput(); err != nil {
 		problems = append(problems, fmt.Sprintf("audit failed: %v\n%s", err, out))
 	}
+	logf("%6.1fs stopped, audited", time.Since(began).Seconds())
+	chk, sp, err := checkStatements(ctx, data, settledMonths, all)
+	if err != nil {
+		return res, fmt.Errorf("statements: %w", err)
+	}
+	res.Checked = chk
+	problems = append(problems, sp...)
 	if len(problems) > 0 {
 		if len(problems) > 20 {
 			problems = problems[:20]
@@ -356,6 +456,42 @@ func setupRewards(ctx context.Context, staff *client) (crashRewards, error) {
 	return rw, err
 }
 
+// creditPool holds the property-fee redemptions accepted and not yet
+// applied to a bill; each is applied once at most, by one request (sent
+// again with its key until answered), so its fulfilment events can be
+// counted exactly.
+type creditPool struct {
+	mu   sync.Mutex
+	held []string
+}
+
+// note puts an accepted fee redemption in the pool.
+func (p *creditPool) note(r *request) {
+	if r.Kind != "redeem" || r.Outcome != accepted {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.held = append(p.held, r.Ref)
+}
+
+// apply takes a redemption from the pool and returns the request applying
+// it to a bill of its own, or nil if none is waiting.
+func (p *creditPool) apply(rng *rand.Rand, billDate string, round, i int) *request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.held) == 0 {
+		return nil
+	}
+	k := rng.IntN(len(p.held))
+	id := p.held[k]
+	p.held = append(p.held[:k], p.held[k+1:]...)
+	r := &request{Kind: "apply", Ref: id, Path: "/api/v1/partner/credits/" + id + "/apply",
+		Key: fmt.Sprintf("bill-%d-%d-%d", round, i, rng.Uint32())}
+	r.Body, _ = json.Marshal(map[string]string{"bill_no": "B" + r.Key, "bill_date": billDate})
+	return r
+}
+
 // shopRequest is a redemption in the app, or (when a QR token could be had)
 // a scan at the merchant's counter.
 func shopRequest(ctx context.Context, rng *rand.Rand, shoppers []shopper, rw crashRewards, round, i int) *request {
@@ -391,13 +527,15 @@ type server struct {
 	base string
 }
 
-func serverEnv(data, addr string) []string {
+// serverEnv is the environment of every process the harness starts;
+// clock is the moment its clock starts at (LINLI_CLOCK_START).
+func serverEnv(data, addr, clock string) []string {
 	return append(os.Environ(), "LINLI_DATA_DIR="+data, "LINLI_ADDR="+addr, "MONGODB_URI=",
 		"LINLI_LOG_LEVEL=error", "LINLI_SCHEDULER=false", "SEED_DEMO=true", "LINLI_LOGIN_PER_PHONE=1000",
-		"LINLI_QR_PER_MINUTE=100000")
+		"LINLI_QR_PER_MINUTE=100000", "LINLI_CLOCK_START="+clock)
 }
 
-func start(ctx context.Context, bin, data string) (*server, error) {
+func start(ctx context.Context, bin, data, clock string) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -405,7 +543,7 @@ func start(ctx context.Context, bin, data string) (*server, error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin)
-	cmd.Env = serverEnv(data, addr)
+	cmd.Env = serverEnv(data, addr, clock)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -530,7 +668,7 @@ func (c *client) send(ctx context.Context, r *request) error {
 		return nil
 	case err != nil:
 		return err
-	case code == 201:
+	case code == 201 || (code == 200 && r.Kind == "apply"):
 		id := out.ID
 		if r.Kind == "scan" {
 			id = out.RedemptionID
