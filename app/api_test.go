@@ -253,6 +253,52 @@ func TestBadTokensAre401(t *testing.T) {
 	}
 }
 
+// Token checks read sessions through this replica's session cache
+// (LINLI_SESSION_CACHE, 5 s by default); a session ended on this replica,
+// by logout or by a reused refresh token, must stop its access tokens at
+// once all the same.
+func TestEndedSessionStopsItsTokensAtOnce(t *testing.T) {
+	w := newWorld(t)
+	login := func() (access, refresh string) {
+		r := w.call("POST", "/api/v1/auth/login", "", map[string]string{"phone": phoneElderA, "password": demoPassword})
+		var out struct {
+			AccessToken  string `json:"access_token"`
+			RefreshToken string `json:"refresh_token"`
+		}
+		r.decode(t, &out)
+		return out.AccessToken, out.RefreshToken
+	}
+
+	access, _ := login()
+	if r := w.call("GET", "/api/v1/me/balances", access, nil); r.Status != 200 { // now cached as live
+		t.Fatalf("before logout: %d %s", r.Status, r.Body)
+	}
+	if r := w.call("POST", "/api/v1/auth/logout", access, nil); r.Status/100 != 2 {
+		t.Fatalf("logout: %d %s", r.Status, r.Body)
+	}
+	if r := w.call("GET", "/api/v1/me/balances", access, nil); r.Status != http.StatusUnauthorized {
+		t.Fatalf("after logout: %d %s; want 401", r.Status, r.Body)
+	}
+
+	access, refresh := login()
+	r := w.call("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": refresh})
+	var next struct {
+		AccessToken string `json:"access_token"`
+	}
+	r.decode(t, &next)
+	if r := w.call("GET", "/api/v1/me/balances", next.AccessToken, nil); r.Status != 200 {
+		t.Fatalf("refreshed token: %d %s", r.Status, r.Body)
+	}
+	if r := w.call("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": refresh}); r.code() != "REFRESH_TOKEN_REUSED" {
+		t.Fatalf("reused refresh token: %d %s", r.Status, r.Body)
+	}
+	for _, tok := range []string{access, next.AccessToken} {
+		if r := w.call("GET", "/api/v1/me/balances", tok, nil); r.Status != http.StatusUnauthorized {
+			t.Fatalf("after refresh reuse: %d %s; want 401", r.Status, r.Body)
+		}
+	}
+}
+
 // Mass assignment: no body field lets a resident set their own role,
 // community, household or balance.
 func TestResidentCannotSetPrivilegedFields(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/linli-community/linli/auth"
 	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/store"
 )
 
 // wireAuth builds passwords, tokens and sessions.
@@ -36,10 +38,11 @@ func (s *system) wireAuth() error {
 	if active == "" {
 		active = last
 	}
+	sessions := cachedSessions{Store: s.store, cache: auth.NewSessionCache(s.store, s.cfg.SessionCache, s.now)}
 	tokens, err := auth.NewTokens(auth.TokenConfig{
 		Issuer: s.cfg.JWTIssuer, Audience: s.cfg.JWTAudience, AccessTTL: s.cfg.AccessTTL,
 		Keys: keys, ActiveKID: active,
-	}, s.store, s.now)
+	}, sessions.cache, s.now)
 	if err != nil {
 		return fmt.Errorf("config: tokens: %w", err)
 	}
@@ -59,8 +62,22 @@ func (s *system) wireAuth() error {
 	s.qrSecret = mac.Sum(nil)
 	s.passwords = pw
 	s.deps.Tokens = tokens
-	s.deps.Auth = services.NewSessions(s.store, s.store, pw, tokens, limiter, s.cfg.RefreshTTL, s.now)
+	s.deps.Auth = services.NewSessions(sessions, s.store, pw, tokens, limiter, s.cfg.RefreshTTL, s.now)
 	return nil
+}
+
+// cachedSessions is the store's sessions with this replica's session cache
+// (which token checks read): a session revoked here is forgotten at once.
+// Refresh and logout read sessions from the store itself.
+type cachedSessions struct {
+	*store.Store
+	cache *auth.SessionCache
+}
+
+func (c cachedSessions) RevokeSession(ctx context.Context, id, reason string, at time.Time) error {
+	err := c.Store.RevokeSession(ctx, id, reason, at)
+	c.cache.Forget(id)
+	return err
 }
 
 // localKeys keeps a signing key for the embedded store in the data folder,

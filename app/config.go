@@ -35,6 +35,7 @@ type Config struct {
 	JWTAudience    string        `env:"LINLI_JWT_AUDIENCE" envDefault:"linli-api"`
 	AccessTTL      time.Duration `env:"LINLI_ACCESS_TTL" envDefault:"15m"`
 	RefreshTTL     time.Duration `env:"LINLI_REFRESH_TTL" envDefault:"720h"`
+	SessionCache   time.Duration `env:"LINLI_SESSION_CACHE" envDefault:"5s"`
 	LoginPerPhone  int           `env:"LINLI_LOGIN_PER_PHONE" envDefault:"5"` // per 15 minutes
 	LoginPerAddr   int           `env:"LINLI_LOGIN_PER_ADDR" envDefault:"20"` // per minute
 	QRPerMinute    int           `env:"LINLI_QR_PER_MINUTE" envDefault:"10"`  // per resident
@@ -72,6 +73,8 @@ func loadConfig(environ []string) (Config, error) {
 		return c, fmt.Errorf("config: LINLI_ACCESS_TTL must be between 0 and 1h")
 	case c.RefreshTTL <= 0:
 		return c, fmt.Errorf("config: LINLI_REFRESH_TTL must be positive")
+	case c.SessionCache < 0 || c.SessionCache > time.Minute:
+		return c, fmt.Errorf("config: LINLI_SESSION_CACHE must be between 0 and 1m")
 	case c.BodyLimit < 1024:
 		return c, fmt.Errorf("config: LINLI_BODY_LIMIT must be at least 1024")
 	case c.LoginPerPhone < 1 || c.LoginPerAddr < 1 || c.QRPerMinute < 1:

@@ -18,13 +18,15 @@ var t0 = time.Date(2026, 10, 1, 8, 0, 0, 0, time.UTC)
 // fakeSessions is an in-memory SessionChecker.
 type fakeSessions struct {
 	mu   sync.Mutex
-	m    map[string]Session
-	fail error
+	m     map[string]Session
+	fail  error
+	reads int
 }
 
 func (f *fakeSessions) Session(_ context.Context, id string) (Session, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.reads++
 	if f.fail != nil {
 		return Session{}, f.fail
 	}

@@ -114,9 +114,15 @@ func (l *Ledger) Post(ctx context.Context, p Posting) (models.Entry, error) {
 }
 
 func (l *Ledger) post(ctx context.Context, p Posting) (models.Entry, error) {
-	head, _, err := l.walk(ctx, p.Account, l.hint(ctx, p.Account), "")
-	if err != nil {
-		return models.Entry{}, err
+	// The head this process last wrote or read is trusted without a read:
+	// if another replica has written since, the insert of the next entry
+	// collides with its entry and the loop below reads on from there.
+	var err error
+	head, known := l.known(p.Account)
+	if !known {
+		if head, _, err = l.walk(ctx, p.Account, l.hint(ctx, p.Account), ""); err != nil {
+			return models.Entry{}, err
+		}
 	}
 	op := Op{ID: p.OpID, Hash: p.Hash, Account: p.Account, BaseSeq: head.Seq, At: l.stamp()}
 	err = l.store.InsertOp(ctx, op)
@@ -327,13 +333,18 @@ func (l *Ledger) History(ctx context.Context, acct models.Account, before int64,
 	return entries, next, nil
 }
 
+// known is the head of acct this process last wrote or read, if any.
+func (l *Ledger) known(acct models.Account) (models.Balance, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.heads[acct]
+	return b, ok
+}
+
 // hint is the best known head of acct without walking: the in-process cache
 // or the stored head record.
 func (l *Ledger) hint(ctx context.Context, acct models.Account) models.Balance {
-	l.mu.Lock()
-	b, ok := l.heads[acct]
-	l.mu.Unlock()
-	if ok {
+	if b, ok := l.known(acct); ok {
 		return b
 	}
 	b, err := l.store.HeadHint(ctx, acct)

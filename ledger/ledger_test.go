@@ -364,3 +364,33 @@ func TestFreshLedgerFindsHeadFromStaleHint(t *testing.T) {
 	}
 	mustAuditOK(t, l)
 }
+
+// A replica posts from the head it remembers without reading it first. When
+// another replica has written since, the remembered head is stale: the
+// posting must still land on the true head with the true balance, and a
+// debit the true balance cannot cover must be refused even though the stale
+// head would have covered it.
+func TestStaleRememberedHeadNeitherForksNorOverdraws(t *testing.T) {
+	a, s := newLedger(t)
+	b := ledger.New(s, time.Now)
+	ctx := context.Background()
+	acct := models.AccountOf("r1", models.AssetPoints)
+	mustPost(t, a, acct, 100, "seed")   // a remembers 100 at seq 1
+	mustPost(t, b, acct, -60, "spend1") // b spends behind a's back: 40 at seq 2
+	_, err := a.Post(ctx, ledger.Posting{OpID: "spend2", Hash: "spend2", Account: acct, CommunityID: "c1",
+		Delta: -50, Kind: models.KindHold, Actor: "r1"})
+	if !errors.Is(err, models.ErrInsufficientPoints) {
+		t.Fatalf("a spends 50 of a true 40: %v; want insufficient points", err)
+	}
+	mustPost(t, b, acct, 5, "credit1") // 45 at seq 3; a still remembers seq 2
+	e := mustPost(t, a, acct, 7, "credit2")
+	if e.Seq != 4 || e.BalanceAfter != 52 {
+		t.Fatalf("a's credit at seq %d with balance %d; want seq 4 and 52", e.Seq, e.BalanceAfter)
+	}
+	for _, l := range []*ledger.Ledger{a, b} {
+		if bal, err := l.Balance(ctx, acct); err != nil || bal.Amount != 52 || bal.Seq != 4 {
+			t.Fatalf("balance %+v, %v; want 52 at seq 4", bal, err)
+		}
+	}
+	mustAuditOK(t, a)
+}

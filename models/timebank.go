@@ -231,6 +231,14 @@ type Mark struct {
 	At          time.Time
 }
 
+// QueuedRecord is a service record waiting for a decision, as the queue of
+// such records holds it.
+type QueuedRecord struct {
+	ID          string // the record's
+	CommunityID string
+	Created     time.Time
+}
+
 // RecordFilter selects service records; empty fields match all.
 type RecordFilter struct {
 	CommunityID string

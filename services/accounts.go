@@ -77,17 +77,28 @@ type Balances struct {
 	Hours, Points models.Balance
 }
 
+// accountHolder is the resident whose accounts p may read: p's own need no
+// read (the session vouches for p and p's community), anyone else's are
+// checked as visibleResident does.
+func accountHolder(ctx context.Context, people People, p models.Principal, residentID string) (string, error) {
+	if residentID == p.ResidentID && p.CommunityID != "" {
+		return residentID, nil
+	}
+	r, err := visibleResident(ctx, people, p, residentID)
+	return r.ID, err
+}
+
 // Balances returns the resident's hours and points.
 func (a *Accounts) Balances(ctx context.Context, p models.Principal, residentID string) (Balances, error) {
-	r, err := visibleResident(ctx, a.people, p, residentID)
+	id, err := accountHolder(ctx, a.people, p, residentID)
 	if err != nil {
 		return Balances{}, fmt.Errorf("balances: %w", err)
 	}
-	h, err := a.ledger.Balance(ctx, models.AccountOf(r.ID, models.AssetHours))
+	h, err := a.ledger.Balance(ctx, models.AccountOf(id, models.AssetHours))
 	if err != nil {
 		return Balances{}, fmt.Errorf("balances: %w", err)
 	}
-	pts, err := a.ledger.Balance(ctx, models.AccountOf(r.ID, models.AssetPoints))
+	pts, err := a.ledger.Balance(ctx, models.AccountOf(id, models.AssetPoints))
 	if err != nil {
 		return Balances{}, fmt.Errorf("balances: %w", err)
 	}
@@ -97,11 +108,11 @@ func (a *Accounts) Balances(ctx context.Context, p models.Principal, residentID 
 // History returns a page of the resident's entries of one asset, newest
 // first, and the cursor of the next page (0 at the end).
 func (a *Accounts) History(ctx context.Context, p models.Principal, residentID string, asset models.Asset, before int64, limit int) ([]models.Entry, int64, error) {
-	r, err := visibleResident(ctx, a.people, p, residentID)
+	id, err := accountHolder(ctx, a.people, p, residentID)
 	if err != nil {
 		return nil, 0, fmt.Errorf("history: %w", err)
 	}
-	return a.ledger.History(ctx, models.AccountOf(r.ID, asset), before, limit)
+	return a.ledger.History(ctx, models.AccountOf(id, asset), before, limit)
 }
 
 // Idempotency identifies one value-moving request.

@@ -40,6 +40,11 @@ type TimebankStore interface {
 	Record(ctx context.Context, id string) (models.ServiceRecord, error)
 	SaveRecordState(ctx context.Context, r models.ServiceRecord) error
 	EachRecord(ctx context.Context, f models.RecordFilter, fn func(models.ServiceRecord) error) error
+	// The queue of records waiting for a decision: a record is queued
+	// before it is stored and leaves once its decision is complete.
+	QueueRecord(ctx context.Context, r models.ServiceRecord) error
+	UnqueueRecord(ctx context.Context, id string) error
+	EachQueuedRecord(ctx context.Context, fn func(models.QueuedRecord) error) error
 
 	InsertLink(ctx context.Context, l models.Link) error
 	Link(ctx context.Context, chain string, n int64) (models.Link, error)

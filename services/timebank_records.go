@@ -319,6 +319,11 @@ func (t *Timebank) addRecord(ctx context.Context, rec models.ServiceRecord) (mod
 			return models.ServiceRecord{}, err
 		}
 	}
+	// Queued first, so no pending record is ever missing from the queue;
+	// an item whose record never arrives (the request died) is skipped.
+	if err := t.store.QueueRecord(ctx, rec); err != nil {
+		return models.ServiceRecord{}, err
+	}
 	err := t.store.InsertRecord(ctx, rec)
 	if errors.Is(err, models.ErrConflict) {
 		return t.store.Record(ctx, rec.ID)
@@ -401,7 +406,20 @@ func (t *Timebank) PendingRecords(ctx context.Context, p models.Principal, limit
 		return nil, models.Errorf(models.ErrValidation.Code, "limit must be between 1 and 200")
 	}
 	out := []models.ServiceRecord{}
-	err := t.store.EachRecord(ctx, models.RecordFilter{CommunityID: p.CommunityID, State: models.RecordPending}, func(r models.ServiceRecord) error {
+	err := t.store.EachQueuedRecord(ctx, func(q models.QueuedRecord) error {
+		if q.CommunityID != p.CommunityID {
+			return nil
+		}
+		r, err := t.store.Record(ctx, q.ID)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil // its request died before storing it
+		}
+		if err != nil {
+			return err
+		}
+		if r.State != models.RecordPending {
+			return nil // decided; its decision is still being completed
+		}
 		out = append(out, r)
 		if len(out) == limit {
 			return errEnough
@@ -411,6 +429,12 @@ func (t *Timebank) PendingRecords(ctx context.Context, p models.Principal, limit
 	if errors.Is(err, errEnough) {
 		err = nil
 	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.Before(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
 	return out, err
 }
 
@@ -533,7 +557,10 @@ func (t *Timebank) complete(ctx context.Context, rec models.ServiceRecord, d mod
 		if err := t.store.SaveRecordState(ctx, rec); err != nil {
 			return rec, err
 		}
-		return rec, t.audit(ctx, rec, "record.reject", 0, d.Reason, d.Actor, d.At, "reject:"+rec.ID)
+		if err := t.audit(ctx, rec, "record.reject", 0, d.Reason, d.Actor, d.At, "reject:"+rec.ID); err != nil {
+			return rec, err
+		}
+		return rec, t.store.UnqueueRecord(ctx, rec.ID)
 	}
 	pol, err := t.policies.At(ctx, rec.CommunityID, rec.Start)
 	if err != nil {
@@ -576,8 +603,14 @@ func (t *Timebank) complete(ctx context.Context, rec models.ServiceRecord, d mod
 	if err := t.store.SaveRecordState(ctx, rec); err != nil {
 		return rec, err
 	}
-	return rec, t.audit(ctx, rec, "record.approve", int64(granted),
+	err = t.audit(ctx, rec, "record.approve", int64(granted),
 		fmt.Sprintf("recorded %d min, credited %d min, %d points; %s", rec.Minutes, granted, carry.Amount, d.Reason), d.Actor, d.At, "approve:"+rec.ID)
+	if err != nil {
+		return rec, err
+	}
+	// Last: until here the auto-approval job finds the record in the queue
+	// and finishes what a crash left undone.
+	return rec, t.store.UnqueueRecord(ctx, rec.ID)
 }
 
 func (t *Timebank) audit(ctx context.Context, rec models.ServiceRecord, action string, amount int64, reason, actor string, at time.Time, id string) error {
@@ -590,9 +623,9 @@ func (t *Timebank) audit(ctx context.Context, rec models.ServiceRecord, action s
 // to repeat: the decision is keyed per record. It returns how many records
 // it approved now.
 func (t *Timebank) AutoApprove(ctx context.Context) (int, error) {
-	var pending []models.ServiceRecord
-	err := t.store.EachRecord(ctx, models.RecordFilter{State: models.RecordPending}, func(r models.ServiceRecord) error {
-		pending = append(pending, r)
+	var queued []models.QueuedRecord
+	err := t.store.EachQueuedRecord(ctx, func(q models.QueuedRecord) error {
+		queued = append(queued, q)
 		return nil
 	})
 	if err != nil {
@@ -600,7 +633,21 @@ func (t *Timebank) AutoApprove(ctx context.Context) (int, error) {
 	}
 	now := t.now()
 	n := 0
-	for _, rec := range pending {
+	for _, q := range queued {
+		rec, err := t.store.Record(ctx, q.ID)
+		if errors.Is(err, models.ErrNotFound) {
+			if now.Sub(q.Created) > 24*time.Hour {
+				// Its request died between queueing and storing it, and no
+				// retry came in a day.
+				if err := t.store.UnqueueRecord(ctx, q.ID); err != nil {
+					return n, err
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
 		if d, err := t.store.Mark(ctx, "decision:"+rec.ID); err == nil {
 			if _, err := t.complete(ctx, rec, d); err != nil {
 				return n, err

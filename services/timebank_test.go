@@ -3,6 +3,7 @@ package services_test
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -735,5 +736,86 @@ func TestCertificateAndRanking(t *testing.T) {
 	}
 	if _, err := e.tb.Ranking(ctx, res("r2"), "20x6"); !errors.Is(err, models.ErrValidation) {
 		t.Fatalf("bad period: %v", err)
+	}
+}
+
+// The staff's pending list reads the queue of records waiting for a
+// decision: records arrive in it in order, leave it once decided, and what
+// a crash leaves behind (a queued record that was never stored, a decided
+// one still queued) is skipped by the list and mended by the job.
+func TestPendingQueue(t *testing.T) {
+	e := newTB(t)
+	ids := func(rs []models.ServiceRecord) []string {
+		out := []string{}
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	var recs []models.ServiceRecord
+	for i, who := range []string{"r1", "r2", "r3"} {
+		e.clock.advance(time.Minute)
+		recs = append(recs, e.claim(t, who, tbStart.Add(-time.Duration(5-i)*time.Hour), time.Hour))
+	}
+	other := staffOf("B")
+	if rs, err := e.tb.PendingRecords(ctx, other, 50); err != nil || len(rs) != 0 {
+		t.Fatalf("another community's staff see %v (%v)", ids(rs), err)
+	}
+	rs, err := e.tb.PendingRecords(ctx, e.staff, 50)
+	if err != nil || fmt.Sprint(ids(rs)) != fmt.Sprint(ids(recs)) {
+		t.Fatalf("pending = %v (%v); want %v, oldest first", ids(rs), err, ids(recs))
+	}
+	if rs, _ := e.tb.PendingRecords(ctx, e.staff, 2); len(rs) != 2 {
+		t.Fatalf("limit 2 gave %d", len(rs))
+	}
+
+	if _, err := e.tb.Approve(ctx, e.staff, recs[0].ID, 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tb.Reject(ctx, e.staff, recs[1].ID, "不属实"); err != nil {
+		t.Fatal(err)
+	}
+	queued := func() []string {
+		var out []string
+		if err := e.st.EachQueuedRecord(ctx, func(q models.QueuedRecord) error { out = append(out, q.ID); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(out)
+		return out
+	}
+	if q := queued(); fmt.Sprint(q) != fmt.Sprint([]string{recs[2].ID}) {
+		t.Fatalf("queue after two decisions = %v; want only %s", q, recs[2].ID)
+	}
+
+	// A crash before the decided record left the queue, and a request that
+	// died between queueing its record and storing it.
+	approved, _ := e.st.Record(ctx, recs[0].ID)
+	if err := e.st.QueueRecord(ctx, approved); err != nil {
+		t.Fatal(err)
+	}
+	ghost := models.ServiceRecord{ID: "claim:ghost", CommunityID: "A", ResidentID: "r4", Created: e.clock.now()}
+	if err := e.st.QueueRecord(ctx, ghost); err != nil {
+		t.Fatal(err)
+	}
+	if rs, _ := e.tb.PendingRecords(ctx, e.staff, 50); fmt.Sprint(ids(rs)) != fmt.Sprint([]string{recs[2].ID}) {
+		t.Fatalf("pending = %v; want only %s", ids(rs), recs[2].ID)
+	}
+	if n, err := e.tb.AutoApprove(ctx); err != nil || n != 0 {
+		t.Fatalf("auto-approve, too early: %d %v", n, err)
+	}
+	want := []string{"claim:ghost", recs[2].ID}
+	sort.Strings(want)
+	if q := queued(); fmt.Sprint(q) != fmt.Sprint(want) {
+		t.Fatalf("queue = %v; the decided record should have left, the young ghost stayed", q)
+	}
+	if h := e.balance(t, "r1", models.AssetHours); h != 60 {
+		t.Fatalf("finishing the decision again credited %d minutes; want 60", h)
+	}
+	e.clock.advance(8 * 24 * time.Hour)
+	if n, err := e.tb.AutoApprove(ctx); err != nil || n != 1 {
+		t.Fatalf("auto-approve: %d %v; want 1", n, err)
+	}
+	if q := queued(); len(q) != 0 {
+		t.Fatalf("queue = %v; want empty", q)
 	}
 }

@@ -117,8 +117,7 @@ func (s *Store) InsertResident(ctx context.Context, r models.Resident) error {
 // DeleteResident removes the resident with id; used only to undo a create
 // or an import that could not finish. A missing resident is not an error.
 func (s *Store) DeleteResident(ctx context.Context, id string) error {
-	_, err := s.c(colResidents).DeleteOne(ctx, byID(id))
-	return mapErr("delete resident", err)
+	return s.deleteByID(ctx, colResidents, id)
 }
 
 // Residents lists residents matching f by id, after the id after, at most

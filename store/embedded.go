@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver used to add the _id index
@@ -17,10 +18,24 @@ import (
 // Embedded is a FerretDB server running inside this process on loopback,
 // keeping its data in SQLite files in Dir.
 type Embedded struct {
-	Dir    string
-	uri    string
-	cancel context.CancelFunc
-	done   chan struct{}
+	Dir     string
+	uri     string
+	cancel  context.CancelFunc
+	done    chan struct{}
+	mu      sync.Mutex
+	writers map[string]chan struct{} // per database (SQLite file): see Store.write
+}
+
+// writer is the turn that writes to database db take.
+func (e *Embedded) writer(db string) chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	w, ok := e.writers[db]
+	if !ok {
+		w = make(chan struct{}, 1)
+		e.writers[db] = w
+	}
+	return w
 }
 
 // StartEmbedded starts the embedded store on a free loopback port. With
@@ -54,7 +69,7 @@ func StartEmbedded(dir string, syncNormal bool, log *slog.Logger) (*Embedded, er
 		return nil, fmt.Errorf("store: embedded: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Embedded{Dir: abs, cancel: cancel, done: make(chan struct{})}
+	e := &Embedded{Dir: abs, cancel: cancel, done: make(chan struct{}), writers: map[string]chan struct{}{}}
 	go func() {
 		defer close(e.done)
 		_ = f.Run(ctx)

@@ -17,12 +17,16 @@ import (
 // upsert. Used only for cache documents that can be rebuilt from keyed
 // inserts, because a replace is not atomic against another writer.
 func (s *Store) replaceByID(ctx context.Context, col, id string, doc any, upsert bool) error {
-	res, err := s.c(col).ReplaceOne(ctx, byID(id), doc, options.Replace().SetUpsert(upsert))
-	if upsert && err != nil && (mongo.IsDuplicateKeyError(err) || strings.Contains(err.Error(), "UNIQUE constraint")) {
-		// Two upserts raced to create the document: it exists now, so
-		// replace it.
-		res, err = s.c(col).ReplaceOne(ctx, byID(id), doc)
-	}
+	var res *mongo.UpdateResult
+	err := s.write(ctx, func() (err error) {
+		res, err = s.c(col).ReplaceOne(ctx, byID(id), doc, options.Replace().SetUpsert(upsert))
+		if upsert && err != nil && (mongo.IsDuplicateKeyError(err) || strings.Contains(err.Error(), "UNIQUE constraint")) {
+			// Two upserts raced to create the document: it exists now, so
+			// replace it.
+			res, err = s.c(col).ReplaceOne(ctx, byID(id), doc)
+		}
+		return err
+	})
 	if err != nil {
 		return mapErr("replace "+col, err)
 	}

@@ -73,6 +73,5 @@ func (s *Store) SetHouseholdPlates(ctx context.Context, id string, plates []stri
 // DeleteHousehold removes the household with id; used only to undo an
 // import that could not finish. A missing household is not an error.
 func (s *Store) DeleteHousehold(ctx context.Context, id string) error {
-	_, err := s.c(colHouseholds).DeleteOne(ctx, byID(id))
-	return mapErr("delete household", err)
+	return s.deleteByID(ctx, colHouseholds, id)
 }

@@ -140,9 +140,7 @@ func (s *Store) HeadHint(ctx context.Context, acct models.Account) (models.Balan
 // SaveHeadHint implements ledger.Store. Two writers may leave the older of
 // their heads; a hint that is behind only costs a reader a few steps.
 func (s *Store) SaveHeadHint(ctx context.Context, b models.Balance) error {
-	_, err := s.c(colHeads).ReplaceOne(ctx, byID(b.Account.String()),
-		headDoc{ID: b.Account.String(), Seq: b.Seq, Balance: b.Amount}, options.Replace().SetUpsert(true))
-	return mapErr("save head", err)
+	return s.replaceByID(ctx, colHeads, b.Account.String(), headDoc{ID: b.Account.String(), Seq: b.Seq, Balance: b.Amount}, true)
 }
 
 type opDoc struct {
@@ -264,8 +262,7 @@ func (s *Store) PendingTransfers(ctx context.Context, cutoff time.Time) ([]ledge
 
 // DoneTransfer implements ledger.Store.
 func (s *Store) DoneTransfer(ctx context.Context, id string) error {
-	_, err := s.c(colTransferQueue).DeleteOne(ctx, byID(id))
-	return mapErr("done transfer", err)
+	return s.deleteByID(ctx, colTransferQueue, id)
 }
 
 var _ ledger.Store = (*Store)(nil)

@@ -45,6 +45,5 @@ func (s *Store) SetPasswordHash(ctx context.Context, phone, hash string) error {
 
 // DeleteLogin removes phone's login; used to undo a half-done create.
 func (s *Store) DeleteLogin(ctx context.Context, phone string) error {
-	_, err := s.c(colLogins).DeleteOne(ctx, byID(phone))
-	return mapErr("delete login", err)
+	return s.deleteByID(ctx, colLogins, phone)
 }

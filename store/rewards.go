@@ -73,12 +73,8 @@ func (s *Store) Reward(ctx context.Context, id string) (models.Reward, error) {
 // models.ErrNotFound. Rewards have no unique key but _id, so a plain
 // replace is safe.
 func (s *Store) ReplaceReward(ctx context.Context, r models.Reward) error {
-	res, err := s.c(colRewards).ReplaceOne(ctx, byID(r.ID), toRewardDoc(r))
-	if err != nil {
-		return mapErr("replace reward", err)
-	}
-	if res.MatchedCount == 0 {
-		return models.ErrNotFound
+	if err := s.replaceByID(ctx, colRewards, r.ID, toRewardDoc(r), false); err != nil {
+		return err
 	}
 	return nil
 }
@@ -389,8 +385,7 @@ type lastEntryDoc struct {
 // cache the gate's "out" event reads; the events themselves are the record.
 func (s *Store) SetLastEntry(ctx context.Context, communityID, plate, eventID string, at time.Time) error {
 	id := "in:" + communityID + ":" + plate
-	_, err := s.c(colGateEvents).ReplaceOne(ctx, byID(id), lastEntryDoc{ID: id, Event: eventID, At: at}, options.Replace().SetUpsert(true))
-	return mapErr("set last entry", err)
+	return s.replaceByID(ctx, colGateEvents, id, lastEntryDoc{ID: id, Event: eventID, At: at}, true)
 }
 
 // LastEntry returns the event id and time plate last entered, or

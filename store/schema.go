@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -53,6 +54,7 @@ const (
 	colSignups          = "tb_signups"     // _id is activity:resident:generation
 	colTBKeys           = "tb_keys"        // keyed once-only steps: slots, check-ins, decisions, aid steps
 	colRecords          = "tb_records"     // service records; state is a cache of tb_keys decisions
+	colRecordQueue      = "tb_records_pending" // small: loses items when decided
 	colLinks            = "tb_links"       // per-resident chains: day index, day quota, points carry, gifts
 	colCorrections      = "tb_corrections" // _id is record:n
 	colAid              = "tb_mutual_aid"
@@ -67,7 +69,7 @@ var allCollections = []string{
 	colStatements, colStatementLines, colStatementStatus,
 	colRewards, colRedemptions, colRewardSlots, colRedemptionMarks, colFilialPlates, colFilialBookings, colGateEvents,
 	colHonourEntries, colObjections, colHonourEvents, colHonourCurrent, colHeadTerms, colHeadCurrent, colDuties, colStarLevels,
-	colActivities, colSignups, colTBKeys, colRecords, colLinks, colCorrections, colAid, colGifts,
+	colActivities, colSignups, colTBKeys, colRecords, colRecordQueue, colLinks, colCorrections, colAid, colGifts,
 }
 
 type index struct {
@@ -139,7 +141,15 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 		}
 	}
 	if s.embedded != nil {
-		return s.embedded.indexIDs(ctx, s.db.Name())
+		if err := s.embedded.indexIDs(ctx, s.db.Name()); err != nil {
+			return err
+		}
+	}
+	if have[colRecords] && !have[colRecordQueue] {
+		// Data from before the queue existed: queue its pending records.
+		return s.EachRecord(ctx, models.RecordFilter{State: models.RecordPending}, func(r models.ServiceRecord) error {
+			return s.QueueRecord(ctx, r)
+		})
 	}
 	return nil
 }

@@ -173,7 +173,10 @@ func (s *Store) InsertStatementLines(ctx context.Context, lines []models.Stateme
 	for i, l := range lines {
 		docs[i] = toLineDoc(l)
 	}
-	_, err := s.c(colStatementLines).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	err := s.write(ctx, func() error {
+		_, err := s.c(colStatementLines).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		return err
+	})
 	var bwe mongo.BulkWriteException
 	if err != nil && errors.As(err, &bwe) && bwe.WriteConcernError == nil {
 		for _, we := range bwe.WriteErrors {

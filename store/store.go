@@ -19,6 +19,7 @@ type Store struct {
 	client   *mongo.Client
 	db       *mongo.Database
 	embedded *Embedded
+	writer   chan struct{} // embedded store only: one write at a time
 	// onError is told about every store error that is not a not-found or
 	// a duplicate key (those are answers, not failures), for metrics.
 	onError func(op string)
@@ -43,6 +44,9 @@ func Open(ctx context.Context, uri, db string, embedded *Embedded) (*Store, erro
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
 	s := &Store{client: client, db: client.Database(db), embedded: embedded}
+	if embedded != nil {
+		s.writer = embedded.writer(db)
+	}
 	if err := s.Ping(ctx); err != nil {
 		_ = client.Disconnect(context.Background())
 		return nil, err
@@ -111,15 +115,44 @@ func (s *Store) count(err error, op string) error {
 	return err
 }
 
+// write runs one write. On the embedded store writes take turns: SQLite
+// has a single writer, and writers that collide wait in SQLite's busy
+// handler, which sleeps 1, 2, 5, 10 … 100 ms between tries while others
+// take the lock, so under load a write could wait seconds. Queued here they
+// wait only for the writes ahead of them. MongoDB needs no such turn.
+func (s *Store) write(ctx context.Context, fn func() error) error {
+	if s.writer == nil {
+		return fn()
+	}
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.writer }()
+	return fn()
+}
+
 // insert adds doc, returning models.ErrConflict on a duplicate key.
 func (s *Store) insert(ctx context.Context, col string, doc any) error {
-	_, err := s.c(col).InsertOne(ctx, doc)
+	err := s.write(ctx, func() error { _, err := s.c(col).InsertOne(ctx, doc); return err })
 	return s.count(mapErr("insert "+col, err), "insert "+col)
+}
+
+// deleteByID removes the document with _id id; a missing one is not an
+// error.
+func (s *Store) deleteByID(ctx context.Context, col, id string) error {
+	err := s.write(ctx, func() error { _, err := s.c(col).DeleteOne(ctx, byID(id)); return err })
+	return s.count(mapErr("delete "+col, err), "delete "+col)
 }
 
 // setByID sets fields of the document with _id id.
 func (s *Store) setByID(ctx context.Context, col, id string, set bson.D) error {
-	res, err := s.c(col).UpdateOne(ctx, byID(id), bson.D{{Key: "$set", Value: set}})
+	var res *mongo.UpdateResult
+	err := s.write(ctx, func() (err error) {
+		res, err = s.c(col).UpdateOne(ctx, byID(id), bson.D{{Key: "$set", Value: set}})
+		return err
+	})
 	if err != nil {
 		return s.count(mapErr("update "+col, err), "update "+col)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -161,8 +162,7 @@ func (s *Store) Mark(ctx context.Context, id string) (models.Mark, error) {
 // DeleteMark removes a mark written by a step that was then refused; nil
 // if it is gone already.
 func (s *Store) DeleteMark(ctx context.Context, id string) error {
-	_, err := s.c(colTBKeys).DeleteOne(ctx, byID(id))
-	return mapErr("delete mark", err)
+	return s.deleteByID(ctx, colTBKeys, id)
 }
 
 // SetFlag sets (or clears) a resident setting kept as a mark, such as the
@@ -176,7 +176,10 @@ func (s *Store) SetFlag(ctx context.Context, m models.Mark) error {
 		// Two upserts of a missing document race to insert it; the loser
 		// (a duplicate key, or on the embedded store a code-1 "UNIQUE
 		// constraint failed") finds it there on the next try and replaces it.
-		_, err = s.c(colTBKeys).ReplaceOne(ctx, byID(m.ID), doc, options.Replace().SetUpsert(true))
+		err = s.write(ctx, func() error {
+			_, err := s.c(colTBKeys).ReplaceOne(ctx, byID(m.ID), doc, options.Replace().SetUpsert(true))
+			return err
+		})
 		if err == nil || ctx.Err() != nil {
 			return mapErr("set flag", err)
 		}
@@ -290,6 +293,54 @@ func (s *Store) EachRecord(ctx context.Context, f models.RecordFilter, fn func(m
 	return mapErr("records", cur.Err())
 }
 
+// --- the queue of records waiting for a decision ---
+
+// queuedRecordDoc is a record waiting for a decision. The queue loses its
+// items when they are decided, so it stays small, and it is read without a
+// filter, in the order items arrived, stopping once a page is full: the
+// embedded store streams that without reading the rest, where a filter on
+// the records themselves reads every record ever made.
+type queuedRecordDoc struct {
+	ID        string    `bson:"_id"` // the record's
+	Community string    `bson:"community"`
+	Created   time.Time `bson:"created"`
+}
+
+// QueueRecord puts r in the queue of records waiting for a decision; nil
+// if it is there already.
+func (s *Store) QueueRecord(ctx context.Context, r models.ServiceRecord) error {
+	err := s.insert(ctx, colRecordQueue, queuedRecordDoc{ID: r.ID, Community: r.CommunityID, Created: r.Created})
+	if errors.Is(err, models.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// UnqueueRecord takes a decided record out of the queue; nil if gone.
+func (s *Store) UnqueueRecord(ctx context.Context, id string) error {
+	return s.deleteByID(ctx, colRecordQueue, id)
+}
+
+// EachQueuedRecord streams the queue, roughly in the order items arrived,
+// until fn returns an error (which it returns).
+func (s *Store) EachQueuedRecord(ctx context.Context, fn func(q models.QueuedRecord) error) error {
+	cur, err := s.c(colRecordQueue).Find(ctx, bson.D{})
+	if err != nil {
+		return mapErr("record queue", err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d queuedRecordDoc
+		if err := cur.Decode(&d); err != nil {
+			return mapErr("record queue", err)
+		}
+		if err := fn(models.QueuedRecord{ID: d.ID, CommunityID: d.Community, Created: d.Created.UTC()}); err != nil {
+			return err
+		}
+	}
+	return mapErr("record queue", cur.Err())
+}
+
 // --- chains ---
 
 type linkDoc struct {
@@ -369,7 +420,10 @@ func (s *Store) Correction(ctx context.Context, id string) (models.Correction, e
 
 // SaveCorrection caches a correction's decision.
 func (s *Store) SaveCorrection(ctx context.Context, c models.Correction) error {
-	_, err := s.c(colCorrections).ReplaceOne(ctx, byID(c.ID), toCorrectionDoc(c))
+	err := s.write(ctx, func() error {
+		_, err := s.c(colCorrections).ReplaceOne(ctx, byID(c.ID), toCorrectionDoc(c))
+		return err
+	})
 	return mapErr("save correction", err)
 }
 
@@ -426,7 +480,7 @@ func (s *Store) Aid(ctx context.Context, id string) (models.MutualAid, error) {
 
 // SaveAid caches a post's state; the steps themselves are marks.
 func (s *Store) SaveAid(ctx context.Context, a models.MutualAid) error {
-	_, err := s.c(colAid).ReplaceOne(ctx, byID(a.ID), toAidDoc(a))
+	err := s.write(ctx, func() error { _, err := s.c(colAid).ReplaceOne(ctx, byID(a.ID), toAidDoc(a)); return err })
 	return mapErr("save aid", err)
 }
 

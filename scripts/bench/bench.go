@@ -27,6 +27,7 @@ import (
 
 // result is one operation's figures.
 type result struct {
+	skipped  bool // not among -ops
 	name     string
 	ops      int
 	errors   int
@@ -44,6 +45,9 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // drive calls op from clients goroutines for d and measures each call.
 func drive(ctx context.Context, name string, clients int, d time.Duration, op func(ctx context.Context, client, i int) error) result {
+	if !selected(name) {
+		return result{name: name, skipped: true}
+	}
 	var (
 		mu   sync.Mutex
 		lats []time.Duration
@@ -177,18 +181,17 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 
 	fmt.Println("| operation              |    ops/s | p50 ms  | p99 ms  | errors |")
 	fmt.Println("|------------------------|---------:|--------:|--------:|-------:|")
-	for _, r := range service {
-		fmt.Println(r.row())
-	}
-	for _, r := range raw {
-		fmt.Println(r.row())
+	for _, r := range append(service, raw...) {
+		if !r.skipped {
+			fmt.Println(r.row())
+		}
 	}
 	fmt.Println()
 	pairs := map[string]string{"award points": "raw: award's writes", "my balance": "raw: balance's reads",
 		"my ledger, first page": "raw: first page's reads", "redeem": "raw: redeem's writes", "merchant scan": "raw: scan's writes"}
 	for _, s := range service {
 		for _, r := range raw {
-			if pairs[s.name] == r.name && r.perSecond() > 0 {
+			if pairs[s.name] == r.name && !s.skipped && r.perSecond() > 0 {
 				fmt.Printf("- %s: service/raw = %.2f\n", s.name, s.perSecond()/r.perSecond())
 			}
 		}
@@ -198,6 +201,9 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 	// The month's settlement, as the scheduled job runs it: a process of
 	// its own, so its peak memory is its own.
 	srv.stop()
+	if !o.settle {
+		return nil
+	}
 	t0 := time.Now()
 	job := exec.CommandContext(ctx, o.bin, "jobs", "run", "settlement", "--month", fx.lastMonth.String())
 	job.Env = serverEnv(filepath.Join(dir, "data"), "127.0.0.1:0")
@@ -216,6 +222,9 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 
 // driveTimed is drive for operations that time only part of each call.
 func driveTimed(ctx context.Context, name string, clients int, d time.Duration, op func(ctx context.Context, client, i int) (time.Duration, error)) result {
+	if !selected(name) {
+		return result{name: name, skipped: true}
+	}
 	var (
 		mu   sync.Mutex
 		lats []time.Duration

@@ -6,6 +6,7 @@
 //
 //	go run ./scripts/bench                      # 5,000 and 50,000 entries, 8 clients, 10 s per operation
 //	go run ./scripts/bench -sizes 5000 -duration 5s
+//	go run ./scripts/bench -sizes 5000 -ops award,redeem -settle=false
 //
 // Nothing it generates is kept unless -keep is given.
 package main
@@ -25,6 +26,7 @@ type benchOptions struct {
 	clients  int
 	duration time.Duration
 	keep     bool
+	settle   bool
 	bin      string
 }
 
@@ -34,6 +36,8 @@ func main() {
 	flag.IntVar(&o.clients, "clients", 8, "concurrent clients")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each operation is driven")
 	flag.BoolVar(&o.keep, "keep", false, "keep the generated data folders")
+	flag.BoolVar(&o.settle, "settle", true, "run the month's settlement after the operations")
+	ops := flag.String("ops", "", "comma-separated words; only operations (service and raw) whose name contains one of them run (default all)")
 	flag.Parse()
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -43,10 +47,28 @@ func main() {
 		}
 		o.sizes = append(o.sizes, n)
 	}
+	for _, w := range strings.Split(*ops, ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			onlyOps = append(onlyOps, w)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Hour)
 	defer cancel()
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// onlyOps is -ops: when not empty, only operations whose name contains one
+// of its words are driven.
+var onlyOps []string
+
+func selected(name string) bool {
+	for _, w := range onlyOps {
+		if strings.Contains(name, w) {
+			return true
+		}
+	}
+	return len(onlyOps) == 0
 }
