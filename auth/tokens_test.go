@@ -17,7 +17,7 @@ var t0 = time.Date(2026, 10, 1, 8, 0, 0, 0, time.UTC)
 
 // fakeSessions is an in-memory SessionChecker.
 type fakeSessions struct {
-	mu   sync.Mutex
+	mu    sync.Mutex
 	m     map[string]Session
 	fail  error
 	reads int

@@ -36,7 +36,9 @@ type PolicySource interface {
 // Accounts reads residents' balances and history and lets staff award,
 // deduct and correct points.
 type Accounts struct {
-	ledger   *ledger.Ledger
+	ledger *ledger.Ledger
+	// people answers the resident checks from memory (members): Accounts
+	// reads no other field of a resident.
 	people   People
 	trail    AuditTrail
 	policies PolicySource
@@ -45,7 +47,7 @@ type Accounts struct {
 
 // NewAccounts returns the accounts service.
 func NewAccounts(l *ledger.Ledger, people People, trail AuditTrail, policies PolicySource, now func() time.Time) *Accounts {
-	return &Accounts{ledger: l, people: people, trail: trail, policies: policies, now: now}
+	return &Accounts{ledger: l, people: newMembers(people, now), trail: trail, policies: policies, now: now}
 }
 
 // visibleResident loads a resident p may see. A resident of another

@@ -51,12 +51,12 @@ const (
 	colDuties           = "head_duties"       // _id derived from term, month and duty
 	colStarLevels       = "star_levels"       // _id is household:year; hot path
 	colActivities       = "tb_activities"
-	colSignups          = "tb_signups"     // _id is activity:resident:generation
-	colTBKeys           = "tb_keys"        // keyed once-only steps: slots, check-ins, decisions, aid steps
-	colRecords          = "tb_records"     // service records; state is a cache of tb_keys decisions
+	colSignups          = "tb_signups"         // _id is activity:resident:generation
+	colTBKeys           = "tb_keys"            // keyed once-only steps: slots, check-ins, decisions, aid steps
+	colRecords          = "tb_records"         // service records; state is a cache of tb_keys decisions
 	colRecordQueue      = "tb_records_pending" // small: loses items when decided
-	colLinks            = "tb_links"       // per-resident chains: day index, day quota, points carry, gifts
-	colCorrections      = "tb_corrections" // _id is record:n
+	colLinks            = "tb_links"           // per-resident chains: day index, day quota, points carry, gifts
+	colCorrections      = "tb_corrections"     // _id is record:n
 	colAid              = "tb_mutual_aid"
 	colGifts            = "tb_gifts"
 )
