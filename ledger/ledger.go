@@ -359,7 +359,12 @@ func (l *Ledger) hint(ctx context.Context, acct models.Account) models.Balance {
 // This process keeps its own hint in memory; other replicas and the next
 // start read the stored one and walk at most hintEvery-1 entries from it,
 // which costs less than an update on every posting.
-const hintEvery = 16
+//
+// 4 rather than more because the walk is what a replica pays for every
+// account it has not touched since it started: an award to a resident
+// with 40 entries reads at most 4 entries, not 16, for a quarter of an
+// extra write per posting (docs/PERFORMANCE.md).
+const hintEvery = 4
 
 func (l *Ledger) remember(ctx context.Context, b models.Balance, walked int) {
 	l.mu.Lock()

@@ -350,8 +350,8 @@ func TestFreshLedgerFindsHeadFromStaleHint(t *testing.T) {
 		mustPost(t, l, acct, 1, fmt.Sprintf("p%d", i))
 	}
 	hint, err := s.HeadHint(ctx, acct)
-	if err != nil || hint.Seq != 32 {
-		t.Fatalf("stored hint %+v, %v; want seq 32 (refreshed every 16)", hint, err)
+	if err != nil || hint.Seq != 36 {
+		t.Fatalf("stored hint %+v, %v; want seq 36 (refreshed every 4)", hint, err)
 	}
 	other := ledger.New(s, time.Now)
 	b, err := other.Balance(ctx, acct)

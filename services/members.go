@@ -73,3 +73,26 @@ func (ms *members) Resident(ctx context.Context, id string) (models.Resident, er
 func (ms *members) Community(ctx context.Context, id string) (models.Community, error) {
 	return ms.people.Community(ctx, id)
 }
+
+// zones remembers each community's time zone. Communities are written once
+// and never changed, so what is remembered stays true.
+type zones struct {
+	people interface {
+		Community(ctx context.Context, id string) (models.Community, error)
+	}
+	m sync.Map // community id → *time.Location
+}
+
+// location is the time zone of community id.
+func (z *zones) location(ctx context.Context, id string) (*time.Location, error) {
+	if loc, ok := z.m.Load(id); ok {
+		return loc.(*time.Location), nil
+	}
+	c, err := z.people.Community(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	loc := c.Location()
+	z.m.Store(id, loc)
+	return loc, nil
+}

@@ -68,3 +68,30 @@ func TestMembersReadEachResidentOncePerTTL(t *testing.T) {
 		t.Fatalf("staff of A on a resident of A: %v", err)
 	}
 }
+
+func (c *countingPeople) Community(ctx context.Context, id string) (models.Community, error) {
+	c.reads.Add(1)
+	return c.People.Community(ctx, id)
+}
+
+func TestZonesReadEachCommunityOnce(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "春申", TimeZone: "Asia/Urumqi", Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	src := &countingPeople{People: st}
+	z := &zones{people: src}
+	for range 3 {
+		loc, err := z.location(ctx, "A")
+		if err != nil || loc.String() != "Asia/Urumqi" {
+			t.Fatalf("location = %v, %v", loc, err)
+		}
+	}
+	if _, err := z.location(ctx, "nope"); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("unknown community: %v", err)
+	}
+	if n := src.reads.Load(); n != 2 {
+		t.Fatalf("store reads = %d, want 2 (one per community asked)", n)
+	}
+}

@@ -71,6 +71,7 @@ type Rewards struct {
 	store    RewardStore
 	ledger   *ledger.Ledger
 	people   People
+	zones    *zones
 	policies PolicySource
 	elig     Eligibility
 	qrSecret []byte
@@ -89,7 +90,7 @@ type Rewards struct {
 // tokens; elig answers honour-roll, star and building-head questions.
 func NewRewards(s RewardStore, l *ledger.Ledger, people People, policies PolicySource, elig Eligibility,
 	qrSecret []byte, newID func() string, now func() time.Time) *Rewards {
-	return &Rewards{store: s, ledger: l, people: people, policies: policies, elig: elig, qrSecret: qrSecret,
+	return &Rewards{store: s, ledger: l, people: people, zones: &zones{people: people}, policies: policies, elig: elig, qrSecret: qrSecret,
 		newID: newID, now: now, hints: map[string]int{}, qrLog: map[string][]time.Time{},
 		qrPerMinute: QRPerMinute}
 }
@@ -97,11 +98,7 @@ func NewRewards(s RewardStore, l *ledger.Ledger, people People, policies PolicyS
 func (s *Rewards) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 func (s *Rewards) location(ctx context.Context, communityID string) (*time.Location, error) {
-	c, err := s.people.Community(ctx, communityID)
-	if err != nil {
-		return nil, err
-	}
-	return c.Location(), nil
+	return s.zones.location(ctx, communityID)
 }
 
 // --- the catalogue ---
@@ -486,21 +483,30 @@ func (s *Rewards) openOnce(ctx context.Context, rw models.Reward, res models.Res
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 	}
-	return s.resume(ctx, red, key, false)
+	return s.resumeWith(ctx, red, &rw, key, false)
 }
 
 // resume takes an opening redemption's units and its hold; a redemption
 // past opening is replayed as it stands.
 func (s *Rewards) resume(ctx context.Context, red models.Redemption, key string, repeat bool) (models.Redemption, error) {
+	return s.resumeWith(ctx, red, nil, key, repeat)
+}
+
+// resumeWith is resume with the reward when the caller has just read it
+// (nil: read it).
+func (s *Rewards) resumeWith(ctx context.Context, red models.Redemption, rw *models.Reward, key string, repeat bool) (models.Redemption, error) {
 	if red.Status == models.RedemptionFailed {
 		return models.Redemption{}, &models.Error{Code: red.FailCode, Detail: "the first attempt of this request was refused"}
 	}
 	if red.Status != models.RedemptionOpening {
 		return s.reconcile(ctx, red)
 	}
-	rw, err := s.store.Reward(ctx, red.RewardID)
-	if err != nil {
-		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	if rw == nil {
+		read, err := s.store.Reward(ctx, red.RewardID)
+		if err != nil {
+			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		}
+		rw = &read
 	}
 	loc, err := s.location(ctx, red.CommunityID)
 	if err != nil {
@@ -528,7 +534,7 @@ func (s *Rewards) resume(ctx context.Context, red models.Redemption, key string,
 		}
 		return models.Redemption{}, cause
 	}
-	for _, c := range counters(rw, red.ResidentID, red.HouseholdID, red.Created, loc) {
+	for _, c := range counters(*rw, red.ResidentID, red.HouseholdID, red.Created, loc) {
 		n, err := s.take(ctx, c.key, c.capacity, red.ID, repeat)
 		if err != nil {
 			return models.Redemption{}, fmt.Errorf("redeem: %w", err)

@@ -76,6 +76,7 @@ type TimebankPeople interface {
 type Timebank struct {
 	store    TimebankStore
 	people   TimebankPeople
+	zones    *zones
 	ledger   *ledger.Ledger
 	policies PolicySource
 	trail    AuditTrail
@@ -95,18 +96,18 @@ const DefaultQRSlot = 45 * time.Second
 // NewTimebank returns the time-bank service. secret signs QR tokens.
 func NewTimebank(s TimebankStore, people TimebankPeople, l *ledger.Ledger, policies PolicySource, trail AuditTrail,
 	secret []byte, now func() time.Time, newID func() string) *Timebank {
-	return &Timebank{store: s, people: people, ledger: l, policies: policies, trail: trail, secret: secret,
+	return &Timebank{store: s, people: people, zones: &zones{people: people}, ledger: l, policies: policies, trail: trail, secret: secret,
 		slot: DefaultQRSlot, now: now, newID: newID, heads: map[string]int64{}}
 }
 
 func (t *Timebank) stamp() time.Time { return t.now().UTC().Truncate(time.Millisecond) }
 
 func (t *Timebank) location(ctx context.Context, communityID string) *time.Location {
-	c, err := t.people.Community(ctx, communityID)
+	loc, err := t.zones.location(ctx, communityID)
 	if err != nil {
 		return models.Community{}.Location()
 	}
-	return c.Location()
+	return loc
 }
 
 // canOrganise: staff, or a team lead, of the community.
