@@ -27,18 +27,9 @@ func TestOneKeyTwoHundredRequests(t *testing.T) {
 	before, seq := w.points(elder)
 	const n = 200
 	replies := make([]reply, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			replies[i] = w.call("POST", "/api/v1/residents/"+elder+"/points/adjustments", staff, award(15, "award"), "Idempotency-Key", "same-key-200")
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atOnce(n, func(i int) {
+		replies[i] = w.call("POST", "/api/v1/residents/"+elder+"/points/adjustments", staff, award(15, "award"), "Idempotency-Key", "same-key-200")
+	})
 	for i, r := range replies {
 		if r.Status != http.StatusCreated || string(r.Body) != string(replies[0].Body) {
 			t.Fatalf("reply %d: %d %s; want 201 %s", i, r.Status, r.Body, replies[0].Body)
@@ -70,24 +61,15 @@ func TestConcurrentDeductionsStopAtZero(t *testing.T) {
 	k := int(start / cost)
 	var mu sync.Mutex
 	codes := map[int]int{}
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			r := w.call("POST", "/api/v1/residents/"+son+"/points/adjustments", staff, award(cost, "deduct"), "Idempotency-Key", fmt.Sprintf("deduct-%03d", i))
-			mu.Lock()
-			codes[r.Status]++
-			mu.Unlock()
-			if r.Status == http.StatusConflict && r.code() != "INSUFFICIENT_POINTS" {
-				t.Errorf("refusal code %s", r.code())
-			}
-		}()
-	}
-	close(gate)
-	wg.Wait()
+	atOnce(n, func(i int) {
+		r := w.call("POST", "/api/v1/residents/"+son+"/points/adjustments", staff, award(cost, "deduct"), "Idempotency-Key", fmt.Sprintf("deduct-%03d", i))
+		mu.Lock()
+		codes[r.Status]++
+		mu.Unlock()
+		if r.Status == http.StatusConflict && r.code() != "INSUFFICIENT_POINTS" {
+			t.Errorf("refusal code %s", r.code())
+		}
+	})
 	if codes[http.StatusCreated] != k || codes[http.StatusConflict] != n-k {
 		t.Fatalf("statuses %v; want %d×201 and %d×409", codes, k, n-k)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -186,6 +187,22 @@ func (w *world) points(residentID string) (int64, int64) {
 
 // counts is the number of documents in every collection except the
 // sessions and refresh tokens that logging in creates.
+// atOnce runs f(0) … f(n-1) in goroutines released together, and waits.
+func atOnce(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			f(i)
+		}()
+	}
+	close(gate)
+	wg.Wait()
+}
+
 func (w *world) counts() map[string]int64 {
 	w.t.Helper()
 	c, err := w.sys.store.Counts(context.Background())

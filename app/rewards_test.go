@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 )
@@ -63,19 +62,10 @@ func TestMerchantScanOverHTTP(t *testing.T) {
 	}
 
 	replies := make([]reply, 4)
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	for i := range replies {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			replies[i] = w.call("POST", "/api/v1/merchant/scans", clerk, map[string]string{"token": qr.Token},
-				"Idempotency-Key", "scan-key-"+string(rune('a'+i))+"-0001")
-		}()
-	}
-	close(gate)
-	wg.Wait()
+	atOnce(len(replies), func(i int) {
+		replies[i] = w.call("POST", "/api/v1/merchant/scans", clerk, map[string]string{"token": qr.Token},
+			"Idempotency-Key", "scan-key-"+string(rune('a'+i))+"-0001")
+	})
 	ok, again := 0, 0
 	for _, r := range replies {
 		switch {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -186,24 +187,34 @@ func TestStatementsOverHTTP(t *testing.T) {
 	}
 
 	// Status: paid only once confirmed, confirmed only by its partner.
-	if r := w.call("POST", "/api/v1/statements/"+shopID+"/paid", staff, nil); r.Status != 409 {
+	if r := w.call("POST", "/api/v1/statements/"+shopID+"/paid", staff, nil, "Idempotency-Key", "statement-key-1"); r.Status != 409 {
 		t.Fatalf("paid before confirmed: %d %s", r.Status, r.Body)
 	}
-	if r := w.call("POST", "/api/v1/statements/"+shopID+"/confirm", partner, nil); r.Status != 403 {
+	if r := w.call("POST", "/api/v1/statements/"+shopID+"/confirm", partner, nil, "Idempotency-Key", "statement-key-2"); r.Status != 403 {
 		t.Fatalf("another partner confirms: %d %s", r.Status, r.Body)
 	}
-	if r := w.call("POST", "/api/v1/statements/"+shopID+"/confirm", staff, nil); r.Status != 403 {
+	if r := w.call("POST", "/api/v1/statements/"+shopID+"/confirm", staff, nil, "Idempotency-Key", "statement-key-3"); r.Status != 403 {
 		t.Fatalf("staff confirm: %d %s", r.Status, r.Body)
 	}
+	var confirmed []byte
 	for i := 0; i < 2; i++ {
-		if r := w.call("POST", "/api/v1/statements/"+shopID+"/confirm", clerk, nil); r.Status != 200 || !strings.Contains(string(r.Body), `"status":"confirmed"`) {
+		r := w.call("POST", "/api/v1/statements/"+shopID+"/confirm", clerk, nil, "Idempotency-Key", "statement-confirm-"+strconv.Itoa(i))
+		if r.Status != 200 || !strings.Contains(string(r.Body), `"status":"confirmed"`) {
 			t.Fatalf("confirm %d: %d %s", i, r.Status, r.Body)
 		}
+		confirmed = r.Body
 	}
-	if r := w.call("POST", "/api/v1/statements/"+shopID+"/paid", clerk, nil); r.Status != 403 {
+	// Without a key it is refused; with the same key it is the first answer.
+	if r := w.call("POST", "/api/v1/statements/"+shopID+"/confirm", clerk, nil); r.Status != 400 || r.code() != "IDEMPOTENCY_KEY_REQUIRED" {
+		t.Fatalf("confirm without a key: %d %s", r.Status, r.Body)
+	}
+	if r := w.call("POST", "/api/v1/statements/"+shopID+"/confirm", clerk, nil, "Idempotency-Key", "statement-confirm-1"); r.Status != 200 || !bytes.Equal(r.Body, confirmed) {
+		t.Fatalf("confirm repeated: %d %s\nfirst %s", r.Status, r.Body, confirmed)
+	}
+	if r := w.call("POST", "/api/v1/statements/"+shopID+"/paid", clerk, nil, "Idempotency-Key", "statement-key-5"); r.Status != 403 {
 		t.Fatalf("clerk marks paid: %d %s", r.Status, r.Body)
 	}
-	if r := w.call("POST", "/api/v1/statements/"+shopID+"/paid", staff, nil); r.Status != 200 || !strings.Contains(string(r.Body), `"status":"paid"`) {
+	if r := w.call("POST", "/api/v1/statements/"+shopID+"/paid", staff, nil, "Idempotency-Key", "statement-key-6"); r.Status != 200 || !strings.Contains(string(r.Body), `"status":"paid"`) {
 		t.Fatalf("paid: %d %s", r.Status, r.Body)
 	}
 	_ = property

@@ -169,9 +169,6 @@ func (h *api) reverseEntry(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if _, _, _, err := idempotency(c, p); err != nil {
-		return err
-	}
 	asset, err := models.ParseAsset(c.Params("asset"))
 	if err != nil {
 		return err
@@ -184,11 +181,14 @@ func (h *api) reverseEntry(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	e, err := h.Accounts.Reverse(c.UserContext(), p, c.Params("id"), asset, int64(seq), reason)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toEntryJSON(e))
+	return h.keyed(c, func(services.Idempotency) error {
+		// The reversal is keyed by the entry it reverses.
+		e, err := h.Accounts.Reverse(c.UserContext(), p, c.Params("id"), asset, int64(seq), reason)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toEntryJSON(e))
+	})
 }
 
 type auditRecordJSON struct {

@@ -65,7 +65,27 @@ var badBodies = []string{
 func fuzzApp(d Deps) *fiber.App {
 	d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	d.Tokens = roleTokens{}
+	d.Requests = firstRequests{}
 	return New(d, Options{})
+}
+
+// firstRequests is a request log for which every request is the first: the
+// targets explore what reaches the services (app tests replay against the
+// real store). It holds the handler to a valid, caller-scoped key.
+type firstRequests struct{}
+
+func (firstRequests) Begin(_ context.Context, idem services.Idempotency) (models.KeyedRequest, bool, error) {
+	p := models.Principal{ResidentID: strings.TrimSuffix(strings.TrimPrefix(idem.OpID, "k:"), ":"+idem.Key)}
+	mustReach("keyed request", idem, strings.HasPrefix(p.ResidentID, "u-"), isIdem(p, idem))
+	return models.KeyedRequest{ID: idem.OpID, Hash: idem.Hash}, false, nil
+}
+func (firstRequests) Answer(_ context.Context, id string, status int, body []byte) error {
+	mustReach("answer", []any{id, status}, id != "", status/100 == 2, len(body) > 0)
+	return nil
+}
+func (firstRequests) Forget(_ context.Context, id string) error {
+	mustReach("forget", id, id != "")
+	return nil
 }
 
 // fuzzValueRoutes seeds and runs one target over routes.
@@ -175,12 +195,12 @@ func (fakeRewards) Cancel(_ context.Context, _ models.Principal, id string) (mod
 	mustReach("cancellation", id, isID(id))
 	return models.Redemption{ID: id}, nil
 }
-func (fakeRewards) ApplyCredit(_ context.Context, _ models.Principal, id, billNo, billDate string) (models.Redemption, error) {
-	mustReach("applied credit", []string{id, billNo, billDate}, isID(id), isClean(billNo, 40), isDay(billDate))
+func (fakeRewards) ApplyCredit(_ context.Context, p models.Principal, id, billNo, billDate string, idem services.Idempotency) (models.Redemption, error) {
+	mustReach("applied credit", []any{id, billNo, billDate, idem}, isID(id), isClean(billNo, 40), isDay(billDate), isIdem(p, idem))
 	return models.Redemption{ID: id, BillNo: billNo, BillDate: billDate}, nil
 }
-func (fakeRewards) VoidCredit(_ context.Context, _ models.Principal, id, reason string) (models.Redemption, error) {
-	mustReach("voided credit", []string{id, reason}, isID(id), isCleanOrEmpty(reason, 200))
+func (fakeRewards) VoidCredit(_ context.Context, p models.Principal, id, reason string, idem services.Idempotency) (models.Redemption, error) {
+	mustReach("voided credit", []any{id, reason, idem}, isID(id), isCleanOrEmpty(reason, 200), isIdem(p, idem))
 	return models.Redemption{ID: id}, nil
 }
 func (fakeRewards) Scan(_ context.Context, p models.Principal, token string, idem services.Idempotency) (services.ScanResult, error) {
@@ -404,8 +424,8 @@ func (fakeSettlement) MarkPaid(_ context.Context, _ models.Principal, id string)
 // paid; only the id comes from the client.
 func FuzzStatementDecisions(f *testing.F) {
 	fuzzValueRoutes(f, Deps{Settlement: fakeSettlement{}}, []valueRoute{
-		{"POST", "/statements/{id}/confirm", models.RolePartner, false, ``, ""},
-		{"POST", "/statements/{id}/confirm", models.RoleMerchantClerk, false, ``, ""},
-		{"POST", "/statements/{id}/paid", models.RoleStaff, false, ``, ""},
+		{"POST", "/statements/{id}/confirm", models.RolePartner, true, ``, ""},
+		{"POST", "/statements/{id}/confirm", models.RoleMerchantClerk, true, ``, ""},
+		{"POST", "/statements/{id}/paid", models.RoleStaff, true, ``, ""},
 	})
 }

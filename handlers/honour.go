@@ -482,21 +482,20 @@ func (h *api) lowerStar(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	// Lowering takes back star bonuses: a value-moving request. Its
-	// postings are keyed by household, year and level, so a repeat moves
-	// nothing again whatever the key.
-	if _, _, _, err := idempotency(c, p); err != nil {
-		return err
-	}
 	year, err := yearParam(c.Params("year"))
 	if err != nil {
 		return err
 	}
-	r, err := h.Honour.LowerStar(c.UserContext(), p, c.Params("id"), year, *req.Level, req.Reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(toStarJSON(r))
+	// Lowering takes back star bonuses: a value-moving request. Its
+	// postings are keyed by household, year and level, so a repeat moves
+	// nothing again whatever the key.
+	return h.keyed(c, func(services.Idempotency) error {
+		r, err := h.Honour.LowerStar(c.UserContext(), p, c.Params("id"), year, *req.Level, req.Reason)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toStarJSON(r))
+	})
 }
 
 type rankRowJSON struct {

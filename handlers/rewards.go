@@ -25,8 +25,8 @@ type RewardsService interface {
 	Cancel(ctx context.Context, p models.Principal, id string) (models.Redemption, error)
 
 	PendingCredits(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error)
-	ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string) (models.Redemption, error)
-	VoidCredit(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error)
+	ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string, idem services.Idempotency) (models.Redemption, error)
+	VoidCredit(ctx context.Context, p models.Principal, id, reason string, idem services.Idempotency) (models.Redemption, error)
 
 	IssueQR(ctx context.Context, p models.Principal, rewardID string) (services.CounterQR, error)
 	Scan(ctx context.Context, p models.Principal, token string, idem services.Idempotency) (services.ScanResult, error)
@@ -283,15 +283,14 @@ func (h *api) getRedemption(c *fiber.Ctx) error {
 }
 
 func (h *api) cancelRedemption(c *fiber.Ctx) error {
-	p := principal(c)
-	if _, _, _, err := idempotency(c, p); err != nil {
-		return err
-	}
-	r, err := h.Rewards.Cancel(c.UserContext(), p, c.Params("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(toRedemptionJSON(r))
+	return h.keyed(c, func(services.Idempotency) error {
+		// Cancelling is final, so the state keys it.
+		r, err := h.Rewards.Cancel(c.UserContext(), principal(c), c.Params("id"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(toRedemptionJSON(r))
+	})
 }
 
 func (h *api) pendingCredits(c *fiber.Ctx) error {
@@ -312,10 +311,6 @@ type applyCreditRequest struct {
 }
 
 func (h *api) applyCredit(c *fiber.Ctx) error {
-	p := principal(c)
-	if _, _, _, err := idempotency(c, p); err != nil {
-		return err
-	}
 	var req applyCreditRequest
 	if err := decode(c, &req); err != nil {
 		return err
@@ -325,11 +320,13 @@ func (h *api) applyCredit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := h.Rewards.ApplyCredit(c.UserContext(), p, c.Params("id"), billNo, req.BillDate)
-	if err != nil {
-		return err
-	}
-	return c.JSON(toRedemptionJSON(r))
+	return h.keyed(c, func(idem services.Idempotency) error {
+		r, err := h.Rewards.ApplyCredit(c.UserContext(), principal(c), c.Params("id"), billNo, req.BillDate, idem)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toRedemptionJSON(r))
+	})
 }
 
 // optionalReason is a body whose reason may be left out.
@@ -351,19 +348,17 @@ func decodeOptionalReason(c *fiber.Ctx) (string, error) {
 }
 
 func (h *api) voidCredit(c *fiber.Ctx) error {
-	p := principal(c)
-	if _, _, _, err := idempotency(c, p); err != nil {
-		return err
-	}
 	reason, err := decodeOptionalReason(c)
 	if err != nil {
 		return err
 	}
-	r, err := h.Rewards.VoidCredit(c.UserContext(), p, c.Params("id"), reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(toRedemptionJSON(r))
+	return h.keyed(c, func(idem services.Idempotency) error {
+		r, err := h.Rewards.VoidCredit(c.UserContext(), principal(c), c.Params("id"), reason, idem)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toRedemptionJSON(r))
+	})
 }
 
 type counterScanRequest struct {
@@ -432,19 +427,18 @@ func (h *api) merchantDay(c *fiber.Ctx) error {
 }
 
 func (h *api) refund(c *fiber.Ctx) error {
-	p := principal(c)
-	if _, _, _, err := idempotency(c, p); err != nil {
-		return err
-	}
 	reason, err := decodeOptionalReason(c)
 	if err != nil {
 		return err
 	}
-	r, err := h.Rewards.Refund(c.UserContext(), p, c.Params("id"), reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(toMerchantJSON(r))
+	return h.keyed(c, func(services.Idempotency) error {
+		// A redemption is refunded at most once, so the state keys it.
+		r, err := h.Rewards.Refund(c.UserContext(), principal(c), c.Params("id"), reason)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toMerchantJSON(r))
+	})
 }
 
 type filialPlateRequest struct {

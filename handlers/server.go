@@ -42,6 +42,7 @@ type Deps struct {
 	Rewards    RewardsService
 	Honour     HonourService
 	Timebank   TimebankService
+	Requests   RequestLog
 }
 
 // Options tune the HTTP server.

@@ -133,20 +133,26 @@ func (h *api) exportStatement(f services.ExportFormat, contentType string) fiber
 	}
 }
 
+// Confirming and marking paid happen once per statement (keyed by its
+// status), and take an Idempotency-Key like every value-affecting POST.
 func (h *api) confirmStatement(c *fiber.Ctx) error {
-	st, err := h.Settlement.Confirm(c.UserContext(), principal(c), c.Params("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(toStatementJSON(st))
+	return h.keyed(c, func(services.Idempotency) error {
+		st, err := h.Settlement.Confirm(c.UserContext(), principal(c), c.Params("id"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(toStatementJSON(st))
+	})
 }
 
 func (h *api) markStatementPaid(c *fiber.Ctx) error {
-	st, err := h.Settlement.MarkPaid(c.UserContext(), principal(c), c.Params("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(toStatementJSON(st))
+	return h.keyed(c, func(services.Idempotency) error {
+		st, err := h.Settlement.MarkPaid(c.UserContext(), principal(c), c.Params("id"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(toStatementJSON(st))
+	})
 }
 
 type partnerRedeemedJSON struct {

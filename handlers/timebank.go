@@ -511,9 +511,6 @@ func (h *api) approveRecord(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if _, _, _, err := idempotency(c, p); err != nil {
-		return err
-	}
 	reason := ""
 	if req.Reason != "" {
 		var err error
@@ -521,11 +518,13 @@ func (h *api) approveRecord(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	r, err := h.Timebank.Approve(c.UserContext(), p, c.Params("id"), models.Minutes(req.Minutes), reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(toRecordJSON(r))
+	return h.keyed(c, func(services.Idempotency) error {
+		r, err := h.Timebank.Approve(c.UserContext(), p, c.Params("id"), models.Minutes(req.Minutes), reason)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toRecordJSON(r))
+	})
 }
 
 func decodeReason(c *fiber.Ctx) (string, error) {
@@ -589,9 +588,6 @@ func (h *api) decideCorrection(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if _, _, _, err := idempotency(c, p); err != nil {
-		return err
-	}
 	n, err := strconv.Atoi(c.Params("n"))
 	if err != nil || n < 1 || n > 1000 {
 		return models.Errorf(models.ErrValidation.Code, "n must be a positive whole number")
@@ -600,11 +596,13 @@ func (h *api) decideCorrection(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cr, err := h.Timebank.DecideCorrection(c.UserContext(), p, c.Params("id"), n, *req.Accept, answer)
-	if err != nil {
-		return err
-	}
-	return c.JSON(toCorrectionJSON(cr))
+	return h.keyed(c, func(services.Idempotency) error {
+		cr, err := h.Timebank.DecideCorrection(c.UserContext(), p, c.Params("id"), n, *req.Accept, answer)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toCorrectionJSON(cr))
+	})
 }
 
 // --- certificate and ranking ---
@@ -745,12 +743,10 @@ func (h *api) aidDone(c *fiber.Ctx) error {
 }
 
 func (h *api) confirmAid(c *fiber.Ctx) error {
-	p := principal(c)
-	if _, _, _, err := idempotency(c, p); err != nil {
-		return err
-	}
-	a, err := h.Timebank.ConfirmAid(c.UserContext(), p, c.Params("id"))
-	return h.aidReply(c, a, err)
+	return h.keyed(c, func(services.Idempotency) error {
+		a, err := h.Timebank.ConfirmAid(c.UserContext(), principal(c), c.Params("id"))
+		return h.aidReply(c, a, err)
+	})
 }
 
 func (h *api) cancelAid(c *fiber.Ctx) error {
@@ -782,15 +778,14 @@ func (h *api) resolveAid(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if _, _, _, err := idempotency(c, p); err != nil {
-		return err
-	}
 	reason, err := models.CleanText("reason", req.Reason, 500)
 	if err != nil {
 		return err
 	}
-	a, err := h.Timebank.ResolveAid(c.UserContext(), p, c.Params("id"), *req.Pay, reason)
-	return h.aidReply(c, a, err)
+	return h.keyed(c, func(services.Idempotency) error {
+		a, err := h.Timebank.ResolveAid(c.UserContext(), p, c.Params("id"), *req.Pay, reason)
+		return h.aidReply(c, a, err)
+	})
 }
 
 type needyRequest struct {

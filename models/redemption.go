@@ -229,6 +229,10 @@ type RedemptionMark struct {
 	BillNo     string
 	BillDate   string
 	Reason     string
+	// Op is the scoped idempotency key of the request that wrote the mark,
+	// where the redemption's state alone cannot tell its repeat from a new
+	// request (a credit applied, voided and pending again).
+	Op string
 }
 
 // RedemptionFilter selects redemptions of one community; the community is

@@ -517,8 +517,14 @@ func TestLoweredStarCutsBenefit(t *testing.T) {
 		t.Fatalf("another household read the star: %v", err)
 	}
 	// 降星: 二星 → 一星 takes back the difference and the gate sees 1.
-	if _, err := w.hs.LowerStar(ctx, w.staff, w.hh1.ID, 2027, models.StarOne, "乱堆杂物"); err != nil {
+	lowered, err := w.hs.LowerStar(ctx, w.staff, w.hh1.ID, 2027, models.StarOne, "乱堆杂物")
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The same lowering again (its answer was lost) answers the same and
+	// takes back nothing more.
+	if again, err := w.hs.LowerStar(ctx, w.staff, w.hh1.ID, 2027, models.StarOne, "乱堆杂物"); err != nil || again != lowered {
+		t.Fatalf("repeated lowering: %+v %v\nfirst %+v", again, err, lowered)
 	}
 	if _, err := w.hs.LowerStar(ctx, w.staff, w.hh1.ID, 2027, models.StarOne, "again"); !errors.Is(err, models.ErrValidation) {
 		t.Fatalf("lowering to the same level: %v", err)

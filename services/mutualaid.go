@@ -204,7 +204,15 @@ func (t *Timebank) ResolveAid(ctx context.Context, p models.Principal, id string
 		return a, err
 	}
 	if a.State != models.AidDisputed {
-		return a, models.Errorf(models.ErrAidState.Code, "only a disputed post is resolved by staff")
+		// The same resolution again (a repeat whose first answer was lost)
+		// finishes it: finalise is keyed by the post.
+		prior, err := t.store.Mark(ctx, aidMark(a.ID, "final"))
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return a, err
+		}
+		if err != nil || prior.Flag != pay || prior.Actor != p.ResidentID || prior.Reason != reason {
+			return a, models.Errorf(models.ErrAidState.Code, "only a disputed post is resolved by staff")
+		}
 	}
 	return t.finalise(ctx, a, pay, p.ResidentID, reason)
 }

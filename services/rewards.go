@@ -888,29 +888,100 @@ func (s *Rewards) partnerCredit(ctx context.Context, p models.Principal, id stri
 
 // ApplyCredit records that a pending credit was taken off a bill: the
 // credit's fulfilment. A repeat for the same bill returns the same result.
-func (s *Rewards) ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string) (models.Redemption, error) {
+// The fulfilment is marked with the request's op id, so a repeat of a
+// request that applied an earlier generation (the bill was voided since
+// and the credit is pending again) returns what that request did and
+// applies nothing again.
+func (s *Rewards) ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string, idem Idempotency) (models.Redemption, error) {
 	red, err := s.partnerCredit(ctx, p, id)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("apply credit: %w", err)
 	}
+	if g, m, err := s.earlierStep(ctx, red, finalKey, idem.OpID); err != nil || g > 0 {
+		if err != nil {
+			return red, fmt.Errorf("apply credit: %w", err)
+		}
+		return s.asOfGeneration(ctx, red, g, m)
+	}
 	if red.Status == models.RedemptionFulfilled && red.BillNo != billNo {
 		return red, models.Errorf(models.ErrRedemptionClosed.Code, "the credit is applied to bill %s already", red.BillNo)
 	}
-	return s.decide(ctx, red, models.RedemptionFulfilled, p.ResidentID, models.RedemptionMark{BillNo: billNo, BillDate: billDate})
+	return s.decide(ctx, red, models.RedemptionFulfilled, p.ResidentID, models.RedemptionMark{BillNo: billNo, BillDate: billDate, Op: idem.OpID})
+}
+
+// earlierStep finds the generation before red's current one whose mark
+// (finalKey or voidKey) was written by request op: 0 if there is none.
+// Generations are few, and each look is one read by _id.
+func (s *Rewards) earlierStep(ctx context.Context, red models.Redemption, key func(string, int) string, op string) (int, models.RedemptionMark, error) {
+	if op == "" {
+		return 0, models.RedemptionMark{}, nil
+	}
+	for g := red.Generation - 1; g >= 1; g-- {
+		m, err := s.store.RedemptionMark(ctx, key(red.ID, g))
+		if errors.Is(err, models.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, m, err
+		}
+		if m.Op == op {
+			return g, m, nil
+		}
+	}
+	return 0, models.RedemptionMark{}, nil
+}
+
+// asOfGeneration is red as the request that wrote mark m of generation g
+// left it: applied to m's bill, or (for a void) pending again as
+// generation g+1. The marks hold everything needed, so a repeat whose
+// first answer was lost gets that answer back.
+func (s *Rewards) asOfGeneration(ctx context.Context, red models.Redemption, g int, m models.RedemptionMark) (models.Redemption, error) {
+	out := red
+	out.Closed = time.Time{}
+	if m.Outcome == "voided" {
+		g++
+		out.Status, out.Fulfilled, out.BillNo, out.BillDate = models.RedemptionHeld, time.Time{}, "", ""
+	} else {
+		out.Status, out.Fulfilled, out.BillNo, out.BillDate = models.RedemptionFulfilled, m.At, m.BillNo, m.BillDate
+	}
+	out.Generation = g
+	// A generation's hold period starts when it began: at opening, or at
+	// the void that began it (applyVoid).
+	from := red.Created
+	if g > 1 {
+		vm, err := s.store.RedemptionMark(ctx, voidKey(red.ID, g-1))
+		if err != nil {
+			return red, fmt.Errorf("generation %d: %w", g, err)
+		}
+		from = vm.At
+	}
+	policy, err := s.policies.At(ctx, red.CommunityID, from)
+	if err != nil {
+		return red, fmt.Errorf("generation %d: %w", g, err)
+	}
+	out.Expires = from.AddDate(0, 0, policy.HoldExpiryDays)
+	return out, nil
 }
 
 // VoidCredit records that the bill a credit was applied to was voided: the
-// credit is pending again, once per voided bill.
-func (s *Rewards) VoidCredit(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error) {
+// credit is pending again, once per voided bill. A repeat of the request
+// returns what it did, even after the credit has moved on.
+func (s *Rewards) VoidCredit(ctx context.Context, p models.Principal, id, reason string, idem Idempotency) (models.Redemption, error) {
 	red, err := s.partnerCredit(ctx, p, id)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("void credit: %w", err)
+	}
+	if g, m, err := s.earlierStep(ctx, red, voidKey, idem.OpID); err != nil || g > 0 {
+		if err != nil {
+			return red, fmt.Errorf("void credit: %w", err)
+		}
+		return s.asOfGeneration(ctx, red, g, m)
 	}
 	if red.Status != models.RedemptionFulfilled {
 		return red, models.Errorf(models.ErrRedemptionClosed.Code, "the credit is %s, not applied to a bill", red.Status)
 	}
 	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: voidKey(red.ID, red.Generation), Redemption: red.ID, Outcome: "voided",
-		Actor: p.ResidentID, At: s.stamp(), BillNo: red.BillNo, BillDate: red.BillDate, Reason: reason})
+		Actor: p.ResidentID, At: s.stamp(), BillNo: red.BillNo, BillDate: red.BillDate, Reason: reason, Op: idem.OpID})
 	if err != nil && !errors.Is(err, models.ErrConflict) {
 		return red, fmt.Errorf("void credit: %w", err)
 	}

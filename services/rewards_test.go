@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -480,7 +481,8 @@ func TestHoldExpiresAfterPolicyDays(t *testing.T) {
 	if w.balance(p) != 100 {
 		t.Fatalf("balance %d", w.balance(p))
 	}
-	_, err = w.rs.ApplyCredit(ctx, w.partnerLogin("pm", w.property), red.ID, "B-1", "2026-12-01")
+	pm := w.partnerLogin("pm", w.property)
+	_, err = w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", idemOf(pm, "apply-late"))
 	wantCode(t, "apply after expiry", err, models.ErrRedemptionClosed)
 }
 
@@ -612,17 +614,17 @@ func TestVoidedBillReturnsTheCreditOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	pm := w.partnerLogin("pm", w.property)
-	_, err = w.rs.ApplyCredit(ctx, w.partnerLogin("pk", w.parking), red.ID, "B-1", "2026-12-01")
+	_, err = w.rs.ApplyCredit(ctx, w.partnerLogin("pk", w.parking), red.ID, "B-1", "2026-12-01", idemOf(pm, "apply-pk"))
 	wantCode(t, "parking operator applying a fee credit", err, models.ErrForbidden)
 	pending, err := w.rs.PendingCredits(ctx, pm, 0)
 	if err != nil || len(pending) != 1 {
 		t.Fatalf("pending %v %d", err, len(pending))
 	}
-	if _, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01"); err != nil {
+	if _, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", idemOf(pm, "apply-1")); err != nil {
 		t.Fatal(err)
 	}
-	run(8, func(int) {
-		if _, err := w.rs.VoidCredit(ctx, pm, red.ID, "账单作废"); err != nil && models.CodeOf(err) != models.ErrRedemptionClosed.Code {
+	run(8, func(i int) {
+		if _, err := w.rs.VoidCredit(ctx, pm, red.ID, "账单作废", idemOf(pm, fmt.Sprintf("void-%d", i))); err != nil && models.CodeOf(err) != models.ErrRedemptionClosed.Code {
 			t.Error(err)
 		}
 	})
@@ -634,7 +636,7 @@ func TestVoidedBillReturnsTheCreditOnce(t *testing.T) {
 	if len(ev) != 2 || ev[1].ID != "reverse:"+red.ID+":1" || ev[1].ValueFen != -2000 {
 		t.Fatalf("events %+v", ev)
 	}
-	if _, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-2", "2026-12-05"); err != nil {
+	if _, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-2", "2026-12-05", idemOf(pm, "apply-2")); err != nil {
 		t.Fatal(err)
 	}
 	ev = w.events(w.property.ID)
@@ -881,5 +883,62 @@ func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
 	r := w.resident("第三", 1970, 100)
 	_, err = w.rs.Redeem(ctx, r, rw.ID, idemOf(r, "flaky-4"))
 	wantCode(t, "third unit", err, models.ErrSoldOut)
+	w.mustAudit()
+}
+
+// Invariants 4 and 5 for partner credits: a request that applied a credit
+// and lost its answer, repeated after the bill was voided and the credit is
+// pending again, returns what it did and applies nothing again; a void
+// repeated after the credit moved on does the same.
+func TestCreditRepeatAfterVoidDoesNotApplyAgain(t *testing.T) {
+	w := newRewardsWorld(t)
+	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Title: "物业费优惠", Points: 50, ValueFen: 2000})
+	p := w.resident("孙", 1970, 500)
+	red, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "fee-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm := w.partnerLogin("pm", w.property)
+	apply1, void1 := idemOf(pm, "apply-1"), idemOf(pm, "void-1")
+	applied, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", apply1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.rewardClock.add(time.Hour)
+	voided, err := w.rs.VoidCredit(ctx, pm, red.ID, "账单作废", void1)
+	if err != nil || voided.Status != models.RedemptionHeld || voided.Generation != 2 {
+		t.Fatalf("void: %+v %v", voided, err)
+	}
+	w.rewardClock.add(time.Hour)
+	// Concurrent repeats of the first apply: none applies generation 2.
+	run(6, func(int) {
+		again, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", apply1)
+		if err != nil || !reflect.DeepEqual(again, applied) {
+			t.Errorf("repeated apply: %v\n got  %+v\n want %+v", err, again, applied)
+		}
+	})
+	if again, err := w.rs.VoidCredit(ctx, pm, red.ID, "账单作废", void1); err != nil || !reflect.DeepEqual(again, voided) {
+		t.Fatalf("repeated void: %v\n got  %+v\n want %+v", err, again, voided)
+	}
+	if got, err := w.rs.Redemption(ctx, p, red.ID); err != nil || got.Status != models.RedemptionHeld || got.Generation != 2 {
+		t.Fatalf("after the repeats: %+v %v", got, err)
+	}
+	if ev := w.events(w.property.ID); len(ev) != 2 {
+		t.Fatalf("events %+v: want one fulfilment and one reversal", ev)
+	}
+	// A new request applies generation 2; the old void, repeated, still
+	// answers as it first did and reverses nothing.
+	if _, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-2", "2026-12-05", idemOf(pm, "apply-2")); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := w.rs.VoidCredit(ctx, pm, red.ID, "账单作废", void1); err != nil || !reflect.DeepEqual(again, voided) {
+		t.Fatalf("void repeated after a new apply: %v\n got  %+v\n want %+v", err, again, voided)
+	}
+	if again, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", apply1); err != nil || !reflect.DeepEqual(again, applied) {
+		t.Fatalf("apply repeated after a new apply: %v\n got  %+v\n want %+v", err, again, applied)
+	}
+	if ev := w.events(w.property.ID); len(ev) != 3 {
+		t.Fatalf("events %+v: want two fulfilments and one reversal", ev)
+	}
 	w.mustAudit()
 }

@@ -180,11 +180,19 @@ func (s *Honour) LowerStar(ctx context.Context, p models.Principal, householdID 
 	if err != nil {
 		return models.StarRecord{}, fmt.Errorf("lower star: %w", err)
 	}
-	if level < 0 || level >= rec.Level {
+	from := rec.Level
+	// The same lowering again (a repeat whose first answer was lost) runs
+	// on: every step below is keyed by the level, and it finishes the cuts
+	// a crash may have cut short.
+	again := level == rec.Level && rec.LoweredBy == p.ResidentID && rec.LoweredReason == reason
+	if again {
+		if from, err = s.levelBeforeLowering(ctx, rec, level); err != nil {
+			return models.StarRecord{}, fmt.Errorf("lower star: %w", err)
+		}
+	} else if level < 0 || level >= rec.Level {
 		return models.StarRecord{}, models.Errorf(models.ErrValidation.Code, "level must be below the current level %d", rec.Level)
 	}
-	from := rec.Level
-	if _, _, err := s.event(ctx, models.HonourEvent{ID: fmt.Sprintf("star:%s:lowered:%d", rec.ID, level), CommunityID: rec.CommunityID,
+	if _, _, err := s.event(ctx, models.HonourEvent{ID: loweredEventID(rec.ID, level), CommunityID: rec.CommunityID,
 		Subject: rec.ID, Kind: "lowered", By: p.ResidentID, Reason: reason, At: s.stamp()}); err != nil {
 		return models.StarRecord{}, fmt.Errorf("lower star: %w", err)
 	}
@@ -230,6 +238,25 @@ func (s *Honour) LowerStar(ctx context.Context, p models.Principal, householdID 
 		}
 	}
 	return rec, nil
+}
+
+func loweredEventID(starID string, level int) string {
+	return fmt.Sprintf("star:%s:lowered:%d", starID, level)
+}
+
+// levelBeforeLowering is the level rec had before it was lowered to level:
+// the next higher level it was lowered to, or the computed one.
+func (s *Honour) levelBeforeLowering(ctx context.Context, rec models.StarRecord, level int) (int, error) {
+	for l := level + 1; l < rec.Computed; l++ {
+		_, err := s.store.HonourEvent(ctx, loweredEventID(rec.ID, l))
+		if err == nil {
+			return l, nil
+		}
+		if !errors.Is(err, models.ErrNotFound) {
+			return 0, err
+		}
+	}
+	return rec.Computed, nil
 }
 
 // StarLevel is the household's star level for the year of t after any

@@ -692,6 +692,14 @@ func TestMutualAidCancelDisputeResolve(t *testing.T) {
 	if err != nil || got.State != models.AidConfirmed {
 		t.Fatalf("resolve: %+v %v", got, err)
 	}
+	// The same resolution again (its answer was lost) answers the same and
+	// moves nothing more; another one is refused.
+	if again, err := e.tb.ResolveAid(ctx, e.staff, b.ID, true, "上门核实已修好"); err != nil || again.State != got.State || again.FinalAt != got.FinalAt {
+		t.Fatalf("repeated resolution: %+v %v\nfirst %+v", again, err, got)
+	}
+	if _, err := e.tb.ResolveAid(ctx, e.staff, b.ID, false, "改判"); models.CodeOf(err) != models.ErrAidState.Code {
+		t.Fatalf("another resolution: %v", err)
+	}
 	if e.balance(t, "r1", models.AssetHours) != -90 || e.balance(t, "r3", models.AssetHours) != 90 {
 		t.Fatal("resolution did not move the hours")
 	}

@@ -265,6 +265,7 @@ type redemptionMarkDoc struct {
 	BillNo     string    `bson:"bill_no,omitempty"`
 	BillDate   string    `bson:"bill_date,omitempty"`
 	Reason     string    `bson:"reason,omitempty"`
+	Op         string    `bson:"op,omitempty"`
 }
 
 // InsertRedemptionMark records m; models.ErrConflict if a mark with its id

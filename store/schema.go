@@ -61,6 +61,10 @@ const (
 	colGifts            = "tb_gifts"
 )
 
+// colKeyedRequests holds the hash and first answer of each keyed request;
+// _id is k:caller:key.
+const colKeyedRequests = "keyed_requests"
+
 var allCollections = []string{
 	colCommunities, colBuildings, colHouseholds, colResidents, colLogins, colSessions,
 	colRefreshTokens, colEntries, colHeads, colOps, colTransfers, colTransferQueue,
@@ -70,6 +74,7 @@ var allCollections = []string{
 	colRewards, colRedemptions, colRewardSlots, colRedemptionMarks, colFilialPlates, colFilialBookings, colGateEvents,
 	colHonourEntries, colObjections, colHonourEvents, colHonourCurrent, colHeadTerms, colHeadCurrent, colDuties, colStarLevels,
 	colActivities, colSignups, colTBKeys, colRecords, colRecordQueue, colLinks, colCorrections, colAid, colGifts,
+	colKeyedRequests,
 }
 
 type index struct {

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/linli-community/linli/models"
+)
+
+// Invariant 4 for the state-changing routes that do not post through the
+// ledger's op record: they keep their first answer under the request's key.
+
+// keyedOnce sends a keyed request that must succeed, then checks its repeat
+// gets the first answer byte for byte and writes nothing, and that the key
+// with another request (otherPath, otherBody) is a 422 that writes nothing.
+func (w *world) keyedOnce(path, token string, body any, key, otherPath string, otherBody any) reply {
+	w.t.Helper()
+	first := w.call("POST", path, token, body, "Idempotency-Key", key)
+	if first.Status/100 != 2 {
+		w.t.Fatalf("%s: %d %s", path, first.Status, first.Body)
+	}
+	before := w.counts()
+	again := w.call("POST", path, token, body, "Idempotency-Key", key)
+	if again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
+		w.t.Fatalf("%s repeated: %d %s\nfirst: %d %s", path, again.Status, again.Body, first.Status, first.Body)
+	}
+	other := w.call("POST", otherPath, token, otherBody, "Idempotency-Key", key)
+	if other.Status != http.StatusUnprocessableEntity || other.code() != "IDEMPOTENCY_KEY_REUSED" {
+		w.t.Fatalf("%s with the key of %s: %d %s", otherPath, path, other.Status, other.Body)
+	}
+	if after := w.counts(); !equalCounts(before, after) {
+		w.t.Fatalf("a repeat wrote something:\nbefore %v\nafter  %v", before, after)
+	}
+	return first
+}
+
+// together sends n identical keyed requests at once and checks they all
+// got one answer, which it returns.
+func (w *world) together(n int, path, token string, body any, key string) reply {
+	w.t.Helper()
+	replies := make([]reply, n)
+	atOnce(n, func(i int) { replies[i] = w.call("POST", path, token, body, "Idempotency-Key", key) })
+	for i, r := range replies {
+		if r.Status/100 != 2 || r.Status != replies[0].Status || !bytes.Equal(r.Body, replies[0].Body) {
+			w.t.Fatalf("%s concurrent %d: %d %s\nfirst: %d %s", path, i, r.Status, r.Body, replies[0].Status, replies[0].Body)
+		}
+	}
+	return replies[0]
+}
+
+// loseAnswer makes the keyed request of caller and key look as if it died
+// after its effect and before its answer was stored.
+func (w *world) loseAnswer(caller, key string) {
+	w.t.Helper()
+	ctx, id := context.Background(), "k:"+caller+":"+key
+	rec, err := w.sys.store.KeyedRequest(ctx, id)
+	if err != nil || !rec.Answered() {
+		w.t.Fatalf("keyed request %s: %+v %v", id, rec, err)
+	}
+	if err := w.sys.store.DeleteKeyedRequest(ctx, id); err != nil {
+		w.t.Fatal(err)
+	}
+	// Older than the patience a repeat gives a first request at work.
+	rec.Status, rec.Body, rec.At = 0, nil, rec.At.Add(-time.Minute)
+	if err := w.sys.store.InsertKeyedRequest(ctx, rec); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// The scenario of the bug: a partner applies a credit (K1), voids the bill
+// (K2), and K1 is repeated. The repeat answers as the first apply did and
+// applies nothing again, whether the first answer is stored or was lost.
+func TestCreditApplyRepeatedAfterVoidOverHTTP(t *testing.T) {
+	w := newWorld(t)
+	staff, granny, pm := w.login(phoneStaffA), w.login(phoneElderA), w.login(phonePartnerA)
+	elder, partner := w.ids[phoneElderA], w.ids[phonePartnerA]
+	if r := w.call("POST", "/api/v1/residents/"+elder+"/points/adjustments", staff, award(200, "award"), "Idempotency-Key", "keyed-award-1"); r.Status != http.StatusCreated {
+		t.Fatalf("award: %d %s", r.Status, r.Body)
+	}
+	rewardID, cost := w.rewardOf(granny, "property_fee")
+	r := w.call("POST", "/api/v1/rewards/"+rewardID+"/redemptions", granny, nil, "Idempotency-Key", "keyed-redeem-1")
+	if r.Status != http.StatusCreated {
+		t.Fatalf("redeem: %d %s", r.Status, r.Body)
+	}
+	var red struct{ ID string }
+	r.decode(t, &red)
+	credit := "/api/v1/partner/credits/" + red.ID
+	bill := map[string]string{"bill_no": "WY-2026-11-0301", "bill_date": "2026-11-30"}
+	events := func() int64 { return w.counts()["settlement_events"] }
+	ev0 := events()
+
+	applied := w.keyedOnce(credit+"/apply", pm, bill, "apply-k1-0001",
+		credit+"/apply", map[string]string{"bill_no": "WY-2026-11-0302", "bill_date": "2026-11-30"})
+	voided := w.keyedOnce(credit+"/void", pm, map[string]string{"reason": "账单作废"}, "void-k2-0001",
+		credit+"/void", map[string]string{"reason": "开错了"})
+	if !bytes.Contains(voided.Body, []byte(`"generation":2`)) || !bytes.Contains(voided.Body, []byte(`"status":"held"`)) {
+		t.Fatalf("void: %s", voided.Body)
+	}
+	if got := events() - ev0; got != 2 {
+		t.Fatalf("%d settlement events after apply and void; want a fulfilment and a reversal", got)
+	}
+	// K1 again: the stored answer.
+	before := w.counts()
+	if again := w.call("POST", credit+"/apply", pm, bill, "Idempotency-Key", "apply-k1-0001"); again.Status != 200 || !bytes.Equal(again.Body, applied.Body) {
+		t.Fatalf("apply repeated after the void: %d %s\nfirst %s", again.Status, again.Body, applied.Body)
+	}
+	if after := w.counts(); !equalCounts(before, after) {
+		t.Fatalf("the repeat wrote something:\nbefore %v\nafter  %v", before, after)
+	}
+	// K1 and K2 again with their answers lost: the services find what the
+	// requests did by their op ids and answer the same, concurrently too.
+	w.loseAnswer(partner, "apply-k1-0001")
+	w.loseAnswer(partner, "void-k2-0001")
+	if again := w.together(4, credit+"/apply", pm, bill, "apply-k1-0001"); !bytes.Equal(again.Body, applied.Body) {
+		t.Fatalf("apply whose answer was lost: %s\nfirst %s", again.Body, applied.Body)
+	}
+	if again := w.together(4, credit+"/void", pm, map[string]string{"reason": "账单作废"}, "void-k2-0001"); !bytes.Equal(again.Body, voided.Body) {
+		t.Fatalf("void whose answer was lost: %s\nfirst %s", again.Body, voided.Body)
+	}
+	if got := events() - ev0; got != 2 {
+		t.Fatalf("%d settlement events after the repeats; want 2", got)
+	}
+	r = w.call("GET", "/api/v1/redemptions/"+red.ID, granny, nil)
+	if !bytes.Contains(r.Body, []byte(`"status":"held"`)) || !bytes.Contains(r.Body, []byte(`"generation":2`)) {
+		t.Fatalf("after the repeats: %s", r.Body)
+	}
+
+	// A new request applies generation 2: one effect from concurrent
+	// requests with one key.
+	w.together(6, credit+"/apply", pm, map[string]string{"bill_no": "WY-2026-12-0001", "bill_date": "2026-12-31"}, "apply-k3-0001")
+	if got := events() - ev0; got != 3 {
+		t.Fatalf("%d settlement events after a second apply; want 3", got)
+	}
+	// A refused request moves nothing and leaves nothing behind.
+	before = w.counts()
+	if r := w.call("POST", "/api/v1/redemptions/"+red.ID+"/cancel", granny, nil, "Idempotency-Key", "cancel-k4-0001"); r.Status != http.StatusConflict {
+		t.Fatalf("cancel of an applied credit: %d %s", r.Status, r.Body)
+	}
+	if after := w.counts(); !equalCounts(before, after) {
+		t.Fatalf("a refused request wrote something:\nbefore %v\nafter  %v", before, after)
+	}
+	// Cancelling after a void returns the points once, however repeated.
+	w.keyedOnce(credit+"/void", pm, map[string]string{"reason": "再次作废"}, "void-k5-0001", credit+"/apply", bill)
+	pts, _ := w.points(elder)
+	w.together(4, "/api/v1/redemptions/"+red.ID+"/cancel", granny, nil, "cancel-k6-0001")
+	w.keyedOnce("/api/v1/redemptions/"+red.ID+"/cancel", granny, nil, "cancel-k6-0001", "/api/v1/redemptions/other/cancel", nil)
+	w.loseAnswer(elder, "cancel-k6-0001")
+	if r := w.call("POST", "/api/v1/redemptions/"+red.ID+"/cancel", granny, nil, "Idempotency-Key", "cancel-k6-0001"); r.Status != 200 {
+		t.Fatalf("cancel whose answer was lost: %d %s", r.Status, r.Body)
+	}
+	if after, _ := w.points(elder); after-pts != cost {
+		t.Fatalf("points %d → %d; want one release of %d", pts, after, cost)
+	}
+	w.mustAudit()
+}
+
+// Reversal, refund and a service-record approval keep their first answers
+// too, and concurrent requests with one key make one effect.
+func TestKeyedDecisionsOverHTTP(t *testing.T) {
+	w := newWorld(t)
+	staff, son, clerk := w.login(phoneStaffA), w.login(phoneSonA), w.login(phoneClerkA)
+	sonID := w.ids[phoneSonA]
+
+	// Ledger reversal: keyed by the entry, answered from the request log.
+	r := w.call("POST", "/api/v1/residents/"+sonID+"/points/adjustments", staff, award(30, "award"), "Idempotency-Key", "keyed-award-2")
+	if r.Status != http.StatusCreated {
+		t.Fatalf("award: %d %s", r.Status, r.Body)
+	}
+	_, seq := w.points(sonID)
+	rev := "/api/v1/residents/" + sonID + "/ledger/POINTS/entries/" + strconv.FormatInt(seq, 10) + "/reversal"
+	pts, _ := w.points(sonID)
+	w.together(4, rev, staff, map[string]string{"reason": "录入错误"}, "reverse-0001")
+	w.keyedOnce(rev, staff, map[string]string{"reason": "录入错误"}, "reverse-0001", rev, map[string]string{"reason": "另一个原因"})
+	w.loseAnswer(w.ids[phoneStaffA], "reverse-0001")
+	if r := w.call("POST", rev, staff, map[string]string{"reason": "录入错误"}, "Idempotency-Key", "reverse-0001"); r.Status != http.StatusCreated {
+		t.Fatalf("reversal whose answer was lost: %d %s", r.Status, r.Body)
+	}
+	if after, _ := w.points(sonID); pts-after != 30 {
+		t.Fatalf("points %d → %d; want one reversal of 30", pts, after)
+	}
+
+	// Merchant refund of a scanned redemption.
+	rewardID, cost := w.rewardOf(son, "merchant")
+	r = w.call("POST", "/api/v1/rewards/"+rewardID+"/qr", son, nil)
+	var qr struct{ Token string }
+	r.decode(t, &qr)
+	r = w.call("POST", "/api/v1/merchant/scans", clerk, map[string]string{"token": qr.Token}, "Idempotency-Key", "keyed-scan-01")
+	if r.Status != http.StatusCreated {
+		t.Fatalf("scan: %d %s", r.Status, r.Body)
+	}
+	var scanned struct {
+		RedemptionID string `json:"redemption_id"`
+	}
+	r.decode(t, &scanned)
+	pts, _ = w.points(sonID)
+	refund := "/api/v1/merchant/redemptions/" + scanned.RedemptionID + "/refund"
+	first := w.together(4, refund, clerk, map[string]string{"reason": "顾客退货"}, "refund-0001")
+	w.keyedOnce(refund, clerk, map[string]string{"reason": "顾客退货"}, "refund-0001", refund, map[string]string{"reason": "别的"})
+	w.loseAnswer(w.ids[phoneClerkA], "refund-0001")
+	if again := w.call("POST", refund, clerk, map[string]string{"reason": "顾客退货"}, "Idempotency-Key", "refund-0001"); again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
+		t.Fatalf("refund whose answer was lost: %d %s\nfirst %s", again.Status, again.Body, first.Body)
+	}
+	if after, _ := w.points(sonID); after-pts != cost {
+		t.Fatalf("points %d → %d; want one refund of %d", pts, after, cost)
+	}
+
+	// A service record claimed by the resident, approved by staff.
+	start := time.Now().Add(-3 * time.Hour).Truncate(time.Minute)
+	r = w.call("POST", "/api/v1/service-records", son, map[string]any{"category": "助老", "organisation": "居委会",
+		"description": "陪老人就医", "start": start, "end": start.Add(90 * time.Minute)}, "Idempotency-Key", "keyed-claim-01")
+	if r.Status != http.StatusCreated {
+		t.Fatalf("claim: %d %s", r.Status, r.Body)
+	}
+	var rec struct{ ID string }
+	r.decode(t, &rec)
+	hours := func() int64 {
+		b, err := w.sys.ledger.Balance(context.Background(), models.AccountOf(sonID, models.AssetHours))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Amount
+	}
+	h0 := hours()
+	approve := "/api/v1/service-records/" + rec.ID + "/approve"
+	w.together(4, approve, staff, map[string]any{}, "approve-k-0001")
+	w.keyedOnce(approve, staff, map[string]any{}, "approve-k-0001", approve, map[string]any{"minutes": 60, "reason": "核减"})
+	w.loseAnswer(w.ids[phoneStaffA], "approve-k-0001")
+	if r := w.call("POST", approve, staff, map[string]any{}, "Idempotency-Key", "approve-k-0001"); r.Status != 200 {
+		t.Fatalf("approval whose answer was lost: %d %s", r.Status, r.Body)
+	}
+	if got := hours() - h0; got != 90 {
+		t.Fatalf("credited %d minutes; want one credit of 90", got)
+	}
+	w.mustAudit()
+}

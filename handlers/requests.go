@@ -1,0 +1,63 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/services"
+)
+
+// RequestLog remembers keyed requests and their first answers
+// (services.Requests).
+type RequestLog interface {
+	// Begin records the request before it has any effect. It returns the
+	// first answer with answered=true for a repeat of an answered request,
+	// answered=false when the request is to run, and
+	// models.ErrIdempotencyMismatch if the key was used for another request.
+	Begin(ctx context.Context, idem services.Idempotency) (prior models.KeyedRequest, answered bool, err error)
+	// Answer stores the first answer of request id.
+	Answer(ctx context.Context, id string, status int, body []byte) error
+	// Forget drops request id after it was refused.
+	Forget(ctx context.Context, id string) error
+}
+
+// keyed runs a state-changing request once per Idempotency-Key: run (the
+// service call and the encoding of its answer) gets the request's scoped
+// key; a repeat with the same key and body gets the first answer byte for
+// byte without running again; the same key with another body is a 422.
+// Decode and validate before calling keyed, so bad input leaves nothing.
+func (h *api) keyed(c *fiber.Ctx, run func(idem services.Idempotency) error) error {
+	key, op, hash, err := idempotency(c, principal(c))
+	if err != nil {
+		return err
+	}
+	idem := services.Idempotency{Key: key, OpID: op, Hash: hash}
+	ctx := c.UserContext()
+	prior, answered, err := h.Requests.Begin(ctx, idem)
+	if err != nil {
+		return err
+	}
+	if answered {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Status(prior.Status).Send(prior.Body)
+	}
+	if err := run(idem); err != nil {
+		if info, ok := errorTable[models.CodeOf(err)]; ok && info.status < fiber.StatusInternalServerError {
+			// Refused, so nothing moved: leave nothing behind, and let a
+			// repeat be judged afresh. An internal error keeps the record,
+			// and its repeat runs the keyed effects again.
+			if ferr := h.Requests.Forget(ctx, op); ferr != nil {
+				h.Log.WarnContext(ctx, "forget refused request", "request_id", requestID(c), "err", ferr)
+			}
+		}
+		return err
+	}
+	resp := c.Response()
+	if err := h.Requests.Answer(ctx, op, resp.StatusCode(), append([]byte(nil), resp.Body()...)); err != nil {
+		// The effect is done and is the answer; a repeat finds no stored
+		// answer and runs the keyed effects again, which moves nothing.
+		h.Log.WarnContext(ctx, "store first answer", "request_id", requestID(c), "err", err)
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+package services_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/store/storetest"
+)
+
+func TestKeyedRequestIsFirstOnceAndReplaysItsAnswer(t *testing.T) {
+	st := storetest.New(t)
+	ck := &rewardClock{t: rewardsStart}
+	rq := services.NewRequests(st, ck.now)
+	idem := services.Idempotency{Key: "key-00001", OpID: "k:r1:key-00001", Hash: "h1"}
+
+	if _, answered, err := rq.Begin(ctx, idem); err != nil || answered {
+		t.Fatalf("first: answered %v err %v", answered, err)
+	}
+	// Concurrent repeats wait for the first answer instead of running.
+	type result struct {
+		rec      models.KeyedRequest
+		answered bool
+		err      error
+	}
+	out := make([]result, 6)
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec, answered, err := rq.Begin(ctx, idem)
+			out[i] = result{rec, answered, err}
+		}()
+	}
+	body := []byte(`{"status":"cancelled"}`)
+	if err := rq.Answer(ctx, idem.OpID, 200, body); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, r := range out {
+		if r.err != nil || !r.answered || r.rec.Status != 200 || string(r.rec.Body) != string(body) {
+			t.Fatalf("repeat %d: %+v", i, r)
+		}
+	}
+
+	other := idem
+	other.Hash = "h2"
+	if _, _, err := rq.Begin(ctx, other); !errors.Is(err, models.ErrIdempotencyMismatch) {
+		t.Fatalf("another body: %v", err)
+	}
+}
+
+func TestKeyedRequestRefusedIsForgottenAndDeadIsRunAgain(t *testing.T) {
+	st := storetest.New(t)
+	ck := &rewardClock{t: rewardsStart}
+	rq := services.NewRequests(st, ck.now)
+	idem := services.Idempotency{Key: "key-00002", OpID: "k:r1:key-00002", Hash: "h1"}
+	first, _, err := rq.Begin(ctx, idem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Refused: forgotten, so the repeat is first again.
+	if err := rq.Forget(ctx, idem.OpID); err != nil {
+		t.Fatal(err)
+	}
+	if _, answered, err := rq.Begin(ctx, idem); err != nil || answered {
+		t.Fatalf("after forget: answered %v err %v", answered, err)
+	}
+	// The first died without answering: once its patience is over, a
+	// repeat is told to run the (keyed) request itself.
+	ck.add(services.RequestPatience)
+	prior, answered, err := rq.Begin(ctx, idem)
+	if err != nil || answered {
+		t.Fatalf("after the first died: answered %v err %v", answered, err)
+	}
+	if prior.Hash != first.Hash || prior.ID != idem.OpID {
+		t.Fatalf("prior %+v", prior)
+	}
+	if prior.Answered() || len(prior.Body) != 0 {
+		t.Fatalf("no answer expected, got %d %q", prior.Status, prior.Body)
+	}
+}
