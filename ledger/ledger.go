@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -34,6 +36,11 @@ type Ledger struct {
 	mu    sync.Mutex
 	heads map[models.Account]models.Balance // in-process hint, never the truth
 
+	// recent holds entries this process wrote or read. Entries are never
+	// changed, so a cached one is always right; only "there is no entry
+	// seq" must be asked of the store every time.
+	recent *lru.Cache[string, models.Entry]
+
 	// flight joins concurrent repeats of one posting in this process into
 	// one execution; repeats on other replicas meet at the op record.
 	flight singleflight.Group
@@ -41,7 +48,24 @@ type Ledger struct {
 
 // New returns a ledger over s; now is the clock.
 func New(s Store, now func() time.Time) *Ledger {
-	return &Ledger{store: s, now: now, obs: noObserver{}, heads: map[models.Account]models.Balance{}}
+	recent, _ := lru.New[string, models.Entry](recentEntries) // fails only for a size below 1
+	return &Ledger{store: s, now: now, obs: noObserver{}, heads: map[models.Account]models.Balance{}, recent: recent}
+}
+
+// recentEntries bounds the cache of entries: a few MiB, enough for the
+// first history pages of the residents active at one time.
+const recentEntries = 10_000
+
+// entry is entry seq of acct, from the cache or the store.
+func (l *Ledger) entry(ctx context.Context, acct models.Account, seq int64) (models.Entry, error) {
+	if e, ok := l.recent.Get(acct.EntryID(seq)); ok {
+		return e, nil
+	}
+	e, err := l.store.Entry(ctx, acct, seq)
+	if err == nil {
+		l.recent.Add(e.ID(), e)
+	}
+	return e, err
 }
 
 // Observe sends posting events to o (metrics).
@@ -138,7 +162,7 @@ func (l *Ledger) post(ctx context.Context, p Posting) (models.Entry, error) {
 		}
 		l.obs.Replayed()
 		if prior.Seq > 0 {
-			return l.store.Entry(ctx, p.Account, prior.Seq)
+			return l.entry(ctx, p.Account, prior.Seq)
 		}
 		if prior.Rejected != "" {
 			return models.Entry{}, &models.Error{Code: prior.Rejected}
@@ -154,7 +178,7 @@ func (l *Ledger) post(ctx context.Context, p Posting) (models.Entry, error) {
 	if repeat {
 		from = models.Balance{Account: p.Account, Seq: op.BaseSeq}
 		if op.BaseSeq > 0 {
-			e, err := l.store.Entry(ctx, p.Account, op.BaseSeq)
+			e, err := l.entry(ctx, p.Account, op.BaseSeq)
 			if err != nil {
 				return models.Entry{}, fmt.Errorf("ledger: read base: %w", err)
 			}
@@ -203,6 +227,7 @@ func (l *Ledger) post(ctx context.Context, p Posting) (models.Entry, error) {
 		}
 		err = l.store.InsertEntry(ctx, e)
 		if err == nil {
+			l.recent.Add(e.ID(), e)
 			l.remember(ctx, models.Balance{Account: p.Account, Seq: e.Seq, Amount: e.BalanceAfter}, 0)
 			l.obs.Posted(e.Kind)
 			return e, nil
@@ -280,7 +305,7 @@ func (l *Ledger) Release(ctx context.Context, p Posting) (models.Entry, error) {
 // reversal of the same entry returns the first. A reversal that would take
 // the balance below zero is refused.
 func (l *Ledger) Reverse(ctx context.Context, acct models.Account, seq int64, reason, actor string) (models.Entry, error) {
-	orig, err := l.store.Entry(ctx, acct, seq)
+	orig, err := l.entry(ctx, acct, seq)
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("ledger: reverse: %w", err)
 	}
@@ -322,7 +347,7 @@ func (l *Ledger) History(ctx context.Context, acct models.Account, before int64,
 	if len(seqs) == 0 {
 		return []models.Entry{}, 0, nil
 	}
-	entries, err := l.store.Entries(ctx, acct, seqs)
+	entries, err := l.entries(ctx, acct, seqs)
 	if err != nil {
 		return nil, 0, fmt.Errorf("ledger: history: %w", err)
 	}
@@ -386,7 +411,7 @@ func (l *Ledger) walk(ctx context.Context, acct models.Account, b models.Balance
 	var found *models.Entry
 	steps := 0
 	for {
-		e, err := l.store.Entry(ctx, acct, b.Seq+1)
+		e, err := l.entry(ctx, acct, b.Seq+1)
 		if errors.Is(err, models.ErrNotFound) {
 			break
 		}
@@ -407,5 +432,36 @@ func (l *Ledger) walk(ctx context.Context, acct models.Account, b models.Balance
 
 // Entry returns entry seq of acct, or models.ErrNotFound.
 func (l *Ledger) Entry(ctx context.Context, acct models.Account, seq int64) (models.Entry, error) {
-	return l.store.Entry(ctx, acct, seq)
+	return l.entry(ctx, acct, seq)
+}
+
+// entries are the entries seqs of acct that exist, in the order of seqs,
+// from the cache where it has them.
+func (l *Ledger) entries(ctx context.Context, acct models.Account, seqs []int64) ([]models.Entry, error) {
+	found := make(map[int64]models.Entry, len(seqs))
+	var missing []int64
+	for _, seq := range seqs {
+		if e, ok := l.recent.Get(acct.EntryID(seq)); ok {
+			found[seq] = e
+		} else {
+			missing = append(missing, seq)
+		}
+	}
+	if len(missing) > 0 {
+		read, err := l.store.Entries(ctx, acct, missing)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range read {
+			found[e.Seq] = e
+			l.recent.Add(e.ID(), e)
+		}
+	}
+	out := make([]models.Entry, 0, len(seqs))
+	for _, seq := range seqs {
+		if e, ok := found[seq]; ok {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }

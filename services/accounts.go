@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/linli-community/linli/ledger"
@@ -26,6 +27,9 @@ type AuditTrail interface {
 	// AuditTrail lists a community's records, newest first, older than
 	// before (zero for the newest), at most limit.
 	AuditTrail(ctx context.Context, communityID string, before time.Time, limit int) ([]models.AuditRecord, error)
+	// EntriesOfKinds lists a community's ledger entries of kinds, newest
+	// first, older than before (zero: from the newest), at most limit.
+	EntriesOfKinds(ctx context.Context, communityID string, kinds []models.EntryKind, before time.Time, limit int) ([]models.Entry, error)
 }
 
 // PolicySource says which policy is in force in a community at a time.
@@ -134,8 +138,11 @@ type Adjustment struct {
 	Idem       Idempotency
 }
 
-// Adjust awards or deducts points within the community's bounds and records
-// it in the audit trail. A deduction never takes a balance below zero.
+// Adjust awards or deducts points within the community's bounds. A
+// deduction never takes a balance below zero. Its entry is its record in
+// the audit trail (Trail): it names the staff member, the category and the
+// reason, and it is written once and never changed, so the record cannot
+// be missing where the points moved.
 func (a *Accounts) Adjust(ctx context.Context, p models.Principal, adj Adjustment) (models.Entry, error) {
 	r, err := managedResident(ctx, a.people, p, adj.ResidentID)
 	if err != nil {
@@ -145,9 +152,9 @@ func (a *Accounts) Adjust(ctx context.Context, p models.Principal, adj Adjustmen
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("adjust: %w", err)
 	}
-	kind, delta, action, bound := models.KindAward, int64(adj.Points), "points.award", policy.MaxAward
+	kind, delta, bound := models.KindAward, int64(adj.Points), policy.MaxAward
 	if adj.Deduct {
-		kind, delta, action, bound = models.KindDeduct, -delta, "points.deduct", policy.MaxDeduct
+		kind, delta, bound = models.KindDeduct, -delta, policy.MaxDeduct
 	}
 	if adj.Points > bound {
 		return models.Entry{}, models.Errorf(models.ErrOutOfBounds.Code, "at most %d points per action", bound)
@@ -160,16 +167,16 @@ func (a *Accounts) Adjust(ctx context.Context, p models.Principal, adj Adjustmen
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("adjust: %w", err)
 	}
-	// Recorded after the entry and again on every repeat, so a crash between
-	// the two is mended by the client's retry.
-	err = a.trail.RecordAudit(ctx, models.AuditRecord{
-		ID: adj.Idem.OpID, CommunityID: r.CommunityID, Actor: p.ResidentID, Action: action,
-		Subject: r.ID, Amount: delta, Category: adj.Category, Reason: adj.Reason, Ref: e.ID(), At: e.At,
-	})
-	if err != nil {
-		return e, fmt.Errorf("adjust: audit trail: %w", err)
-	}
 	return e, nil
+}
+
+// adjustmentActions names the audit-trail action of each adjustment kind.
+var adjustmentActions = map[models.EntryKind]string{models.KindAward: "points.award", models.KindDeduct: "points.deduct"}
+
+// adjustmentRecord is the audit record an adjustment's entry stands for.
+func adjustmentRecord(e models.Entry) models.AuditRecord {
+	return models.AuditRecord{ID: e.OpID, CommunityID: e.CommunityID, Actor: e.Actor, Action: adjustmentActions[e.Kind],
+		Subject: e.Account.ResidentID, Amount: e.Delta, Category: e.Ref, Reason: e.Reason, Ref: e.ID(), At: e.At}
 }
 
 // Reverse corrects an entry with a reversing entry, once per entry, with a
@@ -216,7 +223,25 @@ func (a *Accounts) Trail(ctx context.Context, p models.Principal, before time.Ti
 	if !p.IsStaff() {
 		return nil, models.ErrForbidden
 	}
-	return a.trail.AuditTrail(ctx, p.CommunityID, before, limit)
+	recs, err := a.trail.AuditTrail(ctx, p.CommunityID, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	adjustments, err := a.trail.EntriesOfKinds(ctx, p.CommunityID, []models.EntryKind{models.KindAward, models.KindDeduct}, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, r := range recs {
+		seen[r.ID] = true
+	}
+	for _, e := range adjustments {
+		if !seen[e.OpID] { // data from before adjustments stopped writing a record of their own
+			recs = append(recs, adjustmentRecord(e))
+		}
+	}
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].At.After(recs[j].At) })
+	return recs[:min(len(recs), limit)], nil
 }
 
 // Audit recomputes every account from its entries.

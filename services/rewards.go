@@ -428,41 +428,51 @@ func (s *Rewards) open(ctx context.Context, rw models.Reward, res models.Residen
 }
 
 func (s *Rewards) openOnce(ctx context.Context, rw models.Reward, res models.Resident, id, hash, key, tokenID string) (models.Redemption, error) {
-	red, prior, err := s.store.Redemption(ctx, id)
-	switch {
-	case err == nil:
-		if prior != hash {
-			return models.Redemption{}, models.ErrIdempotencyMismatch
+	// The redemption's insert below finds a repeat of this request (its id
+	// is derived from the request's key), so a new request reads nothing
+	// first; a repeat that would be refused now is answered as it was then.
+	repeat := func() (models.Redemption, bool, error) {
+		red, prior, err := s.store.Redemption(ctx, id)
+		switch {
+		case errors.Is(err, models.ErrNotFound):
+			return red, false, nil
+		case err != nil:
+			return red, false, fmt.Errorf("redeem: %w", err)
+		case prior != hash:
+			return red, false, models.ErrIdempotencyMismatch
 		}
-		return s.resume(ctx, red, key, true)
-	case !errors.Is(err, models.ErrNotFound):
-		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		red, err = s.resume(ctx, red, key, true)
+		return red, true, err
 	}
 	now := s.stamp()
 	loc, err := s.location(ctx, rw.CommunityID)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 	}
-	if err := s.admit(ctx, rw, res, now, loc); err != nil {
-		return models.Redemption{}, err
-	}
 	policy, err := s.policies.At(ctx, rw.CommunityID, now)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 	}
-	plate := ""
-	if rw.Kind == models.RewardParking {
+	plate, refusal := "", s.admit(ctx, rw, res, now, loc)
+	if refusal == nil && rw.Kind == models.RewardParking {
 		// A parking reduction is for the household's registered car.
 		h, err := s.store.Household(ctx, res.HouseholdID)
-		if err != nil {
-			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		switch {
+		case err != nil:
+			refusal = fmt.Errorf("redeem: %w", err)
+		case len(h.Plates) == 0:
+			refusal = models.Errorf(models.ErrNotEligible.Code, "plate: the household has no registered plate")
+		default:
+			plate = h.Plates[0]
 		}
-		if len(h.Plates) == 0 {
-			return models.Redemption{}, models.Errorf(models.ErrNotEligible.Code, "plate: the household has no registered plate")
-		}
-		plate = h.Plates[0]
 	}
-	red = models.Redemption{
+	if refusal != nil {
+		if red, ok, err := repeat(); ok || err != nil {
+			return red, err
+		}
+		return models.Redemption{}, refusal
+	}
+	red := models.Redemption{
 		ID: id, CommunityID: rw.CommunityID, RewardID: rw.ID, Kind: rw.Kind, Title: rw.Title, PartnerID: rw.PartnerID,
 		ResidentID: res.ID, HouseholdID: res.HouseholdID, Plate: plate, Points: rw.Points, ValueFen: rw.ValueFen, Bearer: rw.Bearer,
 		Code: strings.ToUpper(derivedID(id, "code")[:8]), Status: models.RedemptionOpening, Created: now,
@@ -470,15 +480,13 @@ func (s *Rewards) openOnce(ctx context.Context, rw models.Reward, res models.Res
 	}
 	err = s.store.InsertRedemption(ctx, red, hash)
 	if errors.Is(err, models.ErrConflict) {
-		// Another replica runs the same request: continue from what it wrote.
-		var prior string
-		if red, prior, err = s.store.Redemption(ctx, id); err != nil {
-			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		// A repeat, or another replica running the same request: continue
+		// from what the first wrote.
+		red, ok, err := repeat()
+		if !ok && err == nil {
+			err = fmt.Errorf("redeem: %w", models.ErrConflict)
 		}
-		if prior != hash {
-			return models.Redemption{}, models.ErrIdempotencyMismatch
-		}
-		return s.resume(ctx, red, key, true)
+		return red, err
 	}
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("redeem: %w", err)

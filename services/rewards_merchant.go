@@ -209,33 +209,30 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 		}
 		return nil
 	}
-	if _, err := s.store.RedemptionMark(ctx, mark.ID); err == nil {
-		if err := consumed(); err != nil {
-			return ScanResult{}, err
-		}
-	} else if !errors.Is(err, models.ErrNotFound) {
+	// Eligibility is checked before the token is used up, so a refused
+	// resident can still show it elsewhere.
+	var refusal error
+	if s.now().Unix() >= c.Expires {
+		refusal = models.Errorf(models.ErrTokenExpired.Code, "the code expired; ask for a fresh one")
+	} else if loc, err := s.location(ctx, rw.CommunityID); err != nil {
 		return ScanResult{}, fmt.Errorf("scan: %w", err)
 	} else {
-		if s.now().Unix() >= c.Expires {
-			return ScanResult{}, models.Errorf(models.ErrTokenExpired.Code, "the code expired; ask for a fresh one")
-		}
-		// Eligibility is checked before the token is used up, so a refused
-		// resident can still show it elsewhere.
-		loc, err := s.location(ctx, rw.CommunityID)
-		if err != nil {
-			return ScanResult{}, fmt.Errorf("scan: %w", err)
-		}
-		if err := s.admit(ctx, rw, res, s.now(), loc); err != nil {
-			return ScanResult{}, err
-		}
+		refusal = s.admit(ctx, rw, res, s.now(), loc)
+	}
+	if refusal == nil {
 		err = s.store.InsertRedemptionMark(ctx, mark)
 		if errors.Is(err, models.ErrConflict) {
-			if err := consumed(); err != nil {
-				return ScanResult{}, err
-			}
-		} else if err != nil {
-			return ScanResult{}, fmt.Errorf("scan: %w", err)
+			err = consumed()
 		}
+		if err != nil {
+			return ScanResult{}, err
+		}
+	} else if err := consumed(); errors.Is(err, models.ErrNotFound) {
+		return ScanResult{}, refusal
+	} else if err != nil {
+		// The clerk's own retry (err nil) finishes or replays even once the
+		// code has expired or the resident would be refused now.
+		return ScanResult{}, err
 	}
 	red, err := s.open(ctx, rw, res, redID, c.ID, idem.Key, c.ID)
 	if err != nil {

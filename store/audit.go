@@ -57,3 +57,31 @@ func (s *Store) AuditTrail(ctx context.Context, communityID string, before time.
 	}
 	return out, nil
 }
+
+// EntriesOfKinds lists a community's ledger entries of the given kinds,
+// newest first, older than before (zero: from the newest), at most limit.
+// The audit trail reads staff adjustments this way, their entries being
+// their records; it is a staff screen, not a hot path, so it may filter.
+func (s *Store) EntriesOfKinds(ctx context.Context, communityID string, kinds []models.EntryKind, before time.Time, limit int) ([]models.Entry, error) {
+	ks := make([]string, len(kinds))
+	for i, k := range kinds {
+		ks[i] = string(k)
+	}
+	filter := bson.D{{Key: "community", Value: communityID}, {Key: "kind", Value: bson.D{{Key: "$in", Value: ks}}}}
+	if !before.IsZero() {
+		filter = append(filter, bson.E{Key: "at", Value: bson.D{{Key: "$lt", Value: before}}})
+	}
+	cur, err := s.c(colEntries).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, mapErr("entries of kinds", err)
+	}
+	var docs []entryDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mapErr("entries of kinds", err)
+	}
+	out := make([]models.Entry, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	return out, nil
+}
