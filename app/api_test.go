@@ -233,6 +233,14 @@ func TestBadTokensAre401(t *testing.T) {
 	if r := w.call("GET", "/api/v1/me/balances", "", nil); r.Status != http.StatusUnauthorized {
 		t.Errorf("no token: %d", r.Status)
 	}
+	// RFC 6750 allows more than one space after the scheme, and the scheme
+	// is case-insensitive; a scheme alone, or another scheme, is refused.
+	for hdr, want := range map[string]int{"bearer " + good: 200, "Bearer   " + good: 200, "BEARER " + good: 200,
+		"Bearer": 401, "Bearer ": 401, "Basic " + good: 401, "Bearer" + good: 401} {
+		if r := w.call("GET", "/api/v1/me/balances", "", nil, "Authorization", hdr); r.Status != want {
+			t.Errorf("Authorization %.20q…: %d; want %d", hdr, r.Status, want)
+		}
+	}
 }
 
 // Token checks read sessions through this replica's session cache

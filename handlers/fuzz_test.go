@@ -88,8 +88,10 @@ func FuzzBearerToken(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The server trims the header value's ends (spaces and tabs), and
+		// the token may follow "Bearer" after any number of spaces.
 		want := 401
-		if strings.TrimSpace(tok) == "staff" {
+		if strings.TrimLeft(strings.TrimRight(tok, " \t"), " ") == "staff" {
 			want = 200
 		}
 		if resp.StatusCode != want && !(want == 401 && resp.StatusCode == 400) {

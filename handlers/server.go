@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -165,12 +166,13 @@ func (h *api) ready(c *fiber.Ctx) error {
 // one of roles (any role when none are given).
 func (h *api) authed(roles ...models.Role) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		auth := c.Get(fiber.HeaderAuthorization)
-		const prefix = "Bearer "
-		if len(auth) <= len(prefix) || auth[:len(prefix)] != prefix {
+		// RFC 6750: "Bearer" 1*SP token, the scheme in any case (RFC 9110).
+		scheme, token, _ := strings.Cut(c.Get(fiber.HeaderAuthorization), " ")
+		token = strings.TrimLeft(token, " ")
+		if !strings.EqualFold(scheme, "Bearer") || token == "" {
 			return models.ErrUnauthenticated
 		}
-		p, err := h.Tokens.VerifyAccess(c.UserContext(), auth[len(prefix):])
+		p, err := h.Tokens.VerifyAccess(c.UserContext(), token)
 		if err != nil {
 			return err
 		}
