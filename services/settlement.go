@@ -21,9 +21,9 @@ type SettlementStore interface {
 	// EachSettlementEvent streams a partner's events with from <= At < to
 	// in time order.
 	EachSettlementEvent(ctx context.Context, partnerID string, from, to time.Time, fn func(models.SettlementEvent) error) error
-	// FulfilmentOf returns when a redemption was fulfilled, or
-	// models.ErrNotFound if no fulfilment was recorded.
-	FulfilmentOf(ctx context.Context, redemptionID string) (time.Time, error)
+	// FulfilmentBefore returns when a redemption was last fulfilled at or
+	// before at, or models.ErrNotFound if no such fulfilment was recorded.
+	FulfilmentBefore(ctx context.Context, redemptionID string, at time.Time) (time.Time, error)
 	// InsertStatementLines adds lines; those already there are kept and
 	// are not an error.
 	InsertStatementLines(ctx context.Context, lines []models.StatementLine) error
@@ -208,8 +208,11 @@ func (s *Settlement) SettlePartner(ctx context.Context, c models.Community, p mo
 
 // isAdjustment reports whether e corrects a redemption fulfilled before
 // the month that starts at start, which is already closed: a refund or
-// void of an earlier month. A reversal with no recorded fulfilment is
-// taken as one too.
+// void of an earlier month. What a reversal undoes is the redemption's
+// last fulfilment before it: a fee credit applied again after a void is
+// fulfilled once per bill, and voiding the second bill within its own
+// month corrects nothing closed, whenever the first bill was. A reversal
+// with no recorded fulfilment is taken as an adjustment too.
 func (s *Settlement) isAdjustment(ctx context.Context, e models.SettlementEvent, start time.Time) (bool, error) {
 	if e.Kind != models.EventReversed {
 		return false, nil
@@ -217,7 +220,7 @@ func (s *Settlement) isAdjustment(ctx context.Context, e models.SettlementEvent,
 	if e.RedemptionID == "" {
 		return true, nil
 	}
-	at, err := s.store.FulfilmentOf(ctx, e.RedemptionID)
+	at, err := s.store.FulfilmentBefore(ctx, e.RedemptionID, e.At)
 	if errors.Is(err, models.ErrNotFound) {
 		return true, nil
 	}

@@ -261,6 +261,42 @@ func TestSettlementRefundAfterCloseIsNextMonthAdjustment(t *testing.T) {
 	}
 }
 
+// A fee credit applied in October, its bill voided in November, applied to
+// another bill and that voided too, both in November: the first void
+// corrects October, an adjustment; the second undoes a November fulfilment
+// on the same statement, not one. (Found by the crash harness: judged by
+// the credit's first fulfilment, the second void was an adjustment too.)
+func TestSettlementVoidOfCreditAppliedAgainIsJudgedByItsOwnBill(t *testing.T) {
+	w := newSettlementWorld(t, time.Date(2026, 12, 1, 2, 0, 0, 0, shanghai))
+	for _, e := range []struct {
+		id   string
+		kind models.SettlementEventKind
+		fen  int64
+		at   time.Time
+	}{
+		{"fulfil:c1", models.EventFulfilled, 1500, time.Date(2026, 10, 20, 9, 0, 0, 0, shanghai)},
+		{"reverse:c1:1", models.EventReversed, -1500, time.Date(2026, 11, 3, 10, 0, 0, 0, shanghai)},
+		{"fulfil:c1:2", models.EventFulfilled, 1500, time.Date(2026, 11, 5, 10, 0, 0, 0, shanghai)},
+		{"reverse:c1:2", models.EventReversed, -1500, time.Date(2026, 11, 6, 10, 0, 0, 0, shanghai)},
+		{"fulfil:c1:3", models.EventFulfilled, 1500, time.Date(2026, 11, 7, 10, 0, 0, 0, shanghai)},
+	} {
+		w.event(e.id, "P2", e.kind, "c1", e.fen, models.BearerCommunity, e.at)
+	}
+	nov := models.Month{Year: 2026, Month: time.November}
+	st, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P2"], nov)
+	if err != nil || !created {
+		t.Fatalf("settle November: %v %v", created, err)
+	}
+	checkTotals(t, st, models.StatementTotals{Lines: 4, Adjustments: 1, Total: 0, Community: 0})
+	adjusted := map[string]bool{}
+	for _, l := range w.allLines(st.ID) {
+		adjusted[l.Event.ID] = l.Adjustment
+	}
+	if !adjusted["reverse:c1:1"] || adjusted["reverse:c1:2"] || adjusted["fulfil:c1:2"] || adjusted["fulfil:c1:3"] {
+		t.Fatalf("adjustment marks = %v, want only reverse:c1:1", adjusted)
+	}
+}
+
 // A month that has not ended is not settled: events may still come.
 func TestSettlementRefusesAnOpenMonth(t *testing.T) {
 	w := newSettlementWorld(t, time.Date(2026, 10, 31, 23, 0, 0, 0, shanghai))

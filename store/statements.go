@@ -224,18 +224,36 @@ func (s *Store) StatementLines(ctx context.Context, statementID, after string, l
 	return out, nil
 }
 
-// FulfilmentOf returns when the redemption was fulfilled (its earliest
-// fulfilled settlement event), or models.ErrNotFound. It filters, so it is
-// for the rare reversal during a settlement, not a hot path.
-func (s *Store) FulfilmentOf(ctx context.Context, redemptionID string) (time.Time, error) {
-	var d settlementEventDoc
-	err := s.c(colSettlementEvents).FindOne(ctx,
-		bson.D{{Key: "redemption", Value: redemptionID}, {Key: "kind", Value: string(models.EventFulfilled)}},
-		options.FindOne().SetSort(bson.D{{Key: "at", Value: 1}})).Decode(&d)
+// FulfilmentBefore returns when the redemption was last fulfilled at or
+// before at (its latest fulfilled settlement event up to then), or
+// models.ErrNotFound. It reads the redemption's few fulfilments, one per
+// generation, and picks among them itself. It filters, so it is for the
+// reversal during a settlement, not a hot path: on the embedded store the
+// filter scans the whole collection.
+func (s *Store) FulfilmentBefore(ctx context.Context, redemptionID string, at time.Time) (time.Time, error) {
+	cur, err := s.c(colSettlementEvents).Find(ctx,
+		bson.D{{Key: "redemption", Value: redemptionID}, {Key: "kind", Value: string(models.EventFulfilled)}})
 	if err != nil {
 		return time.Time{}, mapErr("fulfilment", err)
 	}
-	return d.Fields.At.UTC(), nil
+	defer cur.Close(ctx)
+	var last time.Time
+	for cur.Next(ctx) {
+		var d settlementEventDoc
+		if err := cur.Decode(&d); err != nil {
+			return time.Time{}, mapErr("fulfilment", err)
+		}
+		if t := d.Fields.At.UTC(); !t.After(at) && t.After(last) {
+			last = t
+		}
+	}
+	if err := cur.Err(); err != nil {
+		return time.Time{}, mapErr("fulfilment", err)
+	}
+	if last.IsZero() {
+		return time.Time{}, models.ErrNotFound
+	}
+	return last, nil
 }
 
 // EachPointsAccount streams every account that holds points: each has a

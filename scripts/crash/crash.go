@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -35,16 +36,18 @@ type options struct {
 type request struct {
 	// "adjust" (staff award or deduction), "redeem" (resident), "scan"
 	// (merchant clerk), "apply" (the property company takes a redeemed
-	// fee credit off a bill)
+	// fee credit off a bill), "void" (it voids that bill: the credit is
+	// pending again)
 	Kind     string
 	Path     string
 	Key      string
 	Resident string
 	Body     []byte
-	Ref      string // for a redeem or scan once accepted, and for an apply: the redemption
+	Ref      string // for a redeem or scan once accepted, and for an apply or void: the redemption
 	Outcome  outcome
 	EntryID  string // for an acknowledged success
 	Lost     bool   // an answer was lost to a kill at least once
+	Answer   []byte // an apply's or void's first answer received, which every repeat must equal
 }
 
 type outcome int
@@ -57,17 +60,25 @@ const (
 
 type result struct {
 	Rounds, Accepted, Refused, Unknown, Retried, Redemptions, Applied int
-	Settle                                                            settleStats
-	Months                                                            int // months settled
-	Checked                                                           statementCheck
+	// Voided counts acknowledged voids, VoidsLost those whose answer was
+	// lost to a kill, Reapplied the applies of a credit voided before.
+	Voided, VoidsLost, Reapplied int
+	// Replayed counts acknowledged applies and voids sent again after a
+	// restart, ReplayedPast those whose credit had moved past them.
+	Replayed, ReplayedPast int
+	Settle                 settleStats
+	Months                 int // months settled
+	Checked                statementCheck
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("rounds=%d accepted=%d (redemptions and scans %d, credits applied %d) refused=%d answers-lost-to-kill=%d retries-answered=%d\n"+
-		"settlement runs=%d finished=%d killed-mid-run=%d killed-while-starting=%d statements-found-written-by-a-killed-run=%d months=%d statements-checked=%d lines-checked=%d",
-		r.Rounds, r.Accepted, r.Redemptions, r.Applied, r.Refused, r.Unknown, r.Retried,
+	return fmt.Sprintf("rounds=%d accepted=%d (redemptions and scans %d, credits applied %d, of them re-applied after a void %d, voids %d) refused=%d answers-lost-to-kill=%d (voids %d) retries-answered=%d\n"+
+		"acknowledged applies and voids replayed after a restart=%d (of them after their credit moved on %d)\n"+
+		"settlement runs=%d finished=%d killed-mid-run=%d killed-while-starting=%d statements-found-written-by-a-killed-run=%d months=%d statements-checked=%d lines-checked=%d (reversal lines %d, adjustments %d)",
+		r.Rounds, r.Accepted, r.Redemptions, r.Applied, r.Reapplied, r.Voided, r.Refused, r.Unknown, r.VoidsLost, r.Retried,
+		r.Replayed, r.ReplayedPast,
 		r.Settle.Runs, r.Settle.Finished, r.Settle.KilledMidRun, r.Settle.KilledEarly, r.Settle.Resumed, r.Months,
-		r.Checked.Statements, r.Checked.Lines)
+		r.Checked.Statements, r.Checked.Lines, r.Checked.Reversals, r.Checked.Adjustments)
 }
 
 // demo logins from the seed (app/seed.go).
@@ -78,7 +89,7 @@ const (
 
 // session is one start's logins: staff award and deduct, shoppers redeem
 // and show QR codes, the clerk scans them, the property company's manager
-// applies redeemed fee credits to bills.
+// applies redeemed fee credits to bills and voids those bills.
 type session struct {
 	staff, clerk, partner *client
 	shoppers              []shopper
@@ -123,7 +134,7 @@ func (s *session) send(ctx context.Context, r *request) error {
 		return fmt.Errorf("no shopper %s", r.Resident)
 	case "scan":
 		return s.clerk.send(ctx, r)
-	case "apply":
+	case "apply", "void":
 		return s.partner.send(ctx, r)
 	}
 	return s.staff.send(ctx, r)
@@ -168,6 +179,7 @@ func run(ctx context.Context, o options) (result, error) {
 		}
 	}
 	began := time.Now()
+	logf("seed %d", o.Seed)
 
 	for round := 0; round < o.Rounds; round, month = round+1, month.Next() {
 		clock := monthClock(month, loc)
@@ -206,6 +218,12 @@ func run(ctx context.Context, o options) (result, error) {
 				}
 			}
 		}
+		n, past, err := ss.replay(ctx, rng, all, &credits, 3)
+		if err != nil {
+			srv.kill()
+			return res, fmt.Errorf("round %d: %w", round, err)
+		}
+		res.Replayed, res.ReplayedPast = res.Replayed+n, res.ReplayedPast+past
 		uptime := time.Duration(rng.Int64N(int64(o.MaxUptime)))
 		if round > 0 {
 			owing = append(owing, month.Previous())
@@ -244,8 +262,8 @@ func run(ctx context.Context, o options) (result, error) {
 						if r = shopRequest(ctx, wrng, ss.shoppers, rewards, round, i); r == nil {
 							continue
 						}
-					case n < 5: // a credit applied, when one is waiting
-						if a := credits.apply(wrng, billDate, round, i); a != nil {
+					case n < 5: // a credit applied or its bill voided, when one is waiting
+						if a := credits.next(wrng, billDate, round, i); a != nil {
 							r = a
 						}
 					}
@@ -307,11 +325,17 @@ func run(ctx context.Context, o options) (result, error) {
 			res.Retried++
 		}
 	}
+	n, past, err := ss.replay(ctx, rng, all, &credits, 10)
+	if err != nil {
+		srv.kill()
+		return res, fmt.Errorf("last start: %w", err)
+	}
+	res.Replayed, res.ReplayedPast = res.Replayed+n, res.ReplayedPast+past
 	counts, holds := map[string]int{}, map[string]int{}
 	seen := map[string]bool{}
 	for _, r := range all {
 		if r.Resident == "" || seen[r.Resident] {
-			continue // an apply names no resident: it moves no points
+			continue // an apply or void names no resident: it moves no points
 		}
 		seen[r.Resident] = true
 		keys, hs, err := c.ledgerKeys(ctx, r.Resident)
@@ -358,6 +382,8 @@ func run(ctx context.Context, o options) (result, error) {
 				res.Redemptions++
 			case "apply":
 				res.Applied++
+			case "void":
+				res.Voided++
 			}
 		case refused:
 			res.Refused++
@@ -366,9 +392,21 @@ func run(ctx context.Context, o options) (result, error) {
 			}
 		}
 	}
+	reapply := map[string]bool{}
 	for _, r := range all {
 		if r.Lost {
 			res.Unknown++
+			if r.Kind == "void" {
+				res.VoidsLost++
+			}
+		}
+	}
+	for _, steps := range credits.steps {
+		for _, r := range steps {
+			if r.Kind == "apply" && r.Outcome == accepted && reapply[r.Ref] {
+				res.Reapplied++
+			}
+			reapply[r.Ref] = reapply[r.Ref] || (r.Kind == "void" && r.Outcome == accepted)
 		}
 	}
 	audit := exec.CommandContext(ctx, bin, "audit")
@@ -377,17 +415,18 @@ func run(ctx context.Context, o options) (result, error) {
 		problems = append(problems, fmt.Sprintf("audit failed: %v\n%s", err, out))
 	}
 	logf("%6.1fs stopped, audited", time.Since(began).Seconds())
-	chk, sp, err := checkStatements(ctx, data, settledMonths, all)
+	chk, sp, err := checkStatements(ctx, data, settledMonths, all, &credits)
 	if err != nil {
 		return res, fmt.Errorf("statements: %w", err)
 	}
 	res.Checked = chk
 	problems = append(problems, sp...)
 	if len(problems) > 0 {
-		if len(problems) > 20 {
+		n := len(problems)
+		if n > 20 {
 			problems = problems[:20]
 		}
-		return res, fmt.Errorf("%d problems:\n%v", len(problems), problems)
+		return res, fmt.Errorf("seed %d: %d problems:\n%s", o.Seed, n, strings.Join(problems, "\n"))
 	}
 	return res, nil
 }
@@ -454,42 +493,6 @@ func setupRewards(ctx context.Context, staff *client) (crashRewards, error) {
 	}
 	rw.breakfast, err = create(map[string]any{"kind": "merchant", "title": "测试早餐", "partner_id": shop, "points": 1, "value_fen": 100, "bearer": "partner"})
 	return rw, err
-}
-
-// creditPool holds the property-fee redemptions accepted and not yet
-// applied to a bill; each is applied once at most, by one request (sent
-// again with its key until answered), so its fulfilment events can be
-// counted exactly.
-type creditPool struct {
-	mu   sync.Mutex
-	held []string
-}
-
-// note puts an accepted fee redemption in the pool.
-func (p *creditPool) note(r *request) {
-	if r.Kind != "redeem" || r.Outcome != accepted {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.held = append(p.held, r.Ref)
-}
-
-// apply takes a redemption from the pool and returns the request applying
-// it to a bill of its own, or nil if none is waiting.
-func (p *creditPool) apply(rng *rand.Rand, billDate string, round, i int) *request {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.held) == 0 {
-		return nil
-	}
-	k := rng.IntN(len(p.held))
-	id := p.held[k]
-	p.held = append(p.held[:k], p.held[k+1:]...)
-	r := &request{Kind: "apply", Ref: id, Path: "/api/v1/partner/credits/" + id + "/apply",
-		Key: fmt.Sprintf("bill-%d-%d-%d", round, i, rng.Uint32())}
-	r.Body, _ = json.Marshal(map[string]string{"bill_no": "B" + r.Key, "bill_date": billDate})
-	return r
 }
 
 // shopRequest is a redemption in the app, or (when a QR token could be had)
@@ -661,20 +664,32 @@ func (c *client) send(ctx context.Context, r *request) error {
 		ID           string `json:"id"`
 		RedemptionID string `json:"redemption_id"`
 	}
-	code, err := c.do(ctx, "POST", r.Path, r.Body, map[string]string{"Idempotency-Key": r.Key}, &out)
+	var body json.RawMessage
+	code, err := c.do(ctx, "POST", r.Path, r.Body, map[string]string{"Idempotency-Key": r.Key}, &body)
+	if err == nil && code < 300 {
+		if err = json.Unmarshal(body, &out); err != nil {
+			return fmt.Errorf("%s %s: %w", r.Kind, r.Key, err)
+		}
+	}
 	switch {
 	case err != nil && code == 0:
 		r.Lost = true // died before answering
 		return nil
 	case err != nil:
 		return err
-	case code == 201 || (code == 200 && r.Kind == "apply"):
+	case code == 201 || (code == 200 && (r.Kind == "apply" || r.Kind == "void")):
 		id := out.ID
 		if r.Kind == "scan" {
 			id = out.RedemptionID
 		}
 		if r.Outcome == accepted && id != r.EntryID {
 			return fmt.Errorf("replay of %s gave %s, first %s", r.Key, id, r.EntryID)
+		}
+		if r.Kind == "apply" || r.Kind == "void" {
+			if r.Answer != nil && !bytes.Equal(body, r.Answer) {
+				return fmt.Errorf("replay of %s %s answered\n%s\nfirst\n%s", r.Kind, r.Key, body, r.Answer)
+			}
+			r.Answer = body
 		}
 		r.Outcome, r.EntryID = accepted, id
 		if r.Kind != "adjust" {

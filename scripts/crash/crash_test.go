@@ -8,9 +8,9 @@ import (
 
 // TestCrashShort is the test suite's short version of the crash harness:
 // ten kill -9 rounds of the real binary under a mixed load of awards,
-// deductions, redemptions, merchant scans and credits applied, with the
-// previous month's settlement running beside it, then every statement
-// recomputed from its events.
+// deductions, redemptions, merchant scans, credits applied to bills and
+// those bills voided, with the previous month's settlement running beside
+// it, then every statement recomputed from its events.
 func TestCrashShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real binary")
@@ -24,6 +24,9 @@ func TestCrashShort(t *testing.T) {
 	}
 	if res.Accepted == 0 || res.Redemptions == 0 {
 		t.Fatalf("no award or no redemption was accepted: the harness tested too little (%v)", res)
+	}
+	if res.Applied == 0 || res.Voided == 0 || res.Replayed == 0 {
+		t.Fatalf("no credit was applied, voided or replayed: the harness tested too little (%v)", res)
 	}
 	if res.Months != res.Rounds || res.Checked.Statements == 0 || res.Settle.Runs < res.Rounds {
 		t.Fatalf("the settlement was exercised too little (%v)", res)

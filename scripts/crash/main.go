@@ -1,11 +1,14 @@
 // Command crash kills the real binary with SIGKILL at random moments while
-// it serves awards, deductions, redemptions, merchant scans and credits
-// applied to bills, and while the previous month's settlement runs beside
-// it; it restarts it on the same data each time (each start on the 1st of a
-// new month, LINLI_CLOCK_START), and then checks what DESIGN.md promises: no
-// acknowledged write lost, none duplicated, every account's chain valid
-// (the audit command passes), one statement per partner and month, and
-// every statement equal to a recomputation from the settlement events.
+// it serves awards, deductions, redemptions, merchant scans, credits
+// applied to bills and those bills voided, and while the previous month's
+// settlement runs beside it; it restarts it on the same data each time
+// (each start on the 1st of a new month, LINLI_CLOCK_START), and then checks
+// what DESIGN.md promises: no acknowledged write lost, none duplicated (each
+// credit's fulfilments and reversals one for one with its acknowledged
+// applies and voids, and acknowledged requests sent again after a restart
+// answered as the first time), every account's chain valid (the audit
+// command passes), one statement per partner and month, and every
+// statement equal to a recomputation from the settlement events.
 //
 //	go run ./scripts/crash -rounds 50
 //

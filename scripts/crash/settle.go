@@ -192,6 +192,9 @@ func without(months, done []models.Month) []models.Month {
 // statementCheck is what checkStatements compared.
 type statementCheck struct {
 	Statements, Lines int
+	// Reversals are lines of voided bills (negative), Adjustments lines
+	// the statements mark as correcting an earlier month.
+	Reversals, Adjustments int
 }
 
 // expectedStatement is a partner's month recomputed from its events.
@@ -208,11 +211,12 @@ type expectedStatement struct {
 // statement must match: header totals and counts, and its lines one for one
 // by id, each carrying its event's value. A month with events must have
 // exactly one statement, a month without none, and no month outside months
-// (the one still running) any. Every acknowledged merchant scan and credit
-// applied must have one fulfilment event and, once its month is settled,
-// one statement line; a fee redemption not applied, none.
+// (the one still running) any. Every acknowledged merchant scan must have
+// one fulfilment event, and every fee credit the events of its acknowledged
+// applies and voids (checkCredits); each event, once its month is settled,
+// one statement line.
 // The server must be stopped: this opens the data folder itself.
-func checkStatements(ctx context.Context, data string, months []models.Month, reqs []*request) (statementCheck, []string, error) {
+func checkStatements(ctx context.Context, data string, months []models.Month, reqs []*request, credits *creditPool) (statementCheck, []string, error) {
 	var chk statementCheck
 	emb, err := store.StartEmbedded(data, false, nil)
 	if err != nil {
@@ -230,8 +234,8 @@ func checkStatements(ctx context.Context, data string, months []models.Month, re
 		settled[m] = true
 	}
 	var problems []string
-	fulfilled := map[string][]models.SettlementEvent{} // by redemption
-	lineCount := map[string]int{}                      // statement lines by redemption
+	byRedemption := map[string][]models.SettlementEvent{}
+	lineCount := map[string]int{} // statement lines by redemption
 	cs, err := st.Communities(ctx, "", 1000)
 	if err != nil {
 		return chk, nil, err
@@ -251,7 +255,10 @@ func checkStatements(ctx context.Context, data string, months []models.Month, re
 			if err != nil {
 				return chk, nil, err
 			}
-			byMonth := expectedByMonth(events, loc, fulfilled)
+			for _, e := range events {
+				byRedemption[e.RedemptionID] = append(byRedemption[e.RedemptionID], e)
+			}
+			byMonth := expectedByMonth(events, loc)
 			stored, err := st.Statements(ctx, c.ID, p.ID, "")
 			if err != nil {
 				return chk, nil, err
@@ -268,7 +275,7 @@ func checkStatements(ctx context.Context, data string, months []models.Month, re
 					problems = append(problems, fmt.Sprintf("statement %s for a month without events", s.ID))
 					continue
 				}
-				got, err := compareStatement(ctx, st, s, want, lineCount)
+				got, err := compareStatement(ctx, st, s, want, lineCount, &chk)
 				if err != nil {
 					return chk, nil, err
 				}
@@ -283,27 +290,25 @@ func checkStatements(ctx context.Context, data string, months []models.Month, re
 			}
 		}
 	}
-	applied := map[string]bool{}
-	for _, r := range reqs {
-		if r.Kind == "apply" && r.Outcome == accepted {
-			applied[r.Ref] = true
-		}
-	}
+	problems = append(problems, checkCredits(credits, byRedemption)...)
 	for _, r := range reqs {
 		if r.Outcome != accepted || (r.Kind != "scan" && r.Kind != "redeem") {
 			continue
 		}
-		evs := fulfilled[r.Ref]
-		want := 0
-		if r.Kind == "scan" || applied[r.Ref] {
-			want = 1
-		}
-		if len(evs) != want {
-			problems = append(problems, fmt.Sprintf("%s %s: redemption %s has %d fulfilment events; want %d", r.Kind, r.Key, r.Ref, len(evs), want))
+		evs := byRedemption[r.Ref]
+		switch {
+		case r.Kind == "scan" && (len(evs) != 1 || evs[0].Kind != models.EventFulfilled):
+			problems = append(problems, fmt.Sprintf("scan %s: redemption %s has events %v; want one fulfilment", r.Key, r.Ref, eventKinds(evs)))
+			continue
+		case r.Kind == "redeem" && len(credits.steps[r.Ref]) == 0 && len(evs) != 0:
+			problems = append(problems, fmt.Sprintf("redeem %s: credit %s never applied has events %v", r.Key, r.Ref, eventKinds(evs)))
 			continue
 		}
-		if want == 1 && !settled[monthIn(evs[0], cs)] {
-			want = 0
+		want := 0
+		for _, e := range evs {
+			if settled[monthIn(e, cs)] {
+				want++
+			}
 		}
 		if lineCount[r.Ref] != want {
 			problems = append(problems, fmt.Sprintf("%s %s: redemption %s on %d statement lines; want %d", r.Kind, r.Key, r.Ref, lineCount[r.Ref], want))
@@ -323,18 +328,25 @@ func monthIn(e models.SettlementEvent, cs []models.Community) models.Month {
 }
 
 // expectedByMonth buckets a partner's events into the statements they
-// should make, and records each fulfilment by redemption. A reversal is an
-// adjustment when its redemption was fulfilled before the reversal's month
-// began, or has no fulfilment on record.
-func expectedByMonth(events []models.SettlementEvent, loc *time.Location, fulfilled map[string][]models.SettlementEvent) map[models.Month]*expectedStatement {
-	firstFulfil := map[string]time.Time{}
+// should make. A reversal is an adjustment when the fulfilment it undoes,
+// the last one of its redemption before it, was before the reversal's
+// month began (a credit applied again after a void is fulfilled once per
+// bill, and each void undoes the latest), or when there is none on record.
+func expectedByMonth(events []models.SettlementEvent, loc *time.Location) map[models.Month]*expectedStatement {
+	fulfilments := map[string][]time.Time{} // by redemption
 	for _, e := range events {
 		if e.Kind == models.EventFulfilled {
-			fulfilled[e.RedemptionID] = append(fulfilled[e.RedemptionID], e)
-			if t, ok := firstFulfil[e.RedemptionID]; !ok || e.At.Before(t) {
-				firstFulfil[e.RedemptionID] = e.At
+			fulfilments[e.RedemptionID] = append(fulfilments[e.RedemptionID], e.At)
+		}
+	}
+	undone := func(e models.SettlementEvent) (time.Time, bool) {
+		var last time.Time
+		for _, t := range fulfilments[e.RedemptionID] {
+			if !t.After(e.At) && t.After(last) {
+				last = t
 			}
 		}
+		return last, !last.IsZero()
 	}
 	out := map[models.Month]*expectedStatement{}
 	for _, e := range events {
@@ -346,7 +358,7 @@ func expectedByMonth(events []models.SettlementEvent, loc *time.Location, fulfil
 		}
 		x.events[e.ID] = e
 		if e.Kind == models.EventReversed {
-			t, ok := firstFulfil[e.RedemptionID]
+			t, ok := undone(e)
 			x.adjustments[e.ID] = e.RedemptionID == "" || !ok || t.Before(m.Start(loc))
 		}
 		x.total += e.ValueFen
@@ -362,7 +374,7 @@ func expectedByMonth(events []models.SettlementEvent, loc *time.Location, fulfil
 // compareStatement checks one stored statement against its recomputation
 // and counts its lines by redemption into lineCount. Lines are matched by
 // the event they carry, so a line doubled or dropped shows whatever its id.
-func compareStatement(ctx context.Context, st *store.Store, s models.Statement, want *expectedStatement, lineCount map[string]int) ([]string, error) {
+func compareStatement(ctx context.Context, st *store.Store, s models.Statement, want *expectedStatement, lineCount map[string]int, chk *statementCheck) ([]string, error) {
 	var problems []string
 	bad := func(format string, args ...any) {
 		problems = append(problems, s.ID+": "+fmt.Sprintf(format, args...))
@@ -387,13 +399,20 @@ func compareStatement(ctx context.Context, st *store.Store, s models.Statement, 
 		perEvent[l.Event.ID]++
 		sum += l.Event.ValueFen
 		lineCount[l.Event.RedemptionID]++
+		if l.Event.Kind == models.EventReversed {
+			chk.Reversals++
+		}
+		if l.Adjustment {
+			chk.Adjustments++
+		}
 		e, ok := want.events[l.Event.ID]
 		switch {
 		case !ok:
 			bad("line %s carries event %s, not one of the month's", l.ID, l.Event.ID)
 		case l.ID != models.StatementLineID(s.PartnerID, s.Month, e.ID):
 			bad("line %s for event %s has another id than the settlement's key", l.ID, e.ID)
-		case l.Event.ValueFen != e.ValueFen || l.Event.Bearer != e.Bearer || !l.Event.At.Equal(e.At):
+		case l.Event.ValueFen != e.ValueFen || l.Event.Bearer != e.Bearer || !l.Event.At.Equal(e.At) ||
+			l.Event.Kind != e.Kind || l.Event.RedemptionID != e.RedemptionID:
 			bad("line %s differs from its event %s", l.ID, e.ID)
 		case l.Adjustment != want.adjustments[e.ID]:
 			bad("line %s adjustment=%v; recomputed %v", l.ID, l.Adjustment, want.adjustments[e.ID])
