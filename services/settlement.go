@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/linli-community/linli/ledger"
@@ -21,6 +23,8 @@ type SettlementStore interface {
 	// EachSettlementEvent streams a partner's events with from <= At < to
 	// in time order.
 	EachSettlementEvent(ctx context.Context, partnerID string, from, to time.Time, fn func(models.SettlementEvent) error) error
+	// SettlementEvent returns the event with id, or models.ErrNotFound.
+	SettlementEvent(ctx context.Context, id string) (models.SettlementEvent, error)
 	// FulfilmentBefore returns when a redemption was last fulfilled at or
 	// before at, or models.ErrNotFound if no such fulfilment was recorded.
 	FulfilmentBefore(ctx context.Context, redemptionID string, at time.Time) (time.Time, error)
@@ -220,6 +224,18 @@ func (s *Settlement) isAdjustment(ctx context.Context, e models.SettlementEvent,
 	if e.RedemptionID == "" {
 		return true, nil
 	}
+	// A reversal names the generation it undoes (reverseEventID), so the
+	// fulfilment is read by its id; the search below, a scan of every event
+	// on the embedded store, is only for a reversal named otherwise.
+	if id, ok := undoneFulfilment(e); ok {
+		f, err := s.store.SettlementEvent(ctx, id)
+		if err == nil {
+			return f.At.Before(start), nil
+		}
+		if !errors.Is(err, models.ErrNotFound) {
+			return false, err
+		}
+	}
 	at, err := s.store.FulfilmentBefore(ctx, e.RedemptionID, e.At)
 	if errors.Is(err, models.ErrNotFound) {
 		return true, nil
@@ -228,6 +244,17 @@ func (s *Settlement) isAdjustment(ctx context.Context, e models.SettlementEvent,
 		return false, err
 	}
 	return at.Before(start), nil
+}
+
+// undoneFulfilment is the id of the fulfilment event reversal e undoes:
+// reverse:<redemption>:<generation> undoes that generation's fulfilment.
+func undoneFulfilment(e models.SettlementEvent) (string, bool) {
+	gen, ok := strings.CutPrefix(e.ID, "reverse:"+e.RedemptionID+":")
+	n, err := strconv.Atoi(gen)
+	if !ok || err != nil || n < 1 {
+		return "", false
+	}
+	return fulfilEventID(e.RedemptionID, n), true
 }
 
 func wrapIf(err error, op string) error {

@@ -54,6 +54,15 @@ func (s *Store) RecordSettlementEvent(ctx context.Context, e models.SettlementEv
 	return err
 }
 
+// SettlementEvent returns the event with id, or models.ErrNotFound.
+func (s *Store) SettlementEvent(ctx context.Context, id string) (models.SettlementEvent, error) {
+	var d settlementEventDoc
+	if err := s.findByID(ctx, colSettlementEvents, id, &d); err != nil {
+		return models.SettlementEvent{}, err
+	}
+	return d.Fields.event(d.ID), nil
+}
+
 // EachSettlementEvent streams a partner's events with from <= At < to in
 // time order, holding one at a time, so a month's settlement takes the same
 // memory whatever the number of events.
