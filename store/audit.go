@@ -72,16 +72,5 @@ func (s *Store) EntriesOfKinds(ctx context.Context, communityID string, kinds []
 		filter = append(filter, bson.E{Key: "at", Value: bson.D{{Key: "$lt", Value: before}}})
 	}
 	cur, err := s.c(colEntries).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "at", Value: -1}}).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, mapErr("entries of kinds", err)
-	}
-	var docs []entryDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, mapErr("entries of kinds", err)
-	}
-	out := make([]models.Entry, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
+	return allDocs(ctx, cur, err, "entries of kinds", entryDoc.model)
 }

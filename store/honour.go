@@ -455,18 +455,5 @@ func (s *Store) EachCommunityEntry(ctx context.Context, communityID string, from
 	filter := bson.D{{Key: "community", Value: communityID},
 		{Key: "at", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}}
 	cur, err := s.c(colEntries).Find(ctx, filter)
-	if err != nil {
-		return mapErr("scan entries", err)
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var d entryDoc
-		if err := cur.Decode(&d); err != nil {
-			return mapErr("scan entries", err)
-		}
-		if err := fn(d.model()); err != nil {
-			return err
-		}
-	}
-	return mapErr("scan entries", cur.Err())
+	return eachDoc(ctx, cur, err, "scan entries", func(d entryDoc) error { return fn(d.model()) })
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -102,20 +101,7 @@ func (s *Store) Entries(ctx context.Context, acct models.Account, seqs []int64) 
 // EachEntry implements ledger.Store, streaming with a cursor.
 func (s *Store) EachEntry(ctx context.Context, fn func(models.Entry) error) error {
 	cur, err := s.c(colEntries).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return mapErr("scan entries", err)
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var d entryDoc
-		if err := cur.Decode(&d); err != nil {
-			return fmt.Errorf("store: decode entry: %w", err)
-		}
-		if err := fn(d.model()); err != nil {
-			return err
-		}
-	}
-	return mapErr("scan entries", cur.Err())
+	return eachDoc(ctx, cur, err, "scan entries", func(d entryDoc) error { return fn(d.model()) })
 }
 
 type headDoc struct {
@@ -246,18 +232,7 @@ func (s *Store) Transfer(ctx context.Context, id string) (ledger.Transfer, error
 // PendingTransfers implements ledger.Store; the queue stays small.
 func (s *Store) PendingTransfers(ctx context.Context, cutoff time.Time) ([]ledger.Transfer, error) {
 	cur, err := s.c(colTransferQueue).Find(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: cutoff}}}})
-	if err != nil {
-		return nil, mapErr("pending transfers", err)
-	}
-	var docs []transferDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, mapErr("pending transfers", err)
-	}
-	out := make([]ledger.Transfer, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
+	return allDocs(ctx, cur, err, "pending transfers", transferDoc.model)
 }
 
 // DoneTransfer implements ledger.Store.

@@ -101,16 +101,5 @@ func (s *Store) InsertPolicy(ctx context.Context, p models.Policy) error {
 // The collection holds a handful of versions per community.
 func (s *Store) PolicyVersions(ctx context.Context, communityID string) ([]models.Policy, error) {
 	cur, err := s.c(colPolicies).Find(ctx, bson.D{{Key: "community", Value: communityID}})
-	if err != nil {
-		return nil, mapErr("policies", err)
-	}
-	var docs []policyDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, mapErr("policies", err)
-	}
-	out := make([]models.Policy, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
+	return allDocs(ctx, cur, err, "policies", policyDoc.model)
 }

@@ -187,18 +187,7 @@ func (s *Store) Redemptions(ctx context.Context, f models.RedemptionFilter, limi
 		opts.SetLimit(int64(limit))
 	}
 	cur, err := s.c(colRedemptions).Find(ctx, filter, opts)
-	if err != nil {
-		return nil, mapErr("redemptions", err)
-	}
-	var docs []redemptionDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, mapErr("redemptions", err)
-	}
-	out := make([]models.Redemption, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
+	return allDocs(ctx, cur, err, "redemptions", redemptionDoc.model)
 }
 
 // EachRedemption streams a community's redemptions whose cached status is
@@ -210,20 +199,7 @@ func (s *Store) EachRedemption(ctx context.Context, communityID string, statuses
 	}
 	filter := bson.D{{Key: "community", Value: communityID}, {Key: "status", Value: bson.D{{Key: "$in", Value: in}}}}
 	cur, err := s.c(colRedemptions).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return mapErr("each redemption", err)
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var d redemptionDoc
-		if err := cur.Decode(&d); err != nil {
-			return mapErr("each redemption", err)
-		}
-		if err := fn(d.model()); err != nil {
-			return err
-		}
-	}
-	return mapErr("each redemption", cur.Err())
+	return eachDoc(ctx, cur, err, "each redemption", func(d redemptionDoc) error { return fn(d.model()) })
 }
 
 // EachHeldRedemption streams the held redemptions of a community (points

@@ -69,18 +69,5 @@ func (s *Store) SettlementEvent(ctx context.Context, id string) (models.Settleme
 func (s *Store) EachSettlementEvent(ctx context.Context, partnerID string, from, to time.Time, fn func(models.SettlementEvent) error) error {
 	filter := bson.D{{Key: "partner", Value: partnerID}, {Key: "at", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}}
 	cur, err := s.c(colSettlementEvents).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}))
-	if err != nil {
-		return mapErr("settlement events", err)
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var d settlementEventDoc
-		if err := cur.Decode(&d); err != nil {
-			return mapErr("settlement events", err)
-		}
-		if err := fn(d.Fields.event(d.ID)); err != nil {
-			return err
-		}
-	}
-	return mapErr("settlement events", cur.Err())
+	return eachDoc(ctx, cur, err, "settlement events", func(d settlementEventDoc) error { return fn(d.Fields.event(d.ID)) })
 }

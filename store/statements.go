@@ -194,20 +194,7 @@ func (s *Store) InsertStatementLines(ctx context.Context, lines []models.Stateme
 func (s *Store) EachStatementLine(ctx context.Context, statementID string, fn func(models.StatementLine) error) error {
 	cur, err := s.c(colStatementLines).Find(ctx, bson.D{{Key: "statement", Value: statementID}},
 		options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}))
-	if err != nil {
-		return mapErr("statement lines", err)
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var d lineDoc
-		if err := cur.Decode(&d); err != nil {
-			return mapErr("statement lines", err)
-		}
-		if err := fn(d.model()); err != nil {
-			return err
-		}
-	}
-	return mapErr("statement lines", cur.Err())
+	return eachDoc(ctx, cur, err, "statement lines", func(d lineDoc) error { return fn(d.model()) })
 }
 
 // StatementLines returns a page of a statement's lines by id, after the
@@ -263,40 +250,19 @@ func (s *Store) EachPointsAccount(ctx context.Context, fn func(models.Account) e
 	cur, err := s.c(colEntries).Find(ctx,
 		bson.D{{Key: "seq", Value: 1}, {Key: "asset", Value: string(models.AssetPoints)}},
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "resident", Value: 1}}))
-	if err != nil {
-		return mapErr("points accounts", err)
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var d struct {
-			Resident string `bson:"resident"`
-		}
-		if err := cur.Decode(&d); err != nil {
-			return mapErr("points accounts", err)
-		}
-		if err := fn(models.AccountOf(d.Resident, models.AssetPoints)); err != nil {
-			return err
-		}
-	}
-	return mapErr("points accounts", cur.Err())
+	return eachDoc(ctx, cur, err, "points accounts", func(d residentOnly) error {
+		return fn(models.AccountOf(d.Resident, models.AssetPoints))
+	})
+}
+
+// residentOnly is an entry projected to its resident.
+type residentOnly struct {
+	Resident string `bson:"resident"`
 }
 
 // EachResident streams a community's residents by id, one at a time.
 func (s *Store) EachResident(ctx context.Context, communityID string, fn func(models.Resident) error) error {
 	cur, err := s.c(colResidents).Find(ctx, bson.D{{Key: "community", Value: communityID}},
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return mapErr("residents", err)
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var d residentDoc
-		if err := cur.Decode(&d); err != nil {
-			return mapErr("residents", err)
-		}
-		if err := fn(d.model()); err != nil {
-			return err
-		}
-	}
-	return mapErr("residents", cur.Err())
+	return eachDoc(ctx, cur, err, "residents", func(d residentDoc) error { return fn(d.model()) })
 }

@@ -98,6 +98,43 @@ func mapErr(op string, err error) error {
 	return fmt.Errorf("store: %s: %w", op, err)
 }
 
+// eachDoc streams the documents a Find returned (cur, err), decoding each
+// as a D, until fn returns an error, which it returns; op names the read in
+// errors.
+func eachDoc[D any](ctx context.Context, cur *mongo.Cursor, err error, op string, fn func(D) error) error {
+	if err != nil {
+		return mapErr(op, err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d D
+		if err := cur.Decode(&d); err != nil {
+			return mapErr(op, err)
+		}
+		if err := fn(d); err != nil {
+			return err
+		}
+	}
+	return mapErr(op, cur.Err())
+}
+
+// allDocs decodes every document a Find returned (cur, err) as a D and
+// converts it with model; op names the read in errors.
+func allDocs[D, M any](ctx context.Context, cur *mongo.Cursor, err error, op string, model func(D) M) ([]M, error) {
+	if err != nil {
+		return nil, mapErr(op, err)
+	}
+	var docs []D
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mapErr(op, err)
+	}
+	out := make([]M, len(docs))
+	for i, d := range docs {
+		out[i] = model(d)
+	}
+	return out, nil
+}
+
 // byID is the only filter the embedded store looks up without a scan.
 func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }
 

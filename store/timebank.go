@@ -56,18 +56,7 @@ func (s *Store) Activities(ctx context.Context, communityID string, from, to tim
 	filter := bson.D{{Key: "community", Value: communityID},
 		{Key: "start", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}}
 	cur, err := s.c(colActivities).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "start", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(500))
-	if err != nil {
-		return nil, mapErr("activities", err)
-	}
-	var docs []activityDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, mapErr("activities", err)
-	}
-	out := make([]models.Activity, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
+	return allDocs(ctx, cur, err, "activities", activityDoc.model)
 }
 
 // --- sign-ups ---
@@ -277,20 +266,7 @@ func (s *Store) EachRecord(ctx context.Context, f models.RecordFilter, fn func(m
 		filter = append(filter, bson.E{Key: "start", Value: rng})
 	}
 	cur, err := s.c(colRecords).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return mapErr("records", err)
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var d recordDoc
-		if err := cur.Decode(&d); err != nil {
-			return mapErr("records", err)
-		}
-		if err := fn(d.model()); err != nil {
-			return err
-		}
-	}
-	return mapErr("records", cur.Err())
+	return eachDoc(ctx, cur, err, "records", func(d recordDoc) error { return fn(d.model()) })
 }
 
 // --- the queue of records waiting for a decision ---
@@ -325,20 +301,9 @@ func (s *Store) UnqueueRecord(ctx context.Context, id string) error {
 // until fn returns an error (which it returns).
 func (s *Store) EachQueuedRecord(ctx context.Context, fn func(q models.QueuedRecord) error) error {
 	cur, err := s.c(colRecordQueue).Find(ctx, bson.D{})
-	if err != nil {
-		return mapErr("record queue", err)
-	}
-	defer cur.Close(ctx)
-	for cur.Next(ctx) {
-		var d queuedRecordDoc
-		if err := cur.Decode(&d); err != nil {
-			return mapErr("record queue", err)
-		}
-		if err := fn(models.QueuedRecord{ID: d.ID, CommunityID: d.Community, Created: d.Created.UTC()}); err != nil {
-			return err
-		}
-	}
-	return mapErr("record queue", cur.Err())
+	return eachDoc(ctx, cur, err, "record queue", func(d queuedRecordDoc) error {
+		return fn(models.QueuedRecord{ID: d.ID, CommunityID: d.Community, Created: d.Created.UTC()})
+	})
 }
 
 // --- chains ---
