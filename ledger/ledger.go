@@ -320,6 +320,30 @@ func (l *Ledger) Reverse(ctx context.Context, acct models.Account, seq int64, re
 	})
 }
 
+// Outcome is the entry posting opID wrote. It reads and writes nothing
+// else: models.ErrNotFound while there is no such op or its entry is not
+// (or not yet) written, and the refusal when the posting was refused.
+func (l *Ledger) Outcome(ctx context.Context, opID string) (models.Entry, error) {
+	op, err := l.store.Op(ctx, opID)
+	if err != nil {
+		return models.Entry{}, err
+	}
+	if op.Rejected != "" {
+		return models.Entry{}, &models.Error{Code: op.Rejected}
+	}
+	if op.Seq > 0 {
+		return l.entry(ctx, op.Account, op.Seq)
+	}
+	// The entry, if written, follows the op's base; chains have no gaps,
+	// so the first missing seq ends the search.
+	for seq := op.BaseSeq + 1; ; seq++ {
+		e, err := l.entry(ctx, op.Account, seq)
+		if err != nil || e.OpID == opID {
+			return e, err
+		}
+	}
+}
+
 // Balance returns the account's balance as of its last entry.
 func (l *Ledger) Balance(ctx context.Context, acct models.Account) (models.Balance, error) {
 	b, _, err := l.walk(ctx, acct, l.hint(ctx, acct), "")

@@ -187,6 +187,44 @@ func TestRepeatFindsEntryOfUnfinishedOp(t *testing.T) {
 	mustAuditOK(t, l)
 }
 
+// Outcome tells a landed posting from a refused one and from one whose op
+// was recorded but whose entry never landed, and finds the entry past
+// another op's entry that took the seq after its base.
+func TestOutcomeOfAPosting(t *testing.T) {
+	l, s := newLedger(t)
+	ctx := context.Background()
+	acct := models.AccountOf("r1", models.AssetPoints)
+	if _, err := l.Outcome(ctx, "never"); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("outcome of an unknown op: %v; want not found", err)
+	}
+	mustPost(t, l, acct, 10, "a")
+	// Op "b" read the head at seq 1, then "c" took seq 2, so "b" landed at 3.
+	if err := s.InsertOp(ctx, ledger.Op{ID: "b", Hash: "b", Account: acct, BaseSeq: 1, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	mustPost(t, l, acct, 1, "c")
+	if _, err := l.Outcome(ctx, "b"); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("outcome of an op with no entry: %v; want not found", err)
+	}
+	if err := s.InsertEntry(ctx, models.Entry{Account: acct, CommunityID: "c1", Seq: 3, Delta: 3, BalanceAfter: 14, Kind: models.KindAward, OpID: "b", Actor: "s", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := ledger.New(s, time.Now).Outcome(ctx, "b") // a replica that has not seen it
+	if err != nil || e.Seq != 3 || e.OpID != "b" {
+		t.Fatalf("outcome of b: %+v, %v; want its entry at seq 3", e, err)
+	}
+	if e, err := l.Outcome(ctx, "a"); err != nil || e.Seq != 1 {
+		t.Fatalf("outcome of a: %+v, %v; want seq 1", e, err)
+	}
+	spend := ledger.Posting{OpID: "big", Hash: "big", Account: acct, CommunityID: "c1", Delta: -100, Kind: models.KindHold, Actor: "r1"}
+	if _, err := l.Post(ctx, spend); !errors.Is(err, models.ErrInsufficientPoints) {
+		t.Fatalf("spend: %v", err)
+	}
+	if _, err := l.Outcome(ctx, "big"); !errors.Is(err, models.ErrInsufficientPoints) {
+		t.Fatalf("outcome of a refused posting: %v; want its refusal", err)
+	}
+}
+
 // Invariant 3: the audit proves balance = sum of entries, and finds a gap,
 // a wrong balance_after and a debit below zero written behind its back.
 func TestAuditFindsBrokenChains(t *testing.T) {

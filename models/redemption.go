@@ -141,8 +141,9 @@ const (
 )
 
 // Redemption is one resident's redemption of one reward. Its status is a
-// cache of the keyed records that decide it ("final:"+ID and, for credits,
-// the voids of earlier bills).
+// cache of the keyed records that decide it (its ledger hold, "final:"+ID
+// or the scan of its QR token, a refund and, for credits, the voids of
+// earlier bills); redeem and scan leave it opening (services.Rewards).
 type Redemption struct {
 	ID          string
 	CommunityID string
@@ -241,6 +242,6 @@ type RedemptionFilter struct {
 	CommunityID string
 	ResidentID  string
 	PartnerID   string
-	Status      RedemptionStatus
-	From, To    time.Time // Created in [From, To) when set
+	Statuses    []RedemptionStatus // saved status one of these, when set
+	From, To    time.Time          // Created in [From, To) when set
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"golang.org/x/sync/singleflight"
@@ -84,7 +85,16 @@ type Rewards struct {
 	qrPerMinute int
 
 	flight singleflight.Group
+
+	// catalogue is the rewards this replica read or wrote lately, so
+	// redeem and scan need no read of their reward.
+	catalogue *expirable.LRU[string, models.Reward]
 }
+
+// catalogueTTL is how long a reward read is trusted. A reward changed on
+// another replica is redeemed on its old terms for at most this long, as a
+// changed policy is (Policies); the replica that changes it knows at once.
+const catalogueTTL = 10 * time.Second
 
 // NewRewards returns the rewards service. qrSecret signs merchant QR
 // tokens; elig answers honour-roll, star and building-head questions.
@@ -92,7 +102,19 @@ func NewRewards(s RewardStore, l *ledger.Ledger, people People, policies PolicyS
 	qrSecret []byte, newID func() string, now func() time.Time) *Rewards {
 	return &Rewards{store: s, ledger: l, people: people, zones: &zones{people: people}, policies: policies, elig: elig, qrSecret: qrSecret,
 		newID: newID, now: now, hints: map[string]int{}, qrLog: map[string][]time.Time{},
-		qrPerMinute: QRPerMinute}
+		qrPerMinute: QRPerMinute, catalogue: expirable.NewLRU[string, models.Reward](1000, nil, catalogueTTL)}
+}
+
+// rewardByID is reward id, from the catalogue or the store.
+func (s *Rewards) rewardByID(ctx context.Context, id string) (models.Reward, error) {
+	if r, ok := s.catalogue.Get(id); ok {
+		return r, nil
+	}
+	r, err := s.store.Reward(ctx, id)
+	if err == nil {
+		s.catalogue.Add(id, r)
+	}
+	return r, err
 }
 
 func (s *Rewards) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
@@ -116,6 +138,7 @@ func (s *Rewards) CreateReward(ctx context.Context, p models.Principal, in model
 	if err := s.store.InsertReward(ctx, in); err != nil {
 		return models.Reward{}, fmt.Errorf("create reward: %w", err)
 	}
+	s.catalogue.Add(in.ID, in)
 	return in, nil
 }
 
@@ -134,8 +157,10 @@ func (s *Rewards) UpdateReward(ctx context.Context, p models.Principal, id strin
 		return models.Reward{}, err
 	}
 	if err := s.store.ReplaceReward(ctx, in); err != nil {
+		s.catalogue.Remove(in.ID) // it may have changed or not: read it next time
 		return models.Reward{}, fmt.Errorf("update reward: %w", err)
 	}
+	s.catalogue.Add(in.ID, in)
 	return in, nil
 }
 
@@ -158,7 +183,7 @@ func (s *Rewards) checkReward(ctx context.Context, r models.Reward) error {
 
 // reward loads a reward of p's community; another community's is not found.
 func (s *Rewards) reward(ctx context.Context, p models.Principal, id string) (models.Reward, error) {
-	r, err := s.store.Reward(ctx, id)
+	r, err := s.rewardByID(ctx, id)
 	if err != nil {
 		return models.Reward{}, err
 	}
@@ -506,11 +531,19 @@ func (s *Rewards) resumeWith(ctx context.Context, red models.Redemption, rw *mod
 	if red.Status == models.RedemptionFailed {
 		return models.Redemption{}, &models.Error{Code: red.FailCode, Detail: "the first attempt of this request was refused"}
 	}
+	if repeat {
+		// Its hold may have landed (the saved status stays opening), and it
+		// may have been decided since.
+		var err error
+		if red, err = s.reconcile(ctx, red); err != nil {
+			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		}
+	}
 	if red.Status != models.RedemptionOpening {
-		return s.reconcile(ctx, red)
+		return red, nil
 	}
 	if rw == nil {
-		read, err := s.store.Reward(ctx, red.RewardID)
+		read, err := s.rewardByID(ctx, red.RewardID)
 		if err != nil {
 			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 		}
@@ -553,7 +586,7 @@ func (s *Rewards) resumeWith(ctx context.Context, red models.Redemption, rw *mod
 		taken = append(taken, c.key)
 	}
 	_, err = s.ledger.Hold(ctx, ledger.Posting{
-		OpID: "redeem:" + red.ID, Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
+		OpID: holdOp(red.ID), Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
 		CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: "兑换: " + red.Title,
 		IdempotencyKey: key, PolicyVersion: policy.Version, Actor: red.ResidentID,
 	})
@@ -563,9 +596,12 @@ func (s *Rewards) resumeWith(ctx context.Context, red models.Redemption, rw *mod
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 	}
+	// The saved status stays opening: the hold itself says the redemption
+	// is held (follow), so the hot path writes no update.
 	red.Status = models.RedemptionHeld
-	if err := s.store.SaveRedemptionState(ctx, red); err != nil {
-		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	if repeat {
+		// It may have been decided since the first attempt.
+		return s.reconcile(ctx, red)
 	}
 	return red, nil
 }
@@ -581,6 +617,19 @@ func finalKey(id string, gen int) string {
 
 func voidKey(id string, gen int) string { return fmt.Sprintf("void:%s:%d", id, gen) }
 
+// holdOp is the op id of the ledger hold that takes a redemption's points.
+func holdOp(id string) string { return "redeem:" + id }
+
+// finalMark is the id of the mark that decides red's current generation. A
+// merchant redemption is decided when its token is scanned, so the scan's
+// mark is its final mark.
+func finalMark(red models.Redemption) string {
+	if red.TokenID != "" {
+		return "scan:" + red.TokenID
+	}
+	return finalKey(red.ID, red.Generation)
+}
+
 func fulfilEventID(id string, gen int) string {
 	if gen <= 1 {
 		return "fulfil:" + id
@@ -590,29 +639,54 @@ func fulfilEventID(id string, gen int) string {
 
 func reverseEventID(id string, n int) string { return fmt.Sprintf("reverse:%s:%d", id, n) }
 
-// reconcile brings a redemption's cached status in line with its keyed
-// marks, finishing any effect a crash left undone: every effect is keyed,
-// so applying it again changes nothing.
-func (s *Rewards) reconcile(ctx context.Context, red models.Redemption) (models.Redemption, error) {
+// The saved status of a redemption is a cache of the keyed records that
+// decide it. A request that writes a final mark, a void, a refund or a
+// failure saves the status it leads to; redeem and scan, the hot paths,
+// save none and leave the status opening: their hold and scan mark say
+// where the redemption stands, readers follow them, and the hold-expiry
+// job saves what it finds.
+
+// follow walks red forward from its status through the records that decide
+// it: its hold (opening → held), the final mark of its generation (held →
+// fulfilled, cancelled or expired), a void of the bill it was applied to
+// (fulfilled → held again, as the next generation) and a refund (fulfilled
+// → refunded). With apply it also applies each step's effects (settlement
+// events, points and units given back), every one keyed, so applying one
+// again changes nothing; without, it only reads.
+func (s *Rewards) follow(ctx context.Context, red models.Redemption, apply bool) (models.Redemption, error) {
 	for {
-		if red.Status == models.RedemptionOpening || red.Status == models.RedemptionFailed {
-			return red, nil
-		}
-		m, err := s.store.RedemptionMark(ctx, finalKey(red.ID, red.Generation))
-		if errors.Is(err, models.ErrNotFound) {
-			return red, nil
-		}
-		if err != nil {
-			return red, err
-		}
-		switch models.RedemptionStatus(m.Outcome) {
-		case models.RedemptionFulfilled:
-			if red, err = s.applyFulfil(ctx, red, m); err != nil {
+		var err error
+		switch red.Status {
+		case models.RedemptionOpening:
+			_, err = s.ledger.Outcome(ctx, holdOp(red.ID))
+			if errors.Is(err, models.ErrNotFound) || models.CodeOf(err) != "" {
+				return red, nil // still being opened, or refused (resume fails it)
+			}
+			if err != nil {
 				return red, err
 			}
+			red.Status = models.RedemptionHeld
+		case models.RedemptionHeld:
+			var m models.RedemptionMark
+			m, err = s.store.RedemptionMark(ctx, finalMark(red))
+			if errors.Is(err, models.ErrNotFound) {
+				return red, nil
+			}
+			if err != nil {
+				return red, err
+			}
+			switch models.RedemptionStatus(m.Outcome) {
+			case models.RedemptionFulfilled:
+				red, err = s.fulfilled(ctx, red, m, apply)
+			case models.RedemptionCancelled, models.RedemptionExpired:
+				red, err = s.closed(ctx, red, m, apply)
+			default:
+				err = fmt.Errorf("redemption %s: mark %s has outcome %q", red.ID, m.ID, m.Outcome)
+			}
+		case models.RedemptionFulfilled:
 			vm, err := s.store.RedemptionMark(ctx, voidKey(red.ID, red.Generation))
 			if err == nil {
-				if red, err = s.applyVoid(ctx, red, vm); err != nil {
+				if red, err = s.voided(ctx, red, vm, apply); err != nil {
 					return red, err
 				}
 				continue
@@ -621,22 +695,46 @@ func (s *Rewards) reconcile(ctx context.Context, red models.Redemption) (models.
 				return red, err
 			}
 			rm, err := s.store.RedemptionMark(ctx, "refund:"+red.ID)
-			if err == nil {
-				return s.applyRefund(ctx, red, rm)
+			if errors.Is(err, models.ErrNotFound) {
+				return red, nil
 			}
-			if !errors.Is(err, models.ErrNotFound) {
+			if err != nil {
 				return red, err
 			}
+			return s.refunded(ctx, red, rm, apply)
+		default: // failed, cancelled, expired, refunded: nothing follows
 			return red, nil
-		default:
-			return s.applyClose(ctx, red, m)
+		}
+		if err != nil {
+			return red, err
 		}
 	}
 }
 
+// reconcile is red as its records decide it, with every effect a crash may
+// have left undone applied.
+func (s *Rewards) reconcile(ctx context.Context, red models.Redemption) (models.Redemption, error) {
+	return s.follow(ctx, red, true)
+}
+
+// current is rs with each redemption whose saved status is still opening
+// followed to where its records put it, reading only: for listings.
+func (s *Rewards) current(ctx context.Context, rs []models.Redemption) ([]models.Redemption, error) {
+	for i, r := range rs {
+		if r.Status != models.RedemptionOpening {
+			continue
+		}
+		var err error
+		if rs[i], err = s.follow(ctx, r, false); err != nil {
+			return nil, err
+		}
+	}
+	return rs, nil
+}
+
 // decide records outcome as the redemption's terminal state for its
-// current generation. Cancel, expiry and fulfilment race for the same key:
-// exactly one wins; the others are told what happened.
+// current generation and saves it. Cancel, expiry and fulfilment race for
+// the same key: exactly one wins; the others are told what happened.
 func (s *Rewards) decide(ctx context.Context, red models.Redemption, outcome models.RedemptionStatus, actor string, bill models.RedemptionMark) (models.Redemption, error) {
 	red, err := s.reconcile(ctx, red)
 	if err != nil {
@@ -649,7 +747,7 @@ func (s *Rewards) decide(ctx context.Context, red models.Redemption, outcome mod
 		return red, models.Errorf(models.ErrRedemptionClosed.Code, "the redemption is %s", red.Status)
 	}
 	m := bill
-	m.ID, m.Redemption, m.Outcome, m.Actor, m.At = finalKey(red.ID, red.Generation), red.ID, string(outcome), actor, s.stamp()
+	m.ID, m.Redemption, m.Outcome, m.Actor, m.At = finalMark(red), red.ID, string(outcome), actor, s.stamp()
 	err = s.store.InsertRedemptionMark(ctx, m)
 	if errors.Is(err, models.ErrConflict) {
 		red, err := s.reconcile(ctx, red)
@@ -664,38 +762,56 @@ func (s *Rewards) decide(ctx context.Context, red models.Redemption, outcome mod
 	if err != nil {
 		return red, fmt.Errorf("redemption: %w", err)
 	}
-	return s.reconcile(ctx, red)
+	return s.reconcileAndSave(ctx, red)
 }
 
-func (s *Rewards) applyFulfil(ctx context.Context, red models.Redemption, m models.RedemptionMark) (models.Redemption, error) {
-	err := s.store.RecordSettlementEvent(ctx, models.SettlementEvent{
-		ID: fulfilEventID(red.ID, red.Generation), CommunityID: red.CommunityID, PartnerID: red.PartnerID,
-		Kind: models.EventFulfilled, RedemptionID: red.ID, RewardID: red.RewardID, ResidentID: red.ResidentID,
-		Description: red.Title, ValueFen: red.ValueFen, Bearer: red.Bearer, At: m.At,
-	})
+// reconcileAndSave is reconcile, then the status it arrives at saved: for
+// the request that has just written one of red's deciding records.
+func (s *Rewards) reconcileAndSave(ctx context.Context, red models.Redemption) (models.Redemption, error) {
+	red, err := s.reconcile(ctx, red)
 	if err != nil {
-		return red, fmt.Errorf("fulfil: %w", err)
+		return red, err
 	}
-	if red.Status != models.RedemptionFulfilled || !red.Fulfilled.Equal(m.At) {
-		red.Status, red.Fulfilled, red.BillNo, red.BillDate = models.RedemptionFulfilled, m.At, m.BillNo, m.BillDate
-		if err := s.store.SaveRedemptionState(ctx, red); err != nil {
-			return red, fmt.Errorf("fulfil: %w", err)
-		}
+	if err := s.store.SaveRedemptionState(ctx, red); err != nil {
+		return red, fmt.Errorf("redemption: %w", err)
 	}
 	return red, nil
 }
 
-// applyVoid gives a credit back after its bill was voided: the partner's
+// settlementLine is the event with id that puts red on its partner's
+// statement: its value for a fulfilment, minus its value for a reversal.
+func settlementLine(red models.Redemption, id string, kind models.SettlementEventKind, description string, at time.Time) models.SettlementEvent {
+	value := red.ValueFen
+	if kind == models.EventReversed {
+		value = -value
+	}
+	return models.SettlementEvent{ID: id, CommunityID: red.CommunityID, PartnerID: red.PartnerID, Kind: kind, RedemptionID: red.ID,
+		RewardID: red.RewardID, ResidentID: red.ResidentID, Description: description, ValueFen: value, Bearer: red.Bearer, At: at}
+}
+
+// fulfilled is red fulfilled by mark m; its effect is the partner's
+// settlement line.
+func (s *Rewards) fulfilled(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+	if apply {
+		err := s.store.RecordSettlementEvent(ctx, settlementLine(red, fulfilEventID(red.ID, red.Generation), models.EventFulfilled, red.Title, m.At))
+		if err != nil {
+			return red, fmt.Errorf("fulfil: %w", err)
+		}
+	}
+	red.Status, red.Fulfilled, red.BillNo, red.BillDate = models.RedemptionFulfilled, m.At, m.BillNo, m.BillDate
+	return red, nil
+}
+
+// voided is a credit given back after its bill was voided: the partner's
 // statement gets a negative line and the credit is pending again, with a
 // fresh hold period, as generation n+1.
-func (s *Rewards) applyVoid(ctx context.Context, red models.Redemption, m models.RedemptionMark) (models.Redemption, error) {
-	err := s.store.RecordSettlementEvent(ctx, models.SettlementEvent{
-		ID: reverseEventID(red.ID, red.Generation), CommunityID: red.CommunityID, PartnerID: red.PartnerID,
-		Kind: models.EventReversed, RedemptionID: red.ID, RewardID: red.RewardID, ResidentID: red.ResidentID,
-		Description: red.Title + " (账单作废 " + m.BillNo + ")", ValueFen: -red.ValueFen, Bearer: red.Bearer, At: m.At,
-	})
-	if err != nil {
-		return red, fmt.Errorf("void: %w", err)
+func (s *Rewards) voided(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+	if apply {
+		err := s.store.RecordSettlementEvent(ctx, settlementLine(red, reverseEventID(red.ID, red.Generation), models.EventReversed,
+			red.Title+" (账单作废 "+m.BillNo+")", m.At))
+		if err != nil {
+			return red, fmt.Errorf("void: %w", err)
+		}
 	}
 	policy, err := s.policies.At(ctx, red.CommunityID, m.At)
 	if err != nil {
@@ -704,35 +820,30 @@ func (s *Rewards) applyVoid(ctx context.Context, red models.Redemption, m models
 	red.Generation++
 	red.Status, red.Fulfilled, red.BillNo, red.BillDate = models.RedemptionHeld, time.Time{}, "", ""
 	red.Expires = m.At.AddDate(0, 0, policy.HoldExpiryDays)
-	if err := s.store.SaveRedemptionState(ctx, red); err != nil {
-		return red, fmt.Errorf("void: %w", err)
-	}
 	return red, nil
 }
 
-// applyClose returns a cancelled or expired redemption's points and units.
-func (s *Rewards) applyClose(ctx context.Context, red models.Redemption, m models.RedemptionMark) (models.Redemption, error) {
-	if err := s.giveBackAll(ctx, red); err != nil {
-		return red, err
-	}
-	policy, err := s.policies.At(ctx, red.CommunityID, m.At)
-	if err != nil {
-		return red, err
-	}
-	_, err = s.ledger.Release(ctx, ledger.Posting{
-		OpID: "release:" + red.ID, Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
-		CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: closeReason[models.RedemptionStatus(m.Outcome)] + ": " + red.Title,
-		PolicyVersion: policy.Version, Actor: m.Actor,
-	})
-	if err != nil {
-		return red, fmt.Errorf("release: %w", err)
-	}
-	if red.Status != models.RedemptionStatus(m.Outcome) {
-		red.Status, red.Closed = models.RedemptionStatus(m.Outcome), m.At
-		if err := s.store.SaveRedemptionState(ctx, red); err != nil {
+// closed is a cancelled or expired redemption; its effect is its points
+// and units given back.
+func (s *Rewards) closed(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+	if apply {
+		if err := s.giveBackAll(ctx, red); err != nil {
 			return red, err
 		}
+		policy, err := s.policies.At(ctx, red.CommunityID, m.At)
+		if err != nil {
+			return red, err
+		}
+		_, err = s.ledger.Release(ctx, ledger.Posting{
+			OpID: "release:" + red.ID, Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
+			CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: closeReason[models.RedemptionStatus(m.Outcome)] + ": " + red.Title,
+			PolicyVersion: policy.Version, Actor: m.Actor,
+		})
+		if err != nil {
+			return red, fmt.Errorf("release: %w", err)
+		}
 	}
+	red.Status, red.Closed = models.RedemptionStatus(m.Outcome), m.At
 	return red, nil
 }
 
@@ -741,7 +852,7 @@ var closeReason = map[models.RedemptionStatus]string{
 }
 
 func (s *Rewards) giveBackAll(ctx context.Context, red models.Redemption) error {
-	rw, err := s.store.Reward(ctx, red.RewardID)
+	rw, err := s.rewardByID(ctx, red.RewardID)
 	if err != nil {
 		return err
 	}
@@ -783,7 +894,11 @@ func (s *Rewards) Redemption(ctx context.Context, p models.Principal, id string)
 
 // MyRedemptions lists the caller's redemptions, newest first.
 func (s *Rewards) MyRedemptions(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error) {
-	return s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: p.CommunityID, ResidentID: p.ResidentID}, pageLimit(limit))
+	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: p.CommunityID, ResidentID: p.ResidentID}, pageLimit(limit))
+	if err != nil {
+		return nil, err
+	}
+	return s.current(ctx, rs)
 }
 
 // Cancel gives a held redemption up before it is fulfilled; its points
@@ -797,8 +912,9 @@ func (s *Rewards) Cancel(ctx context.Context, p models.Principal, id string) (mo
 }
 
 // ExpireHolds expires the held redemptions of every community whose hold
-// period has passed at now, and finishes redemptions a crash left opening.
-// Safe to repeat: every step is keyed.
+// period has passed at now, saves the status of redemptions the hot paths
+// left opening, and finishes those a crash left opening. Safe to repeat:
+// every step is keyed.
 func (s *Rewards) ExpireHolds(ctx context.Context, now time.Time) (expired int, err error) {
 	after := ""
 	for {
@@ -813,8 +929,7 @@ func (s *Rewards) ExpireHolds(ctx context.Context, now time.Time) (expired int, 
 			var due []models.Redemption
 			err := s.store.EachRedemption(ctx, c.ID, []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening},
 				func(r models.Redemption) error {
-					if r.Status == models.RedemptionOpening && now.Sub(r.Created) > 10*time.Minute ||
-						r.Status == models.RedemptionHeld && !now.Before(r.Expires) {
+					if r.Status == models.RedemptionOpening || !now.Before(r.Expires) {
 						due = append(due, r)
 					}
 					return nil
@@ -823,25 +938,56 @@ func (s *Rewards) ExpireHolds(ctx context.Context, now time.Time) (expired int, 
 				return expired, err
 			}
 			for _, r := range due {
-				if r.Status == models.RedemptionOpening {
-					if r, err = s.resume(ctx, r, "", true); err != nil && models.CodeOf(err) == "" {
-						return expired, err
-					}
-					if r.Status != models.RedemptionHeld || now.Before(r.Expires) {
-						continue
-					}
-				}
-				out, err := s.decide(ctx, r, models.RedemptionExpired, "system", models.RedemptionMark{})
-				if err != nil && models.CodeOf(err) != models.ErrRedemptionClosed.Code {
+				n, err := s.expireOrCatchUp(ctx, r, now)
+				if err != nil {
 					return expired, err
 				}
-				if err == nil && out.Status == models.RedemptionExpired {
-					expired++
-				}
+				expired += n
 			}
 		}
 		after = cs[len(cs)-1].ID
 	}
+}
+
+// expireOrCatchUp brings saved redemption r up to date (finishing it when a
+// crash left it opening for over ten minutes), saves its status if that
+// moved, and expires it if it is held past its hold period: 1 if it did.
+func (s *Rewards) expireOrCatchUp(ctx context.Context, r models.Redemption, now time.Time) (int, error) {
+	cur, err := s.reconcile(ctx, r)
+	if err != nil {
+		return 0, err
+	}
+	if cur.Status == models.RedemptionOpening {
+		if now.Sub(r.Created) <= 10*time.Minute {
+			return 0, nil // its request may still be at work
+		}
+		// A refusal is saved as the redemption's failure by resume.
+		if cur, err = s.resume(ctx, r, "", true); err != nil {
+			if models.CodeOf(err) != "" {
+				return 0, nil
+			}
+			return 0, err
+		}
+	}
+	if cur.Status == models.RedemptionHeld && !now.Before(cur.Expires) {
+		out, err := s.decide(ctx, cur, models.RedemptionExpired, "system", models.RedemptionMark{})
+		if models.CodeOf(err) == models.ErrRedemptionClosed.Code {
+			return 0, nil // decided otherwise at the same time, and saved by that request
+		}
+		if err != nil {
+			return 0, err
+		}
+		if out.Status == models.RedemptionExpired {
+			return 1, nil
+		}
+		return 0, nil
+	}
+	if cur.Status != r.Status || cur.Generation != r.Generation {
+		if err := s.store.SaveRedemptionState(ctx, cur); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
 }
 
 // --- partner credits: property-fee discounts and parking reductions ---
@@ -872,8 +1018,23 @@ func (s *Rewards) PendingCredits(ctx context.Context, p models.Principal, limit 
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: pt.CommunityID, PartnerID: pt.ID,
-		Status: models.RedemptionHeld}, pageLimit(limit))
+	// A credit redeemed since the hold-expiry job last ran is saved as
+	// opening; its hold says whether it is pending.
+	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: pt.CommunityID, PartnerID: pt.ID,
+		Statuses: []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening}}, pageLimit(limit))
+	if err != nil {
+		return nil, err
+	}
+	if rs, err = s.current(ctx, rs); err != nil {
+		return nil, err
+	}
+	pending := rs[:0]
+	for _, r := range rs {
+		if r.Status == models.RedemptionHeld {
+			pending = append(pending, r)
+		}
+	}
+	return pending, nil
 }
 
 func (s *Rewards) partnerCredit(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
@@ -954,7 +1115,7 @@ func (s *Rewards) asOfGeneration(ctx context.Context, red models.Redemption, g i
 	}
 	out.Generation = g
 	// A generation's hold period starts when it began: at opening, or at
-	// the void that began it (applyVoid).
+	// the void that began it (voided).
 	from := red.Created
 	if g > 1 {
 		vm, err := s.store.RedemptionMark(ctx, voidKey(red.ID, g-1))
@@ -990,10 +1151,13 @@ func (s *Rewards) VoidCredit(ctx context.Context, p models.Principal, id, reason
 	}
 	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: voidKey(red.ID, red.Generation), Redemption: red.ID, Outcome: "voided",
 		Actor: p.ResidentID, At: s.stamp(), BillNo: red.BillNo, BillDate: red.BillDate, Reason: reason, Op: idem.OpID})
-	if err != nil && !errors.Is(err, models.ErrConflict) {
+	if errors.Is(err, models.ErrConflict) {
+		return s.reconcile(ctx, red) // a void that ran at the same time
+	}
+	if err != nil {
 		return red, fmt.Errorf("void credit: %w", err)
 	}
-	return s.reconcile(ctx, red)
+	return s.reconcileAndSave(ctx, red)
 }
 
 // HeldPoints is how many points of a community are held by redemptions not
@@ -1001,8 +1165,17 @@ func (s *Rewards) VoidCredit(ctx context.Context, p models.Principal, id, reason
 // report (services.HeldPoints).
 func (s *Rewards) HeldPoints(ctx context.Context, communityID string) (int64, error) {
 	var held int64
-	err := s.store.EachRedemption(ctx, communityID, []models.RedemptionStatus{models.RedemptionHeld}, func(r models.Redemption) error {
-		held += int64(r.Points)
+	err := s.store.EachRedemption(ctx, communityID, []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening}, func(r models.Redemption) error {
+		if r.Status == models.RedemptionOpening {
+			cur, err := s.follow(ctx, r, false)
+			if err != nil {
+				return err
+			}
+			r = cur
+		}
+		if r.Status == models.RedemptionHeld {
+			held += int64(r.Points)
+		}
 		return nil
 	})
 	if err != nil {

@@ -170,7 +170,8 @@ type ScanResult struct {
 }
 
 // Scan redeems a QR token a clerk scanned at their merchant, exactly once:
-// the token is consumed by inserting "scan:"+token id. A second scan is
+// the token is consumed by inserting "scan:"+token id, which is also the
+// redemption's final mark (fulfilled). A second scan is
 // ALREADY_REDEEMED; the same clerk repeating their request with the same
 // Idempotency-Key gets the first answer.
 func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, idem Idempotency) (ScanResult, error) {
@@ -184,7 +185,7 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 	if c.Community != p.CommunityID {
 		return ScanResult{}, models.Errorf(models.ErrForbidden.Code, "this code is for another merchant")
 	}
-	rw, err := s.store.Reward(ctx, c.Reward)
+	rw, err := s.rewardByID(ctx, c.Reward)
 	if err != nil {
 		return ScanResult{}, fmt.Errorf("scan: %w", err)
 	}
@@ -196,7 +197,7 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 		return ScanResult{}, fmt.Errorf("scan: %w", err)
 	}
 	redID := derivedID("scan:"+c.ID, "redemption")
-	mark := models.RedemptionMark{ID: "scan:" + c.ID, Redemption: redID, Outcome: "scanned", Actor: p.ResidentID, At: s.stamp(), Reason: idem.OpID}
+	mark := models.RedemptionMark{ID: "scan:" + c.ID, Redemption: redID, Outcome: string(models.RedemptionFulfilled), Actor: p.ResidentID, At: s.stamp(), Reason: idem.OpID}
 	// consumed tells a second scan from the clerk's own retry, which must
 	// finish or replay even after the token's five minutes are over.
 	consumed := func() error {
@@ -212,6 +213,7 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 	// Eligibility is checked before the token is used up, so a refused
 	// resident can still show it elsewhere.
 	var refusal error
+	fresh := false // this request consumed the token
 	if s.now().Unix() >= c.Expires {
 		refusal = models.Errorf(models.ErrTokenExpired.Code, "the code expired; ask for a fresh one")
 	} else if loc, err := s.location(ctx, rw.CommunityID); err != nil {
@@ -221,6 +223,7 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 	}
 	if refusal == nil {
 		err = s.store.InsertRedemptionMark(ctx, mark)
+		fresh = err == nil
 		if errors.Is(err, models.ErrConflict) {
 			err = consumed()
 		}
@@ -238,7 +241,13 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 	if err != nil {
 		return ScanResult{}, err
 	}
-	red, err = s.decide(ctx, red, models.RedemptionFulfilled, p.ResidentID, models.RedemptionMark{})
+	// The scan's mark decided the redemption: applying it records the
+	// merchant's settlement line. A repeat reads the mark the first wrote.
+	if fresh && red.Status == models.RedemptionHeld {
+		red, err = s.fulfilled(ctx, red, mark, true)
+	} else {
+		red, err = s.reconcile(ctx, red)
+	}
 	if err != nil {
 		return ScanResult{}, err
 	}
@@ -269,13 +278,22 @@ func (s *Rewards) Refund(ctx context.Context, p models.Principal, id, reason str
 	}
 	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: "refund:" + red.ID, Redemption: red.ID, Outcome: string(models.RedemptionRefunded),
 		Actor: p.ResidentID, At: now, Reason: reason})
-	if err != nil && !errors.Is(err, models.ErrConflict) {
+	if errors.Is(err, models.ErrConflict) {
+		return s.reconcile(ctx, red) // a repeat, or a refund that ran at the same time
+	}
+	if err != nil {
 		return red, fmt.Errorf("refund: %w", err)
 	}
-	return s.reconcile(ctx, red)
+	return s.reconcileAndSave(ctx, red)
 }
 
-func (s *Rewards) applyRefund(ctx context.Context, red models.Redemption, m models.RedemptionMark) (models.Redemption, error) {
+// refunded is red refunded by mark m; its effects are the points and units
+// given back and the merchant's negative settlement line.
+func (s *Rewards) refunded(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+	red.Status, red.Closed = models.RedemptionRefunded, m.At
+	if !apply {
+		return red, nil
+	}
 	policy, err := s.policies.At(ctx, red.CommunityID, m.At)
 	if err != nil {
 		return red, err
@@ -288,22 +306,12 @@ func (s *Rewards) applyRefund(ctx context.Context, red models.Redemption, m mode
 	if err != nil {
 		return red, fmt.Errorf("refund: %w", err)
 	}
-	err = s.store.RecordSettlementEvent(ctx, models.SettlementEvent{
-		ID: reverseEventID(red.ID, 1), CommunityID: red.CommunityID, PartnerID: red.PartnerID,
-		Kind: models.EventReversed, RedemptionID: red.ID, RewardID: red.RewardID, ResidentID: red.ResidentID,
-		Description: red.Title + " (退还)", ValueFen: -red.ValueFen, Bearer: red.Bearer, At: m.At,
-	})
+	err = s.store.RecordSettlementEvent(ctx, settlementLine(red, reverseEventID(red.ID, 1), models.EventReversed, red.Title+" (退还)", m.At))
 	if err != nil {
 		return red, fmt.Errorf("refund: %w", err)
 	}
 	if err := s.giveBackAll(ctx, red); err != nil {
 		return red, fmt.Errorf("refund: %w", err)
-	}
-	if red.Status != models.RedemptionRefunded {
-		red.Status, red.Closed = models.RedemptionRefunded, m.At
-		if err := s.store.SaveRedemptionState(ctx, red); err != nil {
-			return red, err
-		}
 	}
 	return red, nil
 }
@@ -342,8 +350,12 @@ func (s *Rewards) MerchantDay(ctx context.Context, p models.Principal, day strin
 	} else if from, err = time.ParseInLocation("2006-01-02", day, loc); err != nil {
 		return nil, models.Errorf(models.ErrValidation.Code, "day must look like 2026-11-21")
 	}
-	return s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: p.CommunityID, PartnerID: p.MerchantID,
+	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: p.CommunityID, PartnerID: p.MerchantID,
 		From: from.UTC(), To: from.AddDate(0, 0, 1).UTC()}, MaxPageSize)
+	if err != nil {
+		return nil, err
+	}
+	return s.current(ctx, rs)
 }
 
 func (s *Rewards) qrLimit() int {

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -408,12 +409,8 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 		t.Fatalf("parking reduction without the household's plate: %+v", red)
 	}
 	// The liability report sees the held redemption with its points.
-	var held []models.Redemption
-	if err := w.st.EachHeldRedemption(ctx, "A", func(r models.Redemption) error { held = append(held, r); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if len(held) != 1 || held[0].ID != red.ID || held[0].Points != 10 {
-		t.Fatalf("held redemptions %+v", held)
+	if held, err := w.rs.HeldPoints(ctx, "A"); err != nil || held != 10 {
+		t.Fatalf("held points %d, %v; want the redemption's 10", held, err)
 	}
 }
 
@@ -812,7 +809,6 @@ type flakyRewardStore struct {
 	*store.Store
 	mu       sync.Mutex
 	failSlot string // the first InsertSlot whose id starts with this fails
-	failSave bool   // the first SaveRedemptionState fails
 }
 
 var errLost = errors.New("connection lost")
@@ -828,17 +824,6 @@ func (f *flakyRewardStore) InsertSlot(ctx context.Context, id, holder string, at
 		return errLost
 	}
 	return f.Store.InsertSlot(ctx, id, holder, at)
-}
-
-func (f *flakyRewardStore) SaveRedemptionState(ctx context.Context, r models.Redemption) error {
-	f.mu.Lock()
-	fail := f.failSave
-	f.failSave = false
-	f.mu.Unlock()
-	if fail {
-		return errLost
-	}
-	return f.Store.SaveRedemptionState(ctx, r)
 }
 
 // A redemption interrupted between its steps is finished by the client's
@@ -865,24 +850,188 @@ func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
 	_, err = w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "flaky-2"))
 	wantCode(t, "the limit was used once, not twice", err, models.ErrLimitReached)
 
-	// Lost after the hold, before the status: the job finishes it.
+	// Lost in the same place and never repeated: the job finishes it, and
+	// saves the status the hold decided.
 	q := w.resident("断线2", 1970, 100)
-	flaky.failSave = true
+	flaky.failSlot = "take:stock:"
 	if _, err := w.rs.Redeem(ctx, q, rw.ID, idemOf(q, "flaky-3")); !errors.Is(err, errLost) {
 		t.Fatalf("first attempt: %v", err)
+	}
+	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := w.rs.MyRedemptions(ctx, q, 0)
+	if err != nil || len(mine) != 1 || mine[0].Status != models.RedemptionOpening || w.balance(q) != 100 {
+		t.Fatalf("a job before ten minutes must leave it to its request: %v %+v balance %d", err, mine, w.balance(q))
 	}
 	w.rewardClock.add(11 * time.Minute)
 	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil {
 		t.Fatal(err)
 	}
-	mine, err := w.rs.MyRedemptions(ctx, q, 0)
+	mine, err = w.rs.MyRedemptions(ctx, q, 0)
 	if err != nil || len(mine) != 1 || mine[0].Status != models.RedemptionHeld || w.balance(q) != 90 {
 		t.Fatalf("after the job: %v %+v balance %d", err, mine, w.balance(q))
+	}
+	if saved, _, err := w.st.Redemption(ctx, mine[0].ID); err != nil || saved.Status != models.RedemptionHeld {
+		t.Fatalf("saved %+v, %v; want the job to save held", saved, err)
 	}
 	// Both units of stock are taken, once each.
 	r := w.resident("第三", 1970, 100)
 	_, err = w.rs.Redeem(ctx, r, rw.ID, idemOf(r, "flaky-4"))
 	wantCode(t, "third unit", err, models.ErrSoldOut)
+	w.mustAudit()
+}
+
+// countedStore is the store, counting redemption status saves and reward
+// reads.
+type countedStore struct {
+	*store.Store
+	saves, rewardReads atomic.Int64
+}
+
+func (c *countedStore) SaveRedemptionState(ctx context.Context, r models.Redemption) error {
+	c.saves.Add(1)
+	return c.Store.SaveRedemptionState(ctx, r)
+}
+
+func (c *countedStore) Reward(ctx context.Context, id string) (models.Reward, error) {
+	c.rewardReads.Add(1)
+	return c.Store.Reward(ctx, id)
+}
+
+// A replica reads a reward once and then redeems from what it read; a
+// change it makes itself applies to its next redemption at once.
+func TestCatalogueSparesRewardReadsAndSeesItsOwnChanges(t *testing.T) {
+	w := newRewardsWorld(t)
+	counted := &countedStore{Store: w.st}
+	replica := func() *services.Rewards {
+		return services.NewRewards(counted, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig,
+			[]byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
+	}
+	w.rs = replica()
+	fee := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100})
+	p := w.resident("周", 1970, 200)
+	for i := range 2 {
+		if _, err := w.rs.Redeem(ctx, p, fee.ID, idemOf(p, fmt.Sprintf("cat-%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := counted.rewardReads.Load(); n != 0 {
+		t.Fatalf("the replica that created the reward read it %d times; want none", n)
+	}
+	fee.Points = 30
+	if _, err := w.rs.UpdateReward(ctx, w.staff, fee.ID, fee); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.rs.Redeem(ctx, p, fee.ID, idemOf(p, "cat-2")); err != nil {
+		t.Fatal(err)
+	}
+	if b := w.balance(p); b != 200-10-10-30 {
+		t.Fatalf("balance %d; want the new price held at once", b)
+	}
+	other := replica()
+	for i := range 2 {
+		if _, err := other.Redeem(ctx, p, fee.ID, idemOf(p, fmt.Sprintf("cat-other-%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := counted.rewardReads.Load(); n != 1 {
+		t.Fatalf("another replica read the reward %d times for two redemptions; want once", n)
+	}
+	if b := w.balance(p); b != 200-10-10-30-60 {
+		t.Fatalf("balance %d; want the other replica to hold the new price", b)
+	}
+}
+
+// Redeem and scan, the hot paths, save no status: the hold and the scan's
+// mark decide the redemption. Every reader follows them, so none sees the
+// saved "opening", and the hold-expiry job saves what they decided.
+func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
+	w := newRewardsWorld(t)
+	counted := &countedStore{Store: w.st}
+	w.rs = services.NewRewards(counted, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig,
+		[]byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
+	fee := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 5})
+	breakfast := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 20, ValueFen: 800, Bearer: models.BearerPartner})
+	p := w.resident("钱", 1970, 100)
+	c := w.clerk("clerk", w.shop)
+	credit, err := w.rs.Redeem(ctx, p, fee.ID, idemOf(p, "hot-1"))
+	if err != nil || credit.Status != models.RedemptionHeld {
+		t.Fatalf("redeem: %+v %v", credit, err)
+	}
+	scan, err := w.rs.Scan(ctx, c, w.scanToken(p, breakfast), idemOf(c, "hot-2"))
+	if err != nil || scan.Redemption.Status != models.RedemptionFulfilled {
+		t.Fatalf("scan: %+v %v", scan, err)
+	}
+	if n := counted.saves.Load(); n != 0 {
+		t.Fatalf("redeem and scan saved a status %d times; want none", n)
+	}
+	want := map[string]models.RedemptionStatus{credit.ID: models.RedemptionHeld, scan.Redemption.ID: models.RedemptionFulfilled}
+	for id, status := range want {
+		if saved, _, err := w.st.Redemption(ctx, id); err != nil || saved.Status != models.RedemptionOpening {
+			t.Fatalf("saved %+v, %v; want it left opening", saved, err)
+		}
+		if got, err := w.rs.Redemption(ctx, p, id); err != nil || got.Status != status {
+			t.Fatalf("redemption %s: %+v %v; want %s", id, got, err, status)
+		}
+	}
+	mine, err := w.rs.MyRedemptions(ctx, p, 0)
+	if err != nil || len(mine) != 2 {
+		t.Fatalf("my redemptions: %+v %v", mine, err)
+	}
+	for _, r := range mine {
+		if r.Status != want[r.ID] {
+			t.Fatalf("my redemption %s is listed %s; want %s", r.ID, r.Status, want[r.ID])
+		}
+	}
+	pending, err := w.rs.PendingCredits(ctx, w.partnerLogin("pm", w.property), 0)
+	if err != nil || len(pending) != 1 || pending[0].ID != credit.ID || pending[0].Status != models.RedemptionHeld {
+		t.Fatalf("pending credits: %+v %v", pending, err)
+	}
+	day, err := w.rs.MerchantDay(ctx, c, "")
+	if err != nil || len(day) != 1 || day[0].Status != models.RedemptionFulfilled {
+		t.Fatalf("clerk's day: %+v %v", day, err)
+	}
+	if held, err := w.rs.HeldPoints(ctx, "A"); err != nil || held != 10 {
+		t.Fatalf("held points %d, %v; want the credit's 10", held, err)
+	}
+	// The scan's mark is the merchant redemption's final mark: no other is
+	// written, and a cancel finds it decided.
+	if _, err := w.st.RedemptionMark(ctx, "final:"+scan.Redemption.ID); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("final mark of a scan: %v; want none", err)
+	}
+	if ev := w.events(w.shop.ID); len(ev) != 1 || ev[0].Kind != models.EventFulfilled {
+		t.Fatalf("merchant's events %+v; want the fulfilment", ev)
+	}
+	_, err = w.rs.Cancel(ctx, p, scan.Redemption.ID)
+	wantCode(t, "cancel of a scanned redemption", err, models.ErrRedemptionClosed)
+	if saves := counted.saves.Load(); saves != 0 {
+		t.Fatalf("readers saved a status %d times; want none", saves)
+	}
+
+	// The job saves what the records decided, once.
+	for range 2 {
+		if n, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil || n != 0 {
+			t.Fatalf("job: %d expired, %v", n, err)
+		}
+	}
+	if n := counted.saves.Load(); n != 2 {
+		t.Fatalf("two runs of the job saved %d statuses; want the two once", n)
+	}
+	for id, status := range want {
+		if saved, _, err := w.st.Redemption(ctx, id); err != nil || saved.Status != status {
+			t.Fatalf("saved %+v, %v; want %s", saved, err, status)
+		}
+	}
+
+	// Past its hold period the credit expires and its points come back.
+	w.rewardClock.add(credit.Expires.Sub(w.rewardClock.now()) + time.Minute)
+	if n, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil || n != 1 {
+		t.Fatalf("job past the hold period: %d expired, %v", n, err)
+	}
+	if got, err := w.rs.Redemption(ctx, p, credit.ID); err != nil || got.Status != models.RedemptionExpired || w.balance(p) != 80 {
+		t.Fatalf("after expiry: %+v %v balance %d; want expired and 80", got, err, w.balance(p))
+	}
 	w.mustAudit()
 }
 

@@ -176,8 +176,8 @@ func (s *Store) Redemptions(ctx context.Context, f models.RedemptionFilter, limi
 	if f.PartnerID != "" {
 		filter = append(filter, bson.E{Key: "partner", Value: f.PartnerID})
 	}
-	if f.Status != "" {
-		filter = append(filter, bson.E{Key: "status", Value: string(f.Status)})
+	if len(f.Statuses) > 0 {
+		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: statusList(f.Statuses)}}})
 	}
 	if !f.From.IsZero() || !f.To.IsZero() {
 		filter = append(filter, bson.E{Key: "created", Value: bson.D{{Key: "$gte", Value: f.From}, {Key: "$lt", Value: f.To}}})
@@ -193,21 +193,17 @@ func (s *Store) Redemptions(ctx context.Context, f models.RedemptionFilter, limi
 // EachRedemption streams a community's redemptions whose cached status is
 // one of statuses, one at a time, in id order.
 func (s *Store) EachRedemption(ctx context.Context, communityID string, statuses []models.RedemptionStatus, fn func(models.Redemption) error) error {
-	in := bson.A{}
-	for _, st := range statuses {
-		in = append(in, string(st))
-	}
-	filter := bson.D{{Key: "community", Value: communityID}, {Key: "status", Value: bson.D{{Key: "$in", Value: in}}}}
+	filter := bson.D{{Key: "community", Value: communityID}, {Key: "status", Value: bson.D{{Key: "$in", Value: statusList(statuses)}}}}
 	cur, err := s.c(colRedemptions).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	return eachDoc(ctx, cur, err, "each redemption", func(d redemptionDoc) error { return fn(d.model()) })
 }
 
-// EachHeldRedemption streams the held redemptions of a community (points
-// held, not yet fulfilled, cancelled or expired) with their points, for the
-// liability report. A redemption a crash left opening is finished (or
-// failed) by the hold-expiry job within a day and counted from then on.
-func (s *Store) EachHeldRedemption(ctx context.Context, communityID string, fn func(models.Redemption) error) error {
-	return s.EachRedemption(ctx, communityID, []models.RedemptionStatus{models.RedemptionHeld}, fn)
+func statusList(statuses []models.RedemptionStatus) bson.A {
+	in := bson.A{}
+	for _, st := range statuses {
+		in = append(in, string(st))
+	}
+	return in
 }
 
 // --- slots and marks: the keyed inserts every exactly-once step is ---

@@ -120,9 +120,15 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		} else {
 			who = mrand.IntN(residentCount)
 		}
+		// The residents the bench logs in as must not run out of points
+		// while redeeming and scanning as fast as they can.
+		delta := int64(1 + i%20)
+		if i < deep*60 {
+			delta = 50
+		}
 		_, err := l.Post(ctx, ledger.Posting{
 			OpID: fmt.Sprintf("gen:%d", i), Hash: "gen", Account: models.AccountOf(ids[who], models.AssetPoints),
-			CommunityID: c.ID, Delta: int64(1 + i%20), Kind: models.KindAward, Reason: "generated", Actor: staff.ID,
+			CommunityID: c.ID, Delta: delta, Kind: models.KindAward, Reason: "generated", Actor: staff.ID,
 		})
 		return err
 	}); err != nil {

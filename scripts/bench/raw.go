@@ -100,21 +100,21 @@ func measureRaw(ctx context.Context, dir string, size, clients int, d time.Durat
 			}
 			return nil
 		}))
-	}
-	redemptionsCol, events := db.Collection("redemptions"), db.Collection("settlement_events")
-	out = append(out, drive(ctx, "raw: scan's writes", clients, d, func(ctx context.Context, c, i int) error {
-		// the head read; the token consumed, the hold's op record and
-		// entry, the redemption, its settlement event
-		if err := read(ctx, pick()); err != nil {
-			return err
-		}
-		for j, col := range []*mongo.Collection{redemptionsCol, ops, entries, redemptionsCol, events} {
-			if _, err := col.InsertOne(ctx, bson.D{{Key: "_id", Value: fmt.Sprintf("s:%s:%d:%d:%d", run, c, i, j)}, {Key: "v", Value: 1}}); err != nil {
+		redemptionsCol, events := db.Collection("redemptions"), db.Collection("settlement_events")
+		out = append(out, drive(ctx, "raw: scan's writes"+suffix, clients, d, func(ctx context.Context, c, i int) error {
+			// the head read; the token consumed, the hold's op record and
+			// entry, the redemption, its settlement event
+			if err := read(ctx, pick()); err != nil {
 				return err
 			}
-		}
-		return nil
-	}))
+			for j, col := range []*mongo.Collection{redemptionsCol, ops, entries, redemptionsCol, events} {
+				if err := insert(ctx, col, bson.D{{Key: "_id", Value: fmt.Sprintf("s:%s:%t:%d:%d:%d", run, turns, c, i, j)}, {Key: "v", Value: 1}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+	}
 	out = append(out, drive(ctx, "raw: balance's reads", clients, d, func(ctx context.Context, c, i int) error {
 		for range 2 { // one head per asset
 			if err := read(ctx, pick()); err != nil {
