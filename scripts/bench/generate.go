@@ -173,6 +173,10 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	}); err != nil {
 		return fx, fmt.Errorf("redemptions: %w", err)
 	}
+	// The nightly hold-expiry job has saved what their holds decided.
+	if _, err := rw.ExpireHolds(ctx, now()); err != nil {
+		return fx, fmt.Errorf("hold-expiry: %w", err)
+	}
 	// 15,000 service records, pending verification, spread over the year.
 	tb := services.NewTimebank(st, st, l, policies, st, []byte("bench-generation-only"), now, randomHex8)
 	day := time.Now().AddDate(0, 0, -1).Truncate(24 * time.Hour)
