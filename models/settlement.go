@@ -40,4 +40,7 @@ type SettlementEvent struct {
 	ValueFen     Fen    // negative for EventReversed
 	Bearer       Bearer
 	At           time.Time
+	// Undoes is, for EventReversed, the id of the fulfilment event the
+	// reversal undoes; settlement judges the reversal by it.
+	Undoes string
 }

@@ -778,15 +778,16 @@ func (s *Rewards) reconcileAndSave(ctx context.Context, red models.Redemption) (
 	return red, nil
 }
 
-// settlementLine is the event with id that puts red on its partner's
-// statement: its value for a fulfilment, minus its value for a reversal.
+// settlementLine is the event with id that puts red's current generation
+// on its partner's statement: its value for a fulfilment; minus its value
+// for a reversal, which names the fulfilment it undoes.
 func settlementLine(red models.Redemption, id string, kind models.SettlementEventKind, description string, at time.Time) models.SettlementEvent {
-	value := red.ValueFen
+	e := models.SettlementEvent{ID: id, CommunityID: red.CommunityID, PartnerID: red.PartnerID, Kind: kind, RedemptionID: red.ID,
+		RewardID: red.RewardID, ResidentID: red.ResidentID, Description: description, ValueFen: red.ValueFen, Bearer: red.Bearer, At: at}
 	if kind == models.EventReversed {
-		value = -value
+		e.ValueFen, e.Undoes = -red.ValueFen, fulfilEventID(red.ID, red.Generation)
 	}
-	return models.SettlementEvent{ID: id, CommunityID: red.CommunityID, PartnerID: red.PartnerID, Kind: kind, RedemptionID: red.ID,
-		RewardID: red.RewardID, ResidentID: red.ResidentID, Description: description, ValueFen: value, Bearer: red.Bearer, At: at}
+	return e
 }
 
 // fulfilled is red fulfilled by mark m; its effect is the partner's

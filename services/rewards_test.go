@@ -580,7 +580,8 @@ func TestMerchantRefundWithinWindow(t *testing.T) {
 		t.Fatalf("balance %d after refund; want 100", w.balance(p))
 	}
 	ev := w.events(w.shop.ID)
-	if len(ev) != 2 || ev[1].ID != "reverse:"+res.Redemption.ID+":1" || ev[1].ValueFen != -1500 || ev[1].Kind != models.EventReversed {
+	if len(ev) != 2 || ev[1].ID != "reverse:"+res.Redemption.ID+":1" || ev[1].ValueFen != -1500 || ev[1].Kind != models.EventReversed ||
+		ev[1].Undoes != ev[0].ID {
 		t.Fatalf("settlement events %+v", ev)
 	}
 	// After the window, no refund.
@@ -1086,8 +1087,13 @@ func TestCreditRepeatAfterVoidDoesNotApplyAgain(t *testing.T) {
 	if again, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", apply1); err != nil || !reflect.DeepEqual(again, applied) {
 		t.Fatalf("apply repeated after a new apply: %v\n got  %+v\n want %+v", err, again, applied)
 	}
-	if ev := w.events(w.property.ID); len(ev) != 3 {
+	ev := w.events(w.property.ID)
+	if len(ev) != 3 {
 		t.Fatalf("events %+v: want two fulfilments and one reversal", ev)
+	}
+	// The reversal names the fulfilment it undoes: the first bill's.
+	if ev[1].Kind != models.EventReversed || ev[1].Undoes != ev[0].ID || ev[2].ID == ev[0].ID {
+		t.Fatalf("events %+v: want the reversal to undo %s", ev, ev[0].ID)
 	}
 	w.mustAudit()
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/linli-community/linli/ledger"
@@ -25,9 +23,6 @@ type SettlementStore interface {
 	EachSettlementEvent(ctx context.Context, partnerID string, from, to time.Time, fn func(models.SettlementEvent) error) error
 	// SettlementEvent returns the event with id, or models.ErrNotFound.
 	SettlementEvent(ctx context.Context, id string) (models.SettlementEvent, error)
-	// FulfilmentBefore returns when a redemption was last fulfilled at or
-	// before at, or models.ErrNotFound if no such fulfilment was recorded.
-	FulfilmentBefore(ctx context.Context, redemptionID string, at time.Time) (time.Time, error)
 	// InsertStatementLines adds lines; those already there are kept and
 	// are not an error.
 	InsertStatementLines(ctx context.Context, lines []models.StatementLine) error
@@ -212,49 +207,26 @@ func (s *Settlement) SettlePartner(ctx context.Context, c models.Community, p mo
 
 // isAdjustment reports whether e corrects a redemption fulfilled before
 // the month that starts at start, which is already closed: a refund or
-// void of an earlier month. What a reversal undoes is the redemption's
-// last fulfilment before it: a fee credit applied again after a void is
-// fulfilled once per bill, and voiding the second bill within its own
-// month corrects nothing closed, whenever the first bill was. A reversal
-// with no recorded fulfilment is taken as an adjustment too.
+// void of an earlier month. A reversal names the fulfilment it undoes (a
+// fee credit applied again after a void is fulfilled once per bill, and
+// voiding the second bill within its own month corrects nothing closed,
+// whenever the first bill was). A reversal with no recorded fulfilment is
+// taken as an adjustment too.
 func (s *Settlement) isAdjustment(ctx context.Context, e models.SettlementEvent, start time.Time) (bool, error) {
 	if e.Kind != models.EventReversed {
 		return false, nil
 	}
-	if e.RedemptionID == "" {
+	if e.Undoes == "" {
 		return true, nil
 	}
-	// A reversal names the generation it undoes (reverseEventID), so the
-	// fulfilment is read by its id; the search below, a scan of every event
-	// on the embedded store, is only for a reversal named otherwise.
-	if id, ok := undoneFulfilment(e); ok {
-		f, err := s.store.SettlementEvent(ctx, id)
-		if err == nil {
-			return f.At.Before(start), nil
-		}
-		if !errors.Is(err, models.ErrNotFound) {
-			return false, err
-		}
-	}
-	at, err := s.store.FulfilmentBefore(ctx, e.RedemptionID, e.At)
+	f, err := s.store.SettlementEvent(ctx, e.Undoes)
 	if errors.Is(err, models.ErrNotFound) {
 		return true, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	return at.Before(start), nil
-}
-
-// undoneFulfilment is the id of the fulfilment event reversal e undoes:
-// reverse:<redemption>:<generation> undoes that generation's fulfilment.
-func undoneFulfilment(e models.SettlementEvent) (string, bool) {
-	gen, ok := strings.CutPrefix(e.ID, "reverse:"+e.RedemptionID+":")
-	n, err := strconv.Atoi(gen)
-	if !ok || err != nil || n < 1 {
-		return "", false
-	}
-	return fulfilEventID(e.RedemptionID, n), true
+	return f.At.Before(start), nil
 }
 
 func wrapIf(err error, op string) error {

@@ -77,6 +77,17 @@ func (w *settlementWorld) event(id, partner string, kind models.SettlementEventK
 	return e
 }
 
+// reversal records a reversal of fulfilment event undoes.
+func (w *settlementWorld) reversal(id, partner, undoes, redemption string, fen int64, at time.Time) {
+	w.t.Helper()
+	e := models.SettlementEvent{ID: id, CommunityID: w.part[partner].CommunityID, PartnerID: partner, Kind: models.EventReversed,
+		RedemptionID: redemption, RewardID: "rw-1", ResidentID: "r-1", Description: "早餐套餐", ValueFen: models.Fen(fen),
+		Bearer: models.BearerCommunity, At: at.UTC().Truncate(time.Millisecond), Undoes: undoes}
+	if err := w.st.RecordSettlementEvent(ctx, e); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
 // october fills P1's October 2026 with n fulfilments, alternating
 // bearers, and returns the expected totals.
 func (w *settlementWorld) october(n int) models.StatementTotals {
@@ -237,9 +248,9 @@ func TestSettlementRefundAfterCloseIsNextMonthAdjustment(t *testing.T) {
 
 	// November: r1 refunded (an October redemption), r2 fulfilled and
 	// refunded within November (not an adjustment).
-	w.event("reverse:r1", "P1", models.EventReversed, "r1", -1500, models.BearerCommunity, time.Date(2026, 11, 3, 10, 0, 0, 0, shanghai))
+	w.reversal("reverse:r1", "P1", "fulfil:r1", "r1", -1500, time.Date(2026, 11, 3, 10, 0, 0, 0, shanghai))
 	w.event("fulfil:r2", "P1", models.EventFulfilled, "r2", 2000, models.BearerCommunity, time.Date(2026, 11, 5, 10, 0, 0, 0, shanghai))
-	w.event("reverse:r2", "P1", models.EventReversed, "r2", -2000, models.BearerCommunity, time.Date(2026, 11, 5, 11, 0, 0, 0, shanghai))
+	w.reversal("reverse:r2", "P1", "fulfil:r2", "r2", -2000, time.Date(2026, 11, 5, 11, 0, 0, 0, shanghai))
 	w.event("fulfil:r3", "P1", models.EventFulfilled, "r3", 600, models.BearerPartner, time.Date(2026, 11, 30, 12, 0, 0, 0, shanghai))
 	w.clock.advance(31 * 24 * time.Hour)
 	nov := models.Month{Year: 2026, Month: time.November}
@@ -268,20 +279,11 @@ func TestSettlementRefundAfterCloseIsNextMonthAdjustment(t *testing.T) {
 // the credit's first fulfilment, the second void was an adjustment too.)
 func TestSettlementVoidOfCreditAppliedAgainIsJudgedByItsOwnBill(t *testing.T) {
 	w := newSettlementWorld(t, time.Date(2026, 12, 1, 2, 0, 0, 0, shanghai))
-	for _, e := range []struct {
-		id   string
-		kind models.SettlementEventKind
-		fen  int64
-		at   time.Time
-	}{
-		{"fulfil:c1", models.EventFulfilled, 1500, time.Date(2026, 10, 20, 9, 0, 0, 0, shanghai)},
-		{"reverse:c1:1", models.EventReversed, -1500, time.Date(2026, 11, 3, 10, 0, 0, 0, shanghai)},
-		{"fulfil:c1:2", models.EventFulfilled, 1500, time.Date(2026, 11, 5, 10, 0, 0, 0, shanghai)},
-		{"reverse:c1:2", models.EventReversed, -1500, time.Date(2026, 11, 6, 10, 0, 0, 0, shanghai)},
-		{"fulfil:c1:3", models.EventFulfilled, 1500, time.Date(2026, 11, 7, 10, 0, 0, 0, shanghai)},
-	} {
-		w.event(e.id, "P2", e.kind, "c1", e.fen, models.BearerCommunity, e.at)
-	}
+	w.event("fulfil:c1", "P2", models.EventFulfilled, "c1", 1500, models.BearerCommunity, time.Date(2026, 10, 20, 9, 0, 0, 0, shanghai))
+	w.reversal("reverse:c1:1", "P2", "fulfil:c1", "c1", -1500, time.Date(2026, 11, 3, 10, 0, 0, 0, shanghai))
+	w.event("fulfil:c1:2", "P2", models.EventFulfilled, "c1", 1500, models.BearerCommunity, time.Date(2026, 11, 5, 10, 0, 0, 0, shanghai))
+	w.reversal("reverse:c1:2", "P2", "fulfil:c1:2", "c1", -1500, time.Date(2026, 11, 6, 10, 0, 0, 0, shanghai))
+	w.event("fulfil:c1:3", "P2", models.EventFulfilled, "c1", 1500, models.BearerCommunity, time.Date(2026, 11, 7, 10, 0, 0, 0, shanghai))
 	nov := models.Month{Year: 2026, Month: time.November}
 	st, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P2"], nov)
 	if err != nil || !created {
@@ -425,7 +427,7 @@ func TestStatementExports(t *testing.T) {
 	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
 	w.event("fulfil:x", "P1", models.EventFulfilled, "x", 1234, models.BearerPartner, time.Date(2026, 10, 3, 9, 0, 0, 0, shanghai))
 	w.event("fulfil:y", "P1", models.EventFulfilled, "y", 500, models.BearerCommunity, time.Date(2026, 10, 4, 9, 0, 0, 0, shanghai))
-	w.event("reverse:z", "P1", models.EventReversed, "z", -300, models.BearerCommunity, time.Date(2026, 10, 5, 9, 0, 0, 0, shanghai))
+	w.reversal("reverse:z", "P1", "", "z", -300, time.Date(2026, 10, 5, 9, 0, 0, 0, shanghai))
 	if _, err := w.svc.SettleMonth(ctx, oct2026); err != nil {
 		t.Fatal(err)
 	}

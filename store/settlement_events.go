@@ -23,12 +23,13 @@ type eventFields struct {
 	ValueFen    int64     `bson:"value_fen"`
 	Bearer      string    `bson:"bearer"`
 	At          time.Time `bson:"at"`
+	Undoes      string    `bson:"undoes,omitempty"`
 }
 
 func toEventFields(e models.SettlementEvent) eventFields {
 	return eventFields{Community: e.CommunityID, Partner: e.PartnerID, Kind: string(e.Kind),
 		Redemption: e.RedemptionID, Reward: e.RewardID, Resident: e.ResidentID, Description: e.Description,
-		ValueFen: int64(e.ValueFen), Bearer: string(e.Bearer), At: e.At}
+		ValueFen: int64(e.ValueFen), Bearer: string(e.Bearer), At: e.At, Undoes: e.Undoes}
 }
 
 // event is the settlement event with id these fields describe.
@@ -36,7 +37,7 @@ func (f eventFields) event(id string) models.SettlementEvent {
 	return models.SettlementEvent{ID: id, CommunityID: f.Community, PartnerID: f.Partner,
 		Kind: models.SettlementEventKind(f.Kind), RedemptionID: f.Redemption, RewardID: f.Reward,
 		ResidentID: f.Resident, Description: f.Description, ValueFen: models.Fen(f.ValueFen),
-		Bearer: models.Bearer(f.Bearer), At: f.At.UTC()}
+		Bearer: models.Bearer(f.Bearer), At: f.At.UTC(), Undoes: f.Undoes}
 }
 
 type settlementEventDoc struct {

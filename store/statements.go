@@ -211,38 +211,6 @@ func (s *Store) StatementLines(ctx context.Context, statementID, after string, l
 	return out, nil
 }
 
-// FulfilmentBefore returns when the redemption was last fulfilled at or
-// before at (its latest fulfilled settlement event up to then), or
-// models.ErrNotFound. It reads the redemption's few fulfilments, one per
-// generation, and picks among them itself. It filters, so it is for the
-// reversal during a settlement, not a hot path: on the embedded store the
-// filter scans the whole collection.
-func (s *Store) FulfilmentBefore(ctx context.Context, redemptionID string, at time.Time) (time.Time, error) {
-	cur, err := s.c(colSettlementEvents).Find(ctx,
-		bson.D{{Key: "redemption", Value: redemptionID}, {Key: "kind", Value: string(models.EventFulfilled)}})
-	if err != nil {
-		return time.Time{}, mapErr("fulfilment", err)
-	}
-	defer cur.Close(ctx)
-	var last time.Time
-	for cur.Next(ctx) {
-		var d settlementEventDoc
-		if err := cur.Decode(&d); err != nil {
-			return time.Time{}, mapErr("fulfilment", err)
-		}
-		if t := d.Fields.At.UTC(); !t.After(at) && t.After(last) {
-			last = t
-		}
-	}
-	if err := cur.Err(); err != nil {
-		return time.Time{}, mapErr("fulfilment", err)
-	}
-	if last.IsZero() {
-		return time.Time{}, models.ErrNotFound
-	}
-	return last, nil
-}
-
 // EachPointsAccount streams every account that holds points: each has a
 // first entry (seq 1), and the entries are the truth, unlike the head
 // hints, which are only refreshed now and then. A scan, for monthly jobs.
