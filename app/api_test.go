@@ -244,7 +244,7 @@ func TestBadTokensAre401(t *testing.T) {
 }
 
 // Token checks read sessions through this replica's session cache
-// (LINLI_SESSION_CACHE, 5 s by default); a session ended on this replica,
+// (LINLI_SESSION_CACHE, a minute in these tests); a session ended on this replica,
 // by logout or by a reused refresh token, must stop its access tokens at
 // once all the same.
 func TestEndedSessionStopsItsTokensAtOnce(t *testing.T) {

@@ -32,6 +32,9 @@ func testConfig(t *testing.T) Config {
 		// machine 200 concurrent requests may need more than the default
 		// 10 s deadline.
 		"LINLI_REQUEST_TIMEOUT=2m",
+		// Longer than any test, so a session ended on this replica is seen
+		// ended because it was forgotten, never because the cache expired.
+		"LINLI_SESSION_CACHE=1m",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -185,8 +188,6 @@ func (w *world) points(residentID string) (int64, int64) {
 	return b.Amount, b.Seq
 }
 
-// counts is the number of documents in every collection except the
-// sessions and refresh tokens that logging in creates.
 // atOnce runs f(0) … f(n-1) in goroutines released together, and waits.
 func atOnce(n int, f func(i int)) {
 	var wg sync.WaitGroup
@@ -203,6 +204,8 @@ func atOnce(n int, f func(i int)) {
 	wg.Wait()
 }
 
+// counts is the number of documents in every collection except the
+// sessions and refresh tokens that logging in creates.
 func (w *world) counts() map[string]int64 {
 	w.t.Helper()
 	c, err := w.sys.store.Counts(context.Background())

@@ -58,9 +58,12 @@ func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
 		t.Fatalf("records %+v", all)
 	}
 	// Paged by time across both sources.
-	first, _ := acc.Trail(ctx, e.staff, time.Time{}, 2)
-	rest, _ := acc.Trail(ctx, e.staff, first[len(first)-1].At, 50)
-	if len(first) != 2 || len(rest) != 2 || rest[0].Action != "points.deduct" || rest[1].Action != "points.award" {
+	first, err := acc.Trail(ctx, e.staff, time.Time{}, 2)
+	if err != nil || len(first) != 2 {
+		t.Fatalf("first page %+v, %v", first, err)
+	}
+	rest, err := acc.Trail(ctx, e.staff, first[len(first)-1].At, 50)
+	if err != nil || len(first) != 2 || len(rest) != 2 || rest[0].Action != "points.deduct" || rest[1].Action != "points.award" {
 		t.Fatalf("pages %+v / %+v", first, rest)
 	}
 	if other, err := acc.Trail(ctx, staffOf("B"), time.Time{}, 50); err != nil || len(other) != 0 {

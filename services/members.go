@@ -8,22 +8,70 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
+// remembered keeps what was read from the store for ttl, by key, on the
+// service's clock. Past limit entries, the expired ones are dropped as new
+// ones come in. Only what a read returned is put in: a miss is asked again.
+type remembered[K comparable, V any] struct {
+	ttl   time.Duration
+	limit int
+	now   func() time.Time
+
+	mu sync.Mutex
+	m  map[K]rememberedValue[V]
+}
+
+type rememberedValue[V any] struct {
+	v     V
+	until time.Time
+}
+
+func newRemembered[K comparable, V any](ttl time.Duration, limit int, now func() time.Time) *remembered[K, V] {
+	return &remembered[K, V]{ttl: ttl, limit: limit, now: now, m: map[K]rememberedValue[V]{}}
+}
+
+// get is k's value if it was put in less than ttl ago.
+func (r *remembered[K, V]) get(k K) (V, bool) {
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	hit, ok := r.m[k]
+	if !ok || !now.Before(hit.until) {
+		var zero V
+		return zero, false
+	}
+	return hit.v, true
+}
+
+// put remembers v for k from now.
+func (r *remembered[K, V]) put(k K, v V) {
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.m) >= r.limit {
+		for key, old := range r.m {
+			if !now.Before(old.until) {
+				delete(r.m, key)
+			}
+		}
+	}
+	r.m[k] = rememberedValue[V]{v: v, until: now.Add(r.ttl)}
+}
+
+// forget drops k, so the next get misses.
+func (r *remembered[K, V]) forget(k K) {
+	r.mu.Lock()
+	delete(r.m, k)
+	r.mu.Unlock()
+}
+
 // members remembers which community each resident belongs to, so the
 // checks on the hot paths (award, deduct, balances, history of another
 // resident) need no store read. A resident never changes community, so
 // what is remembered stays true; it is forgotten after membersTTL all the
 // same, for the rare resident deleted again (an import undone).
 type members struct {
-	people People
-	now    func() time.Time
-
-	mu sync.Mutex
-	m  map[string]member
-}
-
-type member struct {
-	community string
-	until     time.Time
+	people      People
+	communities *remembered[string, string] // resident id → community id
 }
 
 const (
@@ -33,33 +81,20 @@ const (
 )
 
 func newMembers(people People, now func() time.Time) *members {
-	return &members{people: people, now: now, m: map[string]member{}}
+	return &members{people: people, communities: newRemembered[string, string](membersTTL, membersSweep, now)}
 }
 
 // resident is the resident with id as far as the checks need it: its id
 // and community (models.ErrNotFound if there is none).
 func (ms *members) resident(ctx context.Context, id string) (models.Resident, error) {
-	now := ms.now()
-	ms.mu.Lock()
-	hit, ok := ms.m[id]
-	ms.mu.Unlock()
-	if ok && now.Before(hit.until) {
-		return models.Resident{ID: id, CommunityID: hit.community}, nil
+	if community, ok := ms.communities.get(id); ok {
+		return models.Resident{ID: id, CommunityID: community}, nil
 	}
 	r, err := ms.people.Resident(ctx, id)
 	if err != nil {
 		return r, err
 	}
-	ms.mu.Lock()
-	defer ms.mu.Unlock()
-	if len(ms.m) >= membersSweep {
-		for k, v := range ms.m {
-			if !now.Before(v.until) {
-				delete(ms.m, k)
-			}
-		}
-	}
-	ms.m[id] = member{community: r.CommunityID, until: now.Add(membersTTL)}
+	ms.communities.put(id, r.CommunityID)
 	return models.Resident{ID: r.ID, CommunityID: r.CommunityID}, nil
 }
 

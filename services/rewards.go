@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"golang.org/x/sync/singleflight"
@@ -88,7 +87,7 @@ type Rewards struct {
 
 	// catalogue is the rewards this replica read or wrote lately, so
 	// redeem and scan need no read of their reward.
-	catalogue *expirable.LRU[string, models.Reward]
+	catalogue *remembered[string, models.Reward]
 }
 
 // catalogueTTL is how long a reward read is trusted. A reward changed on
@@ -96,23 +95,27 @@ type Rewards struct {
 // changed policy is (Policies); the replica that changes it knows at once.
 const catalogueTTL = 10 * time.Second
 
+// catalogueSize is the number of rewards past which expired ones are
+// dropped: more than a community's catalogue.
+const catalogueSize = 1000
+
 // NewRewards returns the rewards service. qrSecret signs merchant QR
 // tokens; elig answers honour-roll, star and building-head questions.
 func NewRewards(s RewardStore, l *ledger.Ledger, people People, policies PolicySource, elig Eligibility,
 	qrSecret []byte, newID func() string, now func() time.Time) *Rewards {
 	return &Rewards{store: s, ledger: l, people: people, zones: &zones{people: people}, policies: policies, elig: elig, qrSecret: qrSecret,
 		newID: newID, now: now, hints: map[string]int{}, qrLog: map[string][]time.Time{},
-		qrPerMinute: QRPerMinute, catalogue: expirable.NewLRU[string, models.Reward](1000, nil, catalogueTTL)}
+		qrPerMinute: QRPerMinute, catalogue: newRemembered[string, models.Reward](catalogueTTL, catalogueSize, now)}
 }
 
 // rewardByID is reward id, from the catalogue or the store.
 func (s *Rewards) rewardByID(ctx context.Context, id string) (models.Reward, error) {
-	if r, ok := s.catalogue.Get(id); ok {
+	if r, ok := s.catalogue.get(id); ok {
 		return r, nil
 	}
 	r, err := s.store.Reward(ctx, id)
 	if err == nil {
-		s.catalogue.Add(id, r)
+		s.catalogue.put(id, r)
 	}
 	return r, err
 }
@@ -138,7 +141,7 @@ func (s *Rewards) CreateReward(ctx context.Context, p models.Principal, in model
 	if err := s.store.InsertReward(ctx, in); err != nil {
 		return models.Reward{}, fmt.Errorf("create reward: %w", err)
 	}
-	s.catalogue.Add(in.ID, in)
+	s.catalogue.put(in.ID, in)
 	return in, nil
 }
 
@@ -157,10 +160,10 @@ func (s *Rewards) UpdateReward(ctx context.Context, p models.Principal, id strin
 		return models.Reward{}, err
 	}
 	if err := s.store.ReplaceReward(ctx, in); err != nil {
-		s.catalogue.Remove(in.ID) // it may have changed or not: read it next time
+		s.catalogue.forget(in.ID) // it may have changed or not: read it next time
 		return models.Reward{}, fmt.Errorf("update reward: %w", err)
 	}
-	s.catalogue.Add(in.ID, in)
+	s.catalogue.put(in.ID, in)
 	return in, nil
 }
 

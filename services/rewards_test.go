@@ -408,7 +408,8 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 	if !strings.HasPrefix(red.Plate, "沪E") {
 		t.Fatalf("parking reduction without the household's plate: %+v", red)
 	}
-	// The liability report sees the held redemption with its points.
+	// The liability report sees the held redemption with its points: it is
+	// the only one held, and its saved status is still opening.
 	if held, err := w.rs.HeldPoints(ctx, "A"); err != nil || held != 10 {
 		t.Fatalf("held points %d, %v; want the redemption's 10", held, err)
 	}

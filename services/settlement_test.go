@@ -68,9 +68,14 @@ func (h heldStub) HeldPoints(context.Context, string) (int64, error) { return h.
 // event records a settlement event as the redemption half would.
 func (w *settlementWorld) event(id, partner string, kind models.SettlementEventKind, redemption string, fen int64, bearer models.Bearer, at time.Time) models.SettlementEvent {
 	w.t.Helper()
+	return w.record(id, partner, kind, redemption, fen, bearer, at, "")
+}
+
+func (w *settlementWorld) record(id, partner string, kind models.SettlementEventKind, redemption string, fen int64, bearer models.Bearer, at time.Time, undoes string) models.SettlementEvent {
+	w.t.Helper()
 	e := models.SettlementEvent{ID: id, CommunityID: w.part[partner].CommunityID, PartnerID: partner, Kind: kind,
 		RedemptionID: redemption, RewardID: "rw-1", ResidentID: "r-1", Description: "早餐套餐", ValueFen: models.Fen(fen),
-		Bearer: bearer, At: at.UTC().Truncate(time.Millisecond)}
+		Bearer: bearer, At: at.UTC().Truncate(time.Millisecond), Undoes: undoes}
 	if err := w.st.RecordSettlementEvent(ctx, e); err != nil {
 		w.t.Fatal(err)
 	}
@@ -80,12 +85,7 @@ func (w *settlementWorld) event(id, partner string, kind models.SettlementEventK
 // reversal records a reversal of fulfilment event undoes.
 func (w *settlementWorld) reversal(id, partner, undoes, redemption string, fen int64, at time.Time) {
 	w.t.Helper()
-	e := models.SettlementEvent{ID: id, CommunityID: w.part[partner].CommunityID, PartnerID: partner, Kind: models.EventReversed,
-		RedemptionID: redemption, RewardID: "rw-1", ResidentID: "r-1", Description: "早餐套餐", ValueFen: models.Fen(fen),
-		Bearer: models.BearerCommunity, At: at.UTC().Truncate(time.Millisecond), Undoes: undoes}
-	if err := w.st.RecordSettlementEvent(ctx, e); err != nil {
-		w.t.Fatal(err)
-	}
+	w.record(id, partner, models.EventReversed, redemption, fen, models.BearerCommunity, at, undoes)
 }
 
 // october fills P1's October 2026 with n fulfilments, alternating

@@ -797,7 +797,10 @@ func TestPendingQueue(t *testing.T) {
 
 	// A crash before the decided record left the queue, and a request that
 	// died between queueing its record and storing it.
-	approved, _ := e.st.Record(ctx, recs[0].ID)
+	approved, err := e.st.Record(ctx, recs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := e.st.QueueRecord(ctx, approved); err != nil {
 		t.Fatal(err)
 	}

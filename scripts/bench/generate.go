@@ -114,17 +114,11 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	// of history is a full page; the rest are spread over everyone.
 	deep := min(64, residentCount)
 	if err := parallel(entries, func(i int) error {
-		who := i % residentCount
-		if i < deep*60 {
-			who = i % deep
-		} else {
-			who = mrand.IntN(residentCount)
-		}
 		// The residents the bench logs in as must not run out of points
 		// while redeeming and scanning as fast as they can.
-		delta := int64(1 + i%20)
-		if i < deep*60 {
-			delta = 50
+		who, delta := i%deep, int64(50)
+		if i >= deep*60 {
+			who, delta = mrand.IntN(residentCount), int64(1+i%20)
 		}
 		_, err := l.Post(ctx, ledger.Posting{
 			OpID: fmt.Sprintf("gen:%d", i), Hash: "gen", Account: models.AccountOf(ids[who], models.AssetPoints),

@@ -37,6 +37,7 @@ func measureRaw(ctx context.Context, dir string, size, clients int, d time.Durat
 	defer cl.Disconnect(context.Background())
 	db := cl.Database("linli")
 	entries, ops := db.Collection("ledger_entries"), db.Collection("ledger_ops")
+	redemptions, events := db.Collection("redemptions"), db.Collection("settlement_events")
 	for start := 0; start < size; start += 1000 {
 		var batch, opBatch []any
 		for i := start; i < min(start+1000, size); i++ {
@@ -93,21 +94,20 @@ func measureRaw(ctx context.Context, dir string, size, clients int, d time.Durat
 			if err := read(ctx, pick()); err != nil {
 				return err
 			}
-			for _, col := range []*mongo.Collection{ops, entries, db.Collection("redemptions")} {
+			for _, col := range []*mongo.Collection{ops, entries, redemptions} {
 				if err := insert(ctx, col, bson.D{{Key: "_id", Value: fmt.Sprintf("r:%s:%t:%d:%d", run, turns, c, i)}, {Key: "v", Value: 1}}); err != nil {
 					return err
 				}
 			}
 			return nil
 		}))
-		redemptionsCol, events := db.Collection("redemptions"), db.Collection("settlement_events")
 		out = append(out, drive(ctx, "raw: scan's writes"+suffix, clients, d, func(ctx context.Context, c, i int) error {
 			// the head read; the token consumed, the hold's op record and
 			// entry, the redemption, its settlement event
 			if err := read(ctx, pick()); err != nil {
 				return err
 			}
-			for j, col := range []*mongo.Collection{redemptionsCol, ops, entries, redemptionsCol, events} {
+			for j, col := range []*mongo.Collection{redemptions, ops, entries, redemptions, events} {
 				if err := insert(ctx, col, bson.D{{Key: "_id", Value: fmt.Sprintf("s:%s:%t:%d:%d:%d", run, turns, c, i, j)}, {Key: "v", Value: 1}}); err != nil {
 					return err
 				}

@@ -174,21 +174,6 @@ func (l *jobLog) Write(p []byte) (int, error) {
 	}
 }
 
-// without is months less those in done.
-func without(months, done []models.Month) []models.Month {
-	var out []models.Month
-	for _, m := range months {
-		found := false
-		for _, d := range done {
-			found = found || d == m
-		}
-		if !found {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // statementCheck is what checkStatements compared.
 type statementCheck struct {
 	Statements, Lines int
@@ -236,6 +221,7 @@ func checkStatements(ctx context.Context, data string, months []models.Month, re
 	var problems []string
 	byRedemption := map[string][]models.SettlementEvent{}
 	lineCount := map[string]int{} // statement lines by redemption
+	wantLines := map[string]int{} // statement lines the events of settled months call for, by redemption
 	cs, err := st.Communities(ctx, "", 1000)
 	if err != nil {
 		return chk, nil, err
@@ -257,6 +243,9 @@ func checkStatements(ctx context.Context, data string, months []models.Month, re
 			}
 			for _, e := range events {
 				byRedemption[e.RedemptionID] = append(byRedemption[e.RedemptionID], e)
+				if settled[models.MonthOf(e.At, loc)] {
+					wantLines[e.RedemptionID]++ // lines a redemption's events should have
+				}
 			}
 			byMonth := expectedByMonth(events, loc)
 			stored, err := st.Statements(ctx, c.ID, p.ID, "")
@@ -304,27 +293,11 @@ func checkStatements(ctx context.Context, data string, months []models.Month, re
 			problems = append(problems, fmt.Sprintf("redeem %s: credit %s never applied has events %v", r.Key, r.Ref, eventKinds(evs)))
 			continue
 		}
-		want := 0
-		for _, e := range evs {
-			if settled[monthIn(e, cs)] {
-				want++
-			}
-		}
-		if lineCount[r.Ref] != want {
-			problems = append(problems, fmt.Sprintf("%s %s: redemption %s on %d statement lines; want %d", r.Kind, r.Key, r.Ref, lineCount[r.Ref], want))
+		if lineCount[r.Ref] != wantLines[r.Ref] {
+			problems = append(problems, fmt.Sprintf("%s %s: redemption %s on %d statement lines; want %d", r.Kind, r.Key, r.Ref, lineCount[r.Ref], wantLines[r.Ref]))
 		}
 	}
 	return chk, problems, nil
-}
-
-// monthIn is the month of e in its community's time zone.
-func monthIn(e models.SettlementEvent, cs []models.Community) models.Month {
-	for _, c := range cs {
-		if c.ID == e.CommunityID {
-			return models.MonthOf(e.At, c.Location())
-		}
-	}
-	return models.MonthOf(e.At, time.UTC)
 }
 
 // expectedByMonth buckets a partner's events into the statements they
