@@ -8,6 +8,16 @@ cd "$(dirname "$0")/.."
 echo "== go mod download"
 go mod download
 
+echo "== tracked files"
+# Nothing built is committed (web/dist is small): a tracked file over 1 MB
+# is a binary or data that slipped in.
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  big=$(git ls-files -z | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk '$1 > 1048576 {print $2}')
+  if [ -n "$big" ]; then
+    echo "tracked files over 1 MB:"; echo "$big"; exit 1
+  fi
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './data/*'))
 if [ -n "$unformatted" ]; then
