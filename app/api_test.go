@@ -18,7 +18,7 @@ func award(points int, direction string) map[string]any {
 	return map[string]any{"points": points, "direction": direction, "category": "好人好事", "reason": "测试"}
 }
 
-// Invariant 4 over HTTP: 200 concurrent requests with one key make one
+// Invariant 4 (docs/ARCHITECTURE.md §8) over HTTP: 200 concurrent requests with one key make one
 // entry and get identical answers.
 func TestOneKeyTwoHundredRequests(t *testing.T) {
 	w := newWorld(t)
@@ -50,7 +50,7 @@ func TestOneKeyTwoHundredRequests(t *testing.T) {
 	w.mustAudit()
 }
 
-// Invariant 1 over HTTP: 32 concurrent deductions against a balance that
+// Invariant 1 (docs/ARCHITECTURE.md §8) over HTTP: 32 concurrent deductions against a balance that
 // covers k of them succeed exactly k times.
 func TestConcurrentDeductionsStopAtZero(t *testing.T) {
 	w := newWorld(t)
@@ -350,7 +350,7 @@ func TestOperatorInjectionRejected(t *testing.T) {
 	}
 }
 
-// Invariant 8: bad input gets a 4xx with a stable code, never a 5xx, and
+// Invariant 8 (docs/ARCHITECTURE.md §8): bad input gets a 4xx with a stable code, never a 5xx, and
 // writes nothing.
 func TestBadInputIsA4xxAndWritesNothing(t *testing.T) {
 	w := newWorld(t)

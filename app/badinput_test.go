@@ -13,7 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// Invariant 8 for every endpoint: malformed JSON, wrong types, numbers
+// Invariant 8 (docs/ARCHITECTURE.md §8) for every endpoint: malformed JSON, wrong types, numbers
 // past int64, negative and zero amounts, odd unicode and missing headers
 // get a 4xx with a stable code, never a 5xx, and write nothing; so do
 // 1 MB bodies. The routes

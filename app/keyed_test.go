@@ -11,7 +11,7 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
-// Invariant 4 for the state-changing routes that do not post through the
+// Invariant 4 (docs/ARCHITECTURE.md §8) for the state-changing routes that do not post through the
 // ledger's op record: they keep their first answer under the request's key.
 
 // keyedOnce sends a keyed request that must succeed, then checks its repeat

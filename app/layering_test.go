@@ -22,7 +22,7 @@ const (
 	fasthttpPkg = "github.com/valyala/fasthttp"
 )
 
-// layering is STYLE.md's "imports point inwards", as a table: for each of
+// layering is docs/ARCHITECTURE.md §2's "imports point inwards", as a table: for each of
 // our packages, the packages (by path prefix) it must not depend on, directly
 // or through another package. A prefix of module alone forbids every package
 // of ours.
@@ -99,7 +99,7 @@ func TestLayering(t *testing.T) {
 				}
 			}
 			if len(hits) > 0 {
-				t.Errorf("%s must not depend on %s*, but reaches %d such package(s), e.g. %s (imports: %v); STYLE.md: imports point inwards",
+				t.Errorf("%s must not depend on %s*, but reaches %d such package(s), e.g. %s (imports: %v); docs/ARCHITECTURE.md §2: imports point inwards",
 					name, bad, len(hits), hits[0], ours(p.Imports))
 			}
 		}

@@ -46,7 +46,7 @@ func mustAuditOK(t *testing.T, l *ledger.Ledger) ledger.AuditReport {
 	return r
 }
 
-// Invariant 1: N parallel spends against a balance that covers k of them
+// Invariant 1 (docs/ARCHITECTURE.md §8): N parallel spends against a balance that covers k of them
 // succeed exactly k times, and the balance never goes below zero.
 func TestConcurrentSpendsNeverOverdraw(t *testing.T) {
 	l, _ := newLedger(t)
@@ -91,7 +91,7 @@ func TestConcurrentSpendsNeverOverdraw(t *testing.T) {
 	mustAuditOK(t, l)
 }
 
-// Invariant 4: concurrent requests with one key make one entry and all get
+// Invariant 4 (docs/ARCHITECTURE.md §8): concurrent requests with one key make one entry and all get
 // it, also when they arrive at different replicas (four ledgers over one
 // store), where only the op record and the chain keep them apart.
 func TestConcurrentRepeatsPostOnce(t *testing.T) {
@@ -225,7 +225,7 @@ func TestOutcomeOfAPosting(t *testing.T) {
 	}
 }
 
-// Invariant 3: the audit proves balance = sum of entries, and finds a gap,
+// Invariant 3 (docs/ARCHITECTURE.md §8): the audit proves balance = sum of entries, and finds a gap,
 // a wrong balance_after and a debit below zero written behind its back.
 func TestAuditFindsBrokenChains(t *testing.T) {
 	l, s := newLedger(t)

@@ -105,7 +105,7 @@ func hasRole(r models.Resident, role models.Role) bool {
 	return false
 }
 
-// Invariant 7: staff see only their own community, and an id of another
+// Invariant 7 (docs/ARCHITECTURE.md §8): staff see only their own community, and an id of another
 // community is reported as not found, whatever the action.
 func TestStaffCannotReachAnotherCommunity(t *testing.T) {
 	s, _ := newService(t)

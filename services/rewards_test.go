@@ -1037,7 +1037,7 @@ func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
 	w.mustAudit()
 }
 
-// Invariants 4 and 5 for partner credits: a request that applied a credit
+// Invariants 4 and 5 (docs/ARCHITECTURE.md §8) for partner credits: a request that applied a credit
 // and lost its answer, repeated after the bill was voided and the credit is
 // pending again, returns what it did and applies nothing again; a void
 // repeated after the credit moved on does the same.

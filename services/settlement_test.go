@@ -137,7 +137,7 @@ func checkTotals(t *testing.T, st models.Statement, want models.StatementTotals)
 	}
 }
 
-// Invariant 6: two settlement runs at once yield one statement per partner
+// Invariant 6 (docs/ARCHITECTURE.md §8): two settlement runs at once yield one statement per partner
 // and month, with every line once.
 func TestSettlementTwoRunsAtOnceMakeOneStatement(t *testing.T) {
 	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))

@@ -6,5 +6,5 @@
 //
 // Every query on a hot path is an insert or an exact-_id operation, because
 // those are the only ones the embedded store does not evaluate by scanning
-// every document of the collection (see DESIGN.md).
+// every document of the collection (docs/ARCHITECTURE.md §9).
 package store

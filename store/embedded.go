@@ -91,7 +91,7 @@ func (e *Embedded) Stop() {
 // indexIDs adds to the SQLite table of every collection of db an expression
 // index on exactly the expression FerretDB's SQLite backend filters by for
 // {_id: …}; FerretDB's own _id index is on a different expression, so
-// without this every find by _id scans the table (DESIGN.md has the numbers).
+// without this every find by _id scans the table (docs/ARCHITECTURE.md §9).
 func (e *Embedded) indexIDs(ctx context.Context, db string) error {
 	path := filepath.Join(e.Dir, db+".sqlite")
 	if _, err := os.Stat(path); err != nil {

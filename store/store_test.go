@@ -14,7 +14,7 @@ import (
 
 // The embedded store gets, on every collection's table, the index on the
 // expression FerretDB filters _id by, and SQLite uses it for that lookup;
-// without it every find by _id scans the table (DESIGN.md).
+// without it every find by _id scans the table (docs/ARCHITECTURE.md §9).
 func TestEmbeddedIDIndexIsUsed(t *testing.T) {
 	dir := t.TempDir()
 	emb, err := store.StartEmbedded(dir, false, nil)

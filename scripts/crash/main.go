@@ -3,7 +3,7 @@
 // applied to bills and those bills voided, and while the previous month's
 // settlement runs beside it; it restarts it on the same data each time
 // (each start on the 1st of a new month, LINLI_CLOCK_START), and then checks
-// what DESIGN.md promises: no acknowledged write lost, none duplicated (each
+// what docs/ARCHITECTURE.md §8 promises: no acknowledged write lost, none duplicated (each
 // credit's fulfilments and reversals one for one with its acknowledged
 // applies and voids, and acknowledged requests sent again after a restart
 // answered as the first time), every account's chain valid (the audit
