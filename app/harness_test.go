@@ -66,9 +66,15 @@ const (
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldConfig(t, testConfig(t))
+}
+
+// newWorldConfig is newWorld with cfg.
+func newWorldConfig(t *testing.T, cfg Config) *world {
+	t.Helper()
 	ctx := context.Background()
 	st := storetest.New(t)
-	sys, err := build(testConfig(t), slog.New(slog.NewTextHandler(io.Discard, nil)), st, time.Now)
+	sys, err := build(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), st, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/store"
+	"github.com/linli-community/linli/web"
 )
 
 // system is the wired service: the store and everything built on it.
@@ -145,6 +146,7 @@ func (s *system) httpApp() *fiber.App {
 	// Prometheus scrapes this; it says nothing about residents. Behind a
 	// load balancer, expose it on the internal network only.
 	app.Get("/metrics", s.metrics.handler())
+	handlers.Web(app, web.Dist()) // last: it answers every other GET
 	return app
 }
 

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/linli-community/linli/models"
@@ -31,24 +32,61 @@ type loginRequest struct {
 	Phone string `json:"phone" validate:"required,max=20"`
 	// 128 characters is the longest password that can be set.
 	Password string `json:"password" validate:"required,max=128"`
+	// Client "web" gets the refresh token as an HttpOnly cookie instead of
+	// in the body, so a page's scripts never see it.
+	Client string `json:"client" validate:"omitempty,oneof=web"`
 }
 
 type refreshRequest struct {
-	RefreshToken string `json:"refresh_token" validate:"required,max=100"`
+	// RefreshToken is required unless Client is "web", whose token is the
+	// refresh cookie.
+	RefreshToken string `json:"refresh_token" validate:"required_without=Client,max=100"`
+	Client       string `json:"client" validate:"omitempty,oneof=web"`
 }
+
+// refreshCookie holds a web client's refresh token. It is sent only to the
+// refresh route, never to scripts (HttpOnly), and never cross-site.
+const (
+	refreshCookie     = "linli_refresh"
+	refreshCookiePath = "/api/v1/auth/refresh"
+)
 
 type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
+	RefreshToken string `json:"refresh_token,omitempty"` // absent for web clients: it is the cookie
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int64  `json:"expires_in"` // seconds until the access token expires
 }
 
-func sendTokens(c *fiber.Ctx, p services.TokenPair) error {
+func sendTokens(c *fiber.Ctx, p services.TokenPair, web bool) error {
 	// Tokens must not be kept by a browser or proxy cache (RFC 6749 §5.1).
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.JSON(tokenResponse{AccessToken: p.AccessToken, RefreshToken: p.RefreshToken,
-		TokenType: "Bearer", ExpiresIn: int64(p.ExpiresIn.Seconds())})
+	out := tokenResponse{AccessToken: p.AccessToken, RefreshToken: p.RefreshToken,
+		TokenType: "Bearer", ExpiresIn: int64(p.ExpiresIn.Seconds())}
+	if web {
+		setRefreshCookie(c, p.RefreshToken, p.RefreshExpires)
+		out.RefreshToken = ""
+	}
+	return c.JSON(out)
+}
+
+// setRefreshCookie sets (or, with an empty token, clears) a web client's
+// refresh cookie.
+func setRefreshCookie(c *fiber.Ctx, token string, expires time.Time) {
+	ck := &fiber.Cookie{
+		Name:     refreshCookie,
+		Value:    token,
+		Path:     refreshCookiePath,
+		Expires:  expires,
+		Secure:   true,
+		HTTPOnly: true,
+		SameSite: fiber.CookieSameSiteStrictMode,
+	}
+	if token == "" {
+		ck.Expires = time.Unix(0, 0)
+		ck.MaxAge = -1
+	}
+	c.Cookie(ck)
 }
 
 func (h *api) login(c *fiber.Ctx) error {
@@ -60,7 +98,7 @@ func (h *api) login(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendTokens(c, pair)
+	return sendTokens(c, pair, req.Client == "web")
 }
 
 func (h *api) refresh(c *fiber.Ctx) error {
@@ -68,17 +106,29 @@ func (h *api) refresh(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	pair, err := h.Auth.Refresh(c.UserContext(), req.RefreshToken)
+	web := req.Client == "web"
+	token := req.RefreshToken
+	if web && token == "" {
+		token = c.Cookies(refreshCookie)
+		if token == "" {
+			return models.ErrUnauthenticated
+		}
+	}
+	pair, err := h.Auth.Refresh(c.UserContext(), token)
 	if err != nil {
+		if web {
+			setRefreshCookie(c, "", time.Time{}) // spent or revoked: drop it
+		}
 		return err
 	}
-	return sendTokens(c, pair)
+	return sendTokens(c, pair, web)
 }
 
 func (h *api) logout(c *fiber.Ctx) error {
 	if err := h.Auth.Logout(c.UserContext(), principal(c)); err != nil {
 		return err
 	}
+	setRefreshCookie(c, "", time.Time{})
 	return c.SendStatus(fiber.StatusNoContent)
 }
 

@@ -1,0 +1,52 @@
+import { createApp } from 'vue'
+import { createRouter, createWebHistory } from 'vue-router'
+import { useVant } from '../lib/vant.js'
+import { onSignedOut, refresh, signedIn } from '../lib/api.js'
+import '../lib/care.js'
+import App from './App.vue'
+import Login from './views/Login.vue'
+import Home from './views/Home.vue'
+import Ledger from './views/Ledger.vue'
+import Activities from './views/Activities.vue'
+import Rewards from './views/Rewards.vue'
+import MerchantQR from './views/MerchantQR.vue'
+import Me from './views/Me.vue'
+import Redemptions from './views/Redemptions.vue'
+import Records from './views/Records.vue'
+import Honour from './views/Honour.vue'
+
+const router = createRouter({
+  history: createWebHistory('/'),
+  routes: [
+    { path: '/login', component: Login, meta: { public: true } },
+    { path: '/', component: Home, meta: { tab: true } },
+    { path: '/ledger/:asset', component: Ledger, props: true },
+    { path: '/activities', component: Activities, meta: { tab: true } },
+    { path: '/rewards', component: Rewards, meta: { tab: true } },
+    { path: '/rewards/:id/qr', component: MerchantQR, props: true },
+    { path: '/me', component: Me, meta: { tab: true } },
+    { path: '/me/redemptions', component: Redemptions },
+    { path: '/me/records', component: Records },
+    { path: '/honour', component: Honour },
+    { path: '/:rest(.*)*', redirect: '/' },
+  ],
+})
+
+let tried = false
+router.beforeEach(async (to) => {
+  if (to.meta.public) return true
+  if (!signedIn() && !tried) {
+    tried = true
+    await refresh()
+  }
+  return signedIn() ? true : { path: '/login', query: { next: to.fullPath } }
+})
+
+onSignedOut(() => {
+  if (router.currentRoute.value.path !== '/login') router.replace('/login')
+})
+
+const app = createApp(App)
+useVant(app)
+app.use(router)
+app.mount('#app')
