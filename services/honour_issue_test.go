@@ -176,3 +176,109 @@ func TestIssue11_16_UpheldObjectionAfterListingUnlists(t *testing.T) {
 		}
 	}
 }
+
+func (w *honourWorld) termDuty(r models.Resident, termID, month, duty string) {
+	w.t.Helper()
+	d, err := w.hs.LogDuty(ctx, w.as(r), services.DutyLog{TermID: termID, Month: month, Duty: duty, Evidence: "已完成"})
+	if err != nil {
+		w.t.Fatalf("log duty: %v", err)
+	}
+	if _, err := w.hs.RuleDuty(ctx, w.staff, d.ID, true, "属实"); err != nil {
+		w.t.Fatalf("confirm duty: %v", err)
+	}
+}
+
+// Issue 11.6: the allowance cap is per person per month, and pro-rata
+// parts of one building's month add up to the whole.
+func TestIssue11_6_AllowanceCapPerPersonAndProRataAddsUp(t *testing.T) {
+	w := newHonourWorld(t)
+	bld2 := mustBuilding(t, w.cs, w.staff, "2号楼")
+	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
+	t1 := w.appoint(w.zhang)
+	t2, err := w.hs.Appoint(ctx, w.staff, services.Appointment{Role: models.HeadBuilding, BuildingID: bld2.ID, ResidentID: w.zhang.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
+	for _, term := range []models.HeadTerm{t1, t2} {
+		for _, d := range []string{"月度例会", "通知送达", "问题上报"} {
+			w.termDuty(w.zhang, term.ID, "2026-10", d)
+		}
+	}
+	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	w.payAllowances("2026-10")
+	w.payAllowances("2026-10")
+	// 110 per building, but one person is paid at most 150 a month.
+	if got := w.points(w.zhang.ID); got != 150 {
+		t.Fatalf("head of two buildings paid %d, want the cap 150", got)
+	}
+
+	// A handover on 16 November, both heads with one confirmed duty (70):
+	// 70·16/30 = 37.33 and 70·14/30 = 32.67 add up to 70, not 69.
+	w.at = time.Date(2026, 11, 16, 2, 0, 0, 0, time.UTC)
+	w.termDuty(w.zhang, t1.ID, "2026-11", "月度例会")
+	w.appoint(w.wang)
+	w.at = time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC)
+	w.duty(w.wang, "2026-11", "楼组活动", true)
+	w.at = time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	w.payAllowances("2026-11")
+	zhangNov, wangNov := w.points(w.zhang.ID)-150, w.points(w.wang.ID)
+	if zhangNov+wangNov != 70 || zhangNov != 37 || wangNov != 33 {
+		t.Fatalf("November parts %d + %d, want 37 + 33 = 70", zhangNov, wangNov)
+	}
+	// The parts of October's handover of the issue: 16 and 15 days of 31.
+	if got := models.SplitProRata([]models.Points{70, 70}, []int{16, 15}, 31); got[0]+got[1] != 70 || got[0] != 36 {
+		t.Fatalf("split of 70 over 16+15 days = %v, want [36 34]", got)
+	}
+}
+
+// Issue 11.5: a duty confirmed after the month's run is paid by the next
+// run (the difference, once); after the month is closed a late duty is paid
+// in the month it was confirmed in, with a note.
+func TestIssue11_5_LateDutyPaidByDifferenceAndCarriedAfterClose(t *testing.T) {
+	w := newHonourWorld(t)
+	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
+	w.appoint(w.zhang)
+	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
+	w.duty(w.zhang, "2026-10", "月度例会", true)
+	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	w.payAllowances("2026-10")
+	if got := w.points(w.zhang.ID); got != 70 {
+		t.Fatalf("first run paid %d, want 70", got)
+	}
+	// Confirmed after the run: the next run pays the difference, once.
+	w.at = time.Date(2026, 11, 2, 3, 0, 0, 0, time.UTC)
+	w.duty(w.zhang, "2026-10", "通知送达", true)
+	w.payAllowances("2026-10")
+	w.payAllowances("2026-10")
+	if got := w.points(w.zhang.ID); got != 90 {
+		t.Fatalf("after the late duty %d, want 70 + 20 = 90", got)
+	}
+	// November's run closes October.
+	w.at = time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	w.payAllowances("2026-11")
+	w.at = time.Date(2026, 12, 5, 3, 0, 0, 0, time.UTC)
+	w.duty(w.zhang, "2026-10", "问题上报", true) // after the close
+	w.payAllowances("2026-10")
+	if got := w.points(w.zhang.ID); got != 90 {
+		t.Fatalf("a closed month paid again: %d", got)
+	}
+	// It is paid with December's allowance, with a note.
+	w.at = time.Date(2027, 1, 1, 3, 0, 0, 0, time.UTC)
+	w.payAllowances("2026-12")
+	w.payAllowances("2026-12")
+	if got := w.points(w.zhang.ID); got != 110 {
+		t.Fatalf("carried duty: balance %d, want 90 + 20 = 110", got)
+	}
+	hist, _, err := w.l.History(ctx, models.AccountOf(w.zhang.ID, models.AssetPoints), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	for _, e := range hist {
+		notes = append(notes, e.OpID+" "+e.Reason)
+	}
+	if len(hist) != 3 || !strings.Contains(hist[0].Reason, "往月结算后确认的履职 1 项") || !strings.Contains(hist[1].Reason, "补发差额") {
+		t.Fatalf("allowance entries:\n%s", strings.Join(notes, "\n"))
+	}
+}
