@@ -2,12 +2,14 @@ package services_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
 )
@@ -280,5 +282,90 @@ func TestIssue11_5_LateDutyPaidByDifferenceAndCarriedAfterClose(t *testing.T) {
 	}
 	if len(hist) != 3 || !strings.Contains(hist[0].Reason, "往月结算后确认的履职 1 项") || !strings.Contains(hist[1].Reason, "补发差额") {
 		t.Fatalf("allowance entries:\n%s", strings.Join(notes, "\n"))
+	}
+}
+
+// post credits r at w.at and returns the entry.
+func (w *honourWorld) post(r models.Resident, asset models.Asset, kind models.EntryKind, delta int64, op string) models.Entry {
+	w.t.Helper()
+	e, err := w.l.Post(ctx, ledger.Posting{OpID: op, Hash: op, Account: models.AccountOf(r.ID, asset),
+		CommunityID: "A", Delta: delta, Kind: kind, Actor: "staff"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return e
+}
+
+func (w *honourWorld) reverse(e models.Entry) {
+	w.t.Helper()
+	if _, err := w.l.Reverse(ctx, e.Account, e.Seq, "更正", "staff"); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// correctedService posts a service record's credit and its corrections as
+// the time bank does: each correction reverses the last credit and posts
+// the new one.
+func (w *honourWorld) correctedService(r models.Resident, asset models.Asset, amounts ...int64) {
+	w.t.Helper()
+	var last models.Entry
+	for i, a := range amounts {
+		if i > 0 {
+			w.reverse(last)
+		}
+		last = w.post(r, asset, models.KindService, a, fmt.Sprintf("svc:%s:%s:%d", r.ID, asset, i))
+	}
+}
+
+// Issue 19.7: a star is earned by net points; a reversed award and a
+// corrected record count what is left.
+func TestIssue19_7_ReversedPointsEarnNoStar(t *testing.T) {
+	w := newHonourWorld(t)
+	w.at = time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	w.reverse(w.post(w.wang, models.AssetPoints, models.KindAward, 200, "award-wang"))
+	// 7 h → 7.5 h → 8 h: 70, 75 and 80 points posted, 80 net.
+	w.correctedService(w.li, models.AssetPoints, 70, 75, 80)
+	w.at = time.Date(2027, 1, 1, 2, 0, 0, 0, time.UTC)
+	if _, _, err := w.hs.RecordStars(ctx, 2027); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		h      models.Household
+		points models.Points
+	}{{w.hh1, 80}, {w.hh2, 0}} {
+		rec, err := w.st.StarRecord(ctx, c.h.ID+":2027")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Level != models.StarNone || rec.Points != c.points {
+			t.Fatalf("household %s: %s with %d points, want 无 with %d", c.h.Room, models.StarNames[rec.Level], rec.Points, c.points)
+		}
+	}
+	if got := w.points(w.wang.ID); got != 0 {
+		t.Fatalf("star bonus paid on reversed points: balance %d", got)
+	}
+}
+
+// Issue 19.8: the ranking shows the net of the ledger.
+func TestIssue19_8_RankingsCountCorrectedRecordsOnce(t *testing.T) {
+	w := newHonourWorld(t)
+	w.at = time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC)
+	w.correctedService(w.li, models.AssetHours, 60, 90)
+	w.correctedService(w.li, models.AssetPoints, 10, 15)
+	w.at = time.Date(2026, 5, 4, 0, 0, 0, 0, time.UTC)
+	w.post(w.zhang, models.AssetPoints, models.KindAward, 5, "award-zhang")
+	w.reverse(w.post(w.zhang, models.AssetPoints, models.KindDeduct, -5, "deduct-zhang"))
+	rows, err := w.hs.Rankings(ctx, w.as(w.zhang), services.RankingQuery{Period: "2026-05"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("rows = %+v", rows)
+	}
+	if r := rows[0]; r.ResidentID != w.li.ID || r.Minutes != 90 || r.Earned != 15 {
+		t.Fatalf("li's row = %+v, want 90 minutes and 15 points", r)
+	}
+	if r := rows[1]; r.ResidentID != w.zhang.ID || r.Deducted != 0 || r.Earned != 5 {
+		t.Fatalf("zhang's row = %+v, want a reversed deduction to count 0", r)
 	}
 }
