@@ -254,6 +254,27 @@ func (s *Honour) insertNomination(ctx context.Context, e models.HonourEntry) (mo
 	return e, nil
 }
 
+// otherOpenNomination returns an open nomination on e's nominee's chain
+// other than e, or nil.
+func (s *Honour) otherOpenNomination(ctx context.Context, e models.HonourEntry) (*models.HonourEntry, error) {
+	for n := 1; ; n++ {
+		x, err := s.store.HonourEntry(ctx, nominationID(e.CommunityID, currentKey(e), n))
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if x.ID == e.ID {
+			continue
+		}
+		open, err := s.openNomination(ctx, x, s.now())
+		if err != nil || open {
+			return &x, err
+		}
+	}
+}
+
 func nominationOpen(prev models.HonourEntry) error {
 	state := "公示中 (in public notice)"
 	if prev.Status == models.HonourListed {
@@ -846,6 +867,13 @@ func (s *Honour) DecideAppeal(ctx context.Context, p models.Principal, entryID s
 	kind := "appeal_dismissed"
 	if restore {
 		kind = "appeal_upheld"
+		// A nominee nominated again since the revocation holds that open
+		// nomination: restoring this one would give them two.
+		if other, err := s.otherOpenNomination(ctx, e); err != nil {
+			return models.HonourEntry{}, fmt.Errorf("decide appeal: %w", err)
+		} else if other != nil {
+			return models.HonourEntry{}, nominationOpen(*other)
+		}
 	}
 	ev, first, err := s.event(ctx, models.HonourEvent{ID: fmt.Sprintf("%s:appeal_ruled:%d", e.ID, n), CommunityID: e.CommunityID,
 		Subject: e.ID, Kind: kind, By: p.ResidentID, Reason: note, At: s.stamp()})

@@ -369,3 +369,23 @@ func TestIssue19_8_RankingsCountCorrectedRecordsOnce(t *testing.T) {
 		t.Fatalf("zhang's row = %+v, want a reversed deduction to count 0", r)
 	}
 }
+
+// Issue 11.1, with an appeal: a revoked listing is not restored while the
+// nominee holds a newer open nomination.
+func TestIssue11_1_AppealDoesNotRestoreASecondOpenNomination(t *testing.T) {
+	w := newHonourWorld(t)
+	e := w.mustListed(w.zhang)
+	if _, err := w.hs.Revoke(ctx, w.staff, e.ID, "违反公约"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.hs.Appeal(ctx, w.as(w.zhang), e.ID, "情况已说明"); err != nil {
+		t.Fatal(err)
+	}
+	newer := w.nominate(w.zhang)
+	if _, err := w.hs.DecideAppeal(ctx, w.staff, e.ID, true, "复核后恢复"); !errors.Is(err, models.ErrNominationOpen) {
+		t.Fatalf("restored beside open nomination %s: %v", newer.ID, err)
+	}
+	if w.entry(e.ID).Status != models.HonourRevoked {
+		t.Fatalf("entry after the refused restore: %+v", w.entry(e.ID))
+	}
+}
