@@ -243,3 +243,24 @@ func TestIssue19_11_RankingAndStarDefaultsOnServiceClock(t *testing.T) {
 		t.Fatalf("star without a year: %d %s", r.Status, r.Body)
 	}
 }
+
+// Issue 11.1 over HTTP: the same nomination sent twice is one entry; the
+// second is a 409 that names the open entry and says why in Chinese.
+func TestIssue11_1_RepeatedNominationOverHTTP(t *testing.T) {
+	w := newWorld(t)
+	staff := w.login(phoneStaffA)
+	body := map[string]string{"resident_id": w.ids[phoneElderA], "category": "诚信", "reason": "拾金不昧"}
+	// Two requests, not a repeat of one: each has its own key.
+	r := w.call("POST", "/api/v1/honour/nominations", staff, body, "Idempotency-Key", "nominate-11-1-a")
+	if r.Status != 201 {
+		t.Fatalf("nominate: %d %s", r.Status, r.Body)
+	}
+	var entry struct {
+		ID string `json:"id"`
+	}
+	r.decode(t, &entry)
+	r = w.call("POST", "/api/v1/honour/nominations", staff, body, "Idempotency-Key", "nominate-11-1-b")
+	if r.Status != 409 || r.code() != "NOMINATION_OPEN" || !bytes.Contains(r.Body, []byte(entry.ID)) || !bytes.Contains(r.Body, []byte("已有未结束的红榜提名")) {
+		t.Fatalf("repeated nomination: %d %s", r.Status, r.Body)
+	}
+}
