@@ -21,6 +21,8 @@ var HonourCategories = []string{"诚信", "好人好事", "文明家庭", "垃�
 // HonourEntry is one nomination of a resident or a household to the honour
 // roll: nomination → public notice → listed → expired or revoked.
 type HonourEntry struct {
+	// ID is derived from the nominee and the nomination's number on the
+	// nominee's chain, so a nominee has one open nomination at a time.
 	ID          string
 	CommunityID string
 	ResidentID  string // the nominee, or "" when a household is nominated

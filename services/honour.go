@@ -722,8 +722,8 @@ func (s *Honour) list(ctx context.Context, e models.HonourEntry) error {
 	}
 	// A withdrawal that ran between the check above and the caches' save
 	// has its caches written again, so the last word is the withdrawal's.
-	if rejected, err := s.store.HonourEvent(ctx, e.ID+":withdrawn"); err == nil {
-		return s.withdraw(ctx, e, ev, rejected)
+	if withdrawn, err := s.store.HonourEvent(ctx, e.ID+":withdrawn"); err == nil {
+		return s.withdraw(ctx, e, ev, withdrawn)
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return err
 	}

@@ -389,3 +389,28 @@ func TestIssue11_1_AppealDoesNotRestoreASecondOpenNomination(t *testing.T) {
 		t.Fatalf("entry after the refused restore: %+v", w.entry(e.ID))
 	}
 }
+
+// Issue 11.16, points spent: the withdrawal takes back what the balance
+// covers, once.
+func TestIssue11_16_WithdrawalTakesBackWhatIsLeftOnce(t *testing.T) {
+	w := newHonourWorld(t)
+	e := w.mustListed(w.zhang)
+	w.post(w.zhang, models.AssetPoints, models.KindHold, -80, "spent-on-a-reward")
+	o := models.Objection{ID: "late", EntryID: e.ID, CommunityID: "A", ResidentID: w.wang.ID,
+		Reason: "不属实", At: e.NoticeEnds.Add(-time.Second), Status: models.ObjectionPending}
+	if err := w.st.InsertObjection(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := w.hs.RuleObjection(ctx, w.staff, o.ID, true, "异议成立"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.post(w.zhang, models.AssetPoints, models.KindAward, 50, "later-award")
+	if _, err := w.hs.ExpireDue(ctx, w.at); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.points(w.zhang.ID); got != 50 || w.listed(w.zhang) {
+		t.Fatalf("balance %d (want 100 - 80 spent - 20 taken back + 50 = 50), listed %v", got, w.listed(w.zhang))
+	}
+}
