@@ -414,3 +414,41 @@ func TestIssue11_16_WithdrawalTakesBackWhatIsLeftOnce(t *testing.T) {
 		t.Fatalf("balance %d (want 100 - 80 spent - 20 taken back + 50 = 50), listed %v", got, w.listed(w.zhang))
 	}
 }
+
+// Issue 11.5, the exactly-once side: runs at once pay the difference once,
+// and a posting whose op was recorded before a crash, with no entry, is
+// completed by the next run and not paid again.
+func TestIssue11_5_ConcurrentRunsAndCrashedPostingPayOnce(t *testing.T) {
+	w := newHonourWorld(t)
+	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
+	w.appoint(w.zhang)
+	w.appoint(w.wang) // hands the building over: zhang served nine days of September
+	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
+	w.duty(w.wang, "2026-10", "月度例会", true)
+	// The first run died after recording its op for wang's October, before the entry.
+	oct, _ := models.ParseMonth("2026-10")
+	if err := w.st.InsertOp(ctx, ledger.Op{ID: "allowance:" + w.wang.ID + ":2026-10:1", Hash: "allowance:70",
+		Account: models.AccountOf(w.wang.ID, models.AssetPoints), At: w.at}); err != nil {
+		t.Fatal(err)
+	}
+	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	w.duty(w.wang, "2026-10", "通知送达", true)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, _, err := w.hs.PayAllowances(ctx, oct); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	w.payAllowances("2026-10")
+	if got := w.points(w.wang.ID); got != 90 {
+		t.Fatalf("wang paid %d, want 70 (the crashed posting) + 20 = 90", got)
+	}
+}
