@@ -393,10 +393,11 @@ func daysServed(t models.HeadTerm, m models.Month, loc *time.Location) (served, 
 // Crash points: the close event is written after the last pass, so a
 // crash before it leaves the month open and the next run passes over it
 // again; a posting whose op was recorded but whose entry was not is
-// completed by the next run (its hash holds its amount). A confirmation
-// stamped before the close but stored after the last pass read the
-// duties is neither paid in its month nor carried; the window is the few
-// milliseconds of that read, at the job's hour.
+// completed by the next run (its hash holds its amount). The close is
+// dated when the last pass had read the duties: a confirmation stamped
+// later is carried, one stored before is counted in the month. Only a
+// confirmation stamped before that instant but stored after the pass read
+// that duty is neither (a window of milliseconds at the job's hour).
 func (s *Honour) PayAllowances(ctx context.Context, m models.Month) (paid, skipped int, err error) {
 	communities, err := s.store.Communities(ctx, "", 0)
 	if err != nil {
@@ -407,13 +408,13 @@ func (s *Honour) PayAllowances(ctx context.Context, m models.Month) (paid, skipp
 		if closed, err := s.allowanceClosed(ctx, c.ID, prev); err != nil {
 			return paid, skipped, err
 		} else if closed.IsZero() {
-			p, k, err := s.payMonth(ctx, c, prev)
+			p, k, read, err := s.payMonth(ctx, c, prev)
 			paid, skipped = paid+p, skipped+k
 			if err != nil {
 				return paid, skipped, err
 			}
 			if _, _, err := s.event(ctx, models.HonourEvent{ID: allowanceCloseID(c.ID, prev), CommunityID: c.ID,
-				Subject: prev.String(), Kind: "allowance_closed", By: "system", At: s.stamp()}); err != nil {
+				Subject: prev.String(), Kind: "allowance_closed", By: "system", At: read}); err != nil {
 				return paid, skipped, err
 			}
 		}
@@ -422,7 +423,7 @@ func (s *Honour) PayAllowances(ctx context.Context, m models.Month) (paid, skipp
 		} else if !closed.IsZero() {
 			continue // closed by the next month's run: late duties are carried
 		}
-		p, k, err := s.payMonth(ctx, c, m)
+		p, k, _, err := s.payMonth(ctx, c, m)
 		paid, skipped = paid+p, skipped+k
 		if err != nil {
 			return paid, skipped, err
@@ -454,20 +455,21 @@ type allowanceDue struct {
 }
 
 // payMonth recomputes month m of community c and pays each person the
-// difference from what was paid for it.
-func (s *Honour) payMonth(ctx context.Context, c models.Community, m models.Month) (paid, skipped int, err error) {
+// difference from what was paid for it. read is when it had read the
+// duties' confirmations.
+func (s *Honour) payMonth(ctx context.Context, c models.Community, m models.Month) (paid, skipped int, read time.Time, err error) {
 	loc := c.Location()
 	policy, err := s.policies.At(ctx, c.ID, m.End(loc).Add(-time.Millisecond))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, read, err
 	}
 	terms, err := s.store.HeadTerms(ctx, c.ID, "")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, read, err
 	}
 	duties, err := s.store.Duties(ctx, c.ID, "", "")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, read, err
 	}
 	confirmed := map[string]int{} // term → confirmed duties of m
 	due := map[string]*allowanceDue{}
@@ -481,7 +483,7 @@ func (s *Honour) payMonth(ctx context.Context, c models.Community, m models.Mont
 	for _, d := range duties {
 		if d.Status != models.DutyConfirmed {
 			if d, err = s.settledDuty(ctx, d.ID); err != nil {
-				return 0, 0, err
+				return 0, 0, read, err
 			}
 			if d.Status != models.DutyConfirmed {
 				continue
@@ -499,14 +501,15 @@ func (s *Honour) payMonth(ctx context.Context, c models.Community, m models.Mont
 		at, ok := closedAt[d.Month]
 		if !ok {
 			if at, err = s.allowanceClosed(ctx, c.ID, dm); err != nil {
-				return 0, 0, err
+				return 0, 0, read, err
 			}
 			closedAt[d.Month] = at
 		}
-		if !at.IsZero() && !d.RuledAt.Before(at) {
+		if !at.IsZero() && d.RuledAt.After(at) { // after: a duty counted in the last pass is never carried too
 			person(d.ResidentID).carried++
 		}
 	}
+	read = s.stamp()
 	// Pro-rata parts of one seat (a building handed over in the month) add
 	// up to the whole, rounded by the largest remainder.
 	seats := map[string][]models.HeadTerm{}
@@ -562,11 +565,11 @@ func (s *Honour) payMonth(ctx context.Context, c models.Community, m models.Mont
 		}
 		n, err := s.payAllowanceDifference(ctx, c.ID, id, m, a.termIDs, amount, policy.Version, why)
 		if err != nil {
-			return paid, skipped, fmt.Errorf("allowance %s: %w", id, err)
+			return paid, skipped, read, fmt.Errorf("allowance %s: %w", id, err)
 		}
 		paid += n
 	}
-	return paid, skipped, nil
+	return paid, skipped, read, nil
 }
 
 func allowanceOpID(residentID string, m models.Month, n int) string {
