@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/store/storetest"
 )
 
 // The honour roll end to end: nominate, object during notice, rule, list
@@ -172,5 +176,91 @@ func TestDutiesAndRankingsOverHTTP(t *testing.T) {
 	}
 	if r := w.call("POST", lower, son, map[string]any{"level": 0, "reason": "违规"}, "Idempotency-Key", "lower-star-2"); r.Status != 403 {
 		t.Fatalf("a resident lowered a star: %d", r.Status)
+	}
+}
+
+// Issue 19.11: a household's star defaults to this year and the rankings
+// to this month, on the service's clock in the community's zone (here the
+// first half hour of 2031 in Shanghai, still 2030 in UTC), and the
+// volunteer-hours ranking shows residents masked names, not their ids.
+func TestIssue19_11_RankingAndStarDefaultsOnServiceClock(t *testing.T) {
+	ctx := context.Background()
+	clock := func() time.Time { return time.Date(2030, 12, 31, 16, 30, 0, 0, time.UTC) }
+	sys, err := build(testConfig(t), slog.New(slog.NewTextHandler(io.Discard, nil)), storetest.New(t), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sys.seedDemo(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, sys: sys, app: sys.httpApp(), ids: map[string]string{}}
+	for _, phone := range []string{phoneStaffA, phoneSonA} {
+		l, err := sys.store.LoginByPhone(ctx, phone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.ids[phone] = l.ResidentID
+	}
+	staff, son := w.login(phoneStaffA), w.login(phoneSonA)
+
+	// Twenty minutes of service just after midnight, 1 January 2031.
+	r := w.call("POST", "/api/v1/service-records", son, map[string]any{"category": "助老", "organisation": "春申居民区",
+		"description": "陪邻居守岁", "start": "2030-12-31T16:00:00Z", "end": "2030-12-31T16:20:00Z"}, "Idempotency-Key", "claim-19-11")
+	if r.Status != 201 {
+		t.Fatalf("claim: %d %s", r.Status, r.Body)
+	}
+	var rec struct {
+		ID string `json:"id"`
+	}
+	r.decode(t, &rec)
+	if r := w.call("POST", "/api/v1/service-records/"+rec.ID+"/approve", staff, map[string]any{}, "Idempotency-Key", "approve-19-11"); r.Status != 200 {
+		t.Fatalf("approve: %d %s", r.Status, r.Body)
+	}
+
+	r = w.call("GET", "/api/v1/rankings/volunteer-hours", son, nil)
+	if r.Status != 200 || !bytes.Contains(r.Body, []byte(`"period":"2031-01"`)) || !bytes.Contains(r.Body, []byte(`"minutes":20`)) {
+		t.Fatalf("volunteer ranking without a period: %d %s", r.Status, r.Body)
+	}
+	if bytes.Contains(r.Body, []byte(`resident_id`)) || bytes.Contains(r.Body, []byte(w.ids[phoneSonA])) {
+		t.Fatalf("a resident sees resident ids: %s", r.Body)
+	}
+	if r := w.call("GET", "/api/v1/rankings/volunteer-hours", staff, nil); !bytes.Contains(r.Body, []byte(w.ids[phoneSonA])) {
+		t.Fatalf("staff do not see the ids: %s", r.Body)
+	}
+	if r := w.call("GET", "/api/v1/rankings", son, nil); r.Status != 200 {
+		t.Fatalf("points ranking without a period: %d %s", r.Status, r.Body)
+	}
+
+	if _, _, err := sys.honour.RecordStars(ctx, 2031); err != nil {
+		t.Fatal(err)
+	}
+	me, err := sys.store.Resident(ctx, w.ids[phoneSonA])
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = w.call("GET", "/api/v1/households/"+me.HouseholdID+"/star", son, nil)
+	if r.Status != 200 || !bytes.Contains(r.Body, []byte(`"year":2031`)) {
+		t.Fatalf("star without a year: %d %s", r.Status, r.Body)
+	}
+}
+
+// Issue 11.1 over HTTP: the same nomination sent twice is one entry; the
+// second is a 409 that names the open entry and says why in Chinese.
+func TestIssue11_1_RepeatedNominationOverHTTP(t *testing.T) {
+	w := newWorld(t)
+	staff := w.login(phoneStaffA)
+	body := map[string]string{"resident_id": w.ids[phoneElderA], "category": "诚信", "reason": "拾金不昧"}
+	// Two requests, not a repeat of one: each has its own key.
+	r := w.call("POST", "/api/v1/honour/nominations", staff, body, "Idempotency-Key", "nominate-11-1-a")
+	if r.Status != 201 {
+		t.Fatalf("nominate: %d %s", r.Status, r.Body)
+	}
+	var entry struct {
+		ID string `json:"id"`
+	}
+	r.decode(t, &entry)
+	r = w.call("POST", "/api/v1/honour/nominations", staff, body, "Idempotency-Key", "nominate-11-1-b")
+	if r.Status != 409 || r.code() != "NOMINATION_OPEN" || !bytes.Contains(r.Body, []byte(entry.ID)) || !bytes.Contains(r.Body, []byte("已有未结束的红榜提名")) {
+		t.Fatalf("repeated nomination: %d %s", r.Status, r.Body)
 	}
 }

@@ -460,9 +460,13 @@ func yearParam(s string) (int, error) {
 }
 
 func (h *api) star(c *fiber.Ctx) error {
-	year, err := yearParam(c.Query("year"))
-	if err != nil {
-		return err
+	year := 0 // the service's current year
+	if c.Query("year") != "" {
+		y, err := yearParam(c.Query("year"))
+		if err != nil {
+			return err
+		}
+		year = y
 	}
 	r, err := h.Honour.Star(c.UserContext(), principal(c), c.Params("id"), year)
 	if err != nil {

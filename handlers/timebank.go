@@ -37,6 +37,7 @@ type TimebankService interface {
 	DecideCorrection(ctx context.Context, p models.Principal, recordID string, n int, accept bool, answer string) (models.Correction, error)
 	Certificate(ctx context.Context, p models.Principal, residentID string, from, to time.Time) (services.Certificate, error)
 	Ranking(ctx context.Context, p models.Principal, period string) ([]services.BuildingRank, error)
+	RankingPeriod(ctx context.Context, p models.Principal, period string) string
 
 	PostAid(ctx context.Context, p models.Principal, in services.NewAid) (models.MutualAid, error)
 	Aid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
@@ -642,19 +643,18 @@ func (h *api) certificate(c *fiber.Ctx, residentID string) error {
 }
 
 func (h *api) ranking(c *fiber.Ctx) error {
-	period := c.Query("period")
-	if period == "" {
-		period = time.Now().Format("2006-01")
-	}
+	p := principal(c)
+	period := h.Timebank.RankingPeriod(c.UserContext(), p, c.Query("period"))
 	if len(period) > 7 {
 		return models.Errorf(models.ErrValidation.Code, "period must be a year (2026) or a month (2026-11)")
 	}
-	rs, err := h.Timebank.Ranking(c.UserContext(), principal(c), period)
+	rs, err := h.Timebank.Ranking(c.UserContext(), p, period)
 	if err != nil {
 		return err
 	}
+	// The board is public: residents see masked names; only staff see ids.
 	type vol struct {
-		ResidentID string `json:"resident_id"`
+		ResidentID string `json:"resident_id,omitempty"`
 		Name       string `json:"name"`
 		Minutes    int64  `json:"minutes"`
 		Stars      int    `json:"stars"`
@@ -669,7 +669,10 @@ func (h *api) ranking(c *fiber.Ctx) error {
 	for i, b := range rs {
 		vs := make([]vol, len(b.Volunteers))
 		for j, v := range b.Volunteers {
-			vs[j] = vol{v.ResidentID, v.Name, int64(v.Minutes), v.Stars}
+			vs[j] = vol{"", v.Name, int64(v.Minutes), v.Stars}
+			if p.IsStaff() {
+				vs[j].ResidentID = v.ResidentID
+			}
 		}
 		out[i] = bld{b.BuildingID, b.Name, int64(b.Minutes), vs}
 	}

@@ -37,7 +37,10 @@ func HonourExpiry(w HonourWork, loc *time.Location, now func() time.Time) Job {
 }
 
 // Allowances pays building heads and the other 三长 for the month named by
-// the period ("2026-10"). Each payment is keyed by term and month.
+// the period ("2026-10"), after a last pass over the month before, which
+// it then closes: each pass pays only the difference from what was paid
+// (keyed by person, month and number), so duties confirmed after a run
+// are paid by the next one.
 func Allowances(w HonourWork, loc *time.Location) Job {
 	return Job{Name: "allowances", Period: PreviousMonth(loc),
 		Run: func(ctx context.Context, period string) (Counts, error) {

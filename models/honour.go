@@ -21,6 +21,8 @@ var HonourCategories = []string{"诚信", "好人好事", "文明家庭", "垃�
 // HonourEntry is one nomination of a resident or a household to the honour
 // roll: nomination → public notice → listed → expired or revoked.
 type HonourEntry struct {
+	// ID is derived from the nominee and the nomination's number on the
+	// nominee's chain, so a nominee has one open nomination at a time.
 	ID          string
 	CommunityID string
 	ResidentID  string // the nominee, or "" when a household is nominated
@@ -178,6 +180,48 @@ func Allowance(p Policy, confirmed int, daysServed, daysInMonth int) Points {
 		amount = amount * int64(daysServed) / int64(daysInMonth)
 	}
 	return Points(amount)
+}
+
+// MonthAllowance is what one term earns for a whole month before any pro
+// rata: the base plus points per confirmed duty, capped; nothing without
+// a confirmed duty.
+func MonthAllowance(p Policy, confirmed int) Points {
+	return Allowance(p, confirmed, 1, 1)
+}
+
+// SplitProRata divides whole amounts pro rata and rounds by the largest
+// remainder: part i is amounts[i]·shares[i]/of, rounded so that the parts
+// add up to the floor of their exact sum (two heads who shared a month
+// with the same allowance are paid that allowance, not a point less).
+// Ties of remainder go to the earlier part.
+func SplitProRata(amounts []Points, shares []int, of int) []Points {
+	out := make([]Points, len(amounts))
+	if of <= 0 {
+		return out
+	}
+	rem := make([]int64, len(amounts))
+	var sum, floors int64
+	for i, a := range amounts {
+		num := int64(a) * int64(shares[i])
+		sum += num
+		out[i] = Points(num / int64(of))
+		rem[i] = num % int64(of)
+		floors += int64(out[i])
+	}
+	for extra := sum/int64(of) - floors; extra > 0; extra-- {
+		best := -1
+		for i := range rem {
+			if rem[i] > 0 && (best < 0 || rem[i] > rem[best]) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		out[best]++
+		rem[best] = 0
+	}
+	return out
 }
 
 // KindStar is a star household's yearly bonus (星级户奖励).

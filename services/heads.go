@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -376,63 +377,281 @@ func daysServed(t models.HeadTerm, m models.Month, loc *time.Location) (served, 
 	return served, total
 }
 
-// PayAllowances pays every head who held a term during month m: the base
-// allowance plus points per confirmed duty, capped, pro rata for part of a
-// month if the policy says so; no confirmed duty, no allowance. Each
-// payment is a keyed posting ("allowance:"+term+":"+month), so a re-run,
-// or the run after a crash, pays only what is missing.
+// PayAllowances pays the heads of month m (their allowance: the base plus
+// points per confirmed duty of each term, pro rata for part of a month if
+// the policy says so, capped per person per month) and first closes the
+// month before, after a last pass over it.
+//
+// A month stays open until the run of the month after it: every run
+// recomputes what each person is due for the month and pays only the
+// difference from what was paid, as a keyed posting numbered on the
+// person's month ("allowance:<person>:<month>:<n>"), so a duty confirmed
+// after a run is paid by the next run and a repeat pays nothing. Once a
+// month is closed (a keyed close event), a duty of it confirmed later is
+// paid in the month it was confirmed in, with a note.
+//
+// Crash points: the close event is written after the last pass, so a
+// crash before it leaves the month open and the next run passes over it
+// again; a posting whose op was recorded but whose entry was not is
+// completed by the next run (its hash holds its amount). The close is
+// dated when the last pass had read the duties: a confirmation stamped
+// later is carried, one stored before is counted in the month. Only a
+// confirmation stamped before that instant but stored after the pass read
+// that duty is neither (a window of milliseconds at the job's hour).
 func (s *Honour) PayAllowances(ctx context.Context, m models.Month) (paid, skipped int, err error) {
 	communities, err := s.store.Communities(ctx, "", 0)
 	if err != nil {
 		return 0, 0, err
 	}
 	for _, c := range communities {
-		loc := c.Location()
-		policy, err := s.policies.At(ctx, c.ID, m.End(loc).Add(-time.Millisecond))
-		if err != nil {
+		prev := m.Previous()
+		if closed, err := s.allowanceClosed(ctx, c.ID, prev); err != nil {
 			return paid, skipped, err
-		}
-		terms, err := s.store.HeadTerms(ctx, c.ID, "")
-		if err != nil {
-			return paid, skipped, err
-		}
-		for _, t := range terms {
-			served, total := daysServed(t, m, loc)
-			if served == 0 {
-				continue
-			}
-			duties, err := s.store.Duties(ctx, c.ID, t.ID, m.String())
+		} else if closed.IsZero() {
+			p, k, read, err := s.payMonth(ctx, c, prev)
+			paid, skipped = paid+p, skipped+k
 			if err != nil {
 				return paid, skipped, err
 			}
-			confirmed := 0
-			for _, d := range duties {
-				if d, err = s.settledDuty(ctx, d.ID); err != nil {
-					return paid, skipped, err
-				}
-				if d.Status == models.DutyConfirmed {
-					confirmed++
-				}
+			if _, _, err := s.event(ctx, models.HonourEvent{ID: allowanceCloseID(c.ID, prev), CommunityID: c.ID,
+				Subject: prev.String(), Kind: "allowance_closed", By: "system", At: read}); err != nil {
+				return paid, skipped, err
 			}
-			amount := models.Allowance(policy, confirmed, served, total)
-			if amount <= 0 {
-				skipped++
-				continue
-			}
-			_, err = s.ledger.Post(ctx, ledger.Posting{
-				OpID: "allowance:" + t.ID + ":" + m.String(), Hash: "allowance",
-				Account: models.AccountOf(t.ResidentID, models.AssetPoints), CommunityID: c.ID, Delta: int64(amount),
-				Kind: models.KindAllowance, Ref: t.ID,
-				Reason:        fmt.Sprintf("%s 履职补贴: %d 项已确认, %d/%d 天", m, confirmed, served, total),
-				PolicyVersion: policy.Version, Actor: "system",
-			})
-			if err != nil {
-				return paid, skipped, fmt.Errorf("allowance %s: %w", t.ID, err)
-			}
-			paid++
+		}
+		if closed, err := s.allowanceClosed(ctx, c.ID, m); err != nil {
+			return paid, skipped, err
+		} else if !closed.IsZero() {
+			continue // closed by the next month's run: late duties are carried
+		}
+		p, k, _, err := s.payMonth(ctx, c, m)
+		paid, skipped = paid+p, skipped+k
+		if err != nil {
+			return paid, skipped, err
 		}
 	}
 	return paid, skipped, nil
+}
+
+func allowanceCloseID(communityID string, m models.Month) string {
+	return "allowance-closed:" + communityID + ":" + m.String()
+}
+
+// allowanceClosed returns when month m's allowances were closed, or zero.
+func (s *Honour) allowanceClosed(ctx context.Context, communityID string, m models.Month) (time.Time, error) {
+	ev, err := s.store.HonourEvent(ctx, allowanceCloseID(communityID, m))
+	if errors.Is(err, models.ErrNotFound) {
+		return time.Time{}, nil
+	}
+	return ev.At, err
+}
+
+// allowanceDue is what one person is due for a month, with its why.
+type allowanceDue struct {
+	parts     models.Points // the terms' pro-rata parts
+	confirmed int
+	served    []string
+	carried   int // duties of closed months confirmed this month
+	termIDs   []string
+}
+
+// payMonth recomputes month m of community c and pays each person the
+// difference from what was paid for it. read is when it had read the
+// duties' confirmations.
+func (s *Honour) payMonth(ctx context.Context, c models.Community, m models.Month) (paid, skipped int, read time.Time, err error) {
+	loc := c.Location()
+	policy, err := s.policies.At(ctx, c.ID, m.End(loc).Add(-time.Millisecond))
+	if err != nil {
+		return 0, 0, read, err
+	}
+	terms, err := s.store.HeadTerms(ctx, c.ID, "")
+	if err != nil {
+		return 0, 0, read, err
+	}
+	duties, err := s.store.Duties(ctx, c.ID, "", "")
+	if err != nil {
+		return 0, 0, read, err
+	}
+	confirmed := map[string]int{} // term → confirmed duties of m
+	due := map[string]*allowanceDue{}
+	person := func(id string) *allowanceDue {
+		if due[id] == nil {
+			due[id] = &allowanceDue{}
+		}
+		return due[id]
+	}
+	closedAt := map[string]time.Time{}
+	for _, d := range duties {
+		if d.Status != models.DutyConfirmed {
+			if d, err = s.settledDuty(ctx, d.ID); err != nil {
+				return 0, 0, read, err
+			}
+			if d.Status != models.DutyConfirmed {
+				continue
+			}
+		}
+		if d.Month == m.String() {
+			confirmed[d.TermID]++
+			continue
+		}
+		// A duty of an earlier month, confirmed in m after that month closed.
+		dm, err := models.ParseMonth(d.Month)
+		if err != nil || d.Month > m.String() || models.MonthOf(d.RuledAt, loc) != m {
+			continue
+		}
+		at, ok := closedAt[d.Month]
+		if !ok {
+			if at, err = s.allowanceClosed(ctx, c.ID, dm); err != nil {
+				return 0, 0, read, err
+			}
+			closedAt[d.Month] = at
+		}
+		if !at.IsZero() && d.RuledAt.After(at) { // after: a duty counted in the last pass is never carried too
+			person(d.ResidentID).carried++
+		}
+	}
+	read = s.stamp()
+	// Pro-rata parts of one seat (a building handed over in the month) add
+	// up to the whole, rounded by the largest remainder.
+	seats := map[string][]models.HeadTerm{}
+	var order []string
+	for _, t := range terms {
+		if served, _ := daysServed(t, m, loc); served > 0 {
+			if seats[t.Seat] == nil {
+				order = append(order, t.Seat)
+			}
+			seats[t.Seat] = append(seats[t.Seat], t)
+		}
+	}
+	for _, seat := range order {
+		ts := seats[seat]
+		amounts, shares := make([]models.Points, len(ts)), make([]int, len(ts))
+		total := 0
+		for i, t := range ts {
+			served, days := daysServed(t, m, loc)
+			total = days
+			amounts[i], shares[i] = models.MonthAllowance(policy, confirmed[t.ID]), served
+			if !policy.AllowanceProRata {
+				shares[i] = days
+			}
+		}
+		parts := models.SplitProRata(amounts, shares, total)
+		for i, t := range ts {
+			served, days := daysServed(t, m, loc)
+			a := person(t.ResidentID)
+			a.parts += parts[i]
+			a.confirmed += confirmed[t.ID]
+			a.served = append(a.served, fmt.Sprintf("%d/%d 天", served, days))
+			a.termIDs = append(a.termIDs, t.ID)
+		}
+	}
+	people := make([]string, 0, len(due))
+	for id := range due {
+		people = append(people, id)
+	}
+	slices.Sort(people)
+	for _, id := range people {
+		a := due[id]
+		amount := a.parts + models.Points(a.carried)*policy.AllowancePerDuty
+		if amount > policy.AllowanceCap {
+			amount = policy.AllowanceCap // per person per month, whatever they head
+		}
+		if amount <= 0 {
+			skipped++
+			continue
+		}
+		why := fmt.Sprintf("%s 履职补贴: %d 项已确认, %s", m, a.confirmed, strings.Join(a.served, ", "))
+		if a.carried > 0 {
+			why += fmt.Sprintf("; 含往月结算后确认的履职 %d 项", a.carried)
+		}
+		n, err := s.payAllowanceDifference(ctx, c.ID, id, m, a.termIDs, amount, policy.Version, why)
+		if err != nil {
+			return paid, skipped, read, fmt.Errorf("allowance %s: %w", id, err)
+		}
+		paid += n
+	}
+	return paid, skipped, read, nil
+}
+
+func allowanceOpID(residentID string, m models.Month, n int) string {
+	return fmt.Sprintf("allowance:%s:%s:%d", residentID, m, n)
+}
+
+// payAllowanceDifference pays what is due beyond what the person's month
+// has been paid, as posting number n+1 of the month. Two runs at once that
+// computed the same amount post the same op once; if they computed
+// different amounts the loser reads again and posts the rest.
+func (s *Honour) payAllowanceDifference(ctx context.Context, communityID, residentID string, m models.Month, termIDs []string, due models.Points, policyVersion int, why string) (int, error) {
+	acct := models.AccountOf(residentID, models.AssetPoints)
+	for attempt := 0; attempt < 5; attempt++ {
+		paid, next, err := s.allowancePaid(ctx, communityID, residentID, m, termIDs)
+		if err != nil {
+			return 0, err
+		}
+		diff := int64(due) - paid
+		if diff <= 0 {
+			return 0, nil // paid in full; a smaller sum due is not taken back
+		}
+		reason := why
+		if paid > 0 {
+			reason = fmt.Sprintf("%s (补发差额, 已发 %d)", why, paid)
+		}
+		_, err = s.ledger.Post(ctx, ledger.Posting{
+			OpID: allowanceOpID(residentID, m, next), Hash: fmt.Sprintf("allowance:%d", diff),
+			Account: acct, CommunityID: communityID, Delta: diff, Kind: models.KindAllowance,
+			Ref: "allowance:" + m.String(), Reason: reason, PolicyVersion: policyVersion, Actor: "system",
+		})
+		if errors.Is(err, models.ErrIdempotencyMismatch) {
+			continue // another run took number next with another amount
+		}
+		if err != nil {
+			return 0, err
+		}
+		return 1, nil
+	}
+	return 0, models.Errorf(models.ErrConflict.Code, "allowance runs keep racing for %s", m)
+}
+
+// allowancePaid sums the allowance postings of a person's month and
+// returns the next posting number. A posting whose op is recorded but
+// whose entry is missing (a crash between the two) is completed first,
+// with the amount its hash holds. The per-term postings of earlier
+// versions count too.
+func (s *Honour) allowancePaid(ctx context.Context, communityID, residentID string, m models.Month, termIDs []string) (paid int64, next int, err error) {
+	acct := models.AccountOf(residentID, models.AssetPoints)
+	for _, t := range termIDs {
+		e, err := s.ledger.Outcome(ctx, "allowance:"+t+":"+m.String())
+		if err == nil {
+			paid += e.Delta
+		} else if !errors.Is(err, models.ErrNotFound) {
+			return 0, 0, err
+		}
+	}
+	for n := 1; ; n++ {
+		opID := allowanceOpID(residentID, m, n)
+		op, err := s.store.Op(ctx, opID)
+		if errors.Is(err, models.ErrNotFound) {
+			return paid, n, nil
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		if op.Rejected != "" {
+			continue
+		}
+		e, err := s.ledger.Outcome(ctx, opID)
+		if errors.Is(err, models.ErrNotFound) {
+			amount, perr := strconv.ParseInt(strings.TrimPrefix(op.Hash, "allowance:"), 10, 64)
+			if perr != nil || amount <= 0 {
+				return 0, 0, fmt.Errorf("allowance op %s: hash %q", opID, op.Hash)
+			}
+			e, err = s.ledger.Post(ctx, ledger.Posting{OpID: opID, Hash: op.Hash, Account: acct, CommunityID: communityID, Delta: amount,
+				Kind: models.KindAllowance, Ref: "allowance:" + m.String(), Reason: "allowance", Actor: "system"})
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		paid += e.Delta
+	}
 }
 
 // HeadChanged keeps terms in step when a building's head is set directly

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/linli-community/linli/ledger"
@@ -158,7 +159,7 @@ func (s *Honour) Nominate(ctx context.Context, p models.Principal, n Nomination)
 	if err != nil {
 		return models.HonourEntry{}, err
 	}
-	e := models.HonourEntry{ID: s.newID(), CommunityID: p.CommunityID, ResidentID: n.ResidentID,
+	e := models.HonourEntry{CommunityID: p.CommunityID, ResidentID: n.ResidentID,
 		HouseholdID: n.HouseholdID, Category: n.Category, Reason: reason, NominatedBy: p.ResidentID,
 		Nominated: s.stamp(), Status: models.HonourNotice}
 	if n.ResidentID != "" {
@@ -196,20 +197,151 @@ func (s *Honour) Nominate(ctx context.Context, p models.Principal, n Nomination)
 		return models.HonourEntry{}, fmt.Errorf("nominate: %w", err)
 	}
 	e.NoticeEnds = e.Nominated.Add(time.Duration(policy.NoticeDays) * day)
-	if err := s.store.InsertHonourEntry(ctx, e); err != nil {
-		return models.HonourEntry{}, fmt.Errorf("nominate: %w", err)
+	if e, err = s.insertNomination(ctx, e); err != nil {
+		return models.HonourEntry{}, err
 	}
 	return e, s.audit(ctx, "honour:"+e.ID+":nominated", e.CommunityID, p.ResidentID, "honour.nominated", e.ID, e.Category+": "+e.Reason, e.Nominated)
 }
 
+// nominationID is the id of the nth nomination of a resident or household
+// (key as currentKey gives it). The nominations of one nominee form a
+// chain 1, 2, 3 …, so inserting number n+1 is the insert-once mark that
+// opens a nomination: two nominations racing for the same number cannot
+// both be inserted.
+func nominationID(communityID, key string, n int) string {
+	return derivedID("nomination:"+communityID+":"+key, strconv.Itoa(n))
+}
+
+// insertNomination gives e the next number on its nominee's chain and
+// inserts it, unless the last one is still open (in notice or listed):
+// then it refuses with models.ErrNominationOpen naming that entry. The
+// entry's insert is the only write, so there is no crash point between
+// "claimed" and "recorded"; the chain is released when its last entry is
+// rejected, expires or is revoked, which are keyed events already.
+func (s *Honour) insertNomination(ctx context.Context, e models.HonourEntry) (models.HonourEntry, error) {
+	key := currentKey(e)
+	n := 1
+	for {
+		prev, err := s.store.HonourEntry(ctx, nominationID(e.CommunityID, key, n))
+		if errors.Is(err, models.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return models.HonourEntry{}, fmt.Errorf("nominate: %w", err)
+		}
+		open, err := s.openNomination(ctx, prev, e.Nominated)
+		if err != nil {
+			return models.HonourEntry{}, fmt.Errorf("nominate: %w", err)
+		}
+		if open {
+			return models.HonourEntry{}, nominationOpen(prev)
+		}
+		n++
+	}
+	e.ID = nominationID(e.CommunityID, key, n)
+	err := s.store.InsertHonourEntry(ctx, e)
+	if errors.Is(err, models.ErrConflict) {
+		// Another nomination of the same nominee took number n just now.
+		prev, err := s.store.HonourEntry(ctx, e.ID)
+		if err != nil {
+			return models.HonourEntry{}, fmt.Errorf("nominate: %w", err)
+		}
+		return models.HonourEntry{}, nominationOpen(prev)
+	}
+	if err != nil {
+		return models.HonourEntry{}, fmt.Errorf("nominate: %w", err)
+	}
+	return e, nil
+}
+
+// otherOpenNomination returns an open nomination on e's nominee's chain
+// other than e, or nil.
+func (s *Honour) otherOpenNomination(ctx context.Context, e models.HonourEntry) (*models.HonourEntry, error) {
+	for n := 1; ; n++ {
+		x, err := s.store.HonourEntry(ctx, nominationID(e.CommunityID, currentKey(e), n))
+		if errors.Is(err, models.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if x.ID == e.ID {
+			continue
+		}
+		open, err := s.openNomination(ctx, x, s.now())
+		if err != nil || open {
+			return &x, err
+		}
+	}
+}
+
+func nominationOpen(prev models.HonourEntry) error {
+	state := "公示中 (in public notice)"
+	if prev.Status == models.HonourListed {
+		state = "已上榜 (listed)"
+	}
+	who := "该居民 (this resident)"
+	if prev.ResidentID == "" {
+		who = "该户 (this household)"
+	}
+	return models.Errorf(models.ErrNominationOpen.Code, "%s已有未结束的红榜提名 %s，%s; %s has an open nomination %s",
+		who, prev.ID, state, who, prev.ID)
+}
+
+// openNomination reports whether entry e still holds its nominee's chain at
+// at: in notice (not rejected) or listed (not expired, not revoked). The
+// status is a cache, so the keyed events decide.
+func (s *Honour) openNomination(ctx context.Context, e models.HonourEntry, at time.Time) (bool, error) {
+	switch e.Status {
+	case models.HonourNotice:
+		_, err := s.store.HonourEvent(ctx, e.ID+":rejected")
+		if errors.Is(err, models.ErrNotFound) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		// Rejected; unless it was listed first (then withdrawn): either way closed.
+		return false, nil
+	case models.HonourListed:
+		if !e.ExpiresAt.IsZero() && !at.Before(e.ExpiresAt) {
+			return false, nil
+		}
+		for _, id := range []string{fmt.Sprintf("%s:revoked:%d", e.ID, e.Restored+1), e.ID + ":withdrawn"} {
+			_, err := s.store.HonourEvent(ctx, id)
+			if err == nil {
+				return false, nil
+			}
+			if !errors.Is(err, models.ErrNotFound) {
+				return false, err
+			}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
 // Entry returns an entry of the caller's community. Every resident may see
-// it: nominations are public during notice.
+// it (nominations are public during notice), except an entry whose
+// nominee chose not to be shown: only the nominee (or a member of the
+// nominated household), staff and admin see that one; to anyone else it
+// does not exist.
 func (s *Honour) Entry(ctx context.Context, p models.Principal, id string) (models.HonourEntry, error) {
 	e, err := s.store.HonourEntry(ctx, id)
 	if err == nil && e.CommunityID != p.CommunityID {
 		err = models.ErrNotFound
 	}
-	return e, err
+	if err != nil || !e.Hidden || p.IsStaff() {
+		return e, err
+	}
+	r, err := s.member(ctx, p, p.ResidentID)
+	if errors.Is(err, models.ErrNotFound) || (err == nil && !s.concerns(e, r)) {
+		return models.HonourEntry{}, models.ErrNotFound
+	}
+	if err != nil {
+		return models.HonourEntry{}, err
+	}
+	return e, nil
 }
 
 // Entries lists the caller's community's entries: staff see any status,
@@ -356,7 +488,8 @@ func (s *Honour) RuleObjection(ctx context.Context, p models.Principal, objectio
 		if err != nil {
 			return o, fmt.Errorf("rule objection: %w", err)
 		}
-		if e.Status == models.HonourNotice {
+		// Also when it was listed in the meantime: reject withdraws it.
+		if e.Status == models.HonourNotice || e.Status == models.HonourListed {
 			if err := s.reject(ctx, e, ev); err != nil {
 				return o, fmt.Errorf("rule objection: %w", err)
 			}
@@ -365,18 +498,111 @@ func (s *Honour) RuleObjection(ctx context.Context, p models.Principal, objectio
 	return o, nil
 }
 
-// reject keeps a nomination off the roll after an upheld objection.
+// reject keeps a nomination off the roll after an upheld objection. If it
+// was listed first (an objection lodged at the end of the notice and
+// ruled after the listing), the listing is withdrawn and its points taken
+// back. list checks for the rejection after it records the listing, and
+// reject checks for the listing after it records the rejection, so
+// whichever of the two comes second sees the other.
 func (s *Honour) reject(ctx context.Context, e models.HonourEntry, because models.HonourEvent) error {
 	ev, _, err := s.event(ctx, models.HonourEvent{ID: e.ID + ":rejected", CommunityID: e.CommunityID, Subject: e.ID,
 		Kind: "rejected", By: because.By, Reason: because.Reason, At: because.At})
 	if err != nil {
 		return err
 	}
-	if _, err := s.store.HonourEvent(ctx, e.ID+":listed"); err == nil {
-		return nil // listed first (an objection ruled after the listing): staff revoke instead
+	listed, err := s.store.HonourEvent(ctx, e.ID+":listed")
+	if err == nil {
+		return s.withdraw(ctx, e, listed, ev)
+	}
+	if !errors.Is(err, models.ErrNotFound) {
+		return err
 	}
 	e.Status, e.EndedAt, e.EndReason = models.HonourRejected, ev.At, ev.Reason
 	return s.store.SaveHonourEntry(ctx, e)
+}
+
+// withdraw takes a listing down because an objection to it was upheld:
+// the keyed withdrawal event first, then each nominee's listing points are
+// taken back once (the listing's own keyed posting is replayed, so a
+// listing still at work or one that died before paying is completed
+// before it is reversed, never paid afterwards), then the caches. Every
+// step is keyed, so a repeat (the ruling sent again, or the expiry job)
+// finishes what a crash left.
+func (s *Honour) withdraw(ctx context.Context, e models.HonourEntry, listed, because models.HonourEvent) error {
+	ev, _, err := s.event(ctx, models.HonourEvent{ID: e.ID + ":withdrawn", CommunityID: e.CommunityID, Subject: e.ID,
+		Kind: "withdrawn", By: because.By, Reason: because.Reason, At: because.At})
+	if err != nil {
+		return err
+	}
+	policy, err := s.policies.At(ctx, e.CommunityID, listed.At)
+	if err != nil {
+		return err
+	}
+	if policy.ListingPoints > 0 {
+		people, err := s.nominees(ctx, e)
+		if err != nil {
+			return err
+		}
+		for _, r := range people {
+			if err := s.takeBackListing(ctx, e, r, policy); err != nil {
+				return err
+			}
+		}
+	}
+	cur, err := s.store.HonourCurrent(ctx, currentKey(e))
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	if cur.EntryID == e.ID && (cur.EndedAt.IsZero() || cur.EndedAt.After(ev.At)) {
+		cur.EndedAt = ev.At
+		if err := s.store.SaveHonourCurrent(ctx, cur); err != nil {
+			return err
+		}
+	}
+	e.Status, e.EndedAt, e.EndReason, e.AppealOpen = models.HonourRevoked, ev.At, "异议成立: "+ev.Reason, false
+	if e.ListedAt.IsZero() {
+		e.ListedAt = listed.At
+	}
+	return s.store.SaveHonourEntry(ctx, e)
+}
+
+// listingPosting is the keyed credit of r's listing points for e.
+func listingPosting(e models.HonourEntry, r models.Resident, policy models.Policy) ledger.Posting {
+	return ledger.Posting{
+		OpID: "honour:" + e.ID + ":" + r.ID, Hash: "honour-listing", Account: models.AccountOf(r.ID, models.AssetPoints),
+		CommunityID: e.CommunityID, Delta: int64(policy.ListingPoints), Kind: models.KindHonour, Ref: e.ID,
+		Reason: "红榜: " + e.Category, PolicyVersion: policy.Version, Actor: "system",
+	}
+}
+
+// takeBackListing reverses r's listing credit for e, once. Points already
+// spent stay spent: what the balance does not cover is not taken.
+func (s *Honour) takeBackListing(ctx context.Context, e models.HonourEntry, r models.Resident, policy models.Policy) error {
+	credit, err := s.ledger.Post(ctx, listingPosting(e, r, policy))
+	if err != nil {
+		return err
+	}
+	_, err = s.ledger.Reverse(ctx, credit.Account, credit.Seq, "红榜异议成立, 撤销上榜积分", "system")
+	if !errors.Is(err, models.ErrInsufficientPoints) {
+		return err
+	}
+	bal, err := s.ledger.Balance(ctx, credit.Account)
+	if err != nil {
+		return err
+	}
+	amount := min(credit.Delta, bal.Amount)
+	if amount <= 0 {
+		return nil
+	}
+	_, err = s.ledger.Post(ctx, ledger.Posting{
+		OpID: "honour-withdraw:" + e.ID + ":" + r.ID, Hash: "honour-withdraw", Account: credit.Account,
+		CommunityID: e.CommunityID, Delta: -amount, Kind: models.KindReversal, Ref: credit.ID(),
+		Reason: "红榜异议成立, 撤销上榜积分 (余额所及部分)", Actor: "system",
+	})
+	if errors.Is(err, models.ErrInsufficientPoints) {
+		return nil
+	}
+	return err
 }
 
 // ListDue ends the public notice of every nomination whose notice is over
@@ -468,15 +694,16 @@ func (s *Honour) list(ctx context.Context, e models.HonourEntry) error {
 			return err
 		}
 		for _, r := range people {
-			_, err := s.ledger.Post(ctx, ledger.Posting{
-				OpID: "honour:" + e.ID + ":" + r.ID, Hash: "honour-listing", Account: models.AccountOf(r.ID, models.AssetPoints),
-				CommunityID: e.CommunityID, Delta: int64(policy.ListingPoints), Kind: models.KindHonour, Ref: e.ID,
-				Reason: "红榜: " + e.Category, PolicyVersion: policy.Version, Actor: "system",
-			})
-			if err != nil {
+			if _, err := s.ledger.Post(ctx, listingPosting(e, r, policy)); err != nil {
 				return err
 			}
 		}
+	}
+	// An objection upheld while this listing was at work: withdraw it.
+	if rejected, err := s.store.HonourEvent(ctx, e.ID+":rejected"); err == nil {
+		return s.withdraw(ctx, e, ev, rejected)
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return err
 	}
 	cur, err := s.store.HonourCurrent(ctx, currentKey(e))
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
@@ -490,7 +717,17 @@ func (s *Honour) list(ctx context.Context, e models.HonourEntry) error {
 			return err
 		}
 	}
-	return s.store.SaveHonourEntry(ctx, e)
+	if err := s.store.SaveHonourEntry(ctx, e); err != nil {
+		return err
+	}
+	// A withdrawal that ran between the check above and the caches' save
+	// has its caches written again, so the last word is the withdrawal's.
+	if withdrawn, err := s.store.HonourEvent(ctx, e.ID+":withdrawn"); err == nil {
+		return s.withdraw(ctx, e, ev, withdrawn)
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	return nil
 }
 
 // ExpireDue marks listings whose period is over at at as expired. The
@@ -502,6 +739,19 @@ func (s *Honour) ExpireDue(ctx context.Context, at time.Time) (int, error) {
 	}
 	n := 0
 	for _, e := range listed {
+		// A withdrawal cut short by a crash is finished here.
+		if w, err := s.store.HonourEvent(ctx, e.ID+":withdrawn"); err == nil {
+			listedEv, err := s.store.HonourEvent(ctx, e.ID+":listed")
+			if err != nil {
+				return n, err
+			}
+			if err := s.withdraw(ctx, e, listedEv, w); err != nil {
+				return n, err
+			}
+			continue
+		} else if !errors.Is(err, models.ErrNotFound) {
+			return n, err
+		}
 		if e.ExpiresAt.IsZero() || at.Before(e.ExpiresAt) {
 			continue
 		}
@@ -577,6 +827,10 @@ func (s *Honour) Appeal(ctx context.Context, p models.Principal, entryID, reason
 	if e.Status != models.HonourRevoked {
 		return models.HonourEntry{}, models.Errorf(models.ErrConflict.Code, "only a revoked listing can be appealed")
 	}
+	if e.Revocations == 0 {
+		// Withdrawn after an upheld objection: the ruling is the decision.
+		return models.HonourEntry{}, models.Errorf(models.ErrConflict.Code, "异议成立后撤下的上榜不能申诉 (a listing withdrawn after an upheld objection cannot be appealed)")
+	}
 	_, first, err := s.event(ctx, models.HonourEvent{ID: fmt.Sprintf("%s:appeal:%d", e.ID, e.Revocations), CommunityID: e.CommunityID,
 		Subject: e.ID, Kind: "appeal", By: p.ResidentID, Reason: reason, At: s.stamp()})
 	if err != nil {
@@ -613,6 +867,13 @@ func (s *Honour) DecideAppeal(ctx context.Context, p models.Principal, entryID s
 	kind := "appeal_dismissed"
 	if restore {
 		kind = "appeal_upheld"
+		// A nominee nominated again since the revocation holds that open
+		// nomination: restoring this one would give them two.
+		if other, err := s.otherOpenNomination(ctx, e); err != nil {
+			return models.HonourEntry{}, fmt.Errorf("decide appeal: %w", err)
+		} else if other != nil {
+			return models.HonourEntry{}, nominationOpen(*other)
+		}
 	}
 	ev, first, err := s.event(ctx, models.HonourEvent{ID: fmt.Sprintf("%s:appeal_ruled:%d", e.ID, n), CommunityID: e.CommunityID,
 		Subject: e.ID, Kind: kind, By: p.ResidentID, Reason: note, At: s.stamp()})

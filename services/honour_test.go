@@ -440,12 +440,14 @@ func TestAllowanceProRataForMidMonthHandover(t *testing.T) {
 	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
 	w.payAllowances("2026-10")
 	w.payAllowances("2026-10")
-	// Old: min(50+3·20, 150) = 110 × 16/31 = 56. New: 70 × 15/31 = 33.
-	if got := w.points(w.zhang.ID); got != 110*16/31 {
-		t.Fatalf("outgoing head paid %d, want %d", got, 110*16/31)
+	// Old: min(50+3·20, 150) = 110 × 16/31 = 56.77. New: 70 × 15/31 =
+	// 33.87. Together 90.64: the largest remainder gives the 90th point to
+	// the new head.
+	if got := w.points(w.zhang.ID); got != 56 {
+		t.Fatalf("outgoing head paid %d, want 56", got)
 	}
-	if got := w.points(w.wang.ID); got != 70*15/31 {
-		t.Fatalf("incoming head paid %d, want %d", got, 70*15/31)
+	if got := w.points(w.wang.ID); got != 34 {
+		t.Fatalf("incoming head paid %d, want 34", got)
 	}
 	terms, err := w.hs.Terms(ctx, w.staff, w.bld.ID)
 	if err != nil || len(terms) != 2 {

@@ -21,8 +21,8 @@ func yearWindow(year int, loc *time.Location) (time.Time, time.Time) {
 func starID(householdID string, year int) string { return householdID + ":" + strconv.Itoa(year) }
 
 // RecordStars records every household's star level for plaque year year,
-// from the points its residents earned in the year before (earning credits
-// only) and whether a member (or the household) was on the honour roll at
+// from the net points its residents earned in the year before (earning
+// credits less their reversals) and whether a member (or the household) was on the honour roll at
 // the end of that year; then credits each resident the bonus of the
 // household's level (models.StarBonus), once per resident and year. A
 // level already recorded (perhaps lowered since) is kept, so a re-run
@@ -42,15 +42,60 @@ func (s *Honour) RecordStars(ctx context.Context, year int) (recorded, bonuses i
 	return recorded, bonuses, nil
 }
 
+// netEntries streams a community's ledger entries of [from, to) to fn with
+// the kind each one counts as: its own, or for a reversal the kind of the
+// entry it reverses, so a sum by kind is the net of the ledger (an award
+// and its reversal make 0; a service credit corrected twice counts the last
+// amount). Reversals are handed on after the scan, when the entries they
+// reverse have been seen; one reversing an entry of an earlier period is
+// read by its id.
+func (s *Honour) netEntries(ctx context.Context, communityID string, from, to time.Time, fn func(e models.Entry, kind models.EntryKind)) error {
+	kinds := map[string]models.EntryKind{}
+	var reversals []models.Entry
+	err := s.store.EachCommunityEntry(ctx, communityID, from, to, func(e models.Entry) error {
+		if e.Kind == models.KindReversal {
+			reversals = append(reversals, e)
+			return nil
+		}
+		kinds[e.ID()] = e.Kind
+		fn(e, e.Kind)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range reversals {
+		kind, ok := kinds[e.Ref]
+		if !ok {
+			i := strings.LastIndexByte(e.Ref, ':')
+			seq, perr := strconv.ParseInt(e.Ref[i+1:], 10, 64)
+			if i < 0 || perr != nil || e.Ref != e.Account.EntryID(seq) {
+				continue // not a reversal of an entry of this account
+			}
+			orig, err := s.ledger.Entry(ctx, e.Account, seq)
+			if errors.Is(err, models.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			kind = orig.Kind
+			kinds[e.Ref] = kind
+		}
+		fn(e, kind)
+	}
+	return nil
+}
+
 func (s *Honour) recordCommunityStars(ctx context.Context, c models.Community, year int) (recorded, bonuses int, err error) {
 	loc := c.Location()
 	from, to := yearWindow(year-1, loc)
+	// A star is earned by net points: earning credits less their reversals.
 	earned := map[string]models.Points{}
-	err = s.store.EachCommunityEntry(ctx, c.ID, from, to, func(e models.Entry) error {
-		if e.Account.Asset == models.AssetPoints && e.Delta > 0 && models.IsEarning(e.Kind) {
+	err = s.netEntries(ctx, c.ID, from, to, func(e models.Entry, kind models.EntryKind) {
+		if e.Account.Asset == models.AssetPoints && models.IsEarning(kind) {
 			earned[e.Account.ResidentID] += models.Points(e.Delta)
 		}
-		return nil
 	})
 	if err != nil {
 		return 0, 0, err
@@ -79,6 +124,9 @@ func (s *Honour) recordCommunityStars(ctx context.Context, c models.Community, y
 		listed := false
 		for _, r := range members[h.ID] {
 			pts += earned[r.ID]
+		}
+		pts = max(pts, 0) // a reversal of an earlier year's credit may leave less than nothing
+		for _, r := range members[h.ID] {
 			if !listed {
 				if listed, err = s.HonourListed(ctx, c.ID, r.ID, end); err != nil {
 					return recorded, bonuses, err
@@ -149,13 +197,21 @@ func (s *Honour) household(ctx context.Context, p models.Principal, id string) (
 	return h, nil
 }
 
-// Star returns a household's star record for a year, with why: the
+// Star returns a household's star record for a year (0: the current year
+// in the community's zone, on the service's clock), with why: the
 // household's residents and staff may see it. models.ErrNotFound if the
 // year is not recorded.
 func (s *Honour) Star(ctx context.Context, p models.Principal, householdID string, year int) (models.StarRecord, error) {
 	h, err := s.household(ctx, p, householdID)
 	if err != nil {
 		return models.StarRecord{}, err
+	}
+	if year == 0 {
+		c, err := s.store.Community(ctx, h.CommunityID)
+		if err != nil {
+			return models.StarRecord{}, err
+		}
+		year = s.now().In(c.Location()).Year()
 	}
 	return s.store.StarRecord(ctx, starID(h.ID, year))
 }
@@ -285,7 +341,7 @@ func (s *Honour) StarLevel(ctx context.Context, communityID, householdID string,
 // --- rankings ---
 
 // RankingQuery picks a ranking: a month ("2026-10") or a year ("2026"),
-// of the whole community or of one building.
+// of the whole community or of one building. No period is this month.
 type RankingQuery struct {
 	Period     string
 	BuildingID string
@@ -302,6 +358,9 @@ func (s *Honour) Rankings(ctx context.Context, p models.Principal, q RankingQuer
 		return nil, err
 	}
 	loc := c.Location()
+	if q.Period == "" {
+		q.Period = models.MonthOf(s.now(), loc).String() // this month, on the service's clock
+	}
 	var from, to time.Time
 	if m, err := models.ParseMonth(q.Period); err == nil {
 		from, to = m.Start(loc), m.End(loc)
@@ -328,21 +387,22 @@ func (s *Honour) Rankings(ctx context.Context, p models.Principal, q RankingQuer
 		}
 		return r
 	}
-	err = s.store.EachCommunityEntry(ctx, c.ID, from, to, func(e models.Entry) error {
+	// Every figure is the net of the ledger: a reversal counts against the
+	// kind of the entry it reverses (a corrected record counts once).
+	err = s.netEntries(ctx, c.ID, from, to, func(e models.Entry, kind models.EntryKind) {
 		id := e.Account.ResidentID
 		switch {
-		case e.Account.Asset == models.AssetPoints && e.Delta > 0 && models.IsEarning(e.Kind):
+		case e.Account.Asset == models.AssetPoints && models.IsEarning(kind):
 			r := row(id)
 			r.Earned += models.Points(e.Delta)
-			if e.At.After(r.Reached) {
+			if e.Delta > 0 && e.At.After(r.Reached) {
 				r.Reached = e.At
 			}
-		case e.Account.Asset == models.AssetPoints && e.Kind == models.KindDeduct:
+		case e.Account.Asset == models.AssetPoints && kind == models.KindDeduct:
 			row(id).Deducted += models.Points(-e.Delta)
-		case e.Account.Asset == models.AssetHours && e.Kind == models.KindService && e.Delta > 0:
+		case e.Account.Asset == models.AssetHours && kind == models.KindService:
 			row(id).Minutes += models.Minutes(e.Delta)
 		}
-		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -109,14 +109,25 @@ func Stars(m models.Minutes) int {
 	return stars
 }
 
+// RankingPeriod is the period a ranking names: period itself, or when it
+// is "" the current month in the caller's community's zone, on the
+// service's clock.
+func (t *Timebank) RankingPeriod(ctx context.Context, p models.Principal, period string) string {
+	if period != "" {
+		return period
+	}
+	return models.MonthOf(t.now(), t.location(ctx, p.CommunityID)).String()
+}
+
 // Ranking ranks the buildings of the caller's community by verified
-// volunteer hours in a month ("2026-11") or a year ("2026"), each with its
-// volunteers ranked, for the honour roll.
+// volunteer hours in a month ("2026-11") or a year ("2026"; "" is this
+// month), each with its volunteers ranked, for the honour roll.
 func (t *Timebank) Ranking(ctx context.Context, p models.Principal, period string) ([]BuildingRank, error) {
 	if p.CommunityID == "" {
 		return nil, models.ErrForbidden
 	}
 	loc := t.location(ctx, p.CommunityID)
+	period = t.RankingPeriod(ctx, p, period)
 	var from, to time.Time
 	if len(period) == 4 {
 		y, err := strconv.Atoi(period)

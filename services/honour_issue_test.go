@@ -1,0 +1,454 @@
+package services_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/services"
+)
+
+// Issue 11.1: one resident (or household) has at most one open nomination;
+// a repeat is refused naming the open entry, and the listing pays once.
+func TestIssue11_1_RepeatedNominationRefusedAndPaysOnce(t *testing.T) {
+	w := newHonourWorld(t)
+	n := services.Nomination{ResidentID: w.zhang.ID, Category: "诚信", Reason: "拾金不昧"}
+	first, err := w.hs.Nominate(ctx, w.staff, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.hs.Nominate(ctx, w.staff, n)
+	var me *models.Error
+	if !errors.Is(err, models.ErrNominationOpen) || !errors.As(err, &me) || !strings.Contains(me.Detail, first.ID) {
+		t.Fatalf("repeated nomination: %v, want NOMINATION_OPEN naming %s", err, first.ID)
+	}
+
+	// Eight nominations of one resident at once: exactly one is recorded.
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	var won, refused atomic.Int32
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, err := w.hs.Nominate(ctx, w.staff, services.Nomination{ResidentID: w.wang.ID, Category: "好人好事", Reason: "扶老人过马路"})
+			switch {
+			case err == nil:
+				won.Add(1)
+			case errors.Is(err, models.ErrNominationOpen):
+				refused.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if won.Load() != 1 || refused.Load() != 7 {
+		t.Fatalf("concurrent nominations: %d recorded, %d refused; want 1 and 7", won.Load(), refused.Load())
+	}
+	// A household nomination is its own chain.
+	if _, err := w.hs.Nominate(ctx, w.staff, services.Nomination{HouseholdID: w.hh2.ID, Category: "文明家庭", Reason: "整洁"}); err != nil {
+		t.Fatalf("household nomination: %v", err)
+	}
+
+	w.at = first.NoticeEnds.Add(time.Minute)
+	w.listDue()
+	w.listDue()
+	if got := w.points(w.zhang.ID); got != 100 {
+		t.Fatalf("zhang's listing points = %d, want 100 once", got)
+	}
+	if got := w.points(w.wang.ID); got != 100+100 { // own listing and the household's
+		t.Fatalf("wang's listing points = %d, want 200", got)
+	}
+	board, err := w.hs.Board(ctx, w.as(w.li))
+	if err != nil || len(board) != 3 {
+		t.Fatalf("board = %+v, %v; want zhang, wang and household 102 once each", board, err)
+	}
+	// Listed is still open; once revoked the resident may be nominated again.
+	if _, err := w.hs.Nominate(ctx, w.staff, n); !errors.Is(err, models.ErrNominationOpen) {
+		t.Fatalf("nomination while listed: %v", err)
+	}
+	if _, err := w.hs.Revoke(ctx, w.staff, first.ID, "违反公约"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := w.hs.Nominate(ctx, w.staff, n)
+	if err != nil || again.ID == first.ID {
+		t.Fatalf("nomination after revocation: %+v, %v", again, err)
+	}
+}
+
+// Issue 11.7: an entry whose nominee opted out of the board is visible to
+// the nominee, staff and admin only.
+func TestIssue11_7_OptedOutEntryHiddenFromOtherResidents(t *testing.T) {
+	w := newHonourWorld(t)
+	e := w.mustListed(w.wang)
+	if _, err := w.hs.Entry(ctx, w.as(w.zhang), e.ID); err != nil {
+		t.Fatalf("shown entry read by a neighbour: %v", err)
+	}
+	if _, err := w.hs.SetHidden(ctx, w.as(w.wang), e.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []models.Resident{w.zhang, w.zhao} {
+		if _, err := w.hs.Entry(ctx, w.as(r), e.ID); !errors.Is(err, models.ErrNotFound) {
+			t.Fatalf("%s read the opted-out entry: %v", r.Name, err)
+		}
+	}
+	admin := models.Principal{ResidentID: "admin-A", CommunityID: "A", Roles: []models.Role{models.RoleAdmin}}
+	for _, p := range []models.Principal{w.as(w.wang), w.staff, admin} {
+		got, err := w.hs.Entry(ctx, p, e.ID)
+		if err != nil || got.ID != e.ID {
+			t.Fatalf("%s cannot read the opted-out entry: %v", p.ResidentID, err)
+		}
+	}
+}
+
+// Issue 11.16: an objection upheld after the listing (it slipped in as the
+// notice ended) unlists the entry and takes its points back once, whichever
+// of the listing job and the ruling comes first.
+func TestIssue11_16_UpheldObjectionAfterListingUnlists(t *testing.T) {
+	w := newHonourWorld(t)
+	// In sequence: listed, then the objection is ruled.
+	e := w.mustListed(w.zhang)
+	o := models.Objection{ID: "late-objection", EntryID: e.ID, CommunityID: "A", ResidentID: w.wang.ID,
+		Reason: "不属实", At: e.NoticeEnds.Add(-time.Second), Status: models.ObjectionPending}
+	if err := w.st.InsertObjection(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := w.hs.RuleObjection(ctx, w.staff, o.ID, true, "异议成立"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w.listed(w.zhang) || w.points(w.zhang.ID) != 0 || w.entry(e.ID).Status != models.HonourRevoked {
+		t.Fatalf("after the upheld objection: listed %v, points %d, entry %+v", w.listed(w.zhang), w.points(w.zhang.ID), w.entry(e.ID))
+	}
+	if _, err := w.hs.ExpireDue(ctx, w.at); err != nil {
+		t.Fatal(err)
+	}
+	if w.points(w.zhang.ID) != 0 {
+		t.Fatal("points moved again")
+	}
+
+	// The race: the listing job and the ruling at once, 40 rounds.
+	for round := range 40 {
+		w.at = w.at.Add(time.Hour)
+		e, err := w.hs.Nominate(ctx, w.staff, services.Nomination{ResidentID: w.li.ID, Category: "诚信", Reason: "拾金不昧"})
+		if err != nil {
+			t.Fatalf("round %d: nominate: %v", round, err)
+		}
+		w.at = e.NoticeEnds.Add(time.Minute)
+		o := models.Objection{ID: e.ID + ":late", EntryID: e.ID, CommunityID: "A", ResidentID: w.wang.ID,
+			Reason: "不属实", At: e.NoticeEnds.Add(-time.Second), Status: models.ObjectionPending}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, _, _, err := w.hs.ListDue(ctx, w.at); err != nil {
+				t.Error(err)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			if err := w.st.InsertObjection(ctx, o); err != nil {
+				t.Error(err)
+				return
+			}
+			if _, err := w.hs.RuleObjection(ctx, w.staff, o.ID, true, "异议成立"); err != nil {
+				t.Error(err)
+			}
+		}()
+		close(start)
+		wg.Wait()
+		// A run of the job after the race settles nothing new.
+		w.listDue()
+		got := w.entry(e.ID)
+		if w.listed(w.li) || w.points(w.li.ID) != 0 || (got.Status != models.HonourRejected && got.Status != models.HonourRevoked) {
+			t.Fatalf("round %d: listed %v, points %d, status %s", round, w.listed(w.li), w.points(w.li.ID), got.Status)
+		}
+	}
+}
+
+func (w *honourWorld) termDuty(r models.Resident, termID, month, duty string) {
+	w.t.Helper()
+	d, err := w.hs.LogDuty(ctx, w.as(r), services.DutyLog{TermID: termID, Month: month, Duty: duty, Evidence: "已完成"})
+	if err != nil {
+		w.t.Fatalf("log duty: %v", err)
+	}
+	if _, err := w.hs.RuleDuty(ctx, w.staff, d.ID, true, "属实"); err != nil {
+		w.t.Fatalf("confirm duty: %v", err)
+	}
+}
+
+// Issue 11.6: the allowance cap is per person per month, and pro-rata
+// parts of one building's month add up to the whole.
+func TestIssue11_6_AllowanceCapPerPersonAndProRataAddsUp(t *testing.T) {
+	w := newHonourWorld(t)
+	bld2 := mustBuilding(t, w.cs, w.staff, "2号楼")
+	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
+	t1 := w.appoint(w.zhang)
+	t2, err := w.hs.Appoint(ctx, w.staff, services.Appointment{Role: models.HeadBuilding, BuildingID: bld2.ID, ResidentID: w.zhang.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
+	for _, term := range []models.HeadTerm{t1, t2} {
+		for _, d := range []string{"月度例会", "通知送达", "问题上报"} {
+			w.termDuty(w.zhang, term.ID, "2026-10", d)
+		}
+	}
+	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	w.payAllowances("2026-10")
+	w.payAllowances("2026-10")
+	// 110 per building, but one person is paid at most 150 a month.
+	if got := w.points(w.zhang.ID); got != 150 {
+		t.Fatalf("head of two buildings paid %d, want the cap 150", got)
+	}
+
+	// A handover on 16 November, both heads with one confirmed duty (70):
+	// 70·16/30 = 37.33 and 70·14/30 = 32.67 add up to 70, not 69.
+	w.at = time.Date(2026, 11, 16, 2, 0, 0, 0, time.UTC)
+	w.termDuty(w.zhang, t1.ID, "2026-11", "月度例会")
+	w.appoint(w.wang)
+	w.at = time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC)
+	w.duty(w.wang, "2026-11", "楼组活动", true)
+	w.at = time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	w.payAllowances("2026-11")
+	zhangNov, wangNov := w.points(w.zhang.ID)-150, w.points(w.wang.ID)
+	if zhangNov+wangNov != 70 || zhangNov != 37 || wangNov != 33 {
+		t.Fatalf("November parts %d + %d, want 37 + 33 = 70", zhangNov, wangNov)
+	}
+	// The parts of October's handover of the issue: 16 and 15 days of 31.
+	if got := models.SplitProRata([]models.Points{70, 70}, []int{16, 15}, 31); got[0]+got[1] != 70 || got[0] != 36 {
+		t.Fatalf("split of 70 over 16+15 days = %v, want [36 34]", got)
+	}
+}
+
+// Issue 11.5: a duty confirmed after the month's run is paid by the next
+// run (the difference, once); after the month is closed a late duty is paid
+// in the month it was confirmed in, with a note.
+func TestIssue11_5_LateDutyPaidByDifferenceAndCarriedAfterClose(t *testing.T) {
+	w := newHonourWorld(t)
+	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
+	w.appoint(w.zhang)
+	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
+	w.duty(w.zhang, "2026-10", "月度例会", true)
+	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	w.payAllowances("2026-10")
+	if got := w.points(w.zhang.ID); got != 70 {
+		t.Fatalf("first run paid %d, want 70", got)
+	}
+	// Confirmed after the run: the next run pays the difference, once.
+	w.at = time.Date(2026, 11, 2, 3, 0, 0, 0, time.UTC)
+	w.duty(w.zhang, "2026-10", "通知送达", true)
+	w.payAllowances("2026-10")
+	w.payAllowances("2026-10")
+	if got := w.points(w.zhang.ID); got != 90 {
+		t.Fatalf("after the late duty %d, want 70 + 20 = 90", got)
+	}
+	// November's run closes October.
+	w.at = time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	w.payAllowances("2026-11")
+	w.at = time.Date(2026, 12, 5, 3, 0, 0, 0, time.UTC)
+	w.duty(w.zhang, "2026-10", "问题上报", true) // after the close
+	w.payAllowances("2026-10")
+	if got := w.points(w.zhang.ID); got != 90 {
+		t.Fatalf("a closed month paid again: %d", got)
+	}
+	// It is paid with December's allowance, with a note.
+	w.at = time.Date(2027, 1, 1, 3, 0, 0, 0, time.UTC)
+	w.payAllowances("2026-12")
+	w.payAllowances("2026-12")
+	if got := w.points(w.zhang.ID); got != 110 {
+		t.Fatalf("carried duty: balance %d, want 90 + 20 = 110", got)
+	}
+	hist, _, err := w.l.History(ctx, models.AccountOf(w.zhang.ID, models.AssetPoints), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	for _, e := range hist {
+		notes = append(notes, e.OpID+" "+e.Reason)
+	}
+	if len(hist) != 3 || !strings.Contains(hist[0].Reason, "往月结算后确认的履职 1 项") || !strings.Contains(hist[1].Reason, "补发差额") {
+		t.Fatalf("allowance entries:\n%s", strings.Join(notes, "\n"))
+	}
+}
+
+// post credits r at w.at and returns the entry.
+func (w *honourWorld) post(r models.Resident, asset models.Asset, kind models.EntryKind, delta int64, op string) models.Entry {
+	w.t.Helper()
+	e, err := w.l.Post(ctx, ledger.Posting{OpID: op, Hash: op, Account: models.AccountOf(r.ID, asset),
+		CommunityID: "A", Delta: delta, Kind: kind, Actor: "staff"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return e
+}
+
+func (w *honourWorld) reverse(e models.Entry) {
+	w.t.Helper()
+	if _, err := w.l.Reverse(ctx, e.Account, e.Seq, "更正", "staff"); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// correctedService posts a service record's credit and its corrections as
+// the time bank does: each correction reverses the last credit and posts
+// the new one.
+func (w *honourWorld) correctedService(r models.Resident, asset models.Asset, amounts ...int64) {
+	w.t.Helper()
+	var last models.Entry
+	for i, a := range amounts {
+		if i > 0 {
+			w.reverse(last)
+		}
+		last = w.post(r, asset, models.KindService, a, fmt.Sprintf("svc:%s:%s:%d", r.ID, asset, i))
+	}
+}
+
+// Issue 19.7: a star is earned by net points; a reversed award and a
+// corrected record count what is left.
+func TestIssue19_7_ReversedPointsEarnNoStar(t *testing.T) {
+	w := newHonourWorld(t)
+	w.at = time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	w.reverse(w.post(w.wang, models.AssetPoints, models.KindAward, 200, "award-wang"))
+	// 7 h → 7.5 h → 8 h: 70, 75 and 80 points posted, 80 net.
+	w.correctedService(w.li, models.AssetPoints, 70, 75, 80)
+	w.at = time.Date(2027, 1, 1, 2, 0, 0, 0, time.UTC)
+	if _, _, err := w.hs.RecordStars(ctx, 2027); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		h      models.Household
+		points models.Points
+	}{{w.hh1, 80}, {w.hh2, 0}} {
+		rec, err := w.st.StarRecord(ctx, c.h.ID+":2027")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Level != models.StarNone || rec.Points != c.points {
+			t.Fatalf("household %s: %s with %d points, want 无 with %d", c.h.Room, models.StarNames[rec.Level], rec.Points, c.points)
+		}
+	}
+	if got := w.points(w.wang.ID); got != 0 {
+		t.Fatalf("star bonus paid on reversed points: balance %d", got)
+	}
+}
+
+// Issue 19.8: the ranking shows the net of the ledger.
+func TestIssue19_8_RankingsCountCorrectedRecordsOnce(t *testing.T) {
+	w := newHonourWorld(t)
+	w.at = time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC)
+	w.correctedService(w.li, models.AssetHours, 60, 90)
+	w.correctedService(w.li, models.AssetPoints, 10, 15)
+	w.at = time.Date(2026, 5, 4, 0, 0, 0, 0, time.UTC)
+	w.post(w.zhang, models.AssetPoints, models.KindAward, 5, "award-zhang")
+	w.reverse(w.post(w.zhang, models.AssetPoints, models.KindDeduct, -5, "deduct-zhang"))
+	rows, err := w.hs.Rankings(ctx, w.as(w.zhang), services.RankingQuery{Period: "2026-05"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("rows = %+v", rows)
+	}
+	if r := rows[0]; r.ResidentID != w.li.ID || r.Minutes != 90 || r.Earned != 15 {
+		t.Fatalf("li's row = %+v, want 90 minutes and 15 points", r)
+	}
+	if r := rows[1]; r.ResidentID != w.zhang.ID || r.Deducted != 0 || r.Earned != 5 {
+		t.Fatalf("zhang's row = %+v, want a reversed deduction to count 0", r)
+	}
+}
+
+// Issue 11.1, with an appeal: a revoked listing is not restored while the
+// nominee holds a newer open nomination.
+func TestIssue11_1_AppealDoesNotRestoreASecondOpenNomination(t *testing.T) {
+	w := newHonourWorld(t)
+	e := w.mustListed(w.zhang)
+	if _, err := w.hs.Revoke(ctx, w.staff, e.ID, "违反公约"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.hs.Appeal(ctx, w.as(w.zhang), e.ID, "情况已说明"); err != nil {
+		t.Fatal(err)
+	}
+	newer := w.nominate(w.zhang)
+	if _, err := w.hs.DecideAppeal(ctx, w.staff, e.ID, true, "复核后恢复"); !errors.Is(err, models.ErrNominationOpen) {
+		t.Fatalf("restored beside open nomination %s: %v", newer.ID, err)
+	}
+	if w.entry(e.ID).Status != models.HonourRevoked {
+		t.Fatalf("entry after the refused restore: %+v", w.entry(e.ID))
+	}
+}
+
+// Issue 11.16, points spent: the withdrawal takes back what the balance
+// covers, once.
+func TestIssue11_16_WithdrawalTakesBackWhatIsLeftOnce(t *testing.T) {
+	w := newHonourWorld(t)
+	e := w.mustListed(w.zhang)
+	w.post(w.zhang, models.AssetPoints, models.KindHold, -80, "spent-on-a-reward")
+	o := models.Objection{ID: "late", EntryID: e.ID, CommunityID: "A", ResidentID: w.wang.ID,
+		Reason: "不属实", At: e.NoticeEnds.Add(-time.Second), Status: models.ObjectionPending}
+	if err := w.st.InsertObjection(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := w.hs.RuleObjection(ctx, w.staff, o.ID, true, "异议成立"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.post(w.zhang, models.AssetPoints, models.KindAward, 50, "later-award")
+	if _, err := w.hs.ExpireDue(ctx, w.at); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.points(w.zhang.ID); got != 50 || w.listed(w.zhang) {
+		t.Fatalf("balance %d (want 100 - 80 spent - 20 taken back + 50 = 50), listed %v", got, w.listed(w.zhang))
+	}
+}
+
+// Issue 11.5, the exactly-once side: runs at once pay the difference once,
+// and a posting whose op was recorded before a crash, with no entry, is
+// completed by the next run and not paid again.
+func TestIssue11_5_ConcurrentRunsAndCrashedPostingPayOnce(t *testing.T) {
+	w := newHonourWorld(t)
+	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
+	w.appoint(w.zhang)
+	w.appoint(w.wang) // hands the building over: zhang served nine days of September
+	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
+	w.duty(w.wang, "2026-10", "月度例会", true)
+	// The first run died after recording its op for wang's October, before the entry.
+	oct, _ := models.ParseMonth("2026-10")
+	if err := w.st.InsertOp(ctx, ledger.Op{ID: "allowance:" + w.wang.ID + ":2026-10:1", Hash: "allowance:70",
+		Account: models.AccountOf(w.wang.ID, models.AssetPoints), At: w.at}); err != nil {
+		t.Fatal(err)
+	}
+	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	w.duty(w.wang, "2026-10", "通知送达", true)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, _, err := w.hs.PayAllowances(ctx, oct); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	w.payAllowances("2026-10")
+	if got := w.points(w.wang.ID); got != 90 {
+		t.Fatalf("wang paid %d, want 70 (the crashed posting) + 20 = 90", got)
+	}
+}
