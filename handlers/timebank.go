@@ -221,13 +221,13 @@ type aidJSON struct {
 	HelperID      string     `json:"helper_id,omitempty"`
 	HelperName    string     `json:"helper_name,omitempty"`
 	Title         string     `json:"title"`
-	Description string     `json:"description,omitempty"`
-	Minutes     int64      `json:"minutes"`
-	When        *time.Time `json:"when,omitempty"`
-	Created     time.Time  `json:"created"`
-	State       string     `json:"state"`
-	PaidByFund  bool       `json:"paid_by_fund"`
-	Note        string     `json:"note,omitempty"`
+	Description   string     `json:"description,omitempty"`
+	Minutes       int64      `json:"minutes"`
+	When          *time.Time `json:"when,omitempty"`
+	Created       time.Time  `json:"created"`
+	State         string     `json:"state"`
+	PaidByFund    bool       `json:"paid_by_fund"`
+	Note          string     `json:"note,omitempty"`
 }
 
 func toAidJSON(a models.MutualAid) aidJSON {

@@ -57,9 +57,11 @@ const aidOpenFor = 30 * 24 * time.Hour
 
 func aidStepID(id string, n int) string { return fmt.Sprintf("aid:%s:step:%03d", id, n) }
 
-func aidHoldOp(a models.MutualAid) string    { return "aidhold:" + a.ID + ":" + strconv.Itoa(a.Hold) }
-func aidReleaseOp(a models.MutualAid) string { return "aidrelease:" + a.ID + ":" + strconv.Itoa(a.Hold) }
-func aidPayOp(a models.MutualAid) string     { return "aidpay:" + a.ID }
+func aidHoldOp(a models.MutualAid) string { return "aidhold:" + a.ID + ":" + strconv.Itoa(a.Hold) }
+func aidReleaseOp(a models.MutualAid) string {
+	return "aidrelease:" + a.ID + ":" + strconv.Itoa(a.Hold)
+}
+func aidPayOp(a models.MutualAid) string { return "aidpay:" + a.ID }
 
 func aidStepMark(a models.MutualAid, s models.AidStep) models.Mark {
 	return models.Mark{ID: aidStepID(a.ID, s.N), Kind: "aid." + string(s.Kind), CommunityID: a.CommunityID, Ref: a.ID,
