@@ -473,8 +473,10 @@ func (t *Timebank) answer(ctx context.Context, p models.Principal, a models.Mutu
 // AcceptAid takes up an open post: the caller becomes the helper of a
 // request, or the requester of an offer, whose minutes it then holds.
 // Of an acceptance and a cancellation made at once, exactly one stands.
+// A post no longer open is refused with AID_STATE (not hidden behind a 404:
+// the caller saw it open), which says only that it has moved on.
 func (t *Timebank) AcceptAid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error) {
-	a, err := t.loadVisible(ctx, p, id)
+	a, err := t.load(ctx, p, id)
 	if err != nil {
 		return models.MutualAid{}, err
 	}
