@@ -177,6 +177,18 @@ func (t *Timebank) follow(ctx context.Context, a models.MutualAid) (models.Mutua
 func (t *Timebank) decideAid(ctx context.Context, a models.MutualAid, s models.AidStep) (models.MutualAid, error) {
 	s.N, s.At = a.Steps+1, t.stamp()
 	next, refusal := a.Apply(s)
+	if refusal == nil && (s.Kind == models.AidStepConfirm || s.Kind == models.AidStepResolve && s.Pay) {
+		// Held since posting or acceptance (a replay here); only a post
+		// from before holds existed can still be refused, and is refused
+		// before anything is written.
+		held, err := t.hold(ctx, a)
+		if err != nil {
+			return a, err
+		}
+		if !held {
+			return a, t.holdRefusal(ctx, a)
+		}
+	}
 	if refusal == nil {
 		if t.aidStepHook != nil {
 			t.aidStepHook(a.ID, s.Kind)
