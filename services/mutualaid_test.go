@@ -170,6 +170,53 @@ func TestIssue19_1_CancelRacingAcceptHasOneWinner(t *testing.T) {
 	t.Logf("%d rounds: accept won %d, cancel won %d", rounds, accepted, cancelled)
 }
 
+// 19.1, ungated: the same race left to the scheduler. A cancel that lands
+// after the acceptance is a later decision (either side may call accepted
+// help off), so both may answer 200 then; what may never happen is a post
+// that reads accepted after a cancel was answered 200, or hours that
+// disagree with what the post reads.
+func TestIssue19_1_UngatedRaceNeverStrandsAPost(t *testing.T) {
+	e := newTB(t)
+	e.seedHours(t, "r1", 10_000)
+	const rounds, minutes = 40, 30
+	var paid int64
+	for i := 0; i < rounds; i++ {
+		a := e.mustPost(t, "r1", models.AidRequest, minutes)
+		acceptErr, cancelErr := race(
+			func() error { _, err := e.tb.AcceptAid(ctx, res("r2"), a.ID); return err },
+			func() error { _, err := e.tb.CancelAid(ctx, res("r1"), a.ID, "不需要了"); return err })
+		got, err := e.tb.Aid(ctx, res("r1"), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case cancelErr == nil:
+			if got.State != models.AidCancelled {
+				t.Fatalf("round %d: cancel answered 200 (accept %v) but the post reads %q", i, acceptErr, got.State)
+			}
+			if _, err := e.tb.AidDone(ctx, res("r2"), a.ID); err == nil {
+				t.Fatalf("round %d: done on a cancelled post", i)
+			}
+		case acceptErr == nil:
+			saysWhy(t, cancelErr, models.ErrAidState)
+			e.mustState(t, a.ID, models.AidAccepted, "r1", "r2")
+			if _, err := e.tb.AidDone(ctx, res("r2"), a.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.tb.ConfirmAid(ctx, res("r1"), a.ID); err != nil {
+				t.Fatal(err)
+			}
+			paid += minutes
+		default:
+			t.Fatalf("round %d: both refused: accept %v, cancel %v", i, acceptErr, cancelErr)
+		}
+		if h, r := e.balance(t, "r2", models.AssetHours), e.balance(t, "r1", models.AssetHours); h != paid || r != 10_000-paid {
+			t.Fatalf("round %d: helper %d, requester %d; want %d and %d", i, h, r, paid, 10_000-paid)
+		}
+	}
+	e.mustAudit(t)
+}
+
 // 19.2: the helper disputes while the requester confirms. Either the
 // dispute wins and nothing is paid until staff rule, or it is refused.
 func TestIssue19_2_DisputeRacingConfirmHasOneWinner(t *testing.T) {
