@@ -57,12 +57,17 @@ const aidOpenFor = 30 * 24 * time.Hour
 
 func aidStepID(id string, n int) string { return fmt.Sprintf("aid:%s:step:%03d", id, n) }
 
+// aidHoldOp, aidReleaseOp and aidPayOp are the ledger op ids of a post's
+// hold (one per holding step: an offer voided and accepted again holds
+// anew), its release and the helper's pay (one per post).
 func aidHoldOp(a models.MutualAid) string { return "aidhold:" + a.ID + ":" + strconv.Itoa(a.Hold) }
-func aidReleaseOp(a models.MutualAid) string {
-	return "aidrelease:" + a.ID + ":" + strconv.Itoa(a.Hold)
-}
+
+func aidReleaseOp(a models.MutualAid) string { return "aidrelease:" + a.ID + ":" + strconv.Itoa(a.Hold) }
+
 func aidPayOp(a models.MutualAid) string { return "aidpay:" + a.ID }
 
+// aidStepMark is step s as a mark: Amount carries N, Flag the step's Fund
+// (accept) or Pay (resolve).
 func aidStepMark(a models.MutualAid, s models.AidStep) models.Mark {
 	return models.Mark{ID: aidStepID(a.ID, s.N), Kind: "aid." + string(s.Kind), CommunityID: a.CommunityID, Ref: a.ID,
 		ResidentID: s.Resident, Actor: s.Actor, Reason: s.Reason, Amount: int64(s.N), Flag: s.Fund || s.Pay, At: s.At}
