@@ -62,7 +62,9 @@ func aidStepID(id string, n int) string { return fmt.Sprintf("aid:%s:step:%03d",
 // anew), its release and the helper's pay (one per post).
 func aidHoldOp(a models.MutualAid) string { return "aidhold:" + a.ID + ":" + strconv.Itoa(a.Hold) }
 
-func aidReleaseOp(a models.MutualAid) string { return "aidrelease:" + a.ID + ":" + strconv.Itoa(a.Hold) }
+func aidReleaseOp(a models.MutualAid) string {
+	return "aidrelease:" + a.ID + ":" + strconv.Itoa(a.Hold)
+}
 
 func aidPayOp(a models.MutualAid) string { return "aidpay:" + a.ID }
 
