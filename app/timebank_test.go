@@ -130,14 +130,18 @@ func TestTimebankOverHTTP(t *testing.T) {
 	}
 
 	// The seeded request of 王奶奶: her son's neighbour helps; the fund pays.
-	r = w.call("GET", "/api/v1/mutual-aid", head, nil)
+	r = w.call("GET", "/api/v1/mutual-aid?limit=1", head, nil)
 	var list struct {
 		Posts []struct {
 			ID, State string
+			PosterID  string `json:"poster_id"`
+			Poster    string `json:"poster_name"`
 		}
 	}
 	r.decode(t, &list)
-	if len(list.Posts) != 1 || list.Posts[0].State != "open" {
+	// A neighbour sees the open request with a masked name and no ids.
+	if len(list.Posts) != 1 || list.Posts[0].State != "open" || list.Posts[0].PosterID != "" ||
+		!bytes.HasSuffix([]byte(list.Posts[0].Poster), []byte("*")) {
 		t.Fatalf("mutual aid: %s", r.Body)
 	}
 	id := list.Posts[0].ID
@@ -146,6 +150,10 @@ func TestTimebankOverHTTP(t *testing.T) {
 	}
 	if r := w.call("POST", "/api/v1/mutual-aid/"+id+"/accept", son, nil); r.code() != "AID_STATE" {
 		t.Fatalf("second accept: %d %s", r.Status, r.Body)
+	}
+	// Accepted, it is no business of a third resident's.
+	if r := w.call("GET", "/api/v1/mutual-aid/"+id, son, nil); r.Status != 404 {
+		t.Fatalf("a third resident reads an accepted post: %d %s", r.Status, r.Body)
 	}
 	r = w.call("POST", "/api/v1/mutual-aid/"+id+"/confirm", elder, nil, "Idempotency-Key", "confirm-0001")
 	if r.Status != 200 || !bytes.Contains(r.Body, []byte(`"paid_by_fund":true`)) {

@@ -135,6 +135,9 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 		msg := info.en
 		if wantsChinese(c) {
 			msg = info.zh
+			if me != nil && me.DetailZh != "" && detail != "" {
+				detail = me.DetailZh
+			}
 		}
 		return c.Status(info.status).JSON(errorBody{Error: errorDetail{
 			Code: string(code), Message: msg, Detail: detail, RequestID: requestID(c),

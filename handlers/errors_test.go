@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/models"
 )
 
 // A panic in a handler becomes a 500 with the stable envelope and a request
@@ -49,6 +51,37 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 		_ = json.Unmarshal(body, &e)
 		if resp.StatusCode >= 500 || e.Error.Code != tc.code {
 			t.Errorf("%s %s: %d %s", tc.method, tc.path, resp.StatusCode, body)
+		}
+	}
+}
+
+// 19.3: a refusal's reason reaches the caller in their language, Chinese
+// unless they prefer English.
+func TestIssue19_3_RefusalDetailInCallersLanguage(t *testing.T) {
+	app := New(Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, Options{})
+	app.Get("/refuse", func(c *fiber.Ctx) error {
+		return fmt.Errorf("post aid: %w", models.Refusef(models.ErrInsufficientHours.Code, "需要冻结您 660 分钟时长。", "holding %d of your minutes", 660))
+	})
+	for _, tc := range []struct{ lang, want string }{
+		{"", "需要冻结您 660 分钟时长。"},
+		{"zh-CN,zh;q=0.9", "需要冻结您 660 分钟时长。"},
+		{"en-GB,en;q=0.8", "holding 660 of your minutes"},
+	} {
+		req := httptest.NewRequest("GET", "/refuse", nil)
+		if tc.lang != "" {
+			req.Header.Set("Accept-Language", tc.lang)
+		}
+		resp, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		var e errorBody
+		if err := json.Unmarshal(body, &e); err != nil {
+			t.Fatalf("not the envelope: %s", body)
+		}
+		if resp.StatusCode != 409 || e.Error.Code != "INSUFFICIENT_HOURS" || e.Error.Detail != tc.want {
+			t.Errorf("Accept-Language %q: %d %s; want detail %q", tc.lang, resp.StatusCode, body, tc.want)
 		}
 	}
 }

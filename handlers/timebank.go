@@ -41,7 +41,7 @@ type TimebankService interface {
 
 	PostAid(ctx context.Context, p models.Principal, in services.NewAid) (models.MutualAid, error)
 	Aid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
-	Aids(ctx context.Context, p models.Principal) ([]models.MutualAid, error)
+	Aids(ctx context.Context, p models.Principal, after string, limit int) ([]models.MutualAid, string, error)
 	AcceptAid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
 	AidDone(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
 	CancelAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error)
@@ -210,24 +210,30 @@ func toCorrectionJSON(c models.Correction) correctionJSON {
 	return out
 }
 
+// aidJSON is a mutual-aid post. Resident ids are given to its parties and
+// staff only; the names are masked.
 type aidJSON struct {
-	ID          string     `json:"id"`
-	Kind        string     `json:"kind"`
-	PosterID    string     `json:"poster_id"`
-	RequesterID string     `json:"requester_id,omitempty"`
-	HelperID    string     `json:"helper_id,omitempty"`
-	Title       string     `json:"title"`
-	Description string     `json:"description,omitempty"`
-	Minutes     int64      `json:"minutes"`
-	When        *time.Time `json:"when,omitempty"`
-	Created     time.Time  `json:"created"`
-	State       string     `json:"state"`
-	PaidByFund  bool       `json:"paid_by_fund"`
-	Note        string     `json:"note,omitempty"`
+	ID            string     `json:"id"`
+	Kind          string     `json:"kind"`
+	PosterID      string     `json:"poster_id,omitempty"`
+	PosterName    string     `json:"poster_name,omitempty"`
+	RequesterID   string     `json:"requester_id,omitempty"`
+	RequesterName string     `json:"requester_name,omitempty"`
+	HelperID      string     `json:"helper_id,omitempty"`
+	HelperName    string     `json:"helper_name,omitempty"`
+	Title         string     `json:"title"`
+	Description   string     `json:"description,omitempty"`
+	Minutes       int64      `json:"minutes"`
+	When          *time.Time `json:"when,omitempty"`
+	Created       time.Time  `json:"created"`
+	State         string     `json:"state"`
+	PaidByFund    bool       `json:"paid_by_fund"`
+	Note          string     `json:"note,omitempty"`
 }
 
 func toAidJSON(a models.MutualAid) aidJSON {
-	out := aidJSON{ID: a.ID, Kind: string(a.Kind), PosterID: a.PosterID, RequesterID: a.RequesterID, HelperID: a.HelperID,
+	out := aidJSON{ID: a.ID, Kind: string(a.Kind), PosterID: a.PosterID, PosterName: a.PosterName,
+		RequesterID: a.RequesterID, RequesterName: a.RequesterName, HelperID: a.HelperID, HelperName: a.HelperName,
 		Title: a.Title, Description: a.Description, Minutes: int64(a.Minutes), Created: a.Created, State: string(a.State),
 		PaidByFund: a.PaidByFund, Note: a.Note}
 	if !a.When.IsZero() {
@@ -238,11 +244,18 @@ func toAidJSON(a models.MutualAid) aidJSON {
 }
 
 type giftJSON struct {
-	ID      string    `json:"id"`
-	FromID  string    `json:"from_id"`
-	ToID    string    `json:"to_id"`
-	Minutes int64     `json:"minutes"`
-	At      time.Time `json:"at"`
+	ID       string    `json:"id"`
+	FromID   string    `json:"from_id"`
+	FromName string    `json:"from_name,omitempty"` // masked
+	ToID     string    `json:"to_id"`
+	ToName   string    `json:"to_name,omitempty"` // masked
+	Minutes  int64     `json:"minutes"`
+	At       time.Time `json:"at"`
+}
+
+func toGiftJSON(g models.Gift) giftJSON {
+	return giftJSON{ID: g.ID, FromID: g.FromID, FromName: g.FromName, ToID: g.ToID, ToName: g.ToName,
+		Minutes: int64(g.Minutes), At: g.At}
 }
 
 // --- activities ---
@@ -714,13 +727,23 @@ func (h *api) postAid(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(toAidJSON(a))
 }
 
+// aidsJSON is one page of posts; NextAfter, when present, is the `after`
+// of the next page.
+type aidsJSON struct {
+	Posts     []aidJSON `json:"posts"`
+	NextAfter string    `json:"next_after,omitempty"`
+}
+
 func (h *api) listAids(c *fiber.Ctx) error {
-	as, err := h.Timebank.Aids(c.UserContext(), principal(c))
+	after, limit, err := paging(c)
 	if err != nil {
 		return err
 	}
-	out := mapEach(as, toAidJSON)
-	return c.JSON(fiber.Map{"posts": out})
+	as, next, err := h.Timebank.Aids(c.UserContext(), principal(c), after, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(aidsJSON{Posts: mapEach(as, toAidJSON), NextAfter: next})
 }
 
 func (h *api) aidReply(c *fiber.Ctx, a models.MutualAid, err error) error {
@@ -861,7 +884,7 @@ func (h *api) giftHours(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(giftJSON{g.ID, g.FromID, g.ToID, int64(g.Minutes), g.At})
+	return c.Status(fiber.StatusCreated).JSON(toGiftJSON(g))
 }
 
 func (h *api) myGifts(c *fiber.Ctx) error {
@@ -869,9 +892,5 @@ func (h *api) myGifts(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]giftJSON, len(gs))
-	for i, g := range gs {
-		out[i] = giftJSON{g.ID, g.FromID, g.ToID, int64(g.Minutes), g.At}
-	}
-	return c.JSON(fiber.Map{"gifts": out})
+	return c.JSON(fiber.Map{"gifts": mapEach(gs, toGiftJSON)})
 }

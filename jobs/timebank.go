@@ -14,8 +14,10 @@ type RecordApprover interface {
 
 // AidConfirmer confirms mutual aid the requester left alone.
 type AidConfirmer interface {
-	// AutoConfirmAid confirms done help past AutoApproveDays and returns
-	// how many it confirmed; safe to repeat.
+	// AutoConfirmAid confirms done help past AutoApproveDays, expires
+	// open posts past their time (giving their held minutes back), settles
+	// posts a crash left half-done, and returns how many it confirmed;
+	// safe to repeat.
 	AutoConfirmAid(ctx context.Context) (int, error)
 }
 

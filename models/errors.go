@@ -13,6 +13,9 @@ type Code string
 type Error struct {
 	Code   Code
 	Detail string
+	// DetailZh is Detail in Chinese, shown to callers who prefer it; empty
+	// when there is only the English detail.
+	DetailZh string
 }
 
 func (e *Error) Error() string {
@@ -35,6 +38,12 @@ func (e *Error) Is(target error) bool {
 // Errorf returns an *Error with the given code and a client-safe detail.
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Refusef returns an *Error whose detail is given in Chinese (zh, taken as
+// is) and English (en, formatted with args).
+func Refusef(code Code, zh, en string, args ...any) *Error {
+	return &Error{Code: code, Detail: fmt.Sprintf(en, args...), DetailZh: zh}
 }
 
 // CodeOf returns the stable code carried by err, or "" for an internal error.

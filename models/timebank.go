@@ -165,11 +165,19 @@ const (
 	AidDisputed  AidState = "disputed"
 	AidConfirmed AidState = "confirmed" // hours moved
 	AidCancelled AidState = "cancelled"
+	AidExpired   AidState = "expired" // nobody took it up before its time passed
 )
 
-// MutualAid is a 互助 post: a request for help or an offer of it. Hours
-// move from the requester (or the community fund) to the helper once the
-// requester confirms.
+// Final reports whether nothing more can happen to a post in state s.
+func (s AidState) Final() bool {
+	return s == AidConfirmed || s == AidCancelled || s == AidExpired
+}
+
+// MutualAid is a 互助 post: a request for help or an offer of it. The
+// requester's minutes (or the community fund's) are held while the help is
+// pending and move to the helper once the requester confirms. Everything
+// below Created is derived from the post's steps (AidStep); the saved copy
+// is a cache of the first Steps of them.
 type MutualAid struct {
 	ID          string
 	CommunityID string
@@ -188,6 +196,126 @@ type MutualAid struct {
 	DoneAt      time.Time
 	FinalAt     time.Time
 	Note        string
+	Steps       int // how many steps this state follows
+	// Hold is the step whose hold pays for the help: 0 for a request (held
+	// when posted), the acceptance for an offer (0 while it has none).
+	Hold int
+
+	// Masked names, filled in for display; never stored.
+	PosterName, RequesterName, HelperName string
+}
+
+// AidStepKind names a decision on a mutual-aid post.
+type AidStepKind string
+
+const (
+	AidStepAccept   AidStepKind = "accept"   // someone takes up an open post
+	AidStepVoid     AidStepKind = "void"     // an offer's acceptance whose hold was refused: open again
+	AidStepWithdraw AidStepKind = "withdraw" // a request whose hold was refused: closed
+	AidStepCancel   AidStepKind = "cancel"   // a party calls it off before the help is done
+	AidStepExpire   AidStepKind = "expire"   // an open post whose time has passed
+	AidStepDone     AidStepKind = "done"     // the helper says the help happened
+	AidStepConfirm  AidStepKind = "confirm"  // the requester (or the job) confirms: the helper is paid
+	AidStepDispute  AidStepKind = "dispute"  // a party says it did not happen as agreed
+	AidStepResolve  AidStepKind = "resolve"  // staff rule on a dispute: Pay or not
+)
+
+// AidStep is decision N on a post. Step N is an insert at a key of its
+// own, validated against the post as steps 1..N-1 left it, so of two
+// decisions made at once exactly one is step N.
+type AidStep struct {
+	N        int
+	Kind     AidStepKind
+	Actor    string // a resident, staff, or "system"
+	Resident string // accept: who took it up
+	Fund     bool   // accept: the community fund pays for the accepter
+	Pay      bool   // resolve: pay the helper (else cancel)
+	Reason   string
+	At       time.Time
+}
+
+var aidStateZh = map[AidState]string{AidOpen: "尚无人接单", AidAccepted: "已有人接单", AidDone: "已标记完成",
+	AidDisputed: "有异议待社工处理", AidConfirmed: "已确认并支付", AidCancelled: "已取消", AidExpired: "已过期"}
+
+var aidStepZh = map[AidStepKind]string{AidStepAccept: "接单", AidStepVoid: "撤销接单", AidStepWithdraw: "撤回",
+	AidStepCancel: "取消", AidStepExpire: "过期", AidStepDone: "标记完成", AidStepConfirm: "确认", AidStepDispute: "提出异议",
+	AidStepResolve: "裁定"}
+
+// AidRefusal says, in Chinese and English, why step kind is not possible on
+// a post in state s.
+func AidRefusal(s AidState, kind AidStepKind) *Error {
+	return Refusef(ErrAidState.Code, "该互助单"+aidStateZh[s]+"，不能"+aidStepZh[kind]+"。",
+		"this post is %s; it cannot take the step %q", s, kind)
+}
+
+// Held reports whether minutes are (to be) held for the post: always for
+// a request, for an offer once accepted.
+func (a MutualAid) Held() bool { return a.Kind == AidRequest || a.Hold > 0 }
+
+// AidRaceLost says, in Chinese and English, that another decision on the
+// post came first and left it in state s.
+func AidRaceLost(s AidState, kind AidStepKind) *Error {
+	return Refusef(ErrAidState.Code, "另一项操作刚刚先完成：该互助单"+aidStateZh[s]+"，不能"+aidStepZh[kind]+"。",
+		"another decision came first: this post is now %s; it cannot take the step %q", s, kind)
+}
+
+// Apply returns the post after step s, or an AidRefusal when s is not
+// possible in the post's state. Who may take a step is the caller's
+// business; Apply knows only the states.
+func (a MutualAid) Apply(s AidStep) (MutualAid, error) {
+	ok := false
+	switch s.Kind {
+	case AidStepAccept:
+		if ok = a.State == AidOpen; ok {
+			if a.Kind == AidRequest {
+				a.HelperID = s.Resident
+			} else {
+				a.RequesterID, a.PaidByFund, a.Hold = s.Resident, s.Fund, s.N
+			}
+			a.State, a.AcceptedAt = AidAccepted, s.At
+		}
+	case AidStepVoid:
+		if ok = a.State == AidAccepted && a.Kind == AidOffer; ok {
+			a.RequesterID, a.PaidByFund, a.Hold, a.AcceptedAt = "", false, 0, time.Time{}
+			a.State, a.Note = AidOpen, s.Reason
+		}
+	case AidStepWithdraw:
+		if ok = a.State == AidOpen && a.Kind == AidRequest; ok {
+			a.State, a.FinalAt, a.Note = AidCancelled, s.At, s.Reason
+		}
+	case AidStepCancel:
+		if ok = a.State == AidOpen || a.State == AidAccepted; ok {
+			a.State, a.FinalAt, a.Note = AidCancelled, s.At, s.Reason
+		}
+	case AidStepExpire:
+		if ok = a.State == AidOpen; ok {
+			a.State, a.FinalAt, a.Note = AidExpired, s.At, s.Reason
+		}
+	case AidStepDone:
+		if ok = a.State == AidAccepted; ok {
+			a.State, a.DoneAt = AidDone, s.At
+		}
+	case AidStepConfirm:
+		if ok = a.State == AidAccepted || a.State == AidDone; ok {
+			a.State, a.FinalAt, a.Note = AidConfirmed, s.At, s.Reason
+		}
+	case AidStepDispute:
+		if ok = a.State == AidAccepted || a.State == AidDone; ok {
+			a.State, a.Note = AidDisputed, s.Reason
+		}
+	case AidStepResolve:
+		if ok = a.State == AidDisputed; ok {
+			a.State, a.FinalAt, a.Note = AidCancelled, s.At, s.Reason
+			if s.Pay {
+				a.State = AidConfirmed
+			}
+		}
+	}
+	if !ok {
+		return a, AidRefusal(a.State, s.Kind)
+	}
+	a.Steps = s.N
+	return a, nil
 }
 
 // FundAccount is a community's time-bank fund (时间银行基金), which pays for
@@ -204,6 +332,9 @@ type Gift struct {
 	ToID        string
 	Minutes     Minutes
 	At          time.Time
+
+	// Masked names, filled in for display; never stored.
+	FromName, ToName string
 }
 
 // Age is how old someone born in birthYear is in the year of t (by year,

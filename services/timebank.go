@@ -56,7 +56,9 @@ type TimebankStore interface {
 	InsertAid(ctx context.Context, a models.MutualAid) error
 	Aid(ctx context.Context, id string) (models.MutualAid, error)
 	SaveAid(ctx context.Context, a models.MutualAid) error
-	Aids(ctx context.Context, communityID string, states ...models.AidState) ([]models.MutualAid, error)
+	// Aids lists posts by id after after, at most limit (0: all), whose
+	// cached state is one of states (all when none).
+	Aids(ctx context.Context, communityID, after string, limit int, states ...models.AidState) ([]models.MutualAid, error)
 
 	InsertGift(ctx context.Context, g models.Gift) error
 	Gifts(ctx context.Context, residentID string) ([]models.Gift, error)
@@ -87,6 +89,10 @@ type Timebank struct {
 
 	mu    sync.Mutex
 	heads map[string]int64 // last known step of each chain, a hint only
+
+	// aidStepHook, when set (tests only), runs just before a mutual-aid
+	// step is inserted.
+	aidStepHook func(postID string, kind models.AidStepKind)
 }
 
 // DefaultQRSlot is how long one QR token is shown; the current and the

@@ -446,35 +446,26 @@ func TestCarriedMinutes(t *testing.T) {
 	}
 }
 
-// A requester cannot pass the debt floor, even with concurrent confirmations.
+// A requester cannot pass the debt floor, even with concurrent requests:
+// each request holds its minutes when posted.
 func TestDebtFloorUnderConcurrentConfirmations(t *testing.T) {
 	e := newTB(t)
-	var aids []models.MutualAid
-	for i := 0; i < 5; i++ {
-		a, err := e.tb.PostAid(ctx, res("r1"), services.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 240})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.tb.AcceptAid(ctx, res(fmt.Sprintf("r%d", i+2)), a.ID); err != nil {
-			t.Fatal(err)
-		}
-		aids = append(aids, a)
-	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	ok, refused := 0, 0
+	var aids []models.MutualAid
+	refused := 0
 	gate := make(chan struct{})
-	for _, a := range aids {
+	for i := 0; i < 5; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-gate
-			_, err := e.tb.ConfirmAid(ctx, res("r1"), a.ID)
+			a, err := e.tb.PostAid(ctx, res("r1"), services.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 240})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case err == nil:
-				ok++
+				aids = append(aids, a)
 			case errors.Is(err, models.ErrInsufficientHours):
 				refused++
 			default:
@@ -485,21 +476,29 @@ func TestDebtFloorUnderConcurrentConfirmations(t *testing.T) {
 	close(gate)
 	wg.Wait()
 	// Floor 600 minutes: two of 240 fit, a third would reach −720.
-	if ok != 2 || refused != 3 {
-		t.Fatalf("%d confirmed, %d refused; want 2 and 3", ok, refused)
+	if len(aids) != 2 || refused != 3 {
+		t.Fatalf("%d posted, %d refused; want 2 and 3", len(aids), refused)
+	}
+	for i, a := range aids {
+		if _, err := e.tb.AcceptAid(ctx, res(fmt.Sprintf("r%d", i+2)), a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.tb.ConfirmAid(ctx, res("r1"), a.ID); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if b := e.balance(t, "r1", models.AssetHours); b != -480 {
 		t.Fatalf("requester at %d, want -480", b)
+	}
+	if b := e.balance(t, "r2", models.AssetHours) + e.balance(t, "r3", models.AssetHours); b != 480 {
+		t.Fatalf("helpers got %d, want 480", b)
 	}
 	r, err := e.led.Audit(ctx)
 	if err != nil || !r.OK() {
 		t.Fatalf("audit: %v %+v", err, r.Problems)
 	}
-	// A helper's own account never goes below zero through a gift.
 	_, err = e.tb.CancelAid(ctx, res("r1"), aids[0].ID, "x")
-	if err != nil && !errors.Is(err, models.ErrAidState) {
-		t.Fatal(err)
-	}
+	mustCode(t, err, models.ErrAidState)
 }
 
 // Help for a flagged resident is paid by the community fund, which goes to
@@ -522,9 +521,8 @@ func TestFundPaysForNeedy(t *testing.T) {
 	if e.balance(t, "r9", models.AssetHours) != 0 || e.balance(t, "r2", models.AssetHours) != 200 {
 		t.Fatal("the fund did not pay")
 	}
-	b, _ := e.tb.PostAid(ctx, res("r9"), services.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200})
-	_, _ = e.tb.AcceptAid(ctx, res("r2"), b.ID)
-	_, err := e.tb.ConfirmAid(ctx, res("r9"), b.ID)
+	// The fund's 100 minutes cannot hold a second 200-minute request.
+	_, err := e.tb.PostAid(ctx, res("r9"), services.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200})
 	mustCode(t, err, models.ErrInsufficientHours)
 	if f, _ := e.tb.Fund(ctx, e.staff); f.Amount != 100 {
 		t.Fatalf("fund = %d", f.Amount)

@@ -412,13 +412,15 @@ type aidDoc struct {
 	DoneAt      time.Time `bson:"done_at"`
 	FinalAt     time.Time `bson:"final_at"`
 	Note        string    `bson:"note,omitempty"`
+	Steps       int       `bson:"steps"`
+	Hold        int       `bson:"hold"`
 }
 
 func toAidDoc(a models.MutualAid) aidDoc {
 	return aidDoc{ID: a.ID, Community: a.CommunityID, Kind: string(a.Kind), Poster: a.PosterID, Requester: a.RequesterID,
 		Helper: a.HelperID, Title: a.Title, Description: a.Description, Minutes: int64(a.Minutes), When: a.When,
 		Created: a.Created, State: string(a.State), PaidByFund: a.PaidByFund, AcceptedAt: a.AcceptedAt,
-		DoneAt: a.DoneAt, FinalAt: a.FinalAt, Note: a.Note}
+		DoneAt: a.DoneAt, FinalAt: a.FinalAt, Note: a.Note, Steps: a.Steps, Hold: a.Hold}
 }
 
 func (d aidDoc) model() models.MutualAid {
@@ -426,7 +428,7 @@ func (d aidDoc) model() models.MutualAid {
 		RequesterID: d.Requester, HelperID: d.Helper, Title: d.Title, Description: d.Description,
 		Minutes: models.Minutes(d.Minutes), When: utcOrZero(d.When), Created: d.Created.UTC(), State: models.AidState(d.State),
 		PaidByFund: d.PaidByFund, AcceptedAt: utcOrZero(d.AcceptedAt), DoneAt: utcOrZero(d.DoneAt),
-		FinalAt: utcOrZero(d.FinalAt), Note: d.Note}
+		FinalAt: utcOrZero(d.FinalAt), Note: d.Note, Steps: d.Steps, Hold: d.Hold}
 }
 
 // InsertAid adds a; models.ErrConflict if its id exists.
@@ -443,15 +445,17 @@ func (s *Store) Aid(ctx context.Context, id string) (models.MutualAid, error) {
 	return d.model(), nil
 }
 
-// SaveAid caches a post's state; the steps themselves are marks.
+// SaveAid caches a post's state as of its first a.Steps steps; the steps
+// themselves are marks, and readers follow them from there.
 func (s *Store) SaveAid(ctx context.Context, a models.MutualAid) error {
 	err := s.write(ctx, func() error { _, err := s.c(colAid).ReplaceOne(ctx, byID(a.ID), toAidDoc(a)); return err })
 	return mapErr("save aid", err)
 }
 
 // Aids lists a community's posts (every community's when communityID is
-// empty), in the given states (all when none).
-func (s *Store) Aids(ctx context.Context, communityID string, states ...models.AidState) ([]models.MutualAid, error) {
+// empty) whose cached state is one of states (all when none), by id after
+// after, at most limit (0: all).
+func (s *Store) Aids(ctx context.Context, communityID, after string, limit int, states ...models.AidState) ([]models.MutualAid, error) {
 	filter := bson.D{}
 	if communityID != "" {
 		filter = append(filter, bson.E{Key: "community", Value: communityID})
@@ -464,7 +468,7 @@ func (s *Store) Aids(ctx context.Context, communityID string, states ...models.A
 		filter = append(filter, bson.E{Key: "state", Value: bson.D{{Key: "$in", Value: ss}}})
 	}
 	var docs []aidDoc
-	if err := s.page(ctx, colAid, filter, "", 1000, &docs); err != nil {
+	if err := s.page(ctx, colAid, filter, after, limit, &docs); err != nil {
 		return nil, err
 	}
 	out := make([]models.MutualAid, len(docs))
