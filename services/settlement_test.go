@@ -200,14 +200,17 @@ func TestSettlementResumesAfterCrashWithoutDoubling(t *testing.T) {
 	i := 0
 	err := w.st.EachSettlementEvent(ctx, "P1", oct2026.Start(shanghai), oct2026.End(shanghai), func(e models.SettlementEvent) error {
 		if i++; i%2 == 0 && i <= 50 {
-			partial = append(partial, models.StatementLine{ID: models.StatementLineID("P1", oct2026, e.ID), StatementID: id, Event: e})
+			partial = append(partial, models.StatementLine{ID: models.StatementLineID(e.ID), StatementID: id, Event: e})
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.st.InsertStatementLines(ctx, partial); err != nil {
+	if _, err := w.st.BeginSettlement(ctx, id, w.clock.now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.st.ClaimStatementLines(ctx, partial); err != nil {
 		t.Fatalf("simulated crash: %v", err)
 	}
 	if got := len(w.allLines(id)); got != 25 {
@@ -296,6 +299,129 @@ func TestSettlementVoidOfCreditAppliedAgainIsJudgedByItsOwnBill(t *testing.T) {
 	}
 	if !adjusted["reverse:c1:1"] || adjusted["reverse:c1:2"] || adjusted["fulfil:c1:2"] || adjusted["fulfil:c1:3"] {
 		t.Fatalf("adjustment marks = %v, want only reverse:c1:1", adjusted)
+	}
+}
+
+// recordedLate records a fulfilment of P1 at business time at, written at
+// recorded, as a catch-up after a crash would.
+func (w *settlementWorld) recordedLate(id string, fen int64, at, recorded time.Time) models.SettlementEvent {
+	w.t.Helper()
+	e := models.SettlementEvent{ID: id, CommunityID: "A", PartnerID: "P1", Kind: models.EventFulfilled, RedemptionID: id,
+		RewardID: "rw-1", ResidentID: "r-1", Description: "早餐套餐", ValueFen: models.Fen(fen), Bearer: models.BearerCommunity,
+		At: at.UTC().Truncate(time.Millisecond), Recorded: recorded.UTC().Truncate(time.Millisecond)}
+	if err := w.st.RecordSettlementEvent(ctx, e); err != nil {
+		w.t.Fatal(err)
+	}
+	return e
+}
+
+// statementsOf returns, by event id, the statements whose lines carry it.
+func (w *settlementWorld) statementsOf(ids ...string) map[string][]string {
+	w.t.Helper()
+	on := map[string][]string{}
+	for _, id := range ids {
+		for _, l := range w.allLines(id) {
+			on[l.Event.ID] = append(on[l.Event.ID], id)
+		}
+	}
+	return on
+}
+
+// Issue 11.12: a scan at 23:59 on the month's last evening whose event a
+// kill -9 left unwritten; October is settled at 02:00, then the catch-up
+// records the event at 02:15 with the scan's time. It goes on November's
+// statement as an adjustment line naming its October date, on no other
+// statement, and settling both months again changes nothing.
+func TestIssue11_12_EventRecordedAfterItsMonthWasSettledIsOnNextStatement(t *testing.T) {
+	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
+	scanned := time.Date(2026, 10, 31, 23, 59, 30, 0, shanghai)
+	w.recordedLate("fulfil:in-time", 700, time.Date(2026, 10, 31, 23, 50, 0, 0, shanghai), time.Date(2026, 10, 31, 23, 50, 0, 0, shanghai))
+	oct, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], oct2026)
+	if err != nil || !created {
+		t.Fatalf("settle October: %v %v", created, err)
+	}
+	checkTotals(t, oct, models.StatementTotals{Lines: 1, Total: 700, Community: 700})
+
+	w.clock.advance(15 * time.Minute) // the 02:15 catch-up
+	w.recordedLate("fulfil:late", 1200, scanned, w.clock.now())
+	w.recordedLate("fulfil:nov", 300, time.Date(2026, 11, 20, 8, 0, 0, 0, shanghai), time.Date(2026, 11, 20, 8, 0, 0, 0, shanghai))
+	// October again, before November's turn: it is settled and stays so.
+	if again, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], oct2026); err != nil || created || again != oct {
+		t.Fatalf("October again = %+v, %v, %v; want %+v unchanged", again, created, err, oct)
+	}
+
+	w.setClock(time.Date(2026, 12, 1, 2, 0, 0, 0, shanghai))
+	nov := models.Month{Year: 2026, Month: time.November}
+	st, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], nov)
+	if err != nil || !created {
+		t.Fatalf("settle November: %v %v", created, err)
+	}
+	checkTotals(t, st, models.StatementTotals{Lines: 2, Adjustments: 1, Total: 1500, Community: 1500})
+	for _, l := range w.allLines(st.ID) {
+		if l.Event.ID == "fulfil:late" && (!l.Adjustment || !l.Event.At.Equal(scanned) || l.ID != models.StatementLineID("fulfil:late")) {
+			t.Fatalf("late line = %+v; want an adjustment dated %v", l, scanned)
+		}
+		if l.Event.ID == "fulfil:nov" && l.Adjustment {
+			t.Fatalf("November's own line is an adjustment: %+v", l)
+		}
+	}
+	on := w.statementsOf(oct.ID, st.ID)
+	for id, want := range map[string]string{"fulfil:in-time": oct.ID, "fulfil:late": st.ID, "fulfil:nov": st.ID} {
+		if len(on[id]) != 1 || on[id][0] != want {
+			t.Fatalf("event %s on statements %v; want exactly %s", id, on[id], want)
+		}
+	}
+	// Both settled again: the same two statements, line for line.
+	for _, m := range []models.Month{oct2026, nov} {
+		before, err := w.st.Statement(ctx, models.StatementID("P1", m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], m)
+		if err != nil || created || again != before {
+			t.Fatalf("%s again = %+v, %v, %v; want %+v", m, again, created, err, before)
+		}
+	}
+	if again := w.statementsOf(oct.ID, st.ID); fmt.Sprint(again) != fmt.Sprint(on) {
+		t.Fatalf("lines after re-runs %v; want %v", again, on)
+	}
+}
+
+// Issue 11.12: a settlement killed before its header keeps the cut-off it
+// began with. An event recorded after that moment, even one of the month
+// itself, is left to the next statement when the run is resumed, and an
+// event already on another statement is never claimed again.
+func TestIssue11_12_ResumedSettlementKeepsItsCutOff(t *testing.T) {
+	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
+	id := models.StatementID("P1", oct2026)
+	w.recordedLate("fulfil:a", 100, time.Date(2026, 10, 10, 9, 0, 0, 0, shanghai), time.Date(2026, 10, 10, 9, 0, 0, 0, shanghai))
+	// The run that died: it began at 02:00 and wrote nothing else.
+	if _, err := w.st.BeginSettlement(ctx, id, w.clock.now()); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.advance(15 * time.Minute)
+	w.recordedLate("fulfil:b", 200, time.Date(2026, 10, 31, 23, 59, 0, 0, shanghai), w.clock.now())
+	// A line claimed for another statement is that statement's.
+	other := w.recordedLate("fulfil:c", 400, time.Date(2026, 10, 12, 9, 0, 0, 0, shanghai), time.Date(2026, 10, 12, 9, 0, 0, 0, shanghai))
+	if _, err := w.st.ClaimStatementLines(ctx, []models.StatementLine{{ID: models.StatementLineID(other.ID), StatementID: "settle:P1:elsewhere", Event: other}}); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.advance(time.Hour)
+	oct, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], oct2026)
+	if err != nil || !created {
+		t.Fatalf("resume October: %v %v", created, err)
+	}
+	checkTotals(t, oct, models.StatementTotals{Lines: 1, Total: 100, Community: 100})
+
+	w.setClock(time.Date(2026, 12, 1, 2, 0, 0, 0, shanghai))
+	nov, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], models.Month{Year: 2026, Month: time.November})
+	if err != nil || !created {
+		t.Fatalf("settle November: %v %v", created, err)
+	}
+	checkTotals(t, nov, models.StatementTotals{Lines: 1, Adjustments: 1, Total: 200, Community: 200})
+	on := w.statementsOf(oct.ID, nov.ID)
+	if len(on["fulfil:b"]) != 1 || on["fulfil:b"][0] != nov.ID || len(on["fulfil:c"]) != 0 {
+		t.Fatalf("lines by event %v; want fulfil:b on November only and fulfil:c on neither", on)
 	}
 }
 
@@ -469,13 +595,13 @@ func checkExportRows(t *testing.T, format string, rows [][]string, id string) {
 		if len(r) == 0 {
 			continue
 		}
-		if strings.HasPrefix(r[0], "line:") {
+		if strings.HasPrefix(r[0], "stmtline:") {
 			lines[r[0]] = r
 		}
 		totals[r[0]] = r
 	}
 	for ev, fen := range map[string]string{"fulfil:x": "1234", "fulfil:y": "500", "reverse:z": "-300"} {
-		l, ok := lines["line:P1:2026-10:"+ev]
+		l, ok := lines[models.StatementLineID(ev)]
 		if !ok || l[9] != fen {
 			t.Errorf("%s: line of %s = %v, want value %s", format, ev, l, fen)
 		}
