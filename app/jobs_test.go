@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/jobs"
 	"github.com/robfig/cron/v3"
 )
 
@@ -28,5 +35,70 @@ func TestIssue11_12_CatchUpRunsBeforeSettlement(t *testing.T) {
 	catchUp, settle := next["hold-expiry"], next["settlement"]
 	if catchUp.IsZero() || settle.IsZero() || !catchUp.Before(settle) {
 		t.Fatalf("on the 1st hold-expiry fires at %v and settlement at %v; want the catch-up first", catchUp, settle)
+	}
+}
+
+// Issue 11.9: a job run from the CLI and run again at once runs again
+// (the first run gave its lease back) and prints its counts each time.
+func TestIssue11_9_JobRunAgainAtOnceRunsAndPrintsCounts(t *testing.T) {
+	env := []string{"LINLI_DATA_DIR=" + t.TempDir(), "LINLI_LOG_LEVEL=error", "SEED_DEMO=false"}
+	for i := 0; i < 2; i++ {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), []string{"jobs", "run", "audit", "--period", "2026-11-01"}, env, &out, &errOut)
+		if err != nil || !strings.Contains(out.String(), "audit 2026-11-01: done") || !strings.Contains(out.String(), "accounts=0") ||
+			!strings.Contains(out.String(), "problems=0") {
+			t.Fatalf("run %d: %v; stdout %q stderr %q; want done with its counts", i+1, err, out.String(), errOut.String())
+		}
+	}
+}
+
+// Issue 11.9: a run that fails gives its lease back too, so the next one
+// runs (and fails for its own reason, not as skipped).
+func TestIssue11_9_FailedRunEndsItsLease(t *testing.T) {
+	w := newWorld(t)
+	failing := jobs.Job{Name: "failing", Period: jobs.Daily(w.sys.loc),
+		Run: func(context.Context, string) (jobs.Counts, error) { return jobs.Counts{"tried": 1}, errors.New("broken on purpose") }}
+	for i := 0; i < 2; i++ {
+		counts, err := w.sys.runner.Now(context.Background(), failing, "2026-11-01")
+		if err == nil || errors.Is(err, jobs.ErrSkipped) || !strings.Contains(err.Error(), "broken on purpose") || counts["tried"] != 1 {
+			t.Fatalf("run %d: %v %v; want the job's own failure and counts", i+1, counts, err)
+		}
+	}
+}
+
+// Issue 11.9: a run skipped because another process holds a live lease on
+// the job and period says which job, period, holder and until when, and
+// exits with exitSkipped (3), not 1.
+func TestIssue11_9_SkipSaysWhoRunsItAndExitsThree(t *testing.T) {
+	dir := t.TempDir()
+	env := []string{"LINLI_DATA_DIR=" + dir, "LINLI_LOG_LEVEL=error", "SEED_DEMO=false"}
+	cfg, err := loadConfig(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys, err := open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	err = sys.store.InsertLease(context.Background(), jobs.Lease{Job: "audit", Period: "2026-11-01", Attempt: 1, Holder: "replica-b/4242/x", Expires: until})
+	sys.close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), []string{"jobs", "run", "audit", "--period", "2026-11-01"}, env, &out, &errOut)
+	var code exitCode
+	if !errors.As(err, &code) || int(code) != exitSkipped || exitSkipped != 3 {
+		t.Fatalf("skipped run: %v; want exit code 3", err)
+	}
+	msg := errOut.String()
+	for _, want := range []string{"audit", "2026-11-01", "replica-b/4242/x", until.Format(time.RFC3339)} {
+		if !strings.Contains(msg, want) {
+			t.Fatalf("skip message %q does not name %q", msg, want)
+		}
+	}
+	if strings.Contains(out.String(), "done") {
+		t.Fatalf("a skipped run printed %q", out.String())
 	}
 }
