@@ -57,7 +57,9 @@ func TestIssue11_9_JobRunAgainAtOnceRunsAndPrintsCounts(t *testing.T) {
 func TestIssue11_9_FailedRunEndsItsLease(t *testing.T) {
 	w := newWorld(t)
 	failing := jobs.Job{Name: "failing", Period: jobs.Daily(w.sys.loc),
-		Run: func(context.Context, string) (jobs.Counts, error) { return jobs.Counts{"tried": 1}, errors.New("broken on purpose") }}
+		Run: func(context.Context, string) (jobs.Counts, error) {
+			return jobs.Counts{"tried": 1}, errors.New("broken on purpose")
+		}}
 	for i := 0; i < 2; i++ {
 		counts, err := w.sys.runner.Now(context.Background(), failing, "2026-11-01")
 		if err == nil || errors.Is(err, jobs.ErrSkipped) || !strings.Contains(err.Error(), "broken on purpose") || counts["tried"] != 1 {
