@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -585,6 +586,76 @@ func TestStatementExports(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkExportRows(t, "xlsx", xlsxRows, id)
+}
+
+// Issue 19.9: every text cell of both exports is safe from being run as a
+// formula, whichever field it comes from: a partner named like a formula,
+// and a formula-like value in every text field of a line. A plain number
+// (an amount in yuan) is left as it is.
+func TestIssue19_9_ExportsEscapeEveryTextCell(t *testing.T) {
+	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
+	evil := models.Partner{ID: "PX", CommunityID: "A", Kind: models.PartnerMerchant, Name: `=HYPERLINK("http://evil.example","x")`, Created: w.clock.now()}
+	if err := w.st.InsertPartner(ctx, evil); err != nil {
+		t.Fatal(err)
+	}
+	w.part[evil.ID] = evil
+	formulas := []string{"=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1"}
+	for i, f := range formulas {
+		e := models.SettlementEvent{ID: fmt.Sprintf("fulfil:%d", i), CommunityID: "A", PartnerID: "PX", Kind: models.EventFulfilled,
+			RedemptionID: f + "red", RewardID: f + "rw", ResidentID: f + "res", Description: f + "desc", ValueFen: -models.Fen(100 + i),
+			Bearer: models.BearerCommunity, At: time.Date(2026, 10, 3+i, 9, 0, 0, 0, shanghai).UTC()}
+		if err := w.st.RecordSettlementEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.svc.SettleMonth(ctx, oct2026); err != nil {
+		t.Fatal(err)
+	}
+	id := models.StatementID("PX", oct2026)
+	var buf bytes.Buffer
+	if err := w.svc.Export(ctx, staffA(), id, services.ExportCSV, &buf); err != nil {
+		t.Fatal(err)
+	}
+	r := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\ufeff")))
+	r.FieldsPerRecord = -1
+	csvRows, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := w.svc.Export(ctx, staffA(), id, services.ExportXLSX, &buf); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	xlsxRows, err := f.GetRows(f.GetSheetName(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	number := regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
+	for format, rows := range map[string][][]string{"csv": csvRows, "xlsx": xlsxRows} {
+		quoted := 0
+		for _, row := range rows {
+			for _, cell := range row {
+				if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) && !number.MatchString(cell) {
+					t.Errorf("%s: cell %q starts like a formula", format, cell)
+				}
+				if strings.HasPrefix(cell, "'") {
+					quoted++
+				}
+			}
+		}
+		// The partner's name, and four text fields of each line.
+		if want := 1 + 4*len(formulas); quoted != want {
+			t.Errorf("%s: %d quoted cells, want %d", format, quoted, want)
+		}
+		if !strings.Contains(fmt.Sprint(rows), "'"+evil.Name) || !strings.Contains(fmt.Sprint(rows), "-1.05") {
+			t.Errorf("%s: the partner's name quoted and the amounts as numbers are missing: %v", format, rows)
+		}
+	}
 }
 
 func checkExportRows(t *testing.T, format string, rows [][]string, id string) {
