@@ -22,9 +22,10 @@ type SettlementStore interface {
 	// EachSettlementEvent streams a partner's events with from <= At < to
 	// in time order.
 	EachSettlementEvent(ctx context.Context, partnerID string, from, to time.Time, fn func(models.SettlementEvent) error) error
-	// EachLateSettlementEvent streams a partner's events with At < before
-	// and from <= Recorded <= to, in time order.
-	EachLateSettlementEvent(ctx context.Context, partnerID string, before, from, to time.Time, fn func(models.SettlementEvent) error) error
+	// EachStatementCandidate streams, in time order, a partner's events
+	// with from <= At < to, and those with At < from and lateFrom <=
+	// Recorded <= lateTo.
+	EachStatementCandidate(ctx context.Context, partnerID string, from, to, lateFrom, lateTo time.Time, fn func(models.SettlementEvent) error) error
 	// SettlementEvent returns the event with id, or models.ErrNotFound.
 	SettlementEvent(ctx context.Context, id string) (models.SettlementEvent, error)
 	// BeginSettlement records once when statement id's settlement began
@@ -212,20 +213,15 @@ func (s *Settlement) SettlePartner(ctx context.Context, c models.Community, p mo
 		}
 		return nil
 	}
-	err = s.store.EachSettlementEvent(gctx, p.ID, start, m.End(loc), func(e models.SettlementEvent) error {
-		if e.Recorded.After(begun) {
+	err = s.store.EachStatementCandidate(gctx, p.ID, start, m.End(loc), start.Add(-lateMargin), begun, func(e models.SettlementEvent) error {
+		switch {
+		case e.Recorded.After(begun):
 			return nil // recorded after this settlement began: the next statement's
+		case e.At.Before(start) && e.Recorded.Before(models.MonthOf(e.At, loc).End(loc).Add(-lateMargin)):
+			return nil // recorded in time for its own month's statement
 		}
 		return add(e)
 	})
-	if err == nil {
-		err = s.store.EachLateSettlementEvent(gctx, p.ID, start, start.Add(-lateMargin), begun, func(e models.SettlementEvent) error {
-			if e.Recorded.Before(models.MonthOf(e.At, loc).End(loc).Add(-lateMargin)) {
-				return nil // recorded in time for its own month's statement
-			}
-			return add(e)
-		})
-	}
 	if err == nil && len(batch) > 0 {
 		flush()
 	}

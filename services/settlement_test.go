@@ -351,11 +351,29 @@ func TestIssue11_12_EventRecordedAfterItsMonthWasSettledIsOnNextStatement(t *tes
 		t.Fatalf("October again = %+v, %v, %v; want %+v unchanged", again, created, err, oct)
 	}
 
+	// November, settled by two replicas at once.
 	w.setClock(time.Date(2026, 12, 1, 2, 0, 0, 0, shanghai))
 	nov := models.Month{Year: 2026, Month: time.November}
-	st, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], nov)
-	if err != nil || !created {
-		t.Fatalf("settle November: %v %v", created, err)
+	var wg sync.WaitGroup
+	barrier := make(chan struct{})
+	made := make([]bool, 2)
+	errs := make([]error, 2)
+	for i := range made {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-barrier
+			_, made[i], errs[i] = w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], nov)
+		}()
+	}
+	close(barrier)
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil || made[0] == made[1] {
+		t.Fatalf("two November runs: created %v, errors %v; want one statement written", made, errs)
+	}
+	st, err := w.st.Statement(ctx, models.StatementID("P1", nov))
+	if err != nil {
+		t.Fatal(err)
 	}
 	checkTotals(t, st, models.StatementTotals{Lines: 2, Adjustments: 1, Total: 1500, Community: 1500})
 	for _, l := range w.allLines(st.ID) {

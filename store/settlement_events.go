@@ -82,13 +82,18 @@ func recordedUTC(t time.Time) time.Time {
 	return t.UTC()
 }
 
-// EachLateSettlementEvent streams a partner's events with At < before that
-// were recorded at from <= Recorded <= to, in time order: the candidates
-// for a statement's adjustment lines. Events that kept no Recorded time
-// are never among them.
-func (s *Store) EachLateSettlementEvent(ctx context.Context, partnerID string, before, from, to time.Time, fn func(models.SettlementEvent) error) error {
-	filter := bson.D{{Key: "partner", Value: partnerID}, {Key: "at", Value: bson.D{{Key: "$lt", Value: before}}},
-		{Key: "recorded", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lte", Value: to}}}}
+// EachStatementCandidate streams, in time order, the events a partner's
+// statement of the month [from, to) may take: those with from <= At < to,
+// and those with At < from recorded at lateFrom <= Recorded <= lateTo (an
+// earlier month's events recorded late). One query, so the settlement reads
+// the collection once per partner. Events that kept no Recorded time are
+// never among the late ones.
+func (s *Store) EachStatementCandidate(ctx context.Context, partnerID string, from, to, lateFrom, lateTo time.Time, fn func(models.SettlementEvent) error) error {
+	filter := bson.D{{Key: "partner", Value: partnerID}, {Key: "$or", Value: bson.A{
+		bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}},
+		bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: from}}},
+			{Key: "recorded", Value: bson.D{{Key: "$gte", Value: lateFrom}, {Key: "$lte", Value: lateTo}}}},
+	}}}
 	cur, err := s.c(colSettlementEvents).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}))
-	return eachDoc(ctx, cur, err, "late settlement events", func(d settlementEventDoc) error { return fn(d.Fields.event(d.ID)) })
+	return eachDoc(ctx, cur, err, "statement candidates", func(d settlementEventDoc) error { return fn(d.Fields.event(d.ID)) })
 }
