@@ -242,9 +242,19 @@ func (s *Settlement) SettlePartner(ctx context.Context, c models.Community, p mo
 	}
 	err = s.store.InsertStatement(ctx, st)
 	if errors.Is(err, models.ErrConflict) {
-		// Another run finished first: its statement is the one.
-		st, err = s.store.Statement(ctx, id)
-		return st, false, wrapIf(err, "settle "+id)
+		// Another run finished first: its statement is the one. Both took
+		// the same cut-off, so they counted the same lines, unless a write
+		// stamped before it landed between their reads: then a line of this
+		// statement is not in its header, and the run says so.
+		mine := st
+		if st, err = s.store.Statement(ctx, id); err != nil {
+			return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
+		}
+		if st.Lines != mine.Lines || st.TotalFen != mine.TotalFen {
+			return st, false, fmt.Errorf("settle %s: written with %d lines (%d fen), this run counted %d (%d fen): check its lines",
+				id, st.Lines, st.TotalFen, mine.Lines, mine.TotalFen)
+		}
+		return st, false, nil
 	}
 	if err != nil {
 		return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
@@ -254,11 +264,11 @@ func (s *Settlement) SettlePartner(ctx context.Context, c models.Community, p mo
 
 // isAdjustment reports whether e is about a month before the one that
 // starts at start, which is already closed: an event of that month recorded
-// late, or a refund or void of a redemption fulfilled then. A reversal names the fulfilment it undoes (a
-// fee credit applied again after a void is fulfilled once per bill, and
-// voiding the second bill within its own month corrects nothing closed,
-// whenever the first bill was). A reversal with no recorded fulfilment is
-// taken as an adjustment too.
+// late, or a refund or void of a redemption fulfilled then. A reversal
+// names the fulfilment it undoes (a fee credit applied again after a void
+// is fulfilled once per bill, and voiding the second bill within its own
+// month corrects nothing closed, whenever the first bill was). A reversal
+// with no recorded fulfilment is taken as an adjustment too.
 func (s *Settlement) isAdjustment(ctx context.Context, e models.SettlementEvent, start time.Time) (bool, error) {
 	if e.At.Before(start) {
 		return true, nil
