@@ -104,3 +104,26 @@ func TestIssue11_9_SkipSaysWhoRunsItAndExitsThree(t *testing.T) {
 		t.Fatalf("a skipped run printed %q", out.String())
 	}
 }
+
+// Issue 11.14: `jobs run points-expiry --month M` for a month that is not
+// over on the service's clock fails as settlement does, and says why.
+func TestIssue11_14_PointsExpiryCommandRefusesAMonthNotOver(t *testing.T) {
+	env := []string{"LINLI_DATA_DIR=" + t.TempDir(), "LINLI_LOG_LEVEL=error", "SEED_DEMO=true",
+		"LINLI_CLOCK_START=2027-03-15T10:00:00+08:00", "LINLI_SCHEDULER=false"}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"seed"}, env, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, month := range []string{"2027-03", "2029-03"} {
+		out.Reset()
+		err := run(context.Background(), []string{"jobs", "run", "points-expiry", "--month", month}, env, &out, &out)
+		if err == nil || !strings.Contains(err.Error(), "not over") || strings.Contains(out.String(), "done") {
+			t.Fatalf("points-expiry %s on 2027-03-15: %v %q; want refused, the month is not over", month, err, out.String())
+		}
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"jobs", "run", "points-expiry", "--month", "2027-02"}, env, &out, &out); err != nil ||
+		!strings.Contains(out.String(), "points-expiry 2027-02: done") {
+		t.Fatalf("points-expiry of a month gone: %v %q", err, out.String())
+	}
+}
