@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 
+	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/models"
 )
 
@@ -44,7 +47,14 @@ func auditCommand(ctx context.Context, cfg Config, log *slog.Logger, stdout io.W
 	return nil
 }
 
-func jobsCommand(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout io.Writer) error {
+// exitSkipped is the exit code of `jobs run` when another process holds
+// the job's lease for that period: nothing was run, nothing failed.
+const exitSkipped = 3
+
+// jobsCommand lists the jobs or runs one now. A run prints its counts; a
+// run skipped because another process is running the same job and period
+// says which, by whom and until when, and exits with exitSkipped.
+func jobsCommand(ctx context.Context, cfg Config, log *slog.Logger, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "run" && args[0] != "list") {
 		return fmt.Errorf("usage: jobs run NAME [--period P | --month YYYY-MM] | jobs list")
 	}
@@ -91,9 +101,29 @@ func jobsCommand(ctx context.Context, cfg Config, log *slog.Logger, args []strin
 	case *period != "":
 		p = *period
 	}
-	if err := sys.runner.Now(ctx, sj.job, p); err != nil {
+	counts, err := sys.runner.Now(ctx, sj.job, p)
+	var skip *jobs.Skip
+	if errors.As(err, &skip) {
+		fmt.Fprintf(stderr, "linli: %s\n", skip)
+		return exitCode(exitSkipped)
+	}
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s %s: done\n", sj.job.Name, p)
+	fmt.Fprintf(stdout, "%s %s: done%s\n", sj.job.Name, p, countsText(counts))
 	return nil
+}
+
+// countsText is a run's counts as " name=n …", by name.
+func countsText(c jobs.Counts) string {
+	names := make([]string, 0, len(c))
+	for k := range c {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, k := range names {
+		fmt.Fprintf(&b, " %s=%d", k, c[k])
+	}
+	return b.String()
 }

@@ -6,7 +6,8 @@
 //	app seed            load the demo community into an empty store
 //	app audit           recompute every account; exit 1 on any problem
 //	app jobs run NAME [--period P | --month YYYY-MM]
-//	                    run one job now
+//	                    run one job now and print its counts; exit 3 if
+//	                    another process is running that job and period
 //	app jobs list       the jobs there are
 package main
 
@@ -60,7 +61,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	case "audit":
 		return auditCommand(ctx, cfg, log, stdout)
 	case "jobs":
-		return jobsCommand(ctx, cfg, log, args, stdout)
+		return jobsCommand(ctx, cfg, log, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, "usage: app [serve | seed | audit | jobs run NAME [--period P | --month YYYY-MM] | jobs list]")
 		return nil

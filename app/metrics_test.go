@@ -35,7 +35,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		}
 	}
 	w.call("POST", path, staff, award(3, "award")) // no key: a 400
-	if err := w.sys.runner.Now(context.Background(), jobs.Audit(w.sys.ledger, w.sys.loc), "2026-11-01"); err != nil {
+	if _, err := w.sys.runner.Now(context.Background(), jobs.Audit(w.sys.ledger, w.sys.loc), "2026-11-01"); err != nil {
 		t.Fatal(err)
 	}
 	after := string(w.call("GET", "/metrics", "", nil).Body)

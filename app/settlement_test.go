@@ -171,7 +171,7 @@ func TestStatementsOverHTTP(t *testing.T) {
 
 	r = w.call("GET", "/api/v1/statements/"+shopID+"/export.csv", clerk, nil)
 	body := string(r.Body)
-	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") || !strings.Contains(body, "line:"+shop.ID+":"+month+":fulfil:d1") ||
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") || !strings.Contains(body, "stmtline:fulfil:d1") ||
 		!strings.Contains(body, "total_fen,2000,20.00") || !strings.Contains(body, "'=HYPERLINK") {
 		t.Fatalf("csv export: %s\n%s", r.Header.Get("Content-Type"), body)
 	}

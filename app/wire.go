@@ -160,6 +160,12 @@ func (s *system) schedule() []scheduledJob {
 	return []scheduledJob{
 		{"@every 1m", jobs.FinishTransfers(s.ledger)},
 		{"30 3 * * *", jobs.Audit(s.ledger, s.loc)},
+		// The nightly catch-up (hold expiry, which also records what a
+		// crash left unwritten of a redemption, its settlement event
+		// included) runs before the monthly settlement at 02:00, so an
+		// event of the month gone lands on that month's statement rather
+		// than as an adjustment on the next.
+		{"45 1 * * *", jobs.HoldExpiry(s.rewards, s.loc, s.now)},
 		// Monthly jobs start on the 1st at 02:00 and are tried again every
 		// hour for three days: the first success marks the month done and
 		// the later ticks skip, while a run that died is resumed by the next.
@@ -171,7 +177,7 @@ func (s *system) schedule() []scheduledJob {
 			n, err := s.settlement.ExpirePoints(ctx, m)
 			return n.Map(), err
 		})},
-		{"15 2 * * *", jobs.HoldExpiry(s.rewards, s.loc, s.now)},
+
 		{"10 0 * * *", jobs.HonourListing(s.honour, s.loc, s.now)},
 		{"20 0 * * *", jobs.HonourExpiry(s.honour, s.loc, s.now)},
 		{"40 2-23 1-3 * *", jobs.Allowances(s.honour, s.loc)}, // retried hourly like the other monthly jobs

@@ -138,6 +138,7 @@ type meResponse struct {
 	Roles       []string `json:"roles"`
 	Name        string   `json:"name"`  // masked: 张*
 	Phone       string   `json:"phone"` // masked: 138****5678
+	HouseholdID string   `json:"household_id,omitempty"`
 	MerchantID  string   `json:"merchant_id,omitempty"`
 	PartnerID   string   `json:"partner_id,omitempty"`
 }
@@ -154,5 +155,6 @@ func (h *api) me(c *fiber.Ctx) error {
 		roles[i] = string(role)
 	}
 	return c.JSON(meResponse{ResidentID: r.ID, CommunityID: r.CommunityID, Roles: roles,
-		Name: models.MaskName(r.Name), Phone: models.MaskPhone(r.Phone), MerchantID: p.MerchantID, PartnerID: p.PartnerID})
+		Name: models.MaskName(r.Name), Phone: models.MaskPhone(r.Phone), HouseholdID: r.HouseholdID,
+		MerchantID: p.MerchantID, PartnerID: p.PartnerID})
 }

@@ -21,11 +21,15 @@ func (h *api) routesPolicy(r fiber.Router) {
 	r.Post("/policy/versions", h.authed(models.RoleStaff, models.RoleAdmin), h.addPolicyVersion)
 }
 
+// timeOrNil is an instant shown as null when there is none.
+type timeOrNil = *time.Time
+
 // policyJSON is a policy version as the API shows it, and (with pointers in
-// policyChange) as staff change it.
+// policyChange) as staff change it. Effective is null for version 0, the
+// built-in defaults, which have applied since the community began.
 type policyJSON struct {
 	Version              int       `json:"version"`
-	Effective            time.Time `json:"effective"`
+	Effective            timeOrNil `json:"effective"`
 	CreatedBy            string    `json:"created_by,omitempty"`
 	MaxAward             int64     `json:"max_award"`
 	MaxDeduct            int64     `json:"max_deduct"`
@@ -60,7 +64,7 @@ type policyJSON struct {
 
 func toPolicyJSON(p models.Policy) policyJSON {
 	out := policyJSON{
-		Version: p.Version, Effective: p.Effective, CreatedBy: p.CreatedBy,
+		Version: p.Version, Effective: timePtr(p.Effective), CreatedBy: p.CreatedBy,
 		MaxAward: int64(p.MaxAward), MaxDeduct: int64(p.MaxDeduct), PointsPerHour: int64(p.PointsPerHour),
 		MaxMinutesPerDay: int64(p.MaxMinutesPerDay), AutoApproveDays: p.AutoApproveDays,
 		CheckinGraceMinutes: p.CheckinGraceMinutes, DebtFloorMinutes: int64(p.DebtFloorMinutes),

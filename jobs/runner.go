@@ -45,6 +45,11 @@ type Store interface {
 	InsertLease(ctx context.Context, l Lease) error
 	// LeaseAttempt returns attempt n of job and period, or models.ErrNotFound.
 	LeaseAttempt(ctx context.Context, job, period string, n int) (Lease, error)
+	// EndLease records that attempt n of job and period is over, at at;
+	// a second record is a no-op.
+	EndLease(ctx context.Context, job, period string, n int, at time.Time) error
+	// LeaseEnded reports whether attempt n of job and period is over.
+	LeaseEnded(ctx context.Context, job, period string, n int) (bool, error)
 	// MarkDone records that job finished period; a second mark is a no-op.
 	MarkDone(ctx context.Context, job, period string, at time.Time) error
 	// Done reports whether job finished period.
@@ -86,8 +91,28 @@ func NewRunner(s Store, holder string, ttl time.Duration, now func() time.Time, 
 func (r *Runner) Observe(o Observer) { r.obs = o }
 
 // ErrSkipped is returned when another replica holds the lease, or the
-// period is already done.
+// period is already done. The error returned is a *Skip that says which.
 var ErrSkipped = errors.New("jobs: skipped")
+
+// Skip is a run not made: another process holds a live lease on the job
+// and period (Holder, until Until), or, for a scheduled run, the period is
+// done (Holder empty). errors.Is(skip, ErrSkipped) holds.
+type Skip struct {
+	Job, Period string
+	Holder      string
+	Until       time.Time
+}
+
+func (s *Skip) Error() string {
+	if s.Holder == "" {
+		return fmt.Sprintf("jobs: skipped: %s %s is done", s.Job, s.Period)
+	}
+	return fmt.Sprintf("jobs: skipped: %s %s is being run by %s (lease until %s)",
+		s.Job, s.Period, s.Holder, s.Until.UTC().Format(time.RFC3339))
+}
+
+// Is makes a Skip match ErrSkipped.
+func (s *Skip) Is(target error) bool { return target == ErrSkipped }
 
 // Scheduled runs j for the period that now falls in, unless it is done or
 // another replica holds a live lease on it.
@@ -98,25 +123,49 @@ func (r *Runner) Scheduled(ctx context.Context, j Job) error {
 		return fmt.Errorf("jobs: %s: %w", j.Name, err)
 	}
 	if done {
-		return ErrSkipped
+		return &Skip{Job: j.Name, Period: period}
 	}
-	return r.run(ctx, j, period, true)
+	_, err = r.run(ctx, j, period, true)
+	return err
 }
 
-// Now runs j for period on demand (the CLI): it still takes a lease, so it
-// never overlaps a scheduled run on another replica, but runs even if the
-// period was done before. Jobs are safe to repeat.
-func (r *Runner) Now(ctx context.Context, j Job, period string) error {
+// Now runs j for period on demand (the CLI) and returns its counts: it
+// still takes a lease, so it never overlaps a run of the same job and
+// period elsewhere (that is a *Skip), but runs even if the period was done
+// before. Jobs are safe to repeat.
+func (r *Runner) Now(ctx context.Context, j Job, period string) (Counts, error) {
 	return r.run(ctx, j, period, false)
 }
 
-func (r *Runner) run(ctx context.Context, j Job, period string, markDone bool) error {
-	if err := r.lease(ctx, j.Name, period); err != nil {
-		return err
+func (r *Runner) run(ctx context.Context, j Job, period string, markDone bool) (Counts, error) {
+	attempt, err := r.lease(ctx, j.Name, period)
+	if err != nil {
+		return nil, err
+	}
+	// However the run ends, its lease ends with it, so the next run of the
+	// same job and period (a repeat from the CLI, say) need not wait for
+	// it to expire. A run that dies leaves its lease to expire.
+	defer func() {
+		fin, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := r.store.EndLease(fin, j.Name, period, attempt, r.now().UTC()); err != nil {
+			r.log.Error("job lease end", "job", j.Name, "period", period, "err", err)
+		}
+	}()
+	if markDone {
+		// The run this one found holding the lease may have finished and
+		// marked the period done before its lease ended.
+		done, err := r.store.Done(ctx, j.Name, period)
+		if err != nil {
+			return nil, fmt.Errorf("jobs: %s: %w", j.Name, err)
+		}
+		if done {
+			return nil, &Skip{Job: j.Name, Period: period}
+		}
 	}
 	rec := Run{ID: r.newID(), Job: j.Name, Period: period, Holder: r.holder, Started: r.now().UTC()}
 	if err := r.store.InsertRun(ctx, rec); err != nil {
-		return fmt.Errorf("jobs: %s: record run: %w", j.Name, err)
+		return nil, fmt.Errorf("jobs: %s: record run: %w", j.Name, err)
 	}
 	// With "job done" below, a run that died shows as a start without an end.
 	r.log.Info("job started", "job", j.Name, "period", period, "run", rec.ID)
@@ -138,39 +187,50 @@ func (r *Runner) run(ctx context.Context, j Job, period string, markDone bool) e
 	r.obs.JobRun(j.Name, outcome, rec.Finished.Sub(rec.Started))
 	if runErr != nil {
 		r.log.Error("job failed", "job", j.Name, "period", period, "err", runErr)
-		return fmt.Errorf("jobs: %s %s: %w", j.Name, period, runErr)
+		return counts, fmt.Errorf("jobs: %s %s: %w", j.Name, period, runErr)
 	}
 	r.log.Info("job done", "job", j.Name, "period", period, "counts", counts,
 		"ms", rec.Finished.Sub(rec.Started).Milliseconds())
 	if markDone {
-		return r.store.MarkDone(fin, j.Name, period, rec.Finished)
+		return counts, r.store.MarkDone(fin, j.Name, period, rec.Finished)
 	}
-	return nil
+	return counts, nil
 }
 
-// lease takes the next attempt for job and period. Attempts are inserts
-// (1, 2, 3 …): a replica may take attempt n+1 only once attempt n has
-// expired, and two replicas racing for it cannot both win, so there is no
-// conditional update to get wrong.
-func (r *Runner) lease(ctx context.Context, job, period string) error {
+// lease takes the next attempt for job and period and returns its number.
+// Attempts are inserts (1, 2, 3 …): a replica may take attempt n+1 only
+// once attempt n has ended or expired, and two replicas racing for it
+// cannot both win, so there is no conditional update to get wrong.
+func (r *Runner) lease(ctx context.Context, job, period string) (int, error) {
 	now := r.now().UTC()
 	for n := 1; ; n++ {
 		l, err := r.store.LeaseAttempt(ctx, job, period, n)
 		if errors.Is(err, models.ErrNotFound) {
 			err = r.store.InsertLease(ctx, Lease{Job: job, Period: period, Attempt: n, Holder: r.holder, Expires: now.Add(r.ttl)})
 			if errors.Is(err, models.ErrConflict) {
-				return ErrSkipped // another replica took it a moment ago
+				// Another replica took it a moment ago.
+				if l, err = r.store.LeaseAttempt(ctx, job, period, n); err != nil {
+					return 0, fmt.Errorf("jobs: lease %s: %w", job, err)
+				}
+				return 0, &Skip{Job: job, Period: period, Holder: l.Holder, Until: l.Expires}
 			}
 			if err != nil {
-				return fmt.Errorf("jobs: lease %s: %w", job, err)
+				return 0, fmt.Errorf("jobs: lease %s: %w", job, err)
 			}
-			return nil
+			return n, nil
 		}
 		if err != nil {
-			return fmt.Errorf("jobs: lease %s: %w", job, err)
+			return 0, fmt.Errorf("jobs: lease %s: %w", job, err)
 		}
-		if l.Expires.After(now) {
-			return ErrSkipped
+		if !l.Expires.After(now) {
+			continue
+		}
+		ended, err := r.store.LeaseEnded(ctx, job, period, n)
+		if err != nil {
+			return 0, fmt.Errorf("jobs: lease %s: %w", job, err)
+		}
+		if !ended {
+			return 0, &Skip{Job: job, Period: period, Holder: l.Holder, Until: l.Expires}
 		}
 	}
 }

@@ -24,10 +24,14 @@ const (
 )
 
 // SettlementEvent is one line-to-be of a partner's monthly statement. It is
-// written once, when the thing happens, keyed by ID (e.g. "fulfil:" +
-// redemption id), and never changed; a statement for a month counts the
-// events whose At falls in that month, so an event after a month was
-// settled lands in the next month's statement as an adjustment.
+// written once, keyed by ID (e.g. "fulfil:" + redemption id), and never
+// changed. At is its business time (when the partner honoured or undid the
+// redemption); Recorded is when the event was written, which is later when
+// a crash left it to a catch-up. A statement for month M counts the events
+// whose At falls in M and that were recorded before M's settlement began,
+// and, as adjustment lines, events of earlier months recorded too late for
+// their own month's statement; each event is on exactly one statement (its
+// line is keyed by the event alone, StatementLineID).
 type SettlementEvent struct {
 	ID           string
 	CommunityID  string
@@ -40,6 +44,9 @@ type SettlementEvent struct {
 	ValueFen     Fen    // negative for EventReversed
 	Bearer       Bearer
 	At           time.Time
+	// Recorded is when the event was written; zero (events written before
+	// it was kept) counts as recorded in time for its own month.
+	Recorded time.Time
 	// Undoes is, for EventReversed, the id of the fulfilment event the
 	// reversal undoes; settlement judges the reversal by it.
 	Undoes string

@@ -16,11 +16,11 @@ const (
 // first complete statement is the only one.
 func StatementID(partnerID string, m Month) string { return "settle:" + partnerID + ":" + m.String() }
 
-// StatementLineID is the key of the line an event makes in a statement: a
-// re-run of a settlement writes the same keys, so nothing is doubled.
-func StatementLineID(partnerID string, m Month, eventID string) string {
-	return "line:" + partnerID + ":" + m.String() + ":" + eventID
-}
+// StatementLineID is the key of the line an event makes in a statement. It
+// names the event only, so the line is also the event's insert-once claim
+// on a statement: an event is on one statement at most, and a re-run of a
+// settlement writes the same keys, so nothing is doubled.
+func StatementLineID(eventID string) string { return "stmtline:" + eventID }
 
 // Statement is one partner's monthly settlement: what it honoured that
 // month, in fen, and who bears it.
@@ -31,7 +31,7 @@ type Statement struct {
 	PartnerName string
 	Month       Month
 	Lines       int // every line, adjustments included
-	Adjustments int // lines for redemptions fulfilled in an earlier month
+	Adjustments int // lines about an earlier month (see StatementLine)
 	TotalFen    Fen
 	// CommunityFen and PartnerFen split TotalFen by Bearer.
 	CommunityFen Fen
@@ -45,8 +45,9 @@ type Statement struct {
 }
 
 // StatementLine is one settlement event as it stands in a statement.
-// Adjustment marks a refund or correction of a redemption fulfilled in an
-// earlier, already closed month.
+// Adjustment marks a line about an earlier, already closed month: a refund
+// or correction of a redemption fulfilled then, or an event of that month
+// recorded after it was settled (its Event.At names its business date).
 type StatementLine struct {
 	ID          string
 	StatementID string

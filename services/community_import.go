@@ -352,6 +352,16 @@ var importColumns = map[string][]column{
 }
 
 // record is one data row: its row number and its fields by column name.
+// breaks counts the line breaks inside a record's cells: the lines of the
+// file it spans beyond its first.
+func breaks(fields []string) int {
+	n := 0
+	for _, f := range fields {
+		n += strings.Count(f, "\n")
+	}
+	return n
+}
+
 type record struct {
 	row    int
 	fields map[string]string
@@ -404,6 +414,13 @@ func readCSV(data []byte, cols []column) ([]models.ImportProblem, []record, erro
 	if len(problems) > 0 {
 		return problems, nil, nil
 	}
+	// A row's number is the spreadsheet's, not the file's line: a cell
+	// with a line break spans lines of the file but is one row, while an
+	// empty line is a row of its own. rowAt numbers the record that starts
+	// on file line start from the row and end line of the one before.
+	headLine, _ := r.FieldPos(0)
+	lastRow, lastEnd := headLine, headLine+breaks(head)
+	rowAt := func(start int) int { return lastRow + start - lastEnd }
 	var out []record
 	for {
 		fields, err := r.Read()
@@ -414,13 +431,16 @@ func readCSV(data []byte, cols []column) ([]models.ImportProblem, []record, erro
 		if err != nil && errors.As(err, &pe) {
 			// A quote out of place: the reader cannot tell where the row
 			// ends, so the rest of the file is not read.
-			out = append(out, record{row: pe.StartLine, bad: &models.ImportProblem{Row: pe.StartLine, Code: ProblemRow, Message: "the row is not valid CSV (check the quotes)"}})
+			row := rowAt(pe.StartLine)
+			out = append(out, record{row: row, bad: &models.ImportProblem{Row: row, Code: ProblemRow, Message: "the row is not valid CSV (check the quotes)"}})
 			break
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("read csv: %w", err)
 		}
-		line, _ := r.FieldPos(0)
+		start, _ := r.FieldPos(0)
+		line := rowAt(start)
+		lastRow, lastEnd = line, start+breaks(fields)
 		if blank(fields) {
 			continue
 		}

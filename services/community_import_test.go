@@ -377,6 +377,36 @@ func TestImportUndoesRowsWhenAPhoneIsTakenMeanwhile(t *testing.T) {
 	}
 }
 
+// Issue 19.11: a cell with a line break (a quoted cell spanning two lines
+// of the file, as a spreadsheet writes one) is one row: the rows after it
+// are reported by the spreadsheet's numbers, not the file's lines.
+func TestIssue19_11_ImportReportsSpreadsheetRows(t *testing.T) {
+	c := newCommunity(t)
+	file := "building,room,plates\n" +
+		"1号楼,101,\n" + // row 2
+		"\"1号楼\",\"102\r\n\",\n" + // row 3, its room cell spans two lines of the file
+		"3号楼,101,\n" + // row 4: no such building
+		"\n" + // row 5, empty
+		"1号楼,\"103\",\"沪A\n12345\",x\n" // row 6: one field too many
+	_, err := c.run(services.ImportHouseholds, "rows-1", file)
+	var rej *services.ImportRejection
+	if !errors.As(err, &rej) {
+		t.Fatalf("got %v, want a rejection", err)
+	}
+	got := map[int]string{}
+	for _, p := range rej.Problems {
+		got[p.Row] += p.Code + " "
+	}
+	if !strings.Contains(got[4], services.ProblemUnknown) || !strings.Contains(got[6], services.ProblemRow) || len(got) > 3 {
+		t.Fatalf("problems by row %v; want NOT_FOUND on row 4 and BAD_ROW on row 6 (and at most row 3's own)", got)
+	}
+	// A quote out of place is reported at the spreadsheet's row too.
+	_, err = c.run(services.ImportHouseholds, "rows-2", "building,room,plates\n\"1号楼\n\",101,\n1号楼,1\"02,\n")
+	if rows := rejectedRows(t, err); !slices.Equal(rows, []int{3}) {
+		t.Fatalf("bad quote reported at rows %v; want [3]", rows)
+	}
+}
+
 func TestImportFileProblems(t *testing.T) {
 	c := newCommunity(t)
 	_, err := c.run(services.ImportHouseholds, "header-1", "building,rooms,plates\n1号楼,101,\n")

@@ -54,8 +54,15 @@ func (s *Settlement) rules(ctx context.Context, cache map[string]communityRules,
 // expiry is one ledger posting keyed "expiry:"+account+":"+cutoff month,
 // so a re-run expires nothing twice; and since the amount counts what
 // expired before, a later run never expires the same points again either.
+//
+// A month that has not ended in every community's time zone is refused
+// before anything is expired, as settlement refuses it: its cutoff would
+// take points earned since.
 func (s *Settlement) ExpirePoints(ctx context.Context, m models.Month) (ExpiryCounts, error) {
 	var n ExpiryCounts
+	if err := s.refuseOpenMonth(ctx, m); err != nil {
+		return n, fmt.Errorf("expiry: %w", err)
+	}
 	cache := map[string]communityRules{}
 	err := s.store.EachPointsAccount(ctx, func(acct models.Account) error {
 		n.Accounts++
@@ -131,5 +138,25 @@ func (s *Settlement) eachEntry(ctx context.Context, acct models.Account, fn func
 			return nil
 		}
 		before = next
+	}
+}
+
+// refuseOpenMonth is a validation error if month m has not ended in some
+// community's time zone.
+func (s *Settlement) refuseOpenMonth(ctx context.Context, m models.Month) error {
+	for after := ""; ; {
+		cs, err := s.store.Communities(ctx, after, 100)
+		if err != nil {
+			return err
+		}
+		if len(cs) == 0 {
+			return nil
+		}
+		for _, c := range cs {
+			if s.now().Before(m.End(c.Location())) {
+				return models.Errorf(models.ErrValidation.Code, "month %s is not over yet", m)
+			}
+		}
+		after = cs[len(cs)-1].ID
 	}
 }

@@ -1,6 +1,8 @@
 package services_test
 
 import (
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -107,6 +109,29 @@ func TestPointsExpiryFIFOWorkedExample(t *testing.T) {
 	}
 	if r, err := w.l.Audit(ctx); err != nil || !r.OK() {
 		t.Fatalf("audit: %v %+v", err, r.Problems)
+	}
+}
+
+// Issue 11.14: points expiry for a month that is not over (this month, or
+// one far ahead whose cutoff passes points earned minutes ago) is refused
+// as settlement refuses it, and expires nothing.
+func TestIssue11_14_PointsExpiryRefusesAMonthNotOver(t *testing.T) {
+	sh := shanghai
+	w := newSettlementWorld(t, time.Date(2026, 3, 15, 9, 0, 0, 0, sh))
+	w.post("r-1", "A", time.Date(2026, 3, 15, 9, 0, 0, 0, sh), models.KindAward, 100)
+	w.setClock(time.Date(2026, 3, 15, 9, 5, 0, 0, sh))
+	for _, m := range []models.Month{{Year: 2026, Month: time.March}, {Year: 2028, Month: time.March}} {
+		n, err := w.svc.ExpirePoints(ctx, m)
+		if !errors.Is(err, models.ErrValidation) || !strings.Contains(err.Error(), "not over") {
+			t.Fatalf("expire %s on %v: %+v, %v; want refused, the month is not over", m, w.clock.now(), n, err)
+		}
+	}
+	if c, _, bal := w.expiries("r-1"); c != 0 || bal != 100 {
+		t.Fatalf("after refused runs: %d expiries, balance %d; want none, 100", c, bal)
+	}
+	// February is over: it runs (nothing is old enough to expire).
+	if n, err := w.svc.ExpirePoints(ctx, models.Month{Year: 2026, Month: time.February}); err != nil || n.Points != 0 {
+		t.Fatalf("expire February: %+v, %v", n, err)
 	}
 }
 

@@ -793,11 +793,20 @@ func settlementLine(red models.Redemption, id string, kind models.SettlementEven
 	return e
 }
 
+// recordEvent records settlement event e, stamped with when it is written:
+// a catch-up after a crash writes it later than its business time, and
+// settlement puts an event recorded after its month was settled on the next
+// statement (Settlement.SettlePartner).
+func (s *Rewards) recordEvent(ctx context.Context, e models.SettlementEvent) error {
+	e.Recorded = s.stamp()
+	return s.store.RecordSettlementEvent(ctx, e)
+}
+
 // fulfilled is red fulfilled by mark m; its effect is the partner's
 // settlement line.
 func (s *Rewards) fulfilled(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
 	if apply {
-		err := s.store.RecordSettlementEvent(ctx, settlementLine(red, fulfilEventID(red.ID, red.Generation), models.EventFulfilled, red.Title, m.At))
+		err := s.recordEvent(ctx, settlementLine(red, fulfilEventID(red.ID, red.Generation), models.EventFulfilled, red.Title, m.At))
 		if err != nil {
 			return red, fmt.Errorf("fulfil: %w", err)
 		}
@@ -811,7 +820,7 @@ func (s *Rewards) fulfilled(ctx context.Context, red models.Redemption, m models
 // fresh hold period, as generation n+1.
 func (s *Rewards) voided(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
 	if apply {
-		err := s.store.RecordSettlementEvent(ctx, settlementLine(red, reverseEventID(red.ID, red.Generation), models.EventReversed,
+		err := s.recordEvent(ctx, settlementLine(red, reverseEventID(red.ID, red.Generation), models.EventReversed,
 			red.Title+" (账单作废 "+m.BillNo+")", m.At))
 		if err != nil {
 			return red, fmt.Errorf("void: %w", err)

@@ -306,7 +306,7 @@ func (s *Rewards) refunded(ctx context.Context, red models.Redemption, m models.
 	if err != nil {
 		return red, fmt.Errorf("refund: %w", err)
 	}
-	err = s.store.RecordSettlementEvent(ctx, settlementLine(red, reverseEventID(red.ID, red.Generation), models.EventReversed, red.Title+" (退还)", m.At))
+	err = s.recordEvent(ctx, settlementLine(red, reverseEventID(red.ID, red.Generation), models.EventReversed, red.Title+" (退还)", m.At))
 	if err != nil {
 		return red, fmt.Errorf("refund: %w", err)
 	}

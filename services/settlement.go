@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/linli-community/linli/ledger"
@@ -21,11 +22,19 @@ type SettlementStore interface {
 	// EachSettlementEvent streams a partner's events with from <= At < to
 	// in time order.
 	EachSettlementEvent(ctx context.Context, partnerID string, from, to time.Time, fn func(models.SettlementEvent) error) error
+	// EachStatementCandidate streams, in time order, a partner's events
+	// with from <= At < to, and those with At < from and lateFrom <=
+	// Recorded <= lateTo.
+	EachStatementCandidate(ctx context.Context, partnerID string, from, to, lateFrom, lateTo time.Time, fn func(models.SettlementEvent) error) error
 	// SettlementEvent returns the event with id, or models.ErrNotFound.
 	SettlementEvent(ctx context.Context, id string) (models.SettlementEvent, error)
-	// InsertStatementLines adds lines; those already there are kept and
-	// are not an error.
-	InsertStatementLines(ctx context.Context, lines []models.StatementLine) error
+	// BeginSettlement records once when statement id's settlement began
+	// and returns the first such time.
+	BeginSettlement(ctx context.Context, id string, at time.Time) (time.Time, error)
+	// ClaimStatementLines adds lines and returns those that stand in
+	// their statement: the new ones and those already written for the same
+	// statement; a line already written for another statement is left out.
+	ClaimStatementLines(ctx context.Context, lines []models.StatementLine) ([]models.StatementLine, error)
 	// InsertStatement adds a header; models.ErrConflict if it exists.
 	InsertStatement(ctx context.Context, st models.Statement) error
 	// Statement returns the statement with id, or models.ErrNotFound.
@@ -136,15 +145,30 @@ func (s *Settlement) SettleMonth(ctx context.Context, m models.Month) (SettleCou
 	}
 }
 
+// lateMargin is how far before the end of an event's month its recording
+// may fall and still be looked at by the next month's settlement: a write
+// stamped just before a settlement began may land just after the
+// settlement read the month, and replicas' clocks differ a little.
+const lateMargin = time.Hour
+
 // SettlePartner produces partner p's statement for month m, or returns the
-// one produced before (created false); a month without events gives no
-// statement (zero Statement). The lines are written first under
-// deterministic keys, then the header is inserted under its own key: the
-// header is the commit point. A run that died between the two is resumed
-// by the next, which rewrites the same lines (kept as they are) and sums
-// the same events; two runs at once both write the same lines and one
-// header insert wins. Events are streamed and only totals kept, so memory
-// does not grow with the month's size.
+// one produced before (created false); a month with nothing to settle gives
+// no statement (zero Statement).
+//
+// A statement counts every event of m recorded before its settlement began
+// (the first run's time, kept by BeginSettlement, so a resumed or
+// concurrent run takes the same cut-off), and, as adjustment lines naming
+// their own business dates, the events of earlier months recorded too late
+// for their own month's statement (a catch-up after a crash records an
+// event at its business time, in a month that may be settled already).
+// Each event's line is keyed by the event alone and is its claim: an event
+// already on another statement is left out, so it is on exactly one. The
+// lines are written first, then the header under its own key: the header
+// is the commit point. A run that died between the two is resumed by the
+// next, which finds its own claims and sums the same events; two runs at
+// once both write the same lines and one header insert wins (scheduled
+// runs hold the job's lease besides). Events are streamed and only totals
+// kept, so memory does not grow with the month's size.
 func (s *Settlement) SettlePartner(ctx context.Context, c models.Community, p models.Partner, m models.Month) (models.Statement, bool, error) {
 	id := models.StatementID(p.ID, m)
 	if st, err := s.store.Statement(ctx, id); err == nil {
@@ -152,28 +176,51 @@ func (s *Settlement) SettlePartner(ctx context.Context, c models.Community, p mo
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
 	}
+	begun, err := s.store.BeginSettlement(ctx, id, s.now().UTC().Truncate(time.Millisecond))
+	if err != nil {
+		return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
+	}
 	loc := c.Location()
 	start := m.Start(loc)
-	var totals models.StatementTotals
+	var (
+		mu     sync.Mutex
+		totals models.StatementTotals
+	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(lineWriters)
 	batch := make([]models.StatementLine, 0, lineBatch)
 	flush := func() {
 		b := batch
-		g.Go(func() error { return s.store.InsertStatementLines(gctx, b) })
+		g.Go(func() error {
+			taken, err := s.store.ClaimStatementLines(gctx, b)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, l := range taken {
+				totals.Add(l)
+			}
+			return err
+		})
 		batch = make([]models.StatementLine, 0, lineBatch)
 	}
-	err := s.store.EachSettlementEvent(gctx, p.ID, start, m.End(loc), func(e models.SettlementEvent) error {
+	add := func(e models.SettlementEvent) error {
 		adj, err := s.isAdjustment(gctx, e, start)
 		if err != nil {
 			return err
 		}
-		line := models.StatementLine{ID: models.StatementLineID(p.ID, m, e.ID), StatementID: id, Event: e, Adjustment: adj}
-		totals.Add(line)
-		if batch = append(batch, line); len(batch) == lineBatch {
+		batch = append(batch, models.StatementLine{ID: models.StatementLineID(e.ID), StatementID: id, Event: e, Adjustment: adj})
+		if len(batch) == lineBatch {
 			flush()
 		}
 		return nil
+	}
+	err = s.store.EachStatementCandidate(gctx, p.ID, start, m.End(loc), start.Add(-lateMargin), begun, func(e models.SettlementEvent) error {
+		switch {
+		case e.Recorded.After(begun):
+			return nil // recorded after this settlement began: the next statement's
+		case e.At.Before(start) && e.Recorded.Before(models.MonthOf(e.At, loc).End(loc).Add(-lateMargin)):
+			return nil // recorded in time for its own month's statement
+		}
+		return add(e)
 	})
 	if err == nil && len(batch) > 0 {
 		flush()
@@ -195,9 +242,19 @@ func (s *Settlement) SettlePartner(ctx context.Context, c models.Community, p mo
 	}
 	err = s.store.InsertStatement(ctx, st)
 	if errors.Is(err, models.ErrConflict) {
-		// Another run finished first: its statement is the one.
-		st, err = s.store.Statement(ctx, id)
-		return st, false, wrapIf(err, "settle "+id)
+		// Another run finished first: its statement is the one. Both took
+		// the same cut-off, so they counted the same lines, unless a write
+		// stamped before it landed between their reads: then a line of this
+		// statement is not in its header, and the run says so.
+		mine := st
+		if st, err = s.store.Statement(ctx, id); err != nil {
+			return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
+		}
+		if st.Lines != mine.Lines || st.TotalFen != mine.TotalFen {
+			return st, false, fmt.Errorf("settle %s: written with %d lines (%d fen), this run counted %d (%d fen): check its lines",
+				id, st.Lines, st.TotalFen, mine.Lines, mine.TotalFen)
+		}
+		return st, false, nil
 	}
 	if err != nil {
 		return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
@@ -205,14 +262,17 @@ func (s *Settlement) SettlePartner(ctx context.Context, c models.Community, p mo
 	return st, true, nil
 }
 
-// isAdjustment reports whether e corrects a redemption fulfilled before
-// the month that starts at start, which is already closed: a refund or
-// void of an earlier month. A reversal names the fulfilment it undoes (a
-// fee credit applied again after a void is fulfilled once per bill, and
-// voiding the second bill within its own month corrects nothing closed,
-// whenever the first bill was). A reversal with no recorded fulfilment is
-// taken as an adjustment too.
+// isAdjustment reports whether e is about a month before the one that
+// starts at start, which is already closed: an event of that month recorded
+// late, or a refund or void of a redemption fulfilled then. A reversal
+// names the fulfilment it undoes (a fee credit applied again after a void
+// is fulfilled once per bill, and voiding the second bill within its own
+// month corrects nothing closed, whenever the first bill was). A reversal
+// with no recorded fulfilment is taken as an adjustment too.
 func (s *Settlement) isAdjustment(ctx context.Context, e models.SettlementEvent, start time.Time) (bool, error) {
+	if e.At.Before(start) {
+		return true, nil
+	}
 	if e.Kind != models.EventReversed {
 		return false, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -200,14 +201,17 @@ func TestSettlementResumesAfterCrashWithoutDoubling(t *testing.T) {
 	i := 0
 	err := w.st.EachSettlementEvent(ctx, "P1", oct2026.Start(shanghai), oct2026.End(shanghai), func(e models.SettlementEvent) error {
 		if i++; i%2 == 0 && i <= 50 {
-			partial = append(partial, models.StatementLine{ID: models.StatementLineID("P1", oct2026, e.ID), StatementID: id, Event: e})
+			partial = append(partial, models.StatementLine{ID: models.StatementLineID(e.ID), StatementID: id, Event: e})
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.st.InsertStatementLines(ctx, partial); err != nil {
+	if _, err := w.st.BeginSettlement(ctx, id, w.clock.now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.st.ClaimStatementLines(ctx, partial); err != nil {
 		t.Fatalf("simulated crash: %v", err)
 	}
 	if got := len(w.allLines(id)); got != 25 {
@@ -296,6 +300,147 @@ func TestSettlementVoidOfCreditAppliedAgainIsJudgedByItsOwnBill(t *testing.T) {
 	}
 	if !adjusted["reverse:c1:1"] || adjusted["reverse:c1:2"] || adjusted["fulfil:c1:2"] || adjusted["fulfil:c1:3"] {
 		t.Fatalf("adjustment marks = %v, want only reverse:c1:1", adjusted)
+	}
+}
+
+// recordedLate records a fulfilment of P1 at business time at, written at
+// recorded, as a catch-up after a crash would.
+func (w *settlementWorld) recordedLate(id string, fen int64, at, recorded time.Time) models.SettlementEvent {
+	w.t.Helper()
+	e := models.SettlementEvent{ID: id, CommunityID: "A", PartnerID: "P1", Kind: models.EventFulfilled, RedemptionID: id,
+		RewardID: "rw-1", ResidentID: "r-1", Description: "早餐套餐", ValueFen: models.Fen(fen), Bearer: models.BearerCommunity,
+		At: at.UTC().Truncate(time.Millisecond), Recorded: recorded.UTC().Truncate(time.Millisecond)}
+	if err := w.st.RecordSettlementEvent(ctx, e); err != nil {
+		w.t.Fatal(err)
+	}
+	return e
+}
+
+// statementsOf returns, by event id, the statements whose lines carry it.
+func (w *settlementWorld) statementsOf(ids ...string) map[string][]string {
+	w.t.Helper()
+	on := map[string][]string{}
+	for _, id := range ids {
+		for _, l := range w.allLines(id) {
+			on[l.Event.ID] = append(on[l.Event.ID], id)
+		}
+	}
+	return on
+}
+
+// Issue 11.12: a scan at 23:59 on the month's last evening whose event a
+// kill -9 left unwritten; October is settled at 02:00, then the catch-up
+// records the event at 02:15 with the scan's time. It goes on November's
+// statement as an adjustment line naming its October date, on no other
+// statement, and settling both months again changes nothing.
+func TestIssue11_12_EventRecordedAfterItsMonthWasSettledIsOnNextStatement(t *testing.T) {
+	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
+	scanned := time.Date(2026, 10, 31, 23, 59, 30, 0, shanghai)
+	w.recordedLate("fulfil:in-time", 700, time.Date(2026, 10, 31, 23, 50, 0, 0, shanghai), time.Date(2026, 10, 31, 23, 50, 0, 0, shanghai))
+	oct, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], oct2026)
+	if err != nil || !created {
+		t.Fatalf("settle October: %v %v", created, err)
+	}
+	checkTotals(t, oct, models.StatementTotals{Lines: 1, Total: 700, Community: 700})
+
+	w.clock.advance(15 * time.Minute) // the 02:15 catch-up
+	w.recordedLate("fulfil:late", 1200, scanned, w.clock.now())
+	w.recordedLate("fulfil:nov", 300, time.Date(2026, 11, 20, 8, 0, 0, 0, shanghai), time.Date(2026, 11, 20, 8, 0, 0, 0, shanghai))
+	// October again, before November's turn: it is settled and stays so.
+	if again, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], oct2026); err != nil || created || again != oct {
+		t.Fatalf("October again = %+v, %v, %v; want %+v unchanged", again, created, err, oct)
+	}
+
+	// November, settled by two replicas at once.
+	w.setClock(time.Date(2026, 12, 1, 2, 0, 0, 0, shanghai))
+	nov := models.Month{Year: 2026, Month: time.November}
+	var wg sync.WaitGroup
+	barrier := make(chan struct{})
+	made := make([]bool, 2)
+	errs := make([]error, 2)
+	for i := range made {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-barrier
+			_, made[i], errs[i] = w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], nov)
+		}()
+	}
+	close(barrier)
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil || made[0] == made[1] {
+		t.Fatalf("two November runs: created %v, errors %v; want one statement written", made, errs)
+	}
+	st, err := w.st.Statement(ctx, models.StatementID("P1", nov))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTotals(t, st, models.StatementTotals{Lines: 2, Adjustments: 1, Total: 1500, Community: 1500})
+	for _, l := range w.allLines(st.ID) {
+		if l.Event.ID == "fulfil:late" && (!l.Adjustment || !l.Event.At.Equal(scanned) || l.ID != models.StatementLineID("fulfil:late")) {
+			t.Fatalf("late line = %+v; want an adjustment dated %v", l, scanned)
+		}
+		if l.Event.ID == "fulfil:nov" && l.Adjustment {
+			t.Fatalf("November's own line is an adjustment: %+v", l)
+		}
+	}
+	on := w.statementsOf(oct.ID, st.ID)
+	for id, want := range map[string]string{"fulfil:in-time": oct.ID, "fulfil:late": st.ID, "fulfil:nov": st.ID} {
+		if len(on[id]) != 1 || on[id][0] != want {
+			t.Fatalf("event %s on statements %v; want exactly %s", id, on[id], want)
+		}
+	}
+	// Both settled again: the same two statements, line for line.
+	for _, m := range []models.Month{oct2026, nov} {
+		before, err := w.st.Statement(ctx, models.StatementID("P1", m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], m)
+		if err != nil || created || again != before {
+			t.Fatalf("%s again = %+v, %v, %v; want %+v", m, again, created, err, before)
+		}
+	}
+	if again := w.statementsOf(oct.ID, st.ID); fmt.Sprint(again) != fmt.Sprint(on) {
+		t.Fatalf("lines after re-runs %v; want %v", again, on)
+	}
+}
+
+// Issue 11.12: a settlement killed before its header keeps the cut-off it
+// began with. An event recorded after that moment, even one of the month
+// itself, is left to the next statement when the run is resumed, and an
+// event already on another statement is never claimed again.
+func TestIssue11_12_ResumedSettlementKeepsItsCutOff(t *testing.T) {
+	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
+	id := models.StatementID("P1", oct2026)
+	w.recordedLate("fulfil:a", 100, time.Date(2026, 10, 10, 9, 0, 0, 0, shanghai), time.Date(2026, 10, 10, 9, 0, 0, 0, shanghai))
+	// The run that died: it began at 02:00 and wrote nothing else.
+	if _, err := w.st.BeginSettlement(ctx, id, w.clock.now()); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.advance(15 * time.Minute)
+	w.recordedLate("fulfil:b", 200, time.Date(2026, 10, 31, 23, 59, 0, 0, shanghai), w.clock.now())
+	// A line claimed for another statement is that statement's.
+	other := w.recordedLate("fulfil:c", 400, time.Date(2026, 10, 12, 9, 0, 0, 0, shanghai), time.Date(2026, 10, 12, 9, 0, 0, 0, shanghai))
+	if _, err := w.st.ClaimStatementLines(ctx, []models.StatementLine{{ID: models.StatementLineID(other.ID), StatementID: "settle:P1:elsewhere", Event: other}}); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.advance(time.Hour)
+	oct, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], oct2026)
+	if err != nil || !created {
+		t.Fatalf("resume October: %v %v", created, err)
+	}
+	checkTotals(t, oct, models.StatementTotals{Lines: 1, Total: 100, Community: 100})
+
+	w.setClock(time.Date(2026, 12, 1, 2, 0, 0, 0, shanghai))
+	nov, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], models.Month{Year: 2026, Month: time.November})
+	if err != nil || !created {
+		t.Fatalf("settle November: %v %v", created, err)
+	}
+	checkTotals(t, nov, models.StatementTotals{Lines: 1, Adjustments: 1, Total: 200, Community: 200})
+	on := w.statementsOf(oct.ID, nov.ID)
+	if len(on["fulfil:b"]) != 1 || on["fulfil:b"][0] != nov.ID || len(on["fulfil:c"]) != 0 {
+		t.Fatalf("lines by event %v; want fulfil:b on November only and fulfil:c on neither", on)
 	}
 }
 
@@ -461,6 +606,76 @@ func TestStatementExports(t *testing.T) {
 	checkExportRows(t, "xlsx", xlsxRows, id)
 }
 
+// Issue 19.9: every text cell of both exports is safe from being run as a
+// formula, whichever field it comes from: a partner named like a formula,
+// and a formula-like value in every text field of a line. A plain number
+// (an amount in yuan) is left as it is.
+func TestIssue19_9_ExportsEscapeEveryTextCell(t *testing.T) {
+	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
+	evil := models.Partner{ID: "PX", CommunityID: "A", Kind: models.PartnerMerchant, Name: `=HYPERLINK("http://evil.example","x")`, Created: w.clock.now()}
+	if err := w.st.InsertPartner(ctx, evil); err != nil {
+		t.Fatal(err)
+	}
+	w.part[evil.ID] = evil
+	formulas := []string{"=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1"}
+	for i, f := range formulas {
+		e := models.SettlementEvent{ID: fmt.Sprintf("fulfil:%d", i), CommunityID: "A", PartnerID: "PX", Kind: models.EventFulfilled,
+			RedemptionID: f + "red", RewardID: f + "rw", ResidentID: f + "res", Description: f + "desc", ValueFen: -models.Fen(100 + i),
+			Bearer: models.BearerCommunity, At: time.Date(2026, 10, 3+i, 9, 0, 0, 0, shanghai).UTC()}
+		if err := w.st.RecordSettlementEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.svc.SettleMonth(ctx, oct2026); err != nil {
+		t.Fatal(err)
+	}
+	id := models.StatementID("PX", oct2026)
+	var buf bytes.Buffer
+	if err := w.svc.Export(ctx, staffA(), id, services.ExportCSV, &buf); err != nil {
+		t.Fatal(err)
+	}
+	r := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\ufeff")))
+	r.FieldsPerRecord = -1
+	csvRows, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := w.svc.Export(ctx, staffA(), id, services.ExportXLSX, &buf); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	xlsxRows, err := f.GetRows(f.GetSheetName(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	number := regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
+	for format, rows := range map[string][][]string{"csv": csvRows, "xlsx": xlsxRows} {
+		quoted := 0
+		for _, row := range rows {
+			for _, cell := range row {
+				if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) && !number.MatchString(cell) {
+					t.Errorf("%s: cell %q starts like a formula", format, cell)
+				}
+				if strings.HasPrefix(cell, "'") {
+					quoted++
+				}
+			}
+		}
+		// The partner's name, and four text fields of each line.
+		if want := 1 + 4*len(formulas); quoted != want {
+			t.Errorf("%s: %d quoted cells, want %d", format, quoted, want)
+		}
+		if !strings.Contains(fmt.Sprint(rows), "'"+evil.Name) || !strings.Contains(fmt.Sprint(rows), "-1.05") {
+			t.Errorf("%s: the partner's name quoted and the amounts as numbers are missing: %v", format, rows)
+		}
+	}
+}
+
 func checkExportRows(t *testing.T, format string, rows [][]string, id string) {
 	t.Helper()
 	lines := map[string][]string{}
@@ -469,13 +684,13 @@ func checkExportRows(t *testing.T, format string, rows [][]string, id string) {
 		if len(r) == 0 {
 			continue
 		}
-		if strings.HasPrefix(r[0], "line:") {
+		if strings.HasPrefix(r[0], "stmtline:") {
 			lines[r[0]] = r
 		}
 		totals[r[0]] = r
 	}
 	for ev, fen := range map[string]string{"fulfil:x": "1234", "fulfil:y": "500", "reverse:z": "-300"} {
-		l, ok := lines["line:P1:2026-10:"+ev]
+		l, ok := lines[models.StatementLineID(ev)]
 		if !ok || l[9] != fen {
 			t.Errorf("%s: line of %s = %v, want value %s", format, ev, l, fen)
 		}
@@ -514,4 +729,87 @@ func TestSettlementOfThousandsOfEvents(t *testing.T) {
 	}
 	t.Logf("settled %d events in %s", st.Lines, time.Since(began))
 	checkTotals(t, st, want)
+}
+
+// eventLosingStore loses the settlement events written while lose is set,
+// as a kill -9 between a scan's mark and its event does.
+type eventLosingStore struct {
+	*store.Store
+	mu   sync.Mutex
+	lose bool
+}
+
+func (s *eventLosingStore) RecordSettlementEvent(ctx context.Context, e models.SettlementEvent) error {
+	s.mu.Lock()
+	lose := s.lose
+	s.mu.Unlock()
+	if lose {
+		return errLost
+	}
+	return s.Store.RecordSettlementEvent(ctx, e)
+}
+
+// Issue 11.12, end to end: a breakfast scanned at 23:59 on the last
+// evening of November, the process killed before the scan's settlement
+// event; November is settled at 02:00 on 1 December without it; the 02:15
+// catch-up records it with the scan's time. December's statement carries
+// it as an adjustment dated 30 November, and no other statement does.
+func TestIssue11_12_ScanKilledBeforeItsEventIsOnTheNextStatement(t *testing.T) {
+	w := newRewardsWorld(t)
+	losing := &eventLosingStore{Store: w.st}
+	policies := services.NewPolicies(w.st, w.rewardClock.now)
+	w.rs = services.NewRewards(losing, w.ledger, w.st, policies, w.elig, []byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
+	settle := services.NewSettlement(w.st, w.ledger, w.st, policies, w.st, w.rs, w.rewardClock.now)
+	to := func(at time.Time) { w.rewardClock.add(at.Sub(w.rewardClock.now())) }
+	community, err := w.st.Community(ctx, "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Title: "早餐套餐", Points: 5, ValueFen: 800})
+	p := w.resident("早起", 1980, 100)
+	c := w.clerk("clerk", w.shop)
+
+	scanned := time.Date(2026, 11, 30, 23, 59, 30, 0, shanghai)
+	to(scanned)
+	losing.mu.Lock()
+	losing.lose = true
+	losing.mu.Unlock()
+	if _, err := w.rs.Scan(ctx, c, w.scanToken(p, rw), idemOf(c, "breakfast-1")); !errors.Is(err, errLost) {
+		t.Fatalf("scan: %v; want its event lost", err)
+	}
+	losing.mu.Lock()
+	losing.lose = false
+	losing.mu.Unlock()
+
+	nov, dec := models.Month{Year: 2026, Month: time.November}, models.Month{Year: 2026, Month: time.December}
+	to(time.Date(2026, 12, 1, 2, 0, 0, 0, shanghai))
+	if st, _, err := settle.SettlePartner(ctx, community, w.shop, nov); err != nil || st.ID != "" {
+		t.Fatalf("November: %+v, %v; want nothing to settle yet", st, err)
+	}
+	to(time.Date(2026, 12, 1, 2, 15, 0, 0, shanghai))
+	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil {
+		t.Fatal(err)
+	}
+	ev := w.events(w.shop.ID)
+	if len(ev) != 1 || !ev[0].At.Equal(scanned) || !ev[0].Recorded.Equal(w.rewardClock.now()) {
+		t.Fatalf("events after the catch-up %+v; want the fulfilment at %v, recorded now", ev, scanned)
+	}
+
+	to(time.Date(2027, 1, 1, 2, 0, 0, 0, shanghai))
+	for i := 0; i < 2; i++ { // settled, then settled again
+		if st, _, err := settle.SettlePartner(ctx, community, w.shop, nov); err != nil || st.ID != "" {
+			t.Fatalf("November again: %+v, %v; want it as it was", st, err)
+		}
+		st, _, err := settle.SettlePartner(ctx, community, w.shop, dec)
+		if err != nil || st.Lines != 1 || st.Adjustments != 1 || st.TotalFen != 800 {
+			t.Fatalf("December: %+v, %v; want the breakfast as one adjustment line", st, err)
+		}
+		var lines []models.StatementLine
+		if err := w.st.EachStatementLine(ctx, st.ID, func(l models.StatementLine) error { lines = append(lines, l); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(lines) != 1 || !lines[0].Adjustment || !lines[0].Event.At.Equal(scanned) || lines[0].Event.ID != ev[0].ID {
+			t.Fatalf("December's lines %+v; want the breakfast dated %v", lines, scanned)
+		}
+	}
 }

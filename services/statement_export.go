@@ -87,16 +87,34 @@ func lineRow(l models.StatementLine, loc *time.Location) []any {
 		adj = "adjustment"
 	}
 	return []any{l.ID, e.At.In(loc).Format("2006-01-02 15:04:05"), string(e.Kind), adj, e.RedemptionID,
-		e.RewardID, e.ResidentID, safeCell(e.Description), string(e.Bearer), int64(e.ValueFen), e.ValueFen.String()}
+		e.RewardID, e.ResidentID, e.Description, string(e.Bearer), int64(e.ValueFen), e.ValueFen.String()}
 }
 
 // safeCell keeps a spreadsheet from reading text as a formula (CSV
-// injection): a description is typed by a merchant.
+// injection): a partner's name, a description, an id may be typed by
+// anyone. Text that starts like a formula is quoted; a plain number, such
+// as an amount in yuan ("-3.00"), is no formula and is left as it is.
 func safeCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) && !plainNumber(s) {
 		return "'" + s
 	}
 	return s
+}
+
+// plainNumber reports whether s is an optional minus sign, digits and an
+// optional fraction, and nothing else.
+func plainNumber(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, _ := strings.Cut(s, ".")
+	digits := func(p string) bool {
+		for _, r := range p {
+			if r < '0' || r > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	return whole != "" && digits(whole) && digits(frac) && (frac != "" || !strings.HasSuffix(s, "."))
 }
 
 // rowSink writes rows of one format.
@@ -129,8 +147,15 @@ func newRowSink(f ExportFormat, w io.Writer) (*rowSink, error) {
 	return &rowSink{xlsx: x, sw: sw, out: w}, nil
 }
 
+// row writes one row; every text cell is made safe (safeCell), whatever
+// field it comes from.
 func (r *rowSink) row(cells []any) error {
 	r.n++
+	for i, c := range cells {
+		if t, ok := c.(string); ok {
+			cells[i] = safeCell(t)
+		}
+	}
 	if r.csv != nil {
 		rec := make([]string, len(cells))
 		for i, c := range cells {

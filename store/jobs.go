@@ -37,6 +37,28 @@ func (s *Store) LeaseAttempt(ctx context.Context, job, period string, n int) (jo
 	return jobs.Lease{Job: d.Job, Period: d.Period, Attempt: d.Attempt, Holder: d.Holder, Expires: d.Expires.UTC()}, nil
 }
 
+func leaseEndID(job, period string, n int) string { return "end:" + leaseID(job, period, n) }
+
+// EndLease implements jobs.Store: an insert-once mark beside the attempt,
+// which only its holder writes.
+func (s *Store) EndLease(ctx context.Context, job, period string, n int, at time.Time) error {
+	err := s.insert(ctx, colLeases, bson.D{{Key: "_id", Value: leaseEndID(job, period, n)}, {Key: "at", Value: at}})
+	if errors.Is(err, models.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// LeaseEnded implements jobs.Store.
+func (s *Store) LeaseEnded(ctx context.Context, job, period string, n int) (bool, error) {
+	var d bson.M
+	err := s.findByID(ctx, colLeases, leaseEndID(job, period, n), &d)
+	if errors.Is(err, models.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // MarkDone implements jobs.Store.
 func (s *Store) MarkDone(ctx context.Context, job, period string, at time.Time) error {
 	err := s.insert(ctx, colLeases, bson.D{{Key: "_id", Value: "done:" + job + ":" + period}, {Key: "at", Value: at}})

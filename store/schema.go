@@ -97,6 +97,7 @@ var indexes = []index{
 	{colStatements, bson.D{{Key: "community", Value: 1}, {Key: "month", Value: 1}}, false},
 	{colStatementLines, bson.D{{Key: "statement", Value: 1}, {Key: "at", Value: 1}}, false},
 	{colSettlementEvents, bson.D{{Key: "redemption", Value: 1}}, false},
+	{colSettlementEvents, bson.D{{Key: "partner", Value: 1}, {Key: "recorded", Value: 1}}, false}, // late events
 	{colRewards, bson.D{{Key: "community", Value: 1}}, false},
 	{colRedemptions, bson.D{{Key: "community", Value: 1}, {Key: "status", Value: 1}}, false},
 	{colRedemptions, bson.D{{Key: "partner", Value: 1}, {Key: "created", Value: 1}}, false},

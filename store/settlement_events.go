@@ -23,13 +23,14 @@ type eventFields struct {
 	ValueFen    int64     `bson:"value_fen"`
 	Bearer      string    `bson:"bearer"`
 	At          time.Time `bson:"at"`
+	Recorded    time.Time `bson:"recorded"`
 	Undoes      string    `bson:"undoes,omitempty"`
 }
 
 func toEventFields(e models.SettlementEvent) eventFields {
 	return eventFields{Community: e.CommunityID, Partner: e.PartnerID, Kind: string(e.Kind),
 		Redemption: e.RedemptionID, Reward: e.RewardID, Resident: e.ResidentID, Description: e.Description,
-		ValueFen: int64(e.ValueFen), Bearer: string(e.Bearer), At: e.At, Undoes: e.Undoes}
+		ValueFen: int64(e.ValueFen), Bearer: string(e.Bearer), At: e.At, Recorded: e.Recorded, Undoes: e.Undoes}
 }
 
 // event is the settlement event with id these fields describe.
@@ -37,7 +38,7 @@ func (f eventFields) event(id string) models.SettlementEvent {
 	return models.SettlementEvent{ID: id, CommunityID: f.Community, PartnerID: f.Partner,
 		Kind: models.SettlementEventKind(f.Kind), RedemptionID: f.Redemption, RewardID: f.Reward,
 		ResidentID: f.Resident, Description: f.Description, ValueFen: models.Fen(f.ValueFen),
-		Bearer: models.Bearer(f.Bearer), At: f.At.UTC(), Undoes: f.Undoes}
+		Bearer: models.Bearer(f.Bearer), At: f.At.UTC(), Recorded: recordedUTC(f.Recorded), Undoes: f.Undoes}
 }
 
 type settlementEventDoc struct {
@@ -71,4 +72,28 @@ func (s *Store) EachSettlementEvent(ctx context.Context, partnerID string, from,
 	filter := bson.D{{Key: "partner", Value: partnerID}, {Key: "at", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}}
 	cur, err := s.c(colSettlementEvents).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}))
 	return eachDoc(ctx, cur, err, "settlement events", func(d settlementEventDoc) error { return fn(d.Fields.event(d.ID)) })
+}
+
+// recordedUTC is t in UTC, or zero when the event did not keep it.
+func recordedUTC(t time.Time) time.Time {
+	if t.IsZero() || t.Year() <= 1 {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// EachStatementCandidate streams, in time order, the events a partner's
+// statement of the month [from, to) may take: those with from <= At < to,
+// and those with At < from recorded at lateFrom <= Recorded <= lateTo (an
+// earlier month's events recorded late). One query, so the settlement reads
+// the collection once per partner. Events that kept no Recorded time are
+// never among the late ones.
+func (s *Store) EachStatementCandidate(ctx context.Context, partnerID string, from, to, lateFrom, lateTo time.Time, fn func(models.SettlementEvent) error) error {
+	filter := bson.D{{Key: "partner", Value: partnerID}, {Key: "$or", Value: bson.A{
+		bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}},
+		bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: from}}},
+			{Key: "recorded", Value: bson.D{{Key: "$gte", Value: lateFrom}, {Key: "$lte", Value: lateTo}}}},
+	}}}
+	cur, err := s.c(colSettlementEvents).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}))
+	return eachDoc(ctx, cur, err, "statement candidates", func(d settlementEventDoc) error { return fn(d.Fields.event(d.ID)) })
 }

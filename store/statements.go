@@ -120,6 +120,30 @@ func (s *Store) InsertStatementTransition(ctx context.Context, t models.Statemen
 	return nil
 }
 
+// statementBegun is the status of the record that says when a statement's
+// settlement began; readers of the status skip it.
+const statementBegun = "begun"
+
+// BeginSettlement records, once, that the settlement of statement
+// statementID began at at, and returns the time of the first such record:
+// every run of that statement, resumed or concurrent, takes the same
+// cut-off for the events it counts.
+func (s *Store) BeginSettlement(ctx context.Context, statementID string, at time.Time) (time.Time, error) {
+	id := statementID + ":" + statementBegun
+	err := s.insert(ctx, colStatementStatus, transitionDoc{ID: id, Statement: statementID, Status: statementBegun, At: at})
+	if err == nil {
+		return at.UTC(), nil
+	}
+	if !errors.Is(err, models.ErrConflict) {
+		return time.Time{}, err
+	}
+	var d transitionDoc
+	if err := s.findByID(ctx, colStatementStatus, id, &d); err != nil {
+		return time.Time{}, err
+	}
+	return d.At.UTC(), nil
+}
+
 // withTransitions fills the status of st from its transition records, two
 // exact-_id reads.
 func (s *Store) withTransitions(ctx context.Context, st models.Statement) (models.Statement, error) {
@@ -162,12 +186,15 @@ func (d lineDoc) model() models.StatementLine {
 	return models.StatementLine{ID: d.ID, StatementID: d.Statement, Adjustment: d.Adjustment, Event: d.Fields.event(d.Event)}
 }
 
-// InsertStatementLines adds lines in one round trip; lines whose ids are
-// already written are kept as they are and are not an error, so a resumed
-// settlement writes nothing twice.
-func (s *Store) InsertStatementLines(ctx context.Context, lines []models.StatementLine) error {
+// ClaimStatementLines adds lines in one round trip and returns those that
+// stand in their statement: the ones inserted now, and the ones found
+// already written for the same statement (a resumed or concurrent run of
+// it), as written. A line's id names its event only (models.StatementLineID),
+// so a line found written for another statement is that statement's, and is
+// left out: an event is on one statement at most.
+func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.StatementLine) ([]models.StatementLine, error) {
 	if len(lines) == 0 {
-		return nil
+		return nil, nil
 	}
 	docs := make([]any, len(lines))
 	for i, l := range lines {
@@ -177,16 +204,44 @@ func (s *Store) InsertStatementLines(ctx context.Context, lines []models.Stateme
 		_, err := s.c(colStatementLines).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
 		return err
 	})
-	var bwe mongo.BulkWriteException
-	if err != nil && errors.As(err, &bwe) && bwe.WriteConcernError == nil {
-		for _, we := range bwe.WriteErrors {
-			if we.Code != 11000 {
-				return mapErr("insert statement lines", err)
-			}
-		}
-		return nil
+	if err == nil {
+		return lines, nil
 	}
-	return mapErr("insert statement lines", err)
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		return nil, mapErr("insert statement lines", err)
+	}
+	taken := map[int]bool{}
+	for _, we := range bwe.WriteErrors {
+		if we.Code != 11000 {
+			return nil, mapErr("insert statement lines", err)
+		}
+		taken[we.Index] = true
+	}
+	out := make([]models.StatementLine, 0, len(lines))
+	for i, l := range lines {
+		if !taken[i] {
+			out = append(out, l)
+			continue
+		}
+		var d lineDoc
+		if err := s.findByID(ctx, colStatementLines, l.ID, &d); err != nil {
+			return nil, fmt.Errorf("store: statement line %s: %w", l.ID, err)
+		}
+		if d.Statement == l.StatementID {
+			out = append(out, d.model())
+		}
+	}
+	return out, nil
+}
+
+// StatementLine returns the line with id, or models.ErrNotFound.
+func (s *Store) StatementLine(ctx context.Context, id string) (models.StatementLine, error) {
+	var d lineDoc
+	if err := s.findByID(ctx, colStatementLines, id, &d); err != nil {
+		return models.StatementLine{}, err
+	}
+	return d.model(), nil
 }
 
 // EachStatementLine streams a statement's lines in time order, holding one

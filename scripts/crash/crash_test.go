@@ -28,7 +28,7 @@ func TestCrashShort(t *testing.T) {
 	if res.Applied == 0 || res.Voided == 0 || res.Replayed == 0 {
 		t.Fatalf("no credit was applied, voided or replayed: the harness tested too little (%v)", res)
 	}
-	if res.Months != res.Rounds || res.Checked.Statements == 0 || res.Settle.Runs < res.Rounds {
+	if res.Months != res.Rounds+1 || res.Checked.Statements == 0 || res.Settle.Runs < res.Rounds {
 		t.Fatalf("the settlement was exercised too little (%v)", res)
 	}
 }

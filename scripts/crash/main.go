@@ -7,8 +7,10 @@
 // credit's fulfilments and reversals one for one with its acknowledged
 // applies and voids, and acknowledged requests sent again after a restart
 // answered as the first time), every account's chain valid (the audit
-// command passes), one statement per partner and month, and every
-// statement equal to a recomputation from the settlement events.
+// command passes), one statement per partner and month, every settlement
+// event (fulfilment, refund, void) on exactly one statement (its own
+// month's, or a later one's as an adjustment when it was recorded after its
+// month was settled), and every statement's header equal to its lines.
 //
 //	go run ./scripts/crash -rounds 50
 //

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"sort"
 	"sync"
 	"syscall"
 	"time"
@@ -178,28 +177,28 @@ func (l *jobLog) Write(p []byte) (int, error) {
 type statementCheck struct {
 	Statements, Lines int
 	// Reversals are lines of voided bills (negative), Adjustments lines
-	// the statements mark as correcting an earlier month.
-	Reversals, Adjustments int
+	// the statements mark as about an earlier month, Late the lines of
+	// events recorded after their own month was settled, carried by a
+	// later month's statement.
+	Reversals, Adjustments, Late int
 }
 
-// expectedStatement is a partner's month recomputed from its events.
-type expectedStatement struct {
-	events                    map[string]models.SettlementEvent // by event id
-	adjustments               map[string]bool                   // by event id
-	total, community, partner models.Fen
-}
+// lateMargin is how close to the end of its month an event may be recorded
+// and still miss that month's statement (the settlement's own margin).
+const lateMargin = time.Hour
 
-// checkStatements recomputes, for every partner and every month in months,
-// the statement from the settlement events, apart from the settlement code:
-// it reads each partner's events over all time once, buckets them by month
-// in the community's time zone, and adds them up itself. Each stored
-// statement must match: header totals and counts, and its lines one for one
-// by id, each carrying its event's value. A month with events must have
-// exactly one statement, a month without none, and no month outside months
-// (the one still running) any. Every acknowledged merchant scan must have
-// one fulfilment event, and every fee credit the events of its acknowledged
-// applies and voids (checkCredits); each event, once its month is settled,
-// one statement line.
+// checkStatements checks, apart from the settlement code, that every
+// settlement event is on exactly one statement, and each statement adds up:
+// it reads each partner's events over all time and every statement's lines,
+// and finds each event on exactly one line (every month up to the last
+// start's is settled, on a clock after every event was recorded), on the
+// statement of its own month or, if it was recorded after that month was
+// settled, of a later one as an adjustment; each line carries its event's
+// value under the event's key; each header's counts and totals equal its
+// lines; no month outside months has a statement. Every acknowledged
+// merchant scan must have one fulfilment event, and every fee credit the
+// events of its acknowledged applies and voids (checkCredits); every event
+// of a redemption, one statement line.
 // The server must be stopped: this opens the data folder itself.
 func checkStatements(ctx context.Context, data string, months []models.Month, reqs []*request, credits *creditPool) (statementCheck, []string, error) {
 	var chk statementCheck
@@ -221,7 +220,6 @@ func checkStatements(ctx context.Context, data string, months []models.Month, re
 	var problems []string
 	byRedemption := map[string][]models.SettlementEvent{}
 	lineCount := map[string]int{} // statement lines by redemption
-	wantLines := map[string]int{} // statement lines the events of settled months call for, by redemption
 	cs, err := st.Communities(ctx, "", 1000)
 	if err != nil {
 		return chk, nil, err
@@ -243,28 +241,19 @@ func checkStatements(ctx context.Context, data string, months []models.Month, re
 			}
 			for _, e := range events {
 				byRedemption[e.RedemptionID] = append(byRedemption[e.RedemptionID], e)
-				if settled[models.MonthOf(e.At, loc)] {
-					wantLines[e.RedemptionID]++ // lines a redemption's events should have
-				}
 			}
-			byMonth := expectedByMonth(events, loc)
 			stored, err := st.Statements(ctx, c.ID, p.ID, "")
 			if err != nil {
 				return chk, nil, err
 			}
-			seen := map[models.Month]int{}
+			placed := map[string][]models.Month{} // statements' months by event id
+			x := newExpected(events)
 			for _, s := range stored {
-				seen[s.Month]++
 				if !settled[s.Month] {
 					problems = append(problems, fmt.Sprintf("statement %s of a month not settled", s.ID))
 					continue
 				}
-				want, ok := byMonth[s.Month]
-				if !ok {
-					problems = append(problems, fmt.Sprintf("statement %s for a month without events", s.ID))
-					continue
-				}
-				got, err := compareStatement(ctx, st, s, want, lineCount, &chk)
+				got, err := compareStatement(ctx, st, s, x, loc, placed, lineCount, &chk)
 				if err != nil {
 					return chk, nil, err
 				}
@@ -272,9 +261,23 @@ func checkStatements(ctx context.Context, data string, months []models.Month, re
 				chk.Statements++
 				chk.Lines += s.Lines
 			}
-			for m := range byMonth {
-				if settled[m] && seen[m] != 1 {
-					problems = append(problems, fmt.Sprintf("partner %s month %s: %d statements; want 1", p.Name, m, seen[m]))
+			for _, e := range events {
+				ms := placed[e.ID]
+				if len(ms) != 1 {
+					problems = append(problems, fmt.Sprintf("partner %s: event %s (%s, %s) on %d statements %v; want exactly one",
+						p.Name, e.ID, e.Kind, e.At.In(loc).Format(time.DateTime), len(ms), ms))
+					continue
+				}
+				own, on := models.MonthOf(e.At, loc), ms[0]
+				later := own.String() < on.String() // "2026-10" < "2026-11"
+				switch {
+				case on.String() < own.String():
+					problems = append(problems, fmt.Sprintf("event %s of %s on the statement of %s, before it", e.ID, own, on))
+				case later && !e.Recorded.IsZero() && e.Recorded.Before(own.End(loc).Add(-lateMargin)):
+					problems = append(problems, fmt.Sprintf("event %s of %s recorded in time (%s) is on the statement of %s",
+						e.ID, own, e.Recorded.In(loc).Format(time.DateTime), on))
+				case later:
+					chk.Late++
 				}
 			}
 		}
@@ -293,120 +296,121 @@ func checkStatements(ctx context.Context, data string, months []models.Month, re
 			problems = append(problems, fmt.Sprintf("redeem %s: credit %s never applied has events %v", r.Key, r.Ref, eventKinds(evs)))
 			continue
 		}
-		if lineCount[r.Ref] != wantLines[r.Ref] {
-			problems = append(problems, fmt.Sprintf("%s %s: redemption %s on %d statement lines; want %d", r.Kind, r.Key, r.Ref, lineCount[r.Ref], wantLines[r.Ref]))
+		if lineCount[r.Ref] != len(evs) {
+			problems = append(problems, fmt.Sprintf("%s %s: redemption %s on %d statement lines; want %d, one per event", r.Kind, r.Key, r.Ref, lineCount[r.Ref], len(evs)))
 		}
 	}
 	return chk, problems, nil
 }
 
-// expectedByMonth buckets a partner's events into the statements they
-// should make. A reversal is an adjustment when the fulfilment it undoes,
-// the last one of its redemption before it, was before the reversal's
-// month began (a credit applied again after a void is fulfilled once per
-// bill, and each void undoes the latest), or when there is none on record.
-func expectedByMonth(events []models.SettlementEvent, loc *time.Location) map[models.Month]*expectedStatement {
+// expected is what the harness knows of a partner's events: each by id,
+// and when the fulfilment each reversal undoes took place.
+type expected struct {
+	events map[string]models.SettlementEvent
+	undone map[string]time.Time // by reversal id; absent when none is on record
+}
+
+// newExpected reads a partner's events. A reversal undoes the last
+// fulfilment of its redemption before it (a credit applied again after a
+// void is fulfilled once per bill, and each void undoes the latest).
+func newExpected(events []models.SettlementEvent) expected {
+	x := expected{events: map[string]models.SettlementEvent{}, undone: map[string]time.Time{}}
 	fulfilments := map[string][]time.Time{} // by redemption
 	for _, e := range events {
+		x.events[e.ID] = e
 		if e.Kind == models.EventFulfilled {
 			fulfilments[e.RedemptionID] = append(fulfilments[e.RedemptionID], e.At)
 		}
 	}
-	undone := func(e models.SettlementEvent) (time.Time, bool) {
+	for _, e := range events {
+		if e.Kind != models.EventReversed || e.RedemptionID == "" {
+			continue
+		}
 		var last time.Time
 		for _, t := range fulfilments[e.RedemptionID] {
 			if !t.After(e.At) && t.After(last) {
 				last = t
 			}
 		}
-		return last, !last.IsZero()
-	}
-	out := map[models.Month]*expectedStatement{}
-	for _, e := range events {
-		m := models.MonthOf(e.At, loc)
-		x := out[m]
-		if x == nil {
-			x = &expectedStatement{events: map[string]models.SettlementEvent{}, adjustments: map[string]bool{}}
-			out[m] = x
-		}
-		x.events[e.ID] = e
-		if e.Kind == models.EventReversed {
-			t, ok := undone(e)
-			x.adjustments[e.ID] = e.RedemptionID == "" || !ok || t.Before(m.Start(loc))
-		}
-		x.total += e.ValueFen
-		if e.Bearer == models.BearerPartner {
-			x.partner += e.ValueFen
-		} else {
-			x.community += e.ValueFen
+		if !last.IsZero() {
+			x.undone[e.ID] = last
 		}
 	}
-	return out
+	return x
 }
 
-// compareStatement checks one stored statement against its recomputation
-// and counts its lines by redemption into lineCount. Lines are matched by
-// the event they carry, so a line doubled or dropped shows whatever its id.
-func compareStatement(ctx context.Context, st *store.Store, s models.Statement, want *expectedStatement, lineCount map[string]int, chk *statementCheck) ([]string, error) {
+// adjustment says whether e is an adjustment on the statement of the month
+// that starts at start: an event of an earlier month, or a reversal of a
+// fulfilment before start (or of none on record).
+func (x expected) adjustment(e models.SettlementEvent, start time.Time) bool {
+	if e.At.Before(start) {
+		return true
+	}
+	if e.Kind != models.EventReversed {
+		return false
+	}
+	t, ok := x.undone[e.ID]
+	return !ok || t.Before(start)
+}
+
+// compareStatement checks one stored statement's lines against the events
+// they carry and its header against its lines, notes the month of each
+// event it carries in placed and counts its lines by redemption into
+// lineCount. Lines are matched by the event they carry, so a line doubled
+// shows whatever its id.
+func compareStatement(ctx context.Context, st *store.Store, s models.Statement, x expected, loc *time.Location,
+	placed map[string][]models.Month, lineCount map[string]int, chk *statementCheck) ([]string, error) {
 	var problems []string
 	bad := func(format string, args ...any) {
 		problems = append(problems, s.ID+": "+fmt.Sprintf(format, args...))
 	}
-	adjustments := 0
-	for _, a := range want.adjustments {
-		if a {
-			adjustments++
-		}
-	}
-	if s.Lines != len(want.events) || s.Adjustments != adjustments || s.TotalFen != want.total ||
-		s.CommunityFen != want.community || s.PartnerFen != want.partner {
-		bad("header lines=%d adjustments=%d total=%d community=%d partner=%d; recomputed %d %d %d %d %d",
-			s.Lines, s.Adjustments, s.TotalFen, s.CommunityFen, s.PartnerFen,
-			len(want.events), adjustments, want.total, want.community, want.partner)
-	}
-	perEvent := map[string]int{}
-	stored := 0
-	var sum models.Fen
+	start := s.Month.Start(loc)
+	var stored, adjustments int
+	var sum, community, partner models.Fen
 	err := st.EachStatementLine(ctx, s.ID, func(l models.StatementLine) error {
 		stored++
-		perEvent[l.Event.ID]++
-		sum += l.Event.ValueFen
 		lineCount[l.Event.RedemptionID]++
 		if l.Event.Kind == models.EventReversed {
 			chk.Reversals++
 		}
 		if l.Adjustment {
 			chk.Adjustments++
+			adjustments++
 		}
-		e, ok := want.events[l.Event.ID]
+		e, ok := x.events[l.Event.ID]
+		if !ok {
+			bad("line %s carries event %s, not one of the partner's", l.ID, l.Event.ID)
+			return nil
+		}
+		placed[e.ID] = append(placed[e.ID], s.Month)
+		sum += e.ValueFen
+		if e.Bearer == models.BearerPartner {
+			partner += e.ValueFen
+		} else {
+			community += e.ValueFen
+		}
 		switch {
-		case !ok:
-			bad("line %s carries event %s, not one of the month's", l.ID, l.Event.ID)
-		case l.ID != models.StatementLineID(s.PartnerID, s.Month, e.ID):
-			bad("line %s for event %s has another id than the settlement's key", l.ID, e.ID)
+		case l.ID != models.StatementLineID(e.ID):
+			bad("line %s for event %s has another id than the event's key", l.ID, e.ID)
 		case l.Event.ValueFen != e.ValueFen || l.Event.Bearer != e.Bearer || !l.Event.At.Equal(e.At) ||
 			l.Event.Kind != e.Kind || l.Event.RedemptionID != e.RedemptionID:
 			bad("line %s differs from its event %s", l.ID, e.ID)
-		case l.Adjustment != want.adjustments[e.ID]:
-			bad("line %s adjustment=%v; recomputed %v", l.ID, l.Adjustment, want.adjustments[e.ID])
+		case l.Adjustment != x.adjustment(e, start):
+			bad("line %s adjustment=%v; recomputed %v", l.ID, l.Adjustment, x.adjustment(e, start))
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	var odd []string
-	for id := range want.events {
-		if perEvent[id] != 1 {
-			odd = append(odd, fmt.Sprintf("event %s on %d lines", id, perEvent[id]))
-		}
+	if stored == 0 {
+		bad("a statement without lines")
 	}
-	sort.Strings(odd)
-	for _, o := range odd {
-		bad("%s", o)
-	}
-	if stored != s.Lines || sum != s.TotalFen {
-		bad("%d lines stored adding up to %d; the header says %d lines, %d", stored, sum, s.Lines, s.TotalFen)
+	if s.Lines != stored || s.Adjustments != adjustments || s.TotalFen != sum ||
+		s.CommunityFen != community || s.PartnerFen != partner {
+		bad("header lines=%d adjustments=%d total=%d community=%d partner=%d; its lines %d %d %d %d %d",
+			s.Lines, s.Adjustments, s.TotalFen, s.CommunityFen, s.PartnerFen,
+			stored, adjustments, sum, community, partner)
 	}
 	return problems, nil
 }
