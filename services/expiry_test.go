@@ -49,7 +49,7 @@ func (w *settlementWorld) expiries(resident string) (n int, total int64, balance
 	return n, total, b.Amount
 }
 
-// The worked example of docs/ARCHITECTURE.md §4.7: 50 earned in January, 30 in March, 60
+// The worked example of docs/ARCHITECTURE.md §4.9: 50 earned in January, 30 in March, 60
 // spent; with a 24-month lifetime the run after January 2026 expires
 // nothing, the run after March 2026 expires 20, and running again expires
 // nothing twice.
