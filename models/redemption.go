@@ -171,8 +171,14 @@ type Redemption struct {
 	Closed     time.Time // cancelled, expired or refunded at
 	BillNo     string
 	BillDate   string
-	// TokenID is the merchant QR token a scan consumed.
+	// TokenID names the scan attempt of a merchant QR token: the token's
+	// id for its first attempt, id:n for the n-th after n-1 refusals.
 	TokenID string
+	// Units are the keys of the counters (stock, limits) the redemption
+	// takes a unit of, fixed when it opens, so what it gives back is what
+	// it took even if staff change the reward's stock or limits meanwhile.
+	// Nil for a redemption opened before they were recorded.
+	Units []string
 }
 
 // FilialPlate is a car of a visiting child registered for an elderly
@@ -219,8 +225,9 @@ type GateEvent struct {
 }
 
 // RedemptionMark is one keyed step of a redemption or a visit: "final:"+id decides a
-// redemption's outcome, "void:"+id+":"+n a voided bill, "scan:"+token a
-// consumed QR token. Written once, never changed.
+// redemption's outcome, "void:"+id+":"+n a voided bill, "scan:"+token (or
+// "scan:"+token+":"+n) an attempt to redeem a QR token, "refused:"+id a
+// redemption refused while opening. Written once, never changed.
 type RedemptionMark struct {
 	ID         string
 	Redemption string
@@ -234,6 +241,9 @@ type RedemptionMark struct {
 	// where the redemption's state alone cannot tell its repeat from a new
 	// request (a credit applied, voided and pending again).
 	Op string
+	// Units, on a refusal ("refused:"+id), are the counter units taken
+	// before it, which the refusal gives back.
+	Units []string
 }
 
 // RedemptionFilter selects redemptions of one community; the community is
@@ -242,6 +252,6 @@ type RedemptionFilter struct {
 	CommunityID string
 	ResidentID  string
 	PartnerID   string
-	Statuses    []RedemptionStatus // saved status one of these, when set
+	Statuses    []RedemptionStatus // saved status one of these, when set; else any but failed
 	From, To    time.Time          // Created in [From, To) when set
 }
