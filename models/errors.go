@@ -80,6 +80,8 @@ var (
 	ErrRedemptionClosed  = &Error{Code: "REDEMPTION_CLOSED"}
 	ErrRefundWindowEnded = &Error{Code: "REFUND_WINDOW_ENDED"}
 	ErrBaysFull          = &Error{Code: "BAYS_FULL"}
+	ErrNotFilialDay      = &Error{Code: "NOT_FILIAL_DAY"}
+	ErrVisitClosed       = &Error{Code: "VISIT_CLOSED"}
 	// Time-bank errors.
 	ErrActivityFull      = &Error{Code: "ACTIVITY_FULL"}
 	ErrSignupClosed      = &Error{Code: "SIGNUP_CLOSED"}

@@ -201,6 +201,10 @@ type FilialBooking struct {
 	Bay         int    // 0 while the bays were full
 	BookedBy    string
 	Created     time.Time
+	// Round counts the times the plate was booked for the day: a
+	// cancelled booking booked again is round 2 (services.Rewards).
+	Round     int
+	Cancelled bool
 }
 
 // GateDirection is a car entering or leaving.
@@ -220,9 +224,23 @@ type GateEvent struct {
 	Direction   GateDirection
 	At          time.Time
 	FreeMinutes Minutes
-	Reason      string // why it got what it got
+	ReasonCode  string // one of the Gate* reason codes, stable for machines
+	Reason      string // why it got what it got, in Chinese for the operator's screen
 	VisitID     string
 }
+
+// Reason codes of a gate event's answer.
+const (
+	GateEntry         = "entry"          // an entry, recorded
+	GateFree          = "free"           // free minutes granted
+	GateNotRegistered = "not_registered" // the plate is not registered for filial visits
+	GateNoEntry       = "no_entry"       // no entry before this exit
+	GateNoBooking     = "no_booking"     // no visitor bay booked that day
+	GateNotFilialDay  = "not_filial_day" // the day is not a filial-visit day
+	GateCancelled     = "cancelled"      // the booking was cancelled
+	GateOutsideHours  = "outside_hours"  // the stay is outside the free hours
+	GateAlreadyUsed   = "already_used"   // an earlier exit used the visit's free time
+)
 
 // RedemptionMark is one keyed step of a redemption or a visit: "final:"+id decides a
 // redemption's outcome, "void:"+id+":"+n a voided bill, "scan:"+token (or

@@ -393,3 +393,168 @@ func TestIssue11_17_StockChangedWhileRedemptionsAreOpen(t *testing.T) {
 	}
 	w.mustAudit()
 }
+
+// A visitor whose family link to the parent staff verified books the
+// parent's visit; the parent, the visitor or staff cancel it, and its bay
+// comes back exactly once however often and however concurrently the
+// cancel is sent; the plate may then be booked again.
+func TestIssue11_19_VisitorBooksAndCancelsVisitOnce(t *testing.T) {
+	w := newRewardsWorld(t)
+	elder := w.resident("老李", 1945, 0)
+	son := w.resident("小李", 1980, 0)
+	stranger := w.resident("路人", 1980, 0)
+	const day = "2026-11-28" // a Saturday
+	plates := []string{"沪A10000", "沪A10001", "沪A10002", "沪A10003", "沪A10004", "沪A10005", "沪A10006"}
+	for _, pl := range plates {
+		if _, err := w.rs.RegisterFilialPlate(ctx, elder, "", pl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := w.rs.BookFilialVisit(ctx, son, plates[0], day)
+	wantCode(t, "visitor without a family link", err, models.ErrForbidden)
+	if _, err := w.cs.AddFamilyLink(ctx, w.staff, elder.ResidentID, son.ResidentID, models.RelationChild); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.rs.BookFilialVisit(ctx, son, plates[0], day)
+	wantCode(t, "visitor with an unverified link", err, models.ErrFamilyNotVerified)
+	if _, err := w.cs.VerifyFamilyLink(ctx, w.staff, elder.ResidentID, son.ResidentID); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := w.rs.BookFilialVisit(ctx, son, plates[0], day)
+	if err != nil || mine.Bay == 0 || mine.BookedBy != son.ResidentID {
+		t.Fatalf("the verified visitor's booking: %+v %v", mine, err)
+	}
+	// The parent books the other four bays; the sixth plate finds none.
+	for _, pl := range plates[1:5] {
+		if _, err := w.rs.BookFilialVisit(ctx, elder, pl, day); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = w.rs.BookFilialVisit(ctx, elder, plates[5], day)
+	wantCode(t, "sixth plate", err, models.ErrBaysFull)
+
+	_, err = w.rs.CancelFilialVisit(ctx, stranger, mine.ID, idemOf(stranger, "cancel-stranger"))
+	wantCode(t, "a stranger cancelling", err, models.ErrForbidden)
+	var mu sync.Mutex
+	cancelled := 0
+	run(8, func(i int) {
+		b, err := w.rs.CancelFilialVisit(ctx, son, mine.ID, idemOf(son, fmt.Sprintf("cancel-%d", i%2)))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if b.Cancelled {
+			cancelled++
+		}
+	})
+	if cancelled != 8 {
+		t.Fatalf("%d of 8 cancels answered a cancelled booking", cancelled)
+	}
+	// Exactly one bay came back.
+	if _, err := w.rs.BookFilialVisit(ctx, elder, plates[5], day); err != nil {
+		t.Fatalf("the bay given back should be free: %v", err)
+	}
+	_, err = w.rs.BookFilialVisit(ctx, elder, plates[6], day)
+	wantCode(t, "one bay came back, not two", err, models.ErrBaysFull)
+	// The parent cancels another; the visitor books his plate again.
+	other, err := w.rs.CancelFilialVisit(ctx, elder, plates[1]+"", idemOf(elder, "cancel-parent"))
+	if err == nil || models.CodeOf(err) != models.ErrNotFound.Code {
+		t.Fatalf("cancel by plate, not booking id: %+v %v", other, err)
+	}
+	if _, err := w.rs.CancelFilialVisit(ctx, elder, "A:"+plates[1]+":"+day, idemOf(elder, "cancel-parent")); err != nil {
+		t.Fatal(err)
+	}
+	again, err := w.rs.BookFilialVisit(ctx, son, plates[0], day)
+	if err != nil || again.Bay == 0 || again.Cancelled {
+		t.Fatalf("booked again after a cancel: %+v %v", again, err)
+	}
+	_, err = w.rs.BookFilialVisit(ctx, elder, plates[6], day)
+	wantCode(t, "the rebooking took the bay", err, models.ErrBaysFull)
+
+	// The rebooked visit earns its free time at the gate; then it cannot
+	// be cancelled any more.
+	op := w.partnerLogin("gate", w.parking)
+	at := func(h int) time.Time { return time.Date(2026, 11, 28, h, 0, 0, 0, time.FixedZone("CST", 8*3600)) }
+	w.rewardClock.add(7 * 24 * time.Hour)
+	if _, err := w.rs.GateEvent(ctx, op, services.GateEventIn{EventID: "v-in", Plate: plates[0], Direction: models.GateIn, At: at(10)}); err != nil {
+		t.Fatal(err)
+	}
+	w.rewardClock.add(4 * time.Hour)
+	ev, err := w.rs.GateEvent(ctx, op, services.GateEventIn{EventID: "v-out", Plate: plates[0], Direction: models.GateOut, At: at(12)})
+	if err != nil || ev.FreeMinutes != 120 || ev.ReasonCode != models.GateFree {
+		t.Fatalf("exit of the rebooked visit: %+v %v", ev, err)
+	}
+	_, err = w.rs.CancelFilialVisit(ctx, son, mine.ID, idemOf(son, "cancel-late"))
+	wantCode(t, "cancel after the free time was used", err, models.ErrVisitClosed)
+}
+
+// The refused weekday booking names the rule it breaks, and the gate's
+// answers are in Chinese with a stable reason code.
+func TestIssue11_23_FilialRefusalsNameTheirReason(t *testing.T) {
+	w := newRewardsWorld(t)
+	elder := w.resident("王奶奶", 1950, 0)
+	if _, err := w.rs.RegisterFilialPlate(ctx, elder, "", "沪B66688"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := w.rs.BookFilialVisit(ctx, elder, "沪B66688", "2026-11-23")
+	wantCode(t, "a Monday", err, models.ErrNotFilialDay)
+	if !strings.Contains(err.Error(), "Saturday") || !strings.Contains(err.Error(), "2026-11-23 is a Monday") {
+		t.Fatalf("the refusal does not name the days: %v", err)
+	}
+	if _, err := w.rs.BookFilialVisit(ctx, elder, "沪B66688", "2026-11-21"); err != nil {
+		t.Fatal(err)
+	}
+	op := w.partnerLogin("gate", w.parking)
+	at := func(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, time.FixedZone("CST", 8*3600)) }
+	post := func(id, plate string, dir models.GateDirection, t0 time.Time) models.GateEvent {
+		t.Helper()
+		ev, err := w.rs.GateEvent(ctx, op, services.GateEventIn{EventID: id, Plate: plate, Direction: dir, At: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	w.rewardClock.add(3 * 24 * time.Hour)
+	got := map[string]models.GateEvent{
+		models.GateEntry:         post("in-1", "沪B66688", models.GateIn, at(21, 9)),
+		models.GateNotRegistered: post("out-x", "沪D99999", models.GateOut, at(21, 9)),
+		models.GateNoEntry:       post("out-0", "沪B66688", models.GateOut, at(21, 8)),
+		models.GateFree:          post("out-1", "沪B66688", models.GateOut, at(21, 11)),
+	}
+	post("in-2", "沪B66688", models.GateIn, at(21, 12))
+	got[models.GateAlreadyUsed] = post("out-2", "沪B66688", models.GateOut, at(21, 13))
+	post("in-3", "沪B66688", models.GateIn, at(22, 10))
+	got[models.GateNoBooking] = post("out-3", "沪B66688", models.GateOut, at(22, 11))
+	for code, ev := range got {
+		if ev.ReasonCode != code {
+			t.Errorf("event %s: reason code %q; want %q", ev.EventID, ev.ReasonCode, code)
+		}
+		if !hasHan(ev.Reason) || strings.ContainsAny(ev.Reason, "abcdefghijklmnopqrstuvwxyz") {
+			t.Errorf("event %s: reason %q is not Chinese", ev.EventID, ev.Reason)
+		}
+	}
+	// A cancelled booking earns nothing, and says so.
+	b2, err := w.rs.BookFilialVisit(ctx, elder, "沪B66688", "2026-11-28")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.rs.CancelFilialVisit(ctx, elder, b2.ID, idemOf(elder, "c-1")); err != nil {
+		t.Fatal(err)
+	}
+	w.rewardClock.add(7 * 24 * time.Hour)
+	post("in-5", "沪B66688", models.GateIn, at(28, 10))
+	if ev := post("out-5", "沪B66688", models.GateOut, at(28, 11)); ev.ReasonCode != models.GateCancelled || ev.FreeMinutes != 0 {
+		t.Fatalf("exit on a cancelled booking: %+v", ev)
+	}
+}
+
+func hasHan(s string) bool {
+	for _, r := range s {
+		if r >= 0x4e00 && r <= 0x9fff {
+			return true
+		}
+	}
+	return false
+}

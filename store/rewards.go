@@ -347,6 +347,7 @@ type gateEventDoc struct {
 	Direction   string    `bson:"direction"`
 	At          time.Time `bson:"at"`
 	FreeMinutes int64     `bson:"free_minutes"`
+	ReasonCode  string    `bson:"reason_code,omitempty"`
 	Reason      string    `bson:"reason"`
 	Visit       string    `bson:"visit,omitempty"`
 }
@@ -356,7 +357,7 @@ type gateEventDoc struct {
 func (s *Store) InsertGateEvent(ctx context.Context, e models.GateEvent) error {
 	return s.insert(ctx, colGateEvents, gateEventDoc{ID: e.CommunityID + ":" + e.EventID, Community: e.CommunityID,
 		EventID: e.EventID, Plate: e.Plate, Direction: string(e.Direction), At: e.At,
-		FreeMinutes: int64(e.FreeMinutes), Reason: e.Reason, Visit: e.VisitID})
+		FreeMinutes: int64(e.FreeMinutes), ReasonCode: e.ReasonCode, Reason: e.Reason, Visit: e.VisitID})
 }
 
 // GateEvent returns the recorded event, or models.ErrNotFound.
@@ -367,7 +368,7 @@ func (s *Store) GateEvent(ctx context.Context, communityID, eventID string) (mod
 	}
 	return models.GateEvent{CommunityID: d.Community, EventID: d.EventID, Plate: d.Plate,
 		Direction: models.GateDirection(d.Direction), At: d.At.UTC(), FreeMinutes: models.Minutes(d.FreeMinutes),
-		Reason: d.Reason, VisitID: d.Visit}, nil
+		ReasonCode: d.ReasonCode, Reason: d.Reason, VisitID: d.Visit}, nil
 }
 
 type lastEntryDoc struct {
