@@ -362,7 +362,7 @@ func (s *Rewards) take(ctx context.Context, key string, capacity int, holder str
 
 // giveBack returns holder's unit of counter key, exactly once per holder,
 // in two keyed steps: a ticket "gave:"+key+":"+holder (":"+i for the i-th)
-// that names the back slot k it means to fill, then the slot
+// that names the back slot k it means to fill ("slot:"+k), then the slot
 // "back:"+key+":"+k itself. The crash points:
 //   - before the first ticket: nothing is written; the caller's repeat (a
 //     reader applying the cancel, refusal or expiry again) starts afresh;
@@ -375,8 +375,8 @@ func (s *Rewards) take(ctx context.Context, key string, capacity int, holder str
 // A ticket whose slot another holder filled first is followed by the
 // next ticket; every caller for one holder walks the same tickets, so at
 // most one back slot ever holds it. A ticket names the first missing
-// slot, so the back run stays gap-free. Legacy tickets (holder, not a
-// slot number) name no slot and are taken as done.
+// slot, so the back run stays gap-free. Legacy tickets (holding the
+// holder) name no slot and are taken as done.
 func (s *Rewards) giveBack(ctx context.Context, key, holder string) error {
 	run := "back:" + key
 	for i := 1; ; i++ {
@@ -389,14 +389,18 @@ func (s *Rewards) giveBack(ctx context.Context, key, holder string) error {
 			return err
 		}
 		k := backs + 1
-		err = s.store.InsertSlot(ctx, ticket, strconv.Itoa(k), s.stamp())
+		err = s.store.InsertSlot(ctx, ticket, "slot:"+strconv.Itoa(k), s.stamp())
 		if errors.Is(err, models.ErrConflict) {
 			named, err := s.store.SlotHolder(ctx, ticket)
 			if err != nil {
 				return err
 			}
-			if k, err = strconv.Atoi(named); err != nil {
+			slot, ok := strings.CutPrefix(named, "slot:")
+			if !ok {
 				return nil // a legacy ticket: its give-back is done
+			}
+			if k, err = strconv.Atoi(slot); err != nil {
+				return fmt.Errorf("give back: ticket %s names %q", ticket, named)
 			}
 		} else if err != nil {
 			return err
@@ -1088,8 +1092,8 @@ func (s *Rewards) Cancel(ctx context.Context, p models.Principal, id string) (mo
 
 // ExpireHolds expires the held redemptions of every community whose hold
 // period has passed at now, saves the status of redemptions the hot paths
-// left opening, and finishes those a crash left opening. Safe to repeat:
-// every step is keyed.
+// left opening, and finishes those a crash left opening or half-decided.
+// Safe to repeat: every step is keyed.
 func (s *Rewards) ExpireHolds(ctx context.Context, now time.Time) (expired int, err error) {
 	after := ""
 	for {
@@ -1101,12 +1105,14 @@ func (s *Rewards) ExpireHolds(ctx context.Context, now time.Time) (expired int, 
 			return expired, nil
 		}
 		for _, c := range cs {
+			// Every open redemption is looked at, not only those due: a
+			// cancel or refund cut short by a crash after its mark is
+			// finished here (its units and points given back), not at the
+			// end of the hold period.
 			var due []models.Redemption
 			err := s.store.EachRedemption(ctx, c.ID, []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening},
 				func(r models.Redemption) error {
-					if r.Status == models.RedemptionOpening || !now.Before(r.Expires) {
-						due = append(due, r)
-					}
+					due = append(due, r)
 					return nil
 				})
 			if err != nil {

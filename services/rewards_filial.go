@@ -149,6 +149,16 @@ func (s *Rewards) BookFilialVisit(ctx context.Context, p models.Principal, plate
 		if bay == 0 {
 			return models.FilialBooking{}, models.Errorf(models.ErrBaysFull.Code, "all %d visitor bays are booked on %s", policy.FilialVisitorBays, day)
 		}
+		// A cancel that ran while the bay was being taken may have found
+		// no bay to give back: give it back here (once, whoever does it).
+		if round, cancelled, err := s.bookingRound(ctx, id); err != nil {
+			return models.FilialBooking{}, err
+		} else if cancelled && round == b.Round {
+			if err := s.finishVisitCancel(ctx, b, round); err != nil {
+				return models.FilialBooking{}, err
+			}
+			return models.FilialBooking{}, models.Errorf(models.ErrVisitClosed.Code, "the booking was cancelled while it was being made")
+		}
 		b.Bay = bay
 		return b, s.store.SetFilialBookingBay(ctx, id, bay)
 	})

@@ -264,6 +264,32 @@ func TestIssue11_18_GiveBackInterruptedAfterGuardIsRepaired(t *testing.T) {
 	c := w.resident("丙", 1970, 100)
 	_, err = w.rs.Redeem(ctx, c, rw.ID, idemOf(c, "c-1"))
 	wantCode(t, "one unit was given back, not two", err, models.ErrSoldOut)
+
+	// Nobody reads it again: the nightly job finishes it, long before the
+	// hold period ends.
+	one := w.reward(models.Reward{Kind: models.RewardParking, Points: 10, ValueFen: 500, StockTotal: 1})
+	d := w.resident("丁", 1970, 100)
+	red, err = w.rs.Redeem(ctx, d, one.ID, idemOf(d, "d-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.rewardClock.add(11 * time.Minute)
+	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil { // saves it held
+		t.Fatal(err)
+	}
+	cs.arm("back:stock:", "")
+	if _, err := w.rs.Cancel(ctx, d, red.ID); err == nil {
+		t.Fatal("cancel should have been interrupted")
+	}
+	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil {
+		t.Fatal(err)
+	}
+	if saved, _, err := w.st.Redemption(ctx, red.ID); err != nil || saved.Status != models.RedemptionCancelled || w.balance(d) != 100 {
+		t.Fatalf("after the job: %+v %v balance %d", saved, err, w.balance(d))
+	}
+	if _, err := w.rs.Redeem(ctx, c, one.ID, idemOf(c, "c-2")); err != nil {
+		t.Fatalf("the job gave the unit back: %v", err)
+	}
 	w.mustAudit()
 }
 
