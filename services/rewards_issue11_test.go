@@ -142,6 +142,35 @@ func TestIssue11_3_RefusedScanLeavesTheCodeUsable(t *testing.T) {
 	w.mustAudit()
 }
 
+// A scan refused for points whose refusal a crash kept from being recorded
+// does not block the code: the next scan finds the refused hold, records
+// the refusal and redeems.
+func TestIssue11_3_RefusalCutShortDoesNotBlockTheCode(t *testing.T) {
+	w, cs := crashWorld(t)
+	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 50, ValueFen: 800, StockTotal: 1})
+	p := w.resident("断电", 1980, 10)
+	c1, c2 := w.clerk("clerk-1", w.shop), w.clerk("clerk-2", w.shop)
+	tok := w.scanToken(p, rw)
+	cs.arm("", "refused:")
+	if _, err := w.rs.Scan(ctx, c1, tok, idemOf(c1, "cut-1")); err == nil || models.CodeOf(err) != "" {
+		t.Fatalf("the scan should have been cut short: %v", err)
+	}
+	w.topUp(p, "topup-cut", 100)
+	res, err := w.rs.Scan(ctx, c2, tok, idemOf(c2, "cut-2"))
+	if err != nil || res.Redemption.Status != models.RedemptionFulfilled {
+		t.Fatalf("the other clerk: %+v %v", res, err)
+	}
+	if b := w.balance(p); b != 60 {
+		t.Fatalf("balance %d; want 60", b)
+	}
+	// The cut-short attempt gave its unit of stock back: the stock of one
+	// went to the redemption.
+	if got := w.mine(p); len(got) != 1 || got[0].ID != res.Redemption.ID {
+		t.Fatalf("listed %+v; want the one redemption", got)
+	}
+	w.mustAudit()
+}
+
 // Two clerks scanning one code at once after a refusal: exactly one
 // redemption, the other ALREADY_REDEEMED, the points held once.
 func TestIssue11_3_TwoClerksAfterRefusalRedeemOnce(t *testing.T) {

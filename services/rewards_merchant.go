@@ -266,15 +266,35 @@ func (s *Rewards) claimToken(ctx context.Context, p models.Principal, tokenID st
 		if prior.Actor == p.ResidentID && prior.Reason == idem.OpID {
 			return attempt, prior, false, nil
 		}
-		_, err = s.store.RedemptionMark(ctx, refusedKey(prior.Redemption))
-		if errors.Is(err, models.ErrNotFound) {
-			return "", mark, false, models.Errorf(models.ErrAlreadyRedeemed.Code, "this code was redeemed at %s", prior.At.Format(time.RFC3339))
-		}
+		refused, err := s.attemptRefused(ctx, prior.Redemption)
 		if err != nil {
 			return "", mark, false, fmt.Errorf("scan: %w", err)
 		}
+		if !refused {
+			return "", mark, false, models.Errorf(models.ErrAlreadyRedeemed.Code, "this code was redeemed at %s", prior.At.Format(time.RFC3339))
+		}
 		// That attempt was refused: the token is free for the next.
 	}
+}
+
+// attemptRefused reports whether the scan attempt that opened redemption
+// id was refused: its refusal is recorded, or its hold was refused and a
+// crash kept the refusal from being recorded (recorded now, with its units
+// given back, so the code is not blocked until it expires).
+func (s *Rewards) attemptRefused(ctx context.Context, id string) (bool, error) {
+	_, err := s.store.RedemptionMark(ctx, refusedKey(id))
+	if err == nil || !errors.Is(err, models.ErrNotFound) {
+		return err == nil, err
+	}
+	red, _, err := s.store.Redemption(ctx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return false, nil // still being opened, or died before it was
+	}
+	if err != nil || red.Status != models.RedemptionOpening {
+		return red.Status == models.RedemptionFailed, err
+	}
+	red, err = s.reconcile(ctx, red)
+	return red.Status == models.RedemptionFailed, err
 }
 
 // Refund undoes a merchant redemption within the policy's refund window:
