@@ -520,6 +520,23 @@ func (s *Rewards) Redeem(ctx context.Context, p models.Principal, rewardID strin
 	return s.open(ctx, rw, res, id, idem.Hash, idem.Key, "")
 }
 
+// affordable refuses a redemption of rw the resident's balance cannot pay
+// for, before anything is written: the common refusal leaves no record
+// at all, so retrying with new keys stores nothing. The hold decides; this
+// only spares the records of a refusal known in advance (one that races a
+// spend is refused by the hold and kept as a failed redemption no listing
+// shows).
+func (s *Rewards) affordable(ctx context.Context, res models.Resident, rw models.Reward) error {
+	b, err := s.ledger.Balance(ctx, models.AccountOf(res.ID, models.AssetPoints))
+	if err != nil {
+		return fmt.Errorf("redeem: %w", err)
+	}
+	if b.Amount < int64(rw.Points) {
+		return models.Errorf(models.ErrInsufficientPoints.Code, "the balance is %d points; this reward needs %d", b.Amount, rw.Points)
+	}
+	return nil
+}
+
 // open creates redemption id of rw for res, or finishes or replays it.
 // Concurrent repeats in this process join one execution.
 func (s *Rewards) open(ctx context.Context, rw models.Reward, res models.Resident, id, hash, key, tokenID string) (models.Redemption, error) {
@@ -568,6 +585,10 @@ func (s *Rewards) openOnce(ctx context.Context, rw models.Reward, res models.Res
 		default:
 			plate = h.Plates[0]
 		}
+	}
+	if refusal == nil && tokenID == "" {
+		// A scan checked this before it claimed its token (Scan).
+		refusal = s.affordable(ctx, res, rw)
 	}
 	if refusal != nil {
 		if red, ok, err := repeat(); ok || err != nil {

@@ -21,6 +21,27 @@ type crashStore struct {
 	mu       sync.Mutex
 	failSlot string // the next InsertSlot whose id starts with this fails
 	failMark string // the next InsertRedemptionMark whose id starts with this fails
+	// opened runs once after the next redemption is inserted: a spend
+	// racing the redemption between its check of the balance and its hold.
+	opened func()
+}
+
+func (c *crashStore) onOpen(f func()) {
+	c.mu.Lock()
+	c.opened = f
+	c.mu.Unlock()
+}
+
+func (c *crashStore) InsertRedemption(ctx context.Context, r models.Redemption, hash string) error {
+	err := c.Store.InsertRedemption(ctx, r, hash)
+	c.mu.Lock()
+	f := c.opened
+	c.opened = nil
+	c.mu.Unlock()
+	if f != nil {
+		f()
+	}
+	return err
 }
 
 func (c *crashStore) arm(slot, mark string) {
@@ -66,6 +87,15 @@ func (w *rewardsWorld) topUp(p models.Principal, op string, points int64) {
 	w.t.Helper()
 	if _, err := w.ledger.Post(ctx, ledger.Posting{OpID: op, Hash: "x", Account: models.AccountOf(p.ResidentID, models.AssetPoints),
 		CommunityID: "A", Delta: points, Kind: models.KindAward, Actor: "test"}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// spend takes points from p as a concurrent request would.
+func (w *rewardsWorld) spend(p models.Principal, op string, points int64) {
+	w.t.Helper()
+	if _, err := w.ledger.Post(ctx, ledger.Posting{OpID: op, Hash: "x", Account: models.AccountOf(p.ResidentID, models.AssetPoints),
+		CommunityID: "A", Delta: -points, Kind: models.KindDeduct, Actor: "test"}); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -150,7 +180,9 @@ func TestIssue11_3_RefusalCutShortDoesNotBlockTheCode(t *testing.T) {
 	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 50, ValueFen: 800, StockTotal: 1})
 	p := w.resident("断电", 1980, 10)
 	c1, c2 := w.clerk("clerk-1", w.shop), w.clerk("clerk-2", w.shop)
+	w.topUp(p, "topup-before", 40)
 	tok := w.scanToken(p, rw)
+	cs.onOpen(func() { w.spend(p, "racing-spend", 40) }) // it passes the balance check, then the hold refuses
 	cs.arm("", "refused:")
 	if _, err := w.rs.Scan(ctx, c1, tok, idemOf(c1, "cut-1")); err == nil || models.CodeOf(err) != "" {
 		t.Fatalf("the scan should have been cut short: %v", err)
@@ -222,12 +254,30 @@ func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 		_, err := w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, fmt.Sprintf("poor-%02d", i)))
 		wantCode(t, "without points", err, models.ErrInsufficientPoints)
 	}
-	// Refused at the hold, then lost before the refusal was recorded: the
-	// redemption is saved as opening, yet no listing shows it.
-	cs.arm("", "refused:")
-	if _, err := w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-crash")); err == nil {
-		t.Fatal("a refused redemption succeeded")
+	// A refusal known in advance stores nothing at all.
+	stored, err := w.st.Redemptions(ctx, models.RedemptionFilter{CommunityID: "A", ResidentID: poor.ResidentID,
+		Statuses: []models.RedemptionStatus{models.RedemptionFailed, models.RedemptionOpening}}, 0)
+	if err != nil || len(stored) != 0 {
+		t.Fatalf("refusals stored %d redemptions (%v); want none", len(stored), err)
 	}
+	// A spend races the redemption: the hold refuses it after its units
+	// were taken; a refusal cut short by a crash before it was recorded is
+	// saved as opening, yet no listing shows it.
+	w.topUp(poor, "topup-race-1", 90)
+	for i, crash := range []bool{false, true} {
+		cs.onOpen(func() { w.spend(poor, fmt.Sprintf("race-spend-%d", i), 60) })
+		if crash {
+			cs.arm("", "refused:")
+		}
+		_, err := w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, fmt.Sprintf("poor-race-%d", i)))
+		if !crash {
+			wantCode(t, "refused by the hold", err, models.ErrInsufficientPoints)
+		} else if err == nil || models.CodeOf(err) != "" {
+			t.Fatalf("the refusal should have been cut short: %v", err)
+		}
+		w.topUp(poor, fmt.Sprintf("topup-race-%d", i+2), 60)
+	}
+	w.spend(poor, "race-spend-end", 90)
 	if got := w.mine(poor); len(got) != 0 {
 		t.Fatalf("listed after refusals: %+v", got)
 	}
@@ -238,9 +288,9 @@ func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 	if got := w.mine(poor); len(got) != 0 {
 		t.Fatalf("listed after the hold-expiry job: %+v", got)
 	}
-	_, err := w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-03"))
+	_, err = w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-03"))
 	wantCode(t, "repeat", err, models.ErrInsufficientPoints)
-	_, err = w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-crash"))
+	_, err = w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-race-1"))
 	wantCode(t, "repeat of the interrupted one", err, models.ErrInsufficientPoints)
 	// Every refusal gave its units back: the one unit of stock, and the
 	// resident's monthly limit, are free.

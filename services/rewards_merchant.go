@@ -209,8 +209,8 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 		refusal = models.Errorf(models.ErrTokenExpired.Code, "the code expired; ask for a fresh one")
 	} else if loc, err := s.location(ctx, rw.CommunityID); err != nil {
 		return ScanResult{}, fmt.Errorf("scan: %w", err)
-	} else {
-		refusal = s.admit(ctx, rw, res, s.now(), loc)
+	} else if refusal = s.admit(ctx, rw, res, s.now(), loc); refusal == nil {
+		refusal = s.affordable(ctx, res, rw)
 	}
 	attempt, mark, fresh, err := s.claimToken(ctx, p, c.ID, idem, refusal)
 	if err != nil {
