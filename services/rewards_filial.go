@@ -159,8 +159,10 @@ func (s *Rewards) BookFilialVisit(ctx context.Context, p models.Principal, plate
 			}
 			return models.FilialBooking{}, models.Errorf(models.ErrVisitClosed.Code, "the booking was cancelled while it was being made")
 		}
-		b.Bay = bay
-		return b, s.store.SetFilialBookingBay(ctx, id, bay)
+		if b.Bay, err = s.physicalBay(ctx, bayKey(b), policy.FilialVisitorBays, bay); err != nil {
+			return models.FilialBooking{}, err
+		}
+		return b, s.store.SetFilialBookingBay(ctx, id, b.Bay)
 	})
 	b, _ := v.(models.FilialBooking)
 	if err != nil {
@@ -245,6 +247,34 @@ func (s *Rewards) finishVisitCancel(ctx context.Context, b models.FilialBooking,
 			return s.giveBack(ctx, bayKey(b), holder)
 		}
 	}
+}
+
+// physicalBay is the visitor bay (1 … bays) that take slot n of counter
+// key stands for. Slots past the bays exist only because bookings were
+// cancelled: slot bays+k was freed by the k-th give-back, so it is the bay
+// the booking that gave it back held.
+func (s *Rewards) physicalBay(ctx context.Context, key string, bays, n int) (int, error) {
+	for hops := 0; n > bays && bays > 0 && hops < 1000; hops++ {
+		freedBy, err := s.store.SlotHolder(ctx, "back:"+key+":"+strconv.Itoa(n-bays))
+		if err != nil {
+			return 0, err
+		}
+		m := 0
+		for k := 1; m == 0; k++ {
+			h, err := s.store.SlotHolder(ctx, "take:"+key+":"+strconv.Itoa(k))
+			if errors.Is(err, models.ErrNotFound) {
+				return n, nil // the books do not say: show the slot
+			}
+			if err != nil {
+				return 0, err
+			}
+			if h == freedBy {
+				m = k
+			}
+		}
+		n = m
+	}
+	return n, nil
 }
 
 // CancelFilialVisit cancels a booked visit before its day is over and
