@@ -1084,7 +1084,17 @@ func (s *Rewards) visibleRedemption(ctx context.Context, p models.Principal, id 
 	if red.ResidentID != p.ResidentID && !p.IsStaff() {
 		return models.Redemption{}, models.ErrForbidden
 	}
-	return s.reconcile(ctx, red)
+	return s.listed(ctx, red)
+}
+
+// listed is red reconciled, or models.ErrNotFound if it was refused: a
+// refusal is an answer, not a redemption anyone can look up.
+func (s *Rewards) listed(ctx context.Context, red models.Redemption) (models.Redemption, error) {
+	red, err := s.reconcile(ctx, red)
+	if err == nil && red.Status == models.RedemptionFailed {
+		return models.Redemption{}, models.ErrNotFound
+	}
+	return red, err
 }
 
 // Redemption returns one redemption to its resident or staff.
@@ -1254,7 +1264,7 @@ func (s *Rewards) partnerCredit(ctx context.Context, p models.Principal, id stri
 	if red.PartnerID != pt.ID {
 		return models.Redemption{}, models.ErrForbidden
 	}
-	return s.reconcile(ctx, red)
+	return s.listed(ctx, red)
 }
 
 // ApplyCredit records that a pending credit was taken off a bill: the

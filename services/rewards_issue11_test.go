@@ -288,6 +288,16 @@ func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 	if got := w.mine(poor); len(got) != 0 {
 		t.Fatalf("listed after the hold-expiry job: %+v", got)
 	}
+	// Kept only to answer a repeat: not to be looked up either.
+	refused, err := w.st.Redemptions(ctx, models.RedemptionFilter{CommunityID: "A", ResidentID: poor.ResidentID,
+		Statuses: []models.RedemptionStatus{models.RedemptionFailed}}, 0)
+	if err != nil || len(refused) != 2 {
+		t.Fatalf("refusals kept: %+v %v; want the two that raced a spend", refused, err)
+	}
+	for _, r := range refused {
+		_, err := w.rs.Redemption(ctx, poor, r.ID)
+		wantCode(t, "a refused redemption looked up", err, models.ErrNotFound)
+	}
 	_, err = w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-03"))
 	wantCode(t, "repeat", err, models.ErrInsufficientPoints)
 	_, err = w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-race-1"))

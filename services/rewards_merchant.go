@@ -373,7 +373,7 @@ func (s *Rewards) merchantRedemption(ctx context.Context, p models.Principal, id
 	if red.PartnerID != p.MerchantID {
 		return models.Redemption{}, models.ErrForbidden
 	}
-	return s.reconcile(ctx, red)
+	return s.listed(ctx, red)
 }
 
 // MerchantDay lists the clerk's merchant's redemptions made on day
