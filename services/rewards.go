@@ -537,6 +537,28 @@ func (s *Rewards) affordable(ctx context.Context, res models.Resident, rw models
 	return nil
 }
 
+// available refuses a redemption of rw whose stock or limit this process
+// already knows to be used up, before anything is written, as affordable
+// does for points. It reads only for a counter the process has seen full
+// (its count of backs), so the common path costs nothing; a counter that
+// fills meanwhile is refused by take.
+func (s *Rewards) available(ctx context.Context, rw models.Reward, res models.Resident, now time.Time, loc *time.Location) error {
+	for _, c := range counters(rw, res.ID, res.HouseholdID, now, loc) {
+		taken := s.hint("take:"+c.key) - 1 // at least this many are taken
+		if taken < c.capacity {
+			continue
+		}
+		backs, err := s.count(ctx, "back:"+c.key)
+		if err != nil {
+			return fmt.Errorf("redeem: %w", err)
+		}
+		if taken >= c.capacity+backs {
+			return c.refusal
+		}
+	}
+	return nil
+}
+
 // open creates redemption id of rw for res, or finishes or replays it.
 // Concurrent repeats in this process join one execution.
 func (s *Rewards) open(ctx context.Context, rw models.Reward, res models.Resident, id, hash, key, tokenID string) (models.Redemption, error) {
@@ -587,8 +609,10 @@ func (s *Rewards) openOnce(ctx context.Context, rw models.Reward, res models.Res
 		}
 	}
 	if refusal == nil && tokenID == "" {
-		// A scan checked this before it claimed its token (Scan).
-		refusal = s.affordable(ctx, res, rw)
+		// A scan checked its points before it claimed its token (Scan).
+		if refusal = s.affordable(ctx, res, rw); refusal == nil {
+			refusal = s.available(ctx, rw, res, now, loc)
+		}
 	}
 	if refusal != nil {
 		if red, ok, err := repeat(); ok || err != nil {

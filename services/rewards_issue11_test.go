@@ -673,3 +673,38 @@ func hasHan(s string) bool {
 	}
 	return false
 }
+
+// Sold out or over a limit, a resident retrying with new keys stores
+// nothing either; once a unit comes back the next attempt succeeds.
+func TestIssue11_4_SoldOutRetriesStoreNothing(t *testing.T) {
+	w := newRewardsWorld(t)
+	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 1})
+	limited := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, LimitMonth: 1})
+	first := w.resident("先", 1970, 100)
+	later := w.resident("后", 1970, 100)
+	held, err := w.rs.Redeem(ctx, first, rw.ID, idemOf(first, "first-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.rs.Redeem(ctx, later, limited.ID, idemOf(later, "limited-0")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		_, err := w.rs.Redeem(ctx, later, rw.ID, idemOf(later, fmt.Sprintf("sold-%02d", i)))
+		wantCode(t, "sold out", err, models.ErrSoldOut)
+		_, err = w.rs.Redeem(ctx, later, limited.ID, idemOf(later, fmt.Sprintf("limited-%02d", i+1)))
+		wantCode(t, "over the limit", err, models.ErrLimitReached)
+	}
+	stored, err := w.st.Redemptions(ctx, models.RedemptionFilter{CommunityID: "A", ResidentID: later.ResidentID,
+		Statuses: []models.RedemptionStatus{models.RedemptionFailed, models.RedemptionOpening}}, 0)
+	if err != nil || len(stored) != 1 { // the one redemption of limited, saved opening
+		t.Fatalf("refusals stored %d redemptions (%v); want none beyond the one made", len(stored)-1, err)
+	}
+	if _, err := w.rs.Cancel(ctx, first, held.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.rs.Redeem(ctx, later, rw.ID, idemOf(later, "sold-after-cancel")); err != nil {
+		t.Fatalf("the unit given back should be free: %v", err)
+	}
+	w.mustAudit()
+}

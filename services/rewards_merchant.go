@@ -210,6 +210,9 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 	} else if loc, err := s.location(ctx, rw.CommunityID); err != nil {
 		return ScanResult{}, fmt.Errorf("scan: %w", err)
 	} else if refusal = s.admit(ctx, rw, res, s.now(), loc); refusal == nil {
+		// Stock and limits are left to the attempt: claiming the token
+		// first finishes an earlier attempt a crash cut short, which may
+		// hold the unit.
 		refusal = s.affordable(ctx, res, rw)
 	}
 	attempt, mark, fresh, err := s.claimToken(ctx, p, c.ID, idem, refusal)
