@@ -46,6 +46,8 @@ var errorTable = map[models.Code]errorInfo{
 	models.ErrRedemptionClosed.Code:    {http.StatusConflict, "This redemption is already closed.", "该兑换单已结束。"},
 	models.ErrRefundWindowEnded.Code:   {http.StatusConflict, "The refund window has ended.", "已超过可退期限。"},
 	models.ErrBaysFull.Code:            {http.StatusConflict, "No visitor bay is free that day.", "当日访客车位已约满。"},
+	models.ErrNotFilialDay.Code:        {http.StatusConflict, "Filial-visit parking is free only on the community's visiting days (Saturday and Sunday unless the policy says otherwise).", "孝老停车仅限社区规定的探访日（默认周六、周日），该日不可预约。"},
+	models.ErrVisitClosed.Code:         {http.StatusConflict, "This visit has begun or is over; it can no longer be cancelled.", "该探访已开始或已结束，不能再取消。"},
 	models.ErrNominationOpen.Code:      {http.StatusConflict, "This resident or household already has an open nomination (in notice or listed).", "该居民或该户已有未结束的红榜提名（公示中或已上榜），不能重复提名。"},
 	models.ErrActivityFull.Code:        {http.StatusConflict, "The activity is full.", "活动名额已满。"},
 	models.ErrSignupClosed.Code:        {http.StatusConflict, "Sign-up for this activity is closed.", "该活动已停止报名或取消。"},

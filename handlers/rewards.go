@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ type RewardsService interface {
 
 	RegisterFilialPlate(ctx context.Context, p models.Principal, parentID, plate string) (models.FilialPlate, error)
 	BookFilialVisit(ctx context.Context, p models.Principal, plate, day string) (models.FilialBooking, error)
+	CancelFilialVisit(ctx context.Context, p models.Principal, id string, idem services.Idempotency) (models.FilialBooking, error)
 	GateEvent(ctx context.Context, p models.Principal, in services.GateEventIn) (models.GateEvent, error)
 }
 
@@ -61,6 +63,7 @@ func (h *api) routesRewards(r fiber.Router) {
 	r.Post("/merchant/redemptions/:id/refund", clerk, h.refund)
 	r.Post("/filial/plates", any, h.registerFilialPlate)
 	r.Post("/filial/bookings", any, h.bookFilialVisit)
+	r.Post("/filial/bookings/:id/cancel", any, h.cancelFilialVisit)
 	r.Post("/parking/gate-events", partner, h.gateEvent)
 }
 
@@ -477,6 +480,15 @@ type filialBookingJSON struct {
 	ParentID string `json:"parent_id"`
 	Day      string `json:"day"`
 	Bay      int    `json:"bay"`
+	Status   string `json:"status"` // booked or cancelled
+}
+
+func toFilialBookingJSON(b models.FilialBooking) filialBookingJSON {
+	status := "booked"
+	if b.Cancelled {
+		status = "cancelled"
+	}
+	return filialBookingJSON{ID: b.ID, Plate: b.Plate, ParentID: b.ParentID, Day: b.Day, Bay: b.Bay, Status: status}
 }
 
 func (h *api) bookFilialVisit(c *fiber.Ctx) error {
@@ -488,7 +500,26 @@ func (h *api) bookFilialVisit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(filialBookingJSON{ID: b.ID, Plate: b.Plate, ParentID: b.ParentID, Day: b.Day, Bay: b.Bay})
+	return c.Status(fiber.StatusCreated).JSON(toFilialBookingJSON(b))
+}
+
+func (h *api) cancelFilialVisit(c *fiber.Ctx) error {
+	// A booking id holds the plate (沪A12345) and colons: clients send it
+	// percent-encoded.
+	id, err := url.PathUnescape(c.Params("id"))
+	if err != nil {
+		return models.Errorf(models.ErrValidation.Code, "the booking id is not a valid path segment")
+	}
+	if len(c.Body()) > 0 {
+		return models.Errorf(models.ErrValidation.Code, "this route takes no body")
+	}
+	return h.keyed(c, func(idem services.Idempotency) error {
+		b, err := h.Rewards.CancelFilialVisit(c.UserContext(), principal(c), id, idem)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toFilialBookingJSON(b))
+	})
 }
 
 type gateEventRequest struct {
@@ -504,6 +535,7 @@ type gateEventJSON struct {
 	Direction   string    `json:"direction"`
 	At          time.Time `json:"at"`
 	FreeMinutes int64     `json:"free_minutes"`
+	ReasonCode  string    `json:"reason_code"`
 	Reason      string    `json:"reason"`
 }
 
@@ -518,5 +550,5 @@ func (h *api) gateEvent(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(gateEventJSON{EventID: ev.EventID, Plate: ev.Plate, Direction: string(ev.Direction), At: ev.At,
-		FreeMinutes: int64(ev.FreeMinutes), Reason: ev.Reason})
+		FreeMinutes: int64(ev.FreeMinutes), ReasonCode: ev.ReasonCode, Reason: ev.Reason})
 }

@@ -89,6 +89,8 @@ var (
 	ErrRedemptionClosed  = &Error{Code: "REDEMPTION_CLOSED"}
 	ErrRefundWindowEnded = &Error{Code: "REFUND_WINDOW_ENDED"}
 	ErrBaysFull          = &Error{Code: "BAYS_FULL"}
+	ErrNotFilialDay      = &Error{Code: "NOT_FILIAL_DAY"}
+	ErrVisitClosed       = &Error{Code: "VISIT_CLOSED"}
 	// Honour roll errors.
 	ErrNominationOpen = &Error{Code: "NOMINATION_OPEN"}
 	// Time-bank errors.

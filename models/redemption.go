@@ -171,8 +171,14 @@ type Redemption struct {
 	Closed     time.Time // cancelled, expired or refunded at
 	BillNo     string
 	BillDate   string
-	// TokenID is the merchant QR token a scan consumed.
+	// TokenID names the scan attempt of a merchant QR token: the token's
+	// id for its first attempt, id:n for the n-th after n-1 refusals.
 	TokenID string
+	// Units are the keys of the counters (stock, limits) the redemption
+	// takes a unit of, fixed when it opens, so what it gives back is what
+	// it took even if staff change the reward's stock or limits meanwhile.
+	// Nil for a redemption opened before they were recorded.
+	Units []string
 }
 
 // FilialPlate is a car of a visiting child registered for an elderly
@@ -195,6 +201,10 @@ type FilialBooking struct {
 	Bay         int    // 0 while the bays were full
 	BookedBy    string
 	Created     time.Time
+	// Round counts the times the plate was booked for the day: a
+	// cancelled booking booked again is round 2 (services.Rewards).
+	Round     int
+	Cancelled bool
 }
 
 // GateDirection is a car entering or leaving.
@@ -214,13 +224,28 @@ type GateEvent struct {
 	Direction   GateDirection
 	At          time.Time
 	FreeMinutes Minutes
-	Reason      string // why it got what it got
+	ReasonCode  string // one of the Gate* reason codes, stable for machines
+	Reason      string // why it got what it got, in Chinese for the operator's screen
 	VisitID     string
 }
 
+// Reason codes of a gate event's answer.
+const (
+	GateEntry         = "entry"          // an entry, recorded
+	GateFree          = "free"           // free minutes granted
+	GateNotRegistered = "not_registered" // the plate is not registered for filial visits
+	GateNoEntry       = "no_entry"       // no entry before this exit
+	GateNoBooking     = "no_booking"     // no visitor bay booked that day
+	GateNotFilialDay  = "not_filial_day" // the day is not a filial-visit day
+	GateCancelled     = "cancelled"      // the booking was cancelled
+	GateOutsideHours  = "outside_hours"  // the stay is outside the free hours
+	GateAlreadyUsed   = "already_used"   // an earlier exit used the visit's free time
+)
+
 // RedemptionMark is one keyed step of a redemption or a visit: "final:"+id decides a
-// redemption's outcome, "void:"+id+":"+n a voided bill, "scan:"+token a
-// consumed QR token. Written once, never changed.
+// redemption's outcome, "void:"+id+":"+n a voided bill, "scan:"+token (or
+// "scan:"+token+":"+n) an attempt to redeem a QR token, "refused:"+id a
+// redemption refused while opening. Written once, never changed.
 type RedemptionMark struct {
 	ID         string
 	Redemption string
@@ -234,6 +259,9 @@ type RedemptionMark struct {
 	// where the redemption's state alone cannot tell its repeat from a new
 	// request (a credit applied, voided and pending again).
 	Op string
+	// Units, on a refusal ("refused:"+id), are the counter units taken
+	// before it, which the refusal gives back.
+	Units []string
 }
 
 // RedemptionFilter selects redemptions of one community; the community is
@@ -242,6 +270,6 @@ type RedemptionFilter struct {
 	CommunityID string
 	ResidentID  string
 	PartnerID   string
-	Statuses    []RedemptionStatus // saved status one of these, when set
+	Statuses    []RedemptionStatus // saved status one of these, when set; else any but failed
 	From, To    time.Time          // Created in [From, To) when set
 }

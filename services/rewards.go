@@ -360,20 +360,52 @@ func (s *Rewards) take(ctx context.Context, key string, capacity int, holder str
 	}
 }
 
-// giveBack returns holder's unit of counter key, once per holder: the
-// guard is inserted first, so a crash between the two loses a unit (the
-// stock undersells by one) rather than creating one.
+// giveBack returns holder's unit of counter key, exactly once per holder,
+// in two keyed steps: a ticket "gave:"+key+":"+holder (":"+i for the i-th)
+// that names the back slot k it means to fill ("slot:"+k), then the slot
+// "back:"+key+":"+k itself. The crash points:
+//   - before the first ticket: nothing is written; the caller's repeat (a
+//     reader applying the cancel, refusal or expiry again) starts afresh;
+//   - after a ticket, before its back slot (the worst: without a repair
+//     the unit was lost and the stock undersold): the next caller finds
+//     the ticket, reads the slot it names and fills it;
+//   - after the back slot: the next caller finds the slot holds holder
+//     and stops.
+//
+// A ticket whose slot another holder filled first is followed by the
+// next ticket; every caller for one holder walks the same tickets, so at
+// most one back slot ever holds it. A ticket names the first missing
+// slot, so the back run stays gap-free. Legacy tickets (holding the
+// holder) name no slot and are taken as done.
 func (s *Rewards) giveBack(ctx context.Context, key, holder string) error {
-	err := s.store.InsertSlot(ctx, "gave:"+key+":"+holder, holder, s.stamp())
-	if errors.Is(err, models.ErrConflict) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
 	run := "back:" + key
-	for k := s.hint(run); ; k++ {
-		err := s.store.InsertSlot(ctx, run+":"+strconv.Itoa(k), holder, s.stamp())
+	for i := 1; ; i++ {
+		ticket := "gave:" + key + ":" + holder
+		if i > 1 {
+			ticket += ":" + strconv.Itoa(i)
+		}
+		backs, err := s.count(ctx, run)
+		if err != nil {
+			return err
+		}
+		k := backs + 1
+		err = s.store.InsertSlot(ctx, ticket, "slot:"+strconv.Itoa(k), s.stamp())
+		if errors.Is(err, models.ErrConflict) {
+			named, err := s.store.SlotHolder(ctx, ticket)
+			if err != nil {
+				return err
+			}
+			slot, ok := strings.CutPrefix(named, "slot:")
+			if !ok {
+				return nil // a legacy ticket: its give-back is done
+			}
+			if k, err = strconv.Atoi(slot); err != nil {
+				return fmt.Errorf("give back: ticket %s names %q", ticket, named)
+			}
+		} else if err != nil {
+			return err
+		}
+		err = s.store.InsertSlot(ctx, run+":"+strconv.Itoa(k), holder, s.stamp())
 		if err == nil {
 			s.advance(run, k+1)
 			return nil
@@ -381,6 +413,14 @@ func (s *Rewards) giveBack(ctx context.Context, key, holder string) error {
 		if !errors.Is(err, models.ErrConflict) {
 			return err
 		}
+		h, err := s.store.SlotHolder(ctx, run+":"+strconv.Itoa(k))
+		if err != nil {
+			return err
+		}
+		if h == holder {
+			return nil // filled by an earlier call
+		}
+		// Another holder filled slot k first: the next ticket names another.
 	}
 }
 
@@ -421,6 +461,41 @@ func counters(rw models.Reward, residentID, householdID string, t time.Time, loc
 	return cs
 }
 
+// unlimited is the capacity of a counter a redemption took when it
+// opened but its reward no longer has: taking it still counts the unit,
+// so giving it back later cannot make one out of nothing.
+const unlimited = 1 << 30
+
+// unitsOf are the counter keys a redemption opened on rw takes.
+func unitsOf(cs []counterSpec) []string {
+	units := make([]string, 0, len(cs))
+	for _, c := range cs {
+		units = append(units, c.key)
+	}
+	return units
+}
+
+// unitSpecs are the counters red takes: the keys fixed when it opened,
+// with the capacities rw has now. A redemption opened before keys were
+// recorded takes what rw asks now.
+func unitSpecs(rw models.Reward, red models.Redemption, loc *time.Location) []counterSpec {
+	now := counters(rw, red.ResidentID, red.HouseholdID, red.Created, loc)
+	if red.Units == nil {
+		return now
+	}
+	out := make([]counterSpec, 0, len(red.Units))
+	for _, k := range red.Units {
+		c := counterSpec{key: k, capacity: unlimited}
+		for _, n := range now {
+			if n.key == k {
+				c = n
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // --- redeeming ---
 
 // Redeem holds the reward's points for the calling resident and opens a
@@ -443,6 +518,45 @@ func (s *Rewards) Redeem(ctx context.Context, p models.Principal, rewardID strin
 	}
 	id := derivedID(idem.OpID, "redemption")
 	return s.open(ctx, rw, res, id, idem.Hash, idem.Key, "")
+}
+
+// affordable refuses a redemption of rw the resident's balance cannot pay
+// for, before anything is written: the common refusal leaves no record
+// at all, so retrying with new keys stores nothing. The hold decides; this
+// only spares the records of a refusal known in advance (one that races a
+// spend is refused by the hold and kept as a failed redemption no listing
+// shows).
+func (s *Rewards) affordable(ctx context.Context, res models.Resident, rw models.Reward) error {
+	b, err := s.ledger.Balance(ctx, models.AccountOf(res.ID, models.AssetPoints))
+	if err != nil {
+		return fmt.Errorf("redeem: %w", err)
+	}
+	if b.Amount < int64(rw.Points) {
+		return models.Errorf(models.ErrInsufficientPoints.Code, "the balance is %d points; this reward needs %d", b.Amount, rw.Points)
+	}
+	return nil
+}
+
+// available refuses a redemption of rw whose stock or limit this process
+// already knows to be used up, before anything is written, as affordable
+// does for points. It reads only for a counter the process has seen full
+// (its count of backs), so the common path costs nothing; a counter that
+// fills meanwhile is refused by take.
+func (s *Rewards) available(ctx context.Context, rw models.Reward, res models.Resident, now time.Time, loc *time.Location) error {
+	for _, c := range counters(rw, res.ID, res.HouseholdID, now, loc) {
+		taken := s.hint("take:"+c.key) - 1 // at least this many are taken
+		if taken < c.capacity {
+			continue
+		}
+		backs, err := s.count(ctx, "back:"+c.key)
+		if err != nil {
+			return fmt.Errorf("redeem: %w", err)
+		}
+		if taken >= c.capacity+backs {
+			return c.refusal
+		}
+	}
+	return nil
 }
 
 // open creates redemption id of rw for res, or finishes or replays it.
@@ -494,6 +608,12 @@ func (s *Rewards) openOnce(ctx context.Context, rw models.Reward, res models.Res
 			plate = h.Plates[0]
 		}
 	}
+	if refusal == nil && tokenID == "" {
+		// A scan checked its points before it claimed its token (Scan).
+		if refusal = s.affordable(ctx, res, rw); refusal == nil {
+			refusal = s.available(ctx, rw, res, now, loc)
+		}
+	}
 	if refusal != nil {
 		if red, ok, err := repeat(); ok || err != nil {
 			return red, err
@@ -505,6 +625,7 @@ func (s *Rewards) openOnce(ctx context.Context, rw models.Reward, res models.Res
 		ResidentID: res.ID, HouseholdID: res.HouseholdID, Plate: plate, Points: rw.Points, ValueFen: rw.ValueFen, Bearer: rw.Bearer,
 		Code: strings.ToUpper(derivedID(id, "code")[:8]), Status: models.RedemptionOpening, Created: now,
 		Expires: now.AddDate(0, 0, policy.HoldExpiryDays), Generation: 1, TokenID: tokenID,
+		Units: unitsOf(counters(rw, res.ID, res.HouseholdID, now, loc)),
 	}
 	err = s.store.InsertRedemption(ctx, red, hash)
 	if errors.Is(err, models.ErrConflict) {
@@ -531,16 +652,22 @@ func (s *Rewards) resume(ctx context.Context, red models.Redemption, key string,
 // resumeWith is resume with the reward when the caller has just read it
 // (nil: read it).
 func (s *Rewards) resumeWith(ctx context.Context, red models.Redemption, rw *models.Reward, key string, repeat bool) (models.Redemption, error) {
-	if red.Status == models.RedemptionFailed {
-		return models.Redemption{}, &models.Error{Code: red.FailCode, Detail: "the first attempt of this request was refused"}
-	}
+	saved := red.Status
 	if repeat {
 		// Its hold may have landed (the saved status stays opening), and it
-		// may have been decided since.
+		// may have been decided or refused since.
 		var err error
 		if red, err = s.reconcile(ctx, red); err != nil {
 			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 		}
+	}
+	if red.Status == models.RedemptionFailed {
+		if saved != models.RedemptionFailed {
+			if err := s.store.SaveRedemptionState(ctx, red); err != nil {
+				return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+			}
+		}
+		return models.Redemption{}, refusedAgain(red)
 	}
 	if red.Status != models.RedemptionOpening {
 		return red, nil
@@ -564,21 +691,19 @@ func (s *Rewards) resumeWith(ctx context.Context, red models.Redemption, rw *mod
 	fail := func(cause error) (models.Redemption, error) {
 		uctx, cancel := undoCtx(ctx)
 		defer cancel()
-		for _, k := range taken {
-			if err := s.giveBack(uctx, k, red.ID); err != nil {
-				return models.Redemption{}, fmt.Errorf("redeem: give back %s: %w", k, err)
-			}
-		}
-		red.Status, red.FailCode, red.Closed = models.RedemptionFailed, models.CodeOf(cause), s.stamp()
-		if red.FailCode == "" {
-			red.FailCode = models.ErrConflict.Code
-		}
-		if err := s.store.SaveRedemptionState(uctx, red); err != nil {
+		out, err := s.refuse(uctx, red, taken, models.CodeOf(cause))
+		if err != nil {
 			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		}
+		if err := s.store.SaveRedemptionState(uctx, out); err != nil {
+			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		}
+		if out.FailCode != models.CodeOf(cause) {
+			return models.Redemption{}, refusedAgain(out) // refused already, by a repeat that ran at the same time
 		}
 		return models.Redemption{}, cause
 	}
-	for _, c := range counters(*rw, red.ResidentID, red.HouseholdID, red.Created, loc) {
+	for _, c := range unitSpecs(*rw, red, loc) {
 		n, err := s.take(ctx, c.key, c.capacity, red.ID, repeat)
 		if err != nil {
 			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
@@ -606,6 +731,54 @@ func (s *Rewards) resumeWith(ctx context.Context, red models.Redemption, rw *mod
 		// It may have been decided since the first attempt.
 		return s.reconcile(ctx, red)
 	}
+	return red, nil
+}
+
+// refusedAgain is the answer to a repeat of a refused request.
+func refusedAgain(red models.Redemption) error {
+	code := red.FailCode
+	if code == "" {
+		code = models.ErrConflict.Code
+	}
+	return &models.Error{Code: code, Detail: "the first attempt of this request was refused"}
+}
+
+func refusedKey(id string) string { return "refused:" + id }
+
+// refuse records that opening red was refused with code, after it took
+// the counter units taken, and gives those back: the refusal mark is
+// inserted first, so a crash in the give-back is finished by the next
+// reader (follow) from the units the mark names. A refusal recorded
+// already (a repeat, or the hold-expiry job) wins; its units are given
+// back. The redemption is failed: no listing shows it, and a repeat of
+// its request is answered with the refusal.
+func (s *Rewards) refuse(ctx context.Context, red models.Redemption, taken []string, code models.Code) (models.Redemption, error) {
+	if code == "" {
+		code = models.ErrConflict.Code
+	}
+	m := models.RedemptionMark{ID: refusedKey(red.ID), Redemption: red.ID, Outcome: string(models.RedemptionFailed),
+		Actor: red.ResidentID, At: s.stamp(), Reason: string(code), Units: taken}
+	err := s.store.InsertRedemptionMark(ctx, m)
+	if errors.Is(err, models.ErrConflict) {
+		m, err = s.store.RedemptionMark(ctx, m.ID)
+	}
+	if err != nil {
+		return red, fmt.Errorf("refuse: %w", err)
+	}
+	return s.refused(ctx, red, m, true)
+}
+
+// refused is red refused by mark m; its effect is the units m names given
+// back.
+func (s *Rewards) refused(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+	if apply {
+		for _, k := range m.Units {
+			if err := s.giveBack(ctx, k, red.ID); err != nil {
+				return red, fmt.Errorf("give back %s: %w", k, err)
+			}
+		}
+	}
+	red.Status, red.FailCode, red.Closed = models.RedemptionFailed, models.Code(m.Reason), m.At
 	return red, nil
 }
 
@@ -662,8 +835,11 @@ func (s *Rewards) follow(ctx context.Context, red models.Redemption, apply bool)
 		switch red.Status {
 		case models.RedemptionOpening:
 			_, err = s.ledger.Outcome(ctx, holdOp(red.ID))
-			if errors.Is(err, models.ErrNotFound) || models.CodeOf(err) != "" {
-				return red, nil // still being opened, or refused (resume fails it)
+			if errors.Is(err, models.ErrNotFound) {
+				return s.followRefusal(ctx, red, "", apply)
+			}
+			if models.CodeOf(err) != "" {
+				return s.followRefusal(ctx, red, models.CodeOf(err), apply)
 			}
 			if err != nil {
 				return red, err
@@ -714,6 +890,43 @@ func (s *Rewards) follow(ctx context.Context, red models.Redemption, apply bool)
 	}
 }
 
+// followRefusal is opening red whose hold is missing (holdCode "") or was
+// refused (holdCode): failed if a refusal is recorded, or if its hold was
+// refused (a crash between the refusal and its mark: with apply the mark
+// is written and every unit given back, since a hold is posted only once
+// all were taken); else still being opened.
+func (s *Rewards) followRefusal(ctx context.Context, red models.Redemption, holdCode models.Code, apply bool) (models.Redemption, error) {
+	m, err := s.store.RedemptionMark(ctx, refusedKey(red.ID))
+	switch {
+	case err == nil:
+		return s.refused(ctx, red, m, apply)
+	case !errors.Is(err, models.ErrNotFound):
+		return red, err
+	case holdCode == "":
+		return red, nil // still being opened
+	case !apply:
+		red.Status, red.FailCode = models.RedemptionFailed, holdCode
+		return red, nil
+	}
+	units := red.Units
+	if units == nil { // opened before units were recorded
+		rw, err := s.rewardByID(ctx, red.RewardID)
+		if err != nil {
+			return red, err
+		}
+		loc, err := s.location(ctx, red.CommunityID)
+		if err != nil {
+			return red, err
+		}
+		for _, c := range counters(rw, red.ResidentID, red.HouseholdID, red.Created, loc) {
+			if c.capacity > 0 {
+				units = append(units, c.key)
+			}
+		}
+	}
+	return s.refuse(ctx, red, units, holdCode)
+}
+
 // reconcile is red as its records decide it, with every effect a crash may
 // have left undone applied.
 func (s *Rewards) reconcile(ctx context.Context, red models.Redemption) (models.Redemption, error) {
@@ -723,16 +936,21 @@ func (s *Rewards) reconcile(ctx context.Context, red models.Redemption) (models.
 // current is rs with each redemption whose saved status is still opening
 // followed to where its records put it, reading only: for listings.
 func (s *Rewards) current(ctx context.Context, rs []models.Redemption) ([]models.Redemption, error) {
-	for i, r := range rs {
-		if r.Status != models.RedemptionOpening {
-			continue
+	out := rs[:0]
+	for _, r := range rs {
+		if r.Status == models.RedemptionOpening {
+			var err error
+			if r, err = s.follow(ctx, r, false); err != nil {
+				return nil, err
+			}
 		}
-		var err error
-		if rs[i], err = s.follow(ctx, r, false); err != nil {
-			return nil, err
+		// A refusal is an answer, not a record: a crash may have left one
+		// saved as opening.
+		if r.Status != models.RedemptionFailed {
+			out = append(out, r)
 		}
 	}
-	return rs, nil
+	return out, nil
 }
 
 // decide records outcome as the redemption's terminal state for its
@@ -873,8 +1091,10 @@ func (s *Rewards) giveBackAll(ctx context.Context, red models.Redemption) error 
 	if err != nil {
 		return err
 	}
-	for _, c := range counters(rw, red.ResidentID, red.HouseholdID, red.Created, loc) {
-		if c.capacity == 0 {
+	// What it took when it opened, whatever the reward asks now; a held
+	// redemption took every one of its units.
+	for _, c := range unitSpecs(rw, red, loc) {
+		if red.Units == nil && c.capacity == 0 {
 			continue
 		}
 		if err := s.giveBack(ctx, c.key, red.ID); err != nil {
@@ -897,7 +1117,17 @@ func (s *Rewards) visibleRedemption(ctx context.Context, p models.Principal, id 
 	if red.ResidentID != p.ResidentID && !p.IsStaff() {
 		return models.Redemption{}, models.ErrForbidden
 	}
-	return s.reconcile(ctx, red)
+	return s.listed(ctx, red)
+}
+
+// listed is red reconciled, or models.ErrNotFound if it was refused: a
+// refusal is an answer, not a redemption anyone can look up.
+func (s *Rewards) listed(ctx context.Context, red models.Redemption) (models.Redemption, error) {
+	red, err := s.reconcile(ctx, red)
+	if err == nil && red.Status == models.RedemptionFailed {
+		return models.Redemption{}, models.ErrNotFound
+	}
+	return red, err
 }
 
 // Redemption returns one redemption to its resident or staff.
@@ -926,8 +1156,8 @@ func (s *Rewards) Cancel(ctx context.Context, p models.Principal, id string) (mo
 
 // ExpireHolds expires the held redemptions of every community whose hold
 // period has passed at now, saves the status of redemptions the hot paths
-// left opening, and finishes those a crash left opening. Safe to repeat:
-// every step is keyed.
+// left opening, and finishes those a crash left opening or half-decided.
+// Safe to repeat: every step is keyed.
 func (s *Rewards) ExpireHolds(ctx context.Context, now time.Time) (expired int, err error) {
 	after := ""
 	for {
@@ -939,12 +1169,14 @@ func (s *Rewards) ExpireHolds(ctx context.Context, now time.Time) (expired int, 
 			return expired, nil
 		}
 		for _, c := range cs {
+			// Every open redemption is looked at, not only those due: a
+			// cancel or refund cut short by a crash after its mark is
+			// finished here (its units and points given back), not at the
+			// end of the hold period.
 			var due []models.Redemption
 			err := s.store.EachRedemption(ctx, c.ID, []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening},
 				func(r models.Redemption) error {
-					if r.Status == models.RedemptionOpening || !now.Before(r.Expires) {
-						due = append(due, r)
-					}
+					due = append(due, r)
 					return nil
 				})
 			if err != nil {
@@ -1065,7 +1297,7 @@ func (s *Rewards) partnerCredit(ctx context.Context, p models.Principal, id stri
 	if red.PartnerID != pt.ID {
 		return models.Redemption{}, models.ErrForbidden
 	}
-	return s.reconcile(ctx, red)
+	return s.listed(ctx, red)
 }
 
 // ApplyCredit records that a pending credit was taken off a bill: the

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -67,7 +69,9 @@ func (s *Rewards) RegisterFilialPlate(ctx context.Context, p models.Principal, p
 
 // BookFilialVisit books a visitor bay for a registered plate on a day
 // that visits are free; first come, first served, one booking per plate
-// and day. The parent or staff book.
+// and day. The parent, staff, or a visitor (a resident whose family link
+// to the parent as child or grandchild staff have verified) book. A
+// booking cancelled may be booked again: its next round.
 func (s *Rewards) BookFilialVisit(ctx context.Context, p models.Principal, plate, day string) (models.FilialBooking, error) {
 	plate, err := models.NormalizePlate(plate)
 	if err != nil {
@@ -77,8 +81,8 @@ func (s *Rewards) BookFilialVisit(ctx context.Context, p models.Principal, plate
 	if err != nil {
 		return models.FilialBooking{}, fmt.Errorf("book visit: %w", err)
 	}
-	if fp.ParentID != p.ResidentID && !p.IsStaff() {
-		return models.FilialBooking{}, models.ErrForbidden
+	if err := s.mayBookFor(ctx, p, fp.ParentID); err != nil {
+		return models.FilialBooking{}, err
 	}
 	loc, err := s.location(ctx, fp.CommunityID)
 	if err != nil {
@@ -98,37 +102,232 @@ func (s *Rewards) BookFilialVisit(ctx context.Context, p models.Principal, plate
 		return models.FilialBooking{}, err
 	}
 	if !slices.Contains(policy.FilialDays, d.Weekday()) {
-		return models.FilialBooking{}, models.Errorf(models.ErrNotEligible.Code, "day: visits are free only on the community's filial-visit days")
+		names := make([]string, len(policy.FilialDays))
+		for i, wd := range policy.FilialDays {
+			names[i] = wd.String()
+		}
+		return models.FilialBooking{}, models.Errorf(models.ErrNotFilialDay.Code, "filial-visit days are %s; %s is a %s",
+			strings.Join(names, ", "), day, d.Weekday())
 	}
 	id := fp.CommunityID + ":" + plate + ":" + day
 	v, err, _ := s.flight.Do("visit:"+id, func() (any, error) {
 		b := models.FilialBooking{ID: id, CommunityID: fp.CommunityID, Plate: plate, ParentID: fp.ParentID, Day: day,
-			BookedBy: p.ResidentID, Created: s.stamp()}
+			BookedBy: p.ResidentID, Created: s.stamp(), Round: 1}
 		err := s.store.InsertFilialBooking(ctx, b)
 		if errors.Is(err, models.ErrConflict) {
 			if b, err = s.store.FilialBooking(ctx, id); err != nil {
 				return models.FilialBooking{}, err
 			}
-			if b.Bay > 0 {
+			round, cancelled, err := s.bookingRound(ctx, id)
+			if err != nil {
+				return models.FilialBooking{}, err
+			}
+			b.Round = round
+			if cancelled {
+				// Finish the cancel a crash may have cut short, then book
+				// the next round.
+				if err := s.finishVisitCancel(ctx, b, round); err != nil {
+					return models.FilialBooking{}, err
+				}
+				b.Round++
+				err := s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: visitBookKey(id, b.Round), Redemption: id,
+					Outcome: "booked", Actor: p.ResidentID, At: s.stamp()})
+				if err != nil && !errors.Is(err, models.ErrConflict) {
+					return models.FilialBooking{}, err
+				}
+				b.BookedBy, b.Bay = p.ResidentID, 0
+			} else if b.Bay > 0 && round == 1 {
 				return b, nil
 			}
 		} else if err != nil {
 			return models.FilialBooking{}, err
 		}
-		bay, err := s.take(ctx, "bay:"+fp.CommunityID+":"+day, policy.FilialVisitorBays, id, true)
+		bay, err := s.take(ctx, bayKey(b), policy.FilialVisitorBays, visitHolder(id, b.Round), true)
 		if err != nil {
 			return models.FilialBooking{}, err
 		}
 		if bay == 0 {
 			return models.FilialBooking{}, models.Errorf(models.ErrBaysFull.Code, "all %d visitor bays are booked on %s", policy.FilialVisitorBays, day)
 		}
-		b.Bay = bay
-		return b, s.store.SetFilialBookingBay(ctx, id, bay)
+		// A cancel that ran while the bay was being taken may have found
+		// no bay to give back: give it back here (once, whoever does it).
+		if round, cancelled, err := s.bookingRound(ctx, id); err != nil {
+			return models.FilialBooking{}, err
+		} else if cancelled && round == b.Round {
+			if err := s.finishVisitCancel(ctx, b, round); err != nil {
+				return models.FilialBooking{}, err
+			}
+			return models.FilialBooking{}, models.Errorf(models.ErrVisitClosed.Code, "the booking was cancelled while it was being made")
+		}
+		if b.Bay, err = s.physicalBay(ctx, bayKey(b), policy.FilialVisitorBays, bay); err != nil {
+			return models.FilialBooking{}, err
+		}
+		return b, s.store.SetFilialBookingBay(ctx, id, b.Bay)
 	})
 	b, _ := v.(models.FilialBooking)
 	if err != nil {
 		return models.FilialBooking{}, fmt.Errorf("book visit: %w", err)
 	}
+	return b, nil
+}
+
+// mayBookFor reports whether p may book or cancel a visit to parentID: the
+// parent, staff, or a visitor whose link to the parent staff verified.
+func (s *Rewards) mayBookFor(ctx context.Context, p models.Principal, parentID string) error {
+	if parentID == p.ResidentID || p.IsStaff() {
+		return nil
+	}
+	if p.ResidentID == "" {
+		return models.ErrForbidden
+	}
+	parent, err := s.people.Resident(ctx, parentID)
+	if err != nil {
+		return fmt.Errorf("visit: parent: %w", err)
+	}
+	for _, f := range parent.Family {
+		if f.ResidentID == p.ResidentID && (f.Relation == models.RelationChild || f.Relation == models.RelationGrandchild) {
+			if !f.Verified {
+				return models.Errorf(models.ErrFamilyNotVerified.Code, "your family link to the parent is not verified by staff yet")
+			}
+			return nil
+		}
+	}
+	return models.Errorf(models.ErrForbidden.Code, "only the parent, staff, or a child whose family link staff have verified may book this plate's visits")
+}
+
+// A booking's rounds: round 1 is the booking itself; "visit-cancel:"+id+":"+n
+// cancels round n, and "visit-book:"+id+":"+n (n > 1) books it again. Each
+// round holds its own bay unit (visitHolder), so a cancel gives back
+// exactly the unit its round took, once.
+func visitCancelKey(id string, n int) string { return fmt.Sprintf("visit-cancel:%s:%d", id, n) }
+func visitBookKey(id string, n int) string   { return fmt.Sprintf("visit-book:%s:%d", id, n) }
+
+func visitHolder(id string, n int) string {
+	if n <= 1 {
+		return id
+	}
+	return id + "#" + strconv.Itoa(n)
+}
+
+func bayKey(b models.FilialBooking) string { return "bay:" + b.CommunityID + ":" + b.Day }
+
+// bookingRound is booking id's current round and whether it is cancelled.
+func (s *Rewards) bookingRound(ctx context.Context, id string) (int, bool, error) {
+	for n := 1; ; n++ {
+		_, err := s.store.RedemptionMark(ctx, visitCancelKey(id, n))
+		if errors.Is(err, models.ErrNotFound) {
+			return n, false, nil
+		}
+		if err != nil {
+			return 0, false, err
+		}
+		_, err = s.store.RedemptionMark(ctx, visitBookKey(id, n+1))
+		if errors.Is(err, models.ErrNotFound) {
+			return n, true, nil
+		}
+		if err != nil {
+			return 0, false, err
+		}
+	}
+}
+
+// finishVisitCancel gives back the bay round n of b holds, if it took one:
+// once per round (giveBack), and safe to repeat after a crash.
+func (s *Rewards) finishVisitCancel(ctx context.Context, b models.FilialBooking, n int) error {
+	holder := visitHolder(b.ID, n)
+	for k := 1; ; k++ {
+		h, err := s.store.SlotHolder(ctx, "take:"+bayKey(b)+":"+strconv.Itoa(k))
+		if errors.Is(err, models.ErrNotFound) {
+			return nil // the round never got a bay: nothing to give back
+		}
+		if err != nil {
+			return err
+		}
+		if h == holder {
+			return s.giveBack(ctx, bayKey(b), holder)
+		}
+	}
+}
+
+// physicalBay is the visitor bay (1 … bays) that take slot n of counter
+// key stands for. Slots past the bays exist only because bookings were
+// cancelled: slot bays+k was freed by the k-th give-back, so it is the bay
+// the booking that gave it back held.
+func (s *Rewards) physicalBay(ctx context.Context, key string, bays, n int) (int, error) {
+	for hops := 0; n > bays && bays > 0 && hops < 1000; hops++ {
+		freedBy, err := s.store.SlotHolder(ctx, "back:"+key+":"+strconv.Itoa(n-bays))
+		if err != nil {
+			return 0, err
+		}
+		m := 0
+		for k := 1; m == 0; k++ {
+			h, err := s.store.SlotHolder(ctx, "take:"+key+":"+strconv.Itoa(k))
+			if errors.Is(err, models.ErrNotFound) {
+				return n, nil // the books do not say: show the slot
+			}
+			if err != nil {
+				return 0, err
+			}
+			if h == freedBy {
+				m = k
+			}
+		}
+		n = m
+	}
+	return n, nil
+}
+
+// CancelFilialVisit cancels a booked visit before its day is over and
+// before its free time is used, giving its visitor bay back exactly once.
+// The parent, the visitor who booked, or staff cancel; a repeat (or a
+// second cancel) returns the cancelled booking.
+func (s *Rewards) CancelFilialVisit(ctx context.Context, p models.Principal, id string, idem Idempotency) (models.FilialBooking, error) {
+	b, err := s.store.FilialBooking(ctx, id)
+	if err != nil {
+		return models.FilialBooking{}, fmt.Errorf("cancel visit: %w", err)
+	}
+	if b.CommunityID != p.CommunityID {
+		return models.FilialBooking{}, models.ErrNotFound
+	}
+	if b.BookedBy != p.ResidentID {
+		if err := s.mayBookFor(ctx, p, b.ParentID); err != nil {
+			return models.FilialBooking{}, err
+		}
+	}
+	round, cancelled, err := s.bookingRound(ctx, id)
+	if err != nil {
+		return models.FilialBooking{}, fmt.Errorf("cancel visit: %w", err)
+	}
+	b.Round = round
+	if !cancelled {
+		loc, err := s.location(ctx, b.CommunityID)
+		if err != nil {
+			return models.FilialBooking{}, err
+		}
+		day, err := time.ParseInLocation("2006-01-02", b.Day, loc)
+		if err != nil {
+			return models.FilialBooking{}, fmt.Errorf("cancel visit: stored day: %w", err)
+		}
+		if !s.now().Before(day.AddDate(0, 0, 1)) {
+			return models.FilialBooking{}, models.Errorf(models.ErrVisitClosed.Code, "the visit on %s is over", b.Day)
+		}
+		if _, err := s.store.SlotHolder(ctx, "visit-used:"+id); err == nil {
+			return models.FilialBooking{}, models.Errorf(models.ErrVisitClosed.Code, "the visit's free time was used at the gate")
+		} else if !errors.Is(err, models.ErrNotFound) {
+			return models.FilialBooking{}, err
+		}
+		err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: visitCancelKey(id, round), Redemption: id,
+			Outcome: "cancelled", Actor: p.ResidentID, At: s.stamp(), Op: idem.OpID})
+		if err != nil && !errors.Is(err, models.ErrConflict) {
+			return models.FilialBooking{}, fmt.Errorf("cancel visit: %w", err)
+		}
+	}
+	// The cancel mark decided it; the bay given back follows it, also when
+	// a crash cut the first attempt short.
+	if err := s.finishVisitCancel(ctx, b, round); err != nil {
+		return models.FilialBooking{}, fmt.Errorf("cancel visit: %w", err)
+	}
+	b.Cancelled, b.Bay = true, 0
 	return b, nil
 }
 
@@ -175,7 +374,7 @@ func (s *Rewards) GateEvent(ctx context.Context, p models.Principal, in GateEven
 		if err := s.store.SetLastEntry(ctx, c, plate, eventID, at); err != nil {
 			return models.GateEvent{}, err
 		}
-		ev.Reason = "entry recorded"
+		ev.ReasonCode, ev.Reason = models.GateEntry, "已记录入场"
 	} else if err := s.freeMinutes(ctx, &ev); err != nil {
 		return models.GateEvent{}, err
 	}
@@ -202,17 +401,20 @@ func (s *Rewards) sameEvent(prior models.GateEvent, plate string, dir models.Gat
 
 // freeMinutes works out what an exit earns and claims the visit for it.
 func (s *Rewards) freeMinutes(ctx context.Context, ev *models.GateEvent) error {
-	none := func(reason string) error { ev.FreeMinutes, ev.Reason = 0, reason; return nil }
+	none := func(code, reason string) error {
+		ev.FreeMinutes, ev.ReasonCode, ev.Reason = 0, code, reason
+		return nil
+	}
 	fp, err := s.store.FilialPlate(ctx, ev.CommunityID, ev.Plate)
 	if errors.Is(err, models.ErrNotFound) {
-		return none("plate not registered for filial visits")
+		return none(models.GateNotRegistered, "该车牌未登记孝老停车")
 	}
 	if err != nil {
 		return err
 	}
 	_, inAt, err := s.store.LastEntry(ctx, ev.CommunityID, ev.Plate)
 	if errors.Is(err, models.ErrNotFound) || (err == nil && !inAt.Before(ev.At)) {
-		return none("no entry before this exit")
+		return none(models.GateNoEntry, "此次出场前没有入场记录")
 	}
 	if err != nil {
 		return err
@@ -225,7 +427,7 @@ func (s *Rewards) freeMinutes(ctx context.Context, ev *models.GateEvent) error {
 	day := l.Format("2006-01-02")
 	b, err := s.store.FilialBooking(ctx, ev.CommunityID+":"+fp.Plate+":"+day)
 	if errors.Is(err, models.ErrNotFound) || (err == nil && b.Bay == 0) {
-		return none("no visitor bay booked for " + day)
+		return none(models.GateNoBooking, day+" 未预约访客车位")
 	}
 	if err != nil {
 		return err
@@ -235,14 +437,19 @@ func (s *Rewards) freeMinutes(ctx context.Context, ev *models.GateEvent) error {
 		return err
 	}
 	if !slices.Contains(policy.FilialDays, l.Weekday()) {
-		return none("not a filial-visit day")
+		return none(models.GateNotFilialDay, day+" 不是孝老停车探访日")
+	}
+	if _, cancelled, err := s.bookingRound(ctx, b.ID); err != nil {
+		return err
+	} else if cancelled {
+		return none(models.GateCancelled, day+" 的访客车位预约已取消")
 	}
 	midnight := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
 	from := maxTime(inAt, midnight.Add(time.Duration(policy.FilialFromMinute)*time.Minute))
 	to := minTime(ev.At, midnight.Add(time.Duration(policy.FilialToMinute)*time.Minute))
 	inside := models.Minutes(to.Sub(from) / time.Minute)
 	if inside <= 0 {
-		return none("visit outside the filial-visit hours")
+		return none(models.GateOutsideHours, "停车时间不在孝老停车免费时段内")
 	}
 	free := min(inside, policy.FilialFreeMinutes)
 	ev.VisitID = b.ID
@@ -254,13 +461,14 @@ func (s *Rewards) freeMinutes(ctx context.Context, ev *models.GateEvent) error {
 			return err
 		}
 		if holder != ev.EventID {
-			return none("this visit's free time was used by an earlier exit")
+			return none(models.GateAlreadyUsed, "本次探访的免费时长已在先前出场时使用")
 		}
 	} else if err != nil {
 		return err
 	}
 	ev.FreeMinutes = free
-	ev.Reason = fmt.Sprintf("孝老停车 %s: %d minutes inside the window, %d free", day, inside, free)
+	ev.ReasonCode = models.GateFree
+	ev.Reason = fmt.Sprintf("孝老停车 %s：免费时段内停车 %d 分钟，免费 %d 分钟", day, inside, free)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -169,11 +170,16 @@ type ScanResult struct {
 	MaskedName string
 }
 
-// Scan redeems a QR token a clerk scanned at their merchant, exactly once:
-// the token is consumed by inserting "scan:"+token id, which is also the
-// redemption's final mark (fulfilled). A second scan is
-// ALREADY_REDEEMED; the same clerk repeating their request with the same
-// Idempotency-Key gets the first answer.
+// Scan redeems a QR token a clerk scanned at their merchant, exactly once.
+// An attempt claims the token by inserting its mark, "scan:"+token id for
+// the first and "scan:"+token id+":"+n for the n-th, which is also the
+// attempt's redemption's final mark (fulfilled). Only one attempt is at
+// work at a time: another clerk scanning meanwhile is ALREADY_REDEEMED.
+// An attempt refused for points, stock or a limit records its refusal
+// ("refused:"+redemption id) and gives back what it took, and the token
+// stays usable until it expires: the next scan claims attempt n+1. The
+// same clerk repeating their request with the same Idempotency-Key gets
+// the first answer.
 func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, idem Idempotency) (ScanResult, error) {
 	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
 		return ScanResult{}, models.ErrForbidden
@@ -196,52 +202,28 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 	if err != nil {
 		return ScanResult{}, fmt.Errorf("scan: %w", err)
 	}
-	redID := derivedID("scan:"+c.ID, "redemption")
-	mark := models.RedemptionMark{ID: "scan:" + c.ID, Redemption: redID, Outcome: string(models.RedemptionFulfilled), Actor: p.ResidentID, At: s.stamp(), Reason: idem.OpID}
-	// consumed tells a second scan from the clerk's own retry, which must
-	// finish or replay even after the token's five minutes are over.
-	consumed := func() error {
-		prior, err := s.store.RedemptionMark(ctx, mark.ID)
-		if err != nil {
-			return fmt.Errorf("scan: %w", err)
-		}
-		if prior.Actor != p.ResidentID || prior.Reason != idem.OpID {
-			return models.Errorf(models.ErrAlreadyRedeemed.Code, "this code was redeemed at %s", prior.At.Format(time.RFC3339))
-		}
-		return nil
-	}
-	// Eligibility is checked before the token is used up, so a refused
+	// Eligibility is checked before the token is claimed, so a refused
 	// resident can still show it elsewhere.
 	var refusal error
-	fresh := false // this request consumed the token
 	if s.now().Unix() >= c.Expires {
 		refusal = models.Errorf(models.ErrTokenExpired.Code, "the code expired; ask for a fresh one")
 	} else if loc, err := s.location(ctx, rw.CommunityID); err != nil {
 		return ScanResult{}, fmt.Errorf("scan: %w", err)
-	} else {
-		refusal = s.admit(ctx, rw, res, s.now(), loc)
+	} else if refusal = s.admit(ctx, rw, res, s.now(), loc); refusal == nil {
+		// Stock and limits are left to the attempt: claiming the token
+		// first finishes an earlier attempt a crash cut short, which may
+		// hold the unit.
+		refusal = s.affordable(ctx, res, rw)
 	}
-	if refusal == nil {
-		err = s.store.InsertRedemptionMark(ctx, mark)
-		fresh = err == nil
-		if errors.Is(err, models.ErrConflict) {
-			err = consumed()
-		}
-		if err != nil {
-			return ScanResult{}, err
-		}
-	} else if err := consumed(); errors.Is(err, models.ErrNotFound) {
-		return ScanResult{}, refusal
-	} else if err != nil {
-		// The clerk's own retry (err nil) finishes or replays even once the
-		// code has expired or the resident would be refused now.
-		return ScanResult{}, err
-	}
-	red, err := s.open(ctx, rw, res, redID, c.ID, idem.Key, c.ID)
+	attempt, mark, fresh, err := s.claimToken(ctx, p, c.ID, idem, refusal)
 	if err != nil {
 		return ScanResult{}, err
 	}
-	// The scan's mark decided the redemption: applying it records the
+	red, err := s.open(ctx, rw, res, mark.Redemption, c.ID, idem.Key, attempt)
+	if err != nil {
+		return ScanResult{}, err
+	}
+	// The attempt's mark decided the redemption: applying it records the
 	// merchant's settlement line. A repeat reads the mark the first wrote.
 	if fresh && red.Status == models.RedemptionHeld {
 		red, err = s.fulfilled(ctx, red, mark, true)
@@ -252,6 +234,70 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 		return ScanResult{}, err
 	}
 	return ScanResult{Redemption: red, MaskedName: models.MaskName(res.Name)}, nil
+}
+
+// claimToken claims QR token tokenID for the clerk's request: it walks the
+// token's attempts past the refused ones and inserts the mark of the first
+// free one, or finds the request's own (a retry, which finishes or replays
+// even once the code has expired or refusal would refuse it now). It
+// returns the attempt's name (the redemption's TokenID), its mark and
+// whether this request wrote it.
+func (s *Rewards) claimToken(ctx context.Context, p models.Principal, tokenID string, idem Idempotency, refusal error) (string, models.RedemptionMark, bool, error) {
+	for n := 1; ; n++ {
+		attempt := tokenID
+		if n > 1 {
+			attempt += ":" + strconv.Itoa(n)
+		}
+		mark := models.RedemptionMark{ID: "scan:" + attempt, Redemption: derivedID("scan:"+attempt, "redemption"),
+			Outcome: string(models.RedemptionFulfilled), Actor: p.ResidentID, At: s.stamp(), Reason: idem.OpID}
+		if refusal == nil {
+			err := s.store.InsertRedemptionMark(ctx, mark)
+			if err == nil {
+				return attempt, mark, true, nil
+			}
+			if !errors.Is(err, models.ErrConflict) {
+				return "", mark, false, fmt.Errorf("scan: %w", err)
+			}
+		}
+		prior, err := s.store.RedemptionMark(ctx, mark.ID)
+		if errors.Is(err, models.ErrNotFound) && refusal != nil {
+			return "", mark, false, refusal
+		}
+		if err != nil {
+			return "", mark, false, fmt.Errorf("scan: %w", err)
+		}
+		if prior.Actor == p.ResidentID && prior.Reason == idem.OpID {
+			return attempt, prior, false, nil
+		}
+		refused, err := s.attemptRefused(ctx, prior.Redemption)
+		if err != nil {
+			return "", mark, false, fmt.Errorf("scan: %w", err)
+		}
+		if !refused {
+			return "", mark, false, models.Errorf(models.ErrAlreadyRedeemed.Code, "this code was redeemed at %s", prior.At.Format(time.RFC3339))
+		}
+		// That attempt was refused: the token is free for the next.
+	}
+}
+
+// attemptRefused reports whether the scan attempt that opened redemption
+// id was refused: its refusal is recorded, or its hold was refused and a
+// crash kept the refusal from being recorded (recorded now, with its units
+// given back, so the code is not blocked until it expires).
+func (s *Rewards) attemptRefused(ctx context.Context, id string) (bool, error) {
+	_, err := s.store.RedemptionMark(ctx, refusedKey(id))
+	if err == nil || !errors.Is(err, models.ErrNotFound) {
+		return err == nil, err
+	}
+	red, _, err := s.store.Redemption(ctx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return false, nil // still being opened, or died before it was
+	}
+	if err != nil || red.Status != models.RedemptionOpening {
+		return red.Status == models.RedemptionFailed, err
+	}
+	red, err = s.reconcile(ctx, red)
+	return red.Status == models.RedemptionFailed, err
 }
 
 // Refund undoes a merchant redemption within the policy's refund window:
@@ -330,7 +376,7 @@ func (s *Rewards) merchantRedemption(ctx context.Context, p models.Principal, id
 	if red.PartnerID != p.MerchantID {
 		return models.Redemption{}, models.ErrForbidden
 	}
-	return s.reconcile(ctx, red)
+	return s.listed(ctx, red)
 }
 
 // MerchantDay lists the clerk's merchant's redemptions made on day

@@ -675,7 +675,7 @@ func TestGateEventReplayedCountsOnce(t *testing.T) {
 		t.Fatalf("booking %+v %v", b, err)
 	}
 	_, err = w.rs.BookFilialVisit(ctx, elder, "沪B66688", "2026-11-23")
-	wantCode(t, "a Monday", err, models.ErrNotEligible)
+	wantCode(t, "a Monday", err, models.ErrNotFilialDay)
 
 	op := w.partnerLogin("gate", w.parking)
 	at := func(h, m int) time.Time { return time.Date(2026, 11, 21, h, m, 0, 0, time.FixedZone("CST", 8*3600)) }

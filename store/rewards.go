@@ -119,6 +119,7 @@ type redemptionDoc struct {
 	BillNo     string    `bson:"bill_no,omitempty"`
 	BillDate   string    `bson:"bill_date,omitempty"`
 	Token      string    `bson:"token,omitempty"`
+	Units      *[]string `bson:"units,omitempty"` // nil: opened before units were recorded
 	Hash       string    `bson:"hash"`
 }
 
@@ -127,7 +128,16 @@ func toRedemptionDoc(r models.Redemption, hash string) redemptionDoc {
 		Partner: r.PartnerID, Resident: r.ResidentID, Household: r.HouseholdID, Plate: r.Plate, Points: int64(r.Points),
 		ValueFen: int64(r.ValueFen), Bearer: string(r.Bearer), Code: r.Code, Status: string(r.Status),
 		FailCode: string(r.FailCode), Created: r.Created, Expires: r.Expires, Generation: r.Generation,
-		Fulfilled: r.Fulfilled, Closed: r.Closed, BillNo: r.BillNo, BillDate: r.BillDate, Token: r.TokenID, Hash: hash}
+		Fulfilled: r.Fulfilled, Closed: r.Closed, BillNo: r.BillNo, BillDate: r.BillDate, Token: r.TokenID, Units: unitsOf(r.Units), Hash: hash}
+}
+
+// unitsOf keeps "none" (empty) apart from "not recorded" (nil).
+func unitsOf(units []string) *[]string {
+	if units == nil {
+		return nil
+	}
+	u := append([]string{}, units...)
+	return &u
 }
 
 func (d redemptionDoc) model() models.Redemption {
@@ -136,7 +146,14 @@ func (d redemptionDoc) model() models.Redemption {
 		Points: models.Points(d.Points), ValueFen: models.Fen(d.ValueFen), Bearer: models.Bearer(d.Bearer), Code: d.Code,
 		Status: models.RedemptionStatus(d.Status), FailCode: models.Code(d.FailCode), Created: d.Created.UTC(),
 		Expires: d.Expires.UTC(), Generation: d.Generation, Fulfilled: utcOrZero(d.Fulfilled), Closed: utcOrZero(d.Closed),
-		BillNo: d.BillNo, BillDate: d.BillDate, TokenID: d.Token}
+		BillNo: d.BillNo, BillDate: d.BillDate, TokenID: d.Token, Units: unitsFrom(d.Units)}
+}
+
+func unitsFrom(units *[]string) []string {
+	if units == nil {
+		return nil
+	}
+	return append([]string{}, *units...)
 }
 
 // InsertRedemption adds r with the hash of the request that opened it;
@@ -178,6 +195,10 @@ func (s *Store) Redemptions(ctx context.Context, f models.RedemptionFilter, limi
 	}
 	if len(f.Statuses) > 0 {
 		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$in", Value: statusList(f.Statuses)}}})
+	} else {
+		// A refused redemption is an answer, kept only to replay it: no
+		// listing shows it.
+		filter = append(filter, bson.E{Key: "status", Value: bson.D{{Key: "$ne", Value: string(models.RedemptionFailed)}}})
 	}
 	if !f.From.IsZero() || !f.To.IsZero() {
 		filter = append(filter, bson.E{Key: "created", Value: bson.D{{Key: "$gte", Value: f.From}, {Key: "$lt", Value: f.To}}})
@@ -238,6 +259,7 @@ type redemptionMarkDoc struct {
 	BillDate   string    `bson:"bill_date,omitempty"`
 	Reason     string    `bson:"reason,omitempty"`
 	Op         string    `bson:"op,omitempty"`
+	Units      []string  `bson:"units,omitempty"`
 }
 
 // InsertRedemptionMark records m; models.ErrConflict if a mark with its id
@@ -325,6 +347,7 @@ type gateEventDoc struct {
 	Direction   string    `bson:"direction"`
 	At          time.Time `bson:"at"`
 	FreeMinutes int64     `bson:"free_minutes"`
+	ReasonCode  string    `bson:"reason_code,omitempty"`
 	Reason      string    `bson:"reason"`
 	Visit       string    `bson:"visit,omitempty"`
 }
@@ -334,7 +357,7 @@ type gateEventDoc struct {
 func (s *Store) InsertGateEvent(ctx context.Context, e models.GateEvent) error {
 	return s.insert(ctx, colGateEvents, gateEventDoc{ID: e.CommunityID + ":" + e.EventID, Community: e.CommunityID,
 		EventID: e.EventID, Plate: e.Plate, Direction: string(e.Direction), At: e.At,
-		FreeMinutes: int64(e.FreeMinutes), Reason: e.Reason, Visit: e.VisitID})
+		FreeMinutes: int64(e.FreeMinutes), ReasonCode: e.ReasonCode, Reason: e.Reason, Visit: e.VisitID})
 }
 
 // GateEvent returns the recorded event, or models.ErrNotFound.
@@ -345,7 +368,7 @@ func (s *Store) GateEvent(ctx context.Context, communityID, eventID string) (mod
 	}
 	return models.GateEvent{CommunityID: d.Community, EventID: d.EventID, Plate: d.Plate,
 		Direction: models.GateDirection(d.Direction), At: d.At.UTC(), FreeMinutes: models.Minutes(d.FreeMinutes),
-		Reason: d.Reason, VisitID: d.Visit}, nil
+		ReasonCode: d.ReasonCode, Reason: d.Reason, VisitID: d.Visit}, nil
 }
 
 type lastEntryDoc struct {
