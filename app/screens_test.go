@@ -249,9 +249,25 @@ func TestScreensResidentRedeemsBreakfastClerkFulfils(t *testing.T) {
 		t.Fatalf("a second scan moved points: %d → %d", after, again)
 	}
 
+	// A second breakfast: the clerk types the 8 characters under her QR.
+	s.do(her, "second QR", chromedp.Navigate(s.base+"/rewards"), clickText("出示兑换码"), chromedp.WaitVisible(chromedp.CSS(`[data-test=code]`)))
+	code := strings.ReplaceAll(s.text(her, `[data-test=code]`), " ", "")
+	if len(code) != 8 {
+		t.Fatalf("the code under the QR is %q; want 8 characters", code)
+	}
+	s.do(clerk, "type the code", clickText("继续核销"), chromedp.WaitVisible(chromedp.CSS(`input[name=code]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=code]`), strings.ToLower(code)), clickText("核销"), waitText("核销成功"))
+	if now, _ := w.points(elder); after-now != 20 {
+		t.Fatalf("the typed code moved %d points; want 20", after-now)
+	}
+	after, _ = w.points(elder)
+
 	// A reload loses the access token (it is kept in memory only); the
 	// refresh cookie signs her back in without a password.
-	s.do(her, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(her, "reload", chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	if got := s.text(her, `[data-test=points] .big-number`); got != fmt.Sprint(after) {
+		t.Fatalf("home shows %s points after a reload, the ledger has %d", got, after)
+	}
 	cookies, err := chromedp.Run(her, chromedp.Evaluate[string](`document.cookie`))
 	if err != nil {
 		t.Fatal(err)

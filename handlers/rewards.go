@@ -31,6 +31,8 @@ type RewardsService interface {
 
 	IssueQR(ctx context.Context, p models.Principal, rewardID string) (services.CounterQR, error)
 	Scan(ctx context.Context, p models.Principal, token string, idem services.Idempotency) (services.ScanResult, error)
+	// ScanCode is Scan for the short code a clerk typed.
+	ScanCode(ctx context.Context, p models.Principal, code string, idem services.Idempotency) (services.ScanResult, error)
 	Refund(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error)
 	MerchantDay(ctx context.Context, p models.Principal, day string) ([]models.Redemption, error)
 
@@ -235,6 +237,7 @@ func (h *api) redeem(c *fiber.Ctx) error {
 
 type qrResponse struct {
 	Token    string    `json:"token"`
+	Code     string    `json:"code"` // 8 characters a clerk can type instead of scanning
 	RewardID string    `json:"reward_id"`
 	Expires  time.Time `json:"expires"`
 }
@@ -244,7 +247,7 @@ func (h *api) issueQR(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(qrResponse{Token: t.Token, RewardID: t.RewardID, Expires: t.Expires})
+	return c.Status(fiber.StatusCreated).JSON(qrResponse{Token: t.Token, Code: t.Code, RewardID: t.RewardID, Expires: t.Expires})
 }
 
 func (h *api) issueQRPNG(c *fiber.Ctx) error {
@@ -259,6 +262,7 @@ func (h *api) issueQRPNG(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "image/png")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("X-QR-Expires", t.Expires.Format(time.RFC3339))
+	c.Set("X-QR-Code", t.Code)
 	return c.Send(png)
 }
 
@@ -364,8 +368,11 @@ func (h *api) voidCredit(c *fiber.Ctx) error {
 	})
 }
 
+// counterScanRequest names the QR's token (scanned) or its short code
+// (typed), exactly one.
 type counterScanRequest struct {
-	Token string `json:"token" validate:"required,max=1024"`
+	Token string `json:"token" validate:"required_without=Code,excluded_with=Code,max=1024"`
+	Code  string `json:"code" validate:"max=20"`
 }
 
 type scanResponse struct {
@@ -389,7 +396,13 @@ func (h *api) scan(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	res, err := h.Rewards.Scan(c.UserContext(), p, req.Token, services.Idempotency{Key: key, OpID: op, Hash: hash})
+	idem := services.Idempotency{Key: key, OpID: op, Hash: hash}
+	var res services.ScanResult
+	if req.Code != "" {
+		res, err = h.Rewards.ScanCode(c.UserContext(), p, req.Code, idem)
+	} else {
+		res, err = h.Rewards.Scan(c.UserContext(), p, req.Token, idem)
+	}
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,11 @@ type RewardStore interface {
 	// InsertSlot returns models.ErrConflict if the slot is taken.
 	InsertSlot(ctx context.Context, id, holder string, at time.Time) error
 	SlotHolder(ctx context.Context, id string) (string, error)
+	// InsertCounterCode records a merchant QR token's short code (id is
+	// community:code); models.ErrConflict if the code is taken.
+	InsertCounterCode(ctx context.Context, id, token string, expires time.Time) error
+	// CounterCode returns the token of short code id, or models.ErrNotFound.
+	CounterCode(ctx context.Context, id string) (string, error)
 	// InsertRedemptionMark returns models.ErrConflict if the mark exists.
 	InsertRedemptionMark(ctx context.Context, m models.RedemptionMark) error
 	RedemptionMark(ctx context.Context, id string) (models.RedemptionMark, error)

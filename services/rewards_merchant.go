@@ -50,8 +50,83 @@ type qrClaims struct {
 // CounterQR is a token issued to a resident to show at a counter.
 type CounterQR struct {
 	Token    string
+	Code     string // CounterCodeLength characters a clerk can type instead of scanning
 	RewardID string
 	Expires  time.Time
+}
+
+// CounterCodeLength is the length of a merchant QR's short code, and
+// counterCodeAlphabet its letters: no 0/O, 1/I/L, so it reads aloud and
+// types without doubt.
+const (
+	CounterCodeLength   = 8
+	counterCodeAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+)
+
+// counterCode derives the short code of token id from the QR secret; try
+// picks another code when one is taken (a code is never reused, even
+// after its token expired).
+func (s *Rewards) counterCode(tokenID string, try int) string {
+	mac := hmac.New(sha256.New, s.qrSecret)
+	fmt.Fprintf(mac, "counter-code:%s:%d", tokenID, try)
+	sum := mac.Sum(nil)
+	code := make([]byte, CounterCodeLength)
+	for i := range code {
+		code[i] = counterCodeAlphabet[int(sum[i])%len(counterCodeAlphabet)]
+	}
+	return string(code)
+}
+
+// recordCounterCode gives token (id tokenID, of community) a short code
+// that no other token of the community ever had. The insert is the claim;
+// a code taken by another token (about one in 10^11 per code) is passed
+// over.
+func (s *Rewards) recordCounterCode(ctx context.Context, community, tokenID, token string, expires time.Time) (string, error) {
+	for try := 0; try < 5; try++ {
+		code := s.counterCode(tokenID, try)
+		err := s.store.InsertCounterCode(ctx, community+":"+code, token, expires)
+		if err == nil {
+			return code, nil
+		}
+		if !errors.Is(err, models.ErrConflict) {
+			return "", fmt.Errorf("qr code: %w", err)
+		}
+	}
+	return "", fmt.Errorf("qr code: no free short code for token %s", tokenID)
+}
+
+// NormalizeCounterCode returns code as stored (upper case, without the
+// spaces or dashes a clerk may type), or a validation error naming what is
+// wrong.
+func NormalizeCounterCode(code string) (string, error) {
+	c := strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(code))
+	if len(c) != CounterCodeLength || strings.Trim(c, counterCodeAlphabet) != "" {
+		return "", models.Refusef(models.ErrValidation.Code,
+			fmt.Sprintf("兑换码应为居民手机上显示的%d位字母和数字。", CounterCodeLength),
+			"code must be the %d letters and digits shown on the resident's phone", CounterCodeLength)
+	}
+	return c, nil
+}
+
+// ScanCode redeems the merchant QR whose short code the clerk typed; it is
+// Scan once the code is looked up in the clerk's community.
+func (s *Rewards) ScanCode(ctx context.Context, p models.Principal, code string, idem Idempotency) (ScanResult, error) {
+	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
+		return ScanResult{}, models.ErrForbidden
+	}
+	c, err := NormalizeCounterCode(code)
+	if err != nil {
+		return ScanResult{}, err
+	}
+	token, err := s.store.CounterCode(ctx, p.CommunityID+":"+c)
+	if errors.Is(err, models.ErrNotFound) {
+		return ScanResult{}, models.Refusef(models.ErrTokenInvalid.Code,
+			fmt.Sprintf("没有兑换码 %s，请核对后重输，或扫描二维码。", c), "there is no code %s; check it, or scan the QR code", c)
+	}
+	if err != nil {
+		return ScanResult{}, fmt.Errorf("scan code: %w", err)
+	}
+	return s.Scan(ctx, p, token, idem)
 }
 
 func (s *Rewards) sign(payload string) string {
@@ -89,10 +164,16 @@ func (s *Rewards) IssueQR(ctx context.Context, p models.Principal, rewardID stri
 		return CounterQR{}, models.Errorf(models.ErrRateLimited.Code, "at most %d QR codes a minute", s.qrLimit())
 	}
 	exp := now.Add(QRLifetime).Truncate(time.Second)
-	b, _ := json.Marshal(qrClaims{V: 1, ID: s.newID(), Resident: res.ID, Community: res.CommunityID, Reward: rw.ID,
-		Issued: now.Unix(), Expires: exp.Unix()})
+	claims := qrClaims{V: 1, ID: s.newID(), Resident: res.ID, Community: res.CommunityID, Reward: rw.ID,
+		Issued: now.Unix(), Expires: exp.Unix()}
+	b, _ := json.Marshal(claims)
 	payload := base64.RawURLEncoding.EncodeToString(b)
-	return CounterQR{Token: payload + "." + s.sign(payload), RewardID: rw.ID, Expires: exp.UTC()}, nil
+	token := payload + "." + s.sign(payload)
+	code, err := s.recordCounterCode(ctx, res.CommunityID, claims.ID, token, exp.UTC())
+	if err != nil {
+		return CounterQR{}, err
+	}
+	return CounterQR{Token: token, Code: code, RewardID: rw.ID, Expires: exp.UTC()}, nil
 }
 
 // allowQR counts an issuance for the resident in a sliding minute; the

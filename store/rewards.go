@@ -249,6 +249,27 @@ func (s *Store) SlotHolder(ctx context.Context, id string) (string, error) {
 	return d.Holder, nil
 }
 
+type counterCodeDoc struct {
+	ID      string    `bson:"_id"`
+	Token   string    `bson:"token"`
+	Expires time.Time `bson:"expires"`
+}
+
+// InsertCounterCode records id (community:code), the short code of a
+// merchant QR token; models.ErrConflict if the code is taken.
+func (s *Store) InsertCounterCode(ctx context.Context, id, token string, expires time.Time) error {
+	return s.insert(ctx, colCounterCodes, counterCodeDoc{ID: id, Token: token, Expires: expires})
+}
+
+// CounterCode returns the token of short code id, or models.ErrNotFound.
+func (s *Store) CounterCode(ctx context.Context, id string) (string, error) {
+	var d counterCodeDoc
+	if err := s.findByID(ctx, colCounterCodes, id, &d); err != nil {
+		return "", err
+	}
+	return d.Token, nil
+}
+
 type redemptionMarkDoc struct {
 	ID         string    `bson:"_id"`
 	Redemption string    `bson:"redemption"`

@@ -39,6 +39,7 @@ const (
 	colRedemptions      = "redemptions"
 	colRewardSlots      = "reward_slots"     // _id is the slot: stock, limit and bay counters
 	colRedemptionMarks  = "redemption_marks" // _id is the keyed step: final:, void:, refund:, scan:
+	colCounterCodes     = "counter_codes"    // _id is community:code, a merchant QR's short code
 	colFilialPlates     = "filial_plates"    // _id is community:plate
 	colFilialBookings   = "filial_bookings"  // _id is community:plate:day
 	colGateEvents       = "gate_events"      // _id is community:event id
@@ -71,7 +72,7 @@ var allCollections = []string{
 	colAuditLog, colImports, colLeases, colJobRuns, colPolicies, colPartners,
 	colSettlementEvents,
 	colStatements, colStatementLines, colStatementStatus,
-	colRewards, colRedemptions, colRewardSlots, colRedemptionMarks, colFilialPlates, colFilialBookings, colGateEvents,
+	colRewards, colRedemptions, colRewardSlots, colRedemptionMarks, colCounterCodes, colFilialPlates, colFilialBookings, colGateEvents,
 	colHonourEntries, colObjections, colHonourEvents, colHonourCurrent, colHeadTerms, colHeadCurrent, colDuties, colStarLevels,
 	colActivities, colSignups, colTBKeys, colRecords, colRecordQueue, colLinks, colCorrections, colAid, colGifts,
 	colKeyedRequests,
