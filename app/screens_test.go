@@ -136,6 +136,12 @@ func clickText(text string) chromedp.Action[chromedp.Void] {
 // shot saves the screen as name.png.
 func (s *screens) shot(ctx context.Context, name string) {
 	s.t.Helper()
+	// A passing toast would cover the screen the picture is of.
+	s.do(ctx, "toasts gone before "+name, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](`![...document.querySelectorAll('.van-toast')].some((e) => getComputedStyle(e).display !== 'none')`,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))(ctx, t)
+		return err
+	}))
 	// Let transitions and toasts settle, so the picture is what a person sees.
 	if err := chromedp.Do(ctx, chromedp.Sleep(400*time.Millisecond)); err != nil {
 		s.t.Fatal(err)
@@ -436,6 +442,9 @@ func TestScreensCertificateTotalIsTheHoursLedger(t *testing.T) {
 	if err != nil || img.Bounds().Dx() != 1080 {
 		t.Fatalf("the picture is not a 1080-wide PNG: %v", err)
 	}
+	if err := os.WriteFile(filepath.Join(s.shots, "resident-certificate-image.png"), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // A request posted in the browser is in the community's list, and a
@@ -490,8 +499,9 @@ func TestScreensBuildingHeadSeesHerDuties(t *testing.T) {
 	head := s.person()
 	s.login(head, "/", phoneHeadA)
 	s.do(head, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
-	s.do(head, "large text from 我的", chromedp.Navigate(s.base+"/me"), waitText("我的履职"),
-		chromedp.Click(chromedp.CSS(`.van-switch`)), chromedp.WaitVisible(chromedp.CSS(`html.care`)))
+	s.do(head, "我的", chromedp.Navigate(s.base+"/me"), waitText("我的履职"), waitText("孝老停车"))
+	s.shot(head, "resident-me")
+	s.do(head, "large text from 我的", chromedp.Click(chromedp.CSS(`.van-switch`)), chromedp.WaitVisible(chromedp.CSS(`html.care`)))
 	s.do(head, "duties", clickText("我的履职"), waitText("楼组长 · 第1届"), waitText("在任"),
 		waitText("月度例会"), waitText("已确认"), waitText("待社工确认"), waitText("电梯维修通知已逐户送达"))
 	s.shot(head, "resident-duties-large-text")
@@ -548,7 +558,10 @@ func TestScreensFilialPlateAndBooking(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`.days button`)), chromedp.Click(chromedp.CSS(`[data-test=book]`)), waitText("访客车位"))
 	s.shot(her, "resident-filial")
 	got := s.text(her, `[data-test=booking]`)
-	day, _, _ := strings.Cut(got, " ")
+	day, err := chromedp.Run(her, chromedp.Evaluate[string](`document.querySelector('[data-test=booking]').dataset.day`))
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := w.call("POST", "/api/v1/filial/bookings", w.login(phoneElderA), map[string]string{"plate": "沪A12345", "day": day})
 	var b struct{ Bay int }
 	r.decode(t, &b)
