@@ -374,6 +374,10 @@ func TestScreensResidentGivesHoursToHisMother(t *testing.T) {
 	s.login(her, "/", phoneElderA)
 	s.do(her, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
 	s.do(her, "her gifts", chromedp.Navigate(s.base+"/me/gifts"), waitText("收到子女转赠"), waitText("+30分"))
+	// And in English, through the switch in 我的.
+	s.do(her, "English", chromedp.Navigate(s.base+"/me"), waitText("语言"), clickText("语言"), waitText("Give hours"),
+		clickText("Give hours"), waitText("From your child"), waitText("+30 min"))
+	s.shot(her, "resident-gifts-en")
 }
 
 // The certificate shows the hours her approved service records credited to
