@@ -573,3 +573,53 @@ func TestScreensFilialPlateAndBooking(t *testing.T) {
 		t.Fatalf("the screen says %q; the booking is %d %s", got, r.Status, r.Body)
 	}
 }
+
+// A gift the policy refuses (her son is younger than the policy's 60) is
+// said in words on the screen, and moves nothing.
+func TestScreensRefusedGiftIsSaidInWords(t *testing.T) {
+	w := newWorld(t)
+	s := newScreens(t, w)
+	elder, son := w.ids[phoneElderA], w.ids[phoneSonA]
+	herBefore, sonBefore := screenHours(w, elder), screenHours(w, son)
+	her := s.person()
+	s.login(her, "/", phoneElderA)
+	s.do(her, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(her, "give to her son", chromedp.Navigate(s.base+"/me/gifts"), waitText("已选"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=minutes]`), "30"), chromedp.Click(chromedp.CSS(`[data-test=give]`)),
+		waitText("转出后不能撤回"), clickText("确认转赠"), chromedp.WaitVisible(chromedp.CSS(`[role=alert]`)))
+	if got := s.text(her, `[role=alert]`); !strings.Contains(got, "受赠亲属未达到规定年龄") {
+		t.Fatalf("the refusal says %q", got)
+	}
+	if screenHours(w, elder) != herBefore || screenHours(w, son) != sonBefore {
+		t.Fatalf("a refused gift moved hours")
+	}
+}
+
+// The helper says he has helped; the neighbour he helped confirms in her
+// own browser (a confirm dialog: it moves hours), and the hours reach him
+// from the community fund that pays for her.
+func TestScreensMutualAidHelpedAndConfirmed(t *testing.T) {
+	w := newWorld(t)
+	s := newScreens(t, w)
+	son := w.ids[phoneSonA]
+	before := screenHours(w, son)
+	him := s.person()
+	s.login(him, "/", phoneSonA)
+	s.do(him, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(him, "accept and help", chromedp.Navigate(s.base+"/mutual-aid"), waitText("陪同去医院复诊"),
+		clickText("我来帮忙"), waitText("已有人接下"), clickText("我已帮完"), waitText("已帮忙，待确认"))
+
+	her := s.person()
+	s.login(her, "/", phoneElderA)
+	s.do(her, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(her, "confirm", chromedp.Navigate(s.base+"/mutual-aid"), waitText("已帮忙，待确认"),
+		clickText("确认已得到帮助"), waitText("由社区时间银行基金转给帮忙的邻居"))
+	if got := screenHours(w, son); got != before {
+		t.Fatalf("hours moved before she confirmed: %d → %d", before, got)
+	}
+	s.do(her, "confirmed", chromedp.Click(chromedp.CSS(`.van-dialog__confirm`)), waitText("已完成，时长已转"))
+	s.shot(her, "resident-mutual-aid-confirmed")
+	if got := screenHours(w, son); got != before+120 {
+		t.Fatalf("his hours %d → %d; the help was 2 hours", before, got)
+	}
+}
