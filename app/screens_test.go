@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
+	"image/png"
 	"net"
 	"os"
 	"os/exec"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/linli-community/linli/models"
 )
 
 // The screens are tested in a real browser: Debian's chromium, headless,
@@ -133,6 +136,12 @@ func clickText(text string) chromedp.Action[chromedp.Void] {
 // shot saves the screen as name.png.
 func (s *screens) shot(ctx context.Context, name string) {
 	s.t.Helper()
+	// A passing toast would cover the screen the picture is of.
+	s.do(ctx, "toasts gone before "+name, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](`![...document.querySelectorAll('.van-toast')].some((e) => getComputedStyle(e).display !== 'none')`,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))(ctx, t)
+		return err
+	}))
 	// Let transitions and toasts settle, so the picture is what a person sees.
 	if err := chromedp.Do(ctx, chromedp.Sleep(400*time.Millisecond)); err != nil {
 		s.t.Fatal(err)
@@ -313,4 +322,320 @@ func TestScreensExpiredSessionRefreshesThroughCookie(t *testing.T) {
 		t.Fatalf("sent back to the login page at %s", loc)
 	}
 	s.shot(her, "resident-ledger")
+}
+
+// --- issue 13: the time bank's and the heads' screens ---
+
+const phoneTeamLeadA = "13800000004"
+
+// screenHours is the resident's HOURS balance, from the ledger.
+func screenHours(w *world, residentID string) int64 {
+	w.t.Helper()
+	b, err := w.sys.ledger.Balance(context.Background(), models.AccountOf(residentID, models.AssetHours))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return b.Amount
+}
+
+// hoursZh is minutes as the screens write them in Chinese (2小时30分).
+func hoursZh(n int64) string {
+	h, m := n/60, n%60
+	out := ""
+	if h > 0 {
+		out = fmt.Sprintf("%d小时", h)
+	}
+	if m > 0 || h == 0 {
+		out += fmt.Sprintf("%d分", m)
+	}
+	return out
+}
+
+// 王小明 gives half an hour to his mother 王奶奶 (a verified relative;
+// the policy lets hours go only to relatives of 60 or more, so a mother
+// cannot give to her son) from 我的, after a confirm dialog; both
+// balances move by exactly that.
+func TestScreensResidentGivesHoursToHisMother(t *testing.T) {
+	w := newWorld(t)
+	s := newScreens(t, w)
+	son, mother := w.ids[phoneSonA], w.ids[phoneElderA]
+	hisBefore, herBefore := screenHours(w, son), screenHours(w, mother)
+
+	him := s.person()
+	s.login(him, "/", phoneSonA)
+	s.do(him, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(him, "gifts from 我的", chromedp.Navigate(s.base+"/me"), waitText("时长转赠"), clickText("时长转赠"),
+		waitText("转给谁"), waitText("已选"), waitText(hoursZh(hisBefore)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=minutes]`), "30"), waitText("转赠 30分"))
+	s.shot(him, "resident-gifts")
+	s.do(him, "confirm dialog", chromedp.Click(chromedp.CSS(`[data-test=give]`)), waitText("转出后不能撤回"))
+	s.shot(him, "resident-gifts-confirm")
+	if got := screenHours(w, son); got != hisBefore {
+		t.Fatalf("hours moved before he confirmed: %d → %d", hisBefore, got)
+	}
+	s.do(him, "given", clickText("确认转赠"), waitText("转给父母"), waitText("-30分"))
+	if got := screenHours(w, son); got != hisBefore-30 {
+		t.Fatalf("his hours %d → %d; he gave 30 minutes", hisBefore, got)
+	}
+	if got := screenHours(w, mother); got != herBefore+30 {
+		t.Fatalf("her hours %d → %d; she was given 30 minutes", herBefore, got)
+	}
+	s.do(him, "his balance on the screen", waitText(hoursZh(hisBefore-30)))
+	if got := s.text(him, `[data-test=my-hours]`); got != hoursZh(hisBefore-30) {
+		t.Fatalf("the screen shows %q, the ledger has %s", got, hoursZh(hisBefore-30))
+	}
+
+	// She sees it received, in her own history.
+	her := s.person()
+	s.login(her, "/", phoneElderA)
+	s.do(her, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(her, "her gifts", chromedp.Navigate(s.base+"/me/gifts"), waitText("收到子女转赠"), waitText("+30分"))
+	// And in English, through the switch in 我的.
+	s.do(her, "English", chromedp.Navigate(s.base+"/me"), waitText("语言"), clickText("语言"), waitText("Give hours"),
+		clickText("Give hours"), waitText("From your child"), waitText("+30 min"))
+	s.shot(her, "resident-gifts-en")
+}
+
+// The certificate shows the hours her approved service records credited to
+// the HOURS ledger (the demo's opening balance is no service record, so it
+// is not certified), and saves as a PNG drawn on a canvas.
+func TestScreensCertificateTotalIsTheHoursLedger(t *testing.T) {
+	w := newWorld(t)
+	s := newScreens(t, w)
+	elder := w.ids[phoneElderA]
+	staff := w.login(phoneStaffA)
+	now := time.Now().UTC()
+	r := w.call("POST", "/api/v1/activities", staff, map[string]any{"title": "助老探访", "category": "助老", "place": "活动室",
+		"start": now.Add(-3 * time.Hour), "end": now.Add(time.Hour), "capacity": 5, "max_minutes": 150, "self_checkin": true})
+	if r.Status != 201 {
+		t.Fatalf("create activity: %d %s", r.Status, r.Body)
+	}
+	var a struct{ ID string }
+	r.decode(t, &a)
+	if r := w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", staff, map[string]any{"resident_id": elder, "action": "checkin", "at": now.Add(-3 * time.Hour)}); r.Status != 201 {
+		t.Fatalf("check in: %d %s", r.Status, r.Body)
+	}
+	r = w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", staff, map[string]any{"resident_id": elder, "action": "checkout"})
+	if r.Status != 201 {
+		t.Fatalf("check out: %d %s", r.Status, r.Body)
+	}
+	var att struct{ Record struct{ ID string } }
+	r.decode(t, &att)
+	before := screenHours(w, elder)
+	if r := w.call("POST", "/api/v1/service-records/"+att.Record.ID+"/approve", staff, map[string]any{}, "Idempotency-Key", "approve-cert-1"); r.Status != 200 {
+		t.Fatalf("approve: %d %s", r.Status, r.Body)
+	}
+	credited := screenHours(w, elder) - before
+	if credited <= 0 {
+		t.Fatalf("approval credited %d minutes", credited)
+	}
+
+	her := s.person()
+	s.login(her, "/", phoneElderA)
+	s.do(her, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(her, "certificate from 我的", chromedp.Navigate(s.base+"/me"), waitText("志愿服务证明"), clickText("志愿服务证明"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-test=total]`)), waitText("共 1 条服务记录"))
+	if got := s.text(her, `[data-test=total]`); got != hoursZh(credited) {
+		t.Fatalf("the certificate says %q; the ledger credited %s", got, hoursZh(credited))
+	}
+	s.shot(her, "resident-certificate")
+
+	// 保存为图片 hands the browser a PNG to download.
+	if _, err := chromedp.Run(her, chromedp.Evaluate[bool](`(() => { window.__saved = ''; HTMLAnchorElement.prototype.click = function () { window.__saved = this.download + '|' + this.href }; return true })()`)); err != nil {
+		t.Fatal(err)
+	}
+	s.do(her, "save as picture", chromedp.Click(chromedp.CSS(`[data-test=save-image]`)))
+	saved, err := chromedp.Run(her, chromedp.Evaluate[string](`window.__saved`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, href, _ := strings.Cut(saved, "|")
+	data, ok := strings.CutPrefix(href, "data:image/png;base64,")
+	if !strings.HasSuffix(name, ".png") || !ok {
+		t.Fatalf("saved %q as %.40q; want a PNG", name, href)
+	}
+	raw, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil || img.Bounds().Dx() != 1080 {
+		t.Fatalf("the picture is not a 1080-wide PNG: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(s.shots, "resident-certificate-image.png"), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A request posted in the browser is in the community's list, and a
+// neighbour's open request is accepted from it; states are in words.
+func TestScreensMutualAidRequestPostedAndAccepted(t *testing.T) {
+	w := newWorld(t)
+	s := newScreens(t, w)
+	son := s.person()
+	s.login(son, "/", phoneSonA)
+	s.do(son, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(son, "mutual aid from 我的", chromedp.Navigate(s.base+"/me"), waitText("邻里互助"), clickText("邻里互助"),
+		waitText("陪同去医院复诊"), waitText("等待响应"))
+	s.do(son, "post a request", chromedp.Click(chromedp.CSS(`[data-test=new-aid]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=title]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=title]`), "帮忙换楼道灯泡"),
+		chromedp.SendKeys(chromedp.CSS(`textarea[name=description]`), "3号楼5层, 需要梯子"),
+		chromedp.Click(chromedp.CSS(`[data-test=post-aid]`)), waitText("帮忙换楼道灯泡"), waitText("我发布的"))
+	s.do(son, "accept her request", clickText("我来帮忙"), waitText("已有人接下"), waitText("我接下的"))
+	s.shot(son, "resident-mutual-aid")
+
+	var list struct {
+		Posts []struct {
+			Kind, Title, State string
+			PosterID           string `json:"poster_id"`
+			HelperID           string `json:"helper_id"`
+		}
+	}
+	r := w.call("GET", "/api/v1/mutual-aid", w.login(phoneStaffA), nil)
+	if r.Status != 200 {
+		t.Fatalf("list: %d %s", r.Status, r.Body)
+	}
+	r.decode(t, &list)
+	posted, accepted := false, false
+	for _, p := range list.Posts {
+		if p.Title == "帮忙换楼道灯泡" && p.Kind == "request" && p.State == "open" && p.PosterID == w.ids[phoneSonA] {
+			posted = true
+		}
+		if p.Title == "陪同去医院复诊" && p.State == "accepted" && p.HelperID == w.ids[phoneSonA] {
+			accepted = true
+		}
+	}
+	if !posted || !accepted {
+		t.Fatalf("posted %v, accepted %v: %s", posted, accepted, r.Body)
+	}
+}
+
+// 张阿姨, the demo's building head, sees her term and this month's duties
+// with their standing (in large text), and reports one more.
+func TestScreensBuildingHeadSeesHerDuties(t *testing.T) {
+	w := newWorld(t)
+	s := newScreens(t, w)
+	head := s.person()
+	s.login(head, "/", phoneHeadA)
+	s.do(head, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(head, "我的", chromedp.Navigate(s.base+"/me"), waitText("我的履职"), waitText("孝老停车"))
+	s.shot(head, "resident-me")
+	s.do(head, "large text from 我的", chromedp.Click(chromedp.CSS(`.van-switch`)), chromedp.WaitVisible(chromedp.CSS(`html.care`)))
+	s.do(head, "duties", clickText("我的履职"), waitText("楼组长 · 第1届"), waitText("在任"),
+		waitText("月度例会"), waitText("已确认"), waitText("待社工确认"), waitText("电梯维修通知已逐户送达"))
+	s.shot(head, "resident-duties-large-text")
+	s.do(head, "report a duty", clickText("填报"), chromedp.WaitVisible(chromedp.CSS(`[data-test=duty-form]`)),
+		chromedp.SendKeys(chromedp.CSS(`textarea[name=evidence]`), "3楼楼道漏水已上报物业"),
+		chromedp.Click(chromedp.CSS(`[data-test=log-duty]`)), waitText("3楼楼道漏水已上报物业"))
+	if got := s.text(head, `[data-test="duty-问题上报"]`); !strings.Contains(got, "待社工确认") {
+		t.Fatalf("the reported duty says %q", got)
+	}
+	r := w.call("GET", "/api/v1/duties", w.login(phoneStaffA), nil)
+	if r.Status != 200 || !strings.Contains(string(r.Body), "3楼楼道漏水已上报物业") {
+		t.Fatalf("staff do not see the reported duty: %d %s", r.Status, r.Body)
+	}
+}
+
+// A team lead confirms that a resident who signed up came to her activity.
+func TestScreensTeamLeadConfirmsAttendance(t *testing.T) {
+	w := newWorld(t)
+	s := newScreens(t, w)
+	lead := w.login(phoneTeamLeadA)
+	now := time.Now().UTC()
+	r := w.call("POST", "/api/v1/activities", lead, map[string]any{"title": "楼道清洁", "category": "环境", "place": "5号楼",
+		"start": now.Add(2 * time.Minute), "end": now.Add(2 * time.Hour), "capacity": 5, "max_minutes": 120})
+	if r.Status != 201 {
+		t.Fatalf("create activity: %d %s", r.Status, r.Body)
+	}
+	var a struct{ ID string }
+	r.decode(t, &a)
+	if r := w.call("POST", "/api/v1/activities/"+a.ID+"/signup", w.login(phoneSonA), nil); r.Status != 201 {
+		t.Fatalf("sign up: %d %s", r.Status, r.Body)
+	}
+	li := s.person()
+	s.login(li, "/", phoneTeamLeadA)
+	s.do(li, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(li, "attendance from 我的", chromedp.Navigate(s.base+"/me"), waitText("活动签到确认"), clickText("活动签到确认"),
+		waitText("楼道清洁"), clickText("楼道清洁"), waitText("报名第1位"))
+	s.do(li, "check him in", clickText("签到"), waitText("已签到"))
+	s.shot(li, "resident-attendance")
+	if r := w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", lead, map[string]any{"resident_id": w.ids[phoneSonA], "action": "checkin"}); r.code() != "ALREADY_CHECKED_IN" {
+		t.Fatalf("the screen's check-in was not recorded: %d %s", r.Status, r.Body)
+	}
+}
+
+// 王奶奶 registers her son's plate and books a visitor bay for a visiting day.
+func TestScreensFilialPlateAndBooking(t *testing.T) {
+	w := newWorld(t)
+	s := newScreens(t, w)
+	her := s.person()
+	s.login(her, "/", phoneElderA)
+	s.do(her, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(her, "filial parking from 我的", chromedp.Navigate(s.base+"/me"), waitText("孝老停车"), clickText("孝老停车"),
+		waitText("免费停车"), chromedp.SendKeys(chromedp.CSS(`input[name=plate]`), "沪A12345"),
+		chromedp.Click(chromedp.CSS(`[data-test=register-plate]`)), waitText("登记于"),
+		chromedp.Click(chromedp.CSS(`.days button`)), chromedp.Click(chromedp.CSS(`[data-test=book]`)), waitText("访客车位"))
+	s.shot(her, "resident-filial")
+	got := s.text(her, `[data-test=booking]`)
+	day, err := chromedp.Run(her, chromedp.Evaluate[string](`document.querySelector('[data-test=booking]').dataset.day`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := w.call("POST", "/api/v1/filial/bookings", w.login(phoneElderA), map[string]string{"plate": "沪A12345", "day": day})
+	var b struct{ Bay int }
+	r.decode(t, &b)
+	if r.Status != 201 || b.Bay < 1 || !strings.Contains(got, fmt.Sprintf("访客车位 %d 号", b.Bay)) {
+		t.Fatalf("the screen says %q; the booking is %d %s", got, r.Status, r.Body)
+	}
+}
+
+// A gift the policy refuses (her son is younger than the policy's 60) is
+// said in words on the screen, and moves nothing.
+func TestScreensRefusedGiftIsSaidInWords(t *testing.T) {
+	w := newWorld(t)
+	s := newScreens(t, w)
+	elder, son := w.ids[phoneElderA], w.ids[phoneSonA]
+	herBefore, sonBefore := screenHours(w, elder), screenHours(w, son)
+	her := s.person()
+	s.login(her, "/", phoneElderA)
+	s.do(her, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(her, "give to her son", chromedp.Navigate(s.base+"/me/gifts"), waitText("已选"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=minutes]`), "30"), chromedp.Click(chromedp.CSS(`[data-test=give]`)),
+		waitText("转出后不能撤回"), clickText("确认转赠"), chromedp.WaitVisible(chromedp.CSS(`[role=alert]`)))
+	if got := s.text(her, `[role=alert]`); !strings.Contains(got, "受赠亲属未达到规定年龄") {
+		t.Fatalf("the refusal says %q", got)
+	}
+	if screenHours(w, elder) != herBefore || screenHours(w, son) != sonBefore {
+		t.Fatalf("a refused gift moved hours")
+	}
+}
+
+// The helper says he has helped; the neighbour he helped confirms in her
+// own browser (a confirm dialog: it moves hours), and the hours reach him
+// from the community fund that pays for her.
+func TestScreensMutualAidHelpedAndConfirmed(t *testing.T) {
+	w := newWorld(t)
+	s := newScreens(t, w)
+	son := w.ids[phoneSonA]
+	before := screenHours(w, son)
+	him := s.person()
+	s.login(him, "/", phoneSonA)
+	s.do(him, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(him, "accept and help", chromedp.Navigate(s.base+"/mutual-aid"), waitText("陪同去医院复诊"),
+		clickText("我来帮忙"), waitText("已有人接下"), clickText("我已帮完"), waitText("已帮忙，待确认"))
+
+	her := s.person()
+	s.login(her, "/", phoneElderA)
+	s.do(her, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(her, "confirm", chromedp.Navigate(s.base+"/mutual-aid"), waitText("已帮忙，待确认"),
+		clickText("确认已得到帮助"), waitText("由社区时间银行基金转给帮忙的邻居"))
+	if got := screenHours(w, son); got != before {
+		t.Fatalf("hours moved before she confirmed: %d → %d", before, got)
+	}
+	s.do(her, "confirmed", chromedp.Click(chromedp.CSS(`.van-dialog__confirm`)), waitText("已完成，时长已转"))
+	s.shot(her, "resident-mutual-aid-confirmed")
+	if got := screenHours(w, son); got != before+120 {
+		t.Fatalf("his hours %d → %d; the help was 2 hours", before, got)
+	}
 }

@@ -46,3 +46,46 @@ export const entryKind = (k) => pick(entryKinds, k)
 export const redemptionStatus = (s) => pick(redemptionStatuses, s)
 export const rewardKind = (k) => pick(rewardKinds, k)
 export const recordStatus = (s) => pick(recordStatuses, s)
+
+const aidStates = {
+  open: { zh: '等待响应', en: 'Open' },
+  accepted: { zh: '已有人接下', en: 'Accepted' },
+  done: { zh: '已帮忙，待确认', en: 'Done, to confirm' },
+  disputed: { zh: '有异议，社工处理中', en: 'Disputed, staff will decide' },
+  confirmed: { zh: '已完成，时长已转', en: 'Confirmed, hours moved' },
+  cancelled: { zh: '已取消', en: 'Cancelled' },
+}
+
+const aidKinds = {
+  request: { zh: '求助', en: 'Request' },
+  offer: { zh: '帮忙', en: 'Offer' },
+}
+
+const dutyStatuses = {
+  pending: { zh: '待社工确认', en: 'Awaiting staff' },
+  confirmed: { zh: '已确认', en: 'Confirmed' },
+  rejected: { zh: '未通过', en: 'Not accepted' },
+}
+
+const headRoles = {
+  building_head: { zh: '楼组长', en: 'Building head' },
+  team_lead: { zh: '志愿者队长', en: 'Team lead' },
+  party_lead: { zh: '党小组长', en: 'Party group lead' },
+}
+
+export const aidState = (s) => pick(aidStates, s)
+export const aidKind = (k) => pick(aidKinds, k)
+export const dutyStatus = (s) => pick(dutyStatuses, s)
+export const headRole = (r) => pick(headRoles, r)
+
+const relations = {
+  子女: { zh: '子女', en: 'child' },
+  父母: { zh: '父母', en: 'parent' },
+  配偶: { zh: '配偶', en: 'spouse' },
+  兄弟姐妹: { zh: '兄弟姐妹', en: 'sibling' },
+  孙子女: { zh: '孙子女', en: 'grandchild' },
+  祖父母: { zh: '祖父母', en: 'grandparent' },
+  其他: { zh: '家人', en: 'relative' },
+}
+
+export const relation = (r) => pick(relations, r)

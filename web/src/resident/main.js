@@ -14,6 +14,12 @@ import Me from './views/Me.vue'
 import Redemptions from './views/Redemptions.vue'
 import Records from './views/Records.vue'
 import Honour from './views/Honour.vue'
+import Gifts from './views/Gifts.vue'
+import Certificate from './views/Certificate.vue'
+import MutualAid from './views/MutualAid.vue'
+import Filial from './views/Filial.vue'
+import Duties from './views/Duties.vue'
+import Attendance from './views/Attendance.vue'
 
 const router = createRouter({
   history: createWebHistory('/'),
@@ -28,6 +34,12 @@ const router = createRouter({
     { path: '/me/redemptions', component: Redemptions },
     { path: '/me/records', component: Records },
     { path: '/honour', component: Honour },
+    { path: '/me/gifts', component: Gifts },
+    { path: '/me/certificate', component: Certificate },
+    { path: '/mutual-aid', component: MutualAid },
+    { path: '/filial', component: Filial },
+    { path: '/me/duties', component: Duties },
+    { path: '/me/attendance', component: Attendance },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 })
