@@ -19,6 +19,7 @@ type SettlementService interface {
 	Confirm(ctx context.Context, p models.Principal, id string) (models.Statement, error)
 	MarkPaid(ctx context.Context, p models.Principal, id string) (models.Statement, error)
 	Liability(ctx context.Context, p models.Principal, month string) (services.LiabilityReport, error)
+	MyExpiringPoints(ctx context.Context, p models.Principal) (services.PointsExpiring, error)
 }
 
 func (h *api) routesSettlement(r fiber.Router) {
@@ -32,6 +33,23 @@ func (h *api) routesSettlement(r fiber.Router) {
 	r.Post("/statements/:id/confirm", h.authed(models.RolePartner, models.RoleMerchantClerk), h.confirmStatement)
 	r.Post("/statements/:id/paid", staff, h.markStatementPaid)
 	r.Get("/reports/liability", staff, h.liabilityReport)
+	r.Get("/me/points/expiring", h.authed(), h.myExpiringPoints)
+}
+
+type expiringJSON struct {
+	Points       int64     `json:"points"`
+	At           time.Time `json:"at"`
+	EarnedBefore time.Time `json:"earned_before"`
+}
+
+// myExpiringPoints says how many of the caller's points the next monthly
+// expiry run takes, and when.
+func (h *api) myExpiringPoints(c *fiber.Ctx) error {
+	x, err := h.Settlement.MyExpiringPoints(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(expiringJSON{Points: int64(x.Points), At: x.At, EarnedBefore: x.EarnedBefore})
 }
 
 type statementJSON struct {

@@ -160,3 +160,37 @@ func (s *Settlement) refuseOpenMonth(ctx context.Context, m models.Month) error 
 		after = cs[len(cs)-1].ID
 	}
 }
+
+// PointsExpiring is what the next monthly expiry run will take from one
+// resident, as the ledger stands now.
+type PointsExpiring struct {
+	Points models.Points
+	// At is when the run is made: the first of next month in the
+	// community's zone (the job runs early that morning).
+	At time.Time
+	// EarnedBefore is the cutoff: points earned before it have outlived
+	// the community's lifetime by then.
+	EarnedBefore time.Time
+}
+
+// MyExpiringPoints tells the calling resident how many of their points the
+// next monthly run expires, by the same FIFO rule as ExpirePoints; spending
+// them first saves them. It reads the resident's entries and writes nothing.
+func (s *Settlement) MyExpiringPoints(ctx context.Context, p models.Principal) (PointsExpiring, error) {
+	if p.ResidentID == "" {
+		return PointsExpiring{}, models.ErrForbidden
+	}
+	rules, err := s.rules(ctx, map[string]communityRules{}, p.CommunityID)
+	if err != nil {
+		return PointsExpiring{}, fmt.Errorf("expiring points: %w", err)
+	}
+	next := models.MonthOf(s.now(), rules.loc).End(rules.loc)
+	out := PointsExpiring{At: next.UTC(), EarnedBefore: models.ExpiryCutoff(next, rules.loc, rules.policy.PointsLifetimeMonths).UTC()}
+	tally := models.NewPointsExpiry(out.EarnedBefore)
+	acct := models.AccountOf(p.ResidentID, models.AssetPoints)
+	if err := s.eachEntry(ctx, acct, func(e models.Entry) error { tally.Add(e); return nil }); err != nil {
+		return PointsExpiring{}, fmt.Errorf("expiring points: %w", err)
+	}
+	out.Points = models.Points(tally.Due(0))
+	return out, nil
+}

@@ -197,3 +197,46 @@ func TestLiabilityReport(t *testing.T) {
 		}
 	}
 }
+
+// A resident is told beforehand what the next monthly run will expire, by
+// the same rule: the worked example's 20 points are announced in March
+// 2026, and the run after March takes exactly that.
+func TestMyExpiringPointsAnnouncesTheNextRun(t *testing.T) {
+	sh := shanghai
+	w := newSettlementWorld(t, time.Date(2024, 1, 1, 0, 0, 0, 0, sh))
+	w.post("r-1", "A", time.Date(2024, 1, 10, 9, 0, 0, 0, sh), models.KindAward, 50)
+	w.post("r-1", "A", time.Date(2024, 3, 10, 9, 0, 0, 0, sh), models.KindService, 30)
+	w.post("r-1", "A", time.Date(2024, 3, 20, 9, 0, 0, 0, sh), models.KindHold, -60)
+	p := models.Principal{ResidentID: "r-1", CommunityID: "A", Roles: []models.Role{models.RoleResident}}
+
+	// In February the next run (1 March) takes what was earned before
+	// March 2024: 50 earned, 60 spent, so nothing.
+	w.setClock(time.Date(2026, 2, 20, 12, 0, 0, 0, sh))
+	x, err := w.svc.MyExpiringPoints(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.Points != 0 || !x.At.Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, sh)) || !x.EarnedBefore.Equal(time.Date(2024, 3, 1, 0, 0, 0, 0, sh)) {
+		t.Fatalf("in February: %+v; want 0 points on 1 March 2026, earned before 1 March 2024", x)
+	}
+	// In March the next run (1 April) takes 80 − 60 = 20.
+	w.setClock(time.Date(2026, 3, 31, 23, 0, 0, 0, sh))
+	if x, err = w.svc.MyExpiringPoints(ctx, p); err != nil || x.Points != 20 || !x.At.Equal(time.Date(2026, 4, 1, 0, 0, 0, 0, sh)) {
+		t.Fatalf("in March: %+v, %v; want 20 points on 1 April", x, err)
+	}
+	w.setClock(time.Date(2026, 4, 1, 3, 0, 0, 0, sh))
+	if _, err := w.svc.ExpirePoints(ctx, models.Month{Year: 2026, Month: time.March}); err != nil {
+		t.Fatal(err)
+	}
+	if _, total, _ := w.expiries("r-1"); total != int64(x.Points) {
+		t.Fatalf("the run expired %d; %d was announced", total, x.Points)
+	}
+	// After the run nothing more is announced.
+	if x, err = w.svc.MyExpiringPoints(ctx, p); err != nil || x.Points != 0 {
+		t.Fatalf("after the run: %+v, %v; want 0", x, err)
+	}
+	// Staff and clerks have no points of their own to ask about.
+	if _, err := w.svc.MyExpiringPoints(ctx, models.Principal{CommunityID: "A", Roles: []models.Role{models.RoleStaff}}); !errors.Is(err, models.ErrForbidden) {
+		t.Fatalf("a principal without a resident: %v; want FORBIDDEN", err)
+	}
+}
