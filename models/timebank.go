@@ -41,6 +41,11 @@ const (
 	RecordPending  RecordState = "pending"
 	RecordApproved RecordState = "approved"
 	RecordRejected RecordState = "rejected"
+	// RecordVoid holds the id of a record that was refused (it overlapped
+	// another) or whose request died before storing it, so that its links
+	// on the per-day index stop counting and it can never be stored later.
+	// Nobody sees a void record: reads treat it as missing.
+	RecordVoid RecordState = "void"
 )
 
 // RecordSource says how a service record came about.

@@ -103,10 +103,12 @@ func (t *Timebank) checkIn(ctx context.Context, a models.Activity, residentID, a
 	// Refused early when the resident already has a record covering this
 	// moment; the check-out checks the whole interval again.
 	day := "day:" + residentID + ":" + localDay(at, t.location(ctx, a.CommunityID))
+	loc := t.location(ctx, a.CommunityID)
 	_, err := t.walkChain(ctx, day, 1, func(l models.Link) error {
 		if !at.Before(l.Start) && at.Before(l.End) {
-			if other, err := t.store.Record(ctx, l.Ref); err == nil && other.State != models.RecordRejected {
-				return models.ErrRecordOverlap
+			other, err := t.store.Record(ctx, l.Ref)
+			if err == nil && (other.State == models.RecordPending || other.State == models.RecordApproved) {
+				return overlapError(other, loc)
 			}
 		}
 		return nil
@@ -157,7 +159,20 @@ func (t *Timebank) checkOut(ctx context.Context, a models.Activity, residentID, 
 	if minutes < 1 {
 		return Attendance{}, models.Errorf(models.ErrOutsideWindow.Code, "no time was spent within the activity")
 	}
-	rec := models.ServiceRecord{ID: attendanceRecordID(a.ID, residentID), CommunityID: a.CommunityID, ResidentID: residentID,
+	// A check-out refused for an overlap voided its record's id; the next
+	// try (once the other record is rejected, say) takes the next one.
+	id := attendanceRecordID(a.ID, residentID)
+	for g := 1; ; g++ {
+		prior, err := t.store.Record(ctx, id)
+		if errors.Is(err, models.ErrNotFound) || (err == nil && prior.State != models.RecordVoid) {
+			break
+		}
+		if err != nil {
+			return Attendance{}, err
+		}
+		id = fmt.Sprintf("%s:%d", attendanceRecordID(a.ID, residentID), g)
+	}
+	rec := models.ServiceRecord{ID: id, CommunityID: a.CommunityID, ResidentID: residentID,
 		ActivityID: a.ID, Category: a.Category, Organisation: a.Organisation, Description: a.Title,
 		Start: start, End: end, Minutes: minutes, Source: models.SourceAttendance, Created: t.stamp(), State: models.RecordPending}
 	rec, err = t.addRecord(ctx, rec)
@@ -289,32 +304,49 @@ func localDay(at time.Time, loc *time.Location) string { return at.In(loc).Forma
 // addRecord stores a new pending record after checking, on the per-resident
 // per-day index, that it overlaps none of the resident's other records that
 // are not rejected. Adding the same record again returns it.
+//
+// A link on the index counts while its record exists and is pending or
+// approved. A link whose record is missing (its request is still at work,
+// or died) is settled by storing a void record under that id: the insert
+// decides between the two, so the slow request can no longer store its
+// record over this one, and a dead request's link stops counting. Only
+// writers that come later on a day's chain check the earlier links, so of
+// two overlapping records at most one is stored and at least one of them
+// is. A refused record voids its own id, so the links it wrote on other
+// days stop counting at once.
 func (t *Timebank) addRecord(ctx context.Context, rec models.ServiceRecord) (models.ServiceRecord, error) {
 	loc := t.location(ctx, rec.CommunityID)
+	if prior, err := t.store.Record(ctx, rec.ID); err == nil {
+		return t.storedRecord(ctx, prior, loc)
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return models.ServiceRecord{}, err
+	}
 	days := []string{localDay(rec.Start, loc)}
 	if d := localDay(rec.End.Add(-time.Millisecond), loc); d != days[0] {
 		days = append(days, d)
 	}
-	for _, day := range days {
-		overlap := func(l models.Link) error {
-			if l.Start.Before(rec.End) && rec.Start.Before(l.End) {
-				other, err := t.store.Record(ctx, l.Ref)
-				if err == nil && other.State == models.RecordRejected {
-					return nil
-				}
-				if err != nil && !errors.Is(err, models.ErrNotFound) {
-					return err
-				}
-				// A link whose record is missing was written by a request that
-				// died before storing it; its interval still counts until the
-				// record appears, unless it is this very record.
-				return models.ErrRecordOverlap
-			}
+	blocker := ""
+	overlap := func(l models.Link) error {
+		if !(l.Start.Before(rec.End) && rec.Start.Before(l.End)) {
 			return nil
 		}
+		other, live, err := t.settleLink(ctx, l, rec)
+		if err != nil || !live {
+			return err
+		}
+		blocker = other.ID
+		return overlapError(other, loc)
+	}
+	for _, day := range days {
 		_, err := t.appendLink(ctx, "day:"+rec.ResidentID+":"+day, rec.ID, overlap, func(last models.Link) (models.Link, error) {
 			return models.Link{Start: rec.Start, End: rec.End}, nil
 		})
+		if errors.Is(err, models.ErrRecordOverlap) {
+			// The links already written (an earlier day's) stop counting.
+			if verr := t.store.InsertRecord(ctx, voidRecord(rec.ID, rec, blocker)); verr != nil && !errors.Is(verr, models.ErrConflict) {
+				return models.ServiceRecord{}, verr
+			}
+		}
 		if err != nil {
 			return models.ServiceRecord{}, err
 		}
@@ -326,12 +358,73 @@ func (t *Timebank) addRecord(ctx context.Context, rec models.ServiceRecord) (mod
 	}
 	err := t.store.InsertRecord(ctx, rec)
 	if errors.Is(err, models.ErrConflict) {
-		return t.store.Record(ctx, rec.ID)
+		prior, err := t.store.Record(ctx, rec.ID)
+		if err != nil {
+			return models.ServiceRecord{}, err
+		}
+		return t.storedRecord(ctx, prior, loc)
 	}
 	if err != nil {
 		return models.ServiceRecord{}, err
 	}
 	return rec, nil
+}
+
+// storedRecord answers a repeat of addRecord with what is stored under its
+// id: the record, or the refusal when it was voided.
+func (t *Timebank) storedRecord(ctx context.Context, prior models.ServiceRecord, loc *time.Location) (models.ServiceRecord, error) {
+	if prior.State != models.RecordVoid {
+		return prior, nil
+	}
+	// Voided by a record that overlaps it (named in Reason), or refused.
+	if other, err := t.store.Record(ctx, prior.Reason); err == nil && other.State != models.RecordVoid {
+		return models.ServiceRecord{}, overlapError(other, loc)
+	}
+	return models.ServiceRecord{}, models.Errorf(models.ErrRecordOverlap.Code,
+		"该服务记录与您的其他服务记录时间重叠，未能保存。This record overlaps another of your service records and was not stored.")
+}
+
+// settleLink says whether the record behind a day-index link l counts
+// against rec: it counts when it is stored and pending or approved. A
+// missing record is voided in rec's name (see addRecord); live is false
+// then.
+func (t *Timebank) settleLink(ctx context.Context, l models.Link, rec models.ServiceRecord) (other models.ServiceRecord, live bool, err error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		other, err = t.store.Record(ctx, l.Ref)
+		if err == nil {
+			return other, other.State == models.RecordPending || other.State == models.RecordApproved, nil
+		}
+		if !errors.Is(err, models.ErrNotFound) {
+			return other, false, err
+		}
+		v := voidRecord(l.Ref, rec, rec.ID)
+		v.Start, v.End = l.Start, l.End
+		err = t.store.InsertRecord(ctx, v)
+		if err == nil {
+			return v, false, nil
+		}
+		if !errors.Is(err, models.ErrConflict) {
+			return other, false, err
+		}
+		// Stored meanwhile, by its request or another voider: read it.
+	}
+	return other, false, models.Errorf(models.ErrConflict.Code, "too much contention; try again")
+}
+
+// voidRecord is the placeholder that takes id for good; why names the
+// record that voided it, or the refusal.
+func voidRecord(id string, like models.ServiceRecord, why string) models.ServiceRecord {
+	return models.ServiceRecord{ID: id, CommunityID: like.CommunityID, ResidentID: like.ResidentID,
+		Start: like.Start, End: like.End, Created: like.Created, State: models.RecordVoid, Reason: why}
+}
+
+// overlapError names the record a new one overlaps and its time, in
+// Chinese first, then English.
+func overlapError(other models.ServiceRecord, loc *time.Location) error {
+	const layout = "2006-01-02 15:04"
+	from, to := other.Start.In(loc).Format(layout), other.End.In(loc).Format(layout)
+	return models.Errorf(models.ErrRecordOverlap.Code, "与服务记录 %s（%s 至 %s）时间重叠。Overlaps service record %s (%s to %s).",
+		other.ID, from, to, other.ID, from, to)
 }
 
 // Claim is a resident's own claim of service outside an activity.
@@ -367,7 +460,7 @@ func (t *Timebank) ClaimRecord(ctx context.Context, p models.Principal, c Claim)
 // Record returns a record the caller may see: their own, or any of their
 // community for staff and team leads.
 func (t *Timebank) Record(ctx context.Context, p models.Principal, id string) (models.ServiceRecord, error) {
-	rec, err := t.store.Record(ctx, id)
+	rec, err := t.liveRecord(ctx, id)
 	if err != nil {
 		return rec, err
 	}
@@ -380,11 +473,21 @@ func (t *Timebank) Record(ctx context.Context, p models.Principal, id string) (m
 	return rec, nil
 }
 
+// liveRecord is the stored record with id; models.ErrNotFound for a void
+// one.
+func (t *Timebank) liveRecord(ctx context.Context, id string) (models.ServiceRecord, error) {
+	rec, err := t.store.Record(ctx, id)
+	if err == nil && rec.State == models.RecordVoid {
+		return models.ServiceRecord{}, models.ErrNotFound
+	}
+	return rec, err
+}
+
 // MyRecords lists the caller's records, newest first.
 func (t *Timebank) MyRecords(ctx context.Context, p models.Principal) ([]models.ServiceRecord, error) {
 	out := []models.ServiceRecord{}
 	err := t.store.EachRecord(ctx, models.RecordFilter{ResidentID: p.ResidentID}, func(r models.ServiceRecord) error {
-		if r.CommunityID == p.CommunityID {
+		if r.CommunityID == p.CommunityID && r.State != models.RecordVoid {
 			out = append(out, r)
 		}
 		return nil
@@ -462,7 +565,7 @@ func (t *Timebank) canDecide(ctx context.Context, p models.Principal, rec models
 // recorded (with a reason). Caps apply: per activity per person, then per
 // day per person.
 func (t *Timebank) Approve(ctx context.Context, p models.Principal, id string, minutes models.Minutes, reason string) (models.ServiceRecord, error) {
-	rec, err := t.store.Record(ctx, id)
+	rec, err := t.liveRecord(ctx, id)
 	if err != nil {
 		return rec, err
 	}
@@ -481,7 +584,7 @@ func (t *Timebank) Approve(ctx context.Context, p models.Principal, id string, m
 
 // Reject turns a record down with a reason.
 func (t *Timebank) Reject(ctx context.Context, p models.Principal, id, reason string) (models.ServiceRecord, error) {
-	rec, err := t.store.Record(ctx, id)
+	rec, err := t.liveRecord(ctx, id)
 	if err != nil {
 		return rec, err
 	}
@@ -647,6 +750,13 @@ func (t *Timebank) AutoApprove(ctx context.Context) (int, error) {
 		}
 		if err != nil {
 			return n, err
+		}
+		if rec.State == models.RecordVoid {
+			// Refused for an overlap, or voided after its request died.
+			if err := t.store.UnqueueRecord(ctx, q.ID); err != nil {
+				return n, err
+			}
+			continue
 		}
 		if d, err := t.store.Mark(ctx, "decision:"+rec.ID); err == nil {
 			if _, err := t.complete(ctx, rec, d); err != nil {
