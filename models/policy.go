@@ -23,7 +23,7 @@ type Policy struct {
 	MaxMinutesPerDay     Minutes // per resident per day, at approval
 	AutoApproveDays      int     // pending records approve themselves after this
 	CheckinGraceMinutes  int     // check-in allowed this long before the start and after the end
-	DebtFloorMinutes     Minutes // how far below zero a mutual-aid requester may go (a positive number)
+	DebtFloorMinutes     Minutes // how far below zero a mutual-aid requester, or a correction taking back spent hours, may go (a positive number)
 	GiftMinAge           int     // a relative receiving gifted hours must be this old
 	GiftYearlyCapMinutes Minutes // most hours one giver may gift in a calendar year
 

@@ -1,15 +1,19 @@
 package services_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/store"
 )
 
 var cst = time.FixedZone("CST", 8*3600)
@@ -130,4 +134,215 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// spend takes amount of asset from a resident, as a redemption or mutual
+// aid would.
+func (e *tbEnv) spend(t *testing.T, who string, asset models.Asset, amount int64) {
+	t.Helper()
+	_, err := e.led.Post(ctx, ledger.Posting{OpID: "spend:" + newID(), Hash: "h", Account: models.AccountOf(who, asset), CommunityID: "A",
+		Delta: -amount, Kind: models.KindAdjustment, Reason: "spent", Actor: "staff"})
+	if err != nil {
+		t.Fatalf("spend: %v", err)
+	}
+}
+
+// approvedClaim is a claim of d by who, approved by staff.
+func (e *tbEnv) approvedClaim(t *testing.T, who string, start time.Time, d time.Duration) models.ServiceRecord {
+	t.Helper()
+	r := e.claim(t, who, start, d)
+	r, err := e.tb.Approve(ctx, e.staff, r.ID, 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (e *tbEnv) correct(t *testing.T, who, recordID string, minutes models.Minutes) models.Correction {
+	t.Helper()
+	c, err := e.tb.RequestCorrection(ctx, res(who), recordID, minutes, "签到表有误")
+	if err != nil {
+		t.Fatalf("request correction: %v", err)
+	}
+	return c
+}
+
+// Issue 19.4: hours already spent do not block a correction up: only the
+// difference is posted; a correction down may take the balance below zero
+// only as far as the policy's debt floor.
+func TestIssue19_4_SpentHoursDoNotBlockCorrection(t *testing.T) {
+	e := newTB(t)
+	r := e.approvedClaim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
+	e.spend(t, "r1", models.AssetHours, 60)
+	c := e.correct(t, "r1", r.ID, 90)
+	got, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "签到表核实")
+	if err != nil || !got.Decided || got.Before != 60 || got.After != 90 {
+		t.Fatalf("accept: %+v %v", got, err)
+	}
+	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 30 || p != 15 {
+		t.Fatalf("hours %d points %d; want 30 (0 + the 30 added) and 15", h, p)
+	}
+	rec, _ := e.st.Record(ctx, r.ID)
+	if rec.Credited != 90 || rec.Points != 15 {
+		t.Fatalf("record cache %+v", rec)
+	}
+	// Down to 10 minutes: 80 taken back leaves -50, within the default
+	// debt floor of 600.
+	c = e.correct(t, "r1", r.ID, 10)
+	if _, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "复核"); err != nil {
+		t.Fatal(err)
+	}
+	if h := e.balance(t, "r1", models.AssetHours); h != -50 {
+		t.Fatalf("hours %d; want -50", h)
+	}
+	if rep := mustAudit(t, e); !rep.OK() {
+		t.Fatalf("audit: %+v", rep.Problems)
+	}
+}
+
+// Issue 19.5: a correction that would take back spent points is refused
+// before anything is written, with the reason; it can still be refused.
+func TestIssue19_5_SpentPointsRefusedBeforeMarking(t *testing.T) {
+	e := newTB(t)
+	r := e.approvedClaim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
+	e.spend(t, "r1", models.AssetPoints, 10)
+	c := e.correct(t, "r1", r.ID, 30)
+	_, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "复核")
+	mustCode(t, err, models.ErrInsufficientPoints)
+	if d := err.(*models.Error).Detail; !strings.Contains(d, "积分") || !strings.Contains(d, "5") {
+		t.Fatalf("detail %q does not say why", d)
+	}
+	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 60 || p != 0 {
+		t.Fatalf("hours %d points %d after a refusal; want 60 and 0", h, p)
+	}
+	if _, err := e.st.Mark(ctx, "corr-decision:"+c.ID); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("the refused correction was marked: %v", err)
+	}
+	got, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, false, "积分已用完")
+	if err != nil || !got.Decided || got.Accepted || got.After != 60 {
+		t.Fatalf("refuse after a refused accept: %+v %v", got, err)
+	}
+}
+
+// linkCrashStore fails every insert of a link of one chain kind while
+// crash is set, as a process killed at that step would.
+type linkCrashStore struct {
+	*store.Store
+	chain string
+	crash atomic.Bool
+}
+
+func (c *linkCrashStore) InsertLink(ctx context.Context, l models.Link) error {
+	if c.crash.Load() && strings.HasPrefix(l.Chain, c.chain) {
+		return errors.New("killed")
+	}
+	return c.Store.InsertLink(ctx, l)
+}
+
+// Issue 19.5: the hours and points of one correction land together. The
+// worst crash point, after the decision and the hours and before the
+// points, is finished by the next job run (another process).
+func TestIssue19_5_CorrectionCrashBetweenHoursAndPointsIsFinished(t *testing.T) {
+	e := newTB(t)
+	r := e.approvedClaim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
+	e.spend(t, "r1", models.AssetPoints, 10)
+	c := e.correct(t, "r1", r.ID, 90)
+	cs := &linkCrashStore{Store: e.st, chain: "carry:"}
+	crashing := services.NewTimebank(cs, e.st, e.led, e.pol, e.st, []byte("test-secret-0123456789"), e.clock.now, newID)
+	cs.crash.Store(true)
+	if _, err := crashing.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "签到表核实"); err == nil {
+		t.Fatal("the crash did not happen")
+	}
+	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 90 || p != 0 {
+		t.Fatalf("half-done state: hours %d points %d; want 90 and 0", h, p)
+	}
+	if _, err := e.tb.AutoApprove(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 90 || p != 5 {
+		t.Fatalf("after the job: hours %d points %d; want 90 and 5", h, p)
+	}
+	rec, _ := e.st.Record(ctx, r.ID)
+	got, _ := e.st.Correction(ctx, c.ID)
+	if rec.Credited != 90 || rec.Points != 15 || !got.Decided || !got.Accepted || got.After != 90 {
+		t.Fatalf("record %+v, correction %+v", rec, got)
+	}
+	// The staff's retry answers the same and moves nothing.
+	if _, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "签到表核实"); err != nil {
+		t.Fatal(err)
+	}
+	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 90 || p != 5 {
+		t.Fatalf("after a retry: hours %d points %d", h, p)
+	}
+	if rep := mustAudit(t, e); !rep.OK() {
+		t.Fatalf("audit: %+v", rep.Problems)
+	}
+}
+
+// Issue 19.6: a correction is capped by the day as an approval is, and a
+// correction down gives its share of the day back.
+func TestIssue19_6_CorrectionKeepsDailyCap(t *testing.T) {
+	e := newTB(t)
+	day := time.Date(2026, 11, 2, 0, 30, 0, 0, cst)
+	r := e.approvedClaim(t, "r1", day, 600*time.Minute)
+	if r.Credited != 480 {
+		t.Fatalf("approved %d; want the daily cap 480", r.Credited)
+	}
+	c := e.correct(t, "r1", r.ID, 600)
+	got, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "全天服务")
+	if err != nil || got.After != 480 {
+		t.Fatalf("correction: %+v %v; want 480 after", got, err)
+	}
+	if h := e.balance(t, "r1", models.AssetHours); h != 480 {
+		t.Fatalf("hours %d; want 480", h)
+	}
+	c = e.correct(t, "r1", r.ID, 300)
+	if _, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "只有五小时"); err != nil {
+		t.Fatal(err)
+	}
+	later := e.approvedClaim(t, "r1", day.Add(11*time.Hour), 200*time.Minute)
+	if later.Credited != 180 || e.balance(t, "r1", models.AssetHours) != 480 {
+		t.Fatalf("a later record that day got %d, hours %d; want 180 and 480", later.Credited, e.balance(t, "r1", models.AssetHours))
+	}
+}
+
+// Issue 11.20: a correction carries its minutes on, so the points of all
+// records, the corrected one and the later ones, add up to what all the
+// credited minutes earn.
+func TestIssue11_20_CorrectionRecomputesCarriedMinutes(t *testing.T) {
+	e := newTB(t)
+	base := tbStart.Add(-7 * time.Hour)
+	var recs []models.ServiceRecord
+	for i := 0; i < 3; i++ {
+		recs = append(recs, e.approvedClaim(t, "r1", base.Add(time.Duration(i)*time.Hour), 40*time.Minute))
+	}
+	c := e.correct(t, "r1", recs[0].ID, 50)
+	if _, err := e.tb.DecideCorrection(ctx, e.staff, recs[0].ID, c.N, true, "多服务了十分钟"); err != nil {
+		t.Fatal(err)
+	}
+	// 130 minutes at 10 points an hour: 21 points, 40 minute-points carried.
+	if p := e.balance(t, "r1", models.AssetPoints); p != 21 {
+		t.Fatalf("points %d after the correction; want 21", p)
+	}
+	recs = append(recs, e.approvedClaim(t, "r1", base.Add(4*time.Hour), 20*time.Minute))
+	if p := e.balance(t, "r1", models.AssetPoints); p != 25 {
+		t.Fatalf("points %d after a later 20-minute record; want 25 for 150 minutes", p)
+	}
+	var sum models.Points
+	for _, r := range recs {
+		got, _ := e.st.Record(ctx, r.ID)
+		sum += got.Points
+	}
+	if sum != 25 {
+		t.Fatalf("records hold %d points; want 25", sum)
+	}
+}
+
+func mustAudit(t *testing.T, e *tbEnv) ledger.AuditReport {
+	t.Helper()
+	rep, err := e.led.Audit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }

@@ -239,13 +239,15 @@ func (t *Timebank) walkChain(ctx context.Context, chain string, from int64, fn f
 func (t *Timebank) appendLink(ctx context.Context, chain, ref string, check func(models.Link) error,
 	next func(last models.Link) (models.Link, error)) (models.Link, error) {
 	noteID := "lref:" + chain + ":" + ref
-	from := int64(1)
+	from, noted := int64(1), false
 	if note, err := t.store.Mark(ctx, noteID); err == nil && note.Amount > 0 {
-		from = note.Amount
+		from, noted = note.Amount, true
 	} else if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return models.Link{}, err
 	}
-	if check == nil && from == 1 {
+	if check == nil && !noted {
+		// A ref with no note has no step yet: start from the known head
+		// (a note at step 1 must not be taken for "none").
 		t.mu.Lock()
 		from = max(t.heads[chain], 1)
 		t.mu.Unlock()
@@ -702,7 +704,38 @@ func (t *Timebank) complete(ctx context.Context, rec models.ServiceRecord, d mod
 			return rec, fmt.Errorf("approve: points: %w", err)
 		}
 	}
-	rec.State, rec.Credited, rec.Points, rec.PolicyVersion = models.RecordApproved, granted, models.Points(carry.Amount), pol.Version
+	// The decided corrections follow the approval, each from the credit
+	// the one before left, so the cache below is rebuilt from the marks
+	// and links, never added to.
+	credited, points := granted, models.Points(carry.Amount)
+	var decided []correctionOutcome
+	for n := 1; ; n++ {
+		c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
+		if errors.Is(err, models.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return rec, err
+		}
+		m, err := t.store.Mark(ctx, "corr-decision:"+c.ID)
+		if errors.Is(err, models.ErrNotFound) {
+			continue // still open
+		}
+		if err != nil {
+			return rec, err
+		}
+		o := correctionOutcome{c: c, m: m, before: credited}
+		if m.Flag {
+			dh, dp, err := t.applyCorrection(ctx, rec, pol, c, m, credited)
+			if err != nil {
+				return rec, err
+			}
+			credited, points = credited+dh, points+dp
+		}
+		o.after = credited
+		decided = append(decided, o)
+	}
+	rec.State, rec.Credited, rec.Points, rec.PolicyVersion = models.RecordApproved, credited, points, pol.Version
 	if err := t.store.SaveRecordState(ctx, rec); err != nil {
 		return rec, err
 	}
@@ -710,6 +743,11 @@ func (t *Timebank) complete(ctx context.Context, rec models.ServiceRecord, d mod
 		fmt.Sprintf("recorded %d min, credited %d min, %d points; %s", rec.Minutes, granted, carry.Amount, d.Reason), d.Actor, d.At, "approve:"+rec.ID)
 	if err != nil {
 		return rec, err
+	}
+	for _, o := range decided {
+		if err := t.closeCorrection(ctx, rec, o); err != nil {
+			return rec, err
+		}
 	}
 	// Last: until here the auto-approval job finds the record in the queue
 	// and finishes what a crash left undone.
@@ -802,6 +840,11 @@ func (t *Timebank) RequestCorrection(ctx context.Context, p models.Principal, re
 	if rec.State != models.RecordApproved {
 		return models.Correction{}, models.Errorf(models.ErrConflict.Code, "only an approved record can be corrected")
 	}
+	// A decided correction whose completion a crash cut short is finished,
+	// so it is not taken for an open one.
+	if _, err := t.finishRecord(ctx, rec); err != nil {
+		return models.Correction{}, err
+	}
 	for n := 1; ; n++ {
 		c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
 		if errors.Is(err, models.ErrNotFound) {
@@ -829,6 +872,12 @@ func (t *Timebank) Corrections(ctx context.Context, p models.Principal, recordID
 	if err != nil {
 		return nil, err
 	}
+	if rec.State == models.RecordApproved {
+		// Finishes a decided correction a crash cut short.
+		if _, err := t.finishRecord(ctx, rec); err != nil {
+			return nil, err
+		}
+	}
 	out := []models.Correction{}
 	for n := 1; ; n++ {
 		c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
@@ -842,11 +891,27 @@ func (t *Timebank) Corrections(ctx context.Context, p models.Principal, recordID
 	}
 }
 
-// DecideCorrection lets staff accept or refuse a correction. Accepting
-// moves value only by reversing the record's current hours and points
-// entries and posting new ones; the trail keeps who, when, before, after
-// and why. Points of the new credit are computed from the carry the record
-// started with; the carry after it is not rewritten.
+// DecideCorrection lets staff accept or refuse a correction.
+//
+// Accepting credits only the difference between what the record has and
+// what the correction gives (+30 minutes for 60 → 90), under the same caps
+// as the approval: the activity's, then the day's (the correction takes
+// its share of the day's quota, or gives it back). Its points continue the
+// resident's carry of minute-points, so the points of every record, the
+// corrected one and those after it, add up to what all the credited
+// minutes earn. A correction that takes back more hours or points than
+// the resident has left (below the policy's debt floor for hours, below
+// zero for points) is refused before anything is written.
+//
+// The decision is one insert-once mark; the record is queued first, so the
+// auto-approval job finds it. Crash points, each finished by the next
+// decision of the same correction, a new correction request, a read of the
+// corrections or the job, which run complete: after the queueing and before
+// the mark nothing is decided (the job takes the record out of the queue);
+// after the mark, the quota link, the hours entry, the carry link, the
+// points entry, the record's cache, the correction's cache and the trail
+// are each keyed, so what is missing is written once. The worst is a crash
+// between the hours and the points: the next completion posts the points.
 func (t *Timebank) DecideCorrection(ctx context.Context, p models.Principal, recordID string, n int, accept bool, answer string) (models.Correction, error) {
 	if err := requireStaff(p); err != nil {
 		return models.Correction{}, err
@@ -859,117 +924,218 @@ func (t *Timebank) DecideCorrection(ctx context.Context, p models.Principal, rec
 	if err != nil {
 		return models.Correction{}, err
 	}
-	before := rec.Credited
-	after := before
-	if accept {
-		after, err = t.requested(ctx, rec, c.Minutes)
-		if err != nil {
-			return models.Correction{}, err
-		}
+	// The record's cache is brought up to date first: a correction before
+	// this one may have been left half-done.
+	if rec, err = t.finishRecord(ctx, rec); err != nil {
+		return models.Correction{}, err
 	}
-	mark := models.Mark{ID: "corr-decision:" + c.ID, Kind: "correction.decision", CommunityID: rec.CommunityID, Ref: c.ID,
-		ResidentID: rec.ResidentID, Actor: p.ResidentID, Reason: answer, Amount: int64(after), Flag: accept, At: t.stamp()}
-	if err := t.store.InsertMark(ctx, mark); errors.Is(err, models.ErrConflict) {
-		prior, err := t.store.Mark(ctx, mark.ID)
-		if err != nil {
+	mark, err := t.store.Mark(ctx, "corr-decision:"+c.ID)
+	if errors.Is(err, models.ErrNotFound) {
+		mark = models.Mark{ID: "corr-decision:" + c.ID, Kind: "correction.decision", CommunityID: rec.CommunityID, Ref: c.ID,
+			ResidentID: rec.ResidentID, Actor: p.ResidentID, Reason: answer, Amount: int64(rec.Credited), Flag: accept, At: t.stamp()}
+		if accept {
+			want, err := t.requested(ctx, rec, c.Minutes)
+			if err != nil {
+				return models.Correction{}, err
+			}
+			if err := t.canTakeBack(ctx, rec, want); err != nil {
+				return models.Correction{}, err
+			}
+			mark.Amount = int64(want)
+		}
+		if err := t.store.QueueRecord(ctx, rec); err != nil {
 			return models.Correction{}, err
 		}
-		if prior.Actor != mark.Actor || prior.Flag != accept {
-			return c, models.Errorf(models.ErrRecordDecided.Code, "this correction has been decided")
+		if err := t.store.InsertMark(ctx, mark); errors.Is(err, models.ErrConflict) {
+			if mark, err = t.store.Mark(ctx, mark.ID); err != nil {
+				return models.Correction{}, err
+			}
+		} else if err != nil {
+			return models.Correction{}, err
 		}
-		mark = prior
-		after = models.Minutes(prior.Amount)
 	} else if err != nil {
 		return models.Correction{}, err
 	}
-	if c.Decided {
-		return c, nil
-	}
-	if accept && after != before {
-		pts, err := t.recredit(ctx, rec, n, after, p.ResidentID, answer)
-		if err != nil {
-			return models.Correction{}, err
-		}
-		rec.Credited, rec.Points = after, pts
-		if err := t.store.SaveRecordState(ctx, rec); err != nil {
-			return models.Correction{}, err
-		}
-	}
-	c.Decided, c.Accepted, c.Answer, c.Actor, c.Before, c.After, c.DecideAt = true, accept, answer, p.ResidentID, before, after, mark.At
-	if err := t.store.SaveCorrection(ctx, c); err != nil {
+	if _, err := t.finishRecord(ctx, rec); err != nil {
 		return models.Correction{}, err
 	}
-	err = t.audit(ctx, rec, "record.correct", int64(after-before),
-		fmt.Sprintf("correction %d %s: before %d min, after %d min; asked: %s; answer: %s", n, map[bool]string{true: "accepted", false: "refused"}[accept], before, after, c.Reason, answer),
-		p.ResidentID, mark.At, "correct:"+c.ID)
-	return c, err
-}
-
-// creditOps are the op ids of a record's credit after correction n (0:
-// the approval itself).
-func creditOps(recordID string, n int) (hours, points string) {
-	if n == 0 {
-		return "service:" + recordID + ":hours", "service:" + recordID + ":points"
+	c, err = t.store.Correction(ctx, c.ID)
+	if err != nil {
+		return models.Correction{}, err
 	}
-	suffix := fmt.Sprintf(":c%d", n)
-	return "service:" + recordID + ":hours" + suffix, "service:" + recordID + ":points" + suffix
+	if mark.Actor != p.ResidentID || mark.Flag != accept {
+		return c, models.Errorf(models.ErrRecordDecided.Code, "this correction has been decided")
+	}
+	return c, nil
 }
 
-// recredit reverses the current credit of rec (the approval, or the last
-// accepted correction before n) and posts the credit for minutes.
-func (t *Timebank) recredit(ctx context.Context, rec models.ServiceRecord, n int, minutes models.Minutes, actor, why string) (models.Points, error) {
+// canTakeBack refuses a correction down to want minutes when the hours or
+// points it takes back are no longer there: hours may go below zero only
+// down to the policy's debt floor, points not at all.
+func (t *Timebank) canTakeBack(ctx context.Context, rec models.ServiceRecord, want models.Minutes) error {
+	dh := want - rec.Credited
+	if dh >= 0 {
+		return nil
+	}
 	pol, err := t.policies.At(ctx, rec.CommunityID, rec.Start)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	// The current credit: the last accepted correction before n, else the approval.
-	cur := 0
-	for k := n - 1; k >= 1; k-- {
-		if m, err := t.store.Mark(ctx, "corr-decision:"+correctionID(rec.ID, k)); err == nil && m.Flag {
-			cur = k
-			break
+	// The points as the carry stands now; a concurrent approval may move
+	// them by one, which the completion then takes when the balance allows.
+	last, err := t.walkChain(ctx, "carry:"+rec.ResidentID, 1, nil)
+	if err != nil {
+		return err
+	}
+	dp, _ := models.PointsFor(last.Remainder, dh, pol.PointsPerHour)
+	hours, err := t.ledger.Balance(ctx, models.AccountOf(rec.ResidentID, models.AssetHours))
+	if err != nil {
+		return err
+	}
+	if hours.Amount+int64(dh) < -int64(pol.DebtFloorMinutes) {
+		return models.Errorf(models.ErrInsufficientHours.Code,
+			"更正将收回 %d 分钟时长，但您的余额只有 %d 分钟（最多可欠 %d 分钟）。The correction takes back %d minutes; the balance is %d (debt allowed: %d).",
+			-dh, hours.Amount, pol.DebtFloorMinutes, -dh, hours.Amount, pol.DebtFloorMinutes)
+	}
+	pts, err := t.ledger.Balance(ctx, models.AccountOf(rec.ResidentID, models.AssetPoints))
+	if err != nil {
+		return err
+	}
+	if pts.Amount+int64(dp) < 0 {
+		return models.Errorf(models.ErrInsufficientPoints.Code,
+			"更正将收回 %d 积分，但积分余额只有 %d。The correction takes back %d points; the balance is %d.", -dp, pts.Amount, -dp, pts.Amount)
+	}
+	return nil
+}
+
+// finishRecord completes the record's decision and every decided
+// correction of it.
+func (t *Timebank) finishRecord(ctx context.Context, rec models.ServiceRecord) (models.ServiceRecord, error) {
+	d, err := t.store.Mark(ctx, "decision:"+rec.ID)
+	if err != nil {
+		return rec, err
+	}
+	return t.complete(ctx, rec, d)
+}
+
+// correctionOutcome is a decided correction and the credit around it.
+type correctionOutcome struct {
+	c             models.Correction
+	m             models.Mark
+	before, after models.Minutes
+}
+
+// applyCorrection writes, once each, the steps of accepted correction c
+// of rec, whose credit is before: the day's quota link, the hours entry of
+// the difference, the carry link and the points entry. It returns the
+// minutes and points the correction changed.
+func (t *Timebank) applyCorrection(ctx context.Context, rec models.ServiceRecord, pol models.Policy, c models.Correction, m models.Mark,
+	before models.Minutes) (models.Minutes, models.Points, error) {
+	diff := int64(m.Amount) - int64(before)
+	if diff == 0 {
+		return 0, 0, nil
+	}
+	loc := t.location(ctx, rec.CommunityID)
+	quota, err := t.appendLink(ctx, "quota:"+rec.ResidentID+":"+localDay(rec.Start, loc), c.ID, nil, func(last models.Link) (models.Link, error) {
+		grant := diff
+		if grant > 0 {
+			grant = min(grant, max(int64(pol.MaxMinutesPerDay)-last.Total, 0))
 		}
-	}
-	carry, err := t.appendLink(ctx, "carry:"+rec.ResidentID, rec.ID, nil, func(models.Link) (models.Link, error) {
-		return models.Link{}, models.ErrNotFound
+		return models.Link{Amount: grant, Total: last.Total + grant}, nil
 	})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	oldPts, _ := models.PointsFor(carry.Before, rec.Credited, pol.PointsPerHour)
-	newPts, _ := models.PointsFor(carry.Before, minutes, pol.PointsPerHour)
-	hOld, pOld := creditOps(rec.ID, cur)
-	hNew, pNew := creditOps(rec.ID, n)
-	for _, x := range []struct {
-		asset    models.Asset
-		old, new string
-		was, now int64
-	}{{models.AssetHours, hOld, hNew, int64(rec.Credited), int64(minutes)}, {models.AssetPoints, pOld, pNew, int64(oldPts), int64(newPts)}} {
-		acct := models.AccountOf(rec.ResidentID, x.asset)
-		if x.was > 0 {
-			// Replaying the credit's own posting returns its entry, whose seq
-			// the reversal needs.
-			hash := "service:" + rec.ID
-			if cur > 0 {
-				hash = fmt.Sprintf("correct:%s:%d", rec.ID, cur)
-			}
-			orig, err := t.ledger.Post(ctx, ledger.Posting{OpID: x.old, Hash: hash, Account: acct, CommunityID: rec.CommunityID,
-				Delta: x.was, Kind: models.KindService, Ref: rec.ID, Reason: rec.Category, PolicyVersion: pol.Version, Actor: actor})
-			if err != nil {
-				return 0, fmt.Errorf("correct: find credit: %w", err)
-			}
-			if _, err := t.ledger.Reverse(ctx, acct, orig.Seq, "correction: "+why, actor); err != nil {
-				return 0, fmt.Errorf("correct: reverse: %w", err)
-			}
-		}
-		if x.now > 0 {
-			_, err := t.ledger.Post(ctx, ledger.Posting{OpID: x.new, Hash: fmt.Sprintf("correct:%s:%d", rec.ID, n), Account: acct,
-				CommunityID: rec.CommunityID, Delta: x.now, Kind: models.KindService, Ref: rec.ID,
-				Reason: "correction: " + why, PolicyVersion: pol.Version, Actor: actor})
-			if err != nil {
-				return 0, fmt.Errorf("correct: credit: %w", err)
-			}
+	dh := models.Minutes(quota.Amount)
+	hash := fmt.Sprintf("correct:%s:%d", rec.ID, c.N)
+	hOp, pOp := creditOps(rec.ID, c.N)
+	if dh != 0 {
+		err := t.postDecided(ctx, ledger.Posting{OpID: hOp, Hash: hash, Account: models.AccountOf(rec.ResidentID, models.AssetHours),
+			CommunityID: rec.CommunityID, Delta: int64(dh), Kind: models.KindService, Ref: rec.ID, Reason: "correction: " + m.Reason,
+			PolicyVersion: pol.Version, Floor: -int64(pol.DebtFloorMinutes), Actor: m.Actor})
+		if err != nil {
+			return 0, 0, fmt.Errorf("correct: hours: %w", err)
 		}
 	}
-	return newPts, nil
+	carry, err := t.appendLink(ctx, "carry:"+rec.ResidentID, c.ID, nil, func(last models.Link) (models.Link, error) {
+		pts, rest := models.PointsFor(last.Remainder, dh, pol.PointsPerHour)
+		return models.Link{Amount: int64(pts), Remainder: rest, Before: last.Remainder, Total: int64(dh)}, nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	if carry.Amount != 0 {
+		err := t.postDecided(ctx, ledger.Posting{OpID: pOp, Hash: hash, Account: models.AccountOf(rec.ResidentID, models.AssetPoints),
+			CommunityID: rec.CommunityID, Delta: carry.Amount, Kind: models.KindService, Ref: rec.ID, Reason: "correction: " + m.Reason,
+			PolicyVersion: pol.Version, Actor: m.Actor})
+		if err != nil {
+			return 0, 0, fmt.Errorf("correct: points: %w", err)
+		}
+	}
+	return dh, models.Points(carry.Amount), nil
+}
+
+// postDecided posts a step a decision already committed to, once. A debit
+// refused by the ledger (a spend raced the check made before the
+// decision) is tried again under the next op id by a later completion, once
+// the balance allows; until then the refusal is returned and nothing is
+// written.
+func (t *Timebank) postDecided(ctx context.Context, p ledger.Posting) error {
+	base := p.OpID
+	for k := 0; k < 1000; k++ {
+		if k > 0 {
+			p.OpID = fmt.Sprintf("%s:t%d", base, k)
+		}
+		_, err := t.ledger.Outcome(ctx, p.OpID)
+		if err == nil {
+			return nil // posted
+		}
+		if models.CodeOf(err) != "" && !errors.Is(err, models.ErrNotFound) {
+			continue // this try was refused
+		}
+		if !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+		if p.Delta < 0 {
+			b, err := t.ledger.Balance(ctx, p.Account)
+			if err != nil {
+				return err
+			}
+			if b.Amount+p.Delta < p.Floor {
+				return models.Errorf(models.CodeOf(insufficient(p.Account.Asset)), "the balance does not cover the correction yet")
+			}
+		}
+		_, err = t.ledger.Post(ctx, p)
+		return err
+	}
+	return models.Errorf(models.ErrConflict.Code, "too many refused tries")
+}
+
+func insufficient(a models.Asset) error {
+	if a == models.AssetHours {
+		return models.ErrInsufficientHours
+	}
+	return models.ErrInsufficientPoints
+}
+
+// closeCorrection caches a decided correction's outcome and writes its
+// trail, once.
+func (t *Timebank) closeCorrection(ctx context.Context, rec models.ServiceRecord, o correctionOutcome) error {
+	c := o.c
+	if !c.Decided {
+		c.Decided, c.Accepted, c.Answer, c.Actor, c.Before, c.After, c.DecideAt = true, o.m.Flag, o.m.Reason, o.m.Actor, o.before, o.after, o.m.At
+		if err := t.store.SaveCorrection(ctx, c); err != nil {
+			return err
+		}
+	}
+	verdict := map[bool]string{true: "accepted", false: "refused"}[o.m.Flag]
+	return t.audit(ctx, rec, "record.correct", int64(o.after-o.before),
+		fmt.Sprintf("correction %d %s: before %d min, after %d min; asked: %s; answer: %s", c.N, verdict, o.before, o.after, c.Reason, o.m.Reason),
+		o.m.Actor, o.m.At, "correct:"+c.ID)
+}
+
+// creditOps are the op ids of the difference correction n posts.
+func creditOps(recordID string, n int) (hours, points string) {
+	suffix := fmt.Sprintf(":c%d", n)
+	return "service:" + recordID + ":hours" + suffix, "service:" + recordID + ":points" + suffix
 }

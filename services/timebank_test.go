@@ -639,8 +639,9 @@ func TestCorrection(t *testing.T) {
 	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 60 || p != 10 {
 		t.Fatalf("after correction hours %d points %d", h, p)
 	}
+	// Only the difference is posted.
 	hist, _, _ := e.led.History(ctx, models.AccountOf("r1", models.AssetHours), 0, 10)
-	if len(hist) != 3 || hist[1].Kind != models.KindReversal {
+	if len(hist) != 2 || hist[0].Delta != 30 || hist[1].Delta != 30 {
 		t.Fatalf("hours history: %+v", hist)
 	}
 	trail, _ := e.st.AuditTrail(ctx, "A", time.Time{}, 10)
