@@ -256,7 +256,7 @@ func TestIssue19_5_CorrectionCrashBetweenHoursAndPointsIsFinished(t *testing.T) 
 	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 90 || p != 0 {
 		t.Fatalf("half-done state: hours %d points %d; want 90 and 0", h, p)
 	}
-	if _, err := e.tb.AutoApprove(ctx); err != nil {
+	if _, _, err := e.tb.AutoApprove(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 90 || p != 5 {
@@ -345,4 +345,51 @@ func mustAudit(t *testing.T, e *tbEnv) ledger.AuditReport {
 		t.Fatal(err)
 	}
 	return rep
+}
+
+// Issue 11.21: a resident's own claim is never approved by the job: it
+// waits for an organiser (a team lead may confirm it), or expires when the
+// policy says so; attendance recorded at an activity still auto-approves.
+func TestIssue11_21_ClaimsWaitForAnOrganiser(t *testing.T) {
+	e := newTB(t)
+	claim := e.claim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
+	a := e.activity(t, tbStart.Add(time.Hour), 2*time.Hour, 10, 120)
+	att, err := e.attend(t, a, "r2", a.Start, a.Start.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.advance(30 * 24 * time.Hour)
+	if n, x, err := e.tb.AutoApprove(ctx); err != nil || n != 1 || x != 0 {
+		t.Fatalf("job: %d approved, %d expired, %v; want the attendance only", n, x, err)
+	}
+	if got, _ := e.st.Record(ctx, att.ID); got.State != models.RecordApproved {
+		t.Fatalf("attendance %+v", got)
+	}
+	if got, _ := e.st.Record(ctx, claim.ID); got.State != models.RecordPending || e.balance(t, "r1", models.AssetHours) != 0 {
+		t.Fatalf("claim %+v was decided by the job", got)
+	}
+	lead := models.Principal{ResidentID: "r3", CommunityID: "A", Roles: []models.Role{models.RoleResident, models.RoleTeamLead}}
+	if got, err := e.tb.Approve(ctx, lead, claim.ID, 0, ""); err != nil || got.State != models.RecordApproved {
+		t.Fatalf("team lead confirms: %+v %v", got, err)
+	}
+
+	// A policy that lets unconfirmed claims expire after 3 days.
+	v, _ := e.pol.At(ctx, "A", e.clock.now())
+	v.Effective, v.ClaimExpiryDays = e.clock.now(), 3
+	if _, err := e.pol.AddVersion(ctx, e.staff, v); err != nil {
+		t.Fatal(err)
+	}
+	late := e.claim(t, "r4", e.clock.now().Add(-2*time.Hour), time.Hour)
+	e.clock.advance(2 * 24 * time.Hour)
+	if n, x, err := e.tb.AutoApprove(ctx); err != nil || n != 0 || x != 0 {
+		t.Fatalf("too early: %d %d %v", n, x, err)
+	}
+	e.clock.advance(2 * 24 * time.Hour)
+	if n, x, err := e.tb.AutoApprove(ctx); err != nil || n != 0 || x != 1 {
+		t.Fatalf("expiry: %d approved, %d expired, %v; want 0 and 1", n, x, err)
+	}
+	got, _ := e.st.Record(ctx, late.ID)
+	if got.State != models.RecordRejected || !strings.Contains(got.Reason, "3 天") || e.balance(t, "r4", models.AssetHours) != 0 {
+		t.Fatalf("expired claim %+v", got)
+	}
 }

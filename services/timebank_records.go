@@ -546,13 +546,17 @@ func (t *Timebank) PendingRecords(ctx context.Context, p models.Principal, limit
 // errEnough stops a stream once a page is full.
 var errEnough = errors.New("enough")
 
-// canDecide: staff, or the organiser of the record's activity; claims are
-// for staff.
+// canDecide: staff, or the organiser of the record's activity; a claim
+// (self-reported hours) for staff or any team lead of the community, who
+// confirm it as organisers.
 func (t *Timebank) canDecide(ctx context.Context, p models.Principal, rec models.ServiceRecord) error {
 	if rec.CommunityID != p.CommunityID {
 		return models.ErrNotFound
 	}
 	if p.IsStaff() {
+		return nil
+	}
+	if rec.ActivityID == "" && canOrganise(p) {
 		return nil
 	}
 	if rec.ActivityID != "" {
@@ -759,21 +763,23 @@ func (t *Timebank) audit(ctx context.Context, rec models.ServiceRecord, action s
 		Subject: rec.ResidentID, Amount: amount, Category: rec.Category, Reason: reason, Ref: rec.ID, At: at})
 }
 
-// AutoApprove approves every pending record older than its community's
-// AutoApproveDays, and finishes any decision a crash left half-done. Safe
-// to repeat: the decision is keyed per record. It returns how many records
-// it approved now.
-func (t *Timebank) AutoApprove(ctx context.Context) (int, error) {
+// AutoApprove approves every pending attendance record (QR check-in and
+// out) older than its community's AutoApproveDays, and finishes any
+// decision a crash left half-done. A resident's own claim is never
+// approved here: it waits for an organiser, or, when the policy's
+// ClaimExpiryDays is set, is rejected once that many days old. Safe to
+// repeat: the decision is keyed per record. It returns how many records it
+// approved and how many claims it let expire now.
+func (t *Timebank) AutoApprove(ctx context.Context) (approved, expired int, err error) {
 	var queued []models.QueuedRecord
-	err := t.store.EachQueuedRecord(ctx, func(q models.QueuedRecord) error {
+	err = t.store.EachQueuedRecord(ctx, func(q models.QueuedRecord) error {
 		queued = append(queued, q)
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	now := t.now()
-	n := 0
 	for _, q := range queued {
 		rec, err := t.store.Record(ctx, q.ID)
 		if errors.Is(err, models.ErrNotFound) {
@@ -781,46 +787,59 @@ func (t *Timebank) AutoApprove(ctx context.Context) (int, error) {
 				// Its request died between queueing and storing it, and no
 				// retry came in a day.
 				if err := t.store.UnqueueRecord(ctx, q.ID); err != nil {
-					return n, err
+					return approved, expired, err
 				}
 			}
 			continue
 		}
 		if err != nil {
-			return n, err
+			return approved, expired, err
 		}
 		if rec.State == models.RecordVoid {
 			// Refused for an overlap, or voided after its request died.
 			if err := t.store.UnqueueRecord(ctx, q.ID); err != nil {
-				return n, err
+				return approved, expired, err
 			}
 			continue
 		}
 		if d, err := t.store.Mark(ctx, "decision:"+rec.ID); err == nil {
-			if _, err := t.complete(ctx, rec, d); err != nil {
-				return n, err
+			if _, err := t.complete(ctx, rec, d); err != nil && models.CodeOf(err) == "" {
+				return approved, expired, err
 			}
+			// A refusal (a correction's debit the balance does not cover
+			// yet) is tried again on the next run; the others go on.
 			continue
 		}
 		pol, err := t.policies.At(ctx, rec.CommunityID, now)
 		if err != nil {
-			return n, err
+			return approved, expired, err
 		}
-		if now.Before(rec.Created.AddDate(0, 0, pol.AutoApproveDays)) {
-			continue
+		approve, reason := true, fmt.Sprintf("approved automatically after %d days", pol.AutoApproveDays)
+		if rec.Source == models.SourceAttendance {
+			if now.Before(rec.Created.AddDate(0, 0, pol.AutoApproveDays)) {
+				continue
+			}
+		} else {
+			if pol.ClaimExpiryDays == 0 || now.Before(rec.Created.AddDate(0, 0, pol.ClaimExpiryDays)) {
+				continue // waits for an organiser
+			}
+			approve, reason = false, fmt.Sprintf("无组织者确认，%d 天后自动失效。Not confirmed by an organiser; expired after %d days.",
+				pol.ClaimExpiryDays, pol.ClaimExpiryDays)
 		}
-		_, won, err := t.decide(ctx, rec, true, 0, fmt.Sprintf("approved automatically after %d days", pol.AutoApproveDays), "system")
+		_, won, err := t.decide(ctx, rec, approve, 0, reason, "system")
 		if errors.Is(err, models.ErrRecordDecided) {
 			continue
 		}
 		if err != nil {
-			return n, fmt.Errorf("auto-approve %s: %w", rec.ID, err)
+			return approved, expired, fmt.Errorf("auto-approve %s: %w", rec.ID, err)
 		}
-		if won {
-			n++
+		if won && approve {
+			approved++
+		} else if won {
+			expired++
 		}
 	}
-	return n, nil
+	return approved, expired, nil
 }
 
 // --- corrections ---
