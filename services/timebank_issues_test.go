@@ -393,3 +393,37 @@ func TestIssue11_21_ClaimsWaitForAnOrganiser(t *testing.T) {
 		t.Fatalf("expired claim %+v", got)
 	}
 }
+
+// Issue 19.8 (certificate part): the certificate counts what the HOURS
+// ledger holds for each record, corrections and reversals included, and
+// without a period covers all time.
+func TestIssue19_8_CertificateEqualsHoursLedger(t *testing.T) {
+	e := newTB(t)
+	r := e.approvedClaim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
+	old := e.approvedClaim(t, "r1", tbStart.AddDate(0, 0, -60), 30*time.Minute)
+	c := e.correct(t, "r1", r.ID, 90)
+	if _, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "签到表核实"); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := e.tb.Certificate(ctx, res("r1"), "r1", time.Time{}, time.Time{})
+	if err != nil || cert.Total != 120 || len(cert.RecordsIDs) != 2 {
+		t.Fatalf("all-time certificate: %+v %v; want 120 minutes of 2 records", cert, err)
+	}
+	if !cert.From.Equal(time.Date(2026, 9, 3, 0, 0, 0, 0, cst)) {
+		t.Fatalf("from %v; want the day of the first record", cert.From)
+	}
+	// Staff reverse the old record's credit: it no longer counts.
+	acct := models.AccountOf("r1", models.AssetHours)
+	hist, _, _ := e.led.History(ctx, acct, 0, 10)
+	for _, en := range hist {
+		if en.Ref == old.ID {
+			if _, err := e.led.Reverse(ctx, acct, en.Seq, "记录有误", "staff-A"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cert, err = e.tb.Certificate(ctx, res("r1"), "r1", time.Time{}, time.Time{})
+	if err != nil || cert.Total != 90 || e.balance(t, "r1", models.AssetHours) != 90 {
+		t.Fatalf("after a reversal: total %d (%v), ledger %d; want 90 both", cert.Total, err, e.balance(t, "r1", models.AssetHours))
+	}
+}
