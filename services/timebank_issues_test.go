@@ -427,3 +427,62 @@ func TestIssue19_8_CertificateEqualsHoursLedger(t *testing.T) {
 		t.Fatalf("after a reversal: total %d (%v), ledger %d; want 90 both", cert.Total, err, e.balance(t, "r1", models.AssetHours))
 	}
 }
+
+// Issue 19.5 under concurrency: two staff decide one correction at once,
+// one accepting and one refusing, while the job runs: exactly one decision
+// wins, everyone is told the same, and the ledger and the record show the
+// winner's outcome, once.
+func TestIssue19_5_RacingCorrectionDecisions(t *testing.T) {
+	e := newTB(t)
+	other := models.Principal{ResidentID: "staff-A2", CommunityID: "A", Roles: []models.Role{models.RoleStaff}}
+	for round := 0; round < 40; round++ {
+		who := fmt.Sprintf("r%d", 1+round%20)
+		r := e.approvedClaim(t, who, tbStart.Add(-time.Duration(10+round/20*2)*time.Hour), time.Hour)
+		c := e.correct(t, who, r.ID, 90)
+		h0, p0 := e.balance(t, who, models.AssetHours), e.balance(t, who, models.AssetPoints)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, p := range []models.Principal{e.staff, other} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, errs[i] = e.tb.DecideCorrection(ctx, p, r.ID, c.N, i == 0, "核实")
+			}()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, _, err := e.tb.AutoApprove(ctx); err != nil {
+				t.Error(err)
+			}
+		}()
+		close(start)
+		wg.Wait()
+		accepted := errs[0] == nil
+		if accepted == (errs[1] == nil) {
+			t.Fatalf("round %d: accept %v, refuse %v; want exactly one to win", round, errs[0], errs[1])
+		}
+		loser := errs[1]
+		if !accepted {
+			loser = errs[0]
+		}
+		mustCode(t, loser, models.ErrRecordDecided)
+		got, _ := e.st.Correction(ctx, c.ID)
+		rec, _ := e.st.Record(ctx, r.ID)
+		dh, dp, want := int64(0), int64(0), models.Minutes(60)
+		if accepted {
+			dh, dp, want = 30, 5, 90 // 30 more minutes at 10 points an hour
+		}
+		if got.Accepted != accepted || got.After != want || rec.Credited != want ||
+			e.balance(t, who, models.AssetHours)-h0 != dh || e.balance(t, who, models.AssetPoints)-p0 != dp {
+			t.Fatalf("round %d (accepted %v): correction %+v, record %+v, hours +%d, points +%d", round, accepted, got, rec,
+				e.balance(t, who, models.AssetHours)-h0, e.balance(t, who, models.AssetPoints)-p0)
+		}
+	}
+	if rep := mustAudit(t, e); !rep.OK() {
+		t.Fatalf("audit: %+v", rep.Problems)
+	}
+}

@@ -859,11 +859,6 @@ func (t *Timebank) RequestCorrection(ctx context.Context, p models.Principal, re
 	if rec.State != models.RecordApproved {
 		return models.Correction{}, models.Errorf(models.ErrConflict.Code, "only an approved record can be corrected")
 	}
-	// A decided correction whose completion a crash cut short is finished,
-	// so it is not taken for an open one.
-	if _, err := t.finishRecord(ctx, rec); err != nil {
-		return models.Correction{}, err
-	}
 	for n := 1; ; n++ {
 		c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
 		if errors.Is(err, models.ErrNotFound) {
@@ -880,9 +875,33 @@ func (t *Timebank) RequestCorrection(ctx context.Context, p models.Principal, re
 			return models.Correction{}, err
 		}
 		if !c.Decided {
+			// Decided, but a crash cut its completion short: finish it, so it
+			// is not taken for an open one.
+			if c, err = t.finishCorrection(ctx, rec, c); err != nil {
+				return models.Correction{}, err
+			}
+		}
+		if !c.Decided {
 			return models.Correction{}, models.Errorf(models.ErrConflict.Code, "a correction of this record is already open")
 		}
 	}
+}
+
+// finishCorrection completes c when it has a decision its cache does not
+// show yet, and returns it as it then stands.
+func (t *Timebank) finishCorrection(ctx context.Context, rec models.ServiceRecord, c models.Correction) (models.Correction, error) {
+	if c.Decided {
+		return c, nil
+	}
+	if _, err := t.store.Mark(ctx, "corr-decision:"+c.ID); errors.Is(err, models.ErrNotFound) {
+		return c, nil // open
+	} else if err != nil {
+		return c, err
+	}
+	if _, err := t.finishRecord(ctx, rec); err != nil {
+		return c, err
+	}
+	return t.store.Correction(ctx, c.ID)
 }
 
 // Corrections lists a record's correction requests.
@@ -891,12 +910,6 @@ func (t *Timebank) Corrections(ctx context.Context, p models.Principal, recordID
 	if err != nil {
 		return nil, err
 	}
-	if rec.State == models.RecordApproved {
-		// Finishes a decided correction a crash cut short.
-		if _, err := t.finishRecord(ctx, rec); err != nil {
-			return nil, err
-		}
-	}
 	out := []models.Correction{}
 	for n := 1; ; n++ {
 		c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
@@ -904,6 +917,9 @@ func (t *Timebank) Corrections(ctx context.Context, p models.Principal, recordID
 			return out, nil
 		}
 		if err != nil {
+			return nil, err
+		}
+		if c, err = t.finishCorrection(ctx, rec, c); err != nil {
 			return nil, err
 		}
 		out = append(out, c)
