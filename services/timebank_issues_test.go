@@ -486,3 +486,48 @@ func TestIssue19_5_RacingCorrectionDecisions(t *testing.T) {
 		t.Fatalf("audit: %+v", rep.Problems)
 	}
 }
+
+// Issue 11.23: every RECORD_OVERLAP refusal names the record it overlaps
+// and its time, in Chinese first: at check-in, at check-out and for a claim.
+func TestIssue11_23_OverlapNamesTheRecord(t *testing.T) {
+	e := newTB(t)
+	start := tbStart.Add(24 * time.Hour) // 2026-11-03 16:00 in Shanghai
+	a := e.activity(t, start, 2*time.Hour, 10, 120)
+	b := e.activity(t, start.Add(time.Hour), 2*time.Hour, 10, 120)
+	first, err := e.attend(t, a, "r1", start, start.Add(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := func(step string, err error) {
+		t.Helper()
+		mustCode(t, err, models.ErrRecordOverlap)
+		d := err.(*models.Error).Detail
+		if !strings.HasPrefix(d, "与服务记录 "+first.ID) || !strings.Contains(d, "2026-11-03 16:00 至 2026-11-03 18:00") || !strings.Contains(d, "Overlaps service record "+first.ID) {
+			t.Fatalf("%s: detail %q does not name %s and its time", step, d, first.ID)
+		}
+	}
+	e.clock.t = start.Add(90 * time.Minute)
+	_, err = e.tb.RecordAttendance(ctx, e.staff, b.ID, "r1", false, start.Add(80*time.Minute))
+	named("check-in", err)
+	_, err = e.tryClaim("r1", start.Add(30*time.Minute), start.Add(50*time.Minute))
+	named("claim", err)
+	// Checked in at b before the attendance at a was recorded: refused at check-out.
+	if _, err := e.tb.RecordAttendance(ctx, e.staff, b.ID, "r2", false, start.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	first, err = e.attend(t, a, "r2", start, start.Add(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.t = start.Add(3 * time.Hour)
+	_, err = e.tb.RecordAttendance(ctx, e.staff, b.ID, "r2", true, start.Add(3*time.Hour))
+	named("check-out", err)
+	// Once the other record is rejected, the check-out goes through.
+	if _, err := e.tb.Reject(ctx, e.staff, first.ID, "不在场"); err != nil {
+		t.Fatal(err)
+	}
+	att, err := e.tb.RecordAttendance(ctx, e.staff, b.ID, "r2", true, start.Add(3*time.Hour))
+	if err != nil || att.Record == nil || att.Record.Minutes != 120 {
+		t.Fatalf("check-out after the rejection: %+v %v", att, err)
+	}
+}
