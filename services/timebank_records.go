@@ -102,8 +102,8 @@ func (t *Timebank) checkIn(ctx context.Context, a models.Activity, residentID, a
 	}
 	// Refused early when the resident already has a record covering this
 	// moment; the check-out checks the whole interval again.
-	day := "day:" + residentID + ":" + localDay(at, t.location(ctx, a.CommunityID))
 	loc := t.location(ctx, a.CommunityID)
+	day := "day:" + residentID + ":" + localDay(at, loc)
 	_, err := t.walkChain(ctx, day, 1, func(l models.Link) error {
 		if !at.Before(l.Start) && at.Before(l.End) {
 			other, err := t.store.Record(ctx, l.Ref)
