@@ -274,6 +274,19 @@ func TestIssue19_5_CorrectionCrashBetweenHoursAndPointsIsFinished(t *testing.T) 
 	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 90 || p != 5 {
 		t.Fatalf("after a retry: hours %d points %d", h, p)
 	}
+	// The same crash again, finished this time by the resident reading the
+	// record's corrections.
+	c = e.correct(t, "r1", r.ID, 120)
+	if _, err := crashing.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "再次核实"); err == nil {
+		t.Fatal("the crash did not happen")
+	}
+	list, err := e.tb.Corrections(ctx, res("r1"), r.ID)
+	if err != nil || len(list) != 2 || !list[1].Decided || list[1].After != 120 {
+		t.Fatalf("corrections read after the crash: %+v %v", list, err)
+	}
+	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 120 || p != 10 {
+		t.Fatalf("after the read: hours %d points %d; want 120 and 10", h, p)
+	}
 	if rep := mustAudit(t, e); !rep.OK() {
 		t.Fatalf("audit: %+v", rep.Problems)
 	}
