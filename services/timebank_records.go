@@ -709,39 +709,29 @@ func (t *Timebank) complete(ctx context.Context, rec models.ServiceRecord, d mod
 		}
 	}
 	// The decided corrections follow the approval, each from the credit
-	// the one before left, so the cache below is rebuilt from the marks
-	// and links, never added to.
-	credited, points := granted, models.Points(carry.Amount)
+	// the one before left, so the cache is rebuilt from the marks and
+	// links, never added to. A correction decided while this ran may have
+	// saved its cache first: counted again after the save, and redone if
+	// one was missed, so the last save always includes every decision.
 	var decided []correctionOutcome
-	for n := 1; ; n++ {
-		c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
-		if errors.Is(err, models.ErrNotFound) {
+	for {
+		var credited models.Minutes
+		var points models.Points
+		credited, points, decided, err = t.applyCorrections(ctx, rec, pol, granted, models.Points(carry.Amount))
+		if err != nil {
+			return rec, err
+		}
+		rec.State, rec.Credited, rec.Points, rec.PolicyVersion = models.RecordApproved, credited, points, pol.Version
+		if err := t.store.SaveRecordState(ctx, rec); err != nil {
+			return rec, err
+		}
+		n, err := t.decidedCorrections(ctx, rec)
+		if err != nil {
+			return rec, err
+		}
+		if n == len(decided) {
 			break
 		}
-		if err != nil {
-			return rec, err
-		}
-		m, err := t.store.Mark(ctx, "corr-decision:"+c.ID)
-		if errors.Is(err, models.ErrNotFound) {
-			continue // still open
-		}
-		if err != nil {
-			return rec, err
-		}
-		o := correctionOutcome{c: c, m: m, before: credited}
-		if m.Flag {
-			dh, dp, err := t.applyCorrection(ctx, rec, pol, c, m, credited)
-			if err != nil {
-				return rec, err
-			}
-			credited, points = credited+dh, points+dp
-		}
-		o.after = credited
-		decided = append(decided, o)
-	}
-	rec.State, rec.Credited, rec.Points, rec.PolicyVersion = models.RecordApproved, credited, points, pol.Version
-	if err := t.store.SaveRecordState(ctx, rec); err != nil {
-		return rec, err
 	}
 	err = t.audit(ctx, rec, "record.approve", int64(granted),
 		fmt.Sprintf("recorded %d min, credited %d min, %d points; %s", rec.Minutes, granted, carry.Amount, d.Reason), d.Actor, d.At, "approve:"+rec.ID)
@@ -756,6 +746,60 @@ func (t *Timebank) complete(ctx context.Context, rec models.ServiceRecord, d mod
 	// Last: until here the auto-approval job finds the record in the queue
 	// and finishes what a crash left undone.
 	return rec, t.store.UnqueueRecord(ctx, rec.ID)
+}
+
+// applyCorrections applies, in order, the decided corrections of rec
+// after its approval credited granted minutes and points points, and
+// returns the credit after them all.
+func (t *Timebank) applyCorrections(ctx context.Context, rec models.ServiceRecord, pol models.Policy, granted models.Minutes,
+	points models.Points) (models.Minutes, models.Points, []correctionOutcome, error) {
+	credited := granted
+	var decided []correctionOutcome
+	for n := 1; ; n++ {
+		c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
+		if errors.Is(err, models.ErrNotFound) {
+			return credited, points, decided, nil
+		}
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		m, err := t.store.Mark(ctx, "corr-decision:"+c.ID)
+		if errors.Is(err, models.ErrNotFound) {
+			continue // still open
+		}
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		o := correctionOutcome{c: c, m: m, before: credited}
+		if m.Flag {
+			dh, dp, err := t.applyCorrection(ctx, rec, pol, c, m, credited)
+			if err != nil {
+				return 0, 0, nil, err
+			}
+			credited, points = credited+dh, points+dp
+		}
+		o.after = credited
+		decided = append(decided, o)
+	}
+}
+
+// decidedCorrections counts the corrections of rec that have a decision.
+func (t *Timebank) decidedCorrections(ctx context.Context, rec models.ServiceRecord) (int, error) {
+	count := 0
+	for n := 1; ; n++ {
+		c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
+		if errors.Is(err, models.ErrNotFound) {
+			return count, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		if _, err := t.store.Mark(ctx, "corr-decision:"+c.ID); err == nil {
+			count++
+		} else if !errors.Is(err, models.ErrNotFound) {
+			return 0, err
+		}
+	}
 }
 
 func (t *Timebank) audit(ctx context.Context, rec models.ServiceRecord, action string, amount int64, reason, actor string, at time.Time, id string) error {
@@ -938,15 +982,17 @@ func (t *Timebank) Corrections(ctx context.Context, p models.Principal, recordID
 // the resident has left (below the policy's debt floor for hours, below
 // zero for points) is refused before anything is written.
 //
-// The decision is one insert-once mark; the record is queued first, so the
-// auto-approval job finds it. Crash points, each finished by the next
-// decision of the same correction, a new correction request, a read of the
-// corrections or the job, which run complete: after the queueing and before
-// the mark nothing is decided (the job takes the record out of the queue);
-// after the mark, the quota link, the hours entry, the carry link, the
-// points entry, the record's cache, the correction's cache and the trail
-// are each keyed, so what is missing is written once. The worst is a crash
-// between the hours and the points: the next completion posts the points.
+// The decision is one insert-once mark; the record is queued before and
+// after it, so the auto-approval job finds it. Crash points, each finished
+// by the next decision of the same correction, a new correction request, a
+// read of the corrections or the job, which all run complete: after the
+// queueing and before the mark nothing is decided (the job takes the
+// record out of the queue); after the mark, the quota link, the hours
+// entry, the carry link, the points entry, the record's cache, the
+// correction's cache and the trail are each keyed, so what is missing is
+// written once. The worst is a crash between the hours and the points: the
+// next completion posts the points. A debit that a spend raced past the
+// check (see postDecided) waits, decided, until the balance covers it.
 func (t *Timebank) DecideCorrection(ctx context.Context, p models.Principal, recordID string, n int, accept bool, answer string) (models.Correction, error) {
 	if err := requireStaff(p); err != nil {
 		return models.Correction{}, err
@@ -986,6 +1032,11 @@ func (t *Timebank) DecideCorrection(ctx context.Context, p models.Principal, rec
 				return models.Correction{}, err
 			}
 		} else if err != nil {
+			return models.Correction{}, err
+		}
+		// Again: a job run between the first queueing and the mark may have
+		// finished the record and taken it out of the queue.
+		if err := t.store.QueueRecord(ctx, rec); err != nil {
 			return models.Correction{}, err
 		}
 	} else if err != nil {
