@@ -36,6 +36,7 @@ type policyJSON struct {
 	PointsPerHour        int64     `json:"points_per_hour"`
 	MaxMinutesPerDay     int64     `json:"max_minutes_per_day"`
 	AutoApproveDays      int       `json:"auto_approve_days"`
+	ClaimExpiryDays      int       `json:"claim_expiry_days"`
 	CheckinGraceMinutes  int       `json:"checkin_grace_minutes"`
 	DebtFloorMinutes     int64     `json:"debt_floor_minutes"`
 	GiftMinAge           int       `json:"gift_min_age"`
@@ -66,7 +67,7 @@ func toPolicyJSON(p models.Policy) policyJSON {
 	out := policyJSON{
 		Version: p.Version, Effective: timePtr(p.Effective), CreatedBy: p.CreatedBy,
 		MaxAward: int64(p.MaxAward), MaxDeduct: int64(p.MaxDeduct), PointsPerHour: int64(p.PointsPerHour),
-		MaxMinutesPerDay: int64(p.MaxMinutesPerDay), AutoApproveDays: p.AutoApproveDays,
+		MaxMinutesPerDay: int64(p.MaxMinutesPerDay), AutoApproveDays: p.AutoApproveDays, ClaimExpiryDays: p.ClaimExpiryDays,
 		CheckinGraceMinutes: p.CheckinGraceMinutes, DebtFloorMinutes: int64(p.DebtFloorMinutes),
 		GiftMinAge: p.GiftMinAge, GiftYearlyCapMinutes: int64(p.GiftYearlyCapMinutes),
 		PointsLifetimeMonths: p.PointsLifetimeMonths, HoldExpiryDays: p.HoldExpiryDays,
@@ -97,6 +98,7 @@ type policyChange struct {
 	PointsPerHour        *int64     `json:"points_per_hour"`
 	MaxMinutesPerDay     *int64     `json:"max_minutes_per_day"`
 	AutoApproveDays      *int       `json:"auto_approve_days"`
+	ClaimExpiryDays      *int       `json:"claim_expiry_days"`
 	CheckinGraceMinutes  *int       `json:"checkin_grace_minutes"`
 	DebtFloorMinutes     *int64     `json:"debt_floor_minutes"`
 	GiftMinAge           *int       `json:"gift_min_age"`
@@ -141,6 +143,7 @@ func (c policyChange) apply(p models.Policy) models.Policy {
 	set(&p.PointsPerHour, c.PointsPerHour, pts)
 	set(&p.MaxMinutesPerDay, c.MaxMinutesPerDay, mins)
 	set(&p.AutoApproveDays, c.AutoApproveDays, same)
+	set(&p.ClaimExpiryDays, c.ClaimExpiryDays, same)
 	set(&p.CheckinGraceMinutes, c.CheckinGraceMinutes, same)
 	set(&p.DebtFloorMinutes, c.DebtFloorMinutes, mins)
 	set(&p.GiftMinAge, c.GiftMinAge, same)

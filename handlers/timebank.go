@@ -626,13 +626,19 @@ func (h *api) myCertificate(c *fiber.Ctx) error { return h.certificate(c, princi
 func (h *api) residentCertificate(c *fiber.Ctx) error { return h.certificate(c, c.Params("id")) }
 
 func (h *api) certificate(c *fiber.Ctx, residentID string) error {
-	from, err := time.Parse("2006-01-02", c.Query("from"))
-	if err != nil {
-		return models.Errorf(models.ErrValidation.Code, "from must look like 2026-01-01")
+	// Either bound may be left out: from, since the first record; to, up
+	// to today.
+	var from, to time.Time
+	var err error
+	if q := c.Query("from"); q != "" {
+		if from, err = time.Parse("2006-01-02", q); err != nil {
+			return models.Errorf(models.ErrValidation.Code, "from must look like 2026-01-01")
+		}
 	}
-	to, err := time.Parse("2006-01-02", c.Query("to"))
-	if err != nil {
-		return models.Errorf(models.ErrValidation.Code, "to must look like 2026-12-31 (inclusive)")
+	if q := c.Query("to"); q != "" {
+		if to, err = time.Parse("2006-01-02", q); err != nil {
+			return models.Errorf(models.ErrValidation.Code, "to must look like 2026-12-31 (inclusive)")
+		}
 	}
 	cert, err := h.Timebank.Certificate(c.UserContext(), principal(c), residentID, from, to)
 	if err != nil {
@@ -641,18 +647,28 @@ func (h *api) certificate(c *fiber.Ctx, residentID string) error {
 	type line struct {
 		Category      string   `json:"category"`
 		Minutes       int64    `json:"minutes"`
+		Hours         string   `json:"hours"`
 		Records       int      `json:"records"`
 		Organisations []string `json:"organisations"`
 	}
 	lines := make([]line, len(cert.Lines))
 	for i, l := range cert.Lines {
-		lines[i] = line{l.Category, int64(l.Minutes), l.Records, l.Organisations}
+		lines[i] = line{l.Category, int64(l.Minutes), hoursText(l.Minutes), l.Records, l.Organisations}
 	}
 	return c.JSON(fiber.Map{
 		"resident_id": cert.Resident.ID, "name": cert.Resident.Name, "community": cert.Community.Name,
-		"from": cert.From, "to": cert.To, "total_minutes": int64(cert.Total), "lines": lines,
-		"record_ids": cert.RecordsIDs, "issued_at": cert.IssuedAt,
+		"from": cert.From, "to": cert.To, "total_minutes": int64(cert.Total), "hours": hoursText(cert.Total),
+		"lines": lines, "record_ids": cert.RecordsIDs, "issued_at": cert.IssuedAt,
 	})
+}
+
+// hoursText is minutes as a certificate says them: "2小时30分", "3小时".
+func hoursText(m models.Minutes) string {
+	h, rest := int64(m)/60, int64(m)%60
+	if rest == 0 {
+		return strconv.FormatInt(h, 10) + "小时"
+	}
+	return strconv.FormatInt(h, 10) + "小时" + strconv.FormatInt(rest, 10) + "分"
 }
 
 func (h *api) ranking(c *fiber.Ctx) error {

@@ -5,11 +5,13 @@ import (
 	"time"
 )
 
-// RecordApprover approves service records the organiser left alone.
+// RecordApprover approves attendance records the organiser left alone.
 type RecordApprover interface {
-	// AutoApprove approves pending records past the community's
-	// AutoApproveDays and returns how many it approved; safe to repeat.
-	AutoApprove(ctx context.Context) (int, error)
+	// AutoApprove approves pending attendance records past the community's
+	// AutoApproveDays, lets residents' own claims expire as the policy's
+	// ClaimExpiryDays says (never approving them), and returns how many of
+	// each; safe to repeat.
+	AutoApprove(ctx context.Context) (approved, expired int, err error)
 }
 
 // AidConfirmer confirms mutual aid the requester left alone.
@@ -21,13 +23,14 @@ type AidConfirmer interface {
 	AutoConfirmAid(ctx context.Context) (int, error)
 }
 
-// AutoApproveRecords approves, daily, the service records pending longer
-// than the community's policy allows.
+// AutoApproveRecords approves, daily, the attendance records pending
+// longer than the community's policy allows; residents' own claims wait
+// for an organiser, or expire if the policy says so.
 func AutoApproveRecords(a RecordApprover, loc *time.Location) Job {
 	return Job{Name: "timebank-autoapprove", Period: Daily(loc),
 		Run: func(ctx context.Context, _ string) (Counts, error) {
-			n, err := a.AutoApprove(ctx)
-			return Counts{"approved": n}, err
+			n, x, err := a.AutoApprove(ctx)
+			return Counts{"approved": n, "expired": x}, err
 		}}
 }
 

@@ -21,11 +21,17 @@ type Policy struct {
 	// Time bank.
 	PointsPerHour        Points  // points per 60 verified minutes
 	MaxMinutesPerDay     Minutes // per resident per day, at approval
-	AutoApproveDays      int     // pending records approve themselves after this
+	AutoApproveDays      int     // pending attendance records (QR check-in and out) approve themselves after this
 	CheckinGraceMinutes  int     // check-in allowed this long before the start and after the end
-	DebtFloorMinutes     Minutes // how far below zero a mutual-aid requester may go (a positive number)
+	DebtFloorMinutes     Minutes // how far below zero a mutual-aid requester, or a correction taking back spent hours, may go (a positive number)
 	GiftMinAge           int     // a relative receiving gifted hours must be this old
 	GiftYearlyCapMinutes Minutes // most hours one giver may gift in a calendar year
+	// A resident's own claim (self-reported hours) is never approved by
+	// itself: an organiser (team lead or staff) confirms it. With 0, the
+	// default, an unconfirmed claim waits however long; with n, it is
+	// rejected automatically n days after it was made (the resident may
+	// claim again).
+	ClaimExpiryDays int
 
 	// Points lifetime and holds.
 	PointsLifetimeMonths int // points expire this long after they were earned (FIFO)
@@ -89,6 +95,7 @@ func (p Policy) Validate() error {
 		bad("points_per_hour", 0, 10_000, int64(p.PointsPerHour)),
 		bad("max_minutes_per_day", 1, 24*60, int64(p.MaxMinutesPerDay)),
 		bad("auto_approve_days", 1, 365, int64(p.AutoApproveDays)),
+		bad("claim_expiry_days", 0, 365, int64(p.ClaimExpiryDays)),
 		bad("checkin_grace_minutes", 0, 240, int64(p.CheckinGraceMinutes)),
 		bad("debt_floor_minutes", 0, 1000*60, int64(p.DebtFloorMinutes)),
 		bad("gift_min_age", 0, 120, int64(p.GiftMinAge)),

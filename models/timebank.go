@@ -41,6 +41,11 @@ const (
 	RecordPending  RecordState = "pending"
 	RecordApproved RecordState = "approved"
 	RecordRejected RecordState = "rejected"
+	// RecordVoid holds the id of a record that was refused (it overlapped
+	// another) or whose request died before storing it, so that its links
+	// on the per-day index stop counting and it can never be stored later.
+	// Nobody sees a void record: reads treat it as missing.
+	RecordVoid RecordState = "void"
 )
 
 // RecordSource says how a service record came about.
@@ -141,10 +146,17 @@ func itoa12(n int64) string {
 
 // PointsFor turns minutes into points at pph points per hour, with carry
 // the minute-points left over from earlier records (0..59): three 40-minute
-// records earn what one 2-hour record does.
+// records earn what one 2-hour record does. Minutes taken back (m < 0, a
+// correction down) give negative points, rounded down, so rest stays in
+// 0..59 and the points of all records always add up to what all their
+// minutes earn.
 func PointsFor(carry int64, m Minutes, pph Points) (points Points, rest int64) {
 	total := carry + int64(m)*int64(pph)
-	return Points(total / 60), total % 60
+	points, rest = Points(total/60), total%60
+	if rest < 0 {
+		points, rest = points-1, rest+60
+	}
+	return points, rest
 }
 
 // AidKind says whether a mutual-aid post asks for help or offers it.

@@ -102,11 +102,13 @@ func (t *Timebank) checkIn(ctx context.Context, a models.Activity, residentID, a
 	}
 	// Refused early when the resident already has a record covering this
 	// moment; the check-out checks the whole interval again.
-	day := "day:" + residentID + ":" + localDay(at, t.location(ctx, a.CommunityID))
+	loc := t.location(ctx, a.CommunityID)
+	day := "day:" + residentID + ":" + localDay(at, loc)
 	_, err := t.walkChain(ctx, day, 1, func(l models.Link) error {
 		if !at.Before(l.Start) && at.Before(l.End) {
-			if other, err := t.store.Record(ctx, l.Ref); err == nil && other.State != models.RecordRejected {
-				return models.ErrRecordOverlap
+			other, err := t.store.Record(ctx, l.Ref)
+			if err == nil && (other.State == models.RecordPending || other.State == models.RecordApproved) {
+				return overlapError(other, loc)
 			}
 		}
 		return nil
@@ -157,7 +159,20 @@ func (t *Timebank) checkOut(ctx context.Context, a models.Activity, residentID, 
 	if minutes < 1 {
 		return Attendance{}, models.Errorf(models.ErrOutsideWindow.Code, "no time was spent within the activity")
 	}
-	rec := models.ServiceRecord{ID: attendanceRecordID(a.ID, residentID), CommunityID: a.CommunityID, ResidentID: residentID,
+	// A check-out refused for an overlap voided its record's id; the next
+	// try (once the other record is rejected, say) takes the next one.
+	id := attendanceRecordID(a.ID, residentID)
+	for g := 1; ; g++ {
+		prior, err := t.store.Record(ctx, id)
+		if errors.Is(err, models.ErrNotFound) || (err == nil && prior.State != models.RecordVoid) {
+			break
+		}
+		if err != nil {
+			return Attendance{}, err
+		}
+		id = fmt.Sprintf("%s:%d", attendanceRecordID(a.ID, residentID), g)
+	}
+	rec := models.ServiceRecord{ID: id, CommunityID: a.CommunityID, ResidentID: residentID,
 		ActivityID: a.ID, Category: a.Category, Organisation: a.Organisation, Description: a.Title,
 		Start: start, End: end, Minutes: minutes, Source: models.SourceAttendance, Created: t.stamp(), State: models.RecordPending}
 	rec, err = t.addRecord(ctx, rec)
@@ -224,13 +239,15 @@ func (t *Timebank) walkChain(ctx context.Context, chain string, from int64, fn f
 func (t *Timebank) appendLink(ctx context.Context, chain, ref string, check func(models.Link) error,
 	next func(last models.Link) (models.Link, error)) (models.Link, error) {
 	noteID := "lref:" + chain + ":" + ref
-	from := int64(1)
+	from, noted := int64(1), false
 	if note, err := t.store.Mark(ctx, noteID); err == nil && note.Amount > 0 {
-		from = note.Amount
+		from, noted = note.Amount, true
 	} else if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return models.Link{}, err
 	}
-	if check == nil && from == 1 {
+	if check == nil && !noted {
+		// A ref with no note has no step yet: start from the known head
+		// (a note at step 1 must not be taken for "none").
 		t.mu.Lock()
 		from = max(t.heads[chain], 1)
 		t.mu.Unlock()
@@ -289,32 +306,49 @@ func localDay(at time.Time, loc *time.Location) string { return at.In(loc).Forma
 // addRecord stores a new pending record after checking, on the per-resident
 // per-day index, that it overlaps none of the resident's other records that
 // are not rejected. Adding the same record again returns it.
+//
+// A link on the index counts while its record exists and is pending or
+// approved. A link whose record is missing (its request is still at work,
+// or died) is settled by storing a void record under that id: the insert
+// decides between the two, so the slow request can no longer store its
+// record over this one, and a dead request's link stops counting. Only
+// writers that come later on a day's chain check the earlier links, so of
+// two overlapping records at most one is stored and at least one of them
+// is. A refused record voids its own id, so the links it wrote on other
+// days stop counting at once.
 func (t *Timebank) addRecord(ctx context.Context, rec models.ServiceRecord) (models.ServiceRecord, error) {
 	loc := t.location(ctx, rec.CommunityID)
+	if prior, err := t.store.Record(ctx, rec.ID); err == nil {
+		return t.storedRecord(ctx, prior, loc)
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return models.ServiceRecord{}, err
+	}
 	days := []string{localDay(rec.Start, loc)}
 	if d := localDay(rec.End.Add(-time.Millisecond), loc); d != days[0] {
 		days = append(days, d)
 	}
-	for _, day := range days {
-		overlap := func(l models.Link) error {
-			if l.Start.Before(rec.End) && rec.Start.Before(l.End) {
-				other, err := t.store.Record(ctx, l.Ref)
-				if err == nil && other.State == models.RecordRejected {
-					return nil
-				}
-				if err != nil && !errors.Is(err, models.ErrNotFound) {
-					return err
-				}
-				// A link whose record is missing was written by a request that
-				// died before storing it; its interval still counts until the
-				// record appears, unless it is this very record.
-				return models.ErrRecordOverlap
-			}
+	blocker := ""
+	overlap := func(l models.Link) error {
+		if !(l.Start.Before(rec.End) && rec.Start.Before(l.End)) {
 			return nil
 		}
+		other, live, err := t.settleLink(ctx, l, rec)
+		if err != nil || !live {
+			return err
+		}
+		blocker = other.ID
+		return overlapError(other, loc)
+	}
+	for _, day := range days {
 		_, err := t.appendLink(ctx, "day:"+rec.ResidentID+":"+day, rec.ID, overlap, func(last models.Link) (models.Link, error) {
 			return models.Link{Start: rec.Start, End: rec.End}, nil
 		})
+		if errors.Is(err, models.ErrRecordOverlap) {
+			// The links already written (an earlier day's) stop counting.
+			if verr := t.store.InsertRecord(ctx, voidRecord(rec.ID, rec, blocker)); verr != nil && !errors.Is(verr, models.ErrConflict) {
+				return models.ServiceRecord{}, verr
+			}
+		}
 		if err != nil {
 			return models.ServiceRecord{}, err
 		}
@@ -326,12 +360,73 @@ func (t *Timebank) addRecord(ctx context.Context, rec models.ServiceRecord) (mod
 	}
 	err := t.store.InsertRecord(ctx, rec)
 	if errors.Is(err, models.ErrConflict) {
-		return t.store.Record(ctx, rec.ID)
+		prior, err := t.store.Record(ctx, rec.ID)
+		if err != nil {
+			return models.ServiceRecord{}, err
+		}
+		return t.storedRecord(ctx, prior, loc)
 	}
 	if err != nil {
 		return models.ServiceRecord{}, err
 	}
 	return rec, nil
+}
+
+// storedRecord answers a repeat of addRecord with what is stored under its
+// id: the record, or the refusal when it was voided.
+func (t *Timebank) storedRecord(ctx context.Context, prior models.ServiceRecord, loc *time.Location) (models.ServiceRecord, error) {
+	if prior.State != models.RecordVoid {
+		return prior, nil
+	}
+	// Voided by a record that overlaps it (named in Reason), or refused.
+	if other, err := t.store.Record(ctx, prior.Reason); err == nil && other.State != models.RecordVoid {
+		return models.ServiceRecord{}, overlapError(other, loc)
+	}
+	return models.ServiceRecord{}, models.Errorf(models.ErrRecordOverlap.Code,
+		"该服务记录与您的其他服务记录时间重叠，未能保存。This record overlaps another of your service records and was not stored.")
+}
+
+// settleLink says whether the record behind a day-index link l counts
+// against rec: it counts when it is stored and pending or approved. A
+// missing record is voided in rec's name (see addRecord); live is false
+// then.
+func (t *Timebank) settleLink(ctx context.Context, l models.Link, rec models.ServiceRecord) (other models.ServiceRecord, live bool, err error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		other, err = t.store.Record(ctx, l.Ref)
+		if err == nil {
+			return other, other.State == models.RecordPending || other.State == models.RecordApproved, nil
+		}
+		if !errors.Is(err, models.ErrNotFound) {
+			return other, false, err
+		}
+		v := voidRecord(l.Ref, rec, rec.ID)
+		v.Start, v.End = l.Start, l.End
+		err = t.store.InsertRecord(ctx, v)
+		if err == nil {
+			return v, false, nil
+		}
+		if !errors.Is(err, models.ErrConflict) {
+			return other, false, err
+		}
+		// Stored meanwhile, by its request or another voider: read it.
+	}
+	return other, false, models.Errorf(models.ErrConflict.Code, "too much contention; try again")
+}
+
+// voidRecord is the placeholder that takes id for good; why names the
+// record that voided it, or the refusal.
+func voidRecord(id string, like models.ServiceRecord, why string) models.ServiceRecord {
+	return models.ServiceRecord{ID: id, CommunityID: like.CommunityID, ResidentID: like.ResidentID,
+		Start: like.Start, End: like.End, Created: like.Created, State: models.RecordVoid, Reason: why}
+}
+
+// overlapError names the record a new one overlaps and its time, in
+// Chinese first, then English.
+func overlapError(other models.ServiceRecord, loc *time.Location) error {
+	const layout = "2006-01-02 15:04"
+	from, to := other.Start.In(loc).Format(layout), other.End.In(loc).Format(layout)
+	return models.Errorf(models.ErrRecordOverlap.Code, "与服务记录 %s（%s 至 %s）时间重叠。Overlaps service record %s (%s to %s).",
+		other.ID, from, to, other.ID, from, to)
 }
 
 // Claim is a resident's own claim of service outside an activity.
@@ -367,7 +462,7 @@ func (t *Timebank) ClaimRecord(ctx context.Context, p models.Principal, c Claim)
 // Record returns a record the caller may see: their own, or any of their
 // community for staff and team leads.
 func (t *Timebank) Record(ctx context.Context, p models.Principal, id string) (models.ServiceRecord, error) {
-	rec, err := t.store.Record(ctx, id)
+	rec, err := t.liveRecord(ctx, id)
 	if err != nil {
 		return rec, err
 	}
@@ -380,11 +475,21 @@ func (t *Timebank) Record(ctx context.Context, p models.Principal, id string) (m
 	return rec, nil
 }
 
+// liveRecord is the stored record with id; models.ErrNotFound for a void
+// one.
+func (t *Timebank) liveRecord(ctx context.Context, id string) (models.ServiceRecord, error) {
+	rec, err := t.store.Record(ctx, id)
+	if err == nil && rec.State == models.RecordVoid {
+		return models.ServiceRecord{}, models.ErrNotFound
+	}
+	return rec, err
+}
+
 // MyRecords lists the caller's records, newest first.
 func (t *Timebank) MyRecords(ctx context.Context, p models.Principal) ([]models.ServiceRecord, error) {
 	out := []models.ServiceRecord{}
 	err := t.store.EachRecord(ctx, models.RecordFilter{ResidentID: p.ResidentID}, func(r models.ServiceRecord) error {
-		if r.CommunityID == p.CommunityID {
+		if r.CommunityID == p.CommunityID && r.State != models.RecordVoid {
 			out = append(out, r)
 		}
 		return nil
@@ -441,13 +546,17 @@ func (t *Timebank) PendingRecords(ctx context.Context, p models.Principal, limit
 // errEnough stops a stream once a page is full.
 var errEnough = errors.New("enough")
 
-// canDecide: staff, or the organiser of the record's activity; claims are
-// for staff.
+// canDecide: staff, or the organiser of the record's activity; a claim
+// (self-reported hours) for staff or any team lead of the community, who
+// confirm it as organisers.
 func (t *Timebank) canDecide(ctx context.Context, p models.Principal, rec models.ServiceRecord) error {
 	if rec.CommunityID != p.CommunityID {
 		return models.ErrNotFound
 	}
 	if p.IsStaff() {
+		return nil
+	}
+	if rec.ActivityID == "" && canOrganise(p) {
 		return nil
 	}
 	if rec.ActivityID != "" {
@@ -462,7 +571,7 @@ func (t *Timebank) canDecide(ctx context.Context, p models.Principal, rec models
 // recorded (with a reason). Caps apply: per activity per person, then per
 // day per person.
 func (t *Timebank) Approve(ctx context.Context, p models.Principal, id string, minutes models.Minutes, reason string) (models.ServiceRecord, error) {
-	rec, err := t.store.Record(ctx, id)
+	rec, err := t.liveRecord(ctx, id)
 	if err != nil {
 		return rec, err
 	}
@@ -481,7 +590,7 @@ func (t *Timebank) Approve(ctx context.Context, p models.Principal, id string, m
 
 // Reject turns a record down with a reason.
 func (t *Timebank) Reject(ctx context.Context, p models.Principal, id, reason string) (models.ServiceRecord, error) {
-	rec, err := t.store.Record(ctx, id)
+	rec, err := t.liveRecord(ctx, id)
 	if err != nil {
 		return rec, err
 	}
@@ -599,18 +708,98 @@ func (t *Timebank) complete(ctx context.Context, rec models.ServiceRecord, d mod
 			return rec, fmt.Errorf("approve: points: %w", err)
 		}
 	}
-	rec.State, rec.Credited, rec.Points, rec.PolicyVersion = models.RecordApproved, granted, models.Points(carry.Amount), pol.Version
-	if err := t.store.SaveRecordState(ctx, rec); err != nil {
-		return rec, err
+	// The decided corrections follow the approval, each from the credit
+	// the one before left, so the cache is rebuilt from the marks and
+	// links, never added to. A correction decided while this ran may have
+	// saved its cache first: counted again after the save, and redone if
+	// one was missed, so the last save always includes every decision.
+	var decided []correctionOutcome
+	for {
+		var credited models.Minutes
+		var points models.Points
+		credited, points, decided, err = t.applyCorrections(ctx, rec, pol, granted, models.Points(carry.Amount))
+		if err != nil {
+			return rec, err
+		}
+		rec.State, rec.Credited, rec.Points, rec.PolicyVersion = models.RecordApproved, credited, points, pol.Version
+		if err := t.store.SaveRecordState(ctx, rec); err != nil {
+			return rec, err
+		}
+		n, err := t.decidedCorrections(ctx, rec)
+		if err != nil {
+			return rec, err
+		}
+		if n == len(decided) {
+			break
+		}
 	}
 	err = t.audit(ctx, rec, "record.approve", int64(granted),
 		fmt.Sprintf("recorded %d min, credited %d min, %d points; %s", rec.Minutes, granted, carry.Amount, d.Reason), d.Actor, d.At, "approve:"+rec.ID)
 	if err != nil {
 		return rec, err
 	}
+	for _, o := range decided {
+		if err := t.closeCorrection(ctx, rec, o); err != nil {
+			return rec, err
+		}
+	}
 	// Last: until here the auto-approval job finds the record in the queue
 	// and finishes what a crash left undone.
 	return rec, t.store.UnqueueRecord(ctx, rec.ID)
+}
+
+// applyCorrections applies, in order, the decided corrections of rec
+// after its approval credited granted minutes and points points, and
+// returns the credit after them all.
+func (t *Timebank) applyCorrections(ctx context.Context, rec models.ServiceRecord, pol models.Policy, granted models.Minutes,
+	points models.Points) (models.Minutes, models.Points, []correctionOutcome, error) {
+	credited := granted
+	var decided []correctionOutcome
+	for n := 1; ; n++ {
+		c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
+		if errors.Is(err, models.ErrNotFound) {
+			return credited, points, decided, nil
+		}
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		m, err := t.store.Mark(ctx, "corr-decision:"+c.ID)
+		if errors.Is(err, models.ErrNotFound) {
+			continue // still open
+		}
+		if err != nil {
+			return 0, 0, nil, err
+		}
+		o := correctionOutcome{c: c, m: m, before: credited}
+		if m.Flag {
+			dh, dp, err := t.applyCorrection(ctx, rec, pol, c, m, credited)
+			if err != nil {
+				return 0, 0, nil, err
+			}
+			credited, points = credited+dh, points+dp
+		}
+		o.after = credited
+		decided = append(decided, o)
+	}
+}
+
+// decidedCorrections counts the corrections of rec that have a decision.
+func (t *Timebank) decidedCorrections(ctx context.Context, rec models.ServiceRecord) (int, error) {
+	count := 0
+	for n := 1; ; n++ {
+		c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
+		if errors.Is(err, models.ErrNotFound) {
+			return count, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		if _, err := t.store.Mark(ctx, "corr-decision:"+c.ID); err == nil {
+			count++
+		} else if !errors.Is(err, models.ErrNotFound) {
+			return 0, err
+		}
+	}
 }
 
 func (t *Timebank) audit(ctx context.Context, rec models.ServiceRecord, action string, amount int64, reason, actor string, at time.Time, id string) error {
@@ -618,21 +807,23 @@ func (t *Timebank) audit(ctx context.Context, rec models.ServiceRecord, action s
 		Subject: rec.ResidentID, Amount: amount, Category: rec.Category, Reason: reason, Ref: rec.ID, At: at})
 }
 
-// AutoApprove approves every pending record older than its community's
-// AutoApproveDays, and finishes any decision a crash left half-done. Safe
-// to repeat: the decision is keyed per record. It returns how many records
-// it approved now.
-func (t *Timebank) AutoApprove(ctx context.Context) (int, error) {
+// AutoApprove approves every pending attendance record (QR check-in and
+// out) older than its community's AutoApproveDays, and finishes any
+// decision a crash left half-done. A resident's own claim is never
+// approved here: it waits for an organiser, or, when the policy's
+// ClaimExpiryDays is set, is rejected once that many days old. Safe to
+// repeat: the decision is keyed per record. It returns how many records it
+// approved and how many claims it let expire now.
+func (t *Timebank) AutoApprove(ctx context.Context) (approved, expired int, err error) {
 	var queued []models.QueuedRecord
-	err := t.store.EachQueuedRecord(ctx, func(q models.QueuedRecord) error {
+	err = t.store.EachQueuedRecord(ctx, func(q models.QueuedRecord) error {
 		queued = append(queued, q)
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	now := t.now()
-	n := 0
 	for _, q := range queued {
 		rec, err := t.store.Record(ctx, q.ID)
 		if errors.Is(err, models.ErrNotFound) {
@@ -640,39 +831,59 @@ func (t *Timebank) AutoApprove(ctx context.Context) (int, error) {
 				// Its request died between queueing and storing it, and no
 				// retry came in a day.
 				if err := t.store.UnqueueRecord(ctx, q.ID); err != nil {
-					return n, err
+					return approved, expired, err
 				}
 			}
 			continue
 		}
 		if err != nil {
-			return n, err
+			return approved, expired, err
+		}
+		if rec.State == models.RecordVoid {
+			// Refused for an overlap, or voided after its request died.
+			if err := t.store.UnqueueRecord(ctx, q.ID); err != nil {
+				return approved, expired, err
+			}
+			continue
 		}
 		if d, err := t.store.Mark(ctx, "decision:"+rec.ID); err == nil {
-			if _, err := t.complete(ctx, rec, d); err != nil {
-				return n, err
+			if _, err := t.complete(ctx, rec, d); err != nil && models.CodeOf(err) == "" {
+				return approved, expired, err
 			}
+			// A refusal (a correction's debit the balance does not cover
+			// yet) is tried again on the next run; the others go on.
 			continue
 		}
 		pol, err := t.policies.At(ctx, rec.CommunityID, now)
 		if err != nil {
-			return n, err
+			return approved, expired, err
 		}
-		if now.Before(rec.Created.AddDate(0, 0, pol.AutoApproveDays)) {
-			continue
+		approve, reason := true, fmt.Sprintf("approved automatically after %d days", pol.AutoApproveDays)
+		if rec.Source == models.SourceAttendance {
+			if now.Before(rec.Created.AddDate(0, 0, pol.AutoApproveDays)) {
+				continue
+			}
+		} else {
+			if pol.ClaimExpiryDays == 0 || now.Before(rec.Created.AddDate(0, 0, pol.ClaimExpiryDays)) {
+				continue // waits for an organiser
+			}
+			approve, reason = false, fmt.Sprintf("无组织者确认，%d 天后自动失效。Not confirmed by an organiser; expired after %d days.",
+				pol.ClaimExpiryDays, pol.ClaimExpiryDays)
 		}
-		_, won, err := t.decide(ctx, rec, true, 0, fmt.Sprintf("approved automatically after %d days", pol.AutoApproveDays), "system")
+		_, won, err := t.decide(ctx, rec, approve, 0, reason, "system")
 		if errors.Is(err, models.ErrRecordDecided) {
 			continue
 		}
 		if err != nil {
-			return n, fmt.Errorf("auto-approve %s: %w", rec.ID, err)
+			return approved, expired, fmt.Errorf("auto-approve %s: %w", rec.ID, err)
 		}
-		if won {
-			n++
+		if won && approve {
+			approved++
+		} else if won {
+			expired++
 		}
 	}
-	return n, nil
+	return approved, expired, nil
 }
 
 // --- corrections ---
@@ -708,9 +919,33 @@ func (t *Timebank) RequestCorrection(ctx context.Context, p models.Principal, re
 			return models.Correction{}, err
 		}
 		if !c.Decided {
+			// Decided, but a crash cut its completion short: finish it, so it
+			// is not taken for an open one.
+			if c, err = t.finishCorrection(ctx, rec, c); err != nil {
+				return models.Correction{}, err
+			}
+		}
+		if !c.Decided {
 			return models.Correction{}, models.Errorf(models.ErrConflict.Code, "a correction of this record is already open")
 		}
 	}
+}
+
+// finishCorrection completes c when it has a decision its cache does not
+// show yet, and returns it as it then stands.
+func (t *Timebank) finishCorrection(ctx context.Context, rec models.ServiceRecord, c models.Correction) (models.Correction, error) {
+	if c.Decided {
+		return c, nil
+	}
+	if _, err := t.store.Mark(ctx, "corr-decision:"+c.ID); errors.Is(err, models.ErrNotFound) {
+		return c, nil // open
+	} else if err != nil {
+		return c, err
+	}
+	if _, err := t.finishRecord(ctx, rec); err != nil {
+		return c, err
+	}
+	return t.store.Correction(ctx, c.ID)
 }
 
 // Corrections lists a record's correction requests.
@@ -728,15 +963,36 @@ func (t *Timebank) Corrections(ctx context.Context, p models.Principal, recordID
 		if err != nil {
 			return nil, err
 		}
+		if c, err = t.finishCorrection(ctx, rec, c); err != nil {
+			return nil, err
+		}
 		out = append(out, c)
 	}
 }
 
-// DecideCorrection lets staff accept or refuse a correction. Accepting
-// moves value only by reversing the record's current hours and points
-// entries and posting new ones; the trail keeps who, when, before, after
-// and why. Points of the new credit are computed from the carry the record
-// started with; the carry after it is not rewritten.
+// DecideCorrection lets staff accept or refuse a correction.
+//
+// Accepting credits only the difference between what the record has and
+// what the correction gives (+30 minutes for 60 → 90), under the same caps
+// as the approval: the activity's, then the day's (the correction takes
+// its share of the day's quota, or gives it back). Its points continue the
+// resident's carry of minute-points, so the points of every record, the
+// corrected one and those after it, add up to what all the credited
+// minutes earn. A correction that takes back more hours or points than
+// the resident has left (below the policy's debt floor for hours, below
+// zero for points) is refused before anything is written.
+//
+// The decision is one insert-once mark; the record is queued before and
+// after it, so the auto-approval job finds it. Crash points, each finished
+// by the next decision of the same correction, a new correction request, a
+// read of the corrections or the job, which all run complete: after the
+// queueing and before the mark nothing is decided (the job takes the
+// record out of the queue); after the mark, the quota link, the hours
+// entry, the carry link, the points entry, the record's cache, the
+// correction's cache and the trail are each keyed, so what is missing is
+// written once. The worst is a crash between the hours and the points: the
+// next completion posts the points. A debit that a spend raced past the
+// check (see postDecided) waits, decided, until the balance covers it.
 func (t *Timebank) DecideCorrection(ctx context.Context, p models.Principal, recordID string, n int, accept bool, answer string) (models.Correction, error) {
 	if err := requireStaff(p); err != nil {
 		return models.Correction{}, err
@@ -749,117 +1005,223 @@ func (t *Timebank) DecideCorrection(ctx context.Context, p models.Principal, rec
 	if err != nil {
 		return models.Correction{}, err
 	}
-	before := rec.Credited
-	after := before
-	if accept {
-		after, err = t.requested(ctx, rec, c.Minutes)
-		if err != nil {
-			return models.Correction{}, err
-		}
+	// The record's cache is brought up to date first: a correction before
+	// this one may have been left half-done.
+	if rec, err = t.finishRecord(ctx, rec); err != nil {
+		return models.Correction{}, err
 	}
-	mark := models.Mark{ID: "corr-decision:" + c.ID, Kind: "correction.decision", CommunityID: rec.CommunityID, Ref: c.ID,
-		ResidentID: rec.ResidentID, Actor: p.ResidentID, Reason: answer, Amount: int64(after), Flag: accept, At: t.stamp()}
-	if err := t.store.InsertMark(ctx, mark); errors.Is(err, models.ErrConflict) {
-		prior, err := t.store.Mark(ctx, mark.ID)
-		if err != nil {
+	mark, err := t.store.Mark(ctx, "corr-decision:"+c.ID)
+	if errors.Is(err, models.ErrNotFound) {
+		mark = models.Mark{ID: "corr-decision:" + c.ID, Kind: "correction.decision", CommunityID: rec.CommunityID, Ref: c.ID,
+			ResidentID: rec.ResidentID, Actor: p.ResidentID, Reason: answer, Amount: int64(rec.Credited), Flag: accept, At: t.stamp()}
+		if accept {
+			want, err := t.requested(ctx, rec, c.Minutes)
+			if err != nil {
+				return models.Correction{}, err
+			}
+			if err := t.canTakeBack(ctx, rec, want); err != nil {
+				return models.Correction{}, err
+			}
+			mark.Amount = int64(want)
+		}
+		if err := t.store.QueueRecord(ctx, rec); err != nil {
 			return models.Correction{}, err
 		}
-		if prior.Actor != mark.Actor || prior.Flag != accept {
-			return c, models.Errorf(models.ErrRecordDecided.Code, "this correction has been decided")
+		if err := t.store.InsertMark(ctx, mark); errors.Is(err, models.ErrConflict) {
+			if mark, err = t.store.Mark(ctx, mark.ID); err != nil {
+				return models.Correction{}, err
+			}
+		} else if err != nil {
+			return models.Correction{}, err
 		}
-		mark = prior
-		after = models.Minutes(prior.Amount)
+		// Again: a job run between the first queueing and the mark may have
+		// finished the record and taken it out of the queue.
+		if err := t.store.QueueRecord(ctx, rec); err != nil {
+			return models.Correction{}, err
+		}
 	} else if err != nil {
 		return models.Correction{}, err
 	}
-	if c.Decided {
-		return c, nil
-	}
-	if accept && after != before {
-		pts, err := t.recredit(ctx, rec, n, after, p.ResidentID, answer)
-		if err != nil {
-			return models.Correction{}, err
-		}
-		rec.Credited, rec.Points = after, pts
-		if err := t.store.SaveRecordState(ctx, rec); err != nil {
-			return models.Correction{}, err
-		}
-	}
-	c.Decided, c.Accepted, c.Answer, c.Actor, c.Before, c.After, c.DecideAt = true, accept, answer, p.ResidentID, before, after, mark.At
-	if err := t.store.SaveCorrection(ctx, c); err != nil {
+	if _, err := t.finishRecord(ctx, rec); err != nil {
 		return models.Correction{}, err
 	}
-	err = t.audit(ctx, rec, "record.correct", int64(after-before),
-		fmt.Sprintf("correction %d %s: before %d min, after %d min; asked: %s; answer: %s", n, map[bool]string{true: "accepted", false: "refused"}[accept], before, after, c.Reason, answer),
-		p.ResidentID, mark.At, "correct:"+c.ID)
-	return c, err
-}
-
-// creditOps are the op ids of a record's credit after correction n (0:
-// the approval itself).
-func creditOps(recordID string, n int) (hours, points string) {
-	if n == 0 {
-		return "service:" + recordID + ":hours", "service:" + recordID + ":points"
+	c, err = t.store.Correction(ctx, c.ID)
+	if err != nil {
+		return models.Correction{}, err
 	}
-	suffix := fmt.Sprintf(":c%d", n)
-	return "service:" + recordID + ":hours" + suffix, "service:" + recordID + ":points" + suffix
+	if mark.Actor != p.ResidentID || mark.Flag != accept {
+		return c, models.Errorf(models.ErrRecordDecided.Code, "this correction has been decided")
+	}
+	return c, nil
 }
 
-// recredit reverses the current credit of rec (the approval, or the last
-// accepted correction before n) and posts the credit for minutes.
-func (t *Timebank) recredit(ctx context.Context, rec models.ServiceRecord, n int, minutes models.Minutes, actor, why string) (models.Points, error) {
+// canTakeBack refuses a correction down to want minutes when the hours or
+// points it takes back are no longer there: hours may go below zero only
+// down to the policy's debt floor, points not at all.
+func (t *Timebank) canTakeBack(ctx context.Context, rec models.ServiceRecord, want models.Minutes) error {
+	dh := want - rec.Credited
+	if dh >= 0 {
+		return nil
+	}
 	pol, err := t.policies.At(ctx, rec.CommunityID, rec.Start)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	// The current credit: the last accepted correction before n, else the approval.
-	cur := 0
-	for k := n - 1; k >= 1; k-- {
-		if m, err := t.store.Mark(ctx, "corr-decision:"+correctionID(rec.ID, k)); err == nil && m.Flag {
-			cur = k
-			break
+	// The points as the carry stands now; a concurrent approval may move
+	// them by one, which the completion then takes when the balance allows.
+	last, err := t.walkChain(ctx, "carry:"+rec.ResidentID, 1, nil)
+	if err != nil {
+		return err
+	}
+	dp, _ := models.PointsFor(last.Remainder, dh, pol.PointsPerHour)
+	hours, err := t.ledger.Balance(ctx, models.AccountOf(rec.ResidentID, models.AssetHours))
+	if err != nil {
+		return err
+	}
+	if hours.Amount+int64(dh) < -int64(pol.DebtFloorMinutes) {
+		return models.Errorf(models.ErrInsufficientHours.Code,
+			"更正将收回 %d 分钟时长，但您的余额只有 %d 分钟（最多可欠 %d 分钟）。The correction takes back %d minutes; the balance is %d (debt allowed: %d).",
+			-dh, hours.Amount, pol.DebtFloorMinutes, -dh, hours.Amount, pol.DebtFloorMinutes)
+	}
+	pts, err := t.ledger.Balance(ctx, models.AccountOf(rec.ResidentID, models.AssetPoints))
+	if err != nil {
+		return err
+	}
+	if pts.Amount+int64(dp) < 0 {
+		return models.Errorf(models.ErrInsufficientPoints.Code,
+			"更正将收回 %d 积分，但积分余额只有 %d。The correction takes back %d points; the balance is %d.", -dp, pts.Amount, -dp, pts.Amount)
+	}
+	return nil
+}
+
+// finishRecord completes the record's decision and every decided
+// correction of it.
+func (t *Timebank) finishRecord(ctx context.Context, rec models.ServiceRecord) (models.ServiceRecord, error) {
+	d, err := t.store.Mark(ctx, "decision:"+rec.ID)
+	if err != nil {
+		return rec, err
+	}
+	return t.complete(ctx, rec, d)
+}
+
+// correctionOutcome is a decided correction and the credit around it.
+type correctionOutcome struct {
+	c             models.Correction
+	m             models.Mark
+	before, after models.Minutes
+}
+
+// applyCorrection writes, once each, the steps of accepted correction c
+// of rec, whose credit is before: the day's quota link, the hours entry of
+// the difference, the carry link and the points entry. It returns the
+// minutes and points the correction changed.
+func (t *Timebank) applyCorrection(ctx context.Context, rec models.ServiceRecord, pol models.Policy, c models.Correction, m models.Mark,
+	before models.Minutes) (models.Minutes, models.Points, error) {
+	diff := int64(m.Amount) - int64(before)
+	if diff == 0 {
+		return 0, 0, nil
+	}
+	loc := t.location(ctx, rec.CommunityID)
+	quota, err := t.appendLink(ctx, "quota:"+rec.ResidentID+":"+localDay(rec.Start, loc), c.ID, nil, func(last models.Link) (models.Link, error) {
+		grant := diff
+		if grant > 0 {
+			grant = min(grant, max(int64(pol.MaxMinutesPerDay)-last.Total, 0))
 		}
-	}
-	carry, err := t.appendLink(ctx, "carry:"+rec.ResidentID, rec.ID, nil, func(models.Link) (models.Link, error) {
-		return models.Link{}, models.ErrNotFound
+		return models.Link{Amount: grant, Total: last.Total + grant}, nil
 	})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	oldPts, _ := models.PointsFor(carry.Before, rec.Credited, pol.PointsPerHour)
-	newPts, _ := models.PointsFor(carry.Before, minutes, pol.PointsPerHour)
-	hOld, pOld := creditOps(rec.ID, cur)
-	hNew, pNew := creditOps(rec.ID, n)
-	for _, x := range []struct {
-		asset    models.Asset
-		old, new string
-		was, now int64
-	}{{models.AssetHours, hOld, hNew, int64(rec.Credited), int64(minutes)}, {models.AssetPoints, pOld, pNew, int64(oldPts), int64(newPts)}} {
-		acct := models.AccountOf(rec.ResidentID, x.asset)
-		if x.was > 0 {
-			// Replaying the credit's own posting returns its entry, whose seq
-			// the reversal needs.
-			hash := "service:" + rec.ID
-			if cur > 0 {
-				hash = fmt.Sprintf("correct:%s:%d", rec.ID, cur)
-			}
-			orig, err := t.ledger.Post(ctx, ledger.Posting{OpID: x.old, Hash: hash, Account: acct, CommunityID: rec.CommunityID,
-				Delta: x.was, Kind: models.KindService, Ref: rec.ID, Reason: rec.Category, PolicyVersion: pol.Version, Actor: actor})
-			if err != nil {
-				return 0, fmt.Errorf("correct: find credit: %w", err)
-			}
-			if _, err := t.ledger.Reverse(ctx, acct, orig.Seq, "correction: "+why, actor); err != nil {
-				return 0, fmt.Errorf("correct: reverse: %w", err)
-			}
-		}
-		if x.now > 0 {
-			_, err := t.ledger.Post(ctx, ledger.Posting{OpID: x.new, Hash: fmt.Sprintf("correct:%s:%d", rec.ID, n), Account: acct,
-				CommunityID: rec.CommunityID, Delta: x.now, Kind: models.KindService, Ref: rec.ID,
-				Reason: "correction: " + why, PolicyVersion: pol.Version, Actor: actor})
-			if err != nil {
-				return 0, fmt.Errorf("correct: credit: %w", err)
-			}
+	dh := models.Minutes(quota.Amount)
+	hash := fmt.Sprintf("correct:%s:%d", rec.ID, c.N)
+	hOp, pOp := creditOps(rec.ID, c.N)
+	if dh != 0 {
+		err := t.postDecided(ctx, ledger.Posting{OpID: hOp, Hash: hash, Account: models.AccountOf(rec.ResidentID, models.AssetHours),
+			CommunityID: rec.CommunityID, Delta: int64(dh), Kind: models.KindService, Ref: rec.ID, Reason: "correction: " + m.Reason,
+			PolicyVersion: pol.Version, Floor: -int64(pol.DebtFloorMinutes), Actor: m.Actor})
+		if err != nil {
+			return 0, 0, fmt.Errorf("correct: hours: %w", err)
 		}
 	}
-	return newPts, nil
+	carry, err := t.appendLink(ctx, "carry:"+rec.ResidentID, c.ID, nil, func(last models.Link) (models.Link, error) {
+		pts, rest := models.PointsFor(last.Remainder, dh, pol.PointsPerHour)
+		return models.Link{Amount: int64(pts), Remainder: rest, Before: last.Remainder, Total: int64(dh)}, nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	if carry.Amount != 0 {
+		err := t.postDecided(ctx, ledger.Posting{OpID: pOp, Hash: hash, Account: models.AccountOf(rec.ResidentID, models.AssetPoints),
+			CommunityID: rec.CommunityID, Delta: carry.Amount, Kind: models.KindService, Ref: rec.ID, Reason: "correction: " + m.Reason,
+			PolicyVersion: pol.Version, Actor: m.Actor})
+		if err != nil {
+			return 0, 0, fmt.Errorf("correct: points: %w", err)
+		}
+	}
+	return dh, models.Points(carry.Amount), nil
+}
+
+// postDecided posts a step a decision already committed to, once. A debit
+// refused by the ledger (a spend raced the check made before the
+// decision) is tried again under the next op id by a later completion, once
+// the balance allows; until then the refusal is returned and nothing is
+// written.
+func (t *Timebank) postDecided(ctx context.Context, p ledger.Posting) error {
+	base := p.OpID
+	for k := 0; k < 1000; k++ {
+		if k > 0 {
+			p.OpID = fmt.Sprintf("%s:t%d", base, k)
+		}
+		_, err := t.ledger.Outcome(ctx, p.OpID)
+		if err == nil {
+			return nil // posted
+		}
+		if models.CodeOf(err) != "" && !errors.Is(err, models.ErrNotFound) {
+			continue // this try was refused
+		}
+		if !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+		if p.Delta < 0 {
+			b, err := t.ledger.Balance(ctx, p.Account)
+			if err != nil {
+				return err
+			}
+			if b.Amount+p.Delta < p.Floor {
+				return models.Errorf(models.CodeOf(insufficient(p.Account.Asset)), "the balance does not cover the correction yet")
+			}
+		}
+		_, err = t.ledger.Post(ctx, p)
+		return err
+	}
+	return models.Errorf(models.ErrConflict.Code, "too many refused tries")
+}
+
+func insufficient(a models.Asset) error {
+	if a == models.AssetHours {
+		return models.ErrInsufficientHours
+	}
+	return models.ErrInsufficientPoints
+}
+
+// closeCorrection caches a decided correction's outcome and writes its
+// trail, once.
+func (t *Timebank) closeCorrection(ctx context.Context, rec models.ServiceRecord, o correctionOutcome) error {
+	c := o.c
+	if !c.Decided {
+		c.Decided, c.Accepted, c.Answer, c.Actor, c.Before, c.After, c.DecideAt = true, o.m.Flag, o.m.Reason, o.m.Actor, o.before, o.after, o.m.At
+		if err := t.store.SaveCorrection(ctx, c); err != nil {
+			return err
+		}
+	}
+	verdict := map[bool]string{true: "accepted", false: "refused"}[o.m.Flag]
+	return t.audit(ctx, rec, "record.correct", int64(o.after-o.before),
+		fmt.Sprintf("correction %d %s: before %d min, after %d min; asked: %s; answer: %s", c.N, verdict, o.before, o.after, c.Reason, o.m.Reason),
+		o.m.Actor, o.m.At, "correct:"+c.ID)
+}
+
+// creditOps are the op ids of the difference correction n posts.
+func creditOps(recordID string, n int) (hours, points string) {
+	suffix := fmt.Sprintf(":c%d", n)
+	return "service:" + recordID + ":hours" + suffix, "service:" + recordID + ":points" + suffix
 }

@@ -30,27 +30,43 @@ type Certificate struct {
 
 // Certificate sums a resident's verified hours by category, with the
 // organisations that vouch for them, for service done from the calendar day
-// of from to the calendar day of to, inclusive, in the community's zone.
+// of from to the calendar day of to, inclusive, in the community's zone. A
+// zero from means since the first record, a zero to up to today. Each
+// record counts what the HOURS ledger holds for it (its credit, the
+// differences its corrections posted, less any reversal), so the total is
+// the ledger's net of verified service.
 func (t *Timebank) Certificate(ctx context.Context, p models.Principal, residentID string, from, to time.Time) (Certificate, error) {
 	r, err := visibleResident(ctx, t.people, p, residentID)
 	if err != nil {
 		return Certificate{}, err
 	}
 	loc := t.location(ctx, r.CommunityID)
-	from = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc)
+	allTime := from.IsZero()
+	if to.IsZero() {
+		to = t.now().In(loc)
+	}
 	to = time.Date(to.Year(), to.Month(), to.Day(), 0, 0, 0, 0, loc).AddDate(0, 0, 1)
-	if !to.After(from) || to.Sub(from) > 366*24*time.Hour*10 {
-		return Certificate{}, models.Errorf(models.ErrValidation.Code, "to must not be before from, within ten years")
+	if !allTime {
+		from = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc)
+		if !to.After(from) || to.Sub(from) > 366*24*time.Hour*10 {
+			return Certificate{}, models.Errorf(models.ErrValidation.Code, "to must not be before from, within ten years")
+		}
 	}
 	c, err := t.people.Community(ctx, r.CommunityID)
+	if err != nil {
+		return Certificate{}, err
+	}
+	net, err := t.serviceMinutes(ctx, r.ID)
 	if err != nil {
 		return Certificate{}, err
 	}
 	lines := map[string]*CertificateLine{}
 	orgs := map[string]map[string]bool{}
 	cert := Certificate{Resident: r, Community: c, From: from, To: to, IssuedAt: t.stamp(), RecordsIDs: []string{}}
+	first := to
 	err = t.store.EachRecord(ctx, models.RecordFilter{ResidentID: r.ID, State: models.RecordApproved, From: from, To: to}, func(rec models.ServiceRecord) error {
-		if rec.Credited <= 0 {
+		m := net[rec.ID]
+		if m <= 0 {
 			return nil
 		}
 		l := lines[rec.Category]
@@ -58,18 +74,29 @@ func (t *Timebank) Certificate(ctx context.Context, p models.Principal, resident
 			l = &CertificateLine{Category: rec.Category}
 			lines[rec.Category], orgs[rec.Category] = l, map[string]bool{}
 		}
-		l.Minutes += rec.Credited
+		l.Minutes += m
 		l.Records++
 		if !orgs[rec.Category][rec.Organisation] {
 			orgs[rec.Category][rec.Organisation] = true
 			l.Organisations = append(l.Organisations, rec.Organisation)
 		}
-		cert.Total += rec.Credited
+		cert.Total += m
 		cert.RecordsIDs = append(cert.RecordsIDs, rec.ID)
+		if rec.Start.Before(first) {
+			first = rec.Start
+		}
 		return nil
 	})
 	if err != nil {
 		return Certificate{}, err
+	}
+	if allTime {
+		// Since the day of the first record counted (today's when none).
+		f := first.In(loc)
+		if !first.Before(to) {
+			f = to.AddDate(0, 0, -1)
+		}
+		cert.From = time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, loc)
 	}
 	cert.Lines = []CertificateLine{}
 	for _, l := range lines {
@@ -78,6 +105,41 @@ func (t *Timebank) Certificate(ctx context.Context, p models.Principal, resident
 	}
 	sort.Slice(cert.Lines, func(i, j int) bool { return cert.Lines[i].Category < cert.Lines[j].Category })
 	return cert, nil
+}
+
+// serviceMinutes is, per service record, the net of the resident's HOURS
+// entries for it: service credits and correction differences, less the
+// reversals of any of them.
+func (t *Timebank) serviceMinutes(ctx context.Context, residentID string) (map[string]models.Minutes, error) {
+	acct := models.AccountOf(residentID, models.AssetHours)
+	var all []models.Entry
+	for before := int64(0); ; {
+		page, next, err := t.ledger.History(ctx, acct, before, 100)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if next == 0 {
+			break
+		}
+		before = next
+	}
+	service := map[string]string{} // entry id → record id
+	for _, e := range all {
+		if e.Kind == models.KindService {
+			service[e.ID()] = e.Ref
+		}
+	}
+	net := map[string]models.Minutes{}
+	for _, e := range all {
+		switch {
+		case e.Kind == models.KindService:
+			net[e.Ref] += models.Minutes(e.Delta)
+		case e.Kind == models.KindReversal && service[e.Ref] != "":
+			net[service[e.Ref]] += models.Minutes(e.Delta)
+		}
+	}
+	return net, nil
 }
 
 // VolunteerRank is one volunteer's hours in a ranking.

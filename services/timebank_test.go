@@ -351,8 +351,12 @@ func TestQRTokens(t *testing.T) {
 // The auto-approval job run twice (even at once) credits once.
 func TestAutoApproveTwiceCreditsOnce(t *testing.T) {
 	e := newTB(t)
-	rec := e.claim(t, "r1", tbStart.Add(-3*time.Hour), 90*time.Minute)
-	if n, err := e.tb.AutoApprove(ctx); err != nil || n != 0 {
+	a := e.activity(t, tbStart.Add(time.Hour), 2*time.Hour, 10, 120)
+	rec, err := e.attend(t, a, "r1", a.Start, a.Start.Add(90*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := e.tb.AutoApprove(ctx); err != nil || n != 0 {
 		t.Fatalf("too early: %d %v", n, err)
 	}
 	e.clock.advance(8 * 24 * time.Hour)
@@ -362,7 +366,7 @@ func TestAutoApproveTwiceCreditsOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, err := e.tb.AutoApprove(ctx)
+			n, _, err := e.tb.AutoApprove(ctx)
 			if err != nil {
 				t.Error(err)
 			}
@@ -370,7 +374,7 @@ func TestAutoApproveTwiceCreditsOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n, err := e.tb.AutoApprove(ctx); err != nil || n != 0 {
+	if n, _, err := e.tb.AutoApprove(ctx); err != nil || n != 0 {
 		t.Fatalf("again: %d %v", n, err)
 	}
 	if counts[0]+counts[1]+counts[2] != 1 {
@@ -637,8 +641,9 @@ func TestCorrection(t *testing.T) {
 	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 60 || p != 10 {
 		t.Fatalf("after correction hours %d points %d", h, p)
 	}
+	// Only the difference is posted.
 	hist, _, _ := e.led.History(ctx, models.AccountOf("r1", models.AssetHours), 0, 10)
-	if len(hist) != 3 || hist[1].Kind != models.KindReversal {
+	if len(hist) != 2 || hist[0].Delta != 30 || hist[1].Delta != 30 {
 		t.Fatalf("hours history: %+v", hist)
 	}
 	trail, _ := e.st.AuditTrail(ctx, "A", time.Time{}, 10)
@@ -809,7 +814,7 @@ func TestPendingQueue(t *testing.T) {
 	if rs, _ := e.tb.PendingRecords(ctx, e.staff, 50); fmt.Sprint(ids(rs)) != fmt.Sprint([]string{recs[2].ID}) {
 		t.Fatalf("pending = %v; want only %s", ids(rs), recs[2].ID)
 	}
-	if n, err := e.tb.AutoApprove(ctx); err != nil || n != 0 {
+	if n, _, err := e.tb.AutoApprove(ctx); err != nil || n != 0 {
 		t.Fatalf("auto-approve, too early: %d %v", n, err)
 	}
 	want := []string{"claim:ghost", recs[2].ID}
@@ -820,11 +825,12 @@ func TestPendingQueue(t *testing.T) {
 	if h := e.balance(t, "r1", models.AssetHours); h != 60 {
 		t.Fatalf("finishing the decision again credited %d minutes; want 60", h)
 	}
+	// A day later the ghost is dropped; the claim waits for an organiser.
 	e.clock.advance(8 * 24 * time.Hour)
-	if n, err := e.tb.AutoApprove(ctx); err != nil || n != 1 {
-		t.Fatalf("auto-approve: %d %v; want 1", n, err)
+	if n, x, err := e.tb.AutoApprove(ctx); err != nil || n != 0 || x != 0 {
+		t.Fatalf("auto-approve: %d approved, %d expired, %v; want none", n, x, err)
 	}
-	if q := queued(); len(q) != 0 {
-		t.Fatalf("queue = %v; want empty", q)
+	if q := queued(); fmt.Sprint(q) != fmt.Sprint([]string{recs[2].ID}) {
+		t.Fatalf("queue = %v; want only the claim %s", q, recs[2].ID)
 	}
 }

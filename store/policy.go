@@ -20,6 +20,7 @@ type policyDoc struct {
 	PointsPerHour        int64     `bson:"points_per_hour"`
 	MaxMinutesPerDay     int64     `bson:"max_minutes_per_day"`
 	AutoApproveDays      int       `bson:"auto_approve_days"`
+	ClaimExpiryDays      int       `bson:"claim_expiry_days"`
 	CheckinGraceMinutes  int       `bson:"checkin_grace_minutes"`
 	DebtFloorMinutes     int64     `bson:"debt_floor_minutes"`
 	GiftMinAge           int       `bson:"gift_min_age"`
@@ -51,7 +52,7 @@ func toPolicyDoc(p models.Policy) policyDoc {
 		ID: fmt.Sprintf("%s:%06d", p.CommunityID, p.Version), Community: p.CommunityID, Version: p.Version,
 		Effective: p.Effective, CreatedBy: p.CreatedBy,
 		MaxAward: int64(p.MaxAward), MaxDeduct: int64(p.MaxDeduct), PointsPerHour: int64(p.PointsPerHour),
-		MaxMinutesPerDay: int64(p.MaxMinutesPerDay), AutoApproveDays: p.AutoApproveDays,
+		MaxMinutesPerDay: int64(p.MaxMinutesPerDay), AutoApproveDays: p.AutoApproveDays, ClaimExpiryDays: p.ClaimExpiryDays,
 		CheckinGraceMinutes: p.CheckinGraceMinutes, DebtFloorMinutes: int64(p.DebtFloorMinutes),
 		GiftMinAge: p.GiftMinAge, GiftYearlyCapMinutes: int64(p.GiftYearlyCapMinutes),
 		PointsLifetimeMonths: p.PointsLifetimeMonths, HoldExpiryDays: p.HoldExpiryDays,
@@ -73,7 +74,7 @@ func (d policyDoc) model() models.Policy {
 	p := models.Policy{
 		CommunityID: d.Community, Version: d.Version, Effective: d.Effective.UTC(), CreatedBy: d.CreatedBy,
 		MaxAward: models.Points(d.MaxAward), MaxDeduct: models.Points(d.MaxDeduct), PointsPerHour: models.Points(d.PointsPerHour),
-		MaxMinutesPerDay: models.Minutes(d.MaxMinutesPerDay), AutoApproveDays: d.AutoApproveDays,
+		MaxMinutesPerDay: models.Minutes(d.MaxMinutesPerDay), AutoApproveDays: d.AutoApproveDays, ClaimExpiryDays: d.ClaimExpiryDays,
 		CheckinGraceMinutes: d.CheckinGraceMinutes, DebtFloorMinutes: models.Minutes(d.DebtFloorMinutes),
 		GiftMinAge: d.GiftMinAge, GiftYearlyCapMinutes: models.Minutes(d.GiftYearlyCapMinutes),
 		PointsLifetimeMonths: d.PointsLifetimeMonths, HoldExpiryDays: d.HoldExpiryDays,
