@@ -100,6 +100,11 @@ func (h *api) routesTimebank(r fiber.Router) {
 	r.Get("/me/gifts", any, h.myGifts)
 }
 
+// shanghai is the communities' zone (UTC+8, no daylight saving), for the
+// defaults a handler fills in before the service reads them in the
+// community's own zone.
+var shanghai = time.FixedZone("Asia/Shanghai", 8*60*60)
+
 // --- JSON shapes ---
 
 type activityJSON struct {
@@ -288,11 +293,11 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 }
 
 func (h *api) listActivities(c *fiber.Ctx) error {
-	day := time.Now()
+	day := h.Now()
 	if s := c.Query("date"); s != "" {
 		d, err := time.Parse("2006-01-02", s)
 		if err != nil {
-			return models.Errorf(models.ErrValidation.Code, "date must look like 2026-11-21")
+			return models.Localf(models.ErrValidation.Code, "date 的格式应为 2026-11-21", "date must look like 2026-11-21")
 		}
 		// 04:00 UTC is noon in Shanghai (the communities' zone), so the
 		// service, which reads the day in the community's zone, gets that day.
@@ -300,7 +305,7 @@ func (h *api) listActivities(c *fiber.Ctx) error {
 	}
 	category := c.Query("category")
 	if len(category) > 80 {
-		return models.Errorf(models.ErrValidation.Code, "category is too long")
+		return models.Localf(models.ErrValidation.Code, "category 过长", "category is too long")
 	}
 	as, err := h.Timebank.Activities(c.UserContext(), principal(c), day, category)
 	if err != nil {
@@ -311,7 +316,7 @@ func (h *api) listActivities(c *fiber.Ctx) error {
 }
 
 func (h *api) getActivity(c *fiber.Ctx) error {
-	a, err := h.Timebank.Activity(c.UserContext(), principal(c), c.Params("id"))
+	a, err := h.Timebank.Activity(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -319,7 +324,10 @@ func (h *api) getActivity(c *fiber.Ctx) error {
 }
 
 func (h *api) signUp(c *fiber.Ctx) error {
-	s, err := h.Timebank.SignUp(c.UserContext(), principal(c), c.Params("id"))
+	if err := noBody(c); err != nil {
+		return err
+	}
+	s, err := h.Timebank.SignUp(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -327,14 +335,17 @@ func (h *api) signUp(c *fiber.Ctx) error {
 }
 
 func (h *api) cancelSignup(c *fiber.Ctx) error {
-	if err := h.Timebank.CancelSignup(c.UserContext(), principal(c), c.Params("id")); err != nil {
+	if err := noBody(c); err != nil {
+		return err
+	}
+	if err := h.Timebank.CancelSignup(c.UserContext(), principal(c), param(c, "id")); err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"status": "cancelled"})
 }
 
 func (h *api) listSignups(c *fiber.Ctx) error {
-	ss, err := h.Timebank.Signups(c.UserContext(), principal(c), c.Params("id"))
+	ss, err := h.Timebank.Signups(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -359,7 +370,7 @@ func (h *api) myActivities(c *fiber.Ctx) error {
 }
 
 func (h *api) activityQR(c *fiber.Ctx) error {
-	q, err := h.Timebank.QR(c.UserContext(), principal(c), c.Params("id"))
+	q, err := h.Timebank.QR(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -368,7 +379,7 @@ func (h *api) activityQR(c *fiber.Ctx) error {
 }
 
 func (h *api) activityQRPNG(c *fiber.Ctx) error {
-	q, err := h.Timebank.QR(c.UserContext(), principal(c), c.Params("id"))
+	q, err := h.Timebank.QR(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -391,7 +402,7 @@ func (h *api) scanIn(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	a, err := h.Timebank.ScanIn(c.UserContext(), principal(c), c.Params("id"), req.Token)
+	a, err := h.Timebank.ScanIn(c.UserContext(), principal(c), param(c, "id"), req.Token)
 	if err != nil {
 		return err
 	}
@@ -403,7 +414,7 @@ func (h *api) scanOut(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	a, err := h.Timebank.ScanOut(c.UserContext(), principal(c), c.Params("id"), req.Token)
+	a, err := h.Timebank.ScanOut(c.UserContext(), principal(c), param(c, "id"), req.Token)
 	if err != nil {
 		return err
 	}
@@ -425,7 +436,7 @@ func (h *api) recordAttendance(c *fiber.Ctx) error {
 	if req.At != nil {
 		at = *req.At
 	}
-	a, err := h.Timebank.RecordAttendance(c.UserContext(), principal(c), c.Params("id"), req.ResidentID, req.Action == "checkout", at)
+	a, err := h.Timebank.RecordAttendance(c.UserContext(), principal(c), param(c, "id"), req.ResidentID, req.Action == "checkout", at)
 	if err != nil {
 		return err
 	}
@@ -448,11 +459,8 @@ func (h *api) claimRecord(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	key, op, hash, err := idempotency(c, p)
-	if err != nil {
-		return err
-	}
-	cl := services.Claim{Start: req.Start, End: req.End, Idem: services.Idempotency{Key: key, OpID: op, Hash: hash}}
+	cl := services.Claim{Start: req.Start, End: req.End}
+	var err error
 	if cl.Category, err = models.CleanText("category", req.Category, 20); err != nil {
 		return err
 	}
@@ -462,11 +470,14 @@ func (h *api) claimRecord(c *fiber.Ctx) error {
 	if cl.Description, err = models.CleanText("description", req.Description, 500); err != nil {
 		return err
 	}
-	r, err := h.Timebank.ClaimRecord(c.UserContext(), p, cl)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toRecordJSON(r))
+	return h.keyed(c, func(idem services.Idempotency) error {
+		cl.Idem = idem
+		r, err := h.Timebank.ClaimRecord(c.UserContext(), p, cl)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toRecordJSON(r))
+	})
 }
 
 func (h *api) pendingRecords(c *fiber.Ctx) error {
@@ -493,7 +504,7 @@ func (h *api) myRecords(c *fiber.Ctx) error {
 }
 
 func (h *api) getRecord(c *fiber.Ctx) error {
-	r, err := h.Timebank.Record(c.UserContext(), principal(c), c.Params("id"))
+	r, err := h.Timebank.Record(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -519,7 +530,7 @@ func (h *api) approveRecord(c *fiber.Ctx) error {
 		}
 	}
 	return h.keyed(c, func(services.Idempotency) error {
-		r, err := h.Timebank.Approve(c.UserContext(), p, c.Params("id"), models.Minutes(req.Minutes), reason)
+		r, err := h.Timebank.Approve(c.UserContext(), p, param(c, "id"), models.Minutes(req.Minutes), reason)
 		if err != nil {
 			return err
 		}
@@ -540,11 +551,14 @@ func (h *api) rejectRecord(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := h.Timebank.Reject(c.UserContext(), principal(c), c.Params("id"), reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(toRecordJSON(r))
+	// A staff ruling, keyed like approval: its repeat gets the first answer.
+	return h.keyed(c, func(services.Idempotency) error {
+		r, err := h.Timebank.Reject(c.UserContext(), principal(c), param(c, "id"), reason)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toRecordJSON(r))
+	})
 }
 
 type correctionRequest struct {
@@ -561,7 +575,7 @@ func (h *api) requestCorrection(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cr, err := h.Timebank.RequestCorrection(c.UserContext(), principal(c), c.Params("id"), models.Minutes(req.Minutes), reason)
+	cr, err := h.Timebank.RequestCorrection(c.UserContext(), principal(c), param(c, "id"), models.Minutes(req.Minutes), reason)
 	if err != nil {
 		return err
 	}
@@ -569,7 +583,7 @@ func (h *api) requestCorrection(c *fiber.Ctx) error {
 }
 
 func (h *api) listCorrections(c *fiber.Ctx) error {
-	cs, err := h.Timebank.Corrections(c.UserContext(), principal(c), c.Params("id"))
+	cs, err := h.Timebank.Corrections(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -588,16 +602,16 @@ func (h *api) decideCorrection(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	n, err := strconv.Atoi(c.Params("n"))
+	n, err := strconv.Atoi(param(c, "n"))
 	if err != nil || n < 1 || n > 1000 {
-		return models.Errorf(models.ErrValidation.Code, "n must be a positive whole number")
+		return models.Localf(models.ErrValidation.Code, "n 必须是正整数", "n must be a positive whole number")
 	}
 	answer, err := models.CleanText("answer", req.Answer, 500)
 	if err != nil {
 		return err
 	}
 	return h.keyed(c, func(services.Idempotency) error {
-		cr, err := h.Timebank.DecideCorrection(c.UserContext(), p, c.Params("id"), n, *req.Accept, answer)
+		cr, err := h.Timebank.DecideCorrection(c.UserContext(), p, param(c, "id"), n, *req.Accept, answer)
 		if err != nil {
 			return err
 		}
@@ -609,16 +623,16 @@ func (h *api) decideCorrection(c *fiber.Ctx) error {
 
 func (h *api) myCertificate(c *fiber.Ctx) error { return h.certificate(c, principal(c).ResidentID) }
 
-func (h *api) residentCertificate(c *fiber.Ctx) error { return h.certificate(c, c.Params("id")) }
+func (h *api) residentCertificate(c *fiber.Ctx) error { return h.certificate(c, param(c, "id")) }
 
 func (h *api) certificate(c *fiber.Ctx, residentID string) error {
 	from, err := time.Parse("2006-01-02", c.Query("from"))
 	if err != nil {
-		return models.Errorf(models.ErrValidation.Code, "from must look like 2026-01-01")
+		return models.Localf(models.ErrValidation.Code, "from 的格式应为 2026-01-01", "from must look like 2026-01-01")
 	}
 	to, err := time.Parse("2006-01-02", c.Query("to"))
 	if err != nil {
-		return models.Errorf(models.ErrValidation.Code, "to must look like 2026-12-31 (inclusive)")
+		return models.Localf(models.ErrValidation.Code, "to 的格式应为 2026-12-31（含当天）", "to must look like 2026-12-31 (inclusive)")
 	}
 	cert, err := h.Timebank.Certificate(c.UserContext(), principal(c), residentID, from, to)
 	if err != nil {
@@ -644,10 +658,12 @@ func (h *api) certificate(c *fiber.Ctx, residentID string) error {
 func (h *api) ranking(c *fiber.Ctx) error {
 	period := c.Query("period")
 	if period == "" {
-		period = time.Now().Format("2006-01")
+		// This month on the service's clock, in the communities' zone
+		// (Asia/Shanghai, as the date of listActivities).
+		period = h.Now().In(shanghai).Format("2006-01")
 	}
 	if len(period) > 7 {
-		return models.Errorf(models.ErrValidation.Code, "period must be a year (2026) or a month (2026-11)")
+		return models.Localf(models.ErrValidation.Code, "period 应为年份（2026）或月份（2026-11）", "period must be a year (2026) or a month (2026-11)")
 	}
 	rs, err := h.Timebank.Ranking(c.UserContext(), principal(c), period)
 	if err != nil {
@@ -728,23 +744,32 @@ func (h *api) aidReply(c *fiber.Ctx, a models.MutualAid, err error) error {
 }
 
 func (h *api) getAid(c *fiber.Ctx) error {
-	a, err := h.Timebank.Aid(c.UserContext(), principal(c), c.Params("id"))
+	a, err := h.Timebank.Aid(c.UserContext(), principal(c), param(c, "id"))
 	return h.aidReply(c, a, err)
 }
 
 func (h *api) acceptAid(c *fiber.Ctx) error {
-	a, err := h.Timebank.AcceptAid(c.UserContext(), principal(c), c.Params("id"))
+	if err := noBody(c); err != nil {
+		return err
+	}
+	a, err := h.Timebank.AcceptAid(c.UserContext(), principal(c), param(c, "id"))
 	return h.aidReply(c, a, err)
 }
 
 func (h *api) aidDone(c *fiber.Ctx) error {
-	a, err := h.Timebank.AidDone(c.UserContext(), principal(c), c.Params("id"))
+	if err := noBody(c); err != nil {
+		return err
+	}
+	a, err := h.Timebank.AidDone(c.UserContext(), principal(c), param(c, "id"))
 	return h.aidReply(c, a, err)
 }
 
 func (h *api) confirmAid(c *fiber.Ctx) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
 	return h.keyed(c, func(services.Idempotency) error {
-		a, err := h.Timebank.ConfirmAid(c.UserContext(), principal(c), c.Params("id"))
+		a, err := h.Timebank.ConfirmAid(c.UserContext(), principal(c), param(c, "id"))
 		return h.aidReply(c, a, err)
 	})
 }
@@ -754,7 +779,7 @@ func (h *api) cancelAid(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	a, err := h.Timebank.CancelAid(c.UserContext(), principal(c), c.Params("id"), reason)
+	a, err := h.Timebank.CancelAid(c.UserContext(), principal(c), param(c, "id"), reason)
 	return h.aidReply(c, a, err)
 }
 
@@ -763,7 +788,7 @@ func (h *api) disputeAid(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	a, err := h.Timebank.DisputeAid(c.UserContext(), principal(c), c.Params("id"), reason)
+	a, err := h.Timebank.DisputeAid(c.UserContext(), principal(c), param(c, "id"), reason)
 	return h.aidReply(c, a, err)
 }
 
@@ -783,7 +808,7 @@ func (h *api) resolveAid(c *fiber.Ctx) error {
 		return err
 	}
 	return h.keyed(c, func(services.Idempotency) error {
-		a, err := h.Timebank.ResolveAid(c.UserContext(), p, c.Params("id"), *req.Pay, reason)
+		a, err := h.Timebank.ResolveAid(c.UserContext(), p, param(c, "id"), *req.Pay, reason)
 		return h.aidReply(c, a, err)
 	})
 }
@@ -797,10 +822,10 @@ func (h *api) setNeedy(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if err := h.Timebank.SetNeedy(c.UserContext(), principal(c), c.Params("id"), *req.Needy); err != nil {
+	if err := h.Timebank.SetNeedy(c.UserContext(), principal(c), param(c, "id"), *req.Needy); err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"resident_id": c.Params("id"), "needy": *req.Needy})
+	return c.JSON(fiber.Map{"resident_id": param(c, "id"), "needy": *req.Needy})
 }
 
 type minutesRequest struct {
@@ -814,19 +839,17 @@ func (h *api) creditFund(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	key, op, hash, err := idempotency(c, p)
-	if err != nil {
-		return err
-	}
 	reason, err := models.CleanText("reason", req.Reason, 500)
 	if err != nil {
 		return err
 	}
-	e, err := h.Timebank.CreditFund(c.UserContext(), p, models.Minutes(req.Minutes), reason, services.Idempotency{Key: key, OpID: op, Hash: hash})
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toEntryJSON(e))
+	return h.keyed(c, func(idem services.Idempotency) error {
+		e, err := h.Timebank.CreditFund(c.UserContext(), p, models.Minutes(req.Minutes), reason, idem)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toEntryJSON(e))
+	})
 }
 
 func (h *api) fund(c *fiber.Ctx) error {
@@ -850,15 +873,13 @@ func (h *api) giftHours(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	key, op, hash, err := idempotency(c, p)
-	if err != nil {
-		return err
-	}
-	g, err := h.Timebank.GiftHours(c.UserContext(), p, req.ToID, models.Minutes(req.Minutes), services.Idempotency{Key: key, OpID: op, Hash: hash})
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(giftJSON{g.ID, g.FromID, g.ToID, int64(g.Minutes), g.At})
+	return h.keyed(c, func(idem services.Idempotency) error {
+		g, err := h.Timebank.GiftHours(c.UserContext(), p, req.ToID, models.Minutes(req.Minutes), idem)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(giftJSON{g.ID, g.FromID, g.ToID, int64(g.Minutes), g.At})
+	})
 }
 
 func (h *api) myGifts(c *fiber.Ctx) error {
