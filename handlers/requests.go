@@ -43,6 +43,9 @@ func (h *api) keyed(c *fiber.Ctx, run func(idem services.Idempotency) error) err
 		return err
 	}
 	if answered {
+		if h.Metrics != nil {
+			h.Metrics.Replayed()
+		}
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 		return c.Status(prior.Status).Send(prior.Body)
 	}

@@ -27,6 +27,9 @@ type Pinger interface {
 // RequestObserver is told about every request, for metrics.
 type RequestObserver interface {
 	Request(route, method string, status int, d time.Duration)
+	// Replayed is called when a repeated keyed request got its first
+	// answer back.
+	Replayed()
 }
 
 // Deps are the services the API calls.
