@@ -283,6 +283,10 @@ func TestIssue11_8_KeyReusedOnAnotherRouteIsRefused(t *testing.T) {
 			t.Errorf("%s with a used key: %d %s", o.name, r.Status, r.Body)
 		}
 	}
+	csv := "building,room,plates\n1号楼,901,\n"
+	if r := w.call("POST", "/api/v1/imports/households", staff, csv, "Idempotency-Key", key, "Content-Type", "text/csv"); r.Status != http.StatusUnprocessableEntity || r.code() != "IDEMPOTENCY_KEY_REUSED" {
+		t.Errorf("import with a used key: %d %s", r.Status, r.Body)
+	}
 	if after := w.counts(); !equalCounts(before, after) {
 		t.Fatalf("a reused key wrote something:\nbefore %v\nafter  %v", before, after)
 	}
