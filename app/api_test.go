@@ -379,7 +379,7 @@ func TestBadInputIsA4xxAndWritesNothing(t *testing.T) {
 		{"empty", ``, nil, "INVALID_JSON"},
 		{"no key", `{"points": 5, "direction": "award", "category": "x", "reason": "y"}`, []string{"Idempotency-Key", ""}, "IDEMPOTENCY_KEY_REQUIRED"},
 		{"short key", `{"points": 5, "direction": "award", "category": "x", "reason": "y"}`, []string{"Idempotency-Key", "k"}, "IDEMPOTENCY_KEY_REQUIRED"},
-		{"wrong content type", `{"points": 5, "direction": "award", "category": "x", "reason": "y"}`, []string{"Content-Type", "text/plain"}, "INVALID_JSON"},
+		{"wrong content type", `{"points": 5, "direction": "award", "category": "x", "reason": "y"}`, []string{"Content-Type", "text/plain"}, "UNSUPPORTED_MEDIA_TYPE"},
 	}
 	for i, tc := range cases {
 		hdr := append([]string{"Idempotency-Key", fmt.Sprintf("bad-input-%03d", i)}, tc.hdr...)

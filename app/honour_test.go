@@ -27,7 +27,7 @@ func TestHonourRollOverHTTP(t *testing.T) {
 	if r.Status != 400 {
 		t.Fatalf("unknown field: %d", r.Status)
 	}
-	r = w.call("POST", "/api/v1/honour/nominations", staff, map[string]string{"resident_id": elder, "category": "诚信", "reason": "拾金不昧"})
+	r = w.call("POST", "/api/v1/honour/nominations", staff, map[string]string{"resident_id": elder, "category": "诚信", "reason": "拾金不昧"}, "Idempotency-Key", "nominate-key-0001")
 	if r.Status != 201 {
 		t.Fatalf("nominate: %d %s", r.Status, r.Body)
 	}
@@ -63,7 +63,7 @@ func TestHonourRollOverHTTP(t *testing.T) {
 	if ok, _ := w.sys.honour.HonourListed(ctx, er.CommunityID, elder, after); ok {
 		t.Fatal("listed with an objection pending")
 	}
-	if r := w.call("POST", "/api/v1/honour/objections/"+objection.ID+"/ruling", staff, map[string]string{"decision": "dismiss", "ruling": "已核实"}); r.Status != 200 {
+	if r := w.call("POST", "/api/v1/honour/objections/"+objection.ID+"/ruling", staff, map[string]string{"decision": "dismiss", "ruling": "已核实"}, "Idempotency-Key", "ruling-key-0001"); r.Status != 200 {
 		t.Fatalf("rule: %d %s", r.Status, r.Body)
 	}
 	before, _ := w.points(elder)
@@ -117,7 +117,7 @@ func TestHonourRollOverHTTP(t *testing.T) {
 	}
 
 	// Revocation over HTTP ends the eligibility at once.
-	if r := w.call("POST", "/api/v1/honour/entries/"+entry.ID+"/revocation", staff, map[string]string{"reason": "违规"}); r.Status != 200 {
+	if r := w.call("POST", "/api/v1/honour/entries/"+entry.ID+"/revocation", staff, map[string]string{"reason": "违规"}, "Idempotency-Key", "revoke-key-0001"); r.Status != 200 {
 		t.Fatalf("revoke: %d %s", r.Status, r.Body)
 	}
 	if ok, _ := w.sys.honour.HonourListed(ctx, er.CommunityID, elder, time.Now()); ok {
@@ -147,7 +147,7 @@ func TestDutiesAndRankingsOverHTTP(t *testing.T) {
 	if r := w.call("POST", "/api/v1/duties", head, map[string]string{"month": month, "duty": "打扫卫生", "evidence": "x"}); r.Status != 400 {
 		t.Fatalf("duty not on the checklist: %d", r.Status)
 	}
-	r = w.call("POST", "/api/v1/duties/"+duty.ID+"/ruling", staff, map[string]string{"decision": "confirm"})
+	r = w.call("POST", "/api/v1/duties/"+duty.ID+"/ruling", staff, map[string]string{"decision": "confirm"}, "Idempotency-Key", "duty-ruling-key-0001")
 	if r.Status != 200 {
 		t.Fatalf("confirm: %d %s", r.Status, r.Body)
 	}

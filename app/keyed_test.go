@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -234,6 +236,216 @@ func TestKeyedDecisionsOverHTTP(t *testing.T) {
 	}
 	if got := hours() - h0; got != 90 {
 		t.Fatalf("credited %d minutes; want one credit of 90", got)
+	}
+	w.mustAudit()
+}
+
+// Issue 11.8: one record per caller and key holds the request it was first
+// used for, on every keyed route, the ones that post through the ledger
+// included: the key of an award reused for a reversal, a new resident, a
+// fund credit, a nomination or another resident's award is a 422 that
+// writes nothing, while another caller's same key is their own.
+func TestIssue11_8_KeyReusedOnAnotherRouteIsRefused(t *testing.T) {
+	w := newWorld(t)
+	staff, son := w.login(phoneStaffA), w.login(phoneSonA)
+	elder, sonID := w.ids[phoneElderA], w.ids[phoneSonA]
+	const key = "shared-key-0001"
+	awardPath := "/api/v1/residents/" + elder + "/points/adjustments"
+	first := w.call("POST", awardPath, staff, award(200, "award"), "Idempotency-Key", key)
+	if first.Status != http.StatusCreated {
+		t.Fatalf("award: %d %s", first.Status, first.Body)
+	}
+	_, seq := w.points(elder)
+	rewardID, _ := w.rewardOf(son, "merchant")
+	// The son's own use of the same key is another record: his gift goes
+	// through, and his key then belongs to it.
+	gift := map[string]any{"to_resident_id": elder, "minutes": 10}
+	if r := w.call("POST", "/api/v1/gifts", son, gift, "Idempotency-Key", key); r.Status != http.StatusCreated {
+		t.Fatalf("the son's gift with his own key: %d %s", r.Status, r.Body)
+	}
+	before := w.counts()
+	pts, _ := w.points(elder)
+	others := []struct {
+		name, path, token string
+		body              any
+	}{
+		{"reversal", "/api/v1/residents/" + elder + "/ledger/POINTS/entries/" + strconv.FormatInt(seq, 10) + "/reversal", staff, map[string]string{"reason": "录入错误"}},
+		{"another resident's award", "/api/v1/residents/" + sonID + "/points/adjustments", staff, award(200, "award")},
+		{"new resident", "/api/v1/residents", staff, map[string]any{"name": "新居民", "phone": "13911112222", "initial_password": "passw0rd-123"}},
+		{"fund credit", "/api/v1/timebank/fund/credits", staff, map[string]any{"minutes": 60, "reason": "街道拨付"}},
+		{"nomination", "/api/v1/honour/nominations", staff, map[string]string{"resident_id": sonID, "category": "诚信", "reason": "拾金不昧"}},
+		{"the son's redemption", "/api/v1/rewards/" + rewardID + "/redemptions", son, nil},
+		{"the son's second gift", "/api/v1/gifts", son, map[string]any{"to_resident_id": elder, "minutes": 20}},
+	}
+	for _, o := range others {
+		r := w.call("POST", o.path, o.token, o.body, "Idempotency-Key", key)
+		if r.Status != http.StatusUnprocessableEntity || r.code() != "IDEMPOTENCY_KEY_REUSED" {
+			t.Errorf("%s with a used key: %d %s", o.name, r.Status, r.Body)
+		}
+	}
+	csv := "building,room,plates\n1号楼,901,\n"
+	if r := w.call("POST", "/api/v1/imports/households", staff, csv, "Idempotency-Key", key, "Content-Type", "text/csv"); r.Status != http.StatusUnprocessableEntity || r.code() != "IDEMPOTENCY_KEY_REUSED" {
+		t.Errorf("import with a used key: %d %s", r.Status, r.Body)
+	}
+	if after := w.counts(); !equalCounts(before, after) {
+		t.Fatalf("a reused key wrote something:\nbefore %v\nafter  %v", before, after)
+	}
+	if after, _ := w.points(elder); after != pts {
+		t.Fatalf("points %d → %d after the refused requests", pts, after)
+	}
+	// The award's own repeat still gets its first answer.
+	if again := w.call("POST", awardPath, staff, award(200, "award"), "Idempotency-Key", key); again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
+		t.Fatalf("award repeated: %d %s\nfirst %s", again.Status, again.Body, first.Body)
+	}
+	w.mustAudit()
+}
+
+// Issue 11.1: a nomination takes an Idempotency-Key; the same key and body,
+// sent again or at once, nominate once and answer alike. The staff rulings
+// take a key too.
+func TestIssue11_1_NominationUnderOneKeyNominatesOnce(t *testing.T) {
+	w := newWorld(t)
+	staff := w.login(phoneStaffA)
+	sonID := w.ids[phoneSonA]
+	body := map[string]string{"resident_id": sonID, "category": "诚信", "reason": "拾金不昧"}
+	entries := func() int {
+		t.Helper()
+		r := w.call("GET", "/api/v1/honour/entries?limit=200", staff, nil)
+		var out struct {
+			Entries []struct {
+				ResidentID string `json:"resident_id"`
+			} `json:"entries"`
+		}
+		r.decode(t, &out)
+		n := 0
+		for _, e := range out.Entries {
+			if e.ResidentID == sonID {
+				n++
+			}
+		}
+		return n
+	}
+	if r := w.call("POST", "/api/v1/honour/nominations", staff, body); r.Status != http.StatusBadRequest || r.code() != "IDEMPOTENCY_KEY_REQUIRED" {
+		t.Fatalf("nomination without a key: %d %s", r.Status, r.Body)
+	}
+	first := w.together(4, "/api/v1/honour/nominations", staff, body, "nominate-0001")
+	if first.Status != http.StatusCreated {
+		t.Fatalf("nomination: %d %s", first.Status, first.Body)
+	}
+	before := w.counts()
+	if again := w.call("POST", "/api/v1/honour/nominations", staff, body, "Idempotency-Key", "nominate-0001"); again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
+		t.Fatalf("nomination repeated: %d %s\nfirst %s", again.Status, again.Body, first.Body)
+	}
+	if after := w.counts(); !equalCounts(before, after) {
+		t.Fatalf("the repeat wrote something:\nbefore %v\nafter  %v", before, after)
+	}
+	if n := entries(); n != 1 {
+		t.Fatalf("%d entries for the resident after one keyed nomination; want 1", n)
+	}
+	var entry struct{ ID string }
+	first.decode(t, &entry)
+	// Staff rulings: refused without a key, answered once with one.
+	var listed struct {
+		Entries []struct{ ID string } `json:"entries"`
+	}
+	w.call("GET", "/api/v1/honour/entries?status=listed", staff, nil).decode(t, &listed)
+	if len(listed.Entries) == 0 {
+		t.Fatal("no listed entry in the demo")
+	}
+	revoke := "/api/v1/honour/entries/" + listed.Entries[0].ID + "/revocation"
+	if r := w.call("POST", revoke, staff, map[string]string{"reason": "违规"}); r.Status != http.StatusBadRequest || r.code() != "IDEMPOTENCY_KEY_REQUIRED" {
+		t.Fatalf("revocation without a key: %d %s", r.Status, r.Body)
+	}
+	w.keyedOnce(revoke, staff, map[string]string{"reason": "违规"}, "revoke-0001", revoke, map[string]string{"reason": "另一个原因"})
+	for _, rt := range []struct {
+		path string
+		body map[string]string
+	}{
+		{"/api/v1/service-records/x-record/reject", map[string]string{"reason": "无人证明"}},
+		{"/api/v1/honour/objections/x-objection/ruling", map[string]string{"decision": "dismiss", "ruling": "已核实"}},
+		{"/api/v1/honour/entries/" + entry.ID + "/appeal/decision", map[string]string{"decision": "dismiss", "note": "维持"}},
+		{"/api/v1/duties/x-duty/ruling", map[string]string{"decision": "confirm", "note": "已核实"}},
+	} {
+		if r := w.call("POST", rt.path, staff, rt.body); r.Status != http.StatusBadRequest || r.code() != "IDEMPOTENCY_KEY_REQUIRED" {
+			t.Errorf("%s without a key: %d %s", rt.path, r.Status, r.Body)
+		}
+	}
+}
+
+// Issue 11.11: an entry is reversed once. Another staff member's reversal,
+// or the same staff member's under another key, is a 409 ALREADY_REVERSED
+// naming the first reversal; the first request's repeat, with its answer
+// kept or lost, gets the first reversal. Two staff members at once: one
+// reverses, the other is told.
+func TestIssue11_11_SecondReversalIsAlreadyReversed(t *testing.T) {
+	w := newWorld(t)
+	staff, admin := w.login(phoneStaffA), w.login(phoneAdminA)
+	sonID := w.ids[phoneSonA]
+	awardOnce := func(key string) string {
+		t.Helper()
+		if r := w.call("POST", "/api/v1/residents/"+sonID+"/points/adjustments", staff, award(30, "award"), "Idempotency-Key", key); r.Status != http.StatusCreated {
+			t.Fatalf("award: %d %s", r.Status, r.Body)
+		}
+		_, seq := w.points(sonID)
+		return "/api/v1/residents/" + sonID + "/ledger/POINTS/entries/" + strconv.FormatInt(seq, 10) + "/reversal"
+	}
+	rev := awardOnce("award-rev-0001")
+	pts, _ := w.points(sonID)
+	reason := map[string]string{"reason": "录入错误"}
+	first := w.call("POST", rev, staff, reason, "Idempotency-Key", "rev-staff-0001")
+	if first.Status != http.StatusCreated {
+		t.Fatalf("reversal: %d %s", first.Status, first.Body)
+	}
+	var reversal struct {
+		ID  string `json:"id"`
+		Seq int64  `json:"seq"`
+	}
+	first.decode(t, &reversal)
+	for _, tc := range []struct{ who, token, key string }{
+		{"another staff member", admin, "rev-admin-0001"},
+		{"the same staff member under another key", staff, "rev-staff-0002"},
+	} {
+		r := w.call("POST", rev, tc.token, map[string]string{"reason": "再次冲正"}, "Idempotency-Key", tc.key)
+		if r.Status != http.StatusConflict || r.code() != "ALREADY_REVERSED" || !strings.Contains(string(r.Body), reversal.ID) {
+			t.Errorf("%s reverses again: %d %s; want 409 ALREADY_REVERSED naming %s", tc.who, r.Status, r.Body, reversal.ID)
+		}
+	}
+	if again := w.call("POST", rev, staff, reason, "Idempotency-Key", "rev-staff-0001"); again.Status != first.Status || !bytes.Equal(again.Body, first.Body) {
+		t.Fatalf("the reversal repeated: %d %s\nfirst %s", again.Status, again.Body, first.Body)
+	}
+	w.loseAnswer(w.ids[phoneStaffA], "rev-staff-0001")
+	if again := w.call("POST", rev, staff, reason, "Idempotency-Key", "rev-staff-0001"); again.Status != http.StatusCreated || !bytes.Contains(again.Body, []byte(reversal.ID)) {
+		t.Fatalf("the reversal whose answer was lost: %d %s", again.Status, again.Body)
+	}
+	if after, _ := w.points(sonID); pts-after != 30 {
+		t.Fatalf("points %d → %d; want one reversal of 30", pts, after)
+	}
+	// At once, for rounds: exactly one 201 and one 409 each time.
+	for round := range 10 {
+		rev := awardOnce(fmt.Sprintf("award-race-%04d", round))
+		pts, _ := w.points(sonID)
+		replies := make([]reply, 2)
+		tokens := []string{staff, admin}
+		atOnce(2, func(i int) {
+			replies[i] = w.call("POST", rev, tokens[i], reason, "Idempotency-Key", fmt.Sprintf("rev-race-%04d-%d", round, i))
+		})
+		created, refused := 0, 0
+		for _, r := range replies {
+			switch {
+			case r.Status == http.StatusCreated:
+				created++
+			case r.Status == http.StatusConflict && r.code() == "ALREADY_REVERSED":
+				refused++
+			default:
+				t.Fatalf("round %d: %d %s", round, r.Status, r.Body)
+			}
+		}
+		if created != 1 || refused != 1 {
+			t.Fatalf("round %d: %d reversals and %d refusals; want one of each", round, created, refused)
+		}
+		if after, _ := w.points(sonID); pts-after != 30 {
+			t.Fatalf("round %d: points %d → %d; want one reversal of 30", round, pts, after)
+		}
 	}
 	w.mustAudit()
 }

@@ -66,7 +66,7 @@ func (m *metrics) Request(route, method string, status int, d time.Duration) {
 // Posted implements ledger.Observer.
 func (m *metrics) Posted(kind models.EntryKind) { m.postings.WithLabelValues(string(kind)).Inc() }
 
-// Replayed implements ledger.Observer.
+// Replayed implements ledger.Observer and handlers.RequestObserver.
 func (m *metrics) Replayed() { m.replays.Inc() }
 
 // JobRun implements jobs.Observer.

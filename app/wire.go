@@ -107,7 +107,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.policies = services.NewPolicies(st, now)
 	sys.accounts = services.NewAccounts(sys.ledger, st, st, sys.policies, now)
 	sys.deps = handlers.Deps{Log: log, Metrics: sys.metrics, Store: st, Accounts: sys.accounts, Policies: sys.policies,
-		Requests: services.NewRequests(st, now)}
+		Requests: services.NewRequests(st, now), Now: now}
 	if err := sys.wireAuth(); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -15,7 +16,9 @@ type AccountsService interface {
 	Balances(ctx context.Context, p models.Principal, residentID string) (services.Balances, error)
 	History(ctx context.Context, p models.Principal, residentID string, asset models.Asset, before int64, limit int) ([]models.Entry, int64, error)
 	Adjust(ctx context.Context, p models.Principal, adj services.Adjustment) (models.Entry, error)
-	Reverse(ctx context.Context, p models.Principal, residentID string, asset models.Asset, seq int64, reason string) (models.Entry, error)
+	// Reverse returns models.ErrAlreadyReversed when the entry was reversed
+	// by another request than the one with key.
+	Reverse(ctx context.Context, p models.Principal, residentID string, asset models.Asset, seq int64, reason, key string) (models.Entry, error)
 	Trail(ctx context.Context, p models.Principal, before time.Time, limit int) ([]models.AuditRecord, error)
 	Audit(ctx context.Context) (ledger.AuditReport, error)
 }
@@ -82,7 +85,7 @@ func (h *api) myBalances(c *fiber.Ctx) error {
 	return h.balances(c, principal(c).ResidentID)
 }
 
-func (h *api) residentBalances(c *fiber.Ctx) error { return h.balances(c, c.Params("id")) }
+func (h *api) residentBalances(c *fiber.Ctx) error { return h.balances(c, param(c, "id")) }
 
 func (h *api) balances(c *fiber.Ctx, residentID string) error {
 	b, err := h.Accounts.Balances(c.UserContext(), principal(c), residentID)
@@ -94,10 +97,10 @@ func (h *api) balances(c *fiber.Ctx, residentID string) error {
 
 func (h *api) myLedger(c *fiber.Ctx) error { return h.ledgerPage(c, principal(c).ResidentID) }
 
-func (h *api) residentLedger(c *fiber.Ctx) error { return h.ledgerPage(c, c.Params("id")) }
+func (h *api) residentLedger(c *fiber.Ctx) error { return h.ledgerPage(c, param(c, "id")) }
 
 func (h *api) ledgerPage(c *fiber.Ctx, residentID string) error {
-	asset, err := models.ParseAsset(c.Params("asset"))
+	asset, err := models.ParseAsset(param(c, "asset"))
 	if err != nil {
 		return err
 	}
@@ -133,10 +136,6 @@ func (h *api) adjustPoints(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	key, op, hash, err := idempotency(c, p)
-	if err != nil {
-		return err
-	}
 	pts, err := models.NewPoints(req.Points)
 	if err != nil {
 		return err
@@ -149,14 +148,16 @@ func (h *api) adjustPoints(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	e, err := h.Accounts.Adjust(c.UserContext(), p, services.Adjustment{
-		ResidentID: c.Params("id"), Points: pts, Deduct: req.Direction == "deduct",
-		Category: category, Reason: reason, Idem: services.Idempotency{Key: key, OpID: op, Hash: hash},
+	return h.keyed(c, func(idem services.Idempotency) error {
+		e, err := h.Accounts.Adjust(c.UserContext(), p, services.Adjustment{
+			ResidentID: param(c, "id"), Points: pts, Deduct: req.Direction == "deduct",
+			Category: category, Reason: reason, Idem: idem,
+		})
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toEntryJSON(e))
 	})
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toEntryJSON(e))
 }
 
 type reverseRequest struct {
@@ -169,21 +170,22 @@ func (h *api) reverseEntry(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	asset, err := models.ParseAsset(c.Params("asset"))
+	asset, err := models.ParseAsset(param(c, "asset"))
 	if err != nil {
 		return err
 	}
-	seq, err := c.ParamsInt("seq")
+	seq, err := strconv.ParseInt(param(c, "seq"), 10, 64)
 	if err != nil || seq <= 0 {
-		return models.Errorf(models.ErrValidation.Code, "seq must be a positive whole number")
+		return models.Localf(models.ErrValidation.Code, "seq 必须是正整数", "seq must be a positive whole number")
 	}
 	reason, err := models.CleanText("reason", req.Reason, 500)
 	if err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
-		// The reversal is keyed by the entry it reverses.
-		e, err := h.Accounts.Reverse(c.UserContext(), p, c.Params("id"), asset, int64(seq), reason)
+	return h.keyed(c, func(idem services.Idempotency) error {
+		// The reversal is keyed by the entry it reverses; the key tells
+		// this request's repeat from another staff member's reversal.
+		e, err := h.Accounts.Reverse(c.UserContext(), p, param(c, "id"), asset, seq, reason, idem.Key)
 		if err != nil {
 			return err
 		}
@@ -208,7 +210,7 @@ func (h *api) auditTrail(c *fiber.Ctx) error {
 	if s := c.Query("before"); s != "" {
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			return models.Errorf(models.ErrValidation.Code, "before must be an RFC 3339 time")
+			return models.Localf(models.ErrValidation.Code, "before 必须是 RFC 3339 时间", "before must be an RFC 3339 time")
 		}
 		before = t
 	}

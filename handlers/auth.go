@@ -125,6 +125,9 @@ func (h *api) refresh(c *fiber.Ctx) error {
 }
 
 func (h *api) logout(c *fiber.Ctx) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
 	if err := h.Auth.Logout(c.UserContext(), principal(c)); err != nil {
 		return err
 	}

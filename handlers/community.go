@@ -189,7 +189,7 @@ func paging(c *fiber.Ctx) (string, int, error) {
 	}
 	after := c.Query("after")
 	if len(after) > 128 {
-		return "", 0, models.Errorf(models.ErrValidation.Code, "after is too long")
+		return "", 0, models.Localf(models.ErrValidation.Code, "after 过长", "after is too long")
 	}
 	return after, int(limit), nil
 }
@@ -297,7 +297,7 @@ func (h *api) updateBuilding(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	b, err := h.Community.UpdateBuilding(c.UserContext(), principal(c), c.Params("id"), req.Address)
+	b, err := h.Community.UpdateBuilding(c.UserContext(), principal(c), param(c, "id"), req.Address)
 	if err != nil {
 		return err
 	}
@@ -314,7 +314,7 @@ func (h *api) setBuildingHead(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	b, err := h.Community.SetBuildingHead(c.UserContext(), principal(c), c.Params("id"), req.ResidentID)
+	b, err := h.Community.SetBuildingHead(c.UserContext(), principal(c), param(c, "id"), req.ResidentID)
 	if err != nil {
 		return err
 	}
@@ -364,7 +364,7 @@ func (h *api) updateHousehold(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	hh, err := h.Community.UpdateHousehold(c.UserContext(), principal(c), c.Params("id"), req.Plates)
+	hh, err := h.Community.UpdateHousehold(c.UserContext(), principal(c), param(c, "id"), req.Plates)
 	if err != nil {
 		return err
 	}
@@ -410,16 +410,14 @@ func (h *api) createResident(c *fiber.Ctx) error {
 	}
 	in := services.NewResident{Name: req.Name, Phone: req.Phone, BirthYear: req.BirthYear, HouseholdID: req.HouseholdID,
 		Roles: roles, MerchantID: req.MerchantID, PartnerID: req.PartnerID, Password: req.InitialPassword}
-	if c.Get("Idempotency-Key") != "" {
-		if _, in.OpID, _, err = idempotency(c, p); err != nil {
+	return h.keyedIfKey(c, func(idem services.Idempotency) error {
+		in.OpID = idem.OpID
+		r, err := h.Community.CreateResident(c.UserContext(), p, in)
+		if err != nil {
 			return err
 		}
-	}
-	r, err := h.Community.CreateResident(c.UserContext(), p, in)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toResidentJSON(r))
+		return c.Status(fiber.StatusCreated).JSON(toResidentJSON(r))
+	})
 }
 
 func (h *api) listResidents(c *fiber.Ctx) error {
@@ -441,7 +439,7 @@ func (h *api) listResidents(c *fiber.Ctx) error {
 }
 
 func (h *api) getResident(c *fiber.Ctx) error {
-	r, err := h.Community.Resident(c.UserContext(), principal(c), c.Params("id"))
+	r, err := h.Community.Resident(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -492,7 +490,7 @@ func (h *api) updateResident(c *fiber.Ctx) error {
 		}
 		u = services.ResidentUpdate{Name: req.Name, BirthYear: req.BirthYear}
 	}
-	r, err := h.Community.UpdateResident(c.UserContext(), p, c.Params("id"), u)
+	r, err := h.Community.UpdateResident(c.UserContext(), p, param(c, "id"), u)
 	if err != nil {
 		return err
 	}
@@ -509,7 +507,7 @@ func (h *api) addFamilyLink(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	r, err := h.Community.AddFamilyLink(c.UserContext(), principal(c), c.Params("id"), req.ResidentID, req.Relation)
+	r, err := h.Community.AddFamilyLink(c.UserContext(), principal(c), param(c, "id"), req.ResidentID, req.Relation)
 	if err != nil {
 		return err
 	}
@@ -517,7 +515,10 @@ func (h *api) addFamilyLink(c *fiber.Ctx) error {
 }
 
 func (h *api) verifyFamilyLink(c *fiber.Ctx) error {
-	r, err := h.Community.VerifyFamilyLink(c.UserContext(), principal(c), c.Params("id"), c.Params("relative"))
+	if err := noBody(c); err != nil {
+		return err
+	}
+	r, err := h.Community.VerifyFamilyLink(c.UserContext(), principal(c), param(c, "id"), param(c, "relative"))
 	if err != nil {
 		return err
 	}
@@ -590,48 +591,47 @@ func (h *api) importCSV(c *fiber.Ctx, run func(context.Context, models.Principal
 	p := principal(c)
 	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
 	if !strings.HasPrefix(ct, "text/csv") {
-		return models.Errorf(models.ErrValidation.Code, "Content-Type must be text/csv")
+		return models.Localf(models.ErrUnsupportedMedia.Code, "Content-Type 必须为 text/csv", "Content-Type must be text/csv")
 	}
 	if strings.Contains(ct, "charset=") && !strings.Contains(ct, "charset=utf-8") {
-		return models.Errorf(models.ErrValidation.Code, "the file must be UTF-8")
+		return models.Localf(models.ErrUnsupportedMedia.Code, "文件必须为 UTF-8 编码", "the file must be UTF-8")
 	}
-	key, op, hash, err := idempotency(c, p)
-	if err != nil {
-		return err
-	}
-	// The request deadline is too short for thousands of rows; an import
-	// cut off anyway is finished by repeating it with the same key.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), importTimeout)
-	defer cancel()
-	// Fiber reuses the body's buffer after the handler returns.
-	body := append([]byte(nil), c.Body()...)
-	res, err := run(ctx, p, services.ImportRequest{CSV: body, Idem: services.Idempotency{Key: key, OpID: op, Hash: hash}})
-	var rej *services.ImportRejection
-	if errors.As(err, &rej) {
-		return importRejected(c, rej)
-	}
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(importResponse{Key: res.Key, Kind: res.Kind, Rows: res.Rows,
-		Written: res.Written, Replayed: res.Replayed})
+	return h.keyed(c, func(idem services.Idempotency) error {
+		// The request deadline is too short for thousands of rows; an
+		// import cut off anyway is finished by repeating it with the same key.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), importTimeout)
+		defer cancel()
+		// Fiber reuses the body's buffer after the handler returns.
+		body := append([]byte(nil), c.Body()...)
+		res, err := run(ctx, p, services.ImportRequest{CSV: body, Idem: idem})
+		var rej *services.ImportRejection
+		if errors.As(err, &rej) {
+			return importRejected(c, rej)
+		}
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(importResponse{Key: res.Key, Kind: res.Kind, Rows: res.Rows,
+			Written: res.Written, Replayed: res.Replayed})
+	})
 }
 
 // importRejected answers 422 with the usual error envelope and the
 // problems of each row, so staff can fix the file and send it again.
 func importRejected(c *fiber.Ctx, rej *services.ImportRejection) error {
 	info := errorTable[models.ErrImportRejected.Code]
+	zh := wantsChinese(c)
 	msg := info.en
-	if wantsChinese(c) {
+	if zh {
 		msg = info.zh
 	}
 	var detail string
 	var me *models.Error
 	if errors.As(rej.Unwrap(), &me) {
-		detail = me.Detail
+		detail = me.LocalDetail(zh)
 	}
 	out := importRejectedBody{
-		Error: errorDetail{Code: string(models.ErrImportRejected.Code), Message: msg, Detail: detail, RequestID: requestID(c)},
+		Error: errorDetail{Code: string(models.ErrImportRejected.Code), Message: msg, Detail: detail, RequestID: ensureRequestID(c)},
 		Rows:  make([]problemJSON, len(rej.Problems)),
 	}
 	for i, pr := range rej.Problems {

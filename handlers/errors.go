@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 	"github.com/linli-community/linli/models"
 )
 
@@ -35,6 +36,8 @@ var errorTable = map[models.Code]errorInfo{
 	models.ErrOutOfBounds.Code:         {http.StatusUnprocessableEntity, "The amount is outside the community's bounds.", "数额超出本社区规定范围。"},
 	models.ErrImportRejected.Code:      {http.StatusUnprocessableEntity, "Some rows are wrong; nothing was imported.", "部分行有误，未导入任何数据。"},
 	models.ErrBodyTooLarge.Code:        {http.StatusRequestEntityTooLarge, "The request body is too large.", "请求体过大。"},
+	models.ErrUnsupportedMedia.Code:    {http.StatusUnsupportedMediaType, "Send application/json.", "请使用 application/json。"},
+	models.ErrAlreadyReversed.Code:     {http.StatusConflict, "This entry has already been reversed.", "该记录已被冲正。"},
 	models.ErrUnavailable.Code:         {http.StatusServiceUnavailable, "The service is not ready.", "服务暂不可用。"},
 	models.ErrNotEligible.Code:         {http.StatusForbidden, "You are not eligible for this reward.", "不符合兑换条件。"},
 	models.ErrRewardInactive.Code:      {http.StatusConflict, "This reward is not offered now.", "该兑换项目当前不可兑换。"},
@@ -67,7 +70,6 @@ var errorTable = map[models.Code]errorInfo{
 	models.ErrSelfCheckinOff.Code:      {http.StatusForbidden, "This activity does not allow self check-in; ask the organiser.", "该活动不支持自助签到，请联系组织者。"},
 	"ROUTE_NOT_FOUND":                  {http.StatusNotFound, "No such endpoint.", "接口不存在。"},
 	"METHOD_NOT_ALLOWED":               {http.StatusMethodNotAllowed, "Method not allowed.", "不支持该请求方法。"},
-	"UNSUPPORTED_MEDIA_TYPE":           {http.StatusUnsupportedMediaType, "Send application/json.", "请使用 application/json。"},
 	"TIMEOUT":                          {http.StatusServiceUnavailable, "The request took too long.", "请求超时。"},
 	"HEADERS_TOO_LARGE":                {http.StatusRequestHeaderFieldsTooLarge, "The request headers are too large.", "请求头过大。"},
 	"BAD_REQUEST":                      {http.StatusBadRequest, "The request is malformed.", "请求格式错误。"},
@@ -94,15 +96,29 @@ func wantsChinese(c *fiber.Ctx) bool {
 	return zh >= 0 && (en < 0 || zh < en)
 }
 
+// ensureRequestID returns the request's id, giving one to a request the
+// server refused before any middleware ran (a body past the limit), so
+// every error can be found in the logs.
+func ensureRequestID(c *fiber.Ctx) string {
+	if id := requestID(c); id != "" {
+		return id
+	}
+	id := utils.UUIDv4()
+	c.Locals("requestid", id)
+	c.Set("X-Request-ID", id)
+	return id
+}
+
 // errorHandler is Fiber's ErrorHandler: every error a route returns ends
 // here and is answered with a stable code; internal errors are logged with
 // the request id and never shown.
 func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
+		zh := wantsChinese(c)
 		code, detail := models.CodeOf(err), ""
 		var me *models.Error
 		if errors.As(err, &me) {
-			detail = me.Detail
+			detail = me.LocalDetail(zh)
 		}
 		var fe *fiber.Error
 		if code == "" && errors.As(err, &fe) {
@@ -114,7 +130,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			case fiber.StatusRequestEntityTooLarge:
 				code = models.ErrBodyTooLarge.Code
 			case fiber.StatusUnsupportedMediaType:
-				code = "UNSUPPORTED_MEDIA_TYPE"
+				code = models.ErrUnsupportedMedia.Code
 			case fiber.StatusBadRequest:
 				code = models.ErrInvalidJSON.Code
 			case fiber.StatusRequestHeaderFieldsTooLarge:
@@ -135,14 +151,11 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			code, info, detail = "INTERNAL", errorTable["INTERNAL"], ""
 		}
 		msg := info.en
-		if wantsChinese(c) {
+		if zh {
 			msg = info.zh
-			if me != nil && me.DetailZh != "" && detail != "" {
-				detail = me.DetailZh
-			}
 		}
 		return c.Status(info.status).JSON(errorBody{Error: errorDetail{
-			Code: string(code), Message: msg, Detail: detail, RequestID: requestID(c),
+			Code: string(code), Message: msg, Detail: detail, RequestID: ensureRequestID(c),
 		}})
 	}
 }

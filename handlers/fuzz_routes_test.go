@@ -286,7 +286,7 @@ func FuzzServiceRecords(f *testing.F) {
 		{"POST", "/activities/{id}/checkout", resident, false, `{"token":"AQ1.abc"}`, ""},
 		{"POST", "/activities/{id}/attendance", organiser, false, `{"resident_id":"r1","action":"checkout","at":"2026-11-21T11:00:00+08:00"}`, ""},
 		{"POST", "/service-records/{id}/approve", organiser, true, `{"minutes":90,"reason":"按签到时间"}`, ""},
-		{"POST", "/service-records/{id}/reject", organiser, false, `{"reason":"无人证明"}`, ""},
+		{"POST", "/service-records/{id}/reject", organiser, true, `{"reason":"无人证明"}`, ""},
 		{"POST", "/service-records/{id}/corrections", resident, false, `{"minutes":120,"reason":"签退忘了扫码"}`, ""},
 		{"POST", "/service-records/{id}/corrections/{arg}/decision", staff, true, `{"accept":true,"answer":"已核实"}`, "1"},
 	})
@@ -398,11 +398,11 @@ func (fakeHonour) LowerStar(_ context.Context, _ models.Principal, householdID s
 func FuzzHonourValue(f *testing.F) {
 	staff := models.RoleStaff
 	fuzzValueRoutes(f, Deps{Honour: fakeHonour{}}, []valueRoute{
-		{"POST", "/honour/nominations", models.RoleBuildingHead, false, `{"resident_id":"r1","category":"助人为乐","reason":"常年照顾邻居"}`, ""},
-		{"POST", "/honour/objections/{id}/ruling", staff, false, `{"decision":"uphold","ruling":"属实"}`, ""},
-		{"POST", "/honour/entries/{id}/revocation", staff, false, `{"reason":"违反公约"}`, ""},
-		{"POST", "/honour/entries/{id}/appeal/decision", staff, false, `{"decision":"restore","note":"复核无误"}`, ""},
-		{"POST", "/duties/{id}/ruling", staff, false, `{"decision":"confirm","note":"已核实"}`, ""},
+		{"POST", "/honour/nominations", models.RoleBuildingHead, true, `{"resident_id":"r1","category":"助人为乐","reason":"常年照顾邻居"}`, ""},
+		{"POST", "/honour/objections/{id}/ruling", staff, true, `{"decision":"uphold","ruling":"属实"}`, ""},
+		{"POST", "/honour/entries/{id}/revocation", staff, true, `{"reason":"违反公约"}`, ""},
+		{"POST", "/honour/entries/{id}/appeal/decision", staff, true, `{"decision":"restore","note":"复核无误"}`, ""},
+		{"POST", "/duties/{id}/ruling", staff, true, `{"decision":"confirm","note":"已核实"}`, ""},
 		{"POST", "/households/{id}/star/{arg}/lowering", staff, true, `{"level":1,"reason":"违规停车"}`, "2027"},
 	})
 }

@@ -40,7 +40,7 @@ func (fakeAccounts) Adjust(_ context.Context, p models.Principal, adj services.A
 		isClean(adj.Category, 40), isClean(adj.Reason, 500), isIdem(p, adj.Idem))
 	return models.Entry{Account: models.AccountOf(adj.ResidentID, models.AssetPoints), Seq: 1, Delta: int64(adj.Points), At: time.Unix(0, 0)}, nil
 }
-func (fakeAccounts) Reverse(_ context.Context, _ models.Principal, residentID string, asset models.Asset, seq int64, reason string) (models.Entry, error) {
+func (fakeAccounts) Reverse(_ context.Context, _ models.Principal, residentID string, asset models.Asset, seq int64, reason, _ string) (models.Entry, error) {
 	mustReach("reversal", []any{residentID, asset, seq, reason}, isID(residentID),
 		asset == models.AssetHours || asset == models.AssetPoints, seq > 0, isClean(reason, 500))
 	return models.Entry{Account: models.AccountOf(residentID, asset), Seq: seq + 1, At: time.Unix(0, 0)}, nil
@@ -65,7 +65,7 @@ func FuzzAdjustPoints(f *testing.F) {
 		f.Add(s, "fuzz-key-0001")
 	}
 	rt := valueRoute{"POST", "/residents/r1/points/adjustments", models.RoleStaff, true, "", ""}
-	app := New(Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Tokens: fakeTokens{}, Accounts: fakeAccounts{}}, Options{})
+	app := fuzzApp(Deps{Accounts: fakeAccounts{}})
 	f.Fuzz(func(t *testing.T, body, key string) {
 		askValueRoute(t, app, rt, "", "", body, key)
 	})

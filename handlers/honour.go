@@ -118,12 +118,16 @@ func (h *api) nominate(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	e, err := h.Honour.Nominate(c.UserContext(), principal(c), services.Nomination{ResidentID: req.ResidentID,
-		HouseholdID: req.HouseholdID, Category: req.Category, Reason: req.Reason})
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toHonourEntryJSON(e))
+	// A listing pays points, so a nomination takes a key: its repeat gets
+	// the first answer and nominates nobody twice.
+	return h.keyed(c, func(services.Idempotency) error {
+		e, err := h.Honour.Nominate(c.UserContext(), principal(c), services.Nomination{ResidentID: req.ResidentID,
+			HouseholdID: req.HouseholdID, Category: req.Category, Reason: req.Reason})
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toHonourEntryJSON(e))
+	})
 }
 
 func (h *api) honourEntries(c *fiber.Ctx) error {
@@ -135,7 +139,8 @@ func (h *api) honourEntries(c *fiber.Ctx) error {
 	switch status {
 	case "", models.HonourNotice, models.HonourListed, models.HonourRejected, models.HonourExpired, models.HonourRevoked:
 	default:
-		return models.Errorf(models.ErrValidation.Code, "status must be notice, listed, rejected, expired or revoked")
+		return models.Localf(models.ErrValidation.Code, "status 应为 notice、listed、rejected、expired 或 revoked 之一",
+			"status must be notice, listed, rejected, expired or revoked")
 	}
 	es, err := h.Honour.Entries(c.UserContext(), principal(c), status, c.Query("after"), int(limit))
 	if err != nil {
@@ -145,7 +150,7 @@ func (h *api) honourEntries(c *fiber.Ctx) error {
 }
 
 func (h *api) honourEntry(c *fiber.Ctx) error {
-	e, err := h.Honour.Entry(c.UserContext(), principal(c), c.Params("id"))
+	e, err := h.Honour.Entry(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -181,7 +186,7 @@ func (h *api) object(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	o, err := h.Honour.Object(c.UserContext(), principal(c), c.Params("id"), req.Reason)
+	o, err := h.Honour.Object(c.UserContext(), principal(c), param(c, "id"), req.Reason)
 	if err != nil {
 		return err
 	}
@@ -189,7 +194,7 @@ func (h *api) object(c *fiber.Ctx) error {
 }
 
 func (h *api) objections(c *fiber.Ctx) error {
-	os, err := h.Honour.Objections(c.UserContext(), principal(c), c.Params("id"))
+	os, err := h.Honour.Objections(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -207,11 +212,13 @@ func (h *api) ruleObjection(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	o, err := h.Honour.RuleObjection(c.UserContext(), principal(c), c.Params("id"), req.Decision == "uphold", req.Ruling)
-	if err != nil {
-		return err
-	}
-	return c.JSON(toObjectionJSON(o))
+	return h.keyed(c, func(services.Idempotency) error {
+		o, err := h.Honour.RuleObjection(c.UserContext(), principal(c), param(c, "id"), req.Decision == "uphold", req.Ruling)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toObjectionJSON(o))
+	})
 }
 
 func (h *api) revoke(c *fiber.Ctx) error {
@@ -219,11 +226,13 @@ func (h *api) revoke(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	e, err := h.Honour.Revoke(c.UserContext(), principal(c), c.Params("id"), req.Reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(toHonourEntryJSON(e))
+	return h.keyed(c, func(services.Idempotency) error {
+		e, err := h.Honour.Revoke(c.UserContext(), principal(c), param(c, "id"), req.Reason)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toHonourEntryJSON(e))
+	})
 }
 
 func (h *api) appeal(c *fiber.Ctx) error {
@@ -231,7 +240,7 @@ func (h *api) appeal(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	e, err := h.Honour.Appeal(c.UserContext(), principal(c), c.Params("id"), req.Reason)
+	e, err := h.Honour.Appeal(c.UserContext(), principal(c), param(c, "id"), req.Reason)
 	if err != nil {
 		return err
 	}
@@ -248,11 +257,13 @@ func (h *api) decideAppeal(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	e, err := h.Honour.DecideAppeal(c.UserContext(), principal(c), c.Params("id"), req.Decision == "restore", req.Note)
-	if err != nil {
-		return err
-	}
-	return c.JSON(toHonourEntryJSON(e))
+	return h.keyed(c, func(services.Idempotency) error {
+		e, err := h.Honour.DecideAppeal(c.UserContext(), principal(c), param(c, "id"), req.Decision == "restore", req.Note)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toHonourEntryJSON(e))
+	})
 }
 
 type visibilityRequest struct {
@@ -264,7 +275,7 @@ func (h *api) setVisibility(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	e, err := h.Honour.SetHidden(c.UserContext(), principal(c), c.Params("id"), *req.Hidden)
+	e, err := h.Honour.SetHidden(c.UserContext(), principal(c), param(c, "id"), *req.Hidden)
 	if err != nil {
 		return err
 	}
@@ -360,7 +371,7 @@ func (h *api) endTerm(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	t, err := h.Honour.EndTerm(c.UserContext(), principal(c), c.Params("id"), req.Kind, req.Reason)
+	t, err := h.Honour.EndTerm(c.UserContext(), principal(c), param(c, "id"), req.Kind, req.Reason)
 	if err != nil {
 		return err
 	}
@@ -426,11 +437,13 @@ func (h *api) ruleDuty(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	d, err := h.Honour.RuleDuty(c.UserContext(), principal(c), c.Params("id"), req.Decision == "confirm", req.Note)
-	if err != nil {
-		return err
-	}
-	return c.JSON(toDutyJSON(d))
+	return h.keyed(c, func(services.Idempotency) error {
+		d, err := h.Honour.RuleDuty(c.UserContext(), principal(c), param(c, "id"), req.Decision == "confirm", req.Note)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toDutyJSON(d))
+	})
 }
 
 // --- star households and rankings ---
@@ -454,7 +467,7 @@ func toStarJSON(r models.StarRecord) starJSON {
 func yearParam(s string) (int, error) {
 	y, err := strconv.Atoi(s)
 	if err != nil || y < 2000 || y > 9999 {
-		return 0, models.Errorf(models.ErrValidation.Code, "year must look like 2027")
+		return 0, models.Localf(models.ErrValidation.Code, "year 的格式应为 2027", "year must look like 2027")
 	}
 	return y, nil
 }
@@ -468,7 +481,7 @@ func (h *api) star(c *fiber.Ctx) error {
 		}
 		year = y
 	}
-	r, err := h.Honour.Star(c.UserContext(), principal(c), c.Params("id"), year)
+	r, err := h.Honour.Star(c.UserContext(), principal(c), param(c, "id"), year)
 	if err != nil {
 		return err
 	}
@@ -486,7 +499,7 @@ func (h *api) lowerStar(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	year, err := yearParam(c.Params("year"))
+	year, err := yearParam(param(c, "year"))
 	if err != nil {
 		return err
 	}
@@ -494,7 +507,7 @@ func (h *api) lowerStar(c *fiber.Ctx) error {
 	// postings are keyed by household, year and level, so a repeat moves
 	// nothing again whatever the key.
 	return h.keyed(c, func(services.Idempotency) error {
-		r, err := h.Honour.LowerStar(c.UserContext(), p, c.Params("id"), year, *req.Level, req.Reason)
+		r, err := h.Honour.LowerStar(c.UserContext(), p, param(c, "id"), year, *req.Level, req.Reason)
 		if err != nil {
 			return err
 		}

@@ -25,8 +25,12 @@ type RequestLog interface {
 // keyed runs a state-changing request once per Idempotency-Key: run (the
 // service call and the encoding of its answer) gets the request's scoped
 // key; a repeat with the same key and body gets the first answer byte for
-// byte without running again; the same key with another body is a 422.
-// Decode and validate before calling keyed, so bad input leaves nothing.
+// byte without running again; the same key with another body, or on
+// another route, is a 422. Every route that takes a key goes through here,
+// the ones whose service keys its ledger postings by the same scoped key
+// too, so one record per caller and key holds the request it was first
+// used for. Decode and validate before calling keyed, so bad input leaves
+// nothing.
 func (h *api) keyed(c *fiber.Ctx, run func(idem services.Idempotency) error) error {
 	key, op, hash, err := idempotency(c, principal(c))
 	if err != nil {
@@ -39,6 +43,9 @@ func (h *api) keyed(c *fiber.Ctx, run func(idem services.Idempotency) error) err
 		return err
 	}
 	if answered {
+		if h.Metrics != nil {
+			h.Metrics.Replayed()
+		}
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 		return c.Status(prior.Status).Send(prior.Body)
 	}
@@ -54,10 +61,26 @@ func (h *api) keyed(c *fiber.Ctx, run func(idem services.Idempotency) error) err
 		return err
 	}
 	resp := c.Response()
+	if resp.StatusCode() >= fiber.StatusBadRequest {
+		// A refusal run answered itself (an import's row report).
+		if ferr := h.Requests.Forget(ctx, op); ferr != nil {
+			h.Log.WarnContext(ctx, "forget refused request", "request_id", requestID(c), "err", ferr)
+		}
+		return nil
+	}
 	if err := h.Requests.Answer(ctx, op, resp.StatusCode(), append([]byte(nil), resp.Body()...)); err != nil {
 		// The effect is done and is the answer; a repeat finds no stored
 		// answer and runs the keyed effects again, which moves nothing.
 		h.Log.WarnContext(ctx, "store first answer", "request_id", requestID(c), "err", err)
 	}
 	return nil
+}
+
+// keyedIfKey is keyed for a route whose key is optional: without an
+// Idempotency-Key header run gets no key and nothing is remembered.
+func (h *api) keyedIfKey(c *fiber.Ctx, run func(idem services.Idempotency) error) error {
+	if c.Get("Idempotency-Key") == "" {
+		return run(services.Idempotency{})
+	}
+	return h.keyed(c, run)
 }

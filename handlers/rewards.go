@@ -114,8 +114,9 @@ type rewardJSON struct {
 	Created time.Time `json:"created"`
 }
 
-func toRewardJSON(r models.Reward) rewardJSON {
-	out := rewardJSON{ID: r.ID, Active: r.ActiveAt(time.Now()), Created: r.Created, rewardRequest: rewardRequest{
+// toRewardJSON shows r as it is at now (the service's clock): active or not.
+func toRewardJSON(r models.Reward, now time.Time) rewardJSON {
+	out := rewardJSON{ID: r.ID, Active: r.ActiveAt(now), Created: r.Created, rewardRequest: rewardRequest{
 		Kind: string(r.Kind), Title: r.Title, PartnerID: r.PartnerID, Points: int64(r.Points), ValueFen: int64(r.ValueFen),
 		Bearer: string(r.Bearer), StockTotal: r.StockTotal, StockPerMonth: r.StockPerMonth, LimitMonth: r.LimitMonth,
 		LimitQuarter: r.LimitQuarter, LimitYear: r.LimitYear, HouseholdYearCapFen: int64(r.HouseholdYearCapFen),
@@ -186,7 +187,8 @@ func (h *api) listRewards(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := rewardsResponse{Rewards: mapEach(rs, toRewardJSON)}
+	now := h.Now()
+	out := rewardsResponse{Rewards: mapEach(rs, func(r models.Reward) rewardJSON { return toRewardJSON(r, now) })}
 	return c.JSON(out)
 }
 
@@ -199,15 +201,15 @@ func (h *api) createReward(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(toRewardJSON(r))
+	return c.Status(fiber.StatusCreated).JSON(toRewardJSON(r, h.Now()))
 }
 
 func (h *api) getReward(c *fiber.Ctx) error {
-	r, err := h.Rewards.Reward(c.UserContext(), principal(c), c.Params("id"))
+	r, err := h.Rewards.Reward(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(toRewardJSON(r))
+	return c.JSON(toRewardJSON(r, h.Now()))
 }
 
 func (h *api) updateReward(c *fiber.Ctx) error {
@@ -215,24 +217,24 @@ func (h *api) updateReward(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	r, err := h.Rewards.UpdateReward(c.UserContext(), principal(c), c.Params("id"), req.model())
+	r, err := h.Rewards.UpdateReward(c.UserContext(), principal(c), param(c, "id"), req.model())
 	if err != nil {
 		return err
 	}
-	return c.JSON(toRewardJSON(r))
+	return c.JSON(toRewardJSON(r, h.Now()))
 }
 
 func (h *api) redeem(c *fiber.Ctx) error {
-	p := principal(c)
-	key, op, hash, err := idempotency(c, p)
-	if err != nil {
+	if err := noBody(c); err != nil {
 		return err
 	}
-	r, err := h.Rewards.Redeem(c.UserContext(), p, c.Params("id"), services.Idempotency{Key: key, OpID: op, Hash: hash})
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toRedemptionJSON(r))
+	return h.keyed(c, func(idem services.Idempotency) error {
+		r, err := h.Rewards.Redeem(c.UserContext(), principal(c), param(c, "id"), idem)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toRedemptionJSON(r))
+	})
 }
 
 type qrResponse struct {
@@ -243,7 +245,10 @@ type qrResponse struct {
 }
 
 func (h *api) issueQR(c *fiber.Ctx) error {
-	t, err := h.Rewards.IssueQR(c.UserContext(), principal(c), c.Params("id"))
+	if err := noBody(c); err != nil {
+		return err
+	}
+	t, err := h.Rewards.IssueQR(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -251,7 +256,7 @@ func (h *api) issueQR(c *fiber.Ctx) error {
 }
 
 func (h *api) issueQRPNG(c *fiber.Ctx) error {
-	t, err := h.Rewards.IssueQR(c.UserContext(), principal(c), c.Params("id"))
+	t, err := h.Rewards.IssueQR(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -282,7 +287,7 @@ func (h *api) myRedemptions(c *fiber.Ctx) error {
 const MaxListLimit = 200
 
 func (h *api) getRedemption(c *fiber.Ctx) error {
-	r, err := h.Rewards.Redemption(c.UserContext(), principal(c), c.Params("id"))
+	r, err := h.Rewards.Redemption(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -290,9 +295,12 @@ func (h *api) getRedemption(c *fiber.Ctx) error {
 }
 
 func (h *api) cancelRedemption(c *fiber.Ctx) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
 	return h.keyed(c, func(services.Idempotency) error {
 		// Cancelling is final, so the state keys it.
-		r, err := h.Rewards.Cancel(c.UserContext(), principal(c), c.Params("id"))
+		r, err := h.Rewards.Cancel(c.UserContext(), principal(c), param(c, "id"))
 		if err != nil {
 			return err
 		}
@@ -328,7 +336,7 @@ func (h *api) applyCredit(c *fiber.Ctx) error {
 		return err
 	}
 	return h.keyed(c, func(idem services.Idempotency) error {
-		r, err := h.Rewards.ApplyCredit(c.UserContext(), principal(c), c.Params("id"), billNo, req.BillDate, idem)
+		r, err := h.Rewards.ApplyCredit(c.UserContext(), principal(c), param(c, "id"), billNo, req.BillDate, idem)
 		if err != nil {
 			return err
 		}
@@ -360,7 +368,7 @@ func (h *api) voidCredit(c *fiber.Ctx) error {
 		return err
 	}
 	return h.keyed(c, func(idem services.Idempotency) error {
-		r, err := h.Rewards.VoidCredit(c.UserContext(), principal(c), c.Params("id"), reason, idem)
+		r, err := h.Rewards.VoidCredit(c.UserContext(), principal(c), param(c, "id"), reason, idem)
 		if err != nil {
 			return err
 		}
@@ -387,28 +395,25 @@ type scanResponse struct {
 }
 
 func (h *api) scan(c *fiber.Ctx) error {
-	p := principal(c)
-	key, op, hash, err := idempotency(c, p)
-	if err != nil {
-		return err
-	}
 	var req counterScanRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	idem := services.Idempotency{Key: key, OpID: op, Hash: hash}
-	var res services.ScanResult
-	if req.Code != "" {
-		res, err = h.Rewards.ScanCode(c.UserContext(), p, req.Code, idem)
-	} else {
-		res, err = h.Rewards.Scan(c.UserContext(), p, req.Token, idem)
-	}
-	if err != nil {
-		return err
-	}
-	r := res.Redemption
-	return c.Status(fiber.StatusCreated).JSON(scanResponse{RedemptionID: r.ID, Code: r.Code, Resident: res.MaskedName,
-		Title: r.Title, Points: int64(r.Points), ValueFen: int64(r.ValueFen), Status: string(r.Status), At: r.Fulfilled})
+	return h.keyed(c, func(idem services.Idempotency) error {
+		var res services.ScanResult
+		var err error
+		if req.Code != "" {
+			res, err = h.Rewards.ScanCode(c.UserContext(), principal(c), req.Code, idem)
+		} else {
+			res, err = h.Rewards.Scan(c.UserContext(), principal(c), req.Token, idem)
+		}
+		if err != nil {
+			return err
+		}
+		r := res.Redemption
+		return c.Status(fiber.StatusCreated).JSON(scanResponse{RedemptionID: r.ID, Code: r.Code, Resident: res.MaskedName,
+			Title: r.Title, Points: int64(r.Points), ValueFen: int64(r.ValueFen), Status: string(r.Status), At: r.Fulfilled})
+	})
 }
 
 // merchantRedemptionJSON is what a clerk sees of a redemption: no resident
@@ -449,7 +454,7 @@ func (h *api) refund(c *fiber.Ctx) error {
 	}
 	return h.keyed(c, func(services.Idempotency) error {
 		// A redemption is refunded at most once, so the state keys it.
-		r, err := h.Rewards.Refund(c.UserContext(), principal(c), c.Params("id"), reason)
+		r, err := h.Rewards.Refund(c.UserContext(), principal(c), param(c, "id"), reason)
 		if err != nil {
 			return err
 		}

@@ -27,6 +27,9 @@ type Pinger interface {
 // RequestObserver is told about every request, for metrics.
 type RequestObserver interface {
 	Request(route, method string, status int, d time.Duration)
+	// Replayed is called when a repeated keyed request got its first
+	// answer back.
+	Replayed()
 }
 
 // Deps are the services the API calls.
@@ -44,6 +47,10 @@ type Deps struct {
 	Honour     HonourService
 	Timebank   TimebankService
 	Requests   RequestLog
+	// Now is the service's clock, for what an answer shows as of now (a
+	// reward's active flag, the default day and month of a listing).
+	// Unset, it is the wall clock.
+	Now func() time.Time
 }
 
 // Options tune the HTTP server.
@@ -69,6 +76,9 @@ func New(d Deps, o Options) *fiber.App {
 	doc, err := buildOpenAPI()
 	if err != nil {
 		panic(err) // the embedded document is broken: a build error, caught by the tests
+	}
+	if d.Now == nil {
+		d.Now = time.Now
 	}
 	h := &api{Deps: d, opts: o, openapi: doc}
 	app := fiber.New(fiber.Config{
@@ -115,7 +125,8 @@ func requestID(c *fiber.Ctx) string {
 	return ""
 }
 
-// deadline gives every request a context that ends after RequestTimeout.
+// deadline gives every request a context that ends after RequestTimeout,
+// on the wall clock: a deadline, not a business time.
 func (h *api) deadline(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(context.Background(), h.opts.RequestTimeout)
 	defer cancel()
@@ -127,6 +138,8 @@ func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded)
 }
 
+// accessLog measures how long a request took on the wall clock, not on the
+// service's clock (which tests may set): a duration, not a business time.
 func (h *api) accessLog(c *fiber.Ctx) error {
 	start := time.Now()
 	err := c.Next()

@@ -119,7 +119,7 @@ func (h *api) getStatement(c *fiber.Ctx) error {
 	if limit == 0 {
 		limit = 100
 	}
-	st, lines, err := h.Settlement.Statement(c.UserContext(), principal(c), c.Params("id"), c.Query("after"), int(limit))
+	st, lines, err := h.Settlement.Statement(c.UserContext(), principal(c), param(c, "id"), c.Query("after"), int(limit))
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (h *api) getStatement(c *fiber.Ctx) error {
 func (h *api) exportStatement(f services.ExportFormat, contentType string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var buf bytes.Buffer
-		id := c.Params("id")
+		id := param(c, "id")
 		if err := h.Settlement.Export(c.UserContext(), principal(c), id, f, &buf); err != nil {
 			return err
 		}
@@ -154,8 +154,11 @@ func (h *api) exportStatement(f services.ExportFormat, contentType string) fiber
 // Confirming and marking paid happen once per statement (keyed by its
 // status), and take an Idempotency-Key like every value-affecting POST.
 func (h *api) confirmStatement(c *fiber.Ctx) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
 	return h.keyed(c, func(services.Idempotency) error {
-		st, err := h.Settlement.Confirm(c.UserContext(), principal(c), c.Params("id"))
+		st, err := h.Settlement.Confirm(c.UserContext(), principal(c), param(c, "id"))
 		if err != nil {
 			return err
 		}
@@ -164,8 +167,11 @@ func (h *api) confirmStatement(c *fiber.Ctx) error {
 }
 
 func (h *api) markStatementPaid(c *fiber.Ctx) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
 	return h.keyed(c, func(services.Idempotency) error {
-		st, err := h.Settlement.MarkPaid(c.UserContext(), principal(c), c.Params("id"))
+		st, err := h.Settlement.MarkPaid(c.UserContext(), principal(c), param(c, "id"))
 		if err != nil {
 			return err
 		}

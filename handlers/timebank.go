@@ -101,6 +101,11 @@ func (h *api) routesTimebank(r fiber.Router) {
 	r.Get("/me/gifts", any, h.myGifts)
 }
 
+// shanghai is the communities' zone (UTC+8, no daylight saving), for the
+// defaults a handler fills in before the service reads them in the
+// community's own zone.
+var shanghai = time.FixedZone("Asia/Shanghai", 8*60*60)
+
 // --- JSON shapes ---
 
 type activityJSON struct {
@@ -302,11 +307,11 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 }
 
 func (h *api) listActivities(c *fiber.Ctx) error {
-	day := time.Now()
+	day := h.Now()
 	if s := c.Query("date"); s != "" {
 		d, err := time.Parse("2006-01-02", s)
 		if err != nil {
-			return models.Errorf(models.ErrValidation.Code, "date must look like 2026-11-21")
+			return models.Localf(models.ErrValidation.Code, "date 的格式应为 2026-11-21", "date must look like 2026-11-21")
 		}
 		// 04:00 UTC is noon in Shanghai (the communities' zone), so the
 		// service, which reads the day in the community's zone, gets that day.
@@ -314,7 +319,7 @@ func (h *api) listActivities(c *fiber.Ctx) error {
 	}
 	category := c.Query("category")
 	if len(category) > 80 {
-		return models.Errorf(models.ErrValidation.Code, "category is too long")
+		return models.Localf(models.ErrValidation.Code, "category 过长", "category is too long")
 	}
 	as, err := h.Timebank.Activities(c.UserContext(), principal(c), day, category)
 	if err != nil {
@@ -325,7 +330,7 @@ func (h *api) listActivities(c *fiber.Ctx) error {
 }
 
 func (h *api) getActivity(c *fiber.Ctx) error {
-	a, err := h.Timebank.Activity(c.UserContext(), principal(c), c.Params("id"))
+	a, err := h.Timebank.Activity(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -333,7 +338,10 @@ func (h *api) getActivity(c *fiber.Ctx) error {
 }
 
 func (h *api) signUp(c *fiber.Ctx) error {
-	s, err := h.Timebank.SignUp(c.UserContext(), principal(c), c.Params("id"))
+	if err := noBody(c); err != nil {
+		return err
+	}
+	s, err := h.Timebank.SignUp(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -341,14 +349,17 @@ func (h *api) signUp(c *fiber.Ctx) error {
 }
 
 func (h *api) cancelSignup(c *fiber.Ctx) error {
-	if err := h.Timebank.CancelSignup(c.UserContext(), principal(c), c.Params("id")); err != nil {
+	if err := noBody(c); err != nil {
+		return err
+	}
+	if err := h.Timebank.CancelSignup(c.UserContext(), principal(c), param(c, "id")); err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"status": "cancelled"})
 }
 
 func (h *api) listSignups(c *fiber.Ctx) error {
-	ss, err := h.Timebank.Signups(c.UserContext(), principal(c), c.Params("id"))
+	ss, err := h.Timebank.Signups(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -373,7 +384,7 @@ func (h *api) myActivities(c *fiber.Ctx) error {
 }
 
 func (h *api) activityQR(c *fiber.Ctx) error {
-	q, err := h.Timebank.QR(c.UserContext(), principal(c), c.Params("id"))
+	q, err := h.Timebank.QR(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -382,7 +393,7 @@ func (h *api) activityQR(c *fiber.Ctx) error {
 }
 
 func (h *api) activityQRPNG(c *fiber.Ctx) error {
-	q, err := h.Timebank.QR(c.UserContext(), principal(c), c.Params("id"))
+	q, err := h.Timebank.QR(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -405,7 +416,7 @@ func (h *api) scanIn(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	a, err := h.Timebank.ScanIn(c.UserContext(), principal(c), c.Params("id"), req.Token)
+	a, err := h.Timebank.ScanIn(c.UserContext(), principal(c), param(c, "id"), req.Token)
 	if err != nil {
 		return err
 	}
@@ -417,7 +428,7 @@ func (h *api) scanOut(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	a, err := h.Timebank.ScanOut(c.UserContext(), principal(c), c.Params("id"), req.Token)
+	a, err := h.Timebank.ScanOut(c.UserContext(), principal(c), param(c, "id"), req.Token)
 	if err != nil {
 		return err
 	}
@@ -439,7 +450,7 @@ func (h *api) recordAttendance(c *fiber.Ctx) error {
 	if req.At != nil {
 		at = *req.At
 	}
-	a, err := h.Timebank.RecordAttendance(c.UserContext(), principal(c), c.Params("id"), req.ResidentID, req.Action == "checkout", at)
+	a, err := h.Timebank.RecordAttendance(c.UserContext(), principal(c), param(c, "id"), req.ResidentID, req.Action == "checkout", at)
 	if err != nil {
 		return err
 	}
@@ -462,11 +473,8 @@ func (h *api) claimRecord(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	key, op, hash, err := idempotency(c, p)
-	if err != nil {
-		return err
-	}
-	cl := services.Claim{Start: req.Start, End: req.End, Idem: services.Idempotency{Key: key, OpID: op, Hash: hash}}
+	cl := services.Claim{Start: req.Start, End: req.End}
+	var err error
 	if cl.Category, err = models.CleanText("category", req.Category, 20); err != nil {
 		return err
 	}
@@ -476,11 +484,14 @@ func (h *api) claimRecord(c *fiber.Ctx) error {
 	if cl.Description, err = models.CleanText("description", req.Description, 500); err != nil {
 		return err
 	}
-	r, err := h.Timebank.ClaimRecord(c.UserContext(), p, cl)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toRecordJSON(r))
+	return h.keyed(c, func(idem services.Idempotency) error {
+		cl.Idem = idem
+		r, err := h.Timebank.ClaimRecord(c.UserContext(), p, cl)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toRecordJSON(r))
+	})
 }
 
 func (h *api) pendingRecords(c *fiber.Ctx) error {
@@ -507,7 +518,7 @@ func (h *api) myRecords(c *fiber.Ctx) error {
 }
 
 func (h *api) getRecord(c *fiber.Ctx) error {
-	r, err := h.Timebank.Record(c.UserContext(), principal(c), c.Params("id"))
+	r, err := h.Timebank.Record(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -533,7 +544,7 @@ func (h *api) approveRecord(c *fiber.Ctx) error {
 		}
 	}
 	return h.keyed(c, func(services.Idempotency) error {
-		r, err := h.Timebank.Approve(c.UserContext(), p, c.Params("id"), models.Minutes(req.Minutes), reason)
+		r, err := h.Timebank.Approve(c.UserContext(), p, param(c, "id"), models.Minutes(req.Minutes), reason)
 		if err != nil {
 			return err
 		}
@@ -554,11 +565,14 @@ func (h *api) rejectRecord(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := h.Timebank.Reject(c.UserContext(), principal(c), c.Params("id"), reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(toRecordJSON(r))
+	// A staff ruling, keyed like approval: its repeat gets the first answer.
+	return h.keyed(c, func(services.Idempotency) error {
+		r, err := h.Timebank.Reject(c.UserContext(), principal(c), param(c, "id"), reason)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toRecordJSON(r))
+	})
 }
 
 type correctionRequest struct {
@@ -575,7 +589,7 @@ func (h *api) requestCorrection(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	cr, err := h.Timebank.RequestCorrection(c.UserContext(), principal(c), c.Params("id"), models.Minutes(req.Minutes), reason)
+	cr, err := h.Timebank.RequestCorrection(c.UserContext(), principal(c), param(c, "id"), models.Minutes(req.Minutes), reason)
 	if err != nil {
 		return err
 	}
@@ -583,7 +597,7 @@ func (h *api) requestCorrection(c *fiber.Ctx) error {
 }
 
 func (h *api) listCorrections(c *fiber.Ctx) error {
-	cs, err := h.Timebank.Corrections(c.UserContext(), principal(c), c.Params("id"))
+	cs, err := h.Timebank.Corrections(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
@@ -602,16 +616,16 @@ func (h *api) decideCorrection(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	n, err := strconv.Atoi(c.Params("n"))
+	n, err := strconv.Atoi(param(c, "n"))
 	if err != nil || n < 1 || n > 1000 {
-		return models.Errorf(models.ErrValidation.Code, "n must be a positive whole number")
+		return models.Localf(models.ErrValidation.Code, "n 必须是正整数", "n must be a positive whole number")
 	}
 	answer, err := models.CleanText("answer", req.Answer, 500)
 	if err != nil {
 		return err
 	}
 	return h.keyed(c, func(services.Idempotency) error {
-		cr, err := h.Timebank.DecideCorrection(c.UserContext(), p, c.Params("id"), n, *req.Accept, answer)
+		cr, err := h.Timebank.DecideCorrection(c.UserContext(), p, param(c, "id"), n, *req.Accept, answer)
 		if err != nil {
 			return err
 		}
@@ -623,7 +637,7 @@ func (h *api) decideCorrection(c *fiber.Ctx) error {
 
 func (h *api) myCertificate(c *fiber.Ctx) error { return h.certificate(c, principal(c).ResidentID) }
 
-func (h *api) residentCertificate(c *fiber.Ctx) error { return h.certificate(c, c.Params("id")) }
+func (h *api) residentCertificate(c *fiber.Ctx) error { return h.certificate(c, param(c, "id")) }
 
 func (h *api) certificate(c *fiber.Ctx, residentID string) error {
 	// Either bound may be left out: from, since the first record; to, up
@@ -632,12 +646,12 @@ func (h *api) certificate(c *fiber.Ctx, residentID string) error {
 	var err error
 	if q := c.Query("from"); q != "" {
 		if from, err = time.Parse("2006-01-02", q); err != nil {
-			return models.Errorf(models.ErrValidation.Code, "from must look like 2026-01-01")
+			return models.Localf(models.ErrValidation.Code, "from 的格式应为 2026-01-01", "from must look like 2026-01-01")
 		}
 	}
 	if q := c.Query("to"); q != "" {
 		if to, err = time.Parse("2006-01-02", q); err != nil {
-			return models.Errorf(models.ErrValidation.Code, "to must look like 2026-12-31 (inclusive)")
+			return models.Localf(models.ErrValidation.Code, "to 的格式应为 2026-12-31（含当天）", "to must look like 2026-12-31 (inclusive)")
 		}
 	}
 	cert, err := h.Timebank.Certificate(c.UserContext(), principal(c), residentID, from, to)
@@ -675,7 +689,7 @@ func (h *api) ranking(c *fiber.Ctx) error {
 	p := principal(c)
 	period := h.Timebank.RankingPeriod(c.UserContext(), p, c.Query("period"))
 	if len(period) > 7 {
-		return models.Errorf(models.ErrValidation.Code, "period must be a year (2026) or a month (2026-11)")
+		return models.Localf(models.ErrValidation.Code, "period 应为年份（2026）或月份（2026-11）", "period must be a year (2026) or a month (2026-11)")
 	}
 	rs, err := h.Timebank.Ranking(c.UserContext(), p, period)
 	if err != nil {
@@ -770,23 +784,32 @@ func (h *api) aidReply(c *fiber.Ctx, a models.MutualAid, err error) error {
 }
 
 func (h *api) getAid(c *fiber.Ctx) error {
-	a, err := h.Timebank.Aid(c.UserContext(), principal(c), c.Params("id"))
+	a, err := h.Timebank.Aid(c.UserContext(), principal(c), param(c, "id"))
 	return h.aidReply(c, a, err)
 }
 
 func (h *api) acceptAid(c *fiber.Ctx) error {
-	a, err := h.Timebank.AcceptAid(c.UserContext(), principal(c), c.Params("id"))
+	if err := noBody(c); err != nil {
+		return err
+	}
+	a, err := h.Timebank.AcceptAid(c.UserContext(), principal(c), param(c, "id"))
 	return h.aidReply(c, a, err)
 }
 
 func (h *api) aidDone(c *fiber.Ctx) error {
-	a, err := h.Timebank.AidDone(c.UserContext(), principal(c), c.Params("id"))
+	if err := noBody(c); err != nil {
+		return err
+	}
+	a, err := h.Timebank.AidDone(c.UserContext(), principal(c), param(c, "id"))
 	return h.aidReply(c, a, err)
 }
 
 func (h *api) confirmAid(c *fiber.Ctx) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
 	return h.keyed(c, func(services.Idempotency) error {
-		a, err := h.Timebank.ConfirmAid(c.UserContext(), principal(c), c.Params("id"))
+		a, err := h.Timebank.ConfirmAid(c.UserContext(), principal(c), param(c, "id"))
 		return h.aidReply(c, a, err)
 	})
 }
@@ -796,7 +819,7 @@ func (h *api) cancelAid(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	a, err := h.Timebank.CancelAid(c.UserContext(), principal(c), c.Params("id"), reason)
+	a, err := h.Timebank.CancelAid(c.UserContext(), principal(c), param(c, "id"), reason)
 	return h.aidReply(c, a, err)
 }
 
@@ -805,7 +828,7 @@ func (h *api) disputeAid(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	a, err := h.Timebank.DisputeAid(c.UserContext(), principal(c), c.Params("id"), reason)
+	a, err := h.Timebank.DisputeAid(c.UserContext(), principal(c), param(c, "id"), reason)
 	return h.aidReply(c, a, err)
 }
 
@@ -825,7 +848,7 @@ func (h *api) resolveAid(c *fiber.Ctx) error {
 		return err
 	}
 	return h.keyed(c, func(services.Idempotency) error {
-		a, err := h.Timebank.ResolveAid(c.UserContext(), p, c.Params("id"), *req.Pay, reason)
+		a, err := h.Timebank.ResolveAid(c.UserContext(), p, param(c, "id"), *req.Pay, reason)
 		return h.aidReply(c, a, err)
 	})
 }
@@ -839,10 +862,10 @@ func (h *api) setNeedy(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if err := h.Timebank.SetNeedy(c.UserContext(), principal(c), c.Params("id"), *req.Needy); err != nil {
+	if err := h.Timebank.SetNeedy(c.UserContext(), principal(c), param(c, "id"), *req.Needy); err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"resident_id": c.Params("id"), "needy": *req.Needy})
+	return c.JSON(fiber.Map{"resident_id": param(c, "id"), "needy": *req.Needy})
 }
 
 type minutesRequest struct {
@@ -856,19 +879,17 @@ func (h *api) creditFund(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	key, op, hash, err := idempotency(c, p)
-	if err != nil {
-		return err
-	}
 	reason, err := models.CleanText("reason", req.Reason, 500)
 	if err != nil {
 		return err
 	}
-	e, err := h.Timebank.CreditFund(c.UserContext(), p, models.Minutes(req.Minutes), reason, services.Idempotency{Key: key, OpID: op, Hash: hash})
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toEntryJSON(e))
+	return h.keyed(c, func(idem services.Idempotency) error {
+		e, err := h.Timebank.CreditFund(c.UserContext(), p, models.Minutes(req.Minutes), reason, idem)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toEntryJSON(e))
+	})
 }
 
 func (h *api) fund(c *fiber.Ctx) error {
@@ -892,15 +913,13 @@ func (h *api) giftHours(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	key, op, hash, err := idempotency(c, p)
-	if err != nil {
-		return err
-	}
-	g, err := h.Timebank.GiftHours(c.UserContext(), p, req.ToID, models.Minutes(req.Minutes), services.Idempotency{Key: key, OpID: op, Hash: hash})
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toGiftJSON(g))
+	return h.keyed(c, func(idem services.Idempotency) error {
+		g, err := h.Timebank.GiftHours(c.UserContext(), p, req.ToID, models.Minutes(req.Minutes), idem)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toGiftJSON(g))
+	})
 }
 
 func (h *api) myGifts(c *fiber.Ctx) error {

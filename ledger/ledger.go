@@ -305,6 +305,15 @@ func (l *Ledger) Release(ctx context.Context, p Posting) (models.Entry, error) {
 // reversal of the same entry returns the first. A reversal that would take
 // the balance below zero is refused.
 func (l *Ledger) Reverse(ctx context.Context, acct models.Account, seq int64, reason, actor string) (models.Entry, error) {
+	return l.ReverseFor(ctx, acct, seq, reason, actor, "")
+}
+
+// ReverseFor is Reverse on behalf of a request with the client's
+// idempotency key key, which the reversal records: an entry is reversed
+// once, so whoever asks again gets the first reversal back, and the key
+// and actor on it tell a repeat of the request that reversed it from
+// another request for the same reversal.
+func (l *Ledger) ReverseFor(ctx context.Context, acct models.Account, seq int64, reason, actor, key string) (models.Entry, error) {
 	orig, err := l.entry(ctx, acct, seq)
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("ledger: reverse: %w", err)
@@ -316,7 +325,7 @@ func (l *Ledger) Reverse(ctx context.Context, acct models.Account, seq int64, re
 		OpID: "reverse:" + orig.ID(), Hash: "reverse:" + orig.ID(),
 		Account: acct, CommunityID: orig.CommunityID, Delta: -orig.Delta,
 		Kind: models.KindReversal, Ref: orig.ID(), Reason: reason, PolicyVersion: orig.PolicyVersion,
-		Actor: actor,
+		Actor: actor, IdempotencyKey: key,
 	})
 }
 

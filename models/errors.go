@@ -9,12 +9,12 @@ import (
 type Code string
 
 // Error is a failure with a stable code. Detail is safe to show a client;
-// it must never hold internal error text.
+// it must never hold internal error text. DetailZh is the same in Chinese,
+// shown instead of Detail to a caller who reads Chinese (the default); a
+// refusal without it shows Detail to everyone.
 type Error struct {
-	Code   Code
-	Detail string
-	// DetailZh is Detail in Chinese, shown to callers who prefer it; empty
-	// when there is only the English detail.
+	Code     Code
+	Detail   string
 	DetailZh string
 }
 
@@ -40,10 +40,34 @@ func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Detail: fmt.Sprintf(format, args...)}
 }
 
-// Refusef returns an *Error whose detail is given in Chinese (zh, taken as
-// is) and English (en, formatted with args).
-func Refusef(code Code, zh, en string, args ...any) *Error {
-	return &Error{Code: code, Detail: fmt.Sprintf(en, args...), DetailZh: zh}
+// Localf returns an *Error with the given code and a client-safe detail in
+// Chinese (zh) and English (en); both formats take the same args, e.g.
+//
+//	models.Localf(models.ErrValidation.Code, "%s 为必填项", "%s is required", "reason")
+func Localf(code Code, zh, en string, args ...any) *Error {
+	return &Error{Code: code, Detail: fmt.Sprintf(en, args...), DetailZh: fmt.Sprintf(zh, args...)}
+}
+
+// Zh returns a copy of e with the Chinese detail, so an English refusal
+// becomes bilingual where it is made (a sentinel is never changed):
+//
+//	models.Errorf(code, "seq must be positive").Zh("seq 必须为正整数")
+func (e *Error) Zh(format string, args ...any) *Error {
+	out := *e
+	out.DetailZh = fmt.Sprintf(format, args...)
+	return &out
+}
+
+// LocalDetail returns the detail of e for a reader of Chinese (zh) or
+// English, falling back to whichever language it has.
+func (e *Error) LocalDetail(zh bool) string {
+	if zh && e.DetailZh != "" {
+		return e.DetailZh
+	}
+	if e.Detail == "" {
+		return e.DetailZh
+	}
+	return e.Detail
 }
 
 // CodeOf returns the stable code carried by err, or "" for an internal error.
@@ -74,6 +98,8 @@ var (
 	ErrOutOfBounds         = &Error{Code: "AMOUNT_OUT_OF_BOUNDS"}
 	ErrImportRejected      = &Error{Code: "IMPORT_REJECTED"}
 	ErrBodyTooLarge        = &Error{Code: "BODY_TOO_LARGE"}
+	ErrUnsupportedMedia    = &Error{Code: "UNSUPPORTED_MEDIA_TYPE"}
+	ErrAlreadyReversed     = &Error{Code: "ALREADY_REVERSED"}
 	ErrUnavailable         = &Error{Code: "UNAVAILABLE"}
 )
 

@@ -22,7 +22,7 @@ var AllRoles = []Role{RoleResident, RoleBuildingHead, RoleTeamLead, RoleStaff, R
 func ParseRole(s string) (Role, error) {
 	r := Role(s)
 	if !slices.Contains(AllRoles, r) {
-		return "", Errorf(ErrValidation.Code, "unknown role %q", s)
+		return "", Errorf(ErrValidation.Code, "unknown role %q", s).Zh("未知角色 %q", s)
 	}
 	return r, nil
 }

@@ -256,8 +256,8 @@ var aidStepZh = map[AidStepKind]string{AidStepAccept: "接单", AidStepVoid: "�
 // AidRefusal says, in Chinese and English, why step kind is not possible on
 // a post in state s.
 func AidRefusal(s AidState, kind AidStepKind) *Error {
-	return Refusef(ErrAidState.Code, "该互助单"+aidStateZh[s]+"，不能"+aidStepZh[kind]+"。",
-		"this post is %s; it cannot take the step %q", s, kind)
+	return Errorf(ErrAidState.Code, "this post is %s; it cannot take the step %q", s, kind).
+		Zh("该互助单%s，不能%s。", aidStateZh[s], aidStepZh[kind])
 }
 
 // Held reports whether minutes are (to be) held for the post: always for
@@ -267,8 +267,8 @@ func (a MutualAid) Held() bool { return a.Kind == AidRequest || a.Hold > 0 }
 // AidRaceLost says, in Chinese and English, that another decision on the
 // post came first and left it in state s.
 func AidRaceLost(s AidState, kind AidStepKind) *Error {
-	return Refusef(ErrAidState.Code, "另一项操作刚刚先完成：该互助单"+aidStateZh[s]+"，不能"+aidStepZh[kind]+"。",
-		"another decision came first: this post is now %s; it cannot take the step %q", s, kind)
+	return Errorf(ErrAidState.Code, "another decision came first: this post is now %s; it cannot take the step %q", s, kind).
+		Zh("另一项操作刚刚先完成：该互助单%s，不能%s。", aidStateZh[s], aidStepZh[kind])
 }
 
 // Apply returns the post after step s, or an AidRefusal when s is not

@@ -180,8 +180,11 @@ func adjustmentRecord(e models.Entry) models.AuditRecord {
 }
 
 // Reverse corrects an entry with a reversing entry, once per entry, with a
-// reason and the acting staff member; the original entry stays.
-func (a *Accounts) Reverse(ctx context.Context, p models.Principal, residentID string, asset models.Asset, seq int64, reason string) (models.Entry, error) {
+// reason and the acting staff member; the original entry stays. key is the
+// client's idempotency key of the request: the request that reversed the
+// entry (same staff member, same key) gets its reversal back, any other
+// request models.ErrAlreadyReversed naming the reversal.
+func (a *Accounts) Reverse(ctx context.Context, p models.Principal, residentID string, asset models.Asset, seq int64, reason, key string) (models.Entry, error) {
 	r, err := managedResident(ctx, a.people, p, residentID)
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("reverse: %w", err)
@@ -194,21 +197,29 @@ func (a *Accounts) Reverse(ctx context.Context, p models.Principal, residentID s
 	if !reversible[orig.Kind] {
 		// Holds, releases, transfers and expiries belong to a redemption, a
 		// transfer or a job, which undo them their own way.
-		return models.Entry{}, models.Errorf(models.ErrConflict.Code, "a %s entry is corrected through its own workflow", orig.Kind)
+		return models.Entry{}, models.Errorf(models.ErrConflict.Code, "a %s entry is corrected through its own workflow", orig.Kind).
+			Zh("%s 类记录须通过其自身流程更正", orig.Kind)
 	}
-	e, err := a.ledger.Reverse(ctx, acct, seq, reason, p.ResidentID)
+	e, err := a.ledger.ReverseFor(ctx, acct, seq, reason, p.ResidentID, key)
 	if errors.Is(err, models.ErrInsufficientPoints) || errors.Is(err, models.ErrInsufficientHours) {
 		return models.Entry{}, fmt.Errorf("reverse: the balance no longer covers this correction: %w", err)
 	}
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("reverse: %w", err)
 	}
+	// The trail records the reversal as it was made, whoever finishes it.
 	err = a.trail.RecordAudit(ctx, models.AuditRecord{
-		ID: e.OpID, CommunityID: r.CommunityID, Actor: p.ResidentID, Action: "entry.reverse",
-		Subject: r.ID, Amount: e.Delta, Reason: reason, Ref: e.Ref, At: e.At,
+		ID: e.OpID, CommunityID: r.CommunityID, Actor: e.Actor, Action: "entry.reverse",
+		Subject: r.ID, Amount: e.Delta, Reason: e.Reason, Ref: e.Ref, At: e.At,
 	})
 	if err != nil {
 		return e, fmt.Errorf("reverse: audit trail: %w", err)
+	}
+	if e.Actor != p.ResidentID || e.IdempotencyKey != key {
+		return models.Entry{}, models.Localf(models.ErrAlreadyReversed.Code,
+			"记录 %[1]s 已由 %[3]s 于 %[4]s 冲正，冲正记录为 %[5]s（序号 %[2]d）",
+			"entry %[1]s was already reversed by %[3]s at %[4]s: reversal %[5]s (seq %[2]d)",
+			orig.ID(), e.Seq, e.Actor, e.At.UTC().Format(time.RFC3339), e.ID())
 	}
 	return e, nil
 }

@@ -30,7 +30,7 @@ func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
 	award := adjust("r1", 10, false, "扶老人过马路")
 	deduct := adjust("r1", 3, true, "乱扔垃圾")
 	e.clock.advance(time.Minute)
-	rev, err := acc.Reverse(ctx, e.staff, "r1", models.AssetPoints, deduct.Seq, "误扣")
+	rev, err := acc.Reverse(ctx, e.staff, "r1", models.AssetPoints, deduct.Seq, "误扣", "")
 	if err != nil {
 		t.Fatal(err)
 	}

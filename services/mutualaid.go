@@ -365,16 +365,16 @@ func (t *Timebank) pay(ctx context.Context, a models.MutualAid) error {
 // holdRefusal says why the post's minutes could not be held.
 func (t *Timebank) holdRefusal(ctx context.Context, a models.MutualAid) error {
 	if a.PaidByFund {
-		return models.Refusef(models.ErrInsufficientHours.Code,
-			fmt.Sprintf("社区时间银行基金余额不足以支付这 %d 分钟的帮助。", a.Minutes),
+		return models.Localf(models.ErrInsufficientHours.Code,
+			"社区时间银行基金余额不足以支付这 %d 分钟的帮助。",
 			"the community's time-bank fund cannot cover these %d minutes of help", a.Minutes)
 	}
 	pol, err := t.policies.At(ctx, a.CommunityID, t.now())
 	if err != nil {
 		return err
 	}
-	return models.Refusef(models.ErrInsufficientHours.Code,
-		fmt.Sprintf("需要冻结您 %d 分钟时长，将超出社区允许的最多透支 %d 分钟，请先积累时长。", a.Minutes, pol.DebtFloorMinutes),
+	return models.Localf(models.ErrInsufficientHours.Code,
+		"需要冻结您 %d 分钟时长，将超出社区允许的最多透支 %d 分钟，请先积累时长。",
 		"holding %d of your minutes would take you past the community's limit of %d minutes below zero", a.Minutes, pol.DebtFloorMinutes)
 }
 
@@ -500,7 +500,7 @@ func (t *Timebank) AcceptAid(ctx context.Context, p models.Principal, id string)
 		return models.MutualAid{}, err
 	}
 	if a.PosterID == p.ResidentID {
-		return models.MutualAid{}, models.Refusef(models.ErrAidState.Code, "不能接自己发布的互助单。", "you cannot accept your own post")
+		return models.MutualAid{}, models.Localf(models.ErrAidState.Code, "不能接自己发布的互助单。", "you cannot accept your own post")
 	}
 	s := models.AidStep{Kind: models.AidStepAccept, Actor: p.ResidentID, Resident: p.ResidentID}
 	if a.Kind == models.AidOffer {

@@ -101,8 +101,8 @@ func (s *Rewards) recordCounterCode(ctx context.Context, community, tokenID, tok
 func NormalizeCounterCode(code string) (string, error) {
 	c := strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(code))
 	if len(c) != CounterCodeLength || strings.Trim(c, counterCodeAlphabet) != "" {
-		return "", models.Refusef(models.ErrValidation.Code,
-			fmt.Sprintf("兑换码应为居民手机上显示的%d位字母和数字。", CounterCodeLength),
+		return "", models.Localf(models.ErrValidation.Code,
+			"兑换码应为居民手机上显示的%d位字母和数字。",
 			"code must be the %d letters and digits shown on the resident's phone", CounterCodeLength)
 	}
 	return c, nil
@@ -120,8 +120,8 @@ func (s *Rewards) ScanCode(ctx context.Context, p models.Principal, code string,
 	}
 	token, err := s.store.CounterCode(ctx, p.CommunityID+":"+c)
 	if errors.Is(err, models.ErrNotFound) {
-		return ScanResult{}, models.Refusef(models.ErrTokenInvalid.Code,
-			fmt.Sprintf("没有兑换码 %s，请核对后重输，或扫描二维码。", c), "there is no code %s; check it, or scan the QR code", c)
+		return ScanResult{}, models.Localf(models.ErrTokenInvalid.Code,
+			"没有兑换码 %s，请核对后重输，或扫描二维码。", "there is no code %s; check it, or scan the QR code", c)
 	}
 	if err != nil {
 		return ScanResult{}, fmt.Errorf("scan code: %w", err)
