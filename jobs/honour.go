@@ -37,10 +37,12 @@ func HonourExpiry(w HonourWork, loc *time.Location, now func() time.Time) Job {
 }
 
 // Allowances pays building heads and the other 三长 for the month named by
-// the period ("2026-10"), after a last pass over the month before, which
-// it then closes: each pass pays only the difference from what was paid
+// the period ("2026-10"), after closing the month before and making a last
+// pass over it: each pass pays only the difference from what was paid
 // (keyed by person, month and number), so duties confirmed after a run
-// are paid by the next one.
+// are paid by the next one, and a duty confirmed after its month closed is
+// carried to the next month that closes (one keyed record per duty names
+// the month that pays it).
 func Allowances(w HonourWork, loc *time.Location) Job {
 	return Job{Name: "allowances", Period: PreviousMonth(loc),
 		Run: func(ctx context.Context, period string) (Counts, error) {

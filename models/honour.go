@@ -78,6 +78,7 @@ type HonourEvent struct {
 	Kind        string
 	By          string
 	Reason      string
+	Month       string // of an allowance_duty record: the month whose allowance pays the duty
 	At          time.Time
 }
 

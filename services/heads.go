@@ -380,24 +380,42 @@ func daysServed(t models.HeadTerm, m models.Month, loc *time.Location) (served, 
 // PayAllowances pays the heads of month m (their allowance: the base plus
 // points per confirmed duty of each term, pro rata for part of a month if
 // the policy says so, capped per person per month) and first closes the
-// month before, after a last pass over it.
+// month before, with a last pass over it.
 //
-// A month stays open until the run of the month after it: every run
+// A month stays open until the run of the month after it: every pass
 // recomputes what each person is due for the month and pays only the
 // difference from what was paid, as a keyed posting numbered on the
 // person's month ("allowance:<person>:<month>:<n>"), so a duty confirmed
-// after a run is paid by the next run and a repeat pays nothing. Once a
-// month is closed (a keyed close event), a duty of it confirmed later is
-// paid in the month it was confirmed in, with a note.
+// after a run is paid by the next run and a repeat pays nothing.
 //
-// Crash points: the close event is written after the last pass, so a
-// crash before it leaves the month open and the next run passes over it
-// again; a posting whose op was recorded but whose entry was not is
-// completed by the next run (its hash holds its amount). The close is
-// dated when the last pass had read the duties: a confirmation stamped
-// later is carried, one stored before is counted in the month. Only a
-// confirmation stamped before that instant but stored after the pass read
-// that duty is neither (a window of milliseconds at the job's hour).
+// Which month pays a confirmed duty is one insert-once record per duty,
+// "allowance-duty:<duty id>", naming that month; a pass counts only the
+// duties whose record names its month. A pass over an open month (or the
+// closing pass) claims for itself the confirmed duties of the month that
+// have no record yet, and those of months already closed (carried, paid
+// with a note).
+//
+// Why a confirmed duty is never lost: the close mark of month P
+// ("allowance-closed:<community>:<P>") is inserted BEFORE the closing pass
+// reads the confirmations. A confirmation stored before the mark is read
+// by every closing pass of P, which claims it for P. One stored after the
+// mark may be missed by that pass (its stamp does not matter), but P is
+// closed by then, so the closing pass of the next month to close, whose
+// mark and reading come later still, claims it as carried. Why never
+// twice: the per-duty record is inserted once and every pass follows it.
+// Two passes over one month at once may each see part of its duties; each
+// reads the records again after its own claims, so the pass that starts
+// that second reading last sees every claim for the month and pays up to
+// the full amount (the others' smaller sums pay nothing more).
+//
+// Crash points: after the close mark, before or during the pass: the run
+// is repeated (the lease gives the period back) and passes over the month
+// again; after a duty's record, before the posting: the repeated run, or
+// the run of the month after (which passes over this one again), counts it;
+// a posting whose op was recorded but whose entry was not is completed by
+// the next pass (its hash holds its amount); after a confirmation's event,
+// before its cached status: settledDuty mends the cache, and the passes
+// read the event.
 func (s *Honour) PayAllowances(ctx context.Context, m models.Month) (paid, skipped int, err error) {
 	communities, err := s.store.Communities(ctx, "", 0)
 	if err != nil {
@@ -405,28 +423,22 @@ func (s *Honour) PayAllowances(ctx context.Context, m models.Month) (paid, skipp
 	}
 	for _, c := range communities {
 		prev := m.Previous()
-		if closed, err := s.allowanceClosed(ctx, c.ID, prev); err != nil {
+		if _, _, err := s.event(ctx, models.HonourEvent{ID: allowanceCloseID(c.ID, prev), CommunityID: c.ID,
+			Subject: prev.String(), Kind: "allowance_closed", By: "system", At: s.stamp()}); err != nil {
 			return paid, skipped, err
-		} else if closed.IsZero() {
-			p, k, read, err := s.payMonth(ctx, c, prev)
+		}
+		// A run for a month closed already (a re-run of an old month) only
+		// pays what the per-duty records name; it claims nothing.
+		closed, err := s.allowanceClosed(ctx, c.ID, m)
+		if err != nil {
+			return paid, skipped, err
+		}
+		for _, month := range []models.Month{prev, m} {
+			p, k, err := s.payMonth(ctx, c, month, !closed)
 			paid, skipped = paid+p, skipped+k
 			if err != nil {
 				return paid, skipped, err
 			}
-			if _, _, err := s.event(ctx, models.HonourEvent{ID: allowanceCloseID(c.ID, prev), CommunityID: c.ID,
-				Subject: prev.String(), Kind: "allowance_closed", By: "system", At: read}); err != nil {
-				return paid, skipped, err
-			}
-		}
-		if closed, err := s.allowanceClosed(ctx, c.ID, m); err != nil {
-			return paid, skipped, err
-		} else if !closed.IsZero() {
-			continue // closed by the next month's run: late duties are carried
-		}
-		p, k, _, err := s.payMonth(ctx, c, m)
-		paid, skipped = paid+p, skipped+k
-		if err != nil {
-			return paid, skipped, err
 		}
 	}
 	return paid, skipped, nil
@@ -436,13 +448,25 @@ func allowanceCloseID(communityID string, m models.Month) string {
 	return "allowance-closed:" + communityID + ":" + m.String()
 }
 
-// allowanceClosed returns when month m's allowances were closed, or zero.
-func (s *Honour) allowanceClosed(ctx context.Context, communityID string, m models.Month) (time.Time, error) {
-	ev, err := s.store.HonourEvent(ctx, allowanceCloseID(communityID, m))
+func allowanceDutyID(dutyID string) string { return "allowance-duty:" + dutyID }
+
+// allowanceClosed reports whether month m's allowances are closed.
+func (s *Honour) allowanceClosed(ctx context.Context, communityID string, m models.Month) (bool, error) {
+	_, err := s.store.HonourEvent(ctx, allowanceCloseID(communityID, m))
 	if errors.Is(err, models.ErrNotFound) {
-		return time.Time{}, nil
+		return false, nil
 	}
-	return ev.At, err
+	return err == nil, err
+}
+
+// dutyPaidIn returns the month whose allowance pays a duty, or "" if no
+// month has claimed it yet.
+func (s *Honour) dutyPaidIn(ctx context.Context, dutyID string) (string, error) {
+	ev, err := s.store.HonourEvent(ctx, allowanceDutyID(dutyID))
+	if errors.Is(err, models.ErrNotFound) {
+		return "", nil
+	}
+	return ev.Month, err
 }
 
 // allowanceDue is what one person is due for a month, with its why.
@@ -450,28 +474,92 @@ type allowanceDue struct {
 	parts     models.Points // the terms' pro-rata parts
 	confirmed int
 	served    []string
-	carried   int // duties of closed months confirmed this month
+	carried   int // duties of closed months paid in this one
 	termIDs   []string
 }
 
+// claimDuties gives month m the confirmed duties that no month has claimed
+// yet: those of m, and those of months already closed (carried). It
+// returns the paying month of every duty it read a record for.
+func (s *Honour) claimDuties(ctx context.Context, c models.Community, m models.Month, duties []models.Duty) (map[string]string, error) {
+	paidIn := map[string]string{}
+	closed := map[string]bool{}
+	for _, d := range duties {
+		if d.Month > m.String() {
+			continue
+		}
+		in, err := s.dutyPaidIn(ctx, d.ID)
+		if err != nil {
+			return nil, err
+		}
+		if in != "" {
+			paidIn[d.ID] = in
+			continue
+		}
+		if d.Status != models.DutyConfirmed {
+			if d, err = s.settledDuty(ctx, d.ID); err != nil {
+				return nil, err
+			}
+			if d.Status != models.DutyConfirmed {
+				continue
+			}
+		}
+		if d.Month != m.String() {
+			ok, seen := closed[d.Month]
+			if !seen {
+				dm, err := models.ParseMonth(d.Month)
+				if err != nil {
+					continue
+				}
+				if ok, err = s.allowanceClosed(ctx, c.ID, dm); err != nil {
+					return nil, err
+				}
+				closed[d.Month] = ok
+			}
+			if !ok {
+				continue // its own month is open: its passes claim it
+			}
+		}
+		ev, _, err := s.event(ctx, models.HonourEvent{ID: allowanceDutyID(d.ID), CommunityID: c.ID, Subject: d.ID,
+			Kind: "allowance_duty", By: "system", Month: m.String(), At: s.stamp()})
+		if err != nil {
+			return nil, err
+		}
+		paidIn[d.ID] = ev.Month
+	}
+	return paidIn, nil
+}
+
 // payMonth recomputes month m of community c and pays each person the
-// difference from what was paid for it. read is when it had read the
-// duties' confirmations.
-func (s *Honour) payMonth(ctx context.Context, c models.Community, m models.Month) (paid, skipped int, read time.Time, err error) {
+// difference from what was paid for it. With claim it first claims the
+// duties no month has claimed (see PayAllowances); it then reads the
+// duties and their records again, so it counts every claim made before
+// that second reading, its own and other passes'.
+func (s *Honour) payMonth(ctx context.Context, c models.Community, m models.Month, claim bool) (paid, skipped int, err error) {
 	loc := c.Location()
 	policy, err := s.policies.At(ctx, c.ID, m.End(loc).Add(-time.Millisecond))
 	if err != nil {
-		return 0, 0, read, err
+		return 0, 0, err
+	}
+	paidIn := map[string]string{}
+	if claim {
+		duties, err := s.store.Duties(ctx, c.ID, "", "")
+		if err != nil {
+			return 0, 0, err
+		}
+		if paidIn, err = s.claimDuties(ctx, c, m, duties); err != nil {
+			return 0, 0, err
+		}
 	}
 	terms, err := s.store.HeadTerms(ctx, c.ID, "")
 	if err != nil {
-		return 0, 0, read, err
+		return 0, 0, err
 	}
 	duties, err := s.store.Duties(ctx, c.ID, "", "")
 	if err != nil {
-		return 0, 0, read, err
+		return 0, 0, err
 	}
-	confirmed := map[string]int{} // term → confirmed duties of m
+	confirmed := map[string]int{} // term → confirmed duties of m paid in m
 	due := map[string]*allowanceDue{}
 	person := func(id string) *allowanceDue {
 		if due[id] == nil {
@@ -479,37 +567,24 @@ func (s *Honour) payMonth(ctx context.Context, c models.Community, m models.Mont
 		}
 		return due[id]
 	}
-	closedAt := map[string]time.Time{}
 	for _, d := range duties {
-		if d.Status != models.DutyConfirmed {
-			if d, err = s.settledDuty(ctx, d.ID); err != nil {
-				return 0, 0, read, err
-			}
-			if d.Status != models.DutyConfirmed {
-				continue
-			}
-		}
-		if d.Month == m.String() {
-			confirmed[d.TermID]++
+		if d.Month > m.String() {
 			continue
 		}
-		// A duty of an earlier month, confirmed in m after that month closed.
-		dm, err := models.ParseMonth(d.Month)
-		if err != nil || d.Month > m.String() || models.MonthOf(d.RuledAt, loc) != m {
-			continue
-		}
-		at, ok := closedAt[d.Month]
+		in, ok := paidIn[d.ID]
 		if !ok {
-			if at, err = s.allowanceClosed(ctx, c.ID, dm); err != nil {
-				return 0, 0, read, err
+			if in, err = s.dutyPaidIn(ctx, d.ID); err != nil {
+				return 0, 0, err
 			}
-			closedAt[d.Month] = at
 		}
-		if !at.IsZero() && d.RuledAt.After(at) { // after: a duty counted in the last pass is never carried too
+		switch {
+		case in != m.String():
+		case d.Month == m.String():
+			confirmed[d.TermID]++
+		default:
 			person(d.ResidentID).carried++
 		}
 	}
-	read = s.stamp()
 	// Pro-rata parts of one seat (a building handed over in the month) add
 	// up to the whole, rounded by the largest remainder.
 	seats := map[string][]models.HeadTerm{}
@@ -565,11 +640,11 @@ func (s *Honour) payMonth(ctx context.Context, c models.Community, m models.Mont
 		}
 		n, err := s.payAllowanceDifference(ctx, c.ID, id, m, a.termIDs, amount, policy.Version, why)
 		if err != nil {
-			return paid, skipped, read, fmt.Errorf("allowance %s: %w", id, err)
+			return paid, skipped, fmt.Errorf("allowance %s: %w", id, err)
 		}
 		paid += n
 	}
-	return paid, skipped, read, nil
+	return paid, skipped, nil
 }
 
 func allowanceOpID(residentID string, m models.Month, n int) string {

@@ -235,8 +235,8 @@ func TestIssue11_6_AllowanceCapPerPersonAndProRataAddsUp(t *testing.T) {
 }
 
 // Issue 11.5: a duty confirmed after the month's run is paid by the next
-// run (the difference, once); after the month is closed a late duty is paid
-// in the month it was confirmed in, with a note.
+// run (the difference, once); after the month is closed a late duty is
+// carried to the next month to close, with a note.
 func TestIssue11_5_LateDutyPaidByDifferenceAndCarriedAfterClose(t *testing.T) {
 	w := newHonourWorld(t)
 	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
@@ -265,7 +265,8 @@ func TestIssue11_5_LateDutyPaidByDifferenceAndCarriedAfterClose(t *testing.T) {
 	if got := w.points(w.zhang.ID); got != 90 {
 		t.Fatalf("a closed month paid again: %d", got)
 	}
-	// It is paid with December's allowance, with a note.
+	// It is carried to the next month to close (November, closed by
+	// December's run) and paid with a note.
 	w.at = time.Date(2027, 1, 1, 3, 0, 0, 0, time.UTC)
 	w.payAllowances("2026-12")
 	w.payAllowances("2026-12")
@@ -451,4 +452,168 @@ func TestIssue11_5_ConcurrentRunsAndCrashedPostingPayOnce(t *testing.T) {
 	if got := w.points(w.wang.ID); got != 90 {
 		t.Fatalf("wang paid %d, want 70 (the crashed posting) + 20 = 90", got)
 	}
+}
+
+// Issue 11.5, the race at the close: a confirmation stamped before the
+// close but stored after the closing pass read the duties is paid once,
+// carried to the next month that closes, with a note.
+func TestIssue11_5_ConfirmationStoredAfterClosingPassIsCarriedOnce(t *testing.T) {
+	w := newHonourWorld(t)
+	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
+	w.appoint(w.zhang)
+	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
+	w.duty(w.zhang, "2026-10", "月度例会", true)
+	late := w.duty(w.zhang, "2026-10", "通知送达", false)
+	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	w.payAllowances("2026-10")
+	// November's run closes October and makes its last pass ...
+	w.at = time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	w.payAllowances("2026-11")
+	// ... and only then is the confirmation stored, stamped a millisecond
+	// before the close.
+	w.at = w.at.Add(-time.Millisecond)
+	if _, err := w.hs.RuleDuty(ctx, w.staff, late.ID, true, "属实"); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.points(w.zhang.ID); got != 70 {
+		t.Fatalf("balance %d, want 70 until the duty is carried", got)
+	}
+	w.at = time.Date(2027, 1, 1, 3, 0, 0, 0, time.UTC)
+	for _, m := range []string{"2026-12", "2026-12", "2026-11", "2026-10"} {
+		w.payAllowances(m)
+	}
+	w.at = time.Date(2027, 2, 1, 3, 0, 0, 0, time.UTC)
+	w.payAllowances("2027-01")
+	if got := w.points(w.zhang.ID); got != 90 {
+		t.Fatalf("balance %d, want 70 + 20 for the late duty, paid once", got)
+	}
+	ev, err := w.st.HonourEvent(ctx, "allowance-duty:"+late.ID)
+	if err != nil || ev.Month != "2026-11" {
+		t.Fatalf("late duty paid in %q (%v), want the next month to close, 2026-11", ev.Month, err)
+	}
+	hist, _, err := w.l.History(ctx, models.AccountOf(w.zhang.ID, models.AssetPoints), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 2 || !strings.Contains(hist[0].Reason, "往月结算后确认的履职 1 项") {
+		t.Fatalf("allowance entries: %+v", hist)
+	}
+}
+
+// Issue 11.5, crashes: a run that died after closing the month, before its
+// last pass, pays the month when it is run again; a run that died after
+// naming the month that pays a duty, before the posting, pays it once.
+func TestIssue11_5_CrashedClosingRunPaysOnceWhenRunAgain(t *testing.T) {
+	w := newHonourWorld(t)
+	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
+	w.appoint(w.zhang)
+	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
+	w.duty(w.zhang, "2026-10", "月度例会", true)
+	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	w.payAllowances("2026-10")
+	w.at = time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
+	d := w.duty(w.zhang, "2026-10", "通知送达", true)
+	// November's run: the close mark of October, then the claim of the
+	// duty for October, then a kill before the posting.
+	w.at = time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	for _, ev := range []models.HonourEvent{
+		{ID: "allowance-closed:A:2026-10", CommunityID: "A", Subject: "2026-10", Kind: "allowance_closed", By: "system", At: w.at},
+		{ID: "allowance-duty:" + d.ID, CommunityID: "A", Subject: d.ID, Kind: "allowance_duty", By: "system", Month: "2026-10", At: w.at},
+	} {
+		if err := w.st.InsertHonourEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.payAllowances("2026-11")
+	w.payAllowances("2026-11")
+	w.at = time.Date(2027, 1, 1, 3, 0, 0, 0, time.UTC)
+	w.payAllowances("2026-12")
+	if got := w.points(w.zhang.ID); got != 90 {
+		t.Fatalf("balance %d, want 70 + 20 for the duty of the crashed run, once", got)
+	}
+}
+
+// Issue 11.5, concurrency: staff confirm duties while two runs close their
+// month, 40 rounds (one month each); every confirmed duty is paid exactly
+// once across the months, in its own or carried to the next.
+func TestIssue11_5_ConfirmationsRacingTheClosePaidExactlyOnce(t *testing.T) {
+	w := newHonourWorld(t)
+	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
+	w.appoint(w.zhang)
+	month, err := models.ParseMonth("2026-10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rounds = 40
+	var ids []string
+	for r := 0; r < rounds; r++ {
+		// On the first of the next month: three duties of the month, one
+		// confirmed before the run, two confirmed while it closes the month.
+		w.at = month.End(time.UTC).Add(3 * time.Hour)
+		var ds []models.Duty
+		for i, name := range []string{"月度例会", "通知送达", "问题上报"} {
+			ds = append(ds, w.duty(w.zhang, month.String(), name, i == 0))
+			ids = append(ids, ds[i].ID)
+		}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := 0; i < 4; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				var err error
+				if i < 2 {
+					_, _, err = w.hs.PayAllowances(ctx, month.Next())
+				} else {
+					// A varying amount of work first (a few listings), so the
+					// confirmation lands before, during or after the close.
+					for range (r + i) % 4 {
+						if _, err := w.hs.Duties(ctx, w.staff, "", ""); err != nil {
+							t.Error(err)
+						}
+					}
+					_, err = w.hs.RuleDuty(ctx, w.staff, ds[i-1].ID, true, "属实")
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if t.Failed() {
+			t.FailNow()
+		}
+		month = month.Next()
+	}
+	// Two more runs pay what the last close carried.
+	for range 2 {
+		w.at = month.End(time.UTC).Add(3 * time.Hour)
+		if _, _, err := w.hs.PayAllowances(ctx, month.Next()); err != nil {
+			t.Fatal(err)
+		}
+		month = month.Next()
+	}
+	// Each month: base 50 + 20 per duty of its own; a carried duty is 20
+	// more in the month that pays it (at most 3 + 2 duties: under the cap).
+	want := int64(rounds*50 + len(ids)*20)
+	if got := w.points(w.zhang.ID); got != want {
+		t.Fatalf("paid %d over %d months, want %d", got, rounds, want)
+	}
+	carried := 0
+	for _, id := range ids {
+		ev, err := w.st.HonourEvent(ctx, "allowance-duty:"+id)
+		if err != nil {
+			t.Fatalf("duty %s: paid in no month: %v", id, err)
+		}
+		d, err := w.st.Duty(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Month != d.Month {
+			carried++
+		}
+	}
+	t.Logf("%d of %d duties confirmed after their month's last pass were carried", carried, len(ids))
 }

@@ -194,13 +194,14 @@ type honourEventDoc struct {
 	Kind      string    `bson:"kind"`
 	By        string    `bson:"by,omitempty"`
 	Reason    string    `bson:"reason,omitempty"`
+	Month     string    `bson:"month,omitempty"`
 	At        time.Time `bson:"at"`
 }
 
 // InsertHonourEvent records a once-only state change; models.ErrConflict if
 // it was recorded before.
 func (s *Store) InsertHonourEvent(ctx context.Context, e models.HonourEvent) error {
-	return s.insert(ctx, colHonourEvents, honourEventDoc{e.ID, e.CommunityID, e.Subject, e.Kind, e.By, e.Reason, e.At})
+	return s.insert(ctx, colHonourEvents, honourEventDoc{e.ID, e.CommunityID, e.Subject, e.Kind, e.By, e.Reason, e.Month, e.At})
 }
 
 // HonourEvent returns the event with id, or models.ErrNotFound.
@@ -210,7 +211,7 @@ func (s *Store) HonourEvent(ctx context.Context, id string) (models.HonourEvent,
 		return models.HonourEvent{}, err
 	}
 	return models.HonourEvent{ID: d.ID, CommunityID: d.Community, Subject: d.Subject, Kind: d.Kind, By: d.By,
-		Reason: d.Reason, At: utc(d.At)}, nil
+		Reason: d.Reason, Month: d.Month, At: utc(d.At)}, nil
 }
 
 type honourCurrentDoc struct {
