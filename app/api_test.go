@@ -431,7 +431,16 @@ func overSocketWith(t *testing.T, w *world, method, path, token, body string) re
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Idempotency-Key", "over-socket-1")
-	resp, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if len(body) > 64<<10 {
+		// A large body waits for the server's go-ahead, as a careful client
+		// would: the server may refuse it (413) and close the connection
+		// before reading it, and a client still writing then sees a broken
+		// pipe instead of the answer.
+		req.Header.Set("Expect", "100-continue")
+		client = &http.Client{Transport: &http.Transport{ExpectContinueTimeout: 10 * time.Second}}
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

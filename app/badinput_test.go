@@ -397,6 +397,14 @@ func realTargets(w *world) map[string]target {
 	if duty == "" {
 		t.Fatalf("no duty to rule in %+v", duties)
 	}
+	// A filial-visit booking for the demo's plate on the next Saturday (the
+	// default visiting day), for its booker to cancel.
+	saturday := time.Now().In(w.sys.loc).AddDate(0, 0, 1)
+	for saturday.Weekday() != time.Saturday {
+		saturday = saturday.AddDate(0, 0, 1)
+	}
+	booking := jsonField(t, must(w.call("POST", "/api/v1/filial/bookings", elder, map[string]string{"plate": "沪B66688",
+		"day": saturday.Format("2006-01-02")}), "filial booking"), "id")
 	building := jsonField(t, must(w.call("GET", "/api/v1/buildings", staff, nil), "buildings"), "id", "items")
 	household := resident(elderID).HouseholdID
 	year := strconv.Itoa(time.Now().Year())
@@ -435,6 +443,7 @@ func realTargets(w *world) map[string]target {
 		"POST /api/v1/merchant/redemptions/:id/refund":                   {v1 + "/merchant/redemptions/" + scanned + "/refund", clerk},
 		"POST /api/v1/filial/plates":                                     {v1 + "/filial/plates", elder},
 		"POST /api/v1/filial/bookings":                                   {v1 + "/filial/bookings", elder},
+		"POST /api/v1/filial/bookings/:id/cancel":                        {v1 + "/filial/bookings/" + booking + "/cancel", elder},
 		"POST /api/v1/parking/gate-events":                               {v1 + "/parking/gate-events", w.login("13800000009")},
 		"POST /api/v1/honour/nominations":                                {v1 + "/honour/nominations", staff},
 		"POST /api/v1/honour/entries/:id/objections":                     {v1 + "/honour/entries/" + notice + "/objections", elder},

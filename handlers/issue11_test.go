@@ -159,17 +159,11 @@ func (r recordingTimebank) Record(_ context.Context, _ models.Principal, id stri
 // clockTimebank and clockRewards record what the handlers pass for "now".
 type clockTimebank struct {
 	TimebankService
-	day    *time.Time
-	period *string
+	day *time.Time
 }
 
 func (c clockTimebank) Activities(_ context.Context, _ models.Principal, day time.Time, _ string) ([]models.Activity, error) {
 	*c.day = day
-	return nil, nil
-}
-
-func (c clockTimebank) Ranking(_ context.Context, _ models.Principal, period string) ([]services.BuildingRank, error) {
-	*c.period = period
 	return nil, nil
 }
 
@@ -193,19 +187,17 @@ func TestIssue11_10_HandlersUseTheServiceClock(t *testing.T) {
 	// 2031-03-01 04:00 in Shanghai, still February in UTC.
 	now := time.Date(2031, 2, 28, 20, 0, 0, 0, time.UTC)
 	var day time.Time
-	var period string
 	reward := models.Reward{ID: "rw1", Kind: models.RewardMerchant, Title: "早餐",
 		ActiveFrom: time.Date(2031, 2, 1, 0, 0, 0, 0, time.UTC), ActiveUntil: time.Date(2031, 4, 1, 0, 0, 0, 0, time.UTC)}
-	d := Deps{Timebank: clockTimebank{day: &day, period: &period}, Rewards: clockRewards{r: reward},
+	d := Deps{Timebank: clockTimebank{day: &day}, Rewards: clockRewards{r: reward},
 		Now: func() time.Time { return now }}
 	app := fuzzApp(d)
 	if st, _, b := ask(t, app, "GET", "/api/v1/activities", "resident", "", ""); st != 200 || !day.Equal(now) {
 		t.Errorf("activities without a date: %d %s; day %v, want %v", st, b, day, now)
 	}
-	st, _, b := ask(t, app, "GET", "/api/v1/rankings/volunteer-hours", "resident", "", "")
-	if st != 200 || period != "2031-03" || !strings.Contains(string(b), `"period":"2031-03"`) {
-		t.Errorf("ranking without a period: %d %s; period %q, want 2031-03", st, b, period)
-	}
+	// The rankings' default period is the service's, on its clock
+	// (Timebank.RankingPeriod): TestIssue19_11_RankingAndStarDefaultsOnServiceClock
+	// (app) sets the clock and checks it over HTTP.
 	for _, path := range []string{"/api/v1/rewards/rw1", "/api/v1/rewards"} {
 		if st, _, b := ask(t, app, "GET", path, "resident", "", ""); st != 200 || !strings.Contains(string(b), `"active":true`) {
 			t.Errorf("%s at the service's clock: %d %s; want active", path, st, b)
