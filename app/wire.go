@@ -121,6 +121,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.rewards = services.NewRewards(st, sys.ledger, st, sys.policies, sys.honour, sys.qrSecret, newID, now)
 	sys.rewards.LimitQR(cfg.QRPerMinute)
 	sys.deps.Rewards = sys.rewards
+	sys.deps.Offers = sys.rewards
 	sys.settlement = services.NewSettlement(st, sys.ledger, st, sys.policies, st, sys.rewards, now)
 	sys.deps.Settlement = sys.settlement
 	sys.timebank = services.NewTimebank(st, st, sys.ledger, sys.policies, st, sys.qrSecret, now, newID)

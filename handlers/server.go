@@ -44,6 +44,7 @@ type Deps struct {
 	Policies   PolicyService
 	Settlement SettlementService
 	Rewards    RewardsService
+	Offers     OffersService
 	Honour     HonourService
 	Timebank   TimebankService
 	Requests   RequestLog
@@ -113,6 +114,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesPolicy(v1)
 	h.routesSettlement(v1)
 	h.routesRewards(v1)
+	h.routesOffers(v1)
 	h.routesHonour(v1)
 	h.routesTimebank(v1)
 	return app

@@ -1,0 +1,57 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/services"
+)
+
+// OffersService is what GET /me/rewards calls (services.Rewards).
+type OffersService interface {
+	// MyOffers returns models.ErrForbidden for a principal without a
+	// resident.
+	MyOffers(ctx context.Context, p models.Principal) ([]services.RewardOffer, error)
+}
+
+func (h *api) routesOffers(r fiber.Router) {
+	r.Get("/me/rewards", h.authed(), h.myOffers)
+}
+
+// refusalJSON says why a reward cannot be redeemed now, as an error would.
+type refusalJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Detail  string `json:"detail,omitempty"`
+}
+
+type offerJSON struct {
+	rewardJSON
+	Available bool         `json:"available"`
+	Refusal   *refusalJSON `json:"refusal,omitempty"`
+}
+
+// myOffers lists the active catalogue for the caller, each reward with
+// whether they may redeem it now and, if not, why, in the caller's
+// language.
+func (h *api) myOffers(c *fiber.Ctx) error {
+	os, err := h.Offers.MyOffers(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	zh, now := wantsChinese(c), h.Now()
+	out := make([]offerJSON, len(os))
+	for i, o := range os {
+		out[i] = offerJSON{rewardJSON: toRewardJSON(o.Reward, now), Available: o.Refusal == nil}
+		if o.Refusal != nil {
+			info := errorTable[o.Refusal.Code]
+			msg := info.en
+			if zh {
+				msg = info.zh
+			}
+			out[i].Refusal = &refusalJSON{Code: string(o.Refusal.Code), Message: msg, Detail: o.Refusal.LocalDetail(zh)}
+		}
+	}
+	return c.JSON(fiber.Map{"rewards": out})
+}

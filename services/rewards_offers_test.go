@@ -1,0 +1,70 @@
+package services_test
+
+import (
+	"testing"
+
+	"github.com/linli-community/linli/models"
+)
+
+// A resident sees each reward with the reason she cannot have it yet, the
+// same refusal a redemption would meet first, and redeeming what is
+// available changes the answer as the redemption would.
+func TestMyOffersSayWhyNotYet(t *testing.T) {
+	w := newRewardsWorld(t)
+	merchant := func(title string, r models.Reward) models.Reward {
+		r.Kind, r.Title, r.ValueFen, r.Bearer = models.RewardMerchant, title, 800, models.BearerPartner
+		if r.Points == 0 {
+			r.Points = 20
+		}
+		return w.reward(r)
+	}
+	open := merchant("豆浆", models.Reward{LimitMonth: 1})
+	honour := merchant("红榜专享", models.Reward{HonourOnly: true})
+	dear := merchant("大礼包", models.Reward{Points: 500})
+	scarce := merchant("限量月饼", models.Reward{StockTotal: 1})
+	p := w.resident("王奶奶", 1950, 100)
+	q := w.resident("李阿姨", 1955, 100)
+
+	want := func(who models.Principal, expect map[string]models.Code) {
+		t.Helper()
+		offers, err := w.rs.MyOffers(ctx, who)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]models.Code{}
+		for _, o := range offers {
+			got[o.Reward.ID] = ""
+			if o.Refusal != nil {
+				got[o.Reward.ID] = o.Refusal.Code
+				if o.Refusal.Detail == "" || o.Refusal.DetailZh == "" {
+					t.Errorf("%s: refusal %s without a detail in both languages: %+v", o.Reward.Title, o.Refusal.Code, o.Refusal)
+				}
+			}
+		}
+		for id, code := range expect {
+			if c, ok := got[id]; !ok || c != code {
+				t.Errorf("offer %s: %q (listed %v); want %q", id, c, ok, code)
+			}
+		}
+	}
+	want(p, map[string]models.Code{open.ID: "", honour.ID: models.ErrNotEligible.Code,
+		dear.ID: models.ErrInsufficientPoints.Code, scarce.ID: ""})
+
+	// Redeeming uses her monthly limit of the one, and the only unit of
+	// the other for everyone.
+	c := w.clerk("clerk-1", w.shop)
+	for i, rw := range []models.Reward{open, scarce} {
+		if _, err := w.rs.Scan(ctx, c, w.scanToken(p, rw), idemOf(c, "offer-scan-"+string(rune('a'+i)))); err != nil {
+			t.Fatalf("scan %s: %v", rw.Title, err)
+		}
+	}
+	want(p, map[string]models.Code{open.ID: models.ErrLimitReached.Code, scarce.ID: models.ErrSoldOut.Code})
+	want(q, map[string]models.Code{open.ID: "", scarce.ID: models.ErrSoldOut.Code})
+
+	// The answer is the redemption's own: the refused ones are refused so.
+	_, err := w.rs.Scan(ctx, c, w.scanToken(p, open), idemOf(c, "offer-scan-again"))
+	wantCode(t, "over the monthly limit", err, models.ErrLimitReached)
+	if _, err := w.rs.MyOffers(ctx, models.Principal{CommunityID: p.CommunityID, Roles: []models.Role{models.RoleStaff}}); models.CodeOf(err) != models.ErrForbidden.Code {
+		t.Fatalf("offers for a principal without a resident: %v", err)
+	}
+}
