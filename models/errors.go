@@ -54,18 +54,6 @@ func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Detail: fmt.Sprintf(format, args...)}
 }
 
-// Localf is the old form of Withf, removed once every caller is converted.
-func Localf(code Code, zh, en string, args ...any) *Error {
-	return &Error{Code: code, Detail: fmt.Sprintf(en, args...), DetailZh: fmt.Sprintf(zh, args...)}
-}
-
-// Zh is the old form of Withf, removed once every caller is converted.
-func (e *Error) Zh(format string, args ...any) *Error {
-	out := *e
-	out.DetailZh = fmt.Sprintf(format, args...)
-	return &out
-}
-
 // LocalDetail returns the detail of e for a reader of Chinese (zh) or
 // English, falling back to whichever language it has.
 func (e *Error) LocalDetail(zh bool) string {

@@ -746,7 +746,7 @@ func refusedAgain(red models.Redemption) error {
 	if code == "" {
 		code = models.ErrConflict.Code
 	}
-	return &models.Error{Code: code, Detail: "the first attempt of this request was refused"}
+	return (&models.Error{Code: code}).Withf("这项请求第一次提交时已被拒绝，重复提交的结果相同。", "the first attempt of this request was refused")
 }
 
 func refusedKey(id string) string { return "refused:" + id }
