@@ -71,7 +71,7 @@ func NewPasswords(p PasswordParams) (*Passwords, error) {
 func CheckPasswordPolicy(password string) error {
 	n := utf8.RuneCountInString(password)
 	if n < MinPasswordLen || n > MaxPasswordLen || !utf8.ValidString(password) {
-		return models.Errorf(models.ErrValidation.Code, "password must be %d to %d characters", MinPasswordLen, MaxPasswordLen)
+		return models.ErrValidation.Withf("密码长度须为 %d 到 %d 个字符。", "password must be %d to %d characters", MinPasswordLen, MaxPasswordLen)
 	}
 	return nil
 }

@@ -176,7 +176,7 @@ func (h *api) reverseEntry(c *fiber.Ctx) error {
 	}
 	seq, err := strconv.ParseInt(param(c, "seq"), 10, 64)
 	if err != nil || seq <= 0 {
-		return models.Localf(models.ErrValidation.Code, "seq 必须是正整数", "seq must be a positive whole number")
+		return models.ErrValidation.Withf("seq 必须是正整数", "seq must be a positive whole number")
 	}
 	reason, err := models.CleanText("reason", req.Reason, 500)
 	if err != nil {
@@ -210,7 +210,7 @@ func (h *api) auditTrail(c *fiber.Ctx) error {
 	if s := c.Query("before"); s != "" {
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			return models.Localf(models.ErrValidation.Code, "before 必须是 RFC 3339 时间", "before must be an RFC 3339 time")
+			return models.ErrValidation.Withf("before 必须是 RFC 3339 时间", "before must be an RFC 3339 time")
 		}
 		before = t
 	}

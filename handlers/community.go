@@ -189,7 +189,7 @@ func paging(c *fiber.Ctx) (string, int, error) {
 	}
 	after := c.Query("after")
 	if len(after) > 128 {
-		return "", 0, models.Localf(models.ErrValidation.Code, "after 过长", "after is too long")
+		return "", 0, models.ErrValidation.Withf("after 过长", "after is too long")
 	}
 	return after, int(limit), nil
 }
@@ -591,10 +591,10 @@ func (h *api) importCSV(c *fiber.Ctx, run func(context.Context, models.Principal
 	p := principal(c)
 	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
 	if !strings.HasPrefix(ct, "text/csv") {
-		return models.Localf(models.ErrUnsupportedMedia.Code, "Content-Type 必须为 text/csv", "Content-Type must be text/csv")
+		return models.ErrUnsupportedMedia.Withf("Content-Type 必须为 text/csv", "Content-Type must be text/csv")
 	}
 	if strings.Contains(ct, "charset=") && !strings.Contains(ct, "charset=utf-8") {
-		return models.Localf(models.ErrUnsupportedMedia.Code, "文件必须为 UTF-8 编码", "the file must be UTF-8")
+		return models.ErrUnsupportedMedia.Withf("文件必须为 UTF-8 编码", "the file must be UTF-8")
 	}
 	return h.keyed(c, func(idem services.Idempotency) error {
 		// The request deadline is too short for thousands of rows; an

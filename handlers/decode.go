@@ -42,12 +42,12 @@ func newValidator() *validator.Validate {
 // `validate` tags are checked. A body that is not sent as JSON is a 415.
 func decode(c *fiber.Ctx, dst any) error {
 	if !strings.HasPrefix(strings.ToLower(c.Get(fiber.HeaderContentType)), fiber.MIMEApplicationJSON) {
-		return models.Localf(models.ErrUnsupportedMedia.Code, "Content-Type 必须为 application/json", "Content-Type must be application/json")
+		return models.ErrUnsupportedMedia.Withf("Content-Type 必须为 application/json", "Content-Type must be application/json")
 	}
 	// Every request body is an object: `null`, an array or a bare value
 	// would otherwise decode into an empty struct and pass as "no changes".
 	if b := bytes.TrimLeft(c.Body(), " \t\r\n"); len(b) == 0 || b[0] != '{' {
-		return models.Localf(models.ErrInvalidJSON.Code, "请求体必须是 JSON 对象", "the body must be a JSON object")
+		return models.ErrInvalidJSON.Withf("请求体必须是 JSON 对象", "the body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(c.Body()))
 	dec.DisallowUnknownFields()
@@ -55,7 +55,7 @@ func decode(c *fiber.Ctx, dst any) error {
 		return jsonProblem(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return models.Localf(models.ErrInvalidJSON.Code, "JSON 值之后有多余的内容", "unexpected data after the JSON value")
+		return models.ErrInvalidJSON.Withf("JSON 值之后有多余的内容", "unexpected data after the JSON value")
 	}
 	return check(dst)
 }
@@ -70,8 +70,7 @@ func noBody(c *fiber.Ctx) error {
 	var none struct{}
 	if err := decode(c, &none); err != nil {
 		if models.CodeOf(err) == models.ErrInvalidJSON.Code {
-			return models.Localf(models.ErrInvalidJSON.Code, "此请求不接受请求体（不发送，或发送 {}）",
-				"this request takes no body (send none, or {})")
+			return models.ErrInvalidJSON.Withf("此请求不接受请求体（不发送，或发送 {}）", "this request takes no body (send none, or {})")
 		}
 		return err
 	}
@@ -86,7 +85,7 @@ func check(v any) error {
 		if errors.As(err, &ve) && len(ve) > 0 {
 			return fieldProblem(ve[0])
 		}
-		return models.Localf(models.ErrValidation.Code, "请求内容不正确", "invalid request")
+		return models.ErrValidation.Withf("请求内容不正确", "invalid request")
 	}
 	return nil
 }
@@ -94,38 +93,38 @@ func check(v any) error {
 // fieldProblem describes one failed validate tag.
 func fieldProblem(f validator.FieldError) *models.Error {
 	name, param := jsonName(f.Namespace()), f.Param()
-	code := models.ErrValidation.Code
+	bad := models.ErrValidation
 	kind := f.Kind()
 	text := kind == reflect.String
 	list := kind == reflect.Slice || kind == reflect.Array || kind == reflect.Map
 	switch f.Tag() {
 	case "required":
-		return models.Localf(code, "%s 为必填项", "%s is required", name)
+		return bad.Withf("%s 为必填项", "%s is required", name)
 	case "max", "lte":
 		switch {
 		case text:
-			return models.Localf(code, "%s 最多 %s 个字", "%s must be at most %s characters", name, param)
+			return bad.Withf("%s 最多 %s 个字", "%s must be at most %s characters", name, param)
 		case list:
-			return models.Localf(code, "%s 最多 %s 项", "%s must have at most %s items", name, param)
+			return bad.Withf("%s 最多 %s 项", "%s must have at most %s items", name, param)
 		}
-		return models.Localf(code, "%s 不能大于 %s", "%s must be at most %s", name, param)
+		return bad.Withf("%s 不能大于 %s", "%s must be at most %s", name, param)
 	case "min", "gte":
 		switch {
 		case text:
-			return models.Localf(code, "%s 至少 %s 个字", "%s must be at least %s characters", name, param)
+			return bad.Withf("%s 至少 %s 个字", "%s must be at least %s characters", name, param)
 		case list:
-			return models.Localf(code, "%s 至少 %s 项", "%s must have at least %s items", name, param)
+			return bad.Withf("%s 至少 %s 项", "%s must have at least %s items", name, param)
 		}
-		return models.Localf(code, "%s 不能小于 %s", "%s must be at least %s", name, param)
+		return bad.Withf("%s 不能小于 %s", "%s must be at least %s", name, param)
 	case "oneof":
 		opts := strings.Join(strings.Fields(param), ", ")
-		return models.Localf(code, "%s 必须是以下之一：%s", "%s must be one of: %s", name, opts)
+		return bad.Withf("%s 必须是以下之一：%s", "%s must be one of: %s", name, opts)
 	case "datetime":
-		return models.Localf(code, "%s 的格式应为 %s", "%s must look like %s", name, param)
+		return bad.Withf("%s 的格式应为 %s", "%s must look like %s", name, param)
 	case "printascii":
-		return models.Localf(code, "%s 只能包含可打印的 ASCII 字符", "%s must be printable ASCII", name)
+		return bad.Withf("%s 只能包含可打印的 ASCII 字符", "%s must be printable ASCII", name)
 	}
-	return models.Localf(code, "%s 不正确（%s）", "%s is not valid (%s)", name, f.Tag())
+	return bad.Withf("%s 不正确（%s）", "%s is not valid (%s)", name, f.Tag())
 }
 
 // jsonName is a validator namespace ("adjustRequest.points",
@@ -139,22 +138,22 @@ func jsonName(ns string) string {
 
 // jsonProblem says what is wrong with a body without echoing its content.
 func jsonProblem(err error) *models.Error {
-	code := models.ErrInvalidJSON.Code
+	bad := models.ErrInvalidJSON
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
 		zh, en := jsonKind(te.Type)
-		return models.Localf(code, "字段 %[1]q 必须是%[2]s", "field %[1]q must be %[3]s", te.Field, zh, en)
+		return bad.Withf("字段 %[1]q 必须是%[2]s", "field %[1]q must be %[3]s", te.Field, zh, en)
 	case errors.As(err, &se):
-		return models.Localf(code, "JSON 语法错误（第 %d 字节）", "syntax error at byte %d", se.Offset)
+		return bad.Withf("JSON 语法错误（第 %d 字节）", "syntax error at byte %d", se.Offset)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.TrimPrefix(err.Error(), "json: unknown field ")
-		return models.Localf(code, "未知字段 %s", "unknown field %s", field)
+		return bad.Withf("未知字段 %s", "unknown field %s", field)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return models.Localf(code, "请求体不完整", "the body ends too early")
+		return bad.Withf("请求体不完整", "the body ends too early")
 	}
-	return models.Localf(code, "JSON 格式错误", "malformed JSON")
+	return bad.Withf("JSON 格式错误", "malformed JSON")
 }
 
 // jsonKind names the JSON value a Go type takes, in Chinese and English.
@@ -193,8 +192,7 @@ func idempotency(c *fiber.Ctx, p models.Principal) (key, opID, hash string, err 
 		return "", "", "", models.ErrIdempotencyKey
 	}
 	if !keyPattern.MatchString(key) {
-		return "", "", "", models.Localf(models.ErrIdempotencyKey.Code, "Idempotency-Key 须为 8 到 128 个字母、数字或 _.:- 字符",
-			"Idempotency-Key must be 8-128 characters of letters, digits and _.:-")
+		return "", "", "", models.ErrIdempotencyKey.Withf("Idempotency-Key 须为 8 到 128 个字母、数字或 _.:- 字符", "Idempotency-Key must be 8-128 characters of letters, digits and _.:-")
 	}
 	// The path as decoded, so the same request sent with its ids
 	// percent-encoded or not is the same request.
@@ -216,7 +214,7 @@ func queryInt(c *fiber.Ctx, name string, def, max int64) (int64, error) {
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v < 0 || v > max {
-		return 0, models.Localf(models.ErrValidation.Code, "%s 必须是 0 到 %d 之间的整数", "%s must be a whole number from 0 to %d", name, max)
+		return 0, models.ErrValidation.Withf("%s 必须是 0 到 %d 之间的整数", "%s must be a whole number from 0 to %d", name, max)
 	}
 	return v, nil
 }

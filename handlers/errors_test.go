@@ -60,7 +60,7 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 func TestIssue19_3_RefusalDetailInCallersLanguage(t *testing.T) {
 	app := New(Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, Options{})
 	app.Get("/refuse", func(c *fiber.Ctx) error {
-		return fmt.Errorf("post aid: %w", models.Localf(models.ErrInsufficientHours.Code, "需要冻结您 %d 分钟时长。", "holding %d of your minutes", 660))
+		return fmt.Errorf("post aid: %w", models.ErrInsufficientHours.Withf("需要冻结您 %d 分钟时长。", "holding %d of your minutes", 660))
 	})
 	for _, tc := range []struct{ lang, want string }{
 		{"", "需要冻结您 660 分钟时长。"},

@@ -139,8 +139,7 @@ func (h *api) honourEntries(c *fiber.Ctx) error {
 	switch status {
 	case "", models.HonourNotice, models.HonourListed, models.HonourRejected, models.HonourExpired, models.HonourRevoked:
 	default:
-		return models.Localf(models.ErrValidation.Code, "status 应为 notice、listed、rejected、expired 或 revoked 之一",
-			"status must be notice, listed, rejected, expired or revoked")
+		return models.ErrValidation.Withf("status 应为 notice、listed、rejected、expired 或 revoked 之一", "status must be notice, listed, rejected, expired or revoked")
 	}
 	es, err := h.Honour.Entries(c.UserContext(), principal(c), status, c.Query("after"), int(limit))
 	if err != nil {
@@ -467,7 +466,7 @@ func toStarJSON(r models.StarRecord) starJSON {
 func yearParam(s string) (int, error) {
 	y, err := strconv.Atoi(s)
 	if err != nil || y < 2000 || y > 9999 {
-		return 0, models.Localf(models.ErrValidation.Code, "year 的格式应为 2027", "year must look like 2027")
+		return 0, models.ErrValidation.Withf("year 的格式应为 2027", "year must look like 2027")
 	}
 	return y, nil
 }

@@ -526,10 +526,10 @@ func (h *api) cancelFilialVisit(c *fiber.Ctx) error {
 	// percent-encoded.
 	id, err := url.PathUnescape(c.Params("id"))
 	if err != nil {
-		return models.Errorf(models.ErrValidation.Code, "the booking id is not a valid path segment")
+		return models.ErrValidation.Withf("预约编号格式不正确，无法识别。", "the booking id is not a valid path segment")
 	}
 	if len(c.Body()) > 0 {
-		return models.Errorf(models.ErrValidation.Code, "this route takes no body")
+		return models.ErrValidation.Withf("此操作不需要请求内容，请不要附带请求体。", "this route takes no body")
 	}
 	return h.keyed(c, func(idem services.Idempotency) error {
 		b, err := h.Rewards.CancelFilialVisit(c.UserContext(), principal(c), id, idem)

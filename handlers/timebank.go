@@ -311,7 +311,7 @@ func (h *api) listActivities(c *fiber.Ctx) error {
 	if s := c.Query("date"); s != "" {
 		d, err := time.Parse("2006-01-02", s)
 		if err != nil {
-			return models.Localf(models.ErrValidation.Code, "date 的格式应为 2026-11-21", "date must look like 2026-11-21")
+			return models.ErrValidation.Withf("date 的格式应为 2026-11-21", "date must look like 2026-11-21")
 		}
 		// 04:00 UTC is noon in Shanghai (the communities' zone), so the
 		// service, which reads the day in the community's zone, gets that day.
@@ -319,7 +319,7 @@ func (h *api) listActivities(c *fiber.Ctx) error {
 	}
 	category := c.Query("category")
 	if len(category) > 80 {
-		return models.Localf(models.ErrValidation.Code, "category 过长", "category is too long")
+		return models.ErrValidation.Withf("category 过长", "category is too long")
 	}
 	as, err := h.Timebank.Activities(c.UserContext(), principal(c), day, category)
 	if err != nil {
@@ -618,7 +618,7 @@ func (h *api) decideCorrection(c *fiber.Ctx) error {
 	}
 	n, err := strconv.Atoi(param(c, "n"))
 	if err != nil || n < 1 || n > 1000 {
-		return models.Localf(models.ErrValidation.Code, "n 必须是正整数", "n must be a positive whole number")
+		return models.ErrValidation.Withf("n 必须是正整数", "n must be a positive whole number")
 	}
 	answer, err := models.CleanText("answer", req.Answer, 500)
 	if err != nil {
@@ -646,12 +646,12 @@ func (h *api) certificate(c *fiber.Ctx, residentID string) error {
 	var err error
 	if q := c.Query("from"); q != "" {
 		if from, err = time.Parse("2006-01-02", q); err != nil {
-			return models.Localf(models.ErrValidation.Code, "from 的格式应为 2026-01-01", "from must look like 2026-01-01")
+			return models.ErrValidation.Withf("from 的格式应为 2026-01-01", "from must look like 2026-01-01")
 		}
 	}
 	if q := c.Query("to"); q != "" {
 		if to, err = time.Parse("2006-01-02", q); err != nil {
-			return models.Localf(models.ErrValidation.Code, "to 的格式应为 2026-12-31（含当天）", "to must look like 2026-12-31 (inclusive)")
+			return models.ErrValidation.Withf("to 的格式应为 2026-12-31（含当天）", "to must look like 2026-12-31 (inclusive)")
 		}
 	}
 	cert, err := h.Timebank.Certificate(c.UserContext(), principal(c), residentID, from, to)
@@ -689,7 +689,7 @@ func (h *api) ranking(c *fiber.Ctx) error {
 	p := principal(c)
 	period := h.Timebank.RankingPeriod(c.UserContext(), p, c.Query("period"))
 	if len(period) > 7 {
-		return models.Localf(models.ErrValidation.Code, "period 应为年份（2026）或月份（2026-11）", "period must be a year (2026) or a month (2026-11)")
+		return models.ErrValidation.Withf("period 应为年份（2026）或月份（2026-11）", "period must be a year (2026) or a month (2026-11)")
 	}
 	rs, err := h.Timebank.Ranking(c.UserContext(), p, period)
 	if err != nil {

@@ -62,7 +62,7 @@ func StarLevels(w HonourWork, loc *time.Location) Job {
 		Run: func(ctx context.Context, period string) (Counts, error) {
 			y, err := strconv.Atoi(period)
 			if err != nil || len(period) != 4 {
-				return nil, models.Errorf(models.ErrValidation.Code, "period must be a year such as 2027")
+				return nil, models.ErrValidation.Withf("期间须为年份，例如 2027。", "period must be a year such as 2027")
 			}
 			r, b, err := w.RecordStars(ctx, y)
 			return Counts{"recorded": r, "bonuses": b}, err

@@ -105,7 +105,7 @@ func (p Posting) validate() error {
 	case p.Account.ResidentID == "" || p.CommunityID == "":
 		return fmt.Errorf("ledger: posting without account or community: %w", models.ErrValidation)
 	case p.Delta == 0 || p.Delta > models.MaxAmount || p.Delta < -models.MaxAmount:
-		return models.Errorf(models.ErrValidation.Code, "amount must be between 1 and %d", models.MaxAmount)
+		return models.ErrValidation.Withf("数额须在 1 到 %d 之间。", "amount must be between 1 and %d", models.MaxAmount)
 	case p.Floor > 0:
 		return fmt.Errorf("ledger: positive floor: %w", models.ErrValidation)
 	case p.Kind == "":
@@ -319,7 +319,7 @@ func (l *Ledger) ReverseFor(ctx context.Context, acct models.Account, seq int64,
 		return models.Entry{}, fmt.Errorf("ledger: reverse: %w", err)
 	}
 	if orig.Kind == models.KindReversal {
-		return models.Entry{}, models.Errorf(models.ErrConflict.Code, "a reversal cannot be reversed")
+		return models.Entry{}, models.ErrConflict.Withf("冲正记录本身不能再冲正。", "a reversal cannot be reversed")
 	}
 	return l.Post(ctx, Posting{
 		OpID: "reverse:" + orig.ID(), Hash: "reverse:" + orig.ID(),
@@ -364,7 +364,7 @@ func (l *Ledger) Balance(ctx context.Context, acct models.Account) (models.Balan
 // there is none).
 func (l *Ledger) History(ctx context.Context, acct models.Account, before int64, limit int) ([]models.Entry, int64, error) {
 	if limit <= 0 || limit > 100 {
-		return nil, 0, models.Errorf(models.ErrValidation.Code, "limit must be between 1 and 100")
+		return nil, 0, models.ErrValidation.Withf("每页条数须在 1 到 100 之间。", "limit must be between 1 and 100")
 	}
 	if before <= 0 {
 		head, err := l.Balance(ctx, acct)

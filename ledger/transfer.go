@@ -18,11 +18,11 @@ func (l *Ledger) Transfer(ctx context.Context, t Transfer) (debit, credit models
 	case t.ID == "":
 		return debit, credit, models.ErrIdempotencyKey
 	case t.Amount <= 0 || t.Amount > models.MaxAmount:
-		return debit, credit, models.Errorf(models.ErrValidation.Code, "amount must be between 1 and %d", models.MaxAmount)
+		return debit, credit, models.ErrValidation.Withf("数额须在 1 到 %d 之间。", "amount must be between 1 and %d", models.MaxAmount)
 	case t.From.Asset != t.To.Asset:
-		return debit, credit, models.Errorf(models.ErrValidation.Code, "cannot transfer between assets")
+		return debit, credit, models.ErrValidation.Withf("积分和时长之间不能互相转移。", "cannot transfer between assets")
 	case t.From == t.To:
-		return debit, credit, models.Errorf(models.ErrValidation.Code, "cannot transfer to the same account")
+		return debit, credit, models.ErrValidation.Withf("不能转给自己的同一个账户。", "cannot transfer to the same account")
 	case t.Floor > 0:
 		return debit, credit, fmt.Errorf("ledger: positive floor: %w", models.ErrValidation)
 	}

@@ -76,7 +76,7 @@ func NormalizePhone(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	s = strings.TrimPrefix(s, "+86")
 	if !phonePattern.MatchString(s) {
-		return "", Errorf(ErrValidation.Code, "phone must be an 11-digit mobile number").Zh("phone 必须是 11 位手机号")
+		return "", ErrValidation.Withf("phone 必须是 11 位手机号", "phone must be an 11-digit mobile number")
 	}
 	return s, nil
 }
@@ -106,14 +106,14 @@ func MaskName(n string) string {
 func CleanText(field, s string, max int) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return "", Errorf(ErrValidation.Code, "%s is required", field).Zh("%s 为必填项", field)
+		return "", ErrValidation.Withf("%s 为必填项", "%s is required", field)
 	}
 	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
-		return "", Errorf(ErrValidation.Code, "%s must be at most %d characters", field, max).Zh("%s 最多 %d 个字", field, max)
+		return "", ErrValidation.Withf("%s 最多 %d 个字", "%s must be at most %d characters", field, max)
 	}
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f || (r >= 0x200b && r <= 0x200f) || (r >= 0x202a && r <= 0x202e) || r == 0xfeff {
-			return "", Errorf(ErrValidation.Code, "%s contains control characters", field).Zh("%s 含有控制字符", field)
+			return "", ErrValidation.Withf("%s 含有控制字符", "%s contains control characters", field)
 		}
 	}
 	return s, nil
@@ -146,8 +146,7 @@ func ParseRelation(s string) (relation, inverse string, err error) {
 	s = strings.TrimSpace(s)
 	inv, ok := inverseRelation[s]
 	if !ok {
-		return "", "", Errorf(ErrValidation.Code, "relation must be one of 子女, 父母, 配偶, 兄弟姐妹, 孙子女, 祖父母, 其他").
-			Zh("relation 必须是以下之一：子女、父母、配偶、兄弟姐妹、孙子女、祖父母、其他")
+		return "", "", ErrValidation.Withf("relation 必须是以下之一：子女、父母、配偶、兄弟姐妹、孙子女、祖父母、其他", "relation must be one of 子女, 父母, 配偶, 兄弟姐妹, 孙子女, 祖父母, 其他")
 	}
 	return s, inv, nil
 }
@@ -163,7 +162,7 @@ var platePattern = regexp.MustCompile(`^\p{Han}[A-Z][A-Z0-9]{5,6}$`)
 func NormalizePlate(s string) (string, error) {
 	s = strings.ToUpper(strings.NewReplacer(" ", "", "·", "", ".", "", "-", "").Replace(strings.TrimSpace(s)))
 	if !platePattern.MatchString(s) {
-		return "", Errorf(ErrValidation.Code, "plates must look like 沪A12345").Zh("车牌格式应为 沪A12345")
+		return "", ErrValidation.Withf("车牌格式应为 沪A12345", "plates must look like 沪A12345")
 	}
 	return s, nil
 }

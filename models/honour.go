@@ -114,7 +114,7 @@ func ParseHeadRole(s string) (HeadRole, error) {
 	case HeadBuilding, HeadTeam, HeadParty:
 		return HeadRole(s), nil
 	}
-	return "", Errorf(ErrValidation.Code, "role must be building_head, team_lead or party_lead")
+	return "", ErrValidation.Withf("角色须为楼组长（building_head）、团队负责人（team_lead）或党员骨干（party_lead）。", "role must be building_head, team_lead or party_lead")
 }
 
 // HeadTerm is one person's term in a 三长 role; a building head's term is

@@ -24,7 +24,7 @@ func ParseAsset(s string) (Asset, error) {
 	case AssetPoints:
 		return AssetPoints, nil
 	}
-	return "", Errorf(ErrValidation.Code, "asset must be HOURS or POINTS").Zh("asset 必须是 HOURS 或 POINTS")
+	return "", ErrValidation.Withf("asset 必须是 HOURS 或 POINTS", "asset must be HOURS or POINTS")
 }
 
 // Account names one resident's journal of one asset.

@@ -12,13 +12,23 @@ const (
 	PartnerMerchant PartnerKind = "merchant" // 沿街商铺
 )
 
+var partnerKindZh = map[PartnerKind]string{PartnerProperty: "物业公司", PartnerParking: "停车场运营方", PartnerMerchant: "商户"}
+
+// Zh returns the partner kind in Chinese (物业公司, 停车场运营方, 商户).
+func (k PartnerKind) Zh() string {
+	if n, ok := partnerKindZh[k]; ok {
+		return n
+	}
+	return string(k)
+}
+
 // ParsePartnerKind returns the partner kind named s.
 func ParsePartnerKind(s string) (PartnerKind, error) {
 	switch k := PartnerKind(s); k {
 	case PartnerProperty, PartnerParking, PartnerMerchant:
 		return k, nil
 	}
-	return "", Errorf(ErrValidation.Code, "partner kind must be property, parking or merchant")
+	return "", ErrValidation.Withf("合作方类型须为物业（property）、停车（parking）或商户（merchant）。", "partner kind must be property, parking or merchant")
 }
 
 // Partner is a property company, parking operator or merchant of one

@@ -85,7 +85,7 @@ func DefaultPolicy(communityID string) Policy {
 func (p Policy) Validate() error {
 	bad := func(field string, min, max int64, v int64) error {
 		if v < min || v > max {
-			return Errorf(ErrValidation.Code, "%s must be between %d and %d", field, min, max)
+			return ErrValidation.Withf("%s 须在 %d 到 %d 之间。", "%s must be between %d and %d", field, min, max)
 		}
 		return nil
 	}
@@ -124,7 +124,7 @@ func (p Policy) Validate() error {
 		}
 	}
 	if len(p.DutyChecklist) > 30 {
-		return Errorf(ErrValidation.Code, "duty_checklist has at most 30 duties")
+		return ErrValidation.Withf("楼组长职责清单（duty_checklist）最多 30 项。", "duty_checklist has at most 30 duties")
 	}
 	for _, d := range p.DutyChecklist {
 		if _, err := CleanText("duty", d, 40); err != nil {
@@ -133,7 +133,7 @@ func (p Policy) Validate() error {
 	}
 	for _, d := range p.FilialDays {
 		if d < time.Sunday || d > time.Saturday {
-			return Errorf(ErrValidation.Code, "filial_days must be weekdays 0 (Sunday) to 6")
+			return ErrValidation.Withf("孝老停车日（filial_days）须为 0（周日）到 6（周六）。", "filial_days must be weekdays 0 (Sunday) to 6")
 		}
 	}
 	return nil

@@ -21,7 +21,17 @@ func ParseRewardKind(s string) (RewardKind, error) {
 	case RewardParking, RewardPropertyFee, RewardMerchant:
 		return k, nil
 	}
-	return "", Errorf(ErrValidation.Code, "kind must be parking, property_fee or merchant")
+	return "", ErrValidation.Withf("类型须为停车（parking）、物业费（property_fee）或商户（merchant）。", "kind must be parking, property_fee or merchant")
+}
+
+var rewardKindZh = map[RewardKind]string{RewardParking: "停车", RewardPropertyFee: "物业费", RewardMerchant: "商户"}
+
+// Zh returns the reward kind in Chinese (停车, 物业费, 商户).
+func (k RewardKind) Zh() string {
+	if n, ok := rewardKindZh[k]; ok {
+		return n
+	}
+	return string(k)
 }
 
 // PartnerKind is the kind of partner that honours rewards of kind k.
@@ -89,34 +99,34 @@ func (r Reward) Validate() error {
 		return err
 	}
 	if r.Points <= 0 || r.Points > MaxAmount {
-		return Errorf(ErrValidation.Code, "points must be between 1 and %d", MaxAmount)
+		return ErrValidation.Withf("所需积分须在 1 到 %d 之间。", "points must be between 1 and %d", MaxAmount)
 	}
 	if r.ValueFen < 0 || r.ValueFen > MaxAmount {
-		return Errorf(ErrValidation.Code, "value_fen must be between 0 and %d", MaxAmount)
+		return ErrValidation.Withf("价值（value_fen，单位：分）须在 0 到 %d 之间。", "value_fen must be between 0 and %d", MaxAmount)
 	}
 	if r.Bearer != BearerCommunity && r.Bearer != BearerPartner {
-		return Errorf(ErrValidation.Code, "bearer must be community or partner")
+		return ErrValidation.Withf("费用承担方须为社区（community）或合作方（partner）。", "bearer must be community or partner")
 	}
 	for name, v := range map[string]int{"stock_total": r.StockTotal, "stock_per_month": r.StockPerMonth,
 		"limit_month": r.LimitMonth, "limit_quarter": r.LimitQuarter, "limit_year": r.LimitYear} {
 		if v < 0 || v > 100_000 {
-			return Errorf(ErrValidation.Code, "%s must be between 0 and 100000", name)
+			return ErrValidation.Withf("%s 须在 0 到 100000 之间。", "%s must be between 0 and 100000", name)
 		}
 	}
 	if r.HouseholdYearCapFen < 0 || r.HouseholdYearCapFen > MaxAmount {
-		return Errorf(ErrValidation.Code, "household_year_cap_fen must be between 0 and %d", MaxAmount)
+		return ErrValidation.Withf("每户年度上限（household_year_cap_fen，单位：分）须在 0 到 %d 之间。", "household_year_cap_fen must be between 0 and %d", MaxAmount)
 	}
 	if r.HouseholdYearCapFen > 0 && (r.ValueFen == 0 || r.HouseholdYearCapFen/r.ValueFen > 100_000) {
-		return Errorf(ErrValidation.Code, "household_year_cap_fen needs a value_fen of at least cap/100000")
+		return ErrValidation.Withf("设置每户年度上限时，价值（value_fen）至少为上限的十万分之一。", "household_year_cap_fen needs a value_fen of at least cap/100000")
 	}
 	if r.MinStar < 0 || r.MinStar > 3 {
-		return Errorf(ErrValidation.Code, "min_star must be 0 to 3")
+		return ErrValidation.Withf("最低星级（min_star）须为 0 到 3。", "min_star must be 0 to 3")
 	}
 	if r.MinAge < 0 || r.MinAge > 120 {
-		return Errorf(ErrValidation.Code, "min_age must be 0 to 120")
+		return ErrValidation.Withf("最低年龄（min_age）须为 0 到 120。", "min_age must be 0 to 120")
 	}
 	if !r.ActiveFrom.IsZero() && !r.ActiveUntil.IsZero() && !r.ActiveUntil.After(r.ActiveFrom) {
-		return Errorf(ErrValidation.Code, "active_until must be after active_from")
+		return ErrValidation.Withf("结束时间（active_until）须晚于开始时间（active_from）。", "active_until must be after active_from")
 	}
 	return nil
 }
@@ -139,6 +149,19 @@ const (
 	// not enough points); nothing is held.
 	RedemptionFailed RedemptionStatus = "failed"
 )
+
+var redemptionStatusZh = map[RedemptionStatus]string{RedemptionOpening: "正在办理", RedemptionHeld: "已冻结积分、等待合作方",
+	RedemptionFulfilled: "已兑换", RedemptionCancelled: "已取消", RedemptionExpired: "已过期", RedemptionRefunded: "已退回",
+	RedemptionFailed: "未成功"}
+
+// Zh returns the status in Chinese, for a resident's message; the code
+// itself for a status without a name.
+func (s RedemptionStatus) Zh() string {
+	if n, ok := redemptionStatusZh[s]; ok {
+		return n
+	}
+	return string(s)
+}
 
 // Redemption is one resident's redemption of one reward. Its status is a
 // cache of the keyed records that decide it (its ledger hold, "final:"+ID

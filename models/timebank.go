@@ -256,8 +256,8 @@ var aidStepZh = map[AidStepKind]string{AidStepAccept: "接单", AidStepVoid: "�
 // AidRefusal says, in Chinese and English, why step kind is not possible on
 // a post in state s.
 func AidRefusal(s AidState, kind AidStepKind) *Error {
-	return Errorf(ErrAidState.Code, "this post is %s; it cannot take the step %q", s, kind).
-		Zh("该互助单%s，不能%s。", aidStateZh[s], aidStepZh[kind])
+	return ErrAidState.Withf("该互助单%[3]s，不能%[4]s。", "this post is %[1]s; it cannot take the step %[2]q",
+		s, kind, aidStateZh[s], aidStepZh[kind])
 }
 
 // Held reports whether minutes are (to be) held for the post: always for
@@ -267,8 +267,9 @@ func (a MutualAid) Held() bool { return a.Kind == AidRequest || a.Hold > 0 }
 // AidRaceLost says, in Chinese and English, that another decision on the
 // post came first and left it in state s.
 func AidRaceLost(s AidState, kind AidStepKind) *Error {
-	return Errorf(ErrAidState.Code, "another decision came first: this post is now %s; it cannot take the step %q", s, kind).
-		Zh("另一项操作刚刚先完成：该互助单%s，不能%s。", aidStateZh[s], aidStepZh[kind])
+	return ErrAidState.Withf("另一项操作刚刚先完成：该互助单%[3]s，不能%[4]s。",
+		"another decision came first: this post is now %[1]s; it cannot take the step %[2]q",
+		s, kind, aidStateZh[s], aidStepZh[kind])
 }
 
 // Apply returns the post after step s, or an AidRefusal when s is not

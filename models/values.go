@@ -16,7 +16,7 @@ type Points int64
 // NewPoints returns p if it is a positive amount no larger than MaxAmount.
 func NewPoints(p int64) (Points, error) {
 	if p <= 0 || p > MaxAmount {
-		return 0, Errorf(ErrValidation.Code, "points must be between 1 and %d", MaxAmount).Zh("积分须在 1 到 %d 之间", MaxAmount)
+		return 0, ErrValidation.Withf("积分须在 1 到 %d 之间", "points must be between 1 and %d", MaxAmount)
 	}
 	return Points(p), nil
 }
@@ -27,7 +27,7 @@ type Minutes int64
 // NewMinutes returns m if it is a positive amount no larger than MaxAmount.
 func NewMinutes(m int64) (Minutes, error) {
 	if m <= 0 || m > MaxAmount {
-		return 0, Errorf(ErrValidation.Code, "minutes must be between 1 and %d", MaxAmount).Zh("分钟数须在 1 到 %d 之间", MaxAmount)
+		return 0, ErrValidation.Withf("分钟数须在 1 到 %d 之间", "minutes must be between 1 and %d", MaxAmount)
 	}
 	return Minutes(m), nil
 }
@@ -38,7 +38,7 @@ type Fen int64
 // NewFen returns f if it is not negative and no larger than MaxAmount.
 func NewFen(f int64) (Fen, error) {
 	if f < 0 || f > MaxAmount {
-		return 0, Errorf(ErrValidation.Code, "fen must be between 0 and %d", MaxAmount)
+		return 0, ErrValidation.Withf("金额（分）须在 0 到 %d 之间。", "fen must be between 0 and %d", MaxAmount)
 	}
 	return Fen(f), nil
 }
@@ -63,7 +63,7 @@ type Month struct {
 func ParseMonth(s string) (Month, error) {
 	t, err := time.Parse("2006-01", s)
 	if err != nil || len(s) != 7 {
-		return Month{}, Errorf(ErrValidation.Code, "month must look like 2026-10").Zh("月份格式应为 2026-10")
+		return Month{}, ErrValidation.Withf("月份格式应为 2026-10", "month must look like 2026-10")
 	}
 	return Month{Year: t.Year(), Month: t.Month()}, nil
 }

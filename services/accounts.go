@@ -157,7 +157,7 @@ func (a *Accounts) Adjust(ctx context.Context, p models.Principal, adj Adjustmen
 		kind, delta, bound = models.KindDeduct, -delta, policy.MaxDeduct
 	}
 	if adj.Points > bound {
-		return models.Entry{}, models.Errorf(models.ErrOutOfBounds.Code, "at most %d points per action", bound)
+		return models.Entry{}, models.ErrOutOfBounds.Withf("每次操作最多 %d 积分。", "at most %d points per action", bound)
 	}
 	e, err := a.ledger.Post(ctx, ledger.Posting{
 		OpID: adj.Idem.OpID, Hash: adj.Idem.Hash, Account: models.AccountOf(r.ID, models.AssetPoints),
@@ -197,8 +197,7 @@ func (a *Accounts) Reverse(ctx context.Context, p models.Principal, residentID s
 	if !reversible[orig.Kind] {
 		// Holds, releases, transfers and expiries belong to a redemption, a
 		// transfer or a job, which undo them their own way.
-		return models.Entry{}, models.Errorf(models.ErrConflict.Code, "a %s entry is corrected through its own workflow", orig.Kind).
-			Zh("%s 类记录须通过其自身流程更正", orig.Kind)
+		return models.Entry{}, models.ErrConflict.Withf("%s 类记录须通过其自身流程更正", "a %s entry is corrected through its own workflow", orig.Kind)
 	}
 	e, err := a.ledger.ReverseFor(ctx, acct, seq, reason, p.ResidentID, key)
 	if errors.Is(err, models.ErrInsufficientPoints) || errors.Is(err, models.ErrInsufficientHours) {
@@ -216,10 +215,7 @@ func (a *Accounts) Reverse(ctx context.Context, p models.Principal, residentID s
 		return e, fmt.Errorf("reverse: audit trail: %w", err)
 	}
 	if e.Actor != p.ResidentID || e.IdempotencyKey != key {
-		return models.Entry{}, models.Localf(models.ErrAlreadyReversed.Code,
-			"记录 %[1]s 已由 %[3]s 于 %[4]s 冲正，冲正记录为 %[5]s（序号 %[2]d）",
-			"entry %[1]s was already reversed by %[3]s at %[4]s: reversal %[5]s (seq %[2]d)",
-			orig.ID(), e.Seq, e.Actor, e.At.UTC().Format(time.RFC3339), e.ID())
+		return models.Entry{}, models.ErrAlreadyReversed.Withf("记录 %[1]s 已由 %[3]s 于 %[4]s 冲正，冲正记录为 %[5]s（序号 %[2]d）", "entry %[1]s was already reversed by %[3]s at %[4]s: reversal %[5]s (seq %[2]d)", orig.ID(), e.Seq, e.Actor, e.At.UTC().Format(time.RFC3339), e.ID())
 	}
 	return e, nil
 }

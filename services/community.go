@@ -161,7 +161,7 @@ func (s *Communities) CreateCommunity(ctx context.Context, p models.Principal, i
 		tz = "Asia/Shanghai"
 	}
 	if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
-		return models.Community{}, nil, models.Errorf(models.ErrValidation.Code, "time_zone must be an IANA time zone such as Asia/Shanghai")
+		return models.Community{}, nil, models.ErrValidation.Withf("时区须为 IANA 时区名称，例如 Asia/Shanghai。", "time_zone must be an IANA time zone such as Asia/Shanghai")
 	}
 	c := models.Community{ID: s.newID(), Name: name, District: district, TimeZone: tz, Created: s.stamp()}
 	var staff *NewResident
@@ -227,7 +227,7 @@ func (s *Communities) CreateBuilding(ctx context.Context, p models.Principal, na
 	b := models.Building{ID: s.newID(), CommunityID: p.CommunityID, Name: name, Address: address, Created: s.stamp()}
 	err = s.store.InsertBuilding(ctx, b)
 	if errors.Is(err, models.ErrConflict) {
-		return models.Building{}, models.Errorf(models.ErrAlreadyExists.Code, "a building with this name exists")
+		return models.Building{}, models.ErrAlreadyExists.Withf("已有同名的楼栋。", "a building with this name exists")
 	}
 	if err != nil {
 		return models.Building{}, fmt.Errorf("create building: %w", err)
@@ -388,7 +388,7 @@ func (s *Communities) CreateHousehold(ctx context.Context, p models.Principal, b
 	h := models.Household{ID: s.newID(), CommunityID: p.CommunityID, BuildingID: b.ID, Room: room, Plates: plates, Created: s.stamp()}
 	err = s.store.InsertHousehold(ctx, h)
 	if errors.Is(err, models.ErrConflict) {
-		return models.Household{}, models.Errorf(models.ErrAlreadyExists.Code, "this room of the building already has a household")
+		return models.Household{}, models.ErrAlreadyExists.Withf("该楼栋的这个房间已登记了住户。", "this room of the building already has a household")
 	}
 	if err != nil {
 		return models.Household{}, fmt.Errorf("create household: %w", err)
@@ -412,7 +412,7 @@ func cleanPlates(in []string) ([]string, error) {
 		}
 	}
 	if len(out) > MaxPlates {
-		return nil, models.Errorf(models.ErrValidation.Code, "a household has at most %d plates", MaxPlates)
+		return nil, models.ErrValidation.Withf("每户最多登记 %d 个车牌。", "a household has at most %d plates", MaxPlates)
 	}
 	return out, nil
 }
@@ -499,20 +499,20 @@ func (n *NewResident) check(now time.Time) error {
 
 func checkBirthYear(y int, now time.Time) error {
 	if y != 0 && (y < 1900 || y > now.Year()) {
-		return models.Errorf(models.ErrValidation.Code, "birth_year must be between 1900 and %d", now.Year())
+		return models.ErrValidation.Withf("出生年份须在 1900 到 %d 之间。", "birth_year must be between 1900 and %d", now.Year())
 	}
 	return nil
 }
 
 func checkPassword(pw string) error {
 	if n := utf8.RuneCountInString(pw); n < minPasswordLen || n > maxPasswordLen || !utf8.ValidString(pw) {
-		return models.Errorf(models.ErrValidation.Code, "initial password must be %d to %d characters", minPasswordLen, maxPasswordLen)
+		return models.ErrValidation.Withf("初始密码长度须为 %d 到 %d 个字符。", "initial password must be %d to %d characters", minPasswordLen, maxPasswordLen)
 	}
 	return nil
 }
 
 func phoneTaken() error {
-	return models.Errorf(models.ErrAlreadyExists.Code, "this phone number is already registered")
+	return models.ErrAlreadyExists.Withf("该手机号已经注册过了。", "this phone number is already registered")
 }
 
 // CreateResident registers a resident of the caller's community with a
@@ -605,14 +605,14 @@ func (s *Communities) checkRoles(ctx context.Context, p models.Principal, curren
 		case r == models.RoleBuildingHead:
 			continue
 		case r == models.RoleAdmin && !p.Has(models.RoleAdmin) && !slices.Contains(current, models.RoleAdmin):
-			return nil, "", "", models.Errorf(models.ErrForbidden.Code, "only an admin may give the admin role")
+			return nil, "", "", models.ErrForbidden.Withf("只有管理员才能授予管理员角色。", "only an admin may give the admin role")
 		}
 		if !slices.Contains(out, r) {
 			out = append(out, r)
 		}
 	}
 	if !p.Has(models.RoleAdmin) && slices.Contains(current, models.RoleAdmin) && !slices.Contains(out, models.RoleAdmin) {
-		return nil, "", "", models.Errorf(models.ErrForbidden.Code, "only an admin may take the admin role")
+		return nil, "", "", models.ErrForbidden.Withf("只有管理员才能取消管理员角色。", "only an admin may take the admin role")
 	}
 	if slices.Contains(current, models.RoleBuildingHead) {
 		out = append(out, models.RoleBuildingHead)
@@ -635,21 +635,21 @@ func (s *Communities) checkPartnerRole(ctx context.Context, p models.Principal, 
 	has := slices.Contains(roles, role)
 	switch {
 	case has && id == "":
-		return models.Errorf(models.ErrValidation.Code, "%s is required for the %s role", field, role)
+		return models.ErrValidation.Withf("%[3]s角色须填写 %[1]s。", "%[1]s is required for the %[2]s role", field, role, role.Zh())
 	case !has && id != "":
-		return models.Errorf(models.ErrValidation.Code, "%s is only for the %s role", field, role)
+		return models.ErrValidation.Withf("%[1]s 只适用于%[3]s角色。", "%[1]s is only for the %[2]s role", field, role, role.Zh())
 	case !has:
 		return nil
 	}
 	pt, err := s.store.Partner(ctx, id)
 	if errors.Is(err, models.ErrNotFound) || (err == nil && pt.CommunityID != p.CommunityID) {
-		return models.Errorf(models.ErrNotFound.Code, "%s: no such partner", field)
+		return models.ErrNotFound.Withf("%s：没有这个合作方。", "%s: no such partner", field)
 	}
 	if err != nil {
 		return fmt.Errorf("check %s: %w", field, err)
 	}
 	if merchant && pt.Kind != models.PartnerMerchant {
-		return models.Errorf(models.ErrValidation.Code, "%s must name a merchant", field)
+		return models.ErrValidation.Withf("%s 须为商户。", "%s must name a merchant", field)
 	}
 	return nil
 }
@@ -770,7 +770,7 @@ func (s *Communities) AddFamilyLink(ctx context.Context, p models.Principal, res
 		return models.Resident{}, err
 	}
 	if residentID == relativeID {
-		return models.Resident{}, models.Errorf(models.ErrValidation.Code, "a resident cannot be their own relative")
+		return models.Resident{}, models.ErrValidation.Withf("居民不能把自己登记为亲属。", "a resident cannot be their own relative")
 	}
 	r, err := managedResident(ctx, s.store, p, residentID)
 	if err != nil {
@@ -798,13 +798,13 @@ func (s *Communities) linkFamily(ctx context.Context, r models.Resident, relativ
 	i := slices.IndexFunc(family, func(f models.FamilyLink) bool { return f.ResidentID == relativeID })
 	switch {
 	case i >= 0 && family[i].Relation != relation:
-		return models.Resident{}, models.Errorf(models.ErrConflict.Code, "these residents are already linked as %s", family[i].Relation)
+		return models.Resident{}, models.ErrConflict.Withf("这两位居民已登记为亲属关系（%s）。", "these residents are already linked as %s", family[i].Relation)
 	case i >= 0 && (family[i].Verified || !verify):
 		return r, nil
 	case i >= 0:
 		family[i].Verified = true
 	case len(family) >= models.MaxFamilyLinks:
-		return models.Resident{}, models.Errorf(models.ErrValidation.Code, "a resident has at most %d family links", models.MaxFamilyLinks)
+		return models.Resident{}, models.ErrValidation.Withf("每位居民最多登记 %d 个亲属关系。", "a resident has at most %d family links", models.MaxFamilyLinks)
 	default:
 		family = append(family, models.FamilyLink{ResidentID: relativeID, Relation: relation, Verified: verify})
 	}
@@ -828,7 +828,7 @@ func (s *Communities) VerifyFamilyLink(ctx context.Context, p models.Principal, 
 	}
 	i := slices.IndexFunc(r.Family, func(f models.FamilyLink) bool { return f.ResidentID == relativeID })
 	if i < 0 {
-		return models.Resident{}, models.Errorf(models.ErrNotFound.Code, "no such family link")
+		return models.Resident{}, models.ErrNotFound.Withf("没有这条亲属关系。", "no such family link")
 	}
 	other, err := managedResident(ctx, s.store, p, relativeID)
 	if err != nil {
@@ -867,7 +867,7 @@ func (s *Communities) CreatePartner(ctx context.Context, p models.Principal, kin
 	pt := models.Partner{ID: s.newID(), CommunityID: p.CommunityID, Kind: kind, Name: name, Created: s.stamp()}
 	err = s.store.InsertPartner(ctx, pt)
 	if errors.Is(err, models.ErrConflict) {
-		return models.Partner{}, models.Errorf(models.ErrAlreadyExists.Code, "a partner with this name exists")
+		return models.Partner{}, models.ErrAlreadyExists.Withf("已有同名的合作方。", "a partner with this name exists")
 	}
 	if err != nil {
 		return models.Partner{}, fmt.Errorf("create partner: %w", err)

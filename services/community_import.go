@@ -78,7 +78,7 @@ func (e *ImportRejection) Unwrap() error {
 	for _, p := range e.Problems {
 		rows[p.Row] = true
 	}
-	return models.Errorf(models.ErrImportRejected.Code, "rows with problems: %d; nothing was imported", len(rows))
+	return models.ErrImportRejected.Withf("有 %d 行存在问题，本次未导入任何数据。", "rows with problems: %d; nothing was imported", len(rows))
 }
 
 // ImportHouseholds adds households from a CSV file with the columns
@@ -374,14 +374,14 @@ type record struct {
 // write those). Rows are numbered as a spreadsheet numbers them.
 func readCSV(data []byte, cols []column) ([]models.ImportProblem, []record, error) {
 	if !utf8.Valid(data) {
-		return nil, nil, models.Errorf(models.ErrValidation.Code, "the file must be UTF-8 text (in Excel: Save As, CSV UTF-8)")
+		return nil, nil, models.ErrValidation.Withf("文件须为 UTF-8 文本（在 Excel 中：另存为“CSV UTF-8”）。", "the file must be UTF-8 text (in Excel: Save As, CSV UTF-8)")
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
 	head, err := r.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, nil, models.Errorf(models.ErrValidation.Code, "the file is empty")
+		return nil, nil, models.ErrValidation.Withf("文件是空的。", "the file is empty")
 	}
 	if err != nil {
 		return []models.ImportProblem{{Row: 1, Code: ProblemHeader, Message: "the header row is not valid CSV"}}, nil, nil
@@ -445,7 +445,7 @@ func readCSV(data []byte, cols []column) ([]models.ImportProblem, []record, erro
 			continue
 		}
 		if len(out) == MaxImportRows {
-			return nil, nil, models.Errorf(models.ErrValidation.Code, "a file has at most %d rows", MaxImportRows)
+			return nil, nil, models.ErrValidation.Withf("一个文件最多 %d 行。", "a file has at most %d rows", MaxImportRows)
 		}
 		rec := record{row: line, fields: map[string]string{}}
 		if len(fields) != len(head) {
@@ -458,7 +458,7 @@ func readCSV(data []byte, cols []column) ([]models.ImportProblem, []record, erro
 		out = append(out, rec)
 	}
 	if len(out) == 0 {
-		return nil, nil, models.Errorf(models.ErrValidation.Code, "the file has no rows under its header")
+		return nil, nil, models.ErrValidation.Withf("文件只有表头，没有数据行。", "the file has no rows under its header")
 	}
 	return nil, out, nil
 }

@@ -154,7 +154,7 @@ func (s *Settlement) refuseOpenMonth(ctx context.Context, m models.Month) error 
 		}
 		for _, c := range cs {
 			if s.now().Before(m.End(c.Location())) {
-				return models.Errorf(models.ErrValidation.Code, "month %s is not over yet", m)
+				return models.ErrValidation.Withf("%s 月份还没有结束，不能处理。", "month %s is not over yet", m)
 			}
 		}
 		after = cs[len(cs)-1].ID

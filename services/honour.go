@@ -150,10 +150,10 @@ func (s *Honour) Nominate(ctx context.Context, p models.Principal, n Nomination)
 		return models.HonourEntry{}, models.ErrForbidden
 	}
 	if (n.ResidentID == "") == (n.HouseholdID == "") {
-		return models.HonourEntry{}, models.Errorf(models.ErrValidation.Code, "name exactly one of resident_id and household_id")
+		return models.HonourEntry{}, models.ErrValidation.Withf("居民（resident_id）和住户（household_id）须且只能填写一个。", "name exactly one of resident_id and household_id")
 	}
 	if !slices.Contains(models.HonourCategories, n.Category) {
-		return models.HonourEntry{}, models.Errorf(models.ErrValidation.Code, "category must be one of %v", models.HonourCategories)
+		return models.HonourEntry{}, models.ErrValidation.Withf("类别须为以下之一：%v。", "category must be one of %v", models.HonourCategories)
 	}
 	reason, err := models.CleanText("reason", n.Reason, 500)
 	if err != nil {
@@ -189,7 +189,7 @@ func (s *Honour) Nominate(ctx context.Context, p models.Principal, n Nomination)
 			ok = b.HeadID == p.ResidentID
 		}
 		if !ok {
-			return models.HonourEntry{}, models.Errorf(models.ErrForbidden.Code, "a building head nominates residents of their own building")
+			return models.HonourEntry{}, models.ErrForbidden.Withf("楼组长只能提名本楼的居民。", "a building head nominates residents of their own building")
 		}
 	}
 	policy, err := s.policies.At(ctx, p.CommunityID, e.Nominated)
@@ -275,17 +275,20 @@ func (s *Honour) otherOpenNomination(ctx context.Context, e models.HonourEntry) 
 	}
 }
 
+// objectionRulingZh names an objection's ruling in Chinese.
+var objectionRulingZh = map[string]string{string(models.ObjectionUpheld): "被认定成立", string(models.ObjectionDismissed): "被驳回"}
+
 func nominationOpen(prev models.HonourEntry) error {
-	state := "公示中 (in public notice)"
+	state, stateEn := "公示中", "in public notice"
 	if prev.Status == models.HonourListed {
-		state = "已上榜 (listed)"
+		state, stateEn = "已上榜", "listed"
 	}
-	who := "该居民 (this resident)"
+	who, whoEn := "该居民", "this resident"
 	if prev.ResidentID == "" {
-		who = "该户 (this household)"
+		who, whoEn = "该户", "this household"
 	}
-	return models.Errorf(models.ErrNominationOpen.Code, "%s已有未结束的红榜提名 %s，%s; %s has an open nomination %s",
-		who, prev.ID, state, who, prev.ID)
+	return models.ErrNominationOpen.Withf("%[1]s已有未结束的红榜提名 %[3]s（%[4]s），不能再提名。",
+		"%[2]s has an open nomination %[3]s (%[5]s)", who, whoEn, prev.ID, state, stateEn)
 }
 
 // openNomination reports whether entry e still holds its nominee's chain at
@@ -351,7 +354,7 @@ func (s *Honour) Entries(ctx context.Context, p models.Principal, status models.
 		return nil, models.ErrForbidden
 	}
 	if !p.IsStaff() && status != models.HonourNotice {
-		return nil, models.Errorf(models.ErrForbidden.Code, "residents see the nominations in notice")
+		return nil, models.ErrForbidden.Withf("居民只能查看公示中的提名。", "residents see the nominations in notice")
 	}
 	var statuses []models.HonourStatus
 	if status != "" {
@@ -399,13 +402,13 @@ func (s *Honour) Object(ctx context.Context, p models.Principal, entryID, reason
 	}
 	at := s.stamp()
 	if e.Status != models.HonourNotice || !at.Before(e.NoticeEnds) {
-		return models.Objection{}, models.Errorf(models.ErrConflict.Code, "the public notice of this nomination has ended")
+		return models.Objection{}, models.ErrConflict.Withf("这条提名的公示期已结束。", "the public notice of this nomination has ended")
 	}
 	o := models.Objection{ID: derivedID(e.ID, p.ResidentID), EntryID: e.ID, CommunityID: e.CommunityID,
 		ResidentID: p.ResidentID, Reason: reason, At: at, Status: models.ObjectionPending}
 	err = s.store.InsertObjection(ctx, o)
 	if errors.Is(err, models.ErrConflict) {
-		return models.Objection{}, models.Errorf(models.ErrAlreadyExists.Code, "you have objected to this nomination already")
+		return models.Objection{}, models.ErrAlreadyExists.Withf("您已对这条提名提出过异议。", "you have objected to this nomination already")
 	}
 	if err != nil {
 		return models.Objection{}, fmt.Errorf("object: %w", err)
@@ -477,7 +480,7 @@ func (s *Honour) RuleObjection(ctx context.Context, p models.Principal, objectio
 		return models.Objection{}, fmt.Errorf("rule objection: %w", err)
 	}
 	if !first && ev.Kind != string(kind) {
-		return models.Objection{}, models.Errorf(models.ErrConflict.Code, "this objection was %s already", ev.Kind)
+		return models.Objection{}, models.ErrConflict.Withf("这条异议已经%[2]s。", "this objection was %[1]s already", ev.Kind, objectionRulingZh[ev.Kind])
 	}
 	o.Status = models.ObjectionPending
 	if o, err = s.settledObjection(ctx, o); err != nil {
@@ -783,7 +786,7 @@ func (s *Honour) Revoke(ctx context.Context, p models.Principal, entryID, reason
 	}
 	n := e.Restored + 1
 	if e.Status != models.HonourListed && !(e.Status == models.HonourRevoked && e.Revocations == n) {
-		return models.HonourEntry{}, models.Errorf(models.ErrConflict.Code, "only a listed entry can be revoked")
+		return models.HonourEntry{}, models.ErrConflict.Withf("只有已上红榜的条目才能撤销。", "only a listed entry can be revoked")
 	}
 	ev, _, err := s.event(ctx, models.HonourEvent{ID: fmt.Sprintf("%s:revoked:%d", e.ID, n), CommunityID: e.CommunityID,
 		Subject: e.ID, Kind: "revoked", By: p.ResidentID, Reason: reason, At: s.stamp()})
@@ -825,11 +828,11 @@ func (s *Honour) Appeal(ctx context.Context, p models.Principal, entryID, reason
 		return models.HonourEntry{}, err
 	}
 	if e.Status != models.HonourRevoked {
-		return models.HonourEntry{}, models.Errorf(models.ErrConflict.Code, "only a revoked listing can be appealed")
+		return models.HonourEntry{}, models.ErrConflict.Withf("只有被撤销的上榜才能申诉。", "only a revoked listing can be appealed")
 	}
 	if e.Revocations == 0 {
 		// Withdrawn after an upheld objection: the ruling is the decision.
-		return models.HonourEntry{}, models.Errorf(models.ErrConflict.Code, "异议成立后撤下的上榜不能申诉 (a listing withdrawn after an upheld objection cannot be appealed)")
+		return models.HonourEntry{}, models.ErrConflict.Withf("异议成立后撤下的上榜不能申诉。", "a listing withdrawn after an upheld objection cannot be appealed")
 	}
 	_, first, err := s.event(ctx, models.HonourEvent{ID: fmt.Sprintf("%s:appeal:%d", e.ID, e.Revocations), CommunityID: e.CommunityID,
 		Subject: e.ID, Kind: "appeal", By: p.ResidentID, Reason: reason, At: s.stamp()})
@@ -837,7 +840,7 @@ func (s *Honour) Appeal(ctx context.Context, p models.Principal, entryID, reason
 		return models.HonourEntry{}, fmt.Errorf("appeal: %w", err)
 	}
 	if !first {
-		return models.HonourEntry{}, models.Errorf(models.ErrAlreadyExists.Code, "this revocation has been appealed already")
+		return models.HonourEntry{}, models.ErrAlreadyExists.Withf("这次撤销已经申诉过了。", "this revocation has been appealed already")
 	}
 	e.AppealOpen = true
 	return e, s.store.SaveHonourEntry(ctx, e)
@@ -860,7 +863,7 @@ func (s *Honour) DecideAppeal(ctx context.Context, p models.Principal, entryID s
 	n := e.Revocations
 	if _, err := s.store.HonourEvent(ctx, fmt.Sprintf("%s:appeal:%d", e.ID, n)); err != nil {
 		if errors.Is(err, models.ErrNotFound) {
-			return models.HonourEntry{}, models.Errorf(models.ErrConflict.Code, "there is no appeal to decide")
+			return models.HonourEntry{}, models.ErrConflict.Withf("没有待处理的申诉。", "there is no appeal to decide")
 		}
 		return models.HonourEntry{}, fmt.Errorf("decide appeal: %w", err)
 	}
@@ -881,7 +884,7 @@ func (s *Honour) DecideAppeal(ctx context.Context, p models.Principal, entryID s
 		return models.HonourEntry{}, fmt.Errorf("decide appeal: %w", err)
 	}
 	if !first && ev.Kind != kind {
-		return models.HonourEntry{}, models.Errorf(models.ErrConflict.Code, "this appeal was decided already")
+		return models.HonourEntry{}, models.ErrConflict.Withf("这条申诉已经处理过了。", "this appeal was decided already")
 	}
 	e.AppealOpen = false
 	if restore && e.Restored < n {

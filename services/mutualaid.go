@@ -104,7 +104,7 @@ func (t *Timebank) PostAid(ctx context.Context, p models.Principal, in NewAid) (
 		return models.MutualAid{}, models.ErrForbidden
 	}
 	if in.Minutes < 1 || in.Minutes > 24*60 {
-		return models.MutualAid{}, models.Errorf(models.ErrValidation.Code, "minutes must be between 1 and 1440")
+		return models.MutualAid{}, models.ErrValidation.Withf("时长须在 1 到 1440 分钟之间。", "minutes must be between 1 and 1440")
 	}
 	a := models.MutualAid{ID: t.newID(), CommunityID: p.CommunityID, Kind: in.Kind, PosterID: p.ResidentID,
 		Title: in.Title, Description: in.Description, Minutes: in.Minutes, When: in.When.UTC().Truncate(time.Millisecond),
@@ -365,17 +365,13 @@ func (t *Timebank) pay(ctx context.Context, a models.MutualAid) error {
 // holdRefusal says why the post's minutes could not be held.
 func (t *Timebank) holdRefusal(ctx context.Context, a models.MutualAid) error {
 	if a.PaidByFund {
-		return models.Localf(models.ErrInsufficientHours.Code,
-			"社区时间银行基金余额不足以支付这 %d 分钟的帮助。",
-			"the community's time-bank fund cannot cover these %d minutes of help", a.Minutes)
+		return models.ErrInsufficientHours.Withf("社区时间银行基金余额不足以支付这 %d 分钟的帮助。", "the community's time-bank fund cannot cover these %d minutes of help", a.Minutes)
 	}
 	pol, err := t.policies.At(ctx, a.CommunityID, t.now())
 	if err != nil {
 		return err
 	}
-	return models.Localf(models.ErrInsufficientHours.Code,
-		"需要冻结您 %d 分钟时长，将超出社区允许的最多透支 %d 分钟，请先积累时长。",
-		"holding %d of your minutes would take you past the community's limit of %d minutes below zero", a.Minutes, pol.DebtFloorMinutes)
+	return models.ErrInsufficientHours.Withf("需要冻结您 %d 分钟时长，将超出社区允许的最多透支 %d 分钟，请先积累时长。", "holding %d of your minutes would take you past the community's limit of %d minutes below zero", a.Minutes, pol.DebtFloorMinutes)
 }
 
 // visible: an open post to the whole community; any other to its two
@@ -500,7 +496,7 @@ func (t *Timebank) AcceptAid(ctx context.Context, p models.Principal, id string)
 		return models.MutualAid{}, err
 	}
 	if a.PosterID == p.ResidentID {
-		return models.MutualAid{}, models.Localf(models.ErrAidState.Code, "不能接自己发布的互助单。", "you cannot accept your own post")
+		return models.MutualAid{}, models.ErrAidState.Withf("不能接自己发布的互助单。", "you cannot accept your own post")
 	}
 	s := models.AidStep{Kind: models.AidStepAccept, Actor: p.ResidentID, Resident: p.ResidentID}
 	if a.Kind == models.AidOffer {
@@ -728,7 +724,7 @@ func (t *Timebank) GiftHours(ctx context.Context, p models.Principal, toID strin
 		return models.Gift{}, err
 	}
 	if models.Age(to.BirthYear, now) < pol.GiftMinAge {
-		return models.Gift{}, models.Errorf(models.ErrGiftAge.Code, "the relative must be at least %d", pol.GiftMinAge)
+		return models.Gift{}, models.ErrGiftAge.Withf("受赠亲属须年满 %d 岁。", "the relative must be at least %d", pol.GiftMinAge)
 	}
 	from := models.AccountOf(giver.ID, models.AssetHours)
 	if b, err := t.ledger.Balance(ctx, from); err != nil {
@@ -741,8 +737,7 @@ func (t *Timebank) GiftHours(ctx context.Context, p models.Principal, toID strin
 	chain := "gift:" + giver.ID + ":" + strconv.Itoa(now.In(loc).Year())
 	_, err = t.appendLink(ctx, chain, id, nil, func(last models.Link) (models.Link, error) {
 		if last.Total+int64(minutes) > int64(pol.GiftYearlyCapMinutes) {
-			return models.Link{}, models.Errorf(models.ErrGiftYearlyCap.Code, "%d of %d minutes gifted this year",
-				last.Total, pol.GiftYearlyCapMinutes)
+			return models.Link{}, models.ErrGiftYearlyCap.Withf("今年已赠送 %d 分钟时长，年度上限为 %d 分钟。", "%d of %d minutes gifted this year", last.Total, pol.GiftYearlyCapMinutes)
 		}
 		return models.Link{Amount: int64(minutes), Total: last.Total + int64(minutes)}, nil
 	})

@@ -94,7 +94,7 @@ func (p *Policies) AddVersion(ctx context.Context, pr models.Principal, next mod
 		next.Effective = now
 	}
 	if next.Effective.Before(now.Add(-time.Minute)) {
-		return models.Policy{}, models.Errorf(models.ErrValidation.Code, "effective may not be in the past: a policy applies from its date only")
+		return models.Policy{}, models.ErrValidation.Withf("生效日期不能早于今天：政策只从生效日起适用。", "effective may not be in the past: a policy applies from its date only")
 	}
 	if err := next.Validate(); err != nil {
 		return models.Policy{}, err
@@ -122,5 +122,5 @@ func (p *Policies) AddVersion(ctx context.Context, pr models.Principal, next mod
 		_, _ = p.versions(ctx, pr.CommunityID, true)
 		return next, nil
 	}
-	return models.Policy{}, models.Errorf(models.ErrConflict.Code, "policy is being changed by someone else; try again")
+	return models.Policy{}, models.ErrConflict.Withf("政策正在被他人修改，请稍后再试。", "policy is being changed by someone else; try again")
 }

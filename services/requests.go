@@ -79,7 +79,7 @@ func (s *Requests) Begin(ctx context.Context, idem Idempotency) (models.KeyedReq
 		}
 		return prior, prior.Answered(), nil
 	}
-	return models.KeyedRequest{}, false, models.Errorf(models.ErrConflict.Code, "a request with this Idempotency-Key is in progress; repeat it shortly")
+	return models.KeyedRequest{}, false, models.ErrConflict.Withf("使用该幂等键（Idempotency-Key）的请求正在处理中，请稍后重试。", "a request with this Idempotency-Key is in progress; repeat it shortly")
 }
 
 // await reads the prior request of idem's key until it is answered, it is

@@ -178,13 +178,14 @@ func (s *Rewards) checkReward(ctx context.Context, r models.Reward) error {
 	}
 	pt, err := s.store.Partner(ctx, r.PartnerID)
 	if errors.Is(err, models.ErrNotFound) || (err == nil && pt.CommunityID != r.CommunityID) {
-		return models.Errorf(models.ErrValidation.Code, "partner_id is not a partner of this community")
+		return models.ErrValidation.Withf("所填合作方（partner_id）不是本社区的合作方。", "partner_id is not a partner of this community")
 	}
 	if err != nil {
 		return err
 	}
 	if pt.Kind != r.Kind.PartnerKind() {
-		return models.Errorf(models.ErrValidation.Code, "a %s reward is honoured by a %s partner", r.Kind, r.Kind.PartnerKind())
+		return models.ErrValidation.Withf("%[3]s类兑换须由%[4]s兑付，所选合作方类型不符。", "a %[1]s reward is honoured by a %[2]s partner",
+			r.Kind, r.Kind.PartnerKind(), r.Kind.Zh(), r.Kind.PartnerKind().Zh())
 	}
 	return nil
 }
@@ -238,13 +239,13 @@ func (s *Rewards) Rewards(ctx context.Context, p models.Principal, all bool) ([]
 // admit checks the reward is on offer and the resident may have it.
 func (s *Rewards) admit(ctx context.Context, rw models.Reward, res models.Resident, at time.Time, loc *time.Location) error {
 	if !rw.ActiveAt(at) {
-		return models.Errorf(models.ErrRewardInactive.Code, "this reward is not offered now")
+		return models.ErrRewardInactive.Withf("这项兑换目前不在兑换期内。", "this reward is not offered now")
 	}
 	if res.HouseholdID == "" && (rw.Kind != models.RewardMerchant || rw.MinStar > 0 || rw.HouseholdYearCapFen > 0) {
-		return models.Errorf(models.ErrNotEligible.Code, "household: only a resident of a household may redeem this")
+		return models.ErrNotEligible.Withf("这项兑换仅限已登记住户的居民（household）。", "household: only a resident of a household may redeem this")
 	}
 	if rw.MinAge > 0 && (res.BirthYear == 0 || at.In(loc).Year()-res.BirthYear < rw.MinAge) {
-		return models.Errorf(models.ErrNotEligible.Code, "age: residents aged %d or over only", rw.MinAge)
+		return models.ErrNotEligible.Withf("这项兑换仅限 %d 岁及以上的居民（age）。", "age: residents aged %d or over only", rw.MinAge)
 	}
 	if rw.HonourOnly {
 		ok, err := s.elig.HonourListed(ctx, res.CommunityID, res.ID, at)
@@ -252,7 +253,7 @@ func (s *Rewards) admit(ctx context.Context, rw models.Reward, res models.Reside
 			return err
 		}
 		if !ok {
-			return models.Errorf(models.ErrNotEligible.Code, "honour_roll: residents listed on the honour roll only")
+			return models.ErrNotEligible.Withf("这项兑换仅限上过红榜的居民（honour_roll）。", "honour_roll: residents listed on the honour roll only")
 		}
 	}
 	if rw.MinStar > 0 {
@@ -261,7 +262,7 @@ func (s *Rewards) admit(ctx context.Context, rw models.Reward, res models.Reside
 			return err
 		}
 		if lvl < rw.MinStar {
-			return models.Errorf(models.ErrNotEligible.Code, "star_level: households of star level %d or above only", rw.MinStar)
+			return models.ErrNotEligible.Withf("这项兑换仅限 %d 星级及以上的家庭（star_level）。", "star_level: households of star level %d or above only", rw.MinStar)
 		}
 	}
 	if rw.HeadsOnly {
@@ -270,7 +271,7 @@ func (s *Rewards) admit(ctx context.Context, rw models.Reward, res models.Reside
 			return err
 		}
 		if !ok {
-			return models.Errorf(models.ErrNotEligible.Code, "building_head: active building heads only")
+			return models.ErrNotEligible.Withf("这项兑换仅限在任的楼组长（building_head）。", "building_head: active building heads only")
 		}
 	}
 	return nil
@@ -449,16 +450,16 @@ func counters(rw models.Reward, residentID, householdID string, t time.Time, loc
 			cs = append(cs, counterSpec{key, capacity, refusal})
 		}
 	}
-	sold := models.Errorf(models.ErrSoldOut.Code, "this reward is sold out")
-	add(rw.LimitMonth, "lim:"+rw.ID+":"+residentID+":"+month, models.Errorf(models.ErrLimitReached.Code, "at most %d per month", rw.LimitMonth))
-	add(rw.LimitQuarter, "lim:"+rw.ID+":"+residentID+":"+quarter, models.Errorf(models.ErrLimitReached.Code, "at most %d per quarter", rw.LimitQuarter))
-	add(rw.LimitYear, "lim:"+rw.ID+":"+residentID+":"+year, models.Errorf(models.ErrLimitReached.Code, "at most %d per year", rw.LimitYear))
+	sold := models.ErrSoldOut.Withf("这项兑换已兑完。", "this reward is sold out")
+	add(rw.LimitMonth, "lim:"+rw.ID+":"+residentID+":"+month, models.ErrLimitReached.Withf("每月最多兑换 %d 次。", "at most %d per month", rw.LimitMonth))
+	add(rw.LimitQuarter, "lim:"+rw.ID+":"+residentID+":"+quarter, models.ErrLimitReached.Withf("每季度最多兑换 %d 次。", "at most %d per quarter", rw.LimitQuarter))
+	add(rw.LimitYear, "lim:"+rw.ID+":"+residentID+":"+year, models.ErrLimitReached.Withf("每年最多兑换 %d 次。", "at most %d per year", rw.LimitYear))
 	if rw.HouseholdYearCapFen > 0 && rw.ValueFen > 0 {
 		add(int(rw.HouseholdYearCapFen/rw.ValueFen), "hh:"+rw.ID+":"+householdID+":"+year,
-			models.Errorf(models.ErrLimitReached.Code, "the household's yearly cap of %s yuan is reached", rw.HouseholdYearCapFen))
+			models.ErrLimitReached.Withf("本户今年已达到 %s 元的年度上限。", "the household's yearly cap of %s yuan is reached", rw.HouseholdYearCapFen))
 		if rw.HouseholdYearCapFen < rw.ValueFen {
 			cs = append(cs, counterSpec{"hh:" + rw.ID + ":" + householdID + ":" + year, 0,
-				models.Errorf(models.ErrLimitReached.Code, "the household's yearly cap of %s yuan is reached", rw.HouseholdYearCapFen)})
+				models.ErrLimitReached.Withf("本户今年已达到 %s 元的年度上限。", "the household's yearly cap of %s yuan is reached", rw.HouseholdYearCapFen)})
 		}
 	}
 	add(rw.StockPerMonth, "stockm:"+rw.ID+":"+month, sold)
@@ -515,7 +516,7 @@ func (s *Rewards) Redeem(ctx context.Context, p models.Principal, rewardID strin
 		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 	}
 	if rw.Kind == models.RewardMerchant {
-		return models.Redemption{}, models.Errorf(models.ErrValidation.Code, "a merchant reward is redeemed by showing its QR code at the counter")
+		return models.Redemption{}, models.ErrValidation.Withf("商户兑换须在柜台出示兑换码。", "a merchant reward is redeemed by showing its QR code at the counter")
 	}
 	res, err := s.people.Resident(ctx, p.ResidentID)
 	if err != nil {
@@ -537,7 +538,7 @@ func (s *Rewards) affordable(ctx context.Context, res models.Resident, rw models
 		return fmt.Errorf("redeem: %w", err)
 	}
 	if b.Amount < int64(rw.Points) {
-		return models.Errorf(models.ErrInsufficientPoints.Code, "the balance is %d points; this reward needs %d", b.Amount, rw.Points)
+		return models.ErrInsufficientPoints.Withf("积分余额为 %d，这项兑换需要 %d 积分。", "the balance is %d points; this reward needs %d", b.Amount, rw.Points)
 	}
 	return nil
 }
@@ -608,7 +609,7 @@ func (s *Rewards) openOnce(ctx context.Context, rw models.Reward, res models.Res
 		case err != nil:
 			refusal = fmt.Errorf("redeem: %w", err)
 		case len(h.Plates) == 0:
-			refusal = models.Errorf(models.ErrNotEligible.Code, "plate: the household has no registered plate")
+			refusal = models.ErrNotEligible.Withf("本户没有登记车牌，不能兑换停车（plate）。", "plate: the household has no registered plate")
 		default:
 			plate = h.Plates[0]
 		}
@@ -745,7 +746,7 @@ func refusedAgain(red models.Redemption) error {
 	if code == "" {
 		code = models.ErrConflict.Code
 	}
-	return &models.Error{Code: code, Detail: "the first attempt of this request was refused"}
+	return (&models.Error{Code: code}).Withf("这项请求第一次提交时已被拒绝，重复提交的结果相同。", "the first attempt of this request was refused")
 }
 
 func refusedKey(id string) string { return "refused:" + id }
@@ -970,7 +971,7 @@ func (s *Rewards) decide(ctx context.Context, red models.Redemption, outcome mod
 		if red.Status == outcome {
 			return red, nil // a repeat
 		}
-		return red, models.Errorf(models.ErrRedemptionClosed.Code, "the redemption is %s", red.Status)
+		return red, models.ErrRedemptionClosed.Withf("该兑换单%[2]s，不能再操作。", "the redemption is %[1]s", red.Status, red.Status.Zh())
 	}
 	m := bill
 	m.ID, m.Redemption, m.Outcome, m.Actor, m.At = finalMark(red), red.ID, string(outcome), actor, s.stamp()
@@ -983,7 +984,7 @@ func (s *Rewards) decide(ctx context.Context, red models.Redemption, outcome mod
 		if red.Status == outcome {
 			return red, nil
 		}
-		return red, models.Errorf(models.ErrRedemptionClosed.Code, "the redemption is %s", red.Status)
+		return red, models.ErrRedemptionClosed.Withf("该兑换单%[2]s，不能再操作。", "the redemption is %[1]s", red.Status, red.Status.Zh())
 	}
 	if err != nil {
 		return red, fmt.Errorf("redemption: %w", err)
@@ -1323,7 +1324,7 @@ func (s *Rewards) ApplyCredit(ctx context.Context, p models.Principal, id, billN
 		return s.asOfGeneration(ctx, red, g, m)
 	}
 	if red.Status == models.RedemptionFulfilled && red.BillNo != billNo {
-		return red, models.Errorf(models.ErrRedemptionClosed.Code, "the credit is applied to bill %s already", red.BillNo)
+		return red, models.ErrRedemptionClosed.Withf("这笔抵扣已用于账单 %s。", "the credit is applied to bill %s already", red.BillNo)
 	}
 	return s.decide(ctx, red, models.RedemptionFulfilled, p.ResidentID, models.RedemptionMark{BillNo: billNo, BillDate: billDate, Op: idem.OpID})
 }
@@ -1397,7 +1398,7 @@ func (s *Rewards) VoidCredit(ctx context.Context, p models.Principal, id, reason
 		return s.asOfGeneration(ctx, red, g, m)
 	}
 	if red.Status != models.RedemptionFulfilled {
-		return red, models.Errorf(models.ErrRedemptionClosed.Code, "the credit is %s, not applied to a bill", red.Status)
+		return red, models.ErrRedemptionClosed.Withf("这笔抵扣%[2]s，尚未用于账单。", "the credit is %[1]s, not applied to a bill", red.Status, red.Status.Zh())
 	}
 	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: voidKey(red.ID, red.Generation), Redemption: red.ID, Outcome: "voided",
 		Actor: p.ResidentID, At: s.stamp(), BillNo: red.BillNo, BillDate: red.BillDate, Reason: reason, Op: idem.OpID})

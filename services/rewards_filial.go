@@ -16,6 +16,9 @@ import (
 // free for part of a visit on the policy's days and hours, in one of a few
 // visitor bays booked ahead.
 
+// weekdayZh names the days of the week in Chinese.
+var weekdayZh = [...]string{"周日", "周一", "周二", "周三", "周四", "周五", "周六"}
+
 // RegisterFilialPlate registers the plate of a visiting child for an
 // elderly parent. The parent (old enough by the policy) registers for
 // themselves; staff register for any resident of their community.
@@ -47,7 +50,7 @@ func (s *Rewards) RegisterFilialPlate(ctx context.Context, p models.Principal, p
 		return models.FilialPlate{}, err
 	}
 	if parent.BirthYear == 0 || now.In(loc).Year()-parent.BirthYear < policy.FilialMinAge {
-		return models.FilialPlate{}, models.Errorf(models.ErrNotEligible.Code, "age: the parent must be %d or over", policy.FilialMinAge)
+		return models.FilialPlate{}, models.ErrNotEligible.Withf("孝老停车仅限年满 %d 岁的老人（age）。", "age: the parent must be %d or over", policy.FilialMinAge)
 	}
 	fp := models.FilialPlate{CommunityID: parent.CommunityID, Plate: plate, ParentID: parent.ID, RegisteredBy: p.ResidentID, Created: now}
 	err = s.store.InsertFilialPlate(ctx, fp)
@@ -57,7 +60,7 @@ func (s *Rewards) RegisterFilialPlate(ctx context.Context, p models.Principal, p
 			return models.FilialPlate{}, err
 		}
 		if prior.ParentID != parent.ID {
-			return models.FilialPlate{}, models.Errorf(models.ErrAlreadyExists.Code, "the plate is registered for another resident")
+			return models.FilialPlate{}, models.ErrAlreadyExists.Withf("该车牌已登记在另一位居民名下。", "the plate is registered for another resident")
 		}
 		return prior, nil
 	}
@@ -90,12 +93,12 @@ func (s *Rewards) BookFilialVisit(ctx context.Context, p models.Principal, plate
 	}
 	d, err := time.ParseInLocation("2006-01-02", day, loc)
 	if err != nil {
-		return models.FilialBooking{}, models.Errorf(models.ErrValidation.Code, "day must look like 2026-11-21")
+		return models.FilialBooking{}, models.ErrValidation.Withf("日期格式须为 2026-11-21。", "day must look like 2026-11-21")
 	}
 	now := s.now().In(loc)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
 	if d.Before(today) || d.After(today.AddDate(0, 0, 60)) {
-		return models.FilialBooking{}, models.Errorf(models.ErrValidation.Code, "day must be today or within the next 60 days")
+		return models.FilialBooking{}, models.ErrValidation.Withf("日期须为今天或今后 60 天内。", "day must be today or within the next 60 days")
 	}
 	policy, err := s.policies.At(ctx, fp.CommunityID, d)
 	if err != nil {
@@ -103,11 +106,13 @@ func (s *Rewards) BookFilialVisit(ctx context.Context, p models.Principal, plate
 	}
 	if !slices.Contains(policy.FilialDays, d.Weekday()) {
 		names := make([]string, len(policy.FilialDays))
+		namesZh := make([]string, len(policy.FilialDays))
 		for i, wd := range policy.FilialDays {
-			names[i] = wd.String()
+			names[i], namesZh[i] = wd.String(), weekdayZh[wd]
 		}
-		return models.FilialBooking{}, models.Errorf(models.ErrNotFilialDay.Code, "filial-visit days are %s; %s is a %s",
-			strings.Join(names, ", "), day, d.Weekday())
+		return models.FilialBooking{}, models.ErrNotFilialDay.Withf("孝老停车日为%[4]s；%[2]s是%[5]s，不能预约。",
+			"filial-visit days are %[1]s; %[2]s is a %[3]s",
+			strings.Join(names, ", "), day, d.Weekday(), strings.Join(namesZh, "、"), weekdayZh[d.Weekday()])
 	}
 	id := fp.CommunityID + ":" + plate + ":" + day
 	v, err, _ := s.flight.Do("visit:"+id, func() (any, error) {
@@ -147,7 +152,7 @@ func (s *Rewards) BookFilialVisit(ctx context.Context, p models.Principal, plate
 			return models.FilialBooking{}, err
 		}
 		if bay == 0 {
-			return models.FilialBooking{}, models.Errorf(models.ErrBaysFull.Code, "all %d visitor bays are booked on %s", policy.FilialVisitorBays, day)
+			return models.FilialBooking{}, models.ErrBaysFull.Withf("%[2]s 的 %[1]d 个访客车位都已约满。", "all %d visitor bays are booked on %s", policy.FilialVisitorBays, day)
 		}
 		// A cancel that ran while the bay was being taken may have found
 		// no bay to give back: give it back here (once, whoever does it).
@@ -157,7 +162,7 @@ func (s *Rewards) BookFilialVisit(ctx context.Context, p models.Principal, plate
 			if err := s.finishVisitCancel(ctx, b, round); err != nil {
 				return models.FilialBooking{}, err
 			}
-			return models.FilialBooking{}, models.Errorf(models.ErrVisitClosed.Code, "the booking was cancelled while it was being made")
+			return models.FilialBooking{}, models.ErrVisitClosed.Withf("预约在办理过程中被取消了。", "the booking was cancelled while it was being made")
 		}
 		if b.Bay, err = s.physicalBay(ctx, bayKey(b), policy.FilialVisitorBays, bay); err != nil {
 			return models.FilialBooking{}, err
@@ -187,12 +192,12 @@ func (s *Rewards) mayBookFor(ctx context.Context, p models.Principal, parentID s
 	for _, f := range parent.Family {
 		if f.ResidentID == p.ResidentID && (f.Relation == models.RelationChild || f.Relation == models.RelationGrandchild) {
 			if !f.Verified {
-				return models.Errorf(models.ErrFamilyNotVerified.Code, "your family link to the parent is not verified by staff yet")
+				return models.ErrFamilyNotVerified.Withf("您与老人的亲属关系尚未经社区工作人员核实。", "your family link to the parent is not verified by staff yet")
 			}
 			return nil
 		}
 	}
-	return models.Errorf(models.ErrForbidden.Code, "only the parent, staff, or a child whose family link staff have verified may book this plate's visits")
+	return models.ErrForbidden.Withf("只有老人本人、社区工作人员或亲属关系已核实的子女才能预约这个车牌的孝老停车。", "only the parent, staff, or a child whose family link staff have verified may book this plate's visits")
 }
 
 // A booking's rounds: round 1 is the booking itself; "visit-cancel:"+id+":"+n
@@ -309,10 +314,10 @@ func (s *Rewards) CancelFilialVisit(ctx context.Context, p models.Principal, id 
 			return models.FilialBooking{}, fmt.Errorf("cancel visit: stored day: %w", err)
 		}
 		if !s.now().Before(day.AddDate(0, 0, 1)) {
-			return models.FilialBooking{}, models.Errorf(models.ErrVisitClosed.Code, "the visit on %s is over", b.Day)
+			return models.FilialBooking{}, models.ErrVisitClosed.Withf("%s 的探访已结束。", "the visit on %s is over", b.Day)
 		}
 		if _, err := s.store.SlotHolder(ctx, "visit-used:"+id); err == nil {
-			return models.FilialBooking{}, models.Errorf(models.ErrVisitClosed.Code, "the visit's free time was used at the gate")
+			return models.FilialBooking{}, models.ErrVisitClosed.Withf("这次探访的免费停车时间已在道闸使用。", "the visit's free time was used at the gate")
 		} else if !errors.Is(err, models.ErrNotFound) {
 			return models.FilialBooking{}, err
 		}
@@ -357,10 +362,10 @@ func (s *Rewards) GateEvent(ctx context.Context, p models.Principal, in GateEven
 		return models.GateEvent{}, err
 	}
 	if in.Direction != models.GateIn && in.Direction != models.GateOut {
-		return models.GateEvent{}, models.Errorf(models.ErrValidation.Code, "direction must be in or out")
+		return models.GateEvent{}, models.ErrValidation.Withf("方向须为进（in）或出（out）。", "direction must be in or out")
 	}
 	if in.At.IsZero() || in.At.After(s.now().Add(time.Hour)) {
-		return models.GateEvent{}, models.Errorf(models.ErrValidation.Code, "at must be a time not in the future")
+		return models.GateEvent{}, models.ErrValidation.Withf("时间不能晚于现在。", "at must be a time not in the future")
 	}
 	at := in.At.UTC().Truncate(time.Millisecond)
 	c := pt.CommunityID
@@ -394,7 +399,7 @@ func (s *Rewards) GateEvent(ctx context.Context, p models.Principal, in GateEven
 
 func (s *Rewards) sameEvent(prior models.GateEvent, plate string, dir models.GateDirection, at time.Time) (models.GateEvent, error) {
 	if prior.Plate != plate || prior.Direction != dir || !prior.At.Equal(at) {
-		return models.GateEvent{}, models.Errorf(models.ErrIdempotencyMismatch.Code, "event_id was posted before with another plate, direction or time")
+		return models.GateEvent{}, models.ErrIdempotencyMismatch.Withf("该道闸事件编号（event_id）之前已提交过，车牌、方向或时间不同。", "event_id was posted before with another plate, direction or time")
 	}
 	return prior, nil
 }

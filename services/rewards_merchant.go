@@ -101,9 +101,7 @@ func (s *Rewards) recordCounterCode(ctx context.Context, community, tokenID, tok
 func NormalizeCounterCode(code string) (string, error) {
 	c := strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(code))
 	if len(c) != CounterCodeLength || strings.Trim(c, counterCodeAlphabet) != "" {
-		return "", models.Localf(models.ErrValidation.Code,
-			"兑换码应为居民手机上显示的%d位字母和数字。",
-			"code must be the %d letters and digits shown on the resident's phone", CounterCodeLength)
+		return "", models.ErrValidation.Withf("兑换码应为居民手机上显示的%d位字母和数字。", "code must be the %d letters and digits shown on the resident's phone", CounterCodeLength)
 	}
 	return c, nil
 }
@@ -120,8 +118,7 @@ func (s *Rewards) ScanCode(ctx context.Context, p models.Principal, code string,
 	}
 	token, err := s.store.CounterCode(ctx, p.CommunityID+":"+c)
 	if errors.Is(err, models.ErrNotFound) {
-		return ScanResult{}, models.Localf(models.ErrTokenInvalid.Code,
-			"没有兑换码 %s，请核对后重输，或扫描二维码。", "there is no code %s; check it, or scan the QR code", c)
+		return ScanResult{}, models.ErrTokenInvalid.Withf("没有兑换码 %s，请核对后重输，或扫描二维码。", "there is no code %s; check it, or scan the QR code", c)
 	}
 	if err != nil {
 		return ScanResult{}, fmt.Errorf("scan code: %w", err)
@@ -146,7 +143,7 @@ func (s *Rewards) IssueQR(ctx context.Context, p models.Principal, rewardID stri
 		return CounterQR{}, fmt.Errorf("qr: %w", err)
 	}
 	if rw.Kind != models.RewardMerchant {
-		return CounterQR{}, models.Errorf(models.ErrValidation.Code, "only a merchant reward is redeemed by QR code")
+		return CounterQR{}, models.ErrValidation.Withf("只有商户兑换才使用兑换码。", "only a merchant reward is redeemed by QR code")
 	}
 	res, err := s.people.Resident(ctx, p.ResidentID)
 	if err != nil {
@@ -161,7 +158,7 @@ func (s *Rewards) IssueQR(ctx context.Context, p models.Principal, rewardID stri
 		return CounterQR{}, err
 	}
 	if !s.allowQR(res.ID, now) {
-		return CounterQR{}, models.Errorf(models.ErrRateLimited.Code, "at most %d QR codes a minute", s.qrLimit())
+		return CounterQR{}, models.ErrRateLimited.Withf("每分钟最多生成 %d 个兑换码，请稍后再试。", "at most %d QR codes a minute", s.qrLimit())
 	}
 	exp := now.Add(QRLifetime).Truncate(time.Second)
 	claims := qrClaims{V: 1, ID: s.newID(), Resident: res.ID, Community: res.CommunityID, Reward: rw.ID,
@@ -206,7 +203,7 @@ func (s *Rewards) allowQR(residentID string, now time.Time) bool {
 // never panics on hostile input: every part is bounded and checked before
 // it is used. Expiry is checked by the caller.
 func (s *Rewards) parseQR(token string) (qrClaims, error) {
-	invalid := models.Errorf(models.ErrTokenInvalid.Code, "the QR code is not a Linli code")
+	invalid := models.ErrTokenInvalid.Withf("这不是邻里的兑换码。", "the QR code is not a Linli code")
 	if len(token) == 0 || len(token) > maxTokenLen || len(s.qrSecret) == 0 || !tokenText(token) {
 		return qrClaims{}, invalid
 	}
@@ -270,14 +267,14 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 		return ScanResult{}, err
 	}
 	if c.Community != p.CommunityID {
-		return ScanResult{}, models.Errorf(models.ErrForbidden.Code, "this code is for another merchant")
+		return ScanResult{}, models.ErrForbidden.Withf("这个兑换码属于另一家商户。", "this code is for another merchant")
 	}
 	rw, err := s.rewardByID(ctx, c.Reward)
 	if err != nil {
 		return ScanResult{}, fmt.Errorf("scan: %w", err)
 	}
 	if rw.PartnerID != p.MerchantID || rw.CommunityID != p.CommunityID {
-		return ScanResult{}, models.Errorf(models.ErrForbidden.Code, "this code is for another merchant")
+		return ScanResult{}, models.ErrForbidden.Withf("这个兑换码属于另一家商户。", "this code is for another merchant")
 	}
 	res, err := s.people.Resident(ctx, c.Resident)
 	if err != nil {
@@ -287,7 +284,7 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 	// resident can still show it elsewhere.
 	var refusal error
 	if s.now().Unix() >= c.Expires {
-		refusal = models.Errorf(models.ErrTokenExpired.Code, "the code expired; ask for a fresh one")
+		refusal = models.ErrTokenExpired.Withf("兑换码已过期，请让居民重新出示。", "the code expired; ask for a fresh one")
 	} else if loc, err := s.location(ctx, rw.CommunityID); err != nil {
 		return ScanResult{}, fmt.Errorf("scan: %w", err)
 	} else if refusal = s.admit(ctx, rw, res, s.now(), loc); refusal == nil {
@@ -355,7 +352,7 @@ func (s *Rewards) claimToken(ctx context.Context, p models.Principal, tokenID st
 			return "", mark, false, fmt.Errorf("scan: %w", err)
 		}
 		if !refused {
-			return "", mark, false, models.Errorf(models.ErrAlreadyRedeemed.Code, "this code was redeemed at %s", prior.At.Format(time.RFC3339))
+			return "", mark, false, models.ErrAlreadyRedeemed.Withf("这个兑换码已于 %s 兑换。", "this code was redeemed at %s", prior.At.Format(time.RFC3339))
 		}
 		// That attempt was refused: the token is free for the next.
 	}
@@ -393,7 +390,7 @@ func (s *Rewards) Refund(ctx context.Context, p models.Principal, id, reason str
 		return red, nil
 	}
 	if red.Status != models.RedemptionFulfilled {
-		return red, models.Errorf(models.ErrRedemptionClosed.Code, "the redemption is %s", red.Status)
+		return red, models.ErrRedemptionClosed.Withf("该兑换单%[2]s，只有已兑换的才能退回。", "the redemption is %[1]s", red.Status, red.Status.Zh())
 	}
 	now := s.stamp()
 	policy, err := s.policies.At(ctx, red.CommunityID, now)
@@ -401,7 +398,7 @@ func (s *Rewards) Refund(ctx context.Context, p models.Principal, id, reason str
 		return red, fmt.Errorf("refund: %w", err)
 	}
 	if now.Sub(red.Fulfilled) > time.Duration(policy.MerchantRefundDays)*24*time.Hour {
-		return red, models.Errorf(models.ErrRefundWindowEnded.Code, "refunds are possible for %d days", policy.MerchantRefundDays)
+		return red, models.ErrRefundWindowEnded.Withf("兑换后 %d 天内才能退回。", "refunds are possible for %d days", policy.MerchantRefundDays)
 	}
 	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: "refund:" + red.ID, Redemption: red.ID, Outcome: string(models.RedemptionRefunded),
 		Actor: p.ResidentID, At: now, Reason: reason})
@@ -475,7 +472,7 @@ func (s *Rewards) MerchantDay(ctx context.Context, p models.Principal, day strin
 		n := s.now().In(loc)
 		from = time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, loc)
 	} else if from, err = time.ParseInLocation("2006-01-02", day, loc); err != nil {
-		return nil, models.Errorf(models.ErrValidation.Code, "day must look like 2026-11-21")
+		return nil, models.ErrValidation.Withf("日期格式须为 2026-11-21。", "day must look like 2026-11-21")
 	}
 	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: p.CommunityID, PartnerID: p.MerchantID,
 		From: from.UTC(), To: from.AddDate(0, 0, 1).UTC()}, MaxPageSize)

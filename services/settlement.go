@@ -119,7 +119,7 @@ func (s *Settlement) SettleMonth(ctx context.Context, m models.Month) (SettleCou
 		}
 		for _, c := range cs {
 			if s.now().Before(m.End(c.Location())) {
-				return n, models.Errorf(models.ErrValidation.Code, "month %s is not over yet", m)
+				return n, models.ErrValidation.Withf("%s 月份还没有结束，不能处理。", "month %s is not over yet", m)
 			}
 			partners, err := s.store.Partners(ctx, c.ID, "", "", 0)
 			if err != nil {
@@ -394,7 +394,7 @@ func (s *Settlement) MarkPaid(ctx context.Context, p models.Principal, id string
 		return models.Statement{}, fmt.Errorf("mark paid: %w", err)
 	}
 	if st.Status == models.StatementDraft {
-		return models.Statement{}, models.Errorf(models.ErrConflict.Code, "the partner has not confirmed this statement yet")
+		return models.Statement{}, models.ErrConflict.Withf("合作方尚未确认这份结算单。", "the partner has not confirmed this statement yet")
 	}
 	return s.transition(ctx, p, st, models.StatementPaid)
 }

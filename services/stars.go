@@ -246,7 +246,7 @@ func (s *Honour) LowerStar(ctx context.Context, p models.Principal, householdID 
 			return models.StarRecord{}, fmt.Errorf("lower star: %w", err)
 		}
 	} else if level < 0 || level >= rec.Level {
-		return models.StarRecord{}, models.Errorf(models.ErrValidation.Code, "level must be below the current level %d", rec.Level)
+		return models.StarRecord{}, models.ErrValidation.Withf("星级须低于当前的 %d 星。", "level must be below the current level %d", rec.Level)
 	}
 	if _, _, err := s.event(ctx, models.HonourEvent{ID: loweredEventID(rec.ID, level), CommunityID: rec.CommunityID,
 		Subject: rec.ID, Kind: "lowered", By: p.ResidentID, Reason: reason, At: s.stamp()}); err != nil {
@@ -367,7 +367,7 @@ func (s *Honour) Rankings(ctx context.Context, p models.Principal, q RankingQuer
 	} else if y, err := strconv.Atoi(q.Period); err == nil && len(q.Period) == 4 && y >= 2000 {
 		from, to = yearWindow(y, loc)
 	} else {
-		return nil, models.Errorf(models.ErrValidation.Code, "period must be a month (2026-10) or a year (2026)")
+		return nil, models.ErrValidation.Withf("期间须为月份（2026-10）或年份（2026）。", "period must be a month (2026-10) or a year (2026)")
 	}
 	if q.BuildingID != "" {
 		b, err := s.store.Building(ctx, q.BuildingID)

@@ -28,7 +28,7 @@ var exportHeader = []string{"line", "at", "kind", "adjustment", "redemption", "r
 // stream writer spills rows to a temporary file once it holds many.
 func (s *Settlement) Export(ctx context.Context, p models.Principal, id string, f ExportFormat, w io.Writer) error {
 	if f != ExportCSV && f != ExportXLSX {
-		return models.Errorf(models.ErrValidation.Code, "format must be csv or xlsx")
+		return models.ErrValidation.Withf("格式须为 csv 或 xlsx。", "format must be csv or xlsx")
 	}
 	st, err := s.visibleStatement(ctx, p, id)
 	if err != nil {

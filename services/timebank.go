@@ -143,13 +143,13 @@ func (t *Timebank) CreateActivity(ctx context.Context, p models.Principal, in Ne
 		return models.Activity{}, models.ErrForbidden
 	}
 	if !in.End.After(in.Start) || in.End.Sub(in.Start) > 7*24*time.Hour {
-		return models.Activity{}, models.Errorf(models.ErrValidation.Code, "end must be after start, within 7 days")
+		return models.Activity{}, models.ErrValidation.Withf("结束时间须晚于开始时间，且在 7 天之内。", "end must be after start, within 7 days")
 	}
 	if in.Capacity < 1 || in.Capacity > 1000 {
-		return models.Activity{}, models.Errorf(models.ErrValidation.Code, "capacity must be between 1 and 1000")
+		return models.Activity{}, models.ErrValidation.Withf("名额须在 1 到 1000 之间。", "capacity must be between 1 and 1000")
 	}
 	if in.MaxMinutes < 1 || in.MaxMinutes > 24*60 {
-		return models.Activity{}, models.Errorf(models.ErrValidation.Code, "max_minutes must be between 1 and 1440")
+		return models.Activity{}, models.ErrValidation.Withf("最长时长（max_minutes）须在 1 到 1440 分钟之间。", "max_minutes must be between 1 and 1440")
 	}
 	if in.Organisation == "" {
 		c, err := t.people.Community(ctx, p.CommunityID)
@@ -217,7 +217,7 @@ func (t *Timebank) SignUp(ctx context.Context, p models.Principal, activityID st
 		return models.Signup{}, err
 	}
 	if !t.now().Before(a.Start) {
-		return models.Signup{}, models.Errorf(models.ErrSignupClosed.Code, "the activity has started")
+		return models.Signup{}, models.ErrSignupClosed.Withf("活动已经开始，不能再报名。", "the activity has started")
 	}
 	var su models.Signup
 	for gen := 0; ; gen++ {
@@ -315,7 +315,7 @@ func (t *Timebank) CancelSignup(ctx context.Context, p models.Principal, activit
 		return err
 	}
 	if !t.now().Before(a.Start) {
-		return models.Errorf(models.ErrSignupClosed.Code, "the activity has started; a sign-up can be cancelled only before")
+		return models.ErrSignupClosed.Withf("活动已经开始；报名只能在开始前取消。", "the activity has started; a sign-up can be cancelled only before")
 	}
 	su, err := t.currentSignup(ctx, a.ID, p.ResidentID)
 	if err != nil {

@@ -36,8 +36,11 @@ func TestIssue11_2_RefusedOvernightClaimLeavesNoLink(t *testing.T) {
 	_, err = e.tryClaim("r1", time.Date(2026, 3, 10, 23, 0, 0, 0, cst), time.Date(2026, 3, 11, 1, 0, 0, 0, cst))
 	mustCode(t, err, models.ErrRecordOverlap)
 	// Issue 11.23: the refusal names the record it overlaps and its time.
-	if d := err.(*models.Error).Detail; !strings.Contains(d, first.ID) || !strings.Contains(d, "2026-03-11 00:30") || !strings.HasPrefix(d, "与服务记录") {
-		t.Fatalf("overlap detail %q does not name %s and its time, in Chinese first", d, first.ID)
+	if d := err.(*models.Error).DetailZh; !strings.Contains(d, first.ID) || !strings.Contains(d, "2026-03-11 00:30") || !strings.HasPrefix(d, "与服务记录") {
+		t.Fatalf("overlap detail %q does not name %s and its time in Chinese", d, first.ID)
+	}
+	if d := err.(*models.Error).Detail; !strings.HasPrefix(d, "Overlaps service record "+first.ID) || !strings.Contains(d, "2026-03-11 00:30") {
+		t.Fatalf("overlap detail %q does not name %s and its time in English", d, first.ID)
 	}
 	if _, err := e.tryClaim("r1", time.Date(2026, 3, 10, 23, 15, 0, 0, cst), time.Date(2026, 3, 10, 23, 45, 0, 0, cst)); err != nil {
 		t.Fatalf("a claim that overlaps nothing stored: %v", err)
@@ -209,8 +212,11 @@ func TestIssue19_5_SpentPointsRefusedBeforeMarking(t *testing.T) {
 	c := e.correct(t, "r1", r.ID, 30)
 	_, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "复核")
 	mustCode(t, err, models.ErrInsufficientPoints)
-	if d := err.(*models.Error).Detail; !strings.Contains(d, "积分") || !strings.Contains(d, "5") {
+	if d := err.(*models.Error).DetailZh; !strings.Contains(d, "积分") || !strings.Contains(d, "5") {
 		t.Fatalf("detail %q does not say why", d)
+	}
+	if d := err.(*models.Error).Detail; !strings.Contains(d, "points") || !strings.Contains(d, "5") {
+		t.Fatalf("English detail %q does not say why", d)
 	}
 	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 60 || p != 0 {
 		t.Fatalf("hours %d points %d after a refusal; want 60 and 0", h, p)
@@ -514,9 +520,9 @@ func TestIssue11_23_OverlapNamesTheRecord(t *testing.T) {
 	named := func(step string, err error) {
 		t.Helper()
 		mustCode(t, err, models.ErrRecordOverlap)
-		d := err.(*models.Error).Detail
-		if !strings.HasPrefix(d, "与服务记录 "+first.ID) || !strings.Contains(d, "2026-11-03 16:00 至 2026-11-03 18:00") || !strings.Contains(d, "Overlaps service record "+first.ID) {
-			t.Fatalf("%s: detail %q does not name %s and its time", step, d, first.ID)
+		zh, en := err.(*models.Error).DetailZh, err.(*models.Error).Detail
+		if !strings.HasPrefix(zh, "与服务记录 "+first.ID) || !strings.Contains(zh, "2026-11-03 16:00 至 2026-11-03 18:00") || !strings.HasPrefix(en, "Overlaps service record "+first.ID) {
+			t.Fatalf("%s: detail %q / %q does not name %s and its time", step, zh, en, first.ID)
 		}
 	}
 	e.clock.t = start.Add(90 * time.Minute)

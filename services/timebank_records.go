@@ -85,7 +85,7 @@ func (t *Timebank) RecordAttendance(ctx context.Context, p models.Principal, act
 		at = now
 	}
 	if at.After(now.Add(time.Minute)) {
-		return Attendance{}, models.Errorf(models.ErrValidation.Code, "at may not be in the future")
+		return Attendance{}, models.ErrValidation.Withf("时间不能晚于现在。", "at may not be in the future")
 	}
 	at = at.UTC().Truncate(time.Millisecond)
 	if out {
@@ -157,7 +157,7 @@ func (t *Timebank) checkOut(ctx context.Context, a models.Activity, residentID, 
 	}
 	minutes := models.Minutes(end.Sub(start) / time.Minute)
 	if minutes < 1 {
-		return Attendance{}, models.Errorf(models.ErrOutsideWindow.Code, "no time was spent within the activity")
+		return Attendance{}, models.ErrOutsideWindow.Withf("签到签退时间不在活动时段内，没有可计入的时长。", "no time was spent within the activity")
 	}
 	// A check-out refused for an overlap voided its record's id; the next
 	// try (once the other record is rejected, say) takes the next one.
@@ -298,7 +298,7 @@ func (t *Timebank) appendLink(ctx context.Context, chain, ref string, check func
 			from = l.N // read on from the step we lost
 		}
 	}
-	return models.Link{}, models.Errorf(models.ErrConflict.Code, "too much contention; try again")
+	return models.Link{}, models.ErrConflict.Withf("同时操作的人太多，请稍后再试。", "too much contention; try again")
 }
 
 func localDay(at time.Time, loc *time.Location) string { return at.In(loc).Format("2006-01-02") }
@@ -382,8 +382,8 @@ func (t *Timebank) storedRecord(ctx context.Context, prior models.ServiceRecord,
 	if other, err := t.store.Record(ctx, prior.Reason); err == nil && other.State != models.RecordVoid {
 		return models.ServiceRecord{}, overlapError(other, loc)
 	}
-	return models.ServiceRecord{}, models.Errorf(models.ErrRecordOverlap.Code,
-		"该服务记录与您的其他服务记录时间重叠，未能保存。This record overlaps another of your service records and was not stored.")
+	return models.ServiceRecord{}, models.ErrRecordOverlap.Withf("该服务记录与您的其他服务记录时间重叠，未能保存。",
+		"This record overlaps another of your service records and was not stored.")
 }
 
 // settleLink says whether the record behind a day-index link l counts
@@ -410,7 +410,7 @@ func (t *Timebank) settleLink(ctx context.Context, l models.Link, rec models.Ser
 		}
 		// Stored meanwhile, by its request or another voider: read it.
 	}
-	return other, false, models.Errorf(models.ErrConflict.Code, "too much contention; try again")
+	return other, false, models.ErrConflict.Withf("同时操作的人太多，请稍后再试。", "too much contention; try again")
 }
 
 // voidRecord is the placeholder that takes id for good; why names the
@@ -425,8 +425,8 @@ func voidRecord(id string, like models.ServiceRecord, why string) models.Service
 func overlapError(other models.ServiceRecord, loc *time.Location) error {
 	const layout = "2006-01-02 15:04"
 	from, to := other.Start.In(loc).Format(layout), other.End.In(loc).Format(layout)
-	return models.Errorf(models.ErrRecordOverlap.Code, "与服务记录 %s（%s 至 %s）时间重叠。Overlaps service record %s (%s to %s).",
-		other.ID, from, to, other.ID, from, to)
+	return models.ErrRecordOverlap.Withf("与服务记录 %s（%s 至 %s）时间重叠。", "Overlaps service record %s (%s to %s).",
+		other.ID, from, to)
 }
 
 // Claim is a resident's own claim of service outside an activity.
@@ -443,14 +443,14 @@ func (t *Timebank) ClaimRecord(ctx context.Context, p models.Principal, c Claim)
 	}
 	now := t.now()
 	if !c.End.After(c.Start) || c.End.Sub(c.Start) > 24*time.Hour {
-		return models.ServiceRecord{}, models.Errorf(models.ErrValidation.Code, "end must be after start, within 24 hours")
+		return models.ServiceRecord{}, models.ErrValidation.Withf("结束时间须晚于开始时间，且在 24 小时之内。", "end must be after start, within 24 hours")
 	}
 	if c.End.After(now.Add(time.Minute)) || c.Start.Before(now.AddDate(0, 0, -90)) {
-		return models.ServiceRecord{}, models.Errorf(models.ErrValidation.Code, "a claim must be for service done in the last 90 days")
+		return models.ServiceRecord{}, models.ErrValidation.Withf("只能申报最近 90 天内的服务。", "a claim must be for service done in the last 90 days")
 	}
 	minutes := models.Minutes(c.End.Sub(c.Start) / time.Minute)
 	if minutes < 1 {
-		return models.ServiceRecord{}, models.Errorf(models.ErrValidation.Code, "a claim must be at least one minute")
+		return models.ServiceRecord{}, models.ErrValidation.Withf("申报的时长至少 1 分钟。", "a claim must be at least one minute")
 	}
 	rec := models.ServiceRecord{ID: "claim:" + derivedID(c.Idem.OpID, "claim"), CommunityID: p.CommunityID, ResidentID: p.ResidentID,
 		Category: c.Category, Organisation: c.Organisation, Description: c.Description,
@@ -508,7 +508,7 @@ func (t *Timebank) PendingRecords(ctx context.Context, p models.Principal, limit
 		return nil, models.ErrForbidden
 	}
 	if limit <= 0 || limit > 200 {
-		return nil, models.Errorf(models.ErrValidation.Code, "limit must be between 1 and 200")
+		return nil, models.ErrValidation.Withf("每页条数须在 1 到 200 之间。", "limit must be between 1 and 200")
 	}
 	out := []models.ServiceRecord{}
 	err := t.store.EachQueuedRecord(ctx, func(q models.QueuedRecord) error {
@@ -579,10 +579,10 @@ func (t *Timebank) Approve(ctx context.Context, p models.Principal, id string, m
 		return models.ServiceRecord{}, err
 	}
 	if minutes != 0 && reason == "" {
-		return models.ServiceRecord{}, models.Errorf(models.ErrValidation.Code, "a reason is required when the minutes are corrected")
+		return models.ServiceRecord{}, models.ErrValidation.Withf("更正时长时须填写原因。", "a reason is required when the minutes are corrected")
 	}
 	if p.ResidentID == rec.ResidentID && !p.IsStaff() {
-		return models.ServiceRecord{}, models.Errorf(models.ErrForbidden.Code, "nobody verifies their own service")
+		return models.ServiceRecord{}, models.ErrForbidden.Withf("不能审核自己的服务记录。", "nobody verifies their own service")
 	}
 	rec, _, err = t.decide(ctx, rec, true, minutes, reason, p.ResidentID)
 	return rec, err
@@ -901,7 +901,7 @@ func (t *Timebank) RequestCorrection(ctx context.Context, p models.Principal, re
 		return models.Correction{}, models.ErrForbidden
 	}
 	if rec.State != models.RecordApproved {
-		return models.Correction{}, models.Errorf(models.ErrConflict.Code, "only an approved record can be corrected")
+		return models.Correction{}, models.ErrConflict.Withf("只有已通过的服务记录才能更正。", "only an approved record can be corrected")
 	}
 	for n := 1; ; n++ {
 		c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
@@ -909,7 +909,7 @@ func (t *Timebank) RequestCorrection(ctx context.Context, p models.Principal, re
 			c = models.Correction{ID: correctionID(rec.ID, n), RecordID: rec.ID, ResidentID: rec.ResidentID, N: n,
 				Minutes: minutes, Reason: reason, At: t.stamp()}
 			if err := t.store.InsertCorrection(ctx, c); errors.Is(err, models.ErrConflict) {
-				return models.Correction{}, models.Errorf(models.ErrConflict.Code, "a correction of this record is already open")
+				return models.Correction{}, models.ErrConflict.Withf("这条服务记录已有一项待处理的更正。", "a correction of this record is already open")
 			} else if err != nil {
 				return models.Correction{}, err
 			}
@@ -926,7 +926,7 @@ func (t *Timebank) RequestCorrection(ctx context.Context, p models.Principal, re
 			}
 		}
 		if !c.Decided {
-			return models.Correction{}, models.Errorf(models.ErrConflict.Code, "a correction of this record is already open")
+			return models.Correction{}, models.ErrConflict.Withf("这条服务记录已有一项待处理的更正。", "a correction of this record is already open")
 		}
 	}
 }
@@ -1050,7 +1050,7 @@ func (t *Timebank) DecideCorrection(ctx context.Context, p models.Principal, rec
 		return models.Correction{}, err
 	}
 	if mark.Actor != p.ResidentID || mark.Flag != accept {
-		return c, models.Errorf(models.ErrRecordDecided.Code, "this correction has been decided")
+		return c, models.ErrRecordDecided.Withf("这项更正已经处理过了。", "this correction has been decided")
 	}
 	return c, nil
 }
@@ -1079,17 +1079,17 @@ func (t *Timebank) canTakeBack(ctx context.Context, rec models.ServiceRecord, wa
 		return err
 	}
 	if hours.Amount+int64(dh) < -int64(pol.DebtFloorMinutes) {
-		return models.Errorf(models.ErrInsufficientHours.Code,
-			"更正将收回 %d 分钟时长，但您的余额只有 %d 分钟（最多可欠 %d 分钟）。The correction takes back %d minutes; the balance is %d (debt allowed: %d).",
-			-dh, hours.Amount, pol.DebtFloorMinutes, -dh, hours.Amount, pol.DebtFloorMinutes)
+		return models.ErrInsufficientHours.Withf("更正将收回 %d 分钟时长，但您的余额只有 %d 分钟（最多可欠 %d 分钟）。",
+			"The correction takes back %d minutes; the balance is %d (debt allowed: %d).",
+			-dh, hours.Amount, pol.DebtFloorMinutes)
 	}
 	pts, err := t.ledger.Balance(ctx, models.AccountOf(rec.ResidentID, models.AssetPoints))
 	if err != nil {
 		return err
 	}
 	if pts.Amount+int64(dp) < 0 {
-		return models.Errorf(models.ErrInsufficientPoints.Code,
-			"更正将收回 %d 积分，但积分余额只有 %d。The correction takes back %d points; the balance is %d.", -dp, pts.Amount, -dp, pts.Amount)
+		return models.ErrInsufficientPoints.Withf("更正将收回 %d 积分，但积分余额只有 %d。",
+			"The correction takes back %d points; the balance is %d.", -dp, pts.Amount)
 	}
 	return nil
 }
@@ -1188,16 +1188,16 @@ func (t *Timebank) postDecided(ctx context.Context, p ledger.Posting) error {
 				return err
 			}
 			if b.Amount+p.Delta < p.Floor {
-				return models.Errorf(models.CodeOf(insufficient(p.Account.Asset)), "the balance does not cover the correction yet")
+				return insufficient(p.Account.Asset).Withf("余额暂时不足以完成这项更正。", "the balance does not cover the correction yet")
 			}
 		}
 		_, err = t.ledger.Post(ctx, p)
 		return err
 	}
-	return models.Errorf(models.ErrConflict.Code, "too many refused tries")
+	return models.ErrConflict.Withf("被拒绝的尝试次数过多，请稍后再试。", "too many refused tries")
 }
 
-func insufficient(a models.Asset) error {
+func insufficient(a models.Asset) *models.Error {
 	if a == models.AssetHours {
 		return models.ErrInsufficientHours
 	}

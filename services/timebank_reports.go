@@ -49,7 +49,7 @@ func (t *Timebank) Certificate(ctx context.Context, p models.Principal, resident
 	if !allTime {
 		from = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc)
 		if !to.After(from) || to.Sub(from) > 366*24*time.Hour*10 {
-			return Certificate{}, models.Errorf(models.ErrValidation.Code, "to must not be before from, within ten years")
+			return Certificate{}, models.ErrValidation.Withf("结束日期不能早于开始日期，且跨度不超过十年。", "to must not be before from, within ten years")
 		}
 	}
 	c, err := t.people.Community(ctx, r.CommunityID)
@@ -194,14 +194,14 @@ func (t *Timebank) Ranking(ctx context.Context, p models.Principal, period strin
 	if len(period) == 4 {
 		y, err := strconv.Atoi(period)
 		if err != nil || y < 2000 || y > 2200 {
-			return nil, models.Errorf(models.ErrValidation.Code, "period must be a year (2026) or a month (2026-11)")
+			return nil, models.ErrValidation.Withf("期间须为年份（2026）或月份（2026-11）。", "period must be a year (2026) or a month (2026-11)")
 		}
 		from = time.Date(y, 1, 1, 0, 0, 0, 0, loc)
 		to = from.AddDate(1, 0, 0)
 	} else {
 		m, err := models.ParseMonth(period)
 		if err != nil {
-			return nil, models.Errorf(models.ErrValidation.Code, "period must be a year (2026) or a month (2026-11)")
+			return nil, models.ErrValidation.Withf("期间须为年份（2026）或月份（2026-11）。", "period must be a year (2026) or a month (2026-11)")
 		}
 		from, to = m.Start(loc), m.End(loc)
 	}
