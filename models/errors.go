@@ -46,14 +46,6 @@ func (e *Error) Withf(zh, en string, args ...any) *Error {
 	return &Error{Code: e.Code, Detail: fmt.Sprintf(en, args...), DetailZh: fmt.Sprintf(zh, args...)}
 }
 
-// Errorf returns an *Error with the given code and an English-only detail.
-// Use a sentinel's Withf instead, which says why in Chinese too: Errorf is
-// kept only for the calls in services/heads.go not converted yet, and
-// TestEveryRefusalSaysWhyInChinese allows no other caller.
-func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Detail: fmt.Sprintf(format, args...)}
-}
-
 // LocalDetail returns the detail of e for a reader of Chinese (zh) or
 // English, falling back to whichever language it has.
 func (e *Error) LocalDetail(zh bool) string {

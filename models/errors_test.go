@@ -13,21 +13,13 @@ import (
 	"unicode"
 )
 
-// notYetBilingual lists the files whose English-only refusals
-// (models.Errorf) are still to be converted to Withf. Delete an entry once
-// its file is converted; the test fails while a listed file has none left.
-var notYetBilingual = map[string]bool{
-	"services/heads.go": true,
-}
-
 // TestEveryRefusalSaysWhyInChinese reads every non-test Go file of the
-// module and fails for each refusal made with an English-only detail:
-// a call of models.Errorf, or an Error literal that sets Detail without
-// DetailZh. A refusal is made with a sentinel's Withf, and a Withf whose
-// Chinese format is a literal must hold Chinese.
+// module and fails for each refusal made with an English-only detail: an
+// Error literal that sets Detail without DetailZh, or a Withf whose
+// Chinese format holds no Chinese. (There is no English-only constructor:
+// a refusal is made with a sentinel's Withf.)
 func TestEveryRefusalSaysWhyInChinese(t *testing.T) {
 	root := ".."
-	found := map[string]int{}
 	var bad []string
 	files := 0
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -65,24 +57,15 @@ func TestEveryRefusalSaysWhyInChinese(t *testing.T) {
 			return false
 		}
 		report := func(n ast.Node, what string) {
-			found[rel]++
-			if !notYetBilingual[rel] {
-				bad = append(bad, rel+":"+strconv.Itoa(fset.Position(n.Pos()).Line)+": "+what)
-			}
+			bad = append(bad, rel+":"+strconv.Itoa(fset.Position(n.Pos()).Line)+": "+what)
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch x := n.(type) {
-			case *ast.FuncDecl:
-				// Errorf's own body: its callers are what is checked.
-				return !(inModels && x.Recv == nil && x.Name.Name == "Errorf")
 			case *ast.CallExpr:
-				if isModels(x.Fun, "Errorf") {
-					report(x, "Errorf makes an English-only refusal; use models.ErrX.Withf(zh, en, args...)")
-				}
 				if sel, ok := x.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Withf" && len(x.Args) >= 2 {
 					if lit, ok := x.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
 						if zh, err := strconv.Unquote(lit.Value); err == nil && !strings.ContainsFunc(zh, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
-							bad = append(bad, rel+":"+strconv.Itoa(fset.Position(x.Pos()).Line)+": Withf's first format is not Chinese: "+lit.Value)
+							report(x, "Withf's first format is not Chinese: "+lit.Value)
 						}
 					}
 				}
@@ -112,11 +95,6 @@ func TestEveryRefusalSaysWhyInChinese(t *testing.T) {
 	}
 	for _, b := range bad {
 		t.Error(b)
-	}
-	for file := range notYetBilingual {
-		if found[file] == 0 {
-			t.Errorf("%s has no English-only refusal left: delete it from notYetBilingual", file)
-		}
 	}
 	if files < 50 {
 		// Guard against walking the wrong directory and passing on nothing.

@@ -45,9 +45,9 @@ func (s *Honour) Appoint(ctx context.Context, p models.Principal, a Appointment)
 	}
 	switch {
 	case a.Role == models.HeadBuilding && a.BuildingID == "":
-		return models.HeadTerm{}, models.Errorf(models.ErrValidation.Code, "building_id is required for a building head")
+		return models.HeadTerm{}, models.ErrValidation.Withf("任命楼组长须填写楼栋（building_id）。", "building_id is required for a building head")
 	case a.Role != models.HeadBuilding && a.BuildingID != "":
-		return models.HeadTerm{}, models.Errorf(models.ErrValidation.Code, "building_id is only for a building head")
+		return models.HeadTerm{}, models.ErrValidation.Withf("只有任命楼组长时才填写楼栋（building_id）。", "building_id is only for a building head")
 	}
 	if a.BuildingID != "" {
 		b, err := s.store.Building(ctx, a.BuildingID)
@@ -82,7 +82,7 @@ func (s *Honour) Appoint(ctx context.Context, p models.Principal, a Appointment)
 		Role: a.Role, BuildingID: a.BuildingID, ResidentID: a.ResidentID, Start: at, AppointedBy: p.ResidentID}
 	if err := s.store.InsertHeadTerm(ctx, t); err != nil {
 		if errors.Is(err, models.ErrConflict) {
-			return models.HeadTerm{}, models.Errorf(models.ErrConflict.Code, "another appointment to this seat was just made")
+			return models.HeadTerm{}, models.ErrConflict.Withf("这个岗位刚刚有了另一项任命，请刷新后再试。", "another appointment to this seat was just made")
 		}
 		return models.HeadTerm{}, fmt.Errorf("appoint: %w", err)
 	}
@@ -154,7 +154,7 @@ func (s *Honour) EndTerm(ctx context.Context, p models.Principal, termID, kind, 
 		return models.HeadTerm{}, err
 	}
 	if kind != "retire" && kind != "handover" {
-		return models.HeadTerm{}, models.Errorf(models.ErrValidation.Code, "kind must be retire or handover")
+		return models.HeadTerm{}, models.ErrValidation.Withf("结束方式须为卸任（retire）或交接（handover）。", "kind must be retire or handover")
 	}
 	reason, err := models.CleanText("reason", reason, 500)
 	if err != nil {
@@ -243,7 +243,7 @@ func (s *Honour) LogDuty(ctx context.Context, p models.Principal, in DutyLog) (m
 	loc := c.Location()
 	from, to := m.Start(loc), m.End(loc)
 	if !from.Before(s.now()) {
-		return models.Duty{}, models.Errorf(models.ErrValidation.Code, "duties are logged for this month or an earlier one")
+		return models.Duty{}, models.ErrValidation.Withf("只能登记本月或以前月份的职责。", "duties are logged for this month or an earlier one")
 	}
 	held, err := s.store.HeadCurrent(ctx, p.ResidentID)
 	if err != nil {
@@ -257,14 +257,14 @@ func (s *Honour) LogDuty(ctx context.Context, p models.Principal, in DutyLog) (m
 		}
 	}
 	if term == nil {
-		return models.Duty{}, models.Errorf(models.ErrForbidden.Code, "you held no term in %s", m)
+		return models.Duty{}, models.ErrForbidden.Withf("您在 %s 没有担任楼组长。", "you held no term in %s", m)
 	}
 	policy, err := s.policies.At(ctx, p.CommunityID, s.now())
 	if err != nil {
 		return models.Duty{}, fmt.Errorf("log duty: %w", err)
 	}
 	if !slices.Contains(policy.DutyChecklist, in.Duty) {
-		return models.Duty{}, models.Errorf(models.ErrValidation.Code, "duty must be one of %s", strings.Join(policy.DutyChecklist, ", "))
+		return models.Duty{}, models.ErrValidation.Withf("职责须为以下之一：%s。", "duty must be one of %s", strings.Join(policy.DutyChecklist, ", "))
 	}
 	evidence, err := models.CleanText("evidence", in.Evidence, 1000)
 	if err != nil {
@@ -275,7 +275,7 @@ func (s *Honour) LogDuty(ctx context.Context, p models.Principal, in DutyLog) (m
 		return models.Duty{}, err
 	}
 	if photo != "" && !strings.HasPrefix(photo, "https://") && !strings.HasPrefix(photo, "http://") {
-		return models.Duty{}, models.Errorf(models.ErrValidation.Code, "photo_url must be an http(s) address")
+		return models.Duty{}, models.ErrValidation.Withf("照片地址（photo_url）须为 http(s) 地址。", "photo_url must be an http(s) address")
 	}
 	d := models.Duty{ID: derivedID(term.ID, m.String()+"\x00"+in.Duty), CommunityID: p.CommunityID, TermID: term.ID,
 		ResidentID: p.ResidentID, Month: m.String(), Duty: in.Duty, Evidence: evidence, PhotoURL: photo,
@@ -287,7 +287,7 @@ func (s *Honour) LogDuty(ctx context.Context, p models.Principal, in DutyLog) (m
 			return models.Duty{}, fmt.Errorf("log duty: %w", err)
 		}
 		if prev.Status == models.DutyConfirmed {
-			return models.Duty{}, models.Errorf(models.ErrConflict.Code, "this duty is confirmed already")
+			return models.Duty{}, models.ErrConflict.Withf("这项职责已经确认过了。", "this duty is confirmed already")
 		}
 		return d, s.store.SaveDuty(ctx, d)
 	}
@@ -334,7 +334,7 @@ func (s *Honour) RuleDuty(ctx context.Context, p models.Principal, dutyID string
 	}
 	if !confirm {
 		if d.Status == models.DutyConfirmed {
-			return models.Duty{}, models.Errorf(models.ErrConflict.Code, "this duty is confirmed already")
+			return models.Duty{}, models.ErrConflict.Withf("这项职责已经确认过了。", "this duty is confirmed already")
 		}
 		d.Status, d.RuledBy, d.RuledAt, d.Note = models.DutyRejected, p.ResidentID, s.stamp(), note
 		return d, s.store.SaveDuty(ctx, d)
@@ -683,7 +683,7 @@ func (s *Honour) payAllowanceDifference(ctx context.Context, communityID, reside
 		}
 		return 1, nil
 	}
-	return 0, models.Errorf(models.ErrConflict.Code, "allowance runs keep racing for %s", m)
+	return 0, models.ErrConflict.Withf("%s 的津贴计算正在被同时执行，请稍后再试。", "allowance runs keep racing for %s", m)
 }
 
 // allowancePaid sums the allowance postings of a person's month and
