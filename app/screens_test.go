@@ -222,6 +222,9 @@ func TestScreensResidentRedeemsBreakfastClerkFulfils(t *testing.T) {
 	s.shot(her, "resident-home")
 
 	s.do(her, "rewards", clickText("兑换"), waitText("早餐套餐"))
+	// Each reward says why she cannot have it yet, as the API decides.
+	s.do(her, "the reason she cannot have the fee discount", waitText(fmt.Sprintf("还差 %d 积分", 200-before)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-refusal=INSUFFICIENT_POINTS]`)))
 	s.shot(her, "resident-rewards")
 	s.do(her, "breakfast QR", clickText("出示兑换码"), chromedp.WaitVisible(chromedp.CSS(`[data-test=qr]`)), waitText("后过期"))
 	s.shot(her, "resident-merchant-qr")
