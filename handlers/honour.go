@@ -120,9 +120,9 @@ func (h *api) nominate(c *fiber.Ctx) error {
 	}
 	// A listing pays points, so a nomination takes a key: its repeat gets
 	// the first answer and nominates nobody twice.
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(idem services.Idempotency) error {
 		e, err := h.Honour.Nominate(c.UserContext(), principal(c), services.Nomination{ResidentID: req.ResidentID,
-			HouseholdID: req.HouseholdID, Category: req.Category, Reason: req.Reason})
+			HouseholdID: req.HouseholdID, Category: req.Category, Reason: req.Reason, OpID: idem.OpID})
 		if err != nil {
 			return err
 		}

@@ -44,6 +44,9 @@ type HonourEntry struct {
 	Restored    int
 	AppealOpen  bool
 	Hidden      bool // the listed person chose not to be shown on the public board
+	// OpID is the keyed request that nominated, so its repeat finds this
+	// entry rather than a refusal.
+	OpID string
 }
 
 // ObjectionStatus is where an objection to a nomination stands.

@@ -140,6 +140,9 @@ type Nomination struct {
 	HouseholdID string
 	Category    string
 	Reason      string
+	// OpID is the keyed request's op id: a repeat of the request whose
+	// answer was lost is answered with the entry it made.
+	OpID string
 }
 
 // Nominate puts a resident or household into public notice (公示). Staff
@@ -161,7 +164,7 @@ func (s *Honour) Nominate(ctx context.Context, p models.Principal, n Nomination)
 	}
 	e := models.HonourEntry{CommunityID: p.CommunityID, ResidentID: n.ResidentID,
 		HouseholdID: n.HouseholdID, Category: n.Category, Reason: reason, NominatedBy: p.ResidentID,
-		Nominated: s.stamp(), Status: models.HonourNotice}
+		Nominated: s.stamp(), Status: models.HonourNotice, OpID: n.OpID}
 	if n.ResidentID != "" {
 		r, err := s.member(ctx, p, n.ResidentID)
 		if err != nil {
@@ -234,6 +237,9 @@ func (s *Honour) insertNomination(ctx context.Context, e models.HonourEntry) (mo
 			return models.HonourEntry{}, fmt.Errorf("nominate: %w", err)
 		}
 		if open {
+			if e.OpID != "" && prev.OpID == e.OpID {
+				return prev, nil // this request made it: a repeat
+			}
 			return models.HonourEntry{}, nominationOpen(prev)
 		}
 		n++
@@ -241,10 +247,14 @@ func (s *Honour) insertNomination(ctx context.Context, e models.HonourEntry) (mo
 	e.ID = nominationID(e.CommunityID, key, n)
 	err := s.store.InsertHonourEntry(ctx, e)
 	if errors.Is(err, models.ErrConflict) {
-		// Another nomination of the same nominee took number n just now.
+		// Another nomination of the same nominee took number n just now,
+		// or this request's own first attempt did.
 		prev, err := s.store.HonourEntry(ctx, e.ID)
 		if err != nil {
 			return models.HonourEntry{}, fmt.Errorf("nominate: %w", err)
+		}
+		if e.OpID != "" && prev.OpID == e.OpID {
+			return prev, nil
 		}
 		return models.HonourEntry{}, nominationOpen(prev)
 	}

@@ -617,3 +617,24 @@ func TestIssue11_5_ConfirmationsRacingTheClosePaidExactlyOnce(t *testing.T) {
 	}
 	t.Logf("%d of %d duties confirmed after their month's last pass were carried", carried, len(ids))
 }
+
+// A keyed nomination whose first answer was lost (the process died before
+// it was stored) is repeated: the repeat is answered with the entry the
+// first attempt made, not refused as another open nomination; another
+// request still is.
+func TestIssue11_1_RepeatAfterLostAnswerGetsTheEntry(t *testing.T) {
+	w := newHonourWorld(t)
+	n := services.Nomination{ResidentID: w.zhang.ID, Category: "诚信", Reason: "拾金不昧", OpID: "k:staff:nominate-1"}
+	first, err := w.hs.Nominate(ctx, w.staff, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := w.hs.Nominate(ctx, w.staff, n)
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("the repeat of the same request: %+v, %v; want entry %s", again, err, first.ID)
+	}
+	n.OpID = "k:staff:nominate-2"
+	if _, err := w.hs.Nominate(ctx, w.staff, n); !errors.Is(err, models.ErrNominationOpen) {
+		t.Fatalf("another request for the same nominee: %v; want NOMINATION_OPEN", err)
+	}
+}

@@ -70,12 +70,13 @@ type honourEntryDoc struct {
 	Restored    int       `bson:"restored"`
 	AppealOpen  bool      `bson:"appeal_open"`
 	Hidden      bool      `bson:"hidden"`
+	OpID        string    `bson:"op_id,omitempty"`
 }
 
 func toHonourEntryDoc(e models.HonourEntry) honourEntryDoc {
 	return honourEntryDoc{e.ID, e.CommunityID, e.ResidentID, e.HouseholdID, e.BuildingID, e.Category, e.Reason,
 		e.NominatedBy, e.Nominated, e.NoticeEnds, string(e.Status), e.ListedAt, e.ExpiresAt, e.EndedAt, e.EndReason,
-		e.Revocations, e.Restored, e.AppealOpen, e.Hidden}
+		e.Revocations, e.Restored, e.AppealOpen, e.Hidden, e.OpID}
 }
 
 func (d honourEntryDoc) model() models.HonourEntry {
@@ -83,7 +84,7 @@ func (d honourEntryDoc) model() models.HonourEntry {
 		BuildingID: d.Building, Category: d.Category, Reason: d.Reason, NominatedBy: d.NominatedBy,
 		Nominated: utc(d.Nominated), NoticeEnds: utc(d.NoticeEnds), Status: models.HonourStatus(d.Status),
 		ListedAt: utc(d.ListedAt), ExpiresAt: utc(d.ExpiresAt), EndedAt: utc(d.EndedAt), EndReason: d.EndReason,
-		Revocations: d.Revocations, Restored: d.Restored, AppealOpen: d.AppealOpen, Hidden: d.Hidden}
+		Revocations: d.Revocations, Restored: d.Restored, AppealOpen: d.AppealOpen, Hidden: d.Hidden, OpID: d.OpID}
 }
 
 // InsertHonourEntry adds e; models.ErrConflict if its id exists.
