@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -448,4 +449,50 @@ func TestIssue11_11_SecondReversalIsAlreadyReversed(t *testing.T) {
 		}
 	}
 	w.mustAudit()
+}
+
+// Issue 11.1: a route that creates a record honours an Idempotency-Key
+// when one is sent: the repeat gets the first answer and nothing is
+// created twice; another key creates another record.
+func TestIssue11_1_CreatesHonourAnOptionalKey(t *testing.T) {
+	w := newWorld(t)
+	staff, son := w.login(phoneStaffA), w.login(phoneSonA)
+	partner := jsonField(t, w.call("GET", "/api/v1/partners?kind=merchant", staff, nil), "id", "items")
+	soon := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
+	cases := []struct {
+		name, path, token string
+		body              any
+	}{
+		{"building", "/api/v1/buildings", staff, map[string]string{"name": "9号楼"}},
+		{"partner", "/api/v1/partners", staff, map[string]string{"kind": "merchant", "name": "小笼包店"}},
+		{"reward", "/api/v1/rewards", staff, map[string]any{"kind": "merchant", "title": "小笼包", "partner_id": partner,
+			"points": 30, "value_fen": 1200, "bearer": "partner"}},
+		{"activity", "/api/v1/activities", staff, map[string]any{"title": "楼道清洁", "category": "环境", "place": "9号楼",
+			"start": soon, "end": soon.Add(2 * time.Hour), "capacity": 5, "max_minutes": 120}},
+		{"mutual-aid post", "/api/v1/mutual-aid", son, map[string]any{"kind": "offer", "title": "教用智能手机", "minutes": 30}},
+	}
+	for _, tc := range cases {
+		before := w.counts()
+		first := w.call("POST", tc.path, tc.token, tc.body, "Idempotency-Key", "create-"+strings.ReplaceAll(tc.name, " ", "-"))
+		if first.Status != 201 {
+			t.Fatalf("%s: %d %s", tc.name, first.Status, first.Body)
+		}
+		made := w.counts()
+		again := w.call("POST", tc.path, tc.token, tc.body, "Idempotency-Key", "create-"+strings.ReplaceAll(tc.name, " ", "-"))
+		if again.Status != 201 || string(again.Body) != string(first.Body) {
+			t.Fatalf("%s repeated: %d %s; want the first answer %s", tc.name, again.Status, again.Body, first.Body)
+		}
+		if after := w.counts(); !maps.Equal(after, made) {
+			t.Fatalf("%s repeated wrote again: %v → %v", tc.name, made, after)
+		}
+		if maps.Equal(made, before) {
+			t.Fatalf("%s: the first request wrote nothing", tc.name)
+		}
+		other := w.call("POST", tc.path, tc.token, tc.body, "Idempotency-Key", "create-other-"+strings.ReplaceAll(tc.name, " ", "-"))
+		// Another key is another request: a new record, unless the record
+		// has a natural key of its own (a building's name is unique).
+		if other.code() != string(models.ErrAlreadyExists.Code) && (other.Status != 201 || jsonField(t, other, "id") == jsonField(t, first, "id")) {
+			t.Fatalf("%s under another key: %d %s; want a new record", tc.name, other.Status, other.Body)
+		}
+	}
 }

@@ -224,16 +224,20 @@ func (h *api) createCommunity(c *fiber.Ctx) error {
 	if fs := req.FirstStaff; fs != nil {
 		in.FirstStaff = &services.NewResident{Name: fs.Name, Phone: fs.Phone, BirthYear: fs.BirthYear, Password: fs.InitialPassword}
 	}
-	com, staff, err := h.Community.CreateCommunity(c.UserContext(), principal(c), in)
-	if err != nil {
-		return err
-	}
-	out := createCommunityResponse{communityJSON: toCommunityJSON(com)}
-	if staff != nil {
-		r := toResidentJSON(*staff)
-		out.FirstStaff = &r
-	}
-	return c.Status(fiber.StatusCreated).JSON(out)
+	// A repeat with the same Idempotency-Key (optional here) gets the
+	// first answer and creates nothing twice.
+	return h.keyedIfKey(c, func(services.Idempotency) error {
+		com, staff, err := h.Community.CreateCommunity(c.UserContext(), principal(c), in)
+		if err != nil {
+			return err
+		}
+		out := createCommunityResponse{communityJSON: toCommunityJSON(com)}
+		if staff != nil {
+			r := toResidentJSON(*staff)
+			out.FirstStaff = &r
+		}
+		return c.Status(fiber.StatusCreated).JSON(out)
+	})
 }
 
 func (h *api) listCommunities(c *fiber.Ctx) error {
@@ -268,11 +272,15 @@ func (h *api) createBuilding(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	b, err := h.Community.CreateBuilding(c.UserContext(), principal(c), req.Name, req.Address)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toBuildingJSON(b))
+	// A repeat with the same Idempotency-Key (optional here) gets the
+	// first answer and creates nothing twice.
+	return h.keyedIfKey(c, func(services.Idempotency) error {
+		b, err := h.Community.CreateBuilding(c.UserContext(), principal(c), req.Name, req.Address)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toBuildingJSON(b))
+	})
 }
 
 func (h *api) listBuildings(c *fiber.Ctx) error {
@@ -334,11 +342,15 @@ func (h *api) createHousehold(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	hh, err := h.Community.CreateHousehold(c.UserContext(), principal(c), req.BuildingID, req.Room, req.Plates)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toHouseholdJSON(hh))
+	// A repeat with the same Idempotency-Key (optional here) gets the
+	// first answer and creates nothing twice.
+	return h.keyedIfKey(c, func(services.Idempotency) error {
+		hh, err := h.Community.CreateHousehold(c.UserContext(), principal(c), req.BuildingID, req.Room, req.Plates)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toHouseholdJSON(hh))
+	})
 }
 
 func (h *api) listHouseholds(c *fiber.Ctx) error {
@@ -537,11 +549,15 @@ func (h *api) createPartner(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	pt, err := h.Community.CreatePartner(c.UserContext(), principal(c), models.PartnerKind(req.Kind), req.Name)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toPartnerJSON(pt))
+	// A repeat with the same Idempotency-Key (optional here) gets the
+	// first answer and creates nothing twice.
+	return h.keyedIfKey(c, func(services.Idempotency) error {
+		pt, err := h.Community.CreatePartner(c.UserContext(), principal(c), models.PartnerKind(req.Kind), req.Name)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toPartnerJSON(pt))
+	})
 }
 
 func (h *api) listPartners(c *fiber.Ctx) error {

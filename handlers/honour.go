@@ -336,12 +336,16 @@ func (h *api) appoint(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	t, err := h.Honour.Appoint(c.UserContext(), principal(c), services.Appointment{Role: models.HeadRole(req.Role),
-		BuildingID: req.BuildingID, ResidentID: req.ResidentID})
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toHeadTermJSON(t))
+	// A repeat with the same Idempotency-Key (optional here) gets the
+	// first answer and creates nothing twice.
+	return h.keyedIfKey(c, func(services.Idempotency) error {
+		t, err := h.Honour.Appoint(c.UserContext(), principal(c), services.Appointment{Role: models.HeadRole(req.Role),
+			BuildingID: req.BuildingID, ResidentID: req.ResidentID})
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toHeadTermJSON(t))
+	})
 }
 
 func (h *api) terms(c *fiber.Ctx) error {

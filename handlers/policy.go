@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/services"
 )
 
 // PolicyService is what the policy routes call.
@@ -200,13 +201,17 @@ func (h *api) addPolicyVersion(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	cur, err := h.Policies.Current(c.UserContext(), principal(c))
-	if err != nil {
-		return err
-	}
-	p, err := h.Policies.AddVersion(c.UserContext(), principal(c), req.apply(cur))
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toPolicyJSON(p))
+	// A repeat with the same Idempotency-Key (optional here) gets the
+	// first answer and creates nothing twice.
+	return h.keyedIfKey(c, func(services.Idempotency) error {
+		cur, err := h.Policies.Current(c.UserContext(), principal(c))
+		if err != nil {
+			return err
+		}
+		p, err := h.Policies.AddVersion(c.UserContext(), principal(c), req.apply(cur))
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toPolicyJSON(p))
+	})
 }

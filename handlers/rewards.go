@@ -197,11 +197,15 @@ func (h *api) createReward(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	r, err := h.Rewards.CreateReward(c.UserContext(), principal(c), req.model())
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toRewardJSON(r, h.Now()))
+	// A repeat with the same Idempotency-Key (optional here) gets the
+	// first answer and creates nothing twice.
+	return h.keyedIfKey(c, func(services.Idempotency) error {
+		r, err := h.Rewards.CreateReward(c.UserContext(), principal(c), req.model())
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toRewardJSON(r, h.Now()))
+	})
 }
 
 func (h *api) getReward(c *fiber.Ctx) error {

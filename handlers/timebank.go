@@ -299,11 +299,15 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	a, err := h.Timebank.CreateActivity(c.UserContext(), principal(c), in)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toActivityJSON(a))
+	// A repeat with the same Idempotency-Key (optional here) gets the
+	// first answer and creates nothing twice.
+	return h.keyedIfKey(c, func(services.Idempotency) error {
+		a, err := h.Timebank.CreateActivity(c.UserContext(), principal(c), in)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toActivityJSON(a))
+	})
 }
 
 func (h *api) listActivities(c *fiber.Ctx) error {
@@ -750,11 +754,15 @@ func (h *api) postAid(c *fiber.Ctx) error {
 	if req.When != nil {
 		in.When = *req.When
 	}
-	a, err := h.Timebank.PostAid(c.UserContext(), principal(c), in)
-	if err != nil {
-		return err
-	}
-	return c.Status(fiber.StatusCreated).JSON(toAidJSON(a))
+	// A repeat with the same Idempotency-Key (optional here) gets the
+	// first answer and creates nothing twice.
+	return h.keyedIfKey(c, func(services.Idempotency) error {
+		a, err := h.Timebank.PostAid(c.UserContext(), principal(c), in)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toAidJSON(a))
+	})
 }
 
 // aidsJSON is one page of posts; NextAfter, when present, is the `after`
