@@ -577,7 +577,7 @@ func TestScreensFilialPlateAndBooking(t *testing.T) {
 	s.do(her, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
 	s.do(her, "filial parking from 我的", chromedp.Navigate(s.base+"/me"), waitText("孝老停车"), clickText("孝老停车"),
 		waitText("免费停车"), chromedp.SendKeys(chromedp.CSS(`input[name=plate]`), "沪A12345"),
-		chromedp.Click(chromedp.CSS(`[data-test=register-plate]`)), waitText("登记于"),
+		chromedp.Click(chromedp.CSS(`[data-test=register-plate]`)), waitText("沪A12345"),
 		chromedp.Click(chromedp.CSS(`.days button`)), chromedp.Click(chromedp.CSS(`[data-test=book]`)), waitText("访客车位"))
 	s.shot(her, "resident-filial")
 	got := s.text(her, `[data-test=booking]`)
@@ -590,6 +590,18 @@ func TestScreensFilialPlateAndBooking(t *testing.T) {
 	r.decode(t, &b)
 	if r.Status != 201 || b.Bay < 1 || !strings.Contains(got, fmt.Sprintf("访客车位 %d 号", b.Bay)) {
 		t.Fatalf("the screen says %q; the booking is %d %s", got, r.Status, r.Body)
+	}
+
+	// Her bookings read back on the next visit, and she cancels one.
+	s.do(her, "bookings read back", chromedp.Reload(), waitText("访客车位"), waitText("取消预约"),
+		chromedp.Click(chromedp.CSS(`[data-test=cancel-booking]`)), chromedp.WaitVisible(chromedp.CSS(`[data-status=cancelled]`)), waitText("已取消"))
+	s.shot(her, "resident-filial-cancelled")
+	var v struct {
+		Bookings []struct{ Day, Status string } `json:"bookings"`
+	}
+	w.call("GET", "/api/v1/filial/visits", w.login(phoneElderA), nil).decode(t, &v)
+	if len(v.Bookings) != 1 || v.Bookings[0].Day != day || v.Bookings[0].Status != "cancelled" {
+		t.Fatalf("after cancelling on screen the API says %+v", v.Bookings)
 	}
 }
 

@@ -39,6 +39,7 @@ type RewardsService interface {
 	RegisterFilialPlate(ctx context.Context, p models.Principal, parentID, plate string) (models.FilialPlate, error)
 	BookFilialVisit(ctx context.Context, p models.Principal, plate, day string) (models.FilialBooking, error)
 	CancelFilialVisit(ctx context.Context, p models.Principal, id string, idem services.Idempotency) (models.FilialBooking, error)
+	MyFilialVisits(ctx context.Context, p models.Principal, parentID string) (services.FilialVisits, error)
 	GateEvent(ctx context.Context, p models.Principal, in services.GateEventIn) (models.GateEvent, error)
 }
 
@@ -64,6 +65,7 @@ func (h *api) routesRewards(r fiber.Router) {
 	r.Get("/merchant/redemptions", clerk, h.merchantDay)
 	r.Post("/merchant/redemptions/:id/refund", clerk, h.refund)
 	r.Post("/filial/plates", any, h.registerFilialPlate)
+	r.Get("/filial/visits", any, h.filialVisits)
 	r.Post("/filial/bookings", any, h.bookFilialVisit)
 	r.Post("/filial/bookings/:id/cancel", any, h.cancelFilialVisit)
 	r.Post("/parking/gate-events", partner, h.gateEvent)
@@ -487,8 +489,22 @@ func (h *api) registerFilialPlate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(filialPlateJSON{Plate: fp.Plate, ParentID: fp.ParentID,
-		RegisteredBy: fp.RegisteredBy, Created: fp.Created})
+	return c.Status(fiber.StatusCreated).JSON(toFilialPlateJSON(fp))
+}
+
+func toFilialPlateJSON(fp models.FilialPlate) filialPlateJSON {
+	return filialPlateJSON{Plate: fp.Plate, ParentID: fp.ParentID, RegisteredBy: fp.RegisteredBy, Created: fp.Created}
+}
+
+// filialVisits lists a parent's plates and coming bookings (?parent_id,
+// default the caller) to the parent, staff or a verified child.
+func (h *api) filialVisits(c *fiber.Ctx) error {
+	v, err := h.Rewards.MyFilialVisits(c.UserContext(), principal(c), c.Query("parent_id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"parent_id": v.ParentID, "plates": mapEach(v.Plates, toFilialPlateJSON),
+		"bookings": mapEach(v.Bookings, toFilialBookingJSON)})
 }
 
 type filialBookingRequest struct {

@@ -64,6 +64,10 @@ type RewardStore interface {
 	InsertFilialBooking(ctx context.Context, b models.FilialBooking) error
 	FilialBooking(ctx context.Context, id string) (models.FilialBooking, error)
 	SetFilialBookingBay(ctx context.Context, id string, bay int) error
+	// FilialPlates lists the plates registered for a parent's visits.
+	FilialPlates(ctx context.Context, communityID, parentID string) ([]models.FilialPlate, error)
+	// FilialBookings lists a parent's bookings from day fromDay on.
+	FilialBookings(ctx context.Context, communityID, parentID, fromDay string, limit int) ([]models.FilialBooking, error)
 	InsertGateEvent(ctx context.Context, e models.GateEvent) error
 	GateEvent(ctx context.Context, communityID, eventID string) (models.GateEvent, error)
 	SetLastEntry(ctx context.Context, communityID, plate, eventID string, at time.Time) error

@@ -490,3 +490,48 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// FilialVisits is what a parent's filial-visit parking holds: the plates
+// registered for their visitors and the bookings from today on.
+type FilialVisits struct {
+	ParentID string
+	Plates   []models.FilialPlate
+	Bookings []models.FilialBooking
+}
+
+// MyFilialVisits returns parentID's plates and coming bookings (parentID
+// "" is the caller), to the parent, staff, or a child whose family link
+// staff verified, as booking allows. A booking's Cancelled follows its
+// cancel marks, as CancelFilialVisit decides them.
+func (s *Rewards) MyFilialVisits(ctx context.Context, p models.Principal, parentID string) (FilialVisits, error) {
+	if parentID == "" {
+		parentID = p.ResidentID
+	}
+	if err := s.mayBookFor(ctx, p, parentID); err != nil {
+		return FilialVisits{}, err
+	}
+	parent, err := s.people.Resident(ctx, parentID)
+	if err != nil || parent.CommunityID != p.CommunityID {
+		return FilialVisits{}, models.ErrNotFound
+	}
+	loc, err := s.location(ctx, p.CommunityID)
+	if err != nil {
+		return FilialVisits{}, err
+	}
+	out := FilialVisits{ParentID: parentID}
+	if out.Plates, err = s.store.FilialPlates(ctx, p.CommunityID, parentID); err != nil {
+		return FilialVisits{}, fmt.Errorf("filial visits: %w", err)
+	}
+	today := s.now().In(loc).Format("2006-01-02")
+	if out.Bookings, err = s.store.FilialBookings(ctx, p.CommunityID, parentID, today, 100); err != nil {
+		return FilialVisits{}, fmt.Errorf("filial visits: %w", err)
+	}
+	for i, b := range out.Bookings {
+		round, cancelled, err := s.bookingRound(ctx, b.ID)
+		if err != nil {
+			return FilialVisits{}, fmt.Errorf("filial visits: %w", err)
+		}
+		out.Bookings[i].Round, out.Bookings[i].Cancelled = round, cancelled
+	}
+	return out, nil
+}

@@ -68,3 +68,59 @@ func TestMyOffersSayWhyNotYet(t *testing.T) {
 		t.Fatalf("offers for a principal without a resident: %v", err)
 	}
 }
+
+// A parent's plates and coming bookings read back, to the parent and to a
+// child whose family link staff verified, with each booking's status as
+// its cancel marks decide it; anyone else is refused.
+func TestFilialVisitsReadBack(t *testing.T) {
+	w := newRewardsWorld(t)
+	elder := w.resident("老周", 1944, 0)
+	son := w.resident("小周", 1979, 0)
+	stranger := w.resident("路人", 1980, 0)
+	const saturday, sunday = "2026-11-28", "2026-11-29"
+	for _, pl := range []string{"沪C20000", "沪C20001"} {
+		if _, err := w.rs.RegisterFilialPlate(ctx, elder, "", pl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sat, err := w.rs.BookFilialVisit(ctx, elder, "沪C20000", saturday)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.rs.BookFilialVisit(ctx, elder, "沪C20001", sunday); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.rs.CancelFilialVisit(ctx, elder, sat.ID, idemOf(elder, "cancel-sat")); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = w.rs.MyFilialVisits(ctx, son, elder.ResidentID)
+	wantCode(t, "a child without a family link", err, models.ErrForbidden)
+	_, err = w.rs.MyFilialVisits(ctx, stranger, elder.ResidentID)
+	wantCode(t, "a stranger", err, models.ErrForbidden)
+	if _, err := w.cs.AddFamilyLink(ctx, w.staff, elder.ResidentID, son.ResidentID, models.RelationChild); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.cs.VerifyFamilyLink(ctx, w.staff, elder.ResidentID, son.ResidentID); err != nil {
+		t.Fatal(err)
+	}
+	for who, p := range map[string]models.Principal{"the parent": elder, "her verified son": son} {
+		parent := elder.ResidentID
+		if who == "the parent" {
+			parent = "" // the caller
+		}
+		v, err := w.rs.MyFilialVisits(ctx, p, parent)
+		if err != nil {
+			t.Fatalf("%s: %v", who, err)
+		}
+		if len(v.Plates) != 2 || len(v.Bookings) != 2 || v.ParentID != elder.ResidentID {
+			t.Fatalf("%s sees %d plates and %d bookings of %s; want 2 and 2 of %s", who, len(v.Plates), len(v.Bookings), v.ParentID, elder.ResidentID)
+		}
+		if b := v.Bookings[0]; b.Day != saturday || !b.Cancelled {
+			t.Fatalf("%s: the first booking is %+v; want Saturday's, cancelled", who, b)
+		}
+		if b := v.Bookings[1]; b.Day != sunday || b.Cancelled || b.Bay == 0 {
+			t.Fatalf("%s: the second booking is %+v; want Sunday's, booked, with a bay", who, b)
+		}
+	}
+}

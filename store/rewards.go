@@ -324,8 +324,20 @@ func (s *Store) FilialPlate(ctx context.Context, communityID, plate string) (mod
 	if err := s.findByID(ctx, colFilialPlates, communityID+":"+plate, &d); err != nil {
 		return models.FilialPlate{}, err
 	}
+	return d.model(), nil
+}
+
+func (d filialPlateDoc) model() models.FilialPlate {
 	return models.FilialPlate{CommunityID: d.Community, Plate: d.Plate, ParentID: d.Parent,
-		RegisteredBy: d.RegisteredBy, Created: d.Created.UTC()}, nil
+		RegisteredBy: d.RegisteredBy, Created: d.Created.UTC()}
+}
+
+// FilialPlates returns the plates registered for parentID's visits, in the
+// order they were registered (a few per parent).
+func (s *Store) FilialPlates(ctx context.Context, communityID, parentID string) ([]models.FilialPlate, error) {
+	cur, err := s.c(colFilialPlates).Find(ctx, bson.D{{Key: "community", Value: communityID}, {Key: "parent", Value: parentID}},
+		options.Find().SetSort(bson.D{{Key: "created", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(50))
+	return allDocs(ctx, cur, err, "filial plates", filialPlateDoc.model)
 }
 
 type filialBookingDoc struct {
@@ -351,8 +363,21 @@ func (s *Store) FilialBooking(ctx context.Context, id string) (models.FilialBook
 	if err := s.findByID(ctx, colFilialBookings, id, &d); err != nil {
 		return models.FilialBooking{}, err
 	}
+	return d.model(), nil
+}
+
+func (d filialBookingDoc) model() models.FilialBooking {
 	return models.FilialBooking{ID: d.ID, CommunityID: d.Community, Plate: d.Plate, ParentID: d.Parent, Day: d.Day,
-		Bay: d.Bay, BookedBy: d.BookedBy, Created: d.Created.UTC()}, nil
+		Bay: d.Bay, BookedBy: d.BookedBy, Created: d.Created.UTC()}
+}
+
+// FilialBookings returns parentID's visit bookings for fromDay
+// ("2026-11-21") and later, soonest first, at most limit.
+func (s *Store) FilialBookings(ctx context.Context, communityID, parentID, fromDay string, limit int) ([]models.FilialBooking, error) {
+	cur, err := s.c(colFilialBookings).Find(ctx, bson.D{{Key: "community", Value: communityID}, {Key: "parent", Value: parentID},
+		{Key: "day", Value: bson.D{{Key: "$gte", Value: fromDay}}}},
+		options.Find().SetSort(bson.D{{Key: "day", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	return allDocs(ctx, cur, err, "filial bookings", filialBookingDoc.model)
 }
 
 // SetFilialBookingBay caches the bay a booking holds (the slot decides it).

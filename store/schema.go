@@ -112,6 +112,8 @@ var indexes = []index{
 	{colRecords, bson.D{{Key: "community", Value: 1}, {Key: "state", Value: 1}}, false},
 	{colRecords, bson.D{{Key: "resident", Value: 1}, {Key: "start", Value: 1}}, false},
 	{colAid, bson.D{{Key: "community", Value: 1}, {Key: "state", Value: 1}}, false},
+	{colFilialPlates, bson.D{{Key: "community", Value: 1}, {Key: "parent", Value: 1}}, false},
+	{colFilialBookings, bson.D{{Key: "community", Value: 1}, {Key: "parent", Value: 1}, {Key: "day", Value: 1}}, false},
 }
 
 // EnsureSchema creates every collection and index; it is safe to run at
