@@ -560,7 +560,7 @@ func TestScreensTeamLeadConfirmsAttendance(t *testing.T) {
 	s.login(li, "/", phoneTeamLeadA)
 	s.do(li, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
 	s.do(li, "attendance from 我的", chromedp.Navigate(s.base+"/me"), waitText("活动签到确认"), clickText("活动签到确认"),
-		waitText("楼道清洁"), clickText("楼道清洁"), waitText("报名第1位"))
+		waitText("楼道清洁"), clickText("楼道清洁"), waitText("王**")) // the son, by his masked name
 	s.do(li, "check him in", clickText("签到"), waitText("已签到"))
 	s.shot(li, "resident-attendance")
 	if r := w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", lead, map[string]any{"resident_id": w.ids[phoneSonA], "action": "checkin"}); r.code() != "ALREADY_CHECKED_IN" {

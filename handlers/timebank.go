@@ -127,14 +127,15 @@ func toActivityJSON(a models.Activity) activityJSON {
 }
 
 type signupJSON struct {
-	ID         string    `json:"id"`
-	ActivityID string    `json:"activity_id"`
-	ResidentID string    `json:"resident_id"`
-	At         time.Time `json:"at"`
+	ID           string    `json:"id"`
+	ActivityID   string    `json:"activity_id"`
+	ResidentID   string    `json:"resident_id"`
+	ResidentName string    `json:"resident_name,omitempty"` // masked, for the organisers' list
+	At           time.Time `json:"at"`
 }
 
 func toSignupJSON(s models.Signup) signupJSON {
-	return signupJSON{s.ID, s.ActivityID, s.ResidentID, s.At}
+	return signupJSON{ID: s.ID, ActivityID: s.ActivityID, ResidentID: s.ResidentID, ResidentName: s.ResidentName, At: s.At}
 }
 
 type recordJSON struct {

@@ -32,6 +32,9 @@ type Signup struct {
 	Slot        string // the capacity slot it holds; empty until taken
 	Cancelled   bool
 	At          time.Time
+	// ResidentName is the resident's masked name (王**), filled in for
+	// the activity's organisers; it is not stored.
+	ResidentName string
 }
 
 // RecordState is where a service record stands.

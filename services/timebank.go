@@ -398,8 +398,10 @@ func (t *Timebank) Signups(ctx context.Context, p models.Principal, activityID s
 		return nil, err
 	}
 	out := []models.Signup{}
+	names := map[string]string{}
 	for _, su := range all {
 		if c, err := t.signupCancelled(ctx, su); err == nil && !c && su.Slot != "" {
+			su.ResidentName = t.maskedName(ctx, names, su.ResidentID)
 			out = append(out, su)
 		}
 	}
