@@ -525,7 +525,7 @@ func TestScreensBuildingHeadSeesHerDuties(t *testing.T) {
 	s.do(head, "我的", chromedp.Navigate(s.base+"/me"), waitText("我的履职"), waitText("孝老停车"))
 	s.shot(head, "resident-me")
 	s.do(head, "large text from 我的", chromedp.Click(chromedp.CSS(`.van-switch`)), chromedp.WaitVisible(chromedp.CSS(`html.care`)))
-	s.do(head, "duties", clickText("我的履职"), waitText("楼组长 · 第1届"), waitText("在任"),
+	s.do(head, "duties", clickText("我的履职"), waitText("1号楼楼组长 · 第1届"), waitText("在任"),
 		waitText("月度例会"), waitText("已确认"), waitText("待社工确认"), waitText("电梯维修通知已逐户送达"))
 	s.shot(head, "resident-duties-large-text")
 	s.do(head, "report a duty", clickText("填报"), chromedp.WaitVisible(chromedp.CSS(`[data-test=duty-form]`)),

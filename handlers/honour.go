@@ -304,20 +304,23 @@ func (h *api) board(c *fiber.Ctx) error {
 // --- building heads and the other 三长 ---
 
 type headTermJSON struct {
-	ID          string     `json:"id"`
-	Role        string     `json:"role"`
-	BuildingID  string     `json:"building_id,omitempty"`
-	ResidentID  string     `json:"resident_id"`
-	Number      int        `json:"number"`
-	Start       time.Time  `json:"start"`
-	End         *time.Time `json:"end,omitempty"`
-	EndKind     string     `json:"end_kind,omitempty"`
-	EndReason   string     `json:"end_reason,omitempty"`
-	AppointedBy string     `json:"appointed_by"`
+	ID           string     `json:"id"`
+	Role         string     `json:"role"`
+	BuildingID   string     `json:"building_id,omitempty"`
+	BuildingName string     `json:"building_name,omitempty"` // in the head's own list of terms
+	ResidentID   string     `json:"resident_id"`
+	Number       int        `json:"number"`
+	Start        time.Time  `json:"start"`
+	End          *time.Time `json:"end,omitempty"`
+	EndKind      string     `json:"end_kind,omitempty"`
+	EndReason    string     `json:"end_reason,omitempty"`
+	AppointedBy  string     `json:"appointed_by"`
 }
 
 func toHeadTermJSON(t models.HeadTerm) headTermJSON {
-	return headTermJSON{t.ID, string(t.Role), t.BuildingID, t.ResidentID, t.N, t.Start, optTime(t.End), t.EndKind, t.EndReason, t.AppointedBy}
+	return headTermJSON{ID: t.ID, Role: string(t.Role), BuildingID: t.BuildingID, BuildingName: t.BuildingName,
+		ResidentID: t.ResidentID, Number: t.N, Start: t.Start, End: optTime(t.End), EndKind: t.EndKind,
+		EndReason: t.EndReason, AppointedBy: t.AppointedBy}
 }
 
 func headTermsJSON(ts []models.HeadTerm) fiber.Map {

@@ -135,6 +135,9 @@ type HeadTerm struct {
 	EndKind     string // "handover" or "retire"
 	EndReason   string
 	AppointedBy string
+	// BuildingName is the building's name, filled in for its head's own
+	// list of terms; it is not stored.
+	BuildingName string
 }
 
 // Open reports whether the term has not ended.

@@ -202,7 +202,18 @@ func (s *Honour) MyTerms(ctx context.Context, p models.Principal) ([]models.Head
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(held, func(t models.HeadTerm) bool { return t.CommunityID != p.CommunityID }), nil
+	held = slices.DeleteFunc(held, func(t models.HeadTerm) bool { return t.CommunityID != p.CommunityID })
+	for i, t := range held {
+		if t.BuildingID == "" {
+			continue
+		}
+		b, err := s.store.Building(ctx, t.BuildingID)
+		if err != nil {
+			return nil, fmt.Errorf("my terms: building: %w", err)
+		}
+		held[i].BuildingName = b.Name
+	}
+	return held, nil
 }
 
 // ActiveHead reports whether the resident holds a building-head (or other
