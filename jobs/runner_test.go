@@ -23,6 +23,7 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 // live lease or, having taken the next one, the period done. Then a run
 // from the CLI at once is not skipped.
 func TestIssue11_9_GivenBackLeaseNeverRunsADonePeriodTwice(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var ids atomic.Int64
@@ -89,6 +90,7 @@ func (s *staleDone) Done(ctx context.Context, job, period string) (bool, error) 
 // and gives its lease back, and the first then takes the next lease. It
 // finds the period done and skips; it does not run it again.
 func TestIssue11_9_RunTakingAGivenBackLeaseChecksThePeriodAgain(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var ids atomic.Int64

@@ -49,6 +49,7 @@ func mustAuditOK(t *testing.T, l *ledger.Ledger) ledger.AuditReport {
 // Invariant 1 (docs/ARCHITECTURE.md §8): N parallel spends against a balance that covers k of them
 // succeed exactly k times, and the balance never goes below zero.
 func TestConcurrentSpendsNeverOverdraw(t *testing.T) {
+	t.Parallel()
 	l, _ := newLedger(t)
 	acct := models.AccountOf("r1", models.AssetPoints)
 	const spends, cost, k = 40, 10, 13
@@ -95,6 +96,7 @@ func TestConcurrentSpendsNeverOverdraw(t *testing.T) {
 // it, also when they arrive at different replicas (four ledgers over one
 // store), where only the op record and the chain keep them apart.
 func TestConcurrentRepeatsPostOnce(t *testing.T) {
+	t.Parallel()
 	l, s := newLedger(t)
 	replicas := []*ledger.Ledger{l, ledger.New(s, time.Now), ledger.New(s, time.Now), ledger.New(s, time.Now)}
 	acct := models.AccountOf("r1", models.AssetPoints)
@@ -131,6 +133,7 @@ func TestConcurrentRepeatsPostOnce(t *testing.T) {
 }
 
 func TestRepeatWithAnotherRequestIsRefused(t *testing.T) {
+	t.Parallel()
 	l, _ := newLedger(t)
 	acct := models.AccountOf("r1", models.AssetPoints)
 	mustPost(t, l, acct, 5, "k")
@@ -145,6 +148,7 @@ func TestRepeatWithAnotherRequestIsRefused(t *testing.T) {
 // A refused debit is remembered: repeating it later, when the balance would
 // cover it, still returns the first answer.
 func TestRefusalIsReplayed(t *testing.T) {
+	t.Parallel()
 	l, _ := newLedger(t)
 	acct := models.AccountOf("r1", models.AssetPoints)
 	p := ledger.Posting{OpID: "spend", Hash: "h", Account: acct, CommunityID: "c1", Delta: -5, Kind: models.KindHold, Actor: "r1"}
@@ -160,6 +164,7 @@ func TestRefusalIsReplayed(t *testing.T) {
 // A repeat after the first attempt's entry landed but its answer was lost
 // (the op record says nothing yet) finds the entry instead of posting again.
 func TestRepeatFindsEntryOfUnfinishedOp(t *testing.T) {
+	t.Parallel()
 	l, s := newLedger(t)
 	ctx := context.Background()
 	acct := models.AccountOf("r1", models.AssetPoints)
@@ -191,6 +196,7 @@ func TestRepeatFindsEntryOfUnfinishedOp(t *testing.T) {
 // was recorded but whose entry never landed, and finds the entry past
 // another op's entry that took the seq after its base.
 func TestOutcomeOfAPosting(t *testing.T) {
+	t.Parallel()
 	l, s := newLedger(t)
 	ctx := context.Background()
 	acct := models.AccountOf("r1", models.AssetPoints)
@@ -228,6 +234,7 @@ func TestOutcomeOfAPosting(t *testing.T) {
 // Invariant 3 (docs/ARCHITECTURE.md §8): the audit proves balance = sum of entries, and finds a gap,
 // a wrong balance_after and a debit below zero written behind its back.
 func TestAuditFindsBrokenChains(t *testing.T) {
+	t.Parallel()
 	l, s := newLedger(t)
 	ctx := context.Background()
 	good := models.AccountOf("good", models.AssetPoints)
@@ -264,6 +271,7 @@ func TestAuditFindsBrokenChains(t *testing.T) {
 }
 
 func TestReversalOnceWithReason(t *testing.T) {
+	t.Parallel()
 	l, _ := newLedger(t)
 	ctx := context.Background()
 	acct := models.AccountOf("r1", models.AssetPoints)
@@ -289,6 +297,7 @@ func TestReversalOnceWithReason(t *testing.T) {
 }
 
 func TestHistoryPages(t *testing.T) {
+	t.Parallel()
 	l, _ := newLedger(t)
 	ctx := context.Background()
 	acct := models.AccountOf("r1", models.AssetPoints)
@@ -319,6 +328,7 @@ func TestHistoryPages(t *testing.T) {
 }
 
 func TestTransferDebitsThenCreditsOnce(t *testing.T) {
+	t.Parallel()
 	l, _ := newLedger(t)
 	ctx := context.Background()
 	from := models.AccountOf("a", models.AssetHours)
@@ -350,6 +360,7 @@ func TestTransferDebitsThenCreditsOnce(t *testing.T) {
 
 // A transfer whose process died after the debit is finished by the sweep.
 func TestSweepFinishesHalfDoneTransfer(t *testing.T) {
+	t.Parallel()
 	l, s := newLedger(t)
 	ctx := context.Background()
 	from := models.AccountOf("a", models.AssetHours)
@@ -381,6 +392,7 @@ func TestSweepFinishesHalfDoneTransfer(t *testing.T) {
 // A fresh ledger (another replica, or after a restart) finds the true head
 // from the stored hint however far behind the hint is.
 func TestFreshLedgerFindsHeadFromStaleHint(t *testing.T) {
+	t.Parallel()
 	l, s := newLedger(t)
 	ctx := context.Background()
 	acct := models.AccountOf("r1", models.AssetPoints)
@@ -409,6 +421,7 @@ func TestFreshLedgerFindsHeadFromStaleHint(t *testing.T) {
 // debit the true balance cannot cover must be refused even though the stale
 // head would have covered it.
 func TestStaleRememberedHeadNeitherForksNorOverdraws(t *testing.T) {
+	t.Parallel()
 	a, s := newLedger(t)
 	b := ledger.New(s, time.Now)
 	ctx := context.Background()
@@ -453,6 +466,7 @@ func (c *countingStore) Entries(ctx context.Context, acct models.Account, seqs [
 // cache, except for the one read that asks whether a newer entry exists;
 // entries posted since, here or by another replica, still appear.
 func TestHistoryPagesComeFromTheCacheButStayCurrent(t *testing.T) {
+	t.Parallel()
 	_, s := newLedger(t)
 	cs := &countingStore{Store: s}
 	l, other := ledger.New(cs, time.Now), ledger.New(s, time.Now)

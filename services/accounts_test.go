@@ -14,6 +14,7 @@ import (
 // records of other staff actions and paged by time, and another
 // community's staff see none of it.
 func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	acc := services.NewAccounts(e.led, e.st, e.st, e.pol, e.clock.now)
 	adjust := func(who string, points models.Points, deduct bool, reason string) models.Entry {

@@ -162,6 +162,7 @@ const goodResidents = `name,phone,building,room,birth_year,roles,initial_passwor
 // A file with 2 bad rows out of 10 is refused with a report naming exactly
 // those rows, and nothing of it is written.
 func TestImportWithBadRowsWritesNothing(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, kind string
 		edit       func(lines []string) // lines[0] is the header, row = index+1
@@ -223,6 +224,7 @@ func TestImportWithBadRowsWritesNothing(t *testing.T) {
 }
 
 func TestImportValidFilesOnceEach(t *testing.T) {
+	t.Parallel()
 	c := newCommunity(t)
 	h0, r0 := c.counts(t)
 	// As a community office saves it from Excel: a BOM and Chinese headers.
@@ -306,6 +308,7 @@ func checkResidentsImported(t *testing.T, c community) {
 // An import cut off half-way (some rows in under their derived ids, the
 // undo lost too) is finished by repeating it, and nothing is doubled.
 func TestImportRepeatFinishesHalfDoneImport(t *testing.T) {
+	t.Parallel()
 	c := newCommunity(t)
 	for _, kind := range []string{services.ImportHouseholds, services.ImportResidents} {
 		key, file := "households-1", goodHouseholds
@@ -348,6 +351,7 @@ func TestImportRepeatFinishesHalfDoneImport(t *testing.T) {
 // A phone registered between the check and the write: the rows written
 // are taken back and the row is reported.
 func TestImportUndoesRowsWhenAPhoneIsTakenMeanwhile(t *testing.T) {
+	t.Parallel()
 	c := newCommunity(t)
 	if _, err := c.run(services.ImportHouseholds, "households-1", goodHouseholds); err != nil {
 		t.Fatal(err)
@@ -381,6 +385,7 @@ func TestImportUndoesRowsWhenAPhoneIsTakenMeanwhile(t *testing.T) {
 // of the file, as a spreadsheet writes one) is one row: the rows after it
 // are reported by the spreadsheet's numbers, not the file's lines.
 func TestIssue19_11_ImportReportsSpreadsheetRows(t *testing.T) {
+	t.Parallel()
 	c := newCommunity(t)
 	file := "building,room,plates\n" +
 		"1号楼,101,\n" + // row 2
@@ -408,6 +413,7 @@ func TestIssue19_11_ImportReportsSpreadsheetRows(t *testing.T) {
 }
 
 func TestImportFileProblems(t *testing.T) {
+	t.Parallel()
 	c := newCommunity(t)
 	_, err := c.run(services.ImportHouseholds, "header-1", "building,rooms,plates\n1号楼,101,\n")
 	var rej *services.ImportRejection

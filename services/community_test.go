@@ -108,6 +108,7 @@ func hasRole(r models.Resident, role models.Role) bool {
 // Invariant 7 (docs/ARCHITECTURE.md §8): staff see only their own community, and an id of another
 // community is reported as not found, whatever the action.
 func TestStaffCannotReachAnotherCommunity(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	a, b := staffOf("A"), staffOf("B")
 	bBuilding := mustBuilding(t, s, b, "1号楼")
@@ -182,6 +183,7 @@ func TestStaffCannotReachAnotherCommunity(t *testing.T) {
 }
 
 func TestResidentCannotCreateOrEdit(t *testing.T) {
+	t.Parallel()
 	s, st := newService(t)
 	staff := staffOf("A")
 	bld := mustBuilding(t, s, staff, "1号楼")
@@ -250,6 +252,7 @@ func TestResidentCannotCreateOrEdit(t *testing.T) {
 }
 
 func TestStaffCannotGrantAdminOrBuildingHead(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	staff := staffOf("A")
 	_, err := s.CreateResident(ctx, staff, services.NewResident{Name: "王五", Phone: "13800000003", Password: "initial-pw", Roles: []models.Role{models.RoleAdmin}})
@@ -269,6 +272,7 @@ func TestStaffCannotGrantAdminOrBuildingHead(t *testing.T) {
 // A phone has one login, whatever the concurrency: of 16 creates with the
 // same phone exactly one wins, and the rest leave nothing behind.
 func TestPhoneIsUniqueUnderConcurrentCreates(t *testing.T) {
+	t.Parallel()
 	s, st := newService(t)
 	const n = 16
 	var ok, taken atomic.Int64
@@ -324,6 +328,7 @@ func (failingResidents) InsertResident(context.Context, models.Resident) error {
 }
 
 func TestCreateResidentGivesThePhoneBackWhenItFails(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "A", Created: testNow}); err != nil {
 		t.Fatal(err)
@@ -340,6 +345,7 @@ func TestCreateResidentGivesThePhoneBackWhenItFails(t *testing.T) {
 }
 
 func TestCreateResidentWithKeyFinishesOnRepeat(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "A", Created: testNow}); err != nil {
 		t.Fatal(err)
@@ -376,6 +382,7 @@ func TestCreateResidentWithKeyFinishesOnRepeat(t *testing.T) {
 }
 
 func TestBuildingHeadChangeMovesTheRole(t *testing.T) {
+	t.Parallel()
 	s, st := newService(t)
 	staff := staffOf("A")
 	b1 := mustBuilding(t, s, staff, "1号楼")
@@ -429,6 +436,7 @@ func TestBuildingHeadChangeMovesTheRole(t *testing.T) {
 }
 
 func TestFamilyLinks(t *testing.T) {
+	t.Parallel()
 	s, st := newService(t)
 	staff := staffOf("A")
 	parent := mustResident(t, s, staff, "张老伯", "13800000001", "")
@@ -463,6 +471,7 @@ func TestFamilyLinks(t *testing.T) {
 }
 
 func TestPartners(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t)
 	staff := staffOf("A")
 	m, err := s.CreatePartner(ctx, staff, models.PartnerMerchant, "老王面馆")
@@ -491,6 +500,7 @@ func TestPartners(t *testing.T) {
 }
 
 func TestAdminCreatesCommunityWithFirstStaff(t *testing.T) {
+	t.Parallel()
 	s, st := newService(t)
 	admin := models.Principal{ResidentID: "root", CommunityID: "A", Roles: []models.Role{models.RoleAdmin}}
 	c, staff, err := s.CreateCommunity(ctx, admin, services.NewCommunity{Name: "莲花社区", District: "闵行区",

@@ -54,6 +54,7 @@ func (w *settlementWorld) expiries(resident string) (n int, total int64, balance
 // nothing, the run after March 2026 expires 20, and running again expires
 // nothing twice.
 func TestPointsExpiryFIFOWorkedExample(t *testing.T) {
+	t.Parallel()
 	sh := shanghai
 	w := newSettlementWorld(t, time.Date(2024, 1, 1, 0, 0, 0, 0, sh))
 	w.post("r-1", "A", time.Date(2024, 1, 10, 9, 0, 0, 0, sh), models.KindAward, 50)
@@ -116,6 +117,7 @@ func TestPointsExpiryFIFOWorkedExample(t *testing.T) {
 // one far ahead whose cutoff passes points earned minutes ago) is refused
 // as settlement refuses it, and expires nothing.
 func TestIssue11_14_PointsExpiryRefusesAMonthNotOver(t *testing.T) {
+	t.Parallel()
 	sh := shanghai
 	w := newSettlementWorld(t, time.Date(2026, 3, 15, 9, 0, 0, 0, sh))
 	w.post("r-1", "A", time.Date(2026, 3, 15, 9, 0, 0, 0, sh), models.KindAward, 100)
@@ -138,6 +140,7 @@ func TestIssue11_14_PointsExpiryRefusesAMonthNotOver(t *testing.T) {
 // The liability report: balances of the community's residents, held
 // points, what expires within 30/60/90 days, and each partner's month.
 func TestLiabilityReport(t *testing.T) {
+	t.Parallel()
 	sh := shanghai
 	w := newSettlementWorld(t, time.Date(2023, 11, 1, 0, 0, 0, 0, sh))
 	for _, r := range []models.Resident{{ID: "r-1", CommunityID: "A"}, {ID: "r-2", CommunityID: "A"}, {ID: "r-b", CommunityID: "B"}} {
@@ -202,6 +205,7 @@ func TestLiabilityReport(t *testing.T) {
 // the same rule: the worked example's 20 points are announced in March
 // 2026, and the run after March takes exactly that.
 func TestMyExpiringPointsAnnouncesTheNextRun(t *testing.T) {
+	t.Parallel()
 	sh := shanghai
 	w := newSettlementWorld(t, time.Date(2024, 1, 1, 0, 0, 0, 0, sh))
 	w.post("r-1", "A", time.Date(2024, 1, 10, 9, 0, 0, 0, sh), models.KindAward, 50)

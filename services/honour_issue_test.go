@@ -17,6 +17,7 @@ import (
 // Issue 11.1: one resident (or household) has at most one open nomination;
 // a repeat is refused naming the open entry, and the listing pays once.
 func TestIssue11_1_RepeatedNominationRefusedAndPaysOnce(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	n := services.Nomination{ResidentID: w.zhang.ID, Category: "诚信", Reason: "拾金不昧"}
 	first, err := w.hs.Nominate(ctx, w.staff, n)
@@ -88,6 +89,7 @@ func TestIssue11_1_RepeatedNominationRefusedAndPaysOnce(t *testing.T) {
 // Issue 11.7: an entry whose nominee opted out of the board is visible to
 // the nominee, staff and admin only.
 func TestIssue11_7_OptedOutEntryHiddenFromOtherResidents(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	e := w.mustListed(w.wang)
 	if _, err := w.hs.Entry(ctx, w.as(w.zhang), e.ID); err != nil {
@@ -114,6 +116,7 @@ func TestIssue11_7_OptedOutEntryHiddenFromOtherResidents(t *testing.T) {
 // notice ended) unlists the entry and takes its points back once, whichever
 // of the listing job and the ruling comes first.
 func TestIssue11_16_UpheldObjectionAfterListingUnlists(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	// In sequence: listed, then the objection is ruled.
 	e := w.mustListed(w.zhang)
@@ -193,6 +196,7 @@ func (w *honourWorld) termDuty(r models.Resident, termID, month, duty string) {
 // Issue 11.6: the allowance cap is per person per month, and pro-rata
 // parts of one building's month add up to the whole.
 func TestIssue11_6_AllowanceCapPerPersonAndProRataAddsUp(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	bld2 := mustBuilding(t, w.cs, w.staff, "2号楼")
 	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
@@ -238,6 +242,7 @@ func TestIssue11_6_AllowanceCapPerPersonAndProRataAddsUp(t *testing.T) {
 // run (the difference, once); after the month is closed a late duty is
 // carried to the next month to close, with a note.
 func TestIssue11_5_LateDutyPaidByDifferenceAndCarriedAfterClose(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
 	w.appoint(w.zhang)
@@ -321,6 +326,7 @@ func (w *honourWorld) correctedService(r models.Resident, asset models.Asset, am
 // Issue 19.7: a star is earned by net points; a reversed award and a
 // corrected record count what is left.
 func TestIssue19_7_ReversedPointsEarnNoStar(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	w.at = time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	w.reverse(w.post(w.wang, models.AssetPoints, models.KindAward, 200, "award-wang"))
@@ -349,6 +355,7 @@ func TestIssue19_7_ReversedPointsEarnNoStar(t *testing.T) {
 
 // Issue 19.8: the ranking shows the net of the ledger.
 func TestIssue19_8_RankingsCountCorrectedRecordsOnce(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	w.at = time.Date(2026, 5, 3, 0, 0, 0, 0, time.UTC)
 	w.correctedService(w.li, models.AssetHours, 60, 90)
@@ -374,6 +381,7 @@ func TestIssue19_8_RankingsCountCorrectedRecordsOnce(t *testing.T) {
 // Issue 11.1, with an appeal: a revoked listing is not restored while the
 // nominee holds a newer open nomination.
 func TestIssue11_1_AppealDoesNotRestoreASecondOpenNomination(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	e := w.mustListed(w.zhang)
 	if _, err := w.hs.Revoke(ctx, w.staff, e.ID, "违反公约"); err != nil {
@@ -394,6 +402,7 @@ func TestIssue11_1_AppealDoesNotRestoreASecondOpenNomination(t *testing.T) {
 // Issue 11.16, points spent: the withdrawal takes back what the balance
 // covers, once.
 func TestIssue11_16_WithdrawalTakesBackWhatIsLeftOnce(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	e := w.mustListed(w.zhang)
 	w.post(w.zhang, models.AssetPoints, models.KindHold, -80, "spent-on-a-reward")
@@ -420,6 +429,7 @@ func TestIssue11_16_WithdrawalTakesBackWhatIsLeftOnce(t *testing.T) {
 // and a posting whose op was recorded before a crash, with no entry, is
 // completed by the next run and not paid again.
 func TestIssue11_5_ConcurrentRunsAndCrashedPostingPayOnce(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
 	w.appoint(w.zhang)
@@ -458,6 +468,7 @@ func TestIssue11_5_ConcurrentRunsAndCrashedPostingPayOnce(t *testing.T) {
 // close but stored after the closing pass read the duties is paid once,
 // carried to the next month that closes, with a note.
 func TestIssue11_5_ConfirmationStoredAfterClosingPassIsCarriedOnce(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
 	w.appoint(w.zhang)
@@ -504,6 +515,7 @@ func TestIssue11_5_ConfirmationStoredAfterClosingPassIsCarriedOnce(t *testing.T)
 // last pass, pays the month when it is run again; a run that died after
 // naming the month that pays a duty, before the posting, pays it once.
 func TestIssue11_5_CrashedClosingRunPaysOnceWhenRunAgain(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
 	w.appoint(w.zhang)
@@ -537,6 +549,7 @@ func TestIssue11_5_CrashedClosingRunPaysOnceWhenRunAgain(t *testing.T) {
 // month, 40 rounds (one month each); every confirmed duty is paid exactly
 // once across the months, in its own or carried to the next.
 func TestIssue11_5_ConfirmationsRacingTheClosePaidExactlyOnce(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
 	w.appoint(w.zhang)

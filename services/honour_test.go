@@ -120,6 +120,7 @@ func (w *honourWorld) mustListed(r models.Resident) models.HonourEntry {
 }
 
 func TestObjectionBlocksListingUntilRuled(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	e := w.nominate(w.zhang)
 	if e.NoticeEnds != e.Nominated.Add(7*24*time.Hour) {
@@ -168,6 +169,7 @@ func TestObjectionBlocksListingUntilRuled(t *testing.T) {
 }
 
 func TestUpheldObjectionKeepsNomineeOff(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	e := w.nominate(w.zhang)
 	o, err := w.hs.Object(ctx, w.as(w.wang), e.ID, "不属实")
@@ -185,6 +187,7 @@ func TestUpheldObjectionKeepsNomineeOff(t *testing.T) {
 }
 
 func TestListingJobTwiceListsOnce(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	e := w.nominate(w.zhang)
 	w.at = e.NoticeEnds.Add(-time.Minute)
@@ -217,6 +220,7 @@ func TestListingJobTwiceListsOnce(t *testing.T) {
 }
 
 func TestRevocationEndsEligibilityAtOnce(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	e := w.mustListed(w.zhang)
 	w.at = w.at.Add(24 * time.Hour)
@@ -265,6 +269,7 @@ func TestRevocationEndsEligibilityAtOnce(t *testing.T) {
 }
 
 func TestExpiryEndsListing(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	e := w.mustListed(w.zhang)
 	w.at = e.ExpiresAt
@@ -282,6 +287,7 @@ func TestExpiryEndsListing(t *testing.T) {
 }
 
 func TestBoardMasksNamesAndLeavesOutOptedOut(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	e1 := w.nominate(w.zhang)
 	e2 := w.nominate(w.wang)
@@ -306,6 +312,7 @@ func TestBoardMasksNamesAndLeavesOutOptedOut(t *testing.T) {
 }
 
 func TestHouseholdListingMakesMembersEligible(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	e, err := w.hs.Nominate(ctx, w.staff, services.Nomination{HouseholdID: w.hh2.ID, Category: "文明家庭", Reason: "邻里和睦"})
 	if err != nil {
@@ -322,6 +329,7 @@ func TestHouseholdListingMakesMembersEligible(t *testing.T) {
 }
 
 func TestBuildingHeadNominatesOwnBuildingOnly(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	other := mustBuilding(t, w.cs, w.staff, "2号楼")
 	hh := mustHousehold(t, w.cs, w.staff, other.ID, "201")
@@ -378,6 +386,7 @@ func (w *honourWorld) payAllowances(month string) {
 }
 
 func TestAllowancePaysActiveHeadWithConfirmedDutyOnce(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
 	w.appoint(w.zhang)
@@ -403,6 +412,7 @@ func TestAllowancePaysActiveHeadWithConfirmedDutyOnce(t *testing.T) {
 }
 
 func TestAllowanceNothingWithoutConfirmedDuty(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
 	w.appoint(w.zhang)
@@ -416,6 +426,7 @@ func TestAllowanceNothingWithoutConfirmedDuty(t *testing.T) {
 }
 
 func TestAllowanceProRataForMidMonthHandover(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
 	old := w.appoint(w.zhang)
@@ -456,6 +467,7 @@ func TestAllowanceProRataForMidMonthHandover(t *testing.T) {
 }
 
 func TestRetirementClearsBuildingHead(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	term := w.appoint(w.zhang)
 	w.at = w.at.Add(time.Hour)
@@ -490,6 +502,7 @@ func (w *honourWorld) award(r models.Resident, pts int64, at time.Time) {
 }
 
 func TestLoweredStarCutsBenefit(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	// Household 1 earns 600 in 2026 (二星户); household 2 earns 250 (一星户).
 	w.award(w.zhang, 400, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC))
@@ -553,6 +566,7 @@ func TestLoweredStarCutsBenefit(t *testing.T) {
 }
 
 func TestModelStarNeedsListedMember(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	w.award(w.zhang, 1200, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
 	w.award(w.wang, 1200, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
@@ -572,6 +586,7 @@ func TestModelStarNeedsListedMember(t *testing.T) {
 // --- rankings ---
 
 func TestRankingsTieBreaks(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	may := func(d int) time.Time { return time.Date(2026, 5, d, 0, 0, 0, 0, time.UTC) }
 	w.award(w.zhang, 100, may(3))
@@ -606,6 +621,7 @@ func TestRankingsTieBreaks(t *testing.T) {
 }
 
 func TestConcurrentListingRunsListOnce(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	e := w.nominate(w.zhang)
 	w.at = e.NoticeEnds.Add(time.Minute)
@@ -629,6 +645,7 @@ func TestConcurrentListingRunsListOnce(t *testing.T) {
 }
 
 func TestConcurrentAppointmentsOpenOneTerm(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -671,6 +688,7 @@ func TestConcurrentAppointmentsOpenOneTerm(t *testing.T) {
 // Setting a building's head directly (the older route) opens and closes
 // terms too, so the head and the open term stay one.
 func TestDirectHeadChangeKeepsTerms(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	w.cs.KeepHeadTerms(w.hs)
 	if _, err := w.cs.SetBuildingHead(ctx, w.staff, w.bld.ID, w.zhang.ID); err != nil {
@@ -711,6 +729,7 @@ var _ interface {
 } = (*services.Honour)(nil)
 
 func TestContractReadsOfUnknownsAreFalse(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	if lvl, err := w.hs.StarLevel(ctx, "A", w.hh1.ID, w.at); err != nil || lvl != 0 {
 		t.Fatalf("unrecorded year: %d, %v", lvl, err)
@@ -728,6 +747,7 @@ func TestContractReadsOfUnknownsAreFalse(t *testing.T) {
 }
 
 func TestBuildingRankingLeavesOutOtherBuildings(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	b2 := mustBuilding(t, w.cs, w.staff, "2号楼")
 	far := w.resident("钱七", mustHousehold(t, w.cs, w.staff, b2.ID, "201").ID)
@@ -744,6 +764,7 @@ func TestBuildingRankingLeavesOutOtherBuildings(t *testing.T) {
 }
 
 func TestStaffDecisionsAreInAuditTrail(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	e := w.mustListed(w.zhang)
 	if _, err := w.hs.Revoke(ctx, w.staff, e.ID, "违反文明公约"); err != nil {

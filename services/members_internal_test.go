@@ -23,6 +23,7 @@ func (c *countingPeople) Resident(ctx context.Context, id string) (models.Reside
 }
 
 func TestMembersReadEachResidentOncePerTTL(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -75,6 +76,7 @@ func (c *countingPeople) Community(ctx context.Context, id string) (models.Commu
 }
 
 func TestZonesReadEachCommunityOnce(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
 	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "春申", TimeZone: "Asia/Urumqi", Created: time.Now()}); err != nil {

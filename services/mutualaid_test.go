@@ -111,6 +111,7 @@ func race(f, g func() error) (errF, errG error) {
 // wins, everyone reads the same winner, and the helper is paid exactly
 // when the acceptance won and the help is confirmed.
 func TestIssue19_1_CancelRacingAcceptHasOneWinner(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	e.seedHours(t, "r1", 10_000)
 	gates := hookRaces(e)
@@ -176,6 +177,7 @@ func TestIssue19_1_CancelRacingAcceptHasOneWinner(t *testing.T) {
 // that reads accepted after a cancel was answered 200, or hours that
 // disagree with what the post reads.
 func TestIssue19_1_UngatedRaceNeverStrandsAPost(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	e.seedHours(t, "r1", 10_000)
 	const rounds, minutes = 40, 30
@@ -220,6 +222,7 @@ func TestIssue19_1_UngatedRaceNeverStrandsAPost(t *testing.T) {
 // 19.2: the helper disputes while the requester confirms. Either the
 // dispute wins and nothing is paid until staff rule, or it is refused.
 func TestIssue19_2_DisputeRacingConfirmHasOneWinner(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	e.seedHours(t, "r1", 10_000)
 	gates := hookRaces(e)
@@ -296,6 +299,7 @@ func TestIssue19_2_DisputeRacingConfirmHasOneWinner(t *testing.T) {
 // cannot be paid; cancelling and expiry give the hold back; confirming
 // pays it to the helper.
 func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	// A resident with 0 minutes asks for 660 (floor 600): refused at once,
 	// saying why, and nothing is held.
@@ -383,6 +387,7 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 // dies before the helper is paid. The next readers and the job pay the
 // helper, exactly once, however many of them arrive together.
 func TestIssue19_3_CrashAfterConfirmStillPaysHelperOnce(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	e.seedHours(t, "r1", 1000)
 	a := e.mustPost(t, "r1", models.AidRequest, 90)
@@ -436,6 +441,7 @@ func TestIssue19_3_CrashAfterConfirmStillPaysHelperOnce(t *testing.T) {
 // 19.10: an accepted or closed post is its two parties' and staff's
 // business; an open one shows no resident ids to neighbours.
 func TestIssue19_10_ClosedPostsOnlyForTheirParties(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	e.seedHours(t, "r1", 1000)
 	a := e.mustPost(t, "r1", models.AidRequest, 60)
@@ -476,6 +482,7 @@ func TestIssue19_10_ClosedPostsOnlyForTheirParties(t *testing.T) {
 // 19.11: the list pages with a cursor and shows masked names; a gift
 // shows both sides' masked names.
 func TestIssue19_11_MutualAidPagesWithMaskedNamesAndGiftsNameBothSides(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	e.seedHours(t, "r1", 1000)
 	want := map[string]bool{}

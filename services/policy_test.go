@@ -13,6 +13,7 @@ import (
 // A new policy version applies from its effective date only: before it the
 // old rules hold, after it the new ones, and the past is never rewritten.
 func TestPolicyVersionAppliesFromItsDate(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	now := time.Date(2026, 10, 10, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }

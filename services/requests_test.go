@@ -11,6 +11,7 @@ import (
 )
 
 func TestKeyedRequestIsFirstOnceAndReplaysItsAnswer(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ck := &rewardClock{t: rewardsStart}
 	rq := services.NewRequests(st, ck.now)
@@ -54,6 +55,7 @@ func TestKeyedRequestIsFirstOnceAndReplaysItsAnswer(t *testing.T) {
 }
 
 func TestKeyedRequestRefusedIsForgottenAndDeadIsRunAgain(t *testing.T) {
+	t.Parallel()
 	st := storetest.New(t)
 	ck := &rewardClock{t: rewardsStart}
 	rq := services.NewRequests(st, ck.now)

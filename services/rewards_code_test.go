@@ -12,6 +12,7 @@ import (
 // scanning it: the short code redeems the same token, once; a mistyped or
 // another community's code is refused by name, and nothing moves.
 func TestClerkTypesTheShortCode(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Title: "早餐套餐", Points: 20, ValueFen: 800, Bearer: models.BearerPartner})
 	p := w.resident("王小明", 1980, 100)

@@ -114,6 +114,7 @@ func (w *rewardsWorld) mine(p models.Principal) []models.Redemption {
 // same code, the other clerk is told the same refusal, not
 // ALREADY_REDEEMED, and no refused scan is listed.
 func TestIssue11_3_RefusedScanLeavesTheCodeUsable(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Title: "早餐套餐", Points: 50, ValueFen: 800})
 	p := w.resident("王小明", 1980, 10)
@@ -176,6 +177,7 @@ func TestIssue11_3_RefusedScanLeavesTheCodeUsable(t *testing.T) {
 // does not block the code: the next scan finds the refused hold, records
 // the refusal and redeems.
 func TestIssue11_3_RefusalCutShortDoesNotBlockTheCode(t *testing.T) {
+	t.Parallel()
 	w, cs := crashWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 50, ValueFen: 800, StockTotal: 1})
 	p := w.resident("断电", 1980, 10)
@@ -206,6 +208,7 @@ func TestIssue11_3_RefusalCutShortDoesNotBlockTheCode(t *testing.T) {
 // Two clerks scanning one code at once after a refusal: exactly one
 // redemption, the other ALREADY_REDEEMED, the points held once.
 func TestIssue11_3_TwoClerksAfterRefusalRedeemOnce(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 30, ValueFen: 500})
 	for round := range 40 {
@@ -247,6 +250,7 @@ func TestIssue11_3_TwoClerksAfterRefusalRedeemOnce(t *testing.T) {
 // resident without points tries, nothing is listed, not even after the
 // hold-expiry job; a repeat replays the refusal; the units it took are back.
 func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
+	t.Parallel()
 	w, cs := crashWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 50, ValueFen: 500, StockTotal: 1, LimitMonth: 1})
 	poor := w.resident("穷", 1970, 10)
@@ -326,6 +330,7 @@ func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 // lose the unit: the next reader finds the guard, which names its slot,
 // and fills it, once however many readers do so at the same time.
 func TestIssue11_18_GiveBackInterruptedAfterGuardIsRepaired(t *testing.T) {
+	t.Parallel()
 	w, cs := crashWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 10, ValueFen: 500, StockTotal: 1})
 	a := w.resident("甲", 1970, 100)
@@ -386,6 +391,7 @@ func TestIssue11_18_GiveBackInterruptedAfterGuardIsRepaired(t *testing.T) {
 // changed since: a limit added after it opened gets no unit it never took,
 // and a limit removed and put back gets its unit back.
 func TestIssue11_17_ChangingLimitsKeepsSlotAccounting(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	p := w.resident("甲", 1970, 1000)
 
@@ -434,6 +440,7 @@ func TestIssue11_17_ChangingLimitsKeepsSlotAccounting(t *testing.T) {
 // exactly the stock is available, and what is held under the stock never
 // exceeds it.
 func TestIssue11_17_StockChangedWhileRedemptionsAreOpen(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 4})
 	var people []models.Principal
@@ -514,6 +521,7 @@ func TestIssue11_17_StockChangedWhileRedemptionsAreOpen(t *testing.T) {
 // comes back exactly once however often and however concurrently the
 // cancel is sent; the plate may then be booked again.
 func TestIssue11_19_VisitorBooksAndCancelsVisitOnce(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	elder := w.resident("老李", 1945, 0)
 	son := w.resident("小李", 1980, 0)
@@ -608,6 +616,7 @@ func TestIssue11_19_VisitorBooksAndCancelsVisitOnce(t *testing.T) {
 // The refused weekday booking names the rule it breaks, and the gate's
 // answers are in Chinese with a stable reason code.
 func TestIssue11_23_FilialRefusalsNameTheirReason(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	elder := w.resident("王奶奶", 1950, 0)
 	if _, err := w.rs.RegisterFilialPlate(ctx, elder, "", "沪B66688"); err != nil {
@@ -677,6 +686,7 @@ func hasHan(s string) bool {
 // Sold out or over a limit, a resident retrying with new keys stores
 // nothing either; once a unit comes back the next attempt succeeds.
 func TestIssue11_4_SoldOutRetriesStoreNothing(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 1})
 	limited := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, LimitMonth: 1})

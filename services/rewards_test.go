@@ -215,6 +215,7 @@ func run(n int, f func(i int)) {
 }
 
 func TestFiftyRedemptionsAgainstStockOfTen(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 10, ValueFen: 500, StockTotal: 10})
 	var people []models.Principal
@@ -269,6 +270,7 @@ func TestFiftyRedemptionsAgainstStockOfTen(t *testing.T) {
 }
 
 func TestMonthlyLimitUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 20, ValueFen: 1000, LimitMonth: 3})
 	p := w.resident("王阿姨", 1960, 1000)
@@ -295,6 +297,7 @@ func TestMonthlyLimitUnderConcurrency(t *testing.T) {
 }
 
 func TestRedeemRepeatWithSameKeyHoldsOnce(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 30, ValueFen: 500, StockTotal: 5})
 	p := w.resident("李", 1970, 100)
@@ -322,6 +325,7 @@ func TestRedeemRepeatWithSameKeyHoldsOnce(t *testing.T) {
 // A step that fails after earlier ones succeeded gives back what they
 // took: a resident without the points does not use up the last unit.
 func TestFailedHoldGivesBackTheUnit(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 50, ValueFen: 500, StockTotal: 1, LimitMonth: 1})
 	poor := w.resident("穷", 1970, 10)
@@ -343,6 +347,7 @@ func TestFailedHoldGivesBackTheUnit(t *testing.T) {
 }
 
 func TestIneligibleResidentsAreRefused(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	young := w.resident("小张", 2000, 1000)
 	old := w.resident("老张", 1950, 1000)
@@ -416,6 +421,7 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 }
 
 func TestCancelAndExpiryRaceReturnPointsOnce(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 40, ValueFen: 500})
 	for round := range 3 {
@@ -461,6 +467,7 @@ func TestCancelAndExpiryRaceReturnPointsOnce(t *testing.T) {
 }
 
 func TestHoldExpiresAfterPolicyDays(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 40, ValueFen: 500})
 	p := w.resident("期", 1970, 100)
@@ -494,6 +501,7 @@ func (w *rewardsWorld) scanToken(p models.Principal, rw models.Reward) string {
 }
 
 func TestQRTokenScannedByTwoClerksRedeemsOnce(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Title: "早餐套餐", Points: 20, ValueFen: 800, Bearer: models.BearerPartner})
 	p := w.resident("王小明", 1980, 100)
@@ -544,6 +552,7 @@ func TestQRTokenScannedByTwoClerksRedeemsOnce(t *testing.T) {
 }
 
 func TestQRIssuanceIsRateLimited(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 20, ValueFen: 800})
 	p := w.resident("快", 1980, 100)
@@ -561,6 +570,7 @@ func TestQRIssuanceIsRateLimited(t *testing.T) {
 }
 
 func TestMerchantRefundWithinWindow(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Title: "理发", Points: 30, ValueFen: 1500, Bearer: models.BearerPartner})
 	p := w.resident("赵", 1980, 100)
@@ -605,6 +615,7 @@ func TestMerchantRefundWithinWindow(t *testing.T) {
 }
 
 func TestVoidedBillReturnsTheCreditOnce(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Title: "物业费优惠", Points: 50, ValueFen: 2000, HouseholdYearCapFen: 4000})
 	p := w.resident("钱", 1970, 500)
@@ -659,6 +670,7 @@ func TestVoidedBillReturnsTheCreditOnce(t *testing.T) {
 }
 
 func TestGateEventReplayedCountsOnce(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	elder := w.resident("王奶奶", 1950, 0)
 	young := w.resident("小王", 1990, 0)
@@ -740,6 +752,7 @@ func TestGateEventReplayedCountsOnce(t *testing.T) {
 }
 
 func TestVisitorBaysFirstComeFirstServed(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	elder := w.resident("老李", 1945, 0)
 	plates := []string{}
@@ -768,6 +781,7 @@ func TestVisitorBaysFirstComeFirstServed(t *testing.T) {
 }
 
 func TestRewardsAuthorization(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	p := w.resident("甲", 1980, 100)
 	_, err := w.rs.CreateReward(ctx, p, models.Reward{Kind: models.RewardParking, Title: "x", PartnerID: w.parking.ID, Points: 1, Bearer: models.BearerCommunity})
@@ -831,6 +845,7 @@ func (f *flakyRewardStore) InsertSlot(ctx context.Context, id, holder string, at
 // A redemption interrupted between its steps is finished by the client's
 // repeat, or by the hold-expiry job, without taking anything twice.
 func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	flaky := &flakyRewardStore{Store: w.st}
 	w.rs = services.NewRewards(flaky, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig, []byte("k"), newID, w.rewardClock.now)
@@ -904,6 +919,7 @@ func (c *countedStore) Reward(ctx context.Context, id string) (models.Reward, er
 // A replica reads a reward once and then redeems from what it read; a
 // change it makes itself applies to its next redemption at once.
 func TestCatalogueSparesRewardReadsAndSeesItsOwnChanges(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	counted := &countedStore{Store: w.st}
 	replica := func() *services.Rewards {
@@ -949,6 +965,7 @@ func TestCatalogueSparesRewardReadsAndSeesItsOwnChanges(t *testing.T) {
 // mark decide the redemption. Every reader follows them, so none sees the
 // saved "opening", and the hold-expiry job saves what they decided.
 func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	counted := &countedStore{Store: w.st}
 	w.rs = services.NewRewards(counted, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig,
@@ -1042,6 +1059,7 @@ func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
 // pending again, returns what it did and applies nothing again; a void
 // repeated after the credit moved on does the same.
 func TestCreditRepeatAfterVoidDoesNotApplyAgain(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Title: "物业费优惠", Points: 50, ValueFen: 2000})
 	p := w.resident("孙", 1970, 500)

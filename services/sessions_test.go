@@ -107,6 +107,7 @@ func (e *env) wantUnauthenticated(t *testing.T, access string) {
 }
 
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, auth.LoginLimits{})
 	pair, err := e.sessions.Login(context.Background(), "+86"+phone, password, "10.0.0.1")
 	if err != nil {
@@ -134,6 +135,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestLoginDoesNotRevealWhetherAPhoneIsRegistered(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, auth.LoginLimits{})
 	ctx := context.Background()
 	_, wrongPassword := e.sessions.Login(ctx, phone, "wrong password", "10.0.0.1")
@@ -150,6 +152,7 @@ func TestLoginDoesNotRevealWhetherAPhoneIsRegistered(t *testing.T) {
 }
 
 func TestLoginRateLimitPerPhone(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, auth.LoginLimits{PerPhone: 3, PhoneWindow: 15 * time.Minute, PerAddress: 100, AddressWindow: time.Minute})
 	ctx := context.Background()
 	for i, addr := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} {
@@ -173,6 +176,7 @@ func TestLoginRateLimitPerPhone(t *testing.T) {
 }
 
 func TestLoginRateLimitPerAddress(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, auth.LoginLimits{PerPhone: 100, PhoneWindow: 15 * time.Minute, PerAddress: 4, AddressWindow: time.Minute})
 	ctx := context.Background()
 	for _, p := range []string{"13900000001", "13900000002", "13900000003", "13900000004"} {
@@ -193,6 +197,7 @@ func TestLoginRateLimitPerAddress(t *testing.T) {
 }
 
 func TestRefreshRotationAndReuse(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, auth.LoginLimits{})
 	ctx := context.Background()
 	first := e.mustLogin(t)
@@ -225,6 +230,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 }
 
 func TestRefreshRefusesUnknownAndExpiredTokens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, auth.LoginLimits{})
 	ctx := context.Background()
 	pair := e.mustLogin(t)
@@ -240,6 +246,7 @@ func TestRefreshRefusesUnknownAndExpiredTokens(t *testing.T) {
 }
 
 func TestRefreshReadsRolesAfresh(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, auth.LoginLimits{})
 	pair := e.mustLogin(t)
 	if err := e.st.SetResidentRoles(context.Background(), "r1", []models.Role{models.RoleResident, models.RoleStaff}, "", ""); err != nil {
@@ -252,6 +259,7 @@ func TestRefreshReadsRolesAfresh(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, auth.LoginLimits{})
 	ctx := context.Background()
 	phoneA, laptop := e.mustLogin(t), e.mustLogin(t)
@@ -272,6 +280,7 @@ func TestLogout(t *testing.T) {
 }
 
 func TestConcurrentRefreshSucceedsOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, auth.LoginLimits{})
 	pair := e.mustLogin(t)
 	const n = 16

@@ -141,6 +141,7 @@ func checkTotals(t *testing.T, st models.Statement, want models.StatementTotals)
 // Invariant 6 (docs/ARCHITECTURE.md §8): two settlement runs at once yield one statement per partner
 // and month, with every line once.
 func TestSettlementTwoRunsAtOnceMakeOneStatement(t *testing.T) {
+	t.Parallel()
 	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
 	want := w.october(150)
 	w.event("fulfil:q", "Q1", models.EventFulfilled, "q", 500, models.BearerCommunity, time.Date(2026, 10, 9, 8, 0, 0, 0, shanghai))
@@ -192,6 +193,7 @@ func TestSettlementTwoRunsAtOnceMakeOneStatement(t *testing.T) {
 // A settlement killed after writing part of its lines and before the
 // header is finished by the next run, with the totals of a clean run.
 func TestSettlementResumesAfterCrashWithoutDoubling(t *testing.T) {
+	t.Parallel()
 	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
 	want := w.october(60)
 	id := models.StatementID("P1", oct2026)
@@ -241,6 +243,7 @@ func TestSettlementResumesAfterCrashWithoutDoubling(t *testing.T) {
 // A refund after October was settled lands in November's statement as an
 // adjustment line; October's statement stays as it was.
 func TestSettlementRefundAfterCloseIsNextMonthAdjustment(t *testing.T) {
+	t.Parallel()
 	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
 	w.event("fulfil:r1", "P1", models.EventFulfilled, "r1", 1500, models.BearerCommunity, time.Date(2026, 10, 20, 9, 0, 0, 0, shanghai))
 	w.event("fulfil:r0", "P1", models.EventFulfilled, "r0", 800, models.BearerPartner, time.Date(2026, 10, 31, 23, 59, 0, 0, shanghai))
@@ -282,6 +285,7 @@ func TestSettlementRefundAfterCloseIsNextMonthAdjustment(t *testing.T) {
 // on the same statement, not one. (Found by the crash harness: judged by
 // the credit's first fulfilment, the second void was an adjustment too.)
 func TestSettlementVoidOfCreditAppliedAgainIsJudgedByItsOwnBill(t *testing.T) {
+	t.Parallel()
 	w := newSettlementWorld(t, time.Date(2026, 12, 1, 2, 0, 0, 0, shanghai))
 	w.event("fulfil:c1", "P2", models.EventFulfilled, "c1", 1500, models.BearerCommunity, time.Date(2026, 10, 20, 9, 0, 0, 0, shanghai))
 	w.reversal("reverse:c1:1", "P2", "fulfil:c1", "c1", -1500, time.Date(2026, 11, 3, 10, 0, 0, 0, shanghai))
@@ -334,6 +338,7 @@ func (w *settlementWorld) statementsOf(ids ...string) map[string][]string {
 // statement as an adjustment line naming its October date, on no other
 // statement, and settling both months again changes nothing.
 func TestIssue11_12_EventRecordedAfterItsMonthWasSettledIsOnNextStatement(t *testing.T) {
+	t.Parallel()
 	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
 	scanned := time.Date(2026, 10, 31, 23, 59, 30, 0, shanghai)
 	w.recordedLate("fulfil:in-time", 700, time.Date(2026, 10, 31, 23, 50, 0, 0, shanghai), time.Date(2026, 10, 31, 23, 50, 0, 0, shanghai))
@@ -411,6 +416,7 @@ func TestIssue11_12_EventRecordedAfterItsMonthWasSettledIsOnNextStatement(t *tes
 // itself, is left to the next statement when the run is resumed, and an
 // event already on another statement is never claimed again.
 func TestIssue11_12_ResumedSettlementKeepsItsCutOff(t *testing.T) {
+	t.Parallel()
 	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
 	id := models.StatementID("P1", oct2026)
 	w.recordedLate("fulfil:a", 100, time.Date(2026, 10, 10, 9, 0, 0, 0, shanghai), time.Date(2026, 10, 10, 9, 0, 0, 0, shanghai))
@@ -446,6 +452,7 @@ func TestIssue11_12_ResumedSettlementKeepsItsCutOff(t *testing.T) {
 
 // A month that has not ended is not settled: events may still come.
 func TestSettlementRefusesAnOpenMonth(t *testing.T) {
+	t.Parallel()
 	w := newSettlementWorld(t, time.Date(2026, 10, 31, 23, 0, 0, 0, shanghai))
 	w.october(3)
 	if _, err := w.svc.SettleMonth(ctx, oct2026); !errors.Is(err, models.ErrValidation) {
@@ -470,6 +477,7 @@ func (w *settlementWorld) settledOctober() models.Statement {
 // Partners see only their own statements; staff see the community's; only
 // the partner confirms, only staff mark paid, and only once confirmed.
 func TestStatementAccessAndStatus(t *testing.T) {
+	t.Parallel()
 	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
 	p1 := w.settledOctober()
 	cases := []struct {
@@ -569,6 +577,7 @@ func TestStatementAccessAndStatus(t *testing.T) {
 
 // The CSV and XLSX exports hold every line and the totals.
 func TestStatementExports(t *testing.T) {
+	t.Parallel()
 	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
 	w.event("fulfil:x", "P1", models.EventFulfilled, "x", 1234, models.BearerPartner, time.Date(2026, 10, 3, 9, 0, 0, 0, shanghai))
 	w.event("fulfil:y", "P1", models.EventFulfilled, "y", 500, models.BearerCommunity, time.Date(2026, 10, 4, 9, 0, 0, 0, shanghai))
@@ -611,6 +620,7 @@ func TestStatementExports(t *testing.T) {
 // and a formula-like value in every text field of a line. A plain number
 // (an amount in yuan) is left as it is.
 func TestIssue19_9_ExportsEscapeEveryTextCell(t *testing.T) {
+	t.Parallel()
 	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
 	evil := models.Partner{ID: "PX", CommunityID: "A", Kind: models.PartnerMerchant, Name: `=HYPERLINK("http://evil.example","x")`, Created: w.clock.now()}
 	if err := w.st.InsertPartner(ctx, evil); err != nil {
@@ -713,6 +723,7 @@ func checkExportRows(t *testing.T, format string, rows [][]string, id string) {
 // log shows how long. LINLI_PERF=1 makes it 5,000 events (2,000 took 3.6 s
 // with -race on two cores); the default keeps the suite light.
 func TestSettlementOfThousandsOfEvents(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("slow")
 	}
@@ -755,6 +766,7 @@ func (s *eventLosingStore) RecordSettlementEvent(ctx context.Context, e models.S
 // catch-up records it with the scan's time. December's statement carries
 // it as an adjustment dated 30 November, and no other statement does.
 func TestIssue11_12_ScanKilledBeforeItsEventIsOnTheNextStatement(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	losing := &eventLosingStore{Store: w.st}
 	policies := services.NewPolicies(w.st, w.rewardClock.now)

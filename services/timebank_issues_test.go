@@ -27,6 +27,7 @@ func (e *tbEnv) tryClaim(resident string, start, end time.Time) (models.ServiceR
 // its first day, and a day-index link whose record was never stored (its
 // request died) blocks nothing either.
 func TestIssue11_2_RefusedOvernightClaimLeavesNoLink(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	e.clock.t = time.Date(2026, 3, 11, 20, 0, 0, 0, cst)
 	first, err := e.tryClaim("r1", time.Date(2026, 3, 11, 0, 30, 0, 0, cst), time.Date(2026, 3, 11, 0, 45, 0, 0, cst))
@@ -75,6 +76,7 @@ func TestIssue11_2_RefusedOvernightClaimLeavesNoLink(t *testing.T) {
 // over two days never store two overlapping records, and every refusal is
 // RECORD_OVERLAP; same-day races store exactly one.
 func TestIssue11_2_ConcurrentOvernightClaims(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	e.clock.t = time.Date(2026, 3, 31, 20, 0, 0, 0, cst)
 	for round := 0; round < 40; round++ {
@@ -174,6 +176,7 @@ func (e *tbEnv) correct(t *testing.T, who, recordID string, minutes models.Minut
 // difference is posted; a correction down may take the balance below zero
 // only as far as the policy's debt floor.
 func TestIssue19_4_SpentHoursDoNotBlockCorrection(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	r := e.approvedClaim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
 	e.spend(t, "r1", models.AssetHours, 60)
@@ -206,6 +209,7 @@ func TestIssue19_4_SpentHoursDoNotBlockCorrection(t *testing.T) {
 // Issue 19.5: a correction that would take back spent points is refused
 // before anything is written, with the reason; it can still be refused.
 func TestIssue19_5_SpentPointsRefusedBeforeMarking(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	r := e.approvedClaim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
 	e.spend(t, "r1", models.AssetPoints, 10)
@@ -249,6 +253,7 @@ func (c *linkCrashStore) InsertLink(ctx context.Context, l models.Link) error {
 // worst crash point, after the decision and the hours and before the
 // points, is finished by the next job run (another process).
 func TestIssue19_5_CorrectionCrashBetweenHoursAndPointsIsFinished(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	r := e.approvedClaim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
 	e.spend(t, "r1", models.AssetPoints, 10)
@@ -301,6 +306,7 @@ func TestIssue19_5_CorrectionCrashBetweenHoursAndPointsIsFinished(t *testing.T) 
 // Issue 19.6: a correction is capped by the day as an approval is, and a
 // correction down gives its share of the day back.
 func TestIssue19_6_CorrectionKeepsDailyCap(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	day := time.Date(2026, 11, 2, 0, 30, 0, 0, cst)
 	r := e.approvedClaim(t, "r1", day, 600*time.Minute)
@@ -329,6 +335,7 @@ func TestIssue19_6_CorrectionKeepsDailyCap(t *testing.T) {
 // records, the corrected one and the later ones, add up to what all the
 // credited minutes earn.
 func TestIssue11_20_CorrectionRecomputesCarriedMinutes(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	base := tbStart.Add(-7 * time.Hour)
 	var recs []models.ServiceRecord
@@ -370,6 +377,7 @@ func mustAudit(t *testing.T, e *tbEnv) ledger.AuditReport {
 // waits for an organiser (a team lead may confirm it), or expires when the
 // policy says so; attendance recorded at an activity still auto-approves.
 func TestIssue11_21_ClaimsWaitForAnOrganiser(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	claim := e.claim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
 	a := e.activity(t, tbStart.Add(time.Hour), 2*time.Hour, 10, 120)
@@ -417,6 +425,7 @@ func TestIssue11_21_ClaimsWaitForAnOrganiser(t *testing.T) {
 // ledger holds for each record, corrections and reversals included, and
 // without a period covers all time.
 func TestIssue19_8_CertificateEqualsHoursLedger(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	r := e.approvedClaim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
 	old := e.approvedClaim(t, "r1", tbStart.AddDate(0, 0, -60), 30*time.Minute)
@@ -452,6 +461,7 @@ func TestIssue19_8_CertificateEqualsHoursLedger(t *testing.T) {
 // wins, everyone is told the same, and the ledger and the record show the
 // winner's outcome, once.
 func TestIssue19_5_RacingCorrectionDecisions(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	other := models.Principal{ResidentID: "staff-A2", CommunityID: "A", Roles: []models.Role{models.RoleStaff}}
 	for round := 0; round < 40; round++ {
@@ -509,6 +519,7 @@ func TestIssue19_5_RacingCorrectionDecisions(t *testing.T) {
 // Issue 11.23: every RECORD_OVERLAP refusal names the record it overlaps
 // and its time, in Chinese first: at check-in, at check-out and for a claim.
 func TestIssue11_23_OverlapNamesTheRecord(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	start := tbStart.Add(24 * time.Hour) // 2026-11-03 16:00 in Shanghai
 	a := e.activity(t, start, 2*time.Hour, 10, 120)

@@ -103,6 +103,7 @@ func mustCode(t *testing.T, err error, want *models.Error) {
 
 // A 3-hour attendance at an activity capped at 2 hours credits 2 hours.
 func TestAttendanceCappedPerActivity(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	start := tbStart.Add(24 * time.Hour)
 	a := e.activity(t, start, 3*time.Hour, 10, 120)
@@ -138,6 +139,7 @@ func TestAttendanceCappedPerActivity(t *testing.T) {
 
 // The daily cap applies at approval, across records of one day.
 func TestDailyCap(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	ver, _ := e.pol.At(ctx, "A", tbStart)
 	ver.Effective, ver.MaxMinutesPerDay = tbStart, 150
@@ -166,6 +168,7 @@ func TestDailyCap(t *testing.T) {
 
 // Overlapping records of the same resident are rejected.
 func TestOverlappingRecordsRejected(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	start := tbStart.Add(24 * time.Hour)
 	a := e.activity(t, start, 2*time.Hour, 10, 120)
@@ -228,6 +231,7 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 
 // Concurrent sign-ups never exceed capacity; a cancelled place is taken again.
 func TestConcurrentSignupsKeepCapacity(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	a := e.activity(t, tbStart.Add(48*time.Hour), 2*time.Hour, 5, 120)
 	var wg sync.WaitGroup
@@ -298,6 +302,7 @@ func TestConcurrentSignupsKeepCapacity(t *testing.T) {
 // An expired, foreign or forged QR token is rejected; the current and
 // previous slot are accepted.
 func TestQRTokens(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	start := tbStart.Add(10 * time.Minute)
 	a := e.activity(t, start, 2*time.Hour, 10, 120)
@@ -350,6 +355,7 @@ func TestQRTokens(t *testing.T) {
 
 // The auto-approval job run twice (even at once) credits once.
 func TestAutoApproveTwiceCreditsOnce(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	a := e.activity(t, tbStart.Add(time.Hour), 2*time.Hour, 10, 120)
 	rec, err := e.attend(t, a, "r1", a.Start, a.Start.Add(90*time.Minute))
@@ -393,6 +399,7 @@ func TestAutoApproveTwiceCreditsOnce(t *testing.T) {
 // before it earns by the old rate, service after by the new one, whenever
 // approved; each entry records its version.
 func TestPolicyChangeMidMonth(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	e.clock.t = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	mid := time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
@@ -422,6 +429,7 @@ func TestPolicyChangeMidMonth(t *testing.T) {
 // Leftover minutes carry over: three 40-minute records earn the points of
 // one 2-hour record.
 func TestCarriedMinutes(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	base := tbStart.Add(-7 * time.Hour)
 	for i := 0; i < 3; i++ {
@@ -453,6 +461,7 @@ func TestCarriedMinutes(t *testing.T) {
 // A requester cannot pass the debt floor, even with concurrent requests:
 // each request holds its minutes when posted.
 func TestDebtFloorUnderConcurrentConfirmations(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -508,6 +517,7 @@ func TestDebtFloorUnderConcurrentConfirmations(t *testing.T) {
 // Help for a flagged resident is paid by the community fund, which goes to
 // zero only.
 func TestFundPaysForNeedy(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	if err := e.tb.SetNeedy(ctx, e.staff, "r9", true); err != nil {
 		t.Fatal(err)
@@ -553,6 +563,7 @@ func TestFundPaysForNeedy(t *testing.T) {
 // Family gifts are refused without a verified relation, below the age
 // gate, or over the yearly cap (also when gifts race).
 func TestGiftRules(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	v, _ := e.pol.At(ctx, "A", tbStart)
 	v.Effective, v.GiftYearlyCapMinutes = tbStart, 300
@@ -616,6 +627,7 @@ func TestGiftRules(t *testing.T) {
 
 // A correction moves value by reversal and new entries, and leaves a trail.
 func TestCorrection(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	r := e.claim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
 	if _, err := e.tb.Approve(ctx, e.staff, r.ID, 30, "只有半小时"); err != nil {
@@ -661,6 +673,7 @@ func TestCorrection(t *testing.T) {
 // Either side cancels before the help; a dispute goes to staff, who pay or
 // cancel; nobody but the requester confirms.
 func TestMutualAidCancelDisputeResolve(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	a, _ := e.tb.PostAid(ctx, res("r1"), services.NewAid{Kind: models.AidRequest, Title: "搬家具", Minutes: 60})
 	if _, err := e.tb.AcceptAid(ctx, res("r1"), a.ID); !errors.Is(err, models.ErrAidState) {
@@ -714,6 +727,7 @@ func TestMutualAidCancelDisputeResolve(t *testing.T) {
 // The certificate sums verified hours by category with the organisations;
 // the ranking groups them by building.
 func TestCertificateAndRanking(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	cs := services.NewCommunities(e.st, fakeHasher{}, newID, e.clock.now)
 	b1, err := cs.CreateBuilding(ctx, e.staff, "1号楼", "")
@@ -755,6 +769,7 @@ func TestCertificateAndRanking(t *testing.T) {
 // a crash leaves behind (a queued record that was never stored, a decided
 // one still queued) is skipped by the list and mended by the job.
 func TestPendingQueue(t *testing.T) {
+	t.Parallel()
 	e := newTB(t)
 	ids := func(rs []models.ServiceRecord) []string {
 		out := []string{}
