@@ -636,6 +636,7 @@ func TestIssue11_5_ConfirmationsRacingTheClosePaidExactlyOnce(t *testing.T) {
 // first attempt made, not refused as another open nomination; another
 // request still is.
 func TestIssue11_1_RepeatAfterLostAnswerGetsTheEntry(t *testing.T) {
+	t.Parallel()
 	w := newHonourWorld(t)
 	n := services.Nomination{ResidentID: w.zhang.ID, Category: "诚信", Reason: "拾金不昧", OpID: "k:staff:nominate-1"}
 	first, err := w.hs.Nominate(ctx, w.staff, n)

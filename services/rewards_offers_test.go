@@ -10,6 +10,7 @@ import (
 // same refusal a redemption would meet first, and redeeming what is
 // available changes the answer as the redemption would.
 func TestMyOffersSayWhyNotYet(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	merchant := func(title string, r models.Reward) models.Reward {
 		r.Kind, r.Title, r.ValueFen, r.Bearer = models.RewardMerchant, title, 800, models.BearerPartner
@@ -73,6 +74,7 @@ func TestMyOffersSayWhyNotYet(t *testing.T) {
 // child whose family link staff verified, with each booking's status as
 // its cancel marks decide it; anyone else is refused.
 func TestFilialVisitsReadBack(t *testing.T) {
+	t.Parallel()
 	w := newRewardsWorld(t)
 	elder := w.resident("老周", 1944, 0)
 	son := w.resident("小周", 1979, 0)
