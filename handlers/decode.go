@@ -121,6 +121,12 @@ func fieldProblem(f validator.FieldError) *models.Error {
 		return bad.Withf("%s 必须是以下之一：%s", "%s must be one of: %s", name, opts)
 	case "datetime":
 		return bad.Withf("%s 的格式应为 %s", "%s must look like %s", name, param)
+	case "required_without":
+		other := strings.ToLower(param) // the other field's Go name; the JSON names are lower case
+		return bad.Withf("%s 与 %s 须填写其一", "one of %s and %s is required", name, other)
+	case "excluded_with":
+		other := strings.ToLower(param)
+		return bad.Withf("%s 与 %s 只能填写其一", "give only one of %s and %s", name, other)
 	case "printascii":
 		return bad.Withf("%s 只能包含可打印的 ASCII 字符", "%s must be printable ASCII", name)
 	}

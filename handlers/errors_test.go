@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -82,6 +83,27 @@ func TestIssue19_3_RefusalDetailInCallersLanguage(t *testing.T) {
 		}
 		if resp.StatusCode != 409 || e.Error.Code != "INSUFFICIENT_HOURS" || e.Error.Detail != tc.want {
 			t.Errorf("Accept-Language %q: %d %s; want detail %q", tc.lang, resp.StatusCode, body, tc.want)
+		}
+	}
+}
+
+// A route that takes one of two fields says so when neither or both come.
+func TestOneOfTwoFieldsIsSaidByName(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want string
+	}{
+		{`{}`, "token 与 code 须填写其一"},
+		{`{"token":"a.b","code":"ABCDEFGH"}`, "token 与 code 只能填写其一"},
+	} {
+		var req counterScanRequest
+		err := json.Unmarshal([]byte(tc.body), &req)
+		if err == nil {
+			err = check(&req)
+		}
+		var me *models.Error
+		if !errors.As(err, &me) || me.Code != models.ErrValidation.Code || me.LocalDetail(true) != tc.want {
+			t.Errorf("%s: %v; want VALIDATION_FAILED %q", tc.body, err, tc.want)
 		}
 	}
 }
