@@ -36,7 +36,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	log.Info("linli listening", "addr", ln.Addr().String(), "embedded_store", cfg.embedded(), "db", cfg.DB)
-	fmt.Fprintf(stdout, "Linli is listening on http://%s (API under /api/v1)\n", ln.Addr())
+	fmt.Fprintf(stdout, "Linli is listening on http://%[1]s: the residents' app at http://%[1]s/, the clerk's page at http://%[1]s/merchant/, the API under /api/v1\n", ln.Addr())
 
 	var sched *cron.Cron
 	if cfg.Scheduler {
