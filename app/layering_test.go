@@ -28,6 +28,7 @@ const (
 // of ours.
 var layering = map[string][]string{
 	"models":   {module + "/"},
+	"once":     {driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/ledger", module + "/services", module + "/handlers", module + "/auth", module + "/jobs"},
 	"ledger":   {driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/services", module + "/handlers"},
 	"auth":     {driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/services", module + "/handlers"},
 	"jobs":     {driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/services", module + "/handlers"},
