@@ -3,6 +3,7 @@ package once
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/linli-community/linli/models"
 )
@@ -250,6 +251,20 @@ func linkNote(chain ChainKey, ref string) string { return "lref:" + string(chain
 // GiftTransfer is the id of the ledger transfer of a gift.
 func GiftTransfer(giftID string) string { return "gift:" + giftID }
 
+// GiftCapRelease is the ref of the link that gives a refused gift's minutes
+// back to its giver's yearly cap.
+func GiftCapRelease(giftID string) string { return giftID + ":release" }
+
+// AuditApproved is the audit entry of a service record approved: one
+// entry per decision, however often the decision is finished.
+func AuditApproved(recordID string) string { return "approve:" + recordID }
+
+// AuditRejected is the audit entry of a service record rejected.
+func AuditRejected(recordID string) string { return "reject:" + recordID }
+
+// AuditCorrected is the audit entry of a correction decided.
+func AuditCorrected(correctionID string) string { return "correct:" + correctionID }
+
 // AidStep is the mark of step n of a mutual-aid post (docs/ARCHITECTURE.md §4.7).
 func AidStep(aidID string, n int) string { return fmt.Sprintf("aid:%s:step:%03d", aidID, n) }
 
@@ -272,7 +287,19 @@ func PointsExpiry(acct models.Account, cutoff models.Month) string {
 	return "expiry:" + acct.String() + ":" + cutoff.String()
 }
 
+// --- settlement ---
+
+// AuditStatement is the audit entry of a statement moved to status
+// (confirmed, paid): one per transition, however often it is repeated.
+func AuditStatement(statementID, status string) string { return statementID + ":" + status }
+
 // --- honour roll, building heads, star households ---
+
+// AuditHonourEvent is the audit entry of an honour event.
+func AuditHonourEvent(eventID string) string { return "honour:" + eventID }
+
+// AuditNominated is the audit entry of a nomination.
+func AuditNominated(entryID string) string { return "honour:" + entryID + ":nominated" }
 
 // Nominee is the key of a nominee's chain of honour entries: a resident or
 // a household.
@@ -341,6 +368,25 @@ func AllowanceDuty(dutyID string) string { return "allowance-duty:" + dutyID }
 func AllowancePayment(residentID string, m models.Month, n int) string {
 	return fmt.Sprintf("allowance:%s:%s:%d", residentID, m, n)
 }
+
+// AllowanceHash is the request hash of an allowance payment: the amount,
+// so a payment whose entry a crash left unposted can be completed from
+// its op record (AllowanceAmount).
+func AllowanceHash(amount int64) string { return "allowance:" + strconv.FormatInt(amount, 10) }
+
+// AllowanceAmount is the amount an AllowanceHash holds; false if hash is
+// not one.
+func AllowanceAmount(hash string) (int64, bool) {
+	digits, ok := strings.CutPrefix(hash, "allowance:")
+	if !ok {
+		return 0, false
+	}
+	amount, err := strconv.ParseInt(digits, 10, 64)
+	return amount, err == nil
+}
+
+// AllowanceRef is the ledger ref of a month's allowance entries.
+func AllowanceRef(m models.Month) string { return "allowance:" + m.String() }
 
 // AllowanceTermPayment is the op id of a term's allowance for a month, as
 // earlier versions paid it per term.

@@ -75,6 +75,13 @@ func TestIssue12_Keys_SameStringsAsStored(t *testing.T) {
 		{"linkNote", linkNote(PointsCarry("res1"), "rec1"), "lref:carry:res1:rec1"},
 		{"link id", models.LinkID(string(PointsCarry("res1")), 12), "carry:res1:000000000012"},
 		{"GiftTransfer", GiftTransfer("g1"), "gift:g1"},
+		{"GiftCapRelease", GiftCapRelease("g1"), "g1:release"},
+		{"AuditApproved", AuditApproved("rec1"), "approve:rec1"},
+		{"AuditRejected", AuditRejected("rec1"), "reject:rec1"},
+		{"AuditCorrected", AuditCorrected("corr:rec1:1"), "correct:corr:rec1:1"},
+		{"AuditStatement", AuditStatement("settle:p1:2026-03", "paid"), "settle:p1:2026-03:paid"},
+		{"AuditHonourEvent", AuditHonourEvent("e1:revoked:1"), "honour:e1:revoked:1"},
+		{"AuditNominated", AuditNominated("e1"), "honour:e1:nominated"},
 		{"AidStep", AidStep("aid1", 2), "aid:aid1:step:002"},
 		{"AidStep wide", AidStep("aid1", 1234), "aid:aid1:step:1234"},
 		{"AidHold", AidHold("aid1", 1), "aidhold:aid1:1"},
@@ -98,11 +105,19 @@ func TestIssue12_Keys_SameStringsAsStored(t *testing.T) {
 		{"AllowanceClosed", AllowanceClosed("c1", month), "allowance-closed:c1:2026-03"},
 		{"AllowanceDuty", AllowanceDuty("d1"), "allowance-duty:d1"},
 		{"AllowancePayment", AllowancePayment("res1", month, 2), "allowance:res1:2026-03:2"},
+		{"AllowanceHash", AllowanceHash(120), "allowance:120"},
+		{"AllowanceRef", AllowanceRef(month), "allowance:2026-03"},
 		{"AllowanceTermPayment", AllowanceTermPayment("t1", month), "allowance:t1:2026-03"},
 		{"StarRecord", StarRecord("hh1", 2026), "hh1:2026"},
 		{"StarAward", StarAward("hh1:2026", "res1"), "star:hh1:2026:res1"},
 		{"StarCut", StarCut("hh1:2026", "res1", 1), "star-cut:hh1:2026:res1:1"},
 		{"StarLowered", StarLowered("hh1:2026", 1), "star:hh1:2026:lowered:1"},
+	}
+	if amount, ok := AllowanceAmount(AllowanceHash(120)); !ok || amount != 120 {
+		t.Errorf("AllowanceAmount(AllowanceHash(120)) = %d, %v", amount, ok)
+	}
+	if _, ok := AllowanceAmount("star"); ok {
+		t.Errorf("AllowanceAmount(%q) took it for an allowance hash", "star")
 	}
 	for _, c := range cases {
 		if c.got != c.want {
