@@ -19,21 +19,23 @@ var (
 	_ once.MarkStore[models.Mark]           = (*Store)(nil)
 	_ once.SlotStore                        = (*Store)(nil)
 	_ once.LinkStore                        = (*Store)(nil)
-	_ once.MarkStore[models.RedemptionMark] = RedemptionMarks{}
+	_ once.MarkStore[models.RedemptionMark] = redemptionMarks{}
 )
 
-// RedemptionMarks is the store's redemption marks as a once.MarkStore.
-type RedemptionMarks struct{ store *Store }
+// redemptionMarks is the store's redemption marks as a once.MarkStore.
+type redemptionMarks struct{ store *Store }
 
 // RedemptionMarks returns the redemption marks as a once.MarkStore.
-func (s *Store) RedemptionMarks() RedemptionMarks { return RedemptionMarks{store: s} }
+func (s *Store) RedemptionMarks() once.MarkStore[models.RedemptionMark] {
+	return redemptionMarks{store: s}
+}
 
 // InsertMark records m; models.ErrConflict if a mark with its id exists.
-func (r RedemptionMarks) InsertMark(ctx context.Context, m models.RedemptionMark) error {
+func (r redemptionMarks) InsertMark(ctx context.Context, m models.RedemptionMark) error {
 	return r.store.InsertRedemptionMark(ctx, m)
 }
 
 // Mark returns the redemption mark with id, or models.ErrNotFound.
-func (r RedemptionMarks) Mark(ctx context.Context, id string) (models.RedemptionMark, error) {
+func (r redemptionMarks) Mark(ctx context.Context, id string) (models.RedemptionMark, error) {
 	return r.store.RedemptionMark(ctx, id)
 }
