@@ -46,8 +46,8 @@ func TestIssue12_Counter_ExactlyCapacityUnits(t *testing.T) {
 }
 
 // TestIssue12_Counter_GiveBackOncePerHolder: one holder's give-back run
-// by 6 callers at once (a cancel racing the expiry job and repeats) frees
-// exactly one unit, which exactly one of 4 new claimants then takes.
+// by 6 callers at once (a cancel racing the expiry job and repeats), and
+// once more after, frees exactly one unit, which exactly one of 4 new claimants then takes.
 func TestIssue12_Counter_GiveBackOncePerHolder(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t)
@@ -69,6 +69,10 @@ func TestIssue12_Counter_GiveBackOncePerHolder(t *testing.T) {
 			if err != nil {
 				t.Fatalf("round %d give-back %d: %v", r, i, err)
 			}
+		}
+		// A repeat long after (the nightly job following the cancel).
+		if err := once.NewCounter(st, stamp).GiveBack(ctx, key, "red-a"); err != nil {
+			t.Fatalf("round %d: repeated give-back: %v", r, err)
 		}
 		backs, err := replicas[1].GivenBack(ctx, key)
 		if err != nil || backs != 1 {
