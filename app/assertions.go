@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/services"
@@ -18,8 +19,8 @@ var (
 	_ services.SessionStore    = (*store.Store)(nil)
 	_ services.SettlementStore = (*store.Store)(nil)
 	_ services.TimebankStore   = (*store.Store)(nil)
-	_ services.People          = (*store.Store)(nil)
-	_ services.AuditTrail      = (*store.Store)(nil)
+	_ community.People         = (*store.Store)(nil)
+	_ community.AuditTrail     = (*store.Store)(nil)
 	_ ledger.Store             = (*store.Store)(nil)
 	_ jobs.Store               = (*store.Store)(nil)
 )

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/linli-community/linli/auth"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/handlers"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
@@ -107,7 +108,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.policies = services.NewPolicies(st, now)
 	sys.accounts = services.NewAccounts(sys.ledger, st, st, sys.policies, now)
 	sys.deps = handlers.Deps{Log: log, Metrics: sys.metrics, Store: st, Accounts: sys.accounts, Policies: sys.policies,
-		Requests: services.NewRequests(st, now), Now: now}
+		Requests: community.NewRequests(st, now), Now: now}
 	if err := sys.wireAuth(); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
@@ -148,7 +149,7 @@ func (h *api) adjustPoints(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		e, err := h.Accounts.Adjust(c.UserContext(), p, services.Adjustment{
 			ResidentID: param(c, "id"), Points: pts, Deduct: req.Direction == "deduct",
 			Category: category, Reason: reason, Idem: idem,
@@ -182,7 +183,7 @@ func (h *api) reverseEntry(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		// The reversal is keyed by the entry it reverses; the key tells
 		// this request's repeat from another staff member's reversal.
 		e, err := h.Accounts.Reverse(c.UserContext(), p, param(c, "id"), asset, seq, reason, idem.Key)

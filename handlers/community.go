@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
 )
@@ -180,7 +181,7 @@ func toPage[M, T any](items []M, limit int, conv func(M) T, id func(M) string) p
 
 // paging reads the `after` and `limit` query parameters.
 func paging(c *fiber.Ctx) (string, int, error) {
-	limit, err := queryInt(c, "limit", 50, services.MaxPageSize)
+	limit, err := queryInt(c, "limit", 50, community.MaxPageSize)
 	if err != nil {
 		return "", 0, err
 	}
@@ -226,7 +227,7 @@ func (h *api) createCommunity(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
+	return h.keyedIfKey(c, func(community.Idempotency) error {
 		com, staff, err := h.Community.CreateCommunity(c.UserContext(), principal(c), in)
 		if err != nil {
 			return err
@@ -274,7 +275,7 @@ func (h *api) createBuilding(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
+	return h.keyedIfKey(c, func(community.Idempotency) error {
 		b, err := h.Community.CreateBuilding(c.UserContext(), principal(c), req.Name, req.Address)
 		if err != nil {
 			return err
@@ -344,7 +345,7 @@ func (h *api) createHousehold(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
+	return h.keyedIfKey(c, func(community.Idempotency) error {
 		hh, err := h.Community.CreateHousehold(c.UserContext(), principal(c), req.BuildingID, req.Room, req.Plates)
 		if err != nil {
 			return err
@@ -422,7 +423,7 @@ func (h *api) createResident(c *fiber.Ctx) error {
 	}
 	in := services.NewResident{Name: req.Name, Phone: req.Phone, BirthYear: req.BirthYear, HouseholdID: req.HouseholdID,
 		Roles: roles, MerchantID: req.MerchantID, PartnerID: req.PartnerID, Password: req.InitialPassword}
-	return h.keyedIfKey(c, func(idem services.Idempotency) error {
+	return h.keyedIfKey(c, func(idem community.Idempotency) error {
 		in.OpID = idem.OpID
 		r, err := h.Community.CreateResident(c.UserContext(), p, in)
 		if err != nil {
@@ -551,7 +552,7 @@ func (h *api) createPartner(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
+	return h.keyedIfKey(c, func(community.Idempotency) error {
 		pt, err := h.Community.CreatePartner(c.UserContext(), principal(c), models.PartnerKind(req.Kind), req.Name)
 		if err != nil {
 			return err
@@ -612,7 +613,7 @@ func (h *api) importCSV(c *fiber.Ctx, run func(context.Context, models.Principal
 	if strings.Contains(ct, "charset=") && !strings.Contains(ct, "charset=utf-8") {
 		return models.ErrUnsupportedMedia.Withf("文件必须为 UTF-8 编码", "the file must be UTF-8")
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		// The request deadline is too short for thousands of rows; an
 		// import cut off anyway is finished by repeating it with the same key.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), importTimeout)

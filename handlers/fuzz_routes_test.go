@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
 )
@@ -74,7 +75,7 @@ func fuzzApp(d Deps) *fiber.App {
 // real store). It holds the handler to a valid, caller-scoped key.
 type firstRequests struct{}
 
-func (firstRequests) Begin(_ context.Context, idem services.Idempotency) (models.KeyedRequest, bool, error) {
+func (firstRequests) Begin(_ context.Context, idem community.Idempotency) (models.KeyedRequest, bool, error) {
 	p := models.Principal{ResidentID: strings.TrimSuffix(strings.TrimPrefix(idem.OpID, "k:"), ":"+idem.Key)}
 	mustReach("keyed request", idem, strings.HasPrefix(p.ResidentID, "u-"), isIdem(p, idem))
 	return models.KeyedRequest{ID: idem.OpID, Hash: idem.Hash}, false, nil
@@ -178,7 +179,7 @@ func isDay(s string) bool {
 }
 
 // isIdem: the key as sent, scoped to the caller, with the request's hash.
-func isIdem(p models.Principal, i services.Idempotency) bool {
+func isIdem(p models.Principal, i community.Idempotency) bool {
 	_, err := hex.DecodeString(i.Hash)
 	return keyPattern.MatchString(i.Key) && i.OpID == "k:"+p.ResidentID+":"+i.Key && len(i.Hash) == 64 && err == nil
 }
@@ -187,7 +188,7 @@ func isIdem(p models.Principal, i services.Idempotency) bool {
 
 type fakeRewards struct{ RewardsService }
 
-func (fakeRewards) Redeem(_ context.Context, p models.Principal, rewardID string, idem services.Idempotency) (models.Redemption, error) {
+func (fakeRewards) Redeem(_ context.Context, p models.Principal, rewardID string, idem community.Idempotency) (models.Redemption, error) {
 	mustReach("redemption", []any{rewardID, idem}, isID(rewardID), isIdem(p, idem))
 	return models.Redemption{RewardID: rewardID, Status: models.RedemptionHeld}, nil
 }
@@ -195,15 +196,15 @@ func (fakeRewards) Cancel(_ context.Context, _ models.Principal, id string) (mod
 	mustReach("cancellation", id, isID(id))
 	return models.Redemption{ID: id}, nil
 }
-func (fakeRewards) ApplyCredit(_ context.Context, p models.Principal, id, billNo, billDate string, idem services.Idempotency) (models.Redemption, error) {
+func (fakeRewards) ApplyCredit(_ context.Context, p models.Principal, id, billNo, billDate string, idem community.Idempotency) (models.Redemption, error) {
 	mustReach("applied credit", []any{id, billNo, billDate, idem}, isID(id), isClean(billNo, 40), isDay(billDate), isIdem(p, idem))
 	return models.Redemption{ID: id, BillNo: billNo, BillDate: billDate}, nil
 }
-func (fakeRewards) VoidCredit(_ context.Context, p models.Principal, id, reason string, idem services.Idempotency) (models.Redemption, error) {
+func (fakeRewards) VoidCredit(_ context.Context, p models.Principal, id, reason string, idem community.Idempotency) (models.Redemption, error) {
 	mustReach("voided credit", []any{id, reason, idem}, isID(id), isCleanOrEmpty(reason, 200), isIdem(p, idem))
 	return models.Redemption{ID: id}, nil
 }
-func (fakeRewards) Scan(_ context.Context, p models.Principal, token string, idem services.Idempotency) (services.ScanResult, error) {
+func (fakeRewards) Scan(_ context.Context, p models.Principal, token string, idem community.Idempotency) (services.ScanResult, error) {
 	mustReach("counter scan", []any{token, idem}, within(token, 1024), isIdem(p, idem))
 	return services.ScanResult{MaskedName: "王*"}, nil
 }
@@ -326,11 +327,11 @@ func (f fakeTransfers) ResolveAid(_ context.Context, _ models.Principal, id stri
 	mustReach("resolution", reason, isClean(reason, 500))
 	return f.aid("resolution", id)
 }
-func (fakeTransfers) CreditFund(_ context.Context, p models.Principal, minutes models.Minutes, reason string, idem services.Idempotency) (models.Entry, error) {
+func (fakeTransfers) CreditFund(_ context.Context, p models.Principal, minutes models.Minutes, reason string, idem community.Idempotency) (models.Entry, error) {
 	mustReach("fund credit", []any{minutes, reason, idem}, minutes >= 1, minutes <= models.MaxAmount, isClean(reason, 500), isIdem(p, idem))
 	return models.Entry{Account: models.AccountOf("fund", models.AssetHours), Seq: 1, Delta: int64(minutes)}, nil
 }
-func (fakeTransfers) GiftHours(_ context.Context, p models.Principal, toID string, minutes models.Minutes, idem services.Idempotency) (models.Gift, error) {
+func (fakeTransfers) GiftHours(_ context.Context, p models.Principal, toID string, minutes models.Minutes, idem community.Idempotency) (models.Gift, error) {
 	mustReach("gift", []any{toID, minutes, idem}, within(toID, 64), minutes >= 1, minutes <= models.MaxAmount, isIdem(p, idem))
 	return models.Gift{ToID: toID, Minutes: minutes}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
 )
@@ -120,7 +121,7 @@ func (h *api) nominate(c *fiber.Ctx) error {
 	}
 	// A listing pays points, so a nomination takes a key: its repeat gets
 	// the first answer and nominates nobody twice.
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		e, err := h.Honour.Nominate(c.UserContext(), principal(c), services.Nomination{ResidentID: req.ResidentID,
 			HouseholdID: req.HouseholdID, Category: req.Category, Reason: req.Reason, OpID: idem.OpID})
 		if err != nil {
@@ -211,7 +212,7 @@ func (h *api) ruleObjection(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		o, err := h.Honour.RuleObjection(c.UserContext(), principal(c), param(c, "id"), req.Decision == "uphold", req.Ruling)
 		if err != nil {
 			return err
@@ -225,7 +226,7 @@ func (h *api) revoke(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		e, err := h.Honour.Revoke(c.UserContext(), principal(c), param(c, "id"), req.Reason)
 		if err != nil {
 			return err
@@ -256,7 +257,7 @@ func (h *api) decideAppeal(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		e, err := h.Honour.DecideAppeal(c.UserContext(), principal(c), param(c, "id"), req.Decision == "restore", req.Note)
 		if err != nil {
 			return err
@@ -341,7 +342,7 @@ func (h *api) appoint(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
+	return h.keyedIfKey(c, func(community.Idempotency) error {
 		t, err := h.Honour.Appoint(c.UserContext(), principal(c), services.Appointment{Role: models.HeadRole(req.Role),
 			BuildingID: req.BuildingID, ResidentID: req.ResidentID})
 		if err != nil {
@@ -443,7 +444,7 @@ func (h *api) ruleDuty(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		d, err := h.Honour.RuleDuty(c.UserContext(), principal(c), param(c, "id"), req.Decision == "confirm", req.Note)
 		if err != nil {
 			return err
@@ -512,7 +513,7 @@ func (h *api) lowerStar(c *fiber.Ctx) error {
 	// Lowering takes back star bonuses: a value-moving request. Its
 	// postings are keyed by household, year and level, so a repeat moves
 	// nothing again whatever the key.
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		r, err := h.Honour.LowerStar(c.UserContext(), p, param(c, "id"), year, *req.Level, req.Reason)
 		if err != nil {
 			return err

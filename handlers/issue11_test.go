@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 )
 
 // ask sends one request to app as role (a roleTokens token) and returns
@@ -121,7 +121,7 @@ type countingRewards struct {
 	n *atomic.Int32
 }
 
-func (c countingRewards) Redeem(ctx context.Context, p models.Principal, rewardID string, idem services.Idempotency) (models.Redemption, error) {
+func (c countingRewards) Redeem(ctx context.Context, p models.Principal, rewardID string, idem community.Idempotency) (models.Redemption, error) {
 	c.n.Add(1)
 	return c.fakeRewards.Redeem(ctx, p, rewardID, idem)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
 	qrcode "github.com/skip2/go-qrcode"
@@ -20,25 +21,25 @@ type RewardsService interface {
 	Reward(ctx context.Context, p models.Principal, id string) (models.Reward, error)
 	Rewards(ctx context.Context, p models.Principal, all bool) ([]models.Reward, error)
 
-	Redeem(ctx context.Context, p models.Principal, rewardID string, idem services.Idempotency) (models.Redemption, error)
+	Redeem(ctx context.Context, p models.Principal, rewardID string, idem community.Idempotency) (models.Redemption, error)
 	Redemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error)
 	MyRedemptions(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error)
 	Cancel(ctx context.Context, p models.Principal, id string) (models.Redemption, error)
 
 	PendingCredits(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error)
-	ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string, idem services.Idempotency) (models.Redemption, error)
-	VoidCredit(ctx context.Context, p models.Principal, id, reason string, idem services.Idempotency) (models.Redemption, error)
+	ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string, idem community.Idempotency) (models.Redemption, error)
+	VoidCredit(ctx context.Context, p models.Principal, id, reason string, idem community.Idempotency) (models.Redemption, error)
 
 	IssueQR(ctx context.Context, p models.Principal, rewardID string) (services.CounterQR, error)
-	Scan(ctx context.Context, p models.Principal, token string, idem services.Idempotency) (services.ScanResult, error)
+	Scan(ctx context.Context, p models.Principal, token string, idem community.Idempotency) (services.ScanResult, error)
 	// ScanCode is Scan for the short code a clerk typed.
-	ScanCode(ctx context.Context, p models.Principal, code string, idem services.Idempotency) (services.ScanResult, error)
+	ScanCode(ctx context.Context, p models.Principal, code string, idem community.Idempotency) (services.ScanResult, error)
 	Refund(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error)
 	MerchantDay(ctx context.Context, p models.Principal, day string) ([]models.Redemption, error)
 
 	RegisterFilialPlate(ctx context.Context, p models.Principal, parentID, plate string) (models.FilialPlate, error)
 	BookFilialVisit(ctx context.Context, p models.Principal, plate, day string) (models.FilialBooking, error)
-	CancelFilialVisit(ctx context.Context, p models.Principal, id string, idem services.Idempotency) (models.FilialBooking, error)
+	CancelFilialVisit(ctx context.Context, p models.Principal, id string, idem community.Idempotency) (models.FilialBooking, error)
 	MyFilialVisits(ctx context.Context, p models.Principal, parentID string) (services.FilialVisits, error)
 	GateEvent(ctx context.Context, p models.Principal, in services.GateEventIn) (models.GateEvent, error)
 }
@@ -201,7 +202,7 @@ func (h *api) createReward(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
+	return h.keyedIfKey(c, func(community.Idempotency) error {
 		r, err := h.Rewards.CreateReward(c.UserContext(), principal(c), req.model())
 		if err != nil {
 			return err
@@ -234,7 +235,7 @@ func (h *api) redeem(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		r, err := h.Rewards.Redeem(c.UserContext(), principal(c), param(c, "id"), idem)
 		if err != nil {
 			return err
@@ -304,7 +305,7 @@ func (h *api) cancelRedemption(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		// Cancelling is final, so the state keys it.
 		r, err := h.Rewards.Cancel(c.UserContext(), principal(c), param(c, "id"))
 		if err != nil {
@@ -341,7 +342,7 @@ func (h *api) applyCredit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		r, err := h.Rewards.ApplyCredit(c.UserContext(), principal(c), param(c, "id"), billNo, req.BillDate, idem)
 		if err != nil {
 			return err
@@ -373,7 +374,7 @@ func (h *api) voidCredit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		r, err := h.Rewards.VoidCredit(c.UserContext(), principal(c), param(c, "id"), reason, idem)
 		if err != nil {
 			return err
@@ -405,7 +406,7 @@ func (h *api) scan(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		var res services.ScanResult
 		var err error
 		if req.Code != "" {
@@ -458,7 +459,7 @@ func (h *api) refund(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		// A redemption is refunded at most once, so the state keys it.
 		r, err := h.Rewards.Refund(c.UserContext(), principal(c), param(c, "id"), reason)
 		if err != nil {
@@ -551,7 +552,7 @@ func (h *api) cancelFilialVisit(c *fiber.Ctx) error {
 	if len(c.Body()) > 0 {
 		return models.ErrValidation.Withf("此操作不需要请求内容，请不要附带请求体。", "this route takes no body")
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		b, err := h.Rewards.CancelFilialVisit(c.UserContext(), principal(c), id, idem)
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
 )
@@ -157,7 +158,7 @@ func (h *api) confirmStatement(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		st, err := h.Settlement.Confirm(c.UserContext(), principal(c), param(c, "id"))
 		if err != nil {
 			return err
@@ -170,7 +171,7 @@ func (h *api) markStatementPaid(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		st, err := h.Settlement.MarkPaid(c.UserContext(), principal(c), param(c, "id"))
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
 	qrcode "github.com/skip2/go-qrcode"
@@ -49,9 +50,9 @@ type TimebankService interface {
 	ConfirmAid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
 	ResolveAid(ctx context.Context, p models.Principal, id string, pay bool, reason string) (models.MutualAid, error)
 	SetNeedy(ctx context.Context, p models.Principal, residentID string, needy bool) error
-	CreditFund(ctx context.Context, p models.Principal, minutes models.Minutes, reason string, idem services.Idempotency) (models.Entry, error)
+	CreditFund(ctx context.Context, p models.Principal, minutes models.Minutes, reason string, idem community.Idempotency) (models.Entry, error)
 	Fund(ctx context.Context, p models.Principal) (models.Balance, error)
-	GiftHours(ctx context.Context, p models.Principal, toID string, minutes models.Minutes, idem services.Idempotency) (models.Gift, error)
+	GiftHours(ctx context.Context, p models.Principal, toID string, minutes models.Minutes, idem community.Idempotency) (models.Gift, error)
 	Gifts(ctx context.Context, p models.Principal) ([]models.Gift, error)
 }
 
@@ -302,7 +303,7 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
+	return h.keyedIfKey(c, func(community.Idempotency) error {
 		a, err := h.Timebank.CreateActivity(c.UserContext(), principal(c), in)
 		if err != nil {
 			return err
@@ -489,7 +490,7 @@ func (h *api) claimRecord(c *fiber.Ctx) error {
 	if cl.Description, err = models.CleanText("description", req.Description, 500); err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		cl.Idem = idem
 		r, err := h.Timebank.ClaimRecord(c.UserContext(), p, cl)
 		if err != nil {
@@ -548,7 +549,7 @@ func (h *api) approveRecord(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		r, err := h.Timebank.Approve(c.UserContext(), p, param(c, "id"), models.Minutes(req.Minutes), reason)
 		if err != nil {
 			return err
@@ -571,7 +572,7 @@ func (h *api) rejectRecord(c *fiber.Ctx) error {
 		return err
 	}
 	// A staff ruling, keyed like approval: its repeat gets the first answer.
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		r, err := h.Timebank.Reject(c.UserContext(), principal(c), param(c, "id"), reason)
 		if err != nil {
 			return err
@@ -629,7 +630,7 @@ func (h *api) decideCorrection(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		cr, err := h.Timebank.DecideCorrection(c.UserContext(), p, param(c, "id"), n, *req.Accept, answer)
 		if err != nil {
 			return err
@@ -757,7 +758,7 @@ func (h *api) postAid(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
+	return h.keyedIfKey(c, func(community.Idempotency) error {
 		a, err := h.Timebank.PostAid(c.UserContext(), principal(c), in)
 		if err != nil {
 			return err
@@ -817,7 +818,7 @@ func (h *api) confirmAid(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		a, err := h.Timebank.ConfirmAid(c.UserContext(), principal(c), param(c, "id"))
 		return h.aidReply(c, a, err)
 	})
@@ -856,7 +857,7 @@ func (h *api) resolveAid(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		a, err := h.Timebank.ResolveAid(c.UserContext(), p, param(c, "id"), *req.Pay, reason)
 		return h.aidReply(c, a, err)
 	})
@@ -892,7 +893,7 @@ func (h *api) creditFund(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		e, err := h.Timebank.CreditFund(c.UserContext(), p, models.Minutes(req.Minutes), reason, idem)
 		if err != nil {
 			return err
@@ -922,7 +923,7 @@ func (h *api) giftHours(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		g, err := h.Timebank.GiftHours(c.UserContext(), p, req.ToID, models.Minutes(req.Minutes), idem)
 		if err != nil {
 			return err

@@ -7,35 +7,10 @@ import (
 	"sort"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 )
-
-// People reads residents and communities.
-type People interface {
-	// Resident returns the resident with id, or models.ErrNotFound.
-	Resident(ctx context.Context, id string) (models.Resident, error)
-	// Community returns the community with id, or models.ErrNotFound.
-	Community(ctx context.Context, id string) (models.Community, error)
-}
-
-// AuditTrail keeps the staff audit trail.
-type AuditTrail interface {
-	// RecordAudit adds r; a record with the same ID already there is kept
-	// and nil is returned.
-	RecordAudit(ctx context.Context, r models.AuditRecord) error
-	// AuditTrail lists a community's records, newest first, older than
-	// before (zero for the newest), at most limit.
-	AuditTrail(ctx context.Context, communityID string, before time.Time, limit int) ([]models.AuditRecord, error)
-	// EntriesOfKinds lists a community's ledger entries of kinds, newest
-	// first, older than before (zero: from the newest), at most limit.
-	EntriesOfKinds(ctx context.Context, communityID string, kinds []models.EntryKind, before time.Time, limit int) ([]models.Entry, error)
-}
-
-// PolicySource says which policy is in force in a community at a time.
-type PolicySource interface {
-	At(ctx context.Context, communityID string, t time.Time) (models.Policy, error)
-}
 
 // Accounts reads residents' balances and history and lets staff award,
 // deduct and correct points.
@@ -43,39 +18,15 @@ type Accounts struct {
 	ledger *ledger.Ledger
 	// people answers the resident checks from memory (members): Accounts
 	// reads no other field of a resident.
-	people   People
-	trail    AuditTrail
-	policies PolicySource
+	people   community.People
+	trail    community.AuditTrail
+	policies community.PolicySource
 	now      func() time.Time
 }
 
 // NewAccounts returns the accounts service.
-func NewAccounts(l *ledger.Ledger, people People, trail AuditTrail, policies PolicySource, now func() time.Time) *Accounts {
-	return &Accounts{ledger: l, people: newMembers(people, now), trail: trail, policies: policies, now: now}
-}
-
-// visibleResident loads a resident p may see. A resident of another
-// community is reported as not found, so ids do not leak across tenants.
-func visibleResident(ctx context.Context, people People, p models.Principal, residentID string) (models.Resident, error) {
-	r, err := people.Resident(ctx, residentID)
-	if err != nil {
-		return models.Resident{}, err
-	}
-	if r.CommunityID != p.CommunityID {
-		return models.Resident{}, models.ErrNotFound
-	}
-	if !p.CanSeeResident(r.ID, r.CommunityID) {
-		return models.Resident{}, models.ErrForbidden
-	}
-	return r, nil
-}
-
-// managedResident loads a resident of p's community for a staff action.
-func managedResident(ctx context.Context, people People, p models.Principal, residentID string) (models.Resident, error) {
-	if !p.IsStaff() {
-		return models.Resident{}, models.ErrForbidden
-	}
-	return visibleResident(ctx, people, p, residentID)
+func NewAccounts(l *ledger.Ledger, people community.People, trail community.AuditTrail, policies community.PolicySource, now func() time.Time) *Accounts {
+	return &Accounts{ledger: l, people: community.NewMembers(people, now), trail: trail, policies: policies, now: now}
 }
 
 // Balances are a resident's two accounts.
@@ -86,11 +37,11 @@ type Balances struct {
 // accountHolder is the resident whose accounts p may read: p's own need no
 // read (the session vouches for p and p's community), anyone else's are
 // checked as visibleResident does.
-func accountHolder(ctx context.Context, people People, p models.Principal, residentID string) (string, error) {
+func accountHolder(ctx context.Context, people community.People, p models.Principal, residentID string) (string, error) {
 	if residentID == p.ResidentID && p.CommunityID != "" {
 		return residentID, nil
 	}
-	r, err := visibleResident(ctx, people, p, residentID)
+	r, err := community.VisibleResident(ctx, people, p, residentID)
 	return r.ID, err
 }
 
@@ -121,13 +72,6 @@ func (a *Accounts) History(ctx context.Context, p models.Principal, residentID s
 	return a.ledger.History(ctx, models.AccountOf(id, asset), before, limit)
 }
 
-// Idempotency identifies one value-moving request.
-type Idempotency struct {
-	Key  string // as the client sent it
-	OpID string // scoped to the caller
-	Hash string // of the request
-}
-
 // Adjustment is a staff award (好人好事 …) or deduction (扣分) of points.
 type Adjustment struct {
 	ResidentID string
@@ -135,7 +79,7 @@ type Adjustment struct {
 	Deduct     bool
 	Category   string
 	Reason     string
-	Idem       Idempotency
+	Idem       community.Idempotency
 }
 
 // Adjust awards or deducts points within the community's bounds. A
@@ -144,7 +88,7 @@ type Adjustment struct {
 // reason, and it is written once and never changed, so the record cannot
 // be missing where the points moved.
 func (a *Accounts) Adjust(ctx context.Context, p models.Principal, adj Adjustment) (models.Entry, error) {
-	r, err := managedResident(ctx, a.people, p, adj.ResidentID)
+	r, err := community.ManagedResident(ctx, a.people, p, adj.ResidentID)
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("adjust: %w", err)
 	}
@@ -185,7 +129,7 @@ func adjustmentRecord(e models.Entry) models.AuditRecord {
 // entry (same staff member, same key) gets its reversal back, any other
 // request models.ErrAlreadyReversed naming the reversal.
 func (a *Accounts) Reverse(ctx context.Context, p models.Principal, residentID string, asset models.Asset, seq int64, reason, key string) (models.Entry, error) {
-	r, err := managedResident(ctx, a.people, p, residentID)
+	r, err := community.ManagedResident(ctx, a.people, p, residentID)
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("reverse: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
 )
@@ -22,7 +23,7 @@ func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
 		e.clock.advance(time.Minute)
 		key := fmt.Sprintf("adj-%s-%s", who, reason)
 		en, err := acc.Adjust(ctx, e.staff, services.Adjustment{ResidentID: who, Points: points, Deduct: deduct, Category: "好人好事",
-			Reason: reason, Idem: services.Idempotency{Key: key, OpID: "k:" + e.staff.ResidentID + ":" + key, Hash: "h-" + key}})
+			Reason: reason, Idem: community.Idempotency{Key: key, OpID: "k:" + e.staff.ResidentID + ":" + key, Hash: "h-" + key}})
 		if err != nil {
 			t.Fatal(err)
 		}

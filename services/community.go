@@ -2,8 +2,6 @@ package services
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 )
 
@@ -99,35 +98,6 @@ func NewCommunities(s Directory, h PasswordHasher, newID func() string, now func
 // keeps, so what a create returns equals what a read returns later.
 func (s *Communities) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
-// MaxPageSize bounds every listing.
-const MaxPageSize = 200
-
-func pageLimit(limit int) int {
-	if limit <= 0 {
-		return 50
-	}
-	return min(limit, MaxPageSize)
-}
-
-// derivedID is the id of one part of an operation, the same on every
-// repeat of it, so a repeat finds what the first attempt wrote.
-func derivedID(opID, part string) string {
-	sum := sha256.Sum256([]byte(opID + "\x00" + part))
-	return hex.EncodeToString(sum[:8])
-}
-
-// undoCtx outlives a cancelled request, so compensation still runs.
-func undoCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-}
-
-func requireStaff(p models.Principal) error {
-	if !p.IsStaff() || p.CommunityID == "" {
-		return models.ErrForbidden
-	}
-	return nil
-}
-
 // --- communities ---
 
 // NewCommunity is what an admin gives to create a community. FirstStaff,
@@ -207,14 +177,14 @@ func (s *Communities) ListCommunities(ctx context.Context, p models.Principal, a
 	if !p.Has(models.RoleAdmin) {
 		return nil, models.ErrForbidden
 	}
-	return s.store.Communities(ctx, after, pageLimit(limit))
+	return s.store.Communities(ctx, after, community.PageLimit(limit))
 }
 
 // --- buildings ---
 
 // CreateBuilding adds a building to the caller's community.
 func (s *Communities) CreateBuilding(ctx context.Context, p models.Principal, name, address string) (models.Building, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Building{}, err
 	}
 	name, err := models.CleanText("name", name, 40)
@@ -250,16 +220,16 @@ func (s *Communities) building(ctx context.Context, p models.Principal, id strin
 
 // ListBuildings lists the caller's community's buildings.
 func (s *Communities) ListBuildings(ctx context.Context, p models.Principal, after string, limit int) ([]models.Building, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return nil, err
 	}
-	return s.store.Buildings(ctx, p.CommunityID, after, pageLimit(limit))
+	return s.store.Buildings(ctx, p.CommunityID, after, community.PageLimit(limit))
 }
 
 // UpdateBuilding sets a building's address. Its name is its unique key in
 // the community and is not editable.
 func (s *Communities) UpdateBuilding(ctx context.Context, p models.Principal, id, address string) (models.Building, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Building{}, err
 	}
 	b, err := s.building(ctx, p, id)
@@ -281,7 +251,7 @@ func (s *Communities) UpdateBuilding(ctx context.Context, p models.Principal, id
 // community. The role is reconciled from the buildings after the head is
 // recorded, so repeating the call mends one that stopped half-way.
 func (s *Communities) SetBuildingHead(ctx context.Context, p models.Principal, buildingID, residentID string) (models.Building, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Building{}, err
 	}
 	b, err := s.building(ctx, p, buildingID)
@@ -372,7 +342,7 @@ func (s *Communities) syncHeadRoles(ctx context.Context, communityID string, res
 
 // CreateHousehold adds a flat to a building of the caller's community.
 func (s *Communities) CreateHousehold(ctx context.Context, p models.Principal, buildingID, room string, plates []string) (models.Household, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Household{}, err
 	}
 	b, err := s.building(ctx, p, buildingID)
@@ -431,16 +401,16 @@ func (s *Communities) household(ctx context.Context, p models.Principal, id stri
 // ListHouseholds lists the caller's community's households, only those of
 // buildingID when it is not "".
 func (s *Communities) ListHouseholds(ctx context.Context, p models.Principal, buildingID, after string, limit int) ([]models.Household, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return nil, err
 	}
-	return s.store.Households(ctx, p.CommunityID, buildingID, after, pageLimit(limit))
+	return s.store.Households(ctx, p.CommunityID, buildingID, after, community.PageLimit(limit))
 }
 
 // UpdateHousehold replaces a household's licence plates. Building and room
 // are its unique key and are not editable.
 func (s *Communities) UpdateHousehold(ctx context.Context, p models.Principal, id string, plates []string) (models.Household, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Household{}, err
 	}
 	h, err := s.household(ctx, p, id)
@@ -520,7 +490,7 @@ func phoneTaken() error {
 // phone, so exactly one of many concurrent creates wins); the resident
 // follows, and if that fails the login is removed again.
 func (s *Communities) CreateResident(ctx context.Context, p models.Principal, in NewResident) (models.Resident, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Resident{}, err
 	}
 	if err := in.check(s.now()); err != nil {
@@ -542,7 +512,7 @@ func (s *Communities) CreateResident(ctx context.Context, p models.Principal, in
 func (s *Communities) createResident(ctx context.Context, communityID string, in NewResident, opID string) (models.Resident, error) {
 	id := s.newID()
 	if opID != "" {
-		id = derivedID(opID, "resident")
+		id = community.DerivedID(opID, "resident")
 	}
 	hash, err := s.hasher.Hash(in.Password)
 	if err != nil {
@@ -583,7 +553,7 @@ func (s *Communities) createResident(ctx context.Context, communityID string, in
 // dropLogin removes phone's login if it belongs to residentID, undoing a
 // create that could not finish. It never removes another resident's login.
 func (s *Communities) dropLogin(ctx context.Context, phone, residentID string) {
-	ctx, cancel := undoCtx(ctx)
+	ctx, cancel := community.UndoCtx(ctx)
 	defer cancel()
 	if l, err := s.store.LoginByPhone(ctx, phone); err == nil && l.ResidentID == residentID {
 		_ = s.store.DeleteLogin(ctx, phone)
@@ -657,7 +627,7 @@ func (s *Communities) checkPartnerRole(ctx context.Context, p models.Principal, 
 // Resident returns a resident the caller may see: staff see their
 // community's residents, a resident sees their own record.
 func (s *Communities) Resident(ctx context.Context, p models.Principal, id string) (models.Resident, error) {
-	return visibleResident(ctx, s.store, p, id)
+	return community.VisibleResident(ctx, s.store, p, id)
 }
 
 // ResidentQuery narrows ListResidents.
@@ -668,10 +638,10 @@ type ResidentQuery struct {
 
 // ListResidents lists the caller's community's residents.
 func (s *Communities) ListResidents(ctx context.Context, p models.Principal, q ResidentQuery, after string, limit int) ([]models.Resident, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return nil, err
 	}
-	return s.store.Residents(ctx, models.ResidentFilter{CommunityID: p.CommunityID, HouseholdID: q.HouseholdID, Role: q.Role}, after, pageLimit(limit))
+	return s.store.Residents(ctx, models.ResidentFilter{CommunityID: p.CommunityID, HouseholdID: q.HouseholdID, Role: q.Role}, after, community.PageLimit(limit))
 }
 
 // ResidentUpdate holds the fields to change; nil leaves a field as it is.
@@ -695,7 +665,7 @@ func (s *Communities) UpdateResident(ctx context.Context, p models.Principal, id
 	if !p.IsStaff() && u.staffOnly() {
 		return models.Resident{}, models.ErrForbidden
 	}
-	r, err := visibleResident(ctx, s.store, p, id)
+	r, err := community.VisibleResident(ctx, s.store, p, id)
 	if err != nil {
 		return models.Resident{}, fmt.Errorf("update resident: %w", err)
 	}
@@ -762,7 +732,7 @@ func (s *Communities) UpdateResident(ctx context.Context, p models.Principal, id
 // unverified until staff verify it. Both residents belong to the caller's
 // community. Adding a link that exists mends a missing other side.
 func (s *Communities) AddFamilyLink(ctx context.Context, p models.Principal, residentID, relativeID, relation string) (models.Resident, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Resident{}, err
 	}
 	rel, inv, err := models.ParseRelation(relation)
@@ -772,11 +742,11 @@ func (s *Communities) AddFamilyLink(ctx context.Context, p models.Principal, res
 	if residentID == relativeID {
 		return models.Resident{}, models.ErrValidation.Withf("居民不能把自己登记为亲属。", "a resident cannot be their own relative")
 	}
-	r, err := managedResident(ctx, s.store, p, residentID)
+	r, err := community.ManagedResident(ctx, s.store, p, residentID)
 	if err != nil {
 		return models.Resident{}, fmt.Errorf("add family link: %w", err)
 	}
-	other, err := managedResident(ctx, s.store, p, relativeID)
+	other, err := community.ManagedResident(ctx, s.store, p, relativeID)
 	if err != nil {
 		return models.Resident{}, fmt.Errorf("add family link: relative: %w", err)
 	}
@@ -819,10 +789,10 @@ func (s *Communities) linkFamily(ctx context.Context, r models.Resident, relativ
 // community verified on both sides (after staff have seen, say, the
 // household register). models.ErrNotFound if there is no such link.
 func (s *Communities) VerifyFamilyLink(ctx context.Context, p models.Principal, residentID, relativeID string) (models.Resident, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Resident{}, err
 	}
-	r, err := managedResident(ctx, s.store, p, residentID)
+	r, err := community.ManagedResident(ctx, s.store, p, residentID)
 	if err != nil {
 		return models.Resident{}, fmt.Errorf("verify family link: %w", err)
 	}
@@ -830,7 +800,7 @@ func (s *Communities) VerifyFamilyLink(ctx context.Context, p models.Principal, 
 	if i < 0 {
 		return models.Resident{}, models.ErrNotFound.Withf("没有这条亲属关系。", "no such family link")
 	}
-	other, err := managedResident(ctx, s.store, p, relativeID)
+	other, err := community.ManagedResident(ctx, s.store, p, relativeID)
 	if err != nil {
 		return models.Resident{}, fmt.Errorf("verify family link: relative: %w", err)
 	}
@@ -854,7 +824,7 @@ func (s *Communities) VerifyFamilyLink(ctx context.Context, p models.Principal, 
 // CreatePartner adds a property company, parking operator or merchant to
 // the caller's community.
 func (s *Communities) CreatePartner(ctx context.Context, p models.Principal, kind models.PartnerKind, name string) (models.Partner, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Partner{}, err
 	}
 	kind, err := models.ParsePartnerKind(string(kind))
@@ -878,7 +848,7 @@ func (s *Communities) CreatePartner(ctx context.Context, p models.Principal, kin
 // ListPartners lists the caller's community's partners, only those of kind
 // when it is not "".
 func (s *Communities) ListPartners(ctx context.Context, p models.Principal, kind models.PartnerKind, after string, limit int) ([]models.Partner, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return nil, err
 	}
 	if kind != "" {
@@ -886,7 +856,7 @@ func (s *Communities) ListPartners(ctx context.Context, p models.Principal, kind
 			return nil, err
 		}
 	}
-	return s.store.Partners(ctx, p.CommunityID, kind, after, pageLimit(limit))
+	return s.store.Partners(ctx, p.CommunityID, kind, after, community.PageLimit(limit))
 }
 
 func optionalText(field, s string, max int) (string, error) {

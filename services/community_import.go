@@ -13,6 +13,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 )
 
@@ -48,12 +49,12 @@ const (
 // ImportRequest is one uploaded CSV file and the request's idempotency.
 type ImportRequest struct {
 	CSV  []byte
-	Idem Idempotency
+	Idem community.Idempotency
 }
 
 // ImportResult is what a finished import did.
 type ImportResult struct {
-	Key     string // the request's Idempotency-Key
+	Key     string // the request's community.Idempotency-Key
 	Kind    string
 	Rows    int // data rows in the file
 	Written int
@@ -116,7 +117,7 @@ type importRows interface {
 // writes nothing twice. If someone takes a household or phone between the
 // check and the write, the rows written are removed and the row reported.
 func (s *Communities) importFile(ctx context.Context, p models.Principal, kind string, req ImportRequest) (ImportResult, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return ImportResult{}, err
 	}
 	if req.Idem.OpID == "" || req.Idem.Hash == "" {
@@ -264,7 +265,7 @@ func (s *Communities) writeRows(ctx context.Context, rows importRows) ([]models.
 // undoRows removes every row of an import, even after the request's
 // context has ended.
 func (s *Communities) undoRows(ctx context.Context, rows importRows) error {
-	ctx, cancel := undoCtx(ctx)
+	ctx, cancel := community.UndoCtx(ctx)
 	defer cancel()
 	return eachRow(ctx, rows.len(), rows.undo)
 }
@@ -579,7 +580,7 @@ func (s *Communities) checkHouseholds(ctx context.Context, p models.Principal, o
 			continue
 		}
 		rp := rowProblems{row: rec.row}
-		h := models.Household{ID: derivedID(opID, "household:"+strconv.Itoa(rec.row)), CommunityID: p.CommunityID, Created: now}
+		h := models.Household{ID: community.DerivedID(opID, "household:"+strconv.Itoa(rec.row)), CommunityID: p.CommunityID, Created: now}
 		name, err := models.CleanText("building", rec.fields["building"], 40)
 		if err != nil {
 			rp.addErr("building", err)
@@ -697,7 +698,7 @@ func (s *Communities) checkResidents(ctx context.Context, p models.Principal, op
 			continue
 		}
 		f := rec.fields
-		r := models.Resident{ID: derivedID(opID, "resident:"+strconv.Itoa(rec.row)), CommunityID: p.CommunityID, Created: now}
+		r := models.Resident{ID: community.DerivedID(opID, "resident:"+strconv.Itoa(rec.row)), CommunityID: p.CommunityID, Created: now}
 		if r.Name, err = models.CleanText("name", f["name"], 40); err != nil {
 			rp.addErr("name", err)
 		}

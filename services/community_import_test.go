@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/store"
@@ -22,7 +23,7 @@ import (
 // handler hashes a request.
 func importReq(key, csv string) services.ImportRequest {
 	sum := sha256.Sum256([]byte(csv))
-	return services.ImportRequest{CSV: []byte(csv), Idem: services.Idempotency{
+	return services.ImportRequest{CSV: []byte(csv), Idem: community.Idempotency{
 		Key: key, OpID: "k:staff-A:" + key, Hash: hex.EncodeToString(sum[:])}}
 }
 
@@ -77,16 +78,16 @@ func (r *racingStore) InsertLogin(ctx context.Context, l models.Login) error {
 }
 
 // community is A's buildings and households as imports see them.
-type community struct {
+type importCommunity struct {
 	s     *services.Communities
 	st    *store.Store
 	staff models.Principal
 }
 
-func newCommunity(t *testing.T) community {
+func newCommunity(t *testing.T) importCommunity {
 	t.Helper()
 	s, st := newService(t)
-	c := community{s: s, st: st, staff: staffOf("A")}
+	c := importCommunity{s: s, st: st, staff: staffOf("A")}
 	b1 := mustBuilding(t, s, c.staff, "1号楼")
 	mustBuilding(t, s, c.staff, "2号楼")
 	mustHousehold(t, s, c.staff, b1.ID, "201")
@@ -94,7 +95,7 @@ func newCommunity(t *testing.T) community {
 	return c
 }
 
-func (c community) counts(t *testing.T) (households, residents int) {
+func (c importCommunity) counts(t *testing.T) (households, residents int) {
 	t.Helper()
 	hs, err := c.st.Households(ctx, "A", "", "", 0)
 	if err != nil {
@@ -107,7 +108,7 @@ func (c community) counts(t *testing.T) (households, residents int) {
 	return len(hs), len(rs)
 }
 
-func (c community) run(kind, key, csv string) (services.ImportResult, error) {
+func (c importCommunity) run(kind, key, csv string) (services.ImportResult, error) {
 	if kind == services.ImportHouseholds {
 		return c.s.ImportHouseholds(ctx, c.staff, importReq(key, csv))
 	}
@@ -274,7 +275,7 @@ func TestImportValidFilesOnceEach(t *testing.T) {
 
 // checkResidentsImported checks every imported phone has one login that
 // points at the one resident with that phone.
-func checkResidentsImported(t *testing.T, c community) {
+func checkResidentsImported(t *testing.T, c importCommunity) {
 	t.Helper()
 	rs, err := c.st.Residents(ctx, models.ResidentFilter{CommunityID: "A"}, "", 0)
 	if err != nil {

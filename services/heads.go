@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 )
@@ -34,7 +35,7 @@ func seatOf(a Appointment) string {
 // racing for one building cannot both win. The building's HeadID and the
 // building_head role follow the open term.
 func (s *Honour) Appoint(ctx context.Context, p models.Principal, a Appointment) (models.HeadTerm, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.HeadTerm{}, err
 	}
 	if _, err := models.ParseHeadRole(string(a.Role)); err != nil {
@@ -78,7 +79,7 @@ func (s *Honour) Appoint(ctx context.Context, p models.Principal, a Appointment)
 			return models.HeadTerm{}, fmt.Errorf("appoint: hand over: %w", err)
 		}
 	}
-	t := models.HeadTerm{ID: derivedID(seat, fmt.Sprint(last+1)), CommunityID: p.CommunityID, Seat: seat, N: last + 1,
+	t := models.HeadTerm{ID: community.DerivedID(seat, fmt.Sprint(last+1)), CommunityID: p.CommunityID, Seat: seat, N: last + 1,
 		Role: a.Role, BuildingID: a.BuildingID, ResidentID: a.ResidentID, Start: at, AppointedBy: p.ResidentID}
 	if err := s.store.InsertHeadTerm(ctx, t); err != nil {
 		if errors.Is(err, models.ErrConflict) {
@@ -150,7 +151,7 @@ func (s *Honour) syncBuilding(ctx context.Context, p models.Principal, t models.
 
 // EndTerm closes a term by retirement (退出) or handover, with a reason (staff).
 func (s *Honour) EndTerm(ctx context.Context, p models.Principal, termID, kind, reason string) (models.HeadTerm, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.HeadTerm{}, err
 	}
 	if kind != "retire" && kind != "handover" {
@@ -186,7 +187,7 @@ func (s *Honour) endTerm(ctx context.Context, p models.Principal, t models.HeadT
 // Terms lists the terms of the caller's community, of one building when
 // buildingID is set: the history of heads (staff).
 func (s *Honour) Terms(ctx context.Context, p models.Principal, buildingID string) ([]models.HeadTerm, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return nil, err
 	}
 	seat := ""
@@ -288,7 +289,7 @@ func (s *Honour) LogDuty(ctx context.Context, p models.Principal, in DutyLog) (m
 	if photo != "" && !strings.HasPrefix(photo, "https://") && !strings.HasPrefix(photo, "http://") {
 		return models.Duty{}, models.ErrValidation.Withf("照片地址（photo_url）须为 http(s) 地址。", "photo_url must be an http(s) address")
 	}
-	d := models.Duty{ID: derivedID(term.ID, m.String()+"\x00"+in.Duty), CommunityID: p.CommunityID, TermID: term.ID,
+	d := models.Duty{ID: community.DerivedID(term.ID, m.String()+"\x00"+in.Duty), CommunityID: p.CommunityID, TermID: term.ID,
 		ResidentID: p.ResidentID, Month: m.String(), Duty: in.Duty, Evidence: evidence, PhotoURL: photo,
 		Status: models.DutyPending, Logged: s.stamp()}
 	err = s.store.InsertDuty(ctx, d)
@@ -330,7 +331,7 @@ func (s *Honour) settledDuty(ctx context.Context, id string) (models.Duty, error
 // keyed event, so it counts once however often it is sent; a confirmed
 // duty cannot be rejected.
 func (s *Honour) RuleDuty(ctx context.Context, p models.Principal, dutyID string, confirm bool, note string) (models.Duty, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Duty{}, err
 	}
 	d, err := s.settledDuty(ctx, dutyID)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 )
@@ -17,8 +18,8 @@ import (
 // exists (that is how a once-only step is decided); reads by id return
 // models.ErrNotFound; Save* rewrite cache documents whole.
 type HonourStore interface {
-	People
-	AuditTrail
+	community.People
+	community.AuditTrail
 	Communities(ctx context.Context, after string, limit int) ([]models.Community, error)
 	Building(ctx context.Context, id string) (models.Building, error)
 	Household(ctx context.Context, id string) (models.Household, error)
@@ -73,14 +74,14 @@ type HeadAppointer interface {
 type Honour struct {
 	store    HonourStore
 	ledger   *ledger.Ledger
-	policies PolicySource
+	policies community.PolicySource
 	heads    HeadAppointer
 	newID    func() string
 	now      func() time.Time
 }
 
 // NewHonour returns the honour service.
-func NewHonour(s HonourStore, l *ledger.Ledger, policies PolicySource, heads HeadAppointer, newID func() string, now func() time.Time) *Honour {
+func NewHonour(s HonourStore, l *ledger.Ledger, policies community.PolicySource, heads HeadAppointer, newID func() string, now func() time.Time) *Honour {
 	return &Honour{store: s, ledger: l, policies: policies, heads: heads, newID: newID, now: now}
 }
 
@@ -212,7 +213,7 @@ func (s *Honour) Nominate(ctx context.Context, p models.Principal, n Nomination)
 // opens a nomination: two nominations racing for the same number cannot
 // both be inserted.
 func nominationID(communityID, key string, n int) string {
-	return derivedID("nomination:"+communityID+":"+key, strconv.Itoa(n))
+	return community.DerivedID("nomination:"+communityID+":"+key, strconv.Itoa(n))
 }
 
 // insertNomination gives e the next number on its nominee's chain and
@@ -370,7 +371,7 @@ func (s *Honour) Entries(ctx context.Context, p models.Principal, status models.
 	if status != "" {
 		statuses = []models.HonourStatus{status}
 	}
-	return s.store.HonourEntries(ctx, p.CommunityID, statuses, after, pageLimit(limit))
+	return s.store.HonourEntries(ctx, p.CommunityID, statuses, after, community.PageLimit(limit))
 }
 
 // MyEntries lists the entries naming the caller or their household.
@@ -414,7 +415,7 @@ func (s *Honour) Object(ctx context.Context, p models.Principal, entryID, reason
 	if e.Status != models.HonourNotice || !at.Before(e.NoticeEnds) {
 		return models.Objection{}, models.ErrConflict.Withf("这条提名的公示期已结束。", "the public notice of this nomination has ended")
 	}
-	o := models.Objection{ID: derivedID(e.ID, p.ResidentID), EntryID: e.ID, CommunityID: e.CommunityID,
+	o := models.Objection{ID: community.DerivedID(e.ID, p.ResidentID), EntryID: e.ID, CommunityID: e.CommunityID,
 		ResidentID: p.ResidentID, Reason: reason, At: at, Status: models.ObjectionPending}
 	err = s.store.InsertObjection(ctx, o)
 	if errors.Is(err, models.ErrConflict) {
@@ -428,7 +429,7 @@ func (s *Honour) Object(ctx context.Context, p models.Principal, entryID, reason
 
 // Objections lists the objections to an entry (staff).
 func (s *Honour) Objections(ctx context.Context, p models.Principal, entryID string) ([]models.Objection, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return nil, err
 	}
 	e, err := s.Entry(ctx, p, entryID)
@@ -467,7 +468,7 @@ func (s *Honour) settledObjection(ctx context.Context, o models.Objection) (mode
 // RuleObjection upholds or dismisses an objection (staff), once. An upheld
 // objection keeps the nomination off the roll.
 func (s *Honour) RuleObjection(ctx context.Context, p models.Principal, objectionID string, uphold bool, ruling string) (models.Objection, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Objection{}, err
 	}
 	o, err := s.store.Objection(ctx, objectionID)
@@ -784,7 +785,7 @@ func (s *Honour) ExpireDue(ctx context.Context, at time.Time) (int, error) {
 // Revoke takes a listing down (摘牌, staff) with a reason. Eligibility ends
 // at once; the listing points stay with the resident.
 func (s *Honour) Revoke(ctx context.Context, p models.Principal, entryID, reason string) (models.HonourEntry, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.HonourEntry{}, err
 	}
 	e, err := s.Entry(ctx, p, entryID)
@@ -860,7 +861,7 @@ func (s *Honour) Appeal(ctx context.Context, p models.Principal, entryID, reason
 // the listing is restored until its original expiry, and with it the
 // eligibility for honour-roll rewards.
 func (s *Honour) DecideAppeal(ctx context.Context, p models.Principal, entryID string, restore bool, note string) (models.HonourEntry, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.HonourEntry{}, err
 	}
 	e, err := s.Entry(ctx, p, entryID)

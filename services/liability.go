@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 )
 
@@ -43,7 +44,7 @@ type PartnerRedeemed struct {
 // Liability reports the points liability of p's community, for staff;
 // month is "" for the current month.
 func (s *Settlement) Liability(ctx context.Context, p models.Principal, month string) (LiabilityReport, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return LiabilityReport{}, err
 	}
 	c, err := s.people.Community(ctx, p.CommunityID)

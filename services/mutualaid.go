@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 )
@@ -435,7 +436,7 @@ func (t *Timebank) Aids(ctx context.Context, p models.Principal, after string, l
 	if p.CommunityID == "" {
 		return nil, "", models.ErrForbidden
 	}
-	limit = pageLimit(limit)
+	limit = community.PageLimit(limit)
 	out, names, cursor := []models.MutualAid{}, map[string]string{}, after
 	for range aidScanBatches {
 		batch, err := t.store.Aids(ctx, p.CommunityID, cursor, limit)
@@ -574,7 +575,7 @@ func (t *Timebank) ConfirmAid(ctx context.Context, p models.Principal, id string
 // ResolveAid lets staff settle a dispute: pay the helper, or cancel (the
 // hold goes back). The same ruling again answers the same.
 func (t *Timebank) ResolveAid(ctx context.Context, p models.Principal, id string, pay bool, reason string) (models.MutualAid, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.MutualAid{}, err
 	}
 	a, err := t.load(ctx, p, id)
@@ -594,7 +595,7 @@ func (t *Timebank) AutoConfirmAid(ctx context.Context) (int, error) {
 	now := t.now()
 	n, after := 0, ""
 	for {
-		batch, err := t.store.Aids(ctx, "", after, MaxPageSize,
+		batch, err := t.store.Aids(ctx, "", after, community.MaxPageSize,
 			models.AidOpen, models.AidAccepted, models.AidDone, models.AidDisputed)
 		if err != nil {
 			return n, err
@@ -650,7 +651,7 @@ func (t *Timebank) AutoConfirmAid(ctx context.Context) (int, error) {
 				}
 			}
 		}
-		if len(batch) < MaxPageSize {
+		if len(batch) < community.MaxPageSize {
 			return n, nil
 		}
 	}
@@ -659,7 +660,7 @@ func (t *Timebank) AutoConfirmAid(ctx context.Context) (int, error) {
 // SetNeedy lets staff flag an elderly or needy resident, whose help the
 // community fund pays for.
 func (t *Timebank) SetNeedy(ctx context.Context, p models.Principal, residentID string, needy bool) error {
-	r, err := managedResident(ctx, t.people, p, residentID)
+	r, err := community.ManagedResident(ctx, t.people, p, residentID)
 	if err != nil {
 		return err
 	}
@@ -668,8 +669,8 @@ func (t *Timebank) SetNeedy(ctx context.Context, p models.Principal, residentID 
 }
 
 // CreditFund lets staff add hours to the community's time-bank fund.
-func (t *Timebank) CreditFund(ctx context.Context, p models.Principal, minutes models.Minutes, reason string, idem Idempotency) (models.Entry, error) {
-	if err := requireStaff(p); err != nil {
+func (t *Timebank) CreditFund(ctx context.Context, p models.Principal, minutes models.Minutes, reason string, idem community.Idempotency) (models.Entry, error) {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Entry{}, err
 	}
 	pol, err := t.policies.At(ctx, p.CommunityID, t.now())
@@ -688,7 +689,7 @@ func (t *Timebank) CreditFund(ctx context.Context, p models.Principal, minutes m
 
 // Fund returns the community fund's balance, for staff.
 func (t *Timebank) Fund(ctx context.Context, p models.Principal) (models.Balance, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Balance{}, err
 	}
 	return t.ledger.Balance(ctx, models.FundAccount(p.CommunityID))
@@ -700,7 +701,7 @@ func (t *Timebank) Fund(ctx context.Context, p models.Principal) (models.Balance
 // at least the policy's GiftMinAge, within the giver's yearly cap. The cap
 // is kept on a per-giver per-year chain whose steps are keyed inserts, so
 // concurrent gifts cannot pass it together.
-func (t *Timebank) GiftHours(ctx context.Context, p models.Principal, toID string, minutes models.Minutes, idem Idempotency) (models.Gift, error) {
+func (t *Timebank) GiftHours(ctx context.Context, p models.Principal, toID string, minutes models.Minutes, idem community.Idempotency) (models.Gift, error) {
 	giver, err := t.people.Resident(ctx, p.ResidentID)
 	if err != nil || giver.CommunityID != p.CommunityID {
 		return models.Gift{}, models.ErrForbidden
@@ -732,7 +733,7 @@ func (t *Timebank) GiftHours(ctx context.Context, p models.Principal, toID strin
 	} else if b.Amount < int64(minutes) {
 		return models.Gift{}, models.ErrInsufficientHours
 	}
-	id := derivedID(idem.OpID, "gift")
+	id := community.DerivedID(idem.OpID, "gift")
 	loc := t.location(ctx, giver.CommunityID)
 	chain := "gift:" + giver.ID + ":" + strconv.Itoa(now.In(loc).Year())
 	_, err = t.appendLink(ctx, chain, id, nil, func(last models.Link) (models.Link, error) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
@@ -521,7 +522,7 @@ func TestIssue19_11_MutualAidPagesWithMaskedNamesAndGiftsNameBothSides(t *testin
 	if err := e.st.SetResidentFamily(ctx, "r1", []models.FamilyLink{{ResidentID: "r9", Relation: "父母", Verified: true}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.tb.GiftHours(ctx, res("r1"), "r9", 30, services.Idempotency{Key: "k", OpID: "k:r1:gift", Hash: "h"}); err != nil {
+	if _, err := e.tb.GiftHours(ctx, res("r1"), "r9", 30, community.Idempotency{Key: "k", OpID: "k:r1:gift", Hash: "h"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, who := range []string{"r1", "r9"} {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 )
 
@@ -76,7 +77,7 @@ func (p *Policies) Current(ctx context.Context, pr models.Principal) (models.Pol
 
 // Versions lists every version of the caller's community, for staff.
 func (p *Policies) Versions(ctx context.Context, pr models.Principal) ([]models.Policy, error) {
-	if err := requireStaff(pr); err != nil {
+	if err := community.RequireStaff(pr); err != nil {
 		return nil, err
 	}
 	return p.versions(ctx, pr.CommunityID, true)
@@ -86,7 +87,7 @@ func (p *Policies) Versions(ctx context.Context, pr models.Principal) ([]models.
 // It takes effect at next.Effective, which may not be in the past: history
 // is never rewritten.
 func (p *Policies) AddVersion(ctx context.Context, pr models.Principal, next models.Policy) (models.Policy, error) {
-	if err := requireStaff(pr); err != nil {
+	if err := community.RequireStaff(pr); err != nil {
 		return models.Policy{}, err
 	}
 	now := p.now().UTC().Truncate(time.Millisecond)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"golang.org/x/sync/singleflight"
@@ -79,9 +80,9 @@ type RewardStore interface {
 type Rewards struct {
 	store    RewardStore
 	ledger   *ledger.Ledger
-	people   People
-	zones    *zones
-	policies PolicySource
+	people   community.People
+	zones    *community.Zones
+	policies community.PolicySource
 	elig     Eligibility
 	qrSecret []byte
 	newID    func() string
@@ -96,7 +97,7 @@ type Rewards struct {
 
 	// catalogue is the rewards this replica read or wrote lately, so
 	// redeem and scan need no read of their reward.
-	catalogue *remembered[string, models.Reward]
+	catalogue *community.Remembered[string, models.Reward]
 }
 
 // catalogueTTL is how long a reward read is trusted. A reward changed on
@@ -110,21 +111,21 @@ const catalogueSize = 1000
 
 // NewRewards returns the rewards service. qrSecret signs merchant QR
 // tokens; elig answers honour-roll, star and building-head questions.
-func NewRewards(s RewardStore, l *ledger.Ledger, people People, policies PolicySource, elig Eligibility,
+func NewRewards(s RewardStore, l *ledger.Ledger, people community.People, policies community.PolicySource, elig Eligibility,
 	qrSecret []byte, newID func() string, now func() time.Time) *Rewards {
-	return &Rewards{store: s, ledger: l, people: people, zones: &zones{people: people}, policies: policies, elig: elig, qrSecret: qrSecret,
+	return &Rewards{store: s, ledger: l, people: people, zones: community.NewZones(people), policies: policies, elig: elig, qrSecret: qrSecret,
 		newID: newID, now: now, hints: map[string]int{}, qrLog: map[string][]time.Time{},
-		qrPerMinute: QRPerMinute, catalogue: newRemembered[string, models.Reward](catalogueTTL, catalogueSize, now)}
+		qrPerMinute: QRPerMinute, catalogue: community.NewRemembered[string, models.Reward](catalogueTTL, catalogueSize, now)}
 }
 
 // rewardByID is reward id, from the catalogue or the store.
 func (s *Rewards) rewardByID(ctx context.Context, id string) (models.Reward, error) {
-	if r, ok := s.catalogue.get(id); ok {
+	if r, ok := s.catalogue.Get(id); ok {
 		return r, nil
 	}
 	r, err := s.store.Reward(ctx, id)
 	if err == nil {
-		s.catalogue.put(id, r)
+		s.catalogue.Put(id, r)
 	}
 	return r, err
 }
@@ -132,7 +133,7 @@ func (s *Rewards) rewardByID(ctx context.Context, id string) (models.Reward, err
 func (s *Rewards) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 func (s *Rewards) location(ctx context.Context, communityID string) (*time.Location, error) {
-	return s.zones.location(ctx, communityID)
+	return s.zones.Location(ctx, communityID)
 }
 
 // --- the catalogue ---
@@ -140,7 +141,7 @@ func (s *Rewards) location(ctx context.Context, communityID string) (*time.Locat
 // CreateReward adds an item to the caller's community's catalogue (staff).
 // The honouring partner must be of the community and of the reward's kind.
 func (s *Rewards) CreateReward(ctx context.Context, p models.Principal, in models.Reward) (models.Reward, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Reward{}, err
 	}
 	in.ID, in.CommunityID, in.CreatedBy, in.Created = s.newID(), p.CommunityID, p.ResidentID, s.stamp()
@@ -150,14 +151,14 @@ func (s *Rewards) CreateReward(ctx context.Context, p models.Principal, in model
 	if err := s.store.InsertReward(ctx, in); err != nil {
 		return models.Reward{}, fmt.Errorf("create reward: %w", err)
 	}
-	s.catalogue.put(in.ID, in)
+	s.catalogue.Put(in.ID, in)
 	return in, nil
 }
 
 // UpdateReward replaces the terms of a reward (staff). Redemptions made
 // already keep the terms they were made on.
 func (s *Rewards) UpdateReward(ctx context.Context, p models.Principal, id string, in models.Reward) (models.Reward, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Reward{}, err
 	}
 	cur, err := s.reward(ctx, p, id)
@@ -169,10 +170,10 @@ func (s *Rewards) UpdateReward(ctx context.Context, p models.Principal, id strin
 		return models.Reward{}, err
 	}
 	if err := s.store.ReplaceReward(ctx, in); err != nil {
-		s.catalogue.forget(in.ID) // it may have changed or not: read it next time
+		s.catalogue.Forget(in.ID) // it may have changed or not: read it next time
 		return models.Reward{}, fmt.Errorf("update reward: %w", err)
 	}
-	s.catalogue.put(in.ID, in)
+	s.catalogue.Put(in.ID, in)
 	return in, nil
 }
 
@@ -511,7 +512,7 @@ func unitSpecs(rw models.Reward, red models.Redemption, loc *time.Location) []co
 // Redeem holds the reward's points for the calling resident and opens a
 // redemption with a code. A repeat with the same Idempotency-Key finishes
 // an interrupted first attempt or replays its answer.
-func (s *Rewards) Redeem(ctx context.Context, p models.Principal, rewardID string, idem Idempotency) (models.Redemption, error) {
+func (s *Rewards) Redeem(ctx context.Context, p models.Principal, rewardID string, idem community.Idempotency) (models.Redemption, error) {
 	if p.ResidentID == "" {
 		return models.Redemption{}, models.ErrForbidden
 	}
@@ -526,7 +527,7 @@ func (s *Rewards) Redeem(ctx context.Context, p models.Principal, rewardID strin
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 	}
-	id := derivedID(idem.OpID, "redemption")
+	id := community.DerivedID(idem.OpID, "redemption")
 	return s.open(ctx, rw, res, id, idem.Hash, idem.Key, "")
 }
 
@@ -633,7 +634,7 @@ func (s *Rewards) openOnce(ctx context.Context, rw models.Reward, res models.Res
 	red := models.Redemption{
 		ID: id, CommunityID: rw.CommunityID, RewardID: rw.ID, Kind: rw.Kind, Title: rw.Title, PartnerID: rw.PartnerID,
 		ResidentID: res.ID, HouseholdID: res.HouseholdID, Plate: plate, Points: rw.Points, ValueFen: rw.ValueFen, Bearer: rw.Bearer,
-		Code: strings.ToUpper(derivedID(id, "code")[:8]), Status: models.RedemptionOpening, Created: now,
+		Code: strings.ToUpper(community.DerivedID(id, "code")[:8]), Status: models.RedemptionOpening, Created: now,
 		Expires: now.AddDate(0, 0, policy.HoldExpiryDays), Generation: 1, TokenID: tokenID,
 		Units: unitsOf(counters(rw, res.ID, res.HouseholdID, now, loc)),
 	}
@@ -699,7 +700,7 @@ func (s *Rewards) resumeWith(ctx context.Context, red models.Redemption, rw *mod
 	}
 	var taken []string
 	fail := func(cause error) (models.Redemption, error) {
-		uctx, cancel := undoCtx(ctx)
+		uctx, cancel := community.UndoCtx(ctx)
 		defer cancel()
 		out, err := s.refuse(uctx, red, taken, models.CodeOf(cause))
 		if err != nil {
@@ -1147,7 +1148,7 @@ func (s *Rewards) Redemption(ctx context.Context, p models.Principal, id string)
 
 // MyRedemptions lists the caller's redemptions, newest first.
 func (s *Rewards) MyRedemptions(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error) {
-	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: p.CommunityID, ResidentID: p.ResidentID}, pageLimit(limit))
+	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: p.CommunityID, ResidentID: p.ResidentID}, community.PageLimit(limit))
 	if err != nil {
 		return nil, err
 	}
@@ -1276,7 +1277,7 @@ func (s *Rewards) PendingCredits(ctx context.Context, p models.Principal, limit 
 	// A credit redeemed since the hold-expiry job last ran is saved as
 	// opening; its hold says whether it is pending.
 	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: pt.CommunityID, PartnerID: pt.ID,
-		Statuses: []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening}}, pageLimit(limit))
+		Statuses: []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening}}, community.PageLimit(limit))
 	if err != nil {
 		return nil, err
 	}
@@ -1316,7 +1317,7 @@ func (s *Rewards) partnerCredit(ctx context.Context, p models.Principal, id stri
 // request that applied an earlier generation (the bill was voided since
 // and the credit is pending again) returns what that request did and
 // applies nothing again.
-func (s *Rewards) ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string, idem Idempotency) (models.Redemption, error) {
+func (s *Rewards) ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string, idem community.Idempotency) (models.Redemption, error) {
 	red, err := s.partnerCredit(ctx, p, id)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("apply credit: %w", err)
@@ -1390,7 +1391,7 @@ func (s *Rewards) asOfGeneration(ctx context.Context, red models.Redemption, g i
 // VoidCredit records that the bill a credit was applied to was voided: the
 // credit is pending again, once per voided bill. A repeat of the request
 // returns what it did, even after the credit has moved on.
-func (s *Rewards) VoidCredit(ctx context.Context, p models.Principal, id, reason string, idem Idempotency) (models.Redemption, error) {
+func (s *Rewards) VoidCredit(ctx context.Context, p models.Principal, id, reason string, idem community.Idempotency) (models.Redemption, error) {
 	red, err := s.partnerCredit(ctx, p, id)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("void credit: %w", err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 )
 
@@ -286,7 +287,7 @@ func (s *Rewards) physicalBay(ctx context.Context, key string, bays, n int) (int
 // before its free time is used, giving its visitor bay back exactly once.
 // The parent, the visitor who booked, or staff cancel; a repeat (or a
 // second cancel) returns the cancelled booking.
-func (s *Rewards) CancelFilialVisit(ctx context.Context, p models.Principal, id string, idem Idempotency) (models.FilialBooking, error) {
+func (s *Rewards) CancelFilialVisit(ctx context.Context, p models.Principal, id string, idem community.Idempotency) (models.FilialBooking, error) {
 	b, err := s.store.FilialBooking(ctx, id)
 	if err != nil {
 		return models.FilialBooking{}, fmt.Errorf("cancel visit: %w", err)

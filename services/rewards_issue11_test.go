@@ -2,6 +2,7 @@ package services_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -717,4 +718,88 @@ func TestIssue11_4_SoldOutRetriesStoreNothing(t *testing.T) {
 		t.Fatalf("the unit given back should be free: %v", err)
 	}
 	w.mustAudit()
+}
+
+// eventLosingStore loses the settlement events written while lose is set,
+// as a kill -9 between a scan's mark and its event does.
+type eventLosingStore struct {
+	*store.Store
+	mu   sync.Mutex
+	lose bool
+}
+
+func (s *eventLosingStore) RecordSettlementEvent(ctx context.Context, e models.SettlementEvent) error {
+	s.mu.Lock()
+	lose := s.lose
+	s.mu.Unlock()
+	if lose {
+		return errLost
+	}
+	return s.Store.RecordSettlementEvent(ctx, e)
+}
+
+// Issue 11.12, end to end: a breakfast scanned at 23:59 on the last
+// evening of November, the process killed before the scan's settlement
+// event; November is settled at 02:00 on 1 December without it; the 02:15
+// catch-up records it with the scan's time. December's statement carries
+// it as an adjustment dated 30 November, and no other statement does.
+func TestIssue11_12_ScanKilledBeforeItsEventIsOnTheNextStatement(t *testing.T) {
+	t.Parallel()
+	w := newRewardsWorld(t)
+	losing := &eventLosingStore{Store: w.st}
+	policies := services.NewPolicies(w.st, w.rewardClock.now)
+	w.rs = services.NewRewards(losing, w.ledger, w.st, policies, w.elig, []byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
+	settle := services.NewSettlement(w.st, w.ledger, w.st, policies, w.st, w.rs, w.rewardClock.now)
+	to := func(at time.Time) { w.rewardClock.add(at.Sub(w.rewardClock.now())) }
+	community, err := w.st.Community(ctx, "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Title: "早餐套餐", Points: 5, ValueFen: 800})
+	p := w.resident("早起", 1980, 100)
+	c := w.clerk("clerk", w.shop)
+
+	scanned := time.Date(2026, 11, 30, 23, 59, 30, 0, shanghai)
+	to(scanned)
+	losing.mu.Lock()
+	losing.lose = true
+	losing.mu.Unlock()
+	if _, err := w.rs.Scan(ctx, c, w.scanToken(p, rw), idemOf(c, "breakfast-1")); !errors.Is(err, errLost) {
+		t.Fatalf("scan: %v; want its event lost", err)
+	}
+	losing.mu.Lock()
+	losing.lose = false
+	losing.mu.Unlock()
+
+	nov, dec := models.Month{Year: 2026, Month: time.November}, models.Month{Year: 2026, Month: time.December}
+	to(time.Date(2026, 12, 1, 2, 0, 0, 0, shanghai))
+	if st, _, err := settle.SettlePartner(ctx, community, w.shop, nov); err != nil || st.ID != "" {
+		t.Fatalf("November: %+v, %v; want nothing to settle yet", st, err)
+	}
+	to(time.Date(2026, 12, 1, 2, 15, 0, 0, shanghai))
+	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil {
+		t.Fatal(err)
+	}
+	ev := w.events(w.shop.ID)
+	if len(ev) != 1 || !ev[0].At.Equal(scanned) || !ev[0].Recorded.Equal(w.rewardClock.now()) {
+		t.Fatalf("events after the catch-up %+v; want the fulfilment at %v, recorded now", ev, scanned)
+	}
+
+	to(time.Date(2027, 1, 1, 2, 0, 0, 0, shanghai))
+	for i := 0; i < 2; i++ { // settled, then settled again
+		if st, _, err := settle.SettlePartner(ctx, community, w.shop, nov); err != nil || st.ID != "" {
+			t.Fatalf("November again: %+v, %v; want it as it was", st, err)
+		}
+		st, _, err := settle.SettlePartner(ctx, community, w.shop, dec)
+		if err != nil || st.Lines != 1 || st.Adjustments != 1 || st.TotalFen != 800 {
+			t.Fatalf("December: %+v, %v; want the breakfast as one adjustment line", st, err)
+		}
+		var lines []models.StatementLine
+		if err := w.st.EachStatementLine(ctx, st.ID, func(l models.StatementLine) error { lines = append(lines, l); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(lines) != 1 || !lines[0].Adjustment || !lines[0].Event.At.Equal(scanned) || lines[0].Event.ID != ev[0].ID {
+			t.Fatalf("December's lines %+v; want the breakfast dated %v", lines, scanned)
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 )
@@ -108,7 +109,7 @@ func NormalizeCounterCode(code string) (string, error) {
 
 // ScanCode redeems the merchant QR whose short code the clerk typed; it is
 // Scan once the code is looked up in the clerk's community.
-func (s *Rewards) ScanCode(ctx context.Context, p models.Principal, code string, idem Idempotency) (ScanResult, error) {
+func (s *Rewards) ScanCode(ctx context.Context, p models.Principal, code string, idem community.Idempotency) (ScanResult, error) {
 	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
 		return ScanResult{}, models.ErrForbidden
 	}
@@ -204,7 +205,7 @@ func (s *Rewards) allowQR(residentID string, now time.Time) bool {
 // it is used. Expiry is checked by the caller.
 func (s *Rewards) parseQR(token string) (qrClaims, error) {
 	invalid := models.ErrTokenInvalid.Withf("这不是邻里的兑换码。", "the QR code is not a Linli code")
-	if len(token) == 0 || len(token) > maxTokenLen || len(s.qrSecret) == 0 || !tokenText(token) {
+	if len(token) == 0 || len(token) > maxTokenLen || len(s.qrSecret) == 0 || !community.TokenText(token) {
 		return qrClaims{}, invalid
 	}
 	payload, sig, ok := strings.Cut(token, ".")
@@ -258,7 +259,7 @@ type ScanResult struct {
 // stays usable until it expires: the next scan claims attempt n+1. The
 // same clerk repeating their request with the same Idempotency-Key gets
 // the first answer.
-func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, idem Idempotency) (ScanResult, error) {
+func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, idem community.Idempotency) (ScanResult, error) {
 	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
 		return ScanResult{}, models.ErrForbidden
 	}
@@ -320,13 +321,13 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 // even once the code has expired or refusal would refuse it now). It
 // returns the attempt's name (the redemption's TokenID), its mark and
 // whether this request wrote it.
-func (s *Rewards) claimToken(ctx context.Context, p models.Principal, tokenID string, idem Idempotency, refusal error) (string, models.RedemptionMark, bool, error) {
+func (s *Rewards) claimToken(ctx context.Context, p models.Principal, tokenID string, idem community.Idempotency, refusal error) (string, models.RedemptionMark, bool, error) {
 	for n := 1; ; n++ {
 		attempt := tokenID
 		if n > 1 {
 			attempt += ":" + strconv.Itoa(n)
 		}
-		mark := models.RedemptionMark{ID: "scan:" + attempt, Redemption: derivedID("scan:"+attempt, "redemption"),
+		mark := models.RedemptionMark{ID: "scan:" + attempt, Redemption: community.DerivedID("scan:"+attempt, "redemption"),
 			Outcome: string(models.RedemptionFulfilled), Actor: p.ResidentID, At: s.stamp(), Reason: idem.OpID}
 		if refusal == nil {
 			err := s.store.InsertRedemptionMark(ctx, mark)
@@ -475,7 +476,7 @@ func (s *Rewards) MerchantDay(ctx context.Context, p models.Principal, day strin
 		return nil, models.ErrValidation.Withf("日期格式须为 2026-11-21。", "day must look like 2026-11-21")
 	}
 	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: p.CommunityID, PartnerID: p.MerchantID,
-		From: from.UTC(), To: from.AddDate(0, 0, 1).UTC()}, MaxPageSize)
+		From: from.UTC(), To: from.AddDate(0, 0, 1).UTC()}, community.MaxPageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -486,17 +487,4 @@ func (s *Rewards) qrLimit() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.qrPerMinute
-}
-
-// tokenText reports whether a QR token holds only base64url characters and
-// dots. Go's base64 decoder skips \r and \n even in strict mode, so without
-// this check one signed token could be accepted in many spellings.
-func tokenText(token string) bool {
-	for i := 0; i < len(token); i++ {
-		c := token[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
 }

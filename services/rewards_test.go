@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
@@ -194,8 +195,8 @@ func (w *rewardsWorld) mustAudit() {
 	}
 }
 
-func idemOf(p models.Principal, key string) services.Idempotency {
-	return services.Idempotency{Key: key, OpID: "k:" + p.ResidentID + ":" + key, Hash: "h:" + key}
+func idemOf(p models.Principal, key string) community.Idempotency {
+	return community.Idempotency{Key: key, OpID: "k:" + p.ResidentID + ":" + key, Hash: "h:" + key}
 }
 
 // run starts n goroutines released together and waits for them.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/auth"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 )
 
@@ -70,7 +71,7 @@ type TokenPair struct {
 // Sessions signs residents in and out and rotates their refresh tokens.
 type Sessions struct {
 	store      SessionStore
-	people     People
+	people     community.People
 	passwords  PasswordChecker
 	tokens     AccessIssuer
 	limiter    LoginLimiter
@@ -81,7 +82,7 @@ type Sessions struct {
 // NewSessions returns the sign-in service. refreshTTL is the life of each
 // refresh token (zero means auth.DefaultRefreshTTL); each refresh starts a
 // new one.
-func NewSessions(st SessionStore, people People, passwords PasswordChecker, tokens AccessIssuer,
+func NewSessions(st SessionStore, people community.People, passwords PasswordChecker, tokens AccessIssuer,
 	limiter LoginLimiter, refreshTTL time.Duration, now func() time.Time) *Sessions {
 	if refreshTTL <= 0 {
 		refreshTTL = auth.DefaultRefreshTTL

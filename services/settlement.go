@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"golang.org/x/sync/errgroup"
@@ -67,15 +68,15 @@ type HeldPoints interface {
 type Settlement struct {
 	store    SettlementStore
 	ledger   *ledger.Ledger
-	people   People
-	policies PolicySource
-	trail    AuditTrail
+	people   community.People
+	policies community.PolicySource
+	trail    community.AuditTrail
 	held     HeldPoints
 	now      func() time.Time
 }
 
 // NewSettlement returns the settlement service.
-func NewSettlement(s SettlementStore, l *ledger.Ledger, people People, policies PolicySource, trail AuditTrail, held HeldPoints, now func() time.Time) *Settlement {
+func NewSettlement(s SettlementStore, l *ledger.Ledger, people community.People, policies community.PolicySource, trail community.AuditTrail, held HeldPoints, now func() time.Time) *Settlement {
 	return &Settlement{store: s, ledger: l, people: people, policies: policies, trail: trail, held: held, now: now}
 }
 
@@ -386,7 +387,7 @@ func (s *Settlement) Confirm(ctx context.Context, p models.Principal, id string)
 // MarkPaid records that staff paid (or collected) a confirmed statement;
 // marking it again returns the statement as it is.
 func (s *Settlement) MarkPaid(ctx context.Context, p models.Principal, id string) (models.Statement, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Statement{}, fmt.Errorf("mark paid: %w", err)
 	}
 	st, err := s.visibleStatement(ctx, p, id)

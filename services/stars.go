@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 )
@@ -222,7 +223,7 @@ func (s *Honour) Star(ctx context.Context, p models.Principal, householdID strin
 // their balance covers it (points already spent stay spent), and the
 // redemption gate reads the lowered level at once.
 func (s *Honour) LowerStar(ctx context.Context, p models.Principal, householdID string, year, level int, reason string) (models.StarRecord, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.StarRecord{}, err
 	}
 	h, err := s.household(ctx, p, householdID)
@@ -433,7 +434,7 @@ func (s *Honour) Rankings(ctx context.Context, p models.Principal, q RankingQuer
 	}
 	slices.SortFunc(out, compareRank)
 	limit := q.Limit
-	if limit <= 0 || limit > MaxPageSize {
+	if limit <= 0 || limit > community.MaxPageSize {
 		limit = 50
 	}
 	if len(out) > limit {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 )
@@ -66,7 +67,7 @@ type TimebankStore interface {
 
 // TimebankPeople reads residents, communities and households.
 type TimebankPeople interface {
-	People
+	community.People
 	// Household returns the household with id, or models.ErrNotFound.
 	Household(ctx context.Context, id string) (models.Household, error)
 	// Building returns the building with id, or models.ErrNotFound.
@@ -78,10 +79,10 @@ type TimebankPeople interface {
 type Timebank struct {
 	store    TimebankStore
 	people   TimebankPeople
-	zones    *zones
+	zones    *community.Zones
 	ledger   *ledger.Ledger
-	policies PolicySource
-	trail    AuditTrail
+	policies community.PolicySource
+	trail    community.AuditTrail
 	secret   []byte
 	slot     time.Duration
 	now      func() time.Time
@@ -100,16 +101,16 @@ type Timebank struct {
 const DefaultQRSlot = 45 * time.Second
 
 // NewTimebank returns the time-bank service. secret signs QR tokens.
-func NewTimebank(s TimebankStore, people TimebankPeople, l *ledger.Ledger, policies PolicySource, trail AuditTrail,
+func NewTimebank(s TimebankStore, people TimebankPeople, l *ledger.Ledger, policies community.PolicySource, trail community.AuditTrail,
 	secret []byte, now func() time.Time, newID func() string) *Timebank {
-	return &Timebank{store: s, people: people, zones: &zones{people: people}, ledger: l, policies: policies, trail: trail, secret: secret,
+	return &Timebank{store: s, people: people, zones: community.NewZones(people), ledger: l, policies: policies, trail: trail, secret: secret,
 		slot: DefaultQRSlot, now: now, newID: newID, heads: map[string]int64{}}
 }
 
 func (t *Timebank) stamp() time.Time { return t.now().UTC().Truncate(time.Millisecond) }
 
 func (t *Timebank) location(ctx context.Context, communityID string) *time.Location {
-	loc, err := t.zones.location(ctx, communityID)
+	loc, err := t.zones.Location(ctx, communityID)
 	if err != nil {
 		return models.Community{}.Location()
 	}
@@ -478,7 +479,7 @@ const maxQRToken = 256
 // models.ErrQRInvalid for anything malformed or forged, ErrQRWrongActivity
 // for another activity's token, ErrQRExpired for an old one.
 func (t *Timebank) verifyQR(token, activityID string, at time.Time) error {
-	if len(token) == 0 || len(token) > maxQRToken || !tokenText(token) {
+	if len(token) == 0 || len(token) > maxQRToken || !community.TokenText(token) {
 		return models.ErrQRInvalid
 	}
 	parts := strings.Split(token, ".")

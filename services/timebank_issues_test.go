@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
@@ -20,7 +21,7 @@ var cst = time.FixedZone("CST", 8*3600)
 
 func (e *tbEnv) tryClaim(resident string, start, end time.Time) (models.ServiceRecord, error) {
 	return e.tb.ClaimRecord(ctx, res(resident), services.Claim{Category: "环境", Organisation: "春申居委会", Description: "捡垃圾",
-		Start: start, End: end, Idem: services.Idempotency{Key: newID(), OpID: "k:" + resident + ":" + newID(), Hash: "h"}})
+		Start: start, End: end, Idem: community.Idempotency{Key: newID(), OpID: "k:" + resident + ":" + newID(), Hash: "h"}})
 }
 
 // Issue 11.2: a claim refused on its second day leaves nothing that blocks

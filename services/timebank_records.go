@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 )
@@ -433,7 +434,7 @@ func overlapError(other models.ServiceRecord, loc *time.Location) error {
 type Claim struct {
 	Category, Organisation, Description string
 	Start, End                          time.Time
-	Idem                                Idempotency
+	Idem                                community.Idempotency
 }
 
 // ClaimRecord records service the caller did, pending verification.
@@ -452,7 +453,7 @@ func (t *Timebank) ClaimRecord(ctx context.Context, p models.Principal, c Claim)
 	if minutes < 1 {
 		return models.ServiceRecord{}, models.ErrValidation.Withf("申报的时长至少 1 分钟。", "a claim must be at least one minute")
 	}
-	rec := models.ServiceRecord{ID: "claim:" + derivedID(c.Idem.OpID, "claim"), CommunityID: p.CommunityID, ResidentID: p.ResidentID,
+	rec := models.ServiceRecord{ID: "claim:" + community.DerivedID(c.Idem.OpID, "claim"), CommunityID: p.CommunityID, ResidentID: p.ResidentID,
 		Category: c.Category, Organisation: c.Organisation, Description: c.Description,
 		Start: c.Start.UTC().Truncate(time.Millisecond), End: c.End.UTC().Truncate(time.Millisecond), Minutes: minutes,
 		Source: models.SourceClaim, Created: t.stamp(), State: models.RecordPending}
@@ -994,7 +995,7 @@ func (t *Timebank) Corrections(ctx context.Context, p models.Principal, recordID
 // next completion posts the points. A debit that a spend raced past the
 // check (see postDecided) waits, decided, until the balance covers it.
 func (t *Timebank) DecideCorrection(ctx context.Context, p models.Principal, recordID string, n int, accept bool, answer string) (models.Correction, error) {
-	if err := requireStaff(p); err != nil {
+	if err := community.RequireStaff(p); err != nil {
 		return models.Correction{}, err
 	}
 	rec, err := t.Record(ctx, p, recordID)

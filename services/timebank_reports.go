@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 )
 
@@ -36,7 +37,7 @@ type Certificate struct {
 // differences its corrections posted, less any reversal), so the total is
 // the ledger's net of verified service.
 func (t *Timebank) Certificate(ctx context.Context, p models.Principal, residentID string, from, to time.Time) (Certificate, error) {
-	r, err := visibleResident(ctx, t.people, p, residentID)
+	r, err := community.VisibleResident(ctx, t.people, p, residentID)
 	if err != nil {
 		return Certificate{}, err
 	}

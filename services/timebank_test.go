@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
@@ -87,7 +88,7 @@ func (e *tbEnv) attend(t *testing.T, a models.Activity, resident string, in, out
 func (e *tbEnv) claim(t *testing.T, resident string, start time.Time, d time.Duration) models.ServiceRecord {
 	t.Helper()
 	rec, err := e.tb.ClaimRecord(ctx, res(resident), services.Claim{Category: "环境", Organisation: "春申居委会", Description: "捡垃圾",
-		Start: start, End: start.Add(d), Idem: services.Idempotency{Key: newID(), OpID: "k:" + resident + ":" + newID(), Hash: "h"}})
+		Start: start, End: start.Add(d), Idem: community.Idempotency{Key: newID(), OpID: "k:" + resident + ":" + newID(), Hash: "h"}})
 	if err != nil {
 		t.Fatalf("claim: %v", err)
 	}
@@ -181,7 +182,7 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 	// Checked in before a claimed record, out after it: refused at check-out.
 	e.clock.t = start.Add(3 * time.Hour)
 	if _, err := e.tb.ClaimRecord(ctx, res("r4"), services.Claim{Category: "环境", Organisation: "x", Description: "y",
-		Start: start.Add(90 * time.Minute), End: start.Add(100 * time.Minute), Idem: services.Idempotency{Key: newID(), OpID: newID(), Hash: "h"}}); err != nil {
+		Start: start.Add(90 * time.Minute), End: start.Add(100 * time.Minute), Idem: community.Idempotency{Key: newID(), OpID: newID(), Hash: "h"}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.attend(t, a, "r4", start, start.Add(2*time.Hour))
@@ -200,7 +201,7 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 			defer wg.Done()
 			_, err := e.tb.ClaimRecord(ctx, res("r3"), services.Claim{Category: "环境", Organisation: "x", Description: "y",
 				Start: start.Add(time.Duration(i) * 10 * time.Minute), End: start.Add(time.Hour + time.Duration(i)*10*time.Minute),
-				Idem: services.Idempotency{Key: newID(), OpID: newID(), Hash: "h"}})
+				Idem: community.Idempotency{Key: newID(), OpID: newID(), Hash: "h"}})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -224,7 +225,7 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 	}
 	e.clock.t = start.Add(4 * time.Hour)
 	if _, err := e.tb.ClaimRecord(ctx, res("r1"), services.Claim{Category: "环境", Organisation: "x", Description: "y",
-		Start: start, End: start.Add(time.Hour), Idem: services.Idempotency{Key: newID(), OpID: newID(), Hash: "h"}}); err != nil {
+		Start: start, End: start.Add(time.Hour), Idem: community.Idempotency{Key: newID(), OpID: newID(), Hash: "h"}}); err != nil {
 		t.Fatalf("claim over a rejected record: %v", err)
 	}
 }
@@ -522,7 +523,7 @@ func TestFundPaysForNeedy(t *testing.T) {
 	if err := e.tb.SetNeedy(ctx, e.staff, "r9", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.tb.CreditFund(ctx, e.staff, 300, "区里拨付", services.Idempotency{Key: "k1", OpID: "k:s:fund1", Hash: "h"}); err != nil {
+	if _, err := e.tb.CreditFund(ctx, e.staff, 300, "区里拨付", community.Idempotency{Key: "k1", OpID: "k:s:fund1", Hash: "h"}); err != nil {
 		t.Fatal(err)
 	}
 	a, _ := e.tb.PostAid(ctx, res("r9"), services.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200})
@@ -575,7 +576,7 @@ func TestGiftRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	gift := func(to string, m models.Minutes) error {
-		_, err := e.tb.GiftHours(ctx, res("r1"), to, m, services.Idempotency{Key: "k", OpID: "k:r1:" + newID(), Hash: "h"})
+		_, err := e.tb.GiftHours(ctx, res("r1"), to, m, community.Idempotency{Key: "k", OpID: "k:r1:" + newID(), Hash: "h"})
 		return err
 	}
 	mustCode(t, gift("r9", 60), models.ErrFamilyNotVerified)

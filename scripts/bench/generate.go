@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/auth"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
@@ -162,7 +163,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	if err := parallel(redemptions, func(i int) error {
 		who := i % deep
 		_, err := rw.Redeem(ctx, models.Principal{ResidentID: ids[who], CommunityID: c.ID, Roles: []models.Role{models.RoleResident}},
-			fee.ID, services.Idempotency{Key: fmt.Sprintf("gen-redeem-%d", i), OpID: fmt.Sprintf("gen:redeem:%d", i), Hash: "gen"})
+			fee.ID, community.Idempotency{Key: fmt.Sprintf("gen-redeem-%d", i), OpID: fmt.Sprintf("gen:redeem:%d", i), Hash: "gen"})
 		return err
 	}); err != nil {
 		return fx, fmt.Errorf("redemptions: %w", err)
@@ -179,7 +180,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		start := day.AddDate(0, 0, -(i / residentCount)).Add(9 * time.Hour)
 		_, err := tb.ClaimRecord(ctx, models.Principal{ResidentID: ids[who], CommunityID: c.ID, Roles: []models.Role{models.RoleResident}},
 			services.Claim{Category: "助老", Organisation: "居委会", Description: "generated", Start: start, End: start.Add(90 * time.Minute),
-				Idem: services.Idempotency{Key: fmt.Sprintf("gen-claim-%d", i), OpID: fmt.Sprintf("gen:claim:%d", i), Hash: "gen"}})
+				Idem: community.Idempotency{Key: fmt.Sprintf("gen-claim-%d", i), OpID: fmt.Sprintf("gen:claim:%d", i), Hash: "gen"}})
 		return err
 	}); err != nil {
 		return fx, fmt.Errorf("service records: %w", err)

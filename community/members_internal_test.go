@@ -1,4 +1,4 @@
-package services
+package community
 
 import (
 	"context"
@@ -33,7 +33,7 @@ func TestMembersReadEachResidentOncePerTTL(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := &countingPeople{People: st}
-	ms := newMembers(src, now)
+	ms := NewMembers(src, now)
 	for range 5 {
 		r, err := ms.resident(ctx, "r1")
 		if err != nil || r.ID != "r1" || r.CommunityID != "A" {
@@ -62,10 +62,10 @@ func TestMembersReadEachResidentOncePerTTL(t *testing.T) {
 	}
 	// The checks built on it still keep communities apart.
 	staffA := models.Principal{ResidentID: "s1", CommunityID: "A", Roles: []models.Role{models.RoleStaff}}
-	if _, err := managedResident(ctx, ms, staffA, "r2"); !errors.Is(err, models.ErrNotFound) {
+	if _, err := ManagedResident(ctx, ms, staffA, "r2"); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("staff of A on a resident of B: %v; want not found", err)
 	}
-	if _, err := managedResident(ctx, ms, staffA, "r1"); err != nil {
+	if _, err := ManagedResident(ctx, ms, staffA, "r1"); err != nil {
 		t.Fatalf("staff of A on a resident of A: %v", err)
 	}
 }
@@ -83,14 +83,14 @@ func TestZonesReadEachCommunityOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := &countingPeople{People: st}
-	z := &zones{people: src}
+	z := &Zones{people: src}
 	for range 3 {
-		loc, err := z.location(ctx, "A")
+		loc, err := z.Location(ctx, "A")
 		if err != nil || loc.String() != "Asia/Urumqi" {
 			t.Fatalf("location = %v, %v", loc, err)
 		}
 	}
-	if _, err := z.location(ctx, "nope"); !errors.Is(err, models.ErrNotFound) {
+	if _, err := z.Location(ctx, "nope"); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("unknown community: %v", err)
 	}
 	if n := src.reads.Load(); n != 2 {

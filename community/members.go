@@ -1,4 +1,4 @@
-package services
+package community
 
 import (
 	"context"
@@ -8,10 +8,10 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
-// remembered keeps what was read from the store for ttl, by key, on the
+// Remembered keeps what was read from the store for ttl, by key, on the
 // service's clock. Past limit entries, the expired ones are dropped as new
 // ones come in. Only what a read returned is put in: a miss is asked again.
-type remembered[K comparable, V any] struct {
+type Remembered[K comparable, V any] struct {
 	ttl   time.Duration
 	limit int
 	now   func() time.Time
@@ -25,12 +25,13 @@ type rememberedValue[V any] struct {
 	until time.Time
 }
 
-func newRemembered[K comparable, V any](ttl time.Duration, limit int, now func() time.Time) *remembered[K, V] {
-	return &remembered[K, V]{ttl: ttl, limit: limit, now: now, m: map[K]rememberedValue[V]{}}
+// NewRemembered returns an empty cache keeping values for ttl on now.
+func NewRemembered[K comparable, V any](ttl time.Duration, limit int, now func() time.Time) *Remembered[K, V] {
+	return &Remembered[K, V]{ttl: ttl, limit: limit, now: now, m: map[K]rememberedValue[V]{}}
 }
 
-// get is k's value if it was put in less than ttl ago.
-func (r *remembered[K, V]) get(k K) (V, bool) {
+// Get returns k's value if it was put in less than ttl ago.
+func (r *Remembered[K, V]) Get(k K) (V, bool) {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -42,8 +43,8 @@ func (r *remembered[K, V]) get(k K) (V, bool) {
 	return hit.v, true
 }
 
-// put remembers v for k from now.
-func (r *remembered[K, V]) put(k K, v V) {
+// Put remembers v for k from now.
+func (r *Remembered[K, V]) Put(k K, v V) {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -57,21 +58,21 @@ func (r *remembered[K, V]) put(k K, v V) {
 	r.m[k] = rememberedValue[V]{v: v, until: now.Add(r.ttl)}
 }
 
-// forget drops k, so the next get misses.
-func (r *remembered[K, V]) forget(k K) {
+// Forget drops k, so the next get misses.
+func (r *Remembered[K, V]) Forget(k K) {
 	r.mu.Lock()
 	delete(r.m, k)
 	r.mu.Unlock()
 }
 
-// members remembers which community each resident belongs to, so the
+// Members remembers which community each resident belongs to, so the
 // checks on the hot paths (award, deduct, balances, history of another
 // resident) need no store read. A resident never changes community, so
 // what is remembered stays true; it is forgotten after membersTTL all the
 // same, for the rare resident deleted again (an import undone).
-type members struct {
+type Members struct {
 	people      People
-	communities *remembered[string, string] // resident id → community id
+	communities *Remembered[string, string] // resident id → community id
 }
 
 const (
@@ -80,46 +81,50 @@ const (
 	membersSweep = 100_000
 )
 
-func newMembers(people People, now func() time.Time) *members {
-	return &members{people: people, communities: newRemembered[string, string](membersTTL, membersSweep, now)}
+// NewMembers returns the members cache over people; now is its clock.
+func NewMembers(people People, now func() time.Time) *Members {
+	return &Members{people: people, communities: NewRemembered[string, string](membersTTL, membersSweep, now)}
 }
 
 // resident is the resident with id as far as the checks need it: its id
 // and community (models.ErrNotFound if there is none).
-func (ms *members) resident(ctx context.Context, id string) (models.Resident, error) {
-	if community, ok := ms.communities.get(id); ok {
+func (ms *Members) resident(ctx context.Context, id string) (models.Resident, error) {
+	if community, ok := ms.communities.Get(id); ok {
 		return models.Resident{ID: id, CommunityID: community}, nil
 	}
 	r, err := ms.people.Resident(ctx, id)
 	if err != nil {
 		return r, err
 	}
-	ms.communities.put(id, r.CommunityID)
+	ms.communities.Put(id, r.CommunityID)
 	return models.Resident{ID: r.ID, CommunityID: r.CommunityID}, nil
 }
 
 // Resident implements People for the checks: only ID and CommunityID are
 // filled in.
-func (ms *members) Resident(ctx context.Context, id string) (models.Resident, error) {
+func (ms *Members) Resident(ctx context.Context, id string) (models.Resident, error) {
 	return ms.resident(ctx, id)
 }
 
 // Community implements People.
-func (ms *members) Community(ctx context.Context, id string) (models.Community, error) {
+func (ms *Members) Community(ctx context.Context, id string) (models.Community, error) {
 	return ms.people.Community(ctx, id)
 }
 
-// zones remembers each community's time zone. Communities are written once
+// NewZones returns the time-zone cache over people.
+func NewZones(people People) *Zones { return &Zones{people: people} }
+
+// Zones remembers each community's time zone. Communities are written once
 // and never changed, so what is remembered stays true.
-type zones struct {
+type Zones struct {
 	people interface {
 		Community(ctx context.Context, id string) (models.Community, error)
 	}
 	m sync.Map // community id → *time.Location
 }
 
-// location is the time zone of community id.
-func (z *zones) location(ctx context.Context, id string) (*time.Location, error) {
+// Location is the time zone of community id.
+func (z *Zones) Location(ctx context.Context, id string) (*time.Location, error) {
 	if loc, ok := z.m.Load(id); ok {
 		return loc.(*time.Location), nil
 	}

@@ -1,21 +1,23 @@
-package services_test
+package community_test
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/store/storetest"
 )
 
 func TestKeyedRequestIsFirstOnceAndReplaysItsAnswer(t *testing.T) {
 	t.Parallel()
 	st := storetest.New(t)
-	ck := &rewardClock{t: rewardsStart}
-	rq := services.NewRequests(st, ck.now)
-	idem := services.Idempotency{Key: "key-00001", OpID: "k:r1:key-00001", Hash: "h1"}
+	ck := &testClock{t: requestsStart}
+	rq := community.NewRequests(st, ck.now)
+	idem := community.Idempotency{Key: "key-00001", OpID: "k:r1:key-00001", Hash: "h1"}
 
 	if _, answered, err := rq.Begin(ctx, idem); err != nil || answered {
 		t.Fatalf("first: answered %v err %v", answered, err)
@@ -57,9 +59,9 @@ func TestKeyedRequestIsFirstOnceAndReplaysItsAnswer(t *testing.T) {
 func TestKeyedRequestRefusedIsForgottenAndDeadIsRunAgain(t *testing.T) {
 	t.Parallel()
 	st := storetest.New(t)
-	ck := &rewardClock{t: rewardsStart}
-	rq := services.NewRequests(st, ck.now)
-	idem := services.Idempotency{Key: "key-00002", OpID: "k:r1:key-00002", Hash: "h1"}
+	ck := &testClock{t: requestsStart}
+	rq := community.NewRequests(st, ck.now)
+	idem := community.Idempotency{Key: "key-00002", OpID: "k:r1:key-00002", Hash: "h1"}
 	first, _, err := rq.Begin(ctx, idem)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +75,7 @@ func TestKeyedRequestRefusedIsForgottenAndDeadIsRunAgain(t *testing.T) {
 	}
 	// The first died without answering: once its patience is over, a
 	// repeat is told to run the (keyed) request itself.
-	ck.add(services.RequestPatience)
+	ck.add(community.RequestPatience)
 	prior, answered, err := rq.Begin(ctx, idem)
 	if err != nil || answered {
 		t.Fatalf("after the first died: answered %v err %v", answered, err)
@@ -84,4 +86,22 @@ func TestKeyedRequestRefusedIsForgottenAndDeadIsRunAgain(t *testing.T) {
 	if prior.Answered() || len(prior.Body) != 0 {
 		t.Fatalf("no answer expected, got %d %q", prior.Status, prior.Body)
 	}
+}
+
+var ctx = context.Background()
+
+// requestsStart is the clock's first reading in these tests.
+var requestsStart = time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
+
+// testClock is a settable time for the request log's patience.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
