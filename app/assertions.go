@@ -5,6 +5,7 @@ import (
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
 )
 
@@ -12,15 +13,15 @@ import (
 // checks say so at compile time, here in app, because only app may import
 // both the packages that declare the interfaces and the store.
 var (
-	_ services.Directory       = (*store.Store)(nil)
-	_ services.HonourStore     = (*store.Store)(nil)
-	_ services.RewardStore     = (*store.Store)(nil)
-	_ services.PolicyStore     = (*store.Store)(nil)
-	_ services.SessionStore    = (*store.Store)(nil)
-	_ services.SettlementStore = (*store.Store)(nil)
-	_ services.TimebankStore   = (*store.Store)(nil)
-	_ community.People         = (*store.Store)(nil)
-	_ community.AuditTrail     = (*store.Store)(nil)
-	_ ledger.Store             = (*store.Store)(nil)
-	_ jobs.Store               = (*store.Store)(nil)
+	_ services.Directory     = (*store.Store)(nil)
+	_ services.HonourStore   = (*store.Store)(nil)
+	_ services.RewardStore   = (*store.Store)(nil)
+	_ services.PolicyStore   = (*store.Store)(nil)
+	_ services.SessionStore  = (*store.Store)(nil)
+	_ settlement.Store       = (*store.Store)(nil)
+	_ services.TimebankStore = (*store.Store)(nil)
+	_ community.People       = (*store.Store)(nil)
+	_ community.AuditTrail   = (*store.Store)(nil)
+	_ ledger.Store           = (*store.Store)(nil)
+	_ jobs.Store             = (*store.Store)(nil)
 )

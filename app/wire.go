@@ -17,6 +17,7 @@ import (
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/web"
 )
@@ -35,7 +36,7 @@ type system struct {
 	accounts    *services.Accounts
 	communities *services.Communities
 	policies    *services.Policies
-	settlement  *services.Settlement
+	settlement  *settlement.Service
 	rewards     *services.Rewards
 	honour      *services.Honour
 	timebank    *services.Timebank
@@ -123,7 +124,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.rewards.LimitQR(cfg.QRPerMinute)
 	sys.deps.Rewards = sys.rewards
 	sys.deps.Offers = sys.rewards
-	sys.settlement = services.NewSettlement(st, sys.ledger, st, sys.policies, st, sys.rewards, now)
+	sys.settlement = settlement.New(st, sys.ledger, st, sys.policies, st, sys.rewards, now)
 	sys.deps.Settlement = sys.settlement
 	sys.timebank = services.NewTimebank(st, st, sys.ledger, sys.policies, st, sys.qrSecret, now, newID)
 	sys.deps.Timebank = sys.timebank

@@ -1418,7 +1418,7 @@ func (s *Rewards) VoidCredit(ctx context.Context, p models.Principal, id, reason
 
 // HeldPoints is how many points of a community are held by redemptions not
 // yet fulfilled, cancelled or expired: the "held" line of the liability
-// report (services.HeldPoints).
+// report (settlement.HeldPoints).
 func (s *Rewards) HeldPoints(ctx context.Context, communityID string) (int64, error) {
 	var held int64
 	err := s.store.EachRedemption(ctx, communityID, []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening}, func(r models.Redemption) error {

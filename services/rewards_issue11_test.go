@@ -12,6 +12,7 @@ import (
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
 )
 
@@ -749,7 +750,7 @@ func TestIssue11_12_ScanKilledBeforeItsEventIsOnTheNextStatement(t *testing.T) {
 	losing := &eventLosingStore{Store: w.st}
 	policies := services.NewPolicies(w.st, w.rewardClock.now)
 	w.rs = services.NewRewards(losing, w.ledger, w.st, policies, w.elig, []byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
-	settle := services.NewSettlement(w.st, w.ledger, w.st, policies, w.st, w.rs, w.rewardClock.now)
+	settle := settlement.New(w.st, w.ledger, w.st, policies, w.st, w.rs, w.rewardClock.now)
 	to := func(at time.Time) { w.rewardClock.add(at.Sub(w.rewardClock.now())) }
 	community, err := w.st.Community(ctx, "A")
 	if err != nil {
@@ -803,3 +804,5 @@ func TestIssue11_12_ScanKilledBeforeItsEventIsOnTheNextStatement(t *testing.T) {
 		}
 	}
 }
+
+var shanghai, _ = time.LoadLocation("Asia/Shanghai")

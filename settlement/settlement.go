@@ -1,4 +1,4 @@
-package services
+package settlement
 
 import (
 	"context"
@@ -13,9 +13,9 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// SettlementStore is what the monthly settlement, the statements and the
+// Store is what the monthly settlement, the statements and the
 // liability report need from the database.
-type SettlementStore interface {
+type Store interface {
 	// Communities lists communities by id after the id after, at most limit.
 	Communities(ctx context.Context, after string, limit int) ([]models.Community, error)
 	// Partners lists a community's partners (kind "" for all) by id.
@@ -63,10 +63,10 @@ type HeldPoints interface {
 	HeldPoints(ctx context.Context, communityID string) (int64, error)
 }
 
-// Settlement produces partners' monthly statements, expires points and
+// Service produces partners' monthly statements, expires points and
 // reports a community's points liability.
-type Settlement struct {
-	store    SettlementStore
+type Service struct {
+	store    Store
 	ledger   *ledger.Ledger
 	people   community.People
 	policies community.PolicySource
@@ -75,9 +75,9 @@ type Settlement struct {
 	now      func() time.Time
 }
 
-// NewSettlement returns the settlement service.
-func NewSettlement(s SettlementStore, l *ledger.Ledger, people community.People, policies community.PolicySource, trail community.AuditTrail, held HeldPoints, now func() time.Time) *Settlement {
-	return &Settlement{store: s, ledger: l, people: people, policies: policies, trail: trail, held: held, now: now}
+// New returns the settlement service.
+func New(s Store, l *ledger.Ledger, people community.People, policies community.PolicySource, trail community.AuditTrail, held HeldPoints, now func() time.Time) *Service {
+	return &Service{store: s, ledger: l, people: people, policies: policies, trail: trail, held: held, now: now}
 }
 
 // Lines are written in batches of lineBatch, at most lineWriters batches at
@@ -108,7 +108,7 @@ func (n SettleCounts) Map() map[string]int {
 // once: each statement is produced once (see SettlePartner). A month that
 // has not ended in a community's time zone is refused, since events may
 // still be added to it.
-func (s *Settlement) SettleMonth(ctx context.Context, m models.Month) (SettleCounts, error) {
+func (s *Service) SettleMonth(ctx context.Context, m models.Month) (SettleCounts, error) {
 	var n SettleCounts
 	for after := ""; ; {
 		cs, err := s.store.Communities(ctx, after, 100)
@@ -170,7 +170,7 @@ const lateMargin = time.Hour
 // once both write the same lines and one header insert wins (scheduled
 // runs hold the job's lease besides). Events are streamed and only totals
 // kept, so memory does not grow with the month's size.
-func (s *Settlement) SettlePartner(ctx context.Context, c models.Community, p models.Partner, m models.Month) (models.Statement, bool, error) {
+func (s *Service) SettlePartner(ctx context.Context, c models.Community, p models.Partner, m models.Month) (models.Statement, bool, error) {
 	id := models.StatementID(p.ID, m)
 	if st, err := s.store.Statement(ctx, id); err == nil {
 		return st, false, nil
@@ -270,7 +270,7 @@ func (s *Settlement) SettlePartner(ctx context.Context, c models.Community, p mo
 // is fulfilled once per bill, and voiding the second bill within its own
 // month corrects nothing closed, whenever the first bill was). A reversal
 // with no recorded fulfilment is taken as an adjustment too.
-func (s *Settlement) isAdjustment(ctx context.Context, e models.SettlementEvent, start time.Time) (bool, error) {
+func (s *Service) isAdjustment(ctx context.Context, e models.SettlementEvent, start time.Time) (bool, error) {
 	if e.At.Before(start) {
 		return true, nil
 	}
@@ -319,7 +319,7 @@ func ownPartner(p models.Principal) string {
 
 // visibleStatement loads a statement p may read: staff of its community,
 // or the partner it is for. Another community's statement is not found.
-func (s *Settlement) visibleStatement(ctx context.Context, p models.Principal, id string) (models.Statement, error) {
+func (s *Service) visibleStatement(ctx context.Context, p models.Principal, id string) (models.Statement, error) {
 	st, err := s.store.Statement(ctx, id)
 	if err != nil {
 		return models.Statement{}, err
@@ -336,7 +336,7 @@ func (s *Settlement) visibleStatement(ctx context.Context, p models.Principal, i
 // Statements lists the statements p may read, of month when it is set:
 // all of the community's for staff, narrowed to partnerID when that is
 // set; a partner's own otherwise.
-func (s *Settlement) Statements(ctx context.Context, p models.Principal, partnerID, month string) ([]models.Statement, error) {
+func (s *Service) Statements(ctx context.Context, p models.Principal, partnerID, month string) ([]models.Statement, error) {
 	if month != "" {
 		m, err := models.ParseMonth(month)
 		if err != nil {
@@ -359,7 +359,7 @@ func (s *Settlement) Statements(ctx context.Context, p models.Principal, partner
 
 // Statement returns a statement p may read and a page of its lines, by
 // line id after after, at most limit.
-func (s *Settlement) Statement(ctx context.Context, p models.Principal, id, after string, limit int) (models.Statement, []models.StatementLine, error) {
+func (s *Service) Statement(ctx context.Context, p models.Principal, id, after string, limit int) (models.Statement, []models.StatementLine, error) {
 	st, err := s.visibleStatement(ctx, p, id)
 	if err != nil {
 		return models.Statement{}, nil, fmt.Errorf("statement: %w", err)
@@ -373,7 +373,7 @@ func (s *Settlement) Statement(ctx context.Context, p models.Principal, id, afte
 
 // Confirm records that the partner agrees with its statement. Only the
 // partner it is for may; confirming again returns the statement as it is.
-func (s *Settlement) Confirm(ctx context.Context, p models.Principal, id string) (models.Statement, error) {
+func (s *Service) Confirm(ctx context.Context, p models.Principal, id string) (models.Statement, error) {
 	st, err := s.visibleStatement(ctx, p, id)
 	if err != nil {
 		return models.Statement{}, fmt.Errorf("confirm: %w", err)
@@ -386,7 +386,7 @@ func (s *Settlement) Confirm(ctx context.Context, p models.Principal, id string)
 
 // MarkPaid records that staff paid (or collected) a confirmed statement;
 // marking it again returns the statement as it is.
-func (s *Settlement) MarkPaid(ctx context.Context, p models.Principal, id string) (models.Statement, error) {
+func (s *Service) MarkPaid(ctx context.Context, p models.Principal, id string) (models.Statement, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Statement{}, fmt.Errorf("mark paid: %w", err)
 	}
@@ -402,7 +402,7 @@ func (s *Settlement) MarkPaid(ctx context.Context, p models.Principal, id string
 
 // transition inserts the keyed status record; a second one of the same
 // status loses and the statement is read back as it stands.
-func (s *Settlement) transition(ctx context.Context, p models.Principal, st models.Statement, to models.StatementStatus) (models.Statement, error) {
+func (s *Service) transition(ctx context.Context, p models.Principal, st models.Statement, to models.StatementStatus) (models.Statement, error) {
 	err := s.store.InsertStatementTransition(ctx, models.StatementTransition{
 		StatementID: st.ID, Status: to, By: p.ResidentID, At: s.now().UTC().Truncate(time.Millisecond)})
 	if err != nil && !errors.Is(err, models.ErrConflict) {

@@ -1,4 +1,4 @@
-package services
+package settlement
 
 import (
 	"context"
@@ -26,7 +26,7 @@ var exportHeader = []string{"line", "at", "kind", "adjustment", "redemption", "r
 // Export writes a statement p may read, its lines and its totals, to w as
 // CSV or XLSX. Lines are streamed from the store one at a time; the XLSX
 // stream writer spills rows to a temporary file once it holds many.
-func (s *Settlement) Export(ctx context.Context, p models.Principal, id string, f ExportFormat, w io.Writer) error {
+func (s *Service) Export(ctx context.Context, p models.Principal, id string, f ExportFormat, w io.Writer) error {
 	if f != ExportCSV && f != ExportXLSX {
 		return models.ErrValidation.Withf("格式须为 csv 或 xlsx。", "format must be csv or xlsx")
 	}

@@ -1,4 +1,4 @@
-package services_test
+package settlement_test
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package services_test
+package settlement_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/store/storetest"
 	"github.com/xuri/excelize/v2"
@@ -30,7 +31,7 @@ type settlementWorld struct {
 	st    *store.Store
 	clock *clock
 	l     *ledger.Ledger
-	svc   *services.Settlement
+	svc   *settlement.Service
 	comm  map[string]models.Community
 	part  map[string]models.Partner
 }
@@ -58,7 +59,7 @@ func newSettlementWorld(t *testing.T, at time.Time) *settlementWorld {
 		w.part[p.ID] = p
 	}
 	w.l = ledger.New(st, w.clock.now)
-	w.svc = services.NewSettlement(st, w.l, st, services.NewPolicies(st, w.clock.now), st, heldStub{7}, w.clock.now)
+	w.svc = settlement.New(st, w.l, st, services.NewPolicies(st, w.clock.now), st, heldStub{7}, w.clock.now)
 	return w
 }
 
@@ -149,7 +150,7 @@ func TestSettlementTwoRunsAtOnceMakeOneStatement(t *testing.T) {
 	const runs = 2
 	var wg sync.WaitGroup
 	start := make(chan struct{})
-	counts := make([]services.SettleCounts, runs)
+	counts := make([]settlement.SettleCounts, runs)
 	errs := make([]error, runs)
 	for i := 0; i < runs; i++ {
 		wg.Add(1)
@@ -500,7 +501,7 @@ func TestStatementAccessAndStatus(t *testing.T) {
 			t.Errorf("%s reads P1's statement: %v, want %v", tc.name, err, tc.want)
 		}
 		var buf bytes.Buffer
-		err = w.svc.Export(ctx, tc.p, p1.ID, services.ExportCSV, &buf)
+		err = w.svc.Export(ctx, tc.p, p1.ID, settlement.ExportCSV, &buf)
 		if (tc.want == nil && err != nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
 			t.Errorf("%s exports P1's statement: %v, want %v", tc.name, err, tc.want)
 		}
@@ -588,7 +589,7 @@ func TestStatementExports(t *testing.T) {
 	id := models.StatementID("P1", oct2026)
 
 	var buf bytes.Buffer
-	if err := w.svc.Export(ctx, staffA(), id, services.ExportCSV, &buf); err != nil {
+	if err := w.svc.Export(ctx, staffA(), id, settlement.ExportCSV, &buf); err != nil {
 		t.Fatal(err)
 	}
 	r := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\ufeff")))
@@ -600,7 +601,7 @@ func TestStatementExports(t *testing.T) {
 	checkExportRows(t, "csv", csvRows, id)
 
 	buf.Reset()
-	if err := w.svc.Export(ctx, partnerLogin("A", "P1"), id, services.ExportXLSX, &buf); err != nil {
+	if err := w.svc.Export(ctx, partnerLogin("A", "P1"), id, settlement.ExportXLSX, &buf); err != nil {
 		t.Fatal(err)
 	}
 	f, err := excelize.OpenReader(&buf)
@@ -641,7 +642,7 @@ func TestIssue19_9_ExportsEscapeEveryTextCell(t *testing.T) {
 	}
 	id := models.StatementID("PX", oct2026)
 	var buf bytes.Buffer
-	if err := w.svc.Export(ctx, staffA(), id, services.ExportCSV, &buf); err != nil {
+	if err := w.svc.Export(ctx, staffA(), id, settlement.ExportCSV, &buf); err != nil {
 		t.Fatal(err)
 	}
 	r := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\ufeff")))
@@ -651,7 +652,7 @@ func TestIssue19_9_ExportsEscapeEveryTextCell(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf.Reset()
-	if err := w.svc.Export(ctx, staffA(), id, services.ExportXLSX, &buf); err != nil {
+	if err := w.svc.Export(ctx, staffA(), id, settlement.ExportXLSX, &buf); err != nil {
 		t.Fatal(err)
 	}
 	f, err := excelize.OpenReader(&buf)

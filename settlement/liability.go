@@ -1,4 +1,4 @@
-package services
+package settlement
 
 import (
 	"context"
@@ -43,7 +43,7 @@ type PartnerRedeemed struct {
 
 // Liability reports the points liability of p's community, for staff;
 // month is "" for the current month.
-func (s *Settlement) Liability(ctx context.Context, p models.Principal, month string) (LiabilityReport, error) {
+func (s *Service) Liability(ctx context.Context, p models.Principal, month string) (LiabilityReport, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return LiabilityReport{}, err
 	}
@@ -104,7 +104,7 @@ func (s *Settlement) Liability(ctx context.Context, p models.Principal, month st
 	return r, nil
 }
 
-func (s *Settlement) redeemed(ctx context.Context, pt models.Partner, m models.Month, loc *time.Location) (PartnerRedeemed, error) {
+func (s *Service) redeemed(ctx context.Context, pt models.Partner, m models.Month, loc *time.Location) (PartnerRedeemed, error) {
 	pr := PartnerRedeemed{PartnerID: pt.ID, PartnerName: pt.Name, Kind: pt.Kind}
 	st, err := s.store.Statement(ctx, models.StatementID(pt.ID, m))
 	if err == nil {

@@ -1,4 +1,4 @@
-package services
+package settlement
 
 import (
 	"context"
@@ -30,7 +30,7 @@ type communityRules struct {
 	policy models.Policy
 }
 
-func (s *Settlement) rules(ctx context.Context, cache map[string]communityRules, communityID string) (communityRules, error) {
+func (s *Service) rules(ctx context.Context, cache map[string]communityRules, communityID string) (communityRules, error) {
 	if r, ok := cache[communityID]; ok {
 		return r, nil
 	}
@@ -58,7 +58,7 @@ func (s *Settlement) rules(ctx context.Context, cache map[string]communityRules,
 // A month that has not ended in every community's time zone is refused
 // before anything is expired, as settlement refuses it: its cutoff would
 // take points earned since.
-func (s *Settlement) ExpirePoints(ctx context.Context, m models.Month) (ExpiryCounts, error) {
+func (s *Service) ExpirePoints(ctx context.Context, m models.Month) (ExpiryCounts, error) {
 	var n ExpiryCounts
 	if err := s.refuseOpenMonth(ctx, m); err != nil {
 		return n, fmt.Errorf("expiry: %w", err)
@@ -123,7 +123,7 @@ func (s *Settlement) ExpirePoints(ctx context.Context, m models.Month) (ExpiryCo
 
 // eachEntry calls fn for every entry of acct, newest first, a page at a
 // time.
-func (s *Settlement) eachEntry(ctx context.Context, acct models.Account, fn func(models.Entry) error) error {
+func (s *Service) eachEntry(ctx context.Context, acct models.Account, fn func(models.Entry) error) error {
 	for before := int64(0); ; {
 		page, next, err := s.ledger.History(ctx, acct, before, 100)
 		if err != nil {
@@ -143,7 +143,7 @@ func (s *Settlement) eachEntry(ctx context.Context, acct models.Account, fn func
 
 // refuseOpenMonth is a validation error if month m has not ended in some
 // community's time zone.
-func (s *Settlement) refuseOpenMonth(ctx context.Context, m models.Month) error {
+func (s *Service) refuseOpenMonth(ctx context.Context, m models.Month) error {
 	for after := ""; ; {
 		cs, err := s.store.Communities(ctx, after, 100)
 		if err != nil {
@@ -176,7 +176,7 @@ type PointsExpiring struct {
 // MyExpiringPoints tells the calling resident how many of their points the
 // next monthly run expires, by the same FIFO rule as ExpirePoints; spending
 // them first saves them. It reads the resident's entries and writes nothing.
-func (s *Settlement) MyExpiringPoints(ctx context.Context, p models.Principal) (PointsExpiring, error) {
+func (s *Service) MyExpiringPoints(ctx context.Context, p models.Principal) (PointsExpiring, error) {
 	if p.ResidentID == "" {
 		return PointsExpiring{}, models.ErrForbidden
 	}
