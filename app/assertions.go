@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/services"
@@ -13,7 +14,7 @@ import (
 // checks say so at compile time, here in app, because only app may import
 // both the packages that declare the interfaces and the store.
 var (
-	_ services.Directory     = (*store.Store)(nil)
+	_ directory.Store        = (*store.Store)(nil)
 	_ services.HonourStore   = (*store.Store)(nil)
 	_ services.RewardStore   = (*store.Store)(nil)
 	_ services.PolicyStore   = (*store.Store)(nil)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
@@ -46,9 +47,9 @@ func (s *system) seedIfEmpty(ctx context.Context, w io.Writer) error {
 func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	cs := s.communities
 	root := models.Principal{ResidentID: "system", Roles: []models.Role{models.RoleAdmin}}
-	c, staff, err := cs.CreateCommunity(ctx, root, services.NewCommunity{
+	c, staff, err := cs.CreateCommunity(ctx, root, directory.NewCommunity{
 		Name: "春申居民区", District: "闵行区梅陇镇", TimeZone: "Asia/Shanghai",
-		FirstStaff: &services.NewResident{Name: "陈社工", Phone: "13800000002", BirthYear: 1988, Password: demoPassword},
+		FirstStaff: &directory.NewResident{Name: "陈社工", Phone: "13800000002", BirthYear: 1988, Password: demoPassword},
 	})
 	if err != nil {
 		return nil, err
@@ -115,7 +116,7 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	}
 	ids := map[string]string{}
 	for _, p := range people {
-		in := services.NewResident{Name: p.login.name, Phone: p.login.phone, BirthYear: p.birth, Roles: p.roles, Password: demoPassword}
+		in := directory.NewResident{Name: p.login.name, Phone: p.login.phone, BirthYear: p.birth, Roles: p.roles, Password: demoPassword}
 		if p.household >= 0 {
 			in.HouseholdID = households[p.household].ID
 		}
@@ -144,7 +145,7 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	// Twenty more residents, one or two per flat, without printed logins.
 	surnames := []rune("赵钱孙李周吴郑冯陈褚卫蒋沈韩杨朱秦尤许何")
 	for i := 0; i < 20; i++ {
-		r, err := cs.CreateResident(ctx, sp, services.NewResident{
+		r, err := cs.CreateResident(ctx, sp, directory.NewResident{
 			Name: string(surnames[i]) + "居民", Phone: fmt.Sprintf("139000000%02d", i+10), BirthYear: 1940 + i*3,
 			HouseholdID: households[(i*5)%len(households)].ID, Password: demoPassword,
 		})

@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/linli-community/linli/auth"
 	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/handlers"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
@@ -34,7 +35,7 @@ type system struct {
 	runner   *jobs.Runner
 
 	accounts    *services.Accounts
-	communities *services.Communities
+	communities *directory.Service
 	policies    *services.Policies
 	settlement  *settlement.Service
 	rewards     *services.Rewards
@@ -113,7 +114,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	if err := sys.wireAuth(); err != nil {
 		return nil, err
 	}
-	sys.communities = services.NewCommunities(st, sys.passwords, newID, now)
+	sys.communities = directory.New(st, sys.passwords, newID, now)
 	sys.deps.Community = sys.communities
 	sys.honour = services.NewHonour(st, sys.ledger, sys.policies, sys.communities, newID, now)
 	sys.deps.Honour = sys.honour

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -109,4 +110,13 @@ func TokenText(token string) bool {
 		}
 	}
 	return true
+}
+
+// OptionalText returns s cleaned as models.CleanText does for field, at
+// most max characters, or "" if s is blank.
+func OptionalText(field, s string, max int) (string, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", nil
+	}
+	return models.CleanText(field, s, max)
 }

@@ -282,7 +282,7 @@ func (s *Honour) LogDuty(ctx context.Context, p models.Principal, in DutyLog) (m
 	if err != nil {
 		return models.Duty{}, err
 	}
-	photo, err := optionalText("photo_url", in.PhotoURL, 500)
+	photo, err := community.OptionalText("photo_url", in.PhotoURL, 500)
 	if err != nil {
 		return models.Duty{}, err
 	}
@@ -341,7 +341,7 @@ func (s *Honour) RuleDuty(ctx context.Context, p models.Principal, dutyID string
 	if err != nil {
 		return models.Duty{}, fmt.Errorf("rule duty: %w", err)
 	}
-	if note, err = optionalText("note", note, 500); err != nil {
+	if note, err = community.OptionalText("note", note, 500); err != nil {
 		return models.Duty{}, err
 	}
 	if !confirm {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
@@ -23,7 +24,7 @@ type honourWorld struct {
 	st      *store.Store
 	l       *ledger.Ledger
 	hs      *services.Honour
-	cs      *services.Communities
+	cs      *directory.Service
 	at      time.Time
 	staff   models.Principal
 	bld     models.Building

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
@@ -62,7 +63,7 @@ type rewardsWorld struct {
 	t           *testing.T
 	st          *store.Store
 	ledger      *ledger.Ledger
-	cs          *services.Communities
+	cs          *directory.Service
 	rs          *services.Rewards
 	elig        *fakeEligibility
 	rewardClock *rewardClock
@@ -87,7 +88,7 @@ func newRewardsWorld(t *testing.T) *rewardsWorld {
 	w := &rewardsWorld{t: t, st: st, rewardClock: ck, staff: staffOf("A"),
 		elig: &fakeEligibility{listed: map[string]bool{}, stars: map[string]int{}, heads: map[string]bool{}}}
 	w.ledger = ledger.New(st, ck.now)
-	w.cs = services.NewCommunities(st, fakeHasher{}, newID, ck.now)
+	w.cs = directory.New(st, fakeHasher{}, newID, ck.now)
 	w.rs = services.NewRewards(st, w.ledger, st, services.NewPolicies(st, ck.now), w.elig, []byte("test-qr-secret-0123456789abcdef"), newID, ck.now)
 	var err error
 	for _, p := range []struct {
@@ -118,7 +119,7 @@ func (w *rewardsWorld) resident(name string, birthYear int, points int64) models
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	r, err := w.cs.CreateResident(ctx, w.staff, services.NewResident{Name: name, Phone: fmt.Sprintf("135%08d", n),
+	r, err := w.cs.CreateResident(ctx, w.staff, directory.NewResident{Name: name, Phone: fmt.Sprintf("135%08d", n),
 		BirthYear: birthYear, HouseholdID: h.ID, Password: "initial-pw"})
 	if err != nil {
 		w.t.Fatal(err)
@@ -388,7 +389,7 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 	}
 	// A parking reduction needs a registered plate.
 	noCar := mustHousehold(t, w.cs, w.staff, w.building.ID, "无车户")
-	walker, err := w.cs.CreateResident(ctx, w.staff, services.NewResident{Name: "步行", Phone: "13612345678", BirthYear: 1980,
+	walker, err := w.cs.CreateResident(ctx, w.staff, directory.NewResident{Name: "步行", Phone: "13612345678", BirthYear: 1980,
 		HouseholdID: noCar.ID, Password: "initial-pw"})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
@@ -730,7 +731,7 @@ func TestMutualAidCancelDisputeResolve(t *testing.T) {
 func TestCertificateAndRanking(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
-	cs := services.NewCommunities(e.st, fakeHasher{}, newID, e.clock.now)
+	cs := directory.New(e.st, fakeHasher{}, newID, e.clock.now)
 	b1, err := cs.CreateBuilding(ctx, e.staff, "1号楼", "")
 	if err != nil {
 		t.Fatal(err)

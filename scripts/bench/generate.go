@@ -9,6 +9,7 @@ import (
 
 	"github.com/linli-community/linli/auth"
 	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
@@ -67,11 +68,11 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, err
 	}
 	now := time.Now
-	cs := services.NewCommunities(st, sameHash{hash}, randomHex8, now)
+	cs := directory.New(st, sameHash{hash}, randomHex8, now)
 	root := models.Principal{ResidentID: "bench", Roles: []models.Role{models.RoleAdmin}}
 	fx.staffPhone = "13800000002"
-	c, staff, err := cs.CreateCommunity(ctx, root, services.NewCommunity{Name: "基准居民区",
-		FirstStaff: &services.NewResident{Name: "基准社工", Phone: fx.staffPhone, Password: benchPassword}})
+	c, staff, err := cs.CreateCommunity(ctx, root, directory.NewCommunity{Name: "基准居民区",
+		FirstStaff: &directory.NewResident{Name: "基准社工", Phone: fx.staffPhone, Password: benchPassword}})
 	if err != nil {
 		return fx, err
 	}
@@ -100,7 +101,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	phones := make([]string, residentCount)
 	if err := parallel(residentCount, func(i int) error {
 		phones[i] = fmt.Sprintf("150%08d", i)
-		r, err := cs.CreateResident(ctx, sp, services.NewResident{Name: "居民", Phone: phones[i],
+		r, err := cs.CreateResident(ctx, sp, directory.NewResident{Name: "居民", Phone: phones[i],
 			BirthYear: 1940 + i%70, HouseholdID: hids[i%households], Password: benchPassword})
 		if err != nil {
 			return err
@@ -137,7 +138,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, err
 	}
 	fx.clerkPhone = "13800000007"
-	if _, err := cs.CreateResident(ctx, sp, services.NewResident{Name: "店员", Phone: fx.clerkPhone, Password: benchPassword,
+	if _, err := cs.CreateResident(ctx, sp, directory.NewResident{Name: "店员", Phone: fx.clerkPhone, Password: benchPassword,
 		Roles: []models.Role{models.RoleMerchantClerk}, MerchantID: shop.ID}); err != nil {
 		return fx, err
 	}

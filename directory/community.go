@@ -1,11 +1,10 @@
-package services
+package directory
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -20,11 +19,11 @@ type PasswordHasher interface {
 	Hash(password string) (string, error)
 }
 
-// Directory is the store of communities, their buildings, households,
+// Store is the store of communities, their buildings, households,
 // residents and partners. Inserts return models.ErrConflict on a duplicate
 // _id or unique key; reads by id return models.ErrNotFound; listings take
 // the last id of the previous page and a limit (0: all).
-type Directory interface {
+type Store interface {
 	InsertCommunity(ctx context.Context, c models.Community) error
 	Community(ctx context.Context, id string) (models.Community, error)
 	Communities(ctx context.Context, after string, limit int) ([]models.Community, error)
@@ -66,10 +65,10 @@ type Directory interface {
 	FinishImport(ctx context.Context, id string, status models.ImportStatus, written int, problems []models.ImportProblem, at time.Time) error
 }
 
-// Communities lets admins create communities and staff keep their
+// Service lets admins create communities and staff keep their
 // community's buildings, households, residents and partners.
-type Communities struct {
-	store  Directory
+type Service struct {
+	store  Store
 	hasher PasswordHasher
 	newID  func() string
 	now    func() time.Time
@@ -86,17 +85,17 @@ type HeadTermKeeper interface {
 
 // KeepHeadTerms makes every change of a building's head open and close
 // terms through k, so the current head and the open term stay one.
-func (s *Communities) KeepHeadTerms(k HeadTermKeeper) { s.terms = k }
+func (s *Service) KeepHeadTerms(k HeadTermKeeper) { s.terms = k }
 
-// NewCommunities returns the community-structure service. newID returns a
+// New returns the community-structure service. newID returns a
 // fresh random id for every new record.
-func NewCommunities(s Directory, h PasswordHasher, newID func() string, now func() time.Time) *Communities {
-	return &Communities{store: s, hasher: h, newID: newID, now: now}
+func New(s Store, h PasswordHasher, newID func() string, now func() time.Time) *Service {
+	return &Service{store: s, hasher: h, newID: newID, now: now}
 }
 
 // stamp is the time a record is created, to the millisecond the store
 // keeps, so what a create returns equals what a read returns later.
-func (s *Communities) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 // --- communities ---
 
@@ -112,7 +111,7 @@ type NewCommunity struct {
 // CreateCommunity adds a community (admins only) and, if asked, its first
 // staff member. The staff member is checked, phone included, before the
 // community is written, so a bad request writes nothing.
-func (s *Communities) CreateCommunity(ctx context.Context, p models.Principal, in NewCommunity) (models.Community, *models.Resident, error) {
+func (s *Service) CreateCommunity(ctx context.Context, p models.Principal, in NewCommunity) (models.Community, *models.Resident, error) {
 	if !p.Has(models.RoleAdmin) {
 		return models.Community{}, nil, models.ErrForbidden
 	}
@@ -165,7 +164,7 @@ func (s *Communities) CreateCommunity(ctx context.Context, p models.Principal, i
 }
 
 // CurrentCommunity is the caller's own community.
-func (s *Communities) CurrentCommunity(ctx context.Context, p models.Principal) (models.Community, error) {
+func (s *Service) CurrentCommunity(ctx context.Context, p models.Principal) (models.Community, error) {
 	if p.CommunityID == "" {
 		return models.Community{}, models.ErrNotFound
 	}
@@ -173,7 +172,7 @@ func (s *Communities) CurrentCommunity(ctx context.Context, p models.Principal) 
 }
 
 // ListCommunities lists every community, for admins.
-func (s *Communities) ListCommunities(ctx context.Context, p models.Principal, after string, limit int) ([]models.Community, error) {
+func (s *Service) ListCommunities(ctx context.Context, p models.Principal, after string, limit int) ([]models.Community, error) {
 	if !p.Has(models.RoleAdmin) {
 		return nil, models.ErrForbidden
 	}
@@ -183,7 +182,7 @@ func (s *Communities) ListCommunities(ctx context.Context, p models.Principal, a
 // --- buildings ---
 
 // CreateBuilding adds a building to the caller's community.
-func (s *Communities) CreateBuilding(ctx context.Context, p models.Principal, name, address string) (models.Building, error) {
+func (s *Service) CreateBuilding(ctx context.Context, p models.Principal, name, address string) (models.Building, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Building{}, err
 	}
@@ -191,7 +190,7 @@ func (s *Communities) CreateBuilding(ctx context.Context, p models.Principal, na
 	if err != nil {
 		return models.Building{}, err
 	}
-	if address, err = optionalText("address", address, 100); err != nil {
+	if address, err = community.OptionalText("address", address, 100); err != nil {
 		return models.Building{}, err
 	}
 	b := models.Building{ID: s.newID(), CommunityID: p.CommunityID, Name: name, Address: address, Created: s.stamp()}
@@ -207,7 +206,7 @@ func (s *Communities) CreateBuilding(ctx context.Context, p models.Principal, na
 
 // building loads a building of p's community; one of another community
 // is not found, so ids do not leak across tenants.
-func (s *Communities) building(ctx context.Context, p models.Principal, id string) (models.Building, error) {
+func (s *Service) building(ctx context.Context, p models.Principal, id string) (models.Building, error) {
 	b, err := s.store.Building(ctx, id)
 	if err != nil {
 		return models.Building{}, err
@@ -219,7 +218,7 @@ func (s *Communities) building(ctx context.Context, p models.Principal, id strin
 }
 
 // ListBuildings lists the caller's community's buildings.
-func (s *Communities) ListBuildings(ctx context.Context, p models.Principal, after string, limit int) ([]models.Building, error) {
+func (s *Service) ListBuildings(ctx context.Context, p models.Principal, after string, limit int) ([]models.Building, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return nil, err
 	}
@@ -228,7 +227,7 @@ func (s *Communities) ListBuildings(ctx context.Context, p models.Principal, aft
 
 // UpdateBuilding sets a building's address. Its name is its unique key in
 // the community and is not editable.
-func (s *Communities) UpdateBuilding(ctx context.Context, p models.Principal, id, address string) (models.Building, error) {
+func (s *Service) UpdateBuilding(ctx context.Context, p models.Principal, id, address string) (models.Building, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Building{}, err
 	}
@@ -236,7 +235,7 @@ func (s *Communities) UpdateBuilding(ctx context.Context, p models.Principal, id
 	if err != nil {
 		return models.Building{}, fmt.Errorf("update building: %w", err)
 	}
-	if b.Address, err = optionalText("address", address, 100); err != nil {
+	if b.Address, err = community.OptionalText("address", address, 100); err != nil {
 		return models.Building{}, err
 	}
 	if err := s.store.SetBuildingAddress(ctx, b.ID, b.Address); err != nil {
@@ -250,7 +249,7 @@ func (s *Communities) UpdateBuilding(ctx context.Context, p models.Principal, id
 // a resident holds it exactly while heading some building of the
 // community. The role is reconciled from the buildings after the head is
 // recorded, so repeating the call mends one that stopped half-way.
-func (s *Communities) SetBuildingHead(ctx context.Context, p models.Principal, buildingID, residentID string) (models.Building, error) {
+func (s *Service) SetBuildingHead(ctx context.Context, p models.Principal, buildingID, residentID string) (models.Building, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Building{}, err
 	}
@@ -289,7 +288,7 @@ func (s *Communities) SetBuildingHead(ctx context.Context, p models.Principal, b
 // of the community and takes it from those who do not: the residents named
 // and anyone holding the role. Both lists are filtered by community, which
 // is fine for a staff action.
-func (s *Communities) syncHeadRoles(ctx context.Context, communityID string, residentIDs ...string) error {
+func (s *Service) syncHeadRoles(ctx context.Context, communityID string, residentIDs ...string) error {
 	buildings, err := s.store.Buildings(ctx, communityID, "", 0)
 	if err != nil {
 		return err
@@ -341,7 +340,7 @@ func (s *Communities) syncHeadRoles(ctx context.Context, communityID string, res
 // --- households ---
 
 // CreateHousehold adds a flat to a building of the caller's community.
-func (s *Communities) CreateHousehold(ctx context.Context, p models.Principal, buildingID, room string, plates []string) (models.Household, error) {
+func (s *Service) CreateHousehold(ctx context.Context, p models.Principal, buildingID, room string, plates []string) (models.Household, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Household{}, err
 	}
@@ -387,7 +386,7 @@ func cleanPlates(in []string) ([]string, error) {
 	return out, nil
 }
 
-func (s *Communities) household(ctx context.Context, p models.Principal, id string) (models.Household, error) {
+func (s *Service) household(ctx context.Context, p models.Principal, id string) (models.Household, error) {
 	h, err := s.store.Household(ctx, id)
 	if err != nil {
 		return models.Household{}, err
@@ -400,7 +399,7 @@ func (s *Communities) household(ctx context.Context, p models.Principal, id stri
 
 // ListHouseholds lists the caller's community's households, only those of
 // buildingID when it is not "".
-func (s *Communities) ListHouseholds(ctx context.Context, p models.Principal, buildingID, after string, limit int) ([]models.Household, error) {
+func (s *Service) ListHouseholds(ctx context.Context, p models.Principal, buildingID, after string, limit int) ([]models.Household, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return nil, err
 	}
@@ -409,7 +408,7 @@ func (s *Communities) ListHouseholds(ctx context.Context, p models.Principal, bu
 
 // UpdateHousehold replaces a household's licence plates. Building and room
 // are its unique key and are not editable.
-func (s *Communities) UpdateHousehold(ctx context.Context, p models.Principal, id string, plates []string) (models.Household, error) {
+func (s *Service) UpdateHousehold(ctx context.Context, p models.Principal, id string, plates []string) (models.Household, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Household{}, err
 	}
@@ -489,7 +488,7 @@ func phoneTaken() error {
 // login. The phone is claimed first by inserting the login (its _id is the
 // phone, so exactly one of many concurrent creates wins); the resident
 // follows, and if that fails the login is removed again.
-func (s *Communities) CreateResident(ctx context.Context, p models.Principal, in NewResident) (models.Resident, error) {
+func (s *Service) CreateResident(ctx context.Context, p models.Principal, in NewResident) (models.Resident, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Resident{}, err
 	}
@@ -509,7 +508,7 @@ func (s *Communities) CreateResident(ctx context.Context, p models.Principal, in
 }
 
 // createResident writes a checked resident: login, then resident.
-func (s *Communities) createResident(ctx context.Context, communityID string, in NewResident, opID string) (models.Resident, error) {
+func (s *Service) createResident(ctx context.Context, communityID string, in NewResident, opID string) (models.Resident, error) {
 	id := s.newID()
 	if opID != "" {
 		id = community.DerivedID(opID, "resident")
@@ -552,7 +551,7 @@ func (s *Communities) createResident(ctx context.Context, communityID string, in
 
 // dropLogin removes phone's login if it belongs to residentID, undoing a
 // create that could not finish. It never removes another resident's login.
-func (s *Communities) dropLogin(ctx context.Context, phone, residentID string) {
+func (s *Service) dropLogin(ctx context.Context, phone, residentID string) {
 	ctx, cancel := community.UndoCtx(ctx)
 	defer cancel()
 	if l, err := s.store.LoginByPhone(ctx, phone); err == nil && l.ResidentID == residentID {
@@ -565,7 +564,7 @@ func (s *Communities) dropLogin(ctx context.Context, phone, residentID string) {
 // given here but follows the buildings, so it is kept as it is; only an
 // admin may give or take the admin role; a merchant clerk needs a merchant
 // of the community and a partner login a partner of it.
-func (s *Communities) checkRoles(ctx context.Context, p models.Principal, current, roles []models.Role, merchantID, partnerID string) ([]models.Role, string, string, error) {
+func (s *Service) checkRoles(ctx context.Context, p models.Principal, current, roles []models.Role, merchantID, partnerID string) ([]models.Role, string, string, error) {
 	out := []models.Role{}
 	for _, r := range roles {
 		if _, err := models.ParseRole(string(r)); err != nil {
@@ -601,7 +600,7 @@ func (s *Communities) checkRoles(ctx context.Context, p models.Principal, curren
 
 // checkPartnerRole checks that id is set exactly when roles hold role, and
 // names a partner of p's community (a merchant, if merchant).
-func (s *Communities) checkPartnerRole(ctx context.Context, p models.Principal, roles []models.Role, role models.Role, id, field string, merchant bool) error {
+func (s *Service) checkPartnerRole(ctx context.Context, p models.Principal, roles []models.Role, role models.Role, id, field string, merchant bool) error {
 	has := slices.Contains(roles, role)
 	switch {
 	case has && id == "":
@@ -626,7 +625,7 @@ func (s *Communities) checkPartnerRole(ctx context.Context, p models.Principal, 
 
 // Resident returns a resident the caller may see: staff see their
 // community's residents, a resident sees their own record.
-func (s *Communities) Resident(ctx context.Context, p models.Principal, id string) (models.Resident, error) {
+func (s *Service) Resident(ctx context.Context, p models.Principal, id string) (models.Resident, error) {
 	return community.VisibleResident(ctx, s.store, p, id)
 }
 
@@ -637,7 +636,7 @@ type ResidentQuery struct {
 }
 
 // ListResidents lists the caller's community's residents.
-func (s *Communities) ListResidents(ctx context.Context, p models.Principal, q ResidentQuery, after string, limit int) ([]models.Resident, error) {
+func (s *Service) ListResidents(ctx context.Context, p models.Principal, q ResidentQuery, after string, limit int) ([]models.Resident, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return nil, err
 	}
@@ -661,7 +660,7 @@ func (u ResidentUpdate) staffOnly() bool {
 
 // UpdateResident changes a resident's profile, household and roles (staff)
 // or their own name and birth year (the resident).
-func (s *Communities) UpdateResident(ctx context.Context, p models.Principal, id string, u ResidentUpdate) (models.Resident, error) {
+func (s *Service) UpdateResident(ctx context.Context, p models.Principal, id string, u ResidentUpdate) (models.Resident, error) {
 	if !p.IsStaff() && u.staffOnly() {
 		return models.Resident{}, models.ErrForbidden
 	}
@@ -731,7 +730,7 @@ func (s *Communities) UpdateResident(ctx context.Context, p models.Principal, id
 // the relative is the resident's child), and the inverse on the relative,
 // unverified until staff verify it. Both residents belong to the caller's
 // community. Adding a link that exists mends a missing other side.
-func (s *Communities) AddFamilyLink(ctx context.Context, p models.Principal, residentID, relativeID, relation string) (models.Resident, error) {
+func (s *Service) AddFamilyLink(ctx context.Context, p models.Principal, residentID, relativeID, relation string) (models.Resident, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Resident{}, err
 	}
@@ -763,7 +762,7 @@ func (s *Communities) AddFamilyLink(ctx context.Context, p models.Principal, res
 // linkFamily makes r hold a link to relativeID with relation, verified if
 // verify (never un-verifying one). A link to the same relative with
 // another relation is a conflict.
-func (s *Communities) linkFamily(ctx context.Context, r models.Resident, relativeID, relation string, verify bool) (models.Resident, error) {
+func (s *Service) linkFamily(ctx context.Context, r models.Resident, relativeID, relation string, verify bool) (models.Resident, error) {
 	family := slices.Clone(r.Family)
 	i := slices.IndexFunc(family, func(f models.FamilyLink) bool { return f.ResidentID == relativeID })
 	switch {
@@ -788,7 +787,7 @@ func (s *Communities) linkFamily(ctx context.Context, r models.Resident, relativ
 // VerifyFamilyLink marks the link between two residents of the caller's
 // community verified on both sides (after staff have seen, say, the
 // household register). models.ErrNotFound if there is no such link.
-func (s *Communities) VerifyFamilyLink(ctx context.Context, p models.Principal, residentID, relativeID string) (models.Resident, error) {
+func (s *Service) VerifyFamilyLink(ctx context.Context, p models.Principal, residentID, relativeID string) (models.Resident, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Resident{}, err
 	}
@@ -823,7 +822,7 @@ func (s *Communities) VerifyFamilyLink(ctx context.Context, p models.Principal, 
 
 // CreatePartner adds a property company, parking operator or merchant to
 // the caller's community.
-func (s *Communities) CreatePartner(ctx context.Context, p models.Principal, kind models.PartnerKind, name string) (models.Partner, error) {
+func (s *Service) CreatePartner(ctx context.Context, p models.Principal, kind models.PartnerKind, name string) (models.Partner, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Partner{}, err
 	}
@@ -847,7 +846,7 @@ func (s *Communities) CreatePartner(ctx context.Context, p models.Principal, kin
 
 // ListPartners lists the caller's community's partners, only those of kind
 // when it is not "".
-func (s *Communities) ListPartners(ctx context.Context, p models.Principal, kind models.PartnerKind, after string, limit int) ([]models.Partner, error) {
+func (s *Service) ListPartners(ctx context.Context, p models.Principal, kind models.PartnerKind, after string, limit int) ([]models.Partner, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return nil, err
 	}
@@ -857,11 +856,4 @@ func (s *Communities) ListPartners(ctx context.Context, p models.Principal, kind
 		}
 	}
 	return s.store.Partners(ctx, p.CommunityID, kind, after, community.PageLimit(limit))
-}
-
-func optionalText(field, s string, max int) (string, error) {
-	if strings.TrimSpace(s) == "" {
-		return "", nil
-	}
-	return models.CleanText(field, s, max)
 }

@@ -1,4 +1,4 @@
-package services_test
+package directory_test
 
 import (
 	"context"
@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/store/storetest"
 )
 
-// TestMain (storetest.Main, one embedded store per test binary) is in
-// sessions_test.go: a package has only one.
+// TestMain runs the package's tests on one embedded store per test binary.
+func TestMain(m *testing.M) { storetest.Main(m) }
 
 // fakeHasher stands in for Argon2id, which would only slow the tests.
 type fakeHasher struct{}
@@ -42,7 +42,7 @@ func residentOf(community, id string) models.Principal {
 var ctx = context.Background()
 
 // newService returns the service over a fresh store with communities A and B.
-func newService(t *testing.T) (*services.Communities, *store.Store) {
+func newService(t *testing.T) (*directory.Service, *store.Store) {
 	t.Helper()
 	st := storetest.New(t)
 	for _, id := range []string{"A", "B"} {
@@ -50,10 +50,10 @@ func newService(t *testing.T) (*services.Communities, *store.Store) {
 			t.Fatalf("insert community %s: %v", id, err)
 		}
 	}
-	return services.NewCommunities(st, fakeHasher{}, newID, now), st
+	return directory.New(st, fakeHasher{}, newID, now), st
 }
 
-func mustBuilding(t *testing.T, s *services.Communities, p models.Principal, name string) models.Building {
+func mustBuilding(t *testing.T, s *directory.Service, p models.Principal, name string) models.Building {
 	t.Helper()
 	b, err := s.CreateBuilding(ctx, p, name, "")
 	if err != nil {
@@ -62,7 +62,7 @@ func mustBuilding(t *testing.T, s *services.Communities, p models.Principal, nam
 	return b
 }
 
-func mustHousehold(t *testing.T, s *services.Communities, p models.Principal, buildingID, room string) models.Household {
+func mustHousehold(t *testing.T, s *directory.Service, p models.Principal, buildingID, room string) models.Household {
 	t.Helper()
 	h, err := s.CreateHousehold(ctx, p, buildingID, room, nil)
 	if err != nil {
@@ -71,9 +71,9 @@ func mustHousehold(t *testing.T, s *services.Communities, p models.Principal, bu
 	return h
 }
 
-func mustResident(t *testing.T, s *services.Communities, p models.Principal, name, phone, householdID string) models.Resident {
+func mustResident(t *testing.T, s *directory.Service, p models.Principal, name, phone, householdID string) models.Resident {
 	t.Helper()
-	r, err := s.CreateResident(ctx, p, services.NewResident{Name: name, Phone: phone, HouseholdID: householdID, Password: "initial-pw"})
+	r, err := s.CreateResident(ctx, p, directory.NewResident{Name: name, Phone: phone, HouseholdID: householdID, Password: "initial-pw"})
 	if err != nil {
 		t.Fatalf("create resident %s: %v", name, err)
 	}
@@ -134,19 +134,19 @@ func TestStaffCannotReachAnotherCommunity(t *testing.T) {
 		"update household": func() error { _, err := s.UpdateHousehold(ctx, a, bHousehold.ID, []string{"沪A12345"}); return err },
 		"read resident":    func() error { _, err := s.Resident(ctx, a, bResident.ID); return err },
 		"update resident": func() error {
-			_, err := s.UpdateResident(ctx, a, bResident.ID, services.ResidentUpdate{Name: &name})
+			_, err := s.UpdateResident(ctx, a, bResident.ID, directory.ResidentUpdate{Name: &name})
 			return err
 		},
 		"move into B's household": func() error {
-			_, err := s.UpdateResident(ctx, a, aResident.ID, services.ResidentUpdate{HouseholdID: &hh})
+			_, err := s.UpdateResident(ctx, a, aResident.ID, directory.ResidentUpdate{HouseholdID: &hh})
 			return err
 		},
 		"create in B's household": func() error {
-			_, err := s.CreateResident(ctx, a, services.NewResident{Name: "王五", Phone: "13800000003", HouseholdID: bHousehold.ID, Password: "initial-pw"})
+			_, err := s.CreateResident(ctx, a, directory.NewResident{Name: "王五", Phone: "13800000003", HouseholdID: bHousehold.ID, Password: "initial-pw"})
 			return err
 		},
 		"clerk of B's merchant": func() error {
-			_, err := s.CreateResident(ctx, a, services.NewResident{Name: "王五", Phone: "13800000003", Password: "initial-pw",
+			_, err := s.CreateResident(ctx, a, directory.NewResident{Name: "王五", Phone: "13800000003", Password: "initial-pw",
 				Roles: []models.Role{models.RoleMerchantClerk}, MerchantID: bMerchant.ID})
 			return err
 		},
@@ -159,7 +159,7 @@ func TestStaffCannotReachAnotherCommunity(t *testing.T) {
 	}
 
 	// Listings hold only the caller's community.
-	rs, err := s.ListResidents(ctx, a, services.ResidentQuery{}, "", 0)
+	rs, err := s.ListResidents(ctx, a, directory.ResidentQuery{}, "", 0)
 	if err != nil || len(rs) != 1 || rs[0].ID != aResident.ID {
 		t.Errorf("A's residents: %v, %v", rs, err)
 	}
@@ -197,7 +197,7 @@ func TestResidentCannotCreateOrEdit(t *testing.T) {
 
 	cases := map[string]func() error{
 		"create community": func() error {
-			_, _, err := s.CreateCommunity(ctx, p, services.NewCommunity{Name: "新社区"})
+			_, _, err := s.CreateCommunity(ctx, p, directory.NewCommunity{Name: "新社区"})
 			return err
 		},
 		"create building":  func() error { _, err := s.CreateBuilding(ctx, p, "2号楼", ""); return err },
@@ -206,21 +206,21 @@ func TestResidentCannotCreateOrEdit(t *testing.T) {
 		"create household": func() error { _, err := s.CreateHousehold(ctx, p, bld.ID, "102", nil); return err },
 		"update household": func() error { _, err := s.UpdateHousehold(ctx, p, hh.ID, nil); return err },
 		"create resident": func() error {
-			_, err := s.CreateResident(ctx, p, services.NewResident{Name: "王五", Phone: "13800000003", Password: "initial-pw"})
+			_, err := s.CreateResident(ctx, p, directory.NewResident{Name: "王五", Phone: "13800000003", Password: "initial-pw"})
 			return err
 		},
-		"list residents": func() error { _, err := s.ListResidents(ctx, p, services.ResidentQuery{}, "", 0); return err },
+		"list residents": func() error { _, err := s.ListResidents(ctx, p, directory.ResidentQuery{}, "", 0); return err },
 		"read another":   func() error { _, err := s.Resident(ctx, p, other.ID); return err },
 		"edit another": func() error {
-			_, err := s.UpdateResident(ctx, p, other.ID, services.ResidentUpdate{Name: &name})
+			_, err := s.UpdateResident(ctx, p, other.ID, directory.ResidentUpdate{Name: &name})
 			return err
 		},
 		"own roles": func() error {
-			_, err := s.UpdateResident(ctx, p, me.ID, services.ResidentUpdate{Roles: &roles})
+			_, err := s.UpdateResident(ctx, p, me.ID, directory.ResidentUpdate{Roles: &roles})
 			return err
 		},
 		"own household": func() error {
-			_, err := s.UpdateResident(ctx, p, me.ID, services.ResidentUpdate{HouseholdID: &empty})
+			_, err := s.UpdateResident(ctx, p, me.ID, directory.ResidentUpdate{HouseholdID: &empty})
 			return err
 		},
 		"family link":    func() error { _, err := s.AddFamilyLink(ctx, p, me.ID, other.ID, "配偶"); return err },
@@ -230,7 +230,7 @@ func TestResidentCannotCreateOrEdit(t *testing.T) {
 			return err
 		},
 		"staff new community": func() error {
-			_, _, err := s.CreateCommunity(ctx, staff, services.NewCommunity{Name: "新社区"})
+			_, _, err := s.CreateCommunity(ctx, staff, directory.NewCommunity{Name: "新社区"})
 			return err
 		},
 	}
@@ -242,7 +242,7 @@ func TestResidentCannotCreateOrEdit(t *testing.T) {
 	if _, err := s.Resident(ctx, p, me.ID); err != nil {
 		t.Errorf("read own record: %v", err)
 	}
-	if _, err := s.UpdateResident(ctx, p, me.ID, services.ResidentUpdate{Name: &name}); err != nil {
+	if _, err := s.UpdateResident(ctx, p, me.ID, directory.ResidentUpdate{Name: &name}); err != nil {
 		t.Errorf("rename self: %v", err)
 	}
 	got := mustResidentByID(t, st, me.ID)
@@ -255,9 +255,9 @@ func TestStaffCannotGrantAdminOrBuildingHead(t *testing.T) {
 	t.Parallel()
 	s, _ := newService(t)
 	staff := staffOf("A")
-	_, err := s.CreateResident(ctx, staff, services.NewResident{Name: "王五", Phone: "13800000003", Password: "initial-pw", Roles: []models.Role{models.RoleAdmin}})
+	_, err := s.CreateResident(ctx, staff, directory.NewResident{Name: "王五", Phone: "13800000003", Password: "initial-pw", Roles: []models.Role{models.RoleAdmin}})
 	wantCode(t, "admin by staff", err, models.ErrForbidden)
-	r, err := s.CreateResident(ctx, staff, services.NewResident{Name: "王五", Phone: "13800000003", Password: "initial-pw",
+	r, err := s.CreateResident(ctx, staff, directory.NewResident{Name: "王五", Phone: "13800000003", Password: "initial-pw",
 		Roles: []models.Role{models.RoleBuildingHead, models.RoleTeamLead}})
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +265,7 @@ func TestStaffCannotGrantAdminOrBuildingHead(t *testing.T) {
 	if hasRole(r, models.RoleBuildingHead) || !hasRole(r, models.RoleTeamLead) {
 		t.Errorf("roles %v: building_head follows the buildings only", r.Roles)
 	}
-	_, err = s.CreateResident(ctx, staff, services.NewResident{Name: "赵六", Phone: "13800000004", Password: "initial-pw", Roles: []models.Role{models.RoleMerchantClerk}})
+	_, err = s.CreateResident(ctx, staff, directory.NewResident{Name: "赵六", Phone: "13800000004", Password: "initial-pw", Roles: []models.Role{models.RoleMerchantClerk}})
 	wantCode(t, "clerk without merchant", err, models.ErrValidation)
 }
 
@@ -285,7 +285,7 @@ func TestPhoneIsUniqueUnderConcurrentCreates(t *testing.T) {
 			defer wg.Done()
 			<-start
 			community := []string{"A", "B"}[i%2]
-			r, err := s.CreateResident(ctx, staffOf(community), services.NewResident{
+			r, err := s.CreateResident(ctx, staffOf(community), directory.NewResident{
 				Name: fmt.Sprintf("居民%d", i), Phone: "13912345678", Password: "initial-pw"})
 			switch {
 			case err == nil:
@@ -333,14 +333,14 @@ func TestCreateResidentGivesThePhoneBackWhenItFails(t *testing.T) {
 	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "A", Created: testNow}); err != nil {
 		t.Fatal(err)
 	}
-	broken := services.NewCommunities(failingResidents{st}, fakeHasher{}, newID, now)
-	if _, err := broken.CreateResident(ctx, staffOf("A"), services.NewResident{Name: "张三", Phone: "13800000001", Password: "initial-pw"}); err == nil {
+	broken := directory.New(failingResidents{st}, fakeHasher{}, newID, now)
+	if _, err := broken.CreateResident(ctx, staffOf("A"), directory.NewResident{Name: "张三", Phone: "13800000001", Password: "initial-pw"}); err == nil {
 		t.Fatal("create succeeded over a failing store")
 	}
 	if _, err := st.LoginByPhone(ctx, "13800000001"); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("login left behind: %v", err)
 	}
-	s := services.NewCommunities(st, fakeHasher{}, newID, now)
+	s := directory.New(st, fakeHasher{}, newID, now)
 	mustResident(t, s, staffOf("A"), "张三", "13800000001", "")
 }
 
@@ -350,16 +350,16 @@ func TestCreateResidentWithKeyFinishesOnRepeat(t *testing.T) {
 	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "A", Created: testNow}); err != nil {
 		t.Fatal(err)
 	}
-	in := services.NewResident{Name: "张三", Phone: "13800000001", Password: "initial-pw", OpID: "k:staff-A:create-1"}
+	in := directory.NewResident{Name: "张三", Phone: "13800000001", Password: "initial-pw", OpID: "k:staff-A:create-1"}
 	// A crash between the login and the resident: the login stays.
-	crashed := services.NewCommunities(&crashingStore{Store: st}, fakeHasher{}, newID, now)
+	crashed := directory.New(&crashingStore{Store: st}, fakeHasher{}, newID, now)
 	if _, err := crashed.CreateResident(ctx, staffOf("A"), in); err == nil {
 		t.Fatal("create succeeded over a crashing store")
 	}
 	if _, err := st.LoginByPhone(ctx, "13800000001"); err != nil {
 		t.Fatalf("the crash should have left the login: %v", err)
 	}
-	s := services.NewCommunities(st, fakeHasher{}, newID, now)
+	s := directory.New(st, fakeHasher{}, newID, now)
 	r1, err := s.CreateResident(ctx, staffOf("A"), in)
 	if err != nil {
 		t.Fatalf("repeat: %v", err)
@@ -429,7 +429,7 @@ func TestBuildingHeadChangeMovesTheRole(t *testing.T) {
 
 	// Staff cannot take the role away through the resident's roles.
 	roles := []models.Role{models.RoleResident, models.RoleTeamLead}
-	r, err := s.UpdateResident(ctx, staff, r1.ID, services.ResidentUpdate{Roles: &roles})
+	r, err := s.UpdateResident(ctx, staff, r1.ID, directory.ResidentUpdate{Roles: &roles})
 	if err != nil || !hasRole(r, models.RoleBuildingHead) || !hasRole(r, models.RoleTeamLead) {
 		t.Errorf("roles after update: %v, %v", r.Roles, err)
 	}
@@ -489,10 +489,10 @@ func TestPartners(t *testing.T) {
 		t.Errorf("merchants: %+v, %v", ps, err)
 	}
 	// A merchant clerk needs a merchant; a partner login any partner.
-	_, err = s.CreateResident(ctx, staff, services.NewResident{Name: "收银员", Phone: "13800000005", Password: "initial-pw",
+	_, err = s.CreateResident(ctx, staff, directory.NewResident{Name: "收银员", Phone: "13800000005", Password: "initial-pw",
 		Roles: []models.Role{models.RoleMerchantClerk}, MerchantID: park.ID})
 	wantCode(t, "clerk of a car park", err, models.ErrValidation)
-	clerk, err := s.CreateResident(ctx, staff, services.NewResident{Name: "收银员", Phone: "13800000005", Password: "initial-pw",
+	clerk, err := s.CreateResident(ctx, staff, directory.NewResident{Name: "收银员", Phone: "13800000005", Password: "initial-pw",
 		Roles: []models.Role{models.RoleMerchantClerk}, MerchantID: m.ID})
 	if err != nil || clerk.MerchantID != m.ID {
 		t.Errorf("clerk: %+v, %v", clerk, err)
@@ -503,8 +503,8 @@ func TestAdminCreatesCommunityWithFirstStaff(t *testing.T) {
 	t.Parallel()
 	s, st := newService(t)
 	admin := models.Principal{ResidentID: "root", CommunityID: "A", Roles: []models.Role{models.RoleAdmin}}
-	c, staff, err := s.CreateCommunity(ctx, admin, services.NewCommunity{Name: "莲花社区", District: "闵行区",
-		FirstStaff: &services.NewResident{Name: "王社工", Phone: "13800000007", Password: "initial-pw"}})
+	c, staff, err := s.CreateCommunity(ctx, admin, directory.NewCommunity{Name: "莲花社区", District: "闵行区",
+		FirstStaff: &directory.NewResident{Name: "王社工", Phone: "13800000007", Password: "initial-pw"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -520,8 +520,8 @@ func TestAdminCreatesCommunityWithFirstStaff(t *testing.T) {
 	}
 	// The phone is taken now: a second community with it writes nothing.
 	before, _ := st.Communities(ctx, "", 0)
-	_, _, err = s.CreateCommunity(ctx, admin, services.NewCommunity{Name: "另一个社区",
-		FirstStaff: &services.NewResident{Name: "王社工", Phone: "13800000007", Password: "initial-pw"}})
+	_, _, err = s.CreateCommunity(ctx, admin, directory.NewCommunity{Name: "另一个社区",
+		FirstStaff: &directory.NewResident{Name: "王社工", Phone: "13800000007", Password: "initial-pw"}})
 	wantCode(t, "taken phone", err, models.ErrAlreadyExists)
 	after, _ := st.Communities(ctx, "", 0)
 	if len(after) != len(before) {

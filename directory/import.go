@@ -1,4 +1,4 @@
-package services
+package directory
 
 import (
 	"bytes"
@@ -84,7 +84,7 @@ func (e *ImportRejection) Unwrap() error {
 
 // ImportHouseholds adds households from a CSV file with the columns
 // building (its name), room and plates (separated by ';'). See importFile.
-func (s *Communities) ImportHouseholds(ctx context.Context, p models.Principal, req ImportRequest) (ImportResult, error) {
+func (s *Service) ImportHouseholds(ctx context.Context, p models.Principal, req ImportRequest) (ImportResult, error) {
 	return s.importFile(ctx, p, ImportHouseholds, req)
 }
 
@@ -93,7 +93,7 @@ func (s *Communities) ImportHouseholds(ctx context.Context, p models.Principal, 
 // ';', default resident) and initial_password. Building and room name an
 // existing household, or are both empty. Merchant clerks, partner logins,
 // building heads and admins are not imported: they are set one by one.
-func (s *Communities) ImportResidents(ctx context.Context, p models.Principal, req ImportRequest) (ImportResult, error) {
+func (s *Service) ImportResidents(ctx context.Context, p models.Principal, req ImportRequest) (ImportResult, error) {
 	return s.importFile(ctx, p, ImportResidents, req)
 }
 
@@ -116,7 +116,7 @@ type importRows interface {
 // as the first request did, finishes an import that stopped half-way and
 // writes nothing twice. If someone takes a household or phone between the
 // check and the write, the rows written are removed and the row reported.
-func (s *Communities) importFile(ctx context.Context, p models.Principal, kind string, req ImportRequest) (ImportResult, error) {
+func (s *Service) importFile(ctx context.Context, p models.Principal, kind string, req ImportRequest) (ImportResult, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return ImportResult{}, err
 	}
@@ -231,7 +231,7 @@ func replay(prev models.Import, p models.Principal, kind string, req ImportReque
 
 // recordOutcome records how an import ended: an update of its pending
 // record, or a new record when it was rejected before anything was written.
-func (s *Communities) recordOutcome(ctx context.Context, pending bool, rec models.Import, status models.ImportStatus, written int, problems []models.ImportProblem) error {
+func (s *Service) recordOutcome(ctx context.Context, pending bool, rec models.Import, status models.ImportStatus, written int, problems []models.ImportProblem) error {
 	at := s.stamp()
 	if !pending {
 		rec.Status, rec.Written, rec.Problems, rec.Finished = status, written, problems, at
@@ -246,7 +246,7 @@ func (s *Communities) recordOutcome(ctx context.Context, pending bool, rec model
 
 // writeRows writes every row, a few at a time, and returns the rows that
 // someone else took since the check.
-func (s *Communities) writeRows(ctx context.Context, rows importRows) ([]models.ImportProblem, error) {
+func (s *Service) writeRows(ctx context.Context, rows importRows) ([]models.ImportProblem, error) {
 	var mu sync.Mutex
 	var raced []models.ImportProblem
 	err := eachRow(ctx, rows.len(), func(ctx context.Context, i int) error {
@@ -264,7 +264,7 @@ func (s *Communities) writeRows(ctx context.Context, rows importRows) ([]models.
 
 // undoRows removes every row of an import, even after the request's
 // context has ended.
-func (s *Communities) undoRows(ctx context.Context, rows importRows) error {
+func (s *Service) undoRows(ctx context.Context, rows importRows) error {
 	ctx, cancel := community.UndoCtx(ctx)
 	defer cancel()
 	return eachRow(ctx, rows.len(), rows.undo)
@@ -517,7 +517,7 @@ type placeIndex struct {
 	households map[householdKey]string
 }
 
-func (s *Communities) places(ctx context.Context, communityID string) (placeIndex, error) {
+func (s *Service) places(ctx context.Context, communityID string) (placeIndex, error) {
 	bs, err := s.store.Buildings(ctx, communityID, "", 0)
 	if err != nil {
 		return placeIndex{}, err
@@ -539,7 +539,7 @@ func (s *Communities) places(ctx context.Context, communityID string) (placeInde
 // --- households ---
 
 type householdRows struct {
-	s    *Communities
+	s    *Service
 	rows []models.Household
 	line []int
 }
@@ -565,7 +565,7 @@ func (h *householdRows) undo(ctx context.Context, i int) error {
 	return h.s.store.DeleteHousehold(ctx, h.rows[i].ID)
 }
 
-func (s *Communities) checkHouseholds(ctx context.Context, p models.Principal, opID string, recs []record) (importRows, []models.ImportProblem, error) {
+func (s *Service) checkHouseholds(ctx context.Context, p models.Principal, opID string, recs []record) (importRows, []models.ImportProblem, error) {
 	ix, err := s.places(ctx, p.CommunityID)
 	if err != nil {
 		return nil, nil, err
@@ -614,7 +614,7 @@ func (s *Communities) checkHouseholds(ctx context.Context, p models.Principal, o
 // --- residents ---
 
 type residentRows struct {
-	s     *Communities
+	s     *Service
 	rows  []models.Resident
 	pw    []string
 	line  []int
@@ -681,7 +681,7 @@ var importableRoles = map[models.Role]bool{
 	models.RoleResident: true, models.RoleTeamLead: true, models.RoleStaff: true,
 }
 
-func (s *Communities) checkResidents(ctx context.Context, p models.Principal, opID string, recs []record) (importRows, []models.ImportProblem, error) {
+func (s *Service) checkResidents(ctx context.Context, p models.Principal, opID string, recs []record) (importRows, []models.ImportProblem, error) {
 	ix, err := s.places(ctx, p.CommunityID)
 	if err != nil {
 		return nil, nil, err

@@ -1,4 +1,4 @@
-package services_test
+package directory_test
 
 import (
 	"context"
@@ -14,16 +14,16 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/store"
 )
 
 // importReq is an import by staff of A with the given key, hashed as the
 // handler hashes a request.
-func importReq(key, csv string) services.ImportRequest {
+func importReq(key, csv string) directory.ImportRequest {
 	sum := sha256.Sum256([]byte(csv))
-	return services.ImportRequest{CSV: []byte(csv), Idem: community.Idempotency{
+	return directory.ImportRequest{CSV: []byte(csv), Idem: community.Idempotency{
 		Key: key, OpID: "k:staff-A:" + key, Hash: hex.EncodeToString(sum[:])}}
 }
 
@@ -79,7 +79,7 @@ func (r *racingStore) InsertLogin(ctx context.Context, l models.Login) error {
 
 // community is A's buildings and households as imports see them.
 type importCommunity struct {
-	s     *services.Communities
+	s     *directory.Service
 	st    *store.Store
 	staff models.Principal
 }
@@ -108,8 +108,8 @@ func (c importCommunity) counts(t *testing.T) (households, residents int) {
 	return len(hs), len(rs)
 }
 
-func (c importCommunity) run(kind, key, csv string) (services.ImportResult, error) {
-	if kind == services.ImportHouseholds {
+func (c importCommunity) run(kind, key, csv string) (directory.ImportResult, error) {
+	if kind == directory.ImportHouseholds {
 		return c.s.ImportHouseholds(ctx, c.staff, importReq(key, csv))
 	}
 	return c.s.ImportResidents(ctx, c.staff, importReq(key, csv))
@@ -117,7 +117,7 @@ func (c importCommunity) run(kind, key, csv string) (services.ImportResult, erro
 
 func rejectedRows(t *testing.T, err error) []int {
 	t.Helper()
-	var rej *services.ImportRejection
+	var rej *directory.ImportRejection
 	if !errors.As(err, &rej) || !errors.Is(err, models.ErrImportRejected) {
 		t.Fatalf("got %v, want an import rejection", err)
 	}
@@ -169,19 +169,19 @@ func TestImportWithBadRowsWritesNothing(t *testing.T) {
 		edit       func(lines []string) // lines[0] is the header, row = index+1
 		rows       []int
 	}{
-		{"unknown building, household exists", services.ImportHouseholds, func(l []string) {
+		{"unknown building, household exists", directory.ImportHouseholds, func(l []string) {
 			l[4] = "3号楼,101,"
 			l[7] = "1号楼,201,"
 		}, []int{5, 8}},
-		{"duplicate in file, bad plate", services.ImportHouseholds, func(l []string) {
+		{"duplicate in file, bad plate", directory.ImportHouseholds, func(l []string) {
 			l[3] = "1号楼,101,"
 			l[10] = "2号楼,105,沪D12"
 		}, []int{4, 11}},
-		{"duplicate phone, phone registered", services.ImportResidents, func(l []string) {
+		{"duplicate phone, phone registered", directory.ImportResidents, func(l []string) {
 			l[5] = "赵六,13800000001,1号楼,103,1990,,password-4"
 			l[8] = "吴十,13900000000,2号楼,104,2001,,password-8"
 		}, []int{6, 9}},
-		{"no such household, bad role and password", services.ImportResidents, func(l []string) {
+		{"no such household, bad role and password", directory.ImportResidents, func(l []string) {
 			l[2] = "李四,13800000002,1号楼,999,1978,,password-2"
 			l[9] = "郑一,13800000009,1号楼,105,1960,building_head,short"
 		}, []int{3, 10}},
@@ -189,13 +189,13 @@ func TestImportWithBadRowsWritesNothing(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCommunity(t)
-			if tc.kind == services.ImportResidents {
-				if _, err := c.run(services.ImportHouseholds, "households-1", goodHouseholds); err != nil {
+			if tc.kind == directory.ImportResidents {
+				if _, err := c.run(directory.ImportHouseholds, "households-1", goodHouseholds); err != nil {
 					t.Fatal(err)
 				}
 			}
 			file := goodHouseholds
-			if tc.kind == services.ImportResidents {
+			if tc.kind == directory.ImportResidents {
 				file = goodResidents
 			}
 			lines := strings.Split(strings.TrimSuffix(file, "\n"), "\n")
@@ -210,7 +210,7 @@ func TestImportWithBadRowsWritesNothing(t *testing.T) {
 			if h1, r1 := c.counts(t); h1 != h0 || r1 != r0 {
 				t.Errorf("households %d → %d, residents %d → %d: something was written", h0, h1, r0, r1)
 			}
-			if tc.kind == services.ImportResidents {
+			if tc.kind == directory.ImportResidents {
 				if _, err := c.st.LoginByPhone(ctx, "13800000010"); !errors.Is(err, models.ErrNotFound) {
 					t.Errorf("a login of a good row was written: %v", err)
 				}
@@ -230,14 +230,14 @@ func TestImportValidFilesOnceEach(t *testing.T) {
 	h0, r0 := c.counts(t)
 	// As a community office saves it from Excel: a BOM and Chinese headers.
 	households := "\ufeff楼栋,房号,车牌\n" + strings.SplitN(goodHouseholds, "\n", 2)[1]
-	res, err := c.run(services.ImportHouseholds, "households-1", households)
+	res, err := c.run(directory.ImportHouseholds, "households-1", households)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Rows != 10 || res.Written != 10 || res.Replayed {
 		t.Errorf("households result %+v", res)
 	}
-	res, err = c.run(services.ImportResidents, "residents-1", goodResidents)
+	res, err = c.run(directory.ImportResidents, "residents-1", goodResidents)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,9 +251,9 @@ func TestImportValidFilesOnceEach(t *testing.T) {
 	checkResidentsImported(t, c)
 
 	// Repeats change nothing and answer as the first did.
-	for _, kind := range []string{services.ImportHouseholds, services.ImportResidents} {
+	for _, kind := range []string{directory.ImportHouseholds, directory.ImportResidents} {
 		key, file := "households-1", households
-		if kind == services.ImportResidents {
+		if kind == directory.ImportResidents {
 			key, file = "residents-1", goodResidents
 		}
 		res, err := c.run(kind, key, file)
@@ -267,7 +267,7 @@ func TestImportValidFilesOnceEach(t *testing.T) {
 		t.Errorf("repeats wrote: households %d → %d, residents %d → %d", h1, h2, r1, r2)
 	}
 	// Importing the same rows under a new key is refused, row by row.
-	_, err = c.run(services.ImportResidents, "residents-2", goodResidents)
+	_, err = c.run(directory.ImportResidents, "residents-2", goodResidents)
 	if rows := rejectedRows(t, err); len(rows) != 10 {
 		t.Errorf("re-import under a new key: rows %v", rows)
 	}
@@ -311,16 +311,16 @@ func checkResidentsImported(t *testing.T, c importCommunity) {
 func TestImportRepeatFinishesHalfDoneImport(t *testing.T) {
 	t.Parallel()
 	c := newCommunity(t)
-	for _, kind := range []string{services.ImportHouseholds, services.ImportResidents} {
+	for _, kind := range []string{directory.ImportHouseholds, directory.ImportResidents} {
 		key, file := "households-1", goodHouseholds
-		if kind == services.ImportResidents {
+		if kind == directory.ImportResidents {
 			key, file = "residents-1", goodResidents
 		}
 		h0, r0 := c.counts(t)
-		crashing := services.NewCommunities(&crashingStore{Store: c.st, after: 4}, fakeHasher{}, newID, now)
+		crashing := directory.New(&crashingStore{Store: c.st, after: 4}, fakeHasher{}, newID, now)
 		req := importReq(key, file)
 		var err error
-		if kind == services.ImportHouseholds {
+		if kind == directory.ImportHouseholds {
 			_, err = crashing.ImportHouseholds(ctx, c.staff, req)
 		} else {
 			_, err = crashing.ImportResidents(ctx, c.staff, req)
@@ -354,11 +354,11 @@ func TestImportRepeatFinishesHalfDoneImport(t *testing.T) {
 func TestImportUndoesRowsWhenAPhoneIsTakenMeanwhile(t *testing.T) {
 	t.Parallel()
 	c := newCommunity(t)
-	if _, err := c.run(services.ImportHouseholds, "households-1", goodHouseholds); err != nil {
+	if _, err := c.run(directory.ImportHouseholds, "households-1", goodHouseholds); err != nil {
 		t.Fatal(err)
 	}
 	h0, r0 := c.counts(t)
-	racing := services.NewCommunities(&racingStore{Store: c.st, phone: "13800000006"}, fakeHasher{}, newID, now)
+	racing := directory.New(&racingStore{Store: c.st, phone: "13800000006"}, fakeHasher{}, newID, now)
 	_, err := racing.ImportResidents(ctx, c.staff, importReq("residents-1", goodResidents))
 	if rows := rejectedRows(t, err); !slices.Equal(rows, []int{7}) {
 		t.Errorf("rows %v, want [7]", rows)
@@ -376,7 +376,7 @@ func TestImportUndoesRowsWhenAPhoneIsTakenMeanwhile(t *testing.T) {
 			t.Errorf("login of %s left behind: %v", phone, err)
 		}
 	}
-	_, err = c.run(services.ImportResidents, "residents-1", goodResidents)
+	_, err = c.run(directory.ImportResidents, "residents-1", goodResidents)
 	if rows := rejectedRows(t, err); !slices.Equal(rows, []int{7}) {
 		t.Errorf("repeat: rows %v, want [7]", rows)
 	}
@@ -394,8 +394,8 @@ func TestIssue19_11_ImportReportsSpreadsheetRows(t *testing.T) {
 		"3号楼,101,\n" + // row 4: no such building
 		"\n" + // row 5, empty
 		"1号楼,\"103\",\"沪A\n12345\",x\n" // row 6: one field too many
-	_, err := c.run(services.ImportHouseholds, "rows-1", file)
-	var rej *services.ImportRejection
+	_, err := c.run(directory.ImportHouseholds, "rows-1", file)
+	var rej *directory.ImportRejection
 	if !errors.As(err, &rej) {
 		t.Fatalf("got %v, want a rejection", err)
 	}
@@ -403,11 +403,11 @@ func TestIssue19_11_ImportReportsSpreadsheetRows(t *testing.T) {
 	for _, p := range rej.Problems {
 		got[p.Row] += p.Code + " "
 	}
-	if !strings.Contains(got[4], services.ProblemUnknown) || !strings.Contains(got[6], services.ProblemRow) || len(got) > 3 {
+	if !strings.Contains(got[4], directory.ProblemUnknown) || !strings.Contains(got[6], directory.ProblemRow) || len(got) > 3 {
 		t.Fatalf("problems by row %v; want NOT_FOUND on row 4 and BAD_ROW on row 6 (and at most row 3's own)", got)
 	}
 	// A quote out of place is reported at the spreadsheet's row too.
-	_, err = c.run(services.ImportHouseholds, "rows-2", "building,room,plates\n\"1号楼\n\",101,\n1号楼,1\"02,\n")
+	_, err = c.run(directory.ImportHouseholds, "rows-2", "building,room,plates\n\"1号楼\n\",101,\n1号楼,1\"02,\n")
 	if rows := rejectedRows(t, err); !slices.Equal(rows, []int{3}) {
 		t.Fatalf("bad quote reported at rows %v; want [3]", rows)
 	}
@@ -416,23 +416,23 @@ func TestIssue19_11_ImportReportsSpreadsheetRows(t *testing.T) {
 func TestImportFileProblems(t *testing.T) {
 	t.Parallel()
 	c := newCommunity(t)
-	_, err := c.run(services.ImportHouseholds, "header-1", "building,rooms,plates\n1号楼,101,\n")
-	var rej *services.ImportRejection
-	if !errors.As(err, &rej) || len(rej.Problems) != 2 || rej.Problems[0].Row != 1 || rej.Problems[0].Code != services.ProblemHeader {
+	_, err := c.run(directory.ImportHouseholds, "header-1", "building,rooms,plates\n1号楼,101,\n")
+	var rej *directory.ImportRejection
+	if !errors.As(err, &rej) || len(rej.Problems) != 2 || rej.Problems[0].Row != 1 || rej.Problems[0].Code != directory.ProblemHeader {
 		t.Errorf("bad header: %v %+v", err, rej)
 	}
-	_, err = c.run(services.ImportHouseholds, "width-1", "building,room,plates\n1号楼,101\n\n,,\n1号楼,102,\n")
+	_, err = c.run(directory.ImportHouseholds, "width-1", "building,room,plates\n1号楼,101\n\n,,\n1号楼,102,\n")
 	if rows := rejectedRows(t, err); !slices.Equal(rows, []int{2}) {
 		t.Errorf("short row: rows %v", rows)
 	}
-	big := "building,room,plates\n" + strings.Repeat("1号楼,101,\n", services.MaxImportRows+1)
-	_, err = c.run(services.ImportHouseholds, "big-1", big)
+	big := "building,room,plates\n" + strings.Repeat("1号楼,101,\n", directory.MaxImportRows+1)
+	_, err = c.run(directory.ImportHouseholds, "big-1", big)
 	wantCode(t, "too many rows", err, models.ErrValidation)
-	_, err = c.run(services.ImportHouseholds, "empty-1", "building,room,plates\n")
+	_, err = c.run(directory.ImportHouseholds, "empty-1", "building,room,plates\n")
 	wantCode(t, "no rows", err, models.ErrValidation)
-	_, err = c.run(services.ImportHouseholds, "gbk-1", "building,room,plates\n\xc2\xa5\xb6\xb0,101,\n\xff")
+	_, err = c.run(directory.ImportHouseholds, "gbk-1", "building,room,plates\n\xc2\xa5\xb6\xb0,101,\n\xff")
 	wantCode(t, "not UTF-8", err, models.ErrValidation)
-	_, err = c.s.ImportHouseholds(ctx, c.staff, services.ImportRequest{CSV: []byte(goodHouseholds)})
+	_, err = c.s.ImportHouseholds(ctx, c.staff, directory.ImportRequest{CSV: []byte(goodHouseholds)})
 	wantCode(t, "no key", err, models.ErrIdempotencyKey)
 	if h, _ := c.counts(t); h != 1 {
 		t.Errorf("%d households, want the 1 there before", h)
