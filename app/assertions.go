@@ -5,6 +5,7 @@ import (
 	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/rewards"
 	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
@@ -16,7 +17,7 @@ import (
 var (
 	_ directory.Store        = (*store.Store)(nil)
 	_ services.HonourStore   = (*store.Store)(nil)
-	_ services.RewardStore   = (*store.Store)(nil)
+	_ rewards.Store          = (*store.Store)(nil)
 	_ services.PolicyStore   = (*store.Store)(nil)
 	_ services.SessionStore  = (*store.Store)(nil)
 	_ settlement.Store       = (*store.Store)(nil)

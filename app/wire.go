@@ -17,6 +17,7 @@ import (
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/rewards"
 	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
@@ -38,7 +39,7 @@ type system struct {
 	communities *directory.Service
 	policies    *services.Policies
 	settlement  *settlement.Service
-	rewards     *services.Rewards
+	rewards     *rewards.Service
 	honour      *services.Honour
 	timebank    *services.Timebank
 	passwords   *auth.Passwords
@@ -121,7 +122,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.communities.KeepHeadTerms(sys.honour)
 	// The honour roll, star levels and head terms decide who may redeem
 	// honour-only, star-gated and heads' rewards.
-	sys.rewards = services.NewRewards(st, sys.ledger, st, sys.policies, sys.honour, sys.qrSecret, newID, now)
+	sys.rewards = rewards.New(st, sys.ledger, st, sys.policies, sys.honour, sys.qrSecret, newID, now)
 	sys.rewards.LimitQR(cfg.QRPerMinute)
 	sys.deps.Rewards = sys.rewards
 	sys.deps.Offers = sys.rewards

@@ -17,6 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/rewards"
 	"github.com/linli-community/linli/services"
 )
 
@@ -204,9 +205,9 @@ func (fakeRewards) VoidCredit(_ context.Context, p models.Principal, id, reason 
 	mustReach("voided credit", []any{id, reason, idem}, isID(id), isCleanOrEmpty(reason, 200), isIdem(p, idem))
 	return models.Redemption{ID: id}, nil
 }
-func (fakeRewards) Scan(_ context.Context, p models.Principal, token string, idem community.Idempotency) (services.ScanResult, error) {
+func (fakeRewards) Scan(_ context.Context, p models.Principal, token string, idem community.Idempotency) (rewards.ScanResult, error) {
 	mustReach("counter scan", []any{token, idem}, within(token, 1024), isIdem(p, idem))
-	return services.ScanResult{MaskedName: "王*"}, nil
+	return rewards.ScanResult{MaskedName: "王*"}, nil
 }
 func (fakeRewards) Refund(_ context.Context, _ models.Principal, id, reason string) (models.Redemption, error) {
 	mustReach("refund", []string{id, reason}, isID(id), isCleanOrEmpty(reason, 200))
@@ -220,7 +221,7 @@ func (fakeRewards) BookFilialVisit(_ context.Context, _ models.Principal, plate,
 	mustReach("filial booking", []string{plate, day}, within(plate, 20), isDay(day))
 	return models.FilialBooking{Plate: plate, Day: day}, nil
 }
-func (fakeRewards) GateEvent(_ context.Context, _ models.Principal, in services.GateEventIn) (models.GateEvent, error) {
+func (fakeRewards) GateEvent(_ context.Context, _ models.Principal, in rewards.GateEventIn) (models.GateEvent, error) {
 	mustReach("gate event", in, within(in.EventID, 64), within(in.Plate, 20),
 		in.Direction == models.GateIn || in.Direction == models.GateOut, !in.At.IsZero())
 	return models.GateEvent{EventID: in.EventID, Plate: in.Plate, Direction: in.Direction, At: in.At}, nil

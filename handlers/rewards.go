@@ -9,7 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/rewards"
 	qrcode "github.com/skip2/go-qrcode"
 )
 
@@ -30,18 +30,18 @@ type RewardsService interface {
 	ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string, idem community.Idempotency) (models.Redemption, error)
 	VoidCredit(ctx context.Context, p models.Principal, id, reason string, idem community.Idempotency) (models.Redemption, error)
 
-	IssueQR(ctx context.Context, p models.Principal, rewardID string) (services.CounterQR, error)
-	Scan(ctx context.Context, p models.Principal, token string, idem community.Idempotency) (services.ScanResult, error)
+	IssueQR(ctx context.Context, p models.Principal, rewardID string) (rewards.CounterQR, error)
+	Scan(ctx context.Context, p models.Principal, token string, idem community.Idempotency) (rewards.ScanResult, error)
 	// ScanCode is Scan for the short code a clerk typed.
-	ScanCode(ctx context.Context, p models.Principal, code string, idem community.Idempotency) (services.ScanResult, error)
+	ScanCode(ctx context.Context, p models.Principal, code string, idem community.Idempotency) (rewards.ScanResult, error)
 	Refund(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error)
 	MerchantDay(ctx context.Context, p models.Principal, day string) ([]models.Redemption, error)
 
 	RegisterFilialPlate(ctx context.Context, p models.Principal, parentID, plate string) (models.FilialPlate, error)
 	BookFilialVisit(ctx context.Context, p models.Principal, plate, day string) (models.FilialBooking, error)
 	CancelFilialVisit(ctx context.Context, p models.Principal, id string, idem community.Idempotency) (models.FilialBooking, error)
-	MyFilialVisits(ctx context.Context, p models.Principal, parentID string) (services.FilialVisits, error)
-	GateEvent(ctx context.Context, p models.Principal, in services.GateEventIn) (models.GateEvent, error)
+	MyFilialVisits(ctx context.Context, p models.Principal, parentID string) (rewards.FilialVisits, error)
+	GateEvent(ctx context.Context, p models.Principal, in rewards.GateEventIn) (models.GateEvent, error)
 }
 
 func (h *api) routesRewards(r fiber.Router) {
@@ -407,7 +407,7 @@ func (h *api) scan(c *fiber.Ctx) error {
 		return err
 	}
 	return h.keyed(c, func(idem community.Idempotency) error {
-		var res services.ScanResult
+		var res rewards.ScanResult
 		var err error
 		if req.Code != "" {
 			res, err = h.Rewards.ScanCode(c.UserContext(), principal(c), req.Code, idem)
@@ -583,7 +583,7 @@ func (h *api) gateEvent(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	ev, err := h.Rewards.GateEvent(c.UserContext(), principal(c), services.GateEventIn{EventID: req.EventID,
+	ev, err := h.Rewards.GateEvent(c.UserContext(), principal(c), rewards.GateEventIn{EventID: req.EventID,
 		Plate: req.Plate, Direction: models.GateDirection(req.Direction), At: req.At})
 	if err != nil {
 		return err

@@ -35,3 +35,20 @@ func FuzzVerifyQR(f *testing.F) {
 		t.Fatalf("unexpected error %v", err)
 	})
 }
+
+// A signed token has one spelling: the same token with a newline or a
+// carriage return inside (which Go's base64 decoder would skip) is refused
+// by the check-in token parser (package rewards checks its counter token).
+func TestQRTokensHaveOneSpelling(t *testing.T) {
+	at := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+	tb := &Timebank{secret: []byte("secret"), slot: DefaultQRSlot}
+	checkin := tb.qrAt("act1", at).Token
+	if err := tb.verifyQR(checkin, "act1", at); err != nil {
+		t.Fatalf("the genuine check-in token: %v", err)
+	}
+	for _, sep := range []string{"\n", "\r"} {
+		if err := tb.verifyQR(checkin[:5]+sep+checkin[5:], "act1", at); err == nil {
+			t.Errorf("check-in token with %q inside accepted", sep)
+		}
+	}
+}

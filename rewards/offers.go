@@ -1,4 +1,4 @@
-package services
+package rewards
 
 import (
 	"context"
@@ -9,9 +9,9 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
-// RewardOffer is one reward of the catalogue as the calling resident sees
+// Offer is one reward of the catalogue as the calling resident sees
 // it: whether they could redeem it now, and if not, why.
-type RewardOffer struct {
+type Offer struct {
 	Reward models.Reward
 	// Refusal is nil when the resident may redeem the reward now; else it
 	// is the refusal a redemption would meet first (NOT_ELIGIBLE for the
@@ -25,7 +25,7 @@ type RewardOffer struct {
 // redemption checks them. It reads the counters (one read per unit taken
 // since the replica last looked) and writes nothing; a redemption still
 // decides for itself, since a unit may go meanwhile.
-func (s *Rewards) MyOffers(ctx context.Context, p models.Principal) ([]RewardOffer, error) {
+func (s *Service) MyOffers(ctx context.Context, p models.Principal) ([]Offer, error) {
 	if p.ResidentID == "" {
 		return nil, models.ErrForbidden
 	}
@@ -42,7 +42,7 @@ func (s *Rewards) MyOffers(ctx context.Context, p models.Principal) ([]RewardOff
 		return nil, fmt.Errorf("offers: %w", err)
 	}
 	now := s.now()
-	out := make([]RewardOffer, 0, len(rws))
+	out := make([]Offer, 0, len(rws))
 	for _, rw := range rws {
 		refusal := s.admit(ctx, rw, res, now, loc)
 		if refusal == nil {
@@ -51,7 +51,7 @@ func (s *Rewards) MyOffers(ctx context.Context, p models.Principal) ([]RewardOff
 		if refusal == nil {
 			refusal = s.affordable(ctx, res, rw)
 		}
-		o := RewardOffer{Reward: rw}
+		o := Offer{Reward: rw}
 		if refusal != nil {
 			var me *models.Error
 			if !errors.As(refusal, &me) {
@@ -67,7 +67,7 @@ func (s *Rewards) MyOffers(ctx context.Context, p models.Principal) ([]RewardOff
 // usedUp is the refusal of the first of rw's counters (limits, then stock)
 // whose units are all taken now, counting each run from the replica's
 // hint.
-func (s *Rewards) usedUp(ctx context.Context, rw models.Reward, res models.Resident, now time.Time, loc *time.Location) error {
+func (s *Service) usedUp(ctx context.Context, rw models.Reward, res models.Resident, now time.Time, loc *time.Location) error {
 	for _, c := range counters(rw, res.ID, res.HouseholdID, now, loc) {
 		taken, err := s.count(ctx, "take:"+c.key)
 		if err != nil {

@@ -1,4 +1,4 @@
-package services
+package rewards
 
 import (
 	"encoding/base64"
@@ -11,7 +11,7 @@ import (
 // panic, and whatever it accepts must carry a valid signature over exactly
 // the payload it read.
 func FuzzParseQR(f *testing.F) {
-	s := &Rewards{qrSecret: []byte("fuzz-secret"), now: time.Now, newID: func() string { return "t1" }}
+	s := &Service{qrSecret: []byte("fuzz-secret"), now: time.Now, newID: func() string { return "t1" }}
 	good := `{"v":1,"t":"t1","r":"r1","c":"A","w":"w1","i":1700000000,"e":1700000300}`
 	payload := base64.RawURLEncoding.EncodeToString([]byte(good))
 	valid := payload + "." + s.sign(payload)
@@ -40,26 +40,17 @@ func FuzzParseQR(f *testing.F) {
 
 // A signed token has one spelling: the same token with a newline or a
 // carriage return inside (which Go's base64 decoder would skip) is refused
-// by both QR parsers.
+// by the counter-token parser (package timebank checks its check-in token).
 func TestQRTokensHaveOneSpelling(t *testing.T) {
-	rw := &Rewards{qrSecret: []byte("secret"), now: time.Now, newID: func() string { return "t1" }}
+	rw := &Service{qrSecret: []byte("secret"), now: time.Now, newID: func() string { return "t1" }}
 	payload := base64.RawURLEncoding.EncodeToString([]byte(`{"v":1,"t":"t1","r":"r1","c":"A","w":"w1","i":1700000000,"e":1700000300}`))
 	counter := payload + "." + rw.sign(payload)
 	if _, err := rw.parseQR(counter); err != nil {
 		t.Fatalf("the genuine counter token: %v", err)
 	}
-	at := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
-	tb := &Timebank{secret: []byte("secret"), slot: DefaultQRSlot}
-	checkin := tb.qrAt("act1", at).Token
-	if err := tb.verifyQR(checkin, "act1", at); err != nil {
-		t.Fatalf("the genuine check-in token: %v", err)
-	}
 	for _, sep := range []string{"\n", "\r"} {
 		if _, err := rw.parseQR(counter[:5] + sep + counter[5:]); err == nil {
 			t.Errorf("counter token with %q inside accepted", sep)
-		}
-		if err := tb.verifyQR(checkin[:5]+sep+checkin[5:], "act1", at); err == nil {
-			t.Errorf("check-in token with %q inside accepted", sep)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package services
+package rewards
 
 import (
 	"context"
@@ -23,10 +23,10 @@ type Eligibility interface {
 	ActiveHead(ctx context.Context, communityID, residentID string, at time.Time) (bool, error)
 }
 
-// RewardStore keeps the catalogue, redemptions and the keyed records that
+// Store keeps the catalogue, redemptions and the keyed records that
 // decide them. Inserts return models.ErrConflict on a duplicate _id; reads
 // by id return models.ErrNotFound.
-type RewardStore interface {
+type Store interface {
 	InsertReward(ctx context.Context, r models.Reward) error
 	Reward(ctx context.Context, id string) (models.Reward, error)
 	// ReplaceReward returns models.ErrNotFound if the reward is missing.
@@ -75,10 +75,10 @@ type RewardStore interface {
 	LastEntry(ctx context.Context, communityID, plate string) (string, time.Time, error)
 }
 
-// Rewards runs the catalogue, redemptions, partner credits, the merchant
+// Service runs the catalogue, redemptions, partner credits, the merchant
 // QR scan and filial-visit parking.
-type Rewards struct {
-	store    RewardStore
+type Service struct {
+	store    Store
 	ledger   *ledger.Ledger
 	people   community.People
 	zones    *community.Zones
@@ -109,17 +109,17 @@ const catalogueTTL = 10 * time.Second
 // dropped: more than a community's catalogue.
 const catalogueSize = 1000
 
-// NewRewards returns the rewards service. qrSecret signs merchant QR
+// New returns the rewards service. qrSecret signs merchant QR
 // tokens; elig answers honour-roll, star and building-head questions.
-func NewRewards(s RewardStore, l *ledger.Ledger, people community.People, policies community.PolicySource, elig Eligibility,
-	qrSecret []byte, newID func() string, now func() time.Time) *Rewards {
-	return &Rewards{store: s, ledger: l, people: people, zones: community.NewZones(people), policies: policies, elig: elig, qrSecret: qrSecret,
+func New(s Store, l *ledger.Ledger, people community.People, policies community.PolicySource, elig Eligibility,
+	qrSecret []byte, newID func() string, now func() time.Time) *Service {
+	return &Service{store: s, ledger: l, people: people, zones: community.NewZones(people), policies: policies, elig: elig, qrSecret: qrSecret,
 		newID: newID, now: now, hints: map[string]int{}, qrLog: map[string][]time.Time{},
 		qrPerMinute: QRPerMinute, catalogue: community.NewRemembered[string, models.Reward](catalogueTTL, catalogueSize, now)}
 }
 
 // rewardByID is reward id, from the catalogue or the store.
-func (s *Rewards) rewardByID(ctx context.Context, id string) (models.Reward, error) {
+func (s *Service) rewardByID(ctx context.Context, id string) (models.Reward, error) {
 	if r, ok := s.catalogue.Get(id); ok {
 		return r, nil
 	}
@@ -130,9 +130,9 @@ func (s *Rewards) rewardByID(ctx context.Context, id string) (models.Reward, err
 	return r, err
 }
 
-func (s *Rewards) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
-func (s *Rewards) location(ctx context.Context, communityID string) (*time.Location, error) {
+func (s *Service) location(ctx context.Context, communityID string) (*time.Location, error) {
 	return s.zones.Location(ctx, communityID)
 }
 
@@ -140,7 +140,7 @@ func (s *Rewards) location(ctx context.Context, communityID string) (*time.Locat
 
 // CreateReward adds an item to the caller's community's catalogue (staff).
 // The honouring partner must be of the community and of the reward's kind.
-func (s *Rewards) CreateReward(ctx context.Context, p models.Principal, in models.Reward) (models.Reward, error) {
+func (s *Service) CreateReward(ctx context.Context, p models.Principal, in models.Reward) (models.Reward, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Reward{}, err
 	}
@@ -157,7 +157,7 @@ func (s *Rewards) CreateReward(ctx context.Context, p models.Principal, in model
 
 // UpdateReward replaces the terms of a reward (staff). Redemptions made
 // already keep the terms they were made on.
-func (s *Rewards) UpdateReward(ctx context.Context, p models.Principal, id string, in models.Reward) (models.Reward, error) {
+func (s *Service) UpdateReward(ctx context.Context, p models.Principal, id string, in models.Reward) (models.Reward, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Reward{}, err
 	}
@@ -177,7 +177,7 @@ func (s *Rewards) UpdateReward(ctx context.Context, p models.Principal, id strin
 	return in, nil
 }
 
-func (s *Rewards) checkReward(ctx context.Context, r models.Reward) error {
+func (s *Service) checkReward(ctx context.Context, r models.Reward) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (s *Rewards) checkReward(ctx context.Context, r models.Reward) error {
 }
 
 // reward loads a reward of p's community; another community's is not found.
-func (s *Rewards) reward(ctx context.Context, p models.Principal, id string) (models.Reward, error) {
+func (s *Service) reward(ctx context.Context, p models.Principal, id string) (models.Reward, error) {
 	r, err := s.rewardByID(ctx, id)
 	if err != nil {
 		return models.Reward{}, err
@@ -208,7 +208,7 @@ func (s *Rewards) reward(ctx context.Context, p models.Principal, id string) (mo
 }
 
 // Reward returns one reward; residents see only active ones.
-func (s *Rewards) Reward(ctx context.Context, p models.Principal, id string) (models.Reward, error) {
+func (s *Service) Reward(ctx context.Context, p models.Principal, id string) (models.Reward, error) {
 	r, err := s.reward(ctx, p, id)
 	if err != nil {
 		return models.Reward{}, err
@@ -221,7 +221,7 @@ func (s *Rewards) Reward(ctx context.Context, p models.Principal, id string) (mo
 
 // Rewards lists the catalogue: what is active now, or everything for staff
 // who ask for all.
-func (s *Rewards) Rewards(ctx context.Context, p models.Principal, all bool) ([]models.Reward, error) {
+func (s *Service) Rewards(ctx context.Context, p models.Principal, all bool) ([]models.Reward, error) {
 	if all && !p.IsStaff() {
 		return nil, models.ErrForbidden
 	}
@@ -242,7 +242,7 @@ func (s *Rewards) Rewards(ctx context.Context, p models.Principal, all bool) ([]
 // --- eligibility ---
 
 // admit checks the reward is on offer and the resident may have it.
-func (s *Rewards) admit(ctx context.Context, rw models.Reward, res models.Resident, at time.Time, loc *time.Location) error {
+func (s *Service) admit(ctx context.Context, rw models.Reward, res models.Resident, at time.Time, loc *time.Location) error {
 	if !rw.ActiveAt(at) {
 		return models.ErrRewardInactive.Withf("这项兑换目前不在兑换期内。", "this reward is not offered now")
 	}
@@ -291,7 +291,7 @@ func (s *Rewards) admit(ctx context.Context, rw models.Reward, res models.Reside
 // only while n <= capacity + backs: concurrent takers race for the same n
 // and the unique _id lets one win. Nothing is ever updated or deleted.
 
-func (s *Rewards) hint(key string) int {
+func (s *Service) hint(key string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if n := s.hints[key]; n > 0 {
@@ -300,7 +300,7 @@ func (s *Rewards) hint(key string) int {
 	return 1
 }
 
-func (s *Rewards) advance(key string, n int) {
+func (s *Service) advance(key string, n int) {
 	s.mu.Lock()
 	if s.hints[key] < n {
 		s.hints[key] = n
@@ -309,7 +309,7 @@ func (s *Rewards) advance(key string, n int) {
 }
 
 // count is how many slots of a gap-free run exist.
-func (s *Rewards) count(ctx context.Context, run string) (int, error) {
+func (s *Service) count(ctx context.Context, run string) (int, error) {
 	n := s.hint(run)
 	for {
 		_, err := s.store.SlotHolder(ctx, run+":"+strconv.Itoa(n))
@@ -328,7 +328,7 @@ func (s *Rewards) count(ctx context.Context, run string) (int, error) {
 // take takes one unit of counter key for holder and returns its number, or
 // 0 when all capacity units are taken. With recheck it first looks for a
 // unit holder took already (a repeat of an interrupted request).
-func (s *Rewards) take(ctx context.Context, key string, capacity int, holder string, recheck bool) (int, error) {
+func (s *Service) take(ctx context.Context, key string, capacity int, holder string, recheck bool) (int, error) {
 	run := "take:" + key
 	if recheck {
 		for n := 1; ; n++ {
@@ -388,7 +388,7 @@ func (s *Rewards) take(ctx context.Context, key string, capacity int, holder str
 // most one back slot ever holds it. A ticket names the first missing
 // slot, so the back run stays gap-free. Legacy tickets (holding the
 // holder) name no slot and are taken as done.
-func (s *Rewards) giveBack(ctx context.Context, key, holder string) error {
+func (s *Service) giveBack(ctx context.Context, key, holder string) error {
 	run := "back:" + key
 	for i := 1; ; i++ {
 		ticket := "gave:" + key + ":" + holder
@@ -512,7 +512,7 @@ func unitSpecs(rw models.Reward, red models.Redemption, loc *time.Location) []co
 // Redeem holds the reward's points for the calling resident and opens a
 // redemption with a code. A repeat with the same Idempotency-Key finishes
 // an interrupted first attempt or replays its answer.
-func (s *Rewards) Redeem(ctx context.Context, p models.Principal, rewardID string, idem community.Idempotency) (models.Redemption, error) {
+func (s *Service) Redeem(ctx context.Context, p models.Principal, rewardID string, idem community.Idempotency) (models.Redemption, error) {
 	if p.ResidentID == "" {
 		return models.Redemption{}, models.ErrForbidden
 	}
@@ -537,7 +537,7 @@ func (s *Rewards) Redeem(ctx context.Context, p models.Principal, rewardID strin
 // only spares the records of a refusal known in advance (one that races a
 // spend is refused by the hold and kept as a failed redemption no listing
 // shows).
-func (s *Rewards) affordable(ctx context.Context, res models.Resident, rw models.Reward) error {
+func (s *Service) affordable(ctx context.Context, res models.Resident, rw models.Reward) error {
 	b, err := s.ledger.Balance(ctx, models.AccountOf(res.ID, models.AssetPoints))
 	if err != nil {
 		return fmt.Errorf("redeem: %w", err)
@@ -553,7 +553,7 @@ func (s *Rewards) affordable(ctx context.Context, res models.Resident, rw models
 // does for points. It reads only for a counter the process has seen full
 // (its count of backs), so the common path costs nothing; a counter that
 // fills meanwhile is refused by take.
-func (s *Rewards) available(ctx context.Context, rw models.Reward, res models.Resident, now time.Time, loc *time.Location) error {
+func (s *Service) available(ctx context.Context, rw models.Reward, res models.Resident, now time.Time, loc *time.Location) error {
 	for _, c := range counters(rw, res.ID, res.HouseholdID, now, loc) {
 		taken := s.hint("take:"+c.key) - 1 // at least this many are taken
 		if taken < c.capacity {
@@ -572,7 +572,7 @@ func (s *Rewards) available(ctx context.Context, rw models.Reward, res models.Re
 
 // open creates redemption id of rw for res, or finishes or replays it.
 // Concurrent repeats in this process join one execution.
-func (s *Rewards) open(ctx context.Context, rw models.Reward, res models.Resident, id, hash, key, tokenID string) (models.Redemption, error) {
+func (s *Service) open(ctx context.Context, rw models.Reward, res models.Resident, id, hash, key, tokenID string) (models.Redemption, error) {
 	v, err, _ := s.flight.Do("open:"+id, func() (any, error) {
 		return s.openOnce(ctx, rw, res, id, hash, key, tokenID)
 	})
@@ -580,7 +580,7 @@ func (s *Rewards) open(ctx context.Context, rw models.Reward, res models.Residen
 	return red, err
 }
 
-func (s *Rewards) openOnce(ctx context.Context, rw models.Reward, res models.Resident, id, hash, key, tokenID string) (models.Redemption, error) {
+func (s *Service) openOnce(ctx context.Context, rw models.Reward, res models.Resident, id, hash, key, tokenID string) (models.Redemption, error) {
 	// The redemption's insert below finds a repeat of this request (its id
 	// is derived from the request's key), so a new request reads nothing
 	// first; a repeat that would be refused now is answered as it was then.
@@ -656,13 +656,13 @@ func (s *Rewards) openOnce(ctx context.Context, rw models.Reward, res models.Res
 
 // resume takes an opening redemption's units and its hold; a redemption
 // past opening is replayed as it stands.
-func (s *Rewards) resume(ctx context.Context, red models.Redemption, key string, repeat bool) (models.Redemption, error) {
+func (s *Service) resume(ctx context.Context, red models.Redemption, key string, repeat bool) (models.Redemption, error) {
 	return s.resumeWith(ctx, red, nil, key, repeat)
 }
 
 // resumeWith is resume with the reward when the caller has just read it
 // (nil: read it).
-func (s *Rewards) resumeWith(ctx context.Context, red models.Redemption, rw *models.Reward, key string, repeat bool) (models.Redemption, error) {
+func (s *Service) resumeWith(ctx context.Context, red models.Redemption, rw *models.Reward, key string, repeat bool) (models.Redemption, error) {
 	saved := red.Status
 	if repeat {
 		// Its hold may have landed (the saved status stays opening), and it
@@ -763,7 +763,7 @@ func refusedKey(id string) string { return "refused:" + id }
 // already (a repeat, or the hold-expiry job) wins; its units are given
 // back. The redemption is failed: no listing shows it, and a repeat of
 // its request is answered with the refusal.
-func (s *Rewards) refuse(ctx context.Context, red models.Redemption, taken []string, code models.Code) (models.Redemption, error) {
+func (s *Service) refuse(ctx context.Context, red models.Redemption, taken []string, code models.Code) (models.Redemption, error) {
 	if code == "" {
 		code = models.ErrConflict.Code
 	}
@@ -781,7 +781,7 @@ func (s *Rewards) refuse(ctx context.Context, red models.Redemption, taken []str
 
 // refused is red refused by mark m; its effect is the units m names given
 // back.
-func (s *Rewards) refused(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+func (s *Service) refused(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
 	if apply {
 		for _, k := range m.Units {
 			if err := s.giveBack(ctx, k, red.ID); err != nil {
@@ -840,7 +840,7 @@ func reverseEventID(id string, n int) string { return fmt.Sprintf("reverse:%s:%d
 // → refunded). With apply it also applies each step's effects (settlement
 // events, points and units given back), every one keyed, so applying one
 // again changes nothing; without, it only reads.
-func (s *Rewards) follow(ctx context.Context, red models.Redemption, apply bool) (models.Redemption, error) {
+func (s *Service) follow(ctx context.Context, red models.Redemption, apply bool) (models.Redemption, error) {
 	for {
 		var err error
 		switch red.Status {
@@ -906,7 +906,7 @@ func (s *Rewards) follow(ctx context.Context, red models.Redemption, apply bool)
 // refused (a crash between the refusal and its mark: with apply the mark
 // is written and every unit given back, since a hold is posted only once
 // all were taken); else still being opened.
-func (s *Rewards) followRefusal(ctx context.Context, red models.Redemption, holdCode models.Code, apply bool) (models.Redemption, error) {
+func (s *Service) followRefusal(ctx context.Context, red models.Redemption, holdCode models.Code, apply bool) (models.Redemption, error) {
 	m, err := s.store.RedemptionMark(ctx, refusedKey(red.ID))
 	switch {
 	case err == nil:
@@ -940,13 +940,13 @@ func (s *Rewards) followRefusal(ctx context.Context, red models.Redemption, hold
 
 // reconcile is red as its records decide it, with every effect a crash may
 // have left undone applied.
-func (s *Rewards) reconcile(ctx context.Context, red models.Redemption) (models.Redemption, error) {
+func (s *Service) reconcile(ctx context.Context, red models.Redemption) (models.Redemption, error) {
 	return s.follow(ctx, red, true)
 }
 
 // current is rs with each redemption whose saved status is still opening
 // followed to where its records put it, reading only: for listings.
-func (s *Rewards) current(ctx context.Context, rs []models.Redemption) ([]models.Redemption, error) {
+func (s *Service) current(ctx context.Context, rs []models.Redemption) ([]models.Redemption, error) {
 	out := rs[:0]
 	for _, r := range rs {
 		if r.Status == models.RedemptionOpening {
@@ -967,7 +967,7 @@ func (s *Rewards) current(ctx context.Context, rs []models.Redemption) ([]models
 // decide records outcome as the redemption's terminal state for its
 // current generation and saves it. Cancel, expiry and fulfilment race for
 // the same key: exactly one wins; the others are told what happened.
-func (s *Rewards) decide(ctx context.Context, red models.Redemption, outcome models.RedemptionStatus, actor string, bill models.RedemptionMark) (models.Redemption, error) {
+func (s *Service) decide(ctx context.Context, red models.Redemption, outcome models.RedemptionStatus, actor string, bill models.RedemptionMark) (models.Redemption, error) {
 	red, err := s.reconcile(ctx, red)
 	if err != nil {
 		return red, err
@@ -999,7 +999,7 @@ func (s *Rewards) decide(ctx context.Context, red models.Redemption, outcome mod
 
 // reconcileAndSave is reconcile, then the status it arrives at saved: for
 // the request that has just written one of red's deciding records.
-func (s *Rewards) reconcileAndSave(ctx context.Context, red models.Redemption) (models.Redemption, error) {
+func (s *Service) reconcileAndSave(ctx context.Context, red models.Redemption) (models.Redemption, error) {
 	red, err := s.reconcile(ctx, red)
 	if err != nil {
 		return red, err
@@ -1026,14 +1026,14 @@ func settlementLine(red models.Redemption, id string, kind models.SettlementEven
 // a catch-up after a crash writes it later than its business time, and
 // settlement puts an event recorded after its month was settled on the next
 // statement (Settlement.SettlePartner).
-func (s *Rewards) recordEvent(ctx context.Context, e models.SettlementEvent) error {
+func (s *Service) recordEvent(ctx context.Context, e models.SettlementEvent) error {
 	e.Recorded = s.stamp()
 	return s.store.RecordSettlementEvent(ctx, e)
 }
 
 // fulfilled is red fulfilled by mark m; its effect is the partner's
 // settlement line.
-func (s *Rewards) fulfilled(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+func (s *Service) fulfilled(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
 	if apply {
 		err := s.recordEvent(ctx, settlementLine(red, fulfilEventID(red.ID, red.Generation), models.EventFulfilled, red.Title, m.At))
 		if err != nil {
@@ -1047,7 +1047,7 @@ func (s *Rewards) fulfilled(ctx context.Context, red models.Redemption, m models
 // voided is a credit given back after its bill was voided: the partner's
 // statement gets a negative line and the credit is pending again, with a
 // fresh hold period, as generation n+1.
-func (s *Rewards) voided(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+func (s *Service) voided(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
 	if apply {
 		err := s.recordEvent(ctx, settlementLine(red, reverseEventID(red.ID, red.Generation), models.EventReversed,
 			red.Title+" (账单作废 "+m.BillNo+")", m.At))
@@ -1067,7 +1067,7 @@ func (s *Rewards) voided(ctx context.Context, red models.Redemption, m models.Re
 
 // closed is a cancelled or expired redemption; its effect is its points
 // and units given back.
-func (s *Rewards) closed(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+func (s *Service) closed(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
 	if apply {
 		if err := s.giveBackAll(ctx, red); err != nil {
 			return red, err
@@ -1093,7 +1093,7 @@ var closeReason = map[models.RedemptionStatus]string{
 	models.RedemptionCancelled: "兑换取消", models.RedemptionExpired: "兑换逾期未核销",
 }
 
-func (s *Rewards) giveBackAll(ctx context.Context, red models.Redemption) error {
+func (s *Service) giveBackAll(ctx context.Context, red models.Redemption) error {
 	rw, err := s.rewardByID(ctx, red.RewardID)
 	if err != nil {
 		return err
@@ -1117,7 +1117,7 @@ func (s *Rewards) giveBackAll(ctx context.Context, red models.Redemption) error 
 
 // visibleRedemption loads a redemption the resident owns or staff of its
 // community manage; another community's is not found.
-func (s *Rewards) visibleRedemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
+func (s *Service) visibleRedemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
 	red, _, err := s.store.Redemption(ctx, id)
 	if err != nil {
 		return models.Redemption{}, err
@@ -1133,7 +1133,7 @@ func (s *Rewards) visibleRedemption(ctx context.Context, p models.Principal, id 
 
 // listed is red reconciled, or models.ErrNotFound if it was refused: a
 // refusal is an answer, not a redemption anyone can look up.
-func (s *Rewards) listed(ctx context.Context, red models.Redemption) (models.Redemption, error) {
+func (s *Service) listed(ctx context.Context, red models.Redemption) (models.Redemption, error) {
 	red, err := s.reconcile(ctx, red)
 	if err == nil && red.Status == models.RedemptionFailed {
 		return models.Redemption{}, models.ErrNotFound
@@ -1142,12 +1142,12 @@ func (s *Rewards) listed(ctx context.Context, red models.Redemption) (models.Red
 }
 
 // Redemption returns one redemption to its resident or staff.
-func (s *Rewards) Redemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
+func (s *Service) Redemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
 	return s.visibleRedemption(ctx, p, id)
 }
 
 // MyRedemptions lists the caller's redemptions, newest first.
-func (s *Rewards) MyRedemptions(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error) {
+func (s *Service) MyRedemptions(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error) {
 	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: p.CommunityID, ResidentID: p.ResidentID}, community.PageLimit(limit))
 	if err != nil {
 		return nil, err
@@ -1157,7 +1157,7 @@ func (s *Rewards) MyRedemptions(ctx context.Context, p models.Principal, limit i
 
 // Cancel gives a held redemption up before it is fulfilled; its points
 // come back once, however often cancel is repeated or races expiry.
-func (s *Rewards) Cancel(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
+func (s *Service) Cancel(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
 	red, err := s.visibleRedemption(ctx, p, id)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("cancel: %w", err)
@@ -1169,7 +1169,7 @@ func (s *Rewards) Cancel(ctx context.Context, p models.Principal, id string) (mo
 // period has passed at now, saves the status of redemptions the hot paths
 // left opening, and finishes those a crash left opening or half-decided.
 // Safe to repeat: every step is keyed.
-func (s *Rewards) ExpireHolds(ctx context.Context, now time.Time) (expired int, err error) {
+func (s *Service) ExpireHolds(ctx context.Context, now time.Time) (expired int, err error) {
 	after := ""
 	for {
 		cs, err := s.store.Communities(ctx, after, 100)
@@ -1208,7 +1208,7 @@ func (s *Rewards) ExpireHolds(ctx context.Context, now time.Time) (expired int, 
 // expireOrCatchUp brings saved redemption r up to date (finishing it when a
 // crash left it opening for over ten minutes), saves its status if that
 // moved, and expires it if it is held past its hold period: 1 if it did.
-func (s *Rewards) expireOrCatchUp(ctx context.Context, r models.Redemption, now time.Time) (int, error) {
+func (s *Service) expireOrCatchUp(ctx context.Context, r models.Redemption, now time.Time) (int, error) {
 	cur, err := s.reconcile(ctx, r)
 	if err != nil {
 		return 0, err
@@ -1249,7 +1249,7 @@ func (s *Rewards) expireOrCatchUp(ctx context.Context, r models.Redemption, now 
 // --- partner credits: property-fee discounts and parking reductions ---
 
 // partnerOf returns the partner the caller logs in for, of one of kinds.
-func (s *Rewards) partnerOf(ctx context.Context, p models.Principal, kinds ...models.PartnerKind) (models.Partner, error) {
+func (s *Service) partnerOf(ctx context.Context, p models.Principal, kinds ...models.PartnerKind) (models.Partner, error) {
 	if !p.Has(models.RolePartner) || p.PartnerID == "" {
 		return models.Partner{}, models.ErrForbidden
 	}
@@ -1269,7 +1269,7 @@ func (s *Rewards) partnerOf(ctx context.Context, p models.Principal, kinds ...mo
 }
 
 // PendingCredits lists the partner's credits waiting for a bill.
-func (s *Rewards) PendingCredits(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error) {
+func (s *Service) PendingCredits(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error) {
 	pt, err := s.partnerOf(ctx, p, models.PartnerProperty, models.PartnerParking)
 	if err != nil {
 		return nil, err
@@ -1293,7 +1293,7 @@ func (s *Rewards) PendingCredits(ctx context.Context, p models.Principal, limit 
 	return pending, nil
 }
 
-func (s *Rewards) partnerCredit(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
+func (s *Service) partnerCredit(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
 	pt, err := s.partnerOf(ctx, p, models.PartnerProperty, models.PartnerParking)
 	if err != nil {
 		return models.Redemption{}, err
@@ -1317,7 +1317,7 @@ func (s *Rewards) partnerCredit(ctx context.Context, p models.Principal, id stri
 // request that applied an earlier generation (the bill was voided since
 // and the credit is pending again) returns what that request did and
 // applies nothing again.
-func (s *Rewards) ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string, idem community.Idempotency) (models.Redemption, error) {
+func (s *Service) ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string, idem community.Idempotency) (models.Redemption, error) {
 	red, err := s.partnerCredit(ctx, p, id)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("apply credit: %w", err)
@@ -1337,7 +1337,7 @@ func (s *Rewards) ApplyCredit(ctx context.Context, p models.Principal, id, billN
 // earlierStep finds the generation before red's current one whose mark
 // (finalKey or voidKey) was written by request op: 0 if there is none.
 // Generations are few, and each look is one read by _id.
-func (s *Rewards) earlierStep(ctx context.Context, red models.Redemption, key func(string, int) string, op string) (int, models.RedemptionMark, error) {
+func (s *Service) earlierStep(ctx context.Context, red models.Redemption, key func(string, int) string, op string) (int, models.RedemptionMark, error) {
 	if op == "" {
 		return 0, models.RedemptionMark{}, nil
 	}
@@ -1360,7 +1360,7 @@ func (s *Rewards) earlierStep(ctx context.Context, red models.Redemption, key fu
 // left it: applied to m's bill, or (for a void) pending again as
 // generation g+1. The marks hold everything needed, so a repeat whose
 // first answer was lost gets that answer back.
-func (s *Rewards) asOfGeneration(ctx context.Context, red models.Redemption, g int, m models.RedemptionMark) (models.Redemption, error) {
+func (s *Service) asOfGeneration(ctx context.Context, red models.Redemption, g int, m models.RedemptionMark) (models.Redemption, error) {
 	out := red
 	out.Closed = time.Time{}
 	if m.Outcome == "voided" {
@@ -1391,7 +1391,7 @@ func (s *Rewards) asOfGeneration(ctx context.Context, red models.Redemption, g i
 // VoidCredit records that the bill a credit was applied to was voided: the
 // credit is pending again, once per voided bill. A repeat of the request
 // returns what it did, even after the credit has moved on.
-func (s *Rewards) VoidCredit(ctx context.Context, p models.Principal, id, reason string, idem community.Idempotency) (models.Redemption, error) {
+func (s *Service) VoidCredit(ctx context.Context, p models.Principal, id, reason string, idem community.Idempotency) (models.Redemption, error) {
 	red, err := s.partnerCredit(ctx, p, id)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("void credit: %w", err)
@@ -1419,7 +1419,7 @@ func (s *Rewards) VoidCredit(ctx context.Context, p models.Principal, id, reason
 // HeldPoints is how many points of a community are held by redemptions not
 // yet fulfilled, cancelled or expired: the "held" line of the liability
 // report (settlement.HeldPoints).
-func (s *Rewards) HeldPoints(ctx context.Context, communityID string) (int64, error) {
+func (s *Service) HeldPoints(ctx context.Context, communityID string) (int64, error) {
 	var held int64
 	err := s.store.EachRedemption(ctx, communityID, []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening}, func(r models.Redemption) error {
 		if r.Status == models.RedemptionOpening {

@@ -1,4 +1,4 @@
-package services_test
+package rewards_test
 
 import (
 	"testing"

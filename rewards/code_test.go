@@ -1,11 +1,11 @@
-package services_test
+package rewards_test
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/rewards"
 )
 
 // A clerk may type the 8 characters under a merchant QR instead of
@@ -20,8 +20,8 @@ func TestClerkTypesTheShortCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(qr.Code) != services.CounterCodeLength || strings.ContainsAny(qr.Code, "01IOL") {
-		t.Fatalf("short code %q: want %d characters without 0, 1, I, O, L", qr.Code, services.CounterCodeLength)
+	if len(qr.Code) != rewards.CounterCodeLength || strings.ContainsAny(qr.Code, "01IOL") {
+		t.Fatalf("short code %q: want %d characters without 0, 1, I, O, L", qr.Code, rewards.CounterCodeLength)
 	}
 	other, err := w.rs.IssueQR(ctx, p, rw.ID)
 	if err != nil {

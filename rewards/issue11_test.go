@@ -1,4 +1,4 @@
-package services_test
+package rewards_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/rewards"
 	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
@@ -80,7 +81,7 @@ func (c *crashStore) InsertRedemptionMark(ctx context.Context, m models.Redempti
 func crashWorld(t *testing.T) (*rewardsWorld, *crashStore) {
 	w := newRewardsWorld(t)
 	cs := &crashStore{Store: w.st}
-	w.rs = services.NewRewards(cs, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig,
+	w.rs = rewards.New(cs, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig,
 		[]byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
 	return w, cs
 }
@@ -603,11 +604,11 @@ func TestIssue11_19_VisitorBooksAndCancelsVisitOnce(t *testing.T) {
 	op := w.partnerLogin("gate", w.parking)
 	at := func(h int) time.Time { return time.Date(2026, 11, 28, h, 0, 0, 0, time.FixedZone("CST", 8*3600)) }
 	w.rewardClock.add(7 * 24 * time.Hour)
-	if _, err := w.rs.GateEvent(ctx, op, services.GateEventIn{EventID: "v-in", Plate: plates[0], Direction: models.GateIn, At: at(10)}); err != nil {
+	if _, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "v-in", Plate: plates[0], Direction: models.GateIn, At: at(10)}); err != nil {
 		t.Fatal(err)
 	}
 	w.rewardClock.add(4 * time.Hour)
-	ev, err := w.rs.GateEvent(ctx, op, services.GateEventIn{EventID: "v-out", Plate: plates[0], Direction: models.GateOut, At: at(12)})
+	ev, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "v-out", Plate: plates[0], Direction: models.GateOut, At: at(12)})
 	if err != nil || ev.FreeMinutes != 120 || ev.ReasonCode != models.GateFree {
 		t.Fatalf("exit of the rebooked visit: %+v %v", ev, err)
 	}
@@ -636,7 +637,7 @@ func TestIssue11_23_FilialRefusalsNameTheirReason(t *testing.T) {
 	at := func(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, time.FixedZone("CST", 8*3600)) }
 	post := func(id, plate string, dir models.GateDirection, t0 time.Time) models.GateEvent {
 		t.Helper()
-		ev, err := w.rs.GateEvent(ctx, op, services.GateEventIn{EventID: id, Plate: plate, Direction: dir, At: t0})
+		ev, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: id, Plate: plate, Direction: dir, At: t0})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -749,7 +750,7 @@ func TestIssue11_12_ScanKilledBeforeItsEventIsOnTheNextStatement(t *testing.T) {
 	w := newRewardsWorld(t)
 	losing := &eventLosingStore{Store: w.st}
 	policies := services.NewPolicies(w.st, w.rewardClock.now)
-	w.rs = services.NewRewards(losing, w.ledger, w.st, policies, w.elig, []byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
+	w.rs = rewards.New(losing, w.ledger, w.st, policies, w.elig, []byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
 	settle := settlement.New(w.st, w.ledger, w.st, policies, w.st, w.rs, w.rewardClock.now)
 	to := func(at time.Time) { w.rewardClock.add(at.Sub(w.rewardClock.now())) }
 	community, err := w.st.Community(ctx, "A")

@@ -1,4 +1,4 @@
-package services
+package rewards
 
 import (
 	"context"
@@ -23,7 +23,7 @@ var weekdayZh = [...]string{"周日", "周一", "周二", "周三", "周四", "�
 // RegisterFilialPlate registers the plate of a visiting child for an
 // elderly parent. The parent (old enough by the policy) registers for
 // themselves; staff register for any resident of their community.
-func (s *Rewards) RegisterFilialPlate(ctx context.Context, p models.Principal, parentID, plate string) (models.FilialPlate, error) {
+func (s *Service) RegisterFilialPlate(ctx context.Context, p models.Principal, parentID, plate string) (models.FilialPlate, error) {
 	plate, err := models.NormalizePlate(plate)
 	if err != nil {
 		return models.FilialPlate{}, err
@@ -76,7 +76,7 @@ func (s *Rewards) RegisterFilialPlate(ctx context.Context, p models.Principal, p
 // and day. The parent, staff, or a visitor (a resident whose family link
 // to the parent as child or grandchild staff have verified) book. A
 // booking cancelled may be booked again: its next round.
-func (s *Rewards) BookFilialVisit(ctx context.Context, p models.Principal, plate, day string) (models.FilialBooking, error) {
+func (s *Service) BookFilialVisit(ctx context.Context, p models.Principal, plate, day string) (models.FilialBooking, error) {
 	plate, err := models.NormalizePlate(plate)
 	if err != nil {
 		return models.FilialBooking{}, err
@@ -179,7 +179,7 @@ func (s *Rewards) BookFilialVisit(ctx context.Context, p models.Principal, plate
 
 // mayBookFor reports whether p may book or cancel a visit to parentID: the
 // parent, staff, or a visitor whose link to the parent staff verified.
-func (s *Rewards) mayBookFor(ctx context.Context, p models.Principal, parentID string) error {
+func (s *Service) mayBookFor(ctx context.Context, p models.Principal, parentID string) error {
 	if parentID == p.ResidentID || p.IsStaff() {
 		return nil
 	}
@@ -218,7 +218,7 @@ func visitHolder(id string, n int) string {
 func bayKey(b models.FilialBooking) string { return "bay:" + b.CommunityID + ":" + b.Day }
 
 // bookingRound is booking id's current round and whether it is cancelled.
-func (s *Rewards) bookingRound(ctx context.Context, id string) (int, bool, error) {
+func (s *Service) bookingRound(ctx context.Context, id string) (int, bool, error) {
 	for n := 1; ; n++ {
 		_, err := s.store.RedemptionMark(ctx, visitCancelKey(id, n))
 		if errors.Is(err, models.ErrNotFound) {
@@ -239,7 +239,7 @@ func (s *Rewards) bookingRound(ctx context.Context, id string) (int, bool, error
 
 // finishVisitCancel gives back the bay round n of b holds, if it took one:
 // once per round (giveBack), and safe to repeat after a crash.
-func (s *Rewards) finishVisitCancel(ctx context.Context, b models.FilialBooking, n int) error {
+func (s *Service) finishVisitCancel(ctx context.Context, b models.FilialBooking, n int) error {
 	holder := visitHolder(b.ID, n)
 	for k := 1; ; k++ {
 		h, err := s.store.SlotHolder(ctx, "take:"+bayKey(b)+":"+strconv.Itoa(k))
@@ -259,7 +259,7 @@ func (s *Rewards) finishVisitCancel(ctx context.Context, b models.FilialBooking,
 // key stands for. Slots past the bays exist only because bookings were
 // cancelled: slot bays+k was freed by the k-th give-back, so it is the bay
 // the booking that gave it back held.
-func (s *Rewards) physicalBay(ctx context.Context, key string, bays, n int) (int, error) {
+func (s *Service) physicalBay(ctx context.Context, key string, bays, n int) (int, error) {
 	for hops := 0; n > bays && bays > 0 && hops < 1000; hops++ {
 		freedBy, err := s.store.SlotHolder(ctx, "back:"+key+":"+strconv.Itoa(n-bays))
 		if err != nil {
@@ -287,7 +287,7 @@ func (s *Rewards) physicalBay(ctx context.Context, key string, bays, n int) (int
 // before its free time is used, giving its visitor bay back exactly once.
 // The parent, the visitor who booked, or staff cancel; a repeat (or a
 // second cancel) returns the cancelled booking.
-func (s *Rewards) CancelFilialVisit(ctx context.Context, p models.Principal, id string, idem community.Idempotency) (models.FilialBooking, error) {
+func (s *Service) CancelFilialVisit(ctx context.Context, p models.Principal, id string, idem community.Idempotency) (models.FilialBooking, error) {
 	b, err := s.store.FilialBooking(ctx, id)
 	if err != nil {
 		return models.FilialBooking{}, fmt.Errorf("cancel visit: %w", err)
@@ -349,7 +349,7 @@ type GateEventIn struct {
 // to apply: on the way out, for a registered plate with a booked visit,
 // the part of the stay inside the filial window, up to the policy's free
 // minutes, once per visit. An event posted again gets the first answer.
-func (s *Rewards) GateEvent(ctx context.Context, p models.Principal, in GateEventIn) (models.GateEvent, error) {
+func (s *Service) GateEvent(ctx context.Context, p models.Principal, in GateEventIn) (models.GateEvent, error) {
 	pt, err := s.partnerOf(ctx, p, models.PartnerParking)
 	if err != nil {
 		return models.GateEvent{}, err
@@ -398,7 +398,7 @@ func (s *Rewards) GateEvent(ctx context.Context, p models.Principal, in GateEven
 	return ev, nil
 }
 
-func (s *Rewards) sameEvent(prior models.GateEvent, plate string, dir models.GateDirection, at time.Time) (models.GateEvent, error) {
+func (s *Service) sameEvent(prior models.GateEvent, plate string, dir models.GateDirection, at time.Time) (models.GateEvent, error) {
 	if prior.Plate != plate || prior.Direction != dir || !prior.At.Equal(at) {
 		return models.GateEvent{}, models.ErrIdempotencyMismatch.Withf("该道闸事件编号（event_id）之前已提交过，车牌、方向或时间不同。", "event_id was posted before with another plate, direction or time")
 	}
@@ -406,7 +406,7 @@ func (s *Rewards) sameEvent(prior models.GateEvent, plate string, dir models.Gat
 }
 
 // freeMinutes works out what an exit earns and claims the visit for it.
-func (s *Rewards) freeMinutes(ctx context.Context, ev *models.GateEvent) error {
+func (s *Service) freeMinutes(ctx context.Context, ev *models.GateEvent) error {
 	none := func(code, reason string) error {
 		ev.FreeMinutes, ev.ReasonCode, ev.Reason = 0, code, reason
 		return nil
@@ -504,7 +504,7 @@ type FilialVisits struct {
 // "" is the caller), to the parent, staff, or a child whose family link
 // staff verified, as booking allows. A booking's Cancelled follows its
 // cancel marks, as CancelFilialVisit decides them.
-func (s *Rewards) MyFilialVisits(ctx context.Context, p models.Principal, parentID string) (FilialVisits, error) {
+func (s *Service) MyFilialVisits(ctx context.Context, p models.Principal, parentID string) (FilialVisits, error) {
 	if parentID == "" {
 		parentID = p.ResidentID
 	}

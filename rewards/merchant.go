@@ -1,4 +1,4 @@
-package services
+package rewards
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ const QRLifetime = 5 * time.Minute
 const QRPerMinute = 10
 
 // LimitQR sets how many QR tokens one resident may be issued per minute.
-func (s *Rewards) LimitQR(perMinute int) {
+func (s *Service) LimitQR(perMinute int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.qrPerMinute = perMinute
@@ -67,7 +67,7 @@ const (
 // counterCode derives the short code of token id from the QR secret; try
 // picks another code when one is taken (a code is never reused, even
 // after its token expired).
-func (s *Rewards) counterCode(tokenID string, try int) string {
+func (s *Service) counterCode(tokenID string, try int) string {
 	mac := hmac.New(sha256.New, s.qrSecret)
 	fmt.Fprintf(mac, "counter-code:%s:%d", tokenID, try)
 	sum := mac.Sum(nil)
@@ -82,7 +82,7 @@ func (s *Rewards) counterCode(tokenID string, try int) string {
 // that no other token of the community ever had. The insert is the claim;
 // a code taken by another token (about one in 10^11 per code) is passed
 // over.
-func (s *Rewards) recordCounterCode(ctx context.Context, community, tokenID, token string, expires time.Time) (string, error) {
+func (s *Service) recordCounterCode(ctx context.Context, community, tokenID, token string, expires time.Time) (string, error) {
 	for try := 0; try < 5; try++ {
 		code := s.counterCode(tokenID, try)
 		err := s.store.InsertCounterCode(ctx, community+":"+code, token, expires)
@@ -109,7 +109,7 @@ func NormalizeCounterCode(code string) (string, error) {
 
 // ScanCode redeems the merchant QR whose short code the clerk typed; it is
 // Scan once the code is looked up in the clerk's community.
-func (s *Rewards) ScanCode(ctx context.Context, p models.Principal, code string, idem community.Idempotency) (ScanResult, error) {
+func (s *Service) ScanCode(ctx context.Context, p models.Principal, code string, idem community.Idempotency) (ScanResult, error) {
 	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
 		return ScanResult{}, models.ErrForbidden
 	}
@@ -127,7 +127,7 @@ func (s *Rewards) ScanCode(ctx context.Context, p models.Principal, code string,
 	return s.Scan(ctx, p, token, idem)
 }
 
-func (s *Rewards) sign(payload string) string {
+func (s *Service) sign(payload string) string {
 	mac := hmac.New(sha256.New, s.qrSecret)
 	mac.Write([]byte(payload))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
@@ -135,7 +135,7 @@ func (s *Rewards) sign(payload string) string {
 
 // IssueQR gives the calling resident a signed, single-use token for a
 // merchant reward, valid for QRLifetime, at most QRPerMinute a minute.
-func (s *Rewards) IssueQR(ctx context.Context, p models.Principal, rewardID string) (CounterQR, error) {
+func (s *Service) IssueQR(ctx context.Context, p models.Principal, rewardID string) (CounterQR, error) {
 	if p.ResidentID == "" || len(s.qrSecret) == 0 {
 		return CounterQR{}, models.ErrForbidden
 	}
@@ -176,7 +176,7 @@ func (s *Rewards) IssueQR(ctx context.Context, p models.Principal, rewardID stri
 
 // allowQR counts an issuance for the resident in a sliding minute; the
 // count lives in this process, which is enough to stop a runaway app.
-func (s *Rewards) allowQR(residentID string, now time.Time) bool {
+func (s *Service) allowQR(residentID string, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	recent := s.qrLog[residentID][:0]
@@ -203,7 +203,7 @@ func (s *Rewards) allowQR(residentID string, now time.Time) bool {
 // parseQR checks a token's shape and signature and returns its claims. It
 // never panics on hostile input: every part is bounded and checked before
 // it is used. Expiry is checked by the caller.
-func (s *Rewards) parseQR(token string) (qrClaims, error) {
+func (s *Service) parseQR(token string) (qrClaims, error) {
 	invalid := models.ErrTokenInvalid.Withf("这不是邻里的兑换码。", "the QR code is not a Linli code")
 	if len(token) == 0 || len(token) > maxTokenLen || len(s.qrSecret) == 0 || !community.TokenText(token) {
 		return qrClaims{}, invalid
@@ -259,7 +259,7 @@ type ScanResult struct {
 // stays usable until it expires: the next scan claims attempt n+1. The
 // same clerk repeating their request with the same Idempotency-Key gets
 // the first answer.
-func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, idem community.Idempotency) (ScanResult, error) {
+func (s *Service) Scan(ctx context.Context, p models.Principal, token string, idem community.Idempotency) (ScanResult, error) {
 	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
 		return ScanResult{}, models.ErrForbidden
 	}
@@ -321,7 +321,7 @@ func (s *Rewards) Scan(ctx context.Context, p models.Principal, token string, id
 // even once the code has expired or refusal would refuse it now). It
 // returns the attempt's name (the redemption's TokenID), its mark and
 // whether this request wrote it.
-func (s *Rewards) claimToken(ctx context.Context, p models.Principal, tokenID string, idem community.Idempotency, refusal error) (string, models.RedemptionMark, bool, error) {
+func (s *Service) claimToken(ctx context.Context, p models.Principal, tokenID string, idem community.Idempotency, refusal error) (string, models.RedemptionMark, bool, error) {
 	for n := 1; ; n++ {
 		attempt := tokenID
 		if n > 1 {
@@ -363,7 +363,7 @@ func (s *Rewards) claimToken(ctx context.Context, p models.Principal, tokenID st
 // id was refused: its refusal is recorded, or its hold was refused and a
 // crash kept the refusal from being recorded (recorded now, with its units
 // given back, so the code is not blocked until it expires).
-func (s *Rewards) attemptRefused(ctx context.Context, id string) (bool, error) {
+func (s *Service) attemptRefused(ctx context.Context, id string) (bool, error) {
 	_, err := s.store.RedemptionMark(ctx, refusedKey(id))
 	if err == nil || !errors.Is(err, models.ErrNotFound) {
 		return err == nil, err
@@ -382,7 +382,7 @@ func (s *Rewards) attemptRefused(ctx context.Context, id string) (bool, error) {
 // Refund undoes a merchant redemption within the policy's refund window:
 // the points come back and the merchant's statement gets a negative line.
 // Once per redemption; a repeat returns the refunded redemption.
-func (s *Rewards) Refund(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error) {
+func (s *Service) Refund(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error) {
 	red, err := s.merchantRedemption(ctx, p, id)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("refund: %w", err)
@@ -414,7 +414,7 @@ func (s *Rewards) Refund(ctx context.Context, p models.Principal, id, reason str
 
 // refunded is red refunded by mark m; its effects are the points and units
 // given back and the merchant's negative settlement line.
-func (s *Rewards) refunded(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+func (s *Service) refunded(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
 	red.Status, red.Closed = models.RedemptionRefunded, m.At
 	if !apply {
 		return red, nil
@@ -441,7 +441,7 @@ func (s *Rewards) refunded(ctx context.Context, red models.Redemption, m models.
 	return red, nil
 }
 
-func (s *Rewards) merchantRedemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
+func (s *Service) merchantRedemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
 	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
 		return models.Redemption{}, models.ErrForbidden
 	}
@@ -460,7 +460,7 @@ func (s *Rewards) merchantRedemption(ctx context.Context, p models.Principal, id
 
 // MerchantDay lists the clerk's merchant's redemptions made on day
 // ("2026-11-21" in the community's time zone).
-func (s *Rewards) MerchantDay(ctx context.Context, p models.Principal, day string) ([]models.Redemption, error) {
+func (s *Service) MerchantDay(ctx context.Context, p models.Principal, day string) ([]models.Redemption, error) {
 	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
 		return nil, models.ErrForbidden
 	}
@@ -483,7 +483,7 @@ func (s *Rewards) MerchantDay(ctx context.Context, p models.Principal, day strin
 	return s.current(ctx, rs)
 }
 
-func (s *Rewards) qrLimit() int {
+func (s *Service) qrLimit() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.qrPerMinute

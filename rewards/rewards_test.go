@@ -1,4 +1,4 @@
-package services_test
+package rewards_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/rewards"
 	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/store/storetest"
@@ -64,7 +65,7 @@ type rewardsWorld struct {
 	st          *store.Store
 	ledger      *ledger.Ledger
 	cs          *directory.Service
-	rs          *services.Rewards
+	rs          *rewards.Service
 	elig        *fakeEligibility
 	rewardClock *rewardClock
 	staff       models.Principal
@@ -89,7 +90,7 @@ func newRewardsWorld(t *testing.T) *rewardsWorld {
 		elig: &fakeEligibility{listed: map[string]bool{}, stars: map[string]int{}, heads: map[string]bool{}}}
 	w.ledger = ledger.New(st, ck.now)
 	w.cs = directory.New(st, fakeHasher{}, newID, ck.now)
-	w.rs = services.NewRewards(st, w.ledger, st, services.NewPolicies(st, ck.now), w.elig, []byte("test-qr-secret-0123456789abcdef"), newID, ck.now)
+	w.rs = rewards.New(st, w.ledger, st, services.NewPolicies(st, ck.now), w.elig, []byte("test-qr-secret-0123456789abcdef"), newID, ck.now)
 	var err error
 	for _, p := range []struct {
 		dst  *models.Partner
@@ -510,7 +511,7 @@ func TestQRTokenScannedByTwoClerksRedeemsOnce(t *testing.T) {
 	tok := w.scanToken(p, rw)
 	var mu sync.Mutex
 	codes := map[models.Code]int{}
-	var winner services.ScanResult
+	var winner rewards.ScanResult
 	run(8, func(i int) {
 		c := w.clerk(fmt.Sprintf("clerk-%d", i), w.shop)
 		res, err := w.rs.Scan(ctx, c, tok, idemOf(c, "scan-key-1"))
@@ -547,7 +548,7 @@ func TestQRTokenScannedByTwoClerksRedeemsOnce(t *testing.T) {
 		wantCode(t, "forged "+bad, err, models.ErrTokenInvalid)
 	}
 	// An expired token is refused.
-	w.rewardClock.add(services.QRLifetime + time.Second)
+	w.rewardClock.add(rewards.QRLifetime + time.Second)
 	_, err = w.rs.Scan(ctx, w.clerk("c", w.shop), tok2, idemOf(w.clerk("c", w.shop), "scan-late"))
 	wantCode(t, "expired", err, models.ErrTokenExpired)
 	w.mustAudit()
@@ -558,7 +559,7 @@ func TestQRIssuanceIsRateLimited(t *testing.T) {
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 20, ValueFen: 800})
 	p := w.resident("快", 1980, 100)
-	for i := range services.QRPerMinute {
+	for i := range rewards.QRPerMinute {
 		if _, err := w.rs.IssueQR(ctx, p, rw.ID); err != nil {
 			t.Fatalf("issue %d: %v", i, err)
 		}
@@ -693,11 +694,11 @@ func TestGateEventReplayedCountsOnce(t *testing.T) {
 
 	op := w.partnerLogin("gate", w.parking)
 	at := func(h, m int) time.Time { return time.Date(2026, 11, 21, h, m, 0, 0, time.FixedZone("CST", 8*3600)) }
-	if _, err := w.rs.GateEvent(ctx, op, services.GateEventIn{EventID: "e1", Plate: "沪B66688", Direction: models.GateIn, At: at(9, 0)}); err != nil {
+	if _, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "e1", Plate: "沪B66688", Direction: models.GateIn, At: at(9, 0)}); err != nil {
 		t.Fatal(err)
 	}
 	w.rewardClock.add(12 * time.Hour)
-	out := services.GateEventIn{EventID: "e2", Plate: "沪B66688", Direction: models.GateOut, At: at(17, 0)}
+	out := rewards.GateEventIn{EventID: "e2", Plate: "沪B66688", Direction: models.GateOut, At: at(17, 0)}
 	var mu sync.Mutex
 	free := map[models.Minutes]int{}
 	run(10, func(int) {
@@ -714,20 +715,20 @@ func TestGateEventReplayedCountsOnce(t *testing.T) {
 		t.Fatalf("free minutes over 10 replays: %v; want 330 every time", free)
 	}
 	// A second exit of the same visit gets nothing more.
-	if _, err := w.rs.GateEvent(ctx, op, services.GateEventIn{EventID: "e3", Plate: "沪B66688", Direction: models.GateIn, At: at(17, 30)}); err != nil {
+	if _, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "e3", Plate: "沪B66688", Direction: models.GateIn, At: at(17, 30)}); err != nil {
 		t.Fatal(err)
 	}
-	ev, err := w.rs.GateEvent(ctx, op, services.GateEventIn{EventID: "e4", Plate: "沪B66688", Direction: models.GateOut, At: at(18, 30)})
+	ev, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "e4", Plate: "沪B66688", Direction: models.GateOut, At: at(18, 30)})
 	if err != nil || ev.FreeMinutes != 0 {
 		t.Fatalf("second exit: %+v %v", ev, err)
 	}
 	// An unregistered plate, and a registered one without a booking, get none.
 	for i, plate := range []string{"沪D99999", "沪C11111"} {
-		in := services.GateEventIn{EventID: fmt.Sprintf("u%d-in", i), Plate: plate, Direction: models.GateIn, At: at(9, 0)}
+		in := rewards.GateEventIn{EventID: fmt.Sprintf("u%d-in", i), Plate: plate, Direction: models.GateIn, At: at(9, 0)}
 		if _, err := w.rs.GateEvent(ctx, op, in); err != nil {
 			t.Fatal(err)
 		}
-		ev, err := w.rs.GateEvent(ctx, op, services.GateEventIn{EventID: fmt.Sprintf("u%d-out", i), Plate: plate, Direction: models.GateOut, At: at(12, 0)})
+		ev, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: fmt.Sprintf("u%d-out", i), Plate: plate, Direction: models.GateOut, At: at(12, 0)})
 		if err != nil || ev.FreeMinutes != 0 {
 			t.Fatalf("%s: %+v %v", plate, ev, err)
 		}
@@ -738,15 +739,15 @@ func TestGateEventReplayedCountsOnce(t *testing.T) {
 	}
 	day2 := func(h int) time.Time { return time.Date(2026, 11, 22, h, 0, 0, 0, time.FixedZone("CST", 8*3600)) }
 	w.rewardClock.add(24 * time.Hour)
-	if _, err := w.rs.GateEvent(ctx, op, services.GateEventIn{EventID: "n-in", Plate: "沪C11111", Direction: models.GateIn, At: day2(19)}); err != nil {
+	if _, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "n-in", Plate: "沪C11111", Direction: models.GateIn, At: day2(19)}); err != nil {
 		t.Fatal(err)
 	}
-	ev, err = w.rs.GateEvent(ctx, op, services.GateEventIn{EventID: "n-out", Plate: "沪C11111", Direction: models.GateOut, At: day2(22)})
+	ev, err = w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "n-out", Plate: "沪C11111", Direction: models.GateOut, At: day2(22)})
 	if err != nil || ev.FreeMinutes != 0 {
 		t.Fatalf("evening visit: %+v %v", ev, err)
 	}
 	// The same event id with another plate is refused.
-	_, err = w.rs.GateEvent(ctx, op, services.GateEventIn{EventID: "e2", Plate: "沪C11111", Direction: models.GateOut, At: at(17, 0)})
+	_, err = w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "e2", Plate: "沪C11111", Direction: models.GateOut, At: at(17, 0)})
 	wantCode(t, "event id reused", err, models.ErrIdempotencyMismatch)
 	// Only the parking operator posts gate events.
 	_, err = w.rs.GateEvent(ctx, w.partnerLogin("pm", w.property), out)
@@ -850,7 +851,7 @@ func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
 	flaky := &flakyRewardStore{Store: w.st}
-	w.rs = services.NewRewards(flaky, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig, []byte("k"), newID, w.rewardClock.now)
+	w.rs = rewards.New(flaky, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig, []byte("k"), newID, w.rewardClock.now)
 	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 2, LimitMonth: 1})
 	p := w.resident("断线", 1970, 100)
 
@@ -924,8 +925,8 @@ func TestCatalogueSparesRewardReadsAndSeesItsOwnChanges(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
 	counted := &countedStore{Store: w.st}
-	replica := func() *services.Rewards {
-		return services.NewRewards(counted, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig,
+	replica := func() *rewards.Service {
+		return rewards.New(counted, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig,
 			[]byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
 	}
 	w.rs = replica()
@@ -970,7 +971,7 @@ func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
 	counted := &countedStore{Store: w.st}
-	w.rs = services.NewRewards(counted, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig,
+	w.rs = rewards.New(counted, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig,
 		[]byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
 	fee := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 5})
 	breakfast := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 20, ValueFen: 800, Bearer: models.BearerPartner})
