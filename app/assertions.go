@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/directory"
+	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/rewards"
@@ -16,7 +17,7 @@ import (
 // both the packages that declare the interfaces and the store.
 var (
 	_ directory.Store        = (*store.Store)(nil)
-	_ services.HonourStore   = (*store.Store)(nil)
+	_ honour.Store           = (*store.Store)(nil)
 	_ rewards.Store          = (*store.Store)(nil)
 	_ services.PolicyStore   = (*store.Store)(nil)
 	_ services.SessionStore  = (*store.Store)(nil)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/directory"
+	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
@@ -204,7 +205,7 @@ func (s *system) seedHonour(ctx context.Context, staff models.Principal, buildin
 	// The demo's honour decisions are made by "system", so they stay out of
 	// the staff audit trail.
 	sp := models.Principal{ResidentID: "system", CommunityID: staff.CommunityID, Roles: []models.Role{models.RoleStaff}}
-	listed, err := hs.Nominate(ctx, sp, services.Nomination{ResidentID: ids["13900000010"], Category: "好人好事", Reason: "常年义务照看楼道花草"})
+	listed, err := hs.Nominate(ctx, sp, honour.Nomination{ResidentID: ids["13900000010"], Category: "好人好事", Reason: "常年义务照看楼道花草"})
 	if err != nil {
 		return err
 	}
@@ -212,11 +213,11 @@ func (s *system) seedHonour(ctx context.Context, staff models.Principal, buildin
 	if _, _, _, err := hs.ListDue(ctx, listed.NoticeEnds.Add(24*time.Hour)); err != nil {
 		return err
 	}
-	if _, err := hs.Nominate(ctx, sp, services.Nomination{ResidentID: ids["13800000004"], Category: "志愿服务", Reason: "带领志愿者队开展助老服务"}); err != nil {
+	if _, err := hs.Nominate(ctx, sp, honour.Nomination{ResidentID: ids["13800000004"], Category: "志愿服务", Reason: "带领志愿者队开展助老服务"}); err != nil {
 		return err
 	}
 	head := ids["13800000003"]
-	if _, err := hs.Appoint(ctx, sp, services.Appointment{Role: models.HeadBuilding, BuildingID: building.ID, ResidentID: head}); err != nil {
+	if _, err := hs.Appoint(ctx, sp, honour.Appointment{Role: models.HeadBuilding, BuildingID: building.ID, ResidentID: head}); err != nil {
 		return err
 	}
 	month := models.MonthOf(s.now(), s.loc).String()
@@ -225,7 +226,7 @@ func (s *system) seedHonour(ctx context.Context, staff models.Principal, buildin
 		{"月度例会", "参加居委会月度楼组长例会, 签到表第3行"},
 		{"通知送达", "电梯维修通知已逐户送达 1号楼 8 户"},
 	} {
-		duty, err := hs.LogDuty(ctx, hp, services.DutyLog{Month: month, Duty: d.duty, Evidence: d.evidence})
+		duty, err := hs.LogDuty(ctx, hp, honour.DutyLog{Month: month, Duty: d.duty, Evidence: d.evidence})
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/handlers"
+	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
@@ -40,7 +41,7 @@ type system struct {
 	policies    *services.Policies
 	settlement  *settlement.Service
 	rewards     *rewards.Service
-	honour      *services.Honour
+	honour      *honour.Service
 	timebank    *services.Timebank
 	passwords   *auth.Passwords
 	qrSecret    []byte // signs QR tokens; derived from the active JWT key
@@ -117,7 +118,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	}
 	sys.communities = directory.New(st, sys.passwords, newID, now)
 	sys.deps.Community = sys.communities
-	sys.honour = services.NewHonour(st, sys.ledger, sys.policies, sys.communities, newID, now)
+	sys.honour = honour.New(st, sys.ledger, sys.policies, sys.communities, newID, now)
 	sys.deps.Honour = sys.honour
 	sys.communities.KeepHeadTerms(sys.honour)
 	// The honour roll, star levels and head terms decide who may redeem

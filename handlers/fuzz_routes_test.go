@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/rewards"
 	"github.com/linli-community/linli/services"
@@ -367,7 +368,7 @@ func FuzzReverseEntry(f *testing.F) {
 
 type fakeHonour struct{ HonourService }
 
-func (fakeHonour) Nominate(_ context.Context, _ models.Principal, n services.Nomination) (models.HonourEntry, error) {
+func (fakeHonour) Nominate(_ context.Context, _ models.Principal, n honour.Nomination) (models.HonourEntry, error) {
 	mustReach("nomination", n, within(n.Category, 20), within(n.Reason, 500),
 		utf8.RuneCountInString(n.ResidentID) <= 64, utf8.RuneCountInString(n.HouseholdID) <= 64)
 	return models.HonourEntry{Category: n.Category, Reason: n.Reason}, nil

@@ -7,14 +7,14 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 )
 
 // HonourService is what the honour-roll, building-head, star-household and
 // ranking routes call.
 type HonourService interface {
-	Nominate(ctx context.Context, p models.Principal, n services.Nomination) (models.HonourEntry, error)
+	Nominate(ctx context.Context, p models.Principal, n honour.Nomination) (models.HonourEntry, error)
 	Entry(ctx context.Context, p models.Principal, id string) (models.HonourEntry, error)
 	Entries(ctx context.Context, p models.Principal, status models.HonourStatus, after string, limit int) ([]models.HonourEntry, error)
 	MyEntries(ctx context.Context, p models.Principal) ([]models.HonourEntry, error)
@@ -25,19 +25,19 @@ type HonourService interface {
 	Appeal(ctx context.Context, p models.Principal, entryID, reason string) (models.HonourEntry, error)
 	DecideAppeal(ctx context.Context, p models.Principal, entryID string, restore bool, note string) (models.HonourEntry, error)
 	SetHidden(ctx context.Context, p models.Principal, entryID string, hidden bool) (models.HonourEntry, error)
-	Board(ctx context.Context, p models.Principal) ([]services.BoardRow, error)
+	Board(ctx context.Context, p models.Principal) ([]honour.BoardRow, error)
 
-	Appoint(ctx context.Context, p models.Principal, a services.Appointment) (models.HeadTerm, error)
+	Appoint(ctx context.Context, p models.Principal, a honour.Appointment) (models.HeadTerm, error)
 	EndTerm(ctx context.Context, p models.Principal, termID, kind, reason string) (models.HeadTerm, error)
 	Terms(ctx context.Context, p models.Principal, buildingID string) ([]models.HeadTerm, error)
 	MyTerms(ctx context.Context, p models.Principal) ([]models.HeadTerm, error)
-	LogDuty(ctx context.Context, p models.Principal, in services.DutyLog) (models.Duty, error)
+	LogDuty(ctx context.Context, p models.Principal, in honour.DutyLog) (models.Duty, error)
 	RuleDuty(ctx context.Context, p models.Principal, dutyID string, confirm bool, note string) (models.Duty, error)
 	Duties(ctx context.Context, p models.Principal, termID, month string) ([]models.Duty, error)
 
 	Star(ctx context.Context, p models.Principal, householdID string, year int) (models.StarRecord, error)
 	LowerStar(ctx context.Context, p models.Principal, householdID string, year, level int, reason string) (models.StarRecord, error)
-	Rankings(ctx context.Context, p models.Principal, q services.RankingQuery) ([]models.RankRow, error)
+	Rankings(ctx context.Context, p models.Principal, q honour.RankingQuery) ([]models.RankRow, error)
 }
 
 func (h *api) routesHonour(r fiber.Router) {
@@ -122,7 +122,7 @@ func (h *api) nominate(c *fiber.Ctx) error {
 	// A listing pays points, so a nomination takes a key: its repeat gets
 	// the first answer and nominates nobody twice.
 	return h.keyed(c, func(idem community.Idempotency) error {
-		e, err := h.Honour.Nominate(c.UserContext(), principal(c), services.Nomination{ResidentID: req.ResidentID,
+		e, err := h.Honour.Nominate(c.UserContext(), principal(c), honour.Nomination{ResidentID: req.ResidentID,
 			HouseholdID: req.HouseholdID, Category: req.Category, Reason: req.Reason, OpID: idem.OpID})
 		if err != nil {
 			return err
@@ -343,7 +343,7 @@ func (h *api) appoint(c *fiber.Ctx) error {
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
 	return h.keyedIfKey(c, func(community.Idempotency) error {
-		t, err := h.Honour.Appoint(c.UserContext(), principal(c), services.Appointment{Role: models.HeadRole(req.Role),
+		t, err := h.Honour.Appoint(c.UserContext(), principal(c), honour.Appointment{Role: models.HeadRole(req.Role),
 			BuildingID: req.BuildingID, ResidentID: req.ResidentID})
 		if err != nil {
 			return err
@@ -417,7 +417,7 @@ func (h *api) logDuty(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	d, err := h.Honour.LogDuty(c.UserContext(), principal(c), services.DutyLog{TermID: req.TermID, Month: req.Month,
+	d, err := h.Honour.LogDuty(c.UserContext(), principal(c), honour.DutyLog{TermID: req.TermID, Month: req.Month,
 		Duty: req.Duty, Evidence: req.Evidence, PhotoURL: req.PhotoURL})
 	if err != nil {
 		return err
@@ -537,7 +537,7 @@ func (h *api) rankings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows, err := h.Honour.Rankings(c.UserContext(), principal(c), services.RankingQuery{Period: c.Query("period"),
+	rows, err := h.Honour.Rankings(c.UserContext(), principal(c), honour.RankingQuery{Period: c.Query("period"),
 		BuildingID: c.Query("building_id"), Limit: int(limit)})
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package services_test
+package honour_test
 
 import (
 	"errors"
@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 )
 
 // Issue 11.1: one resident (or household) has at most one open nomination;
@@ -19,7 +19,7 @@ import (
 func TestIssue11_1_RepeatedNominationRefusedAndPaysOnce(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	n := services.Nomination{ResidentID: w.zhang.ID, Category: "诚信", Reason: "拾金不昧"}
+	n := honour.Nomination{ResidentID: w.zhang.ID, Category: "诚信", Reason: "拾金不昧"}
 	first, err := w.hs.Nominate(ctx, w.staff, n)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestIssue11_1_RepeatedNominationRefusedAndPaysOnce(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, err := w.hs.Nominate(ctx, w.staff, services.Nomination{ResidentID: w.wang.ID, Category: "好人好事", Reason: "扶老人过马路"})
+			_, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: w.wang.ID, Category: "好人好事", Reason: "扶老人过马路"})
 			switch {
 			case err == nil:
 				won.Add(1)
@@ -56,7 +56,7 @@ func TestIssue11_1_RepeatedNominationRefusedAndPaysOnce(t *testing.T) {
 		t.Fatalf("concurrent nominations: %d recorded, %d refused; want 1 and 7", won.Load(), refused.Load())
 	}
 	// A household nomination is its own chain.
-	if _, err := w.hs.Nominate(ctx, w.staff, services.Nomination{HouseholdID: w.hh2.ID, Category: "文明家庭", Reason: "整洁"}); err != nil {
+	if _, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{HouseholdID: w.hh2.ID, Category: "文明家庭", Reason: "整洁"}); err != nil {
 		t.Fatalf("household nomination: %v", err)
 	}
 
@@ -143,7 +143,7 @@ func TestIssue11_16_UpheldObjectionAfterListingUnlists(t *testing.T) {
 	// The race: the listing job and the ruling at once, 40 rounds.
 	for round := range 40 {
 		w.at = w.at.Add(time.Hour)
-		e, err := w.hs.Nominate(ctx, w.staff, services.Nomination{ResidentID: w.li.ID, Category: "诚信", Reason: "拾金不昧"})
+		e, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: w.li.ID, Category: "诚信", Reason: "拾金不昧"})
 		if err != nil {
 			t.Fatalf("round %d: nominate: %v", round, err)
 		}
@@ -184,7 +184,7 @@ func TestIssue11_16_UpheldObjectionAfterListingUnlists(t *testing.T) {
 
 func (w *honourWorld) termDuty(r models.Resident, termID, month, duty string) {
 	w.t.Helper()
-	d, err := w.hs.LogDuty(ctx, w.as(r), services.DutyLog{TermID: termID, Month: month, Duty: duty, Evidence: "已完成"})
+	d, err := w.hs.LogDuty(ctx, w.as(r), honour.DutyLog{TermID: termID, Month: month, Duty: duty, Evidence: "已完成"})
 	if err != nil {
 		w.t.Fatalf("log duty: %v", err)
 	}
@@ -201,7 +201,7 @@ func TestIssue11_6_AllowanceCapPerPersonAndProRataAddsUp(t *testing.T) {
 	bld2 := mustBuilding(t, w.cs, w.staff, "2号楼")
 	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
 	t1 := w.appoint(w.zhang)
-	t2, err := w.hs.Appoint(ctx, w.staff, services.Appointment{Role: models.HeadBuilding, BuildingID: bld2.ID, ResidentID: w.zhang.ID})
+	t2, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{Role: models.HeadBuilding, BuildingID: bld2.ID, ResidentID: w.zhang.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +363,7 @@ func TestIssue19_8_RankingsCountCorrectedRecordsOnce(t *testing.T) {
 	w.at = time.Date(2026, 5, 4, 0, 0, 0, 0, time.UTC)
 	w.post(w.zhang, models.AssetPoints, models.KindAward, 5, "award-zhang")
 	w.reverse(w.post(w.zhang, models.AssetPoints, models.KindDeduct, -5, "deduct-zhang"))
-	rows, err := w.hs.Rankings(ctx, w.as(w.zhang), services.RankingQuery{Period: "2026-05"})
+	rows, err := w.hs.Rankings(ctx, w.as(w.zhang), honour.RankingQuery{Period: "2026-05"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -638,7 +638,7 @@ func TestIssue11_5_ConfirmationsRacingTheClosePaidExactlyOnce(t *testing.T) {
 func TestIssue11_1_RepeatAfterLostAnswerGetsTheEntry(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	n := services.Nomination{ResidentID: w.zhang.ID, Category: "诚信", Reason: "拾金不昧", OpID: "k:staff:nominate-1"}
+	n := honour.Nomination{ResidentID: w.zhang.ID, Category: "诚信", Reason: "拾金不昧", OpID: "k:staff:nominate-1"}
 	first, err := w.hs.Nominate(ctx, w.staff, n)
 	if err != nil {
 		t.Fatal(err)

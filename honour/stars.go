@@ -1,4 +1,4 @@
-package services
+package honour
 
 import (
 	"context"
@@ -28,7 +28,7 @@ func starID(householdID string, year int) string { return householdID + ":" + st
 // household's level (models.StarBonus), once per resident and year. A
 // level already recorded (perhaps lowered since) is kept, so a re-run
 // changes nothing and pays nothing twice.
-func (s *Honour) RecordStars(ctx context.Context, year int) (recorded, bonuses int, err error) {
+func (s *Service) RecordStars(ctx context.Context, year int) (recorded, bonuses int, err error) {
 	communities, err := s.store.Communities(ctx, "", 0)
 	if err != nil {
 		return 0, 0, err
@@ -50,7 +50,7 @@ func (s *Honour) RecordStars(ctx context.Context, year int) (recorded, bonuses i
 // amount). Reversals are handed on after the scan, when the entries they
 // reverse have been seen; one reversing an entry of an earlier period is
 // read by its id.
-func (s *Honour) netEntries(ctx context.Context, communityID string, from, to time.Time, fn func(e models.Entry, kind models.EntryKind)) error {
+func (s *Service) netEntries(ctx context.Context, communityID string, from, to time.Time, fn func(e models.Entry, kind models.EntryKind)) error {
 	kinds := map[string]models.EntryKind{}
 	var reversals []models.Entry
 	err := s.store.EachCommunityEntry(ctx, communityID, from, to, func(e models.Entry) error {
@@ -88,7 +88,7 @@ func (s *Honour) netEntries(ctx context.Context, communityID string, from, to ti
 	return nil
 }
 
-func (s *Honour) recordCommunityStars(ctx context.Context, c models.Community, year int) (recorded, bonuses int, err error) {
+func (s *Service) recordCommunityStars(ctx context.Context, c models.Community, year int) (recorded, bonuses int, err error) {
 	loc := c.Location()
 	from, to := yearWindow(year-1, loc)
 	// A star is earned by net points: earning credits less their reversals.
@@ -178,7 +178,7 @@ func yesNo(b bool) string {
 
 // household loads a household of p's community that p may see: staff, or
 // a resident living in it.
-func (s *Honour) household(ctx context.Context, p models.Principal, id string) (models.Household, error) {
+func (s *Service) household(ctx context.Context, p models.Principal, id string) (models.Household, error) {
 	h, err := s.store.Household(ctx, id)
 	if err == nil && h.CommunityID != p.CommunityID {
 		err = models.ErrNotFound
@@ -202,7 +202,7 @@ func (s *Honour) household(ctx context.Context, p models.Principal, id string) (
 // in the community's zone, on the service's clock), with why: the
 // household's residents and staff may see it. models.ErrNotFound if the
 // year is not recorded.
-func (s *Honour) Star(ctx context.Context, p models.Principal, householdID string, year int) (models.StarRecord, error) {
+func (s *Service) Star(ctx context.Context, p models.Principal, householdID string, year int) (models.StarRecord, error) {
 	h, err := s.household(ctx, p, householdID)
 	if err != nil {
 		return models.StarRecord{}, err
@@ -222,7 +222,7 @@ func (s *Honour) Star(ctx context.Context, p models.Principal, householdID strin
 // the difference already paid is taken back from each resident, as far as
 // their balance covers it (points already spent stay spent), and the
 // redemption gate reads the lowered level at once.
-func (s *Honour) LowerStar(ctx context.Context, p models.Principal, householdID string, year, level int, reason string) (models.StarRecord, error) {
+func (s *Service) LowerStar(ctx context.Context, p models.Principal, householdID string, year, level int, reason string) (models.StarRecord, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.StarRecord{}, err
 	}
@@ -303,7 +303,7 @@ func loweredEventID(starID string, level int) string {
 
 // levelBeforeLowering is the level rec had before it was lowered to level:
 // the next higher level it was lowered to, or the computed one.
-func (s *Honour) levelBeforeLowering(ctx context.Context, rec models.StarRecord, level int) (int, error) {
+func (s *Service) levelBeforeLowering(ctx context.Context, rec models.StarRecord, level int) (int, error) {
 	for l := level + 1; l < rec.Computed; l++ {
 		_, err := s.store.HonourEvent(ctx, loweredEventID(rec.ID, l))
 		if err == nil {
@@ -318,7 +318,7 @@ func (s *Honour) levelBeforeLowering(ctx context.Context, rec models.StarRecord,
 
 // StarLevel is the household's star level for the year of t after any
 // lowering by staff: 0 none, 1 一星户, 2 二星户, 3 示范户. Two _id reads.
-func (s *Honour) StarLevel(ctx context.Context, communityID, householdID string, at time.Time) (int, error) {
+func (s *Service) StarLevel(ctx context.Context, communityID, householdID string, at time.Time) (int, error) {
 	c, err := s.store.Community(ctx, communityID)
 	if errors.Is(err, models.ErrNotFound) {
 		return 0, nil
@@ -353,7 +353,7 @@ type RankingQuery struct {
 // in the period; ties go to fewer points deducted, then more verified
 // minutes, then whoever reached their total first. Names are masked. It
 // scans the community's entries of the period, summing in Go.
-func (s *Honour) Rankings(ctx context.Context, p models.Principal, q RankingQuery) ([]models.RankRow, error) {
+func (s *Service) Rankings(ctx context.Context, p models.Principal, q RankingQuery) ([]models.RankRow, error) {
 	c, err := s.store.Community(ctx, p.CommunityID)
 	if err != nil {
 		return nil, err

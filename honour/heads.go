@@ -1,4 +1,4 @@
-package services
+package honour
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func seatOf(a Appointment) string {
 // numbered per seat and inserted by (seat, number), so two appointments
 // racing for one building cannot both win. The building's HeadID and the
 // building_head role follow the open term.
-func (s *Honour) Appoint(ctx context.Context, p models.Principal, a Appointment) (models.HeadTerm, error) {
+func (s *Service) Appoint(ctx context.Context, p models.Principal, a Appointment) (models.HeadTerm, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.HeadTerm{}, err
 	}
@@ -92,7 +92,7 @@ func (s *Honour) Appoint(ctx context.Context, p models.Principal, a Appointment)
 
 // syncHead makes the resident's term list and the building's head agree
 // with term t and its seat.
-func (s *Honour) syncHead(ctx context.Context, p models.Principal, t models.HeadTerm) error {
+func (s *Service) syncHead(ctx context.Context, p models.Principal, t models.HeadTerm) error {
 	held, err := s.store.HeadCurrent(ctx, t.ResidentID)
 	if err != nil {
 		return err
@@ -116,7 +116,7 @@ func (s *Honour) syncHead(ctx context.Context, p models.Principal, t models.Head
 // term with no end event, the one with the highest number if a race left
 // two. Every appointment and ending calls it last, so the last writer
 // leaves the building agreeing with the open term.
-func (s *Honour) syncBuilding(ctx context.Context, p models.Principal, t models.HeadTerm) error {
+func (s *Service) syncBuilding(ctx context.Context, p models.Principal, t models.HeadTerm) error {
 	terms, err := s.store.HeadTerms(ctx, t.CommunityID, t.Seat)
 	if err != nil {
 		return err
@@ -150,7 +150,7 @@ func (s *Honour) syncBuilding(ctx context.Context, p models.Principal, t models.
 }
 
 // EndTerm closes a term by retirement (退出) or handover, with a reason (staff).
-func (s *Honour) EndTerm(ctx context.Context, p models.Principal, termID, kind, reason string) (models.HeadTerm, error) {
+func (s *Service) EndTerm(ctx context.Context, p models.Principal, termID, kind, reason string) (models.HeadTerm, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.HeadTerm{}, err
 	}
@@ -171,7 +171,7 @@ func (s *Honour) EndTerm(ctx context.Context, p models.Principal, termID, kind, 
 	return s.endTerm(ctx, p, t, kind, reason, s.stamp())
 }
 
-func (s *Honour) endTerm(ctx context.Context, p models.Principal, t models.HeadTerm, kind, reason string, at time.Time) (models.HeadTerm, error) {
+func (s *Service) endTerm(ctx context.Context, p models.Principal, t models.HeadTerm, kind, reason string, at time.Time) (models.HeadTerm, error) {
 	ev, _, err := s.event(ctx, models.HonourEvent{ID: "term:" + t.ID + ":end", CommunityID: t.CommunityID, Subject: t.ID,
 		Kind: kind, By: p.ResidentID, Reason: reason, At: at})
 	if err != nil {
@@ -186,7 +186,7 @@ func (s *Honour) endTerm(ctx context.Context, p models.Principal, t models.HeadT
 
 // Terms lists the terms of the caller's community, of one building when
 // buildingID is set: the history of heads (staff).
-func (s *Honour) Terms(ctx context.Context, p models.Principal, buildingID string) ([]models.HeadTerm, error) {
+func (s *Service) Terms(ctx context.Context, p models.Principal, buildingID string) ([]models.HeadTerm, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return nil, err
 	}
@@ -198,7 +198,7 @@ func (s *Honour) Terms(ctx context.Context, p models.Principal, buildingID strin
 }
 
 // MyTerms lists the caller's own terms.
-func (s *Honour) MyTerms(ctx context.Context, p models.Principal) ([]models.HeadTerm, error) {
+func (s *Service) MyTerms(ctx context.Context, p models.Principal) ([]models.HeadTerm, error) {
 	held, err := s.store.HeadCurrent(ctx, p.ResidentID)
 	if err != nil {
 		return nil, err
@@ -219,7 +219,7 @@ func (s *Honour) MyTerms(ctx context.Context, p models.Principal) ([]models.Head
 
 // ActiveHead reports whether the resident holds a building-head (or other
 // 三长 allowance) term at t: one _id read.
-func (s *Honour) ActiveHead(ctx context.Context, communityID, residentID string, at time.Time) (bool, error) {
+func (s *Service) ActiveHead(ctx context.Context, communityID, residentID string, at time.Time) (bool, error) {
 	held, err := s.store.HeadCurrent(ctx, residentID)
 	if err != nil {
 		return false, err
@@ -243,7 +243,7 @@ type DutyLog struct {
 
 // LogDuty records a duty (履职) with its evidence, for staff to confirm.
 // A duty not yet confirmed may be logged again with new evidence.
-func (s *Honour) LogDuty(ctx context.Context, p models.Principal, in DutyLog) (models.Duty, error) {
+func (s *Service) LogDuty(ctx context.Context, p models.Principal, in DutyLog) (models.Duty, error) {
 	m, err := models.ParseMonth(in.Month)
 	if err != nil {
 		return models.Duty{}, err
@@ -311,7 +311,7 @@ func (s *Honour) LogDuty(ctx context.Context, p models.Principal, in DutyLog) (m
 
 // settledDuty reads a duty, mending its cached status from the keyed
 // confirmation.
-func (s *Honour) settledDuty(ctx context.Context, id string) (models.Duty, error) {
+func (s *Service) settledDuty(ctx context.Context, id string) (models.Duty, error) {
 	d, err := s.store.Duty(ctx, id)
 	if err != nil || d.Status == models.DutyConfirmed {
 		return d, err
@@ -330,7 +330,7 @@ func (s *Honour) settledDuty(ctx context.Context, id string) (models.Duty, error
 // RuleDuty confirms or rejects a logged duty (staff). A confirmation is a
 // keyed event, so it counts once however often it is sent; a confirmed
 // duty cannot be rejected.
-func (s *Honour) RuleDuty(ctx context.Context, p models.Principal, dutyID string, confirm bool, note string) (models.Duty, error) {
+func (s *Service) RuleDuty(ctx context.Context, p models.Principal, dutyID string, confirm bool, note string) (models.Duty, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Duty{}, err
 	}
@@ -360,7 +360,7 @@ func (s *Honour) RuleDuty(ctx context.Context, p models.Principal, dutyID string
 
 // Duties lists duties of the caller's community for a term and month:
 // staff see all, a head their own.
-func (s *Honour) Duties(ctx context.Context, p models.Principal, termID, month string) ([]models.Duty, error) {
+func (s *Service) Duties(ctx context.Context, p models.Principal, termID, month string) ([]models.Duty, error) {
 	if month != "" {
 		if _, err := models.ParseMonth(month); err != nil {
 			return nil, err
@@ -428,7 +428,7 @@ func daysServed(t models.HeadTerm, m models.Month, loc *time.Location) (served, 
 // the next pass (its hash holds its amount); after a confirmation's event,
 // before its cached status: settledDuty mends the cache, and the passes
 // read the event.
-func (s *Honour) PayAllowances(ctx context.Context, m models.Month) (paid, skipped int, err error) {
+func (s *Service) PayAllowances(ctx context.Context, m models.Month) (paid, skipped int, err error) {
 	communities, err := s.store.Communities(ctx, "", 0)
 	if err != nil {
 		return 0, 0, err
@@ -463,7 +463,7 @@ func allowanceCloseID(communityID string, m models.Month) string {
 func allowanceDutyID(dutyID string) string { return "allowance-duty:" + dutyID }
 
 // allowanceClosed reports whether month m's allowances are closed.
-func (s *Honour) allowanceClosed(ctx context.Context, communityID string, m models.Month) (bool, error) {
+func (s *Service) allowanceClosed(ctx context.Context, communityID string, m models.Month) (bool, error) {
 	_, err := s.store.HonourEvent(ctx, allowanceCloseID(communityID, m))
 	if errors.Is(err, models.ErrNotFound) {
 		return false, nil
@@ -473,7 +473,7 @@ func (s *Honour) allowanceClosed(ctx context.Context, communityID string, m mode
 
 // dutyPaidIn returns the month whose allowance pays a duty, or "" if no
 // month has claimed it yet.
-func (s *Honour) dutyPaidIn(ctx context.Context, dutyID string) (string, error) {
+func (s *Service) dutyPaidIn(ctx context.Context, dutyID string) (string, error) {
 	ev, err := s.store.HonourEvent(ctx, allowanceDutyID(dutyID))
 	if errors.Is(err, models.ErrNotFound) {
 		return "", nil
@@ -493,7 +493,7 @@ type allowanceDue struct {
 // claimDuties gives month m the confirmed duties that no month has claimed
 // yet: those of m, and those of months already closed (carried). It
 // returns the paying month of every duty it read a record for.
-func (s *Honour) claimDuties(ctx context.Context, c models.Community, m models.Month, duties []models.Duty) (map[string]string, error) {
+func (s *Service) claimDuties(ctx context.Context, c models.Community, m models.Month, duties []models.Duty) (map[string]string, error) {
 	paidIn := map[string]string{}
 	closed := map[string]bool{}
 	for _, d := range duties {
@@ -547,7 +547,7 @@ func (s *Honour) claimDuties(ctx context.Context, c models.Community, m models.M
 // duties no month has claimed (see PayAllowances); it then reads the
 // duties and their records again, so it counts every claim made before
 // that second reading, its own and other passes'.
-func (s *Honour) payMonth(ctx context.Context, c models.Community, m models.Month, claim bool) (paid, skipped int, err error) {
+func (s *Service) payMonth(ctx context.Context, c models.Community, m models.Month, claim bool) (paid, skipped int, err error) {
 	loc := c.Location()
 	policy, err := s.policies.At(ctx, c.ID, m.End(loc).Add(-time.Millisecond))
 	if err != nil {
@@ -667,7 +667,7 @@ func allowanceOpID(residentID string, m models.Month, n int) string {
 // has been paid, as posting number n+1 of the month. Two runs at once that
 // computed the same amount post the same op once; if they computed
 // different amounts the loser reads again and posts the rest.
-func (s *Honour) payAllowanceDifference(ctx context.Context, communityID, residentID string, m models.Month, termIDs []string, due models.Points, policyVersion int, why string) (int, error) {
+func (s *Service) payAllowanceDifference(ctx context.Context, communityID, residentID string, m models.Month, termIDs []string, due models.Points, policyVersion int, why string) (int, error) {
 	acct := models.AccountOf(residentID, models.AssetPoints)
 	for attempt := 0; attempt < 5; attempt++ {
 		paid, next, err := s.allowancePaid(ctx, communityID, residentID, m, termIDs)
@@ -703,7 +703,7 @@ func (s *Honour) payAllowanceDifference(ctx context.Context, communityID, reside
 // whose entry is missing (a crash between the two) is completed first,
 // with the amount its hash holds. The per-term postings of earlier
 // versions count too.
-func (s *Honour) allowancePaid(ctx context.Context, communityID, residentID string, m models.Month, termIDs []string) (paid int64, next int, err error) {
+func (s *Service) allowancePaid(ctx context.Context, communityID, residentID string, m models.Month, termIDs []string) (paid int64, next int, err error) {
 	acct := models.AccountOf(residentID, models.AssetPoints)
 	for _, t := range termIDs {
 		e, err := s.ledger.Outcome(ctx, "allowance:"+t+":"+m.String())
@@ -746,7 +746,7 @@ func (s *Honour) allowancePaid(ctx context.Context, communityID, residentID stri
 // building is appointed (handing over from the previous one), and a
 // building left without a head retires its open term. When the change
 // came from Appoint or EndTerm the terms agree already and nothing is done.
-func (s *Honour) HeadChanged(ctx context.Context, p models.Principal, buildingID, prev, next string) error {
+func (s *Service) HeadChanged(ctx context.Context, p models.Principal, buildingID, prev, next string) error {
 	terms, err := s.store.HeadTerms(ctx, p.CommunityID, "building:"+buildingID)
 	if err != nil {
 		return err

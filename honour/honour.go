@@ -1,4 +1,4 @@
-package services
+package honour
 
 import (
 	"context"
@@ -13,11 +13,11 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
-// HonourStore is what the honour roll, building heads and star households
+// Store is what the honour roll, building heads and star households
 // need from the database. Inserts return models.ErrConflict when the key
 // exists (that is how a once-only step is decided); reads by id return
 // models.ErrNotFound; Save* rewrite cache documents whole.
-type HonourStore interface {
+type Store interface {
 	community.People
 	community.AuditTrail
 	Communities(ctx context.Context, after string, limit int) ([]models.Community, error)
@@ -68,11 +68,11 @@ type HeadAppointer interface {
 	SetBuildingHead(ctx context.Context, p models.Principal, buildingID, residentID string) (models.Building, error)
 }
 
-// Honour runs the honour roll (诚信红榜) with its public notice, the terms,
+// Service runs the honour roll (诚信红榜) with its public notice, the terms,
 // duties and allowances of building heads and the other 三长, star
 // households and rankings.
-type Honour struct {
-	store    HonourStore
+type Service struct {
+	store    Store
 	ledger   *ledger.Ledger
 	policies community.PolicySource
 	heads    HeadAppointer
@@ -80,18 +80,18 @@ type Honour struct {
 	now      func() time.Time
 }
 
-// NewHonour returns the honour service.
-func NewHonour(s HonourStore, l *ledger.Ledger, policies community.PolicySource, heads HeadAppointer, newID func() string, now func() time.Time) *Honour {
-	return &Honour{store: s, ledger: l, policies: policies, heads: heads, newID: newID, now: now}
+// New returns the honour service.
+func New(s Store, l *ledger.Ledger, policies community.PolicySource, heads HeadAppointer, newID func() string, now func() time.Time) *Service {
+	return &Service{store: s, ledger: l, policies: policies, heads: heads, newID: newID, now: now}
 }
 
-func (s *Honour) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 const day = 24 * time.Hour
 
 // member loads a resident of p's community (anyone of the community may
 // look at the notices and the board).
-func (s *Honour) member(ctx context.Context, p models.Principal, id string) (models.Resident, error) {
+func (s *Service) member(ctx context.Context, p models.Principal, id string) (models.Resident, error) {
 	r, err := s.store.Resident(ctx, id)
 	if err == nil && r.CommunityID != p.CommunityID {
 		err = models.ErrNotFound
@@ -101,7 +101,7 @@ func (s *Honour) member(ctx context.Context, p models.Principal, id string) (mod
 
 // event records a once-only state change. It reports whether this call
 // recorded it (false: it was recorded before, and the first one is returned).
-func (s *Honour) event(ctx context.Context, ev models.HonourEvent) (models.HonourEvent, bool, error) {
+func (s *Service) event(ctx context.Context, ev models.HonourEvent) (models.HonourEvent, bool, error) {
 	first := true
 	err := s.store.InsertHonourEvent(ctx, ev)
 	if errors.Is(err, models.ErrConflict) {
@@ -125,7 +125,7 @@ func (s *Honour) event(ctx context.Context, ev models.HonourEvent) (models.Honou
 
 // audit records a decision in the staff audit trail; the jobs' and the
 // demo seed's ("system") are not staff decisions and are left out.
-func (s *Honour) audit(ctx context.Context, id, communityID, actor, action, subject, reason string, at time.Time) error {
+func (s *Service) audit(ctx context.Context, id, communityID, actor, action, subject, reason string, at time.Time) error {
 	if actor == "system" {
 		return nil
 	}
@@ -149,7 +149,7 @@ type Nomination struct {
 // Nominate puts a resident or household into public notice (公示). Staff
 // may nominate anyone of their community, a building head the residents of
 // the building they head.
-func (s *Honour) Nominate(ctx context.Context, p models.Principal, n Nomination) (models.HonourEntry, error) {
+func (s *Service) Nominate(ctx context.Context, p models.Principal, n Nomination) (models.HonourEntry, error) {
 	if !p.IsStaff() && !p.Has(models.RoleBuildingHead) {
 		return models.HonourEntry{}, models.ErrForbidden
 	}
@@ -222,7 +222,7 @@ func nominationID(communityID, key string, n int) string {
 // entry's insert is the only write, so there is no crash point between
 // "claimed" and "recorded"; the chain is released when its last entry is
 // rejected, expires or is revoked, which are keyed events already.
-func (s *Honour) insertNomination(ctx context.Context, e models.HonourEntry) (models.HonourEntry, error) {
+func (s *Service) insertNomination(ctx context.Context, e models.HonourEntry) (models.HonourEntry, error) {
 	key := currentKey(e)
 	n := 1
 	for {
@@ -267,7 +267,7 @@ func (s *Honour) insertNomination(ctx context.Context, e models.HonourEntry) (mo
 
 // otherOpenNomination returns an open nomination on e's nominee's chain
 // other than e, or nil.
-func (s *Honour) otherOpenNomination(ctx context.Context, e models.HonourEntry) (*models.HonourEntry, error) {
+func (s *Service) otherOpenNomination(ctx context.Context, e models.HonourEntry) (*models.HonourEntry, error) {
 	for n := 1; ; n++ {
 		x, err := s.store.HonourEntry(ctx, nominationID(e.CommunityID, currentKey(e), n))
 		if errors.Is(err, models.ErrNotFound) {
@@ -305,7 +305,7 @@ func nominationOpen(prev models.HonourEntry) error {
 // openNomination reports whether entry e still holds its nominee's chain at
 // at: in notice (not rejected) or listed (not expired, not revoked). The
 // status is a cache, so the keyed events decide.
-func (s *Honour) openNomination(ctx context.Context, e models.HonourEntry, at time.Time) (bool, error) {
+func (s *Service) openNomination(ctx context.Context, e models.HonourEntry, at time.Time) (bool, error) {
 	switch e.Status {
 	case models.HonourNotice:
 		_, err := s.store.HonourEvent(ctx, e.ID+":rejected")
@@ -340,7 +340,7 @@ func (s *Honour) openNomination(ctx context.Context, e models.HonourEntry, at ti
 // nominee chose not to be shown: only the nominee (or a member of the
 // nominated household), staff and admin see that one; to anyone else it
 // does not exist.
-func (s *Honour) Entry(ctx context.Context, p models.Principal, id string) (models.HonourEntry, error) {
+func (s *Service) Entry(ctx context.Context, p models.Principal, id string) (models.HonourEntry, error) {
 	e, err := s.store.HonourEntry(ctx, id)
 	if err == nil && e.CommunityID != p.CommunityID {
 		err = models.ErrNotFound
@@ -360,7 +360,7 @@ func (s *Honour) Entry(ctx context.Context, p models.Principal, id string) (mode
 
 // Entries lists the caller's community's entries: staff see any status,
 // residents the nominations in notice (公示).
-func (s *Honour) Entries(ctx context.Context, p models.Principal, status models.HonourStatus, after string, limit int) ([]models.HonourEntry, error) {
+func (s *Service) Entries(ctx context.Context, p models.Principal, status models.HonourStatus, after string, limit int) ([]models.HonourEntry, error) {
 	if p.CommunityID == "" {
 		return nil, models.ErrForbidden
 	}
@@ -375,7 +375,7 @@ func (s *Honour) Entries(ctx context.Context, p models.Principal, status models.
 }
 
 // MyEntries lists the entries naming the caller or their household.
-func (s *Honour) MyEntries(ctx context.Context, p models.Principal) ([]models.HonourEntry, error) {
+func (s *Service) MyEntries(ctx context.Context, p models.Principal) ([]models.HonourEntry, error) {
 	r, err := s.member(ctx, p, p.ResidentID)
 	if err != nil {
 		return nil, err
@@ -394,7 +394,7 @@ func (s *Honour) MyEntries(ctx context.Context, p models.Principal) ([]models.Ho
 }
 
 // concerns reports whether the entry names r or r's household.
-func (s *Honour) concerns(e models.HonourEntry, r models.Resident) bool {
+func (s *Service) concerns(e models.HonourEntry, r models.Resident) bool {
 	if e.ResidentID != "" {
 		return e.ResidentID == r.ID
 	}
@@ -403,7 +403,7 @@ func (s *Honour) concerns(e models.HonourEntry, r models.Resident) bool {
 
 // Object lodges the caller's objection to a nomination in notice, one per
 // resident and entry.
-func (s *Honour) Object(ctx context.Context, p models.Principal, entryID, reason string) (models.Objection, error) {
+func (s *Service) Object(ctx context.Context, p models.Principal, entryID, reason string) (models.Objection, error) {
 	e, err := s.Entry(ctx, p, entryID)
 	if err != nil {
 		return models.Objection{}, fmt.Errorf("object: %w", err)
@@ -428,7 +428,7 @@ func (s *Honour) Object(ctx context.Context, p models.Principal, entryID, reason
 }
 
 // Objections lists the objections to an entry (staff).
-func (s *Honour) Objections(ctx context.Context, p models.Principal, entryID string) ([]models.Objection, error) {
+func (s *Service) Objections(ctx context.Context, p models.Principal, entryID string) ([]models.Objection, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return nil, err
 	}
@@ -450,7 +450,7 @@ func (s *Honour) Objections(ctx context.Context, p models.Principal, entryID str
 
 // settledObjection mends the cached status from the ruling event, which a
 // crash may have left unsaved.
-func (s *Honour) settledObjection(ctx context.Context, o models.Objection) (models.Objection, error) {
+func (s *Service) settledObjection(ctx context.Context, o models.Objection) (models.Objection, error) {
 	if o.Status != models.ObjectionPending {
 		return o, nil
 	}
@@ -467,7 +467,7 @@ func (s *Honour) settledObjection(ctx context.Context, o models.Objection) (mode
 
 // RuleObjection upholds or dismisses an objection (staff), once. An upheld
 // objection keeps the nomination off the roll.
-func (s *Honour) RuleObjection(ctx context.Context, p models.Principal, objectionID string, uphold bool, ruling string) (models.Objection, error) {
+func (s *Service) RuleObjection(ctx context.Context, p models.Principal, objectionID string, uphold bool, ruling string) (models.Objection, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Objection{}, err
 	}
@@ -518,7 +518,7 @@ func (s *Honour) RuleObjection(ctx context.Context, p models.Principal, objectio
 // back. list checks for the rejection after it records the listing, and
 // reject checks for the listing after it records the rejection, so
 // whichever of the two comes second sees the other.
-func (s *Honour) reject(ctx context.Context, e models.HonourEntry, because models.HonourEvent) error {
+func (s *Service) reject(ctx context.Context, e models.HonourEntry, because models.HonourEvent) error {
 	ev, _, err := s.event(ctx, models.HonourEvent{ID: e.ID + ":rejected", CommunityID: e.CommunityID, Subject: e.ID,
 		Kind: "rejected", By: because.By, Reason: because.Reason, At: because.At})
 	if err != nil {
@@ -542,7 +542,7 @@ func (s *Honour) reject(ctx context.Context, e models.HonourEntry, because model
 // before it is reversed, never paid afterwards), then the caches. Every
 // step is keyed, so a repeat (the ruling sent again, or the expiry job)
 // finishes what a crash left.
-func (s *Honour) withdraw(ctx context.Context, e models.HonourEntry, listed, because models.HonourEvent) error {
+func (s *Service) withdraw(ctx context.Context, e models.HonourEntry, listed, because models.HonourEvent) error {
 	ev, _, err := s.event(ctx, models.HonourEvent{ID: e.ID + ":withdrawn", CommunityID: e.CommunityID, Subject: e.ID,
 		Kind: "withdrawn", By: because.By, Reason: because.Reason, At: because.At})
 	if err != nil {
@@ -591,7 +591,7 @@ func listingPosting(e models.HonourEntry, r models.Resident, policy models.Polic
 
 // takeBackListing reverses r's listing credit for e, once. Points already
 // spent stay spent: what the balance does not cover is not taken.
-func (s *Honour) takeBackListing(ctx context.Context, e models.HonourEntry, r models.Resident, policy models.Policy) error {
+func (s *Service) takeBackListing(ctx context.Context, e models.HonourEntry, r models.Resident, policy models.Policy) error {
 	credit, err := s.ledger.Post(ctx, listingPosting(e, r, policy))
 	if err != nil {
 		return err
@@ -623,7 +623,7 @@ func (s *Honour) takeBackListing(ctx context.Context, e models.HonourEntry, r mo
 // at at: one with an upheld objection is rejected, one with an objection
 // still pending waits for the ruling, any other is listed. Safe to repeat:
 // the listing is a keyed event and its points a keyed posting.
-func (s *Honour) ListDue(ctx context.Context, at time.Time) (listed, rejected, blocked int, err error) {
+func (s *Service) ListDue(ctx context.Context, at time.Time) (listed, rejected, blocked int, err error) {
 	due, err := s.store.HonourEntries(ctx, "", []models.HonourStatus{models.HonourNotice}, "", 0)
 	if err != nil {
 		return 0, 0, 0, err
@@ -670,7 +670,7 @@ func (s *Honour) ListDue(ctx context.Context, at time.Time) (listed, rejected, b
 
 // nominees are the residents a listing credits: the resident, or every
 // resident of the household.
-func (s *Honour) nominees(ctx context.Context, e models.HonourEntry) ([]models.Resident, error) {
+func (s *Service) nominees(ctx context.Context, e models.HonourEntry) ([]models.Resident, error) {
 	if e.ResidentID != "" {
 		r, err := s.store.Resident(ctx, e.ResidentID)
 		if errors.Is(err, models.ErrNotFound) {
@@ -690,7 +690,7 @@ func currentKey(e models.HonourEntry) string {
 
 // list puts e on the roll once: the keyed event decides, the points are a
 // keyed posting, and the caches are rewritten on every repeat.
-func (s *Honour) list(ctx context.Context, e models.HonourEntry) error {
+func (s *Service) list(ctx context.Context, e models.HonourEntry) error {
 	ev, _, err := s.event(ctx, models.HonourEvent{ID: e.ID + ":listed", CommunityID: e.CommunityID, Subject: e.ID,
 		Kind: "listed", By: "system", At: s.stamp()})
 	if err != nil {
@@ -746,7 +746,7 @@ func (s *Honour) list(ctx context.Context, e models.HonourEntry) error {
 
 // ExpireDue marks listings whose period is over at at as expired. The
 // eligibility has ended already: HonourListed compares with ExpiresAt.
-func (s *Honour) ExpireDue(ctx context.Context, at time.Time) (int, error) {
+func (s *Service) ExpireDue(ctx context.Context, at time.Time) (int, error) {
 	listed, err := s.store.HonourEntries(ctx, "", []models.HonourStatus{models.HonourListed}, "", 0)
 	if err != nil {
 		return 0, err
@@ -784,7 +784,7 @@ func (s *Honour) ExpireDue(ctx context.Context, at time.Time) (int, error) {
 
 // Revoke takes a listing down (摘牌, staff) with a reason. Eligibility ends
 // at once; the listing points stay with the resident.
-func (s *Honour) Revoke(ctx context.Context, p models.Principal, entryID, reason string) (models.HonourEntry, error) {
+func (s *Service) Revoke(ctx context.Context, p models.Principal, entryID, reason string) (models.HonourEntry, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.HonourEntry{}, err
 	}
@@ -823,7 +823,7 @@ func (s *Honour) Revoke(ctx context.Context, p models.Principal, entryID, reason
 
 // Appeal lets the listed person (or a member of the listed household)
 // appeal the latest revocation, once per revocation.
-func (s *Honour) Appeal(ctx context.Context, p models.Principal, entryID, reason string) (models.HonourEntry, error) {
+func (s *Service) Appeal(ctx context.Context, p models.Principal, entryID, reason string) (models.HonourEntry, error) {
 	e, err := s.Entry(ctx, p, entryID)
 	if err != nil {
 		return models.HonourEntry{}, fmt.Errorf("appeal: %w", err)
@@ -860,7 +860,7 @@ func (s *Honour) Appeal(ctx context.Context, p models.Principal, entryID, reason
 // DecideAppeal rules on the open appeal (staff). In the appellant's favour
 // the listing is restored until its original expiry, and with it the
 // eligibility for honour-roll rewards.
-func (s *Honour) DecideAppeal(ctx context.Context, p models.Principal, entryID string, restore bool, note string) (models.HonourEntry, error) {
+func (s *Service) DecideAppeal(ctx context.Context, p models.Principal, entryID string, restore bool, note string) (models.HonourEntry, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.HonourEntry{}, err
 	}
@@ -921,7 +921,7 @@ func (s *Honour) DecideAppeal(ctx context.Context, p models.Principal, entryID s
 
 // SetHidden lets the listed person choose whether the public board shows
 // them; they stay listed either way.
-func (s *Honour) SetHidden(ctx context.Context, p models.Principal, entryID string, hidden bool) (models.HonourEntry, error) {
+func (s *Service) SetHidden(ctx context.Context, p models.Principal, entryID string, hidden bool) (models.HonourEntry, error) {
 	e, err := s.Entry(ctx, p, entryID)
 	if err != nil {
 		return models.HonourEntry{}, err
@@ -948,7 +948,7 @@ type BoardRow struct {
 
 // Board is the community's current honour roll with masked names, leaving
 // out whoever chose not to be shown.
-func (s *Honour) Board(ctx context.Context, p models.Principal) ([]BoardRow, error) {
+func (s *Service) Board(ctx context.Context, p models.Principal) ([]BoardRow, error) {
 	if p.CommunityID == "" {
 		return nil, models.ErrForbidden
 	}
@@ -991,7 +991,7 @@ func (s *Honour) Board(ctx context.Context, p models.Principal) ([]BoardRow, err
 // HonourListed reports whether the resident is on the honour roll at t
 // (listed, not expired, not revoked), in person or through a listed
 // household. At most three _id reads.
-func (s *Honour) HonourListed(ctx context.Context, communityID, residentID string, at time.Time) (bool, error) {
+func (s *Service) HonourListed(ctx context.Context, communityID, residentID string, at time.Time) (bool, error) {
 	cur, err := s.store.HonourCurrent(ctx, "r:"+residentID)
 	switch {
 	case err == nil && cur.CommunityID == communityID && cur.ActiveAt(at):

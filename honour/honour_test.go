@@ -1,4 +1,4 @@
-package services_test
+package honour_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/directory"
+	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/services"
@@ -23,7 +24,7 @@ type honourWorld struct {
 	t       *testing.T
 	st      *store.Store
 	l       *ledger.Ledger
-	hs      *services.Honour
+	hs      *honour.Service
 	cs      *directory.Service
 	at      time.Time
 	staff   models.Principal
@@ -43,7 +44,7 @@ func newHonourWorld(t *testing.T) *honourWorld {
 	clock := func() time.Time { return w.at }
 	w.cs, w.st = newService(t)
 	w.l = ledger.New(w.st, clock)
-	w.hs = services.NewHonour(w.st, w.l, services.NewPolicies(w.st, clock), w.cs, newID, clock)
+	w.hs = honour.New(w.st, w.l, services.NewPolicies(w.st, clock), w.cs, newID, clock)
 	w.staff = staffOf("A")
 	w.bld = mustBuilding(t, w.cs, w.staff, "1号楼")
 	w.hh1 = mustHousehold(t, w.cs, w.staff, w.bld.ID, "101")
@@ -74,7 +75,7 @@ func (w *honourWorld) points(id string) int64 {
 
 func (w *honourWorld) nominate(r models.Resident) models.HonourEntry {
 	w.t.Helper()
-	e, err := w.hs.Nominate(ctx, w.staff, services.Nomination{ResidentID: r.ID, Category: "诚信", Reason: "拾金不昧"})
+	e, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: r.ID, Category: "诚信", Reason: "拾金不昧"})
 	if err != nil {
 		w.t.Fatalf("nominate: %v", err)
 	}
@@ -315,7 +316,7 @@ func TestBoardMasksNamesAndLeavesOutOptedOut(t *testing.T) {
 func TestHouseholdListingMakesMembersEligible(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	e, err := w.hs.Nominate(ctx, w.staff, services.Nomination{HouseholdID: w.hh2.ID, Category: "文明家庭", Reason: "邻里和睦"})
+	e, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{HouseholdID: w.hh2.ID, Category: "文明家庭", Reason: "邻里和睦"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,17 +336,17 @@ func TestBuildingHeadNominatesOwnBuildingOnly(t *testing.T) {
 	other := mustBuilding(t, w.cs, w.staff, "2号楼")
 	hh := mustHousehold(t, w.cs, w.staff, other.ID, "201")
 	far := w.resident("钱七", hh.ID)
-	if _, err := w.hs.Appoint(ctx, w.staff, services.Appointment{Role: models.HeadBuilding, BuildingID: w.bld.ID, ResidentID: w.li.ID}); err != nil {
+	if _, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{Role: models.HeadBuilding, BuildingID: w.bld.ID, ResidentID: w.li.ID}); err != nil {
 		t.Fatal(err)
 	}
 	head := models.Principal{ResidentID: w.li.ID, CommunityID: "A", Roles: []models.Role{models.RoleBuildingHead}}
-	if _, err := w.hs.Nominate(ctx, head, services.Nomination{ResidentID: w.wang.ID, Category: "好人好事", Reason: "扶老人过马路"}); err != nil {
+	if _, err := w.hs.Nominate(ctx, head, honour.Nomination{ResidentID: w.wang.ID, Category: "好人好事", Reason: "扶老人过马路"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.hs.Nominate(ctx, head, services.Nomination{ResidentID: far.ID, Category: "好人好事", Reason: "x"}); !errors.Is(err, models.ErrForbidden) {
+	if _, err := w.hs.Nominate(ctx, head, honour.Nomination{ResidentID: far.ID, Category: "好人好事", Reason: "x"}); !errors.Is(err, models.ErrForbidden) {
 		t.Fatalf("head nominated another building's resident: %v", err)
 	}
-	if _, err := w.hs.Nominate(ctx, w.as(w.wang), services.Nomination{ResidentID: w.zhao.ID, Category: "好人好事", Reason: "x"}); !errors.Is(err, models.ErrForbidden) {
+	if _, err := w.hs.Nominate(ctx, w.as(w.wang), honour.Nomination{ResidentID: w.zhao.ID, Category: "好人好事", Reason: "x"}); !errors.Is(err, models.ErrForbidden) {
 		t.Fatalf("resident nominated: %v", err)
 	}
 }
@@ -354,7 +355,7 @@ func TestBuildingHeadNominatesOwnBuildingOnly(t *testing.T) {
 
 func (w *honourWorld) appoint(r models.Resident) models.HeadTerm {
 	w.t.Helper()
-	term, err := w.hs.Appoint(ctx, w.staff, services.Appointment{Role: models.HeadBuilding, BuildingID: w.bld.ID, ResidentID: r.ID})
+	term, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{Role: models.HeadBuilding, BuildingID: w.bld.ID, ResidentID: r.ID})
 	if err != nil {
 		w.t.Fatalf("appoint: %v", err)
 	}
@@ -363,7 +364,7 @@ func (w *honourWorld) appoint(r models.Resident) models.HeadTerm {
 
 func (w *honourWorld) duty(r models.Resident, month, duty string, confirm bool) models.Duty {
 	w.t.Helper()
-	d, err := w.hs.LogDuty(ctx, w.as(r), services.DutyLog{Month: month, Duty: duty, Evidence: "已完成", PhotoURL: "https://example.com/p.jpg"})
+	d, err := w.hs.LogDuty(ctx, w.as(r), honour.DutyLog{Month: month, Duty: duty, Evidence: "已完成", PhotoURL: "https://example.com/p.jpg"})
 	if err != nil {
 		w.t.Fatalf("log duty: %v", err)
 	}
@@ -599,7 +600,7 @@ func TestRankingsTieBreaks(t *testing.T) {
 		CommunityID: "A", Delta: -10, Kind: models.KindDeduct, Actor: "staff"}); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := w.hs.Rankings(ctx, w.as(w.zhang), services.RankingQuery{Period: "2026-05"})
+	rows, err := w.hs.Rankings(ctx, w.as(w.zhang), honour.RankingQuery{Period: "2026-05"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -613,10 +614,10 @@ func TestRankingsTieBreaks(t *testing.T) {
 	if fmt.Sprint(names) != fmt.Sprint(want) {
 		t.Fatalf("ranking %v, want %v", names, want)
 	}
-	if rows, _ := w.hs.Rankings(ctx, w.as(w.zhang), services.RankingQuery{Period: "2026-04"}); len(rows) != 0 {
+	if rows, _ := w.hs.Rankings(ctx, w.as(w.zhang), honour.RankingQuery{Period: "2026-04"}); len(rows) != 0 {
 		t.Fatalf("April ranking %v", rows)
 	}
-	if _, err := w.hs.Rankings(ctx, w.as(w.zhang), services.RankingQuery{Period: "May"}); !errors.Is(err, models.ErrValidation) {
+	if _, err := w.hs.Rankings(ctx, w.as(w.zhang), honour.RankingQuery{Period: "May"}); !errors.Is(err, models.ErrValidation) {
 		t.Fatalf("bad period: %v", err)
 	}
 }
@@ -656,7 +657,7 @@ func TestConcurrentAppointmentsOpenOneTerm(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, err := w.hs.Appoint(ctx, w.staff, services.Appointment{Role: models.HeadBuilding, BuildingID: w.bld.ID, ResidentID: r.ID})
+			_, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{Role: models.HeadBuilding, BuildingID: w.bld.ID, ResidentID: r.ID})
 			if err == nil {
 				won.Add(1)
 			} else if !errors.Is(err, models.ErrConflict) {
@@ -727,7 +728,7 @@ var _ interface {
 	HonourListed(ctx context.Context, communityID, residentID string, at time.Time) (bool, error)
 	StarLevel(ctx context.Context, communityID, householdID string, at time.Time) (int, error)
 	ActiveHead(ctx context.Context, communityID, residentID string, at time.Time) (bool, error)
-} = (*services.Honour)(nil)
+} = (*honour.Service)(nil)
 
 func TestContractReadsOfUnknownsAreFalse(t *testing.T) {
 	t.Parallel()
@@ -754,11 +755,11 @@ func TestBuildingRankingLeavesOutOtherBuildings(t *testing.T) {
 	far := w.resident("钱七", mustHousehold(t, w.cs, w.staff, b2.ID, "201").ID)
 	w.award(far, 500, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC))
 	w.award(w.zhang, 10, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC))
-	rows, err := w.hs.Rankings(ctx, w.as(w.li), services.RankingQuery{Period: "2026", BuildingID: w.bld.ID})
+	rows, err := w.hs.Rankings(ctx, w.as(w.li), honour.RankingQuery{Period: "2026", BuildingID: w.bld.ID})
 	if err != nil || len(rows) != 1 || rows[0].ResidentID != w.zhang.ID {
 		t.Fatalf("building ranking = %+v, %v", rows, err)
 	}
-	rows, err = w.hs.Rankings(ctx, w.as(w.li), services.RankingQuery{Period: "2026"})
+	rows, err = w.hs.Rankings(ctx, w.as(w.li), honour.RankingQuery{Period: "2026"})
 	if err != nil || len(rows) != 2 || rows[0].ResidentID != far.ID {
 		t.Fatalf("community ranking = %+v, %v", rows, err)
 	}
