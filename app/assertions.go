@@ -10,21 +10,22 @@ import (
 	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
+	"github.com/linli-community/linli/timebank"
 )
 
 // The MongoDB store is what every store interface is wired to. These
 // checks say so at compile time, here in app, because only app may import
 // both the packages that declare the interfaces and the store.
 var (
-	_ directory.Store        = (*store.Store)(nil)
-	_ honour.Store           = (*store.Store)(nil)
-	_ rewards.Store          = (*store.Store)(nil)
-	_ services.PolicyStore   = (*store.Store)(nil)
-	_ services.SessionStore  = (*store.Store)(nil)
-	_ settlement.Store       = (*store.Store)(nil)
-	_ services.TimebankStore = (*store.Store)(nil)
-	_ community.People       = (*store.Store)(nil)
-	_ community.AuditTrail   = (*store.Store)(nil)
-	_ ledger.Store           = (*store.Store)(nil)
-	_ jobs.Store             = (*store.Store)(nil)
+	_ directory.Store       = (*store.Store)(nil)
+	_ honour.Store          = (*store.Store)(nil)
+	_ rewards.Store         = (*store.Store)(nil)
+	_ services.PolicyStore  = (*store.Store)(nil)
+	_ services.SessionStore = (*store.Store)(nil)
+	_ settlement.Store      = (*store.Store)(nil)
+	_ timebank.Store        = (*store.Store)(nil)
+	_ community.People      = (*store.Store)(nil)
+	_ community.AuditTrail  = (*store.Store)(nil)
+	_ ledger.Store          = (*store.Store)(nil)
+	_ jobs.Store            = (*store.Store)(nil)
 )

@@ -10,7 +10,7 @@ import (
 	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/timebank"
 )
 
 // demoPassword is the password of every demo login; the demo is for a
@@ -246,7 +246,7 @@ func (s *system) seedTimebank(ctx context.Context, communityID string, sp, elder
 	now := s.now().In(s.loc)
 	today := now.Truncate(time.Hour).Add(-time.Hour)
 	tomorrow := time.Date(now.Year(), now.Month(), now.Day()+1, 9, 0, 0, 0, s.loc)
-	for _, a := range []services.NewActivity{
+	for _, a := range []timebank.NewActivity{
 		{Title: "垃圾分类桶边督导", Category: "垃圾分类", Place: "1号楼垃圾厢房", Start: today, End: today.Add(4 * time.Hour),
 			Capacity: 6, MaxMinutes: 180, SelfCheckin: true},
 		{Title: "独居老人探访", Category: "助老", Place: "居委会活动室", Start: tomorrow, End: tomorrow.Add(3 * time.Hour),
@@ -270,7 +270,7 @@ func (s *system) seedTimebank(ctx context.Context, communityID string, sp, elder
 		Kind: models.KindAdjustment, Reason: "街道拨付时间银行基金", Actor: sp.ResidentID}); err != nil {
 		return err
 	}
-	_, err := s.timebank.PostAid(ctx, elder, services.NewAid{Kind: models.AidRequest, Title: "陪同去医院复诊",
+	_, err := s.timebank.PostAid(ctx, elder, timebank.NewAid{Kind: models.AidRequest, Title: "陪同去医院复诊",
 		Description: "周三上午去第五人民医院, 需要有人陪同挂号取药", Minutes: 120, When: tomorrow.AddDate(0, 0, 2)})
 	return err
 }

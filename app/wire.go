@@ -22,6 +22,7 @@ import (
 	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
+	"github.com/linli-community/linli/timebank"
 	"github.com/linli-community/linli/web"
 )
 
@@ -42,7 +43,7 @@ type system struct {
 	settlement  *settlement.Service
 	rewards     *rewards.Service
 	honour      *honour.Service
-	timebank    *services.Timebank
+	timebank    *timebank.Service
 	passwords   *auth.Passwords
 	qrSecret    []byte // signs QR tokens; derived from the active JWT key
 	metrics     *metrics
@@ -129,7 +130,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.deps.Offers = sys.rewards
 	sys.settlement = settlement.New(st, sys.ledger, st, sys.policies, st, sys.rewards, now)
 	sys.deps.Settlement = sys.settlement
-	sys.timebank = services.NewTimebank(st, st, sys.ledger, sys.policies, st, sys.qrSecret, now, newID)
+	sys.timebank = timebank.New(st, st, sys.ledger, sys.policies, st, sys.qrSecret, now, newID)
 	sys.deps.Timebank = sys.timebank
 	return sys, nil
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/rewards"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/timebank"
 )
 
 // The value-moving routes are fuzzed a family at a time: each target picks
@@ -249,18 +249,18 @@ func FuzzRewardsValue(f *testing.F) {
 
 type fakeRecords struct{ TimebankService }
 
-func (fakeRecords) ClaimRecord(_ context.Context, p models.Principal, c services.Claim) (models.ServiceRecord, error) {
+func (fakeRecords) ClaimRecord(_ context.Context, p models.Principal, c timebank.Claim) (models.ServiceRecord, error) {
 	mustReach("claim", c, isClean(c.Category, 20), isClean(c.Organisation, 80), isClean(c.Description, 500),
 		!c.Start.IsZero(), !c.End.IsZero(), isIdem(p, c.Idem))
 	return models.ServiceRecord{Category: c.Category, Start: c.Start, End: c.End}, nil
 }
-func (fakeRecords) ScanOut(_ context.Context, _ models.Principal, activityID, token string) (services.Attendance, error) {
+func (fakeRecords) ScanOut(_ context.Context, _ models.Principal, activityID, token string) (timebank.Attendance, error) {
 	mustReach("check-out", []string{activityID, token}, isID(activityID), within(token, 256))
-	return services.Attendance{ActivityID: activityID}, nil
+	return timebank.Attendance{ActivityID: activityID}, nil
 }
-func (fakeRecords) RecordAttendance(_ context.Context, _ models.Principal, activityID, residentID string, _ bool, _ time.Time) (services.Attendance, error) {
+func (fakeRecords) RecordAttendance(_ context.Context, _ models.Principal, activityID, residentID string, _ bool, _ time.Time) (timebank.Attendance, error) {
 	mustReach("attendance", []string{activityID, residentID}, isID(activityID), within(residentID, 64))
-	return services.Attendance{ActivityID: activityID, ResidentID: residentID}, nil
+	return timebank.Attendance{ActivityID: activityID, ResidentID: residentID}, nil
 }
 func (fakeRecords) Approve(_ context.Context, _ models.Principal, id string, minutes models.Minutes, reason string) (models.ServiceRecord, error) {
 	mustReach("approval", []any{id, minutes, reason}, isID(id), minutes >= 0, minutes <= 1440, isCleanOrEmpty(reason, 500))
@@ -299,7 +299,7 @@ func FuzzServiceRecords(f *testing.F) {
 
 type fakeTransfers struct{ TimebankService }
 
-func (fakeTransfers) PostAid(_ context.Context, _ models.Principal, in services.NewAid) (models.MutualAid, error) {
+func (fakeTransfers) PostAid(_ context.Context, _ models.Principal, in timebank.NewAid) (models.MutualAid, error) {
 	mustReach("mutual-aid post", in, in.Kind == models.AidRequest || in.Kind == models.AidOffer,
 		isClean(in.Title, 80), isCleanOrEmpty(in.Description, 500), in.Minutes >= 1, in.Minutes <= 1440)
 	return models.MutualAid{Kind: in.Kind, Title: in.Title, Minutes: in.Minutes}, nil

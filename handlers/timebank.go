@@ -9,25 +9,25 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/timebank"
 	qrcode "github.com/skip2/go-qrcode"
 )
 
 // TimebankService is what the time-bank routes call.
 type TimebankService interface {
-	CreateActivity(ctx context.Context, p models.Principal, in services.NewActivity) (models.Activity, error)
+	CreateActivity(ctx context.Context, p models.Principal, in timebank.NewActivity) (models.Activity, error)
 	Activity(ctx context.Context, p models.Principal, id string) (models.Activity, error)
 	Activities(ctx context.Context, p models.Principal, day time.Time, category string) ([]models.Activity, error)
 	SignUp(ctx context.Context, p models.Principal, activityID string) (models.Signup, error)
 	CancelSignup(ctx context.Context, p models.Principal, activityID string) error
 	Signups(ctx context.Context, p models.Principal, activityID string) ([]models.Signup, error)
-	MyActivities(ctx context.Context, p models.Principal) ([]services.MyActivity, error)
-	QR(ctx context.Context, p models.Principal, activityID string) (services.CheckinQR, error)
-	ScanIn(ctx context.Context, p models.Principal, activityID, token string) (services.Attendance, error)
-	ScanOut(ctx context.Context, p models.Principal, activityID, token string) (services.Attendance, error)
-	RecordAttendance(ctx context.Context, p models.Principal, activityID, residentID string, out bool, at time.Time) (services.Attendance, error)
+	MyActivities(ctx context.Context, p models.Principal) ([]timebank.MyActivity, error)
+	QR(ctx context.Context, p models.Principal, activityID string) (timebank.CheckinQR, error)
+	ScanIn(ctx context.Context, p models.Principal, activityID, token string) (timebank.Attendance, error)
+	ScanOut(ctx context.Context, p models.Principal, activityID, token string) (timebank.Attendance, error)
+	RecordAttendance(ctx context.Context, p models.Principal, activityID, residentID string, out bool, at time.Time) (timebank.Attendance, error)
 
-	ClaimRecord(ctx context.Context, p models.Principal, c services.Claim) (models.ServiceRecord, error)
+	ClaimRecord(ctx context.Context, p models.Principal, c timebank.Claim) (models.ServiceRecord, error)
 	Record(ctx context.Context, p models.Principal, id string) (models.ServiceRecord, error)
 	MyRecords(ctx context.Context, p models.Principal) ([]models.ServiceRecord, error)
 	PendingRecords(ctx context.Context, p models.Principal, limit int) ([]models.ServiceRecord, error)
@@ -36,11 +36,11 @@ type TimebankService interface {
 	RequestCorrection(ctx context.Context, p models.Principal, recordID string, minutes models.Minutes, reason string) (models.Correction, error)
 	Corrections(ctx context.Context, p models.Principal, recordID string) ([]models.Correction, error)
 	DecideCorrection(ctx context.Context, p models.Principal, recordID string, n int, accept bool, answer string) (models.Correction, error)
-	Certificate(ctx context.Context, p models.Principal, residentID string, from, to time.Time) (services.Certificate, error)
-	Ranking(ctx context.Context, p models.Principal, period string) ([]services.BuildingRank, error)
+	Certificate(ctx context.Context, p models.Principal, residentID string, from, to time.Time) (timebank.Certificate, error)
+	Ranking(ctx context.Context, p models.Principal, period string) ([]timebank.BuildingRank, error)
 	RankingPeriod(ctx context.Context, p models.Principal, period string) string
 
-	PostAid(ctx context.Context, p models.Principal, in services.NewAid) (models.MutualAid, error)
+	PostAid(ctx context.Context, p models.Principal, in timebank.NewAid) (models.MutualAid, error)
 	Aid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
 	Aids(ctx context.Context, p models.Principal, after string, limit int) ([]models.MutualAid, string, error)
 	AcceptAid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
@@ -183,7 +183,7 @@ type attendanceJSON struct {
 	Record     *recordJSON `json:"record,omitempty"`
 }
 
-func toAttendanceJSON(a services.Attendance) attendanceJSON {
+func toAttendanceJSON(a timebank.Attendance) attendanceJSON {
 	out := attendanceJSON{ActivityID: a.ActivityID, ResidentID: a.ResidentID, CheckedIn: a.CheckedIn}
 	if a.Record != nil {
 		r := toRecordJSON(*a.Record)
@@ -284,7 +284,7 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	in := services.NewActivity{Start: req.Start, End: req.End, Capacity: req.Capacity,
+	in := timebank.NewActivity{Start: req.Start, End: req.End, Capacity: req.Capacity,
 		MaxMinutes: models.Minutes(req.MaxMinutes), SelfCheckin: req.SelfCheckin}
 	var err error
 	if in.Title, err = models.CleanText("title", req.Title, 80); err != nil {
@@ -479,7 +479,7 @@ func (h *api) claimRecord(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	cl := services.Claim{Start: req.Start, End: req.End}
+	cl := timebank.Claim{Start: req.Start, End: req.End}
 	var err error
 	if cl.Category, err = models.CleanText("category", req.Category, 20); err != nil {
 		return err
@@ -743,7 +743,7 @@ func (h *api) postAid(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	in := services.NewAid{Kind: models.AidKind(req.Kind), Minutes: models.Minutes(req.Minutes)}
+	in := timebank.NewAid{Kind: models.AidKind(req.Kind), Minutes: models.Minutes(req.Minutes)}
 	var err error
 	if in.Title, err = models.CleanText("title", req.Title, 80); err != nil {
 		return err

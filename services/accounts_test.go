@@ -16,7 +16,7 @@ import (
 // community's staff see none of it.
 func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
 	t.Parallel()
-	e := newTB(t)
+	e := newAccountsEnv(t)
 	acc := services.NewAccounts(e.led, e.st, e.st, e.pol, e.clock.now)
 	adjust := func(who string, points models.Points, deduct bool, reason string) models.Entry {
 		t.Helper()

@@ -15,6 +15,7 @@ import (
 	"github.com/linli-community/linli/rewards"
 	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/store"
+	"github.com/linli-community/linli/timebank"
 )
 
 const (
@@ -175,13 +176,13 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, fmt.Errorf("hold-expiry: %w", err)
 	}
 	// 15,000 service records, pending verification, spread over the year.
-	tb := services.NewTimebank(st, st, l, policies, st, []byte("bench-generation-only"), now, randomHex8)
+	tb := timebank.New(st, st, l, policies, st, []byte("bench-generation-only"), now, randomHex8)
 	day := time.Now().AddDate(0, 0, -1).Truncate(24 * time.Hour)
 	if err := parallel(records, func(i int) error {
 		who := i % residentCount
 		start := day.AddDate(0, 0, -(i / residentCount)).Add(9 * time.Hour)
 		_, err := tb.ClaimRecord(ctx, models.Principal{ResidentID: ids[who], CommunityID: c.ID, Roles: []models.Role{models.RoleResident}},
-			services.Claim{Category: "助老", Organisation: "居委会", Description: "generated", Start: start, End: start.Add(90 * time.Minute),
+			timebank.Claim{Category: "助老", Organisation: "居委会", Description: "generated", Start: start, End: start.Add(90 * time.Minute),
 				Idem: community.Idempotency{Key: fmt.Sprintf("gen-claim-%d", i), OpID: fmt.Sprintf("gen:claim:%d", i), Hash: "gen"}})
 		return err
 	}); err != nil {

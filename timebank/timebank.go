@@ -1,4 +1,4 @@
-package services
+package timebank
 
 import (
 	"context"
@@ -17,11 +17,11 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
-// TimebankStore keeps activities, sign-ups, service records, chains,
+// Store keeps activities, sign-ups, service records, chains,
 // mutual aid and gifts. Inserts return models.ErrConflict when the id is
 // taken (that is how every once-only step is decided); reads by id return
 // models.ErrNotFound.
-type TimebankStore interface {
+type Store interface {
 	InsertActivity(ctx context.Context, a models.Activity) error
 	Activity(ctx context.Context, id string) (models.Activity, error)
 	Activities(ctx context.Context, communityID string, from, to time.Time) ([]models.Activity, error)
@@ -65,8 +65,8 @@ type TimebankStore interface {
 	Gifts(ctx context.Context, residentID string) ([]models.Gift, error)
 }
 
-// TimebankPeople reads residents, communities and households.
-type TimebankPeople interface {
+// People reads residents, communities and households.
+type People interface {
 	community.People
 	// Household returns the household with id, or models.ErrNotFound.
 	Household(ctx context.Context, id string) (models.Household, error)
@@ -74,11 +74,11 @@ type TimebankPeople interface {
 	Building(ctx context.Context, id string) (models.Building, error)
 }
 
-// Timebank runs the volunteer time bank: activities and sign-ups, QR
+// Service runs the volunteer time bank: activities and sign-ups, QR
 // check-in, service records and their verification, mutual aid and gifts.
-type Timebank struct {
-	store    TimebankStore
-	people   TimebankPeople
+type Service struct {
+	store    Store
+	people   People
 	zones    *community.Zones
 	ledger   *ledger.Ledger
 	policies community.PolicySource
@@ -100,16 +100,16 @@ type Timebank struct {
 // previous slot are accepted, so a token scanned as it rotates still works.
 const DefaultQRSlot = 45 * time.Second
 
-// NewTimebank returns the time-bank service. secret signs QR tokens.
-func NewTimebank(s TimebankStore, people TimebankPeople, l *ledger.Ledger, policies community.PolicySource, trail community.AuditTrail,
-	secret []byte, now func() time.Time, newID func() string) *Timebank {
-	return &Timebank{store: s, people: people, zones: community.NewZones(people), ledger: l, policies: policies, trail: trail, secret: secret,
+// New returns the time-bank service. secret signs QR tokens.
+func New(s Store, people People, l *ledger.Ledger, policies community.PolicySource, trail community.AuditTrail,
+	secret []byte, now func() time.Time, newID func() string) *Service {
+	return &Service{store: s, people: people, zones: community.NewZones(people), ledger: l, policies: policies, trail: trail, secret: secret,
 		slot: DefaultQRSlot, now: now, newID: newID, heads: map[string]int64{}}
 }
 
-func (t *Timebank) stamp() time.Time { return t.now().UTC().Truncate(time.Millisecond) }
+func (t *Service) stamp() time.Time { return t.now().UTC().Truncate(time.Millisecond) }
 
-func (t *Timebank) location(ctx context.Context, communityID string) *time.Location {
+func (t *Service) location(ctx context.Context, communityID string) *time.Location {
 	loc, err := t.zones.Location(ctx, communityID)
 	if err != nil {
 		return models.Community{}.Location()
@@ -139,7 +139,7 @@ type NewActivity struct {
 }
 
 // CreateActivity adds an activity of the caller's community.
-func (t *Timebank) CreateActivity(ctx context.Context, p models.Principal, in NewActivity) (models.Activity, error) {
+func (t *Service) CreateActivity(ctx context.Context, p models.Principal, in NewActivity) (models.Activity, error) {
 	if !canOrganise(p) {
 		return models.Activity{}, models.ErrForbidden
 	}
@@ -169,7 +169,7 @@ func (t *Timebank) CreateActivity(ctx context.Context, p models.Principal, in Ne
 }
 
 // Activity returns an activity of the caller's community.
-func (t *Timebank) Activity(ctx context.Context, p models.Principal, id string) (models.Activity, error) {
+func (t *Service) Activity(ctx context.Context, p models.Principal, id string) (models.Activity, error) {
 	a, err := t.store.Activity(ctx, id)
 	if err != nil {
 		return models.Activity{}, err
@@ -182,7 +182,7 @@ func (t *Timebank) Activity(ctx context.Context, p models.Principal, id string) 
 
 // Activities lists the caller's community's activities on a day (in the
 // community's time zone), optionally of one category.
-func (t *Timebank) Activities(ctx context.Context, p models.Principal, day time.Time, category string) ([]models.Activity, error) {
+func (t *Service) Activities(ctx context.Context, p models.Principal, day time.Time, category string) ([]models.Activity, error) {
 	if p.CommunityID == "" {
 		return nil, models.ErrForbidden
 	}
@@ -212,7 +212,7 @@ func signupID(activityID, residentID string, gen int) string {
 // concurrency: each place is a slot taken by an insert; a cancelled place
 // is given back by a release mark and taken again under a new generation.
 // Signing up twice returns the first sign-up.
-func (t *Timebank) SignUp(ctx context.Context, p models.Principal, activityID string) (models.Signup, error) {
+func (t *Service) SignUp(ctx context.Context, p models.Principal, activityID string) (models.Signup, error) {
 	a, err := t.Activity(ctx, p, activityID)
 	if err != nil {
 		return models.Signup{}, err
@@ -267,7 +267,7 @@ func (t *Timebank) SignUp(ctx context.Context, p models.Principal, activityID st
 	return su, nil
 }
 
-func (t *Timebank) signupCancelled(ctx context.Context, su models.Signup) (bool, error) {
+func (t *Service) signupCancelled(ctx context.Context, su models.Signup) (bool, error) {
 	if su.Cancelled {
 		return true, nil
 	}
@@ -281,7 +281,7 @@ func (t *Timebank) signupCancelled(ctx context.Context, su models.Signup) (bool,
 // takeSlot inserts the first free slot of the activity for signup, or
 // returns the one it already holds. Slot n generation g is free when it is
 // missing; taken and released it moves on to generation g+1.
-func (t *Timebank) takeSlot(ctx context.Context, a models.Activity, signup string) (string, error) {
+func (t *Service) takeSlot(ctx context.Context, a models.Activity, signup string) (string, error) {
 	for n := 1; n <= a.Capacity; n++ {
 		for g := 0; ; g++ {
 			id := fmt.Sprintf("slot:%s:%d:%d", a.ID, n, g)
@@ -310,7 +310,7 @@ func (t *Timebank) takeSlot(ctx context.Context, a models.Activity, signup strin
 }
 
 // CancelSignup gives the caller's place back, before the start.
-func (t *Timebank) CancelSignup(ctx context.Context, p models.Principal, activityID string) error {
+func (t *Service) CancelSignup(ctx context.Context, p models.Principal, activityID string) error {
 	a, err := t.Activity(ctx, p, activityID)
 	if err != nil {
 		return err
@@ -342,7 +342,7 @@ func (t *Timebank) CancelSignup(ctx context.Context, p models.Principal, activit
 	return t.store.SetSignupState(ctx, su.ID, su.Slot, true)
 }
 
-func (t *Timebank) heldSlot(ctx context.Context, a models.Activity, signup string) (string, error) {
+func (t *Service) heldSlot(ctx context.Context, a models.Activity, signup string) (string, error) {
 	for n := 1; n <= a.Capacity; n++ {
 		for g := 0; ; g++ {
 			id := fmt.Sprintf("slot:%s:%d:%d", a.ID, n, g)
@@ -360,7 +360,7 @@ func (t *Timebank) heldSlot(ctx context.Context, a models.Activity, signup strin
 
 // currentSignup is the resident's live sign-up at the activity, or
 // models.ErrNotFound.
-func (t *Timebank) currentSignup(ctx context.Context, activityID, residentID string) (models.Signup, error) {
+func (t *Service) currentSignup(ctx context.Context, activityID, residentID string) (models.Signup, error) {
 	var last *models.Signup
 	for gen := 0; ; gen++ {
 		su, err := t.store.Signup(ctx, signupID(activityID, residentID, gen))
@@ -386,7 +386,7 @@ func (t *Timebank) currentSignup(ctx context.Context, activityID, residentID str
 }
 
 // Signups lists who holds a place at an activity, for its organiser.
-func (t *Timebank) Signups(ctx context.Context, p models.Principal, activityID string) ([]models.Signup, error) {
+func (t *Service) Signups(ctx context.Context, p models.Principal, activityID string) ([]models.Signup, error) {
 	a, err := t.Activity(ctx, p, activityID)
 	if err != nil {
 		return nil, err
@@ -416,7 +416,7 @@ type MyActivity struct {
 }
 
 // MyActivities lists the activities the caller holds a place at.
-func (t *Timebank) MyActivities(ctx context.Context, p models.Principal) ([]MyActivity, error) {
+func (t *Service) MyActivities(ctx context.Context, p models.Principal) ([]MyActivity, error) {
 	all, err := t.store.Signups(ctx, "", p.ResidentID)
 	if err != nil {
 		return nil, err
@@ -444,16 +444,16 @@ type CheckinQR struct {
 	Expires time.Time
 }
 
-func (t *Timebank) sign(payload string) string {
+func (t *Service) sign(payload string) string {
 	mac := hmac.New(sha256.New, t.secret)
 	mac.Write([]byte("activity-qr\x00" + payload))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-func (t *Timebank) slotOf(at time.Time) int64 { return at.UnixMilli() / t.slot.Milliseconds() }
+func (t *Service) slotOf(at time.Time) int64 { return at.UnixMilli() / t.slot.Milliseconds() }
 
 // QR returns the current check-in token of an activity, for its organiser.
-func (t *Timebank) QR(ctx context.Context, p models.Principal, activityID string) (CheckinQR, error) {
+func (t *Service) QR(ctx context.Context, p models.Principal, activityID string) (CheckinQR, error) {
 	a, err := t.Activity(ctx, p, activityID)
 	if err != nil {
 		return CheckinQR{}, err
@@ -464,7 +464,7 @@ func (t *Timebank) QR(ctx context.Context, p models.Principal, activityID string
 	return t.qrAt(a.ID, t.now()), nil
 }
 
-func (t *Timebank) qrAt(activityID string, at time.Time) CheckinQR {
+func (t *Service) qrAt(activityID string, at time.Time) CheckinQR {
 	slot := t.slotOf(at)
 	// Valid through the next slot: the current and the previous are accepted.
 	exp := time.UnixMilli((slot + 2) * t.slot.Milliseconds()).UTC()
@@ -478,7 +478,7 @@ const maxQRToken = 256
 // verifyQR checks a scanned token against the activity and the time:
 // models.ErrQRInvalid for anything malformed or forged, ErrQRWrongActivity
 // for another activity's token, ErrQRExpired for an old one.
-func (t *Timebank) verifyQR(token, activityID string, at time.Time) error {
+func (t *Service) verifyQR(token, activityID string, at time.Time) error {
 	if len(token) == 0 || len(token) > maxQRToken || !community.TokenText(token) {
 		return models.ErrQRInvalid
 	}

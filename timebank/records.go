@@ -1,4 +1,4 @@
-package services
+package timebank
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 
 // --- check-in and check-out ---
 
-func (t *Timebank) inWindow(ctx context.Context, a models.Activity, at time.Time) error {
+func (t *Service) inWindow(ctx context.Context, a models.Activity, at time.Time) error {
 	pol, err := t.policies.At(ctx, a.CommunityID, a.Start)
 	if err != nil {
 		return err
@@ -35,7 +35,7 @@ type Attendance struct {
 }
 
 // ScanIn checks the caller in with the token on the organiser's screen.
-func (t *Timebank) ScanIn(ctx context.Context, p models.Principal, activityID, token string) (Attendance, error) {
+func (t *Service) ScanIn(ctx context.Context, p models.Principal, activityID, token string) (Attendance, error) {
 	a, err := t.scannable(ctx, p, activityID, token)
 	if err != nil {
 		return Attendance{}, err
@@ -45,7 +45,7 @@ func (t *Timebank) ScanIn(ctx context.Context, p models.Principal, activityID, t
 
 // ScanOut checks the caller out with the token on the organiser's screen,
 // which makes the pending service record.
-func (t *Timebank) ScanOut(ctx context.Context, p models.Principal, activityID, token string) (Attendance, error) {
+func (t *Service) ScanOut(ctx context.Context, p models.Principal, activityID, token string) (Attendance, error) {
 	a, err := t.scannable(ctx, p, activityID, token)
 	if err != nil {
 		return Attendance{}, err
@@ -53,7 +53,7 @@ func (t *Timebank) ScanOut(ctx context.Context, p models.Principal, activityID, 
 	return t.checkOut(ctx, a, p.ResidentID, p.ResidentID, t.stamp())
 }
 
-func (t *Timebank) scannable(ctx context.Context, p models.Principal, activityID, token string) (models.Activity, error) {
+func (t *Service) scannable(ctx context.Context, p models.Principal, activityID, token string) (models.Activity, error) {
 	a, err := t.Activity(ctx, p, activityID)
 	if err != nil {
 		return a, err
@@ -69,7 +69,7 @@ func (t *Timebank) scannable(ctx context.Context, p models.Principal, activityID
 
 // RecordAttendance lets the organiser check a resident without a phone in
 // or out; at is when (zero: now), and may not be in the future.
-func (t *Timebank) RecordAttendance(ctx context.Context, p models.Principal, activityID, residentID string, out bool, at time.Time) (Attendance, error) {
+func (t *Service) RecordAttendance(ctx context.Context, p models.Principal, activityID, residentID string, out bool, at time.Time) (Attendance, error) {
 	a, err := t.Activity(ctx, p, activityID)
 	if err != nil {
 		return Attendance{}, err
@@ -97,7 +97,7 @@ func (t *Timebank) RecordAttendance(ctx context.Context, p models.Principal, act
 
 func checkinID(activityID, residentID string) string { return "in:" + activityID + ":" + residentID }
 
-func (t *Timebank) checkIn(ctx context.Context, a models.Activity, residentID, actor string, at time.Time) (Attendance, error) {
+func (t *Service) checkIn(ctx context.Context, a models.Activity, residentID, actor string, at time.Time) (Attendance, error) {
 	if err := t.inWindow(ctx, a, at); err != nil {
 		return Attendance{}, err
 	}
@@ -132,7 +132,7 @@ func attendanceRecordID(activityID, residentID string) string {
 	return "att:" + activityID + ":" + residentID
 }
 
-func (t *Timebank) checkOut(ctx context.Context, a models.Activity, residentID, actor string, at time.Time) (Attendance, error) {
+func (t *Service) checkOut(ctx context.Context, a models.Activity, residentID, actor string, at time.Time) (Attendance, error) {
 	if err := t.inWindow(ctx, a, at); err != nil {
 		return Attendance{}, err
 	}
@@ -196,7 +196,7 @@ func (t *Timebank) checkOut(ctx context.Context, a models.Activity, residentID, 
 // walkChain visits the steps of chain from step from (at least 1) until the
 // next is missing, and returns the last step that exists (the zero Link
 // for an empty chain).
-func (t *Timebank) walkChain(ctx context.Context, chain string, from int64, fn func(models.Link) error) (models.Link, error) {
+func (t *Service) walkChain(ctx context.Context, chain string, from int64, fn func(models.Link) error) (models.Link, error) {
 	var last models.Link
 	if from < 1 {
 		from = 1
@@ -237,7 +237,7 @@ func (t *Timebank) walkChain(ctx context.Context, chain string, from int64, fn f
 // twice) find its step without walking the whole chain. Racing writers
 // meet at the same N; the loser reads on and decides again. With check,
 // the whole chain is visited (the day index checks every interval).
-func (t *Timebank) appendLink(ctx context.Context, chain, ref string, check func(models.Link) error,
+func (t *Service) appendLink(ctx context.Context, chain, ref string, check func(models.Link) error,
 	next func(last models.Link) (models.Link, error)) (models.Link, error) {
 	noteID := "lref:" + chain + ":" + ref
 	from, noted := int64(1), false
@@ -317,7 +317,7 @@ func localDay(at time.Time, loc *time.Location) string { return at.In(loc).Forma
 // two overlapping records at most one is stored and at least one of them
 // is. A refused record voids its own id, so the links it wrote on other
 // days stop counting at once.
-func (t *Timebank) addRecord(ctx context.Context, rec models.ServiceRecord) (models.ServiceRecord, error) {
+func (t *Service) addRecord(ctx context.Context, rec models.ServiceRecord) (models.ServiceRecord, error) {
 	loc := t.location(ctx, rec.CommunityID)
 	if prior, err := t.store.Record(ctx, rec.ID); err == nil {
 		return t.storedRecord(ctx, prior, loc)
@@ -375,7 +375,7 @@ func (t *Timebank) addRecord(ctx context.Context, rec models.ServiceRecord) (mod
 
 // storedRecord answers a repeat of addRecord with what is stored under its
 // id: the record, or the refusal when it was voided.
-func (t *Timebank) storedRecord(ctx context.Context, prior models.ServiceRecord, loc *time.Location) (models.ServiceRecord, error) {
+func (t *Service) storedRecord(ctx context.Context, prior models.ServiceRecord, loc *time.Location) (models.ServiceRecord, error) {
 	if prior.State != models.RecordVoid {
 		return prior, nil
 	}
@@ -391,7 +391,7 @@ func (t *Timebank) storedRecord(ctx context.Context, prior models.ServiceRecord,
 // against rec: it counts when it is stored and pending or approved. A
 // missing record is voided in rec's name (see addRecord); live is false
 // then.
-func (t *Timebank) settleLink(ctx context.Context, l models.Link, rec models.ServiceRecord) (other models.ServiceRecord, live bool, err error) {
+func (t *Service) settleLink(ctx context.Context, l models.Link, rec models.ServiceRecord) (other models.ServiceRecord, live bool, err error) {
 	for attempt := 0; attempt < 3; attempt++ {
 		other, err = t.store.Record(ctx, l.Ref)
 		if err == nil {
@@ -438,7 +438,7 @@ type Claim struct {
 }
 
 // ClaimRecord records service the caller did, pending verification.
-func (t *Timebank) ClaimRecord(ctx context.Context, p models.Principal, c Claim) (models.ServiceRecord, error) {
+func (t *Service) ClaimRecord(ctx context.Context, p models.Principal, c Claim) (models.ServiceRecord, error) {
 	if p.CommunityID == "" || p.ResidentID == "" {
 		return models.ServiceRecord{}, models.ErrForbidden
 	}
@@ -462,7 +462,7 @@ func (t *Timebank) ClaimRecord(ctx context.Context, p models.Principal, c Claim)
 
 // Record returns a record the caller may see: their own, or any of their
 // community for staff and team leads.
-func (t *Timebank) Record(ctx context.Context, p models.Principal, id string) (models.ServiceRecord, error) {
+func (t *Service) Record(ctx context.Context, p models.Principal, id string) (models.ServiceRecord, error) {
 	rec, err := t.liveRecord(ctx, id)
 	if err != nil {
 		return rec, err
@@ -478,7 +478,7 @@ func (t *Timebank) Record(ctx context.Context, p models.Principal, id string) (m
 
 // liveRecord is the stored record with id; models.ErrNotFound for a void
 // one.
-func (t *Timebank) liveRecord(ctx context.Context, id string) (models.ServiceRecord, error) {
+func (t *Service) liveRecord(ctx context.Context, id string) (models.ServiceRecord, error) {
 	rec, err := t.store.Record(ctx, id)
 	if err == nil && rec.State == models.RecordVoid {
 		return models.ServiceRecord{}, models.ErrNotFound
@@ -487,7 +487,7 @@ func (t *Timebank) liveRecord(ctx context.Context, id string) (models.ServiceRec
 }
 
 // MyRecords lists the caller's records, newest first.
-func (t *Timebank) MyRecords(ctx context.Context, p models.Principal) ([]models.ServiceRecord, error) {
+func (t *Service) MyRecords(ctx context.Context, p models.Principal) ([]models.ServiceRecord, error) {
 	out := []models.ServiceRecord{}
 	err := t.store.EachRecord(ctx, models.RecordFilter{ResidentID: p.ResidentID}, func(r models.ServiceRecord) error {
 		if r.CommunityID == p.CommunityID && r.State != models.RecordVoid {
@@ -504,7 +504,7 @@ func (t *Timebank) MyRecords(ctx context.Context, p models.Principal) ([]models.
 //
 // At most limit records are returned, so a community with a large backlog
 // cannot make one request read and send all of it.
-func (t *Timebank) PendingRecords(ctx context.Context, p models.Principal, limit int) ([]models.ServiceRecord, error) {
+func (t *Service) PendingRecords(ctx context.Context, p models.Principal, limit int) ([]models.ServiceRecord, error) {
 	if !canOrganise(p) {
 		return nil, models.ErrForbidden
 	}
@@ -550,7 +550,7 @@ var errEnough = errors.New("enough")
 // canDecide: staff, or the organiser of the record's activity; a claim
 // (self-reported hours) for staff or any team lead of the community, who
 // confirm it as organisers.
-func (t *Timebank) canDecide(ctx context.Context, p models.Principal, rec models.ServiceRecord) error {
+func (t *Service) canDecide(ctx context.Context, p models.Principal, rec models.ServiceRecord) error {
 	if rec.CommunityID != p.CommunityID {
 		return models.ErrNotFound
 	}
@@ -571,7 +571,7 @@ func (t *Timebank) canDecide(ctx context.Context, p models.Principal, rec models
 // Approve verifies a record, optionally crediting other minutes than those
 // recorded (with a reason). Caps apply: per activity per person, then per
 // day per person.
-func (t *Timebank) Approve(ctx context.Context, p models.Principal, id string, minutes models.Minutes, reason string) (models.ServiceRecord, error) {
+func (t *Service) Approve(ctx context.Context, p models.Principal, id string, minutes models.Minutes, reason string) (models.ServiceRecord, error) {
 	rec, err := t.liveRecord(ctx, id)
 	if err != nil {
 		return rec, err
@@ -590,7 +590,7 @@ func (t *Timebank) Approve(ctx context.Context, p models.Principal, id string, m
 }
 
 // Reject turns a record down with a reason.
-func (t *Timebank) Reject(ctx context.Context, p models.Principal, id, reason string) (models.ServiceRecord, error) {
+func (t *Service) Reject(ctx context.Context, p models.Principal, id, reason string) (models.ServiceRecord, error) {
 	rec, err := t.liveRecord(ctx, id)
 	if err != nil {
 		return rec, err
@@ -604,7 +604,7 @@ func (t *Timebank) Reject(ctx context.Context, p models.Principal, id, reason st
 
 // requested is what a record may be credited before the daily cap: the
 // minutes given (or recorded), at most the activity's cap.
-func (t *Timebank) requested(ctx context.Context, rec models.ServiceRecord, minutes models.Minutes) (models.Minutes, error) {
+func (t *Service) requested(ctx context.Context, rec models.ServiceRecord, minutes models.Minutes) (models.Minutes, error) {
 	if minutes == 0 {
 		minutes = rec.Minutes
 	}
@@ -623,7 +623,7 @@ func (t *Timebank) requested(ctx context.Context, rec models.ServiceRecord, minu
 // later step is keyed, so a repeat, or the job after a crash, finishes what
 // is missing and doubles nothing. It returns models.ErrRecordDecided when
 // another decision won, and whether this call's insert decided.
-func (t *Timebank) decide(ctx context.Context, rec models.ServiceRecord, approve bool, minutes models.Minutes, reason, actor string) (models.ServiceRecord, bool, error) {
+func (t *Service) decide(ctx context.Context, rec models.ServiceRecord, approve bool, minutes models.Minutes, reason, actor string) (models.ServiceRecord, bool, error) {
 	want, err := t.requested(ctx, rec, minutes)
 	if err != nil {
 		return models.ServiceRecord{}, false, err
@@ -660,7 +660,7 @@ func (t *Timebank) decide(ctx context.Context, rec models.ServiceRecord, approve
 // for a rejection, the cache. The policy is the one in force when the
 // service was done, so a policy change applies to service from its
 // effective date only, however late it is approved.
-func (t *Timebank) complete(ctx context.Context, rec models.ServiceRecord, d models.Mark) (models.ServiceRecord, error) {
+func (t *Service) complete(ctx context.Context, rec models.ServiceRecord, d models.Mark) (models.ServiceRecord, error) {
 	rec.DecidedBy, rec.DecidedAt, rec.Reason = d.Actor, d.At, d.Reason
 	if !d.Flag {
 		rec.State, rec.Credited, rec.Points = models.RecordRejected, 0, 0
@@ -752,7 +752,7 @@ func (t *Timebank) complete(ctx context.Context, rec models.ServiceRecord, d mod
 // applyCorrections applies, in order, the decided corrections of rec
 // after its approval credited granted minutes and points points, and
 // returns the credit after them all.
-func (t *Timebank) applyCorrections(ctx context.Context, rec models.ServiceRecord, pol models.Policy, granted models.Minutes,
+func (t *Service) applyCorrections(ctx context.Context, rec models.ServiceRecord, pol models.Policy, granted models.Minutes,
 	points models.Points) (models.Minutes, models.Points, []correctionOutcome, error) {
 	credited := granted
 	var decided []correctionOutcome
@@ -785,7 +785,7 @@ func (t *Timebank) applyCorrections(ctx context.Context, rec models.ServiceRecor
 }
 
 // decidedCorrections counts the corrections of rec that have a decision.
-func (t *Timebank) decidedCorrections(ctx context.Context, rec models.ServiceRecord) (int, error) {
+func (t *Service) decidedCorrections(ctx context.Context, rec models.ServiceRecord) (int, error) {
 	count := 0
 	for n := 1; ; n++ {
 		c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
@@ -803,7 +803,7 @@ func (t *Timebank) decidedCorrections(ctx context.Context, rec models.ServiceRec
 	}
 }
 
-func (t *Timebank) audit(ctx context.Context, rec models.ServiceRecord, action string, amount int64, reason, actor string, at time.Time, id string) error {
+func (t *Service) audit(ctx context.Context, rec models.ServiceRecord, action string, amount int64, reason, actor string, at time.Time, id string) error {
 	return t.trail.RecordAudit(ctx, models.AuditRecord{ID: id, CommunityID: rec.CommunityID, Actor: actor, Action: action,
 		Subject: rec.ResidentID, Amount: amount, Category: rec.Category, Reason: reason, Ref: rec.ID, At: at})
 }
@@ -815,7 +815,7 @@ func (t *Timebank) audit(ctx context.Context, rec models.ServiceRecord, action s
 // ClaimExpiryDays is set, is rejected once that many days old. Safe to
 // repeat: the decision is keyed per record. It returns how many records it
 // approved and how many claims it let expire now.
-func (t *Timebank) AutoApprove(ctx context.Context) (approved, expired int, err error) {
+func (t *Service) AutoApprove(ctx context.Context) (approved, expired int, err error) {
 	var queued []models.QueuedRecord
 	err = t.store.EachQueuedRecord(ctx, func(q models.QueuedRecord) error {
 		queued = append(queued, q)
@@ -893,7 +893,7 @@ func correctionID(recordID string, n int) string { return fmt.Sprintf("corr:%s:%
 
 // RequestCorrection records the volunteer's request to correct an
 // approved record. One request may be open at a time.
-func (t *Timebank) RequestCorrection(ctx context.Context, p models.Principal, recordID string, minutes models.Minutes, reason string) (models.Correction, error) {
+func (t *Service) RequestCorrection(ctx context.Context, p models.Principal, recordID string, minutes models.Minutes, reason string) (models.Correction, error) {
 	rec, err := t.Record(ctx, p, recordID)
 	if err != nil {
 		return models.Correction{}, err
@@ -934,7 +934,7 @@ func (t *Timebank) RequestCorrection(ctx context.Context, p models.Principal, re
 
 // finishCorrection completes c when it has a decision its cache does not
 // show yet, and returns it as it then stands.
-func (t *Timebank) finishCorrection(ctx context.Context, rec models.ServiceRecord, c models.Correction) (models.Correction, error) {
+func (t *Service) finishCorrection(ctx context.Context, rec models.ServiceRecord, c models.Correction) (models.Correction, error) {
 	if c.Decided {
 		return c, nil
 	}
@@ -950,7 +950,7 @@ func (t *Timebank) finishCorrection(ctx context.Context, rec models.ServiceRecor
 }
 
 // Corrections lists a record's correction requests.
-func (t *Timebank) Corrections(ctx context.Context, p models.Principal, recordID string) ([]models.Correction, error) {
+func (t *Service) Corrections(ctx context.Context, p models.Principal, recordID string) ([]models.Correction, error) {
 	rec, err := t.Record(ctx, p, recordID)
 	if err != nil {
 		return nil, err
@@ -994,7 +994,7 @@ func (t *Timebank) Corrections(ctx context.Context, p models.Principal, recordID
 // written once. The worst is a crash between the hours and the points: the
 // next completion posts the points. A debit that a spend raced past the
 // check (see postDecided) waits, decided, until the balance covers it.
-func (t *Timebank) DecideCorrection(ctx context.Context, p models.Principal, recordID string, n int, accept bool, answer string) (models.Correction, error) {
+func (t *Service) DecideCorrection(ctx context.Context, p models.Principal, recordID string, n int, accept bool, answer string) (models.Correction, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Correction{}, err
 	}
@@ -1059,7 +1059,7 @@ func (t *Timebank) DecideCorrection(ctx context.Context, p models.Principal, rec
 // canTakeBack refuses a correction down to want minutes when the hours or
 // points it takes back are no longer there: hours may go below zero only
 // down to the policy's debt floor, points not at all.
-func (t *Timebank) canTakeBack(ctx context.Context, rec models.ServiceRecord, want models.Minutes) error {
+func (t *Service) canTakeBack(ctx context.Context, rec models.ServiceRecord, want models.Minutes) error {
 	dh := want - rec.Credited
 	if dh >= 0 {
 		return nil
@@ -1097,7 +1097,7 @@ func (t *Timebank) canTakeBack(ctx context.Context, rec models.ServiceRecord, wa
 
 // finishRecord completes the record's decision and every decided
 // correction of it.
-func (t *Timebank) finishRecord(ctx context.Context, rec models.ServiceRecord) (models.ServiceRecord, error) {
+func (t *Service) finishRecord(ctx context.Context, rec models.ServiceRecord) (models.ServiceRecord, error) {
 	d, err := t.store.Mark(ctx, "decision:"+rec.ID)
 	if err != nil {
 		return rec, err
@@ -1116,7 +1116,7 @@ type correctionOutcome struct {
 // of rec, whose credit is before: the day's quota link, the hours entry of
 // the difference, the carry link and the points entry. It returns the
 // minutes and points the correction changed.
-func (t *Timebank) applyCorrection(ctx context.Context, rec models.ServiceRecord, pol models.Policy, c models.Correction, m models.Mark,
+func (t *Service) applyCorrection(ctx context.Context, rec models.ServiceRecord, pol models.Policy, c models.Correction, m models.Mark,
 	before models.Minutes) (models.Minutes, models.Points, error) {
 	diff := int64(m.Amount) - int64(before)
 	if diff == 0 {
@@ -1167,7 +1167,7 @@ func (t *Timebank) applyCorrection(ctx context.Context, rec models.ServiceRecord
 // decision) is tried again under the next op id by a later completion, once
 // the balance allows; until then the refusal is returned and nothing is
 // written.
-func (t *Timebank) postDecided(ctx context.Context, p ledger.Posting) error {
+func (t *Service) postDecided(ctx context.Context, p ledger.Posting) error {
 	base := p.OpID
 	for k := 0; k < 1000; k++ {
 		if k > 0 {
@@ -1207,7 +1207,7 @@ func insufficient(a models.Asset) *models.Error {
 
 // closeCorrection caches a decided correction's outcome and writes its
 // trail, once.
-func (t *Timebank) closeCorrection(ctx context.Context, rec models.ServiceRecord, o correctionOutcome) error {
+func (t *Service) closeCorrection(ctx context.Context, rec models.ServiceRecord, o correctionOutcome) error {
 	c := o.c
 	if !c.Decided {
 		c.Decided, c.Accepted, c.Answer, c.Actor, c.Before, c.After, c.DecideAt = true, o.m.Flag, o.m.Reason, o.m.Actor, o.before, o.after, o.m.At

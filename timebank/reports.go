@@ -1,4 +1,4 @@
-package services
+package timebank
 
 import (
 	"context"
@@ -36,7 +36,7 @@ type Certificate struct {
 // record counts what the HOURS ledger holds for it (its credit, the
 // differences its corrections posted, less any reversal), so the total is
 // the ledger's net of verified service.
-func (t *Timebank) Certificate(ctx context.Context, p models.Principal, residentID string, from, to time.Time) (Certificate, error) {
+func (t *Service) Certificate(ctx context.Context, p models.Principal, residentID string, from, to time.Time) (Certificate, error) {
 	r, err := community.VisibleResident(ctx, t.people, p, residentID)
 	if err != nil {
 		return Certificate{}, err
@@ -111,7 +111,7 @@ func (t *Timebank) Certificate(ctx context.Context, p models.Principal, resident
 // serviceMinutes is, per service record, the net of the resident's HOURS
 // entries for it: service credits and correction differences, less the
 // reversals of any of them.
-func (t *Timebank) serviceMinutes(ctx context.Context, residentID string) (map[string]models.Minutes, error) {
+func (t *Service) serviceMinutes(ctx context.Context, residentID string) (map[string]models.Minutes, error) {
 	acct := models.AccountOf(residentID, models.AssetHours)
 	var all []models.Entry
 	for before := int64(0); ; {
@@ -175,7 +175,7 @@ func Stars(m models.Minutes) int {
 // RankingPeriod is the period a ranking names: period itself, or when it
 // is "" the current month in the caller's community's zone, on the
 // service's clock.
-func (t *Timebank) RankingPeriod(ctx context.Context, p models.Principal, period string) string {
+func (t *Service) RankingPeriod(ctx context.Context, p models.Principal, period string) string {
 	if period != "" {
 		return period
 	}
@@ -185,7 +185,7 @@ func (t *Timebank) RankingPeriod(ctx context.Context, p models.Principal, period
 // Ranking ranks the buildings of the caller's community by verified
 // volunteer hours in a month ("2026-11") or a year ("2026"; "" is this
 // month), each with its volunteers ranked, for the honour roll.
-func (t *Timebank) Ranking(ctx context.Context, p models.Principal, period string) ([]BuildingRank, error) {
+func (t *Service) Ranking(ctx context.Context, p models.Principal, period string) ([]BuildingRank, error) {
 	if p.CommunityID == "" {
 		return nil, models.ErrForbidden
 	}

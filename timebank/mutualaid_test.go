@@ -1,4 +1,4 @@
-package services_test
+package timebank_test
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/timebank"
 )
 
 // seedHours credits minutes to a resident's HOURS account.
@@ -33,7 +33,7 @@ func (e *tbEnv) mustAudit(t *testing.T) {
 
 func (e *tbEnv) mustPost(t *testing.T, who string, kind models.AidKind, minutes models.Minutes) models.MutualAid {
 	t.Helper()
-	a, err := e.tb.PostAid(ctx, res(who), services.NewAid{Kind: kind, Title: "陪同就医", Minutes: minutes})
+	a, err := e.tb.PostAid(ctx, res(who), timebank.NewAid{Kind: kind, Title: "陪同就医", Minutes: minutes})
 	if err != nil {
 		t.Fatalf("post: %v", err)
 	}
@@ -83,7 +83,7 @@ func newRaceGate(post string, kinds ...models.AidStepKind) *raceGate {
 // the gate.
 func hookRaces(e *tbEnv) *atomic.Pointer[raceGate] {
 	var current atomic.Pointer[raceGate]
-	services.SetAidStepHook(e.tb, func(id string, kind models.AidStepKind) {
+	timebank.SetAidStepHook(e.tb, func(id string, kind models.AidStepKind) {
 		g := current.Load()
 		if g == nil || g.post != id || !g.kinds[kind] {
 			return
@@ -304,7 +304,7 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 	e := newTB(t)
 	// A resident with 0 minutes asks for 660 (floor 600): refused at once,
 	// saying why, and nothing is held.
-	_, err := e.tb.PostAid(ctx, res("r5"), services.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 660})
+	_, err := e.tb.PostAid(ctx, res("r5"), timebank.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 660})
 	saysWhy(t, err, models.ErrInsufficientHours)
 	var me *models.Error
 	if errors.As(err, &me); !strings.Contains(me.DetailZh, "660") || !strings.Contains(me.DetailZh, "600") {
@@ -321,7 +321,7 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 	if b := e.balance(t, "r5", models.AssetHours); b != -600 {
 		t.Fatalf("held %d, want -600", b)
 	}
-	_, err = e.tb.PostAid(ctx, res("r5"), services.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 1})
+	_, err = e.tb.PostAid(ctx, res("r5"), timebank.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 1})
 	saysWhy(t, err, models.ErrInsufficientHours)
 	// Cancelling gives it back, once.
 	for range 2 {
@@ -363,7 +363,7 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 
 	// An open request nobody takes up expires a day after its time, and
 	// its hold goes back.
-	x, err := e.tb.PostAid(ctx, res("r8"), services.NewAid{Kind: models.AidRequest, Title: "取快递", Minutes: 100,
+	x, err := e.tb.PostAid(ctx, res("r8"), timebank.NewAid{Kind: models.AidRequest, Title: "取快递", Minutes: 100,
 		When: e.clock.now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
@@ -399,7 +399,7 @@ func TestIssue19_3_CrashAfterConfirmStillPaysHelperOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Steps 1 (accept) and 2 (done) are written; step 3 is the confirmation.
-	if err := services.InsertAidStep(ctx, e.tb, a.ID, models.AidStep{N: 3, Kind: models.AidStepConfirm, Actor: "r1", At: e.clock.now()}); err != nil {
+	if err := timebank.InsertAidStep(ctx, e.tb, a.ID, models.AidStep{N: 3, Kind: models.AidStepConfirm, Actor: "r1", At: e.clock.now()}); err != nil {
 		t.Fatal(err)
 	}
 	if b := e.balance(t, "r2", models.AssetHours); b != 0 {

@@ -1,4 +1,4 @@
-package services_test
+package timebank_test
 
 import (
 	"context"
@@ -13,14 +13,14 @@ import (
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/store"
+	"github.com/linli-community/linli/timebank"
 )
 
 var cst = time.FixedZone("CST", 8*3600)
 
 func (e *tbEnv) tryClaim(resident string, start, end time.Time) (models.ServiceRecord, error) {
-	return e.tb.ClaimRecord(ctx, res(resident), services.Claim{Category: "环境", Organisation: "春申居委会", Description: "捡垃圾",
+	return e.tb.ClaimRecord(ctx, res(resident), timebank.Claim{Category: "环境", Organisation: "春申居委会", Description: "捡垃圾",
 		Start: start, End: end, Idem: community.Idempotency{Key: newID(), OpID: "k:" + resident + ":" + newID(), Hash: "h"}})
 }
 
@@ -260,7 +260,7 @@ func TestIssue19_5_CorrectionCrashBetweenHoursAndPointsIsFinished(t *testing.T) 
 	e.spend(t, "r1", models.AssetPoints, 10)
 	c := e.correct(t, "r1", r.ID, 90)
 	cs := &linkCrashStore{Store: e.st, chain: "carry:"}
-	crashing := services.NewTimebank(cs, e.st, e.led, e.pol, e.st, []byte("test-secret-0123456789"), e.clock.now, newID)
+	crashing := timebank.New(cs, e.st, e.led, e.pol, e.st, []byte("test-secret-0123456789"), e.clock.now, newID)
 	cs.crash.Store(true)
 	if _, err := crashing.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "签到表核实"); err == nil {
 		t.Fatal("the crash did not happen")

@@ -1,4 +1,4 @@
-package services
+package timebank
 
 import (
 	"context"
@@ -100,7 +100,7 @@ func accepter(a models.MutualAid) string {
 // PostAid publishes a request for help or an offer of it. A request holds
 // the poster's minutes (or the fund's) at once, and is refused with
 // INSUFFICIENT_HOURS, saying why, when the floor does not allow it.
-func (t *Timebank) PostAid(ctx context.Context, p models.Principal, in NewAid) (models.MutualAid, error) {
+func (t *Service) PostAid(ctx context.Context, p models.Principal, in NewAid) (models.MutualAid, error) {
 	if p.CommunityID == "" || p.ResidentID == "" {
 		return models.MutualAid{}, models.ErrForbidden
 	}
@@ -133,7 +133,7 @@ func (t *Timebank) PostAid(ctx context.Context, p models.Principal, in NewAid) (
 
 // load reads a post of the caller's community as its steps leave it, with
 // the ledger settled and the cache saved when it was behind.
-func (t *Timebank) load(ctx context.Context, p models.Principal, id string) (models.MutualAid, error) {
+func (t *Service) load(ctx context.Context, p models.Principal, id string) (models.MutualAid, error) {
 	cached, err := t.store.Aid(ctx, id)
 	if err != nil {
 		return cached, err
@@ -160,7 +160,7 @@ func (t *Timebank) load(ctx context.Context, p models.Principal, id string) (mod
 }
 
 // follow applies the steps after the first a.Steps.
-func (t *Timebank) follow(ctx context.Context, a models.MutualAid) (models.MutualAid, error) {
+func (t *Service) follow(ctx context.Context, a models.MutualAid) (models.MutualAid, error) {
 	for !a.State.Final() {
 		m, err := t.store.Mark(ctx, aidStepID(a.ID, a.Steps+1))
 		if errors.Is(err, models.ErrNotFound) {
@@ -182,7 +182,7 @@ func (t *Timebank) follow(ctx context.Context, a models.MutualAid) (models.Mutua
 // refused (AID_STATE, saying why) when s is not possible in the post's
 // state, or when another decision took its place first; a step the same
 // actor already took is answered with the post as it stands.
-func (t *Timebank) decideAid(ctx context.Context, a models.MutualAid, s models.AidStep) (models.MutualAid, error) {
+func (t *Service) decideAid(ctx context.Context, a models.MutualAid, s models.AidStep) (models.MutualAid, error) {
 	s.N, s.At = a.Steps+1, t.stamp()
 	next, refusal := a.Apply(s)
 	if refusal == nil && (s.Kind == models.AidStepConfirm || s.Kind == models.AidStepResolve && s.Pay) {
@@ -229,7 +229,7 @@ func (t *Timebank) decideAid(ctx context.Context, a models.MutualAid, s models.A
 // repeated reports whether the post already has step s by the same actor
 // (a repeat whose first answer was lost): for an acceptance, whether the
 // actor holds the post now.
-func (t *Timebank) repeated(ctx context.Context, a models.MutualAid, s models.AidStep) (bool, error) {
+func (t *Service) repeated(ctx context.Context, a models.MutualAid, s models.AidStep) (bool, error) {
 	if s.Kind == models.AidStepAccept {
 		return a.State != models.AidOpen && accepter(a) == s.Resident, nil
 	}
@@ -249,7 +249,7 @@ func (t *Timebank) repeated(ctx context.Context, a models.MutualAid, s models.Ai
 // system takes a step on the post's own account (a hold refused, a post
 // expired); if another step came first, the post as it now stands is
 // returned for the caller to look at again.
-func (t *Timebank) system(ctx context.Context, a models.MutualAid, kind models.AidStepKind, reason string) (models.MutualAid, error) {
+func (t *Service) system(ctx context.Context, a models.MutualAid, kind models.AidStepKind, reason string) (models.MutualAid, error) {
 	s := models.AidStep{N: a.Steps + 1, Kind: kind, Actor: aidSystem, Reason: reason, At: t.stamp()}
 	next, err := a.Apply(s)
 	if err != nil {
@@ -268,7 +268,7 @@ func (t *Timebank) system(ctx context.Context, a models.MutualAid, kind models.A
 // settle posts what the post's state calls for and has not been posted:
 // its hold, the hold given back, the helper's pay. Each posting is keyed,
 // so settling again posts nothing.
-func (t *Timebank) settle(ctx context.Context, a models.MutualAid) (models.MutualAid, error) {
+func (t *Service) settle(ctx context.Context, a models.MutualAid) (models.MutualAid, error) {
 	for range 4 { // each round takes at most one step
 		switch {
 		case a.State == models.AidOpen && a.Kind == models.AidRequest,
@@ -322,7 +322,7 @@ func payer(a models.MutualAid, pol models.Policy) (models.Account, int64) {
 
 // hold takes the post's minutes from its payer, once; false when the floor
 // refuses them (now or the first time).
-func (t *Timebank) hold(ctx context.Context, a models.MutualAid) (bool, error) {
+func (t *Service) hold(ctx context.Context, a models.MutualAid) (bool, error) {
 	pol, err := t.policies.At(ctx, a.CommunityID, t.now())
 	if err != nil {
 		return false, err
@@ -338,7 +338,7 @@ func (t *Timebank) hold(ctx context.Context, a models.MutualAid) (bool, error) {
 }
 
 // release gives the post's hold back, once.
-func (t *Timebank) release(ctx context.Context, a models.MutualAid) error {
+func (t *Service) release(ctx context.Context, a models.MutualAid) error {
 	pol, err := t.policies.At(ctx, a.CommunityID, t.now())
 	if err != nil {
 		return err
@@ -351,7 +351,7 @@ func (t *Timebank) release(ctx context.Context, a models.MutualAid) error {
 }
 
 // pay turns the post's hold into the helper's credit, once.
-func (t *Timebank) pay(ctx context.Context, a models.MutualAid) error {
+func (t *Service) pay(ctx context.Context, a models.MutualAid) error {
 	pol, err := t.policies.At(ctx, a.CommunityID, t.now())
 	if err != nil {
 		return err
@@ -364,7 +364,7 @@ func (t *Timebank) pay(ctx context.Context, a models.MutualAid) error {
 }
 
 // holdRefusal says why the post's minutes could not be held.
-func (t *Timebank) holdRefusal(ctx context.Context, a models.MutualAid) error {
+func (t *Service) holdRefusal(ctx context.Context, a models.MutualAid) error {
 	if a.PaidByFund {
 		return models.ErrInsufficientHours.Withf("社区时间银行基金余额不足以支付这 %d 分钟的帮助。", "the community's time-bank fund cannot cover these %d minutes of help", a.Minutes)
 	}
@@ -384,7 +384,7 @@ func visible(p models.Principal, a models.MutualAid) bool {
 
 // view is the post as p may see it: masked names, and resident ids only
 // for its parties and staff.
-func (t *Timebank) view(ctx context.Context, p models.Principal, a models.MutualAid, names map[string]string) models.MutualAid {
+func (t *Service) view(ctx context.Context, p models.Principal, a models.MutualAid, names map[string]string) models.MutualAid {
 	a.PosterName = t.maskedName(ctx, names, a.PosterID)
 	a.RequesterName = t.maskedName(ctx, names, a.RequesterID)
 	a.HelperName = t.maskedName(ctx, names, a.HelperID)
@@ -396,7 +396,7 @@ func (t *Timebank) view(ctx context.Context, p models.Principal, a models.Mutual
 
 // maskedName is resident id's masked name ("" if unknown), remembered in
 // names for one answer.
-func (t *Timebank) maskedName(ctx context.Context, names map[string]string, id string) string {
+func (t *Service) maskedName(ctx context.Context, names map[string]string, id string) string {
 	if id == "" {
 		return ""
 	}
@@ -413,7 +413,7 @@ func (t *Timebank) maskedName(ctx context.Context, names map[string]string, id s
 
 // Aid returns a post of the caller's community: an open one to anyone in
 // it, any other to its parties and staff (models.ErrNotFound to others).
-func (t *Timebank) Aid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error) {
+func (t *Service) Aid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error) {
 	a, err := t.load(ctx, p, id)
 	if err != nil {
 		return models.MutualAid{}, err
@@ -432,7 +432,7 @@ const aidScanBatches = 5
 // Aids lists, after the cursor after and at most limit, the community's
 // open posts and the caller's own (every post, for staff), and returns the
 // cursor of the next page ("" at the end).
-func (t *Timebank) Aids(ctx context.Context, p models.Principal, after string, limit int) ([]models.MutualAid, string, error) {
+func (t *Service) Aids(ctx context.Context, p models.Principal, after string, limit int) ([]models.MutualAid, string, error) {
 	if p.CommunityID == "" {
 		return nil, "", models.ErrForbidden
 	}
@@ -464,13 +464,13 @@ func (t *Timebank) Aids(ctx context.Context, p models.Principal, after string, l
 
 // needy reports whether staff flagged the resident to have help paid by
 // the community's fund.
-func (t *Timebank) needy(ctx context.Context, residentID string) bool {
+func (t *Service) needy(ctx context.Context, residentID string) bool {
 	m, err := t.store.Mark(ctx, "needy:"+residentID)
 	return err == nil && m.Flag
 }
 
 // loadVisible is load for a post the caller may see.
-func (t *Timebank) loadVisible(ctx context.Context, p models.Principal, id string) (models.MutualAid, error) {
+func (t *Service) loadVisible(ctx context.Context, p models.Principal, id string) (models.MutualAid, error) {
 	a, err := t.load(ctx, p, id)
 	if err == nil && !visible(p, a) {
 		err = models.ErrNotFound
@@ -479,7 +479,7 @@ func (t *Timebank) loadVisible(ctx context.Context, p models.Principal, id strin
 }
 
 // answer is the outcome of a step as the caller may see it.
-func (t *Timebank) answer(ctx context.Context, p models.Principal, a models.MutualAid, err error) (models.MutualAid, error) {
+func (t *Service) answer(ctx context.Context, p models.Principal, a models.MutualAid, err error) (models.MutualAid, error) {
 	if err != nil {
 		return models.MutualAid{}, err
 	}
@@ -491,7 +491,7 @@ func (t *Timebank) answer(ctx context.Context, p models.Principal, a models.Mutu
 // Of an acceptance and a cancellation made at once, exactly one stands.
 // A post no longer open is refused with AID_STATE (not hidden behind a 404:
 // the caller saw it open), which says only that it has moved on.
-func (t *Timebank) AcceptAid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error) {
+func (t *Service) AcceptAid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error) {
 	a, err := t.load(ctx, p, id)
 	if err != nil {
 		return models.MutualAid{}, err
@@ -517,7 +517,7 @@ func (t *Timebank) AcceptAid(ctx context.Context, p models.Principal, id string)
 
 // AidDone is the helper saying the help happened; the requester then
 // confirms, or the job confirms it after the policy's AutoApproveDays.
-func (t *Timebank) AidDone(ctx context.Context, p models.Principal, id string) (models.MutualAid, error) {
+func (t *Service) AidDone(ctx context.Context, p models.Principal, id string) (models.MutualAid, error) {
 	a, err := t.loadVisible(ctx, p, id)
 	if err != nil {
 		return models.MutualAid{}, err
@@ -531,7 +531,7 @@ func (t *Timebank) AidDone(ctx context.Context, p models.Principal, id string) (
 
 // CancelAid: either side may cancel before the help is done; the hold is
 // given back.
-func (t *Timebank) CancelAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error) {
+func (t *Service) CancelAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error) {
 	a, err := t.loadVisible(ctx, p, id)
 	if err != nil {
 		return models.MutualAid{}, err
@@ -546,7 +546,7 @@ func (t *Timebank) CancelAid(ctx context.Context, p models.Principal, id, reason
 // DisputeAid sends a post to staff: a party says the help did not happen
 // as agreed. Nothing is paid until staff rule; a dispute that comes after
 // the confirmation is refused.
-func (t *Timebank) DisputeAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error) {
+func (t *Service) DisputeAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error) {
 	a, err := t.loadVisible(ctx, p, id)
 	if err != nil {
 		return models.MutualAid{}, err
@@ -560,7 +560,7 @@ func (t *Timebank) DisputeAid(ctx context.Context, p models.Principal, id, reaso
 
 // ConfirmAid is the requester confirming the help: the held minutes go to
 // the helper.
-func (t *Timebank) ConfirmAid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error) {
+func (t *Service) ConfirmAid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error) {
 	a, err := t.loadVisible(ctx, p, id)
 	if err != nil {
 		return models.MutualAid{}, err
@@ -574,7 +574,7 @@ func (t *Timebank) ConfirmAid(ctx context.Context, p models.Principal, id string
 
 // ResolveAid lets staff settle a dispute: pay the helper, or cancel (the
 // hold goes back). The same ruling again answers the same.
-func (t *Timebank) ResolveAid(ctx context.Context, p models.Principal, id string, pay bool, reason string) (models.MutualAid, error) {
+func (t *Service) ResolveAid(ctx context.Context, p models.Principal, id string, pay bool, reason string) (models.MutualAid, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.MutualAid{}, err
 	}
@@ -591,7 +591,7 @@ func (t *Timebank) ResolveAid(ctx context.Context, p models.Principal, id string
 // expires open posts nobody took up in time (giving their holds back), and
 // settles any post a crash left unsettled. Safe to repeat. It returns how
 // many it confirmed.
-func (t *Timebank) AutoConfirmAid(ctx context.Context) (int, error) {
+func (t *Service) AutoConfirmAid(ctx context.Context) (int, error) {
 	now := t.now()
 	n, after := 0, ""
 	for {
@@ -659,7 +659,7 @@ func (t *Timebank) AutoConfirmAid(ctx context.Context) (int, error) {
 
 // SetNeedy lets staff flag an elderly or needy resident, whose help the
 // community fund pays for.
-func (t *Timebank) SetNeedy(ctx context.Context, p models.Principal, residentID string, needy bool) error {
+func (t *Service) SetNeedy(ctx context.Context, p models.Principal, residentID string, needy bool) error {
 	r, err := community.ManagedResident(ctx, t.people, p, residentID)
 	if err != nil {
 		return err
@@ -669,7 +669,7 @@ func (t *Timebank) SetNeedy(ctx context.Context, p models.Principal, residentID 
 }
 
 // CreditFund lets staff add hours to the community's time-bank fund.
-func (t *Timebank) CreditFund(ctx context.Context, p models.Principal, minutes models.Minutes, reason string, idem community.Idempotency) (models.Entry, error) {
+func (t *Service) CreditFund(ctx context.Context, p models.Principal, minutes models.Minutes, reason string, idem community.Idempotency) (models.Entry, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Entry{}, err
 	}
@@ -688,7 +688,7 @@ func (t *Timebank) CreditFund(ctx context.Context, p models.Principal, minutes m
 }
 
 // Fund returns the community fund's balance, for staff.
-func (t *Timebank) Fund(ctx context.Context, p models.Principal) (models.Balance, error) {
+func (t *Service) Fund(ctx context.Context, p models.Principal) (models.Balance, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Balance{}, err
 	}
@@ -701,7 +701,7 @@ func (t *Timebank) Fund(ctx context.Context, p models.Principal) (models.Balance
 // at least the policy's GiftMinAge, within the giver's yearly cap. The cap
 // is kept on a per-giver per-year chain whose steps are keyed inserts, so
 // concurrent gifts cannot pass it together.
-func (t *Timebank) GiftHours(ctx context.Context, p models.Principal, toID string, minutes models.Minutes, idem community.Idempotency) (models.Gift, error) {
+func (t *Service) GiftHours(ctx context.Context, p models.Principal, toID string, minutes models.Minutes, idem community.Idempotency) (models.Gift, error) {
 	giver, err := t.people.Resident(ctx, p.ResidentID)
 	if err != nil || giver.CommunityID != p.CommunityID {
 		return models.Gift{}, models.ErrForbidden
@@ -768,7 +768,7 @@ func (t *Timebank) GiftHours(ctx context.Context, p models.Principal, toID strin
 
 // Gifts lists the gifts the caller gave or received, with both sides'
 // masked names.
-func (t *Timebank) Gifts(ctx context.Context, p models.Principal) ([]models.Gift, error) {
+func (t *Service) Gifts(ctx context.Context, p models.Principal) ([]models.Gift, error) {
 	gs, err := t.store.Gifts(ctx, p.ResidentID)
 	if err != nil {
 		return nil, err

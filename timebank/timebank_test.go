@@ -1,4 +1,4 @@
-package services_test
+package timebank_test
 
 import (
 	"errors"
@@ -16,6 +16,7 @@ import (
 	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/store/storetest"
+	"github.com/linli-community/linli/timebank"
 )
 
 // tbEnv is the time bank over a fresh store with community A, its staff
@@ -25,7 +26,7 @@ type tbEnv struct {
 	clock *clock
 	led   *ledger.Ledger
 	pol   *services.Policies
-	tb    *services.Timebank
+	tb    *timebank.Service
 	staff models.Principal
 }
 
@@ -51,7 +52,7 @@ func newTB(t *testing.T) *tbEnv {
 	}
 	led := ledger.New(st, c.now)
 	pol := services.NewPolicies(st, c.now)
-	tb := services.NewTimebank(st, st, led, pol, st, []byte("test-secret-0123456789"), c.now, newID)
+	tb := timebank.New(st, st, led, pol, st, []byte("test-secret-0123456789"), c.now, newID)
 	return &tbEnv{st: st, clock: c, led: led, pol: pol, tb: tb, staff: staffOf("A")}
 }
 
@@ -68,7 +69,7 @@ func (e *tbEnv) balance(t *testing.T, id string, a models.Asset) int64 {
 
 func (e *tbEnv) activity(t *testing.T, start time.Time, d time.Duration, capacity int, maxMin models.Minutes) models.Activity {
 	t.Helper()
-	a, err := e.tb.CreateActivity(ctx, e.staff, services.NewActivity{Title: "助老探访", Category: "助老", Place: "活动室",
+	a, err := e.tb.CreateActivity(ctx, e.staff, timebank.NewActivity{Title: "助老探访", Category: "助老", Place: "活动室",
 		Start: start, End: start.Add(d), Capacity: capacity, MaxMinutes: maxMin, SelfCheckin: true})
 	if err != nil {
 		t.Fatalf("create activity: %v", err)
@@ -88,7 +89,7 @@ func (e *tbEnv) attend(t *testing.T, a models.Activity, resident string, in, out
 
 func (e *tbEnv) claim(t *testing.T, resident string, start time.Time, d time.Duration) models.ServiceRecord {
 	t.Helper()
-	rec, err := e.tb.ClaimRecord(ctx, res(resident), services.Claim{Category: "环境", Organisation: "春申居委会", Description: "捡垃圾",
+	rec, err := e.tb.ClaimRecord(ctx, res(resident), timebank.Claim{Category: "环境", Organisation: "春申居委会", Description: "捡垃圾",
 		Start: start, End: start.Add(d), Idem: community.Idempotency{Key: newID(), OpID: "k:" + resident + ":" + newID(), Hash: "h"}})
 	if err != nil {
 		t.Fatalf("claim: %v", err)
@@ -182,7 +183,7 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 	mustCode(t, err, models.ErrRecordOverlap)
 	// Checked in before a claimed record, out after it: refused at check-out.
 	e.clock.t = start.Add(3 * time.Hour)
-	if _, err := e.tb.ClaimRecord(ctx, res("r4"), services.Claim{Category: "环境", Organisation: "x", Description: "y",
+	if _, err := e.tb.ClaimRecord(ctx, res("r4"), timebank.Claim{Category: "环境", Organisation: "x", Description: "y",
 		Start: start.Add(90 * time.Minute), End: start.Add(100 * time.Minute), Idem: community.Idempotency{Key: newID(), OpID: newID(), Hash: "h"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +201,7 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := e.tb.ClaimRecord(ctx, res("r3"), services.Claim{Category: "环境", Organisation: "x", Description: "y",
+			_, err := e.tb.ClaimRecord(ctx, res("r3"), timebank.Claim{Category: "环境", Organisation: "x", Description: "y",
 				Start: start.Add(time.Duration(i) * 10 * time.Minute), End: start.Add(time.Hour + time.Duration(i)*10*time.Minute),
 				Idem: community.Idempotency{Key: newID(), OpID: newID(), Hash: "h"}})
 			mu.Lock()
@@ -225,7 +226,7 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.t = start.Add(4 * time.Hour)
-	if _, err := e.tb.ClaimRecord(ctx, res("r1"), services.Claim{Category: "环境", Organisation: "x", Description: "y",
+	if _, err := e.tb.ClaimRecord(ctx, res("r1"), timebank.Claim{Category: "环境", Organisation: "x", Description: "y",
 		Start: start, End: start.Add(time.Hour), Idem: community.Idempotency{Key: newID(), OpID: newID(), Hash: "h"}}); err != nil {
 		t.Fatalf("claim over a rejected record: %v", err)
 	}
@@ -323,11 +324,11 @@ func TestQRTokens(t *testing.T) {
 		mustCode(t, err, models.ErrQRInvalid)
 	}
 	// The previous slot still works; two slots later it does not.
-	e.clock.advance(services.DefaultQRSlot)
+	e.clock.advance(timebank.DefaultQRSlot)
 	if _, err := e.tb.ScanIn(ctx, res("r1"), a.ID, qa.Token); err != nil {
 		t.Fatalf("previous slot: %v", err)
 	}
-	e.clock.advance(2 * services.DefaultQRSlot)
+	e.clock.advance(2 * timebank.DefaultQRSlot)
 	_, err = e.tb.ScanIn(ctx, res("r2"), a.ID, qa.Token)
 	mustCode(t, err, models.ErrQRExpired)
 	// A second check-in; a check-out without check-in.
@@ -475,7 +476,7 @@ func TestDebtFloorUnderConcurrentConfirmations(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-gate
-			a, err := e.tb.PostAid(ctx, res("r1"), services.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 240})
+			a, err := e.tb.PostAid(ctx, res("r1"), timebank.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 240})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -527,7 +528,7 @@ func TestFundPaysForNeedy(t *testing.T) {
 	if _, err := e.tb.CreditFund(ctx, e.staff, 300, "区里拨付", community.Idempotency{Key: "k1", OpID: "k:s:fund1", Hash: "h"}); err != nil {
 		t.Fatal(err)
 	}
-	a, _ := e.tb.PostAid(ctx, res("r9"), services.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200})
+	a, _ := e.tb.PostAid(ctx, res("r9"), timebank.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200})
 	if _, err := e.tb.AcceptAid(ctx, res("r2"), a.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -538,13 +539,13 @@ func TestFundPaysForNeedy(t *testing.T) {
 		t.Fatal("the fund did not pay")
 	}
 	// The fund's 100 minutes cannot hold a second 200-minute request.
-	_, err := e.tb.PostAid(ctx, res("r9"), services.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200})
+	_, err := e.tb.PostAid(ctx, res("r9"), timebank.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200})
 	mustCode(t, err, models.ErrInsufficientHours)
 	if f, _ := e.tb.Fund(ctx, e.staff); f.Amount != 100 {
 		t.Fatalf("fund = %d", f.Amount)
 	}
 	// Auto-confirmation: helper marks done, the job confirms after N days once.
-	c, _ := e.tb.PostAid(ctx, res("r3"), services.NewAid{Kind: models.AidOffer, Title: "修电脑", Minutes: 60})
+	c, _ := e.tb.PostAid(ctx, res("r3"), timebank.NewAid{Kind: models.AidOffer, Title: "修电脑", Minutes: 60})
 	if _, err := e.tb.AcceptAid(ctx, res("r4"), c.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -677,7 +678,7 @@ func TestCorrection(t *testing.T) {
 func TestMutualAidCancelDisputeResolve(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
-	a, _ := e.tb.PostAid(ctx, res("r1"), services.NewAid{Kind: models.AidRequest, Title: "搬家具", Minutes: 60})
+	a, _ := e.tb.PostAid(ctx, res("r1"), timebank.NewAid{Kind: models.AidRequest, Title: "搬家具", Minutes: 60})
 	if _, err := e.tb.AcceptAid(ctx, res("r1"), a.ID); !errors.Is(err, models.ErrAidState) {
 		t.Fatalf("accept own post: %v", err)
 	}
@@ -693,7 +694,7 @@ func TestMutualAidCancelDisputeResolve(t *testing.T) {
 	if _, err := e.tb.ConfirmAid(ctx, res("r1"), a.ID); !errors.Is(err, models.ErrAidState) {
 		t.Fatalf("confirm a cancelled post: %v", err)
 	}
-	b, _ := e.tb.PostAid(ctx, res("r1"), services.NewAid{Kind: models.AidRequest, Title: "修水管", Minutes: 90})
+	b, _ := e.tb.PostAid(ctx, res("r1"), timebank.NewAid{Kind: models.AidRequest, Title: "修水管", Minutes: 90})
 	_, _ = e.tb.AcceptAid(ctx, res("r3"), b.ID)
 	_, _ = e.tb.AidDone(ctx, res("r3"), b.ID)
 	if _, err := e.tb.DisputeAid(ctx, res("r1"), b.ID, "没修好"); err != nil {

@@ -1,4 +1,4 @@
-package services
+package timebank
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 // SetAidStepHook makes t call hook just before it inserts a mutual-aid
 // step, so a test can hold two decisions at the door and let them race.
-func SetAidStepHook(t *Timebank, hook func(postID string, kind models.AidStepKind)) {
+func SetAidStepHook(t *Service, hook func(postID string, kind models.AidStepKind)) {
 	t.aidStepHook = hook
 }
 
@@ -17,7 +17,7 @@ func AidStepID(id string, n int) string { return aidStepID(id, n) }
 
 // InsertAidStep writes step s of post id as decideAid would, and nothing
 // else: a process that died right after the insert.
-func InsertAidStep(ctx context.Context, t *Timebank, id string, s models.AidStep) error {
+func InsertAidStep(ctx context.Context, t *Service, id string, s models.AidStep) error {
 	a, err := t.store.Aid(ctx, id)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package services
+package timebank
 
 import (
 	"errors"
@@ -14,7 +14,7 @@ import (
 // token it signed itself is ever accepted.
 func FuzzVerifyQR(f *testing.F) {
 	at := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
-	tb := &Timebank{secret: []byte("fuzz-secret"), slot: DefaultQRSlot}
+	tb := &Service{secret: []byte("fuzz-secret"), slot: DefaultQRSlot}
 	good := tb.qrAt("act1", at).Token
 	for _, s := range []string{good, "", ".", "..", good + ".", "YWN0MS4x.AAAA", strings.Repeat("a", 300), "%%%.%%%", good[:10]} {
 		f.Add(s)
@@ -41,7 +41,7 @@ func FuzzVerifyQR(f *testing.F) {
 // by the check-in token parser (package rewards checks its counter token).
 func TestQRTokensHaveOneSpelling(t *testing.T) {
 	at := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
-	tb := &Timebank{secret: []byte("secret"), slot: DefaultQRSlot}
+	tb := &Service{secret: []byte("secret"), slot: DefaultQRSlot}
 	checkin := tb.qrAt("act1", at).Token
 	if err := tb.verifyQR(checkin, "act1", at); err != nil {
 		t.Fatalf("the genuine check-in token: %v", err)
