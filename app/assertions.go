@@ -6,8 +6,9 @@ import (
 	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/policy"
 	"github.com/linli-community/linli/rewards"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/sessions"
 	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/timebank"
@@ -17,15 +18,15 @@ import (
 // checks say so at compile time, here in app, because only app may import
 // both the packages that declare the interfaces and the store.
 var (
-	_ directory.Store       = (*store.Store)(nil)
-	_ honour.Store          = (*store.Store)(nil)
-	_ rewards.Store         = (*store.Store)(nil)
-	_ services.PolicyStore  = (*store.Store)(nil)
-	_ services.SessionStore = (*store.Store)(nil)
-	_ settlement.Store      = (*store.Store)(nil)
-	_ timebank.Store        = (*store.Store)(nil)
-	_ community.People      = (*store.Store)(nil)
-	_ community.AuditTrail  = (*store.Store)(nil)
-	_ ledger.Store          = (*store.Store)(nil)
-	_ jobs.Store            = (*store.Store)(nil)
+	_ directory.Store      = (*store.Store)(nil)
+	_ honour.Store         = (*store.Store)(nil)
+	_ rewards.Store        = (*store.Store)(nil)
+	_ policy.Store         = (*store.Store)(nil)
+	_ sessions.Store       = (*store.Store)(nil)
+	_ settlement.Store     = (*store.Store)(nil)
+	_ timebank.Store       = (*store.Store)(nil)
+	_ community.People     = (*store.Store)(nil)
+	_ community.AuditTrail = (*store.Store)(nil)
+	_ ledger.Store         = (*store.Store)(nil)
+	_ jobs.Store           = (*store.Store)(nil)
 )

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/accounts"
 	"github.com/linli-community/linli/auth"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/directory"
@@ -18,8 +19,8 @@ import (
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/policy"
 	"github.com/linli-community/linli/rewards"
-	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/timebank"
@@ -37,9 +38,9 @@ type system struct {
 	ledger   *ledger.Ledger
 	runner   *jobs.Runner
 
-	accounts    *services.Accounts
+	accounts    *accounts.Service
 	communities *directory.Service
-	policies    *services.Policies
+	policies    *policy.Service
 	settlement  *settlement.Service
 	rewards     *rewards.Service
 	honour      *honour.Service
@@ -110,8 +111,8 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.ledger.Observe(sys.metrics)
 	sys.runner = jobs.NewRunner(st, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), newID()), cfg.LeaseTTL, now, newID, log)
 	sys.runner.Observe(sys.metrics)
-	sys.policies = services.NewPolicies(st, now)
-	sys.accounts = services.NewAccounts(sys.ledger, st, st, sys.policies, now)
+	sys.policies = policy.New(st, now)
+	sys.accounts = accounts.New(sys.ledger, st, st, sys.policies, now)
 	sys.deps = handlers.Deps{Log: log, Metrics: sys.metrics, Store: st, Accounts: sys.accounts, Policies: sys.policies,
 		Requests: community.NewRequests(st, now), Now: now}
 	if err := sys.wireAuth(); err != nil {

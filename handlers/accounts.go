@@ -6,17 +6,17 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/accounts"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 )
 
 // AccountsService is what the balance, history and points routes call.
 type AccountsService interface {
-	Balances(ctx context.Context, p models.Principal, residentID string) (services.Balances, error)
+	Balances(ctx context.Context, p models.Principal, residentID string) (accounts.Balances, error)
 	History(ctx context.Context, p models.Principal, residentID string, asset models.Asset, before int64, limit int) ([]models.Entry, int64, error)
-	Adjust(ctx context.Context, p models.Principal, adj services.Adjustment) (models.Entry, error)
+	Adjust(ctx context.Context, p models.Principal, adj accounts.Adjustment) (models.Entry, error)
 	// Reverse returns models.ErrAlreadyReversed when the entry was reversed
 	// by another request than the one with key.
 	Reverse(ctx context.Context, p models.Principal, residentID string, asset models.Asset, seq int64, reason, key string) (models.Entry, error)
@@ -48,7 +48,7 @@ type balancesResponse struct {
 	Points     balanceJSON `json:"points"` // amount in points
 }
 
-func toBalances(id string, b services.Balances) balancesResponse {
+func toBalances(id string, b accounts.Balances) balancesResponse {
 	return balancesResponse{ResidentID: id,
 		Hours:  balanceJSON{string(models.AssetHours), b.Hours.Amount, b.Hours.Seq},
 		Points: balanceJSON{string(models.AssetPoints), b.Points.Amount, b.Points.Seq}}
@@ -150,7 +150,7 @@ func (h *api) adjustPoints(c *fiber.Ctx) error {
 		return err
 	}
 	return h.keyed(c, func(idem community.Idempotency) error {
-		e, err := h.Accounts.Adjust(c.UserContext(), p, services.Adjustment{
+		e, err := h.Accounts.Adjust(c.UserContext(), p, accounts.Adjustment{
 			ResidentID: param(c, "id"), Points: pts, Deduct: req.Direction == "deduct",
 			Category: category, Reason: reason, Idem: idem,
 		})

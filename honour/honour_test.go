@@ -13,7 +13,7 @@ import (
 	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/policy"
 	"github.com/linli-community/linli/store"
 )
 
@@ -44,7 +44,7 @@ func newHonourWorld(t *testing.T) *honourWorld {
 	clock := func() time.Time { return w.at }
 	w.cs, w.st = newService(t)
 	w.l = ledger.New(w.st, clock)
-	w.hs = honour.New(w.st, w.l, services.NewPolicies(w.st, clock), w.cs, newID, clock)
+	w.hs = honour.New(w.st, w.l, policy.New(w.st, clock), w.cs, newID, clock)
 	w.staff = staffOf("A")
 	w.bld = mustBuilding(t, w.cs, w.staff, "1号楼")
 	w.hh1 = mustHousehold(t, w.cs, w.staff, w.bld.ID, "101")

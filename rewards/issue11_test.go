@@ -11,8 +11,8 @@ import (
 
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/policy"
 	"github.com/linli-community/linli/rewards"
-	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
 )
@@ -81,7 +81,7 @@ func (c *crashStore) InsertRedemptionMark(ctx context.Context, m models.Redempti
 func crashWorld(t *testing.T) (*rewardsWorld, *crashStore) {
 	w := newRewardsWorld(t)
 	cs := &crashStore{Store: w.st}
-	w.rs = rewards.New(cs, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig,
+	w.rs = rewards.New(cs, w.ledger, w.st, policy.New(w.st, w.rewardClock.now), w.elig,
 		[]byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
 	return w, cs
 }
@@ -749,7 +749,7 @@ func TestIssue11_12_ScanKilledBeforeItsEventIsOnTheNextStatement(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
 	losing := &eventLosingStore{Store: w.st}
-	policies := services.NewPolicies(w.st, w.rewardClock.now)
+	policies := policy.New(w.st, w.rewardClock.now)
 	w.rs = rewards.New(losing, w.ledger, w.st, policies, w.elig, []byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
 	settle := settlement.New(w.st, w.ledger, w.st, policies, w.st, w.rs, w.rewardClock.now)
 	to := func(at time.Time) { w.rewardClock.add(at.Sub(w.rewardClock.now())) }

@@ -15,8 +15,8 @@ import (
 	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/policy"
 	"github.com/linli-community/linli/rewards"
-	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/store/storetest"
 )
@@ -90,7 +90,7 @@ func newRewardsWorld(t *testing.T) *rewardsWorld {
 		elig: &fakeEligibility{listed: map[string]bool{}, stars: map[string]int{}, heads: map[string]bool{}}}
 	w.ledger = ledger.New(st, ck.now)
 	w.cs = directory.New(st, fakeHasher{}, newID, ck.now)
-	w.rs = rewards.New(st, w.ledger, st, services.NewPolicies(st, ck.now), w.elig, []byte("test-qr-secret-0123456789abcdef"), newID, ck.now)
+	w.rs = rewards.New(st, w.ledger, st, policy.New(st, ck.now), w.elig, []byte("test-qr-secret-0123456789abcdef"), newID, ck.now)
 	var err error
 	for _, p := range []struct {
 		dst  *models.Partner
@@ -851,7 +851,7 @@ func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
 	flaky := &flakyRewardStore{Store: w.st}
-	w.rs = rewards.New(flaky, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig, []byte("k"), newID, w.rewardClock.now)
+	w.rs = rewards.New(flaky, w.ledger, w.st, policy.New(w.st, w.rewardClock.now), w.elig, []byte("k"), newID, w.rewardClock.now)
 	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 2, LimitMonth: 1})
 	p := w.resident("断线", 1970, 100)
 
@@ -926,7 +926,7 @@ func TestCatalogueSparesRewardReadsAndSeesItsOwnChanges(t *testing.T) {
 	w := newRewardsWorld(t)
 	counted := &countedStore{Store: w.st}
 	replica := func() *rewards.Service {
-		return rewards.New(counted, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig,
+		return rewards.New(counted, w.ledger, w.st, policy.New(w.st, w.rewardClock.now), w.elig,
 			[]byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
 	}
 	w.rs = replica()
@@ -971,7 +971,7 @@ func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
 	counted := &countedStore{Store: w.st}
-	w.rs = rewards.New(counted, w.ledger, w.st, services.NewPolicies(w.st, w.rewardClock.now), w.elig,
+	w.rs = rewards.New(counted, w.ledger, w.st, policy.New(w.st, w.rewardClock.now), w.elig,
 		[]byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
 	fee := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 5})
 	breakfast := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 20, ValueFen: 800, Bearer: models.BearerPartner})

@@ -15,7 +15,7 @@ import (
 
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/policy"
 	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/store/storetest"
@@ -59,7 +59,7 @@ func newSettlementWorld(t *testing.T, at time.Time) *settlementWorld {
 		w.part[p.ID] = p
 	}
 	w.l = ledger.New(st, w.clock.now)
-	w.svc = settlement.New(st, w.l, st, services.NewPolicies(st, w.clock.now), st, heldStub{7}, w.clock.now)
+	w.svc = settlement.New(st, w.l, st, policy.New(st, w.clock.now), st, heldStub{7}, w.clock.now)
 	return w
 }
 

@@ -13,7 +13,7 @@ import (
 	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/policy"
 	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/store/storetest"
 	"github.com/linli-community/linli/timebank"
@@ -25,7 +25,7 @@ type tbEnv struct {
 	st    *store.Store
 	clock *clock
 	led   *ledger.Ledger
-	pol   *services.Policies
+	pol   *policy.Service
 	tb    *timebank.Service
 	staff models.Principal
 }
@@ -51,7 +51,7 @@ func newTB(t *testing.T) *tbEnv {
 		}
 	}
 	led := ledger.New(st, c.now)
-	pol := services.NewPolicies(st, c.now)
+	pol := policy.New(st, c.now)
 	tb := timebank.New(st, st, led, pol, st, []byte("test-secret-0123456789"), c.now, newID)
 	return &tbEnv{st: st, clock: c, led: led, pol: pol, tb: tb, staff: staffOf("A")}
 }

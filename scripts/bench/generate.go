@@ -12,8 +12,8 @@ import (
 	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/policy"
 	"github.com/linli-community/linli/rewards"
-	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/timebank"
 )
@@ -144,7 +144,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		Roles: []models.Role{models.RoleMerchantClerk}, MerchantID: shop.ID}); err != nil {
 		return fx, err
 	}
-	policies := services.NewPolicies(st, now)
+	policies := policy.New(st, now)
 	rw := rewards.New(st, l, st, policies, anyoneEligible{}, []byte("bench-generation-only"), randomHex8, now)
 	reward, err := rw.CreateReward(ctx, sp, models.Reward{Kind: models.RewardMerchant, Title: "豆浆油条", PartnerID: shop.ID,
 		Points: 1, ValueFen: 500, Bearer: models.BearerPartner})

@@ -1,4 +1,4 @@
-package services_test
+package sessions_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/linli-community/linli/auth"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/sessions"
 	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/store/storetest"
 )
@@ -39,7 +39,7 @@ type env struct {
 	st       *store.Store
 	clock    *clock
 	tokens   *auth.Tokens
-	sessions *services.Sessions
+	sessions *sessions.Service
 }
 
 func newEnv(t *testing.T, limits auth.LoginLimits) *env {
@@ -68,11 +68,11 @@ func newEnv(t *testing.T, limits auth.LoginLimits) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := services.NewSessions(st, st, pw, tokens, auth.NewLoginLimiter(limits, c.now), 0, c.now)
+	svc := sessions.New(st, st, pw, tokens, auth.NewLoginLimiter(limits, c.now), 0, c.now)
 	return &env{st: st, clock: c, tokens: tokens, sessions: svc}
 }
 
-func (e *env) mustLogin(t *testing.T) services.TokenPair {
+func (e *env) mustLogin(t *testing.T) sessions.TokenPair {
 	t.Helper()
 	pair, err := e.sessions.Login(context.Background(), phone, password, "10.0.0.1")
 	if err != nil {
@@ -81,7 +81,7 @@ func (e *env) mustLogin(t *testing.T) services.TokenPair {
 	return pair
 }
 
-func (e *env) mustRefresh(t *testing.T, token string) services.TokenPair {
+func (e *env) mustRefresh(t *testing.T, token string) sessions.TokenPair {
 	t.Helper()
 	pair, err := e.sessions.Refresh(context.Background(), token)
 	if err != nil {
@@ -222,7 +222,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	e.wantUnauthenticated(t, third.AccessToken)
 	e.wantUnauthenticated(t, first.AccessToken)
 	sess, err := e.st.Session(ctx, p.SessionID)
-	if err != nil || !sess.Revoked || sess.RevokedReason != services.RevokedByReuse {
+	if err != nil || !sess.Revoked || sess.RevokedReason != sessions.RevokedByReuse {
 		t.Errorf("session = %+v, %v", sess, err)
 	}
 	// A new login is a new family and works.

@@ -1,13 +1,13 @@
-package services_test
+package accounts_test
 
 import (
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/accounts"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 )
 
 // A staff adjustment's entry is its audit record: the trail shows every
@@ -17,12 +17,12 @@ import (
 func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
 	t.Parallel()
 	e := newAccountsEnv(t)
-	acc := services.NewAccounts(e.led, e.st, e.st, e.pol, e.clock.now)
+	acc := accounts.New(e.led, e.st, e.st, e.pol, e.clock.now)
 	adjust := func(who string, points models.Points, deduct bool, reason string) models.Entry {
 		t.Helper()
 		e.clock.advance(time.Minute)
 		key := fmt.Sprintf("adj-%s-%s", who, reason)
-		en, err := acc.Adjust(ctx, e.staff, services.Adjustment{ResidentID: who, Points: points, Deduct: deduct, Category: "好人好事",
+		en, err := acc.Adjust(ctx, e.staff, accounts.Adjustment{ResidentID: who, Points: points, Deduct: deduct, Category: "好人好事",
 			Reason: reason, Idem: community.Idempotency{Key: key, OpID: "k:" + e.staff.ResidentID + ":" + key, Hash: "h-" + key}})
 		if err != nil {
 			t.Fatal(err)

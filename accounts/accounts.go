@@ -1,4 +1,4 @@
-package services
+package accounts
 
 import (
 	"context"
@@ -12,9 +12,9 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
-// Accounts reads residents' balances and history and lets staff award,
+// Service reads residents' balances and history and lets staff award,
 // deduct and correct points.
-type Accounts struct {
+type Service struct {
 	ledger *ledger.Ledger
 	// people answers the resident checks from memory (members): Accounts
 	// reads no other field of a resident.
@@ -24,9 +24,9 @@ type Accounts struct {
 	now      func() time.Time
 }
 
-// NewAccounts returns the accounts service.
-func NewAccounts(l *ledger.Ledger, people community.People, trail community.AuditTrail, policies community.PolicySource, now func() time.Time) *Accounts {
-	return &Accounts{ledger: l, people: community.NewMembers(people, now), trail: trail, policies: policies, now: now}
+// New returns the accounts service.
+func New(l *ledger.Ledger, people community.People, trail community.AuditTrail, policies community.PolicySource, now func() time.Time) *Service {
+	return &Service{ledger: l, people: community.NewMembers(people, now), trail: trail, policies: policies, now: now}
 }
 
 // Balances are a resident's two accounts.
@@ -36,7 +36,7 @@ type Balances struct {
 
 // accountHolder is the resident whose accounts p may read: p's own need no
 // read (the session vouches for p and p's community), anyone else's are
-// checked as visibleResident does.
+// checked as community.VisibleResident does.
 func accountHolder(ctx context.Context, people community.People, p models.Principal, residentID string) (string, error) {
 	if residentID == p.ResidentID && p.CommunityID != "" {
 		return residentID, nil
@@ -46,7 +46,7 @@ func accountHolder(ctx context.Context, people community.People, p models.Princi
 }
 
 // Balances returns the resident's hours and points.
-func (a *Accounts) Balances(ctx context.Context, p models.Principal, residentID string) (Balances, error) {
+func (a *Service) Balances(ctx context.Context, p models.Principal, residentID string) (Balances, error) {
 	id, err := accountHolder(ctx, a.people, p, residentID)
 	if err != nil {
 		return Balances{}, fmt.Errorf("balances: %w", err)
@@ -64,7 +64,7 @@ func (a *Accounts) Balances(ctx context.Context, p models.Principal, residentID 
 
 // History returns a page of the resident's entries of one asset, newest
 // first, and the cursor of the next page (0 at the end).
-func (a *Accounts) History(ctx context.Context, p models.Principal, residentID string, asset models.Asset, before int64, limit int) ([]models.Entry, int64, error) {
+func (a *Service) History(ctx context.Context, p models.Principal, residentID string, asset models.Asset, before int64, limit int) ([]models.Entry, int64, error) {
 	id, err := accountHolder(ctx, a.people, p, residentID)
 	if err != nil {
 		return nil, 0, fmt.Errorf("history: %w", err)
@@ -87,7 +87,7 @@ type Adjustment struct {
 // the audit trail (Trail): it names the staff member, the category and the
 // reason, and it is written once and never changed, so the record cannot
 // be missing where the points moved.
-func (a *Accounts) Adjust(ctx context.Context, p models.Principal, adj Adjustment) (models.Entry, error) {
+func (a *Service) Adjust(ctx context.Context, p models.Principal, adj Adjustment) (models.Entry, error) {
 	r, err := community.ManagedResident(ctx, a.people, p, adj.ResidentID)
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("adjust: %w", err)
@@ -128,7 +128,7 @@ func adjustmentRecord(e models.Entry) models.AuditRecord {
 // client's idempotency key of the request: the request that reversed the
 // entry (same staff member, same key) gets its reversal back, any other
 // request models.ErrAlreadyReversed naming the reversal.
-func (a *Accounts) Reverse(ctx context.Context, p models.Principal, residentID string, asset models.Asset, seq int64, reason, key string) (models.Entry, error) {
+func (a *Service) Reverse(ctx context.Context, p models.Principal, residentID string, asset models.Asset, seq int64, reason, key string) (models.Entry, error) {
 	r, err := community.ManagedResident(ctx, a.people, p, residentID)
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("reverse: %w", err)
@@ -170,7 +170,7 @@ var reversible = map[models.EntryKind]bool{
 }
 
 // Trail lists the audit trail of the caller's community, for staff.
-func (a *Accounts) Trail(ctx context.Context, p models.Principal, before time.Time, limit int) ([]models.AuditRecord, error) {
+func (a *Service) Trail(ctx context.Context, p models.Principal, before time.Time, limit int) ([]models.AuditRecord, error) {
 	if !p.IsStaff() {
 		return nil, models.ErrForbidden
 	}
@@ -196,6 +196,6 @@ func (a *Accounts) Trail(ctx context.Context, p models.Principal, before time.Ti
 }
 
 // Audit recomputes every account from its entries.
-func (a *Accounts) Audit(ctx context.Context) (ledger.AuditReport, error) {
+func (a *Service) Audit(ctx context.Context) (ledger.AuditReport, error) {
 	return a.ledger.Audit(ctx)
 }

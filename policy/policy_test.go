@@ -1,4 +1,4 @@
-package services_test
+package policy_test
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/policy"
 	"github.com/linli-community/linli/store/storetest"
 )
 
@@ -17,7 +17,7 @@ func TestPolicyVersionAppliesFromItsDate(t *testing.T) {
 	st := storetest.New(t)
 	now := time.Date(2026, 10, 10, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	pol := services.NewPolicies(st, clock)
+	pol := policy.New(st, clock)
 	staff := models.Principal{ResidentID: "s1", CommunityID: "c1", Roles: []models.Role{models.RoleStaff}}
 
 	p0, err := pol.At(ctx, "c1", now)

@@ -1,4 +1,4 @@
-package services
+package sessions
 
 import (
 	"context"
@@ -11,9 +11,9 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
-// SessionStore keeps logins, sessions and refresh tokens. Every method is
+// Store keeps logins, sessions and refresh tokens. Every method is
 // an insert or an exact-_id read or write.
-type SessionStore interface {
+type Store interface {
 	// LoginCredentials returns the login of a normalised phone, or
 	// models.ErrNotFound.
 	LoginCredentials(ctx context.Context, phone string) (auth.Credentials, error)
@@ -68,9 +68,9 @@ type TokenPair struct {
 	RefreshExpires time.Time
 }
 
-// Sessions signs residents in and out and rotates their refresh tokens.
-type Sessions struct {
-	store      SessionStore
+// Service signs residents in and out and rotates their refresh tokens.
+type Service struct {
+	store      Store
 	people     community.People
 	passwords  PasswordChecker
 	tokens     AccessIssuer
@@ -79,15 +79,15 @@ type Sessions struct {
 	now        func() time.Time
 }
 
-// NewSessions returns the sign-in service. refreshTTL is the life of each
+// New returns the sign-in service. refreshTTL is the life of each
 // refresh token (zero means auth.DefaultRefreshTTL); each refresh starts a
 // new one.
-func NewSessions(st SessionStore, people community.People, passwords PasswordChecker, tokens AccessIssuer,
-	limiter LoginLimiter, refreshTTL time.Duration, now func() time.Time) *Sessions {
+func New(st Store, people community.People, passwords PasswordChecker, tokens AccessIssuer,
+	limiter LoginLimiter, refreshTTL time.Duration, now func() time.Time) *Service {
 	if refreshTTL <= 0 {
 		refreshTTL = auth.DefaultRefreshTTL
 	}
-	return &Sessions{store: st, people: people, passwords: passwords, tokens: tokens,
+	return &Service{store: st, people: people, passwords: passwords, tokens: tokens,
 		limiter: limiter, refreshTTL: refreshTTL, now: now}
 }
 
@@ -95,7 +95,7 @@ func NewSessions(st SessionStore, people community.People, passwords PasswordChe
 // and an unknown phone both give models.ErrInvalidCredentials after the
 // same Argon2id work; too many attempts on the phone or from clientAddr give
 // models.ErrRateLimited; a malformed phone gives models.ErrValidation.
-func (s *Sessions) Login(ctx context.Context, phone, password, clientAddr string) (TokenPair, error) {
+func (s *Service) Login(ctx context.Context, phone, password, clientAddr string) (TokenPair, error) {
 	phone, err := models.NormalizePhone(phone)
 	if err != nil {
 		return TokenPair{}, err
@@ -137,7 +137,7 @@ func (s *Sessions) Login(ctx context.Context, phone, password, clientAddr string
 // models.ErrUnauthenticated. A token that was already spent means a copy is
 // in someone else's hands: the whole session is revoked, so every token of
 // that sign-in stops working, and models.ErrTokenReused is returned.
-func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (TokenPair, error) {
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, error) {
 	if refreshToken == "" {
 		return TokenPair{}, models.ErrUnauthenticated
 	}
@@ -196,7 +196,7 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (TokenPair,
 
 // Logout revokes the caller's session: its access tokens fail at once and
 // its refresh tokens can no longer be used. Logging out twice is fine.
-func (s *Sessions) Logout(ctx context.Context, p models.Principal) error {
+func (s *Service) Logout(ctx context.Context, p models.Principal) error {
 	if p.SessionID == "" {
 		return models.ErrUnauthenticated
 	}
@@ -208,7 +208,7 @@ func (s *Sessions) Logout(ctx context.Context, p models.Principal) error {
 }
 
 // Me returns the caller's own resident record.
-func (s *Sessions) Me(ctx context.Context, p models.Principal) (models.Resident, error) {
+func (s *Service) Me(ctx context.Context, p models.Principal) (models.Resident, error) {
 	r, err := s.people.Resident(ctx, p.ResidentID)
 	if err != nil {
 		return models.Resident{}, fmt.Errorf("me: %w", err)
@@ -218,7 +218,7 @@ func (s *Sessions) Me(ctx context.Context, p models.Principal) (models.Resident,
 
 // liveSession returns the session with id, or models.ErrUnauthenticated if
 // it is unknown or revoked.
-func (s *Sessions) liveSession(ctx context.Context, id string) (auth.Session, error) {
+func (s *Service) liveSession(ctx context.Context, id string) (auth.Session, error) {
 	sess, err := s.store.Session(ctx, id)
 	if errors.Is(err, models.ErrNotFound) {
 		return auth.Session{}, models.ErrUnauthenticated
@@ -234,7 +234,7 @@ func (s *Sessions) liveSession(ctx context.Context, id string) (auth.Session, er
 
 // issue stores a new refresh token for the session and signs an access
 // token for r.
-func (s *Sessions) issue(ctx context.Context, sessionID string, r models.Resident) (TokenPair, error) {
+func (s *Service) issue(ctx context.Context, sessionID string, r models.Resident) (TokenPair, error) {
 	now := s.now()
 	token, hash := auth.NewRefreshToken()
 	rt := auth.RefreshToken{Hash: hash, SessionID: sessionID, ResidentID: r.ID, Issued: now, Expires: now.Add(s.refreshTTL)}

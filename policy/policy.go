@@ -1,4 +1,4 @@
-package services
+package policy
 
 import (
 	"context"
@@ -11,17 +11,17 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
-// PolicyStore keeps policy versions.
-type PolicyStore interface {
+// Store keeps policy versions.
+type Store interface {
 	// InsertPolicy adds a version; models.ErrConflict if it exists.
 	InsertPolicy(ctx context.Context, p models.Policy) error
 	// PolicyVersions lists a community's versions (any order).
 	PolicyVersions(ctx context.Context, communityID string) ([]models.Policy, error)
 }
 
-// Policies serves each community's versioned policy.
-type Policies struct {
-	store PolicyStore
+// Service serves each community's versioned policy.
+type Service struct {
+	store Store
 	now   func() time.Time
 
 	mu    sync.Mutex
@@ -39,12 +39,12 @@ type cachedPolicies struct {
 // keeps a listing query off every award.
 const policyCacheTTL = 10 * time.Second
 
-// NewPolicies returns the policy service.
-func NewPolicies(s PolicyStore, now func() time.Time) *Policies {
-	return &Policies{store: s, now: now, cache: map[string]cachedPolicies{}}
+// New returns the policy service.
+func New(s Store, now func() time.Time) *Service {
+	return &Service{store: s, now: now, cache: map[string]cachedPolicies{}}
 }
 
-func (p *Policies) versions(ctx context.Context, communityID string, fresh bool) ([]models.Policy, error) {
+func (p *Service) versions(ctx context.Context, communityID string, fresh bool) ([]models.Policy, error) {
 	p.mu.Lock()
 	c, ok := p.cache[communityID]
 	p.mu.Unlock()
@@ -62,7 +62,7 @@ func (p *Policies) versions(ctx context.Context, communityID string, fresh bool)
 }
 
 // At returns the policy in force in a community at t.
-func (p *Policies) At(ctx context.Context, communityID string, t time.Time) (models.Policy, error) {
+func (p *Service) At(ctx context.Context, communityID string, t time.Time) (models.Policy, error) {
 	vs, err := p.versions(ctx, communityID, false)
 	if err != nil {
 		return models.Policy{}, err
@@ -71,12 +71,12 @@ func (p *Policies) At(ctx context.Context, communityID string, t time.Time) (mod
 }
 
 // Current is the policy in force now in the caller's community.
-func (p *Policies) Current(ctx context.Context, pr models.Principal) (models.Policy, error) {
+func (p *Service) Current(ctx context.Context, pr models.Principal) (models.Policy, error) {
 	return p.At(ctx, pr.CommunityID, p.now())
 }
 
 // Versions lists every version of the caller's community, for staff.
-func (p *Policies) Versions(ctx context.Context, pr models.Principal) ([]models.Policy, error) {
+func (p *Service) Versions(ctx context.Context, pr models.Principal) ([]models.Policy, error) {
 	if err := community.RequireStaff(pr); err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func (p *Policies) Versions(ctx context.Context, pr models.Principal) ([]models.
 // AddVersion writes the next version of the caller's community's policy.
 // It takes effect at next.Effective, which may not be in the past: history
 // is never rewritten.
-func (p *Policies) AddVersion(ctx context.Context, pr models.Principal, next models.Policy) (models.Policy, error) {
+func (p *Service) AddVersion(ctx context.Context, pr models.Principal, next models.Policy) (models.Policy, error) {
 	if err := community.RequireStaff(pr); err != nil {
 		return models.Policy{}, err
 	}
