@@ -8,12 +8,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/linli-community/linli/accounts"
 	"github.com/linli-community/linli/community"
-	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 )
 
-// AccountsService is what the balance, history and points routes call.
-type AccountsService interface {
+// accountsService is what the balance, history and points routes call.
+type accountsService interface {
 	Balances(ctx context.Context, p models.Principal, residentID string) (accounts.Balances, error)
 	History(ctx context.Context, p models.Principal, residentID string, asset models.Asset, before int64, limit int) ([]models.Entry, int64, error)
 	Adjust(ctx context.Context, p models.Principal, adj accounts.Adjustment) (models.Entry, error)
@@ -21,7 +20,6 @@ type AccountsService interface {
 	// by another request than the one with key.
 	Reverse(ctx context.Context, p models.Principal, residentID string, asset models.Asset, seq int64, reason, key string) (models.Entry, error)
 	Trail(ctx context.Context, p models.Principal, before time.Time, limit int) ([]models.AuditRecord, error)
-	Audit(ctx context.Context) (ledger.AuditReport, error)
 }
 
 func (h *api) routesAccounts(r fiber.Router) {

@@ -9,8 +9,8 @@ import (
 	"github.com/linli-community/linli/sessions"
 )
 
-// AuthService is what the login, refresh, logout and /me routes call.
-type AuthService interface {
+// authService is what the login, refresh, logout and /me routes call.
+type authService interface {
 	// Login returns models.ErrInvalidCredentials for a wrong phone or
 	// password alike, models.ErrRateLimited after too many attempts.
 	Login(ctx context.Context, phone, password, clientAddr string) (sessions.TokenPair, error)

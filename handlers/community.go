@@ -12,10 +12,10 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
-// CommunityService is what the community-structure routes call. It
+// communityService is what the community-structure routes call. It
 // returns models.ErrForbidden for a caller without the role, and
 // models.ErrNotFound for an id of another community.
-type CommunityService interface {
+type communityService interface {
 	CreateCommunity(ctx context.Context, p models.Principal, in directory.NewCommunity) (models.Community, *models.Resident, error)
 	CurrentCommunity(ctx context.Context, p models.Principal) (models.Community, error)
 	ListCommunities(ctx context.Context, p models.Principal, after string, limit int) ([]models.Community, error)

@@ -188,7 +188,7 @@ func isIdem(p models.Principal, i community.Idempotency) bool {
 
 // --- rewards: redemption, partner credits, merchant counter, filial parking ---
 
-type fakeRewards struct{ RewardsService }
+type fakeRewards struct{ rewardsService }
 
 func (fakeRewards) Redeem(_ context.Context, p models.Principal, rewardID string, idem community.Idempotency) (models.Redemption, error) {
 	mustReach("redemption", []any{rewardID, idem}, isID(rewardID), isIdem(p, idem))
@@ -247,7 +247,7 @@ func FuzzRewardsValue(f *testing.F) {
 
 // --- service records: claims, attendance, decisions, corrections ---
 
-type fakeRecords struct{ TimebankService }
+type fakeRecords struct{ timebankService }
 
 func (fakeRecords) ClaimRecord(_ context.Context, p models.Principal, c timebank.Claim) (models.ServiceRecord, error) {
 	mustReach("claim", c, isClean(c.Category, 20), isClean(c.Organisation, 80), isClean(c.Description, 500),
@@ -297,7 +297,7 @@ func FuzzServiceRecords(f *testing.F) {
 
 // --- hours that move between residents and the fund ---
 
-type fakeTransfers struct{ TimebankService }
+type fakeTransfers struct{ timebankService }
 
 func (fakeTransfers) PostAid(_ context.Context, _ models.Principal, in timebank.NewAid) (models.MutualAid, error) {
 	mustReach("mutual-aid post", in, in.Kind == models.AidRequest || in.Kind == models.AidOffer,
@@ -366,7 +366,7 @@ func FuzzReverseEntry(f *testing.F) {
 
 // --- honour roll, duties and star households ---
 
-type fakeHonour struct{ HonourService }
+type fakeHonour struct{ honourService }
 
 func (fakeHonour) Nominate(_ context.Context, _ models.Principal, n honour.Nomination) (models.HonourEntry, error) {
 	mustReach("nomination", n, within(n.Category, 20), within(n.Reason, 500),
@@ -412,7 +412,7 @@ func FuzzHonourValue(f *testing.F) {
 
 // --- statements ---
 
-type fakeSettlement struct{ SettlementService }
+type fakeSettlement struct{ settlementService }
 
 func (fakeSettlement) Confirm(_ context.Context, _ models.Principal, id string) (models.Statement, error) {
 	mustReach("statement confirmation", id, isID(id))

@@ -11,9 +11,9 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
-// HonourService is what the honour-roll, building-head, star-household and
+// honourService is what the honour-roll, building-head, star-household and
 // ranking routes call.
-type HonourService interface {
+type honourService interface {
 	Nominate(ctx context.Context, p models.Principal, n honour.Nomination) (models.HonourEntry, error)
 	Entry(ctx context.Context, p models.Principal, id string) (models.HonourEntry, error)
 	Entries(ctx context.Context, p models.Principal, status models.HonourStatus, after string, limit int) ([]models.HonourEntry, error)

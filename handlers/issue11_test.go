@@ -147,7 +147,7 @@ func TestIssue11_22_PathIDsArePercentDecoded(t *testing.T) {
 }
 
 type recordingTimebank struct {
-	TimebankService
+	timebankService
 	ids *[]string
 }
 
@@ -158,7 +158,7 @@ func (r recordingTimebank) Record(_ context.Context, _ models.Principal, id stri
 
 // clockTimebank and clockRewards record what the handlers pass for "now".
 type clockTimebank struct {
-	TimebankService
+	timebankService
 	day *time.Time
 }
 
@@ -168,7 +168,7 @@ func (c clockTimebank) Activities(_ context.Context, _ models.Principal, day tim
 }
 
 type clockRewards struct {
-	RewardsService
+	rewardsService
 	r models.Reward
 }
 

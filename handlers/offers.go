@@ -8,8 +8,8 @@ import (
 	"github.com/linli-community/linli/rewards"
 )
 
-// OffersService is what GET /me/rewards calls (rewards.Service).
-type OffersService interface {
+// offersService is what GET /me/rewards calls (rewards.Service).
+type offersService interface {
 	// MyOffers returns models.ErrForbidden for a principal without a
 	// resident.
 	MyOffers(ctx context.Context, p models.Principal) ([]rewards.Offer, error)

@@ -9,8 +9,8 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
-// PolicyService is what the policy routes call.
-type PolicyService interface {
+// policyService is what the policy routes call.
+type policyService interface {
 	Current(ctx context.Context, p models.Principal) (models.Policy, error)
 	Versions(ctx context.Context, p models.Principal) ([]models.Policy, error)
 	AddVersion(ctx context.Context, p models.Principal, next models.Policy) (models.Policy, error)

@@ -8,9 +8,9 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
-// RequestLog remembers keyed requests and their first answers
+// requestLog remembers keyed requests and their first answers
 // (community.Requests).
-type RequestLog interface {
+type requestLog interface {
 	// Begin records the request before it has any effect. It returns the
 	// first answer with answered=true for a repeat of an answered request,
 	// answered=false when the request is to run, and

@@ -13,9 +13,9 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 )
 
-// RewardsService is what the catalogue, redemption, partner, merchant and
+// rewardsService is what the catalogue, redemption, partner, merchant and
 // filial-parking routes call.
-type RewardsService interface {
+type rewardsService interface {
 	CreateReward(ctx context.Context, p models.Principal, in models.Reward) (models.Reward, error)
 	UpdateReward(ctx context.Context, p models.Principal, id string, in models.Reward) (models.Reward, error)
 	Reward(ctx context.Context, p models.Principal, id string) (models.Reward, error)

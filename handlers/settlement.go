@@ -12,8 +12,8 @@ import (
 	"github.com/linli-community/linli/settlement"
 )
 
-// SettlementService is what the statement and liability routes call.
-type SettlementService interface {
+// settlementService is what the statement and liability routes call.
+type settlementService interface {
 	Statements(ctx context.Context, p models.Principal, partnerID, month string) ([]models.Statement, error)
 	Statement(ctx context.Context, p models.Principal, id, after string, limit int) (models.Statement, []models.StatementLine, error)
 	Export(ctx context.Context, p models.Principal, id string, f settlement.ExportFormat, w io.Writer) error

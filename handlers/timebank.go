@@ -13,8 +13,8 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 )
 
-// TimebankService is what the time-bank routes call.
-type TimebankService interface {
+// timebankService is what the time-bank routes call.
+type timebankService interface {
 	CreateActivity(ctx context.Context, p models.Principal, in timebank.NewActivity) (models.Activity, error)
 	Activity(ctx context.Context, p models.Principal, id string) (models.Activity, error)
 	Activities(ctx context.Context, p models.Principal, day time.Time, category string) ([]models.Activity, error)
