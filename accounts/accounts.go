@@ -24,9 +24,24 @@ type Service struct {
 	now      func() time.Time
 }
 
+// Deps are what the accounts service is built on, by name.
+type Deps struct {
+	Ledger   *ledger.Ledger
+	People   community.People
+	Trail    community.AuditTrail
+	Policies community.PolicySource
+	Now      func() time.Time
+}
+
 // New returns the accounts service.
-func New(l *ledger.Ledger, people community.People, trail community.AuditTrail, policies community.PolicySource, now func() time.Time) *Service {
-	return &Service{ledger: l, people: community.NewMembers(people, now), trail: trail, policies: policies, now: now}
+func New(d Deps) *Service {
+	return &Service{
+		ledger:   d.Ledger,
+		people:   community.NewMembers(d.People, d.Now),
+		trail:    d.Trail,
+		policies: d.Policies,
+		now:      d.Now,
+	}
 }
 
 // Balances are a resident's two accounts.

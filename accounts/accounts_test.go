@@ -17,7 +17,13 @@ import (
 func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
 	t.Parallel()
 	e := newAccountsEnv(t)
-	acc := accounts.New(e.led, e.st, e.st, e.pol, e.clock.now)
+	acc := accounts.New(accounts.Deps{
+		Ledger:   e.led,
+		People:   e.st,
+		Trail:    e.st,
+		Policies: e.pol,
+		Now:      e.clock.now,
+	})
 	adjust := func(who string, points models.Points, deduct bool, reason string) models.Entry {
 		t.Helper()
 		e.clock.advance(time.Minute)

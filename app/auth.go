@@ -62,7 +62,15 @@ func (s *system) wireAuth() error {
 	s.qrSecret = mac.Sum(nil)
 	s.passwords = pw
 	s.deps.Tokens = tokens
-	s.deps.Auth = sessions.New(cached, s.store, pw, tokens, limiter, s.cfg.RefreshTTL, s.now)
+	s.deps.Auth = sessions.New(sessions.Deps{
+		Store:      cached,
+		People:     s.store,
+		Passwords:  pw,
+		Tokens:     tokens,
+		Limiter:    limiter,
+		RefreshTTL: s.cfg.RefreshTTL,
+		Now:        s.now,
+	})
 	return nil
 }
 

@@ -52,7 +52,8 @@ type system struct {
 }
 
 // open starts the embedded store when no MONGODB_URI is set, connects,
-// makes sure every collection and index exists, and wires the services.
+// makes sure every collection and index exists, and wires the services
+// (one per capability package).
 func open(ctx context.Context, cfg Config, log *slog.Logger) (*system, error) {
 	var (
 		emb *store.Embedded
@@ -112,26 +113,72 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.runner = jobs.NewRunner(st, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), newID()), cfg.LeaseTTL, now, newID, log)
 	sys.runner.Observe(sys.metrics)
 	sys.policies = policy.New(st, now)
-	sys.accounts = accounts.New(sys.ledger, st, st, sys.policies, now)
-	sys.deps = handlers.Deps{Log: log, Metrics: sys.metrics, Store: st, Accounts: sys.accounts, Policies: sys.policies,
-		Requests: community.NewRequests(st, now), Now: now}
+	sys.accounts = accounts.New(accounts.Deps{
+		Ledger:   sys.ledger,
+		People:   st,
+		Trail:    st,
+		Policies: sys.policies,
+		Now:      now,
+	})
+	sys.deps = handlers.Deps{
+		Log:      log,
+		Metrics:  sys.metrics,
+		Store:    st,
+		Accounts: sys.accounts,
+		Policies: sys.policies,
+		Requests: community.NewRequests(st, now),
+		Now:      now,
+	}
 	if err := sys.wireAuth(); err != nil {
 		return nil, err
 	}
 	sys.communities = directory.New(st, sys.passwords, newID, now)
 	sys.deps.Community = sys.communities
-	sys.honour = honour.New(st, sys.ledger, sys.policies, sys.communities, newID, now)
+	sys.honour = honour.New(honour.Deps{
+		Store:    st,
+		Ledger:   sys.ledger,
+		Policies: sys.policies,
+		Heads:    sys.communities,
+		NewID:    newID,
+		Now:      now,
+	})
 	sys.deps.Honour = sys.honour
 	sys.communities.KeepHeadTerms(sys.honour)
 	// The honour roll, star levels and head terms decide who may redeem
 	// honour-only, star-gated and heads' rewards.
-	sys.rewards = rewards.New(st, sys.ledger, st, sys.policies, sys.honour, sys.qrSecret, newID, now)
+	sys.rewards = rewards.New(rewards.Deps{
+		Store:       st,
+		Ledger:      sys.ledger,
+		People:      st,
+		Policies:    sys.policies,
+		Eligibility: sys.honour,
+		QRSecret:    sys.qrSecret,
+		NewID:       newID,
+		Now:         now,
+	})
 	sys.rewards.LimitQR(cfg.QRPerMinute)
 	sys.deps.Rewards = sys.rewards
 	sys.deps.Offers = sys.rewards
-	sys.settlement = settlement.New(st, sys.ledger, st, sys.policies, st, sys.rewards, now)
+	sys.settlement = settlement.New(settlement.Deps{
+		Store:    st,
+		Ledger:   sys.ledger,
+		People:   st,
+		Policies: sys.policies,
+		Trail:    st,
+		Held:     sys.rewards,
+		Now:      now,
+	})
 	sys.deps.Settlement = sys.settlement
-	sys.timebank = timebank.New(st, st, sys.ledger, sys.policies, st, sys.qrSecret, now, newID)
+	sys.timebank = timebank.New(timebank.Deps{
+		Store:    st,
+		People:   st,
+		Ledger:   sys.ledger,
+		Policies: sys.policies,
+		Trail:    st,
+		QRSecret: sys.qrSecret,
+		Now:      now,
+		NewID:    newID,
+	})
 	sys.deps.Timebank = sys.timebank
 	return sys, nil
 }

@@ -81,8 +81,25 @@ type Service struct {
 }
 
 // New returns the honour service.
-func New(s Store, l *ledger.Ledger, policies community.PolicySource, heads HeadAppointer, newID func() string, now func() time.Time) *Service {
-	return &Service{store: s, ledger: l, policies: policies, heads: heads, newID: newID, now: now}
+func New(d Deps) *Service {
+	return &Service{
+		store:    d.Store,
+		ledger:   d.Ledger,
+		policies: d.Policies,
+		heads:    d.Heads,
+		newID:    d.NewID,
+		now:      d.Now,
+	}
+}
+
+// Deps are what the honour service is built on, by name.
+type Deps struct {
+	Store    Store
+	Ledger   *ledger.Ledger
+	Policies community.PolicySource
+	Heads    HeadAppointer // sets a building's head (package directory)
+	NewID    func() string
+	Now      func() time.Time
 }
 
 func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }

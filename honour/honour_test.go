@@ -44,7 +44,14 @@ func newHonourWorld(t *testing.T) *honourWorld {
 	clock := func() time.Time { return w.at }
 	w.cs, w.st = newService(t)
 	w.l = ledger.New(w.st, clock)
-	w.hs = honour.New(w.st, w.l, policy.New(w.st, clock), w.cs, newID, clock)
+	w.hs = honour.New(honour.Deps{
+		Store:    w.st,
+		Ledger:   w.l,
+		Policies: policy.New(w.st, clock),
+		Heads:    w.cs,
+		NewID:    newID,
+		Now:      clock,
+	})
 	w.staff = staffOf("A")
 	w.bld = mustBuilding(t, w.cs, w.staff, "1号楼")
 	w.hh1 = mustHousehold(t, w.cs, w.staff, w.bld.ID, "101")

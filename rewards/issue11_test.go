@@ -81,8 +81,16 @@ func (c *crashStore) InsertRedemptionMark(ctx context.Context, m models.Redempti
 func crashWorld(t *testing.T) (*rewardsWorld, *crashStore) {
 	w := newRewardsWorld(t)
 	cs := &crashStore{Store: w.st}
-	w.rs = rewards.New(cs, w.ledger, w.st, policy.New(w.st, w.rewardClock.now), w.elig,
-		[]byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
+	w.rs = rewards.New(rewards.Deps{
+		Store:       cs,
+		Ledger:      w.ledger,
+		People:      w.st,
+		Policies:    policy.New(w.st, w.rewardClock.now),
+		Eligibility: w.elig,
+		QRSecret:    []byte("test-qr-secret-0123456789abcdef"),
+		NewID:       newID,
+		Now:         w.rewardClock.now,
+	})
 	return w, cs
 }
 
@@ -750,8 +758,25 @@ func TestIssue11_12_ScanKilledBeforeItsEventIsOnTheNextStatement(t *testing.T) {
 	w := newRewardsWorld(t)
 	losing := &eventLosingStore{Store: w.st}
 	policies := policy.New(w.st, w.rewardClock.now)
-	w.rs = rewards.New(losing, w.ledger, w.st, policies, w.elig, []byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
-	settle := settlement.New(w.st, w.ledger, w.st, policies, w.st, w.rs, w.rewardClock.now)
+	w.rs = rewards.New(rewards.Deps{
+		Store:       losing,
+		Ledger:      w.ledger,
+		People:      w.st,
+		Policies:    policies,
+		Eligibility: w.elig,
+		QRSecret:    []byte("test-qr-secret-0123456789abcdef"),
+		NewID:       newID,
+		Now:         w.rewardClock.now,
+	})
+	settle := settlement.New(settlement.Deps{
+		Store:    w.st,
+		Ledger:   w.ledger,
+		People:   w.st,
+		Policies: policies,
+		Trail:    w.st,
+		Held:     w.rs,
+		Now:      w.rewardClock.now,
+	})
 	to := func(at time.Time) { w.rewardClock.add(at.Sub(w.rewardClock.now())) }
 	community, err := w.st.Community(ctx, "A")
 	if err != nil {

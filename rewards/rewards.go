@@ -109,13 +109,36 @@ const catalogueTTL = 10 * time.Second
 // dropped: more than a community's catalogue.
 const catalogueSize = 1000
 
-// New returns the rewards service. qrSecret signs merchant QR
-// tokens; elig answers honour-roll, star and building-head questions.
-func New(s Store, l *ledger.Ledger, people community.People, policies community.PolicySource, elig Eligibility,
-	qrSecret []byte, newID func() string, now func() time.Time) *Service {
-	return &Service{store: s, ledger: l, people: people, zones: community.NewZones(people), policies: policies, elig: elig, qrSecret: qrSecret,
-		newID: newID, now: now, hints: map[string]int{}, qrLog: map[string][]time.Time{},
-		qrPerMinute: QRPerMinute, catalogue: community.NewRemembered[string, models.Reward](catalogueTTL, catalogueSize, now)}
+// New returns the rewards service. d.QRSecret signs merchant QR
+// tokens; d.Eligibility answers honour-roll, star and building-head questions.
+func New(d Deps) *Service {
+	return &Service{
+		store:       d.Store,
+		ledger:      d.Ledger,
+		people:      d.People,
+		zones:       community.NewZones(d.People),
+		policies:    d.Policies,
+		elig:        d.Eligibility,
+		qrSecret:    d.QRSecret,
+		newID:       d.NewID,
+		now:         d.Now,
+		hints:       map[string]int{},
+		qrLog:       map[string][]time.Time{},
+		qrPerMinute: QRPerMinute,
+		catalogue:   community.NewRemembered[string, models.Reward](catalogueTTL, catalogueSize, d.Now),
+	}
+}
+
+// Deps are what the rewards service is built on, by name.
+type Deps struct {
+	Store       Store
+	Ledger      *ledger.Ledger
+	People      community.People
+	Policies    community.PolicySource
+	Eligibility Eligibility // honour roll, star level, building head (package honour)
+	QRSecret    []byte      // signs merchant QR tokens
+	NewID       func() string
+	Now         func() time.Time
 }
 
 // rewardByID is reward id, from the catalogue or the store.

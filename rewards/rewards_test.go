@@ -90,7 +90,16 @@ func newRewardsWorld(t *testing.T) *rewardsWorld {
 		elig: &fakeEligibility{listed: map[string]bool{}, stars: map[string]int{}, heads: map[string]bool{}}}
 	w.ledger = ledger.New(st, ck.now)
 	w.cs = directory.New(st, fakeHasher{}, newID, ck.now)
-	w.rs = rewards.New(st, w.ledger, st, policy.New(st, ck.now), w.elig, []byte("test-qr-secret-0123456789abcdef"), newID, ck.now)
+	w.rs = rewards.New(rewards.Deps{
+		Store:       st,
+		Ledger:      w.ledger,
+		People:      st,
+		Policies:    policy.New(st, ck.now),
+		Eligibility: w.elig,
+		QRSecret:    []byte("test-qr-secret-0123456789abcdef"),
+		NewID:       newID,
+		Now:         ck.now,
+	})
 	var err error
 	for _, p := range []struct {
 		dst  *models.Partner
@@ -851,7 +860,16 @@ func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
 	flaky := &flakyRewardStore{Store: w.st}
-	w.rs = rewards.New(flaky, w.ledger, w.st, policy.New(w.st, w.rewardClock.now), w.elig, []byte("k"), newID, w.rewardClock.now)
+	w.rs = rewards.New(rewards.Deps{
+		Store:       flaky,
+		Ledger:      w.ledger,
+		People:      w.st,
+		Policies:    policy.New(w.st, w.rewardClock.now),
+		Eligibility: w.elig,
+		QRSecret:    []byte("k"),
+		NewID:       newID,
+		Now:         w.rewardClock.now,
+	})
 	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 2, LimitMonth: 1})
 	p := w.resident("断线", 1970, 100)
 
@@ -926,8 +944,16 @@ func TestCatalogueSparesRewardReadsAndSeesItsOwnChanges(t *testing.T) {
 	w := newRewardsWorld(t)
 	counted := &countedStore{Store: w.st}
 	replica := func() *rewards.Service {
-		return rewards.New(counted, w.ledger, w.st, policy.New(w.st, w.rewardClock.now), w.elig,
-			[]byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
+		return rewards.New(rewards.Deps{
+			Store:       counted,
+			Ledger:      w.ledger,
+			People:      w.st,
+			Policies:    policy.New(w.st, w.rewardClock.now),
+			Eligibility: w.elig,
+			QRSecret:    []byte("test-qr-secret-0123456789abcdef"),
+			NewID:       newID,
+			Now:         w.rewardClock.now,
+		})
 	}
 	w.rs = replica()
 	fee := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100})
@@ -971,8 +997,16 @@ func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
 	counted := &countedStore{Store: w.st}
-	w.rs = rewards.New(counted, w.ledger, w.st, policy.New(w.st, w.rewardClock.now), w.elig,
-		[]byte("test-qr-secret-0123456789abcdef"), newID, w.rewardClock.now)
+	w.rs = rewards.New(rewards.Deps{
+		Store:       counted,
+		Ledger:      w.ledger,
+		People:      w.st,
+		Policies:    policy.New(w.st, w.rewardClock.now),
+		Eligibility: w.elig,
+		QRSecret:    []byte("test-qr-secret-0123456789abcdef"),
+		NewID:       newID,
+		Now:         w.rewardClock.now,
+	})
 	fee := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 5})
 	breakfast := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 20, ValueFen: 800, Bearer: models.BearerPartner})
 	p := w.resident("钱", 1970, 100)

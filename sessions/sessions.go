@@ -79,16 +79,34 @@ type Service struct {
 	now        func() time.Time
 }
 
-// New returns the sign-in service. refreshTTL is the life of each
+// New returns the sign-in service. d.RefreshTTL is the life of each
 // refresh token (zero means auth.DefaultRefreshTTL); each refresh starts a
 // new one.
-func New(st Store, people community.People, passwords PasswordChecker, tokens AccessIssuer,
-	limiter LoginLimiter, refreshTTL time.Duration, now func() time.Time) *Service {
+func New(d Deps) *Service {
+	refreshTTL := d.RefreshTTL
 	if refreshTTL <= 0 {
 		refreshTTL = auth.DefaultRefreshTTL
 	}
-	return &Service{store: st, people: people, passwords: passwords, tokens: tokens,
-		limiter: limiter, refreshTTL: refreshTTL, now: now}
+	return &Service{
+		store:      d.Store,
+		people:     d.People,
+		passwords:  d.Passwords,
+		tokens:     d.Tokens,
+		limiter:    d.Limiter,
+		refreshTTL: refreshTTL,
+		now:        d.Now,
+	}
+}
+
+// Deps are what the sessions service is built on, by name.
+type Deps struct {
+	Store      Store
+	People     community.People
+	Passwords  PasswordChecker
+	Tokens     AccessIssuer
+	Limiter    LoginLimiter
+	RefreshTTL time.Duration // 0: auth.DefaultRefreshTTL
+	Now        func() time.Time
 }
 
 // Login checks phone and password and starts a session. A wrong password

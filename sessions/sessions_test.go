@@ -68,7 +68,15 @@ func newEnv(t *testing.T, limits auth.LoginLimits) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := sessions.New(st, st, pw, tokens, auth.NewLoginLimiter(limits, c.now), 0, c.now)
+	svc := sessions.New(sessions.Deps{
+		Store:      st,
+		People:     st,
+		Passwords:  pw,
+		Tokens:     tokens,
+		Limiter:    auth.NewLoginLimiter(limits, c.now),
+		RefreshTTL: 0,
+		Now:        c.now,
+	})
 	return &env{st: st, clock: c, tokens: tokens, sessions: svc}
 }
 

@@ -76,8 +76,27 @@ type Service struct {
 }
 
 // New returns the settlement service.
-func New(s Store, l *ledger.Ledger, people community.People, policies community.PolicySource, trail community.AuditTrail, held HeldPoints, now func() time.Time) *Service {
-	return &Service{store: s, ledger: l, people: people, policies: policies, trail: trail, held: held, now: now}
+func New(d Deps) *Service {
+	return &Service{
+		store:    d.Store,
+		ledger:   d.Ledger,
+		people:   d.People,
+		policies: d.Policies,
+		trail:    d.Trail,
+		held:     d.Held,
+		now:      d.Now,
+	}
+}
+
+// Deps are what the settlement service is built on, by name.
+type Deps struct {
+	Store    Store
+	Ledger   *ledger.Ledger
+	People   community.People
+	Policies community.PolicySource
+	Trail    community.AuditTrail
+	Held     HeldPoints // the points held by open redemptions (package rewards)
+	Now      func() time.Time
 }
 
 // Lines are written in batches of lineBatch, at most lineWriters batches at

@@ -59,7 +59,15 @@ func newSettlementWorld(t *testing.T, at time.Time) *settlementWorld {
 		w.part[p.ID] = p
 	}
 	w.l = ledger.New(st, w.clock.now)
-	w.svc = settlement.New(st, w.l, st, policy.New(st, w.clock.now), st, heldStub{7}, w.clock.now)
+	w.svc = settlement.New(settlement.Deps{
+		Store:    st,
+		Ledger:   w.l,
+		People:   st,
+		Policies: policy.New(st, w.clock.now),
+		Trail:    st,
+		Held:     heldStub{7},
+		Now:      w.clock.now,
+	})
 	return w
 }
 

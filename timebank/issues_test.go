@@ -260,7 +260,16 @@ func TestIssue19_5_CorrectionCrashBetweenHoursAndPointsIsFinished(t *testing.T) 
 	e.spend(t, "r1", models.AssetPoints, 10)
 	c := e.correct(t, "r1", r.ID, 90)
 	cs := &linkCrashStore{Store: e.st, chain: "carry:"}
-	crashing := timebank.New(cs, e.st, e.led, e.pol, e.st, []byte("test-secret-0123456789"), e.clock.now, newID)
+	crashing := timebank.New(timebank.Deps{
+		Store:    cs,
+		People:   e.st,
+		Ledger:   e.led,
+		Policies: e.pol,
+		Trail:    e.st,
+		QRSecret: []byte("test-secret-0123456789"),
+		Now:      e.clock.now,
+		NewID:    newID,
+	})
 	cs.crash.Store(true)
 	if _, err := crashing.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "签到表核实"); err == nil {
 		t.Fatal("the crash did not happen")

@@ -100,11 +100,33 @@ type Service struct {
 // previous slot are accepted, so a token scanned as it rotates still works.
 const DefaultQRSlot = 45 * time.Second
 
-// New returns the time-bank service. secret signs QR tokens.
-func New(s Store, people People, l *ledger.Ledger, policies community.PolicySource, trail community.AuditTrail,
-	secret []byte, now func() time.Time, newID func() string) *Service {
-	return &Service{store: s, people: people, zones: community.NewZones(people), ledger: l, policies: policies, trail: trail, secret: secret,
-		slot: DefaultQRSlot, now: now, newID: newID, heads: map[string]int64{}}
+// New returns the time-bank service.
+func New(d Deps) *Service {
+	return &Service{
+		store:    d.Store,
+		people:   d.People,
+		zones:    community.NewZones(d.People),
+		ledger:   d.Ledger,
+		policies: d.Policies,
+		trail:    d.Trail,
+		secret:   d.QRSecret,
+		slot:     DefaultQRSlot,
+		now:      d.Now,
+		newID:    d.NewID,
+		heads:    map[string]int64{},
+	}
+}
+
+// Deps are what the time-bank service is built on, by name.
+type Deps struct {
+	Store    Store
+	People   People
+	Ledger   *ledger.Ledger
+	Policies community.PolicySource
+	Trail    community.AuditTrail
+	QRSecret []byte // signs check-in QR tokens
+	Now      func() time.Time
+	NewID    func() string
 }
 
 func (t *Service) stamp() time.Time { return t.now().UTC().Truncate(time.Millisecond) }

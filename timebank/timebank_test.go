@@ -52,7 +52,16 @@ func newTB(t *testing.T) *tbEnv {
 	}
 	led := ledger.New(st, c.now)
 	pol := policy.New(st, c.now)
-	tb := timebank.New(st, st, led, pol, st, []byte("test-secret-0123456789"), c.now, newID)
+	tb := timebank.New(timebank.Deps{
+		Store:    st,
+		People:   st,
+		Ledger:   led,
+		Policies: pol,
+		Trail:    st,
+		QRSecret: []byte("test-secret-0123456789"),
+		Now:      c.now,
+		NewID:    newID,
+	})
 	return &tbEnv{st: st, clock: c, led: led, pol: pol, tb: tb, staff: staffOf("A")}
 }
 

@@ -145,7 +145,16 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, err
 	}
 	policies := policy.New(st, now)
-	rw := rewards.New(st, l, st, policies, anyoneEligible{}, []byte("bench-generation-only"), randomHex8, now)
+	rw := rewards.New(rewards.Deps{
+		Store:       st,
+		Ledger:      l,
+		People:      st,
+		Policies:    policies,
+		Eligibility: anyoneEligible{},
+		QRSecret:    []byte("bench-generation-only"),
+		NewID:       randomHex8,
+		Now:         now,
+	})
 	reward, err := rw.CreateReward(ctx, sp, models.Reward{Kind: models.RewardMerchant, Title: "豆浆油条", PartnerID: shop.ID,
 		Points: 1, ValueFen: 500, Bearer: models.BearerPartner})
 	if err != nil {
@@ -176,7 +185,16 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, fmt.Errorf("hold-expiry: %w", err)
 	}
 	// 15,000 service records, pending verification, spread over the year.
-	tb := timebank.New(st, st, l, policies, st, []byte("bench-generation-only"), now, randomHex8)
+	tb := timebank.New(timebank.Deps{
+		Store:    st,
+		People:   st,
+		Ledger:   l,
+		Policies: policies,
+		Trail:    st,
+		QRSecret: []byte("bench-generation-only"),
+		Now:      now,
+		NewID:    randomHex8,
+	})
 	day := time.Now().AddDate(0, 0, -1).Truncate(24 * time.Hour)
 	if err := parallel(records, func(i int) error {
 		who := i % residentCount
