@@ -6,6 +6,7 @@ import (
 	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/mutualaid"
 	"github.com/linli-community/linli/policy"
 	"github.com/linli-community/linli/rewards"
 	"github.com/linli-community/linli/sessions"
@@ -25,6 +26,7 @@ var (
 	_ sessions.Store       = (*store.Store)(nil)
 	_ settlement.Store     = (*store.Store)(nil)
 	_ timebank.Store       = (*store.Store)(nil)
+	_ mutualaid.Store      = (*store.Store)(nil)
 	_ community.People     = (*store.Store)(nil)
 	_ community.AuditTrail = (*store.Store)(nil)
 	_ ledger.Store         = (*store.Store)(nil)

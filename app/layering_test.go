@@ -27,7 +27,7 @@ const (
 // that app fills in (settlement's HeldPoints is rewards, rewards'
 // Eligibility is honour, directory's HeadTermKeeper is honour, honour's
 // HeadAppointer is directory).
-var capabilities = []string{"accounts", "directory", "honour", "policy", "rewards", "sessions", "settlement", "timebank"}
+var capabilities = []string{"accounts", "directory", "honour", "mutualaid", "policy", "rewards", "sessions", "settlement", "timebank"}
 
 // adapters are the outer packages and libraries no inner package may reach:
 // the MongoDB driver lives in store only, Fiber (and the fasthttp under it)
@@ -60,6 +60,7 @@ var layering = map[string][]string{
 	"accounts":   without("accounts"),
 	"directory":  without("directory"),
 	"honour":     without("honour"),
+	"mutualaid":  without("mutualaid"),
 	"policy":     without("policy"),
 	"rewards":    without("rewards"),
 	"sessions":   without("sessions"),

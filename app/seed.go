@@ -10,6 +10,7 @@ import (
 	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/mutualaid"
 	"github.com/linli-community/linli/timebank"
 )
 
@@ -260,7 +261,7 @@ func (s *system) seedTimebank(ctx context.Context, communityID string, sp, elder
 			return err
 		}
 	}
-	if err := s.timebank.SetNeedy(ctx, sp, elder.ResidentID, true); err != nil {
+	if err := s.mutualAid.SetNeedy(ctx, sp, elder.ResidentID, true); err != nil {
 		return err
 	}
 	// Posted directly, like the other demo balances, so the demo's audit
@@ -270,7 +271,7 @@ func (s *system) seedTimebank(ctx context.Context, communityID string, sp, elder
 		Kind: models.KindAdjustment, Reason: "街道拨付时间银行基金", Actor: sp.ResidentID}); err != nil {
 		return err
 	}
-	_, err := s.timebank.PostAid(ctx, elder, timebank.NewAid{Kind: models.AidRequest, Title: "陪同去医院复诊",
+	_, err := s.mutualAid.PostAid(ctx, elder, mutualaid.NewAid{Kind: models.AidRequest, Title: "陪同去医院复诊",
 		Description: "周三上午去第五人民医院, 需要有人陪同挂号取药", Minutes: 120, When: tomorrow.AddDate(0, 0, 2)})
 	return err
 }

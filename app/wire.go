@@ -19,6 +19,7 @@ import (
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/mutualaid"
 	"github.com/linli-community/linli/policy"
 	"github.com/linli-community/linli/rewards"
 	"github.com/linli-community/linli/settlement"
@@ -45,6 +46,7 @@ type system struct {
 	rewards     *rewards.Service
 	honour      *honour.Service
 	timebank    *timebank.Service
+	mutualAid   *mutualaid.Service
 	passwords   *auth.Passwords
 	qrSecret    []byte // signs QR tokens; derived from the active JWT key
 	metrics     *metrics
@@ -180,6 +182,16 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		NewID:    newID,
 	})
 	sys.deps.Timebank = sys.timebank
+	sys.mutualAid = mutualaid.New(mutualaid.Deps{
+		Store:    st,
+		People:   st,
+		Ledger:   sys.ledger,
+		Policies: sys.policies,
+		Trail:    st,
+		Now:      now,
+		NewID:    newID,
+	})
+	sys.deps.MutualAid = sys.mutualAid
 	return sys, nil
 }
 
@@ -238,7 +250,7 @@ func (s *system) schedule() []scheduledJob {
 		{"40 2-23 1-3 * *", jobs.Allowances(s.honour, s.loc)}, // retried hourly like the other monthly jobs
 		{"50 1-23 1-3 1 *", jobs.StarLevels(s.honour, s.loc)}, // 1-3 January, hourly until done
 		{"10 2 * * *", jobs.AutoApproveRecords(s.timebank, s.loc)},
-		{"20 2 * * *", jobs.AutoConfirmAid(s.timebank, s.loc)},
+		{"20 2 * * *", jobs.AutoConfirmAid(s.mutualAid, s.loc)},
 	}
 }
 

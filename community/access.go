@@ -120,3 +120,20 @@ func OptionalText(field, s string, max int) (string, error) {
 	}
 	return models.CleanText(field, s, max)
 }
+
+// MaskedName returns resident id's masked name ("" if unknown), remembered
+// in names for one answer.
+func MaskedName(ctx context.Context, people People, names map[string]string, id string) string {
+	if id == "" {
+		return ""
+	}
+	if n, ok := names[id]; ok {
+		return n
+	}
+	n := ""
+	if r, err := people.Resident(ctx, id); err == nil {
+		n = models.MaskName(r.Name)
+	}
+	names[id] = n
+	return n
+}

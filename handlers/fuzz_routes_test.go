@@ -18,6 +18,7 @@ import (
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/mutualaid"
 	"github.com/linli-community/linli/rewards"
 	"github.com/linli-community/linli/timebank"
 )
@@ -297,9 +298,12 @@ func FuzzServiceRecords(f *testing.F) {
 
 // --- hours that move between residents and the fund ---
 
-type fakeTransfers struct{ timebankService }
+type fakeTransfers struct {
+	timebankService
+	mutualAidService
+}
 
-func (fakeTransfers) PostAid(_ context.Context, _ models.Principal, in timebank.NewAid) (models.MutualAid, error) {
+func (fakeTransfers) PostAid(_ context.Context, _ models.Principal, in mutualaid.NewAid) (models.MutualAid, error) {
 	mustReach("mutual-aid post", in, in.Kind == models.AidRequest || in.Kind == models.AidOffer,
 		isClean(in.Title, 80), isCleanOrEmpty(in.Description, 500), in.Minutes >= 1, in.Minutes <= 1440)
 	return models.MutualAid{Kind: in.Kind, Title: in.Title, Minutes: in.Minutes}, nil
@@ -341,7 +345,7 @@ func (fakeTransfers) GiftHours(_ context.Context, p models.Principal, toID strin
 // FuzzHoursTransfers: mutual aid, the community fund and gifts of hours.
 func FuzzHoursTransfers(f *testing.F) {
 	resident, staff := models.RoleResident, models.RoleStaff
-	fuzzValueRoutes(f, Deps{Timebank: fakeTransfers{}}, []valueRoute{
+	fuzzValueRoutes(f, Deps{Timebank: fakeTransfers{}, MutualAid: fakeTransfers{}}, []valueRoute{
 		{"POST", "/mutual-aid", resident, false, `{"kind":"request","title":"帮忙买菜","description":"腿脚不便","minutes":60,"when":"2026-11-22T09:00:00+08:00"}`, ""},
 		{"POST", "/mutual-aid/{id}/accept", resident, false, ``, ""},
 		{"POST", "/mutual-aid/{id}/done", resident, false, ``, ""},

@@ -49,6 +49,7 @@ type Deps struct {
 	Offers     offersService
 	Honour     honourService
 	Timebank   timebankService
+	MutualAid  mutualAidService
 	Requests   requestLog
 	// Now is the service's clock, for what an answer shows as of now (a
 	// reward's active flag, the default day and month of a listing).
@@ -119,6 +120,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesOffers(v1)
 	h.routesHonour(v1)
 	h.routesTimebank(v1)
+	h.routesMutualAid(v1)
 	return app
 }
 

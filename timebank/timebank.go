@@ -54,13 +54,6 @@ type Store interface {
 	Correction(ctx context.Context, id string) (models.Correction, error)
 	SaveCorrection(ctx context.Context, c models.Correction) error
 
-	InsertAid(ctx context.Context, a models.MutualAid) error
-	Aid(ctx context.Context, id string) (models.MutualAid, error)
-	SaveAid(ctx context.Context, a models.MutualAid) error
-	// Aids lists posts by id after after, at most limit (0: all), whose
-	// cached state is one of states (all when none).
-	Aids(ctx context.Context, communityID, after string, limit int, states ...models.AidState) ([]models.MutualAid, error)
-
 	InsertGift(ctx context.Context, g models.Gift) error
 	Gifts(ctx context.Context, residentID string) ([]models.Gift, error)
 }
@@ -75,7 +68,7 @@ type People interface {
 }
 
 // Service runs the volunteer time bank: activities and sign-ups, QR
-// check-in, service records and their verification, mutual aid and gifts.
+// check-in, service records and their verification, and gifts of hours.
 type Service struct {
 	store    Store
 	people   People
@@ -90,10 +83,6 @@ type Service struct {
 
 	mu    sync.Mutex
 	heads map[string]int64 // last known step of each chain, a hint only
-
-	// aidStepHook, when set (tests only), runs just before a mutual-aid
-	// step is inserted.
-	aidStepHook func(postID string, kind models.AidStepKind)
 }
 
 // DefaultQRSlot is how long one QR token is shown; the current and the
@@ -424,7 +413,7 @@ func (t *Service) Signups(ctx context.Context, p models.Principal, activityID st
 	names := map[string]string{}
 	for _, su := range all {
 		if c, err := t.signupCancelled(ctx, su); err == nil && !c && su.Slot != "" {
-			su.ResidentName = t.maskedName(ctx, names, su.ResidentID)
+			su.ResidentName = community.MaskedName(ctx, t.people, names, su.ResidentID)
 			out = append(out, su)
 		}
 	}

@@ -1,4 +1,4 @@
-package timebank
+package mutualaid
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package timebank
+package mutualaid
 
 import (
 	"context"
@@ -385,30 +385,13 @@ func visible(p models.Principal, a models.MutualAid) bool {
 // view is the post as p may see it: masked names, and resident ids only
 // for its parties and staff.
 func (t *Service) view(ctx context.Context, p models.Principal, a models.MutualAid, names map[string]string) models.MutualAid {
-	a.PosterName = t.maskedName(ctx, names, a.PosterID)
-	a.RequesterName = t.maskedName(ctx, names, a.RequesterID)
-	a.HelperName = t.maskedName(ctx, names, a.HelperID)
+	a.PosterName = community.MaskedName(ctx, t.people, names, a.PosterID)
+	a.RequesterName = community.MaskedName(ctx, t.people, names, a.RequesterID)
+	a.HelperName = community.MaskedName(ctx, t.people, names, a.HelperID)
 	if !p.IsStaff() && p.ResidentID != a.PosterID && p.ResidentID != a.RequesterID && p.ResidentID != a.HelperID {
 		a.PosterID, a.RequesterID, a.HelperID = "", "", ""
 	}
 	return a
-}
-
-// maskedName is resident id's masked name ("" if unknown), remembered in
-// names for one answer.
-func (t *Service) maskedName(ctx context.Context, names map[string]string, id string) string {
-	if id == "" {
-		return ""
-	}
-	if n, ok := names[id]; ok {
-		return n
-	}
-	n := ""
-	if r, err := t.people.Resident(ctx, id); err == nil {
-		n = models.MaskName(r.Name)
-	}
-	names[id] = n
-	return n
 }
 
 // Aid returns a post of the caller's community: an open one to anyone in
@@ -693,89 +676,4 @@ func (t *Service) Fund(ctx context.Context, p models.Principal) (models.Balance,
 		return models.Balance{}, err
 	}
 	return t.ledger.Balance(ctx, models.FundAccount(p.CommunityID))
-}
-
-// --- gifts ---
-
-// GiftHours gives the caller's hours to a relative staff verified, aged
-// at least the policy's GiftMinAge, within the giver's yearly cap. The cap
-// is kept on a per-giver per-year chain whose steps are keyed inserts, so
-// concurrent gifts cannot pass it together.
-func (t *Service) GiftHours(ctx context.Context, p models.Principal, toID string, minutes models.Minutes, idem community.Idempotency) (models.Gift, error) {
-	giver, err := t.people.Resident(ctx, p.ResidentID)
-	if err != nil || giver.CommunityID != p.CommunityID {
-		return models.Gift{}, models.ErrForbidden
-	}
-	verified := false
-	for _, f := range giver.Family {
-		if f.ResidentID == toID && f.Verified {
-			verified = true
-		}
-	}
-	if !verified {
-		return models.Gift{}, models.ErrFamilyNotVerified
-	}
-	to, err := t.people.Resident(ctx, toID)
-	if err != nil || to.CommunityID != giver.CommunityID {
-		return models.Gift{}, models.ErrFamilyNotVerified
-	}
-	now := t.now()
-	pol, err := t.policies.At(ctx, giver.CommunityID, now)
-	if err != nil {
-		return models.Gift{}, err
-	}
-	if models.Age(to.BirthYear, now) < pol.GiftMinAge {
-		return models.Gift{}, models.ErrGiftAge.Withf("受赠亲属须年满 %d 岁。", "the relative must be at least %d", pol.GiftMinAge)
-	}
-	from := models.AccountOf(giver.ID, models.AssetHours)
-	if b, err := t.ledger.Balance(ctx, from); err != nil {
-		return models.Gift{}, err
-	} else if b.Amount < int64(minutes) {
-		return models.Gift{}, models.ErrInsufficientHours
-	}
-	id := community.DerivedID(idem.OpID, "gift")
-	loc := t.location(ctx, giver.CommunityID)
-	chain := "gift:" + giver.ID + ":" + strconv.Itoa(now.In(loc).Year())
-	_, err = t.appendLink(ctx, chain, id, nil, func(last models.Link) (models.Link, error) {
-		if last.Total+int64(minutes) > int64(pol.GiftYearlyCapMinutes) {
-			return models.Link{}, models.ErrGiftYearlyCap.Withf("今年已赠送 %d 分钟时长，年度上限为 %d 分钟。", "%d of %d minutes gifted this year", last.Total, pol.GiftYearlyCapMinutes)
-		}
-		return models.Link{Amount: int64(minutes), Total: last.Total + int64(minutes)}, nil
-	})
-	if err != nil {
-		return models.Gift{}, err
-	}
-	_, _, err = t.ledger.Transfer(ctx, ledger.Transfer{ID: "gift:" + id, Hash: idem.Hash, Key: idem.Key, From: from,
-		To: models.AccountOf(to.ID, models.AssetHours), CommunityID: giver.CommunityID, Amount: int64(minutes),
-		Reason: "转赠: " + to.Name, Policy: pol.Version, Actor: giver.ID})
-	if errors.Is(err, models.ErrInsufficientHours) {
-		// Give the cap back with a keyed release step.
-		_, _ = t.appendLink(ctx, chain, id+":release", nil, func(last models.Link) (models.Link, error) {
-			return models.Link{Amount: -int64(minutes), Total: last.Total - int64(minutes)}, nil
-		})
-		return models.Gift{}, err
-	}
-	if err != nil {
-		return models.Gift{}, err
-	}
-	g := models.Gift{ID: id, CommunityID: giver.CommunityID, FromID: giver.ID, ToID: to.ID, Minutes: minutes, At: t.stamp()}
-	if err := t.store.InsertGift(ctx, g); err != nil && !errors.Is(err, models.ErrConflict) {
-		return models.Gift{}, err
-	}
-	g.FromName, g.ToName = models.MaskName(giver.Name), models.MaskName(to.Name)
-	return g, nil
-}
-
-// Gifts lists the gifts the caller gave or received, with both sides'
-// masked names.
-func (t *Service) Gifts(ctx context.Context, p models.Principal) ([]models.Gift, error) {
-	gs, err := t.store.Gifts(ctx, p.ResidentID)
-	if err != nil {
-		return nil, err
-	}
-	names := map[string]string{}
-	for i := range gs {
-		gs[i].FromName, gs[i].ToName = t.maskedName(ctx, names, gs[i].FromID), t.maskedName(ctx, names, gs[i].ToID)
-	}
-	return gs, nil
 }

@@ -1,7 +1,8 @@
-package timebank_test
+package mutualaid_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,7 +12,7 @@ import (
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/timebank"
+	"github.com/linli-community/linli/mutualaid"
 )
 
 // seedHours credits minutes to a resident's HOURS account.
@@ -33,7 +34,7 @@ func (e *tbEnv) mustAudit(t *testing.T) {
 
 func (e *tbEnv) mustPost(t *testing.T, who string, kind models.AidKind, minutes models.Minutes) models.MutualAid {
 	t.Helper()
-	a, err := e.tb.PostAid(ctx, res(who), timebank.NewAid{Kind: kind, Title: "陪同就医", Minutes: minutes})
+	a, err := e.aid.PostAid(ctx, res(who), mutualaid.NewAid{Kind: kind, Title: "陪同就医", Minutes: minutes})
 	if err != nil {
 		t.Fatalf("post: %v", err)
 	}
@@ -44,7 +45,7 @@ func (e *tbEnv) mustPost(t *testing.T, who string, kind models.AidKind, minutes 
 func (e *tbEnv) mustState(t *testing.T, id string, want models.AidState, whos ...string) {
 	t.Helper()
 	for _, who := range whos {
-		got, err := e.tb.Aid(ctx, res(who), id)
+		got, err := e.aid.Aid(ctx, res(who), id)
 		if err != nil || got.State != want {
 			t.Fatalf("%s reads %s as %q (%v), want %q", who, id, got.State, err, want)
 		}
@@ -83,7 +84,7 @@ func newRaceGate(post string, kinds ...models.AidStepKind) *raceGate {
 // the gate.
 func hookRaces(e *tbEnv) *atomic.Pointer[raceGate] {
 	var current atomic.Pointer[raceGate]
-	timebank.SetAidStepHook(e.tb, func(id string, kind models.AidStepKind) {
+	mutualaid.SetAidStepHook(e.aid, func(id string, kind models.AidStepKind) {
 		g := current.Load()
 		if g == nil || g.post != id || !g.kinds[kind] {
 			return
@@ -123,18 +124,18 @@ func TestIssue19_1_CancelRacingAcceptHasOneWinner(t *testing.T) {
 		a := e.mustPost(t, "r1", models.AidRequest, minutes)
 		gates.Store(newRaceGate(a.ID, models.AidStepAccept, models.AidStepCancel))
 		acceptErr, cancelErr := race(
-			func() error { _, err := e.tb.AcceptAid(ctx, res("r2"), a.ID); return err },
-			func() error { _, err := e.tb.CancelAid(ctx, res("r1"), a.ID, "不需要了"); return err })
+			func() error { _, err := e.aid.AcceptAid(ctx, res("r2"), a.ID); return err },
+			func() error { _, err := e.aid.CancelAid(ctx, res("r1"), a.ID, "不需要了"); return err })
 		gates.Store(nil)
 		switch {
 		case acceptErr == nil && cancelErr != nil:
 			accepted++
 			saysWhy(t, cancelErr, models.ErrAidState)
 			e.mustState(t, a.ID, models.AidAccepted, "r1", "r2")
-			if _, err := e.tb.AidDone(ctx, res("r2"), a.ID); err != nil {
+			if _, err := e.aid.AidDone(ctx, res("r2"), a.ID); err != nil {
 				t.Fatalf("round %d: done: %v", i, err)
 			}
-			if _, err := e.tb.ConfirmAid(ctx, res("r1"), a.ID); err != nil {
+			if _, err := e.aid.ConfirmAid(ctx, res("r1"), a.ID); err != nil {
 				t.Fatalf("round %d: confirm: %v", i, err)
 			}
 			paid += minutes
@@ -144,10 +145,10 @@ func TestIssue19_1_CancelRacingAcceptHasOneWinner(t *testing.T) {
 			saysWhy(t, acceptErr, models.ErrAidState)
 			e.mustState(t, a.ID, models.AidCancelled, "r1")
 			// The would-be helper is no party to it: it is not theirs to see.
-			if _, err := e.tb.Aid(ctx, res("r2"), a.ID); !errors.Is(err, models.ErrNotFound) {
+			if _, err := e.aid.Aid(ctx, res("r2"), a.ID); !errors.Is(err, models.ErrNotFound) {
 				t.Fatalf("round %d: the refused helper reads the cancelled post: %v", i, err)
 			}
-			if _, err := e.tb.AidDone(ctx, res("r2"), a.ID); err == nil {
+			if _, err := e.aid.AidDone(ctx, res("r2"), a.ID); err == nil {
 				t.Fatalf("round %d: the refused helper marked a cancelled post done", i)
 			}
 		default:
@@ -162,7 +163,7 @@ func TestIssue19_1_CancelRacingAcceptHasOneWinner(t *testing.T) {
 	}
 	// Nothing is left for the job: no post stranded, nothing paid again.
 	e.clock.advance(60 * 24 * time.Hour)
-	if n, err := e.tb.AutoConfirmAid(ctx); err != nil || n != 0 {
+	if n, err := e.aid.AutoConfirmAid(ctx); err != nil || n != 0 {
 		t.Fatalf("auto-confirm after the rounds: %d %v", n, err)
 	}
 	if e.balance(t, "r2", models.AssetHours) != paid || e.balance(t, "r1", models.AssetHours) != 10_000-paid {
@@ -186,9 +187,9 @@ func TestIssue19_1_UngatedRaceNeverStrandsAPost(t *testing.T) {
 	for i := 0; i < rounds; i++ {
 		a := e.mustPost(t, "r1", models.AidRequest, minutes)
 		acceptErr, cancelErr := race(
-			func() error { _, err := e.tb.AcceptAid(ctx, res("r2"), a.ID); return err },
-			func() error { _, err := e.tb.CancelAid(ctx, res("r1"), a.ID, "不需要了"); return err })
-		got, err := e.tb.Aid(ctx, res("r1"), a.ID)
+			func() error { _, err := e.aid.AcceptAid(ctx, res("r2"), a.ID); return err },
+			func() error { _, err := e.aid.CancelAid(ctx, res("r1"), a.ID, "不需要了"); return err })
+		got, err := e.aid.Aid(ctx, res("r1"), a.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,16 +198,16 @@ func TestIssue19_1_UngatedRaceNeverStrandsAPost(t *testing.T) {
 			if got.State != models.AidCancelled {
 				t.Fatalf("round %d: cancel answered 200 (accept %v) but the post reads %q", i, acceptErr, got.State)
 			}
-			if _, err := e.tb.AidDone(ctx, res("r2"), a.ID); err == nil {
+			if _, err := e.aid.AidDone(ctx, res("r2"), a.ID); err == nil {
 				t.Fatalf("round %d: done on a cancelled post", i)
 			}
 		case acceptErr == nil:
 			saysWhy(t, cancelErr, models.ErrAidState)
 			e.mustState(t, a.ID, models.AidAccepted, "r1", "r2")
-			if _, err := e.tb.AidDone(ctx, res("r2"), a.ID); err != nil {
+			if _, err := e.aid.AidDone(ctx, res("r2"), a.ID); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.tb.ConfirmAid(ctx, res("r1"), a.ID); err != nil {
+			if _, err := e.aid.ConfirmAid(ctx, res("r1"), a.ID); err != nil {
 				t.Fatal(err)
 			}
 			paid += minutes
@@ -232,16 +233,16 @@ func TestIssue19_2_DisputeRacingConfirmHasOneWinner(t *testing.T) {
 	confirmed, disputed := 0, 0
 	for i := 0; i < rounds; i++ {
 		a := e.mustPost(t, "r1", models.AidRequest, minutes)
-		if _, err := e.tb.AcceptAid(ctx, res("r2"), a.ID); err != nil {
+		if _, err := e.aid.AcceptAid(ctx, res("r2"), a.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.tb.AidDone(ctx, res("r2"), a.ID); err != nil {
+		if _, err := e.aid.AidDone(ctx, res("r2"), a.ID); err != nil {
 			t.Fatal(err)
 		}
 		gates.Store(newRaceGate(a.ID, models.AidStepConfirm, models.AidStepDispute))
 		confirmErr, disputeErr := race(
-			func() error { _, err := e.tb.ConfirmAid(ctx, res("r1"), a.ID); return err },
-			func() error { _, err := e.tb.DisputeAid(ctx, res("r2"), a.ID, "时长记少了"); return err })
+			func() error { _, err := e.aid.ConfirmAid(ctx, res("r1"), a.ID); return err },
+			func() error { _, err := e.aid.DisputeAid(ctx, res("r2"), a.ID, "时长记少了"); return err })
 		gates.Store(nil)
 		switch {
 		case confirmErr == nil && disputeErr != nil:
@@ -259,7 +260,7 @@ func TestIssue19_2_DisputeRacingConfirmHasOneWinner(t *testing.T) {
 			}
 			// The job does not confirm a disputed post, however late.
 			e.clock.advance(8 * 24 * time.Hour)
-			if n, err := e.tb.AutoConfirmAid(ctx); err != nil || n != 0 {
+			if n, err := e.aid.AutoConfirmAid(ctx); err != nil || n != 0 {
 				t.Fatalf("round %d: auto-confirm of a disputed post: %d %v", i, n, err)
 			}
 			if got := e.balance(t, "r2", models.AssetHours); got != paid {
@@ -267,7 +268,7 @@ func TestIssue19_2_DisputeRacingConfirmHasOneWinner(t *testing.T) {
 			}
 			// Staff rule: pay in even rounds, cancel in odd ones.
 			pay := i%2 == 0
-			got, err := e.tb.ResolveAid(ctx, e.staff, a.ID, pay, "上门核实")
+			got, err := e.aid.ResolveAid(ctx, e.staff, a.ID, pay, "上门核实")
 			if err != nil {
 				t.Fatalf("round %d: resolve: %v", i, err)
 			}
@@ -304,7 +305,7 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 	e := newTB(t)
 	// A resident with 0 minutes asks for 660 (floor 600): refused at once,
 	// saying why, and nothing is held.
-	_, err := e.tb.PostAid(ctx, res("r5"), timebank.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 660})
+	_, err := e.aid.PostAid(ctx, res("r5"), mutualaid.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 660})
 	saysWhy(t, err, models.ErrInsufficientHours)
 	var me *models.Error
 	if errors.As(err, &me); !strings.Contains(me.DetailZh, "660") || !strings.Contains(me.DetailZh, "600") {
@@ -313,7 +314,7 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 	if b := e.balance(t, "r5", models.AssetHours); b != 0 {
 		t.Fatalf("a refused request left %d", b)
 	}
-	if list, _, _ := e.tb.Aids(ctx, res("r6"), "", 50); len(list) != 0 {
+	if list, _, _ := e.aid.Aids(ctx, res("r6"), "", 50); len(list) != 0 {
 		t.Fatalf("a refused request is offered to neighbours: %+v", list)
 	}
 	// Up to the floor it is held; one minute more is refused.
@@ -321,11 +322,11 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 	if b := e.balance(t, "r5", models.AssetHours); b != -600 {
 		t.Fatalf("held %d, want -600", b)
 	}
-	_, err = e.tb.PostAid(ctx, res("r5"), timebank.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 1})
+	_, err = e.aid.PostAid(ctx, res("r5"), mutualaid.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 1})
 	saysWhy(t, err, models.ErrInsufficientHours)
 	// Cancelling gives it back, once.
 	for range 2 {
-		if _, err := e.tb.CancelAid(ctx, res("r5"), a.ID, "家人来了"); err != nil {
+		if _, err := e.aid.CancelAid(ctx, res("r5"), a.ID, "家人来了"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -336,24 +337,24 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 	// An offer of 660 minutes: a resident with 0 minutes cannot accept it;
 	// the offer stays open for someone who can.
 	o := e.mustPost(t, "r6", models.AidOffer, 660)
-	_, err = e.tb.AcceptAid(ctx, res("r5"), o.ID)
+	_, err = e.aid.AcceptAid(ctx, res("r5"), o.ID)
 	saysWhy(t, err, models.ErrInsufficientHours)
 	e.mustState(t, o.ID, models.AidOpen, "r6", "r7")
 	if b := e.balance(t, "r5", models.AssetHours); b != 0 {
 		t.Fatalf("a refused acceptance left %d", b)
 	}
 	e.seedHours(t, "r7", 100)
-	if _, err := e.tb.AcceptAid(ctx, res("r7"), o.ID); err != nil {
+	if _, err := e.aid.AcceptAid(ctx, res("r7"), o.ID); err != nil {
 		t.Fatalf("accept within the floor: %v", err)
 	}
 	if b := e.balance(t, "r7", models.AssetHours); b != -560 {
 		t.Fatalf("accepter holds %d, want -560", b)
 	}
-	if _, err := e.tb.AidDone(ctx, res("r6"), o.ID); err != nil {
+	if _, err := e.aid.AidDone(ctx, res("r6"), o.ID); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if _, err := e.tb.ConfirmAid(ctx, res("r7"), o.ID); err != nil {
+		if _, err := e.aid.ConfirmAid(ctx, res("r7"), o.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -363,7 +364,7 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 
 	// An open request nobody takes up expires a day after its time, and
 	// its hold goes back.
-	x, err := e.tb.PostAid(ctx, res("r8"), timebank.NewAid{Kind: models.AidRequest, Title: "取快递", Minutes: 100,
+	x, err := e.aid.PostAid(ctx, res("r8"), mutualaid.NewAid{Kind: models.AidRequest, Title: "取快递", Minutes: 100,
 		When: e.clock.now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
@@ -373,7 +374,7 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 	}
 	e.clock.advance(2 * 24 * time.Hour)
 	for range 2 {
-		if _, err := e.tb.AutoConfirmAid(ctx); err != nil {
+		if _, err := e.aid.AutoConfirmAid(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -392,14 +393,14 @@ func TestIssue19_3_CrashAfterConfirmStillPaysHelperOnce(t *testing.T) {
 	e := newTB(t)
 	e.seedHours(t, "r1", 1000)
 	a := e.mustPost(t, "r1", models.AidRequest, 90)
-	if _, err := e.tb.AcceptAid(ctx, res("r2"), a.ID); err != nil {
+	if _, err := e.aid.AcceptAid(ctx, res("r2"), a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.tb.AidDone(ctx, res("r2"), a.ID); err != nil {
+	if _, err := e.aid.AidDone(ctx, res("r2"), a.ID); err != nil {
 		t.Fatal(err)
 	}
 	// Steps 1 (accept) and 2 (done) are written; step 3 is the confirmation.
-	if err := timebank.InsertAidStep(ctx, e.tb, a.ID, models.AidStep{N: 3, Kind: models.AidStepConfirm, Actor: "r1", At: e.clock.now()}); err != nil {
+	if err := mutualaid.InsertAidStep(ctx, e.aid, a.ID, models.AidStep{N: 3, Kind: models.AidStepConfirm, Actor: "r1", At: e.clock.now()}); err != nil {
 		t.Fatal(err)
 	}
 	if b := e.balance(t, "r2", models.AssetHours); b != 0 {
@@ -415,11 +416,11 @@ func TestIssue19_3_CrashAfterConfirmStillPaysHelperOnce(t *testing.T) {
 			var err error
 			switch i % 3 {
 			case 0:
-				_, err = e.tb.AutoConfirmAid(ctx)
+				_, err = e.aid.AutoConfirmAid(ctx)
 			case 1:
-				_, err = e.tb.Aid(ctx, res("r1"), a.ID)
+				_, err = e.aid.Aid(ctx, res("r1"), a.ID)
 			case 2:
-				_, err = e.tb.Aid(ctx, res("r2"), a.ID)
+				_, err = e.aid.Aid(ctx, res("r2"), a.ID)
 			}
 			if err != nil {
 				t.Error(err)
@@ -430,7 +431,7 @@ func TestIssue19_3_CrashAfterConfirmStillPaysHelperOnce(t *testing.T) {
 	wg.Wait()
 	e.mustState(t, a.ID, models.AidConfirmed, "r1", "r2")
 	// The requester's confirmation, repeated, answers and pays nothing more.
-	if _, err := e.tb.ConfirmAid(ctx, res("r1"), a.ID); err != nil {
+	if _, err := e.aid.ConfirmAid(ctx, res("r1"), a.ID); err != nil {
 		t.Fatal(err)
 	}
 	if h, r := e.balance(t, "r2", models.AssetHours), e.balance(t, "r1", models.AssetHours); h != 90 || r != 910 {
@@ -446,34 +447,34 @@ func TestIssue19_10_ClosedPostsOnlyForTheirParties(t *testing.T) {
 	e := newTB(t)
 	e.seedHours(t, "r1", 1000)
 	a := e.mustPost(t, "r1", models.AidRequest, 60)
-	seen, err := e.tb.Aid(ctx, res("r3"), a.ID)
+	seen, err := e.aid.Aid(ctx, res("r3"), a.ID)
 	if err != nil || seen.State != models.AidOpen {
 		t.Fatalf("a neighbour reads an open post: %+v %v", seen, err)
 	}
 	if seen.PosterID != "" || seen.RequesterID != "" || seen.HelperID != "" || seen.PosterName != "居**" {
 		t.Fatalf("a neighbour sees ids (or no masked name): %+v", seen)
 	}
-	if own, _ := e.tb.Aid(ctx, res("r1"), a.ID); own.PosterID != "r1" {
+	if own, _ := e.aid.Aid(ctx, res("r1"), a.ID); own.PosterID != "r1" {
 		t.Fatalf("the poster does not see their id: %+v", own)
 	}
-	if _, err := e.tb.AcceptAid(ctx, res("r2"), a.ID); err != nil {
+	if _, err := e.aid.AcceptAid(ctx, res("r2"), a.ID); err != nil {
 		t.Fatal(err)
 	}
 	for _, state := range []string{"accepted", "cancelled"} {
-		if _, err := e.tb.Aid(ctx, res("r3"), a.ID); !errors.Is(err, models.ErrNotFound) {
+		if _, err := e.aid.Aid(ctx, res("r3"), a.ID); !errors.Is(err, models.ErrNotFound) {
 			t.Fatalf("a neighbour reads an %s post: %v", state, err)
 		}
-		if list, _, _ := e.tb.Aids(ctx, res("r3"), "", 50); len(list) != 0 {
+		if list, _, _ := e.aid.Aids(ctx, res("r3"), "", 50); len(list) != 0 {
 			t.Fatalf("a neighbour lists an %s post: %+v", state, list)
 		}
 		for _, p := range []models.Principal{res("r1"), res("r2"), e.staff} {
-			got, err := e.tb.Aid(ctx, p, a.ID)
+			got, err := e.aid.Aid(ctx, p, a.ID)
 			if err != nil || got.RequesterID != "r1" || got.HelperID != "r2" || got.HelperName != "居**" {
 				t.Fatalf("%s reads the %s post: %+v %v", p.ResidentID, state, got, err)
 			}
 		}
 		if state == "accepted" {
-			if _, err := e.tb.CancelAid(ctx, res("r2"), a.ID, "临时有事"); err != nil {
+			if _, err := e.aid.CancelAid(ctx, res("r2"), a.ID, "临时有事"); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -493,7 +494,7 @@ func TestIssue19_11_MutualAidPagesWithMaskedNamesAndGiftsNameBothSides(t *testin
 	got := map[string]bool{}
 	after, pages := "", 0
 	for {
-		page, next, err := e.tb.Aids(ctx, res("r2"), after, 2)
+		page, next, err := e.aid.Aids(ctx, res("r2"), after, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -530,5 +531,161 @@ func TestIssue19_11_MutualAidPagesWithMaskedNamesAndGiftsNameBothSides(t *testin
 		if err != nil || len(gs) != 1 || gs[0].FromName != "居**" || gs[0].ToName != "居**" {
 			t.Fatalf("%s's gifts: %+v %v", who, gs, err)
 		}
+	}
+}
+
+// A requester cannot pass the debt floor, even with concurrent requests:
+// each request holds its minutes when posted.
+func TestDebtFloorUnderConcurrentConfirmations(t *testing.T) {
+	t.Parallel()
+	e := newTB(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var aids []models.MutualAid
+	refused := 0
+	gate := make(chan struct{})
+	for i := 0; i < 5; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			a, err := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 240})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				aids = append(aids, a)
+			case errors.Is(err, models.ErrInsufficientHours):
+				refused++
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	close(gate)
+	wg.Wait()
+	// Floor 600 minutes: two of 240 fit, a third would reach −720.
+	if len(aids) != 2 || refused != 3 {
+		t.Fatalf("%d posted, %d refused; want 2 and 3", len(aids), refused)
+	}
+	for i, a := range aids {
+		if _, err := e.aid.AcceptAid(ctx, res(fmt.Sprintf("r%d", i+2)), a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.aid.ConfirmAid(ctx, res("r1"), a.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b := e.balance(t, "r1", models.AssetHours); b != -480 {
+		t.Fatalf("requester at %d, want -480", b)
+	}
+	if b := e.balance(t, "r2", models.AssetHours) + e.balance(t, "r3", models.AssetHours); b != 480 {
+		t.Fatalf("helpers got %d, want 480", b)
+	}
+	r, err := e.led.Audit(ctx)
+	if err != nil || !r.OK() {
+		t.Fatalf("audit: %v %+v", err, r.Problems)
+	}
+	_, err = e.aid.CancelAid(ctx, res("r1"), aids[0].ID, "x")
+	mustCode(t, err, models.ErrAidState)
+}
+
+// Help for a flagged resident is paid by the community fund, which goes to
+// zero only.
+func TestFundPaysForNeedy(t *testing.T) {
+	t.Parallel()
+	e := newTB(t)
+	if err := e.aid.SetNeedy(ctx, e.staff, "r9", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.aid.CreditFund(ctx, e.staff, 300, "区里拨付", community.Idempotency{Key: "k1", OpID: "k:s:fund1", Hash: "h"}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := e.aid.PostAid(ctx, res("r9"), mutualaid.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200})
+	if _, err := e.aid.AcceptAid(ctx, res("r2"), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.aid.ConfirmAid(ctx, res("r9"), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if e.balance(t, "r9", models.AssetHours) != 0 || e.balance(t, "r2", models.AssetHours) != 200 {
+		t.Fatal("the fund did not pay")
+	}
+	// The fund's 100 minutes cannot hold a second 200-minute request.
+	_, err := e.aid.PostAid(ctx, res("r9"), mutualaid.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200})
+	mustCode(t, err, models.ErrInsufficientHours)
+	if f, _ := e.aid.Fund(ctx, e.staff); f.Amount != 100 {
+		t.Fatalf("fund = %d", f.Amount)
+	}
+	// Auto-confirmation: helper marks done, the job confirms after N days once.
+	c, _ := e.aid.PostAid(ctx, res("r3"), mutualaid.NewAid{Kind: models.AidOffer, Title: "修电脑", Minutes: 60})
+	if _, err := e.aid.AcceptAid(ctx, res("r4"), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.aid.AidDone(ctx, res("r3"), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.advance(8 * 24 * time.Hour)
+	n1, err1 := e.aid.AutoConfirmAid(ctx)
+	n2, err2 := e.aid.AutoConfirmAid(ctx)
+	if err1 != nil || err2 != nil || n1 != 1 || n2 != 0 {
+		t.Fatalf("auto-confirm: %d %v, %d %v", n1, err1, n2, err2)
+	}
+	if e.balance(t, "r3", models.AssetHours) != 60 || e.balance(t, "r4", models.AssetHours) != -60 {
+		t.Fatal("offer: hours did not move from the requester to the helper")
+	}
+}
+
+// Either side cancels before the help; a dispute goes to staff, who pay or
+// cancel; nobody but the requester confirms.
+func TestMutualAidCancelDisputeResolve(t *testing.T) {
+	t.Parallel()
+	e := newTB(t)
+	a, _ := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{Kind: models.AidRequest, Title: "搬家具", Minutes: 60})
+	if _, err := e.aid.AcceptAid(ctx, res("r1"), a.ID); !errors.Is(err, models.ErrAidState) {
+		t.Fatalf("accept own post: %v", err)
+	}
+	if _, err := e.aid.AcceptAid(ctx, res("r2"), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.aid.ConfirmAid(ctx, res("r2"), a.ID); !errors.Is(err, models.ErrForbidden) {
+		t.Fatalf("helper confirms: %v", err)
+	}
+	if _, err := e.aid.CancelAid(ctx, res("r2"), a.ID, "临时有事"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.aid.ConfirmAid(ctx, res("r1"), a.ID); !errors.Is(err, models.ErrAidState) {
+		t.Fatalf("confirm a cancelled post: %v", err)
+	}
+	b, _ := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{Kind: models.AidRequest, Title: "修水管", Minutes: 90})
+	_, _ = e.aid.AcceptAid(ctx, res("r3"), b.ID)
+	_, _ = e.aid.AidDone(ctx, res("r3"), b.ID)
+	if _, err := e.aid.DisputeAid(ctx, res("r1"), b.ID, "没修好"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.advance(30 * 24 * time.Hour)
+	if n, err := e.aid.AutoConfirmAid(ctx); err != nil || n != 0 {
+		t.Fatalf("a disputed post confirmed itself: %d %v", n, err)
+	}
+	if _, err := e.aid.ResolveAid(ctx, res("r2"), b.ID, true, "x"); !errors.Is(err, models.ErrForbidden) {
+		t.Fatalf("resident resolves: %v", err)
+	}
+	got, err := e.aid.ResolveAid(ctx, e.staff, b.ID, true, "上门核实已修好")
+	if err != nil || got.State != models.AidConfirmed {
+		t.Fatalf("resolve: %+v %v", got, err)
+	}
+	// The same resolution again (its answer was lost) answers the same and
+	// moves nothing more; another one is refused.
+	if again, err := e.aid.ResolveAid(ctx, e.staff, b.ID, true, "上门核实已修好"); err != nil || again.State != got.State || again.FinalAt != got.FinalAt {
+		t.Fatalf("repeated resolution: %+v %v\nfirst %+v", again, err, got)
+	}
+	if _, err := e.aid.ResolveAid(ctx, e.staff, b.ID, false, "改判"); models.CodeOf(err) != models.ErrAidState.Code {
+		t.Fatalf("another resolution: %v", err)
+	}
+	if e.balance(t, "r1", models.AssetHours) != -90 || e.balance(t, "r3", models.AssetHours) != 90 {
+		t.Fatal("resolution did not move the hours")
+	}
+	if e.balance(t, "r2", models.AssetHours) != 0 {
+		t.Fatal("the helper of the cancelled post was paid")
 	}
 }
