@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 )
 
 // Mutual aid (互助). Every decision on a post is a step: an insert at the
@@ -56,23 +56,21 @@ const aidSystem = "system"
 // one with a planned time expires a day after it.
 const aidOpenFor = 30 * 24 * time.Hour
 
-func aidStepID(id string, n int) string { return fmt.Sprintf("aid:%s:step:%03d", id, n) }
-
 // aidHoldOp, aidReleaseOp and aidPayOp are the ledger op ids of a post's
 // hold (one per holding step: an offer voided and accepted again holds
 // anew), its release and the helper's pay (one per post).
-func aidHoldOp(a models.MutualAid) string { return "aidhold:" + a.ID + ":" + strconv.Itoa(a.Hold) }
+func aidHoldOp(a models.MutualAid) string { return once.AidHold(a.ID, a.Hold) }
 
 func aidReleaseOp(a models.MutualAid) string {
-	return "aidrelease:" + a.ID + ":" + strconv.Itoa(a.Hold)
+	return once.AidRelease(a.ID, a.Hold)
 }
 
-func aidPayOp(a models.MutualAid) string { return "aidpay:" + a.ID }
+func aidPayOp(a models.MutualAid) string { return once.AidPay(a.ID) }
 
 // aidStepMark is step s as a mark: Amount carries N, Flag the step's Fund
 // (accept) or Pay (resolve).
 func aidStepMark(a models.MutualAid, s models.AidStep) models.Mark {
-	return models.Mark{ID: aidStepID(a.ID, s.N), Kind: "aid." + string(s.Kind), CommunityID: a.CommunityID, Ref: a.ID,
+	return models.Mark{ID: once.AidStep(a.ID, s.N), Kind: "aid." + string(s.Kind), CommunityID: a.CommunityID, Ref: a.ID,
 		ResidentID: s.Resident, Actor: s.Actor, Reason: s.Reason, Amount: int64(s.N), Flag: s.Fund || s.Pay, At: s.At}
 }
 
@@ -162,7 +160,7 @@ func (t *Service) load(ctx context.Context, p models.Principal, id string) (mode
 // follow applies the steps after the first a.Steps.
 func (t *Service) follow(ctx context.Context, a models.MutualAid) (models.MutualAid, error) {
 	for !a.State.Final() {
-		m, err := t.store.Mark(ctx, aidStepID(a.ID, a.Steps+1))
+		m, err := t.store.Mark(ctx, once.AidStep(a.ID, a.Steps+1))
 		if errors.Is(err, models.ErrNotFound) {
 			return a, nil
 		}
@@ -234,7 +232,7 @@ func (t *Service) repeated(ctx context.Context, a models.MutualAid, s models.Aid
 		return a.State != models.AidOpen && accepter(a) == s.Resident, nil
 	}
 	for n := 1; n <= a.Steps; n++ {
-		m, err := t.store.Mark(ctx, aidStepID(a.ID, n))
+		m, err := t.store.Mark(ctx, once.AidStep(a.ID, n))
 		if err != nil {
 			return false, err
 		}
@@ -448,7 +446,7 @@ func (t *Service) Aids(ctx context.Context, p models.Principal, after string, li
 // needy reports whether staff flagged the resident to have help paid by
 // the community's fund.
 func (t *Service) needy(ctx context.Context, residentID string) bool {
-	m, err := t.store.Mark(ctx, "needy:"+residentID)
+	m, err := t.store.Mark(ctx, once.Needy(residentID))
 	return err == nil && m.Flag
 }
 
@@ -647,7 +645,7 @@ func (t *Service) SetNeedy(ctx context.Context, p models.Principal, residentID s
 	if err != nil {
 		return err
 	}
-	return t.store.SetFlag(ctx, models.Mark{ID: "needy:" + r.ID, Kind: "needy", CommunityID: r.CommunityID,
+	return t.store.SetFlag(ctx, models.Mark{ID: once.Needy(r.ID), Kind: "needy", CommunityID: r.CommunityID,
 		ResidentID: r.ID, Actor: p.ResidentID, Flag: needy, At: t.stamp()})
 }
 
