@@ -56,6 +56,13 @@ func Open(ctx context.Context, uri, db string, embedded *Embedded) (*Store, erro
 
 func boolPtr(b bool) *bool { return &b }
 
+// Database is the name of the database the store uses.
+func (s *Store) Database() string { return s.db.Name() }
+
+// Embedded is the embedded server the store was opened on, or nil on
+// MongoDB.
+func (s *Store) Embedded() *Embedded { return s.embedded }
+
 // Close disconnects from the database.
 func (s *Store) Close(ctx context.Context) error { return s.client.Disconnect(ctx) }
 
