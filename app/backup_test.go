@@ -371,3 +371,148 @@ func TestIssue17_1_NightlyBackupKeepsNDays(t *testing.T) {
 		}
 	}
 }
+
+// startTarget starts a second embedded store on its own loopback port, a
+// MongoDB-compatible server to migrate to, and returns its address.
+func startTarget(t *testing.T) string {
+	t.Helper()
+	emb, err := store.StartEmbedded(t.TempDir(), true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emb.Stop) // after the stores opened on it are closed
+	return emb.URI()
+}
+
+// openTarget opens database db on the server at uri as the service would
+// with MONGODB_URI.
+func openTarget(t *testing.T, uri, db string) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), uri, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	return st
+}
+
+// Issue 17.3: a migration that died part way is resumed by the next run,
+// which inserts only what is missing; a third run inserts nothing; counts
+// and checksums agree, the target's audit is clean, and a document that
+// differs in the target is refused, not overwritten.
+func TestIssue17_3_MigrateResumesNeverDuplicatesAndAudits(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	staff := w.login(phoneStaffA)
+	for i := range 5 {
+		if r := w.call("POST", "/api/v1/residents/"+w.ids[phoneElderA]+"/points/adjustments", staff, award(3, "award"), "Idempotency-Key", fmt.Sprintf("migrate-award-%d", i)); r.Status != http.StatusCreated {
+			t.Fatalf("award: %d %s", r.Status, r.Body)
+		}
+	}
+	source := w.sys.store
+	target := openTarget(t, startTarget(t), "linli")
+
+	// A run that dies after its first batch.
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := store.Migrate(ctx, source, target, func(string, int64) { cancel() })
+	cancel()
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v; want context.Canceled", err)
+	}
+	partial := totalDocuments(t, target)
+
+	ctx = context.Background()
+	copies, err := store.Migrate(ctx, source, target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var present, inserted int64
+	for _, c := range copies {
+		if c.Inserted+c.Present != c.Documents {
+			t.Errorf("%s: %d inserted + %d present; the source holds %d", c.Name, c.Inserted, c.Present, c.Documents)
+		}
+		sum, n, err := store.Checksum(ctx, source, c.Name)
+		if err != nil || sum != c.Checksum || n != c.Documents {
+			t.Errorf("%s: source checksum %s (%d) %v; the migration reports %s (%d)", c.Name, sum, n, err, c.Checksum, c.Documents)
+		}
+		present += c.Present
+		inserted += c.Inserted
+	}
+	if partial == 0 || present != partial || inserted == 0 {
+		t.Fatalf("resumed run: %d present, %d inserted; the interrupted run had copied %d", present, inserted, partial)
+	}
+	again, err := store.Migrate(ctx, source, target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range again {
+		if c.Inserted != 0 || c.Present != copies[i].Documents || c.Checksum != copies[i].Checksum {
+			t.Errorf("third run, %s: %+v; want nothing inserted, all %d present", c.Name, c, copies[i].Documents)
+		}
+	}
+	if n := totalDocuments(t, target); n != totalDocuments(t, source) {
+		t.Fatalf("target holds %d documents; the source %d", n, totalDocuments(t, source))
+	}
+	want, err := w.sys.ledger.Audit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ledger.New(target, time.Now).Audit(ctx)
+	if err != nil || !got.OK() || got.Entries != want.Entries || got.Accounts != want.Accounts {
+		t.Fatalf("target audit %+v %v; the source's %+v", got, err, want)
+	}
+
+	// A document changed in the target since is not overwritten.
+	if err := target.SetResidentProfile(ctx, w.ids[phoneElderA], "别人", 1950, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Migrate(ctx, source, target, nil); !errors.Is(err, store.ErrMigrationMismatch) || !strings.Contains(err.Error(), "residents") {
+		t.Fatalf("a differing document: %v; want ErrMigrationMismatch naming residents", err)
+	}
+}
+
+// totalDocuments counts the documents of every collection of st.
+func totalDocuments(t *testing.T, st *store.Store) int64 {
+	t.Helper()
+	var n int64
+	for _, name := range []string{"communities", "buildings", "households", "residents", "logins", "ledger_entries", "ledger_ops", "rewards", "audit_log", "keyed_requests"} {
+		c, err := st.CountDocuments(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += c
+	}
+	return n
+}
+
+// Issue 17.3: `linli migrate --to URI` copies the embedded store in
+// LINLI_DATA_DIR, audits the target, and the service then runs on the
+// target (MONGODB_URI) with a clean audit; running it again inserts
+// nothing.
+func TestIssue17_3_MigrateCommandThenServiceOnTarget(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := []string{"LINLI_DATA_DIR=" + filepath.Join(t.TempDir(), "data"), "LINLI_LOG_LEVEL=error"}
+	var out bytes.Buffer
+	if err := run(ctx, []string{"seed"}, env, &out, &out); err != nil {
+		t.Fatalf("seed: %v %s", err, out.String())
+	}
+	uri := startTarget(t)
+	out.Reset()
+	if err := run(ctx, []string{"migrate", "--to", uri}, env, &out, &out); err != nil ||
+		!strings.Contains(out.String(), "counts and checksums equal") || !strings.Contains(out.String(), "audit linli (target): ok (") {
+		t.Fatalf("migrate: %v %s", err, out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"migrate", "--to", uri}, env, &out, &out); err != nil || !strings.Contains(out.String(), "(0 inserted by this run)") {
+		t.Fatalf("migrate again: %v %s", err, out.String())
+	}
+	out.Reset()
+	onTarget := []string{"MONGODB_URI=" + uri, "LINLI_JWT_KEYS=" + testKeys, "LINLI_LOG_LEVEL=error"}
+	if err := run(ctx, []string{"audit"}, onTarget, &out, &out); err != nil || !strings.Contains(out.String(), `"problems": []`) {
+		t.Fatalf("audit on the target: %v %s", err, out.String())
+	}
+	if err := run(ctx, []string{"migrate"}, env, &out, &out); err == nil || !strings.Contains(err.Error(), "usage") {
+		t.Fatalf("migrate without --to: %v", err)
+	}
+}
