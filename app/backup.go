@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"sort"
@@ -239,6 +240,9 @@ func migrateCommand(ctx context.Context, cfg Config, log *slog.Logger, args []st
 	}
 	if !strings.HasPrefix(*to, "mongodb://") && !strings.HasPrefix(*to, "mongodb+srv://") {
 		return fmt.Errorf("migrate: --to must be a mongodb:// or mongodb+srv:// connection string")
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, cfg.DB+".sqlite")); err != nil {
+		return fmt.Errorf("migrate: no database %s in LINLI_DATA_DIR %s: %w", cfg.DB, cfg.DataDir, err)
 	}
 	emb, err := store.StartEmbedded(cfg.DataDir, cfg.SQLiteSync == "normal", nil)
 	if err != nil {

@@ -249,6 +249,10 @@ func TestIssue17_2_RestoreCommand(t *testing.T) {
 		!strings.Contains(out.String(), "database linli: 48 collections") {
 		t.Fatalf("backup: %v %s", err, out.String())
 	}
+	out.Reset()
+	if err := run(ctx, []string{"backup", "--to", backup}, env, &out, &out); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("backup over a backup: %v %s", err, out.String())
+	}
 	restored := []string{"LINLI_DATA_DIR=" + filepath.Join(root, "restored"), "LINLI_LOG_LEVEL=error"}
 	out.Reset()
 	if err := run(ctx, []string{"restore", backup}, restored, &out, &out); err != nil ||
@@ -514,5 +518,9 @@ func TestIssue17_3_MigrateCommandThenServiceOnTarget(t *testing.T) {
 	}
 	if err := run(ctx, []string{"migrate"}, env, &out, &out); err == nil || !strings.Contains(err.Error(), "usage") {
 		t.Fatalf("migrate without --to: %v", err)
+	}
+	empty := []string{"LINLI_DATA_DIR=" + t.TempDir(), "LINLI_LOG_LEVEL=error"}
+	if err := run(ctx, []string{"migrate", "--to", uri}, empty, &out, &out); err == nil || !strings.Contains(err.Error(), "no database linli") {
+		t.Fatalf("migrate from an empty data folder: %v", err)
 	}
 }
