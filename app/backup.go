@@ -20,6 +20,10 @@ import (
 
 // The backup, restore and migrate commands (docs/ARCHITECTURE.md §10).
 
+// commandTimeout is the deadline of each store operation of restore and
+// migrate, which read whole collections.
+const commandTimeout = 30 * time.Minute
+
 // exitNotEmbedded is the exit code of backup, restore and migrate when the
 // service uses a MongoDB (MONGODB_URI) rather than the embedded store.
 const exitNotEmbedded = 2
@@ -195,7 +199,7 @@ func auditRestored(ctx context.Context, cfg Config, m store.Manifest, stdout io.
 
 // auditDatabase runs the ledger audit on one restored database.
 func auditDatabase(ctx context.Context, cfg Config, emb *store.Embedded, f store.BackupFile, stdout io.Writer) (bool, error) {
-	st, err := store.Open(ctx, emb.URI(), f.Database, emb)
+	st, err := store.OpenWithTimeout(ctx, emb.URI(), f.Database, emb, commandTimeout)
 	if err != nil {
 		return false, err
 	}
@@ -255,12 +259,12 @@ func migrateCommand(ctx context.Context, cfg Config, log *slog.Logger, args []st
 		return err
 	}
 	defer emb.Stop()
-	from, err := store.Open(ctx, emb.URI(), cfg.DB, emb)
+	from, err := store.OpenWithTimeout(ctx, emb.URI(), cfg.DB, emb, commandTimeout)
 	if err != nil {
 		return err
 	}
 	defer from.Close(context.Background())
-	target, err := store.Open(ctx, *to, *db, nil)
+	target, err := store.OpenWithTimeout(ctx, *to, *db, nil, commandTimeout)
 	if err != nil {
 		return fmt.Errorf("migrate: target: %w", err)
 	}
