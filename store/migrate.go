@@ -99,7 +99,9 @@ func migrateCollection(ctx context.Context, from, to *Store, name string, progre
 		}
 		return nil
 	}
+	var seen digests // the source's checksum, from the same read as the copy
 	err = eachRaw(ctx, from.c(name), func(id string, sum [32]byte, doc bson.Raw) error {
+		seen.add(id, sum)
 		if have, ok := there[id]; ok {
 			if have != sum {
 				return fmt.Errorf("%w: %s %s is in the target already and differs", ErrMigrationMismatch, name, id)
@@ -119,7 +121,15 @@ func migrateCollection(ctx context.Context, from, to *Store, name string, progre
 	if err != nil {
 		return c, err
 	}
-	return verifyCopy(ctx, from, to, c)
+	if c.Inserted == 0 {
+		// The target is as read at the start: verify that read.
+		var dst digests
+		for id, sum := range there {
+			dst.add(id, sum)
+		}
+		return compareCopy(c, seen, dst)
+	}
+	return verifyCopy(ctx, to, c, seen)
 }
 
 // insertBatch inserts docs unordered and returns how many it inserted. A
@@ -153,24 +163,56 @@ func insertBatch(ctx context.Context, col *mongo.Collection, docs []bson.Raw) (i
 }
 
 // verifyCopy compares the counts and checksums of collection c.Name on
-// both sides, and records them in c.
-func verifyCopy(ctx context.Context, from, to *Store, c CollectionCopy) (CollectionCopy, error) {
-	src, n, err := Checksum(ctx, from, c.Name)
+// both sides, and records them in c. src is what the copy read from the
+// source (nothing writes to it meanwhile: the service is stopped); the
+// target is read again.
+func verifyCopy(ctx context.Context, to *Store, c CollectionCopy, src digests) (CollectionCopy, error) {
+	var dst digests
+	err := eachRaw(ctx, to.c(c.Name), func(id string, sum [32]byte, _ bson.Raw) error {
+		dst.add(id, sum)
+		return nil
+	})
 	if err != nil {
-		return c, err
+		return c, fmt.Errorf("store: migrate: read target %s: %w", c.Name, err)
 	}
-	dst, m, err := Checksum(ctx, to, c.Name)
-	if err != nil {
-		return c, err
+	return compareCopy(c, src, dst)
+}
+
+// compareCopy compares the counts and checksums of a collection's source
+// and target digests, and records them in c.
+func compareCopy(c CollectionCopy, src, dst digests) (CollectionCopy, error) {
+	if len(src) != len(dst) {
+		return c, fmt.Errorf("%w: %s has %d documents in the source and %d in the target", ErrMigrationMismatch, c.Name, len(src), len(dst))
 	}
-	if n != m {
-		return c, fmt.Errorf("%w: %s has %d documents in the source and %d in the target", ErrMigrationMismatch, c.Name, n, m)
+	if a, b := src.sum(), dst.sum(); a != b {
+		return c, fmt.Errorf("%w: %s checksum %s in the source and %s in the target", ErrMigrationMismatch, c.Name, a, b)
 	}
-	if src != dst {
-		return c, fmt.Errorf("%w: %s checksum %s in the source and %s in the target", ErrMigrationMismatch, c.Name, src, dst)
-	}
-	c.Documents, c.Checksum = n, src
+	c.Documents, c.Checksum = int64(len(src)), src.sum()
 	return c, nil
+}
+
+// digests are the _id and digest of each document of a collection.
+type digests []struct {
+	id  string
+	sum [32]byte
+}
+
+// add records one document.
+func (d *digests) add(id string, sum [32]byte) {
+	*d = append(*d, struct {
+		id  string
+		sum [32]byte
+	}{id, sum})
+}
+
+// sum is the collection's checksum (see Checksum).
+func (d digests) sum() string {
+	sort.Slice(d, func(i, j int) bool { return d[i].id < d[j].id })
+	h := sha256.New()
+	for _, l := range d {
+		h.Write([]byte(hex.EncodeToString(l.sum[:]) + "\n"))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Checksum is the SHA-256 of collection name, and how many documents it
@@ -179,24 +221,15 @@ func verifyCopy(ctx context.Context, from, to *Store, c CollectionCopy) (Collect
 // canonical extended JSON. Equal on two servers when they hold the same
 // documents with the same fields in the same order and types.
 func Checksum(ctx context.Context, s *Store, name string) (string, int64, error) {
-	type line struct {
-		id  string
-		sum [32]byte
-	}
-	var lines []line
+	var d digests
 	err := eachRaw(ctx, s.c(name), func(id string, sum [32]byte, _ bson.Raw) error {
-		lines = append(lines, line{id, sum})
+		d.add(id, sum)
 		return nil
 	})
 	if err != nil {
 		return "", 0, fmt.Errorf("store: checksum %s: %w", name, err)
 	}
-	sort.Slice(lines, func(i, j int) bool { return lines[i].id < lines[j].id })
-	h := sha256.New()
-	for _, l := range lines {
-		h.Write([]byte(hex.EncodeToString(l.sum[:]) + "\n"))
-	}
-	return hex.EncodeToString(h.Sum(nil)), int64(len(lines)), nil
+	return d.sum(), int64(len(d)), nil
 }
 
 // eachRaw reads every document of col and gives fn its _id and digest
