@@ -44,6 +44,11 @@ type Config struct {
 	TimeZone       string        `env:"LINLI_TIME_ZONE" envDefault:"Asia/Shanghai"`
 	Scheduler      bool          `env:"LINLI_SCHEDULER" envDefault:"true"`
 	LeaseTTL       time.Duration `env:"LINLI_JOB_LEASE_TTL" envDefault:"30m"`
+	// BackupDir holds `linli backup`'s folders and the nightly backups;
+	// BackupKeepDays is how many days of nightly backups are kept (0: no
+	// nightly backup). Embedded store only (docs/ARCHITECTURE.md §10).
+	BackupDir      string `env:"LINLI_BACKUP_DIR" envDefault:"./backups"`
+	BackupKeepDays int    `env:"LINLI_BACKUP_KEEP_DAYS" envDefault:"7"`
 	// ClockStart, when set, is what the service's clock reads as the
 	// process starts; it runs on in real time from there. For drills and
 	// the crash harness (settling a month without waiting for it to end).
@@ -77,6 +82,8 @@ func loadConfig(environ []string) (Config, error) {
 		return c, fmt.Errorf("config: LINLI_SESSION_CACHE must be between 0 and 1m")
 	case c.BodyLimit < 1024:
 		return c, fmt.Errorf("config: LINLI_BODY_LIMIT must be at least 1024")
+	case c.BackupKeepDays < 0:
+		return c, fmt.Errorf("config: LINLI_BACKUP_KEEP_DAYS must be 0 (no nightly backup) or more")
 	case c.LoginPerPhone < 1 || c.LoginPerAddr < 1 || c.QRPerMinute < 1:
 		return c, fmt.Errorf("config: login and QR limits must be at least 1")
 	case !c.ClockStart.IsZero() && c.Scheduler:

@@ -9,6 +9,15 @@
 //	                    run one job now and print its counts; exit 3 if
 //	                    another process is running that job and period
 //	app jobs list       the jobs there are
+//	app backup [--to DIR]
+//	                    copy the embedded store, while it runs, into a new
+//	                    backup folder with a manifest (exit 2 on MongoDB)
+//	app restore FROM [--force]
+//	                    restore a backup into an empty LINLI_DATA_DIR, then
+//	                    audit it; exit 1 on any problem
+//	app migrate --to MONGODB_URI [--db NAME]
+//	                    copy the embedded store to a MongoDB, verify and
+//	                    audit it; run again to resume
 package main
 
 import (
@@ -62,9 +71,16 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return auditCommand(ctx, cfg, log, stdout)
 	case "jobs":
 		return jobsCommand(ctx, cfg, log, args, stdout, stderr)
+	case "backup":
+		return backupCommand(ctx, cfg, args, stdout, stderr)
+	case "restore":
+		return restoreCommand(ctx, cfg, args, stdout, stderr)
+	case "migrate":
+		return migrateCommand(ctx, cfg, log, args, stdout, stderr)
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, "usage: app [serve | seed | audit | jobs run NAME [--period P | --month YYYY-MM] | jobs list]")
+		fmt.Fprintln(stdout, "usage: app [serve | seed | audit | jobs run NAME [--period P | --month YYYY-MM] | jobs list |\n"+
+			"           backup [--to DIR] | restore FROM [--force] | migrate --to MONGODB_URI [--db NAME]]")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (try: serve, seed, audit, jobs)", cmd)
+	return fmt.Errorf("unknown command %q (try: serve, seed, audit, jobs, backup, restore, migrate)", cmd)
 }

@@ -224,7 +224,7 @@ type scheduledJob struct {
 
 // schedule is every scheduled job and when it runs.
 func (s *system) schedule() []scheduledJob {
-	return []scheduledJob{
+	sched := []scheduledJob{
 		{"@every 1m", jobs.FinishTransfers(s.ledger)},
 		{"30 3 * * *", jobs.Audit(s.ledger, s.loc)},
 		// The nightly catch-up (hold expiry, which also records what a
@@ -252,6 +252,17 @@ func (s *system) schedule() []scheduledJob {
 		{"10 2 * * *", jobs.AutoApproveRecords(s.timebank, s.loc)},
 		{"20 2 * * *", jobs.AutoConfirmAid(s.mutualAid, s.loc)},
 	}
+	if s.cfg.embedded() && s.cfg.BackupKeepDays > 0 {
+		// After the night's settlement tick, catch-up and audit, so the
+		// backup holds what they wrote.
+		sched = append(sched, scheduledJob{"0 4 * * *", jobs.NightlyBackup(store.Nightly{
+			Root:    s.cfg.BackupDir,
+			DataDir: s.cfg.DataDir,
+			Version: buildVersion(),
+			Now:     s.now,
+		}, s.loc, s.cfg.BackupKeepDays)})
+	}
+	return sched
 }
 
 // newID returns a random 16-hex-digit id.

@@ -38,6 +38,11 @@ func (e *Embedded) writer(db string) chan struct{} {
 	return w
 }
 
+// starting serialises ferretdb.New, which sets a package-level variable of
+// FerretDB's: two servers started at once (a restore check or a migration
+// target next to the running store) would race on it.
+var starting sync.Mutex
+
 // StartEmbedded starts the embedded store on a free loopback port. With
 // syncNormal the SQLite files are opened with synchronous=NORMAL: faster, and
 // still safe against a killed process, but a power loss may drop the last
@@ -57,6 +62,7 @@ func StartEmbedded(dir string, syncNormal bool, log *slog.Logger) (*Embedded, er
 	if syncNormal {
 		url += "?_pragma=synchronous(normal)"
 	}
+	starting.Lock()
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
 		Handler:   "sqlite",
@@ -65,6 +71,7 @@ func StartEmbedded(dir string, syncNormal bool, log *slog.Logger) (*Embedded, er
 		// warning; only its errors are worth keeping.
 		Logger: log,
 	})
+	starting.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("store: embedded: %w", err)
 	}

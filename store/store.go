@@ -33,7 +33,15 @@ func (s *Store) OnError(fn func(op string)) { s.onError = fn }
 // MongoDB, writes are majority-acknowledged and journaled; the embedded
 // store ignores write and read concerns and promises neither.
 func Open(ctx context.Context, uri, db string, embedded *Embedded) (*Store, error) {
-	opts := options.Client().ApplyURI(uri).SetTimeout(30 * time.Second)
+	return OpenWithTimeout(ctx, uri, db, embedded, 30*time.Second)
+}
+
+// OpenWithTimeout is Open with another deadline for each operation, for
+// operator commands that read whole collections (the audit's sorted scan
+// of the ledger on the embedded store, which sorts in memory, takes
+// longer than 30 s at 50,000 entries on a busy machine).
+func OpenWithTimeout(ctx context.Context, uri, db string, embedded *Embedded, timeout time.Duration) (*Store, error) {
+	opts := options.Client().ApplyURI(uri).SetTimeout(timeout)
 	if embedded == nil {
 		opts.SetWriteConcern(writeconcern.Majority()).
 			SetReadConcern(readconcern.Majority())
@@ -55,6 +63,13 @@ func Open(ctx context.Context, uri, db string, embedded *Embedded) (*Store, erro
 }
 
 func boolPtr(b bool) *bool { return &b }
+
+// Database is the name of the database the store uses.
+func (s *Store) Database() string { return s.db.Name() }
+
+// Embedded is the embedded server the store was opened on, or nil on
+// MongoDB.
+func (s *Store) Embedded() *Embedded { return s.embedded }
 
 // Close disconnects from the database.
 func (s *Store) Close(ctx context.Context) error { return s.client.Disconnect(ctx) }

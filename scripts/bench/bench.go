@@ -104,6 +104,12 @@ func run(ctx context.Context, o benchOptions) error {
 	fmt.Printf("# Linli benchmark, %s, %s/%s, %d cores, %d clients, %s per operation\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), o.clients, o.duration)
 	for _, size := range o.sizes {
+		if o.moves {
+			if err := runMoves(ctx, o, filepath.Join(work, fmt.Sprint(size)), size); err != nil {
+				return fmt.Errorf("size %d: %w", size, err)
+			}
+			continue
+		}
 		if err := runSize(ctx, o, filepath.Join(work, fmt.Sprint(size)), size); err != nil {
 			return fmt.Errorf("size %d: %w", size, err)
 		}

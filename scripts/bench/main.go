@@ -7,6 +7,8 @@
 //	go run ./scripts/bench                      # 5,000 and 50,000 entries, 8 clients, 10 s per operation
 //	go run ./scripts/bench -sizes 5000 -duration 5s
 //	go run ./scripts/bench -sizes 5000 -ops award,redeem -settle=false
+//	go run ./scripts/bench -sizes 50000 -moves   # backup, restore, migrate timings instead
+//	go run ./scripts/bench -sizes 50000 -moves -data /tmp/linli-bench-…/50000/data
 //
 // Nothing it generates is kept unless -keep is given.
 package main
@@ -28,6 +30,8 @@ type benchOptions struct {
 	keep     bool
 	settle   bool
 	bin      string
+	moves    bool
+	reuse    string
 }
 
 func main() {
@@ -37,6 +41,8 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each operation is driven")
 	flag.BoolVar(&o.keep, "keep", false, "keep the generated data folders")
 	flag.BoolVar(&o.settle, "settle", true, "run the month's settlement after the operations")
+	flag.BoolVar(&o.moves, "moves", false, "time backup, restore and migrate instead of the operations")
+	flag.StringVar(&o.reuse, "data", "", "with -moves: the data folder of an earlier run kept with -keep (one size), instead of generating")
 	ops := flag.String("ops", "", "comma-separated words; only operations (service and raw) whose name contains one of them run (default all)")
 	flag.Parse()
 	for _, s := range strings.Split(*sizes, ",") {
