@@ -75,7 +75,7 @@ var allCollections = []string{
 	colRewards, colRedemptions, colRewardSlots, colRedemptionMarks, colCounterCodes, colFilialPlates, colFilialBookings, colGateEvents,
 	colHonourEntries, colObjections, colHonourEvents, colHonourCurrent, colHeadTerms, colHeadCurrent, colDuties, colStarLevels,
 	colActivities, colSignups, colTBKeys, colRecords, colRecordQueue, colLinks, colCorrections, colAid, colGifts,
-	colKeyedRequests,
+	colKeyedRequests, colListHeads, colLiabilityAccounts, colLiabilitySummaries,
 }
 
 type index struct {
@@ -114,6 +114,7 @@ var indexes = []index{
 	{colAid, bson.D{{Key: "community", Value: 1}, {Key: "state", Value: 1}}, false},
 	{colFilialPlates, bson.D{{Key: "community", Value: 1}, {Key: "parent", Value: 1}}, false},
 	{colFilialBookings, bson.D{{Key: "community", Value: 1}, {Key: "parent", Value: 1}, {Key: "day", Value: 1}}, false},
+	{colLiabilityAccounts, bson.D{{Key: "community", Value: 1}}, false},
 }
 
 // EnsureSchema creates every collection and index; it is safe to run at
@@ -153,6 +154,9 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 		if err := s.embedded.indexIDs(ctx, s.db.Name()); err != nil {
 			return err
 		}
+	}
+	if err := s.listRedemptionsStoredBefore(ctx); err != nil {
+		return err
 	}
 	if have[colRecords] && !have[colRecordQueue] {
 		// Data from before the queue existed: queue its pending records.
