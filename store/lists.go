@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/models"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"golang.org/x/sync/errgroup"
@@ -293,3 +294,74 @@ func badCursor(s string) error {
 
 // utcDay names t's UTC day as lists kept per day do.
 func utcDay(t time.Time) string { return t.UTC().Format("20060102") }
+
+// listStoredBefore puts the documents of col that were stored before their
+// lists existed on their lists, once: a store that has them does it at the
+// first start with lists, and a mark (done:<what>) says it is done. A
+// crash part way leaves some documents with slots and no document naming
+// them (the next start gives them new ones; readers skip the old).
+func (s *Store) listStoredBefore(ctx context.Context, what, col string, lists func(bson.M) ([]string, time.Time)) error {
+	mark := "done:" + what
+	var m listHeadDoc
+	err := s.findByID(ctx, colListHeads, mark, &m)
+	if err == nil || !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	filter := bson.D{{Key: "community", Value: bson.D{{Key: "$exists", Value: true}}},
+		{Key: "slots", Value: bson.D{{Key: "$exists", Value: false}}}}
+	cur, err := s.c(col).Find(ctx, filter)
+	if err != nil {
+		return mapErr("unlisted "+col, err)
+	}
+	var old []bson.M
+	if err := cur.All(ctx, &old); err != nil {
+		return mapErr("unlisted "+col, err)
+	}
+	for _, d := range old {
+		id, _ := d["_id"].(string)
+		ls, at := lists(d)
+		if len(ls) == 0 {
+			continue
+		}
+		slots, err := s.insertListed(ctx, col, ls, id, at, nil)
+		if err != nil {
+			return err
+		}
+		if err := s.setByID(ctx, col, id, bson.D{{Key: "slots", Value: slots}}); err != nil {
+			return err
+		}
+	}
+	return s.insert(ctx, colListHeads, listHeadDoc{ID: mark})
+}
+
+// listEverythingStoredBefore runs listStoredBefore for every listed
+// collection.
+func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
+	str := func(d bson.M, k string) string { v, _ := d[k].(string); return v }
+	at := func(d bson.M, k string) time.Time {
+		if t, ok := d[k].(bson.DateTime); ok {
+			return t.Time().UTC()
+		}
+		return time.Time{}
+	}
+	err := s.listStoredBefore(ctx, "redemption-lists", colRedemptions, func(d bson.M) ([]string, time.Time) {
+		r := models.Redemption{ResidentID: str(d, "resident"), CommunityID: str(d, "community"),
+			PartnerID: str(d, "partner"), Created: at(d, "created")}
+		return redemptionLists(r), r.Created
+	})
+	if err != nil {
+		return err
+	}
+	err = s.listStoredBefore(ctx, "record-lists", colRecords, func(d bson.M) ([]string, time.Time) {
+		if str(d, "state") == string(models.RecordVoid) || str(d, "resident") == "" {
+			return nil, time.Time{}
+		}
+		return []string{"sr:" + str(d, "resident")}, at(d, "created")
+	})
+	if err != nil {
+		return err
+	}
+	return s.listStoredBefore(ctx, "queue-lists", colRecordQueue, func(d bson.M) ([]string, time.Time) {
+		return []string{queueList(str(d, "community"))}, at(d, "created")
+	})
+}

@@ -315,3 +315,109 @@ func TestIssue15_Lists_RedemptionsStoredBeforeListsAreListedAtStart(t *testing.T
 		t.Fatalf("after the start the list reads %v; want the 5 legacy redemptions", got)
 	}
 }
+
+// The queue of records waiting for a decision pages oldest first by
+// cursor; decided records (taken off the queue) are skipped, and once the
+// oldest are decided the first page starts above them (the saved start),
+// while a record queued again after its decision is listed once.
+func TestIssue15_Lists_PendingQueuePagesOldestFirstAndSkipsDecided(t *testing.T) {
+	t.Parallel()
+	s := listsStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
+	rec := func(i int) models.ServiceRecord {
+		return models.ServiceRecord{ID: fmt.Sprintf("rec%02d", i), CommunityID: "c1", ResidentID: "r1", Created: at.Add(time.Duration(i) * time.Minute)}
+	}
+	for i := range 30 {
+		if err := s.QueueRecord(ctx, rec(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.QueueRecord(ctx, rec(3)); err != nil { // queued twice: once on the list
+		t.Fatal(err)
+	}
+	if err := s.QueueRecord(ctx, models.ServiceRecord{ID: "elsewhere", CommunityID: "c2", Created: at}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 12 { // the 12 oldest are decided
+		if err := s.UnqueueRecord(ctx, rec(i).ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.UnqueueRecord(ctx, rec(20).ID); err != nil {
+		t.Fatal(err)
+	}
+	walk := func(limit int) []string {
+		var ids []string
+		cursor := ""
+		for {
+			qs, next, err := s.QueuedRecords(ctx, "c1", cursor, limit, at.Add(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range qs {
+				ids = append(ids, q.ID)
+			}
+			if next == "" {
+				return ids
+			}
+			cursor = next
+		}
+	}
+	for _, limit := range []int{1, 5, 50} {
+		got := walk(limit)
+		if len(got) != 17 || got[0] != "rec12" || got[16] != "rec29" || fmt.Sprint(got) != fmt.Sprint(walk(50)) {
+			t.Fatalf("pages of %d: %v; want rec12 … rec29 without rec20, oldest first", limit, got)
+		}
+	}
+	var start listHeadDoc
+	if err := s.findByID(ctx, colListHeads, "start:"+queueList("c1"), &start); err != nil || start.N != 13 {
+		t.Fatalf("the queue's saved start is %d (%v); want 13, above the 12 decided", start.N, err)
+	}
+	// Decided and queued again (a correction): listed once, at its new slot.
+	if err := s.QueueRecord(ctx, rec(5)); err != nil {
+		t.Fatal(err)
+	}
+	if got := walk(4); len(got) != 18 || got[17] != "rec05" {
+		t.Fatalf("after queueing rec05 again: %v", got)
+	}
+	if _, _, err := s.QueuedRecords(ctx, "c1", "999", 5, at); !errors.Is(err, models.ErrBadCursor) {
+		t.Fatalf("a cursor past the queue's end: %v; want INVALID_CURSOR", err)
+	}
+}
+
+// A resident's service records page newest first by cursor; a void record
+// (the id of a refused claim) is never listed.
+func TestIssue15_Lists_ResidentRecordsByCursor(t *testing.T) {
+	t.Parallel()
+	s := listsStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
+	for i := range 9 {
+		r := models.ServiceRecord{ID: fmt.Sprint("sr", i), CommunityID: "c1", ResidentID: "r1", State: models.RecordPending, Created: at}
+		if i == 4 {
+			r.State = models.RecordVoid
+		}
+		if err := s.InsertRecord(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	cursor := ""
+	for {
+		rs, next, err := s.ResidentRecords(ctx, "r1", cursor, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			got = append(got, r.ID)
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if fmt.Sprint(got) != "[sr8 sr7 sr6 sr5 sr3 sr2 sr1 sr0]" {
+		t.Fatalf("the resident's records read %v", got)
+	}
+}

@@ -404,37 +404,6 @@ func (s *Store) SaveOpenRedemptionsSince(ctx context.Context, communityID string
 	return s.replaceByID(ctx, colListHeads, id, sinceDoc{ID: id, Since: since}, true)
 }
 
-// listRedemptionsStoredBefore puts the redemptions stored before their
-// lists existed on their lists, once: on a store that has them it runs at
-// the first start with this code, and a mark says it is done. A crash part
-// way leaves some redemptions with slots and no record naming them (the
-// next start gives them new ones; readers skip the old).
-func (s *Store) listRedemptionsStoredBefore(ctx context.Context) error {
-	const mark = "done:redemption-lists"
-	var m listHeadDoc
-	err := s.findByID(ctx, colListHeads, mark, &m)
-	if err == nil || !errors.Is(err, models.ErrNotFound) {
-		return err
-	}
-	filter := bson.D{{Key: "community", Value: bson.D{{Key: "$exists", Value: true}}},
-		{Key: "slots", Value: bson.D{{Key: "$exists", Value: false}}}}
-	cur, err := s.c(colRedemptions).Find(ctx, filter)
-	old, err := allDocs(ctx, cur, err, "unlisted redemptions", redemptionDoc.model)
-	if err != nil {
-		return err
-	}
-	for _, r := range old {
-		slots, err := s.insertListed(ctx, colRedemptions, redemptionLists(r), r.ID, r.Created, nil)
-		if err != nil {
-			return err
-		}
-		if err := s.setByID(ctx, colRedemptions, r.ID, bson.D{{Key: "slots", Value: slots}}); err != nil {
-			return err
-		}
-	}
-	return s.insert(ctx, colListHeads, listHeadDoc{ID: mark})
-}
-
 // EachRedemption streams a community's redemptions whose cached status is
 // one of statuses, one at a time, in id order.
 func (s *Store) EachRedemption(ctx context.Context, communityID string, statuses []models.RedemptionStatus, fn func(models.Redemption) error) error {

@@ -155,14 +155,14 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := s.listRedemptionsStoredBefore(ctx); err != nil {
-		return err
-	}
 	if have[colRecords] && !have[colRecordQueue] {
 		// Data from before the queue existed: queue its pending records.
-		return s.EachRecord(ctx, models.RecordFilter{State: models.RecordPending}, func(r models.ServiceRecord) error {
+		err := s.EachRecord(ctx, models.RecordFilter{State: models.RecordPending}, func(r models.ServiceRecord) error {
 			return s.QueueRecord(ctx, r)
 		})
+		if err != nil {
+			return err
+		}
 	}
-	return nil
+	return s.listEverythingStoredBefore(ctx)
 }
