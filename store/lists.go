@@ -58,6 +58,10 @@ type listHeadDoc struct {
 // slotPrefix starts the _id of every slot; record ids never start with it.
 const slotPrefix = "ix:"
 
+// isSlot reports whether _id id is a slot's: scans of a collection that
+// holds slots skip them.
+func isSlot(id string) bool { return strings.HasPrefix(id, slotPrefix) }
+
 func slotID(list string, n int64) string { return slotPrefix + list + ":" + strconv.FormatInt(n, 10) }
 
 // listHeads is the last slot each list is known to have, per process.

@@ -327,7 +327,12 @@ func (s *Store) EachRecord(ctx context.Context, f models.RecordFilter, fn func(m
 		filter = append(filter, bson.E{Key: "start", Value: rng})
 	}
 	cur, err := s.c(colRecords).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	return eachDoc(ctx, cur, err, "records", func(d recordDoc) error { return fn(d.model()) })
+	return eachDoc(ctx, cur, err, "records", func(d recordDoc) error {
+		if isSlot(d.ID) {
+			return nil
+		}
+		return fn(d.model())
+	})
 }
 
 // --- the queue of records waiting for a decision ---
@@ -439,11 +444,20 @@ func (s *Store) QueuedRecords(ctx context.Context, communityID, cursor string, l
 	return out, slotCursor{before: n}.String(), nil
 }
 
+// UnqueueRecord takes a decided record out of the queue; nil if gone. Its
+// slot stays and is skipped.
+func (s *Store) UnqueueRecord(ctx context.Context, id string) error {
+	return s.deleteByID(ctx, colRecordQueue, id)
+}
+
 // EachQueuedRecord streams the queue, roughly in the order items arrived,
 // until fn returns an error (which it returns).
 func (s *Store) EachQueuedRecord(ctx context.Context, fn func(q models.QueuedRecord) error) error {
 	cur, err := s.c(colRecordQueue).Find(ctx, bson.D{})
 	return eachDoc(ctx, cur, err, "record queue", func(d queuedRecordDoc) error {
+		if isSlot(d.ID) {
+			return nil
+		}
 		return fn(models.QueuedRecord{ID: d.ID, CommunityID: d.Community, Created: d.Created.UTC()})
 	})
 }
