@@ -173,10 +173,40 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	if _, err := rw.ExpireHolds(ctx, now()); err != nil {
 		return fx, fmt.Errorf("hold-expiry: %w", err)
 	}
-	// The service records, pending verification, spread over the years.
+	// The service records: those beyond the community-year's 15,000
+	// decided long ago, bulk-inserted as the store would keep them, then
+	// 15,000 pending verification, claimed through the service, over the
+	// last days.
+	pending := min(records, minRecords)
+	var decided []models.ServiceRecord
+	span := 10 * 365 * 24 * time.Hour
+	for i := range records - pending {
+		start := time.Now().Add(-span + time.Duration(int64(span)/int64(records)*int64(i))).Truncate(time.Millisecond).UTC()
+		decided = append(decided, models.ServiceRecord{
+			ID:            fmt.Sprintf("genrec%07d", i),
+			CommunityID:   c.ID,
+			ResidentID:    ids[i%residentCount],
+			Category:      "助老",
+			Organisation:  "居委会",
+			Description:   "generated",
+			Start:         start,
+			End:           start.Add(90 * time.Minute),
+			Minutes:       90,
+			Source:        models.SourceClaim,
+			Created:       start.Add(2 * time.Hour),
+			State:         models.RecordApproved,
+			Credited:      90,
+			PolicyVersion: 1,
+			DecidedBy:     staff.ID,
+			DecidedAt:     start.Add(26 * time.Hour),
+		})
+	}
+	if err := st.LoadRecords(ctx, decided); err != nil {
+		return fx, fmt.Errorf("decided service records: %w", err)
+	}
 	tb := services.NewTimebank(st, st, l, policies, st, []byte("bench-generation-only"), now, randomHex8)
 	day := time.Now().AddDate(0, 0, -1).Truncate(24 * time.Hour)
-	if err := parallel(records, func(i int) error {
+	if err := parallel(pending, func(i int) error {
 		who := i % residentCount
 		start := day.AddDate(0, 0, -(i / residentCount)).Add(9 * time.Hour)
 		_, err := tb.ClaimRecord(ctx, models.Principal{ResidentID: ids[who], CommunityID: c.ID, Roles: []models.Role{models.RoleResident}},
