@@ -9,7 +9,7 @@ import (
 
 // Summary is what the liability report needs of one points account as of
 // its entry Seq, so that a job can keep it up to date by reading only the
-// entries written since (docs/ARCHITECTURE.md §3, "Summaries"): the
+// entries written since (docs/PERFORMANCE.md, "The liability summary"): the
 // balance, the credits that count towards expiry by the month they were
 // earned in (in the community's time zone), and what was spent and expired,
 // in the terms of models.PointsExpiry (§4.9).
@@ -61,13 +61,14 @@ func (s Summary) Due(cutoff models.Month) int64 {
 const summaryBatch = 32
 
 // CatchUp adds to s the entries of its account written after s.Seq, read
-// by exact _id a batch at a time until the first missing one (the chain is
-// dense). It reports whether it found any. It bypasses the cache of recent
-// entries, which is for the hot paths.
+// by exact _id until the first missing one (the chain is dense): first the
+// next one alone, so an account with nothing new costs one lookup, then a
+// batch at a time. It reports whether it found any. It bypasses the cache
+// of recent entries, which is for the hot paths.
 func (l *Ledger) CatchUp(ctx context.Context, s Summary, loc *time.Location) (Summary, bool, error) {
 	moved := false
-	for {
-		seqs := make([]int64, summaryBatch)
+	for batch := 1; ; batch = summaryBatch {
+		seqs := make([]int64, batch)
 		for i := range seqs {
 			seqs[i] = s.Seq + 1 + int64(i)
 		}
@@ -82,25 +83,8 @@ func (l *Ledger) CatchUp(ctx context.Context, s Summary, loc *time.Location) (Su
 			s.Add(e, loc)
 			moved = true
 		}
-		if len(es) < summaryBatch {
+		if len(es) < batch {
 			return s, moved, nil
-		}
-	}
-}
-
-// earnedLongAgo is the month key Fold gathers old months under; it sorts
-// before every month, so Due always counts it.
-const earnedLongAgo = "0000-00"
-
-// Fold gathers the months before m into one, for a summary whose cutoffs
-// will never again fall before m (they only move forward), so it stays
-// small however long the account's history.
-func (s *Summary) Fold(m models.Month) {
-	c := m.String()
-	for month, pts := range s.Earned {
-		if month < c && month != earnedLongAgo {
-			s.Earned[earnedLongAgo] += pts
-			delete(s.Earned, month)
 		}
 	}
 }

@@ -3,8 +3,8 @@ package models
 import "time"
 
 // LiabilitySummary is a community's points liability as the liability job
-// last summed it from every resident's ledger (docs/ARCHITECTURE.md §3,
-// "Summaries"): what residents hold, what redemptions hold, and what the
+// last summed it from every resident's ledger (docs/PERFORMANCE.md, "The
+// liability summary"): what residents hold, what redemptions hold, and what the
 // monthly expiry would take by 30, 60 and 90 days after At.
 type LiabilitySummary struct {
 	CommunityID string

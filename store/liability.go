@@ -9,7 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// The liability job's state (docs/ARCHITECTURE.md §3, "Summaries"). Both
+// The liability job's state (docs/PERFORMANCE.md, "The liability summary"). Both
 // are caches the job alone writes, under its lease, and can rebuild from
 // the ledger: each account's summary names the last entry it counts.
 const (

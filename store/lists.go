@@ -16,7 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Lists (docs/ARCHITECTURE.md §9, "Lists"): a listing that a screen pages
+// Lists (docs/PERFORMANCE.md, "Lists"): a listing that a screen pages
 // through is a dense sequence of slots, slot n of list L stored as the
 // document `ix:L:n` in the collection of the records it lists, pointing at
 // one record. The embedded store looks each slot up by exact _id, so a page
