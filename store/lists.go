@@ -304,7 +304,7 @@ func utcDay(t time.Time) string { return t.UTC().Format("20060102") }
 // first start with lists, and a mark (done:<what>) says it is done. A
 // crash part way leaves some documents with slots and no document naming
 // them (the next start gives them new ones; readers skip the old).
-func (s *Store) listStoredBefore(ctx context.Context, what, col string, lists func(bson.M) ([]string, time.Time)) error {
+func (s *Store) listStoredBefore(ctx context.Context, what, col string, only bson.D, lists func(bson.M) ([]string, time.Time)) error {
 	mark := "done:" + what
 	var m listHeadDoc
 	err := s.findByID(ctx, colListHeads, mark, &m)
@@ -313,7 +313,7 @@ func (s *Store) listStoredBefore(ctx context.Context, what, col string, lists fu
 	}
 	filter := bson.D{{Key: "community", Value: bson.D{{Key: "$exists", Value: true}}},
 		{Key: "slots", Value: bson.D{{Key: "$exists", Value: false}}}}
-	cur, err := s.c(col).Find(ctx, filter)
+	cur, err := s.c(col).Find(ctx, append(filter, only...))
 	if err != nil {
 		return mapErr("unlisted "+col, err)
 	}
@@ -348,7 +348,7 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 		}
 		return time.Time{}
 	}
-	err := s.listStoredBefore(ctx, "redemption-lists", colRedemptions, func(d bson.M) ([]string, time.Time) {
+	err := s.listStoredBefore(ctx, "redemption-lists", colRedemptions, nil, func(d bson.M) ([]string, time.Time) {
 		r := models.Redemption{ResidentID: str(d, "resident"), CommunityID: str(d, "community"),
 			PartnerID: str(d, "partner"), Created: at(d, "created")}
 		return redemptionLists(r), r.Created
@@ -356,7 +356,7 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	err = s.listStoredBefore(ctx, "record-lists", colRecords, func(d bson.M) ([]string, time.Time) {
+	err = s.listStoredBefore(ctx, "record-lists", colRecords, nil, func(d bson.M) ([]string, time.Time) {
 		if str(d, "state") == string(models.RecordVoid) || str(d, "resident") == "" {
 			return nil, time.Time{}
 		}
@@ -365,7 +365,24 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.listStoredBefore(ctx, "queue-lists", colRecordQueue, func(d bson.M) ([]string, time.Time) {
+	err = s.listStoredBefore(ctx, "queue-lists", colRecordQueue, nil, func(d bson.M) ([]string, time.Time) {
 		return []string{queueList(str(d, "community"))}, at(d, "created")
 	})
+	if err != nil {
+		return err
+	}
+	err = s.listStoredBefore(ctx, "audit-lists", colAuditLog, nil, func(d bson.M) ([]string, time.Time) {
+		return []string{"audit:" + str(d, "community")}, at(d, "at")
+	})
+	if err != nil {
+		return err
+	}
+	kinds := bson.A{}
+	for k := range adjustmentKinds {
+		kinds = append(kinds, string(k))
+	}
+	return s.listStoredBefore(ctx, "adjustment-lists", colEntries, bson.D{{Key: "kind", Value: bson.D{{Key: "$in", Value: kinds}}}},
+		func(d bson.M) ([]string, time.Time) {
+			return adjustmentLists(models.Entry{Kind: models.EntryKind(str(d, "kind")), CommunityID: str(d, "community")}), at(d, "at")
+		})
 }

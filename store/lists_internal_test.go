@@ -421,3 +421,64 @@ func TestIssue15_Lists_ResidentRecordsByCursor(t *testing.T) {
 		t.Fatalf("the resident's records read %v", got)
 	}
 }
+
+// The audit trail's two reads, staff adjustments (award and deduction
+// entries) and audit records, walk their community's lists from the
+// newest instead of filtering every entry: newest first, older than
+// before, at most limit; an entry that lost its seq to another writer
+// leaves a slot that is skipped, and other kinds and communities are not
+// on the list. The ledger's own scan (audit) never sees a slot.
+func TestIssue15_Lists_AuditTrailReadsItsLists(t *testing.T) {
+	t.Parallel()
+	s := listsStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
+	acct := models.AccountOf("r1", models.AssetPoints)
+	kinds := []models.EntryKind{models.KindAward, models.KindService, models.KindDeduct, models.KindAward, models.KindHold, models.KindAward}
+	for i, k := range kinds {
+		e := models.Entry{Account: acct, CommunityID: "c1", Seq: int64(i + 1), Delta: 1, Kind: k, At: at.Add(time.Duration(i) * time.Minute)}
+		if err := s.InsertEntry(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lost := models.Entry{Account: acct, CommunityID: "c1", Seq: 6, Delta: 99, Kind: models.KindAward, At: at.Add(time.Hour)}
+	if err := s.InsertEntry(ctx, lost); !errors.Is(err, models.ErrConflict) {
+		t.Fatalf("an entry on a taken seq: %v; want ErrConflict", err)
+	}
+	other := models.Entry{Account: models.AccountOf("r9", models.AssetPoints), CommunityID: "c2", Seq: 1, Delta: 1, Kind: models.KindAward, At: at}
+	if err := s.InsertEntry(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	adj := []models.EntryKind{models.KindAward, models.KindDeduct}
+	es, err := s.EntriesOfKinds(ctx, "c1", adj, time.Time{}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 3 || es[0].Seq != 6 || es[1].Seq != 4 || es[2].Seq != 3 || es[0].Delta != 1 {
+		t.Fatalf("the newest 3 adjustments: %+v", es)
+	}
+	es, err = s.EntriesOfKinds(ctx, "c1", adj, es[2].At, 3)
+	if err != nil || len(es) != 1 || es[0].Seq != 1 {
+		t.Fatalf("the adjustments before the third: %+v, %v", es, err)
+	}
+	for i := range 4 {
+		r := models.AuditRecord{ID: fmt.Sprint("a", i), CommunityID: "c1", Actor: "s1", Action: "star.lower", At: at.Add(time.Duration(i) * time.Minute)}
+		if err := s.RecordAudit(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordAudit(ctx, r); err != nil { // kept as it is, listed once
+			t.Fatal(err)
+		}
+	}
+	trail, err := s.AuditTrail(ctx, "c1", at.Add(3*time.Minute), 2)
+	if err != nil || len(trail) != 2 || trail[0].ID != "a2" || trail[1].ID != "a1" {
+		t.Fatalf("the trail before a3: %+v, %v", trail, err)
+	}
+	if trail, err := s.AuditTrail(ctx, "c2", time.Time{}, 10); err != nil || len(trail) != 0 {
+		t.Fatalf("c2's trail: %+v, %v", trail, err)
+	}
+	n := 0
+	if err := s.EachEntry(ctx, func(models.Entry) error { n++; return nil }); err != nil || n != 7 {
+		t.Fatalf("the ledger's scan read %d entries (%v); want the 7 entries and no slot", n, err)
+	}
+}

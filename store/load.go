@@ -6,16 +6,33 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
-// LoadEntries inserts ledger entries in batches of up to 1,000 and then
+// LoadEntries inserts ledger entries in batches of up to 500 (staff
+// awards and deductions after their slots on their community's list of
+// adjustments, as InsertEntry leaves them) and then
 // stores each account's head hint at its last entry. It is for generating
 // a large store quickly (scripts/bench); the caller makes the chains dense
 // and their balances right, as ledger.Post would.
 func (s *Store) LoadEntries(ctx context.Context, entries []models.Entry) error {
 	heads := map[models.Account]models.Balance{}
-	for start := 0; start < len(entries); start += 1000 {
+	lists := map[string]int64{}
+	for start := 0; start < len(entries); start += 500 {
 		batch := make([]any, 0, 1000)
-		for _, e := range entries[start:min(start+1000, len(entries))] {
-			batch = append(batch, toEntryDoc(e))
+		for _, e := range entries[start:min(start+500, len(entries))] {
+			d := toEntryDoc(e)
+			for _, list := range adjustmentLists(e) {
+				if _, ok := lists[list]; !ok {
+					n, err := s.listHead(ctx, colEntries, list)
+					if err != nil {
+						return err
+					}
+					lists[list] = n
+				}
+				lists[list]++
+				sl := slotRef{List: list, N: lists[list]}
+				d.Slots = append(d.Slots, sl)
+				batch = append(batch, listSlotDoc{ID: slotID(sl.List, sl.N), Ref: d.ID, At: e.At})
+			}
+			batch = append(batch, d)
 			if e.Seq > heads[e.Account].Seq {
 				heads[e.Account] = models.Balance{Account: e.Account, Seq: e.Seq, Amount: e.BalanceAfter}
 			}
@@ -29,6 +46,10 @@ func (s *Store) LoadEntries(ctx context.Context, entries []models.Entry) error {
 		if err := s.SaveHeadHint(ctx, b); err != nil {
 			return err
 		}
+	}
+	for list, n := range lists {
+		s.heads.raise(list, n)
+		s.saveListHint(ctx, list, n)
 	}
 	return nil
 }
