@@ -89,8 +89,10 @@ func (h *listHeads) raise(list string, n int64) {
 }
 
 // listHead returns list's last slot in col: from this process's memory or
-// the stored hint, then walked forward by exact _id until a slot is
-// missing. Slots are dense, so the first missing one ends the list.
+// the stored hint, then searched forward by exact _id (steps of 1, 2, 4 …
+// until a slot is missing, then halving back): slots are dense, so "slot n
+// exists" holds up to the head and never after, and a hint far behind
+// costs a few lookups, not one per slot.
 func (s *Store) listHead(ctx context.Context, col, list string) (int64, error) {
 	n, ok := s.heads.get(list)
 	if !ok {
@@ -101,18 +103,42 @@ func (s *Store) listHead(ctx context.Context, col, list string) (int64, error) {
 		}
 		n = d.N
 	}
-	for {
+	exists := func(k int64) (bool, error) {
 		var d listSlotDoc
-		err := s.findByID(ctx, col, slotID(list, n+1), &d)
+		err := s.findByID(ctx, col, slotID(list, k), &d)
 		if errors.Is(err, models.ErrNotFound) {
-			s.heads.raise(list, n)
-			return n, nil
+			return false, nil
 		}
+		return err == nil, err
+	}
+	// lo exists (or is 0), hi does not.
+	lo, step := n, int64(1)
+	hi := lo + step
+	for {
+		ok, err := exists(hi)
 		if err != nil {
 			return 0, err
 		}
-		n++
+		if !ok {
+			break
+		}
+		lo, step = hi, step*2
+		hi = lo + step
 	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ok, err := exists(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	s.heads.raise(list, lo)
+	return lo, nil
 }
 
 // nextSlot is where an appender tries first: one past the head this
