@@ -120,6 +120,8 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 		return fmt.Errorf("generate: %w", err)
 	}
 	fmt.Printf("generated in %s: %s\n\n", time.Since(t).Round(time.Second), fx.summary)
+	fmt.Printf("liability job (loading, synchronous=NORMAL): first run %s, a run with nothing new %s\n\n",
+		fx.firstSummary.Round(10*time.Millisecond), fx.nextSummary.Round(10*time.Millisecond))
 
 	srv, err := start(ctx, o.bin, filepath.Join(dir, "data"))
 	if err != nil {
