@@ -233,6 +233,9 @@ func (s *system) schedule() []scheduledJob {
 		// event of the month gone lands on that month's statement rather
 		// than as an adjustment on the next.
 		{"45 1 * * *", jobs.HoldExpiry(s.rewards, s.loc, s.now)},
+		// The liability report's points figures: each run reads only the
+		// entries written since the last.
+		{"*/10 * * * *", jobs.LiabilitySummary(s.settlement, s.loc, s.now)},
 		// Monthly jobs start on the 1st at 02:00 and are tried again every
 		// hour for three days: the first success marks the month done and
 		// the later ticks skip, while a run that died is resumed by the next.

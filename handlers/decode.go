@@ -263,6 +263,25 @@ func queryInt(c *fiber.Ctx, name string, def, max int64) (int64, error) {
 	return v, nil
 }
 
+// cursorPage reads the `cursor` and `limit` query parameters of a list
+// paged by cursor (docs/PERFORMANCE.md, "Lists"): limit defaults to
+// 50 and is at most 200; a cursor is what the list's last answer gave as
+// `next`, and one too long to be that is INVALID_CURSOR.
+func cursorPage(c *fiber.Ctx) (string, int, error) {
+	limit, err := queryInt(c, "limit", 50, 200)
+	if err != nil {
+		return "", 0, err
+	}
+	if limit == 0 {
+		limit = 50
+	}
+	cursor := c.Query("cursor")
+	if len(cursor) > 64 {
+		return "", 0, models.ErrBadCursor.Withf("翻页位置过长：请从第一页重新读取。", "cursor is too long; read from the first page again")
+	}
+	return cursor, int(limit), nil
+}
+
 // param is the path parameter name, percent-decoded: a client that
 // encodes a record id as encodeURIComponent does ("claim%3A…") means the
 // id with its colons. A value that is not valid percent-encoding is kept

@@ -21,6 +21,7 @@ type errorInfo struct {
 var errorTable = map[models.Code]errorInfo{
 	models.ErrValidation.Code:          {http.StatusBadRequest, "The request is not valid.", "请求内容不正确。"},
 	models.ErrInvalidJSON.Code:         {http.StatusBadRequest, "The request body is not valid JSON of the expected shape.", "请求体不是格式正确的 JSON。"},
+	models.ErrBadCursor.Code:           {http.StatusBadRequest, "The cursor is not one this list gave out; read from the first page again.", "翻页位置无效，请从第一页重新读取。"},
 	models.ErrNotFound.Code:            {http.StatusNotFound, "Not found.", "未找到。"},
 	models.ErrForbidden.Code:           {http.StatusForbidden, "You may not do this.", "无权进行此操作。"},
 	models.ErrUnauthenticated.Code:     {http.StatusUnauthorized, "Sign in first.", "请先登录。"},

@@ -23,7 +23,7 @@ type rewardsService interface {
 
 	Redeem(ctx context.Context, p models.Principal, rewardID string, idem community.Idempotency) (models.Redemption, error)
 	Redemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error)
-	MyRedemptions(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error)
+	MyRedemptions(ctx context.Context, p models.Principal, cursor string, limit int) ([]models.Redemption, string, error)
 	Cancel(ctx context.Context, p models.Principal, id string) (models.Redemption, error)
 
 	PendingCredits(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error)
@@ -35,7 +35,7 @@ type rewardsService interface {
 	// ScanCode is Scan for the short code a clerk typed.
 	ScanCode(ctx context.Context, p models.Principal, code string, idem community.Idempotency) (rewards.ScanResult, error)
 	Refund(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error)
-	MerchantDay(ctx context.Context, p models.Principal, day string) ([]models.Redemption, error)
+	MerchantDay(ctx context.Context, p models.Principal, day, cursor string, limit int) ([]models.Redemption, string, error)
 
 	RegisterFilialPlate(ctx context.Context, p models.Principal, parentID, plate string) (models.FilialPlate, error)
 	BookFilialVisit(ctx context.Context, p models.Principal, plate, day string) (models.FilialBooking, error)
@@ -174,6 +174,8 @@ func toRedemptionJSON(r models.Redemption) redemptionJSON {
 
 type redemptionsResponse struct {
 	Redemptions []redemptionJSON `json:"redemptions"`
+	// Next is the cursor of the next page; absent at the end.
+	Next string `json:"next,omitempty"`
 }
 
 func toRedemptions(rs []models.Redemption) redemptionsResponse {
@@ -279,15 +281,17 @@ func (h *api) issueQRPNG(c *fiber.Ctx) error {
 }
 
 func (h *api) myRedemptions(c *fiber.Ctx) error {
-	limit, err := queryInt(c, "limit", 50, MaxListLimit)
+	cursor, limit, err := cursorPage(c)
 	if err != nil {
 		return err
 	}
-	rs, err := h.Rewards.MyRedemptions(c.UserContext(), principal(c), int(limit))
+	rs, next, err := h.Rewards.MyRedemptions(c.UserContext(), principal(c), cursor, limit)
 	if err != nil {
 		return err
 	}
-	return c.JSON(toRedemptions(rs))
+	out := toRedemptions(rs)
+	out.Next = next
+	return c.JSON(out)
 }
 
 // MaxListLimit bounds the limit query parameter of redemption listings.
@@ -443,14 +447,20 @@ func toMerchantJSON(r models.Redemption) merchantRedemptionJSON {
 
 type merchantDayResponse struct {
 	Redemptions []merchantRedemptionJSON `json:"redemptions"`
+	// Next is the cursor of the next page; absent at the end.
+	Next string `json:"next,omitempty"`
 }
 
 func (h *api) merchantDay(c *fiber.Ctx) error {
-	rs, err := h.Rewards.MerchantDay(c.UserContext(), principal(c), c.Query("day"))
+	cursor, limit, err := cursorPage(c)
 	if err != nil {
 		return err
 	}
-	out := merchantDayResponse{Redemptions: mapEach(rs, toMerchantJSON)}
+	rs, next, err := h.Rewards.MerchantDay(c.UserContext(), principal(c), c.Query("day"), cursor, limit)
+	if err != nil {
+		return err
+	}
+	out := merchantDayResponse{Redemptions: mapEach(rs, toMerchantJSON), Next: next}
 	return c.JSON(out)
 }
 

@@ -29,8 +29,8 @@ type timebankService interface {
 
 	ClaimRecord(ctx context.Context, p models.Principal, c timebank.Claim) (models.ServiceRecord, error)
 	Record(ctx context.Context, p models.Principal, id string) (models.ServiceRecord, error)
-	MyRecords(ctx context.Context, p models.Principal) ([]models.ServiceRecord, error)
-	PendingRecords(ctx context.Context, p models.Principal, limit int) ([]models.ServiceRecord, error)
+	MyRecords(ctx context.Context, p models.Principal, cursor string, limit int) ([]models.ServiceRecord, string, error)
+	PendingRecords(ctx context.Context, p models.Principal, cursor string, limit int) ([]models.ServiceRecord, string, error)
 	Approve(ctx context.Context, p models.Principal, id string, minutes models.Minutes, reason string) (models.ServiceRecord, error)
 	Reject(ctx context.Context, p models.Principal, id, reason string) (models.ServiceRecord, error)
 	RequestCorrection(ctx context.Context, p models.Principal, recordID string, minutes models.Minutes, reason string) (models.Correction, error)
@@ -446,26 +446,37 @@ func (h *api) claimRecord(c *fiber.Ctx) error {
 }
 
 func (h *api) pendingRecords(c *fiber.Ctx) error {
-	limit, err := queryInt(c, "limit", 50, 200)
+	cursor, limit, err := cursorPage(c)
 	if err != nil {
 		return err
 	}
-	if limit == 0 {
-		limit = 50
-	}
-	rs, err := h.Timebank.PendingRecords(c.UserContext(), principal(c), int(limit))
+	rs, next, err := h.Timebank.PendingRecords(c.UserContext(), principal(c), cursor, limit)
 	if err != nil {
 		return err
 	}
-	return c.JSON(toRecordsJSON(rs))
+	return c.JSON(toRecordsPage(rs, next))
 }
 
 func (h *api) myRecords(c *fiber.Ctx) error {
-	rs, err := h.Timebank.MyRecords(c.UserContext(), principal(c))
+	cursor, limit, err := cursorPage(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(toRecordsJSON(rs))
+	rs, next, err := h.Timebank.MyRecords(c.UserContext(), principal(c), cursor, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toRecordsPage(rs, next))
+}
+
+// toRecordsPage is one page of records and the cursor of the next ("" at
+// the end: no `next`).
+func toRecordsPage(rs []models.ServiceRecord, next string) fiber.Map {
+	out := toRecordsJSON(rs)
+	if next != "" {
+		out["next"] = next
+	}
+	return out
 }
 
 func (h *api) getRecord(c *fiber.Ctx) error {

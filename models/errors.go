@@ -69,8 +69,10 @@ func CodeOf(err error) Code {
 
 // Sentinel errors. Each maps to exactly one HTTP status in package handlers.
 var (
-	ErrValidation          = &Error{Code: "VALIDATION_FAILED"}
-	ErrInvalidJSON         = &Error{Code: "INVALID_JSON"}
+	ErrValidation  = &Error{Code: "VALIDATION_FAILED"}
+	ErrInvalidJSON = &Error{Code: "INVALID_JSON"}
+	// ErrBadCursor: a list's cursor parameter is not one that list gave out.
+	ErrBadCursor           = &Error{Code: "INVALID_CURSOR"}
 	ErrNotFound            = &Error{Code: "NOT_FOUND"}
 	ErrForbidden           = &Error{Code: "FORBIDDEN"}
 	ErrUnauthenticated     = &Error{Code: "UNAUTHENTICATED"}

@@ -113,7 +113,7 @@ func (w *rewardsWorld) spend(p models.Principal, op string, points int64) {
 
 func (w *rewardsWorld) mine(p models.Principal) []models.Redemption {
 	w.t.Helper()
-	rs, err := w.rs.MyRedemptions(ctx, p, 0)
+	rs, _, err := w.rs.MyRedemptions(ctx, p, "", 0)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestIssue11_3_RefusedScanLeavesTheCodeUsable(t *testing.T) {
 	// The clerk's own repeat replays its answer.
 	_, err = w.rs.Scan(ctx, c1, tok, idemOf(c1, "scan-poor-1"))
 	wantCode(t, "repeat of the refused scan", err, models.ErrInsufficientPoints)
-	if day, err := w.rs.MerchantDay(ctx, c1, ""); err != nil || len(day) != 0 {
+	if day, _, err := w.rs.MerchantDay(ctx, c1, "", "", 0); err != nil || len(day) != 0 {
 		t.Fatalf("merchant's day after refusals: %+v %v; want nothing", day, err)
 	}
 
@@ -153,7 +153,7 @@ func TestIssue11_3_RefusedScanLeavesTheCodeUsable(t *testing.T) {
 	}
 	_, err = w.rs.Scan(ctx, c2, tok, idemOf(c2, "scan-again"))
 	wantCode(t, "the code once redeemed", err, models.ErrAlreadyRedeemed)
-	day, err := w.rs.MerchantDay(ctx, c1, "")
+	day, _, err := w.rs.MerchantDay(ctx, c1, "", "", 0)
 	if err != nil || len(day) != 1 || day[0].ID != res.Redemption.ID || day[0].Status != models.RedemptionFulfilled {
 		t.Fatalf("merchant's day: %+v %v; want the one fulfilled redemption", day, err)
 	}

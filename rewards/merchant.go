@@ -455,29 +455,32 @@ func (s *Service) merchantRedemption(ctx context.Context, p models.Principal, id
 	return s.listed(ctx, red)
 }
 
-// MerchantDay lists the clerk's merchant's redemptions made on day
-// ("2026-11-21" in the community's time zone).
-func (s *Service) MerchantDay(ctx context.Context, p models.Principal, day string) ([]models.Redemption, error) {
+// MerchantDay is one page of the clerk's merchant's redemptions made on
+// day ("2026-11-21" in the community's time zone; "" for today), newest
+// first, from cursor ("" for the first page), and the cursor of the next
+// page ("" at the end). A page reads limit places of the merchant's day
+// lists by _id, so it costs the same however long the merchant's history.
+func (s *Service) MerchantDay(ctx context.Context, p models.Principal, day, cursor string, limit int) ([]models.Redemption, string, error) {
 	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
-		return nil, models.ErrForbidden
+		return nil, "", models.ErrForbidden
 	}
 	loc, err := s.location(ctx, p.CommunityID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var from time.Time
 	if day == "" {
 		n := s.now().In(loc)
 		from = time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, loc)
 	} else if from, err = time.ParseInLocation("2006-01-02", day, loc); err != nil {
-		return nil, models.ErrValidation.Withf("日期格式须为 2026-11-21。", "day must look like 2026-11-21")
+		return nil, "", models.ErrValidation.Withf("日期格式须为 2026-11-21。", "day must look like 2026-11-21")
 	}
-	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: p.CommunityID, PartnerID: p.MerchantID,
-		From: from.UTC(), To: from.AddDate(0, 0, 1).UTC()}, community.MaxPageSize)
+	rs, next, err := s.store.DayRedemptions(ctx, p.CommunityID, p.MerchantID, from.UTC(), from.AddDate(0, 0, 1).UTC(), cursor, community.PageLimit(limit))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.current(ctx, rs)
+	rs, err = s.current(ctx, rs)
+	return rs, next, err
 }
 
 func (s *Service) qrLimit() int {

@@ -41,6 +41,21 @@ type Store interface {
 	SaveRedemptionState(ctx context.Context, r models.Redemption) error
 	Redemptions(ctx context.Context, f models.RedemptionFilter, limit int) ([]models.Redemption, error)
 	EachRedemption(ctx context.Context, communityID string, statuses []models.RedemptionStatus, fn func(models.Redemption) error) error
+	// ResidentRedemptions is a page of a resident's redemptions, newest
+	// first, below cursor ("" first), and the next page's cursor ("" at
+	// the end); models.ErrBadCursor for a cursor it did not give out.
+	ResidentRedemptions(ctx context.Context, residentID, cursor string, limit int) ([]models.Redemption, string, error)
+	// DayRedemptions is a page of the redemptions made in [from, to) of a
+	// partner (or of the community, partnerID ""), newest first, as
+	// ResidentRedemptions pages.
+	DayRedemptions(ctx context.Context, communityID, partnerID string, from, to time.Time, cursor string, limit int) ([]models.Redemption, string, error)
+	// EachDayRedemption streams the community's redemptions made in
+	// [from, to).
+	EachDayRedemption(ctx context.Context, communityID string, from, to time.Time, fn func(models.Redemption) error) error
+	// OpenRedemptionsSince is when the oldest redemption that may still be
+	// open was made, as saved by SaveOpenRedemptionsSince (ok false: never).
+	OpenRedemptionsSince(ctx context.Context, communityID string) (time.Time, bool, error)
+	SaveOpenRedemptionsSince(ctx context.Context, communityID string, since time.Time) error
 
 	// InsertSlot returns models.ErrConflict if the slot is taken.
 	InsertSlot(ctx context.Context, id, holder string, at time.Time) error
@@ -60,6 +75,7 @@ type Store interface {
 	Partner(ctx context.Context, id string) (models.Partner, error)
 	Household(ctx context.Context, id string) (models.Household, error)
 	Communities(ctx context.Context, after string, limit int) ([]models.Community, error)
+	Community(ctx context.Context, id string) (models.Community, error)
 
 	InsertFilialPlate(ctx context.Context, p models.FilialPlate) error
 	FilialPlate(ctx context.Context, communityID, plate string) (models.FilialPlate, error)
@@ -1011,13 +1027,23 @@ func (s *Service) Redemption(ctx context.Context, p models.Principal, id string)
 	return s.visibleRedemption(ctx, p, id)
 }
 
-// MyRedemptions lists the caller's redemptions, newest first.
-func (s *Service) MyRedemptions(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error) {
-	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: p.CommunityID, ResidentID: p.ResidentID}, community.PageLimit(limit))
+// MyRedemptions is one page of the caller's redemptions, newest first,
+// from cursor ("" for the first page), and the cursor of the next page (""
+// at the end). A page reads limit places of the caller's list by _id, so
+// it costs the same however many redemptions the community has made.
+func (s *Service) MyRedemptions(ctx context.Context, p models.Principal, cursor string, limit int) ([]models.Redemption, string, error) {
+	rs, next, err := s.store.ResidentRedemptions(ctx, p.ResidentID, cursor, community.PageLimit(limit))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.current(ctx, rs)
+	mine := rs[:0]
+	for _, r := range rs {
+		if r.CommunityID == p.CommunityID {
+			mine = append(mine, r)
+		}
+	}
+	rs, err = s.current(ctx, mine)
+	return rs, next, err
 }
 
 // Cancel gives a held redemption up before it is fulfilled; its points
@@ -1034,81 +1060,135 @@ func (s *Service) Cancel(ctx context.Context, p models.Principal, id string) (mo
 // period has passed at now, saves the status of redemptions the hot paths
 // left opening, and finishes those a crash left opening or half-decided.
 // Safe to repeat: every step is keyed.
+//
+// It reads each community's redemptions by its day lists from the saved
+// time of the oldest one that may still be open (OpenRedemptionsSince),
+// and then saves the time of the oldest still open, so a run costs the
+// redemptions of the open period, not every redemption ever made.
 func (s *Service) ExpireHolds(ctx context.Context, now time.Time) (expired int, err error) {
+	err = s.eachCommunity(ctx, func(c models.Community) error {
+		// Every open redemption is looked at, not only those due: a
+		// cancel or refund cut short by a crash after its mark is
+		// finished here (its units and points given back), not at the
+		// end of the hold period.
+		oldest, err := s.eachOpen(ctx, c, now, func(r models.Redemption) (bool, error) {
+			n, stillOpen, err := s.expireOrCatchUp(ctx, r, now)
+			expired += n
+			return stillOpen, err
+		})
+		if err != nil {
+			return err
+		}
+		return s.store.SaveOpenRedemptionsSince(ctx, c.ID, oldest)
+	})
+	return expired, err
+}
+
+// eachCommunity calls fn for every community, in id order.
+func (s *Service) eachCommunity(ctx context.Context, fn func(models.Community) error) error {
 	after := ""
 	for {
 		cs, err := s.store.Communities(ctx, after, 100)
-		if err != nil {
-			return expired, err
-		}
-		if len(cs) == 0 {
-			return expired, nil
+		if err != nil || len(cs) == 0 {
+			return err
 		}
 		for _, c := range cs {
-			// Every open redemption is looked at, not only those due: a
-			// cancel or refund cut short by a crash after its mark is
-			// finished here (its units and points given back), not at the
-			// end of the hold period.
-			var due []models.Redemption
-			err := s.store.EachRedemption(ctx, c.ID, []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening},
-				func(r models.Redemption) error {
-					due = append(due, r)
-					return nil
-				})
-			if err != nil {
-				return expired, err
-			}
-			for _, r := range due {
-				n, err := s.expireOrCatchUp(ctx, r, now)
-				if err != nil {
-					return expired, err
-				}
-				expired += n
+			if err := fn(c); err != nil {
+				return err
 			}
 		}
 		after = cs[len(cs)-1].ID
 	}
 }
 
+// openMargin is how far before a walk over the open redemptions the next
+// walk starts when none is open: a redemption whose request began then
+// may be stored only now.
+const openMargin = 10 * time.Minute
+
+// eachOpen calls fn, oldest day first, for each redemption of community c
+// that is saved as held or opening and was made since the oldest that may
+// still be open; fn says whether it is open still. It returns the time the
+// next walk must start from: the oldest still open, and never later than
+// now less openMargin.
+func (s *Service) eachOpen(ctx context.Context, c models.Community, now time.Time, fn func(models.Redemption) (bool, error)) (time.Time, error) {
+	since, ok, err := s.store.OpenRedemptionsSince(ctx, c.ID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !ok {
+		since = c.Created.Add(-openMargin) // never walked: from the start
+	}
+	oldest := now.Add(-openMargin)
+	var open []models.Redemption
+	err = s.store.EachDayRedemption(ctx, c.ID, since, now.Add(openMargin), func(r models.Redemption) error {
+		if r.Status == models.RedemptionHeld || r.Status == models.RedemptionOpening {
+			open = append(open, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	for i := len(open) - 1; i >= 0; i-- { // oldest first
+		r := open[i]
+		stillOpen, err := fn(r)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if stillOpen && r.Created.Before(oldest) {
+			oldest = r.Created
+		}
+	}
+	return oldest, nil
+}
+
 // expireOrCatchUp brings saved redemption r up to date (finishing it when a
 // crash left it opening for over ten minutes), saves its status if that
 // moved, and expires it if it is held past its hold period: 1 if it did.
-func (s *Service) expireOrCatchUp(ctx context.Context, r models.Redemption, now time.Time) (int, error) {
+// It reports whether r may still be open (held, or opening).
+func (s *Service) expireOrCatchUp(ctx context.Context, r models.Redemption, now time.Time) (int, bool, error) {
 	cur, err := s.reconcile(ctx, r)
 	if err != nil {
-		return 0, err
+		return 0, true, err
 	}
 	if cur.Status == models.RedemptionOpening {
 		if now.Sub(r.Created) <= 10*time.Minute {
-			return 0, nil // its request may still be at work
+			return 0, true, nil // its request may still be at work
 		}
 		// A refusal is saved as the redemption's failure by resume.
 		if cur, err = s.resume(ctx, r, "", true); err != nil {
 			if models.CodeOf(err) != "" {
-				return 0, nil
+				return 0, false, nil
 			}
-			return 0, err
+			return 0, true, err
 		}
 	}
 	if cur.Status == models.RedemptionHeld && !now.Before(cur.Expires) {
 		out, err := s.decide(ctx, cur, models.RedemptionExpired, "system", models.RedemptionMark{})
 		if models.CodeOf(err) == models.ErrRedemptionClosed.Code {
-			return 0, nil // decided otherwise at the same time, and saved by that request
+			return 0, false, nil // decided otherwise at the same time, and saved by that request
 		}
 		if err != nil {
-			return 0, err
+			return 0, true, err
 		}
 		if out.Status == models.RedemptionExpired {
-			return 1, nil
+			return 1, false, nil
 		}
-		return 0, nil
+		return 0, stillOpen(out), nil
 	}
 	if cur.Status != r.Status || cur.Generation != r.Generation {
 		if err := s.store.SaveRedemptionState(ctx, cur); err != nil {
-			return 0, err
+			return 0, true, err
 		}
 	}
-	return 0, nil
+	return 0, stillOpen(cur), nil
+}
+
+// stillOpen reports whether r is held or opening: the hold-expiry job must
+// look at it again.
+func stillOpen(r models.Redemption) bool {
+	return r.Status == models.RedemptionHeld || r.Status == models.RedemptionOpening
 }
 
 // --- partner credits: property-fee discounts and parking reductions ---
@@ -1283,21 +1363,26 @@ func (s *Service) VoidCredit(ctx context.Context, p models.Principal, id, reason
 
 // HeldPoints is how many points of a community are held by redemptions not
 // yet fulfilled, cancelled or expired: the "held" line of the liability
-// report (settlement.HeldPoints).
-func (s *Service) HeldPoints(ctx context.Context, communityID string) (int64, error) {
+// report (settlement.HeldPoints). It reads the redemptions made since the
+// oldest that may be open (as ExpireHolds does) and saves nothing.
+func (s *Service) HeldPoints(ctx context.Context, communityID string, now time.Time) (int64, error) {
+	c, err := s.store.Community(ctx, communityID)
+	if err != nil {
+		return 0, fmt.Errorf("held points: %w", err)
+	}
 	var held int64
-	err := s.store.EachRedemption(ctx, communityID, []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening}, func(r models.Redemption) error {
+	_, err = s.eachOpen(ctx, c, now, func(r models.Redemption) (bool, error) {
 		if r.Status == models.RedemptionOpening {
 			cur, err := s.follow(ctx, r, false)
 			if err != nil {
-				return err
+				return true, err
 			}
 			r = cur
 		}
 		if r.Status == models.RedemptionHeld {
 			held += int64(r.Points)
 		}
-		return nil
+		return true, nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("held points: %w", err)

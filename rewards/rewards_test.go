@@ -260,7 +260,7 @@ func TestFiftyRedemptionsAgainstStockOfTen(t *testing.T) {
 	var held models.Redemption
 	var holder models.Principal
 	for _, p := range people {
-		mine, err := w.rs.MyRedemptions(ctx, p, 0)
+		mine, _, err := w.rs.MyRedemptions(ctx, p, "", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -427,7 +427,7 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 	}
 	// The liability report sees the held redemption with its points: it is
 	// the only one held, and its saved status is still opening.
-	if held, err := w.rs.HeldPoints(ctx, "A"); err != nil || held != 10 {
+	if held, err := w.rs.HeldPoints(ctx, "A", w.rewardClock.now()); err != nil || held != 10 {
 		t.Fatalf("held points %d, %v; want the redemption's 10", held, err)
 	}
 }
@@ -619,7 +619,7 @@ func TestMerchantRefundWithinWindow(t *testing.T) {
 		t.Fatalf("balance %d; want 70", w.balance(p))
 	}
 	day := rewardsStart.In(time.FixedZone("CST", 8*3600)).Format("2006-01-02")
-	list, err := w.rs.MerchantDay(ctx, c, day)
+	list, _, err := w.rs.MerchantDay(ctx, c, day, "", 0)
 	if err != nil || len(list) != 1 || list[0].ID != res.Redemption.ID {
 		t.Fatalf("clerk's day %s: %v %+v", day, err, list)
 	}
@@ -898,7 +898,7 @@ func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
 	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil {
 		t.Fatal(err)
 	}
-	mine, err := w.rs.MyRedemptions(ctx, q, 0)
+	mine, _, err := w.rs.MyRedemptions(ctx, q, "", 0)
 	if err != nil || len(mine) != 1 || mine[0].Status != models.RedemptionOpening || w.balance(q) != 100 {
 		t.Fatalf("a job before ten minutes must leave it to its request: %v %+v balance %d", err, mine, w.balance(q))
 	}
@@ -906,7 +906,7 @@ func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
 	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil {
 		t.Fatal(err)
 	}
-	mine, err = w.rs.MyRedemptions(ctx, q, 0)
+	mine, _, err = w.rs.MyRedemptions(ctx, q, "", 0)
 	if err != nil || len(mine) != 1 || mine[0].Status != models.RedemptionHeld || w.balance(q) != 90 {
 		t.Fatalf("after the job: %v %+v balance %d", err, mine, w.balance(q))
 	}
@@ -1031,7 +1031,7 @@ func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
 			t.Fatalf("redemption %s: %+v %v; want %s", id, got, err, status)
 		}
 	}
-	mine, err := w.rs.MyRedemptions(ctx, p, 0)
+	mine, _, err := w.rs.MyRedemptions(ctx, p, "", 0)
 	if err != nil || len(mine) != 2 {
 		t.Fatalf("my redemptions: %+v %v", mine, err)
 	}
@@ -1044,11 +1044,11 @@ func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
 	if err != nil || len(pending) != 1 || pending[0].ID != credit.ID || pending[0].Status != models.RedemptionHeld {
 		t.Fatalf("pending credits: %+v %v", pending, err)
 	}
-	day, err := w.rs.MerchantDay(ctx, c, "")
+	day, _, err := w.rs.MerchantDay(ctx, c, "", "", 0)
 	if err != nil || len(day) != 1 || day[0].Status != models.RedemptionFulfilled {
 		t.Fatalf("clerk's day: %+v %v", day, err)
 	}
-	if held, err := w.rs.HeldPoints(ctx, "A"); err != nil || held != 10 {
+	if held, err := w.rs.HeldPoints(ctx, "A", w.rewardClock.now()); err != nil || held != 10 {
 		t.Fatalf("held points %d, %v; want the credit's 10", held, err)
 	}
 	// The scan's mark is the merchant redemption's final mark: no other is

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"golang.org/x/sync/errgroup"
 )
 
 // LiabilityReport is what a community owes in points and what its partners
@@ -42,7 +45,9 @@ type PartnerRedeemed struct {
 }
 
 // Liability reports the points liability of p's community, for staff;
-// month is "" for the current month.
+// month is "" for the current month. The points figures are the liability
+// job's last summary (LiabilityReport.At says when; SummariseLiability),
+// read in one lookup; a community never summarised is summarised first.
 func (s *Service) Liability(ctx context.Context, p models.Principal, month string) (LiabilityReport, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return LiabilityReport{}, err
@@ -58,11 +63,130 @@ func (s *Service) Liability(ctx context.Context, p models.Principal, month strin
 			return LiabilityReport{}, err
 		}
 	}
-	pol, err := s.policies.At(ctx, c.ID, now)
+	sum, err := s.store.LiabilitySummary(ctx, c.ID)
+	if errors.Is(err, models.ErrNotFound) {
+		sum, err = s.summarise(ctx, c, now)
+	}
 	if err != nil {
 		return LiabilityReport{}, fmt.Errorf("liability: %w", err)
 	}
-	r := LiabilityReport{CommunityID: c.ID, Month: m, At: now.UTC()}
+	r := LiabilityReport{CommunityID: c.ID, Month: m, At: sum.At, Residents: sum.Residents, Outstanding: sum.Outstanding,
+		Held: sum.Held, Expiring30: sum.Expiring30, Expiring60: sum.Expiring60, Expiring90: sum.Expiring90}
+	partners, err := s.store.Partners(ctx, c.ID, "", "", 0)
+	if err != nil {
+		return LiabilityReport{}, fmt.Errorf("liability: %w", err)
+	}
+	for _, pt := range partners {
+		pr, err := s.redeemed(ctx, pt, m, loc)
+		if err != nil {
+			return LiabilityReport{}, fmt.Errorf("liability: %w", err)
+		}
+		r.Partners = append(r.Partners, pr)
+	}
+	return r, nil
+}
+
+// SummariseLiability is the liability job: for every community it brings
+// each resident's points summary up to date with the entries written since
+// (ledger.CatchUp: one lookup for an account with nothing new), sums them
+// with the held points, and saves the community's summary as of now. A run
+// costs the residents and the new entries, not the history; a run cut
+// short leaves each account's summary consistent with the entry it names,
+// and the next run goes on from there. It returns the communities summed.
+func (s *Service) SummariseLiability(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	after := ""
+	for {
+		cs, err := s.store.Communities(ctx, after, 100)
+		if err != nil || len(cs) == 0 {
+			return n, err
+		}
+		for _, c := range cs {
+			if _, err := s.summarise(ctx, c, now); err != nil {
+				return n, fmt.Errorf("liability summary of %s: %w", c.ID, err)
+			}
+			n++
+		}
+		after = cs[len(cs)-1].ID
+	}
+}
+
+// summarise brings community c's liability summary up to date (see
+// SummariseLiability), saves it and returns it.
+func (s *Service) summarise(ctx context.Context, c models.Community, now time.Time) (models.LiabilitySummary, error) {
+	loc := c.Location()
+	pol, err := s.policies.At(ctx, c.ID, now)
+	if err != nil {
+		return models.LiabilitySummary{}, err
+	}
+	var cutoffs []models.Month
+	for _, days := range []int{30, 60, 90} {
+		cutoffs = append(cutoffs, models.MonthOf(models.ExpiryCutoff(now.AddDate(0, 0, days), loc, pol.PointsLifetimeMonths), loc))
+	}
+	saved, err := s.store.LiabilityAccounts(ctx, c.ID)
+	if err != nil {
+		return models.LiabilitySummary{}, err
+	}
+	var ids []string
+	if err := s.store.EachResident(ctx, c.ID, func(r models.Resident) error { ids = append(ids, r.ID); return nil }); err != nil {
+		return models.LiabilitySummary{}, err
+	}
+	sum := models.LiabilitySummary{CommunityID: c.ID, At: now.UTC()}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for _, id := range ids {
+		g.Go(func() error {
+			acct, ok := saved[id]
+			if !ok {
+				acct = ledger.Summary{Account: models.AccountOf(id, models.AssetPoints)}
+			}
+			acct, moved, err := s.ledger.CatchUp(gctx, acct, loc)
+			if err != nil {
+				return err
+			}
+			if moved {
+				if err := s.store.SaveLiabilityAccount(gctx, c.ID, acct); err != nil {
+					return err
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			sum.Entries += acct.Seq
+			if acct.Balance == 0 {
+				return nil
+			}
+			sum.Residents++
+			sum.Outstanding += acct.Balance
+			sum.Expiring30 += acct.Due(cutoffs[0])
+			sum.Expiring60 += acct.Due(cutoffs[1])
+			sum.Expiring90 += acct.Due(cutoffs[2])
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return models.LiabilitySummary{}, err
+	}
+	if sum.Held, err = s.held.HeldPoints(ctx, c.ID, now); err != nil {
+		return models.LiabilitySummary{}, fmt.Errorf("held: %w", err)
+	}
+	return sum, s.store.SaveLiabilitySummary(ctx, sum)
+}
+
+// RecomputeLiability sums community c's points liability at now from
+// every entry of every resident, as the report did before it had a
+// summary: the check that the summary is right (tests, investigations).
+func (s *Service) RecomputeLiability(ctx context.Context, communityID string, now time.Time) (models.LiabilitySummary, error) {
+	c, err := s.people.Community(ctx, communityID)
+	if err != nil {
+		return models.LiabilitySummary{}, err
+	}
+	loc := c.Location()
+	pol, err := s.policies.At(ctx, c.ID, now)
+	if err != nil {
+		return models.LiabilitySummary{}, err
+	}
+	r := models.LiabilitySummary{CommunityID: c.ID, At: now.UTC()}
 	cutoffs := []time.Time{}
 	for _, days := range []int{30, 60, 90} {
 		cutoffs = append(cutoffs, models.ExpiryCutoff(now.AddDate(0, 0, days), loc, pol.PointsLifetimeMonths))
@@ -70,8 +194,12 @@ func (s *Service) Liability(ctx context.Context, p models.Principal, month strin
 	err = s.store.EachResident(ctx, c.ID, func(res models.Resident) error {
 		acct := models.AccountOf(res.ID, models.AssetPoints)
 		b, err := s.ledger.Balance(ctx, acct)
-		if err != nil || b.Amount == 0 {
+		if err != nil {
 			return err
+		}
+		r.Entries += b.Seq
+		if b.Amount == 0 {
+			return nil
 		}
 		r.Residents++
 		r.Outstanding += b.Amount
@@ -85,21 +213,10 @@ func (s *Service) Liability(ctx context.Context, p models.Principal, month strin
 		return nil
 	})
 	if err != nil {
-		return LiabilityReport{}, fmt.Errorf("liability: %w", err)
+		return models.LiabilitySummary{}, err
 	}
-	if r.Held, err = s.held.HeldPoints(ctx, c.ID); err != nil {
-		return LiabilityReport{}, fmt.Errorf("liability: held: %w", err)
-	}
-	partners, err := s.store.Partners(ctx, c.ID, "", "", 0)
-	if err != nil {
-		return LiabilityReport{}, fmt.Errorf("liability: %w", err)
-	}
-	for _, pt := range partners {
-		pr, err := s.redeemed(ctx, pt, m, loc)
-		if err != nil {
-			return LiabilityReport{}, fmt.Errorf("liability: %w", err)
-		}
-		r.Partners = append(r.Partners, pr)
+	if r.Held, err = s.held.HeldPoints(ctx, c.ID, now); err != nil {
+		return models.LiabilitySummary{}, err
 	}
 	return r, nil
 }

@@ -55,13 +55,21 @@ type Store interface {
 	EachPointsAccount(ctx context.Context, fn func(models.Account) error) error
 	// EachResident streams a community's residents.
 	EachResident(ctx context.Context, communityID string, fn func(models.Resident) error) error
+
+	// The liability job's state (SummariseLiability): each points
+	// account's summary by resident, and each community's totals
+	// (models.ErrNotFound before the first run).
+	LiabilityAccounts(ctx context.Context, communityID string) (map[string]ledger.Summary, error)
+	SaveLiabilityAccount(ctx context.Context, communityID string, sum ledger.Summary) error
+	LiabilitySummary(ctx context.Context, communityID string) (models.LiabilitySummary, error)
+	SaveLiabilitySummary(ctx context.Context, l models.LiabilitySummary) error
 }
 
 // HeldPoints says how many points of a community are held by redemptions
 // that are neither fulfilled nor given back. The rewards feature, which
 // owns redemptions, supplies it.
 type HeldPoints interface {
-	HeldPoints(ctx context.Context, communityID string) (int64, error)
+	HeldPoints(ctx context.Context, communityID string, now time.Time) (int64, error)
 }
 
 // Service produces partners' monthly statements, expires points and

@@ -73,7 +73,7 @@ func newSettlementWorld(t *testing.T, at time.Time) *settlementWorld {
 
 type heldStub struct{ n int64 }
 
-func (h heldStub) HeldPoints(context.Context, string) (int64, error) { return h.n, nil }
+func (h heldStub) HeldPoints(context.Context, string, time.Time) (int64, error) { return h.n, nil }
 
 // event records a settlement event as the redemption half would.
 func (w *settlementWorld) event(id, partner string, kind models.SettlementEventKind, redemption string, fen int64, bearer models.Bearer, at time.Time) models.SettlementEvent {

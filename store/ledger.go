@@ -29,6 +29,7 @@ type entryDoc struct {
 	Floor          int64     `bson:"floor"`
 	Actor          string    `bson:"actor"`
 	At             time.Time `bson:"at"`
+	Slots          []slotRef `bson:"slots,omitempty"` // a staff adjustment's place on its community's list
 }
 
 func toEntryDoc(e models.Entry) entryDoc {
@@ -49,9 +50,34 @@ func (d entryDoc) model() models.Entry {
 	}
 }
 
-// InsertEntry implements ledger.Store.
+// InsertEntry implements ledger.Store. A staff award or deduction is also
+// put on its community's list of adjustments (the audit trail reads it),
+// in the same insert (lists.go); a slot left by an entry that lost its
+// seq to another writer names nothing and is skipped.
 func (s *Store) InsertEntry(ctx context.Context, e models.Entry) error {
-	return s.insert(ctx, colEntries, toEntryDoc(e))
+	lists := adjustmentLists(e)
+	if len(lists) == 0 {
+		return s.insert(ctx, colEntries, toEntryDoc(e))
+	}
+	_, err := s.insertListed(ctx, colEntries, lists, e.ID(), e.At, func(slots []slotRef) any {
+		d := toEntryDoc(e)
+		d.Slots = slots
+		return d
+	})
+	return err
+}
+
+// adjustmentKinds are the kinds of entry the audit trail lists as staff
+// adjustments.
+var adjustmentKinds = map[models.EntryKind]bool{models.KindAward: true, models.KindDeduct: true}
+
+// adjustmentLists are the lists entry e is on: its community's list of
+// staff adjustments, if it is one.
+func adjustmentLists(e models.Entry) []string {
+	if !adjustmentKinds[e.Kind] || e.CommunityID == "" {
+		return nil
+	}
+	return []string{"adj:" + e.CommunityID}
 }
 
 // Entry implements ledger.Store.
@@ -101,7 +127,12 @@ func (s *Store) Entries(ctx context.Context, acct models.Account, seqs []int64) 
 // EachEntry implements ledger.Store, streaming with a cursor.
 func (s *Store) EachEntry(ctx context.Context, fn func(models.Entry) error) error {
 	cur, err := s.c(colEntries).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	return eachDoc(ctx, cur, err, "scan entries", func(d entryDoc) error { return fn(d.model()) })
+	return eachDoc(ctx, cur, err, "scan entries", func(d entryDoc) error {
+		if isSlot(d.ID) {
+			return nil // a staff adjustment's place on its list, not an entry
+		}
+		return fn(d.model())
+	})
 }
 
 type headDoc struct {

@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
 )
 
 // --- the catalogue ---
@@ -121,6 +123,7 @@ type redemptionDoc struct {
 	Token      string    `bson:"token,omitempty"`
 	Units      *[]string `bson:"units,omitempty"` // nil: opened before units were recorded
 	Hash       string    `bson:"hash"`
+	Slots      []slotRef `bson:"slots,omitempty"` // its places in the lists (redemptionLists)
 }
 
 func toRedemptionDoc(r models.Redemption, hash string) redemptionDoc {
@@ -156,10 +159,151 @@ func unitsFrom(units *[]string) []string {
 	return append([]string{}, *units...)
 }
 
-// InsertRedemption adds r with the hash of the request that opened it;
+// InsertRedemption adds r with the hash of the request that opened it,
+// after its slot in each of its lists (redemptionLists);
 // models.ErrConflict if its id exists (a repeat of that request).
 func (s *Store) InsertRedemption(ctx context.Context, r models.Redemption, hash string) error {
-	return s.insert(ctx, colRedemptions, toRedemptionDoc(r, hash))
+	_, err := s.insertListed(ctx, colRedemptions, redemptionLists(r), r.ID, r.Created, func(slots []slotRef) any {
+		d := toRedemptionDoc(r, hash)
+		d.Slots = slots
+		return d
+	})
+	return err
+}
+
+// redemptionLists are the lists a redemption is on: its resident's
+// (/me/redemptions), its partner's day (the merchant's day, partner
+// credits) and its community's day (the hold-expiry job, the held points).
+// Days are UTC days; a reader of a local day reads the UTC days it
+// overlaps.
+func redemptionLists(r models.Redemption) []string {
+	day := utcDay(r.Created)
+	return []string{
+		"rr:" + r.ResidentID,
+		"rp:" + r.CommunityID + ":" + r.PartnerID + ":" + day,
+		"rc:" + r.CommunityID + ":" + day,
+	}
+}
+
+// listedRedemptions reads the redemptions of the given slots of list by
+// _id (eight at a time), keeping in order those that name their slot and
+// that keep returns true for.
+func (s *Store) listedRedemptions(ctx context.Context, slots []slotRef, refs []string, keep func(models.Redemption) bool) ([]models.Redemption, error) {
+	docs := make([]*redemptionDoc, len(refs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, ref := range refs {
+		if ref == "" {
+			continue
+		}
+		g.Go(func() error {
+			var d redemptionDoc
+			err := s.findByID(gctx, colRedemptions, ref, &d)
+			if errors.Is(err, models.ErrNotFound) {
+				return nil // a slot whose record was never written
+			}
+			if err == nil && named(d.Slots, slots[i]) {
+				docs[i] = &d
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := []models.Redemption{}
+	for _, d := range docs {
+		if d != nil {
+			if r := d.model(); keep(r) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// notFailed keeps what listings show: a refused redemption is an answer,
+// kept only to replay it.
+func notFailed(r models.Redemption) bool { return r.Status != models.RedemptionFailed }
+
+// ResidentRedemptions is one page of residentID's redemptions, newest
+// first: at most limit slots read below cursor ("" for the first page),
+// and the cursor of the next page ("" at the end). A page may hold fewer
+// than limit (refused redemptions are not shown) and still have a next.
+func (s *Store) ResidentRedemptions(ctx context.Context, residentID, cursor string, limit int) ([]models.Redemption, string, error) {
+	var at slotCursor
+	if cursor != "" {
+		var err error
+		if at, err = parseCursor(cursor, false); err != nil {
+			return nil, "", err
+		}
+	}
+	slots, refs, next, err := s.pageSlots(ctx, colRedemptions, "rr:"+residentID, at.before, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	rs, err := s.listedRedemptions(ctx, slots, refs, notFailed)
+	if err != nil || next == 0 {
+		return rs, "", err
+	}
+	return rs, slotCursor{before: next}.String(), nil
+}
+
+// DayRedemptions is one page of the redemptions made in [from, to) of a
+// partner (partnerID) or of the whole community (partnerID ""), newest
+// first: at most limit slots read below cursor ("" for the first page),
+// and the cursor of the next page ("" at the end). It reads the lists of
+// the UTC days the range overlaps, latest day first.
+func (s *Store) DayRedemptions(ctx context.Context, communityID, partnerID string, from, to time.Time, cursor string, limit int) ([]models.Redemption, string, error) {
+	last := to.Add(-time.Nanosecond).UTC()
+	at := slotCursor{day: utcDay(last)}
+	if cursor != "" {
+		var err error
+		if at, err = parseCursor(cursor, true); err != nil {
+			return nil, "", err
+		}
+		if at.day < utcDay(from) || at.day > utcDay(last) {
+			return nil, "", badCursor(cursor)
+		}
+	}
+	list := func(day string) string {
+		if partnerID == "" {
+			return "rc:" + communityID + ":" + day
+		}
+		return "rp:" + communityID + ":" + partnerID + ":" + day
+	}
+	inRange := func(r models.Redemption) bool {
+		return notFailed(r) && !r.Created.Before(from) && r.Created.Before(to)
+	}
+	var out []models.Redemption
+	for {
+		slots, refs, next, err := s.pageSlots(ctx, colRedemptions, list(at.day), at.before, limit)
+		if err != nil {
+			return nil, "", err
+		}
+		rs, err := s.listedRedemptions(ctx, slots, refs, inRange)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, rs...)
+		limit -= len(slots)
+		if next != 0 {
+			at.before = next
+			if limit <= 0 {
+				return out, at.String(), nil
+			}
+			continue
+		}
+		day, _ := time.Parse("20060102", at.day)
+		if prev := utcDay(day.AddDate(0, 0, -1)); prev >= utcDay(from) {
+			at = slotCursor{day: prev}
+			if limit <= 0 {
+				return out, at.String(), nil
+			}
+			continue
+		}
+		return out, "", nil
+	}
 }
 
 // Redemption returns the redemption with id and the hash of the request
@@ -209,6 +353,55 @@ func (s *Store) Redemptions(ctx context.Context, f models.RedemptionFilter, limi
 	}
 	cur, err := s.c(colRedemptions).Find(ctx, filter, opts)
 	return allDocs(ctx, cur, err, "redemptions", redemptionDoc.model)
+}
+
+// EachDayRedemption calls fn for every redemption made in [from, to) in
+// the community, newest first, reading the community's day lists.
+func (s *Store) EachDayRedemption(ctx context.Context, communityID string, from, to time.Time, fn func(models.Redemption) error) error {
+	cursor := ""
+	for {
+		rs, next, err := s.DayRedemptions(ctx, communityID, "", from, to, cursor, 200)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		cursor = next
+	}
+}
+
+type sinceDoc struct {
+	ID    string    `bson:"_id"`
+	Since time.Time `bson:"since"`
+}
+
+// OpenRedemptionsSince returns when the oldest redemption of the community
+// that may still be open was made, as the hold-expiry job last saved it
+// (ok false: never saved). Every redemption made before it is decided.
+func (s *Store) OpenRedemptionsSince(ctx context.Context, communityID string) (time.Time, bool, error) {
+	var d sinceDoc
+	err := s.findByID(ctx, colListHeads, "open-since:"+communityID, &d)
+	if errors.Is(err, models.ErrNotFound) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return d.Since.UTC(), true, nil
+}
+
+// SaveOpenRedemptionsSince saves what OpenRedemptionsSince returns. Only
+// the job that has just looked at every redemption since the saved time
+// (under its lease) moves it; a time too early only costs that job reads.
+func (s *Store) SaveOpenRedemptionsSince(ctx context.Context, communityID string, since time.Time) error {
+	id := "open-since:" + communityID
+	return s.replaceByID(ctx, colListHeads, id, sinceDoc{ID: id, Since: since}, true)
 }
 
 // EachRedemption streams a community's redemptions whose cached status is

@@ -75,7 +75,7 @@ var allCollections = []string{
 	colRewards, colRedemptions, colRewardSlots, colRedemptionMarks, colCounterCodes, colFilialPlates, colFilialBookings, colGateEvents,
 	colHonourEntries, colObjections, colHonourEvents, colHonourCurrent, colHeadTerms, colHeadCurrent, colDuties, colStarLevels,
 	colActivities, colSignups, colTBKeys, colRecords, colRecordQueue, colLinks, colCorrections, colAid, colGifts,
-	colKeyedRequests,
+	colKeyedRequests, colListHeads, colLiabilityAccounts, colLiabilitySummaries,
 }
 
 type index struct {
@@ -114,6 +114,7 @@ var indexes = []index{
 	{colAid, bson.D{{Key: "community", Value: 1}, {Key: "state", Value: 1}}, false},
 	{colFilialPlates, bson.D{{Key: "community", Value: 1}, {Key: "parent", Value: 1}}, false},
 	{colFilialBookings, bson.D{{Key: "community", Value: 1}, {Key: "parent", Value: 1}, {Key: "day", Value: 1}}, false},
+	{colLiabilityAccounts, bson.D{{Key: "community", Value: 1}}, false},
 }
 
 // EnsureSchema creates every collection and index; it is safe to run at
@@ -156,9 +157,12 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 	}
 	if have[colRecords] && !have[colRecordQueue] {
 		// Data from before the queue existed: queue its pending records.
-		return s.EachRecord(ctx, models.RecordFilter{State: models.RecordPending}, func(r models.ServiceRecord) error {
+		err := s.EachRecord(ctx, models.RecordFilter{State: models.RecordPending}, func(r models.ServiceRecord) error {
 			return s.QueueRecord(ctx, r)
 		})
+		if err != nil {
+			return err
+		}
 	}
-	return nil
+	return s.listEverythingStoredBefore(ctx)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
 )
 
 // --- activities ---
@@ -198,6 +199,7 @@ type recordDoc struct {
 	DecidedBy     string    `bson:"decided_by,omitempty"`
 	DecidedAt     time.Time `bson:"decided_at,omitempty"`
 	Reason        string    `bson:"reason,omitempty"`
+	Slots         []slotRef `bson:"slots,omitempty"` // its place on its resident's list
 }
 
 func toRecordDoc(r models.ServiceRecord) recordDoc {
@@ -220,9 +222,68 @@ func (d recordDoc) model() models.ServiceRecord {
 	return r
 }
 
-// InsertRecord adds r; models.ErrConflict if its id exists.
+// InsertRecord adds r after its slot on its resident's list (lists.go);
+// models.ErrConflict if its id exists. A void record takes no slot.
 func (s *Store) InsertRecord(ctx context.Context, r models.ServiceRecord) error {
-	return s.insert(ctx, colRecords, toRecordDoc(r))
+	if r.State == models.RecordVoid || r.ResidentID == "" {
+		return s.insert(ctx, colRecords, toRecordDoc(r))
+	}
+	_, err := s.insertListed(ctx, colRecords, []string{"sr:" + r.ResidentID}, r.ID, r.Created, func(slots []slotRef) any {
+		d := toRecordDoc(r)
+		d.Slots = slots
+		return d
+	})
+	return err
+}
+
+// ResidentRecords is one page of residentID's service records, the latest
+// stored first: at most limit slots read below cursor ("" for the first
+// page), and the cursor of the next page ("" at the end). Void records are
+// not shown.
+func (s *Store) ResidentRecords(ctx context.Context, residentID, cursor string, limit int) ([]models.ServiceRecord, string, error) {
+	var at slotCursor
+	if cursor != "" {
+		var err error
+		if at, err = parseCursor(cursor, false); err != nil {
+			return nil, "", err
+		}
+	}
+	slots, refs, next, err := s.pageSlots(ctx, colRecords, "sr:"+residentID, at.before, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	docs := make([]*recordDoc, len(refs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, ref := range refs {
+		if ref == "" {
+			continue
+		}
+		g.Go(func() error {
+			var d recordDoc
+			err := s.findByID(gctx, colRecords, ref, &d)
+			if errors.Is(err, models.ErrNotFound) {
+				return nil
+			}
+			if err == nil && named(d.Slots, slots[i]) && d.State != string(models.RecordVoid) {
+				docs[i] = &d
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, "", err
+	}
+	out := []models.ServiceRecord{}
+	for _, d := range docs {
+		if d != nil {
+			out = append(out, d.model())
+		}
+	}
+	if next == 0 {
+		return out, "", nil
+	}
+	return out, slotCursor{before: next}.String(), nil
 }
 
 // Record returns the service record with id, or models.ErrNotFound.
@@ -266,7 +327,12 @@ func (s *Store) EachRecord(ctx context.Context, f models.RecordFilter, fn func(m
 		filter = append(filter, bson.E{Key: "start", Value: rng})
 	}
 	cur, err := s.c(colRecords).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	return eachDoc(ctx, cur, err, "records", func(d recordDoc) error { return fn(d.model()) })
+	return eachDoc(ctx, cur, err, "records", func(d recordDoc) error {
+		if isSlot(d.ID) {
+			return nil
+		}
+		return fn(d.model())
+	})
 }
 
 // --- the queue of records waiting for a decision ---
@@ -280,19 +346,106 @@ type queuedRecordDoc struct {
 	ID        string    `bson:"_id"` // the record's
 	Community string    `bson:"community"`
 	Created   time.Time `bson:"created"`
+	Slots     []slotRef `bson:"slots,omitempty"` // its place on its community's queue list
 }
 
-// QueueRecord puts r in the queue of records waiting for a decision; nil
-// if it is there already.
+// QueueRecord puts r in the queue of records waiting for a decision, after
+// its slot on its community's queue list (lists.go); nil if it is there
+// already (the new slot names nothing and is skipped).
 func (s *Store) QueueRecord(ctx context.Context, r models.ServiceRecord) error {
-	err := s.insert(ctx, colRecordQueue, queuedRecordDoc{ID: r.ID, Community: r.CommunityID, Created: r.Created})
+	_, err := s.insertListed(ctx, colRecordQueue, []string{queueList(r.CommunityID)}, r.ID, r.Created, func(slots []slotRef) any {
+		return queuedRecordDoc{ID: r.ID, Community: r.CommunityID, Created: r.Created, Slots: slots}
+	})
 	if errors.Is(err, models.ErrConflict) {
 		return nil
 	}
 	return err
 }
 
-// UnqueueRecord takes a decided record out of the queue; nil if gone.
+func queueList(communityID string) string { return "pq:" + communityID }
+
+// QueuedRecords is one page of a community's queue of records waiting for
+// a decision, oldest first: the items on up to limit slots from cursor
+// ("" for the first page) upwards, and the cursor of the next page (""
+// once the head is reached). Slots of decided items (their item deleted)
+// are skipped. The first page saves where the queue starts: below the
+// first slot that has its item or is younger than settled (its item may
+// still be on its way on MongoDB, where slot and item are two writes), so
+// the first page costs what is waiting, not what was ever queued.
+func (s *Store) QueuedRecords(ctx context.Context, communityID, cursor string, limit int, settled time.Time) ([]models.QueuedRecord, string, error) {
+	list := queueList(communityID)
+	head, err := s.listHead(ctx, colRecordQueue, list)
+	if err != nil {
+		return nil, "", err
+	}
+	var start listHeadDoc
+	if err := s.findByID(ctx, colListHeads, "start:"+list, &start); err != nil && !errors.Is(err, models.ErrNotFound) {
+		return nil, "", err
+	}
+	from := max(1, start.N)
+	if cursor != "" {
+		at, err := parseCursor(cursor, false)
+		if err != nil {
+			return nil, "", err
+		}
+		if at.before > head+1 {
+			return nil, "", badCursor(cursor)
+		}
+		from = at.before
+	}
+	var out []models.QueuedRecord
+	gone := from // the slots in [from, gone) are decided for good
+	n := from
+	for n <= head && len(out) < limit {
+		upTo := min(head, n+int64(limit)-1)
+		items := make([]*queuedRecordDoc, upTo-n+1)
+		old := make([]bool, len(items))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(8)
+		for i := range items {
+			g.Go(func() error {
+				sl := slotRef{List: list, N: n + int64(i)}
+				var slot listSlotDoc
+				err := s.findByID(gctx, colRecordQueue, slotID(sl.List, sl.N), &slot)
+				if err != nil {
+					return err // below the head every slot exists
+				}
+				old[i] = slot.At.Before(settled)
+				var d queuedRecordDoc
+				err = s.findByID(gctx, colRecordQueue, slot.Ref, &d)
+				if errors.Is(err, models.ErrNotFound) {
+					return nil // decided and taken off the queue
+				}
+				if err == nil && named(d.Slots, sl) {
+					items[i] = &d
+				}
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, "", err
+		}
+		for i, d := range items {
+			if gone == n+int64(i) && d == nil && old[i] {
+				gone++
+			}
+			if d != nil {
+				out = append(out, models.QueuedRecord{ID: d.ID, CommunityID: d.Community, Created: d.Created.UTC()})
+			}
+		}
+		n = upTo + 1
+	}
+	if cursor == "" && gone > start.N {
+		_ = s.count(s.replaceByID(ctx, colListHeads, "start:"+list, listHeadDoc{ID: "start:" + list, N: gone}, true), "queue start")
+	}
+	if n > head {
+		return out, "", nil
+	}
+	return out, slotCursor{before: n}.String(), nil
+}
+
+// UnqueueRecord takes a decided record out of the queue; nil if gone. Its
+// slot stays and is skipped.
 func (s *Store) UnqueueRecord(ctx context.Context, id string) error {
 	return s.deleteByID(ctx, colRecordQueue, id)
 }
@@ -302,6 +455,9 @@ func (s *Store) UnqueueRecord(ctx context.Context, id string) error {
 func (s *Store) EachQueuedRecord(ctx context.Context, fn func(q models.QueuedRecord) error) error {
 	cur, err := s.c(colRecordQueue).Find(ctx, bson.D{})
 	return eachDoc(ctx, cur, err, "record queue", func(d queuedRecordDoc) error {
+		if isSlot(d.ID) {
+			return nil
+		}
 		return fn(models.QueuedRecord{ID: d.ID, CommunityID: d.Community, Created: d.Created.UTC()})
 	})
 }

@@ -79,7 +79,7 @@ func TestIssue12_5_ActivitiesAndClaimsCleanTheirOwnInput(t *testing.T) {
 			t.Errorf("claim, %s: err %v, want VALIDATION", name, err)
 		}
 	}
-	if records, err := e.tb.MyRecords(ctx, res("r1")); err != nil || len(records) != 0 {
+	if records, _, err := e.tb.MyRecords(ctx, res("r1"), "", 0); err != nil || len(records) != 0 {
 		t.Fatalf("refused claims were written: %d %v", len(records), err)
 	}
 }

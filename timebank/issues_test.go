@@ -48,7 +48,7 @@ func TestIssue11_2_RefusedOvernightClaimLeavesNoLink(t *testing.T) {
 		t.Fatalf("a claim that overlaps nothing stored: %v", err)
 	}
 	// The refused record is nowhere to be seen.
-	recs, err := e.tb.MyRecords(ctx, res("r1"))
+	recs, _, err := e.tb.MyRecords(ctx, res("r1"), "", 0)
 	if err != nil || len(recs) != 2 {
 		t.Fatalf("records %+v (%v); want the two stored", recs, err)
 	}
@@ -121,7 +121,7 @@ func TestIssue11_2_ConcurrentOvernightClaims(t *testing.T) {
 	}
 	// What is stored never overlaps, per resident.
 	for _, who := range []string{"r1", "r2"} {
-		recs, err := e.tb.MyRecords(ctx, res(who))
+		recs, _, err := e.tb.MyRecords(ctx, res(who), "", 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
+	"golang.org/x/sync/errgroup"
 )
 
 // --- check-in and check-out ---
@@ -398,62 +398,66 @@ func (t *Service) liveRecord(ctx context.Context, id string) (models.ServiceReco
 	return rec, err
 }
 
-// MyRecords lists the caller's records, newest first.
-func (t *Service) MyRecords(ctx context.Context, p models.Principal) ([]models.ServiceRecord, error) {
-	out := []models.ServiceRecord{}
-	err := t.store.EachRecord(ctx, models.RecordFilter{ResidentID: p.ResidentID}, func(r models.ServiceRecord) error {
-		if r.CommunityID == p.CommunityID && r.State != models.RecordVoid {
-			out = append(out, r)
+// MyRecords is one page of the caller's records, the latest claimed
+// first, from cursor ("" for the first page), and the cursor of the next
+// page ("" at the end); a page reads limit places of the caller's list.
+func (t *Service) MyRecords(ctx context.Context, p models.Principal, cursor string, limit int) ([]models.ServiceRecord, string, error) {
+	rs, next, err := t.store.ResidentRecords(ctx, p.ResidentID, cursor, community.PageLimit(limit))
+	if err != nil {
+		return nil, "", err
+	}
+	mine := rs[:0]
+	for _, r := range rs {
+		if r.CommunityID == p.CommunityID {
+			mine = append(mine, r)
 		}
-		return nil
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Start.After(out[j].Start) })
-	return out, err
+	}
+	return mine, next, nil
 }
 
-// PendingRecords lists the community's records waiting for a decision,
-// for staff and team leads.
-//
-// At most limit records are returned, so a community with a large backlog
-// cannot make one request read and send all of it.
-func (t *Service) PendingRecords(ctx context.Context, p models.Principal, limit int) ([]models.ServiceRecord, error) {
+// PendingRecords is one page of the community's records waiting for a
+// decision, oldest first, for staff and team leads, from cursor ("" for
+// the first page), and the cursor of the next page ("" at the end). A page
+// reads limit places of the community's queue list; a page may hold fewer
+// (records decided meanwhile) and still have a next.
+func (t *Service) PendingRecords(ctx context.Context, p models.Principal, cursor string, limit int) ([]models.ServiceRecord, string, error) {
 	if !canOrganise(p) {
-		return nil, models.ErrForbidden
+		return nil, "", models.ErrForbidden
 	}
 	if limit <= 0 || limit > 200 {
-		return nil, models.ErrValidation.Withf("每页条数须在 1 到 200 之间。", "limit must be between 1 and 200")
+		return nil, "", models.ErrValidation.Withf("每页条数须在 1 到 200 之间。", "limit must be between 1 and 200")
+	}
+	// A queued item with no record after a day is its request's that died
+	// (see AutoApprove); older slots with no item are decided for good.
+	qs, next, err := t.store.QueuedRecords(ctx, p.CommunityID, cursor, limit, t.now().Add(-24*time.Hour))
+	if err != nil {
+		return nil, "", err
+	}
+	recs := make([]*models.ServiceRecord, len(qs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, q := range qs {
+		g.Go(func() error {
+			r, err := t.store.Record(gctx, q.ID)
+			if errors.Is(err, models.ErrNotFound) {
+				return nil // its request died before storing it
+			}
+			if err == nil && r.State == models.RecordPending {
+				recs[i] = &r // else decided; its decision is still being completed
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, "", err
 	}
 	out := []models.ServiceRecord{}
-	err := t.store.EachQueuedRecord(ctx, func(q models.QueuedRecord) error {
-		if q.CommunityID != p.CommunityID {
-			return nil
+	for _, r := range recs {
+		if r != nil {
+			out = append(out, *r)
 		}
-		r, err := t.store.Record(ctx, q.ID)
-		if errors.Is(err, models.ErrNotFound) {
-			return nil // its request died before storing it
-		}
-		if err != nil {
-			return err
-		}
-		if r.State != models.RecordPending {
-			return nil // decided; its decision is still being completed
-		}
-		out = append(out, r)
-		if len(out) == limit {
-			return errEnough
-		}
-		return nil
-	})
-	if errors.Is(err, errEnough) {
-		err = nil
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.Before(out[j].Created)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out, err
+	return out, next, nil
 }
 
 // errEnough stops a stream once a page is full.

@@ -46,6 +46,13 @@ type Store interface {
 	QueueRecord(ctx context.Context, r models.ServiceRecord) error
 	UnqueueRecord(ctx context.Context, id string) error
 	EachQueuedRecord(ctx context.Context, fn func(models.QueuedRecord) error) error
+	// QueuedRecords is a page of a community's queue, oldest first, from
+	// cursor ("" first), and the next page's cursor ("" at the end); slots
+	// older than settled whose item is gone are decided for good.
+	QueuedRecords(ctx context.Context, communityID, cursor string, limit int, settled time.Time) ([]models.QueuedRecord, string, error)
+	// ResidentRecords is a page of a resident's records, the latest stored
+	// first, below cursor ("" first), and the next page's cursor.
+	ResidentRecords(ctx context.Context, residentID, cursor string, limit int) ([]models.ServiceRecord, string, error)
 
 	InsertLink(ctx context.Context, l models.Link) error
 	Link(ctx context.Context, chain string, n int64) (models.Link, error)

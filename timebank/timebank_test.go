@@ -230,7 +230,7 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 		t.Fatalf("concurrent overlapping claims: %d accepted, %d refused; want 1 and 3", ok, overlap)
 	}
 	// A rejected record no longer blocks its time.
-	recs, _ := e.tb.MyRecords(ctx, res("r1"))
+	recs, _, _ := e.tb.MyRecords(ctx, res("r1"), "", 0)
 	if _, err := e.tb.Reject(ctx, e.staff, recs[0].ID, "not there"); err != nil {
 		t.Fatal(err)
 	}
@@ -640,14 +640,14 @@ func TestPendingQueue(t *testing.T) {
 		recs = append(recs, e.claim(t, who, tbStart.Add(-time.Duration(5-i)*time.Hour), time.Hour))
 	}
 	other := staffOf("B")
-	if rs, err := e.tb.PendingRecords(ctx, other, 50); err != nil || len(rs) != 0 {
+	if rs, _, err := e.tb.PendingRecords(ctx, other, "", 50); err != nil || len(rs) != 0 {
 		t.Fatalf("another community's staff see %v (%v)", ids(rs), err)
 	}
-	rs, err := e.tb.PendingRecords(ctx, e.staff, 50)
+	rs, _, err := e.tb.PendingRecords(ctx, e.staff, "", 50)
 	if err != nil || fmt.Sprint(ids(rs)) != fmt.Sprint(ids(recs)) {
 		t.Fatalf("pending = %v (%v); want %v, oldest first", ids(rs), err, ids(recs))
 	}
-	if rs, _ := e.tb.PendingRecords(ctx, e.staff, 2); len(rs) != 2 {
+	if rs, _, _ := e.tb.PendingRecords(ctx, e.staff, "", 2); len(rs) != 2 {
 		t.Fatalf("limit 2 gave %d", len(rs))
 	}
 
@@ -682,7 +682,7 @@ func TestPendingQueue(t *testing.T) {
 	if err := e.st.QueueRecord(ctx, ghost); err != nil {
 		t.Fatal(err)
 	}
-	if rs, _ := e.tb.PendingRecords(ctx, e.staff, 50); fmt.Sprint(ids(rs)) != fmt.Sprint([]string{recs[2].ID}) {
+	if rs, _, _ := e.tb.PendingRecords(ctx, e.staff, "", 50); fmt.Sprint(ids(rs)) != fmt.Sprint([]string{recs[2].ID}) {
 		t.Fatalf("pending = %v; want only %s", ids(rs), recs[2].ID)
 	}
 	if n, _, err := e.tb.AutoApprove(ctx); err != nil || n != 0 {

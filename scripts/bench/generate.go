@@ -14,6 +14,7 @@ import (
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/policy"
 	"github.com/linli-community/linli/rewards"
+	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/timebank"
 )
@@ -23,9 +24,16 @@ const (
 	households    = 3000
 	residentCount = 8000
 	buildings     = 30
-	records       = 15000
-	redemptions   = 5000
+	minRecords    = 15000
+	minRedeemed   = 5000
 )
+
+// recordsFor and redemptionsFor scale a community's service records and
+// redemptions with its ledger: a community-decade of 1,000,000 entries has
+// 150,000 records and 50,000 redemptions; smaller sizes keep the
+// community-year's 15,000 and 5,000.
+func recordsFor(entries int) int     { return max(minRecords, entries*3/20) }
+func redemptionsFor(entries int) int { return max(minRedeemed, entries/20) }
 
 type fixture struct {
 	staffPhone     string
@@ -36,6 +44,10 @@ type fixture struct {
 	residentPhones []string // the first ones, with the deepest histories
 	residentIDs    []string
 	summary        string
+	redemptions    int // generated, and fulfilled last month
+	// firstSummary and nextSummary are how long the liability job took
+	// over the generated ledger the first time and again with nothing new.
+	firstSummary, nextSummary time.Duration
 }
 
 // sameHash hashes the bench password once: generating 8,000 residents must
@@ -48,7 +60,9 @@ func (h sameHash) Hash(string) (string, error) { return h.hash, nil }
 // store in dir: buildings, households, residents and ledger entries.
 func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	var fx fixture
-	emb, err := store.StartEmbedded(dir, false, nil)
+	// Loading may use synchronous=NORMAL (no fsync per commit); the server
+	// the bench measures opens the files again with the default, FULL.
+	emb, err := store.StartEmbedded(dir, true, nil)
 	if err != nil {
 		return fx, err
 	}
@@ -115,21 +129,12 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	}
 	l := ledger.New(st, now)
 	// The residents the bench logs in as get 60 entries each, so a first page
-	// of history is a full page; the rest are spread over everyone.
+	// of history is a full page, and enough points to redeem and scan as
+	// fast as they can; the rest are spread over everyone and over the ten
+	// years before now. They are bulk-inserted as dense chains with their
+	// head hints, as ledger.Post would leave them.
 	deep := min(64, residentCount)
-	if err := parallel(entries, func(i int) error {
-		// The residents the bench logs in as must not run out of points
-		// while redeeming and scanning as fast as they can.
-		who, delta := i%deep, int64(50)
-		if i >= deep*60 {
-			who, delta = mrand.IntN(residentCount), int64(1+i%20)
-		}
-		_, err := l.Post(ctx, ledger.Posting{
-			OpID: fmt.Sprintf("gen:%d", i), Hash: "gen", Account: models.AccountOf(ids[who], models.AssetPoints),
-			CommunityID: c.ID, Delta: delta, Kind: models.KindAward, Reason: "generated", Actor: staff.ID,
-		})
-		return err
-	}); err != nil {
+	if err := st.LoadEntries(ctx, generatedEntries(ids, c.ID, staff.ID, entries, deep, now())); err != nil {
 		return fx, fmt.Errorf("entries: %w", err)
 	}
 	fx.residentPhones, fx.residentIDs = phones[:deep], ids
@@ -171,7 +176,8 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, err
 	}
 	fx.feeRewardID = fee.ID
-	// 5,000 redemptions, held by the residents with points.
+	redemptions, records := redemptionsFor(entries), recordsFor(entries)
+	// The redemptions, held by the residents with points.
 	if err := parallel(redemptions, func(i int) error {
 		who := i % deep
 		_, err := rw.Redeem(ctx, models.Principal{ResidentID: ids[who], CommunityID: c.ID, Roles: []models.Role{models.RoleResident}},
@@ -184,7 +190,37 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	if _, err := rw.ExpireHolds(ctx, now()); err != nil {
 		return fx, fmt.Errorf("hold-expiry: %w", err)
 	}
-	// 15,000 service records, pending verification, spread over the year.
+	// The service records: those beyond the community-year's 15,000
+	// decided long ago, bulk-inserted as the store would keep them, then
+	// 15,000 pending verification, claimed through the service, over the
+	// last days.
+	pending := min(records, minRecords)
+	var decided []models.ServiceRecord
+	span := 10 * 365 * 24 * time.Hour
+	for i := range records - pending {
+		start := time.Now().Add(-span + time.Duration(int64(span)/int64(records)*int64(i))).Truncate(time.Millisecond).UTC()
+		decided = append(decided, models.ServiceRecord{
+			ID:            fmt.Sprintf("genrec%07d", i),
+			CommunityID:   c.ID,
+			ResidentID:    ids[i%residentCount],
+			Category:      "助老",
+			Organisation:  "居委会",
+			Description:   "generated",
+			Start:         start,
+			End:           start.Add(90 * time.Minute),
+			Minutes:       90,
+			Source:        models.SourceClaim,
+			Created:       start.Add(2 * time.Hour),
+			State:         models.RecordApproved,
+			Credited:      90,
+			PolicyVersion: 1,
+			DecidedBy:     staff.ID,
+			DecidedAt:     start.Add(26 * time.Hour),
+		})
+	}
+	if err := st.LoadRecords(ctx, decided); err != nil {
+		return fx, fmt.Errorf("decided service records: %w", err)
+	}
 	tb := timebank.New(timebank.Deps{
 		Store:    st,
 		People:   st,
@@ -196,7 +232,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		NewID:    randomHex8,
 	})
 	day := time.Now().AddDate(0, 0, -1).Truncate(24 * time.Hour)
-	if err := parallel(records, func(i int) error {
+	if err := parallel(pending, func(i int) error {
 		who := i % residentCount
 		start := day.AddDate(0, 0, -(i / residentCount)).Add(9 * time.Hour)
 		_, err := tb.ClaimRecord(ctx, models.Principal{ResidentID: ids[who], CommunityID: c.ID, Roles: []models.Role{models.RoleResident}},
@@ -218,9 +254,68 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	}); err != nil {
 		return fx, fmt.Errorf("settlement events: %w", err)
 	}
+	// The liability job's first run reads every entry; later runs read only
+	// the new ones. A community in service has had its first run.
+	t0 := time.Now()
+	liability := settlement.New(settlement.Deps{
+		Store:    st,
+		Ledger:   l,
+		People:   st,
+		Policies: policies,
+		Trail:    st,
+		Held:     rw,
+		Now:      now,
+	})
+	if _, err := liability.SummariseLiability(ctx, now()); err != nil {
+		return fx, fmt.Errorf("liability summary: %w", err)
+	}
+	fx.firstSummary = time.Since(t0)
+	t0 = time.Now()
+	if _, err := liability.SummariseLiability(ctx, now()); err != nil {
+		return fx, fmt.Errorf("liability summary: %w", err)
+	}
+	fx.nextSummary = time.Since(t0)
+	fx.redemptions = redemptions
 	fx.summary = fmt.Sprintf("%d buildings, %d households, %d residents, %d ledger entries, %d service records, %d redemptions, %d fulfilments in %s",
 		buildings, households, residentCount, entries, records, redemptions, redemptions, fx.lastMonth)
 	return fx, nil
+}
+
+// generatedEntries is entries ledger entries (POINTS awards) for the
+// residents ids: 1 to 20 points to random residents, dated evenly over the
+// ten years before now, then 60 of 50 points for each of the first deep in
+// the last hour or so; each account's chain dense from seq 1.
+func generatedEntries(ids []string, communityID, actor string, entries, deep int, now time.Time) []models.Entry {
+	span := 10 * 365 * 24 * time.Hour
+	heads := map[string]models.Balance{}
+	out := make([]models.Entry, 0, entries)
+	spread := max(0, entries-deep*60) // the rest: the deep residents' 60 come last, in the last hours
+	for i := 0; i < entries; i++ {
+		who, delta := mrand.IntN(len(ids)), int64(1+i%20)
+		at := now.Add(-span + time.Duration(int64(span)/int64(max(spread, 1))*int64(i)))
+		if i >= spread {
+			who, delta = (i-spread)%deep, int64(50)
+			at = now.Add(-time.Duration(entries-i) * time.Second)
+		}
+		acct := models.AccountOf(ids[who], models.AssetPoints)
+		h := heads[ids[who]]
+		h.Seq++
+		h.Amount += delta
+		heads[ids[who]] = h
+		out = append(out, models.Entry{
+			Account:      acct,
+			CommunityID:  communityID,
+			Seq:          h.Seq,
+			Delta:        delta,
+			BalanceAfter: h.Amount,
+			Kind:         models.KindAward,
+			Reason:       "generated",
+			OpID:         fmt.Sprintf("gen:%d", i),
+			Actor:        actor,
+			At:           at.UTC(),
+		})
+	}
+	return out
 }
 
 // anyoneEligible lets every resident redeem during generation.

@@ -9,6 +9,13 @@
 //	go run ./scripts/bench -sizes 5000 -ops award,redeem -settle=false
 //	go run ./scripts/bench -sizes 50000 -moves   # backup, restore, migrate timings instead
 //	go run ./scripts/bench -sizes 50000 -moves -data /tmp/linli-bench-…/50000/data
+//	go run ./scripts/bench -sizes 50000,1000000 -ops list -settle=false   # the lists only
+//
+// A size of 1,000,000 is a community-decade: 1,000,000 ledger entries
+// (bulk-inserted), 150,000 service records and 50,000 redemptions. The
+// generator loads with synchronous=NORMAL; the server it measures runs
+// with the default, FULL. The list phase reads the first page of every
+// list a screen shows, 8 clients, -list-duration each.
 //
 // Nothing it generates is kept unless -keep is given.
 package main
@@ -27,11 +34,13 @@ type benchOptions struct {
 	sizes    []int
 	clients  int
 	duration time.Duration
-	keep     bool
-	settle   bool
-	bin      string
-	moves    bool
-	reuse    string
+	// listDuration is how long each list of the list phase is read.
+	listDuration time.Duration
+	keep         bool
+	settle       bool
+	bin          string
+	moves        bool
+	reuse        string
 }
 
 func main() {
@@ -39,6 +48,7 @@ func main() {
 	sizes := flag.String("sizes", "5000,50000", "ledger entries to generate, one run per size")
 	flag.IntVar(&o.clients, "clients", 8, "concurrent clients")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long each operation is driven")
+	flag.DurationVar(&o.listDuration, "list-duration", 5*time.Second, "how long each list of the list phase is read")
 	flag.BoolVar(&o.keep, "keep", false, "keep the generated data folders")
 	flag.BoolVar(&o.settle, "settle", true, "run the month's settlement after the operations")
 	flag.BoolVar(&o.moves, "moves", false, "time backup, restore and migrate instead of the operations")

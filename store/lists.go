@@ -1,0 +1,414 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/linli-community/linli/models"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
+)
+
+// Lists (docs/PERFORMANCE.md, "Lists"): a listing that a screen pages
+// through is a dense sequence of slots, slot n of list L stored as the
+// document `ix:L:n` in the collection of the records it lists, pointing at
+// one record. The embedded store looks each slot up by exact _id, so a page
+// costs its own size whatever the history; on MongoDB these are _id index
+// lookups too. A record is written in one ordered insert after its slots,
+// naming them (`slots`); on the embedded store that insert is one SQLite
+// transaction, so it costs one commit, not one per slot.
+//
+// Crash points: a slot whose record was never written (the process died
+// between the two on MongoDB, or the record's insert found a repeat) points
+// at nothing, or at a record that names another slot of the same list;
+// readers skip it. A record without its slot cannot exist: the slots are
+// written first. Two repeats of one request racing each take a slot; only
+// the record insert that wins names its slot, so the record is listed once.
+
+// colListHeads holds a hint of each list's last slot; _id is the list.
+const colListHeads = "list_heads"
+
+// listHintEvery is how often (in slots) an appender stores the head hint.
+const listHintEvery = 16
+
+// slotRef names one slot of one list, as a record stores it.
+type slotRef struct {
+	List string `bson:"l"`
+	N    int64  `bson:"n"`
+}
+
+type listSlotDoc struct {
+	ID  string    `bson:"_id"`
+	Ref string    `bson:"ref"`
+	At  time.Time `bson:"at"`
+}
+
+type listHeadDoc struct {
+	ID string `bson:"_id"`
+	N  int64  `bson:"n"`
+}
+
+// slotPrefix starts the _id of every slot; record ids never start with it.
+const slotPrefix = "ix:"
+
+// isSlot reports whether _id id is a slot's: scans of a collection that
+// holds slots skip them.
+func isSlot(id string) bool { return strings.HasPrefix(id, slotPrefix) }
+
+func slotID(list string, n int64) string { return slotPrefix + list + ":" + strconv.FormatInt(n, 10) }
+
+// listHeads is the last slot each list is known to have, per process.
+type listHeads struct{ m sync.Map }
+
+func (h *listHeads) get(list string) (int64, bool) {
+	v, ok := h.m.Load(list)
+	if !ok {
+		return 0, false
+	}
+	return v.(int64), true
+}
+
+// raise records that list has slot n, keeping the highest known.
+func (h *listHeads) raise(list string, n int64) {
+	for {
+		v, loaded := h.m.LoadOrStore(list, n)
+		if !loaded || v.(int64) >= n {
+			return
+		}
+		if h.m.CompareAndSwap(list, v, n) {
+			return
+		}
+	}
+}
+
+// listHead returns list's last slot in col: from this process's memory or
+// the stored hint, then searched forward by exact _id (steps of 1, 2, 4 …
+// until a slot is missing, then halving back): slots are dense, so "slot n
+// exists" holds up to the head and never after, and a hint far behind
+// costs a few lookups, not one per slot.
+func (s *Store) listHead(ctx context.Context, col, list string) (int64, error) {
+	n, ok := s.heads.get(list)
+	if !ok {
+		var d listHeadDoc
+		err := s.findByID(ctx, colListHeads, list, &d)
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return 0, err
+		}
+		n = d.N
+	}
+	exists := func(k int64) (bool, error) {
+		var d listSlotDoc
+		err := s.findByID(ctx, col, slotID(list, k), &d)
+		if errors.Is(err, models.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	// lo exists (or is 0), hi does not.
+	lo, step := n, int64(1)
+	hi := lo + step
+	for {
+		ok, err := exists(hi)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			break
+		}
+		lo, step = hi, step*2
+		hi = lo + step
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ok, err := exists(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	s.heads.raise(list, lo)
+	return lo, nil
+}
+
+// nextSlot is where an appender tries first: one past the head this
+// process knows, or past the stored hint. A collision moves it on.
+func (s *Store) nextSlot(ctx context.Context, col, list string) (int64, error) {
+	if n, ok := s.heads.get(list); ok {
+		return n + 1, nil
+	}
+	n, err := s.listHead(ctx, col, list)
+	return n + 1, err
+}
+
+// insertListed inserts record (built by doc from its slots) into col after
+// one new slot on each of lists, in one ordered insert. A slot that is
+// taken already moves on to the next number; the record's own duplicate
+// key is models.ErrConflict, as for insert. It returns the slots. With doc nil it only appends
+// the slots (for a record stored before its lists existed).
+func (s *Store) insertListed(ctx context.Context, col string, lists []string, ref string, at time.Time, doc func([]slotRef) any) ([]slotRef, error) {
+	slots := make([]slotRef, len(lists))
+	for i, l := range lists {
+		n, err := s.nextSlot(ctx, col, l)
+		if err != nil {
+			return nil, err
+		}
+		slots[i] = slotRef{List: l, N: n}
+	}
+	done := 0 // slots[:done] are stored
+	for {
+		batch := make([]any, 0, len(lists)-done+1)
+		for _, sl := range slots[done:] {
+			batch = append(batch, listSlotDoc{ID: slotID(sl.List, sl.N), Ref: ref, At: at})
+		}
+		if doc != nil {
+			batch = append(batch, doc(slots))
+		}
+		err := s.write(ctx, func() error {
+			_, err := s.c(col).InsertMany(ctx, batch, options.InsertMany().SetOrdered(true))
+			return err
+		})
+		failed := failedIndex(err)
+		stored := len(batch)
+		if err != nil {
+			stored = failed
+		}
+		for _, sl := range slots[done : done+min(stored, len(slots)-done)] {
+			s.heads.raise(sl.List, sl.N)
+			if sl.N%listHintEvery == 0 {
+				s.saveListHint(ctx, sl.List, sl.N)
+			}
+		}
+		switch {
+		case err == nil:
+			return slots, nil
+		case failed < 0:
+			return nil, s.count(mapErr("insert "+col, err), "insert "+col)
+		case done+failed == len(slots) && doc != nil: // the record itself: a repeat
+			return nil, fmt.Errorf("store: insert %s: %w", col, models.ErrConflict)
+		}
+		done += failed
+		slots[done].N++ // taken by another writer: the next one
+	}
+}
+
+// failedIndex is the index in an ordered insert of the document that was a
+// duplicate key, or -1 if err is nil or another failure.
+func failedIndex(err error) int {
+	var bwe mongo.BulkWriteException
+	if err == nil || !errors.As(err, &bwe) || len(bwe.WriteErrors) == 0 || bwe.WriteConcernError != nil {
+		return -1
+	}
+	if we := bwe.WriteErrors[0]; we.Code == 11000 || we.Code == 11001 || we.Code == 12582 {
+		return we.Index
+	}
+	return -1
+}
+
+// saveListHint stores n as list's head hint. A hint that is lost or
+// behind costs a reader a few steps forward, so a failure is not the
+// caller's: it is counted (onError) and forgotten.
+func (s *Store) saveListHint(ctx context.Context, list string, n int64) {
+	_ = s.count(s.replaceByID(ctx, colListHeads, list, listHeadDoc{ID: list, N: n}, true), "list hint")
+}
+
+// pageSlots reads the slots of list in col from before−1 down, at most
+// limit of them, newest first, looking each up by _id (eight at a time).
+// before 0 starts at the head. It returns the refs in slot order (slots
+// numbered n, n−1, …) and the before of the next page (0: no more).
+func (s *Store) pageSlots(ctx context.Context, col, list string, before int64, limit int) ([]slotRef, []string, int64, error) {
+	head, err := s.listHead(ctx, col, list)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	switch {
+	case before <= 0:
+		before = head + 1
+	case before > head+1:
+		return nil, nil, 0, badCursor(slotCursor{before: before}.String())
+	}
+	low := max(1, before-int64(limit))
+	count := max(0, before-low)
+	slots := make([]slotRef, count)
+	refs := make([]string, count)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i := range slots {
+		n := before - 1 - int64(i)
+		slots[i] = slotRef{List: list, N: n}
+		g.Go(func() error {
+			var d listSlotDoc
+			err := s.findByID(gctx, col, slotID(list, n), &d)
+			if errors.Is(err, models.ErrNotFound) {
+				return nil // not possible below the head; read as empty
+			}
+			refs[i] = d.Ref
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, 0, err
+	}
+	next := low
+	if low <= 1 {
+		next = 0
+	}
+	return slots, refs, next, nil
+}
+
+// named reports whether a record's stored slots include sl: a slot the
+// record does not name is a leftover of a repeat or a crash.
+func named(slots []slotRef, sl slotRef) bool {
+	for _, s := range slots {
+		if s == sl {
+			return true
+		}
+	}
+	return false
+}
+
+// slotCursor is a position in a list read newest first: the list's day
+// (for lists kept per day; "" otherwise) and the slot to read below.
+type slotCursor struct {
+	day    string // "20261121", a UTC day
+	before int64
+}
+
+// String is the cursor as clients see it: "<before>" or "<day>.<before>".
+func (c slotCursor) String() string {
+	if c.day == "" {
+		return strconv.FormatInt(c.before, 10)
+	}
+	return c.day + "." + strconv.FormatInt(c.before, 10)
+}
+
+// parseCursor reads a cursor written by slotCursor.String; withDay says
+// which of its two forms is expected. Anything else is
+// models.ErrBadCursor.
+func parseCursor(s string, withDay bool) (slotCursor, error) {
+	var c slotCursor
+	num := s
+	if withDay {
+		day, rest, ok := strings.Cut(s, ".")
+		if _, err := time.Parse("20060102", day); !ok || err != nil {
+			return c, badCursor(s)
+		}
+		c.day, num = day, rest
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	// A day's cursor may start at that day's head (0); otherwise a cursor
+	// below 2 would read nothing and is never given out.
+	if err != nil || (n < 2 && !(withDay && n == 0)) || strconv.FormatInt(n, 10) != num {
+		return c, badCursor(s)
+	}
+	c.before = n
+	return c, nil
+}
+
+func badCursor(s string) error {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return models.ErrBadCursor.Withf("翻页位置 %[1]q 无效：请从第一页重新读取。", "cursor %[1]q is not one this list gave out; read from the first page again", s)
+}
+
+// utcDay names t's UTC day as lists kept per day do.
+func utcDay(t time.Time) string { return t.UTC().Format("20060102") }
+
+// listStoredBefore puts the documents of col that were stored before their
+// lists existed on their lists, once: a store that has them does it at the
+// first start with lists, and a mark (done:<what>) says it is done. A
+// crash part way leaves some documents with slots and no document naming
+// them (the next start gives them new ones; readers skip the old).
+func (s *Store) listStoredBefore(ctx context.Context, what, col string, only bson.D, lists func(bson.M) ([]string, time.Time)) error {
+	mark := "done:" + what
+	var m listHeadDoc
+	err := s.findByID(ctx, colListHeads, mark, &m)
+	if err == nil || !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	filter := bson.D{{Key: "community", Value: bson.D{{Key: "$exists", Value: true}}},
+		{Key: "slots", Value: bson.D{{Key: "$exists", Value: false}}}}
+	cur, err := s.c(col).Find(ctx, append(filter, only...))
+	if err != nil {
+		return mapErr("unlisted "+col, err)
+	}
+	var old []bson.M
+	if err := cur.All(ctx, &old); err != nil {
+		return mapErr("unlisted "+col, err)
+	}
+	for _, d := range old {
+		id, _ := d["_id"].(string)
+		ls, at := lists(d)
+		if len(ls) == 0 {
+			continue
+		}
+		slots, err := s.insertListed(ctx, col, ls, id, at, nil)
+		if err != nil {
+			return err
+		}
+		if err := s.setByID(ctx, col, id, bson.D{{Key: "slots", Value: slots}}); err != nil {
+			return err
+		}
+	}
+	return s.insert(ctx, colListHeads, listHeadDoc{ID: mark})
+}
+
+// listEverythingStoredBefore runs listStoredBefore for every listed
+// collection.
+func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
+	str := func(d bson.M, k string) string { v, _ := d[k].(string); return v }
+	at := func(d bson.M, k string) time.Time {
+		if t, ok := d[k].(bson.DateTime); ok {
+			return t.Time().UTC()
+		}
+		return time.Time{}
+	}
+	err := s.listStoredBefore(ctx, "redemption-lists", colRedemptions, nil, func(d bson.M) ([]string, time.Time) {
+		r := models.Redemption{ResidentID: str(d, "resident"), CommunityID: str(d, "community"),
+			PartnerID: str(d, "partner"), Created: at(d, "created")}
+		return redemptionLists(r), r.Created
+	})
+	if err != nil {
+		return err
+	}
+	err = s.listStoredBefore(ctx, "record-lists", colRecords, nil, func(d bson.M) ([]string, time.Time) {
+		if str(d, "state") == string(models.RecordVoid) || str(d, "resident") == "" {
+			return nil, time.Time{}
+		}
+		return []string{"sr:" + str(d, "resident")}, at(d, "created")
+	})
+	if err != nil {
+		return err
+	}
+	err = s.listStoredBefore(ctx, "queue-lists", colRecordQueue, nil, func(d bson.M) ([]string, time.Time) {
+		return []string{queueList(str(d, "community"))}, at(d, "created")
+	})
+	if err != nil {
+		return err
+	}
+	err = s.listStoredBefore(ctx, "audit-lists", colAuditLog, nil, func(d bson.M) ([]string, time.Time) {
+		return []string{"audit:" + str(d, "community")}, at(d, "at")
+	})
+	if err != nil {
+		return err
+	}
+	kinds := bson.A{}
+	for k := range adjustmentKinds {
+		kinds = append(kinds, string(k))
+	}
+	return s.listStoredBefore(ctx, "adjustment-lists", colEntries, bson.D{{Key: "kind", Value: bson.D{{Key: "$in", Value: kinds}}}},
+		func(d bson.M) ([]string, time.Time) {
+			return adjustmentLists(models.Entry{Kind: models.EntryKind(str(d, "kind")), CommunityID: str(d, "community")}), at(d, "at")
+		})
+}
