@@ -50,6 +50,30 @@ type NewAid struct {
 	When        time.Time
 }
 
+// Clean returns the post with its title and description trimmed, or
+// models.ErrValidation if the kind is unknown, the title is blank or over
+// 80 characters, the description (optional) blank or over 500, a text has control characters,
+// or the minutes are not 1 to 1440. PostAid applies it itself; a handler
+// calls it before anything is written.
+func (in NewAid) Clean() (NewAid, error) {
+	if in.Kind != models.AidRequest && in.Kind != models.AidOffer {
+		return NewAid{}, models.ErrValidation.Withf("kind 须为 request 或 offer。", "kind must be request or offer")
+	}
+	var err error
+	if in.Title, err = models.CleanText("title", in.Title, 80); err != nil {
+		return NewAid{}, err
+	}
+	if in.Description != "" {
+		if in.Description, err = models.CleanText("description", in.Description, 500); err != nil {
+			return NewAid{}, err
+		}
+	}
+	if in.Minutes < 1 || in.Minutes > 24*60 {
+		return NewAid{}, models.ErrValidation.Withf("时长须在 1 到 1440 分钟之间。", "minutes must be between 1 and 1440")
+	}
+	return in, nil
+}
+
 const aidSystem = "system"
 
 // aidOpenFor is how long an open post without a planned time stays open;
@@ -102,8 +126,9 @@ func (t *Service) PostAid(ctx context.Context, p models.Principal, in NewAid) (m
 	if p.CommunityID == "" || p.ResidentID == "" {
 		return models.MutualAid{}, models.ErrForbidden
 	}
-	if in.Minutes < 1 || in.Minutes > 24*60 {
-		return models.MutualAid{}, models.ErrValidation.Withf("时长须在 1 到 1440 分钟之间。", "minutes must be between 1 and 1440")
+	in, err := in.Clean()
+	if err != nil {
+		return models.MutualAid{}, err
 	}
 	a := models.MutualAid{ID: t.newID(), CommunityID: p.CommunityID, Kind: in.Kind, PosterID: p.ResidentID,
 		Title: in.Title, Description: in.Description, Minutes: in.Minutes, When: in.When.UTC().Truncate(time.Millisecond),
@@ -116,7 +141,7 @@ func (t *Service) PostAid(ctx context.Context, p models.Principal, in NewAid) (m
 	if err := t.store.InsertAid(ctx, a); err != nil {
 		return models.MutualAid{}, err
 	}
-	a, err := t.settle(ctx, a)
+	a, err = t.settle(ctx, a)
 	if err != nil {
 		return models.MutualAid{}, err
 	}
@@ -513,6 +538,10 @@ func (t *Service) AidDone(ctx context.Context, p models.Principal, id string) (m
 // CancelAid: either side may cancel before the help is done; the hold is
 // given back.
 func (t *Service) CancelAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error) {
+	reason, err := models.CleanReason(reason)
+	if err != nil {
+		return models.MutualAid{}, err
+	}
 	a, err := t.loadVisible(ctx, p, id)
 	if err != nil {
 		return models.MutualAid{}, err
@@ -528,6 +557,10 @@ func (t *Service) CancelAid(ctx context.Context, p models.Principal, id, reason 
 // as agreed. Nothing is paid until staff rule; a dispute that comes after
 // the confirmation is refused.
 func (t *Service) DisputeAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error) {
+	reason, err := models.CleanReason(reason)
+	if err != nil {
+		return models.MutualAid{}, err
+	}
 	a, err := t.loadVisible(ctx, p, id)
 	if err != nil {
 		return models.MutualAid{}, err
@@ -556,6 +589,10 @@ func (t *Service) ConfirmAid(ctx context.Context, p models.Principal, id string)
 // ResolveAid lets staff settle a dispute: pay the helper, or cancel (the
 // hold goes back). The same ruling again answers the same.
 func (t *Service) ResolveAid(ctx context.Context, p models.Principal, id string, pay bool, reason string) (models.MutualAid, error) {
+	reason, err := models.CleanReason(reason)
+	if err != nil {
+		return models.MutualAid{}, err
+	}
 	if err := community.RequireStaff(p); err != nil {
 		return models.MutualAid{}, err
 	}
@@ -652,6 +689,13 @@ func (t *Service) SetNeedy(ctx context.Context, p models.Principal, residentID s
 // CreditFund lets staff add hours to the community's time-bank fund.
 func (t *Service) CreditFund(ctx context.Context, p models.Principal, minutes models.Minutes, reason string, idem community.Idempotency) (models.Entry, error) {
 	if err := community.RequireStaff(p); err != nil {
+		return models.Entry{}, err
+	}
+	minutes, err := models.NewMinutes(int64(minutes))
+	if err != nil {
+		return models.Entry{}, err
+	}
+	if reason, err = models.CleanReason(reason); err != nil {
 		return models.Entry{}, err
 	}
 	pol, err := t.policies.At(ctx, p.CommunityID, t.now())

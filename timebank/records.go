@@ -327,10 +327,32 @@ type Claim struct {
 	Idem                                community.Idempotency
 }
 
+// Clean returns the claim with its texts trimmed, or models.ErrValidation
+// if the category, organisation or description is blank or too long (20,
+// 80, 500 characters) or has control characters. ClaimRecord applies it
+// itself; a handler calls it before anything is written.
+func (c Claim) Clean() (Claim, error) {
+	var err error
+	if c.Category, err = models.CleanText("category", c.Category, 20); err != nil {
+		return Claim{}, err
+	}
+	if c.Organisation, err = models.CleanText("organisation", c.Organisation, 80); err != nil {
+		return Claim{}, err
+	}
+	if c.Description, err = models.CleanText("description", c.Description, 500); err != nil {
+		return Claim{}, err
+	}
+	return c, nil
+}
+
 // ClaimRecord records service the caller did, pending verification.
 func (t *Service) ClaimRecord(ctx context.Context, p models.Principal, c Claim) (models.ServiceRecord, error) {
 	if p.CommunityID == "" || p.ResidentID == "" {
 		return models.ServiceRecord{}, models.ErrForbidden
+	}
+	c, err := c.Clean()
+	if err != nil {
+		return models.ServiceRecord{}, err
 	}
 	now := t.now()
 	if !c.End.After(c.Start) || c.End.Sub(c.Start) > 24*time.Hour {

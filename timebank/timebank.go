@@ -153,10 +153,39 @@ type NewActivity struct {
 	SelfCheckin                          bool
 }
 
+// Clean returns the activity with its texts trimmed, or
+// models.ErrValidation if the title, category or place is blank or too
+// long (80, 20, 80 characters), the organisation (optional: the
+// community's residents' committee by default) is blank or over 80, or a
+// text has control characters. CreateActivity applies it itself; a handler
+// calls it before anything is written.
+func (in NewActivity) Clean() (NewActivity, error) {
+	var err error
+	if in.Title, err = models.CleanText("title", in.Title, 80); err != nil {
+		return NewActivity{}, err
+	}
+	if in.Category, err = models.CleanText("category", in.Category, 20); err != nil {
+		return NewActivity{}, err
+	}
+	if in.Place, err = models.CleanText("place", in.Place, 80); err != nil {
+		return NewActivity{}, err
+	}
+	if in.Organisation != "" {
+		if in.Organisation, err = models.CleanText("organisation", in.Organisation, 80); err != nil {
+			return NewActivity{}, err
+		}
+	}
+	return in, nil
+}
+
 // CreateActivity adds an activity of the caller's community.
 func (t *Service) CreateActivity(ctx context.Context, p models.Principal, in NewActivity) (models.Activity, error) {
 	if !canOrganise(p) {
 		return models.Activity{}, models.ErrForbidden
+	}
+	in, err := in.Clean()
+	if err != nil {
+		return models.Activity{}, err
 	}
 	if !in.End.After(in.Start) || in.End.Sub(in.Start) > 7*24*time.Hour {
 		return models.Activity{}, models.ErrValidation.Withf("结束时间须晚于开始时间，且在 7 天之内。", "end must be after start, within 7 days")
