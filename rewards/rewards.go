@@ -463,7 +463,7 @@ func (s *Service) affordable(ctx context.Context, res models.Resident, rw models
 // already knows to be used up, before anything is written, as affordable
 // does for points. It reads only for a counter the process has seen full
 // (its count of backs), so the common path costs nothing; a counter that
-// fills meanwhile is refused by take.
+// fills meanwhile is refused by once.Counter.Take.
 func (s *Service) available(ctx context.Context, rw models.Reward, res models.Resident, now time.Time, loc *time.Location) error {
 	for _, c := range counters(rw, res.ID, res.HouseholdID, now, loc) {
 		full, err := s.counter.KnownFull(ctx, c.key, c.capacity)

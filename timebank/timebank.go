@@ -377,6 +377,8 @@ func (t *Service) CancelSignup(ctx context.Context, p models.Principal, activity
 	return t.store.SetSignupState(ctx, su.ID, su.Slot, true)
 }
 
+// heldSlot is the place of the activity signup holds, or
+// models.ErrNotFound.
 func (t *Service) heldSlot(ctx context.Context, a models.Activity, signup string) (string, error) {
 	place, ok, err := t.places.Held(ctx, a.ID, a.Capacity, signup)
 	if err == nil && !ok {
