@@ -113,6 +113,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	}
 	sys.communities = services.NewCommunities(st, sys.passwords, newID, now)
 	sys.deps.Community = sys.communities
+	sys.deps.Imports = sys.communities
 	sys.honour = services.NewHonour(st, sys.ledger, sys.policies, sys.communities, newID, now)
 	sys.deps.Honour = sys.honour
 	sys.communities.KeepHeadTerms(sys.honour)
@@ -126,6 +127,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.deps.Settlement = sys.settlement
 	sys.timebank = services.NewTimebank(st, st, sys.ledger, sys.policies, st, sys.qrSecret, now, newID)
 	sys.deps.Timebank = sys.timebank
+	sys.deps.Jobs = sys.jobBoard()
 	return sys, nil
 }
 
@@ -186,6 +188,16 @@ func (s *system) schedule() []scheduledJob {
 		{"10 2 * * *", jobs.AutoApproveRecords(s.timebank, s.loc)},
 		{"20 2 * * *", jobs.AutoConfirmAid(s.timebank, s.loc)},
 	}
+}
+
+// jobBoard is the console's view of the schedule: each job's last runs,
+// and an admin's run for a period.
+func (s *system) jobBoard() *jobs.Board {
+	var list []jobs.Scheduled
+	for _, sj := range s.schedule() {
+		list = append(list, jobs.Scheduled{Spec: sj.spec, Job: sj.job})
+	}
+	return jobs.NewBoard(s.runner, s.store, list, s.now)
 }
 
 // newID returns a random 16-hex-digit id.

@@ -48,6 +48,8 @@ type Deps struct {
 	Honour     HonourService
 	Timebank   TimebankService
 	Requests   RequestLog
+	Imports    ImportPreviewer
+	Jobs       JobsService
 	// Now is the service's clock, for what an answer shows as of now (a
 	// reward's active flag, the default day and month of a listing).
 	// Unset, it is the wall clock.
@@ -117,6 +119,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesOffers(v1)
 	h.routesHonour(v1)
 	h.routesTimebank(v1)
+	h.routesConsole(v1)
 	return app
 }
 
