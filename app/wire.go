@@ -127,6 +127,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.deps.Settlement = sys.settlement
 	sys.timebank = services.NewTimebank(st, st, sys.ledger, sys.policies, st, sys.qrSecret, now, newID)
 	sys.deps.Timebank = sys.timebank
+	sys.deps.Checkins = services.NewCheckins(sys.timebank, st)
 	sys.deps.Jobs = sys.jobBoard()
 	return sys, nil
 }

@@ -26,10 +26,16 @@ type JobsService interface {
 	Run(ctx context.Context, p models.Principal, name, period string) (jobs.Run, error)
 }
 
+// CheckinsService reads an activity's check-ins (services.Checkins).
+type CheckinsService interface {
+	List(ctx context.Context, p models.Principal, activityID string) ([]models.Mark, error)
+}
+
 func (h *api) routesConsole(r fiber.Router) {
 	staff := h.authed(models.RoleStaff, models.RoleAdmin)
 	r.Post("/imports/households/preview", staff, h.previewImport(services.ImportHouseholds))
 	r.Post("/imports/residents/preview", staff, h.previewImport(services.ImportResidents))
+	r.Get("/activities/:id/checkins", h.authed(models.RoleStaff, models.RoleAdmin, models.RoleTeamLead), h.listCheckins)
 	r.Get("/jobs", staff, h.listJobs)
 	r.Post("/jobs/:name/runs", h.authed(models.RoleAdmin), h.runJob)
 }
@@ -136,4 +142,23 @@ func (h *api) runJob(c *fiber.Ctx) error {
 		}
 		return c.JSON(toJobRunJSON(run))
 	})
+}
+
+type checkinJSON struct {
+	ResidentID string    `json:"resident_id"`
+	At         time.Time `json:"at"`
+	By         string    `json:"by"` // the resident (a scan) or the organiser who recorded it
+}
+
+// listCheckins answers who has checked in to an activity so far.
+func (h *api) listCheckins(c *fiber.Ctx) error {
+	ms, err := h.Checkins.List(c.UserContext(), principal(c), param(c, "id"))
+	if err != nil {
+		return err
+	}
+	out := make([]checkinJSON, len(ms))
+	for i, m := range ms {
+		out[i] = checkinJSON{ResidentID: m.ResidentID, At: m.At, By: m.Actor}
+	}
+	return c.JSON(fiber.Map{"checkins": out})
 }

@@ -50,6 +50,7 @@ type Deps struct {
 	Requests   RequestLog
 	Imports    ImportPreviewer
 	Jobs       JobsService
+	Checkins   CheckinsService
 	// Now is the service's clock, for what an answer shows as of now (a
 	// reward's active flag, the default day and month of a listing).
 	// Unset, it is the wall clock.
