@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/store/storetest"
 	"github.com/xuri/excelize/v2"
@@ -90,6 +91,14 @@ func fill(sel, text string) chromedp.Action[chromedp.Void] {
 			el.dispatchEvent(new Event('input', { bubbles: true }));
 			return true;
 		})()`, sel, sel, text))(ctx, t)
+		return err
+	})
+}
+
+// press clicks the element sel names from the page's script.
+func press(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](fmt.Sprintf(`(() => { document.querySelector(%q).click(); return true })()`, sel))(ctx, t)
 		return err
 	})
 }
@@ -218,7 +227,7 @@ func TestConsoleApproveRaisesHours(t *testing.T) {
 
 // A nomination goes through its public notice: a neighbour objects, staff
 // dismiss the objection, and the director runs the listing job once the
-// notice is over.
+// notice is over (李师傅's demo nomination is listed with hers).
 func TestConsoleHonourNoticeObjectionListing(t *testing.T) {
 	clock := &testClock{}
 	w := newClockWorld(t, clock)
@@ -228,8 +237,11 @@ func TestConsoleHonourNoticeObjectionListing(t *testing.T) {
 	s.try(staff, "honour page", waitText("服务时长审核"), chromedp.Navigate(s.base+"/console/honour"), waitText("诚信红榜"), waitText("带领志愿者队开展助老服务"))
 
 	s.try(staff, "nominate 王奶奶", chromedp.Click(chromedp.CSS(`[data-test=nominate]`)), chromedp.WaitVisible(chromedp.CSS(`[data-test=nominee]`)),
-		chromedp.Click(chromedp.CSS(`[data-test=nominee]`)),
-		chromedp.Click(chromedp.Search(`//li[contains(@class,'el-select-dropdown__item')][contains(., '王奶奶')]`)),
+		chromedp.Click(chromedp.CSS(`.el-drawer .el-select`)),
+		chromedp.SendKeys(chromedp.CSS(`.el-drawer .el-select input`), "王奶奶"),
+		chromedp.WaitVisible(chromedp.Search(`//li[contains(@class,'el-select-dropdown__item')][contains(., '王奶奶')]`)),
+		chromedp.SendKeys(chromedp.CSS(`.el-drawer .el-select input`), kb.Enter),
+		chromedp.WaitVisible(chromedp.Search(`//*[contains(@class,'el-select__selected-item')][contains(., '王奶奶')]`)),
 		fill(`textarea[data-test=nominate-reason]`, "每天清晨打扫楼道，照顾独居邻居"),
 		chromedp.Click(chromedp.CSS(`[data-test=nominate-submit]`)), waitText("每天清晨打扫楼道"), waitText("还剩 7 天"))
 	s.shot(staff, "console-honour")
@@ -248,8 +260,9 @@ func TestConsoleHonourNoticeObjectionListing(t *testing.T) {
 	if r.Status != 201 {
 		t.Fatalf("objection: %d %s", r.Status, r.Body)
 	}
-	s.try(staff, "the objection", chromedp.Navigate(s.base+"/console/honour"), chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-objections=%q]`, entry))),
-		chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-objections=%q]`, entry))), waitText("听说她上个月与邻居有过争执"), waitText("待裁定"))
+	s.try(staff, "the objection", chromedp.Navigate(s.base+"/console/honour"), waitText("每天清晨打扫楼道"),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-objections=%q]`, entry))), press(fmt.Sprintf(`[data-objections=%q]`, entry)),
+		waitText("听说她上个月与邻居有过争执"), waitText("待裁定"))
 	s.shot(staff, "console-honour-objection")
 	s.try(staff, "dismiss it", chromedp.Click(chromedp.CSS(`[data-test=dismiss]`)), answerBox("经核实系误会，双方已和解"), waitText("异议不成立"))
 
@@ -265,7 +278,7 @@ func TestConsoleHonourNoticeObjectionListing(t *testing.T) {
 	s.consoleLogin(director, phoneAdminA)
 	s.try(director, "jobs", waitText("服务时长审核"), chromedp.Navigate(s.base+"/console/money"), waitText("对账单"),
 		chromedp.Click(chromedp.CSS(`#tab-jobs`)), chromedp.WaitVisible(chromedp.CSS(`[data-run=honour-listing]`)),
-		chromedp.Click(chromedp.CSS(`[data-run=honour-listing]`)), answerBox(""), waitText("已完成"), waitText("listed=1"))
+		chromedp.Click(chromedp.CSS(`[data-run=honour-listing]`)), answerBox(""), waitText("已完成"), waitText("listed=2"))
 	s.shot(director, "console-jobs")
 	var got models.HonourEntry
 	for _, e := range w.honourEntries(models.HonourListed) {
@@ -339,15 +352,14 @@ func TestConsolePartnerConfirmsAndDownloadsXLSX(t *testing.T) {
 		t.Fatalf("settlement run: %d %s", r.Status, r.Body)
 	}
 
-	// The shop's browser tab shares the default browser context, whose
-	// downloads go to dir.
+	// The shop's browser saves downloads in dir.
 	dir := t.TempDir()
-	shop, cancel := chromedp.NewContext(s.browser)
-	t.Cleanup(cancel)
-	s.try(shop, "downloads", chromedp.EmulateViewport(1280, 800), chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-			Behavior:     browser.SetDownloadBehaviorBehaviorAllow,
-			DownloadPath: dir,
+	shop := s.desk()
+	s.try(shop, "downloads", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior:         browser.SetDownloadBehaviorBehaviorAllow,
+			BrowserContextID: chromedp.FromContext(ctx).BrowserContextID,
+			DownloadPath:     dir,
 		})
 		return err
 	}))
