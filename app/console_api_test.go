@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/linli-community/linli/models"
@@ -150,7 +151,7 @@ func TestIssue14_JobsBoardListsAndRunsForAPeriod(t *testing.T) {
 		{admin, "no-such-job", today, 404, "NOT_FOUND"},
 		{admin, "honour-listing", "2026-13-45", 400, "VALIDATION_FAILED"},
 		{admin, "honour-listing", "2999-01-01", 400, "VALIDATION_FAILED"},
-		{admin, "settlement", today, 400, "VALIDATION_FAILED"},                             // a day for a monthly job
+		{admin, "settlement", today, 400, "VALIDATION_FAILED"},                                           // a day for a monthly job
 		{admin, "settlement", models.MonthOf(w.sys.now(), w.sys.loc).String(), 400, "VALIDATION_FAILED"}, // not over yet
 		{admin, "transfers", "", 400, "VALIDATION_FAILED"},
 	} {
@@ -242,5 +243,34 @@ func TestIssue14_CheckinsListed(t *testing.T) {
 	}
 	if r := w.call("GET", "/api/v1/activities/nope/checkins", staff, nil); r.Status != 404 {
 		t.Fatalf("check-ins of no activity: %d %s", r.Status, r.Body)
+	}
+}
+
+// The console is served at /console/: any path under it is its page (the
+// router's), with the same CSP as the other screens; the other apps keep
+// their own pages.
+func TestIssue14_ConsoleServedAtItsPath(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	for path, title := range map[string]string{
+		"/console/":                     "居委会工作台",
+		"/console/honour/notice":        "居委会工作台",
+		"/console/activities/x/checkin": "居委会工作台",
+		"/merchant/":                    "商户核销",
+		"/me/records":                   "时间银行",
+	} {
+		r := w.call("GET", path, "", nil)
+		if r.Status != 200 || !strings.Contains(string(r.Body), "<title>邻里 · ") || !strings.Contains(string(r.Body), title) {
+			t.Errorf("GET %s: %d %.200s; want the page titled %s", path, r.Status, r.Body, title)
+		}
+		if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("GET %s: CSP %q", path, csp)
+		}
+	}
+	for _, name := range []string{"/console/residents-template.csv", "/console/households-template.csv"} {
+		r := w.call("GET", name, "", nil)
+		if r.Status != 200 || !strings.HasPrefix(string(r.Body), "楼栋") && !strings.HasPrefix(string(r.Body), "姓名") {
+			t.Errorf("GET %s: %d %.100s", name, r.Status, r.Body)
+		}
 	}
 }

@@ -515,14 +515,34 @@ func TestConsoleRefusesResidentToken(t *testing.T) {
 func TestConsolePagesTour(t *testing.T) {
 	w := newWorld(t)
 	s := newScreens(t, w)
+	// A policy version from tomorrow, for the diff between versions.
+	tomorrow := w.sys.now().In(w.sys.loc).AddDate(0, 0, 1)
+	if r := w.call("POST", "/api/v1/policy/versions", w.login(phoneStaffA), map[string]any{
+		"effective": time.Date(tomorrow.Year(), tomorrow.Month(), tomorrow.Day(), 0, 0, 0, 0, w.sys.loc), "points_per_hour": 12, "notice_days": 5,
+	}); r.Status != 201 {
+		t.Fatalf("policy version: %d %s", r.Status, r.Body)
+	}
+	// An approved claim, for the hours chart.
+	start := w.sys.now().Add(-26 * time.Hour).Truncate(time.Hour)
+	r := w.call("POST", "/api/v1/service-records", w.login(phoneElderA), map[string]any{
+		"category": "助老", "organisation": "春申居民区", "description": "陪同邻居就医",
+		"start": start, "end": start.Add(2 * time.Hour),
+	}, "Idempotency-Key", "tour-claim")
+	var rec struct {
+		ID string `json:"id"`
+	}
+	r.decode(t, &rec)
+	if r := w.call("POST", "/api/v1/service-records/"+rec.ID+"/approve", w.login(phoneStaffA), map[string]any{}, "Idempotency-Key", "tour-approve"); r.Status != 200 {
+		t.Fatalf("approve: %d %s", r.Status, r.Body)
+	}
 	director := s.desk()
 	s.consoleLogin(director, phoneAdminA)
 	s.try(director, "signed in", waitText("服务时长审核"))
 	for _, p := range []struct{ path, want, shot string }{
 		{"/console/activities", "垃圾分类桶边督导", "console-activities"},
 		{"/console/heads", "通知送达", "console-heads"},
-		{"/console/rewards", "早餐套餐", "console-rewards"},
-		{"/console/rankings", "各楼栋每月志愿时长", "console-rankings"},
+		{"/console/rewards", "每小时积分", "console-rewards"},
+		{"/console/rankings", "全年认定志愿时长 2小时", "console-rankings"},
 		{"/console/money", "对账单", "console-money"},
 	} {
 		s.try(director, p.path, chromedp.Navigate(s.base+p.path), waitText(p.want))
