@@ -218,7 +218,7 @@ func TestConsoleApproveRaisesHours(t *testing.T) {
 	s.consoleLogin(staff, phoneStaffA)
 	s.try(staff, "the queue", waitText("服务时长审核"), waitText("陪邻居孙阿姨去社区医院配药"), waitText("王奶奶"))
 	s.shot(staff, "console-hours")
-	s.try(staff, "approve", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-approve=%q]`, rec.ID))), waitText("已认定 王奶奶"),
+	s.try(staff, "approve", press(fmt.Sprintf(`[data-approve=%q]`, rec.ID)), waitText("已认定 王奶奶"),
 		chromedp.WaitNotPresent(chromedp.CSS(fmt.Sprintf(`[data-approve=%q]`, rec.ID))))
 	if got := hours() - before; got != 90 {
 		t.Fatalf("her hours rose by %d minutes; want 90", got)
@@ -366,13 +366,13 @@ func TestConsolePartnerConfirmsAndDownloadsXLSX(t *testing.T) {
 	s.consoleLogin(shop, phoneClerkA)
 	s.try(shop, "statements", waitText("对账单"), waitText("老王早餐店"), chromedp.WaitVisible(chromedp.CSS(`[data-statement-status=draft]`)), waitText("¥16.00"))
 	s.shot(shop, "console-partner")
-	s.try(shop, "confirm", chromedp.Click(chromedp.CSS(`[data-test=confirm]`)), answerBox(""), chromedp.WaitVisible(chromedp.CSS(`[data-statement-status=confirmed]`)))
+	s.try(shop, "confirm", press(`[data-test=confirm]`), answerBox(""), chromedp.WaitVisible(chromedp.CSS(`[data-statement-status=confirmed]`)))
 	st, err := w.sys.store.Statement(ctx, "settle:"+w.partnerID("老王早餐店")+":"+month.String())
 	if err != nil || st.Status != models.StatementConfirmed {
 		t.Fatalf("statement after confirming: %+v %v", st, err)
 	}
 
-	s.try(shop, "download", chromedp.Click(chromedp.CSS(`[data-test=xlsx]`)))
+	s.try(shop, "download", press(`[data-test=xlsx]`))
 	file := filepath.Join(dir, fmt.Sprintf("老王早餐店-%s.xlsx", month))
 	s.try(shop, "the file arrives", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		for {
@@ -552,7 +552,7 @@ func TestConsolePagesTour(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-test=chart] canvas`)), waitText("居民未用积分"))
 	s.shot(director, "console-liability")
 	s.try(director, "check-in screen", chromedp.Navigate(s.base+"/console/activities"), waitText("垃圾分类桶边督导"),
-		chromedp.Click(chromedp.Search(`//a[@data-checkin]`)), chromedp.WaitVisible(chromedp.CSS(`[data-test=qr]`)), waitText("已签到"),
+		chromedp.WaitVisible(chromedp.CSS(`a[data-checkin]`)), press(`a[data-checkin]`), chromedp.WaitVisible(chromedp.CSS(`[data-test=qr]`)), waitText("已签到"),
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 			_, err := chromedp.Poll[bool](`document.querySelector('[data-test=count]').innerText.trim() === '0'`,
 				chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second))(ctx, t)
