@@ -6,35 +6,26 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 )
 
 // The routes the community office's console needed and did not find: a
 // dry run of a CSV import, and the scheduled jobs with their last runs and
 // a run for a period (docs/ARCHITECTURE.md, jobs).
 
-// ImportPreviewer checks an import file without writing (services.Communities).
-type ImportPreviewer interface {
-	PreviewImport(ctx context.Context, p models.Principal, kind string, data []byte) (services.ImportPreview, error)
-}
-
-// JobsService lists the scheduled jobs and runs one on demand (jobs.Board).
-type JobsService interface {
+// jobsService lists the scheduled jobs and runs one on demand (jobs.Board).
+type jobsService interface {
 	List(ctx context.Context, p models.Principal) ([]jobs.Status, error)
 	Run(ctx context.Context, p models.Principal, name, period string) (jobs.Run, error)
 }
 
-// CheckinsService reads an activity's check-ins (services.Checkins).
-type CheckinsService interface {
-	List(ctx context.Context, p models.Principal, activityID string) ([]models.Mark, error)
-}
-
 func (h *api) routesConsole(r fiber.Router) {
 	staff := h.authed(models.RoleStaff, models.RoleAdmin)
-	r.Post("/imports/households/preview", staff, h.previewImport(services.ImportHouseholds))
-	r.Post("/imports/residents/preview", staff, h.previewImport(services.ImportResidents))
+	r.Post("/imports/households/preview", staff, h.previewImport(directory.ImportHouseholds))
+	r.Post("/imports/residents/preview", staff, h.previewImport(directory.ImportResidents))
 	r.Get("/activities/:id/checkins", h.authed(models.RoleStaff, models.RoleAdmin, models.RoleTeamLead), h.listCheckins)
 	r.Get("/jobs", staff, h.listJobs)
 	r.Post("/jobs/:name/runs", h.authed(models.RoleAdmin), h.runJob)
@@ -63,7 +54,7 @@ func (h *api) previewImport(kind string) fiber.Handler {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), importTimeout)
 		defer cancel()
 		body := append([]byte(nil), c.Body()...)
-		pv, err := h.Imports.PreviewImport(ctx, principal(c), kind, body)
+		pv, err := h.Community.PreviewImport(ctx, principal(c), kind, body)
 		if err != nil {
 			return err
 		}
@@ -135,7 +126,7 @@ func (h *api) runJob(c *fiber.Ctx) error {
 	if err := decode(c, &body); err != nil {
 		return err
 	}
-	return h.keyedIfKey(c, func(services.Idempotency) error {
+	return h.keyedIfKey(c, func(community.Idempotency) error {
 		run, err := h.Jobs.Run(c.UserContext(), principal(c), c.Params("name"), body.Period)
 		if err != nil {
 			return err
@@ -152,7 +143,7 @@ type checkinJSON struct {
 
 // listCheckins answers who has checked in to an activity so far.
 func (h *api) listCheckins(c *fiber.Ctx) error {
-	ms, err := h.Checkins.List(c.UserContext(), principal(c), param(c, "id"))
+	ms, err := h.Timebank.Checkins(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// CheckinMarks implements services.CheckinLister: the check-in marks of
+// CheckinMarks implements timebank.Store: the check-in marks of
 // an activity, earliest first.
 func (s *Store) CheckinMarks(ctx context.Context, activityID string) ([]models.Mark, error) {
 	opts := options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}})
