@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/linli-community/linli/models"
 )
@@ -272,5 +273,57 @@ func TestIssue14_ConsoleServedAtItsPath(t *testing.T) {
 		if r.Status != 200 || !strings.HasPrefix(string(r.Body), "楼栋") && !strings.HasPrefix(string(r.Body), "姓名") {
 			t.Errorf("GET %s: %d %.100s", name, r.Status, r.Body)
 		}
+	}
+}
+
+// The parking operator reads back a day's gate events with what each got;
+// other partners may not, and a bad day is refused.
+func TestIssue14_ParkingOperatorReadsGateEvents(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	parking := w.login("13800000009")
+	at := w.sys.now().Add(-time.Hour).Truncate(time.Second)
+	for i, dir := range []string{"in", "out"} {
+		r := w.call("POST", "/api/v1/parking/gate-events", parking, map[string]any{
+			"event_id": fmt.Sprintf("gate-%d", i), "plate": "沪B66688", "direction": dir, "at": at.Add(time.Duration(i) * 30 * time.Minute),
+		})
+		if r.Status != 200 {
+			t.Fatalf("gate event %s: %d %s", dir, r.Status, r.Body)
+		}
+	}
+	day := at.In(w.sys.loc).Format("2006-01-02")
+	var out struct {
+		Events []struct {
+			EventID   string `json:"event_id"`
+			Direction string `json:"direction"`
+			Reason    string `json:"reason"`
+		} `json:"events"`
+	}
+	r := w.call("GET", "/api/v1/parking/gate-events?day="+day, parking, nil)
+	r.decode(t, &out)
+	if r.Status != 200 || len(out.Events) != 2 || out.Events[0].EventID != "gate-0" || out.Events[1].Direction != "out" || out.Events[1].Reason == "" {
+		t.Fatalf("the day's events: %d %s", r.Status, r.Body)
+	}
+	if r := w.call("GET", "/api/v1/parking/gate-events?day="+day, w.login(phoneStaffA), nil); r.Status != 200 {
+		t.Fatalf("staff read the gate: %d %s", r.Status, r.Body)
+	}
+	for _, c := range []struct {
+		token, day string
+		status     int
+	}{
+		{w.login(phonePartnerA), day, 403}, // the property company
+		{w.login(phoneElderA), day, 403},
+		{parking, "21-11-2026", 400},
+	} {
+		if r := w.call("GET", "/api/v1/parking/gate-events?day="+c.day, c.token, nil); r.Status != c.status {
+			t.Errorf("gate events %s: %d %s; want %d", c.day, r.Status, r.Body, c.status)
+		}
+	}
+	// Another day has none of them.
+	r = w.call("GET", "/api/v1/parking/gate-events?day="+at.In(w.sys.loc).AddDate(0, 0, -3).Format("2006-01-02"), parking, nil)
+	out.Events = nil
+	r.decode(t, &out)
+	if len(out.Events) != 0 {
+		t.Fatalf("events of another day: %s", r.Body)
 	}
 }
