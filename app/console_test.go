@@ -560,3 +560,24 @@ func TestConsolePagesTour(t *testing.T) {
 		}))
 	s.shot(director, "console-checkin")
 }
+
+// The parking operator's page shows the day's gate events with the free
+// minutes of a filial visit, or why there were none.
+func TestConsoleParkingOperatorSeesGateEvents(t *testing.T) {
+	w := newWorld(t)
+	s := newScreens(t, w)
+	parking := w.login("13800000009")
+	at := w.sys.now().Add(-2 * time.Hour).Truncate(time.Second)
+	for i, dir := range []string{"in", "out"} {
+		r := w.call("POST", "/api/v1/parking/gate-events", parking, map[string]any{
+			"event_id": fmt.Sprintf("gate-%d", i), "plate": "沪B66688", "direction": dir, "at": at.Add(time.Duration(i) * 90 * time.Minute),
+		})
+		if r.Status != 200 {
+			t.Fatalf("gate event: %d %s", r.Status, r.Body)
+		}
+	}
+	op := s.desk()
+	s.consoleLogin(op, "13800000009")
+	s.try(op, "the gate events", waitText("道闸记录与孝老停车"), waitText("沪B66688"), waitText("出场"), waitText("gate-1"))
+	s.shot(op, "console-parking")
+}
