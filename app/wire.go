@@ -192,6 +192,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		NewID:    newID,
 	})
 	sys.deps.MutualAid = sys.mutualAid
+	sys.deps.Jobs = sys.jobBoard()
 	return sys, nil
 }
 
@@ -266,6 +267,16 @@ func (s *system) schedule() []scheduledJob {
 		}, s.loc, s.cfg.BackupKeepDays)})
 	}
 	return sched
+}
+
+// jobBoard is the console's view of the schedule: each job's last runs,
+// and an admin's run for a period.
+func (s *system) jobBoard() *jobs.Board {
+	var list []jobs.Scheduled
+	for _, sj := range s.schedule() {
+		list = append(list, jobs.Scheduled{Spec: sj.spec, Job: sj.job})
+	}
+	return jobs.NewBoard(s.runner, s.store, list, s.now)
 }
 
 // newID returns a random 16-hex-digit id.

@@ -42,6 +42,8 @@ type communityService interface {
 	// The imports return a *directory.ImportRejection when rows are wrong.
 	ImportHouseholds(ctx context.Context, p models.Principal, req directory.ImportRequest) (directory.ImportResult, error)
 	ImportResidents(ctx context.Context, p models.Principal, req directory.ImportRequest) (directory.ImportResult, error)
+	// PreviewImport checks a file as the import does and writes nothing.
+	PreviewImport(ctx context.Context, p models.Principal, kind string, data []byte) (directory.ImportPreview, error)
 }
 
 // importTimeout replaces the request deadline for CSV imports: a file of

@@ -42,6 +42,7 @@ type rewardsService interface {
 	CancelFilialVisit(ctx context.Context, p models.Principal, id string, idem community.Idempotency) (models.FilialBooking, error)
 	MyFilialVisits(ctx context.Context, p models.Principal, parentID string) (rewards.FilialVisits, error)
 	GateEvent(ctx context.Context, p models.Principal, in rewards.GateEventIn) (models.GateEvent, error)
+	GateEvents(ctx context.Context, p models.Principal, day string) ([]models.GateEvent, error)
 }
 
 func (h *api) routesRewards(r fiber.Router) {
@@ -70,6 +71,7 @@ func (h *api) routesRewards(r fiber.Router) {
 	r.Post("/filial/bookings", any, h.bookFilialVisit)
 	r.Post("/filial/bookings/:id/cancel", any, h.cancelFilialVisit)
 	r.Post("/parking/gate-events", partner, h.gateEvent)
+	r.Get("/parking/gate-events", h.authed(models.RolePartner, models.RoleStaff, models.RoleAdmin), h.gateEvents)
 }
 
 // rewardRequest is a catalogue item as staff create or replace it.
@@ -586,6 +588,20 @@ type gateEventJSON struct {
 	FreeMinutes int64     `json:"free_minutes"`
 	ReasonCode  string    `json:"reason_code"`
 	Reason      string    `json:"reason"`
+}
+
+// gateEvents answers a day's gate events, for the parking operator's page.
+func (h *api) gateEvents(c *fiber.Ctx) error {
+	evs, err := h.Rewards.GateEvents(c.UserContext(), principal(c), c.Query("day"))
+	if err != nil {
+		return err
+	}
+	out := make([]gateEventJSON, len(evs))
+	for i, ev := range evs {
+		out[i] = gateEventJSON{EventID: ev.EventID, Plate: ev.Plate, Direction: string(ev.Direction), At: ev.At,
+			FreeMinutes: int64(ev.FreeMinutes), ReasonCode: ev.ReasonCode, Reason: ev.Reason}
+	}
+	return c.JSON(fiber.Map{"events": out})
 }
 
 func (h *api) gateEvent(c *fiber.Ctx) error {

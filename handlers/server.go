@@ -50,6 +50,7 @@ type Deps struct {
 	Honour     honourService
 	Timebank   timebankService
 	MutualAid  mutualAidService
+	Jobs       jobsService
 	Requests   requestLog
 	// Now is the service's clock, for what an answer shows as of now (a
 	// reward's active flag, the default day and month of a listing).
@@ -121,6 +122,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesHonour(v1)
 	h.routesTimebank(v1)
 	h.routesMutualAid(v1)
+	h.routesConsole(v1)
 	return app
 }
 

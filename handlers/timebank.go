@@ -18,6 +18,8 @@ type timebankService interface {
 	CreateActivity(ctx context.Context, p models.Principal, in timebank.NewActivity) (models.Activity, error)
 	Activity(ctx context.Context, p models.Principal, id string) (models.Activity, error)
 	Activities(ctx context.Context, p models.Principal, day time.Time, category string) ([]models.Activity, error)
+	// Checkins lists an activity's check-ins, for its organisers.
+	Checkins(ctx context.Context, p models.Principal, activityID string) ([]models.Mark, error)
 	SignUp(ctx context.Context, p models.Principal, activityID string) (models.Signup, error)
 	CancelSignup(ctx context.Context, p models.Principal, activityID string) error
 	Signups(ctx context.Context, p models.Principal, activityID string) ([]models.Signup, error)

@@ -16,8 +16,9 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"media-src 'self' blob: mediastream:; connect-src 'self'; font-src 'self' data:; object-src 'none'; " +
 	"base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
-// Web serves the built screens in files at / (the residents' app) and
-// /merchant/ (the clerk's page). A path that names no file is a route of
+// Web serves the built screens in files at / (the residents' app),
+// /merchant/ (the clerk's page) and /console/ (the community office's
+// console and the partners' pages). A path that names no file is a route of
 // the page it falls under, so it gets that page's index.html. Mount it
 // after every other route: it answers any GET outside /api/. It is a
 // middleware, not a GET route, so another method on an unknown path is
@@ -31,8 +32,10 @@ func Web(app *fiber.App, files fs.FS) {
 		name := strings.TrimPrefix(p, "/")
 		if fi, err := fs.Stat(files, name); err != nil || fi.IsDir() {
 			name = "index.html"
-			if p == "/merchant" || strings.HasPrefix(p, "/merchant/") {
-				name = "merchant/index.html"
+			for _, app := range []string{"merchant", "console"} {
+				if p == "/"+app || strings.HasPrefix(p, "/"+app+"/") {
+					name = app + "/index.html"
+				}
 			}
 		}
 		body, err := fs.ReadFile(files, name)

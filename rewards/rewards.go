@@ -88,6 +88,8 @@ type Store interface {
 	FilialBookings(ctx context.Context, communityID, parentID, fromDay string, limit int) ([]models.FilialBooking, error)
 	InsertGateEvent(ctx context.Context, e models.GateEvent) error
 	GateEvent(ctx context.Context, communityID, eventID string) (models.GateEvent, error)
+	// GateEvents returns a community's gate events in [from, to), earliest first.
+	GateEvents(ctx context.Context, communityID string, from, to time.Time, limit int) ([]models.GateEvent, error)
 	SetLastEntry(ctx context.Context, communityID, plate, eventID string, at time.Time) error
 	LastEntry(ctx context.Context, communityID, plate string) (string, time.Time, error)
 }

@@ -23,6 +23,8 @@ import (
 // models.ErrNotFound.
 type Store interface {
 	InsertActivity(ctx context.Context, a models.Activity) error
+	// CheckinMarks returns the check-ins of an activity, earliest first.
+	CheckinMarks(ctx context.Context, activityID string) ([]models.Mark, error)
 	Activity(ctx context.Context, id string) (models.Activity, error)
 	Activities(ctx context.Context, communityID string, from, to time.Time) ([]models.Activity, error)
 

@@ -2,7 +2,8 @@ import { resolve } from 'node:path'
 import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
 
-// Two pages: the residents' app at / and the clerk's page at /merchant/.
+// Three pages: the residents' app at /, the clerk's page at /merchant/ and
+// the community office's console at /console/.
 // The API is same-origin (/api/v1), so the dev server proxies it to a
 // running `go run ./app`.
 export default defineConfig({
@@ -15,6 +16,7 @@ export default defineConfig({
       input: {
         main: resolve(import.meta.dirname, 'index.html'),
         merchant: resolve(import.meta.dirname, 'merchant/index.html'),
+        console: resolve(import.meta.dirname, 'console/index.html'),
       },
     },
   },

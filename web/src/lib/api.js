@@ -132,3 +132,48 @@ export async function logout() {
 export function forgetAccessToken() {
   access = 'expired'
 }
+
+// postCSV sends a CSV file (an import or its preview) as text/csv.
+export async function postCSV(path, text, key) {
+  const go = () =>
+    fetch('/api/v1' + path, {
+      method: 'POST',
+      headers: {
+        Authorization: 'Bearer ' + access,
+        'Content-Type': 'text/csv; charset=utf-8',
+        'Accept-Language': lang.value === 'en' ? 'en' : 'zh-CN',
+        ...(key ? { 'Idempotency-Key': key } : {}),
+      },
+      body: text,
+      credentials: 'same-origin',
+    })
+  let res = await go()
+  if (res.status === 401 && (await refresh())) res = await go()
+  let data = null
+  try {
+    data = await res.json()
+  } catch {
+    data = null
+  }
+  if (!res.ok) {
+    const err = new ApiError(res.status, data)
+    err.rows = (data && data.rows) || []
+    throw err
+  }
+  return data
+}
+
+// download saves an authorised file (a statement's CSV or XLSX) under name.
+export async function download(path, name) {
+  const { blob } = await image(path)
+  const url = URL.createObjectURL(blob)
+  const a = document.createElement('a')
+  a.href = url
+  a.download = name
+  document.body.appendChild(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 10000)
+}
+
+export { newKey }
