@@ -33,6 +33,8 @@ var layering = map[string][]string{
 	"jobs":     {driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/services", module + "/handlers"},
 	"services": {driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/handlers"},
 	"handlers": {driverPkg, module + "/store"},
+	"inbox":    {driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/services", module + "/handlers", module + "/outbound"},
+	"outbound": {driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/services", module + "/handlers", module + "/inbox"},
 }
 
 // listed is the part of `go list -json` output the test reads.
