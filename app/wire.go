@@ -12,9 +12,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/linli-community/linli/auth"
 	"github.com/linli-community/linli/handlers"
+	"github.com/linli-community/linli/inbox"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/outbound"
 	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/web"
@@ -38,6 +40,8 @@ type system struct {
 	rewards     *services.Rewards
 	honour      *services.Honour
 	timebank    *services.Timebank
+	inbox       *inbox.Inbox
+	deliverer   *outbound.Deliverer
 	passwords   *auth.Passwords
 	qrSecret    []byte // signs QR tokens; derived from the active JWT key
 	metrics     *metrics
@@ -109,6 +113,9 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.deps = handlers.Deps{Log: log, Metrics: sys.metrics, Store: st, Accounts: sys.accounts, Policies: sys.policies,
 		Requests: services.NewRequests(st, now), Now: now}
 	if err := sys.wireAuth(); err != nil {
+		return nil, err
+	}
+	if err := sys.wireNotify(); err != nil {
 		return nil, err
 	}
 	sys.communities = services.NewCommunities(st, sys.passwords, newID, now)

@@ -47,6 +47,8 @@ type Deps struct {
 	Offers     OffersService
 	Honour     HonourService
 	Timebank   TimebankService
+	Inbox      InboxService
+	Deliveries DeliveryService
 	Requests   RequestLog
 	// Now is the service's clock, for what an answer shows as of now (a
 	// reward's active flag, the default day and month of a listing).
@@ -117,6 +119,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesOffers(v1)
 	h.routesHonour(v1)
 	h.routesTimebank(v1)
+	h.routesInbox(v1)
 	return app
 }
 
