@@ -299,6 +299,9 @@ func (d *Deliverer) each(ctx context.Context, s Sender, notes []models.Notificat
 	var wg sync.WaitGroup
 	var firstErr error
 	for i, note := range notes {
+		if ctx.Err() != nil {
+			break // select below picks at random among ready cases
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -322,6 +325,9 @@ func (d *Deliverer) each(ctx context.Context, s Sender, notes []models.Notificat
 		}()
 	}
 	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
 	return firstErr
 }
 
