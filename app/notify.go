@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -139,7 +140,23 @@ func (s *system) wireNotify() error {
 		Workers:     s.cfg.Notify.Workers,
 		Quiet:       func(t time.Time) bool { return quiet.holds(t, s.loc) },
 	}, s.now, s.log)
+	s.reminders = inbox.NewReminders(s.inbox, s.store, s.ledger, expiryRules{s})
 	s.deps.Inbox = s.inbox
 	s.deps.Deliveries = s.deliverer
 	return nil
+}
+
+// expiryRules gives the reminders a community's zone and points lifetime.
+type expiryRules struct{ sys *system }
+
+func (r expiryRules) ExpiryRules(ctx context.Context, communityID string) (*time.Location, int, error) {
+	c, err := r.sys.store.Community(ctx, communityID)
+	if err != nil {
+		return nil, 0, err
+	}
+	pol, err := r.sys.policies.At(ctx, communityID, r.sys.now())
+	if err != nil {
+		return nil, 0, err
+	}
+	return c.Location(), pol.PointsLifetimeMonths, nil
 }

@@ -42,6 +42,7 @@ type system struct {
 	timebank    *services.Timebank
 	inbox       *inbox.Inbox
 	deliverer   *outbound.Deliverer
+	reminders   *inbox.Reminders
 	passwords   *auth.Passwords
 	qrSecret    []byte // signs QR tokens; derived from the active JWT key
 	metrics     *metrics
@@ -192,6 +193,10 @@ func (s *system) schedule() []scheduledJob {
 		{"50 1-23 1-3 1 *", jobs.StarLevels(s.honour, s.loc)}, // 1-3 January, hourly until done
 		{"10 2 * * *", jobs.AutoApproveRecords(s.timebank, s.loc)},
 		{"20 2 * * *", jobs.AutoConfirmAid(s.timebank, s.loc)},
+		// Points reminders: from the 4th (after the month's expiry run on
+		// the 1st-3rd) the "within 30 days" one, from 7 days before the
+		// month's end the second; hourly until each is done.
+		{"0 9-20 4-31 * *", jobs.PointsReminders(s.reminders, s.loc)},
 	}
 }
 

@@ -37,6 +37,15 @@ type Store interface {
 	// InsertNotification inserts n under n.ID, with from, the length of
 	// the recipient's inbox seen before; ErrConflict if n.ID exists.
 	InsertNotification(ctx context.Context, n models.Notification, from int64) error
+	// EnqueueNotifications queues every one of ns (by ID, CommunityID
+	// and Created) in one batch; those queued already stay as they are.
+	EnqueueNotifications(ctx context.Context, ns []models.Notification) error
+	// InsertNotifications inserts each of ns with from[i] in one batch
+	// and reports which existed already.
+	InsertNotifications(ctx context.Context, ns []models.Notification, from []int64) ([]bool, error)
+	// InsertInboxEntries places each of ns at its Seq in one batch and
+	// reports which positions were taken already.
+	InsertInboxEntries(ctx context.Context, ns []models.Notification) ([]bool, error)
 	// Notification returns the notification with id and its from, or
 	// ErrNotFound.
 	Notification(ctx context.Context, id string) (models.Notification, int64, error)
@@ -99,6 +108,14 @@ func (b *Inbox) Notify(ctx context.Context, n models.Notice) (models.Notificatio
 	if err := n.Validate(); err != nil {
 		return models.Notification{}, err
 	}
+	id := models.NotificationID(n.Kind, n.EventID, n.Recipient)
+	// A repeat of the cause (the common case in a re-run job) reads
+	// before it writes: finish what the first may have left.
+	if prior, from, err := b.store.Notification(ctx, id); err == nil {
+		return b.place(ctx, prior, from, false)
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return models.Notification{}, fmt.Errorf("notify: %w", err)
+	}
 	prefs, err := b.store.NoticePreferences(ctx, n.Recipient)
 	if err != nil {
 		return models.Notification{}, fmt.Errorf("notify: %w", err)
@@ -106,12 +123,35 @@ func (b *Inbox) Notify(ctx context.Context, n models.Notice) (models.Notificatio
 	if !prefs.Enabled(n.Kind.Category()) {
 		return models.Notification{}, nil
 	}
+	note := b.compose(n, prefs)
+	err = b.store.EnqueueNotification(ctx, note.ID, note.CommunityID, note.Created)
+	if err != nil && !errors.Is(err, models.ErrConflict) {
+		return models.Notification{}, fmt.Errorf("notify: queue: %w", err)
+	}
+	from, err := b.length(ctx, n.Recipient)
+	if err != nil {
+		return models.Notification{}, fmt.Errorf("notify: %w", err)
+	}
+	err = b.store.InsertNotification(ctx, note, from)
+	if errors.Is(err, models.ErrConflict) {
+		// A repeat of the cause running at the same moment won.
+		return b.Place(ctx, note.ID)
+	}
+	if err != nil {
+		return models.Notification{}, fmt.Errorf("notify: %w", err)
+	}
+	// length just found position from+1 free: try it without reading it.
+	return b.place(ctx, note, from, true)
+}
+
+// compose is the notification of n in the language of prefs.
+func (b *Inbox) compose(n models.Notice, prefs models.NoticePreferences) models.Notification {
 	lang := prefs.Language
 	if lang == "" {
 		lang = models.LangZh
 	}
 	title, body := render(n, lang)
-	note := models.Notification{
+	return models.Notification{
 		ID:          models.NotificationID(n.Kind, n.EventID, n.Recipient),
 		Recipient:   n.Recipient,
 		CommunityID: n.CommunityID,
@@ -125,23 +165,106 @@ func (b *Inbox) Notify(ctx context.Context, n models.Notice) (models.Notificatio
 		Urgent:      n.Kind.Urgent(),
 		Created:     b.now().UTC().Truncate(time.Millisecond),
 	}
-	err = b.store.EnqueueNotification(ctx, note.ID, note.CommunityID, note.Created)
-	if err != nil && !errors.Is(err, models.ErrConflict) {
-		return models.Notification{}, fmt.Errorf("notify: queue: %w", err)
+}
+
+// NotifyMany is Notify for many notices (a reminder run's), with the
+// writes of the new ones made in three batches: queue items, then
+// notifications, then inbox positions, each one commit on the embedded
+// store. The order and the rules are Notify's; a notice whose notification
+// exists, whose position was taken meanwhile, or whose recipient has
+// another notice in the batch goes the one-at-a-time way. It returns how
+// many notices have their notification (turned-off categories do not).
+func (b *Inbox) NotifyMany(ctx context.Context, notices []models.Notice) (int, error) {
+	var (
+		fresh []models.Notification
+		later []models.Notice
+		done  int
+	)
+	batched := map[string]bool{}
+	for _, n := range notices {
+		if err := n.Validate(); err != nil {
+			return done, err
+		}
+		id := models.NotificationID(n.Kind, n.EventID, n.Recipient)
+		prior, from, err := b.store.Notification(ctx, id)
+		if err == nil {
+			if _, err := b.place(ctx, prior, from, false); err != nil {
+				return done, err
+			}
+			done++
+			continue
+		}
+		if !errors.Is(err, models.ErrNotFound) {
+			return done, fmt.Errorf("notify: %w", err)
+		}
+		if batched[n.Recipient] {
+			later = append(later, n)
+			continue
+		}
+		prefs, err := b.store.NoticePreferences(ctx, n.Recipient)
+		if err != nil {
+			return done, fmt.Errorf("notify: %w", err)
+		}
+		if prefs.Enabled(n.Kind.Category()) {
+			batched[n.Recipient] = true
+			fresh = append(fresh, b.compose(n, prefs))
+		}
 	}
-	from, err := b.length(ctx, n.Recipient)
+	if err := b.store.EnqueueNotifications(ctx, fresh); err != nil {
+		return done, fmt.Errorf("notify: queue: %w", err)
+	}
+	from := make([]int64, len(fresh))
+	for i, note := range fresh {
+		var err error
+		if from[i], err = b.length(ctx, note.Recipient); err != nil {
+			return done, fmt.Errorf("notify: %w", err)
+		}
+	}
+	existed, err := b.store.InsertNotifications(ctx, fresh, from)
 	if err != nil {
-		return models.Notification{}, fmt.Errorf("notify: %w", err)
+		return done, fmt.Errorf("notify: %w", err)
 	}
-	err = b.store.InsertNotification(ctx, note, from)
-	if errors.Is(err, models.ErrConflict) {
-		// A repeat of the cause: finish what the first may have left.
-		return b.Place(ctx, note.ID)
+	var placing []models.Notification
+	var placingFrom []int64
+	for i, note := range fresh {
+		if existed[i] {
+			if _, err := b.Place(ctx, note.ID); err != nil {
+				return done, err
+			}
+			done++
+			continue
+		}
+		note.Seq = from[i] + 1
+		placing, placingFrom = append(placing, note), append(placingFrom, from[i])
 	}
+	taken, err := b.store.InsertInboxEntries(ctx, placing)
 	if err != nil {
-		return models.Notification{}, fmt.Errorf("notify: %w", err)
+		return done, fmt.Errorf("notify: %w", err)
 	}
-	return b.place(ctx, note, from)
+	for i, note := range placing {
+		switch {
+		case taken[i]:
+			// Someone took the position since: walk on from there.
+			if _, err := b.place(ctx, note, placingFrom[i], false); err != nil {
+				return done, err
+			}
+		case note.Seq%hintEvery == 0:
+			if err := b.store.SetInboxHint(ctx, note.Recipient, note.Seq); err != nil {
+				return done, fmt.Errorf("notify: %w", err)
+			}
+		}
+		done++
+	}
+	for _, n := range later {
+		note, err := b.Notify(ctx, n)
+		if err != nil {
+			return done, err
+		}
+		if note.ID != "" {
+			done++
+		}
+	}
+	return done, nil
 }
 
 // Place puts the notification with id into its recipient's inbox unless it
@@ -152,16 +275,20 @@ func (b *Inbox) Place(ctx context.Context, id string) (models.Notification, erro
 	if err != nil {
 		return models.Notification{}, fmt.Errorf("place notification: %w", err)
 	}
-	return b.place(ctx, note, from)
+	return b.place(ctx, note, from, false)
 }
 
 // place walks the recipient's inbox from position from+1: a position that
 // holds note ends the walk; the first free one is where note goes. Two
 // placers racing for a position cannot both win, and the loser reads what
 // won, so note is placed exactly once (the ledger's rule, §3).
-func (b *Inbox) place(ctx context.Context, note models.Notification, from int64) (models.Notification, error) {
+func (b *Inbox) place(ctx context.Context, note models.Notification, from int64, firstFree bool) (models.Notification, error) {
 	for seq := from + 1; ; seq++ {
-		at, err := b.store.InboxEntry(ctx, note.Recipient, seq)
+		var at models.Notification
+		var err error = models.ErrNotFound
+		if !firstFree || seq > from+1 {
+			at, err = b.store.InboxEntry(ctx, note.Recipient, seq)
+		}
 		if errors.Is(err, models.ErrNotFound) {
 			placed := note
 			placed.Seq = seq
@@ -172,7 +299,7 @@ func (b *Inbox) place(ctx context.Context, note models.Notification, from int64)
 						return models.Notification{}, fmt.Errorf("place notification: %w", err)
 					}
 				}
-				return withPosition(placed), nil
+				return placed, nil
 			}
 			if !errors.Is(err, models.ErrConflict) {
 				return models.Notification{}, fmt.Errorf("place notification: %w", err)
@@ -184,14 +311,9 @@ func (b *Inbox) place(ctx context.Context, note models.Notification, from int64)
 			return models.Notification{}, fmt.Errorf("place notification: %w", err)
 		}
 		if at.ID == note.ID {
-			return withPosition(at), nil
+			return at, nil
 		}
 	}
-}
-
-func withPosition(n models.Notification) models.Notification {
-	n.Position = fmt.Sprintf("%d", n.Seq)
-	return n
 }
 
 // length is the number of positions of recipient's inbox: read on from
@@ -294,7 +416,7 @@ func (b *Inbox) List(ctx context.Context, p models.Principal, after string, limi
 				return Page{}, fmt.Errorf("inbox: %w", err)
 			}
 			n.Read = read
-			out.Notifications = append(out.Notifications, withPosition(n))
+			out.Notifications = append(out.Notifications, n)
 		}
 		seq--
 	}

@@ -283,3 +283,40 @@ func TestIssue16_2_ReadMarksNeverChangeTheNotification(t *testing.T) {
 		t.Fatalf("bad cursor: %v", err)
 	}
 }
+
+// TestIssue16_4_BatchedNotificationsOnceUnderRepeats: eight batches of
+// the same 40 notices (two per recipient) written at once, beside single
+// notifications, give each notice one notification at one position.
+func TestIssue16_4_BatchedNotificationsOnceUnderRepeats(t *testing.T) {
+	t.Parallel()
+	b, st := newInbox(t)
+	ctx := context.Background()
+	var batch []models.Notice
+	for i := range 40 {
+		batch = append(batch, approved(fmt.Sprintf("r%d", i%20), fmt.Sprintf("rec%d", i)))
+	}
+	errs := make([]error, 12)
+	atOnce(12, func(i int) {
+		if i < 8 {
+			_, errs[i] = b.NotifyMany(ctx, batch)
+			return
+		}
+		_, errs[i] = b.Notify(ctx, batch[i])
+	})
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	for r := range 20 {
+		seen := map[string]bool{}
+		for seq := int64(1); seq <= 2; seq++ {
+			n, err := st.InboxEntry(ctx, fmt.Sprintf("r%d", r), seq)
+			if err != nil || seen[n.ID] {
+				t.Fatalf("r%d position %d: %s %v", r, seq, n.ID, err)
+			}
+			seen[n.ID] = true
+		}
+	}
+	if c := counts(t, st); c["notifications"] != 40 || c["inbox_entries"] != 40 || c["notify_queue"] != 40 {
+		t.Fatalf("counts %v: want 40 notifications, positions and queue items", c)
+	}
+}

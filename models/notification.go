@@ -182,8 +182,7 @@ func (n Notice) Validate() error {
 // written once and never changed; whether it was read is a separate mark.
 type Notification struct {
 	ID          string // NotificationID of its notice
-	Position    string // its place in the recipient's inbox; the id the inbox API shows
-	Seq         int64  // its number in the recipient's inbox, 1, 2, 3 …
+	Seq         int64  // its position in the recipient's inbox, 1, 2, 3 …
 	Recipient   string
 	CommunityID string
 	Kind        NoticeKind

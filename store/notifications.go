@@ -11,6 +11,7 @@ import (
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/outbound"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
@@ -388,3 +389,63 @@ var (
 	_ inbox.Store    = (*Store)(nil)
 	_ outbound.Store = (*Store)(nil)
 )
+
+// insertMany inserts docs into col in one unordered batch (one commit on
+// the embedded store) and reports which of them existed already.
+func (s *Store) insertMany(ctx context.Context, col string, docs []any) ([]bool, error) {
+	existed := make([]bool, len(docs))
+	if len(docs) == 0 {
+		return existed, nil
+	}
+	err := s.write(ctx, func() error {
+		_, err := s.c(col).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		return err
+	})
+	if err == nil {
+		return existed, nil
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		return nil, s.count(mapErr("insert many "+col, err), "insert many "+col)
+	}
+	for _, we := range bwe.WriteErrors {
+		if we.Code != 11000 {
+			return nil, s.count(mapErr("insert many "+col, err), "insert many "+col)
+		}
+		existed[we.Index] = true
+	}
+	return existed, nil
+}
+
+// EnqueueNotifications implements inbox.Store: one batch; items queued
+// already are left as they are.
+func (s *Store) EnqueueNotifications(ctx context.Context, ns []models.Notification) error {
+	docs := make([]any, len(ns))
+	for i, n := range ns {
+		docs[i] = queuedDoc{ID: n.ID, Community: n.CommunityID, At: n.Created}
+	}
+	_, err := s.insertMany(ctx, colNotifyQueue, docs)
+	return err
+}
+
+// InsertNotifications implements inbox.Store.
+func (s *Store) InsertNotifications(ctx context.Context, ns []models.Notification, from []int64) ([]bool, error) {
+	docs := make([]any, len(ns))
+	for i, n := range ns {
+		d := toNotificationDoc(n.ID, n, from[i])
+		d.Seq = 0
+		docs[i] = d
+	}
+	return s.insertMany(ctx, colNotifications, docs)
+}
+
+// InsertInboxEntries implements inbox.Store.
+func (s *Store) InsertInboxEntries(ctx context.Context, ns []models.Notification) ([]bool, error) {
+	docs := make([]any, len(ns))
+	for i, n := range ns {
+		d := toNotificationDoc(inboxEntryID(n.Recipient, n.Seq), n, 0)
+		d.Note = n.ID
+		docs[i] = d
+	}
+	return s.insertMany(ctx, colInbox, docs)
+}
