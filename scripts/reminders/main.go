@@ -31,7 +31,9 @@ import (
 // shanghai is the one community's rules: its zone, a 24-month lifetime.
 type shanghai struct{ loc *time.Location }
 
-func (s shanghai) ExpiryRules(context.Context, string) (*time.Location, int, error) { return s.loc, 24, nil }
+func (s shanghai) ExpiryRules(context.Context, string) (*time.Location, int, error) {
+	return s.loc, 24, nil
+}
 
 func main() {
 	sizes := flag.String("sizes", "2000,8000", "residents, one run per size")
