@@ -182,3 +182,29 @@ func TestIssue16_5_DeadLettersOverHTTP(t *testing.T) {
 		t.Fatal("no revival mark")
 	}
 }
+
+// TestIssue16_3_FailedJobTellsStaffOnce: a scheduled job's failure is told
+// to the staff and admins of every community, once per job and period
+// however many of its retries fail; residents are not told.
+func TestIssue16_3_FailedJobTellsStaffOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	atOnce(4, func(int) { w.sys.notifyJobFailed(ctx, "settlement", "2026-10") })
+	for _, phone := range []string{phoneStaffA, phoneAdminA, phoneStaffB} {
+		n, _, err := w.sys.store.Notification(ctx, models.NotificationID(models.NoticeJobFailed, "settlement:2026-10", w.ids[phone]))
+		if err != nil || !n.Urgent {
+			t.Fatalf("%s: %+v %v", phone, n, err)
+		}
+	}
+	if _, _, err := w.sys.store.Notification(ctx, models.NotificationID(models.NoticeJobFailed, "settlement:2026-10", w.ids[phoneElderA])); err == nil {
+		t.Fatal("a resident was told of a failed job")
+	}
+	var count struct {
+		Unread int `json:"unread"`
+	}
+	w.call("GET", "/api/v1/me/notifications/unread-count", w.login(phoneStaffA), nil).decode(t, &count)
+	if count.Unread != 1 {
+		t.Fatalf("staff unread %d, want 1", count.Unread)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/linli-community/linli/auth"
 	"github.com/linli-community/linli/inbox"
+	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/outbound"
 )
 
@@ -159,4 +160,43 @@ func (r expiryRules) ExpiryRules(ctx context.Context, communityID string) (*time
 		return nil, 0, err
 	}
 	return c.Location(), pol.PointsLifetimeMonths, nil
+}
+
+// notifyJobFailed tells the staff and admins of every community that a
+// scheduled job failed for period: once per job and period, however many
+// of its hourly retries fail (the notification's id is derived from
+// them). A failure to notify is logged and changes nothing else.
+func (s *system) notifyJobFailed(ctx context.Context, job, period string) {
+	event := job + ":" + period
+	err := func() error {
+		for after := ""; ; {
+			cs, err := s.store.Communities(ctx, after, 100)
+			if err != nil || len(cs) == 0 {
+				return err
+			}
+			for _, c := range cs {
+				err := s.store.EachResident(ctx, c.ID, func(r models.Resident) error {
+					if !slices.Contains(r.Roles, models.RoleStaff) && !slices.Contains(r.Roles, models.RoleAdmin) {
+						return nil
+					}
+					_, err := s.inbox.Notify(ctx, models.Notice{
+						Kind:        models.NoticeJobFailed,
+						EventID:     event,
+						Recipient:   r.ID,
+						CommunityID: c.ID,
+						Args:        map[string]string{"job": job, "period": period},
+						Link:        "/console/jobs",
+					})
+					return err
+				})
+				if err != nil {
+					return err
+				}
+			}
+			after = cs[len(cs)-1].ID
+		}
+	}()
+	if err != nil {
+		s.log.Error("notify job failed", "job", job, "period", period, "err", err)
+	}
 }

@@ -86,8 +86,10 @@ func (s *system) scheduler() *cron.Cron {
 		_, err := c.AddFunc(sj.spec, func() {
 			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.LeaseTTL)
 			defer cancel()
+			period := job.Period(s.now())
 			if err := s.runner.Scheduled(ctx, job); err != nil && !errors.Is(err, jobs.ErrSkipped) {
 				s.log.Error("scheduled job", "job", job.Name, "err", err)
+				s.notifyJobFailed(context.WithoutCancel(ctx), job.Name, period)
 			}
 		})
 		if err != nil {
