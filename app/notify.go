@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
@@ -198,5 +199,25 @@ func (s *system) notifyJobFailed(ctx context.Context, job, period string) {
 	}()
 	if err != nil {
 		s.log.Error("notify job failed", "job", job, "period", period, "err", err)
+	}
+}
+
+// notifier is what the capability packages are given to tell people what
+// happened: the inbox, with every failure logged and swallowed, so a
+// notification can never fail or undo the step that caused it. A notice
+// lost to a failure here is not written again unless its step is finished
+// again (the ones called from a step's keyed effects are: whoever follows
+// the step's mark, a repeat or a job, notifies once more, under the same
+// derived id); one lost to a crash between the step's commit point and the
+// notice is recovered the same way.
+type notifier struct {
+	inbox *inbox.Inbox
+	log   *slog.Logger
+}
+
+// Notify writes the notification of n, logging a failure.
+func (n notifier) Notify(ctx context.Context, notice models.Notice) {
+	if _, err := n.inbox.Notify(ctx, notice); err != nil {
+		n.log.Error("notify", "kind", notice.Kind, "event", notice.EventID, "recipient", notice.Recipient, "err", err)
 	}
 }
