@@ -12,6 +12,7 @@ import (
 
 	"github.com/linli-community/linli/auth"
 	"github.com/linli-community/linli/inbox"
+	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/outbound"
 )
@@ -220,4 +221,12 @@ func (n notifier) Notify(ctx context.Context, notice models.Notice) {
 	if _, err := n.inbox.Notify(ctx, notice); err != nil {
 		n.log.Error("notify", "kind", notice.Kind, "event", notice.EventID, "recipient", notice.Recipient, "err", err)
 	}
+}
+
+// reminderJob is the reminders as the points-reminders job calls them.
+type reminderJob struct{ r *inbox.Reminders }
+
+func (j reminderJob) RemindExpiring(ctx context.Context, m models.Month, stage string) (jobs.Counts, error) {
+	n, err := j.r.RemindExpiring(ctx, m, inbox.ReminderStage(stage))
+	return n.Map(), err
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/linli-community/linli/outbound"
 )
 
-// InboxService is what the inbox routes call (inbox.Inbox).
-type InboxService interface {
+// inboxService is what the inbox routes call (inbox.Inbox).
+type inboxService interface {
 	List(ctx context.Context, p models.Principal, after string, limit int) (inbox.Page, error)
 	UnreadCount(ctx context.Context, p models.Principal) (inbox.Unread, error)
 	MarkRead(ctx context.Context, p models.Principal, id string) (models.Notification, error)
@@ -20,8 +20,8 @@ type InboxService interface {
 	SetPreferences(ctx context.Context, p models.Principal, lang string, enabled map[string]bool) (inbox.Preferences, error)
 }
 
-// DeliveryService is what the dead-letter routes call (outbound.Deliverer).
-type DeliveryService interface {
+// deliveryService is what the dead-letter routes call (outbound.Deliverer).
+type deliveryService interface {
 	DeadLetters(ctx context.Context, p models.Principal) ([]outbound.DeadLetter, error)
 	Retry(ctx context.Context, p models.Principal, id string) (outbound.DeadLetter, error)
 }

@@ -5,14 +5,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/linli-community/linli/inbox"
 	"github.com/linli-community/linli/models"
 )
 
 // ExpiryReminder notifies residents whose points expire at the end of a
-// month (inbox.Reminders).
+// month (package inbox's Reminders, through app).
 type ExpiryReminder interface {
-	RemindExpiring(ctx context.Context, m models.Month, stage inbox.ReminderStage) (inbox.ReminderCounts, error)
+	// RemindExpiring notifies, for stage "30d" or "7d", every resident
+	// some of whose points month m's expiry will take.
+	RemindExpiring(ctx context.Context, m models.Month, stage string) (Counts, error)
 }
 
 // ReminderPeriod names the points reminder due at t, in loc: "2026-12/30d"
@@ -22,11 +23,11 @@ type ExpiryReminder interface {
 func ReminderPeriod(loc *time.Location) func(time.Time) string {
 	return func(t time.Time) string {
 		m := models.MonthOf(t, loc)
-		stage := inbox.Remind30
+		stage := "30d"
 		if m.End(loc).Sub(t) <= 7*24*time.Hour {
-			stage = inbox.Remind7
+			stage = "7d"
 		}
-		return m.String() + "/" + string(stage)
+		return m.String() + "/" + stage
 	}
 }
 
@@ -42,7 +43,6 @@ func PointsReminders(r ExpiryReminder, loc *time.Location) Job {
 			if err != nil || !ok {
 				return nil, models.ErrValidation.Withf("提醒周期须为 YYYY-MM/30d 或 YYYY-MM/7d", "the period must be YYYY-MM/30d or YYYY-MM/7d")
 			}
-			n, err := r.RemindExpiring(ctx, m, inbox.ReminderStage(stage))
-			return n.Map(), err
+			return r.RemindExpiring(ctx, m, stage)
 		}}
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/linli-community/linli/inbox"
 	"github.com/linli-community/linli/models"
 )
 
@@ -35,12 +34,12 @@ func TestIssue16_4_ReminderPeriods(t *testing.T) {
 
 type stageRecorder struct {
 	month models.Month
-	stage inbox.ReminderStage
+	stage string
 }
 
-func (s *stageRecorder) RemindExpiring(_ context.Context, m models.Month, stage inbox.ReminderStage) (inbox.ReminderCounts, error) {
+func (s *stageRecorder) RemindExpiring(_ context.Context, m models.Month, stage string) (Counts, error) {
 	s.month, s.stage = m, stage
-	return inbox.ReminderCounts{Accounts: 1}, nil
+	return Counts{"accounts": 1}, nil
 }
 
 // TestIssue16_4_ReminderJobReadsItsPeriod: the job passes its period's
@@ -48,7 +47,7 @@ func (s *stageRecorder) RemindExpiring(_ context.Context, m models.Month, stage 
 func TestIssue16_4_ReminderJobReadsItsPeriod(t *testing.T) {
 	rec := &stageRecorder{}
 	j := PointsReminders(rec, time.UTC)
-	if _, err := j.Run(context.Background(), "2026-12/7d"); err != nil || rec.month.String() != "2026-12" || rec.stage != inbox.Remind7 {
+	if _, err := j.Run(context.Background(), "2026-12/7d"); err != nil || rec.month.String() != "2026-12" || rec.stage != "7d" {
 		t.Fatalf("run: %v, got %s %s", err, rec.month, rec.stage)
 	}
 	if _, err := j.Run(context.Background(), "2026-12"); !errors.Is(err, models.ErrValidation) {
