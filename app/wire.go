@@ -151,6 +151,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		Heads:    sys.communities,
 		NewID:    newID,
 		Now:      now,
+		Notify:   notifier{sys.inbox, log},
 	})
 	sys.deps.Honour = sys.honour
 	sys.communities.KeepHeadTerms(sys.honour)
@@ -165,6 +166,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		QRSecret:    sys.qrSecret,
 		NewID:       newID,
 		Now:         now,
+		Notify:      notifier{sys.inbox, log},
 	})
 	sys.rewards.LimitQR(cfg.QRPerMinute)
 	sys.deps.Rewards = sys.rewards
@@ -177,6 +179,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		Trail:    st,
 		Held:     sys.rewards,
 		Now:      now,
+		Notify:   notifier{sys.inbox, log},
 	})
 	sys.deps.Settlement = sys.settlement
 	sys.timebank = timebank.New(timebank.Deps{
@@ -187,6 +190,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		Trail:    st,
 		QRSecret: sys.qrSecret,
 		Now:      now,
+		Notify:   notifier{sys.inbox, log},
 		NewID:    newID,
 	})
 	sys.deps.Timebank = sys.timebank

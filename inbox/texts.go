@@ -58,8 +58,8 @@ var texts = map[models.NoticeKind][2]text{
 		{"Redemption expired", "Your redemption of “{reward}” was not used in time; {points} points are back."},
 	},
 	models.NoticeNominated: {
-		{"您被提名诚信红榜", "您已被提名社区诚信红榜：{reason}"},
-		{"Nominated for the honour roll", "You were nominated for the community honour roll: {reason}"},
+		{"您被提名诚信红榜", "您已被提名社区诚信红榜：{reason}。公示期至 {date}。"},
+		{"Nominated for the honour roll", "You were nominated for the community honour roll: {reason}. It is on public notice until {date}."},
 	},
 	models.NoticeNoticeStarted: {
 		{"红榜公示开始", "您的红榜提名已进入公示期，至 {date} 结束。"},

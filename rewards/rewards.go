@@ -87,6 +87,7 @@ type Service struct {
 	qrSecret []byte
 	newID    func() string
 	now      func() time.Time
+	notify   community.Notifier
 
 	mu          sync.Mutex
 	hints       map[string]int         // first slot index not known to be taken, per counter
@@ -112,7 +113,7 @@ const catalogueSize = 1000
 // New returns the rewards service. d.QRSecret signs merchant QR
 // tokens; d.Eligibility answers honour-roll, star and building-head questions.
 func New(d Deps) *Service {
-	return &Service{
+	s := &Service{
 		store:       d.Store,
 		ledger:      d.Ledger,
 		people:      d.People,
@@ -126,7 +127,12 @@ func New(d Deps) *Service {
 		qrLog:       map[string][]time.Time{},
 		qrPerMinute: QRPerMinute,
 		catalogue:   community.NewRemembered[string, models.Reward](catalogueTTL, catalogueSize, d.Now),
+		notify:      d.Notify,
 	}
+	if s.notify == nil {
+		s.notify = community.NoNotifier{}
+	}
+	return s
 }
 
 // Deps are what the rewards service is built on, by name.
@@ -139,6 +145,7 @@ type Deps struct {
 	QRSecret    []byte      // signs merchant QR tokens
 	NewID       func() string
 	Now         func() time.Time
+	Notify      community.Notifier // tells residents their redemptions were fulfilled; nil: no one
 }
 
 // rewardByID is reward id, from the catalogue or the store.
@@ -1062,6 +1069,17 @@ func (s *Service) fulfilled(ctx context.Context, red models.Redemption, m models
 		if err != nil {
 			return red, fmt.Errorf("fulfil: %w", err)
 		}
+		// One of the mark's keyed effects, so whoever follows the mark
+		// after a crash notifies too; the fulfilment's event id makes it
+		// one notification per generation.
+		s.notify.Notify(ctx, models.Notice{
+			Kind:        models.NoticeRedemptionDone,
+			EventID:     fulfilEventID(red.ID, red.Generation),
+			Recipient:   red.ResidentID,
+			CommunityID: red.CommunityID,
+			Args:        map[string]string{"reward": red.Title, "points": strconv.FormatInt(int64(red.Points), 10)},
+			Link:        "/redemptions/" + red.ID,
+		})
 	}
 	red.Status, red.Fulfilled, red.BillNo, red.BillDate = models.RedemptionFulfilled, m.At, m.BillNo, m.BillDate
 	return red, nil

@@ -73,11 +73,12 @@ type Service struct {
 	trail    community.AuditTrail
 	held     HeldPoints
 	now      func() time.Time
+	notify   community.Notifier
 }
 
 // New returns the settlement service.
 func New(d Deps) *Service {
-	return &Service{
+	s := &Service{
 		store:    d.Store,
 		ledger:   d.Ledger,
 		people:   d.People,
@@ -85,7 +86,12 @@ func New(d Deps) *Service {
 		trail:    d.Trail,
 		held:     d.Held,
 		now:      d.Now,
+		notify:   d.Notify,
 	}
+	if s.notify == nil {
+		s.notify = community.NoNotifier{}
+	}
+	return s
 }
 
 // Deps are what the settlement service is built on, by name.
@@ -97,6 +103,7 @@ type Deps struct {
 	Trail    community.AuditTrail
 	Held     HeldPoints // the points held by open redemptions (package rewards)
 	Now      func() time.Time
+	Notify   community.Notifier // tells partners a statement is ready; nil: no one
 }
 
 // Lines are written in batches of lineBatch, at most lineWriters batches at
@@ -192,6 +199,9 @@ const lateMargin = time.Hour
 func (s *Service) SettlePartner(ctx context.Context, c models.Community, p models.Partner, m models.Month) (models.Statement, bool, error) {
 	id := models.StatementID(p.ID, m)
 	if st, err := s.store.Statement(ctx, id); err == nil {
+		// A run that died after the header and before telling the
+		// partner is finished here.
+		s.statementReady(ctx, st)
 		return st, false, nil
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
@@ -274,12 +284,45 @@ func (s *Service) SettlePartner(ctx context.Context, c models.Community, p model
 			return st, false, fmt.Errorf("settle %s: written with %d lines (%d fen), this run counted %d (%d fen): check its lines",
 				id, st.Lines, st.TotalFen, mine.Lines, mine.TotalFen)
 		}
+		s.statementReady(ctx, st)
 		return st, false, nil
 	}
 	if err != nil {
 		return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
 	}
+	s.statementReady(ctx, st)
 	return st, true, nil
+}
+
+// statementReady tells the partner's logins (its partner login and, for a
+// merchant, its clerks) that st is ready to confirm: once per statement
+// and login, however many runs get here. It never fails the run: logins
+// that could not be read (a store failure, counted by the store's error
+// metric) are told by the next run that reaches this statement.
+func (s *Service) statementReady(ctx context.Context, st models.Statement) {
+	_ = s.store.EachResident(ctx, st.CommunityID, func(r models.Resident) error {
+		if r.PartnerID != st.PartnerID && r.MerchantID != st.PartnerID {
+			return nil
+		}
+		s.notify.Notify(ctx, models.Notice{
+			Kind:        models.NoticeStatementReady,
+			EventID:     st.ID,
+			Recipient:   r.ID,
+			CommunityID: st.CommunityID,
+			Args:        map[string]string{"month": st.Month.String(), "amount": yuanText(st.TotalFen), "partner": st.PartnerName},
+			Link:        "/statements/" + st.ID,
+		})
+		return nil
+	})
+}
+
+// yuanText writes fen as yuan with two decimals ("1234.50"), in integers.
+func yuanText(f models.Fen) string {
+	sign, n := "", int64(f)
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, n/100, n%100)
 }
 
 // isAdjustment reports whether e is about a month before the one that

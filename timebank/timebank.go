@@ -80,6 +80,7 @@ type Service struct {
 	slot     time.Duration
 	now      func() time.Time
 	newID    func() string
+	notify   community.Notifier
 
 	mu    sync.Mutex
 	heads map[string]int64 // last known step of each chain, a hint only
@@ -91,7 +92,7 @@ const DefaultQRSlot = 45 * time.Second
 
 // New returns the time-bank service.
 func New(d Deps) *Service {
-	return &Service{
+	t := &Service{
 		store:    d.Store,
 		people:   d.People,
 		zones:    community.NewZones(d.People),
@@ -102,8 +103,13 @@ func New(d Deps) *Service {
 		slot:     DefaultQRSlot,
 		now:      d.Now,
 		newID:    d.NewID,
+		notify:   d.Notify,
 		heads:    map[string]int64{},
 	}
+	if t.notify == nil {
+		t.notify = community.NoNotifier{}
+	}
+	return t
 }
 
 // Deps are what the time-bank service is built on, by name.
@@ -116,6 +122,7 @@ type Deps struct {
 	QRSecret []byte // signs check-in QR tokens
 	Now      func() time.Time
 	NewID    func() string
+	Notify   community.Notifier // tells residents their hours were decided; nil: no one
 }
 
 func (t *Service) stamp() time.Time { return t.now().UTC().Truncate(time.Millisecond) }
