@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/linli-community/linli/models"
+)
+
+// notices counts the notifications of kind about event in recipient's
+// inbox, reading every position.
+func (w *world) notices(recipient string, kind models.NoticeKind, event string) int {
+	w.t.Helper()
+	n := 0
+	for seq := int64(1); ; seq++ {
+		note, err := w.sys.store.InboxEntry(context.Background(), recipient, seq)
+		if err != nil {
+			return n
+		}
+		if note.Kind == kind && note.EventID == event {
+			n++
+		}
+	}
+}
+
+// TestIssue16_3_EachEventNotifiesOnceUnder32Repeats: hours approved and
+// rejected, a redemption fulfilled at the counter, a nomination, an
+// objection and a statement ready each write exactly one notification to
+// the person concerned, however many of the cause's requests (32, at once)
+// or runs arrive.
+func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	staff, son, elder, clerk := w.login(phoneStaffA), w.login(phoneSonA), w.login(phoneElderA), w.login(phoneClerkA)
+	sonID, elderID := w.ids[phoneSonA], w.ids[phoneElderA]
+	key := 0
+	keyed := func(method, path, token string, body any) reply {
+		t.Helper()
+		key++
+		return w.call(method, path, token, body, "Idempotency-Key", fmt.Sprintf("events-key-%04d", key))
+	}
+	start := time.Now().Add(-30 * time.Hour).Truncate(time.Minute)
+	claim := func(from time.Time) string {
+		t.Helper()
+		r := keyed("POST", "/api/v1/service-records", son, map[string]any{"category": "助老", "organisation": "居委会",
+			"description": "陪老人就医", "start": from, "end": from.Add(time.Hour)})
+		if r.Status != 201 && r.Status != 200 {
+			t.Fatalf("claim: %d %s", r.Status, r.Body)
+		}
+		return jsonField(t, r, "id")
+	}
+	toApprove, toReject := claim(start), claim(start.Add(3*time.Hour))
+	atOnce(32, func(i int) {
+		keyed("POST", "/api/v1/service-records/"+toApprove+"/approve", staff, map[string]any{})
+	})
+	atOnce(32, func(i int) {
+		keyed("POST", "/api/v1/service-records/"+toReject+"/reject", staff, map[string]string{"reason": "时间与活动不符"})
+	})
+	if n := w.notices(sonID, models.NoticeHoursApproved, toApprove); n != 1 {
+		t.Errorf("hours approved: %d notifications, want 1", n)
+	}
+	if n := w.notices(sonID, models.NoticeHoursRejected, toReject); n != 1 {
+		t.Errorf("hours rejected: %d notifications, want 1", n)
+	}
+
+	merchant, _ := w.rewardOf(son, "merchant")
+	token := jsonField(t, w.call("POST", "/api/v1/rewards/"+merchant+"/qr", son, nil), "token")
+	scans := make([]reply, 32)
+	atOnce(32, func(i int) {
+		scans[i] = keyed("POST", "/api/v1/merchant/scans", clerk, map[string]string{"token": token})
+	})
+	redemption := ""
+	for _, r := range scans {
+		if r.Status/100 == 2 {
+			redemption = jsonField(t, r, "redemption_id")
+		}
+	}
+	if redemption == "" {
+		t.Fatalf("no scan fulfilled: %d %s", scans[0].Status, scans[0].Body)
+	}
+	if n := w.notices(sonID, models.NoticeRedemptionDone, "fulfil:"+redemption); n != 1 {
+		t.Errorf("redemption fulfilled: %d notifications, want 1 (%s)", n, redemption)
+	}
+
+	nomination := map[string]string{"resident_id": sonID, "category": "诚信", "reason": "拾金不昧"}
+	nominated := make([]reply, 32)
+	atOnce(32, func(i int) {
+		nominated[i] = w.call("POST", "/api/v1/honour/nominations", staff, nomination, "Idempotency-Key", fmt.Sprintf("nominate-%02d", i%4))
+	})
+	entry := ""
+	for _, r := range nominated {
+		if r.Status == 201 {
+			entry = jsonField(t, r, "id")
+		}
+	}
+	if entry == "" {
+		t.Fatalf("no nomination: %d %s", nominated[0].Status, nominated[0].Body)
+	}
+	if n := w.notices(sonID, models.NoticeNominated, entry); n != 1 {
+		t.Errorf("nominated: %d notifications, want 1", n)
+	}
+	atOnce(32, func(i int) {
+		w.call("POST", "/api/v1/honour/entries/"+entry+"/objections", elder, map[string]string{"reason": "需要核实"})
+	})
+	objection := jsonField(t, w.call("GET", "/api/v1/honour/entries/"+entry+"/objections", staff, nil), "id", "objections")
+	if n := w.notices(sonID, models.NoticeObjectionFiled, objection); n != 1 {
+		t.Errorf("objection filed: %d notifications, want 1", n)
+	}
+	if n := w.notices(elderID, models.NoticeObjectionFiled, objection); n != 0 {
+		t.Errorf("the objector was told of her own objection")
+	}
+
+	// Last month's statement of the breakfast shop, settled by 8 runs at once.
+	shop, err := w.sys.store.Resident(ctx, w.ids[phoneClerkA])
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := models.MonthOf(time.Now(), w.sys.loc).Previous()
+	if err := w.sys.store.RecordSettlementEvent(ctx, models.SettlementEvent{ID: "fulfil:events", CommunityID: w.communityA(),
+		PartnerID: shop.MerchantID, Kind: models.EventFulfilled, RedemptionID: "events", ResidentID: sonID, Description: "早餐套餐",
+		ValueFen: 800, Bearer: models.BearerPartner, At: prev.Start(w.sys.loc).Add(36 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	atOnce(8, func(int) { _, _ = w.sys.settlement.SettleMonth(ctx, prev) })
+	statement := models.StatementID(shop.MerchantID, prev)
+	if n := w.notices(shop.ID, models.NoticeStatementReady, statement); n != 1 {
+		t.Errorf("statement ready: %d notifications to the clerk, want 1", n)
+	}
+}
