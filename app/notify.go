@@ -115,9 +115,9 @@ func (q quietHours) holds(t time.Time, loc *time.Location) bool {
 	return m >= q.from || m < q.to
 }
 
-// wireNotify builds the inbox, the senders and the deliverer.
+// wireNotify builds the senders, the deliverer and the reminders over the
+// inbox (built first, in build).
 func (s *system) wireNotify() error {
-	s.inbox = inbox.New(s.store, s.now)
 	var senders []outbound.Sender
 	for _, name := range s.cfg.Notify.senderNames() {
 		switch name {

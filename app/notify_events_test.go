@@ -66,6 +66,23 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 		t.Errorf("hours rejected: %d notifications, want 1", n)
 	}
 
+	// Points awarded (one key, 32 requests), then reversed (32 keys).
+	atOnce(32, func(int) {
+		w.call("POST", "/api/v1/residents/"+sonID+"/points/adjustments", staff, award(30, "award"), "Idempotency-Key", "events-award-1")
+	})
+	_, seq := w.points(sonID)
+	awarded := models.AccountOf(sonID, models.AssetPoints).EntryID(seq)
+	if n := w.notices(sonID, models.NoticePointsAwarded, awarded); n != 1 {
+		t.Errorf("points awarded: %d notifications about %s, want 1", n, awarded)
+	}
+	atOnce(32, func(i int) {
+		keyed("POST", fmt.Sprintf("/api/v1/residents/%s/ledger/POINTS/entries/%d/reversal", sonID, seq), staff, map[string]string{"reason": "录入错误"})
+	})
+	reversal := models.AccountOf(sonID, models.AssetPoints).EntryID(seq + 1)
+	if n := w.notices(sonID, models.NoticePointsReversed, reversal); n != 1 {
+		t.Errorf("points reversed: %d notifications about %s, want 1", n, reversal)
+	}
+
 	merchant, _ := w.rewardOf(son, "merchant")
 	token := jsonField(t, w.call("POST", "/api/v1/rewards/"+merchant+"/qr", son, nil), "token")
 	scans := make([]reply, 32)

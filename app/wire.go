@@ -120,12 +120,15 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.runner = jobs.NewRunner(st, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), newID()), cfg.LeaseTTL, now, newID, log)
 	sys.runner.Observe(sys.metrics)
 	sys.policies = policy.New(st, now)
+	// Before the capabilities: each is given it to tell people what happened.
+	sys.inbox = inbox.New(st, now)
 	sys.accounts = accounts.New(accounts.Deps{
 		Ledger:   sys.ledger,
 		People:   st,
 		Trail:    st,
 		Policies: sys.policies,
 		Now:      now,
+		Notify:   notifier{sys.inbox, log},
 	})
 	sys.deps = handlers.Deps{
 		Log:      log,
