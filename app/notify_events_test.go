@@ -102,6 +102,21 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 		t.Errorf("redemption fulfilled: %d notifications, want 1 (%s)", n, redemption)
 	}
 
+	atOnce(32, func(int) {
+		keyed("POST", "/api/v1/merchant/redemptions/"+redemption+"/refund", clerk, map[string]string{"reason": "顾客退货"})
+	})
+	if n := w.notices(sonID, models.NoticeRedemptionRefunded, "refund:"+redemption); n != 1 {
+		t.Errorf("redemption refunded: %d notifications, want 1", n)
+	}
+	// A held property-fee credit expired by 8 hold-expiry runs at once.
+	keyed("POST", "/api/v1/residents/"+elderID+"/points/adjustments", staff, award(150, "award"))
+	property, _ := w.rewardOf(elder, "property_fee")
+	held := jsonField(t, keyed("POST", "/api/v1/rewards/"+property+"/redemptions", elder, nil), "id")
+	atOnce(8, func(int) { _, _ = w.sys.rewards.ExpireHolds(ctx, time.Now().AddDate(0, 3, 0)) })
+	if n := w.notices(elderID, models.NoticeRedemptionExpired, "expired:"+held); n != 1 {
+		t.Errorf("redemption expired: %d notifications, want 1", n)
+	}
+
 	nomination := map[string]string{"resident_id": sonID, "category": "诚信", "reason": "拾金不昧"}
 	nominated := make([]reply, 32)
 	atOnce(32, func(i int) {
@@ -145,5 +160,32 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 	statement := models.StatementID(shop.MerchantID, prev)
 	if n := w.notices(shop.ID, models.NoticeStatementReady, statement); n != 1 {
 		t.Errorf("statement ready: %d notifications to the clerk, want 1", n)
+	}
+	atOnce(32, func(int) { keyed("POST", "/api/v1/statements/"+statement+"/confirm", clerk, nil) })
+	if n := w.notices(w.ids[phoneStaffA], models.NoticeStatementConfirmed, statement); n != 1 {
+		t.Errorf("statement confirmed: %d notifications to staff, want 1", n)
+	}
+	atOnce(32, func(int) { keyed("POST", "/api/v1/statements/"+statement+"/paid", staff, nil) })
+	if n := w.notices(shop.ID, models.NoticeStatementPaid, statement); n != 1 {
+		t.Errorf("statement paid: %d notifications to the clerk, want 1", n)
+	}
+
+	// The demo's listed entry revoked by 32 requests at once.
+	var listed struct {
+		Entries []struct {
+			ID         string `json:"id"`
+			ResidentID string `json:"resident_id"`
+		} `json:"entries"`
+	}
+	w.call("GET", "/api/v1/honour/entries?status=listed", staff, nil).decode(t, &listed)
+	if len(listed.Entries) == 0 || listed.Entries[0].ResidentID == "" {
+		t.Fatalf("no listed resident entry in the demo: %+v", listed)
+	}
+	revoked := listed.Entries[0]
+	atOnce(32, func(int) {
+		keyed("POST", "/api/v1/honour/entries/"+revoked.ID+"/revocation", staff, map[string]string{"reason": "违规"})
+	})
+	if n := w.notices(revoked.ResidentID, models.NoticeRevoked, revoked.ID+":revoked:1"); n != 1 {
+		t.Errorf("revoked: %d notifications, want 1", n)
 	}
 }

@@ -767,6 +767,22 @@ func (s *Service) list(ctx context.Context, e models.HonourEntry) error {
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
+	// Each nominee hears of the listing once (the event's id), whoever
+	// finishes it: the listing job resumes a listing a crash cut short.
+	people, err := s.nominees(ctx, e)
+	if err != nil {
+		return err
+	}
+	for _, r := range people {
+		s.notify.Notify(ctx, models.Notice{
+			Kind:        models.NoticeListed,
+			EventID:     ev.ID,
+			Recipient:   r.ID,
+			CommunityID: e.CommunityID,
+			Args:        map[string]string{"points": strconv.FormatInt(int64(policy.ListingPoints), 10)},
+			Link:        "/honour",
+		})
+	}
 	cur, err := s.store.HonourCurrent(ctx, currentKey(e))
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
@@ -865,6 +881,16 @@ func (s *Service) Revoke(ctx context.Context, p models.Principal, entryID, reaso
 	e.Status, e.EndedAt, e.EndReason, e.Revocations, e.AppealOpen = models.HonourRevoked, ev.At, ev.Reason, n, false
 	if err := s.store.SaveHonourEntry(ctx, e); err != nil {
 		return models.HonourEntry{}, fmt.Errorf("revoke: %w", err)
+	}
+	if e.ResidentID != "" {
+		s.notify.Notify(ctx, models.Notice{
+			Kind:        models.NoticeRevoked,
+			EventID:     ev.ID,
+			Recipient:   e.ResidentID,
+			CommunityID: e.CommunityID,
+			Args:        map[string]string{"reason": ev.Reason},
+			Link:        "/honour",
+		})
 	}
 	return e, nil
 }

@@ -1072,14 +1072,7 @@ func (s *Service) fulfilled(ctx context.Context, red models.Redemption, m models
 		// One of the mark's keyed effects, so whoever follows the mark
 		// after a crash notifies too; the fulfilment's event id makes it
 		// one notification per generation.
-		s.notify.Notify(ctx, models.Notice{
-			Kind:        models.NoticeRedemptionDone,
-			EventID:     fulfilEventID(red.ID, red.Generation),
-			Recipient:   red.ResidentID,
-			CommunityID: red.CommunityID,
-			Args:        map[string]string{"reward": red.Title, "points": strconv.FormatInt(int64(red.Points), 10)},
-			Link:        "/redemptions/" + red.ID,
-		})
+		s.notify.Notify(ctx, redemptionNotice(red, models.NoticeRedemptionDone, fulfilEventID(red.ID, red.Generation)))
 	}
 	red.Status, red.Fulfilled, red.BillNo, red.BillDate = models.RedemptionFulfilled, m.At, m.BillNo, m.BillDate
 	return red, nil
@@ -1125,9 +1118,25 @@ func (s *Service) closed(ctx context.Context, red models.Redemption, m models.Re
 		if err != nil {
 			return red, fmt.Errorf("release: %w", err)
 		}
+		if models.RedemptionStatus(m.Outcome) == models.RedemptionExpired {
+			s.notify.Notify(ctx, redemptionNotice(red, models.NoticeRedemptionExpired, "expired:"+red.ID))
+		}
 	}
 	red.Status, red.Closed = models.RedemptionStatus(m.Outcome), m.At
 	return red, nil
+}
+
+// redemptionNotice tells red's resident of event (kind), with the reward
+// and its points; event names the mark, decided once.
+func redemptionNotice(red models.Redemption, kind models.NoticeKind, event string) models.Notice {
+	return models.Notice{
+		Kind:        kind,
+		EventID:     event,
+		Recipient:   red.ResidentID,
+		CommunityID: red.CommunityID,
+		Args:        map[string]string{"reward": red.Title, "points": strconv.FormatInt(int64(red.Points), 10)},
+		Link:        "/redemptions/" + red.ID,
+	}
 }
 
 var closeReason = map[models.RedemptionStatus]string{

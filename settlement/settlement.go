@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -294,18 +295,23 @@ func (s *Service) SettlePartner(ctx context.Context, c models.Community, p model
 	return st, true, nil
 }
 
-// statementReady tells the partner's logins (its partner login and, for a
-// merchant, its clerks) that st is ready to confirm: once per statement
-// and login, however many runs get here. It never fails the run: logins
-// that could not be read (a store failure, counted by the store's error
-// metric) are told by the next run that reaches this statement.
+// statementReady tells the partner's logins that st is ready to confirm.
 func (s *Service) statementReady(ctx context.Context, st models.Statement) {
+	s.tellAbout(ctx, st, models.NoticeStatementReady, partnerOf(st.PartnerID))
+}
+
+// tellAbout tells every resident of st's community that tell picks of st
+// (kind): once per statement and reader, however many runs or repeats get
+// here. It never fails its caller: readers that could not be listed (a
+// store failure, counted by the store's error metric) are told by the next
+// run or repeat that reaches it.
+func (s *Service) tellAbout(ctx context.Context, st models.Statement, kind models.NoticeKind, tell func(models.Resident) bool) {
 	_ = s.store.EachResident(ctx, st.CommunityID, func(r models.Resident) error {
-		if r.PartnerID != st.PartnerID && r.MerchantID != st.PartnerID {
+		if !tell(r) {
 			return nil
 		}
 		s.notify.Notify(ctx, models.Notice{
-			Kind:        models.NoticeStatementReady,
+			Kind:        kind,
 			EventID:     st.ID,
 			Recipient:   r.ID,
 			CommunityID: st.CommunityID,
@@ -483,5 +489,23 @@ func (s *Service) transition(ctx context.Context, p models.Principal, st models.
 		ID: st.ID + ":" + string(to), CommunityID: st.CommunityID, Actor: by, Action: "statement." + string(to),
 		Subject: st.PartnerID, Amount: int64(st.TotalFen), Ref: st.ID, At: at,
 	})
+	// Staff hear that the partner confirmed; the partner that it was paid.
+	// On every repeat too, written once per statement and reader.
+	kind, tell := models.NoticeStatementConfirmed, isStaff
+	if to == models.StatementPaid {
+		kind, tell = models.NoticeStatementPaid, partnerOf(st.PartnerID)
+	}
+	s.tellAbout(ctx, st, kind, tell)
 	return st, wrapIf(err, "statement "+string(to)+": audit trail")
+}
+
+// isStaff reports whether r is the community's staff or admin.
+func isStaff(r models.Resident) bool {
+	return slices.Contains(r.Roles, models.RoleStaff) || slices.Contains(r.Roles, models.RoleAdmin)
+}
+
+// partnerOf matches the logins of partner: its partner login and, for a
+// merchant, its clerks.
+func partnerOf(partner string) func(models.Resident) bool {
+	return func(r models.Resident) bool { return r.PartnerID == partner || r.MerchantID == partner }
 }
