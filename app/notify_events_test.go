@@ -65,6 +65,15 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 	if n := w.notices(sonID, models.NoticeHoursRejected, toReject); n != 1 {
 		t.Errorf("hours rejected: %d notifications, want 1", n)
 	}
+	if r := w.call("POST", "/api/v1/service-records/"+toApprove+"/corrections", son, map[string]any{"minutes": 50, "reason": "提前离开"}); r.Status/100 != 2 {
+		t.Fatalf("correction: %d %s", r.Status, r.Body)
+	}
+	atOnce(32, func(int) {
+		keyed("POST", "/api/v1/service-records/"+toApprove+"/corrections/1/decision", staff, map[string]any{"accept": true, "answer": "已核实"})
+	})
+	if n := w.notices(sonID, models.NoticeCorrectionAnswered, "corr:"+toApprove+":1"); n != 1 {
+		t.Errorf("correction answered: %d notifications, want 1", n)
+	}
 
 	// Points awarded (one key, 32 requests), then reversed (32 keys).
 	atOnce(32, func(int) {

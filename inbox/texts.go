@@ -26,8 +26,8 @@ var texts = map[models.NoticeKind][2]text{
 		{"Volunteer hours corrected", "Your service record at “{activity}” was corrected to {minutes} minutes: {reason}"},
 	},
 	models.NoticeCorrectionAnswered: {
-		{"更正申请已处理", "您对“{activity}”服务记录的更正申请已{decision}。{reason}"},
-		{"Correction request answered", "Your correction request for “{activity}” was {decision}. {reason}"},
+		{"更正申请已处理", "您对“{activity}”服务记录的更正申请已{decision}，记录现为 {minutes} 分钟。{reason}"},
+		{"Correction request answered", "Your correction request for “{activity}” was answered ({decision}); the record now stands at {minutes} minutes. {reason}"},
 	},
 	models.NoticePointsAwarded: {
 		{"获得积分", "社区为您发放 {points} 积分：{reason}"},

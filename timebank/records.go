@@ -1244,9 +1244,21 @@ func (t *Service) closeCorrection(ctx context.Context, rec models.ServiceRecord,
 		}
 	}
 	verdict := map[bool]string{true: "accepted", false: "refused"}[o.m.Flag]
-	return t.audit(ctx, rec, "record.correct", int64(o.after-o.before),
+	err := t.audit(ctx, rec, "record.correct", int64(o.after-o.before),
 		fmt.Sprintf("correction %d %s: before %d min, after %d min; asked: %s; answer: %s", c.N, verdict, o.before, o.after, c.Reason, o.m.Reason),
 		o.m.Actor, o.m.At, "correct:"+c.ID)
+	if err != nil {
+		return err
+	}
+	// The resident who asked hears the answer, once per correction; the
+	// record stays queued until here, so a crash before it is finished
+	// (and the notice written) by the auto-approval job.
+	decision := map[bool]string{true: "通过", false: "驳回"}[o.m.Flag]
+	n := recordNotice(rec, models.NoticeCorrectionAnswered, o.after, 0, o.m.Reason)
+	n.EventID = c.ID
+	n.Args["decision"] = decision
+	t.notify.Notify(ctx, n)
+	return nil
 }
 
 // creditOps are the op ids of the difference correction n posts.
