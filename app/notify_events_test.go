@@ -9,8 +9,8 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
-// notices counts the notifications of kind about event in recipient's
-// inbox, reading every position.
+// notices counts the notifications of kind about event ("*": any) in
+// recipient's inbox, reading every position.
 func (w *world) notices(recipient string, kind models.NoticeKind, event string) int {
 	w.t.Helper()
 	n := 0
@@ -19,7 +19,7 @@ func (w *world) notices(recipient string, kind models.NoticeKind, event string) 
 		if err != nil {
 			return n
 		}
-		if note.Kind == kind && note.EventID == event {
+		if note.Kind == kind && (note.EventID == event || event == "*") {
 			n++
 		}
 	}
@@ -90,6 +90,14 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 	reversal := models.AccountOf(sonID, models.AssetPoints).EntryID(seq + 1)
 	if n := w.notices(sonID, models.NoticePointsReversed, reversal); n != 1 {
 		t.Errorf("points reversed: %d notifications about %s, want 1", n, reversal)
+	}
+
+	// Hours given to his mother: one key, 32 requests.
+	atOnce(32, func(int) {
+		w.call("POST", "/api/v1/gifts", son, map[string]any{"to_resident_id": elderID, "minutes": 30}, "Idempotency-Key", "events-gift-1")
+	})
+	if n := w.notices(elderID, models.NoticeGiftReceived, "*"); n != 1 {
+		t.Errorf("gift received: %d notifications, want 1", n)
 	}
 
 	merchant, _ := w.rewardOf(son, "merchant")
