@@ -92,6 +92,20 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 		t.Errorf("points reversed: %d notifications about %s, want 1", n, reversal)
 	}
 
+	// A family link verified by 32 requests at once tells both sides once.
+	headID := w.ids[phoneHeadA]
+	if r := w.call("POST", "/api/v1/residents/"+sonID+"/family", staff, map[string]string{"resident_id": headID, "relation": "其他"}); r.Status/100 != 2 {
+		t.Fatalf("family link: %d %s", r.Status, r.Body)
+	}
+	atOnce(32, func(int) {
+		w.call("POST", "/api/v1/residents/"+sonID+"/family/"+headID+"/verify", staff, nil)
+	})
+	for _, id := range []string{sonID, headID} {
+		if n := w.notices(id, models.NoticeFamilyLinked, "family:"+sonID+":"+headID); n != 1 {
+			t.Errorf("family linked: %d notifications to %s, want 1", n, id)
+		}
+	}
+
 	// Hours given to his mother: one key, 32 requests.
 	atOnce(32, func(int) {
 		w.call("POST", "/api/v1/gifts", son, map[string]any{"to_resident_id": elderID, "minutes": 30}, "Idempotency-Key", "events-gift-1")

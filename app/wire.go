@@ -158,6 +158,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	})
 	sys.deps.Honour = sys.honour
 	sys.communities.KeepHeadTerms(sys.honour)
+	sys.communities.TellPeople(notifier{sys.inbox, log})
 	// The honour roll, star levels and head terms decide who may redeem
 	// honour-only, star-gated and heads' rewards.
 	sys.rewards = rewards.New(rewards.Deps{
