@@ -335,6 +335,12 @@ func (d *Deliverer) each(ctx context.Context, s Sender, notes []models.Notificat
 func (d *Deliverer) deliver(ctx context.Context, s Sender, note models.Notification) (outcome, Counts, error) {
 	var c Counts
 	name := s.Name()
+	// Held first, before any read: a backlog waiting out the night costs
+	// nothing per pass but its queue read.
+	if !note.Urgent && d.opts.Quiet != nil && d.opts.Quiet(d.now()) {
+		c.Held++
+		return pending, c, nil
+	}
 	done, err := d.store.Sent(ctx, name, note.ID)
 	if err != nil || done {
 		return sent, c, err
@@ -369,10 +375,6 @@ func (d *Deliverer) deliver(ctx context.Context, s Sender, note models.Notificat
 		if last.N >= budget {
 			return d.giveUp(ctx, name, note, gen, last.N, f.Error)
 		}
-	}
-	if !note.Urgent && d.opts.Quiet != nil && d.opts.Quiet(now) {
-		c.Held++
-		return pending, c, nil
 	}
 	a := Attempt{
 		Sender:     name,
