@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/linli-community/linli/community"
@@ -22,6 +23,7 @@ type Service struct {
 	trail    community.AuditTrail
 	policies community.PolicySource
 	now      func() time.Time
+	notify   community.Notifier
 }
 
 // Deps are what the accounts service is built on, by name.
@@ -31,16 +33,40 @@ type Deps struct {
 	Trail    community.AuditTrail
 	Policies community.PolicySource
 	Now      func() time.Time
+	Notify   community.Notifier // tells residents of points awarded or reversed; nil: no one
 }
 
 // New returns the accounts service.
 func New(d Deps) *Service {
-	return &Service{
+	a := &Service{
 		ledger:   d.Ledger,
 		people:   community.NewMembers(d.People, d.Now),
 		trail:    d.Trail,
 		policies: d.Policies,
 		now:      d.Now,
+		notify:   d.Notify,
+	}
+	if a.notify == nil {
+		a.notify = community.NoNotifier{}
+	}
+	return a
+}
+
+// pointsNotice tells the account's resident of entry e (an award or a
+// reversal of points) with its reason: once per entry, so a keyed repeat,
+// which gets the same entry back, notifies again harmlessly.
+func pointsNotice(e models.Entry, kind models.NoticeKind) models.Notice {
+	points := e.Delta
+	if points < 0 {
+		points = -points
+	}
+	return models.Notice{
+		Kind:        kind,
+		EventID:     e.ID(),
+		Recipient:   e.Account.ResidentID,
+		CommunityID: e.CommunityID,
+		Args:        map[string]string{"points": strconv.FormatInt(points, 10), "reason": e.Reason},
+		Link:        "/ledger/POINTS",
 	}
 }
 
@@ -148,6 +174,9 @@ func (a *Service) Adjust(ctx context.Context, p models.Principal, adj Adjustment
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("adjust: %w", err)
 	}
+	if e.Kind == models.KindAward {
+		a.notify.Notify(ctx, pointsNotice(e, models.NoticePointsAwarded))
+	}
 	return e, nil
 }
 
@@ -198,6 +227,9 @@ func (a *Service) Reverse(ctx context.Context, p models.Principal, residentID st
 	})
 	if err != nil {
 		return e, fmt.Errorf("reverse: audit trail: %w", err)
+	}
+	if asset == models.AssetPoints {
+		a.notify.Notify(ctx, pointsNotice(e, models.NoticePointsReversed))
 	}
 	if e.Actor != p.ResidentID || e.IdempotencyKey != key {
 		return models.Entry{}, models.ErrAlreadyReversed.Withf("记录 %[1]s 已由 %[3]s 于 %[4]s 冲正，冲正记录为 %[5]s（序号 %[2]d）", "entry %[1]s was already reversed by %[3]s at %[4]s: reversal %[5]s (seq %[2]d)", orig.ID(), e.Seq, e.Actor, e.At.UTC().Format(time.RFC3339), e.ID())

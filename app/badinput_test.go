@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/outbound"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -408,6 +409,17 @@ func realTargets(w *world) map[string]target {
 	building := jsonField(t, must(w.call("GET", "/api/v1/buildings", staff, nil), "buildings"), "id", "items")
 	household := resident(elderID).HouseholdID
 	year := strconv.Itoa(time.Now().Year())
+	// A notification for the elder to read, a dead letter for staff to retry.
+	note, err := w.sys.inbox.Notify(ctx, models.Notice{Kind: models.NoticePointsAwarded, EventID: "fixture",
+		Recipient: elderID, CommunityID: w.communityA()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := outbound.DeadLetter{ID: outbound.DeadLetterID("webhook", note.ID, 1), Sender: "webhook", MessageID: note.ID,
+		CommunityID: w.communityA(), Recipient: elderID, Kind: string(note.Kind), Generation: 1, Attempts: 8, At: time.Now()}
+	if err := w.sys.store.InsertDeadLetter(ctx, dead); err != nil {
+		t.Fatal(err)
+	}
 
 	v1 := "/api/v1"
 	return map[string]target{
@@ -481,5 +493,9 @@ func realTargets(w *world) map[string]target {
 		"POST /api/v1/residents/:id/needy":                               {v1 + "/residents/" + elderID + "/needy", staff},
 		"POST /api/v1/timebank/fund/credits":                             {v1 + "/timebank/fund/credits", staff},
 		"POST /api/v1/gifts":                                             {v1 + "/gifts", son},
+		"POST /api/v1/me/notifications/read-all":                         {v1 + "/me/notifications/read-all", elder},
+		"POST /api/v1/me/notifications/:id/read":                         {v1 + "/me/notifications/" + url.PathEscape(note.ID) + "/read", elder},
+		"PUT /api/v1/me/notification-preferences":                        {v1 + "/me/notification-preferences", elder},
+		"POST /api/v1/deliveries/dead-letters/:id/retry":                 {v1 + "/deliveries/dead-letters/" + dead.ID + "/retry", staff},
 	}
 }

@@ -55,6 +55,21 @@ type Config struct {
 	ClockStart time.Time `env:"LINLI_CLOCK_START"`
 	LogLevel   string    `env:"LINLI_LOG_LEVEL" envDefault:"info"`
 	LogFormat  string    `env:"LINLI_LOG_FORMAT" envDefault:"json"`
+	Notify     NotifyConfig
+}
+
+// NotifyConfig is how notifications go out (packages inbox and outbound).
+type NotifyConfig struct {
+	Senders          string        `env:"LINLI_NOTIFY_SENDERS" envDefault:"log"` // comma-separated: log, webhook
+	WebhookURL       string        `env:"LINLI_WEBHOOK_URL"`
+	WebhookKeys      Secret        `env:"LINLI_WEBHOOK_KEYS"`
+	WebhookActiveKID string        `env:"LINLI_WEBHOOK_ACTIVE_KID"`
+	WebhookTimeout   time.Duration `env:"LINLI_WEBHOOK_TIMEOUT" envDefault:"5s"`
+	MaxAttempts      int           `env:"LINLI_DELIVERY_MAX_ATTEMPTS" envDefault:"8"`
+	Backoff          time.Duration `env:"LINLI_DELIVERY_BACKOFF" envDefault:"30s"`
+	Interval         time.Duration `env:"LINLI_DELIVERY_INTERVAL" envDefault:"5s"`
+	Workers          int           `env:"LINLI_DELIVERY_WORKERS" envDefault:"4"`
+	QuietHours       string        `env:"LINLI_QUIET_HOURS" envDefault:"22:00-08:00"`
 }
 
 // loadConfig reads the config from environ (KEY=VALUE pairs).
@@ -93,6 +108,9 @@ func loadConfig(environ []string) (Config, error) {
 	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil {
 		return c, fmt.Errorf("config: LINLI_TIME_ZONE: %w", err)
+	}
+	if err := c.Notify.check(); err != nil {
+		return c, err
 	}
 	return c, nil
 }

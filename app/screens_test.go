@@ -654,3 +654,50 @@ func TestScreensMutualAidHelpedAndConfirmed(t *testing.T) {
 		t.Fatalf("his hours %d → %d; the help was 2 hours", before, got)
 	}
 }
+
+// Issue 16.6: the home screen's bell shows the unread count; the
+// notifications page lists them unread first, opens one where its link
+// points and marks all read.
+func TestScreensIssue16_6_ResidentReadsHerNotifications(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	elderID := w.ids[phoneElderA]
+	// What the demo's seeding told her is read: only these two are new.
+	if r := w.call("POST", "/api/v1/me/notifications/read-all", w.login(phoneElderA), nil); r.Status != 200 {
+		t.Fatalf("read all: %d %s", r.Status, r.Body)
+	}
+	for i, kind := range []models.NoticeKind{models.NoticeRedemptionDone, models.NoticePointsAwarded} {
+		if _, err := w.sys.inbox.Notify(ctx, models.Notice{Kind: kind, EventID: fmt.Sprintf("screen%d", i), Recipient: elderID,
+			CommunityID: w.communityA(), Args: map[string]string{"reward": "早餐套餐", "points": "30", "reason": "楼道清扫"},
+			Link: "/redemptions/screen0"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := newScreens(t, w)
+	elder := s.person()
+	s.login(elder, "/", phoneElderA)
+	s.do(elder, "bell with 2 unread", chromedp.WaitVisible(chromedp.CSS(`[data-test=bell] .van-badge`)))
+	if got := s.text(elder, `[data-test=bell] .van-badge`); got != "2" {
+		t.Fatalf("bell badge %q, want 2", got)
+	}
+	s.do(elder, "notifications", chromedp.Click(chromedp.CSS(`[data-test=bell]`)), waitText("获得积分"), waitText("兑换已完成"))
+	s.shot(elder, "resident-notifications")
+	s.do(elder, "open one", clickText("兑换已完成"), waitText("我的兑换"))
+	s.do(elder, "back home", chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-test=bell] .van-badge`)))
+	if got := s.text(elder, `[data-test=bell] .van-badge`); got != "1" {
+		t.Fatalf("bell badge after reading one %q, want 1", got)
+	}
+	s.do(elder, "read all", chromedp.Navigate(s.base+"/me/notifications"), waitText("全部已读"), clickText("全部已读"))
+	s.do(elder, "none unread", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](`!document.querySelector('.note.unread')`,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))(ctx, t)
+		return err
+	}))
+	var count struct {
+		Unread int `json:"unread"`
+	}
+	w.call("GET", "/api/v1/me/notifications/unread-count", w.login(phoneElderA), nil).decode(t, &count)
+	if count.Unread != 0 {
+		t.Fatalf("unread %d after read all", count.Unread)
+	}
+}

@@ -43,6 +43,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		sched = sys.scheduler()
 		sched.Start()
 	}
+	// Every replica delivers: each attempt is claimed by an insert, so two
+	// never send the same message to a sender at once.
+	deliveryCtx, stopDelivery := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDelivery()
+	delivered := make(chan struct{})
+	go func() {
+		defer close(delivered)
+		sys.deliverer.Run(deliveryCtx, cfg.Notify.Interval)
+	}()
 
 	select {
 	case err := <-served:
@@ -56,6 +65,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 	if sched != nil {
 		<-sched.Stop().Done() // waits for running jobs
 	}
+	// An attempt cut short here has no outcome and is sent again after
+	// its lease, under the same message id.
+	stopDelivery()
+	<-delivered
 	return nil
 }
 
@@ -73,8 +86,10 @@ func (s *system) scheduler() *cron.Cron {
 		_, err := c.AddFunc(sj.spec, func() {
 			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.LeaseTTL)
 			defer cancel()
+			period := job.Period(s.now())
 			if err := s.runner.Scheduled(ctx, job); err != nil && !errors.Is(err, jobs.ErrSkipped) {
 				s.log.Error("scheduled job", "job", job.Name, "err", err)
+				s.notifyJobFailed(context.WithoutCancel(ctx), job.Name, period)
 			}
 		})
 		if err != nil {

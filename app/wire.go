@@ -16,10 +16,12 @@ import (
 	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/handlers"
 	"github.com/linli-community/linli/honour"
+	"github.com/linli-community/linli/inbox"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/mutualaid"
+	"github.com/linli-community/linli/outbound"
 	"github.com/linli-community/linli/policy"
 	"github.com/linli-community/linli/rewards"
 	"github.com/linli-community/linli/settlement"
@@ -47,6 +49,9 @@ type system struct {
 	honour      *honour.Service
 	timebank    *timebank.Service
 	mutualAid   *mutualaid.Service
+	inbox       *inbox.Inbox
+	deliverer   *outbound.Deliverer
+	reminders   *inbox.Reminders
 	passwords   *auth.Passwords
 	qrSecret    []byte // signs QR tokens; derived from the active JWT key
 	metrics     *metrics
@@ -115,12 +120,15 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.runner = jobs.NewRunner(st, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), newID()), cfg.LeaseTTL, now, newID, log)
 	sys.runner.Observe(sys.metrics)
 	sys.policies = policy.New(st, now)
+	// Before the capabilities: each is given it to tell people what happened.
+	sys.inbox = inbox.New(st, now)
 	sys.accounts = accounts.New(accounts.Deps{
 		Ledger:   sys.ledger,
 		People:   st,
 		Trail:    st,
 		Policies: sys.policies,
 		Now:      now,
+		Notify:   notifier{sys.inbox, log},
 	})
 	sys.deps = handlers.Deps{
 		Log:      log,
@@ -134,6 +142,9 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	if err := sys.wireAuth(); err != nil {
 		return nil, err
 	}
+	if err := sys.wireNotify(); err != nil {
+		return nil, err
+	}
 	sys.communities = directory.New(st, sys.passwords, newID, now)
 	sys.deps.Community = sys.communities
 	sys.honour = honour.New(honour.Deps{
@@ -143,9 +154,11 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		Heads:    sys.communities,
 		NewID:    newID,
 		Now:      now,
+		Notify:   notifier{sys.inbox, log},
 	})
 	sys.deps.Honour = sys.honour
 	sys.communities.KeepHeadTerms(sys.honour)
+	sys.communities.TellPeople(notifier{sys.inbox, log})
 	// The honour roll, star levels and head terms decide who may redeem
 	// honour-only, star-gated and heads' rewards.
 	sys.rewards = rewards.New(rewards.Deps{
@@ -157,6 +170,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		QRSecret:    sys.qrSecret,
 		NewID:       newID,
 		Now:         now,
+		Notify:      notifier{sys.inbox, log},
 	})
 	sys.rewards.LimitQR(cfg.QRPerMinute)
 	sys.deps.Rewards = sys.rewards
@@ -169,6 +183,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		Trail:    st,
 		Held:     sys.rewards,
 		Now:      now,
+		Notify:   notifier{sys.inbox, log},
 	})
 	sys.deps.Settlement = sys.settlement
 	sys.timebank = timebank.New(timebank.Deps{
@@ -179,6 +194,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		Trail:    st,
 		QRSecret: sys.qrSecret,
 		Now:      now,
+		Notify:   notifier{sys.inbox, log},
 		NewID:    newID,
 	})
 	sys.deps.Timebank = sys.timebank
@@ -255,6 +271,10 @@ func (s *system) schedule() []scheduledJob {
 		{"50 1-23 1-3 1 *", jobs.StarLevels(s.honour, s.loc)}, // 1-3 January, hourly until done
 		{"10 2 * * *", jobs.AutoApproveRecords(s.timebank, s.loc)},
 		{"20 2 * * *", jobs.AutoConfirmAid(s.mutualAid, s.loc)},
+		// Points reminders: from the 4th (after the month's expiry run on
+		// the 1st-3rd) the "within 30 days" one, from 7 days before the
+		// month's end the second; hourly until each is done.
+		{"0 9-20 4-31 * *", jobs.PointsReminders(reminderJob{s.reminders}, s.loc)},
 	}
 	if s.cfg.embedded() && s.cfg.BackupKeepDays > 0 {
 		// After the night's settlement tick, catch-up and audit, so the

@@ -73,6 +73,7 @@ type Service struct {
 	newID  func() string
 	now    func() time.Time
 	terms  HeadTermKeeper
+	notify community.Notifier
 }
 
 // HeadTermKeeper records building heads' terms (the honour service).
@@ -90,8 +91,12 @@ func (s *Service) KeepHeadTerms(k HeadTermKeeper) { s.terms = k }
 // New returns the community-structure service. newID returns a
 // fresh random id for every new record.
 func New(s Store, h PasswordHasher, newID func() string, now func() time.Time) *Service {
-	return &Service{store: s, hasher: h, newID: newID, now: now}
+	return &Service{store: s, hasher: h, newID: newID, now: now, notify: community.NoNotifier{}}
 }
+
+// TellPeople gives the service the notifier that tells two relatives their
+// family link was verified.
+func (s *Service) TellPeople(n community.Notifier) { s.notify = n }
 
 // stamp is the time a record is created, to the millisecond the store
 // keeps, so what a create returns equals what a read returns later.
@@ -814,6 +819,18 @@ func (s *Service) VerifyFamilyLink(ctx context.Context, p models.Principal, resi
 	}
 	if r, err = s.linkFamily(ctx, r, other.ID, r.Family[i].Relation, true); err != nil {
 		return models.Resident{}, fmt.Errorf("verify family link: %w", err)
+	}
+	// Each side hears of it once (the link's id names both); a repeat,
+	// which finishes a verification cut short, notifies again harmlessly.
+	for _, pair := range [][2]models.Resident{{r, other}, {other, r}} {
+		s.notify.Notify(ctx, models.Notice{
+			Kind:        models.NoticeFamilyLinked,
+			EventID:     "family:" + r.ID + ":" + other.ID,
+			Recipient:   pair[0].ID,
+			CommunityID: r.CommunityID,
+			Args:        map[string]string{"name": models.MaskName(pair[1].Name)},
+			Link:        "/family",
+		})
 	}
 	return r, nil
 }

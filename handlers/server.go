@@ -51,6 +51,8 @@ type Deps struct {
 	Timebank   timebankService
 	MutualAid  mutualAidService
 	Jobs       jobsService
+	Inbox      inboxService
+	Deliveries deliveryService
 	Requests   requestLog
 	// Now is the service's clock, for what an answer shows as of now (a
 	// reward's active flag, the default day and month of a listing).
@@ -123,6 +125,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesTimebank(v1)
 	h.routesMutualAid(v1)
 	h.routesConsole(v1)
+	h.routesInbox(v1)
 	return app
 }
 

@@ -79,18 +79,24 @@ type Service struct {
 	heads    HeadAppointer
 	newID    func() string
 	now      func() time.Time
+	notify   community.Notifier
 }
 
 // New returns the honour service.
 func New(d Deps) *Service {
-	return &Service{
+	s := &Service{
 		store:    d.Store,
 		ledger:   d.Ledger,
 		policies: d.Policies,
 		heads:    d.Heads,
 		newID:    d.NewID,
 		now:      d.Now,
+		notify:   d.Notify,
 	}
+	if s.notify == nil {
+		s.notify = community.NoNotifier{}
+	}
+	return s
 }
 
 // Deps are what the honour service is built on, by name.
@@ -101,6 +107,7 @@ type Deps struct {
 	Heads    HeadAppointer // sets a building's head (package directory)
 	NewID    func() string
 	Now      func() time.Time
+	Notify   community.Notifier // tells nominees of their nomination and of objections; nil: no one
 }
 
 func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
@@ -221,6 +228,18 @@ func (s *Service) Nominate(ctx context.Context, p models.Principal, n Nomination
 	e.NoticeEnds = e.Nominated.Add(time.Duration(policy.NoticeDays) * day)
 	if e, err = s.insertNomination(ctx, e); err != nil {
 		return models.HonourEntry{}, err
+	}
+	// A keyed repeat finds the entry and comes here again: the notice is
+	// written once (its id is the entry's).
+	if e.ResidentID != "" {
+		s.notify.Notify(ctx, models.Notice{
+			Kind:        models.NoticeNominated,
+			EventID:     e.ID,
+			Recipient:   e.ResidentID,
+			CommunityID: e.CommunityID,
+			Args:        map[string]string{"reason": e.Reason, "date": e.NoticeEnds.Format("2006-01-02")},
+			Link:        "/honour",
+		})
 	}
 	return e, s.audit(ctx, once.AuditNominated(e.ID), e.CommunityID, p.ResidentID, "honour.nominated", e.ID, e.Category+": "+e.Reason, e.Nominated)
 }
@@ -440,11 +459,23 @@ func (s *Service) Object(ctx context.Context, p models.Principal, entryID, reaso
 	o := models.Objection{ID: community.DerivedID(e.ID, p.ResidentID), EntryID: e.ID, CommunityID: e.CommunityID,
 		ResidentID: p.ResidentID, Reason: reason, At: at, Status: models.ObjectionPending}
 	err = s.store.InsertObjection(ctx, o)
-	if errors.Is(err, models.ErrConflict) {
-		return models.Objection{}, models.ErrAlreadyExists.Withf("您已对这条提名提出过异议。", "you have objected to this nomination already")
+	if err != nil && !errors.Is(err, models.ErrConflict) {
+		return models.Objection{}, fmt.Errorf("object: %w", err)
+	}
+	// The nominee hears of it (urgent: the notice period runs), once per
+	// objection; a repeat after a crash before this notifies then.
+	if e.ResidentID != "" {
+		s.notify.Notify(ctx, models.Notice{
+			Kind:        models.NoticeObjectionFiled,
+			EventID:     o.ID,
+			Recipient:   e.ResidentID,
+			CommunityID: e.CommunityID,
+			Args:        map[string]string{"reason": reason},
+			Link:        "/honour",
+		})
 	}
 	if err != nil {
-		return models.Objection{}, fmt.Errorf("object: %w", err)
+		return models.Objection{}, models.ErrAlreadyExists.Withf("您已对这条提名提出过异议。", "you have objected to this nomination already")
 	}
 	return o, nil
 }
@@ -736,6 +767,22 @@ func (s *Service) list(ctx context.Context, e models.HonourEntry) error {
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
+	// Each nominee hears of the listing once (the event's id), whoever
+	// finishes it: the listing job resumes a listing a crash cut short.
+	people, err := s.nominees(ctx, e)
+	if err != nil {
+		return err
+	}
+	for _, r := range people {
+		s.notify.Notify(ctx, models.Notice{
+			Kind:        models.NoticeListed,
+			EventID:     ev.ID,
+			Recipient:   r.ID,
+			CommunityID: e.CommunityID,
+			Args:        map[string]string{"points": strconv.FormatInt(int64(policy.ListingPoints), 10)},
+			Link:        "/honour",
+		})
+	}
 	cur, err := s.store.HonourCurrent(ctx, currentKey(e))
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
@@ -834,6 +881,16 @@ func (s *Service) Revoke(ctx context.Context, p models.Principal, entryID, reaso
 	e.Status, e.EndedAt, e.EndReason, e.Revocations, e.AppealOpen = models.HonourRevoked, ev.At, ev.Reason, n, false
 	if err := s.store.SaveHonourEntry(ctx, e); err != nil {
 		return models.HonourEntry{}, fmt.Errorf("revoke: %w", err)
+	}
+	if e.ResidentID != "" {
+		s.notify.Notify(ctx, models.Notice{
+			Kind:        models.NoticeRevoked,
+			EventID:     ev.ID,
+			Recipient:   e.ResidentID,
+			CommunityID: e.CommunityID,
+			Args:        map[string]string{"reason": ev.Reason},
+			Link:        "/honour",
+		})
 	}
 	return e, nil
 }

@@ -106,6 +106,7 @@ type Service struct {
 	qrSecret []byte
 	newID    func() string
 	now      func() time.Time
+	notify   community.Notifier
 
 	mu          sync.Mutex
 	qrLog       map[string][]time.Time // QR issuance per resident in the last minute
@@ -146,6 +147,10 @@ func New(d Deps) *Service {
 		qrLog:       map[string][]time.Time{},
 		qrPerMinute: QRPerMinute,
 		catalogue:   community.NewRemembered[string, models.Reward](catalogueTTL, catalogueSize, d.Now),
+		notify:      d.Notify,
+	}
+	if svc.notify == nil {
+		svc.notify = community.NoNotifier{}
 	}
 	svc.counter = once.NewCounter(d.Store, svc.stamp)
 	return svc
@@ -161,6 +166,7 @@ type Deps struct {
 	QRSecret    []byte      // signs merchant QR tokens
 	NewID       func() string
 	Now         func() time.Time
+	Notify      community.Notifier // tells residents their redemptions were fulfilled; nil: no one
 }
 
 // rewardByID is reward id, from the catalogue or the store.
@@ -922,6 +928,10 @@ func (s *Service) fulfilled(ctx context.Context, red models.Redemption, m models
 		if err != nil {
 			return red, fmt.Errorf("fulfil: %w", err)
 		}
+		// One of the mark's keyed effects, so whoever follows the mark
+		// after a crash notifies too; the fulfilment's event id makes it
+		// one notification per generation.
+		s.notify.Notify(ctx, redemptionNotice(red, models.NoticeRedemptionDone, once.FulfilEvent(red.ID, red.Generation)))
 	}
 	red.Status, red.Fulfilled, red.BillNo, red.BillDate = models.RedemptionFulfilled, m.At, m.BillNo, m.BillDate
 	return red, nil
@@ -967,9 +977,25 @@ func (s *Service) closed(ctx context.Context, red models.Redemption, m models.Re
 		if err != nil {
 			return red, fmt.Errorf("release: %w", err)
 		}
+		if models.RedemptionStatus(m.Outcome) == models.RedemptionExpired {
+			s.notify.Notify(ctx, redemptionNotice(red, models.NoticeRedemptionExpired, "expired:"+red.ID))
+		}
 	}
 	red.Status, red.Closed = models.RedemptionStatus(m.Outcome), m.At
 	return red, nil
+}
+
+// redemptionNotice tells red's resident of event (kind), with the reward
+// and its points; event names the mark, decided once.
+func redemptionNotice(red models.Redemption, kind models.NoticeKind, event string) models.Notice {
+	return models.Notice{
+		Kind:        kind,
+		EventID:     event,
+		Recipient:   red.ResidentID,
+		CommunityID: red.CommunityID,
+		Args:        map[string]string{"reward": red.Title, "points": strconv.FormatInt(int64(red.Points), 10)},
+		Link:        "/redemptions/" + red.ID,
+	}
 }
 
 var closeReason = map[models.RedemptionStatus]string{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -82,11 +83,12 @@ type Service struct {
 	trail    community.AuditTrail
 	held     HeldPoints
 	now      func() time.Time
+	notify   community.Notifier
 }
 
 // New returns the settlement service.
 func New(d Deps) *Service {
-	return &Service{
+	s := &Service{
 		store:    d.Store,
 		ledger:   d.Ledger,
 		people:   d.People,
@@ -94,7 +96,12 @@ func New(d Deps) *Service {
 		trail:    d.Trail,
 		held:     d.Held,
 		now:      d.Now,
+		notify:   d.Notify,
 	}
+	if s.notify == nil {
+		s.notify = community.NoNotifier{}
+	}
+	return s
 }
 
 // Deps are what the settlement service is built on, by name.
@@ -106,6 +113,7 @@ type Deps struct {
 	Trail    community.AuditTrail
 	Held     HeldPoints // the points held by open redemptions (package rewards)
 	Now      func() time.Time
+	Notify   community.Notifier // tells partners a statement is ready; nil: no one
 }
 
 // Lines are written in batches of lineBatch, at most lineWriters batches at
@@ -201,6 +209,9 @@ const lateMargin = time.Hour
 func (s *Service) SettlePartner(ctx context.Context, c models.Community, p models.Partner, m models.Month) (models.Statement, bool, error) {
 	id := models.StatementID(p.ID, m)
 	if st, err := s.store.Statement(ctx, id); err == nil {
+		// A run that died after the header and before telling the
+		// partner is finished here.
+		s.statementReady(ctx, st)
 		return st, false, nil
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
@@ -283,12 +294,50 @@ func (s *Service) SettlePartner(ctx context.Context, c models.Community, p model
 			return st, false, fmt.Errorf("settle %s: written with %d lines (%d fen), this run counted %d (%d fen): check its lines",
 				id, st.Lines, st.TotalFen, mine.Lines, mine.TotalFen)
 		}
+		s.statementReady(ctx, st)
 		return st, false, nil
 	}
 	if err != nil {
 		return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
 	}
+	s.statementReady(ctx, st)
 	return st, true, nil
+}
+
+// statementReady tells the partner's logins that st is ready to confirm.
+func (s *Service) statementReady(ctx context.Context, st models.Statement) {
+	s.tellAbout(ctx, st, models.NoticeStatementReady, partnerOf(st.PartnerID))
+}
+
+// tellAbout tells every resident of st's community that tell picks of st
+// (kind): once per statement and reader, however many runs or repeats get
+// here. It never fails its caller: readers that could not be listed (a
+// store failure, counted by the store's error metric) are told by the next
+// run or repeat that reaches it.
+func (s *Service) tellAbout(ctx context.Context, st models.Statement, kind models.NoticeKind, tell func(models.Resident) bool) {
+	_ = s.store.EachResident(ctx, st.CommunityID, func(r models.Resident) error {
+		if !tell(r) {
+			return nil
+		}
+		s.notify.Notify(ctx, models.Notice{
+			Kind:        kind,
+			EventID:     st.ID,
+			Recipient:   r.ID,
+			CommunityID: st.CommunityID,
+			Args:        map[string]string{"month": st.Month.String(), "amount": yuanText(st.TotalFen), "partner": st.PartnerName},
+			Link:        "/statements/" + st.ID,
+		})
+		return nil
+	})
+}
+
+// yuanText writes fen as yuan with two decimals ("1234.50"), in integers.
+func yuanText(f models.Fen) string {
+	sign, n := "", int64(f)
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, n/100, n%100)
 }
 
 // isAdjustment reports whether e is about a month before the one that
@@ -449,5 +498,23 @@ func (s *Service) transition(ctx context.Context, p models.Principal, st models.
 		ID: once.AuditStatement(st.ID, string(to)), CommunityID: st.CommunityID, Actor: by, Action: "statement." + string(to),
 		Subject: st.PartnerID, Amount: int64(st.TotalFen), Ref: st.ID, At: at,
 	})
+	// Staff hear that the partner confirmed; the partner that it was paid.
+	// On every repeat too, written once per statement and reader.
+	kind, tell := models.NoticeStatementConfirmed, isStaff
+	if to == models.StatementPaid {
+		kind, tell = models.NoticeStatementPaid, partnerOf(st.PartnerID)
+	}
+	s.tellAbout(ctx, st, kind, tell)
 	return st, wrapIf(err, "statement "+string(to)+": audit trail")
+}
+
+// isStaff reports whether r is the community's staff or admin.
+func isStaff(r models.Resident) bool {
+	return slices.Contains(r.Roles, models.RoleStaff) || slices.Contains(r.Roles, models.RoleAdmin)
+}
+
+// partnerOf matches the logins of partner: its partner login and, for a
+// merchant, its clerks.
+func partnerOf(partner string) func(models.Resident) bool {
+	return func(r models.Resident) bool { return r.PartnerID == partner || r.MerchantID == partner }
 }

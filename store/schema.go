@@ -62,6 +62,18 @@ const (
 	colGifts            = "tb_gifts"
 )
 
+// Notifications (package inbox) and their deliveries (package outbound).
+const (
+	colNotifications = "notifications" // _id derived from kind, event and recipient; inserted once
+	colInbox         = "inbox_entries" // _id is box:recipient:seq, a recipient's inbox chain
+	colInboxHints    = "inbox_hints"   // _id is the recipient; hints only
+	colInboxMarks    = "inbox_marks"   // read:recipient:seq and readall:recipient:k, inserted once
+	colNoticePrefs   = "notice_prefs"  // _id is the resident
+	colNotifyQueue   = "notify_queue"  // small: loses items when delivered
+	colDeliveries    = "deliveries"    // try:, fail:, sent:, revive: per sender and message, inserted once
+	colDeadLetters   = "dead_letters"  // small: loses items when staff retry them
+)
+
 // colKeyedRequests holds the hash and first answer of each keyed request;
 // _id is k:caller:key.
 const colKeyedRequests = "keyed_requests"
@@ -76,6 +88,7 @@ var allCollections = []string{
 	colHonourEntries, colObjections, colHonourEvents, colHonourCurrent, colHeadTerms, colHeadCurrent, colDuties, colStarLevels,
 	colActivities, colSignups, colTBKeys, colRecords, colRecordQueue, colLinks, colCorrections, colAid, colGifts,
 	colKeyedRequests, colListHeads, colLiabilityAccounts, colLiabilitySummaries,
+	colNotifications, colInbox, colInboxHints, colInboxMarks, colNoticePrefs, colNotifyQueue, colDeliveries, colDeadLetters,
 }
 
 type index struct {
@@ -115,6 +128,7 @@ var indexes = []index{
 	{colFilialPlates, bson.D{{Key: "community", Value: 1}, {Key: "parent", Value: 1}}, false},
 	{colFilialBookings, bson.D{{Key: "community", Value: 1}, {Key: "parent", Value: 1}, {Key: "day", Value: 1}}, false},
 	{colLiabilityAccounts, bson.D{{Key: "community", Value: 1}}, false},
+	{colDeadLetters, bson.D{{Key: "community", Value: 1}, {Key: "at", Value: -1}}, false},
 }
 
 // EnsureSchema creates every collection and index; it is safe to run at

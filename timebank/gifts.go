@@ -3,6 +3,7 @@ package timebank
 import (
 	"context"
 	"errors"
+	"strconv"
 
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
@@ -78,6 +79,15 @@ func (t *Service) GiftHours(ctx context.Context, p models.Principal, toID string
 		return models.Gift{}, err
 	}
 	g.FromName, g.ToName = models.MaskName(giver.Name), models.MaskName(to.Name)
+	// A keyed repeat lands on the same gift and notifies again: once.
+	t.notify.Notify(ctx, models.Notice{
+		Kind:        models.NoticeGiftReceived,
+		EventID:     g.ID,
+		Recipient:   to.ID,
+		CommunityID: g.CommunityID,
+		Args:        map[string]string{"name": giver.Name, "minutes": strconv.FormatInt(int64(minutes), 10)},
+		Link:        "/gifts/" + g.ID,
+	})
 	return g, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/linli-community/linli/community"
@@ -580,6 +581,7 @@ func (t *Service) complete(ctx context.Context, rec models.ServiceRecord, d mode
 		if err := t.audit(ctx, rec, "record.reject", 0, d.Reason, d.Actor, d.At, once.AuditRejected(rec.ID)); err != nil {
 			return rec, err
 		}
+		t.notify.Notify(ctx, recordNotice(rec, models.NoticeHoursRejected, 0, 0, d.Reason))
 		return rec, t.store.UnqueueRecord(ctx, rec.ID)
 	}
 	pol, err := t.policies.At(ctx, rec.CommunityID, rec.Start)
@@ -655,9 +657,35 @@ func (t *Service) complete(ctx context.Context, rec models.ServiceRecord, d mode
 			return rec, err
 		}
 	}
+	// Before the record leaves the queue, so a crash before the notice is
+	// finished (and the notice written, once) by the auto-approval job.
+	t.notify.Notify(ctx, recordNotice(rec, models.NoticeHoursApproved, granted, models.Points(carry.Amount), d.Reason))
 	// Last: until here the auto-approval job finds the record in the queue
 	// and finishes what a crash left undone.
 	return rec, t.store.UnqueueRecord(ctx, rec.ID)
+}
+
+// recordNotice tells rec's resident of its decision (kind): the minutes
+// and points it credited, or why it was rejected. Its event is the
+// record, decided once.
+func recordNotice(rec models.ServiceRecord, kind models.NoticeKind, minutes models.Minutes, points models.Points, reason string) models.Notice {
+	what := rec.Description
+	if what == "" {
+		what = rec.Category
+	}
+	return models.Notice{
+		Kind:        kind,
+		EventID:     rec.ID,
+		Recipient:   rec.ResidentID,
+		CommunityID: rec.CommunityID,
+		Args: map[string]string{
+			"activity": what,
+			"minutes":  strconv.FormatInt(int64(minutes), 10),
+			"points":   strconv.FormatInt(int64(points), 10),
+			"reason":   reason,
+		},
+		Link: "/records/" + rec.ID,
+	}
 }
 
 // applyCorrections applies, in order, the decided corrections of rec
@@ -1121,7 +1149,19 @@ func (t *Service) closeCorrection(ctx context.Context, rec models.ServiceRecord,
 		}
 	}
 	verdict := map[bool]string{true: "accepted", false: "refused"}[o.m.Flag]
-	return t.audit(ctx, rec, "record.correct", int64(o.after-o.before),
+	err := t.audit(ctx, rec, "record.correct", int64(o.after-o.before),
 		fmt.Sprintf("correction %d %s: before %d min, after %d min; asked: %s; answer: %s", c.N, verdict, o.before, o.after, c.Reason, o.m.Reason),
 		o.m.Actor, o.m.At, once.AuditCorrected(c.ID))
+	if err != nil {
+		return err
+	}
+	// The resident who asked hears the answer, once per correction; the
+	// record stays queued until here, so a crash before it is finished
+	// (and the notice written) by the auto-approval job.
+	decision := map[bool]string{true: "通过", false: "驳回"}[o.m.Flag]
+	n := recordNotice(rec, models.NoticeCorrectionAnswered, o.after, 0, o.m.Reason)
+	n.EventID = c.ID
+	n.Args["decision"] = decision
+	t.notify.Notify(ctx, n)
+	return nil
 }

@@ -89,6 +89,7 @@ type Service struct {
 	slot     time.Duration
 	now      func() time.Time
 	newID    func() string
+	notify   community.Notifier
 
 	// chains appends to the per-resident chains; places are the
 	// activities' places.
@@ -113,6 +114,10 @@ func New(d Deps) *Service {
 		slot:     DefaultQRSlot,
 		now:      d.Now,
 		newID:    d.NewID,
+		notify:   d.Notify,
+	}
+	if svc.notify == nil {
+		svc.notify = community.NoNotifier{}
 	}
 	svc.chains = once.NewChains(d.Store, svc.stamp)
 	svc.places = once.NewPlaces(d.Store, svc.stamp)
@@ -129,6 +134,7 @@ type Deps struct {
 	QRSecret []byte // signs check-in QR tokens
 	Now      func() time.Time
 	NewID    func() string
+	Notify   community.Notifier // tells residents their hours were decided; nil: no one
 }
 
 func (t *Service) stamp() time.Time { return t.now().UTC().Truncate(time.Millisecond) }

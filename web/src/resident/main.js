@@ -20,6 +20,7 @@ import MutualAid from './views/MutualAid.vue'
 import Filial from './views/Filial.vue'
 import Duties from './views/Duties.vue'
 import Attendance from './views/Attendance.vue'
+import Notifications from './views/Notifications.vue'
 
 const router = createRouter({
   history: createWebHistory('/'),
@@ -40,6 +41,7 @@ const router = createRouter({
     { path: '/filial', component: Filial },
     { path: '/me/duties', component: Duties },
     { path: '/me/attendance', component: Attendance },
+    { path: '/me/notifications', component: Notifications },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 })

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/linli-community/linli/auth"
+	"github.com/linli-community/linli/inbox"
+	"github.com/linli-community/linli/jobs"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/outbound"
+)
+
+// senderNames lists the configured senders, checked.
+func (c NotifyConfig) senderNames() []string {
+	var out []string
+	for _, s := range strings.Split(c.Senders, ",") {
+		if s = strings.TrimSpace(s); s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// check refuses a notification setting that cannot work.
+func (c NotifyConfig) check() error {
+	for _, s := range c.senderNames() {
+		if s != "log" && s != "webhook" {
+			return fmt.Errorf("config: LINLI_NOTIFY_SENDERS: unknown sender %q (log, webhook)", s)
+		}
+		if s == "webhook" {
+			u, err := url.Parse(c.WebhookURL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return errors.New("config: LINLI_WEBHOOK_URL must be an http(s) URL when the webhook sender is on")
+			}
+			if _, _, err := c.webhookKey(); err != nil {
+				return err
+			}
+		}
+	}
+	switch {
+	case c.WebhookTimeout <= 0 || c.WebhookTimeout > time.Minute:
+		return errors.New("config: LINLI_WEBHOOK_TIMEOUT must be between 0 and 1m")
+	case c.MaxAttempts < 1 || c.MaxAttempts > 50:
+		return errors.New("config: LINLI_DELIVERY_MAX_ATTEMPTS must be from 1 to 50")
+	case c.Backoff <= 0 || c.Interval <= 0:
+		return errors.New("config: LINLI_DELIVERY_BACKOFF and LINLI_DELIVERY_INTERVAL must be positive")
+	case c.Workers < 1 || c.Workers > 64:
+		return errors.New("config: LINLI_DELIVERY_WORKERS must be from 1 to 64")
+	}
+	if _, err := parseQuietHours(c.QuietHours); err != nil {
+		return err
+	}
+	return nil
+}
+
+// webhookKey is the key that signs webhook requests: LINLI_WEBHOOK_ACTIVE_KID
+// (default: the last listed) of LINLI_WEBHOOK_KEYS. The others are listed
+// for the receivers' sake while a secret rotates (they accept the current
+// and the previous).
+func (c NotifyConfig) webhookKey() (outbound.WebhookKey, int, error) {
+	keys, last, err := auth.ParseKeys(string(c.WebhookKeys))
+	if err != nil {
+		return outbound.WebhookKey{}, 0, fmt.Errorf("config: LINLI_WEBHOOK_KEYS: %w", err)
+	}
+	active := c.WebhookActiveKID
+	if active == "" {
+		active = last
+	}
+	secret, ok := keys[active]
+	if !ok {
+		return outbound.WebhookKey{}, 0, fmt.Errorf("config: LINLI_WEBHOOK_ACTIVE_KID %q is not in LINLI_WEBHOOK_KEYS", active)
+	}
+	return outbound.WebhookKey{ID: active, Secret: secret}, len(keys), nil
+}
+
+// quietHours is a daily window of wall-clock minutes [from, to), which
+// may wrap past midnight; from == to is no window.
+type quietHours struct{ from, to int }
+
+// parseQuietHours reads "22:00-08:00"; "" is no quiet hours.
+func parseQuietHours(s string) (quietHours, error) {
+	if s == "" {
+		return quietHours{}, nil
+	}
+	bad := fmt.Errorf("config: LINLI_QUIET_HOURS must be HH:MM-HH:MM, e.g. 22:00-08:00 (got %q)", s)
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return quietHours{}, bad
+	}
+	from, err1 := time.Parse("15:04", strings.TrimSpace(a))
+	to, err2 := time.Parse("15:04", strings.TrimSpace(b))
+	if err1 != nil || err2 != nil {
+		return quietHours{}, bad
+	}
+	return quietHours{from: from.Hour()*60 + from.Minute(), to: to.Hour()*60 + to.Minute()}, nil
+}
+
+// holds reports whether t, read in loc, falls in the window.
+func (q quietHours) holds(t time.Time, loc *time.Location) bool {
+	if q.from == q.to {
+		return false
+	}
+	lt := t.In(loc)
+	m := lt.Hour()*60 + lt.Minute()
+	if q.from < q.to {
+		return m >= q.from && m < q.to
+	}
+	return m >= q.from || m < q.to
+}
+
+// wireNotify builds the senders, the deliverer and the reminders over the
+// inbox (built first, in build).
+func (s *system) wireNotify() error {
+	var senders []outbound.Sender
+	for _, name := range s.cfg.Notify.senderNames() {
+		switch name {
+		case "log":
+			senders = append(senders, outbound.NewLogSender(s.log.With("component", "notifications")))
+		case "webhook":
+			key, _, err := s.cfg.Notify.webhookKey()
+			if err != nil {
+				return err
+			}
+			senders = append(senders, outbound.NewWebhook("webhook", s.cfg.Notify.WebhookURL, key, s.cfg.Notify.WebhookTimeout, s.now))
+		}
+	}
+	quiet, err := parseQuietHours(s.cfg.Notify.QuietHours)
+	if err != nil {
+		return err
+	}
+	s.deliverer = outbound.NewDeliverer(s.store, s.inbox, senders, outbound.Options{
+		MaxAttempts: s.cfg.Notify.MaxAttempts,
+		Backoff:     s.cfg.Notify.Backoff,
+		MaxBackoff:  6 * time.Hour,
+		Timeout:     s.cfg.Notify.WebhookTimeout,
+		Workers:     s.cfg.Notify.Workers,
+		Quiet:       func(t time.Time) bool { return quiet.holds(t, s.loc) },
+	}, s.now, s.log)
+	s.reminders = inbox.NewReminders(s.inbox, s.store, s.ledger, expiryRules{s})
+	s.deps.Inbox = s.inbox
+	s.deps.Deliveries = s.deliverer
+	return nil
+}
+
+// expiryRules gives the reminders a community's zone and points lifetime.
+type expiryRules struct{ sys *system }
+
+func (r expiryRules) ExpiryRules(ctx context.Context, communityID string) (*time.Location, int, error) {
+	c, err := r.sys.store.Community(ctx, communityID)
+	if err != nil {
+		return nil, 0, err
+	}
+	pol, err := r.sys.policies.At(ctx, communityID, r.sys.now())
+	if err != nil {
+		return nil, 0, err
+	}
+	return c.Location(), pol.PointsLifetimeMonths, nil
+}
+
+// notifyJobFailed tells the staff and admins of every community that a
+// scheduled job failed for period: once per job and period, however many
+// of its hourly retries fail (the notification's id is derived from
+// them). A failure to notify is logged and changes nothing else.
+func (s *system) notifyJobFailed(ctx context.Context, job, period string) {
+	event := job + ":" + period
+	err := func() error {
+		for after := ""; ; {
+			cs, err := s.store.Communities(ctx, after, 100)
+			if err != nil || len(cs) == 0 {
+				return err
+			}
+			for _, c := range cs {
+				err := s.store.EachResident(ctx, c.ID, func(r models.Resident) error {
+					if !slices.Contains(r.Roles, models.RoleStaff) && !slices.Contains(r.Roles, models.RoleAdmin) {
+						return nil
+					}
+					_, err := s.inbox.Notify(ctx, models.Notice{
+						Kind:        models.NoticeJobFailed,
+						EventID:     event,
+						Recipient:   r.ID,
+						CommunityID: c.ID,
+						Args:        map[string]string{"job": job, "period": period},
+						Link:        "/console/jobs",
+					})
+					return err
+				})
+				if err != nil {
+					return err
+				}
+			}
+			after = cs[len(cs)-1].ID
+		}
+	}()
+	if err != nil {
+		s.log.Error("notify job failed", "job", job, "period", period, "err", err)
+	}
+}
+
+// notifier is what the capability packages are given to tell people what
+// happened: the inbox, with every failure logged and swallowed, so a
+// notification can never fail or undo the step that caused it. A notice
+// lost to a failure here is not written again unless its step is finished
+// again (the ones called from a step's keyed effects are: whoever follows
+// the step's mark, a repeat or a job, notifies once more, under the same
+// derived id); one lost to a crash between the step's commit point and the
+// notice is recovered the same way.
+type notifier struct {
+	inbox *inbox.Inbox
+	log   *slog.Logger
+}
+
+// Notify writes the notification of n, logging a failure.
+func (n notifier) Notify(ctx context.Context, notice models.Notice) {
+	if _, err := n.inbox.Notify(ctx, notice); err != nil {
+		n.log.Error("notify", "kind", notice.Kind, "event", notice.EventID, "recipient", notice.Recipient, "err", err)
+	}
+}
+
+// reminderJob is the reminders as the points-reminders job calls them.
+type reminderJob struct{ r *inbox.Reminders }
+
+func (j reminderJob) RemindExpiring(ctx context.Context, m models.Month, stage string) (jobs.Counts, error) {
+	n, err := j.r.RemindExpiring(ctx, m, inbox.ReminderStage(stage))
+	return n.Map(), err
+}

@@ -1,0 +1,451 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/linli-community/linli/inbox"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/outbound"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// notificationDoc is a notification (under its derived id) or, with Seq
+// set, its copy at an inbox position. Neither is ever updated.
+type notificationDoc struct {
+	ID        string    `bson:"_id"`
+	Note      string    `bson:"note,omitempty"` // inbox position: the notification's id
+	Seq       int64     `bson:"seq,omitempty"`
+	From      int64     `bson:"from"` // the inbox's length when it was written
+	Recipient string    `bson:"recipient"`
+	Community string    `bson:"community,omitempty"`
+	Kind      string    `bson:"kind"`
+	Category  string    `bson:"category"`
+	Event     string    `bson:"event"`
+	Lang      string    `bson:"lang"`
+	Title     string    `bson:"title"`
+	Body      string    `bson:"body"`
+	Link      string    `bson:"link,omitempty"`
+	Urgent    bool      `bson:"urgent,omitempty"`
+	Created   time.Time `bson:"created"`
+}
+
+func toNotificationDoc(id string, n models.Notification, from int64) notificationDoc {
+	return notificationDoc{
+		ID:        id,
+		Seq:       n.Seq,
+		From:      from,
+		Recipient: n.Recipient,
+		Community: n.CommunityID,
+		Kind:      string(n.Kind),
+		Category:  string(n.Category),
+		Event:     n.EventID,
+		Lang:      string(n.Language),
+		Title:     n.Title,
+		Body:      n.Body,
+		Link:      n.Link,
+		Urgent:    n.Urgent,
+		Created:   n.Created,
+	}
+}
+
+func (d notificationDoc) model() models.Notification {
+	id := d.ID
+	if d.Note != "" {
+		id = d.Note
+	}
+	return models.Notification{
+		ID:          id,
+		Seq:         d.Seq,
+		Recipient:   d.Recipient,
+		CommunityID: d.Community,
+		Kind:        models.NoticeKind(d.Kind),
+		Category:    models.NoticeCategory(d.Category),
+		EventID:     d.Event,
+		Language:    models.Language(d.Lang),
+		Title:       d.Title,
+		Body:        d.Body,
+		Link:        d.Link,
+		Urgent:      d.Urgent,
+		Created:     d.Created.UTC(),
+	}
+}
+
+func inboxEntryID(recipient string, seq int64) string {
+	return fmt.Sprintf("box:%s:%012d", recipient, seq)
+}
+
+// InsertNotification implements inbox.Store.
+func (s *Store) InsertNotification(ctx context.Context, n models.Notification, from int64) error {
+	d := toNotificationDoc(n.ID, n, from)
+	d.Seq = 0
+	return s.insert(ctx, colNotifications, d)
+}
+
+// Notification implements inbox.Store.
+func (s *Store) Notification(ctx context.Context, id string) (models.Notification, int64, error) {
+	var d notificationDoc
+	if err := s.findByID(ctx, colNotifications, id, &d); err != nil {
+		return models.Notification{}, 0, err
+	}
+	return d.model(), d.From, nil
+}
+
+// InsertInboxEntry implements inbox.Store.
+func (s *Store) InsertInboxEntry(ctx context.Context, n models.Notification) error {
+	d := toNotificationDoc(inboxEntryID(n.Recipient, n.Seq), n, 0)
+	d.Note = n.ID
+	return s.insert(ctx, colInbox, d)
+}
+
+// InboxEntry implements inbox.Store.
+func (s *Store) InboxEntry(ctx context.Context, recipient string, seq int64) (models.Notification, error) {
+	var d notificationDoc
+	if err := s.findByID(ctx, colInbox, inboxEntryID(recipient, seq), &d); err != nil {
+		return models.Notification{}, err
+	}
+	return d.model(), nil
+}
+
+type hintDoc struct {
+	ID  string `bson:"_id"`
+	Seq int64  `bson:"seq"`
+}
+
+// InboxHint implements inbox.Store.
+func (s *Store) InboxHint(ctx context.Context, recipient string) (int64, error) {
+	var d hintDoc
+	err := s.findByID(ctx, colInboxHints, recipient, &d)
+	if errors.Is(err, models.ErrNotFound) {
+		return 0, nil
+	}
+	return d.Seq, err
+}
+
+// SetInboxHint implements inbox.Store. A hint may go backwards when two
+// writers race; readers walk on from it, so that only costs a read.
+func (s *Store) SetInboxHint(ctx context.Context, recipient string, seq int64) error {
+	return s.upsertByID(ctx, colInboxHints, recipient, bson.D{{Key: "seq", Value: seq}})
+}
+
+// upsertByID sets fields of the document with _id id, creating it if
+// missing. Only for caches and settings a later write may replace.
+func (s *Store) upsertByID(ctx context.Context, col, id string, set bson.D) error {
+	err := s.write(ctx, func() error {
+		_, err := s.c(col).UpdateOne(ctx, byID(id), bson.D{{Key: "$set", Value: set}}, options.UpdateOne().SetUpsert(true))
+		return err
+	})
+	return s.count(mapErr("upsert "+col, err), "upsert "+col)
+}
+
+type inboxMarkDoc struct {
+	ID    string    `bson:"_id"`
+	At    time.Time `bson:"at"`
+	Upto  int64     `bson:"upto,omitempty"`
+	Actor string    `bson:"actor,omitempty"`
+	N     int       `bson:"n,omitempty"`
+}
+
+func readMarkID(recipient string, seq int64) string {
+	return fmt.Sprintf("read:%s:%012d", recipient, seq)
+}
+
+// InsertReadMark implements inbox.Store.
+func (s *Store) InsertReadMark(ctx context.Context, recipient string, seq int64, at time.Time) error {
+	return s.insert(ctx, colInboxMarks, inboxMarkDoc{ID: readMarkID(recipient, seq), At: at})
+}
+
+// ReadMarked implements inbox.Store.
+func (s *Store) ReadMarked(ctx context.Context, recipient string, seq int64) (bool, error) {
+	return s.exists(ctx, colInboxMarks, readMarkID(recipient, seq))
+}
+
+// exists reports whether a document with _id id is in col.
+func (s *Store) exists(ctx context.Context, col, id string) (bool, error) {
+	var d bson.M
+	err := s.findByID(ctx, col, id, &d)
+	if errors.Is(err, models.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func readAllID(recipient string, k int64) string { return fmt.Sprintf("readall:%s:%d", recipient, k) }
+
+// InsertReadAll implements inbox.Store.
+func (s *Store) InsertReadAll(ctx context.Context, recipient string, k, upto int64, at time.Time) error {
+	return s.insert(ctx, colInboxMarks, inboxMarkDoc{ID: readAllID(recipient, k), At: at, Upto: upto})
+}
+
+// ReadAll implements inbox.Store.
+func (s *Store) ReadAll(ctx context.Context, recipient string, k int64) (int64, error) {
+	var d inboxMarkDoc
+	if err := s.findByID(ctx, colInboxMarks, readAllID(recipient, k), &d); err != nil {
+		return 0, err
+	}
+	return d.Upto, nil
+}
+
+type prefsDoc struct {
+	ID   string   `bson:"_id"`
+	Lang string   `bson:"lang"`
+	Off  []string `bson:"off"`
+}
+
+// NoticePreferences implements inbox.Store.
+func (s *Store) NoticePreferences(ctx context.Context, resident string) (models.NoticePreferences, error) {
+	var d prefsDoc
+	err := s.findByID(ctx, colNoticePrefs, resident, &d)
+	if errors.Is(err, models.ErrNotFound) {
+		return models.NoticePreferences{}, nil
+	}
+	if err != nil {
+		return models.NoticePreferences{}, err
+	}
+	p := models.NoticePreferences{Language: models.Language(d.Lang)}
+	for _, c := range d.Off {
+		p.Off = append(p.Off, models.NoticeCategory(c))
+	}
+	return p, nil
+}
+
+// SetNoticePreferences implements inbox.Store: a resident's own setting,
+// where the last save wins.
+func (s *Store) SetNoticePreferences(ctx context.Context, resident string, p models.NoticePreferences) error {
+	off := []string{}
+	for _, c := range p.Off {
+		off = append(off, string(c))
+	}
+	return s.upsertByID(ctx, colNoticePrefs, resident, bson.D{{Key: "lang", Value: string(p.Language)}, {Key: "off", Value: off}})
+}
+
+type queuedDoc struct {
+	ID        string    `bson:"_id"`
+	Community string    `bson:"community,omitempty"`
+	At        time.Time `bson:"at"`
+}
+
+// EnqueueNotification implements inbox.Store and outbound.Store.
+func (s *Store) EnqueueNotification(ctx context.Context, id, communityID string, at time.Time) error {
+	return s.insert(ctx, colNotifyQueue, queuedDoc{ID: id, Community: communityID, At: at})
+}
+
+// QueuedNotifications implements outbound.Store. The queue loses its
+// items when they are delivered, so the scan stays short.
+func (s *Store) QueuedNotifications(ctx context.Context, limit int) ([]outbound.Queued, error) {
+	cur, err := s.c(colNotifyQueue).Find(ctx, bson.D{}, options.Find().SetLimit(int64(limit)))
+	out, err := allDocs(ctx, cur, err, "queued notifications", func(d queuedDoc) outbound.Queued {
+		return outbound.Queued{ID: d.ID, CommunityID: d.Community, At: d.At.UTC()}
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, s.count(err, "queued notifications")
+}
+
+// DequeueNotification implements outbound.Store.
+func (s *Store) DequeueNotification(ctx context.Context, id string) error {
+	return s.deleteByID(ctx, colNotifyQueue, id)
+}
+
+type attemptDoc struct {
+	ID         string    `bson:"_id"`
+	Sender     string    `bson:"sender"`
+	Message    string    `bson:"message"`
+	N          int       `bson:"n"`
+	At         time.Time `bson:"at"`
+	LeaseUntil time.Time `bson:"lease_until,omitempty"`
+	NextAt     time.Time `bson:"next_at,omitempty"`
+	Error      string    `bson:"error,omitempty"`
+	Actor      string    `bson:"actor,omitempty"`
+}
+
+func deliveryID(kind, sender, msg string, n int) string {
+	return fmt.Sprintf("%s:%s:%d:%s", kind, sender, n, msg)
+}
+
+// InsertAttempt implements outbound.Store.
+func (s *Store) InsertAttempt(ctx context.Context, a outbound.Attempt) error {
+	return s.insert(ctx, colDeliveries, attemptDoc{ID: deliveryID("try", a.Sender, a.MessageID, a.N), Sender: a.Sender,
+		Message: a.MessageID, N: a.N, At: a.At, LeaseUntil: a.LeaseUntil})
+}
+
+// DeliveryAttempt implements outbound.Store.
+func (s *Store) DeliveryAttempt(ctx context.Context, sender, msg string, n int) (outbound.Attempt, error) {
+	var d attemptDoc
+	if err := s.findByID(ctx, colDeliveries, deliveryID("try", sender, msg, n), &d); err != nil {
+		return outbound.Attempt{}, err
+	}
+	return outbound.Attempt{Sender: d.Sender, MessageID: d.Message, N: d.N, At: d.At.UTC(), LeaseUntil: d.LeaseUntil.UTC()}, nil
+}
+
+// InsertFailure implements outbound.Store.
+func (s *Store) InsertFailure(ctx context.Context, f outbound.Failure) error {
+	return s.insert(ctx, colDeliveries, attemptDoc{ID: deliveryID("fail", f.Sender, f.MessageID, f.N), Sender: f.Sender,
+		Message: f.MessageID, N: f.N, At: f.At, NextAt: f.NextAt, Error: f.Error})
+}
+
+// DeliveryFailure implements outbound.Store.
+func (s *Store) DeliveryFailure(ctx context.Context, sender, msg string, n int) (outbound.Failure, error) {
+	var d attemptDoc
+	if err := s.findByID(ctx, colDeliveries, deliveryID("fail", sender, msg, n), &d); err != nil {
+		return outbound.Failure{}, err
+	}
+	return outbound.Failure{Sender: d.Sender, MessageID: d.Message, N: d.N, At: d.At.UTC(), NextAt: d.NextAt.UTC(), Error: d.Error}, nil
+}
+
+// InsertSent implements outbound.Store.
+func (s *Store) InsertSent(ctx context.Context, sender, msg string, n int, at time.Time) error {
+	return s.insert(ctx, colDeliveries, attemptDoc{ID: deliveryID("sent", sender, msg, 0), Sender: sender, Message: msg, N: n, At: at})
+}
+
+// Sent implements outbound.Store.
+func (s *Store) Sent(ctx context.Context, sender, msg string) (bool, error) {
+	return s.exists(ctx, colDeliveries, deliveryID("sent", sender, msg, 0))
+}
+
+// InsertRevival implements outbound.Store.
+func (s *Store) InsertRevival(ctx context.Context, sender, msg string, g int, actor string, at time.Time) error {
+	return s.insert(ctx, colDeliveries, attemptDoc{ID: deliveryID("revive", sender, msg, g), Sender: sender, Message: msg,
+		N: g, At: at, Actor: actor})
+}
+
+// Revived implements outbound.Store.
+func (s *Store) Revived(ctx context.Context, sender, msg string, g int) (bool, error) {
+	return s.exists(ctx, colDeliveries, deliveryID("revive", sender, msg, g))
+}
+
+type deadLetterDoc struct {
+	ID         string    `bson:"_id"`
+	Sender     string    `bson:"sender"`
+	Message    string    `bson:"message"`
+	Community  string    `bson:"community"`
+	Recipient  string    `bson:"recipient"`
+	Kind       string    `bson:"kind"`
+	Generation int       `bson:"generation"`
+	Attempts   int       `bson:"attempts"`
+	Error      string    `bson:"error,omitempty"`
+	At         time.Time `bson:"at"`
+}
+
+func (d deadLetterDoc) model() outbound.DeadLetter {
+	return outbound.DeadLetter{
+		ID:          d.ID,
+		Sender:      d.Sender,
+		MessageID:   d.Message,
+		CommunityID: d.Community,
+		Recipient:   d.Recipient,
+		Kind:        d.Kind,
+		Generation:  d.Generation,
+		Attempts:    d.Attempts,
+		Error:       d.Error,
+		At:          d.At.UTC(),
+	}
+}
+
+// InsertDeadLetter implements outbound.Store.
+func (s *Store) InsertDeadLetter(ctx context.Context, d outbound.DeadLetter) error {
+	return s.insert(ctx, colDeadLetters, deadLetterDoc{
+		ID:         d.ID,
+		Sender:     d.Sender,
+		Message:    d.MessageID,
+		Community:  d.CommunityID,
+		Recipient:  d.Recipient,
+		Kind:       d.Kind,
+		Generation: d.Generation,
+		Attempts:   d.Attempts,
+		Error:      d.Error,
+		At:         d.At,
+	})
+}
+
+// DeadLetter implements outbound.Store.
+func (s *Store) DeadLetter(ctx context.Context, id string) (outbound.DeadLetter, error) {
+	var d deadLetterDoc
+	if err := s.findByID(ctx, colDeadLetters, id, &d); err != nil {
+		return outbound.DeadLetter{}, err
+	}
+	return d.model(), nil
+}
+
+// DeadLetters implements outbound.Store. Dead letters leave when staff
+// retry them, so the collection stays small.
+func (s *Store) DeadLetters(ctx context.Context, communityID string) ([]outbound.DeadLetter, error) {
+	cur, err := s.c(colDeadLetters).Find(ctx, bson.D{{Key: "community", Value: communityID}})
+	out, err := allDocs(ctx, cur, err, "dead letters", deadLetterDoc.model)
+	sort.Slice(out, func(i, j int) bool { return out[i].At.After(out[j].At) })
+	return out, s.count(err, "dead letters")
+}
+
+// DeleteDeadLetter implements outbound.Store.
+func (s *Store) DeleteDeadLetter(ctx context.Context, id string) error {
+	return s.deleteByID(ctx, colDeadLetters, id)
+}
+
+var (
+	_ inbox.Store    = (*Store)(nil)
+	_ outbound.Store = (*Store)(nil)
+)
+
+// insertMany inserts docs into col in one unordered batch (one commit on
+// the embedded store) and reports which of them existed already.
+func (s *Store) insertMany(ctx context.Context, col string, docs []any) ([]bool, error) {
+	existed := make([]bool, len(docs))
+	if len(docs) == 0 {
+		return existed, nil
+	}
+	err := s.write(ctx, func() error {
+		_, err := s.c(col).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		return err
+	})
+	if err == nil {
+		return existed, nil
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		return nil, s.count(mapErr("insert many "+col, err), "insert many "+col)
+	}
+	for _, we := range bwe.WriteErrors {
+		if we.Code != 11000 {
+			return nil, s.count(mapErr("insert many "+col, err), "insert many "+col)
+		}
+		existed[we.Index] = true
+	}
+	return existed, nil
+}
+
+// EnqueueNotifications implements inbox.Store: one batch; items queued
+// already are left as they are.
+func (s *Store) EnqueueNotifications(ctx context.Context, ns []models.Notification) error {
+	docs := make([]any, len(ns))
+	for i, n := range ns {
+		docs[i] = queuedDoc{ID: n.ID, Community: n.CommunityID, At: n.Created}
+	}
+	_, err := s.insertMany(ctx, colNotifyQueue, docs)
+	return err
+}
+
+// InsertNotifications implements inbox.Store.
+func (s *Store) InsertNotifications(ctx context.Context, ns []models.Notification, from []int64) ([]bool, error) {
+	docs := make([]any, len(ns))
+	for i, n := range ns {
+		d := toNotificationDoc(n.ID, n, from[i])
+		d.Seq = 0
+		docs[i] = d
+	}
+	return s.insertMany(ctx, colNotifications, docs)
+}
+
+// InsertInboxEntries implements inbox.Store.
+func (s *Store) InsertInboxEntries(ctx context.Context, ns []models.Notification) ([]bool, error) {
+	docs := make([]any, len(ns))
+	for i, n := range ns {
+		d := toNotificationDoc(inboxEntryID(n.Recipient, n.Seq), n, 0)
+		d.Note = n.ID
+		docs[i] = d
+	}
+	return s.insertMany(ctx, colInbox, docs)
+}
