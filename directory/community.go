@@ -10,6 +10,7 @@ import (
 
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 )
 
 // PasswordHasher turns a password into the form a login stores.
@@ -825,7 +826,7 @@ func (s *Service) VerifyFamilyLink(ctx context.Context, p models.Principal, resi
 	for _, pair := range [][2]models.Resident{{r, other}, {other, r}} {
 		s.notify.Notify(ctx, models.Notice{
 			Kind:        models.NoticeFamilyLinked,
-			EventID:     "family:" + r.ID + ":" + other.ID,
+			EventID:     once.FamilyLinkVerified(r.ID, other.ID),
 			Recipient:   pair[0].ID,
 			CommunityID: r.CommunityID,
 			Args:        map[string]string{"name": models.MaskName(pair[1].Name)},

@@ -410,3 +410,9 @@ func StarCut(starID, residentID string, level int) string {
 func StarLowered(starID string, level int) string {
 	return fmt.Sprintf("star:%s:lowered:%d", starID, level)
 }
+
+// FamilyLinkVerified names the verification of the family link between
+// two residents, the event both of them are told about once.
+func FamilyLinkVerified(residentID, relativeID string) string {
+	return "family:" + residentID + ":" + relativeID
+}

@@ -37,6 +37,7 @@ func TestIssue12_Keys_SameStringsAsStored(t *testing.T) {
 		{"RedemptionFinal gen 2", RedemptionFinal("red1", 2), "final:red1:2"},
 		{"RedemptionVoid", RedemptionVoid("red1", 1), "void:red1:1"},
 		{"RedemptionRefund", RedemptionRefund("red1"), "refund:red1"},
+		{"FamilyLinkVerified", FamilyLinkVerified("r1", "r2"), "family:r1:r2"},
 		{"RedemptionRefused", RedemptionRefused("red1"), "refused:red1"},
 		{"FulfilEvent gen 1", FulfilEvent("red1", 1), "fulfil:red1"},
 		{"FulfilEvent gen 3", FulfilEvent("red1", 3), "fulfil:red1:3"},

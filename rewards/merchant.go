@@ -432,7 +432,7 @@ func (s *Service) refunded(ctx context.Context, red models.Redemption, m models.
 	if err != nil {
 		return red, fmt.Errorf("refund: %w", err)
 	}
-	s.notify.Notify(ctx, redemptionNotice(red, models.NoticeRedemptionRefunded, "refund:"+red.ID))
+	s.notify.Notify(ctx, redemptionNotice(red, models.NoticeRedemptionRefunded, once.RedemptionRefund(red.ID)))
 	if err := s.giveBackAll(ctx, red); err != nil {
 		return red, fmt.Errorf("refund: %w", err)
 	}
