@@ -3,13 +3,13 @@ package store
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
 )
 
 type entryDoc struct {
@@ -63,30 +63,31 @@ func (s *Store) Entry(ctx context.Context, acct models.Account, seq int64) (mode
 	return d.model(), nil
 }
 
-// Entries implements ledger.Store. It reads by exact _id, a few at a time,
-// because an _id range or $in is a full scan on the embedded store.
+// entryReaders is how many entries Entries reads at once.
+const entryReaders = 4
+
+// Entries implements ledger.Store: the entries of acct at seqs that exist,
+// in the order asked. It reads by exact _id, entryReaders at a time,
+// because an _id range or $in is a full scan on the embedded store; the
+// first failed read stops the rest.
 func (s *Store) Entries(ctx context.Context, acct models.Account, seqs []int64) ([]models.Entry, error) {
 	out := make([]models.Entry, len(seqs))
 	have := make([]bool, len(seqs))
-	errs := make([]error, len(seqs))
-	sem := make(chan struct{}, 4)
-	var wg sync.WaitGroup
+	reads, readCtx := errgroup.WithContext(ctx)
+	reads.SetLimit(entryReaders)
 	for i, seq := range seqs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			e, err := s.Entry(ctx, acct, seq)
+		reads.Go(func() error {
+			e, err := s.Entry(readCtx, acct, seq)
 			switch {
 			case err == nil:
 				out[i], have[i] = e, true
 			case !errors.Is(err, models.ErrNotFound):
-				errs[i] = err
+				return err
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := reads.Wait(); err != nil {
 		return nil, err
 	}
 	res := make([]models.Entry, 0, len(seqs))
