@@ -1,6 +1,12 @@
 // Package storetest gives tests a real store: a fresh database per test on
 // one embedded server per test binary, or on the MongoDB at MONGODB_URI
 // when it is set, so the same tests run against both.
+//
+// The embedded server is a scratch one (store.StartScratch): nothing waits
+// for the disk, which is most of what a test's schema used to cost. The
+// schema itself is still built per database: FerretDB's SQLite backend
+// learns of database files only when it starts, so a template database
+// copied under a new name would not be seen by the running server.
 package storetest
 
 import (
@@ -32,7 +38,7 @@ func server() (string, *store.Embedded, error) {
 		if startErr != nil {
 			return
 		}
-		embedded, startErr = store.StartEmbedded(dir, false, nil)
+		embedded, startErr = store.StartScratch(dir)
 	})
 	if startErr != nil {
 		return "", nil, startErr
