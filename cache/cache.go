@@ -1,8 +1,7 @@
 // Package cache keeps what was read from the store in memory for a while,
 // on the caller's clock, and never more than a fixed number of entries.
 // Sessions (auth), members, the rewards catalogue and policies use it; what
-// each replica may hold and how stale it may be is docs/ARCHITECTURE.md's
-// section on caches.
+// each replica may hold and how stale it may be is docs/ARCHITECTURE.md §6.
 package cache
 
 import (
