@@ -21,6 +21,7 @@ func award(points int, direction string) map[string]any {
 // Invariant 4 (docs/ARCHITECTURE.md §8) over HTTP: 200 concurrent requests with one key make one
 // entry and get identical answers.
 func TestOneKeyTwoHundredRequests(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	elder := w.ids[phoneElderA]
@@ -53,6 +54,7 @@ func TestOneKeyTwoHundredRequests(t *testing.T) {
 // Invariant 1 (docs/ARCHITECTURE.md §8) over HTTP: 32 concurrent deductions against a balance that
 // covers k of them succeed exactly k times.
 func TestConcurrentDeductionsStopAtZero(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	son := w.ids[phoneSonA]
@@ -83,6 +85,7 @@ func TestConcurrentDeductionsStopAtZero(t *testing.T) {
 // another resident of A, and staff of A nothing of B, through any id in any
 // route; and nothing of B's moves.
 func TestIsolationThroughEveryRoute(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	residentA := w.login(phoneElderA)
 	staffA := w.login(phoneStaffA)
@@ -159,6 +162,7 @@ func TestIsolationThroughEveryRoute(t *testing.T) {
 // Function-level authorization: residents, clerks and partners are kept off
 // staff routes.
 func TestRolesKeptOffStaffRoutes(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	for _, phone := range []string{phoneElderA, phoneClerkA, phonePartnerA, phoneHeadA} {
 		tok := w.login(phone)
@@ -178,6 +182,7 @@ func TestRolesKeptOffStaffRoutes(t *testing.T) {
 }
 
 func TestBadTokensAre401(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	good := w.login(phoneElderA)
 	sign := func(method jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) string {
@@ -248,6 +253,7 @@ func TestBadTokensAre401(t *testing.T) {
 // by logout or by a reused refresh token, must stop its access tokens at
 // once all the same.
 func TestEndedSessionStopsItsTokensAtOnce(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	login := func() (access, refresh string) {
 		r := w.call("POST", "/api/v1/auth/login", "", map[string]string{"phone": phoneElderA, "password": demoPassword})
@@ -292,6 +298,7 @@ func TestEndedSessionStopsItsTokensAtOnce(t *testing.T) {
 // Mass assignment: no body field lets a resident set their own role,
 // community, household or balance.
 func TestResidentCannotSetPrivilegedFields(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	tok := w.login(phoneElderA)
 	me := w.ids[phoneElderA]
@@ -331,6 +338,7 @@ func TestResidentCannotSetPrivilegedFields(t *testing.T) {
 // Operator injection: an object where a string belongs is a 400 before any
 // query runs.
 func TestOperatorInjectionRejected(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	for _, body := range []string{
 		`{"phone": {"$gt": ""}, "password": "whatever1"}`,
@@ -353,6 +361,7 @@ func TestOperatorInjectionRejected(t *testing.T) {
 // Invariant 8 (docs/ARCHITECTURE.md §8): bad input gets a 4xx with a stable code, never a 5xx, and
 // writes nothing.
 func TestBadInputIsA4xxAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	son := w.ids[phoneSonA]
@@ -466,6 +475,7 @@ func truncate(b []byte) string {
 }
 
 func TestErrorsFollowAcceptLanguage(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	var zh, en struct {
 		Error struct{ Code, Message, RequestID string } `json:"error"`
@@ -478,6 +488,7 @@ func TestErrorsFollowAcceptLanguage(t *testing.T) {
 }
 
 func TestHealthAndReady(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	if r := w.call("GET", "/healthz", "", nil); r.Status != 200 {
 		t.Fatalf("healthz %d", r.Status)
@@ -493,6 +504,7 @@ func TestHealthAndReady(t *testing.T) {
 // Staff awards and deductions land in the audit trail with who, what, when
 // and why, and a correction is a reversal that keeps the original.
 func TestAuditTrailAndReversal(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	son := w.ids[phoneSonA]

@@ -28,6 +28,7 @@ import (
 // body can refuse; the routes are walked, so an endpoint added later
 // fails here until it has its real ids.
 func TestEveryEndpointRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	targets := realTargets(w)
 	elderID, sonID := w.ids[phoneElderA], w.ids[phoneSonA]
@@ -108,6 +109,7 @@ func TestEveryEndpointRefusesBadInput(t *testing.T) {
 // cannot read as JSON, refuses it and moves nothing; with no body, or {},
 // it acts.
 func TestIssue11_13_NoBodyRoutesRefuseABodyOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, son := w.login(phoneStaffA), w.login(phoneSonA)
 	sonID := w.ids[phoneSonA]
@@ -145,6 +147,7 @@ func TestIssue11_13_NoBodyRoutesRefuseABodyOverHTTP(t *testing.T) {
 // Issue 11.15: a body past the limit, refused by the server before any
 // middleware, still carries a request id in the envelope and the header.
 func TestIssue11_15_TooLargeCarriesARequestID(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -179,6 +182,7 @@ func encodeURIComponent(s string) string {
 // Issue 11.22: every kind of record id, colons and all, reaches its record
 // whether sent as is or percent-encoded.
 func TestIssue11_22_EncodedIDsFindTheirRecords(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	targets := realTargets(w)
 	staff, son := w.login(phoneStaffA), w.login(phoneSonA)

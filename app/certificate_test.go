@@ -9,6 +9,7 @@ import (
 // Issue 19.11 (certificate part): /me/certificate needs no period (all
 // time up to today) and gives the total in hours as well as minutes.
 func TestIssue19_11_CertificateDefaultsToAllTimeWithHours(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, son := w.login(phoneStaffA), w.login(phoneSonA)
 	start := time.Now().AddDate(0, 0, -40).Truncate(time.Minute)

@@ -15,6 +15,7 @@ import (
 // The honour roll end to end: nominate, object during notice, rule, list
 // by the job, the masked public board, and the tenants kept apart.
 func TestHonourRollOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, son, head, other := w.login(phoneStaffA), w.login(phoneSonA), w.login(phoneHeadA), w.login(phoneResidentB)
 	elder := w.ids[phoneElderA]
@@ -129,6 +130,7 @@ func TestHonourRollOverHTTP(t *testing.T) {
 // The demo building head logs a duty, staff confirm it; rankings and star
 // routes check their input.
 func TestDutiesAndRankingsOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, head, son := w.login(phoneStaffA), w.login(phoneHeadA), w.login(phoneSonA)
 	month := models.MonthOf(time.Now(), w.sys.loc).String()
@@ -184,6 +186,7 @@ func TestDutiesAndRankingsOverHTTP(t *testing.T) {
 // first half hour of 2031 in Shanghai, still 2030 in UTC), and the
 // volunteer-hours ranking shows residents masked names, not their ids.
 func TestIssue19_11_RankingAndStarDefaultsOnServiceClock(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	clock := func() time.Time { return time.Date(2030, 12, 31, 16, 30, 0, 0, time.UTC) }
 	sys, err := build(testConfig(t), slog.New(slog.NewTextHandler(io.Discard, nil)), storetest.New(t), clock)
@@ -247,6 +250,7 @@ func TestIssue19_11_RankingAndStarDefaultsOnServiceClock(t *testing.T) {
 // Issue 11.1 over HTTP: the same nomination sent twice is one entry; the
 // second is a 409 that names the open entry and says why in Chinese.
 func TestIssue11_1_RepeatedNominationOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	body := map[string]string{"resident_id": w.ids[phoneElderA], "category": "诚信", "reason": "拾金不昧"}

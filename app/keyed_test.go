@@ -78,6 +78,7 @@ func (w *world) loseAnswer(caller, key string) {
 // (K2), and K1 is repeated. The repeat answers as the first apply did and
 // applies nothing again, whether the first answer is stored or was lost.
 func TestCreditApplyRepeatedAfterVoidOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, granny, pm := w.login(phoneStaffA), w.login(phoneElderA), w.login(phonePartnerA)
 	elder, partner := w.ids[phoneElderA], w.ids[phonePartnerA]
@@ -164,6 +165,7 @@ func TestCreditApplyRepeatedAfterVoidOverHTTP(t *testing.T) {
 // Reversal, refund and a service-record approval keep their first answers
 // too, and concurrent requests with one key make one effect.
 func TestKeyedDecisionsOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, son, clerk := w.login(phoneStaffA), w.login(phoneSonA), w.login(phoneClerkA)
 	sonID := w.ids[phoneSonA]
@@ -247,6 +249,7 @@ func TestKeyedDecisionsOverHTTP(t *testing.T) {
 // fund credit, a nomination or another resident's award is a 422 that
 // writes nothing, while another caller's same key is their own.
 func TestIssue11_8_KeyReusedOnAnotherRouteIsRefused(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, son := w.login(phoneStaffA), w.login(phoneSonA)
 	elder, sonID := w.ids[phoneElderA], w.ids[phoneSonA]
@@ -305,6 +308,7 @@ func TestIssue11_8_KeyReusedOnAnotherRouteIsRefused(t *testing.T) {
 // sent again or at once, nominate once and answer alike. The staff rulings
 // take a key too.
 func TestIssue11_1_NominationUnderOneKeyNominatesOnce(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	sonID := w.ids[phoneSonA]
@@ -379,6 +383,7 @@ func TestIssue11_1_NominationUnderOneKeyNominatesOnce(t *testing.T) {
 // kept or lost, gets the first reversal. Two staff members at once: one
 // reverses, the other is told.
 func TestIssue11_11_SecondReversalIsAlreadyReversed(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, admin := w.login(phoneStaffA), w.login(phoneAdminA)
 	sonID := w.ids[phoneSonA]
@@ -455,6 +460,7 @@ func TestIssue11_11_SecondReversalIsAlreadyReversed(t *testing.T) {
 // when one is sent: the repeat gets the first answer and nothing is
 // created twice; another key creates another record.
 func TestIssue11_1_CreatesHonourAnOptionalKey(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, son := w.login(phoneStaffA), w.login(phoneSonA)
 	partner := jsonField(t, w.call("GET", "/api/v1/partners?kind=merchant", staff, nil), "id", "items")

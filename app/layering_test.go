@@ -59,6 +59,7 @@ func ours(paths []string) []string {
 // the driver), handlers importing store, models importing anything of ours.
 // It asks the go command, so it sees exactly what the build sees.
 func TestLayering(t *testing.T) {
+	t.Parallel()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go command on PATH")

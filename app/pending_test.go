@@ -9,6 +9,7 @@ import (
 // Unrestricted resource consumption: the staff list of pending service
 // records is bounded by a limit of at most 200.
 func TestPendingRecordsListIsBounded(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	day := time.Now().AddDate(0, 0, -1).Truncate(24 * time.Hour).Add(9 * time.Hour)
 	for i, phone := range []string{phoneElderA, phoneSonA, phoneHeadA} {

@@ -38,6 +38,7 @@ func (w *world) rewardOf(token, kind string) (id string, points int64) {
 // The merchant flow over HTTP: the resident shows a QR code, two clerks
 // scan it at once, one redemption results and the reply masks the name.
 func TestMerchantScanOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	son := w.login(phoneSonA)
 	clerk := w.login(phoneClerkA)
@@ -110,6 +111,7 @@ func TestMerchantScanOverHTTP(t *testing.T) {
 // A property-fee credit over HTTP: redeem, the property company applies it
 // to a bill, voids the bill, and the credit is pending again.
 func TestPropertyFeeCreditOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	elder := w.ids[phoneElderA]
@@ -171,6 +173,7 @@ func TestPropertyFeeCreditOverHTTP(t *testing.T) {
 // Staff add an honour-roll-only reward over HTTP; a resident who is not
 // listed is refused with 403 NOT_ELIGIBLE naming the rule, and moves nothing.
 func TestIneligibleRefusedOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	son := w.login(phoneSonA)

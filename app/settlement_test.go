@@ -112,6 +112,7 @@ type statementsReply struct {
 }
 
 func TestStatementsOverHTTP(t *testing.T) {
+	t.Parallel()
 	w, month, shop, property := settledWorld(t)
 	staff, clerk, partner, staffB, elder := w.login(phoneStaffA), w.login(phoneClerkA), w.login(phonePartnerA), w.login(phoneStaffB), w.login(phoneElderA)
 	shopID := models.StatementID(shop.ID, mustMonth(t, month))
@@ -221,6 +222,7 @@ func TestStatementsOverHTTP(t *testing.T) {
 }
 
 func TestLiabilityReportOverHTTP(t *testing.T) {
+	t.Parallel()
 	w, month, _, property := settledWorld(t)
 	staff := w.login(phoneStaffA)
 	if r := w.call("GET", "/api/v1/reports/liability", w.login(phonePartnerA), nil); r.Status != 403 {

@@ -15,6 +15,7 @@ import (
 // approval under the activity's cap, a family gift repeated with one key,
 // and the seeded mutual-aid request paid by the community fund.
 func TestTimebankOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, son, elder, head := w.login(phoneStaffA), w.login(phoneSonA), w.login(phoneElderA), w.login(phoneHeadA)
 	now := time.Now().UTC()

@@ -14,6 +14,7 @@ import (
 // every Store opened on the same database shares the turn, a write waits
 // for it, and a write whose request ends while it waits writes nothing.
 func TestEmbeddedWritesTakeTurns(t *testing.T) {
+	t.Parallel()
 	emb, err := StartEmbedded(t.TempDir(), false, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +71,7 @@ func TestEmbeddedWritesTakeTurns(t *testing.T) {
 // Data from before the queue of pending records existed gets its pending
 // records queued when the schema is ensured.
 func TestSchemaQueuesPendingRecordsOfOlderData(t *testing.T) {
+	t.Parallel()
 	emb, err := StartEmbedded(t.TempDir(), false, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 // embedded store writes take their turn (store.go). A driver write call
 // anywhere else in the package fails this test.
 func TestEveryWriteTakesItsTurn(t *testing.T) {
+	t.Parallel()
 	writes := map[string]bool{"InsertOne": true, "InsertMany": true, "UpdateOne": true, "UpdateMany": true,
 		"ReplaceOne": true, "DeleteOne": true, "DeleteMany": true, "FindOneAndUpdate": true,
 		"FindOneAndReplace": true, "FindOneAndDelete": true, "BulkWrite": true}
