@@ -15,7 +15,12 @@ import (
 )
 
 func award(points int, direction string) map[string]any {
-	return map[string]any{"points": points, "direction": direction, "category": "好人好事", "reason": "测试"}
+	return map[string]any{
+		"points":    points,
+		"direction": direction,
+		"category":  "好人好事",
+		"reason":    "测试",
+	}
 }
 
 // Invariant 4 (docs/ARCHITECTURE.md §8) over HTTP: 200 concurrent requests with one key make one
@@ -102,7 +107,12 @@ func TestIsolationThroughEveryRoute(t *testing.T) {
 		"PATCH /api/v1/households/:id":                                   map[string]any{"plates": []string{"沪B12345"}},
 		"POST /api/v1/residents/:id/family":                              map[string]any{"resident_id": w.b.staff, "relation": "配偶"},
 	}
-	targets := map[string]string{"id": w.b.resident, "asset": "POINTS", "seq": "1", "relative": w.b.staff}
+	targets := map[string]string{
+		"id":       w.b.resident,
+		"asset":    "POINTS",
+		"seq":      "1",
+		"relative": w.b.staff,
+	}
 	checked := 0
 	for _, rt := range w.app.GetRoutes(true) {
 		// /me/… routes take no one's id: they are the caller's own.
@@ -117,7 +127,12 @@ func TestIsolationThroughEveryRoute(t *testing.T) {
 			{"resident of A on B", residentA, targets},
 			{"staff of A on B", staffA, targets},
 			{"clerk of A on B", clerkA, targets},
-			{"resident of A on another resident of A", residentA, map[string]string{"id": otherA, "asset": "POINTS", "seq": "1", "relative": w.ids[phoneElderA]}},
+			{"resident of A on another resident of A", residentA, map[string]string{
+				"id":       otherA,
+				"asset":    "POINTS",
+				"seq":      "1",
+				"relative": w.ids[phoneElderA],
+			}},
 		} {
 			ids := tc.ids
 			if strings.HasPrefix(rt.Path, "/api/v1/buildings/") && tc.ids["id"] == w.b.resident {
@@ -240,8 +255,15 @@ func TestBadTokensAre401(t *testing.T) {
 	}
 	// RFC 6750 allows more than one space after the scheme, and the scheme
 	// is case-insensitive; a scheme alone, or another scheme, is refused.
-	for hdr, want := range map[string]int{"bearer " + good: 200, "Bearer   " + good: 200, "BEARER " + good: 200,
-		"Bearer": 401, "Bearer ": 401, "Basic " + good: 401, "Bearer" + good: 401} {
+	for hdr, want := range map[string]int{
+		"bearer " + good:   200,
+		"Bearer   " + good: 200,
+		"BEARER " + good:   200,
+		"Bearer":           401,
+		"Bearer ":          401,
+		"Basic " + good:    401,
+		"Bearer" + good:    401,
+	} {
 		if r := w.call("GET", "/api/v1/me/balances", "", nil, "Authorization", hdr); r.Status != want {
 			t.Errorf("Authorization %.20q…: %d; want %d", hdr, r.Status, want)
 		}
@@ -509,7 +531,12 @@ func TestAuditTrailAndReversal(t *testing.T) {
 	staff := w.login(phoneStaffA)
 	son := w.ids[phoneSonA]
 	r := w.call("POST", "/api/v1/residents/"+son+"/points/adjustments", staff,
-		map[string]any{"points": 20, "direction": "award", "category": "好人好事", "reason": "拾金不昧"}, "Idempotency-Key", "trail-award-1")
+		map[string]any{
+			"points":    20,
+			"direction": "award",
+			"category":  "好人好事",
+			"reason":    "拾金不昧",
+		}, "Idempotency-Key", "trail-award-1")
 	if r.Status != 201 {
 		t.Fatalf("award: %d %s", r.Status, r.Body)
 	}

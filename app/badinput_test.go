@@ -191,10 +191,18 @@ func TestIssue11_22_EncodedIDsFindTheirRecords(t *testing.T) {
 	activity := strings.TrimSuffix(strings.TrimPrefix(tok.path, "/api/v1/activities/"), "/checkin")
 	attend := "/api/v1/activities/" + activity + "/attendance"
 	now := time.Now()
-	if r := w.call("POST", attend, staff, map[string]any{"resident_id": w.ids[phoneSonA], "action": "checkin", "at": now.Add(-50 * time.Minute)}); r.Status != http.StatusCreated {
+	if r := w.call("POST", attend, staff, map[string]any{
+		"resident_id": w.ids[phoneSonA],
+		"action":      "checkin",
+		"at":          now.Add(-50 * time.Minute),
+	}); r.Status != http.StatusCreated {
 		t.Fatalf("check-in: %d %s", r.Status, r.Body)
 	}
-	r := w.call("POST", attend, staff, map[string]any{"resident_id": w.ids[phoneSonA], "action": "checkout", "at": now.Add(-time.Minute)})
+	r := w.call("POST", attend, staff, map[string]any{
+		"resident_id": w.ids[phoneSonA],
+		"action":      "checkout",
+		"at":          now.Add(-time.Minute),
+	})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("check-out: %d %s", r.Status, r.Body)
 	}
@@ -361,9 +369,18 @@ func realTargets(w *world) map[string]target {
 	}
 	shopID := resident(w.ids[phoneClerkA]).MerchantID
 	prev := models.MonthOf(time.Now(), w.sys.loc).Previous()
-	if err := w.sys.store.RecordSettlementEvent(ctx, models.SettlementEvent{ID: "fulfil:fixture", CommunityID: w.communityA(),
-		PartnerID: shopID, Kind: models.EventFulfilled, RedemptionID: "fixture", ResidentID: sonID, Description: "早餐套餐",
-		ValueFen: 800, Bearer: models.BearerPartner, At: prev.Start(w.sys.loc).Add(36 * time.Hour)}); err != nil {
+	if err := w.sys.store.RecordSettlementEvent(ctx, models.SettlementEvent{
+		ID:           "fulfil:fixture",
+		CommunityID:  w.communityA(),
+		PartnerID:    shopID,
+		Kind:         models.EventFulfilled,
+		RedemptionID: "fixture",
+		ResidentID:   sonID,
+		Description:  "早餐套餐",
+		ValueFen:     800,
+		Bearer:       models.BearerPartner,
+		At:           prev.Start(w.sys.loc).Add(36 * time.Hour),
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.sys.settlement.SettleMonth(ctx, prev); err != nil {
@@ -375,8 +392,13 @@ func realTargets(w *world) map[string]target {
 	activity := jsonField(t, must(w.call("GET", "/api/v1/activities", son, nil), "activities"), "id", "activities")
 	start := time.Now().Add(-6 * time.Hour).Truncate(time.Minute)
 	claim := func(from time.Time) string {
-		return jsonField(t, keyed("POST", "/api/v1/service-records", son, map[string]any{"category": "助老", "organisation": "居委会",
-			"description": "陪老人就医", "start": from, "end": from.Add(time.Hour)}), "id")
+		return jsonField(t, keyed("POST", "/api/v1/service-records", son, map[string]any{
+			"category":     "助老",
+			"organisation": "居委会",
+			"description":  "陪老人就医",
+			"start":        from,
+			"end":          from.Add(time.Hour),
+		}), "id")
 	}
 	pending, approved := claim(start), claim(start.Add(2*time.Hour))
 	keyed("POST", "/api/v1/service-records/"+approved+"/approve", staff, map[string]any{})

@@ -13,8 +13,13 @@ func TestIssue19_11_CertificateDefaultsToAllTimeWithHours(t *testing.T) {
 	w := newWorld(t)
 	staff, son := w.login(phoneStaffA), w.login(phoneSonA)
 	start := time.Now().AddDate(0, 0, -40).Truncate(time.Minute)
-	r := w.call("POST", "/api/v1/service-records", son, map[string]any{"category": "助老", "organisation": "居委会",
-		"description": "陪老人就医", "start": start, "end": start.Add(150 * time.Minute)}, "Idempotency-Key", "cert-claim-01")
+	r := w.call("POST", "/api/v1/service-records", son, map[string]any{
+		"category":     "助老",
+		"organisation": "居委会",
+		"description":  "陪老人就医",
+		"start":        start,
+		"end":          start.Add(150 * time.Minute),
+	}, "Idempotency-Key", "cert-claim-01")
 	if r.Status != http.StatusCreated {
 		t.Fatalf("claim: %d %s", r.Status, r.Body)
 	}

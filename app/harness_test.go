@@ -78,18 +78,31 @@ func newWorldConfig(t *testing.T, cfg Config) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, sys: sys, app: sys.httpApp(), ids: map[string]string{}}
+	w := &world{
+		t:   t,
+		sys: sys,
+		app: sys.httpApp(),
+		ids: map[string]string{},
+	}
 	if _, err := sys.seedDemo(ctx); err != nil {
 		t.Fatal(err)
 	}
 	root := models.Principal{ResidentID: "system", Roles: []models.Role{models.RoleAdmin}}
 	c, staff, err := sys.communities.CreateCommunity(ctx, root, services.NewCommunity{
-		Name: "古美居民区", FirstStaff: &services.NewResident{Name: "孙社工", Phone: phoneStaffB, Password: demoPassword},
+		Name: "古美居民区", FirstStaff: &services.NewResident{
+			Name:     "孙社工",
+			Phone:    phoneStaffB,
+			Password: demoPassword,
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp := models.Principal{ResidentID: staff.ID, CommunityID: c.ID, Roles: []models.Role{models.RoleStaff}}
+	sp := models.Principal{
+		ResidentID:  staff.ID,
+		CommunityID: c.ID,
+		Roles:       []models.Role{models.RoleStaff},
+	}
 	bld, err := sys.communities.CreateBuilding(ctx, sp, "8号楼", "")
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +111,12 @@ func newWorldConfig(t *testing.T, cfg Config) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb, err := sys.communities.CreateResident(ctx, sp, services.NewResident{Name: "周居民", Phone: phoneResidentB, HouseholdID: hh.ID, Password: demoPassword})
+	rb, err := sys.communities.CreateResident(ctx, sp, services.NewResident{
+		Name:        "周居民",
+		Phone:       phoneResidentB,
+		HouseholdID: hh.ID,
+		Password:    demoPassword,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,10 +59,13 @@ func TestIssue11_9_JobRunAgainAtOnceRunsAndPrintsCounts(t *testing.T) {
 func TestIssue11_9_FailedRunEndsItsLease(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	failing := jobs.Job{Name: "failing", Period: jobs.Daily(w.sys.loc),
+	failing := jobs.Job{
+		Name:   "failing",
+		Period: jobs.Daily(w.sys.loc),
 		Run: func(context.Context, string) (jobs.Counts, error) {
 			return jobs.Counts{"tried": 1}, errors.New("broken on purpose")
-		}}
+		},
+	}
 	for i := 0; i < 2; i++ {
 		counts, err := w.sys.runner.Now(context.Background(), failing, "2026-11-01")
 		if err == nil || errors.Is(err, jobs.ErrSkipped) || !strings.Contains(err.Error(), "broken on purpose") || counts["tried"] != 1 {
@@ -87,7 +90,13 @@ func TestIssue11_9_SkipSaysWhoRunsItAndExitsThree(t *testing.T) {
 		t.Fatal(err)
 	}
 	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
-	err = sys.store.InsertLease(context.Background(), jobs.Lease{Job: "audit", Period: "2026-11-01", Attempt: 1, Holder: "replica-b/4242/x", Expires: until})
+	err = sys.store.InsertLease(context.Background(), jobs.Lease{
+		Job:     "audit",
+		Period:  "2026-11-01",
+		Attempt: 1,
+		Holder:  "replica-b/4242/x",
+		Expires: until,
+	})
 	sys.close()
 	if err != nil {
 		t.Fatal(err)

@@ -215,8 +215,13 @@ func TestKeyedDecisionsOverHTTP(t *testing.T) {
 
 	// A service record claimed by the resident, approved by staff.
 	start := time.Now().Add(-3 * time.Hour).Truncate(time.Minute)
-	r = w.call("POST", "/api/v1/service-records", son, map[string]any{"category": "助老", "organisation": "居委会",
-		"description": "陪老人就医", "start": start, "end": start.Add(90 * time.Minute)}, "Idempotency-Key", "keyed-claim-01")
+	r = w.call("POST", "/api/v1/service-records", son, map[string]any{
+		"category":     "助老",
+		"organisation": "居委会",
+		"description":  "陪老人就医",
+		"start":        start,
+		"end":          start.Add(90 * time.Minute),
+	}, "Idempotency-Key", "keyed-claim-01")
 	if r.Status != http.StatusCreated {
 		t.Fatalf("claim: %d %s", r.Status, r.Body)
 	}
@@ -275,9 +280,17 @@ func TestIssue11_8_KeyReusedOnAnotherRouteIsRefused(t *testing.T) {
 	}{
 		{"reversal", "/api/v1/residents/" + elder + "/ledger/POINTS/entries/" + strconv.FormatInt(seq, 10) + "/reversal", staff, map[string]string{"reason": "录入错误"}},
 		{"another resident's award", "/api/v1/residents/" + sonID + "/points/adjustments", staff, award(200, "award")},
-		{"new resident", "/api/v1/residents", staff, map[string]any{"name": "新居民", "phone": "13911112222", "initial_password": "passw0rd-123"}},
+		{"new resident", "/api/v1/residents", staff, map[string]any{
+			"name":             "新居民",
+			"phone":            "13911112222",
+			"initial_password": "passw0rd-123",
+		}},
 		{"fund credit", "/api/v1/timebank/fund/credits", staff, map[string]any{"minutes": 60, "reason": "街道拨付"}},
-		{"nomination", "/api/v1/honour/nominations", staff, map[string]string{"resident_id": sonID, "category": "诚信", "reason": "拾金不昧"}},
+		{"nomination", "/api/v1/honour/nominations", staff, map[string]string{
+			"resident_id": sonID,
+			"category":    "诚信",
+			"reason":      "拾金不昧",
+		}},
 		{"the son's redemption", "/api/v1/rewards/" + rewardID + "/redemptions", son, nil},
 		{"the son's second gift", "/api/v1/gifts", son, map[string]any{"to_resident_id": elder, "minutes": 20}},
 	}
@@ -312,7 +325,11 @@ func TestIssue11_1_NominationUnderOneKeyNominatesOnce(t *testing.T) {
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	sonID := w.ids[phoneSonA]
-	body := map[string]string{"resident_id": sonID, "category": "诚信", "reason": "拾金不昧"}
+	body := map[string]string{
+		"resident_id": sonID,
+		"category":    "诚信",
+		"reason":      "拾金不昧",
+	}
 	entries := func() int {
 		t.Helper()
 		r := w.call("GET", "/api/v1/honour/entries?limit=200", staff, nil)
@@ -471,11 +488,28 @@ func TestIssue11_1_CreatesHonourAnOptionalKey(t *testing.T) {
 	}{
 		{"building", "/api/v1/buildings", staff, map[string]string{"name": "9号楼"}},
 		{"partner", "/api/v1/partners", staff, map[string]string{"kind": "merchant", "name": "小笼包店"}},
-		{"reward", "/api/v1/rewards", staff, map[string]any{"kind": "merchant", "title": "小笼包", "partner_id": partner,
-			"points": 30, "value_fen": 1200, "bearer": "partner"}},
-		{"activity", "/api/v1/activities", staff, map[string]any{"title": "楼道清洁", "category": "环境", "place": "9号楼",
-			"start": soon, "end": soon.Add(2 * time.Hour), "capacity": 5, "max_minutes": 120}},
-		{"mutual-aid post", "/api/v1/mutual-aid", son, map[string]any{"kind": "offer", "title": "教用智能手机", "minutes": 30}},
+		{"reward", "/api/v1/rewards", staff, map[string]any{
+			"kind":       "merchant",
+			"title":      "小笼包",
+			"partner_id": partner,
+			"points":     30,
+			"value_fen":  1200,
+			"bearer":     "partner",
+		}},
+		{"activity", "/api/v1/activities", staff, map[string]any{
+			"title":       "楼道清洁",
+			"category":    "环境",
+			"place":       "9号楼",
+			"start":       soon,
+			"end":         soon.Add(2 * time.Hour),
+			"capacity":    5,
+			"max_minutes": 120,
+		}},
+		{"mutual-aid post", "/api/v1/mutual-aid", son, map[string]any{
+			"kind":    "offer",
+			"title":   "教用智能手机",
+			"minutes": 30,
+		}},
 	}
 	for _, tc := range cases {
 		before := w.counts()

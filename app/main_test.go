@@ -204,8 +204,16 @@ func breakAnEntry(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	acct := models.AccountOf(l.ResidentID, models.AssetPoints)
-	if err := st.InsertEntry(ctx, models.Entry{Account: acct, CommunityID: "x", Seq: 2, Delta: 5, BalanceAfter: 999,
-		Kind: models.KindAward, Actor: "tamper", At: time.Now()}); err != nil {
+	if err := st.InsertEntry(ctx, models.Entry{
+		Account:      acct,
+		CommunityID:  "x",
+		Seq:          2,
+		Delta:        5,
+		BalanceAfter: 999,
+		Kind:         models.KindAward,
+		Actor:        "tamper",
+		At:           time.Now(),
+	}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -194,8 +194,15 @@ func TestIneligibleRefusedOverHTTP(t *testing.T) {
 			parking = p.ID
 		}
 	}
-	body := map[string]any{"kind": "parking", "title": "红榜停车优惠", "partner_id": parking, "points": 10, "value_fen": 500,
-		"bearer": "community", "honour_only": true}
+	body := map[string]any{
+		"kind":        "parking",
+		"title":       "红榜停车优惠",
+		"partner_id":  parking,
+		"points":      10,
+		"value_fen":   500,
+		"bearer":      "community",
+		"honour_only": true,
+	}
 	if r := w.call("POST", "/api/v1/rewards", son, body); r.Status != http.StatusForbidden {
 		t.Fatalf("resident creating a reward: %d %s", r.Status, r.Body)
 	}

@@ -12,7 +12,11 @@ import (
 func TestWebClientRefreshTokenIsAnHttpOnlyCookie(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	r := w.call("POST", "/api/v1/auth/login", "", map[string]string{"phone": phoneElderA, "password": demoPassword, "client": "web"})
+	r := w.call("POST", "/api/v1/auth/login", "", map[string]string{
+		"phone":    phoneElderA,
+		"password": demoPassword,
+		"client":   "web",
+	})
 	if r.Status != 200 {
 		t.Fatalf("login: %d %s", r.Status, r.Body)
 	}

@@ -84,7 +84,15 @@ type Runner struct {
 // NewRunner returns a runner; holder names this replica, ttl is how long a
 // lease keeps others off before they may take over a run that died.
 func NewRunner(s Store, holder string, ttl time.Duration, now func() time.Time, newID func() string, log *slog.Logger) *Runner {
-	return &Runner{store: s, holder: holder, ttl: ttl, now: now, newID: newID, log: log, obs: noObserver{}}
+	return &Runner{
+		store:  s,
+		holder: holder,
+		ttl:    ttl,
+		now:    now,
+		newID:  newID,
+		log:    log,
+		obs:    noObserver{},
+	}
 }
 
 // Observe sends run outcomes to o (metrics).
@@ -163,7 +171,13 @@ func (r *Runner) run(ctx context.Context, j Job, period string, markDone bool) (
 			return nil, &Skip{Job: j.Name, Period: period}
 		}
 	}
-	rec := Run{ID: r.newID(), Job: j.Name, Period: period, Holder: r.holder, Started: r.now().UTC()}
+	rec := Run{
+		ID:      r.newID(),
+		Job:     j.Name,
+		Period:  period,
+		Holder:  r.holder,
+		Started: r.now().UTC(),
+	}
 	if err := r.store.InsertRun(ctx, rec); err != nil {
 		return nil, fmt.Errorf("jobs: %s: record run: %w", j.Name, err)
 	}
@@ -206,13 +220,24 @@ func (r *Runner) lease(ctx context.Context, job, period string) (int, error) {
 	for n := 1; ; n++ {
 		l, err := r.store.LeaseAttempt(ctx, job, period, n)
 		if errors.Is(err, models.ErrNotFound) {
-			err = r.store.InsertLease(ctx, Lease{Job: job, Period: period, Attempt: n, Holder: r.holder, Expires: now.Add(r.ttl)})
+			err = r.store.InsertLease(ctx, Lease{
+				Job:     job,
+				Period:  period,
+				Attempt: n,
+				Holder:  r.holder,
+				Expires: now.Add(r.ttl),
+			})
 			if errors.Is(err, models.ErrConflict) {
 				// Another replica took it a moment ago.
 				if l, err = r.store.LeaseAttempt(ctx, job, period, n); err != nil {
 					return 0, fmt.Errorf("jobs: lease %s: %w", job, err)
 				}
-				return 0, &Skip{Job: job, Period: period, Holder: l.Holder, Until: l.Expires}
+				return 0, &Skip{
+					Job:    job,
+					Period: period,
+					Holder: l.Holder,
+					Until:  l.Expires,
+				}
 			}
 			if err != nil {
 				return 0, fmt.Errorf("jobs: lease %s: %w", job, err)
@@ -230,7 +255,12 @@ func (r *Runner) lease(ctx context.Context, job, period string) (int, error) {
 			return 0, fmt.Errorf("jobs: lease %s: %w", job, err)
 		}
 		if !ended {
-			return 0, &Skip{Job: job, Period: period, Holder: l.Holder, Until: l.Expires}
+			return 0, &Skip{
+				Job:    job,
+				Period: period,
+				Holder: l.Holder,
+				Until:  l.Expires,
+			}
 		}
 	}
 }

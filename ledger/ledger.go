@@ -49,7 +49,13 @@ type Ledger struct {
 // New returns a ledger over s; now is the clock.
 func New(s Store, now func() time.Time) *Ledger {
 	recent, _ := lru.New[string, models.Entry](recentEntries) // fails only for a size below 1
-	return &Ledger{store: s, now: now, obs: noObserver{}, heads: map[models.Account]models.Balance{}, recent: recent}
+	return &Ledger{
+		store:  s,
+		now:    now,
+		obs:    noObserver{},
+		heads:  map[models.Account]models.Balance{},
+		recent: recent,
+	}
 }
 
 // recentEntries bounds the cache of entries: a few MiB, enough for the
@@ -148,7 +154,13 @@ func (l *Ledger) post(ctx context.Context, p Posting) (models.Entry, error) {
 			return models.Entry{}, err
 		}
 	}
-	op := Op{ID: p.OpID, Hash: p.Hash, Account: p.Account, BaseSeq: head.Seq, At: l.stamp()}
+	op := Op{
+		ID:      p.OpID,
+		Hash:    p.Hash,
+		Account: p.Account,
+		BaseSeq: head.Seq,
+		At:      l.stamp(),
+	}
 	err = l.store.InsertOp(ctx, op)
 	repeat := false
 	switch {
@@ -220,15 +232,29 @@ func (l *Ledger) post(ctx context.Context, p Posting) (models.Entry, error) {
 			return models.Entry{}, insufficient(p.Account.Asset)
 		}
 		e := models.Entry{
-			Account: p.Account, CommunityID: p.CommunityID, Seq: head.Seq + 1,
-			Delta: p.Delta, BalanceAfter: next, Kind: p.Kind, Ref: p.Ref, Reason: p.Reason,
-			IdempotencyKey: p.IdempotencyKey, OpID: p.OpID, PolicyVersion: p.PolicyVersion,
-			Floor: p.Floor, Actor: p.Actor, At: l.stamp(),
+			Account:        p.Account,
+			CommunityID:    p.CommunityID,
+			Seq:            head.Seq + 1,
+			Delta:          p.Delta,
+			BalanceAfter:   next,
+			Kind:           p.Kind,
+			Ref:            p.Ref,
+			Reason:         p.Reason,
+			IdempotencyKey: p.IdempotencyKey,
+			OpID:           p.OpID,
+			PolicyVersion:  p.PolicyVersion,
+			Floor:          p.Floor,
+			Actor:          p.Actor,
+			At:             l.stamp(),
 		}
 		err = l.store.InsertEntry(ctx, e)
 		if err == nil {
 			l.recent.Add(e.ID(), e)
-			l.remember(ctx, models.Balance{Account: p.Account, Seq: e.Seq, Amount: e.BalanceAfter}, 0)
+			l.remember(ctx, models.Balance{
+				Account: p.Account,
+				Seq:     e.Seq,
+				Amount:  e.BalanceAfter,
+			}, 0)
 			l.obs.Posted(e.Kind)
 			return e, nil
 		}
@@ -322,10 +348,17 @@ func (l *Ledger) ReverseFor(ctx context.Context, acct models.Account, seq int64,
 		return models.Entry{}, models.ErrConflict.Withf("冲正记录本身不能再冲正。", "a reversal cannot be reversed")
 	}
 	return l.Post(ctx, Posting{
-		OpID: "reverse:" + orig.ID(), Hash: "reverse:" + orig.ID(),
-		Account: acct, CommunityID: orig.CommunityID, Delta: -orig.Delta,
-		Kind: models.KindReversal, Ref: orig.ID(), Reason: reason, PolicyVersion: orig.PolicyVersion,
-		Actor: actor, IdempotencyKey: key,
+		OpID:           "reverse:" + orig.ID(),
+		Hash:           "reverse:" + orig.ID(),
+		Account:        acct,
+		CommunityID:    orig.CommunityID,
+		Delta:          -orig.Delta,
+		Kind:           models.KindReversal,
+		Ref:            orig.ID(),
+		Reason:         reason,
+		PolicyVersion:  orig.PolicyVersion,
+		Actor:          actor,
+		IdempotencyKey: key,
 	})
 }
 
@@ -451,7 +484,11 @@ func (l *Ledger) walk(ctx context.Context, acct models.Account, b models.Balance
 		if err != nil {
 			return b, nil, fmt.Errorf("ledger: read %s seq %d: %w", acct, b.Seq+1, err)
 		}
-		b = models.Balance{Account: acct, Seq: e.Seq, Amount: e.BalanceAfter}
+		b = models.Balance{
+			Account: acct,
+			Seq:     e.Seq,
+			Amount:  e.BalanceAfter,
+		}
 		if opID != "" && e.OpID == opID {
 			found = &e
 		}

@@ -25,9 +25,18 @@ type auditDoc struct {
 
 // RecordAudit adds r to the audit trail; a record with its ID is kept as it is.
 func (s *Store) RecordAudit(ctx context.Context, r models.AuditRecord) error {
-	err := s.insert(ctx, colAuditLog, auditDoc{ID: r.ID, Community: r.CommunityID, Actor: r.Actor,
-		Action: r.Action, Subject: r.Subject, Amount: r.Amount, Category: r.Category, Reason: r.Reason,
-		Ref: r.Ref, At: r.At})
+	err := s.insert(ctx, colAuditLog, auditDoc{
+		ID:        r.ID,
+		Community: r.CommunityID,
+		Actor:     r.Actor,
+		Action:    r.Action,
+		Subject:   r.Subject,
+		Amount:    r.Amount,
+		Category:  r.Category,
+		Reason:    r.Reason,
+		Ref:       r.Ref,
+		At:        r.At,
+	})
 	if errors.Is(err, models.ErrConflict) {
 		return nil
 	}
@@ -52,8 +61,18 @@ func (s *Store) AuditTrail(ctx context.Context, communityID string, before time.
 	}
 	out := make([]models.AuditRecord, len(docs))
 	for i, d := range docs {
-		out[i] = models.AuditRecord{ID: d.ID, CommunityID: d.Community, Actor: d.Actor, Action: d.Action,
-			Subject: d.Subject, Amount: d.Amount, Category: d.Category, Reason: d.Reason, Ref: d.Ref, At: d.At.UTC()}
+		out[i] = models.AuditRecord{
+			ID:          d.ID,
+			CommunityID: d.Community,
+			Actor:       d.Actor,
+			Action:      d.Action,
+			Subject:     d.Subject,
+			Amount:      d.Amount,
+			Category:    d.Category,
+			Reason:      d.Reason,
+			Ref:         d.Ref,
+			At:          d.At.UTC(),
+		}
 	}
 	return out, nil
 }

@@ -18,13 +18,23 @@ type communityDoc struct {
 }
 
 func toCommunityDoc(c models.Community) communityDoc {
-	return communityDoc{ID: c.ID, Name: c.Name, District: c.District, TimeZone: c.TimeZone,
-		Created: c.Created}
+	return communityDoc{
+		ID:       c.ID,
+		Name:     c.Name,
+		District: c.District,
+		TimeZone: c.TimeZone,
+		Created:  c.Created,
+	}
 }
 
 func (d communityDoc) model() models.Community {
-	return models.Community{ID: d.ID, Name: d.Name, District: d.District, TimeZone: d.TimeZone,
-		Created: d.Created.UTC()}
+	return models.Community{
+		ID:       d.ID,
+		Name:     d.Name,
+		District: d.District,
+		TimeZone: d.TimeZone,
+		Created:  d.Created.UTC(),
+	}
 }
 
 // InsertCommunity adds c; models.ErrConflict if its id exists.
@@ -76,25 +86,51 @@ type residentDoc struct {
 }
 
 func toResidentDoc(r models.Resident) residentDoc {
-	d := residentDoc{ID: r.ID, Community: r.CommunityID, Household: r.HouseholdID, Name: r.Name,
-		Phone: r.Phone, BirthYear: r.BirthYear, Merchant: r.MerchantID, Partner: r.PartnerID, Created: r.Created}
+	d := residentDoc{
+		ID:        r.ID,
+		Community: r.CommunityID,
+		Household: r.HouseholdID,
+		Name:      r.Name,
+		Phone:     r.Phone,
+		BirthYear: r.BirthYear,
+		Merchant:  r.MerchantID,
+		Partner:   r.PartnerID,
+		Created:   r.Created,
+	}
 	for _, role := range r.Roles {
 		d.Roles = append(d.Roles, string(role))
 	}
 	for _, f := range r.Family {
-		d.Family = append(d.Family, familyDoc{Resident: f.ResidentID, Relation: f.Relation, Verified: f.Verified})
+		d.Family = append(d.Family, familyDoc{
+			Resident: f.ResidentID,
+			Relation: f.Relation,
+			Verified: f.Verified,
+		})
 	}
 	return d
 }
 
 func (d residentDoc) model() models.Resident {
-	r := models.Resident{ID: d.ID, CommunityID: d.Community, HouseholdID: d.Household, Name: d.Name,
-		Phone: d.Phone, BirthYear: d.BirthYear, MerchantID: d.Merchant, PartnerID: d.Partner, Created: d.Created.UTC()}
+	r := models.Resident{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		HouseholdID: d.Household,
+		Name:        d.Name,
+		Phone:       d.Phone,
+		BirthYear:   d.BirthYear,
+		MerchantID:  d.Merchant,
+		PartnerID:   d.Partner,
+		Created:     d.Created.UTC(),
+	}
 	for _, role := range d.Roles {
 		r.Roles = append(r.Roles, models.Role(role))
 	}
 	for _, f := range d.Family {
-		r.Family = append(r.Family, models.FamilyLink{ResidentID: f.Resident, Relation: f.Relation, Verified: f.Verified})
+		r.Family = append(r.Family, models.FamilyLink{
+			ResidentID: f.Resident,
+			Relation:   f.Relation,
+			Verified:   f.Verified,
+		})
 	}
 	return r
 }
@@ -167,7 +203,11 @@ func (s *Store) SetResidentRoles(ctx context.Context, id string, roles []models.
 func (s *Store) SetResidentFamily(ctx context.Context, id string, family []models.FamilyLink) error {
 	docs := make([]familyDoc, len(family))
 	for i, f := range family {
-		docs[i] = familyDoc{Resident: f.ResidentID, Relation: f.Relation, Verified: f.Verified}
+		docs[i] = familyDoc{
+			Resident: f.ResidentID,
+			Relation: f.Relation,
+			Verified: f.Verified,
+		}
 	}
 	return s.setByID(ctx, colResidents, id, bson.D{{Key: "family", Value: docs}})
 }

@@ -87,7 +87,12 @@ func startEmbedded(dir, synchronous string, log *slog.Logger) (*Embedded, error)
 		return nil, fmt.Errorf("store: embedded: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Embedded{Dir: abs, cancel: cancel, done: make(chan struct{}), writers: map[string]chan struct{}{}}
+	e := &Embedded{
+		Dir:     abs,
+		cancel:  cancel,
+		done:    make(chan struct{}),
+		writers: map[string]chan struct{}{},
+	}
 	go func() {
 		defer close(e.done)
 		_ = f.Run(ctx)

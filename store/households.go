@@ -18,8 +18,14 @@ type householdDoc struct {
 }
 
 func (d householdDoc) model() models.Household {
-	return models.Household{ID: d.ID, CommunityID: d.Community, BuildingID: d.Building, Room: d.Room,
-		Plates: d.Plates, Created: d.Created.UTC()}
+	return models.Household{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		BuildingID:  d.Building,
+		Room:        d.Room,
+		Plates:      d.Plates,
+		Created:     d.Created.UTC(),
+	}
 }
 
 // InsertHousehold adds h; models.ErrConflict if its id, or its room in the
@@ -29,8 +35,14 @@ func (s *Store) InsertHousehold(ctx context.Context, h models.Household) error {
 	if plates == nil {
 		plates = []string{}
 	}
-	return s.insert(ctx, colHouseholds, householdDoc{ID: h.ID, Community: h.CommunityID, Building: h.BuildingID,
-		Room: h.Room, Plates: plates, Created: h.Created})
+	return s.insert(ctx, colHouseholds, householdDoc{
+		ID:        h.ID,
+		Community: h.CommunityID,
+		Building:  h.BuildingID,
+		Room:      h.Room,
+		Plates:    plates,
+		Created:   h.Created,
+	})
 }
 
 // Household returns the household with id, or models.ErrNotFound.

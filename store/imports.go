@@ -31,20 +31,44 @@ type importDoc struct {
 
 // toImportDoc is the document stored for im.
 func toImportDoc(im models.Import) importDoc {
-	return importDoc{ID: im.ID, Community: im.CommunityID, Kind: im.Kind,
-		Hash: im.Hash, Actor: im.Actor, Status: string(im.Status), Rows: im.Rows, Written: im.Written,
-		Problems: toProblemDocs(im.Problems), Started: im.Started, Finished: im.Finished}
+	return importDoc{
+		ID:        im.ID,
+		Community: im.CommunityID,
+		Kind:      im.Kind,
+		Hash:      im.Hash,
+		Actor:     im.Actor,
+		Status:    string(im.Status),
+		Rows:      im.Rows,
+		Written:   im.Written,
+		Problems:  toProblemDocs(im.Problems),
+		Started:   im.Started,
+		Finished:  im.Finished,
+	}
 }
 
 // model is the import d records.
 func (d importDoc) model() models.Import {
-	im := models.Import{ID: d.ID, CommunityID: d.Community, Kind: d.Kind, Hash: d.Hash, Actor: d.Actor,
-		Status: models.ImportStatus(d.Status), Rows: d.Rows, Written: d.Written, Started: d.Started.UTC()}
+	im := models.Import{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		Kind:        d.Kind,
+		Hash:        d.Hash,
+		Actor:       d.Actor,
+		Status:      models.ImportStatus(d.Status),
+		Rows:        d.Rows,
+		Written:     d.Written,
+		Started:     d.Started.UTC(),
+	}
 	if !d.Finished.IsZero() {
 		im.Finished = d.Finished.UTC()
 	}
 	for _, p := range d.Problems {
-		im.Problems = append(im.Problems, models.ImportProblem{Row: p.Row, Field: p.Field, Code: p.Code, Message: p.Message})
+		im.Problems = append(im.Problems, models.ImportProblem{
+			Row:     p.Row,
+			Field:   p.Field,
+			Code:    p.Code,
+			Message: p.Message,
+		})
 	}
 	return im
 }
@@ -52,7 +76,12 @@ func (d importDoc) model() models.Import {
 func toProblemDocs(ps []models.ImportProblem) []problemDoc {
 	out := make([]problemDoc, len(ps))
 	for i, p := range ps {
-		out[i] = problemDoc{Row: p.Row, Field: p.Field, Code: p.Code, Message: p.Message}
+		out[i] = problemDoc{
+			Row:     p.Row,
+			Field:   p.Field,
+			Code:    p.Code,
+			Message: p.Message,
+		}
 	}
 	return out
 }

@@ -24,8 +24,14 @@ func leaseID(job, period string, n int) string { return fmt.Sprintf("lease:%s:%s
 
 // InsertLease implements jobs.Store.
 func (s *Store) InsertLease(ctx context.Context, l jobs.Lease) error {
-	return s.insert(ctx, colLeases, leaseDoc{ID: leaseID(l.Job, l.Period, l.Attempt), Job: l.Job,
-		Period: l.Period, Attempt: l.Attempt, Holder: l.Holder, Expires: l.Expires})
+	return s.insert(ctx, colLeases, leaseDoc{
+		ID:      leaseID(l.Job, l.Period, l.Attempt),
+		Job:     l.Job,
+		Period:  l.Period,
+		Attempt: l.Attempt,
+		Holder:  l.Holder,
+		Expires: l.Expires,
+	})
 }
 
 // LeaseAttempt implements jobs.Store.
@@ -34,7 +40,13 @@ func (s *Store) LeaseAttempt(ctx context.Context, job, period string, n int) (jo
 	if err := s.findByID(ctx, colLeases, leaseID(job, period, n), &d); err != nil {
 		return jobs.Lease{}, err
 	}
-	return jobs.Lease{Job: d.Job, Period: d.Period, Attempt: d.Attempt, Holder: d.Holder, Expires: d.Expires.UTC()}, nil
+	return jobs.Lease{
+		Job:     d.Job,
+		Period:  d.Period,
+		Attempt: d.Attempt,
+		Holder:  d.Holder,
+		Expires: d.Expires.UTC(),
+	}, nil
 }
 
 func leaseEndID(job, period string, n int) string { return "end:" + leaseID(job, period, n) }
@@ -91,7 +103,13 @@ type runDoc struct {
 
 // InsertRun implements jobs.Store.
 func (s *Store) InsertRun(ctx context.Context, r jobs.Run) error {
-	return s.insert(ctx, colJobRuns, runDoc{ID: r.ID, Job: r.Job, Period: r.Period, Holder: r.Holder, Started: r.Started})
+	return s.insert(ctx, colJobRuns, runDoc{
+		ID:      r.ID,
+		Job:     r.Job,
+		Period:  r.Period,
+		Holder:  r.Holder,
+		Started: r.Started,
+	})
 }
 
 // FinishRun implements jobs.Store.

@@ -33,19 +33,41 @@ type entryDoc struct {
 
 func toEntryDoc(e models.Entry) entryDoc {
 	return entryDoc{
-		ID: e.ID(), Resident: e.Account.ResidentID, Asset: string(e.Account.Asset),
-		Community: e.CommunityID, Seq: e.Seq, Delta: e.Delta, BalanceAfter: e.BalanceAfter,
-		Kind: string(e.Kind), Ref: e.Ref, Reason: e.Reason, IdempotencyKey: e.IdempotencyKey,
-		Op: e.OpID, PolicyVersion: e.PolicyVersion, Floor: e.Floor, Actor: e.Actor, At: e.At,
+		ID:             e.ID(),
+		Resident:       e.Account.ResidentID,
+		Asset:          string(e.Account.Asset),
+		Community:      e.CommunityID,
+		Seq:            e.Seq,
+		Delta:          e.Delta,
+		BalanceAfter:   e.BalanceAfter,
+		Kind:           string(e.Kind),
+		Ref:            e.Ref,
+		Reason:         e.Reason,
+		IdempotencyKey: e.IdempotencyKey,
+		Op:             e.OpID,
+		PolicyVersion:  e.PolicyVersion,
+		Floor:          e.Floor,
+		Actor:          e.Actor,
+		At:             e.At,
 	}
 }
 
 func (d entryDoc) model() models.Entry {
 	return models.Entry{
-		Account:     models.Account{ResidentID: d.Resident, Asset: models.Asset(d.Asset)},
-		CommunityID: d.Community, Seq: d.Seq, Delta: d.Delta, BalanceAfter: d.BalanceAfter,
-		Kind: models.EntryKind(d.Kind), Ref: d.Ref, Reason: d.Reason, IdempotencyKey: d.IdempotencyKey,
-		OpID: d.Op, PolicyVersion: d.PolicyVersion, Floor: d.Floor, Actor: d.Actor, At: d.At.UTC(),
+		Account:        models.Account{ResidentID: d.Resident, Asset: models.Asset(d.Asset)},
+		CommunityID:    d.Community,
+		Seq:            d.Seq,
+		Delta:          d.Delta,
+		BalanceAfter:   d.BalanceAfter,
+		Kind:           models.EntryKind(d.Kind),
+		Ref:            d.Ref,
+		Reason:         d.Reason,
+		IdempotencyKey: d.IdempotencyKey,
+		OpID:           d.Op,
+		PolicyVersion:  d.PolicyVersion,
+		Floor:          d.Floor,
+		Actor:          d.Actor,
+		At:             d.At.UTC(),
 	}
 }
 
@@ -121,13 +143,21 @@ func (s *Store) HeadHint(ctx context.Context, acct models.Account) (models.Balan
 	if err != nil {
 		return models.Balance{}, err
 	}
-	return models.Balance{Account: acct, Seq: d.Seq, Amount: d.Balance}, nil
+	return models.Balance{
+		Account: acct,
+		Seq:     d.Seq,
+		Amount:  d.Balance,
+	}, nil
 }
 
 // SaveHeadHint implements ledger.Store. Two writers may leave the older of
 // their heads; a hint that is behind only costs a reader a few steps.
 func (s *Store) SaveHeadHint(ctx context.Context, b models.Balance) error {
-	return s.replaceByID(ctx, colHeads, b.Account.String(), headDoc{ID: b.Account.String(), Seq: b.Seq, Balance: b.Amount}, true)
+	return s.replaceByID(ctx, colHeads, b.Account.String(), headDoc{
+		ID:      b.Account.String(),
+		Seq:     b.Seq,
+		Balance: b.Amount,
+	}, true)
 }
 
 type opDoc struct {
@@ -144,8 +174,14 @@ type opDoc struct {
 // InsertOp implements ledger.Store.
 func (s *Store) InsertOp(ctx context.Context, op ledger.Op) error {
 	return s.insert(ctx, colOps, opDoc{
-		ID: op.ID, Hash: op.Hash, Resident: op.Account.ResidentID, Asset: string(op.Account.Asset),
-		BaseSeq: op.BaseSeq, Seq: op.Seq, Rejected: string(op.Rejected), At: op.At,
+		ID:       op.ID,
+		Hash:     op.Hash,
+		Resident: op.Account.ResidentID,
+		Asset:    string(op.Account.Asset),
+		BaseSeq:  op.BaseSeq,
+		Seq:      op.Seq,
+		Rejected: string(op.Rejected),
+		At:       op.At,
 	})
 }
 
@@ -156,8 +192,13 @@ func (s *Store) Op(ctx context.Context, id string) (ledger.Op, error) {
 		return ledger.Op{}, err
 	}
 	return ledger.Op{
-		ID: d.ID, Hash: d.Hash, Account: models.Account{ResidentID: d.Resident, Asset: models.Asset(d.Asset)},
-		BaseSeq: d.BaseSeq, Seq: d.Seq, Rejected: models.Code(d.Rejected), At: d.At.UTC(),
+		ID:       d.ID,
+		Hash:     d.Hash,
+		Account:  models.Account{ResidentID: d.Resident, Asset: models.Asset(d.Asset)},
+		BaseSeq:  d.BaseSeq,
+		Seq:      d.Seq,
+		Rejected: models.Code(d.Rejected),
+		At:       d.At.UTC(),
 	}, nil
 }
 
@@ -191,19 +232,41 @@ type transferDoc struct {
 
 func toTransferDoc(t ledger.Transfer) transferDoc {
 	return transferDoc{
-		ID: t.ID, Hash: t.Hash, Community: t.CommunityID, From: t.From.ResidentID, To: t.To.ResidentID,
-		Asset: string(t.From.Asset), Amount: t.Amount, Floor: t.Floor, Kind: t.Kind, Ref: t.Ref,
-		Reason: t.Reason, Key: t.Key, Actor: t.Actor, Policy: t.Policy, At: t.At,
+		ID:        t.ID,
+		Hash:      t.Hash,
+		Community: t.CommunityID,
+		From:      t.From.ResidentID,
+		To:        t.To.ResidentID,
+		Asset:     string(t.From.Asset),
+		Amount:    t.Amount,
+		Floor:     t.Floor,
+		Kind:      t.Kind,
+		Ref:       t.Ref,
+		Reason:    t.Reason,
+		Key:       t.Key,
+		Actor:     t.Actor,
+		Policy:    t.Policy,
+		At:        t.At,
 	}
 }
 
 func (d transferDoc) model() ledger.Transfer {
 	a := models.Asset(d.Asset)
 	return ledger.Transfer{
-		ID: d.ID, Hash: d.Hash, CommunityID: d.Community,
-		From: models.AccountOf(d.From, a), To: models.AccountOf(d.To, a),
-		Amount: d.Amount, Floor: d.Floor, Kind: d.Kind, Ref: d.Ref, Reason: d.Reason,
-		Key: d.Key, Actor: d.Actor, Policy: d.Policy, At: d.At.UTC(),
+		ID:          d.ID,
+		Hash:        d.Hash,
+		CommunityID: d.Community,
+		From:        models.AccountOf(d.From, a),
+		To:          models.AccountOf(d.To, a),
+		Amount:      d.Amount,
+		Floor:       d.Floor,
+		Kind:        d.Kind,
+		Ref:         d.Ref,
+		Reason:      d.Reason,
+		Key:         d.Key,
+		Actor:       d.Actor,
+		Policy:      d.Policy,
+		At:          d.At.UTC(),
 	}
 }
 

@@ -16,12 +16,22 @@ type loginDoc struct {
 
 // toLoginDoc is the document stored for l; its id is the phone.
 func toLoginDoc(l models.Login) loginDoc {
-	return loginDoc{ID: l.Phone, Resident: l.ResidentID, Community: l.CommunityID, Hash: l.PasswordHash}
+	return loginDoc{
+		ID:        l.Phone,
+		Resident:  l.ResidentID,
+		Community: l.CommunityID,
+		Hash:      l.PasswordHash,
+	}
 }
 
 // model is the login d records.
 func (d loginDoc) model() models.Login {
-	return models.Login{Phone: d.ID, ResidentID: d.Resident, CommunityID: d.Community, PasswordHash: d.Hash}
+	return models.Login{
+		Phone:        d.ID,
+		ResidentID:   d.Resident,
+		CommunityID:  d.Community,
+		PasswordHash: d.Hash,
+	}
 }
 
 // InsertLogin adds l; models.ErrConflict if the phone has a login already.

@@ -17,15 +17,25 @@ type partnerDoc struct {
 }
 
 func (d partnerDoc) model() models.Partner {
-	return models.Partner{ID: d.ID, CommunityID: d.Community, Kind: models.PartnerKind(d.Kind), Name: d.Name,
-		Created: d.Created.UTC()}
+	return models.Partner{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		Kind:        models.PartnerKind(d.Kind),
+		Name:        d.Name,
+		Created:     d.Created.UTC(),
+	}
 }
 
 // InsertPartner adds p; models.ErrConflict if its id, or its name in the
 // community, exists.
 func (s *Store) InsertPartner(ctx context.Context, p models.Partner) error {
-	return s.insert(ctx, colPartners, partnerDoc{ID: p.ID, Community: p.CommunityID, Kind: string(p.Kind),
-		Name: p.Name, Created: p.Created})
+	return s.insert(ctx, colPartners, partnerDoc{
+		ID:        p.ID,
+		Community: p.CommunityID,
+		Kind:      string(p.Kind),
+		Name:      p.Name,
+		Created:   p.Created,
+	})
 }
 
 // Partner returns the partner with id, or models.ErrNotFound.

@@ -43,7 +43,11 @@ func Open(ctx context.Context, uri, db string, embedded *Embedded) (*Store, erro
 	if err != nil {
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
-	s := &Store{client: client, db: client.Database(db), embedded: embedded}
+	s := &Store{
+		client:   client,
+		db:       client.Database(db),
+		embedded: embedded,
+	}
 	if embedded != nil {
 		s.writer = embedded.writer(db)
 	}

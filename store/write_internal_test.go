@@ -87,8 +87,20 @@ func TestSchemaQueuesPendingRecordsOfOlderData(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	for id, state := range map[string]models.RecordState{"p1": models.RecordPending, "p2": models.RecordPending, "a1": models.RecordApproved} {
-		if err := s.InsertRecord(ctx, models.ServiceRecord{ID: id, CommunityID: "A", ResidentID: "r1", State: state, Start: at, End: at.Add(time.Hour), Created: at}); err != nil {
+	for id, state := range map[string]models.RecordState{
+		"p1": models.RecordPending,
+		"p2": models.RecordPending,
+		"a1": models.RecordApproved,
+	} {
+		if err := s.InsertRecord(ctx, models.ServiceRecord{
+			ID:          id,
+			CommunityID: "A",
+			ResidentID:  "r1",
+			State:       state,
+			Start:       at,
+			End:         at.Add(time.Hour),
+			Created:     at,
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -14,9 +14,19 @@ import (
 // anywhere else in the package fails this test.
 func TestEveryWriteTakesItsTurn(t *testing.T) {
 	t.Parallel()
-	writes := map[string]bool{"InsertOne": true, "InsertMany": true, "UpdateOne": true, "UpdateMany": true,
-		"ReplaceOne": true, "DeleteOne": true, "DeleteMany": true, "FindOneAndUpdate": true,
-		"FindOneAndReplace": true, "FindOneAndDelete": true, "BulkWrite": true}
+	writes := map[string]bool{
+		"InsertOne":         true,
+		"InsertMany":        true,
+		"UpdateOne":         true,
+		"UpdateMany":        true,
+		"ReplaceOne":        true,
+		"DeleteOne":         true,
+		"DeleteMany":        true,
+		"FindOneAndUpdate":  true,
+		"FindOneAndReplace": true,
+		"FindOneAndDelete":  true,
+		"BulkWrite":         true,
+	}
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
