@@ -90,9 +90,9 @@ func TestCreditApplyRepeatedAfterVoidOverHTTP(t *testing.T) {
 	if r.Status != http.StatusCreated {
 		t.Fatalf("redeem: %d %s", r.Status, r.Body)
 	}
-	var red struct{ ID string }
-	r.decode(t, &red)
-	credit := "/api/v1/partner/credits/" + red.ID
+	var redemption struct{ ID string }
+	r.decode(t, &redemption)
+	credit := "/api/v1/partner/credits/" + redemption.ID
 	bill := map[string]string{"bill_no": "WY-2026-11-0301", "bill_date": "2026-11-30"}
 	events := func() int64 { return w.counts()["settlement_events"] }
 	ev0 := events()
@@ -128,7 +128,7 @@ func TestCreditApplyRepeatedAfterVoidOverHTTP(t *testing.T) {
 	if got := events() - ev0; got != 2 {
 		t.Fatalf("%d settlement events after the repeats; want 2", got)
 	}
-	r = w.call("GET", "/api/v1/redemptions/"+red.ID, granny, nil)
+	r = w.call("GET", "/api/v1/redemptions/"+redemption.ID, granny, nil)
 	if !bytes.Contains(r.Body, []byte(`"status":"held"`)) || !bytes.Contains(r.Body, []byte(`"generation":2`)) {
 		t.Fatalf("after the repeats: %s", r.Body)
 	}
@@ -141,7 +141,7 @@ func TestCreditApplyRepeatedAfterVoidOverHTTP(t *testing.T) {
 	}
 	// A refused request moves nothing and leaves nothing behind.
 	before = w.counts()
-	if r := w.call("POST", "/api/v1/redemptions/"+red.ID+"/cancel", granny, nil, "Idempotency-Key", "cancel-k4-0001"); r.Status != http.StatusConflict {
+	if r := w.call("POST", "/api/v1/redemptions/"+redemption.ID+"/cancel", granny, nil, "Idempotency-Key", "cancel-k4-0001"); r.Status != http.StatusConflict {
 		t.Fatalf("cancel of an applied credit: %d %s", r.Status, r.Body)
 	}
 	if after := w.counts(); !equalCounts(before, after) {
@@ -150,10 +150,10 @@ func TestCreditApplyRepeatedAfterVoidOverHTTP(t *testing.T) {
 	// Cancelling after a void returns the points once, however repeated.
 	w.keyedOnce(credit+"/void", pm, map[string]string{"reason": "再次作废"}, "void-k5-0001", credit+"/apply", bill)
 	pts, _ := w.points(elder)
-	w.together(4, "/api/v1/redemptions/"+red.ID+"/cancel", granny, nil, "cancel-k6-0001")
-	w.keyedOnce("/api/v1/redemptions/"+red.ID+"/cancel", granny, nil, "cancel-k6-0001", "/api/v1/redemptions/other/cancel", nil)
+	w.together(4, "/api/v1/redemptions/"+redemption.ID+"/cancel", granny, nil, "cancel-k6-0001")
+	w.keyedOnce("/api/v1/redemptions/"+redemption.ID+"/cancel", granny, nil, "cancel-k6-0001", "/api/v1/redemptions/other/cancel", nil)
 	w.loseAnswer(elder, "cancel-k6-0001")
-	if r := w.call("POST", "/api/v1/redemptions/"+red.ID+"/cancel", granny, nil, "Idempotency-Key", "cancel-k6-0001"); r.Status != 200 {
+	if r := w.call("POST", "/api/v1/redemptions/"+redemption.ID+"/cancel", granny, nil, "Idempotency-Key", "cancel-k6-0001"); r.Status != 200 {
 		t.Fatalf("cancel whose answer was lost: %d %s", r.Status, r.Body)
 	}
 	if after, _ := w.points(elder); after-pts != cost {

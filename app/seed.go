@@ -79,11 +79,11 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 		{models.PartnerProperty, "春申物业服务有限公司"}, {models.PartnerParking, "春申停车管理有限公司"},
 		{models.PartnerMerchant, "老王早餐店"}, {models.PartnerMerchant, "美美理发店"}, {models.PartnerMerchant, "邻里便利店"},
 	} {
-		pt, err := cs.CreatePartner(ctx, sp, p.kind, p.name)
+		partner, err := cs.CreatePartner(ctx, sp, p.kind, p.name)
 		if err != nil {
 			return nil, err
 		}
-		partners[p.name] = pt
+		partners[p.name] = partner
 	}
 
 	var households []models.Household
@@ -201,7 +201,7 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 		}
 	}
 	// Rewards (兑换项目) and a filial-visit plate (孝老停车) for 王小明 visiting 王奶奶.
-	for _, rw := range []models.Reward{
+	for _, reward := range []models.Reward{
 		{
 			Kind:       models.RewardParking,
 			Title:      "停车费减免 10元/月",
@@ -232,8 +232,8 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 			LimitMonth:    4,
 		},
 	} {
-		if _, err := s.rewards.CreateReward(ctx, sp, rw); err != nil {
-			return nil, fmt.Errorf("reward %s: %w", rw.Title, err)
+		if _, err := s.rewards.CreateReward(ctx, sp, reward); err != nil {
+			return nil, fmt.Errorf("reward %s: %w", reward.Title, err)
 		}
 	}
 	if _, err := s.rewards.RegisterFilialPlate(ctx, sp, ids["13800000005"], "沪B66688"); err != nil {

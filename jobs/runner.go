@@ -66,8 +66,10 @@ type Observer interface {
 	JobRun(job, outcome string, d time.Duration)
 }
 
+// noObserver is the Observer of a runner nobody observes: it does nothing.
 type noObserver struct{}
 
+// JobRun implements Observer by doing nothing.
 func (noObserver) JobRun(string, string, time.Duration) {}
 
 // Runner runs jobs under a lease and records each run.
@@ -111,6 +113,8 @@ type Skip struct {
 	Until       time.Time
 }
 
+// Error says which run was skipped and, if another replica holds it, who
+// and until when.
 func (s *Skip) Error() string {
 	if s.Holder == "" {
 		return fmt.Sprintf("jobs: skipped: %s %s is done", s.Job, s.Period)
@@ -145,6 +149,9 @@ func (r *Runner) Now(ctx context.Context, j Job, period string) (Counts, error) 
 	return r.run(ctx, j, period, false)
 }
 
+// run takes the lease of job j for period, runs it, records the run and its
+// counts, and ends the lease. With markDone a period already done is
+// skipped, and a run that finishes marks its period done.
 func (r *Runner) run(ctx context.Context, j Job, period string, markDone bool) (Counts, error) {
 	attempt, err := r.lease(ctx, j.Name, period)
 	if err != nil {

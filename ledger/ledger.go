@@ -22,10 +22,14 @@ type Observer interface {
 	Replayed()
 }
 
+// noObserver is the Observer of a ledger nobody observes: it does nothing.
 type noObserver struct{}
 
+// Posted implements Observer by doing nothing.
 func (noObserver) Posted(models.EntryKind) {}
-func (noObserver) Replayed()               {}
+
+// Replayed implements Observer by doing nothing.
+func (noObserver) Replayed() {}
 
 // Ledger posts to and reads resident accounts.
 type Ledger struct {
@@ -104,6 +108,8 @@ type Posting struct {
 	Actor string
 }
 
+// validate returns an error naming what makes p unpostable: no op id,
+// account or kind, an amount out of range, or a positive floor.
 func (p Posting) validate() error {
 	switch {
 	case p.OpID == "":
@@ -120,6 +126,8 @@ func (p Posting) validate() error {
 	return nil
 }
 
+// insufficient returns the refusal for a debit that would take asset a
+// below its floor: hours or points.
 func insufficient(a models.Asset) error {
 	if a == models.AssetHours {
 		return models.ErrInsufficientHours
@@ -143,6 +151,9 @@ func (l *Ledger) Post(ctx context.Context, p Posting) (models.Entry, error) {
 	return e, err
 }
 
+// post appends p as the next entry of its account, exactly once per op id:
+// it claims the op, then inserts at the head it knows and reads forward on
+// a collision. A repeated op returns the entry its first attempt wrote.
 func (l *Ledger) post(ctx context.Context, p Posting) (models.Entry, error) {
 	// The head this process last wrote or read is trusted without a read:
 	// if another replica has written since, the insert of the next entry
@@ -302,6 +313,7 @@ func (l *Ledger) awaitOp(ctx context.Context, op Op, from models.Balance) (*mode
 	return nil, "", nil
 }
 
+// derefEntry returns *e, or the zero entry for nil.
 func derefEntry(e *models.Entry) models.Entry {
 	if e == nil {
 		return models.Entry{}
@@ -457,6 +469,9 @@ func (l *Ledger) hint(ctx context.Context, acct models.Account) models.Balance {
 // extra write per posting (docs/PERFORMANCE.md).
 const hintEvery = 4
 
+// remember keeps b as its account's head in this process if it is newer
+// than the one kept, and stores it as the head hint every hintEvery entries
+// or after a walk of that many.
 func (l *Ledger) remember(ctx context.Context, b models.Balance, walked int) {
 	l.mu.Lock()
 	if cur, ok := l.heads[b.Account]; !ok || cur.Seq < b.Seq {

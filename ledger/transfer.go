@@ -43,6 +43,9 @@ func (l *Ledger) Transfer(ctx context.Context, t Transfer) (debit, credit models
 	return l.completeTransfer(ctx, t)
 }
 
+// completeTransfer posts both legs of t, each exactly once by its own op
+// id, so a transfer interrupted between them is finished by running it
+// again.
 func (l *Ledger) completeTransfer(ctx context.Context, t Transfer) (debit, credit models.Entry, err error) {
 	debit, err = l.Post(ctx, Posting{
 		OpID:           t.ID + ":debit",

@@ -18,6 +18,7 @@ type Error struct {
 	DetailZh string
 }
 
+// Error returns the code and, if there is one, the English detail.
 func (e *Error) Error() string {
 	if e.Detail == "" {
 		return string(e.Code)

@@ -173,6 +173,8 @@ func PolicyAt(communityID string, versions []Policy, t time.Time) Policy {
 	return best
 }
 
+// String names the policy by version, community and effective date, for
+// logs.
 func (p Policy) String() string {
 	return fmt.Sprintf("policy v%d of %s from %s", p.Version, p.CommunityID, p.Effective)
 }

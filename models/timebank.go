@@ -138,6 +138,8 @@ func LinkID(chain string, n int64) string {
 	return chain + ":" + itoa12(n)
 }
 
+// itoa12 returns n (not negative) as 12 decimal digits with leading zeros,
+// so keys sort in the order of their numbers.
 func itoa12(n int64) string {
 	b := []byte("000000000000")
 	for i := len(b) - 1; i >= 0 && n > 0; i-- {

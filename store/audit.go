@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
+// auditDoc is an audit-log entry as stored in audit_log.
 type auditDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`

@@ -24,6 +24,7 @@ type sessionDoc struct {
 	RevokedReason string    `bson:"revoked_reason,omitempty"`
 }
 
+// model returns the stored session as auth sees it.
 func (d sessionDoc) model() auth.Session {
 	s := auth.Session{
 		ID:            d.ID,
@@ -76,6 +77,8 @@ type refreshTokenDoc struct {
 	Expires  time.Time `bson:"expires"`
 }
 
+// refreshUsedDoc marks a refresh token used, once: its _id is usedPrefix
+// and the token's hash, so a second use of the same token collides.
 type refreshUsedDoc struct {
 	ID string    `bson:"_id"`
 	At time.Time `bson:"at"`

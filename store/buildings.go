@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
+// buildingDoc is a building as stored in buildings.
 type buildingDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`
@@ -17,6 +18,7 @@ type buildingDoc struct {
 	Created   time.Time `bson:"created"`
 }
 
+// model returns the stored building.
 func (d buildingDoc) model() models.Building {
 	return models.Building{
 		ID:          d.ID,

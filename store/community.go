@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
+// communityDoc is a community as stored in communities.
 type communityDoc struct {
 	ID       string    `bson:"_id"`
 	Name     string    `bson:"name"`
@@ -17,6 +18,7 @@ type communityDoc struct {
 	Created  time.Time `bson:"created"`
 }
 
+// toCommunityDoc returns community c as stored.
 func toCommunityDoc(c models.Community) communityDoc {
 	return communityDoc{
 		ID:       c.ID,
@@ -27,6 +29,7 @@ func toCommunityDoc(c models.Community) communityDoc {
 	}
 }
 
+// model returns the stored community.
 func (d communityDoc) model() models.Community {
 	return models.Community{
 		ID:       d.ID,
@@ -65,12 +68,14 @@ func (s *Store) Communities(ctx context.Context, after string, limit int) ([]mod
 	return out, nil
 }
 
+// familyDoc is one family link of a resident as stored inside it.
 type familyDoc struct {
 	Resident string `bson:"resident"`
 	Relation string `bson:"relation"`
 	Verified bool   `bson:"verified"`
 }
 
+// residentDoc is a resident as stored in residents.
 type residentDoc struct {
 	ID        string      `bson:"_id"`
 	Community string      `bson:"community"`
@@ -85,6 +90,7 @@ type residentDoc struct {
 	Created   time.Time   `bson:"created"`
 }
 
+// toResidentDoc returns resident r as stored.
 func toResidentDoc(r models.Resident) residentDoc {
 	d := residentDoc{
 		ID:        r.ID,
@@ -110,6 +116,7 @@ func toResidentDoc(r models.Resident) residentDoc {
 	return d
 }
 
+// model returns the stored resident.
 func (d residentDoc) model() models.Resident {
 	r := models.Resident{
 		ID:          d.ID,

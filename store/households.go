@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
+// householdDoc is a household as stored in households.
 type householdDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`
@@ -17,6 +18,7 @@ type householdDoc struct {
 	Created   time.Time `bson:"created"`
 }
 
+// model returns the stored household.
 func (d householdDoc) model() models.Household {
 	return models.Household{
 		ID:          d.ID,

@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
+// problemDoc is one problem of an import, as stored inside it.
 type problemDoc struct {
 	Row     int    `bson:"row"`
 	Field   string `bson:"field"`
@@ -15,6 +16,7 @@ type problemDoc struct {
 	Message string `bson:"message"`
 }
 
+// importDoc is an import and its outcome as stored in imports.
 type importDoc struct {
 	ID        string       `bson:"_id"`
 	Community string       `bson:"community"`
@@ -73,6 +75,7 @@ func (d importDoc) model() models.Import {
 	return im
 }
 
+// toProblemDocs returns an import's problems as stored.
 func toProblemDocs(ps []models.ImportProblem) []problemDoc {
 	out := make([]problemDoc, len(ps))
 	for i, p := range ps {

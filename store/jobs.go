@@ -11,6 +11,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
+// leaseDoc is one attempt's lease on a job's period, as stored in
+// job_leases.
 type leaseDoc struct {
 	ID      string    `bson:"_id"`
 	Job     string    `bson:"job"`
@@ -20,6 +22,7 @@ type leaseDoc struct {
 	Expires time.Time `bson:"expires"`
 }
 
+// leaseID is the _id of attempt n's lease on job's period.
 func leaseID(job, period string, n int) string { return fmt.Sprintf("lease:%s:%s:%d", job, period, n) }
 
 // InsertLease implements jobs.Store.
@@ -49,6 +52,7 @@ func (s *Store) LeaseAttempt(ctx context.Context, job, period string, n int) (jo
 	}, nil
 }
 
+// leaseEndID is the _id of the mark that ends attempt n's lease.
 func leaseEndID(job, period string, n int) string { return "end:" + leaseID(job, period, n) }
 
 // EndLease implements jobs.Store: an insert-once mark beside the attempt,
@@ -90,6 +94,7 @@ func (s *Store) Done(ctx context.Context, job, period string) (bool, error) {
 	return err == nil, err
 }
 
+// runDoc is one run of a job as stored in job_runs.
 type runDoc struct {
 	ID       string         `bson:"_id"`
 	Job      string         `bson:"job"`

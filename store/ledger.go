@@ -12,6 +12,8 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
+// entryDoc is a ledger entry as stored in ledger_entries; its _id is
+// account:seq.
 type entryDoc struct {
 	ID             string    `bson:"_id"`
 	Resident       string    `bson:"resident"`
@@ -31,6 +33,7 @@ type entryDoc struct {
 	At             time.Time `bson:"at"`
 }
 
+// toEntryDoc returns entry e as stored.
 func toEntryDoc(e models.Entry) entryDoc {
 	return entryDoc{
 		ID:             e.ID(),
@@ -52,6 +55,7 @@ func toEntryDoc(e models.Entry) entryDoc {
 	}
 }
 
+// model returns the stored entry.
 func (d entryDoc) model() models.Entry {
 	return models.Entry{
 		Account:        models.Account{ResidentID: d.Resident, Asset: models.Asset(d.Asset)},
@@ -127,6 +131,7 @@ func (s *Store) EachEntry(ctx context.Context, fn func(models.Entry) error) erro
 	return eachDoc(ctx, cur, err, "scan entries", func(d entryDoc) error { return fn(d.model()) })
 }
 
+// headDoc is an account's head hint as stored in ledger_heads.
 type headDoc struct {
 	ID      string `bson:"_id"`
 	Seq     int64  `bson:"seq"`
@@ -160,6 +165,7 @@ func (s *Store) SaveHeadHint(ctx context.Context, b models.Balance) error {
 	}, true)
 }
 
+// opDoc is a claimed ledger op as stored in ledger_ops.
 type opDoc struct {
 	ID       string    `bson:"_id"`
 	Hash     string    `bson:"hash"`
@@ -212,6 +218,7 @@ func (s *Store) SetOpRejected(ctx context.Context, id string, code models.Code) 
 	return s.setByID(ctx, colOps, id, bson.D{{Key: "rejected", Value: string(code)}})
 }
 
+// transferDoc is a transfer as stored in transfers.
 type transferDoc struct {
 	ID        string    `bson:"_id"`
 	Hash      string    `bson:"hash"`
@@ -230,6 +237,7 @@ type transferDoc struct {
 	At        time.Time `bson:"at"`
 }
 
+// toTransferDoc returns transfer t as stored.
 func toTransferDoc(t ledger.Transfer) transferDoc {
 	return transferDoc{
 		ID:        t.ID,
@@ -250,6 +258,7 @@ func toTransferDoc(t ledger.Transfer) transferDoc {
 	}
 }
 
+// model returns the stored transfer.
 func (d transferDoc) model() ledger.Transfer {
 	a := models.Asset(d.Asset)
 	return ledger.Transfer{

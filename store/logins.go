@@ -7,6 +7,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
+// loginDoc is a login as stored in logins; its _id is the phone.
 type loginDoc struct {
 	ID        string `bson:"_id"`
 	Resident  string `bson:"resident"`

@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
+// partnerDoc is a partner as stored in partners.
 type partnerDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`
@@ -16,6 +17,7 @@ type partnerDoc struct {
 	Created   time.Time `bson:"created"`
 }
 
+// model returns the stored partner.
 func (d partnerDoc) model() models.Partner {
 	return models.Partner{
 		ID:          d.ID,

@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
+// policyDoc is one version of a community's policy as stored in policies.
 type policyDoc struct {
 	ID                   string    `bson:"_id"` // community:version, so a version is written once
 	Community            string    `bson:"community"`
@@ -47,6 +48,7 @@ type policyDoc struct {
 	FilialVisitorBays    int       `bson:"filial_visitor_bays"`
 }
 
+// toPolicyDoc returns policy p as stored.
 func toPolicyDoc(p models.Policy) policyDoc {
 	d := policyDoc{
 		ID:                   fmt.Sprintf("%s:%06d", p.CommunityID, p.Version),
@@ -90,6 +92,7 @@ func toPolicyDoc(p models.Policy) policyDoc {
 	return d
 }
 
+// model returns the stored policy.
 func (d policyDoc) model() models.Policy {
 	p := models.Policy{
 		CommunityID:          d.Community,

@@ -78,6 +78,7 @@ var allCollections = []string{
 	colKeyedRequests,
 }
 
+// index is one index of collection col on keys, unique or not.
 type index struct {
 	col    string
 	keys   bson.D

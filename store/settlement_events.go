@@ -27,6 +27,7 @@ type eventFields struct {
 	Undoes      string    `bson:"undoes,omitempty"`
 }
 
+// toEventFields returns event e's fields as stored.
 func toEventFields(e models.SettlementEvent) eventFields {
 	return eventFields{
 		Community:   e.CommunityID,
@@ -63,6 +64,7 @@ func (f eventFields) event(id string) models.SettlementEvent {
 	}
 }
 
+// settlementEventDoc is a settlement event as stored in settlement_events.
 type settlementEventDoc struct {
 	ID     string      `bson:"_id"`
 	Fields eventFields `bson:",inline"` // the driver skips unexported embedded structs

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
+// statementDoc is a partner's monthly statement as stored in statements.
 type statementDoc struct {
 	ID           string    `bson:"_id"`
 	Community    string    `bson:"community"`
@@ -27,6 +28,8 @@ type statementDoc struct {
 	Created      time.Time `bson:"created"`
 }
 
+// model returns the stored statement, or an error if its month is not
+// one.
 func (d statementDoc) model() (models.Statement, error) {
 	m, err := models.ParseMonth(d.Month)
 	if err != nil {
@@ -110,6 +113,8 @@ func (s *Store) Statements(ctx context.Context, communityID, partnerID, month st
 	return out, nil
 }
 
+// transitionDoc is one status change of a statement as stored in
+// statement_status, inserted once.
 type transitionDoc struct {
 	ID        string    `bson:"_id"`
 	Statement string    `bson:"statement"`
@@ -118,6 +123,7 @@ type transitionDoc struct {
 	At        time.Time `bson:"at"`
 }
 
+// transitionID is the _id of the change of statementID to status.
 func transitionID(statementID string, status models.StatementStatus) string {
 	return statementID + ":" + string(status)
 }
@@ -203,6 +209,7 @@ type lineDoc struct {
 	Fields     eventFields `bson:",inline"` // the driver skips unexported embedded structs
 }
 
+// toLineDoc returns statement line l as stored.
 func toLineDoc(l models.StatementLine) lineDoc {
 	return lineDoc{
 		ID:         l.ID,
@@ -213,6 +220,7 @@ func toLineDoc(l models.StatementLine) lineDoc {
 	}
 }
 
+// model returns the stored statement line.
 func (d lineDoc) model() models.StatementLine {
 	return models.StatementLine{
 		ID:          d.ID,

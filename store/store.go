@@ -58,6 +58,7 @@ func Open(ctx context.Context, uri, db string, embedded *Embedded) (*Store, erro
 	return s, nil
 }
 
+// boolPtr returns a pointer to a copy of b, for the driver's options.
 func boolPtr(b bool) *bool { return &b }
 
 // Close disconnects from the database.
@@ -86,6 +87,7 @@ func (s *Store) Empty(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
+// c returns collection name of the store's database.
 func (s *Store) c(name string) *mongo.Collection { return s.db.Collection(name) }
 
 // mapErr turns driver errors into the models sentinels the rest of the code

@@ -482,7 +482,7 @@ type shopper struct {
 type crashRewards struct{ fee, breakfast string }
 
 func setupRewards(ctx context.Context, staff *client) (crashRewards, error) {
-	var rw crashRewards
+	var rewards crashRewards
 	partner := func(kind, name string) (string, error) {
 		var out struct {
 			Items []struct{ ID, Name string } `json:"items"`
@@ -510,13 +510,13 @@ func setupRewards(ctx context.Context, staff *client) (crashRewards, error) {
 	}
 	prop, err := partner("property", "")
 	if err != nil {
-		return rw, err
+		return rewards, err
 	}
 	shop, err := partner("merchant", "老王早餐店")
 	if err != nil {
-		return rw, err
+		return rewards, err
 	}
-	if rw.fee, err = create(map[string]any{
+	if rewards.fee, err = create(map[string]any{
 		"kind":       "property_fee",
 		"title":      "测试物业费优惠",
 		"partner_id": prop,
@@ -524,9 +524,9 @@ func setupRewards(ctx context.Context, staff *client) (crashRewards, error) {
 		"value_fen":  100,
 		"bearer":     "community",
 	}); err != nil {
-		return rw, err
+		return rewards, err
 	}
-	rw.breakfast, err = create(map[string]any{
+	rewards.breakfast, err = create(map[string]any{
 		"kind":       "merchant",
 		"title":      "测试早餐",
 		"partner_id": shop,
@@ -534,22 +534,22 @@ func setupRewards(ctx context.Context, staff *client) (crashRewards, error) {
 		"value_fen":  100,
 		"bearer":     "partner",
 	})
-	return rw, err
+	return rewards, err
 }
 
 // shopRequest is a redemption in the app, or (when a QR token could be had)
 // a scan at the merchant's counter.
-func shopRequest(ctx context.Context, rng *rand.Rand, shoppers []shopper, rw crashRewards, round, i int) *request {
+func shopRequest(ctx context.Context, rng *rand.Rand, shoppers []shopper, rewards crashRewards, round, i int) *request {
 	sh := shoppers[rng.IntN(len(shoppers))]
 	r := &request{Resident: sh.id, Key: fmt.Sprintf("shop-%d-%d-%d", round, i, rng.Uint32())}
 	if rng.IntN(2) == 0 {
-		r.Kind, r.Path, r.Body = "redeem", "/api/v1/rewards/"+rw.fee+"/redemptions", []byte(`{}`)
+		r.Kind, r.Path, r.Body = "redeem", "/api/v1/rewards/"+rewards.fee+"/redemptions", []byte(`{}`)
 		return r
 	}
 	var qr struct {
 		Token string `json:"token"`
 	}
-	if code, err := sh.c.do(ctx, "POST", "/api/v1/rewards/"+rw.breakfast+"/qr", nil, nil, &qr); err != nil || code != 201 {
+	if code, err := sh.c.do(ctx, "POST", "/api/v1/rewards/"+rewards.breakfast+"/qr", nil, nil, &qr); err != nil || code != 201 {
 		return nil // the server died, or refused: nothing was asked to move
 	}
 	r.Kind, r.Path = "scan", "/api/v1/merchant/scans"

@@ -29,6 +29,8 @@ var (
 	startErr error
 )
 
+// server returns the address of the store the tests use: MONGODB_URI if
+// set, otherwise this binary's scratch embedded server, started once.
 func server() (string, *store.Embedded, error) {
 	if uri := os.Getenv("MONGODB_URI"); uri != "" {
 		return uri, nil, nil
@@ -83,6 +85,7 @@ func New(t testing.TB) *store.Store {
 	return s
 }
 
+// randomHex returns n random bytes in hex, for database names.
 func randomHex(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
