@@ -17,8 +17,9 @@ import (
 //
 // It remembers at most keys keys. Keys with nothing left in the window are
 // dropped first (at most once per window); past the bound the least
-// recently seen key is forgotten, so its count starts again. An attacker
-// who wants a key forgotten must bring keys fresh keys inside one window.
+// recently seen key is forgotten, so its count starts again: to have a key
+// forgotten early, an attacker must bring as many fresh keys within one
+// window as the limiter remembers.
 type Limiter struct {
 	limit  int
 	window time.Duration
