@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/auth"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/sessions"
 	"github.com/linli-community/linli/store"
 )
 
@@ -38,11 +38,11 @@ func (s *system) wireAuth() error {
 	if active == "" {
 		active = last
 	}
-	sessions := cachedSessions{Store: s.store, cache: auth.NewSessionCache(s.store, s.cfg.SessionCache, s.now)}
+	cached := cachedSessions{Store: s.store, cache: auth.NewSessionCache(s.store, s.cfg.SessionCache, s.now)}
 	tokens, err := auth.NewTokens(auth.TokenConfig{
 		Issuer: s.cfg.JWTIssuer, Audience: s.cfg.JWTAudience, AccessTTL: s.cfg.AccessTTL,
 		Keys: keys, ActiveKID: active,
-	}, sessions.cache, s.now)
+	}, cached.cache, s.now)
 	if err != nil {
 		return fmt.Errorf("config: tokens: %w", err)
 	}
@@ -62,7 +62,15 @@ func (s *system) wireAuth() error {
 	s.qrSecret = mac.Sum(nil)
 	s.passwords = pw
 	s.deps.Tokens = tokens
-	s.deps.Auth = services.NewSessions(sessions, s.store, pw, tokens, limiter, s.cfg.RefreshTTL, s.now)
+	s.deps.Auth = sessions.New(sessions.Deps{
+		Store:      cached,
+		People:     s.store,
+		Passwords:  pw,
+		Tokens:     tokens,
+		Limiter:    limiter,
+		RefreshTTL: s.cfg.RefreshTTL,
+		Now:        s.now,
+	})
 	return nil
 }
 

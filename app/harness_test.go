@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 	"github.com/linli-community/linli/store/storetest"
 )
 
@@ -88,8 +88,8 @@ func newWorldConfig(t *testing.T, cfg Config) *world {
 		t.Fatal(err)
 	}
 	root := models.Principal{ResidentID: "system", Roles: []models.Role{models.RoleAdmin}}
-	c, staff, err := sys.communities.CreateCommunity(ctx, root, services.NewCommunity{
-		Name: "古美居民区", FirstStaff: &services.NewResident{
+	c, staff, err := sys.communities.CreateCommunity(ctx, root, directory.NewCommunity{
+		Name: "古美居民区", FirstStaff: &directory.NewResident{
 			Name:     "孙社工",
 			Phone:    phoneStaffB,
 			Password: demoPassword,
@@ -111,7 +111,7 @@ func newWorldConfig(t *testing.T, cfg Config) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb, err := sys.communities.CreateResident(ctx, sp, services.NewResident{
+	rb, err := sys.communities.CreateResident(ctx, sp, directory.NewResident{
 		Name:        "周居民",
 		Phone:       phoneResidentB,
 		HouseholdID: hh.ID,

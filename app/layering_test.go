@@ -14,25 +14,59 @@ import (
 // module is this module's path; every package of ours starts with it.
 const module = "github.com/linli-community/linli"
 
-// Prefixes of packages that must stay in their own layer: the MongoDB driver
-// lives in store only, Fiber (and the fasthttp under it) in handlers and app.
+// Prefixes of the libraries that must stay in their own layer.
 const (
 	driverPkg   = "go.mongodb.org/mongo-driver"
 	fiberPkg    = "github.com/gofiber/fiber"
 	fasthttpPkg = "github.com/valyala/fasthttp"
 )
 
+// capabilities are the use-case packages, one per capability. Each may
+// import community (what they share), ledger, auth and models, and none of
+// the others: where one needs another's answer, it declares an interface
+// that app fills in (settlement's HeldPoints is rewards, rewards'
+// Eligibility is honour, directory's HeadTermKeeper is honour, honour's
+// HeadAppointer is directory).
+var capabilities = []string{"accounts", "directory", "honour", "mutualaid", "policy", "rewards", "sessions", "settlement", "timebank"}
+
+// adapters are the outer packages and libraries no inner package may reach:
+// the MongoDB driver lives in store only, Fiber (and the fasthttp under it)
+// in handlers and app.
+var adapters = []string{driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/handlers"}
+
+// without returns adapters, then every capability package but keep, then
+// the extra prefixes.
+func without(keep string, extra ...string) []string {
+	out := append([]string{}, adapters...)
+	for _, c := range capabilities {
+		if c != keep {
+			out = append(out, module+"/"+c)
+		}
+	}
+	return append(out, extra...)
+}
+
 // layering is docs/ARCHITECTURE.md §2's "imports point inwards", as a table: for each of
 // our packages, the packages (by path prefix) it must not depend on, directly
 // or through another package. A prefix of module alone forbids every package
 // of ours.
 var layering = map[string][]string{
-	"models":   {module + "/"},
-	"ledger":   {driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/services", module + "/handlers"},
-	"auth":     {driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/services", module + "/handlers"},
-	"jobs":     {driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/services", module + "/handlers"},
-	"services": {driverPkg, fiberPkg, fasthttpPkg, module + "/store", module + "/handlers"},
-	"handlers": {driverPkg, module + "/store"},
+	"models":    {module + "/"},
+	"ledger":    without("", module+"/community"),
+	"auth":      without("", module+"/community"),
+	"jobs":      without("", module+"/community"),
+	"community": without(""),
+	// Each capability: no adapter, no other capability.
+	"accounts":   without("accounts"),
+	"directory":  without("directory"),
+	"honour":     without("honour"),
+	"mutualaid":  without("mutualaid"),
+	"policy":     without("policy"),
+	"rewards":    without("rewards"),
+	"sessions":   without("sessions"),
+	"settlement": without("settlement"),
+	"timebank":   without("timebank"),
+	"handlers":   {driverPkg, module + "/store"},
 }
 
 // listed is the part of `go list -json` output the test reads.
@@ -55,14 +89,20 @@ func ours(paths []string) []string {
 }
 
 // TestLayering fails when a package reaches, even indirectly, a package its
-// layer must not know about: a services file importing store (and with it
-// the driver), handlers importing store, models importing anything of ours.
+// layer must not know about: a capability package importing store (and
+// with it the driver) or another capability, handlers importing store,
+// models importing anything of ours.
 // It asks the go command, so it sees exactly what the build sees.
 func TestLayering(t *testing.T) {
 	t.Parallel()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go command on PATH")
+	}
+	for _, c := range capabilities {
+		if _, ok := layering[c]; !ok {
+			t.Errorf("capability package %s has no row in the layering table", c)
+		}
 	}
 	args := []string{"list", "-json=ImportPath,Imports,Deps"}
 	for pkg := range layering {

@@ -6,9 +6,12 @@ import (
 	"io"
 	"time"
 
+	"github.com/linli-community/linli/directory"
+	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/mutualaid"
+	"github.com/linli-community/linli/timebank"
 )
 
 // demoPassword is the password of every demo login; the demo is for a
@@ -46,11 +49,11 @@ func (s *system) seedIfEmpty(ctx context.Context, w io.Writer) error {
 func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	cs := s.communities
 	root := models.Principal{ResidentID: "system", Roles: []models.Role{models.RoleAdmin}}
-	c, staff, err := cs.CreateCommunity(ctx, root, services.NewCommunity{
+	c, staff, err := cs.CreateCommunity(ctx, root, directory.NewCommunity{
 		Name:     "春申居民区",
 		District: "闵行区梅陇镇",
 		TimeZone: "Asia/Shanghai",
-		FirstStaff: &services.NewResident{
+		FirstStaff: &directory.NewResident{
 			Name:      "陈社工",
 			Phone:     "13800000002",
 			BirthYear: 1988,
@@ -130,7 +133,7 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	}
 	ids := map[string]string{}
 	for _, p := range people {
-		in := services.NewResident{
+		in := directory.NewResident{
 			Name:      p.login.name,
 			Phone:     p.login.phone,
 			BirthYear: p.birth,
@@ -165,7 +168,7 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	// Twenty more residents, one or two per flat, without printed logins.
 	surnames := []rune("赵钱孙李周吴郑冯陈褚卫蒋沈韩杨朱秦尤许何")
 	for i := 0; i < 20; i++ {
-		r, err := cs.CreateResident(ctx, sp, services.NewResident{
+		r, err := cs.CreateResident(ctx, sp, directory.NewResident{
 			Name:        string(surnames[i]) + "居民",
 			Phone:       fmt.Sprintf("139000000%02d", i+10),
 			BirthYear:   1940 + i*3,
@@ -263,7 +266,7 @@ func (s *system) seedHonour(ctx context.Context, staff models.Principal, buildin
 		CommunityID: staff.CommunityID,
 		Roles:       []models.Role{models.RoleStaff},
 	}
-	listed, err := hs.Nominate(ctx, sp, services.Nomination{
+	listed, err := hs.Nominate(ctx, sp, honour.Nomination{
 		ResidentID: ids["13900000010"],
 		Category:   "好人好事",
 		Reason:     "常年义务照看楼道花草",
@@ -275,7 +278,7 @@ func (s *system) seedHonour(ctx context.Context, staff models.Principal, buildin
 	if _, _, _, err := hs.ListDue(ctx, listed.NoticeEnds.Add(24*time.Hour)); err != nil {
 		return err
 	}
-	if _, err := hs.Nominate(ctx, sp, services.Nomination{
+	if _, err := hs.Nominate(ctx, sp, honour.Nomination{
 		ResidentID: ids["13800000004"],
 		Category:   "志愿服务",
 		Reason:     "带领志愿者队开展助老服务",
@@ -283,7 +286,7 @@ func (s *system) seedHonour(ctx context.Context, staff models.Principal, buildin
 		return err
 	}
 	head := ids["13800000003"]
-	if _, err := hs.Appoint(ctx, sp, services.Appointment{
+	if _, err := hs.Appoint(ctx, sp, honour.Appointment{
 		Role:       models.HeadBuilding,
 		BuildingID: building.ID,
 		ResidentID: head,
@@ -300,7 +303,7 @@ func (s *system) seedHonour(ctx context.Context, staff models.Principal, buildin
 		{"月度例会", "参加居委会月度楼组长例会, 签到表第3行"},
 		{"通知送达", "电梯维修通知已逐户送达 1号楼 8 户"},
 	} {
-		duty, err := hs.LogDuty(ctx, hp, services.DutyLog{
+		duty, err := hs.LogDuty(ctx, hp, honour.DutyLog{
 			Month:    month,
 			Duty:     d.duty,
 			Evidence: d.evidence,
@@ -324,7 +327,7 @@ func (s *system) seedTimebank(ctx context.Context, communityID string, sp, elder
 	now := s.now().In(s.loc)
 	today := now.Truncate(time.Hour).Add(-time.Hour)
 	tomorrow := time.Date(now.Year(), now.Month(), now.Day()+1, 9, 0, 0, 0, s.loc)
-	for _, a := range []services.NewActivity{
+	for _, a := range []timebank.NewActivity{
 		{
 			Title:       "垃圾分类桶边督导",
 			Category:    "垃圾分类",
@@ -368,7 +371,7 @@ func (s *system) seedTimebank(ctx context.Context, communityID string, sp, elder
 			return err
 		}
 	}
-	if err := s.timebank.SetNeedy(ctx, sp, elder.ResidentID, true); err != nil {
+	if err := s.mutualAid.SetNeedy(ctx, sp, elder.ResidentID, true); err != nil {
 		return err
 	}
 	// Posted directly, like the other demo balances, so the demo's audit
@@ -385,7 +388,7 @@ func (s *system) seedTimebank(ctx context.Context, communityID string, sp, elder
 	}); err != nil {
 		return err
 	}
-	_, err := s.timebank.PostAid(ctx, elder, services.NewAid{
+	_, err := s.mutualAid.PostAid(ctx, elder, mutualaid.NewAid{
 		Kind:        models.AidRequest,
 		Title:       "陪同去医院复诊",
 		Description: "周三上午去第五人民医院, 需要有人陪同挂号取药",

@@ -10,13 +10,21 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/accounts"
 	"github.com/linli-community/linli/auth"
+	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/handlers"
+	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/mutualaid"
+	"github.com/linli-community/linli/policy"
+	"github.com/linli-community/linli/rewards"
+	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
+	"github.com/linli-community/linli/timebank"
 	"github.com/linli-community/linli/web"
 )
 
@@ -31,13 +39,14 @@ type system struct {
 	ledger   *ledger.Ledger
 	runner   *jobs.Runner
 
-	accounts    *services.Accounts
-	communities *services.Communities
-	policies    *services.Policies
-	settlement  *services.Settlement
-	rewards     *services.Rewards
-	honour      *services.Honour
-	timebank    *services.Timebank
+	accounts    *accounts.Service
+	communities *directory.Service
+	policies    *policy.Service
+	settlement  *settlement.Service
+	rewards     *rewards.Service
+	honour      *honour.Service
+	timebank    *timebank.Service
+	mutualAid   *mutualaid.Service
 	passwords   *auth.Passwords
 	qrSecret    []byte // signs QR tokens; derived from the active JWT key
 	metrics     *metrics
@@ -45,7 +54,8 @@ type system struct {
 }
 
 // open starts the embedded store when no MONGODB_URI is set, connects,
-// makes sure every collection and index exists, and wires the services.
+// makes sure every collection and index exists, and wires the services
+// (one per capability package).
 func open(ctx context.Context, cfg Config, log *slog.Logger) (*system, error) {
 	var (
 		emb *store.Embedded
@@ -104,28 +114,84 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.ledger.Observe(sys.metrics)
 	sys.runner = jobs.NewRunner(st, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), newID()), cfg.LeaseTTL, now, newID, log)
 	sys.runner.Observe(sys.metrics)
-	sys.policies = services.NewPolicies(st, now)
-	sys.accounts = services.NewAccounts(sys.ledger, st, st, sys.policies, now)
-	sys.deps = handlers.Deps{Log: log, Metrics: sys.metrics, Store: st, Accounts: sys.accounts, Policies: sys.policies,
-		Requests: services.NewRequests(st, now), Now: now}
+	sys.policies = policy.New(st, now)
+	sys.accounts = accounts.New(accounts.Deps{
+		Ledger:   sys.ledger,
+		People:   st,
+		Trail:    st,
+		Policies: sys.policies,
+		Now:      now,
+	})
+	sys.deps = handlers.Deps{
+		Log:      log,
+		Metrics:  sys.metrics,
+		Store:    st,
+		Accounts: sys.accounts,
+		Policies: sys.policies,
+		Requests: community.NewRequests(st, now),
+		Now:      now,
+	}
 	if err := sys.wireAuth(); err != nil {
 		return nil, err
 	}
-	sys.communities = services.NewCommunities(st, sys.passwords, newID, now)
+	sys.communities = directory.New(st, sys.passwords, newID, now)
 	sys.deps.Community = sys.communities
-	sys.honour = services.NewHonour(st, sys.ledger, sys.policies, sys.communities, newID, now)
+	sys.honour = honour.New(honour.Deps{
+		Store:    st,
+		Ledger:   sys.ledger,
+		Policies: sys.policies,
+		Heads:    sys.communities,
+		NewID:    newID,
+		Now:      now,
+	})
 	sys.deps.Honour = sys.honour
 	sys.communities.KeepHeadTerms(sys.honour)
 	// The honour roll, star levels and head terms decide who may redeem
 	// honour-only, star-gated and heads' rewards.
-	sys.rewards = services.NewRewards(st, sys.ledger, st, sys.policies, sys.honour, sys.qrSecret, newID, now)
+	sys.rewards = rewards.New(rewards.Deps{
+		Store:       st,
+		Ledger:      sys.ledger,
+		People:      st,
+		Policies:    sys.policies,
+		Eligibility: sys.honour,
+		QRSecret:    sys.qrSecret,
+		NewID:       newID,
+		Now:         now,
+	})
 	sys.rewards.LimitQR(cfg.QRPerMinute)
 	sys.deps.Rewards = sys.rewards
 	sys.deps.Offers = sys.rewards
-	sys.settlement = services.NewSettlement(st, sys.ledger, st, sys.policies, st, sys.rewards, now)
+	sys.settlement = settlement.New(settlement.Deps{
+		Store:    st,
+		Ledger:   sys.ledger,
+		People:   st,
+		Policies: sys.policies,
+		Trail:    st,
+		Held:     sys.rewards,
+		Now:      now,
+	})
 	sys.deps.Settlement = sys.settlement
-	sys.timebank = services.NewTimebank(st, st, sys.ledger, sys.policies, st, sys.qrSecret, now, newID)
+	sys.timebank = timebank.New(timebank.Deps{
+		Store:    st,
+		People:   st,
+		Ledger:   sys.ledger,
+		Policies: sys.policies,
+		Trail:    st,
+		QRSecret: sys.qrSecret,
+		Now:      now,
+		NewID:    newID,
+	})
 	sys.deps.Timebank = sys.timebank
+	sys.mutualAid = mutualaid.New(mutualaid.Deps{
+		Store:    st,
+		People:   st,
+		Ledger:   sys.ledger,
+		Policies: sys.policies,
+		Trail:    st,
+		Now:      now,
+		NewID:    newID,
+	})
+	sys.deps.MutualAid = sys.mutualAid
 	return sys, nil
 }
 
@@ -184,7 +250,7 @@ func (s *system) schedule() []scheduledJob {
 		{"40 2-23 1-3 * *", jobs.Allowances(s.honour, s.loc)}, // retried hourly like the other monthly jobs
 		{"50 1-23 1-3 1 *", jobs.StarLevels(s.honour, s.loc)}, // 1-3 January, hourly until done
 		{"10 2 * * *", jobs.AutoApproveRecords(s.timebank, s.loc)},
-		{"20 2 * * *", jobs.AutoConfirmAid(s.timebank, s.loc)},
+		{"20 2 * * *", jobs.AutoConfirmAid(s.mutualAid, s.loc)},
 	}
 }
 

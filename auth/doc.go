@@ -5,5 +5,5 @@
 //
 // It knows nothing of HTTP or the database: the little it needs from the
 // store (is this session still live?) is the SessionChecker interface, and
-// the refresh-token rotation itself is a use case in package services.
+// the refresh-token rotation itself is a use case in package sessions.
 package auth

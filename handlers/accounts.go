@@ -6,21 +6,20 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/accounts"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 )
 
-// AccountsService is what the balance, history and points routes call.
-type AccountsService interface {
-	Balances(ctx context.Context, p models.Principal, residentID string) (services.Balances, error)
+// accountsService is what the balance, history and points routes call.
+type accountsService interface {
+	Balances(ctx context.Context, p models.Principal, residentID string) (accounts.Balances, error)
 	History(ctx context.Context, p models.Principal, residentID string, asset models.Asset, before int64, limit int) ([]models.Entry, int64, error)
-	Adjust(ctx context.Context, p models.Principal, adj services.Adjustment) (models.Entry, error)
+	Adjust(ctx context.Context, p models.Principal, adj accounts.Adjustment) (models.Entry, error)
 	// Reverse returns models.ErrAlreadyReversed when the entry was reversed
 	// by another request than the one with key.
 	Reverse(ctx context.Context, p models.Principal, residentID string, asset models.Asset, seq int64, reason, key string) (models.Entry, error)
 	Trail(ctx context.Context, p models.Principal, before time.Time, limit int) ([]models.AuditRecord, error)
-	Audit(ctx context.Context) (ledger.AuditReport, error)
 }
 
 func (h *api) routesAccounts(r fiber.Router) {
@@ -47,7 +46,7 @@ type balancesResponse struct {
 	Points     balanceJSON `json:"points"` // amount in points
 }
 
-func toBalances(id string, b services.Balances) balancesResponse {
+func toBalances(id string, b accounts.Balances) balancesResponse {
 	return balancesResponse{ResidentID: id,
 		Hours:  balanceJSON{string(models.AssetHours), b.Hours.Amount, b.Hours.Seq},
 		Points: balanceJSON{string(models.AssetPoints), b.Points.Amount, b.Points.Seq}}
@@ -148,8 +147,8 @@ func (h *api) adjustPoints(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
-		e, err := h.Accounts.Adjust(c.UserContext(), p, services.Adjustment{
+	return h.keyed(c, func(idem community.Idempotency) error {
+		e, err := h.Accounts.Adjust(c.UserContext(), p, accounts.Adjustment{
 			ResidentID: param(c, "id"), Points: pts, Deduct: req.Direction == "deduct",
 			Category: category, Reason: reason, Idem: idem,
 		})
@@ -182,7 +181,7 @@ func (h *api) reverseEntry(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		// The reversal is keyed by the entry it reverses; the key tells
 		// this request's repeat from another staff member's reversal.
 		e, err := h.Accounts.Reverse(c.UserContext(), p, param(c, "id"), asset, seq, reason, idem.Key)

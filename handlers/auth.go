@@ -6,17 +6,17 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/sessions"
 )
 
-// AuthService is what the login, refresh, logout and /me routes call.
-type AuthService interface {
+// authService is what the login, refresh, logout and /me routes call.
+type authService interface {
 	// Login returns models.ErrInvalidCredentials for a wrong phone or
 	// password alike, models.ErrRateLimited after too many attempts.
-	Login(ctx context.Context, phone, password, clientAddr string) (services.TokenPair, error)
+	Login(ctx context.Context, phone, password, clientAddr string) (sessions.TokenPair, error)
 	// Refresh returns models.ErrUnauthenticated for an unknown, expired or
 	// revoked token, models.ErrTokenReused for one already spent.
-	Refresh(ctx context.Context, refreshToken string) (services.TokenPair, error)
+	Refresh(ctx context.Context, refreshToken string) (sessions.TokenPair, error)
 	Logout(ctx context.Context, p models.Principal) error
 	Me(ctx context.Context, p models.Principal) (models.Resident, error)
 }
@@ -58,7 +58,7 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"` // seconds until the access token expires
 }
 
-func sendTokens(c *fiber.Ctx, p services.TokenPair, web bool) error {
+func sendTokens(c *fiber.Ctx, p sessions.TokenPair, web bool) error {
 	// Tokens must not be kept by a browser or proxy cache (RFC 6749 §5.1).
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	out := tokenResponse{AccessToken: p.AccessToken, RefreshToken: p.RefreshToken,

@@ -7,15 +7,16 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 )
 
-// CommunityService is what the community-structure routes call. It
+// communityService is what the community-structure routes call. It
 // returns models.ErrForbidden for a caller without the role, and
 // models.ErrNotFound for an id of another community.
-type CommunityService interface {
-	CreateCommunity(ctx context.Context, p models.Principal, in services.NewCommunity) (models.Community, *models.Resident, error)
+type communityService interface {
+	CreateCommunity(ctx context.Context, p models.Principal, in directory.NewCommunity) (models.Community, *models.Resident, error)
 	CurrentCommunity(ctx context.Context, p models.Principal) (models.Community, error)
 	ListCommunities(ctx context.Context, p models.Principal, after string, limit int) ([]models.Community, error)
 
@@ -28,19 +29,19 @@ type CommunityService interface {
 	ListHouseholds(ctx context.Context, p models.Principal, buildingID, after string, limit int) ([]models.Household, error)
 	UpdateHousehold(ctx context.Context, p models.Principal, id string, plates []string) (models.Household, error)
 
-	CreateResident(ctx context.Context, p models.Principal, in services.NewResident) (models.Resident, error)
+	CreateResident(ctx context.Context, p models.Principal, in directory.NewResident) (models.Resident, error)
 	Resident(ctx context.Context, p models.Principal, id string) (models.Resident, error)
-	ListResidents(ctx context.Context, p models.Principal, q services.ResidentQuery, after string, limit int) ([]models.Resident, error)
-	UpdateResident(ctx context.Context, p models.Principal, id string, u services.ResidentUpdate) (models.Resident, error)
+	ListResidents(ctx context.Context, p models.Principal, q directory.ResidentQuery, after string, limit int) ([]models.Resident, error)
+	UpdateResident(ctx context.Context, p models.Principal, id string, u directory.ResidentUpdate) (models.Resident, error)
 	AddFamilyLink(ctx context.Context, p models.Principal, residentID, relativeID, relation string) (models.Resident, error)
 	VerifyFamilyLink(ctx context.Context, p models.Principal, residentID, relativeID string) (models.Resident, error)
 
 	CreatePartner(ctx context.Context, p models.Principal, kind models.PartnerKind, name string) (models.Partner, error)
 	ListPartners(ctx context.Context, p models.Principal, kind models.PartnerKind, after string, limit int) ([]models.Partner, error)
 
-	// The imports return a *services.ImportRejection when rows are wrong.
-	ImportHouseholds(ctx context.Context, p models.Principal, req services.ImportRequest) (services.ImportResult, error)
-	ImportResidents(ctx context.Context, p models.Principal, req services.ImportRequest) (services.ImportResult, error)
+	// The imports return a *directory.ImportRejection when rows are wrong.
+	ImportHouseholds(ctx context.Context, p models.Principal, req directory.ImportRequest) (directory.ImportResult, error)
+	ImportResidents(ctx context.Context, p models.Principal, req directory.ImportRequest) (directory.ImportResult, error)
 }
 
 // importTimeout replaces the request deadline for CSV imports: a file of
@@ -180,7 +181,7 @@ func toPage[M, T any](items []M, limit int, conv func(M) T, id func(M) string) p
 
 // paging reads the `after` and `limit` query parameters.
 func paging(c *fiber.Ctx) (string, int, error) {
-	limit, err := queryInt(c, "limit", 50, services.MaxPageSize)
+	limit, err := queryInt(c, "limit", 50, community.MaxPageSize)
 	if err != nil {
 		return "", 0, err
 	}
@@ -220,13 +221,13 @@ func (h *api) createCommunity(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	in := services.NewCommunity{Name: req.Name, District: req.District, TimeZone: req.TimeZone}
+	in := directory.NewCommunity{Name: req.Name, District: req.District, TimeZone: req.TimeZone}
 	if fs := req.FirstStaff; fs != nil {
-		in.FirstStaff = &services.NewResident{Name: fs.Name, Phone: fs.Phone, BirthYear: fs.BirthYear, Password: fs.InitialPassword}
+		in.FirstStaff = &directory.NewResident{Name: fs.Name, Phone: fs.Phone, BirthYear: fs.BirthYear, Password: fs.InitialPassword}
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
+	return h.keyedIfKey(c, func(community.Idempotency) error {
 		com, staff, err := h.Community.CreateCommunity(c.UserContext(), principal(c), in)
 		if err != nil {
 			return err
@@ -274,7 +275,7 @@ func (h *api) createBuilding(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
+	return h.keyedIfKey(c, func(community.Idempotency) error {
 		b, err := h.Community.CreateBuilding(c.UserContext(), principal(c), req.Name, req.Address)
 		if err != nil {
 			return err
@@ -344,7 +345,7 @@ func (h *api) createHousehold(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
+	return h.keyedIfKey(c, func(community.Idempotency) error {
 		hh, err := h.Community.CreateHousehold(c.UserContext(), principal(c), req.BuildingID, req.Room, req.Plates)
 		if err != nil {
 			return err
@@ -420,9 +421,9 @@ func (h *api) createResident(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	in := services.NewResident{Name: req.Name, Phone: req.Phone, BirthYear: req.BirthYear, HouseholdID: req.HouseholdID,
+	in := directory.NewResident{Name: req.Name, Phone: req.Phone, BirthYear: req.BirthYear, HouseholdID: req.HouseholdID,
 		Roles: roles, MerchantID: req.MerchantID, PartnerID: req.PartnerID, Password: req.InitialPassword}
-	return h.keyedIfKey(c, func(idem services.Idempotency) error {
+	return h.keyedIfKey(c, func(idem community.Idempotency) error {
 		in.OpID = idem.OpID
 		r, err := h.Community.CreateResident(c.UserContext(), p, in)
 		if err != nil {
@@ -437,7 +438,7 @@ func (h *api) listResidents(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q := services.ResidentQuery{HouseholdID: c.Query("household_id")}
+	q := directory.ResidentQuery{HouseholdID: c.Query("household_id")}
 	if role := c.Query("role"); role != "" {
 		if q.Role, err = models.ParseRole(role); err != nil {
 			return err
@@ -480,13 +481,13 @@ type staffResidentPatch struct {
 
 func (h *api) updateResident(c *fiber.Ctx) error {
 	p := principal(c)
-	var u services.ResidentUpdate
+	var u directory.ResidentUpdate
 	if p.IsStaff() {
 		var req staffResidentPatch
 		if err := decode(c, &req); err != nil {
 			return err
 		}
-		u = services.ResidentUpdate{Name: req.Name, BirthYear: req.BirthYear, HouseholdID: req.HouseholdID,
+		u = directory.ResidentUpdate{Name: req.Name, BirthYear: req.BirthYear, HouseholdID: req.HouseholdID,
 			MerchantID: req.MerchantID, PartnerID: req.PartnerID}
 		if req.Roles != nil {
 			roles, err := parseRoles(*req.Roles)
@@ -500,7 +501,7 @@ func (h *api) updateResident(c *fiber.Ctx) error {
 		if err := decode(c, &req); err != nil {
 			return err
 		}
-		u = services.ResidentUpdate{Name: req.Name, BirthYear: req.BirthYear}
+		u = directory.ResidentUpdate{Name: req.Name, BirthYear: req.BirthYear}
 	}
 	r, err := h.Community.UpdateResident(c.UserContext(), p, param(c, "id"), u)
 	if err != nil {
@@ -551,7 +552,7 @@ func (h *api) createPartner(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
+	return h.keyedIfKey(c, func(community.Idempotency) error {
 		pt, err := h.Community.CreatePartner(c.UserContext(), principal(c), models.PartnerKind(req.Kind), req.Name)
 		if err != nil {
 			return err
@@ -603,7 +604,7 @@ func (h *api) importResidents(c *fiber.Ctx) error {
 	return h.importCSV(c, h.Community.ImportResidents)
 }
 
-func (h *api) importCSV(c *fiber.Ctx, run func(context.Context, models.Principal, services.ImportRequest) (services.ImportResult, error)) error {
+func (h *api) importCSV(c *fiber.Ctx, run func(context.Context, models.Principal, directory.ImportRequest) (directory.ImportResult, error)) error {
 	p := principal(c)
 	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
 	if !strings.HasPrefix(ct, "text/csv") {
@@ -612,15 +613,15 @@ func (h *api) importCSV(c *fiber.Ctx, run func(context.Context, models.Principal
 	if strings.Contains(ct, "charset=") && !strings.Contains(ct, "charset=utf-8") {
 		return models.ErrUnsupportedMedia.Withf("文件必须为 UTF-8 编码", "the file must be UTF-8")
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		// The request deadline is too short for thousands of rows; an
 		// import cut off anyway is finished by repeating it with the same key.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), importTimeout)
 		defer cancel()
 		// Fiber reuses the body's buffer after the handler returns.
 		body := append([]byte(nil), c.Body()...)
-		res, err := run(ctx, p, services.ImportRequest{CSV: body, Idem: idem})
-		var rej *services.ImportRejection
+		res, err := run(ctx, p, directory.ImportRequest{CSV: body, Idem: idem})
+		var rej *directory.ImportRejection
 		if errors.As(err, &rej) {
 			return importRejected(c, rej)
 		}
@@ -634,7 +635,7 @@ func (h *api) importCSV(c *fiber.Ctx, run func(context.Context, models.Principal
 
 // importRejected answers 422 with the usual error envelope and the
 // problems of each row, so staff can fix the file and send it again.
-func importRejected(c *fiber.Ctx, rej *services.ImportRejection) error {
+func importRejected(c *fiber.Ctx, rej *directory.ImportRejection) error {
 	info := errorTable[models.ErrImportRejected.Code]
 	zh := wantsChinese(c)
 	msg := info.en

@@ -15,8 +15,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/mutualaid"
+	"github.com/linli-community/linli/rewards"
+	"github.com/linli-community/linli/timebank"
 )
 
 // The value-moving routes are fuzzed a family at a time: each target picks
@@ -74,7 +78,7 @@ func fuzzApp(d Deps) *fiber.App {
 // real store). It holds the handler to a valid, caller-scoped key.
 type firstRequests struct{}
 
-func (firstRequests) Begin(_ context.Context, idem services.Idempotency) (models.KeyedRequest, bool, error) {
+func (firstRequests) Begin(_ context.Context, idem community.Idempotency) (models.KeyedRequest, bool, error) {
 	p := models.Principal{ResidentID: strings.TrimSuffix(strings.TrimPrefix(idem.OpID, "k:"), ":"+idem.Key)}
 	mustReach("keyed request", idem, strings.HasPrefix(p.ResidentID, "u-"), isIdem(p, idem))
 	return models.KeyedRequest{ID: idem.OpID, Hash: idem.Hash}, false, nil
@@ -178,16 +182,16 @@ func isDay(s string) bool {
 }
 
 // isIdem: the key as sent, scoped to the caller, with the request's hash.
-func isIdem(p models.Principal, i services.Idempotency) bool {
+func isIdem(p models.Principal, i community.Idempotency) bool {
 	_, err := hex.DecodeString(i.Hash)
 	return keyPattern.MatchString(i.Key) && i.OpID == "k:"+p.ResidentID+":"+i.Key && len(i.Hash) == 64 && err == nil
 }
 
 // --- rewards: redemption, partner credits, merchant counter, filial parking ---
 
-type fakeRewards struct{ RewardsService }
+type fakeRewards struct{ rewardsService }
 
-func (fakeRewards) Redeem(_ context.Context, p models.Principal, rewardID string, idem services.Idempotency) (models.Redemption, error) {
+func (fakeRewards) Redeem(_ context.Context, p models.Principal, rewardID string, idem community.Idempotency) (models.Redemption, error) {
 	mustReach("redemption", []any{rewardID, idem}, isID(rewardID), isIdem(p, idem))
 	return models.Redemption{RewardID: rewardID, Status: models.RedemptionHeld}, nil
 }
@@ -195,17 +199,17 @@ func (fakeRewards) Cancel(_ context.Context, _ models.Principal, id string) (mod
 	mustReach("cancellation", id, isID(id))
 	return models.Redemption{ID: id}, nil
 }
-func (fakeRewards) ApplyCredit(_ context.Context, p models.Principal, id, billNo, billDate string, idem services.Idempotency) (models.Redemption, error) {
+func (fakeRewards) ApplyCredit(_ context.Context, p models.Principal, id, billNo, billDate string, idem community.Idempotency) (models.Redemption, error) {
 	mustReach("applied credit", []any{id, billNo, billDate, idem}, isID(id), isClean(billNo, 40), isDay(billDate), isIdem(p, idem))
 	return models.Redemption{ID: id, BillNo: billNo, BillDate: billDate}, nil
 }
-func (fakeRewards) VoidCredit(_ context.Context, p models.Principal, id, reason string, idem services.Idempotency) (models.Redemption, error) {
+func (fakeRewards) VoidCredit(_ context.Context, p models.Principal, id, reason string, idem community.Idempotency) (models.Redemption, error) {
 	mustReach("voided credit", []any{id, reason, idem}, isID(id), isCleanOrEmpty(reason, 200), isIdem(p, idem))
 	return models.Redemption{ID: id}, nil
 }
-func (fakeRewards) Scan(_ context.Context, p models.Principal, token string, idem services.Idempotency) (services.ScanResult, error) {
+func (fakeRewards) Scan(_ context.Context, p models.Principal, token string, idem community.Idempotency) (rewards.ScanResult, error) {
 	mustReach("counter scan", []any{token, idem}, within(token, 1024), isIdem(p, idem))
-	return services.ScanResult{MaskedName: "王*"}, nil
+	return rewards.ScanResult{MaskedName: "王*"}, nil
 }
 func (fakeRewards) Refund(_ context.Context, _ models.Principal, id, reason string) (models.Redemption, error) {
 	mustReach("refund", []string{id, reason}, isID(id), isCleanOrEmpty(reason, 200))
@@ -219,7 +223,7 @@ func (fakeRewards) BookFilialVisit(_ context.Context, _ models.Principal, plate,
 	mustReach("filial booking", []string{plate, day}, within(plate, 20), isDay(day))
 	return models.FilialBooking{Plate: plate, Day: day}, nil
 }
-func (fakeRewards) GateEvent(_ context.Context, _ models.Principal, in services.GateEventIn) (models.GateEvent, error) {
+func (fakeRewards) GateEvent(_ context.Context, _ models.Principal, in rewards.GateEventIn) (models.GateEvent, error) {
 	mustReach("gate event", in, within(in.EventID, 64), within(in.Plate, 20),
 		in.Direction == models.GateIn || in.Direction == models.GateOut, !in.At.IsZero())
 	return models.GateEvent{EventID: in.EventID, Plate: in.Plate, Direction: in.Direction, At: in.At}, nil
@@ -244,20 +248,20 @@ func FuzzRewardsValue(f *testing.F) {
 
 // --- service records: claims, attendance, decisions, corrections ---
 
-type fakeRecords struct{ TimebankService }
+type fakeRecords struct{ timebankService }
 
-func (fakeRecords) ClaimRecord(_ context.Context, p models.Principal, c services.Claim) (models.ServiceRecord, error) {
+func (fakeRecords) ClaimRecord(_ context.Context, p models.Principal, c timebank.Claim) (models.ServiceRecord, error) {
 	mustReach("claim", c, isClean(c.Category, 20), isClean(c.Organisation, 80), isClean(c.Description, 500),
 		!c.Start.IsZero(), !c.End.IsZero(), isIdem(p, c.Idem))
 	return models.ServiceRecord{Category: c.Category, Start: c.Start, End: c.End}, nil
 }
-func (fakeRecords) ScanOut(_ context.Context, _ models.Principal, activityID, token string) (services.Attendance, error) {
+func (fakeRecords) ScanOut(_ context.Context, _ models.Principal, activityID, token string) (timebank.Attendance, error) {
 	mustReach("check-out", []string{activityID, token}, isID(activityID), within(token, 256))
-	return services.Attendance{ActivityID: activityID}, nil
+	return timebank.Attendance{ActivityID: activityID}, nil
 }
-func (fakeRecords) RecordAttendance(_ context.Context, _ models.Principal, activityID, residentID string, _ bool, _ time.Time) (services.Attendance, error) {
+func (fakeRecords) RecordAttendance(_ context.Context, _ models.Principal, activityID, residentID string, _ bool, _ time.Time) (timebank.Attendance, error) {
 	mustReach("attendance", []string{activityID, residentID}, isID(activityID), within(residentID, 64))
-	return services.Attendance{ActivityID: activityID, ResidentID: residentID}, nil
+	return timebank.Attendance{ActivityID: activityID, ResidentID: residentID}, nil
 }
 func (fakeRecords) Approve(_ context.Context, _ models.Principal, id string, minutes models.Minutes, reason string) (models.ServiceRecord, error) {
 	mustReach("approval", []any{id, minutes, reason}, isID(id), minutes >= 0, minutes <= 1440, isCleanOrEmpty(reason, 500))
@@ -294,9 +298,12 @@ func FuzzServiceRecords(f *testing.F) {
 
 // --- hours that move between residents and the fund ---
 
-type fakeTransfers struct{ TimebankService }
+type fakeTransfers struct {
+	timebankService
+	mutualAidService
+}
 
-func (fakeTransfers) PostAid(_ context.Context, _ models.Principal, in services.NewAid) (models.MutualAid, error) {
+func (fakeTransfers) PostAid(_ context.Context, _ models.Principal, in mutualaid.NewAid) (models.MutualAid, error) {
 	mustReach("mutual-aid post", in, in.Kind == models.AidRequest || in.Kind == models.AidOffer,
 		isClean(in.Title, 80), isCleanOrEmpty(in.Description, 500), in.Minutes >= 1, in.Minutes <= 1440)
 	return models.MutualAid{Kind: in.Kind, Title: in.Title, Minutes: in.Minutes}, nil
@@ -326,11 +333,11 @@ func (f fakeTransfers) ResolveAid(_ context.Context, _ models.Principal, id stri
 	mustReach("resolution", reason, isClean(reason, 500))
 	return f.aid("resolution", id)
 }
-func (fakeTransfers) CreditFund(_ context.Context, p models.Principal, minutes models.Minutes, reason string, idem services.Idempotency) (models.Entry, error) {
+func (fakeTransfers) CreditFund(_ context.Context, p models.Principal, minutes models.Minutes, reason string, idem community.Idempotency) (models.Entry, error) {
 	mustReach("fund credit", []any{minutes, reason, idem}, minutes >= 1, minutes <= models.MaxAmount, isClean(reason, 500), isIdem(p, idem))
 	return models.Entry{Account: models.AccountOf("fund", models.AssetHours), Seq: 1, Delta: int64(minutes)}, nil
 }
-func (fakeTransfers) GiftHours(_ context.Context, p models.Principal, toID string, minutes models.Minutes, idem services.Idempotency) (models.Gift, error) {
+func (fakeTransfers) GiftHours(_ context.Context, p models.Principal, toID string, minutes models.Minutes, idem community.Idempotency) (models.Gift, error) {
 	mustReach("gift", []any{toID, minutes, idem}, within(toID, 64), minutes >= 1, minutes <= models.MaxAmount, isIdem(p, idem))
 	return models.Gift{ToID: toID, Minutes: minutes}, nil
 }
@@ -338,7 +345,7 @@ func (fakeTransfers) GiftHours(_ context.Context, p models.Principal, toID strin
 // FuzzHoursTransfers: mutual aid, the community fund and gifts of hours.
 func FuzzHoursTransfers(f *testing.F) {
 	resident, staff := models.RoleResident, models.RoleStaff
-	fuzzValueRoutes(f, Deps{Timebank: fakeTransfers{}}, []valueRoute{
+	fuzzValueRoutes(f, Deps{Timebank: fakeTransfers{}, MutualAid: fakeTransfers{}}, []valueRoute{
 		{"POST", "/mutual-aid", resident, false, `{"kind":"request","title":"帮忙买菜","description":"腿脚不便","minutes":60,"when":"2026-11-22T09:00:00+08:00"}`, ""},
 		{"POST", "/mutual-aid/{id}/accept", resident, false, ``, ""},
 		{"POST", "/mutual-aid/{id}/done", resident, false, ``, ""},
@@ -363,9 +370,9 @@ func FuzzReverseEntry(f *testing.F) {
 
 // --- honour roll, duties and star households ---
 
-type fakeHonour struct{ HonourService }
+type fakeHonour struct{ honourService }
 
-func (fakeHonour) Nominate(_ context.Context, _ models.Principal, n services.Nomination) (models.HonourEntry, error) {
+func (fakeHonour) Nominate(_ context.Context, _ models.Principal, n honour.Nomination) (models.HonourEntry, error) {
 	mustReach("nomination", n, within(n.Category, 20), within(n.Reason, 500),
 		utf8.RuneCountInString(n.ResidentID) <= 64, utf8.RuneCountInString(n.HouseholdID) <= 64)
 	return models.HonourEntry{Category: n.Category, Reason: n.Reason}, nil
@@ -409,7 +416,7 @@ func FuzzHonourValue(f *testing.F) {
 
 // --- statements ---
 
-type fakeSettlement struct{ SettlementService }
+type fakeSettlement struct{ settlementService }
 
 func (fakeSettlement) Confirm(_ context.Context, _ models.Principal, id string) (models.Statement, error) {
 	mustReach("statement confirmation", id, isID(id))

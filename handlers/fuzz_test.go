@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/accounts"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 )
 
 // fakeTokens admits one fixed staff principal for the token "staff".
@@ -29,13 +29,13 @@ func (fakeTokens) VerifyAccess(_ context.Context, tok string) (models.Principal,
 // the fuzz targets fail on.
 type fakeAccounts struct{}
 
-func (fakeAccounts) Balances(context.Context, models.Principal, string) (services.Balances, error) {
-	return services.Balances{}, nil
+func (fakeAccounts) Balances(context.Context, models.Principal, string) (accounts.Balances, error) {
+	return accounts.Balances{}, nil
 }
 func (fakeAccounts) History(context.Context, models.Principal, string, models.Asset, int64, int) ([]models.Entry, int64, error) {
 	return nil, 0, nil
 }
-func (fakeAccounts) Adjust(_ context.Context, p models.Principal, adj services.Adjustment) (models.Entry, error) {
+func (fakeAccounts) Adjust(_ context.Context, p models.Principal, adj accounts.Adjustment) (models.Entry, error) {
 	mustReach("adjustment", adj, isID(adj.ResidentID), adj.Points > 0, adj.Points <= models.MaxAmount,
 		isClean(adj.Category, 40), isClean(adj.Reason, 500), isIdem(p, adj.Idem))
 	return models.Entry{Account: models.AccountOf(adj.ResidentID, models.AssetPoints), Seq: 1, Delta: int64(adj.Points), At: time.Unix(0, 0)}, nil

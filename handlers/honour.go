@@ -6,14 +6,15 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 )
 
-// HonourService is what the honour-roll, building-head, star-household and
+// honourService is what the honour-roll, building-head, star-household and
 // ranking routes call.
-type HonourService interface {
-	Nominate(ctx context.Context, p models.Principal, n services.Nomination) (models.HonourEntry, error)
+type honourService interface {
+	Nominate(ctx context.Context, p models.Principal, n honour.Nomination) (models.HonourEntry, error)
 	Entry(ctx context.Context, p models.Principal, id string) (models.HonourEntry, error)
 	Entries(ctx context.Context, p models.Principal, status models.HonourStatus, after string, limit int) ([]models.HonourEntry, error)
 	MyEntries(ctx context.Context, p models.Principal) ([]models.HonourEntry, error)
@@ -24,19 +25,19 @@ type HonourService interface {
 	Appeal(ctx context.Context, p models.Principal, entryID, reason string) (models.HonourEntry, error)
 	DecideAppeal(ctx context.Context, p models.Principal, entryID string, restore bool, note string) (models.HonourEntry, error)
 	SetHidden(ctx context.Context, p models.Principal, entryID string, hidden bool) (models.HonourEntry, error)
-	Board(ctx context.Context, p models.Principal) ([]services.BoardRow, error)
+	Board(ctx context.Context, p models.Principal) ([]honour.BoardRow, error)
 
-	Appoint(ctx context.Context, p models.Principal, a services.Appointment) (models.HeadTerm, error)
+	Appoint(ctx context.Context, p models.Principal, a honour.Appointment) (models.HeadTerm, error)
 	EndTerm(ctx context.Context, p models.Principal, termID, kind, reason string) (models.HeadTerm, error)
 	Terms(ctx context.Context, p models.Principal, buildingID string) ([]models.HeadTerm, error)
 	MyTerms(ctx context.Context, p models.Principal) ([]models.HeadTerm, error)
-	LogDuty(ctx context.Context, p models.Principal, in services.DutyLog) (models.Duty, error)
+	LogDuty(ctx context.Context, p models.Principal, in honour.DutyLog) (models.Duty, error)
 	RuleDuty(ctx context.Context, p models.Principal, dutyID string, confirm bool, note string) (models.Duty, error)
 	Duties(ctx context.Context, p models.Principal, termID, month string) ([]models.Duty, error)
 
 	Star(ctx context.Context, p models.Principal, householdID string, year int) (models.StarRecord, error)
 	LowerStar(ctx context.Context, p models.Principal, householdID string, year, level int, reason string) (models.StarRecord, error)
-	Rankings(ctx context.Context, p models.Principal, q services.RankingQuery) ([]models.RankRow, error)
+	Rankings(ctx context.Context, p models.Principal, q honour.RankingQuery) ([]models.RankRow, error)
 }
 
 func (h *api) routesHonour(r fiber.Router) {
@@ -120,8 +121,8 @@ func (h *api) nominate(c *fiber.Ctx) error {
 	}
 	// A listing pays points, so a nomination takes a key: its repeat gets
 	// the first answer and nominates nobody twice.
-	return h.keyed(c, func(idem services.Idempotency) error {
-		e, err := h.Honour.Nominate(c.UserContext(), principal(c), services.Nomination{ResidentID: req.ResidentID,
+	return h.keyed(c, func(idem community.Idempotency) error {
+		e, err := h.Honour.Nominate(c.UserContext(), principal(c), honour.Nomination{ResidentID: req.ResidentID,
 			HouseholdID: req.HouseholdID, Category: req.Category, Reason: req.Reason, OpID: idem.OpID})
 		if err != nil {
 			return err
@@ -211,7 +212,7 @@ func (h *api) ruleObjection(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		o, err := h.Honour.RuleObjection(c.UserContext(), principal(c), param(c, "id"), req.Decision == "uphold", req.Ruling)
 		if err != nil {
 			return err
@@ -225,7 +226,7 @@ func (h *api) revoke(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		e, err := h.Honour.Revoke(c.UserContext(), principal(c), param(c, "id"), req.Reason)
 		if err != nil {
 			return err
@@ -256,7 +257,7 @@ func (h *api) decideAppeal(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		e, err := h.Honour.DecideAppeal(c.UserContext(), principal(c), param(c, "id"), req.Decision == "restore", req.Note)
 		if err != nil {
 			return err
@@ -341,8 +342,8 @@ func (h *api) appoint(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
-		t, err := h.Honour.Appoint(c.UserContext(), principal(c), services.Appointment{Role: models.HeadRole(req.Role),
+	return h.keyedIfKey(c, func(community.Idempotency) error {
+		t, err := h.Honour.Appoint(c.UserContext(), principal(c), honour.Appointment{Role: models.HeadRole(req.Role),
 			BuildingID: req.BuildingID, ResidentID: req.ResidentID})
 		if err != nil {
 			return err
@@ -416,7 +417,7 @@ func (h *api) logDuty(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	d, err := h.Honour.LogDuty(c.UserContext(), principal(c), services.DutyLog{TermID: req.TermID, Month: req.Month,
+	d, err := h.Honour.LogDuty(c.UserContext(), principal(c), honour.DutyLog{TermID: req.TermID, Month: req.Month,
 		Duty: req.Duty, Evidence: req.Evidence, PhotoURL: req.PhotoURL})
 	if err != nil {
 		return err
@@ -443,7 +444,7 @@ func (h *api) ruleDuty(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		d, err := h.Honour.RuleDuty(c.UserContext(), principal(c), param(c, "id"), req.Decision == "confirm", req.Note)
 		if err != nil {
 			return err
@@ -512,7 +513,7 @@ func (h *api) lowerStar(c *fiber.Ctx) error {
 	// Lowering takes back star bonuses: a value-moving request. Its
 	// postings are keyed by household, year and level, so a repeat moves
 	// nothing again whatever the key.
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		r, err := h.Honour.LowerStar(c.UserContext(), p, param(c, "id"), year, *req.Level, req.Reason)
 		if err != nil {
 			return err
@@ -536,7 +537,7 @@ func (h *api) rankings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows, err := h.Honour.Rankings(c.UserContext(), principal(c), services.RankingQuery{Period: c.Query("period"),
+	rows, err := h.Honour.Rankings(c.UserContext(), principal(c), honour.RankingQuery{Period: c.Query("period"),
 		BuildingID: c.Query("building_id"), Limit: int(limit)})
 	if err != nil {
 		return err

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 )
 
 // ask sends one request to app as role (a roleTokens token) and returns
@@ -121,7 +121,7 @@ type countingRewards struct {
 	n *atomic.Int32
 }
 
-func (c countingRewards) Redeem(ctx context.Context, p models.Principal, rewardID string, idem services.Idempotency) (models.Redemption, error) {
+func (c countingRewards) Redeem(ctx context.Context, p models.Principal, rewardID string, idem community.Idempotency) (models.Redemption, error) {
 	c.n.Add(1)
 	return c.fakeRewards.Redeem(ctx, p, rewardID, idem)
 }
@@ -147,7 +147,7 @@ func TestIssue11_22_PathIDsArePercentDecoded(t *testing.T) {
 }
 
 type recordingTimebank struct {
-	TimebankService
+	timebankService
 	ids *[]string
 }
 
@@ -158,7 +158,7 @@ func (r recordingTimebank) Record(_ context.Context, _ models.Principal, id stri
 
 // clockTimebank and clockRewards record what the handlers pass for "now".
 type clockTimebank struct {
-	TimebankService
+	timebankService
 	day *time.Time
 }
 
@@ -168,7 +168,7 @@ func (c clockTimebank) Activities(_ context.Context, _ models.Principal, day tim
 }
 
 type clockRewards struct {
-	RewardsService
+	rewardsService
 	r models.Reward
 }
 

@@ -5,14 +5,14 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/rewards"
 )
 
-// OffersService is what GET /me/rewards calls (services.Rewards).
-type OffersService interface {
+// offersService is what GET /me/rewards calls (rewards.Service).
+type offersService interface {
 	// MyOffers returns models.ErrForbidden for a principal without a
 	// resident.
-	MyOffers(ctx context.Context, p models.Principal) ([]services.RewardOffer, error)
+	MyOffers(ctx context.Context, p models.Principal) ([]rewards.Offer, error)
 }
 
 func (h *api) routesOffers(r fiber.Router) {

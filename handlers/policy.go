@@ -5,12 +5,12 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 )
 
-// PolicyService is what the policy routes call.
-type PolicyService interface {
+// policyService is what the policy routes call.
+type policyService interface {
 	Current(ctx context.Context, p models.Principal) (models.Policy, error)
 	Versions(ctx context.Context, p models.Principal) ([]models.Policy, error)
 	AddVersion(ctx context.Context, p models.Principal, next models.Policy) (models.Policy, error)
@@ -203,7 +203,7 @@ func (h *api) addPolicyVersion(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
+	return h.keyedIfKey(c, func(community.Idempotency) error {
 		cur, err := h.Policies.Current(c.UserContext(), principal(c))
 		if err != nil {
 			return err

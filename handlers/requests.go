@@ -4,18 +4,18 @@ import (
 	"context"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
 )
 
-// RequestLog remembers keyed requests and their first answers
-// (services.Requests).
-type RequestLog interface {
+// requestLog remembers keyed requests and their first answers
+// (community.Requests).
+type requestLog interface {
 	// Begin records the request before it has any effect. It returns the
 	// first answer with answered=true for a repeat of an answered request,
 	// answered=false when the request is to run, and
 	// models.ErrIdempotencyMismatch if the key was used for another request.
-	Begin(ctx context.Context, idem services.Idempotency) (prior models.KeyedRequest, answered bool, err error)
+	Begin(ctx context.Context, idem community.Idempotency) (prior models.KeyedRequest, answered bool, err error)
 	// Answer stores the first answer of request id.
 	Answer(ctx context.Context, id string, status int, body []byte) error
 	// Forget drops request id after it was refused.
@@ -31,12 +31,12 @@ type RequestLog interface {
 // too, so one record per caller and key holds the request it was first
 // used for. Decode and validate before calling keyed, so bad input leaves
 // nothing.
-func (h *api) keyed(c *fiber.Ctx, run func(idem services.Idempotency) error) error {
+func (h *api) keyed(c *fiber.Ctx, run func(idem community.Idempotency) error) error {
 	key, op, hash, err := idempotency(c, principal(c))
 	if err != nil {
 		return err
 	}
-	idem := services.Idempotency{Key: key, OpID: op, Hash: hash}
+	idem := community.Idempotency{Key: key, OpID: op, Hash: hash}
 	ctx := c.UserContext()
 	prior, answered, err := h.Requests.Begin(ctx, idem)
 	if err != nil {
@@ -78,9 +78,9 @@ func (h *api) keyed(c *fiber.Ctx, run func(idem services.Idempotency) error) err
 
 // keyedIfKey is keyed for a route whose key is optional: without an
 // Idempotency-Key header run gets no key and nothing is remembered.
-func (h *api) keyedIfKey(c *fiber.Ctx, run func(idem services.Idempotency) error) error {
+func (h *api) keyedIfKey(c *fiber.Ctx, run func(idem community.Idempotency) error) error {
 	if c.Get("Idempotency-Key") == "" {
-		return run(services.Idempotency{})
+		return run(community.Idempotency{})
 	}
 	return h.keyed(c, run)
 }

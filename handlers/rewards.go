@@ -7,40 +7,41 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/rewards"
 	qrcode "github.com/skip2/go-qrcode"
 )
 
-// RewardsService is what the catalogue, redemption, partner, merchant and
+// rewardsService is what the catalogue, redemption, partner, merchant and
 // filial-parking routes call.
-type RewardsService interface {
+type rewardsService interface {
 	CreateReward(ctx context.Context, p models.Principal, in models.Reward) (models.Reward, error)
 	UpdateReward(ctx context.Context, p models.Principal, id string, in models.Reward) (models.Reward, error)
 	Reward(ctx context.Context, p models.Principal, id string) (models.Reward, error)
 	Rewards(ctx context.Context, p models.Principal, all bool) ([]models.Reward, error)
 
-	Redeem(ctx context.Context, p models.Principal, rewardID string, idem services.Idempotency) (models.Redemption, error)
+	Redeem(ctx context.Context, p models.Principal, rewardID string, idem community.Idempotency) (models.Redemption, error)
 	Redemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error)
 	MyRedemptions(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error)
 	Cancel(ctx context.Context, p models.Principal, id string) (models.Redemption, error)
 
 	PendingCredits(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error)
-	ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string, idem services.Idempotency) (models.Redemption, error)
-	VoidCredit(ctx context.Context, p models.Principal, id, reason string, idem services.Idempotency) (models.Redemption, error)
+	ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string, idem community.Idempotency) (models.Redemption, error)
+	VoidCredit(ctx context.Context, p models.Principal, id, reason string, idem community.Idempotency) (models.Redemption, error)
 
-	IssueQR(ctx context.Context, p models.Principal, rewardID string) (services.CounterQR, error)
-	Scan(ctx context.Context, p models.Principal, token string, idem services.Idempotency) (services.ScanResult, error)
+	IssueQR(ctx context.Context, p models.Principal, rewardID string) (rewards.CounterQR, error)
+	Scan(ctx context.Context, p models.Principal, token string, idem community.Idempotency) (rewards.ScanResult, error)
 	// ScanCode is Scan for the short code a clerk typed.
-	ScanCode(ctx context.Context, p models.Principal, code string, idem services.Idempotency) (services.ScanResult, error)
+	ScanCode(ctx context.Context, p models.Principal, code string, idem community.Idempotency) (rewards.ScanResult, error)
 	Refund(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error)
 	MerchantDay(ctx context.Context, p models.Principal, day string) ([]models.Redemption, error)
 
 	RegisterFilialPlate(ctx context.Context, p models.Principal, parentID, plate string) (models.FilialPlate, error)
 	BookFilialVisit(ctx context.Context, p models.Principal, plate, day string) (models.FilialBooking, error)
-	CancelFilialVisit(ctx context.Context, p models.Principal, id string, idem services.Idempotency) (models.FilialBooking, error)
-	MyFilialVisits(ctx context.Context, p models.Principal, parentID string) (services.FilialVisits, error)
-	GateEvent(ctx context.Context, p models.Principal, in services.GateEventIn) (models.GateEvent, error)
+	CancelFilialVisit(ctx context.Context, p models.Principal, id string, idem community.Idempotency) (models.FilialBooking, error)
+	MyFilialVisits(ctx context.Context, p models.Principal, parentID string) (rewards.FilialVisits, error)
+	GateEvent(ctx context.Context, p models.Principal, in rewards.GateEventIn) (models.GateEvent, error)
 }
 
 func (h *api) routesRewards(r fiber.Router) {
@@ -201,7 +202,7 @@ func (h *api) createReward(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
+	return h.keyedIfKey(c, func(community.Idempotency) error {
 		r, err := h.Rewards.CreateReward(c.UserContext(), principal(c), req.model())
 		if err != nil {
 			return err
@@ -234,7 +235,7 @@ func (h *api) redeem(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		r, err := h.Rewards.Redeem(c.UserContext(), principal(c), param(c, "id"), idem)
 		if err != nil {
 			return err
@@ -304,7 +305,7 @@ func (h *api) cancelRedemption(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		// Cancelling is final, so the state keys it.
 		r, err := h.Rewards.Cancel(c.UserContext(), principal(c), param(c, "id"))
 		if err != nil {
@@ -341,7 +342,7 @@ func (h *api) applyCredit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		r, err := h.Rewards.ApplyCredit(c.UserContext(), principal(c), param(c, "id"), billNo, req.BillDate, idem)
 		if err != nil {
 			return err
@@ -373,7 +374,7 @@ func (h *api) voidCredit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		r, err := h.Rewards.VoidCredit(c.UserContext(), principal(c), param(c, "id"), reason, idem)
 		if err != nil {
 			return err
@@ -405,8 +406,8 @@ func (h *api) scan(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
-		var res services.ScanResult
+	return h.keyed(c, func(idem community.Idempotency) error {
+		var res rewards.ScanResult
 		var err error
 		if req.Code != "" {
 			res, err = h.Rewards.ScanCode(c.UserContext(), principal(c), req.Code, idem)
@@ -458,7 +459,7 @@ func (h *api) refund(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		// A redemption is refunded at most once, so the state keys it.
 		r, err := h.Rewards.Refund(c.UserContext(), principal(c), param(c, "id"), reason)
 		if err != nil {
@@ -551,7 +552,7 @@ func (h *api) cancelFilialVisit(c *fiber.Ctx) error {
 	if len(c.Body()) > 0 {
 		return models.ErrValidation.Withf("此操作不需要请求内容，请不要附带请求体。", "this route takes no body")
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		b, err := h.Rewards.CancelFilialVisit(c.UserContext(), principal(c), id, idem)
 		if err != nil {
 			return err
@@ -582,7 +583,7 @@ func (h *api) gateEvent(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	ev, err := h.Rewards.GateEvent(c.UserContext(), principal(c), services.GateEventIn{EventID: req.EventID,
+	ev, err := h.Rewards.GateEvent(c.UserContext(), principal(c), rewards.GateEventIn{EventID: req.EventID,
 		Plate: req.Plate, Direction: models.GateDirection(req.Direction), At: req.At})
 	if err != nil {
 		return err

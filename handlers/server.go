@@ -32,22 +32,25 @@ type RequestObserver interface {
 	Replayed()
 }
 
-// Deps are the services the API calls.
+// Deps are the services the API calls, by name. Each service field's type is
+// the interface of exactly the methods its handler file calls, declared in
+// that file (accountsService in accounts.go, timebankService in timebank.go …).
 type Deps struct {
 	Log        *slog.Logger
 	Metrics    RequestObserver // optional
 	Tokens     TokenVerifier
 	Store      Pinger
-	Auth       AuthService
-	Community  CommunityService
-	Accounts   AccountsService
-	Policies   PolicyService
-	Settlement SettlementService
-	Rewards    RewardsService
-	Offers     OffersService
-	Honour     HonourService
-	Timebank   TimebankService
-	Requests   RequestLog
+	Auth       authService
+	Community  communityService
+	Accounts   accountsService
+	Policies   policyService
+	Settlement settlementService
+	Rewards    rewardsService
+	Offers     offersService
+	Honour     honourService
+	Timebank   timebankService
+	MutualAid  mutualAidService
+	Requests   requestLog
 	// Now is the service's clock, for what an answer shows as of now (a
 	// reward's active flag, the default day and month of a listing).
 	// Unset, it is the wall clock.
@@ -117,6 +120,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesOffers(v1)
 	h.routesHonour(v1)
 	h.routesTimebank(v1)
+	h.routesMutualAid(v1)
 	return app
 }
 

@@ -7,19 +7,20 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/settlement"
 )
 
-// SettlementService is what the statement and liability routes call.
-type SettlementService interface {
+// settlementService is what the statement and liability routes call.
+type settlementService interface {
 	Statements(ctx context.Context, p models.Principal, partnerID, month string) ([]models.Statement, error)
 	Statement(ctx context.Context, p models.Principal, id, after string, limit int) (models.Statement, []models.StatementLine, error)
-	Export(ctx context.Context, p models.Principal, id string, f services.ExportFormat, w io.Writer) error
+	Export(ctx context.Context, p models.Principal, id string, f settlement.ExportFormat, w io.Writer) error
 	Confirm(ctx context.Context, p models.Principal, id string) (models.Statement, error)
 	MarkPaid(ctx context.Context, p models.Principal, id string) (models.Statement, error)
-	Liability(ctx context.Context, p models.Principal, month string) (services.LiabilityReport, error)
-	MyExpiringPoints(ctx context.Context, p models.Principal) (services.PointsExpiring, error)
+	Liability(ctx context.Context, p models.Principal, month string) (settlement.LiabilityReport, error)
+	MyExpiringPoints(ctx context.Context, p models.Principal) (settlement.PointsExpiring, error)
 }
 
 func (h *api) routesSettlement(r fiber.Router) {
@@ -27,8 +28,8 @@ func (h *api) routesSettlement(r fiber.Router) {
 	staff := h.authed(models.RoleStaff, models.RoleAdmin)
 	r.Get("/statements", readers, h.listStatements)
 	r.Get("/statements/:id", readers, h.getStatement)
-	r.Get("/statements/:id/export.csv", readers, h.exportStatement(services.ExportCSV, "text/csv; charset=utf-8"))
-	r.Get("/statements/:id/export.xlsx", readers, h.exportStatement(services.ExportXLSX,
+	r.Get("/statements/:id/export.csv", readers, h.exportStatement(settlement.ExportCSV, "text/csv; charset=utf-8"))
+	r.Get("/statements/:id/export.xlsx", readers, h.exportStatement(settlement.ExportXLSX,
 		"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
 	r.Post("/statements/:id/confirm", h.authed(models.RolePartner, models.RoleMerchantClerk), h.confirmStatement)
 	r.Post("/statements/:id/paid", staff, h.markStatementPaid)
@@ -138,7 +139,7 @@ func (h *api) getStatement(c *fiber.Ctx) error {
 
 // exportStatement answers with the whole file once it is complete, so a
 // failure half way is an error response, not a truncated download.
-func (h *api) exportStatement(f services.ExportFormat, contentType string) fiber.Handler {
+func (h *api) exportStatement(f settlement.ExportFormat, contentType string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var buf bytes.Buffer
 		id := param(c, "id")
@@ -157,7 +158,7 @@ func (h *api) confirmStatement(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		st, err := h.Settlement.Confirm(c.UserContext(), principal(c), param(c, "id"))
 		if err != nil {
 			return err
@@ -170,7 +171,7 @@ func (h *api) markStatementPaid(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		st, err := h.Settlement.MarkPaid(c.UserContext(), principal(c), param(c, "id"))
 		if err != nil {
 			return err

@@ -7,26 +7,27 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/timebank"
 	qrcode "github.com/skip2/go-qrcode"
 )
 
-// TimebankService is what the time-bank routes call.
-type TimebankService interface {
-	CreateActivity(ctx context.Context, p models.Principal, in services.NewActivity) (models.Activity, error)
+// timebankService is what the time-bank routes call.
+type timebankService interface {
+	CreateActivity(ctx context.Context, p models.Principal, in timebank.NewActivity) (models.Activity, error)
 	Activity(ctx context.Context, p models.Principal, id string) (models.Activity, error)
 	Activities(ctx context.Context, p models.Principal, day time.Time, category string) ([]models.Activity, error)
 	SignUp(ctx context.Context, p models.Principal, activityID string) (models.Signup, error)
 	CancelSignup(ctx context.Context, p models.Principal, activityID string) error
 	Signups(ctx context.Context, p models.Principal, activityID string) ([]models.Signup, error)
-	MyActivities(ctx context.Context, p models.Principal) ([]services.MyActivity, error)
-	QR(ctx context.Context, p models.Principal, activityID string) (services.CheckinQR, error)
-	ScanIn(ctx context.Context, p models.Principal, activityID, token string) (services.Attendance, error)
-	ScanOut(ctx context.Context, p models.Principal, activityID, token string) (services.Attendance, error)
-	RecordAttendance(ctx context.Context, p models.Principal, activityID, residentID string, out bool, at time.Time) (services.Attendance, error)
+	MyActivities(ctx context.Context, p models.Principal) ([]timebank.MyActivity, error)
+	QR(ctx context.Context, p models.Principal, activityID string) (timebank.CheckinQR, error)
+	ScanIn(ctx context.Context, p models.Principal, activityID, token string) (timebank.Attendance, error)
+	ScanOut(ctx context.Context, p models.Principal, activityID, token string) (timebank.Attendance, error)
+	RecordAttendance(ctx context.Context, p models.Principal, activityID, residentID string, out bool, at time.Time) (timebank.Attendance, error)
 
-	ClaimRecord(ctx context.Context, p models.Principal, c services.Claim) (models.ServiceRecord, error)
+	ClaimRecord(ctx context.Context, p models.Principal, c timebank.Claim) (models.ServiceRecord, error)
 	Record(ctx context.Context, p models.Principal, id string) (models.ServiceRecord, error)
 	MyRecords(ctx context.Context, p models.Principal) ([]models.ServiceRecord, error)
 	PendingRecords(ctx context.Context, p models.Principal, limit int) ([]models.ServiceRecord, error)
@@ -35,23 +36,11 @@ type TimebankService interface {
 	RequestCorrection(ctx context.Context, p models.Principal, recordID string, minutes models.Minutes, reason string) (models.Correction, error)
 	Corrections(ctx context.Context, p models.Principal, recordID string) ([]models.Correction, error)
 	DecideCorrection(ctx context.Context, p models.Principal, recordID string, n int, accept bool, answer string) (models.Correction, error)
-	Certificate(ctx context.Context, p models.Principal, residentID string, from, to time.Time) (services.Certificate, error)
-	Ranking(ctx context.Context, p models.Principal, period string) ([]services.BuildingRank, error)
+	Certificate(ctx context.Context, p models.Principal, residentID string, from, to time.Time) (timebank.Certificate, error)
+	Ranking(ctx context.Context, p models.Principal, period string) ([]timebank.BuildingRank, error)
 	RankingPeriod(ctx context.Context, p models.Principal, period string) string
 
-	PostAid(ctx context.Context, p models.Principal, in services.NewAid) (models.MutualAid, error)
-	Aid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
-	Aids(ctx context.Context, p models.Principal, after string, limit int) ([]models.MutualAid, string, error)
-	AcceptAid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
-	AidDone(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
-	CancelAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error)
-	DisputeAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error)
-	ConfirmAid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
-	ResolveAid(ctx context.Context, p models.Principal, id string, pay bool, reason string) (models.MutualAid, error)
-	SetNeedy(ctx context.Context, p models.Principal, residentID string, needy bool) error
-	CreditFund(ctx context.Context, p models.Principal, minutes models.Minutes, reason string, idem services.Idempotency) (models.Entry, error)
-	Fund(ctx context.Context, p models.Principal) (models.Balance, error)
-	GiftHours(ctx context.Context, p models.Principal, toID string, minutes models.Minutes, idem services.Idempotency) (models.Gift, error)
+	GiftHours(ctx context.Context, p models.Principal, toID string, minutes models.Minutes, idem community.Idempotency) (models.Gift, error)
 	Gifts(ctx context.Context, p models.Principal) ([]models.Gift, error)
 }
 
@@ -85,18 +74,6 @@ func (h *api) routesTimebank(r fiber.Router) {
 	r.Get("/residents/:id/certificate", staff, h.residentCertificate)
 	r.Get("/rankings/volunteer-hours", any, h.ranking)
 
-	r.Post("/mutual-aid", any, h.postAid)
-	r.Get("/mutual-aid", any, h.listAids)
-	r.Get("/mutual-aid/:id", any, h.getAid)
-	r.Post("/mutual-aid/:id/accept", any, h.acceptAid)
-	r.Post("/mutual-aid/:id/done", any, h.aidDone)
-	r.Post("/mutual-aid/:id/confirm", any, h.confirmAid)
-	r.Post("/mutual-aid/:id/cancel", any, h.cancelAid)
-	r.Post("/mutual-aid/:id/dispute", any, h.disputeAid)
-	r.Post("/mutual-aid/:id/resolve", staff, h.resolveAid)
-	r.Post("/residents/:id/needy", staff, h.setNeedy)
-	r.Get("/timebank/fund", staff, h.fund)
-	r.Post("/timebank/fund/credits", staff, h.creditFund)
 	r.Post("/gifts", any, h.giftHours)
 	r.Get("/me/gifts", any, h.myGifts)
 }
@@ -182,7 +159,7 @@ type attendanceJSON struct {
 	Record     *recordJSON `json:"record,omitempty"`
 }
 
-func toAttendanceJSON(a services.Attendance) attendanceJSON {
+func toAttendanceJSON(a timebank.Attendance) attendanceJSON {
 	out := attendanceJSON{ActivityID: a.ActivityID, ResidentID: a.ResidentID, CheckedIn: a.CheckedIn}
 	if a.Record != nil {
 		r := toRecordJSON(*a.Record)
@@ -218,37 +195,6 @@ func toCorrectionJSON(c models.Correction) correctionJSON {
 
 // aidJSON is a mutual-aid post. Resident ids are given to its parties and
 // staff only; the names are masked.
-type aidJSON struct {
-	ID            string     `json:"id"`
-	Kind          string     `json:"kind"`
-	PosterID      string     `json:"poster_id,omitempty"`
-	PosterName    string     `json:"poster_name,omitempty"`
-	RequesterID   string     `json:"requester_id,omitempty"`
-	RequesterName string     `json:"requester_name,omitempty"`
-	HelperID      string     `json:"helper_id,omitempty"`
-	HelperName    string     `json:"helper_name,omitempty"`
-	Title         string     `json:"title"`
-	Description   string     `json:"description,omitempty"`
-	Minutes       int64      `json:"minutes"`
-	When          *time.Time `json:"when,omitempty"`
-	Created       time.Time  `json:"created"`
-	State         string     `json:"state"`
-	PaidByFund    bool       `json:"paid_by_fund"`
-	Note          string     `json:"note,omitempty"`
-}
-
-func toAidJSON(a models.MutualAid) aidJSON {
-	out := aidJSON{ID: a.ID, Kind: string(a.Kind), PosterID: a.PosterID, PosterName: a.PosterName,
-		RequesterID: a.RequesterID, RequesterName: a.RequesterName, HelperID: a.HelperID, HelperName: a.HelperName,
-		Title: a.Title, Description: a.Description, Minutes: int64(a.Minutes), Created: a.Created, State: string(a.State),
-		PaidByFund: a.PaidByFund, Note: a.Note}
-	if !a.When.IsZero() {
-		w := a.When
-		out.When = &w
-	}
-	return out
-}
-
 type giftJSON struct {
 	ID       string    `json:"id"`
 	FromID   string    `json:"from_id"`
@@ -283,7 +229,7 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	in := services.NewActivity{Start: req.Start, End: req.End, Capacity: req.Capacity,
+	in := timebank.NewActivity{Start: req.Start, End: req.End, Capacity: req.Capacity,
 		MaxMinutes: models.Minutes(req.MaxMinutes), SelfCheckin: req.SelfCheckin}
 	var err error
 	if in.Title, err = models.CleanText("title", req.Title, 80); err != nil {
@@ -302,7 +248,7 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
+	return h.keyedIfKey(c, func(community.Idempotency) error {
 		a, err := h.Timebank.CreateActivity(c.UserContext(), principal(c), in)
 		if err != nil {
 			return err
@@ -478,7 +424,7 @@ func (h *api) claimRecord(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	cl := services.Claim{Start: req.Start, End: req.End}
+	cl := timebank.Claim{Start: req.Start, End: req.End}
 	var err error
 	if cl.Category, err = models.CleanText("category", req.Category, 20); err != nil {
 		return err
@@ -489,7 +435,7 @@ func (h *api) claimRecord(c *fiber.Ctx) error {
 	if cl.Description, err = models.CleanText("description", req.Description, 500); err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		cl.Idem = idem
 		r, err := h.Timebank.ClaimRecord(c.UserContext(), p, cl)
 		if err != nil {
@@ -548,7 +494,7 @@ func (h *api) approveRecord(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		r, err := h.Timebank.Approve(c.UserContext(), p, param(c, "id"), models.Minutes(req.Minutes), reason)
 		if err != nil {
 			return err
@@ -571,7 +517,7 @@ func (h *api) rejectRecord(c *fiber.Ctx) error {
 		return err
 	}
 	// A staff ruling, keyed like approval: its repeat gets the first answer.
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		r, err := h.Timebank.Reject(c.UserContext(), principal(c), param(c, "id"), reason)
 		if err != nil {
 			return err
@@ -629,7 +575,7 @@ func (h *api) decideCorrection(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.keyed(c, func(services.Idempotency) error {
+	return h.keyed(c, func(community.Idempotency) error {
 		cr, err := h.Timebank.DecideCorrection(c.UserContext(), p, param(c, "id"), n, *req.Accept, answer)
 		if err != nil {
 			return err
@@ -727,188 +673,6 @@ func (h *api) ranking(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"period": period, "buildings": out})
 }
 
-// --- mutual aid ---
-
-type postAidRequest struct {
-	Kind        string     `json:"kind" validate:"required,oneof=request offer"`
-	Title       string     `json:"title" validate:"required,min=1,max=80"`
-	Description string     `json:"description" validate:"max=500"`
-	Minutes     int64      `json:"minutes" validate:"required,min=1,max=1440"`
-	When        *time.Time `json:"when"`
-}
-
-func (h *api) postAid(c *fiber.Ctx) error {
-	var req postAidRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	in := services.NewAid{Kind: models.AidKind(req.Kind), Minutes: models.Minutes(req.Minutes)}
-	var err error
-	if in.Title, err = models.CleanText("title", req.Title, 80); err != nil {
-		return err
-	}
-	if req.Description != "" {
-		if in.Description, err = models.CleanText("description", req.Description, 500); err != nil {
-			return err
-		}
-	}
-	if req.When != nil {
-		in.When = *req.When
-	}
-	// A repeat with the same Idempotency-Key (optional here) gets the
-	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(services.Idempotency) error {
-		a, err := h.Timebank.PostAid(c.UserContext(), principal(c), in)
-		if err != nil {
-			return err
-		}
-		return c.Status(fiber.StatusCreated).JSON(toAidJSON(a))
-	})
-}
-
-// aidsJSON is one page of posts; NextAfter, when present, is the `after`
-// of the next page.
-type aidsJSON struct {
-	Posts     []aidJSON `json:"posts"`
-	NextAfter string    `json:"next_after,omitempty"`
-}
-
-func (h *api) listAids(c *fiber.Ctx) error {
-	after, limit, err := paging(c)
-	if err != nil {
-		return err
-	}
-	as, next, err := h.Timebank.Aids(c.UserContext(), principal(c), after, limit)
-	if err != nil {
-		return err
-	}
-	return c.JSON(aidsJSON{Posts: mapEach(as, toAidJSON), NextAfter: next})
-}
-
-func (h *api) aidReply(c *fiber.Ctx, a models.MutualAid, err error) error {
-	if err != nil {
-		return err
-	}
-	return c.JSON(toAidJSON(a))
-}
-
-func (h *api) getAid(c *fiber.Ctx) error {
-	a, err := h.Timebank.Aid(c.UserContext(), principal(c), param(c, "id"))
-	return h.aidReply(c, a, err)
-}
-
-func (h *api) acceptAid(c *fiber.Ctx) error {
-	if err := noBody(c); err != nil {
-		return err
-	}
-	a, err := h.Timebank.AcceptAid(c.UserContext(), principal(c), param(c, "id"))
-	return h.aidReply(c, a, err)
-}
-
-func (h *api) aidDone(c *fiber.Ctx) error {
-	if err := noBody(c); err != nil {
-		return err
-	}
-	a, err := h.Timebank.AidDone(c.UserContext(), principal(c), param(c, "id"))
-	return h.aidReply(c, a, err)
-}
-
-func (h *api) confirmAid(c *fiber.Ctx) error {
-	if err := noBody(c); err != nil {
-		return err
-	}
-	return h.keyed(c, func(services.Idempotency) error {
-		a, err := h.Timebank.ConfirmAid(c.UserContext(), principal(c), param(c, "id"))
-		return h.aidReply(c, a, err)
-	})
-}
-
-func (h *api) cancelAid(c *fiber.Ctx) error {
-	reason, err := decodeReason(c)
-	if err != nil {
-		return err
-	}
-	a, err := h.Timebank.CancelAid(c.UserContext(), principal(c), param(c, "id"), reason)
-	return h.aidReply(c, a, err)
-}
-
-func (h *api) disputeAid(c *fiber.Ctx) error {
-	reason, err := decodeReason(c)
-	if err != nil {
-		return err
-	}
-	a, err := h.Timebank.DisputeAid(c.UserContext(), principal(c), param(c, "id"), reason)
-	return h.aidReply(c, a, err)
-}
-
-type resolveRequest struct {
-	Pay    *bool  `json:"pay" validate:"required"`
-	Reason string `json:"reason" validate:"required,min=1,max=500"`
-}
-
-func (h *api) resolveAid(c *fiber.Ctx) error {
-	p := principal(c)
-	var req resolveRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	reason, err := models.CleanText("reason", req.Reason, 500)
-	if err != nil {
-		return err
-	}
-	return h.keyed(c, func(services.Idempotency) error {
-		a, err := h.Timebank.ResolveAid(c.UserContext(), p, param(c, "id"), *req.Pay, reason)
-		return h.aidReply(c, a, err)
-	})
-}
-
-type needyRequest struct {
-	Needy *bool `json:"needy" validate:"required"`
-}
-
-func (h *api) setNeedy(c *fiber.Ctx) error {
-	var req needyRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	if err := h.Timebank.SetNeedy(c.UserContext(), principal(c), param(c, "id"), *req.Needy); err != nil {
-		return err
-	}
-	return c.JSON(fiber.Map{"resident_id": param(c, "id"), "needy": *req.Needy})
-}
-
-type minutesRequest struct {
-	Minutes int64  `json:"minutes" validate:"required,min=1,max=1000000000"`
-	Reason  string `json:"reason" validate:"required,min=1,max=500"`
-}
-
-func (h *api) creditFund(c *fiber.Ctx) error {
-	p := principal(c)
-	var req minutesRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	reason, err := models.CleanText("reason", req.Reason, 500)
-	if err != nil {
-		return err
-	}
-	return h.keyed(c, func(idem services.Idempotency) error {
-		e, err := h.Timebank.CreditFund(c.UserContext(), p, models.Minutes(req.Minutes), reason, idem)
-		if err != nil {
-			return err
-		}
-		return c.Status(fiber.StatusCreated).JSON(toEntryJSON(e))
-	})
-}
-
-func (h *api) fund(c *fiber.Ctx) error {
-	b, err := h.Timebank.Fund(c.UserContext(), principal(c))
-	if err != nil {
-		return err
-	}
-	return c.JSON(balanceJSON{string(models.AssetHours), b.Amount, b.Seq})
-}
-
 // --- gifts ---
 
 type giftRequest struct {
@@ -922,7 +686,7 @@ func (h *api) giftHours(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	return h.keyed(c, func(idem services.Idempotency) error {
+	return h.keyed(c, func(idem community.Idempotency) error {
 		g, err := h.Timebank.GiftHours(c.UserContext(), p, req.ToID, models.Minutes(req.Minutes), idem)
 		if err != nil {
 			return err

@@ -8,7 +8,7 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
-// HonourWork is what the honour jobs call (services.Honour).
+// HonourWork is what the honour jobs call (honour.Service).
 type HonourWork interface {
 	ListDue(ctx context.Context, at time.Time) (listed, rejected, blocked int, err error)
 	ExpireDue(ctx context.Context, at time.Time) (int, error)

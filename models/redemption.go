@@ -181,7 +181,7 @@ func (s RedemptionStatus) Zh() string {
 // Redemption is one resident's redemption of one reward. Its status is a
 // cache of the keyed records that decide it (its ledger hold, "final:"+ID
 // or the scan of its QR token, a refund and, for credits, the voids of
-// earlier bills); redeem and scan leave it opening (services.Rewards).
+// earlier bills); redeem and scan leave it opening (rewards.Service).
 type Redemption struct {
 	ID          string
 	CommunityID string
@@ -240,7 +240,7 @@ type FilialBooking struct {
 	BookedBy    string
 	Created     time.Time
 	// Round counts the times the plate was booked for the day: a
-	// cancelled booking booked again is round 2 (services.Rewards).
+	// cancelled booking booked again is round 2 (rewards.Service).
 	Round     int
 	Cancelled bool
 }

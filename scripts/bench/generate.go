@@ -8,10 +8,14 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/auth"
+	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/services"
+	"github.com/linli-community/linli/policy"
+	"github.com/linli-community/linli/rewards"
 	"github.com/linli-community/linli/store"
+	"github.com/linli-community/linli/timebank"
 )
 
 const (
@@ -66,11 +70,11 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, err
 	}
 	now := time.Now
-	cs := services.NewCommunities(st, sameHash{hash}, randomHex8, now)
+	cs := directory.New(st, sameHash{hash}, randomHex8, now)
 	root := models.Principal{ResidentID: "bench", Roles: []models.Role{models.RoleAdmin}}
 	fx.staffPhone = "13800000002"
-	c, staff, err := cs.CreateCommunity(ctx, root, services.NewCommunity{Name: "基准居民区",
-		FirstStaff: &services.NewResident{
+	c, staff, err := cs.CreateCommunity(ctx, root, directory.NewCommunity{Name: "基准居民区",
+		FirstStaff: &directory.NewResident{
 			Name:     "基准社工",
 			Phone:    fx.staffPhone,
 			Password: benchPassword,
@@ -107,7 +111,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	phones := make([]string, residentCount)
 	if err := parallel(residentCount, func(i int) error {
 		phones[i] = fmt.Sprintf("150%08d", i)
-		r, err := cs.CreateResident(ctx, sp, services.NewResident{
+		r, err := cs.CreateResident(ctx, sp, directory.NewResident{
 			Name:        "居民",
 			Phone:       phones[i],
 			BirthYear:   1940 + i%70,
@@ -155,7 +159,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, err
 	}
 	fx.clerkPhone = "13800000007"
-	if _, err := cs.CreateResident(ctx, sp, services.NewResident{
+	if _, err := cs.CreateResident(ctx, sp, directory.NewResident{
 		Name:       "店员",
 		Phone:      fx.clerkPhone,
 		Password:   benchPassword,
@@ -164,8 +168,17 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	}); err != nil {
 		return fx, err
 	}
-	policies := services.NewPolicies(st, now)
-	rw := services.NewRewards(st, l, st, policies, anyoneEligible{}, []byte("bench-generation-only"), randomHex8, now)
+	policies := policy.New(st, now)
+	rw := rewards.New(rewards.Deps{
+		Store:       st,
+		Ledger:      l,
+		People:      st,
+		Policies:    policies,
+		Eligibility: anyoneEligible{},
+		QRSecret:    []byte("bench-generation-only"),
+		NewID:       randomHex8,
+		Now:         now,
+	})
 	reward, err := rw.CreateReward(ctx, sp, models.Reward{
 		Kind:      models.RewardMerchant,
 		Title:     "豆浆油条",
@@ -202,7 +215,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 			CommunityID: c.ID,
 			Roles:       []models.Role{models.RoleResident},
 		},
-			fee.ID, services.Idempotency{
+			fee.ID, community.Idempotency{
 				Key:  fmt.Sprintf("gen-redeem-%d", i),
 				OpID: fmt.Sprintf("gen:redeem:%d", i),
 				Hash: "gen",
@@ -216,7 +229,16 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, fmt.Errorf("hold-expiry: %w", err)
 	}
 	// 15,000 service records, pending verification, spread over the year.
-	tb := services.NewTimebank(st, st, l, policies, st, []byte("bench-generation-only"), now, randomHex8)
+	tb := timebank.New(timebank.Deps{
+		Store:    st,
+		People:   st,
+		Ledger:   l,
+		Policies: policies,
+		Trail:    st,
+		QRSecret: []byte("bench-generation-only"),
+		Now:      now,
+		NewID:    randomHex8,
+	})
 	day := time.Now().AddDate(0, 0, -1).Truncate(24 * time.Hour)
 	if err := parallel(records, func(i int) error {
 		who := i % residentCount
@@ -226,13 +248,13 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 			CommunityID: c.ID,
 			Roles:       []models.Role{models.RoleResident},
 		},
-			services.Claim{
+			timebank.Claim{
 				Category:     "助老",
 				Organisation: "居委会",
 				Description:  "generated",
 				Start:        start,
 				End:          start.Add(90 * time.Minute),
-				Idem: services.Idempotency{
+				Idem: community.Idempotency{
 					Key:  fmt.Sprintf("gen-claim-%d", i),
 					OpID: fmt.Sprintf("gen:claim:%d", i),
 					Hash: "gen",

@@ -1,0 +1,216 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
+)
+
+// Service reads residents' balances and history and lets staff award,
+// deduct and correct points.
+type Service struct {
+	ledger *ledger.Ledger
+	// people answers the resident checks from memory (members): Accounts
+	// reads no other field of a resident.
+	people   community.People
+	trail    community.AuditTrail
+	policies community.PolicySource
+	now      func() time.Time
+}
+
+// Deps are what the accounts service is built on, by name.
+type Deps struct {
+	Ledger   *ledger.Ledger
+	People   community.People
+	Trail    community.AuditTrail
+	Policies community.PolicySource
+	Now      func() time.Time
+}
+
+// New returns the accounts service.
+func New(d Deps) *Service {
+	return &Service{
+		ledger:   d.Ledger,
+		people:   community.NewMembers(d.People, d.Now),
+		trail:    d.Trail,
+		policies: d.Policies,
+		now:      d.Now,
+	}
+}
+
+// Balances are a resident's two accounts.
+type Balances struct {
+	Hours, Points models.Balance
+}
+
+// accountHolder is the resident whose accounts p may read: p's own need no
+// read (the session vouches for p and p's community), anyone else's are
+// checked as community.VisibleResident does.
+func accountHolder(ctx context.Context, people community.People, p models.Principal, residentID string) (string, error) {
+	if residentID == p.ResidentID && p.CommunityID != "" {
+		return residentID, nil
+	}
+	r, err := community.VisibleResident(ctx, people, p, residentID)
+	return r.ID, err
+}
+
+// Balances returns the resident's hours and points.
+func (a *Service) Balances(ctx context.Context, p models.Principal, residentID string) (Balances, error) {
+	id, err := accountHolder(ctx, a.people, p, residentID)
+	if err != nil {
+		return Balances{}, fmt.Errorf("balances: %w", err)
+	}
+	h, err := a.ledger.Balance(ctx, models.AccountOf(id, models.AssetHours))
+	if err != nil {
+		return Balances{}, fmt.Errorf("balances: %w", err)
+	}
+	pts, err := a.ledger.Balance(ctx, models.AccountOf(id, models.AssetPoints))
+	if err != nil {
+		return Balances{}, fmt.Errorf("balances: %w", err)
+	}
+	return Balances{Hours: h, Points: pts}, nil
+}
+
+// History returns a page of the resident's entries of one asset, newest
+// first, and the cursor of the next page (0 at the end).
+func (a *Service) History(ctx context.Context, p models.Principal, residentID string, asset models.Asset, before int64, limit int) ([]models.Entry, int64, error) {
+	id, err := accountHolder(ctx, a.people, p, residentID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("history: %w", err)
+	}
+	return a.ledger.History(ctx, models.AccountOf(id, asset), before, limit)
+}
+
+// Adjustment is a staff award (好人好事 …) or deduction (扣分) of points.
+type Adjustment struct {
+	ResidentID string
+	Points     models.Points
+	Deduct     bool
+	Category   string
+	Reason     string
+	Idem       community.Idempotency
+}
+
+// Adjust awards or deducts points within the community's bounds. A
+// deduction never takes a balance below zero. Its entry is its record in
+// the audit trail (Trail): it names the staff member, the category and the
+// reason, and it is written once and never changed, so the record cannot
+// be missing where the points moved.
+func (a *Service) Adjust(ctx context.Context, p models.Principal, adj Adjustment) (models.Entry, error) {
+	r, err := community.ManagedResident(ctx, a.people, p, adj.ResidentID)
+	if err != nil {
+		return models.Entry{}, fmt.Errorf("adjust: %w", err)
+	}
+	policy, err := a.policies.At(ctx, r.CommunityID, a.now())
+	if err != nil {
+		return models.Entry{}, fmt.Errorf("adjust: %w", err)
+	}
+	kind, delta, bound := models.KindAward, int64(adj.Points), policy.MaxAward
+	if adj.Deduct {
+		kind, delta, bound = models.KindDeduct, -delta, policy.MaxDeduct
+	}
+	if adj.Points > bound {
+		return models.Entry{}, models.ErrOutOfBounds.Withf("每次操作最多 %d 积分。", "at most %d points per action", bound)
+	}
+	e, err := a.ledger.Post(ctx, ledger.Posting{
+		OpID: adj.Idem.OpID, Hash: adj.Idem.Hash, Account: models.AccountOf(r.ID, models.AssetPoints),
+		CommunityID: r.CommunityID, Delta: delta, Kind: kind, Ref: adj.Category,
+		Reason: adj.Reason, IdempotencyKey: adj.Idem.Key, PolicyVersion: policy.Version, Actor: p.ResidentID,
+	})
+	if err != nil {
+		return models.Entry{}, fmt.Errorf("adjust: %w", err)
+	}
+	return e, nil
+}
+
+// adjustmentActions names the audit-trail action of each adjustment kind.
+var adjustmentActions = map[models.EntryKind]string{models.KindAward: "points.award", models.KindDeduct: "points.deduct"}
+
+// adjustmentRecord is the audit record an adjustment's entry stands for.
+func adjustmentRecord(e models.Entry) models.AuditRecord {
+	return models.AuditRecord{ID: e.OpID, CommunityID: e.CommunityID, Actor: e.Actor, Action: adjustmentActions[e.Kind],
+		Subject: e.Account.ResidentID, Amount: e.Delta, Category: e.Ref, Reason: e.Reason, Ref: e.ID(), At: e.At}
+}
+
+// Reverse corrects an entry with a reversing entry, once per entry, with a
+// reason and the acting staff member; the original entry stays. key is the
+// client's idempotency key of the request: the request that reversed the
+// entry (same staff member, same key) gets its reversal back, any other
+// request models.ErrAlreadyReversed naming the reversal.
+func (a *Service) Reverse(ctx context.Context, p models.Principal, residentID string, asset models.Asset, seq int64, reason, key string) (models.Entry, error) {
+	r, err := community.ManagedResident(ctx, a.people, p, residentID)
+	if err != nil {
+		return models.Entry{}, fmt.Errorf("reverse: %w", err)
+	}
+	acct := models.AccountOf(r.ID, asset)
+	orig, err := a.ledger.Entry(ctx, acct, seq)
+	if err != nil {
+		return models.Entry{}, fmt.Errorf("reverse: %w", err)
+	}
+	if !reversible[orig.Kind] {
+		// Holds, releases, transfers and expiries belong to a redemption, a
+		// transfer or a job, which undo them their own way.
+		return models.Entry{}, models.ErrConflict.Withf("%s 类记录须通过其自身流程更正", "a %s entry is corrected through its own workflow", orig.Kind)
+	}
+	e, err := a.ledger.ReverseFor(ctx, acct, seq, reason, p.ResidentID, key)
+	if errors.Is(err, models.ErrInsufficientPoints) || errors.Is(err, models.ErrInsufficientHours) {
+		return models.Entry{}, fmt.Errorf("reverse: the balance no longer covers this correction: %w", err)
+	}
+	if err != nil {
+		return models.Entry{}, fmt.Errorf("reverse: %w", err)
+	}
+	// The trail records the reversal as it was made, whoever finishes it.
+	err = a.trail.RecordAudit(ctx, models.AuditRecord{
+		ID: e.OpID, CommunityID: r.CommunityID, Actor: e.Actor, Action: "entry.reverse",
+		Subject: r.ID, Amount: e.Delta, Reason: e.Reason, Ref: e.Ref, At: e.At,
+	})
+	if err != nil {
+		return e, fmt.Errorf("reverse: audit trail: %w", err)
+	}
+	if e.Actor != p.ResidentID || e.IdempotencyKey != key {
+		return models.Entry{}, models.ErrAlreadyReversed.Withf("记录 %[1]s 已由 %[3]s 于 %[4]s 冲正，冲正记录为 %[5]s（序号 %[2]d）", "entry %[1]s was already reversed by %[3]s at %[4]s: reversal %[5]s (seq %[2]d)", orig.ID(), e.Seq, e.Actor, e.At.UTC().Format(time.RFC3339), e.ID())
+	}
+	return e, nil
+}
+
+var reversible = map[models.EntryKind]bool{
+	models.KindAward: true, models.KindDeduct: true, models.KindService: true,
+	models.KindAllowance: true, models.KindHonour: true, models.KindAdjustment: true,
+}
+
+// Trail lists the audit trail of the caller's community, for staff.
+func (a *Service) Trail(ctx context.Context, p models.Principal, before time.Time, limit int) ([]models.AuditRecord, error) {
+	if !p.IsStaff() {
+		return nil, models.ErrForbidden
+	}
+	recs, err := a.trail.AuditTrail(ctx, p.CommunityID, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	adjustments, err := a.trail.EntriesOfKinds(ctx, p.CommunityID, []models.EntryKind{models.KindAward, models.KindDeduct}, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, r := range recs {
+		seen[r.ID] = true
+	}
+	for _, e := range adjustments {
+		if !seen[e.OpID] { // data from before adjustments stopped writing a record of their own
+			recs = append(recs, adjustmentRecord(e))
+		}
+	}
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].At.After(recs[j].At) })
+	return recs[:min(len(recs), limit)], nil
+}
+
+// Audit recomputes every account from its entries.
+func (a *Service) Audit(ctx context.Context) (ledger.AuditReport, error) {
+	return a.ledger.Audit(ctx)
+}

@@ -1,0 +1,139 @@
+package community
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/linli-community/linli/models"
+)
+
+// People reads residents and communities.
+type People interface {
+	// Resident returns the resident with id, or models.ErrNotFound.
+	Resident(ctx context.Context, id string) (models.Resident, error)
+	// Community returns the community with id, or models.ErrNotFound.
+	Community(ctx context.Context, id string) (models.Community, error)
+}
+
+// AuditTrail keeps the staff audit trail.
+type AuditTrail interface {
+	// RecordAudit adds r; a record with the same ID already there is kept
+	// and nil is returned.
+	RecordAudit(ctx context.Context, r models.AuditRecord) error
+	// AuditTrail lists a community's records, newest first, older than
+	// before (zero for the newest), at most limit.
+	AuditTrail(ctx context.Context, communityID string, before time.Time, limit int) ([]models.AuditRecord, error)
+	// EntriesOfKinds lists a community's ledger entries of kinds, newest
+	// first, older than before (zero: from the newest), at most limit.
+	EntriesOfKinds(ctx context.Context, communityID string, kinds []models.EntryKind, before time.Time, limit int) ([]models.Entry, error)
+}
+
+// PolicySource says which policy is in force in a community at a time.
+type PolicySource interface {
+	At(ctx context.Context, communityID string, t time.Time) (models.Policy, error)
+}
+
+// Idempotency identifies one value-moving request.
+type Idempotency struct {
+	Key  string // as the client sent it
+	OpID string // scoped to the caller
+	Hash string // of the request
+}
+
+// VisibleResident loads a resident p may see. A resident of another
+// community is reported as not found, so ids do not leak across tenants.
+func VisibleResident(ctx context.Context, people People, p models.Principal, residentID string) (models.Resident, error) {
+	r, err := people.Resident(ctx, residentID)
+	if err != nil {
+		return models.Resident{}, err
+	}
+	if r.CommunityID != p.CommunityID {
+		return models.Resident{}, models.ErrNotFound
+	}
+	if !p.CanSeeResident(r.ID, r.CommunityID) {
+		return models.Resident{}, models.ErrForbidden
+	}
+	return r, nil
+}
+
+// ManagedResident loads a resident of p's community for a staff action.
+func ManagedResident(ctx context.Context, people People, p models.Principal, residentID string) (models.Resident, error) {
+	if !p.IsStaff() {
+		return models.Resident{}, models.ErrForbidden
+	}
+	return VisibleResident(ctx, people, p, residentID)
+}
+
+// RequireStaff returns models.ErrForbidden unless p is staff of a community.
+func RequireStaff(p models.Principal) error {
+	if !p.IsStaff() || p.CommunityID == "" {
+		return models.ErrForbidden
+	}
+	return nil
+}
+
+// MaxPageSize bounds every listing.
+const MaxPageSize = 200
+
+// PageLimit returns the page size to read for a requested limit: 50 for
+// none, at most MaxPageSize.
+func PageLimit(limit int) int {
+	if limit <= 0 {
+		return 50
+	}
+	return min(limit, MaxPageSize)
+}
+
+// DerivedID is the id of one part of an operation, the same on every
+// repeat of it, so a repeat finds what the first attempt wrote.
+func DerivedID(opID, part string) string {
+	sum := sha256.Sum256([]byte(opID + "\x00" + part))
+	return hex.EncodeToString(sum[:8])
+}
+
+// UndoCtx outlives a cancelled request, so compensation still runs.
+func UndoCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
+
+// TokenText reports whether a QR token holds only base64url characters and
+// dots. Go's base64 decoder skips \r and \n even in strict mode, so without
+// this check one signed token could be accepted in many spellings.
+func TokenText(token string) bool {
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// OptionalText returns s cleaned as models.CleanText does for field, at
+// most max characters, or "" if s is blank.
+func OptionalText(field, s string, max int) (string, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", nil
+	}
+	return models.CleanText(field, s, max)
+}
+
+// MaskedName returns resident id's masked name ("" if unknown), remembered
+// in names for one answer.
+func MaskedName(ctx context.Context, people People, names map[string]string, id string) string {
+	if id == "" {
+		return ""
+	}
+	if n, ok := names[id]; ok {
+		return n
+	}
+	n := ""
+	if r, err := people.Resident(ctx, id); err == nil {
+		n = models.MaskName(r.Name)
+	}
+	names[id] = n
+	return n
+}

@@ -1,0 +1,257 @@
+package handlers
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/mutualaid"
+)
+
+// mutualAidService is what the mutual-aid and fund routes call.
+type mutualAidService interface {
+	PostAid(ctx context.Context, p models.Principal, in mutualaid.NewAid) (models.MutualAid, error)
+	Aid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
+	Aids(ctx context.Context, p models.Principal, after string, limit int) ([]models.MutualAid, string, error)
+	AcceptAid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
+	AidDone(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
+	CancelAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error)
+	DisputeAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error)
+	ConfirmAid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
+	ResolveAid(ctx context.Context, p models.Principal, id string, pay bool, reason string) (models.MutualAid, error)
+	SetNeedy(ctx context.Context, p models.Principal, residentID string, needy bool) error
+	CreditFund(ctx context.Context, p models.Principal, minutes models.Minutes, reason string, idem community.Idempotency) (models.Entry, error)
+	Fund(ctx context.Context, p models.Principal) (models.Balance, error)
+}
+
+func (h *api) routesMutualAid(r fiber.Router) {
+	any := h.authed()
+	staff := h.authed(models.RoleStaff, models.RoleAdmin)
+	r.Post("/mutual-aid", any, h.postAid)
+	r.Get("/mutual-aid", any, h.listAids)
+	r.Get("/mutual-aid/:id", any, h.getAid)
+	r.Post("/mutual-aid/:id/accept", any, h.acceptAid)
+	r.Post("/mutual-aid/:id/done", any, h.aidDone)
+	r.Post("/mutual-aid/:id/confirm", any, h.confirmAid)
+	r.Post("/mutual-aid/:id/cancel", any, h.cancelAid)
+	r.Post("/mutual-aid/:id/dispute", any, h.disputeAid)
+	r.Post("/mutual-aid/:id/resolve", staff, h.resolveAid)
+	r.Post("/residents/:id/needy", staff, h.setNeedy)
+	r.Get("/timebank/fund", staff, h.fund)
+	r.Post("/timebank/fund/credits", staff, h.creditFund)
+}
+
+type aidJSON struct {
+	ID            string     `json:"id"`
+	Kind          string     `json:"kind"`
+	PosterID      string     `json:"poster_id,omitempty"`
+	PosterName    string     `json:"poster_name,omitempty"`
+	RequesterID   string     `json:"requester_id,omitempty"`
+	RequesterName string     `json:"requester_name,omitempty"`
+	HelperID      string     `json:"helper_id,omitempty"`
+	HelperName    string     `json:"helper_name,omitempty"`
+	Title         string     `json:"title"`
+	Description   string     `json:"description,omitempty"`
+	Minutes       int64      `json:"minutes"`
+	When          *time.Time `json:"when,omitempty"`
+	Created       time.Time  `json:"created"`
+	State         string     `json:"state"`
+	PaidByFund    bool       `json:"paid_by_fund"`
+	Note          string     `json:"note,omitempty"`
+}
+
+func toAidJSON(a models.MutualAid) aidJSON {
+	out := aidJSON{ID: a.ID, Kind: string(a.Kind), PosterID: a.PosterID, PosterName: a.PosterName,
+		RequesterID: a.RequesterID, RequesterName: a.RequesterName, HelperID: a.HelperID, HelperName: a.HelperName,
+		Title: a.Title, Description: a.Description, Minutes: int64(a.Minutes), Created: a.Created, State: string(a.State),
+		PaidByFund: a.PaidByFund, Note: a.Note}
+	if !a.When.IsZero() {
+		w := a.When
+		out.When = &w
+	}
+	return out
+}
+
+// --- mutual aid ---
+
+type postAidRequest struct {
+	Kind        string     `json:"kind" validate:"required,oneof=request offer"`
+	Title       string     `json:"title" validate:"required,min=1,max=80"`
+	Description string     `json:"description" validate:"max=500"`
+	Minutes     int64      `json:"minutes" validate:"required,min=1,max=1440"`
+	When        *time.Time `json:"when"`
+}
+
+func (h *api) postAid(c *fiber.Ctx) error {
+	var req postAidRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	in := mutualaid.NewAid{Kind: models.AidKind(req.Kind), Minutes: models.Minutes(req.Minutes)}
+	var err error
+	if in.Title, err = models.CleanText("title", req.Title, 80); err != nil {
+		return err
+	}
+	if req.Description != "" {
+		if in.Description, err = models.CleanText("description", req.Description, 500); err != nil {
+			return err
+		}
+	}
+	if req.When != nil {
+		in.When = *req.When
+	}
+	// A repeat with the same Idempotency-Key (optional here) gets the
+	// first answer and creates nothing twice.
+	return h.keyedIfKey(c, func(community.Idempotency) error {
+		a, err := h.MutualAid.PostAid(c.UserContext(), principal(c), in)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toAidJSON(a))
+	})
+}
+
+// aidsJSON is one page of posts; NextAfter, when present, is the `after`
+// of the next page.
+type aidsJSON struct {
+	Posts     []aidJSON `json:"posts"`
+	NextAfter string    `json:"next_after,omitempty"`
+}
+
+func (h *api) listAids(c *fiber.Ctx) error {
+	after, limit, err := paging(c)
+	if err != nil {
+		return err
+	}
+	as, next, err := h.MutualAid.Aids(c.UserContext(), principal(c), after, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(aidsJSON{Posts: mapEach(as, toAidJSON), NextAfter: next})
+}
+
+func (h *api) aidReply(c *fiber.Ctx, a models.MutualAid, err error) error {
+	if err != nil {
+		return err
+	}
+	return c.JSON(toAidJSON(a))
+}
+
+func (h *api) getAid(c *fiber.Ctx) error {
+	a, err := h.MutualAid.Aid(c.UserContext(), principal(c), param(c, "id"))
+	return h.aidReply(c, a, err)
+}
+
+func (h *api) acceptAid(c *fiber.Ctx) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
+	a, err := h.MutualAid.AcceptAid(c.UserContext(), principal(c), param(c, "id"))
+	return h.aidReply(c, a, err)
+}
+
+func (h *api) aidDone(c *fiber.Ctx) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
+	a, err := h.MutualAid.AidDone(c.UserContext(), principal(c), param(c, "id"))
+	return h.aidReply(c, a, err)
+}
+
+func (h *api) confirmAid(c *fiber.Ctx) error {
+	if err := noBody(c); err != nil {
+		return err
+	}
+	return h.keyed(c, func(community.Idempotency) error {
+		a, err := h.MutualAid.ConfirmAid(c.UserContext(), principal(c), param(c, "id"))
+		return h.aidReply(c, a, err)
+	})
+}
+
+func (h *api) cancelAid(c *fiber.Ctx) error {
+	reason, err := decodeReason(c)
+	if err != nil {
+		return err
+	}
+	a, err := h.MutualAid.CancelAid(c.UserContext(), principal(c), param(c, "id"), reason)
+	return h.aidReply(c, a, err)
+}
+
+func (h *api) disputeAid(c *fiber.Ctx) error {
+	reason, err := decodeReason(c)
+	if err != nil {
+		return err
+	}
+	a, err := h.MutualAid.DisputeAid(c.UserContext(), principal(c), param(c, "id"), reason)
+	return h.aidReply(c, a, err)
+}
+
+type resolveRequest struct {
+	Pay    *bool  `json:"pay" validate:"required"`
+	Reason string `json:"reason" validate:"required,min=1,max=500"`
+}
+
+func (h *api) resolveAid(c *fiber.Ctx) error {
+	p := principal(c)
+	var req resolveRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	reason, err := models.CleanText("reason", req.Reason, 500)
+	if err != nil {
+		return err
+	}
+	return h.keyed(c, func(community.Idempotency) error {
+		a, err := h.MutualAid.ResolveAid(c.UserContext(), p, param(c, "id"), *req.Pay, reason)
+		return h.aidReply(c, a, err)
+	})
+}
+
+type needyRequest struct {
+	Needy *bool `json:"needy" validate:"required"`
+}
+
+func (h *api) setNeedy(c *fiber.Ctx) error {
+	var req needyRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := h.MutualAid.SetNeedy(c.UserContext(), principal(c), param(c, "id"), *req.Needy); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"resident_id": param(c, "id"), "needy": *req.Needy})
+}
+
+type minutesRequest struct {
+	Minutes int64  `json:"minutes" validate:"required,min=1,max=1000000000"`
+	Reason  string `json:"reason" validate:"required,min=1,max=500"`
+}
+
+func (h *api) creditFund(c *fiber.Ctx) error {
+	p := principal(c)
+	var req minutesRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	reason, err := models.CleanText("reason", req.Reason, 500)
+	if err != nil {
+		return err
+	}
+	return h.keyed(c, func(idem community.Idempotency) error {
+		e, err := h.MutualAid.CreditFund(c.UserContext(), p, models.Minutes(req.Minutes), reason, idem)
+		if err != nil {
+			return err
+		}
+		return c.Status(fiber.StatusCreated).JSON(toEntryJSON(e))
+	})
+}
+
+func (h *api) fund(c *fiber.Ctx) error {
+	b, err := h.MutualAid.Fund(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(balanceJSON{string(models.AssetHours), b.Amount, b.Seq})
+}

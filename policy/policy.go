@@ -1,0 +1,127 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/models"
+)
+
+// Store keeps policy versions.
+type Store interface {
+	// InsertPolicy adds a version; models.ErrConflict if it exists.
+	InsertPolicy(ctx context.Context, p models.Policy) error
+	// PolicyVersions lists a community's versions (any order).
+	PolicyVersions(ctx context.Context, communityID string) ([]models.Policy, error)
+}
+
+// Service serves each community's versioned policy.
+type Service struct {
+	store Store
+	now   func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cachedPolicies
+}
+
+type cachedPolicies struct {
+	versions []models.Policy
+	read     time.Time
+}
+
+// policyCacheTTL bounds how long a replica may miss a version another
+// replica has just added. Versions take effect from a date staff choose,
+// usually a future one, and are never changed, so a short cache is safe and
+// keeps a listing query off every award.
+const policyCacheTTL = 10 * time.Second
+
+// New returns the policy service.
+func New(s Store, now func() time.Time) *Service {
+	return &Service{store: s, now: now, cache: map[string]cachedPolicies{}}
+}
+
+func (p *Service) versions(ctx context.Context, communityID string, fresh bool) ([]models.Policy, error) {
+	p.mu.Lock()
+	c, ok := p.cache[communityID]
+	p.mu.Unlock()
+	if ok && !fresh && p.now().Sub(c.read) < policyCacheTTL {
+		return c.versions, nil
+	}
+	vs, err := p.store.PolicyVersions(ctx, communityID)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	p.mu.Lock()
+	p.cache[communityID] = cachedPolicies{versions: vs, read: p.now()}
+	p.mu.Unlock()
+	return vs, nil
+}
+
+// At returns the policy in force in a community at t.
+func (p *Service) At(ctx context.Context, communityID string, t time.Time) (models.Policy, error) {
+	vs, err := p.versions(ctx, communityID, false)
+	if err != nil {
+		return models.Policy{}, err
+	}
+	return models.PolicyAt(communityID, vs, t), nil
+}
+
+// Current is the policy in force now in the caller's community.
+func (p *Service) Current(ctx context.Context, pr models.Principal) (models.Policy, error) {
+	return p.At(ctx, pr.CommunityID, p.now())
+}
+
+// Versions lists every version of the caller's community, for staff.
+func (p *Service) Versions(ctx context.Context, pr models.Principal) ([]models.Policy, error) {
+	if err := community.RequireStaff(pr); err != nil {
+		return nil, err
+	}
+	return p.versions(ctx, pr.CommunityID, true)
+}
+
+// AddVersion writes the next version of the caller's community's policy.
+// It takes effect at next.Effective, which may not be in the past: history
+// is never rewritten.
+func (p *Service) AddVersion(ctx context.Context, pr models.Principal, next models.Policy) (models.Policy, error) {
+	if err := community.RequireStaff(pr); err != nil {
+		return models.Policy{}, err
+	}
+	now := p.now().UTC().Truncate(time.Millisecond)
+	if next.Effective.IsZero() {
+		next.Effective = now
+	}
+	if next.Effective.Before(now.Add(-time.Minute)) {
+		return models.Policy{}, models.ErrValidation.Withf("生效日期不能早于今天：政策只从生效日起适用。", "effective may not be in the past: a policy applies from its date only")
+	}
+	if err := next.Validate(); err != nil {
+		return models.Policy{}, err
+	}
+	next.CommunityID, next.CreatedBy = pr.CommunityID, pr.ResidentID
+	next.Effective = next.Effective.UTC().Truncate(time.Millisecond)
+	for attempt := 0; attempt < 5; attempt++ {
+		vs, err := p.versions(ctx, pr.CommunityID, true)
+		if err != nil {
+			return models.Policy{}, err
+		}
+		next.Version = 1
+		for _, v := range vs {
+			if v.Version >= next.Version {
+				next.Version = v.Version + 1
+			}
+		}
+		err = p.store.InsertPolicy(ctx, next)
+		if errors.Is(err, models.ErrConflict) {
+			continue // another staff member wrote this version number first
+		}
+		if err != nil {
+			return models.Policy{}, fmt.Errorf("policy: %w", err)
+		}
+		_, _ = p.versions(ctx, pr.CommunityID, true)
+		return next, nil
+	}
+	return models.Policy{}, models.ErrConflict.Withf("政策正在被他人修改，请稍后再试。", "policy is being changed by someone else; try again")
+}

@@ -1,0 +1,490 @@
+package rewards
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
+)
+
+// QRLifetime is how long a merchant QR token is valid.
+const QRLifetime = 5 * time.Minute
+
+// QRPerMinute is the default bound on the QR tokens one resident may be
+// issued per minute (LINLI_QR_PER_MINUTE).
+const QRPerMinute = 10
+
+// LimitQR sets how many QR tokens one resident may be issued per minute.
+func (s *Service) LimitQR(perMinute int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.qrPerMinute = perMinute
+}
+
+// maxTokenLen bounds what a scanner may post; a real token is ~250 bytes.
+const maxTokenLen = 1024
+
+// qrClaims is what a merchant QR token carries. Short names keep the QR
+// code small.
+type qrClaims struct {
+	V         int    `json:"v"`
+	ID        string `json:"t"`
+	Resident  string `json:"r"`
+	Community string `json:"c"`
+	Reward    string `json:"w"`
+	Issued    int64  `json:"i"`
+	Expires   int64  `json:"e"`
+}
+
+// CounterQR is a token issued to a resident to show at a counter.
+type CounterQR struct {
+	Token    string
+	Code     string // CounterCodeLength characters a clerk can type instead of scanning
+	RewardID string
+	Expires  time.Time
+}
+
+// CounterCodeLength is the length of a merchant QR's short code, and
+// counterCodeAlphabet its letters: no 0/O, 1/I/L, so it reads aloud and
+// types without doubt.
+const (
+	CounterCodeLength   = 8
+	counterCodeAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+)
+
+// counterCode derives the short code of token id from the QR secret; try
+// picks another code when one is taken (a code is never reused, even
+// after its token expired).
+func (s *Service) counterCode(tokenID string, try int) string {
+	mac := hmac.New(sha256.New, s.qrSecret)
+	fmt.Fprintf(mac, "counter-code:%s:%d", tokenID, try)
+	sum := mac.Sum(nil)
+	code := make([]byte, CounterCodeLength)
+	for i := range code {
+		code[i] = counterCodeAlphabet[int(sum[i])%len(counterCodeAlphabet)]
+	}
+	return string(code)
+}
+
+// recordCounterCode gives token (id tokenID, of community) a short code
+// that no other token of the community ever had. The insert is the claim;
+// a code taken by another token (about one in 10^11 per code) is passed
+// over.
+func (s *Service) recordCounterCode(ctx context.Context, community, tokenID, token string, expires time.Time) (string, error) {
+	for try := 0; try < 5; try++ {
+		code := s.counterCode(tokenID, try)
+		err := s.store.InsertCounterCode(ctx, community+":"+code, token, expires)
+		if err == nil {
+			return code, nil
+		}
+		if !errors.Is(err, models.ErrConflict) {
+			return "", fmt.Errorf("qr code: %w", err)
+		}
+	}
+	return "", fmt.Errorf("qr code: no free short code for token %s", tokenID)
+}
+
+// NormalizeCounterCode returns code as stored (upper case, without the
+// spaces or dashes a clerk may type), or a validation error naming what is
+// wrong.
+func NormalizeCounterCode(code string) (string, error) {
+	c := strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(code))
+	if len(c) != CounterCodeLength || strings.Trim(c, counterCodeAlphabet) != "" {
+		return "", models.ErrValidation.Withf("兑换码应为居民手机上显示的%d位字母和数字。", "code must be the %d letters and digits shown on the resident's phone", CounterCodeLength)
+	}
+	return c, nil
+}
+
+// ScanCode redeems the merchant QR whose short code the clerk typed; it is
+// Scan once the code is looked up in the clerk's community.
+func (s *Service) ScanCode(ctx context.Context, p models.Principal, code string, idem community.Idempotency) (ScanResult, error) {
+	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
+		return ScanResult{}, models.ErrForbidden
+	}
+	c, err := NormalizeCounterCode(code)
+	if err != nil {
+		return ScanResult{}, err
+	}
+	token, err := s.store.CounterCode(ctx, p.CommunityID+":"+c)
+	if errors.Is(err, models.ErrNotFound) {
+		return ScanResult{}, models.ErrTokenInvalid.Withf("没有兑换码 %s，请核对后重输，或扫描二维码。", "there is no code %s; check it, or scan the QR code", c)
+	}
+	if err != nil {
+		return ScanResult{}, fmt.Errorf("scan code: %w", err)
+	}
+	return s.Scan(ctx, p, token, idem)
+}
+
+func (s *Service) sign(payload string) string {
+	mac := hmac.New(sha256.New, s.qrSecret)
+	mac.Write([]byte(payload))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// IssueQR gives the calling resident a signed, single-use token for a
+// merchant reward, valid for QRLifetime, at most QRPerMinute a minute.
+func (s *Service) IssueQR(ctx context.Context, p models.Principal, rewardID string) (CounterQR, error) {
+	if p.ResidentID == "" || len(s.qrSecret) == 0 {
+		return CounterQR{}, models.ErrForbidden
+	}
+	rw, err := s.reward(ctx, p, rewardID)
+	if err != nil {
+		return CounterQR{}, fmt.Errorf("qr: %w", err)
+	}
+	if rw.Kind != models.RewardMerchant {
+		return CounterQR{}, models.ErrValidation.Withf("只有商户兑换才使用兑换码。", "only a merchant reward is redeemed by QR code")
+	}
+	res, err := s.people.Resident(ctx, p.ResidentID)
+	if err != nil {
+		return CounterQR{}, fmt.Errorf("qr: %w", err)
+	}
+	loc, err := s.location(ctx, rw.CommunityID)
+	if err != nil {
+		return CounterQR{}, fmt.Errorf("qr: %w", err)
+	}
+	now := s.now()
+	if err := s.admit(ctx, rw, res, now, loc); err != nil {
+		return CounterQR{}, err
+	}
+	if !s.allowQR(res.ID, now) {
+		return CounterQR{}, models.ErrRateLimited.Withf("每分钟最多生成 %d 个兑换码，请稍后再试。", "at most %d QR codes a minute", s.qrLimit())
+	}
+	exp := now.Add(QRLifetime).Truncate(time.Second)
+	claims := qrClaims{V: 1, ID: s.newID(), Resident: res.ID, Community: res.CommunityID, Reward: rw.ID,
+		Issued: now.Unix(), Expires: exp.Unix()}
+	b, _ := json.Marshal(claims)
+	payload := base64.RawURLEncoding.EncodeToString(b)
+	token := payload + "." + s.sign(payload)
+	code, err := s.recordCounterCode(ctx, res.CommunityID, claims.ID, token, exp.UTC())
+	if err != nil {
+		return CounterQR{}, err
+	}
+	return CounterQR{Token: token, Code: code, RewardID: rw.ID, Expires: exp.UTC()}, nil
+}
+
+// allowQR counts an issuance for the resident in a sliding minute; the
+// count lives in this process, which is enough to stop a runaway app.
+func (s *Service) allowQR(residentID string, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recent := s.qrLog[residentID][:0]
+	for _, t := range s.qrLog[residentID] {
+		if now.Sub(t) < time.Minute {
+			recent = append(recent, t)
+		}
+	}
+	if len(recent) >= s.qrPerMinute {
+		s.qrLog[residentID] = recent
+		return false
+	}
+	s.qrLog[residentID] = append(recent, now)
+	if len(s.qrLog) > 100_000 { // forget idle residents rather than grow without bound
+		for k, ts := range s.qrLog {
+			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= time.Minute {
+				delete(s.qrLog, k)
+			}
+		}
+	}
+	return true
+}
+
+// parseQR checks a token's shape and signature and returns its claims. It
+// never panics on hostile input: every part is bounded and checked before
+// it is used. Expiry is checked by the caller.
+func (s *Service) parseQR(token string) (qrClaims, error) {
+	invalid := models.ErrTokenInvalid.Withf("这不是邻里的兑换码。", "the QR code is not a Linli code")
+	if len(token) == 0 || len(token) > maxTokenLen || len(s.qrSecret) == 0 || !community.TokenText(token) {
+		return qrClaims{}, invalid
+	}
+	payload, sig, ok := strings.Cut(token, ".")
+	if !ok || payload == "" || strings.Contains(sig, ".") {
+		return qrClaims{}, invalid
+	}
+	gotMAC, err := base64.RawURLEncoding.Strict().DecodeString(sig)
+	if err != nil || len(gotMAC) != sha256.Size {
+		return qrClaims{}, invalid
+	}
+	mac := hmac.New(sha256.New, s.qrSecret)
+	mac.Write([]byte(payload))
+	if !hmac.Equal(gotMAC, mac.Sum(nil)) {
+		return qrClaims{}, invalid
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(payload)
+	if err != nil {
+		return qrClaims{}, invalid
+	}
+	var c qrClaims
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return qrClaims{}, invalid
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return qrClaims{}, invalid
+	}
+	if c.V != 1 || c.ID == "" || c.Resident == "" || c.Community == "" || c.Reward == "" ||
+		len(c.ID) > 64 || len(c.Resident) > 64 || len(c.Community) > 64 || len(c.Reward) > 64 ||
+		c.Expires <= c.Issued || c.Expires-c.Issued > int64(QRLifetime/time.Second) {
+		return qrClaims{}, invalid
+	}
+	return c, nil
+}
+
+// ScanResult is what a clerk sees after a scan: the resident's masked name
+// and what was redeemed, nothing more.
+type ScanResult struct {
+	Redemption models.Redemption
+	MaskedName string
+}
+
+// Scan redeems a QR token a clerk scanned at their merchant, exactly once.
+// An attempt claims the token by inserting its mark, "scan:"+token id for
+// the first and "scan:"+token id+":"+n for the n-th, which is also the
+// attempt's redemption's final mark (fulfilled). Only one attempt is at
+// work at a time: another clerk scanning meanwhile is ALREADY_REDEEMED.
+// An attempt refused for points, stock or a limit records its refusal
+// ("refused:"+redemption id) and gives back what it took, and the token
+// stays usable until it expires: the next scan claims attempt n+1. The
+// same clerk repeating their request with the same Idempotency-Key gets
+// the first answer.
+func (s *Service) Scan(ctx context.Context, p models.Principal, token string, idem community.Idempotency) (ScanResult, error) {
+	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
+		return ScanResult{}, models.ErrForbidden
+	}
+	c, err := s.parseQR(token)
+	if err != nil {
+		return ScanResult{}, err
+	}
+	if c.Community != p.CommunityID {
+		return ScanResult{}, models.ErrForbidden.Withf("这个兑换码属于另一家商户。", "this code is for another merchant")
+	}
+	rw, err := s.rewardByID(ctx, c.Reward)
+	if err != nil {
+		return ScanResult{}, fmt.Errorf("scan: %w", err)
+	}
+	if rw.PartnerID != p.MerchantID || rw.CommunityID != p.CommunityID {
+		return ScanResult{}, models.ErrForbidden.Withf("这个兑换码属于另一家商户。", "this code is for another merchant")
+	}
+	res, err := s.people.Resident(ctx, c.Resident)
+	if err != nil {
+		return ScanResult{}, fmt.Errorf("scan: %w", err)
+	}
+	// Eligibility is checked before the token is claimed, so a refused
+	// resident can still show it elsewhere.
+	var refusal error
+	if s.now().Unix() >= c.Expires {
+		refusal = models.ErrTokenExpired.Withf("兑换码已过期，请让居民重新出示。", "the code expired; ask for a fresh one")
+	} else if loc, err := s.location(ctx, rw.CommunityID); err != nil {
+		return ScanResult{}, fmt.Errorf("scan: %w", err)
+	} else if refusal = s.admit(ctx, rw, res, s.now(), loc); refusal == nil {
+		// Stock and limits are left to the attempt: claiming the token
+		// first finishes an earlier attempt a crash cut short, which may
+		// hold the unit.
+		refusal = s.affordable(ctx, res, rw)
+	}
+	attempt, mark, fresh, err := s.claimToken(ctx, p, c.ID, idem, refusal)
+	if err != nil {
+		return ScanResult{}, err
+	}
+	red, err := s.open(ctx, rw, res, mark.Redemption, c.ID, idem.Key, attempt)
+	if err != nil {
+		return ScanResult{}, err
+	}
+	// The attempt's mark decided the redemption: applying it records the
+	// merchant's settlement line. A repeat reads the mark the first wrote.
+	if fresh && red.Status == models.RedemptionHeld {
+		red, err = s.fulfilled(ctx, red, mark, true)
+	} else {
+		red, err = s.reconcile(ctx, red)
+	}
+	if err != nil {
+		return ScanResult{}, err
+	}
+	return ScanResult{Redemption: red, MaskedName: models.MaskName(res.Name)}, nil
+}
+
+// claimToken claims QR token tokenID for the clerk's request: it walks the
+// token's attempts past the refused ones and inserts the mark of the first
+// free one, or finds the request's own (a retry, which finishes or replays
+// even once the code has expired or refusal would refuse it now). It
+// returns the attempt's name (the redemption's TokenID), its mark and
+// whether this request wrote it.
+func (s *Service) claimToken(ctx context.Context, p models.Principal, tokenID string, idem community.Idempotency, refusal error) (string, models.RedemptionMark, bool, error) {
+	for n := 1; ; n++ {
+		attempt := tokenID
+		if n > 1 {
+			attempt += ":" + strconv.Itoa(n)
+		}
+		mark := models.RedemptionMark{ID: "scan:" + attempt, Redemption: community.DerivedID("scan:"+attempt, "redemption"),
+			Outcome: string(models.RedemptionFulfilled), Actor: p.ResidentID, At: s.stamp(), Reason: idem.OpID}
+		if refusal == nil {
+			err := s.store.InsertRedemptionMark(ctx, mark)
+			if err == nil {
+				return attempt, mark, true, nil
+			}
+			if !errors.Is(err, models.ErrConflict) {
+				return "", mark, false, fmt.Errorf("scan: %w", err)
+			}
+		}
+		prior, err := s.store.RedemptionMark(ctx, mark.ID)
+		if errors.Is(err, models.ErrNotFound) && refusal != nil {
+			return "", mark, false, refusal
+		}
+		if err != nil {
+			return "", mark, false, fmt.Errorf("scan: %w", err)
+		}
+		if prior.Actor == p.ResidentID && prior.Reason == idem.OpID {
+			return attempt, prior, false, nil
+		}
+		refused, err := s.attemptRefused(ctx, prior.Redemption)
+		if err != nil {
+			return "", mark, false, fmt.Errorf("scan: %w", err)
+		}
+		if !refused {
+			return "", mark, false, models.ErrAlreadyRedeemed.Withf("这个兑换码已于 %s 兑换。", "this code was redeemed at %s", prior.At.Format(time.RFC3339))
+		}
+		// That attempt was refused: the token is free for the next.
+	}
+}
+
+// attemptRefused reports whether the scan attempt that opened redemption
+// id was refused: its refusal is recorded, or its hold was refused and a
+// crash kept the refusal from being recorded (recorded now, with its units
+// given back, so the code is not blocked until it expires).
+func (s *Service) attemptRefused(ctx context.Context, id string) (bool, error) {
+	_, err := s.store.RedemptionMark(ctx, refusedKey(id))
+	if err == nil || !errors.Is(err, models.ErrNotFound) {
+		return err == nil, err
+	}
+	red, _, err := s.store.Redemption(ctx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return false, nil // still being opened, or died before it was
+	}
+	if err != nil || red.Status != models.RedemptionOpening {
+		return red.Status == models.RedemptionFailed, err
+	}
+	red, err = s.reconcile(ctx, red)
+	return red.Status == models.RedemptionFailed, err
+}
+
+// Refund undoes a merchant redemption within the policy's refund window:
+// the points come back and the merchant's statement gets a negative line.
+// Once per redemption; a repeat returns the refunded redemption.
+func (s *Service) Refund(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error) {
+	red, err := s.merchantRedemption(ctx, p, id)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("refund: %w", err)
+	}
+	if red.Status == models.RedemptionRefunded {
+		return red, nil
+	}
+	if red.Status != models.RedemptionFulfilled {
+		return red, models.ErrRedemptionClosed.Withf("该兑换单%[2]s，只有已兑换的才能退回。", "the redemption is %[1]s", red.Status, red.Status.Zh())
+	}
+	now := s.stamp()
+	policy, err := s.policies.At(ctx, red.CommunityID, now)
+	if err != nil {
+		return red, fmt.Errorf("refund: %w", err)
+	}
+	if now.Sub(red.Fulfilled) > time.Duration(policy.MerchantRefundDays)*24*time.Hour {
+		return red, models.ErrRefundWindowEnded.Withf("兑换后 %d 天内才能退回。", "refunds are possible for %d days", policy.MerchantRefundDays)
+	}
+	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: "refund:" + red.ID, Redemption: red.ID, Outcome: string(models.RedemptionRefunded),
+		Actor: p.ResidentID, At: now, Reason: reason})
+	if errors.Is(err, models.ErrConflict) {
+		return s.reconcile(ctx, red) // a repeat, or a refund that ran at the same time
+	}
+	if err != nil {
+		return red, fmt.Errorf("refund: %w", err)
+	}
+	return s.reconcileAndSave(ctx, red)
+}
+
+// refunded is red refunded by mark m; its effects are the points and units
+// given back and the merchant's negative settlement line.
+func (s *Service) refunded(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+	red.Status, red.Closed = models.RedemptionRefunded, m.At
+	if !apply {
+		return red, nil
+	}
+	policy, err := s.policies.At(ctx, red.CommunityID, m.At)
+	if err != nil {
+		return red, err
+	}
+	_, err = s.ledger.Release(ctx, ledger.Posting{
+		OpID: "refund:" + red.ID, Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
+		CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: "商户退还: " + red.Title,
+		PolicyVersion: policy.Version, Actor: m.Actor,
+	})
+	if err != nil {
+		return red, fmt.Errorf("refund: %w", err)
+	}
+	err = s.recordEvent(ctx, settlementLine(red, reverseEventID(red.ID, red.Generation), models.EventReversed, red.Title+" (退还)", m.At))
+	if err != nil {
+		return red, fmt.Errorf("refund: %w", err)
+	}
+	if err := s.giveBackAll(ctx, red); err != nil {
+		return red, fmt.Errorf("refund: %w", err)
+	}
+	return red, nil
+}
+
+func (s *Service) merchantRedemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
+	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
+		return models.Redemption{}, models.ErrForbidden
+	}
+	red, _, err := s.store.Redemption(ctx, id)
+	if err != nil {
+		return models.Redemption{}, err
+	}
+	if red.CommunityID != p.CommunityID {
+		return models.Redemption{}, models.ErrNotFound
+	}
+	if red.PartnerID != p.MerchantID {
+		return models.Redemption{}, models.ErrForbidden
+	}
+	return s.listed(ctx, red)
+}
+
+// MerchantDay lists the clerk's merchant's redemptions made on day
+// ("2026-11-21" in the community's time zone).
+func (s *Service) MerchantDay(ctx context.Context, p models.Principal, day string) ([]models.Redemption, error) {
+	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
+		return nil, models.ErrForbidden
+	}
+	loc, err := s.location(ctx, p.CommunityID)
+	if err != nil {
+		return nil, err
+	}
+	var from time.Time
+	if day == "" {
+		n := s.now().In(loc)
+		from = time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, loc)
+	} else if from, err = time.ParseInLocation("2006-01-02", day, loc); err != nil {
+		return nil, models.ErrValidation.Withf("日期格式须为 2026-11-21。", "day must look like 2026-11-21")
+	}
+	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: p.CommunityID, PartnerID: p.MerchantID,
+		From: from.UTC(), To: from.AddDate(0, 0, 1).UTC()}, community.MaxPageSize)
+	if err != nil {
+		return nil, err
+	}
+	return s.current(ctx, rs)
+}
+
+func (s *Service) qrLimit() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.qrPerMinute
+}

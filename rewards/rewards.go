@@ -1,0 +1,1464 @@
+package rewards
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
+	"golang.org/x/sync/singleflight"
+)
+
+// Eligibility answers the honour-roll, star-household and building-head
+// questions a reward may ask. The honour feature provides it.
+type Eligibility interface {
+	HonourListed(ctx context.Context, communityID, residentID string, at time.Time) (bool, error)
+	StarLevel(ctx context.Context, communityID, householdID string, at time.Time) (int, error) // 0 none, 1 一星户, 2 二星户, 3 示范户
+	ActiveHead(ctx context.Context, communityID, residentID string, at time.Time) (bool, error)
+}
+
+// Store keeps the catalogue, redemptions and the keyed records that
+// decide them. Inserts return models.ErrConflict on a duplicate _id; reads
+// by id return models.ErrNotFound.
+type Store interface {
+	InsertReward(ctx context.Context, r models.Reward) error
+	Reward(ctx context.Context, id string) (models.Reward, error)
+	// ReplaceReward returns models.ErrNotFound if the reward is missing.
+	ReplaceReward(ctx context.Context, r models.Reward) error
+	Rewards(ctx context.Context, communityID, after string, limit int) ([]models.Reward, error)
+
+	// InsertRedemption stores r with the hash of the request that opened it.
+	InsertRedemption(ctx context.Context, r models.Redemption, hash string) error
+	Redemption(ctx context.Context, id string) (models.Redemption, string, error)
+	// SaveRedemptionState caches the status; models.ErrNotFound if missing.
+	SaveRedemptionState(ctx context.Context, r models.Redemption) error
+	Redemptions(ctx context.Context, f models.RedemptionFilter, limit int) ([]models.Redemption, error)
+	EachRedemption(ctx context.Context, communityID string, statuses []models.RedemptionStatus, fn func(models.Redemption) error) error
+
+	// InsertSlot returns models.ErrConflict if the slot is taken.
+	InsertSlot(ctx context.Context, id, holder string, at time.Time) error
+	SlotHolder(ctx context.Context, id string) (string, error)
+	// InsertCounterCode records a merchant QR token's short code (id is
+	// community:code); models.ErrConflict if the code is taken.
+	InsertCounterCode(ctx context.Context, id, token string, expires time.Time) error
+	// CounterCode returns the token of short code id, or models.ErrNotFound.
+	CounterCode(ctx context.Context, id string) (string, error)
+	// InsertRedemptionMark returns models.ErrConflict if the mark exists.
+	InsertRedemptionMark(ctx context.Context, m models.RedemptionMark) error
+	RedemptionMark(ctx context.Context, id string) (models.RedemptionMark, error)
+
+	// RecordSettlementEvent is safe to repeat: an existing ID is kept.
+	RecordSettlementEvent(ctx context.Context, e models.SettlementEvent) error
+
+	Partner(ctx context.Context, id string) (models.Partner, error)
+	Household(ctx context.Context, id string) (models.Household, error)
+	Communities(ctx context.Context, after string, limit int) ([]models.Community, error)
+
+	InsertFilialPlate(ctx context.Context, p models.FilialPlate) error
+	FilialPlate(ctx context.Context, communityID, plate string) (models.FilialPlate, error)
+	InsertFilialBooking(ctx context.Context, b models.FilialBooking) error
+	FilialBooking(ctx context.Context, id string) (models.FilialBooking, error)
+	SetFilialBookingBay(ctx context.Context, id string, bay int) error
+	// FilialPlates lists the plates registered for a parent's visits.
+	FilialPlates(ctx context.Context, communityID, parentID string) ([]models.FilialPlate, error)
+	// FilialBookings lists a parent's bookings from day fromDay on.
+	FilialBookings(ctx context.Context, communityID, parentID, fromDay string, limit int) ([]models.FilialBooking, error)
+	InsertGateEvent(ctx context.Context, e models.GateEvent) error
+	GateEvent(ctx context.Context, communityID, eventID string) (models.GateEvent, error)
+	SetLastEntry(ctx context.Context, communityID, plate, eventID string, at time.Time) error
+	LastEntry(ctx context.Context, communityID, plate string) (string, time.Time, error)
+}
+
+// Service runs the catalogue, redemptions, partner credits, the merchant
+// QR scan and filial-visit parking.
+type Service struct {
+	store    Store
+	ledger   *ledger.Ledger
+	people   community.People
+	zones    *community.Zones
+	policies community.PolicySource
+	elig     Eligibility
+	qrSecret []byte
+	newID    func() string
+	now      func() time.Time
+
+	mu          sync.Mutex
+	hints       map[string]int         // first slot index not known to be taken, per counter
+	qrLog       map[string][]time.Time // QR issuance per resident in the last minute
+	qrPerMinute int
+
+	flight singleflight.Group
+
+	// catalogue is the rewards this replica read or wrote lately, so
+	// redeem and scan need no read of their reward.
+	catalogue *community.Remembered[string, models.Reward]
+}
+
+// catalogueTTL is how long a reward read is trusted. A reward changed on
+// another replica is redeemed on its old terms for at most this long, as a
+// changed policy is (Policies); the replica that changes it knows at once.
+const catalogueTTL = 10 * time.Second
+
+// catalogueSize is the number of rewards past which expired ones are
+// dropped: more than a community's catalogue.
+const catalogueSize = 1000
+
+// New returns the rewards service. d.QRSecret signs merchant QR
+// tokens; d.Eligibility answers honour-roll, star and building-head questions.
+func New(d Deps) *Service {
+	return &Service{
+		store:       d.Store,
+		ledger:      d.Ledger,
+		people:      d.People,
+		zones:       community.NewZones(d.People),
+		policies:    d.Policies,
+		elig:        d.Eligibility,
+		qrSecret:    d.QRSecret,
+		newID:       d.NewID,
+		now:         d.Now,
+		hints:       map[string]int{},
+		qrLog:       map[string][]time.Time{},
+		qrPerMinute: QRPerMinute,
+		catalogue:   community.NewRemembered[string, models.Reward](catalogueTTL, catalogueSize, d.Now),
+	}
+}
+
+// Deps are what the rewards service is built on, by name.
+type Deps struct {
+	Store       Store
+	Ledger      *ledger.Ledger
+	People      community.People
+	Policies    community.PolicySource
+	Eligibility Eligibility // honour roll, star level, building head (package honour)
+	QRSecret    []byte      // signs merchant QR tokens
+	NewID       func() string
+	Now         func() time.Time
+}
+
+// rewardByID is reward id, from the catalogue or the store.
+func (s *Service) rewardByID(ctx context.Context, id string) (models.Reward, error) {
+	if r, ok := s.catalogue.Get(id); ok {
+		return r, nil
+	}
+	r, err := s.store.Reward(ctx, id)
+	if err == nil {
+		s.catalogue.Put(id, r)
+	}
+	return r, err
+}
+
+func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+func (s *Service) location(ctx context.Context, communityID string) (*time.Location, error) {
+	return s.zones.Location(ctx, communityID)
+}
+
+// --- the catalogue ---
+
+// CreateReward adds an item to the caller's community's catalogue (staff).
+// The honouring partner must be of the community and of the reward's kind.
+func (s *Service) CreateReward(ctx context.Context, p models.Principal, in models.Reward) (models.Reward, error) {
+	if err := community.RequireStaff(p); err != nil {
+		return models.Reward{}, err
+	}
+	in.ID, in.CommunityID, in.CreatedBy, in.Created = s.newID(), p.CommunityID, p.ResidentID, s.stamp()
+	if err := s.checkReward(ctx, in); err != nil {
+		return models.Reward{}, err
+	}
+	if err := s.store.InsertReward(ctx, in); err != nil {
+		return models.Reward{}, fmt.Errorf("create reward: %w", err)
+	}
+	s.catalogue.Put(in.ID, in)
+	return in, nil
+}
+
+// UpdateReward replaces the terms of a reward (staff). Redemptions made
+// already keep the terms they were made on.
+func (s *Service) UpdateReward(ctx context.Context, p models.Principal, id string, in models.Reward) (models.Reward, error) {
+	if err := community.RequireStaff(p); err != nil {
+		return models.Reward{}, err
+	}
+	cur, err := s.reward(ctx, p, id)
+	if err != nil {
+		return models.Reward{}, err
+	}
+	in.ID, in.CommunityID, in.CreatedBy, in.Created = cur.ID, cur.CommunityID, cur.CreatedBy, cur.Created
+	if err := s.checkReward(ctx, in); err != nil {
+		return models.Reward{}, err
+	}
+	if err := s.store.ReplaceReward(ctx, in); err != nil {
+		s.catalogue.Forget(in.ID) // it may have changed or not: read it next time
+		return models.Reward{}, fmt.Errorf("update reward: %w", err)
+	}
+	s.catalogue.Put(in.ID, in)
+	return in, nil
+}
+
+func (s *Service) checkReward(ctx context.Context, r models.Reward) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	pt, err := s.store.Partner(ctx, r.PartnerID)
+	if errors.Is(err, models.ErrNotFound) || (err == nil && pt.CommunityID != r.CommunityID) {
+		return models.ErrValidation.Withf("所填合作方（partner_id）不是本社区的合作方。", "partner_id is not a partner of this community")
+	}
+	if err != nil {
+		return err
+	}
+	if pt.Kind != r.Kind.PartnerKind() {
+		return models.ErrValidation.Withf("%[3]s类兑换须由%[4]s兑付，所选合作方类型不符。", "a %[1]s reward is honoured by a %[2]s partner",
+			r.Kind, r.Kind.PartnerKind(), r.Kind.Zh(), r.Kind.PartnerKind().Zh())
+	}
+	return nil
+}
+
+// reward loads a reward of p's community; another community's is not found.
+func (s *Service) reward(ctx context.Context, p models.Principal, id string) (models.Reward, error) {
+	r, err := s.rewardByID(ctx, id)
+	if err != nil {
+		return models.Reward{}, err
+	}
+	if r.CommunityID != p.CommunityID {
+		return models.Reward{}, models.ErrNotFound
+	}
+	return r, nil
+}
+
+// Reward returns one reward; residents see only active ones.
+func (s *Service) Reward(ctx context.Context, p models.Principal, id string) (models.Reward, error) {
+	r, err := s.reward(ctx, p, id)
+	if err != nil {
+		return models.Reward{}, err
+	}
+	if !p.IsStaff() && !r.ActiveAt(s.now()) {
+		return models.Reward{}, models.ErrNotFound
+	}
+	return r, nil
+}
+
+// Rewards lists the catalogue: what is active now, or everything for staff
+// who ask for all.
+func (s *Service) Rewards(ctx context.Context, p models.Principal, all bool) ([]models.Reward, error) {
+	if all && !p.IsStaff() {
+		return nil, models.ErrForbidden
+	}
+	rs, err := s.store.Rewards(ctx, p.CommunityID, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	out := []models.Reward{}
+	now := s.now()
+	for _, r := range rs {
+		if all || r.ActiveAt(now) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// --- eligibility ---
+
+// admit checks the reward is on offer and the resident may have it.
+func (s *Service) admit(ctx context.Context, rw models.Reward, res models.Resident, at time.Time, loc *time.Location) error {
+	if !rw.ActiveAt(at) {
+		return models.ErrRewardInactive.Withf("这项兑换目前不在兑换期内。", "this reward is not offered now")
+	}
+	if res.HouseholdID == "" && (rw.Kind != models.RewardMerchant || rw.MinStar > 0 || rw.HouseholdYearCapFen > 0) {
+		return models.ErrNotEligible.Withf("这项兑换仅限已登记住户的居民（household）。", "household: only a resident of a household may redeem this")
+	}
+	if rw.MinAge > 0 && (res.BirthYear == 0 || at.In(loc).Year()-res.BirthYear < rw.MinAge) {
+		return models.ErrNotEligible.Withf("这项兑换仅限 %d 岁及以上的居民（age）。", "age: residents aged %d or over only", rw.MinAge)
+	}
+	if rw.HonourOnly {
+		ok, err := s.elig.HonourListed(ctx, res.CommunityID, res.ID, at)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return models.ErrNotEligible.Withf("这项兑换仅限上过红榜的居民（honour_roll）。", "honour_roll: residents listed on the honour roll only")
+		}
+	}
+	if rw.MinStar > 0 {
+		lvl, err := s.elig.StarLevel(ctx, res.CommunityID, res.HouseholdID, at)
+		if err != nil {
+			return err
+		}
+		if lvl < rw.MinStar {
+			return models.ErrNotEligible.Withf("这项兑换仅限 %d 星级及以上的家庭（star_level）。", "star_level: households of star level %d or above only", rw.MinStar)
+		}
+	}
+	if rw.HeadsOnly {
+		ok, err := s.elig.ActiveHead(ctx, res.CommunityID, res.ID, at)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return models.ErrNotEligible.Withf("这项兑换仅限在任的楼组长（building_head）。", "building_head: active building heads only")
+		}
+	}
+	return nil
+}
+
+// --- slot counters ---
+
+// A counter counts units of something limited (stock, a resident's
+// monthly limit, visitor bays) with inserts only: a unit is taken by
+// inserting "take:"+key+":"+n for n = 1, 2, … and given back by inserting
+// "back:"+key+":"+k. Both runs grow without gaps, so taking n is allowed
+// only while n <= capacity + backs: concurrent takers race for the same n
+// and the unique _id lets one win. Nothing is ever updated or deleted.
+
+func (s *Service) hint(key string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.hints[key]; n > 0 {
+		return n
+	}
+	return 1
+}
+
+func (s *Service) advance(key string, n int) {
+	s.mu.Lock()
+	if s.hints[key] < n {
+		s.hints[key] = n
+	}
+	s.mu.Unlock()
+}
+
+// count is how many slots of a gap-free run exist.
+func (s *Service) count(ctx context.Context, run string) (int, error) {
+	n := s.hint(run)
+	for {
+		_, err := s.store.SlotHolder(ctx, run+":"+strconv.Itoa(n))
+		if errors.Is(err, models.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+		n++
+	}
+	s.advance(run, n)
+	return n - 1, nil
+}
+
+// take takes one unit of counter key for holder and returns its number, or
+// 0 when all capacity units are taken. With recheck it first looks for a
+// unit holder took already (a repeat of an interrupted request).
+func (s *Service) take(ctx context.Context, key string, capacity int, holder string, recheck bool) (int, error) {
+	run := "take:" + key
+	if recheck {
+		for n := 1; ; n++ {
+			h, err := s.store.SlotHolder(ctx, run+":"+strconv.Itoa(n))
+			if errors.Is(err, models.ErrNotFound) {
+				break
+			}
+			if err != nil {
+				return 0, err
+			}
+			if h == holder {
+				return n, nil
+			}
+		}
+	}
+	backs, err := s.count(ctx, "back:"+key)
+	if err != nil {
+		return 0, err
+	}
+	n := s.hint(run)
+	for {
+		if n > capacity+backs {
+			if backs, err = s.count(ctx, "back:"+key); err != nil {
+				return 0, err
+			}
+			if n > capacity+backs {
+				return 0, nil
+			}
+		}
+		err := s.store.InsertSlot(ctx, run+":"+strconv.Itoa(n), holder, s.stamp())
+		if err == nil {
+			s.advance(run, n+1)
+			return n, nil
+		}
+		if !errors.Is(err, models.ErrConflict) {
+			return 0, err
+		}
+		n++
+		s.advance(run, n)
+	}
+}
+
+// giveBack returns holder's unit of counter key, exactly once per holder,
+// in two keyed steps: a ticket "gave:"+key+":"+holder (":"+i for the i-th)
+// that names the back slot k it means to fill ("slot:"+k), then the slot
+// "back:"+key+":"+k itself. The crash points:
+//   - before the first ticket: nothing is written; the caller's repeat (a
+//     reader applying the cancel, refusal or expiry again) starts afresh;
+//   - after a ticket, before its back slot (the worst: without a repair
+//     the unit was lost and the stock undersold): the next caller finds
+//     the ticket, reads the slot it names and fills it;
+//   - after the back slot: the next caller finds the slot holds holder
+//     and stops.
+//
+// A ticket whose slot another holder filled first is followed by the
+// next ticket; every caller for one holder walks the same tickets, so at
+// most one back slot ever holds it. A ticket names the first missing
+// slot, so the back run stays gap-free. Legacy tickets (holding the
+// holder) name no slot and are taken as done.
+func (s *Service) giveBack(ctx context.Context, key, holder string) error {
+	run := "back:" + key
+	for i := 1; ; i++ {
+		ticket := "gave:" + key + ":" + holder
+		if i > 1 {
+			ticket += ":" + strconv.Itoa(i)
+		}
+		backs, err := s.count(ctx, run)
+		if err != nil {
+			return err
+		}
+		k := backs + 1
+		err = s.store.InsertSlot(ctx, ticket, "slot:"+strconv.Itoa(k), s.stamp())
+		if errors.Is(err, models.ErrConflict) {
+			named, err := s.store.SlotHolder(ctx, ticket)
+			if err != nil {
+				return err
+			}
+			slot, ok := strings.CutPrefix(named, "slot:")
+			if !ok {
+				return nil // a legacy ticket: its give-back is done
+			}
+			if k, err = strconv.Atoi(slot); err != nil {
+				return fmt.Errorf("give back: ticket %s names %q", ticket, named)
+			}
+		} else if err != nil {
+			return err
+		}
+		err = s.store.InsertSlot(ctx, run+":"+strconv.Itoa(k), holder, s.stamp())
+		if err == nil {
+			s.advance(run, k+1)
+			return nil
+		}
+		if !errors.Is(err, models.ErrConflict) {
+			return err
+		}
+		h, err := s.store.SlotHolder(ctx, run+":"+strconv.Itoa(k))
+		if err != nil {
+			return err
+		}
+		if h == holder {
+			return nil // filled by an earlier call
+		}
+		// Another holder filled slot k first: the next ticket names another.
+	}
+}
+
+// counterSpec is one counter a redemption takes a unit of.
+type counterSpec struct {
+	key      string
+	capacity int
+	refusal  error
+}
+
+// counters are the counters a redemption of rw by res made at t takes, in
+// the order they are taken.
+func counters(rw models.Reward, residentID, householdID string, t time.Time, loc *time.Location) []counterSpec {
+	l := t.In(loc)
+	month := l.Format("2006-01")
+	quarter := fmt.Sprintf("%d-Q%d", l.Year(), (int(l.Month())+2)/3)
+	year := strconv.Itoa(l.Year())
+	var cs []counterSpec
+	add := func(capacity int, key string, refusal error) {
+		if capacity > 0 {
+			cs = append(cs, counterSpec{key, capacity, refusal})
+		}
+	}
+	sold := models.ErrSoldOut.Withf("这项兑换已兑完。", "this reward is sold out")
+	add(rw.LimitMonth, "lim:"+rw.ID+":"+residentID+":"+month, models.ErrLimitReached.Withf("每月最多兑换 %d 次。", "at most %d per month", rw.LimitMonth))
+	add(rw.LimitQuarter, "lim:"+rw.ID+":"+residentID+":"+quarter, models.ErrLimitReached.Withf("每季度最多兑换 %d 次。", "at most %d per quarter", rw.LimitQuarter))
+	add(rw.LimitYear, "lim:"+rw.ID+":"+residentID+":"+year, models.ErrLimitReached.Withf("每年最多兑换 %d 次。", "at most %d per year", rw.LimitYear))
+	if rw.HouseholdYearCapFen > 0 && rw.ValueFen > 0 {
+		add(int(rw.HouseholdYearCapFen/rw.ValueFen), "hh:"+rw.ID+":"+householdID+":"+year,
+			models.ErrLimitReached.Withf("本户今年已达到 %s 元的年度上限。", "the household's yearly cap of %s yuan is reached", rw.HouseholdYearCapFen))
+		if rw.HouseholdYearCapFen < rw.ValueFen {
+			cs = append(cs, counterSpec{"hh:" + rw.ID + ":" + householdID + ":" + year, 0,
+				models.ErrLimitReached.Withf("本户今年已达到 %s 元的年度上限。", "the household's yearly cap of %s yuan is reached", rw.HouseholdYearCapFen)})
+		}
+	}
+	add(rw.StockPerMonth, "stockm:"+rw.ID+":"+month, sold)
+	add(rw.StockTotal, "stock:"+rw.ID, sold)
+	return cs
+}
+
+// unlimited is the capacity of a counter a redemption took when it
+// opened but its reward no longer has: taking it still counts the unit,
+// so giving it back later cannot make one out of nothing.
+const unlimited = 1 << 30
+
+// unitsOf are the counter keys a redemption opened on rw takes.
+func unitsOf(cs []counterSpec) []string {
+	units := make([]string, 0, len(cs))
+	for _, c := range cs {
+		units = append(units, c.key)
+	}
+	return units
+}
+
+// unitSpecs are the counters red takes: the keys fixed when it opened,
+// with the capacities rw has now. A redemption opened before keys were
+// recorded takes what rw asks now.
+func unitSpecs(rw models.Reward, red models.Redemption, loc *time.Location) []counterSpec {
+	now := counters(rw, red.ResidentID, red.HouseholdID, red.Created, loc)
+	if red.Units == nil {
+		return now
+	}
+	out := make([]counterSpec, 0, len(red.Units))
+	for _, k := range red.Units {
+		c := counterSpec{key: k, capacity: unlimited}
+		for _, n := range now {
+			if n.key == k {
+				c = n
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// --- redeeming ---
+
+// Redeem holds the reward's points for the calling resident and opens a
+// redemption with a code. A repeat with the same Idempotency-Key finishes
+// an interrupted first attempt or replays its answer.
+func (s *Service) Redeem(ctx context.Context, p models.Principal, rewardID string, idem community.Idempotency) (models.Redemption, error) {
+	if p.ResidentID == "" {
+		return models.Redemption{}, models.ErrForbidden
+	}
+	rw, err := s.reward(ctx, p, rewardID)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	if rw.Kind == models.RewardMerchant {
+		return models.Redemption{}, models.ErrValidation.Withf("商户兑换须在柜台出示兑换码。", "a merchant reward is redeemed by showing its QR code at the counter")
+	}
+	res, err := s.people.Resident(ctx, p.ResidentID)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	id := community.DerivedID(idem.OpID, "redemption")
+	return s.open(ctx, rw, res, id, idem.Hash, idem.Key, "")
+}
+
+// affordable refuses a redemption of rw the resident's balance cannot pay
+// for, before anything is written: the common refusal leaves no record
+// at all, so retrying with new keys stores nothing. The hold decides; this
+// only spares the records of a refusal known in advance (one that races a
+// spend is refused by the hold and kept as a failed redemption no listing
+// shows).
+func (s *Service) affordable(ctx context.Context, res models.Resident, rw models.Reward) error {
+	b, err := s.ledger.Balance(ctx, models.AccountOf(res.ID, models.AssetPoints))
+	if err != nil {
+		return fmt.Errorf("redeem: %w", err)
+	}
+	if b.Amount < int64(rw.Points) {
+		return models.ErrInsufficientPoints.Withf("积分余额为 %d，这项兑换需要 %d 积分。", "the balance is %d points; this reward needs %d", b.Amount, rw.Points)
+	}
+	return nil
+}
+
+// available refuses a redemption of rw whose stock or limit this process
+// already knows to be used up, before anything is written, as affordable
+// does for points. It reads only for a counter the process has seen full
+// (its count of backs), so the common path costs nothing; a counter that
+// fills meanwhile is refused by take.
+func (s *Service) available(ctx context.Context, rw models.Reward, res models.Resident, now time.Time, loc *time.Location) error {
+	for _, c := range counters(rw, res.ID, res.HouseholdID, now, loc) {
+		taken := s.hint("take:"+c.key) - 1 // at least this many are taken
+		if taken < c.capacity {
+			continue
+		}
+		backs, err := s.count(ctx, "back:"+c.key)
+		if err != nil {
+			return fmt.Errorf("redeem: %w", err)
+		}
+		if taken >= c.capacity+backs {
+			return c.refusal
+		}
+	}
+	return nil
+}
+
+// open creates redemption id of rw for res, or finishes or replays it.
+// Concurrent repeats in this process join one execution.
+func (s *Service) open(ctx context.Context, rw models.Reward, res models.Resident, id, hash, key, tokenID string) (models.Redemption, error) {
+	v, err, _ := s.flight.Do("open:"+id, func() (any, error) {
+		return s.openOnce(ctx, rw, res, id, hash, key, tokenID)
+	})
+	red, _ := v.(models.Redemption)
+	return red, err
+}
+
+func (s *Service) openOnce(ctx context.Context, rw models.Reward, res models.Resident, id, hash, key, tokenID string) (models.Redemption, error) {
+	// The redemption's insert below finds a repeat of this request (its id
+	// is derived from the request's key), so a new request reads nothing
+	// first; a repeat that would be refused now is answered as it was then.
+	repeat := func() (models.Redemption, bool, error) {
+		red, prior, err := s.store.Redemption(ctx, id)
+		switch {
+		case errors.Is(err, models.ErrNotFound):
+			return red, false, nil
+		case err != nil:
+			return red, false, fmt.Errorf("redeem: %w", err)
+		case prior != hash:
+			return red, false, models.ErrIdempotencyMismatch
+		}
+		red, err = s.resume(ctx, red, key, true)
+		return red, true, err
+	}
+	now := s.stamp()
+	loc, err := s.location(ctx, rw.CommunityID)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	policy, err := s.policies.At(ctx, rw.CommunityID, now)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	plate, refusal := "", s.admit(ctx, rw, res, now, loc)
+	if refusal == nil && rw.Kind == models.RewardParking {
+		// A parking reduction is for the household's registered car.
+		h, err := s.store.Household(ctx, res.HouseholdID)
+		switch {
+		case err != nil:
+			refusal = fmt.Errorf("redeem: %w", err)
+		case len(h.Plates) == 0:
+			refusal = models.ErrNotEligible.Withf("本户没有登记车牌，不能兑换停车（plate）。", "plate: the household has no registered plate")
+		default:
+			plate = h.Plates[0]
+		}
+	}
+	if refusal == nil && tokenID == "" {
+		// A scan checked its points before it claimed its token (Scan).
+		if refusal = s.affordable(ctx, res, rw); refusal == nil {
+			refusal = s.available(ctx, rw, res, now, loc)
+		}
+	}
+	if refusal != nil {
+		if red, ok, err := repeat(); ok || err != nil {
+			return red, err
+		}
+		return models.Redemption{}, refusal
+	}
+	red := models.Redemption{
+		ID: id, CommunityID: rw.CommunityID, RewardID: rw.ID, Kind: rw.Kind, Title: rw.Title, PartnerID: rw.PartnerID,
+		ResidentID: res.ID, HouseholdID: res.HouseholdID, Plate: plate, Points: rw.Points, ValueFen: rw.ValueFen, Bearer: rw.Bearer,
+		Code: strings.ToUpper(community.DerivedID(id, "code")[:8]), Status: models.RedemptionOpening, Created: now,
+		Expires: now.AddDate(0, 0, policy.HoldExpiryDays), Generation: 1, TokenID: tokenID,
+		Units: unitsOf(counters(rw, res.ID, res.HouseholdID, now, loc)),
+	}
+	err = s.store.InsertRedemption(ctx, red, hash)
+	if errors.Is(err, models.ErrConflict) {
+		// A repeat, or another replica running the same request: continue
+		// from what the first wrote.
+		red, ok, err := repeat()
+		if !ok && err == nil {
+			err = fmt.Errorf("redeem: %w", models.ErrConflict)
+		}
+		return red, err
+	}
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	return s.resumeWith(ctx, red, &rw, key, false)
+}
+
+// resume takes an opening redemption's units and its hold; a redemption
+// past opening is replayed as it stands.
+func (s *Service) resume(ctx context.Context, red models.Redemption, key string, repeat bool) (models.Redemption, error) {
+	return s.resumeWith(ctx, red, nil, key, repeat)
+}
+
+// resumeWith is resume with the reward when the caller has just read it
+// (nil: read it).
+func (s *Service) resumeWith(ctx context.Context, red models.Redemption, rw *models.Reward, key string, repeat bool) (models.Redemption, error) {
+	saved := red.Status
+	if repeat {
+		// Its hold may have landed (the saved status stays opening), and it
+		// may have been decided or refused since.
+		var err error
+		if red, err = s.reconcile(ctx, red); err != nil {
+			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		}
+	}
+	if red.Status == models.RedemptionFailed {
+		if saved != models.RedemptionFailed {
+			if err := s.store.SaveRedemptionState(ctx, red); err != nil {
+				return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+			}
+		}
+		return models.Redemption{}, refusedAgain(red)
+	}
+	if red.Status != models.RedemptionOpening {
+		return red, nil
+	}
+	if rw == nil {
+		read, err := s.rewardByID(ctx, red.RewardID)
+		if err != nil {
+			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		}
+		rw = &read
+	}
+	loc, err := s.location(ctx, red.CommunityID)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	policy, err := s.policies.At(ctx, red.CommunityID, red.Created)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	var taken []string
+	fail := func(cause error) (models.Redemption, error) {
+		uctx, cancel := community.UndoCtx(ctx)
+		defer cancel()
+		out, err := s.refuse(uctx, red, taken, models.CodeOf(cause))
+		if err != nil {
+			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		}
+		if err := s.store.SaveRedemptionState(uctx, out); err != nil {
+			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		}
+		if out.FailCode != models.CodeOf(cause) {
+			return models.Redemption{}, refusedAgain(out) // refused already, by a repeat that ran at the same time
+		}
+		return models.Redemption{}, cause
+	}
+	for _, c := range unitSpecs(*rw, red, loc) {
+		n, err := s.take(ctx, c.key, c.capacity, red.ID, repeat)
+		if err != nil {
+			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+		}
+		if n == 0 {
+			return fail(c.refusal)
+		}
+		taken = append(taken, c.key)
+	}
+	_, err = s.ledger.Hold(ctx, ledger.Posting{
+		OpID: holdOp(red.ID), Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
+		CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: "兑换: " + red.Title,
+		IdempotencyKey: key, PolicyVersion: policy.Version, Actor: red.ResidentID,
+	})
+	if errors.Is(err, models.ErrInsufficientPoints) {
+		return fail(err)
+	}
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
+	}
+	// The saved status stays opening: the hold itself says the redemption
+	// is held (follow), so the hot path writes no update.
+	red.Status = models.RedemptionHeld
+	if repeat {
+		// It may have been decided since the first attempt.
+		return s.reconcile(ctx, red)
+	}
+	return red, nil
+}
+
+// refusedAgain is the answer to a repeat of a refused request.
+func refusedAgain(red models.Redemption) error {
+	code := red.FailCode
+	if code == "" {
+		code = models.ErrConflict.Code
+	}
+	return (&models.Error{Code: code}).Withf("这项请求第一次提交时已被拒绝，重复提交的结果相同。", "the first attempt of this request was refused")
+}
+
+func refusedKey(id string) string { return "refused:" + id }
+
+// refuse records that opening red was refused with code, after it took
+// the counter units taken, and gives those back: the refusal mark is
+// inserted first, so a crash in the give-back is finished by the next
+// reader (follow) from the units the mark names. A refusal recorded
+// already (a repeat, or the hold-expiry job) wins; its units are given
+// back. The redemption is failed: no listing shows it, and a repeat of
+// its request is answered with the refusal.
+func (s *Service) refuse(ctx context.Context, red models.Redemption, taken []string, code models.Code) (models.Redemption, error) {
+	if code == "" {
+		code = models.ErrConflict.Code
+	}
+	m := models.RedemptionMark{ID: refusedKey(red.ID), Redemption: red.ID, Outcome: string(models.RedemptionFailed),
+		Actor: red.ResidentID, At: s.stamp(), Reason: string(code), Units: taken}
+	err := s.store.InsertRedemptionMark(ctx, m)
+	if errors.Is(err, models.ErrConflict) {
+		m, err = s.store.RedemptionMark(ctx, m.ID)
+	}
+	if err != nil {
+		return red, fmt.Errorf("refuse: %w", err)
+	}
+	return s.refused(ctx, red, m, true)
+}
+
+// refused is red refused by mark m; its effect is the units m names given
+// back.
+func (s *Service) refused(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+	if apply {
+		for _, k := range m.Units {
+			if err := s.giveBack(ctx, k, red.ID); err != nil {
+				return red, fmt.Errorf("give back %s: %w", k, err)
+			}
+		}
+	}
+	red.Status, red.FailCode, red.Closed = models.RedemptionFailed, models.Code(m.Reason), m.At
+	return red, nil
+}
+
+// --- deciding the outcome ---
+
+func finalKey(id string, gen int) string {
+	if gen <= 1 {
+		return "final:" + id
+	}
+	return fmt.Sprintf("final:%s:%d", id, gen)
+}
+
+func voidKey(id string, gen int) string { return fmt.Sprintf("void:%s:%d", id, gen) }
+
+// holdOp is the op id of the ledger hold that takes a redemption's points.
+func holdOp(id string) string { return "redeem:" + id }
+
+// finalMark is the id of the mark that decides red's current generation. A
+// merchant redemption is decided when its token is scanned, so the scan's
+// mark is its final mark.
+func finalMark(red models.Redemption) string {
+	if red.TokenID != "" {
+		return "scan:" + red.TokenID
+	}
+	return finalKey(red.ID, red.Generation)
+}
+
+func fulfilEventID(id string, gen int) string {
+	if gen <= 1 {
+		return "fulfil:" + id
+	}
+	return fmt.Sprintf("fulfil:%s:%d", id, gen)
+}
+
+func reverseEventID(id string, n int) string { return fmt.Sprintf("reverse:%s:%d", id, n) }
+
+// The saved status of a redemption is a cache of the keyed records that
+// decide it. A request that writes a final mark, a void, a refund or a
+// failure saves the status it leads to; redeem and scan, the hot paths,
+// save none and leave the status opening: their hold and scan mark say
+// where the redemption stands, readers follow them, and the hold-expiry
+// job saves what it finds.
+
+// follow walks red forward from its status through the records that decide
+// it: its hold (opening → held), the final mark of its generation (held →
+// fulfilled, cancelled or expired), a void of the bill it was applied to
+// (fulfilled → held again, as the next generation) and a refund (fulfilled
+// → refunded). With apply it also applies each step's effects (settlement
+// events, points and units given back), every one keyed, so applying one
+// again changes nothing; without, it only reads.
+func (s *Service) follow(ctx context.Context, red models.Redemption, apply bool) (models.Redemption, error) {
+	for {
+		var err error
+		switch red.Status {
+		case models.RedemptionOpening:
+			_, err = s.ledger.Outcome(ctx, holdOp(red.ID))
+			if errors.Is(err, models.ErrNotFound) {
+				return s.followRefusal(ctx, red, "", apply)
+			}
+			if models.CodeOf(err) != "" {
+				return s.followRefusal(ctx, red, models.CodeOf(err), apply)
+			}
+			if err != nil {
+				return red, err
+			}
+			red.Status = models.RedemptionHeld
+		case models.RedemptionHeld:
+			var m models.RedemptionMark
+			m, err = s.store.RedemptionMark(ctx, finalMark(red))
+			if errors.Is(err, models.ErrNotFound) {
+				return red, nil
+			}
+			if err != nil {
+				return red, err
+			}
+			switch models.RedemptionStatus(m.Outcome) {
+			case models.RedemptionFulfilled:
+				red, err = s.fulfilled(ctx, red, m, apply)
+			case models.RedemptionCancelled, models.RedemptionExpired:
+				red, err = s.closed(ctx, red, m, apply)
+			default:
+				err = fmt.Errorf("redemption %s: mark %s has outcome %q", red.ID, m.ID, m.Outcome)
+			}
+		case models.RedemptionFulfilled:
+			vm, err := s.store.RedemptionMark(ctx, voidKey(red.ID, red.Generation))
+			if err == nil {
+				if red, err = s.voided(ctx, red, vm, apply); err != nil {
+					return red, err
+				}
+				continue
+			}
+			if !errors.Is(err, models.ErrNotFound) {
+				return red, err
+			}
+			rm, err := s.store.RedemptionMark(ctx, "refund:"+red.ID)
+			if errors.Is(err, models.ErrNotFound) {
+				return red, nil
+			}
+			if err != nil {
+				return red, err
+			}
+			return s.refunded(ctx, red, rm, apply)
+		default: // failed, cancelled, expired, refunded: nothing follows
+			return red, nil
+		}
+		if err != nil {
+			return red, err
+		}
+	}
+}
+
+// followRefusal is opening red whose hold is missing (holdCode "") or was
+// refused (holdCode): failed if a refusal is recorded, or if its hold was
+// refused (a crash between the refusal and its mark: with apply the mark
+// is written and every unit given back, since a hold is posted only once
+// all were taken); else still being opened.
+func (s *Service) followRefusal(ctx context.Context, red models.Redemption, holdCode models.Code, apply bool) (models.Redemption, error) {
+	m, err := s.store.RedemptionMark(ctx, refusedKey(red.ID))
+	switch {
+	case err == nil:
+		return s.refused(ctx, red, m, apply)
+	case !errors.Is(err, models.ErrNotFound):
+		return red, err
+	case holdCode == "":
+		return red, nil // still being opened
+	case !apply:
+		red.Status, red.FailCode = models.RedemptionFailed, holdCode
+		return red, nil
+	}
+	units := red.Units
+	if units == nil { // opened before units were recorded
+		rw, err := s.rewardByID(ctx, red.RewardID)
+		if err != nil {
+			return red, err
+		}
+		loc, err := s.location(ctx, red.CommunityID)
+		if err != nil {
+			return red, err
+		}
+		for _, c := range counters(rw, red.ResidentID, red.HouseholdID, red.Created, loc) {
+			if c.capacity > 0 {
+				units = append(units, c.key)
+			}
+		}
+	}
+	return s.refuse(ctx, red, units, holdCode)
+}
+
+// reconcile is red as its records decide it, with every effect a crash may
+// have left undone applied.
+func (s *Service) reconcile(ctx context.Context, red models.Redemption) (models.Redemption, error) {
+	return s.follow(ctx, red, true)
+}
+
+// current is rs with each redemption whose saved status is still opening
+// followed to where its records put it, reading only: for listings.
+func (s *Service) current(ctx context.Context, rs []models.Redemption) ([]models.Redemption, error) {
+	out := rs[:0]
+	for _, r := range rs {
+		if r.Status == models.RedemptionOpening {
+			var err error
+			if r, err = s.follow(ctx, r, false); err != nil {
+				return nil, err
+			}
+		}
+		// A refusal is an answer, not a record: a crash may have left one
+		// saved as opening.
+		if r.Status != models.RedemptionFailed {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// decide records outcome as the redemption's terminal state for its
+// current generation and saves it. Cancel, expiry and fulfilment race for
+// the same key: exactly one wins; the others are told what happened.
+func (s *Service) decide(ctx context.Context, red models.Redemption, outcome models.RedemptionStatus, actor string, bill models.RedemptionMark) (models.Redemption, error) {
+	red, err := s.reconcile(ctx, red)
+	if err != nil {
+		return red, err
+	}
+	if red.Status != models.RedemptionHeld {
+		if red.Status == outcome {
+			return red, nil // a repeat
+		}
+		return red, models.ErrRedemptionClosed.Withf("该兑换单%[2]s，不能再操作。", "the redemption is %[1]s", red.Status, red.Status.Zh())
+	}
+	m := bill
+	m.ID, m.Redemption, m.Outcome, m.Actor, m.At = finalMark(red), red.ID, string(outcome), actor, s.stamp()
+	err = s.store.InsertRedemptionMark(ctx, m)
+	if errors.Is(err, models.ErrConflict) {
+		red, err := s.reconcile(ctx, red)
+		if err != nil {
+			return red, err
+		}
+		if red.Status == outcome {
+			return red, nil
+		}
+		return red, models.ErrRedemptionClosed.Withf("该兑换单%[2]s，不能再操作。", "the redemption is %[1]s", red.Status, red.Status.Zh())
+	}
+	if err != nil {
+		return red, fmt.Errorf("redemption: %w", err)
+	}
+	return s.reconcileAndSave(ctx, red)
+}
+
+// reconcileAndSave is reconcile, then the status it arrives at saved: for
+// the request that has just written one of red's deciding records.
+func (s *Service) reconcileAndSave(ctx context.Context, red models.Redemption) (models.Redemption, error) {
+	red, err := s.reconcile(ctx, red)
+	if err != nil {
+		return red, err
+	}
+	if err := s.store.SaveRedemptionState(ctx, red); err != nil {
+		return red, fmt.Errorf("redemption: %w", err)
+	}
+	return red, nil
+}
+
+// settlementLine is the event with id that puts red's current generation
+// on its partner's statement: its value for a fulfilment; minus its value
+// for a reversal, which names the fulfilment it undoes.
+func settlementLine(red models.Redemption, id string, kind models.SettlementEventKind, description string, at time.Time) models.SettlementEvent {
+	e := models.SettlementEvent{ID: id, CommunityID: red.CommunityID, PartnerID: red.PartnerID, Kind: kind, RedemptionID: red.ID,
+		RewardID: red.RewardID, ResidentID: red.ResidentID, Description: description, ValueFen: red.ValueFen, Bearer: red.Bearer, At: at}
+	if kind == models.EventReversed {
+		e.ValueFen, e.Undoes = -red.ValueFen, fulfilEventID(red.ID, red.Generation)
+	}
+	return e
+}
+
+// recordEvent records settlement event e, stamped with when it is written:
+// a catch-up after a crash writes it later than its business time, and
+// settlement puts an event recorded after its month was settled on the next
+// statement (Settlement.SettlePartner).
+func (s *Service) recordEvent(ctx context.Context, e models.SettlementEvent) error {
+	e.Recorded = s.stamp()
+	return s.store.RecordSettlementEvent(ctx, e)
+}
+
+// fulfilled is red fulfilled by mark m; its effect is the partner's
+// settlement line.
+func (s *Service) fulfilled(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+	if apply {
+		err := s.recordEvent(ctx, settlementLine(red, fulfilEventID(red.ID, red.Generation), models.EventFulfilled, red.Title, m.At))
+		if err != nil {
+			return red, fmt.Errorf("fulfil: %w", err)
+		}
+	}
+	red.Status, red.Fulfilled, red.BillNo, red.BillDate = models.RedemptionFulfilled, m.At, m.BillNo, m.BillDate
+	return red, nil
+}
+
+// voided is a credit given back after its bill was voided: the partner's
+// statement gets a negative line and the credit is pending again, with a
+// fresh hold period, as generation n+1.
+func (s *Service) voided(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+	if apply {
+		err := s.recordEvent(ctx, settlementLine(red, reverseEventID(red.ID, red.Generation), models.EventReversed,
+			red.Title+" (账单作废 "+m.BillNo+")", m.At))
+		if err != nil {
+			return red, fmt.Errorf("void: %w", err)
+		}
+	}
+	policy, err := s.policies.At(ctx, red.CommunityID, m.At)
+	if err != nil {
+		return red, fmt.Errorf("void: %w", err)
+	}
+	red.Generation++
+	red.Status, red.Fulfilled, red.BillNo, red.BillDate = models.RedemptionHeld, time.Time{}, "", ""
+	red.Expires = m.At.AddDate(0, 0, policy.HoldExpiryDays)
+	return red, nil
+}
+
+// closed is a cancelled or expired redemption; its effect is its points
+// and units given back.
+func (s *Service) closed(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+	if apply {
+		if err := s.giveBackAll(ctx, red); err != nil {
+			return red, err
+		}
+		policy, err := s.policies.At(ctx, red.CommunityID, m.At)
+		if err != nil {
+			return red, err
+		}
+		_, err = s.ledger.Release(ctx, ledger.Posting{
+			OpID: "release:" + red.ID, Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
+			CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: closeReason[models.RedemptionStatus(m.Outcome)] + ": " + red.Title,
+			PolicyVersion: policy.Version, Actor: m.Actor,
+		})
+		if err != nil {
+			return red, fmt.Errorf("release: %w", err)
+		}
+	}
+	red.Status, red.Closed = models.RedemptionStatus(m.Outcome), m.At
+	return red, nil
+}
+
+var closeReason = map[models.RedemptionStatus]string{
+	models.RedemptionCancelled: "兑换取消", models.RedemptionExpired: "兑换逾期未核销",
+}
+
+func (s *Service) giveBackAll(ctx context.Context, red models.Redemption) error {
+	rw, err := s.rewardByID(ctx, red.RewardID)
+	if err != nil {
+		return err
+	}
+	loc, err := s.location(ctx, red.CommunityID)
+	if err != nil {
+		return err
+	}
+	// What it took when it opened, whatever the reward asks now; a held
+	// redemption took every one of its units.
+	for _, c := range unitSpecs(rw, red, loc) {
+		if red.Units == nil && c.capacity == 0 {
+			continue
+		}
+		if err := s.giveBack(ctx, c.key, red.ID); err != nil {
+			return fmt.Errorf("give back %s: %w", c.key, err)
+		}
+	}
+	return nil
+}
+
+// visibleRedemption loads a redemption the resident owns or staff of its
+// community manage; another community's is not found.
+func (s *Service) visibleRedemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
+	red, _, err := s.store.Redemption(ctx, id)
+	if err != nil {
+		return models.Redemption{}, err
+	}
+	if red.CommunityID != p.CommunityID {
+		return models.Redemption{}, models.ErrNotFound
+	}
+	if red.ResidentID != p.ResidentID && !p.IsStaff() {
+		return models.Redemption{}, models.ErrForbidden
+	}
+	return s.listed(ctx, red)
+}
+
+// listed is red reconciled, or models.ErrNotFound if it was refused: a
+// refusal is an answer, not a redemption anyone can look up.
+func (s *Service) listed(ctx context.Context, red models.Redemption) (models.Redemption, error) {
+	red, err := s.reconcile(ctx, red)
+	if err == nil && red.Status == models.RedemptionFailed {
+		return models.Redemption{}, models.ErrNotFound
+	}
+	return red, err
+}
+
+// Redemption returns one redemption to its resident or staff.
+func (s *Service) Redemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
+	return s.visibleRedemption(ctx, p, id)
+}
+
+// MyRedemptions lists the caller's redemptions, newest first.
+func (s *Service) MyRedemptions(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error) {
+	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: p.CommunityID, ResidentID: p.ResidentID}, community.PageLimit(limit))
+	if err != nil {
+		return nil, err
+	}
+	return s.current(ctx, rs)
+}
+
+// Cancel gives a held redemption up before it is fulfilled; its points
+// come back once, however often cancel is repeated or races expiry.
+func (s *Service) Cancel(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
+	red, err := s.visibleRedemption(ctx, p, id)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("cancel: %w", err)
+	}
+	return s.decide(ctx, red, models.RedemptionCancelled, p.ResidentID, models.RedemptionMark{})
+}
+
+// ExpireHolds expires the held redemptions of every community whose hold
+// period has passed at now, saves the status of redemptions the hot paths
+// left opening, and finishes those a crash left opening or half-decided.
+// Safe to repeat: every step is keyed.
+func (s *Service) ExpireHolds(ctx context.Context, now time.Time) (expired int, err error) {
+	after := ""
+	for {
+		cs, err := s.store.Communities(ctx, after, 100)
+		if err != nil {
+			return expired, err
+		}
+		if len(cs) == 0 {
+			return expired, nil
+		}
+		for _, c := range cs {
+			// Every open redemption is looked at, not only those due: a
+			// cancel or refund cut short by a crash after its mark is
+			// finished here (its units and points given back), not at the
+			// end of the hold period.
+			var due []models.Redemption
+			err := s.store.EachRedemption(ctx, c.ID, []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening},
+				func(r models.Redemption) error {
+					due = append(due, r)
+					return nil
+				})
+			if err != nil {
+				return expired, err
+			}
+			for _, r := range due {
+				n, err := s.expireOrCatchUp(ctx, r, now)
+				if err != nil {
+					return expired, err
+				}
+				expired += n
+			}
+		}
+		after = cs[len(cs)-1].ID
+	}
+}
+
+// expireOrCatchUp brings saved redemption r up to date (finishing it when a
+// crash left it opening for over ten minutes), saves its status if that
+// moved, and expires it if it is held past its hold period: 1 if it did.
+func (s *Service) expireOrCatchUp(ctx context.Context, r models.Redemption, now time.Time) (int, error) {
+	cur, err := s.reconcile(ctx, r)
+	if err != nil {
+		return 0, err
+	}
+	if cur.Status == models.RedemptionOpening {
+		if now.Sub(r.Created) <= 10*time.Minute {
+			return 0, nil // its request may still be at work
+		}
+		// A refusal is saved as the redemption's failure by resume.
+		if cur, err = s.resume(ctx, r, "", true); err != nil {
+			if models.CodeOf(err) != "" {
+				return 0, nil
+			}
+			return 0, err
+		}
+	}
+	if cur.Status == models.RedemptionHeld && !now.Before(cur.Expires) {
+		out, err := s.decide(ctx, cur, models.RedemptionExpired, "system", models.RedemptionMark{})
+		if models.CodeOf(err) == models.ErrRedemptionClosed.Code {
+			return 0, nil // decided otherwise at the same time, and saved by that request
+		}
+		if err != nil {
+			return 0, err
+		}
+		if out.Status == models.RedemptionExpired {
+			return 1, nil
+		}
+		return 0, nil
+	}
+	if cur.Status != r.Status || cur.Generation != r.Generation {
+		if err := s.store.SaveRedemptionState(ctx, cur); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}
+
+// --- partner credits: property-fee discounts and parking reductions ---
+
+// partnerOf returns the partner the caller logs in for, of one of kinds.
+func (s *Service) partnerOf(ctx context.Context, p models.Principal, kinds ...models.PartnerKind) (models.Partner, error) {
+	if !p.Has(models.RolePartner) || p.PartnerID == "" {
+		return models.Partner{}, models.ErrForbidden
+	}
+	pt, err := s.store.Partner(ctx, p.PartnerID)
+	if err != nil {
+		return models.Partner{}, err
+	}
+	if pt.CommunityID != p.CommunityID {
+		return models.Partner{}, models.ErrForbidden
+	}
+	for _, k := range kinds {
+		if pt.Kind == k {
+			return pt, nil
+		}
+	}
+	return models.Partner{}, models.ErrForbidden
+}
+
+// PendingCredits lists the partner's credits waiting for a bill.
+func (s *Service) PendingCredits(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error) {
+	pt, err := s.partnerOf(ctx, p, models.PartnerProperty, models.PartnerParking)
+	if err != nil {
+		return nil, err
+	}
+	// A credit redeemed since the hold-expiry job last ran is saved as
+	// opening; its hold says whether it is pending.
+	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: pt.CommunityID, PartnerID: pt.ID,
+		Statuses: []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening}}, community.PageLimit(limit))
+	if err != nil {
+		return nil, err
+	}
+	if rs, err = s.current(ctx, rs); err != nil {
+		return nil, err
+	}
+	pending := rs[:0]
+	for _, r := range rs {
+		if r.Status == models.RedemptionHeld {
+			pending = append(pending, r)
+		}
+	}
+	return pending, nil
+}
+
+func (s *Service) partnerCredit(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
+	pt, err := s.partnerOf(ctx, p, models.PartnerProperty, models.PartnerParking)
+	if err != nil {
+		return models.Redemption{}, err
+	}
+	red, _, err := s.store.Redemption(ctx, id)
+	if err != nil {
+		return models.Redemption{}, err
+	}
+	if red.CommunityID != pt.CommunityID {
+		return models.Redemption{}, models.ErrNotFound
+	}
+	if red.PartnerID != pt.ID {
+		return models.Redemption{}, models.ErrForbidden
+	}
+	return s.listed(ctx, red)
+}
+
+// ApplyCredit records that a pending credit was taken off a bill: the
+// credit's fulfilment. A repeat for the same bill returns the same result.
+// The fulfilment is marked with the request's op id, so a repeat of a
+// request that applied an earlier generation (the bill was voided since
+// and the credit is pending again) returns what that request did and
+// applies nothing again.
+func (s *Service) ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string, idem community.Idempotency) (models.Redemption, error) {
+	red, err := s.partnerCredit(ctx, p, id)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("apply credit: %w", err)
+	}
+	if g, m, err := s.earlierStep(ctx, red, finalKey, idem.OpID); err != nil || g > 0 {
+		if err != nil {
+			return red, fmt.Errorf("apply credit: %w", err)
+		}
+		return s.asOfGeneration(ctx, red, g, m)
+	}
+	if red.Status == models.RedemptionFulfilled && red.BillNo != billNo {
+		return red, models.ErrRedemptionClosed.Withf("这笔抵扣已用于账单 %s。", "the credit is applied to bill %s already", red.BillNo)
+	}
+	return s.decide(ctx, red, models.RedemptionFulfilled, p.ResidentID, models.RedemptionMark{BillNo: billNo, BillDate: billDate, Op: idem.OpID})
+}
+
+// earlierStep finds the generation before red's current one whose mark
+// (finalKey or voidKey) was written by request op: 0 if there is none.
+// Generations are few, and each look is one read by _id.
+func (s *Service) earlierStep(ctx context.Context, red models.Redemption, key func(string, int) string, op string) (int, models.RedemptionMark, error) {
+	if op == "" {
+		return 0, models.RedemptionMark{}, nil
+	}
+	for g := red.Generation - 1; g >= 1; g-- {
+		m, err := s.store.RedemptionMark(ctx, key(red.ID, g))
+		if errors.Is(err, models.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, m, err
+		}
+		if m.Op == op {
+			return g, m, nil
+		}
+	}
+	return 0, models.RedemptionMark{}, nil
+}
+
+// asOfGeneration is red as the request that wrote mark m of generation g
+// left it: applied to m's bill, or (for a void) pending again as
+// generation g+1. The marks hold everything needed, so a repeat whose
+// first answer was lost gets that answer back.
+func (s *Service) asOfGeneration(ctx context.Context, red models.Redemption, g int, m models.RedemptionMark) (models.Redemption, error) {
+	out := red
+	out.Closed = time.Time{}
+	if m.Outcome == "voided" {
+		g++
+		out.Status, out.Fulfilled, out.BillNo, out.BillDate = models.RedemptionHeld, time.Time{}, "", ""
+	} else {
+		out.Status, out.Fulfilled, out.BillNo, out.BillDate = models.RedemptionFulfilled, m.At, m.BillNo, m.BillDate
+	}
+	out.Generation = g
+	// A generation's hold period starts when it began: at opening, or at
+	// the void that began it (voided).
+	from := red.Created
+	if g > 1 {
+		vm, err := s.store.RedemptionMark(ctx, voidKey(red.ID, g-1))
+		if err != nil {
+			return red, fmt.Errorf("generation %d: %w", g, err)
+		}
+		from = vm.At
+	}
+	policy, err := s.policies.At(ctx, red.CommunityID, from)
+	if err != nil {
+		return red, fmt.Errorf("generation %d: %w", g, err)
+	}
+	out.Expires = from.AddDate(0, 0, policy.HoldExpiryDays)
+	return out, nil
+}
+
+// VoidCredit records that the bill a credit was applied to was voided: the
+// credit is pending again, once per voided bill. A repeat of the request
+// returns what it did, even after the credit has moved on.
+func (s *Service) VoidCredit(ctx context.Context, p models.Principal, id, reason string, idem community.Idempotency) (models.Redemption, error) {
+	red, err := s.partnerCredit(ctx, p, id)
+	if err != nil {
+		return models.Redemption{}, fmt.Errorf("void credit: %w", err)
+	}
+	if g, m, err := s.earlierStep(ctx, red, voidKey, idem.OpID); err != nil || g > 0 {
+		if err != nil {
+			return red, fmt.Errorf("void credit: %w", err)
+		}
+		return s.asOfGeneration(ctx, red, g, m)
+	}
+	if red.Status != models.RedemptionFulfilled {
+		return red, models.ErrRedemptionClosed.Withf("这笔抵扣%[2]s，尚未用于账单。", "the credit is %[1]s, not applied to a bill", red.Status, red.Status.Zh())
+	}
+	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: voidKey(red.ID, red.Generation), Redemption: red.ID, Outcome: "voided",
+		Actor: p.ResidentID, At: s.stamp(), BillNo: red.BillNo, BillDate: red.BillDate, Reason: reason, Op: idem.OpID})
+	if errors.Is(err, models.ErrConflict) {
+		return s.reconcile(ctx, red) // a void that ran at the same time
+	}
+	if err != nil {
+		return red, fmt.Errorf("void credit: %w", err)
+	}
+	return s.reconcileAndSave(ctx, red)
+}
+
+// HeldPoints is how many points of a community are held by redemptions not
+// yet fulfilled, cancelled or expired: the "held" line of the liability
+// report (settlement.HeldPoints).
+func (s *Service) HeldPoints(ctx context.Context, communityID string) (int64, error) {
+	var held int64
+	err := s.store.EachRedemption(ctx, communityID, []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening}, func(r models.Redemption) error {
+		if r.Status == models.RedemptionOpening {
+			cur, err := s.follow(ctx, r, false)
+			if err != nil {
+				return err
+			}
+			r = cur
+		}
+		if r.Status == models.RedemptionHeld {
+			held += int64(r.Points)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("held points: %w", err)
+	}
+	return held, nil
+}

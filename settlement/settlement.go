@@ -1,0 +1,444 @@
+package settlement
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
+	"golang.org/x/sync/errgroup"
+)
+
+// Store is what the monthly settlement, the statements and the
+// liability report need from the database.
+type Store interface {
+	// Communities lists communities by id after the id after, at most limit.
+	Communities(ctx context.Context, after string, limit int) ([]models.Community, error)
+	// Partners lists a community's partners (kind "" for all) by id.
+	Partners(ctx context.Context, communityID string, kind models.PartnerKind, after string, limit int) ([]models.Partner, error)
+	// EachSettlementEvent streams a partner's events with from <= At < to
+	// in time order.
+	EachSettlementEvent(ctx context.Context, partnerID string, from, to time.Time, fn func(models.SettlementEvent) error) error
+	// EachStatementCandidate streams, in time order, a partner's events
+	// with from <= At < to, and those with At < from and lateFrom <=
+	// Recorded <= lateTo.
+	EachStatementCandidate(ctx context.Context, partnerID string, from, to, lateFrom, lateTo time.Time, fn func(models.SettlementEvent) error) error
+	// SettlementEvent returns the event with id, or models.ErrNotFound.
+	SettlementEvent(ctx context.Context, id string) (models.SettlementEvent, error)
+	// BeginSettlement records once when statement id's settlement began
+	// and returns the first such time.
+	BeginSettlement(ctx context.Context, id string, at time.Time) (time.Time, error)
+	// ClaimStatementLines adds lines and returns those that stand in
+	// their statement: the new ones and those already written for the same
+	// statement; a line already written for another statement is left out.
+	ClaimStatementLines(ctx context.Context, lines []models.StatementLine) ([]models.StatementLine, error)
+	// InsertStatement adds a header; models.ErrConflict if it exists.
+	InsertStatement(ctx context.Context, st models.Statement) error
+	// Statement returns the statement with id, or models.ErrNotFound.
+	Statement(ctx context.Context, id string) (models.Statement, error)
+	// Statements lists a community's statements, narrowed to a partner
+	// and a month when they are not "".
+	Statements(ctx context.Context, communityID, partnerID, month string) ([]models.Statement, error)
+	// InsertStatementTransition records a status change; models.ErrConflict
+	// if the statement reached that status before.
+	InsertStatementTransition(ctx context.Context, t models.StatementTransition) error
+	// EachStatementLine streams a statement's lines in time order.
+	EachStatementLine(ctx context.Context, statementID string, fn func(models.StatementLine) error) error
+	// StatementLines returns a page of a statement's lines by id.
+	StatementLines(ctx context.Context, statementID, after string, limit int) ([]models.StatementLine, error)
+	// EachPointsAccount streams every account that holds points.
+	EachPointsAccount(ctx context.Context, fn func(models.Account) error) error
+	// EachResident streams a community's residents.
+	EachResident(ctx context.Context, communityID string, fn func(models.Resident) error) error
+}
+
+// HeldPoints says how many points of a community are held by redemptions
+// that are neither fulfilled nor given back. The rewards feature, which
+// owns redemptions, supplies it.
+type HeldPoints interface {
+	HeldPoints(ctx context.Context, communityID string) (int64, error)
+}
+
+// Service produces partners' monthly statements, expires points and
+// reports a community's points liability.
+type Service struct {
+	store    Store
+	ledger   *ledger.Ledger
+	people   community.People
+	policies community.PolicySource
+	trail    community.AuditTrail
+	held     HeldPoints
+	now      func() time.Time
+}
+
+// New returns the settlement service.
+func New(d Deps) *Service {
+	return &Service{
+		store:    d.Store,
+		ledger:   d.Ledger,
+		people:   d.People,
+		policies: d.Policies,
+		trail:    d.Trail,
+		held:     d.Held,
+		now:      d.Now,
+	}
+}
+
+// Deps are what the settlement service is built on, by name.
+type Deps struct {
+	Store    Store
+	Ledger   *ledger.Ledger
+	People   community.People
+	Policies community.PolicySource
+	Trail    community.AuditTrail
+	Held     HeldPoints // the points held by open redemptions (package rewards)
+	Now      func() time.Time
+}
+
+// Lines are written in batches of lineBatch, at most lineWriters batches at
+// once: inserts are the cost of a settlement, and a few batches in flight
+// keep memory bounded whatever the month's size.
+const (
+	lineBatch   = 200
+	lineWriters = 2
+)
+
+// SettleCounts says what a settlement run did.
+type SettleCounts struct {
+	Communities int
+	Statements  int // written by this run
+	Existing    int // found already settled
+	Empty       int // partners with nothing to settle
+	Lines       int // lines of the statements written by this run
+}
+
+// Map is the counts as a job run records them.
+func (n SettleCounts) Map() map[string]int {
+	return map[string]int{"communities": n.Communities, "statements": n.Statements, "existing": n.Existing,
+		"empty": n.Empty, "lines": n.Lines}
+}
+
+// SettleMonth produces, for every partner of every community, the
+// statement of month m. It is safe to repeat and to run on two replicas at
+// once: each statement is produced once (see SettlePartner). A month that
+// has not ended in a community's time zone is refused, since events may
+// still be added to it.
+func (s *Service) SettleMonth(ctx context.Context, m models.Month) (SettleCounts, error) {
+	var n SettleCounts
+	for after := ""; ; {
+		cs, err := s.store.Communities(ctx, after, 100)
+		if err != nil {
+			return n, fmt.Errorf("settle: %w", err)
+		}
+		if len(cs) == 0 {
+			return n, nil
+		}
+		for _, c := range cs {
+			if s.now().Before(m.End(c.Location())) {
+				return n, models.ErrValidation.Withf("%s 月份还没有结束，不能处理。", "month %s is not over yet", m)
+			}
+			partners, err := s.store.Partners(ctx, c.ID, "", "", 0)
+			if err != nil {
+				return n, fmt.Errorf("settle: %w", err)
+			}
+			for _, p := range partners {
+				st, created, err := s.SettlePartner(ctx, c, p, m)
+				switch {
+				case err != nil:
+					return n, err
+				case st.ID == "":
+					n.Empty++
+				case created:
+					n.Statements++
+					n.Lines += st.Lines
+				default:
+					n.Existing++
+				}
+			}
+			n.Communities++
+		}
+		after = cs[len(cs)-1].ID
+	}
+}
+
+// lateMargin is how far before the end of an event's month its recording
+// may fall and still be looked at by the next month's settlement: a write
+// stamped just before a settlement began may land just after the
+// settlement read the month, and replicas' clocks differ a little.
+const lateMargin = time.Hour
+
+// SettlePartner produces partner p's statement for month m, or returns the
+// one produced before (created false); a month with nothing to settle gives
+// no statement (zero Statement).
+//
+// A statement counts every event of m recorded before its settlement began
+// (the first run's time, kept by BeginSettlement, so a resumed or
+// concurrent run takes the same cut-off), and, as adjustment lines naming
+// their own business dates, the events of earlier months recorded too late
+// for their own month's statement (a catch-up after a crash records an
+// event at its business time, in a month that may be settled already).
+// Each event's line is keyed by the event alone and is its claim: an event
+// already on another statement is left out, so it is on exactly one. The
+// lines are written first, then the header under its own key: the header
+// is the commit point. A run that died between the two is resumed by the
+// next, which finds its own claims and sums the same events; two runs at
+// once both write the same lines and one header insert wins (scheduled
+// runs hold the job's lease besides). Events are streamed and only totals
+// kept, so memory does not grow with the month's size.
+func (s *Service) SettlePartner(ctx context.Context, c models.Community, p models.Partner, m models.Month) (models.Statement, bool, error) {
+	id := models.StatementID(p.ID, m)
+	if st, err := s.store.Statement(ctx, id); err == nil {
+		return st, false, nil
+	} else if !errors.Is(err, models.ErrNotFound) {
+		return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
+	}
+	begun, err := s.store.BeginSettlement(ctx, id, s.now().UTC().Truncate(time.Millisecond))
+	if err != nil {
+		return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
+	}
+	loc := c.Location()
+	start := m.Start(loc)
+	var (
+		mu     sync.Mutex
+		totals models.StatementTotals
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(lineWriters)
+	batch := make([]models.StatementLine, 0, lineBatch)
+	flush := func() {
+		b := batch
+		g.Go(func() error {
+			taken, err := s.store.ClaimStatementLines(gctx, b)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, l := range taken {
+				totals.Add(l)
+			}
+			return err
+		})
+		batch = make([]models.StatementLine, 0, lineBatch)
+	}
+	add := func(e models.SettlementEvent) error {
+		adj, err := s.isAdjustment(gctx, e, start)
+		if err != nil {
+			return err
+		}
+		batch = append(batch, models.StatementLine{ID: models.StatementLineID(e.ID), StatementID: id, Event: e, Adjustment: adj})
+		if len(batch) == lineBatch {
+			flush()
+		}
+		return nil
+	}
+	err = s.store.EachStatementCandidate(gctx, p.ID, start, m.End(loc), start.Add(-lateMargin), begun, func(e models.SettlementEvent) error {
+		switch {
+		case e.Recorded.After(begun):
+			return nil // recorded after this settlement began: the next statement's
+		case e.At.Before(start) && e.Recorded.Before(models.MonthOf(e.At, loc).End(loc).Add(-lateMargin)):
+			return nil // recorded in time for its own month's statement
+		}
+		return add(e)
+	})
+	if err == nil && len(batch) > 0 {
+		flush()
+	}
+	if werr := g.Wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
+	}
+	if totals.Lines == 0 {
+		return models.Statement{}, false, nil
+	}
+	st := models.Statement{
+		ID: id, CommunityID: c.ID, PartnerID: p.ID, PartnerName: p.Name, Month: m,
+		Lines: totals.Lines, Adjustments: totals.Adjustments, TotalFen: totals.Total,
+		CommunityFen: totals.Community, PartnerFen: totals.Partner,
+		Status: models.StatementDraft, Created: s.now().UTC().Truncate(time.Millisecond),
+	}
+	err = s.store.InsertStatement(ctx, st)
+	if errors.Is(err, models.ErrConflict) {
+		// Another run finished first: its statement is the one. Both took
+		// the same cut-off, so they counted the same lines, unless a write
+		// stamped before it landed between their reads: then a line of this
+		// statement is not in its header, and the run says so.
+		mine := st
+		if st, err = s.store.Statement(ctx, id); err != nil {
+			return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
+		}
+		if st.Lines != mine.Lines || st.TotalFen != mine.TotalFen {
+			return st, false, fmt.Errorf("settle %s: written with %d lines (%d fen), this run counted %d (%d fen): check its lines",
+				id, st.Lines, st.TotalFen, mine.Lines, mine.TotalFen)
+		}
+		return st, false, nil
+	}
+	if err != nil {
+		return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
+	}
+	return st, true, nil
+}
+
+// isAdjustment reports whether e is about a month before the one that
+// starts at start, which is already closed: an event of that month recorded
+// late, or a refund or void of a redemption fulfilled then. A reversal
+// names the fulfilment it undoes (a fee credit applied again after a void
+// is fulfilled once per bill, and voiding the second bill within its own
+// month corrects nothing closed, whenever the first bill was). A reversal
+// with no recorded fulfilment is taken as an adjustment too.
+func (s *Service) isAdjustment(ctx context.Context, e models.SettlementEvent, start time.Time) (bool, error) {
+	if e.At.Before(start) {
+		return true, nil
+	}
+	if e.Kind != models.EventReversed {
+		return false, nil
+	}
+	if e.Undoes == "" {
+		return true, nil
+	}
+	f, err := s.store.SettlementEvent(ctx, e.Undoes)
+	if errors.Is(err, models.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return f.At.Before(start), nil
+}
+
+func wrapIf(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// --- statements ---
+
+// seesPartner reports whether p speaks for partner partnerID: a partner
+// login of that company or a clerk of that merchant.
+func seesPartner(p models.Principal, partnerID string) bool {
+	return (p.Has(models.RolePartner) && p.PartnerID != "" && p.PartnerID == partnerID) ||
+		(p.Has(models.RoleMerchantClerk) && p.MerchantID != "" && p.MerchantID == partnerID)
+}
+
+// ownPartner is the partner p speaks for, or "".
+func ownPartner(p models.Principal) string {
+	switch {
+	case p.Has(models.RolePartner) && p.PartnerID != "":
+		return p.PartnerID
+	case p.Has(models.RoleMerchantClerk) && p.MerchantID != "":
+		return p.MerchantID
+	}
+	return ""
+}
+
+// visibleStatement loads a statement p may read: staff of its community,
+// or the partner it is for. Another community's statement is not found.
+func (s *Service) visibleStatement(ctx context.Context, p models.Principal, id string) (models.Statement, error) {
+	st, err := s.store.Statement(ctx, id)
+	if err != nil {
+		return models.Statement{}, err
+	}
+	if st.CommunityID != p.CommunityID {
+		return models.Statement{}, models.ErrNotFound
+	}
+	if !p.IsStaff() && !seesPartner(p, st.PartnerID) {
+		return models.Statement{}, models.ErrForbidden
+	}
+	return st, nil
+}
+
+// Statements lists the statements p may read, of month when it is set:
+// all of the community's for staff, narrowed to partnerID when that is
+// set; a partner's own otherwise.
+func (s *Service) Statements(ctx context.Context, p models.Principal, partnerID, month string) ([]models.Statement, error) {
+	if month != "" {
+		m, err := models.ParseMonth(month)
+		if err != nil {
+			return nil, err
+		}
+		month = m.String()
+	}
+	if !p.IsStaff() {
+		own := ownPartner(p)
+		if own == "" || (partnerID != "" && partnerID != own) {
+			return nil, models.ErrForbidden
+		}
+		partnerID = own
+	}
+	if p.CommunityID == "" {
+		return nil, models.ErrForbidden
+	}
+	return s.store.Statements(ctx, p.CommunityID, partnerID, month)
+}
+
+// Statement returns a statement p may read and a page of its lines, by
+// line id after after, at most limit.
+func (s *Service) Statement(ctx context.Context, p models.Principal, id, after string, limit int) (models.Statement, []models.StatementLine, error) {
+	st, err := s.visibleStatement(ctx, p, id)
+	if err != nil {
+		return models.Statement{}, nil, fmt.Errorf("statement: %w", err)
+	}
+	lines, err := s.store.StatementLines(ctx, id, after, limit)
+	if err != nil {
+		return models.Statement{}, nil, fmt.Errorf("statement: %w", err)
+	}
+	return st, lines, nil
+}
+
+// Confirm records that the partner agrees with its statement. Only the
+// partner it is for may; confirming again returns the statement as it is.
+func (s *Service) Confirm(ctx context.Context, p models.Principal, id string) (models.Statement, error) {
+	st, err := s.visibleStatement(ctx, p, id)
+	if err != nil {
+		return models.Statement{}, fmt.Errorf("confirm: %w", err)
+	}
+	if !seesPartner(p, st.PartnerID) {
+		return models.Statement{}, fmt.Errorf("confirm: only the partner confirms its statement: %w", models.ErrForbidden)
+	}
+	return s.transition(ctx, p, st, models.StatementConfirmed)
+}
+
+// MarkPaid records that staff paid (or collected) a confirmed statement;
+// marking it again returns the statement as it is.
+func (s *Service) MarkPaid(ctx context.Context, p models.Principal, id string) (models.Statement, error) {
+	if err := community.RequireStaff(p); err != nil {
+		return models.Statement{}, fmt.Errorf("mark paid: %w", err)
+	}
+	st, err := s.visibleStatement(ctx, p, id)
+	if err != nil {
+		return models.Statement{}, fmt.Errorf("mark paid: %w", err)
+	}
+	if st.Status == models.StatementDraft {
+		return models.Statement{}, models.ErrConflict.Withf("合作方尚未确认这份结算单。", "the partner has not confirmed this statement yet")
+	}
+	return s.transition(ctx, p, st, models.StatementPaid)
+}
+
+// transition inserts the keyed status record; a second one of the same
+// status loses and the statement is read back as it stands.
+func (s *Service) transition(ctx context.Context, p models.Principal, st models.Statement, to models.StatementStatus) (models.Statement, error) {
+	err := s.store.InsertStatementTransition(ctx, models.StatementTransition{
+		StatementID: st.ID, Status: to, By: p.ResidentID, At: s.now().UTC().Truncate(time.Millisecond)})
+	if err != nil && !errors.Is(err, models.ErrConflict) {
+		return models.Statement{}, fmt.Errorf("statement %s: %w", to, err)
+	}
+	if st, err = s.store.Statement(ctx, st.ID); err != nil {
+		return models.Statement{}, fmt.Errorf("statement %s: %w", to, err)
+	}
+	// Recorded from the transition that won, on every repeat too, so a
+	// crash between the two is mended by the retry.
+	by, at := st.ConfirmedBy, st.ConfirmedAt
+	if to == models.StatementPaid {
+		by, at = st.PaidBy, st.PaidAt
+	}
+	err = s.trail.RecordAudit(ctx, models.AuditRecord{
+		ID: st.ID + ":" + string(to), CommunityID: st.CommunityID, Actor: by, Action: "statement." + string(to),
+		Subject: st.PartnerID, Amount: int64(st.TotalFen), Ref: st.ID, At: at,
+	})
+	return st, wrapIf(err, "statement "+string(to)+": audit trail")
+}

@@ -1,0 +1,526 @@
+package timebank
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/ledger"
+	"github.com/linli-community/linli/models"
+)
+
+// Store keeps activities, sign-ups, service records, chains,
+// mutual aid and gifts. Inserts return models.ErrConflict when the id is
+// taken (that is how every once-only step is decided); reads by id return
+// models.ErrNotFound.
+type Store interface {
+	InsertActivity(ctx context.Context, a models.Activity) error
+	Activity(ctx context.Context, id string) (models.Activity, error)
+	Activities(ctx context.Context, communityID string, from, to time.Time) ([]models.Activity, error)
+
+	InsertSignup(ctx context.Context, su models.Signup) error
+	Signup(ctx context.Context, id string) (models.Signup, error)
+	SetSignupState(ctx context.Context, id, slot string, cancelled bool) error
+	Signups(ctx context.Context, activityID, residentID string) ([]models.Signup, error)
+
+	InsertMark(ctx context.Context, m models.Mark) error
+	Mark(ctx context.Context, id string) (models.Mark, error)
+	// DeleteMark undoes a mark whose step was then refused; nil if gone.
+	DeleteMark(ctx context.Context, id string) error
+	SetFlag(ctx context.Context, m models.Mark) error
+
+	InsertRecord(ctx context.Context, r models.ServiceRecord) error
+	Record(ctx context.Context, id string) (models.ServiceRecord, error)
+	SaveRecordState(ctx context.Context, r models.ServiceRecord) error
+	EachRecord(ctx context.Context, f models.RecordFilter, fn func(models.ServiceRecord) error) error
+	// The queue of records waiting for a decision: a record is queued
+	// before it is stored and leaves once its decision is complete.
+	QueueRecord(ctx context.Context, r models.ServiceRecord) error
+	UnqueueRecord(ctx context.Context, id string) error
+	EachQueuedRecord(ctx context.Context, fn func(models.QueuedRecord) error) error
+
+	InsertLink(ctx context.Context, l models.Link) error
+	Link(ctx context.Context, chain string, n int64) (models.Link, error)
+
+	InsertCorrection(ctx context.Context, c models.Correction) error
+	Correction(ctx context.Context, id string) (models.Correction, error)
+	SaveCorrection(ctx context.Context, c models.Correction) error
+
+	InsertGift(ctx context.Context, g models.Gift) error
+	Gifts(ctx context.Context, residentID string) ([]models.Gift, error)
+}
+
+// People reads residents, communities and households.
+type People interface {
+	community.People
+	// Household returns the household with id, or models.ErrNotFound.
+	Household(ctx context.Context, id string) (models.Household, error)
+	// Building returns the building with id, or models.ErrNotFound.
+	Building(ctx context.Context, id string) (models.Building, error)
+}
+
+// Service runs the volunteer time bank: activities and sign-ups, QR
+// check-in, service records and their verification, and gifts of hours.
+type Service struct {
+	store    Store
+	people   People
+	zones    *community.Zones
+	ledger   *ledger.Ledger
+	policies community.PolicySource
+	trail    community.AuditTrail
+	secret   []byte
+	slot     time.Duration
+	now      func() time.Time
+	newID    func() string
+
+	mu    sync.Mutex
+	heads map[string]int64 // last known step of each chain, a hint only
+}
+
+// DefaultQRSlot is how long one QR token is shown; the current and the
+// previous slot are accepted, so a token scanned as it rotates still works.
+const DefaultQRSlot = 45 * time.Second
+
+// New returns the time-bank service.
+func New(d Deps) *Service {
+	return &Service{
+		store:    d.Store,
+		people:   d.People,
+		zones:    community.NewZones(d.People),
+		ledger:   d.Ledger,
+		policies: d.Policies,
+		trail:    d.Trail,
+		secret:   d.QRSecret,
+		slot:     DefaultQRSlot,
+		now:      d.Now,
+		newID:    d.NewID,
+		heads:    map[string]int64{},
+	}
+}
+
+// Deps are what the time-bank service is built on, by name.
+type Deps struct {
+	Store    Store
+	People   People
+	Ledger   *ledger.Ledger
+	Policies community.PolicySource
+	Trail    community.AuditTrail
+	QRSecret []byte // signs check-in QR tokens
+	Now      func() time.Time
+	NewID    func() string
+}
+
+func (t *Service) stamp() time.Time { return t.now().UTC().Truncate(time.Millisecond) }
+
+func (t *Service) location(ctx context.Context, communityID string) *time.Location {
+	loc, err := t.zones.Location(ctx, communityID)
+	if err != nil {
+		return models.Community{}.Location()
+	}
+	return loc
+}
+
+// canOrganise: staff, or a team lead, of the community.
+func canOrganise(p models.Principal) bool {
+	return p.CommunityID != "" && (p.IsStaff() || p.Has(models.RoleTeamLead))
+}
+
+// organiserOf: staff, or the team lead who created the activity.
+func organiserOf(p models.Principal, a models.Activity) bool {
+	return p.CommunityID == a.CommunityID && (p.IsStaff() || (p.Has(models.RoleTeamLead) && p.ResidentID == a.CreatedBy))
+}
+
+// --- activities ---
+
+// NewActivity is what an organiser fills in.
+type NewActivity struct {
+	Title, Category, Place, Organisation string
+	Start, End                           time.Time
+	Capacity                             int
+	MaxMinutes                           models.Minutes
+	SelfCheckin                          bool
+}
+
+// CreateActivity adds an activity of the caller's community.
+func (t *Service) CreateActivity(ctx context.Context, p models.Principal, in NewActivity) (models.Activity, error) {
+	if !canOrganise(p) {
+		return models.Activity{}, models.ErrForbidden
+	}
+	if !in.End.After(in.Start) || in.End.Sub(in.Start) > 7*24*time.Hour {
+		return models.Activity{}, models.ErrValidation.Withf("结束时间须晚于开始时间，且在 7 天之内。", "end must be after start, within 7 days")
+	}
+	if in.Capacity < 1 || in.Capacity > 1000 {
+		return models.Activity{}, models.ErrValidation.Withf("名额须在 1 到 1000 之间。", "capacity must be between 1 and 1000")
+	}
+	if in.MaxMinutes < 1 || in.MaxMinutes > 24*60 {
+		return models.Activity{}, models.ErrValidation.Withf("最长时长（max_minutes）须在 1 到 1440 分钟之间。", "max_minutes must be between 1 and 1440")
+	}
+	if in.Organisation == "" {
+		c, err := t.people.Community(ctx, p.CommunityID)
+		if err != nil {
+			return models.Activity{}, fmt.Errorf("activity: %w", err)
+		}
+		in.Organisation = c.Name + "居委会"
+	}
+	a := models.Activity{ID: t.newID(), CommunityID: p.CommunityID, Title: in.Title, Category: in.Category, Place: in.Place,
+		Organisation: in.Organisation, Start: in.Start.UTC().Truncate(time.Millisecond), End: in.End.UTC().Truncate(time.Millisecond),
+		Capacity: in.Capacity, MaxMinutes: in.MaxMinutes, SelfCheckin: in.SelfCheckin, CreatedBy: p.ResidentID, Created: t.stamp()}
+	if err := t.store.InsertActivity(ctx, a); err != nil {
+		return models.Activity{}, fmt.Errorf("activity: %w", err)
+	}
+	return a, nil
+}
+
+// Activity returns an activity of the caller's community.
+func (t *Service) Activity(ctx context.Context, p models.Principal, id string) (models.Activity, error) {
+	a, err := t.store.Activity(ctx, id)
+	if err != nil {
+		return models.Activity{}, err
+	}
+	if a.CommunityID != p.CommunityID {
+		return models.Activity{}, models.ErrNotFound
+	}
+	return a, nil
+}
+
+// Activities lists the caller's community's activities on a day (in the
+// community's time zone), optionally of one category.
+func (t *Service) Activities(ctx context.Context, p models.Principal, day time.Time, category string) ([]models.Activity, error) {
+	if p.CommunityID == "" {
+		return nil, models.ErrForbidden
+	}
+	loc := t.location(ctx, p.CommunityID)
+	d := day.In(loc)
+	from := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
+	all, err := t.store.Activities(ctx, p.CommunityID, from, from.AddDate(0, 0, 1))
+	if err != nil {
+		return nil, err
+	}
+	out := []models.Activity{}
+	for _, a := range all {
+		if category == "" || a.Category == category {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// --- sign-ups ---
+
+func signupID(activityID, residentID string, gen int) string {
+	return fmt.Sprintf("su:%s:%s:%d", activityID, residentID, gen)
+}
+
+// SignUp gives the caller a place at an activity. Capacity holds under
+// concurrency: each place is a slot taken by an insert; a cancelled place
+// is given back by a release mark and taken again under a new generation.
+// Signing up twice returns the first sign-up.
+func (t *Service) SignUp(ctx context.Context, p models.Principal, activityID string) (models.Signup, error) {
+	a, err := t.Activity(ctx, p, activityID)
+	if err != nil {
+		return models.Signup{}, err
+	}
+	if !t.now().Before(a.Start) {
+		return models.Signup{}, models.ErrSignupClosed.Withf("活动已经开始，不能再报名。", "the activity has started")
+	}
+	var su models.Signup
+	for gen := 0; ; gen++ {
+		cur, err := t.store.Signup(ctx, signupID(a.ID, p.ResidentID, gen))
+		if errors.Is(err, models.ErrNotFound) {
+			su = models.Signup{ID: signupID(a.ID, p.ResidentID, gen), ActivityID: a.ID, CommunityID: a.CommunityID,
+				ResidentID: p.ResidentID, Gen: gen, At: t.stamp()}
+			if err := t.store.InsertSignup(ctx, su); errors.Is(err, models.ErrConflict) {
+				gen-- // a concurrent request of the same resident: read it again
+				continue
+			} else if err != nil {
+				return models.Signup{}, err
+			}
+			break
+		}
+		if err != nil {
+			return models.Signup{}, err
+		}
+		cancelled, err := t.signupCancelled(ctx, cur)
+		if err != nil {
+			return models.Signup{}, err
+		}
+		if !cancelled {
+			su = cur
+			break
+		}
+	}
+	if su.Slot != "" {
+		return su, nil
+	}
+	slot, err := t.takeSlot(ctx, a, su.ID)
+	if errors.Is(err, models.ErrActivityFull) {
+		// Give the sign-up up, so a later try starts a new generation.
+		_ = t.store.InsertMark(ctx, models.Mark{ID: "cancel:" + su.ID, Kind: "signup.cancel", CommunityID: a.CommunityID,
+			Ref: su.ID, ResidentID: p.ResidentID, Reason: "full", At: t.stamp()})
+		_ = t.store.SetSignupState(ctx, su.ID, "", true)
+		return models.Signup{}, err
+	}
+	if err != nil {
+		return models.Signup{}, err
+	}
+	su.Slot = slot
+	if err := t.store.SetSignupState(ctx, su.ID, slot, false); err != nil {
+		return models.Signup{}, err
+	}
+	return su, nil
+}
+
+func (t *Service) signupCancelled(ctx context.Context, su models.Signup) (bool, error) {
+	if su.Cancelled {
+		return true, nil
+	}
+	_, err := t.store.Mark(ctx, "cancel:"+su.ID)
+	if errors.Is(err, models.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// takeSlot inserts the first free slot of the activity for signup, or
+// returns the one it already holds. Slot n generation g is free when it is
+// missing; taken and released it moves on to generation g+1.
+func (t *Service) takeSlot(ctx context.Context, a models.Activity, signup string) (string, error) {
+	for n := 1; n <= a.Capacity; n++ {
+		for g := 0; ; g++ {
+			id := fmt.Sprintf("slot:%s:%d:%d", a.ID, n, g)
+			err := t.store.InsertMark(ctx, models.Mark{ID: id, Kind: "slot", CommunityID: a.CommunityID, Ref: signup, At: t.stamp()})
+			if err == nil {
+				return id, nil
+			}
+			if !errors.Is(err, models.ErrConflict) {
+				return "", err
+			}
+			m, err := t.store.Mark(ctx, id)
+			if err != nil {
+				return "", err
+			}
+			if m.Ref == signup {
+				return id, nil
+			}
+			if _, err := t.store.Mark(ctx, "release:"+id); errors.Is(err, models.ErrNotFound) {
+				break // held: try the next slot
+			} else if err != nil {
+				return "", err
+			}
+		}
+	}
+	return "", models.ErrActivityFull
+}
+
+// CancelSignup gives the caller's place back, before the start.
+func (t *Service) CancelSignup(ctx context.Context, p models.Principal, activityID string) error {
+	a, err := t.Activity(ctx, p, activityID)
+	if err != nil {
+		return err
+	}
+	if !t.now().Before(a.Start) {
+		return models.ErrSignupClosed.Withf("活动已经开始；报名只能在开始前取消。", "the activity has started; a sign-up can be cancelled only before")
+	}
+	su, err := t.currentSignup(ctx, a.ID, p.ResidentID)
+	if err != nil {
+		return err
+	}
+	err = t.store.InsertMark(ctx, models.Mark{ID: "cancel:" + su.ID, Kind: "signup.cancel", CommunityID: a.CommunityID,
+		Ref: su.ID, ResidentID: p.ResidentID, Actor: p.ResidentID, At: t.stamp()})
+	if err != nil && !errors.Is(err, models.ErrConflict) {
+		return err
+	}
+	if su.Slot == "" {
+		// The slot may have been taken by a request that died before noting it.
+		if slot, err := t.heldSlot(ctx, a, su.ID); err == nil {
+			su.Slot = slot
+		}
+	}
+	if su.Slot != "" {
+		err = t.store.InsertMark(ctx, models.Mark{ID: "release:" + su.Slot, Kind: "slot.release", CommunityID: a.CommunityID, Ref: su.ID, At: t.stamp()})
+		if err != nil && !errors.Is(err, models.ErrConflict) {
+			return err
+		}
+	}
+	return t.store.SetSignupState(ctx, su.ID, su.Slot, true)
+}
+
+func (t *Service) heldSlot(ctx context.Context, a models.Activity, signup string) (string, error) {
+	for n := 1; n <= a.Capacity; n++ {
+		for g := 0; ; g++ {
+			id := fmt.Sprintf("slot:%s:%d:%d", a.ID, n, g)
+			m, err := t.store.Mark(ctx, id)
+			if err != nil {
+				break
+			}
+			if m.Ref == signup {
+				return id, nil
+			}
+		}
+	}
+	return "", models.ErrNotFound
+}
+
+// currentSignup is the resident's live sign-up at the activity, or
+// models.ErrNotFound.
+func (t *Service) currentSignup(ctx context.Context, activityID, residentID string) (models.Signup, error) {
+	var last *models.Signup
+	for gen := 0; ; gen++ {
+		su, err := t.store.Signup(ctx, signupID(activityID, residentID, gen))
+		if errors.Is(err, models.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return models.Signup{}, err
+		}
+		last = &su
+	}
+	if last == nil {
+		return models.Signup{}, models.ErrNotFound
+	}
+	cancelled, err := t.signupCancelled(ctx, *last)
+	if err != nil {
+		return models.Signup{}, err
+	}
+	if cancelled {
+		return models.Signup{}, models.ErrNotFound
+	}
+	return *last, nil
+}
+
+// Signups lists who holds a place at an activity, for its organiser.
+func (t *Service) Signups(ctx context.Context, p models.Principal, activityID string) ([]models.Signup, error) {
+	a, err := t.Activity(ctx, p, activityID)
+	if err != nil {
+		return nil, err
+	}
+	if !organiserOf(p, a) {
+		return nil, models.ErrForbidden
+	}
+	all, err := t.store.Signups(ctx, a.ID, "")
+	if err != nil {
+		return nil, err
+	}
+	out := []models.Signup{}
+	names := map[string]string{}
+	for _, su := range all {
+		if c, err := t.signupCancelled(ctx, su); err == nil && !c && su.Slot != "" {
+			su.ResidentName = community.MaskedName(ctx, t.people, names, su.ResidentID)
+			out = append(out, su)
+		}
+	}
+	return out, nil
+}
+
+// MyActivity is an activity the caller signed up for.
+type MyActivity struct {
+	Activity models.Activity
+	Signup   models.Signup
+}
+
+// MyActivities lists the activities the caller holds a place at.
+func (t *Service) MyActivities(ctx context.Context, p models.Principal) ([]MyActivity, error) {
+	all, err := t.store.Signups(ctx, "", p.ResidentID)
+	if err != nil {
+		return nil, err
+	}
+	out := []MyActivity{}
+	for _, su := range all {
+		if c, err := t.signupCancelled(ctx, su); err != nil || c || su.Slot == "" {
+			continue
+		}
+		a, err := t.store.Activity(ctx, su.ActivityID)
+		if err != nil {
+			continue
+		}
+		out = append(out, MyActivity{Activity: a, Signup: su})
+	}
+	return out, nil
+}
+
+// --- QR tokens ---
+
+// CheckinQR is what the organiser's screen shows.
+type CheckinQR struct {
+	Token   string
+	Slot    int64
+	Expires time.Time
+}
+
+func (t *Service) sign(payload string) string {
+	mac := hmac.New(sha256.New, t.secret)
+	mac.Write([]byte("activity-qr\x00" + payload))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+func (t *Service) slotOf(at time.Time) int64 { return at.UnixMilli() / t.slot.Milliseconds() }
+
+// QR returns the current check-in token of an activity, for its organiser.
+func (t *Service) QR(ctx context.Context, p models.Principal, activityID string) (CheckinQR, error) {
+	a, err := t.Activity(ctx, p, activityID)
+	if err != nil {
+		return CheckinQR{}, err
+	}
+	if !organiserOf(p, a) {
+		return CheckinQR{}, models.ErrForbidden
+	}
+	return t.qrAt(a.ID, t.now()), nil
+}
+
+func (t *Service) qrAt(activityID string, at time.Time) CheckinQR {
+	slot := t.slotOf(at)
+	// Valid through the next slot: the current and the previous are accepted.
+	exp := time.UnixMilli((slot + 2) * t.slot.Milliseconds()).UTC()
+	payload := activityID + "." + strconv.FormatInt(slot, 10) + "." + strconv.FormatInt(exp.Unix(), 10)
+	return CheckinQR{Token: base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + t.sign(payload), Slot: slot, Expires: exp}
+}
+
+// maxQRToken bounds what is parsed at all.
+const maxQRToken = 256
+
+// verifyQR checks a scanned token against the activity and the time:
+// models.ErrQRInvalid for anything malformed or forged, ErrQRWrongActivity
+// for another activity's token, ErrQRExpired for an old one.
+func (t *Service) verifyQR(token, activityID string, at time.Time) error {
+	if len(token) == 0 || len(token) > maxQRToken || !community.TokenText(token) {
+		return models.ErrQRInvalid
+	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 2 {
+		return models.ErrQRInvalid
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(parts[0]) // one spelling per payload
+	if err != nil || len(raw) == 0 {
+		return models.ErrQRInvalid
+	}
+	payload := string(raw)
+	want := t.sign(payload)
+	if !hmac.Equal([]byte(want), []byte(parts[1])) {
+		return models.ErrQRInvalid
+	}
+	fields := strings.Split(payload, ".")
+	if len(fields) != 3 {
+		return models.ErrQRInvalid
+	}
+	slot, err1 := strconv.ParseInt(fields[1], 10, 64)
+	exp, err2 := strconv.ParseInt(fields[2], 10, 64)
+	if err1 != nil || err2 != nil {
+		return models.ErrQRInvalid
+	}
+	if fields[0] != activityID {
+		return models.ErrQRWrongActivity
+	}
+	cur := t.slotOf(at)
+	if slot != cur && slot != cur-1 || at.Unix() > exp {
+		return models.ErrQRExpired
+	}
+	return nil
+}
