@@ -25,7 +25,9 @@ import (
 // it). LINLI_SCREENSHOTS=docs/screens writes each main screen there (the
 // README's pictures: `./scripts/screens.sh`).
 
-// screens is one browser for one test, and the server it talks to.
+// screens is one browser for one test, and the server it talks to. The
+// screens tests do not run in parallel: each drives a chromium under
+// deadlines, and two at once on a small machine miss them.
 type screens struct {
 	t       *testing.T
 	w       *world
@@ -214,7 +216,6 @@ func (s *screens) qrPicture(ctx context.Context) string {
 // The resident redeems a breakfast on her phone and the clerk fulfils it
 // on the shop's phone, each in their own browser, end to end.
 func TestScreensResidentRedeemsBreakfastClerkFulfils(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	elder := w.ids[phoneElderA]
@@ -306,7 +307,6 @@ func TestScreensResidentRedeemsBreakfastClerkFulfils(t *testing.T) {
 // A resident who opens the clerk's page is told it is for clerks, and can
 // redeem nothing there.
 func TestScreensResidentCannotUseClerkPage(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	son := s.person()
@@ -320,7 +320,6 @@ func TestScreensResidentCannotUseClerkPage(t *testing.T) {
 // An access token that expired is renewed through the refresh cookie: the
 // resident goes on without signing in again.
 func TestScreensExpiredSessionRefreshesThroughCookie(t *testing.T) {
-	t.Parallel()
 	cfg := testConfig(t)
 	cfg.AccessTTL = 2 * time.Second
 	w := newWorldConfig(t, cfg)
@@ -368,7 +367,6 @@ func hoursZh(n int64) string {
 // cannot give to her son) from 我的, after a confirm dialog; both
 // balances move by exactly that.
 func TestScreensResidentGivesHoursToHisMother(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	son, mother := w.ids[phoneSonA], w.ids[phoneElderA]
@@ -413,7 +411,6 @@ func TestScreensResidentGivesHoursToHisMother(t *testing.T) {
 // the HOURS ledger (the demo's opening balance is no service record, so it
 // is not certified), and saves as a PNG drawn on a canvas.
 func TestScreensCertificateTotalIsTheHoursLedger(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	elder := w.ids[phoneElderA]
@@ -496,7 +493,6 @@ func TestScreensCertificateTotalIsTheHoursLedger(t *testing.T) {
 // A request posted in the browser is in the community's list, and a
 // neighbour's open request is accepted from it; states are in words.
 func TestScreensMutualAidRequestPostedAndAccepted(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	son := s.person()
@@ -541,7 +537,6 @@ func TestScreensMutualAidRequestPostedAndAccepted(t *testing.T) {
 // 张阿姨, the demo's building head, sees her term and this month's duties
 // with their standing (in large text), and reports one more.
 func TestScreensBuildingHeadSeesHerDuties(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	head := s.person()
@@ -567,7 +562,6 @@ func TestScreensBuildingHeadSeesHerDuties(t *testing.T) {
 
 // A team lead confirms that a resident who signed up came to her activity.
 func TestScreensTeamLeadConfirmsAttendance(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	lead := w.login(phoneTeamLeadA)
@@ -603,7 +597,6 @@ func TestScreensTeamLeadConfirmsAttendance(t *testing.T) {
 
 // 王奶奶 registers her son's plate and books a visitor bay for a visiting day.
 func TestScreensFilialPlateAndBooking(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	her := s.person()
@@ -642,7 +635,6 @@ func TestScreensFilialPlateAndBooking(t *testing.T) {
 // A gift the policy refuses (her son is younger than the policy's 60) is
 // said in words on the screen, and moves nothing.
 func TestScreensRefusedGiftIsSaidInWords(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	elder, son := w.ids[phoneElderA], w.ids[phoneSonA]
@@ -665,7 +657,6 @@ func TestScreensRefusedGiftIsSaidInWords(t *testing.T) {
 // own browser (a confirm dialog: it moves hours), and the hours reach him
 // from the community fund that pays for her.
 func TestScreensMutualAidHelpedAndConfirmed(t *testing.T) {
-	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	son := w.ids[phoneSonA]

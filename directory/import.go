@@ -15,6 +15,7 @@ import (
 
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
+	"golang.org/x/sync/errgroup"
 )
 
 // What a CSV import brings in.
@@ -270,46 +271,22 @@ func (s *Service) undoRows(ctx context.Context, rows importRows) error {
 	return eachRow(ctx, rows.len(), rows.undo)
 }
 
-// eachRow calls fn for rows 0..n-1 on a few goroutines, stopping at the
-// first error.
+// eachRow calls fn for rows 0..n-1, importWorkers at a time, and stops
+// starting rows at the first error, which it returns; with no error it
+// returns ctx's, if ctx ended first.
 func eachRow(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	next := make(chan int)
-	errs := make(chan error, importWorkers)
-	var wg sync.WaitGroup
-	for range importWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := fn(ctx, i); err != nil {
-					errs <- err
-					cancel()
-					return
-				}
-			}
-		}()
-	}
-feed:
+	rows, rowCtx := errgroup.WithContext(ctx)
+	rows.SetLimit(importWorkers)
 	for i := range n {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+		if rowCtx.Err() != nil {
+			break
 		}
+		rows.Go(func() error { return fn(rowCtx, i) })
 	}
-	close(next)
-	wg.Wait()
-	close(errs)
-	var all []error
-	for err := range errs {
-		all = append(all, err)
+	if err := rows.Wait(); err != nil {
+		return err
 	}
-	if len(all) == 0 && ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return errors.Join(all...)
+	return ctx.Err()
 }
 
 func capProblems(ps []models.ImportProblem) []models.ImportProblem {

@@ -63,6 +63,12 @@ func NewCounter(secret []byte) Counter {
 	return Counter{secret: secret}
 }
 
+// CanSign reports whether the signer has a secret: without one no token is
+// issued, and none is accepted.
+func (c Counter) CanSign() bool {
+	return len(c.secret) > 0
+}
+
 // Sign returns the token for claims: the base64 of their JSON, a dot, and
 // the base64 of its HMAC.
 func (c Counter) Sign(claims CounterClaims) string {
