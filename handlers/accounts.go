@@ -69,9 +69,21 @@ type entryJSON struct {
 }
 
 func toEntryJSON(e models.Entry) entryJSON {
-	return entryJSON{ID: e.ID(), ResidentID: e.Account.ResidentID, Asset: string(e.Account.Asset),
-		Seq: e.Seq, Delta: e.Delta, BalanceAfter: e.BalanceAfter, Kind: string(e.Kind), Ref: e.Ref,
-		Reason: e.Reason, IdempotencyKey: e.IdempotencyKey, PolicyVersion: e.PolicyVersion, Actor: e.Actor, At: e.At}
+	return entryJSON{
+		ID:             e.ID(),
+		ResidentID:     e.Account.ResidentID,
+		Asset:          string(e.Account.Asset),
+		Seq:            e.Seq,
+		Delta:          e.Delta,
+		BalanceAfter:   e.BalanceAfter,
+		Kind:           string(e.Kind),
+		Ref:            e.Ref,
+		Reason:         e.Reason,
+		IdempotencyKey: e.IdempotencyKey,
+		PolicyVersion:  e.PolicyVersion,
+		Actor:          e.Actor,
+		At:             e.At,
+	}
 }
 
 type historyResponse struct {
@@ -149,8 +161,12 @@ func (h *api) adjustPoints(c *fiber.Ctx) error {
 	}
 	return h.keyed(c, func(idem community.Idempotency) error {
 		e, err := h.Accounts.Adjust(c.UserContext(), p, accounts.Adjustment{
-			ResidentID: param(c, "id"), Points: pts, Deduct: req.Direction == "deduct",
-			Category: category, Reason: reason, Idem: idem,
+			ResidentID: param(c, "id"),
+			Points:     pts,
+			Deduct:     req.Direction == "deduct",
+			Category:   category,
+			Reason:     reason,
+			Idem:       idem,
 		})
 		if err != nil {
 			return err

@@ -169,7 +169,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, err
 	}
 	policies := policy.New(st, now)
-	rw := rewards.New(rewards.Deps{
+	rewardService := rewards.New(rewards.Deps{
 		Store:       st,
 		Ledger:      l,
 		People:      st,
@@ -179,7 +179,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		NewID:       randomHex8,
 		Now:         now,
 	})
-	reward, err := rw.CreateReward(ctx, sp, models.Reward{
+	reward, err := rewardService.CreateReward(ctx, sp, models.Reward{
 		Kind:      models.RewardMerchant,
 		Title:     "豆浆油条",
 		PartnerID: shop.ID,
@@ -195,7 +195,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	if err != nil {
 		return fx, err
 	}
-	fee, err := rw.CreateReward(ctx, sp, models.Reward{
+	fee, err := rewardService.CreateReward(ctx, sp, models.Reward{
 		Kind:      models.RewardPropertyFee,
 		Title:     "物业费优惠 1元",
 		PartnerID: property.ID,
@@ -210,7 +210,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	// 5,000 redemptions, held by the residents with points.
 	if err := parallel(redemptions, func(i int) error {
 		who := i % deep
-		_, err := rw.Redeem(ctx, models.Principal{
+		_, err := rewardService.Redeem(ctx, models.Principal{
 			ResidentID:  ids[who],
 			CommunityID: c.ID,
 			Roles:       []models.Role{models.RoleResident},
@@ -225,7 +225,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, fmt.Errorf("redemptions: %w", err)
 	}
 	// The nightly hold-expiry job has saved what their holds decided.
-	if _, err := rw.ExpireHolds(ctx, now()); err != nil {
+	if _, err := rewardService.ExpireHolds(ctx, now()); err != nil {
 		return fx, fmt.Errorf("hold-expiry: %w", err)
 	}
 	// 15,000 service records, pending verification, spread over the year.
