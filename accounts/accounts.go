@@ -97,12 +97,34 @@ type Adjustment struct {
 	Idem       community.Idempotency
 }
 
+// Clean returns the adjustment with its category and reason trimmed, or
+// models.ErrValidation if the points are not a positive amount within
+// models.MaxAmount or a text is blank, too long or has control characters.
+// Adjust applies it itself; a handler calls it before anything is written.
+func (adj Adjustment) Clean() (Adjustment, error) {
+	var err error
+	if adj.Points, err = models.NewPoints(int64(adj.Points)); err != nil {
+		return Adjustment{}, err
+	}
+	if adj.Category, err = models.CleanText("category", adj.Category, 40); err != nil {
+		return Adjustment{}, err
+	}
+	if adj.Reason, err = models.CleanReason(adj.Reason); err != nil {
+		return Adjustment{}, err
+	}
+	return adj, nil
+}
+
 // Adjust awards or deducts points within the community's bounds. A
 // deduction never takes a balance below zero. Its entry is its record in
 // the audit trail (Trail): it names the staff member, the category and the
 // reason, and it is written once and never changed, so the record cannot
 // be missing where the points moved.
 func (a *Service) Adjust(ctx context.Context, p models.Principal, adj Adjustment) (models.Entry, error) {
+	adj, err := adj.Clean()
+	if err != nil {
+		return models.Entry{}, err
+	}
 	r, err := community.ManagedResident(ctx, a.people, p, adj.ResidentID)
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("adjust: %w", err)
@@ -144,6 +166,10 @@ func adjustmentRecord(e models.Entry) models.AuditRecord {
 // entry (same staff member, same key) gets its reversal back, any other
 // request models.ErrAlreadyReversed naming the reversal.
 func (a *Service) Reverse(ctx context.Context, p models.Principal, residentID string, asset models.Asset, seq int64, reason, key string) (models.Entry, error) {
+	reason, err := models.CleanReason(reason)
+	if err != nil {
+		return models.Entry{}, err
+	}
 	r, err := community.ManagedResident(ctx, a.people, p, residentID)
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("reverse: %w", err)

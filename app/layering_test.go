@@ -56,6 +56,8 @@ var layering = map[string][]string{
 	"auth":      without("", module+"/community"),
 	"jobs":      without("", module+"/community"),
 	"community": without(""),
+	// The exactly-once primitives: models and the standard library only.
+	"once": without("", module+"/community", module+"/ledger", module+"/auth", module+"/jobs"),
 	// Each capability: no adapter, no other capability.
 	"accounts":   without("accounts"),
 	"directory":  without("directory"),

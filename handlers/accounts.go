@@ -147,27 +147,21 @@ func (h *api) adjustPoints(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	pts, err := models.NewPoints(req.Points)
-	if err != nil {
-		return err
-	}
-	category, err := models.CleanText("category", req.Category, 40)
-	if err != nil {
-		return err
-	}
-	reason, err := models.CleanText("reason", req.Reason, 500)
+	// The service cleans the adjustment itself; cleaning it here too
+	// refuses bad input before the request log records anything.
+	adj, err := accounts.Adjustment{
+		ResidentID: param(c, "id"),
+		Points:     models.Points(req.Points),
+		Deduct:     req.Direction == "deduct",
+		Category:   req.Category,
+		Reason:     req.Reason,
+	}.Clean()
 	if err != nil {
 		return err
 	}
 	return h.keyed(c, func(idem community.Idempotency) error {
-		e, err := h.Accounts.Adjust(c.UserContext(), p, accounts.Adjustment{
-			ResidentID: param(c, "id"),
-			Points:     pts,
-			Deduct:     req.Direction == "deduct",
-			Category:   category,
-			Reason:     reason,
-			Idem:       idem,
-		})
+		adj.Idem = idem
+		e, err := h.Accounts.Adjust(c.UserContext(), p, adj)
 		if err != nil {
 			return err
 		}
@@ -193,7 +187,7 @@ func (h *api) reverseEntry(c *fiber.Ctx) error {
 	if err != nil || seq <= 0 {
 		return models.ErrValidation.Withf("seq 必须是正整数", "seq must be a positive whole number")
 	}
-	reason, err := models.CleanText("reason", req.Reason, 500)
+	reason, err := models.CleanReason(req.Reason)
 	if err != nil {
 		return err
 	}

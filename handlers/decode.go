@@ -52,6 +52,10 @@ func decode(c *fiber.Ctx, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(c.Body()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			te.Field = withoutEmbedded(te.Field, dst)
+		}
 		return jsonProblem(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -83,16 +87,16 @@ func check(v any) error {
 	if err := validate.Struct(v); err != nil {
 		var ve validator.ValidationErrors
 		if errors.As(err, &ve) && len(ve) > 0 {
-			return fieldProblem(ve[0])
+			return fieldProblem(ve[0], v)
 		}
 		return models.ErrValidation.Withf("请求内容不正确", "invalid request")
 	}
 	return nil
 }
 
-// fieldProblem describes one failed validate tag.
-func fieldProblem(f validator.FieldError) *models.Error {
-	name, param := jsonName(f.Namespace()), f.Param()
+// fieldProblem describes one failed validate tag of body v.
+func fieldProblem(f validator.FieldError, v any) *models.Error {
+	name, param := withoutEmbedded(jsonName(f.Namespace()), v), f.Param()
 	bad := models.ErrValidation
 	kind := f.Kind()
 	text := kind == reflect.String
@@ -140,6 +144,40 @@ func jsonName(ns string) string {
 		ns = ns[i+1:]
 	}
 	return ns
+}
+
+// withoutEmbedded drops from a field's path ("policySettings.max_award")
+// the Go names of the structs embedded in body v (a struct or a pointer to
+// one): encoding/json and the validator name them, the JSON does not
+// ("max_award").
+func withoutEmbedded(path string, v any) string {
+	embedded := map[string]bool{}
+	var collect func(t reflect.Type)
+	collect = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return
+		}
+		for i := range t.NumField() {
+			if f := t.Field(i); f.Anonymous {
+				embedded[f.Name] = true
+				collect(f.Type)
+			}
+		}
+	}
+	collect(reflect.TypeOf(v))
+	if len(embedded) == 0 {
+		return path
+	}
+	var kept []string
+	for _, segment := range strings.Split(path, ".") {
+		if !embedded[segment] {
+			kept = append(kept, segment)
+		}
+	}
+	return strings.Join(kept, ".")
 }
 
 // jsonProblem says what is wrong with a body without echoing its content.

@@ -102,18 +102,20 @@ func (h *api) postAid(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	in := mutualaid.NewAid{Kind: models.AidKind(req.Kind), Minutes: models.Minutes(req.Minutes)}
-	var err error
-	if in.Title, err = models.CleanText("title", req.Title, 80); err != nil {
-		return err
-	}
-	if req.Description != "" {
-		if in.Description, err = models.CleanText("description", req.Description, 500); err != nil {
-			return err
-		}
+	in := mutualaid.NewAid{
+		Kind:        models.AidKind(req.Kind),
+		Title:       req.Title,
+		Description: req.Description,
+		Minutes:     models.Minutes(req.Minutes),
 	}
 	if req.When != nil {
 		in.When = *req.When
+	}
+	// The service cleans the post itself; cleaning it here too refuses bad
+	// input before the request log records anything.
+	in, err := in.Clean()
+	if err != nil {
+		return err
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
@@ -212,7 +214,7 @@ func (h *api) resolveAid(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	reason, err := models.CleanText("reason", req.Reason, 500)
+	reason, err := models.CleanReason(req.Reason)
 	if err != nil {
 		return err
 	}
@@ -248,7 +250,7 @@ func (h *api) creditFund(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	reason, err := models.CleanText("reason", req.Reason, 500)
+	reason, err := models.CleanReason(req.Reason)
 	if err != nil {
 		return err
 	}

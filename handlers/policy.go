@@ -25,176 +25,170 @@ func (h *api) routesPolicy(r fiber.Router) {
 // timeOrNil is an instant shown as null when there is none.
 type timeOrNil = *time.Time
 
-// policyJSON is a policy version as the API shows it, and (with pointers in
-// policyChange) as staff change it. Effective is null for version 0, the
-// built-in defaults, which have applied since the community began.
-type policyJSON struct {
-	Version              int       `json:"version"`
-	Effective            timeOrNil `json:"effective"`
-	CreatedBy            string    `json:"created_by,omitempty"`
-	MaxAward             int64     `json:"max_award"`
-	MaxDeduct            int64     `json:"max_deduct"`
-	PointsPerHour        int64     `json:"points_per_hour"`
-	MaxMinutesPerDay     int64     `json:"max_minutes_per_day"`
-	AutoApproveDays      int       `json:"auto_approve_days"`
-	ClaimExpiryDays      int       `json:"claim_expiry_days"`
-	CheckinGraceMinutes  int       `json:"checkin_grace_minutes"`
-	DebtFloorMinutes     int64     `json:"debt_floor_minutes"`
-	GiftMinAge           int       `json:"gift_min_age"`
-	GiftYearlyCapMinutes int64     `json:"gift_yearly_cap_minutes"`
-	PointsLifetimeMonths int       `json:"points_lifetime_months"`
-	HoldExpiryDays       int       `json:"hold_expiry_days"`
-	MerchantRefundDays   int       `json:"merchant_refund_days"`
-	NoticeDays           int       `json:"notice_days"`
-	ListingDays          int       `json:"listing_days"`
-	ListingPoints        int64     `json:"listing_points"`
-	AllowanceBase        int64     `json:"allowance_base"`
-	AllowancePerDuty     int64     `json:"allowance_per_duty"`
-	AllowanceCap         int64     `json:"allowance_cap"`
-	AllowanceProRata     bool      `json:"allowance_pro_rata"`
-	DutyChecklist        []string  `json:"duty_checklist"`
-	OneStarPoints        int64     `json:"one_star_points"`
-	TwoStarPoints        int64     `json:"two_star_points"`
-	ModelStarPoints      int64     `json:"model_star_points"`
-	FilialMinAge         int       `json:"filial_min_age"`
-	FilialFreeMinutes    int64     `json:"filial_free_minutes"`
-	FilialDays           []int     `json:"filial_days"`
-	FilialFromMinute     int       `json:"filial_from_minute"`
-	FilialToMinute       int       `json:"filial_to_minute"`
-	FilialVisitorBays    int       `json:"filial_visitor_bays"`
+// policySettings are a policy's rules as the API names them, written once
+// for both directions: with plain values (N int64, I int, B bool) in
+// policyJSON, the version as shown; with pointers in policyChange, where a
+// missing or null rule carries over. linkPolicySettings pairs each with its
+// field of models.Policy; TestPolicyMappingCoversEveryField fails if one is
+// missing.
+type policySettings[N, I, B any] struct {
+	MaxAward             N        `json:"max_award"`
+	MaxDeduct            N        `json:"max_deduct"`
+	PointsPerHour        N        `json:"points_per_hour"`
+	MaxMinutesPerDay     N        `json:"max_minutes_per_day"`
+	AutoApproveDays      I        `json:"auto_approve_days"`
+	ClaimExpiryDays      I        `json:"claim_expiry_days"`
+	CheckinGraceMinutes  I        `json:"checkin_grace_minutes"`
+	DebtFloorMinutes     N        `json:"debt_floor_minutes"`
+	GiftMinAge           I        `json:"gift_min_age"`
+	GiftYearlyCapMinutes N        `json:"gift_yearly_cap_minutes"`
+	PointsLifetimeMonths I        `json:"points_lifetime_months"`
+	HoldExpiryDays       I        `json:"hold_expiry_days"`
+	MerchantRefundDays   I        `json:"merchant_refund_days"`
+	NoticeDays           I        `json:"notice_days"`
+	ListingDays          I        `json:"listing_days"`
+	ListingPoints        N        `json:"listing_points"`
+	AllowanceBase        N        `json:"allowance_base"`
+	AllowancePerDuty     N        `json:"allowance_per_duty"`
+	AllowanceCap         N        `json:"allowance_cap"`
+	AllowanceProRata     B        `json:"allowance_pro_rata"`
+	DutyChecklist        []string `json:"duty_checklist" validate:"omitempty,max=30"`
+	OneStarPoints        N        `json:"one_star_points"`
+	TwoStarPoints        N        `json:"two_star_points"`
+	ModelStarPoints      N        `json:"model_star_points"`
+	FilialMinAge         I        `json:"filial_min_age"`
+	FilialFreeMinutes    N        `json:"filial_free_minutes"`
+	FilialDays           []int    `json:"filial_days" validate:"omitempty,max=7,dive,min=0,max=6"`
+	FilialFromMinute     I        `json:"filial_from_minute"`
+	FilialToMinute       I        `json:"filial_to_minute"`
+	FilialVisitorBays    I        `json:"filial_visitor_bays"`
 }
 
+// settingLinks say how one direction moves a rule between a field of
+// models.Policy and its field in policySettings.
+type settingLinks[N, I, B any] struct {
+	points  func(field *models.Points, value *N)
+	minutes func(field *models.Minutes, value *N)
+	whole   func(field *int, value *I)
+	flag    func(field *bool, value *B)
+	texts   func(field *[]string, value *[]string)
+	days    func(field *[]time.Weekday, value *[]int)
+}
+
+// linkPolicySettings is the one list pairing each rule of p with its field
+// in s; links moves each pair in the direction wanted.
+func linkPolicySettings[N, I, B any](p *models.Policy, s *policySettings[N, I, B], links settingLinks[N, I, B]) {
+	links.points(&p.MaxAward, &s.MaxAward)
+	links.points(&p.MaxDeduct, &s.MaxDeduct)
+	links.points(&p.PointsPerHour, &s.PointsPerHour)
+	links.minutes(&p.MaxMinutesPerDay, &s.MaxMinutesPerDay)
+	links.whole(&p.AutoApproveDays, &s.AutoApproveDays)
+	links.whole(&p.ClaimExpiryDays, &s.ClaimExpiryDays)
+	links.whole(&p.CheckinGraceMinutes, &s.CheckinGraceMinutes)
+	links.minutes(&p.DebtFloorMinutes, &s.DebtFloorMinutes)
+	links.whole(&p.GiftMinAge, &s.GiftMinAge)
+	links.minutes(&p.GiftYearlyCapMinutes, &s.GiftYearlyCapMinutes)
+	links.whole(&p.PointsLifetimeMonths, &s.PointsLifetimeMonths)
+	links.whole(&p.HoldExpiryDays, &s.HoldExpiryDays)
+	links.whole(&p.MerchantRefundDays, &s.MerchantRefundDays)
+	links.whole(&p.NoticeDays, &s.NoticeDays)
+	links.whole(&p.ListingDays, &s.ListingDays)
+	links.points(&p.ListingPoints, &s.ListingPoints)
+	links.points(&p.AllowanceBase, &s.AllowanceBase)
+	links.points(&p.AllowancePerDuty, &s.AllowancePerDuty)
+	links.points(&p.AllowanceCap, &s.AllowanceCap)
+	links.flag(&p.AllowanceProRata, &s.AllowanceProRata)
+	links.texts(&p.DutyChecklist, &s.DutyChecklist)
+	links.points(&p.OneStarPoints, &s.OneStarPoints)
+	links.points(&p.TwoStarPoints, &s.TwoStarPoints)
+	links.points(&p.ModelStarPoints, &s.ModelStarPoints)
+	links.whole(&p.FilialMinAge, &s.FilialMinAge)
+	links.minutes(&p.FilialFreeMinutes, &s.FilialFreeMinutes)
+	links.days(&p.FilialDays, &s.FilialDays)
+	links.whole(&p.FilialFromMinute, &s.FilialFromMinute)
+	links.whole(&p.FilialToMinute, &s.FilialToMinute)
+	links.whole(&p.FilialVisitorBays, &s.FilialVisitorBays)
+}
+
+// policyJSON is a policy version as the API shows it. Effective is null for
+// version 0, the built-in defaults, which have applied since the community
+// began.
+type policyJSON struct {
+	Version   int       `json:"version"`
+	Effective timeOrNil `json:"effective"`
+	CreatedBy string    `json:"created_by,omitempty"`
+	policySettings[int64, int, bool]
+}
+
+// toPolicyJSON returns p as the API shows it; empty lists are [], not null.
 func toPolicyJSON(p models.Policy) policyJSON {
 	out := policyJSON{
-		Version:              p.Version,
-		Effective:            timePtr(p.Effective),
-		CreatedBy:            p.CreatedBy,
-		MaxAward:             int64(p.MaxAward),
-		MaxDeduct:            int64(p.MaxDeduct),
-		PointsPerHour:        int64(p.PointsPerHour),
-		MaxMinutesPerDay:     int64(p.MaxMinutesPerDay),
-		AutoApproveDays:      p.AutoApproveDays,
-		ClaimExpiryDays:      p.ClaimExpiryDays,
-		CheckinGraceMinutes:  p.CheckinGraceMinutes,
-		DebtFloorMinutes:     int64(p.DebtFloorMinutes),
-		GiftMinAge:           p.GiftMinAge,
-		GiftYearlyCapMinutes: int64(p.GiftYearlyCapMinutes),
-		PointsLifetimeMonths: p.PointsLifetimeMonths,
-		HoldExpiryDays:       p.HoldExpiryDays,
-		MerchantRefundDays:   p.MerchantRefundDays,
-		NoticeDays:           p.NoticeDays,
-		ListingDays:          p.ListingDays,
-		ListingPoints:        int64(p.ListingPoints),
-		AllowanceBase:        int64(p.AllowanceBase),
-		AllowancePerDuty:     int64(p.AllowancePerDuty),
-		AllowanceCap:         int64(p.AllowanceCap),
-		AllowanceProRata:     p.AllowanceProRata,
-		DutyChecklist:        p.DutyChecklist,
-		OneStarPoints:        int64(p.OneStarPoints),
-		TwoStarPoints:        int64(p.TwoStarPoints),
-		ModelStarPoints:      int64(p.ModelStarPoints),
-		FilialMinAge:         p.FilialMinAge,
-		FilialFreeMinutes:    int64(p.FilialFreeMinutes),
-		FilialFromMinute:     p.FilialFromMinute,
-		FilialToMinute:       p.FilialToMinute,
-		FilialVisitorBays:    p.FilialVisitorBays,
-		FilialDays:           []int{},
+		Version:   p.Version,
+		Effective: timePtr(p.Effective),
+		CreatedBy: p.CreatedBy,
 	}
-	if out.DutyChecklist == nil {
-		out.DutyChecklist = []string{}
-	}
-	for _, d := range p.FilialDays {
-		out.FilialDays = append(out.FilialDays, int(d))
-	}
+	linkPolicySettings(&p, &out.policySettings, settingLinks[int64, int, bool]{
+		points:  func(field *models.Points, value *int64) { *value = int64(*field) },
+		minutes: func(field *models.Minutes, value *int64) { *value = int64(*field) },
+		whole:   func(field *int, value *int) { *value = *field },
+		flag:    func(field *bool, value *bool) { *value = *field },
+		texts: func(field *[]string, value *[]string) {
+			*value = append([]string{}, *field...)
+		},
+		days: func(field *[]time.Weekday, value *[]int) {
+			*value = []int{}
+			for _, day := range *field {
+				*value = append(*value, int(day))
+			}
+		},
+	})
 	return out
 }
 
-// policyChange is a new version: the fields given change, the others carry
-// over from the version in force now.
+// policyChange is a new version: the rules given change, the others carry
+// over from the version in force now. Effective absent means now.
 type policyChange struct {
-	Effective            *time.Time `json:"effective"`
-	MaxAward             *int64     `json:"max_award"`
-	MaxDeduct            *int64     `json:"max_deduct"`
-	PointsPerHour        *int64     `json:"points_per_hour"`
-	MaxMinutesPerDay     *int64     `json:"max_minutes_per_day"`
-	AutoApproveDays      *int       `json:"auto_approve_days"`
-	ClaimExpiryDays      *int       `json:"claim_expiry_days"`
-	CheckinGraceMinutes  *int       `json:"checkin_grace_minutes"`
-	DebtFloorMinutes     *int64     `json:"debt_floor_minutes"`
-	GiftMinAge           *int       `json:"gift_min_age"`
-	GiftYearlyCapMinutes *int64     `json:"gift_yearly_cap_minutes"`
-	PointsLifetimeMonths *int       `json:"points_lifetime_months"`
-	HoldExpiryDays       *int       `json:"hold_expiry_days"`
-	MerchantRefundDays   *int       `json:"merchant_refund_days"`
-	NoticeDays           *int       `json:"notice_days"`
-	ListingDays          *int       `json:"listing_days"`
-	ListingPoints        *int64     `json:"listing_points"`
-	AllowanceBase        *int64     `json:"allowance_base"`
-	AllowancePerDuty     *int64     `json:"allowance_per_duty"`
-	AllowanceCap         *int64     `json:"allowance_cap"`
-	AllowanceProRata     *bool      `json:"allowance_pro_rata"`
-	DutyChecklist        []string   `json:"duty_checklist" validate:"omitempty,max=30"`
-	OneStarPoints        *int64     `json:"one_star_points"`
-	TwoStarPoints        *int64     `json:"two_star_points"`
-	ModelStarPoints      *int64     `json:"model_star_points"`
-	FilialMinAge         *int       `json:"filial_min_age"`
-	FilialFreeMinutes    *int64     `json:"filial_free_minutes"`
-	FilialDays           []int      `json:"filial_days" validate:"omitempty,max=7,dive,min=0,max=6"`
-	FilialFromMinute     *int       `json:"filial_from_minute"`
-	FilialToMinute       *int       `json:"filial_to_minute"`
-	FilialVisitorBays    *int       `json:"filial_visitor_bays"`
+	Effective *time.Time `json:"effective"`
+	policySettings[*int64, *int, *bool]
 }
 
-func set[T any, U any](dst *U, src *T, conv func(T) U) {
-	if src != nil {
-		*dst = conv(*src)
+// changeIf sets *field to convert(*value) when the change gives a value.
+func changeIf[T, U any](field *U, value *T, convert func(T) U) {
+	if value != nil {
+		*field = convert(*value)
 	}
 }
 
-func same[T any](v T) T { return v }
-
+// apply returns p with the change's rules set and its effective instant.
 func (c policyChange) apply(p models.Policy) models.Policy {
-	pts := func(v int64) models.Points { return models.Points(v) }
-	mins := func(v int64) models.Minutes { return models.Minutes(v) }
 	p.Effective = time.Time{}
-	set(&p.Effective, c.Effective, same)
-	set(&p.MaxAward, c.MaxAward, pts)
-	set(&p.MaxDeduct, c.MaxDeduct, pts)
-	set(&p.PointsPerHour, c.PointsPerHour, pts)
-	set(&p.MaxMinutesPerDay, c.MaxMinutesPerDay, mins)
-	set(&p.AutoApproveDays, c.AutoApproveDays, same)
-	set(&p.ClaimExpiryDays, c.ClaimExpiryDays, same)
-	set(&p.CheckinGraceMinutes, c.CheckinGraceMinutes, same)
-	set(&p.DebtFloorMinutes, c.DebtFloorMinutes, mins)
-	set(&p.GiftMinAge, c.GiftMinAge, same)
-	set(&p.GiftYearlyCapMinutes, c.GiftYearlyCapMinutes, mins)
-	set(&p.PointsLifetimeMonths, c.PointsLifetimeMonths, same)
-	set(&p.HoldExpiryDays, c.HoldExpiryDays, same)
-	set(&p.MerchantRefundDays, c.MerchantRefundDays, same)
-	set(&p.NoticeDays, c.NoticeDays, same)
-	set(&p.ListingDays, c.ListingDays, same)
-	set(&p.ListingPoints, c.ListingPoints, pts)
-	set(&p.AllowanceBase, c.AllowanceBase, pts)
-	set(&p.AllowancePerDuty, c.AllowancePerDuty, pts)
-	set(&p.AllowanceCap, c.AllowanceCap, pts)
-	set(&p.AllowanceProRata, c.AllowanceProRata, same)
-	set(&p.OneStarPoints, c.OneStarPoints, pts)
-	set(&p.TwoStarPoints, c.TwoStarPoints, pts)
-	set(&p.ModelStarPoints, c.ModelStarPoints, pts)
-	set(&p.FilialMinAge, c.FilialMinAge, same)
-	set(&p.FilialFreeMinutes, c.FilialFreeMinutes, mins)
-	set(&p.FilialFromMinute, c.FilialFromMinute, same)
-	set(&p.FilialToMinute, c.FilialToMinute, same)
-	set(&p.FilialVisitorBays, c.FilialVisitorBays, same)
-	if c.DutyChecklist != nil {
-		p.DutyChecklist = c.DutyChecklist
+	if c.Effective != nil {
+		p.Effective = *c.Effective
 	}
-	if c.FilialDays != nil {
-		p.FilialDays = nil
-		for _, d := range c.FilialDays {
-			p.FilialDays = append(p.FilialDays, time.Weekday(d))
-		}
-	}
+	linkPolicySettings(&p, &c.policySettings, settingLinks[*int64, *int, *bool]{
+		points: func(field *models.Points, value **int64) {
+			changeIf(field, *value, func(v int64) models.Points { return models.Points(v) })
+		},
+		minutes: func(field *models.Minutes, value **int64) {
+			changeIf(field, *value, func(v int64) models.Minutes { return models.Minutes(v) })
+		},
+		whole: func(field *int, value **int) { changeIf(field, *value, func(v int) int { return v }) },
+		flag:  func(field *bool, value **bool) { changeIf(field, *value, func(v bool) bool { return v }) },
+		texts: func(field *[]string, value *[]string) {
+			if *value != nil {
+				*field = *value
+			}
+		},
+		days: func(field *[]time.Weekday, value *[]int) {
+			if *value == nil {
+				return
+			}
+			*field = nil
+			for _, day := range *value {
+				*field = append(*field, time.Weekday(day))
+			}
+		},
+	})
 	return p
 }
 

@@ -271,27 +271,21 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	in := timebank.NewActivity{
-		Start:       req.Start,
-		End:         req.End,
-		Capacity:    req.Capacity,
-		MaxMinutes:  models.Minutes(req.MaxMinutes),
-		SelfCheckin: req.SelfCheckin,
-	}
-	var err error
-	if in.Title, err = models.CleanText("title", req.Title, 80); err != nil {
+	// The service cleans the activity itself; cleaning it here too refuses
+	// bad input before the request log records anything.
+	in, err := timebank.NewActivity{
+		Title:        req.Title,
+		Category:     req.Category,
+		Place:        req.Place,
+		Organisation: req.Organisation,
+		Start:        req.Start,
+		End:          req.End,
+		Capacity:     req.Capacity,
+		MaxMinutes:   models.Minutes(req.MaxMinutes),
+		SelfCheckin:  req.SelfCheckin,
+	}.Clean()
+	if err != nil {
 		return err
-	}
-	if in.Category, err = models.CleanText("category", req.Category, 20); err != nil {
-		return err
-	}
-	if in.Place, err = models.CleanText("place", req.Place, 80); err != nil {
-		return err
-	}
-	if req.Organisation != "" {
-		if in.Organisation, err = models.CleanText("organisation", req.Organisation, 80); err != nil {
-			return err
-		}
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
@@ -475,15 +469,16 @@ func (h *api) claimRecord(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	cl := timebank.Claim{Start: req.Start, End: req.End}
-	var err error
-	if cl.Category, err = models.CleanText("category", req.Category, 20); err != nil {
-		return err
-	}
-	if cl.Organisation, err = models.CleanText("organisation", req.Organisation, 80); err != nil {
-		return err
-	}
-	if cl.Description, err = models.CleanText("description", req.Description, 500); err != nil {
+	// The service cleans the claim itself; cleaning it here too refuses bad
+	// input before the request log records anything.
+	cl, err := timebank.Claim{
+		Category:     req.Category,
+		Organisation: req.Organisation,
+		Description:  req.Description,
+		Start:        req.Start,
+		End:          req.End,
+	}.Clean()
+	if err != nil {
 		return err
 	}
 	return h.keyed(c, func(idem community.Idempotency) error {
@@ -541,7 +536,7 @@ func (h *api) approveRecord(c *fiber.Ctx) error {
 	reason := ""
 	if req.Reason != "" {
 		var err error
-		if reason, err = models.CleanText("reason", req.Reason, 500); err != nil {
+		if reason, err = models.CleanReason(req.Reason); err != nil {
 			return err
 		}
 	}
@@ -559,7 +554,7 @@ func decodeReason(c *fiber.Ctx) (string, error) {
 	if err := decode(c, &req); err != nil {
 		return "", err
 	}
-	return models.CleanText("reason", req.Reason, 500)
+	return models.CleanReason(req.Reason)
 }
 
 func (h *api) rejectRecord(c *fiber.Ctx) error {
@@ -587,7 +582,7 @@ func (h *api) requestCorrection(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	reason, err := models.CleanText("reason", req.Reason, 500)
+	reason, err := models.CleanReason(req.Reason)
 	if err != nil {
 		return err
 	}

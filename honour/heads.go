@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 )
 
 // Appointment puts a resident in a 三长 role for a term. A building head
@@ -24,9 +24,9 @@ type Appointment struct {
 
 func seatOf(a Appointment) string {
 	if a.Role == models.HeadBuilding {
-		return "building:" + a.BuildingID
+		return once.BuildingSeat(a.BuildingID)
 	}
-	return string(a.Role) + ":" + a.ResidentID
+	return once.RoleSeat(string(a.Role), a.ResidentID)
 }
 
 // Appoint opens a term (staff). A building that has a head already is
@@ -123,7 +123,7 @@ func (s *Service) syncBuilding(ctx context.Context, p models.Principal, t models
 	}
 	var open *models.HeadTerm
 	for i, x := range terms {
-		_, err := s.store.HonourEvent(ctx, "term:"+x.ID+":end")
+		_, err := s.store.HonourEvent(ctx, once.TermEnd(x.ID))
 		if err == nil {
 			continue
 		}
@@ -172,7 +172,7 @@ func (s *Service) EndTerm(ctx context.Context, p models.Principal, termID, kind,
 }
 
 func (s *Service) endTerm(ctx context.Context, p models.Principal, t models.HeadTerm, kind, reason string, at time.Time) (models.HeadTerm, error) {
-	ev, _, err := s.event(ctx, models.HonourEvent{ID: "term:" + t.ID + ":end", CommunityID: t.CommunityID, Subject: t.ID,
+	ev, _, err := s.event(ctx, models.HonourEvent{ID: once.TermEnd(t.ID), CommunityID: t.CommunityID, Subject: t.ID,
 		Kind: kind, By: p.ResidentID, Reason: reason, At: at})
 	if err != nil {
 		return t, err
@@ -192,7 +192,7 @@ func (s *Service) Terms(ctx context.Context, p models.Principal, buildingID stri
 	}
 	seat := ""
 	if buildingID != "" {
-		seat = "building:" + buildingID
+		seat = once.BuildingSeat(buildingID)
 	}
 	return s.store.HeadTerms(ctx, p.CommunityID, seat)
 }
@@ -316,7 +316,7 @@ func (s *Service) settledDuty(ctx context.Context, id string) (models.Duty, erro
 	if err != nil || d.Status == models.DutyConfirmed {
 		return d, err
 	}
-	ev, err := s.store.HonourEvent(ctx, "duty:"+id+":confirmed")
+	ev, err := s.store.HonourEvent(ctx, once.DutyConfirmed(id))
 	if errors.Is(err, models.ErrNotFound) {
 		return d, nil
 	}
@@ -351,7 +351,7 @@ func (s *Service) RuleDuty(ctx context.Context, p models.Principal, dutyID strin
 		d.Status, d.RuledBy, d.RuledAt, d.Note = models.DutyRejected, p.ResidentID, s.stamp(), note
 		return d, s.store.SaveDuty(ctx, d)
 	}
-	if _, _, err := s.event(ctx, models.HonourEvent{ID: "duty:" + d.ID + ":confirmed", CommunityID: d.CommunityID,
+	if _, _, err := s.event(ctx, models.HonourEvent{ID: once.DutyConfirmed(d.ID), CommunityID: d.CommunityID,
 		Subject: d.ID, Kind: "confirmed", By: p.ResidentID, Reason: note, At: s.stamp()}); err != nil {
 		return models.Duty{}, fmt.Errorf("rule duty: %w", err)
 	}
@@ -435,7 +435,7 @@ func (s *Service) PayAllowances(ctx context.Context, m models.Month) (paid, skip
 	}
 	for _, c := range communities {
 		prev := m.Previous()
-		if _, _, err := s.event(ctx, models.HonourEvent{ID: allowanceCloseID(c.ID, prev), CommunityID: c.ID,
+		if _, _, err := s.event(ctx, models.HonourEvent{ID: once.AllowanceClosed(c.ID, prev), CommunityID: c.ID,
 			Subject: prev.String(), Kind: "allowance_closed", By: "system", At: s.stamp()}); err != nil {
 			return paid, skipped, err
 		}
@@ -456,15 +456,9 @@ func (s *Service) PayAllowances(ctx context.Context, m models.Month) (paid, skip
 	return paid, skipped, nil
 }
 
-func allowanceCloseID(communityID string, m models.Month) string {
-	return "allowance-closed:" + communityID + ":" + m.String()
-}
-
-func allowanceDutyID(dutyID string) string { return "allowance-duty:" + dutyID }
-
 // allowanceClosed reports whether month m's allowances are closed.
 func (s *Service) allowanceClosed(ctx context.Context, communityID string, m models.Month) (bool, error) {
-	_, err := s.store.HonourEvent(ctx, allowanceCloseID(communityID, m))
+	_, err := s.store.HonourEvent(ctx, once.AllowanceClosed(communityID, m))
 	if errors.Is(err, models.ErrNotFound) {
 		return false, nil
 	}
@@ -474,7 +468,7 @@ func (s *Service) allowanceClosed(ctx context.Context, communityID string, m mod
 // dutyPaidIn returns the month whose allowance pays a duty, or "" if no
 // month has claimed it yet.
 func (s *Service) dutyPaidIn(ctx context.Context, dutyID string) (string, error) {
-	ev, err := s.store.HonourEvent(ctx, allowanceDutyID(dutyID))
+	ev, err := s.store.HonourEvent(ctx, once.AllowanceDuty(dutyID))
 	if errors.Is(err, models.ErrNotFound) {
 		return "", nil
 	}
@@ -532,7 +526,7 @@ func (s *Service) claimDuties(ctx context.Context, c models.Community, m models.
 				continue // its own month is open: its passes claim it
 			}
 		}
-		ev, _, err := s.event(ctx, models.HonourEvent{ID: allowanceDutyID(d.ID), CommunityID: c.ID, Subject: d.ID,
+		ev, _, err := s.event(ctx, models.HonourEvent{ID: once.AllowanceDuty(d.ID), CommunityID: c.ID, Subject: d.ID,
 			Kind: "allowance_duty", By: "system", Month: m.String(), At: s.stamp()})
 		if err != nil {
 			return nil, err
@@ -659,10 +653,6 @@ func (s *Service) payMonth(ctx context.Context, c models.Community, m models.Mon
 	return paid, skipped, nil
 }
 
-func allowanceOpID(residentID string, m models.Month, n int) string {
-	return fmt.Sprintf("allowance:%s:%s:%d", residentID, m, n)
-}
-
 // payAllowanceDifference pays what is due beyond what the person's month
 // has been paid, as posting number n+1 of the month. Two runs at once that
 // computed the same amount post the same op once; if they computed
@@ -683,9 +673,9 @@ func (s *Service) payAllowanceDifference(ctx context.Context, communityID, resid
 			reason = fmt.Sprintf("%s (补发差额, 已发 %d)", why, paid)
 		}
 		_, err = s.ledger.Post(ctx, ledger.Posting{
-			OpID: allowanceOpID(residentID, m, next), Hash: fmt.Sprintf("allowance:%d", diff),
+			OpID: once.AllowancePayment(residentID, m, next), Hash: once.AllowanceHash(diff),
 			Account: acct, CommunityID: communityID, Delta: diff, Kind: models.KindAllowance,
-			Ref: "allowance:" + m.String(), Reason: reason, PolicyVersion: policyVersion, Actor: "system",
+			Ref: once.AllowanceRef(m), Reason: reason, PolicyVersion: policyVersion, Actor: "system",
 		})
 		if errors.Is(err, models.ErrIdempotencyMismatch) {
 			continue // another run took number next with another amount
@@ -706,7 +696,7 @@ func (s *Service) payAllowanceDifference(ctx context.Context, communityID, resid
 func (s *Service) allowancePaid(ctx context.Context, communityID, residentID string, m models.Month, termIDs []string) (paid int64, next int, err error) {
 	acct := models.AccountOf(residentID, models.AssetPoints)
 	for _, t := range termIDs {
-		e, err := s.ledger.Outcome(ctx, "allowance:"+t+":"+m.String())
+		e, err := s.ledger.Outcome(ctx, once.AllowanceTermPayment(t, m))
 		if err == nil {
 			paid += e.Delta
 		} else if !errors.Is(err, models.ErrNotFound) {
@@ -714,7 +704,7 @@ func (s *Service) allowancePaid(ctx context.Context, communityID, residentID str
 		}
 	}
 	for n := 1; ; n++ {
-		opID := allowanceOpID(residentID, m, n)
+		opID := once.AllowancePayment(residentID, m, n)
 		op, err := s.store.Op(ctx, opID)
 		if errors.Is(err, models.ErrNotFound) {
 			return paid, n, nil
@@ -727,12 +717,12 @@ func (s *Service) allowancePaid(ctx context.Context, communityID, residentID str
 		}
 		e, err := s.ledger.Outcome(ctx, opID)
 		if errors.Is(err, models.ErrNotFound) {
-			amount, perr := strconv.ParseInt(strings.TrimPrefix(op.Hash, "allowance:"), 10, 64)
-			if perr != nil || amount <= 0 {
+			amount, ok := once.AllowanceAmount(op.Hash)
+			if !ok || amount <= 0 {
 				return 0, 0, fmt.Errorf("allowance op %s: hash %q", opID, op.Hash)
 			}
 			e, err = s.ledger.Post(ctx, ledger.Posting{OpID: opID, Hash: op.Hash, Account: acct, CommunityID: communityID, Delta: amount,
-				Kind: models.KindAllowance, Ref: "allowance:" + m.String(), Reason: "allowance", Actor: "system"})
+				Kind: models.KindAllowance, Ref: once.AllowanceRef(m), Reason: "allowance", Actor: "system"})
 		}
 		if err != nil {
 			return 0, 0, err
@@ -747,13 +737,13 @@ func (s *Service) allowancePaid(ctx context.Context, communityID, residentID str
 // building left without a head retires its open term. When the change
 // came from Appoint or EndTerm the terms agree already and nothing is done.
 func (s *Service) HeadChanged(ctx context.Context, p models.Principal, buildingID, prev, next string) error {
-	terms, err := s.store.HeadTerms(ctx, p.CommunityID, "building:"+buildingID)
+	terms, err := s.store.HeadTerms(ctx, p.CommunityID, once.BuildingSeat(buildingID))
 	if err != nil {
 		return err
 	}
 	var open []models.HeadTerm
 	for _, t := range terms {
-		_, err := s.store.HonourEvent(ctx, "term:"+t.ID+":end")
+		_, err := s.store.HonourEvent(ctx, once.TermEnd(t.ID))
 		if errors.Is(err, models.ErrNotFound) {
 			open = append(open, t)
 		} else if err != nil {

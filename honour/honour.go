@@ -11,6 +11,7 @@ import (
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 )
 
 // Store is what the honour roll, building heads and star households
@@ -132,7 +133,7 @@ func (s *Service) event(ctx context.Context, ev models.HonourEvent) (models.Hono
 	// A person's decision goes into the staff audit trail, also on a
 	// repeat, so a crash between the two is mended.
 	if ev.By != "" {
-		err := s.audit(ctx, "honour:"+ev.ID, ev.CommunityID, ev.By, "honour."+ev.Kind, ev.Subject, ev.Reason, ev.At)
+		err := s.audit(ctx, once.AuditHonourEvent(ev.ID), ev.CommunityID, ev.By, "honour."+ev.Kind, ev.Subject, ev.Reason, ev.At)
 		if err != nil {
 			return ev, first, err
 		}
@@ -221,7 +222,7 @@ func (s *Service) Nominate(ctx context.Context, p models.Principal, n Nomination
 	if e, err = s.insertNomination(ctx, e); err != nil {
 		return models.HonourEntry{}, err
 	}
-	return e, s.audit(ctx, "honour:"+e.ID+":nominated", e.CommunityID, p.ResidentID, "honour.nominated", e.ID, e.Category+": "+e.Reason, e.Nominated)
+	return e, s.audit(ctx, once.AuditNominated(e.ID), e.CommunityID, p.ResidentID, "honour.nominated", e.ID, e.Category+": "+e.Reason, e.Nominated)
 }
 
 // nominationID is the id of the nth nomination of a resident or household
@@ -230,7 +231,7 @@ func (s *Service) Nominate(ctx context.Context, p models.Principal, n Nomination
 // opens a nomination: two nominations racing for the same number cannot
 // both be inserted.
 func nominationID(communityID, key string, n int) string {
-	return community.DerivedID("nomination:"+communityID+":"+key, strconv.Itoa(n))
+	return community.DerivedID(once.NominationChain(communityID, key), strconv.Itoa(n))
 }
 
 // insertNomination gives e the next number on its nominee's chain and
@@ -241,29 +242,33 @@ func nominationID(communityID, key string, n int) string {
 // rejected, expires or is revoked, which are keyed events already.
 func (s *Service) insertNomination(ctx context.Context, e models.HonourEntry) (models.HonourEntry, error) {
 	key := currentKey(e)
-	n := 1
-	for {
-		prev, err := s.store.HonourEntry(ctx, nominationID(e.CommunityID, key, n))
+	var prev models.HonourEntry
+	n, state, err := once.Generation(ctx, 1, func(ctx context.Context, n int) (once.GenState, error) {
+		entry, err := s.store.HonourEntry(ctx, nominationID(e.CommunityID, key, n))
 		if errors.Is(err, models.ErrNotFound) {
-			break
+			return once.GenMissing, nil
 		}
 		if err != nil {
-			return models.HonourEntry{}, fmt.Errorf("nominate: %w", err)
+			return 0, err
 		}
-		open, err := s.openNomination(ctx, prev, e.Nominated)
-		if err != nil {
-			return models.HonourEntry{}, fmt.Errorf("nominate: %w", err)
+		open, err := s.openNomination(ctx, entry, e.Nominated)
+		if err != nil || !open {
+			return once.GenClosed, err
 		}
-		if open {
-			if e.OpID != "" && prev.OpID == e.OpID {
-				return prev, nil // this request made it: a repeat
-			}
-			return models.HonourEntry{}, nominationOpen(prev)
+		prev = entry
+		return once.GenOpen, nil
+	})
+	if err != nil {
+		return models.HonourEntry{}, fmt.Errorf("nominate: %w", err)
+	}
+	if state == once.GenOpen {
+		if e.OpID != "" && prev.OpID == e.OpID {
+			return prev, nil // this request made it: a repeat
 		}
-		n++
+		return models.HonourEntry{}, nominationOpen(prev)
 	}
 	e.ID = nominationID(e.CommunityID, key, n)
-	err := s.store.InsertHonourEntry(ctx, e)
+	err = s.store.InsertHonourEntry(ctx, e)
 	if errors.Is(err, models.ErrConflict) {
 		// Another nomination of the same nominee took number n just now,
 		// or this request's own first attempt did.
@@ -338,7 +343,7 @@ func (s *Service) openNomination(ctx context.Context, e models.HonourEntry, at t
 		if !e.ExpiresAt.IsZero() && !at.Before(e.ExpiresAt) {
 			return false, nil
 		}
-		for _, id := range []string{fmt.Sprintf("%s:revoked:%d", e.ID, e.Restored+1), e.ID + ":withdrawn"} {
+		for _, id := range []string{once.EntryRevoked(e.ID, e.Restored+1), once.EntryWithdrawn(e.ID)} {
 			_, err := s.store.HonourEvent(ctx, id)
 			if err == nil {
 				return false, nil
@@ -560,7 +565,7 @@ func (s *Service) reject(ctx context.Context, e models.HonourEntry, because mode
 // step is keyed, so a repeat (the ruling sent again, or the expiry job)
 // finishes what a crash left.
 func (s *Service) withdraw(ctx context.Context, e models.HonourEntry, listed, because models.HonourEvent) error {
-	ev, _, err := s.event(ctx, models.HonourEvent{ID: e.ID + ":withdrawn", CommunityID: e.CommunityID, Subject: e.ID,
+	ev, _, err := s.event(ctx, models.HonourEvent{ID: once.EntryWithdrawn(e.ID), CommunityID: e.CommunityID, Subject: e.ID,
 		Kind: "withdrawn", By: because.By, Reason: because.Reason, At: because.At})
 	if err != nil {
 		return err
@@ -600,7 +605,7 @@ func (s *Service) withdraw(ctx context.Context, e models.HonourEntry, listed, be
 // listingPosting is the keyed credit of r's listing points for e.
 func listingPosting(e models.HonourEntry, r models.Resident, policy models.Policy) ledger.Posting {
 	return ledger.Posting{
-		OpID: "honour:" + e.ID + ":" + r.ID, Hash: "honour-listing", Account: models.AccountOf(r.ID, models.AssetPoints),
+		OpID: once.ListingCredit(e.ID, r.ID), Hash: "honour-listing", Account: models.AccountOf(r.ID, models.AssetPoints),
 		CommunityID: e.CommunityID, Delta: int64(policy.ListingPoints), Kind: models.KindHonour, Ref: e.ID,
 		Reason: "红榜: " + e.Category, PolicyVersion: policy.Version, Actor: "system",
 	}
@@ -626,7 +631,7 @@ func (s *Service) takeBackListing(ctx context.Context, e models.HonourEntry, r m
 		return nil
 	}
 	_, err = s.ledger.Post(ctx, ledger.Posting{
-		OpID: "honour-withdraw:" + e.ID + ":" + r.ID, Hash: "honour-withdraw", Account: credit.Account,
+		OpID: once.ListingWithdrawal(e.ID, r.ID), Hash: "honour-withdraw", Account: credit.Account,
 		CommunityID: e.CommunityID, Delta: -amount, Kind: models.KindReversal, Ref: credit.ID(),
 		Reason: "红榜异议成立, 撤销上榜积分 (余额所及部分)", Actor: "system",
 	})
@@ -698,12 +703,7 @@ func (s *Service) nominees(ctx context.Context, e models.HonourEntry) ([]models.
 	return s.store.Residents(ctx, models.ResidentFilter{CommunityID: e.CommunityID, HouseholdID: e.HouseholdID}, "", 0)
 }
 
-func currentKey(e models.HonourEntry) string {
-	if e.ResidentID != "" {
-		return "r:" + e.ResidentID
-	}
-	return "h:" + e.HouseholdID
-}
+func currentKey(e models.HonourEntry) string { return once.Nominee(e.ResidentID, e.HouseholdID) }
 
 // list puts e on the roll once: the keyed event decides, the points are a
 // keyed posting, and the caches are rewritten on every repeat.
@@ -753,7 +753,7 @@ func (s *Service) list(ctx context.Context, e models.HonourEntry) error {
 	}
 	// A withdrawal that ran between the check above and the caches' save
 	// has its caches written again, so the last word is the withdrawal's.
-	if withdrawn, err := s.store.HonourEvent(ctx, e.ID+":withdrawn"); err == nil {
+	if withdrawn, err := s.store.HonourEvent(ctx, once.EntryWithdrawn(e.ID)); err == nil {
 		return s.withdraw(ctx, e, ev, withdrawn)
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return err
@@ -771,7 +771,7 @@ func (s *Service) ExpireDue(ctx context.Context, at time.Time) (int, error) {
 	n := 0
 	for _, e := range listed {
 		// A withdrawal cut short by a crash is finished here.
-		if w, err := s.store.HonourEvent(ctx, e.ID+":withdrawn"); err == nil {
+		if w, err := s.store.HonourEvent(ctx, once.EntryWithdrawn(e.ID)); err == nil {
 			listedEv, err := s.store.HonourEvent(ctx, e.ID+":listed")
 			if err != nil {
 				return n, err
@@ -816,7 +816,7 @@ func (s *Service) Revoke(ctx context.Context, p models.Principal, entryID, reaso
 	if e.Status != models.HonourListed && !(e.Status == models.HonourRevoked && e.Revocations == n) {
 		return models.HonourEntry{}, models.ErrConflict.Withf("只有已上红榜的条目才能撤销。", "only a listed entry can be revoked")
 	}
-	ev, _, err := s.event(ctx, models.HonourEvent{ID: fmt.Sprintf("%s:revoked:%d", e.ID, n), CommunityID: e.CommunityID,
+	ev, _, err := s.event(ctx, models.HonourEvent{ID: once.EntryRevoked(e.ID, n), CommunityID: e.CommunityID,
 		Subject: e.ID, Kind: "revoked", By: p.ResidentID, Reason: reason, At: s.stamp()})
 	if err != nil {
 		return models.HonourEntry{}, fmt.Errorf("revoke: %w", err)
@@ -862,7 +862,7 @@ func (s *Service) Appeal(ctx context.Context, p models.Principal, entryID, reaso
 		// Withdrawn after an upheld objection: the ruling is the decision.
 		return models.HonourEntry{}, models.ErrConflict.Withf("异议成立后撤下的上榜不能申诉。", "a listing withdrawn after an upheld objection cannot be appealed")
 	}
-	_, first, err := s.event(ctx, models.HonourEvent{ID: fmt.Sprintf("%s:appeal:%d", e.ID, e.Revocations), CommunityID: e.CommunityID,
+	_, first, err := s.event(ctx, models.HonourEvent{ID: once.EntryAppeal(e.ID, e.Revocations), CommunityID: e.CommunityID,
 		Subject: e.ID, Kind: "appeal", By: p.ResidentID, Reason: reason, At: s.stamp()})
 	if err != nil {
 		return models.HonourEntry{}, fmt.Errorf("appeal: %w", err)
@@ -889,7 +889,7 @@ func (s *Service) DecideAppeal(ctx context.Context, p models.Principal, entryID 
 		return models.HonourEntry{}, err
 	}
 	n := e.Revocations
-	if _, err := s.store.HonourEvent(ctx, fmt.Sprintf("%s:appeal:%d", e.ID, n)); err != nil {
+	if _, err := s.store.HonourEvent(ctx, once.EntryAppeal(e.ID, n)); err != nil {
 		if errors.Is(err, models.ErrNotFound) {
 			return models.HonourEntry{}, models.ErrConflict.Withf("没有待处理的申诉。", "there is no appeal to decide")
 		}
@@ -906,7 +906,7 @@ func (s *Service) DecideAppeal(ctx context.Context, p models.Principal, entryID 
 			return models.HonourEntry{}, nominationOpen(*other)
 		}
 	}
-	ev, first, err := s.event(ctx, models.HonourEvent{ID: fmt.Sprintf("%s:appeal_ruled:%d", e.ID, n), CommunityID: e.CommunityID,
+	ev, first, err := s.event(ctx, models.HonourEvent{ID: once.EntryAppealRuled(e.ID, n), CommunityID: e.CommunityID,
 		Subject: e.ID, Kind: kind, By: p.ResidentID, Reason: note, At: s.stamp()})
 	if err != nil {
 		return models.HonourEntry{}, fmt.Errorf("decide appeal: %w", err)
@@ -1009,7 +1009,7 @@ func (s *Service) Board(ctx context.Context, p models.Principal) ([]BoardRow, er
 // (listed, not expired, not revoked), in person or through a listed
 // household. At most three _id reads.
 func (s *Service) HonourListed(ctx context.Context, communityID, residentID string, at time.Time) (bool, error) {
-	cur, err := s.store.HonourCurrent(ctx, "r:"+residentID)
+	cur, err := s.store.HonourCurrent(ctx, once.Nominee(residentID, ""))
 	switch {
 	case err == nil && cur.CommunityID == communityID && cur.ActiveAt(at):
 		return true, nil
@@ -1026,7 +1026,7 @@ func (s *Service) HonourListed(ctx context.Context, communityID, residentID stri
 	if r.CommunityID != communityID || r.HouseholdID == "" {
 		return false, nil
 	}
-	cur, err = s.store.HonourCurrent(ctx, "h:"+r.HouseholdID)
+	cur, err = s.store.HonourCurrent(ctx, once.Nominee("", r.HouseholdID))
 	if errors.Is(err, models.ErrNotFound) {
 		return false, nil
 	}

@@ -12,14 +12,13 @@ import (
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 )
 
 // yearWindow is [1 January year, 1 January year+1) in loc.
 func yearWindow(year int, loc *time.Location) (time.Time, time.Time) {
 	return time.Date(year, 1, 1, 0, 0, 0, 0, loc), time.Date(year+1, 1, 1, 0, 0, 0, 0, loc)
 }
-
-func starID(householdID string, year int) string { return householdID + ":" + strconv.Itoa(year) }
 
 // RecordStars records every household's star level for plaque year year,
 // from the net points its residents earned in the year before (earning
@@ -137,7 +136,7 @@ func (s *Service) recordCommunityStars(ctx context.Context, c models.Community, 
 		level := models.StarLevelFor(policy, pts, listed)
 		why := fmt.Sprintf("%d 年全户获得积分 %d (一星 %d, 二星 %d, 示范 %d 且需有红榜成员); 红榜成员: %v",
 			year-1, pts, policy.OneStarPoints, policy.TwoStarPoints, policy.ModelStarPoints, yesNo(listed))
-		rec := models.StarRecord{ID: starID(h.ID, year), CommunityID: c.ID, HouseholdID: h.ID, Year: year,
+		rec := models.StarRecord{ID: once.StarRecord(h.ID, year), CommunityID: c.ID, HouseholdID: h.ID, Year: year,
 			Computed: level, Level: level, Points: pts, Listed: listed, Why: why, Recorded: s.stamp()}
 		err := s.store.InsertStarRecord(ctx, rec)
 		switch {
@@ -156,7 +155,7 @@ func (s *Service) recordCommunityStars(ctx context.Context, c models.Community, 
 		}
 		for _, r := range members[h.ID] {
 			_, err := s.ledger.Post(ctx, ledger.Posting{
-				OpID: "star:" + rec.ID + ":" + r.ID, Hash: "star", Account: models.AccountOf(r.ID, models.AssetPoints),
+				OpID: once.StarAward(rec.ID, r.ID), Hash: "star", Account: models.AccountOf(r.ID, models.AssetPoints),
 				CommunityID: c.ID, Delta: int64(bonus), Kind: models.KindStar, Ref: rec.ID,
 				Reason: fmt.Sprintf("%d 年%s奖励", year, models.StarNames[rec.Level]), PolicyVersion: policy.Version, Actor: "system",
 			})
@@ -214,7 +213,7 @@ func (s *Service) Star(ctx context.Context, p models.Principal, householdID stri
 		}
 		year = s.now().In(c.Location()).Year()
 	}
-	return s.store.StarRecord(ctx, starID(h.ID, year))
+	return s.store.StarRecord(ctx, once.StarRecord(h.ID, year))
 }
 
 // LowerStar lowers a household's star for a plaque year, or removes the
@@ -233,7 +232,7 @@ func (s *Service) LowerStar(ctx context.Context, p models.Principal, householdID
 	if reason, err = models.CleanText("reason", reason, 500); err != nil {
 		return models.StarRecord{}, err
 	}
-	rec, err := s.store.StarRecord(ctx, starID(h.ID, year))
+	rec, err := s.store.StarRecord(ctx, once.StarRecord(h.ID, year))
 	if err != nil {
 		return models.StarRecord{}, fmt.Errorf("lower star: %w", err)
 	}
@@ -249,7 +248,7 @@ func (s *Service) LowerStar(ctx context.Context, p models.Principal, householdID
 	} else if level < 0 || level >= rec.Level {
 		return models.StarRecord{}, models.ErrValidation.Withf("星级须低于当前的 %d 星。", "level must be below the current level %d", rec.Level)
 	}
-	if _, _, err := s.event(ctx, models.HonourEvent{ID: loweredEventID(rec.ID, level), CommunityID: rec.CommunityID,
+	if _, _, err := s.event(ctx, models.HonourEvent{ID: once.StarLowered(rec.ID, level), CommunityID: rec.CommunityID,
 		Subject: rec.ID, Kind: "lowered", By: p.ResidentID, Reason: reason, At: s.stamp()}); err != nil {
 		return models.StarRecord{}, fmt.Errorf("lower star: %w", err)
 	}
@@ -266,7 +265,7 @@ func (s *Service) LowerStar(ctx context.Context, p models.Principal, householdID
 		return rec, fmt.Errorf("lower star: %w", err)
 	}
 	for _, r := range members {
-		op, err := s.store.Op(ctx, "star:"+rec.ID+":"+r.ID)
+		op, err := s.store.Op(ctx, once.StarAward(rec.ID, r.ID))
 		// The op record is written just before the bonus entry; no record
 		// (or a refused one) means the bonus was never paid, and the job
 		// will pay the lowered level.
@@ -286,7 +285,7 @@ func (s *Service) LowerStar(ctx context.Context, p models.Principal, householdID
 			continue
 		}
 		_, err = s.ledger.Post(ctx, ledger.Posting{
-			OpID: fmt.Sprintf("star-cut:%s:%s:%d", rec.ID, r.ID, level), Hash: "star-cut", Account: acct,
+			OpID: once.StarCut(rec.ID, r.ID, level), Hash: "star-cut", Account: acct,
 			CommunityID: rec.CommunityID, Delta: -amount, Kind: models.KindDeduct, Ref: rec.ID,
 			Reason: fmt.Sprintf("降星: %s → %s: %s", models.StarNames[from], models.StarNames[level], reason), Actor: p.ResidentID,
 		})
@@ -297,15 +296,11 @@ func (s *Service) LowerStar(ctx context.Context, p models.Principal, householdID
 	return rec, nil
 }
 
-func loweredEventID(starID string, level int) string {
-	return fmt.Sprintf("star:%s:lowered:%d", starID, level)
-}
-
 // levelBeforeLowering is the level rec had before it was lowered to level:
 // the next higher level it was lowered to, or the computed one.
 func (s *Service) levelBeforeLowering(ctx context.Context, rec models.StarRecord, level int) (int, error) {
 	for l := level + 1; l < rec.Computed; l++ {
-		_, err := s.store.HonourEvent(ctx, loweredEventID(rec.ID, l))
+		_, err := s.store.HonourEvent(ctx, once.StarLowered(rec.ID, l))
 		if err == nil {
 			return l, nil
 		}
@@ -326,7 +321,7 @@ func (s *Service) StarLevel(ctx context.Context, communityID, householdID string
 	if err != nil {
 		return 0, err
 	}
-	rec, err := s.store.StarRecord(ctx, starID(householdID, at.In(c.Location()).Year()))
+	rec, err := s.store.StarRecord(ctx, once.StarRecord(householdID, at.In(c.Location()).Year()))
 	if errors.Is(err, models.ErrNotFound) {
 		return 0, nil
 	}

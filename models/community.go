@@ -119,6 +119,16 @@ func CleanText(field, s string, max int) (string, error) {
 	return s, nil
 }
 
+// MaxReason bounds the reason a decision or a correction gives.
+const MaxReason = 500
+
+// CleanReason returns the reason a person gives for a decision, a
+// correction or a dispute, trimmed, or ErrValidation if it is blank, over
+// MaxReason characters or has control characters (CleanText).
+func CleanReason(reason string) (string, error) {
+	return CleanText("reason", reason, MaxReason)
+}
+
 // Family relations a staff member may record between two residents. The
 // relation says what the relative is to the resident holding the link.
 const (

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 )
 
 // SetAidStepHook makes t call hook just before it inserts a mutual-aid
@@ -13,7 +14,7 @@ func SetAidStepHook(t *Service, hook func(postID string, kind models.AidStepKind
 }
 
 // AidStepID is the key of step n of post id.
-func AidStepID(id string, n int) string { return aidStepID(id, n) }
+func AidStepID(id string, n int) string { return once.AidStep(id, n) }
 
 // InsertAidStep writes step s of post id as decideAid would, and nothing
 // else: a process that died right after the insert.

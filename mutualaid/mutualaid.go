@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 )
 
 // Mutual aid (互助). Every decision on a post is a step: an insert at the
@@ -50,29 +50,51 @@ type NewAid struct {
 	When        time.Time
 }
 
+// Clean returns the post with its title and description trimmed, or
+// models.ErrValidation if the kind is unknown, the title is blank or over
+// 80 characters, the description (optional) blank or over 500, a text has control characters,
+// or the minutes are not 1 to 1440. PostAid applies it itself; a handler
+// calls it before anything is written.
+func (in NewAid) Clean() (NewAid, error) {
+	if in.Kind != models.AidRequest && in.Kind != models.AidOffer {
+		return NewAid{}, models.ErrValidation.Withf("kind 须为 request 或 offer。", "kind must be request or offer")
+	}
+	var err error
+	if in.Title, err = models.CleanText("title", in.Title, 80); err != nil {
+		return NewAid{}, err
+	}
+	if in.Description != "" {
+		if in.Description, err = models.CleanText("description", in.Description, 500); err != nil {
+			return NewAid{}, err
+		}
+	}
+	if in.Minutes < 1 || in.Minutes > 24*60 {
+		return NewAid{}, models.ErrValidation.Withf("时长须在 1 到 1440 分钟之间。", "minutes must be between 1 and 1440")
+	}
+	return in, nil
+}
+
 const aidSystem = "system"
 
 // aidOpenFor is how long an open post without a planned time stays open;
 // one with a planned time expires a day after it.
 const aidOpenFor = 30 * 24 * time.Hour
 
-func aidStepID(id string, n int) string { return fmt.Sprintf("aid:%s:step:%03d", id, n) }
-
 // aidHoldOp, aidReleaseOp and aidPayOp are the ledger op ids of a post's
 // hold (one per holding step: an offer voided and accepted again holds
 // anew), its release and the helper's pay (one per post).
-func aidHoldOp(a models.MutualAid) string { return "aidhold:" + a.ID + ":" + strconv.Itoa(a.Hold) }
+func aidHoldOp(a models.MutualAid) string { return once.AidHold(a.ID, a.Hold) }
 
 func aidReleaseOp(a models.MutualAid) string {
-	return "aidrelease:" + a.ID + ":" + strconv.Itoa(a.Hold)
+	return once.AidRelease(a.ID, a.Hold)
 }
 
-func aidPayOp(a models.MutualAid) string { return "aidpay:" + a.ID }
+func aidPayOp(a models.MutualAid) string { return once.AidPay(a.ID) }
 
 // aidStepMark is step s as a mark: Amount carries N, Flag the step's Fund
 // (accept) or Pay (resolve).
 func aidStepMark(a models.MutualAid, s models.AidStep) models.Mark {
-	return models.Mark{ID: aidStepID(a.ID, s.N), Kind: "aid." + string(s.Kind), CommunityID: a.CommunityID, Ref: a.ID,
+	return models.Mark{ID: once.AidStep(a.ID, s.N), Kind: "aid." + string(s.Kind), CommunityID: a.CommunityID, Ref: a.ID,
 		ResidentID: s.Resident, Actor: s.Actor, Reason: s.Reason, Amount: int64(s.N), Flag: s.Fund || s.Pay, At: s.At}
 }
 
@@ -104,8 +126,9 @@ func (t *Service) PostAid(ctx context.Context, p models.Principal, in NewAid) (m
 	if p.CommunityID == "" || p.ResidentID == "" {
 		return models.MutualAid{}, models.ErrForbidden
 	}
-	if in.Minutes < 1 || in.Minutes > 24*60 {
-		return models.MutualAid{}, models.ErrValidation.Withf("时长须在 1 到 1440 分钟之间。", "minutes must be between 1 and 1440")
+	in, err := in.Clean()
+	if err != nil {
+		return models.MutualAid{}, err
 	}
 	a := models.MutualAid{ID: t.newID(), CommunityID: p.CommunityID, Kind: in.Kind, PosterID: p.ResidentID,
 		Title: in.Title, Description: in.Description, Minutes: in.Minutes, When: in.When.UTC().Truncate(time.Millisecond),
@@ -118,7 +141,7 @@ func (t *Service) PostAid(ctx context.Context, p models.Principal, in NewAid) (m
 	if err := t.store.InsertAid(ctx, a); err != nil {
 		return models.MutualAid{}, err
 	}
-	a, err := t.settle(ctx, a)
+	a, err = t.settle(ctx, a)
 	if err != nil {
 		return models.MutualAid{}, err
 	}
@@ -162,7 +185,7 @@ func (t *Service) load(ctx context.Context, p models.Principal, id string) (mode
 // follow applies the steps after the first a.Steps.
 func (t *Service) follow(ctx context.Context, a models.MutualAid) (models.MutualAid, error) {
 	for !a.State.Final() {
-		m, err := t.store.Mark(ctx, aidStepID(a.ID, a.Steps+1))
+		m, err := t.store.Mark(ctx, once.AidStep(a.ID, a.Steps+1))
 		if errors.Is(err, models.ErrNotFound) {
 			return a, nil
 		}
@@ -234,7 +257,7 @@ func (t *Service) repeated(ctx context.Context, a models.MutualAid, s models.Aid
 		return a.State != models.AidOpen && accepter(a) == s.Resident, nil
 	}
 	for n := 1; n <= a.Steps; n++ {
-		m, err := t.store.Mark(ctx, aidStepID(a.ID, n))
+		m, err := t.store.Mark(ctx, once.AidStep(a.ID, n))
 		if err != nil {
 			return false, err
 		}
@@ -448,7 +471,7 @@ func (t *Service) Aids(ctx context.Context, p models.Principal, after string, li
 // needy reports whether staff flagged the resident to have help paid by
 // the community's fund.
 func (t *Service) needy(ctx context.Context, residentID string) bool {
-	m, err := t.store.Mark(ctx, "needy:"+residentID)
+	m, err := t.store.Mark(ctx, once.Needy(residentID))
 	return err == nil && m.Flag
 }
 
@@ -515,6 +538,10 @@ func (t *Service) AidDone(ctx context.Context, p models.Principal, id string) (m
 // CancelAid: either side may cancel before the help is done; the hold is
 // given back.
 func (t *Service) CancelAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error) {
+	reason, err := models.CleanReason(reason)
+	if err != nil {
+		return models.MutualAid{}, err
+	}
 	a, err := t.loadVisible(ctx, p, id)
 	if err != nil {
 		return models.MutualAid{}, err
@@ -530,6 +557,10 @@ func (t *Service) CancelAid(ctx context.Context, p models.Principal, id, reason 
 // as agreed. Nothing is paid until staff rule; a dispute that comes after
 // the confirmation is refused.
 func (t *Service) DisputeAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error) {
+	reason, err := models.CleanReason(reason)
+	if err != nil {
+		return models.MutualAid{}, err
+	}
 	a, err := t.loadVisible(ctx, p, id)
 	if err != nil {
 		return models.MutualAid{}, err
@@ -558,6 +589,10 @@ func (t *Service) ConfirmAid(ctx context.Context, p models.Principal, id string)
 // ResolveAid lets staff settle a dispute: pay the helper, or cancel (the
 // hold goes back). The same ruling again answers the same.
 func (t *Service) ResolveAid(ctx context.Context, p models.Principal, id string, pay bool, reason string) (models.MutualAid, error) {
+	reason, err := models.CleanReason(reason)
+	if err != nil {
+		return models.MutualAid{}, err
+	}
 	if err := community.RequireStaff(p); err != nil {
 		return models.MutualAid{}, err
 	}
@@ -647,13 +682,20 @@ func (t *Service) SetNeedy(ctx context.Context, p models.Principal, residentID s
 	if err != nil {
 		return err
 	}
-	return t.store.SetFlag(ctx, models.Mark{ID: "needy:" + r.ID, Kind: "needy", CommunityID: r.CommunityID,
+	return t.store.SetFlag(ctx, models.Mark{ID: once.Needy(r.ID), Kind: "needy", CommunityID: r.CommunityID,
 		ResidentID: r.ID, Actor: p.ResidentID, Flag: needy, At: t.stamp()})
 }
 
 // CreditFund lets staff add hours to the community's time-bank fund.
 func (t *Service) CreditFund(ctx context.Context, p models.Principal, minutes models.Minutes, reason string, idem community.Idempotency) (models.Entry, error) {
 	if err := community.RequireStaff(p); err != nil {
+		return models.Entry{}, err
+	}
+	minutes, err := models.NewMinutes(int64(minutes))
+	if err != nil {
+		return models.Entry{}, err
+	}
+	if reason, err = models.CleanReason(reason); err != nil {
 		return models.Entry{}, err
 	}
 	pol, err := t.policies.At(ctx, p.CommunityID, t.now())

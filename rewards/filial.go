@@ -11,6 +11,7 @@ import (
 
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 )
 
 // Filial-visit parking (孝老停车): children visiting an elderly parent park
@@ -115,7 +116,7 @@ func (s *Service) BookFilialVisit(ctx context.Context, p models.Principal, plate
 			"filial-visit days are %[1]s; %[2]s is a %[3]s",
 			strings.Join(names, ", "), day, d.Weekday(), strings.Join(namesZh, "、"), weekdayZh[d.Weekday()])
 	}
-	id := fp.CommunityID + ":" + plate + ":" + day
+	id := once.FilialBooking(fp.CommunityID, plate, day)
 	v, err, _ := s.flight.Do("visit:"+id, func() (any, error) {
 		b := models.FilialBooking{ID: id, CommunityID: fp.CommunityID, Plate: plate, ParentID: fp.ParentID, Day: day,
 			BookedBy: p.ResidentID, Created: s.stamp(), Round: 1}
@@ -136,9 +137,9 @@ func (s *Service) BookFilialVisit(ctx context.Context, p models.Principal, plate
 					return models.FilialBooking{}, err
 				}
 				b.Round++
-				err := s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: visitBookKey(id, b.Round), Redemption: id,
+				_, err := once.Insert(ctx, redemptionMarks{s.store}, models.RedemptionMark{ID: once.VisitRebook(id, b.Round), Redemption: id,
 					Outcome: "booked", Actor: p.ResidentID, At: s.stamp()})
-				if err != nil && !errors.Is(err, models.ErrConflict) {
+				if err != nil {
 					return models.FilialBooking{}, err
 				}
 				b.BookedBy, b.Bay = p.ResidentID, 0
@@ -148,7 +149,7 @@ func (s *Service) BookFilialVisit(ctx context.Context, p models.Principal, plate
 		} else if err != nil {
 			return models.FilialBooking{}, err
 		}
-		bay, err := s.take(ctx, bayKey(b), policy.FilialVisitorBays, visitHolder(id, b.Round), true)
+		bay, err := s.counter.Take(ctx, bayKey(b), policy.FilialVisitorBays, visitHolder(id, b.Round), true)
 		if err != nil {
 			return models.FilialBooking{}, err
 		}
@@ -201,12 +202,10 @@ func (s *Service) mayBookFor(ctx context.Context, p models.Principal, parentID s
 	return models.ErrForbidden.Withf("只有老人本人、社区工作人员或亲属关系已核实的子女才能预约这个车牌的孝老停车。", "only the parent, staff, or a child whose family link staff have verified may book this plate's visits")
 }
 
-// A booking's rounds: round 1 is the booking itself; "visit-cancel:"+id+":"+n
-// cancels round n, and "visit-book:"+id+":"+n (n > 1) books it again. Each
+// A booking's rounds: round 1 is the booking itself; once.VisitCancel(id, n)
+// cancels round n, and once.VisitRebook(id, n) (n > 1) books it again. Each
 // round holds its own bay unit (visitHolder), so a cancel gives back
 // exactly the unit its round took, once.
-func visitCancelKey(id string, n int) string { return fmt.Sprintf("visit-cancel:%s:%d", id, n) }
-func visitBookKey(id string, n int) string   { return fmt.Sprintf("visit-book:%s:%d", id, n) }
 
 func visitHolder(id string, n int) string {
 	if n <= 1 {
@@ -215,19 +214,19 @@ func visitHolder(id string, n int) string {
 	return id + "#" + strconv.Itoa(n)
 }
 
-func bayKey(b models.FilialBooking) string { return "bay:" + b.CommunityID + ":" + b.Day }
+func bayKey(b models.FilialBooking) once.CounterKey { return once.VisitorBays(b.CommunityID, b.Day) }
 
 // bookingRound is booking id's current round and whether it is cancelled.
 func (s *Service) bookingRound(ctx context.Context, id string) (int, bool, error) {
 	for n := 1; ; n++ {
-		_, err := s.store.RedemptionMark(ctx, visitCancelKey(id, n))
+		_, err := s.store.RedemptionMark(ctx, once.VisitCancel(id, n))
 		if errors.Is(err, models.ErrNotFound) {
 			return n, false, nil
 		}
 		if err != nil {
 			return 0, false, err
 		}
-		_, err = s.store.RedemptionMark(ctx, visitBookKey(id, n+1))
+		_, err = s.store.RedemptionMark(ctx, once.VisitRebook(id, n+1))
 		if errors.Is(err, models.ErrNotFound) {
 			return n, true, nil
 		}
@@ -238,36 +237,29 @@ func (s *Service) bookingRound(ctx context.Context, id string) (int, bool, error
 }
 
 // finishVisitCancel gives back the bay round n of b holds, if it took one:
-// once per round (giveBack), and safe to repeat after a crash.
+// once per round (once.Counter.GiveBack), and safe to repeat after a crash.
 func (s *Service) finishVisitCancel(ctx context.Context, b models.FilialBooking, n int) error {
 	holder := visitHolder(b.ID, n)
-	for k := 1; ; k++ {
-		h, err := s.store.SlotHolder(ctx, "take:"+bayKey(b)+":"+strconv.Itoa(k))
-		if errors.Is(err, models.ErrNotFound) {
-			return nil // the round never got a bay: nothing to give back
-		}
-		if err != nil {
-			return err
-		}
-		if h == holder {
-			return s.giveBack(ctx, bayKey(b), holder)
-		}
+	k, err := s.counter.Find(ctx, bayKey(b), holder)
+	if err != nil || k == 0 {
+		return err // k == 0: the round never got a bay, nothing to give back
 	}
+	return s.counter.GiveBack(ctx, bayKey(b), holder)
 }
 
 // physicalBay is the visitor bay (1 … bays) that take slot n of counter
 // key stands for. Slots past the bays exist only because bookings were
 // cancelled: slot bays+k was freed by the k-th give-back, so it is the bay
 // the booking that gave it back held.
-func (s *Service) physicalBay(ctx context.Context, key string, bays, n int) (int, error) {
+func (s *Service) physicalBay(ctx context.Context, key once.CounterKey, bays, n int) (int, error) {
 	for hops := 0; n > bays && bays > 0 && hops < 1000; hops++ {
-		freedBy, err := s.store.SlotHolder(ctx, "back:"+key+":"+strconv.Itoa(n-bays))
+		freedBy, err := s.counter.GiverBack(ctx, key, n-bays)
 		if err != nil {
 			return 0, err
 		}
 		m := 0
 		for k := 1; m == 0; k++ {
-			h, err := s.store.SlotHolder(ctx, "take:"+key+":"+strconv.Itoa(k))
+			h, err := s.counter.Holder(ctx, key, k)
 			if errors.Is(err, models.ErrNotFound) {
 				return n, nil // the books do not say: show the slot
 			}
@@ -317,14 +309,14 @@ func (s *Service) CancelFilialVisit(ctx context.Context, p models.Principal, id 
 		if !s.now().Before(day.AddDate(0, 0, 1)) {
 			return models.FilialBooking{}, models.ErrVisitClosed.Withf("%s 的探访已结束。", "the visit on %s is over", b.Day)
 		}
-		if _, err := s.store.SlotHolder(ctx, "visit-used:"+id); err == nil {
+		if _, err := s.store.SlotHolder(ctx, once.VisitUsed(id)); err == nil {
 			return models.FilialBooking{}, models.ErrVisitClosed.Withf("这次探访的免费停车时间已在道闸使用。", "the visit's free time was used at the gate")
 		} else if !errors.Is(err, models.ErrNotFound) {
 			return models.FilialBooking{}, err
 		}
-		err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: visitCancelKey(id, round), Redemption: id,
+		_, err = once.Insert(ctx, redemptionMarks{s.store}, models.RedemptionMark{ID: once.VisitCancel(id, round), Redemption: id,
 			Outcome: "cancelled", Actor: p.ResidentID, At: s.stamp(), Op: idem.OpID})
-		if err != nil && !errors.Is(err, models.ErrConflict) {
+		if err != nil {
 			return models.FilialBooking{}, fmt.Errorf("cancel visit: %w", err)
 		}
 	}
@@ -431,7 +423,7 @@ func (s *Service) freeMinutes(ctx context.Context, ev *models.GateEvent) error {
 	}
 	l := inAt.In(loc)
 	day := l.Format("2006-01-02")
-	b, err := s.store.FilialBooking(ctx, ev.CommunityID+":"+fp.Plate+":"+day)
+	b, err := s.store.FilialBooking(ctx, once.FilialBooking(ev.CommunityID, fp.Plate, day))
 	if errors.Is(err, models.ErrNotFound) || (err == nil && b.Bay == 0) {
 		return none(models.GateNoBooking, day+" 未预约访客车位")
 	}
@@ -460,9 +452,9 @@ func (s *Service) freeMinutes(ctx context.Context, ev *models.GateEvent) error {
 	free := min(inside, policy.FilialFreeMinutes)
 	ev.VisitID = b.ID
 	// One free period per visit: the first exit claims it.
-	err = s.store.InsertSlot(ctx, "visit-used:"+b.ID, ev.EventID, s.stamp())
+	err = s.store.InsertSlot(ctx, once.VisitUsed(b.ID), ev.EventID, s.stamp())
 	if errors.Is(err, models.ErrConflict) {
-		holder, err := s.store.SlotHolder(ctx, "visit-used:"+b.ID)
+		holder, err := s.store.SlotHolder(ctx, once.VisitUsed(b.ID))
 		if err != nil {
 			return err
 		}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 	"github.com/linli-community/linli/qrtoken"
 )
 
@@ -45,8 +45,8 @@ const CounterCodeLength = qrtoken.CounterCodeLength
 // over.
 func (s *Service) recordCounterCode(ctx context.Context, community, tokenID, token string, expires time.Time) (string, error) {
 	for try := 0; try < 5; try++ {
-		code := s.counter.Code(tokenID, try)
-		err := s.store.InsertCounterCode(ctx, community+":"+code, token, expires)
+		code := s.qrTokens.Code(tokenID, try)
+		err := s.store.InsertCounterCode(ctx, once.CounterCode(community, code), token, expires)
 		if err == nil {
 			return code, nil
 		}
@@ -67,7 +67,7 @@ func (s *Service) ScanCode(ctx context.Context, p models.Principal, code string,
 	if err != nil {
 		return ScanResult{}, err
 	}
-	token, err := s.store.CounterCode(ctx, p.CommunityID+":"+normal)
+	token, err := s.store.CounterCode(ctx, once.CounterCode(p.CommunityID, normal))
 	if errors.Is(err, models.ErrNotFound) {
 		return ScanResult{}, models.ErrTokenInvalid.Withf("没有兑换码 %s，请核对后重输，或扫描二维码。", "there is no code %s; check it, or scan the QR code", normal)
 	}
@@ -80,7 +80,7 @@ func (s *Service) ScanCode(ctx context.Context, p models.Principal, code string,
 // IssueQR gives the calling resident a signed, single-use token for a
 // merchant reward, valid for QRLifetime, at most QRPerMinute a minute.
 func (s *Service) IssueQR(ctx context.Context, p models.Principal, rewardID string) (CounterQR, error) {
-	if p.ResidentID == "" || !s.counter.CanSign() {
+	if p.ResidentID == "" || !s.qrTokens.CanSign() {
 		return CounterQR{}, models.ErrForbidden
 	}
 	rw, err := s.reward(ctx, p, rewardID)
@@ -116,7 +116,7 @@ func (s *Service) IssueQR(ctx context.Context, p models.Principal, rewardID stri
 		Issued:    now.Unix(),
 		Expires:   expires.Unix(),
 	}
-	token := s.counter.Sign(claims)
+	token := s.qrTokens.Sign(claims)
 	code, err := s.recordCounterCode(ctx, res.CommunityID, claims.ID, token, expires.UTC())
 	if err != nil {
 		return CounterQR{}, err
@@ -137,8 +137,8 @@ type ScanResult struct {
 }
 
 // Scan redeems a QR token a clerk scanned at their merchant, exactly once.
-// An attempt claims the token by inserting its mark, "scan:"+token id for
-// the first and "scan:"+token id+":"+n for the n-th, which is also the
+// An attempt claims the token by inserting its mark, once.ScanMark of
+// once.ScanAttempt(token id, n) for the n-th, which is also the
 // attempt's redemption's final mark (fulfilled). Only one attempt is at
 // work at a time: another clerk scanning meanwhile is ALREADY_REDEEMED.
 // An attempt refused for points, stock or a limit records its refusal
@@ -150,7 +150,7 @@ func (s *Service) Scan(ctx context.Context, p models.Principal, token string, id
 	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
 		return ScanResult{}, models.ErrForbidden
 	}
-	c, err := s.counter.Parse(token)
+	c, err := s.qrTokens.Parse(token)
 	if err != nil {
 		return ScanResult{}, err
 	}
@@ -210,11 +210,8 @@ func (s *Service) Scan(ctx context.Context, p models.Principal, token string, id
 // whether this request wrote it.
 func (s *Service) claimToken(ctx context.Context, p models.Principal, tokenID string, idem community.Idempotency, refusal error) (string, models.RedemptionMark, bool, error) {
 	for n := 1; ; n++ {
-		attempt := tokenID
-		if n > 1 {
-			attempt += ":" + strconv.Itoa(n)
-		}
-		mark := models.RedemptionMark{ID: "scan:" + attempt, Redemption: community.DerivedID("scan:"+attempt, "redemption"),
+		attempt := once.ScanAttempt(tokenID, n)
+		mark := models.RedemptionMark{ID: once.ScanMark(attempt), Redemption: community.DerivedID(once.ScanMark(attempt), "redemption"),
 			Outcome: string(models.RedemptionFulfilled), Actor: p.ResidentID, At: s.stamp(), Reason: idem.OpID}
 		if refusal == nil {
 			err := s.store.InsertRedemptionMark(ctx, mark)
@@ -251,7 +248,7 @@ func (s *Service) claimToken(ctx context.Context, p models.Principal, tokenID st
 // crash kept the refusal from being recorded (recorded now, with its units
 // given back, so the code is not blocked until it expires).
 func (s *Service) attemptRefused(ctx context.Context, id string) (bool, error) {
-	_, err := s.store.RedemptionMark(ctx, refusedKey(id))
+	_, err := s.store.RedemptionMark(ctx, once.RedemptionRefused(id))
 	if err == nil || !errors.Is(err, models.ErrNotFound) {
 		return err == nil, err
 	}
@@ -288,7 +285,7 @@ func (s *Service) Refund(ctx context.Context, p models.Principal, id, reason str
 	if now.Sub(red.Fulfilled) > time.Duration(policy.MerchantRefundDays)*24*time.Hour {
 		return red, models.ErrRefundWindowEnded.Withf("兑换后 %d 天内才能退回。", "refunds are possible for %d days", policy.MerchantRefundDays)
 	}
-	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: "refund:" + red.ID, Redemption: red.ID, Outcome: string(models.RedemptionRefunded),
+	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: once.RedemptionRefund(red.ID), Redemption: red.ID, Outcome: string(models.RedemptionRefunded),
 		Actor: p.ResidentID, At: now, Reason: reason})
 	if errors.Is(err, models.ErrConflict) {
 		return s.reconcile(ctx, red) // a repeat, or a refund that ran at the same time
@@ -311,14 +308,14 @@ func (s *Service) refunded(ctx context.Context, red models.Redemption, m models.
 		return red, err
 	}
 	_, err = s.ledger.Release(ctx, ledger.Posting{
-		OpID: "refund:" + red.ID, Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
+		OpID: once.RedemptionRefund(red.ID), Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
 		CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: "商户退还: " + red.Title,
 		PolicyVersion: policy.Version, Actor: m.Actor,
 	})
 	if err != nil {
 		return red, fmt.Errorf("refund: %w", err)
 	}
-	err = s.recordEvent(ctx, settlementLine(red, reverseEventID(red.ID, red.Generation), models.EventReversed, red.Title+" (退还)", m.At))
+	err = s.recordEvent(ctx, settlementLine(red, once.ReverseEvent(red.ID, red.Generation), models.EventReversed, red.Title+" (退还)", m.At))
 	if err != nil {
 		return red, fmt.Errorf("refund: %w", err)
 	}

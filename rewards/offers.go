@@ -69,11 +69,11 @@ func (s *Service) MyOffers(ctx context.Context, p models.Principal) ([]Offer, er
 // hint.
 func (s *Service) usedUp(ctx context.Context, rw models.Reward, res models.Resident, now time.Time, loc *time.Location) error {
 	for _, c := range counters(rw, res.ID, res.HouseholdID, now, loc) {
-		taken, err := s.count(ctx, "take:"+c.key)
+		taken, err := s.counter.Taken(ctx, c.key)
 		if err != nil {
 			return fmt.Errorf("offers: %w", err)
 		}
-		backs, err := s.count(ctx, "back:"+c.key)
+		backs, err := s.counter.GivenBack(ctx, c.key)
 		if err != nil {
 			return fmt.Errorf("offers: %w", err)
 		}

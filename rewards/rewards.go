@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/linli-community/linli/cache"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 	"github.com/linli-community/linli/qrtoken"
 	"github.com/linli-community/linli/ratelimit"
 	"golang.org/x/sync/singleflight"
@@ -87,16 +87,16 @@ type Service struct {
 	zones    *community.Zones
 	policies community.PolicySource
 	elig     Eligibility
-	counter  qrtoken.Counter // signs and reads merchant QR tokens
+	qrTokens qrtoken.Counter // signs and reads merchant QR tokens
 	newID    func() string
 	now      func() time.Time
-
-	mu    sync.Mutex
-	hints map[string]int // first slot index not known to be taken, per counter
 
 	qrLimiter *ratelimit.Limiter // QR tokens issued per resident per minute
 
 	flight singleflight.Group
+
+	// counter takes and gives back the units of stock and limits.
+	counter *once.Counter
 
 	// catalogue is the rewards this replica read or wrote lately, so
 	// redeem and scan need no read of their reward.
@@ -115,20 +115,21 @@ const catalogueSize = 1000
 // New returns the rewards service. d.QRSecret signs merchant QR
 // tokens; d.Eligibility answers honour-roll, star and building-head questions.
 func New(d Deps) *Service {
-	return &Service{
+	svc := &Service{
 		store:     d.Store,
 		ledger:    d.Ledger,
 		people:    d.People,
 		zones:     community.NewZones(d.People),
 		policies:  d.Policies,
 		elig:      d.Eligibility,
-		counter:   qrtoken.NewCounter(d.QRSecret),
+		qrTokens:  qrtoken.NewCounter(d.QRSecret),
 		newID:     d.NewID,
 		now:       d.Now,
-		hints:     map[string]int{},
 		qrLimiter: ratelimit.New(QRPerMinute, time.Minute, qrResidents, d.Now),
 		catalogue: cache.New[string, models.Reward](catalogueTTL, catalogueSize, d.Now),
 	}
+	svc.counter = once.NewCounter(d.Store, svc.stamp)
+	return svc
 }
 
 // Deps are what the rewards service is built on, by name.
@@ -307,162 +308,30 @@ func (s *Service) admit(ctx context.Context, rw models.Reward, res models.Reside
 	return nil
 }
 
-// --- slot counters ---
+// redemptionMarks is the store's redemption marks as a once.MarkStore.
+// It goes through Store, not a port of its own, so whatever wraps Store
+// (a test that cuts a write short) sees every insert.
+type redemptionMarks struct{ store Store }
 
-// A counter counts units of something limited (stock, a resident's
-// monthly limit, visitor bays) with inserts only: a unit is taken by
-// inserting "take:"+key+":"+n for n = 1, 2, … and given back by inserting
-// "back:"+key+":"+k. Both runs grow without gaps, so taking n is allowed
-// only while n <= capacity + backs: concurrent takers race for the same n
-// and the unique _id lets one win. Nothing is ever updated or deleted.
-
-func (s *Service) hint(key string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n := s.hints[key]; n > 0 {
-		return n
-	}
-	return 1
+// InsertMark records m; models.ErrConflict if a mark with its id exists.
+func (r redemptionMarks) InsertMark(ctx context.Context, m models.RedemptionMark) error {
+	return r.store.InsertRedemptionMark(ctx, m)
 }
 
-func (s *Service) advance(key string, n int) {
-	s.mu.Lock()
-	if s.hints[key] < n {
-		s.hints[key] = n
-	}
-	s.mu.Unlock()
+// Mark returns the redemption mark with id, or models.ErrNotFound.
+func (r redemptionMarks) Mark(ctx context.Context, id string) (models.RedemptionMark, error) {
+	return r.store.RedemptionMark(ctx, id)
 }
 
-// count is how many slots of a gap-free run exist.
-func (s *Service) count(ctx context.Context, run string) (int, error) {
-	n := s.hint(run)
-	for {
-		_, err := s.store.SlotHolder(ctx, run+":"+strconv.Itoa(n))
-		if errors.Is(err, models.ErrNotFound) {
-			break
-		}
-		if err != nil {
-			return 0, err
-		}
-		n++
-	}
-	s.advance(run, n)
-	return n - 1, nil
-}
+// --- counters ---
 
-// take takes one unit of counter key for holder and returns its number, or
-// 0 when all capacity units are taken. With recheck it first looks for a
-// unit holder took already (a repeat of an interrupted request).
-func (s *Service) take(ctx context.Context, key string, capacity int, holder string, recheck bool) (int, error) {
-	run := "take:" + key
-	if recheck {
-		for n := 1; ; n++ {
-			h, err := s.store.SlotHolder(ctx, run+":"+strconv.Itoa(n))
-			if errors.Is(err, models.ErrNotFound) {
-				break
-			}
-			if err != nil {
-				return 0, err
-			}
-			if h == holder {
-				return n, nil
-			}
-		}
-	}
-	backs, err := s.count(ctx, "back:"+key)
-	if err != nil {
-		return 0, err
-	}
-	n := s.hint(run)
-	for {
-		if n > capacity+backs {
-			if backs, err = s.count(ctx, "back:"+key); err != nil {
-				return 0, err
-			}
-			if n > capacity+backs {
-				return 0, nil
-			}
-		}
-		err := s.store.InsertSlot(ctx, run+":"+strconv.Itoa(n), holder, s.stamp())
-		if err == nil {
-			s.advance(run, n+1)
-			return n, nil
-		}
-		if !errors.Is(err, models.ErrConflict) {
-			return 0, err
-		}
-		n++
-		s.advance(run, n)
-	}
-}
-
-// giveBack returns holder's unit of counter key, exactly once per holder,
-// in two keyed steps: a ticket "gave:"+key+":"+holder (":"+i for the i-th)
-// that names the back slot k it means to fill ("slot:"+k), then the slot
-// "back:"+key+":"+k itself. The crash points:
-//   - before the first ticket: nothing is written; the caller's repeat (a
-//     reader applying the cancel, refusal or expiry again) starts afresh;
-//   - after a ticket, before its back slot (the worst: without a repair
-//     the unit was lost and the stock undersold): the next caller finds
-//     the ticket, reads the slot it names and fills it;
-//   - after the back slot: the next caller finds the slot holds holder
-//     and stops.
-//
-// A ticket whose slot another holder filled first is followed by the
-// next ticket; every caller for one holder walks the same tickets, so at
-// most one back slot ever holds it. A ticket names the first missing
-// slot, so the back run stays gap-free. Legacy tickets (holding the
-// holder) name no slot and are taken as done.
-func (s *Service) giveBack(ctx context.Context, key, holder string) error {
-	run := "back:" + key
-	for i := 1; ; i++ {
-		ticket := "gave:" + key + ":" + holder
-		if i > 1 {
-			ticket += ":" + strconv.Itoa(i)
-		}
-		backs, err := s.count(ctx, run)
-		if err != nil {
-			return err
-		}
-		k := backs + 1
-		err = s.store.InsertSlot(ctx, ticket, "slot:"+strconv.Itoa(k), s.stamp())
-		if errors.Is(err, models.ErrConflict) {
-			named, err := s.store.SlotHolder(ctx, ticket)
-			if err != nil {
-				return err
-			}
-			slot, ok := strings.CutPrefix(named, "slot:")
-			if !ok {
-				return nil // a legacy ticket: its give-back is done
-			}
-			if k, err = strconv.Atoi(slot); err != nil {
-				return fmt.Errorf("give back: ticket %s names %q", ticket, named)
-			}
-		} else if err != nil {
-			return err
-		}
-		err = s.store.InsertSlot(ctx, run+":"+strconv.Itoa(k), holder, s.stamp())
-		if err == nil {
-			s.advance(run, k+1)
-			return nil
-		}
-		if !errors.Is(err, models.ErrConflict) {
-			return err
-		}
-		h, err := s.store.SlotHolder(ctx, run+":"+strconv.Itoa(k))
-		if err != nil {
-			return err
-		}
-		if h == holder {
-			return nil // filled by an earlier call
-		}
-		// Another holder filled slot k first: the next ticket names another.
-	}
-}
+// A redemption takes one unit of each of its counters (stock, limits) and
+// gives them back when it is cancelled, expires or is refused: see
+// once.Counter (docs/ARCHITECTURE.md §4.3).
 
 // counterSpec is one counter a redemption takes a unit of.
 type counterSpec struct {
-	key      string
+	key      once.CounterKey
 	capacity int
 	refusal  error
 }
@@ -475,25 +344,25 @@ func counters(rw models.Reward, residentID, householdID string, t time.Time, loc
 	quarter := fmt.Sprintf("%d-Q%d", l.Year(), (int(l.Month())+2)/3)
 	year := strconv.Itoa(l.Year())
 	var cs []counterSpec
-	add := func(capacity int, key string, refusal error) {
+	add := func(capacity int, key once.CounterKey, refusal error) {
 		if capacity > 0 {
 			cs = append(cs, counterSpec{key, capacity, refusal})
 		}
 	}
 	sold := models.ErrSoldOut.Withf("这项兑换已兑完。", "this reward is sold out")
-	add(rw.LimitMonth, "lim:"+rw.ID+":"+residentID+":"+month, models.ErrLimitReached.Withf("每月最多兑换 %d 次。", "at most %d per month", rw.LimitMonth))
-	add(rw.LimitQuarter, "lim:"+rw.ID+":"+residentID+":"+quarter, models.ErrLimitReached.Withf("每季度最多兑换 %d 次。", "at most %d per quarter", rw.LimitQuarter))
-	add(rw.LimitYear, "lim:"+rw.ID+":"+residentID+":"+year, models.ErrLimitReached.Withf("每年最多兑换 %d 次。", "at most %d per year", rw.LimitYear))
+	add(rw.LimitMonth, once.ResidentLimit(rw.ID, residentID, month), models.ErrLimitReached.Withf("每月最多兑换 %d 次。", "at most %d per month", rw.LimitMonth))
+	add(rw.LimitQuarter, once.ResidentLimit(rw.ID, residentID, quarter), models.ErrLimitReached.Withf("每季度最多兑换 %d 次。", "at most %d per quarter", rw.LimitQuarter))
+	add(rw.LimitYear, once.ResidentLimit(rw.ID, residentID, year), models.ErrLimitReached.Withf("每年最多兑换 %d 次。", "at most %d per year", rw.LimitYear))
 	if rw.HouseholdYearCapFen > 0 && rw.ValueFen > 0 {
-		add(int(rw.HouseholdYearCapFen/rw.ValueFen), "hh:"+rw.ID+":"+householdID+":"+year,
+		add(int(rw.HouseholdYearCapFen/rw.ValueFen), once.HouseholdYearCap(rw.ID, householdID, year),
 			models.ErrLimitReached.Withf("本户今年已达到 %s 元的年度上限。", "the household's yearly cap of %s yuan is reached", rw.HouseholdYearCapFen))
 		if rw.HouseholdYearCapFen < rw.ValueFen {
-			cs = append(cs, counterSpec{"hh:" + rw.ID + ":" + householdID + ":" + year, 0,
+			cs = append(cs, counterSpec{once.HouseholdYearCap(rw.ID, householdID, year), 0,
 				models.ErrLimitReached.Withf("本户今年已达到 %s 元的年度上限。", "the household's yearly cap of %s yuan is reached", rw.HouseholdYearCapFen)})
 		}
 	}
-	add(rw.StockPerMonth, "stockm:"+rw.ID+":"+month, sold)
-	add(rw.StockTotal, "stock:"+rw.ID, sold)
+	add(rw.StockPerMonth, once.MonthlyStock(rw.ID, month), sold)
+	add(rw.StockTotal, once.TotalStock(rw.ID), sold)
 	return cs
 }
 
@@ -506,7 +375,7 @@ const unlimited = 1 << 30
 func unitsOf(cs []counterSpec) []string {
 	units := make([]string, 0, len(cs))
 	for _, c := range cs {
-		units = append(units, c.key)
+		units = append(units, string(c.key))
 	}
 	return units
 }
@@ -521,9 +390,9 @@ func unitSpecs(rw models.Reward, red models.Redemption, loc *time.Location) []co
 	}
 	out := make([]counterSpec, 0, len(red.Units))
 	for _, k := range red.Units {
-		c := counterSpec{key: k, capacity: unlimited}
+		c := counterSpec{key: once.CounterKey(k), capacity: unlimited}
 		for _, n := range now {
-			if n.key == k {
+			if string(n.key) == k {
 				c = n
 			}
 		}
@@ -580,15 +449,11 @@ func (s *Service) affordable(ctx context.Context, res models.Resident, rw models
 // fills meanwhile is refused by take.
 func (s *Service) available(ctx context.Context, rw models.Reward, res models.Resident, now time.Time, loc *time.Location) error {
 	for _, c := range counters(rw, res.ID, res.HouseholdID, now, loc) {
-		taken := s.hint("take:"+c.key) - 1 // at least this many are taken
-		if taken < c.capacity {
-			continue
-		}
-		backs, err := s.count(ctx, "back:"+c.key)
+		full, err := s.counter.KnownFull(ctx, c.key, c.capacity)
 		if err != nil {
 			return fmt.Errorf("redeem: %w", err)
 		}
-		if taken >= c.capacity+backs {
+		if full {
 			return c.refusal
 		}
 	}
@@ -740,17 +605,17 @@ func (s *Service) resumeWith(ctx context.Context, red models.Redemption, rw *mod
 		return models.Redemption{}, cause
 	}
 	for _, c := range unitSpecs(*rw, red, loc) {
-		n, err := s.take(ctx, c.key, c.capacity, red.ID, repeat)
+		n, err := s.counter.Take(ctx, c.key, c.capacity, red.ID, repeat)
 		if err != nil {
 			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 		}
 		if n == 0 {
 			return fail(c.refusal)
 		}
-		taken = append(taken, c.key)
+		taken = append(taken, string(c.key))
 	}
 	_, err = s.ledger.Hold(ctx, ledger.Posting{
-		OpID: holdOp(red.ID), Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
+		OpID: once.RedemptionHold(red.ID), Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
 		CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: "兑换: " + red.Title,
 		IdempotencyKey: key, PolicyVersion: policy.Version, Actor: red.ResidentID,
 	})
@@ -779,8 +644,6 @@ func refusedAgain(red models.Redemption) error {
 	return (&models.Error{Code: code}).Withf("这项请求第一次提交时已被拒绝，重复提交的结果相同。", "the first attempt of this request was refused")
 }
 
-func refusedKey(id string) string { return "refused:" + id }
-
 // refuse records that opening red was refused with code, after it took
 // the counter units taken, and gives those back: the refusal mark is
 // inserted first, so a crash in the give-back is finished by the next
@@ -792,12 +655,9 @@ func (s *Service) refuse(ctx context.Context, red models.Redemption, taken []str
 	if code == "" {
 		code = models.ErrConflict.Code
 	}
-	m := models.RedemptionMark{ID: refusedKey(red.ID), Redemption: red.ID, Outcome: string(models.RedemptionFailed),
+	m := models.RedemptionMark{ID: once.RedemptionRefused(red.ID), Redemption: red.ID, Outcome: string(models.RedemptionFailed),
 		Actor: red.ResidentID, At: s.stamp(), Reason: string(code), Units: taken}
-	err := s.store.InsertRedemptionMark(ctx, m)
-	if errors.Is(err, models.ErrConflict) {
-		m, err = s.store.RedemptionMark(ctx, m.ID)
-	}
+	m, _, err := once.Decide(ctx, redemptionMarks{s.store}, m.ID, m)
 	if err != nil {
 		return red, fmt.Errorf("refuse: %w", err)
 	}
@@ -809,7 +669,7 @@ func (s *Service) refuse(ctx context.Context, red models.Redemption, taken []str
 func (s *Service) refused(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
 	if apply {
 		for _, k := range m.Units {
-			if err := s.giveBack(ctx, k, red.ID); err != nil {
+			if err := s.counter.GiveBack(ctx, once.CounterKey(k), red.ID); err != nil {
 				return red, fmt.Errorf("give back %s: %w", k, err)
 			}
 		}
@@ -820,36 +680,15 @@ func (s *Service) refused(ctx context.Context, red models.Redemption, m models.R
 
 // --- deciding the outcome ---
 
-func finalKey(id string, gen int) string {
-	if gen <= 1 {
-		return "final:" + id
-	}
-	return fmt.Sprintf("final:%s:%d", id, gen)
-}
-
-func voidKey(id string, gen int) string { return fmt.Sprintf("void:%s:%d", id, gen) }
-
-// holdOp is the op id of the ledger hold that takes a redemption's points.
-func holdOp(id string) string { return "redeem:" + id }
-
 // finalMark is the id of the mark that decides red's current generation. A
 // merchant redemption is decided when its token is scanned, so the scan's
 // mark is its final mark.
 func finalMark(red models.Redemption) string {
 	if red.TokenID != "" {
-		return "scan:" + red.TokenID
+		return once.ScanMark(red.TokenID)
 	}
-	return finalKey(red.ID, red.Generation)
+	return once.RedemptionFinal(red.ID, red.Generation)
 }
-
-func fulfilEventID(id string, gen int) string {
-	if gen <= 1 {
-		return "fulfil:" + id
-	}
-	return fmt.Sprintf("fulfil:%s:%d", id, gen)
-}
-
-func reverseEventID(id string, n int) string { return fmt.Sprintf("reverse:%s:%d", id, n) }
 
 // The saved status of a redemption is a cache of the keyed records that
 // decide it. A request that writes a final mark, a void, a refund or a
@@ -870,7 +709,7 @@ func (s *Service) follow(ctx context.Context, red models.Redemption, apply bool)
 		var err error
 		switch red.Status {
 		case models.RedemptionOpening:
-			_, err = s.ledger.Outcome(ctx, holdOp(red.ID))
+			_, err = s.ledger.Outcome(ctx, once.RedemptionHold(red.ID))
 			if errors.Is(err, models.ErrNotFound) {
 				return s.followRefusal(ctx, red, "", apply)
 			}
@@ -899,7 +738,7 @@ func (s *Service) follow(ctx context.Context, red models.Redemption, apply bool)
 				err = fmt.Errorf("redemption %s: mark %s has outcome %q", red.ID, m.ID, m.Outcome)
 			}
 		case models.RedemptionFulfilled:
-			vm, err := s.store.RedemptionMark(ctx, voidKey(red.ID, red.Generation))
+			vm, err := s.store.RedemptionMark(ctx, once.RedemptionVoid(red.ID, red.Generation))
 			if err == nil {
 				if red, err = s.voided(ctx, red, vm, apply); err != nil {
 					return red, err
@@ -909,7 +748,7 @@ func (s *Service) follow(ctx context.Context, red models.Redemption, apply bool)
 			if !errors.Is(err, models.ErrNotFound) {
 				return red, err
 			}
-			rm, err := s.store.RedemptionMark(ctx, "refund:"+red.ID)
+			rm, err := s.store.RedemptionMark(ctx, once.RedemptionRefund(red.ID))
 			if errors.Is(err, models.ErrNotFound) {
 				return red, nil
 			}
@@ -932,7 +771,7 @@ func (s *Service) follow(ctx context.Context, red models.Redemption, apply bool)
 // is written and every unit given back, since a hold is posted only once
 // all were taken); else still being opened.
 func (s *Service) followRefusal(ctx context.Context, red models.Redemption, holdCode models.Code, apply bool) (models.Redemption, error) {
-	m, err := s.store.RedemptionMark(ctx, refusedKey(red.ID))
+	m, err := s.store.RedemptionMark(ctx, once.RedemptionRefused(red.ID))
 	switch {
 	case err == nil:
 		return s.refused(ctx, red, m, apply)
@@ -956,7 +795,7 @@ func (s *Service) followRefusal(ctx context.Context, red models.Redemption, hold
 		}
 		for _, c := range counters(rw, red.ResidentID, red.HouseholdID, red.Created, loc) {
 			if c.capacity > 0 {
-				units = append(units, c.key)
+				units = append(units, string(c.key))
 			}
 		}
 	}
@@ -1042,7 +881,7 @@ func settlementLine(red models.Redemption, id string, kind models.SettlementEven
 	e := models.SettlementEvent{ID: id, CommunityID: red.CommunityID, PartnerID: red.PartnerID, Kind: kind, RedemptionID: red.ID,
 		RewardID: red.RewardID, ResidentID: red.ResidentID, Description: description, ValueFen: red.ValueFen, Bearer: red.Bearer, At: at}
 	if kind == models.EventReversed {
-		e.ValueFen, e.Undoes = -red.ValueFen, fulfilEventID(red.ID, red.Generation)
+		e.ValueFen, e.Undoes = -red.ValueFen, once.FulfilEvent(red.ID, red.Generation)
 	}
 	return e
 }
@@ -1060,7 +899,7 @@ func (s *Service) recordEvent(ctx context.Context, e models.SettlementEvent) err
 // settlement line.
 func (s *Service) fulfilled(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
 	if apply {
-		err := s.recordEvent(ctx, settlementLine(red, fulfilEventID(red.ID, red.Generation), models.EventFulfilled, red.Title, m.At))
+		err := s.recordEvent(ctx, settlementLine(red, once.FulfilEvent(red.ID, red.Generation), models.EventFulfilled, red.Title, m.At))
 		if err != nil {
 			return red, fmt.Errorf("fulfil: %w", err)
 		}
@@ -1074,7 +913,7 @@ func (s *Service) fulfilled(ctx context.Context, red models.Redemption, m models
 // fresh hold period, as generation n+1.
 func (s *Service) voided(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
 	if apply {
-		err := s.recordEvent(ctx, settlementLine(red, reverseEventID(red.ID, red.Generation), models.EventReversed,
+		err := s.recordEvent(ctx, settlementLine(red, once.ReverseEvent(red.ID, red.Generation), models.EventReversed,
 			red.Title+" (账单作废 "+m.BillNo+")", m.At))
 		if err != nil {
 			return red, fmt.Errorf("void: %w", err)
@@ -1102,7 +941,7 @@ func (s *Service) closed(ctx context.Context, red models.Redemption, m models.Re
 			return red, err
 		}
 		_, err = s.ledger.Release(ctx, ledger.Posting{
-			OpID: "release:" + red.ID, Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
+			OpID: once.RedemptionRelease(red.ID), Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
 			CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: closeReason[models.RedemptionStatus(m.Outcome)] + ": " + red.Title,
 			PolicyVersion: policy.Version, Actor: m.Actor,
 		})
@@ -1133,7 +972,7 @@ func (s *Service) giveBackAll(ctx context.Context, red models.Redemption) error 
 		if red.Units == nil && c.capacity == 0 {
 			continue
 		}
-		if err := s.giveBack(ctx, c.key, red.ID); err != nil {
+		if err := s.counter.GiveBack(ctx, c.key, red.ID); err != nil {
 			return fmt.Errorf("give back %s: %w", c.key, err)
 		}
 	}
@@ -1347,7 +1186,7 @@ func (s *Service) ApplyCredit(ctx context.Context, p models.Principal, id, billN
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("apply credit: %w", err)
 	}
-	if g, m, err := s.earlierStep(ctx, red, finalKey, idem.OpID); err != nil || g > 0 {
+	if g, m, err := s.earlierStep(ctx, red, once.RedemptionFinal, idem.OpID); err != nil || g > 0 {
 		if err != nil {
 			return red, fmt.Errorf("apply credit: %w", err)
 		}
@@ -1360,7 +1199,7 @@ func (s *Service) ApplyCredit(ctx context.Context, p models.Principal, id, billN
 }
 
 // earlierStep finds the generation before red's current one whose mark
-// (finalKey or voidKey) was written by request op: 0 if there is none.
+// (once.RedemptionFinal or once.RedemptionVoid) was written by request op: 0 if there is none.
 // Generations are few, and each look is one read by _id.
 func (s *Service) earlierStep(ctx context.Context, red models.Redemption, key func(string, int) string, op string) (int, models.RedemptionMark, error) {
 	if op == "" {
@@ -1399,7 +1238,7 @@ func (s *Service) asOfGeneration(ctx context.Context, red models.Redemption, g i
 	// the void that began it (voided).
 	from := red.Created
 	if g > 1 {
-		vm, err := s.store.RedemptionMark(ctx, voidKey(red.ID, g-1))
+		vm, err := s.store.RedemptionMark(ctx, once.RedemptionVoid(red.ID, g-1))
 		if err != nil {
 			return red, fmt.Errorf("generation %d: %w", g, err)
 		}
@@ -1421,7 +1260,7 @@ func (s *Service) VoidCredit(ctx context.Context, p models.Principal, id, reason
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("void credit: %w", err)
 	}
-	if g, m, err := s.earlierStep(ctx, red, voidKey, idem.OpID); err != nil || g > 0 {
+	if g, m, err := s.earlierStep(ctx, red, once.RedemptionVoid, idem.OpID); err != nil || g > 0 {
 		if err != nil {
 			return red, fmt.Errorf("void credit: %w", err)
 		}
@@ -1430,7 +1269,7 @@ func (s *Service) VoidCredit(ctx context.Context, p models.Principal, id, reason
 	if red.Status != models.RedemptionFulfilled {
 		return red, models.ErrRedemptionClosed.Withf("这笔抵扣%[2]s，尚未用于账单。", "the credit is %[1]s, not applied to a bill", red.Status, red.Status.Zh())
 	}
-	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: voidKey(red.ID, red.Generation), Redemption: red.ID, Outcome: "voided",
+	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: once.RedemptionVoid(red.ID, red.Generation), Redemption: red.ID, Outcome: "voided",
 		Actor: p.ResidentID, At: s.stamp(), BillNo: red.BillNo, BillDate: red.BillDate, Reason: reason, Op: idem.OpID})
 	if errors.Is(err, models.ErrConflict) {
 		return s.reconcile(ctx, red) // a void that ran at the same time

@@ -8,6 +8,7 @@ import (
 
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 )
 
 // ExpiryCounts says what an expiry run did.
@@ -51,7 +52,7 @@ func (s *Service) rules(ctx context.Context, cache map[string]communityRules, co
 // next month), the points that have outlived the community's lifetime
 // (policy.PointsLifetimeMonths): those earned before the end of m less
 // the lifetime, first in first out (models.PointsExpiry). Each account's
-// expiry is one ledger posting keyed "expiry:"+account+":"+cutoff month,
+// expiry is one ledger posting keyed once.PointsExpiry(account, cutoff month),
 // so a re-run expires nothing twice; and since the amount counts what
 // expired before, a later run never expires the same points again either.
 //
@@ -94,7 +95,7 @@ func (s *Service) ExpirePoints(ctx context.Context, m models.Month) (ExpiryCount
 			return nil
 		}
 		cutoffMonth := models.MonthOf(cutoff.Add(-time.Nanosecond), rules.loc)
-		opID := "expiry:" + acct.String() + ":" + cutoffMonth.String()
+		opID := once.PointsExpiry(acct, cutoffMonth)
 		due := tally.Due(0)
 		if due == 0 {
 			return nil

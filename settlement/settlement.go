@@ -10,6 +10,7 @@ import (
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -437,7 +438,7 @@ func (s *Service) transition(ctx context.Context, p models.Principal, st models.
 		by, at = st.PaidBy, st.PaidAt
 	}
 	err = s.trail.RecordAudit(ctx, models.AuditRecord{
-		ID: st.ID + ":" + string(to), CommunityID: st.CommunityID, Actor: by, Action: "statement." + string(to),
+		ID: once.AuditStatement(st.ID, string(to)), CommunityID: st.CommunityID, Actor: by, Action: "statement." + string(to),
 		Subject: st.PartnerID, Amount: int64(st.TotalFen), Ref: st.ID, At: at,
 	})
 	return st, wrapIf(err, "statement "+string(to)+": audit trail")

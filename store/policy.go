@@ -9,7 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// policyDoc is one version of a community's policy as stored in policies.
+// policyDoc is a policy version as it is stored.
 type policyDoc struct {
 	ID                   string    `bson:"_id"` // community:version, so a version is written once
 	Community            string    `bson:"community"`
@@ -48,90 +48,114 @@ type policyDoc struct {
 	FilialVisitorBays    int       `bson:"filial_visitor_bays"`
 }
 
-// toPolicyDoc returns policy p as stored.
+// policyMoves say how one direction moves a field between models.Policy
+// and policyDoc.
+type policyMoves struct {
+	points  func(field *models.Points, stored *int64)
+	minutes func(field *models.Minutes, stored *int64)
+	whole   func(field *int, stored *int)
+	flag    func(field *bool, stored *bool)
+	text    func(field *string, stored *string)
+	instant func(field *time.Time, stored *time.Time)
+	texts   func(field *[]string, stored *[]string)
+	days    func(field *[]time.Weekday, stored *[]int)
+}
+
+// linkPolicy is the one list pairing each field of p with its field in d;
+// moves moves each pair in the direction wanted. The policy tests fail if
+// a field of models.Policy is missing.
+func linkPolicy(p *models.Policy, d *policyDoc, moves policyMoves) {
+	moves.text(&p.CommunityID, &d.Community)
+	moves.whole(&p.Version, &d.Version)
+	moves.instant(&p.Effective, &d.Effective)
+	moves.text(&p.CreatedBy, &d.CreatedBy)
+	moves.points(&p.MaxAward, &d.MaxAward)
+	moves.points(&p.MaxDeduct, &d.MaxDeduct)
+	moves.points(&p.PointsPerHour, &d.PointsPerHour)
+	moves.minutes(&p.MaxMinutesPerDay, &d.MaxMinutesPerDay)
+	moves.whole(&p.AutoApproveDays, &d.AutoApproveDays)
+	moves.whole(&p.ClaimExpiryDays, &d.ClaimExpiryDays)
+	moves.whole(&p.CheckinGraceMinutes, &d.CheckinGraceMinutes)
+	moves.minutes(&p.DebtFloorMinutes, &d.DebtFloorMinutes)
+	moves.whole(&p.GiftMinAge, &d.GiftMinAge)
+	moves.minutes(&p.GiftYearlyCapMinutes, &d.GiftYearlyCapMinutes)
+	moves.whole(&p.PointsLifetimeMonths, &d.PointsLifetimeMonths)
+	moves.whole(&p.HoldExpiryDays, &d.HoldExpiryDays)
+	moves.whole(&p.MerchantRefundDays, &d.MerchantRefundDays)
+	moves.whole(&p.NoticeDays, &d.NoticeDays)
+	moves.whole(&p.ListingDays, &d.ListingDays)
+	moves.points(&p.ListingPoints, &d.ListingPoints)
+	moves.points(&p.AllowanceBase, &d.AllowanceBase)
+	moves.points(&p.AllowancePerDuty, &d.AllowancePerDuty)
+	moves.points(&p.AllowanceCap, &d.AllowanceCap)
+	moves.flag(&p.AllowanceProRata, &d.AllowanceProRata)
+	moves.texts(&p.DutyChecklist, &d.DutyChecklist)
+	moves.points(&p.OneStarPoints, &d.OneStarPoints)
+	moves.points(&p.TwoStarPoints, &d.TwoStarPoints)
+	moves.points(&p.ModelStarPoints, &d.ModelStarPoints)
+	moves.whole(&p.FilialMinAge, &d.FilialMinAge)
+	moves.minutes(&p.FilialFreeMinutes, &d.FilialFreeMinutes)
+	moves.days(&p.FilialDays, &d.FilialDays)
+	moves.whole(&p.FilialFromMinute, &d.FilialFromMinute)
+	moves.whole(&p.FilialToMinute, &d.FilialToMinute)
+	moves.whole(&p.FilialVisitorBays, &d.FilialVisitorBays)
+}
+
+// saveAs returns a move that stores a field as convert gives it.
+func saveAs[F, D any](convert func(F) D) func(field *F, stored *D) {
+	return func(field *F, stored *D) { *stored = convert(*field) }
+}
+
+// loadAs returns a move that reads a field back as convert gives it.
+func loadAs[F, D any](convert func(D) F) func(field *F, stored *D) {
+	return func(field *F, stored *D) { *field = convert(*stored) }
+}
+
+// same returns v: a field stored as it is.
+func same[T any](v T) T { return v }
+
+// toPolicyDoc returns p as it is stored; its id is community:version, so a
+// version is written once.
 func toPolicyDoc(p models.Policy) policyDoc {
-	d := policyDoc{
-		ID:                   fmt.Sprintf("%s:%06d", p.CommunityID, p.Version),
-		Community:            p.CommunityID,
-		Version:              p.Version,
-		Effective:            p.Effective,
-		CreatedBy:            p.CreatedBy,
-		MaxAward:             int64(p.MaxAward),
-		MaxDeduct:            int64(p.MaxDeduct),
-		PointsPerHour:        int64(p.PointsPerHour),
-		MaxMinutesPerDay:     int64(p.MaxMinutesPerDay),
-		AutoApproveDays:      p.AutoApproveDays,
-		ClaimExpiryDays:      p.ClaimExpiryDays,
-		CheckinGraceMinutes:  p.CheckinGraceMinutes,
-		DebtFloorMinutes:     int64(p.DebtFloorMinutes),
-		GiftMinAge:           p.GiftMinAge,
-		GiftYearlyCapMinutes: int64(p.GiftYearlyCapMinutes),
-		PointsLifetimeMonths: p.PointsLifetimeMonths,
-		HoldExpiryDays:       p.HoldExpiryDays,
-		MerchantRefundDays:   p.MerchantRefundDays,
-		NoticeDays:           p.NoticeDays,
-		ListingDays:          p.ListingDays,
-		ListingPoints:        int64(p.ListingPoints),
-		AllowanceBase:        int64(p.AllowanceBase),
-		AllowancePerDuty:     int64(p.AllowancePerDuty),
-		AllowanceCap:         int64(p.AllowanceCap),
-		AllowanceProRata:     p.AllowanceProRata,
-		DutyChecklist:        p.DutyChecklist,
-		OneStarPoints:        int64(p.OneStarPoints),
-		TwoStarPoints:        int64(p.TwoStarPoints),
-		ModelStarPoints:      int64(p.ModelStarPoints),
-		FilialMinAge:         p.FilialMinAge,
-		FilialFreeMinutes:    int64(p.FilialFreeMinutes),
-		FilialFromMinute:     p.FilialFromMinute,
-		FilialToMinute:       p.FilialToMinute,
-		FilialVisitorBays:    p.FilialVisitorBays,
-	}
-	for _, w := range p.FilialDays {
-		d.FilialDays = append(d.FilialDays, int(w))
-	}
+	d := policyDoc{ID: fmt.Sprintf("%s:%06d", p.CommunityID, p.Version)}
+	linkPolicy(&p, &d, policyMoves{
+		points:  saveAs(func(v models.Points) int64 { return int64(v) }),
+		minutes: saveAs(func(v models.Minutes) int64 { return int64(v) }),
+		whole:   saveAs(same[int]),
+		flag:    saveAs(same[bool]),
+		text:    saveAs(same[string]),
+		instant: saveAs(same[time.Time]),
+		texts:   saveAs(same[[]string]),
+		days: saveAs(func(days []time.Weekday) []int {
+			var out []int
+			for _, day := range days {
+				out = append(out, int(day))
+			}
+			return out
+		}),
+	})
 	return d
 }
 
-// model returns the stored policy.
+// model returns the stored policy version d.
 func (d policyDoc) model() models.Policy {
-	p := models.Policy{
-		CommunityID:          d.Community,
-		Version:              d.Version,
-		Effective:            d.Effective.UTC(),
-		CreatedBy:            d.CreatedBy,
-		MaxAward:             models.Points(d.MaxAward),
-		MaxDeduct:            models.Points(d.MaxDeduct),
-		PointsPerHour:        models.Points(d.PointsPerHour),
-		MaxMinutesPerDay:     models.Minutes(d.MaxMinutesPerDay),
-		AutoApproveDays:      d.AutoApproveDays,
-		ClaimExpiryDays:      d.ClaimExpiryDays,
-		CheckinGraceMinutes:  d.CheckinGraceMinutes,
-		DebtFloorMinutes:     models.Minutes(d.DebtFloorMinutes),
-		GiftMinAge:           d.GiftMinAge,
-		GiftYearlyCapMinutes: models.Minutes(d.GiftYearlyCapMinutes),
-		PointsLifetimeMonths: d.PointsLifetimeMonths,
-		HoldExpiryDays:       d.HoldExpiryDays,
-		MerchantRefundDays:   d.MerchantRefundDays,
-		NoticeDays:           d.NoticeDays,
-		ListingDays:          d.ListingDays,
-		ListingPoints:        models.Points(d.ListingPoints),
-		AllowanceBase:        models.Points(d.AllowanceBase),
-		AllowancePerDuty:     models.Points(d.AllowancePerDuty),
-		AllowanceCap:         models.Points(d.AllowanceCap),
-		AllowanceProRata:     d.AllowanceProRata,
-		DutyChecklist:        d.DutyChecklist,
-		OneStarPoints:        models.Points(d.OneStarPoints),
-		TwoStarPoints:        models.Points(d.TwoStarPoints),
-		ModelStarPoints:      models.Points(d.ModelStarPoints),
-		FilialMinAge:         d.FilialMinAge,
-		FilialFreeMinutes:    models.Minutes(d.FilialFreeMinutes),
-		FilialFromMinute:     d.FilialFromMinute,
-		FilialToMinute:       d.FilialToMinute,
-		FilialVisitorBays:    d.FilialVisitorBays,
-	}
-	for _, w := range d.FilialDays {
-		p.FilialDays = append(p.FilialDays, time.Weekday(w))
-	}
+	var p models.Policy
+	linkPolicy(&p, &d, policyMoves{
+		points:  loadAs(func(v int64) models.Points { return models.Points(v) }),
+		minutes: loadAs(func(v int64) models.Minutes { return models.Minutes(v) }),
+		whole:   loadAs(same[int]),
+		flag:    loadAs(same[bool]),
+		text:    loadAs(same[string]),
+		instant: loadAs(func(t time.Time) time.Time { return t.UTC() }),
+		texts:   loadAs(same[[]string]),
+		days: loadAs(func(days []int) []time.Weekday {
+			var out []time.Weekday
+			for _, day := range days {
+				out = append(out, time.Weekday(day))
+			}
+			return out
+		}),
+	})
 	return p
 }
 

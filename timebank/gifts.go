@@ -3,11 +3,11 @@ package timebank
 import (
 	"context"
 	"errors"
-	"strconv"
 
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 )
 
 // --- gifts ---
@@ -50,8 +50,8 @@ func (t *Service) GiftHours(ctx context.Context, p models.Principal, toID string
 	}
 	id := community.DerivedID(idem.OpID, "gift")
 	loc := t.location(ctx, giver.CommunityID)
-	chain := "gift:" + giver.ID + ":" + strconv.Itoa(now.In(loc).Year())
-	_, err = t.appendLink(ctx, chain, id, nil, func(last models.Link) (models.Link, error) {
+	chain := once.YearGifts(giver.ID, now.In(loc).Year())
+	_, err = t.chains.Append(ctx, chain, id, nil, func(last models.Link) (models.Link, error) {
 		if last.Total+int64(minutes) > int64(pol.GiftYearlyCapMinutes) {
 			return models.Link{}, models.ErrGiftYearlyCap.Withf("今年已赠送 %d 分钟时长，年度上限为 %d 分钟。", "%d of %d minutes gifted this year", last.Total, pol.GiftYearlyCapMinutes)
 		}
@@ -60,12 +60,12 @@ func (t *Service) GiftHours(ctx context.Context, p models.Principal, toID string
 	if err != nil {
 		return models.Gift{}, err
 	}
-	_, _, err = t.ledger.Transfer(ctx, ledger.Transfer{ID: "gift:" + id, Hash: idem.Hash, Key: idem.Key, From: from,
+	_, _, err = t.ledger.Transfer(ctx, ledger.Transfer{ID: once.GiftTransfer(id), Hash: idem.Hash, Key: idem.Key, From: from,
 		To: models.AccountOf(to.ID, models.AssetHours), CommunityID: giver.CommunityID, Amount: int64(minutes),
 		Reason: "转赠: " + to.Name, Policy: pol.Version, Actor: giver.ID})
 	if errors.Is(err, models.ErrInsufficientHours) {
 		// Give the cap back with a keyed release step.
-		_, _ = t.appendLink(ctx, chain, id+":release", nil, func(last models.Link) (models.Link, error) {
+		_, _ = t.chains.Append(ctx, chain, once.GiftCapRelease(id), nil, func(last models.Link) (models.Link, error) {
 			return models.Link{Amount: -int64(minutes), Total: last.Total - int64(minutes)}, nil
 		})
 		return models.Gift{}, err

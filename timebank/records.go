@@ -10,6 +10,7 @@ import (
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 )
 
 // --- check-in and check-out ---
@@ -95,8 +96,6 @@ func (t *Service) RecordAttendance(ctx context.Context, p models.Principal, acti
 	return t.checkIn(ctx, a, r.ID, p.ResidentID, at)
 }
 
-func checkinID(activityID, residentID string) string { return "in:" + activityID + ":" + residentID }
-
 func (t *Service) checkIn(ctx context.Context, a models.Activity, residentID, actor string, at time.Time) (Attendance, error) {
 	if err := t.inWindow(ctx, a, at); err != nil {
 		return Attendance{}, err
@@ -104,8 +103,7 @@ func (t *Service) checkIn(ctx context.Context, a models.Activity, residentID, ac
 	// Refused early when the resident already has a record covering this
 	// moment; the check-out checks the whole interval again.
 	loc := t.location(ctx, a.CommunityID)
-	day := "day:" + residentID + ":" + localDay(at, loc)
-	_, err := t.walkChain(ctx, day, 1, func(l models.Link) error {
+	_, err := t.chains.Walk(ctx, once.DayIndex(residentID, localDay(at, loc)), 1, func(l models.Link) error {
 		if !at.Before(l.Start) && at.Before(l.End) {
 			other, err := t.store.Record(ctx, l.Ref)
 			if err == nil && (other.State == models.RecordPending || other.State == models.RecordApproved) {
@@ -117,7 +115,7 @@ func (t *Service) checkIn(ctx context.Context, a models.Activity, residentID, ac
 	if err != nil {
 		return Attendance{}, err
 	}
-	err = t.store.InsertMark(ctx, models.Mark{ID: checkinID(a.ID, residentID), Kind: "checkin", CommunityID: a.CommunityID,
+	err = t.store.InsertMark(ctx, models.Mark{ID: once.CheckIn(a.ID, residentID), Kind: "checkin", CommunityID: a.CommunityID,
 		Ref: a.ID, ResidentID: residentID, Actor: actor, At: at})
 	if errors.Is(err, models.ErrConflict) {
 		return Attendance{}, models.ErrAlreadyCheckedIn
@@ -128,22 +126,18 @@ func (t *Service) checkIn(ctx context.Context, a models.Activity, residentID, ac
 	return Attendance{ActivityID: a.ID, ResidentID: residentID, CheckedIn: at}, nil
 }
 
-func attendanceRecordID(activityID, residentID string) string {
-	return "att:" + activityID + ":" + residentID
-}
-
 func (t *Service) checkOut(ctx context.Context, a models.Activity, residentID, actor string, at time.Time) (Attendance, error) {
 	if err := t.inWindow(ctx, a, at); err != nil {
 		return Attendance{}, err
 	}
-	in, err := t.store.Mark(ctx, checkinID(a.ID, residentID))
+	in, err := t.store.Mark(ctx, once.CheckIn(a.ID, residentID))
 	if errors.Is(err, models.ErrNotFound) {
 		return Attendance{}, models.ErrNotCheckedIn
 	}
 	if err != nil {
 		return Attendance{}, err
 	}
-	outID := "out:" + a.ID + ":" + residentID
+	outID := once.CheckOut(a.ID, residentID)
 	if _, err := t.store.Mark(ctx, outID); err == nil {
 		return Attendance{}, models.ErrAlreadyCheckedOut
 	}
@@ -162,17 +156,22 @@ func (t *Service) checkOut(ctx context.Context, a models.Activity, residentID, a
 	}
 	// A check-out refused for an overlap voided its record's id; the next
 	// try (once the other record is rejected, say) takes the next one.
-	id := attendanceRecordID(a.ID, residentID)
-	for g := 1; ; g++ {
-		prior, err := t.store.Record(ctx, id)
-		if errors.Is(err, models.ErrNotFound) || (err == nil && prior.State != models.RecordVoid) {
-			break
+	gen, _, err := once.Generation(ctx, 0, func(ctx context.Context, gen int) (once.GenState, error) {
+		prior, err := t.store.Record(ctx, once.AttendanceRecord(a.ID, residentID, gen))
+		switch {
+		case errors.Is(err, models.ErrNotFound):
+			return once.GenMissing, nil
+		case err != nil:
+			return 0, err
+		case prior.State == models.RecordVoid:
+			return once.GenClosed, nil
 		}
-		if err != nil {
-			return Attendance{}, err
-		}
-		id = fmt.Sprintf("%s:%d", attendanceRecordID(a.ID, residentID), g)
+		return once.GenOpen, nil
+	})
+	if err != nil {
+		return Attendance{}, err
 	}
+	id := once.AttendanceRecord(a.ID, residentID, gen)
 	rec := models.ServiceRecord{ID: id, CommunityID: a.CommunityID, ResidentID: residentID,
 		ActivityID: a.ID, Category: a.Category, Organisation: a.Organisation, Description: a.Title,
 		Start: start, End: end, Minutes: minutes, Source: models.SourceAttendance, Created: t.stamp(), State: models.RecordPending}
@@ -192,115 +191,6 @@ func (t *Service) checkOut(ctx context.Context, a models.Activity, residentID, a
 }
 
 // --- records ---
-
-// walkChain visits the steps of chain from step from (at least 1) until the
-// next is missing, and returns the last step that exists (the zero Link
-// for an empty chain).
-func (t *Service) walkChain(ctx context.Context, chain string, from int64, fn func(models.Link) error) (models.Link, error) {
-	var last models.Link
-	if from < 1 {
-		from = 1
-	}
-	if from > 1 {
-		l, err := t.store.Link(ctx, chain, from-1)
-		if err != nil {
-			return t.walkChain(ctx, chain, 1, fn) // a stale hint: start over
-		}
-		last = l
-	}
-	for n := from; ; n++ {
-		l, err := t.store.Link(ctx, chain, n)
-		if errors.Is(err, models.ErrNotFound) {
-			break
-		}
-		if err != nil {
-			return last, err
-		}
-		if fn != nil {
-			if err := fn(l); err != nil {
-				return last, err
-			}
-		}
-		last = l
-	}
-	t.mu.Lock()
-	if t.heads[chain] < last.N {
-		t.heads[chain] = last.N
-	}
-	t.mu.Unlock()
-	return last, nil
-}
-
-// appendLink adds the step that next(last) builds, once per ref: a step
-// already written for ref is returned instead. A keyed note of the step
-// number a ref is about to take lets a repeat (after a crash, or a job run
-// twice) find its step without walking the whole chain. Racing writers
-// meet at the same N; the loser reads on and decides again. With check,
-// the whole chain is visited (the day index checks every interval).
-func (t *Service) appendLink(ctx context.Context, chain, ref string, check func(models.Link) error,
-	next func(last models.Link) (models.Link, error)) (models.Link, error) {
-	noteID := "lref:" + chain + ":" + ref
-	from, noted := int64(1), false
-	if note, err := t.store.Mark(ctx, noteID); err == nil && note.Amount > 0 {
-		from, noted = note.Amount, true
-	} else if err != nil && !errors.Is(err, models.ErrNotFound) {
-		return models.Link{}, err
-	}
-	if check == nil && !noted {
-		// A ref with no note has no step yet: start from the known head
-		// (a note at step 1 must not be taken for "none").
-		t.mu.Lock()
-		from = max(t.heads[chain], 1)
-		t.mu.Unlock()
-	}
-	if check != nil {
-		from = 1
-	}
-	var found *models.Link
-	visit := func(l models.Link) error {
-		if l.Ref == ref {
-			found = &l
-			return nil
-		}
-		if check != nil {
-			return check(l)
-		}
-		return nil
-	}
-	for attempt := 0; attempt < 100; attempt++ {
-		last, err := t.walkChain(ctx, chain, from, visit)
-		if err != nil {
-			return models.Link{}, err
-		}
-		if found != nil {
-			return *found, nil
-		}
-		l, err := next(last)
-		if err != nil {
-			return models.Link{}, err
-		}
-		l.Chain, l.N, l.Ref, l.At = chain, last.N+1, ref, t.stamp()
-		if err := t.store.SetFlag(ctx, models.Mark{ID: noteID, Kind: "link.ref", Ref: ref, Amount: l.N, At: l.At}); err != nil {
-			return models.Link{}, err
-		}
-		err = t.store.InsertLink(ctx, l)
-		if err == nil {
-			t.mu.Lock()
-			if t.heads[chain] < l.N {
-				t.heads[chain] = l.N
-			}
-			t.mu.Unlock()
-			return l, nil
-		}
-		if !errors.Is(err, models.ErrConflict) {
-			return models.Link{}, err
-		}
-		if check == nil {
-			from = l.N // read on from the step we lost
-		}
-	}
-	return models.Link{}, models.ErrConflict.Withf("同时操作的人太多，请稍后再试。", "too much contention; try again")
-}
 
 func localDay(at time.Time, loc *time.Location) string { return at.In(loc).Format("2006-01-02") }
 
@@ -341,7 +231,7 @@ func (t *Service) addRecord(ctx context.Context, rec models.ServiceRecord) (mode
 		return overlapError(other, loc)
 	}
 	for _, day := range days {
-		_, err := t.appendLink(ctx, "day:"+rec.ResidentID+":"+day, rec.ID, overlap, func(last models.Link) (models.Link, error) {
+		_, err := t.chains.Append(ctx, once.DayIndex(rec.ResidentID, day), rec.ID, overlap, func(last models.Link) (models.Link, error) {
 			return models.Link{Start: rec.Start, End: rec.End}, nil
 		})
 		if errors.Is(err, models.ErrRecordOverlap) {
@@ -437,10 +327,32 @@ type Claim struct {
 	Idem                                community.Idempotency
 }
 
+// Clean returns the claim with its texts trimmed, or models.ErrValidation
+// if the category, organisation or description is blank or too long (20,
+// 80, 500 characters) or has control characters. ClaimRecord applies it
+// itself; a handler calls it before anything is written.
+func (c Claim) Clean() (Claim, error) {
+	var err error
+	if c.Category, err = models.CleanText("category", c.Category, 20); err != nil {
+		return Claim{}, err
+	}
+	if c.Organisation, err = models.CleanText("organisation", c.Organisation, 80); err != nil {
+		return Claim{}, err
+	}
+	if c.Description, err = models.CleanText("description", c.Description, 500); err != nil {
+		return Claim{}, err
+	}
+	return c, nil
+}
+
 // ClaimRecord records service the caller did, pending verification.
 func (t *Service) ClaimRecord(ctx context.Context, p models.Principal, c Claim) (models.ServiceRecord, error) {
 	if p.CommunityID == "" || p.ResidentID == "" {
 		return models.ServiceRecord{}, models.ErrForbidden
+	}
+	c, err := c.Clean()
+	if err != nil {
+		return models.ServiceRecord{}, err
 	}
 	now := t.now()
 	if !c.End.After(c.Start) || c.End.Sub(c.Start) > 24*time.Hour {
@@ -453,7 +365,7 @@ func (t *Service) ClaimRecord(ctx context.Context, p models.Principal, c Claim) 
 	if minutes < 1 {
 		return models.ServiceRecord{}, models.ErrValidation.Withf("申报的时长至少 1 分钟。", "a claim must be at least one minute")
 	}
-	rec := models.ServiceRecord{ID: "claim:" + community.DerivedID(c.Idem.OpID, "claim"), CommunityID: p.CommunityID, ResidentID: p.ResidentID,
+	rec := models.ServiceRecord{ID: once.ClaimedRecord(community.DerivedID(c.Idem.OpID, "claim")), CommunityID: p.CommunityID, ResidentID: p.ResidentID,
 		Category: c.Category, Organisation: c.Organisation, Description: c.Description,
 		Start: c.Start.UTC().Truncate(time.Millisecond), End: c.End.UTC().Truncate(time.Millisecond), Minutes: minutes,
 		Source: models.SourceClaim, Created: t.stamp(), State: models.RecordPending}
@@ -631,20 +543,14 @@ func (t *Service) decide(ctx context.Context, rec models.ServiceRecord, approve 
 	if !approve {
 		want = 0
 	}
-	d := models.Mark{ID: "decision:" + rec.ID, Kind: "record.decision", CommunityID: rec.CommunityID, Ref: rec.ID,
+	d := models.Mark{ID: once.RecordDecision(rec.ID), Kind: "record.decision", CommunityID: rec.CommunityID, Ref: rec.ID,
 		ResidentID: rec.ResidentID, Actor: actor, Reason: reason, Amount: int64(want), Flag: approve, At: t.stamp()}
-	err = t.store.InsertMark(ctx, d)
-	won, mine := err == nil, true
-	if errors.Is(err, models.ErrConflict) {
-		prior, err := t.store.Mark(ctx, d.ID)
-		if err != nil {
-			return models.ServiceRecord{}, false, err
-		}
-		mine = prior.Actor == actor && prior.Flag == approve && prior.Amount == d.Amount
-		d = prior
-	} else if err != nil {
+	winner, won, err := once.Decide(ctx, t.store, d.ID, d)
+	if err != nil {
 		return models.ServiceRecord{}, false, err
 	}
+	mine := won || (winner.Actor == actor && winner.Flag == approve && winner.Amount == d.Amount)
+	d = winner
 	done, err := t.complete(ctx, rec, d)
 	if err != nil {
 		return models.ServiceRecord{}, won, err
@@ -667,7 +573,7 @@ func (t *Service) complete(ctx context.Context, rec models.ServiceRecord, d mode
 		if err := t.store.SaveRecordState(ctx, rec); err != nil {
 			return rec, err
 		}
-		if err := t.audit(ctx, rec, "record.reject", 0, d.Reason, d.Actor, d.At, "reject:"+rec.ID); err != nil {
+		if err := t.audit(ctx, rec, "record.reject", 0, d.Reason, d.Actor, d.At, once.AuditRejected(rec.ID)); err != nil {
 			return rec, err
 		}
 		return rec, t.store.UnqueueRecord(ctx, rec.ID)
@@ -677,7 +583,7 @@ func (t *Service) complete(ctx context.Context, rec models.ServiceRecord, d mode
 		return rec, err
 	}
 	loc := t.location(ctx, rec.CommunityID)
-	quota, err := t.appendLink(ctx, "quota:"+rec.ResidentID+":"+localDay(rec.Start, loc), rec.ID, nil, func(last models.Link) (models.Link, error) {
+	quota, err := t.chains.Append(ctx, once.DayQuota(rec.ResidentID, localDay(rec.Start, loc)), rec.ID, nil, func(last models.Link) (models.Link, error) {
 		left := max(int64(pol.MaxMinutesPerDay)-last.Total, 0)
 		grant := min(d.Amount, left)
 		return models.Link{Amount: grant, Total: last.Total + grant}, nil
@@ -686,15 +592,16 @@ func (t *Service) complete(ctx context.Context, rec models.ServiceRecord, d mode
 		return rec, err
 	}
 	granted := models.Minutes(quota.Amount)
+	hoursOp, pointsOp := once.RecordCredit(rec.ID)
 	if granted > 0 {
-		_, err = t.ledger.Post(ctx, ledger.Posting{OpID: "service:" + rec.ID + ":hours", Hash: "service:" + rec.ID,
+		_, err = t.ledger.Post(ctx, ledger.Posting{OpID: hoursOp, Hash: once.RecordCreditHash(rec.ID),
 			Account: models.AccountOf(rec.ResidentID, models.AssetHours), CommunityID: rec.CommunityID, Delta: int64(granted),
 			Kind: models.KindService, Ref: rec.ID, Reason: rec.Category, PolicyVersion: pol.Version, Actor: d.Actor})
 		if err != nil {
 			return rec, fmt.Errorf("approve: hours: %w", err)
 		}
 	}
-	carry, err := t.appendLink(ctx, "carry:"+rec.ResidentID, rec.ID, nil, func(last models.Link) (models.Link, error) {
+	carry, err := t.chains.Append(ctx, once.PointsCarry(rec.ResidentID), rec.ID, nil, func(last models.Link) (models.Link, error) {
 		pts, rest := models.PointsFor(last.Remainder, granted, pol.PointsPerHour)
 		return models.Link{Amount: int64(pts), Remainder: rest, Before: last.Remainder, Total: int64(granted)}, nil
 	})
@@ -702,7 +609,7 @@ func (t *Service) complete(ctx context.Context, rec models.ServiceRecord, d mode
 		return rec, err
 	}
 	if carry.Amount > 0 {
-		_, err = t.ledger.Post(ctx, ledger.Posting{OpID: "service:" + rec.ID + ":points", Hash: "service:" + rec.ID,
+		_, err = t.ledger.Post(ctx, ledger.Posting{OpID: pointsOp, Hash: once.RecordCreditHash(rec.ID),
 			Account: models.AccountOf(rec.ResidentID, models.AssetPoints), CommunityID: rec.CommunityID, Delta: carry.Amount,
 			Kind: models.KindService, Ref: rec.ID, Reason: rec.Category, PolicyVersion: pol.Version, Actor: d.Actor})
 		if err != nil {
@@ -735,7 +642,7 @@ func (t *Service) complete(ctx context.Context, rec models.ServiceRecord, d mode
 		}
 	}
 	err = t.audit(ctx, rec, "record.approve", int64(granted),
-		fmt.Sprintf("recorded %d min, credited %d min, %d points; %s", rec.Minutes, granted, carry.Amount, d.Reason), d.Actor, d.At, "approve:"+rec.ID)
+		fmt.Sprintf("recorded %d min, credited %d min, %d points; %s", rec.Minutes, granted, carry.Amount, d.Reason), d.Actor, d.At, once.AuditApproved(rec.ID))
 	if err != nil {
 		return rec, err
 	}
@@ -757,14 +664,14 @@ func (t *Service) applyCorrections(ctx context.Context, rec models.ServiceRecord
 	credited := granted
 	var decided []correctionOutcome
 	for n := 1; ; n++ {
-		c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
+		c, err := t.store.Correction(ctx, once.Correction(rec.ID, n))
 		if errors.Is(err, models.ErrNotFound) {
 			return credited, points, decided, nil
 		}
 		if err != nil {
 			return 0, 0, nil, err
 		}
-		m, err := t.store.Mark(ctx, "corr-decision:"+c.ID)
+		m, err := t.store.Mark(ctx, once.CorrectionDecision(c.ID))
 		if errors.Is(err, models.ErrNotFound) {
 			continue // still open
 		}
@@ -788,14 +695,14 @@ func (t *Service) applyCorrections(ctx context.Context, rec models.ServiceRecord
 func (t *Service) decidedCorrections(ctx context.Context, rec models.ServiceRecord) (int, error) {
 	count := 0
 	for n := 1; ; n++ {
-		c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
+		c, err := t.store.Correction(ctx, once.Correction(rec.ID, n))
 		if errors.Is(err, models.ErrNotFound) {
 			return count, nil
 		}
 		if err != nil {
 			return 0, err
 		}
-		if _, err := t.store.Mark(ctx, "corr-decision:"+c.ID); err == nil {
+		if _, err := t.store.Mark(ctx, once.CorrectionDecision(c.ID)); err == nil {
 			count++
 		} else if !errors.Is(err, models.ErrNotFound) {
 			return 0, err
@@ -847,7 +754,7 @@ func (t *Service) AutoApprove(ctx context.Context) (approved, expired int, err e
 			}
 			continue
 		}
-		if d, err := t.store.Mark(ctx, "decision:"+rec.ID); err == nil {
+		if d, err := t.store.Mark(ctx, once.RecordDecision(rec.ID)); err == nil {
 			if _, err := t.complete(ctx, rec, d); err != nil && models.CodeOf(err) == "" {
 				return approved, expired, err
 			}
@@ -889,8 +796,6 @@ func (t *Service) AutoApprove(ctx context.Context) (approved, expired int, err e
 
 // --- corrections ---
 
-func correctionID(recordID string, n int) string { return fmt.Sprintf("corr:%s:%d", recordID, n) }
-
 // RequestCorrection records the volunteer's request to correct an
 // approved record. One request may be open at a time.
 func (t *Service) RequestCorrection(ctx context.Context, p models.Principal, recordID string, minutes models.Minutes, reason string) (models.Correction, error) {
@@ -905,9 +810,9 @@ func (t *Service) RequestCorrection(ctx context.Context, p models.Principal, rec
 		return models.Correction{}, models.ErrConflict.Withf("只有已通过的服务记录才能更正。", "only an approved record can be corrected")
 	}
 	for n := 1; ; n++ {
-		c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
+		c, err := t.store.Correction(ctx, once.Correction(rec.ID, n))
 		if errors.Is(err, models.ErrNotFound) {
-			c = models.Correction{ID: correctionID(rec.ID, n), RecordID: rec.ID, ResidentID: rec.ResidentID, N: n,
+			c = models.Correction{ID: once.Correction(rec.ID, n), RecordID: rec.ID, ResidentID: rec.ResidentID, N: n,
 				Minutes: minutes, Reason: reason, At: t.stamp()}
 			if err := t.store.InsertCorrection(ctx, c); errors.Is(err, models.ErrConflict) {
 				return models.Correction{}, models.ErrConflict.Withf("这条服务记录已有一项待处理的更正。", "a correction of this record is already open")
@@ -938,7 +843,7 @@ func (t *Service) finishCorrection(ctx context.Context, rec models.ServiceRecord
 	if c.Decided {
 		return c, nil
 	}
-	if _, err := t.store.Mark(ctx, "corr-decision:"+c.ID); errors.Is(err, models.ErrNotFound) {
+	if _, err := t.store.Mark(ctx, once.CorrectionDecision(c.ID)); errors.Is(err, models.ErrNotFound) {
 		return c, nil // open
 	} else if err != nil {
 		return c, err
@@ -957,7 +862,7 @@ func (t *Service) Corrections(ctx context.Context, p models.Principal, recordID 
 	}
 	out := []models.Correction{}
 	for n := 1; ; n++ {
-		c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
+		c, err := t.store.Correction(ctx, once.Correction(rec.ID, n))
 		if errors.Is(err, models.ErrNotFound) {
 			return out, nil
 		}
@@ -1002,7 +907,7 @@ func (t *Service) DecideCorrection(ctx context.Context, p models.Principal, reco
 	if err != nil {
 		return models.Correction{}, err
 	}
-	c, err := t.store.Correction(ctx, correctionID(rec.ID, n))
+	c, err := t.store.Correction(ctx, once.Correction(rec.ID, n))
 	if err != nil {
 		return models.Correction{}, err
 	}
@@ -1011,9 +916,9 @@ func (t *Service) DecideCorrection(ctx context.Context, p models.Principal, reco
 	if rec, err = t.finishRecord(ctx, rec); err != nil {
 		return models.Correction{}, err
 	}
-	mark, err := t.store.Mark(ctx, "corr-decision:"+c.ID)
+	mark, err := t.store.Mark(ctx, once.CorrectionDecision(c.ID))
 	if errors.Is(err, models.ErrNotFound) {
-		mark = models.Mark{ID: "corr-decision:" + c.ID, Kind: "correction.decision", CommunityID: rec.CommunityID, Ref: c.ID,
+		mark = models.Mark{ID: once.CorrectionDecision(c.ID), Kind: "correction.decision", CommunityID: rec.CommunityID, Ref: c.ID,
 			ResidentID: rec.ResidentID, Actor: p.ResidentID, Reason: answer, Amount: int64(rec.Credited), Flag: accept, At: t.stamp()}
 		if accept {
 			want, err := t.requested(ctx, rec, c.Minutes)
@@ -1028,11 +933,7 @@ func (t *Service) DecideCorrection(ctx context.Context, p models.Principal, reco
 		if err := t.store.QueueRecord(ctx, rec); err != nil {
 			return models.Correction{}, err
 		}
-		if err := t.store.InsertMark(ctx, mark); errors.Is(err, models.ErrConflict) {
-			if mark, err = t.store.Mark(ctx, mark.ID); err != nil {
-				return models.Correction{}, err
-			}
-		} else if err != nil {
+		if mark, _, err = once.Decide(ctx, t.store, mark.ID, mark); err != nil {
 			return models.Correction{}, err
 		}
 		// Again: a job run between the first queueing and the mark may have
@@ -1070,7 +971,7 @@ func (t *Service) canTakeBack(ctx context.Context, rec models.ServiceRecord, wan
 	}
 	// The points as the carry stands now; a concurrent approval may move
 	// them by one, which the completion then takes when the balance allows.
-	last, err := t.walkChain(ctx, "carry:"+rec.ResidentID, 1, nil)
+	last, err := t.chains.Last(ctx, once.PointsCarry(rec.ResidentID))
 	if err != nil {
 		return err
 	}
@@ -1098,7 +999,7 @@ func (t *Service) canTakeBack(ctx context.Context, rec models.ServiceRecord, wan
 // finishRecord completes the record's decision and every decided
 // correction of it.
 func (t *Service) finishRecord(ctx context.Context, rec models.ServiceRecord) (models.ServiceRecord, error) {
-	d, err := t.store.Mark(ctx, "decision:"+rec.ID)
+	d, err := t.store.Mark(ctx, once.RecordDecision(rec.ID))
 	if err != nil {
 		return rec, err
 	}
@@ -1123,7 +1024,7 @@ func (t *Service) applyCorrection(ctx context.Context, rec models.ServiceRecord,
 		return 0, 0, nil
 	}
 	loc := t.location(ctx, rec.CommunityID)
-	quota, err := t.appendLink(ctx, "quota:"+rec.ResidentID+":"+localDay(rec.Start, loc), c.ID, nil, func(last models.Link) (models.Link, error) {
+	quota, err := t.chains.Append(ctx, once.DayQuota(rec.ResidentID, localDay(rec.Start, loc)), c.ID, nil, func(last models.Link) (models.Link, error) {
 		grant := diff
 		if grant > 0 {
 			grant = min(grant, max(int64(pol.MaxMinutesPerDay)-last.Total, 0))
@@ -1134,8 +1035,8 @@ func (t *Service) applyCorrection(ctx context.Context, rec models.ServiceRecord,
 		return 0, 0, err
 	}
 	dh := models.Minutes(quota.Amount)
-	hash := fmt.Sprintf("correct:%s:%d", rec.ID, c.N)
-	hOp, pOp := creditOps(rec.ID, c.N)
+	hash := once.CorrectionCreditHash(rec.ID, c.N)
+	hOp, pOp := once.CorrectionCredit(rec.ID, c.N)
 	if dh != 0 {
 		err := t.postDecided(ctx, ledger.Posting{OpID: hOp, Hash: hash, Account: models.AccountOf(rec.ResidentID, models.AssetHours),
 			CommunityID: rec.CommunityID, Delta: int64(dh), Kind: models.KindService, Ref: rec.ID, Reason: "correction: " + m.Reason,
@@ -1144,7 +1045,7 @@ func (t *Service) applyCorrection(ctx context.Context, rec models.ServiceRecord,
 			return 0, 0, fmt.Errorf("correct: hours: %w", err)
 		}
 	}
-	carry, err := t.appendLink(ctx, "carry:"+rec.ResidentID, c.ID, nil, func(last models.Link) (models.Link, error) {
+	carry, err := t.chains.Append(ctx, once.PointsCarry(rec.ResidentID), c.ID, nil, func(last models.Link) (models.Link, error) {
 		pts, rest := models.PointsFor(last.Remainder, dh, pol.PointsPerHour)
 		return models.Link{Amount: int64(pts), Remainder: rest, Before: last.Remainder, Total: int64(dh)}, nil
 	})
@@ -1171,7 +1072,7 @@ func (t *Service) postDecided(ctx context.Context, p ledger.Posting) error {
 	base := p.OpID
 	for k := 0; k < 1000; k++ {
 		if k > 0 {
-			p.OpID = fmt.Sprintf("%s:t%d", base, k)
+			p.OpID = once.PostingRetry(base, k)
 		}
 		_, err := t.ledger.Outcome(ctx, p.OpID)
 		if err == nil {
@@ -1218,11 +1119,5 @@ func (t *Service) closeCorrection(ctx context.Context, rec models.ServiceRecord,
 	verdict := map[bool]string{true: "accepted", false: "refused"}[o.m.Flag]
 	return t.audit(ctx, rec, "record.correct", int64(o.after-o.before),
 		fmt.Sprintf("correction %d %s: before %d min, after %d min; asked: %s; answer: %s", c.N, verdict, o.before, o.after, c.Reason, o.m.Reason),
-		o.m.Actor, o.m.At, "correct:"+c.ID)
-}
-
-// creditOps are the op ids of the difference correction n posts.
-func creditOps(recordID string, n int) (hours, points string) {
-	suffix := fmt.Sprintf(":c%d", n)
-	return "service:" + recordID + ":hours" + suffix, "service:" + recordID + ":points" + suffix
+		o.m.Actor, o.m.At, once.AuditCorrected(c.ID))
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 	"github.com/linli-community/linli/qrtoken"
 )
 
@@ -76,8 +76,10 @@ type Service struct {
 	now      func() time.Time
 	newID    func() string
 
-	mu    sync.Mutex
-	heads map[string]int64 // last known step of each chain, a hint only
+	// chains appends to the per-resident chains; places are the
+	// activities' places.
+	chains *once.Chains
+	places *once.Places
 }
 
 // DefaultQRSlot is how long one QR token is shown; the current and the
@@ -86,7 +88,7 @@ const DefaultQRSlot = qrtoken.DefaultCheckinSlot
 
 // New returns the time-bank service.
 func New(d Deps) *Service {
-	return &Service{
+	svc := &Service{
 		store:    d.Store,
 		people:   d.People,
 		zones:    community.NewZones(d.People),
@@ -96,8 +98,10 @@ func New(d Deps) *Service {
 		checkin:  qrtoken.NewCheckin(d.QRSecret, DefaultQRSlot),
 		now:      d.Now,
 		newID:    d.NewID,
-		heads:    map[string]int64{},
 	}
+	svc.chains = once.NewChains(d.Store, svc.stamp)
+	svc.places = once.NewPlaces(d.Store, svc.stamp)
+	return svc
 }
 
 // Deps are what the time-bank service is built on, by name.
@@ -143,10 +147,39 @@ type NewActivity struct {
 	SelfCheckin                          bool
 }
 
+// Clean returns the activity with its texts trimmed, or
+// models.ErrValidation if the title, category or place is blank or too
+// long (80, 20, 80 characters), the organisation (optional: the
+// community's residents' committee by default) is blank or over 80, or a
+// text has control characters. CreateActivity applies it itself; a handler
+// calls it before anything is written.
+func (in NewActivity) Clean() (NewActivity, error) {
+	var err error
+	if in.Title, err = models.CleanText("title", in.Title, 80); err != nil {
+		return NewActivity{}, err
+	}
+	if in.Category, err = models.CleanText("category", in.Category, 20); err != nil {
+		return NewActivity{}, err
+	}
+	if in.Place, err = models.CleanText("place", in.Place, 80); err != nil {
+		return NewActivity{}, err
+	}
+	if in.Organisation != "" {
+		if in.Organisation, err = models.CleanText("organisation", in.Organisation, 80); err != nil {
+			return NewActivity{}, err
+		}
+	}
+	return in, nil
+}
+
 // CreateActivity adds an activity of the caller's community.
 func (t *Service) CreateActivity(ctx context.Context, p models.Principal, in NewActivity) (models.Activity, error) {
 	if !canOrganise(p) {
 		return models.Activity{}, models.ErrForbidden
+	}
+	in, err := in.Clean()
+	if err != nil {
+		return models.Activity{}, err
 	}
 	if !in.End.After(in.Start) || in.End.Sub(in.Start) > 7*24*time.Hour {
 		return models.Activity{}, models.ErrValidation.Withf("结束时间须晚于开始时间，且在 7 天之内。", "end must be after start, within 7 days")
@@ -209,10 +242,6 @@ func (t *Service) Activities(ctx context.Context, p models.Principal, day time.T
 
 // --- sign-ups ---
 
-func signupID(activityID, residentID string, gen int) string {
-	return fmt.Sprintf("su:%s:%s:%d", activityID, residentID, gen)
-}
-
 // SignUp gives the caller a place at an activity. Capacity holds under
 // concurrency: each place is a slot taken by an insert; a cancelled place
 // is given back by a release mark and taken again under a new generation.
@@ -225,31 +254,38 @@ func (t *Service) SignUp(ctx context.Context, p models.Principal, activityID str
 	if !t.now().Before(a.Start) {
 		return models.Signup{}, models.ErrSignupClosed.Withf("活动已经开始，不能再报名。", "the activity has started")
 	}
+	// The resident's sign-ups are numbered: a cancelled one (or one refused
+	// for a full activity) is followed by the next generation
+	// (docs/ARCHITECTURE.md §4.4).
 	var su models.Signup
-	for gen := 0; ; gen++ {
-		cur, err := t.store.Signup(ctx, signupID(a.ID, p.ResidentID, gen))
+	state := func(ctx context.Context, gen int) (once.GenState, error) {
+		cur, err := t.store.Signup(ctx, once.Signup(a.ID, p.ResidentID, gen))
 		if errors.Is(err, models.ErrNotFound) {
-			su = models.Signup{ID: signupID(a.ID, p.ResidentID, gen), ActivityID: a.ID, CommunityID: a.CommunityID,
-				ResidentID: p.ResidentID, Gen: gen, At: t.stamp()}
-			if err := t.store.InsertSignup(ctx, su); errors.Is(err, models.ErrConflict) {
-				gen-- // a concurrent request of the same resident: read it again
-				continue
-			} else if err != nil {
-				return models.Signup{}, err
-			}
-			break
+			return once.GenMissing, nil
 		}
 		if err != nil {
-			return models.Signup{}, err
+			return 0, err
 		}
 		cancelled, err := t.signupCancelled(ctx, cur)
-		if err != nil {
-			return models.Signup{}, err
+		if err != nil || cancelled {
+			return once.GenClosed, err
 		}
-		if !cancelled {
-			su = cur
-			break
+		su = cur
+		return once.GenOpen, nil
+	}
+	insert := func(ctx context.Context, gen int) error {
+		su = models.Signup{
+			ID:          once.Signup(a.ID, p.ResidentID, gen),
+			ActivityID:  a.ID,
+			CommunityID: a.CommunityID,
+			ResidentID:  p.ResidentID,
+			Gen:         gen,
+			At:          t.stamp(),
 		}
+		return t.store.InsertSignup(ctx, su)
+	}
+	if _, _, err := once.ClaimGeneration(ctx, 0, state, insert); err != nil {
+		return models.Signup{}, err
 	}
 	if su.Slot != "" {
 		return su, nil
@@ -257,7 +293,7 @@ func (t *Service) SignUp(ctx context.Context, p models.Principal, activityID str
 	slot, err := t.takeSlot(ctx, a, su.ID)
 	if errors.Is(err, models.ErrActivityFull) {
 		// Give the sign-up up, so a later try starts a new generation.
-		_ = t.store.InsertMark(ctx, models.Mark{ID: "cancel:" + su.ID, Kind: "signup.cancel", CommunityID: a.CommunityID,
+		_ = t.store.InsertMark(ctx, models.Mark{ID: once.SignupCancel(su.ID), Kind: "signup.cancel", CommunityID: a.CommunityID,
 			Ref: su.ID, ResidentID: p.ResidentID, Reason: "full", At: t.stamp()})
 		_ = t.store.SetSignupState(ctx, su.ID, "", true)
 		return models.Signup{}, err
@@ -276,42 +312,24 @@ func (t *Service) signupCancelled(ctx context.Context, su models.Signup) (bool, 
 	if su.Cancelled {
 		return true, nil
 	}
-	_, err := t.store.Mark(ctx, "cancel:"+su.ID)
+	_, err := t.store.Mark(ctx, once.SignupCancel(su.ID))
 	if errors.Is(err, models.ErrNotFound) {
 		return false, nil
 	}
 	return err == nil, err
 }
 
-// takeSlot inserts the first free slot of the activity for signup, or
-// returns the one it already holds. Slot n generation g is free when it is
-// missing; taken and released it moves on to generation g+1.
+// takeSlot takes the first free place of the activity for signup, or
+// returns the one it already holds (once.Places).
 func (t *Service) takeSlot(ctx context.Context, a models.Activity, signup string) (string, error) {
-	for n := 1; n <= a.Capacity; n++ {
-		for g := 0; ; g++ {
-			id := fmt.Sprintf("slot:%s:%d:%d", a.ID, n, g)
-			err := t.store.InsertMark(ctx, models.Mark{ID: id, Kind: "slot", CommunityID: a.CommunityID, Ref: signup, At: t.stamp()})
-			if err == nil {
-				return id, nil
-			}
-			if !errors.Is(err, models.ErrConflict) {
-				return "", err
-			}
-			m, err := t.store.Mark(ctx, id)
-			if err != nil {
-				return "", err
-			}
-			if m.Ref == signup {
-				return id, nil
-			}
-			if _, err := t.store.Mark(ctx, "release:"+id); errors.Is(err, models.ErrNotFound) {
-				break // held: try the next slot
-			} else if err != nil {
-				return "", err
-			}
-		}
+	place, ok, err := t.places.Take(ctx, a.ID, a.CommunityID, a.Capacity, signup)
+	if err != nil {
+		return "", err
 	}
-	return "", models.ErrActivityFull
+	if !ok {
+		return "", models.ErrActivityFull
+	}
+	return place, nil
 }
 
 // CancelSignup gives the caller's place back, before the start.
@@ -327,9 +345,9 @@ func (t *Service) CancelSignup(ctx context.Context, p models.Principal, activity
 	if err != nil {
 		return err
 	}
-	err = t.store.InsertMark(ctx, models.Mark{ID: "cancel:" + su.ID, Kind: "signup.cancel", CommunityID: a.CommunityID,
+	_, err = once.Insert(ctx, t.store, models.Mark{ID: once.SignupCancel(su.ID), Kind: "signup.cancel", CommunityID: a.CommunityID,
 		Ref: su.ID, ResidentID: p.ResidentID, Actor: p.ResidentID, At: t.stamp()})
-	if err != nil && !errors.Is(err, models.ErrConflict) {
+	if err != nil {
 		return err
 	}
 	if su.Slot == "" {
@@ -339,8 +357,7 @@ func (t *Service) CancelSignup(ctx context.Context, p models.Principal, activity
 		}
 	}
 	if su.Slot != "" {
-		err = t.store.InsertMark(ctx, models.Mark{ID: "release:" + su.Slot, Kind: "slot.release", CommunityID: a.CommunityID, Ref: su.ID, At: t.stamp()})
-		if err != nil && !errors.Is(err, models.ErrConflict) {
+		if err := t.places.Release(ctx, su.Slot, a.CommunityID, su.ID); err != nil {
 			return err
 		}
 	}
@@ -348,19 +365,11 @@ func (t *Service) CancelSignup(ctx context.Context, p models.Principal, activity
 }
 
 func (t *Service) heldSlot(ctx context.Context, a models.Activity, signup string) (string, error) {
-	for n := 1; n <= a.Capacity; n++ {
-		for g := 0; ; g++ {
-			id := fmt.Sprintf("slot:%s:%d:%d", a.ID, n, g)
-			m, err := t.store.Mark(ctx, id)
-			if err != nil {
-				break
-			}
-			if m.Ref == signup {
-				return id, nil
-			}
-		}
+	place, ok, err := t.places.Held(ctx, a.ID, a.Capacity, signup)
+	if err == nil && !ok {
+		err = models.ErrNotFound
 	}
-	return "", models.ErrNotFound
+	return place, err
 }
 
 // currentSignup is the resident's live sign-up at the activity, or
@@ -368,7 +377,7 @@ func (t *Service) heldSlot(ctx context.Context, a models.Activity, signup string
 func (t *Service) currentSignup(ctx context.Context, activityID, residentID string) (models.Signup, error) {
 	var last *models.Signup
 	for gen := 0; ; gen++ {
-		su, err := t.store.Signup(ctx, signupID(activityID, residentID, gen))
+		su, err := t.store.Signup(ctx, once.Signup(activityID, residentID, gen))
 		if errors.Is(err, models.ErrNotFound) {
 			break
 		}
