@@ -15,12 +15,20 @@ import (
 )
 
 func award(points int, direction string) map[string]any {
-	return map[string]any{"points": points, "direction": direction, "category": "好人好事", "reason": "测试"}
+	return map[string]any{
+		"points":    points,
+		"direction": direction,
+		"category":  "好人好事",
+		"reason":    "测试",
+	}
 }
 
 // Invariant 4 (docs/ARCHITECTURE.md §8) over HTTP: 200 concurrent requests with one key make one
 // entry and get identical answers.
 func TestOneKeyTwoHundredRequests(t *testing.T) {
+	// Not parallel: its own hundreds of concurrent requests load the
+	// machine, and beside other tests they outlast the harness's
+	// per-request bound.
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	elder := w.ids[phoneElderA]
@@ -53,6 +61,9 @@ func TestOneKeyTwoHundredRequests(t *testing.T) {
 // Invariant 1 (docs/ARCHITECTURE.md §8) over HTTP: 32 concurrent deductions against a balance that
 // covers k of them succeed exactly k times.
 func TestConcurrentDeductionsStopAtZero(t *testing.T) {
+	// Not parallel: its own hundreds of concurrent requests load the
+	// machine, and beside other tests they outlast the harness's
+	// per-request bound.
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	son := w.ids[phoneSonA]
@@ -83,6 +94,7 @@ func TestConcurrentDeductionsStopAtZero(t *testing.T) {
 // another resident of A, and staff of A nothing of B, through any id in any
 // route; and nothing of B's moves.
 func TestIsolationThroughEveryRoute(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	residentA := w.login(phoneElderA)
 	staffA := w.login(phoneStaffA)
@@ -99,7 +111,12 @@ func TestIsolationThroughEveryRoute(t *testing.T) {
 		"PATCH /api/v1/households/:id":                                   map[string]any{"plates": []string{"沪B12345"}},
 		"POST /api/v1/residents/:id/family":                              map[string]any{"resident_id": w.b.staff, "relation": "配偶"},
 	}
-	targets := map[string]string{"id": w.b.resident, "asset": "POINTS", "seq": "1", "relative": w.b.staff}
+	targets := map[string]string{
+		"id":       w.b.resident,
+		"asset":    "POINTS",
+		"seq":      "1",
+		"relative": w.b.staff,
+	}
 	checked := 0
 	for _, rt := range w.app.GetRoutes(true) {
 		// /me/… routes take no one's id: they are the caller's own.
@@ -114,7 +131,12 @@ func TestIsolationThroughEveryRoute(t *testing.T) {
 			{"resident of A on B", residentA, targets},
 			{"staff of A on B", staffA, targets},
 			{"clerk of A on B", clerkA, targets},
-			{"resident of A on another resident of A", residentA, map[string]string{"id": otherA, "asset": "POINTS", "seq": "1", "relative": w.ids[phoneElderA]}},
+			{"resident of A on another resident of A", residentA, map[string]string{
+				"id":       otherA,
+				"asset":    "POINTS",
+				"seq":      "1",
+				"relative": w.ids[phoneElderA],
+			}},
 		} {
 			ids := tc.ids
 			if strings.HasPrefix(rt.Path, "/api/v1/buildings/") && tc.ids["id"] == w.b.resident {
@@ -159,6 +181,7 @@ func TestIsolationThroughEveryRoute(t *testing.T) {
 // Function-level authorization: residents, clerks and partners are kept off
 // staff routes.
 func TestRolesKeptOffStaffRoutes(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	for _, phone := range []string{phoneElderA, phoneClerkA, phonePartnerA, phoneHeadA} {
 		tok := w.login(phone)
@@ -178,6 +201,7 @@ func TestRolesKeptOffStaffRoutes(t *testing.T) {
 }
 
 func TestBadTokensAre401(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	good := w.login(phoneElderA)
 	sign := func(method jwt.SigningMethod, key any, kid string, claims jwt.MapClaims) string {
@@ -235,8 +259,15 @@ func TestBadTokensAre401(t *testing.T) {
 	}
 	// RFC 6750 allows more than one space after the scheme, and the scheme
 	// is case-insensitive; a scheme alone, or another scheme, is refused.
-	for hdr, want := range map[string]int{"bearer " + good: 200, "Bearer   " + good: 200, "BEARER " + good: 200,
-		"Bearer": 401, "Bearer ": 401, "Basic " + good: 401, "Bearer" + good: 401} {
+	for hdr, want := range map[string]int{
+		"bearer " + good:   200,
+		"Bearer   " + good: 200,
+		"BEARER " + good:   200,
+		"Bearer":           401,
+		"Bearer ":          401,
+		"Basic " + good:    401,
+		"Bearer" + good:    401,
+	} {
 		if r := w.call("GET", "/api/v1/me/balances", "", nil, "Authorization", hdr); r.Status != want {
 			t.Errorf("Authorization %.20q…: %d; want %d", hdr, r.Status, want)
 		}
@@ -248,6 +279,7 @@ func TestBadTokensAre401(t *testing.T) {
 // by logout or by a reused refresh token, must stop its access tokens at
 // once all the same.
 func TestEndedSessionStopsItsTokensAtOnce(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	login := func() (access, refresh string) {
 		r := w.call("POST", "/api/v1/auth/login", "", map[string]string{"phone": phoneElderA, "password": demoPassword})
@@ -292,6 +324,7 @@ func TestEndedSessionStopsItsTokensAtOnce(t *testing.T) {
 // Mass assignment: no body field lets a resident set their own role,
 // community, household or balance.
 func TestResidentCannotSetPrivilegedFields(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	tok := w.login(phoneElderA)
 	me := w.ids[phoneElderA]
@@ -331,6 +364,7 @@ func TestResidentCannotSetPrivilegedFields(t *testing.T) {
 // Operator injection: an object where a string belongs is a 400 before any
 // query runs.
 func TestOperatorInjectionRejected(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	for _, body := range []string{
 		`{"phone": {"$gt": ""}, "password": "whatever1"}`,
@@ -353,6 +387,7 @@ func TestOperatorInjectionRejected(t *testing.T) {
 // Invariant 8 (docs/ARCHITECTURE.md §8): bad input gets a 4xx with a stable code, never a 5xx, and
 // writes nothing.
 func TestBadInputIsA4xxAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	son := w.ids[phoneSonA]
@@ -466,6 +501,7 @@ func truncate(b []byte) string {
 }
 
 func TestErrorsFollowAcceptLanguage(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	var zh, en struct {
 		Error struct{ Code, Message, RequestID string } `json:"error"`
@@ -478,6 +514,7 @@ func TestErrorsFollowAcceptLanguage(t *testing.T) {
 }
 
 func TestHealthAndReady(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	if r := w.call("GET", "/healthz", "", nil); r.Status != 200 {
 		t.Fatalf("healthz %d", r.Status)
@@ -493,11 +530,17 @@ func TestHealthAndReady(t *testing.T) {
 // Staff awards and deductions land in the audit trail with who, what, when
 // and why, and a correction is a reversal that keeps the original.
 func TestAuditTrailAndReversal(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	son := w.ids[phoneSonA]
 	r := w.call("POST", "/api/v1/residents/"+son+"/points/adjustments", staff,
-		map[string]any{"points": 20, "direction": "award", "category": "好人好事", "reason": "拾金不昧"}, "Idempotency-Key", "trail-award-1")
+		map[string]any{
+			"points":    20,
+			"direction": "award",
+			"category":  "好人好事",
+			"reason":    "拾金不昧",
+		}, "Idempotency-Key", "trail-award-1")
 	if r.Status != 201 {
 		t.Fatalf("award: %d %s", r.Status, r.Body)
 	}

@@ -40,8 +40,11 @@ func (s *system) wireAuth() error {
 	}
 	cached := cachedSessions{Store: s.store, cache: auth.NewSessionCache(s.store, s.cfg.SessionCache, s.now)}
 	tokens, err := auth.NewTokens(auth.TokenConfig{
-		Issuer: s.cfg.JWTIssuer, Audience: s.cfg.JWTAudience, AccessTTL: s.cfg.AccessTTL,
-		Keys: keys, ActiveKID: active,
+		Issuer:    s.cfg.JWTIssuer,
+		Audience:  s.cfg.JWTAudience,
+		AccessTTL: s.cfg.AccessTTL,
+		Keys:      keys,
+		ActiveKID: active,
 	}, cached.cache, s.now)
 	if err != nil {
 		return fmt.Errorf("config: tokens: %w", err)
@@ -51,8 +54,10 @@ func (s *system) wireAuth() error {
 		return err
 	}
 	limiter := auth.NewLoginLimiter(auth.LoginLimits{
-		PerPhone: s.cfg.LoginPerPhone, PhoneWindow: 15 * time.Minute,
-		PerAddress: s.cfg.LoginPerAddr, AddressWindow: time.Minute,
+		PerPhone:      s.cfg.LoginPerPhone,
+		PhoneWindow:   15 * time.Minute,
+		PerAddress:    s.cfg.LoginPerAddr,
+		AddressWindow: time.Minute,
 	}, s.now)
 	// QR tokens (activity check-in, merchant redemption) are signed with a
 	// key derived from the active signing key, so there is one secret to

@@ -29,6 +29,7 @@ import (
 // body can refuse; the routes are walked, so an endpoint added later
 // fails here until it has its real ids.
 func TestEveryEndpointRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	targets := realTargets(w)
 	elderID, sonID := w.ids[phoneElderA], w.ids[phoneSonA]
@@ -109,6 +110,7 @@ func TestEveryEndpointRefusesBadInput(t *testing.T) {
 // cannot read as JSON, refuses it and moves nothing; with no body, or {},
 // it acts.
 func TestIssue11_13_NoBodyRoutesRefuseABodyOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, son := w.login(phoneStaffA), w.login(phoneSonA)
 	sonID := w.ids[phoneSonA]
@@ -146,6 +148,7 @@ func TestIssue11_13_NoBodyRoutesRefuseABodyOverHTTP(t *testing.T) {
 // Issue 11.15: a body past the limit, refused by the server before any
 // middleware, still carries a request id in the envelope and the header.
 func TestIssue11_15_TooLargeCarriesARequestID(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -180,6 +183,7 @@ func encodeURIComponent(s string) string {
 // Issue 11.22: every kind of record id, colons and all, reaches its record
 // whether sent as is or percent-encoded.
 func TestIssue11_22_EncodedIDsFindTheirRecords(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	targets := realTargets(w)
 	staff, son := w.login(phoneStaffA), w.login(phoneSonA)
@@ -188,10 +192,18 @@ func TestIssue11_22_EncodedIDsFindTheirRecords(t *testing.T) {
 	activity := strings.TrimSuffix(strings.TrimPrefix(tok.path, "/api/v1/activities/"), "/checkin")
 	attend := "/api/v1/activities/" + activity + "/attendance"
 	now := time.Now()
-	if r := w.call("POST", attend, staff, map[string]any{"resident_id": w.ids[phoneSonA], "action": "checkin", "at": now.Add(-50 * time.Minute)}); r.Status != http.StatusCreated {
+	if r := w.call("POST", attend, staff, map[string]any{
+		"resident_id": w.ids[phoneSonA],
+		"action":      "checkin",
+		"at":          now.Add(-50 * time.Minute),
+	}); r.Status != http.StatusCreated {
 		t.Fatalf("check-in: %d %s", r.Status, r.Body)
 	}
-	r := w.call("POST", attend, staff, map[string]any{"resident_id": w.ids[phoneSonA], "action": "checkout", "at": now.Add(-time.Minute)})
+	r := w.call("POST", attend, staff, map[string]any{
+		"resident_id": w.ids[phoneSonA],
+		"action":      "checkout",
+		"at":          now.Add(-time.Minute),
+	})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("check-out: %d %s", r.Status, r.Body)
 	}
@@ -358,9 +370,18 @@ func realTargets(w *world) map[string]target {
 	}
 	shopID := resident(w.ids[phoneClerkA]).MerchantID
 	prev := models.MonthOf(time.Now(), w.sys.loc).Previous()
-	if err := w.sys.store.RecordSettlementEvent(ctx, models.SettlementEvent{ID: "fulfil:fixture", CommunityID: w.communityA(),
-		PartnerID: shopID, Kind: models.EventFulfilled, RedemptionID: "fixture", ResidentID: sonID, Description: "早餐套餐",
-		ValueFen: 800, Bearer: models.BearerPartner, At: prev.Start(w.sys.loc).Add(36 * time.Hour)}); err != nil {
+	if err := w.sys.store.RecordSettlementEvent(ctx, models.SettlementEvent{
+		ID:           "fulfil:fixture",
+		CommunityID:  w.communityA(),
+		PartnerID:    shopID,
+		Kind:         models.EventFulfilled,
+		RedemptionID: "fixture",
+		ResidentID:   sonID,
+		Description:  "早餐套餐",
+		ValueFen:     800,
+		Bearer:       models.BearerPartner,
+		At:           prev.Start(w.sys.loc).Add(36 * time.Hour),
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.sys.settlement.SettleMonth(ctx, prev); err != nil {
@@ -372,8 +393,13 @@ func realTargets(w *world) map[string]target {
 	activity := jsonField(t, must(w.call("GET", "/api/v1/activities", son, nil), "activities"), "id", "activities")
 	start := time.Now().Add(-6 * time.Hour).Truncate(time.Minute)
 	claim := func(from time.Time) string {
-		return jsonField(t, keyed("POST", "/api/v1/service-records", son, map[string]any{"category": "助老", "organisation": "居委会",
-			"description": "陪老人就医", "start": from, "end": from.Add(time.Hour)}), "id")
+		return jsonField(t, keyed("POST", "/api/v1/service-records", son, map[string]any{
+			"category":     "助老",
+			"organisation": "居委会",
+			"description":  "陪老人就医",
+			"start":        from,
+			"end":          from.Add(time.Hour),
+		}), "id")
 	}
 	pending, approved := claim(start), claim(start.Add(2*time.Hour))
 	keyed("POST", "/api/v1/service-records/"+approved+"/approve", staff, map[string]any{})

@@ -9,11 +9,17 @@ import (
 // Issue 19.11 (certificate part): /me/certificate needs no period (all
 // time up to today) and gives the total in hours as well as minutes.
 func TestIssue19_11_CertificateDefaultsToAllTimeWithHours(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, son := w.login(phoneStaffA), w.login(phoneSonA)
 	start := time.Now().AddDate(0, 0, -40).Truncate(time.Minute)
-	r := w.call("POST", "/api/v1/service-records", son, map[string]any{"category": "助老", "organisation": "居委会",
-		"description": "陪老人就医", "start": start, "end": start.Add(150 * time.Minute)}, "Idempotency-Key", "cert-claim-01")
+	r := w.call("POST", "/api/v1/service-records", son, map[string]any{
+		"category":     "助老",
+		"organisation": "居委会",
+		"description":  "陪老人就医",
+		"start":        start,
+		"end":          start.Add(150 * time.Minute),
+	}, "Idempotency-Key", "cert-claim-01")
 	if r.Status != http.StatusCreated {
 		t.Fatalf("claim: %d %s", r.Status, r.Body)
 	}

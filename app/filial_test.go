@@ -23,6 +23,7 @@ func nextWeekday(wd time.Weekday) string {
 // (it holds the plate and colons), and the repeat gets the same answer; a
 // weekday is refused with its own reason.
 func TestIssue11_19_FilialVisitCancelOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	son := w.login(phoneSonA)
 	sat := nextWeekday(time.Saturday)

@@ -15,19 +15,33 @@ import (
 // The honour roll end to end: nominate, object during notice, rule, list
 // by the job, the masked public board, and the tenants kept apart.
 func TestHonourRollOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, son, head, other := w.login(phoneStaffA), w.login(phoneSonA), w.login(phoneHeadA), w.login(phoneResidentB)
 	elder := w.ids[phoneElderA]
 
-	r := w.call("POST", "/api/v1/honour/nominations", son, map[string]string{"resident_id": elder, "category": "诚信", "reason": "x"})
+	r := w.call("POST", "/api/v1/honour/nominations", son, map[string]string{
+		"resident_id": elder,
+		"category":    "诚信",
+		"reason":      "x",
+	})
 	if r.Status != 403 {
 		t.Fatalf("resident nominated: %d %s", r.Status, r.Body)
 	}
-	r = w.call("POST", "/api/v1/honour/nominations", staff, map[string]any{"resident_id": elder, "category": "诚信", "reason": "拾金不昧", "extra": 1})
+	r = w.call("POST", "/api/v1/honour/nominations", staff, map[string]any{
+		"resident_id": elder,
+		"category":    "诚信",
+		"reason":      "拾金不昧",
+		"extra":       1,
+	})
 	if r.Status != 400 {
 		t.Fatalf("unknown field: %d", r.Status)
 	}
-	r = w.call("POST", "/api/v1/honour/nominations", staff, map[string]string{"resident_id": elder, "category": "诚信", "reason": "拾金不昧"}, "Idempotency-Key", "nominate-key-0001")
+	r = w.call("POST", "/api/v1/honour/nominations", staff, map[string]string{
+		"resident_id": elder,
+		"category":    "诚信",
+		"reason":      "拾金不昧",
+	}, "Idempotency-Key", "nominate-key-0001")
 	if r.Status != 201 {
 		t.Fatalf("nominate: %d %s", r.Status, r.Body)
 	}
@@ -129,10 +143,15 @@ func TestHonourRollOverHTTP(t *testing.T) {
 // The demo building head logs a duty, staff confirm it; rankings and star
 // routes check their input.
 func TestDutiesAndRankingsOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, head, son := w.login(phoneStaffA), w.login(phoneHeadA), w.login(phoneSonA)
 	month := models.MonthOf(time.Now(), w.sys.loc).String()
-	r := w.call("POST", "/api/v1/duties", head, map[string]string{"month": month, "duty": "问题上报", "evidence": "楼道灯坏, 已报物业"})
+	r := w.call("POST", "/api/v1/duties", head, map[string]string{
+		"month":    month,
+		"duty":     "问题上报",
+		"evidence": "楼道灯坏, 已报物业",
+	})
 	if r.Status != 201 {
 		t.Fatalf("log duty: %d %s", r.Status, r.Body)
 	}
@@ -141,10 +160,18 @@ func TestDutiesAndRankingsOverHTTP(t *testing.T) {
 		Status string `json:"status"`
 	}
 	r.decode(t, &duty)
-	if r := w.call("POST", "/api/v1/duties", son, map[string]string{"month": month, "duty": "问题上报", "evidence": "x"}); r.Status != 403 {
+	if r := w.call("POST", "/api/v1/duties", son, map[string]string{
+		"month":    month,
+		"duty":     "问题上报",
+		"evidence": "x",
+	}); r.Status != 403 {
 		t.Fatalf("a resident without a term logged a duty: %d", r.Status)
 	}
-	if r := w.call("POST", "/api/v1/duties", head, map[string]string{"month": month, "duty": "打扫卫生", "evidence": "x"}); r.Status != 400 {
+	if r := w.call("POST", "/api/v1/duties", head, map[string]string{
+		"month":    month,
+		"duty":     "打扫卫生",
+		"evidence": "x",
+	}); r.Status != 400 {
 		t.Fatalf("duty not on the checklist: %d", r.Status)
 	}
 	r = w.call("POST", "/api/v1/duties/"+duty.ID+"/ruling", staff, map[string]string{"decision": "confirm"}, "Idempotency-Key", "duty-ruling-key-0001")
@@ -184,6 +211,7 @@ func TestDutiesAndRankingsOverHTTP(t *testing.T) {
 // first half hour of 2031 in Shanghai, still 2030 in UTC), and the
 // volunteer-hours ranking shows residents masked names, not their ids.
 func TestIssue19_11_RankingAndStarDefaultsOnServiceClock(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	clock := func() time.Time { return time.Date(2030, 12, 31, 16, 30, 0, 0, time.UTC) }
 	sys, err := build(testConfig(t), slog.New(slog.NewTextHandler(io.Discard, nil)), storetest.New(t), clock)
@@ -193,7 +221,12 @@ func TestIssue19_11_RankingAndStarDefaultsOnServiceClock(t *testing.T) {
 	if _, err := sys.seedDemo(ctx); err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, sys: sys, app: sys.httpApp(), ids: map[string]string{}}
+	w := &world{
+		t:   t,
+		sys: sys,
+		app: sys.httpApp(),
+		ids: map[string]string{},
+	}
 	for _, phone := range []string{phoneStaffA, phoneSonA} {
 		l, err := sys.store.LoginByPhone(ctx, phone)
 		if err != nil {
@@ -204,8 +237,13 @@ func TestIssue19_11_RankingAndStarDefaultsOnServiceClock(t *testing.T) {
 	staff, son := w.login(phoneStaffA), w.login(phoneSonA)
 
 	// Twenty minutes of service just after midnight, 1 January 2031.
-	r := w.call("POST", "/api/v1/service-records", son, map[string]any{"category": "助老", "organisation": "春申居民区",
-		"description": "陪邻居守岁", "start": "2030-12-31T16:00:00Z", "end": "2030-12-31T16:20:00Z"}, "Idempotency-Key", "claim-19-11")
+	r := w.call("POST", "/api/v1/service-records", son, map[string]any{
+		"category":     "助老",
+		"organisation": "春申居民区",
+		"description":  "陪邻居守岁",
+		"start":        "2030-12-31T16:00:00Z",
+		"end":          "2030-12-31T16:20:00Z",
+	}, "Idempotency-Key", "claim-19-11")
 	if r.Status != 201 {
 		t.Fatalf("claim: %d %s", r.Status, r.Body)
 	}
@@ -247,9 +285,14 @@ func TestIssue19_11_RankingAndStarDefaultsOnServiceClock(t *testing.T) {
 // Issue 11.1 over HTTP: the same nomination sent twice is one entry; the
 // second is a 409 that names the open entry and says why in Chinese.
 func TestIssue11_1_RepeatedNominationOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
-	body := map[string]string{"resident_id": w.ids[phoneElderA], "category": "诚信", "reason": "拾金不昧"}
+	body := map[string]string{
+		"resident_id": w.ids[phoneElderA],
+		"category":    "诚信",
+		"reason":      "拾金不昧",
+	}
 	// Two requests, not a repeat of one: each has its own key.
 	r := w.call("POST", "/api/v1/honour/nominations", staff, body, "Idempotency-Key", "nominate-11-1-a")
 	if r.Status != 201 {

@@ -18,6 +18,7 @@ import (
 // crash left unwritten, fires before the monthly settlement on the 1st, so
 // those events are on their own month's statement.
 func TestIssue11_12_CatchUpRunsBeforeSettlement(t *testing.T) {
+	t.Parallel()
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
@@ -41,6 +42,7 @@ func TestIssue11_12_CatchUpRunsBeforeSettlement(t *testing.T) {
 // Issue 11.9: a job run from the CLI and run again at once runs again
 // (the first run gave its lease back) and prints its counts each time.
 func TestIssue11_9_JobRunAgainAtOnceRunsAndPrintsCounts(t *testing.T) {
+	t.Parallel()
 	env := []string{"LINLI_DATA_DIR=" + t.TempDir(), "LINLI_LOG_LEVEL=error", "SEED_DEMO=false"}
 	for i := 0; i < 2; i++ {
 		var out, errOut bytes.Buffer
@@ -55,11 +57,15 @@ func TestIssue11_9_JobRunAgainAtOnceRunsAndPrintsCounts(t *testing.T) {
 // Issue 11.9: a run that fails gives its lease back too, so the next one
 // runs (and fails for its own reason, not as skipped).
 func TestIssue11_9_FailedRunEndsItsLease(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
-	failing := jobs.Job{Name: "failing", Period: jobs.Daily(w.sys.loc),
+	failing := jobs.Job{
+		Name:   "failing",
+		Period: jobs.Daily(w.sys.loc),
 		Run: func(context.Context, string) (jobs.Counts, error) {
 			return jobs.Counts{"tried": 1}, errors.New("broken on purpose")
-		}}
+		},
+	}
 	for i := 0; i < 2; i++ {
 		counts, err := w.sys.runner.Now(context.Background(), failing, "2026-11-01")
 		if err == nil || errors.Is(err, jobs.ErrSkipped) || !strings.Contains(err.Error(), "broken on purpose") || counts["tried"] != 1 {
@@ -72,6 +78,7 @@ func TestIssue11_9_FailedRunEndsItsLease(t *testing.T) {
 // the job and period says which job, period, holder and until when, and
 // exits with exitSkipped (3), not 1.
 func TestIssue11_9_SkipSaysWhoRunsItAndExitsThree(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := []string{"LINLI_DATA_DIR=" + dir, "LINLI_LOG_LEVEL=error", "SEED_DEMO=false"}
 	cfg, err := loadConfig(env)
@@ -83,7 +90,13 @@ func TestIssue11_9_SkipSaysWhoRunsItAndExitsThree(t *testing.T) {
 		t.Fatal(err)
 	}
 	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
-	err = sys.store.InsertLease(context.Background(), jobs.Lease{Job: "audit", Period: "2026-11-01", Attempt: 1, Holder: "replica-b/4242/x", Expires: until})
+	err = sys.store.InsertLease(context.Background(), jobs.Lease{
+		Job:     "audit",
+		Period:  "2026-11-01",
+		Attempt: 1,
+		Holder:  "replica-b/4242/x",
+		Expires: until,
+	})
 	sys.close()
 	if err != nil {
 		t.Fatal(err)
@@ -108,6 +121,7 @@ func TestIssue11_9_SkipSaysWhoRunsItAndExitsThree(t *testing.T) {
 // Issue 11.14: `jobs run points-expiry --month M` for a month that is not
 // over on the service's clock fails as settlement does, and says why.
 func TestIssue11_14_PointsExpiryCommandRefusesAMonthNotOver(t *testing.T) {
+	t.Parallel()
 	env := []string{"LINLI_DATA_DIR=" + t.TempDir(), "LINLI_LOG_LEVEL=error", "SEED_DEMO=true",
 		"LINLI_CLOCK_START=2027-03-15T10:00:00+08:00", "LINLI_SCHEDULER=false"}
 	var out bytes.Buffer

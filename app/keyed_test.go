@@ -78,6 +78,7 @@ func (w *world) loseAnswer(caller, key string) {
 // (K2), and K1 is repeated. The repeat answers as the first apply did and
 // applies nothing again, whether the first answer is stored or was lost.
 func TestCreditApplyRepeatedAfterVoidOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, granny, pm := w.login(phoneStaffA), w.login(phoneElderA), w.login(phonePartnerA)
 	elder, partner := w.ids[phoneElderA], w.ids[phonePartnerA]
@@ -89,9 +90,9 @@ func TestCreditApplyRepeatedAfterVoidOverHTTP(t *testing.T) {
 	if r.Status != http.StatusCreated {
 		t.Fatalf("redeem: %d %s", r.Status, r.Body)
 	}
-	var red struct{ ID string }
-	r.decode(t, &red)
-	credit := "/api/v1/partner/credits/" + red.ID
+	var redemption struct{ ID string }
+	r.decode(t, &redemption)
+	credit := "/api/v1/partner/credits/" + redemption.ID
 	bill := map[string]string{"bill_no": "WY-2026-11-0301", "bill_date": "2026-11-30"}
 	events := func() int64 { return w.counts()["settlement_events"] }
 	ev0 := events()
@@ -127,7 +128,7 @@ func TestCreditApplyRepeatedAfterVoidOverHTTP(t *testing.T) {
 	if got := events() - ev0; got != 2 {
 		t.Fatalf("%d settlement events after the repeats; want 2", got)
 	}
-	r = w.call("GET", "/api/v1/redemptions/"+red.ID, granny, nil)
+	r = w.call("GET", "/api/v1/redemptions/"+redemption.ID, granny, nil)
 	if !bytes.Contains(r.Body, []byte(`"status":"held"`)) || !bytes.Contains(r.Body, []byte(`"generation":2`)) {
 		t.Fatalf("after the repeats: %s", r.Body)
 	}
@@ -140,7 +141,7 @@ func TestCreditApplyRepeatedAfterVoidOverHTTP(t *testing.T) {
 	}
 	// A refused request moves nothing and leaves nothing behind.
 	before = w.counts()
-	if r := w.call("POST", "/api/v1/redemptions/"+red.ID+"/cancel", granny, nil, "Idempotency-Key", "cancel-k4-0001"); r.Status != http.StatusConflict {
+	if r := w.call("POST", "/api/v1/redemptions/"+redemption.ID+"/cancel", granny, nil, "Idempotency-Key", "cancel-k4-0001"); r.Status != http.StatusConflict {
 		t.Fatalf("cancel of an applied credit: %d %s", r.Status, r.Body)
 	}
 	if after := w.counts(); !equalCounts(before, after) {
@@ -149,10 +150,10 @@ func TestCreditApplyRepeatedAfterVoidOverHTTP(t *testing.T) {
 	// Cancelling after a void returns the points once, however repeated.
 	w.keyedOnce(credit+"/void", pm, map[string]string{"reason": "再次作废"}, "void-k5-0001", credit+"/apply", bill)
 	pts, _ := w.points(elder)
-	w.together(4, "/api/v1/redemptions/"+red.ID+"/cancel", granny, nil, "cancel-k6-0001")
-	w.keyedOnce("/api/v1/redemptions/"+red.ID+"/cancel", granny, nil, "cancel-k6-0001", "/api/v1/redemptions/other/cancel", nil)
+	w.together(4, "/api/v1/redemptions/"+redemption.ID+"/cancel", granny, nil, "cancel-k6-0001")
+	w.keyedOnce("/api/v1/redemptions/"+redemption.ID+"/cancel", granny, nil, "cancel-k6-0001", "/api/v1/redemptions/other/cancel", nil)
 	w.loseAnswer(elder, "cancel-k6-0001")
-	if r := w.call("POST", "/api/v1/redemptions/"+red.ID+"/cancel", granny, nil, "Idempotency-Key", "cancel-k6-0001"); r.Status != 200 {
+	if r := w.call("POST", "/api/v1/redemptions/"+redemption.ID+"/cancel", granny, nil, "Idempotency-Key", "cancel-k6-0001"); r.Status != 200 {
 		t.Fatalf("cancel whose answer was lost: %d %s", r.Status, r.Body)
 	}
 	if after, _ := w.points(elder); after-pts != cost {
@@ -164,6 +165,7 @@ func TestCreditApplyRepeatedAfterVoidOverHTTP(t *testing.T) {
 // Reversal, refund and a service-record approval keep their first answers
 // too, and concurrent requests with one key make one effect.
 func TestKeyedDecisionsOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, son, clerk := w.login(phoneStaffA), w.login(phoneSonA), w.login(phoneClerkA)
 	sonID := w.ids[phoneSonA]
@@ -213,8 +215,13 @@ func TestKeyedDecisionsOverHTTP(t *testing.T) {
 
 	// A service record claimed by the resident, approved by staff.
 	start := time.Now().Add(-3 * time.Hour).Truncate(time.Minute)
-	r = w.call("POST", "/api/v1/service-records", son, map[string]any{"category": "助老", "organisation": "居委会",
-		"description": "陪老人就医", "start": start, "end": start.Add(90 * time.Minute)}, "Idempotency-Key", "keyed-claim-01")
+	r = w.call("POST", "/api/v1/service-records", son, map[string]any{
+		"category":     "助老",
+		"organisation": "居委会",
+		"description":  "陪老人就医",
+		"start":        start,
+		"end":          start.Add(90 * time.Minute),
+	}, "Idempotency-Key", "keyed-claim-01")
 	if r.Status != http.StatusCreated {
 		t.Fatalf("claim: %d %s", r.Status, r.Body)
 	}
@@ -247,6 +254,7 @@ func TestKeyedDecisionsOverHTTP(t *testing.T) {
 // fund credit, a nomination or another resident's award is a 422 that
 // writes nothing, while another caller's same key is their own.
 func TestIssue11_8_KeyReusedOnAnotherRouteIsRefused(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, son := w.login(phoneStaffA), w.login(phoneSonA)
 	elder, sonID := w.ids[phoneElderA], w.ids[phoneSonA]
@@ -272,9 +280,17 @@ func TestIssue11_8_KeyReusedOnAnotherRouteIsRefused(t *testing.T) {
 	}{
 		{"reversal", "/api/v1/residents/" + elder + "/ledger/POINTS/entries/" + strconv.FormatInt(seq, 10) + "/reversal", staff, map[string]string{"reason": "录入错误"}},
 		{"another resident's award", "/api/v1/residents/" + sonID + "/points/adjustments", staff, award(200, "award")},
-		{"new resident", "/api/v1/residents", staff, map[string]any{"name": "新居民", "phone": "13911112222", "initial_password": "passw0rd-123"}},
+		{"new resident", "/api/v1/residents", staff, map[string]any{
+			"name":             "新居民",
+			"phone":            "13911112222",
+			"initial_password": "passw0rd-123",
+		}},
 		{"fund credit", "/api/v1/timebank/fund/credits", staff, map[string]any{"minutes": 60, "reason": "街道拨付"}},
-		{"nomination", "/api/v1/honour/nominations", staff, map[string]string{"resident_id": sonID, "category": "诚信", "reason": "拾金不昧"}},
+		{"nomination", "/api/v1/honour/nominations", staff, map[string]string{
+			"resident_id": sonID,
+			"category":    "诚信",
+			"reason":      "拾金不昧",
+		}},
 		{"the son's redemption", "/api/v1/rewards/" + rewardID + "/redemptions", son, nil},
 		{"the son's second gift", "/api/v1/gifts", son, map[string]any{"to_resident_id": elder, "minutes": 20}},
 	}
@@ -305,10 +321,15 @@ func TestIssue11_8_KeyReusedOnAnotherRouteIsRefused(t *testing.T) {
 // sent again or at once, nominate once and answer alike. The staff rulings
 // take a key too.
 func TestIssue11_1_NominationUnderOneKeyNominatesOnce(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	sonID := w.ids[phoneSonA]
-	body := map[string]string{"resident_id": sonID, "category": "诚信", "reason": "拾金不昧"}
+	body := map[string]string{
+		"resident_id": sonID,
+		"category":    "诚信",
+		"reason":      "拾金不昧",
+	}
 	entries := func() int {
 		t.Helper()
 		r := w.call("GET", "/api/v1/honour/entries?limit=200", staff, nil)
@@ -379,6 +400,7 @@ func TestIssue11_1_NominationUnderOneKeyNominatesOnce(t *testing.T) {
 // kept or lost, gets the first reversal. Two staff members at once: one
 // reverses, the other is told.
 func TestIssue11_11_SecondReversalIsAlreadyReversed(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, admin := w.login(phoneStaffA), w.login(phoneAdminA)
 	sonID := w.ids[phoneSonA]
@@ -455,6 +477,7 @@ func TestIssue11_11_SecondReversalIsAlreadyReversed(t *testing.T) {
 // when one is sent: the repeat gets the first answer and nothing is
 // created twice; another key creates another record.
 func TestIssue11_1_CreatesHonourAnOptionalKey(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, son := w.login(phoneStaffA), w.login(phoneSonA)
 	partner := jsonField(t, w.call("GET", "/api/v1/partners?kind=merchant", staff, nil), "id", "items")
@@ -465,11 +488,28 @@ func TestIssue11_1_CreatesHonourAnOptionalKey(t *testing.T) {
 	}{
 		{"building", "/api/v1/buildings", staff, map[string]string{"name": "9号楼"}},
 		{"partner", "/api/v1/partners", staff, map[string]string{"kind": "merchant", "name": "小笼包店"}},
-		{"reward", "/api/v1/rewards", staff, map[string]any{"kind": "merchant", "title": "小笼包", "partner_id": partner,
-			"points": 30, "value_fen": 1200, "bearer": "partner"}},
-		{"activity", "/api/v1/activities", staff, map[string]any{"title": "楼道清洁", "category": "环境", "place": "9号楼",
-			"start": soon, "end": soon.Add(2 * time.Hour), "capacity": 5, "max_minutes": 120}},
-		{"mutual-aid post", "/api/v1/mutual-aid", son, map[string]any{"kind": "offer", "title": "教用智能手机", "minutes": 30}},
+		{"reward", "/api/v1/rewards", staff, map[string]any{
+			"kind":       "merchant",
+			"title":      "小笼包",
+			"partner_id": partner,
+			"points":     30,
+			"value_fen":  1200,
+			"bearer":     "partner",
+		}},
+		{"activity", "/api/v1/activities", staff, map[string]any{
+			"title":       "楼道清洁",
+			"category":    "环境",
+			"place":       "9号楼",
+			"start":       soon,
+			"end":         soon.Add(2 * time.Hour),
+			"capacity":    5,
+			"max_minutes": 120,
+		}},
+		{"mutual-aid post", "/api/v1/mutual-aid", son, map[string]any{
+			"kind":    "offer",
+			"title":   "教用智能手机",
+			"minutes": 30,
+		}},
 	}
 	for _, tc := range cases {
 		before := w.counts()

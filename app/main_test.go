@@ -16,6 +16,7 @@ import (
 )
 
 func TestConfigDefaultsAndSeedRule(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		env  []string
 		seed bool
@@ -45,6 +46,7 @@ func TestConfigDefaultsAndSeedRule(t *testing.T) {
 }
 
 func TestLogsMaskPhonesAndSecrets(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	log := newLogger(&buf, "info", "json")
 	cfg, _ := loadConfig([]string{"MONGODB_URI=mongodb://user:pw@db:27017", "LINLI_JWT_KEYS=k:0123456789abcdef0123456789abcdef"})
@@ -65,6 +67,7 @@ func TestLogsMaskPhonesAndSecrets(t *testing.T) {
 // cleanly on cancel; the data survives a restart; audit passes, and fails
 // once an entry is broken behind its back.
 func TestServeSeedAuditAndShutdown(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -133,6 +136,7 @@ func TestServeSeedAuditAndShutdown(t *testing.T) {
 // TestClockStart: a set clock starts where it is told and runs on; the
 // jobs command takes its default period from it.
 func TestClockStart(t *testing.T) {
+	t.Parallel()
 	start := time.Date(2027, 3, 1, 2, 0, 0, 0, time.FixedZone("CST", 8*3600))
 	c, err := loadConfig([]string{"LINLI_CLOCK_START=2027-03-01T02:00:00+08:00", "LINLI_SCHEDULER=false"})
 	if err != nil {
@@ -162,6 +166,7 @@ func TestClockStart(t *testing.T) {
 }
 
 func TestJobsCommand(t *testing.T) {
+	t.Parallel()
 	env := []string{"LINLI_DATA_DIR=" + t.TempDir(), "LINLI_LOG_LEVEL=error", "SEED_DEMO=false"}
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"jobs", "list"}, env, &out, &out); err != nil || !strings.Contains(out.String(), "audit") {
@@ -199,8 +204,16 @@ func breakAnEntry(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	acct := models.AccountOf(l.ResidentID, models.AssetPoints)
-	if err := st.InsertEntry(ctx, models.Entry{Account: acct, CommunityID: "x", Seq: 2, Delta: 5, BalanceAfter: 999,
-		Kind: models.KindAward, Actor: "tamper", At: time.Now()}); err != nil {
+	if err := st.InsertEntry(ctx, models.Entry{
+		Account:      acct,
+		CommunityID:  "x",
+		Seq:          2,
+		Delta:        5,
+		BalanceAfter: 999,
+		Kind:         models.KindAward,
+		Actor:        "tamper",
+		At:           time.Now(),
+	}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 // household (staff) shows none; policy version 0, the built-in defaults,
 // shows effective null, not the zero instant.
 func TestIssue19_11_MeHasHouseholdAndPolicyZeroHasNoEffectiveDate(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	var me struct {
 		HouseholdID *string `json:"household_id"`

@@ -32,7 +32,8 @@ func newMetrics() *metrics {
 			Name: "linli_http_requests_total", Help: "HTTP requests by route, method and status.",
 		}, []string{"route", "method", "status"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "linli_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
+			Name:    "linli_http_request_duration_seconds",
+			Help:    "HTTP request latency by route and method.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 		}, []string{"route", "method"}),
 		postings: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -45,7 +46,8 @@ func newMetrics() *metrics {
 			Name: "linli_job_runs_total", Help: "Scheduled and on-demand job runs by job and outcome.",
 		}, []string{"job", "outcome"}),
 		jobTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "linli_job_duration_seconds", Help: "Job run durations by job.",
+			Name:    "linli_job_duration_seconds",
+			Help:    "Job run durations by job.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 4, 10),
 		}, []string{"job"}),
 		storeErrs: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -25,6 +25,7 @@ func metricValue(t *testing.T, text, series string) float64 {
 // /metrics counts requests by route and status, postings by kind,
 // idempotent replays and job runs by outcome.
 func TestMetricsCountWhatHappened(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	path := "/api/v1/residents/" + w.ids[phoneSonA] + "/points/adjustments"

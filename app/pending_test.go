@@ -9,12 +9,18 @@ import (
 // Unrestricted resource consumption: the staff list of pending service
 // records is bounded by a limit of at most 200.
 func TestPendingRecordsListIsBounded(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	day := time.Now().AddDate(0, 0, -1).Truncate(24 * time.Hour).Add(9 * time.Hour)
 	for i, phone := range []string{phoneElderA, phoneSonA, phoneHeadA} {
 		tok := w.login(phone)
-		r := w.call("POST", "/api/v1/service-records", tok, map[string]any{"category": "助老", "organisation": "居委会",
-			"description": "陪老人散步", "start": day, "end": day.Add(time.Hour)}, "Idempotency-Key", fmt.Sprintf("pending-claim-%d", i))
+		r := w.call("POST", "/api/v1/service-records", tok, map[string]any{
+			"category":     "助老",
+			"organisation": "居委会",
+			"description":  "陪老人散步",
+			"start":        day,
+			"end":          day.Add(time.Hour),
+		}, "Idempotency-Key", fmt.Sprintf("pending-claim-%d", i))
 		if r.Status != 201 {
 			t.Fatalf("claim: %d %s", r.Status, r.Body)
 		}

@@ -26,9 +26,9 @@ func (w *world) rewardOf(token, kind string) (id string, points int64) {
 	}
 	var list rewardListJSON
 	r.decode(w.t, &list)
-	for _, rw := range list.Rewards {
-		if rw.Kind == kind {
-			return rw.ID, rw.Points
+	for _, reward := range list.Rewards {
+		if reward.Kind == kind {
+			return reward.ID, reward.Points
 		}
 	}
 	w.t.Fatalf("no %s reward in the demo", kind)
@@ -38,6 +38,7 @@ func (w *world) rewardOf(token, kind string) (id string, points int64) {
 // The merchant flow over HTTP: the resident shows a QR code, two clerks
 // scan it at once, one redemption results and the reply masks the name.
 func TestMerchantScanOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	son := w.login(phoneSonA)
 	clerk := w.login(phoneClerkA)
@@ -110,6 +111,7 @@ func TestMerchantScanOverHTTP(t *testing.T) {
 // A property-fee credit over HTTP: redeem, the property company applies it
 // to a bill, voids the bill, and the credit is pending again.
 func TestPropertyFeeCreditOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	elder := w.ids[phoneElderA]
@@ -127,24 +129,24 @@ func TestPropertyFeeCreditOverHTTP(t *testing.T) {
 	if r.Status != http.StatusCreated {
 		t.Fatalf("redeem: %d %s", r.Status, r.Body)
 	}
-	var red struct {
+	var redemption struct {
 		ID, Code, Status string
 	}
-	r.decode(t, &red)
+	r.decode(t, &redemption)
 	again := w.call("POST", "/api/v1/rewards/"+rewardID+"/redemptions", granny, nil, "Idempotency-Key", "fee-redeem-01")
 	if again.Status != http.StatusCreated || !bytes.Equal(again.Body, r.Body) {
 		t.Fatalf("repeat: %d %s", again.Status, again.Body)
 	}
 	pm := w.login(phonePartnerA)
 	r = w.call("GET", "/api/v1/partner/credits", pm, nil)
-	if r.Status != 200 || !bytes.Contains(r.Body, []byte(red.ID)) {
+	if r.Status != 200 || !bytes.Contains(r.Body, []byte(redemption.ID)) {
 		t.Fatalf("pending: %d %s", r.Status, r.Body)
 	}
-	r = w.call("POST", "/api/v1/partner/credits/"+red.ID+"/apply", pm, map[string]string{"bill_no": "WY-2026-11-0301", "bill_date": "2026-11-30"}, "Idempotency-Key", "apply-0001")
+	r = w.call("POST", "/api/v1/partner/credits/"+redemption.ID+"/apply", pm, map[string]string{"bill_no": "WY-2026-11-0301", "bill_date": "2026-11-30"}, "Idempotency-Key", "apply-0001")
 	if r.Status != 200 || !bytes.Contains(r.Body, []byte(`"status":"fulfilled"`)) {
 		t.Fatalf("apply: %d %s", r.Status, r.Body)
 	}
-	r = w.call("POST", "/api/v1/partner/credits/"+red.ID+"/void", pm, map[string]string{"reason": "账单作废"}, "Idempotency-Key", "void-0001")
+	r = w.call("POST", "/api/v1/partner/credits/"+redemption.ID+"/void", pm, map[string]string{"reason": "账单作废"}, "Idempotency-Key", "void-0001")
 	if r.Status != 200 || !bytes.Contains(r.Body, []byte(`"status":"held"`)) || !bytes.Contains(r.Body, []byte(`"generation":2`)) {
 		t.Fatalf("void: %d %s", r.Status, r.Body)
 	}
@@ -154,7 +156,7 @@ func TestPropertyFeeCreditOverHTTP(t *testing.T) {
 	}
 	// Cancel returns the points.
 	before, _ := w.points(elder)
-	r = w.call("POST", "/api/v1/redemptions/"+red.ID+"/cancel", granny, nil, "Idempotency-Key", "cancel-0001")
+	r = w.call("POST", "/api/v1/redemptions/"+redemption.ID+"/cancel", granny, nil, "Idempotency-Key", "cancel-0001")
 	if r.Status != 200 || !bytes.Contains(r.Body, []byte(`"status":"cancelled"`)) {
 		t.Fatalf("cancel: %d %s", r.Status, r.Body)
 	}
@@ -171,6 +173,7 @@ func TestPropertyFeeCreditOverHTTP(t *testing.T) {
 // Staff add an honour-roll-only reward over HTTP; a resident who is not
 // listed is refused with 403 NOT_ELIGIBLE naming the rule, and moves nothing.
 func TestIneligibleRefusedOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff := w.login(phoneStaffA)
 	son := w.login(phoneSonA)
@@ -191,8 +194,15 @@ func TestIneligibleRefusedOverHTTP(t *testing.T) {
 			parking = p.ID
 		}
 	}
-	body := map[string]any{"kind": "parking", "title": "红榜停车优惠", "partner_id": parking, "points": 10, "value_fen": 500,
-		"bearer": "community", "honour_only": true}
+	body := map[string]any{
+		"kind":        "parking",
+		"title":       "红榜停车优惠",
+		"partner_id":  parking,
+		"points":      10,
+		"value_fen":   500,
+		"bearer":      "community",
+		"honour_only": true,
+	}
 	if r := w.call("POST", "/api/v1/rewards", son, body); r.Status != http.StatusForbidden {
 		t.Fatalf("resident creating a reward: %d %s", r.Status, r.Body)
 	}
@@ -200,12 +210,12 @@ func TestIneligibleRefusedOverHTTP(t *testing.T) {
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create reward: %d %s", r.Status, r.Body)
 	}
-	var rw struct {
+	var reward struct {
 		ID string `json:"id"`
 	}
-	r.decode(t, &rw)
+	r.decode(t, &reward)
 	before, _ := w.points(w.ids[phoneSonA])
-	r = w.call("POST", "/api/v1/rewards/"+rw.ID+"/redemptions", son, nil, "Idempotency-Key", "honour-only-1")
+	r = w.call("POST", "/api/v1/rewards/"+reward.ID+"/redemptions", son, nil, "Idempotency-Key", "honour-only-1")
 	if r.Status != http.StatusForbidden || r.code() != "NOT_ELIGIBLE" || !bytes.Contains(r.Body, []byte("honour_roll")) {
 		t.Fatalf("not listed: %d %s", r.Status, r.Body)
 	}
@@ -213,7 +223,7 @@ func TestIneligibleRefusedOverHTTP(t *testing.T) {
 		t.Fatalf("points moved: %d → %d", before, after)
 	}
 	// Another community's resident does not even see the reward.
-	if r := w.call("GET", "/api/v1/rewards/"+rw.ID, w.login(phoneResidentB), nil); r.Status != http.StatusNotFound {
+	if r := w.call("GET", "/api/v1/rewards/"+reward.ID, w.login(phoneResidentB), nil); r.Status != http.StatusNotFound {
 		t.Fatalf("other community: %d %s", r.Status, r.Body)
 	}
 }

@@ -13,6 +13,7 @@ import (
 // after a top-up the same code is redeemed once; refused redemptions
 // retried with new keys leave nothing in the resident's list.
 func TestIssue11_3_RefusedScanOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, son, clerk := w.login(phoneStaffA), w.login(phoneSonA), w.login(phoneClerkA)
 	sonID := w.ids[phoneSonA]
@@ -74,6 +75,7 @@ func TestIssue11_3_RefusedScanOverHTTP(t *testing.T) {
 // Issue 11.4 over HTTP: refusals retried with new keys add nothing to the
 // resident's list.
 func TestIssue11_4_RefusedRedemptionsNotListedOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, son := w.login(phoneStaffA), w.login(phoneSonA)
 	sonID := w.ids[phoneSonA]

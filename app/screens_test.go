@@ -25,7 +25,9 @@ import (
 // it). LINLI_SCREENSHOTS=docs/screens writes each main screen there (the
 // README's pictures: `./scripts/screens.sh`).
 
-// screens is one browser for one test, and the server it talks to.
+// screens is one browser for one test, and the server it talks to. The
+// screens tests do not run in parallel: each drives a chromium under
+// deadlines, and two at once on a small machine miss them.
 type screens struct {
 	t       *testing.T
 	w       *world
@@ -88,7 +90,13 @@ func newScreens(t *testing.T, w *world) *screens {
 	} else if !filepath.IsAbs(shots) {
 		shots = filepath.Join("..", shots) // tests run in app/
 	}
-	return &screens{t: t, w: w, base: "http://" + ln.Addr().String(), browser: browser, shots: shots}
+	return &screens{
+		t:       t,
+		w:       w,
+		base:    "http://" + ln.Addr().String(),
+		browser: browser,
+		shots:   shots,
+	}
 }
 
 // person is one person's own browser context (cookies and storage apart),
@@ -408,14 +416,26 @@ func TestScreensCertificateTotalIsTheHoursLedger(t *testing.T) {
 	elder := w.ids[phoneElderA]
 	staff := w.login(phoneStaffA)
 	now := time.Now().UTC()
-	r := w.call("POST", "/api/v1/activities", staff, map[string]any{"title": "助老探访", "category": "助老", "place": "活动室",
-		"start": now.Add(-3 * time.Hour), "end": now.Add(time.Hour), "capacity": 5, "max_minutes": 150, "self_checkin": true})
+	r := w.call("POST", "/api/v1/activities", staff, map[string]any{
+		"title":        "助老探访",
+		"category":     "助老",
+		"place":        "活动室",
+		"start":        now.Add(-3 * time.Hour),
+		"end":          now.Add(time.Hour),
+		"capacity":     5,
+		"max_minutes":  150,
+		"self_checkin": true,
+	})
 	if r.Status != 201 {
 		t.Fatalf("create activity: %d %s", r.Status, r.Body)
 	}
 	var a struct{ ID string }
 	r.decode(t, &a)
-	if r := w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", staff, map[string]any{"resident_id": elder, "action": "checkin", "at": now.Add(-3 * time.Hour)}); r.Status != 201 {
+	if r := w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", staff, map[string]any{
+		"resident_id": elder,
+		"action":      "checkin",
+		"at":          now.Add(-3 * time.Hour),
+	}); r.Status != 201 {
 		t.Fatalf("check in: %d %s", r.Status, r.Body)
 	}
 	r = w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", staff, map[string]any{"resident_id": elder, "action": "checkout"})
@@ -546,8 +566,15 @@ func TestScreensTeamLeadConfirmsAttendance(t *testing.T) {
 	s := newScreens(t, w)
 	lead := w.login(phoneTeamLeadA)
 	now := time.Now().UTC()
-	r := w.call("POST", "/api/v1/activities", lead, map[string]any{"title": "楼道清洁", "category": "环境", "place": "5号楼",
-		"start": now.Add(2 * time.Minute), "end": now.Add(2 * time.Hour), "capacity": 5, "max_minutes": 120})
+	r := w.call("POST", "/api/v1/activities", lead, map[string]any{
+		"title":       "楼道清洁",
+		"category":    "环境",
+		"place":       "5号楼",
+		"start":       now.Add(2 * time.Minute),
+		"end":         now.Add(2 * time.Hour),
+		"capacity":    5,
+		"max_minutes": 120,
+	})
 	if r.Status != 201 {
 		t.Fatalf("create activity: %d %s", r.Status, r.Body)
 	}

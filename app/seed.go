@@ -50,14 +50,29 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	cs := s.communities
 	root := models.Principal{ResidentID: "system", Roles: []models.Role{models.RoleAdmin}}
 	c, staff, err := cs.CreateCommunity(ctx, root, directory.NewCommunity{
-		Name: "春申居民区", District: "闵行区梅陇镇", TimeZone: "Asia/Shanghai",
-		FirstStaff: &directory.NewResident{Name: "陈社工", Phone: "13800000002", BirthYear: 1988, Password: demoPassword},
+		Name:     "春申居民区",
+		District: "闵行区梅陇镇",
+		TimeZone: "Asia/Shanghai",
+		FirstStaff: &directory.NewResident{
+			Name:      "陈社工",
+			Phone:     "13800000002",
+			BirthYear: 1988,
+			Password:  demoPassword,
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
-	admin := models.Principal{ResidentID: "system", CommunityID: c.ID, Roles: []models.Role{models.RoleAdmin}}
-	sp := models.Principal{ResidentID: staff.ID, CommunityID: c.ID, Roles: []models.Role{models.RoleStaff}}
+	admin := models.Principal{
+		ResidentID:  "system",
+		CommunityID: c.ID,
+		Roles:       []models.Role{models.RoleAdmin},
+	}
+	sp := models.Principal{
+		ResidentID:  staff.ID,
+		CommunityID: c.ID,
+		Roles:       []models.Role{models.RoleStaff},
+	}
 
 	partners := map[string]models.Partner{}
 	for _, p := range []struct {
@@ -67,11 +82,11 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 		{models.PartnerProperty, "春申物业服务有限公司"}, {models.PartnerParking, "春申停车管理有限公司"},
 		{models.PartnerMerchant, "老王早餐店"}, {models.PartnerMerchant, "美美理发店"}, {models.PartnerMerchant, "邻里便利店"},
 	} {
-		pt, err := cs.CreatePartner(ctx, sp, p.kind, p.name)
+		partner, err := cs.CreatePartner(ctx, sp, p.kind, p.name)
 		if err != nil {
 			return nil, err
 		}
-		partners[p.name] = pt
+		partners[p.name] = partner
 	}
 
 	var households []models.Household
@@ -118,7 +133,13 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	}
 	ids := map[string]string{}
 	for _, p := range people {
-		in := directory.NewResident{Name: p.login.name, Phone: p.login.phone, BirthYear: p.birth, Roles: p.roles, Password: demoPassword}
+		in := directory.NewResident{
+			Name:      p.login.name,
+			Phone:     p.login.phone,
+			BirthYear: p.birth,
+			Roles:     p.roles,
+			Password:  demoPassword,
+		}
 		if p.household >= 0 {
 			in.HouseholdID = households[p.household].ID
 		}
@@ -148,8 +169,11 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	surnames := []rune("赵钱孙李周吴郑冯陈褚卫蒋沈韩杨朱秦尤许何")
 	for i := 0; i < 20; i++ {
 		r, err := cs.CreateResident(ctx, sp, directory.NewResident{
-			Name: string(surnames[i]) + "居民", Phone: fmt.Sprintf("139000000%02d", i+10), BirthYear: 1940 + i*3,
-			HouseholdID: households[(i*5)%len(households)].ID, Password: demoPassword,
+			Name:        string(surnames[i]) + "居民",
+			Phone:       fmt.Sprintf("139000000%02d", i+10),
+			BirthYear:   1940 + i*3,
+			HouseholdID: households[(i*5)%len(households)].ID,
+			Password:    demoPassword,
 		})
 		if err != nil {
 			return nil, err
@@ -165,8 +189,14 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 			reason string
 		}{{models.AssetPoints, 50, models.KindAward, "好人好事: 开学季护学岗"}, {models.AssetHours, 120, models.KindService, "助老: 陪同就医"}} {
 			_, err := s.ledger.Post(ctx, ledger.Posting{
-				OpID: "seed:" + phone + ":" + string(a.asset), Hash: "seed", Account: models.AccountOf(id, a.asset),
-				CommunityID: c.ID, Delta: a.amount, Kind: a.kind, Reason: a.reason, Actor: staff.ID,
+				OpID:        "seed:" + phone + ":" + string(a.asset),
+				Hash:        "seed",
+				Account:     models.AccountOf(id, a.asset),
+				CommunityID: c.ID,
+				Delta:       a.amount,
+				Kind:        a.kind,
+				Reason:      a.reason,
+				Actor:       staff.ID,
 			})
 			if err != nil {
 				return nil, err
@@ -174,16 +204,39 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 		}
 	}
 	// Rewards (兑换项目) and a filial-visit plate (孝老停车) for 王小明 visiting 王奶奶.
-	for _, rw := range []models.Reward{
-		{Kind: models.RewardParking, Title: "停车费减免 10元/月", PartnerID: partners["春申停车管理有限公司"].ID,
-			Points: 100, ValueFen: 1000, Bearer: models.BearerCommunity, LimitMonth: 1},
-		{Kind: models.RewardPropertyFee, Title: "物业费优惠 20元", PartnerID: partners["春申物业服务有限公司"].ID,
-			Points: 200, ValueFen: 2000, Bearer: models.BearerCommunity, LimitYear: 6, HouseholdYearCapFen: 12000},
-		{Kind: models.RewardMerchant, Title: "早餐套餐 (豆浆+油条)", PartnerID: partners["老王早餐店"].ID,
-			Points: 20, ValueFen: 800, Bearer: models.BearerPartner, StockPerMonth: 100, LimitMonth: 4},
+	for _, reward := range []models.Reward{
+		{
+			Kind:       models.RewardParking,
+			Title:      "停车费减免 10元/月",
+			PartnerID:  partners["春申停车管理有限公司"].ID,
+			Points:     100,
+			ValueFen:   1000,
+			Bearer:     models.BearerCommunity,
+			LimitMonth: 1,
+		},
+		{
+			Kind:                models.RewardPropertyFee,
+			Title:               "物业费优惠 20元",
+			PartnerID:           partners["春申物业服务有限公司"].ID,
+			Points:              200,
+			ValueFen:            2000,
+			Bearer:              models.BearerCommunity,
+			LimitYear:           6,
+			HouseholdYearCapFen: 12000,
+		},
+		{
+			Kind:          models.RewardMerchant,
+			Title:         "早餐套餐 (豆浆+油条)",
+			PartnerID:     partners["老王早餐店"].ID,
+			Points:        20,
+			ValueFen:      800,
+			Bearer:        models.BearerPartner,
+			StockPerMonth: 100,
+			LimitMonth:    4,
+		},
 	} {
-		if _, err := s.rewards.CreateReward(ctx, sp, rw); err != nil {
-			return nil, fmt.Errorf("reward %s: %w", rw.Title, err)
+		if _, err := s.rewards.CreateReward(ctx, sp, reward); err != nil {
+			return nil, fmt.Errorf("reward %s: %w", reward.Title, err)
 		}
 	}
 	if _, err := s.rewards.RegisterFilialPlate(ctx, sp, ids["13800000005"], "沪B66688"); err != nil {
@@ -192,8 +245,11 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	if err := s.seedHonour(ctx, sp, buildings[0], ids); err != nil {
 		return nil, fmt.Errorf("honour: %w", err)
 	}
-	if err := s.seedTimebank(ctx, c.ID, sp, models.Principal{ResidentID: ids["13800000005"], CommunityID: c.ID,
-		Roles: []models.Role{models.RoleResident}}); err != nil {
+	if err := s.seedTimebank(ctx, c.ID, sp, models.Principal{
+		ResidentID:  ids["13800000005"],
+		CommunityID: c.ID,
+		Roles:       []models.Role{models.RoleResident},
+	}); err != nil {
 		return nil, fmt.Errorf("time bank: %w", err)
 	}
 	return logins, nil
@@ -205,8 +261,16 @@ func (s *system) seedHonour(ctx context.Context, staff models.Principal, buildin
 	hs := s.honour
 	// The demo's honour decisions are made by "system", so they stay out of
 	// the staff audit trail.
-	sp := models.Principal{ResidentID: "system", CommunityID: staff.CommunityID, Roles: []models.Role{models.RoleStaff}}
-	listed, err := hs.Nominate(ctx, sp, honour.Nomination{ResidentID: ids["13900000010"], Category: "好人好事", Reason: "常年义务照看楼道花草"})
+	sp := models.Principal{
+		ResidentID:  "system",
+		CommunityID: staff.CommunityID,
+		Roles:       []models.Role{models.RoleStaff},
+	}
+	listed, err := hs.Nominate(ctx, sp, honour.Nomination{
+		ResidentID: ids["13900000010"],
+		Category:   "好人好事",
+		Reason:     "常年义务照看楼道花草",
+	})
 	if err != nil {
 		return err
 	}
@@ -214,20 +278,36 @@ func (s *system) seedHonour(ctx context.Context, staff models.Principal, buildin
 	if _, _, _, err := hs.ListDue(ctx, listed.NoticeEnds.Add(24*time.Hour)); err != nil {
 		return err
 	}
-	if _, err := hs.Nominate(ctx, sp, honour.Nomination{ResidentID: ids["13800000004"], Category: "志愿服务", Reason: "带领志愿者队开展助老服务"}); err != nil {
+	if _, err := hs.Nominate(ctx, sp, honour.Nomination{
+		ResidentID: ids["13800000004"],
+		Category:   "志愿服务",
+		Reason:     "带领志愿者队开展助老服务",
+	}); err != nil {
 		return err
 	}
 	head := ids["13800000003"]
-	if _, err := hs.Appoint(ctx, sp, honour.Appointment{Role: models.HeadBuilding, BuildingID: building.ID, ResidentID: head}); err != nil {
+	if _, err := hs.Appoint(ctx, sp, honour.Appointment{
+		Role:       models.HeadBuilding,
+		BuildingID: building.ID,
+		ResidentID: head,
+	}); err != nil {
 		return err
 	}
 	month := models.MonthOf(s.now(), s.loc).String()
-	hp := models.Principal{ResidentID: head, CommunityID: sp.CommunityID, Roles: []models.Role{models.RoleResident, models.RoleBuildingHead}}
+	hp := models.Principal{
+		ResidentID:  head,
+		CommunityID: sp.CommunityID,
+		Roles:       []models.Role{models.RoleResident, models.RoleBuildingHead},
+	}
 	for i, d := range []struct{ duty, evidence string }{
 		{"月度例会", "参加居委会月度楼组长例会, 签到表第3行"},
 		{"通知送达", "电梯维修通知已逐户送达 1号楼 8 户"},
 	} {
-		duty, err := hs.LogDuty(ctx, hp, honour.DutyLog{Month: month, Duty: d.duty, Evidence: d.evidence})
+		duty, err := hs.LogDuty(ctx, hp, honour.DutyLog{
+			Month:    month,
+			Duty:     d.duty,
+			Evidence: d.evidence,
+		})
 		if err != nil {
 			return err
 		}
@@ -248,14 +328,44 @@ func (s *system) seedTimebank(ctx context.Context, communityID string, sp, elder
 	today := now.Truncate(time.Hour).Add(-time.Hour)
 	tomorrow := time.Date(now.Year(), now.Month(), now.Day()+1, 9, 0, 0, 0, s.loc)
 	for _, a := range []timebank.NewActivity{
-		{Title: "垃圾分类桶边督导", Category: "垃圾分类", Place: "1号楼垃圾厢房", Start: today, End: today.Add(4 * time.Hour),
-			Capacity: 6, MaxMinutes: 180, SelfCheckin: true},
-		{Title: "独居老人探访", Category: "助老", Place: "居委会活动室", Start: tomorrow, End: tomorrow.Add(3 * time.Hour),
-			Capacity: 10, MaxMinutes: 120},
-		{Title: "小区环境清洁", Category: "环境", Place: "中心花园", Start: tomorrow.AddDate(0, 0, 6), End: tomorrow.AddDate(0, 0, 6).Add(2 * time.Hour),
-			Capacity: 20, MaxMinutes: 120, SelfCheckin: true},
-		{Title: "夜间治安巡逻", Category: "治安巡逻", Place: "小区东门", Start: tomorrow.Add(10 * time.Hour), End: tomorrow.Add(12 * time.Hour),
-			Capacity: 4, MaxMinutes: 120},
+		{
+			Title:       "垃圾分类桶边督导",
+			Category:    "垃圾分类",
+			Place:       "1号楼垃圾厢房",
+			Start:       today,
+			End:         today.Add(4 * time.Hour),
+			Capacity:    6,
+			MaxMinutes:  180,
+			SelfCheckin: true,
+		},
+		{
+			Title:      "独居老人探访",
+			Category:   "助老",
+			Place:      "居委会活动室",
+			Start:      tomorrow,
+			End:        tomorrow.Add(3 * time.Hour),
+			Capacity:   10,
+			MaxMinutes: 120,
+		},
+		{
+			Title:       "小区环境清洁",
+			Category:    "环境",
+			Place:       "中心花园",
+			Start:       tomorrow.AddDate(0, 0, 6),
+			End:         tomorrow.AddDate(0, 0, 6).Add(2 * time.Hour),
+			Capacity:    20,
+			MaxMinutes:  120,
+			SelfCheckin: true,
+		},
+		{
+			Title:      "夜间治安巡逻",
+			Category:   "治安巡逻",
+			Place:      "小区东门",
+			Start:      tomorrow.Add(10 * time.Hour),
+			End:        tomorrow.Add(12 * time.Hour),
+			Capacity:   4,
+			MaxMinutes: 120,
+		},
 	} {
 		if _, err := s.timebank.CreateActivity(ctx, sp, a); err != nil {
 			return err
@@ -266,12 +376,24 @@ func (s *system) seedTimebank(ctx context.Context, communityID string, sp, elder
 	}
 	// Posted directly, like the other demo balances, so the demo's audit
 	// trail starts empty.
-	if _, err := s.ledger.Post(ctx, ledger.Posting{OpID: "seed:fund:" + communityID, Hash: "seed",
-		Account: models.FundAccount(communityID), CommunityID: communityID, Delta: 600,
-		Kind: models.KindAdjustment, Reason: "街道拨付时间银行基金", Actor: sp.ResidentID}); err != nil {
+	if _, err := s.ledger.Post(ctx, ledger.Posting{
+		OpID:        "seed:fund:" + communityID,
+		Hash:        "seed",
+		Account:     models.FundAccount(communityID),
+		CommunityID: communityID,
+		Delta:       600,
+		Kind:        models.KindAdjustment,
+		Reason:      "街道拨付时间银行基金",
+		Actor:       sp.ResidentID,
+	}); err != nil {
 		return err
 	}
-	_, err := s.mutualAid.PostAid(ctx, elder, mutualaid.NewAid{Kind: models.AidRequest, Title: "陪同去医院复诊",
-		Description: "周三上午去第五人民医院, 需要有人陪同挂号取药", Minutes: 120, When: tomorrow.AddDate(0, 0, 2)})
+	_, err := s.mutualAid.PostAid(ctx, elder, mutualaid.NewAid{
+		Kind:        models.AidRequest,
+		Title:       "陪同去医院复诊",
+		Description: "周三上午去第五人民医院, 需要有人陪同挂号取药",
+		Minutes:     120,
+		When:        tomorrow.AddDate(0, 0, 2),
+	})
 	return err
 }

@@ -43,9 +43,33 @@ func settledWorld(t *testing.T) (w *world, month string, shop, property models.P
 	prev := models.MonthOf(time.Now(), w.sys.loc).Previous()
 	at := prev.Start(w.sys.loc).Add(36 * time.Hour)
 	for i, e := range []models.SettlementEvent{
-		{ID: "fulfil:d1", PartnerID: shop.ID, Kind: models.EventFulfilled, RedemptionID: "d1", Description: "早餐套餐", ValueFen: 1200, Bearer: models.BearerCommunity},
-		{ID: "fulfil:d2", PartnerID: shop.ID, Kind: models.EventFulfilled, RedemptionID: "d2", Description: "=HYPERLINK(\"x\")", ValueFen: 800, Bearer: models.BearerPartner},
-		{ID: "fulfil:d3", PartnerID: property.ID, Kind: models.EventFulfilled, RedemptionID: "d3", Description: "物业费优惠", ValueFen: 5000, Bearer: models.BearerCommunity},
+		{
+			ID:           "fulfil:d1",
+			PartnerID:    shop.ID,
+			Kind:         models.EventFulfilled,
+			RedemptionID: "d1",
+			Description:  "早餐套餐",
+			ValueFen:     1200,
+			Bearer:       models.BearerCommunity,
+		},
+		{
+			ID:           "fulfil:d2",
+			PartnerID:    shop.ID,
+			Kind:         models.EventFulfilled,
+			RedemptionID: "d2",
+			Description:  "=HYPERLINK(\"x\")",
+			ValueFen:     800,
+			Bearer:       models.BearerPartner,
+		},
+		{
+			ID:           "fulfil:d3",
+			PartnerID:    property.ID,
+			Kind:         models.EventFulfilled,
+			RedemptionID: "d3",
+			Description:  "物业费优惠",
+			ValueFen:     5000,
+			Bearer:       models.BearerCommunity,
+		},
 	} {
 		e.CommunityID, e.ResidentID, e.At = staff.CommunityID, w.ids[phoneElderA], at.Add(time.Duration(i)*time.Hour)
 		if err := w.sys.store.RecordSettlementEvent(ctx, e); err != nil {
@@ -112,6 +136,7 @@ type statementsReply struct {
 }
 
 func TestStatementsOverHTTP(t *testing.T) {
+	t.Parallel()
 	w, month, shop, property := settledWorld(t)
 	staff, clerk, partner, staffB, elder := w.login(phoneStaffA), w.login(phoneClerkA), w.login(phonePartnerA), w.login(phoneStaffB), w.login(phoneElderA)
 	shopID := models.StatementID(shop.ID, mustMonth(t, month))
@@ -221,6 +246,7 @@ func TestStatementsOverHTTP(t *testing.T) {
 }
 
 func TestLiabilityReportOverHTTP(t *testing.T) {
+	t.Parallel()
 	w, month, _, property := settledWorld(t)
 	staff := w.login(phoneStaffA)
 	if r := w.call("GET", "/api/v1/reports/liability", w.login(phonePartnerA), nil); r.Status != 403 {

@@ -15,12 +15,21 @@ import (
 // approval under the activity's cap, a family gift repeated with one key,
 // and the seeded mutual-aid request paid by the community fund.
 func TestTimebankOverHTTP(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	staff, son, elder, head := w.login(phoneStaffA), w.login(phoneSonA), w.login(phoneElderA), w.login(phoneHeadA)
 	now := time.Now().UTC()
 	mk := func(title string) string {
-		r := w.call("POST", "/api/v1/activities", staff, map[string]any{"title": title, "category": "助老", "place": "活动室",
-			"start": now.Add(-3 * time.Hour), "end": now.Add(time.Hour), "capacity": 2, "max_minutes": 120, "self_checkin": true})
+		r := w.call("POST", "/api/v1/activities", staff, map[string]any{
+			"title":        title,
+			"category":     "助老",
+			"place":        "活动室",
+			"start":        now.Add(-3 * time.Hour),
+			"end":          now.Add(time.Hour),
+			"capacity":     2,
+			"max_minutes":  120,
+			"self_checkin": true,
+		})
 		if r.Status != 201 {
 			t.Fatalf("create activity: %d %s", r.Status, r.Body)
 		}
@@ -59,7 +68,11 @@ func TestTimebankOverHTTP(t *testing.T) {
 	if _, err := png.Decode(bytes.NewReader(r.Body)); err != nil {
 		t.Fatalf("qr.png is not a PNG: %v", err)
 	}
-	for tok, code := range map[string]string{qr(b): "QR_WRONG_ACTIVITY", qr(a) + "A": "QR_INVALID", "garbage": "QR_INVALID"} {
+	for tok, code := range map[string]string{
+		qr(b):       "QR_WRONG_ACTIVITY",
+		qr(a) + "A": "QR_INVALID",
+		"garbage":   "QR_INVALID",
+	} {
 		if r := w.call("POST", "/api/v1/activities/"+a+"/checkin", son, map[string]string{"token": tok}); r.code() != code || r.Status != 422 {
 			t.Fatalf("check in with %s: %d %s", code, r.Status, r.Body)
 		}
@@ -71,7 +84,11 @@ func TestTimebankOverHTTP(t *testing.T) {
 		t.Fatalf("second check-in: %d %s", r.Status, r.Body)
 	}
 	// The organiser records 张阿姨 (no phone with her) from the start.
-	r = w.call("POST", "/api/v1/activities/"+a+"/attendance", staff, map[string]any{"resident_id": w.ids[phoneHeadA], "action": "checkin", "at": now.Add(-3 * time.Hour)})
+	r = w.call("POST", "/api/v1/activities/"+a+"/attendance", staff, map[string]any{
+		"resident_id": w.ids[phoneHeadA],
+		"action":      "checkin",
+		"at":          now.Add(-3 * time.Hour),
+	})
 	if r.Status != 201 {
 		t.Fatalf("organiser check-in: %d %s", r.Status, r.Body)
 	}

@@ -8,6 +8,7 @@ import (
 // The stack is pinned (README, issue 2); a `go get` of something else must
 // not move these silently, as a downgrade of x/crypto once did to the driver.
 func TestPinnedDependencies(t *testing.T) {
+	t.Parallel()
 	want := map[string]string{
 		"github.com/gofiber/fiber/v2":    "v2.52.15",
 		"go.mongodb.org/mongo-driver/v2": "v2.9.3",

@@ -10,8 +10,13 @@ import (
 // A web client's refresh token is an HttpOnly cookie scoped to the refresh
 // route, never in a body a script can read; it rotates like the body's.
 func TestWebClientRefreshTokenIsAnHttpOnlyCookie(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
-	r := w.call("POST", "/api/v1/auth/login", "", map[string]string{"phone": phoneElderA, "password": demoPassword, "client": "web"})
+	r := w.call("POST", "/api/v1/auth/login", "", map[string]string{
+		"phone":    phoneElderA,
+		"password": demoPassword,
+		"client":   "web",
+	})
 	if r.Status != 200 {
 		t.Fatalf("login: %d %s", r.Status, r.Body)
 	}

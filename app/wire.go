@@ -113,7 +113,14 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		return nil, fmt.Errorf("time zone: %w", err)
 	}
 	host, _ := os.Hostname()
-	sys := &system{cfg: cfg, log: log, loc: loc, now: now, store: st, metrics: newMetrics()}
+	sys := &system{
+		cfg:     cfg,
+		log:     log,
+		loc:     loc,
+		now:     now,
+		store:   st,
+		metrics: newMetrics(),
+	}
 	st.OnError(sys.metrics.storeError)
 	sys.ledger = ledger.New(st, now)
 	sys.ledger.Observe(sys.metrics)

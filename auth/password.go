@@ -28,7 +28,12 @@ type PasswordParams struct {
 
 // DefaultPasswordParams follow OWASP's Argon2id minimum (19 MiB, 2 passes,
 // 1 lane).
-var DefaultPasswordParams = PasswordParams{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1, MaxConcurrent: 4}
+var DefaultPasswordParams = PasswordParams{
+	MemoryKiB:     19 * 1024,
+	Iterations:    2,
+	Parallelism:   1,
+	MaxConcurrent: 4,
+}
 
 // Passwords hashes and checks passwords with Argon2id.
 type Passwords struct {
@@ -55,8 +60,14 @@ func NewPasswords(p PasswordParams) (*Passwords, error) {
 		p.MaxConcurrent = d.MaxConcurrent
 	}
 	pw := &Passwords{
-		params: &argon2id.Params{Memory: p.MemoryKiB, Iterations: p.Iterations, Parallelism: p.Parallelism, SaltLength: 16, KeyLength: 32},
-		slots:  make(chan struct{}, p.MaxConcurrent),
+		params: &argon2id.Params{
+			Memory:      p.MemoryKiB,
+			Iterations:  p.Iterations,
+			Parallelism: p.Parallelism,
+			SaltLength:  16,
+			KeyLength:   32,
+		},
+		slots: make(chan struct{}, p.MaxConcurrent),
 	}
 	dummy, err := argon2id.CreateHash("linli-dummy-password", pw.params)
 	if err != nil {

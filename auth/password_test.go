@@ -12,7 +12,11 @@ import (
 )
 
 // cheap keeps the tests fast; the production cost is DefaultPasswordParams.
-var cheap = PasswordParams{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}
+var cheap = PasswordParams{
+	MemoryKiB:   1024,
+	Iterations:  1,
+	Parallelism: 1,
+}
 
 func mustPasswords(t *testing.T, p PasswordParams) *Passwords {
 	t.Helper()
@@ -76,7 +80,11 @@ func TestPasswordPolicy(t *testing.T) {
 // (Checked by what it computes, not by a stopwatch: timings in tests only
 // measure the machine's load.)
 func TestUnknownPhoneDoesTheSameWorkAsWrongPassword(t *testing.T) {
-	pw := mustPasswords(t, PasswordParams{MemoryKiB: 8 * 1024, Iterations: 3, Parallelism: 1})
+	pw := mustPasswords(t, PasswordParams{
+		MemoryKiB:   8 * 1024,
+		Iterations:  3,
+		Parallelism: 1,
+	})
 	real, err := pw.Hash("correct horse")
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +113,12 @@ func TestUnknownPhoneDoesTheSameWorkAsWrongPassword(t *testing.T) {
 }
 
 func TestCheckWaitsForASlotWithinTheContext(t *testing.T) {
-	pw := mustPasswords(t, PasswordParams{MemoryKiB: 1024, Iterations: 1, Parallelism: 1, MaxConcurrent: 1})
+	pw := mustPasswords(t, PasswordParams{
+		MemoryKiB:     1024,
+		Iterations:    1,
+		Parallelism:   1,
+		MaxConcurrent: 1,
+	})
 	pw.slots <- struct{}{} // every slot busy
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()

@@ -2,8 +2,9 @@ package auth
 
 import (
 	"context"
-	"sync"
 	"time"
+
+	"github.com/linli-community/linli/cache"
 )
 
 // SessionCache answers VerifyAccess's session lookups from memory for a few
@@ -12,61 +13,39 @@ import (
 // through another replica keeps working here for at most the cache's TTL.
 // Only sessions the store returned are kept: an unknown id is asked again.
 type SessionCache struct {
-	src SessionChecker
-	ttl time.Duration
-	now func() time.Time
-
-	mu   sync.Mutex
-	seen map[string]cachedSession
+	src      SessionChecker
+	sessions *cache.Cache[string, Session] // by session id
 }
 
-type cachedSession struct {
-	s       Session
-	expires time.Time
-}
+// SessionCacheSize bounds how many sessions one process keeps in memory;
+// past it the least recently used is read from the store again.
+const SessionCacheSize = 10_000
 
-// sessionCacheSweep is the size past which expired sessions are dropped.
-const sessionCacheSweep = 4096
-
-// NewSessionCache caches src's sessions for ttl; a ttl of zero or less
-// caches nothing.
+// NewSessionCache caches src's sessions for ttl on clock now; a ttl of zero
+// or less caches nothing.
 func NewSessionCache(src SessionChecker, ttl time.Duration, now func() time.Time) *SessionCache {
-	return &SessionCache{src: src, ttl: ttl, now: now, seen: map[string]cachedSession{}}
+	return &SessionCache{
+		src:      src,
+		sessions: cache.New[string, Session](ttl, SessionCacheSize, now),
+	}
 }
 
-// Session implements SessionChecker.
+// Session implements SessionChecker: the cached session if it is fresh,
+// otherwise the store's answer, kept when it is a session.
 func (c *SessionCache) Session(ctx context.Context, id string) (Session, error) {
-	if c.ttl <= 0 {
-		return c.src.Session(ctx, id)
-	}
-	now := c.now()
-	c.mu.Lock()
-	hit, ok := c.seen[id]
-	c.mu.Unlock()
-	if ok && now.Before(hit.expires) {
-		return hit.s, nil
+	if s, ok := c.sessions.Get(id); ok {
+		return s, nil
 	}
 	s, err := c.src.Session(ctx, id)
 	if err != nil {
 		return s, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.seen) >= sessionCacheSweep {
-		for k, v := range c.seen {
-			if !now.Before(v.expires) {
-				delete(c.seen, k)
-			}
-		}
-	}
-	c.seen[id] = cachedSession{s: s, expires: now.Add(c.ttl)}
+	c.sessions.Put(id, s)
 	return s, nil
 }
 
 // Forget drops session id, so the next lookup asks the store: call it
 // after revoking the session.
 func (c *SessionCache) Forget(id string) {
-	c.mu.Lock()
-	delete(c.seen, id)
-	c.mu.Unlock()
+	c.sessions.Forget(id)
 }

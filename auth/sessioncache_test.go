@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -120,5 +121,40 @@ func TestSessionCacheConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if n := src.readCount(); n < 2 || n > 1600 {
 		t.Fatalf("store reads = %d", n)
+	}
+}
+
+// A process keeps at most SessionCacheSize sessions, however many live ones
+// it sees within the TTL: one more pushes the least recently used out, and
+// that one is read from the store again.
+func TestIssue12_SessionCache_Bounded(t *testing.T) {
+	src, c := &fakeSessions{m: map[string]Session{}}, &clock{t: t0}
+	for i := range SessionCacheSize + 1 {
+		id := fmt.Sprint("s", i)
+		src.m[id] = Session{
+			ID:          id,
+			ResidentID:  "r1",
+			CommunityID: "c1",
+		}
+	}
+	cache := NewSessionCache(src, time.Hour, c.now)
+	ctx := context.Background()
+	for i := range SessionCacheSize + 1 {
+		if _, err := cache.Session(ctx, fmt.Sprint("s", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := src.readCount()
+	if _, err := cache.Session(ctx, "s0"); err != nil {
+		t.Fatal(err)
+	}
+	if n := src.readCount() - before; n != 1 {
+		t.Fatalf("the oldest of %d sessions: %d store reads, want 1 (it is no longer held)", SessionCacheSize+1, n)
+	}
+	if _, err := cache.Session(ctx, fmt.Sprint("s", SessionCacheSize)); err != nil {
+		t.Fatal(err)
+	}
+	if n := src.readCount() - before; n != 1 {
+		t.Fatalf("a recent session was read from the store again (%d reads)", n)
 	}
 }

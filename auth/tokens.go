@@ -100,8 +100,15 @@ func NewTokens(cfg TokenConfig, sessions SessionChecker, now func() time.Time) (
 	if _, ok := keys[cfg.ActiveKID]; !ok {
 		return nil, fmt.Errorf("auth: active key id %q is not among the keys", cfg.ActiveKID)
 	}
-	t := &Tokens{issuer: cfg.Issuer, audience: cfg.Audience, ttl: cfg.AccessTTL, keys: keys,
-		active: cfg.ActiveKID, sessions: sessions, now: now}
+	t := &Tokens{
+		issuer:   cfg.Issuer,
+		audience: cfg.Audience,
+		ttl:      cfg.AccessTTL,
+		keys:     keys,
+		active:   cfg.ActiveKID,
+		sessions: sessions,
+		now:      now,
+	}
 	t.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(cfg.Issuer),
@@ -149,11 +156,17 @@ func (t *Tokens) IssueAccess(p models.Principal) (string, time.Time, error) {
 	}
 	claims := accessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: t.issuer, Subject: p.ResidentID, Audience: jwt.ClaimStrings{t.audience},
-			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
+			Issuer:    t.issuer,
+			Subject:   p.ResidentID,
+			Audience:  jwt.ClaimStrings{t.audience},
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp),
 		},
-		CommunityID: p.CommunityID, SessionID: p.SessionID, Roles: roles,
-		MerchantID: p.MerchantID, PartnerID: p.PartnerID,
+		CommunityID: p.CommunityID,
+		SessionID:   p.SessionID,
+		Roles:       roles,
+		MerchantID:  p.MerchantID,
+		PartnerID:   p.PartnerID,
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
 	tok.Header["kid"] = t.active
@@ -185,8 +198,13 @@ func (t *Tokens) VerifyAccess(ctx context.Context, token string) (models.Princip
 	if s.Revoked || s.ResidentID != claims.Subject {
 		return models.Principal{}, models.ErrUnauthenticated
 	}
-	p := models.Principal{ResidentID: claims.Subject, CommunityID: claims.CommunityID,
-		SessionID: claims.SessionID, MerchantID: claims.MerchantID, PartnerID: claims.PartnerID}
+	p := models.Principal{
+		ResidentID:  claims.Subject,
+		CommunityID: claims.CommunityID,
+		SessionID:   claims.SessionID,
+		MerchantID:  claims.MerchantID,
+		PartnerID:   claims.PartnerID,
+	}
 	for _, r := range claims.Roles {
 		p.Roles = append(p.Roles, models.Role(r))
 	}

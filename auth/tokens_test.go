@@ -56,12 +56,21 @@ var (
 )
 
 func testPrincipal() models.Principal {
-	return models.Principal{ResidentID: "r1", CommunityID: "c1", SessionID: "s1",
-		Roles: []models.Role{models.RoleResident, models.RoleMerchantClerk}, MerchantID: "m7"}
+	return models.Principal{
+		ResidentID:  "r1",
+		CommunityID: "c1",
+		SessionID:   "s1",
+		Roles:       []models.Role{models.RoleResident, models.RoleMerchantClerk},
+		MerchantID:  "m7",
+	}
 }
 
 func liveSessions() *fakeSessions {
-	return &fakeSessions{m: map[string]Session{"s1": {ID: "s1", ResidentID: "r1", CommunityID: "c1"}}}
+	return &fakeSessions{m: map[string]Session{"s1": {
+		ID:          "s1",
+		ResidentID:  "r1",
+		CommunityID: "c1",
+	}}}
 }
 
 func mustTokens(t *testing.T, cfg TokenConfig, s SessionChecker, now func() time.Time) *Tokens {
@@ -104,9 +113,16 @@ func sign(t *testing.T, m jwt.SigningMethod, key any, kid string, claims jwt.Cla
 
 func goodClaims(now time.Time) accessClaims {
 	return accessClaims{
-		RegisteredClaims: jwt.RegisteredClaims{Issuer: "linli", Subject: "r1", Audience: jwt.ClaimStrings{"linli-api"},
-			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(10 * time.Minute))},
-		CommunityID: "c1", SessionID: "s1", Roles: []string{"resident"},
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    "linli",
+			Subject:   "r1",
+			Audience:  jwt.ClaimStrings{"linli-api"},
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(10 * time.Minute)),
+		},
+		CommunityID: "c1",
+		SessionID:   "s1",
+		Roles:       []string{"resident"},
 	}
 }
 
@@ -143,8 +159,16 @@ func TestVerifyAccessRejectsBadTokens(t *testing.T) {
 	sessions := liveSessions()
 	tk := mustTokens(t, TokenConfig{Keys: map[string][]byte{"k1": keyOld}, ActiveKID: "k1"}, sessions, c.now)
 	valid := mustIssue(t, tk, testPrincipal())
-	otherIss := mustTokens(t, TokenConfig{Issuer: "evil", Keys: map[string][]byte{"k1": keyOld}, ActiveKID: "k1"}, sessions, c.now)
-	otherAud := mustTokens(t, TokenConfig{Audience: "other-app", Keys: map[string][]byte{"k1": keyOld}, ActiveKID: "k1"}, sessions, c.now)
+	otherIss := mustTokens(t, TokenConfig{
+		Issuer:    "evil",
+		Keys:      map[string][]byte{"k1": keyOld},
+		ActiveKID: "k1",
+	}, sessions, c.now)
+	otherAud := mustTokens(t, TokenConfig{
+		Audience:  "other-app",
+		Keys:      map[string][]byte{"k1": keyOld},
+		ActiveKID: "k1",
+	}, sessions, c.now)
 	unknownKID := mustTokens(t, TokenConfig{Keys: map[string][]byte{"k9": keyOld}, ActiveKID: "k9"}, sessions, c.now)
 
 	noExp := goodClaims(t0)
@@ -205,7 +229,11 @@ func TestVerifyAccessRejectsBadTokens(t *testing.T) {
 		}
 	})
 	t.Run("revoked session", func(t *testing.T) {
-		revoked := &fakeSessions{m: map[string]Session{"s1": {ID: "s1", ResidentID: "r1", Revoked: true}}}
+		revoked := &fakeSessions{m: map[string]Session{"s1": {
+			ID:         "s1",
+			ResidentID: "r1",
+			Revoked:    true,
+		}}}
 		tk := mustTokens(t, TokenConfig{Keys: map[string][]byte{"k1": keyOld}, ActiveKID: "k1"}, revoked, c.now)
 		if _, err := tk.VerifyAccess(context.Background(), mustIssue(t, tk, testPrincipal())); err != models.ErrUnauthenticated {
 			t.Errorf("err = %v, want ErrUnauthenticated", err)
@@ -259,11 +287,34 @@ func header(t *testing.T, tok string) map[string]any {
 func TestNewTokensRefusesBadConfig(t *testing.T) {
 	now := func() time.Time { return t0 }
 	cases := map[string]TokenConfig{
-		"no issuer":         {Audience: "a", Keys: map[string][]byte{"k": keyOld}, ActiveKID: "k"},
-		"no audience":       {Issuer: "i", Keys: map[string][]byte{"k": keyOld}, ActiveKID: "k"},
-		"short key":         {Issuer: "i", Audience: "a", Keys: map[string][]byte{"k": []byte("short")}, ActiveKID: "k"},
-		"active key absent": {Issuer: "i", Audience: "a", Keys: map[string][]byte{"k": keyOld}, ActiveKID: "x"},
-		"bad kid":           {Issuer: "i", Audience: "a", Keys: map[string][]byte{"k id": keyOld}, ActiveKID: "k id"},
+		"no issuer": {
+			Audience:  "a",
+			Keys:      map[string][]byte{"k": keyOld},
+			ActiveKID: "k",
+		},
+		"no audience": {
+			Issuer:    "i",
+			Keys:      map[string][]byte{"k": keyOld},
+			ActiveKID: "k",
+		},
+		"short key": {
+			Issuer:    "i",
+			Audience:  "a",
+			Keys:      map[string][]byte{"k": []byte("short")},
+			ActiveKID: "k",
+		},
+		"active key absent": {
+			Issuer:    "i",
+			Audience:  "a",
+			Keys:      map[string][]byte{"k": keyOld},
+			ActiveKID: "x",
+		},
+		"bad kid": {
+			Issuer:    "i",
+			Audience:  "a",
+			Keys:      map[string][]byte{"k id": keyOld},
+			ActiveKID: "k id",
+		},
 	}
 	for name, cfg := range cases {
 		if _, err := NewTokens(cfg, liveSessions(), now); err == nil {

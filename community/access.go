@@ -99,19 +99,6 @@ func UndoCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }
 
-// TokenText reports whether a QR token holds only base64url characters and
-// dots. Go's base64 decoder skips \r and \n even in strict mode, so without
-// this check one signed token could be accepted in many spellings.
-func TokenText(token string) bool {
-	for i := 0; i < len(token); i++ {
-		c := token[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
 // OptionalText returns s cleaned as models.CleanText does for field, at
 // most max characters, or "" if s is blank.
 func OptionalText(field, s string, max int) (string, error) {

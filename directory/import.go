@@ -15,6 +15,7 @@ import (
 
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
+	"golang.org/x/sync/errgroup"
 )
 
 // What a CSV import brings in.
@@ -151,8 +152,15 @@ func (s *Service) importFile(ctx context.Context, p models.Principal, kind strin
 		return ImportResult{}, fmt.Errorf("import %s: %w", kind, err)
 	}
 	result.Rows = len(records)
-	rec := models.Import{ID: req.Idem.OpID, CommunityID: p.CommunityID, Kind: kind, Hash: req.Idem.Hash,
-		Actor: p.ResidentID, Rows: len(records), Started: s.stamp()}
+	rec := models.Import{
+		ID:          req.Idem.OpID,
+		CommunityID: p.CommunityID,
+		Kind:        kind,
+		Hash:        req.Idem.Hash,
+		Actor:       p.ResidentID,
+		Rows:        len(records),
+		Started:     s.stamp(),
+	}
 
 	if len(problems) > 0 {
 		problems = capProblems(problems)
@@ -270,46 +278,22 @@ func (s *Service) undoRows(ctx context.Context, rows importRows) error {
 	return eachRow(ctx, rows.len(), rows.undo)
 }
 
-// eachRow calls fn for rows 0..n-1 on a few goroutines, stopping at the
-// first error.
+// eachRow calls fn for rows 0..n-1, importWorkers at a time, and stops
+// starting rows at the first error, which it returns; with no error it
+// returns ctx's, if ctx ended first.
 func eachRow(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	next := make(chan int)
-	errs := make(chan error, importWorkers)
-	var wg sync.WaitGroup
-	for range importWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := fn(ctx, i); err != nil {
-					errs <- err
-					cancel()
-					return
-				}
-			}
-		}()
-	}
-feed:
+	rows, rowCtx := errgroup.WithContext(ctx)
+	rows.SetLimit(importWorkers)
 	for i := range n {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
+		if rowCtx.Err() != nil {
+			break
 		}
+		rows.Go(func() error { return fn(rowCtx, i) })
 	}
-	close(next)
-	wg.Wait()
-	close(errs)
-	var all []error
-	for err := range errs {
-		all = append(all, err)
+	if err := rows.Wait(); err != nil {
+		return err
 	}
-	if len(all) == 0 && ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return errors.Join(all...)
+	return ctx.Err()
 }
 
 func capProblems(ps []models.ImportProblem) []models.ImportProblem {
@@ -385,7 +369,11 @@ func readCSV(data []byte, cols []column) ([]models.ImportProblem, []record, erro
 		return nil, nil, models.ErrValidation.Withf("文件是空的。", "the file is empty")
 	}
 	if err != nil {
-		return []models.ImportProblem{{Row: 1, Code: ProblemHeader, Message: "the header row is not valid CSV"}}, nil, nil
+		return []models.ImportProblem{{
+			Row:     1,
+			Code:    ProblemHeader,
+			Message: "the header row is not valid CSV",
+		}}, nil, nil
 	}
 	known := map[string]string{}
 	for _, c := range cols {
@@ -400,16 +388,31 @@ func readCSV(data []byte, cols []column) ([]models.ImportProblem, []record, erro
 		name, ok := known[strings.ToLower(strings.TrimSpace(h))]
 		switch {
 		case !ok:
-			problems = append(problems, models.ImportProblem{Row: 1, Field: strings.TrimSpace(h), Code: ProblemHeader, Message: "unknown column"})
+			problems = append(problems, models.ImportProblem{
+				Row:     1,
+				Field:   strings.TrimSpace(h),
+				Code:    ProblemHeader,
+				Message: "unknown column",
+			})
 		case index[name] > 0:
-			problems = append(problems, models.ImportProblem{Row: 1, Field: name, Code: ProblemHeader, Message: "the column appears twice"})
+			problems = append(problems, models.ImportProblem{
+				Row:     1,
+				Field:   name,
+				Code:    ProblemHeader,
+				Message: "the column appears twice",
+			})
 		default:
 			index[name] = i + 1
 		}
 	}
 	for _, c := range cols {
 		if index[c.name] == 0 {
-			problems = append(problems, models.ImportProblem{Row: 1, Field: c.name, Code: ProblemHeader, Message: "the column is missing"})
+			problems = append(problems, models.ImportProblem{
+				Row:     1,
+				Field:   c.name,
+				Code:    ProblemHeader,
+				Message: "the column is missing",
+			})
 		}
 	}
 	if len(problems) > 0 {
@@ -433,7 +436,11 @@ func readCSV(data []byte, cols []column) ([]models.ImportProblem, []record, erro
 			// A quote out of place: the reader cannot tell where the row
 			// ends, so the rest of the file is not read.
 			row := rowAt(pe.StartLine)
-			out = append(out, record{row: row, bad: &models.ImportProblem{Row: row, Code: ProblemRow, Message: "the row is not valid CSV (check the quotes)"}})
+			out = append(out, record{row: row, bad: &models.ImportProblem{
+				Row:     row,
+				Code:    ProblemRow,
+				Message: "the row is not valid CSV (check the quotes)",
+			}})
 			break
 		}
 		if err != nil {
@@ -450,7 +457,11 @@ func readCSV(data []byte, cols []column) ([]models.ImportProblem, []record, erro
 		}
 		rec := record{row: line, fields: map[string]string{}}
 		if len(fields) != len(head) {
-			rec.bad = &models.ImportProblem{Row: line, Code: ProblemRow, Message: fmt.Sprintf("the row has %d fields, the header %d", len(fields), len(head))}
+			rec.bad = &models.ImportProblem{
+				Row:     line,
+				Code:    ProblemRow,
+				Message: fmt.Sprintf("the row has %d fields, the header %d", len(fields), len(head)),
+			}
 		} else {
 			for name, i := range index {
 				rec.fields[name] = strings.TrimSpace(fields[i-1])
@@ -480,7 +491,12 @@ type rowProblems struct {
 }
 
 func (r *rowProblems) add(field, code, msg string) {
-	r.ps = append(r.ps, models.ImportProblem{Row: r.row, Field: field, Code: code, Message: msg})
+	r.ps = append(r.ps, models.ImportProblem{
+		Row:     r.row,
+		Field:   field,
+		Code:    code,
+		Message: msg,
+	})
 }
 
 // addErr adds err's client-safe detail as an INVALID problem.
@@ -557,8 +573,12 @@ func (h *householdRows) write(ctx context.Context, i int) (*models.ImportProblem
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return nil, err
 	}
-	return &models.ImportProblem{Row: h.line[i], Field: "room", Code: ProblemExists,
-		Message: "this room of the building got a household while the file was being imported"}, nil
+	return &models.ImportProblem{
+		Row:     h.line[i],
+		Field:   "room",
+		Code:    ProblemExists,
+		Message: "this room of the building got a household while the file was being imported",
+	}, nil
 }
 
 func (h *householdRows) undo(ctx context.Context, i int) error {
@@ -580,7 +600,11 @@ func (s *Service) checkHouseholds(ctx context.Context, p models.Principal, opID 
 			continue
 		}
 		rp := rowProblems{row: rec.row}
-		h := models.Household{ID: community.DerivedID(opID, "household:"+strconv.Itoa(rec.row)), CommunityID: p.CommunityID, Created: now}
+		h := models.Household{
+			ID:          community.DerivedID(opID, "household:"+strconv.Itoa(rec.row)),
+			CommunityID: p.CommunityID,
+			Created:     now,
+		}
 		name, err := models.CleanText("building", rec.fields["building"], 40)
 		if err != nil {
 			rp.addErr("building", err)
@@ -631,15 +655,24 @@ func (r *residentRows) write(ctx context.Context, i int) (*models.ImportProblem,
 		if err != nil {
 			return nil, err
 		}
-		err = r.s.store.InsertLogin(ctx, models.Login{Phone: res.Phone, ResidentID: res.ID, CommunityID: res.CommunityID, PasswordHash: hash})
+		err = r.s.store.InsertLogin(ctx, models.Login{
+			Phone:        res.Phone,
+			ResidentID:   res.ID,
+			CommunityID:  res.CommunityID,
+			PasswordHash: hash,
+		})
 		if errors.Is(err, models.ErrConflict) {
 			l, lerr := r.s.store.LoginByPhone(ctx, res.Phone)
 			if lerr != nil && !errors.Is(lerr, models.ErrNotFound) {
 				return nil, lerr
 			}
 			if lerr != nil || l.ResidentID != res.ID {
-				return &models.ImportProblem{Row: r.line[i], Field: "phone", Code: ProblemExists,
-					Message: "this phone number was registered while the file was being imported"}, nil
+				return &models.ImportProblem{
+					Row:     r.line[i],
+					Field:   "phone",
+					Code:    ProblemExists,
+					Message: "this phone number was registered while the file was being imported",
+				}, nil
 			}
 			err = nil
 		}
@@ -678,7 +711,9 @@ func (r *residentRows) undo(ctx context.Context, i int) error {
 // importableRoles are the roles an import may give; the others need a
 // partner id or follow the buildings, and are set one by one.
 var importableRoles = map[models.Role]bool{
-	models.RoleResident: true, models.RoleTeamLead: true, models.RoleStaff: true,
+	models.RoleResident: true,
+	models.RoleTeamLead: true,
+	models.RoleStaff:    true,
 }
 
 func (s *Service) checkResidents(ctx context.Context, p models.Principal, opID string, recs []record) (importRows, []models.ImportProblem, error) {
@@ -698,7 +733,11 @@ func (s *Service) checkResidents(ctx context.Context, p models.Principal, opID s
 			continue
 		}
 		f := rec.fields
-		r := models.Resident{ID: community.DerivedID(opID, "resident:"+strconv.Itoa(rec.row)), CommunityID: p.CommunityID, Created: now}
+		r := models.Resident{
+			ID:          community.DerivedID(opID, "resident:"+strconv.Itoa(rec.row)),
+			CommunityID: p.CommunityID,
+			Created:     now,
+		}
 		if r.Name, err = models.CleanText("name", f["name"], 40); err != nil {
 			rp.addErr("name", err)
 		}

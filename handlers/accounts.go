@@ -69,9 +69,21 @@ type entryJSON struct {
 }
 
 func toEntryJSON(e models.Entry) entryJSON {
-	return entryJSON{ID: e.ID(), ResidentID: e.Account.ResidentID, Asset: string(e.Account.Asset),
-		Seq: e.Seq, Delta: e.Delta, BalanceAfter: e.BalanceAfter, Kind: string(e.Kind), Ref: e.Ref,
-		Reason: e.Reason, IdempotencyKey: e.IdempotencyKey, PolicyVersion: e.PolicyVersion, Actor: e.Actor, At: e.At}
+	return entryJSON{
+		ID:             e.ID(),
+		ResidentID:     e.Account.ResidentID,
+		Asset:          string(e.Account.Asset),
+		Seq:            e.Seq,
+		Delta:          e.Delta,
+		BalanceAfter:   e.BalanceAfter,
+		Kind:           string(e.Kind),
+		Ref:            e.Ref,
+		Reason:         e.Reason,
+		IdempotencyKey: e.IdempotencyKey,
+		PolicyVersion:  e.PolicyVersion,
+		Actor:          e.Actor,
+		At:             e.At,
+	}
 }
 
 type historyResponse struct {

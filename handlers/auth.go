@@ -61,8 +61,12 @@ type tokenResponse struct {
 func sendTokens(c *fiber.Ctx, p sessions.TokenPair, web bool) error {
 	// Tokens must not be kept by a browser or proxy cache (RFC 6749 §5.1).
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	out := tokenResponse{AccessToken: p.AccessToken, RefreshToken: p.RefreshToken,
-		TokenType: "Bearer", ExpiresIn: int64(p.ExpiresIn.Seconds())}
+	out := tokenResponse{
+		AccessToken:  p.AccessToken,
+		RefreshToken: p.RefreshToken,
+		TokenType:    "Bearer",
+		ExpiresIn:    int64(p.ExpiresIn.Seconds()),
+	}
 	if web {
 		setRefreshCookie(c, p.RefreshToken, p.RefreshExpires)
 		out.RefreshToken = ""
@@ -157,7 +161,14 @@ func (h *api) me(c *fiber.Ctx) error {
 	for i, role := range p.Roles {
 		roles[i] = string(role)
 	}
-	return c.JSON(meResponse{ResidentID: r.ID, CommunityID: r.CommunityID, Roles: roles,
-		Name: models.MaskName(r.Name), Phone: models.MaskPhone(r.Phone), HouseholdID: r.HouseholdID,
-		MerchantID: p.MerchantID, PartnerID: p.PartnerID})
+	return c.JSON(meResponse{
+		ResidentID:  r.ID,
+		CommunityID: r.CommunityID,
+		Roles:       roles,
+		Name:        models.MaskName(r.Name),
+		Phone:       models.MaskPhone(r.Phone),
+		HouseholdID: r.HouseholdID,
+		MerchantID:  p.MerchantID,
+		PartnerID:   p.PartnerID,
+	})
 }

@@ -87,8 +87,13 @@ type communityJSON struct {
 }
 
 func toCommunityJSON(c models.Community) communityJSON {
-	return communityJSON{ID: c.ID, Name: c.Name, District: c.District, TimeZone: c.TimeZone,
-		Created: c.Created}
+	return communityJSON{
+		ID:       c.ID,
+		Name:     c.Name,
+		District: c.District,
+		TimeZone: c.TimeZone,
+		Created:  c.Created,
+	}
 }
 
 type buildingJSON struct {
@@ -100,7 +105,13 @@ type buildingJSON struct {
 }
 
 func toBuildingJSON(b models.Building) buildingJSON {
-	return buildingJSON{ID: b.ID, Name: b.Name, Address: b.Address, HeadID: b.HeadID, Created: b.Created}
+	return buildingJSON{
+		ID:      b.ID,
+		Name:    b.Name,
+		Address: b.Address,
+		HeadID:  b.HeadID,
+		Created: b.Created,
+	}
 }
 
 type householdJSON struct {
@@ -116,7 +127,13 @@ func toHouseholdJSON(h models.Household) householdJSON {
 	if plates == nil {
 		plates = []string{}
 	}
-	return householdJSON{ID: h.ID, BuildingID: h.BuildingID, Room: h.Room, Plates: plates, Created: h.Created}
+	return householdJSON{
+		ID:         h.ID,
+		BuildingID: h.BuildingID,
+		Room:       h.Room,
+		Plates:     plates,
+		Created:    h.Created,
+	}
 }
 
 type familyJSON struct {
@@ -140,9 +157,18 @@ type residentJSON struct {
 }
 
 func toResidentJSON(r models.Resident) residentJSON {
-	out := residentJSON{ID: r.ID, HouseholdID: r.HouseholdID, Name: r.Name, Phone: models.MaskPhone(r.Phone),
-		BirthYear: r.BirthYear, Roles: []string{}, MerchantID: r.MerchantID, PartnerID: r.PartnerID,
-		Family: []familyJSON{}, Created: r.Created}
+	out := residentJSON{
+		ID:          r.ID,
+		HouseholdID: r.HouseholdID,
+		Name:        r.Name,
+		Phone:       models.MaskPhone(r.Phone),
+		BirthYear:   r.BirthYear,
+		Roles:       []string{},
+		MerchantID:  r.MerchantID,
+		PartnerID:   r.PartnerID,
+		Family:      []familyJSON{},
+		Created:     r.Created,
+	}
 	for _, role := range r.Roles {
 		out.Roles = append(out.Roles, string(role))
 	}
@@ -160,7 +186,12 @@ type partnerJSON struct {
 }
 
 func toPartnerJSON(p models.Partner) partnerJSON {
-	return partnerJSON{ID: p.ID, Kind: string(p.Kind), Name: p.Name, Created: p.Created}
+	return partnerJSON{
+		ID:      p.ID,
+		Kind:    string(p.Kind),
+		Name:    p.Name,
+		Created: p.Created,
+	}
 }
 
 // pageJSON is one page of a listing; NextAfter, when present, is the
@@ -223,9 +254,18 @@ func (h *api) createCommunity(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	in := directory.NewCommunity{Name: req.Name, District: req.District, TimeZone: req.TimeZone}
+	in := directory.NewCommunity{
+		Name:     req.Name,
+		District: req.District,
+		TimeZone: req.TimeZone,
+	}
 	if fs := req.FirstStaff; fs != nil {
-		in.FirstStaff = &directory.NewResident{Name: fs.Name, Phone: fs.Phone, BirthYear: fs.BirthYear, Password: fs.InitialPassword}
+		in.FirstStaff = &directory.NewResident{
+			Name:      fs.Name,
+			Phone:     fs.Phone,
+			BirthYear: fs.BirthYear,
+			Password:  fs.InitialPassword,
+		}
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
@@ -423,8 +463,16 @@ func (h *api) createResident(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	in := directory.NewResident{Name: req.Name, Phone: req.Phone, BirthYear: req.BirthYear, HouseholdID: req.HouseholdID,
-		Roles: roles, MerchantID: req.MerchantID, PartnerID: req.PartnerID, Password: req.InitialPassword}
+	in := directory.NewResident{
+		Name:        req.Name,
+		Phone:       req.Phone,
+		BirthYear:   req.BirthYear,
+		HouseholdID: req.HouseholdID,
+		Roles:       roles,
+		MerchantID:  req.MerchantID,
+		PartnerID:   req.PartnerID,
+		Password:    req.InitialPassword,
+	}
 	return h.keyedIfKey(c, func(idem community.Idempotency) error {
 		in.OpID = idem.OpID
 		r, err := h.Community.CreateResident(c.UserContext(), p, in)
@@ -489,8 +537,13 @@ func (h *api) updateResident(c *fiber.Ctx) error {
 		if err := decode(c, &req); err != nil {
 			return err
 		}
-		u = directory.ResidentUpdate{Name: req.Name, BirthYear: req.BirthYear, HouseholdID: req.HouseholdID,
-			MerchantID: req.MerchantID, PartnerID: req.PartnerID}
+		u = directory.ResidentUpdate{
+			Name:        req.Name,
+			BirthYear:   req.BirthYear,
+			HouseholdID: req.HouseholdID,
+			MerchantID:  req.MerchantID,
+			PartnerID:   req.PartnerID,
+		}
 		if req.Roles != nil {
 			roles, err := parseRoles(*req.Roles)
 			if err != nil {
@@ -555,11 +608,11 @@ func (h *api) createPartner(c *fiber.Ctx) error {
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
 	return h.keyedIfKey(c, func(community.Idempotency) error {
-		pt, err := h.Community.CreatePartner(c.UserContext(), principal(c), models.PartnerKind(req.Kind), req.Name)
+		partner, err := h.Community.CreatePartner(c.UserContext(), principal(c), models.PartnerKind(req.Kind), req.Name)
 		if err != nil {
 			return err
 		}
-		return c.Status(fiber.StatusCreated).JSON(toPartnerJSON(pt))
+		return c.Status(fiber.StatusCreated).JSON(toPartnerJSON(partner))
 	})
 }
 
@@ -630,8 +683,13 @@ func (h *api) importCSV(c *fiber.Ctx, run func(context.Context, models.Principal
 		if err != nil {
 			return err
 		}
-		return c.Status(fiber.StatusCreated).JSON(importResponse{Key: res.Key, Kind: res.Kind, Rows: res.Rows,
-			Written: res.Written, Replayed: res.Replayed})
+		return c.Status(fiber.StatusCreated).JSON(importResponse{
+			Key:      res.Key,
+			Kind:     res.Kind,
+			Rows:     res.Rows,
+			Written:  res.Written,
+			Replayed: res.Replayed,
+		})
 	})
 }
 
@@ -650,8 +708,13 @@ func importRejected(c *fiber.Ctx, rej *directory.ImportRejection) error {
 		detail = me.LocalDetail(zh)
 	}
 	out := importRejectedBody{
-		Error: errorDetail{Code: string(models.ErrImportRejected.Code), Message: msg, Detail: detail, RequestID: ensureRequestID(c)},
-		Rows:  make([]problemJSON, len(rej.Problems)),
+		Error: errorDetail{
+			Code:      string(models.ErrImportRejected.Code),
+			Message:   msg,
+			Detail:    detail,
+			RequestID: ensureRequestID(c),
+		},
+		Rows: make([]problemJSON, len(rej.Problems)),
 	}
 	for i, pr := range rej.Problems {
 		out.Rows[i] = problemJSON{pr.Row, pr.Field, pr.Code, pr.Message}

@@ -157,7 +157,10 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			msg = info.zh
 		}
 		return c.Status(info.status).JSON(errorBody{Error: errorDetail{
-			Code: string(code), Message: msg, Detail: detail, RequestID: ensureRequestID(c),
+			Code:      string(code),
+			Message:   msg,
+			Detail:    detail,
+			RequestID: ensureRequestID(c),
 		}})
 	}
 }

@@ -48,7 +48,11 @@ func (roleTokens) VerifyAccess(_ context.Context, tok string) (models.Principal,
 	if err != nil {
 		return models.Principal{}, models.ErrUnauthenticated
 	}
-	p := models.Principal{ResidentID: "u-" + tok, CommunityID: "c1", Roles: []models.Role{r}}
+	p := models.Principal{
+		ResidentID:  "u-" + tok,
+		CommunityID: "c1",
+		Roles:       []models.Role{r},
+	}
 	switch r {
 	case models.RolePartner:
 		p.PartnerID = "pt1"
@@ -201,7 +205,11 @@ func (fakeRewards) Cancel(_ context.Context, _ models.Principal, id string) (mod
 }
 func (fakeRewards) ApplyCredit(_ context.Context, p models.Principal, id, billNo, billDate string, idem community.Idempotency) (models.Redemption, error) {
 	mustReach("applied credit", []any{id, billNo, billDate, idem}, isID(id), isClean(billNo, 40), isDay(billDate), isIdem(p, idem))
-	return models.Redemption{ID: id, BillNo: billNo, BillDate: billDate}, nil
+	return models.Redemption{
+		ID:       id,
+		BillNo:   billNo,
+		BillDate: billDate,
+	}, nil
 }
 func (fakeRewards) VoidCredit(_ context.Context, p models.Principal, id, reason string, idem community.Idempotency) (models.Redemption, error) {
 	mustReach("voided credit", []any{id, reason, idem}, isID(id), isCleanOrEmpty(reason, 200), isIdem(p, idem))
@@ -226,7 +234,12 @@ func (fakeRewards) BookFilialVisit(_ context.Context, _ models.Principal, plate,
 func (fakeRewards) GateEvent(_ context.Context, _ models.Principal, in rewards.GateEventIn) (models.GateEvent, error) {
 	mustReach("gate event", in, within(in.EventID, 64), within(in.Plate, 20),
 		in.Direction == models.GateIn || in.Direction == models.GateOut, !in.At.IsZero())
-	return models.GateEvent{EventID: in.EventID, Plate: in.Plate, Direction: in.Direction, At: in.At}, nil
+	return models.GateEvent{
+		EventID:   in.EventID,
+		Plate:     in.Plate,
+		Direction: in.Direction,
+		At:        in.At,
+	}, nil
 }
 
 // FuzzRewardsValue: redeeming, cancelling, partner credits, the merchant
@@ -253,7 +266,11 @@ type fakeRecords struct{ timebankService }
 func (fakeRecords) ClaimRecord(_ context.Context, p models.Principal, c timebank.Claim) (models.ServiceRecord, error) {
 	mustReach("claim", c, isClean(c.Category, 20), isClean(c.Organisation, 80), isClean(c.Description, 500),
 		!c.Start.IsZero(), !c.End.IsZero(), isIdem(p, c.Idem))
-	return models.ServiceRecord{Category: c.Category, Start: c.Start, End: c.End}, nil
+	return models.ServiceRecord{
+		Category: c.Category,
+		Start:    c.Start,
+		End:      c.End,
+	}, nil
 }
 func (fakeRecords) ScanOut(_ context.Context, _ models.Principal, activityID, token string) (timebank.Attendance, error) {
 	mustReach("check-out", []string{activityID, token}, isID(activityID), within(token, 256))
@@ -273,11 +290,21 @@ func (fakeRecords) Reject(_ context.Context, _ models.Principal, id, reason stri
 }
 func (fakeRecords) RequestCorrection(_ context.Context, _ models.Principal, id string, minutes models.Minutes, reason string) (models.Correction, error) {
 	mustReach("correction", []any{id, minutes, reason}, isID(id), minutes >= 1, minutes <= 1440, isClean(reason, 500))
-	return models.Correction{N: 1, RecordID: id, Minutes: minutes, Reason: reason}, nil
+	return models.Correction{
+		N:        1,
+		RecordID: id,
+		Minutes:  minutes,
+		Reason:   reason,
+	}, nil
 }
 func (fakeRecords) DecideCorrection(_ context.Context, _ models.Principal, id string, n int, _ bool, answer string) (models.Correction, error) {
 	mustReach("correction decision", []any{id, n, answer}, isID(id), n >= 1, n <= 1000, isClean(answer, 500))
-	return models.Correction{N: n, RecordID: id, Decided: true, Answer: answer}, nil
+	return models.Correction{
+		N:        n,
+		RecordID: id,
+		Decided:  true,
+		Answer:   answer,
+	}, nil
 }
 
 // FuzzServiceRecords: the routes that create, decide and correct the
@@ -306,7 +333,11 @@ type fakeTransfers struct {
 func (fakeTransfers) PostAid(_ context.Context, _ models.Principal, in mutualaid.NewAid) (models.MutualAid, error) {
 	mustReach("mutual-aid post", in, in.Kind == models.AidRequest || in.Kind == models.AidOffer,
 		isClean(in.Title, 80), isCleanOrEmpty(in.Description, 500), in.Minutes >= 1, in.Minutes <= 1440)
-	return models.MutualAid{Kind: in.Kind, Title: in.Title, Minutes: in.Minutes}, nil
+	return models.MutualAid{
+		Kind:    in.Kind,
+		Title:   in.Title,
+		Minutes: in.Minutes,
+	}, nil
 }
 func (fakeTransfers) aid(what, id string) (models.MutualAid, error) {
 	mustReach(what, id, isID(id))
@@ -335,7 +366,11 @@ func (f fakeTransfers) ResolveAid(_ context.Context, _ models.Principal, id stri
 }
 func (fakeTransfers) CreditFund(_ context.Context, p models.Principal, minutes models.Minutes, reason string, idem community.Idempotency) (models.Entry, error) {
 	mustReach("fund credit", []any{minutes, reason, idem}, minutes >= 1, minutes <= models.MaxAmount, isClean(reason, 500), isIdem(p, idem))
-	return models.Entry{Account: models.AccountOf("fund", models.AssetHours), Seq: 1, Delta: int64(minutes)}, nil
+	return models.Entry{
+		Account: models.AccountOf("fund", models.AssetHours),
+		Seq:     1,
+		Delta:   int64(minutes),
+	}, nil
 }
 func (fakeTransfers) GiftHours(_ context.Context, p models.Principal, toID string, minutes models.Minutes, idem community.Idempotency) (models.Gift, error) {
 	mustReach("gift", []any{toID, minutes, idem}, within(toID, 64), minutes >= 1, minutes <= models.MaxAmount, isIdem(p, idem))
@@ -396,7 +431,12 @@ func (fakeHonour) RuleDuty(_ context.Context, _ models.Principal, id string, _ b
 func (fakeHonour) LowerStar(_ context.Context, _ models.Principal, householdID string, year, level int, reason string) (models.StarRecord, error) {
 	mustReach("star lowering", []any{householdID, year, level, reason}, isID(householdID), year >= 2000, year <= 9999,
 		level >= 0, level <= 2, within(reason, 500))
-	return models.StarRecord{HouseholdID: householdID, Year: year, Level: level, LoweredReason: reason}, nil
+	return models.StarRecord{
+		HouseholdID:   householdID,
+		Year:          year,
+		Level:         level,
+		LoweredReason: reason,
+	}, nil
 }
 
 // FuzzHonourValue: the decisions that award or take back honour points,

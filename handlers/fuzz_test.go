@@ -21,7 +21,11 @@ func (fakeTokens) VerifyAccess(_ context.Context, tok string) (models.Principal,
 	if tok != "staff" {
 		return models.Principal{}, models.ErrUnauthenticated
 	}
-	return models.Principal{ResidentID: "s1", CommunityID: "c1", Roles: []models.Role{models.RoleStaff}}, nil
+	return models.Principal{
+		ResidentID:  "s1",
+		CommunityID: "c1",
+		Roles:       []models.Role{models.RoleStaff},
+	}, nil
 }
 
 // fakeAccounts checks that whatever reaches the service is already valid;
@@ -38,12 +42,21 @@ func (fakeAccounts) History(context.Context, models.Principal, string, models.As
 func (fakeAccounts) Adjust(_ context.Context, p models.Principal, adj accounts.Adjustment) (models.Entry, error) {
 	mustReach("adjustment", adj, isID(adj.ResidentID), adj.Points > 0, adj.Points <= models.MaxAmount,
 		isClean(adj.Category, 40), isClean(adj.Reason, 500), isIdem(p, adj.Idem))
-	return models.Entry{Account: models.AccountOf(adj.ResidentID, models.AssetPoints), Seq: 1, Delta: int64(adj.Points), At: time.Unix(0, 0)}, nil
+	return models.Entry{
+		Account: models.AccountOf(adj.ResidentID, models.AssetPoints),
+		Seq:     1,
+		Delta:   int64(adj.Points),
+		At:      time.Unix(0, 0),
+	}, nil
 }
 func (fakeAccounts) Reverse(_ context.Context, _ models.Principal, residentID string, asset models.Asset, seq int64, reason, _ string) (models.Entry, error) {
 	mustReach("reversal", []any{residentID, asset, seq, reason}, isID(residentID),
 		asset == models.AssetHours || asset == models.AssetPoints, seq > 0, isClean(reason, 500))
-	return models.Entry{Account: models.AccountOf(residentID, asset), Seq: seq + 1, At: time.Unix(0, 0)}, nil
+	return models.Entry{
+		Account: models.AccountOf(residentID, asset),
+		Seq:     seq + 1,
+		At:      time.Unix(0, 0),
+	}, nil
 }
 func (fakeAccounts) Trail(context.Context, models.Principal, time.Time, int) ([]models.AuditRecord, error) {
 	return nil, nil
@@ -77,7 +90,11 @@ func FuzzBearerToken(f *testing.F) {
 	for _, s := range []string{"staff", "", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", strings.Repeat("x", 5000)} {
 		f.Add(s)
 	}
-	app := New(Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Tokens: fakeTokens{}, Accounts: fakeAccounts{}}, Options{})
+	app := New(Deps{
+		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Tokens:   fakeTokens{},
+		Accounts: fakeAccounts{},
+	}, Options{})
 	f.Fuzz(func(t *testing.T, tok string) {
 		req := httptest.NewRequest("GET", "/api/v1/me/balances", nil)
 		if strings.ContainsAny(tok, "\r\n\x00") || len(tok) > 3000 {

@@ -96,10 +96,24 @@ func optTime(t time.Time) *time.Time {
 }
 
 func toHonourEntryJSON(e models.HonourEntry) honourEntryJSON {
-	return honourEntryJSON{ID: e.ID, ResidentID: e.ResidentID, HouseholdID: e.HouseholdID, BuildingID: e.BuildingID,
-		Category: e.Category, Reason: e.Reason, NominatedBy: e.NominatedBy, Nominated: e.Nominated, NoticeEnds: e.NoticeEnds,
-		Status: string(e.Status), ListedAt: optTime(e.ListedAt), ExpiresAt: optTime(e.ExpiresAt), EndedAt: optTime(e.EndedAt),
-		EndReason: e.EndReason, AppealOpen: e.AppealOpen, Hidden: e.Hidden}
+	return honourEntryJSON{
+		ID:          e.ID,
+		ResidentID:  e.ResidentID,
+		HouseholdID: e.HouseholdID,
+		BuildingID:  e.BuildingID,
+		Category:    e.Category,
+		Reason:      e.Reason,
+		NominatedBy: e.NominatedBy,
+		Nominated:   e.Nominated,
+		NoticeEnds:  e.NoticeEnds,
+		Status:      string(e.Status),
+		ListedAt:    optTime(e.ListedAt),
+		ExpiresAt:   optTime(e.ExpiresAt),
+		EndedAt:     optTime(e.EndedAt),
+		EndReason:   e.EndReason,
+		AppealOpen:  e.AppealOpen,
+		Hidden:      e.Hidden,
+	}
 }
 
 func honourEntriesJSON(es []models.HonourEntry) fiber.Map {
@@ -122,8 +136,13 @@ func (h *api) nominate(c *fiber.Ctx) error {
 	// A listing pays points, so a nomination takes a key: its repeat gets
 	// the first answer and nominates nobody twice.
 	return h.keyed(c, func(idem community.Idempotency) error {
-		e, err := h.Honour.Nominate(c.UserContext(), principal(c), honour.Nomination{ResidentID: req.ResidentID,
-			HouseholdID: req.HouseholdID, Category: req.Category, Reason: req.Reason, OpID: idem.OpID})
+		e, err := h.Honour.Nominate(c.UserContext(), principal(c), honour.Nomination{
+			ResidentID:  req.ResidentID,
+			HouseholdID: req.HouseholdID,
+			Category:    req.Category,
+			Reason:      req.Reason,
+			OpID:        idem.OpID,
+		})
 		if err != nil {
 			return err
 		}
@@ -319,9 +338,19 @@ type headTermJSON struct {
 }
 
 func toHeadTermJSON(t models.HeadTerm) headTermJSON {
-	return headTermJSON{ID: t.ID, Role: string(t.Role), BuildingID: t.BuildingID, BuildingName: t.BuildingName,
-		ResidentID: t.ResidentID, Number: t.N, Start: t.Start, End: optTime(t.End), EndKind: t.EndKind,
-		EndReason: t.EndReason, AppointedBy: t.AppointedBy}
+	return headTermJSON{
+		ID:           t.ID,
+		Role:         string(t.Role),
+		BuildingID:   t.BuildingID,
+		BuildingName: t.BuildingName,
+		ResidentID:   t.ResidentID,
+		Number:       t.N,
+		Start:        t.Start,
+		End:          optTime(t.End),
+		EndKind:      t.EndKind,
+		EndReason:    t.EndReason,
+		AppointedBy:  t.AppointedBy,
+	}
 }
 
 func headTermsJSON(ts []models.HeadTerm) fiber.Map {
@@ -343,8 +372,11 @@ func (h *api) appoint(c *fiber.Ctx) error {
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
 	return h.keyedIfKey(c, func(community.Idempotency) error {
-		t, err := h.Honour.Appoint(c.UserContext(), principal(c), honour.Appointment{Role: models.HeadRole(req.Role),
-			BuildingID: req.BuildingID, ResidentID: req.ResidentID})
+		t, err := h.Honour.Appoint(c.UserContext(), principal(c), honour.Appointment{
+			Role:       models.HeadRole(req.Role),
+			BuildingID: req.BuildingID,
+			ResidentID: req.ResidentID,
+		})
 		if err != nil {
 			return err
 		}
@@ -417,8 +449,13 @@ func (h *api) logDuty(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	d, err := h.Honour.LogDuty(c.UserContext(), principal(c), honour.DutyLog{TermID: req.TermID, Month: req.Month,
-		Duty: req.Duty, Evidence: req.Evidence, PhotoURL: req.PhotoURL})
+	d, err := h.Honour.LogDuty(c.UserContext(), principal(c), honour.DutyLog{
+		TermID:   req.TermID,
+		Month:    req.Month,
+		Duty:     req.Duty,
+		Evidence: req.Evidence,
+		PhotoURL: req.PhotoURL,
+	})
 	if err != nil {
 		return err
 	}
@@ -537,8 +574,11 @@ func (h *api) rankings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows, err := h.Honour.Rankings(c.UserContext(), principal(c), honour.RankingQuery{Period: c.Query("period"),
-		BuildingID: c.Query("building_id"), Limit: int(limit)})
+	rows, err := h.Honour.Rankings(c.UserContext(), principal(c), honour.RankingQuery{
+		Period:     c.Query("period"),
+		BuildingID: c.Query("building_id"),
+		Limit:      int(limit),
+	})
 	if err != nil {
 		return err
 	}

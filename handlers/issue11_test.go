@@ -187,10 +187,18 @@ func TestIssue11_10_HandlersUseTheServiceClock(t *testing.T) {
 	// 2031-03-01 04:00 in Shanghai, still February in UTC.
 	now := time.Date(2031, 2, 28, 20, 0, 0, 0, time.UTC)
 	var day time.Time
-	reward := models.Reward{ID: "rw1", Kind: models.RewardMerchant, Title: "早餐",
-		ActiveFrom: time.Date(2031, 2, 1, 0, 0, 0, 0, time.UTC), ActiveUntil: time.Date(2031, 4, 1, 0, 0, 0, 0, time.UTC)}
-	d := Deps{Timebank: clockTimebank{day: &day}, Rewards: clockRewards{r: reward},
-		Now: func() time.Time { return now }}
+	reward := models.Reward{
+		ID:          "rw1",
+		Kind:        models.RewardMerchant,
+		Title:       "早餐",
+		ActiveFrom:  time.Date(2031, 2, 1, 0, 0, 0, 0, time.UTC),
+		ActiveUntil: time.Date(2031, 4, 1, 0, 0, 0, 0, time.UTC),
+	}
+	d := Deps{
+		Timebank: clockTimebank{day: &day},
+		Rewards:  clockRewards{r: reward},
+		Now:      func() time.Time { return now },
+	}
 	app := fuzzApp(d)
 	if st, _, b := ask(t, app, "GET", "/api/v1/activities", "resident", "", ""); st != 200 || !day.Equal(now) {
 		t.Errorf("activities without a date: %d %s; day %v, want %v", st, b, day, now)

@@ -63,10 +63,23 @@ type aidJSON struct {
 }
 
 func toAidJSON(a models.MutualAid) aidJSON {
-	out := aidJSON{ID: a.ID, Kind: string(a.Kind), PosterID: a.PosterID, PosterName: a.PosterName,
-		RequesterID: a.RequesterID, RequesterName: a.RequesterName, HelperID: a.HelperID, HelperName: a.HelperName,
-		Title: a.Title, Description: a.Description, Minutes: int64(a.Minutes), Created: a.Created, State: string(a.State),
-		PaidByFund: a.PaidByFund, Note: a.Note}
+	out := aidJSON{
+		ID:            a.ID,
+		Kind:          string(a.Kind),
+		PosterID:      a.PosterID,
+		PosterName:    a.PosterName,
+		RequesterID:   a.RequesterID,
+		RequesterName: a.RequesterName,
+		HelperID:      a.HelperID,
+		HelperName:    a.HelperName,
+		Title:         a.Title,
+		Description:   a.Description,
+		Minutes:       int64(a.Minutes),
+		Created:       a.Created,
+		State:         string(a.State),
+		PaidByFund:    a.PaidByFund,
+		Note:          a.Note,
+	}
 	if !a.When.IsZero() {
 		w := a.When
 		out.When = &w

@@ -50,7 +50,11 @@ func (h *api) myOffers(c *fiber.Ctx) error {
 			if zh {
 				msg = info.zh
 			}
-			out[i].Refusal = &refusalJSON{Code: string(o.Refusal.Code), Message: msg, Detail: o.Refusal.LocalDetail(zh)}
+			out[i].Refusal = &refusalJSON{
+				Code:    string(o.Refusal.Code),
+				Message: msg,
+				Detail:  o.Refusal.LocalDetail(zh),
+			}
 		}
 	}
 	return c.JSON(fiber.Map{"rewards": out})

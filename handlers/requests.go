@@ -36,7 +36,11 @@ func (h *api) keyed(c *fiber.Ctx, run func(idem community.Idempotency) error) er
 	if err != nil {
 		return err
 	}
-	idem := community.Idempotency{Key: key, OpID: op, Hash: hash}
+	idem := community.Idempotency{
+		Key:  key,
+		OpID: op,
+		Hash: hash,
+	}
 	ctx := c.UserContext()
 	prior, answered, err := h.Requests.Begin(ctx, idem)
 	if err != nil {

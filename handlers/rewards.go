@@ -98,11 +98,25 @@ type rewardRequest struct {
 }
 
 func (r rewardRequest) model() models.Reward {
-	out := models.Reward{Kind: models.RewardKind(r.Kind), Title: r.Title, PartnerID: r.PartnerID,
-		Points: models.Points(r.Points), ValueFen: models.Fen(r.ValueFen), Bearer: models.Bearer(r.Bearer),
-		StockTotal: r.StockTotal, StockPerMonth: r.StockPerMonth, LimitMonth: r.LimitMonth, LimitQuarter: r.LimitQuarter,
-		LimitYear: r.LimitYear, HouseholdYearCapFen: models.Fen(r.HouseholdYearCapFen), HonourOnly: r.HonourOnly,
-		MinStar: r.MinStar, MinAge: r.MinAge, HeadsOnly: r.HeadsOnly, Disabled: r.Disabled}
+	out := models.Reward{
+		Kind:                models.RewardKind(r.Kind),
+		Title:               r.Title,
+		PartnerID:           r.PartnerID,
+		Points:              models.Points(r.Points),
+		ValueFen:            models.Fen(r.ValueFen),
+		Bearer:              models.Bearer(r.Bearer),
+		StockTotal:          r.StockTotal,
+		StockPerMonth:       r.StockPerMonth,
+		LimitMonth:          r.LimitMonth,
+		LimitQuarter:        r.LimitQuarter,
+		LimitYear:           r.LimitYear,
+		HouseholdYearCapFen: models.Fen(r.HouseholdYearCapFen),
+		HonourOnly:          r.HonourOnly,
+		MinStar:             r.MinStar,
+		MinAge:              r.MinAge,
+		HeadsOnly:           r.HeadsOnly,
+		Disabled:            r.Disabled,
+	}
 	if r.ActiveFrom != nil {
 		out.ActiveFrom = r.ActiveFrom.UTC()
 	}
@@ -121,11 +135,30 @@ type rewardJSON struct {
 
 // toRewardJSON shows r as it is at now (the service's clock): active or not.
 func toRewardJSON(r models.Reward, now time.Time) rewardJSON {
-	out := rewardJSON{ID: r.ID, Active: r.ActiveAt(now), Created: r.Created, rewardRequest: rewardRequest{
-		Kind: string(r.Kind), Title: r.Title, PartnerID: r.PartnerID, Points: int64(r.Points), ValueFen: int64(r.ValueFen),
-		Bearer: string(r.Bearer), StockTotal: r.StockTotal, StockPerMonth: r.StockPerMonth, LimitMonth: r.LimitMonth,
-		LimitQuarter: r.LimitQuarter, LimitYear: r.LimitYear, HouseholdYearCapFen: int64(r.HouseholdYearCapFen),
-		HonourOnly: r.HonourOnly, MinStar: r.MinStar, MinAge: r.MinAge, HeadsOnly: r.HeadsOnly, Disabled: r.Disabled}}
+	out := rewardJSON{
+		ID:      r.ID,
+		Active:  r.ActiveAt(now),
+		Created: r.Created,
+		rewardRequest: rewardRequest{
+			Kind:                string(r.Kind),
+			Title:               r.Title,
+			PartnerID:           r.PartnerID,
+			Points:              int64(r.Points),
+			ValueFen:            int64(r.ValueFen),
+			Bearer:              string(r.Bearer),
+			StockTotal:          r.StockTotal,
+			StockPerMonth:       r.StockPerMonth,
+			LimitMonth:          r.LimitMonth,
+			LimitQuarter:        r.LimitQuarter,
+			LimitYear:           r.LimitYear,
+			HouseholdYearCapFen: int64(r.HouseholdYearCapFen),
+			HonourOnly:          r.HonourOnly,
+			MinStar:             r.MinStar,
+			MinAge:              r.MinAge,
+			HeadsOnly:           r.HeadsOnly,
+			Disabled:            r.Disabled,
+		},
+	}
 	if !r.ActiveFrom.IsZero() {
 		t := r.ActiveFrom
 		out.ActiveFrom = &t
@@ -168,10 +201,28 @@ func timePtr(t time.Time) *time.Time {
 }
 
 func toRedemptionJSON(r models.Redemption) redemptionJSON {
-	return redemptionJSON{ID: r.ID, RewardID: r.RewardID, Kind: string(r.Kind), Title: r.Title, PartnerID: r.PartnerID,
-		ResidentID: r.ResidentID, Household: r.HouseholdID, Plate: r.Plate, Points: int64(r.Points), ValueFen: int64(r.ValueFen),
-		Bearer: string(r.Bearer), Code: r.Code, Status: string(r.Status), Created: r.Created, Expires: r.Expires,
-		Generation: r.Generation, Fulfilled: timePtr(r.Fulfilled), Closed: timePtr(r.Closed), BillNo: r.BillNo, BillDate: r.BillDate}
+	return redemptionJSON{
+		ID:         r.ID,
+		RewardID:   r.RewardID,
+		Kind:       string(r.Kind),
+		Title:      r.Title,
+		PartnerID:  r.PartnerID,
+		ResidentID: r.ResidentID,
+		Household:  r.HouseholdID,
+		Plate:      r.Plate,
+		Points:     int64(r.Points),
+		ValueFen:   int64(r.ValueFen),
+		Bearer:     string(r.Bearer),
+		Code:       r.Code,
+		Status:     string(r.Status),
+		Created:    r.Created,
+		Expires:    r.Expires,
+		Generation: r.Generation,
+		Fulfilled:  timePtr(r.Fulfilled),
+		Closed:     timePtr(r.Closed),
+		BillNo:     r.BillNo,
+		BillDate:   r.BillDate,
+	}
 }
 
 type redemptionsResponse struct {
@@ -263,7 +314,12 @@ func (h *api) issueQR(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(qrResponse{Token: t.Token, Code: t.Code, RewardID: t.RewardID, Expires: t.Expires})
+	return c.Status(fiber.StatusCreated).JSON(qrResponse{
+		Token:    t.Token,
+		Code:     t.Code,
+		RewardID: t.RewardID,
+		Expires:  t.Expires,
+	})
 }
 
 func (h *api) issueQRPNG(c *fiber.Ctx) error {
@@ -424,8 +480,16 @@ func (h *api) scan(c *fiber.Ctx) error {
 			return err
 		}
 		r := res.Redemption
-		return c.Status(fiber.StatusCreated).JSON(scanResponse{RedemptionID: r.ID, Code: r.Code, Resident: res.MaskedName,
-			Title: r.Title, Points: int64(r.Points), ValueFen: int64(r.ValueFen), Status: string(r.Status), At: r.Fulfilled})
+		return c.Status(fiber.StatusCreated).JSON(scanResponse{
+			RedemptionID: r.ID,
+			Code:         r.Code,
+			Resident:     res.MaskedName,
+			Title:        r.Title,
+			Points:       int64(r.Points),
+			ValueFen:     int64(r.ValueFen),
+			Status:       string(r.Status),
+			At:           r.Fulfilled,
+		})
 	})
 }
 
@@ -443,8 +507,16 @@ type merchantRedemptionJSON struct {
 }
 
 func toMerchantJSON(r models.Redemption) merchantRedemptionJSON {
-	return merchantRedemptionJSON{ID: r.ID, Code: r.Code, Title: r.Title, Points: int64(r.Points), ValueFen: int64(r.ValueFen),
-		Status: string(r.Status), Created: r.Created, Closed: timePtr(r.Closed)}
+	return merchantRedemptionJSON{
+		ID:       r.ID,
+		Code:     r.Code,
+		Title:    r.Title,
+		Points:   int64(r.Points),
+		ValueFen: int64(r.ValueFen),
+		Status:   string(r.Status),
+		Created:  r.Created,
+		Closed:   timePtr(r.Closed),
+	}
 }
 
 type merchantDayResponse struct {
@@ -506,7 +578,12 @@ func (h *api) registerFilialPlate(c *fiber.Ctx) error {
 }
 
 func toFilialPlateJSON(fp models.FilialPlate) filialPlateJSON {
-	return filialPlateJSON{Plate: fp.Plate, ParentID: fp.ParentID, RegisteredBy: fp.RegisteredBy, Created: fp.Created}
+	return filialPlateJSON{
+		Plate:        fp.Plate,
+		ParentID:     fp.ParentID,
+		RegisteredBy: fp.RegisteredBy,
+		Created:      fp.Created,
+	}
 }
 
 // filialVisits lists a parent's plates and coming bookings (?parent_id,
@@ -516,8 +593,11 @@ func (h *api) filialVisits(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"parent_id": v.ParentID, "plates": mapEach(v.Plates, toFilialPlateJSON),
-		"bookings": mapEach(v.Bookings, toFilialBookingJSON)})
+	return c.JSON(fiber.Map{
+		"parent_id": v.ParentID,
+		"plates":    mapEach(v.Plates, toFilialPlateJSON),
+		"bookings":  mapEach(v.Bookings, toFilialBookingJSON),
+	})
 }
 
 type filialBookingRequest struct {
@@ -539,7 +619,14 @@ func toFilialBookingJSON(b models.FilialBooking) filialBookingJSON {
 	if b.Cancelled {
 		status = "cancelled"
 	}
-	return filialBookingJSON{ID: b.ID, Plate: b.Plate, ParentID: b.ParentID, Day: b.Day, Bay: b.Bay, Status: status}
+	return filialBookingJSON{
+		ID:       b.ID,
+		Plate:    b.Plate,
+		ParentID: b.ParentID,
+		Day:      b.Day,
+		Bay:      b.Bay,
+		Status:   status,
+	}
 }
 
 func (h *api) bookFilialVisit(c *fiber.Ctx) error {
@@ -609,11 +696,22 @@ func (h *api) gateEvent(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	ev, err := h.Rewards.GateEvent(c.UserContext(), principal(c), rewards.GateEventIn{EventID: req.EventID,
-		Plate: req.Plate, Direction: models.GateDirection(req.Direction), At: req.At})
+	ev, err := h.Rewards.GateEvent(c.UserContext(), principal(c), rewards.GateEventIn{
+		EventID:   req.EventID,
+		Plate:     req.Plate,
+		Direction: models.GateDirection(req.Direction),
+		At:        req.At,
+	})
 	if err != nil {
 		return err
 	}
-	return c.JSON(gateEventJSON{EventID: ev.EventID, Plate: ev.Plate, Direction: string(ev.Direction), At: ev.At,
-		FreeMinutes: int64(ev.FreeMinutes), ReasonCode: ev.ReasonCode, Reason: ev.Reason})
+	return c.JSON(gateEventJSON{
+		EventID:     ev.EventID,
+		Plate:       ev.Plate,
+		Direction:   string(ev.Direction),
+		At:          ev.At,
+		FreeMinutes: int64(ev.FreeMinutes),
+		ReasonCode:  ev.ReasonCode,
+		Reason:      ev.Reason,
+	})
 }

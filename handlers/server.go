@@ -87,7 +87,11 @@ func New(d Deps, o Options) *fiber.App {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	h := &api{Deps: d, opts: o, openapi: doc}
+	h := &api{
+		Deps:    d,
+		opts:    o,
+		openapi: doc,
+	}
 	app := fiber.New(fiber.Config{
 		AppName:               "linli",
 		BodyLimit:             o.BodyLimit,

@@ -50,7 +50,11 @@ func (h *api) myExpiringPoints(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(expiringJSON{Points: int64(x.Points), At: x.At, EarnedBefore: x.EarnedBefore})
+	return c.JSON(expiringJSON{
+		Points:       int64(x.Points),
+		At:           x.At,
+		EarnedBefore: x.EarnedBefore,
+	})
 }
 
 type statementJSON struct {
@@ -73,11 +77,24 @@ type statementJSON struct {
 }
 
 func toStatementJSON(st models.Statement) statementJSON {
-	return statementJSON{ID: st.ID, CommunityID: st.CommunityID, PartnerID: st.PartnerID, PartnerName: st.PartnerName,
-		Month: st.Month.String(), Status: string(st.Status), Lines: st.Lines, Adjustments: st.Adjustments,
-		TotalFen: int64(st.TotalFen), CommunityFen: int64(st.CommunityFen), PartnerFen: int64(st.PartnerFen),
-		Created: st.Created, ConfirmedBy: st.ConfirmedBy, ConfirmedAt: timePtr(st.ConfirmedAt),
-		PaidBy: st.PaidBy, PaidAt: timePtr(st.PaidAt)}
+	return statementJSON{
+		ID:           st.ID,
+		CommunityID:  st.CommunityID,
+		PartnerID:    st.PartnerID,
+		PartnerName:  st.PartnerName,
+		Month:        st.Month.String(),
+		Status:       string(st.Status),
+		Lines:        st.Lines,
+		Adjustments:  st.Adjustments,
+		TotalFen:     int64(st.TotalFen),
+		CommunityFen: int64(st.CommunityFen),
+		PartnerFen:   int64(st.PartnerFen),
+		Created:      st.Created,
+		ConfirmedBy:  st.ConfirmedBy,
+		ConfirmedAt:  timePtr(st.ConfirmedAt),
+		PaidBy:       st.PaidBy,
+		PaidAt:       timePtr(st.PaidAt),
+	}
 }
 
 type statementLineJSON struct {
@@ -127,9 +144,19 @@ func (h *api) getStatement(c *fiber.Ctx) error {
 	out := statementResponse{Statement: toStatementJSON(st), Lines: make([]statementLineJSON, len(lines))}
 	for i, l := range lines {
 		e := l.Event
-		out.Lines[i] = statementLineJSON{ID: l.ID, EventID: e.ID, Kind: string(e.Kind), Adjustment: l.Adjustment,
-			RedemptionID: e.RedemptionID, RewardID: e.RewardID, ResidentID: e.ResidentID, Description: e.Description,
-			ValueFen: int64(e.ValueFen), Bearer: string(e.Bearer), At: e.At}
+		out.Lines[i] = statementLineJSON{
+			ID:           l.ID,
+			EventID:      e.ID,
+			Kind:         string(e.Kind),
+			Adjustment:   l.Adjustment,
+			RedemptionID: e.RedemptionID,
+			RewardID:     e.RewardID,
+			ResidentID:   e.ResidentID,
+			Description:  e.Description,
+			ValueFen:     int64(e.ValueFen),
+			Bearer:       string(e.Bearer),
+			At:           e.At,
+		}
 	}
 	if len(lines) == int(limit) {
 		out.NextAfter = lines[len(lines)-1].ID
@@ -211,13 +238,31 @@ func (h *api) liabilityReport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := liabilityJSON{CommunityID: r.CommunityID, Month: r.Month.String(), At: r.At, Residents: r.Residents,
-		Outstanding: r.Outstanding, Held: r.Held, Expiring30: r.Expiring30, Expiring60: r.Expiring60,
-		Expiring90: r.Expiring90, Partners: make([]partnerRedeemedJSON, len(r.Partners))}
+	out := liabilityJSON{
+		CommunityID: r.CommunityID,
+		Month:       r.Month.String(),
+		At:          r.At,
+		Residents:   r.Residents,
+		Outstanding: r.Outstanding,
+		Held:        r.Held,
+		Expiring30:  r.Expiring30,
+		Expiring60:  r.Expiring60,
+		Expiring90:  r.Expiring90,
+		Partners:    make([]partnerRedeemedJSON, len(r.Partners)),
+	}
 	for i, p := range r.Partners {
-		out.Partners[i] = partnerRedeemedJSON{PartnerID: p.PartnerID, PartnerName: p.PartnerName, Kind: string(p.Kind),
-			Settled: p.Settled, StatementID: p.StatementID, Status: string(p.Status), Lines: p.Lines,
-			TotalFen: int64(p.TotalFen), CommunityFen: int64(p.CommunityFen), PartnerFen: int64(p.PartnerFen)}
+		out.Partners[i] = partnerRedeemedJSON{
+			PartnerID:    p.PartnerID,
+			PartnerName:  p.PartnerName,
+			Kind:         string(p.Kind),
+			Settled:      p.Settled,
+			StatementID:  p.StatementID,
+			Status:       string(p.Status),
+			Lines:        p.Lines,
+			TotalFen:     int64(p.TotalFen),
+			CommunityFen: int64(p.CommunityFen),
+			PartnerFen:   int64(p.PartnerFen),
+		}
 	}
 	return c.JSON(out)
 }

@@ -114,7 +114,13 @@ type signupJSON struct {
 }
 
 func toSignupJSON(s models.Signup) signupJSON {
-	return signupJSON{ID: s.ID, ActivityID: s.ActivityID, ResidentID: s.ResidentID, ResidentName: s.ResidentName, At: s.At}
+	return signupJSON{
+		ID:           s.ID,
+		ActivityID:   s.ActivityID,
+		ResidentID:   s.ResidentID,
+		ResidentName: s.ResidentName,
+		At:           s.At,
+	}
 }
 
 type recordJSON struct {
@@ -138,10 +144,24 @@ type recordJSON struct {
 }
 
 func toRecordJSON(r models.ServiceRecord) recordJSON {
-	out := recordJSON{ID: r.ID, ResidentID: r.ResidentID, ActivityID: r.ActivityID, Category: r.Category,
-		Organisation: r.Organisation, Description: r.Description, Start: r.Start, End: r.End, Minutes: int64(r.Minutes),
-		Source: string(r.Source), State: string(r.State), Credited: int64(r.Credited), Points: int64(r.Points),
-		PolicyVersion: r.PolicyVersion, DecidedBy: r.DecidedBy, Reason: r.Reason}
+	out := recordJSON{
+		ID:            r.ID,
+		ResidentID:    r.ResidentID,
+		ActivityID:    r.ActivityID,
+		Category:      r.Category,
+		Organisation:  r.Organisation,
+		Description:   r.Description,
+		Start:         r.Start,
+		End:           r.End,
+		Minutes:       int64(r.Minutes),
+		Source:        string(r.Source),
+		State:         string(r.State),
+		Credited:      int64(r.Credited),
+		Points:        int64(r.Points),
+		PolicyVersion: r.PolicyVersion,
+		DecidedBy:     r.DecidedBy,
+		Reason:        r.Reason,
+	}
 	if !r.DecidedAt.IsZero() {
 		at := r.DecidedAt
 		out.DecidedAt = &at
@@ -162,7 +182,11 @@ type attendanceJSON struct {
 }
 
 func toAttendanceJSON(a timebank.Attendance) attendanceJSON {
-	out := attendanceJSON{ActivityID: a.ActivityID, ResidentID: a.ResidentID, CheckedIn: a.CheckedIn}
+	out := attendanceJSON{
+		ActivityID: a.ActivityID,
+		ResidentID: a.ResidentID,
+		CheckedIn:  a.CheckedIn,
+	}
 	if a.Record != nil {
 		r := toRecordJSON(*a.Record)
 		out.Record = &r
@@ -186,8 +210,19 @@ type correctionJSON struct {
 }
 
 func toCorrectionJSON(c models.Correction) correctionJSON {
-	out := correctionJSON{N: c.N, RecordID: c.RecordID, Minutes: int64(c.Minutes), Reason: c.Reason, At: c.At,
-		Decided: c.Decided, Accepted: c.Accepted, Answer: c.Answer, DecidedBy: c.Actor, Before: int64(c.Before), After: int64(c.After)}
+	out := correctionJSON{
+		N:         c.N,
+		RecordID:  c.RecordID,
+		Minutes:   int64(c.Minutes),
+		Reason:    c.Reason,
+		At:        c.At,
+		Decided:   c.Decided,
+		Accepted:  c.Accepted,
+		Answer:    c.Answer,
+		DecidedBy: c.Actor,
+		Before:    int64(c.Before),
+		After:     int64(c.After),
+	}
 	if !c.DecideAt.IsZero() {
 		at := c.DecideAt
 		out.DecidedAt = &at
@@ -208,8 +243,15 @@ type giftJSON struct {
 }
 
 func toGiftJSON(g models.Gift) giftJSON {
-	return giftJSON{ID: g.ID, FromID: g.FromID, FromName: g.FromName, ToID: g.ToID, ToName: g.ToName,
-		Minutes: int64(g.Minutes), At: g.At}
+	return giftJSON{
+		ID:       g.ID,
+		FromID:   g.FromID,
+		FromName: g.FromName,
+		ToID:     g.ToID,
+		ToName:   g.ToName,
+		Minutes:  int64(g.Minutes),
+		At:       g.At,
+	}
 }
 
 // --- activities ---
@@ -341,7 +383,11 @@ func (h *api) activityQR(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.JSON(fiber.Map{"token": q.Token, "slot": q.Slot, "expires_at": q.Expires})
+	return c.JSON(fiber.Map{
+		"token":      q.Token,
+		"slot":       q.Slot,
+		"expires_at": q.Expires,
+	})
 }
 
 func (h *api) activityQRPNG(c *fiber.Ctx) error {
@@ -634,9 +680,16 @@ func (h *api) certificate(c *fiber.Ctx, residentID string) error {
 		lines[i] = line{l.Category, int64(l.Minutes), hoursText(l.Minutes), l.Records, l.Organisations}
 	}
 	return c.JSON(fiber.Map{
-		"resident_id": cert.Resident.ID, "name": cert.Resident.Name, "community": cert.Community.Name,
-		"from": cert.From, "to": cert.To, "total_minutes": int64(cert.Total), "hours": hoursText(cert.Total),
-		"lines": lines, "record_ids": cert.RecordsIDs, "issued_at": cert.IssuedAt,
+		"resident_id":   cert.Resident.ID,
+		"name":          cert.Resident.Name,
+		"community":     cert.Community.Name,
+		"from":          cert.From,
+		"to":            cert.To,
+		"total_minutes": int64(cert.Total),
+		"hours":         hoursText(cert.Total),
+		"lines":         lines,
+		"record_ids":    cert.RecordsIDs,
+		"issued_at":     cert.IssuedAt,
 	})
 }
 

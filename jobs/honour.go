@@ -20,20 +20,30 @@ type HonourWork interface {
 // is over: listed without an upheld objection, rejected with one, left
 // waiting while one is pending. Daily; safe to repeat.
 func HonourListing(w HonourWork, loc *time.Location, now func() time.Time) Job {
-	return Job{Name: "honour-listing", Period: Daily(loc),
+	return Job{
+		Name:   "honour-listing",
+		Period: Daily(loc),
 		Run: func(ctx context.Context, _ string) (Counts, error) {
 			l, r, b, err := w.ListDue(ctx, now())
-			return Counts{"listed": l, "rejected": r, "blocked": b}, err
-		}}
+			return Counts{
+				"listed":   l,
+				"rejected": r,
+				"blocked":  b,
+			}, err
+		},
+	}
 }
 
 // HonourExpiry marks listings past their listing period as expired. Daily.
 func HonourExpiry(w HonourWork, loc *time.Location, now func() time.Time) Job {
-	return Job{Name: "honour-expiry", Period: Daily(loc),
+	return Job{
+		Name:   "honour-expiry",
+		Period: Daily(loc),
 		Run: func(ctx context.Context, _ string) (Counts, error) {
 			n, err := w.ExpireDue(ctx, now())
 			return Counts{"expired": n}, err
-		}}
+		},
+	}
 }
 
 // Allowances pays building heads and the other 三长 for the month named by
@@ -44,7 +54,9 @@ func HonourExpiry(w HonourWork, loc *time.Location, now func() time.Time) Job {
 // carried to the next month that closes (one keyed record per duty names
 // the month that pays it).
 func Allowances(w HonourWork, loc *time.Location) Job {
-	return Job{Name: "allowances", Period: PreviousMonth(loc),
+	return Job{
+		Name:   "allowances",
+		Period: PreviousMonth(loc),
 		Run: func(ctx context.Context, period string) (Counts, error) {
 			m, err := models.ParseMonth(period)
 			if err != nil {
@@ -52,13 +64,16 @@ func Allowances(w HonourWork, loc *time.Location) Job {
 			}
 			paid, skipped, err := w.PayAllowances(ctx, m)
 			return Counts{"paid": paid, "no_duty": skipped}, err
-		}}
+		},
+	}
 }
 
 // StarLevels records the star households of the plaque year named by the
 // period ("2027", from the points of 2026) and pays their bonuses.
 func StarLevels(w HonourWork, loc *time.Location) Job {
-	return Job{Name: "star-levels", Period: func(t time.Time) string { return strconv.Itoa(t.In(loc).Year()) },
+	return Job{
+		Name:   "star-levels",
+		Period: func(t time.Time) string { return strconv.Itoa(t.In(loc).Year()) },
 		Run: func(ctx context.Context, period string) (Counts, error) {
 			y, err := strconv.Atoi(period)
 			if err != nil || len(period) != 4 {
@@ -66,5 +81,6 @@ func StarLevels(w HonourWork, loc *time.Location) Job {
 			}
 			r, b, err := w.RecordStars(ctx, y)
 			return Counts{"recorded": r, "bonuses": b}, err
-		}}
+		},
+	}
 }

@@ -14,9 +14,12 @@ type HoldExpirer interface {
 // policy's HoldExpiryDays (daily). Each expiry is a keyed insert and a
 // keyed release, so a repeated or overlapping run expires nothing twice.
 func HoldExpiry(r HoldExpirer, loc *time.Location, now func() time.Time) Job {
-	return Job{Name: "hold-expiry", Period: Daily(loc),
+	return Job{
+		Name:   "hold-expiry",
+		Period: Daily(loc),
 		Run: func(ctx context.Context, _ string) (Counts, error) {
 			n, err := r.ExpireHolds(ctx, now())
 			return Counts{"expired": n}, err
-		}}
+		},
+	}
 }

@@ -66,8 +66,10 @@ type Observer interface {
 	JobRun(job, outcome string, d time.Duration)
 }
 
+// noObserver is the Observer of a runner nobody observes: it does nothing.
 type noObserver struct{}
 
+// JobRun implements Observer by doing nothing.
 func (noObserver) JobRun(string, string, time.Duration) {}
 
 // Runner runs jobs under a lease and records each run.
@@ -84,7 +86,15 @@ type Runner struct {
 // NewRunner returns a runner; holder names this replica, ttl is how long a
 // lease keeps others off before they may take over a run that died.
 func NewRunner(s Store, holder string, ttl time.Duration, now func() time.Time, newID func() string, log *slog.Logger) *Runner {
-	return &Runner{store: s, holder: holder, ttl: ttl, now: now, newID: newID, log: log, obs: noObserver{}}
+	return &Runner{
+		store:  s,
+		holder: holder,
+		ttl:    ttl,
+		now:    now,
+		newID:  newID,
+		log:    log,
+		obs:    noObserver{},
+	}
 }
 
 // Observe sends run outcomes to o (metrics).
@@ -103,6 +113,8 @@ type Skip struct {
 	Until       time.Time
 }
 
+// Error says which run was skipped and, if another replica holds it, who
+// and until when.
 func (s *Skip) Error() string {
 	if s.Holder == "" {
 		return fmt.Sprintf("jobs: skipped: %s %s is done", s.Job, s.Period)
@@ -137,6 +149,9 @@ func (r *Runner) Now(ctx context.Context, j Job, period string) (Counts, error) 
 	return r.run(ctx, j, period, false)
 }
 
+// run takes the lease of job j for period, runs it, records the run and its
+// counts, and ends the lease. With markDone a period already done is
+// skipped, and a run that finishes marks its period done.
 func (r *Runner) run(ctx context.Context, j Job, period string, markDone bool) (Counts, error) {
 	attempt, err := r.lease(ctx, j.Name, period)
 	if err != nil {
@@ -163,7 +178,13 @@ func (r *Runner) run(ctx context.Context, j Job, period string, markDone bool) (
 			return nil, &Skip{Job: j.Name, Period: period}
 		}
 	}
-	rec := Run{ID: r.newID(), Job: j.Name, Period: period, Holder: r.holder, Started: r.now().UTC()}
+	rec := Run{
+		ID:      r.newID(),
+		Job:     j.Name,
+		Period:  period,
+		Holder:  r.holder,
+		Started: r.now().UTC(),
+	}
 	if err := r.store.InsertRun(ctx, rec); err != nil {
 		return nil, fmt.Errorf("jobs: %s: record run: %w", j.Name, err)
 	}
@@ -206,13 +227,24 @@ func (r *Runner) lease(ctx context.Context, job, period string) (int, error) {
 	for n := 1; ; n++ {
 		l, err := r.store.LeaseAttempt(ctx, job, period, n)
 		if errors.Is(err, models.ErrNotFound) {
-			err = r.store.InsertLease(ctx, Lease{Job: job, Period: period, Attempt: n, Holder: r.holder, Expires: now.Add(r.ttl)})
+			err = r.store.InsertLease(ctx, Lease{
+				Job:     job,
+				Period:  period,
+				Attempt: n,
+				Holder:  r.holder,
+				Expires: now.Add(r.ttl),
+			})
 			if errors.Is(err, models.ErrConflict) {
 				// Another replica took it a moment ago.
 				if l, err = r.store.LeaseAttempt(ctx, job, period, n); err != nil {
 					return 0, fmt.Errorf("jobs: lease %s: %w", job, err)
 				}
-				return 0, &Skip{Job: job, Period: period, Holder: l.Holder, Until: l.Expires}
+				return 0, &Skip{
+					Job:    job,
+					Period: period,
+					Holder: l.Holder,
+					Until:  l.Expires,
+				}
 			}
 			if err != nil {
 				return 0, fmt.Errorf("jobs: lease %s: %w", job, err)
@@ -230,7 +262,12 @@ func (r *Runner) lease(ctx context.Context, job, period string) (int, error) {
 			return 0, fmt.Errorf("jobs: lease %s: %w", job, err)
 		}
 		if !ended {
-			return 0, &Skip{Job: job, Period: period, Holder: l.Holder, Until: l.Expires}
+			return 0, &Skip{
+				Job:    job,
+				Period: period,
+				Holder: l.Holder,
+				Until:  l.Expires,
+			}
 		}
 	}
 }

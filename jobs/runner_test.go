@@ -35,10 +35,13 @@ func TestIssue11_9_GivenBackLeaseNeverRunsADonePeriodTwice(t *testing.T) {
 	for round := 0; round < 40; round++ {
 		var runs atomic.Int64
 		period := fmt.Sprintf("round-%02d", round)
-		job := jobs.Job{Name: "count", Period: func(time.Time) string { return period },
+		job := jobs.Job{
+			Name:   "count",
+			Period: func(time.Time) string { return period },
 			Run: func(context.Context, string) (jobs.Counts, error) {
 				return jobs.Counts{"runs": int(runs.Add(1))}, nil
-			}}
+			},
+		}
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		errs := make([]error, len(runners))
@@ -96,8 +99,11 @@ func TestIssue11_9_RunTakingAGivenBackLeaseChecksThePeriodAgain(t *testing.T) {
 	var ids atomic.Int64
 	newID := func() string { return fmt.Sprintf("run-%d", ids.Add(1)) }
 	var runs atomic.Int64
-	job := jobs.Job{Name: "count", Period: func(time.Time) string { return "2026-11" },
-		Run: func(context.Context, string) (jobs.Counts, error) { return jobs.Counts{"runs": int(runs.Add(1))}, nil }}
+	job := jobs.Job{
+		Name:   "count",
+		Period: func(time.Time) string { return "2026-11" },
+		Run:    func(context.Context, string) (jobs.Counts, error) { return jobs.Counts{"runs": int(runs.Add(1))}, nil },
+	}
 	if err := jobs.NewRunner(st, "replica-a", time.Hour, time.Now, newID, quiet).Scheduled(context.Background(), job); err != nil {
 		t.Fatal(err)
 	}

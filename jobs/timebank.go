@@ -27,19 +27,25 @@ type AidConfirmer interface {
 // longer than the community's policy allows; residents' own claims wait
 // for an organiser, or expire if the policy says so.
 func AutoApproveRecords(a RecordApprover, loc *time.Location) Job {
-	return Job{Name: "timebank-autoapprove", Period: Daily(loc),
+	return Job{
+		Name:   "timebank-autoapprove",
+		Period: Daily(loc),
 		Run: func(ctx context.Context, _ string) (Counts, error) {
 			n, x, err := a.AutoApprove(ctx)
 			return Counts{"approved": n, "expired": x}, err
-		}}
+		},
+	}
 }
 
 // AutoConfirmAid confirms, daily, mutual aid the helper marked done and the
 // requester neither confirmed nor disputed in time.
 func AutoConfirmAid(a AidConfirmer, loc *time.Location) Job {
-	return Job{Name: "mutualaid-autoconfirm", Period: Daily(loc),
+	return Job{
+		Name:   "mutualaid-autoconfirm",
+		Period: Daily(loc),
 		Run: func(ctx context.Context, _ string) (Counts, error) {
 			n, err := a.AutoConfirmAid(ctx)
 			return Counts{"confirmed": n}, err
-		}}
+		},
+	}
 }

@@ -22,10 +22,14 @@ type Observer interface {
 	Replayed()
 }
 
+// noObserver is the Observer of a ledger nobody observes: it does nothing.
 type noObserver struct{}
 
+// Posted implements Observer by doing nothing.
 func (noObserver) Posted(models.EntryKind) {}
-func (noObserver) Replayed()               {}
+
+// Replayed implements Observer by doing nothing.
+func (noObserver) Replayed() {}
 
 // Ledger posts to and reads resident accounts.
 type Ledger struct {
@@ -49,7 +53,13 @@ type Ledger struct {
 // New returns a ledger over s; now is the clock.
 func New(s Store, now func() time.Time) *Ledger {
 	recent, _ := lru.New[string, models.Entry](recentEntries) // fails only for a size below 1
-	return &Ledger{store: s, now: now, obs: noObserver{}, heads: map[models.Account]models.Balance{}, recent: recent}
+	return &Ledger{
+		store:  s,
+		now:    now,
+		obs:    noObserver{},
+		heads:  map[models.Account]models.Balance{},
+		recent: recent,
+	}
 }
 
 // recentEntries bounds the cache of entries: a few MiB, enough for the
@@ -98,6 +108,8 @@ type Posting struct {
 	Actor string
 }
 
+// validate returns an error naming what makes p unpostable: no op id,
+// account or kind, an amount out of range, or a positive floor.
 func (p Posting) validate() error {
 	switch {
 	case p.OpID == "":
@@ -114,6 +126,8 @@ func (p Posting) validate() error {
 	return nil
 }
 
+// insufficient returns the refusal for a debit that would take asset a
+// below its floor: hours or points.
 func insufficient(a models.Asset) error {
 	if a == models.AssetHours {
 		return models.ErrInsufficientHours
@@ -137,6 +151,9 @@ func (l *Ledger) Post(ctx context.Context, p Posting) (models.Entry, error) {
 	return e, err
 }
 
+// post appends p as the next entry of its account, exactly once per op id:
+// it claims the op, then inserts at the head it knows and reads forward on
+// a collision. A repeated op returns the entry its first attempt wrote.
 func (l *Ledger) post(ctx context.Context, p Posting) (models.Entry, error) {
 	// The head this process last wrote or read is trusted without a read:
 	// if another replica has written since, the insert of the next entry
@@ -148,7 +165,13 @@ func (l *Ledger) post(ctx context.Context, p Posting) (models.Entry, error) {
 			return models.Entry{}, err
 		}
 	}
-	op := Op{ID: p.OpID, Hash: p.Hash, Account: p.Account, BaseSeq: head.Seq, At: l.stamp()}
+	op := Op{
+		ID:      p.OpID,
+		Hash:    p.Hash,
+		Account: p.Account,
+		BaseSeq: head.Seq,
+		At:      l.stamp(),
+	}
 	err = l.store.InsertOp(ctx, op)
 	repeat := false
 	switch {
@@ -220,15 +243,29 @@ func (l *Ledger) post(ctx context.Context, p Posting) (models.Entry, error) {
 			return models.Entry{}, insufficient(p.Account.Asset)
 		}
 		e := models.Entry{
-			Account: p.Account, CommunityID: p.CommunityID, Seq: head.Seq + 1,
-			Delta: p.Delta, BalanceAfter: next, Kind: p.Kind, Ref: p.Ref, Reason: p.Reason,
-			IdempotencyKey: p.IdempotencyKey, OpID: p.OpID, PolicyVersion: p.PolicyVersion,
-			Floor: p.Floor, Actor: p.Actor, At: l.stamp(),
+			Account:        p.Account,
+			CommunityID:    p.CommunityID,
+			Seq:            head.Seq + 1,
+			Delta:          p.Delta,
+			BalanceAfter:   next,
+			Kind:           p.Kind,
+			Ref:            p.Ref,
+			Reason:         p.Reason,
+			IdempotencyKey: p.IdempotencyKey,
+			OpID:           p.OpID,
+			PolicyVersion:  p.PolicyVersion,
+			Floor:          p.Floor,
+			Actor:          p.Actor,
+			At:             l.stamp(),
 		}
 		err = l.store.InsertEntry(ctx, e)
 		if err == nil {
 			l.recent.Add(e.ID(), e)
-			l.remember(ctx, models.Balance{Account: p.Account, Seq: e.Seq, Amount: e.BalanceAfter}, 0)
+			l.remember(ctx, models.Balance{
+				Account: p.Account,
+				Seq:     e.Seq,
+				Amount:  e.BalanceAfter,
+			}, 0)
 			l.obs.Posted(e.Kind)
 			return e, nil
 		}
@@ -276,6 +313,7 @@ func (l *Ledger) awaitOp(ctx context.Context, op Op, from models.Balance) (*mode
 	return nil, "", nil
 }
 
+// derefEntry returns *e, or the zero entry for nil.
 func derefEntry(e *models.Entry) models.Entry {
 	if e == nil {
 		return models.Entry{}
@@ -322,10 +360,17 @@ func (l *Ledger) ReverseFor(ctx context.Context, acct models.Account, seq int64,
 		return models.Entry{}, models.ErrConflict.Withf("冲正记录本身不能再冲正。", "a reversal cannot be reversed")
 	}
 	return l.Post(ctx, Posting{
-		OpID: "reverse:" + orig.ID(), Hash: "reverse:" + orig.ID(),
-		Account: acct, CommunityID: orig.CommunityID, Delta: -orig.Delta,
-		Kind: models.KindReversal, Ref: orig.ID(), Reason: reason, PolicyVersion: orig.PolicyVersion,
-		Actor: actor, IdempotencyKey: key,
+		OpID:           "reverse:" + orig.ID(),
+		Hash:           "reverse:" + orig.ID(),
+		Account:        acct,
+		CommunityID:    orig.CommunityID,
+		Delta:          -orig.Delta,
+		Kind:           models.KindReversal,
+		Ref:            orig.ID(),
+		Reason:         reason,
+		PolicyVersion:  orig.PolicyVersion,
+		Actor:          actor,
+		IdempotencyKey: key,
 	})
 }
 
@@ -424,6 +469,9 @@ func (l *Ledger) hint(ctx context.Context, acct models.Account) models.Balance {
 // extra write per posting (docs/PERFORMANCE.md).
 const hintEvery = 4
 
+// remember keeps b as its account's head in this process if it is newer
+// than the one kept, and stores it as the head hint every hintEvery entries
+// or after a walk of that many.
 func (l *Ledger) remember(ctx context.Context, b models.Balance, walked int) {
 	l.mu.Lock()
 	if cur, ok := l.heads[b.Account]; !ok || cur.Seq < b.Seq {
@@ -451,7 +499,11 @@ func (l *Ledger) walk(ctx context.Context, acct models.Account, b models.Balance
 		if err != nil {
 			return b, nil, fmt.Errorf("ledger: read %s seq %d: %w", acct, b.Seq+1, err)
 		}
-		b = models.Balance{Account: acct, Seq: e.Seq, Amount: e.BalanceAfter}
+		b = models.Balance{
+			Account: acct,
+			Seq:     e.Seq,
+			Amount:  e.BalanceAfter,
+		}
 		if opID != "" && e.OpID == opID {
 			found = &e
 		}

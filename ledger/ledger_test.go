@@ -26,7 +26,13 @@ func newLedger(t *testing.T) (*ledger.Ledger, *store.Store) {
 func mustPost(t *testing.T, l *ledger.Ledger, acct models.Account, delta int64, op string) models.Entry {
 	t.Helper()
 	e, err := l.Post(context.Background(), ledger.Posting{
-		OpID: op, Hash: op, Account: acct, CommunityID: "c1", Delta: delta, Kind: models.KindAward, Actor: "staff",
+		OpID:        op,
+		Hash:        op,
+		Account:     acct,
+		CommunityID: "c1",
+		Delta:       delta,
+		Kind:        models.KindAward,
+		Actor:       "staff",
 	})
 	if err != nil {
 		t.Fatalf("post %d to %s: %v", delta, acct, err)
@@ -64,8 +70,13 @@ func TestConcurrentSpendsNeverOverdraw(t *testing.T) {
 			defer wg.Done()
 			<-start
 			_, err := l.Post(context.Background(), ledger.Posting{
-				OpID: fmt.Sprintf("spend-%d", i), Hash: "h", Account: acct, CommunityID: "c1",
-				Delta: -cost, Kind: models.KindHold, Actor: "r1",
+				OpID:        fmt.Sprintf("spend-%d", i),
+				Hash:        "h",
+				Account:     acct,
+				CommunityID: "c1",
+				Delta:       -cost,
+				Kind:        models.KindHold,
+				Actor:       "r1",
 			})
 			switch {
 			case err == nil:
@@ -110,7 +121,13 @@ func TestConcurrentRepeatsPostOnce(t *testing.T) {
 			defer wg.Done()
 			<-start
 			e, err := replicas[i%len(replicas)].Post(context.Background(), ledger.Posting{
-				OpID: "same", Hash: "h", Account: acct, CommunityID: "c1", Delta: 7, Kind: models.KindAward, Actor: "s",
+				OpID:        "same",
+				Hash:        "h",
+				Account:     acct,
+				CommunityID: "c1",
+				Delta:       7,
+				Kind:        models.KindAward,
+				Actor:       "s",
 			})
 			if err != nil {
 				t.Errorf("repeat %d: %v", i, err)
@@ -138,7 +155,13 @@ func TestRepeatWithAnotherRequestIsRefused(t *testing.T) {
 	acct := models.AccountOf("r1", models.AssetPoints)
 	mustPost(t, l, acct, 5, "k")
 	_, err := l.Post(context.Background(), ledger.Posting{
-		OpID: "k", Hash: "other", Account: acct, CommunityID: "c1", Delta: 6, Kind: models.KindAward, Actor: "s",
+		OpID:        "k",
+		Hash:        "other",
+		Account:     acct,
+		CommunityID: "c1",
+		Delta:       6,
+		Kind:        models.KindAward,
+		Actor:       "s",
 	})
 	if !errors.Is(err, models.ErrIdempotencyMismatch) {
 		t.Fatalf("got %v; want ErrIdempotencyMismatch", err)
@@ -151,7 +174,15 @@ func TestRefusalIsReplayed(t *testing.T) {
 	t.Parallel()
 	l, _ := newLedger(t)
 	acct := models.AccountOf("r1", models.AssetPoints)
-	p := ledger.Posting{OpID: "spend", Hash: "h", Account: acct, CommunityID: "c1", Delta: -5, Kind: models.KindHold, Actor: "r1"}
+	p := ledger.Posting{
+		OpID:        "spend",
+		Hash:        "h",
+		Account:     acct,
+		CommunityID: "c1",
+		Delta:       -5,
+		Kind:        models.KindHold,
+		Actor:       "r1",
+	}
 	if _, err := l.Post(context.Background(), p); !errors.Is(err, models.ErrInsufficientPoints) {
 		t.Fatalf("first spend: %v", err)
 	}
@@ -171,14 +202,38 @@ func TestRepeatFindsEntryOfUnfinishedOp(t *testing.T) {
 	mustPost(t, l, acct, 10, "a")
 	// Simulate a crash after the entry insert: op and entry written, as
 	// Post writes them, and nothing after.
-	if err := s.InsertOp(ctx, ledger.Op{ID: "b", Hash: "h", Account: acct, BaseSeq: 1, At: time.Now()}); err != nil {
+	if err := s.InsertOp(ctx, ledger.Op{
+		ID:      "b",
+		Hash:    "h",
+		Account: acct,
+		BaseSeq: 1,
+		At:      time.Now(),
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.InsertEntry(ctx, models.Entry{Account: acct, CommunityID: "c1", Seq: 2, Delta: 3, BalanceAfter: 13, Kind: models.KindAward, OpID: "b", Actor: "s", At: time.Now()}); err != nil {
+	if err := s.InsertEntry(ctx, models.Entry{
+		Account:      acct,
+		CommunityID:  "c1",
+		Seq:          2,
+		Delta:        3,
+		BalanceAfter: 13,
+		Kind:         models.KindAward,
+		OpID:         "b",
+		Actor:        "s",
+		At:           time.Now(),
+	}); err != nil {
 		t.Fatal(err)
 	}
 	mustPost(t, l, acct, 1, "c")
-	e, err := l.Post(ctx, ledger.Posting{OpID: "b", Hash: "h", Account: acct, CommunityID: "c1", Delta: 3, Kind: models.KindAward, Actor: "s"})
+	e, err := l.Post(ctx, ledger.Posting{
+		OpID:        "b",
+		Hash:        "h",
+		Account:     acct,
+		CommunityID: "c1",
+		Delta:       3,
+		Kind:        models.KindAward,
+		Actor:       "s",
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,14 +260,30 @@ func TestOutcomeOfAPosting(t *testing.T) {
 	}
 	mustPost(t, l, acct, 10, "a")
 	// Op "b" read the head at seq 1, then "c" took seq 2, so "b" landed at 3.
-	if err := s.InsertOp(ctx, ledger.Op{ID: "b", Hash: "b", Account: acct, BaseSeq: 1, At: time.Now()}); err != nil {
+	if err := s.InsertOp(ctx, ledger.Op{
+		ID:      "b",
+		Hash:    "b",
+		Account: acct,
+		BaseSeq: 1,
+		At:      time.Now(),
+	}); err != nil {
 		t.Fatal(err)
 	}
 	mustPost(t, l, acct, 1, "c")
 	if _, err := l.Outcome(ctx, "b"); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("outcome of an op with no entry: %v; want not found", err)
 	}
-	if err := s.InsertEntry(ctx, models.Entry{Account: acct, CommunityID: "c1", Seq: 3, Delta: 3, BalanceAfter: 14, Kind: models.KindAward, OpID: "b", Actor: "s", At: time.Now()}); err != nil {
+	if err := s.InsertEntry(ctx, models.Entry{
+		Account:      acct,
+		CommunityID:  "c1",
+		Seq:          3,
+		Delta:        3,
+		BalanceAfter: 14,
+		Kind:         models.KindAward,
+		OpID:         "b",
+		Actor:        "s",
+		At:           time.Now(),
+	}); err != nil {
 		t.Fatal(err)
 	}
 	e, err := ledger.New(s, time.Now).Outcome(ctx, "b") // a replica that has not seen it
@@ -222,7 +293,15 @@ func TestOutcomeOfAPosting(t *testing.T) {
 	if e, err := l.Outcome(ctx, "a"); err != nil || e.Seq != 1 {
 		t.Fatalf("outcome of a: %+v, %v; want seq 1", e, err)
 	}
-	spend := ledger.Posting{OpID: "big", Hash: "big", Account: acct, CommunityID: "c1", Delta: -100, Kind: models.KindHold, Actor: "r1"}
+	spend := ledger.Posting{
+		OpID:        "big",
+		Hash:        "big",
+		Account:     acct,
+		CommunityID: "c1",
+		Delta:       -100,
+		Kind:        models.KindHold,
+		Actor:       "r1",
+	}
 	if _, err := l.Post(ctx, spend); !errors.Is(err, models.ErrInsufficientPoints) {
 		t.Fatalf("spend: %v", err)
 	}
@@ -246,9 +325,21 @@ func TestAuditFindsBrokenChains(t *testing.T) {
 	}
 	bad := models.AccountOf("bad", models.AssetHours)
 	for _, e := range []models.Entry{
-		{Seq: 1, Delta: 10, BalanceAfter: 10},
-		{Seq: 2, Delta: 5, BalanceAfter: 16},    // wrong sum
-		{Seq: 4, Delta: -30, BalanceAfter: -14}, // gap and below zero
+		{
+			Seq:          1,
+			Delta:        10,
+			BalanceAfter: 10,
+		},
+		{
+			Seq:          2,
+			Delta:        5,
+			BalanceAfter: 16,
+		}, // wrong sum
+		{
+			Seq:          4,
+			Delta:        -30,
+			BalanceAfter: -14,
+		}, // gap and below zero
 	} {
 		e.Account, e.CommunityID, e.Kind, e.At = bad, "c1", models.KindAward, time.Now()
 		if err := s.InsertEntry(ctx, e); err != nil {
@@ -334,7 +425,15 @@ func TestTransferDebitsThenCreditsOnce(t *testing.T) {
 	from := models.AccountOf("a", models.AssetHours)
 	to := models.AccountOf("b", models.AssetHours)
 	mustPost(t, l, from, 120, "seed")
-	tr := ledger.Transfer{ID: "t1", Hash: "h", CommunityID: "c1", From: from, To: to, Amount: 90, Actor: "a"}
+	tr := ledger.Transfer{
+		ID:          "t1",
+		Hash:        "h",
+		CommunityID: "c1",
+		From:        from,
+		To:          to,
+		Amount:      90,
+		Actor:       "a",
+	}
 	for range 3 {
 		if _, _, err := l.Transfer(ctx, tr); err != nil {
 			t.Fatal(err)
@@ -345,14 +444,40 @@ func TestTransferDebitsThenCreditsOnce(t *testing.T) {
 	if a.Amount != 30 || b.Amount != 90 {
 		t.Fatalf("balances %d and %d; want 30 and 90", a.Amount, b.Amount)
 	}
-	if _, _, err := l.Transfer(ctx, ledger.Transfer{ID: "t2", Hash: "h", CommunityID: "c1", From: from, To: to, Amount: 31, Actor: "a"}); !errors.Is(err, models.ErrInsufficientHours) {
+	if _, _, err := l.Transfer(ctx, ledger.Transfer{
+		ID:          "t2",
+		Hash:        "h",
+		CommunityID: "c1",
+		From:        from,
+		To:          to,
+		Amount:      31,
+		Actor:       "a",
+	}); !errors.Is(err, models.ErrInsufficientHours) {
 		t.Fatalf("overdraft transfer: %v", err)
 	}
 	// A debt floor lets the sender go below zero, down to the floor only.
-	if _, _, err := l.Transfer(ctx, ledger.Transfer{ID: "t3", Hash: "h", CommunityID: "c1", From: from, To: to, Amount: 60, Floor: -30, Actor: "a"}); err != nil {
+	if _, _, err := l.Transfer(ctx, ledger.Transfer{
+		ID:          "t3",
+		Hash:        "h",
+		CommunityID: "c1",
+		From:        from,
+		To:          to,
+		Amount:      60,
+		Floor:       -30,
+		Actor:       "a",
+	}); err != nil {
 		t.Fatalf("transfer within floor: %v", err)
 	}
-	if _, _, err := l.Transfer(ctx, ledger.Transfer{ID: "t4", Hash: "h", CommunityID: "c1", From: from, To: to, Amount: 1, Floor: -30, Actor: "a"}); !errors.Is(err, models.ErrInsufficientHours) {
+	if _, _, err := l.Transfer(ctx, ledger.Transfer{
+		ID:          "t4",
+		Hash:        "h",
+		CommunityID: "c1",
+		From:        from,
+		To:          to,
+		Amount:      1,
+		Floor:       -30,
+		Actor:       "a",
+	}); !errors.Is(err, models.ErrInsufficientHours) {
 		t.Fatalf("transfer past floor: %v", err)
 	}
 	mustAuditOK(t, l)
@@ -366,12 +491,30 @@ func TestSweepFinishesHalfDoneTransfer(t *testing.T) {
 	from := models.AccountOf("a", models.AssetHours)
 	to := models.AccountOf("b", models.AssetHours)
 	mustPost(t, l, from, 60, "seed")
-	tr := ledger.Transfer{ID: "t1", Hash: "h", CommunityID: "c1", From: from, To: to, Amount: 45, Actor: "a", At: time.Now().Add(-time.Hour)}
+	tr := ledger.Transfer{
+		ID:          "t1",
+		Hash:        "h",
+		CommunityID: "c1",
+		From:        from,
+		To:          to,
+		Amount:      45,
+		Actor:       "a",
+		At:          time.Now().Add(-time.Hour),
+	}
 	if err := s.InsertTransfer(ctx, tr); err != nil {
 		t.Fatal(err)
 	}
 	// the debit landed, then the process died
-	if _, err := l.Post(ctx, ledger.Posting{OpID: "t1:debit", Hash: "h", Account: from, CommunityID: "c1", Delta: -45, Kind: models.KindTransferOut, Ref: "t1", Actor: "a"}); err != nil {
+	if _, err := l.Post(ctx, ledger.Posting{
+		OpID:        "t1:debit",
+		Hash:        "h",
+		Account:     from,
+		CommunityID: "c1",
+		Delta:       -45,
+		Kind:        models.KindTransferOut,
+		Ref:         "t1",
+		Actor:       "a",
+	}); err != nil {
 		t.Fatal(err)
 	}
 	n, err := l.FinishTransfers(ctx, time.Minute)
@@ -408,7 +551,15 @@ func TestFreshLedgerFindsHeadFromStaleHint(t *testing.T) {
 	if err != nil || b.Seq != 37 || b.Amount != 37 {
 		t.Fatalf("fresh ledger balance %+v, %v; want 37 at seq 37", b, err)
 	}
-	e, err := other.Post(ctx, ledger.Posting{OpID: "p38", Hash: "p38", Account: acct, CommunityID: "c1", Delta: 1, Kind: models.KindAward, Actor: "s"})
+	e, err := other.Post(ctx, ledger.Posting{
+		OpID:        "p38",
+		Hash:        "p38",
+		Account:     acct,
+		CommunityID: "c1",
+		Delta:       1,
+		Kind:        models.KindAward,
+		Actor:       "s",
+	})
 	if err != nil || e.Seq != 38 {
 		t.Fatalf("fresh ledger posts at %d, %v; want 38", e.Seq, err)
 	}
@@ -428,8 +579,15 @@ func TestStaleRememberedHeadNeitherForksNorOverdraws(t *testing.T) {
 	acct := models.AccountOf("r1", models.AssetPoints)
 	mustPost(t, a, acct, 100, "seed")   // a remembers 100 at seq 1
 	mustPost(t, b, acct, -60, "spend1") // b spends behind a's back: 40 at seq 2
-	_, err := a.Post(ctx, ledger.Posting{OpID: "spend2", Hash: "spend2", Account: acct, CommunityID: "c1",
-		Delta: -50, Kind: models.KindHold, Actor: "r1"})
+	_, err := a.Post(ctx, ledger.Posting{
+		OpID:        "spend2",
+		Hash:        "spend2",
+		Account:     acct,
+		CommunityID: "c1",
+		Delta:       -50,
+		Kind:        models.KindHold,
+		Actor:       "r1",
+	})
 	if !errors.Is(err, models.ErrInsufficientPoints) {
 		t.Fatalf("a spends 50 of a true 40: %v; want insufficient points", err)
 	}

@@ -43,11 +43,23 @@ func (l *Ledger) Transfer(ctx context.Context, t Transfer) (debit, credit models
 	return l.completeTransfer(ctx, t)
 }
 
+// completeTransfer posts both legs of t, each exactly once by its own op
+// id, so a transfer interrupted between them is finished by running it
+// again.
 func (l *Ledger) completeTransfer(ctx context.Context, t Transfer) (debit, credit models.Entry, err error) {
 	debit, err = l.Post(ctx, Posting{
-		OpID: t.ID + ":debit", Hash: t.Hash, Account: t.From, CommunityID: t.CommunityID,
-		Delta: -t.Amount, Kind: models.KindTransferOut, Ref: t.ID, Reason: t.Reason,
-		IdempotencyKey: t.Key, PolicyVersion: t.Policy, Floor: t.Floor, Actor: t.Actor,
+		OpID:           t.ID + ":debit",
+		Hash:           t.Hash,
+		Account:        t.From,
+		CommunityID:    t.CommunityID,
+		Delta:          -t.Amount,
+		Kind:           models.KindTransferOut,
+		Ref:            t.ID,
+		Reason:         t.Reason,
+		IdempotencyKey: t.Key,
+		PolicyVersion:  t.Policy,
+		Floor:          t.Floor,
+		Actor:          t.Actor,
 	})
 	if errors.Is(err, models.ErrInsufficientHours) || errors.Is(err, models.ErrInsufficientPoints) {
 		// Refused before anything moved: nothing is left to finish.
@@ -58,9 +70,17 @@ func (l *Ledger) completeTransfer(ctx context.Context, t Transfer) (debit, credi
 		return debit, credit, err
 	}
 	credit, err = l.Post(ctx, Posting{
-		OpID: t.ID + ":credit", Hash: t.Hash, Account: t.To, CommunityID: t.CommunityID,
-		Delta: t.Amount, Kind: models.KindTransferIn, Ref: t.ID, Reason: t.Reason,
-		IdempotencyKey: t.Key, PolicyVersion: t.Policy, Actor: t.Actor,
+		OpID:           t.ID + ":credit",
+		Hash:           t.Hash,
+		Account:        t.To,
+		CommunityID:    t.CommunityID,
+		Delta:          t.Amount,
+		Kind:           models.KindTransferIn,
+		Ref:            t.ID,
+		Reason:         t.Reason,
+		IdempotencyKey: t.Key,
+		PolicyVersion:  t.Policy,
+		Actor:          t.Actor,
 	})
 	if err != nil {
 		return debit, credit, fmt.Errorf("ledger: transfer credit: %w", err)

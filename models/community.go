@@ -144,10 +144,13 @@ const (
 // inverseRelation is what the resident is to the relative, so a link can be
 // kept on both sides and read by either resident's _id.
 var inverseRelation = map[string]string{
-	RelationChild: RelationParent, RelationParent: RelationChild,
-	RelationSpouse: RelationSpouse, RelationSibling: RelationSibling,
-	RelationGrandchild: RelationGrandparent, RelationGrandparent: RelationGrandchild,
-	RelationOther: RelationOther,
+	RelationChild:       RelationParent,
+	RelationParent:      RelationChild,
+	RelationSpouse:      RelationSpouse,
+	RelationSibling:     RelationSibling,
+	RelationGrandchild:  RelationGrandparent,
+	RelationGrandparent: RelationGrandchild,
+	RelationOther:       RelationOther,
 }
 
 // ParseRelation checks s is a known family relation and returns it with

@@ -18,6 +18,7 @@ type Error struct {
 	DetailZh string
 }
 
+// Error returns the code and, if there is one, the English detail.
 func (e *Error) Error() string {
 	if e.Detail == "" {
 		return string(e.Code)
@@ -43,7 +44,11 @@ func (e *Error) Is(target error) bool {
 //
 //	models.ErrSoldOut.Withf("“%[1]s”已兑完。", "reward %[1]q is sold out", name)
 func (e *Error) Withf(zh, en string, args ...any) *Error {
-	return &Error{Code: e.Code, Detail: fmt.Sprintf(en, args...), DetailZh: fmt.Sprintf(zh, args...)}
+	return &Error{
+		Code:     e.Code,
+		Detail:   fmt.Sprintf(en, args...),
+		DetailZh: fmt.Sprintf(zh, args...),
+	}
 }
 
 // LocalDetail returns the detail of e for a reader of Chinese (zh) or

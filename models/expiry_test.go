@@ -39,7 +39,13 @@ func TestPointsExpiryFIFO(t *testing.T) {
 			var es []Entry
 			for i, in := range tc.entries {
 				bal += in.delta
-				es = append(es, Entry{Seq: int64(i + 1), Kind: in.kind, Delta: in.delta, BalanceAfter: bal, At: in.at})
+				es = append(es, Entry{
+					Seq:          int64(i + 1),
+					Kind:         in.kind,
+					Delta:        in.delta,
+					BalanceAfter: bal,
+					At:           in.at,
+				})
 			}
 			// Newest first, as the ledger's history gives them.
 			for i := len(es) - 1; i >= 0; i-- {

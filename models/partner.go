@@ -12,7 +12,11 @@ const (
 	PartnerMerchant PartnerKind = "merchant" // 沿街商铺
 )
 
-var partnerKindZh = map[PartnerKind]string{PartnerProperty: "物业公司", PartnerParking: "停车场运营方", PartnerMerchant: "商户"}
+var partnerKindZh = map[PartnerKind]string{
+	PartnerProperty: "物业公司",
+	PartnerParking:  "停车场运营方",
+	PartnerMerchant: "商户",
+}
 
 // Zh returns the partner kind in Chinese (物业公司, 停车场运营方, 商户).
 func (k PartnerKind) Zh() string {

@@ -67,17 +67,37 @@ type Policy struct {
 // DefaultPolicy is what a community that has set no policy runs on.
 func DefaultPolicy(communityID string) Policy {
 	return Policy{
-		CommunityID: communityID, Version: 0,
-		MaxAward: 200, MaxDeduct: 200,
-		PointsPerHour: 10, MaxMinutesPerDay: 8 * 60, AutoApproveDays: 7, CheckinGraceMinutes: 15,
-		DebtFloorMinutes: 10 * 60, GiftMinAge: 60, GiftYearlyCapMinutes: 100 * 60,
-		PointsLifetimeMonths: 24, HoldExpiryDays: 14, MerchantRefundDays: 7,
-		NoticeDays: 7, ListingDays: 365, ListingPoints: 100,
-		AllowanceBase: 50, AllowancePerDuty: 20, AllowanceCap: 150, AllowanceProRata: true,
-		DutyChecklist: []string{"月度例会", "通知送达", "问题上报", "楼组活动", "民意收集"},
-		OneStarPoints: 200, TwoStarPoints: 500, ModelStarPoints: 1000,
-		FilialMinAge: 70, FilialFreeMinutes: 330, FilialDays: []time.Weekday{time.Saturday, time.Sunday},
-		FilialFromMinute: 8 * 60, FilialToMinute: 19 * 60, FilialVisitorBays: 5,
+		CommunityID:          communityID,
+		Version:              0,
+		MaxAward:             200,
+		MaxDeduct:            200,
+		PointsPerHour:        10,
+		MaxMinutesPerDay:     8 * 60,
+		AutoApproveDays:      7,
+		CheckinGraceMinutes:  15,
+		DebtFloorMinutes:     10 * 60,
+		GiftMinAge:           60,
+		GiftYearlyCapMinutes: 100 * 60,
+		PointsLifetimeMonths: 24,
+		HoldExpiryDays:       14,
+		MerchantRefundDays:   7,
+		NoticeDays:           7,
+		ListingDays:          365,
+		ListingPoints:        100,
+		AllowanceBase:        50,
+		AllowancePerDuty:     20,
+		AllowanceCap:         150,
+		AllowanceProRata:     true,
+		DutyChecklist:        []string{"月度例会", "通知送达", "问题上报", "楼组活动", "民意收集"},
+		OneStarPoints:        200,
+		TwoStarPoints:        500,
+		ModelStarPoints:      1000,
+		FilialMinAge:         70,
+		FilialFreeMinutes:    330,
+		FilialDays:           []time.Weekday{time.Saturday, time.Sunday},
+		FilialFromMinute:     8 * 60,
+		FilialToMinute:       19 * 60,
+		FilialVisitorBays:    5,
 	}
 }
 
@@ -153,6 +173,8 @@ func PolicyAt(communityID string, versions []Policy, t time.Time) Policy {
 	return best
 }
 
+// String names the policy by version, community and effective date, for
+// logs.
 func (p Policy) String() string {
 	return fmt.Sprintf("policy v%d of %s from %s", p.Version, p.CommunityID, p.Effective)
 }

@@ -24,7 +24,11 @@ func ParseRewardKind(s string) (RewardKind, error) {
 	return "", ErrValidation.Withf("类型须为停车（parking）、物业费（property_fee）或商户（merchant）。", "kind must be parking, property_fee or merchant")
 }
 
-var rewardKindZh = map[RewardKind]string{RewardParking: "停车", RewardPropertyFee: "物业费", RewardMerchant: "商户"}
+var rewardKindZh = map[RewardKind]string{
+	RewardParking:     "停车",
+	RewardPropertyFee: "物业费",
+	RewardMerchant:    "商户",
+}
 
 // Zh returns the reward kind in Chinese (停车, 物业费, 商户).
 func (k RewardKind) Zh() string {
@@ -107,8 +111,13 @@ func (r Reward) Validate() error {
 	if r.Bearer != BearerCommunity && r.Bearer != BearerPartner {
 		return ErrValidation.Withf("费用承担方须为社区（community）或合作方（partner）。", "bearer must be community or partner")
 	}
-	for name, v := range map[string]int{"stock_total": r.StockTotal, "stock_per_month": r.StockPerMonth,
-		"limit_month": r.LimitMonth, "limit_quarter": r.LimitQuarter, "limit_year": r.LimitYear} {
+	for name, v := range map[string]int{
+		"stock_total":     r.StockTotal,
+		"stock_per_month": r.StockPerMonth,
+		"limit_month":     r.LimitMonth,
+		"limit_quarter":   r.LimitQuarter,
+		"limit_year":      r.LimitYear,
+	} {
 		if v < 0 || v > 100_000 {
 			return ErrValidation.Withf("%s 须在 0 到 100000 之间。", "%s must be between 0 and 100000", name)
 		}
@@ -150,9 +159,15 @@ const (
 	RedemptionFailed RedemptionStatus = "failed"
 )
 
-var redemptionStatusZh = map[RedemptionStatus]string{RedemptionOpening: "正在办理", RedemptionHeld: "已冻结积分、等待合作方",
-	RedemptionFulfilled: "已兑换", RedemptionCancelled: "已取消", RedemptionExpired: "已过期", RedemptionRefunded: "已退回",
-	RedemptionFailed: "未成功"}
+var redemptionStatusZh = map[RedemptionStatus]string{
+	RedemptionOpening:   "正在办理",
+	RedemptionHeld:      "已冻结积分、等待合作方",
+	RedemptionFulfilled: "已兑换",
+	RedemptionCancelled: "已取消",
+	RedemptionExpired:   "已过期",
+	RedemptionRefunded:  "已退回",
+	RedemptionFailed:    "未成功",
+}
 
 // Zh returns the status in Chinese, for a resident's message; the code
 // itself for a status without a name.

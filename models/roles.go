@@ -18,8 +18,15 @@ const (
 // AllRoles lists every role, in the order they are documented.
 var AllRoles = []Role{RoleResident, RoleBuildingHead, RoleTeamLead, RoleStaff, RoleAdmin, RoleMerchantClerk, RolePartner}
 
-var roleZh = map[Role]string{RoleResident: "居民", RoleBuildingHead: "楼组长", RoleTeamLead: "团队负责人", RoleStaff: "社工",
-	RoleAdmin: "管理员", RoleMerchantClerk: "商户店员", RolePartner: "合作方"}
+var roleZh = map[Role]string{
+	RoleResident:      "居民",
+	RoleBuildingHead:  "楼组长",
+	RoleTeamLead:      "团队负责人",
+	RoleStaff:         "社工",
+	RoleAdmin:         "管理员",
+	RoleMerchantClerk: "商户店员",
+	RolePartner:       "合作方",
+}
 
 // Zh returns the role in Chinese (居民, 楼组长, 社工 …).
 func (r Role) Zh() string {

@@ -138,6 +138,8 @@ func LinkID(chain string, n int64) string {
 	return chain + ":" + itoa12(n)
 }
 
+// itoa12 returns n (not negative) as 12 decimal digits with leading zeros,
+// so keys sort in the order of their numbers.
 func itoa12(n int64) string {
 	b := []byte("000000000000")
 	for i := len(b) - 1; i >= 0 && n > 0; i-- {
@@ -249,12 +251,27 @@ type AidStep struct {
 	At       time.Time
 }
 
-var aidStateZh = map[AidState]string{AidOpen: "尚无人接单", AidAccepted: "已有人接单", AidDone: "已标记完成",
-	AidDisputed: "有异议待社工处理", AidConfirmed: "已确认并支付", AidCancelled: "已取消", AidExpired: "已过期"}
+var aidStateZh = map[AidState]string{
+	AidOpen:      "尚无人接单",
+	AidAccepted:  "已有人接单",
+	AidDone:      "已标记完成",
+	AidDisputed:  "有异议待社工处理",
+	AidConfirmed: "已确认并支付",
+	AidCancelled: "已取消",
+	AidExpired:   "已过期",
+}
 
-var aidStepZh = map[AidStepKind]string{AidStepAccept: "接单", AidStepVoid: "撤销接单", AidStepWithdraw: "撤回",
-	AidStepCancel: "取消", AidStepExpire: "过期", AidStepDone: "标记完成", AidStepConfirm: "确认", AidStepDispute: "提出异议",
-	AidStepResolve: "裁定"}
+var aidStepZh = map[AidStepKind]string{
+	AidStepAccept:   "接单",
+	AidStepVoid:     "撤销接单",
+	AidStepWithdraw: "撤回",
+	AidStepCancel:   "取消",
+	AidStepExpire:   "过期",
+	AidStepDone:     "标记完成",
+	AidStepConfirm:  "确认",
+	AidStepDispute:  "提出异议",
+	AidStepResolve:  "裁定",
+}
 
 // AidRefusal says, in Chinese and English, why step kind is not possible on
 // a post in state s.

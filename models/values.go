@@ -74,6 +74,7 @@ func MonthOf(t time.Time, loc *time.Location) Month {
 	return Month{Year: l.Year(), Month: l.Month()}
 }
 
+// String returns the month as "2026-10".
 func (m Month) String() string { return fmt.Sprintf("%04d-%02d", m.Year, int(m.Month)) }
 
 // Start is the first instant of the month in loc.

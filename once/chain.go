@@ -46,7 +46,11 @@ func NewChains(links LinkStore, stamp func() time.Time) *Chains {
 	if err != nil {
 		panic(fmt.Sprintf("once: head cache: %v", err)) // only for a size ≤ 0
 	}
-	return &Chains{links: links, stamp: stamp, heads: heads}
+	return &Chains{
+		links: links,
+		stamp: stamp,
+		heads: heads,
+	}
 }
 
 func (c *Chains) head(chain ChainKey) int64 {

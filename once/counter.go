@@ -46,7 +46,11 @@ func NewCounter(slots SlotStore, stamp func() time.Time) *Counter {
 	if err != nil {
 		panic(fmt.Sprintf("once: hint cache: %v", err)) // only for a size ≤ 0
 	}
-	return &Counter{slots: slots, stamp: stamp, hints: hints}
+	return &Counter{
+		slots: slots,
+		stamp: stamp,
+		hints: hints,
+	}
 }
 
 // hint is the first slot number of run not known to exist (at least 1).

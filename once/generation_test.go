@@ -56,7 +56,11 @@ func TestIssue12_Generation_RetryAfterRefusalClaimsNext(t *testing.T) {
 	st := storetest.New(t)
 	const requests = 6
 	for r := range rounds {
-		s := signups{st: st, activity: roundKey("act", r), resident: "res1"}
+		s := signups{
+			st:       st,
+			activity: roundKey("act", r),
+			resident: "res1",
+		}
 		for want := range 2 {
 			gens := make([]int, requests)
 			inserted := make([]bool, requests)

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
+	"github.com/linli-community/linli/cache"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 )
@@ -24,13 +24,7 @@ type Service struct {
 	store Store
 	now   func() time.Time
 
-	mu    sync.Mutex
-	cache map[string]cachedPolicies
-}
-
-type cachedPolicies struct {
-	versions []models.Policy
-	read     time.Time
+	recent *cache.Cache[string, []models.Policy] // community id → its versions
 }
 
 // policyCacheTTL bounds how long a replica may miss a version another
@@ -39,26 +33,33 @@ type cachedPolicies struct {
 // keeps a listing query off every award.
 const policyCacheTTL = 10 * time.Second
 
-// New returns the policy service.
+// policyCacheSize bounds how many communities' versions are remembered;
+// past it the least recently used community's are read again.
+const policyCacheSize = 10_000
+
+// New returns the policy service over s on clock now.
 func New(s Store, now func() time.Time) *Service {
-	return &Service{store: s, now: now, cache: map[string]cachedPolicies{}}
+	return &Service{
+		store:  s,
+		now:    now,
+		recent: cache.New[string, []models.Policy](policyCacheTTL, policyCacheSize, now),
+	}
 }
 
+// versions returns every version of community communityID: remembered for
+// policyCacheTTL, or, with fresh, read from the store (and remembered).
 func (p *Service) versions(ctx context.Context, communityID string, fresh bool) ([]models.Policy, error) {
-	p.mu.Lock()
-	c, ok := p.cache[communityID]
-	p.mu.Unlock()
-	if ok && !fresh && p.now().Sub(c.read) < policyCacheTTL {
-		return c.versions, nil
+	if !fresh {
+		if versions, ok := p.recent.Get(communityID); ok {
+			return versions, nil
+		}
 	}
-	vs, err := p.store.PolicyVersions(ctx, communityID)
+	versions, err := p.store.PolicyVersions(ctx, communityID)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	p.mu.Lock()
-	p.cache[communityID] = cachedPolicies{versions: vs, read: p.now()}
-	p.mu.Unlock()
-	return vs, nil
+	p.recent.Put(communityID, versions)
+	return versions, nil
 }
 
 // At returns the policy in force in a community at t.

@@ -1,51 +1,31 @@
 package rewards
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
+	"github.com/linli-community/linli/qrtoken"
 )
 
 // QRLifetime is how long a merchant QR token is valid.
-const QRLifetime = 5 * time.Minute
+const QRLifetime = qrtoken.CounterLifetime
 
 // QRPerMinute is the default bound on the QR tokens one resident may be
 // issued per minute (LINLI_QR_PER_MINUTE).
 const QRPerMinute = 10
 
+// qrResidents bounds how many residents the QR limit remembers at once.
+const qrResidents = 100_000
+
 // LimitQR sets how many QR tokens one resident may be issued per minute.
 func (s *Service) LimitQR(perMinute int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.qrPerMinute = perMinute
-}
-
-// maxTokenLen bounds what a scanner may post; a real token is ~250 bytes.
-const maxTokenLen = 1024
-
-// qrClaims is what a merchant QR token carries. Short names keep the QR
-// code small.
-type qrClaims struct {
-	V         int    `json:"v"`
-	ID        string `json:"t"`
-	Resident  string `json:"r"`
-	Community string `json:"c"`
-	Reward    string `json:"w"`
-	Issued    int64  `json:"i"`
-	Expires   int64  `json:"e"`
+	s.qrLimiter.SetLimit(perMinute)
 }
 
 // CounterQR is a token issued to a resident to show at a counter.
@@ -56,27 +36,8 @@ type CounterQR struct {
 	Expires  time.Time
 }
 
-// CounterCodeLength is the length of a merchant QR's short code, and
-// counterCodeAlphabet its letters: no 0/O, 1/I/L, so it reads aloud and
-// types without doubt.
-const (
-	CounterCodeLength   = 8
-	counterCodeAlphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-)
-
-// counterCode derives the short code of token id from the QR secret; try
-// picks another code when one is taken (a code is never reused, even
-// after its token expired).
-func (s *Service) counterCode(tokenID string, try int) string {
-	mac := hmac.New(sha256.New, s.qrSecret)
-	fmt.Fprintf(mac, "counter-code:%s:%d", tokenID, try)
-	sum := mac.Sum(nil)
-	code := make([]byte, CounterCodeLength)
-	for i := range code {
-		code[i] = counterCodeAlphabet[int(sum[i])%len(counterCodeAlphabet)]
-	}
-	return string(code)
-}
+// CounterCodeLength is the length of a merchant QR's short code.
+const CounterCodeLength = qrtoken.CounterCodeLength
 
 // recordCounterCode gives token (id tokenID, of community) a short code
 // that no other token of the community ever had. The insert is the claim;
@@ -84,7 +45,7 @@ func (s *Service) counterCode(tokenID string, try int) string {
 // over.
 func (s *Service) recordCounterCode(ctx context.Context, community, tokenID, token string, expires time.Time) (string, error) {
 	for try := 0; try < 5; try++ {
-		code := s.counterCode(tokenID, try)
+		code := s.qrTokens.Code(tokenID, try)
 		err := s.store.InsertCounterCode(ctx, once.CounterCode(community, code), token, expires)
 		if err == nil {
 			return code, nil
@@ -96,30 +57,19 @@ func (s *Service) recordCounterCode(ctx context.Context, community, tokenID, tok
 	return "", fmt.Errorf("qr code: no free short code for token %s", tokenID)
 }
 
-// NormalizeCounterCode returns code as stored (upper case, without the
-// spaces or dashes a clerk may type), or a validation error naming what is
-// wrong.
-func NormalizeCounterCode(code string) (string, error) {
-	c := strings.ToUpper(strings.NewReplacer(" ", "", "-", "").Replace(code))
-	if len(c) != CounterCodeLength || strings.Trim(c, counterCodeAlphabet) != "" {
-		return "", models.ErrValidation.Withf("兑换码应为居民手机上显示的%d位字母和数字。", "code must be the %d letters and digits shown on the resident's phone", CounterCodeLength)
-	}
-	return c, nil
-}
-
 // ScanCode redeems the merchant QR whose short code the clerk typed; it is
 // Scan once the code is looked up in the clerk's community.
 func (s *Service) ScanCode(ctx context.Context, p models.Principal, code string, idem community.Idempotency) (ScanResult, error) {
 	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
 		return ScanResult{}, models.ErrForbidden
 	}
-	c, err := NormalizeCounterCode(code)
+	normal, err := qrtoken.NormalizeCounterCode(code)
 	if err != nil {
 		return ScanResult{}, err
 	}
-	token, err := s.store.CounterCode(ctx, once.CounterCode(p.CommunityID, c))
+	token, err := s.store.CounterCode(ctx, once.CounterCode(p.CommunityID, normal))
 	if errors.Is(err, models.ErrNotFound) {
-		return ScanResult{}, models.ErrTokenInvalid.Withf("没有兑换码 %s，请核对后重输，或扫描二维码。", "there is no code %s; check it, or scan the QR code", c)
+		return ScanResult{}, models.ErrTokenInvalid.Withf("没有兑换码 %s，请核对后重输，或扫描二维码。", "there is no code %s; check it, or scan the QR code", normal)
 	}
 	if err != nil {
 		return ScanResult{}, fmt.Errorf("scan code: %w", err)
@@ -127,16 +77,10 @@ func (s *Service) ScanCode(ctx context.Context, p models.Principal, code string,
 	return s.Scan(ctx, p, token, idem)
 }
 
-func (s *Service) sign(payload string) string {
-	mac := hmac.New(sha256.New, s.qrSecret)
-	mac.Write([]byte(payload))
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-}
-
 // IssueQR gives the calling resident a signed, single-use token for a
 // merchant reward, valid for QRLifetime, at most QRPerMinute a minute.
 func (s *Service) IssueQR(ctx context.Context, p models.Principal, rewardID string) (CounterQR, error) {
-	if p.ResidentID == "" || len(s.qrSecret) == 0 {
+	if p.ResidentID == "" || !s.qrTokens.CanSign() {
 		return CounterQR{}, models.ErrForbidden
 	}
 	rw, err := s.reward(ctx, p, rewardID)
@@ -158,88 +102,31 @@ func (s *Service) IssueQR(ctx context.Context, p models.Principal, rewardID stri
 	if err := s.admit(ctx, rw, res, now, loc); err != nil {
 		return CounterQR{}, err
 	}
-	if !s.allowQR(res.ID, now) {
-		return CounterQR{}, models.ErrRateLimited.Withf("每分钟最多生成 %d 个兑换码，请稍后再试。", "at most %d QR codes a minute", s.qrLimit())
+	// The count lives in this process, which is enough to stop a runaway
+	// app.
+	if !s.qrLimiter.Allow(res.ID) {
+		return CounterQR{}, models.ErrRateLimited.Withf("每分钟最多生成 %d 个兑换码，请稍后再试。", "at most %d QR codes a minute", s.qrLimiter.Limit())
 	}
-	exp := now.Add(QRLifetime).Truncate(time.Second)
-	claims := qrClaims{V: 1, ID: s.newID(), Resident: res.ID, Community: res.CommunityID, Reward: rw.ID,
-		Issued: now.Unix(), Expires: exp.Unix()}
-	b, _ := json.Marshal(claims)
-	payload := base64.RawURLEncoding.EncodeToString(b)
-	token := payload + "." + s.sign(payload)
-	code, err := s.recordCounterCode(ctx, res.CommunityID, claims.ID, token, exp.UTC())
+	expires := now.Add(QRLifetime).Truncate(time.Second)
+	claims := qrtoken.CounterClaims{
+		ID:        s.newID(),
+		Resident:  res.ID,
+		Community: res.CommunityID,
+		Reward:    rw.ID,
+		Issued:    now.Unix(),
+		Expires:   expires.Unix(),
+	}
+	token := s.qrTokens.Sign(claims)
+	code, err := s.recordCounterCode(ctx, res.CommunityID, claims.ID, token, expires.UTC())
 	if err != nil {
 		return CounterQR{}, err
 	}
-	return CounterQR{Token: token, Code: code, RewardID: rw.ID, Expires: exp.UTC()}, nil
-}
-
-// allowQR counts an issuance for the resident in a sliding minute; the
-// count lives in this process, which is enough to stop a runaway app.
-func (s *Service) allowQR(residentID string, now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	recent := s.qrLog[residentID][:0]
-	for _, t := range s.qrLog[residentID] {
-		if now.Sub(t) < time.Minute {
-			recent = append(recent, t)
-		}
-	}
-	if len(recent) >= s.qrPerMinute {
-		s.qrLog[residentID] = recent
-		return false
-	}
-	s.qrLog[residentID] = append(recent, now)
-	if len(s.qrLog) > 100_000 { // forget idle residents rather than grow without bound
-		for k, ts := range s.qrLog {
-			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= time.Minute {
-				delete(s.qrLog, k)
-			}
-		}
-	}
-	return true
-}
-
-// parseQR checks a token's shape and signature and returns its claims. It
-// never panics on hostile input: every part is bounded and checked before
-// it is used. Expiry is checked by the caller.
-func (s *Service) parseQR(token string) (qrClaims, error) {
-	invalid := models.ErrTokenInvalid.Withf("这不是邻里的兑换码。", "the QR code is not a Linli code")
-	if len(token) == 0 || len(token) > maxTokenLen || len(s.qrSecret) == 0 || !community.TokenText(token) {
-		return qrClaims{}, invalid
-	}
-	payload, sig, ok := strings.Cut(token, ".")
-	if !ok || payload == "" || strings.Contains(sig, ".") {
-		return qrClaims{}, invalid
-	}
-	gotMAC, err := base64.RawURLEncoding.Strict().DecodeString(sig)
-	if err != nil || len(gotMAC) != sha256.Size {
-		return qrClaims{}, invalid
-	}
-	mac := hmac.New(sha256.New, s.qrSecret)
-	mac.Write([]byte(payload))
-	if !hmac.Equal(gotMAC, mac.Sum(nil)) {
-		return qrClaims{}, invalid
-	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(payload)
-	if err != nil {
-		return qrClaims{}, invalid
-	}
-	var c qrClaims
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return qrClaims{}, invalid
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return qrClaims{}, invalid
-	}
-	if c.V != 1 || c.ID == "" || c.Resident == "" || c.Community == "" || c.Reward == "" ||
-		len(c.ID) > 64 || len(c.Resident) > 64 || len(c.Community) > 64 || len(c.Reward) > 64 ||
-		c.Expires <= c.Issued || c.Expires-c.Issued > int64(QRLifetime/time.Second) {
-		return qrClaims{}, invalid
-	}
-	return c, nil
+	return CounterQR{
+		Token:    token,
+		Code:     code,
+		RewardID: rw.ID,
+		Expires:  expires.UTC(),
+	}, nil
 }
 
 // ScanResult is what a clerk sees after a scan: the resident's masked name
@@ -263,7 +150,7 @@ func (s *Service) Scan(ctx context.Context, p models.Principal, token string, id
 	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
 		return ScanResult{}, models.ErrForbidden
 	}
-	c, err := s.parseQR(token)
+	c, err := s.qrTokens.Parse(token)
 	if err != nil {
 		return ScanResult{}, err
 	}
@@ -482,10 +369,4 @@ func (s *Service) MerchantDay(ctx context.Context, p models.Principal, day, curs
 	}
 	rs, err = s.current(ctx, rs)
 	return rs, next, err
-}
-
-func (s *Service) qrLimit() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.qrPerMinute
 }

@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/linli-community/linli/cache"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
+	"github.com/linli-community/linli/qrtoken"
+	"github.com/linli-community/linli/ratelimit"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -103,14 +105,12 @@ type Service struct {
 	zones    *community.Zones
 	policies community.PolicySource
 	elig     Eligibility
-	qrSecret []byte
+	qrTokens qrtoken.Counter // signs and reads merchant QR tokens
 	newID    func() string
 	now      func() time.Time
 	notify   community.Notifier
 
-	mu          sync.Mutex
-	qrLog       map[string][]time.Time // QR issuance per resident in the last minute
-	qrPerMinute int
+	qrLimiter *ratelimit.Limiter // QR tokens issued per resident per minute
 
 	flight singleflight.Group
 
@@ -119,7 +119,7 @@ type Service struct {
 
 	// catalogue is the rewards this replica read or wrote lately, so
 	// redeem and scan need no read of their reward.
-	catalogue *community.Remembered[string, models.Reward]
+	catalogue *cache.Cache[string, models.Reward]
 }
 
 // catalogueTTL is how long a reward read is trusted. A reward changed on
@@ -127,27 +127,26 @@ type Service struct {
 // changed policy is (Policies); the replica that changes it knows at once.
 const catalogueTTL = 10 * time.Second
 
-// catalogueSize is the number of rewards past which expired ones are
-// dropped: more than a community's catalogue.
+// catalogueSize bounds how many rewards are remembered, more than a
+// community's catalogue; past it the least recently used is read again.
 const catalogueSize = 1000
 
 // New returns the rewards service. d.QRSecret signs merchant QR
 // tokens; d.Eligibility answers honour-roll, star and building-head questions.
 func New(d Deps) *Service {
 	svc := &Service{
-		store:       d.Store,
-		ledger:      d.Ledger,
-		people:      d.People,
-		zones:       community.NewZones(d.People),
-		policies:    d.Policies,
-		elig:        d.Eligibility,
-		qrSecret:    d.QRSecret,
-		newID:       d.NewID,
-		now:         d.Now,
-		qrLog:       map[string][]time.Time{},
-		qrPerMinute: QRPerMinute,
-		catalogue:   community.NewRemembered[string, models.Reward](catalogueTTL, catalogueSize, d.Now),
-		notify:      d.Notify,
+		store:     d.Store,
+		ledger:    d.Ledger,
+		people:    d.People,
+		zones:     community.NewZones(d.People),
+		policies:  d.Policies,
+		elig:      d.Eligibility,
+		qrTokens:  qrtoken.NewCounter(d.QRSecret),
+		newID:     d.NewID,
+		now:       d.Now,
+		qrLimiter: ratelimit.New(QRPerMinute, time.Minute, qrResidents, d.Now),
+		catalogue: cache.New[string, models.Reward](catalogueTTL, catalogueSize, d.Now),
+		notify:    d.Notify,
 	}
 	if svc.notify == nil {
 		svc.notify = community.NoNotifier{}

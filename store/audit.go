@@ -9,6 +9,7 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
+// auditDoc is an audit-log entry as stored in audit_log.
 type auditDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`
@@ -26,8 +27,18 @@ type auditDoc struct {
 // RecordAudit adds r to the audit trail, on its community's list
 // (lists.go); a record with its ID is kept as it is.
 func (s *Store) RecordAudit(ctx context.Context, r models.AuditRecord) error {
-	d := auditDoc{ID: r.ID, Community: r.CommunityID, Actor: r.Actor, Action: r.Action, Subject: r.Subject,
-		Amount: r.Amount, Category: r.Category, Reason: r.Reason, Ref: r.Ref, At: r.At}
+	d := auditDoc{
+		ID:        r.ID,
+		Community: r.CommunityID,
+		Actor:     r.Actor,
+		Action:    r.Action,
+		Subject:   r.Subject,
+		Amount:    r.Amount,
+		Category:  r.Category,
+		Reason:    r.Reason,
+		Ref:       r.Ref,
+		At:        r.At,
+	}
 	_, err := s.insertListed(ctx, colAuditLog, []string{"audit:" + r.CommunityID}, r.ID, r.At, func(slots []slotRef) any {
 		d.Slots = slots
 		return d

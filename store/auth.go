@@ -24,9 +24,16 @@ type sessionDoc struct {
 	RevokedReason string    `bson:"revoked_reason,omitempty"`
 }
 
+// model returns the stored session as auth sees it.
 func (d sessionDoc) model() auth.Session {
-	s := auth.Session{ID: d.ID, ResidentID: d.Resident, CommunityID: d.Community, Created: d.Created.UTC(),
-		Revoked: d.Revoked, RevokedReason: d.RevokedReason}
+	s := auth.Session{
+		ID:            d.ID,
+		ResidentID:    d.Resident,
+		CommunityID:   d.Community,
+		Created:       d.Created.UTC(),
+		Revoked:       d.Revoked,
+		RevokedReason: d.RevokedReason,
+	}
 	if !d.RevokedAt.IsZero() {
 		s.RevokedAt = d.RevokedAt.UTC()
 	}
@@ -35,7 +42,12 @@ func (d sessionDoc) model() auth.Session {
 
 // InsertSession adds a live session; models.ErrConflict if its id exists.
 func (s *Store) InsertSession(ctx context.Context, ss auth.Session) error {
-	return s.insert(ctx, colSessions, sessionDoc{ID: ss.ID, Resident: ss.ResidentID, Community: ss.CommunityID, Created: ss.Created})
+	return s.insert(ctx, colSessions, sessionDoc{
+		ID:        ss.ID,
+		Resident:  ss.ResidentID,
+		Community: ss.CommunityID,
+		Created:   ss.Created,
+	})
 }
 
 // Session returns the session with id, or models.ErrNotFound.
@@ -65,6 +77,8 @@ type refreshTokenDoc struct {
 	Expires  time.Time `bson:"expires"`
 }
 
+// refreshUsedDoc marks a refresh token used, once: its _id is usedPrefix
+// and the token's hash, so a second use of the same token collides.
 type refreshUsedDoc struct {
 	ID string    `bson:"_id"`
 	At time.Time `bson:"at"`
@@ -77,8 +91,13 @@ func (s *Store) InsertRefreshToken(ctx context.Context, t auth.RefreshToken) err
 	if t.Hash == "" {
 		return errors.New("store: insert refresh token: empty hash")
 	}
-	return s.insert(ctx, colRefreshTokens, refreshTokenDoc{ID: t.Hash, Session: t.SessionID, Resident: t.ResidentID,
-		Issued: t.Issued, Expires: t.Expires})
+	return s.insert(ctx, colRefreshTokens, refreshTokenDoc{
+		ID:       t.Hash,
+		Session:  t.SessionID,
+		Resident: t.ResidentID,
+		Issued:   t.Issued,
+		Expires:  t.Expires,
+	})
 }
 
 // RefreshToken returns the refresh token stored under hash, or
@@ -91,8 +110,13 @@ func (s *Store) RefreshToken(ctx context.Context, hash string) (auth.RefreshToke
 	if err := s.findByID(ctx, colRefreshTokens, hash, &d); err != nil {
 		return auth.RefreshToken{}, err
 	}
-	return auth.RefreshToken{Hash: d.ID, SessionID: d.Session, ResidentID: d.Resident,
-		Issued: d.Issued.UTC(), Expires: d.Expires.UTC()}, nil
+	return auth.RefreshToken{
+		Hash:       d.ID,
+		SessionID:  d.Session,
+		ResidentID: d.Resident,
+		Issued:     d.Issued.UTC(),
+		Expires:    d.Expires.UTC(),
+	}, nil
 }
 
 // MarkRefreshTokenUsed records that the token with hash has been spent. It
@@ -110,5 +134,10 @@ func (s *Store) LoginCredentials(ctx context.Context, phone string) (auth.Creden
 	if err != nil {
 		return auth.Credentials{}, err
 	}
-	return auth.Credentials{Phone: l.Phone, ResidentID: l.ResidentID, CommunityID: l.CommunityID, PasswordHash: l.PasswordHash}, nil
+	return auth.Credentials{
+		Phone:        l.Phone,
+		ResidentID:   l.ResidentID,
+		CommunityID:  l.CommunityID,
+		PasswordHash: l.PasswordHash,
+	}, nil
 }

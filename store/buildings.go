@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
+// buildingDoc is a building as stored in buildings.
 type buildingDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`
@@ -17,16 +18,29 @@ type buildingDoc struct {
 	Created   time.Time `bson:"created"`
 }
 
+// model returns the stored building.
 func (d buildingDoc) model() models.Building {
-	return models.Building{ID: d.ID, CommunityID: d.Community, Name: d.Name, HeadID: d.Head,
-		Address: d.Address, Created: d.Created.UTC()}
+	return models.Building{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		Name:        d.Name,
+		HeadID:      d.Head,
+		Address:     d.Address,
+		Created:     d.Created.UTC(),
+	}
 }
 
 // InsertBuilding adds b; models.ErrConflict if its id, or its name in the
 // community, exists.
 func (s *Store) InsertBuilding(ctx context.Context, b models.Building) error {
-	return s.insert(ctx, colBuildings, buildingDoc{ID: b.ID, Community: b.CommunityID, Name: b.Name,
-		Head: b.HeadID, Address: b.Address, Created: b.Created})
+	return s.insert(ctx, colBuildings, buildingDoc{
+		ID:        b.ID,
+		Community: b.CommunityID,
+		Name:      b.Name,
+		Head:      b.HeadID,
+		Address:   b.Address,
+		Created:   b.Created,
+	})
 }
 
 // Building returns the building with id, or models.ErrNotFound.

@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
+// communityDoc is a community as stored in communities.
 type communityDoc struct {
 	ID       string    `bson:"_id"`
 	Name     string    `bson:"name"`
@@ -17,14 +18,26 @@ type communityDoc struct {
 	Created  time.Time `bson:"created"`
 }
 
+// toCommunityDoc returns community c as stored.
 func toCommunityDoc(c models.Community) communityDoc {
-	return communityDoc{ID: c.ID, Name: c.Name, District: c.District, TimeZone: c.TimeZone,
-		Created: c.Created}
+	return communityDoc{
+		ID:       c.ID,
+		Name:     c.Name,
+		District: c.District,
+		TimeZone: c.TimeZone,
+		Created:  c.Created,
+	}
 }
 
+// model returns the stored community.
 func (d communityDoc) model() models.Community {
-	return models.Community{ID: d.ID, Name: d.Name, District: d.District, TimeZone: d.TimeZone,
-		Created: d.Created.UTC()}
+	return models.Community{
+		ID:       d.ID,
+		Name:     d.Name,
+		District: d.District,
+		TimeZone: d.TimeZone,
+		Created:  d.Created.UTC(),
+	}
 }
 
 // InsertCommunity adds c; models.ErrConflict if its id exists.
@@ -55,12 +68,14 @@ func (s *Store) Communities(ctx context.Context, after string, limit int) ([]mod
 	return out, nil
 }
 
+// familyDoc is one family link of a resident as stored inside it.
 type familyDoc struct {
 	Resident string `bson:"resident"`
 	Relation string `bson:"relation"`
 	Verified bool   `bson:"verified"`
 }
 
+// residentDoc is a resident as stored in residents.
 type residentDoc struct {
 	ID        string      `bson:"_id"`
 	Community string      `bson:"community"`
@@ -75,26 +90,54 @@ type residentDoc struct {
 	Created   time.Time   `bson:"created"`
 }
 
+// toResidentDoc returns resident r as stored.
 func toResidentDoc(r models.Resident) residentDoc {
-	d := residentDoc{ID: r.ID, Community: r.CommunityID, Household: r.HouseholdID, Name: r.Name,
-		Phone: r.Phone, BirthYear: r.BirthYear, Merchant: r.MerchantID, Partner: r.PartnerID, Created: r.Created}
+	d := residentDoc{
+		ID:        r.ID,
+		Community: r.CommunityID,
+		Household: r.HouseholdID,
+		Name:      r.Name,
+		Phone:     r.Phone,
+		BirthYear: r.BirthYear,
+		Merchant:  r.MerchantID,
+		Partner:   r.PartnerID,
+		Created:   r.Created,
+	}
 	for _, role := range r.Roles {
 		d.Roles = append(d.Roles, string(role))
 	}
 	for _, f := range r.Family {
-		d.Family = append(d.Family, familyDoc{Resident: f.ResidentID, Relation: f.Relation, Verified: f.Verified})
+		d.Family = append(d.Family, familyDoc{
+			Resident: f.ResidentID,
+			Relation: f.Relation,
+			Verified: f.Verified,
+		})
 	}
 	return d
 }
 
+// model returns the stored resident.
 func (d residentDoc) model() models.Resident {
-	r := models.Resident{ID: d.ID, CommunityID: d.Community, HouseholdID: d.Household, Name: d.Name,
-		Phone: d.Phone, BirthYear: d.BirthYear, MerchantID: d.Merchant, PartnerID: d.Partner, Created: d.Created.UTC()}
+	r := models.Resident{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		HouseholdID: d.Household,
+		Name:        d.Name,
+		Phone:       d.Phone,
+		BirthYear:   d.BirthYear,
+		MerchantID:  d.Merchant,
+		PartnerID:   d.Partner,
+		Created:     d.Created.UTC(),
+	}
 	for _, role := range d.Roles {
 		r.Roles = append(r.Roles, models.Role(role))
 	}
 	for _, f := range d.Family {
-		r.Family = append(r.Family, models.FamilyLink{ResidentID: f.Resident, Relation: f.Relation, Verified: f.Verified})
+		r.Family = append(r.Family, models.FamilyLink{
+			ResidentID: f.Resident,
+			Relation:   f.Relation,
+			Verified:   f.Verified,
+		})
 	}
 	return r
 }
@@ -167,7 +210,11 @@ func (s *Store) SetResidentRoles(ctx context.Context, id string, roles []models.
 func (s *Store) SetResidentFamily(ctx context.Context, id string, family []models.FamilyLink) error {
 	docs := make([]familyDoc, len(family))
 	for i, f := range family {
-		docs[i] = familyDoc{Resident: f.ResidentID, Relation: f.Relation, Verified: f.Verified}
+		docs[i] = familyDoc{
+			Resident: f.ResidentID,
+			Relation: f.Relation,
+			Verified: f.Verified,
+		}
 	}
 	return s.setByID(ctx, colResidents, id, bson.D{{Key: "family", Value: docs}})
 }

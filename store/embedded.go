@@ -48,6 +48,24 @@ var starting sync.Mutex
 // still safe against a killed process, but a power loss may drop the last
 // commits. The default (FULL) is the right one for a ledger.
 func StartEmbedded(dir string, syncNormal bool, log *slog.Logger) (*Embedded, error) {
+	synchronous := ""
+	if syncNormal {
+		synchronous = "normal"
+	}
+	return startEmbedded(dir, synchronous, log)
+}
+
+// StartScratch starts an embedded store for data nobody needs after the
+// process: tests. Its SQLite files are opened with synchronous=OFF, so no
+// write waits for the disk; a killed process loses nothing the operating
+// system was given, a power loss may lose everything. Never for real data.
+func StartScratch(dir string) (*Embedded, error) {
+	return startEmbedded(dir, "off", nil)
+}
+
+// startEmbedded starts the embedded store in dir with SQLite's synchronous
+// pragma set to synchronous ("" keeps SQLite's default, FULL).
+func startEmbedded(dir, synchronous string, log *slog.Logger) (*Embedded, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("store: data dir: %w", err)
@@ -59,8 +77,8 @@ func StartEmbedded(dir string, syncNormal bool, log *slog.Logger) (*Embedded, er
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	url := "file:" + abs + "/"
-	if syncNormal {
-		url += "?_pragma=synchronous(normal)"
+	if synchronous != "" {
+		url += "?_pragma=synchronous(" + synchronous + ")"
 	}
 	starting.Lock()
 	f, err := ferretdb.New(&ferretdb.Config{
@@ -76,7 +94,12 @@ func StartEmbedded(dir string, syncNormal bool, log *slog.Logger) (*Embedded, er
 		return nil, fmt.Errorf("store: embedded: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Embedded{Dir: abs, cancel: cancel, done: make(chan struct{}), writers: map[string]chan struct{}{}}
+	e := &Embedded{
+		Dir:     abs,
+		cancel:  cancel,
+		done:    make(chan struct{}),
+		writers: map[string]chan struct{}{},
+	}
 	go func() {
 		defer close(e.done)
 		_ = f.Run(ctx)
@@ -115,21 +138,30 @@ func (e *Embedded) indexIDs(ctx context.Context, db string) error {
 	}
 	var tables []string
 	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
+		var table string
+		if err := rows.Scan(&table); err != nil {
 			rows.Close()
 			return fmt.Errorf("store: list tables: %w", err)
 		}
-		tables = append(tables, t)
+		tables = append(tables, table)
 	}
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return fmt.Errorf("store: list tables: %w", err)
 	}
-	for _, t := range tables {
-		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, t+"_linli_id", t)
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("store: index %s: %w", t, err)
+	// One transaction for all of them: one commit instead of one per table.
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: index ids: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	for _, table := range tables {
+		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, table+"_linli_id", table)
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("store: index %s: %w", table, err)
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: index ids: %w", err)
 	}
 	return nil
 }

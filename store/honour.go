@@ -80,11 +80,28 @@ func toHonourEntryDoc(e models.HonourEntry) honourEntryDoc {
 }
 
 func (d honourEntryDoc) model() models.HonourEntry {
-	return models.HonourEntry{ID: d.ID, CommunityID: d.Community, ResidentID: d.Resident, HouseholdID: d.Household,
-		BuildingID: d.Building, Category: d.Category, Reason: d.Reason, NominatedBy: d.NominatedBy,
-		Nominated: utc(d.Nominated), NoticeEnds: utc(d.NoticeEnds), Status: models.HonourStatus(d.Status),
-		ListedAt: utc(d.ListedAt), ExpiresAt: utc(d.ExpiresAt), EndedAt: utc(d.EndedAt), EndReason: d.EndReason,
-		Revocations: d.Revocations, Restored: d.Restored, AppealOpen: d.AppealOpen, Hidden: d.Hidden, OpID: d.OpID}
+	return models.HonourEntry{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		ResidentID:  d.Resident,
+		HouseholdID: d.Household,
+		BuildingID:  d.Building,
+		Category:    d.Category,
+		Reason:      d.Reason,
+		NominatedBy: d.NominatedBy,
+		Nominated:   utc(d.Nominated),
+		NoticeEnds:  utc(d.NoticeEnds),
+		Status:      models.HonourStatus(d.Status),
+		ListedAt:    utc(d.ListedAt),
+		ExpiresAt:   utc(d.ExpiresAt),
+		EndedAt:     utc(d.EndedAt),
+		EndReason:   d.EndReason,
+		Revocations: d.Revocations,
+		Restored:    d.Restored,
+		AppealOpen:  d.AppealOpen,
+		Hidden:      d.Hidden,
+		OpID:        d.OpID,
+	}
 }
 
 // InsertHonourEntry adds e; models.ErrConflict if its id exists.
@@ -151,9 +168,18 @@ func toObjectionDoc(o models.Objection) objectionDoc {
 }
 
 func (d objectionDoc) model() models.Objection {
-	return models.Objection{ID: d.ID, EntryID: d.Entry, CommunityID: d.Community, ResidentID: d.Resident,
-		Reason: d.Reason, At: utc(d.At), Status: models.ObjectionStatus(d.Status), RuledBy: d.RuledBy,
-		RuledAt: utc(d.RuledAt), Ruling: d.Ruling}
+	return models.Objection{
+		ID:          d.ID,
+		EntryID:     d.Entry,
+		CommunityID: d.Community,
+		ResidentID:  d.Resident,
+		Reason:      d.Reason,
+		At:          utc(d.At),
+		Status:      models.ObjectionStatus(d.Status),
+		RuledBy:     d.RuledBy,
+		RuledAt:     utc(d.RuledAt),
+		Ruling:      d.Ruling,
+	}
 }
 
 // InsertObjection adds o; models.ErrConflict if its id exists.
@@ -211,8 +237,16 @@ func (s *Store) HonourEvent(ctx context.Context, id string) (models.HonourEvent,
 	if err := s.findByID(ctx, colHonourEvents, id, &d); err != nil {
 		return models.HonourEvent{}, err
 	}
-	return models.HonourEvent{ID: d.ID, CommunityID: d.Community, Subject: d.Subject, Kind: d.Kind, By: d.By,
-		Reason: d.Reason, Month: d.Month, At: utc(d.At)}, nil
+	return models.HonourEvent{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		Subject:     d.Subject,
+		Kind:        d.Kind,
+		By:          d.By,
+		Reason:      d.Reason,
+		Month:       d.Month,
+		At:          utc(d.At),
+	}, nil
 }
 
 type honourCurrentDoc struct {
@@ -231,7 +265,14 @@ func (s *Store) HonourCurrent(ctx context.Context, key string) (models.HonourCur
 	if err := s.findByID(ctx, colHonourCurrent, key, &d); err != nil {
 		return models.HonourCurrent{}, err
 	}
-	return models.HonourCurrent{Key: d.ID, CommunityID: d.Community, EntryID: d.Entry, ListedAt: utc(d.ListedAt), ExpiresAt: utc(d.ExpiresAt), EndedAt: utc(d.EndedAt)}, nil
+	return models.HonourCurrent{
+		Key:         d.ID,
+		CommunityID: d.Community,
+		EntryID:     d.Entry,
+		ListedAt:    utc(d.ListedAt),
+		ExpiresAt:   utc(d.ExpiresAt),
+		EndedAt:     utc(d.EndedAt),
+	}, nil
 }
 
 // SaveHonourCurrent writes c whole.
@@ -261,9 +302,20 @@ func toHeadTermDoc(t models.HeadTerm) headTermDoc {
 }
 
 func (d headTermDoc) model() models.HeadTerm {
-	return models.HeadTerm{ID: d.ID, CommunityID: d.Community, Seat: d.Seat, N: d.N, Role: models.HeadRole(d.Role),
-		BuildingID: d.Building, ResidentID: d.Resident, Start: utc(d.Start), End: utc(d.End), EndKind: d.EndKind,
-		EndReason: d.EndReason, AppointedBy: d.AppointedBy}
+	return models.HeadTerm{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		Seat:        d.Seat,
+		N:           d.N,
+		Role:        models.HeadRole(d.Role),
+		BuildingID:  d.Building,
+		ResidentID:  d.Resident,
+		Start:       utc(d.Start),
+		End:         utc(d.End),
+		EndKind:     d.EndKind,
+		EndReason:   d.EndReason,
+		AppointedBy: d.AppointedBy,
+	}
 }
 
 // InsertHeadTerm adds t; models.ErrConflict if its id (seat and number) exists.
@@ -359,9 +411,21 @@ func toDutyDoc(d models.Duty) dutyDoc {
 }
 
 func (d dutyDoc) model() models.Duty {
-	return models.Duty{ID: d.ID, CommunityID: d.Community, TermID: d.Term, ResidentID: d.Resident, Month: d.Month,
-		Duty: d.Duty, Evidence: d.Evidence, PhotoURL: d.PhotoURL, Status: models.DutyStatus(d.Status),
-		Logged: utc(d.Logged), RuledBy: d.RuledBy, RuledAt: utc(d.RuledAt), Note: d.Note}
+	return models.Duty{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		TermID:      d.Term,
+		ResidentID:  d.Resident,
+		Month:       d.Month,
+		Duty:        d.Duty,
+		Evidence:    d.Evidence,
+		PhotoURL:    d.PhotoURL,
+		Status:      models.DutyStatus(d.Status),
+		Logged:      utc(d.Logged),
+		RuledBy:     d.RuledBy,
+		RuledAt:     utc(d.RuledAt),
+		Note:        d.Note,
+	}
 }
 
 // InsertDuty adds d; models.ErrConflict if that duty of that term and month exists.
@@ -426,9 +490,20 @@ func toStarDoc(r models.StarRecord) starDoc {
 }
 
 func (d starDoc) model() models.StarRecord {
-	return models.StarRecord{ID: d.ID, CommunityID: d.Community, HouseholdID: d.Household, Year: d.Year,
-		Computed: d.Computed, Level: d.Level, Points: models.Points(d.Points), Listed: d.Listed, Why: d.Why,
-		LoweredBy: d.LoweredBy, LoweredReason: d.LoweredReason, Recorded: utc(d.Recorded)}
+	return models.StarRecord{
+		ID:            d.ID,
+		CommunityID:   d.Community,
+		HouseholdID:   d.Household,
+		Year:          d.Year,
+		Computed:      d.Computed,
+		Level:         d.Level,
+		Points:        models.Points(d.Points),
+		Listed:        d.Listed,
+		Why:           d.Why,
+		LoweredBy:     d.LoweredBy,
+		LoweredReason: d.LoweredReason,
+		Recorded:      utc(d.Recorded),
+	}
 }
 
 // InsertStarRecord adds r; models.ErrConflict if the household's year is recorded.

@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
+// householdDoc is a household as stored in households.
 type householdDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`
@@ -17,9 +18,16 @@ type householdDoc struct {
 	Created   time.Time `bson:"created"`
 }
 
+// model returns the stored household.
 func (d householdDoc) model() models.Household {
-	return models.Household{ID: d.ID, CommunityID: d.Community, BuildingID: d.Building, Room: d.Room,
-		Plates: d.Plates, Created: d.Created.UTC()}
+	return models.Household{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		BuildingID:  d.Building,
+		Room:        d.Room,
+		Plates:      d.Plates,
+		Created:     d.Created.UTC(),
+	}
 }
 
 // InsertHousehold adds h; models.ErrConflict if its id, or its room in the
@@ -29,8 +37,14 @@ func (s *Store) InsertHousehold(ctx context.Context, h models.Household) error {
 	if plates == nil {
 		plates = []string{}
 	}
-	return s.insert(ctx, colHouseholds, householdDoc{ID: h.ID, Community: h.CommunityID, Building: h.BuildingID,
-		Room: h.Room, Plates: plates, Created: h.Created})
+	return s.insert(ctx, colHouseholds, householdDoc{
+		ID:        h.ID,
+		Community: h.CommunityID,
+		Building:  h.BuildingID,
+		Room:      h.Room,
+		Plates:    plates,
+		Created:   h.Created,
+	})
 }
 
 // Household returns the household with id, or models.ErrNotFound.

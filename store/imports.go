@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
+// problemDoc is one problem of an import, as stored inside it.
 type problemDoc struct {
 	Row     int    `bson:"row"`
 	Field   string `bson:"field"`
@@ -15,6 +16,7 @@ type problemDoc struct {
 	Message string `bson:"message"`
 }
 
+// importDoc is an import and its outcome as stored in imports.
 type importDoc struct {
 	ID        string       `bson:"_id"`
 	Community string       `bson:"community"`
@@ -31,28 +33,58 @@ type importDoc struct {
 
 // toImportDoc is the document stored for im.
 func toImportDoc(im models.Import) importDoc {
-	return importDoc{ID: im.ID, Community: im.CommunityID, Kind: im.Kind,
-		Hash: im.Hash, Actor: im.Actor, Status: string(im.Status), Rows: im.Rows, Written: im.Written,
-		Problems: toProblemDocs(im.Problems), Started: im.Started, Finished: im.Finished}
+	return importDoc{
+		ID:        im.ID,
+		Community: im.CommunityID,
+		Kind:      im.Kind,
+		Hash:      im.Hash,
+		Actor:     im.Actor,
+		Status:    string(im.Status),
+		Rows:      im.Rows,
+		Written:   im.Written,
+		Problems:  toProblemDocs(im.Problems),
+		Started:   im.Started,
+		Finished:  im.Finished,
+	}
 }
 
 // model is the import d records.
 func (d importDoc) model() models.Import {
-	im := models.Import{ID: d.ID, CommunityID: d.Community, Kind: d.Kind, Hash: d.Hash, Actor: d.Actor,
-		Status: models.ImportStatus(d.Status), Rows: d.Rows, Written: d.Written, Started: d.Started.UTC()}
+	im := models.Import{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		Kind:        d.Kind,
+		Hash:        d.Hash,
+		Actor:       d.Actor,
+		Status:      models.ImportStatus(d.Status),
+		Rows:        d.Rows,
+		Written:     d.Written,
+		Started:     d.Started.UTC(),
+	}
 	if !d.Finished.IsZero() {
 		im.Finished = d.Finished.UTC()
 	}
 	for _, p := range d.Problems {
-		im.Problems = append(im.Problems, models.ImportProblem{Row: p.Row, Field: p.Field, Code: p.Code, Message: p.Message})
+		im.Problems = append(im.Problems, models.ImportProblem{
+			Row:     p.Row,
+			Field:   p.Field,
+			Code:    p.Code,
+			Message: p.Message,
+		})
 	}
 	return im
 }
 
+// toProblemDocs returns an import's problems as stored.
 func toProblemDocs(ps []models.ImportProblem) []problemDoc {
 	out := make([]problemDoc, len(ps))
 	for i, p := range ps {
-		out[i] = problemDoc{Row: p.Row, Field: p.Field, Code: p.Code, Message: p.Message}
+		out[i] = problemDoc{
+			Row:     p.Row,
+			Field:   p.Field,
+			Code:    p.Code,
+			Message: p.Message,
+		}
 	}
 	return out
 }

@@ -11,6 +11,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
+// leaseDoc is one attempt's lease on a job's period, as stored in
+// job_leases.
 type leaseDoc struct {
 	ID      string    `bson:"_id"`
 	Job     string    `bson:"job"`
@@ -20,12 +22,19 @@ type leaseDoc struct {
 	Expires time.Time `bson:"expires"`
 }
 
+// leaseID is the _id of attempt n's lease on job's period.
 func leaseID(job, period string, n int) string { return fmt.Sprintf("lease:%s:%s:%d", job, period, n) }
 
 // InsertLease implements jobs.Store.
 func (s *Store) InsertLease(ctx context.Context, l jobs.Lease) error {
-	return s.insert(ctx, colLeases, leaseDoc{ID: leaseID(l.Job, l.Period, l.Attempt), Job: l.Job,
-		Period: l.Period, Attempt: l.Attempt, Holder: l.Holder, Expires: l.Expires})
+	return s.insert(ctx, colLeases, leaseDoc{
+		ID:      leaseID(l.Job, l.Period, l.Attempt),
+		Job:     l.Job,
+		Period:  l.Period,
+		Attempt: l.Attempt,
+		Holder:  l.Holder,
+		Expires: l.Expires,
+	})
 }
 
 // LeaseAttempt implements jobs.Store.
@@ -34,9 +43,16 @@ func (s *Store) LeaseAttempt(ctx context.Context, job, period string, n int) (jo
 	if err := s.findByID(ctx, colLeases, leaseID(job, period, n), &d); err != nil {
 		return jobs.Lease{}, err
 	}
-	return jobs.Lease{Job: d.Job, Period: d.Period, Attempt: d.Attempt, Holder: d.Holder, Expires: d.Expires.UTC()}, nil
+	return jobs.Lease{
+		Job:     d.Job,
+		Period:  d.Period,
+		Attempt: d.Attempt,
+		Holder:  d.Holder,
+		Expires: d.Expires.UTC(),
+	}, nil
 }
 
+// leaseEndID is the _id of the mark that ends attempt n's lease.
 func leaseEndID(job, period string, n int) string { return "end:" + leaseID(job, period, n) }
 
 // EndLease implements jobs.Store: an insert-once mark beside the attempt,
@@ -78,6 +94,7 @@ func (s *Store) Done(ctx context.Context, job, period string) (bool, error) {
 	return err == nil, err
 }
 
+// runDoc is one run of a job as stored in job_runs.
 type runDoc struct {
 	ID       string         `bson:"_id"`
 	Job      string         `bson:"job"`
@@ -91,7 +108,13 @@ type runDoc struct {
 
 // InsertRun implements jobs.Store.
 func (s *Store) InsertRun(ctx context.Context, r jobs.Run) error {
-	return s.insert(ctx, colJobRuns, runDoc{ID: r.ID, Job: r.Job, Period: r.Period, Holder: r.Holder, Started: r.Started})
+	return s.insert(ctx, colJobRuns, runDoc{
+		ID:      r.ID,
+		Job:     r.Job,
+		Period:  r.Period,
+		Holder:  r.Holder,
+		Started: r.Started,
+	})
 }
 
 // FinishRun implements jobs.Store.

@@ -3,15 +3,17 @@ package store
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
 )
 
+// entryDoc is a ledger entry as stored in ledger_entries; its _id is
+// account:seq.
 type entryDoc struct {
 	ID             string    `bson:"_id"`
 	Resident       string    `bson:"resident"`
@@ -32,21 +34,45 @@ type entryDoc struct {
 	Slots          []slotRef `bson:"slots,omitempty"` // a staff adjustment's place on its community's list
 }
 
+// toEntryDoc returns entry e as stored.
 func toEntryDoc(e models.Entry) entryDoc {
 	return entryDoc{
-		ID: e.ID(), Resident: e.Account.ResidentID, Asset: string(e.Account.Asset),
-		Community: e.CommunityID, Seq: e.Seq, Delta: e.Delta, BalanceAfter: e.BalanceAfter,
-		Kind: string(e.Kind), Ref: e.Ref, Reason: e.Reason, IdempotencyKey: e.IdempotencyKey,
-		Op: e.OpID, PolicyVersion: e.PolicyVersion, Floor: e.Floor, Actor: e.Actor, At: e.At,
+		ID:             e.ID(),
+		Resident:       e.Account.ResidentID,
+		Asset:          string(e.Account.Asset),
+		Community:      e.CommunityID,
+		Seq:            e.Seq,
+		Delta:          e.Delta,
+		BalanceAfter:   e.BalanceAfter,
+		Kind:           string(e.Kind),
+		Ref:            e.Ref,
+		Reason:         e.Reason,
+		IdempotencyKey: e.IdempotencyKey,
+		Op:             e.OpID,
+		PolicyVersion:  e.PolicyVersion,
+		Floor:          e.Floor,
+		Actor:          e.Actor,
+		At:             e.At,
 	}
 }
 
+// model returns the stored entry.
 func (d entryDoc) model() models.Entry {
 	return models.Entry{
-		Account:     models.Account{ResidentID: d.Resident, Asset: models.Asset(d.Asset)},
-		CommunityID: d.Community, Seq: d.Seq, Delta: d.Delta, BalanceAfter: d.BalanceAfter,
-		Kind: models.EntryKind(d.Kind), Ref: d.Ref, Reason: d.Reason, IdempotencyKey: d.IdempotencyKey,
-		OpID: d.Op, PolicyVersion: d.PolicyVersion, Floor: d.Floor, Actor: d.Actor, At: d.At.UTC(),
+		Account:        models.Account{ResidentID: d.Resident, Asset: models.Asset(d.Asset)},
+		CommunityID:    d.Community,
+		Seq:            d.Seq,
+		Delta:          d.Delta,
+		BalanceAfter:   d.BalanceAfter,
+		Kind:           models.EntryKind(d.Kind),
+		Ref:            d.Ref,
+		Reason:         d.Reason,
+		IdempotencyKey: d.IdempotencyKey,
+		OpID:           d.Op,
+		PolicyVersion:  d.PolicyVersion,
+		Floor:          d.Floor,
+		Actor:          d.Actor,
+		At:             d.At.UTC(),
 	}
 }
 
@@ -89,30 +115,31 @@ func (s *Store) Entry(ctx context.Context, acct models.Account, seq int64) (mode
 	return d.model(), nil
 }
 
-// Entries implements ledger.Store. It reads by exact _id, a few at a time,
-// because an _id range or $in is a full scan on the embedded store.
+// entryReaders is how many entries Entries reads at once.
+const entryReaders = 4
+
+// Entries implements ledger.Store: the entries of acct at seqs that exist,
+// in the order asked. It reads by exact _id, entryReaders at a time,
+// because an _id range or $in is a full scan on the embedded store; the
+// first failed read stops the rest.
 func (s *Store) Entries(ctx context.Context, acct models.Account, seqs []int64) ([]models.Entry, error) {
 	out := make([]models.Entry, len(seqs))
 	have := make([]bool, len(seqs))
-	errs := make([]error, len(seqs))
-	sem := make(chan struct{}, 4)
-	var wg sync.WaitGroup
+	reads, readCtx := errgroup.WithContext(ctx)
+	reads.SetLimit(entryReaders)
 	for i, seq := range seqs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			e, err := s.Entry(ctx, acct, seq)
+		reads.Go(func() error {
+			e, err := s.Entry(readCtx, acct, seq)
 			switch {
 			case err == nil:
 				out[i], have[i] = e, true
 			case !errors.Is(err, models.ErrNotFound):
-				errs[i] = err
+				return err
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := reads.Wait(); err != nil {
 		return nil, err
 	}
 	res := make([]models.Entry, 0, len(seqs))
@@ -135,6 +162,7 @@ func (s *Store) EachEntry(ctx context.Context, fn func(models.Entry) error) erro
 	})
 }
 
+// headDoc is an account's head hint as stored in ledger_heads.
 type headDoc struct {
 	ID      string `bson:"_id"`
 	Seq     int64  `bson:"seq"`
@@ -151,15 +179,24 @@ func (s *Store) HeadHint(ctx context.Context, acct models.Account) (models.Balan
 	if err != nil {
 		return models.Balance{}, err
 	}
-	return models.Balance{Account: acct, Seq: d.Seq, Amount: d.Balance}, nil
+	return models.Balance{
+		Account: acct,
+		Seq:     d.Seq,
+		Amount:  d.Balance,
+	}, nil
 }
 
 // SaveHeadHint implements ledger.Store. Two writers may leave the older of
 // their heads; a hint that is behind only costs a reader a few steps.
 func (s *Store) SaveHeadHint(ctx context.Context, b models.Balance) error {
-	return s.replaceByID(ctx, colHeads, b.Account.String(), headDoc{ID: b.Account.String(), Seq: b.Seq, Balance: b.Amount}, true)
+	return s.replaceByID(ctx, colHeads, b.Account.String(), headDoc{
+		ID:      b.Account.String(),
+		Seq:     b.Seq,
+		Balance: b.Amount,
+	}, true)
 }
 
+// opDoc is a claimed ledger op as stored in ledger_ops.
 type opDoc struct {
 	ID       string    `bson:"_id"`
 	Hash     string    `bson:"hash"`
@@ -174,8 +211,14 @@ type opDoc struct {
 // InsertOp implements ledger.Store.
 func (s *Store) InsertOp(ctx context.Context, op ledger.Op) error {
 	return s.insert(ctx, colOps, opDoc{
-		ID: op.ID, Hash: op.Hash, Resident: op.Account.ResidentID, Asset: string(op.Account.Asset),
-		BaseSeq: op.BaseSeq, Seq: op.Seq, Rejected: string(op.Rejected), At: op.At,
+		ID:       op.ID,
+		Hash:     op.Hash,
+		Resident: op.Account.ResidentID,
+		Asset:    string(op.Account.Asset),
+		BaseSeq:  op.BaseSeq,
+		Seq:      op.Seq,
+		Rejected: string(op.Rejected),
+		At:       op.At,
 	})
 }
 
@@ -186,8 +229,13 @@ func (s *Store) Op(ctx context.Context, id string) (ledger.Op, error) {
 		return ledger.Op{}, err
 	}
 	return ledger.Op{
-		ID: d.ID, Hash: d.Hash, Account: models.Account{ResidentID: d.Resident, Asset: models.Asset(d.Asset)},
-		BaseSeq: d.BaseSeq, Seq: d.Seq, Rejected: models.Code(d.Rejected), At: d.At.UTC(),
+		ID:       d.ID,
+		Hash:     d.Hash,
+		Account:  models.Account{ResidentID: d.Resident, Asset: models.Asset(d.Asset)},
+		BaseSeq:  d.BaseSeq,
+		Seq:      d.Seq,
+		Rejected: models.Code(d.Rejected),
+		At:       d.At.UTC(),
 	}, nil
 }
 
@@ -201,6 +249,7 @@ func (s *Store) SetOpRejected(ctx context.Context, id string, code models.Code) 
 	return s.setByID(ctx, colOps, id, bson.D{{Key: "rejected", Value: string(code)}})
 }
 
+// transferDoc is a transfer as stored in transfers.
 type transferDoc struct {
 	ID        string    `bson:"_id"`
 	Hash      string    `bson:"hash"`
@@ -219,21 +268,45 @@ type transferDoc struct {
 	At        time.Time `bson:"at"`
 }
 
+// toTransferDoc returns transfer t as stored.
 func toTransferDoc(t ledger.Transfer) transferDoc {
 	return transferDoc{
-		ID: t.ID, Hash: t.Hash, Community: t.CommunityID, From: t.From.ResidentID, To: t.To.ResidentID,
-		Asset: string(t.From.Asset), Amount: t.Amount, Floor: t.Floor, Kind: t.Kind, Ref: t.Ref,
-		Reason: t.Reason, Key: t.Key, Actor: t.Actor, Policy: t.Policy, At: t.At,
+		ID:        t.ID,
+		Hash:      t.Hash,
+		Community: t.CommunityID,
+		From:      t.From.ResidentID,
+		To:        t.To.ResidentID,
+		Asset:     string(t.From.Asset),
+		Amount:    t.Amount,
+		Floor:     t.Floor,
+		Kind:      t.Kind,
+		Ref:       t.Ref,
+		Reason:    t.Reason,
+		Key:       t.Key,
+		Actor:     t.Actor,
+		Policy:    t.Policy,
+		At:        t.At,
 	}
 }
 
+// model returns the stored transfer.
 func (d transferDoc) model() ledger.Transfer {
 	a := models.Asset(d.Asset)
 	return ledger.Transfer{
-		ID: d.ID, Hash: d.Hash, CommunityID: d.Community,
-		From: models.AccountOf(d.From, a), To: models.AccountOf(d.To, a),
-		Amount: d.Amount, Floor: d.Floor, Kind: d.Kind, Ref: d.Ref, Reason: d.Reason,
-		Key: d.Key, Actor: d.Actor, Policy: d.Policy, At: d.At.UTC(),
+		ID:          d.ID,
+		Hash:        d.Hash,
+		CommunityID: d.Community,
+		From:        models.AccountOf(d.From, a),
+		To:          models.AccountOf(d.To, a),
+		Amount:      d.Amount,
+		Floor:       d.Floor,
+		Kind:        d.Kind,
+		Ref:         d.Ref,
+		Reason:      d.Reason,
+		Key:         d.Key,
+		Actor:       d.Actor,
+		Policy:      d.Policy,
+		At:          d.At.UTC(),
 	}
 }
 

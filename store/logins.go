@@ -7,6 +7,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
+// loginDoc is a login as stored in logins; its _id is the phone.
 type loginDoc struct {
 	ID        string `bson:"_id"`
 	Resident  string `bson:"resident"`
@@ -16,12 +17,22 @@ type loginDoc struct {
 
 // toLoginDoc is the document stored for l; its id is the phone.
 func toLoginDoc(l models.Login) loginDoc {
-	return loginDoc{ID: l.Phone, Resident: l.ResidentID, Community: l.CommunityID, Hash: l.PasswordHash}
+	return loginDoc{
+		ID:        l.Phone,
+		Resident:  l.ResidentID,
+		Community: l.CommunityID,
+		Hash:      l.PasswordHash,
+	}
 }
 
 // model is the login d records.
 func (d loginDoc) model() models.Login {
-	return models.Login{Phone: d.ID, ResidentID: d.Resident, CommunityID: d.Community, PasswordHash: d.Hash}
+	return models.Login{
+		Phone:        d.ID,
+		ResidentID:   d.Resident,
+		CommunityID:  d.Community,
+		PasswordHash: d.Hash,
+	}
 }
 
 // InsertLogin adds l; models.ErrConflict if the phone has a login already.

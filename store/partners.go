@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
+// partnerDoc is a partner as stored in partners.
 type partnerDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`
@@ -16,16 +17,27 @@ type partnerDoc struct {
 	Created   time.Time `bson:"created"`
 }
 
+// model returns the stored partner.
 func (d partnerDoc) model() models.Partner {
-	return models.Partner{ID: d.ID, CommunityID: d.Community, Kind: models.PartnerKind(d.Kind), Name: d.Name,
-		Created: d.Created.UTC()}
+	return models.Partner{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		Kind:        models.PartnerKind(d.Kind),
+		Name:        d.Name,
+		Created:     d.Created.UTC(),
+	}
 }
 
 // InsertPartner adds p; models.ErrConflict if its id, or its name in the
 // community, exists.
 func (s *Store) InsertPartner(ctx context.Context, p models.Partner) error {
-	return s.insert(ctx, colPartners, partnerDoc{ID: p.ID, Community: p.CommunityID, Kind: string(p.Kind),
-		Name: p.Name, Created: p.Created})
+	return s.insert(ctx, colPartners, partnerDoc{
+		ID:        p.ID,
+		Community: p.CommunityID,
+		Kind:      string(p.Kind),
+		Name:      p.Name,
+		Created:   p.Created,
+	})
 }
 
 // Partner returns the partner with id, or models.ErrNotFound.

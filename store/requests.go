@@ -21,7 +21,13 @@ type keyedRequestDoc struct {
 // InsertKeyedRequest records r before it has any effect; models.ErrConflict
 // if a request with its id exists.
 func (s *Store) InsertKeyedRequest(ctx context.Context, r models.KeyedRequest) error {
-	return s.insert(ctx, colKeyedRequests, keyedRequestDoc{ID: r.ID, Hash: r.Hash, At: r.At, Status: r.Status, Body: string(r.Body)})
+	return s.insert(ctx, colKeyedRequests, keyedRequestDoc{
+		ID:     r.ID,
+		Hash:   r.Hash,
+		At:     r.At,
+		Status: r.Status,
+		Body:   string(r.Body),
+	})
 }
 
 // KeyedRequest returns the request with id, or models.ErrNotFound.
@@ -30,7 +36,12 @@ func (s *Store) KeyedRequest(ctx context.Context, id string) (models.KeyedReques
 	if err := s.findByID(ctx, colKeyedRequests, id, &d); err != nil {
 		return models.KeyedRequest{}, err
 	}
-	r := models.KeyedRequest{ID: d.ID, Hash: d.Hash, At: d.At.UTC(), Status: d.Status}
+	r := models.KeyedRequest{
+		ID:     d.ID,
+		Hash:   d.Hash,
+		At:     d.At.UTC(),
+		Status: d.Status,
+	}
 	if d.Body != "" {
 		r.Body = []byte(d.Body)
 	}

@@ -40,21 +40,59 @@ type rewardDoc struct {
 }
 
 func toRewardDoc(r models.Reward) rewardDoc {
-	return rewardDoc{ID: r.ID, Community: r.CommunityID, Kind: string(r.Kind), Title: r.Title, Partner: r.PartnerID,
-		Points: int64(r.Points), ValueFen: int64(r.ValueFen), Bearer: string(r.Bearer), StockTotal: r.StockTotal,
-		StockPerMonth: r.StockPerMonth, LimitMonth: r.LimitMonth, LimitQuarter: r.LimitQuarter, LimitYear: r.LimitYear,
-		HouseholdCap: int64(r.HouseholdYearCapFen), HonourOnly: r.HonourOnly, MinStar: r.MinStar, MinAge: r.MinAge,
-		HeadsOnly: r.HeadsOnly, ActiveFrom: r.ActiveFrom, ActiveUntil: r.ActiveUntil, Disabled: r.Disabled,
-		CreatedBy: r.CreatedBy, Created: r.Created}
+	return rewardDoc{
+		ID:            r.ID,
+		Community:     r.CommunityID,
+		Kind:          string(r.Kind),
+		Title:         r.Title,
+		Partner:       r.PartnerID,
+		Points:        int64(r.Points),
+		ValueFen:      int64(r.ValueFen),
+		Bearer:        string(r.Bearer),
+		StockTotal:    r.StockTotal,
+		StockPerMonth: r.StockPerMonth,
+		LimitMonth:    r.LimitMonth,
+		LimitQuarter:  r.LimitQuarter,
+		LimitYear:     r.LimitYear,
+		HouseholdCap:  int64(r.HouseholdYearCapFen),
+		HonourOnly:    r.HonourOnly,
+		MinStar:       r.MinStar,
+		MinAge:        r.MinAge,
+		HeadsOnly:     r.HeadsOnly,
+		ActiveFrom:    r.ActiveFrom,
+		ActiveUntil:   r.ActiveUntil,
+		Disabled:      r.Disabled,
+		CreatedBy:     r.CreatedBy,
+		Created:       r.Created,
+	}
 }
 
 func (d rewardDoc) model() models.Reward {
-	return models.Reward{ID: d.ID, CommunityID: d.Community, Kind: models.RewardKind(d.Kind), Title: d.Title,
-		PartnerID: d.Partner, Points: models.Points(d.Points), ValueFen: models.Fen(d.ValueFen), Bearer: models.Bearer(d.Bearer),
-		StockTotal: d.StockTotal, StockPerMonth: d.StockPerMonth, LimitMonth: d.LimitMonth, LimitQuarter: d.LimitQuarter,
-		LimitYear: d.LimitYear, HouseholdYearCapFen: models.Fen(d.HouseholdCap), HonourOnly: d.HonourOnly,
-		MinStar: d.MinStar, MinAge: d.MinAge, HeadsOnly: d.HeadsOnly, ActiveFrom: utcOrZero(d.ActiveFrom),
-		ActiveUntil: utcOrZero(d.ActiveUntil), Disabled: d.Disabled, CreatedBy: d.CreatedBy, Created: d.Created.UTC()}
+	return models.Reward{
+		ID:                  d.ID,
+		CommunityID:         d.Community,
+		Kind:                models.RewardKind(d.Kind),
+		Title:               d.Title,
+		PartnerID:           d.Partner,
+		Points:              models.Points(d.Points),
+		ValueFen:            models.Fen(d.ValueFen),
+		Bearer:              models.Bearer(d.Bearer),
+		StockTotal:          d.StockTotal,
+		StockPerMonth:       d.StockPerMonth,
+		LimitMonth:          d.LimitMonth,
+		LimitQuarter:        d.LimitQuarter,
+		LimitYear:           d.LimitYear,
+		HouseholdYearCapFen: models.Fen(d.HouseholdCap),
+		HonourOnly:          d.HonourOnly,
+		MinStar:             d.MinStar,
+		MinAge:              d.MinAge,
+		HeadsOnly:           d.HeadsOnly,
+		ActiveFrom:          utcOrZero(d.ActiveFrom),
+		ActiveUntil:         utcOrZero(d.ActiveUntil),
+		Disabled:            d.Disabled,
+		CreatedBy:           d.CreatedBy,
+		Created:             d.Created.UTC(),
+	}
 }
 
 // InsertReward adds r; models.ErrConflict if its id exists.
@@ -127,11 +165,33 @@ type redemptionDoc struct {
 }
 
 func toRedemptionDoc(r models.Redemption, hash string) redemptionDoc {
-	return redemptionDoc{ID: r.ID, Community: r.CommunityID, Reward: r.RewardID, Kind: string(r.Kind), Title: r.Title,
-		Partner: r.PartnerID, Resident: r.ResidentID, Household: r.HouseholdID, Plate: r.Plate, Points: int64(r.Points),
-		ValueFen: int64(r.ValueFen), Bearer: string(r.Bearer), Code: r.Code, Status: string(r.Status),
-		FailCode: string(r.FailCode), Created: r.Created, Expires: r.Expires, Generation: r.Generation,
-		Fulfilled: r.Fulfilled, Closed: r.Closed, BillNo: r.BillNo, BillDate: r.BillDate, Token: r.TokenID, Units: unitsOf(r.Units), Hash: hash}
+	return redemptionDoc{
+		ID:         r.ID,
+		Community:  r.CommunityID,
+		Reward:     r.RewardID,
+		Kind:       string(r.Kind),
+		Title:      r.Title,
+		Partner:    r.PartnerID,
+		Resident:   r.ResidentID,
+		Household:  r.HouseholdID,
+		Plate:      r.Plate,
+		Points:     int64(r.Points),
+		ValueFen:   int64(r.ValueFen),
+		Bearer:     string(r.Bearer),
+		Code:       r.Code,
+		Status:     string(r.Status),
+		FailCode:   string(r.FailCode),
+		Created:    r.Created,
+		Expires:    r.Expires,
+		Generation: r.Generation,
+		Fulfilled:  r.Fulfilled,
+		Closed:     r.Closed,
+		BillNo:     r.BillNo,
+		BillDate:   r.BillDate,
+		Token:      r.TokenID,
+		Units:      unitsOf(r.Units),
+		Hash:       hash,
+	}
 }
 
 // unitsOf keeps "none" (empty) apart from "not recorded" (nil).
@@ -144,12 +204,32 @@ func unitsOf(units []string) *[]string {
 }
 
 func (d redemptionDoc) model() models.Redemption {
-	return models.Redemption{ID: d.ID, CommunityID: d.Community, RewardID: d.Reward, Kind: models.RewardKind(d.Kind),
-		Title: d.Title, PartnerID: d.Partner, ResidentID: d.Resident, HouseholdID: d.Household, Plate: d.Plate,
-		Points: models.Points(d.Points), ValueFen: models.Fen(d.ValueFen), Bearer: models.Bearer(d.Bearer), Code: d.Code,
-		Status: models.RedemptionStatus(d.Status), FailCode: models.Code(d.FailCode), Created: d.Created.UTC(),
-		Expires: d.Expires.UTC(), Generation: d.Generation, Fulfilled: utcOrZero(d.Fulfilled), Closed: utcOrZero(d.Closed),
-		BillNo: d.BillNo, BillDate: d.BillDate, TokenID: d.Token, Units: unitsFrom(d.Units)}
+	return models.Redemption{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		RewardID:    d.Reward,
+		Kind:        models.RewardKind(d.Kind),
+		Title:       d.Title,
+		PartnerID:   d.Partner,
+		ResidentID:  d.Resident,
+		HouseholdID: d.Household,
+		Plate:       d.Plate,
+		Points:      models.Points(d.Points),
+		ValueFen:    models.Fen(d.ValueFen),
+		Bearer:      models.Bearer(d.Bearer),
+		Code:        d.Code,
+		Status:      models.RedemptionStatus(d.Status),
+		FailCode:    models.Code(d.FailCode),
+		Created:     d.Created.UTC(),
+		Expires:     d.Expires.UTC(),
+		Generation:  d.Generation,
+		Fulfilled:   utcOrZero(d.Fulfilled),
+		Closed:      utcOrZero(d.Closed),
+		BillNo:      d.BillNo,
+		BillDate:    d.BillDate,
+		TokenID:     d.Token,
+		Units:       unitsFrom(d.Units),
+	}
 }
 
 func unitsFrom(units *[]string) []string {
@@ -430,7 +510,11 @@ type slotDoc struct {
 
 // InsertSlot takes the slot id for holder; models.ErrConflict if taken.
 func (s *Store) InsertSlot(ctx context.Context, id, holder string, at time.Time) error {
-	return s.insert(ctx, colRewardSlots, slotDoc{ID: id, Holder: holder, At: at})
+	return s.insert(ctx, colRewardSlots, slotDoc{
+		ID:     id,
+		Holder: holder,
+		At:     at,
+	})
 }
 
 // SlotHolder returns who took slot id, or models.ErrNotFound.
@@ -451,7 +535,11 @@ type counterCodeDoc struct {
 // InsertCounterCode records id (community:code), the short code of a
 // merchant QR token; models.ErrConflict if the code is taken.
 func (s *Store) InsertCounterCode(ctx context.Context, id, token string, expires time.Time) error {
-	return s.insert(ctx, colCounterCodes, counterCodeDoc{ID: id, Token: token, Expires: expires})
+	return s.insert(ctx, colCounterCodes, counterCodeDoc{
+		ID:      id,
+		Token:   token,
+		Expires: expires,
+	})
 }
 
 // CounterCode returns the token of short code id, or models.ErrNotFound.
@@ -506,8 +594,14 @@ type filialPlateDoc struct {
 // InsertFilialPlate registers p; models.ErrConflict if the plate is
 // registered in the community already.
 func (s *Store) InsertFilialPlate(ctx context.Context, p models.FilialPlate) error {
-	return s.insert(ctx, colFilialPlates, filialPlateDoc{ID: p.CommunityID + ":" + p.Plate, Community: p.CommunityID,
-		Plate: p.Plate, Parent: p.ParentID, RegisteredBy: p.RegisteredBy, Created: p.Created})
+	return s.insert(ctx, colFilialPlates, filialPlateDoc{
+		ID:           p.CommunityID + ":" + p.Plate,
+		Community:    p.CommunityID,
+		Plate:        p.Plate,
+		Parent:       p.ParentID,
+		RegisteredBy: p.RegisteredBy,
+		Created:      p.Created,
+	})
 }
 
 // FilialPlate returns the registration of plate in the community, or
@@ -521,8 +615,13 @@ func (s *Store) FilialPlate(ctx context.Context, communityID, plate string) (mod
 }
 
 func (d filialPlateDoc) model() models.FilialPlate {
-	return models.FilialPlate{CommunityID: d.Community, Plate: d.Plate, ParentID: d.Parent,
-		RegisteredBy: d.RegisteredBy, Created: d.Created.UTC()}
+	return models.FilialPlate{
+		CommunityID:  d.Community,
+		Plate:        d.Plate,
+		ParentID:     d.Parent,
+		RegisteredBy: d.RegisteredBy,
+		Created:      d.Created.UTC(),
+	}
 }
 
 // FilialPlates returns the plates registered for parentID's visits, in the
@@ -546,8 +645,16 @@ type filialBookingDoc struct {
 
 // InsertFilialBooking adds b; models.ErrConflict if its id exists.
 func (s *Store) InsertFilialBooking(ctx context.Context, b models.FilialBooking) error {
-	return s.insert(ctx, colFilialBookings, filialBookingDoc{ID: b.ID, Community: b.CommunityID, Plate: b.Plate,
-		Parent: b.ParentID, Day: b.Day, Bay: b.Bay, BookedBy: b.BookedBy, Created: b.Created})
+	return s.insert(ctx, colFilialBookings, filialBookingDoc{
+		ID:        b.ID,
+		Community: b.CommunityID,
+		Plate:     b.Plate,
+		Parent:    b.ParentID,
+		Day:       b.Day,
+		Bay:       b.Bay,
+		BookedBy:  b.BookedBy,
+		Created:   b.Created,
+	})
 }
 
 // FilialBooking returns the booking with id, or models.ErrNotFound.
@@ -560,8 +667,16 @@ func (s *Store) FilialBooking(ctx context.Context, id string) (models.FilialBook
 }
 
 func (d filialBookingDoc) model() models.FilialBooking {
-	return models.FilialBooking{ID: d.ID, CommunityID: d.Community, Plate: d.Plate, ParentID: d.Parent, Day: d.Day,
-		Bay: d.Bay, BookedBy: d.BookedBy, Created: d.Created.UTC()}
+	return models.FilialBooking{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		Plate:       d.Plate,
+		ParentID:    d.Parent,
+		Day:         d.Day,
+		Bay:         d.Bay,
+		BookedBy:    d.BookedBy,
+		Created:     d.Created.UTC(),
+	}
 }
 
 // FilialBookings returns parentID's visit bookings for fromDay
@@ -594,9 +709,18 @@ type gateEventDoc struct {
 // InsertGateEvent records e with its answer; models.ErrConflict if the
 // event id was recorded in the community before.
 func (s *Store) InsertGateEvent(ctx context.Context, e models.GateEvent) error {
-	return s.insert(ctx, colGateEvents, gateEventDoc{ID: e.CommunityID + ":" + e.EventID, Community: e.CommunityID,
-		EventID: e.EventID, Plate: e.Plate, Direction: string(e.Direction), At: e.At,
-		FreeMinutes: int64(e.FreeMinutes), ReasonCode: e.ReasonCode, Reason: e.Reason, Visit: e.VisitID})
+	return s.insert(ctx, colGateEvents, gateEventDoc{
+		ID:          e.CommunityID + ":" + e.EventID,
+		Community:   e.CommunityID,
+		EventID:     e.EventID,
+		Plate:       e.Plate,
+		Direction:   string(e.Direction),
+		At:          e.At,
+		FreeMinutes: int64(e.FreeMinutes),
+		ReasonCode:  e.ReasonCode,
+		Reason:      e.Reason,
+		Visit:       e.VisitID,
+	})
 }
 
 // GateEvent returns the recorded event, or models.ErrNotFound.
@@ -605,9 +729,17 @@ func (s *Store) GateEvent(ctx context.Context, communityID, eventID string) (mod
 	if err := s.findByID(ctx, colGateEvents, communityID+":"+eventID, &d); err != nil {
 		return models.GateEvent{}, err
 	}
-	return models.GateEvent{CommunityID: d.Community, EventID: d.EventID, Plate: d.Plate,
-		Direction: models.GateDirection(d.Direction), At: d.At.UTC(), FreeMinutes: models.Minutes(d.FreeMinutes),
-		ReasonCode: d.ReasonCode, Reason: d.Reason, VisitID: d.Visit}, nil
+	return models.GateEvent{
+		CommunityID: d.Community,
+		EventID:     d.EventID,
+		Plate:       d.Plate,
+		Direction:   models.GateDirection(d.Direction),
+		At:          d.At.UTC(),
+		FreeMinutes: models.Minutes(d.FreeMinutes),
+		ReasonCode:  d.ReasonCode,
+		Reason:      d.Reason,
+		VisitID:     d.Visit,
+	}, nil
 }
 
 type lastEntryDoc struct {
@@ -620,7 +752,11 @@ type lastEntryDoc struct {
 // cache the gate's "out" event reads; the events themselves are the record.
 func (s *Store) SetLastEntry(ctx context.Context, communityID, plate, eventID string, at time.Time) error {
 	id := "in:" + communityID + ":" + plate
-	return s.replaceByID(ctx, colGateEvents, id, lastEntryDoc{ID: id, Event: eventID, At: at}, true)
+	return s.replaceByID(ctx, colGateEvents, id, lastEntryDoc{
+		ID:    id,
+		Event: eventID,
+		At:    at,
+	}, true)
 }
 
 // LastEntry returns the event id and time plate last entered, or

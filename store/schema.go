@@ -91,6 +91,7 @@ var allCollections = []string{
 	colNotifications, colInbox, colInboxHints, colInboxMarks, colNoticePrefs, colNotifyQueue, colDeliveries, colDeadLetters,
 }
 
+// index is one index of collection col on keys, unique or not.
 type index struct {
 	col    string
 	keys   bson.D

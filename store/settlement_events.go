@@ -27,20 +27,44 @@ type eventFields struct {
 	Undoes      string    `bson:"undoes,omitempty"`
 }
 
+// toEventFields returns event e's fields as stored.
 func toEventFields(e models.SettlementEvent) eventFields {
-	return eventFields{Community: e.CommunityID, Partner: e.PartnerID, Kind: string(e.Kind),
-		Redemption: e.RedemptionID, Reward: e.RewardID, Resident: e.ResidentID, Description: e.Description,
-		ValueFen: int64(e.ValueFen), Bearer: string(e.Bearer), At: e.At, Recorded: e.Recorded, Undoes: e.Undoes}
+	return eventFields{
+		Community:   e.CommunityID,
+		Partner:     e.PartnerID,
+		Kind:        string(e.Kind),
+		Redemption:  e.RedemptionID,
+		Reward:      e.RewardID,
+		Resident:    e.ResidentID,
+		Description: e.Description,
+		ValueFen:    int64(e.ValueFen),
+		Bearer:      string(e.Bearer),
+		At:          e.At,
+		Recorded:    e.Recorded,
+		Undoes:      e.Undoes,
+	}
 }
 
 // event is the settlement event with id these fields describe.
 func (f eventFields) event(id string) models.SettlementEvent {
-	return models.SettlementEvent{ID: id, CommunityID: f.Community, PartnerID: f.Partner,
-		Kind: models.SettlementEventKind(f.Kind), RedemptionID: f.Redemption, RewardID: f.Reward,
-		ResidentID: f.Resident, Description: f.Description, ValueFen: models.Fen(f.ValueFen),
-		Bearer: models.Bearer(f.Bearer), At: f.At.UTC(), Recorded: recordedUTC(f.Recorded), Undoes: f.Undoes}
+	return models.SettlementEvent{
+		ID:           id,
+		CommunityID:  f.Community,
+		PartnerID:    f.Partner,
+		Kind:         models.SettlementEventKind(f.Kind),
+		RedemptionID: f.Redemption,
+		RewardID:     f.Reward,
+		ResidentID:   f.Resident,
+		Description:  f.Description,
+		ValueFen:     models.Fen(f.ValueFen),
+		Bearer:       models.Bearer(f.Bearer),
+		At:           f.At.UTC(),
+		Recorded:     recordedUTC(f.Recorded),
+		Undoes:       f.Undoes,
+	}
 }
 
+// settlementEventDoc is a settlement event as stored in settlement_events.
 type settlementEventDoc struct {
 	ID     string      `bson:"_id"`
 	Fields eventFields `bson:",inline"` // the driver skips unexported embedded structs

@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
+// statementDoc is a partner's monthly statement as stored in statements.
 type statementDoc struct {
 	ID           string    `bson:"_id"`
 	Community    string    `bson:"community"`
@@ -27,16 +28,26 @@ type statementDoc struct {
 	Created      time.Time `bson:"created"`
 }
 
+// model returns the stored statement, or an error if its month is not
+// one.
 func (d statementDoc) model() (models.Statement, error) {
 	m, err := models.ParseMonth(d.Month)
 	if err != nil {
 		return models.Statement{}, fmt.Errorf("store: statement %s: bad month %q", d.ID, d.Month)
 	}
 	return models.Statement{
-		ID: d.ID, CommunityID: d.Community, PartnerID: d.Partner, PartnerName: d.PartnerName, Month: m,
-		Lines: d.Lines, Adjustments: d.Adjustments, TotalFen: models.Fen(d.TotalFen),
-		CommunityFen: models.Fen(d.CommunityFen), PartnerFen: models.Fen(d.PartnerFen),
-		Status: models.StatementStatus(d.Status), Created: d.Created.UTC(),
+		ID:           d.ID,
+		CommunityID:  d.Community,
+		PartnerID:    d.Partner,
+		PartnerName:  d.PartnerName,
+		Month:        m,
+		Lines:        d.Lines,
+		Adjustments:  d.Adjustments,
+		TotalFen:     models.Fen(d.TotalFen),
+		CommunityFen: models.Fen(d.CommunityFen),
+		PartnerFen:   models.Fen(d.PartnerFen),
+		Status:       models.StatementStatus(d.Status),
+		Created:      d.Created.UTC(),
 	}, nil
 }
 
@@ -44,10 +55,18 @@ func (d statementDoc) model() (models.Statement, error) {
 // partner's statement for that month exists.
 func (s *Store) InsertStatement(ctx context.Context, st models.Statement) error {
 	return s.insert(ctx, colStatements, statementDoc{
-		ID: st.ID, Community: st.CommunityID, Partner: st.PartnerID, PartnerName: st.PartnerName,
-		Month: st.Month.String(), Lines: st.Lines, Adjustments: st.Adjustments, TotalFen: int64(st.TotalFen),
-		CommunityFen: int64(st.CommunityFen), PartnerFen: int64(st.PartnerFen), Status: string(st.Status),
-		Created: st.Created,
+		ID:           st.ID,
+		Community:    st.CommunityID,
+		Partner:      st.PartnerID,
+		PartnerName:  st.PartnerName,
+		Month:        st.Month.String(),
+		Lines:        st.Lines,
+		Adjustments:  st.Adjustments,
+		TotalFen:     int64(st.TotalFen),
+		CommunityFen: int64(st.CommunityFen),
+		PartnerFen:   int64(st.PartnerFen),
+		Status:       string(st.Status),
+		Created:      st.Created,
 	})
 }
 
@@ -94,6 +113,8 @@ func (s *Store) Statements(ctx context.Context, communityID, partnerID, month st
 	return out, nil
 }
 
+// transitionDoc is one status change of a statement as stored in
+// statement_status, inserted once.
 type transitionDoc struct {
 	ID        string    `bson:"_id"`
 	Statement string    `bson:"statement"`
@@ -102,6 +123,7 @@ type transitionDoc struct {
 	At        time.Time `bson:"at"`
 }
 
+// transitionID is the _id of the change of statementID to status.
 func transitionID(statementID string, status models.StatementStatus) string {
 	return statementID + ":" + string(status)
 }
@@ -110,8 +132,13 @@ func transitionID(statementID string, status models.StatementStatus) string {
 // if the statement already reached that status. The header's status field
 // is then refreshed as a cache.
 func (s *Store) InsertStatementTransition(ctx context.Context, t models.StatementTransition) error {
-	err := s.insert(ctx, colStatementStatus, transitionDoc{ID: transitionID(t.StatementID, t.Status),
-		Statement: t.StatementID, Status: string(t.Status), By: t.By, At: t.At})
+	err := s.insert(ctx, colStatementStatus, transitionDoc{
+		ID:        transitionID(t.StatementID, t.Status),
+		Statement: t.StatementID,
+		Status:    string(t.Status),
+		By:        t.By,
+		At:        t.At,
+	})
 	if err != nil {
 		return err
 	}
@@ -130,7 +157,12 @@ const statementBegun = "begun"
 // cut-off for the events it counts.
 func (s *Store) BeginSettlement(ctx context.Context, statementID string, at time.Time) (time.Time, error) {
 	id := statementID + ":" + statementBegun
-	err := s.insert(ctx, colStatementStatus, transitionDoc{ID: id, Statement: statementID, Status: statementBegun, At: at})
+	err := s.insert(ctx, colStatementStatus, transitionDoc{
+		ID:        id,
+		Statement: statementID,
+		Status:    statementBegun,
+		At:        at,
+	})
 	if err == nil {
 		return at.UTC(), nil
 	}
@@ -177,13 +209,25 @@ type lineDoc struct {
 	Fields     eventFields `bson:",inline"` // the driver skips unexported embedded structs
 }
 
+// toLineDoc returns statement line l as stored.
 func toLineDoc(l models.StatementLine) lineDoc {
-	return lineDoc{ID: l.ID, Statement: l.StatementID, Adjustment: l.Adjustment,
-		Event: l.Event.ID, Fields: toEventFields(l.Event)}
+	return lineDoc{
+		ID:         l.ID,
+		Statement:  l.StatementID,
+		Adjustment: l.Adjustment,
+		Event:      l.Event.ID,
+		Fields:     toEventFields(l.Event),
+	}
 }
 
+// model returns the stored statement line.
 func (d lineDoc) model() models.StatementLine {
-	return models.StatementLine{ID: d.ID, StatementID: d.Statement, Adjustment: d.Adjustment, Event: d.Fields.event(d.Event)}
+	return models.StatementLine{
+		ID:          d.ID,
+		StatementID: d.Statement,
+		Adjustment:  d.Adjustment,
+		Event:       d.Fields.event(d.Event),
+	}
 }
 
 // ClaimStatementLines adds lines in one round trip and returns those that

@@ -52,7 +52,11 @@ func OpenWithTimeout(ctx context.Context, uri, db string, embedded *Embedded, ti
 	if err != nil {
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
-	s := &Store{client: client, db: client.Database(db), embedded: embedded}
+	s := &Store{
+		client:   client,
+		db:       client.Database(db),
+		embedded: embedded,
+	}
 	if embedded != nil {
 		s.writer = embedded.writer(db)
 	}
@@ -63,6 +67,7 @@ func OpenWithTimeout(ctx context.Context, uri, db string, embedded *Embedded, ti
 	return s, nil
 }
 
+// boolPtr returns a pointer to a copy of b, for the driver's options.
 func boolPtr(b bool) *bool { return &b }
 
 // Database is the name of the database the store uses.
@@ -98,6 +103,7 @@ func (s *Store) Empty(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
+// c returns collection name of the store's database.
 func (s *Store) c(name string) *mongo.Collection { return s.db.Collection(name) }
 
 // mapErr turns driver errors into the models sentinels the rest of the code

@@ -16,6 +16,7 @@ import (
 // expression FerretDB filters _id by, and SQLite uses it for that lookup;
 // without it every find by _id scans the table (docs/ARCHITECTURE.md §9).
 func TestEmbeddedIDIndexIsUsed(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	emb, err := store.StartEmbedded(dir, false, nil)
 	if err != nil {

@@ -30,16 +30,40 @@ type activityDoc struct {
 }
 
 func (d activityDoc) model() models.Activity {
-	return models.Activity{ID: d.ID, CommunityID: d.Community, Title: d.Title, Category: d.Category, Place: d.Place,
-		Organisation: d.Organisation, Start: d.Start.UTC(), End: d.End.UTC(), Capacity: d.Capacity,
-		MaxMinutes: models.Minutes(d.MaxMinutes), SelfCheckin: d.SelfCheckin, CreatedBy: d.CreatedBy, Created: d.Created.UTC()}
+	return models.Activity{
+		ID:           d.ID,
+		CommunityID:  d.Community,
+		Title:        d.Title,
+		Category:     d.Category,
+		Place:        d.Place,
+		Organisation: d.Organisation,
+		Start:        d.Start.UTC(),
+		End:          d.End.UTC(),
+		Capacity:     d.Capacity,
+		MaxMinutes:   models.Minutes(d.MaxMinutes),
+		SelfCheckin:  d.SelfCheckin,
+		CreatedBy:    d.CreatedBy,
+		Created:      d.Created.UTC(),
+	}
 }
 
 // InsertActivity adds a; models.ErrConflict if its id exists.
 func (s *Store) InsertActivity(ctx context.Context, a models.Activity) error {
-	return s.insert(ctx, colActivities, activityDoc{ID: a.ID, Community: a.CommunityID, Title: a.Title, Category: a.Category,
-		Place: a.Place, Organisation: a.Organisation, Start: a.Start, End: a.End, Capacity: a.Capacity,
-		MaxMinutes: int64(a.MaxMinutes), SelfCheckin: a.SelfCheckin, CreatedBy: a.CreatedBy, Created: a.Created})
+	return s.insert(ctx, colActivities, activityDoc{
+		ID:           a.ID,
+		Community:    a.CommunityID,
+		Title:        a.Title,
+		Category:     a.Category,
+		Place:        a.Place,
+		Organisation: a.Organisation,
+		Start:        a.Start,
+		End:          a.End,
+		Capacity:     a.Capacity,
+		MaxMinutes:   int64(a.MaxMinutes),
+		SelfCheckin:  a.SelfCheckin,
+		CreatedBy:    a.CreatedBy,
+		Created:      a.Created,
+	})
 }
 
 // Activity returns the activity with id, or models.ErrNotFound.
@@ -74,14 +98,30 @@ type signupDoc struct {
 }
 
 func (d signupDoc) model() models.Signup {
-	return models.Signup{ID: d.ID, ActivityID: d.Activity, CommunityID: d.Community, ResidentID: d.Resident,
-		Gen: d.Gen, Slot: d.Slot, Cancelled: d.Cancelled, At: d.At.UTC()}
+	return models.Signup{
+		ID:          d.ID,
+		ActivityID:  d.Activity,
+		CommunityID: d.Community,
+		ResidentID:  d.Resident,
+		Gen:         d.Gen,
+		Slot:        d.Slot,
+		Cancelled:   d.Cancelled,
+		At:          d.At.UTC(),
+	}
 }
 
 // InsertSignup adds su; models.ErrConflict if its id exists.
 func (s *Store) InsertSignup(ctx context.Context, su models.Signup) error {
-	return s.insert(ctx, colSignups, signupDoc{ID: su.ID, Activity: su.ActivityID, Community: su.CommunityID,
-		Resident: su.ResidentID, Gen: su.Gen, Slot: su.Slot, Cancelled: su.Cancelled, At: su.At})
+	return s.insert(ctx, colSignups, signupDoc{
+		ID:        su.ID,
+		Activity:  su.ActivityID,
+		Community: su.CommunityID,
+		Resident:  su.ResidentID,
+		Gen:       su.Gen,
+		Slot:      su.Slot,
+		Cancelled: su.Cancelled,
+		At:        su.At,
+	})
 }
 
 // Signup returns the sign-up with id, or models.ErrNotFound.
@@ -135,8 +175,18 @@ type markDoc struct {
 
 // InsertMark adds m; models.ErrConflict if a mark with its id exists.
 func (s *Store) InsertMark(ctx context.Context, m models.Mark) error {
-	return s.insert(ctx, colTBKeys, markDoc{ID: m.ID, Kind: m.Kind, Community: m.CommunityID, Ref: m.Ref,
-		Resident: m.ResidentID, Actor: m.Actor, Reason: m.Reason, Amount: m.Amount, Flag: m.Flag, At: m.At})
+	return s.insert(ctx, colTBKeys, markDoc{
+		ID:        m.ID,
+		Kind:      m.Kind,
+		Community: m.CommunityID,
+		Ref:       m.Ref,
+		Resident:  m.ResidentID,
+		Actor:     m.Actor,
+		Reason:    m.Reason,
+		Amount:    m.Amount,
+		Flag:      m.Flag,
+		At:        m.At,
+	})
 }
 
 // Mark returns the mark with id, or models.ErrNotFound.
@@ -145,8 +195,18 @@ func (s *Store) Mark(ctx context.Context, id string) (models.Mark, error) {
 	if err := s.findByID(ctx, colTBKeys, id, &d); err != nil {
 		return models.Mark{}, err
 	}
-	return models.Mark{ID: d.ID, Kind: d.Kind, CommunityID: d.Community, Ref: d.Ref, ResidentID: d.Resident,
-		Actor: d.Actor, Reason: d.Reason, Amount: d.Amount, Flag: d.Flag, At: d.At.UTC()}, nil
+	return models.Mark{
+		ID:          d.ID,
+		Kind:        d.Kind,
+		CommunityID: d.Community,
+		Ref:         d.Ref,
+		ResidentID:  d.Resident,
+		Actor:       d.Actor,
+		Reason:      d.Reason,
+		Amount:      d.Amount,
+		Flag:        d.Flag,
+		At:          d.At.UTC(),
+	}, nil
 }
 
 // DeleteMark removes a mark written by a step that was then refused; nil
@@ -159,8 +219,18 @@ func (s *Store) DeleteMark(ctx context.Context, id string) error {
 // needy flag staff give elderly residents; unlike a once-only mark it may
 // change.
 func (s *Store) SetFlag(ctx context.Context, m models.Mark) error {
-	doc := markDoc{ID: m.ID, Kind: m.Kind, Community: m.CommunityID, Ref: m.Ref, Resident: m.ResidentID,
-		Actor: m.Actor, Reason: m.Reason, Amount: m.Amount, Flag: m.Flag, At: m.At}
+	doc := markDoc{
+		ID:        m.ID,
+		Kind:      m.Kind,
+		Community: m.CommunityID,
+		Ref:       m.Ref,
+		Resident:  m.ResidentID,
+		Actor:     m.Actor,
+		Reason:    m.Reason,
+		Amount:    m.Amount,
+		Flag:      m.Flag,
+		At:        m.At,
+	}
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		// Two upserts of a missing document race to insert it; the loser
@@ -203,19 +273,50 @@ type recordDoc struct {
 }
 
 func toRecordDoc(r models.ServiceRecord) recordDoc {
-	return recordDoc{ID: r.ID, Community: r.CommunityID, Resident: r.ResidentID, Activity: r.ActivityID,
-		Category: r.Category, Organisation: r.Organisation, Description: r.Description, Start: r.Start, End: r.End,
-		Minutes: int64(r.Minutes), Source: string(r.Source), Created: r.Created, State: string(r.State),
-		Credited: int64(r.Credited), Points: int64(r.Points), PolicyVersion: r.PolicyVersion,
-		DecidedBy: r.DecidedBy, DecidedAt: r.DecidedAt, Reason: r.Reason}
+	return recordDoc{
+		ID:            r.ID,
+		Community:     r.CommunityID,
+		Resident:      r.ResidentID,
+		Activity:      r.ActivityID,
+		Category:      r.Category,
+		Organisation:  r.Organisation,
+		Description:   r.Description,
+		Start:         r.Start,
+		End:           r.End,
+		Minutes:       int64(r.Minutes),
+		Source:        string(r.Source),
+		Created:       r.Created,
+		State:         string(r.State),
+		Credited:      int64(r.Credited),
+		Points:        int64(r.Points),
+		PolicyVersion: r.PolicyVersion,
+		DecidedBy:     r.DecidedBy,
+		DecidedAt:     r.DecidedAt,
+		Reason:        r.Reason,
+	}
 }
 
 func (d recordDoc) model() models.ServiceRecord {
-	r := models.ServiceRecord{ID: d.ID, CommunityID: d.Community, ResidentID: d.Resident, ActivityID: d.Activity,
-		Category: d.Category, Organisation: d.Organisation, Description: d.Description, Start: d.Start.UTC(), End: d.End.UTC(),
-		Minutes: models.Minutes(d.Minutes), Source: models.RecordSource(d.Source), Created: d.Created.UTC(),
-		State: models.RecordState(d.State), Credited: models.Minutes(d.Credited), Points: models.Points(d.Points),
-		PolicyVersion: d.PolicyVersion, DecidedBy: d.DecidedBy, Reason: d.Reason}
+	r := models.ServiceRecord{
+		ID:            d.ID,
+		CommunityID:   d.Community,
+		ResidentID:    d.Resident,
+		ActivityID:    d.Activity,
+		Category:      d.Category,
+		Organisation:  d.Organisation,
+		Description:   d.Description,
+		Start:         d.Start.UTC(),
+		End:           d.End.UTC(),
+		Minutes:       models.Minutes(d.Minutes),
+		Source:        models.RecordSource(d.Source),
+		Created:       d.Created.UTC(),
+		State:         models.RecordState(d.State),
+		Credited:      models.Minutes(d.Credited),
+		Points:        models.Points(d.Points),
+		PolicyVersion: d.PolicyVersion,
+		DecidedBy:     d.DecidedBy,
+		Reason:        d.Reason,
+	}
 	if !d.DecidedAt.IsZero() {
 		r.DecidedAt = d.DecidedAt.UTC()
 	}
@@ -354,7 +455,12 @@ type queuedRecordDoc struct {
 // already (the new slot names nothing and is skipped).
 func (s *Store) QueueRecord(ctx context.Context, r models.ServiceRecord) error {
 	_, err := s.insertListed(ctx, colRecordQueue, []string{queueList(r.CommunityID)}, r.ID, r.Created, func(slots []slotRef) any {
-		return queuedRecordDoc{ID: r.ID, Community: r.CommunityID, Created: r.Created, Slots: slots}
+		return queuedRecordDoc{
+			ID:        r.ID,
+			Community: r.CommunityID,
+			Created:   r.Created,
+			Slots:     slots,
+		}
 	})
 	if errors.Is(err, models.ErrConflict) {
 		return nil
@@ -458,7 +564,11 @@ func (s *Store) EachQueuedRecord(ctx context.Context, fn func(q models.QueuedRec
 		if isSlot(d.ID) {
 			return nil
 		}
-		return fn(models.QueuedRecord{ID: d.ID, CommunityID: d.Community, Created: d.Created.UTC()})
+		return fn(models.QueuedRecord{
+			ID:          d.ID,
+			CommunityID: d.Community,
+			Created:     d.Created.UTC(),
+		})
 	})
 }
 
@@ -480,8 +590,19 @@ type linkDoc struct {
 
 // InsertLink adds step l.N of l.Chain; models.ErrConflict if it exists.
 func (s *Store) InsertLink(ctx context.Context, l models.Link) error {
-	return s.insert(ctx, colLinks, linkDoc{ID: l.ID(), Chain: l.Chain, N: l.N, Ref: l.Ref, Amount: l.Amount,
-		Total: l.Total, Remainder: l.Remainder, Before: l.Before, Start: l.Start, End: l.End, At: l.At})
+	return s.insert(ctx, colLinks, linkDoc{
+		ID:        l.ID(),
+		Chain:     l.Chain,
+		N:         l.N,
+		Ref:       l.Ref,
+		Amount:    l.Amount,
+		Total:     l.Total,
+		Remainder: l.Remainder,
+		Before:    l.Before,
+		Start:     l.Start,
+		End:       l.End,
+		At:        l.At,
+	})
 }
 
 // Link returns step n of chain, or models.ErrNotFound.
@@ -490,8 +611,18 @@ func (s *Store) Link(ctx context.Context, chain string, n int64) (models.Link, e
 	if err := s.findByID(ctx, colLinks, models.LinkID(chain, n), &d); err != nil {
 		return models.Link{}, err
 	}
-	return models.Link{Chain: d.Chain, N: d.N, Ref: d.Ref, Amount: d.Amount, Total: d.Total, Remainder: d.Remainder,
-		Before: d.Before, Start: d.Start.UTC(), End: d.End.UTC(), At: d.At.UTC()}, nil
+	return models.Link{
+		Chain:     d.Chain,
+		N:         d.N,
+		Ref:       d.Ref,
+		Amount:    d.Amount,
+		Total:     d.Total,
+		Remainder: d.Remainder,
+		Before:    d.Before,
+		Start:     d.Start.UTC(),
+		End:       d.End.UTC(),
+		At:        d.At.UTC(),
+	}, nil
 }
 
 // --- corrections ---
@@ -514,9 +645,22 @@ type correctionDoc struct {
 }
 
 func toCorrectionDoc(c models.Correction) correctionDoc {
-	return correctionDoc{ID: c.ID, Record: c.RecordID, Resident: c.ResidentID, N: c.N, Minutes: int64(c.Minutes),
-		Reason: c.Reason, At: c.At, Decided: c.Decided, Accepted: c.Accepted, Answer: c.Answer, Actor: c.Actor,
-		Before: int64(c.Before), After: int64(c.After), DecideAt: c.DecideAt}
+	return correctionDoc{
+		ID:       c.ID,
+		Record:   c.RecordID,
+		Resident: c.ResidentID,
+		N:        c.N,
+		Minutes:  int64(c.Minutes),
+		Reason:   c.Reason,
+		At:       c.At,
+		Decided:  c.Decided,
+		Accepted: c.Accepted,
+		Answer:   c.Answer,
+		Actor:    c.Actor,
+		Before:   int64(c.Before),
+		After:    int64(c.After),
+		DecideAt: c.DecideAt,
+	}
 }
 
 // InsertCorrection adds c; models.ErrConflict if its id exists.
@@ -530,9 +674,21 @@ func (s *Store) Correction(ctx context.Context, id string) (models.Correction, e
 	if err := s.findByID(ctx, colCorrections, id, &d); err != nil {
 		return models.Correction{}, err
 	}
-	c := models.Correction{ID: d.ID, RecordID: d.Record, ResidentID: d.Resident, N: d.N, Minutes: models.Minutes(d.Minutes),
-		Reason: d.Reason, At: d.At.UTC(), Decided: d.Decided, Accepted: d.Accepted, Answer: d.Answer, Actor: d.Actor,
-		Before: models.Minutes(d.Before), After: models.Minutes(d.After)}
+	c := models.Correction{
+		ID:         d.ID,
+		RecordID:   d.Record,
+		ResidentID: d.Resident,
+		N:          d.N,
+		Minutes:    models.Minutes(d.Minutes),
+		Reason:     d.Reason,
+		At:         d.At.UTC(),
+		Decided:    d.Decided,
+		Accepted:   d.Accepted,
+		Answer:     d.Answer,
+		Actor:      d.Actor,
+		Before:     models.Minutes(d.Before),
+		After:      models.Minutes(d.After),
+	}
 	if !d.DecideAt.IsZero() {
 		c.DecideAt = d.DecideAt.UTC()
 	}
@@ -573,18 +729,51 @@ type aidDoc struct {
 }
 
 func toAidDoc(a models.MutualAid) aidDoc {
-	return aidDoc{ID: a.ID, Community: a.CommunityID, Kind: string(a.Kind), Poster: a.PosterID, Requester: a.RequesterID,
-		Helper: a.HelperID, Title: a.Title, Description: a.Description, Minutes: int64(a.Minutes), When: a.When,
-		Created: a.Created, State: string(a.State), PaidByFund: a.PaidByFund, AcceptedAt: a.AcceptedAt,
-		DoneAt: a.DoneAt, FinalAt: a.FinalAt, Note: a.Note, Steps: a.Steps, Hold: a.Hold}
+	return aidDoc{
+		ID:          a.ID,
+		Community:   a.CommunityID,
+		Kind:        string(a.Kind),
+		Poster:      a.PosterID,
+		Requester:   a.RequesterID,
+		Helper:      a.HelperID,
+		Title:       a.Title,
+		Description: a.Description,
+		Minutes:     int64(a.Minutes),
+		When:        a.When,
+		Created:     a.Created,
+		State:       string(a.State),
+		PaidByFund:  a.PaidByFund,
+		AcceptedAt:  a.AcceptedAt,
+		DoneAt:      a.DoneAt,
+		FinalAt:     a.FinalAt,
+		Note:        a.Note,
+		Steps:       a.Steps,
+		Hold:        a.Hold,
+	}
 }
 
 func (d aidDoc) model() models.MutualAid {
-	return models.MutualAid{ID: d.ID, CommunityID: d.Community, Kind: models.AidKind(d.Kind), PosterID: d.Poster,
-		RequesterID: d.Requester, HelperID: d.Helper, Title: d.Title, Description: d.Description,
-		Minutes: models.Minutes(d.Minutes), When: utcOrZero(d.When), Created: d.Created.UTC(), State: models.AidState(d.State),
-		PaidByFund: d.PaidByFund, AcceptedAt: utcOrZero(d.AcceptedAt), DoneAt: utcOrZero(d.DoneAt),
-		FinalAt: utcOrZero(d.FinalAt), Note: d.Note, Steps: d.Steps, Hold: d.Hold}
+	return models.MutualAid{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		Kind:        models.AidKind(d.Kind),
+		PosterID:    d.Poster,
+		RequesterID: d.Requester,
+		HelperID:    d.Helper,
+		Title:       d.Title,
+		Description: d.Description,
+		Minutes:     models.Minutes(d.Minutes),
+		When:        utcOrZero(d.When),
+		Created:     d.Created.UTC(),
+		State:       models.AidState(d.State),
+		PaidByFund:  d.PaidByFund,
+		AcceptedAt:  utcOrZero(d.AcceptedAt),
+		DoneAt:      utcOrZero(d.DoneAt),
+		FinalAt:     utcOrZero(d.FinalAt),
+		Note:        d.Note,
+		Steps:       d.Steps,
+		Hold:        d.Hold,
+	}
 }
 
 // InsertAid adds a; models.ErrConflict if its id exists.
@@ -647,7 +836,14 @@ type giftDoc struct {
 
 // InsertGift adds g; models.ErrConflict if its id exists.
 func (s *Store) InsertGift(ctx context.Context, g models.Gift) error {
-	return s.insert(ctx, colGifts, giftDoc{ID: g.ID, Community: g.CommunityID, From: g.FromID, To: g.ToID, Minutes: int64(g.Minutes), At: g.At})
+	return s.insert(ctx, colGifts, giftDoc{
+		ID:        g.ID,
+		Community: g.CommunityID,
+		From:      g.FromID,
+		To:        g.ToID,
+		Minutes:   int64(g.Minutes),
+		At:        g.At,
+	})
 }
 
 // Gifts lists the gifts a resident gave or received.
@@ -659,7 +855,14 @@ func (s *Store) Gifts(ctx context.Context, residentID string) ([]models.Gift, er
 	}
 	out := make([]models.Gift, len(docs))
 	for i, d := range docs {
-		out[i] = models.Gift{ID: d.ID, CommunityID: d.Community, FromID: d.From, ToID: d.To, Minutes: models.Minutes(d.Minutes), At: d.At.UTC()}
+		out[i] = models.Gift{
+			ID:          d.ID,
+			CommunityID: d.Community,
+			FromID:      d.From,
+			ToID:        d.To,
+			Minutes:     models.Minutes(d.Minutes),
+			At:          d.At.UTC(),
+		}
 	}
 	return out, nil
 }

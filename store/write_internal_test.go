@@ -14,6 +14,7 @@ import (
 // every Store opened on the same database shares the turn, a write waits
 // for it, and a write whose request ends while it waits writes nothing.
 func TestEmbeddedWritesTakeTurns(t *testing.T) {
+	t.Parallel()
 	emb, err := StartEmbedded(t.TempDir(), false, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +71,7 @@ func TestEmbeddedWritesTakeTurns(t *testing.T) {
 // Data from before the queue of pending records existed gets its pending
 // records queued when the schema is ensured.
 func TestSchemaQueuesPendingRecordsOfOlderData(t *testing.T) {
+	t.Parallel()
 	emb, err := StartEmbedded(t.TempDir(), false, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -85,8 +87,20 @@ func TestSchemaQueuesPendingRecordsOfOlderData(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	for id, state := range map[string]models.RecordState{"p1": models.RecordPending, "p2": models.RecordPending, "a1": models.RecordApproved} {
-		if err := s.InsertRecord(ctx, models.ServiceRecord{ID: id, CommunityID: "A", ResidentID: "r1", State: state, Start: at, End: at.Add(time.Hour), Created: at}); err != nil {
+	for id, state := range map[string]models.RecordState{
+		"p1": models.RecordPending,
+		"p2": models.RecordPending,
+		"a1": models.RecordApproved,
+	} {
+		if err := s.InsertRecord(ctx, models.ServiceRecord{
+			ID:          id,
+			CommunityID: "A",
+			ResidentID:  "r1",
+			State:       state,
+			Start:       at,
+			End:         at.Add(time.Hour),
+			Created:     at,
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}

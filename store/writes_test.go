@@ -13,9 +13,20 @@ import (
 // embedded store writes take their turn (store.go). A driver write call
 // anywhere else in the package fails this test.
 func TestEveryWriteTakesItsTurn(t *testing.T) {
-	writes := map[string]bool{"InsertOne": true, "InsertMany": true, "UpdateOne": true, "UpdateMany": true,
-		"ReplaceOne": true, "DeleteOne": true, "DeleteMany": true, "FindOneAndUpdate": true,
-		"FindOneAndReplace": true, "FindOneAndDelete": true, "BulkWrite": true}
+	t.Parallel()
+	writes := map[string]bool{
+		"InsertOne":         true,
+		"InsertMany":        true,
+		"UpdateOne":         true,
+		"UpdateMany":        true,
+		"ReplaceOne":        true,
+		"DeleteOne":         true,
+		"DeleteMany":        true,
+		"FindOneAndUpdate":  true,
+		"FindOneAndReplace": true,
+		"FindOneAndDelete":  true,
+		"BulkWrite":         true,
+	}
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)

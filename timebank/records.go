@@ -63,7 +63,7 @@ func (t *Service) scannable(ctx context.Context, p models.Principal, activityID,
 	if !a.SelfCheckin {
 		return a, models.ErrSelfCheckinOff
 	}
-	if err := t.verifyQR(token, a.ID, t.now()); err != nil {
+	if err := t.checkin.Verify(token, a.ID, t.now()); err != nil {
 		return a, err
 	}
 	return a, nil

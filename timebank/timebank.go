@@ -2,19 +2,15 @@ package timebank
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
+	"github.com/linli-community/linli/qrtoken"
 )
 
 // Store keeps activities, sign-ups, service records, chains,
@@ -85,8 +81,7 @@ type Service struct {
 	ledger   *ledger.Ledger
 	policies community.PolicySource
 	trail    community.AuditTrail
-	secret   []byte
-	slot     time.Duration
+	checkin  qrtoken.Checkin // signs and checks activity check-in tokens
 	now      func() time.Time
 	newID    func() string
 	notify   community.Notifier
@@ -99,7 +94,7 @@ type Service struct {
 
 // DefaultQRSlot is how long one QR token is shown; the current and the
 // previous slot are accepted, so a token scanned as it rotates still works.
-const DefaultQRSlot = 45 * time.Second
+const DefaultQRSlot = qrtoken.DefaultCheckinSlot
 
 // New returns the time-bank service.
 func New(d Deps) *Service {
@@ -110,8 +105,7 @@ func New(d Deps) *Service {
 		ledger:   d.Ledger,
 		policies: d.Policies,
 		trail:    d.Trail,
-		secret:   d.QRSecret,
-		slot:     DefaultQRSlot,
+		checkin:  qrtoken.NewCheckin(d.QRSecret, DefaultQRSlot),
 		now:      d.Now,
 		newID:    d.NewID,
 		notify:   d.Notify,
@@ -474,20 +468,9 @@ func (t *Service) MyActivities(ctx context.Context, p models.Principal) ([]MyAct
 
 // --- QR tokens ---
 
-// CheckinQR is what the organiser's screen shows.
-type CheckinQR struct {
-	Token   string
-	Slot    int64
-	Expires time.Time
-}
-
-func (t *Service) sign(payload string) string {
-	mac := hmac.New(sha256.New, t.secret)
-	mac.Write([]byte("activity-qr\x00" + payload))
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-}
-
-func (t *Service) slotOf(at time.Time) int64 { return at.UnixMilli() / t.slot.Milliseconds() }
+// CheckinQR is what the organiser's screen shows: the token, its slot and
+// when it stops being accepted.
+type CheckinQR = qrtoken.CheckinToken
 
 // QR returns the current check-in token of an activity, for its organiser.
 func (t *Service) QR(ctx context.Context, p models.Principal, activityID string) (CheckinQR, error) {
@@ -498,55 +481,5 @@ func (t *Service) QR(ctx context.Context, p models.Principal, activityID string)
 	if !organiserOf(p, a) {
 		return CheckinQR{}, models.ErrForbidden
 	}
-	return t.qrAt(a.ID, t.now()), nil
-}
-
-func (t *Service) qrAt(activityID string, at time.Time) CheckinQR {
-	slot := t.slotOf(at)
-	// Valid through the next slot: the current and the previous are accepted.
-	exp := time.UnixMilli((slot + 2) * t.slot.Milliseconds()).UTC()
-	payload := activityID + "." + strconv.FormatInt(slot, 10) + "." + strconv.FormatInt(exp.Unix(), 10)
-	return CheckinQR{Token: base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + t.sign(payload), Slot: slot, Expires: exp}
-}
-
-// maxQRToken bounds what is parsed at all.
-const maxQRToken = 256
-
-// verifyQR checks a scanned token against the activity and the time:
-// models.ErrQRInvalid for anything malformed or forged, ErrQRWrongActivity
-// for another activity's token, ErrQRExpired for an old one.
-func (t *Service) verifyQR(token, activityID string, at time.Time) error {
-	if len(token) == 0 || len(token) > maxQRToken || !community.TokenText(token) {
-		return models.ErrQRInvalid
-	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 2 {
-		return models.ErrQRInvalid
-	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(parts[0]) // one spelling per payload
-	if err != nil || len(raw) == 0 {
-		return models.ErrQRInvalid
-	}
-	payload := string(raw)
-	want := t.sign(payload)
-	if !hmac.Equal([]byte(want), []byte(parts[1])) {
-		return models.ErrQRInvalid
-	}
-	fields := strings.Split(payload, ".")
-	if len(fields) != 3 {
-		return models.ErrQRInvalid
-	}
-	slot, err1 := strconv.ParseInt(fields[1], 10, 64)
-	exp, err2 := strconv.ParseInt(fields[2], 10, 64)
-	if err1 != nil || err2 != nil {
-		return models.ErrQRInvalid
-	}
-	if fields[0] != activityID {
-		return models.ErrQRWrongActivity
-	}
-	cur := t.slotOf(at)
-	if slot != cur && slot != cur-1 || at.Unix() > exp {
-		return models.ErrQRExpired
-	}
-	return nil
+	return t.checkin.Issue(a.ID, t.now()), nil
 }

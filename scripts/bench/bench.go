@@ -78,7 +78,12 @@ func drive(ctx context.Context, name string, clients int, d time.Duration, op fu
 		}()
 	}
 	wg.Wait()
-	r := result{name: name, ops: len(lats), errors: int(errs.Load()), elapsed: time.Since(start)}
+	r := result{
+		name:    name,
+		ops:     len(lats),
+		errors:  int(errs.Load()),
+		elapsed: time.Since(start),
+	}
 	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
 	if len(lats) > 0 {
 		r.p50 = lats[len(lats)/2]
@@ -201,8 +206,13 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 		}
 	}
 	fmt.Println()
-	pairs := map[string]string{"award points": "raw: award's writes", "my balance": "raw: balance's reads",
-		"my ledger, first page": "raw: first page's reads", "redeem": "raw: redeem's writes", "merchant scan": "raw: scan's writes"}
+	pairs := map[string]string{
+		"award points":          "raw: award's writes",
+		"my balance":            "raw: balance's reads",
+		"my ledger, first page": "raw: first page's reads",
+		"redeem":                "raw: redeem's writes",
+		"merchant scan":         "raw: scan's writes",
+	}
 	for _, s := range service {
 		for _, r := range raw {
 			if s.skipped || r.perSecond() == 0 {
@@ -315,7 +325,12 @@ func driveTimed(ctx context.Context, name string, clients int, d time.Duration, 
 	}
 	wg.Wait()
 	// ops/s as if the clients did only the timed part.
-	r := result{name: name, ops: len(lats), errors: int(errs.Load()), elapsed: time.Duration(busy.Load() / int64(clients))}
+	r := result{
+		name:    name,
+		ops:     len(lats),
+		errors:  int(errs.Load()),
+		elapsed: time.Duration(busy.Load() / int64(clients)),
+	}
 	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
 	if len(lats) > 0 {
 		r.p50 = lats[len(lats)/2]

@@ -88,11 +88,19 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	root := models.Principal{ResidentID: "bench", Roles: []models.Role{models.RoleAdmin}}
 	fx.staffPhone = "13800000002"
 	c, staff, err := cs.CreateCommunity(ctx, root, directory.NewCommunity{Name: "基准居民区",
-		FirstStaff: &directory.NewResident{Name: "基准社工", Phone: fx.staffPhone, Password: benchPassword}})
+		FirstStaff: &directory.NewResident{
+			Name:     "基准社工",
+			Phone:    fx.staffPhone,
+			Password: benchPassword,
+		}})
 	if err != nil {
 		return fx, err
 	}
-	sp := models.Principal{ResidentID: staff.ID, CommunityID: c.ID, Roles: []models.Role{models.RoleStaff}}
+	sp := models.Principal{
+		ResidentID:  staff.ID,
+		CommunityID: c.ID,
+		Roles:       []models.Role{models.RoleStaff},
+	}
 	var bids []string
 	for b := 0; b < buildings; b++ {
 		bld, err := cs.CreateBuilding(ctx, sp, fmt.Sprintf("%d号楼", b+1), "")
@@ -117,8 +125,13 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	phones := make([]string, residentCount)
 	if err := parallel(residentCount, func(i int) error {
 		phones[i] = fmt.Sprintf("150%08d", i)
-		r, err := cs.CreateResident(ctx, sp, directory.NewResident{Name: "居民", Phone: phones[i],
-			BirthYear: 1940 + i%70, HouseholdID: hids[i%households], Password: benchPassword})
+		r, err := cs.CreateResident(ctx, sp, directory.NewResident{
+			Name:        "居民",
+			Phone:       phones[i],
+			BirthYear:   1940 + i%70,
+			HouseholdID: hids[i%households],
+			Password:    benchPassword,
+		})
 		if err != nil {
 			return err
 		}
@@ -145,12 +158,17 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, err
 	}
 	fx.clerkPhone = "13800000007"
-	if _, err := cs.CreateResident(ctx, sp, directory.NewResident{Name: "店员", Phone: fx.clerkPhone, Password: benchPassword,
-		Roles: []models.Role{models.RoleMerchantClerk}, MerchantID: shop.ID}); err != nil {
+	if _, err := cs.CreateResident(ctx, sp, directory.NewResident{
+		Name:       "店员",
+		Phone:      fx.clerkPhone,
+		Password:   benchPassword,
+		Roles:      []models.Role{models.RoleMerchantClerk},
+		MerchantID: shop.ID,
+	}); err != nil {
 		return fx, err
 	}
 	policies := policy.New(st, now)
-	rw := rewards.New(rewards.Deps{
+	rewardService := rewards.New(rewards.Deps{
 		Store:       st,
 		Ledger:      l,
 		People:      st,
@@ -160,8 +178,14 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		NewID:       randomHex8,
 		Now:         now,
 	})
-	reward, err := rw.CreateReward(ctx, sp, models.Reward{Kind: models.RewardMerchant, Title: "豆浆油条", PartnerID: shop.ID,
-		Points: 1, ValueFen: 500, Bearer: models.BearerPartner})
+	reward, err := rewardService.CreateReward(ctx, sp, models.Reward{
+		Kind:      models.RewardMerchant,
+		Title:     "豆浆油条",
+		PartnerID: shop.ID,
+		Points:    1,
+		ValueFen:  500,
+		Bearer:    models.BearerPartner,
+	})
 	if err != nil {
 		return fx, err
 	}
@@ -170,8 +194,14 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	if err != nil {
 		return fx, err
 	}
-	fee, err := rw.CreateReward(ctx, sp, models.Reward{Kind: models.RewardPropertyFee, Title: "物业费优惠 1元", PartnerID: property.ID,
-		Points: 1, ValueFen: 100, Bearer: models.BearerCommunity})
+	fee, err := rewardService.CreateReward(ctx, sp, models.Reward{
+		Kind:      models.RewardPropertyFee,
+		Title:     "物业费优惠 1元",
+		PartnerID: property.ID,
+		Points:    1,
+		ValueFen:  100,
+		Bearer:    models.BearerCommunity,
+	})
 	if err != nil {
 		return fx, err
 	}
@@ -180,14 +210,22 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	// The redemptions, held by the residents with points.
 	if err := parallel(redemptions, func(i int) error {
 		who := i % deep
-		_, err := rw.Redeem(ctx, models.Principal{ResidentID: ids[who], CommunityID: c.ID, Roles: []models.Role{models.RoleResident}},
-			fee.ID, community.Idempotency{Key: fmt.Sprintf("gen-redeem-%d", i), OpID: fmt.Sprintf("gen:redeem:%d", i), Hash: "gen"})
+		_, err := rewardService.Redeem(ctx, models.Principal{
+			ResidentID:  ids[who],
+			CommunityID: c.ID,
+			Roles:       []models.Role{models.RoleResident},
+		},
+			fee.ID, community.Idempotency{
+				Key:  fmt.Sprintf("gen-redeem-%d", i),
+				OpID: fmt.Sprintf("gen:redeem:%d", i),
+				Hash: "gen",
+			})
 		return err
 	}); err != nil {
 		return fx, fmt.Errorf("redemptions: %w", err)
 	}
 	// The nightly hold-expiry job has saved what their holds decided.
-	if _, err := rw.ExpireHolds(ctx, now()); err != nil {
+	if _, err := rewardService.ExpireHolds(ctx, now()); err != nil {
 		return fx, fmt.Errorf("hold-expiry: %w", err)
 	}
 	// The service records: those beyond the community-year's 15,000
@@ -235,9 +273,23 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	if err := parallel(pending, func(i int) error {
 		who := i % residentCount
 		start := day.AddDate(0, 0, -(i / residentCount)).Add(9 * time.Hour)
-		_, err := tb.ClaimRecord(ctx, models.Principal{ResidentID: ids[who], CommunityID: c.ID, Roles: []models.Role{models.RoleResident}},
-			timebank.Claim{Category: "助老", Organisation: "居委会", Description: "generated", Start: start, End: start.Add(90 * time.Minute),
-				Idem: community.Idempotency{Key: fmt.Sprintf("gen-claim-%d", i), OpID: fmt.Sprintf("gen:claim:%d", i), Hash: "gen"}})
+		_, err := tb.ClaimRecord(ctx, models.Principal{
+			ResidentID:  ids[who],
+			CommunityID: c.ID,
+			Roles:       []models.Role{models.RoleResident},
+		},
+			timebank.Claim{
+				Category:     "助老",
+				Organisation: "居委会",
+				Description:  "generated",
+				Start:        start,
+				End:          start.Add(90 * time.Minute),
+				Idem: community.Idempotency{
+					Key:  fmt.Sprintf("gen-claim-%d", i),
+					OpID: fmt.Sprintf("gen:claim:%d", i),
+					Hash: "gen",
+				},
+			})
 		return err
 	}); err != nil {
 		return fx, fmt.Errorf("service records: %w", err)
@@ -247,10 +299,19 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	fx.lastMonth = models.MonthOf(time.Now(), loc).Previous()
 	from := fx.lastMonth.Start(loc)
 	if err := parallel(redemptions, func(i int) error {
-		return st.RecordSettlementEvent(ctx, models.SettlementEvent{ID: fmt.Sprintf("fulfil:gen%d", i), CommunityID: c.ID,
-			PartnerID: shop.ID, Kind: models.EventFulfilled, RedemptionID: fmt.Sprintf("gen%d", i), RewardID: reward.ID,
-			ResidentID: ids[i%residentCount], Description: "豆浆油条", ValueFen: 500, Bearer: models.BearerPartner,
-			At: from.Add(time.Duration(i) * time.Minute)})
+		return st.RecordSettlementEvent(ctx, models.SettlementEvent{
+			ID:           fmt.Sprintf("fulfil:gen%d", i),
+			CommunityID:  c.ID,
+			PartnerID:    shop.ID,
+			Kind:         models.EventFulfilled,
+			RedemptionID: fmt.Sprintf("gen%d", i),
+			RewardID:     reward.ID,
+			ResidentID:   ids[i%residentCount],
+			Description:  "豆浆油条",
+			ValueFen:     500,
+			Bearer:       models.BearerPartner,
+			At:           from.Add(time.Duration(i) * time.Minute),
+		})
 	}); err != nil {
 		return fx, fmt.Errorf("settlement events: %w", err)
 	}
@@ -263,7 +324,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		People:   st,
 		Policies: policies,
 		Trail:    st,
-		Held:     rw,
+		Held:     rewardService,
 		Now:      now,
 	})
 	if _, err := liability.SummariseLiability(ctx, now()); err != nil {

@@ -100,8 +100,16 @@ var shopperPhones = []string{"13800000005", "13800000006", "13900000010"}
 
 func login(ctx context.Context, base string, timeout time.Duration) (*session, error) {
 	hc := &http.Client{Timeout: timeout}
-	s := &session{staff: &client{base: base, http: hc}, clerk: &client{base: base, http: hc}, partner: &client{base: base, http: hc}}
-	for c, phone := range map[*client]string{s.staff: staffPhone, s.clerk: "13800000007", s.partner: "13800000008"} {
+	s := &session{
+		staff:   &client{base: base, http: hc},
+		clerk:   &client{base: base, http: hc},
+		partner: &client{base: base, http: hc},
+	}
+	for c, phone := range map[*client]string{
+		s.staff:   staffPhone,
+		s.clerk:   "13800000007",
+		s.partner: "13800000008",
+	} {
 		if err := c.login(ctx, phone, staffPassword); err != nil {
 			return nil, err
 		}
@@ -117,7 +125,11 @@ func login(ctx context.Context, base string, timeout time.Duration) (*session, e
 		if code, err := c.do(ctx, "GET", "/api/v1/me", nil, nil, &me); err != nil || code != 200 {
 			return nil, fmt.Errorf("me: %d %v", code, err)
 		}
-		s.shoppers = append(s.shoppers, shopper{phone: phone, id: me.ID, c: c})
+		s.shoppers = append(s.shoppers, shopper{
+			phone: phone,
+			id:    me.ID,
+			c:     c,
+		})
 	}
 	return s, nil
 }
@@ -444,7 +456,12 @@ func run(ctx context.Context, o options) (result, error) {
 
 func newRequest(rng *rand.Rand, residents []string, round, i int) *request {
 	r := &request{Resident: residents[rng.IntN(len(residents))], Key: fmt.Sprintf("crash-%d-%d-%d", round, i, rng.Uint32())}
-	body := map[string]any{"points": 1 + rng.IntN(20), "direction": "award", "category": "好人好事", "reason": "crash test"}
+	body := map[string]any{
+		"points":    1 + rng.IntN(20),
+		"direction": "award",
+		"category":  "好人好事",
+		"reason":    "crash test",
+	}
 	if rng.IntN(3) == 0 {
 		// Large enough that some are refused: a refusal must leave no entry.
 		body["direction"], body["category"], body["points"] = "deduct", "扣分", 1+rng.IntN(150)
@@ -465,7 +482,7 @@ type shopper struct {
 type crashRewards struct{ fee, breakfast string }
 
 func setupRewards(ctx context.Context, staff *client) (crashRewards, error) {
-	var rw crashRewards
+	var rewards crashRewards
 	partner := func(kind, name string) (string, error) {
 		var out struct {
 			Items []struct{ ID, Name string } `json:"items"`
@@ -493,32 +510,46 @@ func setupRewards(ctx context.Context, staff *client) (crashRewards, error) {
 	}
 	prop, err := partner("property", "")
 	if err != nil {
-		return rw, err
+		return rewards, err
 	}
 	shop, err := partner("merchant", "老王早餐店")
 	if err != nil {
-		return rw, err
+		return rewards, err
 	}
-	if rw.fee, err = create(map[string]any{"kind": "property_fee", "title": "测试物业费优惠", "partner_id": prop, "points": 1, "value_fen": 100, "bearer": "community"}); err != nil {
-		return rw, err
+	if rewards.fee, err = create(map[string]any{
+		"kind":       "property_fee",
+		"title":      "测试物业费优惠",
+		"partner_id": prop,
+		"points":     1,
+		"value_fen":  100,
+		"bearer":     "community",
+	}); err != nil {
+		return rewards, err
 	}
-	rw.breakfast, err = create(map[string]any{"kind": "merchant", "title": "测试早餐", "partner_id": shop, "points": 1, "value_fen": 100, "bearer": "partner"})
-	return rw, err
+	rewards.breakfast, err = create(map[string]any{
+		"kind":       "merchant",
+		"title":      "测试早餐",
+		"partner_id": shop,
+		"points":     1,
+		"value_fen":  100,
+		"bearer":     "partner",
+	})
+	return rewards, err
 }
 
 // shopRequest is a redemption in the app, or (when a QR token could be had)
 // a scan at the merchant's counter.
-func shopRequest(ctx context.Context, rng *rand.Rand, shoppers []shopper, rw crashRewards, round, i int) *request {
+func shopRequest(ctx context.Context, rng *rand.Rand, shoppers []shopper, rewards crashRewards, round, i int) *request {
 	sh := shoppers[rng.IntN(len(shoppers))]
 	r := &request{Resident: sh.id, Key: fmt.Sprintf("shop-%d-%d-%d", round, i, rng.Uint32())}
 	if rng.IntN(2) == 0 {
-		r.Kind, r.Path, r.Body = "redeem", "/api/v1/rewards/"+rw.fee+"/redemptions", []byte(`{}`)
+		r.Kind, r.Path, r.Body = "redeem", "/api/v1/rewards/"+rewards.fee+"/redemptions", []byte(`{}`)
 		return r
 	}
 	var qr struct {
 		Token string `json:"token"`
 	}
-	if code, err := sh.c.do(ctx, "POST", "/api/v1/rewards/"+rw.breakfast+"/qr", nil, nil, &qr); err != nil || code != 201 {
+	if code, err := sh.c.do(ctx, "POST", "/api/v1/rewards/"+rewards.breakfast+"/qr", nil, nil, &qr); err != nil || code != 201 {
 		return nil // the server died, or refused: nothing was asked to move
 	}
 	r.Kind, r.Path = "scan", "/api/v1/merchant/scans"

@@ -17,7 +17,13 @@ func TestCrashShort(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	res, err := run(ctx, options{Rounds: 10, Workers: 4, MaxUptime: time.Second, Seed: time.Now().UnixNano(), Dir: t.TempDir()})
+	res, err := run(ctx, options{
+		Rounds:    10,
+		Workers:   4,
+		MaxUptime: time.Second,
+		Seed:      time.Now().UnixNano(),
+		Dir:       t.TempDir(),
+	})
 	t.Log(res)
 	if err != nil {
 		t.Fatal(err)

@@ -60,11 +60,21 @@ func (p *creditPool) next(rng *rand.Rand, billDate string, round, i int) *reques
 	switch {
 	case len(p.applied) > 0 && (len(p.pending) == 0 || rng.IntN(3) == 0):
 		id := take(rng, &p.applied)
-		r = &request{Kind: "void", Ref: id, Path: "/api/v1/partner/credits/" + id + "/void", Key: "void" + key}
+		r = &request{
+			Kind: "void",
+			Ref:  id,
+			Path: "/api/v1/partner/credits/" + id + "/void",
+			Key:  "void" + key,
+		}
 		r.Body, _ = json.Marshal(map[string]string{"reason": "crash test: bill voided"})
 	case len(p.pending) > 0:
 		id := take(rng, &p.pending)
-		r = &request{Kind: "apply", Ref: id, Path: "/api/v1/partner/credits/" + id + "/apply", Key: "bill" + key}
+		r = &request{
+			Kind: "apply",
+			Ref:  id,
+			Path: "/api/v1/partner/credits/" + id + "/apply",
+			Key:  "bill" + key,
+		}
 		r.Body, _ = json.Marshal(map[string]string{"bill_no": "B" + r.Key, "bill_date": billDate})
 	default:
 		return nil

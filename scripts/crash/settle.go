@@ -66,7 +66,12 @@ type settler struct {
 }
 
 func newSettler(bin, data, clock string) *settler {
-	return &settler{bin: bin, data: data, clock: clock, started: make(chan struct{})}
+	return &settler{
+		bin:     bin,
+		data:    data,
+		clock:   clock,
+		started: make(chan struct{}),
+	}
 }
 
 // settle settles months in turn, oldest first, until all are done or the

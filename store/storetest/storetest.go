@@ -1,6 +1,12 @@
 // Package storetest gives tests a real store: a fresh database per test on
 // one embedded server per test binary, or on the MongoDB at MONGODB_URI
 // when it is set, so the same tests run against both.
+//
+// The embedded server is a scratch one (store.StartScratch): nothing waits
+// for the disk, which is most of what a test's schema used to cost. The
+// schema itself is still built per database: FerretDB's SQLite backend
+// learns of database files only when it starts, so a template database
+// copied under a new name would not be seen by the running server.
 package storetest
 
 import (
@@ -23,6 +29,8 @@ var (
 	startErr error
 )
 
+// server returns the address of the store the tests use: MONGODB_URI if
+// set, otherwise this binary's scratch embedded server, started once.
 func server() (string, *store.Embedded, error) {
 	if uri := os.Getenv("MONGODB_URI"); uri != "" {
 		return uri, nil, nil
@@ -32,7 +40,7 @@ func server() (string, *store.Embedded, error) {
 		if startErr != nil {
 			return
 		}
-		embedded, startErr = store.StartEmbedded(dir, false, nil)
+		embedded, startErr = store.StartScratch(dir)
 	})
 	if startErr != nil {
 		return "", nil, startErr
@@ -77,6 +85,7 @@ func New(t testing.TB) *store.Store {
 	return s
 }
 
+// randomHex returns n random bytes in hex, for database names.
 func randomHex(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
