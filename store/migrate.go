@@ -87,7 +87,7 @@ func migrateCollection(ctx context.Context, from, to *Store, name string, progre
 		if len(batch) == 0 {
 			return nil
 		}
-		n, err := insertBatch(ctx, to.c(name), batch)
+		n, err := insertBatch(ctx, to, to.c(name), batch)
 		c.Inserted += n
 		c.Present += int64(len(batch)) - n
 		batch = batch[:0]
@@ -135,8 +135,12 @@ func migrateCollection(ctx context.Context, from, to *Store, name string, progre
 // insertBatch inserts docs unordered and returns how many it inserted. A
 // duplicate _id is a document inserted since the target was read (another
 // run): accepted only if identical to the source's.
-func insertBatch(ctx context.Context, col *mongo.Collection, docs []bson.Raw) (int64, error) {
-	_, err := col.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+// The insert takes its turn on the target like every other write (write).
+func insertBatch(ctx context.Context, to *Store, col *mongo.Collection, docs []bson.Raw) (int64, error) {
+	err := to.write(ctx, func() error {
+		_, err := col.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		return err
+	})
 	if err == nil {
 		return int64(len(docs)), nil
 	}
