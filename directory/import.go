@@ -302,7 +302,8 @@ func capProblems(ps []models.ImportProblem) []models.ImportProblem {
 	}
 	more := len(ps) - maxProblems
 	ps = append(ps[:maxProblems:maxProblems], models.ImportProblem{Code: ProblemTooMany,
-		Message: fmt.Sprintf("%d more problems not shown", more)})
+		Message:   fmt.Sprintf("%d more problems not shown", more),
+		MessageZh: fmt.Sprintf("另有 %d 个问题未列出", more)})
 	return ps
 }
 
@@ -370,9 +371,10 @@ func readCSV(data []byte, cols []column) ([]models.ImportProblem, []record, erro
 	}
 	if err != nil {
 		return []models.ImportProblem{{
-			Row:     1,
-			Code:    ProblemHeader,
-			Message: "the header row is not valid CSV",
+			Row:       1,
+			Code:      ProblemHeader,
+			Message:   "the header row is not valid CSV",
+			MessageZh: "表头行不是有效的 CSV",
 		}}, nil, nil
 	}
 	known := map[string]string{}
@@ -389,17 +391,19 @@ func readCSV(data []byte, cols []column) ([]models.ImportProblem, []record, erro
 		switch {
 		case !ok:
 			problems = append(problems, models.ImportProblem{
-				Row:     1,
-				Field:   strings.TrimSpace(h),
-				Code:    ProblemHeader,
-				Message: "unknown column",
+				Row:       1,
+				Field:     strings.TrimSpace(h),
+				Code:      ProblemHeader,
+				Message:   "unknown column",
+				MessageZh: "无法识别的列",
 			})
 		case index[name] > 0:
 			problems = append(problems, models.ImportProblem{
-				Row:     1,
-				Field:   name,
-				Code:    ProblemHeader,
-				Message: "the column appears twice",
+				Row:       1,
+				Field:     name,
+				Code:      ProblemHeader,
+				Message:   "the column appears twice",
+				MessageZh: "该列出现了两次",
 			})
 		default:
 			index[name] = i + 1
@@ -408,10 +412,11 @@ func readCSV(data []byte, cols []column) ([]models.ImportProblem, []record, erro
 	for _, c := range cols {
 		if index[c.name] == 0 {
 			problems = append(problems, models.ImportProblem{
-				Row:     1,
-				Field:   c.name,
-				Code:    ProblemHeader,
-				Message: "the column is missing",
+				Row:       1,
+				Field:     c.name,
+				Code:      ProblemHeader,
+				Message:   "the column is missing",
+				MessageZh: "缺少该列",
 			})
 		}
 	}
@@ -437,9 +442,10 @@ func readCSV(data []byte, cols []column) ([]models.ImportProblem, []record, erro
 			// ends, so the rest of the file is not read.
 			row := rowAt(pe.StartLine)
 			out = append(out, record{row: row, bad: &models.ImportProblem{
-				Row:     row,
-				Code:    ProblemRow,
-				Message: "the row is not valid CSV (check the quotes)",
+				Row:       row,
+				Code:      ProblemRow,
+				Message:   "the row is not valid CSV (check the quotes)",
+				MessageZh: "该行不是有效的 CSV（请检查引号）",
 			}})
 			break
 		}
@@ -458,9 +464,10 @@ func readCSV(data []byte, cols []column) ([]models.ImportProblem, []record, erro
 		rec := record{row: line, fields: map[string]string{}}
 		if len(fields) != len(head) {
 			rec.bad = &models.ImportProblem{
-				Row:     line,
-				Code:    ProblemRow,
-				Message: fmt.Sprintf("the row has %d fields, the header %d", len(fields), len(head)),
+				Row:       line,
+				Code:      ProblemRow,
+				Message:   fmt.Sprintf("the row has %d fields, the header %d", len(fields), len(head)),
+				MessageZh: fmt.Sprintf("该行有 %d 列，表头有 %d 列", len(fields), len(head)),
 			}
 		} else {
 			for name, i := range index {
@@ -490,27 +497,30 @@ type rowProblems struct {
 	ps  []models.ImportProblem
 }
 
-func (r *rowProblems) add(field, code, msg string) {
+// add adds a problem of field, saying why in Chinese (zh) and English (en).
+func (r *rowProblems) add(field, code, zh, en string) {
 	r.ps = append(r.ps, models.ImportProblem{
-		Row:     r.row,
-		Field:   field,
-		Code:    code,
-		Message: msg,
+		Row:       r.row,
+		Field:     field,
+		Code:      code,
+		Message:   en,
+		MessageZh: zh,
 	})
 }
 
-// addErr adds err's client-safe detail as an INVALID problem.
+// addErr adds err's client-safe detail as an INVALID problem (REQUIRED
+// when the detail says the value is required).
 func (r *rowProblems) addErr(field string, err error) {
-	msg := "the value is not valid"
+	zh, en := "该值无效", "the value is not valid"
 	var me *models.Error
-	if errors.As(err, &me) && me.Detail != "" {
-		msg = me.Detail
+	if errors.As(err, &me) && (me.Detail != "" || me.DetailZh != "") {
+		zh, en = me.LocalDetail(true), me.LocalDetail(false)
 	}
 	code := ProblemInvalid
-	if strings.HasSuffix(msg, " is required") {
+	if strings.HasSuffix(en, " is required") {
 		code = ProblemRequired
 	}
-	r.add(field, code, msg)
+	r.add(field, code, zh, en)
 }
 
 // splitList splits a ';'-separated field (a full-width '；' too).
@@ -574,10 +584,11 @@ func (h *householdRows) write(ctx context.Context, i int) (*models.ImportProblem
 		return nil, err
 	}
 	return &models.ImportProblem{
-		Row:     h.line[i],
-		Field:   "room",
-		Code:    ProblemExists,
-		Message: "this room of the building got a household while the file was being imported",
+		Row:       h.line[i],
+		Field:     "room",
+		Code:      ProblemExists,
+		Message:   "this room of the building got a household while the file was being imported",
+		MessageZh: "导入过程中，该楼栋的这个房间已被登记了住户",
 	}, nil
 }
 
@@ -609,7 +620,7 @@ func (s *Service) checkHouseholds(ctx context.Context, p models.Principal, opID 
 		if err != nil {
 			rp.addErr("building", err)
 		} else if h.BuildingID = ix.buildings[name]; h.BuildingID == "" {
-			rp.add("building", ProblemUnknown, "no building of this name in the community")
+			rp.add("building", ProblemUnknown, "本社区没有这个名称的楼栋", "no building of this name in the community")
 		}
 		if h.Room, err = models.CleanText("room", rec.fields["room"], 20); err != nil {
 			rp.addErr("room", err)
@@ -620,11 +631,11 @@ func (s *Service) checkHouseholds(ctx context.Context, p models.Principal, opID 
 		if h.BuildingID != "" && h.Room != "" {
 			k := householdKey{h.BuildingID, h.Room}
 			if first, dup := seen[k]; dup {
-				rp.add("room", ProblemDuplicate, fmt.Sprintf("the same building and room as row %d", first))
+				rp.add("room", ProblemDuplicate, fmt.Sprintf("与第 %d 行的楼栋和房间重复", first), fmt.Sprintf("the same building and room as row %d", first))
 			} else {
 				seen[k] = rec.row
 				if id, ok := ix.households[k]; ok && id != h.ID {
-					rp.add("room", ProblemExists, "this room of the building already has a household")
+					rp.add("room", ProblemExists, "该楼栋的这个房间已有住户", "this room of the building already has a household")
 				}
 			}
 		}
@@ -668,10 +679,11 @@ func (r *residentRows) write(ctx context.Context, i int) (*models.ImportProblem,
 			}
 			if lerr != nil || l.ResidentID != res.ID {
 				return &models.ImportProblem{
-					Row:     r.line[i],
-					Field:   "phone",
-					Code:    ProblemExists,
-					Message: "this phone number was registered while the file was being imported",
+					Row:       r.line[i],
+					Field:     "phone",
+					Code:      ProblemExists,
+					Message:   "this phone number was registered while the file was being imported",
+					MessageZh: "导入过程中，该手机号已被注册",
 				}, nil
 			}
 			err = nil
@@ -742,25 +754,25 @@ func (s *Service) checkResidents(ctx context.Context, p models.Principal, opID s
 			rp.addErr("name", err)
 		}
 		if f["phone"] == "" {
-			rp.add("phone", ProblemRequired, "phone is required")
+			rp.add("phone", ProblemRequired, "手机号必填", "phone is required")
 		} else if r.Phone, err = models.NormalizePhone(f["phone"]); err != nil {
 			rp.addErr("phone", err)
 		} else if first, dup := seen[r.Phone]; dup {
-			rp.add("phone", ProblemDuplicate, fmt.Sprintf("the same phone as row %d", first))
+			rp.add("phone", ProblemDuplicate, fmt.Sprintf("与第 %d 行手机号重复", first), fmt.Sprintf("the same phone as row %d", first))
 		} else {
 			seen[r.Phone] = rec.row
 		}
 		switch b, room := f["building"], f["room"]; {
 		case b == "" && room == "":
 		case b == "":
-			rp.add("building", ProblemRequired, "building is required with a room")
+			rp.add("building", ProblemRequired, "填写了房间，楼栋也必填", "building is required with a room")
 		case room == "":
-			rp.add("room", ProblemRequired, "room is required with a building")
+			rp.add("room", ProblemRequired, "填写了楼栋，房间也必填", "room is required with a building")
 		case ix.buildings[b] == "":
-			rp.add("building", ProblemUnknown, "no building of this name in the community")
+			rp.add("building", ProblemUnknown, "本社区没有这个名称的楼栋", "no building of this name in the community")
 		default:
 			if r.HouseholdID = ix.households[householdKey{ix.buildings[b], room}]; r.HouseholdID == "" {
-				rp.add("room", ProblemUnknown, "no household in this room of the building (import households first)")
+				rp.add("room", ProblemUnknown, "该楼栋没有这个房间的住户（请先导入住户）", "no household in this room of the building (import households first)")
 			}
 		}
 		if y := f["birth_year"]; y != "" {
@@ -769,7 +781,7 @@ func (s *Service) checkResidents(ctx context.Context, p models.Principal, opID s
 				err = checkBirthYear(n, now)
 			}
 			if err != nil {
-				rp.add("birth_year", ProblemInvalid, fmt.Sprintf("birth_year must be a year from 1900 to %d", now.Year()))
+				rp.add("birth_year", ProblemInvalid, fmt.Sprintf("出生年份须在 1900 到 %d 之间", now.Year()), fmt.Sprintf("birth_year must be a year from 1900 to %d", now.Year()))
 			}
 			r.BirthYear = n
 		}
@@ -779,7 +791,7 @@ func (s *Service) checkResidents(ctx context.Context, p models.Principal, opID s
 			case err != nil:
 				rp.addErr("roles", err)
 			case !importableRoles[role]:
-				rp.add("roles", ProblemNotHere, fmt.Sprintf("the %s role is given one resident at a time, not by import", role))
+				rp.add("roles", ProblemNotHere, fmt.Sprintf("%s 角色须逐个居民授予，不能通过导入设置", role), fmt.Sprintf("the %s role is given one resident at a time, not by import", role))
 			default:
 				if !slices.Contains(r.Roles, role) {
 					r.Roles = append(r.Roles, role)
@@ -791,7 +803,7 @@ func (s *Service) checkResidents(ctx context.Context, p models.Principal, opID s
 		}
 		pw := f["initial_password"]
 		if pw == "" {
-			rp.add("initial_password", ProblemRequired, "initial_password is required")
+			rp.add("initial_password", ProblemRequired, "初始密码必填", "initial_password is required")
 		} else if err := checkPassword(pw); err != nil {
 			rp.addErr("initial_password", err)
 		}
@@ -823,7 +835,7 @@ func (s *Service) checkResidents(ctx context.Context, p models.Principal, opID s
 			out.login[i] = true
 			return nil
 		}
-		perRow[out.check[i]].add("phone", ProblemExists, "this phone number is already registered")
+		perRow[out.check[i]].add("phone", ProblemExists, "该手机号已注册", "this phone number is already registered")
 		return nil
 	})
 	if err != nil {

@@ -123,8 +123,8 @@ func rejectedRows(t *testing.T, err error) []int {
 	}
 	var rows []int
 	for _, p := range rej.Problems {
-		if p.Code == "" || p.Message == "" {
-			t.Errorf("problem without code or message: %+v", p)
+		if p.Code == "" || p.Message == "" || p.MessageZh == "" {
+			t.Errorf("problem without code or message in both languages: %+v", p)
 		}
 		if !slices.Contains(rows, p.Row) {
 			rows = append(rows, p.Row)

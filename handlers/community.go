@@ -717,7 +717,7 @@ func importRejected(c *fiber.Ctx, rej *directory.ImportRejection) error {
 		Rows: make([]problemJSON, len(rej.Problems)),
 	}
 	for i, pr := range rej.Problems {
-		out.Rows[i] = problemJSON{pr.Row, pr.Field, pr.Code, pr.Message}
+		out.Rows[i] = problemJSON{pr.Row, pr.Field, pr.Code, pr.Local(zh)}
 	}
 	return c.Status(info.status).JSON(out)
 }

@@ -60,8 +60,9 @@ func (h *api) previewImport(kind string) fiber.Handler {
 		}
 		out := importPreviewJSON{Kind: pv.Kind, Rows: pv.Rows, OK: len(pv.Problems) == 0, List: make([]problemJSON, len(pv.Problems))}
 		bad := map[int]bool{}
+		zh := wantsChinese(c)
 		for i, pr := range pv.Problems {
-			out.List[i] = problemJSON{pr.Row, pr.Field, pr.Code, pr.Message}
+			out.List[i] = problemJSON{pr.Row, pr.Field, pr.Code, pr.Local(zh)}
 			bad[pr.Row] = true
 		}
 		out.Bad = len(bad)

@@ -182,12 +182,26 @@ func NormalizePlate(s string) (string, error) {
 
 // ImportProblem is what is wrong with one field of one row of a CSV
 // import. Row is the line in the file as a spreadsheet numbers it: the
-// header is row 1, the first data row is row 2.
+// header is row 1, the first data row is row 2. Message says why in
+// English, MessageZh in Chinese; Local picks the reader's.
 type ImportProblem struct {
-	Row     int
-	Field   string
-	Code    string
-	Message string
+	Row       int
+	Field     string
+	Code      string
+	Message   string
+	MessageZh string
+}
+
+// Local returns the problem's message for a reader of Chinese (zh) or
+// English, falling back to whichever language it has.
+func (p ImportProblem) Local(zh bool) string {
+	if zh && p.MessageZh != "" {
+		return p.MessageZh
+	}
+	if p.Message == "" {
+		return p.MessageZh
+	}
+	return p.Message
 }
 
 // ResidentFilter narrows a listing of one community's residents. The

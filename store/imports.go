@@ -14,6 +14,8 @@ type problemDoc struct {
 	Field   string `bson:"field"`
 	Code    string `bson:"code"`
 	Message string `bson:"message"`
+	// MessageZh is absent from imports recorded before it was kept.
+	MessageZh string `bson:"message_zh,omitempty"`
 }
 
 // importDoc is an import and its outcome as stored in imports.
@@ -66,10 +68,11 @@ func (d importDoc) model() models.Import {
 	}
 	for _, p := range d.Problems {
 		im.Problems = append(im.Problems, models.ImportProblem{
-			Row:     p.Row,
-			Field:   p.Field,
-			Code:    p.Code,
-			Message: p.Message,
+			Row:       p.Row,
+			Field:     p.Field,
+			Code:      p.Code,
+			Message:   p.Message,
+			MessageZh: p.MessageZh,
 		})
 	}
 	return im
@@ -80,10 +83,11 @@ func toProblemDocs(ps []models.ImportProblem) []problemDoc {
 	out := make([]problemDoc, len(ps))
 	for i, p := range ps {
 		out[i] = problemDoc{
-			Row:     p.Row,
-			Field:   p.Field,
-			Code:    p.Code,
-			Message: p.Message,
+			Row:       p.Row,
+			Field:     p.Field,
+			Code:      p.Code,
+			Message:   p.Message,
+			MessageZh: p.MessageZh,
 		}
 	}
 	return out
