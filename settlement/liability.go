@@ -65,7 +65,11 @@ func (s *Service) Liability(ctx context.Context, p models.Principal, month strin
 	}
 	sum, err := s.store.LiabilitySummary(ctx, c.ID)
 	if errors.Is(err, models.ErrNotFound) {
-		sum, err = s.summarise(ctx, c, now)
+		var first any
+		first, err, _ = s.summing.Do(c.ID, func() (any, error) { return s.summarise(ctx, c, now) })
+		if err == nil {
+			sum = first.(models.LiabilitySummary)
+		}
 	}
 	if err != nil {
 		return LiabilityReport{}, fmt.Errorf("liability: %w", err)
