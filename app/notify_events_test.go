@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,11 +37,10 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 	ctx := context.Background()
 	staff, son, elder, clerk := w.login(phoneStaffA), w.login(phoneSonA), w.login(phoneElderA), w.login(phoneClerkA)
 	sonID, elderID := w.ids[phoneSonA], w.ids[phoneElderA]
-	key := 0
+	var key atomic.Int64
 	keyed := func(method, path, token string, body any) reply {
 		t.Helper()
-		key++
-		return w.call(method, path, token, body, "Idempotency-Key", fmt.Sprintf("events-key-%04d", key))
+		return w.call(method, path, token, body, "Idempotency-Key", fmt.Sprintf("events-key-%04d", key.Add(1)))
 	}
 	start := time.Now().Add(-30 * time.Hour).Truncate(time.Minute)
 	claim := func(from time.Time) string {
