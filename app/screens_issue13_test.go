@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -187,5 +188,143 @@ func TestScreensIssue13_3_LoadProblemSaidInWordsAndRetried(t *testing.T) {
 	s.do(her, "back online", fail("none"), chromedp.Click(chromedp.CSS(`[data-test=retry]`)), waitText("早餐套餐"))
 	if n, err := chromedp.Run(her, chromedp.Evaluate[int](`document.querySelectorAll('[data-test=load-problem]').length`)); err != nil || n != 0 {
 		t.Fatalf("the problem stays on screen after the retry loaded (%d, %v)", n, err)
+	}
+}
+
+// auditJS lists what a person would trip over on the page shown: anything
+// wider than the screen, English words left on a Chinese screen, and tap
+// targets smaller than the norm (44 px; 60 px high for buttons in the
+// large-text mode). One line per finding.
+const auditJS = `(() => {
+	const out = [];
+	const W = window.innerWidth;
+	const care = document.documentElement.classList.contains('care');
+	const seen = (el) => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el); return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none' && !el.closest('[aria-hidden=true]'); };
+	if (document.documentElement.scrollWidth > W + 1) out.push('overflow: page is ' + document.documentElement.scrollWidth + ' px wide');
+	for (const el of document.querySelectorAll('body *')) {
+		if (!seen(el) || el.closest('.van-tabbar,.van-toast')) continue;
+		const r = el.getBoundingClientRect();
+		if (r.right > W + 1 && getComputedStyle(el).overflowX !== 'hidden' && !el.closest('[style*=overflow],.van-swipe')) out.push('overflow: ' + el.tagName + '.' + el.className + ' right ' + Math.round(r.right) + ': ' + (el.innerText || '').slice(0, 30));
+	}
+	const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+	const allowed = /^(QR|PNG|PDF|CSV|ID)$/;
+	for (let n; (n = walker.nextNode()); ) {
+		const el = n.parentElement;
+		if (!el || !seen(el) || el.closest('[data-test=code],.van-field__control,[lang=en]')) continue;
+		for (const word of n.textContent.match(/[A-Za-z]{3,}/g) || []) if (!allowed.test(word)) out.push('english: ' + word + ' in ' + n.textContent.trim().slice(0, 40));
+	}
+	for (const el of document.querySelectorAll('button,a[href],[role=button],.van-cell--clickable,.van-switch,input')) {
+		if (!seen(el) || el.closest('.van-tabbar')) continue;
+		// A field's or a switch's target is its whole row.
+		const r = (el.matches('input,.van-switch') && el.closest('.van-cell') || el).getBoundingClientRect();
+		const tall = care && el.matches('button.van-button--normal,button.van-button--large,button[type=submit]') ? 60 : 44;
+		if (r.height < tall - 0.5 || (r.width < 44 - 0.5 && !el.matches('input'))) out.push('small: ' + el.tagName + ' ' + Math.round(r.width) + 'x' + Math.round(r.height) + ' ' + (el.innerText || el.getAttribute('aria-label') || el.className).trim().slice(0, 30));
+	}
+	return [...new Set(out)];
+})()`
+
+// audit visits each path at 375×667 and returns what auditJS found there.
+// Its pictures go to LINLI_AUDIT_SHOTS when set (to look at them), not to
+// docs/screens.
+func (s *screens) audit(ctx context.Context, name string, paths map[string]string) []string {
+	s.t.Helper()
+	var found []string
+	keep := s.shots
+	s.shots = os.Getenv("LINLI_AUDIT_SHOTS")
+	if s.shots == "" {
+		s.shots = s.t.TempDir()
+	}
+	defer func() { s.shots = keep }()
+	for shot, path := range paths {
+		s.do(ctx, "open "+path, chromedp.Navigate(s.base+path), chromedp.WaitReady(chromedp.CSS(`#app > *`)))
+		s.do(ctx, "settle "+path, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Poll[bool](`!document.querySelector('.van-loading') && !!document.querySelector('.van-nav-bar,.hello,.login,.clerk,.qr-page')`,
+				chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))(ctx, t)
+			return err
+		}))
+		s.shot(ctx, name+"-"+shot)
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](auditJS))
+		if err != nil {
+			s.t.Fatalf("audit %s: %v", path, err)
+		}
+		for _, g := range got {
+			found = append(found, path+": "+g)
+		}
+	}
+	return found
+}
+
+// Issue 13 (what a person sees). Every resident screen, the clerk's page
+// and the login at a 375×667 phone, in the standard and the large-text
+// mode: nothing wider than the screen, no English on a Chinese screen, tap
+// targets of at least 44 px (buttons 60 px high in the large-text mode).
+func TestScreensIssue13_4_EveryScreenFitsAPhone(t *testing.T) {
+	w := newWorld(t)
+	s := newScreens(t, w)
+	her := s.person()
+	s.do(her, "375×667", chromedp.EmulateViewport(375, 667, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	s.login(her, "/", phoneElderA)
+	s.do(her, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	var breakfast string
+	r := w.call("GET", "/api/v1/me/rewards", w.login(phoneElderA), nil)
+	var cat struct {
+		Rewards []struct{ ID, Kind string }
+	}
+	r.decode(t, &cat)
+	for _, x := range cat.Rewards {
+		if x.Kind == "merchant" {
+			breakfast = x.ID
+		}
+	}
+	paths := map[string]string{
+		"home":          "/",
+		"activities":    "/activities",
+		"rewards":       "/rewards",
+		"qr":            "/rewards/" + breakfast + "/qr",
+		"me":            "/me",
+		"redemptions":   "/me/redemptions",
+		"records":       "/me/records",
+		"points":        "/ledger/POINTS",
+		"hours":         "/ledger/HOURS",
+		"honour":        "/honour",
+		"gifts":         "/me/gifts",
+		"certificate":   "/me/certificate",
+		"mutual-aid":    "/mutual-aid",
+		"filial":        "/filial",
+		"notifications": "/me/notifications",
+	}
+	var found []string
+	found = append(found, s.audit(her, "audit-375", paths)...)
+	s.do(her, "large text", chromedp.Navigate(s.base+"/me"), chromedp.WaitVisible(chromedp.CSS(`.van-switch`)), chromedp.Click(chromedp.CSS(`.van-switch`)), chromedp.WaitVisible(chromedp.CSS(`html.care`)))
+	found = append(found, s.audit(her, "audit-375-care", paths)...)
+
+	head := s.person()
+	s.do(head, "375×667", chromedp.EmulateViewport(375, 667, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	s.login(head, "/", phoneHeadA)
+	s.do(head, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	found = append(found, s.audit(head, "audit-375-head", map[string]string{"duties": "/me/duties"})...)
+	lead := s.person()
+	s.do(lead, "375×667", chromedp.EmulateViewport(375, 667, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	s.login(lead, "/", phoneTeamLeadA)
+	s.do(lead, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	found = append(found, s.audit(lead, "audit-375-lead", map[string]string{"attendance": "/me/attendance"})...)
+
+	// A breakfast redeemed today, so the clerk's list has a line to refund.
+	png := w.call("GET", "/api/v1/rewards/"+breakfast+"/qr.png", w.login(phoneElderA), nil)
+	if png.Status != 200 {
+		t.Fatalf("qr.png: %d", png.Status)
+	}
+	if r := w.call("POST", "/api/v1/merchant/scans", w.login(phoneClerkA), map[string]string{"code": png.Header.Get("X-QR-Code")}, "Idempotency-Key", "audit-scan-1"); r.Status != 201 && r.Status != 200 {
+		t.Fatalf("scan: %d %s", r.Status, r.Body)
+	}
+
+	clerk := s.person()
+	s.do(clerk, "375×667", chromedp.EmulateViewport(375, 667, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	found = append(found, s.audit(clerk, "audit-375-out", map[string]string{"login": "/login", "clerk-login": "/merchant/"})...)
+	s.login(clerk, "/merchant/", phoneClerkA)
+	s.do(clerk, "clerk page", waitText("今日核销"), waitText("退款"))
+	found = append(found, s.audit(clerk, "audit-375-clerk", map[string]string{"clerk": "/merchant/"})...)
+	if len(found) > 0 {
+		t.Fatalf("%d things a person would trip over:\n%s", len(found), strings.Join(found, "\n"))
 	}
 }
