@@ -328,3 +328,55 @@ func TestScreensIssue13_4_EveryScreenFitsAPhone(t *testing.T) {
 		t.Fatalf("%d things a person would trip over:\n%s", len(found), strings.Join(found, "\n"))
 	}
 }
+
+// Issue 13 (activities: typing the short code). The team lead holds up
+// her activity's check-in code from 活动签到确认; 王小明, signed up, taps
+// 签到 on 活动 and types the six digits instead of scanning, and is
+// checked in.
+func TestScreensIssue13_5_CheckInByTypingTheCode(t *testing.T) {
+	w := newWorld(t)
+	lead := w.login(phoneTeamLeadA)
+	now := time.Now().UTC()
+	r := w.call("POST", "/api/v1/activities", lead, map[string]any{
+		"title":        "楼道清洁",
+		"category":     "环境",
+		"place":        "5号楼",
+		"start":        now.Add(2 * time.Minute),
+		"end":          now.Add(2 * time.Hour),
+		"capacity":     5,
+		"max_minutes":  120,
+		"self_checkin": true,
+	})
+	if r.Status != 201 {
+		t.Fatalf("create activity: %d %s", r.Status, r.Body)
+	}
+	var a struct{ ID string }
+	r.decode(t, &a)
+	if r := w.call("POST", "/api/v1/activities/"+a.ID+"/signup", w.login(phoneSonA), nil); r.Status != 201 {
+		t.Fatalf("sign up: %d %s", r.Status, r.Body)
+	}
+	s := newScreens(t, w)
+	li := s.person()
+	s.login(li, "/", phoneTeamLeadA)
+	s.do(li, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(li, "her code", chromedp.Navigate(s.base+"/me/attendance"), waitText("楼道清洁"), clickText("楼道清洁"),
+		chromedp.Click(chromedp.CSS(`[data-test=show-code]`)), chromedp.WaitVisible(chromedp.CSS(`[data-test=checkin-code]`)),
+		chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+			_, err := chromedp.Poll[bool](`document.querySelector('[data-test=checkin-code]').innerText.replace(/\s/g, '').length === 6`,
+				chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))(ctx, target)
+			return err
+		}))
+	s.shot(li, "resident-checkin-code")
+	code := strings.ReplaceAll(s.text(li, `[data-test=checkin-code]`), " ", "")
+
+	him := s.person()
+	s.login(him, "/", phoneSonA)
+	s.do(him, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(him, "type the code", clickText("活动"), waitText("楼道清洁"), clickText("签到"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=checkin-code]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=checkin-code]`), code),
+		chromedp.Click(chromedp.CSS(`[data-test=send-code]`)), waitText("签到成功"))
+	if r := w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", lead, map[string]any{"resident_id": w.ids[phoneSonA], "action": "checkin"}); r.code() != "ALREADY_CHECKED_IN" {
+		t.Fatalf("the typed code did not check him in: %d %s", r.Status, r.Body)
+	}
+}
