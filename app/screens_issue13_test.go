@@ -380,3 +380,85 @@ func TestScreensIssue13_5_CheckInByTypingTheCode(t *testing.T) {
 		t.Fatalf("the typed code did not check him in: %d %s", r.Status, r.Body)
 	}
 }
+
+// Issue 13 (the honour board and my own entry, hiding it). The listed
+// resident taps 不公开 on her own entry: the page says it in words, and
+// the public board no longer shows her; 公开展示 brings her back.
+func TestScreensIssue13_6_HidingMyHonourEntry(t *testing.T) {
+	w := newWorld(t)
+	const phoneListed = "13900000010"
+	onBoard := func() int {
+		var b struct {
+			Board []struct {
+				EntryID string `json:"entry_id"`
+			} `json:"board"`
+		}
+		r := w.call("GET", "/api/v1/honour/board", w.login(phoneSonA), nil)
+		if r.Status != 200 {
+			t.Fatalf("board: %d %s", r.Status, r.Body)
+		}
+		r.decode(t, &b)
+		return len(b.Board)
+	}
+	before := onBoard()
+	if before == 0 {
+		t.Fatal("the demo lists nobody")
+	}
+	s := newScreens(t, w)
+	her := s.person()
+	s.login(her, "/", phoneListed)
+	s.do(her, "home", chromedp.WaitVisible(chromedp.CSS(`[data-test=points] .big-number`)))
+	s.do(her, "her entry", chromedp.Navigate(s.base+"/honour"), waitText("我的红榜"), waitText("已上榜"), waitText("公开展示"),
+		chromedp.Click(chromedp.CSS(`[data-test^=visibility-]`)), waitText("不公开"))
+	s.do(her, "said in words", chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](`document.querySelector('[data-test^=visibility-]').innerText.includes('公开展示')`,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))(ctx, target)
+		return err
+	}))
+	s.shot(her, "resident-honour-hidden")
+	if got := onBoard(); got != before-1 {
+		t.Fatalf("the board shows %d after she hid her entry; %d before", got, before)
+	}
+	s.do(her, "shown again", chromedp.Click(chromedp.CSS(`[data-test^=visibility-]`)), chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](`document.querySelector('[data-test^=visibility-]').innerText.includes('不公开')`,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))(ctx, target)
+		return err
+	}))
+	if got := onBoard(); got != before {
+		t.Fatalf("the board shows %d after she showed her entry again; want %d", got, before)
+	}
+}
+
+// Issue 13 (the clerk's page: refund within the window). A breakfast
+// fulfilled this morning is in the clerk's list of the day; 退款, after a
+// confirm dialog, marks it refunded and returns the resident's points.
+func TestScreensIssue13_7_ClerkRefundsToday(t *testing.T) {
+	w := newWorld(t)
+	elder := w.ids[phoneElderA]
+	var cat struct {
+		Rewards []struct{ ID, Kind string }
+	}
+	w.call("GET", "/api/v1/me/rewards", w.login(phoneElderA), nil).decode(t, &cat)
+	breakfast := ""
+	for _, x := range cat.Rewards {
+		if x.Kind == "merchant" {
+			breakfast = x.ID
+		}
+	}
+	before, _ := w.points(elder)
+	png := w.call("GET", "/api/v1/rewards/"+breakfast+"/qr.png", w.login(phoneElderA), nil)
+	if r := w.call("POST", "/api/v1/merchant/scans", w.login(phoneClerkA), map[string]string{"code": png.Header.Get("X-QR-Code")}, "Idempotency-Key", "refund-scan-1"); r.Status != 201 && r.Status != 200 {
+		t.Fatalf("scan: %d %s", r.Status, r.Body)
+	}
+	if spent, _ := w.points(elder); before-spent != 20 {
+		t.Fatalf("the breakfast took %d points; want 20", before-spent)
+	}
+	s := newScreens(t, w)
+	clerk := s.person()
+	s.login(clerk, "/merchant/", phoneClerkA)
+	s.do(clerk, "today's list", waitText("今日核销 1 笔"), waitText("已使用"), chromedp.Click(chromedp.CSS(`[data-test=refund]`)), waitText("确认退款"),
+		chromedp.Click(chromedp.CSS(`.van-dialog__confirm`)), waitText("已退款"))
+	if after, _ := w.points(elder); after != before {
+		t.Fatalf("her points after the refund %d; %d before the breakfast", after, before)
+	}
+}
