@@ -462,3 +462,81 @@ func TestScreensIssue13_7_ClerkRefundsToday(t *testing.T) {
 		t.Fatalf("her points after the refund %d; %d before the breakfast", after, before)
 	}
 }
+
+// Issue 13 (my service records and asking for a correction; my
+// redemptions and cancelling a held one). 王奶奶 asks for her approved
+// record to be corrected to 150 minutes, with a reason: the request is
+// the API's, pending. With 100 points awarded she redeems the parking
+// reduction for her household's car (a confirm dialog), then cancels the held redemption from 我的兑换
+// and has her points back.
+func TestScreensIssue13_8_CorrectionAndCancellingAHeldRedemption(t *testing.T) {
+	w := newWorld(t)
+	elder := w.ids[phoneElderA]
+	staff := w.login(phoneStaffA)
+	now := time.Now().UTC()
+	r := w.call("POST", "/api/v1/activities", staff, map[string]any{
+		"title":        "助老探访",
+		"category":     "助老",
+		"place":        "活动室",
+		"start":        now.Add(-3 * time.Hour),
+		"end":          now.Add(time.Hour),
+		"capacity":     5,
+		"max_minutes":  180,
+		"self_checkin": true,
+	})
+	var a struct{ ID string }
+	r.decode(t, &a)
+	w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", staff, map[string]any{"resident_id": elder, "action": "checkin", "at": now.Add(-2 * time.Hour)})
+	r = w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", staff, map[string]any{"resident_id": elder, "action": "checkout"})
+	var att struct{ Record struct{ ID string } }
+	r.decode(t, &att)
+	if r := w.call("POST", "/api/v1/service-records/"+att.Record.ID+"/approve", staff, map[string]any{}, "Idempotency-Key", "approve-fix-1"); r.Status != 200 {
+		t.Fatalf("approve: %d %s", r.Status, r.Body)
+	}
+	if r := w.call("POST", "/api/v1/residents/"+elder+"/points/adjustments", staff, map[string]any{"points": 100, "direction": "award", "category": "好人好事", "reason": "楼道清扫"}, "Idempotency-Key", "award-park-1"); r.Status != 201 && r.Status != 200 {
+		t.Fatalf("award: %d %s", r.Status, r.Body)
+	}
+	// A parking reduction is for the household's registered car.
+	var res struct {
+		HouseholdID string `json:"household_id"`
+	}
+	w.call("GET", "/api/v1/residents/"+elder, staff, nil).decode(t, &res)
+	if r := w.call("PATCH", "/api/v1/households/"+res.HouseholdID, staff, map[string]any{"plates": []string{"沪A12345"}}); r.Status != 200 {
+		t.Fatalf("register the plate: %d %s", r.Status, r.Body)
+	}
+	before, _ := w.points(elder)
+
+	s, her := signedInElder(t, w)
+	s.do(her, "ask for a correction", chromedp.Navigate(s.base+"/me/records"), waitText("助老探访"), clickText("申请更正"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=fix-minutes]`)),
+		chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`(() => { document.querySelector('input[name=fix-minutes]').select(); return true })()`)(ctx, target)
+			return err
+		}),
+		chromedp.SendKeys(chromedp.CSS(`input[name=fix-minutes]`), "150"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=fix-reason]`), "签退时忘记扫码"),
+		chromedp.Click(chromedp.CSS(`[data-test=send-correction]`)), waitText("已提交，等待社工审核"))
+	var cs struct {
+		Corrections []struct {
+			Minutes int64
+			Reason  string
+			Decided bool
+		}
+	}
+	w.call("GET", "/api/v1/service-records/"+att.Record.ID+"/corrections", w.login(phoneElderA), nil).decode(t, &cs)
+	if len(cs.Corrections) != 1 || cs.Corrections[0].Minutes != 150 || cs.Corrections[0].Reason != "签退时忘记扫码" || cs.Corrections[0].Decided {
+		t.Fatalf("the API has %+v; want one pending correction to 150 minutes", cs.Corrections)
+	}
+
+	s.do(her, "redeem the parking reduction", chromedp.Navigate(s.base+"/rewards"), waitText("停车费减免"),
+		chromedp.Click(chromedp.CSS(`[data-test=redeem-parking]`)), waitText("确认兑换"),
+		chromedp.Click(chromedp.CSS(`.van-dialog__confirm`)), waitText("我的兑换"), chromedp.WaitVisible(chromedp.CSS(`[data-status=held]`)))
+	if held, _ := w.points(elder); before-held != 100 {
+		t.Fatalf("the parking reduction held %d points; want 100", before-held)
+	}
+	s.do(her, "cancel it", chromedp.Click(chromedp.CSS(`[data-status=held] [data-test=cancel]`)), waitText("取消后 100 积分退回"),
+		chromedp.Click(chromedp.CSS(`.van-dialog__confirm`)), chromedp.WaitVisible(chromedp.CSS(`[data-status=cancelled]`)), waitText("已取消"))
+	if after, _ := w.points(elder); after != before {
+		t.Fatalf("her points after cancelling %d; %d before", after, before)
+	}
+}
