@@ -210,7 +210,7 @@ const auditJS = `(() => {
 	const allowed = /^(QR|PNG|PDF|CSV|ID)$/;
 	for (let n; (n = walker.nextNode()); ) {
 		const el = n.parentElement;
-		if (!el || !seen(el) || el.closest('[data-test=code],.van-field__control,[lang=en]')) continue;
+		if (!el || !seen(el) || el.closest('[data-test=code],.van-field__control,[lang=en],[translate=no]')) continue;
 		for (const word of n.textContent.match(/[A-Za-z]{3,}/g) || []) if (!allowed.test(word)) out.push('english: ' + word + ' in ' + n.textContent.trim().slice(0, 40));
 	}
 	for (const el of document.querySelectorAll('button,a[href],[role=button],.van-cell--clickable,.van-switch,input')) {
@@ -534,7 +534,17 @@ func TestScreensIssue13_8_CorrectionAndCancellingAHeldRedemption(t *testing.T) {
 	if held, _ := w.points(elder); before-held != 100 {
 		t.Fatalf("the parking reduction held %d points; want 100", before-held)
 	}
-	s.do(her, "cancel it", chromedp.Click(chromedp.CSS(`[data-status=held] [data-test=cancel]`)), waitText("取消后 100 积分退回"),
+	// Tapped again until the dialog is up: the list may still be settling
+	// from the page it came from.
+	s.do(her, "cancel it", chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](`(() => {
+			if (document.body.innerText.includes('取消后 100 积分退回')) return true;
+			const b = document.querySelector('[data-status=held] [data-test=cancel]');
+			if (b) b.click();
+			return false;
+		})()`, chromedp.WithPollingInterval(300*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))(ctx, target)
+		return err
+	}), waitText("取消后 100 积分退回"),
 		chromedp.Click(chromedp.CSS(`.van-dialog__confirm`)), chromedp.WaitVisible(chromedp.CSS(`[data-status=cancelled]`)), waitText("已取消"))
 	if after, _ := w.points(elder); after != before {
 		t.Fatalf("her points after cancelling %d; %d before", after, before)
