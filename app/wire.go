@@ -146,6 +146,9 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		Requests: community.NewRequests(st, now),
 		Now:      now,
 	}
+	if err := sys.wireDataKeys(); err != nil {
+		return nil, err
+	}
 	if err := sys.wireAuth(); err != nil {
 		return nil, err
 	}
@@ -282,6 +285,10 @@ func (s *system) schedule() []scheduledJob {
 		// the 1st-3rd) the "within 30 days" one, from 7 days before the
 		// month's end the second; hourly until each is done.
 		{"0 9-20 4-31 * *", jobs.PointsReminders(reminderJob{s.reminders}, s.loc)},
+		// A nightly pass seals under the current data key whatever a
+		// replica still on the old keys wrote; `linli rotate-keys` runs it
+		// at once after a rotation.
+		{"50 3 * * *", jobs.RotateKeys(s.resealPersonalData, s.loc)},
 	}
 	if s.cfg.embedded() && s.cfg.BackupKeepDays > 0 {
 		// After the night's settlement tick, catch-up and audit, so the

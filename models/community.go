@@ -62,11 +62,15 @@ type Resident struct {
 	Name        string
 	Phone       string
 	BirthYear   int
+	IDNumber    string // 身份证号, optional; stored sealed like the phone
 	Roles       []Role
 	MerchantID  string
 	PartnerID   string
 	Family      []FamilyLink
 	Created     time.Time
+	// Erased is when the resident's name, phone, ID number and birth year
+	// were removed after they moved away (zero while kept).
+	Erased time.Time
 }
 
 var phonePattern = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
@@ -87,6 +91,15 @@ func MaskPhone(p string) string {
 		return "****"
 	}
 	return p[:3] + "****" + p[len(p)-4:]
+}
+
+var phoneInText = regexp.MustCompile(`1[3-9][0-9]{9}`)
+
+// MaskPhonesIn masks every mainland mobile number in free text (a
+// description typed at a counter, a log line) as 138****5678, so text that
+// leaves the service for a partner or a log never carries a phone in full.
+func MaskPhonesIn(s string) string {
+	return phoneInText.ReplaceAllStringFunc(s, MaskPhone)
 }
 
 // MaskName shows a name as 张* (first character, then one star per other).

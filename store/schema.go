@@ -17,7 +17,7 @@ const (
 	colBuildings        = "buildings"
 	colHouseholds       = "households"
 	colResidents        = "residents"
-	colLogins           = "logins" // _id is the phone: one login per phone
+	colLogins           = "logins" // _id is the blind index of the phone (store/sealed.go): one login per phone
 	colSessions         = "sessions"
 	colRefreshTokens    = "refresh_tokens" // _id is the token's hash
 	colEntries          = "ledger_entries" // _id is account:seq
