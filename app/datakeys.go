@@ -48,3 +48,13 @@ func (s *system) resealPersonalData(ctx context.Context) (jobs.Counts, error) {
 		"remaining": c.Remaining,
 	}, err
 }
+
+// eraseDue is one pass of the erasure job.
+func (s *system) eraseDue(ctx context.Context) (jobs.Counts, error) {
+	c, err := s.communities.EraseDue(ctx)
+	return jobs.Counts{
+		"moved_away": c.MovedAway,
+		"erased":     c.Erased,
+		"waiting":    c.Waiting,
+	}, err
+}

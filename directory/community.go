@@ -75,6 +75,10 @@ type Service struct {
 	now    func() time.Time
 	terms  HeadTermKeeper
 	notify community.Notifier
+	// residency and policies: marking residents moved away and erasing
+	// them (residency.go); set by TrackResidency.
+	residency ResidencyStore
+	policies  community.PolicySource
 }
 
 // HeadTermKeeper records building heads' terms (the honour service).

@@ -54,6 +54,7 @@ type Deps struct {
 	Inbox      inboxService
 	Deliveries deliveryService
 	Requests   requestLog
+	Residency  residencyService
 	// Now is the service's clock, for what an answer shows as of now (a
 	// reward's active flag, the default day and month of a listing).
 	// Unset, it is the wall clock.
@@ -130,6 +131,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesMutualAid(v1)
 	h.routesConsole(v1)
 	h.routesInbox(v1)
+	h.routesResidency(v1)
 	return app
 }
 

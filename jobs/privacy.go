@@ -19,3 +19,18 @@ func RotateKeys(reseal func(ctx context.Context) (Counts, error), loc *time.Loca
 		},
 	}
 }
+
+// Erasure erases the personal information of residents who moved away
+// longer ago than their community's retention period (name to a
+// pseudonym; phone, ID number, birth year and login removed), keeping
+// every ledger entry and statement as it is. erase is one pass, safe to
+// repeat (its crash points: directory.Service.EraseDue).
+func Erasure(erase func(ctx context.Context) (Counts, error), loc *time.Location) Job {
+	return Job{
+		Name:   "erasure",
+		Period: Daily(loc),
+		Run: func(ctx context.Context, _ string) (Counts, error) {
+			return erase(ctx)
+		},
+	}
+}

@@ -234,3 +234,24 @@ type Login struct {
 	CommunityID  string
 	PasswordHash string // Argon2id, in its encoded form
 }
+
+// Residency is what was decided about a resident leaving: when staff
+// marked them moved away, and, once the retention period has passed, when
+// their personal information was erased (zero until then).
+type Residency struct {
+	ResidentID  string
+	CommunityID string
+	MovedAway   time.Time
+	MarkedBy    string
+	Erased      time.Time
+}
+
+// ErasePseudonym is the name a resident is shown by once their personal
+// information is erased: the same for every run, and nothing of the person.
+func ErasePseudonym(residentID string) string {
+	tail := residentID
+	if len(tail) > 6 {
+		tail = tail[len(tail)-6:]
+	}
+	return "已迁出居民-" + tail
+}
