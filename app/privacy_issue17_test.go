@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -222,5 +223,34 @@ func TestIssue17_PIPL_ErasureResumesAfterCrash(t *testing.T) {
 	}
 	if _, err := w.sys.store.LoginByPhone(ctx, phoneSonA); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("login after resumed erasure: %v", err)
+	}
+}
+
+// Staff may record a resident's ID number: a bad one is refused 400, a
+// good one is kept (sealed) and never shown by the API.
+func TestIssue17_PIPL_IDNumberKeptNeverShown(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	staff := w.login(phoneStaffA)
+	body := func(id string) map[string]any {
+		return map[string]any{
+			"name":             "赵大爷",
+			"phone":            "13800000099",
+			"id_number":        id,
+			"initial_password": demoPassword,
+		}
+	}
+	for _, bad := range []string{"110105194912310021", "11010519491231002", "1101051949123100XX"} {
+		if r := w.call("POST", "/api/v1/residents", staff, body(bad)); r.Status != http.StatusBadRequest {
+			t.Fatalf("id number %s: %d %s", bad, r.Status, r.Body)
+		}
+	}
+	r := w.call("POST", "/api/v1/residents", staff, body("11010519491231002x"))
+	if r.Status != http.StatusCreated || strings.Contains(string(r.Body), "1101051949") {
+		t.Fatalf("create with an id number: %d %s", r.Status, r.Body)
+	}
+	got, err := w.sys.store.Resident(context.Background(), jsonField(t, r, "id"))
+	if err != nil || got.IDNumber != "11010519491231002X" {
+		t.Fatalf("stored id number: %+v, %v", got, err)
 	}
 }

@@ -85,6 +85,27 @@ func NormalizePhone(s string) (string, error) {
 	return s, nil
 }
 
+var idNumberPattern = regexp.MustCompile(`^[0-9]{17}[0-9X]$`)
+
+// NormalizeIDNumber checks a resident identity card number (身份证号, 18
+// characters, GB 11643 check digit), upper-casing a final x.
+func NormalizeIDNumber(s string) (string, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	bad := ErrValidation.Withf("id_number 必须是 18 位身份证号", "id_number must be an 18-character resident ID number")
+	if !idNumberPattern.MatchString(s) {
+		return "", bad
+	}
+	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i, w := range weights {
+		sum += int(s[i]-'0') * w
+	}
+	if "10X98765432"[sum%11] != s[17] {
+		return "", bad
+	}
+	return s, nil
+}
+
 // MaskPhone shows a phone as 138****5678.
 func MaskPhone(p string) string {
 	if len(p) < 7 {
