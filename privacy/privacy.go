@@ -230,9 +230,6 @@ func (s *Service) AccessLog(ctx context.Context, p models.Principal, cursor stri
 	if p.ResidentID == "" {
 		return nil, "", models.ErrForbidden
 	}
-	if len(cursor) > 40 {
-		return nil, "", models.ErrBadCursor.Withf("翻页位置无效。", "the cursor is not valid")
-	}
 	rs, next, err := s.store.AccessLog(ctx, p.ResidentID, cursor, community.PageLimit(limit))
 	if err != nil {
 		return nil, "", fmt.Errorf("access log: %w", err)

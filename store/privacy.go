@@ -16,7 +16,6 @@ const (
 	colAccessLog = "access_log" // who read whose personal data; each resident's list acc:<resident>
 )
 
-
 type consentDoc struct {
 	ID        string    `bson:"_id"`
 	Resident  string    `bson:"resident"`
