@@ -133,9 +133,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesMutualAid(v1)
 	h.routesConsole(v1)
 	h.routesInbox(v1)
-	if d.Privacy != nil {
-		h.routesPrivacy(v1)
-	}
+	h.routesPrivacy(v1)
 	return app
 }
 
