@@ -206,7 +206,11 @@ type exportSources struct{ sys *system }
 
 // owner is r as the reader of their own data.
 func owner(r models.Resident) models.Principal {
-	return models.Principal{ResidentID: r.ID, CommunityID: r.CommunityID, Roles: r.Roles}
+	return models.Principal{
+		ResidentID:  r.ID,
+		CommunityID: r.CommunityID,
+		Roles:       r.Roles,
+	}
 }
 
 func (x exportSources) Household(ctx context.Context, id string) (models.Household, error) {

@@ -350,7 +350,11 @@ func (x *exportWriter) Profile(r models.Resident, hh *models.Household, consent 
 	}
 	family := make([]familyJSON, len(r.Family))
 	for i, f := range r.Family {
-		family[i] = familyJSON{f.ResidentID, f.Relation, f.Verified}
+		family[i] = familyJSON{
+			ResidentID: f.ResidentID,
+			Relation:   f.Relation,
+			Verified:   f.Verified,
+		}
 	}
 	x.key("profile")
 	x.value(exportProfileJSON{
@@ -372,7 +376,11 @@ func (x *exportWriter) Profile(r models.Resident, hh *models.Household, consent 
 	}
 	x.key("consent")
 	if consent != nil {
-		x.value(consentJSON{consent.Version, string(consent.Language), consent.At})
+		x.value(consentJSON{
+			Version:    consent.Version,
+			Language:   string(consent.Language),
+			AcceptedAt: consent.At,
+		})
 	} else {
 		x.raw("null")
 	}

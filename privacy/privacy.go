@@ -93,9 +93,11 @@ func asksConsent(p models.Principal) bool {
 
 // ConsentStatus is what the residents' app needs to know at sign-in.
 type ConsentStatus struct {
-	Version  string // the notice in force
-	Required bool   // p is asked and has not accepted Version
-	Accepted time.Time
+	Version string // the notice in force
+	// Required: the gate is on, p is asked and has not accepted Version,
+	// so the app shows the notice first.
+	Required bool
+	Accepted time.Time // zero if Version is not accepted
 }
 
 // Status reports whether p has accepted the notice in force.
@@ -107,7 +109,7 @@ func (s *Service) Status(ctx context.Context, p models.Principal) (ConsentStatus
 	c, err := s.store.Consent(ctx, once.Consent(p.ResidentID, s.notice.Version))
 	switch {
 	case errors.Is(err, models.ErrNotFound):
-		st.Required = true
+		st.Required = s.gate
 		return st, nil
 	case err != nil:
 		return st, fmt.Errorf("consent status: %w", err)

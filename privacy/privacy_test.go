@@ -46,6 +46,24 @@ func newID() string {
 	return fmt.Sprintf("id%06d", ids.n)
 }
 
+// staffOf is a staff member of community.
+func staffOf(community, id string) models.Principal {
+	return models.Principal{
+		ResidentID:  id,
+		CommunityID: community,
+		Roles:       []models.Role{models.RoleStaff},
+	}
+}
+
+// residentOf is a resident of community.
+func residentOf(community, id string) models.Principal {
+	return models.Principal{
+		ResidentID:  id,
+		CommunityID: community,
+		Roles:       []models.Role{models.RoleResident},
+	}
+}
+
 // world is a store with one community, a resident and a staff member.
 type world struct {
 	st       *store.Store
@@ -57,7 +75,12 @@ func newWorld(t *testing.T) world {
 	t.Helper()
 	ctx := context.Background()
 	st := storetest.New(t)
-	if err := st.InsertCommunity(ctx, models.Community{ID: "c1", Name: "古美", TimeZone: "Asia/Shanghai", Created: t0}); err != nil {
+	if err := st.InsertCommunity(ctx, models.Community{
+		ID:       "c1",
+		Name:     "古美",
+		TimeZone: "Asia/Shanghai",
+		Created:  t0,
+	}); err != nil {
 		t.Fatal(err)
 	}
 	r := models.Resident{
@@ -74,7 +97,7 @@ func newWorld(t *testing.T) world {
 	return world{
 		st:       st,
 		resident: r,
-		staff:    models.Principal{ResidentID: "s1", CommunityID: "c1", Roles: []models.Role{models.RoleStaff}},
+		staff:    staffOf("c1", "s1"),
 	}
 }
 
@@ -234,11 +257,11 @@ func TestIssue17_PIPL_ExportRefusedOutsideTheCommunity(t *testing.T) {
 	w := newWorld(t)
 	svc := w.service(&pagedSources{})
 	ctx := context.Background()
-	other := models.Principal{ResidentID: "s9", CommunityID: "c9", Roles: []models.Role{models.RoleStaff}}
+	other := staffOf("c9", "s9")
 	if _, err := svc.PrepareExport(ctx, other, w.resident.ID); models.CodeOf(err) != models.ErrNotFound.Code {
 		t.Fatalf("staff of another community: %v, want NOT_FOUND", err)
 	}
-	neighbour := models.Principal{ResidentID: "r2", CommunityID: "c1", Roles: []models.Role{models.RoleResident}}
+	neighbour := residentOf("c1", "r2")
 	if _, err := svc.PrepareExport(ctx, neighbour, w.resident.ID); models.CodeOf(err) != models.ErrForbidden.Code {
 		t.Fatalf("another resident: %v, want FORBIDDEN", err)
 	}
@@ -258,7 +281,7 @@ func TestIssue17_PIPL_ConcurrentReadsAreEachOnTheLogOnce(t *testing.T) {
 	const n = 32
 	errs := make([]error, n)
 	atOnce(n, func(i int) {
-		p := models.Principal{ResidentID: fmt.Sprintf("s%02d", i), CommunityID: "c1", Roles: []models.Role{models.RoleStaff}}
+		p := staffOf("c1", fmt.Sprintf("s%02d", i))
 		if i%2 == 0 {
 			errs[i] = svc.RecordReads(ctx, p, models.AccessResidentDetail, "", w.resident.ID)
 		} else {
@@ -305,7 +328,7 @@ func TestIssue17_PIPL_AcceptOncePerVersion(t *testing.T) {
 	w := newWorld(t)
 	svc := w.service(&pagedSources{})
 	ctx := context.Background()
-	p := models.Principal{ResidentID: w.resident.ID, CommunityID: "c1", Roles: []models.Role{models.RoleResident}}
+	p := residentOf("c1", w.resident.ID)
 	if err := svc.ConsentMissing(ctx, p); models.CodeOf(err) != models.ErrConsentRequired.Code {
 		t.Fatalf("before accepting: %v, want CONSENT_REQUIRED", err)
 	}

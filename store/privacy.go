@@ -125,7 +125,12 @@ func (s *Store) InsertAccessRecords(ctx context.Context, rs []models.AccessRecor
 			}
 		}
 		slots[i] = slotRef{List: list, N: n}
-		batch = append(batch, listSlotDoc{ID: slotID(list, n), Ref: r.ID, At: r.At}, toAccessDoc(r, []slotRef{slots[i]}))
+		slot := listSlotDoc{
+			ID:  slotID(list, n),
+			Ref: r.ID,
+			At:  r.At,
+		}
+		batch = append(batch, slot, toAccessDoc(r, []slotRef{slots[i]}))
 	}
 	err := s.write(ctx, func() error {
 		_, err := s.c(colAccessLog).InsertMany(ctx, batch, options.InsertMany().SetOrdered(true))
