@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -253,5 +254,38 @@ func TestIssue17_PIPL_RotationCrashBetweenCopyAndDelete(t *testing.T) {
 	}
 	if l, err := st.LoginByPhone(ctx, phone); err != nil || l.PasswordHash != "h0" {
 		t.Fatalf("login after the resumed pass: %+v, %v", l, err)
+	}
+}
+
+// BenchmarkIssue17_ResealPersonalData times one rotate-keys pass over
+// 1,000 residents and their logins sealed under the old key. Run it with
+//
+//	go test -run '^$' -bench Issue17_Reseal -benchtime 1x ./store/
+func BenchmarkIssue17_ResealPersonalData(b *testing.B) {
+	ctx := context.Background()
+	const n = 1000
+	for range b.N {
+		b.StopTimer()
+		st := storetest.New(b)
+		for i := range n {
+			id := fmt.Sprintf("r%05d", i)
+			phone := fmt.Sprintf("139%08d", i)
+			if err := st.InsertResident(ctx, models.Resident{ID: id, CommunityID: "c1", Name: "x", Phone: phone, BirthYear: 1950}); err != nil {
+				b.Fatal(err)
+			}
+			if err := st.InsertLogin(ctx, models.Login{Phone: phone, ResidentID: id, CommunityID: "c1"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		keys, err := store.ParseDataKeys(piplNewKey+","+storetest.DataKeys, storetest.IndexKey)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st.UseDataKeys(keys)
+		b.StartTimer()
+		c, err := st.ResealPersonalData(ctx)
+		if err != nil || c.Resealed != n || c.LoginsMoved != n {
+			b.Fatalf("%+v %v", c, err)
+		}
 	}
 }
