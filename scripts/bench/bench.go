@@ -146,14 +146,24 @@ func run(ctx context.Context, o benchOptions) error {
 
 func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 	fmt.Printf("## %d ledger entries\n\n", size)
-	t := time.Now()
-	fx, err := generate(ctx, filepath.Join(dir, "data"), size)
-	if err != nil {
-		return fmt.Errorf("generate: %w", err)
+	// Only the raw and store phases (-ops raw,store,batched): no service,
+	// so nothing to generate.
+	service := false
+	for _, name := range []string{"award points", "my balance", "my ledger, first page", "redeem", "merchant scan", "staff pending records", "list:"} {
+		service = service || selected(name)
 	}
-	fmt.Printf("generated in %s: %s\n\n", time.Since(t).Round(time.Second), fx.summary)
-	fmt.Printf("liability job (loading, synchronous=NORMAL): first run %s, a run with nothing new %s\n\n",
-		fx.firstSummary.Round(10*time.Millisecond), fx.nextSummary.Round(10*time.Millisecond))
+	var fx fixture
+	if service {
+		t := time.Now()
+		var err error
+		fx, err = generate(ctx, filepath.Join(dir, "data"), size)
+		if err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		fmt.Printf("generated in %s: %s\n\n", time.Since(t).Round(time.Second), fx.summary)
+		fmt.Printf("liability job (loading, synchronous=NORMAL): first run %s, a run with nothing new %s\n\n",
+			fx.firstSummary.Round(10*time.Millisecond), fx.nextSummary.Round(10*time.Millisecond))
+	}
 
 	// The service once per group-commit setting and number of clients, on
 	// the same data, one after another in this one invocation (each run
@@ -166,6 +176,9 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 	var runs []serviceRun
 	for _, gc := range o.groupCommit {
 		for _, clients := range o.clients {
+			if !service {
+				break
+			}
 			results, err := measureService(ctx, o, dir, fx, gc, clients)
 			if err != nil {
 				return err
@@ -179,12 +192,23 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 	}
 
 	rawDir := filepath.Join(dir, "raw")
-	var raw []result
+	var (
+		raw []result
+		err error
+	)
 	if selected("raw: award's writes") || selected("raw: redeem's writes") || selected("raw: scan's writes") ||
 		selected("raw: balance's reads") || selected("raw: first page's reads") || selected(rawBatchedName) {
 		if raw, err = measureRaw(ctx, rawDir, size, o.clients[0], o.duration); err != nil {
 			return fmt.Errorf("raw store: %w", err)
 		}
+	}
+
+	if selected("store:") {
+		inserts, err := measureStoreInserts(ctx, rawDir, o.groupCommit, o.clients, o.duration)
+		if err != nil {
+			return fmt.Errorf("store inserts: %w", err)
+		}
+		raw = append(raw, inserts...)
 	}
 
 	header := func() {
@@ -250,7 +274,7 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 	}
 	fmt.Println()
 
-	if !o.settle {
+	if !o.settle || !service {
 		return nil
 	}
 	// The month's settlement, as the scheduled job runs it: a process of
