@@ -13,7 +13,7 @@ import (
 // storeInsertsName names the store-level group-commit figure for a
 // setting and a number of clients.
 func storeInsertsName(gc string, clients int) string {
-	return fmt.Sprintf("store: 6 inserts, gc %s, %d cl", gc, clients)
+	return fmt.Sprintf("store: 6 inserts, %s, %d cl", gc, clients)
 }
 
 // measureStoreInserts drives package store itself, without HTTP or the
