@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+	"github.com/linli-community/linli/store"
 )
 
 // Secret is a config value that is never logged.
@@ -23,15 +24,21 @@ func (s Secret) LogValue() slog.Value {
 // Config is every setting, read once from the environment. .env.example
 // documents each variable: meaning, type and default.
 type Config struct {
-	Addr         string `env:"LINLI_ADDR" envDefault:"127.0.0.1:8080"`
-	DataDir      string `env:"LINLI_DATA_DIR" envDefault:"./data"`
-	MongoURI     Secret `env:"MONGODB_URI"`
-	DB           string `env:"LINLI_DB" envDefault:"linli"`
-	SeedDemo     string `env:"SEED_DEMO"` // "", "true" or "false"
-	SQLiteSync   string `env:"LINLI_SQLITE_SYNC" envDefault:"full"`
-	JWTKeys      Secret `env:"LINLI_JWT_KEYS"`
-	JWTActiveKID string `env:"LINLI_JWT_ACTIVE_KID"`
-	JWTIssuer    string `env:"LINLI_JWT_ISSUER" envDefault:"linli"`
+	Addr       string `env:"LINLI_ADDR" envDefault:"127.0.0.1:8080"`
+	DataDir    string `env:"LINLI_DATA_DIR" envDefault:"./data"`
+	MongoURI   Secret `env:"MONGODB_URI"`
+	DB         string `env:"LINLI_DB" envDefault:"linli"`
+	SeedDemo   string `env:"SEED_DEMO"` // "", "true" or "false"
+	SQLiteSync string `env:"LINLI_SQLITE_SYNC" envDefault:"full"`
+	// GroupCommit gathers concurrent requests' inserts into one collection
+	// into one insertMany of at most GroupCommitBatch documents, held back
+	// at most GroupCommitWindow once two or more are waiting (store.GroupCommit).
+	GroupCommit       string        `env:"LINLI_GROUP_COMMIT" envDefault:"on"`
+	GroupCommitBatch  int           `env:"LINLI_GROUP_COMMIT_BATCH" envDefault:"64"`
+	GroupCommitWindow time.Duration `env:"LINLI_GROUP_COMMIT_WINDOW" envDefault:"0s"`
+	JWTKeys           Secret        `env:"LINLI_JWT_KEYS"`
+	JWTActiveKID      string        `env:"LINLI_JWT_ACTIVE_KID"`
+	JWTIssuer         string        `env:"LINLI_JWT_ISSUER" envDefault:"linli"`
 	// DataKeys seal residents' phone, ID number and birth year
 	// ("id1:base64key,id0:base64oldkey", the first seals); IndexKey
 	// (base64, 32 bytes) makes the blind index a login is found by. On the
@@ -101,6 +108,12 @@ func loadConfig(environ []string) (Config, error) {
 		return c, fmt.Errorf("config: SEED_DEMO must be true or false")
 	case c.SQLiteSync != "full" && c.SQLiteSync != "normal":
 		return c, fmt.Errorf("config: LINLI_SQLITE_SYNC must be full or normal")
+	case c.GroupCommit != "on" && c.GroupCommit != "off":
+		return c, fmt.Errorf("config: LINLI_GROUP_COMMIT must be on or off")
+	case c.GroupCommitBatch < 1 || c.GroupCommitBatch > 1000:
+		return c, fmt.Errorf("config: LINLI_GROUP_COMMIT_BATCH must be between 1 and 1000")
+	case c.GroupCommitWindow < 0 || c.GroupCommitWindow > 100*time.Millisecond:
+		return c, fmt.Errorf("config: LINLI_GROUP_COMMIT_WINDOW must be between 0 and 100ms")
 	case c.AccessTTL <= 0 || c.AccessTTL > time.Hour:
 		return c, fmt.Errorf("config: LINLI_ACCESS_TTL must be between 0 and 1h")
 	case c.RefreshTTL <= 0:
@@ -137,6 +150,15 @@ func (c Config) clock() func() time.Time {
 	}
 	t0 := time.Now()
 	return func() time.Time { return c.ClockStart.Add(time.Since(t0)) }
+}
+
+// groupCommit is the store's group-commit setting from the config.
+func (c Config) groupCommit() store.GroupCommit {
+	return store.GroupCommit{
+		Off:      c.GroupCommit == "off",
+		MaxBatch: c.GroupCommitBatch,
+		Window:   c.GroupCommitWindow,
+	}
 }
 
 // embedded reports whether the service runs its own embedded store.

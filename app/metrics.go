@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -75,6 +76,19 @@ func (m *metrics) Replayed() { m.replays.Inc() }
 func (m *metrics) JobRun(job, outcome string, d time.Duration) {
 	m.jobRuns.WithLabelValues(job, outcome).Inc()
 	m.jobTime.WithLabelValues(job).Observe(d.Seconds())
+}
+
+// countInserts exports the store's single-document inserts and the
+// commands that carried them (one each, or one per group-commit batch).
+func (m *metrics) countInserts(stats func() store.InsertStats) {
+	m.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "linli_store_inserts_total", Help: "Documents inserted one by one or in group-commit batches.",
+		}, func() float64 { return float64(stats().Documents) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "linli_store_insert_commands_total", Help: "insertOne and insertMany commands that carried them.",
+		}, func() float64 { return float64(stats().Batches) }),
+	)
 }
 
 // storeError counts a failed store operation.

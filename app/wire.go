@@ -124,6 +124,8 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		metrics: newMetrics(),
 	}
 	st.OnError(sys.metrics.storeError)
+	st.SetGroupCommit(cfg.groupCommit())
+	sys.metrics.countInserts(st.InsertStats)
 	sys.ledger = ledger.New(st, now)
 	sys.ledger.Observe(sys.metrics)
 	sys.runner = jobs.NewRunner(st, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), newID()), cfg.LeaseTTL, now, newID, log)

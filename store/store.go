@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -26,6 +28,12 @@ type Store struct {
 	onError func(op string)
 	// dataKeys seal residents' personal fields (store/sealed.go).
 	dataKeys *DataKeys
+	// groupCommit is how single-document inserts are gathered
+	// (groupcommit.go); groups holds each collection's queue.
+	groupCommit atomic.Pointer[GroupCommit]
+	groupsMu    sync.Mutex
+	groups      map[string]*insertGroup
+	inserted    insertCounters
 }
 
 // OnError sets the function told about store failures (metrics).
@@ -194,9 +202,21 @@ func (s *Store) write(ctx context.Context, fn func() error) error {
 	return fn()
 }
 
-// insert adds doc, returning models.ErrConflict on a duplicate key.
+// insert adds doc, returning models.ErrConflict on a duplicate key. It
+// returns once the command that carried doc returned: with group commit on
+// (groupcommit.go) that is the batch of concurrent requests' inserts into
+// col that doc went into, and the error is doc's own.
 func (s *Store) insert(ctx context.Context, col string, doc any) error {
-	err := s.write(ctx, func() error { _, err := s.c(col).InsertOne(ctx, doc); return err })
+	var err error
+	if s.grouping().Off {
+		err = s.write(ctx, func() error { _, err := s.c(col).InsertOne(ctx, doc); return err })
+		if err == nil || !errors.Is(err, ctx.Err()) {
+			s.inserted.documents.Add(1)
+			s.inserted.batches.Add(1)
+		}
+	} else {
+		err = s.insertGrouped(ctx, col, doc)
+	}
 	return s.count(mapErr("insert "+col, err), "insert "+col)
 }
 

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -34,12 +33,33 @@ type result struct {
 	errors   int
 	elapsed  time.Duration
 	p50, p99 time.Duration
+	// inserts and commands are the documents the operation inserted one by
+	// one (the service's linli_store_inserts_total, or the raw batches'
+	// documents) and the insert commands that carried them; wall is the
+	// time they took. Zero when not counted.
+	inserts, commands int64
+	wall              time.Duration
 }
 
 func (r result) perSecond() float64 { return float64(r.ops) / r.elapsed.Seconds() }
 
+// insertsPerSecond is the documents inserted per second of wall time.
+func (r result) insertsPerSecond() float64 {
+	if r.wall <= 0 {
+		return 0
+	}
+	return float64(r.inserts) / r.wall.Seconds()
+}
+
 func (r result) row() string {
-	return fmt.Sprintf("| %-30s | %8.0f | %7.1f | %7.1f | %6d |", r.name, r.perSecond(), ms(r.p50), ms(r.p99), r.errors)
+	inserts, perCommand := "", ""
+	if r.inserts > 0 {
+		inserts = fmt.Sprintf("%.0f", r.insertsPerSecond())
+	}
+	if r.commands > 0 {
+		perCommand = fmt.Sprintf("%.1f", float64(r.inserts)/float64(r.commands))
+	}
+	return fmt.Sprintf("| %-30s | %8.0f | %7.1f | %7.1f | %6d | %9s | %12s |", r.name, r.perSecond(), ms(r.p50), ms(r.p99), r.errors, inserts, perCommand)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -83,6 +103,7 @@ func drive(ctx context.Context, name string, clients int, d time.Duration, op fu
 		ops:     len(lats),
 		errors:  int(errs.Load()),
 		elapsed: time.Since(start),
+		wall:    time.Since(start),
 	}
 	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
 	if len(lats) > 0 {
@@ -107,8 +128,8 @@ func run(ctx context.Context, o benchOptions) error {
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v\n%s", err, out)
 	}
-	fmt.Printf("# Linli benchmark, %s, %s/%s, %d cores, %d clients, %s per operation\n\n",
-		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), o.clients, o.duration)
+	fmt.Printf("# Linli benchmark, %s, %s/%s, %d cores, %v clients, group commit %v, %s per operation\n\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), o.clients, o.groupCommit, o.duration)
 	for _, size := range o.sizes {
 		if o.moves {
 			if err := runMoves(ctx, o, filepath.Join(work, fmt.Sprint(size)), size); err != nil {
@@ -125,87 +146,99 @@ func run(ctx context.Context, o benchOptions) error {
 
 func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 	fmt.Printf("## %d ledger entries\n\n", size)
-	t := time.Now()
-	fx, err := generate(ctx, filepath.Join(dir, "data"), size)
-	if err != nil {
-		return fmt.Errorf("generate: %w", err)
+	// Only the raw and store phases (-ops raw,store,batched): no service,
+	// so nothing to generate.
+	service := false
+	for _, name := range []string{"award points", "my balance", "my ledger, first page", "redeem", "merchant scan", "staff pending records", "list:"} {
+		service = service || selected(name)
 	}
-	fmt.Printf("generated in %s: %s\n\n", time.Since(t).Round(time.Second), fx.summary)
-	fmt.Printf("liability job (loading, synchronous=NORMAL): first run %s, a run with nothing new %s\n\n",
-		fx.firstSummary.Round(10*time.Millisecond), fx.nextSummary.Round(10*time.Millisecond))
-
-	srv, err := start(ctx, o.bin, filepath.Join(dir, "data"))
-	if err != nil {
-		return err
-	}
-	defer srv.stop()
-	staff := &client{base: srv.base}
-	if err := staff.login(ctx, fx.staffPhone, benchPassword); err != nil {
-		return fmt.Errorf("staff login: %w", err)
-	}
-	residents := make([]*client, o.clients)
-	for i := range residents {
-		residents[i] = &client{base: srv.base}
-		if err := residents[i].login(ctx, fx.residentPhones[i], benchPassword); err != nil {
-			return fmt.Errorf("resident login: %w", err)
-		}
-	}
-	run := "r" + randomHex(4)
-	var service []result
-	service = append(service, drive(ctx, "award points", o.clients, o.duration, func(ctx context.Context, c, i int) error {
-		id := fx.residentIDs[mrand.IntN(len(fx.residentIDs))]
-		body := `{"points":5,"direction":"award","category":"好人好事","reason":"bench"}`
-		return staff.post(ctx, "/api/v1/residents/"+id+"/points/adjustments", body, fmt.Sprintf("%s-award-%d-%d", run, c, i), 201)
-	}))
-	service = append(service, drive(ctx, "my balance", o.clients, o.duration, func(ctx context.Context, c, i int) error {
-		return residents[c].get(ctx, "/api/v1/me/balances")
-	}))
-	service = append(service, drive(ctx, "my ledger, first page", o.clients, o.duration, func(ctx context.Context, c, i int) error {
-		return residents[c].get(ctx, "/api/v1/me/ledger/POINTS?limit=20")
-	}))
-
-	service = append(service, drive(ctx, "redeem", o.clients, o.duration, func(ctx context.Context, c, i int) error {
-		return residents[c].post(ctx, "/api/v1/rewards/"+fx.feeRewardID+"/redemptions", "", fmt.Sprintf("%s-redeem-%d-%d", run, c, i), 201)
-	}))
-	clerk := &client{base: srv.base}
-	if err := clerk.login(ctx, fx.clerkPhone, benchPassword); err != nil {
-		return fmt.Errorf("clerk login: %w", err)
-	}
-	service = append(service, driveTimed(ctx, "merchant scan", o.clients, o.duration, func(ctx context.Context, c, i int) (time.Duration, error) {
-		// The resident's app gets a token (not timed); the clerk scans it.
-		var qr struct {
-			Token string `json:"token"`
-		}
-		if err := residents[c].do(ctx, "POST", "/api/v1/rewards/"+fx.rewardID+"/qr", "", "", 201, &qr); err != nil {
-			return 0, err
-		}
+	var fx fixture
+	if service {
 		t := time.Now()
-		err := clerk.post(ctx, "/api/v1/merchant/scans", `{"token":"`+qr.Token+`"}`, fmt.Sprintf("%s-scan-%d-%d", run, c, i), 201)
-		return time.Since(t), err
-	}))
-	service = append(service, drive(ctx, "staff pending records", o.clients, o.duration, func(ctx context.Context, c, i int) error {
-		return staff.get(ctx, "/api/v1/service-records")
-	}))
+		var err error
+		fx, err = generate(ctx, filepath.Join(dir, "data"), size)
+		if err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		fmt.Printf("generated in %s: %s\n\n", time.Since(t).Round(time.Second), fx.summary)
+		fmt.Printf("liability job (loading, synchronous=NORMAL): first run %s, a run with nothing new %s\n\n",
+			fx.firstSummary.Round(10*time.Millisecond), fx.nextSummary.Round(10*time.Millisecond))
+	}
 
-	service = append(service, listPhase(ctx, o, fx, staff, clerk, residents)...)
+	// The service once per group-commit setting and number of clients, on
+	// the same data, one after another in this one invocation (each run
+	// adds its writes to the data the next one finds).
+	type serviceRun struct {
+		groupCommit string
+		clients     int
+		results     []result
+	}
+	var runs []serviceRun
+	for _, gc := range o.groupCommit {
+		for _, clients := range o.clients {
+			if !service {
+				break
+			}
+			results, err := measureService(ctx, o, dir, fx, gc, clients)
+			if err != nil {
+				return err
+			}
+			runs = append(runs, serviceRun{
+				groupCommit: gc,
+				clients:     clients,
+				results:     results,
+			})
+		}
+	}
 
 	rawDir := filepath.Join(dir, "raw")
-	var raw []result
+	var (
+		raw []result
+		err error
+	)
 	if selected("raw: award's writes") || selected("raw: redeem's writes") || selected("raw: scan's writes") ||
-		selected("raw: balance's reads") || selected("raw: first page's reads") {
-		if raw, err = measureRaw(ctx, rawDir, size, o.clients, o.duration); err != nil {
+		selected("raw: balance's reads") || selected("raw: first page's reads") || selected(rawBatchedName) {
+		if raw, err = measureRaw(ctx, rawDir, size, o.clients[0], o.duration); err != nil {
 			return fmt.Errorf("raw store: %w", err)
 		}
 	}
 
-	fmt.Println("| operation                      |    ops/s | p50 ms  | p99 ms  | errors |")
-	fmt.Println("|--------------------------------|---------:|--------:|--------:|-------:|")
-	for _, r := range append(service, raw...) {
-		if !r.skipped {
-			fmt.Println(r.row())
+	if selected("store:") {
+		inserts, err := measureStoreInserts(ctx, rawDir, o.groupCommit, o.clients, o.duration)
+		if err != nil {
+			return fmt.Errorf("store inserts: %w", err)
 		}
+		raw = append(raw, inserts...)
 	}
-	fmt.Println()
+
+	header := func() {
+		fmt.Println("| operation                      |    ops/s | p50 ms  | p99 ms  | errors | inserts/s | docs/command |")
+		fmt.Println("|--------------------------------|---------:|--------:|--------:|-------:|----------:|-------------:|")
+	}
+	for _, r := range runs {
+		fmt.Printf("### service, group commit %s, %d clients\n\n", r.groupCommit, r.clients)
+		header()
+		for _, res := range r.results {
+			if !res.skipped {
+				fmt.Println(res.row())
+			}
+		}
+		fmt.Println()
+	}
+	ceiling := 0.0
+	if len(raw) > 0 {
+		fmt.Printf("### raw store, %d clients (batched: %d clients)\n\n", o.clients[0], rawBatchClients)
+		header()
+		for _, r := range raw {
+			if !r.skipped {
+				fmt.Println(r.row())
+			}
+			if r.name == rawBatchedName && !r.skipped {
+				ceiling = r.insertsPerSecond()
+			}
+		}
+		fmt.Println()
+	}
 	pairs := map[string]string{
 		"award points":          "raw: award's writes",
 		"my balance":            "raw: balance's reads",
@@ -213,27 +246,39 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 		"redeem":                "raw: redeem's writes",
 		"merchant scan":         "raw: scan's writes",
 	}
-	for _, s := range service {
-		for _, r := range raw {
-			if s.skipped || r.perSecond() == 0 {
+	for _, run := range runs {
+		fmt.Printf("- group commit %s, %d clients:\n", run.groupCommit, run.clients)
+		for _, s := range run.results {
+			if s.skipped {
 				continue
 			}
-			if pairs[s.name] == r.name {
-				fmt.Printf("- %s: service/raw = %.2f\n", s.name, s.perSecond()/r.perSecond())
+			if ceiling > 0 && s.inserts > 0 {
+				fmt.Printf("  - %s: %.0f inserts/s = %.2f of the raw batched ceiling (%.0f documents/s)\n",
+					s.name, s.insertsPerSecond(), s.insertsPerSecond()/ceiling, ceiling)
 			}
-			if pairs[s.name]+", in turn" == r.name {
-				fmt.Printf("- %s: service/raw with inserts in turn = %.2f\n", s.name, s.perSecond()/r.perSecond())
+			if run.clients != o.clients[0] {
+				continue // the raw figures were measured at o.clients[0]
+			}
+			for _, r := range raw {
+				if r.skipped || r.perSecond() == 0 {
+					continue
+				}
+				if pairs[s.name] == r.name {
+					fmt.Printf("  - %s: service/raw = %.2f\n", s.name, s.perSecond()/r.perSecond())
+				}
+				if pairs[s.name]+", in turn" == r.name {
+					fmt.Printf("  - %s: service/raw with inserts in turn = %.2f\n", s.name, s.perSecond()/r.perSecond())
+				}
 			}
 		}
 	}
 	fmt.Println()
 
-	// The month's settlement, as the scheduled job runs it: a process of
-	// its own, so its peak memory is its own.
-	srv.stop()
-	if !o.settle {
+	if !o.settle || !service {
 		return nil
 	}
+	// The month's settlement, as the scheduled job runs it: a process of
+	// its own, so its peak memory is its own.
 	t0 := time.Now()
 	job := exec.CommandContext(ctx, o.bin, "jobs", "run", "settlement", "--month", fx.lastMonth.String())
 	job.Env = serverEnv(filepath.Join(dir, "data"), "127.0.0.1:0")
@@ -251,9 +296,9 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 }
 
 // listPhase reads every list a screen shows, each by the role that reads
-// it, for o.listDuration each with o.clients clients: the first page, as
+// it, for o.listDuration each with clients clients: the first page, as
 // the screen asks for it. Operation names start with "list:" (-ops list).
-func listPhase(ctx context.Context, o benchOptions, fx fixture, staff, clerk *client, residents []*client) []result {
+func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, staff, clerk *client, residents []*client) []result {
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	today := time.Now().In(loc).Format("2006-01-02")
 	lists := []struct {
@@ -278,7 +323,7 @@ func listPhase(ctx context.Context, o benchOptions, fx fixture, staff, clerk *cl
 	}
 	var out []result
 	for _, l := range lists {
-		out = append(out, drive(ctx, l.name, o.clients, o.listDuration, func(ctx context.Context, c, i int) error {
+		out = append(out, drive(ctx, l.name, clients, o.listDuration, func(ctx context.Context, c, i int) error {
 			return l.who(c).get(ctx, l.path)
 		}))
 	}
@@ -339,10 +384,10 @@ func driveTimed(ctx context.Context, name string, clients int, d time.Duration, 
 	return r
 }
 
-func serverEnv(data, addr string) []string {
-	return append(os.Environ(), "LINLI_DATA_DIR="+data, "LINLI_ADDR="+addr, "MONGODB_URI=", "SEED_DEMO=false",
+func serverEnv(data, addr string, extra ...string) []string {
+	return append(append(os.Environ(), "LINLI_DATA_DIR="+data, "LINLI_ADDR="+addr, "MONGODB_URI=", "SEED_DEMO=false",
 		"LINLI_LOG_LEVEL=error", "LINLI_SCHEDULER=false", "LINLI_LOGIN_PER_PHONE=100000", "LINLI_LOGIN_PER_ADDR=100000",
-		"LINLI_QR_PER_MINUTE=100000", "LINLI_CONSENT_GATE=false")
+		"LINLI_QR_PER_MINUTE=100000", "LINLI_CONSENT_GATE=false"), extra...)
 }
 
 type server struct {
@@ -350,7 +395,9 @@ type server struct {
 	base string
 }
 
-func start(ctx context.Context, bin, data string) (*server, error) {
+// start runs the binary on data with the bench's environment and extra
+// KEY=VALUE settings, and waits until it is ready.
+func start(ctx context.Context, bin, data string, extra ...string) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -358,7 +405,7 @@ func start(ctx context.Context, bin, data string) (*server, error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = serverEnv(data, addr)
+	cmd.Env = serverEnv(data, addr, extra...)
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err

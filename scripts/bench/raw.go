@@ -121,6 +121,7 @@ func measureRaw(ctx context.Context, dir string, size, clients int, d time.Durat
 			return nil
 		}))
 	}
+	out = append(out, measureBatched(ctx, db.Collection("tb_keys"), run, d))
 	out = append(out, drive(ctx, "raw: balance's reads", clients, d, func(ctx context.Context, c, i int) error {
 		for range 2 { // one head per asset
 			if err := read(ctx, pick()); err != nil {
@@ -138,4 +139,29 @@ func measureRaw(ctx context.Context, dir string, size, clients int, d time.Durat
 		return nil
 	}))
 	return out, nil
+}
+
+// rawBatchedName is the raw store's batched-insert ceiling; rawBatch
+// documents per unordered insertMany, from rawBatchClients clients.
+const (
+	rawBatchedName  = "raw: batched insertMany of 8"
+	rawBatch        = 8
+	rawBatchClients = 8
+)
+
+// measureBatched is the ceiling group commit works toward: rawBatchClients
+// clients each sending unordered insertMany batches of rawBatch fresh
+// documents, as fast as the store takes them. Its ops are batches; its
+// inserts are documents.
+func measureBatched(ctx context.Context, col *mongo.Collection, run string, d time.Duration) result {
+	r := drive(ctx, rawBatchedName, rawBatchClients, d, func(ctx context.Context, c, i int) error {
+		docs := make([]any, rawBatch)
+		for j := range docs {
+			docs[j] = bson.D{{Key: "_id", Value: fmt.Sprintf("b:%s:%d:%d:%d", run, c, i, j)}, {Key: "v", Value: 1}}
+		}
+		_, err := col.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		return err
+	})
+	r.inserts, r.commands = int64(r.ops*rawBatch), int64(r.ops)
+	return r
 }
