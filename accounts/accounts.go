@@ -33,11 +33,12 @@ type Deps struct {
 	Trail    community.AuditTrail
 	Policies community.PolicySource
 	Now      func() time.Time
-	Notify   community.Notifier // tells residents of points awarded or reversed; nil: no one
+	Notify   community.Notifier // tells residents of points awarded or reversed; required (community.NoNotifier{} tells no one)
 }
 
 // New returns the accounts service.
 func New(d Deps) *Service {
+	community.MustNotify("accounts", d.Notify)
 	a := &Service{
 		ledger:   d.Ledger,
 		people:   community.NewMembers(d.People, d.Now),
@@ -45,9 +46,6 @@ func New(d Deps) *Service {
 		policies: d.Policies,
 		now:      d.Now,
 		notify:   d.Notify,
-	}
-	if a.notify == nil {
-		a.notify = community.NoNotifier{}
 	}
 	return a
 }

@@ -23,6 +23,7 @@ func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
 		Trail:    e.st,
 		Policies: e.pol,
 		Now:      e.clock.now,
+		Notify:   community.NoNotifier{},
 	})
 	adjust := func(who string, points models.Points, deduct bool, reason string) models.Entry {
 		t.Helper()

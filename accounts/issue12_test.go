@@ -23,6 +23,7 @@ func TestIssue12_5_AdjustAndReverseCleanTheirOwnInput(t *testing.T) {
 		Trail:    e.st,
 		Policies: e.pol,
 		Now:      e.clock.now,
+		Notify:   community.NoNotifier{},
 	})
 	idem := func(key string) community.Idempotency {
 		return community.Idempotency{

@@ -152,7 +152,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	if err := sys.wireNotify(); err != nil {
 		return nil, err
 	}
-	sys.communities = directory.New(st, sys.passwords, newID, now)
+	sys.communities = directory.New(st, sys.passwords, newID, now, notifier{sys.inbox, log})
 	sys.deps.Community = sys.communities
 	sys.honour = honour.New(honour.Deps{
 		Store:    st,
@@ -165,7 +165,6 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	})
 	sys.deps.Honour = sys.honour
 	sys.communities.KeepHeadTerms(sys.honour)
-	sys.communities.TellPeople(notifier{sys.inbox, log})
 	// The honour roll, star levels and head terms decide who may redeem
 	// honour-only, star-gated and heads' rewards.
 	sys.rewards = rewards.New(rewards.Deps{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/linli-community/linli/community"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -50,7 +51,7 @@ func newService(t *testing.T) (*directory.Service, *store.Store) {
 			t.Fatalf("insert community %s: %v", id, err)
 		}
 	}
-	return directory.New(st, fakeHasher{}, newID, now), st
+	return directory.New(st, fakeHasher{}, newID, now, community.NoNotifier{}), st
 }
 
 func mustBuilding(t *testing.T, s *directory.Service, p models.Principal, name string) models.Building {
@@ -333,14 +334,14 @@ func TestCreateResidentGivesThePhoneBackWhenItFails(t *testing.T) {
 	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "A", Created: testNow}); err != nil {
 		t.Fatal(err)
 	}
-	broken := directory.New(failingResidents{st}, fakeHasher{}, newID, now)
+	broken := directory.New(failingResidents{st}, fakeHasher{}, newID, now, community.NoNotifier{})
 	if _, err := broken.CreateResident(ctx, staffOf("A"), directory.NewResident{Name: "张三", Phone: "13800000001", Password: "initial-pw"}); err == nil {
 		t.Fatal("create succeeded over a failing store")
 	}
 	if _, err := st.LoginByPhone(ctx, "13800000001"); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("login left behind: %v", err)
 	}
-	s := directory.New(st, fakeHasher{}, newID, now)
+	s := directory.New(st, fakeHasher{}, newID, now, community.NoNotifier{})
 	mustResident(t, s, staffOf("A"), "张三", "13800000001", "")
 }
 
@@ -352,14 +353,14 @@ func TestCreateResidentWithKeyFinishesOnRepeat(t *testing.T) {
 	}
 	in := directory.NewResident{Name: "张三", Phone: "13800000001", Password: "initial-pw", OpID: "k:staff-A:create-1"}
 	// A crash between the login and the resident: the login stays.
-	crashed := directory.New(&crashingStore{Store: st}, fakeHasher{}, newID, now)
+	crashed := directory.New(&crashingStore{Store: st}, fakeHasher{}, newID, now, community.NoNotifier{})
 	if _, err := crashed.CreateResident(ctx, staffOf("A"), in); err == nil {
 		t.Fatal("create succeeded over a crashing store")
 	}
 	if _, err := st.LoginByPhone(ctx, "13800000001"); err != nil {
 		t.Fatalf("the crash should have left the login: %v", err)
 	}
-	s := directory.New(st, fakeHasher{}, newID, now)
+	s := directory.New(st, fakeHasher{}, newID, now, community.NoNotifier{})
 	r1, err := s.CreateResident(ctx, staffOf("A"), in)
 	if err != nil {
 		t.Fatalf("repeat: %v", err)

@@ -317,7 +317,7 @@ func TestImportRepeatFinishesHalfDoneImport(t *testing.T) {
 			key, file = "residents-1", goodResidents
 		}
 		h0, r0 := c.counts(t)
-		crashing := directory.New(&crashingStore{Store: c.st, after: 4}, fakeHasher{}, newID, now)
+		crashing := directory.New(&crashingStore{Store: c.st, after: 4}, fakeHasher{}, newID, now, community.NoNotifier{})
 		req := importReq(key, file)
 		var err error
 		if kind == directory.ImportHouseholds {
@@ -358,7 +358,7 @@ func TestImportUndoesRowsWhenAPhoneIsTakenMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	h0, r0 := c.counts(t)
-	racing := directory.New(&racingStore{Store: c.st, phone: "13800000006"}, fakeHasher{}, newID, now)
+	racing := directory.New(&racingStore{Store: c.st, phone: "13800000006"}, fakeHasher{}, newID, now, community.NoNotifier{})
 	_, err := racing.ImportResidents(ctx, c.staff, importReq("residents-1", goodResidents))
 	if rows := rejectedRows(t, err); !slices.Equal(rows, []int{7}) {
 		t.Errorf("rows %v, want [7]", rows)

@@ -3,6 +3,7 @@ package honour_test
 import (
 	"context"
 	"fmt"
+	"github.com/linli-community/linli/community"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ func newService(t *testing.T) (*directory.Service, *store.Store) {
 			t.Fatalf("insert community %s: %v", id, err)
 		}
 	}
-	return directory.New(st, fakeHasher{}, newID, now), st
+	return directory.New(st, fakeHasher{}, newID, now, community.NoNotifier{}), st
 }
 
 func mustBuilding(t *testing.T, s *directory.Service, p models.Principal, name string) models.Building {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/linli-community/linli/community"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,6 +52,7 @@ func newHonourWorld(t *testing.T) *honourWorld {
 		Heads:    w.cs,
 		NewID:    newID,
 		Now:      clock,
+		Notify:   community.NoNotifier{},
 	})
 	w.staff = staffOf("A")
 	w.bld = mustBuilding(t, w.cs, w.staff, "1号楼")

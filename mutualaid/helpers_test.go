@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/linli-community/linli/community"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -96,6 +97,7 @@ func newTB(t *testing.T) *tbEnv {
 		QRSecret: []byte("test-secret-0123456789"),
 		Now:      c.now,
 		NewID:    newID,
+		Notify:   community.NoNotifier{},
 	})
 	aid := mutualaid.New(mutualaid.Deps{
 		Store:    st,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/linli-community/linli/community"
 	"strings"
 	"sync"
 	"testing"
@@ -90,6 +91,7 @@ func crashWorld(t *testing.T) (*rewardsWorld, *crashStore) {
 		QRSecret:    []byte("test-qr-secret-0123456789abcdef"),
 		NewID:       newID,
 		Now:         w.rewardClock.now,
+		Notify:      community.NoNotifier{},
 	})
 	return w, cs
 }
@@ -767,6 +769,7 @@ func TestIssue11_12_ScanKilledBeforeItsEventIsOnTheNextStatement(t *testing.T) {
 		QRSecret:    []byte("test-qr-secret-0123456789abcdef"),
 		NewID:       newID,
 		Now:         w.rewardClock.now,
+		Notify:      community.NoNotifier{},
 	})
 	settle := settlement.New(settlement.Deps{
 		Store:    w.st,
@@ -776,6 +779,7 @@ func TestIssue11_12_ScanKilledBeforeItsEventIsOnTheNextStatement(t *testing.T) {
 		Trail:    w.st,
 		Held:     w.rs,
 		Now:      w.rewardClock.now,
+		Notify:   community.NoNotifier{},
 	})
 	to := func(at time.Time) { w.rewardClock.add(at.Sub(w.rewardClock.now())) }
 	community, err := w.st.Community(ctx, "A")

@@ -134,6 +134,7 @@ const catalogueSize = 1000
 // New returns the rewards service. d.QRSecret signs merchant QR
 // tokens; d.Eligibility answers honour-roll, star and building-head questions.
 func New(d Deps) *Service {
+	community.MustNotify("rewards", d.Notify)
 	svc := &Service{
 		store:     d.Store,
 		ledger:    d.Ledger,
@@ -147,9 +148,6 @@ func New(d Deps) *Service {
 		qrLimiter: ratelimit.New(QRPerMinute, time.Minute, qrResidents, d.Now),
 		catalogue: cache.New[string, models.Reward](catalogueTTL, catalogueSize, d.Now),
 		notify:    d.Notify,
-	}
-	if svc.notify == nil {
-		svc.notify = community.NoNotifier{}
 	}
 	svc.counter = once.NewCounter(d.Store, svc.stamp)
 	return svc
@@ -165,7 +163,7 @@ type Deps struct {
 	QRSecret    []byte      // signs merchant QR tokens
 	NewID       func() string
 	Now         func() time.Time
-	Notify      community.Notifier // tells residents their redemptions were fulfilled; nil: no one
+	Notify      community.Notifier // tells residents their redemptions were fulfilled; required (community.NoNotifier{} tells no one)
 }
 
 // rewardByID is reward id, from the catalogue or the store.

@@ -89,7 +89,7 @@ func newRewardsWorld(t *testing.T) *rewardsWorld {
 	w := &rewardsWorld{t: t, st: st, rewardClock: ck, staff: staffOf("A"),
 		elig: &fakeEligibility{listed: map[string]bool{}, stars: map[string]int{}, heads: map[string]bool{}}}
 	w.ledger = ledger.New(st, ck.now)
-	w.cs = directory.New(st, fakeHasher{}, newID, ck.now)
+	w.cs = directory.New(st, fakeHasher{}, newID, ck.now, community.NoNotifier{})
 	w.rs = rewards.New(rewards.Deps{
 		Store:       st,
 		Ledger:      w.ledger,
@@ -99,6 +99,7 @@ func newRewardsWorld(t *testing.T) *rewardsWorld {
 		QRSecret:    []byte("test-qr-secret-0123456789abcdef"),
 		NewID:       newID,
 		Now:         ck.now,
+		Notify:      community.NoNotifier{},
 	})
 	var err error
 	for _, p := range []struct {
@@ -869,6 +870,7 @@ func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
 		QRSecret:    []byte("k"),
 		NewID:       newID,
 		Now:         w.rewardClock.now,
+		Notify:      community.NoNotifier{},
 	})
 	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 2, LimitMonth: 1})
 	p := w.resident("断线", 1970, 100)
@@ -953,6 +955,7 @@ func TestCatalogueSparesRewardReadsAndSeesItsOwnChanges(t *testing.T) {
 			QRSecret:    []byte("test-qr-secret-0123456789abcdef"),
 			NewID:       newID,
 			Now:         w.rewardClock.now,
+			Notify:      community.NoNotifier{},
 		})
 	}
 	w.rs = replica()
@@ -1006,6 +1009,7 @@ func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
 		QRSecret:    []byte("test-qr-secret-0123456789abcdef"),
 		NewID:       newID,
 		Now:         w.rewardClock.now,
+		Notify:      community.NoNotifier{},
 	})
 	fee := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 5})
 	breakfast := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 20, ValueFen: 800, Bearer: models.BearerPartner})

@@ -269,6 +269,7 @@ func TestIssue19_5_CorrectionCrashBetweenHoursAndPointsIsFinished(t *testing.T) 
 		QRSecret: []byte("test-secret-0123456789"),
 		Now:      e.clock.now,
 		NewID:    newID,
+		Notify:   community.NoNotifier{},
 	})
 	cs.crash.Store(true)
 	if _, err := crashing.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "签到表核实"); err == nil {

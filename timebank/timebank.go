@@ -98,6 +98,7 @@ const DefaultQRSlot = qrtoken.DefaultCheckinSlot
 
 // New returns the time-bank service.
 func New(d Deps) *Service {
+	community.MustNotify("timebank", d.Notify)
 	svc := &Service{
 		store:    d.Store,
 		people:   d.People,
@@ -109,9 +110,6 @@ func New(d Deps) *Service {
 		now:      d.Now,
 		newID:    d.NewID,
 		notify:   d.Notify,
-	}
-	if svc.notify == nil {
-		svc.notify = community.NoNotifier{}
 	}
 	svc.chains = once.NewChains(d.Store, svc.stamp)
 	svc.places = once.NewPlaces(d.Store, svc.stamp)
@@ -128,7 +126,7 @@ type Deps struct {
 	QRSecret []byte // signs check-in QR tokens
 	Now      func() time.Time
 	NewID    func() string
-	Notify   community.Notifier // tells residents their hours were decided; nil: no one
+	Notify   community.Notifier // tells residents their hours were decided; required (community.NoNotifier{} tells no one)
 }
 
 func (t *Service) stamp() time.Time { return t.now().UTC().Truncate(time.Millisecond) }

@@ -61,6 +61,7 @@ func newTB(t *testing.T) *tbEnv {
 		QRSecret: []byte("test-secret-0123456789"),
 		Now:      c.now,
 		NewID:    newID,
+		Notify:   community.NoNotifier{},
 	})
 	return &tbEnv{st: st, clock: c, led: led, pol: pol, tb: tb, staff: staffOf("A")}
 }
@@ -585,7 +586,7 @@ func TestCorrection(t *testing.T) {
 func TestCertificateAndRanking(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
-	cs := directory.New(e.st, fakeHasher{}, newID, e.clock.now)
+	cs := directory.New(e.st, fakeHasher{}, newID, e.clock.now, community.NoNotifier{})
 	b1, err := cs.CreateBuilding(ctx, e.staff, "1号楼", "")
 	if err != nil {
 		t.Fatal(err)
