@@ -546,15 +546,9 @@ func (h *api) approveRecord(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	reason := ""
-	if req.Reason != "" {
-		var err error
-		if reason, err = models.CleanReason(req.Reason); err != nil {
-			return err
-		}
-	}
+	// The service cleans the reason.
 	return h.keyed(c, func(community.Idempotency) error {
-		r, err := h.Timebank.Approve(c.UserContext(), p, param(c, "id"), models.Minutes(req.Minutes), reason)
+		r, err := h.Timebank.Approve(c.UserContext(), p, param(c, "id"), models.Minutes(req.Minutes), req.Reason)
 		if err != nil {
 			return err
 		}
@@ -567,7 +561,8 @@ func decodeReason(c *fiber.Ctx) (string, error) {
 	if err := decode(c, &req); err != nil {
 		return "", err
 	}
-	return models.CleanReason(req.Reason)
+	// The service cleans the reason.
+	return req.Reason, nil
 }
 
 func (h *api) rejectRecord(c *fiber.Ctx) error {
@@ -595,11 +590,7 @@ func (h *api) requestCorrection(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	reason, err := models.CleanReason(req.Reason)
-	if err != nil {
-		return err
-	}
-	cr, err := h.Timebank.RequestCorrection(c.UserContext(), principal(c), param(c, "id"), models.Minutes(req.Minutes), reason)
+	cr, err := h.Timebank.RequestCorrection(c.UserContext(), principal(c), param(c, "id"), models.Minutes(req.Minutes), req.Reason)
 	if err != nil {
 		return err
 	}

@@ -83,3 +83,61 @@ func TestIssue12_5_ActivitiesAndClaimsCleanTheirOwnInput(t *testing.T) {
 		t.Fatalf("refused claims were written: %d %v", len(records), err)
 	}
 }
+
+// Issue 12.5: a ruling's reason and a correction's reason are cleaned by
+// the service, as the HTTP routes clean them, so a caller that is not the
+// handler gets the route's VALIDATION for a blank, overlong or
+// control-character reason, nothing is decided, and a reason it accepts is
+// trimmed.
+func TestIssue12_5_RulingAndCorrectionReasonsAreCleanedByTheService(t *testing.T) {
+	t.Parallel()
+	e := newTB(t)
+	now := e.clock.now()
+	rejected := e.claim(t, "r1", now.Add(-5*time.Hour), time.Hour)
+	approved := e.claim(t, "r1", now.Add(-3*time.Hour), time.Hour)
+	bad := map[string]string{
+		"blank":        " \t",
+		"too long":     strings.Repeat("理", models.MaxReason+1),
+		"with a nul":   "不\u0000实",
+		"with an RLO":  "不实\u202e",
+		"zero-width":   "\u200b",
+		"byte-order":   "\ufeff",
+		"only newline": "\n",
+	}
+	for name, reason := range bad {
+		if _, err := e.tb.Reject(ctx, e.staff, rejected.ID, reason); !errors.Is(err, models.ErrValidation) {
+			t.Errorf("reject, reason %s: err %v, want VALIDATION", name, err)
+		}
+		if _, err := e.tb.Approve(ctx, e.staff, approved.ID, 30, reason); !errors.Is(err, models.ErrValidation) {
+			t.Errorf("approve with corrected minutes, reason %s: err %v, want VALIDATION", name, err)
+		}
+	}
+	for _, id := range []string{rejected.ID, approved.ID} {
+		if rec, err := e.tb.Record(ctx, e.staff, id); err != nil || rec.State != models.RecordPending {
+			t.Fatalf("record %s after refused rulings: %+v %v, want still pending", id, rec, err)
+		}
+	}
+	got, err := e.tb.Reject(ctx, e.staff, rejected.ID, "  与活动记录不符 ")
+	if err != nil || got.Reason != "与活动记录不符" {
+		t.Fatalf("reject with a padded reason: %q %v, want the reason trimmed", got.Reason, err)
+	}
+	if _, err := e.tb.Approve(ctx, e.staff, approved.ID, 0, ""); err != nil {
+		t.Fatalf("approve without a reason: %v", err)
+	}
+	for name, reason := range bad {
+		if _, err := e.tb.RequestCorrection(ctx, res("r1"), approved.ID, 90, reason); !errors.Is(err, models.ErrValidation) {
+			t.Errorf("correction, reason %s: err %v, want VALIDATION", name, err)
+		}
+	}
+	if _, err := e.tb.RequestCorrection(ctx, res("r1"), approved.ID, 90, ""); !errors.Is(err, models.ErrValidation) {
+		t.Errorf("correction without a reason: err %v, want VALIDATION", err)
+	}
+	corrections, err := e.tb.Corrections(ctx, res("r1"), approved.ID)
+	if err != nil || len(corrections) != 0 {
+		t.Fatalf("refused corrections were written: %d %v", len(corrections), err)
+	}
+	c, err := e.tb.RequestCorrection(ctx, res("r1"), approved.ID, 90, "\t少记了半小时 ")
+	if err != nil || c.Reason != "少记了半小时" {
+		t.Fatalf("correction with a padded reason: %q %v, want the reason trimmed", c.Reason, err)
+	}
+}

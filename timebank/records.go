@@ -486,9 +486,15 @@ func (t *Service) canDecide(ctx context.Context, p models.Principal, rec models.
 }
 
 // Approve verifies a record, optionally crediting other minutes than those
-// recorded (with a reason). Caps apply: per activity per person, then per
-// day per person.
+// recorded (with a reason, cleaned by models.CleanReason when given). Caps
+// apply: per activity per person, then per day per person.
 func (t *Service) Approve(ctx context.Context, p models.Principal, id string, minutes models.Minutes, reason string) (models.ServiceRecord, error) {
+	if reason != "" {
+		var err error
+		if reason, err = models.CleanReason(reason); err != nil {
+			return models.ServiceRecord{}, err
+		}
+	}
 	rec, err := t.liveRecord(ctx, id)
 	if err != nil {
 		return rec, err
@@ -506,8 +512,13 @@ func (t *Service) Approve(ctx context.Context, p models.Principal, id string, mi
 	return rec, err
 }
 
-// Reject turns a record down with a reason.
+// Reject turns a record down with a reason (models.CleanReason: a blank
+// one is ErrValidation).
 func (t *Service) Reject(ctx context.Context, p models.Principal, id, reason string) (models.ServiceRecord, error) {
+	reason, err := models.CleanReason(reason)
+	if err != nil {
+		return models.ServiceRecord{}, err
+	}
 	rec, err := t.liveRecord(ctx, id)
 	if err != nil {
 		return rec, err
@@ -829,8 +840,13 @@ func (t *Service) AutoApprove(ctx context.Context) (approved, expired int, err e
 // --- corrections ---
 
 // RequestCorrection records the volunteer's request to correct an
-// approved record. One request may be open at a time.
+// approved record, with a reason (models.CleanReason). One request may be
+// open at a time.
 func (t *Service) RequestCorrection(ctx context.Context, p models.Principal, recordID string, minutes models.Minutes, reason string) (models.Correction, error) {
+	reason, err := models.CleanReason(reason)
+	if err != nil {
+		return models.Correction{}, err
+	}
 	rec, err := t.Record(ctx, p, recordID)
 	if err != nil {
 		return models.Correction{}, err
