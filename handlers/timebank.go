@@ -273,9 +273,8 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	// The service cleans the activity itself; cleaning it here too refuses
-	// bad input before the request log records anything.
-	in, err := timebank.NewActivity{
+	// The service cleans the activity.
+	in := timebank.NewActivity{
 		Title:        req.Title,
 		Category:     req.Category,
 		Place:        req.Place,
@@ -285,9 +284,6 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 		Capacity:     req.Capacity,
 		MaxMinutes:   models.Minutes(req.MaxMinutes),
 		SelfCheckin:  req.SelfCheckin,
-	}.Clean()
-	if err != nil {
-		return err
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
@@ -471,17 +467,14 @@ func (h *api) claimRecord(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	// The service cleans the claim itself; cleaning it here too refuses bad
-	// input before the request log records anything.
-	cl, err := timebank.Claim{
+	// The service cleans the claim; the request log's fingerprint is of
+	// the body as sent.
+	cl := timebank.Claim{
 		Category:     req.Category,
 		Organisation: req.Organisation,
 		Description:  req.Description,
 		Start:        req.Start,
 		End:          req.End,
-	}.Clean()
-	if err != nil {
-		return err
 	}
 	return h.keyed(c, func(idem community.Idempotency) error {
 		cl.Idem = idem
