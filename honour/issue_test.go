@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
@@ -198,9 +199,8 @@ func (w *honourWorld) termDuty(r models.Resident, termID, month, duty string) {
 func TestIssue11_6_AllowanceCapPerPersonAndProRataAddsUp(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	bld2 := mustBuilding(t, w.cs, w.staff, "2号楼")
-	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
-	t1 := w.appoint(w.zhang)
+	bld2 := communitytest.MustBuilding(t, w.cs, w.staff, "2号楼")
+	t1 := w.mustHeadFromSeptember()
 	t2, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{Role: models.HeadBuilding, BuildingID: bld2.ID, ResidentID: w.zhang.ID})
 	if err != nil {
 		t.Fatal(err)
@@ -244,12 +244,7 @@ func TestIssue11_6_AllowanceCapPerPersonAndProRataAddsUp(t *testing.T) {
 func TestIssue11_5_LateDutyPaidByDifferenceAndCarriedAfterClose(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
-	w.appoint(w.zhang)
-	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
-	w.duty(w.zhang, "2026-10", "月度例会", true)
-	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
-	w.payAllowances("2026-10")
+	w.mustOctoberRun(true)
 	if got := w.points(w.zhang.ID); got != 70 {
 		t.Fatalf("first run paid %d, want 70", got)
 	}
@@ -431,8 +426,7 @@ func TestIssue11_16_WithdrawalTakesBackWhatIsLeftOnce(t *testing.T) {
 func TestIssue11_5_ConcurrentRunsAndCrashedPostingPayOnce(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
-	w.appoint(w.zhang)
+	w.mustHeadFromSeptember()
 	w.appoint(w.wang) // hands the building over: zhang served nine days of September
 	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
 	w.duty(w.wang, "2026-10", "月度例会", true)
@@ -470,8 +464,7 @@ func TestIssue11_5_ConcurrentRunsAndCrashedPostingPayOnce(t *testing.T) {
 func TestIssue11_5_ConfirmationStoredAfterClosingPassIsCarriedOnce(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
-	w.appoint(w.zhang)
+	w.mustHeadFromSeptember()
 	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
 	w.duty(w.zhang, "2026-10", "月度例会", true)
 	late := w.duty(w.zhang, "2026-10", "通知送达", false)
@@ -517,12 +510,7 @@ func TestIssue11_5_ConfirmationStoredAfterClosingPassIsCarriedOnce(t *testing.T)
 func TestIssue11_5_CrashedClosingRunPaysOnceWhenRunAgain(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
-	w.appoint(w.zhang)
-	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
-	w.duty(w.zhang, "2026-10", "月度例会", true)
-	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
-	w.payAllowances("2026-10")
+	w.mustOctoberRun(true)
 	w.at = time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
 	d := w.duty(w.zhang, "2026-10", "通知送达", true)
 	// November's run: the close mark of October, then the claim of the
@@ -551,8 +539,7 @@ func TestIssue11_5_CrashedClosingRunPaysOnceWhenRunAgain(t *testing.T) {
 func TestIssue11_5_ConfirmationsRacingTheClosePaidExactlyOnce(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
-	w.appoint(w.zhang)
+	w.mustHeadFromSeptember()
 	month, err := models.ParseMonth("2026-10")
 	if err != nil {
 		t.Fatal(err)

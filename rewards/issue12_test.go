@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/models"
 )
 
@@ -28,10 +29,7 @@ func TestIssue12_5_BillNumbersAndPartnerReasonsAreCleanedByTheService(t *testing
 	w := newRewardsWorld(t)
 	fee := w.reward(models.Reward{Kind: models.RewardPropertyFee, Title: "物业费优惠", Points: 50, ValueFen: 2000, HouseholdYearCapFen: 4000})
 	p := w.resident("钱", 1970, 500)
-	red, err := w.rs.Redeem(ctx, p, fee.ID, idemOf(p, "fee-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	red := w.mustRedeem(p, fee.ID, idemOf(p, "fee-1"))
 	pm := w.partnerLogin("pm", w.property)
 	bills := map[string]string{
 		"blank":       "  ",
@@ -43,7 +41,7 @@ func TestIssue12_5_BillNumbersAndPartnerReasonsAreCleanedByTheService(t *testing
 	}
 	for name, bill := range bills {
 		_, err := w.rs.ApplyCredit(ctx, pm, red.ID, bill, "2026-12-01", idemOf(pm, "apply-"+name))
-		wantCode(t, "bill number "+name, err, models.ErrValidation)
+		communitytest.WantCode(t, "bill number "+name, err, models.ErrValidation)
 	}
 	if pending, err := w.rs.PendingCredits(ctx, pm, 0); err != nil || len(pending) != 1 {
 		t.Fatalf("after refused bills: %d pending %v, want the credit still pending", len(pending), err)
@@ -54,7 +52,7 @@ func TestIssue12_5_BillNumbersAndPartnerReasonsAreCleanedByTheService(t *testing
 	}
 	for name, reason := range badPartnerTexts {
 		_, err := w.rs.VoidCredit(ctx, pm, red.ID, reason, idemOf(pm, "void-"+name))
-		wantCode(t, "void reason "+name, err, models.ErrValidation)
+		communitytest.WantCode(t, "void reason "+name, err, models.ErrValidation)
 	}
 	if got, err := w.rs.Redemption(ctx, p, red.ID); err != nil || got.Status != models.RedemptionFulfilled || got.Generation != 1 {
 		t.Fatalf("after refused voids: %+v %v, want the credit still applied", got, err)
@@ -65,14 +63,11 @@ func TestIssue12_5_BillNumbersAndPartnerReasonsAreCleanedByTheService(t *testing
 
 	haircut := w.reward(models.Reward{Kind: models.RewardMerchant, Title: "理发", Points: 30, ValueFen: 1500, Bearer: models.BearerPartner})
 	clerk := w.clerk("clerk", w.shop)
-	scanned, err := w.rs.Scan(ctx, clerk, w.scanToken(p, haircut), idemOf(clerk, "scan-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	scanned := w.mustScan(clerk, w.scanToken(p, haircut), idemOf(clerk, "scan-1"))
 	before := w.balance(p)
 	for name, reason := range badPartnerTexts {
 		_, err := w.rs.Refund(ctx, clerk, scanned.Redemption.ID, reason)
-		wantCode(t, "refund reason "+name, err, models.ErrValidation)
+		communitytest.WantCode(t, "refund reason "+name, err, models.ErrValidation)
 	}
 	if after := w.balance(p); after != before {
 		t.Fatalf("refused refunds moved points: %d → %d", before, after)
