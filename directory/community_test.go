@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -193,29 +192,20 @@ func TestPhoneIsUniqueUnderConcurrentCreates(t *testing.T) {
 	const n = 16
 	var ok, taken atomic.Int64
 	var winner atomic.Value
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			community := []string{"A", "B"}[i%2]
-			r, err := s.CreateResident(ctx, communitytest.Staff(community), directory.NewResident{
-				Name: fmt.Sprintf("居民%d", i), Phone: "13912345678", Password: "initial-pw"})
-			switch {
-			case err == nil:
-				ok.Add(1)
-				winner.Store(r.ID)
-			case errors.Is(err, models.ErrAlreadyExists):
-				taken.Add(1)
-			default:
-				t.Errorf("create %d: %v", i, err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	communitytest.AtOnce(n, func(i int) {
+		community := []string{"A", "B"}[i%2]
+		r, err := s.CreateResident(ctx, communitytest.Staff(community), directory.NewResident{
+			Name: fmt.Sprintf("居民%d", i), Phone: "13912345678", Password: "initial-pw"})
+		switch {
+		case err == nil:
+			ok.Add(1)
+			winner.Store(r.ID)
+		case errors.Is(err, models.ErrAlreadyExists):
+			taken.Add(1)
+		default:
+			t.Errorf("create %d: %v", i, err)
+		}
+	})
 	if ok.Load() != 1 || taken.Load() != n-1 {
 		t.Fatalf("%d created, %d refused; want 1 and %d", ok.Load(), taken.Load(), n-1)
 	}

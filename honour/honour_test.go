@@ -652,20 +652,11 @@ func TestConcurrentListingRunsListOnce(t *testing.T) {
 	w := newHonourWorld(t)
 	e := w.nominate(w.zhang)
 	w.at = e.NoticeEnds.Add(time.Minute)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			if _, _, _, err := w.hs.ListDue(ctx, w.at); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	communitytest.AtOnce(4, func(int) {
+		if _, _, _, err := w.hs.ListDue(ctx, w.at); err != nil {
+			t.Error(err)
+		}
+	})
 	if got := w.points(w.zhang.ID); got != 100 {
 		t.Fatalf("listing points = %d after concurrent runs, want 100", got)
 	}

@@ -32,27 +32,18 @@ func TestIssue11_1_RepeatedNominationRefusedAndPaysOnce(t *testing.T) {
 	}
 
 	// Eight nominations of one resident at once: exactly one is recorded.
-	start := make(chan struct{})
-	var wg sync.WaitGroup
 	var won, refused atomic.Int32
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			_, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: w.wang.ID, Category: "好人好事", Reason: "扶老人过马路"})
-			switch {
-			case err == nil:
-				won.Add(1)
-			case errors.Is(err, models.ErrNominationOpen):
-				refused.Add(1)
-			default:
-				t.Error(err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	communitytest.AtOnce(8, func(int) {
+		_, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: w.wang.ID, Category: "好人好事", Reason: "扶老人过马路"})
+		switch {
+		case err == nil:
+			won.Add(1)
+		case errors.Is(err, models.ErrNominationOpen):
+			refused.Add(1)
+		default:
+			t.Error(err)
+		}
+	})
 	if won.Load() != 1 || refused.Load() != 7 {
 		t.Fatalf("concurrent nominations: %d recorded, %d refused; want 1 and 7", won.Load(), refused.Load())
 	}
@@ -438,20 +429,11 @@ func TestIssue11_5_ConcurrentRunsAndCrashedPostingPayOnce(t *testing.T) {
 	}
 	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
 	w.duty(w.wang, "2026-10", "通知送达", true)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			if _, _, err := w.hs.PayAllowances(ctx, oct); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	communitytest.AtOnce(4, func(int) {
+		if _, _, err := w.hs.PayAllowances(ctx, oct); err != nil {
+			t.Error(err)
+		}
+	})
 	w.payAllowances("2026-10")
 	if got := w.points(w.wang.ID); got != 90 {
 		t.Fatalf("wang paid %d, want 70 (the crashed posting) + 20 = 90", got)
