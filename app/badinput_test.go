@@ -462,6 +462,7 @@ func realTargets(w *world) map[string]target {
 		"PATCH /api/v1/residents/:id":                                    {v1 + "/residents/" + elderID, staff},
 		"POST /api/v1/residents/:id/family":                              {v1 + "/residents/" + sonID + "/family", staff},
 		"POST /api/v1/residents/:id/family/:relative/verify":             {v1 + "/residents/" + sonID + "/family/" + elderID + "/verify", staff},
+		"POST /api/v1/residents/:id/moved-away":                          {v1 + "/residents/" + sonID + "/moved-away", staff},
 		"POST /api/v1/partners":                                          {v1 + "/partners", staff},
 		"POST /api/v1/imports/households":                                {v1 + "/imports/households", staff},
 		"POST /api/v1/imports/residents":                                 {v1 + "/imports/residents", staff},
@@ -523,5 +524,6 @@ func realTargets(w *world) map[string]target {
 		"POST /api/v1/me/notifications/:id/read":                         {v1 + "/me/notifications/" + url.PathEscape(note.ID) + "/read", elder},
 		"PUT /api/v1/me/notification-preferences":                        {v1 + "/me/notification-preferences", elder},
 		"POST /api/v1/deliveries/dead-letters/:id/retry":                 {v1 + "/deliveries/dead-letters/" + dead.ID + "/retry", staff},
+		"POST /api/v1/me/consents":                                       {v1 + "/me/consents", elder},
 	}
 }

@@ -23,15 +23,22 @@ func (s Secret) LogValue() slog.Value {
 // Config is every setting, read once from the environment. .env.example
 // documents each variable: meaning, type and default.
 type Config struct {
-	Addr           string        `env:"LINLI_ADDR" envDefault:"127.0.0.1:8080"`
-	DataDir        string        `env:"LINLI_DATA_DIR" envDefault:"./data"`
-	MongoURI       Secret        `env:"MONGODB_URI"`
-	DB             string        `env:"LINLI_DB" envDefault:"linli"`
-	SeedDemo       string        `env:"SEED_DEMO"` // "", "true" or "false"
-	SQLiteSync     string        `env:"LINLI_SQLITE_SYNC" envDefault:"full"`
-	JWTKeys        Secret        `env:"LINLI_JWT_KEYS"`
-	JWTActiveKID   string        `env:"LINLI_JWT_ACTIVE_KID"`
-	JWTIssuer      string        `env:"LINLI_JWT_ISSUER" envDefault:"linli"`
+	Addr         string `env:"LINLI_ADDR" envDefault:"127.0.0.1:8080"`
+	DataDir      string `env:"LINLI_DATA_DIR" envDefault:"./data"`
+	MongoURI     Secret `env:"MONGODB_URI"`
+	DB           string `env:"LINLI_DB" envDefault:"linli"`
+	SeedDemo     string `env:"SEED_DEMO"` // "", "true" or "false"
+	SQLiteSync   string `env:"LINLI_SQLITE_SYNC" envDefault:"full"`
+	JWTKeys      Secret `env:"LINLI_JWT_KEYS"`
+	JWTActiveKID string `env:"LINLI_JWT_ACTIVE_KID"`
+	JWTIssuer    string `env:"LINLI_JWT_ISSUER" envDefault:"linli"`
+	// DataKeys seal residents' phone, ID number and birth year
+	// ("id1:base64key,id0:base64oldkey", the first seals); IndexKey
+	// (base64, 32 bytes) makes the blind index a login is found by. On the
+	// embedded store with neither set, both are kept in the data folder
+	// (docs/ARCHITECTURE.md §11).
+	DataKeys       Secret        `env:"LINLI_DATA_KEYS"`
+	IndexKey       Secret        `env:"LINLI_INDEX_KEY"`
 	JWTAudience    string        `env:"LINLI_JWT_AUDIENCE" envDefault:"linli-api"`
 	AccessTTL      time.Duration `env:"LINLI_ACCESS_TTL" envDefault:"15m"`
 	RefreshTTL     time.Duration `env:"LINLI_REFRESH_TTL" envDefault:"720h"`
@@ -53,9 +60,14 @@ type Config struct {
 	// process starts; it runs on in real time from there. For drills and
 	// the crash harness (settling a month without waiting for it to end).
 	ClockStart time.Time `env:"LINLI_CLOCK_START"`
-	LogLevel   string    `env:"LINLI_LOG_LEVEL" envDefault:"info"`
-	LogFormat  string    `env:"LINLI_LOG_FORMAT" envDefault:"json"`
-	Notify     NotifyConfig
+	// The privacy notice residents accept and whether the API waits for
+	// it (docs/ARCHITECTURE.md §11).
+	PrivacyNoticeVersion string `env:"LINLI_PRIVACY_NOTICE_VERSION" envDefault:"2026-12"`
+	PrivacyNoticeFile    string `env:"LINLI_PRIVACY_NOTICE_FILE"`
+	ConsentGate          bool   `env:"LINLI_CONSENT_GATE" envDefault:"true"`
+	LogLevel             string `env:"LINLI_LOG_LEVEL" envDefault:"info"`
+	LogFormat            string `env:"LINLI_LOG_FORMAT" envDefault:"json"`
+	Notify               NotifyConfig
 }
 
 // NotifyConfig is how notifications go out (packages inbox and outbound).
@@ -97,6 +109,8 @@ func loadConfig(environ []string) (Config, error) {
 		return c, fmt.Errorf("config: LINLI_SESSION_CACHE must be between 0 and 1m")
 	case c.BodyLimit < 1024:
 		return c, fmt.Errorf("config: LINLI_BODY_LIMIT must be at least 1024")
+	case strings.TrimSpace(c.PrivacyNoticeVersion) == "" || len(c.PrivacyNoticeVersion) > 40 || strings.ContainsAny(c.PrivacyNoticeVersion, ": /"):
+		return c, fmt.Errorf("config: LINLI_PRIVACY_NOTICE_VERSION must be 1-40 characters without spaces, colons or slashes")
 	case c.BackupKeepDays < 0:
 		return c, fmt.Errorf("config: LINLI_BACKUP_KEEP_DAYS must be 0 (no nightly backup) or more")
 	case c.LoginPerPhone < 1 || c.LoginPerAddr < 1 || c.QRPerMinute < 1:

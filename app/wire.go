@@ -23,6 +23,7 @@ import (
 	"github.com/linli-community/linli/mutualaid"
 	"github.com/linli-community/linli/outbound"
 	"github.com/linli-community/linli/policy"
+	"github.com/linli-community/linli/privacy"
 	"github.com/linli-community/linli/rewards"
 	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
@@ -50,6 +51,7 @@ type system struct {
 	timebank    *timebank.Service
 	mutualAid   *mutualaid.Service
 	inbox       *inbox.Inbox
+	privacy     *privacy.Service
 	deliverer   *outbound.Deliverer
 	reminders   *inbox.Reminders
 	passwords   *auth.Passwords
@@ -146,6 +148,9 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		Requests: community.NewRequests(st, now),
 		Now:      now,
 	}
+	if err := sys.wireDataKeys(); err != nil {
+		return nil, err
+	}
 	if err := sys.wireAuth(); err != nil {
 		return nil, err
 	}
@@ -165,6 +170,8 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	})
 	sys.deps.Honour = sys.honour
 	sys.communities.KeepHeadTerms(sys.honour)
+	sys.communities.TrackResidency(st, sys.policies)
+	sys.deps.Residency = sys.communities
 	// The honour roll, star levels and head terms decide who may redeem
 	// honour-only, star-gated and heads' rewards.
 	sys.rewards = rewards.New(rewards.Deps{
@@ -215,6 +222,9 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	})
 	sys.deps.MutualAid = sys.mutualAid
 	sys.deps.Jobs = sys.jobBoard()
+	if err := sys.wirePrivacy(); err != nil {
+		return nil, err
+	}
 	return sys, nil
 }
 
@@ -281,6 +291,13 @@ func (s *system) schedule() []scheduledJob {
 		// the 1st-3rd) the "within 30 days" one, from 7 days before the
 		// month's end the second; hourly until each is done.
 		{"0 9-20 4-31 * *", jobs.PointsReminders(reminderJob{s.reminders}, s.loc)},
+		// A nightly pass seals under the current data key whatever a
+		// replica still on the old keys wrote; `linli rotate-keys` runs it
+		// at once after a rotation.
+		{"50 3 * * *", jobs.RotateKeys(s.resealPersonalData, s.loc)},
+		// Residents who moved away longer ago than the retention period
+		// have their personal information erased (docs/ARCHITECTURE.md §11).
+		{"55 3 * * *", jobs.Erasure(s.eraseDue, s.loc)},
 	}
 	if s.cfg.embedded() && s.cfg.BackupKeepDays > 0 {
 		// After the night's settlement tick, catch-up and audit, so the
