@@ -94,14 +94,19 @@ type HeadTermKeeper interface {
 func (s *Service) KeepHeadTerms(k HeadTermKeeper) { s.terms = k }
 
 // New returns the community-structure service. newID returns a
-// fresh random id for every new record.
-func New(s Store, h PasswordHasher, newID func() string, now func() time.Time) *Service {
-	return &Service{store: s, hasher: h, newID: newID, now: now, notify: community.NoNotifier{}}
+// fresh random id for every new record; notify tells two relatives their
+// family link was verified, and is required (community.NoNotifier{} tells
+// no one).
+func New(s Store, h PasswordHasher, newID func() string, now func() time.Time, notify community.Notifier) *Service {
+	community.MustNotify("directory", notify)
+	return &Service{
+		store:  s,
+		hasher: h,
+		newID:  newID,
+		now:    now,
+		notify: notify,
+	}
 }
-
-// TellPeople gives the service the notifier that tells two relatives their
-// family link was verified.
-func (s *Service) TellPeople(n community.Notifier) { s.notify = n }
 
 // stamp is the time a record is created, to the millisecond the store
 // keeps, so what a create returns equals what a read returns later.

@@ -274,9 +274,8 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	// The service cleans the activity itself; cleaning it here too refuses
-	// bad input before the request log records anything.
-	in, err := timebank.NewActivity{
+	// The service cleans the activity.
+	in := timebank.NewActivity{
 		Title:        req.Title,
 		Category:     req.Category,
 		Place:        req.Place,
@@ -286,9 +285,6 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 		Capacity:     req.Capacity,
 		MaxMinutes:   models.Minutes(req.MaxMinutes),
 		SelfCheckin:  req.SelfCheckin,
-	}.Clean()
-	if err != nil {
-		return err
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
@@ -474,17 +470,14 @@ func (h *api) claimRecord(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	// The service cleans the claim itself; cleaning it here too refuses bad
-	// input before the request log records anything.
-	cl, err := timebank.Claim{
+	// The service cleans the claim; the request log's fingerprint is of
+	// the body as sent.
+	cl := timebank.Claim{
 		Category:     req.Category,
 		Organisation: req.Organisation,
 		Description:  req.Description,
 		Start:        req.Start,
 		End:          req.End,
-	}.Clean()
-	if err != nil {
-		return err
 	}
 	return h.keyed(c, func(idem community.Idempotency) error {
 		cl.Idem = idem
@@ -549,15 +542,9 @@ func (h *api) approveRecord(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	reason := ""
-	if req.Reason != "" {
-		var err error
-		if reason, err = models.CleanReason(req.Reason); err != nil {
-			return err
-		}
-	}
+	// The service cleans the reason.
 	return h.keyed(c, func(community.Idempotency) error {
-		r, err := h.Timebank.Approve(c.UserContext(), p, param(c, "id"), models.Minutes(req.Minutes), reason)
+		r, err := h.Timebank.Approve(c.UserContext(), p, param(c, "id"), models.Minutes(req.Minutes), req.Reason)
 		if err != nil {
 			return err
 		}
@@ -570,7 +557,8 @@ func decodeReason(c *fiber.Ctx) (string, error) {
 	if err := decode(c, &req); err != nil {
 		return "", err
 	}
-	return models.CleanReason(req.Reason)
+	// The service cleans the reason.
+	return req.Reason, nil
 }
 
 func (h *api) rejectRecord(c *fiber.Ctx) error {
@@ -598,11 +586,7 @@ func (h *api) requestCorrection(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	reason, err := models.CleanReason(req.Reason)
-	if err != nil {
-		return err
-	}
-	cr, err := h.Timebank.RequestCorrection(c.UserContext(), principal(c), param(c, "id"), models.Minutes(req.Minutes), reason)
+	cr, err := h.Timebank.RequestCorrection(c.UserContext(), principal(c), param(c, "id"), models.Minutes(req.Minutes), req.Reason)
 	if err != nil {
 		return err
 	}

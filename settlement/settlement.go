@@ -93,6 +93,7 @@ type Service struct {
 
 // New returns the settlement service.
 func New(d Deps) *Service {
+	community.MustNotify("settlement", d.Notify)
 	s := &Service{
 		store:    d.Store,
 		ledger:   d.Ledger,
@@ -102,9 +103,6 @@ func New(d Deps) *Service {
 		held:     d.Held,
 		now:      d.Now,
 		notify:   d.Notify,
-	}
-	if s.notify == nil {
-		s.notify = community.NoNotifier{}
 	}
 	return s
 }
@@ -118,7 +116,7 @@ type Deps struct {
 	Trail    community.AuditTrail
 	Held     HeldPoints // the points held by open redemptions (package rewards)
 	Now      func() time.Time
-	Notify   community.Notifier // tells partners a statement is ready; nil: no one
+	Notify   community.Notifier // tells partners a statement is ready; required (community.NoNotifier{} tells no one)
 }
 
 // Lines are written in batches of lineBatch, at most lineWriters batches at

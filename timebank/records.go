@@ -336,11 +336,11 @@ type Claim struct {
 	Idem                                community.Idempotency
 }
 
-// Clean returns the claim with its texts trimmed, or models.ErrValidation
+// clean returns the claim with its texts trimmed, or models.ErrValidation
 // if the category, organisation or description is blank or too long (20,
-// 80, 500 characters) or has control characters. ClaimRecord applies it
-// itself; a handler calls it before anything is written.
-func (c Claim) Clean() (Claim, error) {
+// 80, 500 characters) or has control characters. ClaimRecord applies it,
+// the one place a claim is cleaned, before anything is written.
+func (c Claim) clean() (Claim, error) {
 	var err error
 	if c.Category, err = models.CleanText("category", c.Category, 20); err != nil {
 		return Claim{}, err
@@ -359,7 +359,7 @@ func (t *Service) ClaimRecord(ctx context.Context, p models.Principal, c Claim) 
 	if p.CommunityID == "" || p.ResidentID == "" {
 		return models.ServiceRecord{}, models.ErrForbidden
 	}
-	c, err := c.Clean()
+	c, err := c.clean()
 	if err != nil {
 		return models.ServiceRecord{}, err
 	}
@@ -494,9 +494,15 @@ func (t *Service) canDecide(ctx context.Context, p models.Principal, rec models.
 }
 
 // Approve verifies a record, optionally crediting other minutes than those
-// recorded (with a reason). Caps apply: per activity per person, then per
-// day per person.
+// recorded (with a reason, cleaned by models.CleanReason when given). Caps
+// apply: per activity per person, then per day per person.
 func (t *Service) Approve(ctx context.Context, p models.Principal, id string, minutes models.Minutes, reason string) (models.ServiceRecord, error) {
+	if reason != "" {
+		var err error
+		if reason, err = models.CleanReason(reason); err != nil {
+			return models.ServiceRecord{}, err
+		}
+	}
 	rec, err := t.liveRecord(ctx, id)
 	if err != nil {
 		return rec, err
@@ -514,8 +520,13 @@ func (t *Service) Approve(ctx context.Context, p models.Principal, id string, mi
 	return rec, err
 }
 
-// Reject turns a record down with a reason.
+// Reject turns a record down with a reason (models.CleanReason: a blank
+// one is ErrValidation).
 func (t *Service) Reject(ctx context.Context, p models.Principal, id, reason string) (models.ServiceRecord, error) {
+	reason, err := models.CleanReason(reason)
+	if err != nil {
+		return models.ServiceRecord{}, err
+	}
 	rec, err := t.liveRecord(ctx, id)
 	if err != nil {
 		return rec, err
@@ -837,8 +848,13 @@ func (t *Service) AutoApprove(ctx context.Context) (approved, expired int, err e
 // --- corrections ---
 
 // RequestCorrection records the volunteer's request to correct an
-// approved record. One request may be open at a time.
+// approved record, with a reason (models.CleanReason). One request may be
+// open at a time.
 func (t *Service) RequestCorrection(ctx context.Context, p models.Principal, recordID string, minutes models.Minutes, reason string) (models.Correction, error) {
+	reason, err := models.CleanReason(reason)
+	if err != nil {
+		return models.Correction{}, err
+	}
 	rec, err := t.Record(ctx, p, recordID)
 	if err != nil {
 		return models.Correction{}, err
