@@ -204,21 +204,33 @@ func (s *system) notifyJobFailed(ctx context.Context, job, period string) {
 }
 
 // notifier is what the capability packages are given to tell people what
-// happened: the inbox, with every failure logged and swallowed, so a
+// happened: the inbox's Queue, one insert in the request (the delivery
+// loop writes, places and sends the notification), tried up to
+// notifyTries times, with a failure logged and swallowed, so a
 // notification can never fail or undo the step that caused it. A notice
-// lost to a failure here is not written again unless its step is finished
-// again (the ones called from a step's keyed effects are: whoever follows
-// the step's mark, a repeat or a job, notifies once more, under the same
-// derived id); one lost to a crash between the step's commit point and the
-// notice is recovered the same way.
+// lost to a failure or a crash between the step's commit point and the
+// queue item is written again by whoever finishes the step (the keyed
+// effects of a mark are applied by its followers, a repeat of the request
+// or a job) and, for staff awards, by the notices sweep
+// (ARCHITECTURE.md §4.10).
 type notifier struct {
 	inbox *inbox.Inbox
 	log   *slog.Logger
 }
 
-// Notify writes the notification of n, logging a failure.
+// notifyTries is how many times a notice's queue item is tried.
+const notifyTries = 3
+
+// Notify queues the notification of n, logging a failure.
 func (n notifier) Notify(ctx context.Context, notice models.Notice) {
-	if _, err := n.inbox.Notify(ctx, notice); err != nil {
+	var err error
+	for range notifyTries {
+		err = n.inbox.Queue(ctx, notice)
+		if err == nil || errors.Is(err, models.ErrValidation) || ctx.Err() != nil {
+			break
+		}
+	}
+	if err != nil {
 		n.log.Error("notify", "kind", notice.Kind, "event", notice.EventID, "recipient", notice.Recipient, "err", err)
 	}
 }

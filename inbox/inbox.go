@@ -31,15 +31,17 @@ import (
 // Every method returns a wrapped models.ErrConflict for a duplicate key and
 // models.ErrNotFound for a missing document, as stated.
 type Store interface {
-	// EnqueueNotification puts id on the delivery queue; ErrConflict if it
-	// is queued already.
-	EnqueueNotification(ctx context.Context, id, communityID string, at time.Time) error
+	// QueueNotice puts the notice n on the delivery queue under its
+	// notification's id, with at, the time it happened; ErrConflict if it
+	// is queued already. The item carries the whole notice, so the
+	// delivery loop can write the notification from it.
+	QueueNotice(ctx context.Context, n models.Notice, at time.Time) error
 	// InsertNotification inserts n under n.ID, with from, the length of
 	// the recipient's inbox seen before; ErrConflict if n.ID exists.
 	InsertNotification(ctx context.Context, n models.Notification, from int64) error
-	// EnqueueNotifications queues every one of ns (by ID, CommunityID
-	// and Created) in one batch; those queued already stay as they are.
-	EnqueueNotifications(ctx context.Context, ns []models.Notification) error
+	// QueueNotices is QueueNotice for each of ns, in one batch; those
+	// queued already stay as they are.
+	QueueNotices(ctx context.Context, ns []models.Notice, at time.Time) error
 	// InsertNotifications inserts each of ns with from[i] in one batch
 	// and reports which existed already.
 	InsertNotifications(ctx context.Context, ns []models.Notification, from []int64) ([]bool, error)
@@ -93,18 +95,50 @@ func New(s Store, now func() time.Time) *Inbox {
 // written: a reader walks at most this far past it.
 const hintEvery = 4
 
-// Notify writes the notification of n once: every repeat of the cause,
-// however many run at once, lands on the same notification (its id is
-// derived from the event) and the same inbox position. A category the
+// Queue is how a request tells someone what happened: one insert, the
+// delivery queue's item for the notice, keyed by the notification's id, so
+// every repeat of the cause lands on the same item (or, once the item is
+// delivered and gone, on the same notification). Nothing is read. The
+// delivery loop (package outbound) writes the notification from the item,
+// places it in the inbox (Write) and sends it. A recipient's inbox shows
+// it after the loop's next pass (LINLI_DELIVERY_INTERVAL).
+func (b *Inbox) Queue(ctx context.Context, n models.Notice) error {
+	if err := n.Validate(); err != nil {
+		return err
+	}
+	err := b.store.QueueNotice(ctx, n, b.now().UTC().Truncate(time.Millisecond))
+	if err != nil && !errors.Is(err, models.ErrConflict) {
+		return fmt.Errorf("queue notice: %w", err)
+	}
+	return nil
+}
+
+// Notify writes the notification of n once, at once: every repeat of the
+// cause, however many run at once, lands on the same notification (its id
+// is derived from the event) and the same inbox position. A category the
 // recipient turned off writes nothing. It returns the notification, or the
 // zero value with a nil error when the recipient turned its category off.
+// Jobs use it; requests use Queue.
 //
-// Writes in order: the delivery queue item, the notification (the commit
-// point), its inbox position. A crash after the first leaves a queue item
-// the delivery loop drops once it is old and its notification missing; a
-// crash after the second leaves a notification the delivery loop (or the
-// next repeat of the cause) places.
+// Writes in order: the delivery queue item (carrying the notice), the
+// notification (the commit point), its inbox position. A crash after the
+// first leaves a queue item the delivery loop writes the notification
+// from; a crash after the second leaves a notification the delivery loop
+// (or the next repeat of the cause) places.
 func (b *Inbox) Notify(ctx context.Context, n models.Notice) (models.Notification, error) {
+	return b.write(ctx, n, b.now(), true)
+}
+
+// Write is Notify for the delivery loop, which has the notice's queue
+// item already: the notification of n, created at at, written once and
+// placed. It returns the zero value when the recipient turned the
+// category off.
+func (b *Inbox) Write(ctx context.Context, n models.Notice, at time.Time) (models.Notification, error) {
+	return b.write(ctx, n, at, false)
+}
+
+// write is Notify and Write: queue says whether to queue n first.
+func (b *Inbox) write(ctx context.Context, n models.Notice, at time.Time, queue bool) (models.Notification, error) {
 	if err := n.Validate(); err != nil {
 		return models.Notification{}, err
 	}
@@ -123,10 +157,12 @@ func (b *Inbox) Notify(ctx context.Context, n models.Notice) (models.Notificatio
 	if !prefs.Enabled(n.Kind.Category()) {
 		return models.Notification{}, nil
 	}
-	note := b.compose(n, prefs)
-	err = b.store.EnqueueNotification(ctx, note.ID, note.CommunityID, note.Created)
-	if err != nil && !errors.Is(err, models.ErrConflict) {
-		return models.Notification{}, fmt.Errorf("notify: queue: %w", err)
+	note := b.compose(n, prefs, at)
+	if queue {
+		err = b.store.QueueNotice(ctx, n, note.Created)
+		if err != nil && !errors.Is(err, models.ErrConflict) {
+			return models.Notification{}, fmt.Errorf("notify: queue: %w", err)
+		}
 	}
 	from, err := b.length(ctx, n.Recipient)
 	if err != nil {
@@ -144,8 +180,9 @@ func (b *Inbox) Notify(ctx context.Context, n models.Notice) (models.Notificatio
 	return b.place(ctx, note, from, true)
 }
 
-// compose is the notification of n in the language of prefs.
-func (b *Inbox) compose(n models.Notice, prefs models.NoticePreferences) models.Notification {
+// compose is the notification of n in the language of prefs, created at
+// at.
+func (b *Inbox) compose(n models.Notice, prefs models.NoticePreferences, at time.Time) models.Notification {
 	lang := prefs.Language
 	if lang == "" {
 		lang = models.LangZh
@@ -163,7 +200,7 @@ func (b *Inbox) compose(n models.Notice, prefs models.NoticePreferences) models.
 		Body:        body,
 		Link:        n.Link,
 		Urgent:      n.Kind.Urgent(),
-		Created:     b.now().UTC().Truncate(time.Millisecond),
+		Created:     at.UTC().Truncate(time.Millisecond),
 	}
 }
 
@@ -176,10 +213,12 @@ func (b *Inbox) compose(n models.Notice, prefs models.NoticePreferences) models.
 // many notices have their notification (turned-off categories do not).
 func (b *Inbox) NotifyMany(ctx context.Context, notices []models.Notice) (int, error) {
 	var (
-		fresh []models.Notification
-		later []models.Notice
-		done  int
+		fresh   []models.Notification
+		queued  []models.Notice // fresh's notices, for their queue items
+		later   []models.Notice
+		done    int
 	)
+	at := b.now()
 	batched := map[string]bool{}
 	for _, n := range notices {
 		if err := n.Validate(); err != nil {
@@ -207,10 +246,11 @@ func (b *Inbox) NotifyMany(ctx context.Context, notices []models.Notice) (int, e
 		}
 		if prefs.Enabled(n.Kind.Category()) {
 			batched[n.Recipient] = true
-			fresh = append(fresh, b.compose(n, prefs))
+			fresh = append(fresh, b.compose(n, prefs, at))
+			queued = append(queued, n)
 		}
 	}
-	if err := b.store.EnqueueNotifications(ctx, fresh); err != nil {
+	if err := b.store.QueueNotices(ctx, queued, at.UTC().Truncate(time.Millisecond)); err != nil {
 		return done, fmt.Errorf("notify: queue: %w", err)
 	}
 	from := make([]int64, len(fresh))
