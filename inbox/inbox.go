@@ -213,10 +213,10 @@ func (b *Inbox) compose(n models.Notice, prefs models.NoticePreferences, at time
 // many notices have their notification (turned-off categories do not).
 func (b *Inbox) NotifyMany(ctx context.Context, notices []models.Notice) (int, error) {
 	var (
-		fresh   []models.Notification
-		queued  []models.Notice // fresh's notices, for their queue items
-		later   []models.Notice
-		done    int
+		fresh  []models.Notification
+		queued []models.Notice // fresh's notices, for their queue items
+		later  []models.Notice
+		done   int
 	)
 	at := b.now()
 	batched := map[string]bool{}
