@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linli-community/linli/accounts"
 	"github.com/linli-community/linli/auth"
 	"github.com/linli-community/linli/inbox"
 	"github.com/linli-community/linli/jobs"
@@ -232,6 +233,68 @@ func (n notifier) Notify(ctx context.Context, notice models.Notice) {
 	}
 	if err != nil {
 		n.log.Error("notify", "kind", notice.Kind, "event", notice.EventID, "recipient", notice.Recipient, "err", err)
+	}
+}
+
+// awardNoticeSweep is the notices sweep (ARCHITECTURE.md §4.10): a staff
+// award's request queues its notice after its entry, so a request that
+// died between the two leaves an award nobody was told of. Each run walks
+// every community's list of adjustments from where the last run stopped
+// and queues the notice of each award whose notification does not exist
+// (insert-once, so a notice queued meanwhile by the request is not
+// queued twice).
+type awardNoticeSweep struct{ sys *system }
+
+// sweepBatch is how many slots of a list one read of the sweep takes.
+const sweepBatch = 200
+
+// SweepAwardNotices implements jobs.AwardNoticeSweeper; it returns how
+// many notices it queued.
+func (w awardNoticeSweep) SweepAwardNotices(ctx context.Context) (int, error) {
+	st, queued := w.sys.store, 0
+	for after := ""; ; {
+		cs, err := st.Communities(ctx, after, 100)
+		if err != nil || len(cs) == 0 {
+			return queued, err
+		}
+		for _, c := range cs {
+			name := "award-notices:" + c.ID
+			pos, err := st.SweepPosition(ctx, name)
+			if err != nil {
+				return queued, err
+			}
+			for {
+				entries, last, err := st.AdjustmentsSince(ctx, c.ID, pos, sweepBatch)
+				if err != nil {
+					return queued, err
+				}
+				for _, e := range entries {
+					notice, ok := accounts.AwardNotice(e)
+					if !ok {
+						continue
+					}
+					_, _, err := st.Notification(ctx, models.NotificationID(notice.Kind, notice.EventID, notice.Recipient))
+					if err == nil {
+						continue
+					}
+					if !errors.Is(err, models.ErrNotFound) {
+						return queued, err
+					}
+					if err := w.sys.inbox.QueueAt(ctx, notice, e.At); err != nil {
+						return queued, err
+					}
+					queued++
+				}
+				if last == pos {
+					break
+				}
+				pos = last
+				if err := st.SetSweepPosition(ctx, name, pos); err != nil {
+					return queued, err
+				}
+			}
+		}
+		after = cs[len(cs)-1].ID
 	}
 }
 

@@ -103,10 +103,16 @@ const hintEvery = 4
 // places it in the inbox (Write) and sends it. A recipient's inbox shows
 // it after the loop's next pass (LINLI_DELIVERY_INTERVAL).
 func (b *Inbox) Queue(ctx context.Context, n models.Notice) error {
+	return b.QueueAt(ctx, n, b.now())
+}
+
+// QueueAt is Queue for a notice of something that happened at at (a
+// sweep's, finishing what a request left).
+func (b *Inbox) QueueAt(ctx context.Context, n models.Notice, at time.Time) error {
 	if err := n.Validate(); err != nil {
 		return err
 	}
-	err := b.store.QueueNotice(ctx, n, b.now().UTC().Truncate(time.Millisecond))
+	err := b.store.QueueNotice(ctx, n, at.UTC().Truncate(time.Millisecond))
 	if err != nil && !errors.Is(err, models.ErrConflict) {
 		return fmt.Errorf("queue notice: %w", err)
 	}

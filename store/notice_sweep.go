@@ -1,0 +1,60 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/linli-community/linli/models"
+)
+
+// AdjustmentsSince returns the staff awards and deductions on a
+// community's list of adjustments from slot after+1 on, in slot order, at
+// most limit slots, and the last slot it read (after when there is none).
+// A slot no entry names (a repeat's or a crash's leftover) is passed over.
+func (s *Store) AdjustmentsSince(ctx context.Context, communityID string, after int64, limit int) ([]models.Entry, int64, error) {
+	list := "adj:" + communityID
+	head, err := s.listHead(ctx, colEntries, list)
+	if err != nil {
+		return nil, after, err
+	}
+	var out []models.Entry
+	last := after
+	for n := after + 1; n <= head && n <= after+int64(limit); n++ {
+		var sl listSlotDoc
+		err := s.findByID(ctx, colEntries, slotID(list, n), &sl)
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return out, last, err
+		}
+		if err == nil {
+			var d entryDoc
+			err = s.findByID(ctx, colEntries, sl.Ref, &d)
+			switch {
+			case err == nil && named(d.Slots, slotRef{List: list, N: n}):
+				out = append(out, d.model())
+			case err != nil && !errors.Is(err, models.ErrNotFound):
+				return out, last, err
+			}
+		}
+		last = n
+	}
+	return out, last, nil
+}
+
+func sweepID(name string) string { return "sweep:" + name }
+
+// SweepPosition returns how far the sweep name has gone (0 if never run).
+func (s *Store) SweepPosition(ctx context.Context, name string) (int64, error) {
+	var d listHeadDoc
+	err := s.findByID(ctx, colListHeads, sweepID(name), &d)
+	if errors.Is(err, models.ErrNotFound) {
+		return 0, nil
+	}
+	return d.N, err
+}
+
+// SetSweepPosition records how far the sweep name has gone. It is a hint:
+// a position saved too early by a slower replica costs the next run a few
+// reads again, never a step missed.
+func (s *Store) SetSweepPosition(ctx context.Context, name string, n int64) error {
+	return s.replaceByID(ctx, colListHeads, sweepID(name), listHeadDoc{ID: sweepID(name), N: n}, true)
+}
