@@ -144,7 +144,7 @@ func (s *system) wireNotify() error {
 		Workers:     s.cfg.Notify.Workers,
 		Quiet:       func(t time.Time) bool { return quiet.holds(t, s.loc) },
 	}, s.now, s.log)
-	s.reminders = inbox.NewReminders(s.inbox, s.store, s.ledger, expiryRules{s})
+	s.reminders = inbox.NewReminders(s.inbox, s.store, expiryRules{s})
 	s.deps.Inbox = s.inbox
 	s.deps.Deliveries = s.deliverer
 	return nil

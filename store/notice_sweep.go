@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/linli-community/linli/models"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // AdjustmentsSince returns the staff awards and deductions on a
@@ -57,4 +60,43 @@ func (s *Store) SweepPosition(ctx context.Context, name string) (int64, error) {
 // reads again, never a step missed.
 func (s *Store) SetSweepPosition(ctx context.Context, name string, n int64) error {
 	return s.replaceByID(ctx, colListHeads, sweepID(name), listHeadDoc{ID: sweepID(name), N: n}, true)
+}
+
+// pointsEntryDoc is an entry projected to what an expiry tally reads.
+type pointsEntryDoc struct {
+	Resident     string    `bson:"resident"`
+	Community    string    `bson:"community"`
+	Seq          int64     `bson:"seq"`
+	Delta        int64     `bson:"delta"`
+	BalanceAfter int64     `bson:"balance_after"`
+	Kind         string    `bson:"kind"`
+	At           time.Time `bson:"at"`
+}
+
+// EachPointsEntry implements inbox.PointsEntries: every points entry, in
+// one streamed read of the ledger (no sort, so the store keeps nothing
+// but the cursor's batch), projected to its resident, community, seq,
+// delta, balance, kind and time.
+func (s *Store) EachPointsEntry(ctx context.Context, fn func(models.Entry) error) error {
+	cur, err := s.c(colEntries).Find(ctx, bson.D{{Key: "asset", Value: string(models.AssetPoints)}},
+		options.Find().SetBatchSize(1000).SetProjection(bson.D{
+			{Key: "resident", Value: 1},
+			{Key: "community", Value: 1},
+			{Key: "seq", Value: 1},
+			{Key: "delta", Value: 1},
+			{Key: "balance_after", Value: 1},
+			{Key: "kind", Value: 1},
+			{Key: "at", Value: 1},
+		}))
+	return eachDoc(ctx, cur, err, "points entries", func(d pointsEntryDoc) error {
+		return fn(models.Entry{
+			Account:      models.AccountOf(d.Resident, models.AssetPoints),
+			CommunityID:  d.Community,
+			Seq:          d.Seq,
+			Delta:        d.Delta,
+			BalanceAfter: d.BalanceAfter,
+			Kind:         models.EntryKind(d.Kind),
+			At:           d.At.UTC(),
+		})
+	})
 }
