@@ -210,107 +210,132 @@ func (b *Inbox) compose(n models.Notice, prefs models.NoticePreferences, at time
 	}
 }
 
-// NotifyMany is Notify for many notices (a reminder run's), with the
-// writes of the new ones made in three batches: queue items, then
-// notifications, then inbox positions, each one commit on the embedded
-// store. The order and the rules are Notify's; a notice whose notification
-// exists, whose position was taken meanwhile, or whose recipient has
-// another notice in the batch goes the one-at-a-time way. It returns how
-// many notices have their notification (turned-off categories do not).
+// NotifyMany is Notify for many notices (a job's), with the writes of the
+// new ones made in three batches: queue items, then notifications, then
+// inbox positions, each one commit on the embedded store. The order and
+// the rules are Notify's; a notice whose notification exists, whose
+// position was taken meanwhile, or whose recipient has another notice in
+// the batch goes the one-at-a-time way. It returns how many notices have
+// their notification (turned-off categories do not).
 func (b *Inbox) NotifyMany(ctx context.Context, notices []models.Notice) (int, error) {
+	at := make([]time.Time, len(notices))
+	for i := range at {
+		at[i] = b.now()
+	}
+	notes, err := b.writeMany(ctx, notices, at, true)
+	done := 0
+	for _, n := range notes {
+		if n.ID != "" {
+			done++
+		}
+	}
+	return done, err
+}
+
+// WriteMany is Write for the delivery loop's pass: the notification of
+// each of notices (created at at[i]) written once and placed, the new
+// ones in two batches (notifications, then positions). It returns each
+// notice's notification, the zero value for a category turned off.
+func (b *Inbox) WriteMany(ctx context.Context, notices []models.Notice, at []time.Time) ([]models.Notification, error) {
+	return b.writeMany(ctx, notices, at, false)
+}
+
+// writeMany is NotifyMany and WriteMany: queue says whether to queue the
+// notices first. out[i] is notices[i]'s notification.
+func (b *Inbox) writeMany(ctx context.Context, notices []models.Notice, at []time.Time, queue bool) ([]models.Notification, error) {
+	out := make([]models.Notification, len(notices))
 	var (
 		fresh  []models.Notification
+		freshI []int           // the index in notices of each of fresh
 		queued []models.Notice // fresh's notices, for their queue items
-		later  []models.Notice
-		done   int
+		later  []int
 	)
-	at := b.now()
 	batched := map[string]bool{}
-	for _, n := range notices {
+	for i, n := range notices {
 		if err := n.Validate(); err != nil {
-			return done, err
+			return out, err
 		}
 		id := models.NotificationID(n.Kind, n.EventID, n.Recipient)
 		prior, from, err := b.store.Notification(ctx, id)
 		if err == nil {
-			if _, err := b.place(ctx, prior, from, false); err != nil {
-				return done, err
+			if out[i], err = b.place(ctx, prior, from, false); err != nil {
+				return out, err
 			}
-			done++
 			continue
 		}
 		if !errors.Is(err, models.ErrNotFound) {
-			return done, fmt.Errorf("notify: %w", err)
+			return out, fmt.Errorf("notify: %w", err)
 		}
 		if batched[n.Recipient] {
-			later = append(later, n)
+			later = append(later, i)
 			continue
 		}
 		prefs, err := b.store.NoticePreferences(ctx, n.Recipient)
 		if err != nil {
-			return done, fmt.Errorf("notify: %w", err)
+			return out, fmt.Errorf("notify: %w", err)
 		}
 		if prefs.Enabled(n.Kind.Category()) {
 			batched[n.Recipient] = true
-			fresh = append(fresh, b.compose(n, prefs, at))
+			fresh = append(fresh, b.compose(n, prefs, at[i]))
+			freshI = append(freshI, i)
 			queued = append(queued, n)
 		}
 	}
-	if err := b.store.QueueNotices(ctx, queued, at.UTC().Truncate(time.Millisecond)); err != nil {
-		return done, fmt.Errorf("notify: queue: %w", err)
+	if queue && len(queued) > 0 {
+		if err := b.store.QueueNotices(ctx, queued, fresh[0].Created); err != nil {
+			return out, fmt.Errorf("notify: queue: %w", err)
+		}
 	}
 	from := make([]int64, len(fresh))
 	for i, note := range fresh {
 		var err error
 		if from[i], err = b.length(ctx, note.Recipient); err != nil {
-			return done, fmt.Errorf("notify: %w", err)
+			return out, fmt.Errorf("notify: %w", err)
 		}
 	}
 	existed, err := b.store.InsertNotifications(ctx, fresh, from)
 	if err != nil {
-		return done, fmt.Errorf("notify: %w", err)
+		return out, fmt.Errorf("notify: %w", err)
 	}
-	var placing []models.Notification
-	var placingFrom []int64
+	var (
+		placing     []models.Notification
+		placingFrom []int64
+		placingI    []int
+	)
 	for i, note := range fresh {
 		if existed[i] {
-			if _, err := b.Place(ctx, note.ID); err != nil {
-				return done, err
+			if out[freshI[i]], err = b.Place(ctx, note.ID); err != nil {
+				return out, err
 			}
-			done++
 			continue
 		}
 		note.Seq = from[i] + 1
-		placing, placingFrom = append(placing, note), append(placingFrom, from[i])
+		placing, placingFrom, placingI = append(placing, note), append(placingFrom, from[i]), append(placingI, freshI[i])
 	}
 	taken, err := b.store.InsertInboxEntries(ctx, placing)
 	if err != nil {
-		return done, fmt.Errorf("notify: %w", err)
+		return out, fmt.Errorf("notify: %w", err)
 	}
 	for i, note := range placing {
+		out[placingI[i]] = note
 		switch {
 		case taken[i]:
 			// Someone took the position since: walk on from there.
-			if _, err := b.place(ctx, note, placingFrom[i], false); err != nil {
-				return done, err
+			if out[placingI[i]], err = b.place(ctx, note, placingFrom[i], false); err != nil {
+				return out, err
 			}
 		case note.Seq%hintEvery == 0:
 			if err := b.store.SetInboxHint(ctx, note.Recipient, note.Seq); err != nil {
-				return done, fmt.Errorf("notify: %w", err)
+				return out, fmt.Errorf("notify: %w", err)
 			}
 		}
-		done++
 	}
-	for _, n := range later {
-		note, err := b.Notify(ctx, n)
-		if err != nil {
-			return done, err
-		}
-		if note.ID != "" {
-			done++
+	for _, i := range later {
+		if out[i], err = b.write(ctx, notices[i], at[i], queue); err != nil {
+			return out, err
 		}
 	}
-	return done, nil
+	return out, nil
 }
 
 // Place puts the notification with id into its recipient's inbox unless it

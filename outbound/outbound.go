@@ -160,6 +160,9 @@ type Notifications interface {
 	// it in its recipient's inbox; the zero value when the recipient
 	// turned its category off.
 	Write(ctx context.Context, n models.Notice, at time.Time) (models.Notification, error)
+	// WriteMany is Write for many, the new ones in batches; out[i] is
+	// notices[i]'s notification.
+	WriteMany(ctx context.Context, notices []models.Notice, at []time.Time) ([]models.Notification, error)
 	// Place returns the notification id, placing it in its recipient's
 	// inbox if its writer died before; models.ErrNotFound if it was
 	// never written.
@@ -259,30 +262,54 @@ func (d *Deliverer) Pass(ctx context.Context) (Counts, error) {
 	now := d.now()
 	var notes []models.Notification
 	var failed []error
+	// Items with their notice: written in one batch (one commit for the
+	// notifications, one for their positions); if the batch fails, one at
+	// a time, so one bad item holds up no other.
+	var fresh []Queued
+	var notices []models.Notice
+	var ats []time.Time
 	for _, it := range items {
-		var note models.Notification
-		var err error
 		if it.Notice != nil {
-			note, err = d.notes.Write(ctx, *it.Notice, it.At)
-			if err == nil && note.ID == "" {
-				// The recipient turned the category off.
+			fresh, notices, ats = append(fresh, it), append(notices, *it.Notice), append(ats, it.At)
+		}
+	}
+	written, err := d.notes.WriteMany(ctx, notices, ats)
+	writeErrs := make([]error, len(fresh))
+	if err != nil {
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		for i := range fresh {
+			written[i], writeErrs[i] = d.notes.Write(ctx, notices[i], ats[i])
+		}
+	}
+	for i, it := range fresh {
+		switch {
+		case writeErrs[i] != nil:
+			failed = append(failed, fmt.Errorf("delivery: %s: %w", it.ID, writeErrs[i]))
+		case written[i].ID == "":
+			// The recipient turned the category off.
+			if err := d.store.DequeueNotification(ctx, it.ID); err != nil {
+				return n, fmt.Errorf("delivery: %w", err)
+			}
+			n.Dropped++
+		default:
+			notes = append(notes, written[i])
+		}
+	}
+	for _, it := range items {
+		if it.Notice != nil {
+			continue
+		}
+		note, err := d.notes.Place(ctx, it.ID)
+		if errors.Is(err, models.ErrNotFound) {
+			if now.Sub(it.At) > d.opts.Abandon {
 				if err := d.store.DequeueNotification(ctx, it.ID); err != nil {
 					return n, fmt.Errorf("delivery: %w", err)
 				}
 				n.Dropped++
-				continue
 			}
-		} else {
-			note, err = d.notes.Place(ctx, it.ID)
-			if errors.Is(err, models.ErrNotFound) {
-				if now.Sub(it.At) > d.opts.Abandon {
-					if err := d.store.DequeueNotification(ctx, it.ID); err != nil {
-						return n, fmt.Errorf("delivery: %w", err)
-					}
-					n.Dropped++
-				}
-				continue
-			}
+			continue
 		}
 		if err != nil {
 			if ctx.Err() != nil {
