@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/models"
+	"golang.org/x/sync/errgroup"
 )
 
 // Store keeps notifications, inbox positions, read marks and preferences.
@@ -240,6 +241,9 @@ func (b *Inbox) WriteMany(ctx context.Context, notices []models.Notice, at []tim
 	return b.writeMany(ctx, notices, at, false)
 }
 
+// readers is how many reads a batch makes at once.
+const readers = 8
+
 // writeMany is NotifyMany and WriteMany: queue says whether to queue the
 // notices first. out[i] is notices[i]'s notification.
 func (b *Inbox) writeMany(ctx context.Context, notices []models.Notice, at []time.Time, queue bool) ([]models.Notification, error) {
@@ -250,33 +254,57 @@ func (b *Inbox) writeMany(ctx context.Context, notices []models.Notice, at []tim
 		queued []models.Notice // fresh's notices, for their queue items
 		later  []int
 	)
-	batched := map[string]bool{}
-	for i, n := range notices {
+	for _, n := range notices {
 		if err := n.Validate(); err != nil {
 			return out, err
 		}
-		id := models.NotificationID(n.Kind, n.EventID, n.Recipient)
-		prior, from, err := b.store.Notification(ctx, id)
-		if err == nil {
-			if out[i], err = b.place(ctx, prior, from, false); err != nil {
+	}
+	// The reads first, readers reading at once: each notice's
+	// notification (written already?) and its recipient's preferences.
+	type read struct {
+		prior models.Notification
+		from  int64
+		err   error
+		prefs models.NoticePreferences
+	}
+	reads := make([]read, len(notices))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readers)
+	for i, n := range notices {
+		g.Go(func() error {
+			r := &reads[i]
+			r.prior, r.from, r.err = b.store.Notification(gctx, models.NotificationID(n.Kind, n.EventID, n.Recipient))
+			if !errors.Is(r.err, models.ErrNotFound) {
+				return nil
+			}
+			var err error
+			r.prefs, err = b.store.NoticePreferences(gctx, n.Recipient)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return out, fmt.Errorf("notify: %w", err)
+	}
+	batched := map[string]bool{}
+	for i, n := range notices {
+		r := reads[i]
+		if r.err == nil {
+			var err error
+			if out[i], err = b.place(ctx, r.prior, r.from, false); err != nil {
 				return out, err
 			}
 			continue
 		}
-		if !errors.Is(err, models.ErrNotFound) {
-			return out, fmt.Errorf("notify: %w", err)
+		if !errors.Is(r.err, models.ErrNotFound) {
+			return out, fmt.Errorf("notify: %w", r.err)
 		}
 		if batched[n.Recipient] {
 			later = append(later, i)
 			continue
 		}
-		prefs, err := b.store.NoticePreferences(ctx, n.Recipient)
-		if err != nil {
-			return out, fmt.Errorf("notify: %w", err)
-		}
-		if prefs.Enabled(n.Kind.Category()) {
+		if r.prefs.Enabled(n.Kind.Category()) {
 			batched[n.Recipient] = true
-			fresh = append(fresh, b.compose(n, prefs, at[i]))
+			fresh = append(fresh, b.compose(n, r.prefs, at[i]))
 			freshI = append(freshI, i)
 			queued = append(queued, n)
 		}
@@ -286,12 +314,19 @@ func (b *Inbox) writeMany(ctx context.Context, notices []models.Notice, at []tim
 			return out, fmt.Errorf("notify: queue: %w", err)
 		}
 	}
+	// Each recipient is in fresh once, so their lengths are read at once.
 	from := make([]int64, len(fresh))
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(readers)
 	for i, note := range fresh {
-		var err error
-		if from[i], err = b.length(ctx, note.Recipient); err != nil {
-			return out, fmt.Errorf("notify: %w", err)
-		}
+		g.Go(func() error {
+			var err error
+			from[i], err = b.length(gctx, note.Recipient)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return out, fmt.Errorf("notify: %w", err)
 	}
 	existed, err := b.store.InsertNotifications(ctx, fresh, from)
 	if err != nil {
