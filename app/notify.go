@@ -242,7 +242,8 @@ func (n notifier) Notify(ctx context.Context, notice models.Notice) {
 // every community's list of adjustments from where the last run stopped
 // and queues the notice of each award whose notification does not exist
 // (insert-once, so a notice queued meanwhile by the request is not
-// queued twice).
+// queued twice). Its first run in a community only notes where the list
+// ends: the awards made before it are not told again.
 type awardNoticeSweep struct{ sys *system }
 
 // sweepBatch is how many slots of a list one read of the sweep takes.
@@ -259,9 +260,23 @@ func (w awardNoticeSweep) SweepAwardNotices(ctx context.Context) (int, error) {
 		}
 		for _, c := range cs {
 			name := "award-notices:" + c.ID
-			pos, err := st.SweepPosition(ctx, name)
+			pos, ran, err := st.SweepPosition(ctx, name)
 			if err != nil {
 				return queued, err
+			}
+			if !ran {
+				// The first run starts at the list's end: the awards
+				// before it were told by the version that wrote the
+				// notification in the request, and a store's history
+				// must not be told again.
+				head, err := st.AdjustmentsHead(ctx, c.ID)
+				if err != nil {
+					return queued, err
+				}
+				if err := st.SetSweepPosition(ctx, name, head); err != nil {
+					return queued, err
+				}
+				continue
 			}
 			for {
 				entries, last, err := st.AdjustmentsSince(ctx, c.ID, pos, sweepBatch)

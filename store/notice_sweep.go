@@ -45,14 +45,21 @@ func (s *Store) AdjustmentsSince(ctx context.Context, communityID string, after 
 
 func sweepID(name string) string { return "sweep:" + name }
 
-// SweepPosition returns how far the sweep name has gone (0 if never run).
-func (s *Store) SweepPosition(ctx context.Context, name string) (int64, error) {
+// AdjustmentsHead returns the last slot of a community's list of
+// adjustments (0 when it has none).
+func (s *Store) AdjustmentsHead(ctx context.Context, communityID string) (int64, error) {
+	return s.listHead(ctx, colEntries, "adj:"+communityID)
+}
+
+// SweepPosition returns how far the sweep name has gone, and false if it
+// never ran.
+func (s *Store) SweepPosition(ctx context.Context, name string) (int64, bool, error) {
 	var d listHeadDoc
 	err := s.findByID(ctx, colListHeads, sweepID(name), &d)
 	if errors.Is(err, models.ErrNotFound) {
-		return 0, nil
+		return 0, false, nil
 	}
-	return d.N, err
+	return d.N, err == nil, err
 }
 
 // SetSweepPosition records how far the sweep name has gone. It is a hint:
