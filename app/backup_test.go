@@ -336,8 +336,9 @@ func TestIssue17_1_NightlyBackupKeepsNDays(t *testing.T) {
 	nightly := store.Nightly{Root: root, DataDir: data, Version: "test", Now: time.Now}
 	job := jobs.NightlyBackup(nightly, loc, 2)
 	counts, err := job.Run(ctx, "2026-12-01")
-	if err != nil || counts["taken"] != 1 || counts["removed"] != 2 || counts["files"] != 2 {
-		t.Fatalf("first run: %v %v; want taken=1 removed=2 files=2", counts, err)
+	// Three files: the database, the signing keys and the data keys.
+	if err != nil || counts["taken"] != 1 || counts["removed"] != 2 || counts["files"] != 3 {
+		t.Fatalf("first run: %v %v; want taken=1 removed=2 files=3", counts, err)
 	}
 	m, err := store.VerifyBackup(filepath.Join(root, "nightly-2026-12-01"))
 	if err != nil {
@@ -418,10 +419,16 @@ func TestIssue17_3_MigrateResumesNeverDuplicatesAndAudits(t *testing.T) {
 	}
 	source := w.sys.store
 	target := openTarget(t, startTarget(t), "linli")
+	// The service on the target uses the source's data keys (§11).
+	keys, err := store.LocalDataKeys(w.sys.cfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target.UseDataKeys(keys)
 
 	// A run that dies after its first batch.
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err := store.Migrate(ctx, source, target, func(string, int64) { cancel() })
+	_, err = store.Migrate(ctx, source, target, func(string, int64) { cancel() })
 	cancel()
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted run: %v; want context.Canceled", err)
@@ -518,7 +525,13 @@ func TestIssue17_3_MigrateCommandThenServiceOnTarget(t *testing.T) {
 		t.Fatalf("migrate again: %v %s", err, out.String())
 	}
 	out.Reset()
-	onTarget := []string{"MONGODB_URI=" + uri, "LINLI_JWT_KEYS=" + testKeys, "LINLI_LOG_LEVEL=error"}
+	// The service on the target takes the data keys the embedded store
+	// kept in its data folder (docs/ARCHITECTURE.md §11).
+	keyFile, err := os.ReadFile(filepath.Join(strings.TrimPrefix(env[0], "LINLI_DATA_DIR="), store.DataKeysFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	onTarget := append([]string{"MONGODB_URI=" + uri, "LINLI_JWT_KEYS=" + testKeys, "LINLI_LOG_LEVEL=error"}, strings.Fields(string(keyFile))...)
 	if err := run(ctx, []string{"audit"}, onTarget, &out, &out); err != nil || !strings.Contains(out.String(), `"problems": []`) {
 		t.Fatalf("audit on the target: %v %s", err, out.String())
 	}

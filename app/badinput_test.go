@@ -462,6 +462,7 @@ func realTargets(w *world) map[string]target {
 		"PATCH /api/v1/residents/:id":                                    {v1 + "/residents/" + elderID, staff},
 		"POST /api/v1/residents/:id/family":                              {v1 + "/residents/" + sonID + "/family", staff},
 		"POST /api/v1/residents/:id/family/:relative/verify":             {v1 + "/residents/" + sonID + "/family/" + elderID + "/verify", staff},
+		"POST /api/v1/residents/:id/moved-away":                          {v1 + "/residents/" + sonID + "/moved-away", staff},
 		"POST /api/v1/partners":                                          {v1 + "/partners", staff},
 		"POST /api/v1/imports/households":                                {v1 + "/imports/households", staff},
 		"POST /api/v1/imports/residents":                                 {v1 + "/imports/residents", staff},

@@ -23,15 +23,22 @@ func (s Secret) LogValue() slog.Value {
 // Config is every setting, read once from the environment. .env.example
 // documents each variable: meaning, type and default.
 type Config struct {
-	Addr           string        `env:"LINLI_ADDR" envDefault:"127.0.0.1:8080"`
-	DataDir        string        `env:"LINLI_DATA_DIR" envDefault:"./data"`
-	MongoURI       Secret        `env:"MONGODB_URI"`
-	DB             string        `env:"LINLI_DB" envDefault:"linli"`
-	SeedDemo       string        `env:"SEED_DEMO"` // "", "true" or "false"
-	SQLiteSync     string        `env:"LINLI_SQLITE_SYNC" envDefault:"full"`
-	JWTKeys        Secret        `env:"LINLI_JWT_KEYS"`
-	JWTActiveKID   string        `env:"LINLI_JWT_ACTIVE_KID"`
-	JWTIssuer      string        `env:"LINLI_JWT_ISSUER" envDefault:"linli"`
+	Addr         string `env:"LINLI_ADDR" envDefault:"127.0.0.1:8080"`
+	DataDir      string `env:"LINLI_DATA_DIR" envDefault:"./data"`
+	MongoURI     Secret `env:"MONGODB_URI"`
+	DB           string `env:"LINLI_DB" envDefault:"linli"`
+	SeedDemo     string `env:"SEED_DEMO"` // "", "true" or "false"
+	SQLiteSync   string `env:"LINLI_SQLITE_SYNC" envDefault:"full"`
+	JWTKeys      Secret `env:"LINLI_JWT_KEYS"`
+	JWTActiveKID string `env:"LINLI_JWT_ACTIVE_KID"`
+	JWTIssuer    string `env:"LINLI_JWT_ISSUER" envDefault:"linli"`
+	// DataKeys seal residents' phone, ID number and birth year
+	// ("id1:base64key,id0:base64oldkey", the first seals); IndexKey
+	// (base64, 32 bytes) makes the blind index a login is found by. On the
+	// embedded store with neither set, both are kept in the data folder
+	// (docs/ARCHITECTURE.md §11).
+	DataKeys       Secret        `env:"LINLI_DATA_KEYS"`
+	IndexKey       Secret        `env:"LINLI_INDEX_KEY"`
 	JWTAudience    string        `env:"LINLI_JWT_AUDIENCE" envDefault:"linli-api"`
 	AccessTTL      time.Duration `env:"LINLI_ACCESS_TTL" envDefault:"15m"`
 	RefreshTTL     time.Duration `env:"LINLI_REFRESH_TTL" envDefault:"720h"`

@@ -75,9 +75,16 @@ func newWorld(t *testing.T) *world {
 // newWorldConfig is newWorld with cfg.
 func newWorldConfig(t *testing.T, cfg Config) *world {
 	t.Helper()
+	return newWorldClock(t, cfg, time.Now)
+}
+
+// newWorldClock is newWorldConfig on the clock now (the demo is seeded at
+// its time).
+func newWorldClock(t *testing.T, cfg Config, now func() time.Time) *world {
+	t.Helper()
 	ctx := context.Background()
 	st := storetest.New(t)
-	sys, err := build(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), st, time.Now)
+	sys, err := build(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), st, now)
 	if err != nil {
 		t.Fatal(err)
 	}

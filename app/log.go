@@ -1,13 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"log/slog"
-	"regexp"
 	"strings"
-)
 
-var phoneInText = regexp.MustCompile(`1[3-9][0-9]{9}`)
+	"github.com/linli-community/linli/models"
+)
 
 // secretKeys are attribute names whose values are never logged.
 var secretKeys = []string{"password", "token", "secret", "authorization", "hash"}
@@ -38,10 +38,13 @@ func maskAttr(_ []string, a slog.Attr) slog.Attr {
 		if err, ok := a.Value.Any().(error); ok {
 			return slog.String(a.Key, maskPhones(err.Error()))
 		}
+		// A struct or map logged whole (a resident, say) would be written
+		// with its phone in full: such a value is logged as its masked JSON.
+		if b, err := json.Marshal(a.Value.Any()); err == nil && models.MaskPhonesIn(string(b)) != string(b) {
+			return slog.String(a.Key, models.MaskPhonesIn(string(b)))
+		}
 	}
 	return a
 }
 
-func maskPhones(s string) string {
-	return phoneInText.ReplaceAllStringFunc(s, func(p string) string { return p[:3] + "****" + p[7:] })
-}
+func maskPhones(s string) string { return models.MaskPhonesIn(s) }

@@ -71,6 +71,10 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return auditCommand(ctx, cfg, log, stdout)
 	case "jobs":
 		return jobsCommand(ctx, cfg, log, args, stdout, stderr)
+	case "rotate-keys":
+		// Seals everything under the first of LINLI_DATA_KEYS now
+		// (docs/ARCHITECTURE.md §11): the rotate-keys job, run at once.
+		return jobsCommand(ctx, cfg, log, []string{"run", "rotate-keys"}, stdout, stderr)
 	case "backup":
 		return backupCommand(ctx, cfg, args, stdout, stderr)
 	case "restore":
@@ -79,8 +83,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return migrateCommand(ctx, cfg, log, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, "usage: app [serve | seed | audit | jobs run NAME [--period P | --month YYYY-MM] | jobs list |\n"+
-			"           backup [--to DIR] | restore FROM [--force] | migrate --to MONGODB_URI [--db NAME]]")
+			"           backup [--to DIR] | restore FROM [--force] | migrate --to MONGODB_URI [--db NAME] | rotate-keys]")
 		return nil
 	}
-	return fmt.Errorf("unknown command %q (try: serve, seed, audit, jobs, backup, restore, migrate)", cmd)
+	return fmt.Errorf("unknown command %q (try: serve, seed, audit, jobs, backup, restore, migrate, rotate-keys)", cmd)
 }

@@ -63,6 +63,30 @@ func TestLogsMaskPhonesAndSecrets(t *testing.T) {
 	}
 }
 
+// A value logged whole (a resident, a map) has its phone masked, as a
+// string does, and the data keys are never logged.
+func TestIssue17_PIPL_LogsMaskPhonesInValues(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	log := newLogger(&buf, "info", "json")
+	cfg, err := loadConfig([]string{"LINLI_DATA_KEYS=k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "LINLI_INDEX_KEY=ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("resident", "resident", models.Resident{ID: "r1", Phone: "13812340005", Name: "王"},
+		"who", map[string]string{"phone": "13912340006"}, "counts", map[string]int{"n": 3},
+		"keys", cfg.DataKeys, "index", cfg.IndexKey)
+	out := buf.String()
+	for _, leak := range []string{"13812340005", "13912340006", "AAECAwQF", "ICEiIyQl"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("log leaks %q: %s", leak, out)
+		}
+	}
+	if !strings.Contains(out, "138****0005") || !strings.Contains(out, `"counts":{"n":3}`) {
+		t.Errorf("want the phone masked as 138****0005 and other values as they were: %s", out)
+	}
+}
+
 // run serves on the embedded store with the demo loaded, answers, and stops
 // cleanly on cancel; the data survives a restart; audit passes, and fails
 // once an entry is broken behind its back.
@@ -199,6 +223,11 @@ func breakAnEntry(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	defer st.Close(ctx)
+	keys, err := store.LocalDataKeys(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.UseDataKeys(keys)
 	l, err := st.LoginByPhone(ctx, "13800000005")
 	if err != nil {
 		t.Fatal(err)

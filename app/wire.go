@@ -148,6 +148,9 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		Requests: community.NewRequests(st, now),
 		Now:      now,
 	}
+	if err := sys.wireDataKeys(); err != nil {
+		return nil, err
+	}
 	if err := sys.wireAuth(); err != nil {
 		return nil, err
 	}
@@ -168,6 +171,8 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	sys.deps.Honour = sys.honour
 	sys.communities.KeepHeadTerms(sys.honour)
 	sys.communities.TellPeople(notifier{sys.inbox, log})
+	sys.communities.TrackResidency(st, sys.policies)
+	sys.deps.Residency = sys.communities
 	// The honour roll, star levels and head terms decide who may redeem
 	// honour-only, star-gated and heads' rewards.
 	sys.rewards = rewards.New(rewards.Deps{
@@ -289,6 +294,13 @@ func (s *system) schedule() []scheduledJob {
 		// the 1st-3rd) the "within 30 days" one, from 7 days before the
 		// month's end the second; hourly until each is done.
 		{"0 9-20 4-31 * *", jobs.PointsReminders(reminderJob{s.reminders}, s.loc)},
+		// A nightly pass seals under the current data key whatever a
+		// replica still on the old keys wrote; `linli rotate-keys` runs it
+		// at once after a rotation.
+		{"50 3 * * *", jobs.RotateKeys(s.resealPersonalData, s.loc)},
+		// Residents who moved away longer ago than the retention period
+		// have their personal information erased (docs/ARCHITECTURE.md §11).
+		{"55 3 * * *", jobs.Erasure(s.eraseDue, s.loc)},
 	}
 	if s.cfg.embedded() && s.cfg.BackupKeepDays > 0 {
 		// After the night's settlement tick, catch-up and audit, so the

@@ -75,6 +75,10 @@ type Service struct {
 	now    func() time.Time
 	terms  HeadTermKeeper
 	notify community.Notifier
+	// residency and policies: marking residents moved away and erasing
+	// them (residency.go); set by TrackResidency.
+	residency ResidencyStore
+	policies  community.PolicySource
 }
 
 // HeadTermKeeper records building heads' terms (the honour service).
@@ -443,7 +447,8 @@ const (
 type NewResident struct {
 	Name        string
 	Phone       string
-	BirthYear   int // 0 when unknown
+	BirthYear   int    // 0 when unknown
+	IDNumber    string // 身份证号, optional; stored sealed
 	HouseholdID string
 	Roles       []models.Role // default resident
 	MerchantID  string        // for a merchant clerk
@@ -468,6 +473,11 @@ func (n *NewResident) check(now time.Time) error {
 	}
 	if err := checkBirthYear(n.BirthYear, now); err != nil {
 		return err
+	}
+	if n.IDNumber != "" {
+		if n.IDNumber, err = models.NormalizeIDNumber(n.IDNumber); err != nil {
+			return err
+		}
 	}
 	return checkPassword(n.Password)
 }
@@ -524,7 +534,7 @@ func (s *Service) createResident(ctx context.Context, communityID string, in New
 		return models.Resident{}, fmt.Errorf("create resident: %w", err)
 	}
 	r := models.Resident{ID: id, CommunityID: communityID, HouseholdID: in.HouseholdID, Name: in.Name,
-		Phone: in.phone, BirthYear: in.BirthYear, Roles: in.Roles, MerchantID: in.MerchantID,
+		Phone: in.phone, BirthYear: in.BirthYear, IDNumber: in.IDNumber, Roles: in.Roles, MerchantID: in.MerchantID,
 		PartnerID: in.PartnerID, Created: s.stamp()}
 	err = s.store.InsertLogin(ctx, models.Login{Phone: r.Phone, ResidentID: r.ID, CommunityID: communityID, PasswordHash: hash})
 	if errors.Is(err, models.ErrConflict) {

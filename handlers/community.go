@@ -432,6 +432,7 @@ type createResidentRequest struct {
 	Name            string   `json:"name" validate:"required,max=40"`
 	Phone           string   `json:"phone" validate:"required,max=20"`
 	BirthYear       int      `json:"birth_year" validate:"omitempty,min=1900,max=3000"`
+	IDNumber        string   `json:"id_number" validate:"max=18"`
 	HouseholdID     string   `json:"household_id" validate:"max=64"`
 	Roles           []string `json:"roles" validate:"max=7,dive,max=20"`
 	MerchantID      string   `json:"merchant_id" validate:"max=64"`
@@ -467,6 +468,7 @@ func (h *api) createResident(c *fiber.Ctx) error {
 		Name:        req.Name,
 		Phone:       req.Phone,
 		BirthYear:   req.BirthYear,
+		IDNumber:    req.IDNumber,
 		HouseholdID: req.HouseholdID,
 		Roles:       roles,
 		MerchantID:  req.MerchantID,

@@ -62,6 +62,7 @@ type policySettings[N, I, B any] struct {
 	FilialFromMinute     I        `json:"filial_from_minute"`
 	FilialToMinute       I        `json:"filial_to_minute"`
 	FilialVisitorBays    I        `json:"filial_visitor_bays"`
+	RetentionYears       I        `json:"retention_years"`
 }
 
 // settingLinks say how one direction moves a rule between a field of
@@ -108,6 +109,7 @@ func linkPolicySettings[N, I, B any](p *models.Policy, s *policySettings[N, I, B
 	links.whole(&p.FilialFromMinute, &s.FilialFromMinute)
 	links.whole(&p.FilialToMinute, &s.FilialToMinute)
 	links.whole(&p.FilialVisitorBays, &s.FilialVisitorBays)
+	links.whole(&p.RetentionYears, &s.RetentionYears)
 }
 
 // policyJSON is a policy version as the API shows it. Effective is null for

@@ -54,6 +54,7 @@ type Deps struct {
 	Inbox      inboxService
 	Deliveries deliveryService
 	Requests   requestLog
+	Residency  residencyService
 	// Privacy is the notice, consents, access log and export; optional:
 	// without it there is no consent gate.
 	Privacy privacyService
@@ -133,6 +134,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesMutualAid(v1)
 	h.routesConsole(v1)
 	h.routesInbox(v1)
+	h.routesResidency(v1)
 	h.routesPrivacy(v1)
 	return app
 }

@@ -25,6 +25,7 @@ type timebankService interface {
 	Signups(ctx context.Context, p models.Principal, activityID string) ([]models.Signup, error)
 	MyActivities(ctx context.Context, p models.Principal) ([]timebank.MyActivity, error)
 	QR(ctx context.Context, p models.Principal, activityID string) (timebank.CheckinQR, error)
+	QRCode(activityID string, qr timebank.CheckinQR) string
 	ScanIn(ctx context.Context, p models.Principal, activityID, token string) (timebank.Attendance, error)
 	ScanOut(ctx context.Context, p models.Principal, activityID, token string) (timebank.Attendance, error)
 	RecordAttendance(ctx context.Context, p models.Principal, activityID, residentID string, out bool, at time.Time) (timebank.Attendance, error)
@@ -387,6 +388,7 @@ func (h *api) activityQR(c *fiber.Ctx) error {
 		"token":      q.Token,
 		"slot":       q.Slot,
 		"expires_at": q.Expires,
+		"code":       h.Timebank.QRCode(param(c, "id"), q),
 	})
 }
 
@@ -402,6 +404,7 @@ func (h *api) activityQRPNG(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "image/png")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("X-QR-Expires", q.Expires.Format(time.RFC3339))
+	c.Set("X-QR-Code", h.Timebank.QRCode(param(c, "id"), q))
 	return c.SendStream(bytes.NewReader(png), len(png))
 }
 

@@ -62,11 +62,15 @@ type Resident struct {
 	Name        string
 	Phone       string
 	BirthYear   int
+	IDNumber    string // 身份证号, optional; stored sealed like the phone
 	Roles       []Role
 	MerchantID  string
 	PartnerID   string
 	Family      []FamilyLink
 	Created     time.Time
+	// Erased is when the resident's name, phone, ID number and birth year
+	// were removed after they moved away (zero while kept).
+	Erased time.Time
 }
 
 var phonePattern = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
@@ -81,12 +85,42 @@ func NormalizePhone(s string) (string, error) {
 	return s, nil
 }
 
+var idNumberPattern = regexp.MustCompile(`^[0-9]{17}[0-9X]$`)
+
+// NormalizeIDNumber checks a resident identity card number (身份证号, 18
+// characters, GB 11643 check digit), upper-casing a final x.
+func NormalizeIDNumber(s string) (string, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	bad := ErrValidation.Withf("id_number 必须是 18 位身份证号", "id_number must be an 18-character resident ID number")
+	if !idNumberPattern.MatchString(s) {
+		return "", bad
+	}
+	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i, w := range weights {
+		sum += int(s[i]-'0') * w
+	}
+	if "10X98765432"[sum%11] != s[17] {
+		return "", bad
+	}
+	return s, nil
+}
+
 // MaskPhone shows a phone as 138****5678.
 func MaskPhone(p string) string {
 	if len(p) < 7 {
 		return "****"
 	}
 	return p[:3] + "****" + p[len(p)-4:]
+}
+
+var phoneInText = regexp.MustCompile(`1[3-9][0-9]{9}`)
+
+// MaskPhonesIn masks every mainland mobile number in free text (a
+// description typed at a counter, a log line) as 138****5678, so text that
+// leaves the service for a partner or a log never carries a phone in full.
+func MaskPhonesIn(s string) string {
+	return phoneInText.ReplaceAllStringFunc(s, MaskPhone)
 }
 
 // MaskName shows a name as 张* (first character, then one star per other).
@@ -220,4 +254,25 @@ type Login struct {
 	ResidentID   string
 	CommunityID  string
 	PasswordHash string // Argon2id, in its encoded form
+}
+
+// Residency is what was decided about a resident leaving: when staff
+// marked them moved away, and, once the retention period has passed, when
+// their personal information was erased (zero until then).
+type Residency struct {
+	ResidentID  string
+	CommunityID string
+	MovedAway   time.Time
+	MarkedBy    string
+	Erased      time.Time
+}
+
+// ErasePseudonym is the name a resident is shown by once their personal
+// information is erased: the same for every run, and nothing of the person.
+func ErasePseudonym(residentID string) string {
+	tail := residentID
+	if len(tail) > 6 {
+		tail = tail[len(tail)-6:]
+	}
+	return "已迁出居民-" + tail
 }

@@ -62,6 +62,24 @@ type Policy struct {
 	FilialFromMinute  int            // minutes after midnight the window opens
 	FilialToMinute    int            // and closes
 	FilialVisitorBays int            // bays that can be booked at once
+
+	// Personal information (PIPL): how many years after a resident moved
+	// away their name, phone, ID number and birth year are erased. 0, in a
+	// policy stored before the rule existed, means the default.
+	RetentionYears int
+}
+
+// DefaultRetentionYears is how long a moved-away resident's personal
+// information is kept when the policy says nothing: three years, as the
+// financial records it explains.
+const DefaultRetentionYears = 3
+
+// Retention is the policy's retention period in years.
+func (p Policy) Retention() int {
+	if p.RetentionYears <= 0 {
+		return DefaultRetentionYears
+	}
+	return p.RetentionYears
 }
 
 // DefaultPolicy is what a community that has set no policy runs on.
@@ -98,6 +116,7 @@ func DefaultPolicy(communityID string) Policy {
 		FilialFromMinute:     8 * 60,
 		FilialToMinute:       19 * 60,
 		FilialVisitorBays:    5,
+		RetentionYears:       DefaultRetentionYears,
 	}
 }
 
@@ -137,6 +156,7 @@ func (p Policy) Validate() error {
 		bad("filial_from_minute", 0, 24*60, int64(p.FilialFromMinute)),
 		bad("filial_to_minute", int64(p.FilialFromMinute), 24*60, int64(p.FilialToMinute)),
 		bad("filial_visitor_bays", 0, 10_000, int64(p.FilialVisitorBays)),
+		bad("retention_years", 0, 30, int64(p.RetentionYears)),
 	}
 	for _, err := range checks {
 		if err != nil {

@@ -417,6 +417,14 @@ func FamilyLinkVerified(residentID, relativeID string) string {
 	return "family:" + residentID + ":" + relativeID
 }
 
+// ResidentMovedAway is the mark recording, once, that a resident moved
+// away: the start of their personal information's retention period.
+func ResidentMovedAway(residentID string) string { return "moved:" + residentID }
+
+// ResidentErased is the mark deciding, once, that a moved-away resident's
+// personal information is erased (docs/ARCHITECTURE.md §11).
+func ResidentErased(residentID string) string { return "erased:" + residentID }
+
 // Consent is the _id of a resident's acceptance of a version of the
 // privacy notice: one per resident and version.
 func Consent(residentID, version string) string { return "consent:" + residentID + ":" + version }

@@ -4,6 +4,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -106,4 +108,54 @@ func (c Checkin) Verify(token, activityID string, at time.Time) error {
 		return models.ErrQRExpired
 	}
 	return nil
+}
+
+// CheckinCodeLength is the number of digits of an activity's check-in
+// code: what a resident types when her phone cannot scan the QR.
+const CheckinCodeLength = 6
+
+// Code returns the check-in code of activity activityID for slot: six
+// digits derived from the secret (domain-separated from the tokens), so it
+// needs no storage and changes with the token.
+func (c Checkin) Code(activityID string, slot int64) string {
+	mac := hmac.New(sha256.New, c.secret)
+	mac.Write([]byte("activity-code\x00" + activityID + "." + strconv.FormatInt(slot, 10)))
+	n := binary.BigEndian.Uint64(mac.Sum(nil)[:8]) % 1_000_000
+	return fmt.Sprintf("%06d", n)
+}
+
+// CodeAt is the check-in code shown with the token issued at at.
+func (c Checkin) CodeAt(activityID string, at time.Time) string {
+	return c.Code(activityID, c.slotOf(at))
+}
+
+// IsCheckinCode reports whether s has a check-in code's shape (six digits),
+// not a token's.
+func IsCheckinCode(s string) bool {
+	if len(s) != CheckinCodeLength {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// VerifyCode checks a typed check-in code against activity activityID at
+// time at: the current slot's code or the previous slot's, as for tokens.
+// Anything else is models.ErrQRInvalid (a code names no slot, so a stale
+// one cannot be told from a wrong one).
+func (c Checkin) VerifyCode(code, activityID string, at time.Time) error {
+	if !IsCheckinCode(code) {
+		return models.ErrQRInvalid
+	}
+	current := c.slotOf(at)
+	for _, slot := range []int64{current, current - 1} {
+		if hmac.Equal([]byte(c.Code(activityID, slot)), []byte(code)) {
+			return nil
+		}
+	}
+	return models.ErrQRInvalid
 }

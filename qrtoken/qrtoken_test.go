@@ -260,3 +260,46 @@ func FuzzCheckinVerify(f *testing.F) {
 		t.Fatalf("unexpected error %v", err)
 	})
 }
+
+// Issue 13 (check in by typing the code): the six digits shown with a
+// slot's token are accepted through the next slot, like the token, and
+// never for another activity, another secret or a later slot.
+func TestIssue13_QRToken_CheckinCode(t *testing.T) {
+	checkin := NewCheckin([]byte("secret"), DefaultCheckinSlot)
+	issued := checkin.Issue("act1", issuedAt)
+	code := checkin.Code("act1", issued.Slot)
+	if !IsCheckinCode(code) || code != checkin.CodeAt("act1", issuedAt) {
+		t.Fatalf("code %q: want six digits, the slot's", code)
+	}
+	if err := checkin.VerifyCode(code, "act1", issuedAt); err != nil {
+		t.Fatalf("the current code: %v", err)
+	}
+	if err := checkin.VerifyCode(code, "act1", issuedAt.Add(DefaultCheckinSlot)); err != nil {
+		t.Fatalf("the previous slot's code: %v", err)
+	}
+	later := issuedAt.Add(2 * DefaultCheckinSlot)
+	if checkin.CodeAt("act1", later) != code && checkin.CodeAt("act1", later.Add(-DefaultCheckinSlot)) != code {
+		mustCode(t, checkin.VerifyCode(code, "act1", later), models.ErrQRInvalid)
+	}
+	if checkin.Code("act2", issued.Slot) != code {
+		mustCode(t, checkin.VerifyCode(code, "act2", issuedAt), models.ErrQRInvalid)
+	}
+	if other := NewCheckin([]byte("other"), DefaultCheckinSlot).Code("act1", issued.Slot); other != code {
+		mustCode(t, checkin.VerifyCode(other, "act1", issuedAt), models.ErrQRInvalid)
+	}
+	for _, bad := range []string{"", "12345", "1234567", "12345a", "１２３４５６", issued.Token} {
+		if IsCheckinCode(bad) {
+			t.Errorf("%q taken for a code", bad)
+		}
+		mustCode(t, checkin.VerifyCode(bad, "act1", issuedAt), models.ErrQRInvalid)
+	}
+	// The codes of many slots spread over the digits (a fixed code would
+	// be no code).
+	seen := map[string]bool{}
+	for slot := int64(0); slot < 200; slot++ {
+		seen[checkin.Code("act1", slot)] = true
+	}
+	if len(seen) < 190 {
+		t.Fatalf("200 slots gave %d distinct codes", len(seen))
+	}
+}

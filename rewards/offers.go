@@ -15,7 +15,8 @@ type Offer struct {
 	Reward models.Reward
 	// Refusal is nil when the resident may redeem the reward now; else it
 	// is the refusal a redemption would meet first (NOT_ELIGIBLE for the
-	// honour roll, star level, age or building heads; LIMIT_REACHED;
+	// honour roll, star level, age, building heads or, for parking, a
+	// household without a registered plate; LIMIT_REACHED;
 	// SOLD_OUT; INSUFFICIENT_POINTS), with its detail in both languages.
 	Refusal *models.Error
 }
@@ -45,6 +46,9 @@ func (s *Service) MyOffers(ctx context.Context, p models.Principal) ([]Offer, er
 	out := make([]Offer, 0, len(rws))
 	for _, rw := range rws {
 		refusal := s.admit(ctx, rw, res, now, loc)
+		if refusal == nil && rw.Kind == models.RewardParking {
+			_, refusal = s.householdPlate(ctx, res)
+		}
 		if refusal == nil {
 			refusal = s.usedUp(ctx, rw, res, now, loc)
 		}

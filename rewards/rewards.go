@@ -291,6 +291,19 @@ func (s *Service) Rewards(ctx context.Context, p models.Principal, all bool) ([]
 
 // --- eligibility ---
 
+// householdPlate is the car a parking reduction is for: the first plate
+// res's household registered, or NOT_ELIGIBLE when it has none.
+func (s *Service) householdPlate(ctx context.Context, res models.Resident) (string, error) {
+	h, err := s.store.Household(ctx, res.HouseholdID)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("redeem: %w", err)
+	case len(h.Plates) == 0:
+		return "", models.ErrNotEligible.Withf("本户没有登记车牌，不能兑换停车（plate）。", "plate: the household has no registered plate")
+	}
+	return h.Plates[0], nil
+}
+
 // admit checks the reward is on offer and the resident may have it.
 func (s *Service) admit(ctx context.Context, rw models.Reward, res models.Resident, at time.Time, loc *time.Location) error {
 	if !rw.ActiveAt(at) {
@@ -522,16 +535,7 @@ func (s *Service) openOnce(ctx context.Context, rw models.Reward, res models.Res
 	}
 	plate, refusal := "", s.admit(ctx, rw, res, now, loc)
 	if refusal == nil && rw.Kind == models.RewardParking {
-		// A parking reduction is for the household's registered car.
-		h, err := s.store.Household(ctx, res.HouseholdID)
-		switch {
-		case err != nil:
-			refusal = fmt.Errorf("redeem: %w", err)
-		case len(h.Plates) == 0:
-			refusal = models.ErrNotEligible.Withf("本户没有登记车牌，不能兑换停车（plate）。", "plate: the household has no registered plate")
-		default:
-			plate = h.Plates[0]
-		}
+		plate, refusal = s.householdPlate(ctx, res)
 	}
 	if refusal == nil && tokenID == "" {
 		// A scan checked its points before it claimed its token (Scan).

@@ -87,7 +87,7 @@ func lineRow(l models.StatementLine, loc *time.Location) []any {
 		adj = "adjustment"
 	}
 	return []any{l.ID, e.At.In(loc).Format("2006-01-02 15:04:05"), string(e.Kind), adj, e.RedemptionID,
-		e.RewardID, e.ResidentID, e.Description, string(e.Bearer), int64(e.ValueFen), e.ValueFen.String()}
+		e.RewardID, e.ResidentID, models.MaskPhonesIn(e.Description), string(e.Bearer), int64(e.ValueFen), e.ValueFen.String()}
 }
 
 // safeCell keeps a spreadsheet from reading text as a formula (CSV

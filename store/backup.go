@@ -124,13 +124,17 @@ func Backup(ctx context.Context, o BackupOptions) (Manifest, error) {
 		f.Database = db
 		m.Files = append(m.Files, f)
 	}
-	keys := filepath.Join(o.DataDir, jwtKeysFile)
-	if _, err := os.Stat(keys); err == nil {
-		f, err := copyFile(keys, filepath.Join(work, jwtKeysFile))
-		if err != nil {
-			return m, fmt.Errorf("store: backup %s: %w", jwtKeysFile, err)
+	// The data keys too (store/sealed_local.go): without them the
+	// residents' sealed fields of the copy would not open.
+	for _, name := range []string{jwtKeysFile, DataKeysFile} {
+		keys := filepath.Join(o.DataDir, name)
+		if _, err := os.Stat(keys); err == nil {
+			f, err := copyFile(keys, filepath.Join(work, name))
+			if err != nil {
+				return m, fmt.Errorf("store: backup %s: %w", name, err)
+			}
+			m.Files = append(m.Files, f)
 		}
-		m.Files = append(m.Files, f)
 	}
 	body, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

@@ -75,33 +75,45 @@ type familyDoc struct {
 	Verified bool   `bson:"verified"`
 }
 
-// residentDoc is a resident as stored in residents.
+// residentDoc is a resident as stored in residents. Phone, ID number and
+// birth year are stored sealed (store/sealed.go); Phone and BirthYear are
+// how documents written before sealing hold them, read but never written.
 type residentDoc struct {
-	ID        string      `bson:"_id"`
-	Community string      `bson:"community"`
-	Household string      `bson:"household,omitempty"`
-	Name      string      `bson:"name"`
-	Phone     string      `bson:"phone"`
-	BirthYear int         `bson:"birth_year,omitempty"`
-	Roles     []string    `bson:"roles"`
-	Merchant  string      `bson:"merchant,omitempty"`
-	Partner   string      `bson:"partner,omitempty"`
-	Family    []familyDoc `bson:"family,omitempty"`
-	Created   time.Time   `bson:"created"`
+	ID          string      `bson:"_id"`
+	Community   string      `bson:"community"`
+	Household   string      `bson:"household,omitempty"`
+	Name        string      `bson:"name"`
+	Phone       string      `bson:"phone,omitempty"`
+	BirthYear   int         `bson:"birth_year,omitempty"`
+	PhoneSealed string      `bson:"phone_sealed,omitempty"`
+	PhoneIndex  string      `bson:"phone_index,omitempty"`
+	BirthSealed string      `bson:"birth_sealed,omitempty"`
+	IDSealed    string      `bson:"id_number_sealed,omitempty"`
+	Roles       []string    `bson:"roles"`
+	Merchant    string      `bson:"merchant,omitempty"`
+	Partner     string      `bson:"partner,omitempty"`
+	Family      []familyDoc `bson:"family,omitempty"`
+	Created     time.Time   `bson:"created"`
+	Erased      *time.Time  `bson:"erased,omitempty"`
 }
 
-// toResidentDoc returns resident r as stored.
-func toResidentDoc(r models.Resident) residentDoc {
+// residentDoc returns resident r as stored, its personal fields sealed.
+func (s *Store) residentDoc(r models.Resident) (residentDoc, error) {
 	d := residentDoc{
 		ID:        r.ID,
 		Community: r.CommunityID,
 		Household: r.HouseholdID,
 		Name:      r.Name,
-		Phone:     r.Phone,
-		BirthYear: r.BirthYear,
 		Merchant:  r.MerchantID,
 		Partner:   r.PartnerID,
 		Created:   r.Created,
+	}
+	if !r.Erased.IsZero() {
+		at := r.Erased
+		d.Erased = &at
+	}
+	if err := s.sealResident(&d, r.Phone, r.BirthYear, r.IDNumber); err != nil {
+		return residentDoc{}, err
 	}
 	for _, role := range r.Roles {
 		d.Roles = append(d.Roles, string(role))
@@ -113,22 +125,28 @@ func toResidentDoc(r models.Resident) residentDoc {
 			Verified: f.Verified,
 		})
 	}
-	return d
+	return d, nil
 }
 
-// model returns the stored resident.
-func (d residentDoc) model() models.Resident {
+// model returns the stored resident d, its personal fields opened.
+func (s *Store) residentModel(d residentDoc) (models.Resident, error) {
 	r := models.Resident{
 		ID:          d.ID,
 		CommunityID: d.Community,
 		HouseholdID: d.Household,
 		Name:        d.Name,
-		Phone:       d.Phone,
-		BirthYear:   d.BirthYear,
 		MerchantID:  d.Merchant,
 		PartnerID:   d.Partner,
 		Created:     d.Created.UTC(),
 	}
+	if d.Erased != nil {
+		r.Erased = d.Erased.UTC()
+	}
+	p, err := s.openResident(d)
+	if err != nil {
+		return models.Resident{}, err
+	}
+	r.Phone, r.BirthYear, r.IDNumber = p.phone, p.birthYear, p.idNumber
 	for _, role := range d.Roles {
 		r.Roles = append(r.Roles, models.Role(role))
 	}
@@ -139,7 +157,7 @@ func (d residentDoc) model() models.Resident {
 			Verified:   f.Verified,
 		})
 	}
-	return r
+	return r, nil
 }
 
 // Resident returns the resident with id, or models.ErrNotFound.
@@ -148,13 +166,17 @@ func (s *Store) Resident(ctx context.Context, id string) (models.Resident, error
 	if err := s.findByID(ctx, colResidents, id, &d); err != nil {
 		return models.Resident{}, err
 	}
-	return d.model(), nil
+	return s.residentModel(d)
 }
 
 // InsertResident adds r; models.ErrConflict if its id exists. The phone is
 // made unique by the resident's login (InsertLogin), not here.
 func (s *Store) InsertResident(ctx context.Context, r models.Resident) error {
-	return s.insert(ctx, colResidents, toResidentDoc(r))
+	d, err := s.residentDoc(r)
+	if err != nil {
+		return err
+	}
+	return s.insert(ctx, colResidents, d)
 }
 
 // DeleteResident removes the resident with id; used only to undo a create
@@ -180,16 +202,35 @@ func (s *Store) Residents(ctx context.Context, f models.ResidentFilter, after st
 	}
 	out := make([]models.Resident, len(docs))
 	for i, d := range docs {
-		out[i] = d.model()
+		r, err := s.residentModel(d)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r
 	}
 	return out, nil
 }
 
 // SetResidentProfile sets a resident's name, birth year and household.
+// The birth year is stored sealed, and a birth year stored in clear before
+// sealing is removed.
 func (s *Store) SetResidentProfile(ctx context.Context, id, name string, birthYear int, householdID string) error {
-	return s.setByID(ctx, colResidents, id, bson.D{
-		{Key: "name", Value: name}, {Key: "birth_year", Value: birthYear}, {Key: "household", Value: householdID},
-	})
+	keys, err := s.keys()
+	if err != nil {
+		return err
+	}
+	birth, err := keys.seal(colResidents, id, "birth", birthText(birthYear))
+	if err != nil {
+		return err
+	}
+	set := bson.D{{Key: "name", Value: name}, {Key: "household", Value: householdID}}
+	unset := bson.D{{Key: "birth_year", Value: ""}}
+	if birth != "" {
+		set = append(set, bson.E{Key: "birth_sealed", Value: birth})
+	} else {
+		unset = append(unset, bson.E{Key: "birth_sealed", Value: ""})
+	}
+	return s.updateByID(ctx, colResidents, id, bson.D{{Key: "$set", Value: set}, {Key: "$unset", Value: unset}})
 }
 
 // SetResidentRoles sets a resident's roles and the partner a merchant

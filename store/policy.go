@@ -46,6 +46,7 @@ type policyDoc struct {
 	FilialFromMinute     int       `bson:"filial_from_minute"`
 	FilialToMinute       int       `bson:"filial_to_minute"`
 	FilialVisitorBays    int       `bson:"filial_visitor_bays"`
+	RetentionYears       int       `bson:"retention_years,omitempty"`
 }
 
 // policyMoves say how one direction moves a field between models.Policy
@@ -98,6 +99,7 @@ func linkPolicy(p *models.Policy, d *policyDoc, moves policyMoves) {
 	moves.days(&p.FilialDays, &d.FilialDays)
 	moves.whole(&p.FilialFromMinute, &d.FilialFromMinute)
 	moves.whole(&p.FilialToMinute, &d.FilialToMinute)
+	moves.whole(&p.RetentionYears, &d.RetentionYears)
 	moves.whole(&p.FilialVisitorBays, &d.FilialVisitorBays)
 }
 

@@ -17,7 +17,7 @@ const (
 	colBuildings        = "buildings"
 	colHouseholds       = "households"
 	colResidents        = "residents"
-	colLogins           = "logins" // _id is the phone: one login per phone
+	colLogins           = "logins" // _id is the blind index of the phone (store/sealed.go): one login per phone
 	colSessions         = "sessions"
 	colRefreshTokens    = "refresh_tokens" // _id is the token's hash
 	colEntries          = "ledger_entries" // _id is account:seq
@@ -87,7 +87,7 @@ var allCollections = []string{
 	colRewards, colRedemptions, colRewardSlots, colRedemptionMarks, colCounterCodes, colFilialPlates, colFilialBookings, colGateEvents,
 	colHonourEntries, colObjections, colHonourEvents, colHonourCurrent, colHeadTerms, colHeadCurrent, colDuties, colStarLevels,
 	colActivities, colSignups, colTBKeys, colRecords, colRecordQueue, colLinks, colCorrections, colAid, colGifts,
-	colKeyedRequests, colListHeads, colLiabilityAccounts, colLiabilitySummaries,
+	colKeyedRequests, colListHeads, colLiabilityAccounts, colLiabilitySummaries, colResidency,
 	colNotifications, colInbox, colInboxHints, colInboxMarks, colNoticePrefs, colNotifyQueue, colDeliveries, colDeadLetters,
 	colConsents, colAccessLog,
 }

@@ -331,5 +331,11 @@ type residentOnly struct {
 func (s *Store) EachResident(ctx context.Context, communityID string, fn func(models.Resident) error) error {
 	cur, err := s.c(colResidents).Find(ctx, bson.D{{Key: "community", Value: communityID}},
 		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	return eachDoc(ctx, cur, err, "residents", func(d residentDoc) error { return fn(d.model()) })
+	return eachDoc(ctx, cur, err, "residents", func(d residentDoc) error {
+		r, err := s.residentModel(d)
+		if err != nil {
+			return err
+		}
+		return fn(r)
+	})
 }

@@ -24,6 +24,8 @@ type Store struct {
 	// onError is told about every store error that is not a not-found or
 	// a duplicate key (those are answers, not failures), for metrics.
 	onError func(op string)
+	// dataKeys seal residents' personal fields (store/sealed.go).
+	dataKeys *DataKeys
 }
 
 // OnError sets the function told about store failures (metrics).

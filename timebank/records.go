@@ -11,6 +11,7 @@ import (
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
+	"github.com/linli-community/linli/qrtoken"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -62,6 +63,13 @@ func (t *Service) scannable(ctx context.Context, p models.Principal, activityID,
 	}
 	if !a.SelfCheckin {
 		return a, models.ErrSelfCheckinOff
+	}
+	if qrtoken.IsCheckinCode(token) {
+		// The six digits under the QR, typed by a resident who cannot scan.
+		if !t.codeTries.Allow(p.ResidentID) {
+			return a, models.ErrRateLimited.Withf("签到码输错次数过多，请一分钟后再试，或请组织者帮您签到。", "too many check-in codes tried; wait a minute or ask the organiser to check you in")
+		}
+		return a, t.checkin.VerifyCode(token, a.ID, t.now())
 	}
 	if err := t.checkin.Verify(token, a.ID, t.now()); err != nil {
 		return a, err

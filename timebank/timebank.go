@@ -11,6 +11,7 @@ import (
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
 	"github.com/linli-community/linli/qrtoken"
+	"github.com/linli-community/linli/ratelimit"
 )
 
 // Store keeps activities, sign-ups, service records, chains,
@@ -82,9 +83,12 @@ type Service struct {
 	policies community.PolicySource
 	trail    community.AuditTrail
 	checkin  qrtoken.Checkin // signs and checks activity check-in tokens
-	now      func() time.Time
-	newID    func() string
-	notify   community.Notifier
+	// codeTries bounds the typed check-in codes one resident may try a
+	// minute: six digits are few, so guessing must be slow.
+	codeTries *ratelimit.Limiter
+	now       func() time.Time
+	newID     func() string
+	notify    community.Notifier
 
 	// chains appends to the per-resident chains; places are the
 	// activities' places.
@@ -96,19 +100,27 @@ type Service struct {
 // previous slot are accepted, so a token scanned as it rotates still works.
 const DefaultQRSlot = qrtoken.DefaultCheckinSlot
 
+// CodeTriesPerMinute is how many typed check-in codes one resident may try
+// a minute; codeResidents bounds how many residents the limit remembers.
+const (
+	CodeTriesPerMinute = 10
+	codeResidents      = 100_000
+)
+
 // New returns the time-bank service.
 func New(d Deps) *Service {
 	svc := &Service{
-		store:    d.Store,
-		people:   d.People,
-		zones:    community.NewZones(d.People),
-		ledger:   d.Ledger,
-		policies: d.Policies,
-		trail:    d.Trail,
-		checkin:  qrtoken.NewCheckin(d.QRSecret, DefaultQRSlot),
-		now:      d.Now,
-		newID:    d.NewID,
-		notify:   d.Notify,
+		store:     d.Store,
+		people:    d.People,
+		zones:     community.NewZones(d.People),
+		ledger:    d.Ledger,
+		policies:  d.Policies,
+		trail:     d.Trail,
+		checkin:   qrtoken.NewCheckin(d.QRSecret, DefaultQRSlot),
+		codeTries: ratelimit.New(CodeTriesPerMinute, time.Minute, codeResidents, d.Now),
+		now:       d.Now,
+		newID:     d.NewID,
+		notify:    d.Notify,
 	}
 	if svc.notify == nil {
 		svc.notify = community.NoNotifier{}
@@ -467,6 +479,12 @@ func (t *Service) MyActivities(ctx context.Context, p models.Principal) ([]MyAct
 }
 
 // --- QR tokens ---
+
+// QRCode is the six-digit check-in code shown under qr, for residents who
+// type it instead of scanning.
+func (t *Service) QRCode(activityID string, qr CheckinQR) string {
+	return t.checkin.Code(activityID, qr.Slot)
+}
 
 // CheckinQR is what the organiser's screen shows: the token, its slot and
 // when it stops being accepted.

@@ -71,6 +71,12 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	if err != nil {
 		return fx, err
 	}
+	// The service keeps its data keys in the data folder (store/sealed_local.go).
+	keys, err := store.LocalDataKeys(dir)
+	if err != nil {
+		return fx, err
+	}
+	st.UseDataKeys(keys)
 	defer st.Close(context.Background())
 	if err := st.EnsureSchema(ctx); err != nil {
 		return fx, err

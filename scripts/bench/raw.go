@@ -26,6 +26,12 @@ func measureRaw(ctx context.Context, dir string, size, clients int, d time.Durat
 	if err != nil {
 		return nil, err
 	}
+	// The service keeps its data keys in the data folder (store/sealed_local.go).
+	keys, err := store.LocalDataKeys(dir)
+	if err != nil {
+		return nil, err
+	}
+	st.UseDataKeys(keys)
 	if err := st.EnsureSchema(ctx); err != nil { // collections and their _id index
 		return nil, err
 	}

@@ -216,6 +216,12 @@ func checkStatements(ctx context.Context, data string, months []models.Month, re
 	if err != nil {
 		return chk, nil, err
 	}
+	// The service keeps its data keys in the data folder (store/sealed_local.go).
+	keys, err := store.LocalDataKeys(data)
+	if err != nil {
+		return chk, nil, err
+	}
+	st.UseDataKeys(keys)
 	defer st.Close(context.WithoutCancel(ctx))
 
 	settled := map[models.Month]bool{}

@@ -72,6 +72,12 @@ func run(residents int) error {
 	if err != nil {
 		return err
 	}
+	// The service keeps its data keys in the data folder (store/sealed_local.go).
+	keys, err := store.LocalDataKeys(dir)
+	if err != nil {
+		return err
+	}
+	st.UseDataKeys(keys)
 	defer st.Close(context.Background())
 	if err := st.EnsureSchema(ctx); err != nil {
 		return err

@@ -59,6 +59,13 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
+// DataKeys and IndexKey seal the personal fields of the stores New
+// returns; fixed, so a test may open a second store on the same database.
+const (
+	DataKeys = "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	IndexKey = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+)
+
 // New returns a store on a fresh database with its schema in place, dropped
 // when the test ends.
 func New(t testing.TB) *store.Store {
@@ -76,6 +83,11 @@ func New(t testing.TB) *store.Store {
 	if err := s.EnsureSchema(ctx); err != nil {
 		t.Fatalf("storetest: schema: %v", err)
 	}
+	keys, err := store.ParseDataKeys(DataKeys, IndexKey)
+	if err != nil {
+		t.Fatalf("storetest: data keys: %v", err)
+	}
+	s.UseDataKeys(keys)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

@@ -2,7 +2,7 @@
 // native app would. The access token lives in memory only; the refresh
 // token is an HttpOnly cookie the page never sees, so nothing personal is
 // kept in localStorage.
-import { lang } from './i18n.js'
+import { lang, t } from './i18n.js'
 
 let access = ''
 let refreshing = null
@@ -13,10 +13,29 @@ const listeners = new Set()
 export class ApiError extends Error {
   constructor(status, body) {
     const e = (body && body.error) || {}
-    super(e.detail ? `${e.message} ${e.detail}` : e.message || `HTTP ${status}`)
+    super(e.detail ? `${e.message} ${e.detail}` : e.message || fallback(status))
     this.status = status
     this.code = e.code || 'HTTP_' + status
     this.requestId = e.request_id || ''
+  }
+}
+
+// fallback says in words what went wrong when no API answer came (the
+// network is down, or something between the phone and Linli failed).
+function fallback(status) {
+  if (status === 0) return t({ zh: '网络连接失败，请检查网络后重试。', en: 'No connection. Check the network and try again.' })
+  return t({ zh: `服务暂时不可用（${status}），请稍后重试。`, en: `The service is unavailable (${status}). Try again later.` })
+}
+
+// reach is fetch that turns a failed connection into an ApiError said in
+// words (status 0, code NETWORK) instead of the browser's English.
+async function reach(url, init) {
+  try {
+    return await fetch(url, init)
+  } catch {
+    const err = new ApiError(0, null)
+    err.code = 'NETWORK'
+    throw err
   }
 }
 
@@ -37,7 +56,7 @@ async function send(method, path, { body, key, auth = true } = {}) {
   if (auth && access) headers.Authorization = 'Bearer ' + access
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   if (key) headers['Idempotency-Key'] = key
-  const res = await fetch('/api/v1' + path, {
+  const res = await reach('/api/v1' + path, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -77,7 +96,7 @@ export const get = (path) => request('GET', path)
 // shows it through an object URL.
 export async function image(path) {
   const go = () =>
-    fetch('/api/v1' + path, {
+    reach('/api/v1' + path, {
       headers: { Authorization: 'Bearer ' + access, 'Accept-Language': lang.value === 'en' ? 'en' : 'zh-CN' },
       credentials: 'same-origin',
     })
@@ -136,7 +155,7 @@ export function forgetAccessToken() {
 // postCSV sends a CSV file (an import or its preview) as text/csv.
 export async function postCSV(path, text, key) {
   const go = () =>
-    fetch('/api/v1' + path, {
+    reach('/api/v1' + path, {
       method: 'POST',
       headers: {
         Authorization: 'Bearer ' + access,

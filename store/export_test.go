@@ -1,0 +1,27 @@
+package store
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// RawDocument returns the document with _id id in col exactly as stored,
+// in relaxed extended JSON, for tests that check what is on disk.
+func (s *Store) RawDocument(ctx context.Context, col, id string) (string, error) {
+	raw, err := s.c(col).FindOne(ctx, byID(id)).Raw()
+	if err != nil {
+		return "", mapErr("raw "+col, err)
+	}
+	out, err := bson.MarshalExtJSON(raw, false, false)
+	return string(out), err
+}
+
+// InsertRawDocument stores doc in col as it is, for tests that start from
+// documents written by an older version.
+func (s *Store) InsertRawDocument(ctx context.Context, col string, doc bson.D) error {
+	return s.insert(ctx, col, doc)
+}
+
+// PhoneIndex is the _id of phone's login under the store's keys.
+func (s *Store) PhoneIndex(phone string) string { return s.dataKeys.phoneIndex(phone) }
