@@ -68,6 +68,17 @@ func pointsNotice(e models.Entry, kind models.NoticeKind) models.Notice {
 	}
 }
 
+// AwardNotice is the notice of staff award e, as Adjust sends it, and
+// true; false for an entry of another kind. The notices sweep
+// (ARCHITECTURE.md §4.10) sends it again for an award whose request died
+// between its entry and its notice.
+func AwardNotice(e models.Entry) (models.Notice, bool) {
+	if e.Kind != models.KindAward || e.Account.Asset != models.AssetPoints {
+		return models.Notice{}, false
+	}
+	return pointsNotice(e, models.NoticePointsAwarded), true
+}
+
 // Balances are a resident's two accounts.
 type Balances struct {
 	Hours, Points models.Balance
@@ -173,8 +184,8 @@ func (a *Service) Adjust(ctx context.Context, p models.Principal, adj Adjustment
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("adjust: %w", err)
 	}
-	if e.Kind == models.KindAward {
-		a.notify.Notify(ctx, pointsNotice(e, models.NoticePointsAwarded))
+	if notice, ok := AwardNotice(e); ok {
+		a.notify.Notify(ctx, notice)
 	}
 	return e, nil
 }

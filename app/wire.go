@@ -261,6 +261,8 @@ type scheduledJob struct {
 func (s *system) schedule() []scheduledJob {
 	sched := []scheduledJob{
 		{"@every 1m", jobs.FinishTransfers(s.ledger)},
+		// Notices of staff awards whose request died before queuing them.
+		{"@every 1m", jobs.AwardNotices(awardNoticeSweep{s})},
 		{"30 3 * * *", jobs.Audit(s.ledger, s.loc)},
 		// The nightly catch-up (hold expiry, which also records what a
 		// crash left unwritten of a redemption, its settlement event

@@ -47,7 +47,8 @@ type PartnerRedeemed struct {
 // Liability reports the points liability of p's community, for staff;
 // month is "" for the current month. The points figures are the liability
 // job's last summary (LiabilityReport.At says when; SummariseLiability),
-// read in one lookup; a community never summarised is summarised first.
+// read in one lookup; a community never summarised (created since the
+// job's last run) is summarised first.
 func (s *Service) Liability(ctx context.Context, p models.Principal, month string) (LiabilityReport, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return LiabilityReport{}, err
@@ -65,11 +66,12 @@ func (s *Service) Liability(ctx context.Context, p models.Principal, month strin
 	}
 	sum, err := s.store.LiabilitySummary(ctx, c.ID)
 	if errors.Is(err, models.ErrNotFound) {
-		var first any
-		first, err, _ = s.summing.Do(c.ID, func() (any, error) { return s.summarise(ctx, c, now) })
-		if err == nil {
-			sum = first.(models.LiabilitySummary)
-		}
+		// Rare: every community is summed at the first start
+		// (FirstLiabilitySummaries) and then every ten minutes, so only a
+		// community created since the job's last run gets here, and it
+		// has next to nothing to sum. Summed and saved now; two first
+		// reports at once each sum it, and both answers are right.
+		sum, err = s.summarise(ctx, c, now)
 	}
 	if err != nil {
 		return LiabilityReport{}, fmt.Errorf("liability: %w", err)
@@ -106,6 +108,36 @@ func (s *Service) SummariseLiability(ctx context.Context, now time.Time) (int, e
 			return n, err
 		}
 		for _, c := range cs {
+			if _, err := s.summarise(ctx, c, now); err != nil {
+				return n, fmt.Errorf("liability summary of %s: %w", c.ID, err)
+			}
+			n++
+		}
+		after = cs[len(cs)-1].ID
+	}
+}
+
+// FirstLiabilitySummaries sums the liability of every community that has
+// no summary yet, as of now, and returns how many it summed. The service
+// runs it at every start, in the background: on the first start of a
+// store (or of a version with summaries) it sums them all, on later
+// starts it costs one lookup per community, so the report almost never
+// sums on a request.
+func (s *Service) FirstLiabilitySummaries(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	for after := ""; ; {
+		cs, err := s.store.Communities(ctx, after, 100)
+		if err != nil || len(cs) == 0 {
+			return n, err
+		}
+		for _, c := range cs {
+			_, err := s.store.LiabilitySummary(ctx, c.ID)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, models.ErrNotFound) {
+				return n, fmt.Errorf("liability summary of %s: %w", c.ID, err)
+			}
 			if _, err := s.summarise(ctx, c, now); err != nil {
 				return n, fmt.Errorf("liability summary of %s: %w", c.ID, err)
 			}

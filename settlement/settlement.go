@@ -13,7 +13,6 @@ import (
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/singleflight"
 )
 
 // Store is what the monthly settlement, the statements and the
@@ -85,10 +84,6 @@ type Service struct {
 	held     HeldPoints
 	now      func() time.Time
 	notify   community.Notifier
-
-	// summing lets one first summary of a community's liability run at a
-	// time in this process; the screens ask for several months at once.
-	summing singleflight.Group
 }
 
 // New returns the settlement service.

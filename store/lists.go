@@ -327,9 +327,13 @@ func utcDay(t time.Time) string { return t.UTC().Format("20060102") }
 
 // listStoredBefore puts the documents of col that were stored before their
 // lists existed on their lists, once: a store that has them does it at the
-// first start with lists, and a mark (done:<what>) says it is done. A
-// crash part way leaves some documents with slots and no document naming
-// them (the next start gives them new ones; readers skip the old).
+// first start with lists, and a mark (done:<what>, insert-once) says it is
+// done, so every later start reads the mark and scans nothing. A crash
+// part way leaves some documents with slots and no document naming them
+// (the next start gives them new ones; readers skip the old). Two
+// replicas starting at once may both list a document: the slots its
+// record does not name are skipped by readers, and the second mark's
+// insert finds the first.
 func (s *Store) listStoredBefore(ctx context.Context, what, col string, only bson.D, lists func(bson.M) ([]string, time.Time)) error {
 	mark := "done:" + what
 	var m listHeadDoc
@@ -361,7 +365,12 @@ func (s *Store) listStoredBefore(ctx context.Context, what, col string, only bso
 			return err
 		}
 	}
-	return s.insert(ctx, colListHeads, listHeadDoc{ID: mark})
+	// Another replica starting at the same time may have finished first:
+	// its mark says the same.
+	if err := s.insert(ctx, colListHeads, listHeadDoc{ID: mark}); err != nil && !errors.Is(err, models.ErrConflict) {
+		return err
+	}
+	return nil
 }
 
 // listEverythingStoredBefore runs listStoredBefore for every listed
