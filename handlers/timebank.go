@@ -33,6 +33,7 @@ type timebankService interface {
 	Record(ctx context.Context, p models.Principal, id string) (models.ServiceRecord, error)
 	MyRecords(ctx context.Context, p models.Principal, cursor string, limit int) ([]models.ServiceRecord, string, error)
 	PendingRecords(ctx context.Context, p models.Principal, cursor string, limit int) ([]models.ServiceRecord, string, error)
+	FilteredRecords(ctx context.Context, p models.Principal, q timebank.RecordQuery, cursor string, limit int) ([]models.ServiceRecord, string, error)
 	Approve(ctx context.Context, p models.Principal, id string, minutes models.Minutes, reason string) (models.ServiceRecord, error)
 	Reject(ctx context.Context, p models.Principal, id, reason string) (models.ServiceRecord, error)
 	RequestCorrection(ctx context.Context, p models.Principal, recordID string, minutes models.Minutes, reason string) (models.Correction, error)
@@ -498,11 +499,32 @@ func (h *api) pendingRecords(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if q := recordQuery(c); !q.Empty() && q != (timebank.RecordQuery{Status: string(models.RecordPending)}) {
+		rs, next, err := h.Timebank.FilteredRecords(c.UserContext(), principal(c), q, cursor, limit)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toRecordsPage(rs, next))
+	}
 	rs, next, err := h.Timebank.PendingRecords(c.UserContext(), principal(c), cursor, limit)
 	if err != nil {
 		return err
 	}
 	return c.JSON(toRecordsPage(rs, next))
+}
+
+// recordQuery is the filter of GET /service-records as sent; the service
+// checks it. With none (or only status=pending) the answer is the queue
+// of records waiting for a decision, oldest first.
+func recordQuery(c *fiber.Ctx) timebank.RecordQuery {
+	return timebank.RecordQuery{
+		Status:     c.Query("status"),
+		Category:   c.Query("category"),
+		ResidentID: c.Query("resident_id"),
+		ActivityID: c.Query("activity_id"),
+		From:       c.Query("from"),
+		To:         c.Query("to"),
+	}
 }
 
 func (h *api) myRecords(c *fiber.Ctx) error {

@@ -409,4 +409,6 @@ type RecordFilter struct {
 	ResidentID  string
 	State       RecordState
 	From, To    time.Time // on Start; zero is open
+	ActivityID  string
+	Category    string
 }

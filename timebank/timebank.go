@@ -51,6 +51,10 @@ type Store interface {
 	// ResidentRecords is a page of a resident's records, the latest stored
 	// first, below cursor ("" first), and the next page's cursor.
 	ResidentRecords(ctx context.Context, residentID, cursor string, limit int) ([]models.ServiceRecord, string, error)
+	// FilteredRecords is a page of a community's records matching f, the
+	// latest stored first, below cursor ("" first), read from one list (a
+	// page may hold fewer than limit), and the next page's cursor.
+	FilteredRecords(ctx context.Context, f models.RecordFilter, cursor string, limit int) ([]models.ServiceRecord, string, error)
 
 	InsertLink(ctx context.Context, l models.Link) error
 	Link(ctx context.Context, chain string, n int64) (models.Link, error)
