@@ -413,6 +413,9 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 	if err := s.listRecordsOnNewLists(ctx); err != nil {
 		return err
 	}
+	if err := s.listDirectoryStoredBefore(ctx); err != nil {
+		return err
+	}
 	kinds := bson.A{}
 	for k := range adjustmentKinds {
 		kinds = append(kinds, string(k))
