@@ -643,30 +643,96 @@ type correctionDoc struct {
 	Before   int64     `bson:"before"`
 	After    int64     `bson:"after"`
 	DecideAt time.Time `bson:"decide_at,omitempty"`
+	// Community and Slots put it on its community's list (`corr:`).
+	Community string    `bson:"community,omitempty"`
+	Slots     []slotRef `bson:"slots,omitempty"`
 }
 
 func toCorrectionDoc(c models.Correction) correctionDoc {
 	return correctionDoc{
-		ID:       c.ID,
-		Record:   c.RecordID,
-		Resident: c.ResidentID,
-		N:        c.N,
-		Minutes:  int64(c.Minutes),
-		Reason:   c.Reason,
-		At:       c.At,
-		Decided:  c.Decided,
-		Accepted: c.Accepted,
-		Answer:   c.Answer,
-		Actor:    c.Actor,
-		Before:   int64(c.Before),
-		After:    int64(c.After),
-		DecideAt: c.DecideAt,
+		ID:        c.ID,
+		Record:    c.RecordID,
+		Resident:  c.ResidentID,
+		N:         c.N,
+		Minutes:   int64(c.Minutes),
+		Reason:    c.Reason,
+		At:        c.At,
+		Decided:   c.Decided,
+		Accepted:  c.Accepted,
+		Answer:    c.Answer,
+		Actor:     c.Actor,
+		Before:    int64(c.Before),
+		After:     int64(c.After),
+		DecideAt:  c.DecideAt,
+		Community: c.CommunityID,
 	}
 }
 
-// InsertCorrection adds c; models.ErrConflict if its id exists.
+// InsertCorrection adds c, after its slot on its community's list of
+// corrections when it names its community (lists.go); models.ErrConflict
+// if its id exists.
 func (s *Store) InsertCorrection(ctx context.Context, c models.Correction) error {
-	return s.insert(ctx, colCorrections, toCorrectionDoc(c))
+	if c.CommunityID == "" {
+		return s.insert(ctx, colCorrections, toCorrectionDoc(c))
+	}
+	_, err := s.insertListed(ctx, colCorrections, []string{correctionList(c.CommunityID)}, c.ID, c.At, func(slots []slotRef) any {
+		d := toCorrectionDoc(c)
+		d.Slots = slots
+		return d
+	})
+	return err
+}
+
+func correctionList(communityID string) string { return "corr:" + communityID }
+
+// CommunityCorrections is one page of a community's correction requests,
+// the latest first: the corrections on at most limit slots of its list
+// below cursor ("" for the first page), and the next page's cursor (""
+// at the end).
+func (s *Store) CommunityCorrections(ctx context.Context, communityID, cursor string, limit int) ([]models.Correction, string, error) {
+	var at slotCursor
+	if cursor != "" {
+		var err error
+		if at, err = parseCursor(cursor, false); err != nil {
+			return nil, "", err
+		}
+	}
+	slots, refs, next, err := s.pageSlots(ctx, colCorrections, correctionList(communityID), at.before, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	docs := make([]*correctionDoc, len(refs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, ref := range refs {
+		if ref == "" {
+			continue
+		}
+		g.Go(func() error {
+			var d correctionDoc
+			err := s.findByID(gctx, colCorrections, ref, &d)
+			if errors.Is(err, models.ErrNotFound) {
+				return nil
+			}
+			if err == nil && named(d.Slots, slots[i]) {
+				docs[i] = &d
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, "", err
+	}
+	out := []models.Correction{}
+	for _, d := range docs {
+		if d != nil {
+			out = append(out, d.model())
+		}
+	}
+	if next == 0 {
+		return out, "", nil
+	}
+	return out, slotCursor{before: next}.String(), nil
 }
 
 // Correction returns the correction with id, or models.ErrNotFound.
@@ -675,34 +741,40 @@ func (s *Store) Correction(ctx context.Context, id string) (models.Correction, e
 	if err := s.findByID(ctx, colCorrections, id, &d); err != nil {
 		return models.Correction{}, err
 	}
+	return d.model(), nil
+}
+
+func (d correctionDoc) model() models.Correction {
 	c := models.Correction{
-		ID:         d.ID,
-		RecordID:   d.Record,
-		ResidentID: d.Resident,
-		N:          d.N,
-		Minutes:    models.Minutes(d.Minutes),
-		Reason:     d.Reason,
-		At:         d.At.UTC(),
-		Decided:    d.Decided,
-		Accepted:   d.Accepted,
-		Answer:     d.Answer,
-		Actor:      d.Actor,
-		Before:     models.Minutes(d.Before),
-		After:      models.Minutes(d.After),
+		ID:          d.ID,
+		RecordID:    d.Record,
+		ResidentID:  d.Resident,
+		N:           d.N,
+		Minutes:     models.Minutes(d.Minutes),
+		Reason:      d.Reason,
+		At:          d.At.UTC(),
+		Decided:     d.Decided,
+		Accepted:    d.Accepted,
+		Answer:      d.Answer,
+		Actor:       d.Actor,
+		Before:      models.Minutes(d.Before),
+		After:       models.Minutes(d.After),
+		CommunityID: d.Community,
 	}
 	if !d.DecideAt.IsZero() {
 		c.DecideAt = d.DecideAt.UTC()
 	}
-	return c, nil
+	return c
 }
 
-// SaveCorrection caches a correction's decision.
+// SaveCorrection caches a correction's decision (its decision fields only:
+// the request and its list slots stay as inserted).
 func (s *Store) SaveCorrection(ctx context.Context, c models.Correction) error {
-	err := s.write(ctx, func() error {
-		_, err := s.c(colCorrections).ReplaceOne(ctx, byID(c.ID), toCorrectionDoc(c))
-		return err
+	return s.setByID(ctx, colCorrections, c.ID, bson.D{
+		{Key: "decided", Value: c.Decided}, {Key: "accepted", Value: c.Accepted}, {Key: "answer", Value: c.Answer},
+		{Key: "actor", Value: c.Actor}, {Key: "before", Value: int64(c.Before)}, {Key: "after", Value: int64(c.After)},
+		{Key: "decide_at", Value: c.DecideAt},
 	})
-	return mapErr("save correction", err)
 }
 
 // --- mutual aid ---

@@ -846,7 +846,7 @@ func (t *Service) RequestCorrection(ctx context.Context, p models.Principal, rec
 		c, err := t.store.Correction(ctx, once.Correction(rec.ID, n))
 		if errors.Is(err, models.ErrNotFound) {
 			c = models.Correction{ID: once.Correction(rec.ID, n), RecordID: rec.ID, ResidentID: rec.ResidentID, N: n,
-				Minutes: minutes, Reason: reason, At: t.stamp()}
+				Minutes: minutes, Reason: reason, At: t.stamp(), CommunityID: rec.CommunityID}
 			if err := t.store.InsertCorrection(ctx, c); errors.Is(err, models.ErrConflict) {
 				return models.Correction{}, models.ErrConflict.Withf("这条服务记录已有一项待处理的更正。", "a correction of this record is already open")
 			} else if err != nil {
@@ -1242,4 +1242,47 @@ func (t *Service) FilteredRecords(ctx context.Context, p models.Principal, q Rec
 	}
 	f.From, f.To = f.From.UTC(), f.To.UTC()
 	return t.store.FilteredRecords(ctx, f, cursor, limit)
+}
+
+// CorrectionsToDecide is one page of the caller's community's correction
+// requests, for staff, the latest first, from cursor ("" for the first
+// page), and the next page's cursor ("" at the end). status is pending
+// (the default: those waiting for staff), decided, or all. A page reads
+// limit places of the community's list of corrections, so it may hold
+// fewer and still have a next; each open one is followed to its decision
+// mark first, so one decided a moment ago is not shown as waiting.
+func (t *Service) CorrectionsToDecide(ctx context.Context, p models.Principal, status, cursor string, limit int) ([]models.Correction, string, error) {
+	if !p.IsStaff() {
+		return nil, "", models.ErrForbidden
+	}
+	if limit <= 0 || limit > 200 {
+		return nil, "", models.ErrValidation.Withf("每页条数须在 1 到 200 之间。", "limit must be between 1 and 200")
+	}
+	switch status {
+	case "":
+		status = "pending"
+	case "pending", "decided", "all":
+	default:
+		return nil, "", models.ErrValidation.Withf("状态 %[1]q 无效：可选 pending、decided、all。", "status %[1]q is not one of pending, decided, all", status)
+	}
+	cs, next, err := t.store.CommunityCorrections(ctx, p.CommunityID, cursor, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	out := []models.Correction{}
+	for _, c := range cs {
+		if !c.Decided {
+			rec, err := t.store.Record(ctx, c.RecordID)
+			if err != nil {
+				return nil, "", err
+			}
+			if c, err = t.finishCorrection(ctx, rec, c); err != nil {
+				return nil, "", err
+			}
+		}
+		if status == "all" || (status == "pending") != c.Decided {
+			out = append(out, c)
+		}
+	}
+	return out, next, nil
 }

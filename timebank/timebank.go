@@ -62,6 +62,9 @@ type Store interface {
 	InsertCorrection(ctx context.Context, c models.Correction) error
 	Correction(ctx context.Context, id string) (models.Correction, error)
 	SaveCorrection(ctx context.Context, c models.Correction) error
+	// CommunityCorrections is a page of a community's corrections, the
+	// latest first, below cursor ("" first), and the next page's cursor.
+	CommunityCorrections(ctx context.Context, communityID, cursor string, limit int) ([]models.Correction, string, error)
 
 	InsertGift(ctx context.Context, g models.Gift) error
 	Gifts(ctx context.Context, residentID string) ([]models.Gift, error)
