@@ -523,5 +523,6 @@ func realTargets(w *world) map[string]target {
 		"POST /api/v1/me/notifications/:id/read":                         {v1 + "/me/notifications/" + url.PathEscape(note.ID) + "/read", elder},
 		"PUT /api/v1/me/notification-preferences":                        {v1 + "/me/notification-preferences", elder},
 		"POST /api/v1/deliveries/dead-letters/:id/retry":                 {v1 + "/deliveries/dead-letters/" + dead.ID + "/retry", staff},
+		"POST /api/v1/me/consents":                                       {v1 + "/me/consents", elder},
 	}
 }

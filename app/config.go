@@ -53,9 +53,14 @@ type Config struct {
 	// process starts; it runs on in real time from there. For drills and
 	// the crash harness (settling a month without waiting for it to end).
 	ClockStart time.Time `env:"LINLI_CLOCK_START"`
-	LogLevel   string    `env:"LINLI_LOG_LEVEL" envDefault:"info"`
-	LogFormat  string    `env:"LINLI_LOG_FORMAT" envDefault:"json"`
-	Notify     NotifyConfig
+	// The privacy notice residents accept and whether the API waits for
+	// it (docs/ARCHITECTURE.md §11).
+	PrivacyNoticeVersion string `env:"LINLI_PRIVACY_NOTICE_VERSION" envDefault:"2026-12"`
+	PrivacyNoticeFile    string `env:"LINLI_PRIVACY_NOTICE_FILE"`
+	ConsentGate          bool   `env:"LINLI_CONSENT_GATE" envDefault:"true"`
+	LogLevel             string `env:"LINLI_LOG_LEVEL" envDefault:"info"`
+	LogFormat            string `env:"LINLI_LOG_FORMAT" envDefault:"json"`
+	Notify               NotifyConfig
 }
 
 // NotifyConfig is how notifications go out (packages inbox and outbound).
@@ -97,6 +102,8 @@ func loadConfig(environ []string) (Config, error) {
 		return c, fmt.Errorf("config: LINLI_SESSION_CACHE must be between 0 and 1m")
 	case c.BodyLimit < 1024:
 		return c, fmt.Errorf("config: LINLI_BODY_LIMIT must be at least 1024")
+	case strings.TrimSpace(c.PrivacyNoticeVersion) == "" || len(c.PrivacyNoticeVersion) > 40 || strings.ContainsAny(c.PrivacyNoticeVersion, ": /"):
+		return c, fmt.Errorf("config: LINLI_PRIVACY_NOTICE_VERSION must be 1-40 characters without spaces, colons or slashes")
 	case c.BackupKeepDays < 0:
 		return c, fmt.Errorf("config: LINLI_BACKUP_KEEP_DAYS must be 0 (no nightly backup) or more")
 	case c.LoginPerPhone < 1 || c.LoginPerAddr < 1 || c.QRPerMinute < 1:

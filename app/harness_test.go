@@ -35,6 +35,9 @@ func testConfig(t *testing.T) Config {
 		// Longer than any test, so a session ended on this replica is seen
 		// ended because it was forgotten, never because the cache expired.
 		"LINLI_SESSION_CACHE=1m",
+		// Most tests are not about the privacy notice; the consent gate's
+		// own tests turn it on (TestIssue17_PIPL_*).
+		"LINLI_CONSENT_GATE=false",
 	})
 	if err != nil {
 		t.Fatal(err)

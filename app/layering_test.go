@@ -27,7 +27,7 @@ const (
 // that app fills in (settlement's HeldPoints is rewards, rewards'
 // Eligibility is honour, directory's HeadTermKeeper is honour, honour's
 // HeadAppointer is directory).
-var capabilities = []string{"accounts", "directory", "honour", "inbox", "mutualaid", "outbound", "policy", "rewards", "sessions", "settlement", "timebank"}
+var capabilities = []string{"accounts", "directory", "honour", "inbox", "mutualaid", "outbound", "policy", "privacy", "rewards", "sessions", "settlement", "timebank"}
 
 // adapters are the outer packages and libraries no inner package may reach:
 // the MongoDB driver lives in store only, Fiber (and the fasthttp under it)
@@ -66,6 +66,7 @@ var layering = map[string][]string{
 	"outbound":   without("outbound"),
 	"mutualaid":  without("mutualaid"),
 	"policy":     without("policy"),
+	"privacy":    without("privacy"),
 	"rewards":    without("rewards"),
 	"sessions":   without("sessions"),
 	"settlement": without("settlement"),

@@ -23,6 +23,7 @@ import (
 	"github.com/linli-community/linli/mutualaid"
 	"github.com/linli-community/linli/outbound"
 	"github.com/linli-community/linli/policy"
+	"github.com/linli-community/linli/privacy"
 	"github.com/linli-community/linli/rewards"
 	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
@@ -50,6 +51,7 @@ type system struct {
 	timebank    *timebank.Service
 	mutualAid   *mutualaid.Service
 	inbox       *inbox.Inbox
+	privacy     *privacy.Service
 	deliverer   *outbound.Deliverer
 	reminders   *inbox.Reminders
 	passwords   *auth.Passwords
@@ -216,6 +218,9 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	})
 	sys.deps.MutualAid = sys.mutualAid
 	sys.deps.Jobs = sys.jobBoard()
+	if err := sys.wirePrivacy(); err != nil {
+		return nil, err
+	}
 	return sys, nil
 }
 

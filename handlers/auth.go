@@ -148,6 +148,9 @@ type meResponse struct {
 	HouseholdID string   `json:"household_id,omitempty"`
 	MerchantID  string   `json:"merchant_id,omitempty"`
 	PartnerID   string   `json:"partner_id,omitempty"`
+	// Consent says whether the privacy notice in force must be accepted
+	// first (POST /me/consents).
+	Consent *consentStatusJSON `json:"consent,omitempty"`
 }
 
 func (h *api) me(c *fiber.Ctx) error {
@@ -161,7 +164,12 @@ func (h *api) me(c *fiber.Ctx) error {
 	for i, role := range p.Roles {
 		roles[i] = string(role)
 	}
+	consent, err := h.consentOf(c, p)
+	if err != nil {
+		return err
+	}
 	return c.JSON(meResponse{
+		Consent:     consent,
 		ResidentID:  r.ID,
 		CommunityID: r.CommunityID,
 		Roles:       roles,

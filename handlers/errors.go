@@ -69,6 +69,8 @@ var errorTable = map[models.Code]errorInfo{
 	models.ErrGiftAge.Code:             {http.StatusUnprocessableEntity, "The relative is below the age for receiving gifted hours.", "受赠亲属未达到规定年龄。"},
 	models.ErrGiftYearlyCap.Code:       {http.StatusUnprocessableEntity, "This gift is over the yearly gifting limit.", "超出年度转赠上限。"},
 	models.ErrSelfCheckinOff.Code:      {http.StatusForbidden, "This activity does not allow self check-in; ask the organiser.", "该活动不支持自助签到，请联系组织者。"},
+	models.ErrConsentRequired.Code:     {http.StatusForbidden, "Read and accept the privacy notice first.", "请先阅读并同意《个人信息保护告知书》。"},
+	models.ErrConsentVersion.Code:      {http.StatusConflict, "This is not the privacy notice in force; read it again.", "该告知书不是现行版本，请重新阅读。"},
 	models.ErrCategoryLocked.Code:      {http.StatusUnprocessableEntity, "Notifications about money and the honour roll cannot be turned off.", "涉及钱款和诚信红榜的通知不能关闭。"},
 	"ROUTE_NOT_FOUND":                  {http.StatusNotFound, "No such endpoint.", "接口不存在。"},
 	"METHOD_NOT_ALLOWED":               {http.StatusMethodNotAllowed, "Method not allowed.", "不支持该请求方法。"},

@@ -54,6 +54,9 @@ type Deps struct {
 	Inbox      inboxService
 	Deliveries deliveryService
 	Requests   requestLog
+	// Privacy is the notice, consents, access log and export; optional:
+	// without it there is no consent gate.
+	Privacy privacyService
 	// Now is the service's clock, for what an answer shows as of now (a
 	// reward's active flag, the default day and month of a listing).
 	// Unset, it is the wall clock.
@@ -130,6 +133,7 @@ func New(d Deps, o Options) *fiber.App {
 	h.routesMutualAid(v1)
 	h.routesConsole(v1)
 	h.routesInbox(v1)
+	h.routesPrivacy(v1)
 	return app
 }
 
@@ -208,6 +212,9 @@ func (h *api) authed(roles ...models.Role) fiber.Handler {
 			return models.ErrForbidden
 		}
 		c.Locals(principalKey{}, p)
+		if err := h.consentGate(c, p); err != nil {
+			return err
+		}
 		return c.Next()
 	}
 }

@@ -416,3 +416,7 @@ func StarLowered(starID string, level int) string {
 func FamilyLinkVerified(residentID, relativeID string) string {
 	return "family:" + residentID + ":" + relativeID
 }
+
+// Consent is the _id of a resident's acceptance of a version of the
+// privacy notice: one per resident and version.
+func Consent(residentID, version string) string { return "consent:" + residentID + ":" + version }

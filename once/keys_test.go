@@ -38,6 +38,7 @@ func TestIssue12_Keys_SameStringsAsStored(t *testing.T) {
 		{"RedemptionVoid", RedemptionVoid("red1", 1), "void:red1:1"},
 		{"RedemptionRefund", RedemptionRefund("red1"), "refund:red1"},
 		{"FamilyLinkVerified", FamilyLinkVerified("r1", "r2"), "family:r1:r2"},
+		{"Consent", Consent("r1", "2026-12"), "consent:r1:2026-12"},
 		{"RedemptionRefused", RedemptionRefused("red1"), "refused:red1"},
 		{"FulfilEvent gen 1", FulfilEvent("red1", 1), "fulfil:red1"},
 		{"FulfilEvent gen 3", FulfilEvent("red1", 3), "fulfil:red1:3"},

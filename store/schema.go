@@ -89,6 +89,7 @@ var allCollections = []string{
 	colActivities, colSignups, colTBKeys, colRecords, colRecordQueue, colLinks, colCorrections, colAid, colGifts,
 	colKeyedRequests, colListHeads, colLiabilityAccounts, colLiabilitySummaries, colDirLists, colLiabilityDays,
 	colNotifications, colInbox, colInboxHints, colInboxMarks, colNoticePrefs, colNotifyQueue, colDeliveries, colDeadLetters,
+	colConsents, colAccessLog,
 }
 
 // index is one index of collection col on keys, unique or not.

@@ -348,7 +348,7 @@ func driveTimed(ctx context.Context, name string, clients int, d time.Duration, 
 func serverEnv(data, addr string) []string {
 	return append(os.Environ(), "LINLI_DATA_DIR="+data, "LINLI_ADDR="+addr, "MONGODB_URI=", "SEED_DEMO=false",
 		"LINLI_LOG_LEVEL=error", "LINLI_SCHEDULER=false", "LINLI_LOGIN_PER_PHONE=100000", "LINLI_LOGIN_PER_ADDR=100000",
-		"LINLI_QR_PER_MINUTE=100000")
+		"LINLI_QR_PER_MINUTE=100000", "LINLI_CONSENT_GATE=false")
 }
 
 type server struct {

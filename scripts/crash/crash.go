@@ -577,7 +577,7 @@ type server struct {
 func serverEnv(data, addr, clock string) []string {
 	return append(os.Environ(), "LINLI_DATA_DIR="+data, "LINLI_ADDR="+addr, "MONGODB_URI=",
 		"LINLI_LOG_LEVEL=error", "LINLI_SCHEDULER=false", "SEED_DEMO=true", "LINLI_LOGIN_PER_PHONE=1000",
-		"LINLI_QR_PER_MINUTE=100000", "LINLI_CLOCK_START="+clock)
+		"LINLI_QR_PER_MINUTE=100000", "LINLI_CONSENT_GATE=false", "LINLI_CLOCK_START="+clock)
 }
 
 func start(ctx context.Context, bin, data, clock string) (*server, error) {

@@ -21,6 +21,9 @@ import Filial from './views/Filial.vue'
 import Duties from './views/Duties.vue'
 import Attendance from './views/Attendance.vue'
 import Notifications from './views/Notifications.vue'
+import Consent from './views/Consent.vue'
+import MyData from './views/MyData.vue'
+import { consentRequired, forgetConsent } from './consent.js'
 
 const router = createRouter({
   history: createWebHistory('/'),
@@ -42,6 +45,8 @@ const router = createRouter({
     { path: '/me/duties', component: Duties },
     { path: '/me/attendance', component: Attendance },
     { path: '/me/notifications', component: Notifications },
+    { path: '/consent', component: Consent, meta: { consent: true } },
+    { path: '/me/data', component: MyData, meta: { consent: true } },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
 })
@@ -53,10 +58,14 @@ router.beforeEach(async (to) => {
     tried = true
     await refresh()
   }
-  return signedIn() ? true : { path: '/login', query: { next: to.fullPath } }
+  if (!signedIn()) return { path: '/login', query: { next: to.fullPath } }
+  // The privacy notice in force comes first (my data stays open).
+  if (!to.meta.consent && (await consentRequired())) return { path: '/consent', query: { next: to.fullPath } }
+  return true
 })
 
 onSignedOut(() => {
+  forgetConsent()
   if (router.currentRoute.value.path !== '/login') router.replace('/login')
 })
 
