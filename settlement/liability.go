@@ -206,7 +206,77 @@ func (s *Service) summarise(ctx context.Context, c models.Community, now time.Ti
 	if sum.Held, err = s.held.HeldPoints(ctx, c.ID, now); err != nil {
 		return models.LiabilitySummary{}, fmt.Errorf("held: %w", err)
 	}
-	return sum, s.store.SaveLiabilitySummary(ctx, sum)
+	if err := s.store.SaveLiabilitySummary(ctx, sum); err != nil {
+		return models.LiabilitySummary{}, err
+	}
+	return sum, s.store.SaveLiabilityDay(ctx, sum.At.In(c.Location()).Format("20060102"), sum)
+}
+
+// LiabilityPoint is the community's points liability as last summed on
+// one day (community time).
+type LiabilityPoint struct {
+	Day string // YYYY-MM-DD
+	models.LiabilitySummary
+}
+
+// maxLiabilityDays bounds one series: a year and a day.
+const maxLiabilityDays = 367
+
+// LiabilitySeries is the points liability of p's community over time, for
+// staff: for each day from from to to (YYYY-MM-DD, community time, both
+// included; "" for the 90 days up to today) on which the liability job
+// ran, its last summary that day, oldest first. It reads one saved
+// summary per day, so it costs the days asked for, not the history.
+func (s *Service) LiabilitySeries(ctx context.Context, p models.Principal, from, to string) ([]LiabilityPoint, error) {
+	if err := community.RequireStaff(p); err != nil {
+		return nil, err
+	}
+	c, err := s.people.Community(ctx, p.CommunityID)
+	if err != nil {
+		return nil, fmt.Errorf("liability series: %w", err)
+	}
+	loc := c.Location()
+	now := s.now().In(loc)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	day := func(name, v string, dflt time.Time) (time.Time, error) {
+		if v == "" {
+			return dflt, nil
+		}
+		d, err := time.ParseInLocation("2006-01-02", v, loc)
+		if err != nil {
+			return time.Time{}, models.ErrValidation.Withf("%[1]s 须为日期（YYYY-MM-DD），收到 %[2]q。", "%[1]s must be a date (YYYY-MM-DD), got %[2]q", name, v)
+		}
+		return d, nil
+	}
+	last, err := day("to", to, today)
+	if err != nil {
+		return nil, err
+	}
+	first, err := day("from", from, last.AddDate(0, 0, -89))
+	if err != nil {
+		return nil, err
+	}
+	if first.After(last) {
+		return nil, models.ErrValidation.Withf("开始日期不能晚于结束日期。", "from may not be after to")
+	}
+	var days []string
+	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+		if len(days) == maxLiabilityDays {
+			return nil, models.ErrValidation.Withf("一次最多查询 %[1]d 天。", "at most %[1]d days at a time", maxLiabilityDays)
+		}
+		days = append(days, d.Format("20060102"))
+	}
+	got, err := s.store.LiabilityDays(ctx, c.ID, days)
+	if err != nil {
+		return nil, fmt.Errorf("liability series: %w", err)
+	}
+	out := []LiabilityPoint{}
+	for _, d := range days {
+		if sum, ok := got[d]; ok {
+			out = append(out, LiabilityPoint{Day: d[:4] + "-" + d[4:6] + "-" + d[6:], LiabilitySummary: sum})
+		}
+	}
+	return out, nil
 }
 
 // RecomputeLiability sums community c's points liability at now from

@@ -64,6 +64,11 @@ type Store interface {
 	SaveLiabilityAccount(ctx context.Context, communityID string, sum ledger.Summary) error
 	LiabilitySummary(ctx context.Context, communityID string) (models.LiabilitySummary, error)
 	SaveLiabilitySummary(ctx context.Context, l models.LiabilitySummary) error
+	// SaveLiabilityDay keeps l as the community's liability on day
+	// (YYYYMMDD, community time); LiabilityDays reads the days that have
+	// one, by day.
+	SaveLiabilityDay(ctx context.Context, day string, l models.LiabilitySummary) error
+	LiabilityDays(ctx context.Context, communityID string, days []string) (map[string]models.LiabilitySummary, error)
 }
 
 // HeldPoints says how many points of a community are held by redemptions

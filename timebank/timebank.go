@@ -52,6 +52,10 @@ type Store interface {
 	// ResidentRecords is a page of a resident's records, the latest stored
 	// first, below cursor ("" first), and the next page's cursor.
 	ResidentRecords(ctx context.Context, residentID, cursor string, limit int) ([]models.ServiceRecord, string, error)
+	// FilteredRecords is a page of a community's records matching f, the
+	// latest stored first, below cursor ("" first), read from one list (a
+	// page may hold fewer than limit), and the next page's cursor.
+	FilteredRecords(ctx context.Context, f models.RecordFilter, cursor string, limit int) ([]models.ServiceRecord, string, error)
 
 	InsertLink(ctx context.Context, l models.Link) error
 	Link(ctx context.Context, chain string, n int64) (models.Link, error)
@@ -59,6 +63,9 @@ type Store interface {
 	InsertCorrection(ctx context.Context, c models.Correction) error
 	Correction(ctx context.Context, id string) (models.Correction, error)
 	SaveCorrection(ctx context.Context, c models.Correction) error
+	// CommunityCorrections is a page of a community's corrections, the
+	// latest first, below cursor ("" first), and the next page's cursor.
+	CommunityCorrections(ctx context.Context, communityID, cursor string, limit int) ([]models.Correction, string, error)
 
 	InsertGift(ctx context.Context, g models.Gift) error
 	Gifts(ctx context.Context, residentID string) ([]models.Gift, error)
