@@ -15,6 +15,10 @@ import (
 // recipient's inbox, reading every position.
 func (w *world) dutyNotices(recipient, duty string) int {
 	w.t.Helper()
+	// Requests only queue their notices; one delivery pass writes them.
+	if _, err := w.sys.deliverer.Pass(context.Background()); err != nil {
+		w.t.Fatalf("delivery pass: %v", err)
+	}
 	n := 0
 	for seq := int64(1); ; seq++ {
 		note, err := w.sys.store.InboxEntry(context.Background(), recipient, seq)
