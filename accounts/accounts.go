@@ -33,11 +33,12 @@ type Deps struct {
 	Trail    community.AuditTrail
 	Policies community.PolicySource
 	Now      func() time.Time
-	Notify   community.Notifier // tells residents of points awarded or reversed; nil: no one
+	Notify   community.Notifier // tells residents of points awarded or reversed; required (community.NoNotifier{} tells no one)
 }
 
 // New returns the accounts service.
 func New(d Deps) *Service {
+	community.MustNotify("accounts", d.Notify)
 	a := &Service{
 		ledger:   d.Ledger,
 		people:   community.NewMembers(d.People, d.Now),
@@ -45,9 +46,6 @@ func New(d Deps) *Service {
 		policies: d.Policies,
 		now:      d.Now,
 		notify:   d.Notify,
-	}
-	if a.notify == nil {
-		a.notify = community.NoNotifier{}
 	}
 	return a
 }
@@ -68,6 +66,17 @@ func pointsNotice(e models.Entry, kind models.NoticeKind) models.Notice {
 		Args:        map[string]string{"points": strconv.FormatInt(points, 10), "reason": e.Reason},
 		Link:        "/ledger/POINTS",
 	}
+}
+
+// AwardNotice is the notice of staff award e, as Adjust sends it, and
+// true; false for an entry of another kind. The notices sweep
+// (ARCHITECTURE.md §4.10) sends it again for an award whose request died
+// between its entry and its notice.
+func AwardNotice(e models.Entry) (models.Notice, bool) {
+	if e.Kind != models.KindAward || e.Account.Asset != models.AssetPoints {
+		return models.Notice{}, false
+	}
+	return pointsNotice(e, models.NoticePointsAwarded), true
 }
 
 // Balances are a resident's two accounts.
@@ -123,11 +132,12 @@ type Adjustment struct {
 	Idem       community.Idempotency
 }
 
-// Clean returns the adjustment with its category and reason trimmed, or
+// clean returns the adjustment with its category and reason trimmed, or
 // models.ErrValidation if the points are not a positive amount within
 // models.MaxAmount or a text is blank, too long or has control characters.
-// Adjust applies it itself; a handler calls it before anything is written.
-func (adj Adjustment) Clean() (Adjustment, error) {
+// Adjust applies it, the one place an adjustment is cleaned, before
+// anything is written.
+func (adj Adjustment) clean() (Adjustment, error) {
 	var err error
 	if adj.Points, err = models.NewPoints(int64(adj.Points)); err != nil {
 		return Adjustment{}, err
@@ -147,7 +157,7 @@ func (adj Adjustment) Clean() (Adjustment, error) {
 // reason, and it is written once and never changed, so the record cannot
 // be missing where the points moved.
 func (a *Service) Adjust(ctx context.Context, p models.Principal, adj Adjustment) (models.Entry, error) {
-	adj, err := adj.Clean()
+	adj, err := adj.clean()
 	if err != nil {
 		return models.Entry{}, err
 	}
@@ -174,8 +184,8 @@ func (a *Service) Adjust(ctx context.Context, p models.Principal, adj Adjustment
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("adjust: %w", err)
 	}
-	if e.Kind == models.KindAward {
-		a.notify.Notify(ctx, pointsNotice(e, models.NoticePointsAwarded))
+	if notice, ok := AwardNotice(e); ok {
+		a.notify.Notify(ctx, notice)
 	}
 	return e, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/linli-community/linli/accounts"
 	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/models"
 )
 
@@ -16,20 +17,13 @@ import (
 // community's staff see none of it.
 func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
 	t.Parallel()
-	e := newAccountsEnv(t)
-	acc := accounts.New(accounts.Deps{
-		Ledger:   e.led,
-		People:   e.st,
-		Trail:    e.st,
-		Policies: e.pol,
-		Now:      e.clock.now,
-	})
+	acc, e := newAccounts(t)
 	adjust := func(who string, points models.Points, deduct bool, reason string) models.Entry {
 		t.Helper()
-		e.clock.advance(time.Minute)
+		e.Clock.Advance(time.Minute)
 		key := fmt.Sprintf("adj-%s-%s", who, reason)
-		en, err := acc.Adjust(ctx, e.staff, accounts.Adjustment{ResidentID: who, Points: points, Deduct: deduct, Category: "好人好事",
-			Reason: reason, Idem: community.Idempotency{Key: key, OpID: "k:" + e.staff.ResidentID + ":" + key, Hash: "h-" + key}})
+		en, err := acc.Adjust(ctx, e.Staff, accounts.Adjustment{ResidentID: who, Points: points, Deduct: deduct, Category: "好人好事",
+			Reason: reason, Idem: community.Idempotency{Key: key, OpID: "k:" + e.Staff.ResidentID + ":" + key, Hash: "h-" + key}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,14 +31,14 @@ func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
 	}
 	award := adjust("r1", 10, false, "扶老人过马路")
 	deduct := adjust("r1", 3, true, "乱扔垃圾")
-	e.clock.advance(time.Minute)
-	rev, err := acc.Reverse(ctx, e.staff, "r1", models.AssetPoints, deduct.Seq, "误扣", "")
+	e.Clock.Advance(time.Minute)
+	rev, err := acc.Reverse(ctx, e.Staff, "r1", models.AssetPoints, deduct.Seq, "误扣", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	later := adjust("r2", 5, false, "捡到钱包")
 
-	all, err := acc.Trail(ctx, e.staff, time.Time{}, 50)
+	all, err := acc.Trail(ctx, e.Staff, time.Time{}, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,19 +56,19 @@ func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("trail\n got %v\nwant %v", got, want)
 	}
-	if all[0].Actor != e.staff.ResidentID || all[0].Amount != 5 || all[2].Amount != -3 || all[2].Category != "好人好事" {
+	if all[0].Actor != e.Staff.ResidentID || all[0].Amount != 5 || all[2].Amount != -3 || all[2].Category != "好人好事" {
 		t.Fatalf("records %+v", all)
 	}
 	// Paged by time across both sources.
-	first, err := acc.Trail(ctx, e.staff, time.Time{}, 2)
+	first, err := acc.Trail(ctx, e.Staff, time.Time{}, 2)
 	if err != nil || len(first) != 2 {
 		t.Fatalf("first page %+v, %v", first, err)
 	}
-	rest, err := acc.Trail(ctx, e.staff, first[len(first)-1].At, 50)
+	rest, err := acc.Trail(ctx, e.Staff, first[len(first)-1].At, 50)
 	if err != nil || len(first) != 2 || len(rest) != 2 || rest[0].Action != "points.deduct" || rest[1].Action != "points.award" {
 		t.Fatalf("pages %+v / %+v", first, rest)
 	}
-	if other, err := acc.Trail(ctx, staffOf("B"), time.Time{}, 50); err != nil || len(other) != 0 {
+	if other, err := acc.Trail(ctx, communitytest.Staff("B"), time.Time{}, 50); err != nil || len(other) != 0 {
 		t.Fatalf("B's staff see %v (%v)", other, err)
 	}
 }

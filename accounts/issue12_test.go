@@ -16,18 +16,11 @@ import (
 // reason; nothing moves when they refuse, and what they accept is trimmed.
 func TestIssue12_5_AdjustAndReverseCleanTheirOwnInput(t *testing.T) {
 	t.Parallel()
-	e := newAccountsEnv(t)
-	acc := accounts.New(accounts.Deps{
-		Ledger:   e.led,
-		People:   e.st,
-		Trail:    e.st,
-		Policies: e.pol,
-		Now:      e.clock.now,
-	})
+	acc, e := newAccounts(t)
 	idem := func(key string) community.Idempotency {
 		return community.Idempotency{
 			Key:  key,
-			OpID: "k:" + e.staff.ResidentID + ":" + key,
+			OpID: "k:" + e.Staff.ResidentID + ":" + key,
 			Hash: "h-" + key,
 		}
 	}
@@ -50,18 +43,18 @@ func TestIssue12_5_AdjustAndReverseCleanTheirOwnInput(t *testing.T) {
 		adj := good
 		spoil(&adj)
 		adj.Idem = idem("bad-" + name)
-		if _, err := acc.Adjust(ctx, e.staff, adj); !errors.Is(err, models.ErrValidation) {
+		if _, err := acc.Adjust(ctx, e.Staff, adj); !errors.Is(err, models.ErrValidation) {
 			t.Errorf("%s: err %v, want VALIDATION", name, err)
 		}
 	}
-	if b, err := acc.Balances(ctx, e.staff, "r1"); err != nil || b.Points.Amount != 0 || b.Points.Seq != 0 {
+	if b, err := acc.Balances(ctx, e.Staff, "r1"); err != nil || b.Points.Amount != 0 || b.Points.Seq != 0 {
 		t.Fatalf("after refused adjustments: %+v %v; want nothing posted", b, err)
 	}
 
 	padded := good
 	padded.Category, padded.Reason = "  好人好事 ", "\t扶老人过马路  "
 	padded.Idem = idem("good")
-	entry, err := acc.Adjust(ctx, e.staff, padded)
+	entry, err := acc.Adjust(ctx, e.Staff, padded)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,10 +62,10 @@ func TestIssue12_5_AdjustAndReverseCleanTheirOwnInput(t *testing.T) {
 		t.Fatalf("entry %+v: want the trimmed category and reason, +10", entry)
 	}
 
-	if _, err := acc.Reverse(ctx, e.staff, "r1", models.AssetPoints, entry.Seq, "  ", "rev"); !errors.Is(err, models.ErrValidation) {
+	if _, err := acc.Reverse(ctx, e.Staff, "r1", models.AssetPoints, entry.Seq, "  ", "rev"); !errors.Is(err, models.ErrValidation) {
 		t.Fatalf("reverse with a blank reason: %v, want VALIDATION", err)
 	}
-	if b, _ := acc.Balances(ctx, e.staff, "r1"); b.Points.Amount != 10 {
+	if b, _ := acc.Balances(ctx, e.Staff, "r1"); b.Points.Amount != 10 {
 		t.Fatalf("a refused reversal moved points: balance %d", b.Points.Amount)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linli-community/linli/accounts"
 	"github.com/linli-community/linli/auth"
 	"github.com/linli-community/linli/inbox"
 	"github.com/linli-community/linli/jobs"
@@ -143,7 +144,7 @@ func (s *system) wireNotify() error {
 		Workers:     s.cfg.Notify.Workers,
 		Quiet:       func(t time.Time) bool { return quiet.holds(t, s.loc) },
 	}, s.now, s.log)
-	s.reminders = inbox.NewReminders(s.inbox, s.store, s.ledger, expiryRules{s})
+	s.reminders = inbox.NewReminders(s.inbox, s.store, expiryRules{s})
 	s.deps.Inbox = s.inbox
 	s.deps.Deliveries = s.deliverer
 	return nil
@@ -204,22 +205,111 @@ func (s *system) notifyJobFailed(ctx context.Context, job, period string) {
 }
 
 // notifier is what the capability packages are given to tell people what
-// happened: the inbox, with every failure logged and swallowed, so a
+// happened: the inbox's Queue, one insert in the request (the delivery
+// loop writes, places and sends the notification), tried up to
+// notifyTries times, with a failure logged and swallowed, so a
 // notification can never fail or undo the step that caused it. A notice
-// lost to a failure here is not written again unless its step is finished
-// again (the ones called from a step's keyed effects are: whoever follows
-// the step's mark, a repeat or a job, notifies once more, under the same
-// derived id); one lost to a crash between the step's commit point and the
-// notice is recovered the same way.
+// lost to a failure or a crash between the step's commit point and the
+// queue item is written again by whoever finishes the step (the keyed
+// effects of a mark are applied by its followers, a repeat of the request
+// or a job) and, for staff awards, by the notices sweep
+// (ARCHITECTURE.md §4.10).
 type notifier struct {
 	inbox *inbox.Inbox
 	log   *slog.Logger
 }
 
-// Notify writes the notification of n, logging a failure.
+// notifyTries is how many times a notice's queue item is tried.
+const notifyTries = 3
+
+// Notify queues the notification of n, logging a failure.
 func (n notifier) Notify(ctx context.Context, notice models.Notice) {
-	if _, err := n.inbox.Notify(ctx, notice); err != nil {
+	var err error
+	for range notifyTries {
+		err = n.inbox.Queue(ctx, notice)
+		if err == nil || errors.Is(err, models.ErrValidation) || ctx.Err() != nil {
+			break
+		}
+	}
+	if err != nil {
 		n.log.Error("notify", "kind", notice.Kind, "event", notice.EventID, "recipient", notice.Recipient, "err", err)
+	}
+}
+
+// awardNoticeSweep is the notices sweep (ARCHITECTURE.md §4.10): a staff
+// award's request queues its notice after its entry, so a request that
+// died between the two leaves an award nobody was told of. Each run walks
+// every community's list of adjustments from where the last run stopped
+// and queues the notice of each award whose notification does not exist
+// (insert-once, so a notice queued meanwhile by the request is not
+// queued twice). Its first run in a community only notes where the list
+// ends: the awards made before it are not told again.
+type awardNoticeSweep struct{ sys *system }
+
+// sweepBatch is how many slots of a list one read of the sweep takes.
+const sweepBatch = 200
+
+// SweepAwardNotices implements jobs.AwardNoticeSweeper; it returns how
+// many notices it queued.
+func (w awardNoticeSweep) SweepAwardNotices(ctx context.Context) (int, error) {
+	st, queued := w.sys.store, 0
+	for after := ""; ; {
+		cs, err := st.Communities(ctx, after, 100)
+		if err != nil || len(cs) == 0 {
+			return queued, err
+		}
+		for _, c := range cs {
+			name := "award-notices:" + c.ID
+			pos, ran, err := st.SweepPosition(ctx, name)
+			if err != nil {
+				return queued, err
+			}
+			if !ran {
+				// The first run starts at the list's end: the awards
+				// before it were told by the version that wrote the
+				// notification in the request, and a store's history
+				// must not be told again.
+				head, err := st.AdjustmentsHead(ctx, c.ID)
+				if err != nil {
+					return queued, err
+				}
+				if err := st.SetSweepPosition(ctx, name, head); err != nil {
+					return queued, err
+				}
+				continue
+			}
+			for {
+				entries, last, err := st.AdjustmentsSince(ctx, c.ID, pos, sweepBatch)
+				if err != nil {
+					return queued, err
+				}
+				for _, e := range entries {
+					notice, ok := accounts.AwardNotice(e)
+					if !ok {
+						continue
+					}
+					_, _, err := st.Notification(ctx, models.NotificationID(notice.Kind, notice.EventID, notice.Recipient))
+					if err == nil {
+						continue
+					}
+					if !errors.Is(err, models.ErrNotFound) {
+						return queued, err
+					}
+					if err := w.sys.inbox.QueueAt(ctx, notice, e.At); err != nil {
+						return queued, err
+					}
+					queued++
+				}
+				if last == pos {
+					break
+				}
+				pos = last
+				if err := st.SetSweepPosition(ctx, name, pos); err != nil {
+					return queued, err
+				}
+			}
+		}
+		after = cs[len(cs)-1].ID
 	}
 }
 

@@ -11,9 +11,14 @@ import (
 )
 
 // notices counts the notifications of kind about event ("*": any) in
-// recipient's inbox, reading every position.
+// recipient's inbox, reading every position, after one pass of the
+// delivery loop: a request only queues its notice, and the loop writes
+// and places it (inbox.Inbox.Queue).
 func (w *world) notices(recipient string, kind models.NoticeKind, event string) int {
 	w.t.Helper()
+	if _, err := w.sys.deliverer.Pass(context.Background()); err != nil {
+		w.t.Fatalf("delivery pass: %v", err)
+	}
 	n := 0
 	for seq := int64(1); ; seq++ {
 		note, err := w.sys.store.InboxEntry(context.Background(), recipient, seq)

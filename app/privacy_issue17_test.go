@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -101,6 +103,24 @@ func TestIssue17_PIPL_ErasureKeepsAuditAndStatements(t *testing.T) {
 		return b.Amount
 	}
 	before := points()
+	// Staff find the resident by name and by the phone's last four digits.
+	kept, err := w.sys.store.Resident(ctx, elder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	searches := []string{url.QueryEscape(kept.Name), phoneElderA[len(phoneElderA)-4:]}
+	found := func(q string) bool {
+		r := w.call("GET", "/api/v1/residents?q="+q, staff, nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("search %s: %d %s", q, r.Status, r.Body)
+		}
+		return bytes.Contains(r.Body, []byte(elder))
+	}
+	for _, q := range searches {
+		if !found(q) {
+			t.Fatalf("search %s does not find the resident before erasure", q)
+		}
+	}
 
 	// A resident may not mark anyone; staff mark once, a repeat answers alike.
 	if r := w.call("POST", "/api/v1/residents/"+elder+"/moved-away", w.login(phoneSonA), nil, "Idempotency-Key", "moved-0001"); r.Status != http.StatusForbidden {
@@ -141,6 +161,12 @@ func TestIssue17_PIPL_ErasureKeepsAuditAndStatements(t *testing.T) {
 	}
 	if c := runJob(t, past, "erasure"); c["erased"] != 0 {
 		t.Fatalf("second erasure run: %v", c)
+	}
+	// The search lists no longer lead from the old name or phone to them.
+	for _, q := range searches {
+		if found(q) {
+			t.Fatalf("search %s still finds the erased resident", q)
+		}
 	}
 
 	// The ledger and the statements are as they were.

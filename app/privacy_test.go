@@ -283,6 +283,10 @@ func TestIssue17_PIPL_ExportHoldsEverythingKeptAboutMe(t *testing.T) {
 		}
 	}
 	_, seq := w.points(sonID)
+	// The awards queued their notices; one delivery pass writes them.
+	if _, err := w.sys.deliverer.Pass(context.Background()); err != nil {
+		t.Fatalf("delivery pass: %v", err)
+	}
 	r := w.call("GET", "/api/v1/me/export", son, nil)
 	if r.Status != http.StatusOK {
 		t.Fatalf("export: %d %s", r.Status, r.Body)

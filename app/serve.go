@@ -28,6 +28,19 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		}
 	}
 
+	// The liability report reads a summary per community: sum those that
+	// have none (a store's first start), in the background.
+	summed := make(chan struct{})
+	defer func() { <-summed }() // before the store closes
+	go func() {
+		defer close(summed)
+		if n, err := sys.settlement.FirstLiabilitySummaries(ctx, sys.now()); err != nil && ctx.Err() == nil {
+			log.Error("first liability summaries", "err", err)
+		} else if n > 0 {
+			log.Info("first liability summaries", "communities", n)
+		}
+	}()
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

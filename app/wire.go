@@ -159,7 +159,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	if err := sys.wireNotify(); err != nil {
 		return nil, err
 	}
-	sys.communities = directory.New(st, sys.passwords, newID, now)
+	sys.communities = directory.New(st, sys.passwords, newID, now, notifier{sys.inbox, log})
 	sys.deps.Community = sys.communities
 	sys.honour = honour.New(honour.Deps{
 		Store:    st,
@@ -172,7 +172,6 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 	})
 	sys.deps.Honour = sys.honour
 	sys.communities.KeepHeadTerms(sys.honour)
-	sys.communities.TellPeople(notifier{sys.inbox, log})
 	sys.communities.TrackResidency(st, sys.policies)
 	sys.deps.Residency = sys.communities
 	// The honour roll, star levels and head terms decide who may redeem
@@ -262,6 +261,8 @@ type scheduledJob struct {
 func (s *system) schedule() []scheduledJob {
 	sched := []scheduledJob{
 		{"@every 1m", jobs.FinishTransfers(s.ledger)},
+		// Notices of staff awards whose request died before queuing them.
+		{"@every 1m", jobs.AwardNotices(awardNoticeSweep{s})},
 		{"30 3 * * *", jobs.Audit(s.ledger, s.loc)},
 		// The nightly catch-up (hold expiry, which also records what a
 		// crash left unwritten of a redemption, its settlement event

@@ -17,8 +17,19 @@ type Notifier interface {
 	Notify(ctx context.Context, n models.Notice)
 }
 
-// NoNotifier tells no one; a capability given no Notifier uses it.
+// NoNotifier tells no one: what a tool or a test that tells no one passes
+// where a capability requires a Notifier.
 type NoNotifier struct{}
 
 // Notify implements Notifier.
 func (NoNotifier) Notify(context.Context, models.Notice) {}
+
+// MustNotify panics, naming the capability, when its constructor was given
+// no Notifier: a capability is wired with one explicitly (the app's inbox,
+// or NoNotifier), so a forgotten one fails at start-up, not at the first
+// step that tells someone.
+func MustNotify(capability string, n Notifier) {
+	if n == nil {
+		panic(capability + ".New: a Notifier is required (community.NoNotifier{} tells no one)")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -38,6 +39,9 @@ type Store interface {
 	InsertHousehold(ctx context.Context, h models.Household) error
 	Household(ctx context.Context, id string) (models.Household, error)
 	Households(ctx context.Context, communityID, buildingID, after string, limit int) ([]models.Household, error)
+	// SearchHouseholds is a page of a community's households in a room,
+	// read from the room's list below cursor, and the next page's cursor.
+	SearchHouseholds(ctx context.Context, communityID, room, cursor string, limit int) ([]models.Household, string, error)
 	SetHouseholdPlates(ctx context.Context, id string, plates []string) error
 	// DeleteHousehold removes a household; nil if it is already gone.
 	DeleteHousehold(ctx context.Context, id string) error
@@ -45,6 +49,10 @@ type Store interface {
 	InsertResident(ctx context.Context, r models.Resident) error
 	Resident(ctx context.Context, id string) (models.Resident, error)
 	Residents(ctx context.Context, f models.ResidentFilter, after string, limit int) ([]models.Resident, error)
+	// SearchResidents is a page of a community's residents whose name
+	// holds q or whose phone ends in its four digits, read from one list
+	// below cursor, and the next page's cursor.
+	SearchResidents(ctx context.Context, communityID, q, cursor string, limit int) ([]models.Resident, string, error)
 	SetResidentProfile(ctx context.Context, id, name string, birthYear int, householdID string) error
 	SetResidentRoles(ctx context.Context, id string, roles []models.Role, merchantID, partnerID string) error
 	SetResidentFamily(ctx context.Context, id string, family []models.FamilyLink) error
@@ -94,14 +102,19 @@ type HeadTermKeeper interface {
 func (s *Service) KeepHeadTerms(k HeadTermKeeper) { s.terms = k }
 
 // New returns the community-structure service. newID returns a
-// fresh random id for every new record.
-func New(s Store, h PasswordHasher, newID func() string, now func() time.Time) *Service {
-	return &Service{store: s, hasher: h, newID: newID, now: now, notify: community.NoNotifier{}}
+// fresh random id for every new record; notify tells two relatives their
+// family link was verified, and is required (community.NoNotifier{} tells
+// no one).
+func New(s Store, h PasswordHasher, newID func() string, now func() time.Time, notify community.Notifier) *Service {
+	community.MustNotify("directory", notify)
+	return &Service{
+		store:  s,
+		hasher: h,
+		newID:  newID,
+		now:    now,
+		notify: notify,
+	}
 }
-
-// TellPeople gives the service the notifier that tells two relatives their
-// family link was verified.
-func (s *Service) TellPeople(n community.Notifier) { s.notify = n }
 
 // stamp is the time a record is created, to the millisecond the store
 // keeps, so what a create returns equals what a read returns later.
@@ -884,4 +897,34 @@ func (s *Service) ListPartners(ctx context.Context, p models.Principal, kind mod
 		}
 	}
 	return s.store.Partners(ctx, p.CommunityID, kind, after, community.PageLimit(limit))
+}
+
+// SearchResidents is one page of the caller's community's residents whose
+// name holds q, or whose phone ends in q's four digits (q may be the
+// masked number 138****1234), for staff, paged by cursor ("" first; the
+// next page's cursor, "" at the end). It reads one list of limit places,
+// so it costs the same however many residents the community has.
+func (s *Service) SearchResidents(ctx context.Context, p models.Principal, q, cursor string, limit int) ([]models.Resident, string, error) {
+	if err := community.RequireStaff(p); err != nil {
+		return nil, "", err
+	}
+	q = strings.TrimSpace(q)
+	if q == "" || utf8.RuneCountInString(q) > 30 {
+		return nil, "", models.ErrValidation.Withf("搜索内容须为 1 到 30 个字。", "q must be 1 to 30 characters")
+	}
+	return s.store.SearchResidents(ctx, p.CommunityID, q, cursor, community.PageLimit(limit))
+}
+
+// SearchHouseholds is one page of the caller's community's households in
+// room (each building may have one), for staff, paged by cursor like
+// SearchResidents.
+func (s *Service) SearchHouseholds(ctx context.Context, p models.Principal, room, cursor string, limit int) ([]models.Household, string, error) {
+	if err := community.RequireStaff(p); err != nil {
+		return nil, "", err
+	}
+	room = strings.TrimSpace(room)
+	if room == "" || utf8.RuneCountInString(room) > 30 {
+		return nil, "", models.ErrValidation.Withf("房号须为 1 到 30 个字。", "room must be 1 to 30 characters")
+	}
+	return s.store.SearchHouseholds(ctx, p.CommunityID, room, cursor, community.PageLimit(limit))
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/store"
@@ -18,108 +18,23 @@ import (
 // TestMain runs the package's tests on one embedded store per test binary.
 func TestMain(m *testing.M) { storetest.Main(m) }
 
-// fakeHasher stands in for Argon2id, which would only slow the tests.
-type fakeHasher struct{}
-
-func (fakeHasher) Hash(pw string) (string, error) { return "fake$" + pw, nil }
-
-var ids atomic.Int64
-
-func newID() string { return fmt.Sprintf("id%08d", ids.Add(1)) }
-
-var testNow = time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
-
-func now() time.Time { return testNow }
-
-func staffOf(community string) models.Principal {
-	return models.Principal{ResidentID: "staff-" + community, CommunityID: community, Roles: []models.Role{models.RoleStaff}}
-}
-
-func residentOf(community, id string) models.Principal {
-	return models.Principal{ResidentID: id, CommunityID: community, Roles: []models.Role{models.RoleResident}}
-}
-
 var ctx = context.Background()
-
-// newService returns the service over a fresh store with communities A and B.
-func newService(t *testing.T) (*directory.Service, *store.Store) {
-	t.Helper()
-	st := storetest.New(t)
-	for _, id := range []string{"A", "B"} {
-		if err := st.InsertCommunity(ctx, models.Community{ID: id, Name: "社区" + id, TimeZone: "Asia/Shanghai", Created: testNow}); err != nil {
-			t.Fatalf("insert community %s: %v", id, err)
-		}
-	}
-	return directory.New(st, fakeHasher{}, newID, now), st
-}
-
-func mustBuilding(t *testing.T, s *directory.Service, p models.Principal, name string) models.Building {
-	t.Helper()
-	b, err := s.CreateBuilding(ctx, p, name, "")
-	if err != nil {
-		t.Fatalf("create building %s: %v", name, err)
-	}
-	return b
-}
-
-func mustHousehold(t *testing.T, s *directory.Service, p models.Principal, buildingID, room string) models.Household {
-	t.Helper()
-	h, err := s.CreateHousehold(ctx, p, buildingID, room, nil)
-	if err != nil {
-		t.Fatalf("create household %s: %v", room, err)
-	}
-	return h
-}
-
-func mustResident(t *testing.T, s *directory.Service, p models.Principal, name, phone, householdID string) models.Resident {
-	t.Helper()
-	r, err := s.CreateResident(ctx, p, directory.NewResident{Name: name, Phone: phone, HouseholdID: householdID, Password: "initial-pw"})
-	if err != nil {
-		t.Fatalf("create resident %s: %v", name, err)
-	}
-	return r
-}
-
-func mustResidentByID(t *testing.T, st *store.Store, id string) models.Resident {
-	t.Helper()
-	r, err := st.Resident(ctx, id)
-	if err != nil {
-		t.Fatalf("read resident %s: %v", id, err)
-	}
-	return r
-}
-
-func wantCode(t *testing.T, what string, err error, want *models.Error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Errorf("%s: got %v, want %s", what, err, want.Code)
-	}
-}
-
-func hasRole(r models.Resident, role models.Role) bool {
-	for _, x := range r.Roles {
-		if x == role {
-			return true
-		}
-	}
-	return false
-}
 
 // Invariant 7 (docs/ARCHITECTURE.md §8): staff see only their own community, and an id of another
 // community is reported as not found, whatever the action.
 func TestStaffCannotReachAnotherCommunity(t *testing.T) {
 	t.Parallel()
-	s, _ := newService(t)
-	a, b := staffOf("A"), staffOf("B")
-	bBuilding := mustBuilding(t, s, b, "1号楼")
-	bHousehold := mustHousehold(t, s, b, bBuilding.ID, "101")
-	bResident := mustResident(t, s, b, "李四", "13800000002", bHousehold.ID)
+	s, _ := communitytest.NewDirectory(t)
+	a, b := communitytest.Staff("A"), communitytest.Staff("B")
+	bBuilding := communitytest.MustBuilding(t, s, b, "1号楼")
+	bHousehold := communitytest.MustHousehold(t, s, b, bBuilding.ID, "101")
+	bResident := communitytest.MustResident(t, s, b, "李四", "13800000002", bHousehold.ID)
 	bMerchant, err := s.CreatePartner(ctx, b, models.PartnerMerchant, "老王面馆")
 	if err != nil {
 		t.Fatal(err)
 	}
-	aBuilding := mustBuilding(t, s, a, "1号楼") // the same name is fine in another community
-	aResident := mustResident(t, s, a, "张三", "13800000001", "")
+	aBuilding := communitytest.MustBuilding(t, s, a, "1号楼") // the same name is fine in another community
+	aResident := communitytest.MustResident(t, s, a, "张三", "13800000001", "")
 
 	name := "改名"
 	hh := bHousehold.ID
@@ -155,7 +70,7 @@ func TestStaffCannotReachAnotherCommunity(t *testing.T) {
 		"verify in B":        func() error { _, err := s.VerifyFamilyLink(ctx, a, bResident.ID, aResident.ID); return err },
 	}
 	for what, call := range cases {
-		wantCode(t, what, call(), models.ErrNotFound)
+		communitytest.WantCode(t, what, call(), models.ErrNotFound)
 	}
 
 	// Listings hold only the caller's community.
@@ -184,13 +99,13 @@ func TestStaffCannotReachAnotherCommunity(t *testing.T) {
 
 func TestResidentCannotCreateOrEdit(t *testing.T) {
 	t.Parallel()
-	s, st := newService(t)
-	staff := staffOf("A")
-	bld := mustBuilding(t, s, staff, "1号楼")
-	hh := mustHousehold(t, s, staff, bld.ID, "101")
-	me := mustResident(t, s, staff, "张三", "13800000001", hh.ID)
-	other := mustResident(t, s, staff, "李四", "13800000002", hh.ID)
-	p := residentOf("A", me.ID)
+	s, st := communitytest.NewDirectory(t)
+	staff := communitytest.Staff("A")
+	bld := communitytest.MustBuilding(t, s, staff, "1号楼")
+	hh := communitytest.MustHousehold(t, s, staff, bld.ID, "101")
+	me := communitytest.MustResident(t, s, staff, "张三", "13800000001", hh.ID)
+	other := communitytest.MustResident(t, s, staff, "李四", "13800000002", hh.ID)
+	p := communitytest.Resident("A", me.ID)
 	name := "张小三"
 	roles := []models.Role{models.RoleStaff}
 	empty := ""
@@ -235,7 +150,7 @@ func TestResidentCannotCreateOrEdit(t *testing.T) {
 		},
 	}
 	for what, call := range cases {
-		wantCode(t, what, call(), models.ErrForbidden)
+		communitytest.WantCode(t, what, call(), models.ErrForbidden)
 	}
 
 	// What a resident may do: read and rename themselves.
@@ -245,7 +160,7 @@ func TestResidentCannotCreateOrEdit(t *testing.T) {
 	if _, err := s.UpdateResident(ctx, p, me.ID, directory.ResidentUpdate{Name: &name}); err != nil {
 		t.Errorf("rename self: %v", err)
 	}
-	got := mustResidentByID(t, st, me.ID)
+	got := communitytest.MustResidentByID(t, st, me.ID)
 	if got.Name != name || got.HouseholdID != hh.ID || len(got.Roles) != 1 || got.Roles[0] != models.RoleResident {
 		t.Errorf("after self edit: %+v", got)
 	}
@@ -253,53 +168,44 @@ func TestResidentCannotCreateOrEdit(t *testing.T) {
 
 func TestStaffCannotGrantAdminOrBuildingHead(t *testing.T) {
 	t.Parallel()
-	s, _ := newService(t)
-	staff := staffOf("A")
+	s, _ := communitytest.NewDirectory(t)
+	staff := communitytest.Staff("A")
 	_, err := s.CreateResident(ctx, staff, directory.NewResident{Name: "王五", Phone: "13800000003", Password: "initial-pw", Roles: []models.Role{models.RoleAdmin}})
-	wantCode(t, "admin by staff", err, models.ErrForbidden)
+	communitytest.WantCode(t, "admin by staff", err, models.ErrForbidden)
 	r, err := s.CreateResident(ctx, staff, directory.NewResident{Name: "王五", Phone: "13800000003", Password: "initial-pw",
 		Roles: []models.Role{models.RoleBuildingHead, models.RoleTeamLead}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hasRole(r, models.RoleBuildingHead) || !hasRole(r, models.RoleTeamLead) {
+	if communitytest.HasRole(r, models.RoleBuildingHead) || !communitytest.HasRole(r, models.RoleTeamLead) {
 		t.Errorf("roles %v: building_head follows the buildings only", r.Roles)
 	}
 	_, err = s.CreateResident(ctx, staff, directory.NewResident{Name: "赵六", Phone: "13800000004", Password: "initial-pw", Roles: []models.Role{models.RoleMerchantClerk}})
-	wantCode(t, "clerk without merchant", err, models.ErrValidation)
+	communitytest.WantCode(t, "clerk without merchant", err, models.ErrValidation)
 }
 
 // A phone has one login, whatever the concurrency: of 16 creates with the
 // same phone exactly one wins, and the rest leave nothing behind.
 func TestPhoneIsUniqueUnderConcurrentCreates(t *testing.T) {
 	t.Parallel()
-	s, st := newService(t)
+	s, st := communitytest.NewDirectory(t)
 	const n = 16
 	var ok, taken atomic.Int64
 	var winner atomic.Value
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			community := []string{"A", "B"}[i%2]
-			r, err := s.CreateResident(ctx, staffOf(community), directory.NewResident{
-				Name: fmt.Sprintf("居民%d", i), Phone: "13912345678", Password: "initial-pw"})
-			switch {
-			case err == nil:
-				ok.Add(1)
-				winner.Store(r.ID)
-			case errors.Is(err, models.ErrAlreadyExists):
-				taken.Add(1)
-			default:
-				t.Errorf("create %d: %v", i, err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	communitytest.AtOnce(n, func(i int) {
+		community := []string{"A", "B"}[i%2]
+		r, err := s.CreateResident(ctx, communitytest.Staff(community), directory.NewResident{
+			Name: fmt.Sprintf("居民%d", i), Phone: "13912345678", Password: "initial-pw"})
+		switch {
+		case err == nil:
+			ok.Add(1)
+			winner.Store(r.ID)
+		case errors.Is(err, models.ErrAlreadyExists):
+			taken.Add(1)
+		default:
+			t.Errorf("create %d: %v", i, err)
+		}
+	})
 	if ok.Load() != 1 || taken.Load() != n-1 {
 		t.Fatalf("%d created, %d refused; want 1 and %d", ok.Load(), taken.Load(), n-1)
 	}
@@ -330,48 +236,48 @@ func (failingResidents) InsertResident(context.Context, models.Resident) error {
 func TestCreateResidentGivesThePhoneBackWhenItFails(t *testing.T) {
 	t.Parallel()
 	st := storetest.New(t)
-	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "A", Created: testNow}); err != nil {
+	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "A", Created: communitytest.Epoch}); err != nil {
 		t.Fatal(err)
 	}
-	broken := directory.New(failingResidents{st}, fakeHasher{}, newID, now)
-	if _, err := broken.CreateResident(ctx, staffOf("A"), directory.NewResident{Name: "张三", Phone: "13800000001", Password: "initial-pw"}); err == nil {
+	broken := directory.New(failingResidents{st}, communitytest.FakeHasher{}, communitytest.NewID, communitytest.Now, community.NoNotifier{})
+	if _, err := broken.CreateResident(ctx, communitytest.Staff("A"), directory.NewResident{Name: "张三", Phone: "13800000001", Password: "initial-pw"}); err == nil {
 		t.Fatal("create succeeded over a failing store")
 	}
 	if _, err := st.LoginByPhone(ctx, "13800000001"); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("login left behind: %v", err)
 	}
-	s := directory.New(st, fakeHasher{}, newID, now)
-	mustResident(t, s, staffOf("A"), "张三", "13800000001", "")
+	s := directory.New(st, communitytest.FakeHasher{}, communitytest.NewID, communitytest.Now, community.NoNotifier{})
+	communitytest.MustResident(t, s, communitytest.Staff("A"), "张三", "13800000001", "")
 }
 
 func TestCreateResidentWithKeyFinishesOnRepeat(t *testing.T) {
 	t.Parallel()
 	st := storetest.New(t)
-	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "A", Created: testNow}); err != nil {
+	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "A", Created: communitytest.Epoch}); err != nil {
 		t.Fatal(err)
 	}
 	in := directory.NewResident{Name: "张三", Phone: "13800000001", Password: "initial-pw", OpID: "k:staff-A:create-1"}
 	// A crash between the login and the resident: the login stays.
-	crashed := directory.New(&crashingStore{Store: st}, fakeHasher{}, newID, now)
-	if _, err := crashed.CreateResident(ctx, staffOf("A"), in); err == nil {
+	crashed := directory.New(&crashingStore{Store: st}, communitytest.FakeHasher{}, communitytest.NewID, communitytest.Now, community.NoNotifier{})
+	if _, err := crashed.CreateResident(ctx, communitytest.Staff("A"), in); err == nil {
 		t.Fatal("create succeeded over a crashing store")
 	}
 	if _, err := st.LoginByPhone(ctx, "13800000001"); err != nil {
 		t.Fatalf("the crash should have left the login: %v", err)
 	}
-	s := directory.New(st, fakeHasher{}, newID, now)
-	r1, err := s.CreateResident(ctx, staffOf("A"), in)
+	s := directory.New(st, communitytest.FakeHasher{}, communitytest.NewID, communitytest.Now, community.NoNotifier{})
+	r1, err := s.CreateResident(ctx, communitytest.Staff("A"), in)
 	if err != nil {
 		t.Fatalf("repeat: %v", err)
 	}
-	r2, err := s.CreateResident(ctx, staffOf("A"), in)
+	r2, err := s.CreateResident(ctx, communitytest.Staff("A"), in)
 	if err != nil || r2.ID != r1.ID {
 		t.Fatalf("second repeat: %+v, %v; want %s", r2, err, r1.ID)
 	}
 	other := in
 	other.Phone = "13800000009"
-	_, err = s.CreateResident(ctx, staffOf("A"), other)
-	wantCode(t, "same key, other phone", err, models.ErrIdempotencyMismatch)
+	_, err = s.CreateResident(ctx, communitytest.Staff("A"), other)
+	communitytest.WantCode(t, "same key, other phone", err, models.ErrIdempotencyMismatch)
 	if _, err := st.LoginByPhone(ctx, "13800000009"); !errors.Is(err, models.ErrNotFound) {
 		t.Errorf("the mismatched create left a login: %v", err)
 	}
@@ -383,12 +289,12 @@ func TestCreateResidentWithKeyFinishesOnRepeat(t *testing.T) {
 
 func TestBuildingHeadChangeMovesTheRole(t *testing.T) {
 	t.Parallel()
-	s, st := newService(t)
-	staff := staffOf("A")
-	b1 := mustBuilding(t, s, staff, "1号楼")
-	b2 := mustBuilding(t, s, staff, "2号楼")
-	r1 := mustResident(t, s, staff, "张三", "13800000001", "")
-	r2 := mustResident(t, s, staff, "李四", "13800000002", "")
+	s, st := communitytest.NewDirectory(t)
+	staff := communitytest.Staff("A")
+	b1 := communitytest.MustBuilding(t, s, staff, "1号楼")
+	b2 := communitytest.MustBuilding(t, s, staff, "2号楼")
+	r1 := communitytest.MustResident(t, s, staff, "张三", "13800000001", "")
+	r2 := communitytest.MustResident(t, s, staff, "李四", "13800000002", "")
 
 	setHead := func(b models.Building, r string) {
 		t.Helper()
@@ -399,7 +305,7 @@ func TestBuildingHeadChangeMovesTheRole(t *testing.T) {
 	}
 	wantHead := func(id string, want bool) {
 		t.Helper()
-		if got := hasRole(mustResidentByID(t, st, id), models.RoleBuildingHead); got != want {
+		if got := communitytest.HasRole(communitytest.MustResidentByID(t, st, id), models.RoleBuildingHead); got != want {
 			t.Errorf("%s building_head = %v, want %v", id, got, want)
 		}
 	}
@@ -423,24 +329,24 @@ func TestBuildingHeadChangeMovesTheRole(t *testing.T) {
 	setHead(b2, "")
 	wantHead(r2.ID, false)
 	wantHead(r1.ID, true)
-	if r := mustResidentByID(t, st, r2.ID); !hasRole(r, models.RoleResident) {
+	if r := communitytest.MustResidentByID(t, st, r2.ID); !communitytest.HasRole(r, models.RoleResident) {
 		t.Errorf("other roles lost: %v", r.Roles)
 	}
 
 	// Staff cannot take the role away through the resident's roles.
 	roles := []models.Role{models.RoleResident, models.RoleTeamLead}
 	r, err := s.UpdateResident(ctx, staff, r1.ID, directory.ResidentUpdate{Roles: &roles})
-	if err != nil || !hasRole(r, models.RoleBuildingHead) || !hasRole(r, models.RoleTeamLead) {
+	if err != nil || !communitytest.HasRole(r, models.RoleBuildingHead) || !communitytest.HasRole(r, models.RoleTeamLead) {
 		t.Errorf("roles after update: %v, %v", r.Roles, err)
 	}
 }
 
 func TestFamilyLinks(t *testing.T) {
 	t.Parallel()
-	s, st := newService(t)
-	staff := staffOf("A")
-	parent := mustResident(t, s, staff, "张老伯", "13800000001", "")
-	child := mustResident(t, s, staff, "张小明", "13800000002", "")
+	s, st := communitytest.NewDirectory(t)
+	staff := communitytest.Staff("A")
+	parent := communitytest.MustResident(t, s, staff, "张老伯", "13800000001", "")
+	child := communitytest.MustResident(t, s, staff, "张小明", "13800000002", "")
 
 	if _, err := s.AddFamilyLink(ctx, staff, parent.ID, child.ID, "子女"); err != nil {
 		t.Fatal(err)
@@ -450,16 +356,16 @@ func TestFamilyLinks(t *testing.T) {
 		t.Errorf("repeat: %v", err)
 	}
 	_, err := s.AddFamilyLink(ctx, staff, parent.ID, child.ID, "配偶")
-	wantCode(t, "other relation", err, models.ErrConflict)
+	communitytest.WantCode(t, "other relation", err, models.ErrConflict)
 	_, err = s.AddFamilyLink(ctx, staff, parent.ID, child.ID, "朋友")
-	wantCode(t, "unknown relation", err, models.ErrValidation)
+	communitytest.WantCode(t, "unknown relation", err, models.ErrValidation)
 	_, err = s.VerifyFamilyLink(ctx, staff, parent.ID, "nobody")
-	wantCode(t, "verify missing link", err, models.ErrNotFound)
+	communitytest.WantCode(t, "verify missing link", err, models.ErrNotFound)
 
 	if _, err := s.VerifyFamilyLink(ctx, staff, parent.ID, child.ID); err != nil {
 		t.Fatal(err)
 	}
-	p, c := mustResidentByID(t, st, parent.ID), mustResidentByID(t, st, child.ID)
+	p, c := communitytest.MustResidentByID(t, st, parent.ID), communitytest.MustResidentByID(t, st, child.ID)
 	want := func(r models.Resident, other, relation string) {
 		t.Helper()
 		if len(r.Family) != 1 || r.Family[0] != (models.FamilyLink{ResidentID: other, Relation: relation, Verified: true}) {
@@ -472,14 +378,14 @@ func TestFamilyLinks(t *testing.T) {
 
 func TestPartners(t *testing.T) {
 	t.Parallel()
-	s, _ := newService(t)
-	staff := staffOf("A")
+	s, _ := communitytest.NewDirectory(t)
+	staff := communitytest.Staff("A")
 	m, err := s.CreatePartner(ctx, staff, models.PartnerMerchant, "老王面馆")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.CreatePartner(ctx, staff, models.PartnerParking, "老王面馆")
-	wantCode(t, "same name", err, models.ErrAlreadyExists)
+	communitytest.WantCode(t, "same name", err, models.ErrAlreadyExists)
 	park, err := s.CreatePartner(ctx, staff, models.PartnerParking, "捷停车")
 	if err != nil {
 		t.Fatal(err)
@@ -491,7 +397,7 @@ func TestPartners(t *testing.T) {
 	// A merchant clerk needs a merchant; a partner login any partner.
 	_, err = s.CreateResident(ctx, staff, directory.NewResident{Name: "收银员", Phone: "13800000005", Password: "initial-pw",
 		Roles: []models.Role{models.RoleMerchantClerk}, MerchantID: park.ID})
-	wantCode(t, "clerk of a car park", err, models.ErrValidation)
+	communitytest.WantCode(t, "clerk of a car park", err, models.ErrValidation)
 	clerk, err := s.CreateResident(ctx, staff, directory.NewResident{Name: "收银员", Phone: "13800000005", Password: "initial-pw",
 		Roles: []models.Role{models.RoleMerchantClerk}, MerchantID: m.ID})
 	if err != nil || clerk.MerchantID != m.ID {
@@ -501,7 +407,7 @@ func TestPartners(t *testing.T) {
 
 func TestAdminCreatesCommunityWithFirstStaff(t *testing.T) {
 	t.Parallel()
-	s, st := newService(t)
+	s, st := communitytest.NewDirectory(t)
 	admin := models.Principal{ResidentID: "root", CommunityID: "A", Roles: []models.Role{models.RoleAdmin}}
 	c, staff, err := s.CreateCommunity(ctx, admin, directory.NewCommunity{Name: "莲花社区", District: "闵行区",
 		FirstStaff: &directory.NewResident{Name: "王社工", Phone: "13800000007", Password: "initial-pw"}})
@@ -514,7 +420,7 @@ func TestAdminCreatesCommunityWithFirstStaff(t *testing.T) {
 	if staff == nil || staff.CommunityID != c.ID || len(staff.Roles) != 1 || staff.Roles[0] != models.RoleStaff {
 		t.Fatalf("first staff: %+v", staff)
 	}
-	got := mustResidentByID(t, st, staff.ID)
+	got := communitytest.MustResidentByID(t, st, staff.ID)
 	if got.CommunityID != c.ID {
 		t.Errorf("stored staff: %+v", got)
 	}
@@ -522,7 +428,7 @@ func TestAdminCreatesCommunityWithFirstStaff(t *testing.T) {
 	before, _ := st.Communities(ctx, "", 0)
 	_, _, err = s.CreateCommunity(ctx, admin, directory.NewCommunity{Name: "另一个社区",
 		FirstStaff: &directory.NewResident{Name: "王社工", Phone: "13800000007", Password: "initial-pw"}})
-	wantCode(t, "taken phone", err, models.ErrAlreadyExists)
+	communitytest.WantCode(t, "taken phone", err, models.ErrAlreadyExists)
 	after, _ := st.Communities(ctx, "", 0)
 	if len(after) != len(before) {
 		t.Errorf("communities %d → %d", len(before), len(after))

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/store"
@@ -86,12 +87,12 @@ type importCommunity struct {
 
 func newCommunity(t *testing.T) importCommunity {
 	t.Helper()
-	s, st := newService(t)
-	c := importCommunity{s: s, st: st, staff: staffOf("A")}
-	b1 := mustBuilding(t, s, c.staff, "1号楼")
-	mustBuilding(t, s, c.staff, "2号楼")
-	mustHousehold(t, s, c.staff, b1.ID, "201")
-	mustResident(t, s, c.staff, "老住户", "13900000000", "")
+	s, st := communitytest.NewDirectory(t)
+	c := importCommunity{s: s, st: st, staff: communitytest.Staff("A")}
+	b1 := communitytest.MustBuilding(t, s, c.staff, "1号楼")
+	communitytest.MustBuilding(t, s, c.staff, "2号楼")
+	communitytest.MustHousehold(t, s, c.staff, b1.ID, "201")
+	communitytest.MustResident(t, s, c.staff, "老住户", "13900000000", "")
 	return c
 }
 
@@ -261,7 +262,7 @@ func TestImportValidFilesOnceEach(t *testing.T) {
 			t.Errorf("repeat of %s: %+v, %v", kind, res, err)
 		}
 		_, err = c.run(kind, key, file+"\n"+strings.Repeat(",", 2)+"x\n")
-		wantCode(t, "same key, another body", err, models.ErrIdempotencyMismatch)
+		communitytest.WantCode(t, "same key, another body", err, models.ErrIdempotencyMismatch)
 	}
 	if h2, r2 := c.counts(t); h2 != h1 || r2 != r1 {
 		t.Errorf("repeats wrote: households %d → %d, residents %d → %d", h1, h2, r1, r2)
@@ -298,7 +299,7 @@ func checkResidentsImported(t *testing.T, c importCommunity) {
 		}
 	}
 	li := byPhone["13800000002"][0]
-	if !hasRole(li, models.RoleTeamLead) || !hasRole(li, models.RoleResident) || li.HouseholdID == "" {
+	if !communitytest.HasRole(li, models.RoleTeamLead) || !communitytest.HasRole(li, models.RoleResident) || li.HouseholdID == "" {
 		t.Errorf("李四: %+v", li)
 	}
 	if zhou := byPhone["13800000007"][0]; zhou.HouseholdID != "" || zhou.BirthYear != 0 {
@@ -317,7 +318,7 @@ func TestImportRepeatFinishesHalfDoneImport(t *testing.T) {
 			key, file = "residents-1", goodResidents
 		}
 		h0, r0 := c.counts(t)
-		crashing := directory.New(&crashingStore{Store: c.st, after: 4}, fakeHasher{}, newID, now)
+		crashing := directory.New(&crashingStore{Store: c.st, after: 4}, communitytest.FakeHasher{}, communitytest.NewID, communitytest.Now, community.NoNotifier{})
 		req := importReq(key, file)
 		var err error
 		if kind == directory.ImportHouseholds {
@@ -358,7 +359,7 @@ func TestImportUndoesRowsWhenAPhoneIsTakenMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	h0, r0 := c.counts(t)
-	racing := directory.New(&racingStore{Store: c.st, phone: "13800000006"}, fakeHasher{}, newID, now)
+	racing := directory.New(&racingStore{Store: c.st, phone: "13800000006"}, communitytest.FakeHasher{}, communitytest.NewID, communitytest.Now, community.NoNotifier{})
 	_, err := racing.ImportResidents(ctx, c.staff, importReq("residents-1", goodResidents))
 	if rows := rejectedRows(t, err); !slices.Equal(rows, []int{7}) {
 		t.Errorf("rows %v, want [7]", rows)
@@ -427,13 +428,13 @@ func TestImportFileProblems(t *testing.T) {
 	}
 	big := "building,room,plates\n" + strings.Repeat("1号楼,101,\n", directory.MaxImportRows+1)
 	_, err = c.run(directory.ImportHouseholds, "big-1", big)
-	wantCode(t, "too many rows", err, models.ErrValidation)
+	communitytest.WantCode(t, "too many rows", err, models.ErrValidation)
 	_, err = c.run(directory.ImportHouseholds, "empty-1", "building,room,plates\n")
-	wantCode(t, "no rows", err, models.ErrValidation)
+	communitytest.WantCode(t, "no rows", err, models.ErrValidation)
 	_, err = c.run(directory.ImportHouseholds, "gbk-1", "building,room,plates\n\xc2\xa5\xb6\xb0,101,\n\xff")
-	wantCode(t, "not UTF-8", err, models.ErrValidation)
+	communitytest.WantCode(t, "not UTF-8", err, models.ErrValidation)
 	_, err = c.s.ImportHouseholds(ctx, c.staff, directory.ImportRequest{CSV: []byte(goodHouseholds)})
-	wantCode(t, "no key", err, models.ErrIdempotencyKey)
+	communitytest.WantCode(t, "no key", err, models.ErrIdempotencyKey)
 	if h, _ := c.counts(t); h != 1 {
 		t.Errorf("%d households, want the 1 there before", h)
 	}

@@ -147,17 +147,14 @@ func (h *api) adjustPoints(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	// The service cleans the adjustment itself; cleaning it here too
-	// refuses bad input before the request log records anything.
-	adj, err := accounts.Adjustment{
+	// The service cleans the adjustment; the request log's fingerprint is
+	// of the body as sent.
+	adj := accounts.Adjustment{
 		ResidentID: param(c, "id"),
 		Points:     models.Points(req.Points),
 		Deduct:     req.Direction == "deduct",
 		Category:   req.Category,
 		Reason:     req.Reason,
-	}.Clean()
-	if err != nil {
-		return err
 	}
 	return h.keyed(c, func(idem community.Idempotency) error {
 		adj.Idem = idem

@@ -32,6 +32,8 @@ type communityService interface {
 	CreateResident(ctx context.Context, p models.Principal, in directory.NewResident) (models.Resident, error)
 	Resident(ctx context.Context, p models.Principal, id string) (models.Resident, error)
 	ListResidents(ctx context.Context, p models.Principal, q directory.ResidentQuery, after string, limit int) ([]models.Resident, error)
+	SearchResidents(ctx context.Context, p models.Principal, q, cursor string, limit int) ([]models.Resident, string, error)
+	SearchHouseholds(ctx context.Context, p models.Principal, room, cursor string, limit int) ([]models.Household, string, error)
 	UpdateResident(ctx context.Context, p models.Principal, id string, u directory.ResidentUpdate) (models.Resident, error)
 	AddFamilyLink(ctx context.Context, p models.Principal, residentID, relativeID, relation string) (models.Resident, error)
 	VerifyFamilyLink(ctx context.Context, p models.Principal, residentID, relativeID string) (models.Resident, error)
@@ -208,6 +210,23 @@ func toPage[M, T any](items []M, limit int, conv func(M) T, id func(M) string) p
 	}
 	if len(items) > 0 && len(items) == limit {
 		out.NextAfter = id(items[len(items)-1])
+	}
+	return out
+}
+
+// cursorPageJSON is one page of a list paged by cursor; Next, when
+// present, is the `cursor` of the next page.
+type cursorPageJSON[T any] struct {
+	Items []T    `json:"items"`
+	Next  string `json:"next,omitempty"`
+}
+
+// toCursorPage is one page of items and the cursor of the next ("" at the
+// end: no `next`).
+func toCursorPage[M, T any](items []M, next string, conv func(M) T) cursorPageJSON[T] {
+	out := cursorPageJSON[T]{Items: make([]T, len(items)), Next: next}
+	for i, m := range items {
+		out.Items[i] = conv(m)
 	}
 	return out
 }
@@ -397,6 +416,17 @@ func (h *api) createHousehold(c *fiber.Ctx) error {
 }
 
 func (h *api) listHouseholds(c *fiber.Ctx) error {
+	if room := c.Query("room"); room != "" {
+		cursor, limit, err := cursorPage(c)
+		if err != nil {
+			return err
+		}
+		hs, next, err := h.Community.SearchHouseholds(c.UserContext(), principal(c), room, cursor, limit)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toCursorPage(hs, next, toHouseholdJSON))
+	}
 	after, limit, err := paging(c)
 	if err != nil {
 		return err
@@ -486,6 +516,17 @@ func (h *api) createResident(c *fiber.Ctx) error {
 }
 
 func (h *api) listResidents(c *fiber.Ctx) error {
+	if q := c.Query("q"); q != "" {
+		cursor, limit, err := cursorPage(c)
+		if err != nil {
+			return err
+		}
+		rs, next, err := h.Community.SearchResidents(c.UserContext(), principal(c), q, cursor, limit)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toCursorPage(rs, next, toResidentJSON))
+	}
 	after, limit, err := paging(c)
 	if err != nil {
 		return err

@@ -111,14 +111,8 @@ func (h *api) postAid(c *fiber.Ctx) error {
 	if req.When != nil {
 		in.When = *req.When
 	}
-	// The service cleans the post itself; cleaning it here too refuses bad
-	// input before the request log records anything.
-	in, err := in.Clean()
-	if err != nil {
-		return err
-	}
-	// A repeat with the same Idempotency-Key (optional here) gets the
-	// first answer and creates nothing twice.
+	// The service cleans the post. A repeat with the same Idempotency-Key
+	// (optional here) gets the first answer and creates nothing twice.
 	return h.keyedIfKey(c, func(community.Idempotency) error {
 		a, err := h.MutualAid.PostAid(c.UserContext(), principal(c), in)
 		if err != nil {

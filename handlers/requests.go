@@ -29,8 +29,8 @@ type requestLog interface {
 // another route, is a 422. Every route that takes a key goes through here,
 // the ones whose service keys its ledger postings by the same scoped key
 // too, so one record per caller and key holds the request it was first
-// used for. Decode and validate before calling keyed, so bad input leaves
-// nothing.
+// used for. Bad input leaves nothing: decode before calling keyed, and a
+// refusal from run (the service cleaning its input) forgets the request.
 func (h *api) keyed(c *fiber.Ctx, run func(idem community.Idempotency) error) error {
 	key, op, hash, err := idempotency(c, principal(c))
 	if err != nil {

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -399,13 +398,9 @@ func (h *api) applyCredit(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	// A blank bill number names no bill, and " WY-1" is the bill WY-1.
-	billNo, err := models.CleanText("bill_no", req.BillNo, 40)
-	if err != nil {
-		return err
-	}
+	// The service cleans the bill number.
 	return h.keyed(c, func(idem community.Idempotency) error {
-		r, err := h.Rewards.ApplyCredit(c.UserContext(), principal(c), param(c, "id"), billNo, req.BillDate, idem)
+		r, err := h.Rewards.ApplyCredit(c.UserContext(), principal(c), param(c, "id"), req.BillNo, req.BillDate, idem)
 		if err != nil {
 			return err
 		}
@@ -418,17 +413,14 @@ type optionalReason struct {
 	Reason string `json:"reason" validate:"max=200"`
 }
 
-// decodeOptionalReason reads an optionalReason and checks a given reason is
-// printable text, as every other stored reason is; a blank one is none.
+// decodeOptionalReason reads an optionalReason; the service cleans the
+// reason, and a blank one is none.
 func decodeOptionalReason(c *fiber.Ctx) (string, error) {
 	var req optionalReason
 	if err := decode(c, &req); err != nil {
 		return "", err
 	}
-	if strings.TrimSpace(req.Reason) == "" {
-		return "", nil
-	}
-	return models.CleanText("reason", req.Reason, 200)
+	return req.Reason, nil
 }
 
 func (h *api) voidCredit(c *fiber.Ctx) error {

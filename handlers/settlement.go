@@ -20,6 +20,7 @@ type settlementService interface {
 	Confirm(ctx context.Context, p models.Principal, id string) (models.Statement, error)
 	MarkPaid(ctx context.Context, p models.Principal, id string) (models.Statement, error)
 	Liability(ctx context.Context, p models.Principal, month string) (settlement.LiabilityReport, error)
+	LiabilitySeries(ctx context.Context, p models.Principal, from, to string) ([]settlement.LiabilityPoint, error)
 	MyExpiringPoints(ctx context.Context, p models.Principal) (settlement.PointsExpiring, error)
 }
 
@@ -34,6 +35,7 @@ func (h *api) routesSettlement(r fiber.Router) {
 	r.Post("/statements/:id/confirm", h.authed(models.RolePartner, models.RoleMerchantClerk), h.confirmStatement)
 	r.Post("/statements/:id/paid", staff, h.markStatementPaid)
 	r.Get("/reports/liability", staff, h.liabilityReport)
+	r.Get("/reports/liability/series", staff, h.liabilitySeries)
 	r.Get("/me/points/expiring", h.authed(), h.myExpiringPoints)
 }
 
@@ -231,6 +233,41 @@ type liabilityJSON struct {
 	Expiring60  int64                 `json:"expiring_60_days"`
 	Expiring90  int64                 `json:"expiring_90_days"`
 	Partners    []partnerRedeemedJSON `json:"redeemed_by_partner"`
+}
+
+// liabilityPointJSON is the points liability as last summed on one day.
+type liabilityPointJSON struct {
+	Day         string    `json:"day"`
+	At          time.Time `json:"at"`
+	Residents   int       `json:"residents"`
+	Outstanding int64     `json:"outstanding_points"`
+	Held        int64     `json:"held_points"`
+	Expiring30  int64     `json:"expiring_30_days"`
+	Expiring60  int64     `json:"expiring_60_days"`
+	Expiring90  int64     `json:"expiring_90_days"`
+}
+
+// liabilitySeries is the points liability over time, one point per day
+// the liability job ran.
+func (h *api) liabilitySeries(c *fiber.Ctx) error {
+	ps, err := h.Settlement.LiabilitySeries(c.UserContext(), principal(c), c.Query("from"), c.Query("to"))
+	if err != nil {
+		return err
+	}
+	out := make([]liabilityPointJSON, len(ps))
+	for i, p := range ps {
+		out[i] = liabilityPointJSON{
+			Day:         p.Day,
+			At:          p.At,
+			Residents:   p.Residents,
+			Outstanding: p.Outstanding,
+			Held:        p.Held,
+			Expiring30:  p.Expiring30,
+			Expiring60:  p.Expiring60,
+			Expiring90:  p.Expiring90,
+		}
+	}
+	return c.JSON(fiber.Map{"points": out})
 }
 
 func (h *api) liabilityReport(c *fiber.Ctx) error {

@@ -34,10 +34,12 @@ type timebankService interface {
 	Record(ctx context.Context, p models.Principal, id string) (models.ServiceRecord, error)
 	MyRecords(ctx context.Context, p models.Principal, cursor string, limit int) ([]models.ServiceRecord, string, error)
 	PendingRecords(ctx context.Context, p models.Principal, cursor string, limit int) ([]models.ServiceRecord, string, error)
+	FilteredRecords(ctx context.Context, p models.Principal, q timebank.RecordQuery, cursor string, limit int) ([]models.ServiceRecord, string, error)
 	Approve(ctx context.Context, p models.Principal, id string, minutes models.Minutes, reason string) (models.ServiceRecord, error)
 	Reject(ctx context.Context, p models.Principal, id, reason string) (models.ServiceRecord, error)
 	RequestCorrection(ctx context.Context, p models.Principal, recordID string, minutes models.Minutes, reason string) (models.Correction, error)
 	Corrections(ctx context.Context, p models.Principal, recordID string) ([]models.Correction, error)
+	CorrectionsToDecide(ctx context.Context, p models.Principal, status, cursor string, limit int) ([]models.Correction, string, error)
 	DecideCorrection(ctx context.Context, p models.Principal, recordID string, n int, accept bool, answer string) (models.Correction, error)
 	Certificate(ctx context.Context, p models.Principal, residentID string, from, to time.Time) (timebank.Certificate, error)
 	Ranking(ctx context.Context, p models.Principal, period string) ([]timebank.BuildingRank, error)
@@ -71,6 +73,7 @@ func (h *api) routesTimebank(r fiber.Router) {
 	r.Post("/service-records/:id/corrections", any, h.requestCorrection)
 	r.Get("/service-records/:id/corrections", any, h.listCorrections)
 	r.Post("/service-records/:id/corrections/:n/decision", staff, h.decideCorrection)
+	r.Get("/corrections", staff, h.communityCorrections)
 	r.Get("/me/service-records", any, h.myRecords)
 	r.Get("/me/activities", any, h.myActivities)
 	r.Get("/me/certificate", any, h.myCertificate)
@@ -196,33 +199,35 @@ func toAttendanceJSON(a timebank.Attendance) attendanceJSON {
 }
 
 type correctionJSON struct {
-	N         int        `json:"n"`
-	RecordID  string     `json:"record_id"`
-	Minutes   int64      `json:"minutes"`
-	Reason    string     `json:"reason"`
-	At        time.Time  `json:"at"`
-	Decided   bool       `json:"decided"`
-	Accepted  bool       `json:"accepted"`
-	Answer    string     `json:"answer,omitempty"`
-	DecidedBy string     `json:"decided_by,omitempty"`
-	Before    int64      `json:"before_minutes"`
-	After     int64      `json:"after_minutes"`
-	DecidedAt *time.Time `json:"decided_at,omitempty"`
+	N          int        `json:"n"`
+	RecordID   string     `json:"record_id"`
+	ResidentID string     `json:"resident_id,omitempty"`
+	Minutes    int64      `json:"minutes"`
+	Reason     string     `json:"reason"`
+	At         time.Time  `json:"at"`
+	Decided    bool       `json:"decided"`
+	Accepted   bool       `json:"accepted"`
+	Answer     string     `json:"answer,omitempty"`
+	DecidedBy  string     `json:"decided_by,omitempty"`
+	Before     int64      `json:"before_minutes"`
+	After      int64      `json:"after_minutes"`
+	DecidedAt  *time.Time `json:"decided_at,omitempty"`
 }
 
 func toCorrectionJSON(c models.Correction) correctionJSON {
 	out := correctionJSON{
-		N:         c.N,
-		RecordID:  c.RecordID,
-		Minutes:   int64(c.Minutes),
-		Reason:    c.Reason,
-		At:        c.At,
-		Decided:   c.Decided,
-		Accepted:  c.Accepted,
-		Answer:    c.Answer,
-		DecidedBy: c.Actor,
-		Before:    int64(c.Before),
-		After:     int64(c.After),
+		N:          c.N,
+		RecordID:   c.RecordID,
+		ResidentID: c.ResidentID,
+		Minutes:    int64(c.Minutes),
+		Reason:     c.Reason,
+		At:         c.At,
+		Decided:    c.Decided,
+		Accepted:   c.Accepted,
+		Answer:     c.Answer,
+		DecidedBy:  c.Actor,
+		Before:     int64(c.Before),
+		After:      int64(c.After),
 	}
 	if !c.DecideAt.IsZero() {
 		at := c.DecideAt
@@ -274,9 +279,8 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	// The service cleans the activity itself; cleaning it here too refuses
-	// bad input before the request log records anything.
-	in, err := timebank.NewActivity{
+	// The service cleans the activity.
+	in := timebank.NewActivity{
 		Title:        req.Title,
 		Category:     req.Category,
 		Place:        req.Place,
@@ -286,9 +290,6 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 		Capacity:     req.Capacity,
 		MaxMinutes:   models.Minutes(req.MaxMinutes),
 		SelfCheckin:  req.SelfCheckin,
-	}.Clean()
-	if err != nil {
-		return err
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
@@ -474,17 +475,14 @@ func (h *api) claimRecord(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	// The service cleans the claim itself; cleaning it here too refuses bad
-	// input before the request log records anything.
-	cl, err := timebank.Claim{
+	// The service cleans the claim; the request log's fingerprint is of
+	// the body as sent.
+	cl := timebank.Claim{
 		Category:     req.Category,
 		Organisation: req.Organisation,
 		Description:  req.Description,
 		Start:        req.Start,
 		End:          req.End,
-	}.Clean()
-	if err != nil {
-		return err
 	}
 	return h.keyed(c, func(idem community.Idempotency) error {
 		cl.Idem = idem
@@ -501,11 +499,32 @@ func (h *api) pendingRecords(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if q := recordQuery(c); !q.Empty() && q != (timebank.RecordQuery{Status: string(models.RecordPending)}) {
+		rs, next, err := h.Timebank.FilteredRecords(c.UserContext(), principal(c), q, cursor, limit)
+		if err != nil {
+			return err
+		}
+		return c.JSON(toRecordsPage(rs, next))
+	}
 	rs, next, err := h.Timebank.PendingRecords(c.UserContext(), principal(c), cursor, limit)
 	if err != nil {
 		return err
 	}
 	return c.JSON(toRecordsPage(rs, next))
+}
+
+// recordQuery is the filter of GET /service-records as sent; the service
+// checks it. With none (or only status=pending) the answer is the queue
+// of records waiting for a decision, oldest first.
+func recordQuery(c *fiber.Ctx) timebank.RecordQuery {
+	return timebank.RecordQuery{
+		Status:     c.Query("status"),
+		Category:   c.Query("category"),
+		ResidentID: c.Query("resident_id"),
+		ActivityID: c.Query("activity_id"),
+		From:       c.Query("from"),
+		To:         c.Query("to"),
+	}
 }
 
 func (h *api) myRecords(c *fiber.Ctx) error {
@@ -549,15 +568,9 @@ func (h *api) approveRecord(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	reason := ""
-	if req.Reason != "" {
-		var err error
-		if reason, err = models.CleanReason(req.Reason); err != nil {
-			return err
-		}
-	}
+	// The service cleans the reason.
 	return h.keyed(c, func(community.Idempotency) error {
-		r, err := h.Timebank.Approve(c.UserContext(), p, param(c, "id"), models.Minutes(req.Minutes), reason)
+		r, err := h.Timebank.Approve(c.UserContext(), p, param(c, "id"), models.Minutes(req.Minutes), req.Reason)
 		if err != nil {
 			return err
 		}
@@ -570,7 +583,8 @@ func decodeReason(c *fiber.Ctx) (string, error) {
 	if err := decode(c, &req); err != nil {
 		return "", err
 	}
-	return models.CleanReason(req.Reason)
+	// The service cleans the reason.
+	return req.Reason, nil
 }
 
 func (h *api) rejectRecord(c *fiber.Ctx) error {
@@ -598,11 +612,7 @@ func (h *api) requestCorrection(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	reason, err := models.CleanReason(req.Reason)
-	if err != nil {
-		return err
-	}
-	cr, err := h.Timebank.RequestCorrection(c.UserContext(), principal(c), param(c, "id"), models.Minutes(req.Minutes), reason)
+	cr, err := h.Timebank.RequestCorrection(c.UserContext(), principal(c), param(c, "id"), models.Minutes(req.Minutes), req.Reason)
 	if err != nil {
 		return err
 	}
@@ -616,6 +626,24 @@ func (h *api) listCorrections(c *fiber.Ctx) error {
 	}
 	out := mapEach(cs, toCorrectionJSON)
 	return c.JSON(fiber.Map{"corrections": out})
+}
+
+// communityCorrections is the community's correction requests for staff,
+// those waiting first (status=pending is the default), paged by cursor.
+func (h *api) communityCorrections(c *fiber.Ctx) error {
+	cursor, limit, err := cursorPage(c)
+	if err != nil {
+		return err
+	}
+	cs, next, err := h.Timebank.CorrectionsToDecide(c.UserContext(), principal(c), c.Query("status"), cursor, limit)
+	if err != nil {
+		return err
+	}
+	out := fiber.Map{"corrections": mapEach(cs, toCorrectionJSON)}
+	if next != "" {
+		out["next"] = next
+	}
+	return c.JSON(out)
 }
 
 type correctionDecisionRequest struct {

@@ -301,12 +301,51 @@ func (s *Service) LogDuty(ctx context.Context, p models.Principal, in DutyLog) (
 		if prev.Status == models.DutyConfirmed {
 			return models.Duty{}, models.ErrConflict.Withf("这项职责已经确认过了。", "this duty is confirmed already")
 		}
-		return d, s.store.SaveDuty(ctx, d)
+		if err := s.store.SaveDuty(ctx, d); err != nil {
+			return models.Duty{}, err
+		}
+		s.tellDutyToConfirm(ctx, d)
+		return d, nil
 	}
 	if err != nil {
 		return models.Duty{}, fmt.Errorf("log duty: %w", err)
 	}
+	s.tellDutyToConfirm(ctx, d)
 	return d, nil
+}
+
+// tellDutyToConfirm tells the community's staff and admins, who confirm
+// duties, that building head d.ResidentID logged duty d. The event is the
+// duty with its evidence, so a repeat of the same log is told once and a
+// log with new evidence (after a rejection) is told again. Telling never
+// fails the log (the notifier logs and swallows its failures).
+func (s *Service) tellDutyToConfirm(ctx context.Context, d models.Duty) {
+	head, err := s.store.Resident(ctx, d.ResidentID)
+	if err != nil {
+		return
+	}
+	event := d.ID + ":" + community.DerivedID(d.ID, d.Evidence+"\x00"+d.PhotoURL)
+	seen := map[string]bool{}
+	for _, role := range []models.Role{models.RoleStaff, models.RoleAdmin} {
+		confirmers, err := s.store.Residents(ctx, models.ResidentFilter{CommunityID: d.CommunityID, Role: role}, "", 0)
+		if err != nil {
+			return
+		}
+		for _, r := range confirmers {
+			if seen[r.ID] || r.ID == d.ResidentID {
+				continue
+			}
+			seen[r.ID] = true
+			s.notify.Notify(ctx, models.Notice{
+				Kind:        models.NoticeDutyToConfirm,
+				EventID:     event,
+				Recipient:   r.ID,
+				CommunityID: d.CommunityID,
+				Args:        map[string]string{"name": head.Name, "month": d.Month, "duty": d.Duty},
+				Link:        "/console/heads",
+			})
+		}
+	}
 }
 
 // settledDuty reads a duty, mending its cached status from the keyed

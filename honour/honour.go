@@ -84,6 +84,7 @@ type Service struct {
 
 // New returns the honour service.
 func New(d Deps) *Service {
+	community.MustNotify("honour", d.Notify)
 	s := &Service{
 		store:    d.Store,
 		ledger:   d.Ledger,
@@ -92,9 +93,6 @@ func New(d Deps) *Service {
 		newID:    d.NewID,
 		now:      d.Now,
 		notify:   d.Notify,
-	}
-	if s.notify == nil {
-		s.notify = community.NoNotifier{}
 	}
 	return s
 }
@@ -107,7 +105,7 @@ type Deps struct {
 	Heads    HeadAppointer // sets a building's head (package directory)
 	NewID    func() string
 	Now      func() time.Time
-	Notify   community.Notifier // tells nominees of their nomination and of objections; nil: no one
+	Notify   community.Notifier // tells nominees of their nomination and of objections; required (community.NoNotifier{} tells no one)
 }
 
 func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/ledger"
@@ -42,20 +44,21 @@ func newHonourWorld(t *testing.T) *honourWorld {
 	t.Helper()
 	w := &honourWorld{t: t, at: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return w.at }
-	w.cs, w.st = newService(t)
+	w.cs, w.st = communitytest.NewDirectory(t)
 	w.l = ledger.New(w.st, clock)
 	w.hs = honour.New(honour.Deps{
 		Store:    w.st,
 		Ledger:   w.l,
 		Policies: policy.New(w.st, clock),
 		Heads:    w.cs,
-		NewID:    newID,
+		NewID:    communitytest.NewID,
 		Now:      clock,
+		Notify:   community.NoNotifier{},
 	})
-	w.staff = staffOf("A")
-	w.bld = mustBuilding(t, w.cs, w.staff, "1号楼")
-	w.hh1 = mustHousehold(t, w.cs, w.staff, w.bld.ID, "101")
-	w.hh2 = mustHousehold(t, w.cs, w.staff, w.bld.ID, "102")
+	w.staff = communitytest.Staff("A")
+	w.bld = communitytest.MustBuilding(t, w.cs, w.staff, "1号楼")
+	w.hh1 = communitytest.MustHousehold(t, w.cs, w.staff, w.bld.ID, "101")
+	w.hh2 = communitytest.MustHousehold(t, w.cs, w.staff, w.bld.ID, "102")
 	w.zhang = w.resident("张三", w.hh1.ID)
 	w.li = w.resident("李四", w.hh1.ID)
 	w.wang = w.resident("王五", w.hh2.ID)
@@ -66,10 +69,12 @@ func newHonourWorld(t *testing.T) *honourWorld {
 func (w *honourWorld) resident(name, household string) models.Resident {
 	w.t.Helper()
 	w.phoneNo++
-	return mustResident(w.t, w.cs, w.staff, name, fmt.Sprintf("1390000%04d", w.phoneNo), household)
+	return communitytest.MustResident(w.t, w.cs, w.staff, name, fmt.Sprintf("1390000%04d", w.phoneNo), household)
 }
 
-func (w *honourWorld) as(r models.Resident) models.Principal { return residentOf("A", r.ID) }
+func (w *honourWorld) as(r models.Resident) models.Principal {
+	return communitytest.Resident("A", r.ID)
+}
 
 func (w *honourWorld) points(id string) int64 {
 	w.t.Helper()
@@ -140,7 +145,7 @@ func TestObjectionBlocksListingUntilRuled(t *testing.T) {
 	if err != nil || len(notices) != 1 {
 		t.Fatalf("notices = %v, %v", notices, err)
 	}
-	if _, err := w.hs.Entry(ctx, residentOf("B", "someone"), e.ID); !errors.Is(err, models.ErrNotFound) {
+	if _, err := w.hs.Entry(ctx, communitytest.Resident("B", "someone"), e.ID); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("other community reads the entry: %v", err)
 	}
 	o, err := w.hs.Object(ctx, w.as(w.wang), e.ID, "他欠物业费")
@@ -340,8 +345,8 @@ func TestHouseholdListingMakesMembersEligible(t *testing.T) {
 func TestBuildingHeadNominatesOwnBuildingOnly(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	other := mustBuilding(t, w.cs, w.staff, "2号楼")
-	hh := mustHousehold(t, w.cs, w.staff, other.ID, "201")
+	other := communitytest.MustBuilding(t, w.cs, w.staff, "2号楼")
+	hh := communitytest.MustHousehold(t, w.cs, w.staff, other.ID, "201")
 	far := w.resident("钱七", hh.ID)
 	if _, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{Role: models.HeadBuilding, BuildingID: w.bld.ID, ResidentID: w.li.ID}); err != nil {
 		t.Fatal(err)
@@ -383,6 +388,26 @@ func (w *honourWorld) duty(r models.Resident, month, duty string, confirm bool) 
 	return d
 }
 
+// mustHeadFromSeptember appoints Zhang the building's head on
+// 20 September 2026 and returns his term.
+func (w *honourWorld) mustHeadFromSeptember() models.HeadTerm {
+	w.t.Helper()
+	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
+	return w.appoint(w.zhang)
+}
+
+// mustOctoberRun makes Zhang head from 20 September, has him log
+// October's monthly meeting on the 15th (confirmed by staff when confirm)
+// and runs October's allowances on 1 November.
+func (w *honourWorld) mustOctoberRun(confirm bool) {
+	w.t.Helper()
+	w.mustHeadFromSeptember()
+	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
+	w.duty(w.zhang, "2026-10", "月度例会", confirm)
+	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	w.payAllowances("2026-10")
+}
+
 func (w *honourWorld) payAllowances(month string) {
 	w.t.Helper()
 	m, err := models.ParseMonth(month)
@@ -397,8 +422,7 @@ func (w *honourWorld) payAllowances(month string) {
 func TestAllowancePaysActiveHeadWithConfirmedDutyOnce(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
-	w.appoint(w.zhang)
+	w.mustHeadFromSeptember()
 	if b, _ := w.st.Building(ctx, w.bld.ID); b.HeadID != w.zhang.ID {
 		t.Fatalf("building head = %q, want the open term's", b.HeadID)
 	}
@@ -423,12 +447,7 @@ func TestAllowancePaysActiveHeadWithConfirmedDutyOnce(t *testing.T) {
 func TestAllowanceNothingWithoutConfirmedDuty(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
-	w.appoint(w.zhang)
-	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
-	w.duty(w.zhang, "2026-10", "月度例会", false) // logged, never confirmed
-	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
-	w.payAllowances("2026-10")
+	w.mustOctoberRun(false) // logged, never confirmed
 	if got := w.points(w.zhang.ID); got != 0 {
 		t.Fatalf("allowance without a confirmed duty = %d", got)
 	}
@@ -437,8 +456,7 @@ func TestAllowanceNothingWithoutConfirmedDuty(t *testing.T) {
 func TestAllowanceProRataForMidMonthHandover(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
-	old := w.appoint(w.zhang)
+	old := w.mustHeadFromSeptember()
 	// Handover on 16 October, 10:00 in Shanghai: the old head served the
 	// 1st to the 16th (16 days), the new one the 17th to the 31st (15).
 	w.at = time.Date(2026, 10, 16, 2, 0, 0, 0, time.UTC)
@@ -484,8 +502,8 @@ func TestRetirementClearsBuildingHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := w.st.Building(ctx, w.bld.ID)
-	r := mustResidentByID(t, w.st, w.zhang.ID)
-	if b.HeadID != "" || hasRole(r, models.RoleBuildingHead) {
+	r := communitytest.MustResidentByID(t, w.st, w.zhang.ID)
+	if b.HeadID != "" || communitytest.HasRole(r, models.RoleBuildingHead) {
 		t.Fatalf("after retirement: head %q, roles %v", b.HeadID, r.Roles)
 	}
 	if ok, _ := w.hs.ActiveHead(ctx, "A", w.zhang.ID, w.at); ok {
@@ -634,20 +652,11 @@ func TestConcurrentListingRunsListOnce(t *testing.T) {
 	w := newHonourWorld(t)
 	e := w.nominate(w.zhang)
 	w.at = e.NoticeEnds.Add(time.Minute)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			if _, _, _, err := w.hs.ListDue(ctx, w.at); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	communitytest.AtOnce(4, func(int) {
+		if _, _, _, err := w.hs.ListDue(ctx, w.at); err != nil {
+			t.Error(err)
+		}
+	})
 	if got := w.points(w.zhang.ID); got != 100 {
 		t.Fatalf("listing points = %d after concurrent runs, want 100", got)
 	}
@@ -758,8 +767,8 @@ func TestContractReadsOfUnknownsAreFalse(t *testing.T) {
 func TestBuildingRankingLeavesOutOtherBuildings(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	b2 := mustBuilding(t, w.cs, w.staff, "2号楼")
-	far := w.resident("钱七", mustHousehold(t, w.cs, w.staff, b2.ID, "201").ID)
+	b2 := communitytest.MustBuilding(t, w.cs, w.staff, "2号楼")
+	far := w.resident("钱七", communitytest.MustHousehold(t, w.cs, w.staff, b2.ID, "201").ID)
 	w.award(far, 500, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC))
 	w.award(w.zhang, 10, time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC))
 	rows, err := w.hs.Rankings(ctx, w.as(w.li), honour.RankingQuery{Period: "2026", BuildingID: w.bld.ID})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
@@ -31,27 +32,18 @@ func TestIssue11_1_RepeatedNominationRefusedAndPaysOnce(t *testing.T) {
 	}
 
 	// Eight nominations of one resident at once: exactly one is recorded.
-	start := make(chan struct{})
-	var wg sync.WaitGroup
 	var won, refused atomic.Int32
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			_, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: w.wang.ID, Category: "好人好事", Reason: "扶老人过马路"})
-			switch {
-			case err == nil:
-				won.Add(1)
-			case errors.Is(err, models.ErrNominationOpen):
-				refused.Add(1)
-			default:
-				t.Error(err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	communitytest.AtOnce(8, func(int) {
+		_, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: w.wang.ID, Category: "好人好事", Reason: "扶老人过马路"})
+		switch {
+		case err == nil:
+			won.Add(1)
+		case errors.Is(err, models.ErrNominationOpen):
+			refused.Add(1)
+		default:
+			t.Error(err)
+		}
+	})
 	if won.Load() != 1 || refused.Load() != 7 {
 		t.Fatalf("concurrent nominations: %d recorded, %d refused; want 1 and 7", won.Load(), refused.Load())
 	}
@@ -198,9 +190,8 @@ func (w *honourWorld) termDuty(r models.Resident, termID, month, duty string) {
 func TestIssue11_6_AllowanceCapPerPersonAndProRataAddsUp(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	bld2 := mustBuilding(t, w.cs, w.staff, "2号楼")
-	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
-	t1 := w.appoint(w.zhang)
+	bld2 := communitytest.MustBuilding(t, w.cs, w.staff, "2号楼")
+	t1 := w.mustHeadFromSeptember()
 	t2, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{Role: models.HeadBuilding, BuildingID: bld2.ID, ResidentID: w.zhang.ID})
 	if err != nil {
 		t.Fatal(err)
@@ -244,12 +235,7 @@ func TestIssue11_6_AllowanceCapPerPersonAndProRataAddsUp(t *testing.T) {
 func TestIssue11_5_LateDutyPaidByDifferenceAndCarriedAfterClose(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
-	w.appoint(w.zhang)
-	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
-	w.duty(w.zhang, "2026-10", "月度例会", true)
-	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
-	w.payAllowances("2026-10")
+	w.mustOctoberRun(true)
 	if got := w.points(w.zhang.ID); got != 70 {
 		t.Fatalf("first run paid %d, want 70", got)
 	}
@@ -431,8 +417,7 @@ func TestIssue11_16_WithdrawalTakesBackWhatIsLeftOnce(t *testing.T) {
 func TestIssue11_5_ConcurrentRunsAndCrashedPostingPayOnce(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
-	w.appoint(w.zhang)
+	w.mustHeadFromSeptember()
 	w.appoint(w.wang) // hands the building over: zhang served nine days of September
 	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
 	w.duty(w.wang, "2026-10", "月度例会", true)
@@ -444,20 +429,11 @@ func TestIssue11_5_ConcurrentRunsAndCrashedPostingPayOnce(t *testing.T) {
 	}
 	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
 	w.duty(w.wang, "2026-10", "通知送达", true)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			if _, _, err := w.hs.PayAllowances(ctx, oct); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	communitytest.AtOnce(4, func(int) {
+		if _, _, err := w.hs.PayAllowances(ctx, oct); err != nil {
+			t.Error(err)
+		}
+	})
 	w.payAllowances("2026-10")
 	if got := w.points(w.wang.ID); got != 90 {
 		t.Fatalf("wang paid %d, want 70 (the crashed posting) + 20 = 90", got)
@@ -470,8 +446,7 @@ func TestIssue11_5_ConcurrentRunsAndCrashedPostingPayOnce(t *testing.T) {
 func TestIssue11_5_ConfirmationStoredAfterClosingPassIsCarriedOnce(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
-	w.appoint(w.zhang)
+	w.mustHeadFromSeptember()
 	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
 	w.duty(w.zhang, "2026-10", "月度例会", true)
 	late := w.duty(w.zhang, "2026-10", "通知送达", false)
@@ -517,12 +492,7 @@ func TestIssue11_5_ConfirmationStoredAfterClosingPassIsCarriedOnce(t *testing.T)
 func TestIssue11_5_CrashedClosingRunPaysOnceWhenRunAgain(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
-	w.appoint(w.zhang)
-	w.at = time.Date(2026, 10, 15, 2, 0, 0, 0, time.UTC)
-	w.duty(w.zhang, "2026-10", "月度例会", true)
-	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
-	w.payAllowances("2026-10")
+	w.mustOctoberRun(true)
 	w.at = time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
 	d := w.duty(w.zhang, "2026-10", "通知送达", true)
 	// November's run: the close mark of October, then the claim of the
@@ -551,8 +521,7 @@ func TestIssue11_5_CrashedClosingRunPaysOnceWhenRunAgain(t *testing.T) {
 func TestIssue11_5_ConfirmationsRacingTheClosePaidExactlyOnce(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	w.at = time.Date(2026, 9, 20, 2, 0, 0, 0, time.UTC)
-	w.appoint(w.zhang)
+	w.mustHeadFromSeptember()
 	month, err := models.ParseMonth("2026-10")
 	if err != nil {
 		t.Fatal(err)

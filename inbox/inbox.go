@@ -25,21 +25,24 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/models"
+	"golang.org/x/sync/errgroup"
 )
 
 // Store keeps notifications, inbox positions, read marks and preferences.
 // Every method returns a wrapped models.ErrConflict for a duplicate key and
 // models.ErrNotFound for a missing document, as stated.
 type Store interface {
-	// EnqueueNotification puts id on the delivery queue; ErrConflict if it
-	// is queued already.
-	EnqueueNotification(ctx context.Context, id, communityID string, at time.Time) error
+	// QueueNotice puts the notice n on the delivery queue under its
+	// notification's id, with at, the time it happened; ErrConflict if it
+	// is queued already. The item carries the whole notice, so the
+	// delivery loop can write the notification from it.
+	QueueNotice(ctx context.Context, n models.Notice, at time.Time) error
 	// InsertNotification inserts n under n.ID, with from, the length of
 	// the recipient's inbox seen before; ErrConflict if n.ID exists.
 	InsertNotification(ctx context.Context, n models.Notification, from int64) error
-	// EnqueueNotifications queues every one of ns (by ID, CommunityID
-	// and Created) in one batch; those queued already stay as they are.
-	EnqueueNotifications(ctx context.Context, ns []models.Notification) error
+	// QueueNotices is QueueNotice for each of ns, in one batch; those
+	// queued already stay as they are.
+	QueueNotices(ctx context.Context, ns []models.Notice, at time.Time) error
 	// InsertNotifications inserts each of ns with from[i] in one batch
 	// and reports which existed already.
 	InsertNotifications(ctx context.Context, ns []models.Notification, from []int64) ([]bool, error)
@@ -93,18 +96,56 @@ func New(s Store, now func() time.Time) *Inbox {
 // written: a reader walks at most this far past it.
 const hintEvery = 4
 
-// Notify writes the notification of n once: every repeat of the cause,
-// however many run at once, lands on the same notification (its id is
-// derived from the event) and the same inbox position. A category the
+// Queue is how a request tells someone what happened: one insert, the
+// delivery queue's item for the notice, keyed by the notification's id, so
+// every repeat of the cause lands on the same item (or, once the item is
+// delivered and gone, on the same notification). Nothing is read. The
+// delivery loop (package outbound) writes the notification from the item,
+// places it in the inbox (Write) and sends it. A recipient's inbox shows
+// it after the loop's next pass (LINLI_DELIVERY_INTERVAL).
+func (b *Inbox) Queue(ctx context.Context, n models.Notice) error {
+	return b.QueueAt(ctx, n, b.now())
+}
+
+// QueueAt is Queue for a notice of something that happened at at (a
+// sweep's, finishing what a request left).
+func (b *Inbox) QueueAt(ctx context.Context, n models.Notice, at time.Time) error {
+	if err := n.Validate(); err != nil {
+		return err
+	}
+	err := b.store.QueueNotice(ctx, n, at.UTC().Truncate(time.Millisecond))
+	if err != nil && !errors.Is(err, models.ErrConflict) {
+		return fmt.Errorf("queue notice: %w", err)
+	}
+	return nil
+}
+
+// Notify writes the notification of n once, at once: every repeat of the
+// cause, however many run at once, lands on the same notification (its id
+// is derived from the event) and the same inbox position. A category the
 // recipient turned off writes nothing. It returns the notification, or the
 // zero value with a nil error when the recipient turned its category off.
+// Jobs use it; requests use Queue.
 //
-// Writes in order: the delivery queue item, the notification (the commit
-// point), its inbox position. A crash after the first leaves a queue item
-// the delivery loop drops once it is old and its notification missing; a
-// crash after the second leaves a notification the delivery loop (or the
-// next repeat of the cause) places.
+// Writes in order: the delivery queue item (carrying the notice), the
+// notification (the commit point), its inbox position. A crash after the
+// first leaves a queue item the delivery loop writes the notification
+// from; a crash after the second leaves a notification the delivery loop
+// (or the next repeat of the cause) places.
 func (b *Inbox) Notify(ctx context.Context, n models.Notice) (models.Notification, error) {
+	return b.write(ctx, n, b.now(), true)
+}
+
+// Write is Notify for the delivery loop, which has the notice's queue
+// item already: the notification of n, created at at, written once and
+// placed. It returns the zero value when the recipient turned the
+// category off.
+func (b *Inbox) Write(ctx context.Context, n models.Notice, at time.Time) (models.Notification, error) {
+	return b.write(ctx, n, at, false)
+}
+
+// write is Notify and Write: queue says whether to queue n first.
+func (b *Inbox) write(ctx context.Context, n models.Notice, at time.Time, queue bool) (models.Notification, error) {
 	if err := n.Validate(); err != nil {
 		return models.Notification{}, err
 	}
@@ -123,10 +164,12 @@ func (b *Inbox) Notify(ctx context.Context, n models.Notice) (models.Notificatio
 	if !prefs.Enabled(n.Kind.Category()) {
 		return models.Notification{}, nil
 	}
-	note := b.compose(n, prefs)
-	err = b.store.EnqueueNotification(ctx, note.ID, note.CommunityID, note.Created)
-	if err != nil && !errors.Is(err, models.ErrConflict) {
-		return models.Notification{}, fmt.Errorf("notify: queue: %w", err)
+	note := b.compose(n, prefs, at)
+	if queue {
+		err = b.store.QueueNotice(ctx, n, note.Created)
+		if err != nil && !errors.Is(err, models.ErrConflict) {
+			return models.Notification{}, fmt.Errorf("notify: queue: %w", err)
+		}
 	}
 	from, err := b.length(ctx, n.Recipient)
 	if err != nil {
@@ -144,8 +187,9 @@ func (b *Inbox) Notify(ctx context.Context, n models.Notice) (models.Notificatio
 	return b.place(ctx, note, from, true)
 }
 
-// compose is the notification of n in the language of prefs.
-func (b *Inbox) compose(n models.Notice, prefs models.NoticePreferences) models.Notification {
+// compose is the notification of n in the language of prefs, created at
+// at.
+func (b *Inbox) compose(n models.Notice, prefs models.NoticePreferences, at time.Time) models.Notification {
 	lang := prefs.Language
 	if lang == "" {
 		lang = models.LangZh
@@ -163,108 +207,170 @@ func (b *Inbox) compose(n models.Notice, prefs models.NoticePreferences) models.
 		Body:        body,
 		Link:        n.Link,
 		Urgent:      n.Kind.Urgent(),
-		Created:     b.now().UTC().Truncate(time.Millisecond),
+		Created:     at.UTC().Truncate(time.Millisecond),
 	}
 }
 
-// NotifyMany is Notify for many notices (a reminder run's), with the
-// writes of the new ones made in three batches: queue items, then
-// notifications, then inbox positions, each one commit on the embedded
-// store. The order and the rules are Notify's; a notice whose notification
-// exists, whose position was taken meanwhile, or whose recipient has
-// another notice in the batch goes the one-at-a-time way. It returns how
-// many notices have their notification (turned-off categories do not).
+// NotifyMany is Notify for many notices (a job's), with the writes of the
+// new ones made in three batches: queue items, then notifications, then
+// inbox positions, each one commit on the embedded store. The order and
+// the rules are Notify's; a notice whose notification exists, whose
+// position was taken meanwhile, or whose recipient has another notice in
+// the batch goes the one-at-a-time way. It returns how many notices have
+// their notification (turned-off categories do not).
 func (b *Inbox) NotifyMany(ctx context.Context, notices []models.Notice) (int, error) {
+	at := make([]time.Time, len(notices))
+	for i := range at {
+		at[i] = b.now()
+	}
+	notes, err := b.writeMany(ctx, notices, at, true)
+	done := 0
+	for _, n := range notes {
+		if n.ID != "" {
+			done++
+		}
+	}
+	return done, err
+}
+
+// WriteMany is Write for the delivery loop's pass: the notification of
+// each of notices (created at at[i]) written once and placed, the new
+// ones in two batches (notifications, then positions). It returns each
+// notice's notification, the zero value for a category turned off.
+func (b *Inbox) WriteMany(ctx context.Context, notices []models.Notice, at []time.Time) ([]models.Notification, error) {
+	return b.writeMany(ctx, notices, at, false)
+}
+
+// readers is how many reads a batch makes at once.
+const readers = 8
+
+// writeMany is NotifyMany and WriteMany: queue says whether to queue the
+// notices first. out[i] is notices[i]'s notification.
+func (b *Inbox) writeMany(ctx context.Context, notices []models.Notice, at []time.Time, queue bool) ([]models.Notification, error) {
+	out := make([]models.Notification, len(notices))
 	var (
-		fresh []models.Notification
-		later []models.Notice
-		done  int
+		fresh  []models.Notification
+		freshI []int           // the index in notices of each of fresh
+		queued []models.Notice // fresh's notices, for their queue items
+		later  []int
 	)
-	batched := map[string]bool{}
 	for _, n := range notices {
 		if err := n.Validate(); err != nil {
-			return done, err
+			return out, err
 		}
-		id := models.NotificationID(n.Kind, n.EventID, n.Recipient)
-		prior, from, err := b.store.Notification(ctx, id)
-		if err == nil {
-			if _, err := b.place(ctx, prior, from, false); err != nil {
-				return done, err
+	}
+	// The reads first, readers reading at once: each notice's
+	// notification (written already?) and its recipient's preferences.
+	type read struct {
+		prior models.Notification
+		from  int64
+		err   error
+		prefs models.NoticePreferences
+	}
+	reads := make([]read, len(notices))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(readers)
+	for i, n := range notices {
+		g.Go(func() error {
+			r := &reads[i]
+			r.prior, r.from, r.err = b.store.Notification(gctx, models.NotificationID(n.Kind, n.EventID, n.Recipient))
+			if !errors.Is(r.err, models.ErrNotFound) {
+				return nil
 			}
-			done++
+			var err error
+			r.prefs, err = b.store.NoticePreferences(gctx, n.Recipient)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return out, fmt.Errorf("notify: %w", err)
+	}
+	batched := map[string]bool{}
+	for i, n := range notices {
+		r := reads[i]
+		if r.err == nil {
+			var err error
+			if out[i], err = b.place(ctx, r.prior, r.from, false); err != nil {
+				return out, err
+			}
 			continue
 		}
-		if !errors.Is(err, models.ErrNotFound) {
-			return done, fmt.Errorf("notify: %w", err)
+		if !errors.Is(r.err, models.ErrNotFound) {
+			return out, fmt.Errorf("notify: %w", r.err)
 		}
 		if batched[n.Recipient] {
-			later = append(later, n)
+			later = append(later, i)
 			continue
 		}
-		prefs, err := b.store.NoticePreferences(ctx, n.Recipient)
-		if err != nil {
-			return done, fmt.Errorf("notify: %w", err)
-		}
-		if prefs.Enabled(n.Kind.Category()) {
+		if r.prefs.Enabled(n.Kind.Category()) {
 			batched[n.Recipient] = true
-			fresh = append(fresh, b.compose(n, prefs))
+			fresh = append(fresh, b.compose(n, r.prefs, at[i]))
+			freshI = append(freshI, i)
+			queued = append(queued, n)
 		}
 	}
-	if err := b.store.EnqueueNotifications(ctx, fresh); err != nil {
-		return done, fmt.Errorf("notify: queue: %w", err)
+	if queue && len(queued) > 0 {
+		if err := b.store.QueueNotices(ctx, queued, fresh[0].Created); err != nil {
+			return out, fmt.Errorf("notify: queue: %w", err)
+		}
 	}
+	// Each recipient is in fresh once, so their lengths are read at once.
 	from := make([]int64, len(fresh))
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(readers)
 	for i, note := range fresh {
-		var err error
-		if from[i], err = b.length(ctx, note.Recipient); err != nil {
-			return done, fmt.Errorf("notify: %w", err)
-		}
+		g.Go(func() error {
+			var err error
+			from[i], err = b.length(gctx, note.Recipient)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return out, fmt.Errorf("notify: %w", err)
 	}
 	existed, err := b.store.InsertNotifications(ctx, fresh, from)
 	if err != nil {
-		return done, fmt.Errorf("notify: %w", err)
+		return out, fmt.Errorf("notify: %w", err)
 	}
-	var placing []models.Notification
-	var placingFrom []int64
+	var (
+		placing     []models.Notification
+		placingFrom []int64
+		placingI    []int
+	)
 	for i, note := range fresh {
 		if existed[i] {
-			if _, err := b.Place(ctx, note.ID); err != nil {
-				return done, err
+			if out[freshI[i]], err = b.Place(ctx, note.ID); err != nil {
+				return out, err
 			}
-			done++
 			continue
 		}
 		note.Seq = from[i] + 1
-		placing, placingFrom = append(placing, note), append(placingFrom, from[i])
+		placing, placingFrom, placingI = append(placing, note), append(placingFrom, from[i]), append(placingI, freshI[i])
 	}
 	taken, err := b.store.InsertInboxEntries(ctx, placing)
 	if err != nil {
-		return done, fmt.Errorf("notify: %w", err)
+		return out, fmt.Errorf("notify: %w", err)
 	}
 	for i, note := range placing {
+		out[placingI[i]] = note
 		switch {
 		case taken[i]:
 			// Someone took the position since: walk on from there.
-			if _, err := b.place(ctx, note, placingFrom[i], false); err != nil {
-				return done, err
+			if out[placingI[i]], err = b.place(ctx, note, placingFrom[i], false); err != nil {
+				return out, err
 			}
 		case note.Seq%hintEvery == 0:
 			if err := b.store.SetInboxHint(ctx, note.Recipient, note.Seq); err != nil {
-				return done, fmt.Errorf("notify: %w", err)
+				return out, fmt.Errorf("notify: %w", err)
 			}
 		}
-		done++
 	}
-	for _, n := range later {
-		note, err := b.Notify(ctx, n)
-		if err != nil {
-			return done, err
-		}
-		if note.ID != "" {
-			done++
+	for _, i := range later {
+		if out[i], err = b.write(ctx, notices[i], at[i], queue); err != nil {
+			return out, err
 		}
 	}
-	return done, nil
+	return out, nil
 }
 
 // Place puts the notification with id into its recipient's inbox unless it

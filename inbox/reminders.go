@@ -4,27 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/linli-community/linli/models"
 )
 
-// PointsAccounts lists every points account (the store).
-type PointsAccounts interface {
-	// EachPointsAccount calls fn for every account of asset POINTS until
-	// fn returns an error, which it returns.
-	EachPointsAccount(ctx context.Context, fn func(models.Account) error) error
-}
-
-// History reads an account's entries (ledger.Ledger.History).
-type History interface {
-	// History returns up to limit entries of acct, newest first, with seq
-	// below before (0: from the newest), and the before of the next page
-	// (0 at the end).
-	History(ctx context.Context, acct models.Account, before int64, limit int) ([]models.Entry, int64, error)
+// PointsEntries streams the ledger's points entries (the store).
+type PointsEntries interface {
+	// EachPointsEntry calls fn for every entry of asset POINTS, in any
+	// order, with at least its account, community, seq, delta, balance
+	// after, kind and time, until fn returns an error, which it returns.
+	EachPointsEntry(ctx context.Context, fn func(models.Entry) error) error
 }
 
 // ExpiryRules gives a community's time zone and points lifetime.
@@ -46,16 +39,14 @@ const (
 
 // Reminders tells residents that points expire soon.
 type Reminders struct {
-	inbox    *Inbox
-	accounts PointsAccounts
-	history  History
-	rules    ExpiryRules
-	workers  int
+	inbox   *Inbox
+	entries PointsEntries
+	rules   ExpiryRules
 }
 
-// NewReminders returns the points-expiry reminders, written through b.
-func NewReminders(b *Inbox, accounts PointsAccounts, history History, rules ExpiryRules) *Reminders {
-	return &Reminders{inbox: b, accounts: accounts, history: history, rules: rules, workers: 8}
+// NewReminders returns the points-expiry reminders, queued through b.
+func NewReminders(b *Inbox, entries PointsEntries, rules ExpiryRules) *Reminders {
+	return &Reminders{inbox: b, entries: entries, rules: rules}
 }
 
 // ReminderCounts says what a reminder run did.
@@ -69,14 +60,18 @@ func (n ReminderCounts) Map() map[string]int {
 	return map[string]int{"accounts": n.Accounts, "reminded": n.Reminded}
 }
 
-// RemindExpiring notifies every resident some of whose points the expiry
+// RemindExpiring tells every resident some of whose points the expiry
 // run for month m (made on the first of the next month) will take: stage
 // Remind30 or Remind7. The amount is the expiry run's own rule
-// (models.PointsExpiry) over the ledger as it stands. Each reminder's
-// notification id is derived from the resident, the stage and m, so a
-// repeated or overlapping run writes none twice. Accounts are read a few
-// at a time and nothing is kept per account after it is done, so memory
-// does not grow with the number of residents.
+// (models.PointsExpiry) over the ledger as it stands, read in one
+// streamed pass over the points entries (no read per resident): each
+// account's tally is a few integers, kept until the pass ends. The
+// reminders are queued in batches (one insert of batchSize queue items
+// each), and the delivery loop writes, places and sends them (Queue). Each
+// reminder's id is derived from the resident, the stage and m, so a
+// repeated or overlapping run writes no notification twice. An entry
+// written while the pass runs may be missed; its resident's amount is then
+// the one before it (the expiry run itself reads the chain).
 func (r *Reminders) RemindExpiring(ctx context.Context, m models.Month, stage ReminderStage) (ReminderCounts, error) {
 	kind := models.NoticePointsExpiring30
 	switch stage {
@@ -86,124 +81,74 @@ func (r *Reminders) RemindExpiring(ctx context.Context, m models.Month, stage Re
 	default:
 		return ReminderCounts{}, models.ErrValidation.Withf("未知的提醒阶段 %q", "unknown reminder stage %q", stage)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	accounts := make(chan models.Account, r.workers)
-	var (
-		accountsSeen, reminded atomic.Int64
-		wg                     sync.WaitGroup
-		errMu                  sync.Mutex
-		firstErr               error
-	)
-	fail := func(err error) {
-		errMu.Lock()
-		defer errMu.Unlock()
-		if firstErr == nil {
-			firstErr = err
-			cancel()
-		}
-	}
 	rules := newRulesCache(r.rules)
-	for range r.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Each worker writes its reminders a batch at a time.
-			var batch []models.Notice
-			flush := func() {
-				n, err := r.inbox.NotifyMany(ctx, batch)
-				reminded.Add(int64(n))
-				batch = batch[:0]
-				if err != nil {
-					fail(fmt.Errorf("points reminders: %w", err))
-				}
+	tallies := map[string]*accountTally{}
+	err := r.entries.EachPointsEntry(ctx, func(e models.Entry) error {
+		t := tallies[e.Account.ResidentID]
+		if t == nil {
+			loc, lifetime, err := rules.get(ctx, e.CommunityID)
+			if err != nil {
+				return fmt.Errorf("remind %s: %w", e.Account, err)
 			}
-			for acct := range accounts {
-				notice, ok, err := r.reminder(ctx, rules, acct, m, kind)
-				if err != nil {
-					fail(fmt.Errorf("remind %s: %w", acct, err))
-					continue
-				}
-				accountsSeen.Add(1)
-				if ok {
-					if batch = append(batch, notice); len(batch) == batchSize {
-						flush()
-					}
-				}
-			}
-			if len(batch) > 0 && ctx.Err() == nil {
-				flush()
-			}
-		}()
-	}
-	err := r.accounts.EachPointsAccount(ctx, func(acct models.Account) error {
-		select {
-		case accounts <- acct:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
+			t = &accountTally{community: e.CommunityID, loc: loc, expiry: models.NewPointsExpiry(m.End(loc).AddDate(0, -lifetime, 0))}
+			tallies[e.Account.ResidentID] = t
 		}
+		t.expiry.Add(e)
+		return nil
 	})
-	close(accounts)
-	wg.Wait()
-	n := ReminderCounts{Accounts: int(accountsSeen.Load()), Reminded: int(reminded.Load())}
-	if firstErr != nil {
-		return n, firstErr
-	}
+	n := ReminderCounts{Accounts: len(tallies)}
 	if err != nil {
 		return n, fmt.Errorf("points reminders: %w", err)
+	}
+	residents := make([]string, 0, len(tallies))
+	for id, t := range tallies {
+		if t.expiry.Due(0) > 0 {
+			residents = append(residents, id)
+		}
+	}
+	sort.Strings(residents)
+	at := r.inbox.now().UTC().Truncate(time.Millisecond)
+	batch := make([]models.Notice, 0, batchSize)
+	flush := func() error {
+		if err := r.inbox.store.QueueNotices(ctx, batch, at); err != nil {
+			return fmt.Errorf("points reminders: %w", err)
+		}
+		n.Reminded += len(batch)
+		batch = batch[:0]
+		return nil
+	}
+	for _, id := range residents {
+		t := tallies[id]
+		batch = append(batch, models.Notice{
+			Kind:        kind,
+			EventID:     m.String(),
+			Recipient:   id,
+			CommunityID: t.community,
+			Args:        map[string]string{"points": strconv.FormatInt(t.expiry.Due(0), 10), "date": m.End(t.loc).Format("2006-01-02")},
+			Link:        "/me/points",
+		})
+		if len(batch) == batchSize {
+			if err := flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	if len(batch) > 0 {
+		if err := flush(); err != nil {
+			return n, err
+		}
 	}
 	return n, nil
 }
 
-// batchSize is how many reminders one worker writes at once.
-const batchSize = 64
+// batchSize is how many reminders one insert queues.
+const batchSize = 500
 
-// reminder tallies acct for month m's expiry and returns the notice to
-// its resident when some points are due.
-func (r *Reminders) reminder(ctx context.Context, rules *rulesCache, acct models.Account, m models.Month, kind models.NoticeKind) (models.Notice, bool, error) {
-	var (
-		tally     *models.PointsExpiry
-		community string
-		loc       *time.Location
-	)
-	for before := int64(0); ; {
-		page, next, err := r.history.History(ctx, acct, before, 100)
-		if err != nil {
-			return models.Notice{}, false, err
-		}
-		for _, e := range page {
-			if tally == nil {
-				// The newest entry names the account's community.
-				community = e.CommunityID
-				var lifetime int
-				if loc, lifetime, err = rules.get(ctx, community); err != nil {
-					return models.Notice{}, false, err
-				}
-				tally = models.NewPointsExpiry(m.End(loc).AddDate(0, -lifetime, 0))
-			}
-			tally.Add(e)
-		}
-		if next == 0 {
-			break
-		}
-		before = next
-	}
-	if tally == nil {
-		return models.Notice{}, false, nil
-	}
-	due := tally.Due(0)
-	if due == 0 {
-		return models.Notice{}, false, nil
-	}
-	return models.Notice{
-		Kind:        kind,
-		EventID:     m.String(),
-		Recipient:   acct.ResidentID,
-		CommunityID: community,
-		Args:        map[string]string{"points": strconv.FormatInt(due, 10), "date": m.End(loc).Format("2006-01-02")},
-		Link:        "/me/points",
-	}, true, nil
+// accountTally is one account's expiry tally during a reminder run.
+type accountTally struct {
+	community string
+	loc       *time.Location
+	expiry    *models.PointsExpiry
 }
 
 // rulesCache keeps each community's rules for one run.

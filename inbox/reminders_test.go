@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/linli-community/linli/inbox"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/outbound"
 )
 
 // fixedRules is one community in Shanghai with a 24-month lifetime.
@@ -48,7 +51,7 @@ func TestIssue16_4_ExpiryRemindersOncePerResidentAndStage(t *testing.T) {
 	post("spent", 40, models.KindAward)
 	post("spent", -30, models.KindDeduct)
 
-	r := inbox.NewReminders(b, st, l, fixedRules{})
+	r := inbox.NewReminders(b, st, fixedRules{})
 	dec := models.MonthOf(time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC), time.UTC)
 	runs := make([]inbox.ReminderCounts, 8)
 	errs := make([]error, 8)
@@ -64,6 +67,11 @@ func TestIssue16_4_ExpiryRemindersOncePerResidentAndStage(t *testing.T) {
 	}
 	if runs[0].Accounts != 3 || runs[0].Reminded != 1 {
 		t.Fatalf("counts %+v: want 3 accounts, 1 reminded", runs[0])
+	}
+	// The run queued its reminders; the delivery loop writes them.
+	loop := outbound.NewDeliverer(st, b, nil, outbound.Options{}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if _, err := loop.Pass(ctx); err != nil {
+		t.Fatal(err)
 	}
 	for _, stage := range []models.NoticeKind{models.NoticePointsExpiring30, models.NoticePointsExpiring7} {
 		n, _, err := st.Notification(ctx, models.NotificationID(stage, "2026-12", "old"))

@@ -153,6 +153,15 @@ func CleanText(field, s string, max int) (string, error) {
 	return s, nil
 }
 
+// CleanOptionalText is CleanText for a text that may be left out: a blank
+// one is none ("").
+func CleanOptionalText(field, s string, max int) (string, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", nil
+	}
+	return CleanText(field, s, max)
+}
+
 // MaxReason bounds the reason a decision or a correction gives.
 const MaxReason = 500
 

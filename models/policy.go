@@ -2,7 +2,10 @@ package models
 
 import (
 	"fmt"
+	"reflect"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // Policy is a community's rules. Policies are versioned: a version applies
@@ -120,47 +123,88 @@ func DefaultPolicy(communityID string) Policy {
 	}
 }
 
+// policyRange is the range one numeric rule of Policy must lie in: from
+// min (or, when minOf names another rule, from that rule's value) to max.
+// The rule is named by its Policy field; the name a caller sees is that
+// field in snake case, as the API and the store spell it.
+type policyRange struct {
+	field string
+	min   int64
+	minOf string
+	max   int64
+}
+
+// between is a rule that lies from min to max.
+func between(field string, min, max int64) policyRange {
+	return policyRange{field: field, min: min, max: max}
+}
+
+// notBelow is a rule that lies from the value of rule minOf to max.
+func notBelow(field, minOf string, max int64) policyRange {
+	return policyRange{field: field, minOf: minOf, max: max}
+}
+
+// policyRanges is the one table of Policy's numeric rules and their ranges,
+// in the order Validate checks them. Every integer field of Policy but
+// Version has a row; TestIssue12_5_PolicyRangesCoverEveryRule fails if one
+// is missing or names no field.
+var policyRanges = []policyRange{
+	between("MaxAward", 1, MaxAmount),
+	between("MaxDeduct", 1, MaxAmount),
+	between("PointsPerHour", 0, 10_000),
+	between("MaxMinutesPerDay", 1, 24*60),
+	between("AutoApproveDays", 1, 365),
+	between("ClaimExpiryDays", 0, 365),
+	between("CheckinGraceMinutes", 0, 240),
+	between("DebtFloorMinutes", 0, 1000*60),
+	between("GiftMinAge", 0, 120),
+	between("GiftYearlyCapMinutes", 0, MaxAmount),
+	between("PointsLifetimeMonths", 1, 1200),
+	between("HoldExpiryDays", 1, 365),
+	between("MerchantRefundDays", 0, 365),
+	between("NoticeDays", 1, 90),
+	between("ListingDays", 1, 3650),
+	between("ListingPoints", 0, MaxAmount),
+	between("AllowanceBase", 0, MaxAmount),
+	between("AllowancePerDuty", 0, MaxAmount),
+	between("AllowanceCap", 0, MaxAmount),
+	between("OneStarPoints", 1, MaxAmount),
+	notBelow("TwoStarPoints", "OneStarPoints", MaxAmount),
+	notBelow("ModelStarPoints", "TwoStarPoints", MaxAmount),
+	between("FilialMinAge", 0, 120),
+	between("FilialFreeMinutes", 0, 24*60),
+	between("FilialFromMinute", 0, 24*60),
+	notBelow("FilialToMinute", "FilialFromMinute", 24*60),
+	between("FilialVisitorBays", 0, 10_000),
+	between("RetentionYears", 0, 30),
+}
+
+// snakeCase spells a Policy field as the API and the store name it:
+// "MaxMinutesPerDay" is "max_minutes_per_day".
+func snakeCase(field string) string {
+	var b strings.Builder
+	for i, r := range field {
+		if unicode.IsUpper(r) {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // Validate checks every rule is in range.
 func (p Policy) Validate() error {
-	bad := func(field string, min, max int64, v int64) error {
-		if v < min || v > max {
-			return ErrValidation.Withf("%s 须在 %d 到 %d 之间。", "%s must be between %d and %d", field, min, max)
+	rules := reflect.ValueOf(p)
+	for _, r := range policyRanges {
+		min := r.min
+		if r.minOf != "" {
+			min = rules.FieldByName(r.minOf).Int()
 		}
-		return nil
-	}
-	checks := []error{
-		bad("max_award", 1, MaxAmount, int64(p.MaxAward)),
-		bad("max_deduct", 1, MaxAmount, int64(p.MaxDeduct)),
-		bad("points_per_hour", 0, 10_000, int64(p.PointsPerHour)),
-		bad("max_minutes_per_day", 1, 24*60, int64(p.MaxMinutesPerDay)),
-		bad("auto_approve_days", 1, 365, int64(p.AutoApproveDays)),
-		bad("claim_expiry_days", 0, 365, int64(p.ClaimExpiryDays)),
-		bad("checkin_grace_minutes", 0, 240, int64(p.CheckinGraceMinutes)),
-		bad("debt_floor_minutes", 0, 1000*60, int64(p.DebtFloorMinutes)),
-		bad("gift_min_age", 0, 120, int64(p.GiftMinAge)),
-		bad("gift_yearly_cap_minutes", 0, MaxAmount, int64(p.GiftYearlyCapMinutes)),
-		bad("points_lifetime_months", 1, 1200, int64(p.PointsLifetimeMonths)),
-		bad("hold_expiry_days", 1, 365, int64(p.HoldExpiryDays)),
-		bad("merchant_refund_days", 0, 365, int64(p.MerchantRefundDays)),
-		bad("notice_days", 1, 90, int64(p.NoticeDays)),
-		bad("listing_days", 1, 3650, int64(p.ListingDays)),
-		bad("listing_points", 0, MaxAmount, int64(p.ListingPoints)),
-		bad("allowance_base", 0, MaxAmount, int64(p.AllowanceBase)),
-		bad("allowance_per_duty", 0, MaxAmount, int64(p.AllowancePerDuty)),
-		bad("allowance_cap", 0, MaxAmount, int64(p.AllowanceCap)),
-		bad("one_star_points", 1, MaxAmount, int64(p.OneStarPoints)),
-		bad("two_star_points", int64(p.OneStarPoints), MaxAmount, int64(p.TwoStarPoints)),
-		bad("model_star_points", int64(p.TwoStarPoints), MaxAmount, int64(p.ModelStarPoints)),
-		bad("filial_min_age", 0, 120, int64(p.FilialMinAge)),
-		bad("filial_free_minutes", 0, 24*60, int64(p.FilialFreeMinutes)),
-		bad("filial_from_minute", 0, 24*60, int64(p.FilialFromMinute)),
-		bad("filial_to_minute", int64(p.FilialFromMinute), 24*60, int64(p.FilialToMinute)),
-		bad("filial_visitor_bays", 0, 10_000, int64(p.FilialVisitorBays)),
-		bad("retention_years", 0, 30, int64(p.RetentionYears)),
-	}
-	for _, err := range checks {
-		if err != nil {
-			return err
+		if v := rules.FieldByName(r.field).Int(); v < min || v > r.max {
+			return ErrValidation.Withf("%s 须在 %d 到 %d 之间。", "%s must be between %d and %d", snakeCase(r.field), min, r.max)
 		}
 	}
 	if len(p.DutyChecklist) > 30 {

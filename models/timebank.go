@@ -97,13 +97,14 @@ type Decision struct {
 // Correction is a volunteer's request to change a record (民政部令第67号
 // gives volunteers that right) and, once decided, staff's answer.
 type Correction struct {
-	ID         string
-	RecordID   string
-	ResidentID string
-	N          int
-	Minutes    Minutes // what the volunteer asks for
-	Reason     string
-	At         time.Time
+	ID          string
+	RecordID    string
+	ResidentID  string
+	CommunityID string // puts it on its community's list of corrections
+	N           int
+	Minutes     Minutes // what the volunteer asks for
+	Reason      string
+	At          time.Time
 
 	Decided  bool
 	Accepted bool
@@ -409,4 +410,6 @@ type RecordFilter struct {
 	ResidentID  string
 	State       RecordState
 	From, To    time.Time // on Start; zero is open
+	ActivityID  string
+	Category    string
 }

@@ -41,7 +41,7 @@ func TestIssue12_5_PostAidAndCreditFundCleanTheirOwnInput(t *testing.T) {
 			t.Errorf("%s: err %v, want VALIDATION", name, err)
 		}
 	}
-	if got := e.balance(t, "r1", models.AssetHours); got != 600 {
+	if got := e.Balance(t, "r1", models.AssetHours); got != 600 {
 		t.Fatalf("refused posts held hours: balance %d, want 600", got)
 	}
 	if aids, _, err := e.aid.Aids(ctx, res("r1"), "", 50); err != nil || len(aids) != 0 {
@@ -71,11 +71,11 @@ func TestIssue12_5_PostAidAndCreditFundCleanTheirOwnInput(t *testing.T) {
 			OpID: "k:s:fund-" + name,
 			Hash: "h",
 		}
-		if _, err := e.aid.CreditFund(ctx, e.staff, credit.minutes, credit.reason, idem); !errors.Is(err, models.ErrValidation) {
+		if _, err := e.aid.CreditFund(ctx, e.Staff, credit.minutes, credit.reason, idem); !errors.Is(err, models.ErrValidation) {
 			t.Errorf("credit fund, %s: err %v, want VALIDATION", name, err)
 		}
 	}
-	if fund, err := e.aid.Fund(ctx, e.staff); err != nil || fund.Amount != 0 || fund.Seq != 0 {
+	if fund, err := e.aid.Fund(ctx, e.Staff); err != nil || fund.Amount != 0 || fund.Seq != 0 {
 		t.Fatalf("refused credits moved the fund: %+v %v", fund, err)
 	}
 }

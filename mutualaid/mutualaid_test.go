@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/mutualaid"
@@ -18,7 +19,7 @@ import (
 // seedHours credits minutes to a resident's HOURS account.
 func (e *tbEnv) seedHours(t *testing.T, id string, minutes int64) {
 	t.Helper()
-	if _, err := e.led.Post(ctx, ledger.Posting{OpID: "seed:" + id + ":" + newID(), Hash: "h", Account: models.AccountOf(id, models.AssetHours),
+	if _, err := e.Ledger.Post(ctx, ledger.Posting{OpID: "seed:" + id + ":" + communitytest.NewID(), Hash: "h", Account: models.AccountOf(id, models.AssetHours),
 		CommunityID: "A", Delta: minutes, Kind: models.KindService, Actor: "t"}); err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +27,7 @@ func (e *tbEnv) seedHours(t *testing.T, id string, minutes int64) {
 
 func (e *tbEnv) mustAudit(t *testing.T) {
 	t.Helper()
-	r, err := e.led.Audit(ctx)
+	r, err := e.Ledger.Audit(ctx)
 	if err != nil || !r.OK() {
 		t.Fatalf("audit: %v %+v", err, r.Problems)
 	}
@@ -55,7 +56,7 @@ func (e *tbEnv) mustState(t *testing.T, id string, want models.AidState, whos ..
 // saysWhy checks that a refusal carries its reason in Chinese and English.
 func saysWhy(t *testing.T, err error, code *models.Error) {
 	t.Helper()
-	mustCode(t, err, code)
+	communitytest.MustCode(t, err, code)
 	var me *models.Error
 	if !errors.As(err, &me) || me.Detail == "" || me.DetailZh == "" {
 		t.Fatalf("refusal %v carries no reason in both languages", err)
@@ -154,19 +155,19 @@ func TestIssue19_1_CancelRacingAcceptHasOneWinner(t *testing.T) {
 		default:
 			t.Fatalf("round %d: accept %v, cancel %v; want exactly one to win", i, acceptErr, cancelErr)
 		}
-		if got := e.balance(t, "r2", models.AssetHours); got != paid {
+		if got := e.Balance(t, "r2", models.AssetHours); got != paid {
 			t.Fatalf("round %d: helper has %d, want %d", i, got, paid)
 		}
-		if got := e.balance(t, "r1", models.AssetHours); got != 10_000-paid {
+		if got := e.Balance(t, "r1", models.AssetHours); got != 10_000-paid {
 			t.Fatalf("round %d: requester has %d, want %d (holds of cancelled posts given back)", i, got, 10_000-paid)
 		}
 	}
 	// Nothing is left for the job: no post stranded, nothing paid again.
-	e.clock.advance(60 * 24 * time.Hour)
+	e.Clock.Advance(60 * 24 * time.Hour)
 	if n, err := e.aid.AutoConfirmAid(ctx); err != nil || n != 0 {
 		t.Fatalf("auto-confirm after the rounds: %d %v", n, err)
 	}
-	if e.balance(t, "r2", models.AssetHours) != paid || e.balance(t, "r1", models.AssetHours) != 10_000-paid {
+	if e.Balance(t, "r2", models.AssetHours) != paid || e.Balance(t, "r1", models.AssetHours) != 10_000-paid {
 		t.Fatal("the job moved hours")
 	}
 	e.mustAudit(t)
@@ -214,7 +215,7 @@ func TestIssue19_1_UngatedRaceNeverStrandsAPost(t *testing.T) {
 		default:
 			t.Fatalf("round %d: both refused: accept %v, cancel %v", i, acceptErr, cancelErr)
 		}
-		if h, r := e.balance(t, "r2", models.AssetHours), e.balance(t, "r1", models.AssetHours); h != paid || r != 10_000-paid {
+		if h, r := e.Balance(t, "r2", models.AssetHours), e.Balance(t, "r1", models.AssetHours); h != paid || r != 10_000-paid {
 			t.Fatalf("round %d: helper %d, requester %d; want %d and %d", i, h, r, paid, 10_000-paid)
 		}
 	}
@@ -255,20 +256,20 @@ func TestIssue19_2_DisputeRacingConfirmHasOneWinner(t *testing.T) {
 			saysWhy(t, confirmErr, models.ErrAidState)
 			e.mustState(t, a.ID, models.AidDisputed, "r1", "r2")
 			held += minutes
-			if got := e.balance(t, "r2", models.AssetHours); got != paid {
+			if got := e.Balance(t, "r2", models.AssetHours); got != paid {
 				t.Fatalf("round %d: a disputed post paid the helper: %d, want %d", i, got, paid)
 			}
 			// The job does not confirm a disputed post, however late.
-			e.clock.advance(8 * 24 * time.Hour)
+			e.Clock.Advance(8 * 24 * time.Hour)
 			if n, err := e.aid.AutoConfirmAid(ctx); err != nil || n != 0 {
 				t.Fatalf("round %d: auto-confirm of a disputed post: %d %v", i, n, err)
 			}
-			if got := e.balance(t, "r2", models.AssetHours); got != paid {
+			if got := e.Balance(t, "r2", models.AssetHours); got != paid {
 				t.Fatalf("round %d: the job paid a disputed post", i)
 			}
 			// Staff rule: pay in even rounds, cancel in odd ones.
 			pay := i%2 == 0
-			got, err := e.aid.ResolveAid(ctx, e.staff, a.ID, pay, "上门核实")
+			got, err := e.aid.ResolveAid(ctx, e.Staff, a.ID, pay, "上门核实")
 			if err != nil {
 				t.Fatalf("round %d: resolve: %v", i, err)
 			}
@@ -285,10 +286,10 @@ func TestIssue19_2_DisputeRacingConfirmHasOneWinner(t *testing.T) {
 		default:
 			t.Fatalf("round %d: confirm %v, dispute %v; want exactly one to win", i, confirmErr, disputeErr)
 		}
-		if got := e.balance(t, "r2", models.AssetHours); got != paid {
+		if got := e.Balance(t, "r2", models.AssetHours); got != paid {
 			t.Fatalf("round %d: helper has %d, want %d", i, got, paid)
 		}
-		if got := e.balance(t, "r1", models.AssetHours); got != 10_000-paid-held {
+		if got := e.Balance(t, "r1", models.AssetHours); got != 10_000-paid-held {
 			t.Fatalf("round %d: requester has %d, want %d", i, got, 10_000-paid-held)
 		}
 	}
@@ -311,7 +312,7 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 	if errors.As(err, &me); !strings.Contains(me.DetailZh, "660") || !strings.Contains(me.DetailZh, "600") {
 		t.Fatalf("the reason does not name the minutes and the floor: %q", me.DetailZh)
 	}
-	if b := e.balance(t, "r5", models.AssetHours); b != 0 {
+	if b := e.Balance(t, "r5", models.AssetHours); b != 0 {
 		t.Fatalf("a refused request left %d", b)
 	}
 	if list, _, _ := e.aid.Aids(ctx, res("r6"), "", 50); len(list) != 0 {
@@ -319,7 +320,7 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 	}
 	// Up to the floor it is held; one minute more is refused.
 	a := e.mustPost(t, "r5", models.AidRequest, 600)
-	if b := e.balance(t, "r5", models.AssetHours); b != -600 {
+	if b := e.Balance(t, "r5", models.AssetHours); b != -600 {
 		t.Fatalf("held %d, want -600", b)
 	}
 	_, err = e.aid.PostAid(ctx, res("r5"), mutualaid.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 1})
@@ -330,7 +331,7 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if b := e.balance(t, "r5", models.AssetHours); b != 0 {
+	if b := e.Balance(t, "r5", models.AssetHours); b != 0 {
 		t.Fatalf("after cancelling: %d, want 0", b)
 	}
 
@@ -340,14 +341,14 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 	_, err = e.aid.AcceptAid(ctx, res("r5"), o.ID)
 	saysWhy(t, err, models.ErrInsufficientHours)
 	e.mustState(t, o.ID, models.AidOpen, "r6", "r7")
-	if b := e.balance(t, "r5", models.AssetHours); b != 0 {
+	if b := e.Balance(t, "r5", models.AssetHours); b != 0 {
 		t.Fatalf("a refused acceptance left %d", b)
 	}
 	e.seedHours(t, "r7", 100)
 	if _, err := e.aid.AcceptAid(ctx, res("r7"), o.ID); err != nil {
 		t.Fatalf("accept within the floor: %v", err)
 	}
-	if b := e.balance(t, "r7", models.AssetHours); b != -560 {
+	if b := e.Balance(t, "r7", models.AssetHours); b != -560 {
 		t.Fatalf("accepter holds %d, want -560", b)
 	}
 	if _, err := e.aid.AidDone(ctx, res("r6"), o.ID); err != nil {
@@ -358,28 +359,28 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if h, r := e.balance(t, "r6", models.AssetHours), e.balance(t, "r7", models.AssetHours); h != 660 || r != -560 {
+	if h, r := e.Balance(t, "r6", models.AssetHours), e.Balance(t, "r7", models.AssetHours); h != 660 || r != -560 {
 		t.Fatalf("after confirming: helper %d, requester %d; want 660, -560", h, r)
 	}
 
 	// An open request nobody takes up expires a day after its time, and
 	// its hold goes back.
 	x, err := e.aid.PostAid(ctx, res("r8"), mutualaid.NewAid{Kind: models.AidRequest, Title: "取快递", Minutes: 100,
-		When: e.clock.now().Add(time.Hour)})
+		When: e.Clock.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := e.balance(t, "r8", models.AssetHours); b != -100 {
+	if b := e.Balance(t, "r8", models.AssetHours); b != -100 {
 		t.Fatalf("held %d, want -100", b)
 	}
-	e.clock.advance(2 * 24 * time.Hour)
+	e.Clock.Advance(2 * 24 * time.Hour)
 	for range 2 {
 		if _, err := e.aid.AutoConfirmAid(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
 	e.mustState(t, x.ID, models.AidExpired, "r8")
-	if b := e.balance(t, "r8", models.AssetHours); b != 0 {
+	if b := e.Balance(t, "r8", models.AssetHours); b != 0 {
 		t.Fatalf("after expiry: %d, want 0", b)
 	}
 	e.mustAudit(t)
@@ -400,10 +401,10 @@ func TestIssue19_3_CrashAfterConfirmStillPaysHelperOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Steps 1 (accept) and 2 (done) are written; step 3 is the confirmation.
-	if err := mutualaid.InsertAidStep(ctx, e.aid, a.ID, models.AidStep{N: 3, Kind: models.AidStepConfirm, Actor: "r1", At: e.clock.now()}); err != nil {
+	if err := mutualaid.InsertAidStep(ctx, e.aid, a.ID, models.AidStep{N: 3, Kind: models.AidStepConfirm, Actor: "r1", At: e.Clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if b := e.balance(t, "r2", models.AssetHours); b != 0 {
+	if b := e.Balance(t, "r2", models.AssetHours); b != 0 {
 		t.Fatalf("paid before anyone read on: %d", b)
 	}
 	var wg sync.WaitGroup
@@ -434,7 +435,7 @@ func TestIssue19_3_CrashAfterConfirmStillPaysHelperOnce(t *testing.T) {
 	if _, err := e.aid.ConfirmAid(ctx, res("r1"), a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if h, r := e.balance(t, "r2", models.AssetHours), e.balance(t, "r1", models.AssetHours); h != 90 || r != 910 {
+	if h, r := e.Balance(t, "r2", models.AssetHours), e.Balance(t, "r1", models.AssetHours); h != 90 || r != 910 {
 		t.Fatalf("helper %d, requester %d; want 90 and 910", h, r)
 	}
 	e.mustAudit(t)
@@ -467,7 +468,7 @@ func TestIssue19_10_ClosedPostsOnlyForTheirParties(t *testing.T) {
 		if list, _, _ := e.aid.Aids(ctx, res("r3"), "", 50); len(list) != 0 {
 			t.Fatalf("a neighbour lists an %s post: %+v", state, list)
 		}
-		for _, p := range []models.Principal{res("r1"), res("r2"), e.staff} {
+		for _, p := range []models.Principal{res("r1"), res("r2"), e.Staff} {
 			got, err := e.aid.Aid(ctx, p, a.ID)
 			if err != nil || got.RequesterID != "r1" || got.HelperID != "r2" || got.HelperName != "居**" {
 				t.Fatalf("%s reads the %s post: %+v %v", p.ResidentID, state, got, err)
@@ -520,14 +521,14 @@ func TestIssue19_11_MutualAidPagesWithMaskedNamesAndGiftsNameBothSides(t *testin
 		t.Fatalf("%d posts over %d pages; want 5 over 3", len(got), pages)
 	}
 
-	if err := e.st.SetResidentFamily(ctx, "r1", []models.FamilyLink{{ResidentID: "r9", Relation: "父母", Verified: true}}); err != nil {
+	if err := e.Store.SetResidentFamily(ctx, "r1", []models.FamilyLink{{ResidentID: "r9", Relation: "父母", Verified: true}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.tb.GiftHours(ctx, res("r1"), "r9", 30, community.Idempotency{Key: "k", OpID: "k:r1:gift", Hash: "h"}); err != nil {
+	if _, err := e.Timebank.GiftHours(ctx, res("r1"), "r9", 30, community.Idempotency{Key: "k", OpID: "k:r1:gift", Hash: "h"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, who := range []string{"r1", "r9"} {
-		gs, err := e.tb.Gifts(ctx, res(who))
+		gs, err := e.Timebank.Gifts(ctx, res(who))
 		if err != nil || len(gs) != 1 || gs[0].FromName != "居**" || gs[0].ToName != "居**" {
 			t.Fatalf("%s's gifts: %+v %v", who, gs, err)
 		}
@@ -576,18 +577,18 @@ func TestDebtFloorUnderConcurrentConfirmations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if b := e.balance(t, "r1", models.AssetHours); b != -480 {
+	if b := e.Balance(t, "r1", models.AssetHours); b != -480 {
 		t.Fatalf("requester at %d, want -480", b)
 	}
-	if b := e.balance(t, "r2", models.AssetHours) + e.balance(t, "r3", models.AssetHours); b != 480 {
+	if b := e.Balance(t, "r2", models.AssetHours) + e.Balance(t, "r3", models.AssetHours); b != 480 {
 		t.Fatalf("helpers got %d, want 480", b)
 	}
-	r, err := e.led.Audit(ctx)
+	r, err := e.Ledger.Audit(ctx)
 	if err != nil || !r.OK() {
 		t.Fatalf("audit: %v %+v", err, r.Problems)
 	}
 	_, err = e.aid.CancelAid(ctx, res("r1"), aids[0].ID, "x")
-	mustCode(t, err, models.ErrAidState)
+	communitytest.MustCode(t, err, models.ErrAidState)
 }
 
 // Help for a flagged resident is paid by the community fund, which goes to
@@ -595,10 +596,10 @@ func TestDebtFloorUnderConcurrentConfirmations(t *testing.T) {
 func TestFundPaysForNeedy(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
-	if err := e.aid.SetNeedy(ctx, e.staff, "r9", true); err != nil {
+	if err := e.aid.SetNeedy(ctx, e.Staff, "r9", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.aid.CreditFund(ctx, e.staff, 300, "区里拨付", community.Idempotency{Key: "k1", OpID: "k:s:fund1", Hash: "h"}); err != nil {
+	if _, err := e.aid.CreditFund(ctx, e.Staff, 300, "区里拨付", community.Idempotency{Key: "k1", OpID: "k:s:fund1", Hash: "h"}); err != nil {
 		t.Fatal(err)
 	}
 	a, _ := e.aid.PostAid(ctx, res("r9"), mutualaid.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200})
@@ -608,13 +609,13 @@ func TestFundPaysForNeedy(t *testing.T) {
 	if _, err := e.aid.ConfirmAid(ctx, res("r9"), a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if e.balance(t, "r9", models.AssetHours) != 0 || e.balance(t, "r2", models.AssetHours) != 200 {
+	if e.Balance(t, "r9", models.AssetHours) != 0 || e.Balance(t, "r2", models.AssetHours) != 200 {
 		t.Fatal("the fund did not pay")
 	}
 	// The fund's 100 minutes cannot hold a second 200-minute request.
 	_, err := e.aid.PostAid(ctx, res("r9"), mutualaid.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200})
-	mustCode(t, err, models.ErrInsufficientHours)
-	if f, _ := e.aid.Fund(ctx, e.staff); f.Amount != 100 {
+	communitytest.MustCode(t, err, models.ErrInsufficientHours)
+	if f, _ := e.aid.Fund(ctx, e.Staff); f.Amount != 100 {
 		t.Fatalf("fund = %d", f.Amount)
 	}
 	// Auto-confirmation: helper marks done, the job confirms after N days once.
@@ -625,13 +626,13 @@ func TestFundPaysForNeedy(t *testing.T) {
 	if _, err := e.aid.AidDone(ctx, res("r3"), c.ID); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.advance(8 * 24 * time.Hour)
+	e.Clock.Advance(8 * 24 * time.Hour)
 	n1, err1 := e.aid.AutoConfirmAid(ctx)
 	n2, err2 := e.aid.AutoConfirmAid(ctx)
 	if err1 != nil || err2 != nil || n1 != 1 || n2 != 0 {
 		t.Fatalf("auto-confirm: %d %v, %d %v", n1, err1, n2, err2)
 	}
-	if e.balance(t, "r3", models.AssetHours) != 60 || e.balance(t, "r4", models.AssetHours) != -60 {
+	if e.Balance(t, "r3", models.AssetHours) != 60 || e.Balance(t, "r4", models.AssetHours) != -60 {
 		t.Fatal("offer: hours did not move from the requester to the helper")
 	}
 }
@@ -663,29 +664,29 @@ func TestMutualAidCancelDisputeResolve(t *testing.T) {
 	if _, err := e.aid.DisputeAid(ctx, res("r1"), b.ID, "没修好"); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.advance(30 * 24 * time.Hour)
+	e.Clock.Advance(30 * 24 * time.Hour)
 	if n, err := e.aid.AutoConfirmAid(ctx); err != nil || n != 0 {
 		t.Fatalf("a disputed post confirmed itself: %d %v", n, err)
 	}
 	if _, err := e.aid.ResolveAid(ctx, res("r2"), b.ID, true, "x"); !errors.Is(err, models.ErrForbidden) {
 		t.Fatalf("resident resolves: %v", err)
 	}
-	got, err := e.aid.ResolveAid(ctx, e.staff, b.ID, true, "上门核实已修好")
+	got, err := e.aid.ResolveAid(ctx, e.Staff, b.ID, true, "上门核实已修好")
 	if err != nil || got.State != models.AidConfirmed {
 		t.Fatalf("resolve: %+v %v", got, err)
 	}
 	// The same resolution again (its answer was lost) answers the same and
 	// moves nothing more; another one is refused.
-	if again, err := e.aid.ResolveAid(ctx, e.staff, b.ID, true, "上门核实已修好"); err != nil || again.State != got.State || again.FinalAt != got.FinalAt {
+	if again, err := e.aid.ResolveAid(ctx, e.Staff, b.ID, true, "上门核实已修好"); err != nil || again.State != got.State || again.FinalAt != got.FinalAt {
 		t.Fatalf("repeated resolution: %+v %v\nfirst %+v", again, err, got)
 	}
-	if _, err := e.aid.ResolveAid(ctx, e.staff, b.ID, false, "改判"); models.CodeOf(err) != models.ErrAidState.Code {
+	if _, err := e.aid.ResolveAid(ctx, e.Staff, b.ID, false, "改判"); models.CodeOf(err) != models.ErrAidState.Code {
 		t.Fatalf("another resolution: %v", err)
 	}
-	if e.balance(t, "r1", models.AssetHours) != -90 || e.balance(t, "r3", models.AssetHours) != 90 {
+	if e.Balance(t, "r1", models.AssetHours) != -90 || e.Balance(t, "r3", models.AssetHours) != 90 {
 		t.Fatal("resolution did not move the hours")
 	}
-	if e.balance(t, "r2", models.AssetHours) != 0 {
+	if e.Balance(t, "r2", models.AssetHours) != 0 {
 		t.Fatal("the helper of the cancelled post was paid")
 	}
 }

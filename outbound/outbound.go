@@ -68,6 +68,10 @@ type Queued struct {
 	ID          string
 	CommunityID string
 	At          time.Time
+	// Notice is what the notification is written from (Notifications.Write):
+	// set when the cause queued it; nil when a dead letter's retry queued
+	// a notification written before.
+	Notice *models.Notice
 }
 
 // Attempt is the claim of the n-th sending of a message to a sender,
@@ -150,10 +154,18 @@ type Store interface {
 	DeleteDeadLetter(ctx context.Context, id string) error
 }
 
-// Notifications finds a queued notification, placing it in its
-// recipient's inbox if its writer died before (inbox.Inbox.Place).
+// Notifications writes and finds queued notifications (inbox.Inbox).
 type Notifications interface {
-	// Place returns the notification id, or models.ErrNotFound.
+	// Write writes the notification of n, created at at, once, and places
+	// it in its recipient's inbox; the zero value when the recipient
+	// turned its category off.
+	Write(ctx context.Context, n models.Notice, at time.Time) (models.Notification, error)
+	// WriteMany is Write for many, the new ones in batches; out[i] is
+	// notices[i]'s notification.
+	WriteMany(ctx context.Context, notices []models.Notice, at []time.Time) ([]models.Notification, error)
+	// Place returns the notification id, placing it in its recipient's
+	// inbox if its writer died before; models.ErrNotFound if it was
+	// never written.
 	Place(ctx context.Context, id string) (models.Notification, error)
 }
 
@@ -173,9 +185,11 @@ type Options struct {
 	// Quiet holds non-urgent messages (models.NoticeKind.Urgent) while it
 	// reports true; nil never holds.
 	Quiet func(time.Time) bool
-	// Abandon is how old a queued notification whose notification was
-	// never written may get before it is dropped (its cause died before
-	// writing it; a repeat of the cause queues it again).
+	// Abandon is how old a queue item without its notice (Queued.Notice
+	// nil: queued by a version that wrote the notification in the request)
+	// whose notification was never written may get before it is dropped;
+	// its cause died before writing it. An item with its notice is never
+	// dropped: its notification is written from it.
 	Abandon time.Duration
 }
 
@@ -228,14 +242,17 @@ type Counts struct {
 	Failed  int // attempts that failed in this pass
 	Dead    int // deliveries given up on in this pass
 	Held    int // deliveries held by quiet hours
-	Dropped int // queue items whose notification was never written
+	Dropped int // queue items whose notification was never written (old items), or turned off by the recipient
 	Done    int // notifications delivered (or given up on) at every sender
 }
 
-// Pass delivers what is queued and due: each sender works through the
-// messages on its own workers, so a slow or failing destination holds up
-// none of the others; a notification leaves the queue once every sender
-// has sent it or given up on it.
+// Pass delivers what is queued and due: it first writes and places the
+// notification of each queued notice (the request that caused it only
+// queued it), then each sender works through the messages on its own
+// workers, so a slow or failing destination holds up none of the others;
+// a notification leaves the queue once every sender has sent it or given
+// up on it. An item that fails to be written stays queued for the next
+// pass, and the others go on.
 func (d *Deliverer) Pass(ctx context.Context) (Counts, error) {
 	var n Counts
 	items, err := d.store.QueuedNotifications(ctx, 1000)
@@ -244,7 +261,46 @@ func (d *Deliverer) Pass(ctx context.Context) (Counts, error) {
 	}
 	now := d.now()
 	var notes []models.Notification
+	var failed []error
+	// Items with their notice: written in one batch (one commit for the
+	// notifications, one for their positions); if the batch fails, one at
+	// a time, so one bad item holds up no other.
+	var fresh []Queued
+	var notices []models.Notice
+	var ats []time.Time
 	for _, it := range items {
+		if it.Notice != nil {
+			fresh, notices, ats = append(fresh, it), append(notices, *it.Notice), append(ats, it.At)
+		}
+	}
+	written, err := d.notes.WriteMany(ctx, notices, ats)
+	writeErrs := make([]error, len(fresh))
+	if err != nil {
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		for i := range fresh {
+			written[i], writeErrs[i] = d.notes.Write(ctx, notices[i], ats[i])
+		}
+	}
+	for i, it := range fresh {
+		switch {
+		case writeErrs[i] != nil:
+			failed = append(failed, fmt.Errorf("delivery: %s: %w", it.ID, writeErrs[i]))
+		case written[i].ID == "":
+			// The recipient turned the category off.
+			if err := d.store.DequeueNotification(ctx, it.ID); err != nil {
+				return n, fmt.Errorf("delivery: %w", err)
+			}
+			n.Dropped++
+		default:
+			notes = append(notes, written[i])
+		}
+	}
+	for _, it := range items {
+		if it.Notice != nil {
+			continue
+		}
 		note, err := d.notes.Place(ctx, it.ID)
 		if errors.Is(err, models.ErrNotFound) {
 			if now.Sub(it.At) > d.opts.Abandon {
@@ -256,7 +312,11 @@ func (d *Deliverer) Pass(ctx context.Context) (Counts, error) {
 			continue
 		}
 		if err != nil {
-			return n, fmt.Errorf("delivery: %w", err)
+			if ctx.Err() != nil {
+				return n, ctx.Err()
+			}
+			failed = append(failed, fmt.Errorf("delivery: %s: %w", it.ID, err))
+			continue
 		}
 		notes = append(notes, note)
 	}
@@ -289,7 +349,7 @@ func (d *Deliverer) Pass(ctx context.Context) (Counts, error) {
 			n.Done++
 		}
 	}
-	return n, nil
+	return n, errors.Join(failed...)
 }
 
 // each delivers notes to s on Workers goroutines, writing each outcome

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/rewards"
 )
@@ -33,17 +34,17 @@ func TestClerkTypesTheShortCode(t *testing.T) {
 
 	// Another merchant's clerk may not use it, and does not burn it.
 	_, err = w.rs.ScanCode(ctx, w.clerk("other", w.shop2), qr.Code, idemOf(w.clerk("other", w.shop2), "code-other"))
-	wantCode(t, "another merchant's code", err, models.ErrForbidden)
+	communitytest.WantCode(t, "another merchant's code", err, models.ErrForbidden)
 
 	c := w.clerk("clerk-1", w.shop)
 	for _, bad := range []string{"", "ABC", "ABCDEFGH0", "ABCD-EFG!"} {
 		_, err := w.rs.ScanCode(ctx, c, bad, idemOf(c, "code-bad"))
-		wantCode(t, "malformed code "+bad, err, models.ErrValidation)
+		communitytest.WantCode(t, "malformed code "+bad, err, models.ErrValidation)
 	}
 	typo := []byte(qr.Code)
 	typo[0] = map[bool]byte{true: '2', false: '3'}[typo[0] != '2']
 	_, err = w.rs.ScanCode(ctx, c, string(typo), idemOf(c, "code-typo"))
-	wantCode(t, "mistyped code", err, models.ErrTokenInvalid)
+	communitytest.WantCode(t, "mistyped code", err, models.ErrTokenInvalid)
 	if w.balance(p) != 100 {
 		t.Fatalf("refused codes moved points: balance %d", w.balance(p))
 	}
@@ -60,9 +61,9 @@ func TestClerkTypesTheShortCode(t *testing.T) {
 	// The same token, by its code or scanned, is used up.
 	c2 := w.clerk("clerk-2", w.shop)
 	_, err = w.rs.ScanCode(ctx, c2, qr.Code, idemOf(c2, "code-2"))
-	wantCode(t, "code again", err, models.ErrAlreadyRedeemed)
+	communitytest.WantCode(t, "code again", err, models.ErrAlreadyRedeemed)
 	_, err = w.rs.Scan(ctx, c2, qr.Token, idemOf(c2, "scan-2"))
-	wantCode(t, "token after its code", err, models.ErrAlreadyRedeemed)
+	communitytest.WantCode(t, "token after its code", err, models.ErrAlreadyRedeemed)
 	if w.balance(p) != 80 {
 		t.Fatalf("balance %d after repeats; want 80", w.balance(p))
 	}

@@ -2,77 +2,12 @@ package rewards_test
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/linli-community/linli/directory"
-	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/store/storetest"
 )
 
-// The helpers below are the directory package's test helpers, copied so
-// these tests need no exported test code.
-
-// fakeHasher stands in for Argon2id, which would only slow the tests.
-type fakeHasher struct{}
-
-func (fakeHasher) Hash(pw string) (string, error) { return "fake$" + pw, nil }
-
-var ids atomic.Int64
-
-func newID() string { return fmt.Sprintf("id%08d", ids.Add(1)) }
-
-var testNow = time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
-
-func now() time.Time { return testNow }
-
-func staffOf(community string) models.Principal {
-	return models.Principal{ResidentID: "staff-" + community, CommunityID: community, Roles: []models.Role{models.RoleStaff}}
-}
-
-func residentOf(community, id string) models.Principal {
-	return models.Principal{ResidentID: id, CommunityID: community, Roles: []models.Role{models.RoleResident}}
-}
-
 var ctx = context.Background()
-
-func mustBuilding(t *testing.T, s *directory.Service, p models.Principal, name string) models.Building {
-	t.Helper()
-	b, err := s.CreateBuilding(ctx, p, name, "")
-	if err != nil {
-		t.Fatalf("create building %s: %v", name, err)
-	}
-	return b
-}
-
-func mustHousehold(t *testing.T, s *directory.Service, p models.Principal, buildingID, room string) models.Household {
-	t.Helper()
-	h, err := s.CreateHousehold(ctx, p, buildingID, room, nil)
-	if err != nil {
-		t.Fatalf("create household %s: %v", room, err)
-	}
-	return h
-}
-
-func mustResidentByID(t *testing.T, st *store.Store, id string) models.Resident {
-	t.Helper()
-	r, err := st.Resident(ctx, id)
-	if err != nil {
-		t.Fatalf("read resident %s: %v", id, err)
-	}
-	return r
-}
-
-func wantCode(t *testing.T, what string, err error, want *models.Error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Errorf("%s: got %v, want %s", what, err, want.Code)
-	}
-}
 
 // TestMain runs the package's tests on one embedded store per test binary.
 func TestMain(m *testing.M) { storetest.Main(m) }

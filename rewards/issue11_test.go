@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/policy"
 	"github.com/linli-community/linli/rewards"
 	"github.com/linli-community/linli/settlement"
 	"github.com/linli-community/linli/store"
@@ -81,16 +82,7 @@ func (c *crashStore) InsertRedemptionMark(ctx context.Context, m models.Redempti
 func crashWorld(t *testing.T) (*rewardsWorld, *crashStore) {
 	w := newRewardsWorld(t)
 	cs := &crashStore{Store: w.st}
-	w.rs = rewards.New(rewards.Deps{
-		Store:       cs,
-		Ledger:      w.ledger,
-		People:      w.st,
-		Policies:    policy.New(w.st, w.rewardClock.now),
-		Eligibility: w.elig,
-		QRSecret:    []byte("test-qr-secret-0123456789abcdef"),
-		NewID:       newID,
-		Now:         w.rewardClock.now,
-	})
+	w.rs = w.rewardsOver(cs)
 	return w, cs
 }
 
@@ -133,12 +125,12 @@ func TestIssue11_3_RefusedScanLeavesTheCodeUsable(t *testing.T) {
 	tok := w.scanToken(p, rw)
 
 	_, err := w.rs.Scan(ctx, c1, tok, idemOf(c1, "scan-poor-1"))
-	wantCode(t, "first scan without points", err, models.ErrInsufficientPoints)
+	communitytest.WantCode(t, "first scan without points", err, models.ErrInsufficientPoints)
 	_, err = w.rs.Scan(ctx, c2, tok, idemOf(c2, "scan-poor-2"))
-	wantCode(t, "the other clerk, still without points", err, models.ErrInsufficientPoints)
+	communitytest.WantCode(t, "the other clerk, still without points", err, models.ErrInsufficientPoints)
 	// The clerk's own repeat replays its answer.
 	_, err = w.rs.Scan(ctx, c1, tok, idemOf(c1, "scan-poor-1"))
-	wantCode(t, "repeat of the refused scan", err, models.ErrInsufficientPoints)
+	communitytest.WantCode(t, "repeat of the refused scan", err, models.ErrInsufficientPoints)
 	if day, _, err := w.rs.MerchantDay(ctx, c1, "", "", 0); err != nil || len(day) != 0 {
 		t.Fatalf("merchant's day after refusals: %+v %v; want nothing", day, err)
 	}
@@ -152,7 +144,7 @@ func TestIssue11_3_RefusedScanLeavesTheCodeUsable(t *testing.T) {
 		t.Fatalf("balance %d; want 60", b)
 	}
 	_, err = w.rs.Scan(ctx, c2, tok, idemOf(c2, "scan-again"))
-	wantCode(t, "the code once redeemed", err, models.ErrAlreadyRedeemed)
+	communitytest.WantCode(t, "the code once redeemed", err, models.ErrAlreadyRedeemed)
 	day, _, err := w.rs.MerchantDay(ctx, c1, "", "", 0)
 	if err != nil || len(day) != 1 || day[0].ID != res.Redemption.ID || day[0].Status != models.RedemptionFulfilled {
 		t.Fatalf("merchant's day: %+v %v; want the one fulfilled redemption", day, err)
@@ -164,14 +156,11 @@ func TestIssue11_3_RefusedScanLeavesTheCodeUsable(t *testing.T) {
 	// Sold out: the code waits until a unit comes back.
 	one := w.reward(models.Reward{Kind: models.RewardMerchant, Title: "理发", Points: 10, ValueFen: 300, StockTotal: 1})
 	first := w.resident("先到", 1980, 100)
-	won, err := w.rs.Scan(ctx, c1, w.scanToken(first, one), idemOf(c1, "scan-stock-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	won := w.mustScan(c1, w.scanToken(first, one), idemOf(c1, "scan-stock-1"))
 	q := w.resident("后到", 1980, 100)
 	tokQ := w.scanToken(q, one)
 	_, err = w.rs.Scan(ctx, c1, tokQ, idemOf(c1, "scan-stock-2"))
-	wantCode(t, "sold out", err, models.ErrSoldOut)
+	communitytest.WantCode(t, "sold out", err, models.ErrSoldOut)
 	if _, err := w.rs.Refund(ctx, c1, won.Redemption.ID, "不要了"); err != nil {
 		t.Fatal(err)
 	}
@@ -227,11 +216,11 @@ func TestIssue11_3_TwoClerksAfterRefusalRedeemOnce(t *testing.T) {
 		tok := w.scanToken(p, rw)
 		c0 := w.clerk("clerk-0", w.shop)
 		_, err := w.rs.Scan(ctx, c0, tok, idemOf(c0, fmt.Sprintf("r%d-refused", round)))
-		wantCode(t, "without points", err, models.ErrInsufficientPoints)
+		communitytest.WantCode(t, "without points", err, models.ErrInsufficientPoints)
 		w.topUp(p, fmt.Sprintf("topup-%d", round), 100)
 		var mu sync.Mutex
 		codes := map[models.Code]int{}
-		run(2, func(i int) {
+		communitytest.AtOnce(2, func(i int) {
 			c := w.clerk(fmt.Sprintf("clerk-%d", i+1), w.shop)
 			_, err := w.rs.Scan(ctx, c, tok, idemOf(c, fmt.Sprintf("r%d-c%d", round, i)))
 			mu.Lock()
@@ -267,7 +256,7 @@ func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 	poor := w.resident("穷", 1970, 10)
 	for i := range 20 {
 		_, err := w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, fmt.Sprintf("poor-%02d", i)))
-		wantCode(t, "without points", err, models.ErrInsufficientPoints)
+		communitytest.WantCode(t, "without points", err, models.ErrInsufficientPoints)
 	}
 	// A refusal known in advance stores nothing at all.
 	stored, err := w.st.Redemptions(ctx, models.RedemptionFilter{CommunityID: "A", ResidentID: poor.ResidentID,
@@ -286,7 +275,7 @@ func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 		}
 		_, err := w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, fmt.Sprintf("poor-race-%d", i)))
 		if !crash {
-			wantCode(t, "refused by the hold", err, models.ErrInsufficientPoints)
+			communitytest.WantCode(t, "refused by the hold", err, models.ErrInsufficientPoints)
 		} else if err == nil || models.CodeOf(err) != "" {
 			t.Fatalf("the refusal should have been cut short: %v", err)
 		}
@@ -296,8 +285,8 @@ func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 	if got := w.mine(poor); len(got) != 0 {
 		t.Fatalf("listed after refusals: %+v", got)
 	}
-	w.rewardClock.add(11 * time.Minute)
-	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil {
+	w.rewardClock.Advance(11 * time.Minute)
+	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if got := w.mine(poor); len(got) != 0 {
@@ -311,12 +300,12 @@ func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 	}
 	for _, r := range refused {
 		_, err := w.rs.Redemption(ctx, poor, r.ID)
-		wantCode(t, "a refused redemption looked up", err, models.ErrNotFound)
+		communitytest.WantCode(t, "a refused redemption looked up", err, models.ErrNotFound)
 	}
 	_, err = w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-03"))
-	wantCode(t, "repeat", err, models.ErrInsufficientPoints)
+	communitytest.WantCode(t, "repeat", err, models.ErrInsufficientPoints)
 	_, err = w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-race-1"))
-	wantCode(t, "repeat of the interrupted one", err, models.ErrInsufficientPoints)
+	communitytest.WantCode(t, "repeat of the interrupted one", err, models.ErrInsufficientPoints)
 	// Every refusal gave its units back: the one unit of stock, and the
 	// resident's monthly limit, are free.
 	rich := w.resident("富", 1970, 100)
@@ -345,16 +334,13 @@ func TestIssue11_18_GiveBackInterruptedAfterGuardIsRepaired(t *testing.T) {
 	w, cs := crashWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 10, ValueFen: 500, StockTotal: 1})
 	a := w.resident("甲", 1970, 100)
-	red, err := w.rs.Redeem(ctx, a, rw.ID, idemOf(a, "a-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	red := w.mustRedeem(a, rw.ID, idemOf(a, "a-1"))
 	cs.arm("back:stock:", "") // the guard lands, the give-back does not
 	if _, err := w.rs.Cancel(ctx, a, red.ID); err == nil {
 		t.Fatal("cancel should have been interrupted")
 	}
 	// Readers apply the cancel again, all at once.
-	run(8, func(int) {
+	communitytest.AtOnce(8, func(int) {
 		if got, err := w.rs.Redemption(ctx, a, red.ID); err != nil || got.Status != models.RedemptionCancelled {
 			t.Errorf("reader: %+v %v", got, err)
 		}
@@ -367,8 +353,8 @@ func TestIssue11_18_GiveBackInterruptedAfterGuardIsRepaired(t *testing.T) {
 		t.Fatalf("the unit given back should be free: %v", err)
 	}
 	c := w.resident("丙", 1970, 100)
-	_, err = w.rs.Redeem(ctx, c, rw.ID, idemOf(c, "c-1"))
-	wantCode(t, "one unit was given back, not two", err, models.ErrSoldOut)
+	_, err := w.rs.Redeem(ctx, c, rw.ID, idemOf(c, "c-1"))
+	communitytest.WantCode(t, "one unit was given back, not two", err, models.ErrSoldOut)
 
 	// Nobody reads it again: the nightly job finishes it, long before the
 	// hold period ends.
@@ -378,15 +364,15 @@ func TestIssue11_18_GiveBackInterruptedAfterGuardIsRepaired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.rewardClock.add(11 * time.Minute)
-	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil { // saves it held
+	w.rewardClock.Advance(11 * time.Minute)
+	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil { // saves it held
 		t.Fatal(err)
 	}
 	cs.arm("back:stock:", "")
 	if _, err := w.rs.Cancel(ctx, d, red.ID); err == nil {
 		t.Fatal("cancel should have been interrupted")
 	}
-	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil {
+	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if saved, _, err := w.st.Redemption(ctx, red.ID); err != nil || saved.Status != models.RedemptionCancelled || w.balance(d) != 100 {
@@ -407,10 +393,7 @@ func TestIssue11_17_ChangingLimitsKeepsSlotAccounting(t *testing.T) {
 	p := w.resident("甲", 1970, 1000)
 
 	added := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100})
-	r1, err := w.rs.Redeem(ctx, p, added.ID, idemOf(p, "added-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r1 := w.mustRedeem(p, added.ID, idemOf(p, "added-1"))
 	added.LimitMonth = 1
 	if _, err := w.rs.UpdateReward(ctx, w.staff, added.ID, added); err != nil {
 		t.Fatal(err)
@@ -421,14 +404,11 @@ func TestIssue11_17_ChangingLimitsKeepsSlotAccounting(t *testing.T) {
 	if _, err := w.rs.Redeem(ctx, p, added.ID, idemOf(p, "added-2")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = w.rs.Redeem(ctx, p, added.ID, idemOf(p, "added-3"))
-	wantCode(t, "second in the month after a limit of one was added", err, models.ErrLimitReached)
+	_, err := w.rs.Redeem(ctx, p, added.ID, idemOf(p, "added-3"))
+	communitytest.WantCode(t, "second in the month after a limit of one was added", err, models.ErrLimitReached)
 
 	removed := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, LimitMonth: 1})
-	r2, err := w.rs.Redeem(ctx, p, removed.ID, idemOf(p, "removed-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r2 := w.mustRedeem(p, removed.ID, idemOf(p, "removed-1"))
 	removed.LimitMonth = 0
 	if _, err := w.rs.UpdateReward(ctx, w.staff, removed.ID, removed); err != nil {
 		t.Fatal(err)
@@ -461,7 +441,7 @@ func TestIssue11_17_StockChangedWhileRedemptionsAreOpen(t *testing.T) {
 	stocks := []int{0, 4, 2, 0, 4, 3, 0, 4}
 	var mu sync.Mutex
 	var open []models.Redemption
-	run(len(people)+1, func(i int) {
+	communitytest.AtOnce(len(people)+1, func(i int) {
 		if i == len(people) { // staff
 			for _, n := range stocks {
 				cur := rw
@@ -505,7 +485,7 @@ func TestIssue11_17_StockChangedWhileRedemptionsAreOpen(t *testing.T) {
 		t.Fatalf("%d redemptions hold a unit of a stock of 4", under)
 	}
 	for _, r := range open {
-		if _, err := w.rs.Cancel(ctx, residentOf("A", r.ResidentID), r.ID); err != nil {
+		if _, err := w.rs.Cancel(ctx, communitytest.Resident("A", r.ResidentID), r.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -545,12 +525,12 @@ func TestIssue11_19_VisitorBooksAndCancelsVisitOnce(t *testing.T) {
 		}
 	}
 	_, err := w.rs.BookFilialVisit(ctx, son, plates[0], day)
-	wantCode(t, "visitor without a family link", err, models.ErrForbidden)
+	communitytest.WantCode(t, "visitor without a family link", err, models.ErrForbidden)
 	if _, err := w.cs.AddFamilyLink(ctx, w.staff, elder.ResidentID, son.ResidentID, models.RelationChild); err != nil {
 		t.Fatal(err)
 	}
 	_, err = w.rs.BookFilialVisit(ctx, son, plates[0], day)
-	wantCode(t, "visitor with an unverified link", err, models.ErrFamilyNotVerified)
+	communitytest.WantCode(t, "visitor with an unverified link", err, models.ErrFamilyNotVerified)
 	if _, err := w.cs.VerifyFamilyLink(ctx, w.staff, elder.ResidentID, son.ResidentID); err != nil {
 		t.Fatal(err)
 	}
@@ -565,13 +545,13 @@ func TestIssue11_19_VisitorBooksAndCancelsVisitOnce(t *testing.T) {
 		}
 	}
 	_, err = w.rs.BookFilialVisit(ctx, elder, plates[5], day)
-	wantCode(t, "sixth plate", err, models.ErrBaysFull)
+	communitytest.WantCode(t, "sixth plate", err, models.ErrBaysFull)
 
 	_, err = w.rs.CancelFilialVisit(ctx, stranger, mine.ID, idemOf(stranger, "cancel-stranger"))
-	wantCode(t, "a stranger cancelling", err, models.ErrForbidden)
+	communitytest.WantCode(t, "a stranger cancelling", err, models.ErrForbidden)
 	var mu sync.Mutex
 	cancelled := 0
-	run(8, func(i int) {
+	communitytest.AtOnce(8, func(i int) {
 		b, err := w.rs.CancelFilialVisit(ctx, son, mine.ID, idemOf(son, fmt.Sprintf("cancel-%d", i%2)))
 		if err != nil {
 			t.Error(err)
@@ -591,7 +571,7 @@ func TestIssue11_19_VisitorBooksAndCancelsVisitOnce(t *testing.T) {
 		t.Fatalf("the bay given back should be free: %+v %v; want bay %d", b, err, mine.Bay)
 	}
 	_, err = w.rs.BookFilialVisit(ctx, elder, plates[6], day)
-	wantCode(t, "one bay came back, not two", err, models.ErrBaysFull)
+	communitytest.WantCode(t, "one bay came back, not two", err, models.ErrBaysFull)
 	// The parent cancels another; the visitor books his plate again.
 	other, err := w.rs.CancelFilialVisit(ctx, elder, plates[1]+"", idemOf(elder, "cancel-parent"))
 	if err == nil || models.CodeOf(err) != models.ErrNotFound.Code {
@@ -605,23 +585,23 @@ func TestIssue11_19_VisitorBooksAndCancelsVisitOnce(t *testing.T) {
 		t.Fatalf("booked again after a cancel: %+v %v", again, err)
 	}
 	_, err = w.rs.BookFilialVisit(ctx, elder, plates[6], day)
-	wantCode(t, "the rebooking took the bay", err, models.ErrBaysFull)
+	communitytest.WantCode(t, "the rebooking took the bay", err, models.ErrBaysFull)
 
 	// The rebooked visit earns its free time at the gate; then it cannot
 	// be cancelled any more.
 	op := w.partnerLogin("gate", w.parking)
 	at := func(h int) time.Time { return time.Date(2026, 11, 28, h, 0, 0, 0, time.FixedZone("CST", 8*3600)) }
-	w.rewardClock.add(7 * 24 * time.Hour)
+	w.rewardClock.Advance(7 * 24 * time.Hour)
 	if _, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "v-in", Plate: plates[0], Direction: models.GateIn, At: at(10)}); err != nil {
 		t.Fatal(err)
 	}
-	w.rewardClock.add(4 * time.Hour)
+	w.rewardClock.Advance(4 * time.Hour)
 	ev, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "v-out", Plate: plates[0], Direction: models.GateOut, At: at(12)})
 	if err != nil || ev.FreeMinutes != 120 || ev.ReasonCode != models.GateFree {
 		t.Fatalf("exit of the rebooked visit: %+v %v", ev, err)
 	}
 	_, err = w.rs.CancelFilialVisit(ctx, son, mine.ID, idemOf(son, "cancel-late"))
-	wantCode(t, "cancel after the free time was used", err, models.ErrVisitClosed)
+	communitytest.WantCode(t, "cancel after the free time was used", err, models.ErrVisitClosed)
 }
 
 // The refused weekday booking names the rule it breaks, and the gate's
@@ -634,7 +614,7 @@ func TestIssue11_23_FilialRefusalsNameTheirReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := w.rs.BookFilialVisit(ctx, elder, "沪B66688", "2026-11-23")
-	wantCode(t, "a Monday", err, models.ErrNotFilialDay)
+	communitytest.WantCode(t, "a Monday", err, models.ErrNotFilialDay)
 	if !strings.Contains(err.Error(), "Saturday") || !strings.Contains(err.Error(), "2026-11-23 is a Monday") {
 		t.Fatalf("the refusal does not name the days: %v", err)
 	}
@@ -651,7 +631,7 @@ func TestIssue11_23_FilialRefusalsNameTheirReason(t *testing.T) {
 		}
 		return ev
 	}
-	w.rewardClock.add(3 * 24 * time.Hour)
+	w.rewardClock.Advance(3 * 24 * time.Hour)
 	got := map[string]models.GateEvent{
 		models.GateEntry:         post("in-1", "沪B66688", models.GateIn, at(21, 9)),
 		models.GateNotRegistered: post("out-x", "沪D99999", models.GateOut, at(21, 9)),
@@ -678,7 +658,7 @@ func TestIssue11_23_FilialRefusalsNameTheirReason(t *testing.T) {
 	if _, err := w.rs.CancelFilialVisit(ctx, elder, b2.ID, idemOf(elder, "c-1")); err != nil {
 		t.Fatal(err)
 	}
-	w.rewardClock.add(7 * 24 * time.Hour)
+	w.rewardClock.Advance(7 * 24 * time.Hour)
 	post("in-5", "沪B66688", models.GateIn, at(28, 10))
 	if ev := post("out-5", "沪B66688", models.GateOut, at(28, 11)); ev.ReasonCode != models.GateCancelled || ev.FreeMinutes != 0 {
 		t.Fatalf("exit on a cancelled booking: %+v", ev)
@@ -703,18 +683,15 @@ func TestIssue11_4_SoldOutRetriesStoreNothing(t *testing.T) {
 	limited := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, LimitMonth: 1})
 	first := w.resident("先", 1970, 100)
 	later := w.resident("后", 1970, 100)
-	held, err := w.rs.Redeem(ctx, first, rw.ID, idemOf(first, "first-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	held := w.mustRedeem(first, rw.ID, idemOf(first, "first-1"))
 	if _, err := w.rs.Redeem(ctx, later, limited.ID, idemOf(later, "limited-0")); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 10 {
 		_, err := w.rs.Redeem(ctx, later, rw.ID, idemOf(later, fmt.Sprintf("sold-%02d", i)))
-		wantCode(t, "sold out", err, models.ErrSoldOut)
+		communitytest.WantCode(t, "sold out", err, models.ErrSoldOut)
 		_, err = w.rs.Redeem(ctx, later, limited.ID, idemOf(later, fmt.Sprintf("limited-%02d", i+1)))
-		wantCode(t, "over the limit", err, models.ErrLimitReached)
+		communitytest.WantCode(t, "over the limit", err, models.ErrLimitReached)
 	}
 	stored, err := w.st.Redemptions(ctx, models.RedemptionFilter{CommunityID: "A", ResidentID: later.ResidentID,
 		Statuses: []models.RedemptionStatus{models.RedemptionFailed, models.RedemptionOpening}}, 0)
@@ -757,27 +734,18 @@ func TestIssue11_12_ScanKilledBeforeItsEventIsOnTheNextStatement(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
 	losing := &eventLosingStore{Store: w.st}
-	policies := policy.New(w.st, w.rewardClock.now)
-	w.rs = rewards.New(rewards.Deps{
-		Store:       losing,
-		Ledger:      w.ledger,
-		People:      w.st,
-		Policies:    policies,
-		Eligibility: w.elig,
-		QRSecret:    []byte("test-qr-secret-0123456789abcdef"),
-		NewID:       newID,
-		Now:         w.rewardClock.now,
-	})
+	w.rs = w.rewardsOver(losing)
 	settle := settlement.New(settlement.Deps{
 		Store:    w.st,
 		Ledger:   w.ledger,
 		People:   w.st,
-		Policies: policies,
+		Policies: w.policies,
 		Trail:    w.st,
 		Held:     w.rs,
-		Now:      w.rewardClock.now,
+		Now:      w.rewardClock.Now,
+		Notify:   community.NoNotifier{},
 	})
-	to := func(at time.Time) { w.rewardClock.add(at.Sub(w.rewardClock.now())) }
+	to := func(at time.Time) { w.rewardClock.Advance(at.Sub(w.rewardClock.Now())) }
 	community, err := w.st.Community(ctx, "A")
 	if err != nil {
 		t.Fatal(err)
@@ -804,11 +772,11 @@ func TestIssue11_12_ScanKilledBeforeItsEventIsOnTheNextStatement(t *testing.T) {
 		t.Fatalf("November: %+v, %v; want nothing to settle yet", st, err)
 	}
 	to(time.Date(2026, 12, 1, 2, 15, 0, 0, shanghai))
-	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil {
+	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	ev := w.events(w.shop.ID)
-	if len(ev) != 1 || !ev[0].At.Equal(scanned) || !ev[0].Recorded.Equal(w.rewardClock.now()) {
+	if len(ev) != 1 || !ev[0].At.Equal(scanned) || !ev[0].Recorded.Equal(w.rewardClock.Now()) {
 		t.Fatalf("events after the catch-up %+v; want the fulfilment at %v, recorded now", ev, scanned)
 	}
 

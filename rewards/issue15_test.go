@@ -17,10 +17,7 @@ func TestIssue15_HoldExpiryStartsAtTheOldestOpenRedemption(t *testing.T) {
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100})
 	p := w.resident("早", 1970, 100)
-	first, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "open-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := w.mustRedeem(p, rw.ID, idemOf(p, "open-1"))
 	since := func() time.Time {
 		t.Helper()
 		at, ok, err := w.st.OpenRedemptionsSince(ctx, first.CommunityID)
@@ -30,26 +27,23 @@ func TestIssue15_HoldExpiryStartsAtTheOldestOpenRedemption(t *testing.T) {
 		return at
 	}
 	for day := range 3 {
-		w.rewardClock.add(24 * time.Hour)
-		later, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "later-"+string(rune('a'+day))))
-		if err != nil {
-			t.Fatal(err)
-		}
+		w.rewardClock.Advance(24 * time.Hour)
+		later := w.mustRedeem(p, rw.ID, idemOf(p, "later-"+string(rune('a'+day))))
 		if _, err := w.rs.Cancel(ctx, p, later.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil {
+		if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if got := since(); !got.Equal(first.Created) {
 			t.Fatalf("day %d: the job saved %v; want the first redemption's %v, still held", day, got, first.Created)
 		}
 	}
-	w.rewardClock.add(12 * 24 * time.Hour) // past its 14-day hold
-	if n, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil || n != 1 {
+	w.rewardClock.Advance(12 * 24 * time.Hour) // past its 14-day hold
+	if n, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil || n != 1 {
 		t.Fatalf("after the hold: expired %d, %v; want the first redemption", n, err)
 	}
-	if got, want := since(), w.rewardClock.now().Add(-10*time.Minute); !got.Equal(want) {
+	if got, want := since(), w.rewardClock.Now().Add(-10*time.Minute); !got.Equal(want) {
 		t.Fatalf("with nothing open the job saved %v; want %v", got, want)
 	}
 	if w.balance(p) != 100 {

@@ -265,8 +265,14 @@ func (s *Service) attemptRefused(ctx context.Context, id string) (bool, error) {
 
 // Refund undoes a merchant redemption within the policy's refund window:
 // the points come back and the merchant's statement gets a negative line.
-// Once per redemption; a repeat returns the refunded redemption.
+// Once per redemption; a repeat returns the refunded redemption. The
+// reason may be blank (none); a given one is cleaned
+// (models.CleanOptionalText).
 func (s *Service) Refund(ctx context.Context, p models.Principal, id, reason string) (models.Redemption, error) {
+	reason, err := models.CleanOptionalText("reason", reason, MaxPartnerReason)
+	if err != nil {
+		return models.Redemption{}, err
+	}
 	red, err := s.merchantRedemption(ctx, p, id)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("refund: %w", err)

@@ -3,6 +3,7 @@ package rewards_test
 import (
 	"testing"
 
+	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/models"
 )
 
@@ -64,7 +65,7 @@ func TestMyOffersSayWhyNotYet(t *testing.T) {
 
 	// The answer is the redemption's own: the refused ones are refused so.
 	_, err := w.rs.Scan(ctx, c, w.scanToken(p, open), idemOf(c, "offer-scan-again"))
-	wantCode(t, "over the monthly limit", err, models.ErrLimitReached)
+	communitytest.WantCode(t, "over the monthly limit", err, models.ErrLimitReached)
 	if _, err := w.rs.MyOffers(ctx, models.Principal{CommunityID: p.CommunityID, Roles: []models.Role{models.RoleStaff}}); models.CodeOf(err) != models.ErrForbidden.Code {
 		t.Fatalf("offers for a principal without a resident: %v", err)
 	}
@@ -97,9 +98,9 @@ func TestFilialVisitsReadBack(t *testing.T) {
 	}
 
 	_, err = w.rs.MyFilialVisits(ctx, son, elder.ResidentID)
-	wantCode(t, "a child without a family link", err, models.ErrForbidden)
+	communitytest.WantCode(t, "a child without a family link", err, models.ErrForbidden)
 	_, err = w.rs.MyFilialVisits(ctx, stranger, elder.ResidentID)
-	wantCode(t, "a stranger", err, models.ErrForbidden)
+	communitytest.WantCode(t, "a stranger", err, models.ErrForbidden)
 	if _, err := w.cs.AddFamilyLink(ctx, w.staff, elder.ResidentID, son.ResidentID, models.RelationChild); err != nil {
 		t.Fatal(err)
 	}

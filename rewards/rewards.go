@@ -134,6 +134,7 @@ const catalogueSize = 1000
 // New returns the rewards service. d.QRSecret signs merchant QR
 // tokens; d.Eligibility answers honour-roll, star and building-head questions.
 func New(d Deps) *Service {
+	community.MustNotify("rewards", d.Notify)
 	svc := &Service{
 		store:     d.Store,
 		ledger:    d.Ledger,
@@ -147,9 +148,6 @@ func New(d Deps) *Service {
 		qrLimiter: ratelimit.New(QRPerMinute, time.Minute, qrResidents, d.Now),
 		catalogue: cache.New[string, models.Reward](catalogueTTL, catalogueSize, d.Now),
 		notify:    d.Notify,
-	}
-	if svc.notify == nil {
-		svc.notify = community.NoNotifier{}
 	}
 	svc.counter = once.NewCounter(d.Store, svc.stamp)
 	return svc
@@ -165,7 +163,7 @@ type Deps struct {
 	QRSecret    []byte      // signs merchant QR tokens
 	NewID       func() string
 	Now         func() time.Time
-	Notify      community.Notifier // tells residents their redemptions were fulfilled; nil: no one
+	Notify      community.Notifier // tells residents their redemptions were fulfilled; required (community.NoNotifier{} tells no one)
 }
 
 // rewardByID is reward id, from the catalogue or the store.
@@ -1287,13 +1285,27 @@ func (s *Service) partnerCredit(ctx context.Context, p models.Principal, id stri
 	return s.listed(ctx, red)
 }
 
+// MaxBillNo bounds the number of the bill a credit is applied to.
+const MaxBillNo = 40
+
+// MaxPartnerReason bounds the reason a partner or a merchant gives for
+// voiding a bill or refunding a redemption.
+const MaxPartnerReason = 200
+
 // ApplyCredit records that a pending credit was taken off a bill: the
-// credit's fulfilment. A repeat for the same bill returns the same result.
+// credit's fulfilment. The bill number is trimmed (models.CleanText): a
+// blank one, one over MaxBillNo characters or with control characters is
+// ErrValidation. A repeat for the same bill returns the same result.
 // The fulfilment is marked with the request's op id, so a repeat of a
 // request that applied an earlier generation (the bill was voided since
 // and the credit is pending again) returns what that request did and
 // applies nothing again.
 func (s *Service) ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string, idem community.Idempotency) (models.Redemption, error) {
+	// A blank bill number names no bill, and " WY-1" is the bill WY-1.
+	billNo, err := models.CleanText("bill_no", billNo, MaxBillNo)
+	if err != nil {
+		return models.Redemption{}, err
+	}
 	red, err := s.partnerCredit(ctx, p, id)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("apply credit: %w", err)
@@ -1365,9 +1377,14 @@ func (s *Service) asOfGeneration(ctx context.Context, red models.Redemption, g i
 }
 
 // VoidCredit records that the bill a credit was applied to was voided: the
-// credit is pending again, once per voided bill. A repeat of the request
+// credit is pending again, once per voided bill. The reason may be blank
+// (none); a given one is cleaned (models.CleanOptionalText). A repeat of the request
 // returns what it did, even after the credit has moved on.
 func (s *Service) VoidCredit(ctx context.Context, p models.Principal, id, reason string, idem community.Idempotency) (models.Redemption, error) {
+	reason, err := models.CleanOptionalText("reason", reason, MaxPartnerReason)
+	if err != nil {
+		return models.Redemption{}, err
+	}
 	red, err := s.partnerCredit(ctx, p, id)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("void credit: %w", err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
@@ -47,27 +48,15 @@ func (f *fakeEligibility) ActiveHead(_ context.Context, _, residentID string, _ 
 	return f.heads[residentID], nil
 }
 
-// rewardClock is a settable time for holds, windows and token lifetimes.
-type rewardClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *rewardClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *rewardClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type rewardsWorld struct {
 	t           *testing.T
 	st          *store.Store
 	ledger      *ledger.Ledger
+	policies    *policy.Service
 	cs          *directory.Service
 	rs          *rewards.Service
 	elig        *fakeEligibility
-	rewardClock *rewardClock
+	rewardClock *communitytest.Clock
 	staff       models.Principal
 	property    models.Partner
 	parking     models.Partner
@@ -82,24 +71,14 @@ var rewardsStart = time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
 func newRewardsWorld(t *testing.T) *rewardsWorld {
 	t.Helper()
 	st := storetest.New(t)
-	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "社区A", TimeZone: "Asia/Shanghai", Created: rewardsStart}); err != nil {
-		t.Fatal(err)
-	}
-	ck := &rewardClock{t: rewardsStart}
-	w := &rewardsWorld{t: t, st: st, rewardClock: ck, staff: staffOf("A"),
+	communitytest.MustCommunity(t, st, "A", "社区A", rewardsStart)
+	ck := communitytest.NewClock(rewardsStart)
+	w := &rewardsWorld{t: t, st: st, rewardClock: ck, staff: communitytest.Staff("A"),
 		elig: &fakeEligibility{listed: map[string]bool{}, stars: map[string]int{}, heads: map[string]bool{}}}
-	w.ledger = ledger.New(st, ck.now)
-	w.cs = directory.New(st, fakeHasher{}, newID, ck.now)
-	w.rs = rewards.New(rewards.Deps{
-		Store:       st,
-		Ledger:      w.ledger,
-		People:      st,
-		Policies:    policy.New(st, ck.now),
-		Eligibility: w.elig,
-		QRSecret:    []byte("test-qr-secret-0123456789abcdef"),
-		NewID:       newID,
-		Now:         ck.now,
-	})
+	w.ledger = ledger.New(st, ck.Now)
+	w.policies = policy.New(st, ck.Now)
+	w.cs = directory.New(st, communitytest.FakeHasher{}, communitytest.NewID, ck.Now, community.NoNotifier{})
+	w.rs = w.rewardsOver(st)
 	var err error
 	for _, p := range []struct {
 		dst  *models.Partner
@@ -111,8 +90,25 @@ func newRewardsWorld(t *testing.T) *rewardsWorld {
 			t.Fatal(err)
 		}
 	}
-	w.building = mustBuilding(t, w.cs, w.staff, "1号楼")
+	w.building = communitytest.MustBuilding(t, w.cs, w.staff, "1号楼")
 	return w
+}
+
+// rewardsOver returns a rewards service on the world's ledger, people,
+// policies, eligibility and clock, over st: the world's store, or one
+// wrapping it to count, fail or lose writes.
+func (w *rewardsWorld) rewardsOver(st rewards.Store) *rewards.Service {
+	return rewards.New(rewards.Deps{
+		Store:       st,
+		Ledger:      w.ledger,
+		People:      w.st,
+		Policies:    w.policies,
+		Eligibility: w.elig,
+		QRSecret:    []byte("test-qr-secret-0123456789abcdef"),
+		NewID:       communitytest.NewID,
+		Now:         w.rewardClock.Now,
+		Notify:      community.NoNotifier{},
+	})
 }
 
 var phoneSeq sync.Mutex
@@ -140,7 +136,7 @@ func (w *rewardsWorld) resident(name string, birthYear int, points int64) models
 			w.t.Fatal(err)
 		}
 	}
-	return residentOf("A", r.ID)
+	return communitytest.Resident("A", r.ID)
 }
 
 func (w *rewardsWorld) clerk(id string, merchant models.Partner) models.Principal {
@@ -210,22 +206,6 @@ func idemOf(p models.Principal, key string) community.Idempotency {
 	return community.Idempotency{Key: key, OpID: "k:" + p.ResidentID + ":" + key, Hash: "h:" + key}
 }
 
-// run starts n goroutines released together and waits for them.
-func run(n int, f func(i int)) {
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			f(i)
-		}()
-	}
-	close(gate)
-	wg.Wait()
-}
-
 func TestFiftyRedemptionsAgainstStockOfTen(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
@@ -236,7 +216,7 @@ func TestFiftyRedemptionsAgainstStockOfTen(t *testing.T) {
 	}
 	var mu sync.Mutex
 	codes := map[models.Code]int{}
-	run(50, func(i int) {
+	communitytest.AtOnce(50, func(i int) {
 		p := people[i%10]
 		_, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, fmt.Sprintf("stock-%02d", i)))
 		mu.Lock()
@@ -277,7 +257,7 @@ func TestFiftyRedemptionsAgainstStockOfTen(t *testing.T) {
 		t.Fatalf("after a cancel one unit is free: %v", err)
 	}
 	_, err := w.rs.Redeem(ctx, people[1], rw.ID, idemOf(people[1], "after-cancel-2"))
-	wantCode(t, "eleventh unit", err, models.ErrSoldOut)
+	communitytest.WantCode(t, "eleventh unit", err, models.ErrSoldOut)
 	w.mustAudit()
 }
 
@@ -288,7 +268,7 @@ func TestMonthlyLimitUnderConcurrency(t *testing.T) {
 	p := w.resident("王阿姨", 1960, 1000)
 	var mu sync.Mutex
 	codes := map[models.Code]int{}
-	run(20, func(i int) {
+	communitytest.AtOnce(20, func(i int) {
 		_, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, fmt.Sprintf("limit-%02d", i)))
 		mu.Lock()
 		codes[models.CodeOf(err)]++
@@ -301,7 +281,7 @@ func TestMonthlyLimitUnderConcurrency(t *testing.T) {
 		t.Fatalf("balance %d; want %d", got, 1000-60)
 	}
 	// Next month the limit starts again.
-	w.rewardClock.add(15 * 24 * time.Hour)
+	w.rewardClock.Advance(15 * 24 * time.Hour)
 	if _, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "limit-next-month")); err != nil {
 		t.Fatalf("next month: %v", err)
 	}
@@ -315,7 +295,7 @@ func TestRedeemRepeatWithSameKeyHoldsOnce(t *testing.T) {
 	p := w.resident("李", 1970, 100)
 	var mu sync.Mutex
 	seen := map[string]int{}
-	run(10, func(int) {
+	communitytest.AtOnce(10, func(int) {
 		r, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "same-key-1"))
 		if err != nil {
 			t.Error(err)
@@ -331,7 +311,7 @@ func TestRedeemRepeatWithSameKeyHoldsOnce(t *testing.T) {
 	other := idemOf(p, "same-key-1")
 	other.Hash = "another body"
 	_, err := w.rs.Redeem(ctx, p, rw.ID, other)
-	wantCode(t, "same key, other body", err, models.ErrIdempotencyMismatch)
+	communitytest.WantCode(t, "same key, other body", err, models.ErrIdempotencyMismatch)
 }
 
 // A step that fails after earlier ones succeeded gives back what they
@@ -342,10 +322,10 @@ func TestFailedHoldGivesBackTheUnit(t *testing.T) {
 	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 50, ValueFen: 500, StockTotal: 1, LimitMonth: 1})
 	poor := w.resident("穷", 1970, 10)
 	_, err := w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-1"))
-	wantCode(t, "without points", err, models.ErrInsufficientPoints)
+	communitytest.WantCode(t, "without points", err, models.ErrInsufficientPoints)
 	// The repeat replays the refusal; it does not take the unit again.
 	_, err = w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-1"))
-	wantCode(t, "repeat", err, models.ErrInsufficientPoints)
+	communitytest.WantCode(t, "repeat", err, models.ErrInsufficientPoints)
 	rich := w.resident("富", 1970, 100)
 	if _, err := w.rs.Redeem(ctx, rich, rw.ID, idemOf(rich, "rich-1")); err != nil {
 		t.Fatalf("the unit should be free: %v", err)
@@ -355,7 +335,7 @@ func TestFailedHoldGivesBackTheUnit(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-2"))
-	wantCode(t, "sold out now", err, models.ErrSoldOut)
+	communitytest.WantCode(t, "sold out now", err, models.ErrSoldOut)
 }
 
 func TestIneligibleResidentsAreRefused(t *testing.T) {
@@ -372,7 +352,7 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 	}{
 		{"not listed", models.Reward{HonourOnly: true}, young, "honour_roll", nil},
 		{"wrong star", models.Reward{MinStar: 2}, young, "star_level", func() {
-			r := mustResidentByID(t, w.st, young.ResidentID)
+			r := communitytest.MustResidentByID(t, w.st, young.ResidentID)
 			w.elig.mu.Lock()
 			w.elig.stars[r.HouseholdID] = 1
 			w.elig.mu.Unlock()
@@ -388,7 +368,7 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 			c.reward.Kind, c.reward.Points, c.reward.ValueFen = models.RewardParking, 10, 100
 			rw := w.reward(c.reward)
 			_, err := w.rs.Redeem(ctx, c.who, rw.ID, idemOf(c.who, "elig-"+rw.ID))
-			wantCode(t, c.name, err, models.ErrNotEligible)
+			communitytest.WantCode(t, c.name, err, models.ErrNotEligible)
 			if !strings.Contains(err.Error(), c.rule) {
 				t.Fatalf("%s: %v does not name the rule %s", c.name, err, c.rule)
 			}
@@ -398,16 +378,16 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 		})
 	}
 	// A parking reduction needs a registered plate.
-	noCar := mustHousehold(t, w.cs, w.staff, w.building.ID, "无车户")
+	noCar := communitytest.MustHousehold(t, w.cs, w.staff, w.building.ID, "无车户")
 	walker, err := w.cs.CreateResident(ctx, w.staff, directory.NewResident{Name: "步行", Phone: "13612345678", BirthYear: 1980,
 		HouseholdID: noCar.ID, Password: "initial-pw"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	park := w.reward(models.Reward{Kind: models.RewardParking, Points: 10, ValueFen: 100})
-	wp := residentOf("A", walker.ID)
+	wp := communitytest.Resident("A", walker.ID)
 	_, err = w.rs.Redeem(ctx, wp, park.ID, idemOf(wp, "no-plate"))
-	wantCode(t, "no plate", err, models.ErrNotEligible)
+	communitytest.WantCode(t, "no plate", err, models.ErrNotEligible)
 	if err == nil || !strings.Contains(err.Error(), "plate") {
 		t.Fatalf("no plate: %v", err)
 	}
@@ -415,7 +395,7 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 	w.elig.mu.Lock()
 	w.elig.listed[old.ResidentID] = true
 	w.elig.heads[old.ResidentID] = true
-	w.elig.stars[mustResidentByID(t, w.st, old.ResidentID).HouseholdID] = 3
+	w.elig.stars[communitytest.MustResidentByID(t, w.st, old.ResidentID).HouseholdID] = 3
 	w.elig.mu.Unlock()
 	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 10, ValueFen: 100, HonourOnly: true, MinStar: 2, MinAge: 70, HeadsOnly: true})
 	red, err := w.rs.Redeem(ctx, old, rw.ID, idemOf(old, "elig-ok"))
@@ -427,7 +407,7 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 	}
 	// The liability report sees the held redemption with its points: it is
 	// the only one held, and its saved status is still opening.
-	if held, err := w.rs.HeldPoints(ctx, "A", w.rewardClock.now()); err != nil || held != 10 {
+	if held, err := w.rs.HeldPoints(ctx, "A", w.rewardClock.Now()); err != nil || held != 10 {
 		t.Fatalf("held points %d, %v; want the redemption's 10", held, err)
 	}
 }
@@ -438,22 +418,19 @@ func TestCancelAndExpiryRaceReturnPointsOnce(t *testing.T) {
 	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 40, ValueFen: 500})
 	for round := range 3 {
 		p := w.resident(fmt.Sprintf("竞%d", round), 1970, 100)
-		red, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "race-1"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		red := w.mustRedeem(p, rw.ID, idemOf(p, "race-1"))
 		if w.balance(p) != 60 {
 			t.Fatalf("held: %d", w.balance(p))
 		}
-		w.rewardClock.add(15 * 24 * time.Hour) // past the 14-day hold
+		w.rewardClock.Advance(15 * 24 * time.Hour) // past the 14-day hold
 		var mu sync.Mutex
 		outcomes := map[models.Code]int{}
-		run(12, func(i int) {
+		communitytest.AtOnce(12, func(i int) {
 			var err error
 			if i%2 == 0 {
 				_, err = w.rs.Cancel(ctx, p, red.ID)
 			} else {
-				_, err = w.rs.ExpireHolds(ctx, w.rewardClock.now())
+				_, err = w.rs.ExpireHolds(ctx, w.rewardClock.Now())
 			}
 			mu.Lock()
 			outcomes[models.CodeOf(err)]++
@@ -471,7 +448,7 @@ func TestCancelAndExpiryRaceReturnPointsOnce(t *testing.T) {
 		}
 		// Cancelling again later changes nothing.
 		_, _ = w.rs.Cancel(ctx, p, red.ID)
-		if n, _ := w.rs.ExpireHolds(ctx, w.rewardClock.now()); n != 0 || w.balance(p) != 100 {
+		if n, _ := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); n != 0 || w.balance(p) != 100 {
 			t.Fatalf("a second pass expired %d, balance %d", n, w.balance(p))
 		}
 	}
@@ -483,24 +460,41 @@ func TestHoldExpiresAfterPolicyDays(t *testing.T) {
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 40, ValueFen: 500})
 	p := w.resident("期", 1970, 100)
-	red, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "exp-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.rewardClock.add(13 * 24 * time.Hour)
-	if n, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil || n != 0 {
+	red := w.mustRedeem(p, rw.ID, idemOf(p, "exp-1"))
+	w.rewardClock.Advance(13 * 24 * time.Hour)
+	if n, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil || n != 0 {
 		t.Fatalf("day 13: expired %d %v", n, err)
 	}
-	w.rewardClock.add(2 * 24 * time.Hour)
-	if n, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil || n != 1 {
+	w.rewardClock.Advance(2 * 24 * time.Hour)
+	if n, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil || n != 1 {
 		t.Fatalf("day 15: expired %d %v", n, err)
 	}
 	if w.balance(p) != 100 {
 		t.Fatalf("balance %d", w.balance(p))
 	}
 	pm := w.partnerLogin("pm", w.property)
-	_, err = w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", idemOf(pm, "apply-late"))
-	wantCode(t, "apply after expiry", err, models.ErrRedemptionClosed)
+	_, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", idemOf(pm, "apply-late"))
+	communitytest.WantCode(t, "apply after expiry", err, models.ErrRedemptionClosed)
+}
+
+// mustRedeem redeems reward rewardID for p under idem, or stops the test.
+func (w *rewardsWorld) mustRedeem(p models.Principal, rewardID string, idem community.Idempotency) models.Redemption {
+	w.t.Helper()
+	red, err := w.rs.Redeem(ctx, p, rewardID, idem)
+	if err != nil {
+		w.t.Fatalf("redeem %s: %v", rewardID, err)
+	}
+	return red
+}
+
+// mustScan has clerk scan token under idem, or stops the test.
+func (w *rewardsWorld) mustScan(clerk models.Principal, token string, idem community.Idempotency) rewards.ScanResult {
+	w.t.Helper()
+	res, err := w.rs.Scan(ctx, clerk, token, idem)
+	if err != nil {
+		w.t.Fatalf("scan: %v", err)
+	}
+	return res
 }
 
 func (w *rewardsWorld) scanToken(p models.Principal, rw models.Reward) string {
@@ -521,7 +515,7 @@ func TestQRTokenScannedByTwoClerksRedeemsOnce(t *testing.T) {
 	var mu sync.Mutex
 	codes := map[models.Code]int{}
 	var winner rewards.ScanResult
-	run(8, func(i int) {
+	communitytest.AtOnce(8, func(i int) {
 		c := w.clerk(fmt.Sprintf("clerk-%d", i), w.shop)
 		res, err := w.rs.Scan(ctx, c, tok, idemOf(c, "scan-key-1"))
 		mu.Lock()
@@ -550,16 +544,16 @@ func TestQRTokenScannedByTwoClerksRedeemsOnce(t *testing.T) {
 	// Another merchant's clerk may not use a token, and does not burn it.
 	tok2 := w.scanToken(p, rw)
 	_, err := w.rs.Scan(ctx, w.clerk("other", w.shop2), tok2, idemOf(w.clerk("other", w.shop2), "scan-other"))
-	wantCode(t, "other merchant", err, models.ErrForbidden)
+	communitytest.WantCode(t, "other merchant", err, models.ErrForbidden)
 	// A forged or mangled token is invalid.
 	for _, bad := range []string{"", "abc", tok2 + "x", "x" + tok2, strings.Replace(tok2, ".", "..", 1), strings.SplitN(tok2, ".", 2)[0] + ".AAAA"} {
 		_, err := w.rs.Scan(ctx, w.clerk("c", w.shop), bad, idemOf(w.clerk("c", w.shop), "scan-bad"))
-		wantCode(t, "forged "+bad, err, models.ErrTokenInvalid)
+		communitytest.WantCode(t, "forged "+bad, err, models.ErrTokenInvalid)
 	}
 	// An expired token is refused.
-	w.rewardClock.add(rewards.QRLifetime + time.Second)
+	w.rewardClock.Advance(rewards.QRLifetime + time.Second)
 	_, err = w.rs.Scan(ctx, w.clerk("c", w.shop), tok2, idemOf(w.clerk("c", w.shop), "scan-late"))
-	wantCode(t, "expired", err, models.ErrTokenExpired)
+	communitytest.WantCode(t, "expired", err, models.ErrTokenExpired)
 	w.mustAudit()
 }
 
@@ -574,8 +568,8 @@ func TestQRIssuanceIsRateLimited(t *testing.T) {
 		}
 	}
 	_, err := w.rs.IssueQR(ctx, p, rw.ID)
-	wantCode(t, "eleventh in a minute", err, models.ErrRateLimited)
-	w.rewardClock.add(time.Minute)
+	communitytest.WantCode(t, "eleventh in a minute", err, models.ErrRateLimited)
+	w.rewardClock.Advance(time.Minute)
 	if _, err := w.rs.IssueQR(ctx, p, rw.ID); err != nil {
 		t.Fatalf("a minute later: %v", err)
 	}
@@ -587,14 +581,11 @@ func TestMerchantRefundWithinWindow(t *testing.T) {
 	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Title: "理发", Points: 30, ValueFen: 1500, Bearer: models.BearerPartner})
 	p := w.resident("赵", 1980, 100)
 	c := w.clerk("clerk", w.shop)
-	res, err := w.rs.Scan(ctx, c, w.scanToken(p, rw), idemOf(c, "refund-scan-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.rewardClock.add(6 * 24 * time.Hour)
-	_, err = w.rs.Refund(ctx, w.clerk("x", w.shop2), res.Redemption.ID, "")
-	wantCode(t, "other merchant's refund", err, models.ErrForbidden)
-	run(6, func(int) {
+	res := w.mustScan(c, w.scanToken(p, rw), idemOf(c, "refund-scan-1"))
+	w.rewardClock.Advance(6 * 24 * time.Hour)
+	_, err := w.rs.Refund(ctx, w.clerk("x", w.shop2), res.Redemption.ID, "")
+	communitytest.WantCode(t, "other merchant's refund", err, models.ErrForbidden)
+	communitytest.AtOnce(6, func(int) {
 		if _, err := w.rs.Refund(ctx, c, res.Redemption.ID, "顾客不满意"); err != nil {
 			t.Error(err)
 		}
@@ -608,13 +599,10 @@ func TestMerchantRefundWithinWindow(t *testing.T) {
 		t.Fatalf("settlement events %+v", ev)
 	}
 	// After the window, no refund.
-	res2, err := w.rs.Scan(ctx, c, w.scanToken(p, rw), idemOf(c, "refund-scan-2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.rewardClock.add(8 * 24 * time.Hour)
+	res2 := w.mustScan(c, w.scanToken(p, rw), idemOf(c, "refund-scan-2"))
+	w.rewardClock.Advance(8 * 24 * time.Hour)
 	_, err = w.rs.Refund(ctx, c, res2.Redemption.ID, "")
-	wantCode(t, "after the window", err, models.ErrRefundWindowEnded)
+	communitytest.WantCode(t, "after the window", err, models.ErrRefundWindowEnded)
 	if w.balance(p) != 70 {
 		t.Fatalf("balance %d; want 70", w.balance(p))
 	}
@@ -631,13 +619,10 @@ func TestVoidedBillReturnsTheCreditOnce(t *testing.T) {
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Title: "物业费优惠", Points: 50, ValueFen: 2000, HouseholdYearCapFen: 4000})
 	p := w.resident("钱", 1970, 500)
-	red, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "fee-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	red := w.mustRedeem(p, rw.ID, idemOf(p, "fee-1"))
 	pm := w.partnerLogin("pm", w.property)
-	_, err = w.rs.ApplyCredit(ctx, w.partnerLogin("pk", w.parking), red.ID, "B-1", "2026-12-01", idemOf(pm, "apply-pk"))
-	wantCode(t, "parking operator applying a fee credit", err, models.ErrForbidden)
+	_, err := w.rs.ApplyCredit(ctx, w.partnerLogin("pk", w.parking), red.ID, "B-1", "2026-12-01", idemOf(pm, "apply-pk"))
+	communitytest.WantCode(t, "parking operator applying a fee credit", err, models.ErrForbidden)
 	pending, err := w.rs.PendingCredits(ctx, pm, 0)
 	if err != nil || len(pending) != 1 {
 		t.Fatalf("pending %v %d", err, len(pending))
@@ -645,7 +630,7 @@ func TestVoidedBillReturnsTheCreditOnce(t *testing.T) {
 	if _, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", idemOf(pm, "apply-1")); err != nil {
 		t.Fatal(err)
 	}
-	run(8, func(i int) {
+	communitytest.AtOnce(8, func(i int) {
 		if _, err := w.rs.VoidCredit(ctx, pm, red.ID, "账单作废", idemOf(pm, fmt.Sprintf("void-%d", i))); err != nil && models.CodeOf(err) != models.ErrRedemptionClosed.Code {
 			t.Error(err)
 		}
@@ -677,7 +662,7 @@ func TestVoidedBillReturnsTheCreditOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "fee-3"))
-	wantCode(t, "over the household cap", err, models.ErrLimitReached)
+	communitytest.WantCode(t, "over the household cap", err, models.ErrLimitReached)
 	w.mustAudit()
 }
 
@@ -687,7 +672,7 @@ func TestGateEventReplayedCountsOnce(t *testing.T) {
 	elder := w.resident("王奶奶", 1950, 0)
 	young := w.resident("小王", 1990, 0)
 	_, err := w.rs.RegisterFilialPlate(ctx, young, "", "沪B12345")
-	wantCode(t, "too young to register", err, models.ErrNotEligible)
+	communitytest.WantCode(t, "too young to register", err, models.ErrNotEligible)
 	if _, err := w.rs.RegisterFilialPlate(ctx, elder, "", "沪b 66688"); err != nil {
 		t.Fatal(err)
 	}
@@ -699,18 +684,18 @@ func TestGateEventReplayedCountsOnce(t *testing.T) {
 		t.Fatalf("booking %+v %v", b, err)
 	}
 	_, err = w.rs.BookFilialVisit(ctx, elder, "沪B66688", "2026-11-23")
-	wantCode(t, "a Monday", err, models.ErrNotFilialDay)
+	communitytest.WantCode(t, "a Monday", err, models.ErrNotFilialDay)
 
 	op := w.partnerLogin("gate", w.parking)
 	at := func(h, m int) time.Time { return time.Date(2026, 11, 21, h, m, 0, 0, time.FixedZone("CST", 8*3600)) }
 	if _, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "e1", Plate: "沪B66688", Direction: models.GateIn, At: at(9, 0)}); err != nil {
 		t.Fatal(err)
 	}
-	w.rewardClock.add(12 * time.Hour)
+	w.rewardClock.Advance(12 * time.Hour)
 	out := rewards.GateEventIn{EventID: "e2", Plate: "沪B66688", Direction: models.GateOut, At: at(17, 0)}
 	var mu sync.Mutex
 	free := map[models.Minutes]int{}
-	run(10, func(int) {
+	communitytest.AtOnce(10, func(int) {
 		ev, err := w.rs.GateEvent(ctx, op, out)
 		if err != nil {
 			t.Error(err)
@@ -747,7 +732,7 @@ func TestGateEventReplayedCountsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	day2 := func(h int) time.Time { return time.Date(2026, 11, 22, h, 0, 0, 0, time.FixedZone("CST", 8*3600)) }
-	w.rewardClock.add(24 * time.Hour)
+	w.rewardClock.Advance(24 * time.Hour)
 	if _, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "n-in", Plate: "沪C11111", Direction: models.GateIn, At: day2(19)}); err != nil {
 		t.Fatal(err)
 	}
@@ -757,10 +742,10 @@ func TestGateEventReplayedCountsOnce(t *testing.T) {
 	}
 	// The same event id with another plate is refused.
 	_, err = w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "e2", Plate: "沪C11111", Direction: models.GateOut, At: at(17, 0)})
-	wantCode(t, "event id reused", err, models.ErrIdempotencyMismatch)
+	communitytest.WantCode(t, "event id reused", err, models.ErrIdempotencyMismatch)
 	// Only the parking operator posts gate events.
 	_, err = w.rs.GateEvent(ctx, w.partnerLogin("pm", w.property), out)
-	wantCode(t, "property company", err, models.ErrForbidden)
+	communitytest.WantCode(t, "property company", err, models.ErrForbidden)
 }
 
 func TestVisitorBaysFirstComeFirstServed(t *testing.T) {
@@ -778,7 +763,7 @@ func TestVisitorBaysFirstComeFirstServed(t *testing.T) {
 	var mu sync.Mutex
 	codes := map[models.Code]int{}
 	bays := map[int]bool{}
-	run(12, func(i int) {
+	communitytest.AtOnce(12, func(i int) {
 		b, err := w.rs.BookFilialVisit(ctx, elder, plates[i], "2026-11-28")
 		mu.Lock()
 		defer mu.Unlock()
@@ -797,21 +782,18 @@ func TestRewardsAuthorization(t *testing.T) {
 	w := newRewardsWorld(t)
 	p := w.resident("甲", 1980, 100)
 	_, err := w.rs.CreateReward(ctx, p, models.Reward{Kind: models.RewardParking, Title: "x", PartnerID: w.parking.ID, Points: 1, Bearer: models.BearerCommunity})
-	wantCode(t, "resident creating a reward", err, models.ErrForbidden)
+	communitytest.WantCode(t, "resident creating a reward", err, models.ErrForbidden)
 	_, err = w.rs.CreateReward(ctx, w.staff, models.Reward{Kind: models.RewardParking, Title: "x", PartnerID: w.shop.ID, Points: 1, Bearer: models.BearerCommunity})
-	wantCode(t, "parking reward honoured by a shop", err, models.ErrValidation)
+	communitytest.WantCode(t, "parking reward honoured by a shop", err, models.ErrValidation)
 	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 10, ValueFen: 100})
-	red, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "auth-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	red := w.mustRedeem(p, rw.ID, idemOf(p, "auth-1"))
 	// Staff withdraw the reward: residents no longer see or redeem it.
 	rw.Disabled = true
 	if _, err := w.rs.UpdateReward(ctx, w.staff, rw.ID, rw); err != nil {
 		t.Fatal(err)
 	}
 	_, err = w.rs.UpdateReward(ctx, p, rw.ID, rw)
-	wantCode(t, "resident updating a reward", err, models.ErrForbidden)
+	communitytest.WantCode(t, "resident updating a reward", err, models.ErrForbidden)
 	list, err := w.rs.Rewards(ctx, p, false)
 	if err != nil || len(list) != 0 {
 		t.Fatalf("withdrawn reward still listed: %v %+v", err, list)
@@ -820,12 +802,12 @@ func TestRewardsAuthorization(t *testing.T) {
 		t.Fatalf("staff listing: %v %+v", err, all)
 	}
 	_, err = w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "auth-2"))
-	wantCode(t, "withdrawn reward", err, models.ErrRewardInactive)
+	communitytest.WantCode(t, "withdrawn reward", err, models.ErrRewardInactive)
 	q := w.resident("乙", 1980, 100)
 	_, err = w.rs.Cancel(ctx, q, red.ID)
-	wantCode(t, "someone else's cancel", err, models.ErrForbidden)
+	communitytest.WantCode(t, "someone else's cancel", err, models.ErrForbidden)
 	_, err = w.rs.Redemption(ctx, models.Principal{ResidentID: "b1", CommunityID: "B", Roles: []models.Role{models.RoleStaff}}, red.ID)
-	wantCode(t, "another community's staff", err, models.ErrNotFound)
+	communitytest.WantCode(t, "another community's staff", err, models.ErrNotFound)
 	if errors.Is(err, models.ErrForbidden) {
 		t.Fatal("leaks existence")
 	}
@@ -860,16 +842,7 @@ func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
 	flaky := &flakyRewardStore{Store: w.st}
-	w.rs = rewards.New(rewards.Deps{
-		Store:       flaky,
-		Ledger:      w.ledger,
-		People:      w.st,
-		Policies:    policy.New(w.st, w.rewardClock.now),
-		Eligibility: w.elig,
-		QRSecret:    []byte("k"),
-		NewID:       newID,
-		Now:         w.rewardClock.now,
-	})
+	w.rs = w.rewardsOver(flaky)
 	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 2, LimitMonth: 1})
 	p := w.resident("断线", 1970, 100)
 
@@ -886,7 +859,7 @@ func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
 		t.Fatalf("balance %d; want one hold", w.balance(p))
 	}
 	_, err = w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "flaky-2"))
-	wantCode(t, "the limit was used once, not twice", err, models.ErrLimitReached)
+	communitytest.WantCode(t, "the limit was used once, not twice", err, models.ErrLimitReached)
 
 	// Lost in the same place and never repeated: the job finishes it, and
 	// saves the status the hold decided.
@@ -895,15 +868,15 @@ func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
 	if _, err := w.rs.Redeem(ctx, q, rw.ID, idemOf(q, "flaky-3")); !errors.Is(err, errLost) {
 		t.Fatalf("first attempt: %v", err)
 	}
-	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil {
+	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	mine, _, err := w.rs.MyRedemptions(ctx, q, "", 0)
 	if err != nil || len(mine) != 1 || mine[0].Status != models.RedemptionOpening || w.balance(q) != 100 {
 		t.Fatalf("a job before ten minutes must leave it to its request: %v %+v balance %d", err, mine, w.balance(q))
 	}
-	w.rewardClock.add(11 * time.Minute)
-	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil {
+	w.rewardClock.Advance(11 * time.Minute)
+	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	mine, _, err = w.rs.MyRedemptions(ctx, q, "", 0)
@@ -916,7 +889,7 @@ func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
 	// Both units of stock are taken, once each.
 	r := w.resident("第三", 1970, 100)
 	_, err = w.rs.Redeem(ctx, r, rw.ID, idemOf(r, "flaky-4"))
-	wantCode(t, "third unit", err, models.ErrSoldOut)
+	communitytest.WantCode(t, "third unit", err, models.ErrSoldOut)
 	w.mustAudit()
 }
 
@@ -944,16 +917,7 @@ func TestCatalogueSparesRewardReadsAndSeesItsOwnChanges(t *testing.T) {
 	w := newRewardsWorld(t)
 	counted := &countedStore{Store: w.st}
 	replica := func() *rewards.Service {
-		return rewards.New(rewards.Deps{
-			Store:       counted,
-			Ledger:      w.ledger,
-			People:      w.st,
-			Policies:    policy.New(w.st, w.rewardClock.now),
-			Eligibility: w.elig,
-			QRSecret:    []byte("test-qr-secret-0123456789abcdef"),
-			NewID:       newID,
-			Now:         w.rewardClock.now,
-		})
+		return w.rewardsOver(counted)
 	}
 	w.rs = replica()
 	fee := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100})
@@ -997,16 +961,7 @@ func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
 	counted := &countedStore{Store: w.st}
-	w.rs = rewards.New(rewards.Deps{
-		Store:       counted,
-		Ledger:      w.ledger,
-		People:      w.st,
-		Policies:    policy.New(w.st, w.rewardClock.now),
-		Eligibility: w.elig,
-		QRSecret:    []byte("test-qr-secret-0123456789abcdef"),
-		NewID:       newID,
-		Now:         w.rewardClock.now,
-	})
+	w.rs = w.rewardsOver(counted)
 	fee := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 5})
 	breakfast := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 20, ValueFen: 800, Bearer: models.BearerPartner})
 	p := w.resident("钱", 1970, 100)
@@ -1048,7 +1003,7 @@ func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
 	if err != nil || len(day) != 1 || day[0].Status != models.RedemptionFulfilled {
 		t.Fatalf("clerk's day: %+v %v", day, err)
 	}
-	if held, err := w.rs.HeldPoints(ctx, "A", w.rewardClock.now()); err != nil || held != 10 {
+	if held, err := w.rs.HeldPoints(ctx, "A", w.rewardClock.Now()); err != nil || held != 10 {
 		t.Fatalf("held points %d, %v; want the credit's 10", held, err)
 	}
 	// The scan's mark is the merchant redemption's final mark: no other is
@@ -1060,14 +1015,14 @@ func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
 		t.Fatalf("merchant's events %+v; want the fulfilment", ev)
 	}
 	_, err = w.rs.Cancel(ctx, p, scan.Redemption.ID)
-	wantCode(t, "cancel of a scanned redemption", err, models.ErrRedemptionClosed)
+	communitytest.WantCode(t, "cancel of a scanned redemption", err, models.ErrRedemptionClosed)
 	if saves := counted.saves.Load(); saves != 0 {
 		t.Fatalf("readers saved a status %d times; want none", saves)
 	}
 
 	// The job saves what the records decided, once.
 	for range 2 {
-		if n, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil || n != 0 {
+		if n, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil || n != 0 {
 			t.Fatalf("job: %d expired, %v", n, err)
 		}
 	}
@@ -1081,8 +1036,8 @@ func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
 	}
 
 	// Past its hold period the credit expires and its points come back.
-	w.rewardClock.add(credit.Expires.Sub(w.rewardClock.now()) + time.Minute)
-	if n, err := w.rs.ExpireHolds(ctx, w.rewardClock.now()); err != nil || n != 1 {
+	w.rewardClock.Advance(credit.Expires.Sub(w.rewardClock.Now()) + time.Minute)
+	if n, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil || n != 1 {
 		t.Fatalf("job past the hold period: %d expired, %v", n, err)
 	}
 	if got, err := w.rs.Redemption(ctx, p, credit.ID); err != nil || got.Status != models.RedemptionExpired || w.balance(p) != 80 {
@@ -1100,24 +1055,21 @@ func TestCreditRepeatAfterVoidDoesNotApplyAgain(t *testing.T) {
 	w := newRewardsWorld(t)
 	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Title: "物业费优惠", Points: 50, ValueFen: 2000})
 	p := w.resident("孙", 1970, 500)
-	red, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "fee-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	red := w.mustRedeem(p, rw.ID, idemOf(p, "fee-1"))
 	pm := w.partnerLogin("pm", w.property)
 	apply1, void1 := idemOf(pm, "apply-1"), idemOf(pm, "void-1")
 	applied, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", apply1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.rewardClock.add(time.Hour)
+	w.rewardClock.Advance(time.Hour)
 	voided, err := w.rs.VoidCredit(ctx, pm, red.ID, "账单作废", void1)
 	if err != nil || voided.Status != models.RedemptionHeld || voided.Generation != 2 {
 		t.Fatalf("void: %+v %v", voided, err)
 	}
-	w.rewardClock.add(time.Hour)
+	w.rewardClock.Advance(time.Hour)
 	// Concurrent repeats of the first apply: none applies generation 2.
-	run(6, func(int) {
+	communitytest.AtOnce(6, func(int) {
 		again, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", apply1)
 		if err != nil || !reflect.DeepEqual(again, applied) {
 			t.Errorf("repeated apply: %v\n got  %+v\n want %+v", err, again, applied)

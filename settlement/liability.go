@@ -47,7 +47,8 @@ type PartnerRedeemed struct {
 // Liability reports the points liability of p's community, for staff;
 // month is "" for the current month. The points figures are the liability
 // job's last summary (LiabilityReport.At says when; SummariseLiability),
-// read in one lookup; a community never summarised is summarised first.
+// read in one lookup; a community never summarised (created since the
+// job's last run) is summarised first.
 func (s *Service) Liability(ctx context.Context, p models.Principal, month string) (LiabilityReport, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return LiabilityReport{}, err
@@ -65,11 +66,12 @@ func (s *Service) Liability(ctx context.Context, p models.Principal, month strin
 	}
 	sum, err := s.store.LiabilitySummary(ctx, c.ID)
 	if errors.Is(err, models.ErrNotFound) {
-		var first any
-		first, err, _ = s.summing.Do(c.ID, func() (any, error) { return s.summarise(ctx, c, now) })
-		if err == nil {
-			sum = first.(models.LiabilitySummary)
-		}
+		// Rare: every community is summed at the first start
+		// (FirstLiabilitySummaries) and then every ten minutes, so only a
+		// community created since the job's last run gets here, and it
+		// has next to nothing to sum. Summed and saved now; two first
+		// reports at once each sum it, and both answers are right.
+		sum, err = s.summarise(ctx, c, now)
 	}
 	if err != nil {
 		return LiabilityReport{}, fmt.Errorf("liability: %w", err)
@@ -106,6 +108,36 @@ func (s *Service) SummariseLiability(ctx context.Context, now time.Time) (int, e
 			return n, err
 		}
 		for _, c := range cs {
+			if _, err := s.summarise(ctx, c, now); err != nil {
+				return n, fmt.Errorf("liability summary of %s: %w", c.ID, err)
+			}
+			n++
+		}
+		after = cs[len(cs)-1].ID
+	}
+}
+
+// FirstLiabilitySummaries sums the liability of every community that has
+// no summary yet, as of now, and returns how many it summed. The service
+// runs it at every start, in the background: on the first start of a
+// store (or of a version with summaries) it sums them all, on later
+// starts it costs one lookup per community, so the report almost never
+// sums on a request.
+func (s *Service) FirstLiabilitySummaries(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	for after := ""; ; {
+		cs, err := s.store.Communities(ctx, after, 100)
+		if err != nil || len(cs) == 0 {
+			return n, err
+		}
+		for _, c := range cs {
+			_, err := s.store.LiabilitySummary(ctx, c.ID)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, models.ErrNotFound) {
+				return n, fmt.Errorf("liability summary of %s: %w", c.ID, err)
+			}
 			if _, err := s.summarise(ctx, c, now); err != nil {
 				return n, fmt.Errorf("liability summary of %s: %w", c.ID, err)
 			}
@@ -174,7 +206,77 @@ func (s *Service) summarise(ctx context.Context, c models.Community, now time.Ti
 	if sum.Held, err = s.held.HeldPoints(ctx, c.ID, now); err != nil {
 		return models.LiabilitySummary{}, fmt.Errorf("held: %w", err)
 	}
-	return sum, s.store.SaveLiabilitySummary(ctx, sum)
+	if err := s.store.SaveLiabilitySummary(ctx, sum); err != nil {
+		return models.LiabilitySummary{}, err
+	}
+	return sum, s.store.SaveLiabilityDay(ctx, sum.At.In(c.Location()).Format("20060102"), sum)
+}
+
+// LiabilityPoint is the community's points liability as last summed on
+// one day (community time).
+type LiabilityPoint struct {
+	Day string // YYYY-MM-DD
+	models.LiabilitySummary
+}
+
+// maxLiabilityDays bounds one series: a year and a day.
+const maxLiabilityDays = 367
+
+// LiabilitySeries is the points liability of p's community over time, for
+// staff: for each day from from to to (YYYY-MM-DD, community time, both
+// included; "" for the 90 days up to today) on which the liability job
+// ran, its last summary that day, oldest first. It reads one saved
+// summary per day, so it costs the days asked for, not the history.
+func (s *Service) LiabilitySeries(ctx context.Context, p models.Principal, from, to string) ([]LiabilityPoint, error) {
+	if err := community.RequireStaff(p); err != nil {
+		return nil, err
+	}
+	c, err := s.people.Community(ctx, p.CommunityID)
+	if err != nil {
+		return nil, fmt.Errorf("liability series: %w", err)
+	}
+	loc := c.Location()
+	now := s.now().In(loc)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	day := func(name, v string, dflt time.Time) (time.Time, error) {
+		if v == "" {
+			return dflt, nil
+		}
+		d, err := time.ParseInLocation("2006-01-02", v, loc)
+		if err != nil {
+			return time.Time{}, models.ErrValidation.Withf("%[1]s 须为日期（YYYY-MM-DD），收到 %[2]q。", "%[1]s must be a date (YYYY-MM-DD), got %[2]q", name, v)
+		}
+		return d, nil
+	}
+	last, err := day("to", to, today)
+	if err != nil {
+		return nil, err
+	}
+	first, err := day("from", from, last.AddDate(0, 0, -89))
+	if err != nil {
+		return nil, err
+	}
+	if first.After(last) {
+		return nil, models.ErrValidation.Withf("开始日期不能晚于结束日期。", "from may not be after to")
+	}
+	var days []string
+	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+		if len(days) == maxLiabilityDays {
+			return nil, models.ErrValidation.Withf("一次最多查询 %[1]d 天。", "at most %[1]d days at a time", maxLiabilityDays)
+		}
+		days = append(days, d.Format("20060102"))
+	}
+	got, err := s.store.LiabilityDays(ctx, c.ID, days)
+	if err != nil {
+		return nil, fmt.Errorf("liability series: %w", err)
+	}
+	out := []LiabilityPoint{}
+	for _, d := range days {
+		if sum, ok := got[d]; ok {
+			out = append(out, LiabilityPoint{Day: d[:4] + "-" + d[4:6] + "-" + d[6:], LiabilitySummary: sum})
+		}
+	}
+	return out, nil
 }
 
 // RecomputeLiability sums community c's points liability at now from

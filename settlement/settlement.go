@@ -13,7 +13,6 @@ import (
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/singleflight"
 )
 
 // Store is what the monthly settlement, the statements and the
@@ -65,6 +64,11 @@ type Store interface {
 	SaveLiabilityAccount(ctx context.Context, communityID string, sum ledger.Summary) error
 	LiabilitySummary(ctx context.Context, communityID string) (models.LiabilitySummary, error)
 	SaveLiabilitySummary(ctx context.Context, l models.LiabilitySummary) error
+	// SaveLiabilityDay keeps l as the community's liability on day
+	// (YYYYMMDD, community time); LiabilityDays reads the days that have
+	// one, by day.
+	SaveLiabilityDay(ctx context.Context, day string, l models.LiabilitySummary) error
+	LiabilityDays(ctx context.Context, communityID string, days []string) (map[string]models.LiabilitySummary, error)
 }
 
 // HeldPoints says how many points of a community are held by redemptions
@@ -85,14 +89,11 @@ type Service struct {
 	held     HeldPoints
 	now      func() time.Time
 	notify   community.Notifier
-
-	// summing lets one first summary of a community's liability run at a
-	// time in this process; the screens ask for several months at once.
-	summing singleflight.Group
 }
 
 // New returns the settlement service.
 func New(d Deps) *Service {
+	community.MustNotify("settlement", d.Notify)
 	s := &Service{
 		store:    d.Store,
 		ledger:   d.Ledger,
@@ -102,9 +103,6 @@ func New(d Deps) *Service {
 		held:     d.Held,
 		now:      d.Now,
 		notify:   d.Notify,
-	}
-	if s.notify == nil {
-		s.notify = community.NoNotifier{}
 	}
 	return s
 }
@@ -118,7 +116,7 @@ type Deps struct {
 	Trail    community.AuditTrail
 	Held     HeldPoints // the points held by open redemptions (package rewards)
 	Now      func() time.Time
-	Notify   community.Notifier // tells partners a statement is ready; nil: no one
+	Notify   community.Notifier // tells partners a statement is ready; required (community.NoNotifier{} tells no one)
 }
 
 // Lines are written in batches of lineBatch, at most lineWriters batches at

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/linli-community/linli/community"
 	"os"
 	"regexp"
 	"strings"
@@ -67,6 +68,7 @@ func newSettlementWorld(t *testing.T, at time.Time) *settlementWorld {
 		Trail:    st,
 		Held:     heldStub{7},
 		Now:      w.clock.now,
+		Notify:   community.NoNotifier{},
 	})
 	return w
 }

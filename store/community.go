@@ -170,8 +170,12 @@ func (s *Store) Resident(ctx context.Context, id string) (models.Resident, error
 }
 
 // InsertResident adds r; models.ErrConflict if its id exists. The phone is
-// made unique by the resident's login (InsertLogin), not here.
+// made unique by the resident's login (InsertLogin), not here. Its search
+// lists' slots are written first (search.go).
 func (s *Store) InsertResident(ctx context.Context, r models.Resident) error {
+	if err := s.listResident(ctx, r, residentSearchLists(r)); err != nil {
+		return err
+	}
 	d, err := s.residentDoc(r)
 	if err != nil {
 		return err
@@ -214,7 +218,19 @@ func (s *Store) Residents(ctx context.Context, f models.ResidentFilter, after st
 // SetResidentProfile sets a resident's name, birth year and household.
 // The birth year is stored sealed, and a birth year stored in clear before
 // sealing is removed.
+// A new name is put on the search lists of its characters first.
 func (s *Store) SetResidentProfile(ctx context.Context, id, name string, birthYear int, householdID string) error {
+	old, err := s.Resident(ctx, id)
+	if err != nil {
+		return err
+	}
+	if old.Name != name {
+		renamed := old
+		renamed.Name = name
+		if err := s.listRenamed(ctx, old, renamed); err != nil {
+			return err
+		}
+	}
 	keys, err := s.keys()
 	if err != nil {
 		return err

@@ -25,3 +25,9 @@ func (s *Store) InsertRawDocument(ctx context.Context, col string, doc bson.D) e
 
 // PhoneIndex is the _id of phone's login under the store's keys.
 func (s *Store) PhoneIndex(phone string) string { return s.dataKeys.phoneIndex(phone) }
+
+// CountRefs is how many documents in col point at ref (list slots), for
+// tests that check nothing still leads to a record.
+func (s *Store) CountRefs(ctx context.Context, col, ref string) (int64, error) {
+	return s.c(col).CountDocuments(ctx, bson.D{{Key: "ref", Value: ref}})
+}

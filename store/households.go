@@ -31,11 +31,15 @@ func (d householdDoc) model() models.Household {
 }
 
 // InsertHousehold adds h; models.ErrConflict if its id, or its room in the
-// building, exists.
+// building, exists. Its slot on its room's search list is written first
+// (search.go).
 func (s *Store) InsertHousehold(ctx context.Context, h models.Household) error {
 	plates := h.Plates
 	if plates == nil {
 		plates = []string{}
+	}
+	if _, err := s.insertListed(ctx, colDirLists, []string{householdSearchList(h.CommunityID, h.Room)}, h.ID, h.Created, nil); err != nil {
+		return err
 	}
 	return s.insert(ctx, colHouseholds, householdDoc{
 		ID:        h.ID,

@@ -2,11 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"golang.org/x/sync/errgroup"
 )
 
 // The liability job's state (docs/PERFORMANCE.md, "The liability summary"). Both
@@ -94,4 +96,55 @@ func (s *Store) SaveLiabilitySummary(ctx context.Context, l models.LiabilitySumm
 	return s.replaceByID(ctx, colLiabilitySummaries, l.CommunityID, liabilitySummaryDoc{ID: l.CommunityID, At: l.At,
 		Residents: l.Residents, Outstanding: l.Outstanding, Held: l.Held, Expiring30: l.Expiring30,
 		Expiring60: l.Expiring60, Expiring90: l.Expiring90, Entries: l.Entries}, true)
+}
+
+// colLiabilityDays keeps each community's liability as the job last summed
+// it on each day (the community's), _id community:YYYYMMDD: the points of
+// the liability-over-time chart, read by exact _id.
+const colLiabilityDays = "liability_days"
+
+func liabilityDayID(communityID, day string) string { return communityID + ":" + day }
+
+// SaveLiabilityDay saves l as its community's liability on day
+// (YYYYMMDD, in the community's zone); a later run of the same day
+// replaces it.
+func (s *Store) SaveLiabilityDay(ctx context.Context, day string, l models.LiabilitySummary) error {
+	id := liabilityDayID(l.CommunityID, day)
+	return s.replaceByID(ctx, colLiabilityDays, id, liabilitySummaryDoc{ID: id, At: l.At, Residents: l.Residents,
+		Outstanding: l.Outstanding, Held: l.Held, Expiring30: l.Expiring30, Expiring60: l.Expiring60,
+		Expiring90: l.Expiring90, Entries: l.Entries}, true)
+}
+
+// LiabilityDays returns the community's saved liability on each of days
+// (YYYYMMDD) that has one, by day, looking each up by _id (eight at a
+// time): its cost is the number of days, whatever the history.
+func (s *Store) LiabilityDays(ctx context.Context, communityID string, days []string) (map[string]models.LiabilitySummary, error) {
+	found := make([]*liabilitySummaryDoc, len(days))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, day := range days {
+		g.Go(func() error {
+			var d liabilitySummaryDoc
+			err := s.findByID(gctx, colLiabilityDays, liabilityDayID(communityID, day), &d)
+			if errors.Is(err, models.ErrNotFound) {
+				return nil
+			}
+			if err == nil {
+				found[i] = &d
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := map[string]models.LiabilitySummary{}
+	for i, d := range found {
+		if d != nil {
+			out[days[i]] = models.LiabilitySummary{CommunityID: communityID, At: d.At.UTC(), Residents: d.Residents,
+				Outstanding: d.Outstanding, Held: d.Held, Expiring30: d.Expiring30, Expiring60: d.Expiring60,
+				Expiring90: d.Expiring90, Entries: d.Entries}
+		}
+	}
+	return out, nil
 }

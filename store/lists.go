@@ -227,20 +227,27 @@ func (s *Store) saveListHint(ctx context.Context, list string, n int64) {
 // before 0 starts at the head. It returns the refs in slot order (slots
 // numbered n, n−1, …) and the before of the next page (0: no more).
 func (s *Store) pageSlots(ctx context.Context, col, list string, before int64, limit int) ([]slotRef, []string, int64, error) {
+	slots, refs, _, next, err := s.pageSlotsAt(ctx, col, list, before, limit)
+	return slots, refs, next, err
+}
+
+// pageSlotsAt is pageSlots that also returns when each slot was stored.
+func (s *Store) pageSlotsAt(ctx context.Context, col, list string, before int64, limit int) ([]slotRef, []string, []time.Time, int64, error) {
 	head, err := s.listHead(ctx, col, list)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, nil, 0, err
 	}
 	switch {
 	case before <= 0:
 		before = head + 1
 	case before > head+1:
-		return nil, nil, 0, badCursor(slotCursor{before: before}.String())
+		return nil, nil, nil, 0, badCursor(slotCursor{before: before}.String())
 	}
 	low := max(1, before-int64(limit))
 	count := max(0, before-low)
 	slots := make([]slotRef, count)
 	refs := make([]string, count)
+	ats := make([]time.Time, count)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i := range slots {
@@ -252,18 +259,18 @@ func (s *Store) pageSlots(ctx context.Context, col, list string, before int64, l
 			if errors.Is(err, models.ErrNotFound) {
 				return nil // not possible below the head; read as empty
 			}
-			refs[i] = d.Ref
+			refs[i], ats[i] = d.Ref, d.At.UTC()
 			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, nil, 0, err
+		return nil, nil, nil, 0, err
 	}
 	next := low
 	if low <= 1 {
 		next = 0
 	}
-	return slots, refs, next, nil
+	return slots, refs, ats, next, nil
 }
 
 // named reports whether a record's stored slots include sl: a slot the
@@ -327,9 +334,13 @@ func utcDay(t time.Time) string { return t.UTC().Format("20060102") }
 
 // listStoredBefore puts the documents of col that were stored before their
 // lists existed on their lists, once: a store that has them does it at the
-// first start with lists, and a mark (done:<what>) says it is done. A
-// crash part way leaves some documents with slots and no document naming
-// them (the next start gives them new ones; readers skip the old).
+// first start with lists, and a mark (done:<what>, insert-once) says it is
+// done, so every later start reads the mark and scans nothing. A crash
+// part way leaves some documents with slots and no document naming them
+// (the next start gives them new ones; readers skip the old). Two
+// replicas starting at once may both list a document: the slots its
+// record does not name are skipped by readers, and the second mark's
+// insert finds the first.
 func (s *Store) listStoredBefore(ctx context.Context, what, col string, only bson.D, lists func(bson.M) ([]string, time.Time)) error {
 	mark := "done:" + what
 	var m listHeadDoc
@@ -361,7 +372,12 @@ func (s *Store) listStoredBefore(ctx context.Context, what, col string, only bso
 			return err
 		}
 	}
-	return s.insert(ctx, colListHeads, listHeadDoc{ID: mark})
+	// Another replica starting at the same time may have finished first:
+	// its mark says the same.
+	if err := s.insert(ctx, colListHeads, listHeadDoc{ID: mark}); err != nil && !errors.Is(err, models.ErrConflict) {
+		return err
+	}
+	return nil
 }
 
 // listEverythingStoredBefore runs listStoredBefore for every listed
@@ -401,6 +417,12 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 		return []string{"audit:" + str(d, "community")}, at(d, "at")
 	})
 	if err != nil {
+		return err
+	}
+	if err := s.listRecordsOnNewLists(ctx); err != nil {
+		return err
+	}
+	if err := s.listDirectoryStoredBefore(ctx); err != nil {
 		return err
 	}
 	kinds := bson.A{}

@@ -55,27 +55,29 @@ func (s *Store) LoadEntries(ctx context.Context, entries []models.Entry) error {
 }
 
 // LoadRecords inserts decided service records (never pending: they are not
-// queued) in batches of up to 1,000, each after its slot on its resident's
-// list, as InsertRecord would leave them. It is for generating a large
+// queued) in batches of 500 records, each after its slots on its lists
+// (recordLists), as InsertRecord would leave them. It is for generating a large
 // store quickly (scripts/bench), before anything else lists records.
 func (s *Store) LoadRecords(ctx context.Context, records []models.ServiceRecord) error {
 	heads := map[string]int64{}
 	for start := 0; start < len(records); start += 500 {
 		batch := make([]any, 0, 1000)
 		for _, r := range records[start:min(start+500, len(records))] {
-			list := "sr:" + r.ResidentID
-			if _, ok := heads[list]; !ok {
-				n, err := s.listHead(ctx, colRecords, list)
-				if err != nil {
-					return err
-				}
-				heads[list] = n
-			}
-			heads[list]++
-			sl := slotRef{List: list, N: heads[list]}
 			d := toRecordDoc(r)
-			d.Slots = []slotRef{sl}
-			batch = append(batch, listSlotDoc{ID: slotID(sl.List, sl.N), Ref: r.ID, At: r.Created}, d)
+			for _, list := range recordLists(r) {
+				if _, ok := heads[list]; !ok {
+					n, err := s.listHead(ctx, colRecords, list)
+					if err != nil {
+						return err
+					}
+					heads[list] = n
+				}
+				heads[list]++
+				sl := slotRef{List: list, N: heads[list]}
+				d.Slots = append(d.Slots, sl)
+				batch = append(batch, listSlotDoc{ID: slotID(sl.List, sl.N), Ref: r.ID, At: r.Created})
+			}
+			batch = append(batch, d)
 		}
 		err := s.write(ctx, func() error { _, err := s.c(colRecords).InsertMany(ctx, batch); return err })
 		if err != nil {

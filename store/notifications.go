@@ -224,24 +224,66 @@ func (s *Store) SetNoticePreferences(ctx context.Context, resident string, p mod
 	return s.upsertByID(ctx, colNoticePrefs, resident, bson.D{{Key: "lang", Value: string(p.Language)}, {Key: "off", Value: off}})
 }
 
+// queuedDoc is an item of the delivery queue: a notification's id and,
+// when queued by its cause, the notice it is written from (Kind set). An
+// item without the notice (queued again by a dead letter's retry, or by a
+// version that wrote the notification in the request) names a
+// notification written already, or by its cause still.
 type queuedDoc struct {
-	ID        string    `bson:"_id"`
-	Community string    `bson:"community,omitempty"`
-	At        time.Time `bson:"at"`
+	ID        string            `bson:"_id"`
+	Community string            `bson:"community,omitempty"`
+	At        time.Time         `bson:"at"`
+	Kind      string            `bson:"kind,omitempty"`
+	Event     string            `bson:"event,omitempty"`
+	Recipient string            `bson:"recipient,omitempty"`
+	Args      map[string]string `bson:"args,omitempty"`
+	Link      string            `bson:"link,omitempty"`
 }
 
-// EnqueueNotification implements inbox.Store and outbound.Store.
+func toQueuedDoc(n models.Notice, at time.Time) queuedDoc {
+	return queuedDoc{
+		ID:        models.NotificationID(n.Kind, n.EventID, n.Recipient),
+		Community: n.CommunityID,
+		At:        at,
+		Kind:      string(n.Kind),
+		Event:     n.EventID,
+		Recipient: n.Recipient,
+		Args:      n.Args,
+		Link:      n.Link,
+	}
+}
+
+func (d queuedDoc) model() outbound.Queued {
+	q := outbound.Queued{ID: d.ID, CommunityID: d.Community, At: d.At.UTC()}
+	if d.Kind != "" {
+		q.Notice = &models.Notice{
+			Kind:        models.NoticeKind(d.Kind),
+			EventID:     d.Event,
+			Recipient:   d.Recipient,
+			CommunityID: d.Community,
+			Args:        d.Args,
+			Link:        d.Link,
+		}
+	}
+	return q
+}
+
+// EnqueueNotification implements outbound.Store.
 func (s *Store) EnqueueNotification(ctx context.Context, id, communityID string, at time.Time) error {
 	return s.insert(ctx, colNotifyQueue, queuedDoc{ID: id, Community: communityID, At: at})
+}
+
+// QueueNotice implements inbox.Store: the one write a request makes to
+// tell someone.
+func (s *Store) QueueNotice(ctx context.Context, n models.Notice, at time.Time) error {
+	return s.insert(ctx, colNotifyQueue, toQueuedDoc(n, at))
 }
 
 // QueuedNotifications implements outbound.Store. The queue loses its
 // items when they are delivered, so the scan stays short.
 func (s *Store) QueuedNotifications(ctx context.Context, limit int) ([]outbound.Queued, error) {
 	cur, err := s.c(colNotifyQueue).Find(ctx, bson.D{}, options.Find().SetLimit(int64(limit)))
-	out, err := allDocs(ctx, cur, err, "queued notifications", func(d queuedDoc) outbound.Queued {
-		return outbound.Queued{ID: d.ID, CommunityID: d.Community, At: d.At.UTC()}
-	})
+	out, err := allDocs(ctx, cur, err, "queued notifications", queuedDoc.model)
 	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out, s.count(err, "queued notifications")
 }
@@ -417,12 +459,12 @@ func (s *Store) insertMany(ctx context.Context, col string, docs []any) ([]bool,
 	return existed, nil
 }
 
-// EnqueueNotifications implements inbox.Store: one batch; items queued
-// already are left as they are.
-func (s *Store) EnqueueNotifications(ctx context.Context, ns []models.Notification) error {
+// QueueNotices implements inbox.Store: one batch; items queued already
+// are left as they are.
+func (s *Store) QueueNotices(ctx context.Context, ns []models.Notice, at time.Time) error {
 	docs := make([]any, len(ns))
 	for i, n := range ns {
-		docs[i] = queuedDoc{ID: n.ID, Community: n.CommunityID, At: n.Created}
+		docs[i] = toQueuedDoc(n, at)
 	}
 	_, err := s.insertMany(ctx, colNotifyQueue, docs)
 	return err

@@ -95,7 +95,19 @@ func (s *Store) MovedAway(ctx context.Context) ([]models.Residency, error) {
 // EraseResident replaces resident id's name by pseudonym and removes their
 // phone, ID number and birth year, in whichever form they are stored, and
 // records when. It sets only those fields, so it is safe to repeat.
+// First the resident's search slots (search.go) stop pointing at them: a
+// slot's _id holds a character of the name or the phone's last four
+// digits, so it must no longer name whose they were. The slots stay, as
+// tombstones, so the lists keep their numbering; a reader skips a slot
+// whose record is not found.
 func (s *Store) EraseResident(ctx context.Context, id, pseudonym string, at time.Time) error {
+	err := s.write(ctx, func() error {
+		_, err := s.c(colDirLists).UpdateMany(ctx, bson.D{{Key: "ref", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "ref", Value: ""}}}})
+		return err
+	})
+	if err != nil {
+		return s.count(mapErr("update "+colDirLists, err), "update "+colDirLists)
+	}
 	unset := bson.D{}
 	for _, f := range []string{"phone", "birth_year", "phone_sealed", "phone_index", "birth_sealed", "id_number_sealed"} {
 		unset = append(unset, bson.E{Key: f, Value: ""})

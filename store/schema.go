@@ -87,7 +87,7 @@ var allCollections = []string{
 	colRewards, colRedemptions, colRewardSlots, colRedemptionMarks, colCounterCodes, colFilialPlates, colFilialBookings, colGateEvents,
 	colHonourEntries, colObjections, colHonourEvents, colHonourCurrent, colHeadTerms, colHeadCurrent, colDuties, colStarLevels,
 	colActivities, colSignups, colTBKeys, colRecords, colRecordQueue, colLinks, colCorrections, colAid, colGifts,
-	colKeyedRequests, colListHeads, colLiabilityAccounts, colLiabilitySummaries, colResidency,
+	colKeyedRequests, colListHeads, colLiabilityAccounts, colLiabilitySummaries, colResidency, colDirLists, colLiabilityDays,
 	colNotifications, colInbox, colInboxHints, colInboxMarks, colNoticePrefs, colNotifyQueue, colDeliveries, colDeadLetters,
 	colConsents, colAccessLog,
 }

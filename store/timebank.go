@@ -323,13 +323,14 @@ func (d recordDoc) model() models.ServiceRecord {
 	return r
 }
 
-// InsertRecord adds r after its slot on its resident's list (lists.go);
-// models.ErrConflict if its id exists. A void record takes no slot.
+// InsertRecord adds r after its slots on its lists (recordLists,
+// lists.go); models.ErrConflict if its id exists. A void record takes no
+// slot.
 func (s *Store) InsertRecord(ctx context.Context, r models.ServiceRecord) error {
 	if r.State == models.RecordVoid || r.ResidentID == "" {
 		return s.insert(ctx, colRecords, toRecordDoc(r))
 	}
-	_, err := s.insertListed(ctx, colRecords, []string{"sr:" + r.ResidentID}, r.ID, r.Created, func(slots []slotRef) any {
+	_, err := s.insertListed(ctx, colRecords, recordLists(r), r.ID, r.Created, func(slots []slotRef) any {
 		d := toRecordDoc(r)
 		d.Slots = slots
 		return d
@@ -642,30 +643,96 @@ type correctionDoc struct {
 	Before   int64     `bson:"before"`
 	After    int64     `bson:"after"`
 	DecideAt time.Time `bson:"decide_at,omitempty"`
+	// Community and Slots put it on its community's list (`corr:`).
+	Community string    `bson:"community,omitempty"`
+	Slots     []slotRef `bson:"slots,omitempty"`
 }
 
 func toCorrectionDoc(c models.Correction) correctionDoc {
 	return correctionDoc{
-		ID:       c.ID,
-		Record:   c.RecordID,
-		Resident: c.ResidentID,
-		N:        c.N,
-		Minutes:  int64(c.Minutes),
-		Reason:   c.Reason,
-		At:       c.At,
-		Decided:  c.Decided,
-		Accepted: c.Accepted,
-		Answer:   c.Answer,
-		Actor:    c.Actor,
-		Before:   int64(c.Before),
-		After:    int64(c.After),
-		DecideAt: c.DecideAt,
+		ID:        c.ID,
+		Record:    c.RecordID,
+		Resident:  c.ResidentID,
+		N:         c.N,
+		Minutes:   int64(c.Minutes),
+		Reason:    c.Reason,
+		At:        c.At,
+		Decided:   c.Decided,
+		Accepted:  c.Accepted,
+		Answer:    c.Answer,
+		Actor:     c.Actor,
+		Before:    int64(c.Before),
+		After:     int64(c.After),
+		DecideAt:  c.DecideAt,
+		Community: c.CommunityID,
 	}
 }
 
-// InsertCorrection adds c; models.ErrConflict if its id exists.
+// InsertCorrection adds c, after its slot on its community's list of
+// corrections when it names its community (lists.go); models.ErrConflict
+// if its id exists.
 func (s *Store) InsertCorrection(ctx context.Context, c models.Correction) error {
-	return s.insert(ctx, colCorrections, toCorrectionDoc(c))
+	if c.CommunityID == "" {
+		return s.insert(ctx, colCorrections, toCorrectionDoc(c))
+	}
+	_, err := s.insertListed(ctx, colCorrections, []string{correctionList(c.CommunityID)}, c.ID, c.At, func(slots []slotRef) any {
+		d := toCorrectionDoc(c)
+		d.Slots = slots
+		return d
+	})
+	return err
+}
+
+func correctionList(communityID string) string { return "corr:" + communityID }
+
+// CommunityCorrections is one page of a community's correction requests,
+// the latest first: the corrections on at most limit slots of its list
+// below cursor ("" for the first page), and the next page's cursor (""
+// at the end).
+func (s *Store) CommunityCorrections(ctx context.Context, communityID, cursor string, limit int) ([]models.Correction, string, error) {
+	var at slotCursor
+	if cursor != "" {
+		var err error
+		if at, err = parseCursor(cursor, false); err != nil {
+			return nil, "", err
+		}
+	}
+	slots, refs, next, err := s.pageSlots(ctx, colCorrections, correctionList(communityID), at.before, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	docs := make([]*correctionDoc, len(refs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, ref := range refs {
+		if ref == "" {
+			continue
+		}
+		g.Go(func() error {
+			var d correctionDoc
+			err := s.findByID(gctx, colCorrections, ref, &d)
+			if errors.Is(err, models.ErrNotFound) {
+				return nil
+			}
+			if err == nil && named(d.Slots, slots[i]) {
+				docs[i] = &d
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, "", err
+	}
+	out := []models.Correction{}
+	for _, d := range docs {
+		if d != nil {
+			out = append(out, d.model())
+		}
+	}
+	if next == 0 {
+		return out, "", nil
+	}
+	return out, slotCursor{before: next}.String(), nil
 }
 
 // Correction returns the correction with id, or models.ErrNotFound.
@@ -674,34 +741,40 @@ func (s *Store) Correction(ctx context.Context, id string) (models.Correction, e
 	if err := s.findByID(ctx, colCorrections, id, &d); err != nil {
 		return models.Correction{}, err
 	}
+	return d.model(), nil
+}
+
+func (d correctionDoc) model() models.Correction {
 	c := models.Correction{
-		ID:         d.ID,
-		RecordID:   d.Record,
-		ResidentID: d.Resident,
-		N:          d.N,
-		Minutes:    models.Minutes(d.Minutes),
-		Reason:     d.Reason,
-		At:         d.At.UTC(),
-		Decided:    d.Decided,
-		Accepted:   d.Accepted,
-		Answer:     d.Answer,
-		Actor:      d.Actor,
-		Before:     models.Minutes(d.Before),
-		After:      models.Minutes(d.After),
+		ID:          d.ID,
+		RecordID:    d.Record,
+		ResidentID:  d.Resident,
+		N:           d.N,
+		Minutes:     models.Minutes(d.Minutes),
+		Reason:      d.Reason,
+		At:          d.At.UTC(),
+		Decided:     d.Decided,
+		Accepted:    d.Accepted,
+		Answer:      d.Answer,
+		Actor:       d.Actor,
+		Before:      models.Minutes(d.Before),
+		After:       models.Minutes(d.After),
+		CommunityID: d.Community,
 	}
 	if !d.DecideAt.IsZero() {
 		c.DecideAt = d.DecideAt.UTC()
 	}
-	return c, nil
+	return c
 }
 
-// SaveCorrection caches a correction's decision.
+// SaveCorrection caches a correction's decision (its decision fields only:
+// the request and its list slots stay as inserted).
 func (s *Store) SaveCorrection(ctx context.Context, c models.Correction) error {
-	err := s.write(ctx, func() error {
-		_, err := s.c(colCorrections).ReplaceOne(ctx, byID(c.ID), toCorrectionDoc(c))
-		return err
+	return s.setByID(ctx, colCorrections, c.ID, bson.D{
+		{Key: "decided", Value: c.Decided}, {Key: "accepted", Value: c.Accepted}, {Key: "answer", Value: c.Answer},
+		{Key: "actor", Value: c.Actor}, {Key: "before", Value: int64(c.Before)}, {Key: "after", Value: int64(c.After)},
+		{Key: "decide_at", Value: c.DecideAt},
 	})
-	return mapErr("save correction", err)
 }
 
 // --- mutual aid ---
@@ -865,4 +938,170 @@ func (s *Store) Gifts(ctx context.Context, residentID string) ([]models.Gift, er
 		}
 	}
 	return out, nil
+}
+
+// recordLists are the lists a service record is on: its resident's
+// (`sr:`), its community's (`sc:`, what staff filter), its activity's
+// (`sa:`) and its community's category (`sk:`), so a filtered page of
+// records reads one of them (docs/PERFORMANCE.md, "Lists").
+func recordLists(r models.ServiceRecord) []string {
+	lists := []string{"sr:" + r.ResidentID, recordCommunityList(r.CommunityID)}
+	if r.ActivityID != "" {
+		lists = append(lists, recordActivityList(r.ActivityID))
+	}
+	if r.Category != "" {
+		lists = append(lists, recordCategoryList(r.CommunityID, r.Category))
+	}
+	return lists
+}
+
+// startLead bounds how far a record's start may lie after the time it was
+// stored: the service refuses a start or end more than a minute ahead of
+// its clock.
+const startLead = time.Hour
+
+func recordCommunityList(communityID string) string { return "sc:" + communityID }
+
+func recordActivityList(activityID string) string { return "sa:" + activityID }
+
+func recordCategoryList(communityID, category string) string {
+	return "sk:" + communityID + ":" + category
+}
+
+// FilteredRecords is one page of a community's service records matching
+// f (f.CommunityID is required), the latest stored first, read from the
+// narrowest list the filter names: the resident's, else the activity's,
+// else the category's, else the community's. A page reads at most limit
+// slots below cursor ("" for the first page) and keeps the records that
+// match f, so it may hold fewer than limit and still have a next; it
+// never reads the whole history. A record's start is never after it was
+// stored (by more than startLead), so once a slot is older than f.From
+// less startLead nothing below it can match and the list ends there. Void
+// records are not shown.
+func (s *Store) FilteredRecords(ctx context.Context, f models.RecordFilter, cursor string, limit int) ([]models.ServiceRecord, string, error) {
+	list := recordCommunityList(f.CommunityID)
+	switch {
+	case f.ResidentID != "":
+		list = "sr:" + f.ResidentID
+	case f.ActivityID != "":
+		list = recordActivityList(f.ActivityID)
+	case f.Category != "":
+		list = recordCategoryList(f.CommunityID, f.Category)
+	}
+	var at slotCursor
+	if cursor != "" {
+		var err error
+		if at, err = parseCursor(cursor, false); err != nil {
+			return nil, "", err
+		}
+	}
+	slots, refs, ats, next, err := s.pageSlotsAt(ctx, colRecords, list, at.before, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	docs := make([]*recordDoc, len(refs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, ref := range refs {
+		if ref == "" {
+			continue
+		}
+		if !f.From.IsZero() && ats[i].Before(f.From.Add(-startLead)) {
+			next = 0 // stored well before From: it and all below started before From
+			continue
+		}
+		g.Go(func() error {
+			var d recordDoc
+			err := s.findByID(gctx, colRecords, ref, &d)
+			if errors.Is(err, models.ErrNotFound) {
+				return nil
+			}
+			if err == nil && named(d.Slots, slots[i]) && d.State != string(models.RecordVoid) && recordMatches(d, f) {
+				docs[i] = &d
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, "", err
+	}
+	out := []models.ServiceRecord{}
+	for _, d := range docs {
+		if d != nil {
+			out = append(out, d.model())
+		}
+	}
+	if next == 0 {
+		return out, "", nil
+	}
+	return out, slotCursor{before: next}.String(), nil
+}
+
+// recordMatches reports whether the stored record d is one f selects.
+func recordMatches(d recordDoc, f models.RecordFilter) bool {
+	switch {
+	case d.Community != f.CommunityID:
+		return false
+	case f.ResidentID != "" && d.Resident != f.ResidentID:
+		return false
+	case f.ActivityID != "" && d.Activity != f.ActivityID:
+		return false
+	case f.Category != "" && d.Category != f.Category:
+		return false
+	case f.State != "" && d.State != string(f.State):
+		return false
+	case !f.From.IsZero() && d.Start.Before(f.From):
+		return false
+	case !f.To.IsZero() && !d.Start.Before(f.To):
+		return false
+	}
+	return true
+}
+
+// listRecordsOnNewLists puts records stored before the community,
+// activity and category lists existed on them, once (a `done:` mark says
+// so): each record that names no community slot gets the slots it lacks.
+// A crash part way leaves slots no record names, which readers skip; the
+// next start finishes.
+func (s *Store) listRecordsOnNewLists(ctx context.Context) error {
+	const mark = "done:record-lists-2"
+	var m listHeadDoc
+	err := s.findByID(ctx, colListHeads, mark, &m)
+	if err == nil || !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	var old []recordDoc
+	cur, err := s.c(colRecords).Find(ctx, bson.D{{Key: "slots", Value: bson.D{{Key: "$exists", Value: true}}}})
+	err = eachDoc(ctx, cur, err, "records", func(d recordDoc) error {
+		if !isSlot(d.ID) && d.State != string(models.RecordVoid) {
+			old = append(old, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range old {
+		has := map[string]bool{}
+		for _, sl := range d.Slots {
+			has[sl.List] = true
+		}
+		var missing []string
+		for _, l := range recordLists(d.model()) {
+			if !has[l] {
+				missing = append(missing, l)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		added, err := s.insertListed(ctx, colRecords, missing, d.ID, d.Created, nil)
+		if err != nil {
+			return err
+		}
+		if err := s.setByID(ctx, colRecords, d.ID, bson.D{{Key: "slots", Value: append(d.Slots, added...)}}); err != nil {
+			return err
+		}
+	}
+	return s.insert(ctx, colListHeads, listHeadDoc{ID: mark})
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/store"
@@ -20,8 +21,8 @@ import (
 var cst = time.FixedZone("CST", 8*3600)
 
 func (e *tbEnv) tryClaim(resident string, start, end time.Time) (models.ServiceRecord, error) {
-	return e.tb.ClaimRecord(ctx, res(resident), timebank.Claim{Category: "环境", Organisation: "春申居委会", Description: "捡垃圾",
-		Start: start, End: end, Idem: community.Idempotency{Key: newID(), OpID: "k:" + resident + ":" + newID(), Hash: "h"}})
+	return e.Timebank.ClaimRecord(ctx, res(resident), timebank.Claim{Category: "环境", Organisation: "春申居委会", Description: "捡垃圾",
+		Start: start, End: end, Idem: community.Idempotency{Key: communitytest.NewID(), OpID: "k:" + resident + ":" + communitytest.NewID(), Hash: "h"}})
 }
 
 // Issue 11.2: a claim refused on its second day leaves nothing that blocks
@@ -30,13 +31,13 @@ func (e *tbEnv) tryClaim(resident string, start, end time.Time) (models.ServiceR
 func TestIssue11_2_RefusedOvernightClaimLeavesNoLink(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
-	e.clock.t = time.Date(2026, 3, 11, 20, 0, 0, 0, cst)
+	e.Clock.Set(time.Date(2026, 3, 11, 20, 0, 0, 0, cst))
 	first, err := e.tryClaim("r1", time.Date(2026, 3, 11, 0, 30, 0, 0, cst), time.Date(2026, 3, 11, 0, 45, 0, 0, cst))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.tryClaim("r1", time.Date(2026, 3, 10, 23, 0, 0, 0, cst), time.Date(2026, 3, 11, 1, 0, 0, 0, cst))
-	mustCode(t, err, models.ErrRecordOverlap)
+	communitytest.MustCode(t, err, models.ErrRecordOverlap)
 	// Issue 11.23: the refusal names the record it overlaps and its time.
 	if d := err.(*models.Error).DetailZh; !strings.Contains(d, first.ID) || !strings.Contains(d, "2026-03-11 00:30") || !strings.HasPrefix(d, "与服务记录") {
 		t.Fatalf("overlap detail %q does not name %s and its time in Chinese", d, first.ID)
@@ -48,15 +49,15 @@ func TestIssue11_2_RefusedOvernightClaimLeavesNoLink(t *testing.T) {
 		t.Fatalf("a claim that overlaps nothing stored: %v", err)
 	}
 	// The refused record is nowhere to be seen.
-	recs, _, err := e.tb.MyRecords(ctx, res("r1"), "", 0)
+	recs, _, err := e.Timebank.MyRecords(ctx, res("r1"), "", 0)
 	if err != nil || len(recs) != 2 {
 		t.Fatalf("records %+v (%v); want the two stored", recs, err)
 	}
 
 	// A request that wrote its link and died before storing its record.
 	ghost := models.Link{Chain: "day:r2:2026-03-10", N: 1, Ref: "claim:ghost", Start: time.Date(2026, 3, 10, 10, 0, 0, 0, cst).UTC(),
-		End: time.Date(2026, 3, 10, 12, 0, 0, 0, cst).UTC(), At: e.clock.now()}
-	if err := e.st.InsertLink(ctx, ghost); err != nil {
+		End: time.Date(2026, 3, 10, 12, 0, 0, 0, cst).UTC(), At: e.Clock.Now()}
+	if err := e.Store.InsertLink(ctx, ghost); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.tryClaim("r2", time.Date(2026, 3, 10, 11, 0, 0, 0, cst), time.Date(2026, 3, 10, 11, 30, 0, 0, cst)); err != nil {
@@ -65,10 +66,10 @@ func TestIssue11_2_RefusedOvernightClaimLeavesNoLink(t *testing.T) {
 	// The dead request can no longer store its record over the new one.
 	late := models.ServiceRecord{ID: "claim:ghost", CommunityID: "A", ResidentID: "r2", Start: ghost.Start, End: ghost.End,
 		Minutes: 120, Source: models.SourceClaim, State: models.RecordPending}
-	if err := e.st.InsertRecord(ctx, late); !errors.Is(err, models.ErrConflict) {
+	if err := e.Store.InsertRecord(ctx, late); !errors.Is(err, models.ErrConflict) {
 		t.Fatalf("the voided record could still be stored: %v", err)
 	}
-	if _, err := e.tb.Record(ctx, e.staff, "claim:ghost"); !errors.Is(err, models.ErrNotFound) {
+	if _, err := e.Timebank.Record(ctx, e.Staff, "claim:ghost"); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("a void record is visible: %v", err)
 	}
 }
@@ -79,7 +80,7 @@ func TestIssue11_2_RefusedOvernightClaimLeavesNoLink(t *testing.T) {
 func TestIssue11_2_ConcurrentOvernightClaims(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
-	e.clock.t = time.Date(2026, 3, 31, 20, 0, 0, 0, cst)
+	e.Clock.Set(time.Date(2026, 3, 31, 20, 0, 0, 0, cst))
 	for round := 0; round < 40; round++ {
 		night := time.Date(2026, 3, 1+round%28, 22, 0, 0, 0, cst)
 		who := fmt.Sprintf("r%d", 1+round/28)
@@ -121,7 +122,7 @@ func TestIssue11_2_ConcurrentOvernightClaims(t *testing.T) {
 	}
 	// What is stored never overlaps, per resident.
 	for _, who := range []string{"r1", "r2"} {
-		recs, _, err := e.tb.MyRecords(ctx, res(who), "", 0)
+		recs, _, err := e.Timebank.MyRecords(ctx, res(who), "", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +147,7 @@ func btoi(b bool) int {
 // aid would.
 func (e *tbEnv) spend(t *testing.T, who string, asset models.Asset, amount int64) {
 	t.Helper()
-	_, err := e.led.Post(ctx, ledger.Posting{OpID: "spend:" + newID(), Hash: "h", Account: models.AccountOf(who, asset), CommunityID: "A",
+	_, err := e.Ledger.Post(ctx, ledger.Posting{OpID: "spend:" + communitytest.NewID(), Hash: "h", Account: models.AccountOf(who, asset), CommunityID: "A",
 		Delta: -amount, Kind: models.KindAdjustment, Reason: "spent", Actor: "staff"})
 	if err != nil {
 		t.Fatalf("spend: %v", err)
@@ -157,7 +158,7 @@ func (e *tbEnv) spend(t *testing.T, who string, asset models.Asset, amount int64
 func (e *tbEnv) approvedClaim(t *testing.T, who string, start time.Time, d time.Duration) models.ServiceRecord {
 	t.Helper()
 	r := e.claim(t, who, start, d)
-	r, err := e.tb.Approve(ctx, e.staff, r.ID, 0, "")
+	r, err := e.Timebank.Approve(ctx, e.Staff, r.ID, 0, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func (e *tbEnv) approvedClaim(t *testing.T, who string, start time.Time, d time.
 
 func (e *tbEnv) correct(t *testing.T, who, recordID string, minutes models.Minutes) models.Correction {
 	t.Helper()
-	c, err := e.tb.RequestCorrection(ctx, res(who), recordID, minutes, "签到表有误")
+	c, err := e.Timebank.RequestCorrection(ctx, res(who), recordID, minutes, "签到表有误")
 	if err != nil {
 		t.Fatalf("request correction: %v", err)
 	}
@@ -182,24 +183,24 @@ func TestIssue19_4_SpentHoursDoNotBlockCorrection(t *testing.T) {
 	r := e.approvedClaim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
 	e.spend(t, "r1", models.AssetHours, 60)
 	c := e.correct(t, "r1", r.ID, 90)
-	got, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "签到表核实")
+	got, err := e.Timebank.DecideCorrection(ctx, e.Staff, r.ID, c.N, true, "签到表核实")
 	if err != nil || !got.Decided || got.Before != 60 || got.After != 90 {
 		t.Fatalf("accept: %+v %v", got, err)
 	}
-	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 30 || p != 15 {
+	if h, p := e.Balance(t, "r1", models.AssetHours), e.Balance(t, "r1", models.AssetPoints); h != 30 || p != 15 {
 		t.Fatalf("hours %d points %d; want 30 (0 + the 30 added) and 15", h, p)
 	}
-	rec, _ := e.st.Record(ctx, r.ID)
+	rec, _ := e.Store.Record(ctx, r.ID)
 	if rec.Credited != 90 || rec.Points != 15 {
 		t.Fatalf("record cache %+v", rec)
 	}
 	// Down to 10 minutes: 80 taken back leaves -50, within the default
 	// debt floor of 600.
 	c = e.correct(t, "r1", r.ID, 10)
-	if _, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "复核"); err != nil {
+	if _, err := e.Timebank.DecideCorrection(ctx, e.Staff, r.ID, c.N, true, "复核"); err != nil {
 		t.Fatal(err)
 	}
-	if h := e.balance(t, "r1", models.AssetHours); h != -50 {
+	if h := e.Balance(t, "r1", models.AssetHours); h != -50 {
 		t.Fatalf("hours %d; want -50", h)
 	}
 	if rep := mustAudit(t, e); !rep.OK() {
@@ -215,21 +216,21 @@ func TestIssue19_5_SpentPointsRefusedBeforeMarking(t *testing.T) {
 	r := e.approvedClaim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
 	e.spend(t, "r1", models.AssetPoints, 10)
 	c := e.correct(t, "r1", r.ID, 30)
-	_, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "复核")
-	mustCode(t, err, models.ErrInsufficientPoints)
+	_, err := e.Timebank.DecideCorrection(ctx, e.Staff, r.ID, c.N, true, "复核")
+	communitytest.MustCode(t, err, models.ErrInsufficientPoints)
 	if d := err.(*models.Error).DetailZh; !strings.Contains(d, "积分") || !strings.Contains(d, "5") {
 		t.Fatalf("detail %q does not say why", d)
 	}
 	if d := err.(*models.Error).Detail; !strings.Contains(d, "points") || !strings.Contains(d, "5") {
 		t.Fatalf("English detail %q does not say why", d)
 	}
-	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 60 || p != 0 {
+	if h, p := e.Balance(t, "r1", models.AssetHours), e.Balance(t, "r1", models.AssetPoints); h != 60 || p != 0 {
 		t.Fatalf("hours %d points %d after a refusal; want 60 and 0", h, p)
 	}
-	if _, err := e.st.Mark(ctx, "corr-decision:"+c.ID); !errors.Is(err, models.ErrNotFound) {
+	if _, err := e.Store.Mark(ctx, "corr-decision:"+c.ID); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("the refused correction was marked: %v", err)
 	}
-	got, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, false, "积分已用完")
+	got, err := e.Timebank.DecideCorrection(ctx, e.Staff, r.ID, c.N, false, "积分已用完")
 	if err != nil || !got.Decided || got.Accepted || got.After != 60 {
 		t.Fatalf("refuse after a refused accept: %+v %v", got, err)
 	}
@@ -259,53 +260,54 @@ func TestIssue19_5_CorrectionCrashBetweenHoursAndPointsIsFinished(t *testing.T) 
 	r := e.approvedClaim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
 	e.spend(t, "r1", models.AssetPoints, 10)
 	c := e.correct(t, "r1", r.ID, 90)
-	cs := &linkCrashStore{Store: e.st, chain: "carry:"}
+	cs := &linkCrashStore{Store: e.Store, chain: "carry:"}
 	crashing := timebank.New(timebank.Deps{
 		Store:    cs,
-		People:   e.st,
-		Ledger:   e.led,
-		Policies: e.pol,
-		Trail:    e.st,
+		People:   e.Store,
+		Ledger:   e.Ledger,
+		Policies: e.Policies,
+		Trail:    e.Store,
 		QRSecret: []byte("test-secret-0123456789"),
-		Now:      e.clock.now,
-		NewID:    newID,
+		Now:      e.Clock.Now,
+		NewID:    communitytest.NewID,
+		Notify:   community.NoNotifier{},
 	})
 	cs.crash.Store(true)
-	if _, err := crashing.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "签到表核实"); err == nil {
+	if _, err := crashing.DecideCorrection(ctx, e.Staff, r.ID, c.N, true, "签到表核实"); err == nil {
 		t.Fatal("the crash did not happen")
 	}
-	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 90 || p != 0 {
+	if h, p := e.Balance(t, "r1", models.AssetHours), e.Balance(t, "r1", models.AssetPoints); h != 90 || p != 0 {
 		t.Fatalf("half-done state: hours %d points %d; want 90 and 0", h, p)
 	}
-	if _, _, err := e.tb.AutoApprove(ctx); err != nil {
+	if _, _, err := e.Timebank.AutoApprove(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 90 || p != 5 {
+	if h, p := e.Balance(t, "r1", models.AssetHours), e.Balance(t, "r1", models.AssetPoints); h != 90 || p != 5 {
 		t.Fatalf("after the job: hours %d points %d; want 90 and 5", h, p)
 	}
-	rec, _ := e.st.Record(ctx, r.ID)
-	got, _ := e.st.Correction(ctx, c.ID)
+	rec, _ := e.Store.Record(ctx, r.ID)
+	got, _ := e.Store.Correction(ctx, c.ID)
 	if rec.Credited != 90 || rec.Points != 15 || !got.Decided || !got.Accepted || got.After != 90 {
 		t.Fatalf("record %+v, correction %+v", rec, got)
 	}
 	// The staff's retry answers the same and moves nothing.
-	if _, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "签到表核实"); err != nil {
+	if _, err := e.Timebank.DecideCorrection(ctx, e.Staff, r.ID, c.N, true, "签到表核实"); err != nil {
 		t.Fatal(err)
 	}
-	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 90 || p != 5 {
+	if h, p := e.Balance(t, "r1", models.AssetHours), e.Balance(t, "r1", models.AssetPoints); h != 90 || p != 5 {
 		t.Fatalf("after a retry: hours %d points %d", h, p)
 	}
 	// The same crash again, finished this time by the resident reading the
 	// record's corrections.
 	c = e.correct(t, "r1", r.ID, 120)
-	if _, err := crashing.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "再次核实"); err == nil {
+	if _, err := crashing.DecideCorrection(ctx, e.Staff, r.ID, c.N, true, "再次核实"); err == nil {
 		t.Fatal("the crash did not happen")
 	}
-	list, err := e.tb.Corrections(ctx, res("r1"), r.ID)
+	list, err := e.Timebank.Corrections(ctx, res("r1"), r.ID)
 	if err != nil || len(list) != 2 || !list[1].Decided || list[1].After != 120 {
 		t.Fatalf("corrections read after the crash: %+v %v", list, err)
 	}
-	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 120 || p != 10 {
+	if h, p := e.Balance(t, "r1", models.AssetHours), e.Balance(t, "r1", models.AssetPoints); h != 120 || p != 10 {
 		t.Fatalf("after the read: hours %d points %d; want 120 and 10", h, p)
 	}
 	if rep := mustAudit(t, e); !rep.OK() {
@@ -324,20 +326,20 @@ func TestIssue19_6_CorrectionKeepsDailyCap(t *testing.T) {
 		t.Fatalf("approved %d; want the daily cap 480", r.Credited)
 	}
 	c := e.correct(t, "r1", r.ID, 600)
-	got, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "全天服务")
+	got, err := e.Timebank.DecideCorrection(ctx, e.Staff, r.ID, c.N, true, "全天服务")
 	if err != nil || got.After != 480 {
 		t.Fatalf("correction: %+v %v; want 480 after", got, err)
 	}
-	if h := e.balance(t, "r1", models.AssetHours); h != 480 {
+	if h := e.Balance(t, "r1", models.AssetHours); h != 480 {
 		t.Fatalf("hours %d; want 480", h)
 	}
 	c = e.correct(t, "r1", r.ID, 300)
-	if _, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "只有五小时"); err != nil {
+	if _, err := e.Timebank.DecideCorrection(ctx, e.Staff, r.ID, c.N, true, "只有五小时"); err != nil {
 		t.Fatal(err)
 	}
 	later := e.approvedClaim(t, "r1", day.Add(11*time.Hour), 200*time.Minute)
-	if later.Credited != 180 || e.balance(t, "r1", models.AssetHours) != 480 {
-		t.Fatalf("a later record that day got %d, hours %d; want 180 and 480", later.Credited, e.balance(t, "r1", models.AssetHours))
+	if later.Credited != 180 || e.Balance(t, "r1", models.AssetHours) != 480 {
+		t.Fatalf("a later record that day got %d, hours %d; want 180 and 480", later.Credited, e.Balance(t, "r1", models.AssetHours))
 	}
 }
 
@@ -353,20 +355,20 @@ func TestIssue11_20_CorrectionRecomputesCarriedMinutes(t *testing.T) {
 		recs = append(recs, e.approvedClaim(t, "r1", base.Add(time.Duration(i)*time.Hour), 40*time.Minute))
 	}
 	c := e.correct(t, "r1", recs[0].ID, 50)
-	if _, err := e.tb.DecideCorrection(ctx, e.staff, recs[0].ID, c.N, true, "多服务了十分钟"); err != nil {
+	if _, err := e.Timebank.DecideCorrection(ctx, e.Staff, recs[0].ID, c.N, true, "多服务了十分钟"); err != nil {
 		t.Fatal(err)
 	}
 	// 130 minutes at 10 points an hour: 21 points, 40 minute-points carried.
-	if p := e.balance(t, "r1", models.AssetPoints); p != 21 {
+	if p := e.Balance(t, "r1", models.AssetPoints); p != 21 {
 		t.Fatalf("points %d after the correction; want 21", p)
 	}
 	recs = append(recs, e.approvedClaim(t, "r1", base.Add(4*time.Hour), 20*time.Minute))
-	if p := e.balance(t, "r1", models.AssetPoints); p != 25 {
+	if p := e.Balance(t, "r1", models.AssetPoints); p != 25 {
 		t.Fatalf("points %d after a later 20-minute record; want 25 for 150 minutes", p)
 	}
 	var sum models.Points
 	for _, r := range recs {
-		got, _ := e.st.Record(ctx, r.ID)
+		got, _ := e.Store.Record(ctx, r.ID)
 		sum += got.Points
 	}
 	if sum != 25 {
@@ -376,7 +378,7 @@ func TestIssue11_20_CorrectionRecomputesCarriedMinutes(t *testing.T) {
 
 func mustAudit(t *testing.T, e *tbEnv) ledger.AuditReport {
 	t.Helper()
-	rep, err := e.led.Audit(ctx)
+	rep, err := e.Ledger.Audit(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,38 +397,38 @@ func TestIssue11_21_ClaimsWaitForAnOrganiser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clock.advance(30 * 24 * time.Hour)
-	if n, x, err := e.tb.AutoApprove(ctx); err != nil || n != 1 || x != 0 {
+	e.Clock.Advance(30 * 24 * time.Hour)
+	if n, x, err := e.Timebank.AutoApprove(ctx); err != nil || n != 1 || x != 0 {
 		t.Fatalf("job: %d approved, %d expired, %v; want the attendance only", n, x, err)
 	}
-	if got, _ := e.st.Record(ctx, att.ID); got.State != models.RecordApproved {
+	if got, _ := e.Store.Record(ctx, att.ID); got.State != models.RecordApproved {
 		t.Fatalf("attendance %+v", got)
 	}
-	if got, _ := e.st.Record(ctx, claim.ID); got.State != models.RecordPending || e.balance(t, "r1", models.AssetHours) != 0 {
+	if got, _ := e.Store.Record(ctx, claim.ID); got.State != models.RecordPending || e.Balance(t, "r1", models.AssetHours) != 0 {
 		t.Fatalf("claim %+v was decided by the job", got)
 	}
 	lead := models.Principal{ResidentID: "r3", CommunityID: "A", Roles: []models.Role{models.RoleResident, models.RoleTeamLead}}
-	if got, err := e.tb.Approve(ctx, lead, claim.ID, 0, ""); err != nil || got.State != models.RecordApproved {
+	if got, err := e.Timebank.Approve(ctx, lead, claim.ID, 0, ""); err != nil || got.State != models.RecordApproved {
 		t.Fatalf("team lead confirms: %+v %v", got, err)
 	}
 
 	// A policy that lets unconfirmed claims expire after 3 days.
-	v, _ := e.pol.At(ctx, "A", e.clock.now())
-	v.Effective, v.ClaimExpiryDays = e.clock.now(), 3
-	if _, err := e.pol.AddVersion(ctx, e.staff, v); err != nil {
+	v, _ := e.Policies.At(ctx, "A", e.Clock.Now())
+	v.Effective, v.ClaimExpiryDays = e.Clock.Now(), 3
+	if _, err := e.Policies.AddVersion(ctx, e.Staff, v); err != nil {
 		t.Fatal(err)
 	}
-	late := e.claim(t, "r4", e.clock.now().Add(-2*time.Hour), time.Hour)
-	e.clock.advance(2 * 24 * time.Hour)
-	if n, x, err := e.tb.AutoApprove(ctx); err != nil || n != 0 || x != 0 {
+	late := e.claim(t, "r4", e.Clock.Now().Add(-2*time.Hour), time.Hour)
+	e.Clock.Advance(2 * 24 * time.Hour)
+	if n, x, err := e.Timebank.AutoApprove(ctx); err != nil || n != 0 || x != 0 {
 		t.Fatalf("too early: %d %d %v", n, x, err)
 	}
-	e.clock.advance(2 * 24 * time.Hour)
-	if n, x, err := e.tb.AutoApprove(ctx); err != nil || n != 0 || x != 1 {
+	e.Clock.Advance(2 * 24 * time.Hour)
+	if n, x, err := e.Timebank.AutoApprove(ctx); err != nil || n != 0 || x != 1 {
 		t.Fatalf("expiry: %d approved, %d expired, %v; want 0 and 1", n, x, err)
 	}
-	got, _ := e.st.Record(ctx, late.ID)
-	if got.State != models.RecordRejected || !strings.Contains(got.Reason, "3 天") || e.balance(t, "r4", models.AssetHours) != 0 {
+	got, _ := e.Store.Record(ctx, late.ID)
+	if got.State != models.RecordRejected || !strings.Contains(got.Reason, "3 天") || e.Balance(t, "r4", models.AssetHours) != 0 {
 		t.Fatalf("expired claim %+v", got)
 	}
 }
@@ -440,10 +442,10 @@ func TestIssue19_8_CertificateEqualsHoursLedger(t *testing.T) {
 	r := e.approvedClaim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
 	old := e.approvedClaim(t, "r1", tbStart.AddDate(0, 0, -60), 30*time.Minute)
 	c := e.correct(t, "r1", r.ID, 90)
-	if _, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "签到表核实"); err != nil {
+	if _, err := e.Timebank.DecideCorrection(ctx, e.Staff, r.ID, c.N, true, "签到表核实"); err != nil {
 		t.Fatal(err)
 	}
-	cert, err := e.tb.Certificate(ctx, res("r1"), "r1", time.Time{}, time.Time{})
+	cert, err := e.Timebank.Certificate(ctx, res("r1"), "r1", time.Time{}, time.Time{})
 	if err != nil || cert.Total != 120 || len(cert.RecordsIDs) != 2 {
 		t.Fatalf("all-time certificate: %+v %v; want 120 minutes of 2 records", cert, err)
 	}
@@ -452,17 +454,17 @@ func TestIssue19_8_CertificateEqualsHoursLedger(t *testing.T) {
 	}
 	// Staff reverse the old record's credit: it no longer counts.
 	acct := models.AccountOf("r1", models.AssetHours)
-	hist, _, _ := e.led.History(ctx, acct, 0, 10)
+	hist, _, _ := e.Ledger.History(ctx, acct, 0, 10)
 	for _, en := range hist {
 		if en.Ref == old.ID {
-			if _, err := e.led.Reverse(ctx, acct, en.Seq, "记录有误", "staff-A"); err != nil {
+			if _, err := e.Ledger.Reverse(ctx, acct, en.Seq, "记录有误", "staff-A"); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	cert, err = e.tb.Certificate(ctx, res("r1"), "r1", time.Time{}, time.Time{})
-	if err != nil || cert.Total != 90 || e.balance(t, "r1", models.AssetHours) != 90 {
-		t.Fatalf("after a reversal: total %d (%v), ledger %d; want 90 both", cert.Total, err, e.balance(t, "r1", models.AssetHours))
+	cert, err = e.Timebank.Certificate(ctx, res("r1"), "r1", time.Time{}, time.Time{})
+	if err != nil || cert.Total != 90 || e.Balance(t, "r1", models.AssetHours) != 90 {
+		t.Fatalf("after a reversal: total %d (%v), ledger %d; want 90 both", cert.Total, err, e.Balance(t, "r1", models.AssetHours))
 	}
 }
 
@@ -478,23 +480,23 @@ func TestIssue19_5_RacingCorrectionDecisions(t *testing.T) {
 		who := fmt.Sprintf("r%d", 1+round%20)
 		r := e.approvedClaim(t, who, tbStart.Add(-time.Duration(10+round/20*2)*time.Hour), time.Hour)
 		c := e.correct(t, who, r.ID, 90)
-		h0, p0 := e.balance(t, who, models.AssetHours), e.balance(t, who, models.AssetPoints)
+		h0, p0 := e.Balance(t, who, models.AssetHours), e.Balance(t, who, models.AssetPoints)
 		start := make(chan struct{})
 		var wg sync.WaitGroup
 		errs := make([]error, 2)
-		for i, p := range []models.Principal{e.staff, other} {
+		for i, p := range []models.Principal{e.Staff, other} {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				<-start
-				_, errs[i] = e.tb.DecideCorrection(ctx, p, r.ID, c.N, i == 0, "核实")
+				_, errs[i] = e.Timebank.DecideCorrection(ctx, p, r.ID, c.N, i == 0, "核实")
 			}()
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-start
-			if _, _, err := e.tb.AutoApprove(ctx); err != nil {
+			if _, _, err := e.Timebank.AutoApprove(ctx); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -508,17 +510,17 @@ func TestIssue19_5_RacingCorrectionDecisions(t *testing.T) {
 		if !accepted {
 			loser = errs[0]
 		}
-		mustCode(t, loser, models.ErrRecordDecided)
-		got, _ := e.st.Correction(ctx, c.ID)
-		rec, _ := e.st.Record(ctx, r.ID)
+		communitytest.MustCode(t, loser, models.ErrRecordDecided)
+		got, _ := e.Store.Correction(ctx, c.ID)
+		rec, _ := e.Store.Record(ctx, r.ID)
 		dh, dp, want := int64(0), int64(0), models.Minutes(60)
 		if accepted {
 			dh, dp, want = 30, 5, 90 // 30 more minutes at 10 points an hour
 		}
 		if got.Accepted != accepted || got.After != want || rec.Credited != want ||
-			e.balance(t, who, models.AssetHours)-h0 != dh || e.balance(t, who, models.AssetPoints)-p0 != dp {
+			e.Balance(t, who, models.AssetHours)-h0 != dh || e.Balance(t, who, models.AssetPoints)-p0 != dp {
 			t.Fatalf("round %d (accepted %v): correction %+v, record %+v, hours +%d, points +%d", round, accepted, got, rec,
-				e.balance(t, who, models.AssetHours)-h0, e.balance(t, who, models.AssetPoints)-p0)
+				e.Balance(t, who, models.AssetHours)-h0, e.Balance(t, who, models.AssetPoints)-p0)
 		}
 	}
 	if rep := mustAudit(t, e); !rep.OK() {
@@ -540,33 +542,33 @@ func TestIssue11_23_OverlapNamesTheRecord(t *testing.T) {
 	}
 	named := func(step string, err error) {
 		t.Helper()
-		mustCode(t, err, models.ErrRecordOverlap)
+		communitytest.MustCode(t, err, models.ErrRecordOverlap)
 		zh, en := err.(*models.Error).DetailZh, err.(*models.Error).Detail
 		if !strings.HasPrefix(zh, "与服务记录 "+first.ID) || !strings.Contains(zh, "2026-11-03 16:00 至 2026-11-03 18:00") || !strings.HasPrefix(en, "Overlaps service record "+first.ID) {
 			t.Fatalf("%s: detail %q / %q does not name %s and its time", step, zh, en, first.ID)
 		}
 	}
-	e.clock.t = start.Add(90 * time.Minute)
-	_, err = e.tb.RecordAttendance(ctx, e.staff, b.ID, "r1", false, start.Add(80*time.Minute))
+	e.Clock.Set(start.Add(90 * time.Minute))
+	_, err = e.Timebank.RecordAttendance(ctx, e.Staff, b.ID, "r1", false, start.Add(80*time.Minute))
 	named("check-in", err)
 	_, err = e.tryClaim("r1", start.Add(30*time.Minute), start.Add(50*time.Minute))
 	named("claim", err)
 	// Checked in at b before the attendance at a was recorded: refused at check-out.
-	if _, err := e.tb.RecordAttendance(ctx, e.staff, b.ID, "r2", false, start.Add(time.Hour)); err != nil {
+	if _, err := e.Timebank.RecordAttendance(ctx, e.Staff, b.ID, "r2", false, start.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	first, err = e.attend(t, a, "r2", start, start.Add(2*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clock.t = start.Add(3 * time.Hour)
-	_, err = e.tb.RecordAttendance(ctx, e.staff, b.ID, "r2", true, start.Add(3*time.Hour))
+	e.Clock.Set(start.Add(3 * time.Hour))
+	_, err = e.Timebank.RecordAttendance(ctx, e.Staff, b.ID, "r2", true, start.Add(3*time.Hour))
 	named("check-out", err)
 	// Once the other record is rejected, the check-out goes through.
-	if _, err := e.tb.Reject(ctx, e.staff, first.ID, "不在场"); err != nil {
+	if _, err := e.Timebank.Reject(ctx, e.Staff, first.ID, "不在场"); err != nil {
 		t.Fatal(err)
 	}
-	att, err := e.tb.RecordAttendance(ctx, e.staff, b.ID, "r2", true, start.Add(3*time.Hour))
+	att, err := e.Timebank.RecordAttendance(ctx, e.Staff, b.ID, "r2", true, start.Add(3*time.Hour))
 	if err != nil || att.Record == nil || att.Record.Minutes != 120 {
 		t.Fatalf("check-out after the rejection: %+v %v", att, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/linli-community/linli/community"
@@ -336,11 +337,11 @@ type Claim struct {
 	Idem                                community.Idempotency
 }
 
-// Clean returns the claim with its texts trimmed, or models.ErrValidation
+// clean returns the claim with its texts trimmed, or models.ErrValidation
 // if the category, organisation or description is blank or too long (20,
-// 80, 500 characters) or has control characters. ClaimRecord applies it
-// itself; a handler calls it before anything is written.
-func (c Claim) Clean() (Claim, error) {
+// 80, 500 characters) or has control characters. ClaimRecord applies it,
+// the one place a claim is cleaned, before anything is written.
+func (c Claim) clean() (Claim, error) {
 	var err error
 	if c.Category, err = models.CleanText("category", c.Category, 20); err != nil {
 		return Claim{}, err
@@ -359,7 +360,7 @@ func (t *Service) ClaimRecord(ctx context.Context, p models.Principal, c Claim) 
 	if p.CommunityID == "" || p.ResidentID == "" {
 		return models.ServiceRecord{}, models.ErrForbidden
 	}
-	c, err := c.Clean()
+	c, err := c.clean()
 	if err != nil {
 		return models.ServiceRecord{}, err
 	}
@@ -494,9 +495,15 @@ func (t *Service) canDecide(ctx context.Context, p models.Principal, rec models.
 }
 
 // Approve verifies a record, optionally crediting other minutes than those
-// recorded (with a reason). Caps apply: per activity per person, then per
-// day per person.
+// recorded (with a reason, cleaned by models.CleanReason when given). Caps
+// apply: per activity per person, then per day per person.
 func (t *Service) Approve(ctx context.Context, p models.Principal, id string, minutes models.Minutes, reason string) (models.ServiceRecord, error) {
+	if reason != "" {
+		var err error
+		if reason, err = models.CleanReason(reason); err != nil {
+			return models.ServiceRecord{}, err
+		}
+	}
 	rec, err := t.liveRecord(ctx, id)
 	if err != nil {
 		return rec, err
@@ -514,8 +521,13 @@ func (t *Service) Approve(ctx context.Context, p models.Principal, id string, mi
 	return rec, err
 }
 
-// Reject turns a record down with a reason.
+// Reject turns a record down with a reason (models.CleanReason: a blank
+// one is ErrValidation).
 func (t *Service) Reject(ctx context.Context, p models.Principal, id, reason string) (models.ServiceRecord, error) {
+	reason, err := models.CleanReason(reason)
+	if err != nil {
+		return models.ServiceRecord{}, err
+	}
 	rec, err := t.liveRecord(ctx, id)
 	if err != nil {
 		return rec, err
@@ -837,8 +849,13 @@ func (t *Service) AutoApprove(ctx context.Context) (approved, expired int, err e
 // --- corrections ---
 
 // RequestCorrection records the volunteer's request to correct an
-// approved record. One request may be open at a time.
+// approved record, with a reason (models.CleanReason). One request may be
+// open at a time.
 func (t *Service) RequestCorrection(ctx context.Context, p models.Principal, recordID string, minutes models.Minutes, reason string) (models.Correction, error) {
+	reason, err := models.CleanReason(reason)
+	if err != nil {
+		return models.Correction{}, err
+	}
 	rec, err := t.Record(ctx, p, recordID)
 	if err != nil {
 		return models.Correction{}, err
@@ -853,7 +870,7 @@ func (t *Service) RequestCorrection(ctx context.Context, p models.Principal, rec
 		c, err := t.store.Correction(ctx, once.Correction(rec.ID, n))
 		if errors.Is(err, models.ErrNotFound) {
 			c = models.Correction{ID: once.Correction(rec.ID, n), RecordID: rec.ID, ResidentID: rec.ResidentID, N: n,
-				Minutes: minutes, Reason: reason, At: t.stamp()}
+				Minutes: minutes, Reason: reason, At: t.stamp(), CommunityID: rec.CommunityID}
 			if err := t.store.InsertCorrection(ctx, c); errors.Is(err, models.ErrConflict) {
 				return models.Correction{}, models.ErrConflict.Withf("这条服务记录已有一项待处理的更正。", "a correction of this record is already open")
 			} else if err != nil {
@@ -1172,4 +1189,124 @@ func (t *Service) closeCorrection(ctx context.Context, rec models.ServiceRecord,
 	n.Args["decision"] = decision
 	t.notify.Notify(ctx, n)
 	return nil
+}
+
+// RecordQuery is what staff filter service records by, as sent: every
+// field may be empty. Status is pending, approved or rejected; From and To
+// are days (YYYY-MM-DD) in the community's zone, both included, on the
+// record's start.
+type RecordQuery struct {
+	Status     string
+	Category   string
+	ResidentID string
+	ActivityID string
+	From       string
+	To         string
+}
+
+// Empty reports whether q filters nothing.
+func (q RecordQuery) Empty() bool { return q == RecordQuery{} }
+
+// FilteredRecords is one page of the community's service records that
+// match q, the latest stored first, for staff and team leads, from cursor
+// ("" for the first page), and the cursor of the next page ("" at the
+// end). It reads one list (the resident's, the activity's, the category's
+// or the community's), limit places of it, so a page may hold fewer than
+// limit records and still have a next, and it costs the same however long
+// the history (docs/PERFORMANCE.md, "Lists").
+func (t *Service) FilteredRecords(ctx context.Context, p models.Principal, q RecordQuery, cursor string, limit int) ([]models.ServiceRecord, string, error) {
+	if !canOrganise(p) {
+		return nil, "", models.ErrForbidden
+	}
+	if limit <= 0 || limit > 200 {
+		return nil, "", models.ErrValidation.Withf("每页条数须在 1 到 200 之间。", "limit must be between 1 and 200")
+	}
+	f := models.RecordFilter{
+		CommunityID: p.CommunityID,
+		ResidentID:  strings.TrimSpace(q.ResidentID),
+		ActivityID:  strings.TrimSpace(q.ActivityID),
+		Category:    strings.TrimSpace(q.Category),
+	}
+	switch models.RecordState(q.Status) {
+	case "":
+	case models.RecordPending, models.RecordApproved, models.RecordRejected:
+		f.State = models.RecordState(q.Status)
+	default:
+		return nil, "", models.ErrValidation.Withf("状态 %[1]q 无效：可选 pending、approved、rejected。", "status %[1]q is not one of pending, approved, rejected", q.Status)
+	}
+	if len(f.ResidentID) > 100 || len(f.ActivityID) > 100 || len(f.Category) > 100 {
+		return nil, "", models.ErrValidation.Withf("筛选条件过长。", "a filter is too long")
+	}
+	loc, err := t.zones.Location(ctx, p.CommunityID)
+	if err != nil {
+		return nil, "", err
+	}
+	day := func(name, s string) (time.Time, error) {
+		if s == "" {
+			return time.Time{}, nil
+		}
+		d, err := time.ParseInLocation("2006-01-02", s, loc)
+		if err != nil {
+			return time.Time{}, models.ErrValidation.Withf("%[1]s 须为日期（YYYY-MM-DD），收到 %[2]q。", "%[1]s must be a date (YYYY-MM-DD), got %[2]q", name, s)
+		}
+		return d, nil
+	}
+	if f.From, err = day("from", q.From); err != nil {
+		return nil, "", err
+	}
+	to, err := day("to", q.To)
+	if err != nil {
+		return nil, "", err
+	}
+	if !to.IsZero() {
+		f.To = to.AddDate(0, 0, 1)
+		if !f.From.IsZero() && !f.From.Before(f.To) {
+			return nil, "", models.ErrValidation.Withf("开始日期不能晚于结束日期。", "from may not be after to")
+		}
+	}
+	f.From, f.To = f.From.UTC(), f.To.UTC()
+	return t.store.FilteredRecords(ctx, f, cursor, limit)
+}
+
+// CorrectionsToDecide is one page of the caller's community's correction
+// requests, for staff, the latest first, from cursor ("" for the first
+// page), and the next page's cursor ("" at the end). status is pending
+// (the default: those waiting for staff), decided, or all. A page reads
+// limit places of the community's list of corrections, so it may hold
+// fewer and still have a next; each open one is followed to its decision
+// mark first, so one decided a moment ago is not shown as waiting.
+func (t *Service) CorrectionsToDecide(ctx context.Context, p models.Principal, status, cursor string, limit int) ([]models.Correction, string, error) {
+	if !p.IsStaff() {
+		return nil, "", models.ErrForbidden
+	}
+	if limit <= 0 || limit > 200 {
+		return nil, "", models.ErrValidation.Withf("每页条数须在 1 到 200 之间。", "limit must be between 1 and 200")
+	}
+	switch status {
+	case "":
+		status = "pending"
+	case "pending", "decided", "all":
+	default:
+		return nil, "", models.ErrValidation.Withf("状态 %[1]q 无效：可选 pending、decided、all。", "status %[1]q is not one of pending, decided, all", status)
+	}
+	cs, next, err := t.store.CommunityCorrections(ctx, p.CommunityID, cursor, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	out := []models.Correction{}
+	for _, c := range cs {
+		if !c.Decided {
+			rec, err := t.store.Record(ctx, c.RecordID)
+			if err != nil {
+				return nil, "", err
+			}
+			if c, err = t.finishCorrection(ctx, rec, c); err != nil {
+				return nil, "", err
+			}
+		}
+		if status == "all" || (status == "pending") != c.Decided {
+			out = append(out, c)
+		}
+	}
+	return out, next, nil
 }

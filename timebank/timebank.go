@@ -52,6 +52,10 @@ type Store interface {
 	// ResidentRecords is a page of a resident's records, the latest stored
 	// first, below cursor ("" first), and the next page's cursor.
 	ResidentRecords(ctx context.Context, residentID, cursor string, limit int) ([]models.ServiceRecord, string, error)
+	// FilteredRecords is a page of a community's records matching f, the
+	// latest stored first, below cursor ("" first), read from one list (a
+	// page may hold fewer than limit), and the next page's cursor.
+	FilteredRecords(ctx context.Context, f models.RecordFilter, cursor string, limit int) ([]models.ServiceRecord, string, error)
 
 	InsertLink(ctx context.Context, l models.Link) error
 	Link(ctx context.Context, chain string, n int64) (models.Link, error)
@@ -59,6 +63,9 @@ type Store interface {
 	InsertCorrection(ctx context.Context, c models.Correction) error
 	Correction(ctx context.Context, id string) (models.Correction, error)
 	SaveCorrection(ctx context.Context, c models.Correction) error
+	// CommunityCorrections is a page of a community's corrections, the
+	// latest first, below cursor ("" first), and the next page's cursor.
+	CommunityCorrections(ctx context.Context, communityID, cursor string, limit int) ([]models.Correction, string, error)
 
 	InsertGift(ctx context.Context, g models.Gift) error
 	Gifts(ctx context.Context, residentID string) ([]models.Gift, error)
@@ -109,6 +116,7 @@ const (
 
 // New returns the time-bank service.
 func New(d Deps) *Service {
+	community.MustNotify("timebank", d.Notify)
 	svc := &Service{
 		store:     d.Store,
 		people:    d.People,
@@ -121,9 +129,6 @@ func New(d Deps) *Service {
 		now:       d.Now,
 		newID:     d.NewID,
 		notify:    d.Notify,
-	}
-	if svc.notify == nil {
-		svc.notify = community.NoNotifier{}
 	}
 	svc.chains = once.NewChains(d.Store, svc.stamp)
 	svc.places = once.NewPlaces(d.Store, svc.stamp)
@@ -140,7 +145,7 @@ type Deps struct {
 	QRSecret []byte // signs check-in QR tokens
 	Now      func() time.Time
 	NewID    func() string
-	Notify   community.Notifier // tells residents their hours were decided; nil: no one
+	Notify   community.Notifier // tells residents their hours were decided; required (community.NoNotifier{} tells no one)
 }
 
 func (t *Service) stamp() time.Time { return t.now().UTC().Truncate(time.Millisecond) }
@@ -174,13 +179,13 @@ type NewActivity struct {
 	SelfCheckin                          bool
 }
 
-// Clean returns the activity with its texts trimmed, or
+// clean returns the activity with its texts trimmed, or
 // models.ErrValidation if the title, category or place is blank or too
 // long (80, 20, 80 characters), the organisation (optional: the
 // community's residents' committee by default) is blank or over 80, or a
-// text has control characters. CreateActivity applies it itself; a handler
-// calls it before anything is written.
-func (in NewActivity) Clean() (NewActivity, error) {
+// text has control characters. CreateActivity applies it, the one place
+// an activity is cleaned, before anything is written.
+func (in NewActivity) clean() (NewActivity, error) {
 	var err error
 	if in.Title, err = models.CleanText("title", in.Title, 80); err != nil {
 		return NewActivity{}, err
@@ -204,7 +209,7 @@ func (t *Service) CreateActivity(ctx context.Context, p models.Principal, in New
 	if !canOrganise(p) {
 		return models.Activity{}, models.ErrForbidden
 	}
-	in, err := in.Clean()
+	in, err := in.clean()
 	if err != nil {
 		return models.Activity{}, err
 	}

@@ -10,75 +10,31 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/community"
+	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
-	"github.com/linli-community/linli/policy"
-	"github.com/linli-community/linli/store"
-	"github.com/linli-community/linli/store/storetest"
 	"github.com/linli-community/linli/timebank"
 )
 
-// tbEnv is the time bank over a fresh store with community A, its staff
-// member and residents r1..r30 (born 1990, except r9 born 1950).
+// tbEnv is the time bank over a communitytest.World: community A, its
+// staff member and residents r1..r30.
 type tbEnv struct {
-	st    *store.Store
-	clock *clock
-	led   *ledger.Ledger
-	pol   *policy.Service
-	tb    *timebank.Service
-	staff models.Principal
+	*communitytest.World
 }
 
 var tbStart = time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC) // 16:00 in Shanghai
 
 func newTB(t *testing.T) *tbEnv {
 	t.Helper()
-	st := storetest.New(t)
-	c := &clock{t: tbStart}
-	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "春申", TimeZone: "Asia/Shanghai", Created: tbStart}); err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i <= 30; i++ {
-		birth := 1990
-		if i == 9 {
-			birth = 1950
-		}
-		r := models.Resident{ID: fmt.Sprintf("r%d", i), CommunityID: "A", Name: fmt.Sprintf("居民%d", i),
-			Phone: fmt.Sprintf("139%08d", i), BirthYear: birth, Roles: []models.Role{models.RoleResident}, Created: tbStart}
-		if err := st.InsertResident(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	led := ledger.New(st, c.now)
-	pol := policy.New(st, c.now)
-	tb := timebank.New(timebank.Deps{
-		Store:    st,
-		People:   st,
-		Ledger:   led,
-		Policies: pol,
-		Trail:    st,
-		QRSecret: []byte("test-secret-0123456789"),
-		Now:      c.now,
-		NewID:    newID,
-	})
-	return &tbEnv{st: st, clock: c, led: led, pol: pol, tb: tb, staff: staffOf("A")}
+	return &tbEnv{World: communitytest.NewWorld(t, tbStart)}
 }
 
-func res(id string) models.Principal { return residentOf("A", id) }
-
-func (e *tbEnv) balance(t *testing.T, id string, a models.Asset) int64 {
-	t.Helper()
-	b, err := e.led.Balance(ctx, models.AccountOf(id, a))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.Amount
-}
+func res(id string) models.Principal { return communitytest.Resident("A", id) }
 
 func (e *tbEnv) activity(t *testing.T, start time.Time, d time.Duration, capacity int, maxMin models.Minutes) models.Activity {
 	t.Helper()
-	a, err := e.tb.CreateActivity(ctx, e.staff, timebank.NewActivity{Title: "助老探访", Category: "助老", Place: "活动室",
+	a, err := e.Timebank.CreateActivity(ctx, e.Staff, timebank.NewActivity{Title: "助老探访", Category: "助老", Place: "活动室",
 		Start: start, End: start.Add(d), Capacity: capacity, MaxMinutes: maxMin, SelfCheckin: true})
 	if err != nil {
 		t.Fatalf("create activity: %v", err)
@@ -88,29 +44,22 @@ func (e *tbEnv) activity(t *testing.T, start time.Time, d time.Duration, capacit
 
 func (e *tbEnv) attend(t *testing.T, a models.Activity, resident string, in, out time.Time) (*models.ServiceRecord, error) {
 	t.Helper()
-	e.clock.t = out.Add(time.Minute)
-	if _, err := e.tb.RecordAttendance(ctx, e.staff, a.ID, resident, false, in); err != nil {
+	e.Clock.Set(out.Add(time.Minute))
+	if _, err := e.Timebank.RecordAttendance(ctx, e.Staff, a.ID, resident, false, in); err != nil {
 		return nil, err
 	}
-	att, err := e.tb.RecordAttendance(ctx, e.staff, a.ID, resident, true, out)
+	att, err := e.Timebank.RecordAttendance(ctx, e.Staff, a.ID, resident, true, out)
 	return att.Record, err
 }
 
 func (e *tbEnv) claim(t *testing.T, resident string, start time.Time, d time.Duration) models.ServiceRecord {
 	t.Helper()
-	rec, err := e.tb.ClaimRecord(ctx, res(resident), timebank.Claim{Category: "环境", Organisation: "春申居委会", Description: "捡垃圾",
-		Start: start, End: start.Add(d), Idem: community.Idempotency{Key: newID(), OpID: "k:" + resident + ":" + newID(), Hash: "h"}})
+	rec, err := e.Timebank.ClaimRecord(ctx, res(resident), timebank.Claim{Category: "环境", Organisation: "春申居委会", Description: "捡垃圾",
+		Start: start, End: start.Add(d), Idem: community.Idempotency{Key: communitytest.NewID(), OpID: "k:" + resident + ":" + communitytest.NewID(), Hash: "h"}})
 	if err != nil {
 		t.Fatalf("claim: %v", err)
 	}
 	return rec
-}
-
-func mustCode(t *testing.T, err error, want *models.Error) {
-	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("err = %v, want %s", err, want.Code)
-	}
 }
 
 // A 3-hour attendance at an activity capped at 2 hours credits 2 hours.
@@ -126,25 +75,25 @@ func TestAttendanceCappedPerActivity(t *testing.T) {
 	if rec.Minutes != 180 || rec.State != models.RecordPending {
 		t.Fatalf("record: %+v", rec)
 	}
-	if e.balance(t, "r1", models.AssetHours) != 0 {
+	if e.Balance(t, "r1", models.AssetHours) != 0 {
 		t.Fatal("hours credited before approval")
 	}
-	got, err := e.tb.Approve(ctx, e.staff, rec.ID, 0, "")
+	got, err := e.Timebank.Approve(ctx, e.Staff, rec.ID, 0, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Credited != 120 || e.balance(t, "r1", models.AssetHours) != 120 || e.balance(t, "r1", models.AssetPoints) != 20 {
+	if got.Credited != 120 || e.Balance(t, "r1", models.AssetHours) != 120 || e.Balance(t, "r1", models.AssetPoints) != 20 {
 		t.Fatalf("credited %d, hours %d, points %d; want 120, 120, 20", got.Credited,
-			e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints))
+			e.Balance(t, "r1", models.AssetHours), e.Balance(t, "r1", models.AssetPoints))
 	}
 	// A second approval changes nothing; a rejection now is refused.
-	if _, err := e.tb.Approve(ctx, e.staff, rec.ID, 0, ""); err != nil {
+	if _, err := e.Timebank.Approve(ctx, e.Staff, rec.ID, 0, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.tb.Reject(ctx, e.staff, rec.ID, "no"); !errors.Is(err, models.ErrRecordDecided) {
+	if _, err := e.Timebank.Reject(ctx, e.Staff, rec.ID, "no"); !errors.Is(err, models.ErrRecordDecided) {
 		t.Fatalf("reject after approve: %v", err)
 	}
-	if e.balance(t, "r1", models.AssetHours) != 120 {
+	if e.Balance(t, "r1", models.AssetHours) != 120 {
 		t.Fatal("approved twice")
 	}
 }
@@ -153,13 +102,13 @@ func TestAttendanceCappedPerActivity(t *testing.T) {
 func TestDailyCap(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
-	ver, _ := e.pol.At(ctx, "A", tbStart)
+	ver, _ := e.Policies.At(ctx, "A", tbStart)
 	ver.Effective, ver.MaxMinutesPerDay = tbStart, 150
-	if _, err := e.pol.AddVersion(ctx, e.staff, ver); err != nil {
+	if _, err := e.Policies.AddVersion(ctx, e.Staff, ver); err != nil {
 		t.Fatal(err)
 	}
 	day := tbStart.Add(time.Hour) // 2026-11-02 17:00 Shanghai, under the new version
-	e.clock.t = tbStart.Add(6 * time.Hour)
+	e.Clock.Set(tbStart.Add(6 * time.Hour))
 	r1 := e.claim(t, "r1", day, 100*time.Minute)
 	r2 := e.claim(t, "r1", day.Add(2*time.Hour), 100*time.Minute)
 	var wg sync.WaitGroup
@@ -167,13 +116,13 @@ func TestDailyCap(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := e.tb.Approve(ctx, e.staff, id, 0, ""); err != nil {
+			if _, err := e.Timebank.Approve(ctx, e.Staff, id, 0, ""); err != nil {
 				t.Error(err)
 			}
 		}()
 	}
 	wg.Wait()
-	if h := e.balance(t, "r1", models.AssetHours); h != 150 {
+	if h := e.Balance(t, "r1", models.AssetHours); h != 150 {
 		t.Fatalf("hours = %d, want the daily cap 150", h)
 	}
 }
@@ -189,15 +138,15 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := e.attend(t, b, "r1", start.Add(time.Hour), start.Add(3*time.Hour))
-	mustCode(t, err, models.ErrRecordOverlap)
+	communitytest.MustCode(t, err, models.ErrRecordOverlap)
 	// Checked in before a claimed record, out after it: refused at check-out.
-	e.clock.t = start.Add(3 * time.Hour)
-	if _, err := e.tb.ClaimRecord(ctx, res("r4"), timebank.Claim{Category: "环境", Organisation: "x", Description: "y",
-		Start: start.Add(90 * time.Minute), End: start.Add(100 * time.Minute), Idem: community.Idempotency{Key: newID(), OpID: newID(), Hash: "h"}}); err != nil {
+	e.Clock.Set(start.Add(3 * time.Hour))
+	if _, err := e.Timebank.ClaimRecord(ctx, res("r4"), timebank.Claim{Category: "环境", Organisation: "x", Description: "y",
+		Start: start.Add(90 * time.Minute), End: start.Add(100 * time.Minute), Idem: community.Idempotency{Key: communitytest.NewID(), OpID: communitytest.NewID(), Hash: "h"}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.attend(t, a, "r4", start, start.Add(2*time.Hour))
-	mustCode(t, err, models.ErrRecordOverlap)
+	communitytest.MustCode(t, err, models.ErrRecordOverlap)
 	// Another resident, or a later slot, is fine.
 	if _, err := e.attend(t, b, "r2", start.Add(time.Hour), start.Add(3*time.Hour)); err != nil {
 		t.Fatal(err)
@@ -210,9 +159,9 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := e.tb.ClaimRecord(ctx, res("r3"), timebank.Claim{Category: "环境", Organisation: "x", Description: "y",
+			_, err := e.Timebank.ClaimRecord(ctx, res("r3"), timebank.Claim{Category: "环境", Organisation: "x", Description: "y",
 				Start: start.Add(time.Duration(i) * 10 * time.Minute), End: start.Add(time.Hour + time.Duration(i)*10*time.Minute),
-				Idem: community.Idempotency{Key: newID(), OpID: newID(), Hash: "h"}})
+				Idem: community.Idempotency{Key: communitytest.NewID(), OpID: communitytest.NewID(), Hash: "h"}})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -230,13 +179,13 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 		t.Fatalf("concurrent overlapping claims: %d accepted, %d refused; want 1 and 3", ok, overlap)
 	}
 	// A rejected record no longer blocks its time.
-	recs, _, _ := e.tb.MyRecords(ctx, res("r1"), "", 0)
-	if _, err := e.tb.Reject(ctx, e.staff, recs[0].ID, "not there"); err != nil {
+	recs, _, _ := e.Timebank.MyRecords(ctx, res("r1"), "", 0)
+	if _, err := e.Timebank.Reject(ctx, e.Staff, recs[0].ID, "not there"); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.t = start.Add(4 * time.Hour)
-	if _, err := e.tb.ClaimRecord(ctx, res("r1"), timebank.Claim{Category: "环境", Organisation: "x", Description: "y",
-		Start: start, End: start.Add(time.Hour), Idem: community.Idempotency{Key: newID(), OpID: newID(), Hash: "h"}}); err != nil {
+	e.Clock.Set(start.Add(4 * time.Hour))
+	if _, err := e.Timebank.ClaimRecord(ctx, res("r1"), timebank.Claim{Category: "环境", Organisation: "x", Description: "y",
+		Start: start, End: start.Add(time.Hour), Idem: community.Idempotency{Key: communitytest.NewID(), OpID: communitytest.NewID(), Hash: "h"}}); err != nil {
 		t.Fatalf("claim over a rejected record: %v", err)
 	}
 }
@@ -255,7 +204,7 @@ func TestConcurrentSignupsKeepCapacity(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-gate
-			_, err := e.tb.SignUp(ctx, res(fmt.Sprintf("r%d", i)), a.ID)
+			_, err := e.Timebank.SignUp(ctx, res(fmt.Sprintf("r%d", i)), a.ID)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -273,12 +222,12 @@ func TestConcurrentSignupsKeepCapacity(t *testing.T) {
 	if ok != 5 || full != 15 {
 		t.Fatalf("%d signed up, %d full; want 5 and 15", ok, full)
 	}
-	list, err := e.tb.Signups(ctx, e.staff, a.ID)
+	list, err := e.Timebank.Signups(ctx, e.Staff, a.ID)
 	if err != nil || len(list) != 5 {
 		t.Fatalf("signups: %d %v", len(list), err)
 	}
 	// One cancels; two race for the place; one gets it.
-	if err := e.tb.CancelSignup(ctx, res(list[0].ResidentID), a.ID); err != nil {
+	if err := e.Timebank.CancelSignup(ctx, res(list[0].ResidentID), a.ID); err != nil {
 		t.Fatal(err)
 	}
 	ok, full = 0, 0
@@ -286,7 +235,7 @@ func TestConcurrentSignupsKeepCapacity(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := e.tb.SignUp(ctx, res(r), a.ID)
+			_, err := e.Timebank.SignUp(ctx, res(r), a.ID)
 			mu.Lock()
 			defer mu.Unlock()
 			if err == nil {
@@ -297,18 +246,18 @@ func TestConcurrentSignupsKeepCapacity(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	list, _ = e.tb.Signups(ctx, e.staff, a.ID)
+	list, _ = e.Timebank.Signups(ctx, e.Staff, a.ID)
 	if ok != 1 || full != 1 || len(list) != 5 {
 		t.Fatalf("after a cancellation: %d ok, %d full, %d signed up", ok, full, len(list))
 	}
 	// Signing up again is the same sign-up; after the start it is closed.
-	mine, _ := e.tb.MyActivities(ctx, res(list[1].ResidentID))
+	mine, _ := e.Timebank.MyActivities(ctx, res(list[1].ResidentID))
 	if len(mine) != 1 {
 		t.Fatalf("my activities: %+v", mine)
 	}
-	e.clock.t = a.Start
-	_, err = e.tb.SignUp(ctx, res("r30"), a.ID)
-	mustCode(t, err, models.ErrSignupClosed)
+	e.Clock.Set(a.Start)
+	_, err = e.Timebank.SignUp(ctx, res("r30"), a.ID)
+	communitytest.MustCode(t, err, models.ErrSignupClosed)
 }
 
 // An expired, foreign or forged QR token is rejected; the current and
@@ -319,50 +268,50 @@ func TestQRTokens(t *testing.T) {
 	start := tbStart.Add(10 * time.Minute)
 	a := e.activity(t, start, 2*time.Hour, 10, 120)
 	b := e.activity(t, start, 2*time.Hour, 10, 120)
-	e.clock.t = start
-	qa, err := e.tb.QR(ctx, e.staff, a.ID)
+	e.Clock.Set(start)
+	qa, err := e.Timebank.QR(ctx, e.Staff, a.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	qb, _ := e.tb.QR(ctx, e.staff, b.ID)
-	_, err = e.tb.ScanIn(ctx, res("r1"), a.ID, qb.Token)
-	mustCode(t, err, models.ErrQRWrongActivity)
+	qb, _ := e.Timebank.QR(ctx, e.Staff, b.ID)
+	_, err = e.Timebank.ScanIn(ctx, res("r1"), a.ID, qb.Token)
+	communitytest.MustCode(t, err, models.ErrQRWrongActivity)
 	for _, bad := range []string{"", "x", "a.b.c", qa.Token + "x", "x" + qa.Token, strings.Replace(qa.Token, ".", "", 1),
 		strings.Repeat("A", 300), "eyJ9.AAAA", qa.Token[:len(qa.Token)-2]} {
-		_, err = e.tb.ScanIn(ctx, res("r1"), a.ID, bad)
-		mustCode(t, err, models.ErrQRInvalid)
+		_, err = e.Timebank.ScanIn(ctx, res("r1"), a.ID, bad)
+		communitytest.MustCode(t, err, models.ErrQRInvalid)
 	}
 	// The previous slot still works; two slots later it does not.
-	e.clock.advance(timebank.DefaultQRSlot)
-	if _, err := e.tb.ScanIn(ctx, res("r1"), a.ID, qa.Token); err != nil {
+	e.Clock.Advance(timebank.DefaultQRSlot)
+	if _, err := e.Timebank.ScanIn(ctx, res("r1"), a.ID, qa.Token); err != nil {
 		t.Fatalf("previous slot: %v", err)
 	}
-	e.clock.advance(2 * timebank.DefaultQRSlot)
-	_, err = e.tb.ScanIn(ctx, res("r2"), a.ID, qa.Token)
-	mustCode(t, err, models.ErrQRExpired)
+	e.Clock.Advance(2 * timebank.DefaultQRSlot)
+	_, err = e.Timebank.ScanIn(ctx, res("r2"), a.ID, qa.Token)
+	communitytest.MustCode(t, err, models.ErrQRExpired)
 	// A second check-in; a check-out without check-in.
-	q, _ := e.tb.QR(ctx, e.staff, a.ID)
-	_, err = e.tb.ScanIn(ctx, res("r1"), a.ID, q.Token)
-	mustCode(t, err, models.ErrAlreadyCheckedIn)
-	_, err = e.tb.ScanOut(ctx, res("r3"), a.ID, q.Token)
-	mustCode(t, err, models.ErrNotCheckedIn)
+	q, _ := e.Timebank.QR(ctx, e.Staff, a.ID)
+	_, err = e.Timebank.ScanIn(ctx, res("r1"), a.ID, q.Token)
+	communitytest.MustCode(t, err, models.ErrAlreadyCheckedIn)
+	_, err = e.Timebank.ScanOut(ctx, res("r3"), a.ID, q.Token)
+	communitytest.MustCode(t, err, models.ErrNotCheckedIn)
 	// Outside the window (with its grace).
-	e.clock.t = a.End.Add(time.Hour)
-	q, _ = e.tb.QR(ctx, e.staff, a.ID)
-	_, err = e.tb.ScanIn(ctx, res("r4"), a.ID, q.Token)
-	mustCode(t, err, models.ErrOutsideWindow)
+	e.Clock.Set(a.End.Add(time.Hour))
+	q, _ = e.Timebank.QR(ctx, e.Staff, a.ID)
+	_, err = e.Timebank.ScanIn(ctx, res("r4"), a.ID, q.Token)
+	communitytest.MustCode(t, err, models.ErrOutsideWindow)
 	// Check out within the window makes the record.
-	e.clock.t = start.Add(time.Hour)
-	q, _ = e.tb.QR(ctx, e.staff, a.ID)
-	att, err := e.tb.ScanOut(ctx, res("r1"), a.ID, q.Token)
+	e.Clock.Set(start.Add(time.Hour))
+	q, _ = e.Timebank.QR(ctx, e.Staff, a.ID)
+	att, err := e.Timebank.ScanOut(ctx, res("r1"), a.ID, q.Token)
 	if err != nil || att.Record == nil || att.Record.Minutes != 59 { // checked in 45 s after the start
 		t.Fatalf("scan out: %+v %v", att, err)
 	}
-	_, err = e.tb.ScanOut(ctx, res("r1"), a.ID, q.Token)
-	mustCode(t, err, models.ErrAlreadyCheckedOut)
+	_, err = e.Timebank.ScanOut(ctx, res("r1"), a.ID, q.Token)
+	communitytest.MustCode(t, err, models.ErrAlreadyCheckedOut)
 	// A resident cannot show the QR code.
-	_, err = e.tb.QR(ctx, res("r1"), a.ID)
-	mustCode(t, err, models.ErrForbidden)
+	_, err = e.Timebank.QR(ctx, res("r1"), a.ID)
+	communitytest.MustCode(t, err, models.ErrForbidden)
 }
 
 // The auto-approval job run twice (even at once) credits once.
@@ -374,17 +323,17 @@ func TestAutoApproveTwiceCreditsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, _, err := e.tb.AutoApprove(ctx); err != nil || n != 0 {
+	if n, _, err := e.Timebank.AutoApprove(ctx); err != nil || n != 0 {
 		t.Fatalf("too early: %d %v", n, err)
 	}
-	e.clock.advance(8 * 24 * time.Hour)
+	e.Clock.Advance(8 * 24 * time.Hour)
 	var wg sync.WaitGroup
 	counts := make([]int, 3)
 	for i := range counts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, _, err := e.tb.AutoApprove(ctx)
+			n, _, err := e.Timebank.AutoApprove(ctx)
 			if err != nil {
 				t.Error(err)
 			}
@@ -392,16 +341,16 @@ func TestAutoApproveTwiceCreditsOnce(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n, _, err := e.tb.AutoApprove(ctx); err != nil || n != 0 {
+	if n, _, err := e.Timebank.AutoApprove(ctx); err != nil || n != 0 {
 		t.Fatalf("again: %d %v", n, err)
 	}
 	if counts[0]+counts[1]+counts[2] != 1 {
 		t.Fatalf("approved %v times", counts)
 	}
-	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 90 || p != 15 {
+	if h, p := e.Balance(t, "r1", models.AssetHours), e.Balance(t, "r1", models.AssetPoints); h != 90 || p != 15 {
 		t.Fatalf("hours %d points %d; want 90 and 15", h, p)
 	}
-	got, _ := e.st.Record(ctx, rec.ID)
+	got, _ := e.Store.Record(ctx, rec.ID)
 	if got.State != models.RecordApproved || got.DecidedBy != "system" {
 		t.Fatalf("record: %+v", got)
 	}
@@ -413,26 +362,26 @@ func TestAutoApproveTwiceCreditsOnce(t *testing.T) {
 func TestPolicyChangeMidMonth(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
-	e.clock.t = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	e.Clock.Set(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	mid := time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
-	v, _ := e.pol.At(ctx, "A", e.clock.t)
+	v, _ := e.Policies.At(ctx, "A", e.Clock.Now())
 	v.Effective, v.PointsPerHour = mid, 20
-	if _, err := e.pol.AddVersion(ctx, e.staff, v); err != nil {
+	if _, err := e.Policies.AddVersion(ctx, e.Staff, v); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.t = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	e.Clock.Set(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))
 	before := e.claim(t, "r1", time.Date(2026, 11, 10, 2, 0, 0, 0, time.UTC), time.Hour)
 	after := e.claim(t, "r2", time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC), time.Hour)
 	for _, r := range []models.ServiceRecord{before, after} {
-		if _, err := e.tb.Approve(ctx, e.staff, r.ID, 0, ""); err != nil {
+		if _, err := e.Timebank.Approve(ctx, e.Staff, r.ID, 0, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if p1, p2 := e.balance(t, "r1", models.AssetPoints), e.balance(t, "r2", models.AssetPoints); p1 != 10 || p2 != 20 {
+	if p1, p2 := e.Balance(t, "r1", models.AssetPoints), e.Balance(t, "r2", models.AssetPoints); p1 != 10 || p2 != 20 {
 		t.Fatalf("points %d and %d; want 10 (old rate) and 20 (new rate)", p1, p2)
 	}
-	e1, _ := e.led.Entry(ctx, models.AccountOf("r1", models.AssetPoints), 1)
-	e2, _ := e.led.Entry(ctx, models.AccountOf("r2", models.AssetPoints), 1)
+	e1, _ := e.Ledger.Entry(ctx, models.AccountOf("r1", models.AssetPoints), 1)
+	e2, _ := e.Ledger.Entry(ctx, models.AccountOf("r2", models.AssetPoints), 1)
 	if e1.PolicyVersion != 0 || e2.PolicyVersion != 1 {
 		t.Fatalf("policy versions %d and %d; want 0 and 1", e1.PolicyVersion, e2.PolicyVersion)
 	}
@@ -446,15 +395,15 @@ func TestCarriedMinutes(t *testing.T) {
 	base := tbStart.Add(-7 * time.Hour)
 	for i := 0; i < 3; i++ {
 		r := e.claim(t, "r1", base.Add(time.Duration(i)*time.Hour), 40*time.Minute)
-		if _, err := e.tb.Approve(ctx, e.staff, r.ID, 0, ""); err != nil {
+		if _, err := e.Timebank.Approve(ctx, e.Staff, r.ID, 0, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
 	r := e.claim(t, "r2", base, 2*time.Hour)
-	if _, err := e.tb.Approve(ctx, e.staff, r.ID, 0, ""); err != nil {
+	if _, err := e.Timebank.Approve(ctx, e.Staff, r.ID, 0, ""); err != nil {
 		t.Fatal(err)
 	}
-	if p1, p2 := e.balance(t, "r1", models.AssetPoints), e.balance(t, "r2", models.AssetPoints); p1 != 20 || p1 != p2 {
+	if p1, p2 := e.Balance(t, "r1", models.AssetPoints), e.Balance(t, "r2", models.AssetPoints); p1 != 20 || p1 != p2 {
 		t.Fatalf("3×40 min earned %d points, 1×120 min %d; want 20 each", p1, p2)
 	}
 	for _, tc := range []struct {
@@ -475,26 +424,26 @@ func TestCarriedMinutes(t *testing.T) {
 func TestGiftRules(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
-	v, _ := e.pol.At(ctx, "A", tbStart)
+	v, _ := e.Policies.At(ctx, "A", tbStart)
 	v.Effective, v.GiftYearlyCapMinutes = tbStart, 300
-	if _, err := e.pol.AddVersion(ctx, e.staff, v); err != nil {
+	if _, err := e.Policies.AddVersion(ctx, e.Staff, v); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.led.Post(ctx, ledger.Posting{OpID: "seed", Hash: "h", Account: models.AccountOf("r1", models.AssetHours),
+	if _, err := e.Ledger.Post(ctx, ledger.Posting{OpID: "seed", Hash: "h", Account: models.AccountOf("r1", models.AssetHours),
 		CommunityID: "A", Delta: 1000, Kind: models.KindService, Actor: "t"}); err != nil {
 		t.Fatal(err)
 	}
 	gift := func(to string, m models.Minutes) error {
-		_, err := e.tb.GiftHours(ctx, res("r1"), to, m, community.Idempotency{Key: "k", OpID: "k:r1:" + newID(), Hash: "h"})
+		_, err := e.Timebank.GiftHours(ctx, res("r1"), to, m, community.Idempotency{Key: "k", OpID: "k:r1:" + communitytest.NewID(), Hash: "h"})
 		return err
 	}
-	mustCode(t, gift("r9", 60), models.ErrFamilyNotVerified)
-	if err := e.st.SetResidentFamily(ctx, "r1", []models.FamilyLink{{ResidentID: "r9", Relation: "父母"}, {ResidentID: "r2", Relation: "兄弟姐妹", Verified: true}}); err != nil {
+	communitytest.MustCode(t, gift("r9", 60), models.ErrFamilyNotVerified)
+	if err := e.Store.SetResidentFamily(ctx, "r1", []models.FamilyLink{{ResidentID: "r9", Relation: "父母"}, {ResidentID: "r2", Relation: "兄弟姐妹", Verified: true}}); err != nil {
 		t.Fatal(err)
 	}
-	mustCode(t, gift("r9", 60), models.ErrFamilyNotVerified)
-	mustCode(t, gift("r2", 60), models.ErrGiftAge)
-	if err := e.st.SetResidentFamily(ctx, "r1", []models.FamilyLink{{ResidentID: "r9", Relation: "父母", Verified: true}}); err != nil {
+	communitytest.MustCode(t, gift("r9", 60), models.ErrFamilyNotVerified)
+	communitytest.MustCode(t, gift("r2", 60), models.ErrGiftAge)
+	if err := e.Store.SetResidentFamily(ctx, "r1", []models.FamilyLink{{ResidentID: "r9", Relation: "父母", Verified: true}}); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -524,12 +473,12 @@ func TestGiftRules(t *testing.T) {
 	if err := gift("r9", 100); err != nil {
 		t.Fatalf("up to the cap: %v", err)
 	}
-	mustCode(t, gift("r9", 1), models.ErrGiftYearlyCap)
-	if e.balance(t, "r9", models.AssetHours) != 300 || e.balance(t, "r1", models.AssetHours) != 700 {
+	communitytest.MustCode(t, gift("r9", 1), models.ErrGiftYearlyCap)
+	if e.Balance(t, "r9", models.AssetHours) != 300 || e.Balance(t, "r1", models.AssetHours) != 700 {
 		t.Fatal("gifted hours wrong")
 	}
 	for _, who := range []string{"r1", "r9"} {
-		if gs, _ := e.tb.Gifts(ctx, res(who)); len(gs) != 2 {
+		if gs, _ := e.Timebank.Gifts(ctx, res(who)); len(gs) != 2 {
 			t.Fatalf("%s sees %d gifts", who, len(gs))
 		}
 	}
@@ -540,35 +489,35 @@ func TestCorrection(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
 	r := e.claim(t, "r1", tbStart.Add(-3*time.Hour), time.Hour)
-	if _, err := e.tb.Approve(ctx, e.staff, r.ID, 30, "只有半小时"); err != nil {
+	if _, err := e.Timebank.Approve(ctx, e.Staff, r.ID, 30, "只有半小时"); err != nil {
 		t.Fatal(err)
 	}
-	if h := e.balance(t, "r1", models.AssetHours); h != 30 {
+	if h := e.Balance(t, "r1", models.AssetHours); h != 30 {
 		t.Fatalf("hours %d", h)
 	}
-	c, err := e.tb.RequestCorrection(ctx, res("r1"), r.ID, 60, "我服务了一小时")
+	c, err := e.Timebank.RequestCorrection(ctx, res("r1"), r.ID, 60, "我服务了一小时")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.tb.RequestCorrection(ctx, res("r1"), r.ID, 60, "again"); !errors.Is(err, models.ErrConflict) {
+	if _, err := e.Timebank.RequestCorrection(ctx, res("r1"), r.ID, 60, "again"); !errors.Is(err, models.ErrConflict) {
 		t.Fatalf("second open correction: %v", err)
 	}
-	if _, err := e.tb.DecideCorrection(ctx, res("r2"), r.ID, c.N, true, "x"); !errors.Is(err, models.ErrForbidden) {
+	if _, err := e.Timebank.DecideCorrection(ctx, res("r2"), r.ID, c.N, true, "x"); !errors.Is(err, models.ErrForbidden) {
 		t.Fatalf("resident decides: %v", err)
 	}
-	got, err := e.tb.DecideCorrection(ctx, e.staff, r.ID, c.N, true, "签到表核实")
+	got, err := e.Timebank.DecideCorrection(ctx, e.Staff, r.ID, c.N, true, "签到表核实")
 	if err != nil || got.Before != 30 || got.After != 60 {
 		t.Fatalf("decide: %+v %v", got, err)
 	}
-	if h, p := e.balance(t, "r1", models.AssetHours), e.balance(t, "r1", models.AssetPoints); h != 60 || p != 10 {
+	if h, p := e.Balance(t, "r1", models.AssetHours), e.Balance(t, "r1", models.AssetPoints); h != 60 || p != 10 {
 		t.Fatalf("after correction hours %d points %d", h, p)
 	}
 	// Only the difference is posted.
-	hist, _, _ := e.led.History(ctx, models.AccountOf("r1", models.AssetHours), 0, 10)
+	hist, _, _ := e.Ledger.History(ctx, models.AccountOf("r1", models.AssetHours), 0, 10)
 	if len(hist) != 2 || hist[0].Delta != 30 || hist[1].Delta != 30 {
 		t.Fatalf("hours history: %+v", hist)
 	}
-	trail, _ := e.st.AuditTrail(ctx, "A", time.Time{}, 10)
+	trail, _ := e.Store.AuditTrail(ctx, "A", time.Time{}, 10)
 	found := false
 	for _, a := range trail {
 		if a.Action == "record.correct" && strings.Contains(a.Reason, "before 30") {
@@ -585,37 +534,37 @@ func TestCorrection(t *testing.T) {
 func TestCertificateAndRanking(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
-	cs := directory.New(e.st, fakeHasher{}, newID, e.clock.now)
-	b1, err := cs.CreateBuilding(ctx, e.staff, "1号楼", "")
+	cs := directory.New(e.Store, communitytest.FakeHasher{}, communitytest.NewID, e.Clock.Now, community.NoNotifier{})
+	b1, err := cs.CreateBuilding(ctx, e.Staff, "1号楼", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h1, _ := cs.CreateHousehold(ctx, e.staff, b1.ID, "101", nil)
-	if err := e.st.SetResidentProfile(ctx, "r1", "张三", 1990, h1.ID); err != nil {
+	h1, _ := cs.CreateHousehold(ctx, e.Staff, b1.ID, "101", nil)
+	if err := e.Store.SetResidentProfile(ctx, "r1", "张三", 1990, h1.ID); err != nil {
 		t.Fatal(err)
 	}
 	start := tbStart.Add(-5 * time.Hour)
 	r1 := e.claim(t, "r1", start, time.Hour)
 	r2 := e.claim(t, "r1", start.Add(2*time.Hour), 30*time.Minute)
 	r3 := e.claim(t, "r1", start.Add(-48*time.Hour), 30*time.Minute) // rejected: not counted
-	_, _ = e.tb.Approve(ctx, e.staff, r1.ID, 0, "")
-	_, _ = e.tb.Approve(ctx, e.staff, r2.ID, 0, "")
-	_, _ = e.tb.Reject(ctx, e.staff, r3.ID, "无人证明")
-	cert, err := e.tb.Certificate(ctx, res("r1"), "r1", tbStart.AddDate(0, 0, -7), tbStart)
+	_, _ = e.Timebank.Approve(ctx, e.Staff, r1.ID, 0, "")
+	_, _ = e.Timebank.Approve(ctx, e.Staff, r2.ID, 0, "")
+	_, _ = e.Timebank.Reject(ctx, e.Staff, r3.ID, "无人证明")
+	cert, err := e.Timebank.Certificate(ctx, res("r1"), "r1", tbStart.AddDate(0, 0, -7), tbStart)
 	if err != nil || cert.Total != 90 || len(cert.Lines) != 1 || cert.Lines[0].Records != 2 || cert.Lines[0].Organisations[0] != "春申居委会" {
 		t.Fatalf("certificate: %+v %v", cert, err)
 	}
-	if _, err := e.tb.Certificate(ctx, res("r2"), "r1", tbStart.AddDate(0, 0, -7), tbStart); !errors.Is(err, models.ErrForbidden) {
+	if _, err := e.Timebank.Certificate(ctx, res("r2"), "r1", tbStart.AddDate(0, 0, -7), tbStart); !errors.Is(err, models.ErrForbidden) {
 		t.Fatalf("another resident's certificate: %v", err)
 	}
-	rank, err := e.tb.Ranking(ctx, res("r2"), "2026-11")
+	rank, err := e.Timebank.Ranking(ctx, res("r2"), "2026-11")
 	if err != nil || len(rank) != 1 || rank[0].Minutes != 90 || rank[0].Volunteers[0].Name != "张*" {
 		t.Fatalf("ranking: %+v %v", rank, err)
 	}
-	if rank, _ := e.tb.Ranking(ctx, res("r2"), "2025"); len(rank) != 0 {
+	if rank, _ := e.Timebank.Ranking(ctx, res("r2"), "2025"); len(rank) != 0 {
 		t.Fatalf("another year: %+v", rank)
 	}
-	if _, err := e.tb.Ranking(ctx, res("r2"), "20x6"); !errors.Is(err, models.ErrValidation) {
+	if _, err := e.Timebank.Ranking(ctx, res("r2"), "20x6"); !errors.Is(err, models.ErrValidation) {
 		t.Fatalf("bad period: %v", err)
 	}
 }
@@ -636,30 +585,30 @@ func TestPendingQueue(t *testing.T) {
 	}
 	var recs []models.ServiceRecord
 	for i, who := range []string{"r1", "r2", "r3"} {
-		e.clock.advance(time.Minute)
+		e.Clock.Advance(time.Minute)
 		recs = append(recs, e.claim(t, who, tbStart.Add(-time.Duration(5-i)*time.Hour), time.Hour))
 	}
-	other := staffOf("B")
-	if rs, _, err := e.tb.PendingRecords(ctx, other, "", 50); err != nil || len(rs) != 0 {
+	other := communitytest.Staff("B")
+	if rs, _, err := e.Timebank.PendingRecords(ctx, other, "", 50); err != nil || len(rs) != 0 {
 		t.Fatalf("another community's staff see %v (%v)", ids(rs), err)
 	}
-	rs, _, err := e.tb.PendingRecords(ctx, e.staff, "", 50)
+	rs, _, err := e.Timebank.PendingRecords(ctx, e.Staff, "", 50)
 	if err != nil || fmt.Sprint(ids(rs)) != fmt.Sprint(ids(recs)) {
 		t.Fatalf("pending = %v (%v); want %v, oldest first", ids(rs), err, ids(recs))
 	}
-	if rs, _, _ := e.tb.PendingRecords(ctx, e.staff, "", 2); len(rs) != 2 {
+	if rs, _, _ := e.Timebank.PendingRecords(ctx, e.Staff, "", 2); len(rs) != 2 {
 		t.Fatalf("limit 2 gave %d", len(rs))
 	}
 
-	if _, err := e.tb.Approve(ctx, e.staff, recs[0].ID, 0, ""); err != nil {
+	if _, err := e.Timebank.Approve(ctx, e.Staff, recs[0].ID, 0, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.tb.Reject(ctx, e.staff, recs[1].ID, "不属实"); err != nil {
+	if _, err := e.Timebank.Reject(ctx, e.Staff, recs[1].ID, "不属实"); err != nil {
 		t.Fatal(err)
 	}
 	queued := func() []string {
 		var out []string
-		if err := e.st.EachQueuedRecord(ctx, func(q models.QueuedRecord) error { out = append(out, q.ID); return nil }); err != nil {
+		if err := e.Store.EachQueuedRecord(ctx, func(q models.QueuedRecord) error { out = append(out, q.ID); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		sort.Strings(out)
@@ -671,21 +620,21 @@ func TestPendingQueue(t *testing.T) {
 
 	// A crash before the decided record left the queue, and a request that
 	// died between queueing its record and storing it.
-	approved, err := e.st.Record(ctx, recs[0].ID)
+	approved, err := e.Store.Record(ctx, recs[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.st.QueueRecord(ctx, approved); err != nil {
+	if err := e.Store.QueueRecord(ctx, approved); err != nil {
 		t.Fatal(err)
 	}
-	ghost := models.ServiceRecord{ID: "claim:ghost", CommunityID: "A", ResidentID: "r4", Created: e.clock.now()}
-	if err := e.st.QueueRecord(ctx, ghost); err != nil {
+	ghost := models.ServiceRecord{ID: "claim:ghost", CommunityID: "A", ResidentID: "r4", Created: e.Clock.Now()}
+	if err := e.Store.QueueRecord(ctx, ghost); err != nil {
 		t.Fatal(err)
 	}
-	if rs, _, _ := e.tb.PendingRecords(ctx, e.staff, "", 50); fmt.Sprint(ids(rs)) != fmt.Sprint([]string{recs[2].ID}) {
+	if rs, _, _ := e.Timebank.PendingRecords(ctx, e.Staff, "", 50); fmt.Sprint(ids(rs)) != fmt.Sprint([]string{recs[2].ID}) {
 		t.Fatalf("pending = %v; want only %s", ids(rs), recs[2].ID)
 	}
-	if n, _, err := e.tb.AutoApprove(ctx); err != nil || n != 0 {
+	if n, _, err := e.Timebank.AutoApprove(ctx); err != nil || n != 0 {
 		t.Fatalf("auto-approve, too early: %d %v", n, err)
 	}
 	want := []string{"claim:ghost", recs[2].ID}
@@ -693,12 +642,12 @@ func TestPendingQueue(t *testing.T) {
 	if q := queued(); fmt.Sprint(q) != fmt.Sprint(want) {
 		t.Fatalf("queue = %v; the decided record should have left, the young ghost stayed", q)
 	}
-	if h := e.balance(t, "r1", models.AssetHours); h != 60 {
+	if h := e.Balance(t, "r1", models.AssetHours); h != 60 {
 		t.Fatalf("finishing the decision again credited %d minutes; want 60", h)
 	}
 	// A day later the ghost is dropped; the claim waits for an organiser.
-	e.clock.advance(8 * 24 * time.Hour)
-	if n, x, err := e.tb.AutoApprove(ctx); err != nil || n != 0 || x != 0 {
+	e.Clock.Advance(8 * 24 * time.Hour)
+	if n, x, err := e.Timebank.AutoApprove(ctx); err != nil || n != 0 || x != 0 {
 		t.Fatalf("auto-approve: %d approved, %d expired, %v; want none", n, x, err)
 	}
 	if q := queued(); fmt.Sprint(q) != fmt.Sprint([]string{recs[2].ID}) {

@@ -320,6 +320,12 @@ func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, sta
 		{"list: rankings", residentsOf(residents), "/api/v1/rankings"},
 		{"list: volunteer hours ranking", residentsOf(residents), "/api/v1/rankings/volunteer-hours"},
 		{"list: liability report", staffOnly(staff), "/api/v1/reports/liability"},
+		{"list: records filtered by status", staffOnly(staff), "/api/v1/service-records?limit=50&status=approved"},
+		{"list: records filtered by category and days", staffOnly(staff), "/api/v1/service-records?limit=50&category=" + url.QueryEscape("助老") + "&from=" + time.Now().In(loc).AddDate(0, -1, 0).Format("2006-01-02")},
+		{"list: residents by phone suffix", staffOnly(staff), "/api/v1/residents?limit=50&q=0001"},
+		{"list: households by room", staffOnly(staff), "/api/v1/households?limit=50&room=101"},
+		{"list: corrections", staffOnly(staff), "/api/v1/corrections?limit=50"},
+		{"list: liability series", staffOnly(staff), "/api/v1/reports/liability/series"},
 	}
 	var out []result
 	for _, l := range lists {

@@ -90,7 +90,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, err
 	}
 	now := time.Now
-	cs := directory.New(st, sameHash{hash}, randomHex8, now)
+	cs := directory.New(st, sameHash{hash}, randomHex8, now, community.NoNotifier{})
 	root := models.Principal{ResidentID: "bench", Roles: []models.Role{models.RoleAdmin}}
 	fx.staffPhone = "13800000002"
 	c, staff, err := cs.CreateCommunity(ctx, root, directory.NewCommunity{Name: "基准居民区",
@@ -183,6 +183,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		QRSecret:    []byte("bench-generation-only"),
 		NewID:       randomHex8,
 		Now:         now,
+		Notify:      community.NoNotifier{},
 	})
 	reward, err := rewardService.CreateReward(ctx, sp, models.Reward{
 		Kind:      models.RewardMerchant,
@@ -274,6 +275,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		QRSecret: []byte("bench-generation-only"),
 		Now:      now,
 		NewID:    randomHex8,
+		Notify:   community.NoNotifier{},
 	})
 	day := time.Now().AddDate(0, 0, -1).Truncate(24 * time.Hour)
 	if err := parallel(pending, func(i int) error {
@@ -332,6 +334,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		Trail:    st,
 		Held:     rewardService,
 		Now:      now,
+		Notify:   community.NoNotifier{},
 	})
 	if _, err := liability.SummariseLiability(ctx, now()); err != nil {
 		return fx, fmt.Errorf("liability summary: %w", err)
