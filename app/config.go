@@ -73,8 +73,11 @@ type Config struct {
 	PrivacyNoticeFile    string `env:"LINLI_PRIVACY_NOTICE_FILE"`
 	ConsentGate          bool   `env:"LINLI_CONSENT_GATE" envDefault:"true"`
 	LogLevel             string `env:"LINLI_LOG_LEVEL" envDefault:"info"`
-	LogFormat            string `env:"LINLI_LOG_FORMAT" envDefault:"json"`
-	Notify               NotifyConfig
+	// CPUProfile, when set, is a file the serve command writes a CPU
+	// profile of its whole run to (for `go tool pprof`; benchmarks).
+	CPUProfile string `env:"LINLI_CPU_PROFILE"`
+	LogFormat  string `env:"LINLI_LOG_FORMAT" envDefault:"json"`
+	Notify     NotifyConfig
 }
 
 // NotifyConfig is how notifications go out (packages inbox and outbound).
