@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,24 +74,48 @@ type insertCounters struct {
 	batches   atomic.Int64
 }
 
-// pendingInsert is one request's document waiting in a collection's group.
+// pendingInsert is a queued request's document, waiting for the group's
+// leader to carry it.
 type pendingInsert struct {
-	ctx  context.Context
-	doc  any
-	done chan error // buffered: the writer never waits for the request
+	ctx   context.Context
+	doc   any
+	state pendingState // guarded by the group's mu
+	done  chan handoff // buffered: the leader never waits for the request
 }
 
-// insertGroup gathers the inserts into one collection. A writer goroutine
-// runs while documents are queued and exits when the queue is empty, so an
-// idle store holds none.
+// pendingState is where a queued request's document stands.
+type pendingState int
+
+const (
+	// pendingQueued: waiting in the queue; the request may still take it back.
+	pendingQueued pendingState = iota
+	// pendingAnswered: out of the queue, its outcome is (or will be) on done.
+	pendingAnswered
+	// pendingPromoted: out of the queue, made the group's leader; done
+	// carries the lead.
+	pendingPromoted
+)
+
+// handoff is what a queued request is told: its document's outcome, or
+// that it now leads the group.
+type handoff struct {
+	err  error
+	lead bool
+}
+
+// insertGroup gathers the inserts into one collection. There is no writer
+// goroutine: the request that finds no leader leads, sends its own
+// document with whatever queued behind it, answers those requests and
+// makes the first request still queued the next leader.
 type insertGroup struct {
 	store *Store
 	col   string
 
 	mu      sync.Mutex
-	queue   []*pendingInsert
-	running bool          // a writer goroutine is serving the queue
-	full    chan struct{} // signalled when the queue reaches a full batch
+	queue   []*pendingInsert // waiting for a leader; the leader's own document is never here
+	leading bool             // a request leads the group: new documents queue for it
+	held    bool             // the leader's own document is not yet in a batch
+	full    chan struct{}    // signalled when a full batch is waiting
 }
 
 // group returns the insert group of collection col, made on first use.
@@ -112,95 +137,159 @@ func (s *Store) group(col string) *insertGroup {
 	return g
 }
 
-// insertGrouped hands doc to col's group and waits for the result of the
-// batch that carried it: nil once that batch returned, or the document's
-// own write error (a duplicate key is a mongo.WriteException, as an
-// insertOne's). If ctx ends while the document is still queued it is taken
-// out and nothing is written; if it ends after the document went into a
-// batch, ctx's error is returned and the document may still be stored, as
-// with an insertOne whose request timed out (a repeat with the same
-// Idempotency-Key finds it).
+// insertGrouped inserts doc into col together with the documents that
+// concurrent requests insert into col, and returns doc's own outcome once
+// the command that carried it returned: nil, or its own write error (a
+// duplicate key is a mongo.WriteException, as an insertOne's). The request
+// that finds no leader leads (lead): with nothing queued it sends doc as an
+// insertOne from its own goroutine, nothing handed anywhere. Otherwise doc
+// queues for the leader. If ctx ends while doc is still queued it is taken
+// out and nothing is written; if it ends after doc went into a batch, ctx's
+// error is returned and doc may still be stored, as with an insertOne whose
+// request timed out (a repeat with the same Idempotency-Key finds it).
 func (s *Store) insertGrouped(ctx context.Context, col string, doc any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	g := s.group(col)
+	g.mu.Lock()
+	if !g.leading {
+		g.leading = true
+		g.held = true
+		g.mu.Unlock()
+		return g.lead(ctx, doc)
+	}
 	p := &pendingInsert{
 		ctx:  ctx,
 		doc:  doc,
-		done: make(chan error, 1),
+		done: make(chan handoff, 1),
 	}
-	g.mu.Lock()
 	g.queue = append(g.queue, p)
-	if len(g.queue) >= s.grouping().MaxBatch {
+	if len(g.queue)+1 >= s.grouping().MaxBatch {
 		select {
 		case g.full <- struct{}{}:
 		default:
 		}
 	}
-	start := !g.running
-	g.running = true
 	g.mu.Unlock()
-	if start {
-		go g.serve()
-	}
+	var h handoff
 	select {
-	case err := <-p.done:
-		return err
+	case h = <-p.done:
 	case <-ctx.Done():
-		g.withdraw(p)
-		return ctx.Err()
+		switch g.withdraw(p) {
+		case pendingQueued, pendingAnswered:
+			return ctx.Err()
+		case pendingPromoted:
+			<-p.done // the lead is sent with the promotion
+			_ = g.lead(ctx, nil)
+			return ctx.Err()
+		}
 	}
+	if h.lead {
+		return g.lead(ctx, doc)
+	}
+	return h.err
 }
 
-// withdraw takes p out of the queue if it is still there.
-func (g *insertGroup) withdraw(p *pendingInsert) {
+// withdraw takes p out of the queue if it is still there and returns
+// where p stood before.
+func (g *insertGroup) withdraw(p *pendingInsert) pendingState {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for i, q := range g.queue {
-		if q == p {
-			g.queue = append(g.queue[:i], g.queue[i+1:]...)
-			return
-		}
+	was := p.state
+	if was == pendingQueued {
+		g.queue = slices.DeleteFunc(g.queue, func(q *pendingInsert) bool { return q == p })
+		p.state = pendingAnswered
 	}
+	return was
 }
 
-// serve writes batches until the queue is empty. Each batch is taken from
-// the queue only once the store's write turn is held, so whatever queued
-// while the turn was busy goes into the next batch, and a request that
-// ends while waiting for the turn withdraws and writes nothing.
-func (g *insertGroup) serve() {
+// lead serves the group as its leader, with the leader's own document doc
+// (nil when its request ended before it was promoted). It takes the
+// store's write turn, takes the queued documents under it (so whatever
+// queued while the turn was busy goes along), sends doc alone as an
+// insertOne or all of them as one unordered insertMany, gives each queued
+// request its own document's outcome, and passes the lead to the first
+// request still queued. It returns doc's outcome.
+func (g *insertGroup) lead(ctx context.Context, doc any) error {
 	s := g.store
-	ctx := context.Background() // the batch is everyone's: no request's end cuts it short
-	for {
-		g.wait()
-		var batch []*pendingInsert
-		err := s.write(ctx, func() error {
-			batch = g.take()
-			if len(batch) == 0 {
-				return nil
-			}
-			docs := make([]any, len(batch))
-			for i, p := range batch {
-				docs[i] = p.doc
-			}
-			_, err := s.c(g.col).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-			return err
-		})
-		if batch == nil {
-			return // take found the queue empty and ended this writer
+	g.wait(ctx, doc != nil)
+	var (
+		batch  []*pendingInsert
+		ran    bool
+		own    = doc != nil
+		ownErr error
+	)
+	err := s.write(ctx, func() error {
+		ran = true
+		if own && ctx.Err() != nil { // ended while waiting for the turn: write nothing of it
+			own, ownErr = false, ctx.Err()
 		}
-		s.inserted.documents.Add(int64(len(batch)))
+		batch = g.take(own)
+		docs := make([]any, 0, len(batch)+1)
+		if own {
+			docs = append(docs, doc)
+		}
+		for _, p := range batch {
+			docs = append(docs, p.doc)
+		}
+		if len(docs) == 0 {
+			return nil
+		}
+		s.inserted.documents.Add(int64(len(docs)))
 		s.inserted.batches.Add(1)
-		for i, p := range batch {
-			p.done <- documentError(err, i)
+		if own && len(docs) == 1 {
+			_, err := s.c(g.col).InsertOne(ctx, doc)
+			return err
 		}
+		// The batch is everyone's: no one request's end cuts it short.
+		_, err := s.c(g.col).InsertMany(context.WithoutCancel(ctx), docs, options.InsertMany().SetOrdered(false))
+		return err
+	})
+	first := 0
+	switch {
+	case !ran: // the request ended while waiting for the turn
+		ownErr = err
+	case own && len(batch) == 0:
+		ownErr = err // an insertOne: its error is the document's own
+	case own:
+		ownErr = documentError(err, 0)
+		first = 1
 	}
+	for i, p := range batch {
+		p.done <- handoff{err: documentError(err, first+i)}
+	}
+	g.passLead()
+	return ownErr
 }
 
-// wait holds a batch back for the group's window while it has at least
-// two documents and is not full: with one request pending nothing waits.
-func (g *insertGroup) wait() {
+// passLead makes the first request still queued the group's leader, or
+// leaves the group without one when none is. Requests that ended while
+// queued are told so on the way.
+func (g *insertGroup) passLead() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.held = false
+	for len(g.queue) > 0 {
+		p := g.queue[0]
+		g.queue = g.queue[1:]
+		if err := p.ctx.Err(); err != nil {
+			p.state = pendingAnswered
+			p.done <- handoff{err: err}
+			continue
+		}
+		p.state = pendingPromoted
+		g.held = true
+		p.done <- handoff{lead: true}
+		return
+	}
+	g.leading = false
+}
+
+// wait holds the leader back for the group's window while the batch it
+// would send has at least two documents and is not full: with one request
+// pending nothing waits.
+func (g *insertGroup) wait(ctx context.Context, own bool) {
 	window := g.store.grouping().Window
 	if window <= 0 {
 		return
@@ -208,6 +297,9 @@ func (g *insertGroup) wait() {
 	g.mu.Lock()
 	n := len(g.queue)
 	g.mu.Unlock()
+	if own {
+		n++
+	}
 	if n < 2 || n >= g.store.grouping().MaxBatch {
 		return
 	}
@@ -216,22 +308,29 @@ func (g *insertGroup) wait() {
 	select {
 	case <-timer.C:
 	case <-g.full:
+	case <-ctx.Done():
 	}
 }
 
-// take removes the next batch from the queue, skipping requests that have
-// ended. An empty queue ends the writer (under the same lock a new request
-// checks, so a request queued after it starts a new writer).
-func (g *insertGroup) take() []*pendingInsert {
+// take removes the queued documents that go into the leader's batch (up
+// to MaxBatch with the leader's own, when own), skipping requests that
+// have ended: they are told so and write nothing.
+func (g *insertGroup) take(own bool) []*pendingInsert {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.held = false
+	most := g.store.grouping().MaxBatch
+	if own {
+		most--
+	}
 	var batch []*pendingInsert
-	n, most := 0, g.store.grouping().MaxBatch
+	n := 0
 	for n < len(g.queue) && len(batch) < most {
 		p := g.queue[n]
 		n++
+		p.state = pendingAnswered
 		if err := p.ctx.Err(); err != nil {
-			p.done <- err // its request is gone; it wrote nothing
+			p.done <- handoff{err: err} // its request is gone; it wrote nothing
 			continue
 		}
 		batch = append(batch, p)
@@ -240,10 +339,6 @@ func (g *insertGroup) take() []*pendingInsert {
 	select { // a stale "full" must not cut the next window short
 	case <-g.full:
 	default:
-	}
-	if len(batch) == 0 { // the queue is empty: only then is batch
-		g.running = false
-		return nil
 	}
 	return batch
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -42,11 +43,15 @@ func openScratch(t *testing.T, g GroupCommit) *Store {
 	return s
 }
 
-// queued is the number of documents waiting in col's group.
+// queued is the number of documents waiting in col's group: those queued
+// for a leader and the leader's own while it waits for the turn.
 func (s *Store) queued(col string) int {
 	g := s.group(col)
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.held {
+		return len(g.queue) + 1
+	}
 	return len(g.queue)
 }
 
@@ -231,5 +236,108 @@ func TestIssue18_OffSendsEachInsertAlone(t *testing.T) {
 	}
 	if won != 8 || n8 != 8 {
 		t.Fatalf("%d stored, %d documents; want 8 and 8", won, n8)
+	}
+}
+
+// requestStack is the stack of the goroutine running fn (matched by its
+// name in the dump) once that goroutine is parked in a select, and
+// whether it was found.
+func requestStack(fn string) (string, bool) {
+	buf := make([]byte, 1<<20)
+	for {
+		dump := string(buf[:runtime.Stack(buf, true)])
+		for _, g := range strings.Split(dump, "\n\n") {
+			if !strings.Contains(g, fn) {
+				continue
+			}
+			if strings.Contains(strings.SplitN(g, "\n", 2)[0], "[select") {
+				return g, true
+			}
+		}
+		runtime.Gosched()
+	}
+}
+
+// A lone insert (no leader, nothing queued) is sent by its own request:
+// it is that request's goroutine that waits for the store's write turn,
+// not a writer goroutine it handed the document to, and the document goes
+// out as one command of its own.
+func TestIssue18_LoneInsertIsSentByItsOwnRequest(t *testing.T) {
+	t.Parallel()
+	s := openScratch(t, GroupCommit{MaxBatch: 64})
+	ctx := context.Background()
+	before := s.InsertStats()
+	s.writer <- struct{}{} // another write holds the turn
+	done := make(chan error, 1)
+	go loneInsertRequest(ctx, s, done)
+	waitQueued(s, colTBKeys, 1)
+	stack, _ := requestStack("store.loneInsertRequest")
+	<-s.writer
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stack, "store.(*Store).write(") {
+		t.Fatalf("the request is not the one waiting for the turn:\n%s", stack)
+	}
+	after := s.InsertStats()
+	if d, b := after.Documents-before.Documents, after.Batches-before.Batches; d != 1 || b != 1 {
+		t.Fatalf("inserts: %d documents in %d commands; want 1 in 1", d, b)
+	}
+	if ownerOf(t, s, "lone") != "me" {
+		t.Fatal("the lone document is not stored")
+	}
+}
+
+// loneInsertRequest is the request of TestIssue18_LoneInsertIsSentByItsOwnRequest,
+// a named function so its goroutine can be found in a stack dump.
+func loneInsertRequest(ctx context.Context, s *Store, done chan<- error) {
+	done <- s.insert(ctx, colTBKeys, gcDoc{ID: "lone", Owner: "me"})
+}
+
+// Ten requests queue behind a leader whose request then ends while it
+// waits for the turn: its document is not written, the lead passes from
+// request to request, and the other nine are stored in batches of at most
+// MaxBatch (4, 4, 1), each request told its own success.
+func TestIssue18_LeadPassesAlongTheQueue(t *testing.T) {
+	t.Parallel()
+	s := openScratch(t, GroupCommit{MaxBatch: 4})
+	ctx := context.Background()
+	before := s.InsertStats()
+	s.writer <- struct{}{} // another write holds the turn
+	short, cancel := context.WithCancel(ctx)
+	gone := make(chan error, 1)
+	go func() { gone <- s.insert(short, colTBKeys, gcDoc{ID: "leader", Owner: "x"}) }()
+	waitQueued(s, colTBKeys, 1)
+	const n = 9
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.insert(ctx, colTBKeys, gcDoc{ID: fmt.Sprint("q-", i), Owner: fmt.Sprint(i)})
+		}()
+	}
+	waitQueued(s, colTBKeys, n+1)
+	cancel()
+	if err := <-gone; !errors.Is(err, context.Canceled) {
+		t.Fatalf("ended leader: %v; want context.Canceled", err)
+	}
+	<-s.writer
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("q-%d: %v", i, err)
+		}
+		if ownerOf(t, s, fmt.Sprint("q-", i)) != fmt.Sprint(i) {
+			t.Errorf("q-%d not stored", i)
+		}
+	}
+	if ownerOf(t, s, "leader") != "" {
+		t.Error("the ended leader's document was written")
+	}
+	after := s.InsertStats()
+	if d, b := after.Documents-before.Documents, after.Batches-before.Batches; d != n || b != 3 {
+		t.Fatalf("inserts: %d documents in %d commands; want %d in 3", d, b, n)
 	}
 }
