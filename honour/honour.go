@@ -239,7 +239,30 @@ func (s *Service) Nominate(ctx context.Context, p models.Principal, n Nomination
 			Link:        "/honour",
 		})
 	}
+	s.tellNoticeStarted(ctx, e)
 	return e, s.audit(ctx, once.AuditNominated(e.ID), e.CommunityID, p.ResidentID, "honour.nominated", e.ID, e.Category+": "+e.Reason, e.Nominated)
+}
+
+// tellNoticeStarted tells each nominee of e (the resident, or every
+// resident of the household) that its public notice (公示) has started:
+// the notice period begins with the nomination. The event is the entry's
+// notice, so a keyed repeat of the nomination is told once. Telling never
+// fails the nomination: a nominee list that cannot be read tells no one.
+func (s *Service) tellNoticeStarted(ctx context.Context, e models.HonourEntry) {
+	people, err := s.nominees(ctx, e)
+	if err != nil {
+		return
+	}
+	for _, r := range people {
+		s.notify.Notify(ctx, models.Notice{
+			Kind:        models.NoticeNoticeStarted,
+			EventID:     e.ID + ":notice",
+			Recipient:   r.ID,
+			CommunityID: e.CommunityID,
+			Args:        map[string]string{"date": e.NoticeEnds.Format("2006-01-02")},
+			Link:        "/honour",
+		})
+	}
 }
 
 // nominationID is the id of the nth nomination of a resident or household

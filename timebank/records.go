@@ -1188,6 +1188,18 @@ func (t *Service) closeCorrection(ctx context.Context, rec models.ServiceRecord,
 	n.EventID = c.ID
 	n.Args["decision"] = decision
 	t.notify.Notify(ctx, n)
+	// An accepted correction that changed the record's hours is also told
+	// as the hours corrected, once per correction (the event is the
+	// correction, the kind differs).
+	if o.m.Flag && o.after != o.before {
+		reason := o.m.Reason
+		if reason == "" {
+			reason = c.Reason
+		}
+		corrected := recordNotice(rec, models.NoticeHoursCorrected, o.after, 0, reason)
+		corrected.EventID = c.ID
+		t.notify.Notify(ctx, corrected)
+	}
 	return nil
 }
 

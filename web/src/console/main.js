@@ -32,6 +32,7 @@ const router = createRouter({
     { path: '/rewards', component: () => import('./views/Rewards.vue'), meta: staffOnly },
     { path: '/rankings', component: () => import('./views/Rankings.vue'), meta: staffOnly },
     { path: '/partner', component: () => import('./views/Partner.vue'), meta: partners },
+    { path: '/notifications', component: () => import('./views/Notifications.vue') },
     { path: '/refused', component: () => import('./views/Refused.vue'), meta: { bare: true } },
     { path: '/:rest(.*)*', redirect: '/' },
   ],
