@@ -78,7 +78,7 @@ var texts = map[models.NoticeKind][2]text{
 		{"Honour-roll listing revoked", "Your honour-roll listing was revoked: {reason}"},
 	},
 	models.NoticeDutyToConfirm: {
-		{"有履职记录待确认", "{name} 的 {month} 月履职记录“{duty}”待您确认。"},
+		{"有履职记录待确认", "{name} {month} 的履职记录“{duty}”待您确认。"},
 		{"A duty to confirm", "{name}'s duty “{duty}” for {month} is waiting for your confirmation."},
 	},
 	models.NoticeFamilyLinked: {
