@@ -204,6 +204,11 @@ func (fakeRewards) Cancel(_ context.Context, _ models.Principal, id string) (mod
 	return models.Redemption{ID: id}, nil
 }
 func (fakeRewards) ApplyCredit(_ context.Context, p models.Principal, id, billNo, billDate string, idem community.Idempotency) (models.Redemption, error) {
+	// The service cleans the bill number (rewards.Service.ApplyCredit).
+	billNo, err := models.CleanText("bill_no", billNo, rewards.MaxBillNo)
+	if err != nil {
+		return models.Redemption{}, err
+	}
 	mustReach("applied credit", []any{id, billNo, billDate, idem}, isID(id), isClean(billNo, 40), isDay(billDate), isIdem(p, idem))
 	return models.Redemption{
 		ID:       id,
@@ -212,6 +217,10 @@ func (fakeRewards) ApplyCredit(_ context.Context, p models.Principal, id, billNo
 	}, nil
 }
 func (fakeRewards) VoidCredit(_ context.Context, p models.Principal, id, reason string, idem community.Idempotency) (models.Redemption, error) {
+	reason, err := models.CleanOptionalText("reason", reason, rewards.MaxPartnerReason) // as the service does
+	if err != nil {
+		return models.Redemption{}, err
+	}
 	mustReach("voided credit", []any{id, reason, idem}, isID(id), isCleanOrEmpty(reason, 200), isIdem(p, idem))
 	return models.Redemption{ID: id}, nil
 }
@@ -220,6 +229,10 @@ func (fakeRewards) Scan(_ context.Context, p models.Principal, token string, ide
 	return rewards.ScanResult{MaskedName: "王*"}, nil
 }
 func (fakeRewards) Refund(_ context.Context, _ models.Principal, id, reason string) (models.Redemption, error) {
+	reason, err := models.CleanOptionalText("reason", reason, rewards.MaxPartnerReason) // as the service does
+	if err != nil {
+		return models.Redemption{}, err
+	}
 	mustReach("refund", []string{id, reason}, isID(id), isCleanOrEmpty(reason, 200))
 	return models.Redemption{ID: id}, nil
 }
@@ -281,14 +294,28 @@ func (fakeRecords) RecordAttendance(_ context.Context, _ models.Principal, activ
 	return timebank.Attendance{ActivityID: activityID, ResidentID: residentID}, nil
 }
 func (fakeRecords) Approve(_ context.Context, _ models.Principal, id string, minutes models.Minutes, reason string) (models.ServiceRecord, error) {
+	if reason != "" { // as the service does: a given reason is cleaned
+		var err error
+		if reason, err = models.CleanReason(reason); err != nil {
+			return models.ServiceRecord{}, err
+		}
+	}
 	mustReach("approval", []any{id, minutes, reason}, isID(id), minutes >= 0, minutes <= 1440, isCleanOrEmpty(reason, 500))
 	return models.ServiceRecord{ID: id, Credited: minutes}, nil
 }
 func (fakeRecords) Reject(_ context.Context, _ models.Principal, id, reason string) (models.ServiceRecord, error) {
+	reason, err := models.CleanReason(reason) // as the service does
+	if err != nil {
+		return models.ServiceRecord{}, err
+	}
 	mustReach("rejection", []string{id, reason}, isID(id), isClean(reason, 500))
 	return models.ServiceRecord{ID: id}, nil
 }
 func (fakeRecords) RequestCorrection(_ context.Context, _ models.Principal, id string, minutes models.Minutes, reason string) (models.Correction, error) {
+	reason, err := models.CleanReason(reason) // as the service does
+	if err != nil {
+		return models.Correction{}, err
+	}
 	mustReach("correction", []any{id, minutes, reason}, isID(id), minutes >= 1, minutes <= 1440, isClean(reason, 500))
 	return models.Correction{
 		N:        1,
@@ -353,10 +380,18 @@ func (f fakeTransfers) ConfirmAid(_ context.Context, _ models.Principal, id stri
 	return f.aid("confirmation", id)
 }
 func (f fakeTransfers) CancelAid(_ context.Context, _ models.Principal, id, reason string) (models.MutualAid, error) {
+	reason, err := models.CleanReason(reason) // as the service does
+	if err != nil {
+		return models.MutualAid{}, err
+	}
 	mustReach("aid cancellation", reason, isClean(reason, 500))
 	return f.aid("aid cancellation", id)
 }
 func (f fakeTransfers) DisputeAid(_ context.Context, _ models.Principal, id, reason string) (models.MutualAid, error) {
+	reason, err := models.CleanReason(reason) // as the service does
+	if err != nil {
+		return models.MutualAid{}, err
+	}
 	mustReach("dispute", reason, isClean(reason, 500))
 	return f.aid("dispute", id)
 }

@@ -354,6 +354,11 @@ func TermEnd(termID string) string { return "term:" + termID + ":end" }
 // DutyConfirmed is the event confirming a head's duty.
 func DutyConfirmed(dutyID string) string { return "duty:" + dutyID + ":confirmed" }
 
+// DutyLogged is the event of a head's duty logged with one piece of
+// evidence (evidenceID derived from it): the duty-to-confirm notice is
+// written once per such event, so new evidence tells staff again.
+func DutyLogged(dutyID, evidenceID string) string { return dutyID + ":" + evidenceID }
+
 // AllowanceClosed is the mark closing a community's allowances for a month
 // (docs/ARCHITECTURE.md §4.6).
 func AllowanceClosed(communityID string, m models.Month) string {

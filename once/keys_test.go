@@ -104,6 +104,7 @@ func TestIssue12_Keys_SameStringsAsStored(t *testing.T) {
 		{"RoleSeat", RoleSeat("resident_lead", "res1"), "resident_lead:res1"},
 		{"TermEnd", TermEnd("t1"), "term:t1:end"},
 		{"DutyConfirmed", DutyConfirmed("d1"), "duty:d1:confirmed"},
+		{"DutyLogged", DutyLogged("d1", "e1"), "d1:e1"},
 		{"AllowanceClosed", AllowanceClosed("c1", month), "allowance-closed:c1:2026-03"},
 		{"AllowanceDuty", AllowanceDuty("d1"), "allowance-duty:d1"},
 		{"AllowancePayment", AllowancePayment("res1", month, 2), "allowance:res1:2026-03:2"},

@@ -181,7 +181,7 @@ func (s *Store) insertListed(ctx context.Context, col string, lists []string, re
 		failed := failedIndex(err)
 		stored := len(batch)
 		if err != nil {
-			stored = failed
+			stored = max(failed, 0) // not a duplicate key (failed < 0): nothing is known stored
 		}
 		for _, sl := range slots[done : done+min(stored, len(slots)-done)] {
 			s.heads.raise(sl.List, sl.N)
