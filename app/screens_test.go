@@ -135,10 +135,28 @@ func waitText(want string) chromedp.Action[chromedp.Void] {
 	})
 }
 
-// clickText clicks the first button, link or cell that says text.
+// clickText clicks the first button, link or cell that says text. It first
+// scrolls that element to the middle of the screen, as a person scrolls to
+// what they mean to tap: a cell at the bottom edge counts as "in view" yet
+// sits under the fixed tab bar, and a click there would press the tab.
 func clickText(text string) chromedp.Action[chromedp.Void] {
 	tappable := `(self::button or self::a or contains(concat(' ', normalize-space(@class), ' '), ' van-cell ') or contains(concat(' ', normalize-space(@class), ' '), ' van-tabbar-item '))`
-	return chromedp.Click(chromedp.Search(fmt.Sprintf(`//*[%s][contains(normalize-space(.), %q)]`, tappable, text)))
+	xpath := fmt.Sprintf(`//*[%s][contains(normalize-space(.), %q)]`, tappable, text)
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		// Waits for the element as Click does, then centres it.
+		if _, err := chromedp.WaitVisible(chromedp.Search(xpath))(ctx, t); err != nil {
+			return err
+		}
+		if _, err := chromedp.Evaluate[bool](fmt.Sprintf(`(() => {
+			const el = document.evaluate(%q, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+			if (el) el.scrollIntoView({ block: 'center' });
+			return true
+		})()`, xpath))(ctx, t); err != nil {
+			return err
+		}
+		_, err := chromedp.Click(chromedp.Search(xpath))(ctx, t)
+		return err
+	})
 }
 
 // shot saves the screen as name.png.
