@@ -149,6 +149,23 @@ func (w watchedDirectory) ListResidents(ctx context.Context, p models.Principal,
 	return rs, nil
 }
 
+// SearchResidents is directory's, each resident found recorded on their
+// access log, as for the list.
+func (w watchedDirectory) SearchResidents(ctx context.Context, p models.Principal, q, cursor string, limit int) ([]models.Resident, string, error) {
+	rs, next, err := w.Service.SearchResidents(ctx, p, q, cursor, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ID
+	}
+	if err := w.watch.RecordReads(ctx, p, models.AccessResidentList, "", ids...); err != nil {
+		return nil, "", err
+	}
+	return rs, next, nil
+}
+
 // watchedAccounts records the reads of another resident's balances and
 // ledger.
 type watchedAccounts struct {

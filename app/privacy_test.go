@@ -205,6 +205,7 @@ func TestIssue17_PIPL_StaffReadsAreOnTheResidentsAccessLog(t *testing.T) {
 	staffReads := []struct{ path, kind, detail string }{
 		{"/residents/" + elderID, "resident_detail", ""},
 		{"/residents?limit=200", "resident_list", ""},
+		{"/residents?q=" + phoneElderA[len(phoneElderA)-4:], "resident_list", ""},
 		{"/residents/" + elderID + "/balances", "balances", ""},
 		{"/residents/" + elderID + "/ledger/POINTS", "ledger", "POINTS"},
 		{"/residents/" + elderID + "/certificate", "certificate", ""},
