@@ -434,3 +434,39 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 			return adjustmentLists(models.Entry{Kind: models.EntryKind(str(d, "kind")), CommunityID: str(d, "community")}), at(d, "at")
 		})
 }
+
+// listedDocs reads the records of the given slots (refs[i] is slot i's
+// record; "" skips it) from col by _id, eight at a time, and keeps, in
+// slot order, those that name their slot (slotsOf) and that keep accepts.
+// A slot whose record was never written is skipped (crash points above).
+func listedDocs[D any](ctx context.Context, s *Store, col string, slots []slotRef, refs []string, slotsOf func(*D) []slotRef, keep func(*D) bool) ([]*D, error) {
+	docs := make([]*D, len(refs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, ref := range refs {
+		if ref == "" {
+			continue
+		}
+		g.Go(func() error {
+			d := new(D)
+			err := s.findByID(gctx, col, ref, d)
+			if errors.Is(err, models.ErrNotFound) {
+				return nil
+			}
+			if err == nil && named(slotsOf(d), slots[i]) && keep(d) {
+				docs[i] = d
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := make([]*D, 0, len(docs))
+	for _, d := range docs {
+		if d != nil {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"golang.org/x/sync/errgroup"
 )
 
 // Residents' personal information (package privacy).
@@ -179,33 +178,13 @@ func (s *Store) AccessLog(ctx context.Context, residentID, cursor string, limit 
 	if err != nil {
 		return nil, "", err
 	}
-	docs := make([]*accessDoc, len(refs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i, ref := range refs {
-		if ref == "" {
-			continue
-		}
-		g.Go(func() error {
-			var d accessDoc
-			err := s.findByID(gctx, colAccessLog, ref, &d)
-			if errors.Is(err, models.ErrNotFound) {
-				return nil
-			}
-			if err == nil && named(d.Slots, slots[i]) {
-				docs[i] = &d
-			}
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
+	docs, err := listedDocs(ctx, s, colAccessLog, slots, refs, func(d *accessDoc) []slotRef { return d.Slots }, func(*accessDoc) bool { return true })
+	if err != nil {
 		return nil, "", err
 	}
-	out := []models.AccessRecord{}
-	for _, d := range docs {
-		if d != nil {
-			out = append(out, d.model())
-		}
+	out := make([]models.AccessRecord, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
 	}
 	if next == 0 {
 		return out, "", nil

@@ -354,33 +354,13 @@ func (s *Store) ResidentRecords(ctx context.Context, residentID, cursor string, 
 	if err != nil {
 		return nil, "", err
 	}
-	docs := make([]*recordDoc, len(refs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i, ref := range refs {
-		if ref == "" {
-			continue
-		}
-		g.Go(func() error {
-			var d recordDoc
-			err := s.findByID(gctx, colRecords, ref, &d)
-			if errors.Is(err, models.ErrNotFound) {
-				return nil
-			}
-			if err == nil && named(d.Slots, slots[i]) && d.State != string(models.RecordVoid) {
-				docs[i] = &d
-			}
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
+	docs, err := listedDocs(ctx, s, colRecords, slots, refs, func(d *recordDoc) []slotRef { return d.Slots }, func(d *recordDoc) bool { return d.State != string(models.RecordVoid) })
+	if err != nil {
 		return nil, "", err
 	}
-	out := []models.ServiceRecord{}
-	for _, d := range docs {
-		if d != nil {
-			out = append(out, d.model())
-		}
+	out := make([]models.ServiceRecord, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
 	}
 	if next == 0 {
 		return out, "", nil
@@ -701,33 +681,13 @@ func (s *Store) CommunityCorrections(ctx context.Context, communityID, cursor st
 	if err != nil {
 		return nil, "", err
 	}
-	docs := make([]*correctionDoc, len(refs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i, ref := range refs {
-		if ref == "" {
-			continue
-		}
-		g.Go(func() error {
-			var d correctionDoc
-			err := s.findByID(gctx, colCorrections, ref, &d)
-			if errors.Is(err, models.ErrNotFound) {
-				return nil
-			}
-			if err == nil && named(d.Slots, slots[i]) {
-				docs[i] = &d
-			}
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
+	docs, err := listedDocs(ctx, s, colCorrections, slots, refs, func(d *correctionDoc) []slotRef { return d.Slots }, func(*correctionDoc) bool { return true })
+	if err != nil {
 		return nil, "", err
 	}
-	out := []models.Correction{}
-	for _, d := range docs {
-		if d != nil {
-			out = append(out, d.model())
-		}
+	out := make([]models.Correction, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
 	}
 	if next == 0 {
 		return out, "", nil
