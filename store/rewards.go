@@ -8,7 +8,6 @@ import (
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"golang.org/x/sync/errgroup"
 )
 
 // --- the catalogue ---
@@ -269,34 +268,14 @@ func redemptionLists(r models.Redemption) []string {
 // _id (eight at a time), keeping in order those that name their slot and
 // that keep returns true for.
 func (s *Store) listedRedemptions(ctx context.Context, slots []slotRef, refs []string, keep func(models.Redemption) bool) ([]models.Redemption, error) {
-	docs := make([]*redemptionDoc, len(refs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i, ref := range refs {
-		if ref == "" {
-			continue
-		}
-		g.Go(func() error {
-			var d redemptionDoc
-			err := s.findByID(gctx, colRedemptions, ref, &d)
-			if errors.Is(err, models.ErrNotFound) {
-				return nil // a slot whose record was never written
-			}
-			if err == nil && named(d.Slots, slots[i]) {
-				docs[i] = &d
-			}
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
+	docs, err := listedDocs(ctx, s, colRedemptions, slots, refs, func(d *redemptionDoc) []slotRef { return d.Slots }, func(*redemptionDoc) bool { return true })
+	if err != nil {
 		return nil, err
 	}
 	out := []models.Redemption{}
 	for _, d := range docs {
-		if d != nil {
-			if r := d.model(); keep(r) {
-				out = append(out, r)
-			}
+		if r := d.model(); keep(r) {
+			out = append(out, r)
 		}
 	}
 	return out, nil

@@ -959,37 +959,21 @@ func (s *Store) FilteredRecords(ctx context.Context, f models.RecordFilter, curs
 	if err != nil {
 		return nil, "", err
 	}
-	docs := make([]*recordDoc, len(refs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
 	for i, ref := range refs {
-		if ref == "" {
-			continue
-		}
-		if !f.From.IsZero() && ats[i].Before(f.From.Add(-startLead)) {
+		if ref != "" && !f.From.IsZero() && ats[i].Before(f.From.Add(-startLead)) {
+			refs[i] = ""
 			next = 0 // stored well before From: it and all below started before From
-			continue
 		}
-		g.Go(func() error {
-			var d recordDoc
-			err := s.findByID(gctx, colRecords, ref, &d)
-			if errors.Is(err, models.ErrNotFound) {
-				return nil
-			}
-			if err == nil && named(d.Slots, slots[i]) && d.State != string(models.RecordVoid) && recordMatches(d, f) {
-				docs[i] = &d
-			}
-			return err
-		})
 	}
-	if err := g.Wait(); err != nil {
+	docs, err := listedDocs(ctx, s, colRecords, slots, refs, func(d *recordDoc) []slotRef { return d.Slots }, func(d *recordDoc) bool {
+		return d.State != string(models.RecordVoid) && recordMatches(*d, f)
+	})
+	if err != nil {
 		return nil, "", err
 	}
-	out := []models.ServiceRecord{}
-	for _, d := range docs {
-		if d != nil {
-			out = append(out, d.model())
-		}
+	out := make([]models.ServiceRecord, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
 	}
 	if next == 0 {
 		return out, "", nil
