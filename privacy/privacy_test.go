@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/privacy"
 	"github.com/linli-community/linli/store"
@@ -18,50 +19,11 @@ func TestMain(m *testing.M) { storetest.Main(m) }
 
 var t0 = time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 
-// atOnce runs f(0) … f(n-1) in goroutines released together, and waits.
-func atOnce(n int, f func(i int)) {
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			f(i)
-		}()
-	}
-	close(gate)
-	wg.Wait()
-}
-
-var ids struct {
-	sync.Mutex
-	n int
-}
-
-func newID() string {
-	ids.Lock()
-	defer ids.Unlock()
-	ids.n++
-	return fmt.Sprintf("id%06d", ids.n)
-}
-
-// staffOf is a staff member of community.
+// staffOf is staff member id of community.
 func staffOf(community, id string) models.Principal {
-	return models.Principal{
-		ResidentID:  id,
-		CommunityID: community,
-		Roles:       []models.Role{models.RoleStaff},
-	}
-}
-
-// residentOf is a resident of community.
-func residentOf(community, id string) models.Principal {
-	return models.Principal{
-		ResidentID:  id,
-		CommunityID: community,
-		Roles:       []models.Role{models.RoleResident},
-	}
+	p := communitytest.Staff(community)
+	p.ResidentID = id
+	return p
 }
 
 // world is a store with one community, a resident and a staff member.
@@ -108,7 +70,7 @@ func (w world) service(src privacy.Sources) *privacy.Service {
 		Sources: src,
 		Notice:  models.PrivacyNotice{Version: "2026-12"},
 		Gate:    true,
-		NewID:   newID,
+		NewID:   communitytest.NewID,
 		Now:     func() time.Time { return t0 },
 	})
 }
@@ -261,7 +223,7 @@ func TestIssue17_PIPL_ExportRefusedOutsideTheCommunity(t *testing.T) {
 	if _, err := svc.PrepareExport(ctx, other, w.resident.ID); models.CodeOf(err) != models.ErrNotFound.Code {
 		t.Fatalf("staff of another community: %v, want NOT_FOUND", err)
 	}
-	neighbour := residentOf("c1", "r2")
+	neighbour := communitytest.Resident("c1", "r2")
 	if _, err := svc.PrepareExport(ctx, neighbour, w.resident.ID); models.CodeOf(err) != models.ErrForbidden.Code {
 		t.Fatalf("another resident: %v, want FORBIDDEN", err)
 	}
@@ -280,7 +242,7 @@ func TestIssue17_PIPL_ConcurrentReadsAreEachOnTheLogOnce(t *testing.T) {
 	ctx := context.Background()
 	const n = 32
 	errs := make([]error, n)
-	atOnce(n, func(i int) {
+	communitytest.AtOnce(n, func(i int) {
 		p := staffOf("c1", fmt.Sprintf("s%02d", i))
 		if i%2 == 0 {
 			errs[i] = svc.RecordReads(ctx, p, models.AccessResidentDetail, "", w.resident.ID)
@@ -328,7 +290,7 @@ func TestIssue17_PIPL_AcceptOncePerVersion(t *testing.T) {
 	w := newWorld(t)
 	svc := w.service(&pagedSources{})
 	ctx := context.Background()
-	p := residentOf("c1", w.resident.ID)
+	p := communitytest.Resident("c1", w.resident.ID)
 	if err := svc.ConsentMissing(ctx, p); models.CodeOf(err) != models.ErrConsentRequired.Code {
 		t.Fatalf("before accepting: %v, want CONSENT_REQUIRED", err)
 	}
@@ -341,7 +303,7 @@ func TestIssue17_PIPL_AcceptOncePerVersion(t *testing.T) {
 	const n = 16
 	created := make([]bool, n)
 	got := make([]models.Consent, n)
-	atOnce(n, func(i int) {
+	communitytest.AtOnce(n, func(i int) {
 		var err error
 		got[i], created[i], err = svc.Accept(ctx, p, "2026-12", models.LangZh)
 		if err != nil {
