@@ -132,12 +132,12 @@ type Adjustment struct {
 	Idem       community.Idempotency
 }
 
-// clean returns the adjustment with its category and reason trimmed, or
+// Clean returns the adjustment with its category and reason trimmed, or
 // models.ErrValidation if the points are not a positive amount within
 // models.MaxAmount or a text is blank, too long or has control characters.
 // Adjust applies it, the one place an adjustment is cleaned, before
 // anything is written.
-func (adj Adjustment) clean() (Adjustment, error) {
+func (adj Adjustment) Clean() (Adjustment, error) {
 	var err error
 	if adj.Points, err = models.NewPoints(int64(adj.Points)); err != nil {
 		return Adjustment{}, err
@@ -157,7 +157,7 @@ func (adj Adjustment) clean() (Adjustment, error) {
 // reason, and it is written once and never changed, so the record cannot
 // be missing where the points moved.
 func (a *Service) Adjust(ctx context.Context, p models.Principal, adj Adjustment) (models.Entry, error) {
-	adj, err := adj.clean()
+	adj, err := adj.Clean()
 	if err != nil {
 		return models.Entry{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,11 @@ func fuzzValueRoutes(f *testing.F, d Deps, routes []valueRoute) {
 		for _, b := range badBodies {
 			f.Add(uint8(i), "id1", rt.arg, b, "fuzz-key-0001")
 		}
+		// The seed with each text a service cleans made unclean: a
+		// control character, then a byte that is not UTF-8.
+		for _, bad := range []string{"\x7f", "\x9c"} {
+			f.Add(uint8(i), "id1", rt.arg, uncleanTexts(rt.seed, bad), "fuzz-key-0001")
+		}
 	}
 	f.Fuzz(func(t *testing.T, pick uint8, id, arg, body, key string) {
 		askValueRoute(t, app, routes[int(pick)%len(routes)], id, arg, body, key)
@@ -177,6 +183,15 @@ func isClean(s string, max int) bool {
 	c, err := models.CleanText("x", s, max)
 	return err == nil && c == s
 }
+
+// uncleanTexts is the JSON body with the value of every free text a
+// person types (title, description, category, organisation, reason,
+// answer, bill number) replaced by bad.
+func uncleanTexts(body, bad string) string {
+	return freeText.ReplaceAllString(body, `"$1":"`+bad+`"`)
+}
+
+var freeText = regexp.MustCompile(`"(title|description|category|organisation|reason|answer|bill_no)":"[^"]*"`)
 
 func isCleanOrEmpty(s string, max int) bool { return s == "" || isClean(s, max) }
 
@@ -277,6 +292,10 @@ func FuzzRewardsValue(f *testing.F) {
 type fakeRecords struct{ timebankService }
 
 func (fakeRecords) ClaimRecord(_ context.Context, p models.Principal, c timebank.Claim) (models.ServiceRecord, error) {
+	c, err := c.Clean() // as the service does
+	if err != nil {
+		return models.ServiceRecord{}, err
+	}
 	mustReach("claim", c, isClean(c.Category, 20), isClean(c.Organisation, 80), isClean(c.Description, 500),
 		!c.Start.IsZero(), !c.End.IsZero(), isIdem(p, c.Idem))
 	return models.ServiceRecord{
@@ -358,6 +377,10 @@ type fakeTransfers struct {
 }
 
 func (fakeTransfers) PostAid(_ context.Context, _ models.Principal, in mutualaid.NewAid) (models.MutualAid, error) {
+	in, err := in.Clean() // as the service does
+	if err != nil {
+		return models.MutualAid{}, err
+	}
 	mustReach("mutual-aid post", in, in.Kind == models.AidRequest || in.Kind == models.AidOffer,
 		isClean(in.Title, 80), isCleanOrEmpty(in.Description, 500), in.Minutes >= 1, in.Minutes <= 1440)
 	return models.MutualAid{

@@ -40,6 +40,10 @@ func (fakeAccounts) History(context.Context, models.Principal, string, models.As
 	return nil, 0, nil
 }
 func (fakeAccounts) Adjust(_ context.Context, p models.Principal, adj accounts.Adjustment) (models.Entry, error) {
+	adj, err := adj.Clean() // as the service does
+	if err != nil {
+		return models.Entry{}, err
+	}
 	mustReach("adjustment", adj, isID(adj.ResidentID), adj.Points > 0, adj.Points <= models.MaxAmount,
 		isClean(adj.Category, 40), isClean(adj.Reason, 500), isIdem(p, adj.Idem))
 	return models.Entry{
@@ -74,6 +78,8 @@ func FuzzAdjustPoints(f *testing.F) {
 		`{"points":-1,"direction":"deduct","category":"x","reason":"y"}`,
 		`{"points":99999999999999999999,"direction":"award","category":"x","reason":"y"}`,
 		`{"points":{"$gt":0}}`, `[]`, `null`, `{"points":1e3}`, "{\"reason\":\"\u202e\"}", `{`,
+		// Texts the service cleans: a control character, a byte that is not UTF-8.
+		"{\"points\":5,\"direction\":\"award\",\"category\":\"\x7f\",\"reason\":\"\x9c\"}",
 	} {
 		f.Add(s, "fuzz-key-0001")
 	}

@@ -50,12 +50,12 @@ type NewAid struct {
 	When        time.Time
 }
 
-// clean returns the post with its title and description trimmed, or
+// Clean returns the post with its title and description trimmed, or
 // models.ErrValidation if the kind is unknown, the title is blank or over
 // 80 characters, the description (optional) blank or over 500, a text has
 // control characters, or the minutes are not 1 to 1440. PostAid applies
 // it, the one place the post is cleaned, before anything is written.
-func (in NewAid) clean() (NewAid, error) {
+func (in NewAid) Clean() (NewAid, error) {
 	if in.Kind != models.AidRequest && in.Kind != models.AidOffer {
 		return NewAid{}, models.ErrValidation.Withf("kind 须为 request 或 offer。", "kind must be request or offer")
 	}
@@ -126,7 +126,7 @@ func (t *Service) PostAid(ctx context.Context, p models.Principal, in NewAid) (m
 	if p.CommunityID == "" || p.ResidentID == "" {
 		return models.MutualAid{}, models.ErrForbidden
 	}
-	in, err := in.clean()
+	in, err := in.Clean()
 	if err != nil {
 		return models.MutualAid{}, err
 	}

@@ -337,11 +337,11 @@ type Claim struct {
 	Idem                                community.Idempotency
 }
 
-// clean returns the claim with its texts trimmed, or models.ErrValidation
+// Clean returns the claim with its texts trimmed, or models.ErrValidation
 // if the category, organisation or description is blank or too long (20,
 // 80, 500 characters) or has control characters. ClaimRecord applies it,
 // the one place a claim is cleaned, before anything is written.
-func (c Claim) clean() (Claim, error) {
+func (c Claim) Clean() (Claim, error) {
 	var err error
 	if c.Category, err = models.CleanText("category", c.Category, 20); err != nil {
 		return Claim{}, err
@@ -360,7 +360,7 @@ func (t *Service) ClaimRecord(ctx context.Context, p models.Principal, c Claim) 
 	if p.CommunityID == "" || p.ResidentID == "" {
 		return models.ServiceRecord{}, models.ErrForbidden
 	}
-	c, err := c.clean()
+	c, err := c.Clean()
 	if err != nil {
 		return models.ServiceRecord{}, err
 	}

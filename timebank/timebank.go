@@ -179,13 +179,13 @@ type NewActivity struct {
 	SelfCheckin                          bool
 }
 
-// clean returns the activity with its texts trimmed, or
+// Clean returns the activity with its texts trimmed, or
 // models.ErrValidation if the title, category or place is blank or too
 // long (80, 20, 80 characters), the organisation (optional: the
 // community's residents' committee by default) is blank or over 80, or a
 // text has control characters. CreateActivity applies it, the one place
 // an activity is cleaned, before anything is written.
-func (in NewActivity) clean() (NewActivity, error) {
+func (in NewActivity) Clean() (NewActivity, error) {
 	var err error
 	if in.Title, err = models.CleanText("title", in.Title, 80); err != nil {
 		return NewActivity{}, err
@@ -209,7 +209,7 @@ func (t *Service) CreateActivity(ctx context.Context, p models.Principal, in New
 	if !canOrganise(p) {
 		return models.Activity{}, models.ErrForbidden
 	}
-	in, err := in.clean()
+	in, err := in.Clean()
 	if err != nil {
 		return models.Activity{}, err
 	}
