@@ -126,6 +126,9 @@ type Store interface {
 	EnqueueNotification(ctx context.Context, id, communityID string, at time.Time) error
 	// DequeueNotification removes id from the queue; a missing one is no error.
 	DequeueNotification(ctx context.Context, id string) error
+	// DequeueNotifications removes ids from the queue in a few commands;
+	// missing ones are no error.
+	DequeueNotifications(ctx context.Context, ids []string) error
 	// InsertAttempt claims attempt a; ErrConflict if it was claimed.
 	InsertAttempt(ctx context.Context, a Attempt) error
 	// DeliveryAttempt returns attempt n of msg at sender, or ErrNotFound.
@@ -251,10 +254,14 @@ type Counts struct {
 // queued it), then each sender works through the messages on its own
 // workers, so a slow or failing destination holds up none of the others;
 // a notification leaves the queue once every sender has sent it or given
-// up on it. An item that fails to be written stays queued for the next
-// pass, and the others go on.
+// up on it, the pass's finished items together at its end. An item that
+// fails to be written stays queued for the next pass, and the others go
+// on.
 func (d *Deliverer) Pass(ctx context.Context) (Counts, error) {
 	var n Counts
+	// finished are the items to take off the queue: delivered (or given
+	// up on) at every sender, dropped, or turned off.
+	var finished []string
 	items, err := d.store.QueuedNotifications(ctx, 1000)
 	if err != nil {
 		return n, fmt.Errorf("delivery: %w", err)
@@ -289,9 +296,7 @@ func (d *Deliverer) Pass(ctx context.Context) (Counts, error) {
 			failed = append(failed, fmt.Errorf("delivery: %s: %w", it.ID, writeErrs[i]))
 		case written[i].ID == "":
 			// The recipient turned the category off.
-			if err := d.store.DequeueNotification(ctx, it.ID); err != nil {
-				return n, fmt.Errorf("delivery: %w", err)
-			}
+			finished = append(finished, it.ID)
 			n.Dropped++
 		default:
 			notes = append(notes, written[i])
@@ -304,9 +309,7 @@ func (d *Deliverer) Pass(ctx context.Context) (Counts, error) {
 		note, err := d.notes.Place(ctx, it.ID)
 		if errors.Is(err, models.ErrNotFound) {
 			if now.Sub(it.At) > d.opts.Abandon {
-				if err := d.store.DequeueNotification(ctx, it.ID); err != nil {
-					return n, fmt.Errorf("delivery: %w", err)
-				}
+				finished = append(finished, it.ID)
 				n.Dropped++
 			}
 			continue
@@ -338,16 +341,20 @@ func (d *Deliverer) Pass(ctx context.Context) (Counts, error) {
 		return n, err
 	}
 	for i, note := range notes {
-		finished := true
+		done := true
 		for si := range d.senders {
-			finished = finished && results[si][i] != pending
+			done = done && results[si][i] != pending
 		}
-		if finished {
-			if err := d.store.DequeueNotification(ctx, note.ID); err != nil {
-				return n, fmt.Errorf("delivery: %w", err)
-			}
+		if done {
+			finished = append(finished, note.ID)
 			n.Done++
 		}
+	}
+	// After every outcome is marked: a crash before this leaves the items
+	// queued, and the next pass finds their notifications placed and
+	// their sent marks, and takes them off.
+	if err := d.store.DequeueNotifications(ctx, finished); err != nil {
+		return n, fmt.Errorf("delivery: %w", err)
 	}
 	return n, errors.Join(failed...)
 }

@@ -293,6 +293,34 @@ func (s *Store) DequeueNotification(ctx context.Context, id string) error {
 	return s.deleteByID(ctx, colNotifyQueue, id)
 }
 
+// dequeueChunk is how many queue items one delete command removes: the
+// command holds the write turn while the embedded store runs its
+// statements one by one, so a long one would hold up the requests'
+// writes.
+const dequeueChunk = 64
+
+// DequeueNotifications implements outbound.Store: one delete command per
+// dequeueChunk items (one statement each, by _id, so the embedded store
+// finds each item by its key instead of scanning the queue).
+func (s *Store) DequeueNotifications(ctx context.Context, ids []string) error {
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), dequeueChunk)]
+		ids = ids[len(chunk):]
+		deletes := make([]mongo.WriteModel, len(chunk))
+		for i, id := range chunk {
+			deletes[i] = mongo.NewDeleteOneModel().SetFilter(byID(id))
+		}
+		err := s.write(ctx, func() error {
+			_, err := s.c(colNotifyQueue).BulkWrite(ctx, deletes, options.BulkWrite().SetOrdered(false))
+			return err
+		})
+		if err != nil {
+			return s.count(mapErr("delete many "+colNotifyQueue, err), "delete many "+colNotifyQueue)
+		}
+	}
+	return nil
+}
+
 type attemptDoc struct {
 	ID         string    `bson:"_id"`
 	Sender     string    `bson:"sender"`

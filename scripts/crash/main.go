@@ -15,6 +15,13 @@
 //	go run ./scripts/crash -rounds 50
 //
 // The test suite runs a short version (crash_test.go).
+//
+// With -deliver it runs the delivery scenario instead (deliver.go): the
+// notices delivery loop killed at each crash point of its flow, in a
+// child process (this command again), and finished by a deliverer on the
+// same data.
+//
+//	go run ./scripts/crash -deliver
 package main
 
 import (
@@ -26,7 +33,11 @@ import (
 )
 
 func main() {
+	if child, code := runDeliverChildIfAsked(); child {
+		os.Exit(code)
+	}
 	var o options
+	deliver := flag.Bool("deliver", false, "run the delivery scenario: kill -9 at each crash point of the notices delivery loop")
 	flag.IntVar(&o.Rounds, "rounds", 50, "kill -9 rounds")
 	flag.IntVar(&o.Workers, "workers", 4, "concurrent clients")
 	flag.DurationVar(&o.MaxUptime, "max-uptime", 1500*time.Millisecond, "longest a round runs before the kill")
@@ -36,6 +47,9 @@ func main() {
 	o.Log = os.Stdout
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
+	if *deliver {
+		os.Exit(runDeliverPoints(ctx, o.Dir))
+	}
 	res, err := run(ctx, o)
 	fmt.Println(res)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,9 @@ import (
 	"github.com/linli-community/linli/store"
 )
 
+// cpuProfile is where the delivery loop's CPU profiles go ("": none).
+var cpuProfile string
+
 // shanghai is the one community's rules: its zone, a 24-month lifetime.
 type shanghai struct{ loc *time.Location }
 
@@ -42,6 +46,7 @@ func (s shanghai) ExpiryRules(context.Context, string) (*time.Location, int, err
 
 func main() {
 	sizes := flag.String("sizes", "2000,8000", "residents, one run per size")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each run's delivery loop to this path plus -<size>-<run>")
 	flag.Parse()
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -141,6 +146,10 @@ func run(residents int) error {
 		}
 		var end runtime.MemStats
 		runtime.ReadMemStats(&end)
+		stopProfile, err := profile(fmt.Sprintf("%s-%d-%s", cpuProfile, residents, strings.ReplaceAll(label, " ", "-")))
+		if err != nil {
+			return err
+		}
 		t1 := time.Now()
 		for {
 			if _, err := loop.Pass(ctx); err != nil {
@@ -155,6 +164,7 @@ func run(residents int) error {
 			}
 		}
 		delivered := time.Since(t1)
+		stopProfile()
 		counts, err := st.Counts(ctx)
 		if err != nil {
 			return err
@@ -165,6 +175,26 @@ func run(residents int) error {
 			delivered.Round(time.Millisecond), counts["notifications"])
 	}
 	return nil
+}
+
+// profile starts a CPU profile written to path, unless no -cpuprofile
+// was given, and returns what stops it.
+func profile(path string) (func(), error) {
+	if cpuProfile == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // parallel runs fn(0) … fn(n-1) on workers goroutines.
