@@ -43,6 +43,10 @@ type Store interface {
 	// QueueNotices is QueueNotice for each of ns, in one batch; those
 	// queued already stay as they are.
 	QueueNotices(ctx context.Context, ns []models.Notice, at time.Time) error
+	// QueueNoticeBatch queues all of ns, with at, as one queue item (a
+	// job's batch: one document to write, read and delete instead of one
+	// per notice); ErrConflict if that batch is queued already.
+	QueueNoticeBatch(ctx context.Context, ns []models.Notice, at time.Time) error
 	// InsertNotifications inserts each of ns with from[i] in one batch
 	// and reports which existed already.
 	InsertNotifications(ctx context.Context, ns []models.Notification, from []int64) ([]bool, error)

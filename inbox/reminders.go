@@ -66,8 +66,10 @@ func (n ReminderCounts) Map() map[string]int {
 // (models.PointsExpiry) over the ledger as it stands, read in one
 // streamed pass over the points entries (no read per resident): each
 // account's tally is a few integers, kept until the pass ends. The
-// reminders are queued in batches (one insert of batchSize queue items
-// each), and the delivery loop writes, places and sends them (Queue). Each
+// reminders are queued in batches (one queue item of batchSize notices
+// each, QueueNoticeBatch; the same run again queues the same items), and
+// the delivery loop writes, places and sends them (Queue), and takes each
+// batch off the queue with one delete when all its notices are done. Each
 // reminder's id is derived from the resident, the stage and m, so a
 // repeated or overlapping run writes no notification twice. An entry
 // written while the pass runs may be missed; its resident's amount is then
@@ -110,7 +112,8 @@ func (r *Reminders) RemindExpiring(ctx context.Context, m models.Month, stage Re
 	at := r.inbox.now().UTC().Truncate(time.Millisecond)
 	batch := make([]models.Notice, 0, batchSize)
 	flush := func() error {
-		if err := r.inbox.store.QueueNotices(ctx, batch, at); err != nil {
+		err := r.inbox.store.QueueNoticeBatch(ctx, batch, at)
+		if err != nil && !errors.Is(err, models.ErrConflict) {
 			return fmt.Errorf("points reminders: %w", err)
 		}
 		n.Reminded += len(batch)

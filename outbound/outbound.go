@@ -65,7 +65,11 @@ type Sender interface {
 
 // Queued is a notification waiting for its deliveries.
 type Queued struct {
-	ID          string
+	ID string
+	// Item is the queue document it came from: ID itself, or a batch
+	// item carrying many notices (a job's), which leaves the queue when
+	// all of them are delivered. Empty means ID.
+	Item        string
 	CommunityID string
 	At          time.Time
 	// Notice is what the notification is written from (Notifications.Write):
@@ -129,6 +133,10 @@ type Store interface {
 	// DequeueNotifications removes ids from the queue in a few commands;
 	// missing ones are no error.
 	DequeueNotifications(ctx context.Context, ids []string) error
+	// QueueNotices queues each of ns on its own, created at at; those
+	// queued already stay as they are. The notices of a batch item that
+	// a pass delivered only in part go back on the queue this way.
+	QueueNotices(ctx context.Context, ns []models.Notice, at time.Time) error
 	// InsertAttempt claims attempt a; ErrConflict if it was claimed.
 	InsertAttempt(ctx context.Context, a Attempt) error
 	// DeliveryAttempt returns attempt n of msg at sender, or ErrNotFound.
@@ -254,62 +262,67 @@ type Counts struct {
 // queued it), then each sender works through the messages on its own
 // workers, so a slow or failing destination holds up none of the others;
 // a notification leaves the queue once every sender has sent it or given
-// up on it, the pass's finished items together at its end. An item that
-// fails to be written stays queued for the next pass, and the others go
-// on.
+// up on it, the pass's finished items together at its end (settle). An
+// item that fails to be written stays queued for the next pass, and the
+// others go on.
 func (d *Deliverer) Pass(ctx context.Context) (Counts, error) {
 	var n Counts
-	// finished are the items to take off the queue: delivered (or given
-	// up on) at every sender, dropped, or turned off.
-	var finished []string
 	items, err := d.store.QueuedNotifications(ctx, 1000)
 	if err != nil {
 		return n, fmt.Errorf("delivery: %w", err)
 	}
 	now := d.now()
-	var notes []models.Notification
-	var failed []error
+	// finished[k]: items[k] may leave the queue (delivered or given up on
+	// at every sender, dropped, or turned off).
+	finished := make([]bool, len(items))
+	var (
+		notes    []models.Notification
+		noteItem []int // the index in items of each of notes
+		failed   []error
+	)
 	// Items with their notice: written in one batch (one commit for the
 	// notifications, one for their positions); if the batch fails, one at
 	// a time, so one bad item holds up no other.
-	var fresh []Queued
-	var notices []models.Notice
-	var ats []time.Time
-	for _, it := range items {
+	var (
+		freshI  []int
+		notices []models.Notice
+		ats     []time.Time
+	)
+	for k, it := range items {
 		if it.Notice != nil {
-			fresh, notices, ats = append(fresh, it), append(notices, *it.Notice), append(ats, it.At)
+			freshI, notices, ats = append(freshI, k), append(notices, *it.Notice), append(ats, it.At)
 		}
 	}
 	written, err := d.notes.WriteMany(ctx, notices, ats)
-	writeErrs := make([]error, len(fresh))
+	writeErrs := make([]error, len(freshI))
 	if err != nil {
 		if ctx.Err() != nil {
 			return n, ctx.Err()
 		}
-		for i := range fresh {
+		for i := range freshI {
 			written[i], writeErrs[i] = d.notes.Write(ctx, notices[i], ats[i])
 		}
 	}
-	for i, it := range fresh {
+	for i, k := range freshI {
 		switch {
 		case writeErrs[i] != nil:
-			failed = append(failed, fmt.Errorf("delivery: %s: %w", it.ID, writeErrs[i]))
+			failed = append(failed, fmt.Errorf("delivery: %s: %w", items[k].ID, writeErrs[i]))
 		case written[i].ID == "":
 			// The recipient turned the category off.
-			finished = append(finished, it.ID)
+			finished[k] = true
 			n.Dropped++
 		default:
-			notes = append(notes, written[i])
+			notes, noteItem = append(notes, written[i]), append(noteItem, k)
 		}
 	}
-	for _, it := range items {
+	for k, it := range items {
 		if it.Notice != nil {
 			continue
 		}
 		note, err := d.notes.Place(ctx, it.ID)
 		if errors.Is(err, models.ErrNotFound) {
 			if now.Sub(it.At) > d.opts.Abandon {
-				finished = append(finished, it.ID)
+				finished[k] = true
 				n.Dropped++
 			}
 			continue
@@ -321,7 +334,7 @@ func (d *Deliverer) Pass(ctx context.Context) (Counts, error) {
 			failed = append(failed, fmt.Errorf("delivery: %s: %w", it.ID, err))
 			continue
 		}
-		notes = append(notes, note)
+		notes, noteItem = append(notes, note), append(noteItem, k)
 	}
 	n.Queued = len(notes)
 	results := make([][]outcome, len(d.senders))
@@ -340,23 +353,64 @@ func (d *Deliverer) Pass(ctx context.Context) (Counts, error) {
 	if err := errors.Join(errs...); err != nil {
 		return n, err
 	}
-	for i, note := range notes {
+	for i := range notes {
 		done := true
 		for si := range d.senders {
 			done = done && results[si][i] != pending
 		}
 		if done {
-			finished = append(finished, note.ID)
+			finished[noteItem[i]] = true
 			n.Done++
 		}
 	}
-	// After every outcome is marked: a crash before this leaves the items
-	// queued, and the next pass finds their notifications placed and
-	// their sent marks, and takes them off.
-	if err := d.store.DequeueNotifications(ctx, finished); err != nil {
+	if err := d.settle(ctx, items, finished); err != nil {
 		return n, fmt.Errorf("delivery: %w", err)
 	}
 	return n, errors.Join(failed...)
+}
+
+// settle takes the pass's finished items off the queue, after every
+// outcome was marked: a crash before leaves them queued, and the next
+// pass finds their notifications placed and their sent marks, and takes
+// them off. A batch item leaves when all its notices finished; when only
+// some did, the others are queued again on their own first (a crash
+// between the two leaves both, and the next pass finds the finished ones
+// done), so the batch is not read again for them; when none did (quiet
+// hours, say) it stays as it is.
+func (d *Deliverer) settle(ctx context.Context, items []Queued, finished []bool) error {
+	var gone []string
+	batches := map[string][]int{}
+	var order []string
+	for k, it := range items {
+		if it.Item == "" || it.Item == it.ID {
+			if finished[k] {
+				gone = append(gone, it.ID)
+			}
+			continue
+		}
+		if _, seen := batches[it.Item]; !seen {
+			order = append(order, it.Item)
+		}
+		batches[it.Item] = append(batches[it.Item], k)
+	}
+	for _, item := range order {
+		var rest []models.Notice
+		for _, k := range batches[item] {
+			if !finished[k] {
+				rest = append(rest, *items[k].Notice)
+			}
+		}
+		switch {
+		case len(rest) == len(batches[item]):
+			continue
+		case len(rest) > 0:
+			if err := d.store.QueueNotices(ctx, rest, items[batches[item][0]].At); err != nil {
+				return err
+			}
+		}
+		gone = append(gone, item)
+	}
+	return d.store.DequeueNotifications(ctx, gone)
 }
 
 // each delivers notes to s on Workers goroutines, writing each outcome

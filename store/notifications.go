@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -228,7 +230,9 @@ func (s *Store) SetNoticePreferences(ctx context.Context, resident string, p mod
 // when queued by its cause, the notice it is written from (Kind set). An
 // item without the notice (queued again by a dead letter's retry, or by a
 // version that wrote the notification in the request) names a
-// notification written already, or by its cause still.
+// notification written already, or by its cause still. A batch item
+// (Notices set, _id "batch:…") carries many notices under one document:
+// a job's (QueueNoticeBatch).
 type queuedDoc struct {
 	ID        string            `bson:"_id"`
 	Community string            `bson:"community,omitempty"`
@@ -236,6 +240,17 @@ type queuedDoc struct {
 	Kind      string            `bson:"kind,omitempty"`
 	Event     string            `bson:"event,omitempty"`
 	Recipient string            `bson:"recipient,omitempty"`
+	Args      map[string]string `bson:"args,omitempty"`
+	Link      string            `bson:"link,omitempty"`
+	Notices   []queuedNotice    `bson:"notices,omitempty"`
+}
+
+// queuedNotice is one notice of a batch item.
+type queuedNotice struct {
+	Kind      string            `bson:"kind"`
+	Event     string            `bson:"event"`
+	Recipient string            `bson:"recipient"`
+	Community string            `bson:"community,omitempty"`
 	Args      map[string]string `bson:"args,omitempty"`
 	Link      string            `bson:"link,omitempty"`
 }
@@ -254,7 +269,7 @@ func toQueuedDoc(n models.Notice, at time.Time) queuedDoc {
 }
 
 func (d queuedDoc) model() outbound.Queued {
-	q := outbound.Queued{ID: d.ID, CommunityID: d.Community, At: d.At.UTC()}
+	q := outbound.Queued{ID: d.ID, Item: d.ID, CommunityID: d.Community, At: d.At.UTC()}
 	if d.Kind != "" {
 		q.Notice = &models.Notice{
 			Kind:        models.NoticeKind(d.Kind),
@@ -266,6 +281,57 @@ func (d queuedDoc) model() outbound.Queued {
 		}
 	}
 	return q
+}
+
+// items are the queued notifications of d: itself, or each notice of a
+// batch item.
+func (d queuedDoc) items() []outbound.Queued {
+	if len(d.Notices) == 0 {
+		return []outbound.Queued{d.model()}
+	}
+	out := make([]outbound.Queued, len(d.Notices))
+	for i, n := range d.Notices {
+		notice := models.Notice{
+			Kind:        models.NoticeKind(n.Kind),
+			EventID:     n.Event,
+			Recipient:   n.Recipient,
+			CommunityID: n.Community,
+			Args:        n.Args,
+			Link:        n.Link,
+		}
+		out[i] = outbound.Queued{
+			ID:          models.NotificationID(notice.Kind, notice.EventID, notice.Recipient),
+			Item:        d.ID,
+			CommunityID: n.Community,
+			At:          d.At.UTC(),
+			Notice:      &notice,
+		}
+	}
+	return out
+}
+
+// QueueNoticeBatch implements inbox.Store: one queue document carrying
+// every notice of ns, under an id derived from their notifications' ids,
+// so the same batch queued again is one item; ErrConflict then.
+func (s *Store) QueueNoticeBatch(ctx context.Context, ns []models.Notice, at time.Time) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	sum := sha256.New()
+	d := queuedDoc{At: at, Notices: make([]queuedNotice, len(ns))}
+	for i, n := range ns {
+		fmt.Fprintf(sum, "%s\x00", models.NotificationID(n.Kind, n.EventID, n.Recipient))
+		d.Notices[i] = queuedNotice{
+			Kind:      string(n.Kind),
+			Event:     n.EventID,
+			Recipient: n.Recipient,
+			Community: n.CommunityID,
+			Args:      n.Args,
+			Link:      n.Link,
+		}
+	}
+	d.ID = "batch:" + hex.EncodeToString(sum.Sum(nil)[:16])
+	return s.insert(ctx, colNotifyQueue, d)
 }
 
 // EnqueueNotification implements outbound.Store.
@@ -281,11 +347,27 @@ func (s *Store) QueueNotice(ctx context.Context, n models.Notice, at time.Time) 
 
 // QueuedNotifications implements outbound.Store. The queue loses its
 // items when they are delivered, so the scan stays short.
+// A batch item's notices all come together, so a pass may return a few
+// hundred more than limit.
 func (s *Store) QueuedNotifications(ctx context.Context, limit int) ([]outbound.Queued, error) {
 	cur, err := s.c(colNotifyQueue).Find(ctx, bson.D{}, options.Find().SetLimit(int64(limit)))
-	out, err := allDocs(ctx, cur, err, "queued notifications", queuedDoc.model)
-	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
-	return out, s.count(err, "queued notifications")
+	if err != nil {
+		return nil, s.count(mapErr("queued notifications", err), "queued notifications")
+	}
+	defer cur.Close(ctx)
+	var out []outbound.Queued
+	for len(out) < limit && cur.Next(ctx) {
+		var d queuedDoc
+		if err := cur.Decode(&d); err != nil {
+			return nil, s.count(mapErr("queued notifications", err), "queued notifications")
+		}
+		out = append(out, d.items()...)
+	}
+	if err := cur.Err(); err != nil {
+		return nil, s.count(mapErr("queued notifications", err), "queued notifications")
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out, nil
 }
 
 // DequeueNotification implements outbound.Store.

@@ -68,8 +68,12 @@ var deliverKey = outbound.WebhookKey{ID: "crash", Secret: []byte(strings.Repeat(
 
 // deliverNotices is how many notices the scenario queues: 70 recipients,
 // the first 30 with two (a recipient's second goes the one-at-a-time
-// way), so the finished items leave the queue in two chunks.
-const deliverNotices = 100
+// way). The first deliverBatch are one batch item (a job's), the others
+// one item each, so the finished items leave the queue in two chunks.
+const (
+	deliverNotices = 100
+	deliverBatch   = 30
+)
 
 // deliverOptions are one kill round's.
 type deliverOptions struct {
@@ -200,7 +204,11 @@ func runDeliverRound(ctx context.Context, o deliverOptions) (deliverResult, erro
 	if err != nil {
 		return res, err
 	}
-	err = st.QueueNotices(ctx, notices, time.Now().UTC().Truncate(time.Millisecond))
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	err = st.QueueNoticeBatch(ctx, notices[:deliverBatch], at)
+	if err == nil {
+		err = st.QueueNotices(ctx, notices[deliverBatch:], at)
+	}
 	closeStore()
 	if err != nil {
 		return res, err
