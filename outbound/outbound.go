@@ -124,7 +124,9 @@ func DeadLetterID(sender, msg string, g int) string {
 // a wrapped models.ErrConflict for a duplicate key and models.ErrNotFound
 // for a missing document, as stated.
 type Store interface {
-	// QueuedNotifications returns up to limit queued notifications.
+	// QueuedNotifications returns about limit queued notifications: the
+	// queue documents read until limit is reached, a batch item's
+	// notices all together.
 	QueuedNotifications(ctx context.Context, limit int) ([]Queued, error)
 	// EnqueueNotification queues id; ErrConflict if it is queued.
 	EnqueueNotification(ctx context.Context, id, communityID string, at time.Time) error
