@@ -16,16 +16,19 @@ import (
 type honourService interface {
 	Nominate(ctx context.Context, p models.Principal, n honour.Nomination) (models.HonourEntry, error)
 	Entry(ctx context.Context, p models.Principal, id string) (models.HonourEntry, error)
-	Entries(ctx context.Context, p models.Principal, status models.HonourStatus, after string, limit int) ([]models.HonourEntry, error)
+	// Entries, Objections and Board return a page and the next page's
+	// cursor ("" at the end); models.ErrBadCursor for a cursor they did
+	// not give out.
+	Entries(ctx context.Context, p models.Principal, status models.HonourStatus, cursor string, limit int) ([]models.HonourEntry, string, error)
 	MyEntries(ctx context.Context, p models.Principal) ([]models.HonourEntry, error)
 	Object(ctx context.Context, p models.Principal, entryID, reason string) (models.Objection, error)
-	Objections(ctx context.Context, p models.Principal, entryID string) ([]models.Objection, error)
+	Objections(ctx context.Context, p models.Principal, entryID, cursor string, limit int) ([]models.Objection, string, error)
 	RuleObjection(ctx context.Context, p models.Principal, objectionID string, uphold bool, ruling string) (models.Objection, error)
 	Revoke(ctx context.Context, p models.Principal, entryID, reason string) (models.HonourEntry, error)
 	Appeal(ctx context.Context, p models.Principal, entryID, reason string) (models.HonourEntry, error)
 	DecideAppeal(ctx context.Context, p models.Principal, entryID string, restore bool, note string) (models.HonourEntry, error)
 	SetHidden(ctx context.Context, p models.Principal, entryID string, hidden bool) (models.HonourEntry, error)
-	Board(ctx context.Context, p models.Principal) ([]honour.BoardRow, error)
+	Board(ctx context.Context, p models.Principal, cursor string, limit int) ([]honour.BoardRow, string, error)
 
 	Appoint(ctx context.Context, p models.Principal, a honour.Appointment) (models.HeadTerm, error)
 	EndTerm(ctx context.Context, p models.Principal, termID, kind, reason string) (models.HeadTerm, error)
@@ -150,8 +153,18 @@ func (h *api) nominate(c *fiber.Ctx) error {
 	})
 }
 
+// withNext adds the next page's cursor to a paged answer while there is
+// more (docs/PERFORMANCE.md, "Lists").
+func withNext(out fiber.Map, next string) fiber.Map {
+	if next != "" {
+		out["next"] = next
+	}
+	return out
+}
+
+// honourEntries is one page of the community's entries, paged by cursor.
 func (h *api) honourEntries(c *fiber.Ctx) error {
-	limit, err := queryInt(c, "limit", 50, 200)
+	cursor, limit, err := cursorPage(c)
 	if err != nil {
 		return err
 	}
@@ -161,11 +174,11 @@ func (h *api) honourEntries(c *fiber.Ctx) error {
 	default:
 		return models.ErrValidation.Withf("status 应为 notice、listed、rejected、expired 或 revoked 之一", "status must be notice, listed, rejected, expired or revoked")
 	}
-	es, err := h.Honour.Entries(c.UserContext(), principal(c), status, c.Query("after"), int(limit))
+	es, next, err := h.Honour.Entries(c.UserContext(), principal(c), status, cursor, limit)
 	if err != nil {
 		return err
 	}
-	return c.JSON(honourEntriesJSON(es))
+	return c.JSON(withNext(honourEntriesJSON(es), next))
 }
 
 func (h *api) honourEntry(c *fiber.Ctx) error {
@@ -212,13 +225,18 @@ func (h *api) object(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(toObjectionJSON(o))
 }
 
+// objections is one page of an entry's objections, paged by cursor.
 func (h *api) objections(c *fiber.Ctx) error {
-	os, err := h.Honour.Objections(c.UserContext(), principal(c), param(c, "id"))
+	cursor, limit, err := cursorPage(c)
+	if err != nil {
+		return err
+	}
+	os, next, err := h.Honour.Objections(c.UserContext(), principal(c), param(c, "id"), cursor, limit)
 	if err != nil {
 		return err
 	}
 	out := mapEach(os, toObjectionJSON)
-	return c.JSON(fiber.Map{"objections": out})
+	return c.JSON(withNext(fiber.Map{"objections": out}, next))
 }
 
 type rulingRequest struct {
@@ -309,8 +327,13 @@ type boardRowJSON struct {
 	ListedSince time.Time `json:"listed_since"`
 }
 
+// board is one page of the public board, paged by cursor.
 func (h *api) board(c *fiber.Ctx) error {
-	rows, err := h.Honour.Board(c.UserContext(), principal(c))
+	cursor, limit, err := cursorPage(c)
+	if err != nil {
+		return err
+	}
+	rows, next, err := h.Honour.Board(c.UserContext(), principal(c), cursor, limit)
 	if err != nil {
 		return err
 	}
@@ -318,7 +341,7 @@ func (h *api) board(c *fiber.Ctx) error {
 	for i, r := range rows {
 		out[i] = boardRowJSON{r.EntryID, r.Name, r.BuildingName, r.Category, r.ListedSince}
 	}
-	return c.JSON(fiber.Map{"board": out})
+	return c.JSON(withNext(fiber.Map{"board": out}, next))
 }
 
 // --- building heads and the other 三长 ---

@@ -71,12 +71,34 @@ type honourEntryDoc struct {
 	AppealOpen  bool      `bson:"appeal_open"`
 	Hidden      bool      `bson:"hidden"`
 	OpID        string    `bson:"op_id,omitempty"`
+	// Slots are its places on its community's lists (honour_lists.go):
+	// every nomination, and, once listed, the board.
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
 func toHonourEntryDoc(e models.HonourEntry) honourEntryDoc {
-	return honourEntryDoc{e.ID, e.CommunityID, e.ResidentID, e.HouseholdID, e.BuildingID, e.Category, e.Reason,
-		e.NominatedBy, e.Nominated, e.NoticeEnds, string(e.Status), e.ListedAt, e.ExpiresAt, e.EndedAt, e.EndReason,
-		e.Revocations, e.Restored, e.AppealOpen, e.Hidden, e.OpID}
+	return honourEntryDoc{
+		ID:          e.ID,
+		Community:   e.CommunityID,
+		Resident:    e.ResidentID,
+		Household:   e.HouseholdID,
+		Building:    e.BuildingID,
+		Category:    e.Category,
+		Reason:      e.Reason,
+		NominatedBy: e.NominatedBy,
+		Nominated:   e.Nominated,
+		NoticeEnds:  e.NoticeEnds,
+		Status:      string(e.Status),
+		ListedAt:    e.ListedAt,
+		ExpiresAt:   e.ExpiresAt,
+		EndedAt:     e.EndedAt,
+		EndReason:   e.EndReason,
+		Revocations: e.Revocations,
+		Restored:    e.Restored,
+		AppealOpen:  e.AppealOpen,
+		Hidden:      e.Hidden,
+		OpID:        e.OpID,
+	}
 }
 
 func (d honourEntryDoc) model() models.HonourEntry {
@@ -104,9 +126,18 @@ func (d honourEntryDoc) model() models.HonourEntry {
 	}
 }
 
-// InsertHonourEntry adds e; models.ErrConflict if its id exists.
+// InsertHonourEntry adds e, after its slot on its community's list of
+// nominations (honour_lists.go); models.ErrConflict if its id exists.
 func (s *Store) InsertHonourEntry(ctx context.Context, e models.HonourEntry) error {
-	return s.insert(ctx, colHonourEntries, toHonourEntryDoc(e))
+	if e.CommunityID == "" {
+		return s.insert(ctx, colHonourEntries, toHonourEntryDoc(e))
+	}
+	_, err := s.insertListed(ctx, colHonourEntries, []string{honourEntryList(e.CommunityID)}, e.ID, e.Nominated, func(slots []slotRef) any {
+		d := toHonourEntryDoc(e)
+		d.Slots = slots
+		return d
+	})
+	return err
 }
 
 // HonourEntry returns the entry with id, or models.ErrNotFound.
@@ -119,9 +150,43 @@ func (s *Store) HonourEntry(ctx context.Context, id string) (models.HonourEntry,
 }
 
 // SaveHonourEntry rewrites the entry's cached state; models.ErrNotFound if
-// it does not exist.
+// it does not exist. Its list slots stay as they are: a field that is
+// empty now is unset, the others set.
 func (s *Store) SaveHonourEntry(ctx context.Context, e models.HonourEntry) error {
-	return s.replaceByID(ctx, colHonourEntries, e.ID, toHonourEntryDoc(e), false)
+	raw, err := bson.Marshal(toHonourEntryDoc(e))
+	if err != nil {
+		return fmt.Errorf("store: save honour entry: %w", err)
+	}
+	var fields bson.D
+	if err := bson.Unmarshal(raw, &fields); err != nil {
+		return fmt.Errorf("store: save honour entry: %w", err)
+	}
+	set := bson.D{}
+	for _, f := range fields {
+		if f.Key != "_id" && f.Key != "slots" {
+			set = append(set, f)
+		}
+	}
+	unset := bson.D{}
+	for key, empty := range map[string]bool{
+		"resident":   e.ResidentID == "",
+		"household":  e.HouseholdID == "",
+		"building":   e.BuildingID == "",
+		"listed_at":  e.ListedAt.IsZero(),
+		"expires_at": e.ExpiresAt.IsZero(),
+		"ended_at":   e.EndedAt.IsZero(),
+		"end_reason": e.EndReason == "",
+		"op_id":      e.OpID == "",
+	} {
+		if empty {
+			unset = append(unset, bson.E{Key: key, Value: ""})
+		}
+	}
+	update := bson.D{{Key: "$set", Value: set}}
+	if len(unset) > 0 {
+		update = append(update, bson.E{Key: "$unset", Value: unset})
+	}
+	return s.updateByID(ctx, colHonourEntries, e.ID, update)
 }
 
 // HonourEntries lists entries of a community ("" for every community) in
@@ -143,9 +208,11 @@ func (s *Store) HonourEntries(ctx context.Context, communityID string, statuses 
 	if err := s.page(ctx, colHonourEntries, filter, after, limit, &docs); err != nil {
 		return nil, err
 	}
-	out := make([]models.HonourEntry, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
+	out := make([]models.HonourEntry, 0, len(docs))
+	for _, d := range docs {
+		if !isSlot(d.ID) {
+			out = append(out, d.model())
+		}
 	}
 	return out, nil
 }
@@ -161,10 +228,24 @@ type objectionDoc struct {
 	RuledBy   string    `bson:"ruled_by,omitempty"`
 	RuledAt   time.Time `bson:"ruled_at,omitempty"`
 	Ruling    string    `bson:"ruling,omitempty"`
+	// Slots are its place on its entry's list of objections
+	// (honour_lists.go).
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
 func toObjectionDoc(o models.Objection) objectionDoc {
-	return objectionDoc{o.ID, o.EntryID, o.CommunityID, o.ResidentID, o.Reason, o.At, string(o.Status), o.RuledBy, o.RuledAt, o.Ruling}
+	return objectionDoc{
+		ID:        o.ID,
+		Entry:     o.EntryID,
+		Community: o.CommunityID,
+		Resident:  o.ResidentID,
+		Reason:    o.Reason,
+		At:        o.At,
+		Status:    string(o.Status),
+		RuledBy:   o.RuledBy,
+		RuledAt:   o.RuledAt,
+		Ruling:    o.Ruling,
+	}
 }
 
 func (d objectionDoc) model() models.Objection {
@@ -182,9 +263,15 @@ func (d objectionDoc) model() models.Objection {
 	}
 }
 
-// InsertObjection adds o; models.ErrConflict if its id exists.
+// InsertObjection adds o, after its slot on its entry's list of
+// objections (honour_lists.go); models.ErrConflict if its id exists.
 func (s *Store) InsertObjection(ctx context.Context, o models.Objection) error {
-	return s.insert(ctx, colObjections, toObjectionDoc(o))
+	_, err := s.insertListed(ctx, colObjections, []string{objectionList(o.EntryID)}, o.ID, o.At, func(slots []slotRef) any {
+		d := toObjectionDoc(o)
+		d.Slots = slots
+		return d
+	})
+	return err
 }
 
 // Objection returns the objection with id, or models.ErrNotFound.
@@ -196,22 +283,15 @@ func (s *Store) Objection(ctx context.Context, id string) (models.Objection, err
 	return d.model(), nil
 }
 
-// SaveObjection rewrites the objection's cached ruling.
+// SaveObjection rewrites the objection's cached ruling (its ruling fields
+// only: the objection and its list slot stay as inserted).
 func (s *Store) SaveObjection(ctx context.Context, o models.Objection) error {
-	return s.replaceByID(ctx, colObjections, o.ID, toObjectionDoc(o), false)
-}
-
-// Objections lists the objections to an entry.
-func (s *Store) Objections(ctx context.Context, entryID string) ([]models.Objection, error) {
-	var docs []objectionDoc
-	if err := s.page(ctx, colObjections, bson.D{{Key: "entry", Value: entryID}}, "", 0, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]models.Objection, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
+	return s.setByID(ctx, colObjections, o.ID, bson.D{
+		{Key: "status", Value: string(o.Status)},
+		{Key: "ruled_by", Value: o.RuledBy},
+		{Key: "ruled_at", Value: o.RuledAt},
+		{Key: "ruling", Value: o.Ruling},
+	})
 }
 
 type honourEventDoc struct {

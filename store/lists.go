@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -358,12 +359,24 @@ func (s *Store) listStoredBefore(ctx context.Context, what, col string, only bso
 	if err := cur.All(ctx, &old); err != nil {
 		return mapErr("unlisted "+col, err)
 	}
+	// In the order they were stored, so a list read newest first reads
+	// them newest first too.
+	type unlisted struct {
+		id    string
+		lists []string
+		at    time.Time
+	}
+	todo := make([]unlisted, 0, len(old))
 	for _, d := range old {
 		id, _ := d["_id"].(string)
 		ls, at := lists(d)
-		if len(ls) == 0 {
-			continue
+		if len(ls) > 0 {
+			todo = append(todo, unlisted{id: id, lists: ls, at: at})
 		}
+	}
+	slices.SortStableFunc(todo, func(a, b unlisted) int { return a.at.Compare(b.at) })
+	for _, u := range todo {
+		id, ls, at := u.id, u.lists, u.at
 		slots, err := s.insertListed(ctx, col, ls, id, at, nil)
 		if err != nil {
 			return err
@@ -417,6 +430,9 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 		return []string{"audit:" + str(d, "community")}, at(d, "at")
 	})
 	if err != nil {
+		return err
+	}
+	if err := s.listHonourStoredBefore(ctx); err != nil {
 		return err
 	}
 	if err := s.listRecordsOnNewLists(ctx); err != nil {
