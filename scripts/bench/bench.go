@@ -312,6 +312,7 @@ func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, sta
 		{"list: merchant day", staffOnly(clerk), "/api/v1/merchant/redemptions?day=" + today},
 		{"list: honour board", residentsOf(residents), "/api/v1/honour/board"},
 		{"list: honour entries", staffOnly(staff), "/api/v1/honour/entries?limit=50"},
+		{"list: honour notice", residentsOf(residents), "/api/v1/honour/entries?status=notice&limit=50"},
 		{"list: statements", staffOnly(staff), "/api/v1/statements"},
 		{"list: residents search", staffOnly(staff), "/api/v1/residents?limit=50&q=" + url.QueryEscape("居民")},
 		{"list: households", staffOnly(staff), "/api/v1/households?limit=50"},
