@@ -497,3 +497,67 @@ func TestIssue15_HonourLists_PagesWhileNominationsAreStoredConcurrently(t *testi
 		t.Fatalf("after the writers the list holds %d; want 44", len(got))
 	}
 }
+
+// BenchmarkIssue15_HonourBoardFirstPage reads the board's first page (50)
+// after history expired listings and 20 current ones, once the floor has
+// passed the history: the figure should not grow with history. The
+// "filter" figures are the read the board made before its list (every
+// listed entry of the community by a filter: a scan in Go on the
+// embedded store).
+// go test -run '^$' -bench Issue15_HonourBoard -benchtime 20x ./store/
+func BenchmarkIssue15_HonourBoardFirstPage(b *testing.B) {
+	for _, history := range []int{100, 5000} {
+		b.Run(fmt.Sprint("history=", history), func(b *testing.B) {
+			s := listsStore(b)
+			ctx := context.Background()
+			now := honourAt.Add(20 * 365 * 24 * time.Hour)
+			list := honourBoardList("c1")
+			var batch []any
+			flush := func() {
+				if len(batch) == 0 {
+					return
+				}
+				if _, err := s.c(colHonourEntries).InsertMany(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+				batch = batch[:0]
+			}
+			for i := 1; i <= history+20; i++ {
+				e := testHonourEntry(i)
+				e.ID = fmt.Sprintf("bench%06d", i)
+				e.Status, e.ListedAt, e.ExpiresAt = models.HonourExpired, e.NoticeEnds, e.NoticeEnds.Add(365*24*time.Hour)
+				if i > history {
+					e.Status, e.ExpiresAt = models.HonourListed, now.Add(365*24*time.Hour)
+				}
+				d := toHonourEntryDoc(e)
+				d.Slots = []slotRef{{List: list, N: int64(i)}}
+				batch = append(batch, listSlotDoc{ID: slotID(list, int64(i)), Ref: e.ID, At: e.ListedAt}, d)
+				if len(batch) >= 1000 {
+					flush()
+				}
+			}
+			flush()
+			for range history/50 + 2 { // the floor passes the history a page at a time
+				if _, _, err := s.HonourEntriesPage(ctx, "c1", models.HonourListBoard, "", 50, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Run("list", func(b *testing.B) {
+				for range b.N {
+					page, next, err := s.HonourEntriesPage(ctx, "c1", models.HonourListBoard, "", 50, now)
+					if err != nil || len(page) != 20 || next != "" {
+						b.Fatalf("page of %d, next %q, %v", len(page), next, err)
+					}
+				}
+			})
+			b.Run("filter", func(b *testing.B) {
+				for range b.N {
+					es, err := s.HonourEntries(ctx, "c1", []models.HonourStatus{models.HonourListed}, "", 0)
+					if err != nil || len(es) != 20 {
+						b.Fatalf("%d listed, %v", len(es), err)
+					}
+				}
+			})
+		})
+	}
+}
