@@ -51,7 +51,8 @@ type timebankService interface {
 
 // routesTimebank registers the time-bank routes: activities, check-in and check-out, service
 // records and their corrections, certificates, the volunteer-hours ranking and gifts of hours.
-// Any resident may take part; organisers (staff, admin, team leads) run activities and decide records.
+// Any resident may take part; organisers (staff, admin, team leads) run
+// activities and decide records.
 func (h *api) routesTimebank(r fiber.Router) {
 	any := h.authed()
 	organiser := h.authed(models.RoleStaff, models.RoleAdmin, models.RoleTeamLead)
@@ -296,7 +297,7 @@ type createActivityRequest struct {
 }
 
 // createActivity answers POST /activities: an organiser (staff, admin, team lead) creates a
-// volunteer activity, which the service cleans (422 VALIDATION). A repeat under the same
+// volunteer activity, which the service cleans (400 VALIDATION_FAILED). A repeat under the same
 // Idempotency-Key (optional) gets the first answer.
 func (h *api) createActivity(c *fiber.Ctx) error {
 	var req createActivityRequest
@@ -328,7 +329,7 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 
 // listActivities answers GET /activities for any signed-in caller: the community's activities
 // on `date` (today by default), optionally of one category; a malformed date or an
-// overlong category is 400 VALIDATION.
+// overlong category is 400 VALIDATION_FAILED.
 func (h *api) listActivities(c *fiber.Ctx) error {
 	day := h.Now()
 	if s := c.Query("date"); s != "" {
@@ -736,7 +737,8 @@ type correctionDecisionRequest struct {
 
 // decideCorrection answers POST /service-records/{id}/corrections/{n}/decision for staff:
 // accepting reverses the record's entries and posts new ones; n not a positive whole number
-// or an empty answer is 400 VALIDATION. Takes an Idempotency-Key; a repeat gets the first answer.
+// or an empty answer is 400 VALIDATION_FAILED. Takes an Idempotency-Key; a repeat gets the
+// first answer.
 func (h *api) decideCorrection(c *fiber.Ctx) error {
 	p := principal(c)
 	var req correctionDecisionRequest
@@ -771,7 +773,7 @@ func (h *api) residentCertificate(c *fiber.Ctx) error { return h.certificate(c, 
 
 // certificate answers a resident's certificate data (志愿服务记录证明) between `from` and `to`
 // (either may be absent): verified hours by category with the organisations that vouch for
-// them. A malformed date is 400 VALIDATION.
+// them. A malformed date is 400 VALIDATION_FAILED.
 func (h *api) certificate(c *fiber.Ctx, residentID string) error {
 	// Either bound may be left out: from, since the first record; to, up
 	// to today.
@@ -827,7 +829,7 @@ func hoursText(m models.Minutes) string {
 
 // ranking answers GET /rankings/volunteer-hours for any signed-in caller: volunteer minutes
 // per building and per volunteer for a month or a year, names masked and resident ids for
-// staff only; a period that is neither is 400 VALIDATION.
+// staff only; a period that is neither is 400 VALIDATION_FAILED.
 func (h *api) ranking(c *fiber.Ctx) error {
 	p := principal(c)
 	period := h.Timebank.RankingPeriod(c.UserContext(), p, c.Query("period"))
