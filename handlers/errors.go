@@ -11,6 +11,7 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
+// errorInfo is a code's HTTP status and its message in English and Chinese.
 type errorInfo struct {
 	status int
 	en, zh string
@@ -80,10 +81,13 @@ var errorTable = map[models.Code]errorInfo{
 	"INTERNAL":                         {http.StatusInternalServerError, "Something went wrong on our side.", "服务器内部错误。"},
 }
 
+// errorBody is the envelope of every error answer: {"error": {...}}.
 type errorBody struct {
 	Error errorDetail `json:"error"`
 }
 
+// errorDetail is an error answer: the stable code, the message in the caller's language,
+// the detail of this refusal when there is one, and the request id to find it in the logs.
 type errorDetail struct {
 	Code      string `json:"code"`
 	Message   string `json:"message"`
@@ -91,6 +95,8 @@ type errorDetail struct {
 	RequestID string `json:"request_id"`
 }
 
+// wantsChinese reports whether the caller reads Chinese: no Accept-Language, or one that
+// names zh before en.
 func wantsChinese(c *fiber.Ctx) bool {
 	al := strings.ToLower(c.Get(fiber.HeaderAcceptLanguage))
 	if al == "" {

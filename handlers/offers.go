@@ -15,6 +15,7 @@ type offersService interface {
 	MyOffers(ctx context.Context, p models.Principal) ([]rewards.Offer, error)
 }
 
+// routesOffers registers GET /me/rewards for any signed-in resident.
 func (h *api) routesOffers(r fiber.Router) {
 	r.Get("/me/rewards", h.authed(), h.myOffers)
 }
@@ -26,6 +27,8 @@ type refusalJSON struct {
 	Detail  string `json:"detail,omitempty"`
 }
 
+// offerJSON is a reward as the caller sees it: whether they may redeem it now and, when
+// not, the refusal a redemption would meet first.
 type offerJSON struct {
 	rewardJSON
 	Available bool         `json:"available"`

@@ -89,6 +89,8 @@ func isOperation(m map[string]any) bool {
 	return ok
 }
 
+// serveOpenAPI answers GET /api/v1/openapi.json without sign-in: the merged OpenAPI
+// document.
 func (h *api) serveOpenAPI(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
 	return c.Send(h.openapi)

@@ -70,6 +70,8 @@ type Options struct {
 	RequestTimeout time.Duration // deadline of every request's context
 }
 
+// api is the HTTP API: the services it calls, its options, and the OpenAPI document it
+// serves.
 type api struct {
 	Deps
 	opts    Options
@@ -139,6 +141,8 @@ func New(d Deps, o Options) *fiber.App {
 	return app
 }
 
+// requestID returns the request's id given by the requestid middleware, or "" before it
+// ran.
 func requestID(c *fiber.Ctx) string {
 	if id, ok := c.Locals("requestid").(string); ok {
 		return id
@@ -155,6 +159,7 @@ func (h *api) deadline(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// isTimeout reports whether err is a request's deadline passing.
 func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded)
 }
@@ -188,6 +193,7 @@ func (h *api) accessLog(c *fiber.Ctx) error {
 	return nil
 }
 
+// ready answers GET /readyz: 200 when the store answers, 503 UNAVAILABLE otherwise.
 func (h *api) ready(c *fiber.Ctx) error {
 	if err := h.Store.Ping(c.UserContext()); err != nil {
 		h.Log.Warn("not ready", "err", err)
@@ -221,6 +227,7 @@ func (h *api) authed(roles ...models.Role) fiber.Handler {
 	}
 }
 
+// principalKey is the key under which authed keeps the caller in the request's locals.
 type principalKey struct{}
 
 // principal is the caller admitted by authed.
