@@ -30,6 +30,7 @@ var docCommentedPackages = []string{
 	"../qrtoken",
 	"../ratelimit",
 	"../sessions",
+	"../store",
 	"../store/storetest",
 }
 
