@@ -26,12 +26,12 @@ type accountsService interface {
 // staff their community's), and for staff points adjustments, reversals and the audit
 // trail.
 func (h *api) routesAccounts(r fiber.Router) {
-	any := h.authed()
+	anyone := h.authed()
 	staff := h.authed(models.RoleStaff, models.RoleAdmin)
-	r.Get("/me/balances", any, h.myBalances)
-	r.Get("/me/ledger/:asset", any, h.myLedger)
-	r.Get("/residents/:id/balances", any, h.residentBalances)
-	r.Get("/residents/:id/ledger/:asset", any, h.residentLedger)
+	r.Get("/me/balances", anyone, h.myBalances)
+	r.Get("/me/ledger/:asset", anyone, h.myLedger)
+	r.Get("/residents/:id/balances", anyone, h.residentBalances)
+	r.Get("/residents/:id/ledger/:asset", anyone, h.residentLedger)
 	r.Post("/residents/:id/points/adjustments", staff, h.adjustPoints)
 	r.Post("/residents/:id/ledger/:asset/entries/:seq/reversal", staff, h.reverseEntry)
 	r.Get("/audit-trail", staff, h.auditTrail)
@@ -54,9 +54,19 @@ type balancesResponse struct {
 
 // toBalances converts a resident's balances to their JSON.
 func toBalances(id string, b accounts.Balances) balancesResponse {
-	return balancesResponse{ResidentID: id,
-		Hours:  balanceJSON{string(models.AssetHours), b.Hours.Amount, b.Hours.Seq},
-		Points: balanceJSON{string(models.AssetPoints), b.Points.Amount, b.Points.Seq}}
+	return balancesResponse{
+		ResidentID: id,
+		Hours: balanceJSON{
+			Asset:  string(models.AssetHours),
+			Amount: b.Hours.Amount,
+			Seq:    b.Hours.Seq,
+		},
+		Points: balanceJSON{
+			Asset:  string(models.AssetPoints),
+			Amount: b.Points.Amount,
+			Seq:    b.Points.Seq,
+		},
+	}
 }
 
 // entryJSON is one ledger entry: its change, the balance after it, its kind and why, under
@@ -178,7 +188,7 @@ func (h *api) adjustPoints(c *fiber.Ctx) error {
 	}
 	// The service cleans the adjustment; the request log's fingerprint is
 	// of the body as sent.
-	adj := accounts.Adjustment{
+	adjustment := accounts.Adjustment{
 		ResidentID: param(c, "id"),
 		Points:     models.Points(req.Points),
 		Deduct:     req.Direction == "deduct",
@@ -186,8 +196,8 @@ func (h *api) adjustPoints(c *fiber.Ctx) error {
 		Reason:     req.Reason,
 	}
 	return h.keyed(c, func(idem community.Idempotency) error {
-		adj.Idem = idem
-		e, err := h.Accounts.Adjust(c.UserContext(), p, adj)
+		adjustment.Idem = idem
+		e, err := h.Accounts.Adjust(c.UserContext(), p, adjustment)
 		if err != nil {
 			return err
 		}
@@ -271,7 +281,17 @@ func (h *api) auditTrail(c *fiber.Ctx) error {
 	}
 	out := make([]auditRecordJSON, len(recs))
 	for i, r := range recs {
-		out[i] = auditRecordJSON{r.ID, r.Actor, r.Action, r.Subject, r.Amount, r.Category, r.Reason, r.Ref, r.At}
+		out[i] = auditRecordJSON{
+			ID:       r.ID,
+			Actor:    r.Actor,
+			Action:   r.Action,
+			Subject:  r.Subject,
+			Amount:   r.Amount,
+			Category: r.Category,
+			Reason:   r.Reason,
+			Ref:      r.Ref,
+			At:       r.At,
+		}
 	}
 	return c.JSON(fiber.Map{"records": out})
 }

@@ -84,7 +84,7 @@ func sendTokens(c *fiber.Ctx, p sessions.TokenPair, web bool) error {
 // setRefreshCookie sets (or, with an empty token, clears) a web client's
 // refresh cookie.
 func setRefreshCookie(c *fiber.Ctx, token string, expires time.Time) {
-	ck := &fiber.Cookie{
+	cookie := &fiber.Cookie{
 		Name:     refreshCookie,
 		Value:    token,
 		Path:     refreshCookiePath,
@@ -94,10 +94,10 @@ func setRefreshCookie(c *fiber.Ctx, token string, expires time.Time) {
 		SameSite: fiber.CookieSameSiteStrictMode,
 	}
 	if token == "" {
-		ck.Expires = time.Unix(0, 0)
-		ck.MaxAge = -1
+		cookie.Expires = time.Unix(0, 0)
+		cookie.MaxAge = -1
 	}
-	c.Cookie(ck)
+	c.Cookie(cookie)
 }
 
 // login answers POST /auth/login: signs in with phone and password; 401

@@ -56,12 +56,12 @@ const importTimeout = 5 * time.Minute
 // households, residents, family links, partners and CSV imports (staff, admin), and a
 // resident's own record and the caller's community (anyone signed in).
 func (h *api) routesCommunity(r fiber.Router) {
-	any := h.authed()
+	anyone := h.authed()
 	staff := h.authed(models.RoleStaff, models.RoleAdmin)
 	admin := h.authed(models.RoleAdmin)
 	r.Post("/communities", admin, h.createCommunity)
 	r.Get("/communities", admin, h.listCommunities)
-	r.Get("/communities/current", any, h.currentCommunity)
+	r.Get("/communities/current", anyone, h.currentCommunity)
 	r.Post("/buildings", staff, h.createBuilding)
 	r.Get("/buildings", staff, h.listBuildings)
 	r.Patch("/buildings/:id", staff, h.updateBuilding)
@@ -71,8 +71,8 @@ func (h *api) routesCommunity(r fiber.Router) {
 	r.Patch("/households/:id", staff, h.updateHousehold)
 	r.Post("/residents", staff, h.createResident)
 	r.Get("/residents", staff, h.listResidents)
-	r.Get("/residents/:id", any, h.getResident)
-	r.Patch("/residents/:id", any, h.updateResident)
+	r.Get("/residents/:id", anyone, h.getResident)
+	r.Patch("/residents/:id", anyone, h.updateResident)
 	r.Post("/residents/:id/family", staff, h.addFamilyLink)
 	r.Post("/residents/:id/family/:relative/verify", staff, h.verifyFamilyLink)
 	r.Post("/partners", staff, h.createPartner)
@@ -187,7 +187,11 @@ func toResidentJSON(r models.Resident) residentJSON {
 		out.Roles = append(out.Roles, string(role))
 	}
 	for _, f := range r.Family {
-		out.Family = append(out.Family, familyJSON{f.ResidentID, f.Relation, f.Verified})
+		out.Family = append(out.Family, familyJSON{
+			ResidentID: f.ResidentID,
+			Relation:   f.Relation,
+			Verified:   f.Verified,
+		})
 	}
 	return out
 }
@@ -301,22 +305,22 @@ func (h *api) createCommunity(c *fiber.Ctx) error {
 		District: req.District,
 		TimeZone: req.TimeZone,
 	}
-	if fs := req.FirstStaff; fs != nil {
+	if first := req.FirstStaff; first != nil {
 		in.FirstStaff = &directory.NewResident{
-			Name:      fs.Name,
-			Phone:     fs.Phone,
-			BirthYear: fs.BirthYear,
-			Password:  fs.InitialPassword,
+			Name:      first.Name,
+			Phone:     first.Phone,
+			BirthYear: first.BirthYear,
+			Password:  first.InitialPassword,
 		}
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
 	return h.keyedIfKey(c, func(community.Idempotency) error {
-		com, staff, err := h.Community.CreateCommunity(c.UserContext(), principal(c), in)
+		created, staff, err := h.Community.CreateCommunity(c.UserContext(), principal(c), in)
 		if err != nil {
 			return err
 		}
-		out := createCommunityResponse{communityJSON: toCommunityJSON(com)}
+		out := createCommunityResponse{communityJSON: toCommunityJSON(created)}
 		if staff != nil {
 			r := toResidentJSON(*staff)
 			out.FirstStaff = &r
@@ -628,13 +632,13 @@ type staffResidentPatch struct {
 // fields is 400).
 func (h *api) updateResident(c *fiber.Ctx) error {
 	p := principal(c)
-	var u directory.ResidentUpdate
+	var update directory.ResidentUpdate
 	if p.IsStaff() {
 		var req staffResidentPatch
 		if err := decode(c, &req); err != nil {
 			return err
 		}
-		u = directory.ResidentUpdate{
+		update = directory.ResidentUpdate{
 			Name:        req.Name,
 			BirthYear:   req.BirthYear,
 			HouseholdID: req.HouseholdID,
@@ -646,16 +650,16 @@ func (h *api) updateResident(c *fiber.Ctx) error {
 			if err != nil {
 				return err
 			}
-			u.Roles = &roles
+			update.Roles = &roles
 		}
 	} else {
 		var req selfResidentPatch
 		if err := decode(c, &req); err != nil {
 			return err
 		}
-		u = directory.ResidentUpdate{Name: req.Name, BirthYear: req.BirthYear}
+		update = directory.ResidentUpdate{Name: req.Name, BirthYear: req.BirthYear}
 	}
-	r, err := h.Community.UpdateResident(c.UserContext(), p, param(c, "id"), u)
+	r, err := h.Community.UpdateResident(c.UserContext(), p, param(c, "id"), update)
 	if err != nil {
 		return err
 	}
@@ -781,11 +785,11 @@ func (h *api) importResidents(c *fiber.Ctx) error {
 // off.
 func (h *api) importCSV(c *fiber.Ctx, run func(context.Context, models.Principal, directory.ImportRequest) (directory.ImportResult, error)) error {
 	p := principal(c)
-	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
-	if !strings.HasPrefix(ct, "text/csv") {
+	contentType := strings.ToLower(c.Get(fiber.HeaderContentType))
+	if !strings.HasPrefix(contentType, "text/csv") {
 		return models.ErrUnsupportedMedia.Withf("Content-Type 必须为 text/csv", "Content-Type must be text/csv")
 	}
-	if strings.Contains(ct, "charset=") && !strings.Contains(ct, "charset=utf-8") {
+	if strings.Contains(contentType, "charset=") && !strings.Contains(contentType, "charset=utf-8") {
 		return models.ErrUnsupportedMedia.Withf("文件必须为 UTF-8 编码", "the file must be UTF-8")
 	}
 	return h.keyed(c, func(idem community.Idempotency) error {
@@ -796,9 +800,9 @@ func (h *api) importCSV(c *fiber.Ctx, run func(context.Context, models.Principal
 		// Fiber reuses the body's buffer after the handler returns.
 		body := append([]byte(nil), c.Body()...)
 		res, err := run(ctx, p, directory.ImportRequest{CSV: body, Idem: idem})
-		var rej *directory.ImportRejection
-		if errors.As(err, &rej) {
-			return importRejected(c, rej)
+		var rejection *directory.ImportRejection
+		if errors.As(err, &rejection) {
+			return importRejected(c, rejection)
 		}
 		if err != nil {
 			return err
@@ -815,7 +819,7 @@ func (h *api) importCSV(c *fiber.Ctx, run func(context.Context, models.Principal
 
 // importRejected answers 422 with the usual error envelope and the
 // problems of each row, so staff can fix the file and send it again.
-func importRejected(c *fiber.Ctx, rej *directory.ImportRejection) error {
+func importRejected(c *fiber.Ctx, rejection *directory.ImportRejection) error {
 	info := errorTable[models.ErrImportRejected.Code]
 	zh := wantsChinese(c)
 	msg := info.en
@@ -823,9 +827,9 @@ func importRejected(c *fiber.Ctx, rej *directory.ImportRejection) error {
 		msg = info.zh
 	}
 	var detail string
-	var me *models.Error
-	if errors.As(rej.Unwrap(), &me) {
-		detail = me.LocalDetail(zh)
+	var modelErr *models.Error
+	if errors.As(rejection.Unwrap(), &modelErr) {
+		detail = modelErr.LocalDetail(zh)
 	}
 	out := importRejectedBody{
 		Error: errorDetail{
@@ -834,10 +838,15 @@ func importRejected(c *fiber.Ctx, rej *directory.ImportRejection) error {
 			Detail:    detail,
 			RequestID: ensureRequestID(c),
 		},
-		Rows: make([]problemJSON, len(rej.Problems)),
+		Rows: make([]problemJSON, len(rejection.Problems)),
 	}
-	for i, pr := range rej.Problems {
-		out.Rows[i] = problemJSON{pr.Row, pr.Field, pr.Code, pr.Local(zh)}
+	for i, problem := range rejection.Problems {
+		out.Rows[i] = problemJSON{
+			Row:     problem.Row,
+			Field:   problem.Field,
+			Code:    problem.Code,
+			Message: problem.Local(zh),
+		}
 	}
 	return c.Status(info.status).JSON(out)
 }

@@ -98,11 +98,11 @@ type errorDetail struct {
 // wantsChinese reports whether the caller reads Chinese: no Accept-Language, or one that
 // names zh before en.
 func wantsChinese(c *fiber.Ctx) bool {
-	al := strings.ToLower(c.Get(fiber.HeaderAcceptLanguage))
-	if al == "" {
+	acceptLanguage := strings.ToLower(c.Get(fiber.HeaderAcceptLanguage))
+	if acceptLanguage == "" {
 		return true // the community's own language
 	}
-	zh, en := strings.Index(al, "zh"), strings.Index(al, "en")
+	zh, en := strings.Index(acceptLanguage, "zh"), strings.Index(acceptLanguage, "en")
 	return zh >= 0 && (en < 0 || zh < en)
 }
 
@@ -126,13 +126,13 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		zh := wantsChinese(c)
 		code, detail := models.CodeOf(err), ""
-		var me *models.Error
-		if errors.As(err, &me) {
-			detail = me.LocalDetail(zh)
+		var modelErr *models.Error
+		if errors.As(err, &modelErr) {
+			detail = modelErr.LocalDetail(zh)
 		}
-		var fe *fiber.Error
-		if code == "" && errors.As(err, &fe) {
-			switch fe.Code {
+		var fiberErr *fiber.Error
+		if code == "" && errors.As(err, &fiberErr) {
+			switch fiberErr.Code {
 			case fiber.StatusNotFound:
 				code = "ROUTE_NOT_FOUND"
 			case fiber.StatusMethodNotAllowed:
@@ -146,7 +146,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			case fiber.StatusRequestHeaderFieldsTooLarge:
 				code = "HEADERS_TOO_LARGE"
 			default:
-				if fe.Code >= 400 && fe.Code < 500 {
+				if fiberErr.Code >= 400 && fiberErr.Code < 500 {
 					code = "BAD_REQUEST" // any other malformed request the server refused
 				}
 			}

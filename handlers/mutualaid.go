@@ -30,16 +30,16 @@ type mutualAidService interface {
 // use, and the staff routes that settle disputes, flag residents the fund pays for, and
 // read and credit the community time-bank fund.
 func (h *api) routesMutualAid(r fiber.Router) {
-	any := h.authed()
+	anyone := h.authed()
 	staff := h.authed(models.RoleStaff, models.RoleAdmin)
-	r.Post("/mutual-aid", any, h.postAid)
-	r.Get("/mutual-aid", any, h.listAids)
-	r.Get("/mutual-aid/:id", any, h.getAid)
-	r.Post("/mutual-aid/:id/accept", any, h.acceptAid)
-	r.Post("/mutual-aid/:id/done", any, h.aidDone)
-	r.Post("/mutual-aid/:id/confirm", any, h.confirmAid)
-	r.Post("/mutual-aid/:id/cancel", any, h.cancelAid)
-	r.Post("/mutual-aid/:id/dispute", any, h.disputeAid)
+	r.Post("/mutual-aid", anyone, h.postAid)
+	r.Get("/mutual-aid", anyone, h.listAids)
+	r.Get("/mutual-aid/:id", anyone, h.getAid)
+	r.Post("/mutual-aid/:id/accept", anyone, h.acceptAid)
+	r.Post("/mutual-aid/:id/done", anyone, h.aidDone)
+	r.Post("/mutual-aid/:id/confirm", anyone, h.confirmAid)
+	r.Post("/mutual-aid/:id/cancel", anyone, h.cancelAid)
+	r.Post("/mutual-aid/:id/dispute", anyone, h.disputeAid)
 	r.Post("/mutual-aid/:id/resolve", staff, h.resolveAid)
 	r.Post("/residents/:id/needy", staff, h.setNeedy)
 	r.Get("/timebank/fund", staff, h.fund)
@@ -306,5 +306,9 @@ func (h *api) fund(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(balanceJSON{string(models.AssetHours), b.Amount, b.Seq})
+	return c.JSON(balanceJSON{
+		Asset:  string(models.AssetHours),
+		Amount: b.Amount,
+		Seq:    b.Seq,
+	})
 }

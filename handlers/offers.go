@@ -39,24 +39,24 @@ type offerJSON struct {
 // whether they may redeem it now and, if not, why, in the caller's
 // language.
 func (h *api) myOffers(c *fiber.Ctx) error {
-	os, err := h.Offers.MyOffers(c.UserContext(), principal(c))
+	offers, err := h.Offers.MyOffers(c.UserContext(), principal(c))
 	if err != nil {
 		return err
 	}
 	zh, now := wantsChinese(c), h.Now()
-	out := make([]offerJSON, len(os))
-	for i, o := range os {
-		out[i] = offerJSON{rewardJSON: toRewardJSON(o.Reward, now), Available: o.Refusal == nil}
-		if o.Refusal != nil {
-			info := errorTable[o.Refusal.Code]
+	out := make([]offerJSON, len(offers))
+	for i, offer := range offers {
+		out[i] = offerJSON{rewardJSON: toRewardJSON(offer.Reward, now), Available: offer.Refusal == nil}
+		if offer.Refusal != nil {
+			info := errorTable[offer.Refusal.Code]
 			msg := info.en
 			if zh {
 				msg = info.zh
 			}
 			out[i].Refusal = &refusalJSON{
-				Code:    string(o.Refusal.Code),
+				Code:    string(offer.Refusal.Code),
 				Message: msg,
-				Detail:  o.Refusal.LocalDetail(zh),
+				Detail:  offer.Refusal.LocalDetail(zh),
 			}
 		}
 	}

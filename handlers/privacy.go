@@ -88,14 +88,14 @@ func (h *api) consentOf(c *fiber.Ctx, p models.Principal) (*consentStatusJSON, e
 	if h.Privacy == nil {
 		return nil, nil
 	}
-	st, err := h.Privacy.Status(c.UserContext(), p)
+	status, err := h.Privacy.Status(c.UserContext(), p)
 	if err != nil {
 		return nil, err
 	}
 	return &consentStatusJSON{
-		Version:    st.Version,
-		Required:   st.Required,
-		AcceptedAt: optTime(st.Accepted),
+		Version:    status.Version,
+		Required:   status.Required,
+		AcceptedAt: optTime(status.Accepted),
 	}, nil
 }
 
@@ -151,7 +151,7 @@ func (h *api) acceptNotice(c *fiber.Ctx) error {
 		lang = models.LangEn
 	}
 	return h.keyedIfKey(c, func(community.Idempotency) error {
-		con, created, err := h.Privacy.Accept(c.UserContext(), principal(c), req.Version, lang)
+		consent, created, err := h.Privacy.Accept(c.UserContext(), principal(c), req.Version, lang)
 		if err != nil {
 			return err
 		}
@@ -160,9 +160,9 @@ func (h *api) acceptNotice(c *fiber.Ctx) error {
 			status = fiber.StatusCreated
 		}
 		return c.Status(status).JSON(consentJSON{
-			Version:    con.Version,
-			Language:   string(con.Language),
-			AcceptedAt: con.At,
+			Version:    consent.Version,
+			Language:   string(consent.Language),
+			AcceptedAt: consent.At,
 		})
 	})
 }
@@ -235,12 +235,12 @@ func (h *api) residentExport(c *fiber.Ctx) error {
 // a page at a time: the answer is never held whole in memory. A failure
 // part way ends the document with "complete": false.
 func (h *api) export(c *fiber.Ctx, residentID string) error {
-	exp, err := h.Privacy.PrepareExport(c.UserContext(), principal(c), residentID)
+	prepared, err := h.Privacy.PrepareExport(c.UserContext(), principal(c), residentID)
 	if err != nil {
 		return err
 	}
 	now := h.Now().UTC()
-	name := "linli-export-" + exp.Resident().ID + "-" + now.Format("20060102") + ".json"
+	name := "linli-export-" + prepared.Resident().ID + "-" + now.Format("20060102") + ".json"
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"`)
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -249,8 +249,8 @@ func (h *api) export(c *fiber.Ctx, residentID string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
 		defer cancel()
 		out := &exportWriter{w: w, enc: json.NewEncoder(w)}
-		out.header(exp.Resident().ID, now, version)
-		err := exp.Write(ctx, out)
+		out.header(prepared.Resident().ID, now, version)
+		err := prepared.Write(ctx, out)
 		if err == nil {
 			err = out.err
 		}
@@ -376,7 +376,7 @@ func (x *exportWriter) finish(complete bool) {
 }
 
 // Profile writes the resident's profile, household and consent (null when there is none).
-func (x *exportWriter) Profile(r models.Resident, hh *models.Household, consent *models.Consent) error {
+func (x *exportWriter) Profile(r models.Resident, household *models.Household, consent *models.Consent) error {
 	roles := make([]string, len(r.Roles))
 	for i, role := range r.Roles {
 		roles[i] = string(role)
@@ -402,8 +402,8 @@ func (x *exportWriter) Profile(r models.Resident, hh *models.Household, consent 
 		Created:     r.Created,
 	})
 	x.key("household")
-	if hh != nil {
-		x.value(toHouseholdJSON(*hh))
+	if household != nil {
+		x.value(toHouseholdJSON(*household))
 	} else {
 		x.raw("null")
 	}

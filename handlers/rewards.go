@@ -48,30 +48,30 @@ type rewardsService interface {
 // and merchant QR tokens (residents), credits (partners), scans and refunds (merchant
 // clerks), filial-visit parking and the car-park gate.
 func (h *api) routesRewards(r fiber.Router) {
-	any := h.authed()
+	anyone := h.authed()
 	staff := h.authed(models.RoleStaff, models.RoleAdmin)
 	partner := h.authed(models.RolePartner)
 	clerk := h.authed(models.RoleMerchantClerk)
-	r.Get("/rewards", any, h.listRewards)
+	r.Get("/rewards", anyone, h.listRewards)
 	r.Post("/rewards", staff, h.createReward)
-	r.Get("/rewards/:id", any, h.getReward)
+	r.Get("/rewards/:id", anyone, h.getReward)
 	r.Put("/rewards/:id", staff, h.updateReward)
-	r.Post("/rewards/:id/redemptions", any, h.redeem)
-	r.Post("/rewards/:id/qr", any, h.issueQR)
-	r.Get("/rewards/:id/qr.png", any, h.issueQRPNG)
-	r.Get("/me/redemptions", any, h.myRedemptions)
-	r.Get("/redemptions/:id", any, h.getRedemption)
-	r.Post("/redemptions/:id/cancel", any, h.cancelRedemption)
+	r.Post("/rewards/:id/redemptions", anyone, h.redeem)
+	r.Post("/rewards/:id/qr", anyone, h.issueQR)
+	r.Get("/rewards/:id/qr.png", anyone, h.issueQRPNG)
+	r.Get("/me/redemptions", anyone, h.myRedemptions)
+	r.Get("/redemptions/:id", anyone, h.getRedemption)
+	r.Post("/redemptions/:id/cancel", anyone, h.cancelRedemption)
 	r.Get("/partner/credits", partner, h.pendingCredits)
 	r.Post("/partner/credits/:id/apply", partner, h.applyCredit)
 	r.Post("/partner/credits/:id/void", partner, h.voidCredit)
 	r.Post("/merchant/scans", clerk, h.scan)
 	r.Get("/merchant/redemptions", clerk, h.merchantDay)
 	r.Post("/merchant/redemptions/:id/refund", clerk, h.refund)
-	r.Post("/filial/plates", any, h.registerFilialPlate)
-	r.Get("/filial/visits", any, h.filialVisits)
-	r.Post("/filial/bookings", any, h.bookFilialVisit)
-	r.Post("/filial/bookings/:id/cancel", any, h.cancelFilialVisit)
+	r.Post("/filial/plates", anyone, h.registerFilialPlate)
+	r.Get("/filial/visits", anyone, h.filialVisits)
+	r.Post("/filial/bookings", anyone, h.bookFilialVisit)
+	r.Post("/filial/bookings/:id/cancel", anyone, h.cancelFilialVisit)
 	r.Post("/parking/gate-events", partner, h.gateEvent)
 	r.Get("/parking/gate-events", h.authed(models.RolePartner, models.RoleStaff, models.RoleAdmin), h.gateEvents)
 }
@@ -339,33 +339,33 @@ func (h *api) issueQR(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	t, err := h.Rewards.IssueQR(c.UserContext(), principal(c), param(c, "id"))
+	token, err := h.Rewards.IssueQR(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(qrResponse{
-		Token:    t.Token,
-		Code:     t.Code,
-		RewardID: t.RewardID,
-		Expires:  t.Expires,
+		Token:    token.Token,
+		Code:     token.Code,
+		RewardID: token.RewardID,
+		Expires:  token.Expires,
 	})
 }
 
 // issueQRPNG answers GET /rewards/{id}/qr.png: the token of POST /rewards/{id}/qr drawn as
 // a PNG, with its expiry in X-QR-Expires and its code in X-QR-Code; never cached.
 func (h *api) issueQRPNG(c *fiber.Ctx) error {
-	t, err := h.Rewards.IssueQR(c.UserContext(), principal(c), param(c, "id"))
+	token, err := h.Rewards.IssueQR(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
-	png, err := qrcode.Encode(t.Token, qrcode.Medium, 320)
+	png, err := qrcode.Encode(token.Token, qrcode.Medium, 320)
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "image/png")
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set("X-QR-Expires", t.Expires.Format(time.RFC3339))
-	c.Set("X-QR-Code", t.Code)
+	c.Set("X-QR-Expires", token.Expires.Format(time.RFC3339))
+	c.Set("X-QR-Code", token.Code)
 	return c.Send(png)
 }
 
@@ -629,34 +629,34 @@ func (h *api) registerFilialPlate(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	fp, err := h.Rewards.RegisterFilialPlate(c.UserContext(), principal(c), req.ParentID, req.Plate)
+	plate, err := h.Rewards.RegisterFilialPlate(c.UserContext(), principal(c), req.ParentID, req.Plate)
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(toFilialPlateJSON(fp))
+	return c.Status(fiber.StatusCreated).JSON(toFilialPlateJSON(plate))
 }
 
 // toFilialPlateJSON converts a filial-visit plate to its JSON.
-func toFilialPlateJSON(fp models.FilialPlate) filialPlateJSON {
+func toFilialPlateJSON(plate models.FilialPlate) filialPlateJSON {
 	return filialPlateJSON{
-		Plate:        fp.Plate,
-		ParentID:     fp.ParentID,
-		RegisteredBy: fp.RegisteredBy,
-		Created:      fp.Created,
+		Plate:        plate.Plate,
+		ParentID:     plate.ParentID,
+		RegisteredBy: plate.RegisteredBy,
+		Created:      plate.Created,
 	}
 }
 
 // filialVisits lists a parent's plates and coming bookings (?parent_id,
 // default the caller) to the parent, staff or a verified child.
 func (h *api) filialVisits(c *fiber.Ctx) error {
-	v, err := h.Rewards.MyFilialVisits(c.UserContext(), principal(c), c.Query("parent_id"))
+	visits, err := h.Rewards.MyFilialVisits(c.UserContext(), principal(c), c.Query("parent_id"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{
-		"parent_id": v.ParentID,
-		"plates":    mapEach(v.Plates, toFilialPlateJSON),
-		"bookings":  mapEach(v.Bookings, toFilialBookingJSON),
+		"parent_id": visits.ParentID,
+		"plates":    mapEach(visits.Plates, toFilialPlateJSON),
+		"bookings":  mapEach(visits.Bookings, toFilialBookingJSON),
 	})
 }
 
@@ -751,14 +751,21 @@ type gateEventJSON struct {
 
 // gateEvents answers a day's gate events, for the parking operator's page.
 func (h *api) gateEvents(c *fiber.Ctx) error {
-	evs, err := h.Rewards.GateEvents(c.UserContext(), principal(c), c.Query("day"))
+	events, err := h.Rewards.GateEvents(c.UserContext(), principal(c), c.Query("day"))
 	if err != nil {
 		return err
 	}
-	out := make([]gateEventJSON, len(evs))
-	for i, ev := range evs {
-		out[i] = gateEventJSON{EventID: ev.EventID, Plate: ev.Plate, Direction: string(ev.Direction), At: ev.At,
-			FreeMinutes: int64(ev.FreeMinutes), ReasonCode: ev.ReasonCode, Reason: ev.Reason}
+	out := make([]gateEventJSON, len(events))
+	for i, event := range events {
+		out[i] = gateEventJSON{
+			EventID:     event.EventID,
+			Plate:       event.Plate,
+			Direction:   string(event.Direction),
+			At:          event.At,
+			FreeMinutes: int64(event.FreeMinutes),
+			ReasonCode:  event.ReasonCode,
+			Reason:      event.Reason,
+		}
 	}
 	return c.JSON(fiber.Map{"events": out})
 }
@@ -771,7 +778,7 @@ func (h *api) gateEvent(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	ev, err := h.Rewards.GateEvent(c.UserContext(), principal(c), rewards.GateEventIn{
+	event, err := h.Rewards.GateEvent(c.UserContext(), principal(c), rewards.GateEventIn{
 		EventID:   req.EventID,
 		Plate:     req.Plate,
 		Direction: models.GateDirection(req.Direction),
@@ -781,12 +788,12 @@ func (h *api) gateEvent(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(gateEventJSON{
-		EventID:     ev.EventID,
-		Plate:       ev.Plate,
-		Direction:   string(ev.Direction),
-		At:          ev.At,
-		FreeMinutes: int64(ev.FreeMinutes),
-		ReasonCode:  ev.ReasonCode,
-		Reason:      ev.Reason,
+		EventID:     event.EventID,
+		Plate:       event.Plate,
+		Direction:   string(event.Direction),
+		At:          event.At,
+		FreeMinutes: int64(event.FreeMinutes),
+		ReasonCode:  event.ReasonCode,
+		Reason:      event.Reason,
 	})
 }

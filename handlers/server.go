@@ -79,29 +79,29 @@ type api struct {
 }
 
 // New builds the Fiber app with every route.
-func New(d Deps, o Options) *fiber.App {
-	if o.BodyLimit <= 0 {
-		o.BodyLimit = 1 << 20
+func New(deps Deps, opts Options) *fiber.App {
+	if opts.BodyLimit <= 0 {
+		opts.BodyLimit = 1 << 20
 	}
-	if o.RequestTimeout <= 0 {
-		o.RequestTimeout = 10 * time.Second
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 10 * time.Second
 	}
 	doc, err := buildOpenAPI()
 	if err != nil {
 		panic(err) // the embedded document is broken: a build error, caught by the tests
 	}
-	if d.Now == nil {
-		d.Now = time.Now
+	if deps.Now == nil {
+		deps.Now = time.Now
 	}
 	h := &api{
-		Deps:    d,
-		opts:    o,
+		Deps:    deps,
+		opts:    opts,
 		openapi: doc,
 	}
 	app := fiber.New(fiber.Config{
 		AppName:               "linli",
-		BodyLimit:             o.BodyLimit,
-		ErrorHandler:          errorHandler(d.Log),
+		BodyLimit:             opts.BodyLimit,
+		ErrorHandler:          errorHandler(deps.Log),
 		DisableStartupMessage: true,
 		// By default Fiber's strings (method, params, headers) point into
 		// buffers reused by the next request; anything that keeps one (a
@@ -115,7 +115,7 @@ func New(d Deps, o Options) *fiber.App {
 	app.Use(requestid.New(requestid.Config{Header: "X-Request-ID"}))
 	app.Use(h.accessLog)
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
-		d.Log.Error("panic", "request_id", requestID(c), "panic", e)
+		deps.Log.Error("panic", "request_id", requestID(c), "panic", e)
 	}}))
 	app.Use(h.deadline)
 
@@ -183,13 +183,13 @@ func (h *api) accessLog(c *fiber.Ctx) error {
 	if route == "" || route == "/" {
 		route = "unmatched" // keeps unknown paths from becoming metric labels
 	}
-	d := time.Since(start)
+	elapsed := time.Since(start)
 	status := c.Response().StatusCode()
 	if h.Metrics != nil {
-		h.Metrics.Request(route, c.Method(), status, d)
+		h.Metrics.Request(route, c.Method(), status, elapsed)
 	}
 	h.Log.Info("request", "request_id", requestID(c), "method", c.Method(), "route", route,
-		"status", status, "ms", d.Milliseconds())
+		"status", status, "ms", elapsed.Milliseconds())
 	return nil
 }
 

@@ -54,14 +54,14 @@ type expiringJSON struct {
 // myExpiringPoints says how many of the caller's points the next monthly
 // expiry run takes, and when.
 func (h *api) myExpiringPoints(c *fiber.Ctx) error {
-	x, err := h.Settlement.MyExpiringPoints(c.UserContext(), principal(c))
+	expiring, err := h.Settlement.MyExpiringPoints(c.UserContext(), principal(c))
 	if err != nil {
 		return err
 	}
 	return c.JSON(expiringJSON{
-		Points:       int64(x.Points),
-		At:           x.At,
-		EarnedBefore: x.EarnedBefore,
+		Points:       int64(expiring.Points),
+		At:           expiring.At,
+		EarnedBefore: expiring.EarnedBefore,
 	})
 }
 
@@ -87,24 +87,24 @@ type statementJSON struct {
 }
 
 // toStatementJSON converts a statement to its JSON.
-func toStatementJSON(st models.Statement) statementJSON {
+func toStatementJSON(statement models.Statement) statementJSON {
 	return statementJSON{
-		ID:           st.ID,
-		CommunityID:  st.CommunityID,
-		PartnerID:    st.PartnerID,
-		PartnerName:  st.PartnerName,
-		Month:        st.Month.String(),
-		Status:       string(st.Status),
-		Lines:        st.Lines,
-		Adjustments:  st.Adjustments,
-		TotalFen:     int64(st.TotalFen),
-		CommunityFen: int64(st.CommunityFen),
-		PartnerFen:   int64(st.PartnerFen),
-		Created:      st.Created,
-		ConfirmedBy:  st.ConfirmedBy,
-		ConfirmedAt:  timePtr(st.ConfirmedAt),
-		PaidBy:       st.PaidBy,
-		PaidAt:       timePtr(st.PaidAt),
+		ID:           statement.ID,
+		CommunityID:  statement.CommunityID,
+		PartnerID:    statement.PartnerID,
+		PartnerName:  statement.PartnerName,
+		Month:        statement.Month.String(),
+		Status:       string(statement.Status),
+		Lines:        statement.Lines,
+		Adjustments:  statement.Adjustments,
+		TotalFen:     int64(statement.TotalFen),
+		CommunityFen: int64(statement.CommunityFen),
+		PartnerFen:   int64(statement.PartnerFen),
+		Created:      statement.Created,
+		ConfirmedBy:  statement.ConfirmedBy,
+		ConfirmedAt:  timePtr(statement.ConfirmedAt),
+		PaidBy:       statement.PaidBy,
+		PaidAt:       timePtr(statement.PaidAt),
 	}
 }
 
@@ -136,13 +136,13 @@ type statementResponse struct {
 // (optionally one partner's), a partner login or clerk its own partner's, optionally of
 // one month.
 func (h *api) listStatements(c *fiber.Ctx) error {
-	sts, err := h.Settlement.Statements(c.UserContext(), principal(c), c.Query("partner_id"), c.Query("month"))
+	statements, err := h.Settlement.Statements(c.UserContext(), principal(c), c.Query("partner_id"), c.Query("month"))
 	if err != nil {
 		return err
 	}
 	out := struct {
 		Statements []statementJSON `json:"statements"`
-	}{Statements: mapEach(sts, toStatementJSON)}
+	}{Statements: mapEach(statements, toStatementJSON)}
 	return c.JSON(out)
 }
 
@@ -157,25 +157,25 @@ func (h *api) getStatement(c *fiber.Ctx) error {
 	if limit == 0 {
 		limit = 100
 	}
-	st, lines, err := h.Settlement.Statement(c.UserContext(), principal(c), param(c, "id"), c.Query("after"), int(limit))
+	statement, lines, err := h.Settlement.Statement(c.UserContext(), principal(c), param(c, "id"), c.Query("after"), int(limit))
 	if err != nil {
 		return err
 	}
-	out := statementResponse{Statement: toStatementJSON(st), Lines: make([]statementLineJSON, len(lines))}
-	for i, l := range lines {
-		e := l.Event
+	out := statementResponse{Statement: toStatementJSON(statement), Lines: make([]statementLineJSON, len(lines))}
+	for i, line := range lines {
+		event := line.Event
 		out.Lines[i] = statementLineJSON{
-			ID:           l.ID,
-			EventID:      e.ID,
-			Kind:         string(e.Kind),
-			Adjustment:   l.Adjustment,
-			RedemptionID: e.RedemptionID,
-			RewardID:     e.RewardID,
-			ResidentID:   e.ResidentID,
-			Description:  e.Description,
-			ValueFen:     int64(e.ValueFen),
-			Bearer:       string(e.Bearer),
-			At:           e.At,
+			ID:           line.ID,
+			EventID:      event.ID,
+			Kind:         string(event.Kind),
+			Adjustment:   line.Adjustment,
+			RedemptionID: event.RedemptionID,
+			RewardID:     event.RewardID,
+			ResidentID:   event.ResidentID,
+			Description:  event.Description,
+			ValueFen:     int64(event.ValueFen),
+			Bearer:       string(event.Bearer),
+			At:           event.At,
 		}
 	}
 	if len(lines) == int(limit) {
@@ -278,12 +278,12 @@ type liabilityPointJSON struct {
 // liabilitySeries is the points liability over time, one point per day
 // the liability job ran.
 func (h *api) liabilitySeries(c *fiber.Ctx) error {
-	ps, err := h.Settlement.LiabilitySeries(c.UserContext(), principal(c), c.Query("from"), c.Query("to"))
+	points, err := h.Settlement.LiabilitySeries(c.UserContext(), principal(c), c.Query("from"), c.Query("to"))
 	if err != nil {
 		return err
 	}
-	out := make([]liabilityPointJSON, len(ps))
-	for i, p := range ps {
+	out := make([]liabilityPointJSON, len(points))
+	for i, p := range points {
 		out[i] = liabilityPointJSON{
 			Day:         p.Day,
 			At:          p.At,
