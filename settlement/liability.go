@@ -327,6 +327,8 @@ func (s *Service) RecomputeLiability(ctx context.Context, communityID string, no
 	return r, nil
 }
 
+// redeemed returns what partner pt's redemptions came to in month m: from its statement
+// once settled, else summed from the month's settlement events.
 func (s *Service) redeemed(ctx context.Context, pt models.Partner, m models.Month, loc *time.Location) (PartnerRedeemed, error) {
 	pr := PartnerRedeemed{PartnerID: pt.ID, PartnerName: pt.Name, Kind: pt.Kind}
 	st, err := s.store.Statement(ctx, models.StatementID(pt.ID, m))
