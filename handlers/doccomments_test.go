@@ -32,6 +32,7 @@ var docCommentedPackages = []string{
 	"../privacy",
 	"../qrtoken",
 	"../ratelimit",
+	"../rewards",
 	"../sessions",
 	"../settlement",
 	"../store",

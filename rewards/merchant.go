@@ -332,6 +332,8 @@ func (s *Service) refunded(ctx context.Context, red models.Redemption, m models.
 	return red, nil
 }
 
+// merchantRedemption loads a redemption for a merchant clerk: ErrForbidden for anyone else
+// or another merchant's redemption, ErrNotFound for another community's or a refused one.
 func (s *Service) merchantRedemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
 	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
 		return models.Redemption{}, models.ErrForbidden

@@ -178,8 +178,10 @@ func (s *Service) rewardByID(ctx context.Context, id string) (models.Reward, err
 	return r, err
 }
 
+// stamp returns the service's time now in UTC, to the millisecond the store keeps.
 func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
+// location returns a community's time zone.
 func (s *Service) location(ctx context.Context, communityID string) (*time.Location, error) {
 	return s.zones.Location(ctx, communityID)
 }
@@ -225,6 +227,8 @@ func (s *Service) UpdateReward(ctx context.Context, p models.Principal, id strin
 	return in, nil
 }
 
+// checkReward refuses a reward whose terms are not valid, or whose partner is not of its
+// community or not of its kind (ErrValidation).
 func (s *Service) checkReward(ctx context.Context, r models.Reward) error {
 	if err := r.Validate(); err != nil {
 		return err
@@ -505,6 +509,10 @@ func (s *Service) open(ctx context.Context, rw models.Reward, res models.Residen
 	return red, err
 }
 
+// openOnce opens redemption id of reward rw for resident res once per request: a repeat
+// (same id and hash) resumes and answers what the first did, another request under the
+// same key is ErrIdempotencyMismatch, and a redemption that would be refused now is
+// refused before anything is written.
 func (s *Service) openOnce(ctx context.Context, rw models.Reward, res models.Resident, id, hash, key, tokenID string) (models.Redemption, error) {
 	// The redemption's insert below finds a repeat of this request (its id
 	// is derived from the request's key), so a new request reads nothing
@@ -1003,6 +1011,8 @@ var closeReason = map[models.RedemptionStatus]string{
 	models.RedemptionCancelled: "兑换取消", models.RedemptionExpired: "兑换逾期未核销",
 }
 
+// giveBackAll gives back every counter unit (stock, limits) the redemption took when it
+// opened, whatever the reward asks now.
 func (s *Service) giveBackAll(ctx context.Context, red models.Redemption) error {
 	rw, err := s.rewardByID(ctx, red.RewardID)
 	if err != nil {
@@ -1267,6 +1277,9 @@ func (s *Service) PendingCredits(ctx context.Context, p models.Principal, limit 
 	return pending, nil
 }
 
+// partnerCredit loads a credit for the partner login of the property company or parking
+// operator it is for: ErrForbidden for another partner's, ErrNotFound for another
+// community's or a refused one.
 func (s *Service) partnerCredit(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
 	pt, err := s.partnerOf(ctx, p, models.PartnerProperty, models.PartnerParking)
 	if err != nil {
