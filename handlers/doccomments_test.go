@@ -22,6 +22,7 @@ var docCommentedPackages = []string{
 	"../cache",
 	"../community",
 	"../community/communitytest",
+	"../directory",
 	"../jobs",
 	"../ledger",
 	"../models",
