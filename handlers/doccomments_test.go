@@ -23,6 +23,8 @@ var docCommentedPackages = []string{
 	"../community",
 	"../community/communitytest",
 	"../directory",
+	"../honour",
+	"../inbox",
 	"../jobs",
 	"../ledger",
 	"../models",
@@ -38,6 +40,7 @@ var docCommentedPackages = []string{
 	"../settlement",
 	"../store",
 	"../store/storetest",
+	"../timebank",
 }
 
 // TestIssue12_7_EveryDeclarationHasADocComment parses the non-test files
