@@ -345,7 +345,7 @@ type GateEventIn struct {
 // the part of the stay inside the filial window, up to the policy's free
 // minutes, once per visit. An event posted again gets the first answer.
 func (s *Service) GateEvent(ctx context.Context, p models.Principal, in GateEventIn) (models.GateEvent, error) {
-	pt, err := s.partnerOf(ctx, p, models.PartnerParking)
+	partner, err := s.partnerOf(ctx, p, models.PartnerParking)
 	if err != nil {
 		return models.GateEvent{}, err
 	}
@@ -364,7 +364,7 @@ func (s *Service) GateEvent(ctx context.Context, p models.Principal, in GateEven
 		return models.GateEvent{}, models.ErrValidation.Withf("时间不能晚于现在。", "at must be a time not in the future")
 	}
 	at := in.At.UTC().Truncate(time.Millisecond)
-	c := pt.CommunityID
+	c := partner.CommunityID
 	if prior, err := s.store.GateEvent(ctx, c, eventID); err == nil {
 		return s.sameEvent(prior, plate, in.Direction, at)
 	} else if !errors.Is(err, models.ErrNotFound) {
