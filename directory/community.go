@@ -646,14 +646,14 @@ func (s *Service) checkPartnerRole(ctx context.Context, p models.Principal, role
 	case !has:
 		return nil
 	}
-	pt, err := s.store.Partner(ctx, id)
-	if errors.Is(err, models.ErrNotFound) || (err == nil && pt.CommunityID != p.CommunityID) {
+	partner, err := s.store.Partner(ctx, id)
+	if errors.Is(err, models.ErrNotFound) || (err == nil && partner.CommunityID != p.CommunityID) {
 		return models.ErrNotFound.Withf("%s：没有这个合作方。", "%s: no such partner", field)
 	}
 	if err != nil {
 		return fmt.Errorf("check %s: %w", field, err)
 	}
-	if merchant && pt.Kind != models.PartnerMerchant {
+	if merchant && partner.Kind != models.PartnerMerchant {
 		return models.ErrValidation.Withf("%s 须为商户。", "%s must name a merchant", field)
 	}
 	return nil
@@ -883,15 +883,15 @@ func (s *Service) CreatePartner(ctx context.Context, p models.Principal, kind mo
 	if name, err = models.CleanText("name", name, 60); err != nil {
 		return models.Partner{}, err
 	}
-	pt := models.Partner{ID: s.newID(), CommunityID: p.CommunityID, Kind: kind, Name: name, Created: s.stamp()}
-	err = s.store.InsertPartner(ctx, pt)
+	partner := models.Partner{ID: s.newID(), CommunityID: p.CommunityID, Kind: kind, Name: name, Created: s.stamp()}
+	err = s.store.InsertPartner(ctx, partner)
 	if errors.Is(err, models.ErrConflict) {
 		return models.Partner{}, models.ErrAlreadyExists.Withf("已有同名的合作方。", "a partner with this name exists")
 	}
 	if err != nil {
 		return models.Partner{}, fmt.Errorf("create partner: %w", err)
 	}
-	return pt, nil
+	return partner, nil
 }
 
 // ListPartners lists the caller's community's partners, only those of kind
