@@ -195,7 +195,12 @@ func TestIssue15_HonourLists_NominatedConcurrentlyWhilePagesAreRead(t *testing.T
 		go func() {
 			defer wg.Done()
 			<-start
-			if _, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: r.ID, Category: "诚信", Reason: "热心"}); err != nil {
+			nomination := honour.Nomination{
+				ResidentID: r.ID,
+				Category:   "诚信",
+				Reason:     "热心",
+			}
+			if _, err := w.hs.Nominate(ctx, w.staff, nomination); err != nil {
 				errs <- err
 			}
 		}()

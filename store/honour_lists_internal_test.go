@@ -32,6 +32,20 @@ func testHonourEntry(i int) models.HonourEntry {
 	}
 }
 
+// testObjection is a pending objection of resident to entry, made at at,
+// in community c1.
+func testObjection(id, entry, resident string, at time.Time) models.Objection {
+	return models.Objection{
+		ID:          id,
+		EntryID:     entry,
+		CommunityID: "c1",
+		ResidentID:  resident,
+		Reason:      "需要核实",
+		At:          at,
+		Status:      models.ObjectionPending,
+	}
+}
+
 // walkHonour reads every page of a community's honour list, limit slots a
 // page, and returns the ids in the order read.
 func walkHonour(ctx context.Context, t *testing.T, s *Store, list models.HonourList, limit int, at time.Time) []string {
@@ -291,8 +305,7 @@ func TestIssue15_HonourLists_BadCursorIsRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.InsertObjection(ctx, models.Objection{ID: "o1", EntryID: "he001", CommunityID: "c1", ResidentID: "r9",
-		Reason: "需要核实", At: honourAt, Status: models.ObjectionPending}); err != nil {
+	if err := s.InsertObjection(ctx, testObjection("o1", "he001", "r9", honourAt)); err != nil {
 		t.Fatal(err)
 	}
 	for _, list := range []models.HonourList{models.HonourListAll, models.HonourListNotice, models.HonourListBoard} {
@@ -318,8 +331,7 @@ func TestIssue15_HonourLists_ObjectionsByCursor(t *testing.T) {
 	s := listsStore(t)
 	ctx := context.Background()
 	for i := 1; i <= 9; i++ {
-		o := models.Objection{ID: fmt.Sprint("o", i), EntryID: "he001", CommunityID: "c1", ResidentID: fmt.Sprint("r", i),
-			Reason: "需要核实", At: honourAt.Add(time.Duration(i) * time.Minute), Status: models.ObjectionPending}
+		o := testObjection(fmt.Sprint("o", i), "he001", fmt.Sprint("r", i), honourAt.Add(time.Duration(i)*time.Minute))
 		if err := s.InsertObjection(ctx, o); err != nil {
 			t.Fatal(err)
 		}
@@ -333,8 +345,7 @@ func TestIssue15_HonourLists_ObjectionsByCursor(t *testing.T) {
 			}
 		}
 	}
-	if err := s.InsertObjection(ctx, models.Objection{ID: "other", EntryID: "he002", CommunityID: "c1", ResidentID: "r1",
-		Reason: "x", At: honourAt, Status: models.ObjectionPending}); err != nil {
+	if err := s.InsertObjection(ctx, testObjection("other", "he002", "r1", honourAt)); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"o9", "o8", "o7", "o6", "o5", "o4", "o3", "o2", "o1"}
@@ -384,8 +395,7 @@ func TestIssue15_HonourLists_StoredBeforeListsAreListedAtStart(t *testing.T) {
 		if err := s.insert(ctx, colHonourEntries, toHonourEntryDoc(e)); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.insert(ctx, colObjections, toObjectionDoc(models.Objection{ID: fmt.Sprint("lo", i), EntryID: "legacy-y",
-			CommunityID: "c1", ResidentID: fmt.Sprint("r", i), Reason: "x", At: e.Nominated, Status: models.ObjectionPending})); err != nil {
+		if err := s.insert(ctx, colObjections, toObjectionDoc(testObjection(fmt.Sprint("lo", i), "legacy-y", fmt.Sprint("r", i), e.Nominated))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -531,7 +541,12 @@ func BenchmarkIssue15_HonourBoardFirstPage(b *testing.B) {
 				}
 				d := toHonourEntryDoc(e)
 				d.Slots = []slotRef{{List: list, N: int64(i)}}
-				batch = append(batch, listSlotDoc{ID: slotID(list, int64(i)), Ref: e.ID, At: e.ListedAt}, d)
+				slot := listSlotDoc{
+					ID:  slotID(list, int64(i)),
+					Ref: e.ID,
+					At:  e.ListedAt,
+				}
+				batch = append(batch, slot, d)
 				if len(batch) >= 1000 {
 					flush()
 				}

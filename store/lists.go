@@ -379,7 +379,11 @@ func (s *Store) listStoredBefore(ctx context.Context, what, col string, only bso
 		id, _ := d["_id"].(string)
 		ls, at := lists(d)
 		if len(ls) > 0 {
-			todo = append(todo, unlisted{id: id, lists: ls, at: at})
+			todo = append(todo, unlisted{
+				id:    id,
+				lists: ls,
+				at:    at,
+			})
 		}
 	}
 	slices.SortStableFunc(todo, func(a, b unlisted) int { return a.at.Compare(b.at) })
