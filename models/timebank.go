@@ -23,8 +23,9 @@ type Activity struct {
 
 // Days are the local days (2006-01-02) the activity runs on in loc, first
 // to last: the day of its start to the day of its last moment (one ending
-// at midnight does not run on the next day). An activity of more than one
-// day takes its attendance per day (docs/ARCHITECTURE.md §4.11).
+// at midnight does not run on the next day). An activity that runs on
+// several days and lasts more than a day takes its attendance per day
+// (docs/ARCHITECTURE.md §4.11).
 func (a Activity) Days(loc *time.Location) []string {
 	first, last := a.Start.In(loc), a.End.Add(-time.Millisecond).In(loc)
 	day := time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, time.UTC)

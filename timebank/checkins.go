@@ -18,12 +18,27 @@ import (
 // service record (docs/ARCHITECTURE.md §4.11). The first day keeps the
 // keys of a one-day activity, so a one-day activity is what it always was.
 
-// attendanceDay is the day of activity a that a check-in or check-out at
-// at counts for: at's local day, moved into the activity's days (one in
-// the grace before the start counts for the first day, one in the grace
-// after the end for the last).
-func attendanceDay(a models.Activity, at time.Time, loc *time.Location) string {
+// sessionLimit is the longest activity that is one attendance whatever
+// the days it touches: an evening patrol from 20:00 to 02:00 is one
+// check-in and one check-out, as it always was.
+const sessionLimit = 24 * time.Hour
+
+// attendanceDays are the days activity a takes attendance on: the local
+// days it runs on, or only the first for an activity of at most a day.
+func attendanceDays(a models.Activity, loc *time.Location) []string {
 	days := a.Days(loc)
+	if a.End.Sub(a.Start) <= sessionLimit {
+		return days[:1]
+	}
+	return days
+}
+
+// attendanceDay is the day of activity a that a check-in or check-out at
+// at counts for: at's local day, moved into the activity's attendance
+// days (one in the grace before the start counts for the first day, one
+// in the grace after the end for the last).
+func attendanceDay(a models.Activity, at time.Time, loc *time.Location) string {
+	days := attendanceDays(a, loc)
 	day := localDay(at, loc)
 	switch {
 	case day < days[0]:
@@ -53,7 +68,7 @@ const overnight = 24 * time.Hour
 // a day before at. A resident with neither is models.ErrNotCheckedIn.
 func (t *Service) dayCheckin(ctx context.Context, a models.Activity, residentID string, at time.Time) (models.Mark, string, error) {
 	loc := t.location(ctx, a.CommunityID)
-	days := a.Days(loc)
+	days := attendanceDays(a, loc)
 	day := attendanceDay(a, at, loc)
 	key := attendanceDayKey(days, day)
 	in, err := t.store.Mark(ctx, once.CheckInOn(a.ID, residentID, key))
@@ -112,7 +127,7 @@ func (t *Service) Checkins(ctx context.Context, p models.Principal, activityID, 
 	}
 	loc := t.location(ctx, a.CommunityID)
 	out := ActivityCheckins{
-		Days:     a.Days(loc),
+		Days:     attendanceDays(a, loc),
 		Today:    attendanceDay(a, t.now(), loc),
 		Checkins: []Checkin{},
 	}

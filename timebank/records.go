@@ -127,7 +127,7 @@ func (t *Service) checkIn(ctx context.Context, a models.Activity, residentID, ac
 	}
 	// An activity of several days takes one check-in per day
 	// (docs/ARCHITECTURE.md §4.11); a one-day activity's key is as it was.
-	dayKey := attendanceDayKey(a.Days(loc), attendanceDay(a, at, loc))
+	dayKey := attendanceDayKey(attendanceDays(a, loc), attendanceDay(a, at, loc))
 	err = t.store.InsertMark(ctx, models.Mark{ID: once.CheckInOn(a.ID, residentID, dayKey), Kind: "checkin", CommunityID: a.CommunityID,
 		Ref: a.ID, ResidentID: residentID, Actor: actor, At: at})
 	if errors.Is(err, models.ErrConflict) {
