@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
 )
@@ -405,4 +406,47 @@ func TestIssue14_ActivitiesCursor_WalksEveryPageOnce(t *testing.T) {
 	if len(following.Activities) != 2 || following.Next != "" {
 		t.Fatalf("the next day lists %d activities (next %q), want the three-day one and its own", len(following.Activities), following.Next)
 	}
+}
+
+// Issue 14 (activities of several days), in the browser: the check-in
+// screen of a three-day clean-up on its second day says which day it is
+// (第 2 天（共 3 天）and the date) and counts that day's check-ins only: two
+// today, not the four of both days. The activities page lists it on
+// that day with its first and last day. Screenshots at 1280×800.
+func TestScreensIssue14_ActivityDays_CheckinScreenShowsDayAndCount(t *testing.T) {
+	clock := &shiftedClock{}
+	w := newWorldClock(t, testConfig(t), clock.now)
+	localAt := dayClock(w)
+	clock.to(localAt(0, 12, 0))
+	staff := w.login(phoneStaffA)
+	id := mustActivity(t, w, staff, "三天社区大扫除", localAt(-1, 9, 0), localAt(1, 17, 0), 240)
+	for _, c := range []struct {
+		phone string
+		at    time.Time
+	}{
+		{phoneElderA, localAt(-1, 9, 30)},
+		{phoneHeadA, localAt(-1, 10, 0)},
+		{phoneElderA, localAt(0, 9, 0)},
+		{phoneSonA, localAt(0, 10, 0)},
+	} {
+		if r := attend(w, staff, id, w.ids[c.phone], "checkin", c.at); r.Status != 201 {
+			t.Fatalf("check-in of %s at %s: %d %s", c.phone, c.at, r.Status, r.Body)
+		}
+	}
+	today := localAt(0, 0, 0)
+	wantDay := fmt.Sprintf("第 2 天（共 3 天）· %d月%d日", int(today.Month()), today.Day())
+
+	s := newScreens(t, w)
+	desk := s.desk()
+	s.consoleLogin(desk, phoneStaffA)
+	s.try(desk, "signed in", waitText("服务时长审核"))
+	s.try(desk, "the activities page lists the clean-up today", chromedp.Navigate(s.base+"/console/activities"), waitText("三天社区大扫除"), waitText(" 至 "))
+	s.shot(desk, "console-activities-days")
+	s.try(desk, "the check-in screen", chromedp.Navigate(s.base+"/console/activities/"+id+"/checkin"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-test=qr]`)), waitText("今日已签到"), waitText(wantDay),
+		pollJS(`document.querySelector('[data-test=count]').innerText.trim() === '2'`))
+	if got := s.text(desk, `[data-test=day]`); got != wantDay {
+		t.Fatalf("the screen says the day is %q; want %q", got, wantDay)
+	}
+	s.shot(desk, "console-checkin-days")
 }
