@@ -108,6 +108,7 @@ type Deps struct {
 	Notify   community.Notifier // tells nominees of their nomination and of objections; required (community.NoNotifier{} tells no one)
 }
 
+// stamp returns the service's time now in UTC, to the millisecond the store keeps.
 func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 const day = 24 * time.Hour
@@ -351,6 +352,8 @@ func (s *Service) otherOpenNomination(ctx context.Context, e models.HonourEntry)
 // objectionRulingZh names an objection's ruling in Chinese.
 var objectionRulingZh = map[string]string{string(models.ObjectionUpheld): "被认定成立", string(models.ObjectionDismissed): "被驳回"}
 
+// nominationOpen is the NOMINATION_OPEN refusal naming prev, the nominee's open nomination
+// (in notice or listed).
 func nominationOpen(prev models.HonourEntry) error {
 	state, stateEn := "公示中", "in public notice"
 	if prev.Status == models.HonourListed {
@@ -755,6 +758,7 @@ func (s *Service) nominees(ctx context.Context, e models.HonourEntry) ([]models.
 	return s.store.Residents(ctx, models.ResidentFilter{CommunityID: e.CommunityID, HouseholdID: e.HouseholdID}, "", 0)
 }
 
+// currentKey is the key of entry e's nominee (resident or household) in honour_current.
 func currentKey(e models.HonourEntry) string { return once.Nominee(e.ResidentID, e.HouseholdID) }
 
 // list puts e on the roll once: the keyed event decides, the points are a

@@ -51,14 +51,19 @@ func VisitorBays(communityID, day string) CounterKey {
 	return CounterKey("bay:" + communityID + ":" + day)
 }
 
-// takeRun, backRun and gaveTicket are a counter's own keys: unit n taken,
-// the k-th unit given back, and the i-th ticket of a holder's give-back.
+// takeRun is the run of counter key's units taken: its slot n (runSlot)
+// is unit n taken.
 func takeRun(key CounterKey) string { return "take:" + string(key) }
 
+// backRun is the run of counter key's units given back: its slot k is the
+// k-th unit given back.
 func backRun(key CounterKey) string { return "back:" + string(key) }
 
+// runSlot is the key of slot n of run.
 func runSlot(run string, n int) string { return run + ":" + strconv.Itoa(n) }
 
+// gaveTicket is the key of the i-th ticket of holder's give-back of a unit
+// of counter key (the first ticket has no number).
 func gaveTicket(key CounterKey, holder string, i int) string {
 	ticket := "gave:" + string(key) + ":" + holder
 	if i > 1 {

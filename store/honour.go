@@ -38,6 +38,7 @@ func (s *Store) replaceByID(ctx context.Context, col, id string, doc any, upsert
 
 var errNoDoc = models.ErrNotFound
 
+// isNotFound reports whether err is models.ErrNotFound.
 func isNotFound(err error) bool { return errors.Is(err, models.ErrNotFound) }
 
 // utc turns a stored time back into UTC, keeping the zero time zero.
@@ -50,6 +51,7 @@ func utc(t time.Time) time.Time {
 
 // --- honour roll ---
 
+// honourEntryDoc is an honour-roll entry in honour_entries.
 type honourEntryDoc struct {
 	ID          string    `bson:"_id"`
 	Community   string    `bson:"community"`
@@ -73,12 +75,14 @@ type honourEntryDoc struct {
 	OpID        string    `bson:"op_id,omitempty"`
 }
 
+// toHonourEntryDoc converts an honour-roll entry to its document.
 func toHonourEntryDoc(e models.HonourEntry) honourEntryDoc {
 	return honourEntryDoc{e.ID, e.CommunityID, e.ResidentID, e.HouseholdID, e.BuildingID, e.Category, e.Reason,
 		e.NominatedBy, e.Nominated, e.NoticeEnds, string(e.Status), e.ListedAt, e.ExpiresAt, e.EndedAt, e.EndReason,
 		e.Revocations, e.Restored, e.AppealOpen, e.Hidden, e.OpID}
 }
 
+// model returns the stored entry, its times in UTC.
 func (d honourEntryDoc) model() models.HonourEntry {
 	return models.HonourEntry{
 		ID:          d.ID,
@@ -150,6 +154,7 @@ func (s *Store) HonourEntries(ctx context.Context, communityID string, statuses 
 	return out, nil
 }
 
+// objectionDoc is an objection to a nomination in honour_objections.
 type objectionDoc struct {
 	ID        string    `bson:"_id"`
 	Entry     string    `bson:"entry"`
@@ -163,10 +168,12 @@ type objectionDoc struct {
 	Ruling    string    `bson:"ruling,omitempty"`
 }
 
+// toObjectionDoc converts an objection to its document.
 func toObjectionDoc(o models.Objection) objectionDoc {
 	return objectionDoc{o.ID, o.EntryID, o.CommunityID, o.ResidentID, o.Reason, o.At, string(o.Status), o.RuledBy, o.RuledAt, o.Ruling}
 }
 
+// model returns the stored objection, its times in UTC.
 func (d objectionDoc) model() models.Objection {
 	return models.Objection{
 		ID:          d.ID,
@@ -214,6 +221,8 @@ func (s *Store) Objections(ctx context.Context, entryID string) ([]models.Object
 	return out, nil
 }
 
+// honourEventDoc is a once-only state change of the honour roll in honour_events, inserted
+// once under its id.
 type honourEventDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`
@@ -249,6 +258,8 @@ func (s *Store) HonourEvent(ctx context.Context, id string) (models.HonourEvent,
 	}, nil
 }
 
+// honourCurrentDoc is a resident's or household's current listing in honour_current, read
+// by exact _id on the hot path.
 type honourCurrentDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`
@@ -282,6 +293,8 @@ func (s *Store) SaveHonourCurrent(ctx context.Context, c models.HonourCurrent) e
 
 // --- heads ---
 
+// headTermDoc is a term of a building head or other 三长 in head_terms, and an item of a
+// resident's head_current document.
 type headTermDoc struct {
 	ID          string    `bson:"_id"`
 	Community   string    `bson:"community"`
@@ -297,10 +310,12 @@ type headTermDoc struct {
 	AppointedBy string    `bson:"appointed_by"`
 }
 
+// toHeadTermDoc converts a head's term to its document.
 func toHeadTermDoc(t models.HeadTerm) headTermDoc {
 	return headTermDoc{t.ID, t.CommunityID, t.Seat, t.N, string(t.Role), t.BuildingID, t.ResidentID, t.Start, t.End, t.EndKind, t.EndReason, t.AppointedBy}
 }
 
+// model returns the stored term, its times in UTC.
 func (d headTermDoc) model() models.HeadTerm {
 	return models.HeadTerm{
 		ID:          d.ID,
@@ -358,6 +373,8 @@ func (s *Store) HeadTerms(ctx context.Context, communityID, seat string) ([]mode
 	return out, nil
 }
 
+// headCurrentDoc is the terms one resident has held, in head_current under the resident's
+// id.
 type headCurrentDoc struct {
 	ID    string        `bson:"_id"`
 	Terms []headTermDoc `bson:"terms"`
@@ -390,6 +407,7 @@ func (s *Store) SaveHeadCurrent(ctx context.Context, residentID string, terms []
 	return s.replaceByID(ctx, colHeadCurrent, residentID, d, true)
 }
 
+// dutyDoc is a monthly duty a head logged, in head_duties.
 type dutyDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`
@@ -406,10 +424,12 @@ type dutyDoc struct {
 	Note      string    `bson:"note,omitempty"`
 }
 
+// toDutyDoc converts a logged duty to its document.
 func toDutyDoc(d models.Duty) dutyDoc {
 	return dutyDoc{d.ID, d.CommunityID, d.TermID, d.ResidentID, d.Month, d.Duty, d.Evidence, d.PhotoURL, string(d.Status), d.Logged, d.RuledBy, d.RuledAt, d.Note}
 }
 
+// model returns the stored duty, its times in UTC.
 func (d dutyDoc) model() models.Duty {
 	return models.Duty{
 		ID:          d.ID,
@@ -470,6 +490,8 @@ func (s *Store) Duties(ctx context.Context, communityID, termID, month string) (
 
 // --- star households ---
 
+// starDoc is a household's star level for a year in star_levels, inserted
+// once per household and year; a lowering rewrites its cached level.
 type starDoc struct {
 	ID            string    `bson:"_id"`
 	Community     string    `bson:"community"`
@@ -485,10 +507,12 @@ type starDoc struct {
 	Recorded      time.Time `bson:"recorded"`
 }
 
+// toStarDoc converts a star record to its document.
 func toStarDoc(r models.StarRecord) starDoc {
 	return starDoc{r.ID, r.CommunityID, r.HouseholdID, r.Year, r.Computed, r.Level, int64(r.Points), r.Listed, r.Why, r.LoweredBy, r.LoweredReason, r.Recorded}
 }
 
+// model returns the stored star record, its time in UTC.
 func (d starDoc) model() models.StarRecord {
 	return models.StarRecord{
 		ID:            d.ID,

@@ -44,12 +44,16 @@ type slotRef struct {
 	N    int64  `bson:"n"`
 }
 
+// listSlotDoc is slot n of a list, stored as `ix:L:n` in the collection of the records it
+// lists: the id of the record it points at and when it was taken.
 type listSlotDoc struct {
 	ID  string    `bson:"_id"`
 	Ref string    `bson:"ref"`
 	At  time.Time `bson:"at"`
 }
 
+// listHeadDoc is a number kept under an _id in list_heads: a list's head hint, a sweep's
+// position, or (with no number) a mark that a one-off step was done.
 type listHeadDoc struct {
 	ID string `bson:"_id"`
 	N  int64  `bson:"n"`
@@ -62,11 +66,14 @@ const slotPrefix = "ix:"
 // holds slots skip them.
 func isSlot(id string) bool { return strings.HasPrefix(id, slotPrefix) }
 
+// slotID is the _id of slot n of list.
 func slotID(list string, n int64) string { return slotPrefix + list + ":" + strconv.FormatInt(n, 10) }
 
 // listHeads is the last slot each list is known to have, per process.
 type listHeads struct{ m sync.Map }
 
+// get returns the last slot list is known to have in this process, and false when none is
+// known.
 func (h *listHeads) get(list string) (int64, bool) {
 	v, ok := h.m.Load(list)
 	if !ok {
@@ -322,6 +329,7 @@ func parseCursor(s string, withDay bool) (slotCursor, error) {
 	return c, nil
 }
 
+// badCursor is the INVALID_CURSOR refusal of cursor s, quoting at most its first 40 bytes.
 func badCursor(s string) error {
 	if len(s) > 40 {
 		s = s[:40] + "…"

@@ -14,6 +14,7 @@ import (
 
 // --- activities ---
 
+// activityDoc is a volunteer activity in tb_activities.
 type activityDoc struct {
 	ID           string    `bson:"_id"`
 	Community    string    `bson:"community"`
@@ -32,6 +33,7 @@ type activityDoc struct {
 	Slots []slotRef `bson:"slots,omitempty"`
 }
 
+// model returns the stored activity, its times in UTC.
 func (d activityDoc) model() models.Activity {
 	return models.Activity{
 		ID:           d.ID,
@@ -163,6 +165,8 @@ func (s *Store) listActivitiesStoredBefore(ctx context.Context) error {
 
 // --- sign-ups ---
 
+// signupDoc is a resident's sign-up for an activity in tb_signups under
+// activity:resident:generation, naming the capacity slot it holds.
 type signupDoc struct {
 	ID        string    `bson:"_id"`
 	Activity  string    `bson:"activity"`
@@ -174,6 +178,7 @@ type signupDoc struct {
 	At        time.Time `bson:"at"`
 }
 
+// model returns the stored sign-up, its time in UTC.
 func (d signupDoc) model() models.Signup {
 	return models.Signup{
 		ID:          d.ID,
@@ -237,6 +242,8 @@ func (s *Store) Signups(ctx context.Context, activityID, residentID string) ([]m
 
 // --- marks ---
 
+// markDoc is a once-only time-bank step in tb_keys (a slot, a check-in, a decision, an aid
+// step), inserted once under its key.
 type markDoc struct {
 	ID        string    `bson:"_id"`
 	Kind      string    `bson:"kind"`
@@ -326,6 +333,8 @@ func (s *Store) SetFlag(ctx context.Context, m models.Mark) error {
 
 // --- service records ---
 
+// recordDoc is a service record in tb_records; its state is a cache of the decisions in
+// tb_keys, and it names its slots on its lists.
 type recordDoc struct {
 	ID            string    `bson:"_id"`
 	Community     string    `bson:"community"`
@@ -349,6 +358,7 @@ type recordDoc struct {
 	Slots         []slotRef `bson:"slots,omitempty"` // its place on its resident's list
 }
 
+// toRecordDoc converts a service record to its document, without its slots.
 func toRecordDoc(r models.ServiceRecord) recordDoc {
 	return recordDoc{
 		ID:            r.ID,
@@ -373,6 +383,7 @@ func toRecordDoc(r models.ServiceRecord) recordDoc {
 	}
 }
 
+// model returns the stored service record, its times in UTC.
 func (d recordDoc) model() models.ServiceRecord {
 	r := models.ServiceRecord{
 		ID:            d.ID,
@@ -526,6 +537,7 @@ func (s *Store) QueueRecord(ctx context.Context, r models.ServiceRecord) error {
 	return err
 }
 
+// queueList is the name of a community's list of records waiting for a decision.
 func queueList(communityID string) string { return "pq:" + communityID }
 
 // QueuedRecords is one page of a community's queue of records waiting for
@@ -632,6 +644,8 @@ func (s *Store) EachQueuedRecord(ctx context.Context, fn func(q models.QueuedRec
 
 // --- chains ---
 
+// linkDoc is step n of a per-resident chain in tb_links (day index, day quota, points
+// carry, gifts), inserted once.
 type linkDoc struct {
 	ID        string    `bson:"_id"`
 	Chain     string    `bson:"chain"`
@@ -685,6 +699,8 @@ func (s *Store) Link(ctx context.Context, chain string, n int64) (models.Link, e
 
 // --- corrections ---
 
+// correctionDoc is a correction request on a service record in tb_corrections under
+// record:n.
 type correctionDoc struct {
 	ID       string    `bson:"_id"`
 	Record   string    `bson:"record"`
@@ -705,6 +721,7 @@ type correctionDoc struct {
 	Slots     []slotRef `bson:"slots,omitempty"`
 }
 
+// toCorrectionDoc converts a correction request to its document, without its slots.
 func toCorrectionDoc(c models.Correction) correctionDoc {
 	return correctionDoc{
 		ID:        c.ID,
@@ -740,6 +757,7 @@ func (s *Store) InsertCorrection(ctx context.Context, c models.Correction) error
 	return err
 }
 
+// correctionList is the name of a community's list of correction requests.
 func correctionList(communityID string) string { return "corr:" + communityID }
 
 // CommunityCorrections is one page of a community's correction requests,
@@ -781,6 +799,7 @@ func (s *Store) Correction(ctx context.Context, id string) (models.Correction, e
 	return d.model(), nil
 }
 
+// model returns the stored correction request, its times in UTC.
 func (d correctionDoc) model() models.Correction {
 	c := models.Correction{
 		ID:          d.ID,
@@ -816,6 +835,7 @@ func (s *Store) SaveCorrection(ctx context.Context, c models.Correction) error {
 
 // --- mutual aid ---
 
+// aidDoc is a mutual-aid post in tb_mutual_aid; its state is a cache of its steps.
 type aidDoc struct {
 	ID          string    `bson:"_id"`
 	Community   string    `bson:"community"`
@@ -838,6 +858,7 @@ type aidDoc struct {
 	Hold        int       `bson:"hold"`
 }
 
+// toAidDoc converts a mutual-aid post to its document.
 func toAidDoc(a models.MutualAid) aidDoc {
 	return aidDoc{
 		ID:          a.ID,
@@ -862,6 +883,7 @@ func toAidDoc(a models.MutualAid) aidDoc {
 	}
 }
 
+// model returns the stored mutual-aid post, its times in UTC.
 func (d aidDoc) model() models.MutualAid {
 	return models.MutualAid{
 		ID:          d.ID,
@@ -935,6 +957,7 @@ func (s *Store) Aids(ctx context.Context, communityID, after string, limit int, 
 
 // --- gifts ---
 
+// giftDoc is a gift of hours between relatives in tb_gifts.
 type giftDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`
@@ -997,10 +1020,14 @@ func recordLists(r models.ServiceRecord) []string {
 // its clock.
 const startLead = time.Hour
 
+// recordCommunityList is the name of a community's list of service records.
 func recordCommunityList(communityID string) string { return "sc:" + communityID }
 
+// recordActivityList is the name of an activity's list of service records.
 func recordActivityList(activityID string) string { return "sa:" + activityID }
 
+// recordCategoryList is the name of the list of a community's service records of one
+// category.
 func recordCategoryList(communityID, category string) string {
 	return "sk:" + communityID + ":" + category
 }

@@ -154,8 +154,10 @@ type Deps struct {
 	Notify   community.Notifier // tells residents their hours were decided; required (community.NoNotifier{} tells no one)
 }
 
+// stamp returns the service's time now in UTC, to the millisecond the store keeps.
 func (t *Service) stamp() time.Time { return t.now().UTC().Truncate(time.Millisecond) }
 
+// location returns a community's time zone, or the default zone when it cannot be read.
 func (t *Service) location(ctx context.Context, communityID string) *time.Location {
 	loc, err := t.zones.Location(ctx, communityID)
 	if err != nil {
@@ -164,12 +166,14 @@ func (t *Service) location(ctx context.Context, communityID string) *time.Locati
 	return loc
 }
 
-// canOrganise: staff, or a team lead, of the community.
+// canOrganise reports whether p organises activities of their community:
+// staff, or a team lead.
 func canOrganise(p models.Principal) bool {
 	return p.CommunityID != "" && (p.IsStaff() || p.Has(models.RoleTeamLead))
 }
 
-// organiserOf: staff, or the team lead who created the activity.
+// organiserOf reports whether p organises activity a: staff of its
+// community, or the team lead who created it.
 func organiserOf(p models.Principal, a models.Activity) bool {
 	return p.CommunityID == a.CommunityID && (p.IsStaff() || (p.Has(models.RoleTeamLead) && p.ResidentID == a.CreatedBy))
 }
@@ -378,6 +382,8 @@ func (t *Service) SignUp(ctx context.Context, p models.Principal, activityID str
 	return su, nil
 }
 
+// signupCancelled reports whether sign-up su was cancelled: its cached flag, or its cancel
+// mark.
 func (t *Service) signupCancelled(ctx context.Context, su models.Signup) (bool, error) {
 	if su.Cancelled {
 		return true, nil
