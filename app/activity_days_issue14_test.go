@@ -79,6 +79,7 @@ type checkinsJSON struct {
 	Today string   `json:"today"`
 }
 
+// hoursOf is resident's balance of hours (minutes).
 func hoursOf(t *testing.T, w *world, resident string) int64 {
 	t.Helper()
 	b, err := w.sys.ledger.Balance(context.Background(), models.AccountOf(resident, models.AssetHours))
