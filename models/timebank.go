@@ -15,7 +15,7 @@ type Activity struct {
 	Organisation string // who vouches for the hours on a certificate
 	Start, End   time.Time
 	Capacity     int
-	MaxMinutes   Minutes // most minutes one person is credited for it
+	MaxMinutes   Minutes // most minutes one person is credited for it (each day, for an activity of several days)
 	SelfCheckin  bool    // residents may scan the QR code themselves
 	CreatedBy    string
 	Created      time.Time
