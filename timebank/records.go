@@ -111,7 +111,8 @@ func (t *Service) RecordAttendance(ctx context.Context, p models.Principal, acti
 	return t.checkIn(ctx, a, r.ID, p.ResidentID, at)
 }
 
-// checkIn records residentID's check-in to activity a at at, once (ErrAlreadyCheckedIn);
+// checkIn records residentID's check-in to activity a at at, once (once a day for an
+// activity of several days, docs/ARCHITECTURE.md §4.11; ErrAlreadyCheckedIn);
 // it refuses a time outside the activity or covered by another of the resident's pending
 // or approved records.
 func (t *Service) checkIn(ctx context.Context, a models.Activity, residentID, actor string, at time.Time) (Attendance, error) {

@@ -281,7 +281,7 @@ func (t *Service) Activities(ctx context.Context, p models.Principal, day time.T
 
 // ActivityQuery selects a page of GET /activities: the activities running
 // on Day (read in the community's zone), of Category if set, from Cursor
-// ("" first; what the last page gave as next), Limit at most.
+// ("" first; what the last page gave as next), Limit at most (0: 50).
 type ActivityQuery struct {
 	Day      time.Time
 	Category string
@@ -299,6 +299,9 @@ type ActivityQuery struct {
 func (t *Service) ActivitiesPage(ctx context.Context, p models.Principal, q ActivityQuery) ([]models.Activity, string, error) {
 	if p.CommunityID == "" {
 		return nil, "", models.ErrForbidden
+	}
+	if q.Limit < 1 {
+		q.Limit = 50
 	}
 	day := localDay(q.Day, t.location(ctx, p.CommunityID))
 	all, next, err := t.store.ActivitiesOn(ctx, p.CommunityID, day, q.Cursor, q.Limit)
