@@ -148,7 +148,8 @@ func (h *api) runJob(c *fiber.Ctx) error {
 	})
 }
 
-// checkinJSON is one check-in to an activity: who, when, and who recorded it.
+// checkinJSON is one check-in to an activity: who, when, who recorded it, and the
+// activity's day it counts for.
 type checkinJSON struct {
 	ResidentID string    `json:"resident_id"`
 	At         time.Time `json:"at"`
@@ -156,7 +157,8 @@ type checkinJSON struct {
 	Day        string    `json:"day"` // the activity's day it counts for, 2006-01-02 in the community's zone
 }
 
-// listCheckins answers who has checked in to an activity so far.
+// listCheckins answers who has checked in to an activity so far (of one `day`, if
+// given), with the activity's days and the day a check-in now counts for.
 func (h *api) listCheckins(c *fiber.Ctx) error {
 	day := c.Query("day")
 	if len(day) > 10 {

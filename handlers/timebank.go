@@ -328,9 +328,10 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 	})
 }
 
-// listActivities answers GET /activities for any signed-in caller: the community's activities
-// on `date` (today by default), optionally of one category; a malformed date or an
-// overlong category is 400 VALIDATION_FAILED.
+// listActivities answers GET /activities for any signed-in caller: a page of the community's
+// activities running on `date` (today by default), optionally of one category, paged by
+// `cursor` (`next` in the answer while there is more); a malformed date or an overlong
+// category is 400 VALIDATION_FAILED, a cursor the list did not give out 400 INVALID_CURSOR.
 func (h *api) listActivities(c *fiber.Ctx) error {
 	day := h.Now()
 	if s := c.Query("date"); s != "" {
