@@ -148,22 +148,40 @@ func (h *api) runJob(c *fiber.Ctx) error {
 	})
 }
 
-// checkinJSON is one check-in to an activity: who, when, and who recorded it.
+// checkinJSON is one check-in to an activity: who, when, who recorded it, and the
+// activity's day it counts for.
 type checkinJSON struct {
 	ResidentID string    `json:"resident_id"`
 	At         time.Time `json:"at"`
-	By         string    `json:"by"` // the resident (a scan) or the organiser who recorded it
+	By         string    `json:"by"`  // the resident (a scan) or the organiser who recorded it
+	Day        string    `json:"day"` // the activity's day it counts for, 2006-01-02 in the community's zone
 }
 
-// listCheckins answers who has checked in to an activity so far.
+// listCheckins answers who has checked in to an activity so far (of one `day`, if
+// given), with the activity's days and the day a check-in now counts for.
 func (h *api) listCheckins(c *fiber.Ctx) error {
-	ms, err := h.Timebank.Checkins(c.UserContext(), principal(c), param(c, "id"))
+	day := c.Query("day")
+	if len(day) > 10 {
+		return models.ErrValidation.Withf("day 的格式应为 2026-11-21", "day must look like 2026-11-21")
+	}
+	got, err := h.Timebank.Checkins(c.UserContext(), principal(c), param(c, "id"), day)
 	if err != nil {
 		return err
 	}
-	out := make([]checkinJSON, len(ms))
-	for i, m := range ms {
-		out[i] = checkinJSON{ResidentID: m.ResidentID, At: m.At, By: m.Actor}
+	out := make([]checkinJSON, len(got.Checkins))
+	for i, m := range got.Checkins {
+		out[i] = checkinJSON{
+			ResidentID: m.ResidentID,
+			At:         m.At,
+			By:         m.Actor,
+			Day:        m.Day,
+		}
 	}
-	return c.JSON(fiber.Map{"checkins": out})
+	// days: the activity's days; today: the community's day now, as a
+	// check-in now would count (the check-in screen's day and count).
+	return c.JSON(fiber.Map{
+		"checkins": out,
+		"days":     got.Days,
+		"today":    got.Today,
+	})
 }

@@ -17,9 +17,10 @@ import (
 type timebankService interface {
 	CreateActivity(ctx context.Context, p models.Principal, in timebank.NewActivity) (models.Activity, error)
 	Activity(ctx context.Context, p models.Principal, id string) (models.Activity, error)
-	Activities(ctx context.Context, p models.Principal, day time.Time, category string) ([]models.Activity, error)
-	// Checkins lists an activity's check-ins, for its organisers.
-	Checkins(ctx context.Context, p models.Principal, activityID string) ([]models.Mark, error)
+	ActivitiesPage(ctx context.Context, p models.Principal, q timebank.ActivityQuery) ([]models.Activity, string, error)
+	// Checkins lists an activity's check-ins (of one day, if day is set),
+	// for its organisers.
+	Checkins(ctx context.Context, p models.Principal, activityID, day string) (timebank.ActivityCheckins, error)
 	SignUp(ctx context.Context, p models.Principal, activityID string) (models.Signup, error)
 	CancelSignup(ctx context.Context, p models.Principal, activityID string) error
 	Signups(ctx context.Context, p models.Principal, activityID string) ([]models.Signup, error)
@@ -327,9 +328,10 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 	})
 }
 
-// listActivities answers GET /activities for any signed-in caller: the community's activities
-// on `date` (today by default), optionally of one category; a malformed date or an
-// overlong category is 400 VALIDATION_FAILED.
+// listActivities answers GET /activities for any signed-in caller: a page of the community's
+// activities running on `date` (today by default), optionally of one category, paged by
+// `cursor` (`next` in the answer while there is more); a malformed date or an overlong
+// category is 400 VALIDATION_FAILED, a cursor the list did not give out 400 INVALID_CURSOR.
 func (h *api) listActivities(c *fiber.Ctx) error {
 	day := h.Now()
 	if s := c.Query("date"); s != "" {
@@ -345,12 +347,26 @@ func (h *api) listActivities(c *fiber.Ctx) error {
 	if len(category) > 80 {
 		return models.ErrValidation.Withf("category 过长", "category is too long")
 	}
-	as, err := h.Timebank.Activities(c.UserContext(), principal(c), day, category)
+	// Paged by cursor (docs/ARCHITECTURE.md §9, lists): `next` is the
+	// cursor of the next page, absent on the last.
+	cursor, limit, err := cursorPage(c)
 	if err != nil {
 		return err
 	}
-	out := mapEach(as, toActivityJSON)
-	return c.JSON(fiber.Map{"activities": out})
+	as, next, err := h.Timebank.ActivitiesPage(c.UserContext(), principal(c), timebank.ActivityQuery{
+		Day:      day,
+		Category: category,
+		Cursor:   cursor,
+		Limit:    limit,
+	})
+	if err != nil {
+		return err
+	}
+	out := fiber.Map{"activities": mapEach(as, toActivityJSON)}
+	if next != "" {
+		out["next"] = next
+	}
+	return c.JSON(out)
 }
 
 // getActivity answers GET /activities/{id} for any signed-in caller: one activity of their

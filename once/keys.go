@@ -195,6 +195,40 @@ func AttendanceRecord(activityID, residentID string, gen int) string {
 	return fmt.Sprintf("att:%s:%s:%d", activityID, residentID, gen)
 }
 
+// CheckInOn is the mark of a resident's check-in on one day of an activity
+// that spans several local days: day is that day as 2006-01-02, or "" for
+// the activity's first day, whose key is CheckIn's, so a one-day activity
+// and attendance stored before activities had days keep their keys
+// (docs/ARCHITECTURE.md §4.11).
+func CheckInOn(activityID, residentID, day string) string {
+	if day == "" {
+		return CheckIn(activityID, residentID)
+	}
+	return CheckIn(activityID, residentID) + ":" + day
+}
+
+// CheckOutOn is the check-out mark of one day of an activity, day as in
+// CheckInOn.
+func CheckOutOn(activityID, residentID, day string) string {
+	if day == "" {
+		return CheckOut(activityID, residentID)
+	}
+	return CheckOut(activityID, residentID) + ":" + day
+}
+
+// AttendanceRecordOn is the _id of generation gen of the service record
+// one day's check-out makes, day as in CheckInOn ("" is AttendanceRecord's
+// id); a date holds dashes, so it never reads as a generation number.
+func AttendanceRecordOn(activityID, residentID, day string, gen int) string {
+	if day == "" {
+		return AttendanceRecord(activityID, residentID, gen)
+	}
+	if gen <= 0 {
+		return "att:" + activityID + ":" + residentID + ":" + day
+	}
+	return fmt.Sprintf("att:%s:%s:%s:%d", activityID, residentID, day, gen)
+}
+
 // ClaimedRecord is the _id of a service record a resident claims, from the
 // derived id of the claim request.
 func ClaimedRecord(derived string) string { return "claim:" + derived }

@@ -453,6 +453,9 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 	if err := s.listDirectoryStoredBefore(ctx); err != nil {
 		return err
 	}
+	if err := s.listActivitiesStoredBefore(ctx); err != nil {
+		return err
+	}
 	kinds := bson.A{}
 	for k := range adjustmentKinds {
 		kinds = append(kinds, string(k))

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -28,6 +29,8 @@ type activityDoc struct {
 	SelfCheckin  bool      `bson:"self_checkin"`
 	CreatedBy    string    `bson:"created_by"`
 	Created      time.Time `bson:"created"`
+	// Slots put it on the list of each day it runs on (`act:`).
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
 // model returns the stored activity, its times in UTC.
@@ -49,24 +52,38 @@ func (d activityDoc) model() models.Activity {
 	}
 }
 
-// InsertActivity adds a; models.ErrConflict if its id exists.
-func (s *Store) InsertActivity(ctx context.Context, a models.Activity) error {
-	return s.insert(ctx, colActivities, activityDoc{
-		ID:           a.ID,
-		Community:    a.CommunityID,
-		Title:        a.Title,
-		Category:     a.Category,
-		Place:        a.Place,
-		Organisation: a.Organisation,
-		Start:        a.Start,
-		End:          a.End,
-		Capacity:     a.Capacity,
-		MaxMinutes:   int64(a.MaxMinutes),
-		SelfCheckin:  a.SelfCheckin,
-		CreatedBy:    a.CreatedBy,
-		Created:      a.Created,
+// InsertActivity adds a, after one slot on each of its community's lists
+// of the days it runs on (days, 2006-01-02 in the community's zone), in
+// one ordered insert (lists.go); models.ErrConflict if its id exists.
+func (s *Store) InsertActivity(ctx context.Context, a models.Activity, days []string) error {
+	lists := make([]string, len(days))
+	for i, day := range days {
+		lists[i] = activityDayList(a.CommunityID, day)
+	}
+	_, err := s.insertListed(ctx, colActivities, lists, a.ID, a.Created, func(slots []slotRef) any {
+		return activityDoc{
+			ID:           a.ID,
+			Community:    a.CommunityID,
+			Title:        a.Title,
+			Category:     a.Category,
+			Place:        a.Place,
+			Organisation: a.Organisation,
+			Start:        a.Start,
+			End:          a.End,
+			Capacity:     a.Capacity,
+			MaxMinutes:   int64(a.MaxMinutes),
+			SelfCheckin:  a.SelfCheckin,
+			CreatedBy:    a.CreatedBy,
+			Created:      a.Created,
+			Slots:        slots,
+		}
 	})
+	return err
 }
+
+// activityDayList is the list of a community's activities that run on day
+// (2006-01-02, the community's zone).
+func activityDayList(communityID, day string) string { return "act:" + communityID + ":" + day }
 
 // Activity returns the activity with id, or models.ErrNotFound.
 func (s *Store) Activity(ctx context.Context, id string) (models.Activity, error) {
@@ -77,13 +94,73 @@ func (s *Store) Activity(ctx context.Context, id string) (models.Activity, error
 	return d.model(), nil
 }
 
-// Activities lists a community's activities starting in [from, to), by
-// start time.
-func (s *Store) Activities(ctx context.Context, communityID string, from, to time.Time) ([]models.Activity, error) {
-	filter := bson.D{{Key: "community", Value: communityID},
-		{Key: "start", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}}
-	cur, err := s.c(colActivities).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "start", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(500))
-	return allDocs(ctx, cur, err, "activities", activityDoc.model)
+// ActivitiesOn is one page of a community's activities that run on day
+// (2006-01-02, the community's zone), the latest published first: the
+// activities on at most limit slots of the day's list below cursor (""
+// for the first page), and the next page's cursor ("" at the end). A
+// cursor is "<day>.<slot>" (slotCursor), so one given out for another
+// day, or never given out, is models.ErrBadCursor.
+func (s *Store) ActivitiesOn(ctx context.Context, communityID, day, cursor string, limit int) ([]models.Activity, string, error) {
+	compact := strings.ReplaceAll(day, "-", "")
+	var at slotCursor
+	if cursor != "" {
+		var err error
+		at, err = parseCursor(cursor, true)
+		if err == nil && (at.day != compact || at.before < 2) {
+			err = badCursor(cursor)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+	}
+	slots, refs, next, err := s.pageSlots(ctx, colActivities, activityDayList(communityID, day), at.before, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	docs, err := listedDocs(ctx, s, colActivities, slots, refs, func(d *activityDoc) []slotRef { return d.Slots }, func(d *activityDoc) bool {
+		return d.Community == communityID
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]models.Activity, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	if next == 0 {
+		return out, "", nil
+	}
+	return out, slotCursor{day: compact, before: next}.String(), nil
+}
+
+// listActivitiesStoredBefore puts the activities stored before the day
+// lists existed on the lists of their days, once (listStoredBefore), each
+// day in its community's zone.
+func (s *Store) listActivitiesStoredBefore(ctx context.Context) error {
+	zones := map[string]*time.Location{}
+	return s.listStoredBefore(ctx, "activity-lists", colActivities, nil, func(d bson.M) ([]string, time.Time) {
+		community, _ := d["community"].(string)
+		start, okStart := d["start"].(bson.DateTime)
+		end, okEnd := d["end"].(bson.DateTime)
+		created, _ := d["created"].(bson.DateTime)
+		if community == "" || !okStart || !okEnd {
+			return nil, time.Time{}
+		}
+		loc, ok := zones[community]
+		if !ok {
+			c, err := s.Community(ctx, community)
+			if err != nil {
+				return nil, time.Time{} // left unlisted; a community that is gone lists nothing
+			}
+			loc = c.Location()
+			zones[community] = loc
+		}
+		lists := []string{}
+		for _, day := range (models.Activity{Start: start.Time(), End: end.Time()}).Days(loc) {
+			lists = append(lists, activityDayList(community, day))
+		}
+		return lists, created.Time().UTC()
+	})
 }
 
 // --- sign-ups ---

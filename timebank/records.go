@@ -111,7 +111,8 @@ func (t *Service) RecordAttendance(ctx context.Context, p models.Principal, acti
 	return t.checkIn(ctx, a, r.ID, p.ResidentID, at)
 }
 
-// checkIn records residentID's check-in to activity a at at, once (ErrAlreadyCheckedIn);
+// checkIn records residentID's check-in to activity a at at, once (once a day for an
+// activity of several days, docs/ARCHITECTURE.md §4.11; ErrAlreadyCheckedIn);
 // it refuses a time outside the activity or covered by another of the resident's pending
 // or approved records.
 func (t *Service) checkIn(ctx context.Context, a models.Activity, residentID, actor string, at time.Time) (Attendance, error) {
@@ -133,7 +134,10 @@ func (t *Service) checkIn(ctx context.Context, a models.Activity, residentID, ac
 	if err != nil {
 		return Attendance{}, err
 	}
-	err = t.store.InsertMark(ctx, models.Mark{ID: once.CheckIn(a.ID, residentID), Kind: "checkin", CommunityID: a.CommunityID,
+	// An activity of several days takes one check-in per day
+	// (docs/ARCHITECTURE.md §4.11); a one-day activity's key is as it was.
+	dayKey := attendanceDayKey(attendanceDays(a, loc), attendanceDay(a, at, loc))
+	err = t.store.InsertMark(ctx, models.Mark{ID: once.CheckInOn(a.ID, residentID, dayKey), Kind: "checkin", CommunityID: a.CommunityID,
 		Ref: a.ID, ResidentID: residentID, Actor: actor, At: at})
 	if errors.Is(err, models.ErrConflict) {
 		return Attendance{}, models.ErrAlreadyCheckedIn
@@ -151,14 +155,13 @@ func (t *Service) checkOut(ctx context.Context, a models.Activity, residentID, a
 	if err := t.inWindow(ctx, a, at); err != nil {
 		return Attendance{}, err
 	}
-	in, err := t.store.Mark(ctx, once.CheckIn(a.ID, residentID))
-	if errors.Is(err, models.ErrNotFound) {
-		return Attendance{}, models.ErrNotCheckedIn
-	}
+	// The day's check-in, or the night's: one of the day before that is
+	// still within a day of this check-out (docs/ARCHITECTURE.md §4.11).
+	in, dayKey, err := t.dayCheckin(ctx, a, residentID, at)
 	if err != nil {
 		return Attendance{}, err
 	}
-	outID := once.CheckOut(a.ID, residentID)
+	outID := once.CheckOutOn(a.ID, residentID, dayKey)
 	if _, err := t.store.Mark(ctx, outID); err == nil {
 		return Attendance{}, models.ErrAlreadyCheckedOut
 	}
@@ -178,7 +181,7 @@ func (t *Service) checkOut(ctx context.Context, a models.Activity, residentID, a
 	// A check-out refused for an overlap voided its record's id; the next
 	// try (once the other record is rejected, say) takes the next one.
 	gen, _, err := once.Generation(ctx, 0, func(ctx context.Context, gen int) (once.GenState, error) {
-		prior, err := t.store.Record(ctx, once.AttendanceRecord(a.ID, residentID, gen))
+		prior, err := t.store.Record(ctx, once.AttendanceRecordOn(a.ID, residentID, dayKey, gen))
 		switch {
 		case errors.Is(err, models.ErrNotFound):
 			return once.GenMissing, nil
@@ -192,7 +195,7 @@ func (t *Service) checkOut(ctx context.Context, a models.Activity, residentID, a
 	if err != nil {
 		return Attendance{}, err
 	}
-	id := once.AttendanceRecord(a.ID, residentID, gen)
+	id := once.AttendanceRecordOn(a.ID, residentID, dayKey, gen)
 	rec := models.ServiceRecord{ID: id, CommunityID: a.CommunityID, ResidentID: residentID,
 		ActivityID: a.ID, Category: a.Category, Organisation: a.Organisation, Description: a.Title,
 		Start: start, End: end, Minutes: minutes, Source: models.SourceAttendance, Created: t.stamp(), State: models.RecordPending}
