@@ -97,6 +97,7 @@ type deliverResult struct {
 	RestartRuns int // passes the restarted deliverer made
 }
 
+// String is the round in one line, for the log.
 func (r deliverResult) String() string {
 	return fmt.Sprintf("kill at %s: queued %d, steps done at the kill %v, in flight %d; after the restart (%d passes) received %d (twice %d), placed %d",
 		r.KillAt, r.Queued, r.AtKill, r.InFlight, r.RestartRuns, r.Received, r.Duplicates, r.Placed)
@@ -114,6 +115,8 @@ type deliverReceiver struct {
 	arrived func(total int)
 }
 
+// ServeHTTP counts a correctly signed message and answers 204, or
+// answers 400 to a bad one.
 func (rc *deliverReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	var m outbound.Message
@@ -181,8 +184,8 @@ func deliverQueue() []models.Notice {
 	return out
 }
 
-// deliverOptionsFor is the deliverer both processes run: four workers,
-// the webhook at url.
+// newDeliverer is the deliverer both processes run: four workers, the
+// webhook at url.
 func newDeliverer(st outbound.Store, b *inbox.Inbox, url string, now func() time.Time) *outbound.Deliverer {
 	hook := outbound.NewWebhook("webhook", url, deliverKey, 5*time.Second, now)
 	return outbound.NewDeliverer(st, b, []outbound.Sender{hook}, outbound.Options{
@@ -366,6 +369,8 @@ type deliverChild struct {
 	stdin  io.WriteCloser // never written: the child waits on it at its kill point
 }
 
+// startDeliverChild starts the child of round o, its webhook at url,
+// its standard output piped to the harness.
 func startDeliverChild(o deliverOptions, url string) (*deliverChild, error) {
 	cmd := exec.Command(o.Exe, o.Args...)
 	cmd.Env = append(os.Environ(), envDeliverChild+"=1", envDeliverDir+"="+o.Dir, envDeliverURL+"="+url, envDeliverKill+"="+o.KillAt)
@@ -454,6 +459,7 @@ func (s *steppedStore) step(step string) {
 	}
 }
 
+// InsertNotifications is the store's, then the step "written".
 func (s *steppedStore) InsertNotifications(ctx context.Context, ns []models.Notification, from []int64) ([]bool, error) {
 	existed, err := s.Store.InsertNotifications(ctx, ns, from)
 	if err == nil {
@@ -462,6 +468,7 @@ func (s *steppedStore) InsertNotifications(ctx context.Context, ns []models.Noti
 	return existed, err
 }
 
+// InsertInboxEntries is the store's, then the step "placed".
 func (s *steppedStore) InsertInboxEntries(ctx context.Context, ns []models.Notification) ([]bool, error) {
 	taken, err := s.Store.InsertInboxEntries(ctx, ns)
 	if err == nil {
@@ -470,6 +477,7 @@ func (s *steppedStore) InsertInboxEntries(ctx context.Context, ns []models.Notif
 	return taken, err
 }
 
+// InsertAttempt is the store's, then the step "claimed".
 func (s *steppedStore) InsertAttempt(ctx context.Context, a outbound.Attempt) error {
 	err := s.Store.InsertAttempt(ctx, a)
 	if err == nil {
@@ -478,6 +486,7 @@ func (s *steppedStore) InsertAttempt(ctx context.Context, a outbound.Attempt) er
 	return err
 }
 
+// InsertSent is the store's, then the step "sent".
 func (s *steppedStore) InsertSent(ctx context.Context, sender, msg string, n int, at time.Time) error {
 	err := s.Store.InsertSent(ctx, sender, msg, n, at)
 	if err == nil {
@@ -486,8 +495,9 @@ func (s *steppedStore) InsertSent(ctx context.Context, sender, msg string, n int
 	return err
 }
 
+// DequeueNotifications is the store's, chunk by chunk, each chunk
+// then the step "dequeued".
 func (s *steppedStore) DequeueNotifications(ctx context.Context, ids []string) error {
-	// One chunk at a time, so a kill can fall between two.
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), 64)]
 		ids = ids[len(chunk):]

@@ -32,6 +32,8 @@ import (
 	"time"
 )
 
+// main reads the flags, runs the crash test within an hour, prints its counts and exits 1
+// when it failed.
 func main() {
 	if child, code := runDeliverChildIfAsked(); child {
 		os.Exit(code)
