@@ -225,29 +225,12 @@ func (s *Store) honourFloor(ctx context.Context, list string, head int64, limit 
 // those on at most limit slots of its list below cursor ("" for the first
 // page), and the next page's cursor ("" at the end).
 func (s *Store) EntryObjections(ctx context.Context, entryID, cursor string, limit int) ([]models.Objection, string, error) {
-	var at slotCursor
-	if cursor != "" {
-		var err error
-		if at, err = parseCursor(cursor, false); err != nil {
-			return nil, "", err
-		}
-	}
-	slots, refs, next, err := s.pageSlots(ctx, colObjections, objectionList(entryID), at.before, limit)
-	if err != nil {
-		return nil, "", err
-	}
-	docs, err := listedDocs(ctx, s, colObjections, slots, refs, func(d *objectionDoc) []slotRef { return d.Slots }, func(*objectionDoc) bool { return true })
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]models.Objection, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	if next == 0 {
-		return out, "", nil
-	}
-	return out, slotCursor{before: next}.String(), nil
+	return listedRead[objectionDoc, models.Objection]{
+		col:     colObjections,
+		list:    objectionList(entryID),
+		slotsOf: func(d *objectionDoc) []slotRef { return d.Slots },
+		model:   (*objectionDoc).model,
+	}.pageAfter(ctx, s, cursor, limit)
 }
 
 // Objections is every objection to an entry, read from its list page by

@@ -501,3 +501,55 @@ func listedDocs[D any](ctx context.Context, s *Store, col string, slots []slotRe
 	}
 	return out, nil
 }
+
+// listedRead names one list read newest first a page at a time: the
+// collection and the list, how a record names its slots, which records a
+// page shows (keep; nil shows every record on the list) and the model of
+// each. The readers whose page is exactly "slots below the cursor, the
+// records on them, the next cursor" are one listedRead each.
+type listedRead[D, M any] struct {
+	col     string
+	list    string
+	slotsOf func(*D) []slotRef
+	keep    func(*D) bool
+	model   func(*D) M
+}
+
+// pageAfter is the page below cursor, a cursor without a day ("" for the
+// first page); a cursor never given out is models.ErrBadCursor.
+func (r listedRead[D, M]) pageAfter(ctx context.Context, s *Store, cursor string, limit int) ([]M, string, error) {
+	var at slotCursor
+	if cursor != "" {
+		var err error
+		if at, err = parseCursor(cursor, false); err != nil {
+			return nil, "", err
+		}
+	}
+	return r.page(ctx, s, at, limit)
+}
+
+// page reads at most limit slots of r's list below at.before (0: from
+// the head) and returns the models of the records kept, in slot order,
+// and the cursor of the next page on at's day ("" at the end).
+func (r listedRead[D, M]) page(ctx context.Context, s *Store, at slotCursor, limit int) ([]M, string, error) {
+	slots, refs, next, err := s.pageSlots(ctx, r.col, r.list, at.before, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	keep := r.keep
+	if keep == nil {
+		keep = func(*D) bool { return true }
+	}
+	docs, err := listedDocs(ctx, s, r.col, slots, refs, r.slotsOf, keep)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]M, len(docs))
+	for i, d := range docs {
+		out[i] = r.model(d)
+	}
+	if next == 0 {
+		return out, "", nil
+	}
+	return out, slotCursor{day: at.day, before: next}.String(), nil
+}

@@ -175,27 +175,10 @@ func (s *Store) InsertAccessRecords(ctx context.Context, rs []models.AccessRecor
 // most limit slots read below cursor ("" for the first page), and the
 // cursor of the next page ("" at the end).
 func (s *Store) AccessLog(ctx context.Context, residentID, cursor string, limit int) ([]models.AccessRecord, string, error) {
-	var at slotCursor
-	if cursor != "" {
-		var err error
-		if at, err = parseCursor(cursor, false); err != nil {
-			return nil, "", err
-		}
-	}
-	slots, refs, next, err := s.pageSlots(ctx, colAccessLog, accessList(residentID), at.before, limit)
-	if err != nil {
-		return nil, "", err
-	}
-	docs, err := listedDocs(ctx, s, colAccessLog, slots, refs, func(d *accessDoc) []slotRef { return d.Slots }, func(*accessDoc) bool { return true })
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]models.AccessRecord, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	if next == 0 {
-		return out, "", nil
-	}
-	return out, slotCursor{before: next}.String(), nil
+	return listedRead[accessDoc, models.AccessRecord]{
+		col:     colAccessLog,
+		list:    accessList(residentID),
+		slotsOf: func(d *accessDoc) []slotRef { return d.Slots },
+		model:   (*accessDoc).model,
+	}.pageAfter(ctx, s, cursor, limit)
 }

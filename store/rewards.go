@@ -300,22 +300,13 @@ func notFailed(r models.Redemption) bool { return r.Status != models.RedemptionF
 // and the cursor of the next page ("" at the end). A page may hold fewer
 // than limit (refused redemptions are not shown) and still have a next.
 func (s *Store) ResidentRedemptions(ctx context.Context, residentID, cursor string, limit int) ([]models.Redemption, string, error) {
-	var at slotCursor
-	if cursor != "" {
-		var err error
-		if at, err = parseCursor(cursor, false); err != nil {
-			return nil, "", err
-		}
-	}
-	slots, refs, next, err := s.pageSlots(ctx, colRedemptions, "rr:"+residentID, at.before, limit)
-	if err != nil {
-		return nil, "", err
-	}
-	rs, err := s.listedRedemptions(ctx, slots, refs, notFailed)
-	if err != nil || next == 0 {
-		return rs, "", err
-	}
-	return rs, slotCursor{before: next}.String(), nil
+	return listedRead[redemptionDoc, models.Redemption]{
+		col:     colRedemptions,
+		list:    "rr:" + residentID,
+		slotsOf: func(d *redemptionDoc) []slotRef { return d.Slots },
+		keep:    func(d *redemptionDoc) bool { return notFailed(d.model()) },
+		model:   (*redemptionDoc).model,
+	}.pageAfter(ctx, s, cursor, limit)
 }
 
 // DayRedemptions is one page of the redemptions made in [from, to) of a

@@ -113,24 +113,14 @@ func (s *Store) ActivitiesOn(ctx context.Context, communityID, day, cursor strin
 			return nil, "", err
 		}
 	}
-	slots, refs, next, err := s.pageSlots(ctx, colActivities, activityDayList(communityID, day), at.before, limit)
-	if err != nil {
-		return nil, "", err
-	}
-	docs, err := listedDocs(ctx, s, colActivities, slots, refs, func(d *activityDoc) []slotRef { return d.Slots }, func(d *activityDoc) bool {
-		return d.Community == communityID
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]models.Activity, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	if next == 0 {
-		return out, "", nil
-	}
-	return out, slotCursor{day: compact, before: next}.String(), nil
+	at.day = compact // the next page's cursor names the day
+	return listedRead[activityDoc, models.Activity]{
+		col:     colActivities,
+		list:    activityDayList(communityID, day),
+		slotsOf: func(d *activityDoc) []slotRef { return d.Slots },
+		keep:    func(d *activityDoc) bool { return d.Community == communityID },
+		model:   (*activityDoc).model,
+	}.page(ctx, s, at, limit)
 }
 
 // listActivitiesStoredBefore puts the activities stored before the day
@@ -431,29 +421,13 @@ func (s *Store) InsertRecord(ctx context.Context, r models.ServiceRecord) error 
 // page), and the cursor of the next page ("" at the end). Void records are
 // not shown.
 func (s *Store) ResidentRecords(ctx context.Context, residentID, cursor string, limit int) ([]models.ServiceRecord, string, error) {
-	var at slotCursor
-	if cursor != "" {
-		var err error
-		if at, err = parseCursor(cursor, false); err != nil {
-			return nil, "", err
-		}
-	}
-	slots, refs, next, err := s.pageSlots(ctx, colRecords, "sr:"+residentID, at.before, limit)
-	if err != nil {
-		return nil, "", err
-	}
-	docs, err := listedDocs(ctx, s, colRecords, slots, refs, func(d *recordDoc) []slotRef { return d.Slots }, func(d *recordDoc) bool { return d.State != string(models.RecordVoid) })
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]models.ServiceRecord, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	if next == 0 {
-		return out, "", nil
-	}
-	return out, slotCursor{before: next}.String(), nil
+	return listedRead[recordDoc, models.ServiceRecord]{
+		col:     colRecords,
+		list:    "sr:" + residentID,
+		slotsOf: func(d *recordDoc) []slotRef { return d.Slots },
+		keep:    func(d *recordDoc) bool { return d.State != string(models.RecordVoid) },
+		model:   (*recordDoc).model,
+	}.pageAfter(ctx, s, cursor, limit)
 }
 
 // Record returns the service record with id, or models.ErrNotFound.
@@ -765,29 +739,12 @@ func correctionList(communityID string) string { return "corr:" + communityID }
 // below cursor ("" for the first page), and the next page's cursor (""
 // at the end).
 func (s *Store) CommunityCorrections(ctx context.Context, communityID, cursor string, limit int) ([]models.Correction, string, error) {
-	var at slotCursor
-	if cursor != "" {
-		var err error
-		if at, err = parseCursor(cursor, false); err != nil {
-			return nil, "", err
-		}
-	}
-	slots, refs, next, err := s.pageSlots(ctx, colCorrections, correctionList(communityID), at.before, limit)
-	if err != nil {
-		return nil, "", err
-	}
-	docs, err := listedDocs(ctx, s, colCorrections, slots, refs, func(d *correctionDoc) []slotRef { return d.Slots }, func(*correctionDoc) bool { return true })
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]models.Correction, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	if next == 0 {
-		return out, "", nil
-	}
-	return out, slotCursor{before: next}.String(), nil
+	return listedRead[correctionDoc, models.Correction]{
+		col:     colCorrections,
+		list:    correctionList(communityID),
+		slotsOf: func(d *correctionDoc) []slotRef { return d.Slots },
+		model:   (*correctionDoc).model,
+	}.pageAfter(ctx, s, cursor, limit)
 }
 
 // Correction returns the correction with id, or models.ErrNotFound.
