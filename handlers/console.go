@@ -62,11 +62,21 @@ func (h *api) previewImport(kind string) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		out := importPreviewJSON{Kind: pv.Kind, Rows: pv.Rows, OK: len(pv.Problems) == 0, List: make([]problemJSON, len(pv.Problems))}
+		out := importPreviewJSON{
+			Kind: pv.Kind,
+			Rows: pv.Rows,
+			OK:   len(pv.Problems) == 0,
+			List: make([]problemJSON, len(pv.Problems)),
+		}
 		bad := map[int]bool{}
 		zh := wantsChinese(c)
 		for i, pr := range pv.Problems {
-			out.List[i] = problemJSON{pr.Row, pr.Field, pr.Code, pr.Local(zh)}
+			out.List[i] = problemJSON{
+				Row:     pr.Row,
+				Field:   pr.Field,
+				Code:    pr.Code,
+				Message: pr.Local(zh),
+			}
 			bad[pr.Row] = true
 		}
 		out.Bad = len(bad)
@@ -99,7 +109,14 @@ type jobJSON struct {
 // toJobRunJSON converts a job run to its JSON, with empty counts as {} and no
 // finish time while the run is under way.
 func toJobRunJSON(r jobs.Run) jobRunJSON {
-	out := jobRunJSON{ID: r.ID, Job: r.Job, Period: r.Period, Started: r.Started, Counts: r.Counts, Error: r.Error}
+	out := jobRunJSON{
+		ID:      r.ID,
+		Job:     r.Job,
+		Period:  r.Period,
+		Started: r.Started,
+		Counts:  r.Counts,
+		Error:   r.Error,
+	}
 	if out.Counts == nil {
 		out.Counts = map[string]int{}
 	}
@@ -122,7 +139,13 @@ func (h *api) listJobs(c *fiber.Ctx) error {
 		for k, r := range s.Runs {
 			runs[k] = toJobRunJSON(r)
 		}
-		out[i] = jobJSON{Name: s.Name, Schedule: s.Spec, Period: s.Period, Runnable: s.Runnable, Runs: runs}
+		out[i] = jobJSON{
+			Name:     s.Name,
+			Schedule: s.Spec,
+			Period:   s.Period,
+			Runnable: s.Runnable,
+			Runs:     runs,
+		}
 	}
 	return c.JSON(fiber.Map{"jobs": out})
 }

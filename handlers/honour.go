@@ -230,7 +230,17 @@ type objectionJSON struct {
 
 // toObjectionJSON converts an objection to its JSON.
 func toObjectionJSON(o models.Objection) objectionJSON {
-	return objectionJSON{o.ID, o.EntryID, o.ResidentID, o.Reason, o.At, string(o.Status), o.RuledBy, optTime(o.RuledAt), o.Ruling}
+	return objectionJSON{
+		ID:         o.ID,
+		EntryID:    o.EntryID,
+		ResidentID: o.ResidentID,
+		Reason:     o.Reason,
+		At:         o.At,
+		Status:     string(o.Status),
+		RuledBy:    o.RuledBy,
+		RuledAt:    optTime(o.RuledAt),
+		Ruling:     o.Ruling,
+	}
 }
 
 // object answers POST /honour/entries/{id}/objections: a resident objects to a nomination while
@@ -254,11 +264,11 @@ func (h *api) objections(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	found, next, err := h.Honour.Objections(c.UserContext(), principal(c), param(c, "id"), cursor, limit)
+	entryObjections, next, err := h.Honour.Objections(c.UserContext(), principal(c), param(c, "id"), cursor, limit)
 	if err != nil {
 		return err
 	}
-	out := mapEach(found, toObjectionJSON)
+	out := mapEach(entryObjections, toObjectionJSON)
 	return c.JSON(withNext(fiber.Map{"objections": out}, next))
 }
 
@@ -382,7 +392,13 @@ func (h *api) board(c *fiber.Ctx) error {
 	}
 	out := make([]boardRowJSON, len(rows))
 	for i, r := range rows {
-		out[i] = boardRowJSON{r.EntryID, r.Name, r.BuildingName, r.Category, r.ListedSince}
+		out[i] = boardRowJSON{
+			EntryID:     r.EntryID,
+			Name:        r.Name,
+			Building:    r.BuildingName,
+			Category:    r.Category,
+			ListedSince: r.ListedSince,
+		}
 	}
 	return c.JSON(withNext(fiber.Map{"board": out}, next))
 }
@@ -514,7 +530,20 @@ type dutyJSON struct {
 
 // toDutyJSON converts a logged duty to its JSON.
 func toDutyJSON(d models.Duty) dutyJSON {
-	return dutyJSON{d.ID, d.TermID, d.ResidentID, d.Month, d.Duty, d.Evidence, d.PhotoURL, string(d.Status), d.Logged, d.RuledBy, optTime(d.RuledAt), d.Note}
+	return dutyJSON{
+		ID:         d.ID,
+		TermID:     d.TermID,
+		ResidentID: d.ResidentID,
+		Month:      d.Month,
+		Duty:       d.Duty,
+		Evidence:   d.Evidence,
+		PhotoURL:   d.PhotoURL,
+		Status:     string(d.Status),
+		Logged:     d.Logged,
+		RuledBy:    d.RuledBy,
+		RuledAt:    optTime(d.RuledAt),
+		Note:       d.Note,
+	}
 }
 
 // logDutyRequest is the body of POST /duties.
@@ -598,7 +627,17 @@ type starJSON struct {
 
 // toStarJSON converts a household's star record to its JSON, naming its level.
 func toStarJSON(r models.StarRecord) starJSON {
-	return starJSON{r.HouseholdID, r.Year, r.Level, models.StarNames[r.Level], r.Computed, int64(r.Points), r.Listed, r.Why, r.LoweredReason}
+	return starJSON{
+		HouseholdID:   r.HouseholdID,
+		Year:          r.Year,
+		Level:         r.Level,
+		LevelName:     models.StarNames[r.Level],
+		Computed:      r.Computed,
+		Points:        int64(r.Points),
+		Listed:        r.Listed,
+		Why:           r.Why,
+		LoweredReason: r.LoweredReason,
+	}
 }
 
 // yearParam parses a year from 2000 to 9999; anything else is 400 VALIDATION_FAILED.

@@ -158,9 +158,21 @@ type preferencesJSON struct {
 
 // toPreferencesJSON converts notification preferences to their JSON.
 func toPreferencesJSON(p inbox.Preferences) preferencesJSON {
-	return preferencesJSON{Language: string(p.Language), Categories: mapEach(p.Categories, func(s inbox.CategorySetting) categorySettingJSON {
-		return categorySettingJSON{Category: string(s.Category), NameZh: s.Category.Zh(), Enabled: s.Enabled, Locked: s.Locked}
-	})}
+	return preferencesJSON{
+		Language:   string(p.Language),
+		Categories: mapEach(p.Categories, toCategorySettingJSON),
+	}
+}
+
+// toCategorySettingJSON converts one category's notification setting to
+// its JSON, with the category's Chinese name.
+func toCategorySettingJSON(s inbox.CategorySetting) categorySettingJSON {
+	return categorySettingJSON{
+		Category: string(s.Category),
+		NameZh:   s.Category.Zh(),
+		Enabled:  s.Enabled,
+		Locked:   s.Locked,
+	}
 }
 
 // notificationPreferences answers GET /me/notification-preferences: the caller's language and

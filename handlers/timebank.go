@@ -113,7 +113,19 @@ type activityJSON struct {
 
 // toActivityJSON converts an activity to its JSON.
 func toActivityJSON(a models.Activity) activityJSON {
-	return activityJSON{a.ID, a.Title, a.Category, a.Place, a.Organisation, a.Start, a.End, a.Capacity, int64(a.MaxMinutes), a.SelfCheckin, a.CreatedBy}
+	return activityJSON{
+		ID:           a.ID,
+		Title:        a.Title,
+		Category:     a.Category,
+		Place:        a.Place,
+		Organisation: a.Organisation,
+		Start:        a.Start,
+		End:          a.End,
+		Capacity:     a.Capacity,
+		MaxMinutes:   int64(a.MaxMinutes),
+		SelfCheckin:  a.SelfCheckin,
+		CreatedBy:    a.CreatedBy,
+	}
 }
 
 // signupJSON is one resident's place at an activity.
@@ -818,7 +830,13 @@ func (h *api) certificate(c *fiber.Ctx, residentID string) error {
 	}
 	lines := make([]line, len(cert.Lines))
 	for i, l := range cert.Lines {
-		lines[i] = line{l.Category, int64(l.Minutes), hoursText(l.Minutes), l.Records, l.Organisations}
+		lines[i] = line{
+			Category:      l.Category,
+			Minutes:       int64(l.Minutes),
+			Hours:         hoursText(l.Minutes),
+			Records:       l.Records,
+			Organisations: l.Organisations,
+		}
 	}
 	return c.JSON(fiber.Map{
 		"resident_id":   cert.Resident.ID,
