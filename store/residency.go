@@ -105,6 +105,7 @@ func (s *Store) EraseResident(ctx context.Context, id, pseudonym string, at time
 		_, err := s.c(colDirLists).UpdateMany(ctx, bson.D{{Key: "ref", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "ref", Value: ""}}}})
 		return err
 	})
+	s.dirSlots.forget()
 	if err != nil {
 		return s.count(mapErr("update "+colDirLists, err), "update "+colDirLists)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -80,31 +81,25 @@ func (s *Store) SearchResidents(ctx context.Context, communityID, q string, curs
 	if list == "" {
 		return []models.Resident{}, "", nil
 	}
-	refs, next, err := s.pageSearch(ctx, list, cursor, limit)
-	if err != nil {
-		return nil, "", err
-	}
-	found := make([]*models.Resident, len(refs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i, ref := range refs {
-		g.Go(func() error {
-			var d residentDoc
-			err := s.findByID(gctx, colResidents, ref, &d)
-			if errors.Is(err, models.ErrNotFound) {
-				return nil
-			}
-			if err != nil || d.Community != communityID {
-				return err
-			}
-			r, err := s.residentModel(d)
-			if err == nil && match(r) {
-				found[i] = &r
-			}
+	found := make([]*models.Resident, max(limit, 0))
+	next, err := s.pageSearch(ctx, list, cursor, limit, func(ctx context.Context, i int, ref string) error {
+		var d residentDoc
+		err := s.findByID(ctx, colResidents, ref, &d)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil
+		}
+		// An erased resident is skipped even on a slot read before its
+		// erasure made it a tombstone.
+		if err != nil || d.Community != communityID || d.Erased != nil {
 			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
+		}
+		r, err := s.residentModel(d)
+		if err == nil && match(r) {
+			found[i] = &r
+		}
+		return err
+	})
+	if err != nil {
 		return nil, "", err
 	}
 	out := []models.Resident{}
@@ -123,27 +118,19 @@ func (s *Store) SearchResidents(ctx context.Context, communityID, q string, curs
 // the next page's cursor ("" at the end).
 func (s *Store) SearchHouseholds(ctx context.Context, communityID, room, cursor string, limit int) ([]models.Household, string, error) {
 	room = strings.TrimSpace(room)
-	refs, next, err := s.pageSearch(ctx, householdSearchList(communityID, room), cursor, limit)
+	found := make([]*householdDoc, max(limit, 0))
+	next, err := s.pageSearch(ctx, householdSearchList(communityID, room), cursor, limit, func(ctx context.Context, i int, ref string) error {
+		var d householdDoc
+		err := s.findByID(ctx, colHouseholds, ref, &d)
+		if errors.Is(err, models.ErrNotFound) {
+			return nil
+		}
+		if err == nil && d.Community == communityID && d.Room == room {
+			found[i] = &d
+		}
+		return err
+	})
 	if err != nil {
-		return nil, "", err
-	}
-	found := make([]*householdDoc, len(refs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i, ref := range refs {
-		g.Go(func() error {
-			var d householdDoc
-			err := s.findByID(gctx, colHouseholds, ref, &d)
-			if errors.Is(err, models.ErrNotFound) {
-				return nil
-			}
-			if err == nil && d.Community == communityID && d.Room == room {
-				found[i] = &d
-			}
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
 		return nil, "", err
 	}
 	out := []models.Household{}
@@ -155,29 +142,101 @@ func (s *Store) SearchHouseholds(ctx context.Context, communityID, room, cursor 
 	return out, next, nil
 }
 
-// pageSearch reads one page of a search list's refs below cursor.
-func (s *Store) pageSearch(ctx context.Context, list, cursor string, limit int) ([]string, string, error) {
+// pageSearch reads one page of a search list below cursor ("" first):
+// at most limit slots, newest first, eight at a time, each slot's record
+// read by read (given the slot's place on the page and its ref) as soon as
+// the slot is known; a tombstone is skipped. It returns the next page's
+// cursor ("" at the end). A slot is never changed but by an erasure, which
+// makes it a tombstone, so the slots read are kept in this process
+// (slotCache): a page read again costs the list's head and its records.
+func (s *Store) pageSearch(ctx context.Context, list, cursor string, limit int, read func(ctx context.Context, i int, ref string) error) (string, error) {
 	var at slotCursor
 	if cursor != "" {
 		var err error
 		if at, err = parseCursor(cursor, false); err != nil {
-			return nil, "", err
+			return "", err
 		}
 	}
-	_, refs, next, err := s.pageSlots(ctx, colDirLists, list, at.before, limit)
+	head, err := s.listHead(ctx, colDirLists, list)
 	if err != nil {
-		return nil, "", err
+		return "", err
 	}
-	kept := refs[:0]
-	for _, r := range refs {
-		if r != "" {
-			kept = append(kept, r)
-		}
+	before := at.before
+	switch {
+	case before <= 0:
+		before = head + 1
+	case before > head+1:
+		return "", badCursor(cursor)
 	}
-	if next == 0 {
-		return kept, "", nil
+	low := max(1, before-int64(limit))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i := range int(before - low) {
+		id := slotID(list, before-1-int64(i))
+		g.Go(func() error {
+			ref, ok := s.dirSlots.get(id)
+			if !ok {
+				var d listSlotDoc
+				err := s.findByID(gctx, colDirLists, id, &d)
+				if errors.Is(err, models.ErrNotFound) {
+					return nil // not possible below the head; read as empty
+				}
+				if err != nil {
+					return err
+				}
+				ref = d.Ref
+				s.dirSlots.put(id, ref)
+			}
+			if ref == "" {
+				return nil
+			}
+			return read(gctx, i, ref)
+		})
 	}
-	return kept, slotCursor{before: next}.String(), nil
+	if err := g.Wait(); err != nil {
+		return "", err
+	}
+	if low <= 1 {
+		return "", nil
+	}
+	return slotCursor{before: low}.String(), nil
+}
+
+// slotCacheSize bounds slotCache: past it the cache starts again empty.
+const slotCacheSize = 1 << 16
+
+// slotCache is the search lists' slots this process has read, slot _id
+// to ref. Slots are inserted once and changed only by an erasure (to a
+// tombstone), which empties the cache; a reader in another process is
+// covered by the resident's own erased mark.
+type slotCache struct {
+	mu   sync.Mutex
+	refs map[string]string
+}
+
+// get returns the ref of slot id, and whether it is known.
+func (c *slotCache) get(id string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ref, ok := c.refs[id]
+	return ref, ok
+}
+
+// put records that slot id points at ref.
+func (c *slotCache) put(id, ref string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.refs == nil || len(c.refs) >= slotCacheSize {
+		c.refs = make(map[string]string)
+	}
+	c.refs[id] = ref
+}
+
+// forget empties the cache.
+func (c *slotCache) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refs = nil
 }
 
 // listDirectoryStoredBefore puts the residents and households stored

@@ -23,6 +23,7 @@ type Store struct {
 	embedded *Embedded
 	writer   chan struct{} // embedded store only: one write at a time
 	heads    listHeads     // the last slot of each list, as far as known
+	dirSlots slotCache     // the search lists' slots read (search.go)
 	// onError is told about every store error that is not a not-found or
 	// a duplicate key (those are answers, not failures), for metrics.
 	onError func(op string)
