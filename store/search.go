@@ -58,6 +58,12 @@ func (s *Store) listResident(ctx context.Context, r models.Resident, lists []str
 	return err
 }
 
+// SearchPageMax is the most residents a page of a search holds, whatever
+// limit asks: each one shown costs its slot, its record and an access
+// record (docs/PERFORMANCE.md, "Residents search"); the page says where the
+// next starts.
+const SearchPageMax = 20
+
 // SearchResidents is one page of a community's residents whose name holds
 // q, or whose phone ends in q's four digits (q may be the masked number
 // 138****1234), the latest listed first: at most limit slots of one list
@@ -67,6 +73,7 @@ func (s *Store) listResident(ctx context.Context, r models.Resident, lists []str
 // are.
 func (s *Store) SearchResidents(ctx context.Context, communityID, q string, cursor string, limit int) ([]models.Resident, string, error) {
 	q = strings.TrimSpace(q)
+	limit = min(limit, SearchPageMax)
 	match := func(r models.Resident) bool { return strings.Contains(r.Name, q) }
 	var list string
 	if m := phoneSuffixPattern.FindStringSubmatch(q); m != nil {

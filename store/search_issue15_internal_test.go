@@ -1,0 +1,160 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/linli-community/linli/models"
+)
+
+// searchResident is resident i of community c1, named name, phone ending 0042.
+func searchResident(i int, name string) models.Resident {
+	return models.Resident{
+		ID:          fmt.Sprintf("sr%03d", i),
+		CommunityID: "c1",
+		Name:        name,
+		Phone:       "13900000042",
+		BirthYear:   1950,
+		Created:     time.Date(2026, 1, 1, 0, i, 0, 0, time.UTC),
+	}
+}
+
+// sealedListsStore is listsStore with personal fields sealed (storetest's keys).
+func sealedListsStore(t *testing.T) *Store {
+	t.Helper()
+	s := listsStore(t)
+	s.UseDataKeys(searchTestKeys(t))
+	return s
+}
+
+// searchTestKeys are storetest's data keys.
+func searchTestKeys(t *testing.T) *DataKeys {
+	t.Helper()
+	keys, err := ParseDataKeys("test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// A page of a residents search holds at most SearchPageMax residents,
+// whatever limit asks, and its cursor leads to the rest.
+func TestIssue15_Search_PageIsAtMostSearchPageMax(t *testing.T) {
+	t.Parallel()
+	s := sealedListsStore(t)
+	ctx := context.Background()
+	for i := range 25 {
+		if err := s.InsertResident(ctx, searchResident(i, fmt.Sprintf("居民%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{"居民", "0042"} {
+		first, next, err := s.SearchResidents(ctx, "c1", q, "", 50)
+		if err != nil || len(first) != SearchPageMax || next == "" {
+			t.Fatalf("q=%s: first page of %d, next %q, %v; want %d and a next", q, len(first), next, err, SearchPageMax)
+		}
+		rest, next, err := s.SearchResidents(ctx, "c1", q, next, 50)
+		if err != nil || len(rest) != 25-SearchPageMax || next != "" {
+			t.Fatalf("q=%s: second page of %d, next %q, %v", q, len(rest), next, err)
+		}
+		seen := map[string]bool{}
+		for _, r := range append(first, rest...) {
+			seen[r.ID] = true
+		}
+		if len(seen) != 25 {
+			t.Fatalf("q=%s: the two pages hold %d residents; want 25", q, len(seen))
+		}
+	}
+}
+
+// A process that read a search list before another process erased a
+// resident holds the slot pointing at them (slotCache); the search still
+// skips the erased resident, even when their pseudonym holds the query.
+func TestIssue15_Search_ErasedResidentSkippedOnASlotReadBefore(t *testing.T) {
+	t.Parallel()
+	s := sealedListsStore(t)
+	ctx := context.Background()
+	for i, name := range []string{"居民甲", "居民乙"} {
+		if err := s.InsertResident(ctx, searchResident(i, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if found, _, err := s.SearchResidents(ctx, "c1", "居民", "", 20); err != nil || len(found) != 2 {
+		t.Fatalf("before erasure: %d found, %v", len(found), err)
+	}
+	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	other.UseDataKeys(searchTestKeys(t))
+	if err := other.EraseResident(ctx, "sr000", "居民已注销", time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	found, _, err := s.SearchResidents(ctx, "c1", "居民", "", 20)
+	if err != nil || len(found) != 1 || found[0].ID != "sr001" {
+		t.Fatalf("after another process erased sr000 the search found %+v, %v; want sr001 alone", found, err)
+	}
+}
+
+// Eight staff pages recording reads of the same residents at once each
+// put one record per resident on that resident's access list: every
+// record listed once, the lists dense.
+func TestIssue15_Search_ConcurrentPagesRecordEveryReadOnce(t *testing.T) {
+	t.Parallel()
+	s := listsStore(t)
+	ctx := context.Background()
+	const pages, residents = 8, 12
+	at := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make(chan error, pages)
+	for p := range pages {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rs := make([]models.AccessRecord, residents)
+			for i := range rs {
+				rs[i] = models.AccessRecord{
+					ID:          fmt.Sprintf("a%d-%d", p, i),
+					ResidentID:  fmt.Sprintf("r%d", i),
+					CommunityID: "c1",
+					ActorID:     "staff1",
+					ActorRoles:  []models.Role{models.RoleStaff},
+					Kind:        models.AccessResidentList,
+					At:          at,
+				}
+			}
+			<-start
+			errs <- s.InsertAccessRecords(ctx, rs)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range residents {
+		id := fmt.Sprintf("r%d", i)
+		recs, next, err := s.AccessLog(ctx, id, "", 50)
+		if err != nil || next != "" || len(recs) != pages {
+			t.Fatalf("%s's access log: %d records, next %q, %v; want %d", id, len(recs), next, err, pages)
+		}
+		seen := map[string]bool{}
+		for _, r := range recs {
+			seen[r.ID] = true
+		}
+		if len(seen) != pages {
+			t.Fatalf("%s's access log lists %d distinct records of %d", id, len(seen), len(recs))
+		}
+		if head, err := s.listHead(ctx, colAccessLog, accessList(id)); err != nil || head != pages {
+			t.Fatalf("%s's access list ends at slot %d (%v); want %d", id, head, err, pages)
+		}
+	}
+}
