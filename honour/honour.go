@@ -61,6 +61,8 @@ type Store interface {
 	Op(ctx context.Context, id string) (ledger.Op, error)
 	// EachCommunityEntry streams a community's entries with from <= at < to.
 	EachCommunityEntry(ctx context.Context, communityID string, from, to time.Time, fn func(models.Entry) error) error
+
+	RankStore
 }
 
 // HeadAppointer keeps Building.HeadID and the building_head role; the
