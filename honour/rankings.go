@@ -60,6 +60,34 @@ func (s *Service) SummariseRankings(ctx context.Context, now time.Time) (int, er
 	}
 }
 
+// FirstRankingSummaries sums the rankings of every community that has no
+// summary yet, as of now, and returns how many it summed. The service runs
+// it at every start, in the background, so that a ranking almost never
+// sums on a request; on later starts it costs one lookup per community.
+func (s *Service) FirstRankingSummaries(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	for after := ""; ; {
+		cs, err := s.store.Communities(ctx, after, 100)
+		if err != nil || len(cs) == 0 {
+			return n, err
+		}
+		for _, c := range cs {
+			_, err := s.store.RankState(ctx, c.ID)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, models.ErrNotFound) {
+				return n, fmt.Errorf("rankings summary of %s: %w", c.ID, err)
+			}
+			if _, err := s.summariseRankings(ctx, c, now); err != nil {
+				return n, fmt.Errorf("rankings summary of %s: %w", c.ID, err)
+			}
+			n++
+		}
+		after = cs[len(cs)-1].ID
+	}
+}
+
 // zoneCache is the time zone of each community an entry names, looked up
 // once per run.
 type zoneCache struct {
