@@ -12,6 +12,7 @@ import (
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
+	"golang.org/x/sync/singleflight"
 )
 
 // Store is what the honour roll, building heads and star households
@@ -82,6 +83,10 @@ type Service struct {
 	newID    func() string
 	now      func() time.Time
 	notify   community.Notifier
+
+	// firstRanks joins the first rankings summaries of one community that
+	// requests start together (rankSummary).
+	firstRanks singleflight.Group
 }
 
 // New returns the honour service.

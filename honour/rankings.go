@@ -368,7 +368,13 @@ func (s *Service) countRank(ctx context.Context, a *models.RankAccount, e models
 func (s *Service) rankSummary(ctx context.Context, c models.Community, months []string) (map[string]models.RankMonth, time.Time, error) {
 	st, err := s.store.RankState(ctx, c.ID)
 	if errors.Is(err, models.ErrNotFound) {
-		st, err = s.summariseRankings(ctx, c, s.now())
+		// The requests that find no summary at once (a screen asks for
+		// twelve months together) share one run in this process.
+		var v any
+		v, err, _ = s.firstRanks.Do(c.ID, func() (any, error) { return s.summariseRankings(ctx, c, s.now()) })
+		if err == nil {
+			st = v.(models.RankState)
+		}
 	}
 	if err != nil {
 		return nil, time.Time{}, err
