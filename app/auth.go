@@ -87,6 +87,8 @@ type cachedSessions struct {
 	cache *auth.SessionCache
 }
 
+// RevokeSession revokes session id in the store and forgets it in this replica's cache, so
+// its tokens stop working here at once.
 func (c cachedSessions) RevokeSession(ctx context.Context, id, reason string, at time.Time) error {
 	err := c.Store.RevokeSession(ctx, id, reason, at)
 	c.cache.Forget(id)

@@ -15,6 +15,8 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
+// seedCommand is `linli seed`: it opens the store and loads the demo community when the
+// store is empty, printing its logins to stdout.
 func seedCommand(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
 	sys, err := open(ctx, cfg, log)
 	if err != nil {

@@ -24,6 +24,8 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
+// maskAttr is the loggers' ReplaceAttr: it drops the value of a secret attribute
+// (secretKeys) and masks the phone numbers in strings, errors and values logged whole.
 func maskAttr(_ []string, a slog.Attr) slog.Attr {
 	k := strings.ToLower(a.Key)
 	for _, s := range secretKeys {
@@ -47,4 +49,5 @@ func maskAttr(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
+// maskPhones returns s with every phone number in it masked (138****5678).
 func maskPhones(s string) string { return models.MaskPhonesIn(s) }

@@ -32,6 +32,8 @@ import (
 	_ "time/tzdata" // Asia/Shanghai must resolve on a machine without tzdata
 )
 
+// main runs linli with the process's arguments and environment until SIGINT or SIGTERM,
+// and exits with run's exit code (1 with the error printed for any other error).
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -48,6 +50,7 @@ func main() {
 // exitCode ends the process with a code and no further message.
 type exitCode int
 
+// Error says which exit code e is.
 func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
 
 // run is main without the process: arguments, environment and output are

@@ -26,6 +26,9 @@ type metrics struct {
 	storeErrs *prometheus.CounterVec
 }
 
+// newMetrics registers the service's Prometheus metrics (requests, latency, ledger
+// postings, replays, job runs and durations, store errors) with the Go and process
+// collectors on a registry of its own.
 func newMetrics() *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),

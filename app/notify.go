@@ -153,6 +153,8 @@ func (s *system) wireNotify() error {
 // expiryRules gives the reminders a community's zone and points lifetime.
 type expiryRules struct{ sys *system }
 
+// ExpiryRules returns the community's time zone and the points lifetime (in months) of the
+// policy in force now.
 func (r expiryRules) ExpiryRules(ctx context.Context, communityID string) (*time.Location, int, error) {
 	c, err := r.sys.store.Community(ctx, communityID)
 	if err != nil {
@@ -316,6 +318,8 @@ func (w awardNoticeSweep) SweepAwardNotices(ctx context.Context) (int, error) {
 // reminderJob is the reminders as the points-reminders job calls them.
 type reminderJob struct{ r *inbox.Reminders }
 
+// RemindExpiring sends the expiring-points reminders of month m at stage, and returns what
+// it counted.
 func (j reminderJob) RemindExpiring(ctx context.Context, m models.Month, stage string) (jobs.Counts, error) {
 	n, err := j.r.RemindExpiring(ctx, m, inbox.ReminderStage(stage))
 	return n.Map(), err

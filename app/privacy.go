@@ -230,26 +230,35 @@ func owner(r models.Resident) models.Principal {
 	}
 }
 
+// Household returns the household with id.
 func (x exportSources) Household(ctx context.Context, id string) (models.Household, error) {
 	return x.sys.store.Household(ctx, id)
 }
 
+// ServiceRecords returns a page of r's service records as r sees them, and the cursor of
+// the next.
 func (x exportSources) ServiceRecords(ctx context.Context, r models.Resident, cursor string, limit int) ([]models.ServiceRecord, string, error) {
 	return x.sys.timebank.MyRecords(ctx, owner(r), cursor, limit)
 }
 
+// Entries returns a page of r's ledger entries of asset older than before, and the cursor
+// of the next.
 func (x exportSources) Entries(ctx context.Context, r models.Resident, asset models.Asset, before int64, limit int) ([]models.Entry, int64, error) {
 	return x.sys.accounts.History(ctx, owner(r), r.ID, asset, before, limit)
 }
 
+// Redemptions returns a page of r's redemptions as r sees them, and the cursor of the
+// next.
 func (x exportSources) Redemptions(ctx context.Context, r models.Resident, cursor string, limit int) ([]models.Redemption, string, error) {
 	return x.sys.rewards.MyRedemptions(ctx, owner(r), cursor, limit)
 }
 
+// HonourEntries returns the honour-roll entries naming r or r's household.
 func (x exportSources) HonourEntries(ctx context.Context, r models.Resident) ([]models.HonourEntry, error) {
 	return x.sys.honour.MyEntries(ctx, owner(r))
 }
 
+// Notifications returns a page of r's notifications, and the cursor of the next.
 func (x exportSources) Notifications(ctx context.Context, r models.Resident, cursor string, limit int) ([]models.Notification, string, error) {
 	page, err := x.sys.inbox.List(ctx, owner(r), cursor, limit)
 	return page.Notifications, page.Next, err

@@ -18,6 +18,7 @@ import (
 // developer's machine and is never loaded into a MongoDB unless asked for.
 const demoPassword = "linli-demo-2026"
 
+// demoLogin is one demo login `linli seed` prints: phone, name, role and a note.
 type demoLogin struct {
 	phone, name, role, note string
 }

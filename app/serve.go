@@ -131,6 +131,8 @@ func (s *system) scheduler() *cron.Cron {
 	return c
 }
 
+// slogPrintf is the scheduler's Printf logger, writing to slog at debug level.
 type slogPrintf struct{ log *slog.Logger }
 
+// Printf logs the formatted message at debug level.
 func (l slogPrintf) Printf(format string, args ...any) { l.log.Debug(fmt.Sprintf(format, args...)) }

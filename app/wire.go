@@ -244,6 +244,8 @@ func (s *system) close() {
 	}
 }
 
+// httpApp builds the HTTP server: the API, /metrics, and the web screens for every other
+// GET.
 func (s *system) httpApp() *fiber.App {
 	app := handlers.New(s.deps, handlers.Options{BodyLimit: s.cfg.BodyLimit, RequestTimeout: s.cfg.RequestTimeout})
 	// Prometheus scrapes this; it says nothing about residents. Behind a
@@ -253,6 +255,7 @@ func (s *system) httpApp() *fiber.App {
 	return app
 }
 
+// scheduledJob is a job and its cron schedule.
 type scheduledJob struct {
 	spec string // cron, in the configured time zone
 	job  jobs.Job
@@ -345,14 +348,17 @@ type levelFloor struct {
 	min slog.Level
 }
 
+// Enabled reports whether l is at least the floor and the wrapped handler takes it.
 func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.min && h.Handler.Enabled(ctx, l)
 }
 
+// WithAttrs returns the wrapped handler with attributes as, under the same floor.
 func (h levelFloor) WithAttrs(as []slog.Attr) slog.Handler {
 	return levelFloor{h.Handler.WithAttrs(as), h.min}
 }
 
+// WithGroup returns the wrapped handler with group name, under the same floor.
 func (h levelFloor) WithGroup(name string) slog.Handler {
 	return levelFloor{h.Handler.WithGroup(name), h.min}
 }

@@ -409,6 +409,8 @@ func cleanPlates(in []string) ([]string, error) {
 	return out, nil
 }
 
+// household returns household id of the caller's community; another community's is
+// ErrNotFound.
 func (s *Service) household(ctx context.Context, p models.Principal, id string) (models.Household, error) {
 	h, err := s.store.Household(ctx, id)
 	if err != nil {
@@ -495,6 +497,8 @@ func (n *NewResident) check(now time.Time) error {
 	return checkPassword(n.Password)
 }
 
+// checkBirthYear refuses a birth year (0 for none) before 1900 or after now's year
+// (ErrValidation).
 func checkBirthYear(y int, now time.Time) error {
 	if y != 0 && (y < 1900 || y > now.Year()) {
 		return models.ErrValidation.Withf("出生年份须在 1900 到 %d 之间。", "birth_year must be between 1900 and %d", now.Year())
@@ -502,6 +506,8 @@ func checkBirthYear(y int, now time.Time) error {
 	return nil
 }
 
+// checkPassword refuses an initial password whose length is outside the allowed range or
+// that is not UTF-8 (ErrValidation).
 func checkPassword(pw string) error {
 	if n := utf8.RuneCountInString(pw); n < minPasswordLen || n > maxPasswordLen || !utf8.ValidString(pw) {
 		return models.ErrValidation.Withf("初始密码长度须为 %d 到 %d 个字符。", "initial password must be %d to %d characters", minPasswordLen, maxPasswordLen)
@@ -509,6 +515,7 @@ func checkPassword(pw string) error {
 	return nil
 }
 
+// phoneTaken is the ErrAlreadyExists refusal of a phone number that is registered already.
 func phoneTaken() error {
 	return models.ErrAlreadyExists.Withf("该手机号已经注册过了。", "this phone number is already registered")
 }
@@ -639,14 +646,14 @@ func (s *Service) checkPartnerRole(ctx context.Context, p models.Principal, role
 	case !has:
 		return nil
 	}
-	pt, err := s.store.Partner(ctx, id)
-	if errors.Is(err, models.ErrNotFound) || (err == nil && pt.CommunityID != p.CommunityID) {
+	partner, err := s.store.Partner(ctx, id)
+	if errors.Is(err, models.ErrNotFound) || (err == nil && partner.CommunityID != p.CommunityID) {
 		return models.ErrNotFound.Withf("%s：没有这个合作方。", "%s: no such partner", field)
 	}
 	if err != nil {
 		return fmt.Errorf("check %s: %w", field, err)
 	}
-	if merchant && pt.Kind != models.PartnerMerchant {
+	if merchant && partner.Kind != models.PartnerMerchant {
 		return models.ErrValidation.Withf("%s 须为商户。", "%s must name a merchant", field)
 	}
 	return nil
@@ -683,6 +690,8 @@ type ResidentUpdate struct {
 	PartnerID   *string
 }
 
+// staffOnly reports whether u changes a field only staff may change: the household, roles,
+// merchant or partner.
 func (u ResidentUpdate) staffOnly() bool {
 	return u.HouseholdID != nil || u.Roles != nil || u.MerchantID != nil || u.PartnerID != nil
 }
@@ -874,15 +883,15 @@ func (s *Service) CreatePartner(ctx context.Context, p models.Principal, kind mo
 	if name, err = models.CleanText("name", name, 60); err != nil {
 		return models.Partner{}, err
 	}
-	pt := models.Partner{ID: s.newID(), CommunityID: p.CommunityID, Kind: kind, Name: name, Created: s.stamp()}
-	err = s.store.InsertPartner(ctx, pt)
+	partner := models.Partner{ID: s.newID(), CommunityID: p.CommunityID, Kind: kind, Name: name, Created: s.stamp()}
+	err = s.store.InsertPartner(ctx, partner)
 	if errors.Is(err, models.ErrConflict) {
 		return models.Partner{}, models.ErrAlreadyExists.Withf("已有同名的合作方。", "a partner with this name exists")
 	}
 	if err != nil {
 		return models.Partner{}, fmt.Errorf("create partner: %w", err)
 	}
-	return pt, nil
+	return partner, nil
 }
 
 // ListPartners lists the caller's community's partners, only those of kind

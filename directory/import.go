@@ -70,6 +70,7 @@ type ImportRejection struct {
 	Problems []models.ImportProblem
 }
 
+// Error says that the import was rejected and how many problems it had.
 func (e *ImportRejection) Error() string {
 	return fmt.Sprintf("%s: %d problems", models.ErrImportRejected.Code, len(e.Problems))
 }
@@ -296,6 +297,8 @@ func eachRow(ctx context.Context, n int, fn func(ctx context.Context, i int) err
 	return ctx.Err()
 }
 
+// capProblems returns at most maxProblems problems, the last of them saying how many more
+// were left out.
 func capProblems(ps []models.ImportProblem) []models.ImportProblem {
 	if len(ps) <= maxProblems {
 		return ps
@@ -307,6 +310,7 @@ func capProblems(ps []models.ImportProblem) []models.ImportProblem {
 	return ps
 }
 
+// sortProblems orders problems by row, keeping each row's in the order found.
 func sortProblems(ps []models.ImportProblem) {
 	slices.SortStableFunc(ps, func(a, b models.ImportProblem) int { return a.Row - b.Row })
 }
@@ -337,7 +341,6 @@ var importColumns = map[string][]column{
 	},
 }
 
-// record is one data row: its row number and its fields by column name.
 // breaks counts the line breaks inside a record's cells: the lines of the
 // file it spans beyond its first.
 func breaks(fields []string) int {
@@ -348,6 +351,7 @@ func breaks(fields []string) int {
 	return n
 }
 
+// record is one data row: its row number and its fields by column name.
 type record struct {
 	row    int
 	fields map[string]string
@@ -482,6 +486,7 @@ func readCSV(data []byte, cols []column) ([]models.ImportProblem, []record, erro
 	return nil, out, nil
 }
 
+// blank reports whether every field is empty or white space.
 func blank(fields []string) bool {
 	for _, f := range fields {
 		if strings.TrimSpace(f) != "" {
@@ -543,6 +548,8 @@ type placeIndex struct {
 	households map[householdKey]string
 }
 
+// places returns the community's buildings by name and households by building and room, to
+// check a file's rows against.
 func (s *Service) places(ctx context.Context, communityID string) (placeIndex, error) {
 	bs, err := s.store.Buildings(ctx, communityID, "", 0)
 	if err != nil {
@@ -564,14 +571,19 @@ func (s *Service) places(ctx context.Context, communityID string) (placeIndex, e
 
 // --- households ---
 
+// householdRows is a checked households file: the households to write and their rows in
+// the file.
 type householdRows struct {
 	s    *Service
 	rows []models.Household
 	line []int
 }
 
+// len returns the number of households to write.
 func (h *householdRows) len() int { return len(h.rows) }
 
+// write inserts household i; one this import wrote before counts as written, a room taken
+// since the check is a problem.
 func (h *householdRows) write(ctx context.Context, i int) (*models.ImportProblem, error) {
 	err := h.s.store.InsertHousehold(ctx, h.rows[i])
 	if !errors.Is(err, models.ErrConflict) {
@@ -592,10 +604,14 @@ func (h *householdRows) write(ctx context.Context, i int) (*models.ImportProblem
 	}, nil
 }
 
+// undo deletes household i.
 func (h *householdRows) undo(ctx context.Context, i int) error {
 	return h.s.store.DeleteHousehold(ctx, h.rows[i].ID)
 }
 
+// checkHouseholds checks each row of a households file against the file and the store: the
+// building exists, the room is new and not repeated, the plates are clean. It returns the
+// households to write, with ids derived from the import's op id, and every problem found.
 func (s *Service) checkHouseholds(ctx context.Context, p models.Principal, opID string, recs []record) (importRows, []models.ImportProblem, error) {
 	ix, err := s.places(ctx, p.CommunityID)
 	if err != nil {
@@ -648,6 +664,8 @@ func (s *Service) checkHouseholds(ctx context.Context, p models.Principal, opID 
 
 // --- residents ---
 
+// residentRows is a checked residents file: the residents to write, their initial
+// passwords and rows in the file, and whose logins are in already.
 type residentRows struct {
 	s     *Service
 	rows  []models.Resident
@@ -657,8 +675,11 @@ type residentRows struct {
 	check []int  // index of the row's problems in the check's list
 }
 
+// len returns the number of residents to write.
 func (r *residentRows) len() int { return len(r.rows) }
 
+// write inserts resident i's login, then the resident; a row this import wrote before
+// counts as written, a phone registered since the check is a problem.
 func (r *residentRows) write(ctx context.Context, i int) (*models.ImportProblem, error) {
 	res := r.rows[i]
 	if !r.login[i] {
@@ -699,6 +720,7 @@ func (r *residentRows) write(ctx context.Context, i int) (*models.ImportProblem,
 	return nil, err
 }
 
+// undo deletes resident i and its login, leaving a login that is someone else's.
 func (r *residentRows) undo(ctx context.Context, i int) error {
 	res := r.rows[i]
 	if err := r.s.store.DeleteResident(ctx, res.ID); err != nil {
@@ -728,6 +750,9 @@ var importableRoles = map[models.Role]bool{
 	models.RoleStaff:    true,
 }
 
+// checkResidents checks each row of a residents file against the file and the store, and
+// returns the residents to write, with ids derived from the import's op id, and every
+// problem found.
 func (s *Service) checkResidents(ctx context.Context, p models.Principal, opID string, recs []record) (importRows, []models.ImportProblem, error) {
 	ix, err := s.places(ctx, p.CommunityID)
 	if err != nil {

@@ -22,36 +22,55 @@ type accountsService interface {
 	Trail(ctx context.Context, p models.Principal, before time.Time, limit int) ([]models.AuditRecord, error)
 }
 
+// routesAccounts registers the ledger routes: balances and entries (a resident their own,
+// staff their community's), and for staff points adjustments, reversals and the audit
+// trail.
 func (h *api) routesAccounts(r fiber.Router) {
-	any := h.authed()
+	anyone := h.authed()
 	staff := h.authed(models.RoleStaff, models.RoleAdmin)
-	r.Get("/me/balances", any, h.myBalances)
-	r.Get("/me/ledger/:asset", any, h.myLedger)
-	r.Get("/residents/:id/balances", any, h.residentBalances)
-	r.Get("/residents/:id/ledger/:asset", any, h.residentLedger)
+	r.Get("/me/balances", anyone, h.myBalances)
+	r.Get("/me/ledger/:asset", anyone, h.myLedger)
+	r.Get("/residents/:id/balances", anyone, h.residentBalances)
+	r.Get("/residents/:id/ledger/:asset", anyone, h.residentLedger)
 	r.Post("/residents/:id/points/adjustments", staff, h.adjustPoints)
 	r.Post("/residents/:id/ledger/:asset/entries/:seq/reversal", staff, h.reverseEntry)
 	r.Get("/audit-trail", staff, h.auditTrail)
 }
 
+// balanceJSON is one balance: the asset, the amount and the sequence number of the last
+// entry.
 type balanceJSON struct {
 	Asset  string `json:"asset"`
 	Amount int64  `json:"amount"`
 	Seq    int64  `json:"seq"`
 }
 
+// balancesResponse is a resident's hours (in minutes) and points balances.
 type balancesResponse struct {
 	ResidentID string      `json:"resident_id"`
 	Hours      balanceJSON `json:"hours"`  // amount in minutes
 	Points     balanceJSON `json:"points"` // amount in points
 }
 
+// toBalances converts a resident's balances to their JSON.
 func toBalances(id string, b accounts.Balances) balancesResponse {
-	return balancesResponse{ResidentID: id,
-		Hours:  balanceJSON{string(models.AssetHours), b.Hours.Amount, b.Hours.Seq},
-		Points: balanceJSON{string(models.AssetPoints), b.Points.Amount, b.Points.Seq}}
+	return balancesResponse{
+		ResidentID: id,
+		Hours: balanceJSON{
+			Asset:  string(models.AssetHours),
+			Amount: b.Hours.Amount,
+			Seq:    b.Hours.Seq,
+		},
+		Points: balanceJSON{
+			Asset:  string(models.AssetPoints),
+			Amount: b.Points.Amount,
+			Seq:    b.Points.Seq,
+		},
+	}
 }
 
+// entryJSON is one ledger entry: its change, the balance after it, its kind and why, under
+// which policy version and by whom.
 type entryJSON struct {
 	ID             string    `json:"id"`
 	ResidentID     string    `json:"resident_id"`
@@ -68,6 +87,7 @@ type entryJSON struct {
 	At             time.Time `json:"at"`
 }
 
+// toEntryJSON converts a ledger entry to its JSON.
 func toEntryJSON(e models.Entry) entryJSON {
 	return entryJSON{
 		ID:             e.ID(),
@@ -86,18 +106,25 @@ func toEntryJSON(e models.Entry) entryJSON {
 	}
 }
 
+// historyResponse is one page of ledger entries, newest first, and the cursor of the older
+// page.
 type historyResponse struct {
 	Entries []entryJSON `json:"entries"`
 	// NextBefore is the cursor of the next (older) page; absent at the end.
 	NextBefore int64 `json:"next_before,omitempty"`
 }
 
+// myBalances answers GET /me/balances: the caller's hours and points balances.
 func (h *api) myBalances(c *fiber.Ctx) error {
 	return h.balances(c, principal(c).ResidentID)
 }
 
+// residentBalances answers GET /residents/{id}/balances: a resident's balances, for
+// themselves or their community's staff (403 otherwise).
 func (h *api) residentBalances(c *fiber.Ctx) error { return h.balances(c, param(c, "id")) }
 
+// balances answers a resident's hours and points balances, as far as the caller may see
+// them.
 func (h *api) balances(c *fiber.Ctx, residentID string) error {
 	b, err := h.Accounts.Balances(c.UserContext(), principal(c), residentID)
 	if err != nil {
@@ -106,10 +133,16 @@ func (h *api) balances(c *fiber.Ctx, residentID string) error {
 	return c.JSON(toBalances(residentID, b))
 }
 
+// myLedger answers GET /me/ledger/{asset}: the caller's ledger entries of one asset.
 func (h *api) myLedger(c *fiber.Ctx) error { return h.ledgerPage(c, principal(c).ResidentID) }
 
+// residentLedger answers GET /residents/{id}/ledger/{asset}: a resident's ledger entries,
+// for themselves or their community's staff (403 otherwise).
 func (h *api) residentLedger(c *fiber.Ctx) error { return h.ledgerPage(c, param(c, "id")) }
 
+// ledgerPage answers one page of a resident's entries of the asset in the path, older than
+// `before` (the newest when absent), up to `limit` (20 by default, 100 at most); an
+// unknown asset is 400 VALIDATION_FAILED.
 func (h *api) ledgerPage(c *fiber.Ctx, residentID string) error {
 	asset, err := models.ParseAsset(param(c, "asset"))
 	if err != nil {
@@ -134,6 +167,8 @@ func (h *api) ledgerPage(c *fiber.Ctx, residentID string) error {
 	return c.JSON(out)
 }
 
+// adjustRequest is the body of a points adjustment: how many, award or deduct, the
+// category and why.
 type adjustRequest struct {
 	Points    int64  `json:"points" validate:"required,min=1,max=1000000000"`
 	Direction string `json:"direction" validate:"required,oneof=award deduct"`
@@ -141,6 +176,10 @@ type adjustRequest struct {
 	Reason    string `json:"reason" validate:"required,min=1,max=500"`
 }
 
+// adjustPoints answers POST /residents/{id}/points/adjustments for staff: awards or
+// deducts points, recorded in the audit trail; 409 INSUFFICIENT_POINTS below zero, 422
+// AMOUNT_OUT_OF_BOUNDS past the community's bound. Takes an Idempotency-Key; a repeat gets
+// the first answer.
 func (h *api) adjustPoints(c *fiber.Ctx) error {
 	p := principal(c)
 	var req adjustRequest
@@ -149,7 +188,7 @@ func (h *api) adjustPoints(c *fiber.Ctx) error {
 	}
 	// The service cleans the adjustment; the request log's fingerprint is
 	// of the body as sent.
-	adj := accounts.Adjustment{
+	adjustment := accounts.Adjustment{
 		ResidentID: param(c, "id"),
 		Points:     models.Points(req.Points),
 		Deduct:     req.Direction == "deduct",
@@ -157,8 +196,8 @@ func (h *api) adjustPoints(c *fiber.Ctx) error {
 		Reason:     req.Reason,
 	}
 	return h.keyed(c, func(idem community.Idempotency) error {
-		adj.Idem = idem
-		e, err := h.Accounts.Adjust(c.UserContext(), p, adj)
+		adjustment.Idem = idem
+		e, err := h.Accounts.Adjust(c.UserContext(), p, adjustment)
 		if err != nil {
 			return err
 		}
@@ -166,10 +205,15 @@ func (h *api) adjustPoints(c *fiber.Ctx) error {
 	})
 }
 
+// reverseRequest is the body of a reversal: why.
 type reverseRequest struct {
 	Reason string `json:"reason" validate:"required,min=1,max=500"`
 }
 
+// reverseEntry answers POST /residents/{id}/ledger/{asset}/entries/{seq}/reversal for
+// staff: posts the opposite of an entry, once per entry; 409 CONFLICT for an entry that
+// may not be reversed, 409 INSUFFICIENT_POINTS or INSUFFICIENT_HOURS when the balance no
+// longer covers it. Takes an Idempotency-Key.
 func (h *api) reverseEntry(c *fiber.Ctx) error {
 	p := principal(c)
 	var req reverseRequest
@@ -199,6 +243,8 @@ func (h *api) reverseEntry(c *fiber.Ctx) error {
 	})
 }
 
+// auditRecordJSON is one record of the audit trail: who did what to whom, how much and
+// why.
 type auditRecordJSON struct {
 	ID       string    `json:"id"`
 	Actor    string    `json:"actor"`
@@ -211,6 +257,8 @@ type auditRecordJSON struct {
 	At       time.Time `json:"at"`
 }
 
+// auditTrail answers GET /audit-trail for staff: the community's audit records before
+// `before` (an RFC 3339 time; 400 VALIDATION_FAILED otherwise), up to `limit`.
 func (h *api) auditTrail(c *fiber.Ctx) error {
 	var before time.Time
 	if s := c.Query("before"); s != "" {
@@ -233,7 +281,17 @@ func (h *api) auditTrail(c *fiber.Ctx) error {
 	}
 	out := make([]auditRecordJSON, len(recs))
 	for i, r := range recs {
-		out[i] = auditRecordJSON{r.ID, r.Actor, r.Action, r.Subject, r.Amount, r.Category, r.Reason, r.Ref, r.At}
+		out[i] = auditRecordJSON{
+			ID:       r.ID,
+			Actor:    r.Actor,
+			Action:   r.Action,
+			Subject:  r.Subject,
+			Amount:   r.Amount,
+			Category: r.Category,
+			Reason:   r.Reason,
+			Ref:      r.Ref,
+			At:       r.At,
+		}
 	}
 	return c.JSON(fiber.Map{"records": out})
 }

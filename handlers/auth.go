@@ -21,6 +21,8 @@ type authService interface {
 	Me(ctx context.Context, p models.Principal) (models.Resident, error)
 }
 
+// routesAuth registers sign-in and token refresh (no authentication), sign-out and GET /me
+// (any signed-in caller).
 func (h *api) routesAuth(r fiber.Router) {
 	r.Post("/auth/login", h.login)
 	r.Post("/auth/refresh", h.refresh)
@@ -28,6 +30,7 @@ func (h *api) routesAuth(r fiber.Router) {
 	r.Get("/me", h.authed(), h.me)
 }
 
+// loginRequest is the body of POST /auth/login.
 type loginRequest struct {
 	Phone string `json:"phone" validate:"required,max=20"`
 	// 128 characters is the longest password that can be set.
@@ -37,6 +40,7 @@ type loginRequest struct {
 	Client string `json:"client" validate:"omitempty,oneof=web"`
 }
 
+// refreshRequest is the body of POST /auth/refresh.
 type refreshRequest struct {
 	// RefreshToken is required unless Client is "web", whose token is the
 	// refresh cookie.
@@ -51,6 +55,7 @@ const (
 	refreshCookiePath = "/api/v1/auth/refresh"
 )
 
+// tokenResponse is a token pair as the client gets it.
 type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token,omitempty"` // absent for web clients: it is the cookie
@@ -58,6 +63,8 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"` // seconds until the access token expires
 }
 
+// sendTokens answers a token pair, never cached; for a web client the refresh token goes
+// into the HttpOnly cookie instead of the body.
 func sendTokens(c *fiber.Ctx, p sessions.TokenPair, web bool) error {
 	// Tokens must not be kept by a browser or proxy cache (RFC 6749 §5.1).
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -77,7 +84,7 @@ func sendTokens(c *fiber.Ctx, p sessions.TokenPair, web bool) error {
 // setRefreshCookie sets (or, with an empty token, clears) a web client's
 // refresh cookie.
 func setRefreshCookie(c *fiber.Ctx, token string, expires time.Time) {
-	ck := &fiber.Cookie{
+	cookie := &fiber.Cookie{
 		Name:     refreshCookie,
 		Value:    token,
 		Path:     refreshCookiePath,
@@ -87,12 +94,15 @@ func setRefreshCookie(c *fiber.Ctx, token string, expires time.Time) {
 		SameSite: fiber.CookieSameSiteStrictMode,
 	}
 	if token == "" {
-		ck.Expires = time.Unix(0, 0)
-		ck.MaxAge = -1
+		cookie.Expires = time.Unix(0, 0)
+		cookie.MaxAge = -1
 	}
-	c.Cookie(ck)
+	c.Cookie(cookie)
 }
 
+// login answers POST /auth/login: signs in with phone and password; 401
+// INVALID_CREDENTIALS for a wrong phone or password alike, 429 RATE_LIMITED after too many
+// attempts on a phone or from an address.
 func (h *api) login(c *fiber.Ctx) error {
 	var req loginRequest
 	if err := decode(c, &req); err != nil {
@@ -105,6 +115,10 @@ func (h *api) login(c *fiber.Ctx) error {
 	return sendTokens(c, pair, req.Client == "web")
 }
 
+// refresh answers POST /auth/refresh: exchanges a refresh token (a web client's is its
+// cookie) for a new pair; 401 UNAUTHENTICATED for an unknown, expired or revoked token,
+// 401 REFRESH_TOKEN_REUSED for a spent one, which revokes the session. A refused web
+// client's cookie is dropped.
 func (h *api) refresh(c *fiber.Ctx) error {
 	var req refreshRequest
 	if err := decode(c, &req); err != nil {
@@ -128,6 +142,8 @@ func (h *api) refresh(c *fiber.Ctx) error {
 	return sendTokens(c, pair, web)
 }
 
+// logout answers POST /auth/logout: revokes the caller's session and drops the refresh
+// cookie, 204.
 func (h *api) logout(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
@@ -139,6 +155,8 @@ func (h *api) logout(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
+// meResponse is the caller's own profile, masked, with the session's roles and the consent
+// status.
 type meResponse struct {
 	ResidentID  string   `json:"resident_id"`
 	CommunityID string   `json:"community_id"`
@@ -153,6 +171,8 @@ type meResponse struct {
 	Consent *consentStatusJSON `json:"consent,omitempty"`
 }
 
+// me answers GET /me: the caller's profile with name and phone masked, the roles of this
+// session's token, and whether the privacy notice must be accepted first.
 func (h *api) me(c *fiber.Ctx) error {
 	p := principal(c)
 	r, err := h.Auth.Me(c.UserContext(), p)

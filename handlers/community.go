@@ -52,13 +52,16 @@ type communityService interface {
 // thousands of residents hashes thousands of passwords.
 const importTimeout = 5 * time.Minute
 
+// routesCommunity registers the directory routes: communities (admin), buildings,
+// households, residents, family links, partners and CSV imports (staff, admin), and a
+// resident's own record and the caller's community (anyone signed in).
 func (h *api) routesCommunity(r fiber.Router) {
-	any := h.authed()
+	anyone := h.authed()
 	staff := h.authed(models.RoleStaff, models.RoleAdmin)
 	admin := h.authed(models.RoleAdmin)
 	r.Post("/communities", admin, h.createCommunity)
 	r.Get("/communities", admin, h.listCommunities)
-	r.Get("/communities/current", any, h.currentCommunity)
+	r.Get("/communities/current", anyone, h.currentCommunity)
 	r.Post("/buildings", staff, h.createBuilding)
 	r.Get("/buildings", staff, h.listBuildings)
 	r.Patch("/buildings/:id", staff, h.updateBuilding)
@@ -68,8 +71,8 @@ func (h *api) routesCommunity(r fiber.Router) {
 	r.Patch("/households/:id", staff, h.updateHousehold)
 	r.Post("/residents", staff, h.createResident)
 	r.Get("/residents", staff, h.listResidents)
-	r.Get("/residents/:id", any, h.getResident)
-	r.Patch("/residents/:id", any, h.updateResident)
+	r.Get("/residents/:id", anyone, h.getResident)
+	r.Patch("/residents/:id", anyone, h.updateResident)
 	r.Post("/residents/:id/family", staff, h.addFamilyLink)
 	r.Post("/residents/:id/family/:relative/verify", staff, h.verifyFamilyLink)
 	r.Post("/partners", staff, h.createPartner)
@@ -80,6 +83,7 @@ func (h *api) routesCommunity(r fiber.Router) {
 
 // --- response shapes ---
 
+// communityJSON is a community as the API shows it.
 type communityJSON struct {
 	ID       string    `json:"id"`
 	Name     string    `json:"name"`
@@ -88,6 +92,7 @@ type communityJSON struct {
 	Created  time.Time `json:"created"`
 }
 
+// toCommunityJSON converts a community to its JSON.
 func toCommunityJSON(c models.Community) communityJSON {
 	return communityJSON{
 		ID:       c.ID,
@@ -98,6 +103,7 @@ func toCommunityJSON(c models.Community) communityJSON {
 	}
 }
 
+// buildingJSON is a building with its address and head.
 type buildingJSON struct {
 	ID      string    `json:"id"`
 	Name    string    `json:"name"`
@@ -106,6 +112,7 @@ type buildingJSON struct {
 	Created time.Time `json:"created"`
 }
 
+// toBuildingJSON converts a building to its JSON.
 func toBuildingJSON(b models.Building) buildingJSON {
 	return buildingJSON{
 		ID:      b.ID,
@@ -116,6 +123,7 @@ func toBuildingJSON(b models.Building) buildingJSON {
 	}
 }
 
+// householdJSON is a household: a room of a building and its licence plates.
 type householdJSON struct {
 	ID         string    `json:"id"`
 	BuildingID string    `json:"building_id"`
@@ -124,6 +132,7 @@ type householdJSON struct {
 	Created    time.Time `json:"created"`
 }
 
+// toHouseholdJSON converts a household to its JSON, with no plates as [].
 func toHouseholdJSON(h models.Household) householdJSON {
 	plates := h.Plates
 	if plates == nil {
@@ -138,6 +147,7 @@ func toHouseholdJSON(h models.Household) householdJSON {
 	}
 }
 
+// familyJSON is a resident's link to a relative and whether it was verified.
 type familyJSON struct {
 	ResidentID string `json:"resident_id"`
 	Relation   string `json:"relation"`
@@ -158,6 +168,8 @@ type residentJSON struct {
 	Created     time.Time    `json:"created"`
 }
 
+// toResidentJSON converts a resident to its JSON with the phone masked, and no roles or
+// relatives as [].
 func toResidentJSON(r models.Resident) residentJSON {
 	out := residentJSON{
 		ID:          r.ID,
@@ -175,11 +187,16 @@ func toResidentJSON(r models.Resident) residentJSON {
 		out.Roles = append(out.Roles, string(role))
 	}
 	for _, f := range r.Family {
-		out.Family = append(out.Family, familyJSON{f.ResidentID, f.Relation, f.Verified})
+		out.Family = append(out.Family, familyJSON{
+			ResidentID: f.ResidentID,
+			Relation:   f.Relation,
+			Verified:   f.Verified,
+		})
 	}
 	return out
 }
 
+// partnerJSON is a partner: a property company, parking operator or merchant.
 type partnerJSON struct {
 	ID      string    `json:"id"`
 	Kind    string    `json:"kind"`
@@ -187,6 +204,7 @@ type partnerJSON struct {
 	Created time.Time `json:"created"`
 }
 
+// toPartnerJSON converts a partner to its JSON.
 func toPartnerJSON(p models.Partner) partnerJSON {
 	return partnerJSON{
 		ID:      p.ID,
@@ -203,6 +221,8 @@ type pageJSON[T any] struct {
 	NextAfter string `json:"next_after,omitempty"`
 }
 
+// toPage converts one page of items paged by `after`; next_after is the last item's id
+// when the page is full, so a full last page is followed by an empty one.
 func toPage[M, T any](items []M, limit int, conv func(M) T, id func(M) string) pageJSON[T] {
 	out := pageJSON[T]{Items: make([]T, len(items))}
 	for i, m := range items {
@@ -249,6 +269,7 @@ func paging(c *fiber.Ctx) (string, int, error) {
 
 // --- communities ---
 
+// firstStaffRequest is the first staff member a new community may be created with.
 type firstStaffRequest struct {
 	Name            string `json:"name" validate:"required,max=40"`
 	Phone           string `json:"phone" validate:"required,max=20"`
@@ -256,6 +277,7 @@ type firstStaffRequest struct {
 	InitialPassword string `json:"initial_password" validate:"required,min=8,max=512"`
 }
 
+// createCommunityRequest is the body of POST /communities.
 type createCommunityRequest struct {
 	Name       string             `json:"name" validate:"required,max=60"`
 	District   string             `json:"district" validate:"max=60"`
@@ -263,11 +285,16 @@ type createCommunityRequest struct {
 	FirstStaff *firstStaffRequest `json:"first_staff"`
 }
 
+// createCommunityResponse is the new community and, when one was asked for, its first
+// staff member.
 type createCommunityResponse struct {
 	communityJSON
 	FirstStaff *residentJSON `json:"first_staff,omitempty"`
 }
 
+// createCommunity answers POST /communities for admins: creates a community, optionally
+// with its first staff member (409 ALREADY_EXISTS when that phone is registered). A repeat
+// under the same Idempotency-Key (optional) gets the first answer.
 func (h *api) createCommunity(c *fiber.Ctx) error {
 	var req createCommunityRequest
 	if err := decode(c, &req); err != nil {
@@ -278,22 +305,22 @@ func (h *api) createCommunity(c *fiber.Ctx) error {
 		District: req.District,
 		TimeZone: req.TimeZone,
 	}
-	if fs := req.FirstStaff; fs != nil {
+	if first := req.FirstStaff; first != nil {
 		in.FirstStaff = &directory.NewResident{
-			Name:      fs.Name,
-			Phone:     fs.Phone,
-			BirthYear: fs.BirthYear,
-			Password:  fs.InitialPassword,
+			Name:      first.Name,
+			Phone:     first.Phone,
+			BirthYear: first.BirthYear,
+			Password:  first.InitialPassword,
 		}
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
 	return h.keyedIfKey(c, func(community.Idempotency) error {
-		com, staff, err := h.Community.CreateCommunity(c.UserContext(), principal(c), in)
+		created, staff, err := h.Community.CreateCommunity(c.UserContext(), principal(c), in)
 		if err != nil {
 			return err
 		}
-		out := createCommunityResponse{communityJSON: toCommunityJSON(com)}
+		out := createCommunityResponse{communityJSON: toCommunityJSON(created)}
 		if staff != nil {
 			r := toResidentJSON(*staff)
 			out.FirstStaff = &r
@@ -302,6 +329,8 @@ func (h *api) createCommunity(c *fiber.Ctx) error {
 	})
 }
 
+// listCommunities answers GET /communities for admins: a page of communities, paged by
+// `after`.
 func (h *api) listCommunities(c *fiber.Ctx) error {
 	after, limit, err := paging(c)
 	if err != nil {
@@ -314,6 +343,7 @@ func (h *api) listCommunities(c *fiber.Ctx) error {
 	return c.JSON(toPage(cs, limit, toCommunityJSON, func(x models.Community) string { return x.ID }))
 }
 
+// currentCommunity answers GET /communities/current: the caller's own community.
 func (h *api) currentCommunity(c *fiber.Ctx) error {
 	com, err := h.Community.CurrentCommunity(c.UserContext(), principal(c))
 	if err != nil {
@@ -324,11 +354,15 @@ func (h *api) currentCommunity(c *fiber.Ctx) error {
 
 // --- buildings ---
 
+// createBuildingRequest is the body of POST /buildings.
 type createBuildingRequest struct {
 	Name    string `json:"name" validate:"required,max=40"`
 	Address string `json:"address" validate:"max=100"`
 }
 
+// createBuilding answers POST /buildings for staff: creates a building in their community
+// (409 ALREADY_EXISTS for a name it has). A repeat under the same Idempotency-Key
+// (optional) gets the first answer.
 func (h *api) createBuilding(c *fiber.Ctx) error {
 	var req createBuildingRequest
 	if err := decode(c, &req); err != nil {
@@ -345,6 +379,8 @@ func (h *api) createBuilding(c *fiber.Ctx) error {
 	})
 }
 
+// listBuildings answers GET /buildings for staff: a page of the community's buildings,
+// paged by `after`.
 func (h *api) listBuildings(c *fiber.Ctx) error {
 	after, limit, err := paging(c)
 	if err != nil {
@@ -362,6 +398,7 @@ type updateBuildingRequest struct {
 	Address string `json:"address" validate:"max=100"`
 }
 
+// updateBuilding answers PATCH /buildings/{id} for staff: changes a building's address.
 func (h *api) updateBuilding(c *fiber.Ctx) error {
 	var req updateBuildingRequest
 	if err := decode(c, &req); err != nil {
@@ -379,6 +416,8 @@ type setHeadRequest struct {
 	ResidentID string `json:"resident_id" validate:"max=64"`
 }
 
+// setBuildingHead answers PUT /buildings/{id}/head for staff: sets or clears a building's
+// head (楼长); the building_head role follows.
 func (h *api) setBuildingHead(c *fiber.Ctx) error {
 	var req setHeadRequest
 	if err := decode(c, &req); err != nil {
@@ -393,12 +432,16 @@ func (h *api) setBuildingHead(c *fiber.Ctx) error {
 
 // --- households ---
 
+// createHouseholdRequest is the body of POST /households.
 type createHouseholdRequest struct {
 	BuildingID string   `json:"building_id" validate:"required,max=64"`
 	Room       string   `json:"room" validate:"required,max=20"`
 	Plates     []string `json:"plates" validate:"max=5,dive,max=20"`
 }
 
+// createHousehold answers POST /households for staff: creates a household in a room of a
+// building (404 for an unknown building, 409 ALREADY_EXISTS when the room has one). A
+// repeat under the same Idempotency-Key (optional) gets the first answer.
 func (h *api) createHousehold(c *fiber.Ctx) error {
 	var req createHouseholdRequest
 	if err := decode(c, &req); err != nil {
@@ -415,6 +458,9 @@ func (h *api) createHousehold(c *fiber.Ctx) error {
 	})
 }
 
+// listHouseholds answers GET /households for staff: with `room`, the households in that
+// room paged by cursor; otherwise a page of the community's (or one building's) households
+// paged by `after`.
 func (h *api) listHouseholds(c *fiber.Ctx) error {
 	if room := c.Query("room"); room != "" {
 		cursor, limit, err := cursorPage(c)
@@ -444,6 +490,8 @@ type updateHouseholdRequest struct {
 	Plates []string `json:"plates" validate:"required,max=5,dive,max=20"`
 }
 
+// updateHousehold answers PATCH /households/{id} for staff: replaces a household's licence
+// plates.
 func (h *api) updateHousehold(c *fiber.Ctx) error {
 	var req updateHouseholdRequest
 	if err := decode(c, &req); err != nil {
@@ -458,6 +506,7 @@ func (h *api) updateHousehold(c *fiber.Ctx) error {
 
 // --- residents ---
 
+// createResidentRequest is the body of POST /residents.
 type createResidentRequest struct {
 	Name            string   `json:"name" validate:"required,max=40"`
 	Phone           string   `json:"phone" validate:"required,max=20"`
@@ -470,6 +519,7 @@ type createResidentRequest struct {
 	InitialPassword string   `json:"initial_password" validate:"required,min=8,max=512"`
 }
 
+// parseRoles parses role names; an unknown one is 400 VALIDATION_FAILED.
 func parseRoles(names []string) ([]models.Role, error) {
 	roles := make([]models.Role, 0, len(names))
 	for _, n := range names {
@@ -515,6 +565,9 @@ func (h *api) createResident(c *fiber.Ctx) error {
 	})
 }
 
+// listResidents answers GET /residents for staff: with `q`, a search by name or phone
+// paged by cursor; otherwise a page of the community's residents, optionally of one
+// household or role, paged by `after`.
 func (h *api) listResidents(c *fiber.Ctx) error {
 	if q := c.Query("q"); q != "" {
 		cursor, limit, err := cursorPage(c)
@@ -544,6 +597,8 @@ func (h *api) listResidents(c *fiber.Ctx) error {
 	return c.JSON(toPage(rs, limit, toResidentJSON, func(x models.Resident) string { return x.ID }))
 }
 
+// getResident answers GET /residents/{id}: a resident sees only their own record, staff
+// their community's (403 otherwise).
 func (h *api) getResident(c *fiber.Ctx) error {
 	r, err := h.Community.Resident(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
@@ -572,15 +627,18 @@ type staffResidentPatch struct {
 	PartnerID   *string   `json:"partner_id" validate:"omitempty,max=64"`
 }
 
+// updateResident answers PATCH /residents/{id}: staff may change any field of their
+// community's residents, a resident only their own name and birth year (a body with other
+// fields is 400).
 func (h *api) updateResident(c *fiber.Ctx) error {
 	p := principal(c)
-	var u directory.ResidentUpdate
+	var update directory.ResidentUpdate
 	if p.IsStaff() {
 		var req staffResidentPatch
 		if err := decode(c, &req); err != nil {
 			return err
 		}
-		u = directory.ResidentUpdate{
+		update = directory.ResidentUpdate{
 			Name:        req.Name,
 			BirthYear:   req.BirthYear,
 			HouseholdID: req.HouseholdID,
@@ -592,27 +650,31 @@ func (h *api) updateResident(c *fiber.Ctx) error {
 			if err != nil {
 				return err
 			}
-			u.Roles = &roles
+			update.Roles = &roles
 		}
 	} else {
 		var req selfResidentPatch
 		if err := decode(c, &req); err != nil {
 			return err
 		}
-		u = directory.ResidentUpdate{Name: req.Name, BirthYear: req.BirthYear}
+		update = directory.ResidentUpdate{Name: req.Name, BirthYear: req.BirthYear}
 	}
-	r, err := h.Community.UpdateResident(c.UserContext(), p, param(c, "id"), u)
+	r, err := h.Community.UpdateResident(c.UserContext(), p, param(c, "id"), update)
 	if err != nil {
 		return err
 	}
 	return c.JSON(toResidentJSON(r))
 }
 
+// familyLinkRequest is the body of POST /residents/{id}/family: the relative and the
+// relation.
 type familyLinkRequest struct {
 	ResidentID string `json:"resident_id" validate:"required,max=64"`
 	Relation   string `json:"relation" validate:"required,max=20"`
 }
 
+// addFamilyLink answers POST /residents/{id}/family for staff: links a relative to a
+// resident, unverified (409 CONFLICT when they are linked under another relation).
 func (h *api) addFamilyLink(c *fiber.Ctx) error {
 	var req familyLinkRequest
 	if err := decode(c, &req); err != nil {
@@ -625,6 +687,8 @@ func (h *api) addFamilyLink(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(toResidentJSON(r))
 }
 
+// verifyFamilyLink answers POST /residents/{id}/family/{relative}/verify for staff: marks
+// a family link verified, checked against the household register.
 func (h *api) verifyFamilyLink(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
@@ -638,11 +702,15 @@ func (h *api) verifyFamilyLink(c *fiber.Ctx) error {
 
 // --- partners ---
 
+// createPartnerRequest is the body of POST /partners.
 type createPartnerRequest struct {
 	Kind string `json:"kind" validate:"required,oneof=property parking merchant"`
 	Name string `json:"name" validate:"required,max=60"`
 }
 
+// createPartner answers POST /partners for staff: creates a property company, parking
+// operator or merchant (409 ALREADY_EXISTS for a name the community has). A repeat under
+// the same Idempotency-Key (optional) gets the first answer.
 func (h *api) createPartner(c *fiber.Ctx) error {
 	var req createPartnerRequest
 	if err := decode(c, &req); err != nil {
@@ -659,6 +727,8 @@ func (h *api) createPartner(c *fiber.Ctx) error {
 	})
 }
 
+// listPartners answers GET /partners for staff: a page of the community's partners,
+// optionally of one kind, paged by `after`.
 func (h *api) listPartners(c *fiber.Ctx) error {
 	after, limit, err := paging(c)
 	if err != nil {
@@ -673,6 +743,8 @@ func (h *api) listPartners(c *fiber.Ctx) error {
 
 // --- imports ---
 
+// importResponse is the answer of an import: its key, how many rows it had and wrote, and
+// whether it was a repeat.
 type importResponse struct {
 	Key      string `json:"idempotency_key"`
 	Kind     string `json:"kind"`
@@ -681,6 +753,7 @@ type importResponse struct {
 	Replayed bool   `json:"replayed"`
 }
 
+// problemJSON is one problem of an import file: its row, field, code and message.
 type problemJSON struct {
 	Row     int    `json:"row"`
 	Field   string `json:"field,omitempty"`
@@ -694,21 +767,29 @@ type importRejectedBody struct {
 	Rows  []problemJSON `json:"rows"`
 }
 
+// importHouseholds answers POST /imports/households for staff: imports households from a
+// CSV file, all rows or none.
 func (h *api) importHouseholds(c *fiber.Ctx) error {
 	return h.importCSV(c, h.Community.ImportHouseholds)
 }
 
+// importResidents answers POST /imports/residents for staff: imports residents with logins
+// from a CSV file, all rows or none.
 func (h *api) importResidents(c *fiber.Ctx) error {
 	return h.importCSV(c, h.Community.ImportResidents)
 }
 
+// importCSV runs an import of a UTF-8 text/csv body (415 otherwise) under an
+// Idempotency-Key, past the request deadline; a rejected file is 422 IMPORT_REJECTED with
+// every row's problems, and repeating with the same key finishes an import that was cut
+// off.
 func (h *api) importCSV(c *fiber.Ctx, run func(context.Context, models.Principal, directory.ImportRequest) (directory.ImportResult, error)) error {
 	p := principal(c)
-	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
-	if !strings.HasPrefix(ct, "text/csv") {
+	contentType := strings.ToLower(c.Get(fiber.HeaderContentType))
+	if !strings.HasPrefix(contentType, "text/csv") {
 		return models.ErrUnsupportedMedia.Withf("Content-Type 必须为 text/csv", "Content-Type must be text/csv")
 	}
-	if strings.Contains(ct, "charset=") && !strings.Contains(ct, "charset=utf-8") {
+	if strings.Contains(contentType, "charset=") && !strings.Contains(contentType, "charset=utf-8") {
 		return models.ErrUnsupportedMedia.Withf("文件必须为 UTF-8 编码", "the file must be UTF-8")
 	}
 	return h.keyed(c, func(idem community.Idempotency) error {
@@ -719,9 +800,9 @@ func (h *api) importCSV(c *fiber.Ctx, run func(context.Context, models.Principal
 		// Fiber reuses the body's buffer after the handler returns.
 		body := append([]byte(nil), c.Body()...)
 		res, err := run(ctx, p, directory.ImportRequest{CSV: body, Idem: idem})
-		var rej *directory.ImportRejection
-		if errors.As(err, &rej) {
-			return importRejected(c, rej)
+		var rejection *directory.ImportRejection
+		if errors.As(err, &rejection) {
+			return importRejected(c, rejection)
 		}
 		if err != nil {
 			return err
@@ -738,7 +819,7 @@ func (h *api) importCSV(c *fiber.Ctx, run func(context.Context, models.Principal
 
 // importRejected answers 422 with the usual error envelope and the
 // problems of each row, so staff can fix the file and send it again.
-func importRejected(c *fiber.Ctx, rej *directory.ImportRejection) error {
+func importRejected(c *fiber.Ctx, rejection *directory.ImportRejection) error {
 	info := errorTable[models.ErrImportRejected.Code]
 	zh := wantsChinese(c)
 	msg := info.en
@@ -746,9 +827,9 @@ func importRejected(c *fiber.Ctx, rej *directory.ImportRejection) error {
 		msg = info.zh
 	}
 	var detail string
-	var me *models.Error
-	if errors.As(rej.Unwrap(), &me) {
-		detail = me.LocalDetail(zh)
+	var modelErr *models.Error
+	if errors.As(rejection.Unwrap(), &modelErr) {
+		detail = modelErr.LocalDetail(zh)
 	}
 	out := importRejectedBody{
 		Error: errorDetail{
@@ -757,10 +838,15 @@ func importRejected(c *fiber.Ctx, rej *directory.ImportRejection) error {
 			Detail:    detail,
 			RequestID: ensureRequestID(c),
 		},
-		Rows: make([]problemJSON, len(rej.Problems)),
+		Rows: make([]problemJSON, len(rejection.Problems)),
 	}
-	for i, pr := range rej.Problems {
-		out.Rows[i] = problemJSON{pr.Row, pr.Field, pr.Code, pr.Local(zh)}
+	for i, problem := range rejection.Problems {
+		out.Rows[i] = problemJSON{
+			Row:     problem.Row,
+			Field:   problem.Field,
+			Code:    problem.Code,
+			Message: problem.Local(zh),
+		}
 	}
 	return c.Status(info.status).JSON(out)
 }

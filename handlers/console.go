@@ -22,6 +22,8 @@ type jobsService interface {
 	Run(ctx context.Context, p models.Principal, name, period string) (jobs.Run, error)
 }
 
+// routesConsole registers the console routes: import previews and the job list (staff, admin),
+// an activity's check-ins (organisers) and running a job now (admin only).
 func (h *api) routesConsole(r fiber.Router) {
 	staff := h.authed(models.RoleStaff, models.RoleAdmin)
 	r.Post("/imports/households/preview", staff, h.previewImport(directory.ImportHouseholds))
@@ -31,6 +33,8 @@ func (h *api) routesConsole(r fiber.Router) {
 	r.Post("/jobs/:name/runs", h.authed(models.RoleAdmin), h.runJob)
 }
 
+// importPreviewJSON is the answer of an import preview: how many rows the file has,
+// whether it would import (OK), how many rows are bad and every problem found.
 type importPreviewJSON struct {
 	Kind string        `json:"kind"`
 	Rows int           `json:"rows"`
@@ -70,6 +74,8 @@ func (h *api) previewImport(kind string) fiber.Handler {
 	}
 }
 
+// jobRunJSON is one run of a job: its period, when it started and finished,
+// what it counted, and its error when it failed.
 type jobRunJSON struct {
 	ID       string         `json:"id,omitempty"`
 	Job      string         `json:"job"`
@@ -80,6 +86,8 @@ type jobRunJSON struct {
 	Error    string         `json:"error,omitempty"`
 }
 
+// jobJSON is one scheduled job as the console lists it: its cron schedule, the period
+// a scheduled run would take now, whether an admin may run it, and its last runs.
 type jobJSON struct {
 	Name     string       `json:"name"`
 	Schedule string       `json:"schedule"`
@@ -88,6 +96,8 @@ type jobJSON struct {
 	Runs     []jobRunJSON `json:"runs"`
 }
 
+// toJobRunJSON converts a job run to its JSON, with empty counts as {} and no
+// finish time while the run is under way.
 func toJobRunJSON(r jobs.Run) jobRunJSON {
 	out := jobRunJSON{ID: r.ID, Job: r.Job, Period: r.Period, Started: r.Started, Counts: r.Counts, Error: r.Error}
 	if out.Counts == nil {
@@ -117,6 +127,8 @@ func (h *api) listJobs(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"jobs": out})
 }
 
+// runJobBody is the body of POST /jobs/{name}/runs: the period to run (empty for
+// the one a scheduled run would take now).
 type runJobBody struct {
 	Period string `json:"period" validate:"omitempty,max=10"`
 }
@@ -136,21 +148,40 @@ func (h *api) runJob(c *fiber.Ctx) error {
 	})
 }
 
+// checkinJSON is one check-in to an activity: who, when, who recorded it, and the
+// activity's day it counts for.
 type checkinJSON struct {
 	ResidentID string    `json:"resident_id"`
 	At         time.Time `json:"at"`
-	By         string    `json:"by"` // the resident (a scan) or the organiser who recorded it
+	By         string    `json:"by"`  // the resident (a scan) or the organiser who recorded it
+	Day        string    `json:"day"` // the activity's day it counts for, 2006-01-02 in the community's zone
 }
 
-// listCheckins answers who has checked in to an activity so far.
+// listCheckins answers who has checked in to an activity so far (of one `day`, if
+// given), with the activity's days and the day a check-in now counts for.
 func (h *api) listCheckins(c *fiber.Ctx) error {
-	ms, err := h.Timebank.Checkins(c.UserContext(), principal(c), param(c, "id"))
+	day := c.Query("day")
+	if len(day) > 10 {
+		return models.ErrValidation.Withf("day 的格式应为 2026-11-21", "day must look like 2026-11-21")
+	}
+	got, err := h.Timebank.Checkins(c.UserContext(), principal(c), param(c, "id"), day)
 	if err != nil {
 		return err
 	}
-	out := make([]checkinJSON, len(ms))
-	for i, m := range ms {
-		out[i] = checkinJSON{ResidentID: m.ResidentID, At: m.At, By: m.Actor}
+	out := make([]checkinJSON, len(got.Checkins))
+	for i, m := range got.Checkins {
+		out[i] = checkinJSON{
+			ResidentID: m.ResidentID,
+			At:         m.At,
+			By:         m.Actor,
+			Day:        m.Day,
+		}
 	}
-	return c.JSON(fiber.Map{"checkins": out})
+	// days: the activity's days; today: the community's day now, as a
+	// check-in now would count (the check-in screen's day and count).
+	return c.JSON(fiber.Map{
+		"checkins": out,
+		"days":     got.Days,
+		"today":    got.Today,
+	})
 }

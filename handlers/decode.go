@@ -183,14 +183,14 @@ func withoutEmbedded(path string, v any) string {
 // jsonProblem says what is wrong with a body without echoing its content.
 func jsonProblem(err error) *models.Error {
 	bad := models.ErrInvalidJSON
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
 	switch {
-	case errors.As(err, &te):
-		zh, en := jsonKind(te.Type)
-		return bad.Withf("字段 %[1]q 必须是%[2]s", "field %[1]q must be %[3]s", te.Field, zh, en)
-	case errors.As(err, &se):
-		return bad.Withf("JSON 语法错误（第 %d 字节）", "syntax error at byte %d", se.Offset)
+	case errors.As(err, &typeErr):
+		zh, en := jsonKind(typeErr.Type)
+		return bad.Withf("字段 %[1]q 必须是%[2]s", "field %[1]q must be %[3]s", typeErr.Field, zh, en)
+	case errors.As(err, &syntaxErr):
+		return bad.Withf("JSON 语法错误（第 %d 字节）", "syntax error at byte %d", syntaxErr.Offset)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.TrimPrefix(err.Error(), "json: unknown field ")
 		return bad.Withf("未知字段 %s", "unknown field %s", field)

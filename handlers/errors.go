@@ -11,6 +11,7 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
+// errorInfo is a code's HTTP status and its message in English and Chinese.
 type errorInfo struct {
 	status int
 	en, zh string
@@ -80,10 +81,13 @@ var errorTable = map[models.Code]errorInfo{
 	"INTERNAL":                         {http.StatusInternalServerError, "Something went wrong on our side.", "服务器内部错误。"},
 }
 
+// errorBody is the envelope of every error answer: {"error": {...}}.
 type errorBody struct {
 	Error errorDetail `json:"error"`
 }
 
+// errorDetail is an error answer: the stable code, the message in the caller's language,
+// the detail of this refusal when there is one, and the request id to find it in the logs.
 type errorDetail struct {
 	Code      string `json:"code"`
 	Message   string `json:"message"`
@@ -91,12 +95,14 @@ type errorDetail struct {
 	RequestID string `json:"request_id"`
 }
 
+// wantsChinese reports whether the caller reads Chinese: no Accept-Language, or one that
+// names zh before en.
 func wantsChinese(c *fiber.Ctx) bool {
-	al := strings.ToLower(c.Get(fiber.HeaderAcceptLanguage))
-	if al == "" {
+	acceptLanguage := strings.ToLower(c.Get(fiber.HeaderAcceptLanguage))
+	if acceptLanguage == "" {
 		return true // the community's own language
 	}
-	zh, en := strings.Index(al, "zh"), strings.Index(al, "en")
+	zh, en := strings.Index(acceptLanguage, "zh"), strings.Index(acceptLanguage, "en")
 	return zh >= 0 && (en < 0 || zh < en)
 }
 
@@ -120,13 +126,13 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		zh := wantsChinese(c)
 		code, detail := models.CodeOf(err), ""
-		var me *models.Error
-		if errors.As(err, &me) {
-			detail = me.LocalDetail(zh)
+		var modelErr *models.Error
+		if errors.As(err, &modelErr) {
+			detail = modelErr.LocalDetail(zh)
 		}
-		var fe *fiber.Error
-		if code == "" && errors.As(err, &fe) {
-			switch fe.Code {
+		var fiberErr *fiber.Error
+		if code == "" && errors.As(err, &fiberErr) {
+			switch fiberErr.Code {
 			case fiber.StatusNotFound:
 				code = "ROUTE_NOT_FOUND"
 			case fiber.StatusMethodNotAllowed:
@@ -140,7 +146,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			case fiber.StatusRequestHeaderFieldsTooLarge:
 				code = "HEADERS_TOO_LARGE"
 			default:
-				if fe.Code >= 400 && fe.Code < 500 {
+				if fiberErr.Code >= 400 && fiberErr.Code < 500 {
 					code = "BAD_REQUEST" // any other malformed request the server refused
 				}
 			}

@@ -16,16 +16,19 @@ import (
 type honourService interface {
 	Nominate(ctx context.Context, p models.Principal, n honour.Nomination) (models.HonourEntry, error)
 	Entry(ctx context.Context, p models.Principal, id string) (models.HonourEntry, error)
-	Entries(ctx context.Context, p models.Principal, status models.HonourStatus, after string, limit int) ([]models.HonourEntry, error)
+	// Entries, Objections and Board return a page and the next page's
+	// cursor ("" at the end); models.ErrBadCursor for a cursor they did
+	// not give out.
+	Entries(ctx context.Context, p models.Principal, status models.HonourStatus, cursor string, limit int) ([]models.HonourEntry, string, error)
 	MyEntries(ctx context.Context, p models.Principal) ([]models.HonourEntry, error)
 	Object(ctx context.Context, p models.Principal, entryID, reason string) (models.Objection, error)
-	Objections(ctx context.Context, p models.Principal, entryID string) ([]models.Objection, error)
+	Objections(ctx context.Context, p models.Principal, entryID, cursor string, limit int) ([]models.Objection, string, error)
 	RuleObjection(ctx context.Context, p models.Principal, objectionID string, uphold bool, ruling string) (models.Objection, error)
 	Revoke(ctx context.Context, p models.Principal, entryID, reason string) (models.HonourEntry, error)
 	Appeal(ctx context.Context, p models.Principal, entryID, reason string) (models.HonourEntry, error)
 	DecideAppeal(ctx context.Context, p models.Principal, entryID string, restore bool, note string) (models.HonourEntry, error)
 	SetHidden(ctx context.Context, p models.Principal, entryID string, hidden bool) (models.HonourEntry, error)
-	Board(ctx context.Context, p models.Principal) ([]honour.BoardRow, error)
+	Board(ctx context.Context, p models.Principal, cursor string, limit int) ([]honour.BoardRow, string, error)
 
 	Appoint(ctx context.Context, p models.Principal, a honour.Appointment) (models.HeadTerm, error)
 	EndTerm(ctx context.Context, p models.Principal, termID, kind, reason string) (models.HeadTerm, error)
@@ -40,6 +43,9 @@ type honourService interface {
 	RankingsPage(ctx context.Context, p models.Principal, q honour.RankingQuery) (honour.RankingPage, error)
 }
 
+// routesHonour registers the honour-roll routes (nominations, objections, revocations, appeals,
+// the public board), the building heads' terms and duties, star households and the points
+// rankings. Staff rule; residents read, object, appeal and log their duties.
 func (h *api) routesHonour(r fiber.Router) {
 	any := h.authed()
 	staff := h.authed(models.RoleStaff, models.RoleAdmin)
@@ -69,6 +75,8 @@ func (h *api) routesHonour(r fiber.Router) {
 	r.Get("/rankings", any, h.rankings)
 }
 
+// honourEntryJSON is an honour-roll entry: whom it names, why, its notice and listing dates,
+// its status and, once ended, why.
 type honourEntryJSON struct {
 	ID          string     `json:"id"`
 	ResidentID  string     `json:"resident_id,omitempty"`
@@ -88,6 +96,7 @@ type honourEntryJSON struct {
 	Hidden      bool       `json:"hidden"`
 }
 
+// optTime returns nil for the zero time, so JSON leaves out a time that has not happened.
 func optTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
@@ -95,6 +104,7 @@ func optTime(t time.Time) *time.Time {
 	return &t
 }
 
+// toHonourEntryJSON converts an honour-roll entry to its JSON.
 func toHonourEntryJSON(e models.HonourEntry) honourEntryJSON {
 	return honourEntryJSON{
 		ID:          e.ID,
@@ -116,11 +126,14 @@ func toHonourEntryJSON(e models.HonourEntry) honourEntryJSON {
 	}
 }
 
+// honourEntriesJSON wraps honour-roll entries as {"entries": [...]}.
 func honourEntriesJSON(es []models.HonourEntry) fiber.Map {
 	out := mapEach(es, toHonourEntryJSON)
 	return fiber.Map{"entries": out}
 }
 
+// nominateRequest is the body of POST /honour/nominations: exactly one of resident_id and
+// household_id, the category and the reason.
 type nominateRequest struct {
 	ResidentID  string `json:"resident_id" validate:"max=64"`
 	HouseholdID string `json:"household_id" validate:"max=64"`
@@ -128,6 +141,9 @@ type nominateRequest struct {
 	Reason      string `json:"reason" validate:"required,max=500"`
 }
 
+// nominate answers POST /honour/nominations: staff nominate anyone of their community, a building
+// head the residents of their building, which starts the public notice; 409 NOMINATION_OPEN
+// when one is already open. Takes an Idempotency-Key; a repeat gets the first answer.
 func (h *api) nominate(c *fiber.Ctx) error {
 	var req nominateRequest
 	if err := decode(c, &req); err != nil {
@@ -150,8 +166,20 @@ func (h *api) nominate(c *fiber.Ctx) error {
 	})
 }
 
+// withNext adds the next page's cursor to a paged answer while there is
+// more (docs/PERFORMANCE.md, "Lists").
+func withNext(out fiber.Map, next string) fiber.Map {
+	if next != "" {
+		out["next"] = next
+	}
+	return out
+}
+
+// honourEntries answers GET /honour/entries: one page of the community's entries, the latest
+// first, paged by cursor (`next`); staff see any status, residents only status=notice. An
+// unknown status is 400 VALIDATION_FAILED, a cursor the list did not give out 400 INVALID_CURSOR.
 func (h *api) honourEntries(c *fiber.Ctx) error {
-	limit, err := queryInt(c, "limit", 50, 200)
+	cursor, limit, err := cursorPage(c)
 	if err != nil {
 		return err
 	}
@@ -161,13 +189,15 @@ func (h *api) honourEntries(c *fiber.Ctx) error {
 	default:
 		return models.ErrValidation.Withf("status 应为 notice、listed、rejected、expired 或 revoked 之一", "status must be notice, listed, rejected, expired or revoked")
 	}
-	es, err := h.Honour.Entries(c.UserContext(), principal(c), status, c.Query("after"), int(limit))
+	es, next, err := h.Honour.Entries(c.UserContext(), principal(c), status, cursor, limit)
 	if err != nil {
 		return err
 	}
-	return c.JSON(honourEntriesJSON(es))
+	return c.JSON(withNext(honourEntriesJSON(es), next))
 }
 
+// honourEntry answers GET /honour/entries/{id} for any resident of the entry's community (404
+// otherwise).
 func (h *api) honourEntry(c *fiber.Ctx) error {
 	e, err := h.Honour.Entry(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
@@ -176,6 +206,7 @@ func (h *api) honourEntry(c *fiber.Ctx) error {
 	return c.JSON(toHonourEntryJSON(e))
 }
 
+// myHonour answers GET /me/honour: the entries naming the caller or their household.
 func (h *api) myHonour(c *fiber.Ctx) error {
 	es, err := h.Honour.MyEntries(c.UserContext(), principal(c))
 	if err != nil {
@@ -184,6 +215,7 @@ func (h *api) myHonour(c *fiber.Ctx) error {
 	return c.JSON(honourEntriesJSON(es))
 }
 
+// objectionJSON is an objection to a nomination in notice, with its ruling once made.
 type objectionJSON struct {
 	ID         string     `json:"id"`
 	EntryID    string     `json:"entry_id"`
@@ -196,10 +228,13 @@ type objectionJSON struct {
 	Ruling     string     `json:"ruling,omitempty"`
 }
 
+// toObjectionJSON converts an objection to its JSON.
 func toObjectionJSON(o models.Objection) objectionJSON {
 	return objectionJSON{o.ID, o.EntryID, o.ResidentID, o.Reason, o.At, string(o.Status), o.RuledBy, optTime(o.RuledAt), o.Ruling}
 }
 
+// object answers POST /honour/entries/{id}/objections: a resident objects to a nomination while
+// its notice lasts, once (409 ALREADY_EXISTS for a second, 409 CONFLICT after the notice).
 func (h *api) object(c *fiber.Ctx) error {
 	var req reasonRequest
 	if err := decode(c, &req); err != nil {
@@ -212,20 +247,30 @@ func (h *api) object(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(toObjectionJSON(o))
 }
 
+// objections answers GET /honour/entries/{id}/objections for staff: one page of the objections
+// to an entry, the latest first, paged by cursor (`next`).
 func (h *api) objections(c *fiber.Ctx) error {
-	os, err := h.Honour.Objections(c.UserContext(), principal(c), param(c, "id"))
+	cursor, limit, err := cursorPage(c)
 	if err != nil {
 		return err
 	}
-	out := mapEach(os, toObjectionJSON)
-	return c.JSON(fiber.Map{"objections": out})
+	found, next, err := h.Honour.Objections(c.UserContext(), principal(c), param(c, "id"), cursor, limit)
+	if err != nil {
+		return err
+	}
+	out := mapEach(found, toObjectionJSON)
+	return c.JSON(withNext(fiber.Map{"objections": out}, next))
 }
 
+// rulingRequest is the body of an objection ruling: uphold or dismiss, and why.
 type rulingRequest struct {
 	Decision string `json:"decision" validate:"required,oneof=uphold dismiss"`
 	Ruling   string `json:"ruling" validate:"required,max=500"`
 }
 
+// ruleObjection answers POST /honour/objections/{id}/ruling for staff: upholds or dismisses an
+// objection once (the same ruling again returns it, another is 409). Takes an
+// Idempotency-Key; a repeat gets the first answer.
 func (h *api) ruleObjection(c *fiber.Ctx) error {
 	var req rulingRequest
 	if err := decode(c, &req); err != nil {
@@ -240,6 +285,9 @@ func (h *api) ruleObjection(c *fiber.Ctx) error {
 	})
 }
 
+// revoke answers POST /honour/entries/{id}/revocation for staff: takes a listing off the roll
+// (摘牌) with a reason, ending its reward eligibility. Takes an Idempotency-Key; a repeat gets
+// the first answer.
 func (h *api) revoke(c *fiber.Ctx) error {
 	var req reasonRequest
 	if err := decode(c, &req); err != nil {
@@ -254,6 +302,8 @@ func (h *api) revoke(c *fiber.Ctx) error {
 	})
 }
 
+// appeal answers POST /honour/entries/{id}/appeal: the listed person (or a member of the listed
+// household) appeals a revocation, once per revocation.
 func (h *api) appeal(c *fiber.Ctx) error {
 	var req reasonRequest
 	if err := decode(c, &req); err != nil {
@@ -266,11 +316,15 @@ func (h *api) appeal(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(toHonourEntryJSON(e))
 }
 
+// appealDecisionRequest is the body of an appeal decision: restore or dismiss, with a note.
 type appealDecisionRequest struct {
 	Decision string `json:"decision" validate:"required,oneof=restore dismiss"`
 	Note     string `json:"note" validate:"required,max=500"`
 }
 
+// decideAppeal answers POST /honour/entries/{id}/appeal/decision for staff: restore puts the
+// listing back until its original expiry, dismiss leaves it revoked. Takes an
+// Idempotency-Key; a repeat gets the first answer.
 func (h *api) decideAppeal(c *fiber.Ctx) error {
 	var req appealDecisionRequest
 	if err := decode(c, &req); err != nil {
@@ -285,10 +339,13 @@ func (h *api) decideAppeal(c *fiber.Ctx) error {
 	})
 }
 
+// visibilityRequest is the body of PUT /honour/entries/{id}/visibility.
 type visibilityRequest struct {
 	Hidden *bool `json:"hidden" validate:"required"`
 }
 
+// setVisibility answers PUT /honour/entries/{id}/visibility: the listed person shows or hides
+// their listing on the public board; a hidden listing stays listed.
 func (h *api) setVisibility(c *fiber.Ctx) error {
 	var req visibilityRequest
 	if err := decode(c, &req); err != nil {
@@ -301,6 +358,8 @@ func (h *api) setVisibility(c *fiber.Ctx) error {
 	return c.JSON(toHonourEntryJSON(e))
 }
 
+// boardRowJSON is one row of the public honour board: a masked name, the building, the
+// category and since when.
 type boardRowJSON struct {
 	EntryID     string    `json:"entry_id"`
 	Name        string    `json:"name"`
@@ -309,8 +368,15 @@ type boardRowJSON struct {
 	ListedSince time.Time `json:"listed_since"`
 }
 
+// board answers GET /honour/board for any signed-in caller: one page of the community's current
+// roll with masked names, leaving out those who chose not to be shown, the latest listed first,
+// paged by cursor (`next`).
 func (h *api) board(c *fiber.Ctx) error {
-	rows, err := h.Honour.Board(c.UserContext(), principal(c))
+	cursor, limit, err := cursorPage(c)
+	if err != nil {
+		return err
+	}
+	rows, next, err := h.Honour.Board(c.UserContext(), principal(c), cursor, limit)
 	if err != nil {
 		return err
 	}
@@ -318,11 +384,13 @@ func (h *api) board(c *fiber.Ctx) error {
 	for i, r := range rows {
 		out[i] = boardRowJSON{r.EntryID, r.Name, r.BuildingName, r.Category, r.ListedSince}
 	}
-	return c.JSON(fiber.Map{"board": out})
+	return c.JSON(withNext(fiber.Map{"board": out}, next))
 }
 
 // --- building heads and the other 三长 ---
 
+// headTermJSON is one term of a building head or other 三长: who, where, from when to when,
+// how it ended and who appointed them.
 type headTermJSON struct {
 	ID           string     `json:"id"`
 	Role         string     `json:"role"`
@@ -337,6 +405,7 @@ type headTermJSON struct {
 	AppointedBy  string     `json:"appointed_by"`
 }
 
+// toHeadTermJSON converts a head's term to its JSON.
 func toHeadTermJSON(t models.HeadTerm) headTermJSON {
 	return headTermJSON{
 		ID:           t.ID,
@@ -353,17 +422,22 @@ func toHeadTermJSON(t models.HeadTerm) headTermJSON {
 	}
 }
 
+// headTermsJSON wraps terms as {"terms": [...]}.
 func headTermsJSON(ts []models.HeadTerm) fiber.Map {
 	out := mapEach(ts, toHeadTermJSON)
 	return fiber.Map{"terms": out}
 }
 
+// appointRequest is the body of POST /head-terms: the role, the building (for a building
+// head) and the resident appointed.
 type appointRequest struct {
 	Role       string `json:"role" validate:"required,oneof=building_head team_lead party_lead"`
 	BuildingID string `json:"building_id" validate:"max=64"`
 	ResidentID string `json:"resident_id" validate:"required,max=64"`
 }
 
+// appoint answers POST /head-terms for staff: opens a term now, handing the building over when
+// it has a head. A repeat under the same Idempotency-Key (optional) gets the first answer.
 func (h *api) appoint(c *fiber.Ctx) error {
 	var req appointRequest
 	if err := decode(c, &req); err != nil {
@@ -384,6 +458,7 @@ func (h *api) appoint(c *fiber.Ctx) error {
 	})
 }
 
+// terms answers GET /head-terms for staff: every term of the community, or of one building.
 func (h *api) terms(c *fiber.Ctx) error {
 	ts, err := h.Honour.Terms(c.UserContext(), principal(c), c.Query("building_id"))
 	if err != nil {
@@ -392,6 +467,7 @@ func (h *api) terms(c *fiber.Ctx) error {
 	return c.JSON(headTermsJSON(ts))
 }
 
+// myTerms answers GET /me/head-terms: the caller's own terms as a head or other 三长.
 func (h *api) myTerms(c *fiber.Ctx) error {
 	ts, err := h.Honour.MyTerms(c.UserContext(), principal(c))
 	if err != nil {
@@ -400,11 +476,14 @@ func (h *api) myTerms(c *fiber.Ctx) error {
 	return c.JSON(headTermsJSON(ts))
 }
 
+// endTermRequest is the body of POST /head-terms/{id}/end: retire or handover, and why.
 type endTermRequest struct {
 	Kind   string `json:"kind" validate:"required,oneof=retire handover"`
 	Reason string `json:"reason" validate:"required,max=500"`
 }
 
+// endTerm answers POST /head-terms/{id}/end for staff: ends a term once, by retirement or
+// handover, with a reason.
 func (h *api) endTerm(c *fiber.Ctx) error {
 	var req endTermRequest
 	if err := decode(c, &req); err != nil {
@@ -417,6 +496,7 @@ func (h *api) endTerm(c *fiber.Ctx) error {
 	return c.JSON(toHeadTermJSON(t))
 }
 
+// dutyJSON is a monthly duty (履职) a head logged, with its evidence and ruling.
 type dutyJSON struct {
 	ID         string     `json:"id"`
 	TermID     string     `json:"term_id"`
@@ -432,10 +512,12 @@ type dutyJSON struct {
 	Note       string     `json:"note,omitempty"`
 }
 
+// toDutyJSON converts a logged duty to its JSON.
 func toDutyJSON(d models.Duty) dutyJSON {
 	return dutyJSON{d.ID, d.TermID, d.ResidentID, d.Month, d.Duty, d.Evidence, d.PhotoURL, string(d.Status), d.Logged, d.RuledBy, optTime(d.RuledAt), d.Note}
 }
 
+// logDutyRequest is the body of POST /duties.
 type logDutyRequest struct {
 	TermID   string `json:"term_id" validate:"max=64"`
 	Month    string `json:"month" validate:"required"`
@@ -444,6 +526,8 @@ type logDutyRequest struct {
 	PhotoURL string `json:"photo_url" validate:"max=500"`
 }
 
+// logDuty answers POST /duties: a head logs a duty of the policy's checklist for a month of
+// their term, with evidence; until confirmed it may be logged again.
 func (h *api) logDuty(c *fiber.Ctx) error {
 	var req logDutyRequest
 	if err := decode(c, &req); err != nil {
@@ -462,6 +546,8 @@ func (h *api) logDuty(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(toDutyJSON(d))
 }
 
+// duties answers GET /duties: staff see the community's duties, a head their own, optionally
+// of one term and month.
 func (h *api) duties(c *fiber.Ctx) error {
 	ds, err := h.Honour.Duties(c.UserContext(), principal(c), c.Query("term_id"), c.Query("month"))
 	if err != nil {
@@ -471,11 +557,15 @@ func (h *api) duties(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"duties": out})
 }
 
+// dutyRulingRequest is the body of a duty ruling: confirm or reject, with a note.
 type dutyRulingRequest struct {
 	Decision string `json:"decision" validate:"required,oneof=confirm reject"`
 	Note     string `json:"note" validate:"max=500"`
 }
 
+// ruleDuty answers POST /duties/{id}/ruling for staff: confirms a duty (it counts once) or
+// rejects it; a confirmed duty cannot be rejected. Takes an Idempotency-Key; a repeat gets
+// the first answer.
 func (h *api) ruleDuty(c *fiber.Ctx) error {
 	var req dutyRulingRequest
 	if err := decode(c, &req); err != nil {
@@ -492,6 +582,8 @@ func (h *api) ruleDuty(c *fiber.Ctx) error {
 
 // --- star households and rankings ---
 
+// starJSON is a household's star level for a plaque year, the level computed from the points
+// and why, and the reason when staff lowered it.
 type starJSON struct {
 	HouseholdID   string `json:"household_id"`
 	Year          int    `json:"year"`
@@ -504,10 +596,12 @@ type starJSON struct {
 	LoweredReason string `json:"lowered_reason,omitempty"`
 }
 
+// toStarJSON converts a household's star record to its JSON, naming its level.
 func toStarJSON(r models.StarRecord) starJSON {
 	return starJSON{r.HouseholdID, r.Year, r.Level, models.StarNames[r.Level], r.Computed, int64(r.Points), r.Listed, r.Why, r.LoweredReason}
 }
 
+// yearParam parses a year from 2000 to 9999; anything else is 400 VALIDATION_FAILED.
 func yearParam(s string) (int, error) {
 	y, err := strconv.Atoi(s)
 	if err != nil || y < 2000 || y > 9999 {
@@ -516,6 +610,8 @@ func yearParam(s string) (int, error) {
 	return y, nil
 }
 
+// star answers GET /households/{id}/star for its residents and staff: the household's star
+// level and why, for `year` (the current year by default).
 func (h *api) star(c *fiber.Ctx) error {
 	year := 0 // the service's current year
 	if c.Query("year") != "" {
@@ -532,11 +628,15 @@ func (h *api) star(c *fiber.Ctx) error {
 	return c.JSON(toStarJSON(r))
 }
 
+// lowerStarRequest is the body of a star lowering: the new level (0 to 2) and why.
 type lowerStarRequest struct {
 	Level  *int   `json:"level" validate:"required,min=0,max=2"`
 	Reason string `json:"reason" validate:"required,max=500"`
 }
 
+// lowerStar answers POST /households/{id}/star/{year}/lowering for staff: lowers a star or
+// removes the plaque, taking back the bonus paid above the new level. Takes an
+// Idempotency-Key; a repeat gets the first answer.
 func (h *api) lowerStar(c *fiber.Ctx) error {
 	p := principal(c)
 	var req lowerStarRequest
@@ -559,6 +659,8 @@ func (h *api) lowerStar(c *fiber.Ctx) error {
 	})
 }
 
+// rankRowJSON is one row of the points rankings: rank, masked name, points earned and
+// deducted, verified minutes and when the total was reached.
 type rankRowJSON struct {
 	Rank       int       `json:"rank"`
 	Name       string    `json:"name"`
@@ -569,6 +671,8 @@ type rankRowJSON struct {
 	Reached    time.Time `json:"reached"`
 }
 
+// rankings answers GET /rankings for any signed-in caller: the community's (or one building's)
+// residents by points earned in a month or a year, names masked, up to `limit` (200 at most).
 func (h *api) rankings(c *fiber.Ctx) error {
 	cursor, limit, err := cursorPage(c)
 	if err != nil {

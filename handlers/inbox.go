@@ -26,7 +26,8 @@ type deliveryService interface {
 	Retry(ctx context.Context, p models.Principal, id string) (outbound.DeadLetter, error)
 }
 
-// routesInbox: reading and marking one's own notifications needs no
+// routesInbox registers the inbox routes (the caller's own notifications
+// and preferences) and the dead-letter routes (staff). None needs an
 // Idempotency-Key: a read mark, an "all read" and a preference save leave
 // the same state when repeated, and a dead letter's retry is decided by
 // an insert-once mark per generation (ARCHITECTURE.md §4.2).
@@ -43,6 +44,7 @@ func (h *api) routesInbox(r fiber.Router) {
 	r.Post("/deliveries/dead-letters/:id/retry", staff, h.retryDeadLetter)
 }
 
+// notificationJSON is one notification in a resident's inbox, with whether it was read.
 type notificationJSON struct {
 	ID       string    `json:"id"`
 	Seq      int64     `json:"seq"`
@@ -58,6 +60,7 @@ type notificationJSON struct {
 	Created  time.Time `json:"created_at"`
 }
 
+// toNotificationJSON converts a notification to its JSON.
 func toNotificationJSON(n models.Notification) notificationJSON {
 	return notificationJSON{
 		ID:       n.ID,
@@ -75,6 +78,9 @@ func toNotificationJSON(n models.Notification) notificationJSON {
 	}
 }
 
+// listNotifications answers GET /me/notifications: a page of the caller's own notifications,
+// unread first, each part newest first; limit is at most 100 and an `after` too long to be a
+// cursor is 400 VALIDATION_FAILED.
 func (h *api) listNotifications(c *fiber.Ctx) error {
 	limit, err := queryInt(c, "limit", 20, 100)
 	if err != nil {
@@ -94,6 +100,8 @@ func (h *api) listNotifications(c *fiber.Ctx) error {
 	}{Notifications: mapEach(page.Notifications, toNotificationJSON), Next: page.Next})
 }
 
+// unreadCount answers GET /me/notifications/unread-count: how many of the caller's newest
+// notifications are unread, with at_least when there may be more.
 func (h *api) unreadCount(c *fiber.Ctx) error {
 	u, err := h.Inbox.UnreadCount(c.UserContext(), principal(c))
 	if err != nil {
@@ -105,6 +113,8 @@ func (h *api) unreadCount(c *fiber.Ctx) error {
 	}{Unread: u.Count, AtLeast: u.AtLeast})
 }
 
+// markRead answers POST /me/notifications/{id}/read: marks one of the caller's notifications
+// read (another's is 404); marking again changes nothing.
 func (h *api) markRead(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
@@ -116,6 +126,8 @@ func (h *api) markRead(c *fiber.Ctx) error {
 	return c.JSON(toNotificationJSON(n))
 }
 
+// markAllRead answers POST /me/notifications/read-all: marks every notification the caller has
+// now read, and answers the inbox position read up to.
 func (h *api) markAllRead(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
@@ -129,6 +141,8 @@ func (h *api) markAllRead(c *fiber.Ctx) error {
 	}{ReadUpTo: upto})
 }
 
+// categorySettingJSON is one notification category: its Chinese name, whether it is on, and
+// whether it is locked on (money and the honour roll).
 type categorySettingJSON struct {
 	Category string `json:"category"`
 	NameZh   string `json:"name_zh"`
@@ -136,17 +150,21 @@ type categorySettingJSON struct {
 	Locked   bool   `json:"locked"`
 }
 
+// preferencesJSON is a resident's notification preferences: the language and every category.
 type preferencesJSON struct {
 	Language   string                `json:"language"`
 	Categories []categorySettingJSON `json:"categories"`
 }
 
+// toPreferencesJSON converts notification preferences to their JSON.
 func toPreferencesJSON(p inbox.Preferences) preferencesJSON {
 	return preferencesJSON{Language: string(p.Language), Categories: mapEach(p.Categories, func(s inbox.CategorySetting) categorySettingJSON {
 		return categorySettingJSON{Category: string(s.Category), NameZh: s.Category.Zh(), Enabled: s.Enabled, Locked: s.Locked}
 	})}
 }
 
+// notificationPreferences answers GET /me/notification-preferences: the caller's language and
+// every category with whether it is on and whether it may be turned off.
 func (h *api) notificationPreferences(c *fiber.Ctx) error {
 	p, err := h.Inbox.Preferences(c.UserContext(), principal(c))
 	if err != nil {
@@ -162,6 +180,9 @@ type preferencesRequest struct {
 	Categories map[string]bool `json:"categories" validate:"max=20"`
 }
 
+// setNotificationPreferences answers PUT /me/notification-preferences: replaces the caller's
+// settings; turning off a locked category is 422 NOTICE_CATEGORY_LOCKED and saves nothing, an
+// unknown category is 400 VALIDATION_FAILED.
 func (h *api) setNotificationPreferences(c *fiber.Ctx) error {
 	var req preferencesRequest
 	if err := decode(c, &req); err != nil {
@@ -174,6 +195,7 @@ func (h *api) setNotificationPreferences(c *fiber.Ctx) error {
 	return c.JSON(toPreferencesJSON(p))
 }
 
+// deadLetterJSON is a message an outbound sender gave up on after all its attempts.
 type deadLetterJSON struct {
 	ID          string    `json:"id"`
 	Sender      string    `json:"sender"`
@@ -186,6 +208,7 @@ type deadLetterJSON struct {
 	At          time.Time `json:"at"`
 }
 
+// toDeadLetterJSON converts a dead letter to its JSON.
 func toDeadLetterJSON(d outbound.DeadLetter) deadLetterJSON {
 	return deadLetterJSON{
 		ID:          d.ID,
@@ -200,6 +223,8 @@ func toDeadLetterJSON(d outbound.DeadLetter) deadLetterJSON {
 	}
 }
 
+// deadLetters answers GET /deliveries/dead-letters for staff: the dead letters of their
+// community.
 func (h *api) deadLetters(c *fiber.Ctx) error {
 	ds, err := h.Deliveries.DeadLetters(c.UserContext(), principal(c))
 	if err != nil {
@@ -210,6 +235,8 @@ func (h *api) deadLetters(c *fiber.Ctx) error {
 	}{DeadLetters: mapEach(ds, toDeadLetterJSON)})
 }
 
+// retryDeadLetter answers POST /deliveries/dead-letters/{id}/retry for staff: starts a new round
+// of attempts under the same message id, 202; a letter already retried is 404.
 func (h *api) retryDeadLetter(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err

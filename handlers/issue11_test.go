@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/timebank"
 )
 
 // ask sends one request to app as role (a roleTokens token) and returns
@@ -162,9 +163,9 @@ type clockTimebank struct {
 	day *time.Time
 }
 
-func (c clockTimebank) Activities(_ context.Context, _ models.Principal, day time.Time, _ string) ([]models.Activity, error) {
-	*c.day = day
-	return nil, nil
+func (c clockTimebank) ActivitiesPage(_ context.Context, _ models.Principal, q timebank.ActivityQuery) ([]models.Activity, string, error) {
+	*c.day = q.Day
+	return nil, "", nil
 }
 
 type clockRewards struct {

@@ -26,23 +26,28 @@ type mutualAidService interface {
 	Fund(ctx context.Context, p models.Principal) (models.Balance, error)
 }
 
+// routesMutualAid registers the mutual-aid (互助) routes, which any signed-in resident may
+// use, and the staff routes that settle disputes, flag residents the fund pays for, and
+// read and credit the community time-bank fund.
 func (h *api) routesMutualAid(r fiber.Router) {
-	any := h.authed()
+	anyone := h.authed()
 	staff := h.authed(models.RoleStaff, models.RoleAdmin)
-	r.Post("/mutual-aid", any, h.postAid)
-	r.Get("/mutual-aid", any, h.listAids)
-	r.Get("/mutual-aid/:id", any, h.getAid)
-	r.Post("/mutual-aid/:id/accept", any, h.acceptAid)
-	r.Post("/mutual-aid/:id/done", any, h.aidDone)
-	r.Post("/mutual-aid/:id/confirm", any, h.confirmAid)
-	r.Post("/mutual-aid/:id/cancel", any, h.cancelAid)
-	r.Post("/mutual-aid/:id/dispute", any, h.disputeAid)
+	r.Post("/mutual-aid", anyone, h.postAid)
+	r.Get("/mutual-aid", anyone, h.listAids)
+	r.Get("/mutual-aid/:id", anyone, h.getAid)
+	r.Post("/mutual-aid/:id/accept", anyone, h.acceptAid)
+	r.Post("/mutual-aid/:id/done", anyone, h.aidDone)
+	r.Post("/mutual-aid/:id/confirm", anyone, h.confirmAid)
+	r.Post("/mutual-aid/:id/cancel", anyone, h.cancelAid)
+	r.Post("/mutual-aid/:id/dispute", anyone, h.disputeAid)
 	r.Post("/mutual-aid/:id/resolve", staff, h.resolveAid)
 	r.Post("/residents/:id/needy", staff, h.setNeedy)
 	r.Get("/timebank/fund", staff, h.fund)
 	r.Post("/timebank/fund/credits", staff, h.creditFund)
 }
 
+// aidJSON is a mutual-aid post. Resident ids are given to its parties and staff only; the
+// names are masked.
 type aidJSON struct {
 	ID            string     `json:"id"`
 	Kind          string     `json:"kind"`
@@ -62,6 +67,7 @@ type aidJSON struct {
 	Note          string     `json:"note,omitempty"`
 }
 
+// toAidJSON converts a mutual-aid post to its JSON, with no time when the post names none.
 func toAidJSON(a models.MutualAid) aidJSON {
 	out := aidJSON{
 		ID:            a.ID,
@@ -89,6 +95,8 @@ func toAidJSON(a models.MutualAid) aidJSON {
 
 // --- mutual aid ---
 
+// postAidRequest is the body of POST /mutual-aid: a request or an offer, its title,
+// description, minutes and when.
 type postAidRequest struct {
 	Kind        string     `json:"kind" validate:"required,oneof=request offer"`
 	Title       string     `json:"title" validate:"required,min=1,max=80"`
@@ -97,6 +105,10 @@ type postAidRequest struct {
 	When        *time.Time `json:"when"`
 }
 
+// postAid answers POST /mutual-aid: a resident posts a request for help or an offer; the
+// service cleans it (400 VALIDATION_FAILED), and a request holds the poster's minutes (409
+// INSUFFICIENT_HOURS past the debt floor). A repeat under the same Idempotency-Key
+// (optional) gets the first answer.
 func (h *api) postAid(c *fiber.Ctx) error {
 	var req postAidRequest
 	if err := decode(c, &req); err != nil {
@@ -129,6 +141,8 @@ type aidsJSON struct {
 	NextAfter string    `json:"next_after,omitempty"`
 }
 
+// listAids answers GET /mutual-aid: a page of posts, paged by `after`; staff see every
+// post of the community, a resident the open posts and their own.
 func (h *api) listAids(c *fiber.Ctx) error {
 	after, limit, err := paging(c)
 	if err != nil {
@@ -141,6 +155,7 @@ func (h *api) listAids(c *fiber.Ctx) error {
 	return c.JSON(aidsJSON{Posts: mapEach(as, toAidJSON), NextAfter: next})
 }
 
+// aidReply answers a post, or the error of the step that refused it.
 func (h *api) aidReply(c *fiber.Ctx, a models.MutualAid, err error) error {
 	if err != nil {
 		return err
@@ -148,11 +163,16 @@ func (h *api) aidReply(c *fiber.Ctx, a models.MutualAid, err error) error {
 	return c.JSON(toAidJSON(a))
 }
 
+// getAid answers GET /mutual-aid/{id}: an open post for the whole community, an accepted
+// or closed one only for its two parties and staff (404 to others).
 func (h *api) getAid(c *fiber.Ctx) error {
 	a, err := h.MutualAid.Aid(c.UserContext(), principal(c), param(c, "id"))
 	return h.aidReply(c, a, err)
 }
 
+// acceptAid answers POST /mutual-aid/{id}/accept for anyone but the poster: accepting an
+// offer holds the accepter's minutes (409 INSUFFICIENT_HOURS); 409 AID_STATE when a
+// cancellation came first.
 func (h *api) acceptAid(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
@@ -161,6 +181,9 @@ func (h *api) acceptAid(c *fiber.Ctx) error {
 	return h.aidReply(c, a, err)
 }
 
+// aidDone answers POST /mutual-aid/{id}/done for the post's helper (403 for anyone else):
+// the helper says the help happened; the requester then confirms, or the job confirms it
+// after the policy's days.
 func (h *api) aidDone(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
@@ -169,6 +192,9 @@ func (h *api) aidDone(c *fiber.Ctx) error {
 	return h.aidReply(c, a, err)
 }
 
+// confirmAid answers POST /mutual-aid/{id}/confirm for the requester: the held minutes are
+// paid to the helper, once; 409 AID_STATE when a dispute or cancellation came first. Takes
+// an Idempotency-Key.
 func (h *api) confirmAid(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
@@ -179,6 +205,8 @@ func (h *api) confirmAid(c *fiber.Ctx) error {
 	})
 }
 
+// cancelAid answers POST /mutual-aid/{id}/cancel for the requester or helper before the
+// help is done: the held minutes go back; 409 AID_STATE when the post has moved on.
 func (h *api) cancelAid(c *fiber.Ctx) error {
 	reason, err := decodeReason(c)
 	if err != nil {
@@ -188,6 +216,9 @@ func (h *api) cancelAid(c *fiber.Ctx) error {
 	return h.aidReply(c, a, err)
 }
 
+// disputeAid answers POST /mutual-aid/{id}/dispute for the requester or helper before
+// confirmation: sends the post to staff, and nothing is paid until they rule (409
+// AID_STATE after confirmation).
 func (h *api) disputeAid(c *fiber.Ctx) error {
 	reason, err := decodeReason(c)
 	if err != nil {
@@ -197,11 +228,15 @@ func (h *api) disputeAid(c *fiber.Ctx) error {
 	return h.aidReply(c, a, err)
 }
 
+// resolveRequest is the body of a dispute ruling: pay the helper or not, and why.
 type resolveRequest struct {
 	Pay    *bool  `json:"pay" validate:"required"`
 	Reason string `json:"reason" validate:"required,min=1,max=500"`
 }
 
+// resolveAid answers POST /mutual-aid/{id}/resolve for staff: settles a dispute by paying
+// the helper or cancelling; a blank reason is 400 VALIDATION_FAILED. Takes an
+// Idempotency-Key.
 func (h *api) resolveAid(c *fiber.Ctx) error {
 	p := principal(c)
 	var req resolveRequest
@@ -218,10 +253,13 @@ func (h *api) resolveAid(c *fiber.Ctx) error {
 	})
 }
 
+// needyRequest is the body of POST /residents/{id}/needy.
 type needyRequest struct {
 	Needy *bool `json:"needy" validate:"required"`
 }
 
+// setNeedy answers POST /residents/{id}/needy for staff: flags or unflags a resident whose
+// requests the community fund pays for.
 func (h *api) setNeedy(c *fiber.Ctx) error {
 	var req needyRequest
 	if err := decode(c, &req); err != nil {
@@ -233,11 +271,15 @@ func (h *api) setNeedy(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"resident_id": param(c, "id"), "needy": *req.Needy})
 }
 
+// minutesRequest is the body of a fund credit: the minutes and why.
 type minutesRequest struct {
 	Minutes int64  `json:"minutes" validate:"required,min=1,max=1000000000"`
 	Reason  string `json:"reason" validate:"required,min=1,max=500"`
 }
 
+// creditFund answers POST /timebank/fund/credits for staff: credits the community
+// time-bank fund, 201 with the ledger entry; a blank reason is 400 VALIDATION_FAILED.
+// Takes an Idempotency-Key; a repeat gets the first answer.
 func (h *api) creditFund(c *fiber.Ctx) error {
 	p := principal(c)
 	var req minutesRequest
@@ -257,10 +299,16 @@ func (h *api) creditFund(c *fiber.Ctx) error {
 	})
 }
 
+// fund answers GET /timebank/fund for staff: the community time-bank fund's balance in
+// minutes.
 func (h *api) fund(c *fiber.Ctx) error {
 	b, err := h.MutualAid.Fund(c.UserContext(), principal(c))
 	if err != nil {
 		return err
 	}
-	return c.JSON(balanceJSON{string(models.AssetHours), b.Amount, b.Seq})
+	return c.JSON(balanceJSON{
+		Asset:  string(models.AssetHours),
+		Amount: b.Amount,
+		Seq:    b.Seq,
+	})
 }

@@ -15,6 +15,7 @@ type offersService interface {
 	MyOffers(ctx context.Context, p models.Principal) ([]rewards.Offer, error)
 }
 
+// routesOffers registers GET /me/rewards for any signed-in resident.
 func (h *api) routesOffers(r fiber.Router) {
 	r.Get("/me/rewards", h.authed(), h.myOffers)
 }
@@ -26,6 +27,8 @@ type refusalJSON struct {
 	Detail  string `json:"detail,omitempty"`
 }
 
+// offerJSON is a reward as the caller sees it: whether they may redeem it now and, when
+// not, the refusal a redemption would meet first.
 type offerJSON struct {
 	rewardJSON
 	Available bool         `json:"available"`
@@ -36,24 +39,24 @@ type offerJSON struct {
 // whether they may redeem it now and, if not, why, in the caller's
 // language.
 func (h *api) myOffers(c *fiber.Ctx) error {
-	os, err := h.Offers.MyOffers(c.UserContext(), principal(c))
+	offers, err := h.Offers.MyOffers(c.UserContext(), principal(c))
 	if err != nil {
 		return err
 	}
 	zh, now := wantsChinese(c), h.Now()
-	out := make([]offerJSON, len(os))
-	for i, o := range os {
-		out[i] = offerJSON{rewardJSON: toRewardJSON(o.Reward, now), Available: o.Refusal == nil}
-		if o.Refusal != nil {
-			info := errorTable[o.Refusal.Code]
+	out := make([]offerJSON, len(offers))
+	for i, offer := range offers {
+		out[i] = offerJSON{rewardJSON: toRewardJSON(offer.Reward, now), Available: offer.Refusal == nil}
+		if offer.Refusal != nil {
+			info := errorTable[offer.Refusal.Code]
 			msg := info.en
 			if zh {
 				msg = info.zh
 			}
 			out[i].Refusal = &refusalJSON{
-				Code:    string(o.Refusal.Code),
+				Code:    string(offer.Refusal.Code),
 				Message: msg,
-				Detail:  o.Refusal.LocalDetail(zh),
+				Detail:  offer.Refusal.LocalDetail(zh),
 			}
 		}
 	}

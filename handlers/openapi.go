@@ -57,22 +57,22 @@ func mergeInto(dst map[string]any, key string, v any, from string) error {
 		dst[key] = v
 		return nil
 	}
-	cm, ok1 := cur.(map[string]any)
-	vm, ok2 := v.(map[string]any)
-	if ok1 && ok2 && key != "schemas" && !isOperation(vm) {
-		for k, vv := range vm {
-			if err := mergeInto(cm, k, vv, from); err != nil {
+	curMap, curIsMap := cur.(map[string]any)
+	newMap, newIsMap := v.(map[string]any)
+	if curIsMap && newIsMap && key != "schemas" && !isOperation(newMap) {
+		for k, vv := range newMap {
+			if err := mergeInto(curMap, k, vv, from); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if ok1 && ok2 && key == "schemas" {
-		for k, vv := range vm {
-			if old, dup := cm[k]; dup && !reflect.DeepEqual(old, vv) {
+	if curIsMap && newIsMap && key == "schemas" {
+		for k, vv := range newMap {
+			if old, dup := curMap[k]; dup && !reflect.DeepEqual(old, vv) {
 				return fmt.Errorf("openapi: %s redefines schema %s", from, k)
 			}
-			cm[k] = vv
+			curMap[k] = vv
 		}
 		return nil
 	}
@@ -89,6 +89,8 @@ func isOperation(m map[string]any) bool {
 	return ok
 }
 
+// serveOpenAPI answers GET /api/v1/openapi.json without sign-in: the merged OpenAPI
+// document.
 func (h *api) serveOpenAPI(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
 	return c.Send(h.openapi)

@@ -16,6 +16,8 @@ type policyService interface {
 	AddVersion(ctx context.Context, p models.Principal, next models.Policy) (models.Policy, error)
 }
 
+// routesPolicy registers the policy routes: the policy in force (any signed-in caller),
+// and the versions and writing the next one (staff, admin).
 func (h *api) routesPolicy(r fiber.Router) {
 	r.Get("/policy", h.authed(), h.currentPolicy)
 	r.Get("/policy/versions", h.authed(models.RoleStaff, models.RoleAdmin), h.policyVersions)
@@ -194,6 +196,7 @@ func (c policyChange) apply(p models.Policy) models.Policy {
 	return p
 }
 
+// currentPolicy answers GET /policy: the policy in force now in the caller's community.
 func (h *api) currentPolicy(c *fiber.Ctx) error {
 	p, err := h.Policies.Current(c.UserContext(), principal(c))
 	if err != nil {
@@ -202,6 +205,8 @@ func (h *api) currentPolicy(c *fiber.Ctx) error {
 	return c.JSON(toPolicyJSON(p))
 }
 
+// policyVersions answers GET /policy/versions for staff: every policy version of the
+// community.
 func (h *api) policyVersions(c *fiber.Ctx) error {
 	vs, err := h.Policies.Versions(c.UserContext(), principal(c))
 	if err != nil {
@@ -211,6 +216,11 @@ func (h *api) policyVersions(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"versions": out})
 }
 
+// addPolicyVersion answers POST /policy/versions for staff: writes the next version, the
+// change applied to the policy in force, effective at `effective` (now when absent); 400
+// VALIDATION_FAILED when a rule is out of range, 409 CONFLICT when others keep changing
+// the policy at the same moment. A repeat under the same Idempotency-Key (optional) gets
+// the first answer.
 func (h *api) addPolicyVersion(c *fiber.Ctx) error {
 	var req policyChange
 	if err := decode(c, &req); err != nil {

@@ -34,9 +34,11 @@ type privacyService interface {
 // handler returns, so it cannot use the request's deadline.
 const exportTimeout = 5 * time.Minute
 
-// routesPrivacy: the notice is public; accepting it is insert-once per
-// resident and version (a repeat answers with the first acceptance), and
-// takes an optional Idempotency-Key.
+// routesPrivacy registers the privacy routes: the notice (public), the
+// caller's consent, access log and export, and a resident's export for
+// staff. Accepting the notice is insert-once per resident and version (a
+// repeat answers with the first acceptance), and takes an optional
+// Idempotency-Key.
 func (h *api) routesPrivacy(r fiber.Router) {
 	anyone := h.authed()
 	staff := h.authed(models.RoleStaff, models.RoleAdmin)
@@ -73,6 +75,8 @@ func (h *api) consentGate(c *fiber.Ctx, p models.Principal) error {
 	return h.Privacy.ConsentMissing(c.UserContext(), p)
 }
 
+// consentStatusJSON is the consent part of GET /me: the notice version in force, whether
+// the caller must still accept it, and when they did.
 type consentStatusJSON struct {
 	Version    string     `json:"version"`
 	Required   bool       `json:"required"`
@@ -84,28 +88,32 @@ func (h *api) consentOf(c *fiber.Ctx, p models.Principal) (*consentStatusJSON, e
 	if h.Privacy == nil {
 		return nil, nil
 	}
-	st, err := h.Privacy.Status(c.UserContext(), p)
+	status, err := h.Privacy.Status(c.UserContext(), p)
 	if err != nil {
 		return nil, err
 	}
 	return &consentStatusJSON{
-		Version:    st.Version,
-		Required:   st.Required,
-		AcceptedAt: optTime(st.Accepted),
+		Version:    status.Version,
+		Required:   status.Required,
+		AcceptedAt: optTime(status.Accepted),
 	}, nil
 }
 
+// noticeTextJSON is the privacy notice's title and text in one language.
 type noticeTextJSON struct {
 	Title string `json:"title"`
 	Text  string `json:"text"`
 }
 
+// noticeJSON is the privacy notice in force, in Chinese and English.
 type noticeJSON struct {
 	Version string         `json:"version"`
 	ZhCN    noticeTextJSON `json:"zh_cn"`
 	En      noticeTextJSON `json:"en"`
 }
 
+// privacyNotice answers GET /privacy/notice without sign-in: the notice in force in both
+// languages.
 func (h *api) privacyNotice(c *fiber.Ctx) error {
 	n := h.Privacy.Notice()
 	return c.JSON(noticeJSON{
@@ -115,17 +123,24 @@ func (h *api) privacyNotice(c *fiber.Ctx) error {
 	})
 }
 
+// acceptRequest is the body of POST /me/consents: the notice version read and the language
+// it was read in.
 type acceptRequest struct {
 	Version  string `json:"version" validate:"required,max=40"`
 	Language string `json:"language" validate:"omitempty,oneof=zh-CN en"`
 }
 
+// consentJSON is a resident's acceptance of a notice version.
 type consentJSON struct {
 	Version    string    `json:"version"`
 	Language   string    `json:"language"`
 	AcceptedAt time.Time `json:"accepted_at"`
 }
 
+// acceptNotice answers POST /me/consents: the caller accepts the notice in force, 201 the
+// first time and 200 with the first acceptance after; 409 CONSENT_VERSION_STALE for
+// another version. A repeat under the same Idempotency-Key (optional) gets the first
+// answer.
 func (h *api) acceptNotice(c *fiber.Ctx) error {
 	var req acceptRequest
 	if err := decode(c, &req); err != nil {
@@ -136,7 +151,7 @@ func (h *api) acceptNotice(c *fiber.Ctx) error {
 		lang = models.LangEn
 	}
 	return h.keyedIfKey(c, func(community.Idempotency) error {
-		con, created, err := h.Privacy.Accept(c.UserContext(), principal(c), req.Version, lang)
+		consent, created, err := h.Privacy.Accept(c.UserContext(), principal(c), req.Version, lang)
 		if err != nil {
 			return err
 		}
@@ -145,13 +160,15 @@ func (h *api) acceptNotice(c *fiber.Ctx) error {
 			status = fiber.StatusCreated
 		}
 		return c.Status(status).JSON(consentJSON{
-			Version:    con.Version,
-			Language:   string(con.Language),
-			AcceptedAt: con.At,
+			Version:    consent.Version,
+			Language:   string(consent.Language),
+			AcceptedAt: consent.At,
 		})
 	})
 }
 
+// accessJSON is one read of a resident's personal data by someone else: when, what, and
+// who (name masked) in which roles.
 type accessJSON struct {
 	ID         string    `json:"id"`
 	At         time.Time `json:"at"`
@@ -162,6 +179,7 @@ type accessJSON struct {
 	ActorRoles []string  `json:"actor_roles"`
 }
 
+// toAccessJSON converts an access-log record to its JSON.
 func toAccessJSON(a privacy.Access) accessJSON {
 	roles := make([]string, len(a.ActorRoles))
 	for i, r := range a.ActorRoles {
@@ -178,6 +196,8 @@ func toAccessJSON(a privacy.Access) accessJSON {
 	}
 }
 
+// myAccessLog answers GET /me/access-log: who read the caller's personal data, newest
+// first, paged by cursor.
 func (h *api) myAccessLog(c *fiber.Ctx) error {
 	cursor, limit, err := cursorPage(c)
 	if err != nil {
@@ -193,6 +213,7 @@ func (h *api) myAccessLog(c *fiber.Ctx) error {
 	}{Items: mapEach(as, toAccessJSON), Next: next})
 }
 
+// myExport answers GET /me/export: everything kept about the caller, streamed as JSON.
 func (h *api) myExport(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
@@ -200,6 +221,9 @@ func (h *api) myExport(c *fiber.Ctx) error {
 	return h.export(c, principal(c).ResidentID)
 }
 
+// residentExport answers GET /residents/{id}/export for staff: everything kept about a
+// resident of their community, for the resident at the counter; it is put on the
+// resident's access log first.
 func (h *api) residentExport(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
@@ -211,12 +235,12 @@ func (h *api) residentExport(c *fiber.Ctx) error {
 // a page at a time: the answer is never held whole in memory. A failure
 // part way ends the document with "complete": false.
 func (h *api) export(c *fiber.Ctx, residentID string) error {
-	exp, err := h.Privacy.PrepareExport(c.UserContext(), principal(c), residentID)
+	prepared, err := h.Privacy.PrepareExport(c.UserContext(), principal(c), residentID)
 	if err != nil {
 		return err
 	}
 	now := h.Now().UTC()
-	name := "linli-export-" + exp.Resident().ID + "-" + now.Format("20060102") + ".json"
+	name := "linli-export-" + prepared.Resident().ID + "-" + now.Format("20060102") + ".json"
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"`)
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -225,8 +249,8 @@ func (h *api) export(c *fiber.Ctx, residentID string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
 		defer cancel()
 		out := &exportWriter{w: w, enc: json.NewEncoder(w)}
-		out.header(exp.Resident().ID, now, version)
-		err := exp.Write(ctx, out)
+		out.header(prepared.Resident().ID, now, version)
+		err := prepared.Write(ctx, out)
 		if err == nil {
 			err = out.err
 		}
@@ -254,6 +278,8 @@ type exportWriter struct {
 	err     error
 }
 
+// exportProfileJSON is a resident's profile as their export gives it, with the phone in
+// full.
 type exportProfileJSON struct {
 	ID          string       `json:"id"`
 	CommunityID string       `json:"community_id"`
@@ -266,24 +292,28 @@ type exportProfileJSON struct {
 	Created     time.Time    `json:"created"`
 }
 
+// raw writes s as it is, unless an earlier write failed.
 func (x *exportWriter) raw(s string) {
 	if x.err == nil {
 		_, x.err = x.w.WriteString(s)
 	}
 }
 
+// value writes v as JSON, unless an earlier write failed.
 func (x *exportWriter) value(v any) {
 	if x.err == nil {
 		x.err = x.enc.Encode(v) // Encode adds a newline, which JSON allows
 	}
 }
 
+// key writes the next member's name of the export object.
 func (x *exportWriter) key(k string) {
 	x.raw(",")
 	x.value(k)
 	x.raw(":")
 }
 
+// header opens the export object with its format, resident, time and notice version.
 func (x *exportWriter) header(residentID string, at time.Time, version string) {
 	x.raw(`{"format":"linli-export/1","resident_id":`)
 	x.value(residentID)
@@ -314,6 +344,8 @@ func (x *exportWriter) section(name string) {
 	}
 }
 
+// items writes a page of n items into list name, opening it when it is not the open list,
+// and flushes; it returns the first write error.
 func (x *exportWriter) items(name string, n int, item func(i int) any) error {
 	x.section(name)
 	for i := range n {
@@ -343,7 +375,8 @@ func (x *exportWriter) finish(complete bool) {
 	x.raw("}")
 }
 
-func (x *exportWriter) Profile(r models.Resident, hh *models.Household, consent *models.Consent) error {
+// Profile writes the resident's profile, household and consent (null when there is none).
+func (x *exportWriter) Profile(r models.Resident, household *models.Household, consent *models.Consent) error {
 	roles := make([]string, len(r.Roles))
 	for i, role := range r.Roles {
 		roles[i] = string(role)
@@ -369,8 +402,8 @@ func (x *exportWriter) Profile(r models.Resident, hh *models.Household, consent 
 		Created:     r.Created,
 	})
 	x.key("household")
-	if hh != nil {
-		x.value(toHouseholdJSON(*hh))
+	if household != nil {
+		x.value(toHouseholdJSON(*household))
 	} else {
 		x.raw("null")
 	}
@@ -387,10 +420,12 @@ func (x *exportWriter) Profile(r models.Resident, hh *models.Household, consent 
 	return x.err
 }
 
+// Records writes a page of the resident's service records.
 func (x *exportWriter) Records(rs []models.ServiceRecord) error {
 	return x.items("service_records", len(rs), func(i int) any { return toRecordJSON(rs[i]) })
 }
 
+// Entries writes a page of the resident's ledger entries of asset.
 func (x *exportWriter) Entries(asset models.Asset, es []models.Entry) error {
 	name := "hours_entries"
 	if asset == models.AssetPoints {
@@ -399,18 +434,22 @@ func (x *exportWriter) Entries(asset models.Asset, es []models.Entry) error {
 	return x.items(name, len(es), func(i int) any { return toEntryJSON(es[i]) })
 }
 
+// Redemptions writes a page of the resident's redemptions.
 func (x *exportWriter) Redemptions(rs []models.Redemption) error {
 	return x.items("redemptions", len(rs), func(i int) any { return toRedemptionJSON(rs[i]) })
 }
 
+// Honour writes a page of the honour-roll entries naming the resident.
 func (x *exportWriter) Honour(es []models.HonourEntry) error {
 	return x.items("honour_entries", len(es), func(i int) any { return toHonourEntryJSON(es[i]) })
 }
 
+// Notifications writes a page of the resident's notifications.
 func (x *exportWriter) Notifications(ns []models.Notification) error {
 	return x.items("notifications", len(ns), func(i int) any { return toNotificationJSON(ns[i]) })
 }
 
+// Accesses writes a page of the resident's access log.
 func (x *exportWriter) Accesses(as []privacy.Access) error {
 	return x.items("access_log", len(as), func(i int) any { return toAccessJSON(as[i]) })
 }

@@ -33,6 +33,8 @@ type residencyJSON struct {
 	Erased     *time.Time `json:"erased_at"`
 }
 
+// toResidencyJSON converts a resident's residency marks to their JSON, with erased_at null
+// until the erasure.
 func toResidencyJSON(r models.Residency) residencyJSON {
 	out := residencyJSON{
 		ResidentID: r.ResidentID,
@@ -46,6 +48,9 @@ func toResidencyJSON(r models.Residency) residencyJSON {
 	return out
 }
 
+// markMovedAway answers POST /residents/{id}/moved-away for staff of the resident's
+// community: marks the resident moved away once (a repeat, or another staff member's mark,
+// gets the first mark), starting the retention period. Takes an Idempotency-Key.
 func (h *api) markMovedAway(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
@@ -59,6 +64,8 @@ func (h *api) markMovedAway(c *fiber.Ctx) error {
 	})
 }
 
+// getResidency answers GET /residents/{id}/residency for staff who may see the resident:
+// when they were marked moved away and erased (404 when never marked).
 func (h *api) getResidency(c *fiber.Ctx) error {
 	// The resident must be one staff may see; then their marks.
 	if _, err := h.Residency.Resident(c.UserContext(), principal(c), c.Params("id")); err != nil {

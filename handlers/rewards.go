@@ -44,31 +44,34 @@ type rewardsService interface {
 	GateEvents(ctx context.Context, p models.Principal, day string) ([]models.GateEvent, error)
 }
 
+// routesRewards registers the rewards routes: the catalogue (staff edit it), redemptions
+// and merchant QR tokens (residents), credits (partners), scans and refunds (merchant
+// clerks), filial-visit parking and the car-park gate.
 func (h *api) routesRewards(r fiber.Router) {
-	any := h.authed()
+	anyone := h.authed()
 	staff := h.authed(models.RoleStaff, models.RoleAdmin)
 	partner := h.authed(models.RolePartner)
 	clerk := h.authed(models.RoleMerchantClerk)
-	r.Get("/rewards", any, h.listRewards)
+	r.Get("/rewards", anyone, h.listRewards)
 	r.Post("/rewards", staff, h.createReward)
-	r.Get("/rewards/:id", any, h.getReward)
+	r.Get("/rewards/:id", anyone, h.getReward)
 	r.Put("/rewards/:id", staff, h.updateReward)
-	r.Post("/rewards/:id/redemptions", any, h.redeem)
-	r.Post("/rewards/:id/qr", any, h.issueQR)
-	r.Get("/rewards/:id/qr.png", any, h.issueQRPNG)
-	r.Get("/me/redemptions", any, h.myRedemptions)
-	r.Get("/redemptions/:id", any, h.getRedemption)
-	r.Post("/redemptions/:id/cancel", any, h.cancelRedemption)
+	r.Post("/rewards/:id/redemptions", anyone, h.redeem)
+	r.Post("/rewards/:id/qr", anyone, h.issueQR)
+	r.Get("/rewards/:id/qr.png", anyone, h.issueQRPNG)
+	r.Get("/me/redemptions", anyone, h.myRedemptions)
+	r.Get("/redemptions/:id", anyone, h.getRedemption)
+	r.Post("/redemptions/:id/cancel", anyone, h.cancelRedemption)
 	r.Get("/partner/credits", partner, h.pendingCredits)
 	r.Post("/partner/credits/:id/apply", partner, h.applyCredit)
 	r.Post("/partner/credits/:id/void", partner, h.voidCredit)
 	r.Post("/merchant/scans", clerk, h.scan)
 	r.Get("/merchant/redemptions", clerk, h.merchantDay)
 	r.Post("/merchant/redemptions/:id/refund", clerk, h.refund)
-	r.Post("/filial/plates", any, h.registerFilialPlate)
-	r.Get("/filial/visits", any, h.filialVisits)
-	r.Post("/filial/bookings", any, h.bookFilialVisit)
-	r.Post("/filial/bookings/:id/cancel", any, h.cancelFilialVisit)
+	r.Post("/filial/plates", anyone, h.registerFilialPlate)
+	r.Get("/filial/visits", anyone, h.filialVisits)
+	r.Post("/filial/bookings", anyone, h.bookFilialVisit)
+	r.Post("/filial/bookings/:id/cancel", anyone, h.cancelFilialVisit)
 	r.Post("/parking/gate-events", partner, h.gateEvent)
 	r.Get("/parking/gate-events", h.authed(models.RolePartner, models.RoleStaff, models.RoleAdmin), h.gateEvents)
 }
@@ -96,6 +99,7 @@ type rewardRequest struct {
 	Disabled            bool       `json:"disabled"`
 }
 
+// model converts the request to the reward it describes, with the active window in UTC.
 func (r rewardRequest) model() models.Reward {
 	out := models.Reward{
 		Kind:                models.RewardKind(r.Kind),
@@ -125,6 +129,8 @@ func (r rewardRequest) model() models.Reward {
 	return out
 }
 
+// rewardJSON is a reward as the catalogue shows it: its terms, whether it is offered now,
+// and when it was created.
 type rewardJSON struct {
 	ID string `json:"id"`
 	rewardRequest
@@ -169,6 +175,8 @@ func toRewardJSON(r models.Reward, now time.Time) rewardJSON {
 	return out
 }
 
+// redemptionJSON is a redemption: what was redeemed by whom, its code and status, and the
+// bill a credit was applied to.
 type redemptionJSON struct {
 	ID         string     `json:"id"`
 	RewardID   string     `json:"reward_id"`
@@ -192,6 +200,7 @@ type redemptionJSON struct {
 	BillDate   string     `json:"bill_date,omitempty"`
 }
 
+// timePtr returns nil for the zero time, so JSON leaves out a time that has not happened.
 func timePtr(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
@@ -199,6 +208,7 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
+// toRedemptionJSON converts a redemption to its JSON.
 func toRedemptionJSON(r models.Redemption) redemptionJSON {
 	return redemptionJSON{
 		ID:         r.ID,
@@ -224,21 +234,27 @@ func toRedemptionJSON(r models.Redemption) redemptionJSON {
 	}
 }
 
+// redemptionsResponse is a list of redemptions and, for a paged list, the cursor of the
+// next page.
 type redemptionsResponse struct {
 	Redemptions []redemptionJSON `json:"redemptions"`
 	// Next is the cursor of the next page; absent at the end.
 	Next string `json:"next,omitempty"`
 }
 
+// toRedemptions wraps redemptions in a redemptionsResponse with no next page.
 func toRedemptions(rs []models.Redemption) redemptionsResponse {
 	out := redemptionsResponse{Redemptions: mapEach(rs, toRedemptionJSON)}
 	return out
 }
 
+// rewardsResponse is the catalogue: a list of rewards.
 type rewardsResponse struct {
 	Rewards []rewardJSON `json:"rewards"`
 }
 
+// listRewards answers GET /rewards for any signed-in caller: the community's active
+// rewards; staff may pass all=true for withdrawn and future ones too.
 func (h *api) listRewards(c *fiber.Ctx) error {
 	rs, err := h.Rewards.Rewards(c.UserContext(), principal(c), c.Query("all") == "true")
 	if err != nil {
@@ -249,6 +265,9 @@ func (h *api) listRewards(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
+// createReward answers POST /rewards for staff: adds a reward whose partner is of the
+// community and of the reward's kind. A repeat under the same Idempotency-Key (optional)
+// gets the first answer.
 func (h *api) createReward(c *fiber.Ctx) error {
 	var req rewardRequest
 	if err := decode(c, &req); err != nil {
@@ -265,6 +284,7 @@ func (h *api) createReward(c *fiber.Ctx) error {
 	})
 }
 
+// getReward answers GET /rewards/{id}: one reward; residents see only active ones.
 func (h *api) getReward(c *fiber.Ctx) error {
 	r, err := h.Rewards.Reward(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
@@ -273,6 +293,8 @@ func (h *api) getReward(c *fiber.Ctx) error {
 	return c.JSON(toRewardJSON(r, h.Now()))
 }
 
+// updateReward answers PUT /rewards/{id} for staff: replaces a reward's terms; redemptions
+// made already keep theirs.
 func (h *api) updateReward(c *fiber.Ctx) error {
 	var req rewardRequest
 	if err := decode(c, &req); err != nil {
@@ -285,6 +307,10 @@ func (h *api) updateReward(c *fiber.Ctx) error {
 	return c.JSON(toRewardJSON(r, h.Now()))
 }
 
+// redeem answers POST /rewards/{id}/redemptions: a resident redeems a parking or
+// property-fee reward, holding the points; 403 NOT_ELIGIBLE, 409 SOLD_OUT, LIMIT_REACHED,
+// INSUFFICIENT_POINTS or REWARD_INACTIVE. Takes an Idempotency-Key; a repeat returns the
+// same redemption.
 func (h *api) redeem(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
@@ -298,6 +324,7 @@ func (h *api) redeem(c *fiber.Ctx) error {
 	})
 }
 
+// qrResponse is a merchant QR token, its typeable code, the reward and when it expires.
 type qrResponse struct {
 	Token    string    `json:"token"`
 	Code     string    `json:"code"` // 8 characters a clerk can type instead of scanning
@@ -305,38 +332,45 @@ type qrResponse struct {
 	Expires  time.Time `json:"expires"`
 }
 
+// issueQR answers POST /rewards/{id}/qr: a resident gets a single-use token for a merchant
+// reward, valid five minutes; 403 NOT_ELIGIBLE, 429 RATE_LIMITED beyond the per-minute
+// limit.
 func (h *api) issueQR(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	t, err := h.Rewards.IssueQR(c.UserContext(), principal(c), param(c, "id"))
+	token, err := h.Rewards.IssueQR(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(qrResponse{
-		Token:    t.Token,
-		Code:     t.Code,
-		RewardID: t.RewardID,
-		Expires:  t.Expires,
+		Token:    token.Token,
+		Code:     token.Code,
+		RewardID: token.RewardID,
+		Expires:  token.Expires,
 	})
 }
 
+// issueQRPNG answers GET /rewards/{id}/qr.png: the token of POST /rewards/{id}/qr drawn as
+// a PNG, with its expiry in X-QR-Expires and its code in X-QR-Code; never cached.
 func (h *api) issueQRPNG(c *fiber.Ctx) error {
-	t, err := h.Rewards.IssueQR(c.UserContext(), principal(c), param(c, "id"))
+	token, err := h.Rewards.IssueQR(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
 		return err
 	}
-	png, err := qrcode.Encode(t.Token, qrcode.Medium, 320)
+	png, err := qrcode.Encode(token.Token, qrcode.Medium, 320)
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderContentType, "image/png")
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set("X-QR-Expires", t.Expires.Format(time.RFC3339))
-	c.Set("X-QR-Code", t.Code)
+	c.Set("X-QR-Expires", token.Expires.Format(time.RFC3339))
+	c.Set("X-QR-Code", token.Code)
 	return c.Send(png)
 }
 
+// myRedemptions answers GET /me/redemptions: the caller's redemptions, newest first, paged
+// by cursor.
 func (h *api) myRedemptions(c *fiber.Ctx) error {
 	cursor, limit, err := cursorPage(c)
 	if err != nil {
@@ -354,6 +388,7 @@ func (h *api) myRedemptions(c *fiber.Ctx) error {
 // MaxListLimit bounds the limit query parameter of redemption listings.
 const MaxListLimit = 200
 
+// getRedemption answers GET /redemptions/{id} for its resident and the community's staff.
 func (h *api) getRedemption(c *fiber.Ctx) error {
 	r, err := h.Rewards.Redemption(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
@@ -362,6 +397,9 @@ func (h *api) getRedemption(c *fiber.Ctx) error {
 	return c.JSON(toRedemptionJSON(r))
 }
 
+// cancelRedemption answers POST /redemptions/{id}/cancel: cancels a held redemption before
+// fulfilment and gives the points back once (409 REDEMPTION_CLOSED when it was fulfilled
+// or expired first). Takes an Idempotency-Key.
 func (h *api) cancelRedemption(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
@@ -376,6 +414,8 @@ func (h *api) cancelRedemption(c *fiber.Ctx) error {
 	})
 }
 
+// pendingCredits answers GET /partner/credits for a partner: their property-fee and
+// parking credits waiting for a bill, up to `limit`.
 func (h *api) pendingCredits(c *fiber.Ctx) error {
 	limit, err := queryInt(c, "limit", 50, MaxListLimit)
 	if err != nil {
@@ -388,11 +428,16 @@ func (h *api) pendingCredits(c *fiber.Ctx) error {
 	return c.JSON(toRedemptions(rs))
 }
 
+// applyCreditRequest is the bill a partner applied a credit to.
 type applyCreditRequest struct {
 	BillNo   string `json:"bill_no" validate:"required,max=40,printascii"`
 	BillDate string `json:"bill_date" validate:"required,datetime=2006-01-02"`
 }
 
+// applyCredit answers POST /partner/credits/{id}/apply for a partner: fulfils a credit
+// against a bill, for the monthly settlement (409 REDEMPTION_CLOSED when cancelled,
+// expired or applied to another bill). Takes an Idempotency-Key; a repeat gets the first
+// answer.
 func (h *api) applyCredit(c *fiber.Ctx) error {
 	var req applyCreditRequest
 	if err := decode(c, &req); err != nil {
@@ -423,6 +468,9 @@ func decodeOptionalReason(c *fiber.Ctx) (string, error) {
 	return req.Reason, nil
 }
 
+// voidCredit answers POST /partner/credits/{id}/void for a partner: the bill a credit was
+// applied to was voided, so the credit is pending again, once per voided bill. Takes an
+// Idempotency-Key; a repeat gets the first answer.
 func (h *api) voidCredit(c *fiber.Ctx) error {
 	reason, err := decodeOptionalReason(c)
 	if err != nil {
@@ -444,6 +492,8 @@ type counterScanRequest struct {
 	Code  string `json:"code" validate:"max=20"`
 }
 
+// scanResponse is what a clerk sees after a scan: the redemption, the resident's masked
+// name and what was redeemed.
 type scanResponse struct {
 	RedemptionID string    `json:"redemption_id"`
 	Code         string    `json:"code"`
@@ -455,6 +505,10 @@ type scanResponse struct {
 	At           time.Time `json:"at"`
 }
 
+// scan answers POST /merchant/scans for a merchant clerk: redeems a scanned token, or the
+// code typed instead, exactly once (409 ALREADY_REDEEMED, 410 TOKEN_EXPIRED, 400
+// TOKEN_INVALID, 403 for another merchant's clerk). Takes an Idempotency-Key; a repeat
+// gets the first answer.
 func (h *api) scan(c *fiber.Ctx) error {
 	var req counterScanRequest
 	if err := decode(c, &req); err != nil {
@@ -498,6 +552,7 @@ type merchantRedemptionJSON struct {
 	Closed   *time.Time `json:"closed,omitempty"`
 }
 
+// toMerchantJSON converts a redemption to what its merchant may see of it.
 func toMerchantJSON(r models.Redemption) merchantRedemptionJSON {
 	return merchantRedemptionJSON{
 		ID:       r.ID,
@@ -511,12 +566,15 @@ func toMerchantJSON(r models.Redemption) merchantRedemptionJSON {
 	}
 }
 
+// merchantDayResponse is one page of a merchant's redemptions and the cursor of the next.
 type merchantDayResponse struct {
 	Redemptions []merchantRedemptionJSON `json:"redemptions"`
 	// Next is the cursor of the next page; absent at the end.
 	Next string `json:"next,omitempty"`
 }
 
+// merchantDay answers GET /merchant/redemptions for a merchant clerk: the day's
+// redemptions at their merchant, newest first, paged by cursor.
 func (h *api) merchantDay(c *fiber.Ctx) error {
 	cursor, limit, err := cursorPage(c)
 	if err != nil {
@@ -530,6 +588,9 @@ func (h *api) merchantDay(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
+// refund answers POST /merchant/redemptions/{id}/refund for a merchant clerk: refunds a
+// redemption within the policy's refund days, once (409 REFUND_WINDOW_ENDED after). Takes
+// an Idempotency-Key.
 func (h *api) refund(c *fiber.Ctx) error {
 	reason, err := decodeOptionalReason(c)
 	if err != nil {
@@ -545,11 +606,14 @@ func (h *api) refund(c *fiber.Ctx) error {
 	})
 }
 
+// filialPlateRequest is the body of POST /filial/plates: the visiting child's plate and,
+// for staff, the parent.
 type filialPlateRequest struct {
 	Plate    string `json:"plate" validate:"required,max=20"`
 	ParentID string `json:"parent_id" validate:"max=64"`
 }
 
+// filialPlateJSON is a plate registered for filial-visit parking.
 type filialPlateJSON struct {
 	Plate        string    `json:"plate"`
 	ParentID     string    `json:"parent_id"`
@@ -557,46 +621,52 @@ type filialPlateJSON struct {
 	Created      time.Time `json:"created"`
 }
 
+// registerFilialPlate answers POST /filial/plates: an elderly parent registers a visiting
+// child's plate, or staff for any resident; 403 NOT_ELIGIBLE when the parent is too young,
+// 409 ALREADY_EXISTS when the plate is another resident's.
 func (h *api) registerFilialPlate(c *fiber.Ctx) error {
 	var req filialPlateRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	fp, err := h.Rewards.RegisterFilialPlate(c.UserContext(), principal(c), req.ParentID, req.Plate)
+	plate, err := h.Rewards.RegisterFilialPlate(c.UserContext(), principal(c), req.ParentID, req.Plate)
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(toFilialPlateJSON(fp))
+	return c.Status(fiber.StatusCreated).JSON(toFilialPlateJSON(plate))
 }
 
-func toFilialPlateJSON(fp models.FilialPlate) filialPlateJSON {
+// toFilialPlateJSON converts a filial-visit plate to its JSON.
+func toFilialPlateJSON(plate models.FilialPlate) filialPlateJSON {
 	return filialPlateJSON{
-		Plate:        fp.Plate,
-		ParentID:     fp.ParentID,
-		RegisteredBy: fp.RegisteredBy,
-		Created:      fp.Created,
+		Plate:        plate.Plate,
+		ParentID:     plate.ParentID,
+		RegisteredBy: plate.RegisteredBy,
+		Created:      plate.Created,
 	}
 }
 
 // filialVisits lists a parent's plates and coming bookings (?parent_id,
 // default the caller) to the parent, staff or a verified child.
 func (h *api) filialVisits(c *fiber.Ctx) error {
-	v, err := h.Rewards.MyFilialVisits(c.UserContext(), principal(c), c.Query("parent_id"))
+	visits, err := h.Rewards.MyFilialVisits(c.UserContext(), principal(c), c.Query("parent_id"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{
-		"parent_id": v.ParentID,
-		"plates":    mapEach(v.Plates, toFilialPlateJSON),
-		"bookings":  mapEach(v.Bookings, toFilialBookingJSON),
+		"parent_id": visits.ParentID,
+		"plates":    mapEach(visits.Plates, toFilialPlateJSON),
+		"bookings":  mapEach(visits.Bookings, toFilialBookingJSON),
 	})
 }
 
+// filialBookingRequest is the body of POST /filial/bookings: the plate and the day.
 type filialBookingRequest struct {
 	Plate string `json:"plate" validate:"required,max=20"`
 	Day   string `json:"day" validate:"required,datetime=2006-01-02"`
 }
 
+// filialBookingJSON is a visitor-bay booking for a filial visit.
 type filialBookingJSON struct {
 	ID       string `json:"id"`
 	Plate    string `json:"plate"`
@@ -606,6 +676,7 @@ type filialBookingJSON struct {
 	Status   string `json:"status"` // booked or cancelled
 }
 
+// toFilialBookingJSON converts a booking to its JSON, with its status booked or cancelled.
 func toFilialBookingJSON(b models.FilialBooking) filialBookingJSON {
 	status := "booked"
 	if b.Cancelled {
@@ -621,6 +692,9 @@ func toFilialBookingJSON(b models.FilialBooking) filialBookingJSON {
 	}
 }
 
+// bookFilialVisit answers POST /filial/bookings: the parent, staff or a verified child
+// books a visitor bay on a filial-visit day; 409 BAYS_FULL or NOT_FILIAL_DAY, 422
+// FAMILY_NOT_VERIFIED. A repeat returns the same booking.
 func (h *api) bookFilialVisit(c *fiber.Ctx) error {
 	var req filialBookingRequest
 	if err := decode(c, &req); err != nil {
@@ -633,6 +707,9 @@ func (h *api) bookFilialVisit(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(toFilialBookingJSON(b))
 }
 
+// cancelFilialVisit answers POST /filial/bookings/{id}/cancel: the parent, the visitor who
+// booked or staff cancel a visit before it is used (409 VISIT_CLOSED), giving the bay back
+// once; the id arrives percent-encoded and a body is 400. Takes an Idempotency-Key.
 func (h *api) cancelFilialVisit(c *fiber.Ctx) error {
 	// A booking id holds the plate (沪A12345) and colons: clients send it
 	// percent-encoded.
@@ -652,6 +729,8 @@ func (h *api) cancelFilialVisit(c *fiber.Ctx) error {
 	})
 }
 
+// gateEventRequest is one pass through the car-park gate, as the parking operator posts
+// it.
 type gateEventRequest struct {
 	EventID   string    `json:"event_id" validate:"required,max=64"`
 	Plate     string    `json:"plate" validate:"required,max=20"`
@@ -659,6 +738,7 @@ type gateEventRequest struct {
 	At        time.Time `json:"at" validate:"required"`
 }
 
+// gateEventJSON is a gate event with the free minutes it got and why.
 type gateEventJSON struct {
 	EventID     string    `json:"event_id"`
 	Plate       string    `json:"plate"`
@@ -671,24 +751,34 @@ type gateEventJSON struct {
 
 // gateEvents answers a day's gate events, for the parking operator's page.
 func (h *api) gateEvents(c *fiber.Ctx) error {
-	evs, err := h.Rewards.GateEvents(c.UserContext(), principal(c), c.Query("day"))
+	events, err := h.Rewards.GateEvents(c.UserContext(), principal(c), c.Query("day"))
 	if err != nil {
 		return err
 	}
-	out := make([]gateEventJSON, len(evs))
-	for i, ev := range evs {
-		out[i] = gateEventJSON{EventID: ev.EventID, Plate: ev.Plate, Direction: string(ev.Direction), At: ev.At,
-			FreeMinutes: int64(ev.FreeMinutes), ReasonCode: ev.ReasonCode, Reason: ev.Reason}
+	out := make([]gateEventJSON, len(events))
+	for i, event := range events {
+		out[i] = gateEventJSON{
+			EventID:     event.EventID,
+			Plate:       event.Plate,
+			Direction:   string(event.Direction),
+			At:          event.At,
+			FreeMinutes: int64(event.FreeMinutes),
+			ReasonCode:  event.ReasonCode,
+			Reason:      event.Reason,
+		}
 	}
 	return c.JSON(fiber.Map{"events": out})
 }
 
+// gateEvent answers POST /parking/gate-events for the parking operator: records a pass; an
+// exit answers the free minutes of a filial visit. The same event_id posted again gets the
+// same answer.
 func (h *api) gateEvent(c *fiber.Ctx) error {
 	var req gateEventRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	ev, err := h.Rewards.GateEvent(c.UserContext(), principal(c), rewards.GateEventIn{
+	event, err := h.Rewards.GateEvent(c.UserContext(), principal(c), rewards.GateEventIn{
 		EventID:   req.EventID,
 		Plate:     req.Plate,
 		Direction: models.GateDirection(req.Direction),
@@ -698,12 +788,12 @@ func (h *api) gateEvent(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(gateEventJSON{
-		EventID:     ev.EventID,
-		Plate:       ev.Plate,
-		Direction:   string(ev.Direction),
-		At:          ev.At,
-		FreeMinutes: int64(ev.FreeMinutes),
-		ReasonCode:  ev.ReasonCode,
-		Reason:      ev.Reason,
+		EventID:     event.EventID,
+		Plate:       event.Plate,
+		Direction:   string(event.Direction),
+		At:          event.At,
+		FreeMinutes: int64(event.FreeMinutes),
+		ReasonCode:  event.ReasonCode,
+		Reason:      event.Reason,
 	})
 }

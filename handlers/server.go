@@ -70,6 +70,8 @@ type Options struct {
 	RequestTimeout time.Duration // deadline of every request's context
 }
 
+// api is the HTTP API: the services it calls, its options, and the OpenAPI document it
+// serves.
 type api struct {
 	Deps
 	opts    Options
@@ -77,29 +79,29 @@ type api struct {
 }
 
 // New builds the Fiber app with every route.
-func New(d Deps, o Options) *fiber.App {
-	if o.BodyLimit <= 0 {
-		o.BodyLimit = 1 << 20
+func New(deps Deps, opts Options) *fiber.App {
+	if opts.BodyLimit <= 0 {
+		opts.BodyLimit = 1 << 20
 	}
-	if o.RequestTimeout <= 0 {
-		o.RequestTimeout = 10 * time.Second
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 10 * time.Second
 	}
 	doc, err := buildOpenAPI()
 	if err != nil {
 		panic(err) // the embedded document is broken: a build error, caught by the tests
 	}
-	if d.Now == nil {
-		d.Now = time.Now
+	if deps.Now == nil {
+		deps.Now = time.Now
 	}
 	h := &api{
-		Deps:    d,
-		opts:    o,
+		Deps:    deps,
+		opts:    opts,
 		openapi: doc,
 	}
 	app := fiber.New(fiber.Config{
 		AppName:               "linli",
-		BodyLimit:             o.BodyLimit,
-		ErrorHandler:          errorHandler(d.Log),
+		BodyLimit:             opts.BodyLimit,
+		ErrorHandler:          errorHandler(deps.Log),
 		DisableStartupMessage: true,
 		// By default Fiber's strings (method, params, headers) point into
 		// buffers reused by the next request; anything that keeps one (a
@@ -113,7 +115,7 @@ func New(d Deps, o Options) *fiber.App {
 	app.Use(requestid.New(requestid.Config{Header: "X-Request-ID"}))
 	app.Use(h.accessLog)
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
-		d.Log.Error("panic", "request_id", requestID(c), "panic", e)
+		deps.Log.Error("panic", "request_id", requestID(c), "panic", e)
 	}}))
 	app.Use(h.deadline)
 
@@ -139,6 +141,8 @@ func New(d Deps, o Options) *fiber.App {
 	return app
 }
 
+// requestID returns the request's id given by the requestid middleware, or "" before it
+// ran.
 func requestID(c *fiber.Ctx) string {
 	if id, ok := c.Locals("requestid").(string); ok {
 		return id
@@ -155,6 +159,7 @@ func (h *api) deadline(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+// isTimeout reports whether err is a request's deadline passing.
 func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded)
 }
@@ -178,16 +183,17 @@ func (h *api) accessLog(c *fiber.Ctx) error {
 	if route == "" || route == "/" {
 		route = "unmatched" // keeps unknown paths from becoming metric labels
 	}
-	d := time.Since(start)
+	elapsed := time.Since(start)
 	status := c.Response().StatusCode()
 	if h.Metrics != nil {
-		h.Metrics.Request(route, c.Method(), status, d)
+		h.Metrics.Request(route, c.Method(), status, elapsed)
 	}
 	h.Log.Info("request", "request_id", requestID(c), "method", c.Method(), "route", route,
-		"status", status, "ms", d.Milliseconds())
+		"status", status, "ms", elapsed.Milliseconds())
 	return nil
 }
 
+// ready answers GET /readyz: 200 when the store answers, 503 UNAVAILABLE otherwise.
 func (h *api) ready(c *fiber.Ctx) error {
 	if err := h.Store.Ping(c.UserContext()); err != nil {
 		h.Log.Warn("not ready", "err", err)
@@ -221,6 +227,7 @@ func (h *api) authed(roles ...models.Role) fiber.Handler {
 	}
 }
 
+// principalKey is the key under which authed keeps the caller in the request's locals.
 type principalKey struct{}
 
 // principal is the caller admitted by authed.

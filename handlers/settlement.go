@@ -24,6 +24,10 @@ type settlementService interface {
 	MyExpiringPoints(ctx context.Context, p models.Principal) (settlement.PointsExpiring, error)
 }
 
+// routesSettlement registers the settlement routes: monthly partner statements and their
+// exports (staff, the partner's login and merchant clerks), confirming (the partner) and
+// marking paid (staff), the points-liability reports (staff) and a resident's expiring
+// points.
 func (h *api) routesSettlement(r fiber.Router) {
 	readers := h.authed(models.RoleStaff, models.RoleAdmin, models.RolePartner, models.RoleMerchantClerk)
 	staff := h.authed(models.RoleStaff, models.RoleAdmin)
@@ -39,6 +43,8 @@ func (h *api) routesSettlement(r fiber.Router) {
 	r.Get("/me/points/expiring", h.authed(), h.myExpiringPoints)
 }
 
+// expiringJSON is how many of a resident's points the next monthly expiry takes, when it
+// runs, and the earning date before which points expire.
 type expiringJSON struct {
 	Points       int64     `json:"points"`
 	At           time.Time `json:"at"`
@@ -48,17 +54,19 @@ type expiringJSON struct {
 // myExpiringPoints says how many of the caller's points the next monthly
 // expiry run takes, and when.
 func (h *api) myExpiringPoints(c *fiber.Ctx) error {
-	x, err := h.Settlement.MyExpiringPoints(c.UserContext(), principal(c))
+	expiring, err := h.Settlement.MyExpiringPoints(c.UserContext(), principal(c))
 	if err != nil {
 		return err
 	}
 	return c.JSON(expiringJSON{
-		Points:       int64(x.Points),
-		At:           x.At,
-		EarnedBefore: x.EarnedBefore,
+		Points:       int64(expiring.Points),
+		At:           expiring.At,
+		EarnedBefore: expiring.EarnedBefore,
 	})
 }
 
+// statementJSON is a monthly partner statement: its totals in fen, who bears them, and who
+// confirmed and paid it when.
 type statementJSON struct {
 	ID           string     `json:"id"`
 	CommunityID  string     `json:"community_id"`
@@ -78,27 +86,30 @@ type statementJSON struct {
 	PaidAt       *time.Time `json:"paid_at,omitempty"`
 }
 
-func toStatementJSON(st models.Statement) statementJSON {
+// toStatementJSON converts a statement to its JSON.
+func toStatementJSON(statement models.Statement) statementJSON {
 	return statementJSON{
-		ID:           st.ID,
-		CommunityID:  st.CommunityID,
-		PartnerID:    st.PartnerID,
-		PartnerName:  st.PartnerName,
-		Month:        st.Month.String(),
-		Status:       string(st.Status),
-		Lines:        st.Lines,
-		Adjustments:  st.Adjustments,
-		TotalFen:     int64(st.TotalFen),
-		CommunityFen: int64(st.CommunityFen),
-		PartnerFen:   int64(st.PartnerFen),
-		Created:      st.Created,
-		ConfirmedBy:  st.ConfirmedBy,
-		ConfirmedAt:  timePtr(st.ConfirmedAt),
-		PaidBy:       st.PaidBy,
-		PaidAt:       timePtr(st.PaidAt),
+		ID:           statement.ID,
+		CommunityID:  statement.CommunityID,
+		PartnerID:    statement.PartnerID,
+		PartnerName:  statement.PartnerName,
+		Month:        statement.Month.String(),
+		Status:       string(statement.Status),
+		Lines:        statement.Lines,
+		Adjustments:  statement.Adjustments,
+		TotalFen:     int64(statement.TotalFen),
+		CommunityFen: int64(statement.CommunityFen),
+		PartnerFen:   int64(statement.PartnerFen),
+		Created:      statement.Created,
+		ConfirmedBy:  statement.ConfirmedBy,
+		ConfirmedAt:  timePtr(statement.ConfirmedAt),
+		PaidBy:       statement.PaidBy,
+		PaidAt:       timePtr(statement.PaidAt),
 	}
 }
 
+// statementLineJSON is one line of a statement: the settlement event it records, or an
+// adjustment.
 type statementLineJSON struct {
 	ID           string    `json:"id"`
 	EventID      string    `json:"event_id"`
@@ -113,6 +124,7 @@ type statementLineJSON struct {
 	At           time.Time `json:"at"`
 }
 
+// statementResponse is a statement and one page of its lines.
 type statementResponse struct {
 	Statement statementJSON       `json:"statement"`
 	Lines     []statementLineJSON `json:"lines"`
@@ -120,17 +132,23 @@ type statementResponse struct {
 	NextAfter string `json:"next_after,omitempty"`
 }
 
+// listStatements answers GET /statements: staff see their community's statements
+// (optionally one partner's), a partner login or clerk its own partner's, optionally of
+// one month.
 func (h *api) listStatements(c *fiber.Ctx) error {
-	sts, err := h.Settlement.Statements(c.UserContext(), principal(c), c.Query("partner_id"), c.Query("month"))
+	statements, err := h.Settlement.Statements(c.UserContext(), principal(c), c.Query("partner_id"), c.Query("month"))
 	if err != nil {
 		return err
 	}
 	out := struct {
 		Statements []statementJSON `json:"statements"`
-	}{Statements: mapEach(sts, toStatementJSON)}
+	}{Statements: mapEach(statements, toStatementJSON)}
 	return c.JSON(out)
 }
 
+// getStatement answers GET /statements/{id} for the statement's community staff or its
+// partner (403 for another partner's): the statement and a page of its lines after
+// `after`, up to `limit` (100 by default, 500 at most).
 func (h *api) getStatement(c *fiber.Ctx) error {
 	limit, err := queryInt(c, "limit", 100, 500)
 	if err != nil {
@@ -139,25 +157,25 @@ func (h *api) getStatement(c *fiber.Ctx) error {
 	if limit == 0 {
 		limit = 100
 	}
-	st, lines, err := h.Settlement.Statement(c.UserContext(), principal(c), param(c, "id"), c.Query("after"), int(limit))
+	statement, lines, err := h.Settlement.Statement(c.UserContext(), principal(c), param(c, "id"), c.Query("after"), int(limit))
 	if err != nil {
 		return err
 	}
-	out := statementResponse{Statement: toStatementJSON(st), Lines: make([]statementLineJSON, len(lines))}
-	for i, l := range lines {
-		e := l.Event
+	out := statementResponse{Statement: toStatementJSON(statement), Lines: make([]statementLineJSON, len(lines))}
+	for i, line := range lines {
+		event := line.Event
 		out.Lines[i] = statementLineJSON{
-			ID:           l.ID,
-			EventID:      e.ID,
-			Kind:         string(e.Kind),
-			Adjustment:   l.Adjustment,
-			RedemptionID: e.RedemptionID,
-			RewardID:     e.RewardID,
-			ResidentID:   e.ResidentID,
-			Description:  e.Description,
-			ValueFen:     int64(e.ValueFen),
-			Bearer:       string(e.Bearer),
-			At:           e.At,
+			ID:           line.ID,
+			EventID:      event.ID,
+			Kind:         string(event.Kind),
+			Adjustment:   line.Adjustment,
+			RedemptionID: event.RedemptionID,
+			RewardID:     event.RewardID,
+			ResidentID:   event.ResidentID,
+			Description:  event.Description,
+			ValueFen:     int64(event.ValueFen),
+			Bearer:       string(event.Bearer),
+			At:           event.At,
 		}
 	}
 	if len(lines) == int(limit) {
@@ -181,8 +199,11 @@ func (h *api) exportStatement(f settlement.ExportFormat, contentType string) fib
 	}
 }
 
-// Confirming and marking paid happen once per statement (keyed by its
-// status), and take an Idempotency-Key like every value-affecting POST.
+// confirmStatement answers POST /statements/{id}/confirm for the
+// statement's partner (its login or a merchant clerk; another partner's is
+// 403). Confirming and marking paid happen once per statement (keyed by
+// its status), and take an Idempotency-Key like every value-affecting
+// POST: confirming again returns the statement as it stands.
 func (h *api) confirmStatement(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
@@ -196,6 +217,9 @@ func (h *api) confirmStatement(c *fiber.Ctx) error {
 	})
 }
 
+// markStatementPaid answers POST /statements/{id}/paid for staff: marks a confirmed
+// statement paid, once (409 CONFLICT before the partner confirmed). Takes an
+// Idempotency-Key; a repeat gets the first answer.
 func (h *api) markStatementPaid(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
@@ -209,6 +233,8 @@ func (h *api) markStatementPaid(c *fiber.Ctx) error {
 	})
 }
 
+// partnerRedeemedJSON is what one partner's redemptions came to in the month, from its
+// statement once settled.
 type partnerRedeemedJSON struct {
 	PartnerID    string `json:"partner_id"`
 	PartnerName  string `json:"partner_name"`
@@ -222,6 +248,8 @@ type partnerRedeemedJSON struct {
 	PartnerFen   int64  `json:"partner_fen"`
 }
 
+// liabilityJSON is the community's points liability: outstanding, held and expiring points
+// as of the liability job's last sum, and the month's redemptions by partner.
 type liabilityJSON struct {
 	CommunityID string                `json:"community_id"`
 	Month       string                `json:"month"`
@@ -250,12 +278,12 @@ type liabilityPointJSON struct {
 // liabilitySeries is the points liability over time, one point per day
 // the liability job ran.
 func (h *api) liabilitySeries(c *fiber.Ctx) error {
-	ps, err := h.Settlement.LiabilitySeries(c.UserContext(), principal(c), c.Query("from"), c.Query("to"))
+	points, err := h.Settlement.LiabilitySeries(c.UserContext(), principal(c), c.Query("from"), c.Query("to"))
 	if err != nil {
 		return err
 	}
-	out := make([]liabilityPointJSON, len(ps))
-	for i, p := range ps {
+	out := make([]liabilityPointJSON, len(points))
+	for i, p := range points {
 		out[i] = liabilityPointJSON{
 			Day:         p.Day,
 			At:          p.At,
@@ -270,6 +298,8 @@ func (h *api) liabilitySeries(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"points": out})
 }
 
+// liabilityReport answers GET /reports/liability for staff: the community's points
+// liability, with the redemptions by partner of `month` (the current month by default).
 func (h *api) liabilityReport(c *fiber.Ctx) error {
 	r, err := h.Settlement.Liability(c.UserContext(), principal(c), c.Query("month"))
 	if err != nil {

@@ -17,9 +17,10 @@ import (
 type timebankService interface {
 	CreateActivity(ctx context.Context, p models.Principal, in timebank.NewActivity) (models.Activity, error)
 	Activity(ctx context.Context, p models.Principal, id string) (models.Activity, error)
-	Activities(ctx context.Context, p models.Principal, day time.Time, category string) ([]models.Activity, error)
-	// Checkins lists an activity's check-ins, for its organisers.
-	Checkins(ctx context.Context, p models.Principal, activityID string) ([]models.Mark, error)
+	ActivitiesPage(ctx context.Context, p models.Principal, q timebank.ActivityQuery) ([]models.Activity, string, error)
+	// Checkins lists an activity's check-ins (of one day, if day is set),
+	// for its organisers.
+	Checkins(ctx context.Context, p models.Principal, activityID, day string) (timebank.ActivityCheckins, error)
 	SignUp(ctx context.Context, p models.Principal, activityID string) (models.Signup, error)
 	CancelSignup(ctx context.Context, p models.Principal, activityID string) error
 	Signups(ctx context.Context, p models.Principal, activityID string) ([]models.Signup, error)
@@ -49,6 +50,10 @@ type timebankService interface {
 	Gifts(ctx context.Context, p models.Principal) ([]models.Gift, error)
 }
 
+// routesTimebank registers the time-bank routes: activities, check-in and check-out, service
+// records and their corrections, certificates, the volunteer-hours ranking and gifts of hours.
+// Any resident may take part; organisers (staff, admin, team leads) run
+// activities and decide records.
 func (h *api) routesTimebank(r fiber.Router) {
 	any := h.authed()
 	organiser := h.authed(models.RoleStaff, models.RoleAdmin, models.RoleTeamLead)
@@ -91,6 +96,7 @@ var shanghai = time.FixedZone("Asia/Shanghai", 8*60*60)
 
 // --- JSON shapes ---
 
+// activityJSON is a volunteer activity as the API shows it.
 type activityJSON struct {
 	ID           string    `json:"id"`
 	Title        string    `json:"title"`
@@ -105,10 +111,12 @@ type activityJSON struct {
 	CreatedBy    string    `json:"created_by"`
 }
 
+// toActivityJSON converts an activity to its JSON.
 func toActivityJSON(a models.Activity) activityJSON {
 	return activityJSON{a.ID, a.Title, a.Category, a.Place, a.Organisation, a.Start, a.End, a.Capacity, int64(a.MaxMinutes), a.SelfCheckin, a.CreatedBy}
 }
 
+// signupJSON is one resident's place at an activity.
 type signupJSON struct {
 	ID           string    `json:"id"`
 	ActivityID   string    `json:"activity_id"`
@@ -117,6 +125,7 @@ type signupJSON struct {
 	At           time.Time `json:"at"`
 }
 
+// toSignupJSON converts a sign-up to its JSON.
 func toSignupJSON(s models.Signup) signupJSON {
 	return signupJSON{
 		ID:           s.ID,
@@ -127,6 +136,8 @@ func toSignupJSON(s models.Signup) signupJSON {
 	}
 }
 
+// recordJSON is a service record with its state, the minutes and points it credited
+// and, once decided, who decided it, when and why.
 type recordJSON struct {
 	ID            string     `json:"id"`
 	ResidentID    string     `json:"resident_id"`
@@ -147,6 +158,8 @@ type recordJSON struct {
 	Reason        string     `json:"reason,omitempty"`
 }
 
+// toRecordJSON converts a service record to its JSON; decided_at is absent until
+// the record is decided.
 func toRecordJSON(r models.ServiceRecord) recordJSON {
 	out := recordJSON{
 		ID:            r.ID,
@@ -173,11 +186,14 @@ func toRecordJSON(r models.ServiceRecord) recordJSON {
 	return out
 }
 
+// toRecordsJSON wraps service records as {"records": [...]}.
 func toRecordsJSON(rs []models.ServiceRecord) fiber.Map {
 	out := mapEach(rs, toRecordJSON)
 	return fiber.Map{"records": out}
 }
 
+// attendanceJSON is a resident's attendance at an activity: the check-in and, after
+// check-out, the pending service record it made.
 type attendanceJSON struct {
 	ActivityID string      `json:"activity_id"`
 	ResidentID string      `json:"resident_id"`
@@ -185,6 +201,8 @@ type attendanceJSON struct {
 	Record     *recordJSON `json:"record,omitempty"`
 }
 
+// toAttendanceJSON converts an attendance to its JSON, with the record only after
+// check-out.
 func toAttendanceJSON(a timebank.Attendance) attendanceJSON {
 	out := attendanceJSON{
 		ActivityID: a.ActivityID,
@@ -198,6 +216,8 @@ func toAttendanceJSON(a timebank.Attendance) attendanceJSON {
 	return out
 }
 
+// correctionJSON is a correction request on an approved record: the minutes asked for
+// and why, and once decided the answer, who gave it and the minutes before and after.
 type correctionJSON struct {
 	N          int        `json:"n"`
 	RecordID   string     `json:"record_id"`
@@ -214,6 +234,8 @@ type correctionJSON struct {
 	DecidedAt  *time.Time `json:"decided_at,omitempty"`
 }
 
+// toCorrectionJSON converts a correction request to its JSON; decided_at is absent
+// until it is decided.
 func toCorrectionJSON(c models.Correction) correctionJSON {
 	out := correctionJSON{
 		N:          c.N,
@@ -236,8 +258,7 @@ func toCorrectionJSON(c models.Correction) correctionJSON {
 	return out
 }
 
-// aidJSON is a mutual-aid post. Resident ids are given to its parties and
-// staff only; the names are masked.
+// giftJSON is a gift of hours between relatives; the names are masked.
 type giftJSON struct {
 	ID       string    `json:"id"`
 	FromID   string    `json:"from_id"`
@@ -248,6 +269,7 @@ type giftJSON struct {
 	At       time.Time `json:"at"`
 }
 
+// toGiftJSON converts a gift of hours to its JSON.
 func toGiftJSON(g models.Gift) giftJSON {
 	return giftJSON{
 		ID:       g.ID,
@@ -262,6 +284,7 @@ func toGiftJSON(g models.Gift) giftJSON {
 
 // --- activities ---
 
+// createActivityRequest is the body of POST /activities.
 type createActivityRequest struct {
 	Title        string    `json:"title" validate:"required,min=1,max=80"`
 	Category     string    `json:"category" validate:"required,min=1,max=20"`
@@ -274,6 +297,9 @@ type createActivityRequest struct {
 	SelfCheckin  bool      `json:"self_checkin"`
 }
 
+// createActivity answers POST /activities: an organiser (staff, admin, team lead) creates a
+// volunteer activity, which the service cleans (400 VALIDATION_FAILED). A repeat under the same
+// Idempotency-Key (optional) gets the first answer.
 func (h *api) createActivity(c *fiber.Ctx) error {
 	var req createActivityRequest
 	if err := decode(c, &req); err != nil {
@@ -302,6 +328,10 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 	})
 }
 
+// listActivities answers GET /activities for any signed-in caller: a page of the community's
+// activities running on `date` (today by default), optionally of one category, paged by
+// `cursor` (`next` in the answer while there is more); a malformed date or an overlong
+// category is 400 VALIDATION_FAILED, a cursor the list did not give out 400 INVALID_CURSOR.
 func (h *api) listActivities(c *fiber.Ctx) error {
 	day := h.Now()
 	if s := c.Query("date"); s != "" {
@@ -317,14 +347,30 @@ func (h *api) listActivities(c *fiber.Ctx) error {
 	if len(category) > 80 {
 		return models.ErrValidation.Withf("category 过长", "category is too long")
 	}
-	as, err := h.Timebank.Activities(c.UserContext(), principal(c), day, category)
+	// Paged by cursor (docs/ARCHITECTURE.md §9, lists): `next` is the
+	// cursor of the next page, absent on the last.
+	cursor, limit, err := cursorPage(c)
 	if err != nil {
 		return err
 	}
-	out := mapEach(as, toActivityJSON)
-	return c.JSON(fiber.Map{"activities": out})
+	as, next, err := h.Timebank.ActivitiesPage(c.UserContext(), principal(c), timebank.ActivityQuery{
+		Day:      day,
+		Category: category,
+		Cursor:   cursor,
+		Limit:    limit,
+	})
+	if err != nil {
+		return err
+	}
+	out := fiber.Map{"activities": mapEach(as, toActivityJSON)}
+	if next != "" {
+		out["next"] = next
+	}
+	return c.JSON(out)
 }
 
+// getActivity answers GET /activities/{id} for any signed-in caller: one activity of their
+// community (404 when there is none).
 func (h *api) getActivity(c *fiber.Ctx) error {
 	a, err := h.Timebank.Activity(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
@@ -333,6 +379,9 @@ func (h *api) getActivity(c *fiber.Ctx) error {
 	return c.JSON(toActivityJSON(a))
 }
 
+// signUp answers POST /activities/{id}/signup: the caller takes a place at the activity, 201
+// with the sign-up (the first one again when signing up twice); 409 ACTIVITY_FULL when
+// it is full, 409 SIGNUP_CLOSED after the start.
 func (h *api) signUp(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
@@ -344,6 +393,8 @@ func (h *api) signUp(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(toSignupJSON(s))
 }
 
+// cancelSignup answers POST /activities/{id}/signup/cancel: the caller gives up their place
+// before the activity starts.
 func (h *api) cancelSignup(c *fiber.Ctx) error {
 	if err := noBody(c); err != nil {
 		return err
@@ -354,6 +405,8 @@ func (h *api) cancelSignup(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "cancelled"})
 }
 
+// listSignups answers GET /activities/{id}/signups for the activity's organisers: who holds a
+// place, with masked names.
 func (h *api) listSignups(c *fiber.Ctx) error {
 	ss, err := h.Timebank.Signups(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
@@ -363,6 +416,8 @@ func (h *api) listSignups(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"signups": out})
 }
 
+// myActivities answers GET /me/activities: the activities the caller signed up for, each
+// with their sign-up.
 func (h *api) myActivities(c *fiber.Ctx) error {
 	as, err := h.Timebank.MyActivities(c.UserContext(), principal(c))
 	if err != nil {
@@ -379,6 +434,8 @@ func (h *api) myActivities(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"activities": out})
 }
 
+// activityQR answers GET /activities/{id}/qr for the activity's organisers: the current
+// check-in token, its slot, when it expires and the six-digit code; never cached.
 func (h *api) activityQR(c *fiber.Ctx) error {
 	q, err := h.Timebank.QR(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
@@ -393,6 +450,9 @@ func (h *api) activityQR(c *fiber.Ctx) error {
 	})
 }
 
+// activityQRPNG answers GET /activities/{id}/qr.png for the activity's organisers: the same
+// token as /qr rendered as a PNG, with its expiry in X-QR-Expires and the six-digit code
+// in X-QR-Code; never cached.
 func (h *api) activityQRPNG(c *fiber.Ctx) error {
 	q, err := h.Timebank.QR(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
@@ -409,10 +469,14 @@ func (h *api) activityQRPNG(c *fiber.Ctx) error {
 	return c.SendStream(bytes.NewReader(png), len(png))
 }
 
+// checkinScanRequest is the body of a check-in or check-out scan: the QR token read.
 type checkinScanRequest struct {
 	Token string `json:"token" validate:"required,max=256"`
 }
 
+// scanIn answers POST /activities/{id}/checkin: the caller checks in with the organiser's QR
+// token; 422 QR_INVALID, QR_EXPIRED or QR_WRONG_ACTIVITY for a bad token, 409 OUTSIDE_WINDOW
+// or ALREADY_CHECKED_IN, 403 SELF_CHECKIN_DISABLED.
 func (h *api) scanIn(c *fiber.Ctx) error {
 	var req checkinScanRequest
 	if err := decode(c, &req); err != nil {
@@ -425,6 +489,9 @@ func (h *api) scanIn(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(toAttendanceJSON(a))
 }
 
+// scanOut answers POST /activities/{id}/checkout: the caller checks out with the organiser's
+// QR token, which makes the pending service record; 409 NOT_CHECKED_IN, ALREADY_CHECKED_OUT
+// or RECORD_OVERLAP, and the QR refusals of scanIn.
 func (h *api) scanOut(c *fiber.Ctx) error {
 	var req checkinScanRequest
 	if err := decode(c, &req); err != nil {
@@ -437,12 +504,16 @@ func (h *api) scanOut(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(toAttendanceJSON(a))
 }
 
+// attendanceRequest is the body of POST /activities/{id}/attendance: whom, check-in or
+// check-out, and when (now when absent).
 type attendanceRequest struct {
 	ResidentID string     `json:"resident_id" validate:"required,max=64"`
 	Action     string     `json:"action" validate:"required,oneof=checkin checkout"`
 	At         *time.Time `json:"at"`
 }
 
+// recordAttendance answers POST /activities/{id}/attendance: an organiser records a check-in
+// or check-out for a resident without a phone, with the same refusals as a scan.
 func (h *api) recordAttendance(c *fiber.Ctx) error {
 	var req attendanceRequest
 	if err := decode(c, &req); err != nil {
@@ -461,6 +532,7 @@ func (h *api) recordAttendance(c *fiber.Ctx) error {
 
 // --- records ---
 
+// claimRequest is the body of POST /service-records: service done outside an activity.
 type claimRequest struct {
 	Category     string    `json:"category" validate:"required,min=1,max=20"`
 	Organisation string    `json:"organisation" validate:"required,min=1,max=80"`
@@ -469,6 +541,9 @@ type claimRequest struct {
 	End          time.Time `json:"end" validate:"required"`
 }
 
+// claimRecord answers POST /service-records: a resident claims service done outside an
+// activity, pending until staff verify it; 409 RECORD_OVERLAP when it overlaps another of
+// their records. Takes an Idempotency-Key; a repeat gets the first answer.
 func (h *api) claimRecord(c *fiber.Ctx) error {
 	p := principal(c)
 	var req claimRequest
@@ -494,6 +569,9 @@ func (h *api) claimRecord(c *fiber.Ctx) error {
 	})
 }
 
+// pendingRecords answers GET /service-records for organisers: without a filter (or with only
+// status=pending) the records waiting for a decision, oldest first; with any other filter the
+// matching records, latest first. Paged by cursor.
 func (h *api) pendingRecords(c *fiber.Ctx) error {
 	cursor, limit, err := cursorPage(c)
 	if err != nil {
@@ -527,6 +605,8 @@ func recordQuery(c *fiber.Ctx) timebank.RecordQuery {
 	}
 }
 
+// myRecords answers GET /me/service-records: the caller's own service records, the latest claimed
+// first, paged by cursor.
 func (h *api) myRecords(c *fiber.Ctx) error {
 	cursor, limit, err := cursorPage(c)
 	if err != nil {
@@ -549,6 +629,8 @@ func toRecordsPage(rs []models.ServiceRecord, next string) fiber.Map {
 	return out
 }
 
+// getRecord answers GET /service-records/{id}: a resident's own record, or any record of the
+// community for staff and team leads (403 otherwise).
 func (h *api) getRecord(c *fiber.Ctx) error {
 	r, err := h.Timebank.Record(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
@@ -557,11 +639,16 @@ func (h *api) getRecord(c *fiber.Ctx) error {
 	return c.JSON(toRecordJSON(r))
 }
 
+// approveRequest is the body of POST /service-records/{id}/approve: corrected minutes (0 keeps
+// the claimed ones) and the reason a correction needs.
 type approveRequest struct {
 	Minutes int64  `json:"minutes" validate:"min=0,max=1440"`
 	Reason  string `json:"reason" validate:"max=500"`
 }
 
+// approveRecord answers POST /service-records/{id}/approve for organisers: credits the
+// record's hours and points under the caps (409 RECORD_DECIDED once decided). Takes an
+// Idempotency-Key; a repeat gets the first answer.
 func (h *api) approveRecord(c *fiber.Ctx) error {
 	p := principal(c)
 	var req approveRequest
@@ -578,6 +665,8 @@ func (h *api) approveRecord(c *fiber.Ctx) error {
 	})
 }
 
+// decodeReason reads a {"reason": …} body and returns the reason as sent; the service
+// cleans it.
 func decodeReason(c *fiber.Ctx) (string, error) {
 	var req reasonRequest
 	if err := decode(c, &req); err != nil {
@@ -587,6 +676,9 @@ func decodeReason(c *fiber.Ctx) (string, error) {
 	return req.Reason, nil
 }
 
+// rejectRecord answers POST /service-records/{id}/reject for organisers: rejects a pending
+// record with a reason (409 RECORD_DECIDED once decided). Takes an Idempotency-Key; a
+// repeat gets the first answer.
 func (h *api) rejectRecord(c *fiber.Ctx) error {
 	reason, err := decodeReason(c)
 	if err != nil {
@@ -602,11 +694,15 @@ func (h *api) rejectRecord(c *fiber.Ctx) error {
 	})
 }
 
+// correctionRequest is the body of a correction request: the minutes the resident says are
+// right, and why.
 type correctionRequest struct {
 	Minutes int64  `json:"minutes" validate:"required,min=1,max=1440"`
 	Reason  string `json:"reason" validate:"required,min=1,max=500"`
 }
 
+// requestCorrection answers POST /service-records/{id}/corrections: the volunteer asks for a
+// correction of an approved record, one open request at a time (409 otherwise).
 func (h *api) requestCorrection(c *fiber.Ctx) error {
 	var req correctionRequest
 	if err := decode(c, &req); err != nil {
@@ -619,6 +715,8 @@ func (h *api) requestCorrection(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(toCorrectionJSON(cr))
 }
 
+// listCorrections answers GET /service-records/{id}/corrections: the record's correction
+// requests and their answers, for the resident and staff.
 func (h *api) listCorrections(c *fiber.Ctx) error {
 	cs, err := h.Timebank.Corrections(c.UserContext(), principal(c), param(c, "id"))
 	if err != nil {
@@ -646,11 +744,17 @@ func (h *api) communityCorrections(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
+// correctionDecisionRequest is the body of a correction decision: accept or refuse, and the
+// answer given to the resident.
 type correctionDecisionRequest struct {
 	Accept *bool  `json:"accept" validate:"required"`
 	Answer string `json:"answer" validate:"required,min=1,max=500"`
 }
 
+// decideCorrection answers POST /service-records/{id}/corrections/{n}/decision for staff:
+// accepting reverses the record's entries and posts new ones; n not a positive whole number
+// or an empty answer is 400 VALIDATION_FAILED. Takes an Idempotency-Key; a repeat gets the
+// first answer.
 func (h *api) decideCorrection(c *fiber.Ctx) error {
 	p := principal(c)
 	var req correctionDecisionRequest
@@ -676,10 +780,16 @@ func (h *api) decideCorrection(c *fiber.Ctx) error {
 
 // --- certificate and ranking ---
 
+// myCertificate answers GET /me/certificate: the caller's certificate data for a period.
 func (h *api) myCertificate(c *fiber.Ctx) error { return h.certificate(c, principal(c).ResidentID) }
 
+// residentCertificate answers GET /residents/{id}/certificate for staff: a resident's
+// certificate data for a period.
 func (h *api) residentCertificate(c *fiber.Ctx) error { return h.certificate(c, param(c, "id")) }
 
+// certificate answers a resident's certificate data (志愿服务记录证明) between `from` and `to`
+// (either may be absent): verified hours by category with the organisations that vouch for
+// them. A malformed date is 400 VALIDATION_FAILED.
 func (h *api) certificate(c *fiber.Ctx, residentID string) error {
 	// Either bound may be left out: from, since the first record; to, up
 	// to today.
@@ -733,6 +843,9 @@ func hoursText(m models.Minutes) string {
 	return strconv.FormatInt(h, 10) + "小时" + strconv.FormatInt(rest, 10) + "分"
 }
 
+// ranking answers GET /rankings/volunteer-hours for any signed-in caller: volunteer minutes
+// per building and per volunteer for a month or a year, names masked and resident ids for
+// staff only; a period that is neither is 400 VALIDATION_FAILED.
 func (h *api) ranking(c *fiber.Ctx) error {
 	p := principal(c)
 	period := h.Timebank.RankingPeriod(c.UserContext(), p, c.Query("period"))
@@ -781,11 +894,15 @@ func (h *api) ranking(c *fiber.Ctx) error {
 
 // --- gifts ---
 
+// giftRequest is the body of POST /gifts: the relative and the minutes given.
 type giftRequest struct {
 	ToID    string `json:"to_resident_id" validate:"required,max=64"`
 	Minutes int64  `json:"minutes" validate:"required,min=1,max=1000000000"`
 }
 
+// giftHours answers POST /gifts: the caller gives hours to a verified relative; 422
+// FAMILY_NOT_VERIFIED, GIFT_AGE or GIFT_YEARLY_CAP, 409 INSUFFICIENT_HOURS. Takes an
+// Idempotency-Key; a repeat gets the first answer.
 func (h *api) giftHours(c *fiber.Ctx) error {
 	p := principal(c)
 	var req giftRequest
@@ -801,6 +918,7 @@ func (h *api) giftHours(c *fiber.Ctx) error {
 	})
 }
 
+// myGifts answers GET /me/gifts: the gifts of hours the caller gave or received.
 func (h *api) myGifts(c *fiber.Ctx) error {
 	gs, err := h.Timebank.Gifts(c.UserContext(), principal(c))
 	if err != nil {

@@ -30,7 +30,7 @@ func Web(app *fiber.App, files fs.FS) {
 			return c.Next()
 		}
 		name := strings.TrimPrefix(p, "/")
-		if fi, err := fs.Stat(files, name); err != nil || fi.IsDir() {
+		if info, err := fs.Stat(files, name); err != nil || info.IsDir() {
 			name = "index.html"
 			for _, app := range []string{"merchant", "console"} {
 				if p == "/"+app || strings.HasPrefix(p, "/"+app+"/") {

@@ -22,6 +22,8 @@ type Appointment struct {
 	ResidentID string
 }
 
+// seatOf is the seat an appointment fills: the building's seat for a building head, else
+// the role's seat of the resident.
 func seatOf(a Appointment) string {
 	if a.Role == models.HeadBuilding {
 		return once.BuildingSeat(a.BuildingID)
@@ -171,6 +173,8 @@ func (s *Service) EndTerm(ctx context.Context, p models.Principal, termID, kind,
 	return s.endTerm(ctx, p, t, kind, reason, s.stamp())
 }
 
+// endTerm ends term t at at, once (the first end's kind and reason stand), saves it and
+// brings the building's head and the head role in line.
 func (s *Service) endTerm(ctx context.Context, p models.Principal, t models.HeadTerm, kind, reason string, at time.Time) (models.HeadTerm, error) {
 	ev, _, err := s.event(ctx, models.HonourEvent{ID: once.TermEnd(t.ID), CommunityID: t.CommunityID, Subject: t.ID,
 		Kind: kind, By: p.ResidentID, Reason: reason, At: at})

@@ -37,6 +37,14 @@ type Store interface {
 	Objection(ctx context.Context, id string) (models.Objection, error)
 	SaveObjection(ctx context.Context, o models.Objection) error
 	Objections(ctx context.Context, entryID string) ([]models.Objection, error)
+	// HonourEntriesPage is one page of one of a community's lists of
+	// entries, newest first, and the next page's cursor ("" at the end);
+	// models.ErrBadCursor for a cursor the list did not give out.
+	HonourEntriesPage(ctx context.Context, communityID string, list models.HonourList, cursor string, limit int, at time.Time) ([]models.HonourEntry, string, error)
+	// ListHonourOnBoard puts a listed entry on its community's board list, once.
+	ListHonourOnBoard(ctx context.Context, entryID string, at time.Time) error
+	// EntryObjections is one page of an entry's objections, newest first.
+	EntryObjections(ctx context.Context, entryID, cursor string, limit int) ([]models.Objection, string, error)
 	InsertHonourEvent(ctx context.Context, e models.HonourEvent) error
 	HonourEvent(ctx context.Context, id string) (models.HonourEvent, error)
 	HonourCurrent(ctx context.Context, key string) (models.HonourCurrent, error)
@@ -115,6 +123,7 @@ type Deps struct {
 	Notify   community.Notifier // tells nominees of their nomination and of objections; required (community.NoNotifier{} tells no one)
 }
 
+// stamp returns the service's time now in UTC, to the millisecond the store keeps.
 func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 const day = 24 * time.Hour
@@ -358,6 +367,8 @@ func (s *Service) otherOpenNomination(ctx context.Context, e models.HonourEntry)
 // objectionRulingZh names an objection's ruling in Chinese.
 var objectionRulingZh = map[string]string{string(models.ObjectionUpheld): "被认定成立", string(models.ObjectionDismissed): "被驳回"}
 
+// nominationOpen is the NOMINATION_OPEN refusal naming prev, the nominee's open nomination
+// (in notice or listed).
 func nominationOpen(prev models.HonourEntry) error {
 	state, stateEn := "公示中", "in public notice"
 	if prev.Status == models.HonourListed {
@@ -427,20 +438,54 @@ func (s *Service) Entry(ctx context.Context, p models.Principal, id string) (mod
 	return e, nil
 }
 
-// Entries lists the caller's community's entries: staff see any status,
-// residents the nominations in notice (公示).
-func (s *Service) Entries(ctx context.Context, p models.Principal, status models.HonourStatus, after string, limit int) ([]models.HonourEntry, error) {
+// Entries is one page of the caller's community's entries, the latest
+// first, and the next page's cursor ("" at the end): staff see any status
+// (all when status is ""), residents the nominations in notice (公示).
+// The nominations in notice are read from the list of nominations down to
+// its floor, the listed entries from the board list down to its floor,
+// the others from the list of nominations (docs/PERFORMANCE.md, "Lists"),
+// so a page may hold fewer than limit and still have a next. An entry
+// whose nominee chose not to be shown is on a page only for the nominee
+// (or a member of the nominated household), staff and admin, as Entry.
+func (s *Service) Entries(ctx context.Context, p models.Principal, status models.HonourStatus, cursor string, limit int) ([]models.HonourEntry, string, error) {
 	if p.CommunityID == "" {
-		return nil, models.ErrForbidden
+		return nil, "", models.ErrForbidden
 	}
 	if !p.IsStaff() && status != models.HonourNotice {
-		return nil, models.ErrForbidden.Withf("居民只能查看公示中的提名。", "residents see the nominations in notice")
+		return nil, "", models.ErrForbidden.Withf("居民只能查看公示中的提名。", "residents see the nominations in notice")
 	}
-	var statuses []models.HonourStatus
-	if status != "" {
-		statuses = []models.HonourStatus{status}
+	list := models.HonourListAll
+	switch status {
+	case models.HonourNotice:
+		list = models.HonourListNotice
+	case models.HonourListed:
+		list = models.HonourListBoard
 	}
-	return s.store.HonourEntries(ctx, p.CommunityID, statuses, after, community.PageLimit(limit))
+	page, next, err := s.store.HonourEntriesPage(ctx, p.CommunityID, list, cursor, community.PageLimit(limit), s.now())
+	if err != nil {
+		return nil, "", err
+	}
+	var caller *models.Resident
+	out := []models.HonourEntry{}
+	for _, e := range page {
+		if status != "" && e.Status != status {
+			continue
+		}
+		if e.Hidden && !p.IsStaff() {
+			if caller == nil {
+				r, err := s.member(ctx, p, p.ResidentID)
+				if err != nil && !errors.Is(err, models.ErrNotFound) {
+					return nil, "", err
+				}
+				caller = &r
+			}
+			if caller.ID == "" || !s.concerns(e, *caller) {
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return out, next, nil
 }
 
 // MyEntries lists the entries naming the caller or their household.
@@ -508,25 +553,26 @@ func (s *Service) Object(ctx context.Context, p models.Principal, entryID, reaso
 	return o, nil
 }
 
-// Objections lists the objections to an entry (staff).
-func (s *Service) Objections(ctx context.Context, p models.Principal, entryID string) ([]models.Objection, error) {
+// Objections is one page of the objections to an entry (staff), the
+// latest first, and the next page's cursor ("" at the end).
+func (s *Service) Objections(ctx context.Context, p models.Principal, entryID, cursor string, limit int) ([]models.Objection, string, error) {
 	if err := community.RequireStaff(p); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	e, err := s.Entry(ctx, p, entryID)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	os, err := s.store.Objections(ctx, e.ID)
+	found, next, err := s.store.EntryObjections(ctx, e.ID, cursor, community.PageLimit(limit))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	for i := range os {
-		if os[i], err = s.settledObjection(ctx, os[i]); err != nil {
-			return nil, err
+	for i := range found {
+		if found[i], err = s.settledObjection(ctx, found[i]); err != nil {
+			return nil, "", err
 		}
 	}
-	return os, nil
+	return found, next, nil
 }
 
 // settledObjection mends the cached status from the ruling event, which a
@@ -762,6 +808,7 @@ func (s *Service) nominees(ctx context.Context, e models.HonourEntry) ([]models.
 	return s.store.Residents(ctx, models.ResidentFilter{CommunityID: e.CommunityID, HouseholdID: e.HouseholdID}, "", 0)
 }
 
+// currentKey is the key of entry e's nominee (resident or household) in honour_current.
 func currentKey(e models.HonourEntry) string { return once.Nominee(e.ResidentID, e.HouseholdID) }
 
 // list puts e on the roll once: the keyed event decides, the points are a
@@ -822,6 +869,12 @@ func (s *Service) list(ctx context.Context, e models.HonourEntry) error {
 		if err != nil {
 			return err
 		}
+	}
+	// On the board list before the status says listed: a listing cut
+	// short before this is repeated by the job (the status is still
+	// notice), which lists it then.
+	if err := s.store.ListHonourOnBoard(ctx, e.ID, s.stamp()); err != nil {
+		return err
 	}
 	if err := s.store.SaveHonourEntry(ctx, e); err != nil {
 		return err
@@ -1048,27 +1101,31 @@ type BoardRow struct {
 	ListedSince  time.Time
 }
 
-// Board is the community's current honour roll with masked names, leaving
-// out whoever chose not to be shown.
-func (s *Service) Board(ctx context.Context, p models.Principal) ([]BoardRow, error) {
+// Board is one page of the community's current honour roll with masked
+// names, leaving out whoever chose not to be shown, the latest listed
+// first, and the next page's cursor ("" at the end). It reads the board
+// list down to its floor, below which every listing has ended
+// (docs/PERFORMANCE.md, "Lists"), so a page may hold fewer than limit
+// rows and still have a next.
+func (s *Service) Board(ctx context.Context, p models.Principal, cursor string, limit int) ([]BoardRow, string, error) {
 	if p.CommunityID == "" {
-		return nil, models.ErrForbidden
-	}
-	entries, err := s.store.HonourEntries(ctx, p.CommunityID, []models.HonourStatus{models.HonourListed}, "", 0)
-	if err != nil {
-		return nil, err
+		return nil, "", models.ErrForbidden
 	}
 	at := s.now()
+	entries, next, err := s.store.HonourEntriesPage(ctx, p.CommunityID, models.HonourListBoard, cursor, community.PageLimit(limit), at)
+	if err != nil {
+		return nil, "", err
+	}
 	out := []BoardRow{}
 	buildings := map[string]string{}
 	for _, e := range entries {
-		if e.Hidden || !at.Before(e.ExpiresAt) {
+		if e.Status != models.HonourListed || e.Hidden || !at.Before(e.ExpiresAt) {
 			continue
 		}
 		row := BoardRow{EntryID: e.ID, Category: e.Category, ListedSince: e.ListedAt}
 		people, err := s.nominees(ctx, e)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if len(people) > 0 {
 			row.Name = models.MaskName(people[0].Name)
@@ -1086,8 +1143,7 @@ func (s *Service) Board(ctx context.Context, p models.Principal) ([]BoardRow, er
 		}
 		out = append(out, row)
 	}
-	slices.SortStableFunc(out, func(a, b BoardRow) int { return b.ListedSince.Compare(a.ListedSince) })
-	return out, nil
+	return out, next, nil
 }
 
 // HonourListed reports whether the resident is on the honour roll at t

@@ -141,7 +141,7 @@ func TestObjectionBlocksListingUntilRuled(t *testing.T) {
 		t.Fatalf("notice ends %v, want 7 days after %v", e.NoticeEnds, e.Nominated)
 	}
 	// Every resident of the community sees the notice; another community's does not.
-	notices, err := w.hs.Entries(ctx, w.as(w.wang), models.HonourNotice, "", 0)
+	notices, _, err := w.hs.Entries(ctx, w.as(w.wang), models.HonourNotice, "", 0)
 	if err != nil || len(notices) != 1 {
 		t.Fatalf("notices = %v, %v", notices, err)
 	}
@@ -251,7 +251,7 @@ func TestRevocationEndsEligibilityAtOnce(t *testing.T) {
 	if w.points(w.zhang.ID) != 100 {
 		t.Fatal("listing points taken back")
 	}
-	board, err := w.hs.Board(ctx, w.as(w.wang))
+	board, _, err := w.hs.Board(ctx, w.as(w.wang), "", 0)
 	if err != nil || len(board) != 0 {
 		t.Fatalf("board after revocation: %v %v", board, err)
 	}
@@ -313,7 +313,7 @@ func TestBoardMasksNamesAndLeavesOutOptedOut(t *testing.T) {
 	if _, err := w.hs.SetHidden(ctx, w.as(w.wang), e2.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	board, err := w.hs.Board(ctx, w.as(w.zhao))
+	board, _, err := w.hs.Board(ctx, w.as(w.zhao), "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

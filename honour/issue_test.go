@@ -61,7 +61,7 @@ func TestIssue11_1_RepeatedNominationRefusedAndPaysOnce(t *testing.T) {
 	if got := w.points(w.wang.ID); got != 100+100 { // own listing and the household's
 		t.Fatalf("wang's listing points = %d, want 200", got)
 	}
-	board, err := w.hs.Board(ctx, w.as(w.li))
+	board, _, err := w.hs.Board(ctx, w.as(w.li), "", 0)
 	if err != nil || len(board) != 3 {
 		t.Fatalf("board = %+v, %v; want zhang, wang and household 102 once each", board, err)
 	}

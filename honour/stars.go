@@ -86,6 +86,9 @@ func (s *Service) netEntries(ctx context.Context, communityID string, from, to t
 	return nil
 }
 
+// recordCommunityStars records each household's star level of plaque year year from the
+// net points its residents earned in year-1, and credits each resident the level's bonus,
+// once; it returns how many records and bonuses it wrote.
 func (s *Service) recordCommunityStars(ctx context.Context, c models.Community, year int) (recorded, bonuses int, err error) {
 	loc := c.Location()
 	from, to := yearWindow(year-1, loc)
@@ -167,6 +170,7 @@ func (s *Service) recordCommunityStars(ctx context.Context, c models.Community, 
 	return recorded, bonuses, nil
 }
 
+// yesNo is b in Chinese: 有 or 无.
 func yesNo(b bool) string {
 	if b {
 		return "有"
@@ -370,6 +374,8 @@ func compareRank(a, b models.RankRow) int {
 	return strings.Compare(a.ResidentID, b.ResidentID)
 }
 
+// cmpDesc orders a before b when a is larger; it never answers 0, as compareRank calls it
+// only for unequal values.
 func cmpDesc(a, b int64) int {
 	if a > b {
 		return -1

@@ -536,6 +536,8 @@ func cursor(unread bool, seq int64) string {
 	return fmt.Sprintf("r%d", seq)
 }
 
+// parseCursor reads a cursor made by cursor ("" for the first page: the unread ones from
+// the newest); anything else is ErrValidation.
 func parseCursor(s string) (unread bool, seq int64, err error) {
 	if s == "" {
 		return true, 0, nil
@@ -649,6 +651,8 @@ type Preferences struct {
 	Categories []CategorySetting
 }
 
+// preferencesOf lists every category with whether it is on and locked, and the language
+// (Chinese when unset).
 func preferencesOf(p models.NoticePreferences) Preferences {
 	out := Preferences{Language: p.Language}
 	if out.Language == "" {

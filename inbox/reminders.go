@@ -158,15 +158,21 @@ type rulesCache struct {
 	m   map[string]cachedRules
 }
 
+// cachedRules is a community's time zone and points lifetime in months, as rulesCache
+// keeps them.
 type cachedRules struct {
 	loc      *time.Location
 	lifetime int
 }
 
+// newRulesCache returns an empty cache of the rules src gives.
 func newRulesCache(src ExpiryRules) *rulesCache {
 	return &rulesCache{src: src, m: map[string]cachedRules{}}
 }
 
+// get returns a community's time zone and points lifetime, asking src
+// only for a community it has not kept yet; a lifetime that is not
+// positive is an error.
 func (c *rulesCache) get(ctx context.Context, community string) (*time.Location, int, error) {
 	c.mu.Lock()
 	r, ok := c.m[community]

@@ -15,10 +15,27 @@ type Activity struct {
 	Organisation string // who vouches for the hours on a certificate
 	Start, End   time.Time
 	Capacity     int
-	MaxMinutes   Minutes // most minutes one person is credited for it
+	MaxMinutes   Minutes // most minutes one person is credited for it (each day, for an activity of several days)
 	SelfCheckin  bool    // residents may scan the QR code themselves
 	CreatedBy    string
 	Created      time.Time
+}
+
+// Days are the local days (2006-01-02) the activity runs on in loc, first
+// to last: the day of its start to the day of its last moment (one ending
+// at midnight does not run on the next day). An activity that runs on
+// several days and lasts more than a day takes its attendance per day
+// (docs/ARCHITECTURE.md §4.11).
+func (a Activity) Days(loc *time.Location) []string {
+	first, last := a.Start.In(loc), a.End.Add(-time.Millisecond).In(loc)
+	day := time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, time.UTC)
+	stop := time.Date(last.Year(), last.Month(), last.Day(), 0, 0, 0, 0, time.UTC)
+	days := []string{day.Format(time.DateOnly)}
+	for day.Before(stop) {
+		day = day.AddDate(0, 0, 1)
+		days = append(days, day.Format(time.DateOnly))
+	}
+	return days
 }
 
 // Signup is one resident's place at an activity. Gen counts the resident's

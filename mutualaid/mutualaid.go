@@ -80,15 +80,16 @@ const aidSystem = "system"
 // one with a planned time expires a day after it.
 const aidOpenFor = 30 * 24 * time.Hour
 
-// aidHoldOp, aidReleaseOp and aidPayOp are the ledger op ids of a post's
-// hold (one per holding step: an offer voided and accepted again holds
-// anew), its release and the helper's pay (one per post).
+// aidHoldOp is the ledger op id of a post's hold: one per holding step (an
+// offer voided and accepted again holds anew).
 func aidHoldOp(a models.MutualAid) string { return once.AidHold(a.ID, a.Hold) }
 
+// aidReleaseOp is the ledger op id of the release of a post's current hold.
 func aidReleaseOp(a models.MutualAid) string {
 	return once.AidRelease(a.ID, a.Hold)
 }
 
+// aidPayOp is the ledger op id of the helper's pay: one per post.
 func aidPayOp(a models.MutualAid) string { return once.AidPay(a.ID) }
 
 // aidStepMark is step s as a mark: Amount carries N, Flag the step's Fund
@@ -98,6 +99,7 @@ func aidStepMark(a models.MutualAid, s models.AidStep) models.Mark {
 		ResidentID: s.Resident, Actor: s.Actor, Reason: s.Reason, Amount: int64(s.N), Flag: s.Fund || s.Pay, At: s.At}
 }
 
+// aidStepOf is the step mark m records; the inverse of aidStepMark.
 func aidStepOf(m models.Mark) models.AidStep {
 	s := models.AidStep{N: int(m.Amount), Kind: models.AidStepKind(strings.TrimPrefix(m.Kind, "aid.")), Actor: m.Actor,
 		Resident: m.ResidentID, Reason: m.Reason, At: m.At}
@@ -398,8 +400,8 @@ func (t *Service) holdRefusal(ctx context.Context, a models.MutualAid) error {
 	return models.ErrInsufficientHours.Withf("需要冻结您 %d 分钟时长，将超出社区允许的最多透支 %d 分钟，请先积累时长。", "holding %d of your minutes would take you past the community's limit of %d minutes below zero", a.Minutes, pol.DebtFloorMinutes)
 }
 
-// visible: an open post to the whole community; any other to its two
-// parties and staff only.
+// visible reports whether p may see post a: an open post the whole
+// community may, any other only its parties and staff.
 func visible(p models.Principal, a models.MutualAid) bool {
 	return p.IsStaff() || a.State == models.AidOpen ||
 		p.ResidentID == a.PosterID || p.ResidentID == a.RequesterID || p.ResidentID == a.HelperID
@@ -535,8 +537,8 @@ func (t *Service) AidDone(ctx context.Context, p models.Principal, id string) (m
 	return t.answer(ctx, p, a, err)
 }
 
-// CancelAid: either side may cancel before the help is done; the hold is
-// given back.
+// CancelAid cancels a post before the help is done, by either side; the
+// hold is given back.
 func (t *Service) CancelAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error) {
 	reason, err := models.CleanReason(reason)
 	if err != nil {

@@ -53,11 +53,14 @@ func NewChains(links LinkStore, stamp func() time.Time) *Chains {
 	}
 }
 
+// head returns the last link number of chain this process knows of (0
+// when it knows none): a hint where a walk may start.
 func (c *Chains) head(chain ChainKey) int64 {
 	n, _ := c.heads.Get(string(chain))
 	return n
 }
 
+// advance records that chain has link n, keeping the highest number known.
 func (c *Chains) advance(chain ChainKey, n int64) {
 	if old, ok := c.heads.Get(string(chain)); !ok || old < n {
 		c.heads.Add(string(chain), n)

@@ -51,14 +51,19 @@ func VisitorBays(communityID, day string) CounterKey {
 	return CounterKey("bay:" + communityID + ":" + day)
 }
 
-// takeRun, backRun and gaveTicket are a counter's own keys: unit n taken,
-// the k-th unit given back, and the i-th ticket of a holder's give-back.
+// takeRun is the run of counter key's units taken: its slot n (runSlot)
+// is unit n taken.
 func takeRun(key CounterKey) string { return "take:" + string(key) }
 
+// backRun is the run of counter key's units given back: its slot k is the
+// k-th unit given back.
 func backRun(key CounterKey) string { return "back:" + string(key) }
 
+// runSlot is the key of slot n of run.
 func runSlot(run string, n int) string { return run + ":" + strconv.Itoa(n) }
 
+// gaveTicket is the key of the i-th ticket of holder's give-back of a unit
+// of counter key (the first ticket has no number).
 func gaveTicket(key CounterKey, holder string, i int) string {
 	ticket := "gave:" + string(key) + ":" + holder
 	if i > 1 {
@@ -188,6 +193,40 @@ func AttendanceRecord(activityID, residentID string, gen int) string {
 		return "att:" + activityID + ":" + residentID
 	}
 	return fmt.Sprintf("att:%s:%s:%d", activityID, residentID, gen)
+}
+
+// CheckInOn is the mark of a resident's check-in on one day of an activity
+// that spans several local days: day is that day as 2006-01-02, or "" for
+// the activity's first day, whose key is CheckIn's, so a one-day activity
+// and attendance stored before activities had days keep their keys
+// (docs/ARCHITECTURE.md §4.11).
+func CheckInOn(activityID, residentID, day string) string {
+	if day == "" {
+		return CheckIn(activityID, residentID)
+	}
+	return CheckIn(activityID, residentID) + ":" + day
+}
+
+// CheckOutOn is the check-out mark of one day of an activity, day as in
+// CheckInOn.
+func CheckOutOn(activityID, residentID, day string) string {
+	if day == "" {
+		return CheckOut(activityID, residentID)
+	}
+	return CheckOut(activityID, residentID) + ":" + day
+}
+
+// AttendanceRecordOn is the _id of generation gen of the service record
+// one day's check-out makes, day as in CheckInOn ("" is AttendanceRecord's
+// id); a date holds dashes, so it never reads as a generation number.
+func AttendanceRecordOn(activityID, residentID, day string, gen int) string {
+	if day == "" {
+		return AttendanceRecord(activityID, residentID, gen)
+	}
+	if gen <= 0 {
+		return "att:" + activityID + ":" + residentID + ":" + day
+	}
+	return fmt.Sprintf("att:%s:%s:%s:%d", activityID, residentID, day, gen)
 }
 
 // ClaimedRecord is the _id of a service record a resident claims, from the

@@ -549,6 +549,7 @@ func (d *Deliverer) backoff(k int) time.Duration {
 	return min(w, d.opts.MaxBackoff)
 }
 
+// truncate returns at most the first n bytes of s.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -207,6 +207,8 @@ func (s *Service) mayBookFor(ctx context.Context, p models.Principal, parentID s
 // round holds its own bay unit (visitHolder), so a cancel gives back
 // exactly the unit its round took, once.
 
+// visitHolder is who holds the bay unit of round n of booking id: the booking itself for
+// round 1, id#n after.
 func visitHolder(id string, n int) string {
 	if n <= 1 {
 		return id
@@ -214,6 +216,7 @@ func visitHolder(id string, n int) string {
 	return id + "#" + strconv.Itoa(n)
 }
 
+// bayKey is the counter of the visitor bays of the booking's community and day.
 func bayKey(b models.FilialBooking) once.CounterKey { return once.VisitorBays(b.CommunityID, b.Day) }
 
 // bookingRound is booking id's current round and whether it is cancelled.
@@ -342,7 +345,7 @@ type GateEventIn struct {
 // the part of the stay inside the filial window, up to the policy's free
 // minutes, once per visit. An event posted again gets the first answer.
 func (s *Service) GateEvent(ctx context.Context, p models.Principal, in GateEventIn) (models.GateEvent, error) {
-	pt, err := s.partnerOf(ctx, p, models.PartnerParking)
+	partner, err := s.partnerOf(ctx, p, models.PartnerParking)
 	if err != nil {
 		return models.GateEvent{}, err
 	}
@@ -361,7 +364,7 @@ func (s *Service) GateEvent(ctx context.Context, p models.Principal, in GateEven
 		return models.GateEvent{}, models.ErrValidation.Withf("时间不能晚于现在。", "at must be a time not in the future")
 	}
 	at := in.At.UTC().Truncate(time.Millisecond)
-	c := pt.CommunityID
+	c := partner.CommunityID
 	if prior, err := s.store.GateEvent(ctx, c, eventID); err == nil {
 		return s.sameEvent(prior, plate, in.Direction, at)
 	} else if !errors.Is(err, models.ErrNotFound) {
@@ -390,6 +393,8 @@ func (s *Service) GateEvent(ctx context.Context, p models.Principal, in GateEven
 	return ev, nil
 }
 
+// sameEvent returns the event recorded under a repeated event id, or 422
+// IDEMPOTENCY_KEY_REUSED when its plate, direction or time differ.
 func (s *Service) sameEvent(prior models.GateEvent, plate string, dir models.GateDirection, at time.Time) (models.GateEvent, error) {
 	if prior.Plate != plate || prior.Direction != dir || !prior.At.Equal(at) {
 		return models.GateEvent{}, models.ErrIdempotencyMismatch.Withf("该道闸事件编号（event_id）之前已提交过，车牌、方向或时间不同。", "event_id was posted before with another plate, direction or time")
@@ -470,6 +475,7 @@ func (s *Service) freeMinutes(ctx context.Context, ev *models.GateEvent) error {
 	return nil
 }
 
+// maxTime returns the later of a and b.
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a
@@ -477,6 +483,7 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
+// minTime returns the earlier of a and b.
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {
 		return a

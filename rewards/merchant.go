@@ -83,23 +83,23 @@ func (s *Service) IssueQR(ctx context.Context, p models.Principal, rewardID stri
 	if p.ResidentID == "" || !s.qrTokens.CanSign() {
 		return CounterQR{}, models.ErrForbidden
 	}
-	rw, err := s.reward(ctx, p, rewardID)
+	reward, err := s.reward(ctx, p, rewardID)
 	if err != nil {
 		return CounterQR{}, fmt.Errorf("qr: %w", err)
 	}
-	if rw.Kind != models.RewardMerchant {
+	if reward.Kind != models.RewardMerchant {
 		return CounterQR{}, models.ErrValidation.Withf("只有商户兑换才使用兑换码。", "only a merchant reward is redeemed by QR code")
 	}
 	res, err := s.people.Resident(ctx, p.ResidentID)
 	if err != nil {
 		return CounterQR{}, fmt.Errorf("qr: %w", err)
 	}
-	loc, err := s.location(ctx, rw.CommunityID)
+	loc, err := s.location(ctx, reward.CommunityID)
 	if err != nil {
 		return CounterQR{}, fmt.Errorf("qr: %w", err)
 	}
 	now := s.now()
-	if err := s.admit(ctx, rw, res, now, loc); err != nil {
+	if err := s.admit(ctx, reward, res, now, loc); err != nil {
 		return CounterQR{}, err
 	}
 	// The count lives in this process, which is enough to stop a runaway
@@ -112,7 +112,7 @@ func (s *Service) IssueQR(ctx context.Context, p models.Principal, rewardID stri
 		ID:        s.newID(),
 		Resident:  res.ID,
 		Community: res.CommunityID,
-		Reward:    rw.ID,
+		Reward:    reward.ID,
 		Issued:    now.Unix(),
 		Expires:   expires.Unix(),
 	}
@@ -124,7 +124,7 @@ func (s *Service) IssueQR(ctx context.Context, p models.Principal, rewardID stri
 	return CounterQR{
 		Token:    token,
 		Code:     code,
-		RewardID: rw.ID,
+		RewardID: reward.ID,
 		Expires:  expires.UTC(),
 	}, nil
 }
@@ -157,11 +157,11 @@ func (s *Service) Scan(ctx context.Context, p models.Principal, token string, id
 	if c.Community != p.CommunityID {
 		return ScanResult{}, models.ErrForbidden.Withf("这个兑换码属于另一家商户。", "this code is for another merchant")
 	}
-	rw, err := s.rewardByID(ctx, c.Reward)
+	reward, err := s.rewardByID(ctx, c.Reward)
 	if err != nil {
 		return ScanResult{}, fmt.Errorf("scan: %w", err)
 	}
-	if rw.PartnerID != p.MerchantID || rw.CommunityID != p.CommunityID {
+	if reward.PartnerID != p.MerchantID || reward.CommunityID != p.CommunityID {
 		return ScanResult{}, models.ErrForbidden.Withf("这个兑换码属于另一家商户。", "this code is for another merchant")
 	}
 	res, err := s.people.Resident(ctx, c.Resident)
@@ -173,33 +173,33 @@ func (s *Service) Scan(ctx context.Context, p models.Principal, token string, id
 	var refusal error
 	if s.now().Unix() >= c.Expires {
 		refusal = models.ErrTokenExpired.Withf("兑换码已过期，请让居民重新出示。", "the code expired; ask for a fresh one")
-	} else if loc, err := s.location(ctx, rw.CommunityID); err != nil {
+	} else if loc, err := s.location(ctx, reward.CommunityID); err != nil {
 		return ScanResult{}, fmt.Errorf("scan: %w", err)
-	} else if refusal = s.admit(ctx, rw, res, s.now(), loc); refusal == nil {
+	} else if refusal = s.admit(ctx, reward, res, s.now(), loc); refusal == nil {
 		// Stock and limits are left to the attempt: claiming the token
 		// first finishes an earlier attempt a crash cut short, which may
 		// hold the unit.
-		refusal = s.affordable(ctx, res, rw)
+		refusal = s.affordable(ctx, res, reward)
 	}
 	attempt, mark, fresh, err := s.claimToken(ctx, p, c.ID, idem, refusal)
 	if err != nil {
 		return ScanResult{}, err
 	}
-	red, err := s.open(ctx, rw, res, mark.Redemption, c.ID, idem.Key, attempt)
+	redemption, err := s.open(ctx, reward, res, mark.Redemption, c.ID, idem.Key, attempt)
 	if err != nil {
 		return ScanResult{}, err
 	}
 	// The attempt's mark decided the redemption: applying it records the
 	// merchant's settlement line. A repeat reads the mark the first wrote.
-	if fresh && red.Status == models.RedemptionHeld {
-		red, err = s.fulfilled(ctx, red, mark, true)
+	if fresh && redemption.Status == models.RedemptionHeld {
+		redemption, err = s.fulfilled(ctx, redemption, mark, true)
 	} else {
-		red, err = s.reconcile(ctx, red)
+		redemption, err = s.reconcile(ctx, redemption)
 	}
 	if err != nil {
 		return ScanResult{}, err
 	}
-	return ScanResult{Redemption: red, MaskedName: models.MaskName(res.Name)}, nil
+	return ScanResult{Redemption: redemption, MaskedName: models.MaskName(res.Name)}, nil
 }
 
 // claimToken claims QR token tokenID for the clerk's request: it walks the
@@ -252,15 +252,15 @@ func (s *Service) attemptRefused(ctx context.Context, id string) (bool, error) {
 	if err == nil || !errors.Is(err, models.ErrNotFound) {
 		return err == nil, err
 	}
-	red, _, err := s.store.Redemption(ctx, id)
+	redemption, _, err := s.store.Redemption(ctx, id)
 	if errors.Is(err, models.ErrNotFound) {
 		return false, nil // still being opened, or died before it was
 	}
-	if err != nil || red.Status != models.RedemptionOpening {
-		return red.Status == models.RedemptionFailed, err
+	if err != nil || redemption.Status != models.RedemptionOpening {
+		return redemption.Status == models.RedemptionFailed, err
 	}
-	red, err = s.reconcile(ctx, red)
-	return red.Status == models.RedemptionFailed, err
+	redemption, err = s.reconcile(ctx, redemption)
+	return redemption.Status == models.RedemptionFailed, err
 }
 
 // Refund undoes a merchant redemption within the policy's refund window:
@@ -273,80 +273,82 @@ func (s *Service) Refund(ctx context.Context, p models.Principal, id, reason str
 	if err != nil {
 		return models.Redemption{}, err
 	}
-	red, err := s.merchantRedemption(ctx, p, id)
+	redemption, err := s.merchantRedemption(ctx, p, id)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("refund: %w", err)
 	}
-	if red.Status == models.RedemptionRefunded {
-		return red, nil
+	if redemption.Status == models.RedemptionRefunded {
+		return redemption, nil
 	}
-	if red.Status != models.RedemptionFulfilled {
-		return red, models.ErrRedemptionClosed.Withf("该兑换单%[2]s，只有已兑换的才能退回。", "the redemption is %[1]s", red.Status, red.Status.Zh())
+	if redemption.Status != models.RedemptionFulfilled {
+		return redemption, models.ErrRedemptionClosed.Withf("该兑换单%[2]s，只有已兑换的才能退回。", "the redemption is %[1]s", redemption.Status, redemption.Status.Zh())
 	}
 	now := s.stamp()
-	policy, err := s.policies.At(ctx, red.CommunityID, now)
+	policy, err := s.policies.At(ctx, redemption.CommunityID, now)
 	if err != nil {
-		return red, fmt.Errorf("refund: %w", err)
+		return redemption, fmt.Errorf("refund: %w", err)
 	}
-	if now.Sub(red.Fulfilled) > time.Duration(policy.MerchantRefundDays)*24*time.Hour {
-		return red, models.ErrRefundWindowEnded.Withf("兑换后 %d 天内才能退回。", "refunds are possible for %d days", policy.MerchantRefundDays)
+	if now.Sub(redemption.Fulfilled) > time.Duration(policy.MerchantRefundDays)*24*time.Hour {
+		return redemption, models.ErrRefundWindowEnded.Withf("兑换后 %d 天内才能退回。", "refunds are possible for %d days", policy.MerchantRefundDays)
 	}
-	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: once.RedemptionRefund(red.ID), Redemption: red.ID, Outcome: string(models.RedemptionRefunded),
+	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: once.RedemptionRefund(redemption.ID), Redemption: redemption.ID, Outcome: string(models.RedemptionRefunded),
 		Actor: p.ResidentID, At: now, Reason: reason})
 	if errors.Is(err, models.ErrConflict) {
-		return s.reconcile(ctx, red) // a repeat, or a refund that ran at the same time
+		return s.reconcile(ctx, redemption) // a repeat, or a refund that ran at the same time
 	}
 	if err != nil {
-		return red, fmt.Errorf("refund: %w", err)
+		return redemption, fmt.Errorf("refund: %w", err)
 	}
-	return s.reconcileAndSave(ctx, red)
+	return s.reconcileAndSave(ctx, redemption)
 }
 
-// refunded is red refunded by mark m; its effects are the points and units
+// refunded is redemption refunded by mark m; its effects are the points and units
 // given back and the merchant's negative settlement line.
-func (s *Service) refunded(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
-	red.Status, red.Closed = models.RedemptionRefunded, m.At
+func (s *Service) refunded(ctx context.Context, redemption models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+	redemption.Status, redemption.Closed = models.RedemptionRefunded, m.At
 	if !apply {
-		return red, nil
+		return redemption, nil
 	}
-	policy, err := s.policies.At(ctx, red.CommunityID, m.At)
+	policy, err := s.policies.At(ctx, redemption.CommunityID, m.At)
 	if err != nil {
-		return red, err
+		return redemption, err
 	}
 	_, err = s.ledger.Release(ctx, ledger.Posting{
-		OpID: once.RedemptionRefund(red.ID), Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
-		CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: "商户退还: " + red.Title,
+		OpID: once.RedemptionRefund(redemption.ID), Hash: redemption.ID, Account: models.AccountOf(redemption.ResidentID, models.AssetPoints),
+		CommunityID: redemption.CommunityID, Delta: int64(redemption.Points), Ref: redemption.ID, Reason: "商户退还: " + redemption.Title,
 		PolicyVersion: policy.Version, Actor: m.Actor,
 	})
 	if err != nil {
-		return red, fmt.Errorf("refund: %w", err)
+		return redemption, fmt.Errorf("refund: %w", err)
 	}
-	err = s.recordEvent(ctx, settlementLine(red, once.ReverseEvent(red.ID, red.Generation), models.EventReversed, red.Title+" (退还)", m.At))
+	err = s.recordEvent(ctx, settlementLine(redemption, once.ReverseEvent(redemption.ID, redemption.Generation), models.EventReversed, redemption.Title+" (退还)", m.At))
 	if err != nil {
-		return red, fmt.Errorf("refund: %w", err)
+		return redemption, fmt.Errorf("refund: %w", err)
 	}
-	s.notify.Notify(ctx, redemptionNotice(red, models.NoticeRedemptionRefunded, once.RedemptionRefund(red.ID)))
-	if err := s.giveBackAll(ctx, red); err != nil {
-		return red, fmt.Errorf("refund: %w", err)
+	s.notify.Notify(ctx, redemptionNotice(redemption, models.NoticeRedemptionRefunded, once.RedemptionRefund(redemption.ID)))
+	if err := s.giveBackAll(ctx, redemption); err != nil {
+		return redemption, fmt.Errorf("refund: %w", err)
 	}
-	return red, nil
+	return redemption, nil
 }
 
+// merchantRedemption loads a redemption for a merchant clerk: ErrForbidden for anyone else
+// or another merchant's redemption, ErrNotFound for another community's or a refused one.
 func (s *Service) merchantRedemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
 	if !p.Has(models.RoleMerchantClerk) || p.MerchantID == "" {
 		return models.Redemption{}, models.ErrForbidden
 	}
-	red, _, err := s.store.Redemption(ctx, id)
+	redemption, _, err := s.store.Redemption(ctx, id)
 	if err != nil {
 		return models.Redemption{}, err
 	}
-	if red.CommunityID != p.CommunityID {
+	if redemption.CommunityID != p.CommunityID {
 		return models.Redemption{}, models.ErrNotFound
 	}
-	if red.PartnerID != p.MerchantID {
+	if redemption.PartnerID != p.MerchantID {
 		return models.Redemption{}, models.ErrForbidden
 	}
-	return s.listed(ctx, red)
+	return s.listed(ctx, redemption)
 }
 
 // MerchantDay is one page of the clerk's merchant's redemptions made on

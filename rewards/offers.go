@@ -44,18 +44,18 @@ func (s *Service) MyOffers(ctx context.Context, p models.Principal) ([]Offer, er
 	}
 	now := s.now()
 	out := make([]Offer, 0, len(rws))
-	for _, rw := range rws {
-		refusal := s.admit(ctx, rw, res, now, loc)
-		if refusal == nil && rw.Kind == models.RewardParking {
+	for _, reward := range rws {
+		refusal := s.admit(ctx, reward, res, now, loc)
+		if refusal == nil && reward.Kind == models.RewardParking {
 			_, refusal = s.householdPlate(ctx, res)
 		}
 		if refusal == nil {
-			refusal = s.usedUp(ctx, rw, res, now, loc)
+			refusal = s.usedUp(ctx, reward, res, now, loc)
 		}
 		if refusal == nil {
-			refusal = s.affordable(ctx, res, rw)
+			refusal = s.affordable(ctx, res, reward)
 		}
-		o := Offer{Reward: rw}
+		o := Offer{Reward: reward}
 		if refusal != nil {
 			var me *models.Error
 			if !errors.As(refusal, &me) {
@@ -68,11 +68,11 @@ func (s *Service) MyOffers(ctx context.Context, p models.Principal) ([]Offer, er
 	return out, nil
 }
 
-// usedUp is the refusal of the first of rw's counters (limits, then stock)
+// usedUp is the refusal of the first of reward's counters (limits, then stock)
 // whose units are all taken now, counting each run from the replica's
 // hint.
-func (s *Service) usedUp(ctx context.Context, rw models.Reward, res models.Resident, now time.Time, loc *time.Location) error {
-	for _, c := range counters(rw, res.ID, res.HouseholdID, now, loc) {
+func (s *Service) usedUp(ctx context.Context, reward models.Reward, res models.Resident, now time.Time, loc *time.Location) error {
+	for _, c := range counters(reward, res.ID, res.HouseholdID, now, loc) {
 		taken, err := s.counter.Taken(ctx, c.key)
 		if err != nil {
 			return fmt.Errorf("offers: %w", err)

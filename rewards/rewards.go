@@ -178,8 +178,10 @@ func (s *Service) rewardByID(ctx context.Context, id string) (models.Reward, err
 	return r, err
 }
 
+// stamp returns the service's time now in UTC, to the millisecond the store keeps.
 func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
+// location returns a community's time zone.
 func (s *Service) location(ctx context.Context, communityID string) (*time.Location, error) {
 	return s.zones.Location(ctx, communityID)
 }
@@ -225,18 +227,20 @@ func (s *Service) UpdateReward(ctx context.Context, p models.Principal, id strin
 	return in, nil
 }
 
+// checkReward refuses a reward whose terms are not valid, or whose partner is not of its
+// community or not of its kind (ErrValidation).
 func (s *Service) checkReward(ctx context.Context, r models.Reward) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
-	pt, err := s.store.Partner(ctx, r.PartnerID)
-	if errors.Is(err, models.ErrNotFound) || (err == nil && pt.CommunityID != r.CommunityID) {
+	partner, err := s.store.Partner(ctx, r.PartnerID)
+	if errors.Is(err, models.ErrNotFound) || (err == nil && partner.CommunityID != r.CommunityID) {
 		return models.ErrValidation.Withf("所填合作方（partner_id）不是本社区的合作方。", "partner_id is not a partner of this community")
 	}
 	if err != nil {
 		return err
 	}
-	if pt.Kind != r.Kind.PartnerKind() {
+	if partner.Kind != r.Kind.PartnerKind() {
 		return models.ErrValidation.Withf("%[3]s类兑换须由%[4]s兑付，所选合作方类型不符。", "a %[1]s reward is honoured by a %[2]s partner",
 			r.Kind, r.Kind.PartnerKind(), r.Kind.Zh(), r.Kind.PartnerKind().Zh())
 	}
@@ -303,17 +307,17 @@ func (s *Service) householdPlate(ctx context.Context, res models.Resident) (stri
 }
 
 // admit checks the reward is on offer and the resident may have it.
-func (s *Service) admit(ctx context.Context, rw models.Reward, res models.Resident, at time.Time, loc *time.Location) error {
-	if !rw.ActiveAt(at) {
+func (s *Service) admit(ctx context.Context, reward models.Reward, res models.Resident, at time.Time, loc *time.Location) error {
+	if !reward.ActiveAt(at) {
 		return models.ErrRewardInactive.Withf("这项兑换目前不在兑换期内。", "this reward is not offered now")
 	}
-	if res.HouseholdID == "" && (rw.Kind != models.RewardMerchant || rw.MinStar > 0 || rw.HouseholdYearCapFen > 0) {
+	if res.HouseholdID == "" && (reward.Kind != models.RewardMerchant || reward.MinStar > 0 || reward.HouseholdYearCapFen > 0) {
 		return models.ErrNotEligible.Withf("这项兑换仅限已登记住户的居民（household）。", "household: only a resident of a household may redeem this")
 	}
-	if rw.MinAge > 0 && (res.BirthYear == 0 || at.In(loc).Year()-res.BirthYear < rw.MinAge) {
-		return models.ErrNotEligible.Withf("这项兑换仅限 %d 岁及以上的居民（age）。", "age: residents aged %d or over only", rw.MinAge)
+	if reward.MinAge > 0 && (res.BirthYear == 0 || at.In(loc).Year()-res.BirthYear < reward.MinAge) {
+		return models.ErrNotEligible.Withf("这项兑换仅限 %d 岁及以上的居民（age）。", "age: residents aged %d or over only", reward.MinAge)
 	}
-	if rw.HonourOnly {
+	if reward.HonourOnly {
 		ok, err := s.elig.HonourListed(ctx, res.CommunityID, res.ID, at)
 		if err != nil {
 			return err
@@ -322,16 +326,16 @@ func (s *Service) admit(ctx context.Context, rw models.Reward, res models.Reside
 			return models.ErrNotEligible.Withf("这项兑换仅限上过红榜的居民（honour_roll）。", "honour_roll: residents listed on the honour roll only")
 		}
 	}
-	if rw.MinStar > 0 {
+	if reward.MinStar > 0 {
 		lvl, err := s.elig.StarLevel(ctx, res.CommunityID, res.HouseholdID, at)
 		if err != nil {
 			return err
 		}
-		if lvl < rw.MinStar {
-			return models.ErrNotEligible.Withf("这项兑换仅限 %d 星级及以上的家庭（star_level）。", "star_level: households of star level %d or above only", rw.MinStar)
+		if lvl < reward.MinStar {
+			return models.ErrNotEligible.Withf("这项兑换仅限 %d 星级及以上的家庭（star_level）。", "star_level: households of star level %d or above only", reward.MinStar)
 		}
 	}
-	if rw.HeadsOnly {
+	if reward.HeadsOnly {
 		ok, err := s.elig.ActiveHead(ctx, res.CommunityID, res.ID, at)
 		if err != nil {
 			return err
@@ -371,9 +375,9 @@ type counterSpec struct {
 	refusal  error
 }
 
-// counters are the counters a redemption of rw by res made at t takes, in
+// counters are the counters a redemption of reward by res made at t takes, in
 // the order they are taken.
-func counters(rw models.Reward, residentID, householdID string, t time.Time, loc *time.Location) []counterSpec {
+func counters(reward models.Reward, residentID, householdID string, t time.Time, loc *time.Location) []counterSpec {
 	l := t.In(loc)
 	month := l.Format("2006-01")
 	quarter := fmt.Sprintf("%d-Q%d", l.Year(), (int(l.Month())+2)/3)
@@ -385,19 +389,19 @@ func counters(rw models.Reward, residentID, householdID string, t time.Time, loc
 		}
 	}
 	sold := models.ErrSoldOut.Withf("这项兑换已兑完。", "this reward is sold out")
-	add(rw.LimitMonth, once.ResidentLimit(rw.ID, residentID, month), models.ErrLimitReached.Withf("每月最多兑换 %d 次。", "at most %d per month", rw.LimitMonth))
-	add(rw.LimitQuarter, once.ResidentLimit(rw.ID, residentID, quarter), models.ErrLimitReached.Withf("每季度最多兑换 %d 次。", "at most %d per quarter", rw.LimitQuarter))
-	add(rw.LimitYear, once.ResidentLimit(rw.ID, residentID, year), models.ErrLimitReached.Withf("每年最多兑换 %d 次。", "at most %d per year", rw.LimitYear))
-	if rw.HouseholdYearCapFen > 0 && rw.ValueFen > 0 {
-		add(int(rw.HouseholdYearCapFen/rw.ValueFen), once.HouseholdYearCap(rw.ID, householdID, year),
-			models.ErrLimitReached.Withf("本户今年已达到 %s 元的年度上限。", "the household's yearly cap of %s yuan is reached", rw.HouseholdYearCapFen))
-		if rw.HouseholdYearCapFen < rw.ValueFen {
-			cs = append(cs, counterSpec{once.HouseholdYearCap(rw.ID, householdID, year), 0,
-				models.ErrLimitReached.Withf("本户今年已达到 %s 元的年度上限。", "the household's yearly cap of %s yuan is reached", rw.HouseholdYearCapFen)})
+	add(reward.LimitMonth, once.ResidentLimit(reward.ID, residentID, month), models.ErrLimitReached.Withf("每月最多兑换 %d 次。", "at most %d per month", reward.LimitMonth))
+	add(reward.LimitQuarter, once.ResidentLimit(reward.ID, residentID, quarter), models.ErrLimitReached.Withf("每季度最多兑换 %d 次。", "at most %d per quarter", reward.LimitQuarter))
+	add(reward.LimitYear, once.ResidentLimit(reward.ID, residentID, year), models.ErrLimitReached.Withf("每年最多兑换 %d 次。", "at most %d per year", reward.LimitYear))
+	if reward.HouseholdYearCapFen > 0 && reward.ValueFen > 0 {
+		add(int(reward.HouseholdYearCapFen/reward.ValueFen), once.HouseholdYearCap(reward.ID, householdID, year),
+			models.ErrLimitReached.Withf("本户今年已达到 %s 元的年度上限。", "the household's yearly cap of %s yuan is reached", reward.HouseholdYearCapFen))
+		if reward.HouseholdYearCapFen < reward.ValueFen {
+			cs = append(cs, counterSpec{once.HouseholdYearCap(reward.ID, householdID, year), 0,
+				models.ErrLimitReached.Withf("本户今年已达到 %s 元的年度上限。", "the household's yearly cap of %s yuan is reached", reward.HouseholdYearCapFen)})
 		}
 	}
-	add(rw.StockPerMonth, once.MonthlyStock(rw.ID, month), sold)
-	add(rw.StockTotal, once.TotalStock(rw.ID), sold)
+	add(reward.StockPerMonth, once.MonthlyStock(reward.ID, month), sold)
+	add(reward.StockTotal, once.TotalStock(reward.ID), sold)
 	return cs
 }
 
@@ -406,7 +410,7 @@ func counters(rw models.Reward, residentID, householdID string, t time.Time, loc
 // so giving it back later cannot make one out of nothing.
 const unlimited = 1 << 30
 
-// unitsOf are the counter keys a redemption opened on rw takes.
+// unitsOf are the counter keys a redemption opened on reward takes.
 func unitsOf(cs []counterSpec) []string {
 	units := make([]string, 0, len(cs))
 	for _, c := range cs {
@@ -415,16 +419,16 @@ func unitsOf(cs []counterSpec) []string {
 	return units
 }
 
-// unitSpecs are the counters red takes: the keys fixed when it opened,
-// with the capacities rw has now. A redemption opened before keys were
-// recorded takes what rw asks now.
-func unitSpecs(rw models.Reward, red models.Redemption, loc *time.Location) []counterSpec {
-	now := counters(rw, red.ResidentID, red.HouseholdID, red.Created, loc)
-	if red.Units == nil {
+// unitSpecs are the counters redemption takes: the keys fixed when it opened,
+// with the capacities reward has now. A redemption opened before keys were
+// recorded takes what reward asks now.
+func unitSpecs(reward models.Reward, redemption models.Redemption, loc *time.Location) []counterSpec {
+	now := counters(reward, redemption.ResidentID, redemption.HouseholdID, redemption.Created, loc)
+	if redemption.Units == nil {
 		return now
 	}
-	out := make([]counterSpec, 0, len(red.Units))
-	for _, k := range red.Units {
+	out := make([]counterSpec, 0, len(redemption.Units))
+	for _, k := range redemption.Units {
 		c := counterSpec{key: once.CounterKey(k), capacity: unlimited}
 		for _, n := range now {
 			if string(n.key) == k {
@@ -445,11 +449,11 @@ func (s *Service) Redeem(ctx context.Context, p models.Principal, rewardID strin
 	if p.ResidentID == "" {
 		return models.Redemption{}, models.ErrForbidden
 	}
-	rw, err := s.reward(ctx, p, rewardID)
+	reward, err := s.reward(ctx, p, rewardID)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 	}
-	if rw.Kind == models.RewardMerchant {
+	if reward.Kind == models.RewardMerchant {
 		return models.Redemption{}, models.ErrValidation.Withf("商户兑换须在柜台出示兑换码。", "a merchant reward is redeemed by showing its QR code at the counter")
 	}
 	res, err := s.people.Resident(ctx, p.ResidentID)
@@ -457,33 +461,33 @@ func (s *Service) Redeem(ctx context.Context, p models.Principal, rewardID strin
 		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 	}
 	id := community.DerivedID(idem.OpID, "redemption")
-	return s.open(ctx, rw, res, id, idem.Hash, idem.Key, "")
+	return s.open(ctx, reward, res, id, idem.Hash, idem.Key, "")
 }
 
-// affordable refuses a redemption of rw the resident's balance cannot pay
+// affordable refuses a redemption of reward the resident's balance cannot pay
 // for, before anything is written: the common refusal leaves no record
 // at all, so retrying with new keys stores nothing. The hold decides; this
 // only spares the records of a refusal known in advance (one that races a
 // spend is refused by the hold and kept as a failed redemption no listing
 // shows).
-func (s *Service) affordable(ctx context.Context, res models.Resident, rw models.Reward) error {
+func (s *Service) affordable(ctx context.Context, res models.Resident, reward models.Reward) error {
 	b, err := s.ledger.Balance(ctx, models.AccountOf(res.ID, models.AssetPoints))
 	if err != nil {
 		return fmt.Errorf("redeem: %w", err)
 	}
-	if b.Amount < int64(rw.Points) {
-		return models.ErrInsufficientPoints.Withf("积分余额为 %d，这项兑换需要 %d 积分。", "the balance is %d points; this reward needs %d", b.Amount, rw.Points)
+	if b.Amount < int64(reward.Points) {
+		return models.ErrInsufficientPoints.Withf("积分余额为 %d，这项兑换需要 %d 积分。", "the balance is %d points; this reward needs %d", b.Amount, reward.Points)
 	}
 	return nil
 }
 
-// available refuses a redemption of rw whose stock or limit this process
+// available refuses a redemption of reward whose stock or limit this process
 // already knows to be used up, before anything is written, as affordable
 // does for points. It reads only for a counter the process has seen full
 // (its count of backs), so the common path costs nothing; a counter that
 // fills meanwhile is refused by once.Counter.Take.
-func (s *Service) available(ctx context.Context, rw models.Reward, res models.Resident, now time.Time, loc *time.Location) error {
-	for _, c := range counters(rw, res.ID, res.HouseholdID, now, loc) {
+func (s *Service) available(ctx context.Context, reward models.Reward, res models.Resident, now time.Time, loc *time.Location) error {
+	for _, c := range counters(reward, res.ID, res.HouseholdID, now, loc) {
 		full, err := s.counter.KnownFull(ctx, c.key, c.capacity)
 		if err != nil {
 			return fmt.Errorf("redeem: %w", err)
@@ -495,122 +499,126 @@ func (s *Service) available(ctx context.Context, rw models.Reward, res models.Re
 	return nil
 }
 
-// open creates redemption id of rw for res, or finishes or replays it.
+// open creates redemption id of reward for res, or finishes or replays it.
 // Concurrent repeats in this process join one execution.
-func (s *Service) open(ctx context.Context, rw models.Reward, res models.Resident, id, hash, key, tokenID string) (models.Redemption, error) {
+func (s *Service) open(ctx context.Context, reward models.Reward, res models.Resident, id, hash, key, tokenID string) (models.Redemption, error) {
 	v, err, _ := s.flight.Do("open:"+id, func() (any, error) {
-		return s.openOnce(ctx, rw, res, id, hash, key, tokenID)
+		return s.openOnce(ctx, reward, res, id, hash, key, tokenID)
 	})
-	red, _ := v.(models.Redemption)
-	return red, err
+	redemption, _ := v.(models.Redemption)
+	return redemption, err
 }
 
-func (s *Service) openOnce(ctx context.Context, rw models.Reward, res models.Resident, id, hash, key, tokenID string) (models.Redemption, error) {
+// openOnce opens redemption id of reward for resident res once per request: a repeat
+// (same id and hash) resumes and answers what the first did, another request under the
+// same key is ErrIdempotencyMismatch, and a redemption that would be refused now is
+// refused before anything is written.
+func (s *Service) openOnce(ctx context.Context, reward models.Reward, res models.Resident, id, hash, key, tokenID string) (models.Redemption, error) {
 	// The redemption's insert below finds a repeat of this request (its id
 	// is derived from the request's key), so a new request reads nothing
 	// first; a repeat that would be refused now is answered as it was then.
 	repeat := func() (models.Redemption, bool, error) {
-		red, prior, err := s.store.Redemption(ctx, id)
+		redemption, prior, err := s.store.Redemption(ctx, id)
 		switch {
 		case errors.Is(err, models.ErrNotFound):
-			return red, false, nil
+			return redemption, false, nil
 		case err != nil:
-			return red, false, fmt.Errorf("redeem: %w", err)
+			return redemption, false, fmt.Errorf("redeem: %w", err)
 		case prior != hash:
-			return red, false, models.ErrIdempotencyMismatch
+			return redemption, false, models.ErrIdempotencyMismatch
 		}
-		red, err = s.resume(ctx, red, key, true)
-		return red, true, err
+		redemption, err = s.resume(ctx, redemption, key, true)
+		return redemption, true, err
 	}
 	now := s.stamp()
-	loc, err := s.location(ctx, rw.CommunityID)
+	loc, err := s.location(ctx, reward.CommunityID)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 	}
-	policy, err := s.policies.At(ctx, rw.CommunityID, now)
+	policy, err := s.policies.At(ctx, reward.CommunityID, now)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 	}
-	plate, refusal := "", s.admit(ctx, rw, res, now, loc)
-	if refusal == nil && rw.Kind == models.RewardParking {
+	plate, refusal := "", s.admit(ctx, reward, res, now, loc)
+	if refusal == nil && reward.Kind == models.RewardParking {
 		plate, refusal = s.householdPlate(ctx, res)
 	}
 	if refusal == nil && tokenID == "" {
 		// A scan checked its points before it claimed its token (Scan).
-		if refusal = s.affordable(ctx, res, rw); refusal == nil {
-			refusal = s.available(ctx, rw, res, now, loc)
+		if refusal = s.affordable(ctx, res, reward); refusal == nil {
+			refusal = s.available(ctx, reward, res, now, loc)
 		}
 	}
 	if refusal != nil {
-		if red, ok, err := repeat(); ok || err != nil {
-			return red, err
+		if redemption, ok, err := repeat(); ok || err != nil {
+			return redemption, err
 		}
 		return models.Redemption{}, refusal
 	}
-	red := models.Redemption{
-		ID: id, CommunityID: rw.CommunityID, RewardID: rw.ID, Kind: rw.Kind, Title: rw.Title, PartnerID: rw.PartnerID,
-		ResidentID: res.ID, HouseholdID: res.HouseholdID, Plate: plate, Points: rw.Points, ValueFen: rw.ValueFen, Bearer: rw.Bearer,
+	redemption := models.Redemption{
+		ID: id, CommunityID: reward.CommunityID, RewardID: reward.ID, Kind: reward.Kind, Title: reward.Title, PartnerID: reward.PartnerID,
+		ResidentID: res.ID, HouseholdID: res.HouseholdID, Plate: plate, Points: reward.Points, ValueFen: reward.ValueFen, Bearer: reward.Bearer,
 		Code: strings.ToUpper(community.DerivedID(id, "code")[:8]), Status: models.RedemptionOpening, Created: now,
 		Expires: now.AddDate(0, 0, policy.HoldExpiryDays), Generation: 1, TokenID: tokenID,
-		Units: unitsOf(counters(rw, res.ID, res.HouseholdID, now, loc)),
+		Units: unitsOf(counters(reward, res.ID, res.HouseholdID, now, loc)),
 	}
-	err = s.store.InsertRedemption(ctx, red, hash)
+	err = s.store.InsertRedemption(ctx, redemption, hash)
 	if errors.Is(err, models.ErrConflict) {
 		// A repeat, or another replica running the same request: continue
 		// from what the first wrote.
-		red, ok, err := repeat()
+		redemption, ok, err := repeat()
 		if !ok && err == nil {
 			err = fmt.Errorf("redeem: %w", models.ErrConflict)
 		}
-		return red, err
+		return redemption, err
 	}
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 	}
-	return s.resumeWith(ctx, red, &rw, key, false)
+	return s.resumeWith(ctx, redemption, &reward, key, false)
 }
 
 // resume takes an opening redemption's units and its hold; a redemption
 // past opening is replayed as it stands.
-func (s *Service) resume(ctx context.Context, red models.Redemption, key string, repeat bool) (models.Redemption, error) {
-	return s.resumeWith(ctx, red, nil, key, repeat)
+func (s *Service) resume(ctx context.Context, redemption models.Redemption, key string, repeat bool) (models.Redemption, error) {
+	return s.resumeWith(ctx, redemption, nil, key, repeat)
 }
 
 // resumeWith is resume with the reward when the caller has just read it
 // (nil: read it).
-func (s *Service) resumeWith(ctx context.Context, red models.Redemption, rw *models.Reward, key string, repeat bool) (models.Redemption, error) {
-	saved := red.Status
+func (s *Service) resumeWith(ctx context.Context, redemption models.Redemption, reward *models.Reward, key string, repeat bool) (models.Redemption, error) {
+	saved := redemption.Status
 	if repeat {
 		// Its hold may have landed (the saved status stays opening), and it
 		// may have been decided or refused since.
 		var err error
-		if red, err = s.reconcile(ctx, red); err != nil {
+		if redemption, err = s.reconcile(ctx, redemption); err != nil {
 			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 		}
 	}
-	if red.Status == models.RedemptionFailed {
+	if redemption.Status == models.RedemptionFailed {
 		if saved != models.RedemptionFailed {
-			if err := s.store.SaveRedemptionState(ctx, red); err != nil {
+			if err := s.store.SaveRedemptionState(ctx, redemption); err != nil {
 				return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 			}
 		}
-		return models.Redemption{}, refusedAgain(red)
+		return models.Redemption{}, refusedAgain(redemption)
 	}
-	if red.Status != models.RedemptionOpening {
-		return red, nil
+	if redemption.Status != models.RedemptionOpening {
+		return redemption, nil
 	}
-	if rw == nil {
-		read, err := s.rewardByID(ctx, red.RewardID)
+	if reward == nil {
+		read, err := s.rewardByID(ctx, redemption.RewardID)
 		if err != nil {
 			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 		}
-		rw = &read
+		reward = &read
 	}
-	loc, err := s.location(ctx, red.CommunityID)
+	loc, err := s.location(ctx, redemption.CommunityID)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 	}
-	policy, err := s.policies.At(ctx, red.CommunityID, red.Created)
+	policy, err := s.policies.At(ctx, redemption.CommunityID, redemption.Created)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 	}
@@ -618,7 +626,7 @@ func (s *Service) resumeWith(ctx context.Context, red models.Redemption, rw *mod
 	fail := func(cause error) (models.Redemption, error) {
 		uctx, cancel := community.UndoCtx(ctx)
 		defer cancel()
-		out, err := s.refuse(uctx, red, taken, models.CodeOf(cause))
+		out, err := s.refuse(uctx, redemption, taken, models.CodeOf(cause))
 		if err != nil {
 			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 		}
@@ -630,8 +638,8 @@ func (s *Service) resumeWith(ctx context.Context, red models.Redemption, rw *mod
 		}
 		return models.Redemption{}, cause
 	}
-	for _, c := range unitSpecs(*rw, red, loc) {
-		n, err := s.counter.Take(ctx, c.key, c.capacity, red.ID, repeat)
+	for _, c := range unitSpecs(*reward, redemption, loc) {
+		n, err := s.counter.Take(ctx, c.key, c.capacity, redemption.ID, repeat)
 		if err != nil {
 			return models.Redemption{}, fmt.Errorf("redeem: %w", err)
 		}
@@ -641,9 +649,9 @@ func (s *Service) resumeWith(ctx context.Context, red models.Redemption, rw *mod
 		taken = append(taken, string(c.key))
 	}
 	_, err = s.ledger.Hold(ctx, ledger.Posting{
-		OpID: once.RedemptionHold(red.ID), Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
-		CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: "兑换: " + red.Title,
-		IdempotencyKey: key, PolicyVersion: policy.Version, Actor: red.ResidentID,
+		OpID: once.RedemptionHold(redemption.ID), Hash: redemption.ID, Account: models.AccountOf(redemption.ResidentID, models.AssetPoints),
+		CommunityID: redemption.CommunityID, Delta: int64(redemption.Points), Ref: redemption.ID, Reason: "兑换: " + redemption.Title,
+		IdempotencyKey: key, PolicyVersion: policy.Version, Actor: redemption.ResidentID,
 	})
 	if errors.Is(err, models.ErrInsufficientPoints) {
 		return fail(err)
@@ -653,67 +661,67 @@ func (s *Service) resumeWith(ctx context.Context, red models.Redemption, rw *mod
 	}
 	// The saved status stays opening: the hold itself says the redemption
 	// is held (follow), so the hot path writes no update.
-	red.Status = models.RedemptionHeld
+	redemption.Status = models.RedemptionHeld
 	if repeat {
 		// It may have been decided since the first attempt.
-		return s.reconcile(ctx, red)
+		return s.reconcile(ctx, redemption)
 	}
-	return red, nil
+	return redemption, nil
 }
 
 // refusedAgain is the answer to a repeat of a refused request.
-func refusedAgain(red models.Redemption) error {
-	code := red.FailCode
+func refusedAgain(redemption models.Redemption) error {
+	code := redemption.FailCode
 	if code == "" {
 		code = models.ErrConflict.Code
 	}
 	return (&models.Error{Code: code}).Withf("这项请求第一次提交时已被拒绝，重复提交的结果相同。", "the first attempt of this request was refused")
 }
 
-// refuse records that opening red was refused with code, after it took
+// refuse records that opening redemption was refused with code, after it took
 // the counter units taken, and gives those back: the refusal mark is
 // inserted first, so a crash in the give-back is finished by the next
 // reader (follow) from the units the mark names. A refusal recorded
 // already (a repeat, or the hold-expiry job) wins; its units are given
 // back. The redemption is failed: no listing shows it, and a repeat of
 // its request is answered with the refusal.
-func (s *Service) refuse(ctx context.Context, red models.Redemption, taken []string, code models.Code) (models.Redemption, error) {
+func (s *Service) refuse(ctx context.Context, redemption models.Redemption, taken []string, code models.Code) (models.Redemption, error) {
 	if code == "" {
 		code = models.ErrConflict.Code
 	}
-	m := models.RedemptionMark{ID: once.RedemptionRefused(red.ID), Redemption: red.ID, Outcome: string(models.RedemptionFailed),
-		Actor: red.ResidentID, At: s.stamp(), Reason: string(code), Units: taken}
+	m := models.RedemptionMark{ID: once.RedemptionRefused(redemption.ID), Redemption: redemption.ID, Outcome: string(models.RedemptionFailed),
+		Actor: redemption.ResidentID, At: s.stamp(), Reason: string(code), Units: taken}
 	m, _, err := once.Decide(ctx, redemptionMarks{s.store}, m.ID, m)
 	if err != nil {
-		return red, fmt.Errorf("refuse: %w", err)
+		return redemption, fmt.Errorf("refuse: %w", err)
 	}
-	return s.refused(ctx, red, m, true)
+	return s.refused(ctx, redemption, m, true)
 }
 
-// refused is red refused by mark m; its effect is the units m names given
+// refused is redemption refused by mark m; its effect is the units m names given
 // back.
-func (s *Service) refused(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+func (s *Service) refused(ctx context.Context, redemption models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
 	if apply {
 		for _, k := range m.Units {
-			if err := s.counter.GiveBack(ctx, once.CounterKey(k), red.ID); err != nil {
-				return red, fmt.Errorf("give back %s: %w", k, err)
+			if err := s.counter.GiveBack(ctx, once.CounterKey(k), redemption.ID); err != nil {
+				return redemption, fmt.Errorf("give back %s: %w", k, err)
 			}
 		}
 	}
-	red.Status, red.FailCode, red.Closed = models.RedemptionFailed, models.Code(m.Reason), m.At
-	return red, nil
+	redemption.Status, redemption.FailCode, redemption.Closed = models.RedemptionFailed, models.Code(m.Reason), m.At
+	return redemption, nil
 }
 
 // --- deciding the outcome ---
 
-// finalMark is the id of the mark that decides red's current generation. A
+// finalMark is the id of the mark that decides redemption's current generation. A
 // merchant redemption is decided when its token is scanned, so the scan's
 // mark is its final mark.
-func finalMark(red models.Redemption) string {
-	if red.TokenID != "" {
-		return once.ScanMark(red.TokenID)
+func finalMark(redemption models.Redemption) string {
+	if redemption.TokenID != "" {
+		return once.ScanMark(redemption.TokenID)
 	}
-	return once.RedemptionFinal(red.ID, red.Generation)
+	return once.RedemptionFinal(redemption.ID, redemption.Generation)
 }
 
 // The saved status of a redemption is a cache of the keyed records that
@@ -723,115 +731,115 @@ func finalMark(red models.Redemption) string {
 // where the redemption stands, readers follow them, and the hold-expiry
 // job saves what it finds.
 
-// follow walks red forward from its status through the records that decide
+// follow walks redemption forward from its status through the records that decide
 // it: its hold (opening → held), the final mark of its generation (held →
 // fulfilled, cancelled or expired), a void of the bill it was applied to
 // (fulfilled → held again, as the next generation) and a refund (fulfilled
 // → refunded). With apply it also applies each step's effects (settlement
 // events, points and units given back), every one keyed, so applying one
 // again changes nothing; without, it only reads.
-func (s *Service) follow(ctx context.Context, red models.Redemption, apply bool) (models.Redemption, error) {
+func (s *Service) follow(ctx context.Context, redemption models.Redemption, apply bool) (models.Redemption, error) {
 	for {
 		var err error
-		switch red.Status {
+		switch redemption.Status {
 		case models.RedemptionOpening:
-			_, err = s.ledger.Outcome(ctx, once.RedemptionHold(red.ID))
+			_, err = s.ledger.Outcome(ctx, once.RedemptionHold(redemption.ID))
 			if errors.Is(err, models.ErrNotFound) {
-				return s.followRefusal(ctx, red, "", apply)
+				return s.followRefusal(ctx, redemption, "", apply)
 			}
 			if models.CodeOf(err) != "" {
-				return s.followRefusal(ctx, red, models.CodeOf(err), apply)
+				return s.followRefusal(ctx, redemption, models.CodeOf(err), apply)
 			}
 			if err != nil {
-				return red, err
+				return redemption, err
 			}
-			red.Status = models.RedemptionHeld
+			redemption.Status = models.RedemptionHeld
 		case models.RedemptionHeld:
 			var m models.RedemptionMark
-			m, err = s.store.RedemptionMark(ctx, finalMark(red))
+			m, err = s.store.RedemptionMark(ctx, finalMark(redemption))
 			if errors.Is(err, models.ErrNotFound) {
-				return red, nil
+				return redemption, nil
 			}
 			if err != nil {
-				return red, err
+				return redemption, err
 			}
 			switch models.RedemptionStatus(m.Outcome) {
 			case models.RedemptionFulfilled:
-				red, err = s.fulfilled(ctx, red, m, apply)
+				redemption, err = s.fulfilled(ctx, redemption, m, apply)
 			case models.RedemptionCancelled, models.RedemptionExpired:
-				red, err = s.closed(ctx, red, m, apply)
+				redemption, err = s.closed(ctx, redemption, m, apply)
 			default:
-				err = fmt.Errorf("redemption %s: mark %s has outcome %q", red.ID, m.ID, m.Outcome)
+				err = fmt.Errorf("redemption %s: mark %s has outcome %q", redemption.ID, m.ID, m.Outcome)
 			}
 		case models.RedemptionFulfilled:
-			vm, err := s.store.RedemptionMark(ctx, once.RedemptionVoid(red.ID, red.Generation))
+			vm, err := s.store.RedemptionMark(ctx, once.RedemptionVoid(redemption.ID, redemption.Generation))
 			if err == nil {
-				if red, err = s.voided(ctx, red, vm, apply); err != nil {
-					return red, err
+				if redemption, err = s.voided(ctx, redemption, vm, apply); err != nil {
+					return redemption, err
 				}
 				continue
 			}
 			if !errors.Is(err, models.ErrNotFound) {
-				return red, err
+				return redemption, err
 			}
-			rm, err := s.store.RedemptionMark(ctx, once.RedemptionRefund(red.ID))
+			rm, err := s.store.RedemptionMark(ctx, once.RedemptionRefund(redemption.ID))
 			if errors.Is(err, models.ErrNotFound) {
-				return red, nil
+				return redemption, nil
 			}
 			if err != nil {
-				return red, err
+				return redemption, err
 			}
-			return s.refunded(ctx, red, rm, apply)
+			return s.refunded(ctx, redemption, rm, apply)
 		default: // failed, cancelled, expired, refunded: nothing follows
-			return red, nil
+			return redemption, nil
 		}
 		if err != nil {
-			return red, err
+			return redemption, err
 		}
 	}
 }
 
-// followRefusal is opening red whose hold is missing (holdCode "") or was
+// followRefusal is opening redemption whose hold is missing (holdCode "") or was
 // refused (holdCode): failed if a refusal is recorded, or if its hold was
 // refused (a crash between the refusal and its mark: with apply the mark
 // is written and every unit given back, since a hold is posted only once
 // all were taken); else still being opened.
-func (s *Service) followRefusal(ctx context.Context, red models.Redemption, holdCode models.Code, apply bool) (models.Redemption, error) {
-	m, err := s.store.RedemptionMark(ctx, once.RedemptionRefused(red.ID))
+func (s *Service) followRefusal(ctx context.Context, redemption models.Redemption, holdCode models.Code, apply bool) (models.Redemption, error) {
+	m, err := s.store.RedemptionMark(ctx, once.RedemptionRefused(redemption.ID))
 	switch {
 	case err == nil:
-		return s.refused(ctx, red, m, apply)
+		return s.refused(ctx, redemption, m, apply)
 	case !errors.Is(err, models.ErrNotFound):
-		return red, err
+		return redemption, err
 	case holdCode == "":
-		return red, nil // still being opened
+		return redemption, nil // still being opened
 	case !apply:
-		red.Status, red.FailCode = models.RedemptionFailed, holdCode
-		return red, nil
+		redemption.Status, redemption.FailCode = models.RedemptionFailed, holdCode
+		return redemption, nil
 	}
-	units := red.Units
+	units := redemption.Units
 	if units == nil { // opened before units were recorded
-		rw, err := s.rewardByID(ctx, red.RewardID)
+		reward, err := s.rewardByID(ctx, redemption.RewardID)
 		if err != nil {
-			return red, err
+			return redemption, err
 		}
-		loc, err := s.location(ctx, red.CommunityID)
+		loc, err := s.location(ctx, redemption.CommunityID)
 		if err != nil {
-			return red, err
+			return redemption, err
 		}
-		for _, c := range counters(rw, red.ResidentID, red.HouseholdID, red.Created, loc) {
+		for _, c := range counters(reward, redemption.ResidentID, redemption.HouseholdID, redemption.Created, loc) {
 			if c.capacity > 0 {
 				units = append(units, string(c.key))
 			}
 		}
 	}
-	return s.refuse(ctx, red, units, holdCode)
+	return s.refuse(ctx, redemption, units, holdCode)
 }
 
-// reconcile is red as its records decide it, with every effect a crash may
+// reconcile is redemption as its records decide it, with every effect a crash may
 // have left undone applied.
-func (s *Service) reconcile(ctx context.Context, red models.Redemption) (models.Redemption, error) {
-	return s.follow(ctx, red, true)
+func (s *Service) reconcile(ctx context.Context, redemption models.Redemption) (models.Redemption, error) {
+	return s.follow(ctx, redemption, true)
 }
 
 // current is rs with each redemption whose saved status is still opening
@@ -857,57 +865,57 @@ func (s *Service) current(ctx context.Context, rs []models.Redemption) ([]models
 // decide records outcome as the redemption's terminal state for its
 // current generation and saves it. Cancel, expiry and fulfilment race for
 // the same key: exactly one wins; the others are told what happened.
-func (s *Service) decide(ctx context.Context, red models.Redemption, outcome models.RedemptionStatus, actor string, bill models.RedemptionMark) (models.Redemption, error) {
-	red, err := s.reconcile(ctx, red)
+func (s *Service) decide(ctx context.Context, redemption models.Redemption, outcome models.RedemptionStatus, actor string, bill models.RedemptionMark) (models.Redemption, error) {
+	redemption, err := s.reconcile(ctx, redemption)
 	if err != nil {
-		return red, err
+		return redemption, err
 	}
-	if red.Status != models.RedemptionHeld {
-		if red.Status == outcome {
-			return red, nil // a repeat
+	if redemption.Status != models.RedemptionHeld {
+		if redemption.Status == outcome {
+			return redemption, nil // a repeat
 		}
-		return red, models.ErrRedemptionClosed.Withf("该兑换单%[2]s，不能再操作。", "the redemption is %[1]s", red.Status, red.Status.Zh())
+		return redemption, models.ErrRedemptionClosed.Withf("该兑换单%[2]s，不能再操作。", "the redemption is %[1]s", redemption.Status, redemption.Status.Zh())
 	}
 	m := bill
-	m.ID, m.Redemption, m.Outcome, m.Actor, m.At = finalMark(red), red.ID, string(outcome), actor, s.stamp()
+	m.ID, m.Redemption, m.Outcome, m.Actor, m.At = finalMark(redemption), redemption.ID, string(outcome), actor, s.stamp()
 	err = s.store.InsertRedemptionMark(ctx, m)
 	if errors.Is(err, models.ErrConflict) {
-		red, err := s.reconcile(ctx, red)
+		redemption, err := s.reconcile(ctx, redemption)
 		if err != nil {
-			return red, err
+			return redemption, err
 		}
-		if red.Status == outcome {
-			return red, nil
+		if redemption.Status == outcome {
+			return redemption, nil
 		}
-		return red, models.ErrRedemptionClosed.Withf("该兑换单%[2]s，不能再操作。", "the redemption is %[1]s", red.Status, red.Status.Zh())
+		return redemption, models.ErrRedemptionClosed.Withf("该兑换单%[2]s，不能再操作。", "the redemption is %[1]s", redemption.Status, redemption.Status.Zh())
 	}
 	if err != nil {
-		return red, fmt.Errorf("redemption: %w", err)
+		return redemption, fmt.Errorf("redemption: %w", err)
 	}
-	return s.reconcileAndSave(ctx, red)
+	return s.reconcileAndSave(ctx, redemption)
 }
 
 // reconcileAndSave is reconcile, then the status it arrives at saved: for
-// the request that has just written one of red's deciding records.
-func (s *Service) reconcileAndSave(ctx context.Context, red models.Redemption) (models.Redemption, error) {
-	red, err := s.reconcile(ctx, red)
+// the request that has just written one of redemption's deciding records.
+func (s *Service) reconcileAndSave(ctx context.Context, redemption models.Redemption) (models.Redemption, error) {
+	redemption, err := s.reconcile(ctx, redemption)
 	if err != nil {
-		return red, err
+		return redemption, err
 	}
-	if err := s.store.SaveRedemptionState(ctx, red); err != nil {
-		return red, fmt.Errorf("redemption: %w", err)
+	if err := s.store.SaveRedemptionState(ctx, redemption); err != nil {
+		return redemption, fmt.Errorf("redemption: %w", err)
 	}
-	return red, nil
+	return redemption, nil
 }
 
-// settlementLine is the event with id that puts red's current generation
+// settlementLine is the event with id that puts redemption's current generation
 // on its partner's statement: its value for a fulfilment; minus its value
 // for a reversal, which names the fulfilment it undoes.
-func settlementLine(red models.Redemption, id string, kind models.SettlementEventKind, description string, at time.Time) models.SettlementEvent {
-	e := models.SettlementEvent{ID: id, CommunityID: red.CommunityID, PartnerID: red.PartnerID, Kind: kind, RedemptionID: red.ID,
-		RewardID: red.RewardID, ResidentID: red.ResidentID, Description: description, ValueFen: red.ValueFen, Bearer: red.Bearer, At: at}
+func settlementLine(redemption models.Redemption, id string, kind models.SettlementEventKind, description string, at time.Time) models.SettlementEvent {
+	e := models.SettlementEvent{ID: id, CommunityID: redemption.CommunityID, PartnerID: redemption.PartnerID, Kind: kind, RedemptionID: redemption.ID,
+		RewardID: redemption.RewardID, ResidentID: redemption.ResidentID, Description: description, ValueFen: redemption.ValueFen, Bearer: redemption.Bearer, At: at}
 	if kind == models.EventReversed {
-		e.ValueFen, e.Undoes = -red.ValueFen, once.FulfilEvent(red.ID, red.Generation)
+		e.ValueFen, e.Undoes = -redemption.ValueFen, once.FulfilEvent(redemption.ID, redemption.Generation)
 	}
 	return e
 }
@@ -921,81 +929,81 @@ func (s *Service) recordEvent(ctx context.Context, e models.SettlementEvent) err
 	return s.store.RecordSettlementEvent(ctx, e)
 }
 
-// fulfilled is red fulfilled by mark m; its effect is the partner's
+// fulfilled is redemption fulfilled by mark m; its effect is the partner's
 // settlement line.
-func (s *Service) fulfilled(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+func (s *Service) fulfilled(ctx context.Context, redemption models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
 	if apply {
-		err := s.recordEvent(ctx, settlementLine(red, once.FulfilEvent(red.ID, red.Generation), models.EventFulfilled, red.Title, m.At))
+		err := s.recordEvent(ctx, settlementLine(redemption, once.FulfilEvent(redemption.ID, redemption.Generation), models.EventFulfilled, redemption.Title, m.At))
 		if err != nil {
-			return red, fmt.Errorf("fulfil: %w", err)
+			return redemption, fmt.Errorf("fulfil: %w", err)
 		}
 		// One of the mark's keyed effects, so whoever follows the mark
 		// after a crash notifies too; the fulfilment's event id makes it
 		// one notification per generation.
-		s.notify.Notify(ctx, redemptionNotice(red, models.NoticeRedemptionDone, once.FulfilEvent(red.ID, red.Generation)))
+		s.notify.Notify(ctx, redemptionNotice(redemption, models.NoticeRedemptionDone, once.FulfilEvent(redemption.ID, redemption.Generation)))
 	}
-	red.Status, red.Fulfilled, red.BillNo, red.BillDate = models.RedemptionFulfilled, m.At, m.BillNo, m.BillDate
-	return red, nil
+	redemption.Status, redemption.Fulfilled, redemption.BillNo, redemption.BillDate = models.RedemptionFulfilled, m.At, m.BillNo, m.BillDate
+	return redemption, nil
 }
 
 // voided is a credit given back after its bill was voided: the partner's
 // statement gets a negative line and the credit is pending again, with a
 // fresh hold period, as generation n+1.
-func (s *Service) voided(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+func (s *Service) voided(ctx context.Context, redemption models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
 	if apply {
-		err := s.recordEvent(ctx, settlementLine(red, once.ReverseEvent(red.ID, red.Generation), models.EventReversed,
-			red.Title+" (账单作废 "+m.BillNo+")", m.At))
+		err := s.recordEvent(ctx, settlementLine(redemption, once.ReverseEvent(redemption.ID, redemption.Generation), models.EventReversed,
+			redemption.Title+" (账单作废 "+m.BillNo+")", m.At))
 		if err != nil {
-			return red, fmt.Errorf("void: %w", err)
+			return redemption, fmt.Errorf("void: %w", err)
 		}
 	}
-	policy, err := s.policies.At(ctx, red.CommunityID, m.At)
+	policy, err := s.policies.At(ctx, redemption.CommunityID, m.At)
 	if err != nil {
-		return red, fmt.Errorf("void: %w", err)
+		return redemption, fmt.Errorf("void: %w", err)
 	}
-	red.Generation++
-	red.Status, red.Fulfilled, red.BillNo, red.BillDate = models.RedemptionHeld, time.Time{}, "", ""
-	red.Expires = m.At.AddDate(0, 0, policy.HoldExpiryDays)
-	return red, nil
+	redemption.Generation++
+	redemption.Status, redemption.Fulfilled, redemption.BillNo, redemption.BillDate = models.RedemptionHeld, time.Time{}, "", ""
+	redemption.Expires = m.At.AddDate(0, 0, policy.HoldExpiryDays)
+	return redemption, nil
 }
 
 // closed is a cancelled or expired redemption; its effect is its points
 // and units given back.
-func (s *Service) closed(ctx context.Context, red models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
+func (s *Service) closed(ctx context.Context, redemption models.Redemption, m models.RedemptionMark, apply bool) (models.Redemption, error) {
 	if apply {
-		if err := s.giveBackAll(ctx, red); err != nil {
-			return red, err
+		if err := s.giveBackAll(ctx, redemption); err != nil {
+			return redemption, err
 		}
-		policy, err := s.policies.At(ctx, red.CommunityID, m.At)
+		policy, err := s.policies.At(ctx, redemption.CommunityID, m.At)
 		if err != nil {
-			return red, err
+			return redemption, err
 		}
 		_, err = s.ledger.Release(ctx, ledger.Posting{
-			OpID: once.RedemptionRelease(red.ID), Hash: red.ID, Account: models.AccountOf(red.ResidentID, models.AssetPoints),
-			CommunityID: red.CommunityID, Delta: int64(red.Points), Ref: red.ID, Reason: closeReason[models.RedemptionStatus(m.Outcome)] + ": " + red.Title,
+			OpID: once.RedemptionRelease(redemption.ID), Hash: redemption.ID, Account: models.AccountOf(redemption.ResidentID, models.AssetPoints),
+			CommunityID: redemption.CommunityID, Delta: int64(redemption.Points), Ref: redemption.ID, Reason: closeReason[models.RedemptionStatus(m.Outcome)] + ": " + redemption.Title,
 			PolicyVersion: policy.Version, Actor: m.Actor,
 		})
 		if err != nil {
-			return red, fmt.Errorf("release: %w", err)
+			return redemption, fmt.Errorf("release: %w", err)
 		}
 		if models.RedemptionStatus(m.Outcome) == models.RedemptionExpired {
-			s.notify.Notify(ctx, redemptionNotice(red, models.NoticeRedemptionExpired, "expired:"+red.ID))
+			s.notify.Notify(ctx, redemptionNotice(redemption, models.NoticeRedemptionExpired, "expired:"+redemption.ID))
 		}
 	}
-	red.Status, red.Closed = models.RedemptionStatus(m.Outcome), m.At
-	return red, nil
+	redemption.Status, redemption.Closed = models.RedemptionStatus(m.Outcome), m.At
+	return redemption, nil
 }
 
-// redemptionNotice tells red's resident of event (kind), with the reward
+// redemptionNotice tells redemption's resident of event (kind), with the reward
 // and its points; event names the mark, decided once.
-func redemptionNotice(red models.Redemption, kind models.NoticeKind, event string) models.Notice {
+func redemptionNotice(redemption models.Redemption, kind models.NoticeKind, event string) models.Notice {
 	return models.Notice{
 		Kind:        kind,
 		EventID:     event,
-		Recipient:   red.ResidentID,
-		CommunityID: red.CommunityID,
-		Args:        map[string]string{"reward": red.Title, "points": strconv.FormatInt(int64(red.Points), 10)},
-		Link:        "/redemptions/" + red.ID,
+		Recipient:   redemption.ResidentID,
+		CommunityID: redemption.CommunityID,
+		Args:        map[string]string{"reward": redemption.Title, "points": strconv.FormatInt(int64(redemption.Points), 10)},
+		Link:        "/redemptions/" + redemption.ID,
 	}
 }
 
@@ -1003,22 +1011,24 @@ var closeReason = map[models.RedemptionStatus]string{
 	models.RedemptionCancelled: "兑换取消", models.RedemptionExpired: "兑换逾期未核销",
 }
 
-func (s *Service) giveBackAll(ctx context.Context, red models.Redemption) error {
-	rw, err := s.rewardByID(ctx, red.RewardID)
+// giveBackAll gives back every counter unit (stock, limits) the redemption took when it
+// opened, whatever the reward asks now.
+func (s *Service) giveBackAll(ctx context.Context, redemption models.Redemption) error {
+	reward, err := s.rewardByID(ctx, redemption.RewardID)
 	if err != nil {
 		return err
 	}
-	loc, err := s.location(ctx, red.CommunityID)
+	loc, err := s.location(ctx, redemption.CommunityID)
 	if err != nil {
 		return err
 	}
 	// What it took when it opened, whatever the reward asks now; a held
 	// redemption took every one of its units.
-	for _, c := range unitSpecs(rw, red, loc) {
-		if red.Units == nil && c.capacity == 0 {
+	for _, c := range unitSpecs(reward, redemption, loc) {
+		if redemption.Units == nil && c.capacity == 0 {
 			continue
 		}
-		if err := s.counter.GiveBack(ctx, c.key, red.ID); err != nil {
+		if err := s.counter.GiveBack(ctx, c.key, redemption.ID); err != nil {
 			return fmt.Errorf("give back %s: %w", c.key, err)
 		}
 	}
@@ -1028,27 +1038,27 @@ func (s *Service) giveBackAll(ctx context.Context, red models.Redemption) error 
 // visibleRedemption loads a redemption the resident owns or staff of its
 // community manage; another community's is not found.
 func (s *Service) visibleRedemption(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
-	red, _, err := s.store.Redemption(ctx, id)
+	redemption, _, err := s.store.Redemption(ctx, id)
 	if err != nil {
 		return models.Redemption{}, err
 	}
-	if red.CommunityID != p.CommunityID {
+	if redemption.CommunityID != p.CommunityID {
 		return models.Redemption{}, models.ErrNotFound
 	}
-	if red.ResidentID != p.ResidentID && !p.IsStaff() {
+	if redemption.ResidentID != p.ResidentID && !p.IsStaff() {
 		return models.Redemption{}, models.ErrForbidden
 	}
-	return s.listed(ctx, red)
+	return s.listed(ctx, redemption)
 }
 
-// listed is red reconciled, or models.ErrNotFound if it was refused: a
+// listed is redemption reconciled, or models.ErrNotFound if it was refused: a
 // refusal is an answer, not a redemption anyone can look up.
-func (s *Service) listed(ctx context.Context, red models.Redemption) (models.Redemption, error) {
-	red, err := s.reconcile(ctx, red)
-	if err == nil && red.Status == models.RedemptionFailed {
+func (s *Service) listed(ctx context.Context, redemption models.Redemption) (models.Redemption, error) {
+	redemption, err := s.reconcile(ctx, redemption)
+	if err == nil && redemption.Status == models.RedemptionFailed {
 		return models.Redemption{}, models.ErrNotFound
 	}
-	return red, err
+	return redemption, err
 }
 
 // Redemption returns one redemption to its resident or staff.
@@ -1078,11 +1088,11 @@ func (s *Service) MyRedemptions(ctx context.Context, p models.Principal, cursor 
 // Cancel gives a held redemption up before it is fulfilled; its points
 // come back once, however often cancel is repeated or races expiry.
 func (s *Service) Cancel(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
-	red, err := s.visibleRedemption(ctx, p, id)
+	redemption, err := s.visibleRedemption(ctx, p, id)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("cancel: %w", err)
 	}
-	return s.decide(ctx, red, models.RedemptionCancelled, p.ResidentID, models.RedemptionMark{})
+	return s.decide(ctx, redemption, models.RedemptionCancelled, p.ResidentID, models.RedemptionMark{})
 }
 
 // ExpireHolds expires the held redemptions of every community whose hold
@@ -1227,16 +1237,16 @@ func (s *Service) partnerOf(ctx context.Context, p models.Principal, kinds ...mo
 	if !p.Has(models.RolePartner) || p.PartnerID == "" {
 		return models.Partner{}, models.ErrForbidden
 	}
-	pt, err := s.store.Partner(ctx, p.PartnerID)
+	partner, err := s.store.Partner(ctx, p.PartnerID)
 	if err != nil {
 		return models.Partner{}, err
 	}
-	if pt.CommunityID != p.CommunityID {
+	if partner.CommunityID != p.CommunityID {
 		return models.Partner{}, models.ErrForbidden
 	}
 	for _, k := range kinds {
-		if pt.Kind == k {
-			return pt, nil
+		if partner.Kind == k {
+			return partner, nil
 		}
 	}
 	return models.Partner{}, models.ErrForbidden
@@ -1244,13 +1254,13 @@ func (s *Service) partnerOf(ctx context.Context, p models.Principal, kinds ...mo
 
 // PendingCredits lists the partner's credits waiting for a bill.
 func (s *Service) PendingCredits(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error) {
-	pt, err := s.partnerOf(ctx, p, models.PartnerProperty, models.PartnerParking)
+	partner, err := s.partnerOf(ctx, p, models.PartnerProperty, models.PartnerParking)
 	if err != nil {
 		return nil, err
 	}
 	// A credit redeemed since the hold-expiry job last ran is saved as
 	// opening; its hold says whether it is pending.
-	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: pt.CommunityID, PartnerID: pt.ID,
+	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: partner.CommunityID, PartnerID: partner.ID,
 		Statuses: []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening}}, community.PageLimit(limit))
 	if err != nil {
 		return nil, err
@@ -1267,22 +1277,25 @@ func (s *Service) PendingCredits(ctx context.Context, p models.Principal, limit 
 	return pending, nil
 }
 
+// partnerCredit loads a credit for the partner login of the property company or parking
+// operator it is for: ErrForbidden for another partner's, ErrNotFound for another
+// community's or a refused one.
 func (s *Service) partnerCredit(ctx context.Context, p models.Principal, id string) (models.Redemption, error) {
-	pt, err := s.partnerOf(ctx, p, models.PartnerProperty, models.PartnerParking)
+	partner, err := s.partnerOf(ctx, p, models.PartnerProperty, models.PartnerParking)
 	if err != nil {
 		return models.Redemption{}, err
 	}
-	red, _, err := s.store.Redemption(ctx, id)
+	redemption, _, err := s.store.Redemption(ctx, id)
 	if err != nil {
 		return models.Redemption{}, err
 	}
-	if red.CommunityID != pt.CommunityID {
+	if redemption.CommunityID != partner.CommunityID {
 		return models.Redemption{}, models.ErrNotFound
 	}
-	if red.PartnerID != pt.ID {
+	if redemption.PartnerID != partner.ID {
 		return models.Redemption{}, models.ErrForbidden
 	}
-	return s.listed(ctx, red)
+	return s.listed(ctx, redemption)
 }
 
 // MaxBillNo bounds the number of the bill a credit is applied to.
@@ -1306,31 +1319,31 @@ func (s *Service) ApplyCredit(ctx context.Context, p models.Principal, id, billN
 	if err != nil {
 		return models.Redemption{}, err
 	}
-	red, err := s.partnerCredit(ctx, p, id)
+	redemption, err := s.partnerCredit(ctx, p, id)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("apply credit: %w", err)
 	}
-	if g, m, err := s.earlierStep(ctx, red, once.RedemptionFinal, idem.OpID); err != nil || g > 0 {
+	if g, m, err := s.earlierStep(ctx, redemption, once.RedemptionFinal, idem.OpID); err != nil || g > 0 {
 		if err != nil {
-			return red, fmt.Errorf("apply credit: %w", err)
+			return redemption, fmt.Errorf("apply credit: %w", err)
 		}
-		return s.asOfGeneration(ctx, red, g, m)
+		return s.asOfGeneration(ctx, redemption, g, m)
 	}
-	if red.Status == models.RedemptionFulfilled && red.BillNo != billNo {
-		return red, models.ErrRedemptionClosed.Withf("这笔抵扣已用于账单 %s。", "the credit is applied to bill %s already", red.BillNo)
+	if redemption.Status == models.RedemptionFulfilled && redemption.BillNo != billNo {
+		return redemption, models.ErrRedemptionClosed.Withf("这笔抵扣已用于账单 %s。", "the credit is applied to bill %s already", redemption.BillNo)
 	}
-	return s.decide(ctx, red, models.RedemptionFulfilled, p.ResidentID, models.RedemptionMark{BillNo: billNo, BillDate: billDate, Op: idem.OpID})
+	return s.decide(ctx, redemption, models.RedemptionFulfilled, p.ResidentID, models.RedemptionMark{BillNo: billNo, BillDate: billDate, Op: idem.OpID})
 }
 
-// earlierStep finds the generation before red's current one whose mark
+// earlierStep finds the generation before redemption's current one whose mark
 // (once.RedemptionFinal or once.RedemptionVoid) was written by request op: 0 if there is none.
 // Generations are few, and each look is one read by _id.
-func (s *Service) earlierStep(ctx context.Context, red models.Redemption, key func(string, int) string, op string) (int, models.RedemptionMark, error) {
+func (s *Service) earlierStep(ctx context.Context, redemption models.Redemption, key func(string, int) string, op string) (int, models.RedemptionMark, error) {
 	if op == "" {
 		return 0, models.RedemptionMark{}, nil
 	}
-	for g := red.Generation - 1; g >= 1; g-- {
-		m, err := s.store.RedemptionMark(ctx, key(red.ID, g))
+	for g := redemption.Generation - 1; g >= 1; g-- {
+		m, err := s.store.RedemptionMark(ctx, key(redemption.ID, g))
 		if errors.Is(err, models.ErrNotFound) {
 			continue
 		}
@@ -1344,12 +1357,12 @@ func (s *Service) earlierStep(ctx context.Context, red models.Redemption, key fu
 	return 0, models.RedemptionMark{}, nil
 }
 
-// asOfGeneration is red as the request that wrote mark m of generation g
+// asOfGeneration is redemption as the request that wrote mark m of generation g
 // left it: applied to m's bill, or (for a void) pending again as
 // generation g+1. The marks hold everything needed, so a repeat whose
 // first answer was lost gets that answer back.
-func (s *Service) asOfGeneration(ctx context.Context, red models.Redemption, g int, m models.RedemptionMark) (models.Redemption, error) {
-	out := red
+func (s *Service) asOfGeneration(ctx context.Context, redemption models.Redemption, g int, m models.RedemptionMark) (models.Redemption, error) {
+	out := redemption
 	out.Closed = time.Time{}
 	if m.Outcome == "voided" {
 		g++
@@ -1360,17 +1373,17 @@ func (s *Service) asOfGeneration(ctx context.Context, red models.Redemption, g i
 	out.Generation = g
 	// A generation's hold period starts when it began: at opening, or at
 	// the void that began it (voided).
-	from := red.Created
+	from := redemption.Created
 	if g > 1 {
-		vm, err := s.store.RedemptionMark(ctx, once.RedemptionVoid(red.ID, g-1))
+		vm, err := s.store.RedemptionMark(ctx, once.RedemptionVoid(redemption.ID, g-1))
 		if err != nil {
-			return red, fmt.Errorf("generation %d: %w", g, err)
+			return redemption, fmt.Errorf("generation %d: %w", g, err)
 		}
 		from = vm.At
 	}
-	policy, err := s.policies.At(ctx, red.CommunityID, from)
+	policy, err := s.policies.At(ctx, redemption.CommunityID, from)
 	if err != nil {
-		return red, fmt.Errorf("generation %d: %w", g, err)
+		return redemption, fmt.Errorf("generation %d: %w", g, err)
 	}
 	out.Expires = from.AddDate(0, 0, policy.HoldExpiryDays)
 	return out, nil
@@ -1385,28 +1398,28 @@ func (s *Service) VoidCredit(ctx context.Context, p models.Principal, id, reason
 	if err != nil {
 		return models.Redemption{}, err
 	}
-	red, err := s.partnerCredit(ctx, p, id)
+	redemption, err := s.partnerCredit(ctx, p, id)
 	if err != nil {
 		return models.Redemption{}, fmt.Errorf("void credit: %w", err)
 	}
-	if g, m, err := s.earlierStep(ctx, red, once.RedemptionVoid, idem.OpID); err != nil || g > 0 {
+	if g, m, err := s.earlierStep(ctx, redemption, once.RedemptionVoid, idem.OpID); err != nil || g > 0 {
 		if err != nil {
-			return red, fmt.Errorf("void credit: %w", err)
+			return redemption, fmt.Errorf("void credit: %w", err)
 		}
-		return s.asOfGeneration(ctx, red, g, m)
+		return s.asOfGeneration(ctx, redemption, g, m)
 	}
-	if red.Status != models.RedemptionFulfilled {
-		return red, models.ErrRedemptionClosed.Withf("这笔抵扣%[2]s，尚未用于账单。", "the credit is %[1]s, not applied to a bill", red.Status, red.Status.Zh())
+	if redemption.Status != models.RedemptionFulfilled {
+		return redemption, models.ErrRedemptionClosed.Withf("这笔抵扣%[2]s，尚未用于账单。", "the credit is %[1]s, not applied to a bill", redemption.Status, redemption.Status.Zh())
 	}
-	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: once.RedemptionVoid(red.ID, red.Generation), Redemption: red.ID, Outcome: "voided",
-		Actor: p.ResidentID, At: s.stamp(), BillNo: red.BillNo, BillDate: red.BillDate, Reason: reason, Op: idem.OpID})
+	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: once.RedemptionVoid(redemption.ID, redemption.Generation), Redemption: redemption.ID, Outcome: "voided",
+		Actor: p.ResidentID, At: s.stamp(), BillNo: redemption.BillNo, BillDate: redemption.BillDate, Reason: reason, Op: idem.OpID})
 	if errors.Is(err, models.ErrConflict) {
-		return s.reconcile(ctx, red) // a void that ran at the same time
+		return s.reconcile(ctx, redemption) // a void that ran at the same time
 	}
 	if err != nil {
-		return red, fmt.Errorf("void credit: %w", err)
+		return redemption, fmt.Errorf("void credit: %w", err)
 	}
-	return s.reconcileAndSave(ctx, red)
+	return s.reconcileAndSave(ctx, redemption)
 }
 
 // HeldPoints is how many points of a community are held by redemptions not

@@ -31,6 +31,8 @@ type communityRules struct {
 	policy models.Policy
 }
 
+// rules returns a community's time zone and policy in force now, looking each community up
+// once per run (cache).
 func (s *Service) rules(ctx context.Context, cache map[string]communityRules, communityID string) (communityRules, error) {
 	if r, ok := cache[communityID]; ok {
 		return r, nil

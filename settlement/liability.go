@@ -82,12 +82,12 @@ func (s *Service) Liability(ctx context.Context, p models.Principal, month strin
 	if err != nil {
 		return LiabilityReport{}, fmt.Errorf("liability: %w", err)
 	}
-	for _, pt := range partners {
-		pr, err := s.redeemed(ctx, pt, m, loc)
+	for _, partner := range partners {
+		redeemed, err := s.redeemed(ctx, partner, m, loc)
 		if err != nil {
 			return LiabilityReport{}, fmt.Errorf("liability: %w", err)
 		}
-		r.Partners = append(r.Partners, pr)
+		r.Partners = append(r.Partners, redeemed)
 	}
 	return r, nil
 }
@@ -327,22 +327,24 @@ func (s *Service) RecomputeLiability(ctx context.Context, communityID string, no
 	return r, nil
 }
 
-func (s *Service) redeemed(ctx context.Context, pt models.Partner, m models.Month, loc *time.Location) (PartnerRedeemed, error) {
-	pr := PartnerRedeemed{PartnerID: pt.ID, PartnerName: pt.Name, Kind: pt.Kind}
-	st, err := s.store.Statement(ctx, models.StatementID(pt.ID, m))
+// redeemed returns what partner's redemptions came to in month m: from its statement
+// once settled, else summed from the month's settlement events.
+func (s *Service) redeemed(ctx context.Context, partner models.Partner, m models.Month, loc *time.Location) (PartnerRedeemed, error) {
+	redeemed := PartnerRedeemed{PartnerID: partner.ID, PartnerName: partner.Name, Kind: partner.Kind}
+	st, err := s.store.Statement(ctx, models.StatementID(partner.ID, m))
 	if err == nil {
-		pr.Settled, pr.StatementID, pr.Status = true, st.ID, st.Status
-		pr.Lines, pr.TotalFen, pr.CommunityFen, pr.PartnerFen = st.Lines, st.TotalFen, st.CommunityFen, st.PartnerFen
-		return pr, nil
+		redeemed.Settled, redeemed.StatementID, redeemed.Status = true, st.ID, st.Status
+		redeemed.Lines, redeemed.TotalFen, redeemed.CommunityFen, redeemed.PartnerFen = st.Lines, st.TotalFen, st.CommunityFen, st.PartnerFen
+		return redeemed, nil
 	}
 	if !errors.Is(err, models.ErrNotFound) {
-		return pr, err
+		return redeemed, err
 	}
 	var t models.StatementTotals
-	err = s.store.EachSettlementEvent(ctx, pt.ID, m.Start(loc), m.End(loc), func(e models.SettlementEvent) error {
+	err = s.store.EachSettlementEvent(ctx, partner.ID, m.Start(loc), m.End(loc), func(e models.SettlementEvent) error {
 		t.Add(models.StatementLine{Event: e})
 		return nil
 	})
-	pr.Lines, pr.TotalFen, pr.CommunityFen, pr.PartnerFen = t.Lines, t.Total, t.Community, t.Partner
-	return pr, err
+	redeemed.Lines, redeemed.TotalFen, redeemed.CommunityFen, redeemed.PartnerFen = t.Lines, t.Total, t.Community, t.Partner
+	return redeemed, err
 }

@@ -370,6 +370,7 @@ func (s *Service) isAdjustment(ctx context.Context, e models.SettlementEvent, st
 	return f.At.Before(start), nil
 }
 
+// wrapIf returns err wrapped with op, or nil when err is nil.
 func wrapIf(err error, op string) error {
 	if err == nil {
 		return nil

@@ -126,6 +126,8 @@ type rowSink struct {
 	out  io.Writer
 }
 
+// newRowSink returns a sink writing rows to w as CSV (after a byte-order mark) or as one
+// sheet of an XLSX workbook.
 func newRowSink(f ExportFormat, w io.Writer) (*rowSink, error) {
 	if f == ExportCSV {
 		// A byte-order mark, so spreadsheet programs read the Chinese text
@@ -170,6 +172,7 @@ func (r *rowSink) row(cells []any) error {
 	return r.sw.SetRow(cell, cells)
 }
 
+// close finishes the file: it flushes the CSV, or writes the whole workbook to the output.
 func (r *rowSink) close() error {
 	if r.csv != nil {
 		r.csv.Flush()

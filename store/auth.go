@@ -10,10 +10,11 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// A session document is inserted once and afterwards only ever gets its
-// revoked fields set. On the embedded store an update rewrites the whole
-// document, so a second kind of update could race with a revocation and
-// undo it; keep it the only one.
+// sessionDoc is a signed-in session in sessions. A session document is
+// inserted once and afterwards only ever gets its revoked fields set. On
+// the embedded store an update rewrites the whole document, so a second
+// kind of update could race with a revocation and undo it; keep it the
+// only one.
 type sessionDoc struct {
 	ID            string    `bson:"_id"`
 	Resident      string    `bson:"resident"`
@@ -67,8 +68,9 @@ func (s *Store) RevokeSession(ctx context.Context, id, reason string, at time.Ti
 	})
 }
 
-// Refresh tokens and their "used" markers share the refresh_tokens
-// collection: a token's _id is its hash (hex), a marker's is "used:" + hash.
+// refreshTokenDoc is a refresh token of a session. Refresh tokens and
+// their "used" markers share the refresh_tokens collection: a token's _id
+// is its hash (hex), a marker's is "used:" + hash.
 type refreshTokenDoc struct {
 	ID       string    `bson:"_id"`
 	Session  string    `bson:"session"`

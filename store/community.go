@@ -128,7 +128,7 @@ func (s *Store) residentDoc(r models.Resident) (residentDoc, error) {
 	return d, nil
 }
 
-// model returns the stored resident d, its personal fields opened.
+// residentModel returns the stored resident d, its personal fields opened.
 func (s *Store) residentModel(d residentDoc) (models.Resident, error) {
 	r := models.Resident{
 		ID:          d.ID,

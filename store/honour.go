@@ -38,6 +38,7 @@ func (s *Store) replaceByID(ctx context.Context, col, id string, doc any, upsert
 
 var errNoDoc = models.ErrNotFound
 
+// isNotFound reports whether err is models.ErrNotFound.
 func isNotFound(err error) bool { return errors.Is(err, models.ErrNotFound) }
 
 // utc turns a stored time back into UTC, keeping the zero time zero.
@@ -50,6 +51,7 @@ func utc(t time.Time) time.Time {
 
 // --- honour roll ---
 
+// honourEntryDoc is an honour-roll entry in honour_entries.
 type honourEntryDoc struct {
 	ID          string    `bson:"_id"`
 	Community   string    `bson:"community"`
@@ -71,14 +73,38 @@ type honourEntryDoc struct {
 	AppealOpen  bool      `bson:"appeal_open"`
 	Hidden      bool      `bson:"hidden"`
 	OpID        string    `bson:"op_id,omitempty"`
+	// Slots are its places on its community's lists (honour_lists.go):
+	// every nomination, and, once listed, the board.
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
+// toHonourEntryDoc converts an honour-roll entry to its document.
 func toHonourEntryDoc(e models.HonourEntry) honourEntryDoc {
-	return honourEntryDoc{e.ID, e.CommunityID, e.ResidentID, e.HouseholdID, e.BuildingID, e.Category, e.Reason,
-		e.NominatedBy, e.Nominated, e.NoticeEnds, string(e.Status), e.ListedAt, e.ExpiresAt, e.EndedAt, e.EndReason,
-		e.Revocations, e.Restored, e.AppealOpen, e.Hidden, e.OpID}
+	return honourEntryDoc{
+		ID:          e.ID,
+		Community:   e.CommunityID,
+		Resident:    e.ResidentID,
+		Household:   e.HouseholdID,
+		Building:    e.BuildingID,
+		Category:    e.Category,
+		Reason:      e.Reason,
+		NominatedBy: e.NominatedBy,
+		Nominated:   e.Nominated,
+		NoticeEnds:  e.NoticeEnds,
+		Status:      string(e.Status),
+		ListedAt:    e.ListedAt,
+		ExpiresAt:   e.ExpiresAt,
+		EndedAt:     e.EndedAt,
+		EndReason:   e.EndReason,
+		Revocations: e.Revocations,
+		Restored:    e.Restored,
+		AppealOpen:  e.AppealOpen,
+		Hidden:      e.Hidden,
+		OpID:        e.OpID,
+	}
 }
 
+// model returns the stored entry, its times in UTC.
 func (d honourEntryDoc) model() models.HonourEntry {
 	return models.HonourEntry{
 		ID:          d.ID,
@@ -104,9 +130,18 @@ func (d honourEntryDoc) model() models.HonourEntry {
 	}
 }
 
-// InsertHonourEntry adds e; models.ErrConflict if its id exists.
+// InsertHonourEntry adds e, after its slot on its community's list of
+// nominations (honour_lists.go); models.ErrConflict if its id exists.
 func (s *Store) InsertHonourEntry(ctx context.Context, e models.HonourEntry) error {
-	return s.insert(ctx, colHonourEntries, toHonourEntryDoc(e))
+	if e.CommunityID == "" {
+		return s.insert(ctx, colHonourEntries, toHonourEntryDoc(e))
+	}
+	_, err := s.insertListed(ctx, colHonourEntries, []string{honourEntryList(e.CommunityID)}, e.ID, e.Nominated, func(slots []slotRef) any {
+		d := toHonourEntryDoc(e)
+		d.Slots = slots
+		return d
+	})
+	return err
 }
 
 // HonourEntry returns the entry with id, or models.ErrNotFound.
@@ -119,9 +154,43 @@ func (s *Store) HonourEntry(ctx context.Context, id string) (models.HonourEntry,
 }
 
 // SaveHonourEntry rewrites the entry's cached state; models.ErrNotFound if
-// it does not exist.
+// it does not exist. Its list slots stay as they are: a field that is
+// empty now is unset, the others set.
 func (s *Store) SaveHonourEntry(ctx context.Context, e models.HonourEntry) error {
-	return s.replaceByID(ctx, colHonourEntries, e.ID, toHonourEntryDoc(e), false)
+	raw, err := bson.Marshal(toHonourEntryDoc(e))
+	if err != nil {
+		return fmt.Errorf("store: save honour entry: %w", err)
+	}
+	var fields bson.D
+	if err := bson.Unmarshal(raw, &fields); err != nil {
+		return fmt.Errorf("store: save honour entry: %w", err)
+	}
+	set := bson.D{}
+	for _, f := range fields {
+		if f.Key != "_id" && f.Key != "slots" {
+			set = append(set, f)
+		}
+	}
+	unset := bson.D{}
+	for key, empty := range map[string]bool{
+		"resident":   e.ResidentID == "",
+		"household":  e.HouseholdID == "",
+		"building":   e.BuildingID == "",
+		"listed_at":  e.ListedAt.IsZero(),
+		"expires_at": e.ExpiresAt.IsZero(),
+		"ended_at":   e.EndedAt.IsZero(),
+		"end_reason": e.EndReason == "",
+		"op_id":      e.OpID == "",
+	} {
+		if empty {
+			unset = append(unset, bson.E{Key: key, Value: ""})
+		}
+	}
+	update := bson.D{{Key: "$set", Value: set}}
+	if len(unset) > 0 {
+		update = append(update, bson.E{Key: "$unset", Value: unset})
+	}
+	return s.updateByID(ctx, colHonourEntries, e.ID, update)
 }
 
 // HonourEntries lists entries of a community ("" for every community) in
@@ -143,13 +212,16 @@ func (s *Store) HonourEntries(ctx context.Context, communityID string, statuses 
 	if err := s.page(ctx, colHonourEntries, filter, after, limit, &docs); err != nil {
 		return nil, err
 	}
-	out := make([]models.HonourEntry, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
+	out := make([]models.HonourEntry, 0, len(docs))
+	for _, d := range docs {
+		if !isSlot(d.ID) {
+			out = append(out, d.model())
+		}
 	}
 	return out, nil
 }
 
+// objectionDoc is an objection to a nomination in honour_objections.
 type objectionDoc struct {
 	ID        string    `bson:"_id"`
 	Entry     string    `bson:"entry"`
@@ -161,12 +233,28 @@ type objectionDoc struct {
 	RuledBy   string    `bson:"ruled_by,omitempty"`
 	RuledAt   time.Time `bson:"ruled_at,omitempty"`
 	Ruling    string    `bson:"ruling,omitempty"`
+	// Slots are its place on its entry's list of objections
+	// (honour_lists.go).
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
+// toObjectionDoc converts an objection to its document.
 func toObjectionDoc(o models.Objection) objectionDoc {
-	return objectionDoc{o.ID, o.EntryID, o.CommunityID, o.ResidentID, o.Reason, o.At, string(o.Status), o.RuledBy, o.RuledAt, o.Ruling}
+	return objectionDoc{
+		ID:        o.ID,
+		Entry:     o.EntryID,
+		Community: o.CommunityID,
+		Resident:  o.ResidentID,
+		Reason:    o.Reason,
+		At:        o.At,
+		Status:    string(o.Status),
+		RuledBy:   o.RuledBy,
+		RuledAt:   o.RuledAt,
+		Ruling:    o.Ruling,
+	}
 }
 
+// model returns the stored objection, its times in UTC.
 func (d objectionDoc) model() models.Objection {
 	return models.Objection{
 		ID:          d.ID,
@@ -182,9 +270,15 @@ func (d objectionDoc) model() models.Objection {
 	}
 }
 
-// InsertObjection adds o; models.ErrConflict if its id exists.
+// InsertObjection adds o, after its slot on its entry's list of
+// objections (honour_lists.go); models.ErrConflict if its id exists.
 func (s *Store) InsertObjection(ctx context.Context, o models.Objection) error {
-	return s.insert(ctx, colObjections, toObjectionDoc(o))
+	_, err := s.insertListed(ctx, colObjections, []string{objectionList(o.EntryID)}, o.ID, o.At, func(slots []slotRef) any {
+		d := toObjectionDoc(o)
+		d.Slots = slots
+		return d
+	})
+	return err
 }
 
 // Objection returns the objection with id, or models.ErrNotFound.
@@ -196,24 +290,19 @@ func (s *Store) Objection(ctx context.Context, id string) (models.Objection, err
 	return d.model(), nil
 }
 
-// SaveObjection rewrites the objection's cached ruling.
+// SaveObjection rewrites the objection's cached ruling (its ruling fields
+// only: the objection and its list slot stay as inserted).
 func (s *Store) SaveObjection(ctx context.Context, o models.Objection) error {
-	return s.replaceByID(ctx, colObjections, o.ID, toObjectionDoc(o), false)
+	return s.setByID(ctx, colObjections, o.ID, bson.D{
+		{Key: "status", Value: string(o.Status)},
+		{Key: "ruled_by", Value: o.RuledBy},
+		{Key: "ruled_at", Value: o.RuledAt},
+		{Key: "ruling", Value: o.Ruling},
+	})
 }
 
-// Objections lists the objections to an entry.
-func (s *Store) Objections(ctx context.Context, entryID string) ([]models.Objection, error) {
-	var docs []objectionDoc
-	if err := s.page(ctx, colObjections, bson.D{{Key: "entry", Value: entryID}}, "", 0, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]models.Objection, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
-}
-
+// honourEventDoc is a once-only state change of the honour roll in honour_events, inserted
+// once under its id.
 type honourEventDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`
@@ -249,6 +338,8 @@ func (s *Store) HonourEvent(ctx context.Context, id string) (models.HonourEvent,
 	}, nil
 }
 
+// honourCurrentDoc is a resident's or household's current listing in honour_current, read
+// by exact _id on the hot path.
 type honourCurrentDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`
@@ -282,6 +373,8 @@ func (s *Store) SaveHonourCurrent(ctx context.Context, c models.HonourCurrent) e
 
 // --- heads ---
 
+// headTermDoc is a term of a building head or other 三长 in head_terms, and an item of a
+// resident's head_current document.
 type headTermDoc struct {
 	ID          string    `bson:"_id"`
 	Community   string    `bson:"community"`
@@ -297,10 +390,12 @@ type headTermDoc struct {
 	AppointedBy string    `bson:"appointed_by"`
 }
 
+// toHeadTermDoc converts a head's term to its document.
 func toHeadTermDoc(t models.HeadTerm) headTermDoc {
 	return headTermDoc{t.ID, t.CommunityID, t.Seat, t.N, string(t.Role), t.BuildingID, t.ResidentID, t.Start, t.End, t.EndKind, t.EndReason, t.AppointedBy}
 }
 
+// model returns the stored term, its times in UTC.
 func (d headTermDoc) model() models.HeadTerm {
 	return models.HeadTerm{
 		ID:          d.ID,
@@ -358,6 +453,8 @@ func (s *Store) HeadTerms(ctx context.Context, communityID, seat string) ([]mode
 	return out, nil
 }
 
+// headCurrentDoc is the terms one resident has held, in head_current under the resident's
+// id.
 type headCurrentDoc struct {
 	ID    string        `bson:"_id"`
 	Terms []headTermDoc `bson:"terms"`
@@ -390,6 +487,7 @@ func (s *Store) SaveHeadCurrent(ctx context.Context, residentID string, terms []
 	return s.replaceByID(ctx, colHeadCurrent, residentID, d, true)
 }
 
+// dutyDoc is a monthly duty a head logged, in head_duties.
 type dutyDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`
@@ -406,10 +504,12 @@ type dutyDoc struct {
 	Note      string    `bson:"note,omitempty"`
 }
 
+// toDutyDoc converts a logged duty to its document.
 func toDutyDoc(d models.Duty) dutyDoc {
 	return dutyDoc{d.ID, d.CommunityID, d.TermID, d.ResidentID, d.Month, d.Duty, d.Evidence, d.PhotoURL, string(d.Status), d.Logged, d.RuledBy, d.RuledAt, d.Note}
 }
 
+// model returns the stored duty, its times in UTC.
 func (d dutyDoc) model() models.Duty {
 	return models.Duty{
 		ID:          d.ID,
@@ -470,6 +570,8 @@ func (s *Store) Duties(ctx context.Context, communityID, termID, month string) (
 
 // --- star households ---
 
+// starDoc is a household's star level for a year in star_levels, inserted
+// once per household and year; a lowering rewrites its cached level.
 type starDoc struct {
 	ID            string    `bson:"_id"`
 	Community     string    `bson:"community"`
@@ -485,10 +587,12 @@ type starDoc struct {
 	Recorded      time.Time `bson:"recorded"`
 }
 
+// toStarDoc converts a star record to its document.
 func toStarDoc(r models.StarRecord) starDoc {
 	return starDoc{r.ID, r.CommunityID, r.HouseholdID, r.Year, r.Computed, r.Level, int64(r.Points), r.Listed, r.Why, r.LoweredBy, r.LoweredReason, r.Recorded}
 }
 
+// model returns the stored star record, its time in UTC.
 func (d starDoc) model() models.StarRecord {
 	return models.StarRecord{
 		ID:            d.ID,

@@ -19,11 +19,16 @@ const (
 	colLiabilitySummaries = "liability_summaries" // _id is the community
 )
 
+// earnedDoc is the points an account earned in one month, as a liability summary keeps
+// them.
 type earnedDoc struct {
 	Month  string `bson:"m"`
 	Points int64  `bson:"p"`
 }
 
+// liabilityAccountDoc is the liability job's summary of one resident's points account in
+// liability_accounts: the last entry it counts, the balance, spent and expired points and
+// what was earned each month.
 type liabilityAccountDoc struct {
 	ID        string      `bson:"_id"`
 	Community string      `bson:"community"`
@@ -35,6 +40,7 @@ type liabilityAccountDoc struct {
 	Earned    []earnedDoc `bson:"earned"`
 }
 
+// model returns the stored summary as the ledger's Summary.
 func (d liabilityAccountDoc) model() ledger.Summary {
 	s := ledger.Summary{Account: models.AccountOf(d.Resident, models.AssetPoints), Seq: d.Seq, Balance: d.Balance,
 		Spent: d.Spent, Expired: d.Expired, Earned: map[string]int64{}}
@@ -68,6 +74,8 @@ func (s *Store) SaveLiabilityAccount(ctx context.Context, communityID string, su
 	return s.replaceByID(ctx, colLiabilityAccounts, id, d, true)
 }
 
+// liabilitySummaryDoc is a community's points liability as the job summed it, in
+// liability_summaries (the latest) and liability_days (the last of each day).
 type liabilitySummaryDoc struct {
 	ID          string    `bson:"_id"`
 	At          time.Time `bson:"at"`
@@ -103,6 +111,8 @@ func (s *Store) SaveLiabilitySummary(ctx context.Context, l models.LiabilitySumm
 // the liability-over-time chart, read by exact _id.
 const colLiabilityDays = "liability_days"
 
+// liabilityDayID is the _id in liability_days of a community's liability on day
+// (YYYYMMDD).
 func liabilityDayID(communityID, day string) string { return communityID + ":" + day }
 
 // SaveLiabilityDay saves l as its community's liability on day

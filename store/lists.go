@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,12 +45,16 @@ type slotRef struct {
 	N    int64  `bson:"n"`
 }
 
+// listSlotDoc is slot n of a list, stored as `ix:L:n` in the collection of the records it
+// lists: the id of the record it points at and when it was taken.
 type listSlotDoc struct {
 	ID  string    `bson:"_id"`
 	Ref string    `bson:"ref"`
 	At  time.Time `bson:"at"`
 }
 
+// listHeadDoc is a number kept under an _id in list_heads: a list's head hint, a sweep's
+// position, or (with no number) a mark that a one-off step was done.
 type listHeadDoc struct {
 	ID string `bson:"_id"`
 	N  int64  `bson:"n"`
@@ -62,11 +67,14 @@ const slotPrefix = "ix:"
 // holds slots skip them.
 func isSlot(id string) bool { return strings.HasPrefix(id, slotPrefix) }
 
+// slotID is the _id of slot n of list.
 func slotID(list string, n int64) string { return slotPrefix + list + ":" + strconv.FormatInt(n, 10) }
 
 // listHeads is the last slot each list is known to have, per process.
 type listHeads struct{ m sync.Map }
 
+// get returns the last slot list is known to have in this process, and false when none is
+// known.
 func (h *listHeads) get(list string) (int64, bool) {
 	v, ok := h.m.Load(list)
 	if !ok {
@@ -322,6 +330,7 @@ func parseCursor(s string, withDay bool) (slotCursor, error) {
 	return c, nil
 }
 
+// badCursor is the INVALID_CURSOR refusal of cursor s, quoting at most its first 40 bytes.
 func badCursor(s string) error {
 	if len(s) > 40 {
 		s = s[:40] + "…"
@@ -358,12 +367,28 @@ func (s *Store) listStoredBefore(ctx context.Context, what, col string, only bso
 	if err := cur.All(ctx, &old); err != nil {
 		return mapErr("unlisted "+col, err)
 	}
+	// In the order they were stored, so a list read newest first reads
+	// them newest first too.
+	type unlisted struct {
+		id    string
+		lists []string
+		at    time.Time
+	}
+	todo := make([]unlisted, 0, len(old))
 	for _, d := range old {
 		id, _ := d["_id"].(string)
 		ls, at := lists(d)
-		if len(ls) == 0 {
-			continue
+		if len(ls) > 0 {
+			todo = append(todo, unlisted{
+				id:    id,
+				lists: ls,
+				at:    at,
+			})
 		}
+	}
+	slices.SortStableFunc(todo, func(a, b unlisted) int { return a.at.Compare(b.at) })
+	for _, u := range todo {
+		id, ls, at := u.id, u.lists, u.at
 		slots, err := s.insertListed(ctx, col, ls, id, at, nil)
 		if err != nil {
 			return err
@@ -419,10 +444,16 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.listHonourStoredBefore(ctx); err != nil {
+		return err
+	}
 	if err := s.listRecordsOnNewLists(ctx); err != nil {
 		return err
 	}
 	if err := s.listDirectoryStoredBefore(ctx); err != nil {
+		return err
+	}
+	if err := s.listActivitiesStoredBefore(ctx); err != nil {
 		return err
 	}
 	kinds := bson.A{}

@@ -24,7 +24,7 @@ var listsServer = sync.OnceValues(func() (*Embedded, error) {
 })
 
 // listsStore is a store on a fresh database named after the test.
-func listsStore(t *testing.T) *Store {
+func listsStore(t testing.TB) *Store {
 	t.Helper()
 	emb, err := listsServer()
 	if err != nil {

@@ -43,6 +43,7 @@ func (s *Store) AdjustmentsSince(ctx context.Context, communityID string, after 
 	return out, last, nil
 }
 
+// sweepID is the _id in list_heads of the position of sweep name.
 func sweepID(name string) string { return "sweep:" + name }
 
 // AdjustmentsHead returns the last slot of a community's list of

@@ -35,6 +35,8 @@ type notificationDoc struct {
 	Created   time.Time `bson:"created"`
 }
 
+// toNotificationDoc converts notification n to its document under id; from is the inbox's
+// length when it is written.
 func toNotificationDoc(id string, n models.Notification, from int64) notificationDoc {
 	return notificationDoc{
 		ID:        id,
@@ -54,6 +56,8 @@ func toNotificationDoc(id string, n models.Notification, from int64) notificatio
 	}
 }
 
+// model returns the stored notification; a copy at an inbox position carries the
+// notification's own id.
 func (d notificationDoc) model() models.Notification {
 	id := d.ID
 	if d.Note != "" {
@@ -76,6 +80,7 @@ func (d notificationDoc) model() models.Notification {
 	}
 }
 
+// inboxEntryID is the _id in inbox_entries of position seq of recipient's inbox.
 func inboxEntryID(recipient string, seq int64) string {
 	return fmt.Sprintf("box:%s:%012d", recipient, seq)
 }
@@ -112,6 +117,7 @@ func (s *Store) InboxEntry(ctx context.Context, recipient string, seq int64) (mo
 	return d.model(), nil
 }
 
+// hintDoc is the hint in inbox_hints of how long a recipient's inbox is.
 type hintDoc struct {
 	ID  string `bson:"_id"`
 	Seq int64  `bson:"seq"`
@@ -143,6 +149,8 @@ func (s *Store) upsertByID(ctx context.Context, col, id string, set bson.D) erro
 	return s.count(mapErr("upsert "+col, err), "upsert "+col)
 }
 
+// inboxMarkDoc is a read mark in inbox_marks, inserted once: one notification read, or
+// (with Upto) all read up to a position.
 type inboxMarkDoc struct {
 	ID    string    `bson:"_id"`
 	At    time.Time `bson:"at"`
@@ -151,6 +159,7 @@ type inboxMarkDoc struct {
 	N     int       `bson:"n,omitempty"`
 }
 
+// readMarkID is the _id of the read mark of position seq of recipient's inbox.
 func readMarkID(recipient string, seq int64) string {
 	return fmt.Sprintf("read:%s:%012d", recipient, seq)
 }
@@ -175,6 +184,7 @@ func (s *Store) exists(ctx context.Context, col, id string) (bool, error) {
 	return err == nil, err
 }
 
+// readAllID is the _id of recipient's k-th "all read" mark.
 func readAllID(recipient string, k int64) string { return fmt.Sprintf("readall:%s:%d", recipient, k) }
 
 // InsertReadAll implements inbox.Store.
@@ -191,6 +201,8 @@ func (s *Store) ReadAll(ctx context.Context, recipient string, k int64) (int64, 
 	return d.Upto, nil
 }
 
+// prefsDoc is a resident's notification preferences in notice_prefs: the language and the
+// categories turned off.
 type prefsDoc struct {
 	ID   string   `bson:"_id"`
 	Lang string   `bson:"lang"`
@@ -240,6 +252,8 @@ type queuedDoc struct {
 	Link      string            `bson:"link,omitempty"`
 }
 
+// toQueuedDoc converts notice n, queued at at, to a delivery-queue item under its
+// notification's id.
 func toQueuedDoc(n models.Notice, at time.Time) queuedDoc {
 	return queuedDoc{
 		ID:        models.NotificationID(n.Kind, n.EventID, n.Recipient),
@@ -253,6 +267,7 @@ func toQueuedDoc(n models.Notice, at time.Time) queuedDoc {
 	}
 }
 
+// model returns the stored queue item, with its notice when it was queued by its cause.
 func (d queuedDoc) model() outbound.Queued {
 	q := outbound.Queued{ID: d.ID, CommunityID: d.Community, At: d.At.UTC()}
 	if d.Kind != "" {
@@ -293,6 +308,8 @@ func (s *Store) DequeueNotification(ctx context.Context, id string) error {
 	return s.deleteByID(ctx, colNotifyQueue, id)
 }
 
+// attemptDoc is one step of a delivery in deliveries, inserted once: an attempt, a
+// failure, the message sent, or a dead letter revived.
 type attemptDoc struct {
 	ID         string    `bson:"_id"`
 	Sender     string    `bson:"sender"`
@@ -305,6 +322,8 @@ type attemptDoc struct {
 	Actor      string    `bson:"actor,omitempty"`
 }
 
+// deliveryID is the _id in deliveries of step kind (try, fail, sent, revive) number n of
+// message msg at sender.
 func deliveryID(kind, sender, msg string, n int) string {
 	return fmt.Sprintf("%s:%s:%d:%s", kind, sender, n, msg)
 }
@@ -360,6 +379,7 @@ func (s *Store) Revived(ctx context.Context, sender, msg string, g int) (bool, e
 	return s.exists(ctx, colDeliveries, deliveryID("revive", sender, msg, g))
 }
 
+// deadLetterDoc is a message a sender gave up on, in dead_letters until staff retry it.
 type deadLetterDoc struct {
 	ID         string    `bson:"_id"`
 	Sender     string    `bson:"sender"`
@@ -373,6 +393,7 @@ type deadLetterDoc struct {
 	At         time.Time `bson:"at"`
 }
 
+// model returns the stored dead letter, its time in UTC.
 func (d deadLetterDoc) model() outbound.DeadLetter {
 	return outbound.DeadLetter{
 		ID:          d.ID,

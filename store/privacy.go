@@ -15,6 +15,8 @@ const (
 	colAccessLog = "access_log" // who read whose personal data; each resident's list acc:<resident>
 )
 
+// consentDoc is a resident's acceptance of a notice version in consents, inserted once per
+// resident and version.
 type consentDoc struct {
 	ID        string    `bson:"_id"`
 	Resident  string    `bson:"resident"`
@@ -51,6 +53,8 @@ func (s *Store) Consent(ctx context.Context, id string) (models.Consent, error) 
 	}, nil
 }
 
+// accessDoc is one read of a resident's personal data by someone else, in access_log,
+// never changed.
 type accessDoc struct {
 	ID        string    `bson:"_id"`
 	Resident  string    `bson:"resident"`
@@ -63,8 +67,11 @@ type accessDoc struct {
 	Slots     []slotRef `bson:"slots"` // its place on its resident's list
 }
 
+// accessList is the name of a resident's list of access-log records.
 func accessList(residentID string) string { return "acc:" + residentID }
 
+// toAccessDoc converts an access record to its document, naming its slots on the
+// resident's list.
 func toAccessDoc(r models.AccessRecord, slots []slotRef) accessDoc {
 	roles := make([]string, len(r.ActorRoles))
 	for i, role := range r.ActorRoles {
@@ -83,6 +90,7 @@ func toAccessDoc(r models.AccessRecord, slots []slotRef) accessDoc {
 	}
 }
 
+// model returns the stored access record, its time in UTC.
 func (d accessDoc) model() models.AccessRecord {
 	roles := make([]models.Role, len(d.Roles))
 	for i, role := range d.Roles {

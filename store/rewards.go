@@ -12,6 +12,7 @@ import (
 
 // --- the catalogue ---
 
+// rewardDoc is a reward of the catalogue in rewards.
 type rewardDoc struct {
 	ID            string    `bson:"_id"`
 	Community     string    `bson:"community"`
@@ -38,6 +39,7 @@ type rewardDoc struct {
 	Created       time.Time `bson:"created"`
 }
 
+// toRewardDoc converts a reward to its document.
 func toRewardDoc(r models.Reward) rewardDoc {
 	return rewardDoc{
 		ID:            r.ID,
@@ -66,6 +68,7 @@ func toRewardDoc(r models.Reward) rewardDoc {
 	}
 }
 
+// model returns the stored reward, its times in UTC (an unset window bound stays zero).
 func (d rewardDoc) model() models.Reward {
 	return models.Reward{
 		ID:                  d.ID,
@@ -134,6 +137,8 @@ func (s *Store) Rewards(ctx context.Context, communityID, after string, limit in
 
 // --- redemptions ---
 
+// redemptionDoc is a redemption in redemptions, with the hash of the request that opened
+// it and its slots in its lists; its status is a cache of its marks.
 type redemptionDoc struct {
 	ID         string    `bson:"_id"`
 	Community  string    `bson:"community"`
@@ -163,6 +168,8 @@ type redemptionDoc struct {
 	Slots      []slotRef `bson:"slots,omitempty"` // its places in the lists (redemptionLists)
 }
 
+// toRedemptionDoc converts a redemption to its document, with the hash of the request that
+// opened it.
 func toRedemptionDoc(r models.Redemption, hash string) redemptionDoc {
 	return redemptionDoc{
 		ID:         r.ID,
@@ -202,6 +209,7 @@ func unitsOf(units []string) *[]string {
 	return &u
 }
 
+// model returns the stored redemption, its times in UTC.
 func (d redemptionDoc) model() models.Redemption {
 	return models.Redemption{
 		ID:          d.ID,
@@ -231,6 +239,8 @@ func (d redemptionDoc) model() models.Redemption {
 	}
 }
 
+// unitsFrom returns a copy of the stored stock units, nil for a redemption opened before
+// units were recorded.
 func unitsFrom(units *[]string) []string {
 	if units == nil {
 		return nil
@@ -435,6 +445,8 @@ func (s *Store) EachDayRedemption(ctx context.Context, communityID string, from,
 	}
 }
 
+// sinceDoc is a time kept under an _id in list_heads: when a community's oldest redemption
+// that may still be open was made.
 type sinceDoc struct {
 	ID    string    `bson:"_id"`
 	Since time.Time `bson:"since"`
@@ -471,6 +483,7 @@ func (s *Store) EachRedemption(ctx context.Context, communityID string, statuses
 	return eachDoc(ctx, cur, err, "each redemption", func(d redemptionDoc) error { return fn(d.model()) })
 }
 
+// statusList returns the statuses as a BSON array for an $in filter.
 func statusList(statuses []models.RedemptionStatus) bson.A {
 	in := bson.A{}
 	for _, st := range statuses {
@@ -481,6 +494,8 @@ func statusList(statuses []models.RedemptionStatus) bson.A {
 
 // --- slots and marks: the keyed inserts every exactly-once step is ---
 
+// slotDoc is a slot taken in reward_slots (a unit of stock, a place under a limit, a bay),
+// inserted once: whoever inserts it holds it.
 type slotDoc struct {
 	ID     string    `bson:"_id"`
 	Holder string    `bson:"holder"`
@@ -505,6 +520,8 @@ func (s *Store) SlotHolder(ctx context.Context, id string) (string, error) {
 	return d.Holder, nil
 }
 
+// counterCodeDoc is the short code of a merchant QR token in counter_codes, inserted once
+// per community and code.
 type counterCodeDoc struct {
 	ID      string    `bson:"_id"`
 	Token   string    `bson:"token"`
@@ -530,6 +547,9 @@ func (s *Store) CounterCode(ctx context.Context, id string) (string, error) {
 	return d.Token, nil
 }
 
+// redemptionMarkDoc is a keyed step of a redemption in redemption_marks (final:, void:,
+// refund:, scan:), inserted once; it has the fields of models.RedemptionMark, which it
+// converts to and from.
 type redemptionMarkDoc struct {
 	ID         string    `bson:"_id"`
 	Redemption string    `bson:"redemption"`
@@ -561,6 +581,8 @@ func (s *Store) RedemptionMark(ctx context.Context, id string) (models.Redemptio
 
 // --- filial-visit parking (孝老停车) ---
 
+// filialPlateDoc is a plate registered for a parent's filial visits, in filial_plates
+// under community:plate.
 type filialPlateDoc struct {
 	ID           string    `bson:"_id"`
 	Community    string    `bson:"community"`
@@ -593,6 +615,7 @@ func (s *Store) FilialPlate(ctx context.Context, communityID, plate string) (mod
 	return d.model(), nil
 }
 
+// model returns the stored plate registration, its time in UTC.
 func (d filialPlateDoc) model() models.FilialPlate {
 	return models.FilialPlate{
 		CommunityID:  d.Community,
@@ -611,6 +634,8 @@ func (s *Store) FilialPlates(ctx context.Context, communityID, parentID string) 
 	return allDocs(ctx, cur, err, "filial plates", filialPlateDoc.model)
 }
 
+// filialBookingDoc is a visitor-bay booking in filial_bookings under community:plate:day;
+// the bay is a cache of the slot that decides it.
 type filialBookingDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`
@@ -645,6 +670,7 @@ func (s *Store) FilialBooking(ctx context.Context, id string) (models.FilialBook
 	return d.model(), nil
 }
 
+// model returns the stored booking, its time in UTC.
 func (d filialBookingDoc) model() models.FilialBooking {
 	return models.FilialBooking{
 		ID:          d.ID,
@@ -672,6 +698,8 @@ func (s *Store) SetFilialBookingBay(ctx context.Context, id string, bay int) err
 	return s.setByID(ctx, colFilialBookings, id, bson.D{{Key: "bay", Value: bay}})
 }
 
+// gateEventDoc is a car-park gate event with its answer, in gate_events under
+// community:event id, inserted once.
 type gateEventDoc struct {
 	ID          string    `bson:"_id"`
 	Community   string    `bson:"community"`
@@ -721,6 +749,8 @@ func (s *Store) GateEvent(ctx context.Context, communityID, eventID string) (mod
 	}, nil
 }
 
+// lastEntryDoc is when a plate last entered the car park, kept in gate_events under
+// in:community:plate: a cache the exit reads.
 type lastEntryDoc struct {
 	ID    string    `bson:"_id"`
 	Event string    `bson:"event"`

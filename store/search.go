@@ -45,6 +45,7 @@ func residentSearchLists(r models.Resident) []string {
 	return lists
 }
 
+// householdSearchList is the name of the list of a community's households in room.
 func householdSearchList(communityID, room string) string { return "hr:" + communityID + ":" + room }
 
 // listResident puts r on its search lists (slots only, before r is stored).

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -13,6 +14,7 @@ import (
 
 // --- activities ---
 
+// activityDoc is a volunteer activity in tb_activities.
 type activityDoc struct {
 	ID           string    `bson:"_id"`
 	Community    string    `bson:"community"`
@@ -27,8 +29,11 @@ type activityDoc struct {
 	SelfCheckin  bool      `bson:"self_checkin"`
 	CreatedBy    string    `bson:"created_by"`
 	Created      time.Time `bson:"created"`
+	// Slots put it on the list of each day it runs on (`act:`).
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
+// model returns the stored activity, its times in UTC.
 func (d activityDoc) model() models.Activity {
 	return models.Activity{
 		ID:           d.ID,
@@ -47,24 +52,38 @@ func (d activityDoc) model() models.Activity {
 	}
 }
 
-// InsertActivity adds a; models.ErrConflict if its id exists.
-func (s *Store) InsertActivity(ctx context.Context, a models.Activity) error {
-	return s.insert(ctx, colActivities, activityDoc{
-		ID:           a.ID,
-		Community:    a.CommunityID,
-		Title:        a.Title,
-		Category:     a.Category,
-		Place:        a.Place,
-		Organisation: a.Organisation,
-		Start:        a.Start,
-		End:          a.End,
-		Capacity:     a.Capacity,
-		MaxMinutes:   int64(a.MaxMinutes),
-		SelfCheckin:  a.SelfCheckin,
-		CreatedBy:    a.CreatedBy,
-		Created:      a.Created,
+// InsertActivity adds a, after one slot on each of its community's lists
+// of the days it runs on (days, 2006-01-02 in the community's zone), in
+// one ordered insert (lists.go); models.ErrConflict if its id exists.
+func (s *Store) InsertActivity(ctx context.Context, a models.Activity, days []string) error {
+	lists := make([]string, len(days))
+	for i, day := range days {
+		lists[i] = activityDayList(a.CommunityID, day)
+	}
+	_, err := s.insertListed(ctx, colActivities, lists, a.ID, a.Created, func(slots []slotRef) any {
+		return activityDoc{
+			ID:           a.ID,
+			Community:    a.CommunityID,
+			Title:        a.Title,
+			Category:     a.Category,
+			Place:        a.Place,
+			Organisation: a.Organisation,
+			Start:        a.Start,
+			End:          a.End,
+			Capacity:     a.Capacity,
+			MaxMinutes:   int64(a.MaxMinutes),
+			SelfCheckin:  a.SelfCheckin,
+			CreatedBy:    a.CreatedBy,
+			Created:      a.Created,
+			Slots:        slots,
+		}
 	})
+	return err
 }
+
+// activityDayList is the list of a community's activities that run on day
+// (2006-01-02, the community's zone).
+func activityDayList(communityID, day string) string { return "act:" + communityID + ":" + day }
 
 // Activity returns the activity with id, or models.ErrNotFound.
 func (s *Store) Activity(ctx context.Context, id string) (models.Activity, error) {
@@ -75,17 +94,79 @@ func (s *Store) Activity(ctx context.Context, id string) (models.Activity, error
 	return d.model(), nil
 }
 
-// Activities lists a community's activities starting in [from, to), by
-// start time.
-func (s *Store) Activities(ctx context.Context, communityID string, from, to time.Time) ([]models.Activity, error) {
-	filter := bson.D{{Key: "community", Value: communityID},
-		{Key: "start", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}}
-	cur, err := s.c(colActivities).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "start", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(500))
-	return allDocs(ctx, cur, err, "activities", activityDoc.model)
+// ActivitiesOn is one page of a community's activities that run on day
+// (2006-01-02, the community's zone), the latest published first: the
+// activities on at most limit slots of the day's list below cursor (""
+// for the first page), and the next page's cursor ("" at the end). A
+// cursor is "<day>.<slot>" (slotCursor), so one given out for another
+// day, or never given out, is models.ErrBadCursor.
+func (s *Store) ActivitiesOn(ctx context.Context, communityID, day, cursor string, limit int) ([]models.Activity, string, error) {
+	compact := strings.ReplaceAll(day, "-", "")
+	var at slotCursor
+	if cursor != "" {
+		var err error
+		at, err = parseCursor(cursor, true)
+		if err == nil && (at.day != compact || at.before < 2) {
+			err = badCursor(cursor)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+	}
+	slots, refs, next, err := s.pageSlots(ctx, colActivities, activityDayList(communityID, day), at.before, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	docs, err := listedDocs(ctx, s, colActivities, slots, refs, func(d *activityDoc) []slotRef { return d.Slots }, func(d *activityDoc) bool {
+		return d.Community == communityID
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]models.Activity, len(docs))
+	for i, d := range docs {
+		out[i] = d.model()
+	}
+	if next == 0 {
+		return out, "", nil
+	}
+	return out, slotCursor{day: compact, before: next}.String(), nil
+}
+
+// listActivitiesStoredBefore puts the activities stored before the day
+// lists existed on the lists of their days, once (listStoredBefore), each
+// day in its community's zone.
+func (s *Store) listActivitiesStoredBefore(ctx context.Context) error {
+	zones := map[string]*time.Location{}
+	return s.listStoredBefore(ctx, "activity-lists", colActivities, nil, func(d bson.M) ([]string, time.Time) {
+		community, _ := d["community"].(string)
+		start, okStart := d["start"].(bson.DateTime)
+		end, okEnd := d["end"].(bson.DateTime)
+		created, _ := d["created"].(bson.DateTime)
+		if community == "" || !okStart || !okEnd {
+			return nil, time.Time{}
+		}
+		loc, ok := zones[community]
+		if !ok {
+			c, err := s.Community(ctx, community)
+			if err != nil {
+				return nil, time.Time{} // left unlisted; a community that is gone lists nothing
+			}
+			loc = c.Location()
+			zones[community] = loc
+		}
+		lists := []string{}
+		for _, day := range (models.Activity{Start: start.Time(), End: end.Time()}).Days(loc) {
+			lists = append(lists, activityDayList(community, day))
+		}
+		return lists, created.Time().UTC()
+	})
 }
 
 // --- sign-ups ---
 
+// signupDoc is a resident's sign-up for an activity in tb_signups under
+// activity:resident:generation, naming the capacity slot it holds.
 type signupDoc struct {
 	ID        string    `bson:"_id"`
 	Activity  string    `bson:"activity"`
@@ -97,6 +178,7 @@ type signupDoc struct {
 	At        time.Time `bson:"at"`
 }
 
+// model returns the stored sign-up, its time in UTC.
 func (d signupDoc) model() models.Signup {
 	return models.Signup{
 		ID:          d.ID,
@@ -160,6 +242,8 @@ func (s *Store) Signups(ctx context.Context, activityID, residentID string) ([]m
 
 // --- marks ---
 
+// markDoc is a once-only time-bank step in tb_keys (a slot, a check-in, a decision, an aid
+// step), inserted once under its key.
 type markDoc struct {
 	ID        string    `bson:"_id"`
 	Kind      string    `bson:"kind"`
@@ -249,6 +333,8 @@ func (s *Store) SetFlag(ctx context.Context, m models.Mark) error {
 
 // --- service records ---
 
+// recordDoc is a service record in tb_records; its state is a cache of the decisions in
+// tb_keys, and it names its slots on its lists.
 type recordDoc struct {
 	ID            string    `bson:"_id"`
 	Community     string    `bson:"community"`
@@ -272,6 +358,7 @@ type recordDoc struct {
 	Slots         []slotRef `bson:"slots,omitempty"` // its place on its resident's list
 }
 
+// toRecordDoc converts a service record to its document, without its slots.
 func toRecordDoc(r models.ServiceRecord) recordDoc {
 	return recordDoc{
 		ID:            r.ID,
@@ -296,6 +383,7 @@ func toRecordDoc(r models.ServiceRecord) recordDoc {
 	}
 }
 
+// model returns the stored service record, its times in UTC.
 func (d recordDoc) model() models.ServiceRecord {
 	r := models.ServiceRecord{
 		ID:            d.ID,
@@ -449,6 +537,7 @@ func (s *Store) QueueRecord(ctx context.Context, r models.ServiceRecord) error {
 	return err
 }
 
+// queueList is the name of a community's list of records waiting for a decision.
 func queueList(communityID string) string { return "pq:" + communityID }
 
 // QueuedRecords is one page of a community's queue of records waiting for
@@ -555,6 +644,8 @@ func (s *Store) EachQueuedRecord(ctx context.Context, fn func(q models.QueuedRec
 
 // --- chains ---
 
+// linkDoc is step n of a per-resident chain in tb_links (day index, day quota, points
+// carry, gifts), inserted once.
 type linkDoc struct {
 	ID        string    `bson:"_id"`
 	Chain     string    `bson:"chain"`
@@ -608,6 +699,8 @@ func (s *Store) Link(ctx context.Context, chain string, n int64) (models.Link, e
 
 // --- corrections ---
 
+// correctionDoc is a correction request on a service record in tb_corrections under
+// record:n.
 type correctionDoc struct {
 	ID       string    `bson:"_id"`
 	Record   string    `bson:"record"`
@@ -628,6 +721,7 @@ type correctionDoc struct {
 	Slots     []slotRef `bson:"slots,omitempty"`
 }
 
+// toCorrectionDoc converts a correction request to its document, without its slots.
 func toCorrectionDoc(c models.Correction) correctionDoc {
 	return correctionDoc{
 		ID:        c.ID,
@@ -663,6 +757,7 @@ func (s *Store) InsertCorrection(ctx context.Context, c models.Correction) error
 	return err
 }
 
+// correctionList is the name of a community's list of correction requests.
 func correctionList(communityID string) string { return "corr:" + communityID }
 
 // CommunityCorrections is one page of a community's correction requests,
@@ -704,6 +799,7 @@ func (s *Store) Correction(ctx context.Context, id string) (models.Correction, e
 	return d.model(), nil
 }
 
+// model returns the stored correction request, its times in UTC.
 func (d correctionDoc) model() models.Correction {
 	c := models.Correction{
 		ID:          d.ID,
@@ -739,6 +835,7 @@ func (s *Store) SaveCorrection(ctx context.Context, c models.Correction) error {
 
 // --- mutual aid ---
 
+// aidDoc is a mutual-aid post in tb_mutual_aid; its state is a cache of its steps.
 type aidDoc struct {
 	ID          string    `bson:"_id"`
 	Community   string    `bson:"community"`
@@ -761,6 +858,7 @@ type aidDoc struct {
 	Hold        int       `bson:"hold"`
 }
 
+// toAidDoc converts a mutual-aid post to its document.
 func toAidDoc(a models.MutualAid) aidDoc {
 	return aidDoc{
 		ID:          a.ID,
@@ -785,6 +883,7 @@ func toAidDoc(a models.MutualAid) aidDoc {
 	}
 }
 
+// model returns the stored mutual-aid post, its times in UTC.
 func (d aidDoc) model() models.MutualAid {
 	return models.MutualAid{
 		ID:          d.ID,
@@ -858,6 +957,7 @@ func (s *Store) Aids(ctx context.Context, communityID, after string, limit int, 
 
 // --- gifts ---
 
+// giftDoc is a gift of hours between relatives in tb_gifts.
 type giftDoc struct {
 	ID        string    `bson:"_id"`
 	Community string    `bson:"community"`
@@ -920,10 +1020,14 @@ func recordLists(r models.ServiceRecord) []string {
 // its clock.
 const startLead = time.Hour
 
+// recordCommunityList is the name of a community's list of service records.
 func recordCommunityList(communityID string) string { return "sc:" + communityID }
 
+// recordActivityList is the name of an activity's list of service records.
 func recordActivityList(activityID string) string { return "sa:" + activityID }
 
+// recordCategoryList is the name of the list of a community's service records of one
+// category.
 func recordCategoryList(communityID, category string) string {
 	return "sk:" + communityID + ":" + category
 }

@@ -18,6 +18,8 @@ import (
 
 // --- check-in and check-out ---
 
+// inWindow refuses (ErrOutsideWindow) a check-in or check-out at a time outside the
+// activity, give or take the policy's grace minutes.
 func (t *Service) inWindow(ctx context.Context, a models.Activity, at time.Time) error {
 	pol, err := t.policies.At(ctx, a.CommunityID, a.Start)
 	if err != nil {
@@ -57,6 +59,9 @@ func (t *Service) ScanOut(ctx context.Context, p models.Principal, activityID, t
 	return t.checkOut(ctx, a, p.ResidentID, p.ResidentID, t.stamp())
 }
 
+// scannable returns the activity a resident scans for, after checking it allows self
+// check-in (ErrSelfCheckinOff) and the token or six-digit code is the activity's current
+// one; typed codes are rate-limited per resident.
 func (t *Service) scannable(ctx context.Context, p models.Principal, activityID, token string) (models.Activity, error) {
 	a, err := t.Activity(ctx, p, activityID)
 	if err != nil {
@@ -106,6 +111,10 @@ func (t *Service) RecordAttendance(ctx context.Context, p models.Principal, acti
 	return t.checkIn(ctx, a, r.ID, p.ResidentID, at)
 }
 
+// checkIn records residentID's check-in to activity a at at, once (once a day for an
+// activity of several days, docs/ARCHITECTURE.md §4.11; ErrAlreadyCheckedIn);
+// it refuses a time outside the activity or covered by another of the resident's pending
+// or approved records.
 func (t *Service) checkIn(ctx context.Context, a models.Activity, residentID, actor string, at time.Time) (Attendance, error) {
 	if err := t.inWindow(ctx, a, at); err != nil {
 		return Attendance{}, err
@@ -125,7 +134,10 @@ func (t *Service) checkIn(ctx context.Context, a models.Activity, residentID, ac
 	if err != nil {
 		return Attendance{}, err
 	}
-	err = t.store.InsertMark(ctx, models.Mark{ID: once.CheckIn(a.ID, residentID), Kind: "checkin", CommunityID: a.CommunityID,
+	// An activity of several days takes one check-in per day
+	// (docs/ARCHITECTURE.md §4.11); a one-day activity's key is as it was.
+	dayKey := attendanceDayKey(attendanceDays(a, loc), attendanceDay(a, at, loc))
+	err = t.store.InsertMark(ctx, models.Mark{ID: once.CheckInOn(a.ID, residentID, dayKey), Kind: "checkin", CommunityID: a.CommunityID,
 		Ref: a.ID, ResidentID: residentID, Actor: actor, At: at})
 	if errors.Is(err, models.ErrConflict) {
 		return Attendance{}, models.ErrAlreadyCheckedIn
@@ -136,18 +148,20 @@ func (t *Service) checkIn(ctx context.Context, a models.Activity, residentID, ac
 	return Attendance{ActivityID: a.ID, ResidentID: residentID, CheckedIn: at}, nil
 }
 
+// checkOut records residentID's check-out of activity a at at and makes the pending
+// service record for the time spent within the activity (ErrNotCheckedIn,
+// ErrAlreadyCheckedOut, ErrOutsideWindow).
 func (t *Service) checkOut(ctx context.Context, a models.Activity, residentID, actor string, at time.Time) (Attendance, error) {
 	if err := t.inWindow(ctx, a, at); err != nil {
 		return Attendance{}, err
 	}
-	in, err := t.store.Mark(ctx, once.CheckIn(a.ID, residentID))
-	if errors.Is(err, models.ErrNotFound) {
-		return Attendance{}, models.ErrNotCheckedIn
-	}
+	// The day's check-in, or the night's: one of the day before that is
+	// still within a day of this check-out (docs/ARCHITECTURE.md §4.11).
+	in, dayKey, err := t.dayCheckin(ctx, a, residentID, at)
 	if err != nil {
 		return Attendance{}, err
 	}
-	outID := once.CheckOut(a.ID, residentID)
+	outID := once.CheckOutOn(a.ID, residentID, dayKey)
 	if _, err := t.store.Mark(ctx, outID); err == nil {
 		return Attendance{}, models.ErrAlreadyCheckedOut
 	}
@@ -167,7 +181,7 @@ func (t *Service) checkOut(ctx context.Context, a models.Activity, residentID, a
 	// A check-out refused for an overlap voided its record's id; the next
 	// try (once the other record is rejected, say) takes the next one.
 	gen, _, err := once.Generation(ctx, 0, func(ctx context.Context, gen int) (once.GenState, error) {
-		prior, err := t.store.Record(ctx, once.AttendanceRecord(a.ID, residentID, gen))
+		prior, err := t.store.Record(ctx, once.AttendanceRecordOn(a.ID, residentID, dayKey, gen))
 		switch {
 		case errors.Is(err, models.ErrNotFound):
 			return once.GenMissing, nil
@@ -181,7 +195,7 @@ func (t *Service) checkOut(ctx context.Context, a models.Activity, residentID, a
 	if err != nil {
 		return Attendance{}, err
 	}
-	id := once.AttendanceRecord(a.ID, residentID, gen)
+	id := once.AttendanceRecordOn(a.ID, residentID, dayKey, gen)
 	rec := models.ServiceRecord{ID: id, CommunityID: a.CommunityID, ResidentID: residentID,
 		ActivityID: a.ID, Category: a.Category, Organisation: a.Organisation, Description: a.Title,
 		Start: start, End: end, Minutes: minutes, Source: models.SourceAttendance, Created: t.stamp(), State: models.RecordPending}
@@ -202,6 +216,7 @@ func (t *Service) checkOut(ctx context.Context, a models.Activity, residentID, a
 
 // --- records ---
 
+// localDay names at's day in loc, as 2006-01-02.
 func localDay(at time.Time, loc *time.Location) string { return at.In(loc).Format("2006-01-02") }
 
 // addRecord stores a new pending record after checking, on the per-resident
@@ -473,9 +488,10 @@ func (t *Service) PendingRecords(ctx context.Context, p models.Principal, cursor
 // errEnough stops a stream once a page is full.
 var errEnough = errors.New("enough")
 
-// canDecide: staff, or the organiser of the record's activity; a claim
-// (self-reported hours) for staff or any team lead of the community, who
-// confirm it as organisers.
+// canDecide refuses (ErrForbidden) anyone but those who may decide rec:
+// staff, or the organiser of the record's activity; a claim (self-reported
+// hours) staff or any team lead of the community, who confirm it as
+// organisers.
 func (t *Service) canDecide(ctx context.Context, p models.Principal, rec models.ServiceRecord) error {
 	if rec.CommunityID != p.CommunityID {
 		return models.ErrNotFound
@@ -762,6 +778,7 @@ func (t *Service) decidedCorrections(ctx context.Context, rec models.ServiceReco
 	}
 }
 
+// audit writes an audit record of action on rec under id.
 func (t *Service) audit(ctx context.Context, rec models.ServiceRecord, action string, amount int64, reason, actor string, at time.Time, id string) error {
 	return t.trail.RecordAudit(ctx, models.AuditRecord{ID: id, CommunityID: rec.CommunityID, Actor: actor, Action: action,
 		Subject: rec.ResidentID, Amount: amount, Category: rec.Category, Reason: reason, Ref: rec.ID, At: at})
@@ -1156,6 +1173,8 @@ func (t *Service) postDecided(ctx context.Context, p ledger.Posting) error {
 	return models.ErrConflict.Withf("被拒绝的尝试次数过多，请稍后再试。", "too many refused tries")
 }
 
+// insufficient is the refusal of a balance of asset a that does not cover a step:
+// ErrInsufficientHours or ErrInsufficientPoints.
 func insufficient(a models.Asset) *models.Error {
 	if a == models.AssetHours {
 		return models.ErrInsufficientHours

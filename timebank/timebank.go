@@ -19,11 +19,17 @@ import (
 // taken (that is how every once-only step is decided); reads by id return
 // models.ErrNotFound.
 type Store interface {
-	InsertActivity(ctx context.Context, a models.Activity) error
+	// InsertActivity adds a on the list of each of days (its community's
+	// local days it runs on).
+	InsertActivity(ctx context.Context, a models.Activity, days []string) error
 	// CheckinMarks returns the check-ins of an activity, earliest first.
 	CheckinMarks(ctx context.Context, activityID string) ([]models.Mark, error)
 	Activity(ctx context.Context, id string) (models.Activity, error)
-	Activities(ctx context.Context, communityID string, from, to time.Time) ([]models.Activity, error)
+	// ActivitiesOn is a page of a community's activities running on day
+	// (2006-01-02), the latest published first, below cursor ("" first),
+	// and the next page's cursor ("" at the end); a cursor the list did
+	// not give out is models.ErrBadCursor.
+	ActivitiesOn(ctx context.Context, communityID, day, cursor string, limit int) ([]models.Activity, string, error)
 
 	InsertSignup(ctx context.Context, su models.Signup) error
 	Signup(ctx context.Context, id string) (models.Signup, error)
@@ -152,8 +158,10 @@ type Deps struct {
 	Notify   community.Notifier // tells residents their hours were decided; required (community.NoNotifier{} tells no one)
 }
 
+// stamp returns the service's time now in UTC, to the millisecond the store keeps.
 func (t *Service) stamp() time.Time { return t.now().UTC().Truncate(time.Millisecond) }
 
+// location returns a community's time zone, or the default zone when it cannot be read.
 func (t *Service) location(ctx context.Context, communityID string) *time.Location {
 	loc, err := t.zones.Location(ctx, communityID)
 	if err != nil {
@@ -162,12 +170,14 @@ func (t *Service) location(ctx context.Context, communityID string) *time.Locati
 	return loc
 }
 
-// canOrganise: staff, or a team lead, of the community.
+// canOrganise reports whether p organises activities of their community:
+// staff, or a team lead.
 func canOrganise(p models.Principal) bool {
 	return p.CommunityID != "" && (p.IsStaff() || p.Has(models.RoleTeamLead))
 }
 
-// organiserOf: staff, or the team lead who created the activity.
+// organiserOf reports whether p organises activity a: staff of its
+// community, or the team lead who created it.
 func organiserOf(p models.Principal, a models.Activity) bool {
 	return p.CommunityID == a.CommunityID && (p.IsStaff() || (p.Has(models.RoleTeamLead) && p.ResidentID == a.CreatedBy))
 }
@@ -236,7 +246,7 @@ func (t *Service) CreateActivity(ctx context.Context, p models.Principal, in New
 	a := models.Activity{ID: t.newID(), CommunityID: p.CommunityID, Title: in.Title, Category: in.Category, Place: in.Place,
 		Organisation: in.Organisation, Start: in.Start.UTC().Truncate(time.Millisecond), End: in.End.UTC().Truncate(time.Millisecond),
 		Capacity: in.Capacity, MaxMinutes: in.MaxMinutes, SelfCheckin: in.SelfCheckin, CreatedBy: p.ResidentID, Created: t.stamp()}
-	if err := t.store.InsertActivity(ctx, a); err != nil {
+	if err := t.store.InsertActivity(ctx, a, a.Days(t.location(ctx, a.CommunityID))); err != nil {
 		return models.Activity{}, fmt.Errorf("activity: %w", err)
 	}
 	return a, nil
@@ -254,26 +264,61 @@ func (t *Service) Activity(ctx context.Context, p models.Principal, id string) (
 	return a, nil
 }
 
-// Activities lists the caller's community's activities on a day (in the
-// community's time zone), optionally of one category.
+// Activities lists every activity of the caller's community running on a
+// day (in the community's time zone), optionally of one category, reading
+// the day's list page by page to its end.
 func (t *Service) Activities(ctx context.Context, p models.Principal, day time.Time, category string) ([]models.Activity, error) {
-	if p.CommunityID == "" {
-		return nil, models.ErrForbidden
+	out := []models.Activity{}
+	q := ActivityQuery{Day: day, Category: category, Limit: 200}
+	for {
+		page, next, err := t.ActivitiesPage(ctx, p, q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out, nil
+		}
+		q.Cursor = next
 	}
-	loc := t.location(ctx, p.CommunityID)
-	d := day.In(loc)
-	from := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
-	all, err := t.store.Activities(ctx, p.CommunityID, from, from.AddDate(0, 0, 1))
+}
+
+// ActivityQuery selects a page of GET /activities: the activities running
+// on Day (read in the community's zone), of Category if set, from Cursor
+// ("" first; what the last page gave as next), Limit at most (0: 50).
+type ActivityQuery struct {
+	Day      time.Time
+	Category string
+	Cursor   string
+	Limit    int
+}
+
+// ActivitiesPage is one page of the caller's community's activities
+// running on q.Day (an activity of several days is on each of them), the
+// latest published first, and the cursor of the next page ("" at the
+// end). The page reads q.Limit places of the day's list and keeps those of
+// q.Category, so it may hold fewer and still have a next: nothing is cut
+// off without a cursor. A cursor the list did not give out is
+// models.ErrBadCursor.
+func (t *Service) ActivitiesPage(ctx context.Context, p models.Principal, q ActivityQuery) ([]models.Activity, string, error) {
+	if p.CommunityID == "" {
+		return nil, "", models.ErrForbidden
+	}
+	if q.Limit < 1 {
+		q.Limit = 50
+	}
+	day := localDay(q.Day, t.location(ctx, p.CommunityID))
+	all, next, err := t.store.ActivitiesOn(ctx, p.CommunityID, day, q.Cursor, q.Limit)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	out := []models.Activity{}
 	for _, a := range all {
-		if category == "" || a.Category == category {
+		if q.Category == "" || a.Category == q.Category {
 			out = append(out, a)
 		}
 	}
-	return out, nil
+	return out, next, nil
 }
 
 // --- sign-ups ---
@@ -344,6 +389,8 @@ func (t *Service) SignUp(ctx context.Context, p models.Principal, activityID str
 	return su, nil
 }
 
+// signupCancelled reports whether sign-up su was cancelled: its cached flag, or its cancel
+// mark.
 func (t *Service) signupCancelled(ctx context.Context, su models.Signup) (bool, error) {
 	if su.Cancelled {
 		return true, nil

@@ -41,6 +41,7 @@ type result struct {
 	wall              time.Duration
 }
 
+// perSecond is the operations done per second of the operation's run.
 func (r result) perSecond() float64 { return float64(r.ops) / r.elapsed.Seconds() }
 
 // insertsPerSecond is the documents inserted per second of wall time.
@@ -51,6 +52,8 @@ func (r result) insertsPerSecond() float64 {
 	return float64(r.inserts) / r.wall.Seconds()
 }
 
+// row formats r as a row of the results table: ops/s, p50 and p99 in ms, errors, inserts
+// per second and inserts per command.
 func (r result) row() string {
 	inserts, perCommand := "", ""
 	if r.inserts > 0 {
@@ -62,6 +65,7 @@ func (r result) row() string {
 	return fmt.Sprintf("| %-30s | %8.0f | %7.1f | %7.1f | %6d | %9s | %12s |", r.name, r.perSecond(), ms(r.p50), ms(r.p99), r.errors, inserts, perCommand)
 }
 
+// ms returns d in milliseconds, to the microsecond.
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // drive calls op from clients goroutines for d and measures each call.
@@ -113,6 +117,8 @@ func drive(ctx context.Context, name string, clients int, d time.Duration, op fu
 	return r
 }
 
+// run builds the linli binary into a work folder (kept with -keep), prints the run's
+// header and runs the benchmark at each size.
 func run(ctx context.Context, o benchOptions) error {
 	root := repoRoot()
 	work, err := os.MkdirTemp("", "linli-bench-")
@@ -144,6 +150,8 @@ func run(ctx context.Context, o benchOptions) error {
 	return nil
 }
 
+// runSize runs the selected phases on a ledger of size entries in dir, generating the
+// community's data first when a service operation is selected, and prints their tables.
 func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 	fmt.Printf("## %d ledger entries\n\n", size)
 	// Only the raw and store phases (-ops raw,store,batched): no service,
@@ -314,6 +322,7 @@ func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, sta
 		{"list: merchant day", staffOnly(clerk), "/api/v1/merchant/redemptions?day=" + today},
 		{"list: honour board", residentsOf(residents), "/api/v1/honour/board"},
 		{"list: honour entries", staffOnly(staff), "/api/v1/honour/entries?limit=50"},
+		{"list: honour notice", residentsOf(residents), "/api/v1/honour/entries?status=notice&limit=50"},
 		{"list: statements", staffOnly(staff), "/api/v1/statements"},
 		{"list: residents search", staffOnly(staff), "/api/v1/residents?limit=50&q=" + url.QueryEscape("居民")},
 		{"list: households", staffOnly(staff), "/api/v1/households?limit=50"},
@@ -338,8 +347,10 @@ func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, sta
 	return out
 }
 
+// staffOnly drives every client slot of an operation with the one client cl.
 func staffOnly(cl *client) func(int) *client { return func(int) *client { return cl } }
 
+// residentsOf drives client slot c of an operation with resident client c.
 func residentsOf(cls []*client) func(int) *client { return func(c int) *client { return cls[c] } }
 
 // driveTimed is drive for operations that time only part of each call.
@@ -392,12 +403,16 @@ func driveTimed(ctx context.Context, name string, clients int, d time.Duration, 
 	return r
 }
 
+// serverEnv is the environment the bench starts the service with: data and addr, no
+// MongoDB, demo seed, scheduler or consent gate, limits out of the way, and extra
+// KEY=VALUE settings last.
 func serverEnv(data, addr string, extra ...string) []string {
 	return append(append(os.Environ(), "LINLI_DATA_DIR="+data, "LINLI_ADDR="+addr, "MONGODB_URI=", "SEED_DEMO=false",
 		"LINLI_LOG_LEVEL=error", "LINLI_SCHEDULER=false", "LINLI_LOGIN_PER_PHONE=100000", "LINLI_LOGIN_PER_ADDR=100000",
 		"LINLI_QR_PER_MINUTE=100000", "LINLI_CONSENT_GATE=false"), extra...)
 }
 
+// server is a running linli binary and its base URL.
 type server struct {
 	cmd  *exec.Cmd
 	base string
@@ -431,6 +446,7 @@ func start(ctx context.Context, bin, data string, extra ...string) (*server, err
 	return nil, errors.New("server did not become ready")
 }
 
+// stop interrupts the server and waits for it to end, killing it after 30 seconds.
 func (s *server) stop() {
 	_ = s.cmd.Process.Signal(os.Interrupt)
 	done := make(chan struct{})
@@ -444,10 +460,14 @@ func (s *server) stop() {
 
 var httpClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 
+// client calls the API at base, signed in when token is set.
 type client struct {
 	base, token string
 }
 
+// do sends a request with the body (JSON when not empty) and Idempotency-Key key (when not
+// empty), fails unless the status is want, and decodes the answer into out when it is not
+// nil.
 func (c *client) do(ctx context.Context, method, path, body, key string, want int, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, strings.NewReader(body))
 	if err != nil {
@@ -477,14 +497,17 @@ func (c *client) do(ctx context.Context, method, path, body, key string, want in
 	return nil
 }
 
+// get GETs path and fails unless the answer is 200.
 func (c *client) get(ctx context.Context, path string) error {
 	return c.do(ctx, "GET", path, "", "", 200, nil)
 }
 
+// post POSTs body to path under key and fails unless the status is want.
 func (c *client) post(ctx context.Context, path, body, key string, want int) error {
 	return c.do(ctx, "POST", path, body, key, want, nil)
 }
 
+// login signs in with phone and password and keeps the access token.
 func (c *client) login(ctx context.Context, phone, password string) error {
 	var out struct {
 		AccessToken string `json:"access_token"`
@@ -497,12 +520,15 @@ func (c *client) login(ctx context.Context, phone, password string) error {
 	return nil
 }
 
+// randomHex returns n random bytes as hex.
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
 
+// repoRoot returns the nearest folder above the working one that holds go.mod (the working
+// one when none does).
 func repoRoot() string {
 	dir, _ := os.Getwd()
 	for d := dir; d != "/"; d = filepath.Dir(d) {

@@ -29,13 +29,18 @@ const (
 	minRedeemed   = 5000
 )
 
-// recordsFor and redemptionsFor scale a community's service records and
-// redemptions with its ledger: a community-decade of 1,000,000 entries has
-// 150,000 records and 50,000 redemptions; smaller sizes keep the
-// community-year's 15,000 and 5,000.
-func recordsFor(entries int) int     { return max(minRecords, entries*3/20) }
+// recordsFor scales a community's service records with its ledger: a
+// community-decade of 1,000,000 entries has 150,000 records; smaller sizes
+// keep the community-year's 15,000.
+func recordsFor(entries int) int { return max(minRecords, entries*3/20) }
+
+// redemptionsFor scales a community's redemptions with its ledger: 50,000
+// for 1,000,000 entries; smaller sizes keep the community-year's 5,000.
 func redemptionsFor(entries int) int { return max(minRedeemed, entries/20) }
 
+// fixture is what generate made that the operations need: the logins, rewards and
+// residents to drive, the month settled, and how long the liability job took over the
+// data.
 type fixture struct {
 	staffPhone     string
 	clerkPhone     string
@@ -57,6 +62,7 @@ type fixture struct {
 // not spend minutes in Argon2id.
 type sameHash struct{ hash string }
 
+// Hash returns the one precomputed hash, whatever the password.
 func (h sameHash) Hash(string) (string, error) { return h.hash, nil }
 
 // generate writes a community-year through the services into a new embedded
@@ -411,12 +417,17 @@ func generatedEntries(ids []string, communityID, actor string, entries, deep int
 // anyoneEligible lets every resident redeem during generation.
 type anyoneEligible struct{}
 
+// HonourListed reports every resident listed on the honour roll.
 func (anyoneEligible) HonourListed(context.Context, string, string, time.Time) (bool, error) {
 	return true, nil
 }
+
+// StarLevel reports every household at three stars.
 func (anyoneEligible) StarLevel(context.Context, string, string, time.Time) (int, error) {
 	return 3, nil
 }
+
+// ActiveHead reports every resident an active building head.
 func (anyoneEligible) ActiveHead(context.Context, string, string, time.Time) (bool, error) {
 	return true, nil
 }
@@ -452,4 +463,5 @@ func parallel(n int, fn func(i int) error) error {
 	return first
 }
 
+// randomHex8 returns 8 random bytes as hex.
 func randomHex8() string { return randomHex(8) }

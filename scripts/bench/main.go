@@ -38,6 +38,7 @@ import (
 	"time"
 )
 
+// benchOptions are the bench's flags.
 type benchOptions struct {
 	sizes []int
 	// clients is each number of concurrent clients the service is driven
@@ -56,6 +57,7 @@ type benchOptions struct {
 	reuse        string
 }
 
+// main reads the flags and runs the benchmark, exiting 2 on a bad flag and 1 on an error.
 func main() {
 	var o benchOptions
 	sizes := flag.String("sizes", "5000,50000", "ledger entries to generate, one run per size")
@@ -110,6 +112,7 @@ func main() {
 // of its words are driven.
 var onlyOps []string
 
+// selected reports whether operation name runs under -ops (every operation without it).
 func selected(name string) bool {
 	for _, w := range onlyOps {
 		if strings.Contains(name, w) {

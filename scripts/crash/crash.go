@@ -21,6 +21,9 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
+// options are the crash test's settings: rounds, concurrent workers, the longest a round
+// runs before the kill, the data folder, the random seed, where the log goes and the
+// binary.
 type options struct {
 	Rounds    int
 	Workers   int
@@ -50,6 +53,7 @@ type request struct {
 	Answer   []byte // an apply's or void's first answer received, which every repeat must equal
 }
 
+// outcome is what a client knows of one request after the kill.
 type outcome int
 
 const (
@@ -58,6 +62,7 @@ const (
 	refused                 // a 4xx: no entry may exist
 )
 
+// result counts what the rounds did and what the checks found.
 type result struct {
 	Rounds, Accepted, Refused, Unknown, Retried, Redemptions, Applied int
 	// Voided counts acknowledged voids, VoidsLost those whose answer was
@@ -71,6 +76,7 @@ type result struct {
 	Checked                statementCheck
 }
 
+// String reports the counts, a line per kind.
 func (r result) String() string {
 	return fmt.Sprintf("rounds=%d accepted=%d (redemptions and scans %d, credits applied %d, of them re-applied after a void %d, voids %d) refused=%d answers-lost-to-kill=%d (voids %d) retries-answered=%d\n"+
 		"acknowledged applies and voids replayed after a restart=%d (of them after their credit moved on %d)\n"+
@@ -98,6 +104,8 @@ type session struct {
 // shopperPhones are demo residents with a household and points.
 var shopperPhones = []string{"13800000005", "13800000006", "13900000010"}
 
+// login signs in the staff, merchant clerk and partner logins of the seeded community, on
+// one HTTP client with timeout.
 func login(ctx context.Context, base string, timeout time.Duration) (*session, error) {
 	hc := &http.Client{Timeout: timeout}
 	s := &session{
@@ -152,6 +160,10 @@ func (s *session) send(ctx context.Context, r *request) error {
 	return s.staff.send(ctx, r)
 }
 
+// run builds the binary (unless o.Binary is set), then plays o.Rounds rounds on one data
+// folder, each started on the 1st of the next month, serving concurrent keyed requests
+// beside the previous month's settlement until a kill -9; afterwards it checks what was
+// acknowledged against what was written, and returns the counts.
 func run(ctx context.Context, o options) (result, error) {
 	var res result
 	rng := rand.New(rand.NewPCG(uint64(o.Seed), 1))
@@ -454,6 +466,8 @@ func run(ctx context.Context, o options) (result, error) {
 	return res, nil
 }
 
+// newRequest is a random points award or deduction for one of residents, under a key of
+// its own; some deductions are large enough to be refused.
 func newRequest(rng *rand.Rand, residents []string, round, i int) *request {
 	r := &request{Resident: residents[rng.IntN(len(residents))], Key: fmt.Sprintf("crash-%d-%d-%d", round, i, rng.Uint32())}
 	body := map[string]any{
@@ -481,6 +495,8 @@ type shopper struct {
 // and no limits, so most redemptions are accepted.
 type crashRewards struct{ fee, breakfast string }
 
+// setupRewards finds the seeded partners and creates the rewards the rounds redeem, under
+// fixed Idempotency-Keys so that every round gets the same ones.
 func setupRewards(ctx context.Context, staff *client) (crashRewards, error) {
 	var rewards crashRewards
 	partner := func(kind, name string) (string, error) {
@@ -557,6 +573,8 @@ func shopRequest(ctx context.Context, rng *rand.Rand, shoppers []shopper, reward
 	return r
 }
 
+// repoRoot returns the nearest folder above the working one that holds go.mod (the working
+// one when none does).
 func repoRoot() string {
 	dir, _ := os.Getwd()
 	for d := dir; d != "/"; d = filepath.Dir(d) {
@@ -567,6 +585,7 @@ func repoRoot() string {
 	return dir
 }
 
+// server is a running linli binary and its base URL.
 type server struct {
 	cmd  *exec.Cmd
 	base string
@@ -580,6 +599,8 @@ func serverEnv(data, addr, clock string) []string {
 		"LINLI_QR_PER_MINUTE=100000", "LINLI_CONSENT_GATE=false", "LINLI_CLOCK_START="+clock)
 }
 
+// start runs the binary on data with its clock starting at clock, and waits until it is
+// ready.
 func start(ctx context.Context, bin, data, clock string) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -612,11 +633,13 @@ func start(ctx context.Context, bin, data, clock string) (*server, error) {
 	return nil, errors.New("server did not become ready")
 }
 
+// kill ends the server with SIGKILL and waits for it.
 func (s *server) kill() {
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
 }
 
+// stop ends the server with SIGTERM, killing it after 30 seconds.
 func (s *server) stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
@@ -628,12 +651,15 @@ func (s *server) stop() {
 	}
 }
 
+// client calls the API at base, signed in when token is set.
 type client struct {
 	base  string
 	http  *http.Client
 	token string
 }
 
+// do sends a JSON request with the headers hdr, decodes the answer into out when it is not
+// nil, and returns the status.
 func (c *client) do(ctx context.Context, method, path string, body []byte, hdr map[string]string, out any) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
 	if err != nil {
@@ -666,6 +692,8 @@ func (c *client) do(ctx context.Context, method, path string, body []byte, hdr m
 	return resp.StatusCode, nil
 }
 
+// login signs in with phone and password and keeps the access token; any answer but 200
+// with a token is an error.
 func (c *client) login(ctx context.Context, phone, password string) error {
 	body, _ := json.Marshal(map[string]string{"phone": phone, "password": password})
 	var out struct {
@@ -682,6 +710,7 @@ func (c *client) login(ctx context.Context, phone, password string) error {
 	return nil
 }
 
+// residents returns the ids of the community's first 200 residents.
 func (c *client) residents(ctx context.Context) ([]string, error) {
 	var out struct {
 		Items []struct {

@@ -209,6 +209,7 @@ func checkCredits(credits *creditPool, events map[string][]models.SettlementEven
 	return problems
 }
 
+// stepKinds lists the kinds of the steps rs, for a failure's message.
 func stepKinds(rs []*request) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
@@ -217,6 +218,8 @@ func stepKinds(rs []*request) []string {
 	return out
 }
 
+// eventKinds lists the settlement events es as kind, value and time, for a failure's
+// message.
 func eventKinds(es []models.SettlementEvent) []string {
 	out := make([]string, len(es))
 	for i, e := range es {

@@ -25,6 +25,8 @@ import (
 	"time"
 )
 
+// main reads the flags, runs the crash test within an hour, prints its counts and exits 1
+// when it failed.
 func main() {
 	var o options
 	flag.IntVar(&o.Rounds, "rounds", 50, "kill -9 rounds")

@@ -33,6 +33,7 @@ func monthClock(m models.Month, loc *time.Location) string {
 	return m.Start(loc).Add(2 * time.Hour).Format(time.RFC3339)
 }
 
+// settleResult is what a settlement process did: the months it finished, and its error.
 type settleResult struct {
 	done []models.Month
 	err  error
@@ -65,6 +66,8 @@ type settler struct {
 	killed bool
 }
 
+// newSettler returns a settler that runs the binary's settlement on data with its clock
+// starting at clock.
 func newSettler(bin, data, clock string) *settler {
 	return &settler{
 		bin:     bin,
@@ -128,6 +131,8 @@ func (s *settler) settle(months []models.Month, st *settleStats) ([]models.Month
 	return done, nil
 }
 
+// kill kills the settlement process in flight, if any, and marks the settler killed so it
+// starts no more.
 func (s *settler) kill() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -151,6 +156,8 @@ type jobLog struct {
 	existing  int
 }
 
+// Write keeps p and reads every whole log line in it, noting when the job started and
+// finished and the statements it found already written.
 func (l *jobLog) Write(p []byte) (int, error) {
 	l.all.Write(p)
 	l.partial = append(l.partial, p...)
