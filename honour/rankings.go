@@ -361,6 +361,9 @@ func (s *Service) countRank(ctx context.Context, a *models.RankAccount, e models
 	return nil
 }
 
+// firstRankTimeout bounds a community's first summary made for a request.
+const firstRankTimeout = 2 * time.Minute
+
 // rankSummary returns community c's saved month summaries of months and
 // when they were summed; a community never summarised is summarised
 // first (as the liability report does: every community is summed by the
@@ -369,9 +372,14 @@ func (s *Service) rankSummary(ctx context.Context, c models.Community, months []
 	st, err := s.store.RankState(ctx, c.ID)
 	if errors.Is(err, models.ErrNotFound) {
 		// The requests that find no summary at once (a screen asks for
-		// twelve months together) share one run in this process.
+		// twelve months together) share one run in this process, which
+		// goes on if they give up, so the next request finds it done.
 		var v any
-		v, err, _ = s.firstRanks.Do(c.ID, func() (any, error) { return s.summariseRankings(ctx, c, s.now()) })
+		v, err, _ = s.firstRanks.Do(c.ID, func() (any, error) {
+			run, cancel := context.WithTimeout(context.WithoutCancel(ctx), firstRankTimeout)
+			defer cancel()
+			return s.summariseRankings(run, c, s.now())
+		})
 		if err == nil {
 			st = v.(models.RankState)
 		}
