@@ -129,7 +129,12 @@ func (w *honourWorld) checkRankings(residents []models.Resident, months []string
 		}
 		got := map[string]rankFigures{}
 		for _, r := range page.Rows {
-			got[r.ResidentID] = rankFigures{Earned: int64(r.Earned), Deducted: int64(r.Deducted), Minutes: int64(r.Minutes), Reached: r.Reached}
+			got[r.ResidentID] = rankFigures{
+				Earned:   int64(r.Earned),
+				Deducted: int64(r.Deducted),
+				Minutes:  int64(r.Minutes),
+				Reached:  r.Reached,
+			}
 		}
 		for id, f := range expect {
 			g, ok := got[id]
@@ -396,7 +401,11 @@ func TestIssue15_Rankings_CursorWalk(t *testing.T) {
 	var walked []models.RankRow
 	pages := 0
 	for cursor := ""; ; pages++ {
-		page, err := w.hs.RankingsPage(ctx, w.as(w.li), honour.RankingQuery{Period: "2026-06", Limit: 2, Cursor: cursor})
+		page, err := w.hs.RankingsPage(ctx, w.as(w.li), honour.RankingQuery{
+			Period: "2026-06",
+			Limit:  2,
+			Cursor: cursor,
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -85,7 +85,11 @@ func (t *Service) RankingPage(ctx context.Context, p models.Principal, period, c
 			buildings[r.BuildingID] = b
 		}
 		b.Minutes += models.Minutes(r.Served)
-		b.Volunteers = append(b.Volunteers, VolunteerRank{ResidentID: r.ResidentID, Minutes: models.Minutes(r.Served), Stars: Stars(models.Minutes(r.Served))})
+		b.Volunteers = append(b.Volunteers, VolunteerRank{
+			ResidentID: r.ResidentID,
+			Minutes:    models.Minutes(r.Served),
+			Stars:      Stars(models.Minutes(r.Served)),
+		})
 	}
 	all := []*BuildingRank{}
 	for _, b := range buildings {
@@ -185,7 +189,11 @@ func (t *Service) approvedMinutes(ctx context.Context, communityID string, from,
 		if err != nil {
 			continue
 		}
-		out = append(out, models.RankMonthRow{ResidentID: id, BuildingID: h.BuildingID, Served: m})
+		out = append(out, models.RankMonthRow{
+			ResidentID: id,
+			BuildingID: h.BuildingID,
+			Served:     m,
+		})
 	}
 	return out, nil
 }
