@@ -96,6 +96,8 @@ type zoneCache struct {
 	locs  map[string]*time.Location
 }
 
+// location returns the time zone of communityID, read once and kept; a
+// community's default zone when it cannot be read.
 func (z *zoneCache) location(ctx context.Context, communityID string) *time.Location {
 	z.mu.Lock()
 	loc, ok := z.locs[communityID]
@@ -243,10 +245,13 @@ func rowsDigest(rows []models.RankMonthRow) string {
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
 
+// compareMonthRow orders two rows of a month summary as the ranking does
+// (compareRank).
 func compareMonthRow(a, b models.RankMonthRow) int {
 	return compareRank(monthRank(a), monthRank(b))
 }
 
+// monthRank is the ranking row of a month summary's row.
 func monthRank(r models.RankMonthRow) models.RankRow {
 	return models.RankRow{
 		ResidentID: r.ResidentID,

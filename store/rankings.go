@@ -21,11 +21,16 @@ const (
 	colRankStates   = "rank_states"   // _id is the community
 )
 
+// init registers the rankings summaries' collections and index with the
+// schema (schema.go) built at start.
 func init() {
 	allCollections = append(allCollections, colRankAccounts, colRankMonths, colRankStates)
 	indexes = append(indexes, index{colRankAccounts, bson.D{{Key: "community", Value: 1}}, false})
 }
 
+// rankBucketDoc is one resident's sums in one community and month: points
+// earned and deducted, minutes served, and when the last counted entry was
+// reached.
 type rankBucketDoc struct {
 	Community string    `bson:"c"`
 	Month     string    `bson:"m"`
@@ -36,6 +41,8 @@ type rankBucketDoc struct {
 	Reached   time.Time `bson:"r"`
 }
 
+// rankAccountDoc is a resident's rankings summary (rank_accounts): the last
+// points and hours entries it counts and its buckets per month.
 type rankAccountDoc struct {
 	ID        string          `bson:"_id"`
 	Community string          `bson:"community"`
@@ -101,6 +108,7 @@ func (s *Store) SaveRankAccount(ctx context.Context, a models.RankAccount) error
 	return s.replaceByID(ctx, colRankAccounts, id, d, true)
 }
 
+// rankRowDoc is one resident's row in a month summary.
 type rankRowDoc struct {
 	Resident string    `bson:"resident"`
 	Building string    `bson:"building,omitempty"`
@@ -111,6 +119,8 @@ type rankRowDoc struct {
 	Reached  time.Time `bson:"r"`
 }
 
+// rankMonthDoc is a community's rankings summary of one month
+// (rank_months), with the digest of its rows.
 type rankMonthDoc struct {
 	ID        string       `bson:"_id"`
 	Community string       `bson:"community"`
@@ -119,6 +129,7 @@ type rankMonthDoc struct {
 	Rows      []rankRowDoc `bson:"rows"`
 }
 
+// rankMonthID is the _id of a community's month summary.
 func rankMonthID(communityID, month string) string { return communityID + ":" + month }
 
 // SaveRankMonth saves a community's rankings summary of one month whole.
@@ -199,6 +210,8 @@ func (s *Store) RankMonths(ctx context.Context, communityID string, months []str
 	return out, nil
 }
 
+// rankStateDoc says when a community's rankings were last summed and which
+// months they hold (rank_states).
 type rankStateDoc struct {
 	ID     string    `bson:"_id"`
 	At     time.Time `bson:"at"`

@@ -139,6 +139,7 @@ func (t *Service) RankingPage(ctx context.Context, p models.Principal, period, c
 	return page, nil
 }
 
+// ignoreNotFound returns err, or nil when it is models.ErrNotFound.
 func ignoreNotFound(err error) error {
 	if errors.Is(err, models.ErrNotFound) {
 		return nil
@@ -212,6 +213,8 @@ func buildingCursor(b BuildingRank) string {
 	return strconv.FormatInt(int64(b.Minutes), 36) + "." + b.BuildingID
 }
 
+// parseBuildingCursor reads a cursor buildingCursor gave out, or refuses it
+// with models.ErrBadCursor.
 func parseBuildingCursor(cursor string) (BuildingRank, error) {
 	m, id, ok := strings.Cut(cursor, ".")
 	n, err := strconv.ParseInt(m, 36, 64)
