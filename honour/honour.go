@@ -841,6 +841,13 @@ func (s *Service) ListDue(ctx context.Context, at time.Time) (listed, rejected, 
 // entries and at most a page of history per community, not every entry.
 func (s *Service) openEntries(ctx context.Context, view models.HonourList, status models.HonourStatus, at time.Time) ([]models.HonourEntry, error) {
 	const pageSize = 200
+	// The floors move by the service's clock, never by a later at: an
+	// entry revoked before its expiry may be restored by an appeal until
+	// the expiry, so it is final only once the expiry has really passed.
+	floorAt := at
+	if now := s.now(); now.Before(floorAt) {
+		floorAt = now
+	}
 	var out []models.HonourEntry
 	after := ""
 	for {
@@ -851,7 +858,7 @@ func (s *Service) openEntries(ctx context.Context, view models.HonourList, statu
 		for _, c := range communities {
 			cursor := ""
 			for {
-				page, next, err := s.store.HonourEntriesPage(ctx, c.ID, view, cursor, pageSize, at)
+				page, next, err := s.store.HonourEntriesPage(ctx, c.ID, view, cursor, pageSize, floorAt)
 				if err != nil {
 					return nil, err
 				}
