@@ -13,6 +13,7 @@ import (
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
+	"golang.org/x/sync/singleflight"
 )
 
 // Store is what the honour roll, building heads and star households
@@ -73,6 +74,8 @@ type Store interface {
 	Op(ctx context.Context, id string) (ledger.Op, error)
 	// EachCommunityEntry streams a community's entries with from <= at < to.
 	EachCommunityEntry(ctx context.Context, communityID string, from, to time.Time, fn func(models.Entry) error) error
+
+	RankStore
 }
 
 // HeadAppointer keeps Building.HeadID and the building_head role; the
@@ -92,6 +95,10 @@ type Service struct {
 	newID    func() string
 	now      func() time.Time
 	notify   community.Notifier
+
+	// firstRanks joins the first rankings summaries of one community that
+	// requests start together (rankSummary).
+	firstRanks singleflight.Group
 }
 
 // New returns the honour service.
