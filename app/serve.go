@@ -52,6 +52,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) 
 		} else if n > 0 {
 			log.Info("first liability summaries", "communities", n)
 		}
+		// The rankings likewise (docs/PERFORMANCE.md, "Rankings summary (issue 15)").
+		if n, err := sys.honour.FirstRankingSummaries(ctx, sys.now()); err != nil && ctx.Err() == nil {
+			log.Error("first rankings summaries", "err", err)
+		} else if n > 0 {
+			log.Info("first rankings summaries", "communities", n)
+		}
 	}()
 
 	ln, err := net.Listen("tcp", cfg.Addr)

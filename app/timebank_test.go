@@ -122,7 +122,9 @@ func TestTimebankOverHTTP(t *testing.T) {
 	if r := w.call("GET", "/api/v1/me/service-records", head, nil); r.Status != 200 || !bytes.Contains(r.Body, []byte(`"approved"`)) {
 		t.Fatalf("my records: %d %s", r.Status, r.Body)
 	}
-	day := time.Now().In(w.sys.loc).Format("2006-01-02")
+	// The service started three hours ago: its day (and month) in the
+	// community's zone, which is yesterday's shortly after midnight.
+	day := now.Add(-3 * time.Hour).In(w.sys.loc).Format("2006-01-02")
 	if r := w.call("GET", "/api/v1/me/certificate?from="+day+"&to="+day, head, nil); r.Status != 200 || !bytes.Contains(r.Body, []byte(`"total_minutes":120`)) {
 		t.Fatalf("certificate: %d %s", r.Status, r.Body)
 	}

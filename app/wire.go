@@ -213,6 +213,7 @@ func build(cfg Config, log *slog.Logger, st *store.Store, now func() time.Time) 
 		NewID:    newID,
 	})
 	sys.deps.Timebank = sys.timebank
+	sys.timebank.RankFrom(sys.honour) // the volunteer-hours ranking reads the rankings summary
 	sys.mutualAid = mutualaid.New(mutualaid.Deps{
 		Store:    st,
 		People:   st,
@@ -276,6 +277,9 @@ func (s *system) schedule() []scheduledJob {
 		// The liability report's points figures: each run reads only the
 		// entries written since the last.
 		{"*/10 * * * *", jobs.LiabilitySummary(s.settlement, s.loc, s.now)},
+		// The rankings' figures: each run reads only the entries written
+		// since the last (docs/PERFORMANCE.md, "Rankings summary (issue 15)").
+		{"5-55/10 * * * *", jobs.RankingsSummary(s.honour, s.loc, s.now)},
 		// Monthly jobs start on the 1st at 02:00 and are tried again every
 		// hour for three days: the first success marks the month done and
 		// the later ticks skip, while a run that died is resumed by the next.

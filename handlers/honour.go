@@ -40,7 +40,7 @@ type honourService interface {
 
 	Star(ctx context.Context, p models.Principal, householdID string, year int) (models.StarRecord, error)
 	LowerStar(ctx context.Context, p models.Principal, householdID string, year, level int, reason string) (models.StarRecord, error)
-	Rankings(ctx context.Context, p models.Principal, q honour.RankingQuery) ([]models.RankRow, error)
+	RankingsPage(ctx context.Context, p models.Principal, q honour.RankingQuery) (honour.RankingPage, error)
 }
 
 // routesHonour registers the honour-roll routes (nominations, objections, revocations, appeals,
@@ -713,21 +713,26 @@ type rankRowJSON struct {
 // rankings answers GET /rankings for any signed-in caller: the community's (or one building's)
 // residents by points earned in a month or a year, names masked, up to `limit` (200 at most).
 func (h *api) rankings(c *fiber.Ctx) error {
-	limit, err := queryInt(c, "limit", 50, 200)
+	cursor, limit, err := cursorPage(c)
 	if err != nil {
 		return err
 	}
-	rows, err := h.Honour.Rankings(c.UserContext(), principal(c), honour.RankingQuery{
+	page, err := h.Honour.RankingsPage(c.UserContext(), principal(c), honour.RankingQuery{
 		Period:     c.Query("period"),
 		BuildingID: c.Query("building_id"),
-		Limit:      int(limit),
+		Limit:      limit,
+		Cursor:     cursor,
 	})
 	if err != nil {
 		return err
 	}
-	out := make([]rankRowJSON, len(rows))
-	for i, r := range rows {
-		out[i] = rankRowJSON{i + 1, r.Name, r.BuildingID, int64(r.Earned), int64(r.Deducted), int64(r.Minutes), r.Reached}
+	out := make([]rankRowJSON, len(page.Rows))
+	for i, r := range page.Rows {
+		out[i] = rankRowJSON{r.Rank, r.Name, r.BuildingID, int64(r.Earned), int64(r.Deducted), int64(r.Minutes), r.Reached}
 	}
-	return c.JSON(fiber.Map{"rankings": out})
+	body := fiber.Map{"rankings": out, "at": page.At}
+	if page.Next != "" {
+		body["next"] = page.Next
+	}
+	return c.JSON(body)
 }

@@ -43,7 +43,7 @@ type timebankService interface {
 	CorrectionsToDecide(ctx context.Context, p models.Principal, status, cursor string, limit int) ([]models.Correction, string, error)
 	DecideCorrection(ctx context.Context, p models.Principal, recordID string, n int, accept bool, answer string) (models.Correction, error)
 	Certificate(ctx context.Context, p models.Principal, residentID string, from, to time.Time) (timebank.Certificate, error)
-	Ranking(ctx context.Context, p models.Principal, period string) ([]timebank.BuildingRank, error)
+	RankingPage(ctx context.Context, p models.Principal, period, cursor string, limit int) (timebank.BuildingRankPage, error)
 	RankingPeriod(ctx context.Context, p models.Principal, period string) string
 
 	GiftHours(ctx context.Context, p models.Principal, toID string, minutes models.Minutes, idem community.Idempotency) (models.Gift, error)
@@ -870,10 +870,15 @@ func (h *api) ranking(c *fiber.Ctx) error {
 	if len(period) > 7 {
 		return models.ErrValidation.Withf("period 应为年份（2026）或月份（2026-11）", "period must be a year (2026) or a month (2026-11)")
 	}
-	rs, err := h.Timebank.Ranking(c.UserContext(), p, period)
+	cursor, limit, err := cursorPage(c)
 	if err != nil {
 		return err
 	}
+	page, err := h.Timebank.RankingPage(c.UserContext(), p, period, cursor, limit)
+	if err != nil {
+		return err
+	}
+	rs := page.Buildings
 	// The board is public: residents see masked names; only staff see ids.
 	type vol struct {
 		ResidentID string `json:"resident_id,omitempty"`
@@ -898,7 +903,11 @@ func (h *api) ranking(c *fiber.Ctx) error {
 		}
 		out[i] = bld{b.BuildingID, b.Name, int64(b.Minutes), vs}
 	}
-	return c.JSON(fiber.Map{"period": period, "buildings": out})
+	body := fiber.Map{"period": period, "buildings": out, "at": page.At}
+	if page.Next != "" {
+		body["next"] = page.Next
+	}
+	return c.JSON(body)
 }
 
 // --- gifts ---

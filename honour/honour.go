@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
+	"golang.org/x/sync/singleflight"
 )
 
 // Store is what the honour roll, building heads and star households
@@ -42,6 +44,9 @@ type Store interface {
 	HonourEntriesPage(ctx context.Context, communityID string, list models.HonourList, cursor string, limit int, at time.Time) ([]models.HonourEntry, string, error)
 	// ListHonourOnBoard puts a listed entry on its community's board list, once.
 	ListHonourOnBoard(ctx context.Context, entryID string, at time.Time) error
+	// NomineeEntriesStoredBefore is every entry of the nominee (once.Nominee's
+	// key) stored before the numbered chains of nominations existed.
+	NomineeEntriesStoredBefore(ctx context.Context, communityID, nominee string) ([]models.HonourEntry, error)
 	// EntryObjections is one page of an entry's objections, newest first.
 	EntryObjections(ctx context.Context, entryID, cursor string, limit int) ([]models.Objection, string, error)
 	InsertHonourEvent(ctx context.Context, e models.HonourEvent) error
@@ -69,6 +74,8 @@ type Store interface {
 	Op(ctx context.Context, id string) (ledger.Op, error)
 	// EachCommunityEntry streams a community's entries with from <= at < to.
 	EachCommunityEntry(ctx context.Context, communityID string, from, to time.Time, fn func(models.Entry) error) error
+
+	RankStore
 }
 
 // HeadAppointer keeps Building.HeadID and the building_head role; the
@@ -88,6 +95,10 @@ type Service struct {
 	newID    func() string
 	now      func() time.Time
 	notify   community.Notifier
+
+	// firstRanks joins the first rankings summaries of one community that
+	// requests start together (rankSummary).
+	firstRanks singleflight.Group
 }
 
 // New returns the honour service.
@@ -481,23 +492,60 @@ func (s *Service) Entries(ctx context.Context, p models.Principal, status models
 	return out, next, nil
 }
 
-// MyEntries lists the entries naming the caller or their household.
+// MyEntries lists the entries naming the caller or their household, by
+// id. It reads the two nominees' chains of numbered entries (the
+// caller's and their household's) and the entries each nominee had
+// before the chains existed (put on the nominee's list once at start-up),
+// so it costs the caller's entries, not the community's history.
 func (s *Service) MyEntries(ctx context.Context, p models.Principal) ([]models.HonourEntry, error) {
 	r, err := s.member(ctx, p, p.ResidentID)
 	if err != nil {
 		return nil, err
 	}
-	all, err := s.store.HonourEntries(ctx, p.CommunityID, nil, "", 0)
-	if err != nil {
-		return nil, err
+	keys := []string{once.Nominee(r.ID, "")}
+	if r.HouseholdID != "" {
+		keys = append(keys, once.Nominee("", r.HouseholdID))
 	}
-	out := []models.HonourEntry{}
-	for _, e := range all {
-		if s.concerns(e, r) {
-			out = append(out, e)
+	byID := map[string]models.HonourEntry{}
+	for _, key := range keys {
+		chain, err := s.chainEntries(ctx, p.CommunityID, key)
+		if err != nil {
+			return nil, err
+		}
+		old, err := s.store.NomineeEntriesStoredBefore(ctx, p.CommunityID, key)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range append(chain, old...) {
+			if e.CommunityID == p.CommunityID && s.concerns(e, r) {
+				byID[e.ID] = e
+			}
 		}
 	}
+	out := make([]models.HonourEntry, 0, len(byID))
+	for _, e := range byID {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b models.HonourEntry) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// chainEntries reads the chain of numbered entries of one nominee (key as
+// currentKey gives it) in the community, 1, 2, 3 … up to the first
+// number not taken: the chain has no gaps, because a number is taken only
+// after the one before it (insertNomination).
+func (s *Service) chainEntries(ctx context.Context, communityID, key string) ([]models.HonourEntry, error) {
+	var out []models.HonourEntry
+	for n := 1; ; n++ {
+		e, err := s.store.HonourEntry(ctx, nominationID(communityID, key, n))
+		if errors.Is(err, models.ErrNotFound) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
 }
 
 // concerns reports whether the entry names r or r's household.
@@ -742,9 +790,13 @@ func (s *Service) takeBackListing(ctx context.Context, e models.HonourEntry, r m
 // ListDue ends the public notice of every nomination whose notice is over
 // at at: one with an upheld objection is rejected, one with an objection
 // still pending waits for the ruling, any other is listed. Safe to repeat:
-// the listing is a keyed event and its points a keyed posting.
+// the listing is a keyed event and its points a keyed posting. The
+// nominations are read from each community's list of nominations down to
+// its floor (openEntries), so a run costs what is in notice, not the
+// history; a listing a crash cut short keeps its entry's status in
+// notice, so it stays above the floor and the next run finishes it.
 func (s *Service) ListDue(ctx context.Context, at time.Time) (listed, rejected, blocked int, err error) {
-	due, err := s.store.HonourEntries(ctx, "", []models.HonourStatus{models.HonourNotice}, "", 0)
+	due, err := s.openEntries(ctx, models.HonourListNotice, models.HonourNotice, at)
 	if err != nil {
 		return 0, 0, 0, err
 	}
@@ -786,6 +838,53 @@ func (s *Service) ListDue(ctx context.Context, at time.Time) (listed, rejected, 
 		}
 	}
 	return listed, rejected, blocked, nil
+}
+
+// openEntries is every entry of every community in status, read from the
+// community's list view (the nominations in notice, or the board) page by
+// page down to the list's saved floor, below which no entry can be in
+// status any more (store HonourEntriesPage; the first page moves the floor
+// up over the entries that left status for good). Its cost is the open
+// entries and at most a page of history per community, not every entry.
+func (s *Service) openEntries(ctx context.Context, view models.HonourList, status models.HonourStatus, at time.Time) ([]models.HonourEntry, error) {
+	const pageSize = 200
+	// The floors move by the service's clock, never by a later at: an
+	// entry revoked before its expiry may be restored by an appeal until
+	// the expiry, so it is final only once the expiry has really passed.
+	floorAt := at
+	if now := s.now(); now.Before(floorAt) {
+		floorAt = now
+	}
+	var out []models.HonourEntry
+	after := ""
+	for {
+		communities, err := s.store.Communities(ctx, after, pageSize)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range communities {
+			cursor := ""
+			for {
+				page, next, err := s.store.HonourEntriesPage(ctx, c.ID, view, cursor, pageSize, floorAt)
+				if err != nil {
+					return nil, err
+				}
+				for _, e := range page {
+					if e.Status == status {
+						out = append(out, e)
+					}
+				}
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+		}
+		if len(communities) < pageSize {
+			return out, nil
+		}
+		after = communities[len(communities)-1].ID
+	}
 }
 
 // nominees are the residents a listing credits: the resident, or every
@@ -884,8 +983,12 @@ func (s *Service) list(ctx context.Context, e models.HonourEntry) error {
 
 // ExpireDue marks listings whose period is over at at as expired. The
 // eligibility has ended already: HonourListed compares with ExpiresAt.
+// The listings are read from each community's board list down to its
+// floor (openEntries), so a run costs what is listed, not the history; an
+// expiry or withdrawal a crash cut short keeps its entry's status listed,
+// so it stays above the floor and the next run finishes it.
 func (s *Service) ExpireDue(ctx context.Context, at time.Time) (int, error) {
-	listed, err := s.store.HonourEntries(ctx, "", []models.HonourStatus{models.HonourListed}, "", 0)
+	listed, err := s.openEntries(ctx, models.HonourListBoard, models.HonourListed, at)
 	if err != nil {
 		return 0, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -341,105 +340,22 @@ func (s *Service) StarLevel(ctx context.Context, communityID, householdID string
 // --- rankings ---
 
 // RankingQuery picks a ranking: a month ("2026-10") or a year ("2026"),
-// of the whole community or of one building. No period is this month.
+// of the whole community or of one building, a page at a time (Cursor is
+// the Next of the page before). No period is this month.
 type RankingQuery struct {
 	Period     string
 	BuildingID string
 	Limit      int
+	Cursor     string
 }
 
 // Rankings ranks the residents of the caller's community by points earned
 // in the period; ties go to fewer points deducted, then more verified
 // minutes, then whoever reached their total first. Names are masked. It
-// scans the community's entries of the period, summing in Go.
+// reads the rankings summary (RankingsPage) and returns the first page.
 func (s *Service) Rankings(ctx context.Context, p models.Principal, q RankingQuery) ([]models.RankRow, error) {
-	c, err := s.store.Community(ctx, p.CommunityID)
-	if err != nil {
-		return nil, err
-	}
-	loc := c.Location()
-	if q.Period == "" {
-		q.Period = models.MonthOf(s.now(), loc).String() // this month, on the service's clock
-	}
-	var from, to time.Time
-	if m, err := models.ParseMonth(q.Period); err == nil {
-		from, to = m.Start(loc), m.End(loc)
-	} else if y, err := strconv.Atoi(q.Period); err == nil && len(q.Period) == 4 && y >= 2000 {
-		from, to = yearWindow(y, loc)
-	} else {
-		return nil, models.ErrValidation.Withf("期间须为月份（2026-10）或年份（2026）。", "period must be a month (2026-10) or a year (2026)")
-	}
-	if q.BuildingID != "" {
-		b, err := s.store.Building(ctx, q.BuildingID)
-		if err == nil && b.CommunityID != p.CommunityID {
-			err = models.ErrNotFound
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	rows := map[string]*models.RankRow{}
-	row := func(id string) *models.RankRow {
-		r := rows[id]
-		if r == nil {
-			r = &models.RankRow{ResidentID: id}
-			rows[id] = r
-		}
-		return r
-	}
-	// Every figure is the net of the ledger: a reversal counts against the
-	// kind of the entry it reverses (a corrected record counts once).
-	err = s.netEntries(ctx, c.ID, from, to, func(e models.Entry, kind models.EntryKind) {
-		id := e.Account.ResidentID
-		switch {
-		case e.Account.Asset == models.AssetPoints && models.IsEarning(kind):
-			r := row(id)
-			r.Earned += models.Points(e.Delta)
-			if e.Delta > 0 && e.At.After(r.Reached) {
-				r.Reached = e.At
-			}
-		case e.Account.Asset == models.AssetPoints && kind == models.KindDeduct:
-			row(id).Deducted += models.Points(-e.Delta)
-		case e.Account.Asset == models.AssetHours && kind == models.KindService:
-			row(id).Minutes += models.Minutes(e.Delta)
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	residents, err := s.store.Residents(ctx, models.ResidentFilter{CommunityID: c.ID}, "", 0)
-	if err != nil {
-		return nil, err
-	}
-	households, err := s.store.Households(ctx, c.ID, "", "", 0)
-	if err != nil {
-		return nil, err
-	}
-	buildingOf := map[string]string{}
-	for _, h := range households {
-		buildingOf[h.ID] = h.BuildingID
-	}
-	out := []models.RankRow{}
-	for _, r := range residents {
-		rr, ok := rows[r.ID]
-		if !ok || rr.Earned <= 0 {
-			continue
-		}
-		rr.Name, rr.BuildingID = models.MaskName(r.Name), buildingOf[r.HouseholdID]
-		if q.BuildingID != "" && rr.BuildingID != q.BuildingID {
-			continue
-		}
-		out = append(out, *rr)
-	}
-	slices.SortFunc(out, compareRank)
-	limit := q.Limit
-	if limit <= 0 || limit > community.MaxPageSize {
-		limit = 50
-	}
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
+	page, err := s.RankingsPage(ctx, p, q)
+	return page.Rows, err
 }
 
 // compareRank orders by points earned (more first), then fewer deducted,

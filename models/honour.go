@@ -295,6 +295,7 @@ func IsEarning(k EntryKind) bool {
 
 // RankRow is one resident's line in a ranking.
 type RankRow struct {
+	Rank       int // 1 for the first of the whole ranking
 	ResidentID string
 	Name       string // masked
 	BuildingID string

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"golang.org/x/sync/errgroup"
 )
@@ -255,7 +257,8 @@ func (s *Store) Objections(ctx context.Context, entryID string) ([]models.Object
 // listHonourStoredBefore puts the entries and objections stored before
 // their lists existed on them, once (listStoredBefore): every entry on its
 // community's nominations, one ever listed on its board too, and every
-// objection on its entry's list.
+// objection on its entry's list; then every entry on its nominee's list
+// (listHonourNominees).
 func (s *Store) listHonourStoredBefore(ctx context.Context) error {
 	err := s.listStoredBefore(ctx, "honour-lists", colHonourEntries, nil, func(d bson.M) ([]string, time.Time) {
 		community, _ := d["community"].(string)
@@ -272,7 +275,7 @@ func (s *Store) listHonourStoredBefore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.listStoredBefore(ctx, "objection-lists", colObjections, nil, func(d bson.M) ([]string, time.Time) {
+	err = s.listStoredBefore(ctx, "objection-lists", colObjections, nil, func(d bson.M) ([]string, time.Time) {
 		entry, _ := d["entry"].(string)
 		if entry == "" {
 			return nil, time.Time{}
@@ -283,4 +286,92 @@ func (s *Store) listHonourStoredBefore(ctx context.Context) error {
 		}
 		return []string{objectionList(entry)}, at
 	})
+	if err != nil {
+		return err
+	}
+	return s.listHonourNominees(ctx)
+}
+
+// honourNomineeList is the list of the entries of one nominee (once.Nominee's
+// key) stored before the nominee's numbered chain existed: entries made
+// since are read along the chain, so only the start-up backfill
+// (listHonourNominees) writes it.
+func honourNomineeList(communityID, nominee string) string {
+	return "hn:" + communityID + ":" + nominee
+}
+
+// NomineeEntriesStoredBefore is every entry on the nominee's list (nominee
+// as once.Nominee gives it) in the community: the entries stored before
+// the numbered chains of nominations existed, newest first. It costs the
+// nominee's old entries, not the collection.
+func (s *Store) NomineeEntriesStoredBefore(ctx context.Context, communityID, nominee string) ([]models.HonourEntry, error) {
+	read := listedRead[honourEntryDoc, models.HonourEntry]{
+		col:     colHonourEntries,
+		list:    honourNomineeList(communityID, nominee),
+		slotsOf: func(d *honourEntryDoc) []slotRef { return d.Slots },
+		model:   (*honourEntryDoc).model,
+	}
+	var out []models.HonourEntry
+	cursor := ""
+	for {
+		page, next, err := read.pageAfter(ctx, s, cursor, 200)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
+	}
+}
+
+// listHonourNominees puts every entry stored before this start on its
+// nominee's list, once (a `done:honour-nominee-lists` mark, insert-once,
+// says so; every later start reads the mark and scans nothing). Entries
+// made since are on their nominee's chain, so the list needs no writer
+// but this one. It runs after listHonourStoredBefore, so every entry has
+// slots already; an entry that names a slot on its nominee's list is
+// passed over, so a start after a crash part way finishes the rest, and
+// the slots the crash left unnamed are skipped by readers. Putting an
+// entry that is also on a chain on the list is harmless: the reader takes
+// the union.
+func (s *Store) listHonourNominees(ctx context.Context) error {
+	const mark = "done:honour-nominee-lists"
+	var m listHeadDoc
+	err := s.findByID(ctx, colListHeads, mark, &m)
+	if err == nil || !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	var old []honourEntryDoc
+	cur, err := s.c(colHonourEntries).Find(ctx, bson.D{{Key: "community", Value: bson.D{{Key: "$exists", Value: true}}}})
+	err = eachDoc(ctx, cur, err, "honour entries", func(d honourEntryDoc) error {
+		if !isSlot(d.ID) && d.Community != "" {
+			old = append(old, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// In the order they were nominated, so the list read newest first
+	// reads them newest first too.
+	slices.SortStableFunc(old, func(a, b honourEntryDoc) int { return a.Nominated.Compare(b.Nominated) })
+	for _, d := range old {
+		list := honourNomineeList(d.Community, once.Nominee(d.Resident, d.Household))
+		if slices.ContainsFunc(d.Slots, func(sl slotRef) bool { return sl.List == list }) {
+			continue
+		}
+		added, err := s.insertListed(ctx, colHonourEntries, []string{list}, d.ID, d.Nominated, nil)
+		if err != nil {
+			return err
+		}
+		if err := s.setByID(ctx, colHonourEntries, d.ID, bson.D{{Key: "slots", Value: append(d.Slots, added...)}}); err != nil {
+			return err
+		}
+	}
+	if err := s.insert(ctx, colListHeads, listHeadDoc{ID: mark}); err != nil && !errors.Is(err, models.ErrConflict) {
+		return err
+	}
+	return nil
 }

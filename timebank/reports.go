@@ -3,7 +3,6 @@ package timebank
 import (
 	"context"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/linli-community/linli/community"
@@ -184,75 +183,9 @@ func (t *Service) RankingPeriod(ctx context.Context, p models.Principal, period 
 
 // Ranking ranks the buildings of the caller's community by verified
 // volunteer hours in a month ("2026-11") or a year ("2026"; "" is this
-// month), each with its volunteers ranked, for the honour roll.
+// month), each with its volunteers ranked, for the honour roll: the first
+// page of RankingPage, as many buildings as a page holds.
 func (t *Service) Ranking(ctx context.Context, p models.Principal, period string) ([]BuildingRank, error) {
-	if p.CommunityID == "" {
-		return nil, models.ErrForbidden
-	}
-	loc := t.location(ctx, p.CommunityID)
-	period = t.RankingPeriod(ctx, p, period)
-	var from, to time.Time
-	if len(period) == 4 {
-		y, err := strconv.Atoi(period)
-		if err != nil || y < 2000 || y > 2200 {
-			return nil, models.ErrValidation.Withf("期间须为年份（2026）或月份（2026-11）。", "period must be a year (2026) or a month (2026-11)")
-		}
-		from = time.Date(y, 1, 1, 0, 0, 0, 0, loc)
-		to = from.AddDate(1, 0, 0)
-	} else {
-		m, err := models.ParseMonth(period)
-		if err != nil {
-			return nil, models.ErrValidation.Withf("期间须为年份（2026）或月份（2026-11）。", "period must be a year (2026) or a month (2026-11)")
-		}
-		from, to = m.Start(loc), m.End(loc)
-	}
-	byResident := map[string]models.Minutes{}
-	err := t.store.EachRecord(ctx, models.RecordFilter{CommunityID: p.CommunityID, State: models.RecordApproved, From: from, To: to}, func(r models.ServiceRecord) error {
-		byResident[r.ResidentID] += r.Credited
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	buildings := map[string]*BuildingRank{}
-	for id, m := range byResident {
-		if m <= 0 {
-			continue
-		}
-		r, err := t.people.Resident(ctx, id)
-		if err != nil || r.HouseholdID == "" {
-			continue
-		}
-		h, err := t.people.Household(ctx, r.HouseholdID)
-		if err != nil {
-			continue
-		}
-		b := buildings[h.BuildingID]
-		if b == nil {
-			b = &BuildingRank{BuildingID: h.BuildingID}
-			if bld, err := t.people.Building(ctx, h.BuildingID); err == nil {
-				b.Name = bld.Name
-			}
-			buildings[h.BuildingID] = b
-		}
-		b.Minutes += m
-		b.Volunteers = append(b.Volunteers, VolunteerRank{ResidentID: r.ID, Name: models.MaskName(r.Name), Minutes: m, Stars: Stars(m)})
-	}
-	out := []BuildingRank{}
-	for _, b := range buildings {
-		sort.Slice(b.Volunteers, func(i, j int) bool {
-			if b.Volunteers[i].Minutes != b.Volunteers[j].Minutes {
-				return b.Volunteers[i].Minutes > b.Volunteers[j].Minutes
-			}
-			return b.Volunteers[i].ResidentID < b.Volunteers[j].ResidentID
-		})
-		out = append(out, *b)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Minutes != out[j].Minutes {
-			return out[i].Minutes > out[j].Minutes
-		}
-		return out[i].BuildingID < out[j].BuildingID
-	})
-	return out, nil
+	page, err := t.RankingPage(ctx, p, period, "", maxRankingPage)
+	return page.Buildings, err
 }

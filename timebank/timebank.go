@@ -107,6 +107,10 @@ type Service struct {
 	// activities' places.
 	chains *once.Chains
 	places *once.Places
+
+	// volunteers is the rankings summary the volunteer-hours ranking
+	// reads (RankFrom); nil sums the records.
+	volunteers VolunteerSource
 }
 
 // DefaultQRSlot is how long one QR token is shown; the current and the

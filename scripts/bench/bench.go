@@ -171,6 +171,8 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 		fmt.Printf("generated in %s: %s\n\n", time.Since(t).Round(time.Second), fx.summary)
 		fmt.Printf("liability job (loading, synchronous=NORMAL): first run %s, a run with nothing new %s\n\n",
 			fx.firstSummary.Round(10*time.Millisecond), fx.nextSummary.Round(10*time.Millisecond))
+		fmt.Printf("rankings job (loading, synchronous=NORMAL): first run %s, a run with nothing new %s\n\n",
+			fx.firstRankings.Round(10*time.Millisecond), fx.nextRankings.Round(10*time.Millisecond))
 	}
 
 	// The service once per group-commit setting and number of clients, on

@@ -10,6 +10,7 @@ import (
 	"github.com/linli-community/linli/auth"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/directory"
+	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/policy"
@@ -53,6 +54,8 @@ type fixture struct {
 	// firstSummary and nextSummary are how long the liability job took
 	// over the generated ledger the first time and again with nothing new.
 	firstSummary, nextSummary time.Duration
+	// firstRankings and nextRankings are the same for the rankings job.
+	firstRankings, nextRankings time.Duration
 }
 
 // sameHash hashes the bench password once: generating 8,000 residents must
@@ -351,6 +354,23 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, fmt.Errorf("liability summary: %w", err)
 	}
 	fx.nextSummary = time.Since(t0)
+	// The rankings job likewise (docs/PERFORMANCE.md, "Rankings summary
+	// (issue 15)").
+	ranks := honour.New(honour.Deps{
+		Store:    st,
+		Ledger:   l,
+		Policies: policies,
+		NewID:    randomHex8,
+		Now:      now,
+		Notify:   community.NoNotifier{},
+	})
+	for _, d := range []*time.Duration{&fx.firstRankings, &fx.nextRankings} {
+		t0 = time.Now()
+		if _, err := ranks.SummariseRankings(ctx, now()); err != nil {
+			return fx, fmt.Errorf("rankings summary: %w", err)
+		}
+		*d = time.Since(t0)
+	}
 	fx.redemptions = redemptions
 	fx.summary = fmt.Sprintf("%d buildings, %d households, %d residents, %d ledger entries, %d service records, %d redemptions, %d fulfilments in %s",
 		buildings, households, residentCount, entries, records, redemptions, redemptions, fx.lastMonth)
