@@ -282,7 +282,11 @@ func TestIssue14_ParkingOperatorReadsGateEvents(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	parking := w.login("13800000009")
-	at := w.sys.now().Add(-time.Hour).Truncate(time.Second)
+	// In at 01:00 and out at 01:30 of a day in the community's zone that
+	// has begun at least two hours ago: both in the past, on one day,
+	// whatever the time of the run.
+	begun := w.sys.now().Add(-2 * time.Hour).In(w.sys.loc)
+	at := time.Date(begun.Year(), begun.Month(), begun.Day(), 1, 0, 0, 0, w.sys.loc)
 	for i, dir := range []string{"in", "out"} {
 		r := w.call("POST", "/api/v1/parking/gate-events", parking, map[string]any{
 			"event_id": fmt.Sprintf("gate-%d", i), "plate": "沪B66688", "direction": dir, "at": at.Add(time.Duration(i) * 30 * time.Minute),
