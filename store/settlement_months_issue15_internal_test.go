@@ -239,3 +239,52 @@ func TestIssue15_LiabilityPartners_EventsStoredBeforeListsAreListedAtStart(t *te
 		}
 	}
 }
+
+// BenchmarkIssue15_LiabilityPartners_Month is the cost of one partner's
+// figures in the liability report: this month's 100 events, counted by the
+// job, and 10 since, over a history of 500 or 5,000 events in the two
+// years before; "list" is the month list after the job's count (what the
+// report reads now), "filter" the business-time filter it read before
+// (every event of the collection, on the embedded store).
+//
+//	go test -run '^$' -bench Issue15_LiabilityPartners -benchtime 20x ./store/
+func BenchmarkIssue15_LiabilityPartners_Month(b *testing.B) {
+	ctx := context.Background()
+	for _, history := range []int{500, 5000} {
+		b.Run(fmt.Sprint("history=", history), func(b *testing.B) {
+			s := monthsStore(b)
+			start := nov25.Start(monthsZone)
+			for i := range history {
+				at := start.Add(-time.Duration(i+1) * 3 * time.Hour)
+				if err := s.RecordSettlementEvent(ctx, monthEvent(i, at)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for i := range 110 {
+				if i == 100 {
+					if _, err := s.CountPartnerMonth(ctx, "shop1", nov25, start.Add(27*24*time.Hour)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := s.RecordSettlementEvent(ctx, monthEvent(history+i, start.Add(time.Duration(i)*time.Hour))); err != nil {
+					b.Fatal(err)
+				}
+			}
+			want := filterTotals(b, s, nov25)
+			b.Run("list", func(b *testing.B) {
+				for b.Loop() {
+					if got, err := s.PartnerMonthTotals(ctx, "shop1", nov25); err != nil || got != want {
+						b.Fatalf("%+v, %v; want %+v", got, err, want)
+					}
+				}
+			})
+			b.Run("filter", func(b *testing.B) {
+				for b.Loop() {
+					if got := filterTotals(b, s, nov25); got != want {
+						b.Fatalf("%+v; want %+v", got, want)
+					}
+				}
+			})
+		})
+	}
+}
