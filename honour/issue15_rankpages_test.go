@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -465,4 +467,108 @@ func TestIssue15_RankPages_ConcurrentReaderSeesOneGeneration(t *testing.T) {
 func computedAfter(w *honourWorld, computed *honour.Service, cursor string) ([]models.RankRow, error) {
 	page, err := computed.RankingsPage(ctx, w.as(w.li), honour.RankingQuery{Period: "2026-06", Limit: 40, Cursor: cursor})
 	return page.Rows, err
+}
+
+// Issue 15: the rankings job stores the volunteer-hours ranking of the same
+// periods, its buildings ranked and named with their volunteers; a page of
+// buildings is read from it (no month summary read) and equals the
+// ranking grouped from the summed volunteer minutes, walked a building at
+// a time and whole, after corrections and a reversal.
+func TestIssue15_RankPages_VolunteersEqualComputed(t *testing.T) {
+	t.Parallel()
+	w := newHonourWorld(t)
+	b2 := communitytest.MustBuilding(t, w.cs, w.staff, "2号楼")
+	b3 := communitytest.MustBuilding(t, w.cs, w.staff, "3号楼")
+	hh3 := communitytest.MustHousehold(t, w.cs, w.staff, b2.ID, "201")
+	hh4 := communitytest.MustHousehold(t, w.cs, w.staff, b3.ID, "301")
+	homes := []string{w.hh1.ID, w.hh2.ID, hh3.ID, hh4.ID}
+	for i := range 70 {
+		r := w.resident(fmt.Sprintf("吴%d", i), homes[i%4])
+		w.at = time.Date(2026, 6, 2+i%20, 0, 0, 0, 0, time.UTC)
+		w.served(r, w.at.Add(-time.Hour), int64(30+i%9*15))
+	}
+	w.served(w.zhang, time.Date(2026, 6, 3, 0, 0, 0, 0, time.UTC), 60, 90) // corrected
+	w.reverse(w.served(w.li, time.Date(2026, 6, 4, 0, 0, 0, 0, time.UTC), 45))
+	w.at = time.Date(2026, 6, 25, 0, 0, 0, 0, time.UTC)
+	w.runRankings()
+
+	reads := &monthReads{Store: w.st}
+	reader, computed := w.over(reads), w.over(pagesHidden{w.st})
+	for _, period := range []string{"2026-06", "2026"} {
+		rows, _, err := computed.VolunteerMinutes(ctx, "A", period)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The ranking as timebank groups it, names as the residents'.
+		byBuilding := map[string]*models.RankBuilding{}
+		for _, r := range rows {
+			b := byBuilding[r.BuildingID]
+			if b == nil {
+				bld, err := w.st.Building(ctx, r.BuildingID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b = &models.RankBuilding{BuildingID: r.BuildingID, Name: bld.Name}
+				byBuilding[r.BuildingID] = b
+			}
+			res, err := w.st.Resident(ctx, r.ResidentID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Minutes += r.Served
+			b.Volunteers = append(b.Volunteers, models.RankRow{ResidentID: r.ResidentID, Name: models.MaskName(res.Name), BuildingID: r.BuildingID, Minutes: models.Minutes(r.Served)})
+		}
+		var want []models.RankBuilding
+		for _, b := range byBuilding {
+			slices.SortFunc(b.Volunteers, func(x, y models.RankRow) int {
+				if x.Minutes != y.Minutes {
+					return int(y.Minutes - x.Minutes)
+				}
+				return strings.Compare(x.ResidentID, y.ResidentID)
+			})
+			for i := range b.Volunteers {
+				b.Volunteers[i].Rank = i + 1
+			}
+			want = append(want, *b)
+		}
+		slices.SortFunc(want, func(x, y models.RankBuilding) int {
+			if x.Minutes != y.Minutes {
+				return int(y.Minutes - x.Minutes)
+			}
+			return strings.Compare(x.BuildingID, y.BuildingID)
+		})
+		if len(want) != 3 {
+			t.Fatalf("%s: %d buildings with volunteers, want 3", period, len(want))
+		}
+		for _, limit := range []int{1, 2, 50} {
+			var got []models.RankBuilding
+			var after *models.RankBuilding
+			for range 10 {
+				page, more, _, ok, err := reader.StoredVolunteerPage(ctx, "A", period, after, limit)
+				if err != nil || !ok {
+					t.Fatalf("%s limit %d: stored %v, %v", period, limit, ok, err)
+				}
+				got = append(got, page...)
+				if !more {
+					break
+				}
+				after = &page[len(page)-1]
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%s limit %d: %d buildings, want %d", period, limit, len(got), len(want))
+			}
+			for i := range want {
+				g, x := got[i], want[i]
+				if g.BuildingID != x.BuildingID || g.Name != x.Name || g.Minutes != x.Minutes || !sameRows(g.Volunteers, x.Volunteers) {
+					t.Fatalf("%s limit %d: building %d stored %+v, computed %+v", period, limit, i, g, x)
+				}
+			}
+		}
+	}
+	if n := reads.n.Load(); n != 0 {
+		t.Fatalf("the stored volunteer pages read %d month summaries", n)
+	}
+	if _, _, _, ok, err := reader.StoredVolunteerPage(ctx, "A", "2026-03", nil, 50); ok || err != nil {
+		t.Fatalf("a period the job does not store: %v, %v", ok, err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -96,15 +97,41 @@ func (s *Service) storeRankPages(ctx context.Context, c models.Community, now ti
 		got[m] = models.RankMonth{CommunityID: c.ID, Month: m, Rows: rs}
 	}
 	periods := pagedPeriods(now, c.Location())
+	buildingNames := make([]string, len(lists))
 	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(rankLookups)
+	for i, list := range lists[1:] {
+		g.Go(func() error {
+			b, err := s.store.Building(gctx, list)
+			if err == nil {
+				buildingNames[i+1] = b.Name
+			}
+			if errors.Is(err, models.ErrNotFound) {
+				return nil
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	nameOf := map[string]string{}
+	for i, list := range lists {
+		nameOf[list] = buildingNames[i]
+	}
+	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(rankPageWorkers)
 	for _, period := range periods {
 		months, _ := periodMonths(period)
 		for _, list := range lists {
 			g.Go(func() error {
-				return s.storeRankList(gctx, c.ID, period, list, now, rankedRows(got, months, list, names))
+				return s.storeRankList(gctx, c.ID, period, list, now, rankedRows(got, months, list, names), nil)
 			})
 		}
+		g.Go(func() error {
+			rows, groups := volunteerRows(got, months, names, nameOf)
+			return s.storeRankList(gctx, c.ID, period, volunteerList, now, rows, groups)
+		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
@@ -116,7 +143,7 @@ func (s *Service) storeRankPages(ctx context.Context, c models.Community, now ti
 		if slices.Contains(periods, period) {
 			continue
 		}
-		for _, list := range lists {
+		for _, list := range append(lists, volunteerList) {
 			if err := s.dropRankList(ctx, c.ID, period, list); err != nil {
 				return err
 			}
@@ -125,10 +152,65 @@ func (s *Service) storeRankPages(ctx context.Context, c models.Community, now ti
 	return nil
 }
 
-// storeRankList writes the ranked rows of one stored ranking as a new
-// generation when they differ from the current one: pages first, into the
-// slot the head does not name, then the head.
-func (s *Service) storeRankList(ctx context.Context, communityID, period, list string, now time.Time, ranked []models.RankRow) error {
+// volunteerList is the list of a stored volunteer-hours ranking.
+const volunteerList = "volunteers"
+
+// volunteerRows is the volunteer-hours ranking of a period from its month
+// summaries, as timebank ranks it: the buildings by minutes served (more
+// first, then id), each with its volunteers by minutes (more first, then
+// id), named (masked) from names; a resident not in names, or of no
+// building, is left out. It returns the volunteers' rows in that order
+// (Minutes the minutes served) and the buildings, each naming its rows.
+func volunteerRows(got map[string]models.RankMonth, months []string, names, buildingNames map[string]string) ([]models.RankRow, []models.RankGroup) {
+	byBuilding := map[string][]models.RankRow{}
+	for _, r := range mergeMonths(got, months) {
+		name, ok := names[r.ResidentID]
+		if !ok || r.Served <= 0 || r.BuildingID == "" {
+			continue
+		}
+		byBuilding[r.BuildingID] = append(byBuilding[r.BuildingID], models.RankRow{
+			ResidentID: r.ResidentID,
+			Name:       name,
+			BuildingID: r.BuildingID,
+			Minutes:    models.Minutes(r.Served),
+		})
+	}
+	groups := []models.RankGroup{}
+	for id, vs := range byBuilding {
+		g := models.RankGroup{BuildingID: id, Name: buildingNames[id], Count: len(vs)}
+		for _, v := range vs {
+			g.Minutes += int64(v.Minutes)
+		}
+		slices.SortFunc(vs, func(a, b models.RankRow) int {
+			if a.Minutes != b.Minutes {
+				return cmpDesc(int64(a.Minutes), int64(b.Minutes))
+			}
+			return strings.Compare(a.ResidentID, b.ResidentID)
+		})
+		groups = append(groups, g)
+	}
+	slices.SortFunc(groups, func(a, b models.RankGroup) int {
+		if a.Minutes != b.Minutes {
+			return cmpDesc(a.Minutes, b.Minutes)
+		}
+		return strings.Compare(a.BuildingID, b.BuildingID)
+	})
+	var rows []models.RankRow
+	for i := range groups {
+		groups[i].Start = len(rows)
+		for j, v := range byBuilding[groups[i].BuildingID] {
+			v.Rank = j + 1
+			rows = append(rows, v)
+		}
+	}
+	return rows, groups
+}
+
+// storeRankList writes the ranked rows (and, for the volunteer-hours
+// ranking, its buildings) of one stored ranking as a new generation when
+// they differ from the current one: pages first, into the slot the head
+// does not name, then the head.
+func (s *Service) storeRankList(ctx context.Context, communityID, period, list string, now time.Time, ranked []models.RankRow, groups []models.RankGroup) error {
 	head, err := s.store.RankHead(ctx, communityID, period, list)
 	found := err == nil
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
@@ -142,6 +224,7 @@ func (s *Service) storeRankList(ctx context.Context, communityID, period, list s
 		At:          now.UTC(),
 		Rows:        len(ranked),
 		Pages:       []models.RankHeadPage{},
+		Groups:      groups,
 	}
 	if found {
 		next.Slot = 1 - head.Slot
@@ -162,6 +245,9 @@ func (s *Service) storeRankList(ctx context.Context, communityID, period, list s
 		pages = append(pages, p)
 		next.Pages = append(next.Pages, models.RankHeadPage{Digest: p.Digest, First: rankCursor(rs[0])})
 		fmt.Fprintln(whole, p.Digest)
+	}
+	for _, g := range groups {
+		fmt.Fprintf(whole, "%s|%s|%d|%d|%d\n", g.BuildingID, g.Name, g.Minutes, g.Start, g.Count)
 	}
 	next.Digest = hex.EncodeToString(whole.Sum(nil)[:12])
 	if found && head.Digest == next.Digest {
@@ -328,4 +414,124 @@ func (s *Service) readRankPages(ctx context.Context, head models.RankHead, after
 		out.Next = rankCursor(out.Rows[len(out.Rows)-1])
 	}
 	return out, nil
+}
+
+// StoredVolunteerPage is the page of the stored volunteer-hours ranking of
+// community communityID and period after building after (nil for the
+// first page), at most limit buildings, each with its volunteers, whether
+// more buildings follow, and when the rankings were summed; ok is false
+// when none is stored that the last run keeps (the caller then sums the
+// months). It reads the state and the head, then the pages of the page's
+// buildings' rows, at the same time.
+func (s *Service) StoredVolunteerPage(ctx context.Context, communityID, period string, after *models.RankBuilding, limit int) (buildings []models.RankBuilding, more bool, at time.Time, ok bool, err error) {
+	c, err := s.store.Community(ctx, communityID)
+	if err != nil {
+		return nil, false, time.Time{}, false, err
+	}
+	var (
+		state models.RankState
+		head  models.RankHead
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		state, err = s.store.RankState(gctx, c.ID)
+		return err
+	})
+	g.Go(func() (err error) {
+		head, err = s.store.RankHead(gctx, c.ID, period, volunteerList)
+		return err
+	})
+	if err := g.Wait(); errors.Is(err, models.ErrNotFound) {
+		return nil, false, time.Time{}, false, nil
+	} else if err != nil {
+		return nil, false, time.Time{}, false, err
+	}
+	if !slices.Contains(pagedPeriods(state.At, c.Location()), period) {
+		return nil, false, time.Time{}, false, nil
+	}
+	for try := 0; ; try++ {
+		buildings, more, err := s.readVolunteerPages(ctx, head, after, limit)
+		if !errors.Is(err, errRankMoved) {
+			return buildings, more, state.At, err == nil, err
+		}
+		if try == 1 {
+			return nil, false, time.Time{}, false, nil
+		}
+		if head, err = s.store.RankHead(ctx, c.ID, period, volunteerList); errors.Is(err, models.ErrNotFound) {
+			return nil, false, time.Time{}, false, nil
+		} else if err != nil {
+			return nil, false, time.Time{}, false, err
+		}
+	}
+}
+
+// readVolunteerPages reads the buildings of head's generation after
+// building after, at most limit, with their volunteers, or errRankMoved
+// when a page is missing or not the one the head names.
+func (s *Service) readVolunteerPages(ctx context.Context, head models.RankHead, after *models.RankBuilding, limit int) ([]models.RankBuilding, bool, error) {
+	groups := head.Groups
+	if after != nil {
+		i := slices.IndexFunc(groups, func(g models.RankGroup) bool {
+			return g.Minutes < after.Minutes || (g.Minutes == after.Minutes && g.BuildingID > after.BuildingID)
+		})
+		if i < 0 {
+			i = len(groups)
+		}
+		groups = groups[i:]
+	}
+	more := len(groups) > limit
+	groups = groups[:min(limit, len(groups))]
+	out := []models.RankBuilding{}
+	if len(groups) == 0 {
+		return out, false, nil
+	}
+	from := groups[0].Start
+	last := groups[len(groups)-1]
+	to := last.Start + last.Count // rows [from, to)
+	rows := map[int]models.RankRow{}
+	if to > from {
+		firstPage, lastPage := from/models.RankPageSize, (to-1)/models.RankPageSize
+		if lastPage >= len(head.Pages) {
+			return nil, false, errRankMoved
+		}
+		pages := make([]models.RankPage, lastPage-firstPage+1)
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(rankLookups)
+		for i := range pages {
+			g.Go(func() error {
+				n := firstPage + i
+				p, err := s.store.RankPage(gctx, head.CommunityID, head.Period, head.List, head.Slot, n, false)
+				if errors.Is(err, models.ErrNotFound) || (err == nil && p.Digest != head.Pages[n].Digest) {
+					return errRankMoved
+				}
+				pages[i] = p
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, false, err
+		}
+		for i, p := range pages {
+			for j, r := range p.Rows {
+				rows[(firstPage+i)*models.RankPageSize+j] = r
+			}
+		}
+	}
+	for _, grp := range groups {
+		b := models.RankBuilding{
+			BuildingID: grp.BuildingID,
+			Name:       grp.Name,
+			Minutes:    grp.Minutes,
+			Volunteers: make([]models.RankRow, 0, grp.Count),
+		}
+		for k := grp.Start; k < grp.Start+grp.Count; k++ {
+			r, ok := rows[k]
+			if !ok || r.BuildingID != grp.BuildingID {
+				return nil, false, errRankMoved
+			}
+			b.Volunteers = append(b.Volunteers, r)
+		}
+		out = append(out, b)
+	}
+	return out, more, nil
 }

@@ -94,6 +94,30 @@ type RankHead struct {
 	At          time.Time
 	Rows        int
 	Pages       []RankHeadPage
+	// Groups are the buildings of the volunteer-hours ranking (List
+	// "volunteers"), in ranking order, each with where its rows start in
+	// the pages; empty for a points ranking.
+	Groups []RankGroup
+}
+
+// RankGroup is one building of a stored volunteer-hours ranking: its
+// name and minutes, and its volunteers' rows: Count rows from row Start
+// of the ranking's pages.
+type RankGroup struct {
+	BuildingID string
+	Name       string
+	Minutes    int64
+	Start      int
+	Count      int
+}
+
+// RankBuilding is one building of a volunteer-hours ranking with its
+// volunteers in order (Minutes their minutes, Name masked).
+type RankBuilding struct {
+	BuildingID string
+	Name       string
+	Minutes    int64
+	Volunteers []RankRow
 }
 
 // RankHeadPage is what a head says of one of its pages: the digest of its

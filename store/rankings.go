@@ -258,6 +258,16 @@ type rankHeadDoc struct {
 	At        time.Time         `bson:"at"`
 	Rows      int               `bson:"rows"`
 	Pages     []rankHeadPageDoc `bson:"pages"`
+	Groups    []rankGroupDoc    `bson:"groups,omitempty"`
+}
+
+// rankGroupDoc is one building of a stored volunteer-hours ranking.
+type rankGroupDoc struct {
+	Building string `bson:"b"`
+	Name     string `bson:"n"`
+	Minutes  int64  `bson:"m"`
+	Start    int    `bson:"s"`
+	Count    int    `bson:"c"`
 }
 
 // rankPageRowDoc is one row of a stored ranking page.
@@ -310,6 +320,15 @@ func (s *Store) RankHead(ctx context.Context, communityID, period, list string) 
 	for _, p := range d.Pages {
 		h.Pages = append(h.Pages, models.RankHeadPage{Digest: p.Digest, First: p.First})
 	}
+	for _, g := range d.Groups {
+		h.Groups = append(h.Groups, models.RankGroup{
+			BuildingID: g.Building,
+			Name:       g.Name,
+			Minutes:    g.Minutes,
+			Start:      g.Start,
+			Count:      g.Count,
+		})
+	}
 	return h, nil
 }
 
@@ -331,6 +350,15 @@ func (s *Store) SaveRankHead(ctx context.Context, h models.RankHead) error {
 	}
 	for _, p := range h.Pages {
 		d.Pages = append(d.Pages, rankHeadPageDoc{Digest: p.Digest, First: p.First})
+	}
+	for _, g := range h.Groups {
+		d.Groups = append(d.Groups, rankGroupDoc{
+			Building: g.BuildingID,
+			Name:     g.Name,
+			Minutes:  g.Minutes,
+			Start:    g.Start,
+			Count:    g.Count,
+		})
 	}
 	return s.replaceByID(ctx, colRankPages, id, d, true)
 }
