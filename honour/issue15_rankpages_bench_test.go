@@ -21,11 +21,12 @@ import (
 // points in every month of 2026: read from the stored pages ("after") and
 // summed from the month summaries as before them ("before"), for this
 // month, the year, the year of one building and the third page of the
-// month, by one client and by eight at once (p50 and p99 of a page, ms).
+// month (before: the month and the year only; the other two read the same
+// months), by one client and by eight at once (p50 and p99 of a page, ms).
 // It prints figures and asserts no time (docs/PERFORMANCE.md, "Rankings
 // summary (issue 15)"):
 //
-//	go test -run '^$' -bench Issue15_RankingsPage -benchtime 40x ./honour/
+//	go test -run '^$' -bench Issue15_RankingsPage -benchtime 16x -timeout 90m ./honour/
 func BenchmarkIssue15_RankingsPage(b *testing.B) {
 	now := time.Date(2026, 12, 15, 4, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
@@ -133,6 +134,9 @@ func BenchmarkIssue15_RankingsPage(b *testing.B) {
 		hs   *honour.Service
 	}{{"before", before}, {"after", after}} {
 		for _, q := range queries {
+			if side.name == "before" && (q.name == "year-building" || q.name == "month-page3") {
+				continue // the same month reads as the year's and the month's first page
+			}
 			for _, clients := range []int{1, 8} {
 				b.Run(fmt.Sprintf("%s/%s/clients=%d", side.name, q.name, clients), func(b *testing.B) {
 					var (
