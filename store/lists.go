@@ -456,6 +456,9 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 	if err := s.listActivitiesStoredBefore(ctx); err != nil {
 		return err
 	}
+	if err := s.listStatementsStoredBefore(ctx); err != nil {
+		return err
+	}
 	kinds := bson.A{}
 	for k := range adjustmentKinds {
 		kinds = append(kinds, string(k))
