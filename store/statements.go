@@ -280,7 +280,7 @@ type lineDoc struct {
 	Statement  string      `bson:"statement"`
 	Adjustment bool        `bson:"adjustment"`
 	Event      string      `bson:"event"`
-	Fields     eventFields `bson:",inline"` // the driver skips unexported embedded structs
+	Fields     eventFields `bson:",inline"`         // the driver skips unexported embedded structs
 	Slots      []slotRef   `bson:"slots,omitempty"` // its place on its statement's list of lines
 }
 
