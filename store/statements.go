@@ -320,8 +320,9 @@ func lineList(statementID string) string { return "sl:" + statementID }
 // and names it, all of them in one ordered insert (on the embedded store
 // one transaction: a batch costs one commit, as before the lists). The
 // insert stops at a line already written (its new slot then names nothing
-// and is skipped by readers) or at a slot another run of the statement
-// took (the rest move on to the next numbers), and goes on from there.
+// and is skipped by readers, and the rest of the batch is looked up
+// first) or at a slot another run of the statement took (the rest move on
+// to the next numbers), and goes on from there.
 // resumed says another run of the statement began before this one: its
 // lines are looked up first, by id, so a resumed run does not stop at each
 // of them.
@@ -391,6 +392,25 @@ func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.Statemen
 		case failed%2 == 1: // the line: written before
 			taken = append(taken, todo[failed/2])
 			todo = todo[failed/2+1:]
+			// Another run is writing these lines (or wrote them): the
+			// rest are looked up first, so each does not stop an insert.
+			rest := make([]models.StatementLine, len(todo))
+			for k, i := range todo {
+				rest[k] = lines[i]
+			}
+			docs := make([]*lineDoc, len(todo))
+			if err := s.findLines(ctx, rest, docs); err != nil {
+				return nil, err
+			}
+			left := todo[:0:0]
+			for k, i := range todo {
+				if docs[k] != nil {
+					written[i] = docs[k]
+				} else {
+					left = append(left, i)
+				}
+			}
+			todo = left
 		default: // the slot: another run of the statement took it
 			sl := slots[failed/2]
 			s.heads.raise(sl.List, sl.N)

@@ -108,8 +108,8 @@ func TestIssue15_Statements_LineSlotWithoutItsLineIsSkippedAndTheRepeatListedOnc
 		}
 	}
 	// The repeats, in another process that never saw the slots: one not
-	// told it resumes (each stored line stops its insert), then one that
-	// is, over every line.
+	// told it resumes (the first stored line stops its insert, the rest are
+	// looked up), then one that is, over every line.
 	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
 	if err != nil {
 		t.Fatal(err)
