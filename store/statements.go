@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -53,9 +54,10 @@ func (d statementDoc) model() (models.Statement, error) {
 	}, nil
 }
 
-// statementLists are the lists statement st is on, newest first
-// (docs/PERFORMANCE.md, "Lists"): its community's, its partner's in the
-// community, and its month's in the community.
+// statementLists are the lists, read newest first (docs/PERFORMANCE.md,
+// "Lists"), that partnerID's statement of month in communityID is on: the
+// community's, the partner's in the community, and the month's in the
+// community.
 func statementLists(communityID, partnerID, month string) []string {
 	return []string{
 		"stc:" + communityID,
@@ -349,6 +351,11 @@ func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.Statemen
 		}
 	}
 	var taken []int // lines whose insert found them written
+	// The writers of one list in this process take turns (the embedded
+	// store writes one at a time anyway), so they do not collide on a
+	// slot number; a collision is then another process's.
+	unlock := s.lockLineLists(lines)
+	defer unlock()
 	for len(todo) > 0 {
 		slots := make([]slotRef, len(todo))
 		batch := make([]any, 0, 2*len(todo))
@@ -378,12 +385,7 @@ func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.Statemen
 		if err != nil {
 			stored = max(failed, 0)
 		}
-		for _, sl := range slots[:(stored+1)/2] { // slot k is batch[2k]
-			s.heads.raise(sl.List, sl.N)
-			if sl.N%listHintEvery == 0 {
-				s.saveListHint(ctx, sl.List, sl.N)
-			}
-		}
+		s.raiseLineHeads(ctx, slots[:(stored+1)/2]) // slot k is batch[2k]
 		switch {
 		case err == nil:
 			todo = nil
@@ -448,6 +450,62 @@ func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.Statemen
 		}
 	}
 	return out, nil
+}
+
+// lineListLocks holds a mutex per store and list of lines
+// (lineListKey), taken by ClaimStatementLines.
+var lineListLocks sync.Map
+
+// lineListKey names one list of lines of one store.
+type lineListKey struct {
+	store *Store
+	list  string
+}
+
+// lockLineLists locks the lists of lines (in order, so two callers never
+// wait on each other's) and returns the unlock.
+func (s *Store) lockLineLists(lines []models.StatementLine) func() {
+	var lists []string
+	for _, l := range lines {
+		if list := lineList(l.StatementID); !slices.Contains(lists, list) {
+			lists = append(lists, list)
+		}
+	}
+	slices.Sort(lists)
+	held := make([]*sync.Mutex, 0, len(lists))
+	for _, list := range lists {
+		m, _ := lineListLocks.LoadOrStore(lineListKey{store: s, list: list}, new(sync.Mutex))
+		mu := m.(*sync.Mutex)
+		mu.Lock()
+		held = append(held, mu)
+	}
+	return func() {
+		for _, mu := range held {
+			mu.Unlock()
+		}
+	}
+}
+
+// raiseLineHeads records that the slots were stored: each list's head is
+// raised to its highest, and its hint saved once for the batch when the
+// batch passed a multiple of listHintEvery (one write a batch, not one
+// every listHintEvery lines).
+func (s *Store) raiseLineHeads(ctx context.Context, stored []slotRef) {
+	type span struct{ low, high int64 }
+	spans := map[string]span{}
+	for _, sl := range stored {
+		sp, ok := spans[sl.List]
+		if !ok {
+			sp = span{low: sl.N, high: sl.N}
+		}
+		spans[sl.List] = span{low: min(sp.low, sl.N), high: max(sp.high, sl.N)}
+	}
+	for list, sp := range spans {
+		s.heads.raise(list, sp.high)
+		if sp.high/listHintEvery > (sp.low-1)/listHintEvery {
+			s.saveListHint(ctx, list, sp.high)
+		}
+	}
 }
 
 // findLines looks each of lines up by id, eight at a time, and sets

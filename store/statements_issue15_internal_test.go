@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -321,5 +322,74 @@ func TestIssue15_Statements_ListsByCommunityPartnerAndMonthNewestFirst(t *testin
 	}
 	if _, _, err := s.Statements(ctx, "c1", "p1", "2026-03", "5", 5); !errors.Is(err, models.ErrBadCursor) {
 		t.Errorf("a cursor on a partner's month: %v; want ErrBadCursor", err)
+	}
+}
+
+// Two processes settling one statement at once (each with two writers;
+// the job's lease normally keeps them apart) take slots of one list:
+// a slot taken by the other process moves the insert on, a line the other
+// wrote stops it and the rest of its batch is looked up. Every line stands
+// in every run and is listed once, at every page size.
+func TestIssue15_Statements_RacingClaimsInTwoProcessesListEachLineOnce(t *testing.T) {
+	t.Parallel()
+	s := listsStore(t)
+	ctx := context.Background()
+	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	at := time.Date(2026, 10, 3, 2, 0, 0, 0, time.UTC)
+	const id = "settle:shop1:2026-10"
+	var lines []models.StatementLine
+	for n := range 240 {
+		lines = append(lines, testLine(id, n, at))
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	const writers = 4
+	stood := make([]int, writers)
+	errs := make([]error, writers)
+	for w := range writers {
+		proc := s
+		if w%2 == 1 {
+			proc = other
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			// Each writer claims every line, in batches of 40, from its
+			// own starting batch round.
+			for b := range 6 {
+				k := (b + w) % 6
+				got, err := proc.ClaimStatementLines(ctx, lines[k*40:(k+1)*40], w >= 2)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				stood[w] += len(got)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for w := range writers {
+		if errs[w] != nil {
+			t.Fatalf("writer %d: %v", w, errs[w])
+		}
+		if stood[w] != len(lines) {
+			t.Fatalf("writer %d stands with %d lines; want %d", w, stood[w], len(lines))
+		}
+	}
+	for _, limit := range []int{1, 7, 40, 239, 500} {
+		ids := walkLines(ctx, t, s, id, limit)
+		seen := map[string]int{}
+		for _, l := range ids {
+			seen[l]++
+		}
+		if len(ids) != len(lines) || len(seen) != len(lines) {
+			t.Fatalf("pages of %d read %d lines (%d distinct); want %d once each", limit, len(ids), len(seen), len(lines))
+		}
 	}
 }
