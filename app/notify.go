@@ -12,6 +12,7 @@ import (
 
 	"github.com/linli-community/linli/accounts"
 	"github.com/linli-community/linli/auth"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/inbox"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/models"
@@ -173,34 +174,22 @@ func (r expiryRules) ExpiryRules(ctx context.Context, communityID string) (*time
 // them). A failure to notify is logged and changes nothing else.
 func (s *system) notifyJobFailed(ctx context.Context, job, period string) {
 	event := job + ":" + period
-	err := func() error {
-		for after := ""; ; {
-			cs, err := s.store.Communities(ctx, after, 100)
-			if err != nil || len(cs) == 0 {
-				return err
+	err := community.Each(ctx, s.store, func(c models.Community) error {
+		return s.store.EachResident(ctx, c.ID, func(r models.Resident) error {
+			if !slices.Contains(r.Roles, models.RoleStaff) && !slices.Contains(r.Roles, models.RoleAdmin) {
+				return nil
 			}
-			for _, c := range cs {
-				err := s.store.EachResident(ctx, c.ID, func(r models.Resident) error {
-					if !slices.Contains(r.Roles, models.RoleStaff) && !slices.Contains(r.Roles, models.RoleAdmin) {
-						return nil
-					}
-					_, err := s.inbox.Notify(ctx, models.Notice{
-						Kind:        models.NoticeJobFailed,
-						EventID:     event,
-						Recipient:   r.ID,
-						CommunityID: c.ID,
-						Args:        map[string]string{"job": job, "period": period},
-						Link:        "/console/jobs",
-					})
-					return err
-				})
-				if err != nil {
-					return err
-				}
-			}
-			after = cs[len(cs)-1].ID
-		}
-	}()
+			_, err := s.inbox.Notify(ctx, models.Notice{
+				Kind:        models.NoticeJobFailed,
+				EventID:     event,
+				Recipient:   r.ID,
+				CommunityID: c.ID,
+				Args:        map[string]string{"job": job, "period": period},
+				Link:        "/console/jobs",
+			})
+			return err
+		})
+	})
 	if err != nil {
 		s.log.Error("notify job failed", "job", job, "period", period, "err", err)
 	}
@@ -255,64 +244,56 @@ const sweepBatch = 200
 // many notices it queued.
 func (w awardNoticeSweep) SweepAwardNotices(ctx context.Context) (int, error) {
 	st, queued := w.sys.store, 0
-	for after := ""; ; {
-		cs, err := st.Communities(ctx, after, 100)
-		if err != nil || len(cs) == 0 {
-			return queued, err
+	err := community.Each(ctx, st, func(c models.Community) error {
+		name := "award-notices:" + c.ID
+		pos, ran, err := st.SweepPosition(ctx, name)
+		if err != nil {
+			return err
 		}
-		for _, c := range cs {
-			name := "award-notices:" + c.ID
-			pos, ran, err := st.SweepPosition(ctx, name)
+		if !ran {
+			// The first run starts at the list's end: the awards
+			// before it were told by the version that wrote the
+			// notification in the request, and a store's history
+			// must not be told again.
+			head, err := st.AdjustmentsHead(ctx, c.ID)
 			if err != nil {
-				return queued, err
+				return err
 			}
-			if !ran {
-				// The first run starts at the list's end: the awards
-				// before it were told by the version that wrote the
-				// notification in the request, and a store's history
-				// must not be told again.
-				head, err := st.AdjustmentsHead(ctx, c.ID)
-				if err != nil {
-					return queued, err
-				}
-				if err := st.SetSweepPosition(ctx, name, head); err != nil {
-					return queued, err
-				}
-				continue
+			return st.SetSweepPosition(ctx, name, head)
+		}
+		for {
+			entries, last, err := st.AdjustmentsSince(ctx, c.ID, pos, sweepBatch)
+			if err != nil {
+				return err
 			}
-			for {
-				entries, last, err := st.AdjustmentsSince(ctx, c.ID, pos, sweepBatch)
-				if err != nil {
-					return queued, err
+			for _, e := range entries {
+				notice, ok := accounts.AwardNotice(e)
+				if !ok {
+					continue
 				}
-				for _, e := range entries {
-					notice, ok := accounts.AwardNotice(e)
-					if !ok {
-						continue
-					}
-					_, _, err := st.Notification(ctx, models.NotificationID(notice.Kind, notice.EventID, notice.Recipient))
-					if err == nil {
-						continue
-					}
-					if !errors.Is(err, models.ErrNotFound) {
-						return queued, err
-					}
-					if err := w.sys.inbox.QueueAt(ctx, notice, e.At); err != nil {
-						return queued, err
-					}
-					queued++
+				_, _, err := st.Notification(ctx, models.NotificationID(notice.Kind, notice.EventID, notice.Recipient))
+				if err == nil {
+					continue
 				}
-				if last == pos {
-					break
+				if !errors.Is(err, models.ErrNotFound) {
+					return err
 				}
-				pos = last
-				if err := st.SetSweepPosition(ctx, name, pos); err != nil {
-					return queued, err
+				if err := w.sys.inbox.QueueAt(ctx, notice, e.At); err != nil {
+					return err
 				}
+				queued++
+			}
+			if last == pos {
+				break
+			}
+			pos = last
+			if err := st.SetSweepPosition(ctx, name, pos); err != nil {
+				return err
 			}
 		}
-		after = cs[len(cs)-1].ID
-	}
+		return nil
+	})
+	return queued, err
 }
 
 // reminderJob is the reminders as the points-reminders job calls them.

@@ -64,20 +64,7 @@ func TestIssue16_3_MoreEventsNotifyOnceUnder32Repeats(t *testing.T) {
 
 	// A nomination by 32 requests at once (8 keys): its notice period starts
 	// with it, told once.
-	nomination := map[string]string{"resident_id": sonID, "category": "诚信", "reason": "拾金不昧"}
-	nominated := make([]reply, 32)
-	atOnce(32, func(i int) {
-		nominated[i] = w.call("POST", "/api/v1/honour/nominations", staff, nomination, "Idempotency-Key", fmt.Sprintf("more-nominate-%02d", i%8))
-	})
-	entry := ""
-	for _, r := range nominated {
-		if r.Status == 201 {
-			entry = jsonField(t, r, "id")
-		}
-	}
-	if entry == "" {
-		t.Fatalf("no nomination: %d %s", nominated[0].Status, nominated[0].Body)
-	}
+	entry := w.nominateAtOnce(staff, sonID, "more-nominate", 8)
 	if n := w.notices(sonID, models.NoticeNoticeStarted, entry+":notice"); n != 1 {
 		t.Errorf("notice started: %d notifications, want 1", n)
 	}

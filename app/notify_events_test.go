@@ -31,6 +31,28 @@ func (w *world) notices(recipient string, kind models.NoticeKind, event string) 
 	}
 }
 
+// nominateAtOnce has staff nominate resident by 32 requests at once,
+// spread over keys Idempotency-Keys named after prefix, and returns the
+// entry's id.
+func (w *world) nominateAtOnce(staff, resident, prefix string, keys int) string {
+	w.t.Helper()
+	nomination := map[string]string{"resident_id": resident, "category": "诚信", "reason": "拾金不昧"}
+	nominated := make([]reply, 32)
+	atOnce(32, func(i int) {
+		nominated[i] = w.call("POST", "/api/v1/honour/nominations", staff, nomination, "Idempotency-Key", fmt.Sprintf("%s-%02d", prefix, i%keys))
+	})
+	entry := ""
+	for _, r := range nominated {
+		if r.Status == 201 {
+			entry = jsonField(w.t, r, "id")
+		}
+	}
+	if entry == "" {
+		w.t.Fatalf("no nomination: %d %s", nominated[0].Status, nominated[0].Body)
+	}
+	return entry
+}
+
 // TestIssue16_3_EachEventNotifiesOnceUnder32Repeats: hours approved and
 // rejected, a redemption fulfilled at the counter, a nomination, an
 // objection and a statement ready each write exactly one notification to
@@ -153,20 +175,7 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 		t.Errorf("redemption expired: %d notifications, want 1", n)
 	}
 
-	nomination := map[string]string{"resident_id": sonID, "category": "诚信", "reason": "拾金不昧"}
-	nominated := make([]reply, 32)
-	atOnce(32, func(i int) {
-		nominated[i] = w.call("POST", "/api/v1/honour/nominations", staff, nomination, "Idempotency-Key", fmt.Sprintf("nominate-%02d", i%4))
-	})
-	entry := ""
-	for _, r := range nominated {
-		if r.Status == 201 {
-			entry = jsonField(t, r, "id")
-		}
-	}
-	if entry == "" {
-		t.Fatalf("no nomination: %d %s", nominated[0].Status, nominated[0].Body)
-	}
+	entry := w.nominateAtOnce(staff, sonID, "nominate", 4)
 	if n := w.notices(sonID, models.NoticeNominated, entry); n != 1 {
 		t.Errorf("nominated: %d notifications, want 1", n)
 	}

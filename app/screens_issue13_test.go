@@ -93,37 +93,10 @@ func TestScreensIssue13_2_CertificateCountsServiceOlderThanTenYears(t *testing.T
 	clock.back(11, 0)
 	staff := w.login(phoneStaffA)
 	then := clock.now().UTC()
-	r := w.call("POST", "/api/v1/activities", staff, map[string]any{
-		"title":        "助老探访",
-		"category":     "助老",
-		"place":        "活动室",
-		"start":        then.Add(-3 * time.Hour),
-		"end":          then.Add(time.Hour),
-		"capacity":     5,
-		"max_minutes":  150,
-		"self_checkin": true,
-	})
-	if r.Status != 201 {
-		t.Fatalf("create activity: %d %s", r.Status, r.Body)
-	}
-	var a struct{ ID string }
-	r.decode(t, &a)
-	if r := w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", staff, map[string]any{
-		"resident_id": elder,
-		"action":      "checkin",
-		"at":          then.Add(-3 * time.Hour),
-	}); r.Status != 201 {
-		t.Fatalf("check in: %d %s", r.Status, r.Body)
-	}
-	r = w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", staff, map[string]any{"resident_id": elder, "action": "checkout"})
-	if r.Status != 201 {
-		t.Fatalf("check out: %d %s", r.Status, r.Body)
-	}
-	var att struct{ Record struct{ ID string } }
-	r.decode(t, &att)
+	record := attendedRecord(w, staff, elder, then)
 	clock.present()
 	before := screenHours(w, elder)
-	if r := w.call("POST", "/api/v1/service-records/"+att.Record.ID+"/approve", w.login(phoneStaffA), map[string]any{}, "Idempotency-Key", "approve-old-1"); r.Status != 200 {
+	if r := w.call("POST", "/api/v1/service-records/"+record+"/approve", w.login(phoneStaffA), map[string]any{}, "Idempotency-Key", "approve-old-1"); r.Status != 200 {
 		t.Fatalf("approve: %d %s", r.Status, r.Body)
 	}
 	credited := screenHours(w, elder) - before

@@ -367,6 +367,42 @@ func screenHours(w *world, residentID string) int64 {
 	return b.Amount
 }
 
+// attendedRecord has staff create an activity that begins three hours
+// before at, check the resident in at its start and out now, and returns
+// the id of the service record the check-out claimed (pending approval).
+func attendedRecord(w *world, staff, resident string, at time.Time) string {
+	w.t.Helper()
+	r := w.call("POST", "/api/v1/activities", staff, map[string]any{
+		"title":        "助老探访",
+		"category":     "助老",
+		"place":        "活动室",
+		"start":        at.Add(-3 * time.Hour),
+		"end":          at.Add(time.Hour),
+		"capacity":     5,
+		"max_minutes":  150,
+		"self_checkin": true,
+	})
+	if r.Status != 201 {
+		w.t.Fatalf("create activity: %d %s", r.Status, r.Body)
+	}
+	var a struct{ ID string }
+	r.decode(w.t, &a)
+	if r := w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", staff, map[string]any{
+		"resident_id": resident,
+		"action":      "checkin",
+		"at":          at.Add(-3 * time.Hour),
+	}); r.Status != 201 {
+		w.t.Fatalf("check in: %d %s", r.Status, r.Body)
+	}
+	r = w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", staff, map[string]any{"resident_id": resident, "action": "checkout"})
+	if r.Status != 201 {
+		w.t.Fatalf("check out: %d %s", r.Status, r.Body)
+	}
+	var att struct{ Record struct{ ID string } }
+	r.decode(w.t, &att)
+	return att.Record.ID
+}
+
 // hoursZh is minutes as the screens write them in Chinese (2小时30分).
 func hoursZh(n int64) string {
 	h, m := n/60, n%60
@@ -434,36 +470,9 @@ func TestScreensCertificateTotalIsTheHoursLedger(t *testing.T) {
 	elder := w.ids[phoneElderA]
 	staff := w.login(phoneStaffA)
 	now := time.Now().UTC()
-	r := w.call("POST", "/api/v1/activities", staff, map[string]any{
-		"title":        "助老探访",
-		"category":     "助老",
-		"place":        "活动室",
-		"start":        now.Add(-3 * time.Hour),
-		"end":          now.Add(time.Hour),
-		"capacity":     5,
-		"max_minutes":  150,
-		"self_checkin": true,
-	})
-	if r.Status != 201 {
-		t.Fatalf("create activity: %d %s", r.Status, r.Body)
-	}
-	var a struct{ ID string }
-	r.decode(t, &a)
-	if r := w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", staff, map[string]any{
-		"resident_id": elder,
-		"action":      "checkin",
-		"at":          now.Add(-3 * time.Hour),
-	}); r.Status != 201 {
-		t.Fatalf("check in: %d %s", r.Status, r.Body)
-	}
-	r = w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", staff, map[string]any{"resident_id": elder, "action": "checkout"})
-	if r.Status != 201 {
-		t.Fatalf("check out: %d %s", r.Status, r.Body)
-	}
-	var att struct{ Record struct{ ID string } }
-	r.decode(t, &att)
+	record := attendedRecord(w, staff, elder, now)
 	before := screenHours(w, elder)
-	if r := w.call("POST", "/api/v1/service-records/"+att.Record.ID+"/approve", staff, map[string]any{}, "Idempotency-Key", "approve-cert-1"); r.Status != 200 {
+	if r := w.call("POST", "/api/v1/service-records/"+record+"/approve", staff, map[string]any{}, "Idempotency-Key", "approve-cert-1"); r.Status != 200 {
 		t.Fatalf("approve: %d %s", r.Status, r.Body)
 	}
 	credited := screenHours(w, elder) - before

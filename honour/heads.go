@@ -472,31 +472,28 @@ func daysServed(t models.HeadTerm, m models.Month, loc *time.Location) (served, 
 // before its cached status: settledDuty mends the cache, and the passes
 // read the event.
 func (s *Service) PayAllowances(ctx context.Context, m models.Month) (paid, skipped int, err error) {
-	communities, err := s.store.Communities(ctx, "", 0)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, c := range communities {
+	err = community.Each(ctx, s.store, func(c models.Community) error {
 		prev := m.Previous()
 		if _, _, err := s.event(ctx, models.HonourEvent{ID: once.AllowanceClosed(c.ID, prev), CommunityID: c.ID,
 			Subject: prev.String(), Kind: "allowance_closed", By: "system", At: s.stamp()}); err != nil {
-			return paid, skipped, err
+			return err
 		}
 		// A run for a month closed already (a re-run of an old month) only
 		// pays what the per-duty records name; it claims nothing.
 		closed, err := s.allowanceClosed(ctx, c.ID, m)
 		if err != nil {
-			return paid, skipped, err
+			return err
 		}
 		for _, month := range []models.Month{prev, m} {
 			p, k, err := s.payMonth(ctx, c, month, !closed)
 			paid, skipped = paid+p, skipped+k
 			if err != nil {
-				return paid, skipped, err
+				return err
 			}
 		}
-	}
-	return paid, skipped, nil
+		return nil
+	})
+	return paid, skipped, err
 }
 
 // allowanceClosed reports whether month m's allowances are closed.

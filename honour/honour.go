@@ -856,35 +856,28 @@ func (s *Service) openEntries(ctx context.Context, view models.HonourList, statu
 		floorAt = now
 	}
 	var out []models.HonourEntry
-	after := ""
-	for {
-		communities, err := s.store.Communities(ctx, after, pageSize)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range communities {
-			cursor := ""
-			for {
-				page, next, err := s.store.HonourEntriesPage(ctx, c.ID, view, cursor, pageSize, floorAt)
-				if err != nil {
-					return nil, err
-				}
-				for _, e := range page {
-					if e.Status == status {
-						out = append(out, e)
-					}
-				}
-				if next == "" {
-					break
-				}
-				cursor = next
+	err := community.Each(ctx, s.store, func(c models.Community) error {
+		cursor := ""
+		for {
+			page, next, err := s.store.HonourEntriesPage(ctx, c.ID, view, cursor, pageSize, floorAt)
+			if err != nil {
+				return err
 			}
+			for _, e := range page {
+				if e.Status == status {
+					out = append(out, e)
+				}
+			}
+			if next == "" {
+				return nil
+			}
+			cursor = next
 		}
-		if len(communities) < pageSize {
-			return out, nil
-		}
-		after = communities[len(communities)-1].ID
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // nominees are the residents a listing credits: the resident, or every

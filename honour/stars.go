@@ -27,18 +27,15 @@ func yearWindow(year int, loc *time.Location) (time.Time, time.Time) {
 // level already recorded (perhaps lowered since) is kept, so a re-run
 // changes nothing and pays nothing twice.
 func (s *Service) RecordStars(ctx context.Context, year int) (recorded, bonuses int, err error) {
-	communities, err := s.store.Communities(ctx, "", 0)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, c := range communities {
+	err = community.Each(ctx, s.store, func(c models.Community) error {
 		r, b, err := s.recordCommunityStars(ctx, c, year)
 		recorded, bonuses = recorded+r, bonuses+b
 		if err != nil {
-			return recorded, bonuses, fmt.Errorf("stars %s: %w", c.ID, err)
+			return fmt.Errorf("stars %s: %w", c.ID, err)
 		}
-	}
-	return recorded, bonuses, nil
+		return nil
+	})
+	return recorded, bonuses, err
 }
 
 // netEntries streams a community's ledger entries of [from, to) to fn with

@@ -540,25 +540,19 @@ func (t *Service) AidDone(ctx context.Context, p models.Principal, id string) (m
 // CancelAid cancels a post before the help is done, by either side; the
 // hold is given back.
 func (t *Service) CancelAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error) {
-	reason, err := models.CleanReason(reason)
-	if err != nil {
-		return models.MutualAid{}, err
-	}
-	a, err := t.loadVisible(ctx, p, id)
-	if err != nil {
-		return models.MutualAid{}, err
-	}
-	if p.ResidentID != a.RequesterID && p.ResidentID != a.HelperID {
-		return models.MutualAid{}, models.ErrForbidden
-	}
-	a, err = t.decideAid(ctx, a, models.AidStep{Kind: models.AidStepCancel, Actor: p.ResidentID, Reason: reason})
-	return t.answer(ctx, p, a, err)
+	return t.partyStep(ctx, p, id, reason, models.AidStepCancel)
 }
 
 // DisputeAid sends a post to staff: a party says the help did not happen
 // as agreed. Nothing is paid until staff rule; a dispute that comes after
 // the confirmation is refused.
 func (t *Service) DisputeAid(ctx context.Context, p models.Principal, id, reason string) (models.MutualAid, error) {
+	return t.partyStep(ctx, p, id, reason, models.AidStepDispute)
+}
+
+// partyStep takes step kind, with its reason, on post id for one of its
+// two parties (the requester or the helper); anyone else is refused.
+func (t *Service) partyStep(ctx context.Context, p models.Principal, id, reason string, kind models.AidStepKind) (models.MutualAid, error) {
 	reason, err := models.CleanReason(reason)
 	if err != nil {
 		return models.MutualAid{}, err
@@ -570,7 +564,7 @@ func (t *Service) DisputeAid(ctx context.Context, p models.Principal, id, reason
 	if p.ResidentID != a.RequesterID && p.ResidentID != a.HelperID {
 		return models.MutualAid{}, models.ErrForbidden
 	}
-	a, err = t.decideAid(ctx, a, models.AidStep{Kind: models.AidStepDispute, Actor: p.ResidentID, Reason: reason})
+	a, err = t.decideAid(ctx, a, models.AidStep{Kind: kind, Actor: p.ResidentID, Reason: reason})
 	return t.answer(ctx, p, a, err)
 }
 

@@ -1105,7 +1105,7 @@ func (s *Service) Cancel(ctx context.Context, p models.Principal, id string) (mo
 // and then saves the time of the oldest still open, so a run costs the
 // redemptions of the open period, not every redemption ever made.
 func (s *Service) ExpireHolds(ctx context.Context, now time.Time) (expired int, err error) {
-	err = s.eachCommunity(ctx, func(c models.Community) error {
+	err = community.Each(ctx, s.store, func(c models.Community) error {
 		// Every open redemption is looked at, not only those due: a
 		// cancel or refund cut short by a crash after its mark is
 		// finished here (its units and points given back), not at the
@@ -1121,23 +1121,6 @@ func (s *Service) ExpireHolds(ctx context.Context, now time.Time) (expired int, 
 		return s.store.SaveOpenRedemptionsSince(ctx, c.ID, oldest)
 	})
 	return expired, err
-}
-
-// eachCommunity calls fn for every community, in id order.
-func (s *Service) eachCommunity(ctx context.Context, fn func(models.Community) error) error {
-	after := ""
-	for {
-		cs, err := s.store.Communities(ctx, after, 100)
-		if err != nil || len(cs) == 0 {
-			return err
-		}
-		for _, c := range cs {
-			if err := fn(c); err != nil {
-				return err
-			}
-		}
-		after = cs[len(cs)-1].ID
-	}
 }
 
 // openMargin is how far before a walk over the open redemptions the next

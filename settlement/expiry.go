@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
@@ -147,21 +148,12 @@ func (s *Service) eachEntry(ctx context.Context, acct models.Account, fn func(mo
 // refuseOpenMonth is a validation error if month m has not ended in some
 // community's time zone.
 func (s *Service) refuseOpenMonth(ctx context.Context, m models.Month) error {
-	for after := ""; ; {
-		cs, err := s.store.Communities(ctx, after, 100)
-		if err != nil {
-			return err
+	return community.Each(ctx, s.store, func(c models.Community) error {
+		if s.now().Before(m.End(c.Location())) {
+			return models.ErrValidation.Withf("%s 月份还没有结束，不能处理。", "month %s is not over yet", m)
 		}
-		if len(cs) == 0 {
-			return nil
-		}
-		for _, c := range cs {
-			if s.now().Before(m.End(c.Location())) {
-				return models.ErrValidation.Withf("%s 月份还没有结束，不能处理。", "month %s is not over yet", m)
-			}
-		}
-		after = cs[len(cs)-1].ID
-	}
+		return nil
+	})
 }
 
 // PointsExpiring is what the next monthly expiry run will take from one

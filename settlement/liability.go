@@ -101,20 +101,14 @@ func (s *Service) Liability(ctx context.Context, p models.Principal, month strin
 // and the next run goes on from there. It returns the communities summed.
 func (s *Service) SummariseLiability(ctx context.Context, now time.Time) (int, error) {
 	n := 0
-	after := ""
-	for {
-		cs, err := s.store.Communities(ctx, after, 100)
-		if err != nil || len(cs) == 0 {
-			return n, err
+	err := community.Each(ctx, s.store, func(c models.Community) error {
+		if _, err := s.summarise(ctx, c, now); err != nil {
+			return fmt.Errorf("liability summary of %s: %w", c.ID, err)
 		}
-		for _, c := range cs {
-			if _, err := s.summarise(ctx, c, now); err != nil {
-				return n, fmt.Errorf("liability summary of %s: %w", c.ID, err)
-			}
-			n++
-		}
-		after = cs[len(cs)-1].ID
-	}
+		n++
+		return nil
+	})
+	return n, err
 }
 
 // FirstLiabilitySummaries sums the liability of every community that has
@@ -125,26 +119,21 @@ func (s *Service) SummariseLiability(ctx context.Context, now time.Time) (int, e
 // sums on a request.
 func (s *Service) FirstLiabilitySummaries(ctx context.Context, now time.Time) (int, error) {
 	n := 0
-	for after := ""; ; {
-		cs, err := s.store.Communities(ctx, after, 100)
-		if err != nil || len(cs) == 0 {
-			return n, err
+	err := community.Each(ctx, s.store, func(c models.Community) error {
+		_, err := s.store.LiabilitySummary(ctx, c.ID)
+		if err == nil {
+			return nil
 		}
-		for _, c := range cs {
-			_, err := s.store.LiabilitySummary(ctx, c.ID)
-			if err == nil {
-				continue
-			}
-			if !errors.Is(err, models.ErrNotFound) {
-				return n, fmt.Errorf("liability summary of %s: %w", c.ID, err)
-			}
-			if _, err := s.summarise(ctx, c, now); err != nil {
-				return n, fmt.Errorf("liability summary of %s: %w", c.ID, err)
-			}
-			n++
+		if !errors.Is(err, models.ErrNotFound) {
+			return fmt.Errorf("liability summary of %s: %w", c.ID, err)
 		}
-		after = cs[len(cs)-1].ID
-	}
+		if _, err := s.summarise(ctx, c, now); err != nil {
+			return fmt.Errorf("liability summary of %s: %w", c.ID, err)
+		}
+		n++
+		return nil
+	})
+	return n, err
 }
 
 // summarise brings community c's liability summary up to date (see

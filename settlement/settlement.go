@@ -153,40 +153,42 @@ func (n SettleCounts) Map() map[string]int {
 // still be added to it.
 func (s *Service) SettleMonth(ctx context.Context, m models.Month) (SettleCounts, error) {
 	var n SettleCounts
-	for after := ""; ; {
-		cs, err := s.store.Communities(ctx, after, 100)
-		if err != nil {
-			return n, fmt.Errorf("settle: %w", err)
-		}
-		if len(cs) == 0 {
-			return n, nil
-		}
-		for _, c := range cs {
-			if s.now().Before(m.End(c.Location())) {
-				return n, models.ErrValidation.Withf("%s 月份还没有结束，不能处理。", "month %s is not over yet", m)
-			}
-			partners, err := s.store.Partners(ctx, c.ID, "", "", 0)
-			if err != nil {
-				return n, fmt.Errorf("settle: %w", err)
-			}
-			for _, p := range partners {
-				st, created, err := s.SettlePartner(ctx, c, p, m)
-				switch {
-				case err != nil:
-					return n, err
-				case st.ID == "":
-					n.Empty++
-				case created:
-					n.Statements++
-					n.Lines += st.Lines
-				default:
-					n.Existing++
-				}
-			}
-			n.Communities++
-		}
-		after = cs[len(cs)-1].ID
+	var stopped error // the error a community stopped the walk with
+	err := community.Each(ctx, s.store, func(c models.Community) error {
+		stopped = s.settleCommunity(ctx, c, m, &n)
+		return stopped
+	})
+	if err != nil && stopped == nil {
+		return n, fmt.Errorf("settle: %w", err) // listing the communities
 	}
+	return n, err
+}
+
+// settleCommunity is SettleMonth for community c, adding what it did to n.
+func (s *Service) settleCommunity(ctx context.Context, c models.Community, m models.Month, n *SettleCounts) error {
+	if s.now().Before(m.End(c.Location())) {
+		return models.ErrValidation.Withf("%s 月份还没有结束，不能处理。", "month %s is not over yet", m)
+	}
+	partners, err := s.store.Partners(ctx, c.ID, "", "", 0)
+	if err != nil {
+		return fmt.Errorf("settle: %w", err)
+	}
+	for _, p := range partners {
+		st, created, err := s.SettlePartner(ctx, c, p, m)
+		switch {
+		case err != nil:
+			return err
+		case st.ID == "":
+			n.Empty++
+		case created:
+			n.Statements++
+			n.Lines += st.Lines
+		default:
+			n.Existing++
+		}
+	}
+	n.Communities++
+	return nil
 }
 
 // lateMargin is how far before the end of an event's month its recording

@@ -598,32 +598,8 @@ func TestStatementExports(t *testing.T) {
 	}
 	id := models.StatementID("P1", oct2026)
 
-	var buf bytes.Buffer
-	if err := w.svc.Export(ctx, staffA(), id, settlement.ExportCSV, &buf); err != nil {
-		t.Fatal(err)
-	}
-	r := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\ufeff")))
-	r.FieldsPerRecord = -1
-	csvRows, err := r.ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkExportRows(t, "csv", csvRows, id)
-
-	buf.Reset()
-	if err := w.svc.Export(ctx, partnerLogin("A", "P1"), id, settlement.ExportXLSX, &buf); err != nil {
-		t.Fatal(err)
-	}
-	f, err := excelize.OpenReader(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	xlsxRows, err := f.GetRows(f.GetSheetName(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkExportRows(t, "xlsx", xlsxRows, id)
+	checkExportRows(t, "csv", w.exportRows(t, staffA(), id, settlement.ExportCSV), id)
+	checkExportRows(t, "xlsx", w.exportRows(t, partnerLogin("A", "P1"), id, settlement.ExportXLSX), id)
 }
 
 // Issue 19.9: every text cell of both exports is safe from being run as a
@@ -651,29 +627,8 @@ func TestIssue19_9_ExportsEscapeEveryTextCell(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := models.StatementID("PX", oct2026)
-	var buf bytes.Buffer
-	if err := w.svc.Export(ctx, staffA(), id, settlement.ExportCSV, &buf); err != nil {
-		t.Fatal(err)
-	}
-	r := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\ufeff")))
-	r.FieldsPerRecord = -1
-	csvRows, err := r.ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf.Reset()
-	if err := w.svc.Export(ctx, staffA(), id, settlement.ExportXLSX, &buf); err != nil {
-		t.Fatal(err)
-	}
-	f, err := excelize.OpenReader(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	xlsxRows, err := f.GetRows(f.GetSheetName(0))
-	if err != nil {
-		t.Fatal(err)
-	}
+	csvRows := w.exportRows(t, staffA(), id, settlement.ExportCSV)
+	xlsxRows := w.exportRows(t, staffA(), id, settlement.ExportXLSX)
 	number := regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 	for format, rows := range map[string][][]string{"csv": csvRows, "xlsx": xlsxRows} {
 		quoted := 0
@@ -695,6 +650,35 @@ func TestIssue19_9_ExportsEscapeEveryTextCell(t *testing.T) {
 			t.Errorf("%s: the partner's name quoted and the amounts as numbers are missing: %v", format, rows)
 		}
 	}
+}
+
+// exportRows is statement id exported for p in format, read back as rows
+// of cells (a CSV without its byte-order mark, an XLSX's first sheet).
+func (w *settlementWorld) exportRows(t *testing.T, p models.Principal, id string, format settlement.ExportFormat) [][]string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := w.svc.Export(ctx, p, id, format, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if format == settlement.ExportCSV {
+		r := csv.NewReader(strings.NewReader(strings.TrimPrefix(buf.String(), "\ufeff")))
+		r.FieldsPerRecord = -1
+		rows, err := r.ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	f, err := excelize.OpenReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := f.GetRows(f.GetSheetName(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }
 
 func checkExportRows(t *testing.T, format string, rows [][]string, id string) {

@@ -55,15 +55,7 @@ func (s *Store) Building(ctx context.Context, id string) (models.Building, error
 // Buildings lists a community's buildings by id, after the id after, at
 // most limit (0: all; a community has tens of buildings, not thousands).
 func (s *Store) Buildings(ctx context.Context, communityID, after string, limit int) ([]models.Building, error) {
-	var docs []buildingDoc
-	if err := s.page(ctx, colBuildings, bson.D{{Key: "community", Value: communityID}}, after, limit, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]models.Building, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
+	return pageModels(ctx, s, colBuildings, bson.D{{Key: "community", Value: communityID}}, after, limit, buildingDoc.model)
 }
 
 // SetBuildingHead records headID ("" for none) as the building's head.

@@ -57,15 +57,7 @@ func (s *Store) Community(ctx context.Context, id string) (models.Community, err
 // Communities lists communities by id, after the id after ("" for the
 // first page), at most limit.
 func (s *Store) Communities(ctx context.Context, after string, limit int) ([]models.Community, error) {
-	var docs []communityDoc
-	if err := s.page(ctx, colCommunities, bson.D{}, after, limit, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]models.Community, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
+	return pageModels(ctx, s, colCommunities, bson.D{}, after, limit, communityDoc.model)
 }
 
 // familyDoc is one family link of a resident as stored inside it.
@@ -292,4 +284,13 @@ func (s *Store) page(ctx context.Context, col string, filter bson.D, after strin
 		return mapErr("list "+col, err)
 	}
 	return mapErr("list "+col, cur.All(ctx, out))
+}
+
+// pageModels is page for a collection of Ds, each converted with model.
+func pageModels[D, M any](ctx context.Context, s *Store, col string, filter bson.D, after string, limit int, model func(D) M) ([]M, error) {
+	var docs []D
+	if err := s.page(ctx, col, filter, after, limit, &docs); err != nil {
+		return nil, err
+	}
+	return modelsOf(docs, model), nil
 }

@@ -442,15 +442,7 @@ func (s *Store) HeadTerms(ctx context.Context, communityID, seat string) ([]mode
 	if seat != "" {
 		filter = append(filter, bson.E{Key: "seat", Value: seat})
 	}
-	var docs []headTermDoc
-	if err := s.page(ctx, colHeadTerms, filter, "", 0, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]models.HeadTerm, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
+	return pageModels(ctx, s, colHeadTerms, filter, "", 0, headTermDoc.model)
 }
 
 // headCurrentDoc is the terms one resident has held, in head_current under the resident's
@@ -557,15 +549,7 @@ func (s *Store) Duties(ctx context.Context, communityID, termID, month string) (
 	if month != "" {
 		filter = append(filter, bson.E{Key: "month", Value: month})
 	}
-	var docs []dutyDoc
-	if err := s.page(ctx, colDuties, filter, "", 0, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]models.Duty, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
+	return pageModels(ctx, s, colDuties, filter, "", 0, dutyDoc.model)
 }
 
 // --- star households ---

@@ -227,31 +227,24 @@ func (s *Store) honourFloor(ctx context.Context, list string, head int64, limit 
 // those on at most limit slots of its list below cursor ("" for the first
 // page), and the next page's cursor ("" at the end).
 func (s *Store) EntryObjections(ctx context.Context, entryID, cursor string, limit int) ([]models.Objection, string, error) {
+	return objectionsRead(entryID).pageAfter(ctx, s, cursor, limit)
+}
+
+// objectionsRead is the read of an entry's list of objections.
+func objectionsRead(entryID string) listedRead[objectionDoc, models.Objection] {
 	return listedRead[objectionDoc, models.Objection]{
 		col:     colObjections,
 		list:    objectionList(entryID),
 		slotsOf: func(d *objectionDoc) []slotRef { return d.Slots },
 		model:   (*objectionDoc).model,
-	}.pageAfter(ctx, s, cursor, limit)
+	}
 }
 
 // Objections is every objection to an entry, read from its list page by
 // page (the listing job's): it costs the entry's objections, not every
 // objection ever made.
 func (s *Store) Objections(ctx context.Context, entryID string) ([]models.Objection, error) {
-	var out []models.Objection
-	cursor := ""
-	for {
-		page, next, err := s.EntryObjections(ctx, entryID, cursor, 200)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if next == "" {
-			return out, nil
-		}
-		cursor = next
-	}
+	return objectionsRead(entryID).all(ctx, s)
 }
 
 // listHonourStoredBefore puts the entries and objections stored before
@@ -305,25 +298,12 @@ func honourNomineeList(communityID, nominee string) string {
 // the numbered chains of nominations existed, newest first. It costs the
 // nominee's old entries, not the collection.
 func (s *Store) NomineeEntriesStoredBefore(ctx context.Context, communityID, nominee string) ([]models.HonourEntry, error) {
-	read := listedRead[honourEntryDoc, models.HonourEntry]{
+	return listedRead[honourEntryDoc, models.HonourEntry]{
 		col:     colHonourEntries,
 		list:    honourNomineeList(communityID, nominee),
 		slotsOf: func(d *honourEntryDoc) []slotRef { return d.Slots },
 		model:   (*honourEntryDoc).model,
-	}
-	var out []models.HonourEntry
-	cursor := ""
-	for {
-		page, next, err := read.pageAfter(ctx, s, cursor, 200)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page...)
-		if next == "" {
-			return out, nil
-		}
-		cursor = next
-	}
+	}.all(ctx, s)
 }
 
 // listHonourNominees puts every entry stored before this start on its

@@ -68,15 +68,7 @@ func (s *Store) Households(ctx context.Context, communityID, buildingID, after s
 	if buildingID != "" {
 		filter = append(filter, bson.E{Key: "building", Value: buildingID})
 	}
-	var docs []householdDoc
-	if err := s.page(ctx, colHouseholds, filter, after, limit, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]models.Household, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
+	return pageModels(ctx, s, colHouseholds, filter, after, limit, householdDoc.model)
 }
 
 // SetHouseholdPlates replaces the household's licence plates. Building and

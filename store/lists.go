@@ -531,6 +531,27 @@ func (r listedRead[D, M]) pageAfter(ctx context.Context, s *Store, cursor string
 	return r.page(ctx, s, at, limit)
 }
 
+// allPage is how many slots of a list one read of listedRead.all takes.
+const allPage = 200
+
+// all is every record of r's list, newest first, read allPage slots at a
+// time until the list ends: it costs the list, not the collection.
+func (r listedRead[D, M]) all(ctx context.Context, s *Store) ([]M, error) {
+	var out []M
+	cursor := ""
+	for {
+		page, next, err := r.pageAfter(ctx, s, cursor, allPage)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
+	}
+}
+
 // page reads at most limit slots of r's list below at.before (0: from
 // the head) and returns the models of the records kept, in slot order,
 // and the cursor of the next page on at's day ("" at the end).

@@ -56,13 +56,5 @@ func (s *Store) Partners(ctx context.Context, communityID string, kind models.Pa
 	if kind != "" {
 		filter = append(filter, bson.E{Key: "kind", Value: string(kind)})
 	}
-	var docs []partnerDoc
-	if err := s.page(ctx, colPartners, filter, after, limit, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]models.Partner, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
+	return pageModels(ctx, s, colPartners, filter, after, limit, partnerDoc.model)
 }

@@ -124,15 +124,7 @@ func (s *Store) ReplaceReward(ctx context.Context, r models.Reward) error {
 // Rewards lists a community's catalogue by id, after the id after, at most
 // limit (0: all). It filters by community: a staff and browsing screen.
 func (s *Store) Rewards(ctx context.Context, communityID, after string, limit int) ([]models.Reward, error) {
-	var docs []rewardDoc
-	if err := s.page(ctx, colRewards, bson.D{{Key: "community", Value: communityID}}, after, limit, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]models.Reward, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
+	return pageModels(ctx, s, colRewards, bson.D{{Key: "community", Value: communityID}}, after, limit, rewardDoc.model)
 }
 
 // --- redemptions ---

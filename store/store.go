@@ -161,11 +161,16 @@ func allDocs[D, M any](ctx context.Context, cur *mongo.Cursor, err error, op str
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, mapErr(op, err)
 	}
+	return modelsOf(docs, model), nil
+}
+
+// modelsOf converts each of docs with model, in order.
+func modelsOf[D, M any](docs []D, model func(D) M) []M {
 	out := make([]M, len(docs))
 	for i, d := range docs {
 		out[i] = model(d)
 	}
-	return out, nil
+	return out
 }
 
 // byID is the only filter the embedded store looks up without a scan.

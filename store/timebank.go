@@ -219,15 +219,7 @@ func (s *Store) Signups(ctx context.Context, activityID, residentID string) ([]m
 	if residentID != "" {
 		filter = append(filter, bson.E{Key: "resident", Value: residentID})
 	}
-	var docs []signupDoc
-	if err := s.page(ctx, colSignups, filter, "", 1000, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]models.Signup, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
+	return pageModels(ctx, s, colSignups, filter, "", 1000, signupDoc.model)
 }
 
 // --- marks ---
@@ -901,15 +893,7 @@ func (s *Store) Aids(ctx context.Context, communityID, after string, limit int, 
 		}
 		filter = append(filter, bson.E{Key: "state", Value: bson.D{{Key: "$in", Value: ss}}})
 	}
-	var docs []aidDoc
-	if err := s.page(ctx, colAid, filter, after, limit, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]models.MutualAid, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
+	return pageModels(ctx, s, colAid, filter, after, limit, aidDoc.model)
 }
 
 // --- gifts ---
