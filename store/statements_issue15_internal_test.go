@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/models"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // testLine is the line of event n of partner shop1 in statement.
@@ -391,5 +392,48 @@ func TestIssue15_Statements_RacingClaimsInTwoProcessesListEachLineOnce(t *testin
 		if len(ids) != len(lines) || len(seen) != len(lines) {
 			t.Fatalf("pages of %d read %d lines (%d distinct); want %d once each", limit, len(ids), len(seen), len(lines))
 		}
+	}
+}
+
+// BenchmarkIssue15_StatementLinesFirstPage reads the first page of 100
+// lines of one statement with other statements' lines in the collection
+// (the history), by its list and by the statement filter the page made
+// before (docs/PERFORMANCE.md, "Statements and their lines").
+func BenchmarkIssue15_StatementLinesFirstPage(b *testing.B) {
+	for _, history := range []int{1000, 20000} {
+		b.Run(fmt.Sprint("history=", history), func(b *testing.B) {
+			s := listsStore(b)
+			ctx := context.Background()
+			at := time.Date(2026, 10, 3, 2, 0, 0, 0, time.UTC)
+			for k := 0; k*200 < history+200; k++ {
+				statement := fmt.Sprintf("settle:shop1:old%04d", k)
+				if k*200 >= history {
+					statement = "settle:shop1:2026-10"
+				}
+				batch := make([]models.StatementLine, 200)
+				for n := range batch {
+					batch[n] = testLine(statement, k*200+n, at)
+					batch[n].ID += fmt.Sprint(k)
+				}
+				if _, err := s.ClaimStatementLines(ctx, batch, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Run("list", func(b *testing.B) {
+				for range b.N {
+					if ls, _, err := s.StatementLines(ctx, "settle:shop1:2026-10", "", 100); err != nil || len(ls) != 100 {
+						b.Fatal(len(ls), err)
+					}
+				}
+			})
+			b.Run("filter", func(b *testing.B) {
+				for range b.N {
+					var docs []lineDoc
+					if err := s.page(ctx, colStatementLines, bson.D{{Key: "statement", Value: "settle:shop1:2026-10"}}, "", 100, &docs); err != nil || len(docs) != 100 {
+						b.Fatal(len(docs), err)
+					}
+				}
+			})
+		})
 	}
 }
