@@ -34,6 +34,7 @@ func (w *world) unreadOf(token string) int {
 // lowers the bell by one, and 全部标为已读 brings it, and the server's
 // count, to 0.
 func TestConsoleIssue16InboxBellListReadAll(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	head, staffToken := w.login(phoneHeadA), w.login(phoneStaffA)

@@ -41,6 +41,7 @@ func pollJS(expr string) chromedp.Action[chromedp.Void] {
 // chart on the money page, and find a resident by the phone's last four
 // digits.
 func TestConsoleIssue14FiltersCorrectionsLiabilitySearch(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	staffToken, son, elder := w.login(phoneStaffA), w.login(phoneSonA), w.login(phoneElderA)

@@ -143,6 +143,7 @@ func (s *screens) consoleLogin(ctx context.Context, phone string) {
 // A bad row in a residents' CSV is shown with its reason and nothing is
 // written; the fixed file imports.
 func TestConsoleImportShowsBadRowThenImports(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	staff := s.desk()
@@ -190,6 +191,7 @@ func TestConsoleImportShowsBadRowThenImports(t *testing.T) {
 // Staff approve a resident's pending claim in the queue and her hours
 // rise by its minutes.
 func TestConsoleApproveRaisesHours(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	elder := w.ids[phoneElderA]
@@ -229,6 +231,7 @@ func TestConsoleApproveRaisesHours(t *testing.T) {
 // dismiss the objection, and the director runs the listing job once the
 // notice is over (李师傅's demo nomination is listed with hers).
 func TestConsoleHonourNoticeObjectionListing(t *testing.T) {
+	t.Parallel()
 	clock := &testClock{}
 	w := newClockWorld(t, clock)
 	s := newScreens(t, w)
@@ -316,6 +319,7 @@ func (w *world) honourEntries(status models.HonourStatus) []models.HonourEntry {
 // The breakfast shop's owner confirms last month's statement on the
 // console and downloads it; the XLSX's total is the sum of its lines.
 func TestConsolePartnerConfirmsAndDownloadsXLSX(t *testing.T) {
+	t.Parallel()
 	clock := &testClock{}
 	w := newClockWorld(t, clock)
 	s := newScreens(t, w)
@@ -489,6 +493,7 @@ func (w *world) partnerID(name string) string {
 // A resident's login cannot open the console: she is told so and given
 // the way to her own app, and the API refuses her token anyway.
 func TestConsoleRefusesResidentToken(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	her := s.desk()
@@ -513,6 +518,7 @@ func TestConsoleRefusesResidentToken(t *testing.T) {
 // Every page of the console opens for the director and says what it is;
 // the pictures of the pages the other tests do not take.
 func TestConsolePagesTour(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	// A policy version from tomorrow, for the diff between versions.
@@ -564,6 +570,7 @@ func TestConsolePagesTour(t *testing.T) {
 // The parking operator's page shows the day's gate events with the free
 // minutes of a filial visit, or why there were none.
 func TestConsoleParkingOperatorSeesGateEvents(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	parking := w.login("13800000009")

@@ -15,6 +15,7 @@ import (
 // on) and accepts it; then 我的数据 shows that staff opened her record,
 // and its button downloads everything kept about her.
 func TestScreensIssue17_PIPL_ConsentThenMyData(t *testing.T) {
+	t.Parallel()
 	w := gatedWorld(t, "2026-12")
 	elderID := w.ids[phoneElderA]
 	// Staff at the counter open her record: that read is on her log.

@@ -47,6 +47,7 @@ func zhDate(t *testing.T, at time.Time) string {
 // that run takes and on which day, exactly as GET /me/points/expiring
 // (the run's own FIFO rule) has it.
 func TestScreensIssue13_1_HomeSaysPointsExpiringSoon(t *testing.T) {
+	t.Parallel()
 	clock := &shiftedClock{}
 	clock.back(2, 1)
 	w := newWorldClock(t, testConfig(t), clock.now)
@@ -87,6 +88,7 @@ func TestScreensIssue13_1_HomeSaysPointsExpiringSoon(t *testing.T) {
 // not a ten-year window the page picked) and says the period from that
 // day; 今年 has none of it.
 func TestScreensIssue13_2_CertificateCountsServiceOlderThanTenYears(t *testing.T) {
+	t.Parallel()
 	clock := &shiftedClock{}
 	w := newWorldClock(t, testConfig(t), clock.now)
 	elder := w.ids[phoneElderA]
@@ -133,6 +135,7 @@ func signedInElder(t *testing.T, w *world) (*screens, context.Context) {
 // connection in words, never "HTTP 502" or the browser's English — with a
 // 重新加载 button, and that button brings the rewards once the API answers.
 func TestScreensIssue13_3_LoadProblemSaidInWordsAndRetried(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s, her := signedInElder(t, w)
 	fail := func(how string) chromedp.Action[chromedp.Void] {
@@ -232,6 +235,7 @@ func (s *screens) audit(ctx context.Context, name string, paths map[string]strin
 // mode: nothing wider than the screen, no English on a Chinese screen, tap
 // targets of at least 44 px (buttons 60 px high in the large-text mode).
 func TestScreensIssue13_4_EveryScreenFitsAPhone(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	her := s.person()
@@ -307,6 +311,7 @@ func TestScreensIssue13_4_EveryScreenFitsAPhone(t *testing.T) {
 // 签到 on 活动 and types the six digits instead of scanning, and is
 // checked in.
 func TestScreensIssue13_5_CheckInByTypingTheCode(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	lead := w.login(phoneTeamLeadA)
 	now := time.Now().UTC()
@@ -358,6 +363,7 @@ func TestScreensIssue13_5_CheckInByTypingTheCode(t *testing.T) {
 // resident taps 不公开 on her own entry: the page says it in words, and
 // the public board no longer shows her; 公开展示 brings her back.
 func TestScreensIssue13_6_HidingMyHonourEntry(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	const phoneListed = "13900000010"
 	onBoard := func() int {
@@ -406,6 +412,7 @@ func TestScreensIssue13_6_HidingMyHonourEntry(t *testing.T) {
 // fulfilled this morning is in the clerk's list of the day; 退款, after a
 // confirm dialog, marks it refunded and returns the resident's points.
 func TestScreensIssue13_7_ClerkRefundsToday(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	elder := w.ids[phoneElderA]
 	var cat struct {
@@ -443,6 +450,7 @@ func TestScreensIssue13_7_ClerkRefundsToday(t *testing.T) {
 // reduction for her household's car (a confirm dialog), then cancels the held redemption from 我的兑换
 // and has her points back.
 func TestScreensIssue13_8_CorrectionAndCancellingAHeldRedemption(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	elder := w.ids[phoneElderA]
 	staff := w.login(phoneStaffA)

@@ -26,8 +26,9 @@ import (
 // README's pictures: `./scripts/screens.sh`).
 
 // screens is one browser for one test, and the server it talks to. The
-// screens tests do not run in parallel: each drives a chromium under
-// deadlines, and two at once on a small machine miss them.
+// screens tests run in parallel with the other tests but take turns with
+// each other (screensTurn): each drives a chromium under deadlines, and
+// two at once on a small machine miss them.
 type screens struct {
 	t       *testing.T
 	w       *world
@@ -36,6 +37,11 @@ type screens struct {
 	shots   string // where screenshots go
 }
 
+// screensTurn is held by the one screens test whose chromium runs.
+var screensTurn = make(chan struct{}, 1)
+
+// newScreens starts w's HTTP app on loopback and a headless chromium for
+// t, once it is t's turn (screensTurn); both stop when t ends.
 func newScreens(t *testing.T, w *world) *screens {
 	t.Helper()
 	if os.Getenv("LINLI_BROWSER_TESTS") == "0" {
@@ -51,6 +57,10 @@ func newScreens(t *testing.T, w *world) *screens {
 	if exe == "" {
 		t.Fatal("no chromium on PATH: install it (apt-get install -y chromium) or set LINLI_BROWSER_TESTS=0")
 	}
+	// The turn ends after the browser and the server have stopped: the
+	// clean-ups run last first.
+	screensTurn <- struct{}{}
+	t.Cleanup(func() { <-screensTurn })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -234,6 +244,7 @@ func (s *screens) qrPicture(ctx context.Context) string {
 // The resident redeems a breakfast on her phone and the clerk fulfils it
 // on the shop's phone, each in their own browser, end to end.
 func TestScreensResidentRedeemsBreakfastClerkFulfils(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	elder := w.ids[phoneElderA]
@@ -325,6 +336,7 @@ func TestScreensResidentRedeemsBreakfastClerkFulfils(t *testing.T) {
 // A resident who opens the clerk's page is told it is for clerks, and can
 // redeem nothing there.
 func TestScreensResidentCannotUseClerkPage(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	son := s.person()
@@ -338,6 +350,7 @@ func TestScreensResidentCannotUseClerkPage(t *testing.T) {
 // An access token that expired is renewed through the refresh cookie: the
 // resident goes on without signing in again.
 func TestScreensExpiredSessionRefreshesThroughCookie(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t)
 	cfg.AccessTTL = 2 * time.Second
 	w := newWorldConfig(t, cfg)
@@ -421,6 +434,7 @@ func hoursZh(n int64) string {
 // cannot give to her son) from 我的, after a confirm dialog; both
 // balances move by exactly that.
 func TestScreensResidentGivesHoursToHisMother(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	son, mother := w.ids[phoneSonA], w.ids[phoneElderA]
@@ -465,6 +479,7 @@ func TestScreensResidentGivesHoursToHisMother(t *testing.T) {
 // the HOURS ledger (the demo's opening balance is no service record, so it
 // is not certified), and saves as a PNG drawn on a canvas.
 func TestScreensCertificateTotalIsTheHoursLedger(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	elder := w.ids[phoneElderA]
@@ -520,6 +535,7 @@ func TestScreensCertificateTotalIsTheHoursLedger(t *testing.T) {
 // A request posted in the browser is in the community's list, and a
 // neighbour's open request is accepted from it; states are in words.
 func TestScreensMutualAidRequestPostedAndAccepted(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	son := s.person()
@@ -564,6 +580,7 @@ func TestScreensMutualAidRequestPostedAndAccepted(t *testing.T) {
 // 张阿姨, the demo's building head, sees her term and this month's duties
 // with their standing (in large text), and reports one more.
 func TestScreensBuildingHeadSeesHerDuties(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	head := s.person()
@@ -589,6 +606,7 @@ func TestScreensBuildingHeadSeesHerDuties(t *testing.T) {
 
 // A team lead confirms that a resident who signed up came to her activity.
 func TestScreensTeamLeadConfirmsAttendance(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	lead := w.login(phoneTeamLeadA)
@@ -624,6 +642,7 @@ func TestScreensTeamLeadConfirmsAttendance(t *testing.T) {
 
 // 王奶奶 registers her son's plate and books a visitor bay for a visiting day.
 func TestScreensFilialPlateAndBooking(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	her := s.person()
@@ -662,6 +681,7 @@ func TestScreensFilialPlateAndBooking(t *testing.T) {
 // A gift the policy refuses (her son is younger than the policy's 60) is
 // said in words on the screen, and moves nothing.
 func TestScreensRefusedGiftIsSaidInWords(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	elder, son := w.ids[phoneElderA], w.ids[phoneSonA]
@@ -684,6 +704,7 @@ func TestScreensRefusedGiftIsSaidInWords(t *testing.T) {
 // own browser (a confirm dialog: it moves hours), and the hours reach him
 // from the community fund that pays for her.
 func TestScreensMutualAidHelpedAndConfirmed(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	s := newScreens(t, w)
 	son := w.ids[phoneSonA]
@@ -713,6 +734,7 @@ func TestScreensMutualAidHelpedAndConfirmed(t *testing.T) {
 // notifications page lists them unread first, opens one where its link
 // points and marks all read.
 func TestScreensIssue16_6_ResidentReadsHerNotifications(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	ctx := context.Background()
 	elderID := w.ids[phoneElderA]

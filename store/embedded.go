@@ -112,10 +112,28 @@ func startEmbedded(dir, synchronous string, log *slog.Logger) (*Embedded, error)
 func (e *Embedded) URI() string { return e.uri }
 
 // Stop shuts the server down and waits for it. Disconnect clients first, or
-// it waits for their idle connections.
+// it waits for their idle connections. On a handle from AttachEmbedded it
+// does nothing: the process that runs the server stops it.
 func (e *Embedded) Stop() {
+	if e.cancel == nil {
+		return
+	}
 	e.cancel()
 	<-e.done
+}
+
+// AttachEmbedded returns a handle on an embedded store that another process
+// runs at uri with its files in dir (the tests' store server,
+// scripts/teststore): the handle adds the _id indexes to its files and
+// gives this process's writes to each database their turns, as for a
+// server started here. Only this process may write to the databases it
+// opens through the handle.
+func AttachEmbedded(dir, uri string) *Embedded {
+	return &Embedded{
+		Dir:     dir,
+		uri:     uri,
+		writers: map[string]chan struct{}{},
+	}
 }
 
 // indexIDs adds to the SQLite table of every collection of db an expression

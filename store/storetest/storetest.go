@@ -7,14 +7,23 @@
 // schema itself is still built per database: FerretDB's SQLite backend
 // learns of database files only when it starts, so a template database
 // copied under a new name would not be seen by the running server.
+//
+// scripts/test.sh runs that server in a process of its own, built without
+// the race detector (scripts/teststore, named by LINLI_TEST_STORE_BIN): the
+// tests' code still runs under -race, the store's own code at full speed.
+// Without the variable the server runs in the test binary.
 package storetest
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -27,10 +36,17 @@ var (
 	embedded *store.Embedded
 	dir      string
 	startErr error
+	// child is the store server's process when the store runs in one
+	// (LINLI_TEST_STORE_BIN), and childIn its standard input: closing it
+	// stops the server.
+	child   *exec.Cmd
+	childIn io.WriteCloser
 )
 
 // server returns the address of the store the tests use: MONGODB_URI if
-// set, otherwise this binary's scratch embedded server, started once.
+// set, otherwise this binary's scratch embedded server, started once: in
+// a process of its own when LINLI_TEST_STORE_BIN names the teststore
+// binary (scripts/test.sh builds it), in this process otherwise.
 func server() (string, *store.Embedded, error) {
 	if uri := os.Getenv("MONGODB_URI"); uri != "" {
 		return uri, nil, nil
@@ -38,6 +54,10 @@ func server() (string, *store.Embedded, error) {
 	once.Do(func() {
 		dir, startErr = os.MkdirTemp("", "linli-test-")
 		if startErr != nil {
+			return
+		}
+		if bin := os.Getenv("LINLI_TEST_STORE_BIN"); bin != "" {
+			embedded, startErr = startChild(bin, dir)
 			return
 		}
 		embedded, startErr = store.StartScratch(dir)
@@ -48,12 +68,43 @@ func server() (string, *store.Embedded, error) {
 	return embedded.URI(), embedded, nil
 }
 
+// startChild runs the store server bin on dir and returns a handle on it,
+// once it has printed its address. The server stops when this process
+// closes its standard input (Main does; so does the end of this process).
+func startChild(bin, dir string) (*store.Embedded, error) {
+	cmd := exec.Command(bin, "-dir", dir)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("storetest: store server: %w", err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("storetest: store server: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("storetest: start store server %s: %w", bin, err)
+	}
+	uri, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		_ = in.Close()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("storetest: store server %s gave no address: %w", bin, err)
+	}
+	child, childIn = cmd, in
+	return store.AttachEmbedded(dir, strings.TrimSpace(uri)), nil
+}
+
 // Main runs the tests of a package and removes the embedded store's files
 // afterwards. Call it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
 	if embedded != nil {
 		embedded.Stop()
+		if child != nil {
+			_ = childIn.Close()
+			_ = child.Wait()
+		}
 		_ = os.RemoveAll(dir)
 	}
 	os.Exit(code)
