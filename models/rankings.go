@@ -72,3 +72,71 @@ type RankState struct {
 	At          time.Time
 	Months      []string
 }
+
+// RankPageSize is how many rows a stored ranking page holds
+// (docs/PERFORMANCE.md, "Rankings summary (issue 15)").
+const RankPageSize = 50
+
+// RankHead names the current generation of one stored ranking: the ranked,
+// named pages of a community's points ranking of one period (a month
+// "2026-11" or a year "2026"), of the whole community (List "all") or of
+// one building (List the building's id). The pages of a generation are in
+// one of two slots; a run writes the slot the head does not name and then
+// the head, so a reader that reads the head and then its pages never mixes
+// two generations.
+type RankHead struct {
+	CommunityID string
+	Period      string
+	List        string
+	Slot        int    // 0 or 1: the slot the pages are in
+	Gen         int64  // counts the heads written
+	Digest      string // names the whole ranking: unchanged, nothing is written
+	At          time.Time
+	Rows        int
+	Pages       []RankHeadPage
+	// Groups are the buildings of the volunteer-hours ranking (List
+	// "volunteers"), in ranking order, each with where its rows start in
+	// the pages; empty for a points ranking.
+	Groups []RankGroup
+}
+
+// RankGroup is one building of a stored volunteer-hours ranking: its
+// name and minutes, and its volunteers' rows: Count rows from row Start
+// of the ranking's pages.
+type RankGroup struct {
+	BuildingID string
+	Name       string
+	Minutes    int64
+	Start      int
+	Count      int
+}
+
+// RankBuilding is one building of a volunteer-hours ranking with its
+// volunteers in order (Minutes their minutes, Name masked).
+type RankBuilding struct {
+	BuildingID string
+	Name       string
+	Minutes    int64
+	Volunteers []RankRow
+}
+
+// RankHeadPage is what a head says of one of its pages: the digest of its
+// rows (a page read must carry it, or it belongs to another generation)
+// and the position of its first row (a cursor), so that a cursor finds its
+// page.
+type RankHeadPage struct {
+	Digest string
+	First  string
+}
+
+// RankPage is one stored page of a ranking: its rows, ranked and named
+// (masked), and the digest of the rows.
+type RankPage struct {
+	CommunityID string
+	Period      string
+	List        string
+	Slot        int
+	N           int
+	Digest      string
+	Rows        []RankRow
+}

@@ -83,7 +83,7 @@ func (s *Service) Liability(ctx context.Context, p models.Principal, month strin
 		return LiabilityReport{}, fmt.Errorf("liability: %w", err)
 	}
 	for _, partner := range partners {
-		redeemed, err := s.redeemed(ctx, partner, m, loc)
+		redeemed, err := s.redeemed(ctx, partner, m)
 		if err != nil {
 			return LiabilityReport{}, fmt.Errorf("liability: %w", err)
 		}
@@ -195,10 +195,34 @@ func (s *Service) summarise(ctx context.Context, c models.Community, now time.Ti
 	if sum.Held, err = s.held.HeldPoints(ctx, c.ID, now); err != nil {
 		return models.LiabilitySummary{}, fmt.Errorf("held: %w", err)
 	}
+	if err := s.countPartnerMonths(ctx, c, now); err != nil {
+		return models.LiabilitySummary{}, fmt.Errorf("partner months: %w", err)
+	}
 	if err := s.store.SaveLiabilitySummary(ctx, sum); err != nil {
 		return models.LiabilitySummary{}, err
 	}
 	return sum, s.store.SaveLiabilityDay(ctx, sum.At.In(c.Location()).Format("20060102"), sum)
+}
+
+// countPartnerMonths brings the liability job's count of each of c's
+// partners' settlement events up to date for the month of now and the
+// month before (in c's zone), the months the report sums while their
+// statements are not yet made: a partner with nothing new costs a few
+// lookups a month.
+func (s *Service) countPartnerMonths(ctx context.Context, c models.Community, now time.Time) error {
+	partners, err := s.store.Partners(ctx, c.ID, "", "", 0)
+	if err != nil {
+		return err
+	}
+	m := models.MonthOf(now, c.Location())
+	for _, p := range partners {
+		for _, month := range []models.Month{m.Previous(), m} {
+			if _, err := s.store.CountPartnerMonth(ctx, p.ID, month, now); err != nil {
+				return fmt.Errorf("%s %s: %w", p.ID, month, err)
+			}
+		}
+	}
+	return nil
 }
 
 // LiabilityPoint is the community's points liability as last summed on
@@ -317,8 +341,10 @@ func (s *Service) RecomputeLiability(ctx context.Context, communityID string, no
 }
 
 // redeemed returns what partner's redemptions came to in month m: from its statement
-// once settled, else summed from the month's settlement events.
-func (s *Service) redeemed(ctx context.Context, partner models.Partner, m models.Month, loc *time.Location) (PartnerRedeemed, error) {
+// once settled, else the liability job's count of the month's settlement
+// events and those listed since (store.PartnerMonthTotals): a few lookups
+// and the events of the last ten minutes, not every event.
+func (s *Service) redeemed(ctx context.Context, partner models.Partner, m models.Month) (PartnerRedeemed, error) {
 	redeemed := PartnerRedeemed{PartnerID: partner.ID, PartnerName: partner.Name, Kind: partner.Kind}
 	st, err := s.store.Statement(ctx, models.StatementID(partner.ID, m))
 	if err == nil {
@@ -329,11 +355,7 @@ func (s *Service) redeemed(ctx context.Context, partner models.Partner, m models
 	if !errors.Is(err, models.ErrNotFound) {
 		return redeemed, err
 	}
-	var t models.StatementTotals
-	err = s.store.EachSettlementEvent(ctx, partner.ID, m.Start(loc), m.End(loc), func(e models.SettlementEvent) error {
-		t.Add(models.StatementLine{Event: e})
-		return nil
-	})
+	t, err := s.store.PartnerMonthTotals(ctx, partner.ID, m)
 	redeemed.Lines, redeemed.TotalFen, redeemed.CommunityFen, redeemed.PartnerFen = t.Lines, t.Total, t.Community, t.Partner
 	return redeemed, err
 }

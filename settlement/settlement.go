@@ -73,6 +73,12 @@ type Store interface {
 	// one, by day.
 	SaveLiabilityDay(ctx context.Context, day string, l models.LiabilitySummary) error
 	LiabilityDays(ctx context.Context, communityID string, days []string) (map[string]models.LiabilitySummary, error)
+	// PartnerMonthTotals returns the totals of a partner's settlement
+	// events in a month (business time, the community's zone): the
+	// liability job's count and the events listed since; CountPartnerMonth
+	// is the job's step that brings the count up to date.
+	PartnerMonthTotals(ctx context.Context, partnerID string, m models.Month) (models.StatementTotals, error)
+	CountPartnerMonth(ctx context.Context, partnerID string, m models.Month, now time.Time) (models.StatementTotals, error)
 }
 
 // HeldPoints says how many points of a community are held by redemptions

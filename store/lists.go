@@ -102,6 +102,13 @@ func (h *listHeads) raise(list string, n int64) {
 // exists" holds up to the head and never after, and a hint far behind
 // costs a few lookups, not one per slot.
 func (s *Store) listHead(ctx context.Context, col, list string) (int64, error) {
+	return s.listHeadAbove(ctx, col, list, 0)
+}
+
+// listHeadAbove is listHead when slot floor is known to exist (0: none
+// known): the search starts there if it is past what memory or the hint
+// says.
+func (s *Store) listHeadAbove(ctx context.Context, col, list string, floor int64) (int64, error) {
 	n, ok := s.heads.get(list)
 	if !ok {
 		var d listHeadDoc
@@ -111,6 +118,7 @@ func (s *Store) listHead(ctx context.Context, col, list string) (int64, error) {
 		}
 		n = d.N
 	}
+	n = max(n, floor)
 	exists := func(k int64) (bool, error) {
 		var d listSlotDoc
 		err := s.findByID(ctx, col, slotID(list, k), &d)
@@ -457,6 +465,9 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 		return err
 	}
 	if err := s.listStatementsStoredBefore(ctx); err != nil {
+		return err
+	}
+	if err := s.listSettlementEventsStoredBefore(ctx); err != nil {
 		return err
 	}
 	kinds := bson.A{}

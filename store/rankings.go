@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -19,12 +20,13 @@ const (
 	colRankAccounts = "rank_accounts" // _id is community:resident
 	colRankMonths   = "rank_months"   // _id is community:YYYY-MM
 	colRankStates   = "rank_states"   // _id is the community
+	colRankPages    = "rank_pages"    // heads community:period:list, pages community:period:list:slot:n
 )
 
 // init registers the rankings summaries' collections and index with the
 // schema (schema.go) built at start.
 func init() {
-	allCollections = append(allCollections, colRankAccounts, colRankMonths, colRankStates)
+	allCollections = append(allCollections, colRankAccounts, colRankMonths, colRankStates, colRankPages)
 	indexes = append(indexes, index{colRankAccounts, bson.D{{Key: "community", Value: 1}}, false})
 }
 
@@ -235,4 +237,198 @@ func (s *Store) SaveRankState(ctx context.Context, st models.RankState) error {
 		months = []string{}
 	}
 	return s.replaceByID(ctx, colRankStates, st.CommunityID, rankStateDoc{ID: st.CommunityID, At: st.At, Months: months}, true)
+}
+
+// rankHeadPageDoc is what a head says of one of its pages.
+type rankHeadPageDoc struct {
+	Digest string `bson:"d"`
+	First  string `bson:"f"`
+}
+
+// rankHeadDoc names the current generation of a stored ranking
+// (rank_pages, _id community:period:list).
+type rankHeadDoc struct {
+	ID        string            `bson:"_id"`
+	Community string            `bson:"community"`
+	Period    string            `bson:"period"`
+	List      string            `bson:"list"`
+	Slot      int               `bson:"slot"`
+	Gen       int64             `bson:"gen"`
+	Digest    string            `bson:"digest"`
+	At        time.Time         `bson:"at"`
+	Rows      int               `bson:"rows"`
+	Pages     []rankHeadPageDoc `bson:"pages"`
+	Groups    []rankGroupDoc    `bson:"groups,omitempty"`
+}
+
+// rankGroupDoc is one building of a stored volunteer-hours ranking.
+type rankGroupDoc struct {
+	Building string `bson:"b"`
+	Name     string `bson:"n"`
+	Minutes  int64  `bson:"m"`
+	Start    int    `bson:"s"`
+	Count    int    `bson:"c"`
+}
+
+// rankPageRowDoc is one row of a stored ranking page.
+type rankPageRowDoc struct {
+	Rank     int       `bson:"rank"`
+	Resident string    `bson:"resident"`
+	Name     string    `bson:"name"`
+	Building string    `bson:"building,omitempty"`
+	Earned   int64     `bson:"e"`
+	Deducted int64     `bson:"d"`
+	Minutes  int64     `bson:"h"`
+	Reached  time.Time `bson:"r"`
+}
+
+// rankPageDoc is one stored page of a ranking (rank_pages, _id
+// community:period:list:slot:n).
+type rankPageDoc struct {
+	ID     string           `bson:"_id"`
+	Digest string           `bson:"digest"`
+	Rows   []rankPageRowDoc `bson:"rows"`
+}
+
+// rankHeadID is the _id of a stored ranking's head.
+func rankHeadID(communityID, period, list string) string {
+	return communityID + ":" + period + ":" + list
+}
+
+// rankPageID is the _id of page n in slot of a stored ranking.
+func rankPageID(communityID, period, list string, slot, n int) string {
+	return rankHeadID(communityID, period, list) + ":" + strconv.Itoa(slot) + ":" + strconv.Itoa(n)
+}
+
+// RankHead returns the head of a stored ranking, or models.ErrNotFound
+// when none was stored.
+func (s *Store) RankHead(ctx context.Context, communityID, period, list string) (models.RankHead, error) {
+	var d rankHeadDoc
+	if err := s.findByID(ctx, colRankPages, rankHeadID(communityID, period, list), &d); err != nil {
+		return models.RankHead{}, err
+	}
+	h := models.RankHead{
+		CommunityID: d.Community,
+		Period:      d.Period,
+		List:        d.List,
+		Slot:        d.Slot,
+		Gen:         d.Gen,
+		Digest:      d.Digest,
+		At:          d.At.UTC(),
+		Rows:        d.Rows,
+	}
+	for _, p := range d.Pages {
+		h.Pages = append(h.Pages, models.RankHeadPage{Digest: p.Digest, First: p.First})
+	}
+	for _, g := range d.Groups {
+		h.Groups = append(h.Groups, models.RankGroup{
+			BuildingID: g.Building,
+			Name:       g.Name,
+			Minutes:    g.Minutes,
+			Start:      g.Start,
+			Count:      g.Count,
+		})
+	}
+	return h, nil
+}
+
+// SaveRankHead replaces the head of a stored ranking: derived data the
+// rankings job rebuilds, written after the pages it names.
+func (s *Store) SaveRankHead(ctx context.Context, h models.RankHead) error {
+	id := rankHeadID(h.CommunityID, h.Period, h.List)
+	d := rankHeadDoc{
+		ID:        id,
+		Community: h.CommunityID,
+		Period:    h.Period,
+		List:      h.List,
+		Slot:      h.Slot,
+		Gen:       h.Gen,
+		Digest:    h.Digest,
+		At:        h.At,
+		Rows:      h.Rows,
+		Pages:     []rankHeadPageDoc{},
+	}
+	for _, p := range h.Pages {
+		d.Pages = append(d.Pages, rankHeadPageDoc{Digest: p.Digest, First: p.First})
+	}
+	for _, g := range h.Groups {
+		d.Groups = append(d.Groups, rankGroupDoc{
+			Building: g.BuildingID,
+			Name:     g.Name,
+			Minutes:  g.Minutes,
+			Start:    g.Start,
+			Count:    g.Count,
+		})
+	}
+	return s.replaceByID(ctx, colRankPages, id, d, true)
+}
+
+// RankPage returns page n in slot of a stored ranking, or
+// models.ErrNotFound; with digestOnly the rows are left out.
+func (s *Store) RankPage(ctx context.Context, communityID, period, list string, slot, n int, digestOnly bool) (models.RankPage, error) {
+	opts := options.FindOne()
+	if digestOnly {
+		opts.SetProjection(bson.D{{Key: "rows", Value: 0}})
+	}
+	var d rankPageDoc
+	id := rankPageID(communityID, period, list, slot, n)
+	if err := s.count(mapErr("find "+colRankPages, s.c(colRankPages).FindOne(ctx, byID(id), opts).Decode(&d)), "find "+colRankPages); err != nil {
+		return models.RankPage{}, err
+	}
+	p := models.RankPage{
+		CommunityID: communityID,
+		Period:      period,
+		List:        list,
+		Slot:        slot,
+		N:           n,
+		Digest:      d.Digest,
+	}
+	for _, r := range d.Rows {
+		p.Rows = append(p.Rows, models.RankRow{
+			Rank:       r.Rank,
+			ResidentID: r.Resident,
+			Name:       r.Name,
+			BuildingID: r.Building,
+			Earned:     models.Points(r.Earned),
+			Deducted:   models.Points(r.Deducted),
+			Minutes:    models.Minutes(r.Minutes),
+			Reached:    r.Reached.UTC(),
+		})
+	}
+	return p, nil
+}
+
+// SaveRankPage replaces page p.N in slot p.Slot of a stored ranking.
+func (s *Store) SaveRankPage(ctx context.Context, p models.RankPage) error {
+	id := rankPageID(p.CommunityID, p.Period, p.List, p.Slot, p.N)
+	d := rankPageDoc{
+		ID:     id,
+		Digest: p.Digest,
+		Rows:   []rankPageRowDoc{},
+	}
+	for _, r := range p.Rows {
+		d.Rows = append(d.Rows, rankPageRowDoc{
+			Rank:     r.Rank,
+			Resident: r.ResidentID,
+			Name:     r.Name,
+			Building: r.BuildingID,
+			Earned:   int64(r.Earned),
+			Deducted: int64(r.Deducted),
+			Minutes:  int64(r.Minutes),
+			Reached:  r.Reached,
+		})
+	}
+	return s.replaceByID(ctx, colRankPages, id, d, true)
+}
+
+// DeleteRankPage removes page n in slot of a stored ranking (a page past
+// the end of the generation written there); a missing one is no error.
+func (s *Store) DeleteRankPage(ctx context.Context, communityID, period, list string, slot, n int) error {
+	return s.deleteByID(ctx, colRankPages, rankPageID(communityID, period, list, slot, n))
+}
+
+// DeleteRankHead removes the head of a stored ranking the runs no longer
+// keep; a missing one is no error.
+func (s *Store) DeleteRankHead(ctx context.Context, communityID, period, list string) error {
+	return s.deleteByID(ctx, colRankPages, rankHeadID(communityID, period, list))
 }

@@ -68,12 +68,30 @@ func (f eventFields) event(id string) models.SettlementEvent {
 type settlementEventDoc struct {
 	ID     string      `bson:"_id"`
 	Fields eventFields `bson:",inline"` // the driver skips unexported embedded structs
+	// Slots is the event's slot on its partner's month list
+	// (settlement_months.go); none for an event stored before the lists
+	// until the first start lists it.
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
-// RecordSettlementEvent adds e; an event with its ID already recorded is
-// kept as it is and nil is returned, so recording is safe to repeat.
+// RecordSettlementEvent adds e after its slot on its partner's list of
+// the month of e.At in its community's zone (settlementList), in one
+// ordered insert; an event with its ID already recorded is kept as it is
+// and nil is returned, so recording is safe to repeat (the repeat's slot
+// names an event that names another slot, and readers skip it).
 func (s *Store) RecordSettlementEvent(ctx context.Context, e models.SettlementEvent) error {
-	err := s.insert(ctx, colSettlementEvents, settlementEventDoc{ID: e.ID, Fields: toEventFields(e)})
+	loc, err := s.communityZone(ctx, e.CommunityID)
+	if err != nil {
+		return err
+	}
+	taken := e.Recorded
+	if taken.IsZero() {
+		taken = e.At
+	}
+	lists := []string{settlementList(e.PartnerID, models.MonthOf(e.At, loc))}
+	_, err = s.insertListed(ctx, colSettlementEvents, lists, e.ID, taken, func(slots []slotRef) any {
+		return settlementEventDoc{ID: e.ID, Fields: toEventFields(e), Slots: slots}
+	})
 	if errors.Is(err, models.ErrConflict) {
 		return nil
 	}

@@ -24,6 +24,7 @@ type Store struct {
 	writer   chan struct{} // embedded store only: one write at a time
 	heads    listHeads     // the last slot of each list, as far as known
 	dirSlots slotCache     // the search lists' slots read (search.go)
+	zones    sync.Map      // community id → *time.Location (settlement_months.go); zones never change
 	// onError is told about every store error that is not a not-found or
 	// a duplicate key (those are answers, not failures), for metrics.
 	onError func(op string)

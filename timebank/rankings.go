@@ -20,8 +20,17 @@ type VolunteerSource interface {
 	VolunteerMinutes(ctx context.Context, communityID, period string) ([]models.RankMonthRow, time.Time, error)
 }
 
+// VolunteerPages is the rankings job's stored volunteer-hours rankings
+// (docs/PERFORMANCE.md, "Stored ranking pages"): the buildings of a page,
+// ranked and named, with their volunteers; ok is false for a period none
+// is stored for.
+type VolunteerPages interface {
+	StoredVolunteerPage(ctx context.Context, communityID, period string, after *models.RankBuilding, limit int) (buildings []models.RankBuilding, more bool, at time.Time, ok bool, err error)
+}
+
 // RankFrom makes the volunteer-hours ranking read the rankings summary
-// instead of every approved record of the period.
+// instead of every approved record of the period (and its stored pages,
+// when v keeps them: VolunteerPages).
 func (t *Service) RankFrom(v VolunteerSource) { t.volunteers = v }
 
 // maxRankingPage bounds the buildings of one page.
@@ -64,6 +73,35 @@ func (t *Service) RankingPage(ctx context.Context, p models.Principal, period, c
 		limit = 50
 	}
 	page := BuildingRankPage{Period: period, Buildings: []BuildingRank{}}
+	if stored, ok := t.volunteers.(VolunteerPages); ok {
+		var from *models.RankBuilding
+		if after != nil {
+			from = &models.RankBuilding{BuildingID: after.BuildingID, Minutes: int64(after.Minutes)}
+		}
+		buildings, more, at, ok, err := stored.StoredVolunteerPage(ctx, p.CommunityID, period, from, limit)
+		if err != nil {
+			return BuildingRankPage{}, err
+		}
+		if ok {
+			page.At = at
+			for _, b := range buildings {
+				br := BuildingRank{BuildingID: b.BuildingID, Name: b.Name, Minutes: models.Minutes(b.Minutes)}
+				for _, v := range b.Volunteers {
+					br.Volunteers = append(br.Volunteers, VolunteerRank{
+						ResidentID: v.ResidentID,
+						Name:       v.Name,
+						Minutes:    v.Minutes,
+						Stars:      Stars(v.Minutes),
+					})
+				}
+				page.Buildings = append(page.Buildings, br)
+			}
+			if more && len(page.Buildings) > 0 {
+				page.Next = buildingCursor(page.Buildings[len(page.Buildings)-1])
+			}
+			return page, nil
+		}
+	}
 	var rows []models.RankMonthRow
 	if t.volunteers != nil {
 		if rows, page.At, err = t.volunteers.VolunteerMinutes(ctx, p.CommunityID, period); err != nil {

@@ -1,0 +1,246 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/linli-community/linli/models"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"golang.org/x/sync/errgroup"
+)
+
+// A partner's month of settlement events (docs/PERFORMANCE.md, "The
+// liability summary", partner months): every event is on the slot list
+// `se:<partner>:<YYYY-MM>` of the month its business time (At) falls in,
+// in its community's zone, so the list holds exactly the events the
+// filter partner + m.Start(loc) <= at < m.End(loc) selects. The liability
+// job keeps, per partner and month, the totals of the list's slots up to
+// a position, saved together in one document (`pm:<partner>:<YYYY-MM>` in
+// liability_summaries): a report reads that document and only the slots
+// after it.
+//
+// Crash points:
+//   - Slot written, event not (MongoDB, where the ordered insert is not
+//     one transaction), or the event's insert met a repeat: the slot
+//     points at nothing or at an event that names another slot; it counts
+//     nothing, and the repeat's own slot counts the event once. A slot
+//     whose event is missing is passed by the job's position only once it
+//     is slotSettles old: younger, its event may still be on its way.
+//   - A job run cut short after reading and before saving saves nothing:
+//     the next run counts from the saved position again. Totals and
+//     position are one document, so a saved position never goes with
+//     totals that count a slot twice or miss one. Two runs at once each
+//     save a consistent pair; the later save may be the shorter one,
+//     which costs the next report a few more reads, never a figure.
+
+// slotSettles is how old a slot whose event is missing must be before the
+// job's position passes it as dead.
+const slotSettles = 10 * time.Minute
+
+// monthPage is how many slots of a month list one read takes.
+const monthPage = 200
+
+// settlementList is the list of partner's settlement events whose
+// business time falls in month m (in the community's zone).
+func settlementList(partnerID string, m models.Month) string {
+	return "se:" + partnerID + ":" + m.String()
+}
+
+// partnerMonthID is the _id in liability_summaries of the liability job's
+// totals of partner's month m.
+func partnerMonthID(partnerID string, m models.Month) string {
+	return "pm:" + partnerID + ":" + m.String()
+}
+
+// partnerMonthDoc is the liability job's count of a partner's month: the
+// totals of the month list's slots 1..Through (every one of them decided:
+// its event counted once, or the slot dead), and when it was counted.
+type partnerMonthDoc struct {
+	ID           string    `bson:"_id"`
+	Through      int64     `bson:"through"`
+	Lines        int       `bson:"lines"`
+	TotalFen     int64     `bson:"total_fen"`
+	CommunityFen int64     `bson:"community_fen"`
+	PartnerFen   int64     `bson:"partner_fen"`
+	At           time.Time `bson:"at"`
+}
+
+// totals are the saved totals.
+func (d partnerMonthDoc) totals() models.StatementTotals {
+	return models.StatementTotals{
+		Lines:     d.Lines,
+		Total:     models.Fen(d.TotalFen),
+		Community: models.Fen(d.CommunityFen),
+		Partner:   models.Fen(d.PartnerFen),
+	}
+}
+
+// communityZone returns community id's time zone (models.Community.Location),
+// remembered per process: a community's zone never changes. A community
+// not found has the default zone, and is not remembered.
+func (s *Store) communityZone(ctx context.Context, id string) (*time.Location, error) {
+	if v, ok := s.zones.Load(id); ok {
+		return v.(*time.Location), nil
+	}
+	c, err := s.Community(ctx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return models.Community{}.Location(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	loc := c.Location()
+	s.zones.Store(id, loc)
+	return loc, nil
+}
+
+// monthCount is what a read of a partner's month list found after the
+// saved position.
+type monthCount struct {
+	all     models.StatementTotals // the saved totals and every event after them
+	through int64                  // the last slot of the decided run after the saved position
+	settled models.StatementTotals // the totals through it
+}
+
+// countPartnerMonth reads the saved count of partner's month m and the
+// slots after it up to the list's head, and counts each event on the slot
+// it names. With now zero no slot is decided (a report's read).
+func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m models.Month, now time.Time) (partnerMonthDoc, monthCount, error) {
+	id := partnerMonthID(partnerID, m)
+	var from partnerMonthDoc
+	err := s.findByID(ctx, colLiabilitySummaries, id, &from)
+	if errors.Is(err, models.ErrNotFound) {
+		from, err = partnerMonthDoc{ID: id}, nil
+	}
+	if err != nil {
+		return from, monthCount{}, err
+	}
+	c := monthCount{all: from.totals(), through: from.Through, settled: from.totals()}
+	list := settlementList(partnerID, m)
+	head, err := s.listHeadAbove(ctx, colSettlementEvents, list, from.Through)
+	if err != nil {
+		return from, c, err
+	}
+	open := false // a slot not yet decided was met: the decided run ends
+	for low := from.Through + 1; low <= head; low += monthPage {
+		high := min(head, low+monthPage-1)
+		slots := make([]listSlotDoc, high-low+1)
+		found := make([]bool, len(slots))
+		events := make([]*settlementEventDoc, len(slots))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(8)
+		for i := range slots {
+			n := low + int64(i)
+			g.Go(func() error {
+				err := s.findByID(gctx, colSettlementEvents, slotID(list, n), &slots[i])
+				if errors.Is(err, models.ErrNotFound) {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				found[i] = true
+				var d settlementEventDoc
+				err = s.findByID(gctx, colSettlementEvents, slots[i].Ref, &d)
+				if errors.Is(err, models.ErrNotFound) {
+					return nil
+				}
+				if err == nil {
+					events[i] = &d
+				}
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return from, c, err
+		}
+		for i, d := range events {
+			n := low + int64(i)
+			switch {
+			case d != nil && named(d.Slots, slotRef{List: list, N: n}):
+				c.all.Add(models.StatementLine{Event: d.Fields.event(d.ID)})
+			case d != nil && len(d.Slots) > 0:
+				// A repeat's or a race's leftover: the event counts on the
+				// slot it names.
+			case found[i] && !now.IsZero() && !slots[i].At.After(now.Add(-slotSettles)):
+				// Dead: its event never came.
+			default:
+				open = true
+			}
+			if !open {
+				c.through, c.settled = n, c.all
+			}
+		}
+	}
+	return from, c, nil
+}
+
+// PartnerMonthTotals returns the totals of partner's settlement events in
+// month m (business time in the community's zone): the liability job's
+// saved count and the events listed after it. It costs a few lookups and
+// the events since the job's last run, whatever the history.
+func (s *Store) PartnerMonthTotals(ctx context.Context, partnerID string, m models.Month) (models.StatementTotals, error) {
+	_, c, err := s.countPartnerMonth(ctx, partnerID, m, time.Time{})
+	return c.all, err
+}
+
+// CountPartnerMonth is the liability job's step for partner's month m: it
+// counts the events listed since the saved count, saves the totals and the
+// position of the decided slots in one document, and returns the month's
+// totals (PartnerMonthTotals as of now).
+func (s *Store) CountPartnerMonth(ctx context.Context, partnerID string, m models.Month, now time.Time) (models.StatementTotals, error) {
+	from, c, err := s.countPartnerMonth(ctx, partnerID, m, now)
+	if err != nil || c.through == from.Through {
+		return c.all, err
+	}
+	d := partnerMonthDoc{
+		ID:           from.ID,
+		Through:      c.through,
+		Lines:        c.settled.Lines,
+		TotalFen:     int64(c.settled.Total),
+		CommunityFen: int64(c.settled.Community),
+		PartnerFen:   int64(c.settled.Partner),
+		At:           now.UTC(),
+	}
+	return c.all, s.replaceByID(ctx, colLiabilitySummaries, d.ID, d, true)
+}
+
+// listSettlementEventsStoredBefore puts the settlement events stored
+// before the month lists existed on them, once (listStoredBefore).
+func (s *Store) listSettlementEventsStoredBefore(ctx context.Context) error {
+	const what = "settlement-month-lists"
+	var m listHeadDoc
+	err := s.findByID(ctx, colListHeads, "done:"+what, &m)
+	if err == nil || !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	// The zones first: the function that names an event's list cannot read.
+	zones := map[string]*time.Location{}
+	for after := ""; ; {
+		cs, err := s.Communities(ctx, after, 200)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			zones[c.ID] = c.Location()
+		}
+		if len(cs) < 200 {
+			break
+		}
+		after = cs[len(cs)-1].ID
+	}
+	return s.listStoredBefore(ctx, what, colSettlementEvents, nil, func(d bson.M) ([]string, time.Time) {
+		partner, _ := d["partner"].(string)
+		community, _ := d["community"].(string)
+		at, ok := d["at"].(bson.DateTime)
+		if partner == "" || !ok {
+			return nil, time.Time{}
+		}
+		loc := zones[community]
+		if loc == nil {
+			loc = models.Community{}.Location()
+		}
+		return []string{settlementList(partner, models.MonthOf(at.Time(), loc))}, at.Time().UTC()
+	})
+}
