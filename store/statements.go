@@ -322,9 +322,10 @@ func lineList(statementID string) string { return "sl:" + statementID }
 // and names it, all of them in one ordered insert (on the embedded store
 // one transaction: a batch costs one commit, as before the lists). The
 // insert stops at a line already written (its new slot then names nothing
-// and is skipped by readers, and the rest of the batch is looked up
-// first) or at a slot another run of the statement took (the rest move on
-// to the next numbers), and goes on from there.
+// and is skipped by readers) or at a slot another process took; what was
+// stored is then read back by _id (the list's head walked forward, the
+// lines still to write looked up), never taken from the error, so the
+// slots stay dense, and the rest go on at the next numbers.
 // resumed says another run of the statement began before this one: its
 // lines are looked up first, by id, so a resumed run does not stop at each
 // of them.
@@ -350,7 +351,6 @@ func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.Statemen
 			todo = append(todo, i)
 		}
 	}
-	var taken []int // lines whose insert found them written
 	// The writers of one list in this process take turns (the embedded
 	// store writes one at a time anyway), so they do not collide on a
 	// slot number; a collision is then another process's.
@@ -380,68 +380,45 @@ func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.Statemen
 			_, err := s.c(colStatementLines).InsertMany(ctx, batch, options.InsertMany().SetOrdered(true))
 			return err
 		})
-		failed := failedIndex(err)
-		stored := len(batch)
-		if err != nil {
-			stored = max(failed, 0)
+		if err == nil {
+			s.raiseLineHeads(ctx, slots)
+			break
 		}
-		s.raiseLineHeads(ctx, slots[:(stored+1)/2]) // slot k is batch[2k]
-		switch {
-		case err == nil:
-			todo = nil
-		case failed < 0:
+		if failedIndex(err) < 0 {
 			return nil, s.count(mapErr("insert statement lines", err), "insert statement lines")
-		case failed%2 == 1: // the line: written before
-			taken = append(taken, todo[failed/2])
-			todo = todo[failed/2+1:]
-			// Another run is writing these lines (or wrote them): the
-			// rest are looked up first, so each does not stop an insert.
-			rest := make([]models.StatementLine, len(todo))
-			for k, i := range todo {
-				rest[k] = lines[i]
-			}
-			docs := make([]*lineDoc, len(todo))
-			if err := s.findLines(ctx, rest, docs); err != nil {
-				return nil, err
-			}
-			left := todo[:0:0]
-			for k, i := range todo {
-				if docs[k] != nil {
-					written[i] = docs[k]
-				} else {
-					left = append(left, i)
-				}
-			}
-			todo = left
-		default: // the slot: another run of the statement took it
-			sl := slots[failed/2]
-			s.heads.raise(sl.List, sl.N)
-			if _, err := s.listHead(ctx, colStatementLines, sl.List); err != nil {
-				return nil, err
-			}
-			todo = todo[failed/2:]
 		}
+		// A duplicate key: a line another run wrote, or a slot another
+		// process took. What was stored is read back, not taken from the
+		// error: each list's head is walked forward by _id (slots are
+		// dense, and memory never goes past a slot seen stored), and the
+		// lines still to write are looked up; those found stand as written.
+		for list := range next {
+			if _, err := s.listHead(ctx, colStatementLines, list); err != nil {
+				return nil, err
+			}
+		}
+		rest := make([]models.StatementLine, len(todo))
+		for k, i := range todo {
+			rest[k] = lines[i]
+		}
+		docs := make([]*lineDoc, len(todo))
+		if err := s.findLines(ctx, rest, docs); err != nil {
+			return nil, err
+		}
+		left := todo[:0:0]
+		for k, i := range todo {
+			if docs[k] != nil {
+				written[i] = docs[k]
+			} else {
+				left = append(left, i)
+			}
+		}
+		todo = left
 	}
 	out := make([]models.StatementLine, 0, len(lines))
 	for i, l := range lines {
-		if written[i] == nil && !slices.Contains(taken, i) {
+		if written[i] == nil {
 			out = append(out, l)
-		}
-	}
-	if len(taken) > 0 {
-		found := make([]models.StatementLine, len(taken))
-		for k, i := range taken {
-			found[k] = lines[i]
-		}
-		docs := make([]*lineDoc, len(taken))
-		if err := s.findLines(ctx, found, docs); err != nil {
-			return nil, err
-		}
-		for k, d := range docs {
-			if d == nil {
-				return nil, fmt.Errorf("store: statement line %s: %w", found[k].ID, models.ErrNotFound)
-			}
-			written[taken[k]] = d
 		}
 	}
 	for i, d := range written {
