@@ -180,17 +180,17 @@ func TestStatementsOverHTTP(t *testing.T) {
 			ValueFen   int64  `json:"value_fen"`
 			Adjustment bool   `json:"adjustment"`
 		} `json:"lines"`
-		NextAfter string `json:"next_after"`
+		Next string `json:"next"`
 	}
 	r = w.call("GET", "/api/v1/statements/"+shopID+"?limit=1", clerk, nil)
 	r.decode(t, &one)
-	if len(one.Lines) != 1 || one.NextAfter == "" {
+	if len(one.Lines) != 1 || one.Next == "" {
 		t.Fatalf("first page: %s", r.Body)
 	}
-	r = w.call("GET", "/api/v1/statements/"+shopID+"?limit=5&after="+one.NextAfter, clerk, nil)
-	one.NextAfter = ""
+	r = w.call("GET", "/api/v1/statements/"+shopID+"?limit=5&cursor="+one.Next, clerk, nil)
+	one.Next = ""
 	r.decode(t, &one)
-	if len(one.Lines) != 1 || one.NextAfter != "" {
+	if len(one.Lines) != 1 || one.Next != "" {
 		t.Fatalf("second page: %s", r.Body)
 	}
 

@@ -14,8 +14,8 @@ import (
 
 // settlementService is what the statement and liability routes call.
 type settlementService interface {
-	Statements(ctx context.Context, p models.Principal, partnerID, month string) ([]models.Statement, error)
-	Statement(ctx context.Context, p models.Principal, id, after string, limit int) (models.Statement, []models.StatementLine, error)
+	Statements(ctx context.Context, p models.Principal, partnerID, month, cursor string, limit int) ([]models.Statement, string, error)
+	Statement(ctx context.Context, p models.Principal, id, cursor string, limit int) (models.Statement, []models.StatementLine, string, error)
 	Export(ctx context.Context, p models.Principal, id string, f settlement.ExportFormat, w io.Writer) error
 	Confirm(ctx context.Context, p models.Principal, id string) (models.Statement, error)
 	MarkPaid(ctx context.Context, p models.Principal, id string) (models.Statement, error)
@@ -128,27 +128,34 @@ type statementLineJSON struct {
 type statementResponse struct {
 	Statement statementJSON       `json:"statement"`
 	Lines     []statementLineJSON `json:"lines"`
-	// NextAfter is the cursor of the next page of lines; absent at the end.
-	NextAfter string `json:"next_after,omitempty"`
+	// Next is the cursor of the next page of lines; absent at the end.
+	Next string `json:"next,omitempty"`
 }
 
 // listStatements answers GET /statements: staff see their community's statements
 // (optionally one partner's), a partner login or clerk its own partner's, optionally of
-// one month.
+// one month; newest first, a page of `limit` (50 by default, 200 at most) from `cursor`,
+// with `next` while there is more.
 func (h *api) listStatements(c *fiber.Ctx) error {
-	statements, err := h.Settlement.Statements(c.UserContext(), principal(c), c.Query("partner_id"), c.Query("month"))
+	cursor, limit, err := cursorPage(c)
+	if err != nil {
+		return err
+	}
+	statements, next, err := h.Settlement.Statements(c.UserContext(), principal(c), c.Query("partner_id"), c.Query("month"), cursor, limit)
 	if err != nil {
 		return err
 	}
 	out := struct {
 		Statements []statementJSON `json:"statements"`
-	}{Statements: mapEach(statements, toStatementJSON)}
+		Next       string          `json:"next,omitempty"`
+	}{Statements: mapEach(statements, toStatementJSON), Next: next}
 	return c.JSON(out)
 }
 
 // getStatement answers GET /statements/{id} for the statement's community staff or its
-// partner (403 for another partner's): the statement and a page of its lines after
-// `after`, up to `limit` (100 by default, 500 at most).
+// partner (403 for another partner's): the statement and a page of its lines, newest
+// first, from `cursor`, up to `limit` (100 by default, 500 at most), with `next` while
+// there is more.
 func (h *api) getStatement(c *fiber.Ctx) error {
 	limit, err := queryInt(c, "limit", 100, 500)
 	if err != nil {
@@ -157,11 +164,15 @@ func (h *api) getStatement(c *fiber.Ctx) error {
 	if limit == 0 {
 		limit = 100
 	}
-	statement, lines, err := h.Settlement.Statement(c.UserContext(), principal(c), param(c, "id"), c.Query("after"), int(limit))
+	cursor := c.Query("cursor")
+	if len(cursor) > 64 {
+		return models.ErrBadCursor.Withf("翻页位置过长：请从第一页重新读取。", "cursor is too long; read from the first page again")
+	}
+	statement, lines, next, err := h.Settlement.Statement(c.UserContext(), principal(c), param(c, "id"), cursor, int(limit))
 	if err != nil {
 		return err
 	}
-	out := statementResponse{Statement: toStatementJSON(statement), Lines: make([]statementLineJSON, len(lines))}
+	out := statementResponse{Statement: toStatementJSON(statement), Lines: make([]statementLineJSON, len(lines)), Next: next}
 	for i, line := range lines {
 		event := line.Event
 		out.Lines[i] = statementLineJSON{
@@ -177,9 +188,6 @@ func (h *api) getStatement(c *fiber.Ctx) error {
 			Bearer:       string(event.Bearer),
 			At:           event.At,
 		}
-	}
-	if len(lines) == int(limit) {
-		out.NextAfter = lines[len(lines)-1].ID
 	}
 	return c.JSON(out)
 }

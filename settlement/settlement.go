@@ -34,24 +34,28 @@ type Store interface {
 	// BeginSettlement records once when statement id's settlement began
 	// and returns the first such time.
 	BeginSettlement(ctx context.Context, id string, at time.Time) (time.Time, error)
-	// ClaimStatementLines adds lines and returns those that stand in
-	// their statement: the new ones and those already written for the same
-	// statement; a line already written for another statement is left out.
-	ClaimStatementLines(ctx context.Context, lines []models.StatementLine) ([]models.StatementLine, error)
+	// ClaimStatementLines adds lines, each on its statement's list of
+	// lines, and returns those that stand in their statement: the new ones
+	// and those already written for the same statement; a line already
+	// written for another statement is left out. resumed says another run
+	// of the statement began first (its lines are looked up first).
+	ClaimStatementLines(ctx context.Context, lines []models.StatementLine, resumed bool) ([]models.StatementLine, error)
 	// InsertStatement adds a header; models.ErrConflict if it exists.
 	InsertStatement(ctx context.Context, st models.Statement) error
 	// Statement returns the statement with id, or models.ErrNotFound.
 	Statement(ctx context.Context, id string) (models.Statement, error)
-	// Statements lists a community's statements, narrowed to a partner
-	// and a month when they are not "".
-	Statements(ctx context.Context, communityID, partnerID, month string) ([]models.Statement, error)
+	// Statements is a page of a community's statements newest first,
+	// narrowed to a partner and a month when they are not "", and the
+	// cursor of the next page ("" at the end).
+	Statements(ctx context.Context, communityID, partnerID, month, cursor string, limit int) ([]models.Statement, string, error)
 	// InsertStatementTransition records a status change; models.ErrConflict
 	// if the statement reached that status before.
 	InsertStatementTransition(ctx context.Context, t models.StatementTransition) error
 	// EachStatementLine streams a statement's lines in time order.
 	EachStatementLine(ctx context.Context, statementID string, fn func(models.StatementLine) error) error
-	// StatementLines returns a page of a statement's lines by id.
-	StatementLines(ctx context.Context, statementID, after string, limit int) ([]models.StatementLine, error)
+	// StatementLines is a page of a statement's lines newest first, and
+	// the cursor of the next page ("" at the end).
+	StatementLines(ctx context.Context, statementID, cursor string, limit int) ([]models.StatementLine, string, error)
 	// EachPointsAccount streams every account that holds points.
 	EachPointsAccount(ctx context.Context, fn func(models.Account) error) error
 	// EachResident streams a community's residents.
@@ -210,7 +214,10 @@ const lateMargin = time.Hour
 // for their own month's statement (a catch-up after a crash records an
 // event at its business time, in a month that may be settled already).
 // Each event's line is keyed by the event alone and is its claim: an event
-// already on another statement is left out, so it is on exactly one. The
+// already on another statement is left out, so it is on exactly one.
+// Each line is written after its slot on the statement's list of lines,
+// which GET /statements/{id} pages (docs/PERFORMANCE.md, "Lists"); a slot
+// a dead or concurrent run left naming nothing is skipped by readers. The
 // lines are written first, then the header under its own key: the header
 // is the commit point. A run that died between the two is resumed by the
 // next, which finds its own claims and sums the same events; two runs at
@@ -227,10 +234,14 @@ func (s *Service) SettlePartner(ctx context.Context, c models.Community, p model
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
 	}
-	begun, err := s.store.BeginSettlement(ctx, id, s.now().UTC().Truncate(time.Millisecond))
+	stamp := s.now().UTC().Truncate(time.Millisecond)
+	begun, err := s.store.BeginSettlement(ctx, id, stamp)
 	if err != nil {
 		return models.Statement{}, false, fmt.Errorf("settle %s: %w", id, err)
 	}
+	// Another run began first (one that died, or one running now): its
+	// lines are looked up before they are written.
+	resumed := !begun.Equal(stamp)
 	loc := c.Location()
 	start := m.Start(loc)
 	var (
@@ -243,7 +254,7 @@ func (s *Service) SettlePartner(ctx context.Context, c models.Community, p model
 	flush := func() {
 		b := batch
 		g.Go(func() error {
-			taken, err := s.store.ClaimStatementLines(gctx, b)
+			taken, err := s.store.ClaimStatementLines(gctx, b, resumed)
 			mu.Lock()
 			defer mu.Unlock()
 			for _, l := range taken {
@@ -422,42 +433,45 @@ func (s *Service) visibleStatement(ctx context.Context, p models.Principal, id s
 	return st, nil
 }
 
-// Statements lists the statements p may read, of month when it is set:
-// all of the community's for staff, narrowed to partnerID when that is
-// set; a partner's own otherwise.
-func (s *Service) Statements(ctx context.Context, p models.Principal, partnerID, month string) ([]models.Statement, error) {
+// Statements is one page of the statements p may read, newest first, of
+// month when it is set: all of the community's for staff, narrowed to
+// partnerID when that is set; a partner's own otherwise. At most limit are
+// read below cursor ("" for the first page); next is the cursor of the
+// next page ("" at the end).
+func (s *Service) Statements(ctx context.Context, p models.Principal, partnerID, month, cursor string, limit int) ([]models.Statement, string, error) {
 	if month != "" {
 		m, err := models.ParseMonth(month)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		month = m.String()
 	}
 	if !p.IsStaff() {
 		own := ownPartner(p)
 		if own == "" || (partnerID != "" && partnerID != own) {
-			return nil, models.ErrForbidden
+			return nil, "", models.ErrForbidden
 		}
 		partnerID = own
 	}
 	if p.CommunityID == "" {
-		return nil, models.ErrForbidden
+		return nil, "", models.ErrForbidden
 	}
-	return s.store.Statements(ctx, p.CommunityID, partnerID, month)
+	return s.store.Statements(ctx, p.CommunityID, partnerID, month, cursor, limit)
 }
 
-// Statement returns a statement p may read and a page of its lines, by
-// line id after after, at most limit.
-func (s *Service) Statement(ctx context.Context, p models.Principal, id, after string, limit int) (models.Statement, []models.StatementLine, error) {
+// Statement returns a statement p may read and one page of its lines,
+// newest first: at most limit read below cursor ("" for the first page),
+// and the cursor of the next page ("" at the end).
+func (s *Service) Statement(ctx context.Context, p models.Principal, id, cursor string, limit int) (models.Statement, []models.StatementLine, string, error) {
 	st, err := s.visibleStatement(ctx, p, id)
 	if err != nil {
-		return models.Statement{}, nil, fmt.Errorf("statement: %w", err)
+		return models.Statement{}, nil, "", fmt.Errorf("statement: %w", err)
 	}
-	lines, err := s.store.StatementLines(ctx, id, after, limit)
+	lines, next, err := s.store.StatementLines(ctx, id, cursor, limit)
 	if err != nil {
-		return models.Statement{}, nil, fmt.Errorf("statement: %w", err)
+		return models.Statement{}, nil, "", fmt.Errorf("statement: %w", err)
 	}
-	return st, lines, nil
+	return st, lines, next, nil
 }
 
 // Confirm records that the partner agrees with its statement. Only the

@@ -183,7 +183,7 @@ func TestSettlementTwoRunsAtOnceMakeOneStatement(t *testing.T) {
 	if made != 2 {
 		t.Fatalf("statements written by the two runs = %d, want 2 (one per partner): %+v", made, counts)
 	}
-	sts, err := w.st.Statements(ctx, "A", "", "2026-10")
+	sts, _, err := w.st.Statements(ctx, "A", "", "2026-10", "", 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestSettlementResumesAfterCrashWithoutDoubling(t *testing.T) {
 	if _, err := w.st.BeginSettlement(ctx, id, w.clock.now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.st.ClaimStatementLines(ctx, partial); err != nil {
+	if _, err := w.st.ClaimStatementLines(ctx, partial, false); err != nil {
 		t.Fatalf("simulated crash: %v", err)
 	}
 	if got := len(w.allLines(id)); got != 25 {
@@ -439,7 +439,7 @@ func TestIssue11_12_ResumedSettlementKeepsItsCutOff(t *testing.T) {
 	w.recordedLate("fulfil:b", 200, time.Date(2026, 10, 31, 23, 59, 0, 0, shanghai), w.clock.now())
 	// A line claimed for another statement is that statement's.
 	other := w.recordedLate("fulfil:c", 400, time.Date(2026, 10, 12, 9, 0, 0, 0, shanghai), time.Date(2026, 10, 12, 9, 0, 0, 0, shanghai))
-	if _, err := w.st.ClaimStatementLines(ctx, []models.StatementLine{{ID: models.StatementLineID(other.ID), StatementID: "settle:P1:elsewhere", Event: other}}); err != nil {
+	if _, err := w.st.ClaimStatementLines(ctx, []models.StatementLine{{ID: models.StatementLineID(other.ID), StatementID: "settle:P1:elsewhere", Event: other}}, false); err != nil {
 		t.Fatal(err)
 	}
 	w.clock.advance(time.Hour)
@@ -506,7 +506,7 @@ func TestStatementAccessAndStatus(t *testing.T) {
 		{"a partner of another community", partnerLogin("B", "P1"), models.ErrNotFound},
 	}
 	for _, tc := range cases {
-		_, _, err := w.svc.Statement(ctx, tc.p, p1.ID, "", 10)
+		_, _, _, err := w.svc.Statement(ctx, tc.p, p1.ID, "", 10)
 		if (tc.want == nil && err != nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
 			t.Errorf("%s reads P1's statement: %v, want %v", tc.name, err, tc.want)
 		}
@@ -520,14 +520,14 @@ func TestStatementAccessAndStatus(t *testing.T) {
 		}
 	}
 	// Listings: a partner gets only its own, even when asking for another.
-	own, err := w.svc.Statements(ctx, partnerLogin("A", "P2"), "", "2026-10")
+	own, _, err := w.svc.Statements(ctx, partnerLogin("A", "P2"), "", "2026-10", "", 50)
 	if err != nil || len(own) != 1 || own[0].PartnerID != "P2" {
 		t.Fatalf("P2's listing = %+v, %v", own, err)
 	}
-	if _, err := w.svc.Statements(ctx, partnerLogin("A", "P2"), "P1", ""); !errors.Is(err, models.ErrForbidden) {
+	if _, _, err := w.svc.Statements(ctx, partnerLogin("A", "P2"), "P1", "", "", 50); !errors.Is(err, models.ErrForbidden) {
 		t.Fatalf("P2 lists P1's: %v, want forbidden", err)
 	}
-	all, err := w.svc.Statements(ctx, staffA(), "", "2026-10")
+	all, _, err := w.svc.Statements(ctx, staffA(), "", "2026-10", "", 50)
 	if err != nil || len(all) != 2 {
 		t.Fatalf("staff listing = %+v, %v", all, err)
 	}

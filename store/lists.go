@@ -464,6 +464,9 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 	if err := s.listActivitiesStoredBefore(ctx); err != nil {
 		return err
 	}
+	if err := s.listStatementsStoredBefore(ctx); err != nil {
+		return err
+	}
 	if err := s.listSettlementEventsStoredBefore(ctx); err != nil {
 		return err
 	}

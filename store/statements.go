@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
 )
 
 // statementDoc is a partner's monthly statement as stored in statements.
@@ -26,6 +28,7 @@ type statementDoc struct {
 	PartnerFen   int64     `bson:"partner_fen"`
 	Status       string    `bson:"status"` // a cache of the transitions
 	Created      time.Time `bson:"created"`
+	Slots        []slotRef `bson:"slots,omitempty"` // its places on its lists (lists.go)
 }
 
 // model returns the stored statement, or an error if its month is not
@@ -51,23 +54,42 @@ func (d statementDoc) model() (models.Statement, error) {
 	}, nil
 }
 
-// InsertStatement adds the header of st; models.ErrConflict if the
-// partner's statement for that month exists.
+// statementLists are the lists, read newest first (docs/PERFORMANCE.md,
+// "Lists"), that partnerID's statement of month in communityID is on: the
+// community's, the partner's in the community, and the month's in the
+// community.
+func statementLists(communityID, partnerID, month string) []string {
+	return []string{
+		"stc:" + communityID,
+		"stp:" + communityID + ":" + partnerID,
+		"stm:" + communityID + ":" + month,
+	}
+}
+
+// InsertStatement adds the header of st after its slots on its lists, in
+// one ordered insert (lists.go); models.ErrConflict if the partner's
+// statement for that month exists (the new slots then name nothing and are
+// skipped).
 func (s *Store) InsertStatement(ctx context.Context, st models.Statement) error {
-	return s.insert(ctx, colStatements, statementDoc{
-		ID:           st.ID,
-		Community:    st.CommunityID,
-		Partner:      st.PartnerID,
-		PartnerName:  st.PartnerName,
-		Month:        st.Month.String(),
-		Lines:        st.Lines,
-		Adjustments:  st.Adjustments,
-		TotalFen:     int64(st.TotalFen),
-		CommunityFen: int64(st.CommunityFen),
-		PartnerFen:   int64(st.PartnerFen),
-		Status:       string(st.Status),
-		Created:      st.Created,
+	lists := statementLists(st.CommunityID, st.PartnerID, st.Month.String())
+	_, err := s.insertListed(ctx, colStatements, lists, st.ID, st.Created, func(slots []slotRef) any {
+		return statementDoc{
+			ID:           st.ID,
+			Community:    st.CommunityID,
+			Partner:      st.PartnerID,
+			PartnerName:  st.PartnerName,
+			Month:        st.Month.String(),
+			Lines:        st.Lines,
+			Adjustments:  st.Adjustments,
+			TotalFen:     int64(st.TotalFen),
+			CommunityFen: int64(st.CommunityFen),
+			PartnerFen:   int64(st.PartnerFen),
+			Status:       string(st.Status),
+			Created:      st.Created,
+			Slots:        slots,
+		}
 	})
+	return err
 }
 
 // Statement returns the statement with id, its status taken from the
@@ -84,33 +106,87 @@ func (s *Store) Statement(ctx context.Context, id string) (models.Statement, err
 	return s.withTransitions(ctx, st)
 }
 
-// Statements lists a community's statements by id, only the partner's
-// when partnerID is not "" and only the month's when month is not "".
-// There is one per partner and month, so the collection stays small.
-func (s *Store) Statements(ctx context.Context, communityID, partnerID, month string) ([]models.Statement, error) {
-	filter := bson.D{{Key: "community", Value: communityID}}
-	if partnerID != "" {
-		filter = append(filter, bson.E{Key: "partner", Value: partnerID})
+// Statements is one page of a community's statements, newest first: all
+// of them, only the partner's when partnerID is not "", only the month's
+// when month (YYYY-MM) is not "". Each is a list of its own (a partner's
+// month is its one statement, read by id), so a page costs its own size
+// whatever the history: at most limit slots below cursor ("" for the first
+// page), and the cursor of the next page ("" at the end). A cursor the
+// list did not give out is models.ErrBadCursor.
+func (s *Store) Statements(ctx context.Context, communityID, partnerID, month, cursor string, limit int) ([]models.Statement, string, error) {
+	if partnerID != "" && month != "" {
+		if cursor != "" {
+			return nil, "", badCursor(cursor)
+		}
+		m, err := models.ParseMonth(month)
+		if err != nil {
+			return nil, "", err
+		}
+		st, err := s.Statement(ctx, models.StatementID(partnerID, m))
+		switch {
+		case errors.Is(err, models.ErrNotFound) || (err == nil && st.CommunityID != communityID):
+			return []models.Statement{}, "", nil
+		case err != nil:
+			return nil, "", err
+		}
+		return []models.Statement{st}, "", nil
 	}
-	if month != "" {
-		filter = append(filter, bson.E{Key: "month", Value: month})
+	lists := statementLists(communityID, partnerID, month)
+	list := lists[0]
+	switch {
+	case partnerID != "":
+		list = lists[1]
+	case month != "":
+		list = lists[2]
 	}
-	var docs []statementDoc
-	if err := s.page(ctx, colStatements, filter, "", 0, &docs); err != nil {
-		return nil, err
+	docs, next, err := listedRead[statementDoc, *statementDoc]{
+		col:     colStatements,
+		list:    list,
+		slotsOf: func(d *statementDoc) []slotRef { return d.Slots },
+		model:   func(d *statementDoc) *statementDoc { return d },
+	}.pageAfter(ctx, s, cursor, limit)
+	if err != nil {
+		return nil, "", err
 	}
 	out := make([]models.Statement, 0, len(docs))
 	for _, d := range docs {
 		st, err := d.model()
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if st, err = s.withTransitions(ctx, st); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		out = append(out, st)
 	}
-	return out, nil
+	return out, next, nil
+}
+
+// listStatementsStoredBefore puts the statements and statement lines
+// stored before their lists existed on them, once (listStoredBefore): each
+// statement on its community's, partner's and month's lists in the order
+// they were made, each line on its statement's list in the order of its
+// event's time.
+func (s *Store) listStatementsStoredBefore(ctx context.Context) error {
+	str := func(d bson.M, k string) string { v, _ := d[k].(string); return v }
+	at := func(d bson.M, k string) time.Time {
+		if t, ok := d[k].(bson.DateTime); ok {
+			return t.Time().UTC()
+		}
+		return time.Time{}
+	}
+	err := s.listStoredBefore(ctx, "statement-lists", colStatements, nil, func(d bson.M) ([]string, time.Time) {
+		return statementLists(str(d, "community"), str(d, "partner"), str(d, "month")), at(d, "created")
+	})
+	if err != nil {
+		return err
+	}
+	return s.listStoredBefore(ctx, "statement-line-lists", colStatementLines, nil, func(d bson.M) ([]string, time.Time) {
+		if str(d, "statement") == "" {
+			return nil, time.Time{}
+		}
+		return []string{lineList(str(d, "statement"))}, at(d, "at")
+	})
 }
 
 // transitionDoc is one status change of a statement as stored in
@@ -206,7 +282,8 @@ type lineDoc struct {
 	Statement  string      `bson:"statement"`
 	Adjustment bool        `bson:"adjustment"`
 	Event      string      `bson:"event"`
-	Fields     eventFields `bson:",inline"` // the driver skips unexported embedded structs
+	Fields     eventFields `bson:",inline"`         // the driver skips unexported embedded structs
+	Slots      []slotRef   `bson:"slots,omitempty"` // its place on its statement's list of lines
 }
 
 // toLineDoc returns statement line l as stored.
@@ -230,53 +307,204 @@ func (d lineDoc) model() models.StatementLine {
 	}
 }
 
-// ClaimStatementLines adds lines in one round trip and returns those that
-// stand in their statement: the ones inserted now, and the ones found
-// already written for the same statement (a resumed or concurrent run of
-// it), as written. A line's id names its event only (models.StatementLineID),
-// so a line found written for another statement is that statement's, and is
-// left out: an event is on one statement at most.
-func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.StatementLine) ([]models.StatementLine, error) {
+// lineList is the name of statement statementID's list of lines
+// (docs/PERFORMANCE.md, "Lists"), in statement_lines.
+func lineList(statementID string) string { return "sl:" + statementID }
+
+// ClaimStatementLines adds lines and returns those that stand in their
+// statement: the ones inserted now, and the ones found already written for
+// the same statement (a resumed or concurrent run of it), as written. A
+// line's id names its event only (models.StatementLineID), so a line found
+// written for another statement is that statement's, and is left out: an
+// event is on one statement at most.
+//
+// Each line is inserted after its slot on its statement's list of lines
+// and names it, all of them in one ordered insert (on the embedded store
+// one transaction: a batch costs one commit, as before the lists). The
+// insert stops at a line already written (its new slot then names nothing
+// and is skipped by readers) or at a slot another process took; what was
+// stored is then read back by _id (the list's head walked forward, the
+// lines still to write looked up), never taken from the error, so the
+// slots stay dense, and the rest go on at the next numbers.
+// resumed says another run of the statement began before this one: its
+// lines are looked up first, by id, so a resumed run does not stop at each
+// of them.
+//
+// Crash points: slot written, line not (on MongoDB, where the ordered
+// insert is not one transaction): the slot names a line that does not
+// exist or names another slot, and is skipped; the resumed run writes the
+// line after a new slot, so it is listed once. A line without its slot
+// cannot exist.
+func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.StatementLine, resumed bool) ([]models.StatementLine, error) {
 	if len(lines) == 0 {
 		return nil, nil
 	}
-	docs := make([]any, len(lines))
-	for i, l := range lines {
-		docs[i] = toLineDoc(l)
-	}
-	err := s.write(ctx, func() error {
-		_, err := s.c(colStatementLines).InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
-		return err
-	})
-	if err == nil {
-		return lines, nil
-	}
-	var bwe mongo.BulkWriteException
-	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
-		return nil, mapErr("insert statement lines", err)
-	}
-	taken := map[int]bool{}
-	for _, we := range bwe.WriteErrors {
-		if we.Code != 11000 {
-			return nil, mapErr("insert statement lines", err)
+	written := make([]*lineDoc, len(lines)) // lines found already written
+	if resumed {
+		if err := s.findLines(ctx, lines, written); err != nil {
+			return nil, err
 		}
-		taken[we.Index] = true
+	}
+	todo := make([]int, 0, len(lines)) // indexes of lines still to insert
+	for i := range lines {
+		if written[i] == nil {
+			todo = append(todo, i)
+		}
+	}
+	// The writers of one list in this process take turns (the embedded
+	// store writes one at a time anyway), so they do not collide on a
+	// slot number; a collision is then another process's.
+	unlock := s.lockLineLists(lines)
+	defer unlock()
+	for len(todo) > 0 {
+		slots := make([]slotRef, len(todo))
+		batch := make([]any, 0, 2*len(todo))
+		next := map[string]int64{}
+		for k, i := range todo {
+			l := lines[i]
+			list := lineList(l.StatementID)
+			n, ok := next[list]
+			if !ok {
+				var err error
+				if n, err = s.nextSlot(ctx, colStatementLines, list); err != nil {
+					return nil, err
+				}
+			}
+			next[list] = n + 1
+			slots[k] = slotRef{List: list, N: n}
+			d := toLineDoc(l)
+			d.Slots = []slotRef{slots[k]}
+			batch = append(batch, listSlotDoc{ID: slotID(list, n), Ref: l.ID, At: l.Event.At}, d)
+		}
+		err := s.write(ctx, func() error {
+			_, err := s.c(colStatementLines).InsertMany(ctx, batch, options.InsertMany().SetOrdered(true))
+			return err
+		})
+		if err == nil {
+			s.raiseLineHeads(ctx, slots)
+			break
+		}
+		if failedIndex(err) < 0 {
+			return nil, s.count(mapErr("insert statement lines", err), "insert statement lines")
+		}
+		// A duplicate key: a line another run wrote, or a slot another
+		// process took. What was stored is read back, not taken from the
+		// error: each list's head is walked forward by _id (slots are
+		// dense, and memory never goes past a slot seen stored), and the
+		// lines still to write are looked up; those found stand as written.
+		for list := range next {
+			if _, err := s.listHead(ctx, colStatementLines, list); err != nil {
+				return nil, err
+			}
+		}
+		rest := make([]models.StatementLine, len(todo))
+		for k, i := range todo {
+			rest[k] = lines[i]
+		}
+		docs := make([]*lineDoc, len(todo))
+		if err := s.findLines(ctx, rest, docs); err != nil {
+			return nil, err
+		}
+		left := todo[:0:0]
+		for k, i := range todo {
+			if docs[k] != nil {
+				written[i] = docs[k]
+			} else {
+				left = append(left, i)
+			}
+		}
+		todo = left
 	}
 	out := make([]models.StatementLine, 0, len(lines))
 	for i, l := range lines {
-		if !taken[i] {
+		if written[i] == nil {
 			out = append(out, l)
-			continue
 		}
-		var d lineDoc
-		if err := s.findByID(ctx, colStatementLines, l.ID, &d); err != nil {
-			return nil, fmt.Errorf("store: statement line %s: %w", l.ID, err)
-		}
-		if d.Statement == l.StatementID {
+	}
+	for i, d := range written {
+		if d != nil && d.Statement == lines[i].StatementID {
 			out = append(out, d.model())
 		}
 	}
 	return out, nil
+}
+
+// lineListLocks holds a mutex per store and list of lines
+// (lineListKey), taken by ClaimStatementLines.
+var lineListLocks sync.Map
+
+// lineListKey names one list of lines of one store.
+type lineListKey struct {
+	store *Store
+	list  string
+}
+
+// lockLineLists locks the lists of lines (in order, so two callers never
+// wait on each other's) and returns the unlock.
+func (s *Store) lockLineLists(lines []models.StatementLine) func() {
+	var lists []string
+	for _, l := range lines {
+		if list := lineList(l.StatementID); !slices.Contains(lists, list) {
+			lists = append(lists, list)
+		}
+	}
+	slices.Sort(lists)
+	held := make([]*sync.Mutex, 0, len(lists))
+	for _, list := range lists {
+		m, _ := lineListLocks.LoadOrStore(lineListKey{store: s, list: list}, new(sync.Mutex))
+		mu := m.(*sync.Mutex)
+		mu.Lock()
+		held = append(held, mu)
+	}
+	return func() {
+		for _, mu := range held {
+			mu.Unlock()
+		}
+	}
+}
+
+// raiseLineHeads records that the slots were stored: each list's head is
+// raised to its highest, and its hint saved once for the batch when the
+// batch passed a multiple of listHintEvery (one write a batch, not one
+// every listHintEvery lines).
+func (s *Store) raiseLineHeads(ctx context.Context, stored []slotRef) {
+	type span struct{ low, high int64 }
+	spans := map[string]span{}
+	for _, sl := range stored {
+		sp, ok := spans[sl.List]
+		if !ok {
+			sp = span{low: sl.N, high: sl.N}
+		}
+		spans[sl.List] = span{low: min(sp.low, sl.N), high: max(sp.high, sl.N)}
+	}
+	for list, sp := range spans {
+		s.heads.raise(list, sp.high)
+		if sp.high/listHintEvery > (sp.low-1)/listHintEvery {
+			s.saveListHint(ctx, list, sp.high)
+		}
+	}
+}
+
+// findLines looks each of lines up by id, eight at a time, and sets
+// docs[i] to line i as written (nil if it is not).
+func (s *Store) findLines(ctx context.Context, lines []models.StatementLine, docs []*lineDoc) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, l := range lines {
+		g.Go(func() error {
+			var d lineDoc
+			err := s.findByID(gctx, colStatementLines, l.ID, &d)
+			if errors.Is(err, models.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("store: statement line %s: %w", l.ID, err)
+			}
+			docs[i] = &d
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // StatementLine returns the line with id, or models.ErrNotFound.
@@ -296,18 +524,20 @@ func (s *Store) EachStatementLine(ctx context.Context, statementID string, fn fu
 	return eachDoc(ctx, cur, err, "statement lines", func(d lineDoc) error { return fn(d.model()) })
 }
 
-// StatementLines returns a page of a statement's lines by id, after the
-// line id after, at most limit.
-func (s *Store) StatementLines(ctx context.Context, statementID, after string, limit int) ([]models.StatementLine, error) {
-	var docs []lineDoc
-	if err := s.page(ctx, colStatementLines, bson.D{{Key: "statement", Value: statementID}}, after, limit, &docs); err != nil {
-		return nil, err
-	}
-	out := make([]models.StatementLine, len(docs))
-	for i, d := range docs {
-		out[i] = d.model()
-	}
-	return out, nil
+// StatementLines is one page of a statement's lines, newest first: the
+// lines on at most limit slots of its list below cursor ("" for the first
+// page), and the cursor of the next page ("" at the end). A page may hold
+// fewer than limit (slots a crash or a concurrent run left naming nothing
+// are skipped) and still have a next. A cursor the list did not give out
+// is models.ErrBadCursor.
+func (s *Store) StatementLines(ctx context.Context, statementID, cursor string, limit int) ([]models.StatementLine, string, error) {
+	return listedRead[lineDoc, models.StatementLine]{
+		col:     colStatementLines,
+		list:    lineList(statementID),
+		slotsOf: func(d *lineDoc) []slotRef { return d.Slots },
+		keep:    func(d *lineDoc) bool { return d.Statement == statementID },
+		model:   func(d *lineDoc) models.StatementLine { return d.model() },
+	}.pageAfter(ctx, s, cursor, limit)
 }
 
 // EachPointsAccount streams every account that holds points: each has a

@@ -260,9 +260,17 @@ func checkStatements(ctx context.Context, data string, months []models.Month, re
 			for _, e := range events {
 				byRedemption[e.RedemptionID] = append(byRedemption[e.RedemptionID], e)
 			}
-			stored, err := st.Statements(ctx, c.ID, p.ID, "")
-			if err != nil {
-				return chk, nil, err
+			var stored []models.Statement
+			for cursor := ""; ; {
+				page, next, err := st.Statements(ctx, c.ID, p.ID, "", cursor, 100)
+				if err != nil {
+					return chk, nil, err
+				}
+				stored = append(stored, page...)
+				if next == "" {
+					break
+				}
+				cursor = next
 			}
 			placed := map[string][]models.Month{} // statements' months by event id
 			x := newExpected(events)
