@@ -94,7 +94,25 @@ func TestCreditApplyRepeatedAfterVoidOverHTTP(t *testing.T) {
 	r.decode(t, &redemption)
 	credit := "/api/v1/partner/credits/" + redemption.ID
 	bill := map[string]string{"bill_no": "WY-2026-11-0301", "bill_date": "2026-11-30"}
-	events := func() int64 { return w.counts()["settlement_events"] }
+	// The redemption's settlement events (the collection also holds the
+	// slots of the events' month lists).
+	stored, _, err := w.sys.store.Redemption(context.Background(), redemption.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := func() int64 {
+		n := int64(0)
+		err := w.sys.store.EachSettlementEvent(context.Background(), stored.PartnerID, time.Time{}, time.Now().AddDate(1, 0, 0), func(e models.SettlementEvent) error {
+			if e.RedemptionID == redemption.ID {
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 	ev0 := events()
 
 	applied := w.keyedOnce(credit+"/apply", pm, bill, "apply-k1-0001",
