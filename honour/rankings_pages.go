@@ -310,12 +310,11 @@ func (s *Service) dropRankList(ctx context.Context, communityID, period, list st
 // moved the ranking on between the reads.
 var errRankMoved = errors.New("stored ranking moved on")
 
-// storedRankingPage is the page of stored ranking (c, period, list) after
-// position after (nil for the first page), at most limit rows, or ok false
-// when none is stored that the last run keeps (the caller then sums the
-// months). It reads the head and then the pages the rows are on (one, or
-// two when the page ends inside a stored page), at the same time.
-func (s *Service) storedRankingPage(ctx context.Context, c models.Community, period, list string, after *models.RankRow, limit int) (RankingPage, bool, error) {
+// keptHead reads community c's rankings state and the head of its stored
+// ranking (period, list) at the same time. ok is false, with no error,
+// when either is missing or the last run no longer keeps period: the
+// caller then sums the months.
+func (s *Service) keptHead(ctx context.Context, c models.Community, period, list string) (models.RankState, models.RankHead, bool, error) {
 	var (
 		state models.RankState
 		head  models.RankHead
@@ -330,12 +329,25 @@ func (s *Service) storedRankingPage(ctx context.Context, c models.Community, per
 		return err
 	})
 	if err := g.Wait(); errors.Is(err, models.ErrNotFound) {
-		return RankingPage{}, false, nil
+		return state, head, false, nil
 	} else if err != nil {
-		return RankingPage{}, false, err
+		return state, head, false, err
 	}
 	if !slices.Contains(pagedPeriods(state.At, c.Location()), period) {
-		return RankingPage{}, false, nil // a period the runs no longer keep
+		return state, head, false, nil // a period the runs no longer keep
+	}
+	return state, head, true, nil
+}
+
+// storedRankingPage is the page of stored ranking (c, period, list) after
+// position after (nil for the first page), at most limit rows, or ok false
+// when none is stored that the last run keeps (the caller then sums the
+// months). It reads the head and then the pages the rows are on (one, or
+// two when the page ends inside a stored page), at the same time.
+func (s *Service) storedRankingPage(ctx context.Context, c models.Community, period, list string, after *models.RankRow, limit int) (RankingPage, bool, error) {
+	state, head, ok, err := s.keptHead(ctx, c, period, list)
+	if !ok || err != nil {
+		return RankingPage{}, false, err
 	}
 	for try := 0; ; try++ {
 		page, err := s.readRankPages(ctx, head, after, limit)
@@ -428,26 +440,9 @@ func (s *Service) StoredVolunteerPage(ctx context.Context, communityID, period s
 	if err != nil {
 		return nil, false, time.Time{}, false, err
 	}
-	var (
-		state models.RankState
-		head  models.RankHead
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		state, err = s.store.RankState(gctx, c.ID)
-		return err
-	})
-	g.Go(func() (err error) {
-		head, err = s.store.RankHead(gctx, c.ID, period, volunteerList)
-		return err
-	})
-	if err := g.Wait(); errors.Is(err, models.ErrNotFound) {
-		return nil, false, time.Time{}, false, nil
-	} else if err != nil {
+	state, head, ok, err := s.keptHead(ctx, c, period, volunteerList)
+	if !ok || err != nil {
 		return nil, false, time.Time{}, false, err
-	}
-	if !slices.Contains(pagedPeriods(state.At, c.Location()), period) {
-		return nil, false, time.Time{}, false, nil
 	}
 	for try := 0; ; try++ {
 		buildings, more, err := s.readVolunteerPages(ctx, head, after, limit)
