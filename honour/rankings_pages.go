@@ -310,6 +310,30 @@ func (s *Service) dropRankList(ctx context.Context, communityID, period, list st
 // moved the ranking on between the reads.
 var errRankMoved = errors.New("stored ranking moved on")
 
+// headPages reads count stored pages of head's generation from page
+// first on, at the same time; errRankMoved when one is missing or is not
+// the page the head names (a run has moved the ranking on).
+func (s *Service) headPages(ctx context.Context, head models.RankHead, first, count int) ([]models.RankPage, error) {
+	pages := make([]models.RankPage, max(count, 0))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(rankLookups)
+	for i := range pages {
+		g.Go(func() error {
+			n := first + i
+			p, err := s.store.RankPage(gctx, head.CommunityID, head.Period, head.List, head.Slot, n, false)
+			if errors.Is(err, models.ErrNotFound) || (err == nil && p.Digest != head.Pages[n].Digest) {
+				return errRankMoved
+			}
+			pages[i] = p
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return pages, nil
+}
+
 // keptHead reads community c's rankings state and the head of its stored
 // ranking (period, list) at the same time. ok is false, with no error,
 // when either is missing or the last run no longer keeps period: the
@@ -385,21 +409,8 @@ func (s *Service) readRankPages(ctx context.Context, head models.RankHead, after
 		}
 	}
 	count := min(len(head.Pages)-first, (limit+models.RankPageSize-1)/models.RankPageSize+1)
-	pages := make([]models.RankPage, max(count, 0))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(rankLookups)
-	for i := range pages {
-		g.Go(func() error {
-			n := first + i
-			p, err := s.store.RankPage(gctx, head.CommunityID, head.Period, head.List, head.Slot, n, false)
-			if errors.Is(err, models.ErrNotFound) || (err == nil && p.Digest != head.Pages[n].Digest) {
-				return errRankMoved
-			}
-			pages[i] = p
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
+	pages, err := s.headPages(ctx, head, first, count)
+	if err != nil {
 		return RankingPage{}, err
 	}
 	out := RankingPage{Rows: []models.RankRow{}}
@@ -489,21 +500,8 @@ func (s *Service) readVolunteerPages(ctx context.Context, head models.RankHead, 
 		if lastPage >= len(head.Pages) {
 			return nil, false, errRankMoved
 		}
-		pages := make([]models.RankPage, lastPage-firstPage+1)
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(rankLookups)
-		for i := range pages {
-			g.Go(func() error {
-				n := firstPage + i
-				p, err := s.store.RankPage(gctx, head.CommunityID, head.Period, head.List, head.Slot, n, false)
-				if errors.Is(err, models.ErrNotFound) || (err == nil && p.Digest != head.Pages[n].Digest) {
-					return errRankMoved
-				}
-				pages[i] = p
-				return err
-			})
-		}
-		if err := g.Wait(); err != nil {
+		pages, err := s.headPages(ctx, head, firstPage, lastPage-firstPage+1)
+		if err != nil {
 			return nil, false, err
 		}
 		for i, p := range pages {
