@@ -429,16 +429,6 @@ func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.Statemen
 	return out, nil
 }
 
-// lineListLocks holds a mutex per store and list of lines
-// (lineListKey), taken by ClaimStatementLines.
-var lineListLocks sync.Map
-
-// lineListKey names one list of lines of one store.
-type lineListKey struct {
-	store *Store
-	list  string
-}
-
 // lockLineLists locks the lists of lines (in order, so two callers never
 // wait on each other's) and returns the unlock.
 func (s *Store) lockLineLists(lines []models.StatementLine) func() {
@@ -451,7 +441,7 @@ func (s *Store) lockLineLists(lines []models.StatementLine) func() {
 	slices.Sort(lists)
 	held := make([]*sync.Mutex, 0, len(lists))
 	for _, list := range lists {
-		m, _ := lineListLocks.LoadOrStore(lineListKey{store: s, list: list}, new(sync.Mutex))
+		m, _ := s.lineLocks.LoadOrStore(list, new(sync.Mutex))
 		mu := m.(*sync.Mutex)
 		mu.Lock()
 		held = append(held, mu)
