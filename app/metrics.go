@@ -81,8 +81,9 @@ func (m *metrics) JobRun(job, outcome string, d time.Duration) {
 	m.jobTime.WithLabelValues(job).Observe(d.Seconds())
 }
 
-// countInserts exports the store's single-document inserts and the
-// commands that carried them (one each, or one per group-commit batch).
+// countInserts exports the store's single-document inserts, the commands
+// that carried them (one each, or one per group-commit batch) and the list
+// slots found taken.
 func (m *metrics) countInserts(stats func() store.InsertStats) {
 	m.registry.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -91,6 +92,9 @@ func (m *metrics) countInserts(stats func() store.InsertStats) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "linli_store_insert_commands_total", Help: "insertOne and insertMany commands that carried them.",
 		}, func() float64 { return float64(stats().Batches) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "linli_store_slot_collisions_total", Help: "List slots found taken by another process's append.",
+		}, func() float64 { return float64(stats().SlotCollisions) }),
 	)
 }
 

@@ -57,21 +57,27 @@ type InsertStats struct {
 	// Batches is the number of insertOne or insertMany commands that
 	// carried them.
 	Batches int64
+	// SlotCollisions is the number of list slots an appender found taken
+	// and had to move past: another process's appends to the same list
+	// (this process's appenders of one list take turns).
+	SlotCollisions int64
 }
 
 // InsertStats reports the documents inserted through Store.insert and the
 // commands that carried them, for metrics and the benchmark.
 func (s *Store) InsertStats() InsertStats {
 	return InsertStats{
-		Documents: s.inserted.documents.Load(),
-		Batches:   s.inserted.batches.Load(),
+		Documents:      s.inserted.documents.Load(),
+		Batches:        s.inserted.batches.Load(),
+		SlotCollisions: s.inserted.slotCollisions.Load(),
 	}
 }
 
 // insertCounters are the running totals behind InsertStats.
 type insertCounters struct {
-	documents atomic.Int64
-	batches   atomic.Int64
+	documents      atomic.Int64
+	batches        atomic.Int64
+	slotCollisions atomic.Int64
 }
 
 // pendingInsert is a queued request's document, waiting for the group's

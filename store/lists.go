@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,6 +158,43 @@ func (s *Store) listHeadAbove(ctx context.Context, col, list string, floor int64
 	return lo, nil
 }
 
+// listTurnStripes is how many turns the lists of one process share.
+const listTurnStripes = 256
+
+// listTurns gives the appenders of one list in this process one turn at a
+// time, so they never collide on a slot number: without turns, concurrent
+// appenders of a busy list (a community's adjustments, a partner's month
+// of settlement events) all try the same next number, and every loser
+// pays a failed write for it, while the embedded store writes one at a
+// time anyway. A collision is then another process's, and the appender
+// reads on to that process's head. Lists share a fixed number of turns
+// by hash, so the memory is bounded whatever the number of lists; two
+// lists that share a turn only wait for each other's writes, which the
+// embedded store would have made them do anyway.
+type listTurns [listTurnStripes]sync.Mutex
+
+// take locks the turns of lists (each once, in stripe order, so two
+// callers never wait on each other's) and returns the unlock.
+func (t *listTurns) take(lists []string) func() {
+	stripes := make([]int, 0, len(lists))
+	for _, l := range lists {
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(l))
+		if i := int(h.Sum32() % listTurnStripes); !slices.Contains(stripes, i) {
+			stripes = append(stripes, i)
+		}
+	}
+	slices.Sort(stripes)
+	for _, i := range stripes {
+		t[i].Lock()
+	}
+	return func() {
+		for _, i := range stripes {
+			t[i].Unlock()
+		}
+	}
+}
+
 // nextSlot is where an appender tries first: one past the head this
 // process knows, or past the stored hint. A collision moves it on.
 func (s *Store) nextSlot(ctx context.Context, col, list string) (int64, error) {
@@ -168,11 +206,28 @@ func (s *Store) nextSlot(ctx context.Context, col, list string) (int64, error) {
 }
 
 // insertListed inserts record (built by doc from its slots) into col after
-// one new slot on each of lists, in one ordered insert. A slot that is
-// taken already moves on to the next number; the record's own duplicate
-// key is models.ErrConflict, as for insert. It returns the slots. With doc nil it only appends
-// the slots (for a record stored before its lists existed).
+// one new slot on each of lists, in one ordered insert, in the lists'
+// turns (listTurns). A slot that is taken already (by another process)
+// moves on past that list's head; the record's own duplicate key is
+// models.ErrConflict, as for insert. It returns the slots. With doc nil it
+// only appends the slots (for a record stored before its lists existed).
 func (s *Store) insertListed(ctx context.Context, col string, lists []string, ref string, at time.Time, doc func([]slotRef) any) ([]slotRef, error) {
+	var hints []slotRef
+	slots, err := func() ([]slotRef, error) {
+		defer s.turns.take(lists)()
+		return s.insertListedInTurn(ctx, col, lists, ref, at, doc, &hints)
+	}()
+	// Hints are saved out of the turns: a lost one costs a reader a few
+	// steps forward, and the next appender need not wait for it.
+	for _, sl := range hints {
+		s.saveListHint(ctx, sl.List, sl.N)
+	}
+	return slots, err
+}
+
+// insertListedInTurn is insertListed once its turns are held; it adds to
+// hints each stored slot whose number is a multiple of listHintEvery.
+func (s *Store) insertListedInTurn(ctx context.Context, col string, lists []string, ref string, at time.Time, doc func([]slotRef) any, hints *[]slotRef) ([]slotRef, error) {
 	slots := make([]slotRef, len(lists))
 	for i, l := range lists {
 		n, err := s.nextSlot(ctx, col, l)
@@ -202,7 +257,7 @@ func (s *Store) insertListed(ctx context.Context, col string, lists []string, re
 		for _, sl := range slots[done : done+min(stored, len(slots)-done)] {
 			s.heads.raise(sl.List, sl.N)
 			if sl.N%listHintEvery == 0 {
-				s.saveListHint(ctx, sl.List, sl.N)
+				*hints = append(*hints, sl)
 			}
 		}
 		switch {
@@ -214,7 +269,15 @@ func (s *Store) insertListed(ctx context.Context, col string, lists []string, re
 			return nil, fmt.Errorf("store: insert %s: %w", col, models.ErrConflict)
 		}
 		done += failed
-		slots[done].N++ // taken by another writer: the next one
+		s.inserted.slotCollisions.Add(1)
+		// Taken by another process: read on to its head, which exists
+		// (slots are dense), and take the next.
+		sl := &slots[done]
+		head, err := s.listHeadAbove(ctx, col, sl.List, sl.N)
+		if err != nil {
+			return nil, err
+		}
+		sl.N = head + 1
 	}
 }
 

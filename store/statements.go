@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -354,8 +352,11 @@ func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.Statemen
 	// The writers of one list in this process take turns (the embedded
 	// store writes one at a time anyway), so they do not collide on a
 	// slot number; a collision is then another process's.
-	unlock := s.lockLineLists(lines)
-	defer unlock()
+	lists := make([]string, len(lines))
+	for i, l := range lines {
+		lists[i] = lineList(l.StatementID)
+	}
+	defer s.turns.take(lists)()
 	for len(todo) > 0 {
 		slots := make([]slotRef, len(todo))
 		batch := make([]any, 0, 2*len(todo))
@@ -427,30 +428,6 @@ func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.Statemen
 		}
 	}
 	return out, nil
-}
-
-// lockLineLists locks the lists of lines (in order, so two callers never
-// wait on each other's) and returns the unlock.
-func (s *Store) lockLineLists(lines []models.StatementLine) func() {
-	var lists []string
-	for _, l := range lines {
-		if list := lineList(l.StatementID); !slices.Contains(lists, list) {
-			lists = append(lists, list)
-		}
-	}
-	slices.Sort(lists)
-	held := make([]*sync.Mutex, 0, len(lists))
-	for _, list := range lists {
-		m, _ := s.lineLocks.LoadOrStore(list, new(sync.Mutex))
-		mu := m.(*sync.Mutex)
-		mu.Lock()
-		held = append(held, mu)
-	}
-	return func() {
-		for _, mu := range held {
-			mu.Unlock()
-		}
-	}
 }
 
 // raiseLineHeads records that the slots were stored: each list's head is

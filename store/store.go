@@ -25,9 +25,7 @@ type Store struct {
 	heads    listHeads     // the last slot of each list, as far as known
 	dirSlots slotCache     // the search lists' slots read (search.go)
 	zones    sync.Map      // community id → *time.Location (settlement_months.go); zones never change
-	// lineLocks holds a mutex per list of statement lines, taken by
-	// ClaimStatementLines (statements.go lockLineLists).
-	lineLocks sync.Map
+	turns    listTurns     // one appender per list at a time in this process (lists.go)
 	// onError is told about every store error that is not a not-found or
 	// a duplicate key (those are answers, not failures), for metrics.
 	onError func(op string)

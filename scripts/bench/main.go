@@ -8,6 +8,8 @@
 //	go run ./scripts/bench -sizes 5000 -duration 5s
 //	go run ./scripts/bench -sizes 5000 -ops award,redeem -settle=false
 //	go run ./scripts/bench -sizes 5000 -ops award,redeem,batched -settle=false -clients 8,32 -group-commit on,off
+//	go run ./scripts/bench -sizes 5000 -keep -ops award -settle=false   # keeps /tmp/linli-bench-…/5000
+//	go run ./scripts/bench -sizes 5000 -data /tmp/linli-bench-…/5000 -ops award -settle=false   # on a copy of it, no generating
 //	go run ./scripts/bench -sizes 50000 -moves   # backup, restore, migrate timings instead
 //	go run ./scripts/bench -sizes 50000 -moves -data /tmp/linli-bench-…/50000/data
 //	go run ./scripts/bench -sizes 50000,1000000 -ops list -settle=false   # the lists only
@@ -68,7 +70,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the generated data folders")
 	flag.BoolVar(&o.settle, "settle", true, "run the month's settlement after the operations")
 	flag.BoolVar(&o.moves, "moves", false, "time backup, restore and migrate instead of the operations")
-	flag.StringVar(&o.reuse, "data", "", "with -moves: the data folder of an earlier run kept with -keep (one size), instead of generating")
+	flag.StringVar(&o.reuse, "data", "", "the folder of one size of an earlier run kept with -keep (…/5000), used instead of generating; with -moves its data folder (…/5000/data)")
 	ops := flag.String("ops", "", "comma-separated words; only operations (service and raw) whose name contains one of them run (default all)")
 	flag.Parse()
 	for _, s := range strings.Split(*sizes, ",") {

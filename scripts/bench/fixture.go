@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/linli-community/linli/models"
+)
+
+// savedFixture is a fixture as fixture.json keeps it beside the data it
+// describes, so a later run (-data) can drive the same data without
+// generating it again.
+type savedFixture struct {
+	StaffPhone     string   `json:"staff_phone"`
+	ClerkPhone     string   `json:"clerk_phone"`
+	RewardID       string   `json:"reward_id"`
+	FeeRewardID    string   `json:"fee_reward_id"`
+	LastMonth      string   `json:"last_month"`
+	ResidentPhones []string `json:"resident_phones"`
+	ResidentIDs    []string `json:"resident_ids"`
+	Summary        string   `json:"summary"`
+	Redemptions    int      `json:"redemptions"`
+}
+
+// saveFixture writes fx to dir/fixture.json.
+func saveFixture(dir string, fx fixture) error {
+	b, err := json.Marshal(savedFixture{
+		StaffPhone:     fx.staffPhone,
+		ClerkPhone:     fx.clerkPhone,
+		RewardID:       fx.rewardID,
+		FeeRewardID:    fx.feeRewardID,
+		LastMonth:      fx.lastMonth.String(),
+		ResidentPhones: fx.residentPhones,
+		ResidentIDs:    fx.residentIDs,
+		Summary:        fx.summary,
+		Redemptions:    fx.redemptions,
+	})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "fixture.json"), b, 0o600)
+}
+
+// loadFixture reads the fixture saveFixture wrote in dir.
+func loadFixture(dir string) (fixture, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "fixture.json"))
+	if err != nil {
+		return fixture{}, fmt.Errorf("-data %s: no fixture.json (was it kept with -keep by this version?): %w", dir, err)
+	}
+	var sf savedFixture
+	if err := json.Unmarshal(b, &sf); err != nil {
+		return fixture{}, fmt.Errorf("-data %s: fixture.json: %w", dir, err)
+	}
+	month, err := models.ParseMonth(sf.LastMonth)
+	if err != nil {
+		return fixture{}, fmt.Errorf("-data %s: fixture.json: %w", dir, err)
+	}
+	return fixture{
+		staffPhone:     sf.StaffPhone,
+		clerkPhone:     sf.ClerkPhone,
+		rewardID:       sf.RewardID,
+		feeRewardID:    sf.FeeRewardID,
+		lastMonth:      month,
+		residentPhones: sf.ResidentPhones,
+		residentIDs:    sf.ResidentIDs,
+		summary:        sf.Summary,
+		redemptions:    sf.Redemptions,
+	}, nil
+}
+
+// copyDir copies the files of folder from into a new folder to (one level:
+// the embedded store keeps its files flat).
+func copyDir(from, to string) error {
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			return fmt.Errorf("%s: a folder inside", filepath.Join(from, e.Name()))
+		}
+		if err := copyFile(filepath.Join(from, e.Name()), filepath.Join(to, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyFile copies file from to to.
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
