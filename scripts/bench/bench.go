@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,18 @@ type result struct {
 	// time they took. Zero when not counted.
 	inserts, commands int64
 	wall              time.Duration
+	// cpu is the CPU time the service's process spent while the operation
+	// ran (zero for the raw store, which runs in the bench's own process):
+	// per operation it does not depend on what else the machine is doing.
+	cpu time.Duration
+}
+
+// cpuPerOp is the service's CPU milliseconds per operation, "" when not measured.
+func (r result) cpuPerOp() string {
+	if r.cpu <= 0 || r.ops == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.2f", ms(r.cpu)/float64(r.ops))
 }
 
 // perSecond is the operations done per second of the operation's run.
@@ -62,7 +75,7 @@ func (r result) row() string {
 	if r.commands > 0 {
 		perCommand = fmt.Sprintf("%.1f", float64(r.inserts)/float64(r.commands))
 	}
-	return fmt.Sprintf("| %-30s | %8.0f | %7.1f | %7.1f | %6d | %9s | %12s |", r.name, r.perSecond(), ms(r.p50), ms(r.p99), r.errors, inserts, perCommand)
+	return fmt.Sprintf("| %-30s | %8.0f | %7.1f | %7.1f | %6d | %9s | %12s | %10s |", r.name, r.perSecond(), ms(r.p50), ms(r.p99), r.errors, inserts, perCommand, r.cpuPerOp())
 }
 
 // ms returns d in milliseconds, to the microsecond.
@@ -236,8 +249,8 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 	}
 
 	header := func() {
-		fmt.Println("| operation                      |    ops/s | p50 ms  | p99 ms  | errors | inserts/s | docs/command |")
-		fmt.Println("|--------------------------------|---------:|--------:|--------:|-------:|----------:|-------------:|")
+		fmt.Println("| operation                      |    ops/s | p50 ms  | p99 ms  | errors | inserts/s | docs/command | CPU ms/op  |")
+		fmt.Println("|--------------------------------|---------:|--------:|--------:|-------:|----------:|-------------:|-----------:|")
 	}
 	for _, r := range runs {
 		fmt.Printf("### service, group commit %s, %d clients\n\n", r.groupCommit, r.clients)
@@ -458,6 +471,26 @@ func start(ctx context.Context, bin, data string, extra ...string) (*server, err
 	}
 	s.stop()
 	return nil, errors.New("server did not become ready")
+}
+
+// cpu returns the CPU time (user and system) the server's process has
+// used so far, from /proc (0 where there is none).
+func (s *server) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command's name (which is in parentheses and
+	// may hold spaces): utime and stime are the 12th and 13th, in clock
+	// ticks of 1/100 s on Linux.
+	rest := string(b[strings.LastIndexByte(string(b), ')')+1:])
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // stop interrupts the server and waits for it to end, killing it after 30 seconds.
