@@ -16,8 +16,9 @@ type RequestStore interface {
 	InsertKeyedRequest(ctx context.Context, r models.KeyedRequest) error
 	// KeyedRequest returns the request with id, or models.ErrNotFound.
 	KeyedRequest(ctx context.Context, id string) (models.KeyedRequest, error)
-	// SetKeyedRequestAnswer stores the first answer of request id.
-	SetKeyedRequestAnswer(ctx context.Context, id string, status int, body []byte) error
+	// SetKeyedRequestAnswer stores the first answer of request r (as
+	// Begin returned it), once.
+	SetKeyedRequestAnswer(ctx context.Context, r models.KeyedRequest, status int, body []byte) error
 	// DeleteKeyedRequest forgets request id; a missing one is not an error.
 	DeleteKeyedRequest(ctx context.Context, id string) error
 }
@@ -112,9 +113,10 @@ func (s *Requests) await(ctx context.Context, idem Idempotency) (models.KeyedReq
 	}
 }
 
-// Answer stores the first answer of request id, for its repeats.
-func (s *Requests) Answer(ctx context.Context, id string, status int, body []byte) error {
-	if err := s.store.SetKeyedRequestAnswer(ctx, id, status, body); err != nil {
+// Answer stores the first answer of request r (the record Begin returned),
+// for its repeats.
+func (s *Requests) Answer(ctx context.Context, r models.KeyedRequest, status int, body []byte) error {
+	if err := s.store.SetKeyedRequestAnswer(ctx, r, status, body); err != nil {
 		return fmt.Errorf("keyed request answer: %w", err)
 	}
 	return nil

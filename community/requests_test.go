@@ -3,6 +3,7 @@ package community_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +20,8 @@ func TestKeyedRequestIsFirstOnceAndReplaysItsAnswer(t *testing.T) {
 	rq := community.NewRequests(st, ck.now)
 	idem := community.Idempotency{Key: "key-00001", OpID: "k:r1:key-00001", Hash: "h1"}
 
-	if _, answered, err := rq.Begin(ctx, idem); err != nil || answered {
+	first, answered, err := rq.Begin(ctx, idem)
+	if err != nil || answered {
 		t.Fatalf("first: answered %v err %v", answered, err)
 	}
 	// Concurrent repeats wait for the first answer instead of running.
@@ -39,7 +41,7 @@ func TestKeyedRequestIsFirstOnceAndReplaysItsAnswer(t *testing.T) {
 		}()
 	}
 	body := []byte(`{"status":"cancelled"}`)
-	if err := rq.Answer(ctx, idem.OpID, 200, body); err != nil {
+	if err := rq.Answer(ctx, first, 200, body); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()
@@ -85,6 +87,100 @@ func TestKeyedRequestRefusedIsForgottenAndDeadIsRunAgain(t *testing.T) {
 	}
 	if prior.Answered() || len(prior.Body) != 0 {
 		t.Fatalf("no answer expected, got %d %q", prior.Status, prior.Body)
+	}
+}
+
+// The first answer of a request stands: a second answer of the same
+// request (a slow first attempt answering after a repeat ran it) leaves
+// it, and concurrent answers store one.
+func TestKeyedRequestFirstAnswerStands(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t)
+	ck := &testClock{t: requestsStart}
+	rq := community.NewRequests(st, ck.now)
+	idem := community.Idempotency{Key: "key-00003", OpID: "k:r1:key-00003", Hash: "h1"}
+	first, _, err := rq.Begin(ctx, idem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = rq.Answer(ctx, first, 201, []byte(fmt.Sprintf(`{"n":%d}`, i)))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+	}
+	rec, answered, err := rq.Begin(ctx, idem)
+	if err != nil || !answered || rec.Status != 201 {
+		t.Fatalf("repeat: %+v answered %v err %v", rec, answered, err)
+	}
+	if err := rq.Answer(ctx, first, 201, []byte(`{"n":"late"}`)); err != nil {
+		t.Fatal(err)
+	}
+	again, _, err := rq.Begin(ctx, idem)
+	if err != nil || string(again.Body) != string(rec.Body) {
+		t.Fatalf("after a late answer the repeat got %q; the first answer was %q (%v)", again.Body, rec.Body, err)
+	}
+}
+
+// An answer left by an earlier request under the same key is not taken
+// for a later one's: the first attempt was overtaken by a repeat, the
+// repeat was refused and forgotten, and then the first attempt answered.
+// The next request under the key runs, and its own answer is the one
+// replayed.
+func TestKeyedRequestAnswerOfAForgottenRequestIsNotReplayed(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t)
+	ck := &testClock{t: requestsStart}
+	rq := community.NewRequests(st, ck.now)
+	idem := community.Idempotency{Key: "key-00004", OpID: "k:r1:key-00004", Hash: "h1"}
+	first, _, err := rq.Begin(ctx, idem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rq.Forget(ctx, idem.OpID); err != nil {
+		t.Fatal(err)
+	}
+	if err := rq.Answer(ctx, first, 201, []byte(`{"from":"forgotten"}`)); err != nil {
+		t.Fatal(err)
+	}
+	ck.add(time.Second)
+	next, answered, err := rq.Begin(ctx, idem)
+	if err != nil || answered {
+		t.Fatalf("the next request under the key: answered %v (%d %q) err %v; want it to run", answered, next.Status, next.Body, err)
+	}
+	if err := rq.Answer(ctx, next, 201, []byte(`{"from":"next"}`)); err != nil {
+		t.Fatal(err)
+	}
+	rec, answered, err := rq.Begin(ctx, idem)
+	if err != nil || !answered || string(rec.Body) != `{"from":"next"}` {
+		t.Fatalf("repeat: answered %v %d %q err %v; want the next request's answer", answered, rec.Status, rec.Body, err)
+	}
+}
+
+// A request answered before answers had a document of their own (status
+// and body in the request) is still replayed.
+func TestKeyedRequestAnsweredInItselfIsReplayed(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t)
+	ck := &testClock{t: requestsStart}
+	rq := community.NewRequests(st, ck.now)
+	idem := community.Idempotency{Key: "key-00005", OpID: "k:r1:key-00005", Hash: "h1"}
+	old := models.KeyedRequest{ID: idem.OpID, Hash: "h1", At: requestsStart, Status: 200, Body: []byte(`{"old":true}`)}
+	if err := st.InsertKeyedRequest(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	rec, answered, err := rq.Begin(ctx, idem)
+	if err != nil || !answered || rec.Status != 200 || string(rec.Body) != `{"old":true}` {
+		t.Fatalf("repeat: answered %v %d %q err %v", answered, rec.Status, rec.Body, err)
 	}
 }
 

@@ -88,8 +88,8 @@ func (firstRequests) Begin(_ context.Context, idem community.Idempotency) (model
 	mustReach("keyed request", idem, strings.HasPrefix(p.ResidentID, "u-"), isIdem(p, idem))
 	return models.KeyedRequest{ID: idem.OpID, Hash: idem.Hash}, false, nil
 }
-func (firstRequests) Answer(_ context.Context, id string, status int, body []byte) error {
-	mustReach("answer", []any{id, status}, id != "", status/100 == 2, len(body) > 0)
+func (firstRequests) Answer(_ context.Context, r models.KeyedRequest, status int, body []byte) error {
+	mustReach("answer", []any{r.ID, status}, r.ID != "", r.Hash != "", status/100 == 2, len(body) > 0)
 	return nil
 }
 func (firstRequests) Forget(_ context.Context, id string) error {

@@ -16,8 +16,9 @@ type requestLog interface {
 	// answered=false when the request is to run, and
 	// models.ErrIdempotencyMismatch if the key was used for another request.
 	Begin(ctx context.Context, idem community.Idempotency) (prior models.KeyedRequest, answered bool, err error)
-	// Answer stores the first answer of request id.
-	Answer(ctx context.Context, id string, status int, body []byte) error
+	// Answer stores the first answer of request r, the record Begin
+	// returned for the run.
+	Answer(ctx context.Context, r models.KeyedRequest, status int, body []byte) error
 	// Forget drops request id after it was refused.
 	Forget(ctx context.Context, id string) error
 }
@@ -72,7 +73,7 @@ func (h *api) keyed(c *fiber.Ctx, run func(idem community.Idempotency) error) er
 		}
 		return nil
 	}
-	if err := h.Requests.Answer(ctx, op, resp.StatusCode(), append([]byte(nil), resp.Body()...)); err != nil {
+	if err := h.Requests.Answer(ctx, prior, resp.StatusCode(), append([]byte(nil), resp.Body()...)); err != nil {
 		// The effect is done and is the answer; a repeat finds no stored
 		// answer and runs the keyed effects again, which moves nothing.
 		h.Log.WarnContext(ctx, "store first answer", "request_id", requestID(c), "err", err)
