@@ -10,15 +10,13 @@ import (
 
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/store/storetest"
 )
 
 func TestKeyedRequestIsFirstOnceAndReplaysItsAnswer(t *testing.T) {
 	t.Parallel()
-	st := storetest.New(t)
-	ck := &testClock{t: requestsStart}
-	rq := community.NewRequests(st, ck.now)
-	idem := community.Idempotency{Key: "key-00001", OpID: "k:r1:key-00001", Hash: "h1"}
+	_, _, rq, idem := newRequestLog(t, "key-00001")
 
 	first, answered, err := rq.Begin(ctx, idem)
 	if err != nil || answered {
@@ -60,10 +58,7 @@ func TestKeyedRequestIsFirstOnceAndReplaysItsAnswer(t *testing.T) {
 
 func TestKeyedRequestRefusedIsForgottenAndDeadIsRunAgain(t *testing.T) {
 	t.Parallel()
-	st := storetest.New(t)
-	ck := &testClock{t: requestsStart}
-	rq := community.NewRequests(st, ck.now)
-	idem := community.Idempotency{Key: "key-00002", OpID: "k:r1:key-00002", Hash: "h1"}
+	_, ck, rq, idem := newRequestLog(t, "key-00002")
 	first, _, err := rq.Begin(ctx, idem)
 	if err != nil {
 		t.Fatal(err)
@@ -95,10 +90,7 @@ func TestKeyedRequestRefusedIsForgottenAndDeadIsRunAgain(t *testing.T) {
 // it, and concurrent answers store one.
 func TestKeyedRequestFirstAnswerStands(t *testing.T) {
 	t.Parallel()
-	st := storetest.New(t)
-	ck := &testClock{t: requestsStart}
-	rq := community.NewRequests(st, ck.now)
-	idem := community.Idempotency{Key: "key-00003", OpID: "k:r1:key-00003", Hash: "h1"}
+	_, _, rq, idem := newRequestLog(t, "key-00003")
 	first, _, err := rq.Begin(ctx, idem)
 	if err != nil {
 		t.Fatal(err)
@@ -138,10 +130,7 @@ func TestKeyedRequestFirstAnswerStands(t *testing.T) {
 // replayed.
 func TestKeyedRequestAnswerOfAForgottenRequestIsNotReplayed(t *testing.T) {
 	t.Parallel()
-	st := storetest.New(t)
-	ck := &testClock{t: requestsStart}
-	rq := community.NewRequests(st, ck.now)
-	idem := community.Idempotency{Key: "key-00004", OpID: "k:r1:key-00004", Hash: "h1"}
+	_, ck, rq, idem := newRequestLog(t, "key-00004")
 	first, _, err := rq.Begin(ctx, idem)
 	if err != nil {
 		t.Fatal(err)
@@ -170,10 +159,7 @@ func TestKeyedRequestAnswerOfAForgottenRequestIsNotReplayed(t *testing.T) {
 // and body in the request) is still replayed.
 func TestKeyedRequestAnsweredInItselfIsReplayed(t *testing.T) {
 	t.Parallel()
-	st := storetest.New(t)
-	ck := &testClock{t: requestsStart}
-	rq := community.NewRequests(st, ck.now)
-	idem := community.Idempotency{Key: "key-00005", OpID: "k:r1:key-00005", Hash: "h1"}
+	st, _, rq, idem := newRequestLog(t, "key-00005")
 	old := models.KeyedRequest{ID: idem.OpID, Hash: "h1", At: requestsStart, Status: 200, Body: []byte(`{"old":true}`)}
 	if err := st.InsertKeyedRequest(ctx, old); err != nil {
 		t.Fatal(err)
@@ -182,6 +168,15 @@ func TestKeyedRequestAnsweredInItselfIsReplayed(t *testing.T) {
 	if err != nil || !answered || rec.Status != 200 || string(rec.Body) != `{"old":true}` {
 		t.Fatalf("repeat: answered %v %d %q err %v", answered, rec.Status, rec.Body, err)
 	}
+}
+
+// newRequestLog is a request log on a fresh store with a settable clock,
+// and a request under key (caller r1, hash h1).
+func newRequestLog(t *testing.T, key string) (*store.Store, *testClock, *community.Requests, community.Idempotency) {
+	t.Helper()
+	st := storetest.New(t)
+	ck := &testClock{t: requestsStart}
+	return st, ck, community.NewRequests(st, ck.now), community.Idempotency{Key: key, OpID: "k:r1:" + key, Hash: "h1"}
 }
 
 var ctx = context.Background()
