@@ -98,6 +98,28 @@ func (m *metrics) countInserts(stats func() store.InsertStats) {
 	)
 }
 
+// countCommands exports the store's commands by kind (find, insert,
+// update, delete, other).
+func (m *metrics) countCommands(counts func() store.CommandCounts) {
+	kinds := []struct {
+		name string
+		of   func(store.CommandCounts) int64
+	}{
+		{"find", func(c store.CommandCounts) int64 { return c.Finds }},
+		{"insert", func(c store.CommandCounts) int64 { return c.Inserts }},
+		{"update", func(c store.CommandCounts) int64 { return c.Updates }},
+		{"delete", func(c store.CommandCounts) int64 { return c.Deletes }},
+		{"other", func(c store.CommandCounts) int64 { return c.Other }},
+	}
+	for _, k := range kinds {
+		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "linli_store_commands_total",
+			Help:        "Commands sent to the store, by kind (find counts getMore too).",
+			ConstLabels: prometheus.Labels{"command": k.name},
+		}, func() float64 { return float64(k.of(counts())) }))
+	}
+}
+
 // storeError counts a failed store operation.
 func (m *metrics) storeError(op string) { m.storeErrs.WithLabelValues(op).Inc() }
 

@@ -51,6 +51,16 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 			t.Errorf("%s grew by %v; want %v", series, got, want)
 		}
 	}
+	// The award sent at least its keyed request, its op, its entry, its
+	// answer and its notice's queue item, and the replay read its answer.
+	for series, least := range map[string]float64{
+		`linli_store_commands_total{command="insert"}`: 5,
+		`linli_store_commands_total{command="find"}`:   1,
+	} {
+		if got := metricValue(t, after, series) - metricValue(t, before, series); got < least {
+			t.Errorf("%s grew by %v; want at least %v", series, got, least)
+		}
+	}
 	if metricValue(t, after, `linli_http_request_duration_seconds_count{method="POST",route="/api/v1/residents/:id/points/adjustments"}`) < 3 {
 		t.Errorf("latency histogram missing:\n%s", after)
 	}

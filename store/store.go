@@ -37,6 +37,7 @@ type Store struct {
 	groupsMu    sync.Mutex
 	groups      map[string]*insertGroup
 	inserted    insertCounters
+	commands    *commandCounters // shared with the driver's monitor
 }
 
 // OnError sets the function told about store failures (metrics).
@@ -61,6 +62,8 @@ func OpenWithTimeout(ctx context.Context, uri, db string, embedded *Embedded, ti
 			SetReadConcern(readconcern.Majority())
 		opts.WriteConcern.Journal = boolPtr(true)
 	}
+	commands := new(commandCounters)
+	opts.SetMonitor(commands.monitor())
 	client, err := mongo.Connect(opts)
 	if err != nil {
 		return nil, fmt.Errorf("store: connect: %w", err)
@@ -69,6 +72,7 @@ func OpenWithTimeout(ctx context.Context, uri, db string, embedded *Embedded, ti
 		client:   client,
 		db:       client.Database(db),
 		embedded: embedded,
+		commands: commands,
 	}
 	if embedded != nil {
 		s.writer = embedded.writer(db)

@@ -44,6 +44,19 @@ type result struct {
 	// ran (zero for the raw store, which runs in the bench's own process):
 	// per operation it does not depend on what else the machine is doing.
 	cpu time.Duration
+	// finds and writes are the store commands the service sent while the
+	// operation ran (finds with getMores; inserts, updates and deletes):
+	// per operation they do not depend on the machine at all.
+	finds, writes int64
+}
+
+// commandsPerOp is the service's finds and writes per operation, "" when
+// not measured.
+func (r result) commandsPerOp() (finds, writes string) {
+	if r.finds+r.writes <= 0 || r.ops == 0 {
+		return "", ""
+	}
+	return fmt.Sprintf("%.2f", float64(r.finds)/float64(r.ops)), fmt.Sprintf("%.2f", float64(r.writes)/float64(r.ops))
 }
 
 // cpuPerOp is the service's CPU milliseconds per operation, "" when not measured.
@@ -75,7 +88,8 @@ func (r result) row() string {
 	if r.commands > 0 {
 		perCommand = fmt.Sprintf("%.1f", float64(r.inserts)/float64(r.commands))
 	}
-	return fmt.Sprintf("| %-30s | %8.0f | %7.1f | %7.1f | %6d | %9s | %12s | %10s |", r.name, r.perSecond(), ms(r.p50), ms(r.p99), r.errors, inserts, perCommand, r.cpuPerOp())
+	finds, writes := r.commandsPerOp()
+	return fmt.Sprintf("| %-30s | %8.0f | %7.1f | %7.1f | %6d | %9s | %12s | %10s | %8s | %9s |", r.name, r.perSecond(), ms(r.p50), ms(r.p99), r.errors, inserts, perCommand, r.cpuPerOp(), finds, writes)
 }
 
 // ms returns d in milliseconds, to the microsecond.
@@ -249,8 +263,8 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 	}
 
 	header := func() {
-		fmt.Println("| operation                      |    ops/s | p50 ms  | p99 ms  | errors | inserts/s | docs/command | CPU ms/op  |")
-		fmt.Println("|--------------------------------|---------:|--------:|--------:|-------:|----------:|-------------:|-----------:|")
+		fmt.Println("| operation                      |    ops/s | p50 ms  | p99 ms  | errors | inserts/s | docs/command | CPU ms/op  | finds/op | writes/op |")
+		fmt.Println("|--------------------------------|---------:|--------:|--------:|-------:|----------:|-------------:|-----------:|---------:|----------:|")
 	}
 	for _, r := range runs {
 		fmt.Printf("### service, group commit %s, %d clients\n\n", r.groupCommit, r.clients)

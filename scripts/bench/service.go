@@ -39,11 +39,15 @@ func measureService(ctx context.Context, o benchOptions, dir string, fx fixture,
 	}
 	counted := func(r func() result) result {
 		docs0, cmds0 := srv.insertCounts(ctx)
+		store0 := srv.storeCommands(ctx)
 		cpu0 := srv.cpu()
 		res := r()
 		res.cpu = srv.cpu() - cpu0
 		docs1, cmds1 := srv.insertCounts(ctx)
+		store1 := srv.storeCommands(ctx)
 		res.inserts, res.commands = docs1-docs0, cmds1-cmds0
+		res.finds = store1["find"] - store0["find"]
+		res.writes = store1["insert"] + store1["update"] + store1["delete"] - store0["insert"] - store0["update"] - store0["delete"]
 		return res
 	}
 	run := "r" + randomHex(4)
@@ -98,6 +102,31 @@ func measureService(ctx context.Context, o benchOptions, dir string, fx fixture,
 
 // insertSeries matches the service's insert counters in /metrics.
 var insertSeries = regexp.MustCompile(`(?m)^(linli_store_inserts_total|linli_store_insert_commands_total) ([0-9.e+]+)$`)
+
+// commandSeries matches the service's store commands by kind in /metrics.
+var commandSeries = regexp.MustCompile(`(?m)^linli_store_commands_total\{command="(\w+)"\} ([0-9.e+]+)$`)
+
+// storeCommands reads the service's store commands so far by kind (find,
+// insert, update, delete, other) from /metrics (empty if it does not
+// export them).
+func (s *server) storeCommands(ctx context.Context) map[string]int64 {
+	out := map[string]int64{}
+	req, err := http.NewRequestWithContext(ctx, "GET", s.base+"/metrics", nil)
+	if err != nil {
+		return out
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, m := range commandSeries.FindAllStringSubmatch(string(b), -1) {
+		v, _ := strconv.ParseFloat(m[2], 64)
+		out[m[1]] = int64(v)
+	}
+	return out
+}
 
 // insertCounts reads the service's documents inserted and insert commands
 // so far from /metrics (0, 0 if it does not export them).
