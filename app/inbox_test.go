@@ -176,7 +176,7 @@ func TestIssue16_5_DeadLettersOverHTTP(t *testing.T) {
 	if r := w.call("POST", "/api/v1/deliveries/dead-letters/"+dl.ID+"/retry", staff, nil); r.Status != 404 {
 		t.Fatalf("second retry: %d %s", r.Status, r.Body)
 	}
-	q, err := w.sys.store.QueuedNotifications(ctx, 1000)
+	q, err := w.sys.store.QueuedNotifications(ctx, 1000, nil)
 	queued := false
 	for _, it := range q {
 		queued = queued || it.ID == n.ID

@@ -41,7 +41,7 @@ func TestIssue16_Reminders_BatchItemLeavesTheQueueWhenAllItsNoticesAreDone(t *te
 	}
 	queue := func() []outbound.Queued {
 		t.Helper()
-		q, err := st.QueuedNotifications(ctx, 1000)
+		q, err := st.QueuedNotifications(ctx, 1000, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -126,8 +126,9 @@ func DeadLetterID(sender, msg string, g int) string {
 type Store interface {
 	// QueuedNotifications returns about limit queued notifications: the
 	// queue documents read until limit is reached, a batch item's
-	// notices all together.
-	QueuedNotifications(ctx context.Context, limit int) ([]Queued, error)
+	// notices all together, passing over the documents whose id skip
+	// reports (nil: none).
+	QueuedNotifications(ctx context.Context, limit int, skip func(item string) bool) ([]Queued, error)
 	// EnqueueNotification queues id; ErrConflict if it is queued.
 	EnqueueNotification(ctx context.Context, id, communityID string, at time.Time) error
 	// DequeueNotification removes id from the queue; a missing one is no error.
@@ -214,6 +215,53 @@ type Deliverer struct {
 	opts    Options
 	now     func() time.Time
 	log     *slog.Logger
+	// held are the queue items a pass in these quiet hours wrote, placed
+	// and held at every sender: the next passes read past them until the
+	// quiet hours end (heldItems).
+	held heldItems
+}
+
+// heldItems are the queue documents held for the rest of the quiet hours.
+// Without them every pass read the same oldest thousand held items again,
+// writing and placing nothing new, and the notices queued behind them did
+// not reach anyone's inbox until the morning. Memory only: a restarted
+// deliverer reads each held item once more, then passes over it.
+type heldItems struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+// maxHeld bounds the items remembered as held; past it, more are read
+// again each pass (as before), which costs time but loses nothing.
+const maxHeld = 200_000
+
+// skip reports whether item is held for the rest of the quiet hours.
+func (h *heldItems) skip(item string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ids[item]
+}
+
+// hold remembers items as held.
+func (h *heldItems) hold(items []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ids == nil {
+		h.ids = map[string]bool{}
+	}
+	for _, it := range items {
+		if len(h.ids) >= maxHeld {
+			return
+		}
+		h.ids[it] = true
+	}
+}
+
+// release forgets every held item: the quiet hours are over.
+func (h *heldItems) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ids = nil
 }
 
 // NewDeliverer returns a deliverer of the queue in s through senders.
@@ -269,7 +317,11 @@ type Counts struct {
 // others go on.
 func (d *Deliverer) Pass(ctx context.Context) (Counts, error) {
 	var n Counts
-	items, err := d.store.QueuedNotifications(ctx, 1000)
+	quiet := d.opts.Quiet != nil && d.opts.Quiet(d.now())
+	if !quiet {
+		d.held.release()
+	}
+	items, err := d.store.QueuedNotifications(ctx, 1000, d.held.skip)
 	if err != nil {
 		return n, fmt.Errorf("delivery: %w", err)
 	}
@@ -368,7 +420,46 @@ func (d *Deliverer) Pass(ctx context.Context) (Counts, error) {
 	if err := d.settle(ctx, items, finished); err != nil {
 		return n, fmt.Errorf("delivery: %w", err)
 	}
+	if quiet {
+		d.held.hold(heldQueueItems(items, finished, notes, noteItem))
+	}
 	return n, errors.Join(failed...)
+}
+
+// heldQueueItems are the queue documents of a pass in quiet hours that are
+// left with nothing to do until the quiet hours end: each of their
+// notices was written and placed, is not urgent (so every sender held
+// it), and is not finished. A document with any notice that failed to be
+// written, or that is urgent, is read again by the next pass.
+func heldQueueItems(items []Queued, finished []bool, notes []models.Notification, noteItem []int) []string {
+	placed := make([]bool, len(items))
+	urgent := make([]bool, len(items))
+	for i, k := range noteItem {
+		placed[k] = true
+		urgent[k] = notes[i].Urgent
+	}
+	held := map[string]bool{}
+	var order []string
+	for k, it := range items {
+		doc := it.Item
+		if doc == "" {
+			doc = it.ID
+		}
+		ok := placed[k] && !urgent[k] && !finished[k]
+		if prior, seen := held[doc]; seen {
+			held[doc] = prior && ok
+			continue
+		}
+		held[doc] = ok
+		order = append(order, doc)
+	}
+	var out []string
+	for _, doc := range order {
+		if held[doc] {
+			out = append(out, doc)
+		}
+	}
+	return out
 }
 
 // settle takes the pass's finished items off the queue, after every

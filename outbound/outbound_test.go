@@ -127,6 +127,15 @@ func options(attempts int) outbound.Options {
 	return outbound.Options{MaxAttempts: attempts, Backoff: time.Minute, MaxBackoff: time.Hour, Timeout: 30 * time.Second, Workers: 4}
 }
 
+// nightOptions are options(3) with quiet hours from 22:00 to 08:00 in
+// Shanghai.
+func nightOptions() outbound.Options {
+	sh, _ := time.LoadLocation("Asia/Shanghai")
+	o := options(3)
+	o.Quiet = func(t time.Time) bool { h := t.In(sh).Hour(); return h >= 22 || h < 8 }
+	return o
+}
+
 // drain makes passes until the queue is empty (at most rounds), moving
 // the clock past any back-off or lease between passes.
 func drain(t *testing.T, d *outbound.Deliverer, st *store.Store, c *clock, rounds int) {
@@ -135,7 +144,7 @@ func drain(t *testing.T, d *outbound.Deliverer, st *store.Store, c *clock, round
 		if _, err := d.Pass(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		q, err := st.QueuedNotifications(context.Background(), 1000)
+		q, err := st.QueuedNotifications(context.Background(), 1000, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -372,10 +381,7 @@ func TestIssue16_5_QuietHoursHoldWhatIsNotUrgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc := newReceiver(t)
-	sh, _ := time.LoadLocation("Asia/Shanghai")
-	o := options(3)
-	o.Quiet = func(t time.Time) bool { h := t.In(sh).Hour(); return h >= 22 || h < 8 }
-	d := outbound.NewDeliverer(st, b, []outbound.Sender{webhook("webhook", rc, c, 30*time.Second)}, o, c.now, quiet)
+	d := outbound.NewDeliverer(st, b, []outbound.Sender{webhook("webhook", rc, c, 30*time.Second)}, nightOptions(), c.now, quiet)
 	n, err := d.Pass(context.Background())
 	if err != nil {
 		t.Fatal(err)

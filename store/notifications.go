@@ -361,11 +361,17 @@ func (s *Store) QueueNotice(ctx context.Context, n models.Notice, at time.Time) 
 }
 
 // QueuedNotifications implements outbound.Store. The queue loses its
-// items when they are delivered, so the scan stays short.
+// items when they are delivered, so the scan stays short; the items held
+// for the quiet hours that skip passes over are read and let go (a
+// decode each, not the finds a pass would spend on them).
 // A batch item's notices all come together, so a pass may return a few
 // hundred more than limit.
-func (s *Store) QueuedNotifications(ctx context.Context, limit int) ([]outbound.Queued, error) {
-	cur, err := s.c(colNotifyQueue).Find(ctx, bson.D{}, options.Find().SetLimit(int64(limit)))
+func (s *Store) QueuedNotifications(ctx context.Context, limit int, skip func(item string) bool) ([]outbound.Queued, error) {
+	opts := options.Find().SetLimit(int64(limit))
+	if skip != nil {
+		opts = options.Find().SetBatchSize(int32(min(limit, 1000)))
+	}
+	cur, err := s.c(colNotifyQueue).Find(ctx, bson.D{}, opts)
 	if err != nil {
 		return nil, s.count(mapErr("queued notifications", err), "queued notifications")
 	}
@@ -375,6 +381,9 @@ func (s *Store) QueuedNotifications(ctx context.Context, limit int) ([]outbound.
 		var d queuedDoc
 		if err := cur.Decode(&d); err != nil {
 			return nil, s.count(mapErr("queued notifications", err), "queued notifications")
+		}
+		if skip != nil && skip(d.ID) {
+			continue
 		}
 		out = append(out, d.items()...)
 	}

@@ -288,7 +288,7 @@ func runDeliverRound(ctx context.Context, o deliverOptions) (deliverResult, erro
 		if _, err := d.Pass(ctx); err != nil {
 			return res, fmt.Errorf("restarted pass: %w", err)
 		}
-		q, err := st.QueuedNotifications(ctx, 1)
+		q, err := st.QueuedNotifications(ctx, 1, nil)
 		if err != nil {
 			return res, err
 		}
@@ -525,7 +525,7 @@ func deliverChildMain() error {
 		if _, err := d.Pass(ctx); err != nil {
 			return err
 		}
-		q, err := st.QueuedNotifications(ctx, 1)
+		q, err := st.QueuedNotifications(ctx, 1, nil)
 		if err != nil {
 			return err
 		}

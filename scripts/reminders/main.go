@@ -163,7 +163,7 @@ func run(residents int) error {
 			if _, err := loop.Pass(ctx); err != nil {
 				return err
 			}
-			q, err := st.QueuedNotifications(ctx, 1)
+			q, err := st.QueuedNotifications(ctx, 1, nil)
 			if err != nil {
 				return err
 			}
