@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -38,16 +39,13 @@ func measureService(ctx context.Context, o benchOptions, dir string, fx fixture,
 		}
 	}
 	counted := func(r func() result) result {
-		docs0, cmds0 := srv.insertCounts(ctx)
-		store0 := srv.storeCommands(ctx)
-		cpu0 := srv.cpu()
+		before, cpu0 := srv.storeCounts(ctx), srv.cpu()
 		res := r()
 		res.cpu = srv.cpu() - cpu0
-		docs1, cmds1 := srv.insertCounts(ctx)
-		store1 := srv.storeCommands(ctx)
-		res.inserts, res.commands = docs1-docs0, cmds1-cmds0
-		res.finds = store1["find"] - store0["find"]
-		res.writes = store1["insert"] + store1["update"] + store1["delete"] - store0["insert"] - store0["update"] - store0["delete"]
+		after := srv.storeCounts(ctx)
+		res.inserts, res.commands = after.docs-before.docs, after.insertCommands-before.insertCommands
+		res.finds = after.commands["find"] - before.commands["find"]
+		res.writes = after.writes() - before.writes()
 		return res
 	}
 	run := "r" + randomHex(4)
@@ -100,54 +98,46 @@ func measureService(ctx context.Context, o benchOptions, dir string, fx fixture,
 	return service, nil
 }
 
-// insertSeries matches the service's insert counters in /metrics.
-var insertSeries = regexp.MustCompile(`(?m)^(linli_store_inserts_total|linli_store_insert_commands_total) ([0-9.e+]+)$`)
+// storeSeries matches the service's store counters in /metrics: the
+// inserts, the insert commands, and the commands by kind.
+var storeSeries = regexp.MustCompile(`(?m)^(linli_store_inserts_total|linli_store_insert_commands_total|linli_store_commands_total\{command="\w+"\}) ([0-9.e+]+)$`)
 
-// commandSeries matches the service's store commands by kind in /metrics.
-var commandSeries = regexp.MustCompile(`(?m)^linli_store_commands_total\{command="(\w+)"\} ([0-9.e+]+)$`)
-
-// storeCommands reads the service's store commands so far by kind (find,
-// insert, update, delete, other) from /metrics (empty if it does not
-// export them).
-func (s *server) storeCommands(ctx context.Context) map[string]int64 {
-	out := map[string]int64{}
-	req, err := http.NewRequestWithContext(ctx, "GET", s.base+"/metrics", nil)
-	if err != nil {
-		return out
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return out
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, m := range commandSeries.FindAllStringSubmatch(string(b), -1) {
-		v, _ := strconv.ParseFloat(m[2], 64)
-		out[m[1]] = int64(v)
-	}
-	return out
+// storeCounts are the service's store counters at one moment.
+type storeCounts struct {
+	docs, insertCommands int64            // documents inserted one by one, and the commands that carried them
+	commands             map[string]int64 // commands by kind: find, insert, update, delete, other
 }
 
-// insertCounts reads the service's documents inserted and insert commands
-// so far from /metrics (0, 0 if it does not export them).
-func (s *server) insertCounts(ctx context.Context) (docs, commands int64) {
+// writes is the insert, update and delete commands in c.
+func (c storeCounts) writes() int64 {
+	return c.commands["insert"] + c.commands["update"] + c.commands["delete"]
+}
+
+// storeCounts reads the service's store counters so far from /metrics
+// (zero where it does not export them).
+func (s *server) storeCounts(ctx context.Context) storeCounts {
+	c := storeCounts{commands: map[string]int64{}}
 	req, err := http.NewRequestWithContext(ctx, "GET", s.base+"/metrics", nil)
 	if err != nil {
-		return 0, 0
+		return c
 	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
-		return 0, 0
+		return c
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	for _, m := range insertSeries.FindAllStringSubmatch(string(b), -1) {
+	for _, m := range storeSeries.FindAllStringSubmatch(string(b), -1) {
 		v, _ := strconv.ParseFloat(m[2], 64)
-		if m[1] == "linli_store_inserts_total" {
-			docs = int64(v)
-		} else {
-			commands = int64(v)
+		switch name := m[1]; name {
+		case "linli_store_inserts_total":
+			c.docs = int64(v)
+		case "linli_store_insert_commands_total":
+			c.insertCommands = int64(v)
+		default:
+			kind := strings.TrimSuffix(strings.TrimPrefix(name, `linli_store_commands_total{command="`), `"}`)
+			c.commands[kind] = int64(v)
 		}
 	}
-	return docs, commands
+	return c
 }
