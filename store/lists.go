@@ -212,22 +212,23 @@ func (s *Store) nextSlot(ctx context.Context, col, list string) (int64, error) {
 // models.ErrConflict, as for insert. It returns the slots. With doc nil it
 // only appends the slots (for a record stored before its lists existed).
 func (s *Store) insertListed(ctx context.Context, col string, lists []string, ref string, at time.Time, doc func([]slotRef) any) ([]slotRef, error) {
-	var hints []slotRef
 	slots, err := func() ([]slotRef, error) {
 		defer s.turns.take(lists)()
-		return s.insertListedInTurn(ctx, col, lists, ref, at, doc, &hints)
+		return s.insertListedInTurn(ctx, col, lists, ref, at, doc)
 	}()
-	// Hints are saved out of the turns: a lost one costs a reader a few
-	// steps forward, and the next appender need not wait for it.
-	for _, sl := range hints {
-		s.saveListHint(ctx, sl.List, sl.N)
+	// Hints are saved out of the turns, for the slots of an insert that
+	// landed: a hint lost or not saved costs a reader a few steps forward,
+	// and the next appender need not wait for it.
+	for _, sl := range slots {
+		if sl.N%listHintEvery == 0 {
+			s.saveListHint(ctx, sl.List, sl.N)
+		}
 	}
 	return slots, err
 }
 
-// insertListedInTurn is insertListed once its turns are held; it adds to
-// hints each stored slot whose number is a multiple of listHintEvery.
-func (s *Store) insertListedInTurn(ctx context.Context, col string, lists []string, ref string, at time.Time, doc func([]slotRef) any, hints *[]slotRef) ([]slotRef, error) {
+// insertListedInTurn is insertListed once its turns are held.
+func (s *Store) insertListedInTurn(ctx context.Context, col string, lists []string, ref string, at time.Time, doc func([]slotRef) any) ([]slotRef, error) {
 	slots := make([]slotRef, len(lists))
 	for i, l := range lists {
 		n, err := s.nextSlot(ctx, col, l)
@@ -256,9 +257,6 @@ func (s *Store) insertListedInTurn(ctx context.Context, col string, lists []stri
 		}
 		for _, sl := range slots[done : done+min(stored, len(slots)-done)] {
 			s.heads.raise(sl.List, sl.N)
-			if sl.N%listHintEvery == 0 {
-				*hints = append(*hints, sl)
-			}
 		}
 		switch {
 		case err == nil:
