@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
 )
@@ -213,7 +214,7 @@ func TestIssue14_ActivityDays_ConcurrentRepeatsOfADayCreditOnce(t *testing.T) {
 	scan := func(way string) map[int]int {
 		token := qr()
 		statuses := make([]reply, n)
-		atOnce(n, func(i int) {
+		atonce.Run(n, func(i int) {
 			statuses[i] = w.call("POST", "/api/v1/activities/"+id+"/"+way, resident, map[string]string{"token": token})
 		})
 		got := map[int]int{}
@@ -250,7 +251,7 @@ func TestIssue14_ActivityDays_ConcurrentRepeatsOfADayCreditOnce(t *testing.T) {
 	}
 	before := hoursOf(t, w, son)
 	rec := list.Records[0]
-	atOnce(n, func(i int) {
+	atonce.Run(n, func(i int) {
 		w.call("POST", "/api/v1/service-records/"+rec.ID+"/approve", staff, map[string]any{}, "Idempotency-Key", fmt.Sprintf("camp-approve-%02d", i))
 	})
 	if got := hoursOf(t, w, son) - before; got != rec.Minutes {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/linli-community/linli/atonce"
 )
 
 func award(points int, direction string) map[string]any {
@@ -35,7 +37,7 @@ func TestOneKeyTwoHundredRequests(t *testing.T) {
 	before, seq := w.points(elder)
 	const n = 200
 	replies := make([]reply, n)
-	atOnce(n, func(i int) {
+	atonce.Run(n, func(i int) {
 		replies[i] = w.call("POST", "/api/v1/residents/"+elder+"/points/adjustments", staff, award(15, "award"), "Idempotency-Key", "same-key-200")
 	})
 	for i, r := range replies {
@@ -72,7 +74,7 @@ func TestConcurrentDeductionsStopAtZero(t *testing.T) {
 	k := int(start / cost)
 	var mu sync.Mutex
 	codes := map[int]int{}
-	atOnce(n, func(i int) {
+	atonce.Run(n, func(i int) {
 		r := w.call("POST", "/api/v1/residents/"+son+"/points/adjustments", staff, award(cost, "deduct"), "Idempotency-Key", fmt.Sprintf("deduct-%03d", i))
 		mu.Lock()
 		codes[r.Status]++

@@ -4,10 +4,10 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/models"
 )
 
@@ -57,19 +57,10 @@ func TestIssue16_DutyToConfirmTellsStaffOnceUnder32Repeats(t *testing.T) {
 	}
 	r.decode(t, &duty)
 	body["term_id"] = duty.TermID
-	start := make(chan struct{})
-	var wg sync.WaitGroup
 	statuses := make([]int, 32)
-	for i := range statuses {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			statuses[i] = w.call("POST", "/api/v1/duties", head, body).Status
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atonce.Run(len(statuses), func(i int) {
+		statuses[i] = w.call("POST", "/api/v1/duties", head, body).Status
+	})
 	for _, st := range statuses {
 		if st != http.StatusCreated {
 			t.Fatalf("log duty answers %v; want 201 each", statuses)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/linli-community/linli/atonce"
 )
 
 // LINLI_GROUP_COMMIT turns group commit on (the default) or off; its batch
@@ -48,7 +50,7 @@ func TestIssue18_SwitchedOffEveryInsertIsItsOwnCommand(t *testing.T) {
 	k := min(n, int(start/cost))
 	var mu sync.Mutex
 	codes := map[int]int{}
-	atOnce(n, func(i int) {
+	atonce.Run(n, func(i int) {
 		r := w.call("POST", "/api/v1/residents/"+son+"/points/adjustments", staff, award(cost, "deduct"), "Idempotency-Key", fmt.Sprintf("gc-off-%02d", i))
 		mu.Lock()
 		codes[r.Status]++

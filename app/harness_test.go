@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -223,22 +222,6 @@ func (w *world) points(residentID string) (int64, int64) {
 		w.t.Fatal(err)
 	}
 	return b.Amount, b.Seq
-}
-
-// atOnce runs f(0) … f(n-1) in goroutines released together, and waits.
-func atOnce(n int, f func(i int)) {
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			f(i)
-		}()
-	}
-	close(gate)
-	wg.Wait()
 }
 
 // counts is the number of documents in every collection except the

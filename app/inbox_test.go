@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/outbound"
 )
@@ -196,7 +197,7 @@ func TestIssue16_3_FailedJobTellsStaffOnce(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ctx := context.Background()
-	atOnce(4, func(int) { w.sys.notifyJobFailed(ctx, "settlement", "2026-10") })
+	atonce.Run(4, func(int) { w.sys.notifyJobFailed(ctx, "settlement", "2026-10") })
 	for _, phone := range []string{phoneStaffA, phoneAdminA, phoneStaffB} {
 		n, _, err := w.sys.store.Notification(ctx, models.NotificationID(models.NoticeJobFailed, "settlement:2026-10", w.ids[phone]))
 		if err != nil || !n.Urgent {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/models"
 )
 
@@ -46,7 +47,7 @@ func (w *world) keyedOnce(path, token string, body any, key, otherPath string, o
 func (w *world) together(n int, path, token string, body any, key string) reply {
 	w.t.Helper()
 	replies := make([]reply, n)
-	atOnce(n, func(i int) { replies[i] = w.call("POST", path, token, body, "Idempotency-Key", key) })
+	atonce.Run(n, func(i int) { replies[i] = w.call("POST", path, token, body, "Idempotency-Key", key) })
 	for i, r := range replies {
 		if r.Status/100 != 2 || r.Status != replies[0].Status || !bytes.Equal(r.Body, replies[0].Body) {
 			w.t.Fatalf("%s concurrent %d: %d %s\nfirst: %d %s", path, i, r.Status, r.Body, replies[0].Status, replies[0].Body)
@@ -467,7 +468,7 @@ func TestIssue11_11_SecondReversalIsAlreadyReversed(t *testing.T) {
 		pts, _ := w.points(sonID)
 		replies := make([]reply, 2)
 		tokens := []string{staff, admin}
-		atOnce(2, func(i int) {
+		atonce.Run(2, func(i int) {
 			replies[i] = w.call("POST", rev, tokens[i], reason, "Idempotency-Key", fmt.Sprintf("rev-race-%04d-%d", round, i))
 		})
 		created, refused := 0, 0

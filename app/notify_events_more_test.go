@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/models"
 )
 
@@ -43,7 +44,7 @@ func TestIssue16_3_MoreEventsNotifyOnceUnder32Repeats(t *testing.T) {
 	if r := keyed("POST", "/api/v1/service-records/"+record+"/corrections", son, map[string]any{"minutes": 45, "reason": "提前离开"}); r.Status/100 != 2 {
 		t.Fatalf("correction: %d %s", r.Status, r.Body)
 	}
-	atOnce(32, func(int) {
+	atonce.Run(32, func(int) {
 		keyed("POST", "/api/v1/service-records/"+record+"/corrections/1/decision", staff, map[string]any{"accept": true, "answer": "已核实"})
 	})
 	correction := "corr:" + record + ":1"
@@ -74,7 +75,7 @@ func TestIssue16_3_MoreEventsNotifyOnceUnder32Repeats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	atOnce(32, func(int) { _, _, _, _ = w.sys.honour.ListDue(ctx, e.NoticeEnds.Add(time.Hour)) })
+	atonce.Run(32, func(int) { _, _, _, _ = w.sys.honour.ListDue(ctx, e.NoticeEnds.Add(time.Hour)) })
 	if n := w.notices(sonID, models.NoticeListed, entry+":listed"); n != 1 {
 		t.Errorf("listed: %d notifications, want 1", n)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/models"
 )
 
@@ -38,7 +39,7 @@ func (w *world) nominateAtOnce(staff, resident, prefix string, keys int) string 
 	w.t.Helper()
 	nomination := map[string]string{"resident_id": resident, "category": "诚信", "reason": "拾金不昧"}
 	nominated := make([]reply, 32)
-	atOnce(32, func(i int) {
+	atonce.Run(32, func(i int) {
 		nominated[i] = w.call("POST", "/api/v1/honour/nominations", staff, nomination, "Idempotency-Key", fmt.Sprintf("%s-%02d", prefix, i%keys))
 	})
 	entry := ""
@@ -80,10 +81,10 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 		return jsonField(t, r, "id")
 	}
 	toApprove, toReject := claim(start), claim(start.Add(3*time.Hour))
-	atOnce(32, func(i int) {
+	atonce.Run(32, func(i int) {
 		keyed("POST", "/api/v1/service-records/"+toApprove+"/approve", staff, map[string]any{})
 	})
-	atOnce(32, func(i int) {
+	atonce.Run(32, func(i int) {
 		keyed("POST", "/api/v1/service-records/"+toReject+"/reject", staff, map[string]string{"reason": "时间与活动不符"})
 	})
 	if n := w.notices(sonID, models.NoticeHoursApproved, toApprove); n != 1 {
@@ -95,7 +96,7 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 	if r := w.call("POST", "/api/v1/service-records/"+toApprove+"/corrections", son, map[string]any{"minutes": 50, "reason": "提前离开"}); r.Status/100 != 2 {
 		t.Fatalf("correction: %d %s", r.Status, r.Body)
 	}
-	atOnce(32, func(int) {
+	atonce.Run(32, func(int) {
 		keyed("POST", "/api/v1/service-records/"+toApprove+"/corrections/1/decision", staff, map[string]any{"accept": true, "answer": "已核实"})
 	})
 	if n := w.notices(sonID, models.NoticeCorrectionAnswered, "corr:"+toApprove+":1"); n != 1 {
@@ -103,7 +104,7 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 	}
 
 	// Points awarded (one key, 32 requests), then reversed (32 keys).
-	atOnce(32, func(int) {
+	atonce.Run(32, func(int) {
 		w.call("POST", "/api/v1/residents/"+sonID+"/points/adjustments", staff, award(30, "award"), "Idempotency-Key", "events-award-1")
 	})
 	_, seq := w.points(sonID)
@@ -111,7 +112,7 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 	if n := w.notices(sonID, models.NoticePointsAwarded, awarded); n != 1 {
 		t.Errorf("points awarded: %d notifications about %s, want 1", n, awarded)
 	}
-	atOnce(32, func(i int) {
+	atonce.Run(32, func(i int) {
 		keyed("POST", fmt.Sprintf("/api/v1/residents/%s/ledger/POINTS/entries/%d/reversal", sonID, seq), staff, map[string]string{"reason": "录入错误"})
 	})
 	reversal := models.AccountOf(sonID, models.AssetPoints).EntryID(seq + 1)
@@ -124,7 +125,7 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 	if r := w.call("POST", "/api/v1/residents/"+sonID+"/family", staff, map[string]string{"resident_id": headID, "relation": "其他"}); r.Status/100 != 2 {
 		t.Fatalf("family link: %d %s", r.Status, r.Body)
 	}
-	atOnce(32, func(int) {
+	atonce.Run(32, func(int) {
 		w.call("POST", "/api/v1/residents/"+sonID+"/family/"+headID+"/verify", staff, nil)
 	})
 	for _, id := range []string{sonID, headID} {
@@ -134,7 +135,7 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 	}
 
 	// Hours given to his mother: one key, 32 requests.
-	atOnce(32, func(int) {
+	atonce.Run(32, func(int) {
 		w.call("POST", "/api/v1/gifts", son, map[string]any{"to_resident_id": elderID, "minutes": 30}, "Idempotency-Key", "events-gift-1")
 	})
 	if n := w.notices(elderID, models.NoticeGiftReceived, "*"); n != 1 {
@@ -144,7 +145,7 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 	merchant, _ := w.rewardOf(son, "merchant")
 	token := jsonField(t, w.call("POST", "/api/v1/rewards/"+merchant+"/qr", son, nil), "token")
 	scans := make([]reply, 32)
-	atOnce(32, func(i int) {
+	atonce.Run(32, func(i int) {
 		scans[i] = keyed("POST", "/api/v1/merchant/scans", clerk, map[string]string{"token": token})
 	})
 	redemption := ""
@@ -160,7 +161,7 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 		t.Errorf("redemption fulfilled: %d notifications, want 1 (%s)", n, redemption)
 	}
 
-	atOnce(32, func(int) {
+	atonce.Run(32, func(int) {
 		keyed("POST", "/api/v1/merchant/redemptions/"+redemption+"/refund", clerk, map[string]string{"reason": "顾客退货"})
 	})
 	if n := w.notices(sonID, models.NoticeRedemptionRefunded, "refund:"+redemption); n != 1 {
@@ -170,7 +171,7 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 	keyed("POST", "/api/v1/residents/"+elderID+"/points/adjustments", staff, award(150, "award"))
 	property, _ := w.rewardOf(elder, "property_fee")
 	held := jsonField(t, keyed("POST", "/api/v1/rewards/"+property+"/redemptions", elder, nil), "id")
-	atOnce(8, func(int) { _, _ = w.sys.rewards.ExpireHolds(ctx, time.Now().AddDate(0, 3, 0)) })
+	atonce.Run(8, func(int) { _, _ = w.sys.rewards.ExpireHolds(ctx, time.Now().AddDate(0, 3, 0)) })
 	if n := w.notices(elderID, models.NoticeRedemptionExpired, "expired:"+held); n != 1 {
 		t.Errorf("redemption expired: %d notifications, want 1", n)
 	}
@@ -179,7 +180,7 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 	if n := w.notices(sonID, models.NoticeNominated, entry); n != 1 {
 		t.Errorf("nominated: %d notifications, want 1", n)
 	}
-	atOnce(32, func(i int) {
+	atonce.Run(32, func(i int) {
 		w.call("POST", "/api/v1/honour/entries/"+entry+"/objections", elder, map[string]string{"reason": "需要核实"})
 	})
 	objection := jsonField(t, w.call("GET", "/api/v1/honour/entries/"+entry+"/objections", staff, nil), "id", "objections")
@@ -201,16 +202,16 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 		ValueFen: 800, Bearer: models.BearerPartner, At: prev.Start(w.sys.loc).Add(36 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	atOnce(8, func(int) { _, _ = w.sys.settlement.SettleMonth(ctx, prev) })
+	atonce.Run(8, func(int) { _, _ = w.sys.settlement.SettleMonth(ctx, prev) })
 	statement := models.StatementID(shop.MerchantID, prev)
 	if n := w.notices(shop.ID, models.NoticeStatementReady, statement); n != 1 {
 		t.Errorf("statement ready: %d notifications to the clerk, want 1", n)
 	}
-	atOnce(32, func(int) { keyed("POST", "/api/v1/statements/"+statement+"/confirm", clerk, nil) })
+	atonce.Run(32, func(int) { keyed("POST", "/api/v1/statements/"+statement+"/confirm", clerk, nil) })
 	if n := w.notices(w.ids[phoneStaffA], models.NoticeStatementConfirmed, statement); n != 1 {
 		t.Errorf("statement confirmed: %d notifications to staff, want 1", n)
 	}
-	atOnce(32, func(int) { keyed("POST", "/api/v1/statements/"+statement+"/paid", staff, nil) })
+	atonce.Run(32, func(int) { keyed("POST", "/api/v1/statements/"+statement+"/paid", staff, nil) })
 	if n := w.notices(shop.ID, models.NoticeStatementPaid, statement); n != 1 {
 		t.Errorf("statement paid: %d notifications to the clerk, want 1", n)
 	}
@@ -227,7 +228,7 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 		t.Fatalf("no listed resident entry in the demo: %+v", listed)
 	}
 	revoked := listed.Entries[0]
-	atOnce(32, func(int) {
+	atonce.Run(32, func(int) {
 		keyed("POST", "/api/v1/honour/entries/"+revoked.ID+"/revocation", staff, map[string]string{"reason": "违规"})
 	})
 	if n := w.notices(revoked.ResidentID, models.NoticeRevoked, revoked.ID+":revoked:1"); n != 1 {

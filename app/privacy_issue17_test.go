@@ -10,10 +10,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
@@ -212,18 +212,9 @@ func TestIssue17_PIPL_ErasureResumesAfterCrash(t *testing.T) {
 	// Staff at two desks mark the son at once: one mark, one answer.
 	staff := w.login(phoneStaffA)
 	replies := make([]reply, 8)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range replies {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			replies[i] = w.call("POST", "/api/v1/residents/"+son+"/moved-away", staff, nil, "Idempotency-Key", fmt.Sprintf("moved-%04d", i))
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atonce.Run(len(replies), func(i int) {
+		replies[i] = w.call("POST", "/api/v1/residents/"+son+"/moved-away", staff, nil, "Idempotency-Key", fmt.Sprintf("moved-%04d", i))
+	})
 	for _, r := range replies {
 		if r.Status != http.StatusOK || string(r.Body) != string(replies[0].Body) {
 			t.Fatalf("concurrent marks: %d %s, first %s", r.Status, r.Body, replies[0].Body)

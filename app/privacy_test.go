@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/linli-community/linli/atonce"
 )
 
 // gatedWorld is a world whose consent gate is on, with the notice at
@@ -115,7 +117,7 @@ func TestIssue17_PIPL_ConcurrentAcceptancesInsertOnce(t *testing.T) {
 	before := w.counts()["consents"]
 	const n = 16
 	replies := make([]reply, n)
-	atOnce(n, func(i int) {
+	atonce.Run(n, func(i int) {
 		hdr := []string{}
 		if i%2 == 0 {
 			hdr = []string{"Idempotency-Key", fmt.Sprintf("consent-%02d", i)}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/linli-community/linli/atonce"
 )
 
 type rewardListJSON struct {
@@ -63,7 +65,7 @@ func TestMerchantScanOverHTTP(t *testing.T) {
 	}
 
 	replies := make([]reply, 4)
-	atOnce(len(replies), func(i int) {
+	atonce.Run(len(replies), func(i int) {
 		replies[i] = w.call("POST", "/api/v1/merchant/scans", clerk, map[string]string{"token": qr.Token},
 			"Idempotency-Key", "scan-key-"+string(rune('a'+i))+"-0001")
 	})

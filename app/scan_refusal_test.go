@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+
+	"github.com/linli-community/linli/atonce"
 )
 
 // The scenarios of issue 11.3 and 11.4 over HTTP: a resident without the
@@ -49,7 +51,7 @@ func TestIssue11_3_RefusedScanOverHTTP(t *testing.T) {
 		t.Fatalf("top-up: %d %s", r.Status, r.Body)
 	}
 	replies := make([]reply, 2)
-	atOnce(2, func(i int) {
+	atonce.Run(2, func(i int) {
 		replies[i] = w.call("POST", "/api/v1/merchant/scans", clerk, map[string]string{"token": qr.Token}, "Idempotency-Key", fmt.Sprintf("rich-scan-%04d", i))
 	})
 	ok, again := 0, 0

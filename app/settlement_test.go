@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/models"
 	"github.com/xuri/excelize/v2"
@@ -90,20 +90,11 @@ func settledWorld(t *testing.T) (w *world, month string, shop, property models.P
 	}
 	// Two replicas' runners at once: the lease lets one run, the other
 	// skips; either way there is one statement per partner.
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	errs := make([]error, 2)
-	for i := range errs {
-		r := jobs.NewRunner(w.sys.store, "replica-"+string(rune('a'+i)), time.Minute, time.Now, newID, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = r.Scheduled(ctx, job)
-		}()
+	runners := make([]*jobs.Runner, 2)
+	for i := range runners {
+		runners[i] = jobs.NewRunner(w.sys.store, "replica-"+string(rune('a'+i)), time.Minute, time.Now, newID, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}
-	close(start)
-	wg.Wait()
+	errs := atonce.Errors(len(runners), func(i int) error { return runners[i].Scheduled(ctx, job) })
 	ran := 0
 	for _, err := range errs {
 		switch {

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/models"
 )
 
@@ -101,24 +101,18 @@ func TestSessionCacheZeroTTLAlwaysAsks(t *testing.T) {
 func TestSessionCacheConcurrentUse(t *testing.T) {
 	src, c := liveSessions(), &clock{t: t0}
 	cache := NewSessionCache(src, time.Second, c.now)
-	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 200 {
-				if _, err := cache.Session(context.Background(), "s1"); err != nil {
-					t.Error(err)
-					return
-				}
-				if i%50 == g {
-					cache.Forget("s1")
-					c.advance(100 * time.Millisecond)
-				}
+	atonce.Run(8, func(g int) {
+		for i := range 200 {
+			if _, err := cache.Session(context.Background(), "s1"); err != nil {
+				t.Error(err)
+				return
 			}
-		}()
-	}
-	wg.Wait()
+			if i%50 == g {
+				cache.Forget("s1")
+				c.advance(100 * time.Millisecond)
+			}
+		}
+	})
 	if n := src.readCount(); n < 2 || n > 1600 {
 		t.Fatalf("store reads = %d", n)
 	}

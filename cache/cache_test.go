@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/linli-community/linli/atonce"
 )
 
 // clock is a fake clock the tests move by hand.
@@ -125,27 +127,20 @@ func TestIssue12_Cache_ConcurrentUse(t *testing.T) {
 	clk := newClock()
 	const size = 16
 	c := New[string, int](time.Second, size, clk.Now)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Go(func() {
-			<-start
-			for i := range 500 {
-				key := fmt.Sprint("k", (g*7+i)%40)
-				c.Put(key, i)
-				if v, ok := c.Get(key); ok && v < 0 {
-					t.Errorf("Get(%q) = %d", key, v)
-				}
-				if i%50 == g {
-					c.Forget(key)
-					clk.advance(100 * time.Millisecond)
-				}
-				if n := c.Len(); n > size {
-					t.Errorf("Len = %d, over the bound %d", n, size)
-				}
+	atonce.Run(8, func(g int) {
+		for i := range 500 {
+			key := fmt.Sprint("k", (g*7+i)%40)
+			c.Put(key, i)
+			if v, ok := c.Get(key); ok && v < 0 {
+				t.Errorf("Get(%q) = %d", key, v)
 			}
-		})
-	}
-	close(start)
-	wg.Wait()
+			if i%50 == g {
+				c.Forget(key)
+				clk.advance(100 * time.Millisecond)
+			}
+			if n := c.Len(); n > size {
+				t.Errorf("Len = %d, over the bound %d", n, size)
+			}
+		}
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/store"
@@ -95,16 +96,9 @@ func TestKeyedRequestFirstAnswerStands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, 8)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = rq.Answer(ctx, first, 201, []byte(fmt.Sprintf(`{"n":%d}`, i)))
-		}()
-	}
-	wg.Wait()
+	errs := atonce.Errors(8, func(i int) error {
+		return rq.Answer(ctx, first, 201, []byte(fmt.Sprintf(`{"n":%d}`, i)))
+	})
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("answer %d: %v", i, err)

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/directory"
@@ -192,7 +193,7 @@ func TestPhoneIsUniqueUnderConcurrentCreates(t *testing.T) {
 	const n = 16
 	var ok, taken atomic.Int64
 	var winner atomic.Value
-	communitytest.AtOnce(n, func(i int) {
+	atonce.Run(n, func(i int) {
 		community := []string{"A", "B"}[i%2]
 		r, err := s.CreateResident(ctx, communitytest.Staff(community), directory.NewResident{
 			Name: fmt.Sprintf("居民%d", i), Phone: "13912345678", Password: "initial-pw"})

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/directory"
@@ -652,7 +652,7 @@ func TestConcurrentListingRunsListOnce(t *testing.T) {
 	w := newHonourWorld(t)
 	e := w.nominate(w.zhang)
 	w.at = e.NoticeEnds.Add(time.Minute)
-	communitytest.AtOnce(4, func(int) {
+	atonce.Run(4, func(int) {
 		if _, _, _, err := w.hs.ListDue(ctx, w.at); err != nil {
 			t.Error(err)
 		}
@@ -665,24 +665,16 @@ func TestConcurrentListingRunsListOnce(t *testing.T) {
 func TestConcurrentAppointmentsOpenOneTerm(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
 	var won atomic.Int32
-	for _, r := range []models.Resident{w.zhang, w.li, w.wang, w.zhao} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			_, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{Role: models.HeadBuilding, BuildingID: w.bld.ID, ResidentID: r.ID})
-			if err == nil {
-				won.Add(1)
-			} else if !errors.Is(err, models.ErrConflict) {
-				t.Error(err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	candidates := []models.Resident{w.zhang, w.li, w.wang, w.zhao}
+	atonce.Run(len(candidates), func(i int) {
+		_, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{Role: models.HeadBuilding, BuildingID: w.bld.ID, ResidentID: candidates[i].ID})
+		if err == nil {
+			won.Add(1)
+		} else if !errors.Is(err, models.ErrConflict) {
+			t.Error(err)
+		}
+	})
 	terms, err := w.st.HeadTerms(ctx, "A", "building:"+w.bld.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/ledger"
@@ -33,7 +34,7 @@ func TestIssue11_1_RepeatedNominationRefusedAndPaysOnce(t *testing.T) {
 
 	// Eight nominations of one resident at once: exactly one is recorded.
 	var won, refused atomic.Int32
-	communitytest.AtOnce(8, func(int) {
+	atonce.Run(8, func(int) {
 		_, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: w.wang.ID, Category: "好人好事", Reason: "扶老人过马路"})
 		switch {
 		case err == nil:
@@ -429,7 +430,7 @@ func TestIssue11_5_ConcurrentRunsAndCrashedPostingPayOnce(t *testing.T) {
 	}
 	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
 	w.duty(w.wang, "2026-10", "通知送达", true)
-	communitytest.AtOnce(4, func(int) {
+	atonce.Run(4, func(int) {
 		if _, _, err := w.hs.PayAllowances(ctx, oct); err != nil {
 			t.Error(err)
 		}
@@ -537,33 +538,24 @@ func TestIssue11_5_ConfirmationsRacingTheClosePaidExactlyOnce(t *testing.T) {
 			ds = append(ds, w.duty(w.zhang, month.String(), name, i == 0))
 			ids = append(ids, ds[i].ID)
 		}
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := 0; i < 4; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				var err error
-				if i < 2 {
-					_, _, err = w.hs.PayAllowances(ctx, month.Next())
-				} else {
-					// A varying amount of work first (a few listings), so the
-					// confirmation lands before, during or after the close.
-					for range (r + i) % 4 {
-						if _, err := w.hs.Duties(ctx, w.staff, "", ""); err != nil {
-							t.Error(err)
-						}
+		atonce.Run(4, func(i int) {
+			var err error
+			if i < 2 {
+				_, _, err = w.hs.PayAllowances(ctx, month.Next())
+			} else {
+				// A varying amount of work first (a few listings), so the
+				// confirmation lands before, during or after the close.
+				for range (r + i) % 4 {
+					if _, err := w.hs.Duties(ctx, w.staff, "", ""); err != nil {
+						t.Error(err)
 					}
-					_, err = w.hs.RuleDuty(ctx, w.staff, ds[i-1].ID, true, "属实")
 				}
-				if err != nil {
-					t.Error(err)
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
+				_, err = w.hs.RuleDuty(ctx, w.staff, ds[i-1].ID, true, "属实")
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		})
 		if t.Failed() {
 			t.FailNow()
 		}

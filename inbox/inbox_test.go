@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/inbox"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/store"
@@ -22,22 +22,6 @@ func newInbox(t *testing.T) (*inbox.Inbox, *store.Store) {
 	t.Helper()
 	st := storetest.New(t)
 	return inbox.New(st, func() time.Time { return t0 }), st
-}
-
-// atOnce runs f(0) … f(n-1) in goroutines released together, and waits.
-func atOnce(n int, f func(i int)) {
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			f(i)
-		}()
-	}
-	close(gate)
-	wg.Wait()
 }
 
 func approved(recipient, record string) models.Notice {
@@ -73,7 +57,7 @@ func TestIssue16_1_ThirtyTwoRepeatsWriteOneNotification(t *testing.T) {
 	ctx := context.Background()
 	got := make([]models.Notification, 32)
 	errs := make([]error, 32)
-	atOnce(32, func(i int) { got[i], errs[i] = b.Notify(ctx, approved("r1", "rec1")) })
+	atonce.Run(32, func(i int) { got[i], errs[i] = b.Notify(ctx, approved("r1", "rec1")) })
 	for i := range got {
 		if errs[i] != nil {
 			t.Fatalf("repeat %d: %v", i, errs[i])
@@ -102,7 +86,7 @@ func TestIssue16_1_ManyEventsAtOnceFillTheInboxWithoutGaps(t *testing.T) {
 	b, st := newInbox(t)
 	ctx := context.Background()
 	errs := make([]error, 64)
-	atOnce(64, func(i int) { _, errs[i] = b.Notify(ctx, approved("r1", fmt.Sprintf("rec%d", i%32))) })
+	atonce.Run(64, func(i int) { _, errs[i] = b.Notify(ctx, approved("r1", fmt.Sprintf("rec%d", i%32))) })
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +122,7 @@ func TestIssue16_1_WriterDiedBeforePlacingIsPlacedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	errs := make([]error, 8)
-	atOnce(8, func(i int) {
+	atonce.Run(8, func(i int) {
 		if i%2 == 0 {
 			_, errs[i] = b.Place(ctx, n.ID)
 		} else {
@@ -236,7 +220,7 @@ func TestIssue16_2_ReadMarksNeverChangeTheNotification(t *testing.T) {
 		t.Fatal(err)
 	}
 	errs := make([]error, 8)
-	atOnce(8, func(i int) { _, errs[i] = b.MarkRead(ctx, p, ids[1]) })
+	atonce.Run(8, func(i int) { _, errs[i] = b.MarkRead(ctx, p, ids[1]) })
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +280,7 @@ func TestIssue16_4_BatchedNotificationsOnceUnderRepeats(t *testing.T) {
 		batch = append(batch, approved(fmt.Sprintf("r%d", i%20), fmt.Sprintf("rec%d", i)))
 	}
 	errs := make([]error, 12)
-	atOnce(12, func(i int) {
+	atonce.Run(12, func(i int) {
 		if i < 8 {
 			_, errs[i] = b.NotifyMany(ctx, batch)
 			return

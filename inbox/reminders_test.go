@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/inbox"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
@@ -55,7 +56,7 @@ func TestIssue16_4_ExpiryRemindersOncePerResidentAndStage(t *testing.T) {
 	dec := models.MonthOf(time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC), time.UTC)
 	runs := make([]inbox.ReminderCounts, 8)
 	errs := make([]error, 8)
-	atOnce(8, func(i int) {
+	atonce.Run(8, func(i int) {
 		stage := inbox.Remind30
 		if i%2 == 1 {
 			stage = inbox.Remind7

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/jobs"
 	"github.com/linli-community/linli/store/storetest"
 )
@@ -42,19 +42,9 @@ func TestIssue11_9_GivenBackLeaseNeverRunsADonePeriodTwice(t *testing.T) {
 				return jobs.Counts{"runs": int(runs.Add(1))}, nil
 			},
 		}
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		errs := make([]error, len(runners))
-		for i, r := range runners {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				errs[i] = r.Scheduled(context.Background(), job)
-			}()
-		}
-		close(start)
-		wg.Wait()
+		errs := atonce.Errors(len(runners), func(i int) error {
+			return runners[i].Scheduled(context.Background(), job)
+		})
 		for _, err := range errs {
 			var skip *jobs.Skip
 			if err != nil && (!errors.Is(err, jobs.ErrSkipped) || !errors.As(err, &skip) || skip.Job != "count" || skip.Period != period) {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/store"
@@ -62,34 +62,25 @@ func TestConcurrentSpendsNeverOverdraw(t *testing.T) {
 	mustPost(t, l, acct, cost*k+5, "seed")
 
 	var ok, refused atomic.Int64
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range spends {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			_, err := l.Post(context.Background(), ledger.Posting{
-				OpID:        fmt.Sprintf("spend-%d", i),
-				Hash:        "h",
-				Account:     acct,
-				CommunityID: "c1",
-				Delta:       -cost,
-				Kind:        models.KindHold,
-				Actor:       "r1",
-			})
-			switch {
-			case err == nil:
-				ok.Add(1)
-			case errors.Is(err, models.ErrInsufficientPoints):
-				refused.Add(1)
-			default:
-				t.Errorf("spend %d: %v", i, err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atonce.Run(spends, func(i int) {
+		_, err := l.Post(context.Background(), ledger.Posting{
+			OpID:        fmt.Sprintf("spend-%d", i),
+			Hash:        "h",
+			Account:     acct,
+			CommunityID: "c1",
+			Delta:       -cost,
+			Kind:        models.KindHold,
+			Actor:       "r1",
+		})
+		switch {
+		case err == nil:
+			ok.Add(1)
+		case errors.Is(err, models.ErrInsufficientPoints):
+			refused.Add(1)
+		default:
+			t.Errorf("spend %d: %v", i, err)
+		}
+	})
 	if ok.Load() != k || refused.Load() != spends-k {
 		t.Fatalf("succeeded %d, refused %d; want %d and %d", ok.Load(), refused.Load(), k, spends-k)
 	}
@@ -113,30 +104,21 @@ func TestConcurrentRepeatsPostOnce(t *testing.T) {
 	acct := models.AccountOf("r1", models.AssetPoints)
 	const n = 64
 	got := make([]models.Entry, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			e, err := replicas[i%len(replicas)].Post(context.Background(), ledger.Posting{
-				OpID:        "same",
-				Hash:        "h",
-				Account:     acct,
-				CommunityID: "c1",
-				Delta:       7,
-				Kind:        models.KindAward,
-				Actor:       "s",
-			})
-			if err != nil {
-				t.Errorf("repeat %d: %v", i, err)
-			}
-			got[i] = e
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atonce.Run(n, func(i int) {
+		e, err := replicas[i%len(replicas)].Post(context.Background(), ledger.Posting{
+			OpID:        "same",
+			Hash:        "h",
+			Account:     acct,
+			CommunityID: "c1",
+			Delta:       7,
+			Kind:        models.KindAward,
+			Actor:       "s",
+		})
+		if err != nil {
+			t.Errorf("repeat %d: %v", i, err)
+		}
+		got[i] = e
+	})
 	for i := range got {
 		if got[i].ID() != got[0].ID() || got[i].BalanceAfter != 7 {
 			t.Fatalf("repeat %d got %s balance %d; want %s balance 7", i, got[i].ID(), got[i].BalanceAfter, got[0].ID())

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/ledger"
@@ -100,14 +101,13 @@ func hookRaces(e *tbEnv) *atomic.Pointer[raceGate] {
 
 // race runs f and g at once, from a start barrier.
 func race(f, g func() error) (errF, errG error) {
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	wg.Add(2)
-	go func() { defer wg.Done(); <-start; errF = f() }()
-	go func() { defer wg.Done(); <-start; errG = g() }()
-	close(start)
-	wg.Wait()
-	return errF, errG
+	errs := atonce.Errors(2, func(i int) error {
+		if i == 0 {
+			return f()
+		}
+		return g()
+	})
+	return errs[0], errs[1]
 }
 
 // 19.1: the poster cancels while a neighbour accepts. Exactly one of them
@@ -407,29 +407,20 @@ func TestIssue19_3_CrashAfterConfirmStillPaysHelperOnce(t *testing.T) {
 	if b := e.Balance(t, "r2", models.AssetHours); b != 0 {
 		t.Fatalf("paid before anyone read on: %d", b)
 	}
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := 0; i < 6; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			var err error
-			switch i % 3 {
-			case 0:
-				_, err = e.aid.AutoConfirmAid(ctx)
-			case 1:
-				_, err = e.aid.Aid(ctx, res("r1"), a.ID)
-			case 2:
-				_, err = e.aid.Aid(ctx, res("r2"), a.ID)
-			}
-			if err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atonce.Run(6, func(i int) {
+		var err error
+		switch i % 3 {
+		case 0:
+			_, err = e.aid.AutoConfirmAid(ctx)
+		case 1:
+			_, err = e.aid.Aid(ctx, res("r1"), a.ID)
+		case 2:
+			_, err = e.aid.Aid(ctx, res("r2"), a.ID)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	})
 	e.mustState(t, a.ID, models.AidConfirmed, "r1", "r2")
 	// The requester's confirmation, repeated, answers and pays nothing more.
 	if _, err := e.aid.ConfirmAid(ctx, res("r1"), a.ID); err != nil {
@@ -540,31 +531,22 @@ func TestIssue19_11_MutualAidPagesWithMaskedNamesAndGiftsNameBothSides(t *testin
 func TestDebtFloorUnderConcurrentConfirmations(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
-	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var aids []models.MutualAid
 	refused := 0
-	gate := make(chan struct{})
-	for i := 0; i < 5; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			a, err := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 240})
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				aids = append(aids, a)
-			case errors.Is(err, models.ErrInsufficientHours):
-				refused++
-			default:
-				t.Error(err)
-			}
-		}()
-	}
-	close(gate)
-	wg.Wait()
+	atonce.Run(5, func(int) {
+		a, err := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 240})
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil:
+			aids = append(aids, a)
+		case errors.Is(err, models.ErrInsufficientHours):
+			refused++
+		default:
+			t.Error(err)
+		}
+	})
 	// Floor 600 minutes: two of 240 fit, a third would reach −720.
 	if len(aids) != 2 || refused != 3 {
 		t.Fatalf("%d posted, %d refused; want 2 and 3", len(aids), refused)

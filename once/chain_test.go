@@ -3,6 +3,7 @@ package once_test
 import (
 	"testing"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
 	"github.com/linli-community/linli/store/storetest"
@@ -22,7 +23,7 @@ func TestIssue12_Chain_ConcurrentAppendsConsecutive(t *testing.T) {
 		chain := once.DayQuota(roundKey("res", r), "2026-03-01")
 		links := make([]models.Link, writers)
 		errs := make([]error, writers)
-		race(writers, func(i int) {
+		atonce.Run(writers, func(i int) {
 			links[i], errs[i] = replicas[i%2].Append(ctx, chain, roundKey("rec", i), nil, func(last models.Link) (models.Link, error) {
 				amount := int64(i + 1)
 				return models.Link{Amount: amount, Total: last.Total + amount}, nil
@@ -68,7 +69,7 @@ func TestIssue12_Chain_RepeatedRefOneLink(t *testing.T) {
 		chain := once.PointsCarry(roundKey("res", r))
 		links := make([]models.Link, callers)
 		errs := make([]error, callers)
-		race(callers, func(i int) {
+		atonce.Run(callers, func(i int) {
 			links[i], errs[i] = replicas[i%2].Append(ctx, chain, "rec1", nil, func(last models.Link) (models.Link, error) {
 				return models.Link{Amount: 5, Total: last.Total + 5}, nil
 			})

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/once"
 	"github.com/linli-community/linli/store/storetest"
 )
@@ -22,7 +23,7 @@ func TestIssue12_Counter_ExactlyCapacityUnits(t *testing.T) {
 		key := once.TotalStock(roundKey("reward", r))
 		units := make([]int, claimants)
 		errs := make([]error, claimants)
-		race(claimants, func(i int) {
+		atonce.Run(claimants, func(i int) {
 			units[i], errs[i] = replicas[i%2].Take(ctx, key, capacity, roundKey("red", i), false)
 		})
 		var got []int
@@ -62,7 +63,7 @@ func TestIssue12_Counter_GiveBackOncePerHolder(t *testing.T) {
 			}
 		}
 		errs := make([]error, 6)
-		race(len(errs), func(i int) {
+		atonce.Run(len(errs), func(i int) {
 			errs[i] = replicas[i%2].GiveBack(ctx, key, "red-a")
 		})
 		for i, err := range errs {
@@ -79,7 +80,7 @@ func TestIssue12_Counter_GiveBackOncePerHolder(t *testing.T) {
 			t.Fatalf("round %d: GivenBack = %d, %v; want 1", r, backs, err)
 		}
 		units := make([]int, 4)
-		race(len(units), func(i int) {
+		atonce.Run(len(units), func(i int) {
 			units[i], errs[i] = replicas[i%2].Take(ctx, key, capacity, roundKey("red-new", i), false)
 		})
 		got := 0

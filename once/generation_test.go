@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
 	"github.com/linli-community/linli/store"
@@ -65,7 +66,7 @@ func TestIssue12_Generation_RetryAfterRefusalClaimsNext(t *testing.T) {
 			gens := make([]int, requests)
 			inserted := make([]bool, requests)
 			errs := make([]error, requests)
-			race(requests, func(i int) {
+			atonce.Run(requests, func(i int) {
 				gens[i], inserted[i], errs[i] = s.claim(ctx)
 			})
 			inserts := 0
@@ -141,7 +142,7 @@ func TestIssue12_Places_CapacityHoldsAndReleaseMovesOn(t *testing.T) {
 		got := make([]string, takers)
 		ok := make([]bool, takers)
 		errs := make([]error, takers)
-		race(takers, func(i int) {
+		atonce.Run(takers, func(i int) {
 			got[i], ok[i], errs[i] = places.Take(ctx, activity, "c1", capacity, roundKey("su", i))
 		})
 		holders := map[string]int{}
@@ -167,13 +168,13 @@ func TestIssue12_Places_CapacityHoldsAndReleaseMovesOn(t *testing.T) {
 		if place, found, err := places.Held(ctx, activity, capacity, roundKey("su", holder)); err != nil || !found || place != freed {
 			t.Fatalf("round %d: Held = %s, %v, %v; want %s", r, place, found, err, freed)
 		}
-		race(2, func(i int) {
+		atonce.Run(2, func(i int) {
 			errs[i] = places.Release(ctx, freed, "c1", roundKey("su", holder))
 		})
 		if errs[0] != nil || errs[1] != nil {
 			t.Fatalf("round %d: release: %v, %v", r, errs[0], errs[1])
 		}
-		race(4, func(i int) {
+		atonce.Run(4, func(i int) {
 			got[i], ok[i], errs[i] = places.Take(ctx, activity, "c1", capacity, roundKey("late", i))
 		})
 		winners := 0

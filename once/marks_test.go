@@ -3,6 +3,7 @@ package once_test
 import (
 	"testing"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
 	"github.com/linli-community/linli/store/storetest"
@@ -21,7 +22,7 @@ func TestIssue12_Marks_OneWinnerEveryReaderFollows(t *testing.T) {
 		winners := make([]models.Mark, writers)
 		won := make([]bool, writers)
 		errs := make([]error, writers)
-		race(writers, func(i int) {
+		atonce.Run(writers, func(i int) {
 			m := models.Mark{
 				ID:     id,
 				Kind:   "record.decision",
@@ -72,7 +73,7 @@ func TestIssue12_Marks_RedemptionMarksOneOutcome(t *testing.T) {
 		got := make([]models.RedemptionMark, len(outcomes))
 		won := make([]bool, len(outcomes))
 		errs := make([]error, len(outcomes))
-		race(len(outcomes), func(i int) {
+		atonce.Run(len(outcomes), func(i int) {
 			m := models.RedemptionMark{
 				ID:         id,
 				Redemption: redemption,
@@ -106,7 +107,7 @@ func TestIssue12_Marks_InsertOnce(t *testing.T) {
 		id := once.CheckIn(roundKey("act", r), "res1")
 		inserted := make([]bool, writers)
 		errs := make([]error, writers)
-		race(writers, func(i int) {
+		atonce.Run(writers, func(i int) {
 			inserted[i], errs[i] = once.Insert(ctx, st, models.Mark{
 				ID:   id,
 				Kind: "checkin",

@@ -3,7 +3,6 @@ package once_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,23 +17,6 @@ const rounds = 40
 
 // stamp is the fixed clock of the tests: nothing here depends on time.
 func stamp() time.Time { return time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC) }
-
-// race runs fn(i) for i in [0, n) on n goroutines released together by a
-// start barrier, and waits for all of them.
-func race(n int, fn func(i int)) {
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			fn(i)
-		}()
-	}
-	close(start)
-	wg.Wait()
-}
 
 // testCtx is a context that ends with the test.
 func testCtx(t *testing.T) context.Context {

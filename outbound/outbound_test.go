@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/inbox"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/outbound"
@@ -228,20 +229,14 @@ func TestIssue16_5_TwoDeliverersAtOnceSendEachMessageOnce(t *testing.T) {
 	c := &clock{t: time.Date(2026, 11, 20, 4, 0, 0, 0, time.UTC)}
 	st, b, ids := world(t, c, 24)
 	rc := newReceiver(t)
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	errs := make([]error, 2)
-	for i := range 2 {
-		d := outbound.NewDeliverer(st, b, []outbound.Sender{webhook("webhook", rc, c, 30*time.Second)}, options(5), c.now, quiet)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			_, errs[i] = d.Pass(context.Background())
-		}()
+	deliverers := make([]*outbound.Deliverer, 2)
+	for i := range deliverers {
+		deliverers[i] = outbound.NewDeliverer(st, b, []outbound.Sender{webhook("webhook", rc, c, 30*time.Second)}, options(5), c.now, quiet)
 	}
-	close(gate)
-	wg.Wait()
+	errs := atonce.Errors(len(deliverers), func(i int) error {
+		_, err := deliverers[i].Pass(context.Background())
+		return err
+	})
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}

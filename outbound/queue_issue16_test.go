@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/inbox"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/outbound"
@@ -29,19 +29,7 @@ func TestIssue16_Perf_QueuedNoticeIsWrittenPlacedAndSentByTheLoop(t *testing.T) 
 	ctx := context.Background()
 	notice := models.Notice{Kind: models.NoticePointsAwarded, EventID: "op-award-1", Recipient: "r1", CommunityID: "c1",
 		Args: map[string]string{"points": "30", "reason": "楼道清扫"}}
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	errs := make([]error, 32)
-	for i := range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			errs[i] = b.Queue(ctx, notice)
-		}()
-	}
-	close(gate)
-	wg.Wait()
+	errs := atonce.Errors(32, func(int) error { return b.Queue(ctx, notice) })
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}

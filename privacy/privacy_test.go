@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/privacy"
@@ -242,7 +243,7 @@ func TestIssue17_PIPL_ConcurrentReadsAreEachOnTheLogOnce(t *testing.T) {
 	ctx := context.Background()
 	const n = 32
 	errs := make([]error, n)
-	communitytest.AtOnce(n, func(i int) {
+	atonce.Run(n, func(i int) {
 		p := staffOf("c1", fmt.Sprintf("s%02d", i))
 		if i%2 == 0 {
 			errs[i] = svc.RecordReads(ctx, p, models.AccessResidentDetail, "", w.resident.ID)
@@ -303,7 +304,7 @@ func TestIssue17_PIPL_AcceptOncePerVersion(t *testing.T) {
 	const n = 16
 	created := make([]bool, n)
 	got := make([]models.Consent, n)
-	communitytest.AtOnce(n, func(i int) {
+	atonce.Run(n, func(i int) {
 		var err error
 		got[i], created[i], err = svc.Accept(ctx, p, "2026-12", models.LangZh)
 		if err != nil {

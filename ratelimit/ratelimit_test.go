@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/linli-community/linli/atonce"
 )
 
 // clock is a fake clock the tests move by hand.
@@ -124,18 +126,11 @@ func TestIssue12_RateLimit_Concurrent(t *testing.T) {
 	clk := newClock()
 	l := New(5, time.Hour, 10, clk.Now)
 	var allowed atomic.Int32
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 50 {
-		wg.Go(func() {
-			<-start
-			if l.Allow("k") {
-				allowed.Add(1)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
+	atonce.Run(50, func(int) {
+		if l.Allow("k") {
+			allowed.Add(1)
+		}
+	})
 	if allowed.Load() != 5 {
 		t.Errorf("%d allowed, want 5", allowed.Load())
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/ledger"
@@ -220,7 +221,7 @@ func TestIssue11_3_TwoClerksAfterRefusalRedeemOnce(t *testing.T) {
 		w.topUp(p, fmt.Sprintf("topup-%d", round), 100)
 		var mu sync.Mutex
 		codes := map[models.Code]int{}
-		communitytest.AtOnce(2, func(i int) {
+		atonce.Run(2, func(i int) {
 			c := w.clerk(fmt.Sprintf("clerk-%d", i+1), w.shop)
 			_, err := w.rs.Scan(ctx, c, tok, idemOf(c, fmt.Sprintf("r%d-c%d", round, i)))
 			mu.Lock()
@@ -340,7 +341,7 @@ func TestIssue11_18_GiveBackInterruptedAfterGuardIsRepaired(t *testing.T) {
 		t.Fatal("cancel should have been interrupted")
 	}
 	// Readers apply the cancel again, all at once.
-	communitytest.AtOnce(8, func(int) {
+	atonce.Run(8, func(int) {
 		if got, err := w.rs.Redemption(ctx, a, red.ID); err != nil || got.Status != models.RedemptionCancelled {
 			t.Errorf("reader: %+v %v", got, err)
 		}
@@ -441,7 +442,7 @@ func TestIssue11_17_StockChangedWhileRedemptionsAreOpen(t *testing.T) {
 	stocks := []int{0, 4, 2, 0, 4, 3, 0, 4}
 	var mu sync.Mutex
 	var open []models.Redemption
-	communitytest.AtOnce(len(people)+1, func(i int) {
+	atonce.Run(len(people)+1, func(i int) {
 		if i == len(people) { // staff
 			for _, n := range stocks {
 				cur := rw
@@ -551,7 +552,7 @@ func TestIssue11_19_VisitorBooksAndCancelsVisitOnce(t *testing.T) {
 	communitytest.WantCode(t, "a stranger cancelling", err, models.ErrForbidden)
 	var mu sync.Mutex
 	cancelled := 0
-	communitytest.AtOnce(8, func(i int) {
+	atonce.Run(8, func(i int) {
 		b, err := w.rs.CancelFilialVisit(ctx, son, mine.ID, idemOf(son, fmt.Sprintf("cancel-%d", i%2)))
 		if err != nil {
 			t.Error(err)

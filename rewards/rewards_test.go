@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/directory"
@@ -216,7 +217,7 @@ func TestFiftyRedemptionsAgainstStockOfTen(t *testing.T) {
 	}
 	var mu sync.Mutex
 	codes := map[models.Code]int{}
-	communitytest.AtOnce(50, func(i int) {
+	atonce.Run(50, func(i int) {
 		p := people[i%10]
 		_, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, fmt.Sprintf("stock-%02d", i)))
 		mu.Lock()
@@ -268,7 +269,7 @@ func TestMonthlyLimitUnderConcurrency(t *testing.T) {
 	p := w.resident("王阿姨", 1960, 1000)
 	var mu sync.Mutex
 	codes := map[models.Code]int{}
-	communitytest.AtOnce(20, func(i int) {
+	atonce.Run(20, func(i int) {
 		_, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, fmt.Sprintf("limit-%02d", i)))
 		mu.Lock()
 		codes[models.CodeOf(err)]++
@@ -295,7 +296,7 @@ func TestRedeemRepeatWithSameKeyHoldsOnce(t *testing.T) {
 	p := w.resident("李", 1970, 100)
 	var mu sync.Mutex
 	seen := map[string]int{}
-	communitytest.AtOnce(10, func(int) {
+	atonce.Run(10, func(int) {
 		r, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "same-key-1"))
 		if err != nil {
 			t.Error(err)
@@ -425,7 +426,7 @@ func TestCancelAndExpiryRaceReturnPointsOnce(t *testing.T) {
 		w.rewardClock.Advance(15 * 24 * time.Hour) // past the 14-day hold
 		var mu sync.Mutex
 		outcomes := map[models.Code]int{}
-		communitytest.AtOnce(12, func(i int) {
+		atonce.Run(12, func(i int) {
 			var err error
 			if i%2 == 0 {
 				_, err = w.rs.Cancel(ctx, p, red.ID)
@@ -515,7 +516,7 @@ func TestQRTokenScannedByTwoClerksRedeemsOnce(t *testing.T) {
 	var mu sync.Mutex
 	codes := map[models.Code]int{}
 	var winner rewards.ScanResult
-	communitytest.AtOnce(8, func(i int) {
+	atonce.Run(8, func(i int) {
 		c := w.clerk(fmt.Sprintf("clerk-%d", i), w.shop)
 		res, err := w.rs.Scan(ctx, c, tok, idemOf(c, "scan-key-1"))
 		mu.Lock()
@@ -585,7 +586,7 @@ func TestMerchantRefundWithinWindow(t *testing.T) {
 	w.rewardClock.Advance(6 * 24 * time.Hour)
 	_, err := w.rs.Refund(ctx, w.clerk("x", w.shop2), res.Redemption.ID, "")
 	communitytest.WantCode(t, "other merchant's refund", err, models.ErrForbidden)
-	communitytest.AtOnce(6, func(int) {
+	atonce.Run(6, func(int) {
 		if _, err := w.rs.Refund(ctx, c, res.Redemption.ID, "顾客不满意"); err != nil {
 			t.Error(err)
 		}
@@ -630,7 +631,7 @@ func TestVoidedBillReturnsTheCreditOnce(t *testing.T) {
 	if _, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", idemOf(pm, "apply-1")); err != nil {
 		t.Fatal(err)
 	}
-	communitytest.AtOnce(8, func(i int) {
+	atonce.Run(8, func(i int) {
 		if _, err := w.rs.VoidCredit(ctx, pm, red.ID, "账单作废", idemOf(pm, fmt.Sprintf("void-%d", i))); err != nil && models.CodeOf(err) != models.ErrRedemptionClosed.Code {
 			t.Error(err)
 		}
@@ -695,7 +696,7 @@ func TestGateEventReplayedCountsOnce(t *testing.T) {
 	out := rewards.GateEventIn{EventID: "e2", Plate: "沪B66688", Direction: models.GateOut, At: at(17, 0)}
 	var mu sync.Mutex
 	free := map[models.Minutes]int{}
-	communitytest.AtOnce(10, func(int) {
+	atonce.Run(10, func(int) {
 		ev, err := w.rs.GateEvent(ctx, op, out)
 		if err != nil {
 			t.Error(err)
@@ -763,7 +764,7 @@ func TestVisitorBaysFirstComeFirstServed(t *testing.T) {
 	var mu sync.Mutex
 	codes := map[models.Code]int{}
 	bays := map[int]bool{}
-	communitytest.AtOnce(12, func(i int) {
+	atonce.Run(12, func(i int) {
 		b, err := w.rs.BookFilialVisit(ctx, elder, plates[i], "2026-11-28")
 		mu.Lock()
 		defer mu.Unlock()
@@ -1069,7 +1070,7 @@ func TestCreditRepeatAfterVoidDoesNotApplyAgain(t *testing.T) {
 	}
 	w.rewardClock.Advance(time.Hour)
 	// Concurrent repeats of the first apply: none applies generation 2.
-	communitytest.AtOnce(6, func(int) {
+	atonce.Run(6, func(int) {
 		again, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", apply1)
 		if err != nil || !reflect.DeepEqual(again, applied) {
 			t.Errorf("repeated apply: %v\n got  %+v\n want %+v", err, again, applied)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/auth"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/sessions"
@@ -293,34 +294,27 @@ func TestConcurrentRefreshSucceedsOnce(t *testing.T) {
 	pair := e.mustLogin(t)
 	const n = 16
 	var (
-		wg            sync.WaitGroup
 		mu            sync.Mutex
 		wins, reuses  int
 		others        []error
-		start         = make(chan struct{})
 		ctx, cancel   = context.WithTimeout(context.Background(), time.Minute)
 		winnerRefresh []string
 	)
 	defer cancel()
-	for range n {
-		wg.Go(func() {
-			<-start
-			got, err := e.sessions.Refresh(ctx, pair.RefreshToken)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				wins++
-				winnerRefresh = append(winnerRefresh, got.RefreshToken)
-			case errors.Is(err, models.ErrTokenReused):
-				reuses++
-			default:
-				others = append(others, err)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
+	atonce.Run(n, func(int) {
+		got, err := e.sessions.Refresh(ctx, pair.RefreshToken)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil:
+			wins++
+			winnerRefresh = append(winnerRefresh, got.RefreshToken)
+		case errors.Is(err, models.ErrTokenReused):
+			reuses++
+		default:
+			others = append(others, err)
+		}
+	})
 	if wins != 1 || reuses != n-1 || len(others) > 0 {
 		t.Fatalf("%d successes, %d reuses, other errors %v; want 1 and %d", wins, reuses, others, n-1)
 	}

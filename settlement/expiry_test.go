@@ -3,10 +3,10 @@ package settlement_test
 import (
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 )
@@ -79,20 +79,11 @@ func TestPointsExpiryFIFOWorkedExample(t *testing.T) {
 	w.setClock(time.Date(2026, 4, 1, 3, 0, 0, 0, sh))
 	mar := models.Month{Year: 2026, Month: time.March}
 	// Two runs at once, then a third: one expiry of 20.
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := 0; i < 2; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			if _, err := w.svc.ExpirePoints(ctx, mar); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atonce.Run(2, func(int) {
+		if _, err := w.svc.ExpirePoints(ctx, mar); err != nil {
+			t.Error(err)
+		}
+	})
 	if _, err := w.svc.ExpirePoints(ctx, mar); err != nil {
 		t.Fatal(err)
 	}

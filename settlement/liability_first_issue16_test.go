@@ -2,10 +2,10 @@ package settlement_test
 
 import (
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/models"
 )
 
@@ -65,23 +65,13 @@ func TestIssue16_Perf_FirstLiabilitySummariesAtStartThenOnDemandWithoutSinglefli
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	errs := make([]error, 8)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			r, err := w.svc.Liability(ctx, staffOf("C"), "")
-			if err == nil && (r.Outstanding != full.Outstanding || r.Residents != full.Residents || r.Held != full.Held) {
-				err = errors.New("report differs from the recomputation")
-			}
-			errs[i] = err
-		}()
-	}
-	close(gate)
-	wg.Wait()
+	errs := atonce.Errors(8, func(int) error {
+		r, err := w.svc.Liability(ctx, staffOf("C"), "")
+		if err == nil && (r.Outstanding != full.Outstanding || r.Residents != full.Residents || r.Held != full.Held) {
+			err = errors.New("report differs from the recomputation")
+		}
+		return err
+	})
 	if err := errors.Join(errs...); err != nil {
 		t.Fatalf("first reports of C: %v (recomputation %+v)", err, full)
 	}

@@ -6,11 +6,11 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/community"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -158,20 +158,11 @@ func TestSettlementTwoRunsAtOnceMakeOneStatement(t *testing.T) {
 	w.event("fulfil:q", "Q1", models.EventFulfilled, "q", 500, models.BearerCommunity, time.Date(2026, 10, 9, 8, 0, 0, 0, shanghai))
 
 	const runs = 2
-	var wg sync.WaitGroup
-	start := make(chan struct{})
 	counts := make([]settlement.SettleCounts, runs)
 	errs := make([]error, runs)
-	for i := 0; i < runs; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			counts[i], errs[i] = w.svc.SettleMonth(ctx, oct2026)
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atonce.Run(runs, func(i int) {
+		counts[i], errs[i] = w.svc.SettleMonth(ctx, oct2026)
+	})
 	made := 0
 	for i := range counts {
 		if errs[i] != nil {
@@ -370,20 +361,11 @@ func TestIssue11_12_EventRecordedAfterItsMonthWasSettledIsOnNextStatement(t *tes
 	// November, settled by two replicas at once.
 	w.setClock(time.Date(2026, 12, 1, 2, 0, 0, 0, shanghai))
 	nov := models.Month{Year: 2026, Month: time.November}
-	var wg sync.WaitGroup
-	barrier := make(chan struct{})
 	made := make([]bool, 2)
 	errs := make([]error, 2)
-	for i := range made {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-barrier
-			_, made[i], errs[i] = w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], nov)
-		}()
-	}
-	close(barrier)
-	wg.Wait()
+	atonce.Run(len(made), func(i int) {
+		_, made[i], errs[i] = w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], nov)
+	})
 	if errs[0] != nil || errs[1] != nil || made[0] == made[1] {
 		t.Fatalf("two November runs: created %v, errors %v; want one statement written", made, errs)
 	}
@@ -545,22 +527,13 @@ func TestStatementAccessAndStatus(t *testing.T) {
 		t.Fatalf("partner marks paid: %v, want forbidden", err)
 	}
 	// Confirmations at once: one record, the same answer.
-	var wg sync.WaitGroup
-	start := make(chan struct{})
 	got := make([]models.Statement, 4)
-	for i := range got {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			var err error
-			if got[i], err = w.svc.Confirm(ctx, clerkOf("A", "P1"), p1.ID); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	atonce.Run(len(got), func(i int) {
+		var err error
+		if got[i], err = w.svc.Confirm(ctx, clerkOf("A", "P1"), p1.ID); err != nil {
+			t.Error(err)
+		}
+	})
 	for _, g := range got {
 		if g.Status != models.StatementConfirmed || g.ConfirmedBy != got[0].ConfirmedBy || !g.ConfirmedAt.Equal(got[0].ConfirmedAt) {
 			t.Fatalf("confirmations disagree: %+v vs %+v", g, got[0])

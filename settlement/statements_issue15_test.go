@@ -2,10 +2,10 @@ package settlement_test
 
 import (
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/policy"
@@ -62,25 +62,16 @@ func TestIssue15_Statements_RacingRunsListEachLineOnce(t *testing.T) {
 		Notify:   community.NoNotifier{},
 	})
 	const runs = 6
-	var wg sync.WaitGroup
-	start := make(chan struct{})
 	made := make([]bool, runs)
 	sts := make([]models.Statement, runs)
 	errs := make([]error, runs)
-	for i := range runs {
+	atonce.Run(runs, func(i int) {
 		svc := w.svc
 		if i%2 == 1 {
 			svc = replica
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			sts[i], made[i], errs[i] = svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], oct2026)
-		}()
-	}
-	close(start)
-	wg.Wait()
+		sts[i], made[i], errs[i] = svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], oct2026)
+	})
 	created := 0
 	for i := range runs {
 		if errs[i] != nil {

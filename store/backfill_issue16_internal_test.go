@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/linli-community/linli/atonce"
 )
 
 // TestIssue16_Perf_BackfillOnceEvenWhenTwoStartsRace: on an old store
@@ -38,23 +39,13 @@ func TestIssue16_Perf_BackfillOnceEvenWhenTwoStartsRace(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	errs := make([]error, 4)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			replica := s
-			if i%2 == 1 {
-				replica = other
-			}
-			errs[i] = replica.listEverythingStoredBefore(ctx)
-		}()
-	}
-	close(gate)
-	wg.Wait()
+	errs := atonce.Errors(4, func(i int) error {
+		replica := s
+		if i%2 == 1 {
+			replica = other
+		}
+		return replica.listEverythingStoredBefore(ctx)
+	})
 	if err := errors.Join(errs...); err != nil {
 		t.Fatalf("starting at once: %v", err)
 	}

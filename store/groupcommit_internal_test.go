@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -204,19 +205,9 @@ func TestIssue18_OffSendsEachInsertAlone(t *testing.T) {
 	ctx := context.Background()
 	const n = 16
 	before := s.InsertStats()
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = s.insert(ctx, colTBKeys, gcDoc{ID: fmt.Sprint("off-", i%8), Owner: fmt.Sprint(i)})
-		}()
-	}
-	close(start)
-	wg.Wait()
+	errs := atonce.Errors(n, func(i int) error {
+		return s.insert(ctx, colTBKeys, gcDoc{ID: fmt.Sprint("off-", i%8), Owner: fmt.Sprint(i)})
+	})
 	after := s.InsertStats()
 	if d, b := after.Documents-before.Documents, after.Batches-before.Batches; d != n || b != n {
 		t.Fatalf("inserts: %d documents in %d commands; want %d in %d", d, b, n, n)

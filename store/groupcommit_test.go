@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/store/storetest"
@@ -47,19 +47,9 @@ func TestIssue18_ConcurrentInsertsWithDuplicateIDs(t *testing.T) {
 			for i := range 4 {
 				asks = append(asks, ask{fmt.Sprint("m:stored:", i), fmt.Sprint("late", i)})
 			}
-			errs := make([]error, len(asks))
-			start := make(chan struct{})
-			var wg sync.WaitGroup
-			for i, a := range asks {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					errs[i] = s.InsertMark(ctx, models.Mark{ID: a.id, Actor: a.actor, At: at})
-				}()
-			}
-			close(start)
-			wg.Wait()
+			errs := atonce.Errors(len(asks), func(i int) error {
+				return s.InsertMark(ctx, models.Mark{ID: asks[i].id, Actor: asks[i].actor, At: at})
+			})
 			winners := map[string][]string{}
 			for i, a := range asks {
 				switch err := errs[i]; {

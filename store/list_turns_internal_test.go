@@ -3,9 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/linli-community/linli/atonce"
 )
 
 // appendConcurrently has writers goroutines each append perWriter records
@@ -15,28 +16,21 @@ func appendConcurrently(t *testing.T, stores []*Store, list string, writers, per
 	t.Helper()
 	ctx := context.Background()
 	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
 	errs := make(chan error, writers*perWriter)
 	want := map[string]bool{}
 	for w := range writers {
 		for i := range perWriter {
 			want[fmt.Sprintf("rec-%d-%d", w, i)] = true
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			s := stores[w%len(stores)]
-			for i := range perWriter {
-				if _, err := s.insertListed(ctx, colRedemptions, []string{list}, fmt.Sprintf("rec-%d-%d", w, i), at, nil); err != nil {
-					errs <- err
-				}
-			}
-		}()
 	}
-	close(start)
-	wg.Wait()
+	atonce.Run(writers, func(w int) {
+		s := stores[w%len(stores)]
+		for i := range perWriter {
+			if _, err := s.insertListed(ctx, colRedemptions, []string{list}, fmt.Sprintf("rec-%d-%d", w, i), at, nil); err != nil {
+				errs <- err
+			}
+		}
+	})
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)

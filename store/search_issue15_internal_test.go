@@ -3,10 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/models"
 )
 
@@ -109,33 +109,23 @@ func TestIssue15_Search_ConcurrentPagesRecordEveryReadOnce(t *testing.T) {
 	ctx := context.Background()
 	const pages, residents = 8, 12
 	at := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	errs := make(chan error, pages)
-	for p := range pages {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rs := make([]models.AccessRecord, residents)
-			for i := range rs {
-				rs[i] = models.AccessRecord{
-					ID:          fmt.Sprintf("a%d-%d", p, i),
-					ResidentID:  fmt.Sprintf("r%d", i),
-					CommunityID: "c1",
-					ActorID:     "staff1",
-					ActorRoles:  []models.Role{models.RoleStaff},
-					Kind:        models.AccessResidentList,
-					At:          at,
-				}
+	batches := make([][]models.AccessRecord, pages)
+	for p := range batches {
+		batches[p] = make([]models.AccessRecord, residents)
+		for i := range batches[p] {
+			batches[p][i] = models.AccessRecord{
+				ID:          fmt.Sprintf("a%d-%d", p, i),
+				ResidentID:  fmt.Sprintf("r%d", i),
+				CommunityID: "c1",
+				ActorID:     "staff1",
+				ActorRoles:  []models.Role{models.RoleStaff},
+				Kind:        models.AccessResidentList,
+				At:          at,
 			}
-			<-start
-			errs <- s.InsertAccessRecords(ctx, rs)
-		}()
+		}
 	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	errs := atonce.Errors(pages, func(p int) error { return s.InsertAccessRecords(ctx, batches[p]) })
+	for _, err := range errs {
 		if err != nil {
 			t.Fatal(err)
 		}

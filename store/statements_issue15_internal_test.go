@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -346,35 +346,26 @@ func TestIssue15_Statements_RacingClaimsInTwoProcessesListEachLineOnce(t *testin
 	for n := range 240 {
 		lines = append(lines, testLine(id, n, at))
 	}
-	start := make(chan struct{})
-	var wg sync.WaitGroup
 	const writers = 4
 	stood := make([]int, writers)
 	errs := make([]error, writers)
-	for w := range writers {
+	atonce.Run(writers, func(w int) {
 		proc := s
 		if w%2 == 1 {
 			proc = other
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			// Each writer claims every line, in batches of 40, from its
-			// own starting batch round.
-			for b := range 6 {
-				k := (b + w) % 6
-				got, err := proc.ClaimStatementLines(ctx, lines[k*40:(k+1)*40], w >= 2)
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				stood[w] += len(got)
+		// Each writer claims every line, in batches of 40, from its
+		// own starting batch round.
+		for b := range 6 {
+			k := (b + w) % 6
+			got, err := proc.ClaimStatementLines(ctx, lines[k*40:(k+1)*40], w >= 2)
+			if err != nil {
+				errs[w] = err
+				return
 			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+			stood[w] += len(got)
+		}
+	})
 	for w := range writers {
 		if errs[w] != nil {
 			t.Fatalf("writer %d: %v", w, errs[w])

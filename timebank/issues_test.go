@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/ledger"
@@ -92,19 +93,10 @@ func TestIssue11_2_ConcurrentOvernightClaims(t *testing.T) {
 			{night.Add(-120 * time.Minute), night.Add(-90 * time.Minute)},  // 20:00-20:30
 			{night.Add(-110 * time.Minute), night.Add(-100 * time.Minute)}, // 20:10-20:20, same day as the one before
 		}
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		errs := make([]error, len(windows))
-		for i, w := range windows {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				_, errs[i] = e.tryClaim(who, w[0], w[1])
-			}()
-		}
-		close(start)
-		wg.Wait()
+		errs := atonce.Errors(len(windows), func(i int) error {
+			_, err := e.tryClaim(who, windows[i][0], windows[i][1])
+			return err
+		})
 		for i, err := range errs {
 			if err != nil && !errors.Is(err, models.ErrRecordOverlap) {
 				t.Fatalf("round %d claim %d: %v", round, i, err)

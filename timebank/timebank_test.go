@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/directory"
@@ -62,6 +63,23 @@ func (e *tbEnv) claim(t *testing.T, resident string, start time.Time, d time.Dur
 	return rec
 }
 
+// outcomes counts the calls that succeeded and those refused with refusal;
+// any other error fails the test.
+func outcomes(t *testing.T, errs []error, refusal error) (ok, refused int) {
+	t.Helper()
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, refusal):
+			refused++
+		default:
+			t.Error(err)
+		}
+	}
+	return ok, refused
+}
+
 // A 3-hour attendance at an activity capped at 2 hours credits 2 hours.
 func TestAttendanceCappedPerActivity(t *testing.T) {
 	t.Parallel()
@@ -111,17 +129,12 @@ func TestDailyCap(t *testing.T) {
 	e.Clock.Set(tbStart.Add(6 * time.Hour))
 	r1 := e.claim(t, "r1", day, 100*time.Minute)
 	r2 := e.claim(t, "r1", day.Add(2*time.Hour), 100*time.Minute)
-	var wg sync.WaitGroup
-	for _, id := range []string{r1.ID, r2.ID} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := e.Timebank.Approve(ctx, e.Staff, id, 0, ""); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	ids := []string{r1.ID, r2.ID}
+	atonce.Run(len(ids), func(i int) {
+		if _, err := e.Timebank.Approve(ctx, e.Staff, ids[i], 0, ""); err != nil {
+			t.Error(err)
+		}
+	})
 	if h := e.Balance(t, "r1", models.AssetHours); h != 150 {
 		t.Fatalf("hours = %d, want the daily cap 150", h)
 	}
@@ -152,29 +165,12 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A claim overlapping the attendance is refused too, concurrently or not.
-	var wg sync.WaitGroup
-	var ok, overlap int
-	var mu sync.Mutex
-	for i := 0; i < 4; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := e.Timebank.ClaimRecord(ctx, res("r3"), timebank.Claim{Category: "环境", Organisation: "x", Description: "y",
-				Start: start.Add(time.Duration(i) * 10 * time.Minute), End: start.Add(time.Hour + time.Duration(i)*10*time.Minute),
-				Idem: community.Idempotency{Key: communitytest.NewID(), OpID: communitytest.NewID(), Hash: "h"}})
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				ok++
-			case errors.Is(err, models.ErrRecordOverlap):
-				overlap++
-			default:
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	ok, overlap := outcomes(t, atonce.Errors(4, func(i int) error {
+		_, err := e.Timebank.ClaimRecord(ctx, res("r3"), timebank.Claim{Category: "环境", Organisation: "x", Description: "y",
+			Start: start.Add(time.Duration(i) * 10 * time.Minute), End: start.Add(time.Hour + time.Duration(i)*10*time.Minute),
+			Idem: community.Idempotency{Key: communitytest.NewID(), OpID: communitytest.NewID(), Hash: "h"}})
+		return err
+	}), models.ErrRecordOverlap)
 	if ok != 1 || overlap != 3 {
 		t.Fatalf("concurrent overlapping claims: %d accepted, %d refused; want 1 and 3", ok, overlap)
 	}
@@ -195,30 +191,10 @@ func TestConcurrentSignupsKeepCapacity(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
 	a := e.activity(t, tbStart.Add(48*time.Hour), 2*time.Hour, 5, 120)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	ok, full := 0, 0
-	gate := make(chan struct{})
-	for i := 1; i <= 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			_, err := e.Timebank.SignUp(ctx, res(fmt.Sprintf("r%d", i)), a.ID)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				ok++
-			case errors.Is(err, models.ErrActivityFull):
-				full++
-			default:
-				t.Error(err)
-			}
-		}()
-	}
-	close(gate)
-	wg.Wait()
+	ok, full := outcomes(t, atonce.Errors(20, func(i int) error {
+		_, err := e.Timebank.SignUp(ctx, res(fmt.Sprintf("r%d", i+1)), a.ID)
+		return err
+	}), models.ErrActivityFull)
 	if ok != 5 || full != 15 {
 		t.Fatalf("%d signed up, %d full; want 5 and 15", ok, full)
 	}
@@ -231,21 +207,18 @@ func TestConcurrentSignupsKeepCapacity(t *testing.T) {
 		t.Fatal(err)
 	}
 	ok, full = 0, 0
-	for _, r := range []string{"r21", "r22"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := e.Timebank.SignUp(ctx, res(r), a.ID)
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				ok++
-			} else if errors.Is(err, models.ErrActivityFull) {
-				full++
-			}
-		}()
-	}
-	wg.Wait()
+	racers := []string{"r21", "r22"}
+	var mu sync.Mutex
+	atonce.Run(len(racers), func(i int) {
+		_, err := e.Timebank.SignUp(ctx, res(racers[i]), a.ID)
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil {
+			ok++
+		} else if errors.Is(err, models.ErrActivityFull) {
+			full++
+		}
+	})
 	list, _ = e.Timebank.Signups(ctx, e.Staff, a.ID)
 	if ok != 1 || full != 1 || len(list) != 5 {
 		t.Fatalf("after a cancellation: %d ok, %d full, %d signed up", ok, full, len(list))
@@ -327,20 +300,14 @@ func TestAutoApproveTwiceCreditsOnce(t *testing.T) {
 		t.Fatalf("too early: %d %v", n, err)
 	}
 	e.Clock.Advance(8 * 24 * time.Hour)
-	var wg sync.WaitGroup
 	counts := make([]int, 3)
-	for i := range counts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n, _, err := e.Timebank.AutoApprove(ctx)
-			if err != nil {
-				t.Error(err)
-			}
-			counts[i] = n
-		}()
-	}
-	wg.Wait()
+	atonce.Run(len(counts), func(i int) {
+		n, _, err := e.Timebank.AutoApprove(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		counts[i] = n
+	})
 	if n, _, err := e.Timebank.AutoApprove(ctx); err != nil || n != 0 {
 		t.Fatalf("again: %d %v", n, err)
 	}
@@ -446,27 +413,7 @@ func TestGiftRules(t *testing.T) {
 	if err := e.Store.SetResidentFamily(ctx, "r1", []models.FamilyLink{{ResidentID: "r9", Relation: "父母", Verified: true}}); err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	ok, capped := 0, 0
-	for i := 0; i < 4; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := gift("r9", 200)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				ok++
-			case errors.Is(err, models.ErrGiftYearlyCap):
-				capped++
-			default:
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	ok, capped := outcomes(t, atonce.Errors(4, func(int) error { return gift("r9", 200) }), models.ErrGiftYearlyCap)
 	if ok != 1 || capped != 3 {
 		t.Fatalf("%d gifts, %d over the cap; want 1 and 3", ok, capped)
 	}

@@ -108,23 +108,6 @@ func MustCode(t testing.TB, err error, want *models.Error) {
 	}
 }
 
-// AtOnce runs f(0) … f(n-1) in goroutines released together, and waits
-// for them all.
-func AtOnce(n int, f func(i int)) {
-	var wg sync.WaitGroup
-	gate := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-gate
-			f(i)
-		}()
-	}
-	close(gate)
-	wg.Wait()
-}
-
 // MustCommunity adds community id (in Shanghai's zone, created at) to st.
 func MustCommunity(t testing.TB, st *store.Store, id, name string, at time.Time) {
 	t.Helper()
