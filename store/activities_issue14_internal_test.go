@@ -15,23 +15,12 @@ import (
 func walkActivities(ctx context.Context, t *testing.T, s *Store, community, day string, limit int) []string {
 	t.Helper()
 	var ids []string
-	cursor := ""
-	for pages := 0; ; pages++ {
-		if pages > 100 {
-			t.Fatal("the list does not end")
-		}
-		page, next, err := s.ActivitiesOn(ctx, community, day, cursor, limit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, a := range page {
-			ids = append(ids, a.ID)
-		}
-		if next == "" {
-			return ids
-		}
-		cursor = next
+	for _, a := range walkPages(t, func(cursor string) ([]models.Activity, string, error) {
+		return s.ActivitiesOn(ctx, community, day, cursor, limit)
+	}) {
+		ids = append(ids, a.ID)
 	}
+	return ids
 }
 
 // Issue 14 (activities list by cursor), its crash points: a slot whose

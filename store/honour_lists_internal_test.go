@@ -51,23 +51,12 @@ func testObjection(id, entry, resident string, at time.Time) models.Objection {
 func walkHonour(ctx context.Context, t *testing.T, s *Store, list models.HonourList, limit int, at time.Time) []string {
 	t.Helper()
 	var ids []string
-	cursor := ""
-	for pages := 0; ; pages++ {
-		if pages > 1000 {
-			t.Fatal("the pages never end")
-		}
-		es, next, err := s.HonourEntriesPage(ctx, "c1", list, cursor, limit, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range es {
-			ids = append(ids, e.ID)
-		}
-		if next == "" {
-			return ids
-		}
-		cursor = next
+	for _, e := range walkPages(t, func(cursor string) ([]models.HonourEntry, string, error) {
+		return s.HonourEntriesPage(ctx, "c1", list, cursor, limit, at)
+	}) {
+		ids = append(ids, e.ID)
 	}
+	return ids
 }
 
 // ids names entries from, from+1, … to, in that order.
@@ -351,22 +340,13 @@ func TestIssue15_HonourLists_ObjectionsByCursor(t *testing.T) {
 	want := []string{"o9", "o8", "o7", "o6", "o5", "o4", "o3", "o2", "o1"}
 	for _, limit := range []int{1, 2, 4, 9, 50} {
 		var got []string
-		cursor := ""
-		for {
-			os, next, err := s.EntryObjections(ctx, "he001", cursor, limit)
-			if err != nil {
-				t.Fatal(err)
+		for _, o := range walkPages(t, func(cursor string) ([]models.Objection, string, error) {
+			return s.EntryObjections(ctx, "he001", cursor, limit)
+		}) {
+			got = append(got, o.ID)
+			if o.ID == "o4" && o.Status != models.ObjectionDismissed {
+				t.Fatalf("the ruling was not kept: %+v", o)
 			}
-			for _, o := range os {
-				got = append(got, o.ID)
-				if o.ID == "o4" && o.Status != models.ObjectionDismissed {
-					t.Fatalf("the ruling was not kept: %+v", o)
-				}
-			}
-			if next == "" {
-				break
-			}
-			cursor = next
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("limit %d: %v", limit, got)

@@ -49,31 +49,43 @@ func testRedemption(id, resident string, created time.Time) models.Redemption {
 		PartnerID: "shop1", ResidentID: resident, Points: 1, Status: models.RedemptionHeld, Created: created.UTC().Truncate(time.Millisecond)}
 }
 
-// walkResident reads every page of a resident's redemptions, limit slots a
-// page, and returns the ids in the order read.
-func walkResident(ctx context.Context, t *testing.T, s *Store, resident string, limit int) []string {
+// walkPages reads every page of a list by cursor, from the first (an empty
+// cursor) until a page says there is no next, and returns the items in the
+// order read. A read that fails, or pages that never end, fail the test.
+func walkPages[T any](t *testing.T, page func(cursor string) ([]T, string, error)) []T {
 	t.Helper()
-	var ids []string
+	var items []T
 	cursor := ""
 	for pages := 0; ; pages++ {
 		if pages > 1000 {
 			t.Fatal("the pages never end")
 		}
-		rs, next, err := s.ResidentRedemptions(ctx, resident, cursor, limit)
+		got, next, err := page(cursor)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range rs {
-			if r.ResidentID != resident {
-				t.Fatalf("%s's list shows %s of %s", resident, r.ID, r.ResidentID)
-			}
-			ids = append(ids, r.ID)
-		}
+		items = append(items, got...)
 		if next == "" {
-			return ids
+			return items
 		}
 		cursor = next
 	}
+}
+
+// walkResident reads every page of a resident's redemptions, limit slots a
+// page, and returns the ids in the order read.
+func walkResident(ctx context.Context, t *testing.T, s *Store, resident string, limit int) []string {
+	t.Helper()
+	var ids []string
+	for _, r := range walkPages(t, func(cursor string) ([]models.Redemption, string, error) {
+		return s.ResidentRedemptions(ctx, resident, cursor, limit)
+	}) {
+		if r.ResidentID != resident {
+			t.Fatalf("%s's list shows %s of %s", resident, r.ID, r.ResidentID)
+		}
+		ids = append(ids, r.ID)
+	}
+	return ids
 }
 
 // Paging a resident's redemptions by cursor while others are redeeming
@@ -233,25 +245,17 @@ func TestIssue15_Lists_MerchantDayAcrossUTCDaysByCursor(t *testing.T) {
 	}
 	for _, limit := range []int{1, 4, 200} {
 		got := map[string]bool{}
-		cursor, last := "", to
-		for pages := 0; ; pages++ {
-			rs, next, err := s.DayRedemptions(ctx, "c1", "shop1", from, to, cursor, limit)
-			if err != nil {
-				t.Fatal(err)
+		last := to
+		for _, r := range walkPages(t, func(cursor string) ([]models.Redemption, string, error) {
+			return s.DayRedemptions(ctx, "c1", "shop1", from, to, cursor, limit)
+		}) {
+			if got[r.ID] || !want[r.ID] {
+				t.Fatalf("pages of %d show %s (again or not of the day)", limit, r.ID)
 			}
-			for _, r := range rs {
-				if got[r.ID] || !want[r.ID] {
-					t.Fatalf("page %d of %d shows %s (again or not of the day)", pages, limit, r.ID)
-				}
-				if r.Created.After(last) {
-					t.Fatalf("pages of %d are not newest first at %s", limit, r.ID)
-				}
-				got[r.ID], last = true, r.Created
+			if r.Created.After(last) {
+				t.Fatalf("pages of %d are not newest first at %s", limit, r.ID)
 			}
-			if next == "" {
-				break
-			}
-			cursor = next
+			got[r.ID], last = true, r.Created
 		}
 		if len(got) != len(want) {
 			t.Fatalf("pages of %d show %d of the day's %d redemptions", limit, len(got), len(want))
@@ -349,20 +353,12 @@ func TestIssue15_Lists_PendingQueuePagesOldestFirstAndSkipsDecided(t *testing.T)
 	}
 	walk := func(limit int) []string {
 		var ids []string
-		cursor := ""
-		for {
-			qs, next, err := s.QueuedRecords(ctx, "c1", cursor, limit, at.Add(time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, q := range qs {
-				ids = append(ids, q.ID)
-			}
-			if next == "" {
-				return ids
-			}
-			cursor = next
+		for _, q := range walkPages(t, func(cursor string) ([]models.QueuedRecord, string, error) {
+			return s.QueuedRecords(ctx, "c1", cursor, limit, at.Add(time.Hour))
+		}) {
+			ids = append(ids, q.ID)
 		}
+		return ids
 	}
 	for _, limit := range []int{1, 5, 50} {
 		got := walk(limit)
@@ -403,19 +399,10 @@ func TestIssue15_Lists_ResidentRecordsByCursor(t *testing.T) {
 		}
 	}
 	var got []string
-	cursor := ""
-	for {
-		rs, next, err := s.ResidentRecords(ctx, "r1", cursor, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rs {
-			got = append(got, r.ID)
-		}
-		if next == "" {
-			break
-		}
-		cursor = next
+	for _, r := range walkPages(t, func(cursor string) ([]models.ServiceRecord, string, error) {
+		return s.ResidentRecords(ctx, "r1", cursor, 2)
+	}) {
+		got = append(got, r.ID)
 	}
 	if fmt.Sprint(got) != "[sr8 sr7 sr6 sr5 sr3 sr2 sr1 sr0]" {
 		t.Fatalf("the resident's records read %v", got)

@@ -35,29 +35,19 @@ func testLine(statement string, n int, at time.Time) models.StatementLine {
 func walkLines(ctx context.Context, t *testing.T, s *Store, statement string, limit int) []string {
 	t.Helper()
 	var ids []string
-	cursor := ""
-	for pages := 0; ; pages++ {
-		if pages > 1000 {
-			t.Fatal("the pages never end")
-		}
+	for _, l := range walkPages(t, func(cursor string) ([]models.StatementLine, string, error) {
 		ls, next, err := s.StatementLines(ctx, statement, cursor, limit)
-		if err != nil {
-			t.Fatal(err)
-		}
 		if len(ls) > limit {
 			t.Fatalf("a page of %d holds %d lines", limit, len(ls))
 		}
-		for _, l := range ls {
-			if l.StatementID != statement {
-				t.Fatalf("%s's lines show %s of %s", statement, l.ID, l.StatementID)
-			}
-			ids = append(ids, l.ID)
+		return ls, next, err
+	}) {
+		if l.StatementID != statement {
+			t.Fatalf("%s's lines show %s of %s", statement, l.ID, l.StatementID)
 		}
-		if next == "" {
-			return ids
-		}
-		cursor = next
+		ids = append(ids, l.ID)
 	}
+	return ids
 }
 
 // lineIDs are the ids of lines, in order.
@@ -165,26 +155,15 @@ func TestIssue15_Statements_LineSlotWithoutItsLineIsSkippedAndTheRepeatListedOnc
 func walkStatements(ctx context.Context, t *testing.T, s *Store, community, partner, month string, limit int) []string {
 	t.Helper()
 	var ids []string
-	cursor := ""
-	for pages := 0; ; pages++ {
-		if pages > 1000 {
-			t.Fatal("the pages never end")
+	for _, st := range walkPages(t, func(cursor string) ([]models.Statement, string, error) {
+		return s.Statements(ctx, community, partner, month, cursor, limit)
+	}) {
+		if st.CommunityID != community || (partner != "" && st.PartnerID != partner) || (month != "" && st.Month.String() != month) {
+			t.Fatalf("the list of %s/%s/%s shows %+v", community, partner, month, st)
 		}
-		sts, next, err := s.Statements(ctx, community, partner, month, cursor, limit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, st := range sts {
-			if st.CommunityID != community || (partner != "" && st.PartnerID != partner) || (month != "" && st.Month.String() != month) {
-				t.Fatalf("the list of %s/%s/%s shows %+v", community, partner, month, st)
-			}
-			ids = append(ids, st.ID)
-		}
-		if next == "" {
-			return ids
-		}
-		cursor = next
+		ids = append(ids, st.ID)
 	}
+	return ids
 }
 
 // testStatement is partner's statement of month in community.
