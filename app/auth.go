@@ -49,7 +49,7 @@ func (s *system) wireAuth() error {
 	if err != nil {
 		return fmt.Errorf("config: tokens: %w", err)
 	}
-	pw, err := auth.NewPasswords(auth.PasswordParams{})
+	pw, err := auth.NewPasswords(s.cfg.passwordCost)
 	if err != nil {
 		return err
 	}

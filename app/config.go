@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+	"github.com/linli-community/linli/auth"
 	"github.com/linli-community/linli/store"
 )
 
@@ -78,6 +79,13 @@ type Config struct {
 	CPUProfile string `env:"LINLI_CPU_PROFILE"`
 	LogFormat  string `env:"LINLI_LOG_FORMAT" envDefault:"json"`
 	Notify     NotifyConfig
+	// passwordCost is the Argon2id cost of new password hashes. It is not
+	// read from the environment: a deployment always hashes at
+	// auth.DefaultPasswordParams (its zero value). The tests set a cheap
+	// cost, since under the race detector each 19 MiB hash takes most of
+	// a second of CPU and every test world hashes its demo residents'
+	// passwords; a hash records its own cost, so checking is unchanged.
+	passwordCost auth.PasswordParams
 }
 
 // NotifyConfig is how notifications go out (packages inbox and outbound).

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/linli-community/linli/auth"
 	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/store/storetest"
@@ -41,7 +42,16 @@ func testConfig(t *testing.T) Config {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.passwordCost = cheapPasswords
 	return cfg
+}
+
+// cheapPasswords is the Argon2id cost of the tests' password hashes: 1 MiB
+// and one pass instead of 19 MiB and two, so seeding a world's demo
+// residents and logging in cost milliseconds under the race detector.
+var cheapPasswords = auth.PasswordParams{
+	MemoryKiB:  1024,
+	Iterations: 1,
 }
 
 // world is the API over a fresh store holding the demo community (A) and a

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/store"
+	"github.com/linli-community/linli/store/storetest"
 )
 
 func TestConfigDefaultsAndSeedRule(t *testing.T) {
@@ -278,4 +281,37 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// A deployment hashes passwords at Argon2id's OWASP cost (19 MiB, two
+// passes): the tests' cheap cost (cheapPasswords) cannot come from the
+// environment, since Config.passwordCost is not read from it.
+func TestDeploymentHashesPasswordsAtTheOWASPCost(t *testing.T) {
+	t.Parallel()
+	cfg, err := loadConfig([]string{
+		"LINLI_JWT_KEYS=" + testKeys,
+		"LINLI_JWT_ACTIVE_KID=cur",
+		"LINLI_DATA_DIR=" + t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys, err := build(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), storetest.New(t), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := sys.passwords.Hash(demoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(hash, "$m=19456,t=2,p=1$") {
+		t.Fatalf("a deployment's password hash is %q; want Argon2id at m=19456,t=2,p=1", hash)
+	}
+	cheap, err := newWorld(t).sys.passwords.Hash(demoPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(cheap, "$m=1024,t=1,p=1$") {
+		t.Fatalf("the tests' password hash is %q; want the cheap cost m=1024,t=1,p=1", cheap)
+	}
 }

@@ -136,6 +136,10 @@ func AttachEmbedded(dir, uri string) *Embedded {
 	}
 }
 
+// idIndexExpression is the expression FerretDB's SQLite backend filters by
+// for {_id: …}, which indexIDs indexes.
+const idIndexExpression = `_ferretdb_sjson->'$._id'`
+
 // indexIDs adds to the SQLite table of every collection of db an expression
 // index on exactly the expression FerretDB's SQLite backend filters by for
 // {_id: …}; FerretDB's own _id index is on a different expression, so
@@ -173,7 +177,7 @@ func (e *Embedded) indexIDs(ctx context.Context, db string) error {
 	}
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	for _, table := range tables {
-		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, table+"_linli_id", table)
+		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (%s)`, table+"_linli_id", table, idIndexExpression)
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("store: index %s: %w", table, err)
 		}

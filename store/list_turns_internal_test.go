@@ -106,3 +106,128 @@ func TestListTurns_TwoProcessesAppendingToOneListStayDense(t *testing.T) {
 	checkDense(t, fresh, "se:p1:2026-12", want)
 	t.Logf("slot collisions: %d and %d", a.InsertStats().SlotCollisions, b.InsertStats().SlotCollisions)
 }
+
+// listedTestDoc is a record of TestInsertListedMany_…: its id and the
+// slots it names.
+type listedTestDoc struct {
+	ID    string    `bson:"_id"`
+	Slots []slotRef `bson:"slots"`
+}
+
+// Batches of records on several lists, written by two processes at once,
+// each batch repeating records the other process writes too: every list
+// stays dense, and each record is named by exactly one slot of each of
+// its lists (a repeat's slots name nothing), whatever stopped a batch.
+func TestInsertListedMany_BatchesOfTwoProcessesWithRepeatsStayDense(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a := listsStore(t)
+	emb, err := listsServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(ctx, emb.URI(), a.db.Name(), emb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close(ctx) })
+	stores := []*Store{a, b}
+	lists := []string{"m:0", "m:1", "m:2"}
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	const writers, batches, perBatch = 8, 5, 6
+	want := map[string]map[string]bool{} // list → ids on it
+	for _, l := range append(lists, "m:all") {
+		want[l] = map[string]bool{}
+	}
+	record := func(id string, k int) listedRecord {
+		return listedRecord{
+			lists: []string{lists[k%len(lists)], "m:all"},
+			ref:   id,
+			at:    at,
+			doc:   func(slots []slotRef) any { return listedTestDoc{ID: id, Slots: slots} },
+		}
+	}
+	for w := range writers {
+		for bn := range batches {
+			for k := range perBatch {
+				id := fmt.Sprintf("r-%d-%d-%d", w/2, bn, k) // writers 2m and 2m+1 write the same ids
+				want[lists[k%len(lists)]][id] = true
+				want["m:all"][id] = true
+			}
+		}
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			s := stores[w%len(stores)]
+			for bn := range batches {
+				records := make([]listedRecord, perBatch)
+				for k := range perBatch {
+					records[k] = record(fmt.Sprintf("r-%d-%d-%d", w/2, bn, k), k)
+				}
+				for len(records) > 0 {
+					slots, inserted, err := s.insertListedMany(ctx, colRedemptions, records, listHintEvery)
+					if err != nil {
+						errs <- err
+						return
+					}
+					if len(slots) != inserted {
+						errs <- fmt.Errorf("%d slot sets for %d records inserted", len(slots), inserted)
+						return
+					}
+					records = records[min(inserted+1, len(records)):]
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	fresh, err := Open(ctx, emb.URI(), a.db.Name(), emb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fresh.Close(ctx) })
+	for list, ids := range want {
+		head, err := fresh.listHead(ctx, colRedemptions, list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slots, refs, next, err := fresh.pageSlots(ctx, colRedemptions, list, 0, int(head))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next != 0 || int64(len(slots)) != head || head < int64(len(ids)) {
+			t.Fatalf("list %s: head %d, one page read %d slots (next %d), for %d records", list, head, len(slots), next, len(ids))
+		}
+		for i, ref := range refs {
+			if ref == "" {
+				t.Fatalf("list %s: slot %d is missing below the head %d: a gap", list, slots[i].N, head)
+			}
+		}
+		docs, err := listedDocs(ctx, fresh, colRedemptions, slots, refs,
+			func(d *listedTestDoc) []slotRef { return d.Slots }, func(*listedTestDoc) bool { return true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, d := range docs {
+			if !ids[d.ID] || seen[d.ID] {
+				t.Fatalf("list %s: record %q listed although not on it, or twice", list, d.ID)
+			}
+			seen[d.ID] = true
+		}
+		if len(seen) != len(ids) {
+			t.Fatalf("list %s lists %d of its %d records", list, len(seen), len(ids))
+		}
+	}
+	t.Logf("slot collisions: %d and %d", a.InsertStats().SlotCollisions, b.InsertStats().SlotCollisions)
+}

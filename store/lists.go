@@ -205,78 +205,180 @@ func (s *Store) nextSlot(ctx context.Context, col, list string) (int64, error) {
 	return n + 1, err
 }
 
-// insertListed inserts record (built by doc from its slots) into col after
-// one new slot on each of lists, in one ordered insert, in the lists'
-// turns (listTurns). A slot that is taken already (by another process)
-// moves on past that list's head; the record's own duplicate key is
-// models.ErrConflict, as for insert. It returns the slots. With doc nil it
-// only appends the slots (for a record stored before its lists existed).
-func (s *Store) insertListed(ctx context.Context, col string, lists []string, ref string, at time.Time, doc func([]slotRef) any) ([]slotRef, error) {
-	slots, err := func() ([]slotRef, error) {
-		defer s.turns.take(lists)()
-		return s.insertListedInTurn(ctx, col, lists, ref, at, doc)
-	}()
-	// Hints are saved out of the turns, for the slots of an insert that
-	// landed: a hint lost or not saved costs a reader a few steps forward,
-	// and the next appender need not wait for it.
-	for _, sl := range slots {
-		if sl.N%listHintEvery == 0 {
-			s.saveListHint(ctx, sl.List, sl.N)
-		}
-	}
-	return slots, err
+// listedRecord is one record for insertListedMany: the lists it goes on,
+// the id its slots point at (ref), when it was stored, and the record
+// itself, built from its slots (nil: only the slots are appended, for a
+// record stored before its lists existed).
+type listedRecord struct {
+	lists []string
+	ref   string
+	at    time.Time
+	doc   func([]slotRef) any
 }
 
-// insertListedInTurn is insertListed once its turns are held.
-func (s *Store) insertListedInTurn(ctx context.Context, col string, lists []string, ref string, at time.Time, doc func([]slotRef) any) ([]slotRef, error) {
-	slots := make([]slotRef, len(lists))
-	for i, l := range lists {
-		n, err := s.nextSlot(ctx, col, l)
-		if err != nil {
-			return nil, err
-		}
-		slots[i] = slotRef{List: l, N: n}
+// insertListed inserts record (built by doc from its slots) into col after
+// one new slot on each of lists, as insertListedMany does for one record.
+// The record's own duplicate key is models.ErrConflict, as for insert. It
+// returns the slots.
+func (s *Store) insertListed(ctx context.Context, col string, lists []string, ref string, at time.Time, doc func([]slotRef) any) ([]slotRef, error) {
+	record := listedRecord{
+		lists: lists,
+		ref:   ref,
+		at:    at,
+		doc:   doc,
 	}
-	done := 0 // slots[:done] are stored
-	for {
-		batch := make([]any, 0, len(lists)-done+1)
-		for _, sl := range slots[done:] {
-			batch = append(batch, listSlotDoc{ID: slotID(sl.List, sl.N), Ref: ref, At: at})
+	slots, inserted, err := s.insertListedMany(ctx, col, []listedRecord{record}, listHintEvery)
+	if err != nil {
+		return nil, err
+	}
+	if inserted == 0 {
+		return nil, fmt.Errorf("store: insert %s: %w", col, models.ErrConflict)
+	}
+	return slots[0], nil
+}
+
+// insertListedMany is the one way records go on lists: it inserts records
+// into col in order, each after one new slot on each of its lists, all in
+// one ordered insert (on the embedded store one SQLite transaction, so a
+// batch costs one commit), in the lists' turns (listTurns). It stops at a
+// record whose id is taken (a repeat: the slots taken for it name nothing,
+// and readers skip them) and returns the slots of the records before it
+// and how many those are (len(records) when every record went in). A slot
+// that another process took moves that list on past its head, and the
+// insert goes on from there. A list's head hint is saved once for the call
+// when its slots passed a multiple of hintEvery.
+func (s *Store) insertListedMany(ctx context.Context, col string, records []listedRecord, hintEvery int64) ([][]slotRef, int, error) {
+	var lists []string
+	for _, r := range records {
+		for _, l := range r.lists {
+			if !slices.Contains(lists, l) {
+				lists = append(lists, l)
+			}
 		}
-		if doc != nil {
-			batch = append(batch, doc(slots))
+	}
+	// The heads this process has not met are found before the turns, eight
+	// at a time (a page of residents appends to fifty lists at once).
+	if err := s.knowHeads(ctx, col, lists); err != nil {
+		return nil, 0, err
+	}
+	var stored []slotRef
+	slots, inserted, err := func() ([][]slotRef, int, error) {
+		defer s.turns.take(lists)()
+		return s.insertListedInTurn(ctx, col, records, &stored)
+	}()
+	// Hints are saved out of the turns, for slots that were stored: a hint
+	// lost or not saved costs a reader a few steps forward, and the next
+	// appender need not wait for it.
+	type span struct{ low, high int64 }
+	spans := map[string]span{}
+	for _, sl := range stored {
+		sp, ok := spans[sl.List]
+		if !ok {
+			sp = span{low: sl.N, high: sl.N}
+		}
+		spans[sl.List] = span{low: min(sp.low, sl.N), high: max(sp.high, sl.N)}
+	}
+	for list, sp := range spans {
+		if sp.high/hintEvery > (sp.low-1)/hintEvery {
+			s.saveListHint(ctx, list, sp.high)
+		}
+	}
+	return slots, inserted, err
+}
+
+// insertListedInTurn is insertListedMany once its turns are held; every
+// slot it stores is added to *stored.
+func (s *Store) insertListedInTurn(ctx context.Context, col string, records []listedRecord, stored *[]slotRef) ([][]slotRef, int, error) {
+	// A batch entry: slot j of record rec, or (slot < 0) the record itself.
+	type entry struct{ rec, slot int }
+	slots := make([][]slotRef, len(records))
+	for i, r := range records {
+		slots[i] = make([]slotRef, len(r.lists))
+	}
+	kept := make([]int, len(records)) // slots[i][:kept[i]] are stored
+	from := 0                         // records[:from] are inserted
+	for {
+		next := map[string]int64{}
+		var batch []any
+		var entries []entry
+		for i := from; i < len(records); i++ {
+			r := records[i]
+			for j := kept[i]; j < len(r.lists); j++ {
+				l := r.lists[j]
+				n, ok := next[l]
+				if !ok {
+					var err error
+					if n, err = s.nextSlot(ctx, col, l); err != nil {
+						return nil, 0, err
+					}
+				}
+				next[l] = n + 1
+				slots[i][j] = slotRef{List: l, N: n}
+				batch = append(batch, listSlotDoc{
+					ID:  slotID(l, n),
+					Ref: r.ref,
+					At:  r.at,
+				})
+				entries = append(entries, entry{rec: i, slot: j})
+			}
+			if r.doc != nil {
+				batch = append(batch, r.doc(slots[i]))
+				entries = append(entries, entry{rec: i, slot: -1})
+			}
 		}
 		err := s.write(ctx, func() error {
 			_, err := s.c(col).InsertMany(ctx, batch, options.InsertMany().SetOrdered(true))
 			return err
 		})
 		failed := failedIndex(err)
-		stored := len(batch)
+		landed := len(batch)
 		if err != nil {
-			stored = max(failed, 0) // not a duplicate key (failed < 0): nothing is known stored
+			landed = max(failed, 0) // not a duplicate key (failed < 0): nothing is known stored
 		}
-		for _, sl := range slots[done : done+min(stored, len(slots)-done)] {
-			s.heads.raise(sl.List, sl.N)
+		for _, e := range entries[:landed] {
+			if e.slot >= 0 {
+				sl := slots[e.rec][e.slot]
+				kept[e.rec]++
+				s.heads.raise(sl.List, sl.N)
+				*stored = append(*stored, sl)
+			}
 		}
 		switch {
 		case err == nil:
-			return slots, nil
+			return slots, len(records), nil
 		case failed < 0:
-			return nil, s.count(mapErr("insert "+col, err), "insert "+col)
-		case done+failed == len(slots) && doc != nil: // the record itself: a repeat
-			return nil, fmt.Errorf("store: insert %s: %w", col, models.ErrConflict)
+			return nil, 0, s.count(mapErr("insert "+col, err), "insert "+col)
 		}
-		done += failed
+		at := entries[failed]
+		if at.slot < 0 { // the record itself: a repeat
+			return slots[:at.rec], at.rec, nil
+		}
+		from = at.rec
 		s.inserted.slotCollisions.Add(1)
 		// Taken by another process: read on to its head, which exists
-		// (slots are dense), and take the next.
-		sl := &slots[done]
-		head, err := s.listHeadAbove(ctx, col, sl.List, sl.N)
-		if err != nil {
-			return nil, err
+		// (slots are dense); the next round numbers past it.
+		sl := slots[at.rec][at.slot]
+		if _, err := s.listHeadAbove(ctx, col, sl.List, sl.N); err != nil {
+			return nil, 0, err
 		}
-		sl.N = head + 1
 	}
+}
+
+// knowHeads makes sure this process knows the heads of lists in col,
+// finding the unknown ones eight at a time.
+func (s *Store) knowHeads(ctx context.Context, col string, lists []string) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, list := range lists {
+		if _, ok := s.heads.get(list); ok {
+			continue
+		}
+		g.Go(func() error {
+			_, err := s.listHead(gctx, col, list)
+			return err
+		})
+	}
+	return g.Wait()
 }
 
 // failedIndex is the index in an ordered insert of the document that was a

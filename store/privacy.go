@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/models"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"golang.org/x/sync/errgroup"
 )
 
 // Residents' personal information (package privacy).
@@ -116,101 +114,29 @@ func (d accessDoc) model() models.AccessRecord {
 const accessHintEvery = 128
 
 // InsertAccessRecords inserts each of rs after its slot on its resident's
-// list (lists.go). A page of the residents list records one read per
-// resident shown, so they go in one ordered insert (one commit on the
-// embedded store): slot, record, slot, record … The lists' heads are
-// found first (concurrently, for the lists this process has not met) and
-// the slot numbers taken inside the write's turn, so concurrent pages in
-// this process, which show the same residents, do not collide. A slot
-// another writer took meanwhile (another process) stops the batch there;
-// the rest is numbered again past it and inserted in the next batch. A
-// record whose id exists (a repeat) is kept as it is; the slot taken for
-// it points at a record naming another slot, which readers skip.
+// list (insertListedMany). A page of the residents list records one read
+// per resident shown, so they go in one ordered insert (one commit on the
+// embedded store). A record whose id exists (a repeat) is kept as it is;
+// the slot taken for it names nothing, which readers skip, and the rest go
+// on.
 func (s *Store) InsertAccessRecords(ctx context.Context, rs []models.AccessRecord) error {
-	if err := s.knowHeads(ctx, colAccessLog, rs); err != nil {
-		return err
+	records := make([]listedRecord, len(rs))
+	for i, r := range rs {
+		records[i] = listedRecord{
+			lists: []string{accessList(r.ResidentID)},
+			ref:   r.ID,
+			at:    r.At,
+			doc:   func(slots []slotRef) any { return toAccessDoc(r, slots) },
+		}
 	}
-	pending := rs
-	for len(pending) > 0 {
-		batch := make([]any, 0, 2*len(pending))
-		slots := make([]slotRef, len(pending))
-		err := s.write(ctx, func() error {
-			taken := map[string]int64{}
-			for i, r := range pending {
-				list := accessList(r.ResidentID)
-				n, ok := taken[list]
-				if !ok {
-					n, _ = s.heads.get(list)
-				}
-				taken[list] = n + 1
-				slots[i] = slotRef{List: list, N: n + 1}
-				batch = append(batch, listSlotDoc{
-					ID:  slotID(list, n+1),
-					Ref: r.ID,
-					At:  r.At,
-				}, toAccessDoc(r, []slotRef{slots[i]}))
-			}
-			_, err := s.c(colAccessLog).InsertMany(ctx, batch, options.InsertMany().SetOrdered(true))
-			stored := len(batch)
-			if err != nil {
-				stored = max(failedIndex(err), 0)
-			}
-			// Raised inside the turn: the next writer numbers past them.
-			for _, sl := range slots[:(stored+1)/2] {
-				s.heads.raise(sl.List, sl.N)
-			}
-			if failed := failedIndex(err); failed >= 0 && failed%2 == 0 {
-				// The slot was taken by another process: its list's head is
-				// at least there.
-				s.heads.raise(slots[failed/2].List, slots[failed/2].N)
-			}
-			return err
-		})
-		stored := len(batch)
+	for len(records) > 0 {
+		_, inserted, err := s.insertListedMany(ctx, colAccessLog, records, accessHintEvery)
 		if err != nil {
-			if stored = failedIndex(err); stored < 0 {
-				return s.count(mapErr("insert "+colAccessLog, err), "insert "+colAccessLog)
-			}
+			return err
 		}
-		for _, sl := range slots[:(stored+1)/2] {
-			if sl.N%accessHintEvery == 0 {
-				s.saveListHint(ctx, sl.List, sl.N)
-			}
-		}
-		if err == nil {
-			return nil
-		}
-		// Records [0, stored/2) are in. An odd stored means record stored/2
-		// collided on its own id after its slot went in: it exists already.
-		// An even one means its slot was taken: it is numbered again.
-		skip := stored / 2
-		if stored%2 == 1 {
-			skip++
-		}
-		pending = pending[skip:]
+		records = records[min(inserted+1, len(records)):]
 	}
 	return nil
-}
-
-// knowHeads makes sure this process knows the head of each of rs's
-// residents' access lists in col, finding the unknown ones eight at a
-// time.
-func (s *Store) knowHeads(ctx context.Context, col string, rs []models.AccessRecord) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	seen := map[string]bool{}
-	for _, r := range rs {
-		list := accessList(r.ResidentID)
-		if _, ok := s.heads.get(list); ok || seen[list] {
-			continue
-		}
-		seen[list] = true
-		g.Go(func() error {
-			_, err := s.listHead(gctx, col, list)
-			return err
-		})
-	}
-	return g.Wait()
 }
 
 // AccessLog is one page of residentID's access records, newest first: at

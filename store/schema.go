@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -137,6 +139,12 @@ var indexes = []index{
 // every start. FerretDB creates a collection lazily on its first insert, so
 // they are created explicitly, and then, on the embedded store, given the
 // SQLite _id index (a re-created collection needs it again).
+//
+// A database whose schema this version built already (its mark, see
+// schemaMark, and every collection in place) skips the collections,
+// indexes and _id indexes, so a start (and each test's second open of its
+// database) costs two commands, not a hundred; the backfills of lists
+// (listEverythingStoredBefore) still run, each a look-up of its own mark.
 func (s *Store) EnsureSchema(ctx context.Context) error {
 	existing, err := s.db.ListCollectionNames(ctx, bson.D{})
 	if err != nil {
@@ -145,6 +153,19 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 	have := map[string]bool{}
 	for _, n := range existing {
 		have[n] = true
+	}
+	mark := schemaMark()
+	built := !slices.ContainsFunc(allCollections, func(c string) bool { return !have[c] })
+	if built {
+		var d listHeadDoc
+		err := s.findByID(ctx, colListHeads, mark, &d)
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return err
+		}
+		built = err == nil
+	}
+	if built {
+		return s.listEverythingStoredBefore(ctx)
 	}
 	for _, name := range allCollections {
 		if have[name] {
@@ -180,5 +201,29 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 			return err
 		}
 	}
-	return s.listEverythingStoredBefore(ctx)
+	if err := s.listEverythingStoredBefore(ctx); err != nil {
+		return err
+	}
+	// Last: a crash before here leaves no mark, and the next start builds
+	// again (every step above is safe to repeat).
+	if err := s.insert(ctx, colListHeads, listHeadDoc{ID: mark}); err != nil && !errors.Is(err, models.ErrConflict) {
+		return err
+	}
+	return nil
+}
+
+// schemaMark is the _id, in list_heads, of the mark that this version's
+// schema is built: it names a hash of every collection, every index and
+// the embedded store's _id index expression, so a version that adds any of
+// them builds again.
+func schemaMark() string {
+	h := fnv.New64a()
+	for _, c := range allCollections {
+		fmt.Fprintf(h, "c %s\n", c)
+	}
+	for _, ix := range indexes {
+		fmt.Fprintf(h, "i %s %v %t\n", ix.col, ix.keys, ix.unique)
+	}
+	fmt.Fprintf(h, "x %s\n", idIndexExpression)
+	return fmt.Sprintf("done:schema:%016x", h.Sum64())
 }

@@ -316,16 +316,13 @@ func lineList(statementID string) string { return "sl:" + statementID }
 // written for another statement is that statement's, and is left out: an
 // event is on one statement at most.
 //
-// Each line is inserted after its slot on its statement's list of lines
-// and names it, all of them in one ordered insert (on the embedded store
-// one transaction: a batch costs one commit, as before the lists). The
-// insert stops at a line already written (its new slot then names nothing
-// and is skipped by readers) or at a slot another process took; what was
-// stored is then read back by _id (the list's head walked forward, the
-// lines still to write looked up), never taken from the error, so the
-// slots stay dense, and the rest go on at the next numbers.
-// resumed says another run of the statement began before this one: its
-// lines are looked up first, by id, so a resumed run does not stop at each
+// Each line goes on its statement's list of lines (insertListedMany, one
+// ordered insert: on the embedded store one transaction, so a batch costs
+// one commit). The insert stops at a line already written (its new slot
+// then names nothing and is skipped by readers); the lines still to write
+// are then looked up by id, those found stand as written, and the rest go
+// on. resumed says another run of the statement began before this one:
+// its lines are looked up first, so a resumed run does not stop at each
 // of them.
 //
 // Crash points: slot written, line not (on MongoDB, where the ordered
@@ -349,65 +346,37 @@ func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.Statemen
 			todo = append(todo, i)
 		}
 	}
-	// The writers of one list in this process take turns (the embedded
-	// store writes one at a time anyway), so they do not collide on a
-	// slot number; a collision is then another process's.
-	lists := make([]string, len(lines))
-	for i, l := range lines {
-		lists[i] = lineList(l.StatementID)
-	}
-	defer s.turns.take(lists)()
 	for len(todo) > 0 {
-		slots := make([]slotRef, len(todo))
-		batch := make([]any, 0, 2*len(todo))
-		next := map[string]int64{}
+		records := make([]listedRecord, len(todo))
 		for k, i := range todo {
 			l := lines[i]
-			list := lineList(l.StatementID)
-			n, ok := next[list]
-			if !ok {
-				var err error
-				if n, err = s.nextSlot(ctx, colStatementLines, list); err != nil {
-					return nil, err
-				}
-			}
-			next[list] = n + 1
-			slots[k] = slotRef{List: list, N: n}
-			d := toLineDoc(l)
-			d.Slots = []slotRef{slots[k]}
-			batch = append(batch, listSlotDoc{ID: slotID(list, n), Ref: l.ID, At: l.Event.At}, d)
-		}
-		err := s.write(ctx, func() error {
-			_, err := s.c(colStatementLines).InsertMany(ctx, batch, options.InsertMany().SetOrdered(true))
-			return err
-		})
-		if err == nil {
-			s.raiseLineHeads(ctx, slots)
-			break
-		}
-		if failedIndex(err) < 0 {
-			return nil, s.count(mapErr("insert statement lines", err), "insert statement lines")
-		}
-		// A duplicate key: a line another run wrote, or a slot another
-		// process took. What was stored is read back, not taken from the
-		// error: each list's head is walked forward by _id (slots are
-		// dense, and memory never goes past a slot seen stored), and the
-		// lines still to write are looked up; those found stand as written.
-		for list := range next {
-			if _, err := s.listHead(ctx, colStatementLines, list); err != nil {
-				return nil, err
+			records[k] = listedRecord{
+				lists: []string{lineList(l.StatementID)},
+				ref:   l.ID,
+				at:    l.Event.At,
+				doc: func(slots []slotRef) any {
+					d := toLineDoc(l)
+					d.Slots = slots
+					return d
+				},
 			}
 		}
-		rest := make([]models.StatementLine, len(todo))
-		for k, i := range todo {
-			rest[k] = lines[i]
+		_, inserted, err := s.insertListedMany(ctx, colStatementLines, records, listHintEvery)
+		if err != nil {
+			return nil, err
 		}
-		docs := make([]*lineDoc, len(todo))
+		// Line todo[inserted] was written before: another run is writing
+		// these lines (or wrote them), so the rest are looked up.
+		rest := make([]models.StatementLine, 0, len(todo)-inserted)
+		for _, i := range todo[inserted:] {
+			rest = append(rest, lines[i])
+		}
+		docs := make([]*lineDoc, len(rest))
 		if err := s.findLines(ctx, rest, docs); err != nil {
 			return nil, err
 		}
 		left := todo[:0:0]
-		for k, i := range todo {
+		for k, i := range todo[inserted:] {
 			if docs[k] != nil {
 				written[i] = docs[k]
 			} else {
@@ -428,28 +397,6 @@ func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.Statemen
 		}
 	}
 	return out, nil
-}
-
-// raiseLineHeads records that the slots were stored: each list's head is
-// raised to its highest, and its hint saved once for the batch when the
-// batch passed a multiple of listHintEvery (one write a batch, not one
-// every listHintEvery lines).
-func (s *Store) raiseLineHeads(ctx context.Context, stored []slotRef) {
-	type span struct{ low, high int64 }
-	spans := map[string]span{}
-	for _, sl := range stored {
-		sp, ok := spans[sl.List]
-		if !ok {
-			sp = span{low: sl.N, high: sl.N}
-		}
-		spans[sl.List] = span{low: min(sp.low, sl.N), high: max(sp.high, sl.N)}
-	}
-	for list, sp := range spans {
-		s.heads.raise(list, sp.high)
-		if sp.high/listHintEvery > (sp.low-1)/listHintEvery {
-			s.saveListHint(ctx, list, sp.high)
-		}
-	}
 }
 
 // findLines looks each of lines up by id, eight at a time, and sets
