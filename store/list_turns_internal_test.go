@@ -156,40 +156,30 @@ func TestInsertListedMany_BatchesOfTwoProcessesWithRepeatsStayDense(t *testing.T
 			}
 		}
 	}
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			s := stores[w%len(stores)]
-			for bn := range batches {
-				records := make([]listedRecord, perBatch)
-				for k := range perBatch {
-					records[k] = record(fmt.Sprintf("r-%d-%d-%d", w/2, bn, k), k)
-				}
-				for len(records) > 0 {
-					slots, inserted, err := s.insertListedMany(ctx, colRedemptions, records, listHintEvery)
-					if err != nil {
-						errs <- err
-						return
-					}
-					if len(slots) != inserted {
-						errs <- fmt.Errorf("%d slot sets for %d records inserted", len(slots), inserted)
-						return
-					}
-					records = records[min(inserted+1, len(records)):]
-				}
+	errs := atonce.Errors(writers, func(w int) error {
+		s := stores[w%len(stores)]
+		for bn := range batches {
+			records := make([]listedRecord, perBatch)
+			for k := range perBatch {
+				records[k] = record(fmt.Sprintf("r-%d-%d-%d", w/2, bn, k), k)
 			}
-		}()
-	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
+			for len(records) > 0 {
+				slots, inserted, err := s.insertListedMany(ctx, colRedemptions, records, listHintEvery)
+				if err != nil {
+					return err
+				}
+				if len(slots) != inserted {
+					return fmt.Errorf("%d slot sets for %d records inserted", len(slots), inserted)
+				}
+				records = records[min(inserted+1, len(records)):]
+			}
+		}
+		return nil
+	})
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	fresh, err := Open(ctx, emb.URI(), a.db.Name(), emb)
 	if err != nil {
