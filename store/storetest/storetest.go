@@ -41,6 +41,10 @@ var (
 	// stops the server.
 	child   *exec.Cmd
 	childIn io.WriteCloser
+	// childOut reads the server's answers; childTurn lets one test at a
+	// time ask it for a database.
+	childOut  *bufio.Reader
+	childTurn sync.Mutex
 )
 
 // server returns the address of the store the tests use: MONGODB_URI if
@@ -85,7 +89,8 @@ func startChild(bin, dir string) (*store.Embedded, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("storetest: start store server %s: %w", bin, err)
 	}
-	uri, err := bufio.NewReader(out).ReadString('\n')
+	childOut = bufio.NewReader(out)
+	uri, err := childOut.ReadString('\n')
 	if err != nil {
 		_ = in.Close()
 		_ = cmd.Wait()
@@ -127,10 +132,16 @@ func New(t testing.TB) *store.Store {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := store.Open(ctx, uri, "t"+randomHex(6), emb)
+	name, err := database()
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	s, err := store.Open(ctx, uri, name, emb)
 	if err != nil {
 		t.Fatalf("storetest: open: %v", err)
 	}
+	// A database the store server built its schema for costs this only a
+	// look-up of the schema's mark (store.EnsureSchema).
 	if err := s.EnsureSchema(ctx); err != nil {
 		t.Fatalf("storetest: schema: %v", err)
 	}
@@ -146,6 +157,45 @@ func New(t testing.TB) *store.Store {
 		_ = s.Close(ctx)
 	})
 	return s
+}
+
+// database returns the name of a fresh database: one the store server
+// built the schema of ahead of time (scripts/teststore), when the store
+// runs in a process of its own, or a new random name.
+func database() (string, error) {
+	if child == nil {
+		return "t" + randomHex(6), nil
+	}
+	childTurn.Lock()
+	defer childTurn.Unlock()
+	if _, err := io.WriteString(childIn, "database\n"); err != nil {
+		return "", fmt.Errorf("ask the store server for a database: %w", err)
+	}
+	// A server built from an older version never answers: the wait is
+	// bounded, and the failure says what to rebuild.
+	type answer struct {
+		line string
+		err  error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		line, err := childOut.ReadString('\n')
+		answered <- answer{line, err}
+	}()
+	var a answer
+	select {
+	case a = <-answered:
+	case <-time.After(2 * time.Minute):
+		a.err = fmt.Errorf("no answer in 2 minutes (is LINLI_TEST_STORE_BIN built from this version? go build ./scripts/teststore)")
+	}
+	if a.err != nil {
+		return "", fmt.Errorf("the store server gave no database: %w", a.err)
+	}
+	name := strings.TrimSpace(a.line)
+	if msg, failed := strings.CutPrefix(name, "error: "); failed {
+		return "", fmt.Errorf("the store server could not build a database: %s", msg)
+	}
+	return name, nil
 }
 
 // randomHex returns n random bytes in hex, for database names.
