@@ -255,7 +255,7 @@ func (s *Service) Nominate(ctx context.Context, p models.Principal, n Nomination
 			EventID:     e.ID,
 			Recipient:   e.ResidentID,
 			CommunityID: e.CommunityID,
-			Args:        map[string]string{"reason": e.Reason, "date": e.NoticeEnds.Format("2006-01-02")},
+			Args:        map[string]string{"reason": e.Reason, "date": s.noticeEndDay(ctx, e)},
 			Link:        "/honour",
 		})
 	}
@@ -273,16 +273,29 @@ func (s *Service) tellNoticeStarted(ctx context.Context, e models.HonourEntry) {
 	if err != nil {
 		return
 	}
+	ends := s.noticeEndDay(ctx, e)
 	for _, r := range people {
 		s.notify.Notify(ctx, models.Notice{
 			Kind:        models.NoticeNoticeStarted,
 			EventID:     e.ID + ":notice",
 			Recipient:   r.ID,
 			CommunityID: e.CommunityID,
-			Args:        map[string]string{"date": e.NoticeEnds.Format("2006-01-02")},
+			Args:        map[string]string{"date": ends},
 			Link:        "/honour",
 		})
 	}
+}
+
+// noticeEndDay is the day e's public notice ends, as the community's
+// residents count days (its time zone; the default zone if the community
+// cannot be read): a nomination made at 03:00 in Shanghai ends, seven days
+// on, at 03:00 there, on a day that UTC would name one day earlier.
+func (s *Service) noticeEndDay(ctx context.Context, e models.HonourEntry) string {
+	c, err := s.store.Community(ctx, e.CommunityID)
+	if err != nil {
+		c = models.Community{} // the default zone
+	}
+	return e.NoticeEnds.In(c.Location()).Format("2006-01-02")
 }
 
 // nominationID is the id of the nth nomination of a resident or household

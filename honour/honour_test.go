@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -790,5 +791,60 @@ func TestStaffDecisionsAreInAuditTrail(t *testing.T) {
 	}
 	if !actions["honour.nominated"] || !actions["honour.revoked"] {
 		t.Fatalf("audit trail actions = %v", actions)
+	}
+}
+
+// noticeRecorder is a community.Notifier that keeps what it is told.
+type noticeRecorder struct {
+	mu      sync.Mutex
+	notices []models.Notice
+}
+
+// Notify implements community.Notifier.
+func (r *noticeRecorder) Notify(_ context.Context, n models.Notice) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notices = append(r.notices, n)
+}
+
+// A nominee is told the day the public notice ends as the community counts
+// days: nominated at 03:00 in Shanghai (19:00 UTC the day before), the
+// notice ends at 03:00 there, a day UTC would name one day earlier.
+func TestNominationNoticesNameTheEndDayInTheCommunitysZone(t *testing.T) {
+	t.Parallel()
+	w := newHonourWorld(t)
+	clock := func() time.Time { return w.at }
+	told := &noticeRecorder{}
+	hs := honour.New(honour.Deps{
+		Store:    w.st,
+		Ledger:   w.l,
+		Policies: policy.New(w.st, clock),
+		Heads:    w.cs,
+		NewID:    communitytest.NewID,
+		Now:      clock,
+		Notify:   told,
+	})
+	w.at = time.Date(2026, 12, 6, 19, 0, 0, 0, time.UTC)
+	e, err := hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: w.zhang.ID, Category: "诚信", Reason: "拾金不昧"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shanghai, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := e.NoticeEnds.In(shanghai).Format("2006-01-02")
+	if utc := e.NoticeEnds.UTC().Format("2006-01-02"); utc == want {
+		t.Fatalf("the notice ends %v, the same day in UTC and in Shanghai: the test proves nothing", e.NoticeEnds)
+	}
+	kinds := map[models.NoticeKind]int{}
+	for _, n := range told.notices {
+		if n.Args["date"] != want {
+			t.Errorf("%s notice to %s names the day %q; want %q, the day in Shanghai", n.Kind, n.Recipient, n.Args["date"], want)
+		}
+		kinds[n.Kind]++
+	}
+	if kinds[models.NoticeNominated] != 1 || kinds[models.NoticeNoticeStarted] == 0 {
+		t.Fatalf("told %v; want one nomination notice and the notice's start", kinds)
 	}
 }
