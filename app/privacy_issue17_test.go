@@ -126,10 +126,29 @@ func TestIssue17_PIPL_ErasureKeepsAuditAndStatements(t *testing.T) {
 	if r := w.call("POST", "/api/v1/residents/"+elder+"/moved-away", w.login(phoneSonA), nil, "Idempotency-Key", "moved-0001"); r.Status != http.StatusForbidden {
 		t.Fatalf("resident marking: %d %s", r.Status, r.Body)
 	}
+	signIn := func(phone string) reply {
+		return w.call("POST", "/api/v1/auth/login", "", map[string]string{"phone": phone, "password": demoPassword})
+	}
+	signedIn := signIn(phoneElderA)
+	if signedIn.Status != http.StatusOK {
+		t.Fatalf("the elder's login before the mark: %d %s", signedIn.Status, signedIn.Body)
+	}
+	refreshToken := jsonField(t, signedIn, "refresh_token")
 	first := w.call("POST", "/api/v1/residents/"+elder+"/moved-away", staff, nil, "Idempotency-Key", "moved-0002")
 	second := w.call("POST", "/api/v1/residents/"+elder+"/moved-away", staff, nil, "Idempotency-Key", "moved-0003")
 	if first.Status != http.StatusOK || second.Status != http.StatusOK || string(first.Body) != string(second.Body) {
 		t.Fatalf("mark moved away: %d %s / %d %s", first.Status, first.Body, second.Status, second.Body)
+	}
+	// From the mark on, the elder neither signs in nor refreshes, and is
+	// told why in words; her son, not marked, still signs in.
+	if r := signIn(phoneElderA); r.Status != http.StatusForbidden || r.code() != "RESIDENT_MOVED_AWAY" || !strings.Contains(string(r.Body), "已迁出") {
+		t.Fatalf("login after moving away: %d %s", r.Status, r.Body)
+	}
+	if r := w.call("POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": refreshToken}); r.Status != http.StatusForbidden || r.code() != "RESIDENT_MOVED_AWAY" {
+		t.Fatalf("refresh after moving away: %d %s", r.Status, r.Body)
+	}
+	if r := signIn(phoneSonA); r.Status != http.StatusOK {
+		t.Fatalf("the son's login: %d %s", r.Status, r.Body)
 	}
 
 	// Two years on: still kept.

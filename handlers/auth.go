@@ -101,7 +101,8 @@ func setRefreshCookie(c *fiber.Ctx, token string, expires time.Time) {
 }
 
 // login answers POST /auth/login: signs in with phone and password; 401
-// INVALID_CREDENTIALS for a wrong phone or password alike, 429 RATE_LIMITED after too many
+// INVALID_CREDENTIALS for a wrong phone or password alike, 403 RESIDENT_MOVED_AWAY for a
+// resident marked moved away, 429 RATE_LIMITED after too many
 // attempts on a phone or from an address.
 func (h *api) login(c *fiber.Ctx) error {
 	var req loginRequest

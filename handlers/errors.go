@@ -33,6 +33,7 @@ var errorTable = map[models.Code]errorInfo{
 	models.ErrForbidden.Code:           {status: http.StatusForbidden, en: "You may not do this.", zh: "无权进行此操作。"},
 	models.ErrUnauthenticated.Code:     {status: http.StatusUnauthorized, en: "Sign in first.", zh: "请先登录。"},
 	models.ErrInvalidCredentials.Code:  {status: http.StatusUnauthorized, en: "Wrong phone number or password.", zh: "手机号或密码错误。"},
+	models.ErrMovedAway.Code:           {status: http.StatusForbidden, en: "You have moved away from this community, so this account is closed; the community office can tell you what is kept about you.", zh: "您已迁出本社区，账号已停用；如需查询个人信息，请联系社区工作人员。"},
 	models.ErrTokenReused.Code:         {status: http.StatusUnauthorized, en: "This sign-in has ended; sign in again.", zh: "登录已失效，请重新登录。"},
 	models.ErrRateLimited.Code:         {status: http.StatusTooManyRequests, en: "Too many attempts; try again later.", zh: "尝试次数过多，请稍后再试。"},
 	models.ErrConflict.Code:            {status: http.StatusConflict, en: "This conflicts with the current state.", zh: "与当前状态冲突。"},

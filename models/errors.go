@@ -82,6 +82,7 @@ var (
 	ErrForbidden           = &Error{Code: "FORBIDDEN"}
 	ErrUnauthenticated     = &Error{Code: "UNAUTHENTICATED"}
 	ErrInvalidCredentials  = &Error{Code: "INVALID_CREDENTIALS"}
+	ErrMovedAway           = &Error{Code: "RESIDENT_MOVED_AWAY"}
 	ErrTokenReused         = &Error{Code: "REFRESH_TOKEN_REUSED"}
 	ErrRateLimited         = &Error{Code: "RATE_LIMITED"}
 	ErrConflict            = &Error{Code: "CONFLICT"}

@@ -9,6 +9,7 @@ import (
 	"github.com/linli-community/linli/auth"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 )
 
 // Store keeps logins, sessions and refresh tokens. Every method is
@@ -31,6 +32,9 @@ type Store interface {
 	// number of concurrent callers exactly one gets nil, the rest
 	// models.ErrConflict.
 	MarkRefreshTokenUsed(ctx context.Context, hash string, at time.Time) error
+	// Residency reads the moved and erased marks of one resident;
+	// models.ErrNotFound if there is no moved mark.
+	Residency(ctx context.Context, movedID, erasedID string) (models.Residency, error)
 }
 
 // PasswordChecker checks a password against its stored hash.
@@ -139,6 +143,9 @@ func (s *Service) Login(ctx context.Context, phone, password, clientAddr string)
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("login: %w", err)
 	}
+	if err := s.stillResident(ctx, r.ID); err != nil {
+		return TokenPair{}, fmt.Errorf("login: %w", err)
+	}
 	sess := auth.Session{ID: auth.NewSessionID(), ResidentID: r.ID, CommunityID: r.CommunityID, Created: s.now()}
 	if err := s.store.InsertSession(ctx, sess); err != nil {
 		return TokenPair{}, fmt.Errorf("login: %w", err)
@@ -205,6 +212,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (TokenPair, 
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("refresh: %w", err)
 	}
+	if err := s.stillResident(ctx, r.ID); err != nil {
+		return TokenPair{}, fmt.Errorf("refresh: %w", err)
+	}
 	pair, err := s.issue(ctx, sess.ID, r)
 	if err != nil {
 		return TokenPair{}, fmt.Errorf("refresh: %w", err)
@@ -232,6 +242,23 @@ func (s *Service) Me(ctx context.Context, p models.Principal) (models.Resident, 
 		return models.Resident{}, fmt.Errorf("me: %w", err)
 	}
 	return r, nil
+}
+
+// stillResident returns models.ErrMovedAway if staff marked resident id
+// moved away (once.ResidentMovedAway): from the mark on, neither a login
+// nor a refresh starts or continues a session, so an access token already
+// issued is the last, and lasts at most its lifetime (LINLI_ACCESS_TTL).
+// The resident's records stay until the retention period ends
+// (directory.Service.EraseDue).
+func (s *Service) stillResident(ctx context.Context, id string) error {
+	_, err := s.store.Residency(ctx, once.ResidentMovedAway(id), once.ResidentErased(id))
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	return models.ErrMovedAway
 }
 
 // liveSession returns the session with id, or models.ErrUnauthenticated if

@@ -10,6 +10,7 @@ import (
 	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/auth"
 	"github.com/linli-community/linli/models"
+	"github.com/linli-community/linli/once"
 	"github.com/linli-community/linli/sessions"
 	"github.com/linli-community/linli/store"
 	"github.com/linli-community/linli/store/storetest"
@@ -321,5 +322,29 @@ func TestConcurrentRefreshSucceedsOnce(t *testing.T) {
 	// The copies were presented, so the session is revoked, winner included.
 	if _, err := e.sessions.Refresh(ctx, winnerRefresh[0]); !errors.Is(err, models.ErrUnauthenticated) {
 		t.Errorf("winner's refresh token: %v, want ErrUnauthenticated", err)
+	}
+}
+
+// From the moment staff mark a resident moved away, neither a login nor a
+// refresh of a session begun before gives tokens: both say why
+// (models.ErrMovedAway). The same password and token worked just before.
+func TestMovedAwayResidentNeitherSignsInNorRefreshes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, auth.LoginLimits{})
+	pair := e.mustLogin(t)
+	pair = e.mustRefresh(t, pair.RefreshToken)
+	r, err := e.st.Resident(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.InsertResidencyMark(ctx, once.ResidentMovedAway("r1"), "moved", r, e.clock.now(), "staff1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sessions.Login(ctx, phone, password, "10.0.0.1"); !errors.Is(err, models.ErrMovedAway) {
+		t.Fatalf("login after moving away: %v; want ErrMovedAway", err)
+	}
+	if _, err := e.sessions.Refresh(ctx, pair.RefreshToken); !errors.Is(err, models.ErrMovedAway) {
+		t.Fatalf("refresh after moving away: %v; want ErrMovedAway", err)
 	}
 }
