@@ -95,6 +95,7 @@ type Service struct {
 	newID    func() string
 	now      func() time.Time
 	notify   community.Notifier
+	zones    *community.Zones // each community's time zone
 
 	// firstRanks joins the first rankings summaries of one community that
 	// requests start together (rankSummary).
@@ -112,8 +113,20 @@ func New(d Deps) *Service {
 		newID:    d.NewID,
 		now:      d.Now,
 		notify:   d.Notify,
+		zones:    community.NewZones(d.Store),
 	}
 	return s
+}
+
+// location is community id's time zone (community.Zones, remembered: a
+// community's zone never changes), or the default zone if the community
+// cannot be read.
+func (s *Service) location(ctx context.Context, id string) *time.Location {
+	loc, err := s.zones.Location(ctx, id)
+	if err != nil {
+		return models.Community{}.Location()
+	}
+	return loc
 }
 
 // Deps are what the honour service is built on, by name.
@@ -291,11 +304,7 @@ func (s *Service) tellNoticeStarted(ctx context.Context, e models.HonourEntry) {
 // cannot be read): a nomination made at 03:00 in Shanghai ends, seven days
 // on, at 03:00 there, on a day that UTC would name one day earlier.
 func (s *Service) noticeEndDay(ctx context.Context, e models.HonourEntry) string {
-	c, err := s.store.Community(ctx, e.CommunityID)
-	if err != nil {
-		c = models.Community{} // the default zone
-	}
-	return e.NoticeEnds.In(c.Location()).Format("2006-01-02")
+	return e.NoticeEnds.In(s.location(ctx, e.CommunityID)).Format("2006-01-02")
 }
 
 // nominationID is the id of the nth nomination of a resident or household

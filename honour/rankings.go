@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/linli-community/linli/community"
@@ -97,34 +96,6 @@ func (s *Service) FirstRankingSummaries(ctx context.Context, now time.Time) (int
 	}
 }
 
-// zoneCache is the time zone of each community an entry names, looked up
-// once per run.
-type zoneCache struct {
-	store Store
-	mu    sync.Mutex
-	locs  map[string]*time.Location
-}
-
-// location returns the time zone of communityID, read once and kept; a
-// community's default zone when it cannot be read.
-func (z *zoneCache) location(ctx context.Context, communityID string) *time.Location {
-	z.mu.Lock()
-	loc, ok := z.locs[communityID]
-	z.mu.Unlock()
-	if ok {
-		return loc
-	}
-	c, err := z.store.Community(ctx, communityID)
-	if err != nil {
-		c = models.Community{} // the default zone
-	}
-	loc = c.Location()
-	z.mu.Lock()
-	z.locs[communityID] = loc
-	z.mu.Unlock()
-	return loc
-}
-
 // summariseRankings brings community c's rankings summary up to date (see
 // SummariseRankings) and returns its state as saved.
 func (s *Service) summariseRankings(ctx context.Context, c models.Community, now time.Time) (models.RankState, error) {
@@ -148,7 +119,6 @@ func (s *Service) summariseRankings(ctx context.Context, c models.Community, now
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return models.RankState{}, err
 	}
-	zones := &zoneCache{store: s.store, locs: map[string]*time.Location{c.ID: c.Location()}}
 	accounts := make([]models.RankAccount, len(residents))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
@@ -158,7 +128,7 @@ func (s *Service) summariseRankings(ctx context.Context, c models.Community, now
 			if !ok {
 				a = models.RankAccount{CommunityID: c.ID, ResidentID: r.ID}
 			}
-			a, moved, err := s.catchUpRank(gctx, a, zones)
+			a, moved, err := s.catchUpRank(gctx, a)
 			if err != nil {
 				return err
 			}
@@ -299,7 +269,7 @@ type entryKind struct {
 // first missing one (the chain is dense): the next one alone first, so an
 // account with nothing new costs one lookup. It reports whether it found
 // any.
-func (s *Service) catchUpRank(ctx context.Context, a models.RankAccount, zones *zoneCache) (models.RankAccount, bool, error) {
+func (s *Service) catchUpRank(ctx context.Context, a models.RankAccount) (models.RankAccount, bool, error) {
 	moved := false
 	for _, asset := range []models.Asset{models.AssetPoints, models.AssetHours} {
 		acct := models.AccountOf(a.ResidentID, asset)
@@ -324,7 +294,7 @@ func (s *Service) catchUpRank(ctx context.Context, a models.RankAccount, zones *
 					break
 				}
 				seen[e.Seq] = entryKind{kind: e.Kind, ref: e.Ref}
-				if err := s.countRank(ctx, &a, e, seen, zones); err != nil {
+				if err := s.countRank(ctx, &a, e, seen); err != nil {
 					return a, moved, err
 				}
 				*seq, moved = e.Seq, true
@@ -341,7 +311,7 @@ func (s *Service) catchUpRank(ctx context.Context, a models.RankAccount, zones *
 // netEntries counts it: a reversal counts against the kind of the entry it
 // reverses. Service minutes also count, as Served, in the month the
 // service record they credit started.
-func (s *Service) countRank(ctx context.Context, a *models.RankAccount, e models.Entry, seen map[int64]entryKind, zones *zoneCache) error {
+func (s *Service) countRank(ctx context.Context, a *models.RankAccount, e models.Entry, seen map[int64]entryKind) error {
 	kind, ref := e.Kind, e.Ref
 	if e.Kind == models.KindReversal {
 		i := strings.LastIndexByte(e.Ref, ':')
@@ -363,7 +333,7 @@ func (s *Service) countRank(ctx context.Context, a *models.RankAccount, e models
 		}
 		kind, ref = orig.kind, orig.ref
 	}
-	month := models.MonthOf(e.At, zones.location(ctx, e.CommunityID)).String()
+	month := models.MonthOf(e.At, s.location(ctx, e.CommunityID)).String()
 	switch {
 	case e.Account.Asset == models.AssetPoints && models.IsEarning(kind):
 		b := a.Bucket(e.CommunityID, month)
@@ -385,7 +355,7 @@ func (s *Service) countRank(ctx context.Context, a *models.RankAccount, e models
 		if err != nil {
 			return err
 		}
-		served := models.MonthOf(rec.Start, zones.location(ctx, rec.CommunityID)).String()
+		served := models.MonthOf(rec.Start, s.location(ctx, rec.CommunityID)).String()
 		a.Bucket(rec.CommunityID, served).Served += e.Delta
 	}
 	return nil
