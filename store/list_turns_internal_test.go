@@ -221,3 +221,52 @@ func TestInsertListedMany_BatchesOfTwoProcessesWithRepeatsStayDense(t *testing.T
 	}
 	t.Logf("slot collisions: %d and %d", a.InsertStats().SlotCollisions, b.InsertStats().SlotCollisions)
 }
+
+// A batch longer than the embedded store's chunk of 100 documents that
+// meets a repeated record stops there: nothing after the repeat is stored,
+// so the list has no slot past a gap (the embedded FerretDB goes on into
+// the next chunk of a longer ordered insert; maxOrderedInsert).
+func TestInsertListedMany_StopsAtARepeatWithNothingStoredAfterIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := listsStore(t)
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	record := func(k int) listedRecord {
+		id := fmt.Sprintf("rec-%03d", k)
+		return listedRecord{
+			lists: []string{"long"},
+			ref:   id,
+			at:    at,
+			doc:   func(slots []slotRef) any { return listedTestDoc{ID: id, Slots: slots} },
+		}
+	}
+	if _, inserted, err := s.insertListedMany(ctx, colRedemptions, []listedRecord{record(10)}, listHintEvery); err != nil || inserted != 1 {
+		t.Fatalf("the first record: %d inserted, %v", inserted, err)
+	}
+	records := make([]listedRecord, 150) // 300 documents
+	for k := range records {
+		records[k] = record(k)
+	}
+	_, inserted, err := s.insertListedMany(ctx, colRedemptions, records, listHintEvery)
+	if err != nil || inserted != 10 {
+		t.Fatalf("the batch: %d inserted, %v; want it to stop at the repeat, record 10", inserted, err)
+	}
+	// Slot 1 is record 10's, slots 2–11 the ten before the repeat, slot 12
+	// the repeat's own (naming nothing); nothing above.
+	for n := int64(1); n <= 320; n++ {
+		var d listSlotDoc
+		err := s.findByID(ctx, colRedemptions, slotID("long", n), &d)
+		if n <= 12 && err != nil {
+			t.Fatalf("slot %d: %v", n, err)
+		}
+		if n > 12 && err == nil {
+			t.Fatalf("slot %d (of %s) is stored after the batch stopped at slot 12: a gap below it", n, d.Ref)
+		}
+	}
+	for k := 11; k < 150; k++ {
+		var d listedTestDoc
+		if err := s.findByID(ctx, colRedemptions, fmt.Sprintf("rec-%03d", k), &d); err == nil {
+			t.Fatalf("record %d is stored after the batch stopped at the repeat", k)
+		}
+	}
+}

@@ -286,8 +286,19 @@ func (s *Store) insertListedMany(ctx context.Context, col string, records []list
 	return slots, inserted, err
 }
 
+// maxOrderedInsert is the most documents insertListedInTurn sends in one
+// ordered insert. The embedded FerretDB inserts a command's documents in
+// chunks of 100, one SQLite transaction each, and after a duplicate key in
+// one chunk it still inserts the next chunk, ordered or not (its
+// internal/handler/msg_insert.go breaks out of the chunk only): a longer
+// batch that stopped at a repeat would leave slots stored past a gap,
+// which a reader's search for the head could jump to or stop before. A
+// batch of at most one chunk stops where it failed, on both stores.
+const maxOrderedInsert = 100
+
 // insertListedInTurn is insertListedMany once its turns are held; every
-// slot it stores is added to *stored.
+// slot it stores is added to *stored. It sends the records in ordered
+// inserts of at most maxOrderedInsert documents.
 func (s *Store) insertListedInTurn(ctx context.Context, col string, records []listedRecord, stored *[]slotRef) ([][]slotRef, int, error) {
 	// A batch entry: slot j of record rec, or (slot < 0) the record itself.
 	type entry struct{ rec, slot int }
@@ -301,8 +312,13 @@ func (s *Store) insertListedInTurn(ctx context.Context, col string, records []li
 		next := map[string]int64{}
 		var batch []any
 		var entries []entry
+		upTo := from // records[from:upTo] are in this batch
 		for i := from; i < len(records); i++ {
 			r := records[i]
+			if docs := len(r.lists) - kept[i] + 1; i > from && len(batch)+docs > maxOrderedInsert {
+				break
+			}
+			upTo = i + 1
 			for j := kept[i]; j < len(r.lists); j++ {
 				l := r.lists[j]
 				n, ok := next[l]
@@ -344,8 +360,11 @@ func (s *Store) insertListedInTurn(ctx context.Context, col string, records []li
 			}
 		}
 		switch {
-		case err == nil:
+		case err == nil && upTo == len(records):
 			return slots, len(records), nil
+		case err == nil:
+			from = upTo
+			continue
 		case failed < 0:
 			return nil, 0, s.count(mapErr("insert "+col, err), "insert "+col)
 		}
