@@ -238,15 +238,16 @@ func (s *Store) insertListed(ctx context.Context, col string, lists []string, re
 }
 
 // insertListedMany is the one way records go on lists: it inserts records
-// into col in order, each after one new slot on each of its lists, all in
-// one ordered insert (on the embedded store one SQLite transaction, so a
-// batch costs one commit), in the lists' turns (listTurns). It stops at a
+// into col in order, each after one new slot on each of its lists, in
+// ordered inserts of at most maxOrderedInsert documents (on the embedded
+// store one SQLite transaction each, so a batch costs one commit per
+// hundred documents), in the lists' turns (listTurns). It stops at a
 // record whose id is taken (a repeat: the slots taken for it name nothing,
 // and readers skip them) and returns the slots of the records before it
 // and how many those are (len(records) when every record went in). A slot
 // that another process took moves that list on past its head, and the
 // insert goes on from there. A list's head hint is saved once for the call
-// when its slots passed a multiple of hintEvery.
+// when the inserted records' slots passed a multiple of hintEvery.
 func (s *Store) insertListedMany(ctx context.Context, col string, records []listedRecord, hintEvery int64) ([][]slotRef, int, error) {
 	var lists []string
 	for _, r := range records {
@@ -261,17 +262,16 @@ func (s *Store) insertListedMany(ctx context.Context, col string, records []list
 	if err := s.knowHeads(ctx, col, lists); err != nil {
 		return nil, 0, err
 	}
-	var stored []slotRef
 	slots, inserted, err := func() ([][]slotRef, int, error) {
 		defer s.turns.take(lists)()
-		return s.insertListedInTurn(ctx, col, records, &stored)
+		return s.insertListedInTurn(ctx, col, records)
 	}()
-	// Hints are saved out of the turns, for slots that were stored: a hint
-	// lost or not saved costs a reader a few steps forward, and the next
-	// appender need not wait for it.
+	// Hints are saved out of the turns, for the inserted records' slots: a
+	// hint lost or not saved costs a reader a few steps forward, and the
+	// next appender need not wait for it.
 	type span struct{ low, high int64 }
 	spans := map[string]span{}
-	for _, sl := range stored {
+	for _, sl := range slices.Concat(slots...) {
 		sp, ok := spans[sl.List]
 		if !ok {
 			sp = span{low: sl.N, high: sl.N}
@@ -296,10 +296,8 @@ func (s *Store) insertListedMany(ctx context.Context, col string, records []list
 // batch of at most one chunk stops where it failed, on both stores.
 const maxOrderedInsert = 100
 
-// insertListedInTurn is insertListedMany once its turns are held; every
-// slot it stores is added to *stored. It sends the records in ordered
-// inserts of at most maxOrderedInsert documents.
-func (s *Store) insertListedInTurn(ctx context.Context, col string, records []listedRecord, stored *[]slotRef) ([][]slotRef, int, error) {
+// insertListedInTurn is insertListedMany once its turns are held.
+func (s *Store) insertListedInTurn(ctx context.Context, col string, records []listedRecord) ([][]slotRef, int, error) {
 	// A batch entry: slot j of record rec, or (slot < 0) the record itself.
 	type entry struct{ rec, slot int }
 	slots := make([][]slotRef, len(records))
@@ -356,7 +354,6 @@ func (s *Store) insertListedInTurn(ctx context.Context, col string, records []li
 				sl := slots[e.rec][e.slot]
 				kept[e.rec]++
 				s.heads.raise(sl.List, sl.N)
-				*stored = append(*stored, sl)
 			}
 		}
 		switch {
@@ -386,12 +383,16 @@ func (s *Store) insertListedInTurn(ctx context.Context, col string, records []li
 // knowHeads makes sure this process knows the heads of lists in col,
 // finding the unknown ones eight at a time.
 func (s *Store) knowHeads(ctx context.Context, col string, lists []string) error {
+	unknown := slices.DeleteFunc(slices.Clone(lists), func(l string) bool {
+		_, ok := s.heads.get(l)
+		return ok
+	})
+	if len(unknown) == 0 { // the hot paths' usual case: nothing to start
+		return nil
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
-	for _, list := range lists {
-		if _, ok := s.heads.get(list); ok {
-			continue
-		}
+	for _, list := range unknown {
 		g.Go(func() error {
 			_, err := s.listHead(gctx, col, list)
 			return err

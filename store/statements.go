@@ -365,6 +365,9 @@ func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.Statemen
 		if err != nil {
 			return nil, err
 		}
+		if inserted == len(todo) {
+			break
+		}
 		// Line todo[inserted] was written before: another run is writing
 		// these lines (or wrote them), so the rest are looked up.
 		rest := make([]models.StatementLine, 0, len(todo)-inserted)
