@@ -367,11 +367,9 @@ func (s *Store) QueueNotice(ctx context.Context, n models.Notice, at time.Time) 
 // A batch item's notices all come together, so a pass may return a few
 // hundred more than limit.
 func (s *Store) QueuedNotifications(ctx context.Context, limit int, skip func(item string) bool) ([]outbound.Queued, error) {
-	opts := options.Find().SetLimit(int64(limit))
-	if skip != nil {
-		opts = options.Find().SetBatchSize(int32(min(limit, 1000)))
-	}
-	cur, err := s.c(colNotifyQueue).Find(ctx, bson.D{}, opts)
+	// No limit on the query: the loop stops at limit items it keeps, so
+	// the items skip passes over do not count.
+	cur, err := s.c(colNotifyQueue).Find(ctx, bson.D{}, options.Find().SetBatchSize(int32(min(limit, 1000))))
 	if err != nil {
 		return nil, s.count(mapErr("queued notifications", err), "queued notifications")
 	}
