@@ -438,8 +438,7 @@ func heldQueueItems(items []Queued, finished []bool, notes []models.Notification
 		placed[k] = true
 		urgent[k] = notes[i].Urgent
 	}
-	held := map[string]bool{}
-	var order []string
+	held := map[string]bool{} // queue document → every notice of it held
 	for k, it := range items {
 		doc := it.Item
 		if doc == "" {
@@ -447,15 +446,13 @@ func heldQueueItems(items []Queued, finished []bool, notes []models.Notification
 		}
 		ok := placed[k] && !urgent[k] && !finished[k]
 		if prior, seen := held[doc]; seen {
-			held[doc] = prior && ok
-			continue
+			ok = ok && prior
 		}
 		held[doc] = ok
-		order = append(order, doc)
 	}
 	var out []string
-	for _, doc := range order {
-		if held[doc] {
+	for doc, ok := range held {
+		if ok {
 			out = append(out, doc)
 		}
 	}
