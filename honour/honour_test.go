@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/atonce"
-	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/honour"
@@ -38,12 +37,13 @@ type honourWorld struct {
 	li      models.Resident // household 1
 	wang    models.Resident // household 2
 	zhao    models.Resident // household 2
+	told    *noticeRecorder // what the service told residents
 	phoneNo int
 }
 
 func newHonourWorld(t *testing.T) *honourWorld {
 	t.Helper()
-	w := &honourWorld{t: t, at: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)}
+	w := &honourWorld{t: t, at: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC), told: &noticeRecorder{}}
 	clock := func() time.Time { return w.at }
 	w.cs, w.st = communitytest.NewDirectory(t)
 	w.l = ledger.New(w.st, clock)
@@ -54,7 +54,7 @@ func newHonourWorld(t *testing.T) *honourWorld {
 		Heads:    w.cs,
 		NewID:    communitytest.NewID,
 		Now:      clock,
-		Notify:   community.NoNotifier{},
+		Notify:   w.told,
 	})
 	w.staff = communitytest.Staff("A")
 	w.bld = communitytest.MustBuilding(t, w.cs, w.staff, "1号楼")
@@ -813,19 +813,8 @@ func (r *noticeRecorder) Notify(_ context.Context, n models.Notice) {
 func TestNominationNoticesNameTheEndDayInTheCommunitysZone(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	clock := func() time.Time { return w.at }
-	told := &noticeRecorder{}
-	hs := honour.New(honour.Deps{
-		Store:    w.st,
-		Ledger:   w.l,
-		Policies: policy.New(w.st, clock),
-		Heads:    w.cs,
-		NewID:    communitytest.NewID,
-		Now:      clock,
-		Notify:   told,
-	})
 	w.at = time.Date(2026, 12, 6, 19, 0, 0, 0, time.UTC)
-	e, err := hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: w.zhang.ID, Category: "诚信", Reason: "拾金不昧"})
+	e, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: w.zhang.ID, Category: "诚信", Reason: "拾金不昧"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -838,7 +827,7 @@ func TestNominationNoticesNameTheEndDayInTheCommunitysZone(t *testing.T) {
 		t.Fatalf("the notice ends %v, the same day in UTC and in Shanghai: the test proves nothing", e.NoticeEnds)
 	}
 	kinds := map[models.NoticeKind]int{}
-	for _, n := range told.notices {
+	for _, n := range w.told.notices {
 		if n.Args["date"] != want {
 			t.Errorf("%s notice to %s names the day %q; want %q, the day in Shanghai", n.Kind, n.Recipient, n.Args["date"], want)
 		}
