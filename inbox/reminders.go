@@ -127,7 +127,7 @@ func (r *Reminders) RemindExpiring(ctx context.Context, m models.Month, stage Re
 			EventID:     m.String(),
 			Recipient:   id,
 			CommunityID: t.community,
-			Args:        map[string]string{"points": strconv.FormatInt(t.expiry.Due(0), 10), "date": m.End(t.loc).Format("2006-01-02")},
+			Args:        map[string]string{"points": strconv.FormatInt(t.expiry.Due(0), 10), "date": lastUsableDay(m, t.loc)},
 			Link:        "/me/points",
 		})
 		if len(batch) == batchSize {
@@ -142,6 +142,15 @@ func (r *Reminders) RemindExpiring(ctx context.Context, m models.Month, stage Re
 		}
 	}
 	return n, nil
+}
+
+// lastUsableDay is the last day (2006-01-02, in loc) on which the points the
+// expiry run for month m takes can still be spent: the last day of m. The run
+// is made at 00:00 on the first of the next month in loc (m.End), so the day
+// the reminders name is the one before it there, never the run's own day
+// (docs/ARCHITECTURE.md §4.9).
+func lastUsableDay(m models.Month, loc *time.Location) string {
+	return m.End(loc).Add(-time.Nanosecond).In(loc).Format("2006-01-02")
 }
 
 // batchSize is how many reminders one insert queues.

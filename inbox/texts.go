@@ -38,12 +38,12 @@ var texts = map[models.NoticeKind][2]text{
 		{"Points reversed", "{points} of your points were reversed: {reason}"},
 	},
 	models.NoticePointsExpiring30: {
-		{"积分即将过期", "您有 {points} 积分将于 {date} 过期，请在此之前使用。"},
-		{"Points expire soon", "{points} of your points expire on {date}; use them before then."},
+		{"积分即将过期", "您有 {points} 积分的有效期至 {date}，请在此之前使用。"},
+		{"Points expire soon", "{points} of your points can be used until {date}; after that they expire."},
 	},
 	models.NoticePointsExpiring7: {
-		{"积分 7 天内过期", "提醒：您有 {points} 积分将于 {date} 过期。"},
-		{"Points expire within 7 days", "Reminder: {points} of your points expire on {date}."},
+		{"积分 7 天内过期", "提醒：您有 {points} 积分的有效期至 {date}，过后将过期。"},
+		{"Points expire within 7 days", "Reminder: {points} of your points can be used until {date}; after that they expire."},
 	},
 	models.NoticeRedemptionDone: {
 		{"兑换已完成", "您兑换的“{reward}”已核销，使用 {points} 积分。"},
