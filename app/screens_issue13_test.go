@@ -44,8 +44,10 @@ func zhDate(t *testing.T, at time.Time) string {
 // Issue 13 (home: points expiring soon). The demo was seeded 25 months
 // ago, so its award has outlived the policy's 24 months by the next
 // monthly run: the home screen and the points page say how many points
-// that run takes and on which day, exactly as GET /me/points/expiring
-// (the run's own FIFO rule) has it.
+// that run takes, exactly as GET /me/points/expiring (the run's own FIFO
+// rule) has it, and the last day they can be used: the day before the
+// run's day in the community's zone (有效期至 2026年12月31日 for a run at
+// 00:00 on 1 January), never the run's own day.
 func TestScreensIssue13_1_HomeSaysPointsExpiringSoon(t *testing.T) {
 	t.Parallel()
 	clock := &shiftedClock{}
@@ -65,7 +67,10 @@ func TestScreensIssue13_1_HomeSaysPointsExpiringSoon(t *testing.T) {
 	if due.Points <= 0 {
 		t.Fatalf("the demo's award, 25 months old, is not due to expire: %s", r.Body)
 	}
-	want := fmt.Sprintf("%d 积分将于 %s 到期", due.Points, zhDate(t, due.At))
+	// The run is made at 00:00 on the 1st in Shanghai (due.At); the points
+	// can be used through the day before, the month's last day there.
+	lastDay := zhDate(t, due.At.Add(-time.Nanosecond))
+	want := fmt.Sprintf("%d 积分有效期至 %s，", due.Points, lastDay)
 
 	s := newScreens(t, w)
 	her := s.person()

@@ -39,6 +39,15 @@ export function date(iso) {
   return lang.value === 'en' ? `${p.year}-${p.month.padStart(2, '0')}-${p.day.padStart(2, '0')}` : `${p.year}年${Number(p.month)}月${Number(p.day)}日`
 }
 
+// lastDayBefore is the community's calendar day of the last moment before
+// iso, written as date() writes it: for a deadline at 00:00 on the 1st (the
+// monthly points expiry), the last day of the month, the last day the
+// points can still be used.
+export function lastDayBefore(iso) {
+  if (!iso) return ''
+  return date(new Date(new Date(iso).getTime() - 1).toISOString())
+}
+
 export function dateTime(iso) {
   if (!iso) return ''
   const p = parts(iso)
