@@ -99,7 +99,7 @@ func (m *metrics) countInserts(stats func() store.InsertStats) {
 }
 
 // countCommands exports the store's commands by kind (find, insert,
-// update, delete, other).
+// update, delete, other), and how many of them were scans.
 func (m *metrics) countCommands(counts func() store.CommandCounts) {
 	kinds := []struct {
 		name string
@@ -118,6 +118,10 @@ func (m *metrics) countCommands(counts func() store.CommandCounts) {
 			ConstLabels: prometheus.Labels{"command": k.name},
 		}, func() float64 { return float64(k.of(counts())) }))
 	}
+	m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "linli_store_scans_total",
+		Help: "Store commands that read by anything but one exact _id (a scan of the collection on the embedded store).",
+	}, func() float64 { return float64(counts().Scans) }))
 }
 
 // storeError counts a failed store operation.

@@ -51,3 +51,21 @@ type SettlementEvent struct {
 	// reversal undoes; settlement judges the reversal by it.
 	Undoes string
 }
+
+// SettlementLateMargin is how far before the end of an event's month its
+// recording may fall and still be looked at by the next month's
+// settlement: a write stamped just before a settlement began may land just
+// after the settlement read the month, and replicas' clocks differ a little.
+const SettlementLateMargin = time.Hour
+
+// RecordedLate reports whether e was recorded in the last
+// SettlementLateMargin of its own month (in loc) or after it: such an
+// event may have missed that month's statement, so the settlements of
+// later months look at it (as an adjustment line, if no statement has it
+// yet). An event that kept no Recorded time never is.
+func (e SettlementEvent) RecordedLate(loc *time.Location) bool {
+	if e.Recorded.IsZero() {
+		return false
+	}
+	return !e.Recorded.Before(MonthOf(e.At, loc).End(loc).Add(-SettlementLateMargin))
+}

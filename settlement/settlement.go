@@ -25,10 +25,11 @@ type Store interface {
 	// EachSettlementEvent streams a partner's events with from <= At < to
 	// in time order.
 	EachSettlementEvent(ctx context.Context, partnerID string, from, to time.Time, fn func(models.SettlementEvent) error) error
-	// EachStatementCandidate streams, in time order, a partner's events
-	// with from <= At < to, and those with At < from and lateFrom <=
-	// Recorded <= lateTo.
-	EachStatementCandidate(ctx context.Context, partnerID string, from, to, lateFrom, lateTo time.Time, fn func(models.SettlementEvent) error) error
+	// EachStatementCandidate streams a partner's events whose At falls in
+	// month m (in loc), and those recorded late (RecordedLate) with At
+	// before m and lateFrom <= Recorded <= lateTo, reading the partner's
+	// lists, not every event.
+	EachStatementCandidate(ctx context.Context, partnerID string, m models.Month, loc *time.Location, lateFrom, lateTo time.Time, fn func(models.SettlementEvent) error) error
 	// SettlementEvent returns the event with id, or models.ErrNotFound.
 	SettlementEvent(ctx context.Context, id string) (models.SettlementEvent, error)
 	// BeginSettlement records once when statement id's settlement began
@@ -197,12 +198,6 @@ func (s *Service) settleCommunity(ctx context.Context, c models.Community, m mod
 	return nil
 }
 
-// lateMargin is how far before the end of an event's month its recording
-// may fall and still be looked at by the next month's settlement: a write
-// stamped just before a settlement began may land just after the
-// settlement read the month, and replicas' clocks differ a little.
-const lateMargin = time.Hour
-
 // SettlePartner produces partner p's statement for month m, or returns the
 // one produced before (created false); a month with nothing to settle gives
 // no statement (zero Statement).
@@ -275,11 +270,11 @@ func (s *Service) SettlePartner(ctx context.Context, c models.Community, p model
 		}
 		return nil
 	}
-	err = s.store.EachStatementCandidate(gctx, p.ID, start, m.End(loc), start.Add(-lateMargin), begun, func(e models.SettlementEvent) error {
+	err = s.store.EachStatementCandidate(gctx, p.ID, m, loc, start.Add(-models.SettlementLateMargin), begun, func(e models.SettlementEvent) error {
 		switch {
 		case e.Recorded.After(begun):
 			return nil // recorded after this settlement began: the next statement's
-		case e.At.Before(start) && e.Recorded.Before(models.MonthOf(e.At, loc).End(loc).Add(-lateMargin)):
+		case e.At.Before(start) && !e.RecordedLate(loc):
 			return nil // recorded in time for its own month's statement
 		}
 		return add(e)

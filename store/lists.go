@@ -653,6 +653,9 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 	if err := s.listSettlementEventsStoredBefore(ctx); err != nil {
 		return err
 	}
+	if err := s.listLateSettlementEventsStoredBefore(ctx); err != nil {
+		return err
+	}
 	kinds := bson.A{}
 	for k := range adjustmentKinds {
 		kinds = append(kinds, string(k))

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -75,10 +76,13 @@ type settlementEventDoc struct {
 }
 
 // RecordSettlementEvent adds e after its slot on its partner's list of
-// the month of e.At in its community's zone (settlementList), in one
-// ordered insert; an event with its ID already recorded is kept as it is
-// and nil is returned, so recording is safe to repeat (the repeat's slot
-// names an event that names another slot, and readers skip it).
+// the month of e.At in its community's zone (settlementList) and, if it
+// was recorded late (models.SettlementEvent.RecordedLate), on the
+// partner's list of late events of the month it was recorded in
+// (settlementLateList), in one ordered insert; an event with its ID
+// already recorded is kept as it is and nil is returned, so recording is
+// safe to repeat (the repeat's slots name an event that names other
+// slots, and readers skip them).
 func (s *Store) RecordSettlementEvent(ctx context.Context, e models.SettlementEvent) error {
 	loc, err := s.communityZone(ctx, e.CommunityID)
 	if err != nil {
@@ -88,14 +92,22 @@ func (s *Store) RecordSettlementEvent(ctx context.Context, e models.SettlementEv
 	if taken.IsZero() {
 		taken = e.At
 	}
-	lists := []string{settlementList(e.PartnerID, models.MonthOf(e.At, loc))}
-	_, err = s.insertListed(ctx, colSettlementEvents, lists, e.ID, taken, func(slots []slotRef) any {
+	_, err = s.insertListed(ctx, colSettlementEvents, settlementEventLists(e, loc), e.ID, taken, func(slots []slotRef) any {
 		return settlementEventDoc{ID: e.ID, Fields: toEventFields(e), Slots: slots}
 	})
 	if errors.Is(err, models.ErrConflict) {
 		return nil
 	}
 	return err
+}
+
+// settlementEventLists are the lists event e goes on (RecordSettlementEvent).
+func settlementEventLists(e models.SettlementEvent, loc *time.Location) []string {
+	lists := []string{settlementList(e.PartnerID, models.MonthOf(e.At, loc))}
+	if e.RecordedLate(loc) {
+		lists = append(lists, settlementLateList(e.PartnerID, models.MonthOf(e.Recorded, loc)))
+	}
+	return lists
 }
 
 // SettlementEvent returns the event with id, or models.ErrNotFound.
@@ -124,18 +136,63 @@ func recordedUTC(t time.Time) time.Time {
 	return t.UTC()
 }
 
-// EachStatementCandidate streams, in time order, the events a partner's
-// statement of the month [from, to) may take: those with from <= At < to,
-// and those with At < from recorded at lateFrom <= Recorded <= lateTo (an
-// earlier month's events recorded late). One query, so the settlement reads
-// the collection once per partner. Events that kept no Recorded time are
-// never among the late ones.
-func (s *Store) EachStatementCandidate(ctx context.Context, partnerID string, from, to, lateFrom, lateTo time.Time, fn func(models.SettlementEvent) error) error {
-	filter := bson.D{{Key: "partner", Value: partnerID}, {Key: "$or", Value: bson.A{
-		bson.D{{Key: "at", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}},
-		bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: from}}},
-			{Key: "recorded", Value: bson.D{{Key: "$gte", Value: lateFrom}, {Key: "$lte", Value: lateTo}}}},
-	}}}
-	cur, err := s.c(colSettlementEvents).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}))
-	return eachDoc(ctx, cur, err, "statement candidates", func(d settlementEventDoc) error { return fn(d.Fields.event(d.ID)) })
+// EachStatementCandidate streams the events a partner's statement of
+// month m (in loc) may take: every event on the partner's list of m (At in
+// m), in slot order, then the events recorded late with At before m and
+// lateFrom <= Recorded <= lateTo, from the partner's late lists of the
+// months from lateFrom's to lateTo's (settlementLateList). It reads those
+// lists a page at a time by exact _id, so a month costs its own events and
+// the late ones, whatever the history, and holds one page at a time. An
+// event is given once per list it is on; the statement's claims keep each
+// on one line.
+func (s *Store) EachStatementCandidate(ctx context.Context, partnerID string, m models.Month, loc *time.Location, lateFrom, lateTo time.Time, fn func(models.SettlementEvent) error) error {
+	err := s.eachListedEvent(ctx, settlementList(partnerID, m), fn)
+	if err != nil {
+		return err
+	}
+	start := m.Start(loc)
+	last := models.MonthOf(lateTo, loc)
+	for late := models.MonthOf(lateFrom, loc); late.String() <= last.String(); late = late.Next() {
+		err := s.eachListedEvent(ctx, settlementLateList(partnerID, late), func(e models.SettlementEvent) error {
+			if !e.At.Before(start) || e.Recorded.Before(lateFrom) || e.Recorded.After(lateTo) {
+				return nil
+			}
+			return fn(e)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachListedEvent streams the settlement events on list, oldest slot
+// first, monthPage slots at a time; a slot whose event does not name it
+// (a repeat's, or one a crash left) is skipped.
+func (s *Store) eachListedEvent(ctx context.Context, list string, fn func(models.SettlementEvent) error) error {
+	head, err := s.listHead(ctx, colSettlementEvents, list)
+	if err != nil {
+		return err
+	}
+	for low := int64(1); low <= head; low += monthPage {
+		before := min(head+1, low+monthPage)
+		slots, refs, _, err := s.pageSlots(ctx, colSettlementEvents, list, before, int(before-low))
+		if err != nil {
+			return err
+		}
+		slices.Reverse(slots)
+		slices.Reverse(refs)
+		docs, err := listedDocs(ctx, s, colSettlementEvents, slots, refs,
+			func(d *settlementEventDoc) []slotRef { return d.Slots },
+			func(*settlementEventDoc) bool { return true })
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			if err := fn(d.Fields.event(d.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

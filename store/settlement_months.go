@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -45,6 +46,15 @@ const monthPage = 200
 // business time falls in month m (in the community's zone).
 func settlementList(partnerID string, m models.Month) string {
 	return "se:" + partnerID + ":" + m.String()
+}
+
+// settlementLateList is the list of partner's settlement events recorded
+// late (models.SettlementEvent.RecordedLate) whose recording falls in
+// month m (in the community's zone): the settlements of the months after
+// their own read it for events their own month's statement may have
+// missed (EachStatementCandidate).
+func settlementLateList(partnerID string, m models.Month) string {
+	return "sel:" + partnerID + ":" + m.String()
 }
 
 // partnerMonthID is the _id in liability_summaries of the liability job's
@@ -216,19 +226,9 @@ func (s *Store) listSettlementEventsStoredBefore(ctx context.Context) error {
 		return err
 	}
 	// The zones first: the function that names an event's list cannot read.
-	zones := map[string]*time.Location{}
-	for after := ""; ; {
-		cs, err := s.Communities(ctx, after, 200)
-		if err != nil {
-			return err
-		}
-		for _, c := range cs {
-			zones[c.ID] = c.Location()
-		}
-		if len(cs) < 200 {
-			break
-		}
-		after = cs[len(cs)-1].ID
+	zones, err := s.communityZones(ctx)
+	if err != nil {
+		return err
 	}
 	return s.listStoredBefore(ctx, what, colSettlementEvents, nil, func(d bson.M) ([]string, time.Time) {
 		partner, _ := d["partner"].(string)
@@ -237,10 +237,90 @@ func (s *Store) listSettlementEventsStoredBefore(ctx context.Context) error {
 		if partner == "" || !ok {
 			return nil, time.Time{}
 		}
-		loc := zones[community]
-		if loc == nil {
-			loc = models.Community{}.Location()
-		}
-		return []string{settlementList(partner, models.MonthOf(at.Time(), loc))}, at.Time().UTC()
+		return []string{settlementList(partner, models.MonthOf(at.Time(), zones.of(community)))}, at.Time().UTC()
 	})
+}
+
+// zoneMap is every community's time zone by id.
+type zoneMap map[string]*time.Location
+
+// of is community id's zone, or the default zone for a community not known.
+func (z zoneMap) of(id string) *time.Location {
+	if loc := z[id]; loc != nil {
+		return loc
+	}
+	return models.Community{}.Location()
+}
+
+// communityZones reads every community's time zone, 200 communities a read.
+func (s *Store) communityZones(ctx context.Context) (zoneMap, error) {
+	zones := zoneMap{}
+	for after := ""; ; {
+		cs, err := s.Communities(ctx, after, 200)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			zones[c.ID] = c.Location()
+		}
+		if len(cs) < 200 {
+			return zones, nil
+		}
+		after = cs[len(cs)-1].ID
+	}
+}
+
+// listLateSettlementEventsStoredBefore puts the events recorded late that
+// were stored before the late lists existed on them (settlementLateList),
+// once: a mark (done:settlement-late-lists) says it is done, so later
+// starts read the mark and scan nothing. It runs after the month lists'
+// backfill, which gives events stored before any list their month slot.
+// An event already on its late list is left as it is. Crash points: a
+// slot written and the event's slots not yet saved is skipped by readers
+// (it names an event that does not name it), and the next start, with no
+// mark, lists the event again; two replicas starting at once may both list
+// an event, and the slot the event names last is the one readers follow.
+func (s *Store) listLateSettlementEventsStoredBefore(ctx context.Context) error {
+	const mark = "done:settlement-late-lists"
+	var m listHeadDoc
+	err := s.findByID(ctx, colListHeads, mark, &m)
+	if err == nil || !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	zones, err := s.communityZones(ctx)
+	if err != nil {
+		return err
+	}
+	var late []settlementEventDoc
+	cur, err := s.c(colSettlementEvents).Find(ctx, bson.D{{Key: "partner", Value: bson.D{{Key: "$exists", Value: true}}}})
+	err = eachDoc(ctx, cur, err, "late settlement events", func(d settlementEventDoc) error {
+		e := d.Fields.event(d.ID)
+		loc := zones.of(e.CommunityID)
+		if !e.RecordedLate(loc) {
+			return nil
+		}
+		list := settlementLateList(e.PartnerID, models.MonthOf(e.Recorded, loc))
+		if !slices.ContainsFunc(d.Slots, func(sl slotRef) bool { return sl.List == list }) {
+			late = append(late, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range late {
+		e := d.Fields.event(d.ID)
+		list := settlementLateList(e.PartnerID, models.MonthOf(e.Recorded, zones.of(e.CommunityID)))
+		slots, err := s.insertListed(ctx, colSettlementEvents, []string{list}, d.ID, e.Recorded, nil)
+		if err != nil {
+			return err
+		}
+		if err := s.setByID(ctx, colSettlementEvents, d.ID, bson.D{{Key: "slots", Value: append(d.Slots, slots...)}}); err != nil {
+			return err
+		}
+	}
+	if err := s.insert(ctx, colListHeads, listHeadDoc{ID: mark}); err != nil && !errors.Is(err, models.ErrConflict) {
+		return err
+	}
+	return nil
 }
