@@ -122,15 +122,18 @@ func nextPage(path string, page map[string]any) string {
 // grow with history"): every list a screen reads, first page and the
 // next, answers 200 with items and sends the store no scan (a read by
 // anything but one exact _id, store.CommandCounts), except the routes in
-// scansToday, which must still scan. The world is built without its
-// scheduler or delivery loop (build starts neither; serve does) and the
-// requests run one at a time, so between two readings of the store's
-// counter only the request talks to this world's store.
+// scansToday, which must still scan. Nothing but the request talks to
+// this world's store between two readings of its counter: build starts
+// neither the scheduler nor the delivery loop (serve does; the config
+// below says so too, should a world ever start them), no request leaves
+// work running after its answer, and the requests run one at a time.
+// Each world has its own store and counter, so other tests running in
+// parallel do not count here.
 func TestIssue15_ScreenListsSendNoScan(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
-	cfg.Scheduler = false
-	cfg.Notify.Interval = 24 * time.Hour
+	cfg.Scheduler = false                // no cron jobs
+	cfg.Notify.Interval = 24 * time.Hour // no delivery pass during the test
 	w := newWorldConfig(t, cfg)
 	ctx := context.Background()
 	staff, son, elder := w.login(phoneStaffA), w.login(phoneSonA), w.login(phoneElderA)
