@@ -2,11 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/linli-community/linli/models"
-	"go.mongodb.org/mongo-driver/v2/bson"
+	"golang.org/x/sync/errgroup"
 )
 
 // policyDoc is a policy version as it is stored.
@@ -119,7 +120,7 @@ func same[T any](v T) T { return v }
 // toPolicyDoc returns p as it is stored; its id is community:version, so a
 // version is written once.
 func toPolicyDoc(p models.Policy) policyDoc {
-	d := policyDoc{ID: fmt.Sprintf("%s:%06d", p.CommunityID, p.Version)}
+	d := policyDoc{ID: policyDocID(p.CommunityID, p.Version)}
 	linkPolicy(&p, &d, policyMoves{
 		points:  saveAs(func(v models.Points) int64 { return int64(v) }),
 		minutes: saveAs(func(v models.Minutes) int64 { return int64(v) }),
@@ -167,9 +168,45 @@ func (s *Store) InsertPolicy(ctx context.Context, p models.Policy) error {
 	return s.insert(ctx, colPolicies, toPolicyDoc(p))
 }
 
+// policyDocID is the _id of version of a community's policy.
+func policyDocID(communityID string, version int) string {
+	return fmt.Sprintf("%s:%06d", communityID, version)
+}
+
+// policyBatch is how many versions PolicyVersions looks up at once.
+const policyBatch = 8
+
 // PolicyVersions lists every version of a community's policy, oldest first.
-// The collection holds a handful of versions per community.
+// A community's versions are numbered 1, 2, 3 … with no gap (the policy
+// service writes one past the highest it reads, insert-once on the
+// version's _id `community:version`), so they are looked up by exact _id,
+// eight at a time, up to the first number that does not exist: the cost
+// is the community's own versions, never every community's
+// (docs/ARCHITECTURE.md §9).
 func (s *Store) PolicyVersions(ctx context.Context, communityID string) ([]models.Policy, error) {
-	cur, err := s.c(colPolicies).Find(ctx, bson.D{{Key: "community", Value: communityID}})
-	return allDocs(ctx, cur, err, "policies", policyDoc.model)
+	out := []models.Policy{}
+	for first := 1; ; first += policyBatch {
+		docs := make([]*policyDoc, policyBatch)
+		g, gctx := errgroup.WithContext(ctx)
+		for i := range docs {
+			g.Go(func() error {
+				var d policyDoc
+				err := s.findByID(gctx, colPolicies, policyDocID(communityID, first+i), &d)
+				if errors.Is(err, models.ErrNotFound) {
+					return nil
+				}
+				docs[i] = &d
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		for _, d := range docs {
+			if d == nil {
+				return out, nil
+			}
+			out = append(out, d.model())
+		}
+	}
 }
