@@ -434,6 +434,8 @@ func (s *Store) pageSlots(ctx context.Context, col, list string, before int64, l
 // pageSlotsAt is pageSlots that also returns when each slot was stored.
 // The slots of a full block (slotBlock) are read as the block, one lookup
 // for sixteen; the others (the slots above the last full block) one by one.
+// The search lists (colDirLists) have no blocks: an erasure changes their
+// slots (search.go), and a block would keep what they said.
 func (s *Store) pageSlotsAt(ctx context.Context, col, list string, before int64, limit int) ([]slotRef, []string, []time.Time, int64, error) {
 	head, err := s.listHead(ctx, col, list)
 	if err != nil {
@@ -458,7 +460,7 @@ func (s *Store) pageSlotsAt(ctx context.Context, col, list string, before int64,
 	for i := 0; i < len(slots); {
 		n := slots[i].N
 		k := blockOf(n)
-		if blockFull(k, head) {
+		if col != colDirLists && blockFull(k, head) {
 			// slots[i:j] are the page's slots of block k, newest first.
 			j := i
 			for j < len(slots) && blockOf(slots[j].N) == k {
@@ -537,6 +539,10 @@ func blockFull(k, head int64) bool { return blockFirst(k)+slotBlock-1 <= head }
 
 // slotBlockAt returns full block k of list in col: the stored block, or,
 // the first time, its slots read one by one and stored as the block.
+// Readers of one missing block in this process share one build, which
+// runs to its end (within blockBuildTimeout) even if the request that
+// started it ends first (sixteen lookups and an insert), so readers under
+// load do not each pay for a block that none of them gets to store.
 func (s *Store) slotBlockAt(ctx context.Context, col, list string, k int64) (listBlockDoc, error) {
 	var b listBlockDoc
 	err := s.findByID(ctx, col, blockID(list, k), &b)
@@ -546,7 +552,28 @@ func (s *Store) slotBlockAt(ctx context.Context, col, list string, k int64) (lis
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return b, err
 	}
-	b = listBlockDoc{
+	id := col + "\x00" + blockID(list, k)
+	ch := s.blockBuilds.DoChan(id, func() (any, error) {
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), blockBuildTimeout)
+		defer cancel()
+		return s.buildBlock(bctx, col, list, k)
+	})
+	select {
+	case <-ctx.Done():
+		return b, ctx.Err()
+	case r := <-ch:
+		b, _ = r.Val.(listBlockDoc)
+		return b, r.Err
+	}
+}
+
+// blockBuildTimeout bounds a block's build, which outlives its request.
+const blockBuildTimeout = 30 * time.Second
+
+// buildBlock reads full block k's slots one by one and stores them as the
+// block; a block that could not be stored is still returned.
+func (s *Store) buildBlock(ctx context.Context, col, list string, k int64) (listBlockDoc, error) {
+	b := listBlockDoc{
 		ID:   blockID(list, k),
 		Refs: make([]string, slotBlock),
 		Ats:  make([]time.Time, slotBlock),

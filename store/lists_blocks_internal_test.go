@@ -142,3 +142,30 @@ func TestListBlocks_ReadersRacingAnAppenderStoreTrueBlocks(t *testing.T) {
 		t.Fatalf("%d blocks stored after walking 120 slots; want 7 (slots 1–112)", n)
 	}
 }
+
+// The search lists keep no blocks: an erasure turns their slots into
+// tombstones, and a block would keep what a slot said before it.
+func TestListBlocks_NoneForTheSearchLists(t *testing.T) {
+	t.Parallel()
+	s := listsStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
+	for i := range 40 {
+		if _, err := s.insertListed(ctx, colDirLists, []string{"rn:c1:王"}, fmt.Sprintf("res%02d", i), at, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, refs, _, _, err := s.pageSlotsAt(ctx, colDirLists, "rn:c1:王", 0, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != 40 || refs[0] != "res39" || refs[39] != "res00" {
+		t.Fatalf("the search list's page reads %v", refs)
+	}
+	for k := range int64(2) {
+		var b listBlockDoc
+		if err := s.findByID(ctx, colDirLists, blockID("rn:c1:王", k), &b); err == nil {
+			t.Fatalf("block %d of a search list was stored: %+v", k, b)
+		}
+	}
+}
