@@ -503,6 +503,20 @@ func (s *Store) pageSlotsAt(ctx context.Context, col, list string, before int64,
 	return slots, refs, ats, next, nil
 }
 
+// slotsUp reads slots low..high of list in col, oldest first, as
+// pageSlotsAt reads them (full blocks as one lookup each): each slot, the
+// ref it holds and when it was taken ("" and zero for a slot not found).
+func (s *Store) slotsUp(ctx context.Context, col, list string, low, high int64) ([]slotRef, []string, []time.Time, error) {
+	slots, refs, ats, _, err := s.pageSlotsAt(ctx, col, list, high+1, int(high-low+1))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	slices.Reverse(slots)
+	slices.Reverse(refs)
+	slices.Reverse(ats)
+	return slots, refs, ats, nil
+}
+
 // slotBlock is how many consecutive slots of a list one block holds.
 const slotBlock = 16
 

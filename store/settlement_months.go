@@ -135,13 +135,10 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 	open := false // a slot not yet decided was met: the decided run ends
 	for low := from.Through + 1; low <= head; low += monthPage {
 		high := min(head, low+monthPage-1)
-		// The slots (full blocks as one lookup each, pageSlotsAt), oldest first.
-		_, refs, ats, _, err := s.pageSlotsAt(ctx, colSettlementEvents, list, high+1, int(high-low+1))
+		_, refs, ats, err := s.slotsUp(ctx, colSettlementEvents, list, low, high)
 		if err != nil {
 			return from, c, err
 		}
-		slices.Reverse(refs)
-		slices.Reverse(ats)
 		events := make([]*settlementEventDoc, len(refs))
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(8)

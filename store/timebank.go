@@ -542,13 +542,10 @@ func (s *Store) QueuedRecords(ctx context.Context, communityID, cursor string, l
 	n := from
 	for n <= head && len(out) < limit {
 		upTo := min(head, n+int64(limit)-1)
-		// The slots (full blocks as one lookup each, pageSlotsAt), oldest first.
-		_, refs, ats, _, err := s.pageSlotsAt(ctx, colRecordQueue, list, upTo+1, int(upTo-n+1))
+		_, refs, ats, err := s.slotsUp(ctx, colRecordQueue, list, n, upTo)
 		if err != nil {
 			return nil, "", err
 		}
-		slices.Reverse(refs)
-		slices.Reverse(ats)
 		if i := slices.Index(refs, ""); i >= 0 {
 			return nil, "", fmt.Errorf("store: queue %s: slot %d below the head is missing", list, n+int64(i))
 		}
