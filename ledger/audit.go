@@ -1,8 +1,12 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/linli-community/linli/models"
 )
@@ -31,46 +35,35 @@ func (l *Ledger) Audit(ctx context.Context) (AuditReport, error) {
 	return l.AuditTelling(ctx, 0, nil)
 }
 
+// auditEntry is what the audit keeps of one entry until its account is
+// checked: a few numbers and the op id, not the whole entry.
+type auditEntry struct {
+	seq, delta, balanceAfter, floor int64
+	op                              string
+}
+
 // AuditTelling is Audit that tells progress how far it got, with the
-// report so far, after every every entries (never when every is 0 or
+// report so far, after every every entries read (never when every is 0 or
 // progress is nil), so a long audit can say where it is while it runs.
+//
+// It reads the entries in one pass in whatever order the store streams
+// them (on the embedded store a sorted read sorts the whole collection in
+// memory first), keeps what it checks of each, and then checks each
+// account in seq order, accounts in id order.
 func (l *Ledger) AuditTelling(ctx context.Context, every int, progress func(AuditReport)) (AuditReport, error) {
-	var (
-		r       = AuditReport{Problems: []Problem{}}
-		current models.Account
-		seq     int64
-		balance int64
-		ops     map[string]bool
-	)
+	r := AuditReport{Problems: []Problem{}}
+	accounts := map[models.Account][]auditEntry{}
 	err := l.store.EachEntry(ctx, func(e models.Entry) error {
-		if e.Account != current {
-			current, seq, balance, ops = e.Account, 0, 0, map[string]bool{}
-			r.Accounts++
-		}
+		accounts[e.Account] = append(accounts[e.Account], auditEntry{
+			seq:          e.Seq,
+			delta:        e.Delta,
+			balanceAfter: e.BalanceAfter,
+			floor:        e.Floor,
+			op:           e.OpID,
+		})
 		r.Entries++
-		acct := e.Account.String()
-		if e.Seq != seq+1 {
-			r.Problems = append(r.Problems, Problem{acct, e.Seq, fmt.Sprintf("seq gap: expected %d", seq+1)})
-		}
-		seq = e.Seq
-		balance += e.Delta
-		if e.BalanceAfter != balance {
-			r.Problems = append(r.Problems, Problem{acct, e.Seq, fmt.Sprintf("balance_after %d but entries sum to %d", e.BalanceAfter, balance)})
-			balance = e.BalanceAfter // report each break once, not every entry after it
-		}
-		if e.Floor > 0 {
-			r.Problems = append(r.Problems, Problem{acct, e.Seq, "positive floor"})
-		}
-		if e.Delta < 0 && e.BalanceAfter < e.Floor {
-			r.Problems = append(r.Problems, Problem{acct, e.Seq, fmt.Sprintf("negative balance %d below floor %d", e.BalanceAfter, e.Floor)})
-		}
-		if e.OpID != "" {
-			if ops[e.OpID] {
-				r.Problems = append(r.Problems, Problem{acct, e.Seq, "operation posted twice: " + e.OpID})
-			}
-			ops[e.OpID] = true
-		}
 		if every > 0 && progress != nil && r.Entries%every == 0 {
+			r.Accounts = len(accounts)
 			progress(r)
 		}
 		return nil
@@ -78,5 +71,47 @@ func (l *Ledger) AuditTelling(ctx context.Context, every int, progress func(Audi
 	if err != nil {
 		return r, fmt.Errorf("ledger: audit: %w", err)
 	}
+	order := slices.SortedFunc(maps.Keys(accounts), func(a, b models.Account) int { return strings.Compare(a.String(), b.String()) })
+	r.Accounts = len(order)
+	for _, acct := range order {
+		entries := accounts[acct]
+		slices.SortFunc(entries, func(a, b auditEntry) int { return cmp.Compare(a.seq, b.seq) })
+		r.Problems = append(r.Problems, auditAccount(acct.String(), entries)...)
+		delete(accounts, acct)
+	}
 	return r, nil
+}
+
+// auditAccount checks one account's entries, in seq order.
+func auditAccount(acct string, entries []auditEntry) []Problem {
+	var (
+		problems []Problem
+		seq      int64
+		balance  int64
+		ops      = map[string]bool{}
+	)
+	for _, e := range entries {
+		if e.seq != seq+1 {
+			problems = append(problems, Problem{acct, e.seq, fmt.Sprintf("seq gap: expected %d", seq+1)})
+		}
+		seq = e.seq
+		balance += e.delta
+		if e.balanceAfter != balance {
+			problems = append(problems, Problem{acct, e.seq, fmt.Sprintf("balance_after %d but entries sum to %d", e.balanceAfter, balance)})
+			balance = e.balanceAfter // report each break once, not every entry after it
+		}
+		if e.floor > 0 {
+			problems = append(problems, Problem{acct, e.seq, "positive floor"})
+		}
+		if e.delta < 0 && e.balanceAfter < e.floor {
+			problems = append(problems, Problem{acct, e.seq, fmt.Sprintf("negative balance %d below floor %d", e.balanceAfter, e.floor)})
+		}
+		if e.op != "" {
+			if ops[e.op] {
+				problems = append(problems, Problem{acct, e.seq, "operation posted twice: " + e.op})
+			}
+			ops[e.op] = true
+		}
+	}
+	return problems
 }

@@ -74,6 +74,6 @@ type Store interface {
 	// DoneTransfer takes a transfer off the queue.
 	DoneTransfer(ctx context.Context, id string) error
 
-	// EachEntry calls fn for every entry, in account then seq order.
+	// EachEntry calls fn for every entry, in no particular order.
 	EachEntry(ctx context.Context, fn func(models.Entry) error) error
 }

@@ -151,9 +151,11 @@ func (s *Store) Entries(ctx context.Context, acct models.Account, seqs []int64) 
 	return res, nil
 }
 
-// EachEntry implements ledger.Store, streaming with a cursor.
+// EachEntry implements ledger.Store, streaming with a cursor, unsorted:
+// on the embedded store a sort is done in memory over every document
+// before the first is returned (the audit groups the entries itself).
 func (s *Store) EachEntry(ctx context.Context, fn func(models.Entry) error) error {
-	cur, err := s.c(colEntries).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	cur, err := s.c(colEntries).Find(ctx, bson.D{}, options.Find().SetBatchSize(1000))
 	return eachDoc(ctx, cur, err, "scan entries", func(d entryDoc) error {
 		if isSlot(d.ID) {
 			return nil // a staff adjustment's place on its list, not an entry
