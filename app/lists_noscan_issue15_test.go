@@ -35,8 +35,6 @@ type screenList struct {
 // scanning, so the map stays true.
 var scansToday = map[string]string{
 	// Grows with history, fastest first.
-	"GET /api/v1/jobs": "store.JobRuns finds each job's last runs by job, one scan per scheduled job; " +
-		"job_runs grows by some 3,000 runs a day (four jobs run every one or ten minutes): needs a list of each job's runs",
 	"GET /api/v1/activities/:id/checkins": "store.CheckinMarks finds the activity's check-in marks by kind and ref in tb_keys: " +
 		"needs a list of an activity's check-ins",
 	"GET /api/v1/activities/:id/signups": "store.Signups finds the activity's sign-ups by activity: needs a list of an activity's sign-ups",
