@@ -148,7 +148,10 @@ func (s *Store) listScreenListsStoredBefore(ctx context.Context) error {
 	if err := s.listEverythingStoredBefore(ctx); err != nil {
 		return err
 	}
-	return s.listJobRunsStoredBefore(ctx)
+	if err := s.listJobRunsStoredBefore(ctx); err != nil {
+		return err
+	}
+	return s.listGateEventsStoredBefore(ctx)
 }
 
 var _ jobs.RunReader = (*Store)(nil)

@@ -694,23 +694,30 @@ type gateEventDoc struct {
 	ReasonCode  string    `bson:"reason_code,omitempty"`
 	Reason      string    `bson:"reason"`
 	Visit       string    `bson:"visit,omitempty"`
+	Slots       []slotRef `bson:"slots,omitempty"` // its place on its day's list (rewards_gate_events.go)
 }
 
-// InsertGateEvent records e with its answer; models.ErrConflict if the
-// event id was recorded in the community before.
+// InsertGateEvent records e with its answer, after its slot on the list
+// of its UTC day (gateEventList), in one ordered insert;
+// models.ErrConflict if the event id was recorded in the community before.
 func (s *Store) InsertGateEvent(ctx context.Context, e models.GateEvent) error {
-	return s.insert(ctx, colGateEvents, gateEventDoc{
-		ID:          e.CommunityID + ":" + e.EventID,
-		Community:   e.CommunityID,
-		EventID:     e.EventID,
-		Plate:       e.Plate,
-		Direction:   string(e.Direction),
-		At:          e.At,
-		FreeMinutes: int64(e.FreeMinutes),
-		ReasonCode:  e.ReasonCode,
-		Reason:      e.Reason,
-		Visit:       e.VisitID,
+	lists := []string{gateEventList(e.CommunityID, utcDay(e.At))}
+	_, err := s.insertListed(ctx, colGateEvents, lists, e.CommunityID+":"+e.EventID, e.At, func(slots []slotRef) any {
+		return gateEventDoc{
+			ID:          e.CommunityID + ":" + e.EventID,
+			Community:   e.CommunityID,
+			EventID:     e.EventID,
+			Plate:       e.Plate,
+			Direction:   string(e.Direction),
+			At:          e.At,
+			FreeMinutes: int64(e.FreeMinutes),
+			ReasonCode:  e.ReasonCode,
+			Reason:      e.Reason,
+			Visit:       e.VisitID,
+			Slots:       slots,
+		}
 	})
+	return err
 }
 
 // GateEvent returns the recorded event, or models.ErrNotFound.
