@@ -41,8 +41,6 @@ var scansToday = map[string]string{
 	"GET /api/v1/me/activities":          "store.Signups finds the caller's sign-ups by resident: needs a list of a resident's sign-ups",
 	"GET /api/v1/me/gifts":               "store.Gifts finds the caller's gifts of hours by resident: needs a list of a resident's gifts",
 	"GET /api/v1/mutual-aid":             "store.Aids pages the community's posts by _id after a filter on community: needs a list of a community's posts",
-	"GET /api/v1/filial/visits": "store.FilialPlates and store.FilialBookings find the parent's plates and bookings by parent: " +
-		"needs a list of a parent's bookings",
 	"GET /api/v1/partner/credits": "store.Redemptions finds the partner's held redemptions by partner and state: " +
 		"needs a list of a partner's held credits",
 	"GET /api/v1/duties":       "store.Duties finds duties by community, term and month: needs a list of a month's duties",

@@ -151,7 +151,10 @@ func (s *Store) listScreenListsStoredBefore(ctx context.Context) error {
 	if err := s.listJobRunsStoredBefore(ctx); err != nil {
 		return err
 	}
-	return s.listGateEventsStoredBefore(ctx)
+	if err := s.listGateEventsStoredBefore(ctx); err != nil {
+		return err
+	}
+	return s.listFilialStoredBefore(ctx)
 }
 
 var _ jobs.RunReader = (*Store)(nil)

@@ -573,19 +573,26 @@ type filialPlateDoc struct {
 	Parent       string    `bson:"parent"`
 	RegisteredBy string    `bson:"registered_by"`
 	Created      time.Time `bson:"created"`
+	Slots        []slotRef `bson:"slots,omitempty"` // its place on its parent's list (filial_lists.go)
 }
 
-// InsertFilialPlate registers p; models.ErrConflict if the plate is
-// registered in the community already.
+// InsertFilialPlate registers p, after its slot on its parent's list
+// (filialPlateList), in one ordered insert; models.ErrConflict if the
+// plate is registered in the community already.
 func (s *Store) InsertFilialPlate(ctx context.Context, p models.FilialPlate) error {
-	return s.insert(ctx, colFilialPlates, filialPlateDoc{
-		ID:           p.CommunityID + ":" + p.Plate,
-		Community:    p.CommunityID,
-		Plate:        p.Plate,
-		Parent:       p.ParentID,
-		RegisteredBy: p.RegisteredBy,
-		Created:      p.Created,
+	lists := []string{filialPlateList(p.CommunityID, p.ParentID)}
+	_, err := s.insertListed(ctx, colFilialPlates, lists, p.CommunityID+":"+p.Plate, p.Created, func(slots []slotRef) any {
+		return filialPlateDoc{
+			ID:           p.CommunityID + ":" + p.Plate,
+			Community:    p.CommunityID,
+			Plate:        p.Plate,
+			Parent:       p.ParentID,
+			RegisteredBy: p.RegisteredBy,
+			Created:      p.Created,
+			Slots:        slots,
+		}
 	})
+	return err
 }
 
 // FilialPlate returns the registration of plate in the community, or
@@ -609,14 +616,6 @@ func (d filialPlateDoc) model() models.FilialPlate {
 	}
 }
 
-// FilialPlates returns the plates registered for parentID's visits, in the
-// order they were registered (a few per parent).
-func (s *Store) FilialPlates(ctx context.Context, communityID, parentID string) ([]models.FilialPlate, error) {
-	cur, err := s.c(colFilialPlates).Find(ctx, bson.D{{Key: "community", Value: communityID}, {Key: "parent", Value: parentID}},
-		options.Find().SetSort(bson.D{{Key: "created", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(50))
-	return allDocs(ctx, cur, err, "filial plates", filialPlateDoc.model)
-}
-
 // filialBookingDoc is a visitor-bay booking in filial_bookings under community:plate:day;
 // the bay is a cache of the slot that decides it.
 type filialBookingDoc struct {
@@ -628,20 +627,28 @@ type filialBookingDoc struct {
 	Bay       int       `bson:"bay"`
 	BookedBy  string    `bson:"booked_by"`
 	Created   time.Time `bson:"created"`
+	Slots     []slotRef `bson:"slots,omitempty"` // its place on its parent's list (filial_lists.go)
 }
 
-// InsertFilialBooking adds b; models.ErrConflict if its id exists.
+// InsertFilialBooking adds b, after its slot on its parent's list
+// (filialBookingList), in one ordered insert; models.ErrConflict if its id
+// exists.
 func (s *Store) InsertFilialBooking(ctx context.Context, b models.FilialBooking) error {
-	return s.insert(ctx, colFilialBookings, filialBookingDoc{
-		ID:        b.ID,
-		Community: b.CommunityID,
-		Plate:     b.Plate,
-		Parent:    b.ParentID,
-		Day:       b.Day,
-		Bay:       b.Bay,
-		BookedBy:  b.BookedBy,
-		Created:   b.Created,
+	lists := []string{filialBookingList(b.CommunityID, b.ParentID)}
+	_, err := s.insertListed(ctx, colFilialBookings, lists, b.ID, b.Created, func(slots []slotRef) any {
+		return filialBookingDoc{
+			ID:        b.ID,
+			Community: b.CommunityID,
+			Plate:     b.Plate,
+			Parent:    b.ParentID,
+			Day:       b.Day,
+			Bay:       b.Bay,
+			BookedBy:  b.BookedBy,
+			Created:   b.Created,
+			Slots:     slots,
+		}
 	})
+	return err
 }
 
 // FilialBooking returns the booking with id, or models.ErrNotFound.
@@ -665,15 +672,6 @@ func (d filialBookingDoc) model() models.FilialBooking {
 		BookedBy:    d.BookedBy,
 		Created:     d.Created.UTC(),
 	}
-}
-
-// FilialBookings returns parentID's visit bookings for fromDay
-// ("2026-11-21") and later, soonest first, at most limit.
-func (s *Store) FilialBookings(ctx context.Context, communityID, parentID, fromDay string, limit int) ([]models.FilialBooking, error) {
-	cur, err := s.c(colFilialBookings).Find(ctx, bson.D{{Key: "community", Value: communityID}, {Key: "parent", Value: parentID},
-		{Key: "day", Value: bson.D{{Key: "$gte", Value: fromDay}}}},
-		options.Find().SetSort(bson.D{{Key: "day", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
-	return allDocs(ctx, cur, err, "filial bookings", filialBookingDoc.model)
 }
 
 // SetFilialBookingBay caches the bay a booking holds (the slot decides it).
