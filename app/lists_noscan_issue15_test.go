@@ -47,12 +47,11 @@ var scansToday = map[string]string{
 	"GET /api/v1/duties?month": "store.Duties finds duties by community, term and month: needs a list of a month's duties",
 	"GET /api/v1/head-terms":   "store.HeadTerms finds the community's head terms by community: needs a list of a community's terms",
 	// Grow with the directory or the catalogue, not with history.
-	"GET /api/v1/residents":  "store.Residents pages by _id after a filter on community (the console's directory): needs a list of a community's residents",
-	"GET /api/v1/households": "store.Households pages by _id after a filter on community: needs a list of a community's households",
-	"GET /api/v1/buildings":  "store.Buildings pages by _id after a filter on community: needs a list of a community's buildings",
-	"GET /api/v1/partners":   "store.Partners pages by _id after a filter on community: needs a list of a community's partners",
-	"GET /api/v1/reports/liability?month": "the figures are the summary's, but the partners of the month's lines come from " +
-		"store.Partners (a filter on community): needs the list of a community's partners",
+	"GET /api/v1/residents": "store.Residents pages by _id after a filter on community (the console's directory); `after` is " +
+		"the last id in id order and ids are random, so a list in the order stored cannot keep that order, and thousands of " +
+		"residents are too many to read whole a page: needs a cursor-paged listing (the contract changes) or an id-ordered index",
+	"GET /api/v1/households": "store.Households pages by _id after a filter on community; as for residents, `after` is the " +
+		"last id in id order, which a list in the order stored cannot keep: needs a cursor-paged listing or an id-ordered index",
 	"GET /api/v1/me/rewards":  "store.Rewards finds the community's rewards by community: needs a list of a community's rewards",
 	"GET /api/v1/rewards?all": "store.Rewards finds the community's rewards by community: needs a list of a community's rewards",
 }

@@ -154,7 +154,10 @@ func (s *Store) listScreenListsStoredBefore(ctx context.Context) error {
 	if err := s.listGateEventsStoredBefore(ctx); err != nil {
 		return err
 	}
-	return s.listFilialStoredBefore(ctx)
+	if err := s.listFilialStoredBefore(ctx); err != nil {
+		return err
+	}
+	return s.listCatalogueStoredBefore(ctx)
 }
 
 var _ jobs.RunReader = (*Store)(nil)
