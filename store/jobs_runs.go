@@ -157,7 +157,10 @@ func (s *Store) listScreenListsStoredBefore(ctx context.Context) error {
 	if err := s.listFilialStoredBefore(ctx); err != nil {
 		return err
 	}
-	return s.listCatalogueStoredBefore(ctx)
+	if err := s.listCatalogueStoredBefore(ctx); err != nil {
+		return err
+	}
+	return s.listCreditsOnNewLists(ctx)
 }
 
 var _ jobs.RunReader = (*Store)(nil)
