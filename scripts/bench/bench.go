@@ -48,6 +48,10 @@ type result struct {
 	// operation ran (finds with getMores; inserts, updates and deletes):
 	// per operation they do not depend on the machine at all.
 	finds, writes int64
+	// scans are the commands among them that read by anything but one
+	// exact _id: on the embedded store each reads its whole collection,
+	// so an operation that sends any costs more as history grows.
+	scans int64
 }
 
 // commandsPerOp is the service's finds and writes per operation, "" when
@@ -89,7 +93,11 @@ func (r result) row() string {
 		perCommand = fmt.Sprintf("%.1f", float64(r.inserts)/float64(r.commands))
 	}
 	finds, writes := r.commandsPerOp()
-	return fmt.Sprintf("| %-30s | %8.0f | %7.1f | %7.1f | %6d | %9s | %12s | %10s | %8s | %9s |", r.name, r.perSecond(), ms(r.p50), ms(r.p99), r.errors, inserts, perCommand, r.cpuPerOp(), finds, writes)
+	scans := ""
+	if finds != "" {
+		scans = fmt.Sprintf("%.2f", float64(r.scans)/float64(r.ops))
+	}
+	return fmt.Sprintf("| %-30s | %8.0f | %7.1f | %7.1f | %6d | %9s | %12s | %10s | %8s | %9s | %8s |", r.name, r.perSecond(), ms(r.p50), ms(r.p99), r.errors, inserts, perCommand, r.cpuPerOp(), finds, writes, scans)
 }
 
 // ms returns d in milliseconds, to the microsecond.
@@ -263,8 +271,8 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 	}
 
 	header := func() {
-		fmt.Println("| operation                      |    ops/s | p50 ms  | p99 ms  | errors | inserts/s | docs/command | CPU ms/op  | finds/op | writes/op |")
-		fmt.Println("|--------------------------------|---------:|--------:|--------:|-------:|----------:|-------------:|-----------:|---------:|----------:|")
+		fmt.Println("| operation                      |    ops/s | p50 ms  | p99 ms  | errors | inserts/s | docs/command | CPU ms/op  | finds/op | writes/op | scans/op |")
+		fmt.Println("|--------------------------------|---------:|--------:|--------:|-------:|----------:|-------------:|-----------:|---------:|----------:|---------:|")
 	}
 	for _, r := range runs {
 		fmt.Printf("### service, group commit %s, %d clients\n\n", r.groupCommit, r.clients)
@@ -348,8 +356,9 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 
 // listPhase reads every list a screen shows, each by the role that reads
 // it, for o.listDuration each with clients clients: the first page, as
-// the screen asks for it. Operation names start with "list:" (-ops list).
-func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, staff, clerk *client, residents []*client) []result {
+// the screen asks for it, counted (counted: the service's CPU and store
+// commands while it ran). Operation names start with "list:" (-ops list).
+func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, staff, clerk *client, residents []*client, counted func(func() result) result) []result {
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	today := time.Now().In(loc).Format("2006-01-02")
 	lists := []struct {
@@ -381,8 +390,10 @@ func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, sta
 	}
 	var out []result
 	for _, l := range lists {
-		out = append(out, drive(ctx, l.name, clients, o.listDuration, func(ctx context.Context, c, i int) error {
-			return l.who(c).get(ctx, l.path)
+		out = append(out, counted(func() result {
+			return drive(ctx, l.name, clients, o.listDuration, func(ctx context.Context, c, i int) error {
+				return l.who(c).get(ctx, l.path)
+			})
 		}))
 	}
 	return out

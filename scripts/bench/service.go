@@ -46,6 +46,7 @@ func measureService(ctx context.Context, o benchOptions, dir string, fx fixture,
 		res.inserts, res.commands = after.docs-before.docs, after.insertCommands-before.insertCommands
 		res.finds = after.commands["find"] - before.commands["find"]
 		res.writes = after.writes() - before.writes()
+		res.scans = after.scans - before.scans
 		return res
 	}
 	run := "r" + randomHex(4)
@@ -94,18 +95,19 @@ func measureService(ctx context.Context, o benchOptions, dir string, fx fixture,
 	service = append(service, drive(ctx, "staff pending records", clients, o.duration, func(ctx context.Context, c, i int) error {
 		return staff.get(ctx, "/api/v1/service-records")
 	}))
-	service = append(service, listPhase(ctx, o, clients, fx, staff, clerk, residents)...)
+	service = append(service, listPhase(ctx, o, clients, fx, staff, clerk, residents, counted)...)
 	return service, nil
 }
 
 // storeSeries matches the service's store counters in /metrics: the
-// inserts, the insert commands, and the commands by kind.
-var storeSeries = regexp.MustCompile(`(?m)^(linli_store_inserts_total|linli_store_insert_commands_total|linli_store_commands_total\{command="\w+"\}) ([0-9.e+]+)$`)
+// inserts, the insert commands, the scans, and the commands by kind.
+var storeSeries = regexp.MustCompile(`(?m)^(linli_store_inserts_total|linli_store_insert_commands_total|linli_store_scans_total|linli_store_commands_total\{command="\w+"\}) ([0-9.e+]+)$`)
 
 // storeCounts are the service's store counters at one moment.
 type storeCounts struct {
 	docs, insertCommands int64            // documents inserted one by one, and the commands that carried them
 	commands             map[string]int64 // commands by kind: find, insert, update, delete, other
+	scans                int64            // commands that read by anything but one exact _id
 }
 
 // writes is the insert, update and delete commands in c.
@@ -134,6 +136,8 @@ func (s *server) storeCounts(ctx context.Context) storeCounts {
 			c.docs = int64(v)
 		case "linli_store_insert_commands_total":
 			c.insertCommands = int64(v)
+		case "linli_store_scans_total":
+			c.scans = int64(v)
 		default:
 			kind := strings.TrimSuffix(strings.TrimPrefix(name, `linli_store_commands_total{command="`), `"}`)
 			c.commands[kind] = int64(v)
