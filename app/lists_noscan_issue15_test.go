@@ -41,9 +41,11 @@ var scansToday = map[string]string{
 	"GET /api/v1/me/activities":          "store.Signups finds the caller's sign-ups by resident: needs a list of a resident's sign-ups",
 	"GET /api/v1/me/gifts":               "store.Gifts finds the caller's gifts of hours by resident: needs a list of a resident's gifts",
 	"GET /api/v1/mutual-aid":             "store.Aids pages the community's posts by _id after a filter on community: needs a list of a community's posts",
-	"GET /api/v1/duties":                 "store.Duties finds duties by community, term and month: needs a list of a month's duties",
-	"GET /api/v1/duties?month":           "store.Duties finds duties by community, term and month: needs a list of a month's duties",
-	"GET /api/v1/head-terms":             "store.HeadTerms finds the community's head terms by community: needs a list of a community's terms",
+	"GET /api/v1/partner/credits": "store.Redemptions finds the partner's held redemptions by partner and state: " +
+		"needs a list of a partner's held credits",
+	"GET /api/v1/duties":       "store.Duties finds duties by community, term and month: needs a list of a month's duties",
+	"GET /api/v1/duties?month": "store.Duties finds duties by community, term and month: needs a list of a month's duties",
+	"GET /api/v1/head-terms":   "store.HeadTerms finds the community's head terms by community: needs a list of a community's terms",
 	// Grow with the directory or the catalogue, not with history.
 	"GET /api/v1/residents": "store.Residents pages by _id after a filter on community (the console's directory); `after` is " +
 		"the last id in id order and ids are random, so a list in the order stored cannot keep that order, and thousands of " +

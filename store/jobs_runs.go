@@ -157,10 +157,7 @@ func (s *Store) listScreenListsStoredBefore(ctx context.Context) error {
 	if err := s.listFilialStoredBefore(ctx); err != nil {
 		return err
 	}
-	if err := s.listCatalogueStoredBefore(ctx); err != nil {
-		return err
-	}
-	return s.listCreditsOnNewLists(ctx)
+	return s.listCatalogueStoredBefore(ctx)
 }
 
 var _ jobs.RunReader = (*Store)(nil)

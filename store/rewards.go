@@ -253,22 +253,17 @@ func (s *Store) InsertRedemption(ctx context.Context, r models.Redemption, hash 
 }
 
 // redemptionLists are the lists a redemption is on: its resident's
-// (/me/redemptions), its partner's day (the merchant's day) and its
-// community's day (the hold-expiry job, the held points), and a credit (a
-// property-fee or parking redemption) its partner's credits
-// (partner_credits.go). Days are UTC days; a reader of a local day reads
-// the UTC days it overlaps.
+// (/me/redemptions), its partner's day (the merchant's day, partner
+// credits) and its community's day (the hold-expiry job, the held points).
+// Days are UTC days; a reader of a local day reads the UTC days it
+// overlaps.
 func redemptionLists(r models.Redemption) []string {
 	day := utcDay(r.Created)
-	lists := []string{
+	return []string{
 		"rr:" + r.ResidentID,
 		"rp:" + r.CommunityID + ":" + r.PartnerID + ":" + day,
 		"rc:" + r.CommunityID + ":" + day,
 	}
-	if isCredit(r.Kind) {
-		lists = append(lists, creditList(r.CommunityID, r.PartnerID))
-	}
-	return lists
 }
 
 // listedRedemptions reads the redemptions of the given slots of list by
@@ -385,12 +380,8 @@ func (s *Store) SaveRedemptionState(ctx context.Context, r models.Redemption) er
 }
 
 // Redemptions lists redemptions matching f, newest first, at most limit.
-// A partner's open ones (the partner's credits screen) are read from the
-// partner's credits list (openCredits); any other filter scans.
+// It filters: a listing for one resident, partner or staff screen.
 func (s *Store) Redemptions(ctx context.Context, f models.RedemptionFilter, limit int) ([]models.Redemption, error) {
-	if openCreditsOnly(f) {
-		return s.openCredits(ctx, f, limit)
-	}
 	filter := bson.D{{Key: "community", Value: f.CommunityID}}
 	if f.ResidentID != "" {
 		filter = append(filter, bson.E{Key: "resident", Value: f.ResidentID})
