@@ -42,7 +42,7 @@ var scansToday = map[string]string{
 	"GET /api/v1/me/gifts":               "store.Gifts finds the caller's gifts of hours by resident: needs a list of a resident's gifts",
 	"GET /api/v1/mutual-aid":             "store.Aids pages the community's posts by _id after a filter on community: needs a list of a community's posts",
 	"GET /api/v1/partner/credits": "store.Redemptions finds the partner's held redemptions by partner and state: " +
-		"needs a list of a partner's held credits",
+		"a list read back to the hold-expiry job's saved time would miss a credit a voided bill made pending again, which can be older than that time",
 	"GET /api/v1/duties":       "store.Duties finds duties by community, term and month: needs a list of a month's duties",
 	"GET /api/v1/duties?month": "store.Duties finds duties by community, term and month: needs a list of a month's duties",
 	"GET /api/v1/head-terms":   "store.HeadTerms finds the community's head terms by community: needs a list of a community's terms",

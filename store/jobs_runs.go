@@ -140,24 +140,4 @@ func (s *Store) listJobRunsStoredBefore(ctx context.Context) error {
 	return nil
 }
 
-// listScreenListsStoredBefore runs the backfills of the lists added for
-// the screens' lists that used to scan (issue 15) after
-// listEverythingStoredBefore, at every start: each reads its own mark
-// once it is done.
-func (s *Store) listScreenListsStoredBefore(ctx context.Context) error {
-	if err := s.listEverythingStoredBefore(ctx); err != nil {
-		return err
-	}
-	if err := s.listJobRunsStoredBefore(ctx); err != nil {
-		return err
-	}
-	if err := s.listGateEventsStoredBefore(ctx); err != nil {
-		return err
-	}
-	if err := s.listFilialStoredBefore(ctx); err != nil {
-		return err
-	}
-	return s.listCatalogueStoredBefore(ctx)
-}
-
 var _ jobs.RunReader = (*Store)(nil)
