@@ -30,9 +30,13 @@ func (d buildingDoc) model() models.Building {
 	}
 }
 
-// InsertBuilding adds b; models.ErrConflict if its id, or its name in the
+// InsertBuilding adds b, after its slot on its community's list
+// (catalogueList); models.ErrConflict if its id, or its name in the
 // community, exists.
 func (s *Store) InsertBuilding(ctx context.Context, b models.Building) error {
+	if err := s.listCatalogued(ctx, buildingList(b.CommunityID), b.ID, b.Created); err != nil {
+		return err
+	}
 	return s.insert(ctx, colBuildings, buildingDoc{
 		ID:        b.ID,
 		Community: b.CommunityID,
@@ -54,8 +58,11 @@ func (s *Store) Building(ctx context.Context, id string) (models.Building, error
 
 // Buildings lists a community's buildings by id, after the id after, at
 // most limit (0: all; a community has tens of buildings, not thousands).
+// It reads the community's list whole (catalogued).
 func (s *Store) Buildings(ctx context.Context, communityID, after string, limit int) ([]models.Building, error) {
-	return pageModels(ctx, s, colBuildings, bson.D{{Key: "community", Value: communityID}}, after, limit, buildingDoc.model)
+	return catalogued(ctx, s, colBuildings, buildingList(communityID), after, limit, func(d buildingDoc) (string, bool) {
+		return d.ID, d.Community == communityID
+	}, buildingDoc.model)
 }
 
 // SetBuildingHead records headID ("" for none) as the building's head.

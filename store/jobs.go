@@ -104,17 +104,23 @@ type runDoc struct {
 	Finished *time.Time     `bson:"finished,omitempty"`
 	Counts   map[string]int `bson:"counts,omitempty"`
 	Error    string         `bson:"error,omitempty"`
+	Slots    []slotRef      `bson:"slots,omitempty"` // its place on its job's list (jobs_runs.go)
 }
 
-// InsertRun implements jobs.Store.
+// InsertRun implements jobs.Store: the run record after its slot on its
+// job's list (jobRunList), in one ordered insert.
 func (s *Store) InsertRun(ctx context.Context, r jobs.Run) error {
-	return s.insert(ctx, colJobRuns, runDoc{
-		ID:      r.ID,
-		Job:     r.Job,
-		Period:  r.Period,
-		Holder:  r.Holder,
-		Started: r.Started,
+	_, err := s.insertListed(ctx, colJobRuns, []string{jobRunList(r.Job)}, r.ID, r.Started, func(slots []slotRef) any {
+		return runDoc{
+			ID:      r.ID,
+			Job:     r.Job,
+			Period:  r.Period,
+			Holder:  r.Holder,
+			Started: r.Started,
+			Slots:   slots,
+		}
 	})
+	return err
 }
 
 // FinishRun implements jobs.Store.

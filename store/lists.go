@@ -803,6 +803,18 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 	if err := s.listLateSettlementEventsStoredBefore(ctx); err != nil {
 		return err
 	}
+	if err := s.listJobRunsStoredBefore(ctx); err != nil {
+		return err
+	}
+	if err := s.listGateEventsStoredBefore(ctx); err != nil {
+		return err
+	}
+	if err := s.listFilialStoredBefore(ctx); err != nil {
+		return err
+	}
+	if err := s.listCatalogueStoredBefore(ctx); err != nil {
+		return err
+	}
 	kinds := bson.A{}
 	for k := range adjustmentKinds {
 		kinds = append(kinds, string(k))

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/models"
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // partnerDoc is a partner as stored in partners.
@@ -28,9 +27,13 @@ func (d partnerDoc) model() models.Partner {
 	}
 }
 
-// InsertPartner adds p; models.ErrConflict if its id, or its name in the
+// InsertPartner adds p, after its slot on its community's list
+// (catalogueList); models.ErrConflict if its id, or its name in the
 // community, exists.
 func (s *Store) InsertPartner(ctx context.Context, p models.Partner) error {
+	if err := s.listCatalogued(ctx, partnerList(p.CommunityID), p.ID, p.Created); err != nil {
+		return err
+	}
 	return s.insert(ctx, colPartners, partnerDoc{
 		ID:        p.ID,
 		Community: p.CommunityID,
@@ -50,11 +53,10 @@ func (s *Store) Partner(ctx context.Context, id string) (models.Partner, error) 
 }
 
 // Partners lists a community's partners, only those of kind when it is not
-// "", by id, after the id after, at most limit (0: all).
+// "", by id, after the id after, at most limit (0: all). It reads the
+// community's list whole (catalogued): a community has tens of partners.
 func (s *Store) Partners(ctx context.Context, communityID string, kind models.PartnerKind, after string, limit int) ([]models.Partner, error) {
-	filter := bson.D{{Key: "community", Value: communityID}}
-	if kind != "" {
-		filter = append(filter, bson.E{Key: "kind", Value: string(kind)})
-	}
-	return pageModels(ctx, s, colPartners, filter, after, limit, partnerDoc.model)
+	return catalogued(ctx, s, colPartners, partnerList(communityID), after, limit, func(d partnerDoc) (string, bool) {
+		return d.ID, d.Community == communityID && (kind == "" || d.Kind == string(kind))
+	}, partnerDoc.model)
 }

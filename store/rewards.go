@@ -573,19 +573,26 @@ type filialPlateDoc struct {
 	Parent       string    `bson:"parent"`
 	RegisteredBy string    `bson:"registered_by"`
 	Created      time.Time `bson:"created"`
+	Slots        []slotRef `bson:"slots,omitempty"` // its place on its parent's list (filial_lists.go)
 }
 
-// InsertFilialPlate registers p; models.ErrConflict if the plate is
-// registered in the community already.
+// InsertFilialPlate registers p, after its slot on its parent's list
+// (filialPlateList), in one ordered insert; models.ErrConflict if the
+// plate is registered in the community already.
 func (s *Store) InsertFilialPlate(ctx context.Context, p models.FilialPlate) error {
-	return s.insert(ctx, colFilialPlates, filialPlateDoc{
-		ID:           p.CommunityID + ":" + p.Plate,
-		Community:    p.CommunityID,
-		Plate:        p.Plate,
-		Parent:       p.ParentID,
-		RegisteredBy: p.RegisteredBy,
-		Created:      p.Created,
+	lists := []string{filialPlateList(p.CommunityID, p.ParentID)}
+	_, err := s.insertListed(ctx, colFilialPlates, lists, p.CommunityID+":"+p.Plate, p.Created, func(slots []slotRef) any {
+		return filialPlateDoc{
+			ID:           p.CommunityID + ":" + p.Plate,
+			Community:    p.CommunityID,
+			Plate:        p.Plate,
+			Parent:       p.ParentID,
+			RegisteredBy: p.RegisteredBy,
+			Created:      p.Created,
+			Slots:        slots,
+		}
 	})
+	return err
 }
 
 // FilialPlate returns the registration of plate in the community, or
@@ -609,14 +616,6 @@ func (d filialPlateDoc) model() models.FilialPlate {
 	}
 }
 
-// FilialPlates returns the plates registered for parentID's visits, in the
-// order they were registered (a few per parent).
-func (s *Store) FilialPlates(ctx context.Context, communityID, parentID string) ([]models.FilialPlate, error) {
-	cur, err := s.c(colFilialPlates).Find(ctx, bson.D{{Key: "community", Value: communityID}, {Key: "parent", Value: parentID}},
-		options.Find().SetSort(bson.D{{Key: "created", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(50))
-	return allDocs(ctx, cur, err, "filial plates", filialPlateDoc.model)
-}
-
 // filialBookingDoc is a visitor-bay booking in filial_bookings under community:plate:day;
 // the bay is a cache of the slot that decides it.
 type filialBookingDoc struct {
@@ -628,20 +627,28 @@ type filialBookingDoc struct {
 	Bay       int       `bson:"bay"`
 	BookedBy  string    `bson:"booked_by"`
 	Created   time.Time `bson:"created"`
+	Slots     []slotRef `bson:"slots,omitempty"` // its place on its parent's list (filial_lists.go)
 }
 
-// InsertFilialBooking adds b; models.ErrConflict if its id exists.
+// InsertFilialBooking adds b, after its slot on its parent's list
+// (filialBookingList), in one ordered insert; models.ErrConflict if its id
+// exists.
 func (s *Store) InsertFilialBooking(ctx context.Context, b models.FilialBooking) error {
-	return s.insert(ctx, colFilialBookings, filialBookingDoc{
-		ID:        b.ID,
-		Community: b.CommunityID,
-		Plate:     b.Plate,
-		Parent:    b.ParentID,
-		Day:       b.Day,
-		Bay:       b.Bay,
-		BookedBy:  b.BookedBy,
-		Created:   b.Created,
+	lists := []string{filialBookingList(b.CommunityID, b.ParentID)}
+	_, err := s.insertListed(ctx, colFilialBookings, lists, b.ID, b.Created, func(slots []slotRef) any {
+		return filialBookingDoc{
+			ID:        b.ID,
+			Community: b.CommunityID,
+			Plate:     b.Plate,
+			Parent:    b.ParentID,
+			Day:       b.Day,
+			Bay:       b.Bay,
+			BookedBy:  b.BookedBy,
+			Created:   b.Created,
+			Slots:     slots,
+		}
 	})
+	return err
 }
 
 // FilialBooking returns the booking with id, or models.ErrNotFound.
@@ -667,15 +674,6 @@ func (d filialBookingDoc) model() models.FilialBooking {
 	}
 }
 
-// FilialBookings returns parentID's visit bookings for fromDay
-// ("2026-11-21") and later, soonest first, at most limit.
-func (s *Store) FilialBookings(ctx context.Context, communityID, parentID, fromDay string, limit int) ([]models.FilialBooking, error) {
-	cur, err := s.c(colFilialBookings).Find(ctx, bson.D{{Key: "community", Value: communityID}, {Key: "parent", Value: parentID},
-		{Key: "day", Value: bson.D{{Key: "$gte", Value: fromDay}}}},
-		options.Find().SetSort(bson.D{{Key: "day", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
-	return allDocs(ctx, cur, err, "filial bookings", filialBookingDoc.model)
-}
-
 // SetFilialBookingBay caches the bay a booking holds (the slot decides it).
 func (s *Store) SetFilialBookingBay(ctx context.Context, id string, bay int) error {
 	return s.setByID(ctx, colFilialBookings, id, bson.D{{Key: "bay", Value: bay}})
@@ -694,23 +692,30 @@ type gateEventDoc struct {
 	ReasonCode  string    `bson:"reason_code,omitempty"`
 	Reason      string    `bson:"reason"`
 	Visit       string    `bson:"visit,omitempty"`
+	Slots       []slotRef `bson:"slots,omitempty"` // its place on its day's list (rewards_gate_events.go)
 }
 
-// InsertGateEvent records e with its answer; models.ErrConflict if the
-// event id was recorded in the community before.
+// InsertGateEvent records e with its answer, after its slot on the list
+// of its UTC day (gateEventList), in one ordered insert;
+// models.ErrConflict if the event id was recorded in the community before.
 func (s *Store) InsertGateEvent(ctx context.Context, e models.GateEvent) error {
-	return s.insert(ctx, colGateEvents, gateEventDoc{
-		ID:          e.CommunityID + ":" + e.EventID,
-		Community:   e.CommunityID,
-		EventID:     e.EventID,
-		Plate:       e.Plate,
-		Direction:   string(e.Direction),
-		At:          e.At,
-		FreeMinutes: int64(e.FreeMinutes),
-		ReasonCode:  e.ReasonCode,
-		Reason:      e.Reason,
-		Visit:       e.VisitID,
+	lists := []string{gateEventList(e.CommunityID, utcDay(e.At))}
+	_, err := s.insertListed(ctx, colGateEvents, lists, e.CommunityID+":"+e.EventID, e.At, func(slots []slotRef) any {
+		return gateEventDoc{
+			ID:          e.CommunityID + ":" + e.EventID,
+			Community:   e.CommunityID,
+			EventID:     e.EventID,
+			Plate:       e.Plate,
+			Direction:   string(e.Direction),
+			At:          e.At,
+			FreeMinutes: int64(e.FreeMinutes),
+			ReasonCode:  e.ReasonCode,
+			Reason:      e.Reason,
+			Visit:       e.VisitID,
+			Slots:       slots,
+		}
 	})
+	return err
 }
 
 // GateEvent returns the recorded event, or models.ErrNotFound.

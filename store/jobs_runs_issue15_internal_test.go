@@ -1,0 +1,223 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/linli-community/linli/atonce"
+	"github.com/linli-community/linli/jobs"
+)
+
+// testRun is run n of job, started n seconds after at.
+func testRun(job string, n int, at time.Time) jobs.Run {
+	return jobs.Run{
+		ID:      fmt.Sprintf("%s-run%03d", job, n),
+		Job:     job,
+		Period:  "2026-12-07",
+		Holder:  "replica-a",
+		Started: at.Add(time.Duration(n) * time.Second).UTC().Truncate(time.Millisecond),
+	}
+}
+
+// runIDs are the ids of runs, in order.
+func runIDs(runs []jobs.Run) []string {
+	out := make([]string, len(runs))
+	for i, r := range runs {
+		out[i] = r.ID
+	}
+	return out
+}
+
+// Issue 15 (GET /jobs scanned job_runs once per job): a job's last runs
+// are read from its list, newest first, with their finish and counts,
+// while two replicas record runs of that job and another at once; every
+// read holds only the job's own runs, once each, newest start first, and
+// sends the store no scan. A slot whose run was never written (the crash
+// point) and a repeat of a run's id are skipped.
+func TestIssue15_JobRuns_ReadFromTheJobsListWhileRunsAreRecorded(t *testing.T) {
+	t.Parallel()
+	s := listsStore(t)
+	ctx := context.Background()
+	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Close(context.Background()) })
+	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+	for n := range 30 {
+		r := testRun("ledger-sweep", n, at)
+		if err := s.InsertRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		r.Finished, r.Counts = r.Started.Add(time.Second), jobs.Counts{"moved": n}
+		if err := s.FinishRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The crash point: a slot whose run was never written.
+	if _, err := s.insertListed(ctx, colJobRuns, []string{jobRunList("ledger-sweep")}, "never-written", at.Add(time.Hour), nil); err != nil {
+		t.Fatal(err)
+	}
+	// A repeat of a stored run's id is refused and names nothing.
+	if err := other.InsertRun(ctx, testRun("ledger-sweep", 29, at)); err == nil {
+		t.Fatal("a run's id recorded twice")
+	}
+	before := s.CommandCounts().Scans
+	errs := atonce.Errors(5, func(i int) error {
+		replica := s
+		if i%2 == 1 {
+			replica = other
+		}
+		switch i {
+		case 0, 1: // two replicas record runs of the job read
+			for n := range 10 {
+				if err := replica.InsertRun(ctx, testRun("ledger-sweep", 100+10*i+n, at)); err != nil {
+					return err
+				}
+			}
+		case 2: // and of another job
+			for n := range 10 {
+				if err := replica.InsertRun(ctx, testRun("notices", n, at)); err != nil {
+					return err
+				}
+			}
+		default: // while the board reads
+			for range 10 {
+				got, err := replica.JobRuns(ctx, "ledger-sweep", 5)
+				if err != nil {
+					return err
+				}
+				if len(got) != 5 {
+					return fmt.Errorf("the last 5 runs read %v", runIDs(got))
+				}
+				for k, r := range got {
+					if r.Job != "ledger-sweep" {
+						return fmt.Errorf("the job's runs show %s of %s", r.ID, r.Job)
+					}
+					if k > 0 && got[k-1].Started.Before(r.Started) {
+						return fmt.Errorf("the last runs are not newest first: %v", runIDs(got))
+					}
+					if k > 0 && got[k-1].ID == r.ID {
+						return fmt.Errorf("%s read twice", r.ID)
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if scans := s.CommandCounts().Scans - before; scans != 0 {
+		t.Fatalf("the runs' reads and writes sent %d scans; want none", scans)
+	}
+	all, err := s.JobRuns(ctx, "ledger-sweep", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Newest start first: runs 119 … 100 of the two replicas, then 29 … 0.
+	var want []string
+	for n := 119; n >= 0; n-- {
+		if n < 30 || n >= 100 {
+			want = append(want, fmt.Sprintf("ledger-sweep-run%03d", n))
+		}
+	}
+	if got := runIDs(all); !slices.Equal(got, want) {
+		t.Fatalf("every run reads %v; want %v", got, want)
+	}
+	last, err := s.JobRuns(ctx, "ledger-sweep", 49)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := last[len(last)-1]; got.ID != "ledger-sweep-run001" || got.Counts["moved"] != 1 || !got.Finished.Equal(got.Started.Add(time.Second)) {
+		t.Fatalf("the 49th last run reads %+v; want run001 finished with its counts", got)
+	}
+	if n, err := s.JobRuns(ctx, "notices", 5); err != nil || len(n) != 5 || n[0].ID != "notices-run009" {
+		t.Fatalf("the other job's last runs: %v, %v", runIDs(n), err)
+	}
+	if n, err := s.JobRuns(ctx, "never-ran", 5); err != nil || len(n) != 0 {
+		t.Fatalf("a job that never ran: %v, %v", runIDs(n), err)
+	}
+}
+
+// Issue 15: runs stored before the job-run lists existed are put on them
+// once, at the next start, the newest jobRunsListedAtStart of each job,
+// even when two replicas start at once; a later start reads the mark and
+// lists nothing again.
+func TestIssue15_JobRuns_StoredBeforeTheListsAreListedOnceAtStart(t *testing.T) {
+	t.Parallel()
+	s := listsStore(t)
+	ctx := context.Background()
+	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Close(context.Background()) })
+	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+	old := jobRunsListedAtStart + 5
+	for n := range old {
+		r := testRun("ledger-sweep", n, at)
+		doc := runDoc{
+			ID:      r.ID,
+			Job:     r.Job,
+			Period:  r.Period,
+			Holder:  r.Holder,
+			Started: r.Started,
+		}
+		if err := s.insert(ctx, colJobRuns, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	legacy := testRun("notices", 0, at)
+	if err := s.insert(ctx, colJobRuns, runDoc{ID: legacy.ID, Job: legacy.Job, Period: legacy.Period, Started: legacy.Started}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.deleteByID(ctx, colListHeads, "done:job-run-lists"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.JobRuns(ctx, "ledger-sweep", 5); err != nil || len(got) != 0 {
+		t.Fatalf("before the start: %v, %v", runIDs(got), err)
+	}
+	errs := atonce.Errors(2, func(i int) error {
+		replica := s
+		if i == 1 {
+			replica = other
+		}
+		return replica.listJobRunsStoredBefore(ctx)
+	})
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("starting at once: %v", err)
+	}
+	for range 2 { // the next starts find the work done
+		if err := s.EnsureSchema(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A run stored without its slot after the mark stays unlisted: the
+	// starts did not look again.
+	late := testRun("notices", 1, at)
+	if err := s.insert(ctx, colJobRuns, runDoc{ID: late.ID, Job: late.Job, Started: late.Started}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.JobRuns(ctx, "ledger-sweep", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for n := old - 1; n >= old-jobRunsListedAtStart; n-- {
+		want = append(want, fmt.Sprintf("ledger-sweep-run%03d", n))
+	}
+	if ids := runIDs(got); !slices.Equal(ids, want) {
+		t.Fatalf("after the starts the job's runs read %v; want its newest %d once each, newest first", ids, jobRunsListedAtStart)
+	}
+	if got, err := s.JobRuns(ctx, "notices", 5); err != nil || !slices.Equal(runIDs(got), []string{legacy.ID}) {
+		t.Fatalf("the other job's runs read %v, %v; want its one old run", runIDs(got), err)
+	}
+}
