@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -166,6 +167,8 @@ type signupDoc struct {
 	Slot      string    `bson:"slot"`
 	Cancelled bool      `bson:"cancelled"`
 	At        time.Time `bson:"at"`
+	// Slots put it on its activity's and its resident's lists (signupLists).
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
 // model returns the stored sign-up, its time in UTC.
@@ -182,18 +185,25 @@ func (d signupDoc) model() models.Signup {
 	}
 }
 
-// InsertSignup adds su; models.ErrConflict if its id exists.
+// InsertSignup adds su after its slots on its activity's and its
+// resident's lists of sign-ups (signupLists), in one ordered insert
+// (lists.go); models.ErrConflict if its id exists (the new slots then
+// name nothing and are skipped).
 func (s *Store) InsertSignup(ctx context.Context, su models.Signup) error {
-	return s.insert(ctx, colSignups, signupDoc{
-		ID:        su.ID,
-		Activity:  su.ActivityID,
-		Community: su.CommunityID,
-		Resident:  su.ResidentID,
-		Gen:       su.Gen,
-		Slot:      su.Slot,
-		Cancelled: su.Cancelled,
-		At:        su.At,
+	_, err := s.insertListed(ctx, colSignups, signupLists(su.ActivityID, su.ResidentID), su.ID, su.At, func(slots []slotRef) any {
+		return signupDoc{
+			ID:        su.ID,
+			Activity:  su.ActivityID,
+			Community: su.CommunityID,
+			Resident:  su.ResidentID,
+			Gen:       su.Gen,
+			Slot:      su.Slot,
+			Cancelled: su.Cancelled,
+			At:        su.At,
+			Slots:     slots,
+		}
 	})
+	return err
 }
 
 // Signup returns the sign-up with id, or models.ErrNotFound.
@@ -210,16 +220,40 @@ func (s *Store) SetSignupState(ctx context.Context, id, slot string, cancelled b
 	return s.setByID(ctx, colSignups, id, bson.D{{Key: "slot", Value: slot}, {Key: "cancelled", Value: cancelled}})
 }
 
-// Signups lists sign-ups of an activity (activityID set) or of a resident.
+// Signups lists every sign-up of an activity (activityID set; only the
+// resident's too when residentID is set) or of a resident, cancelled or
+// not, by id: it reads the activity's or the resident's list
+// (signupLists), so it costs that list, not the collection. With neither
+// set it lists nothing.
 func (s *Store) Signups(ctx context.Context, activityID, residentID string) ([]models.Signup, error) {
-	filter := bson.D{}
+	if activityID == "" && residentID == "" {
+		return []models.Signup{}, nil
+	}
+	lists := signupLists(activityID, residentID)
+	list := lists[1]
 	if activityID != "" {
-		filter = append(filter, bson.E{Key: "activity", Value: activityID})
+		list = lists[0]
 	}
-	if residentID != "" {
-		filter = append(filter, bson.E{Key: "resident", Value: residentID})
+	out, err := listedRead[signupDoc, models.Signup]{
+		col:     colSignups,
+		list:    list,
+		slotsOf: func(d *signupDoc) []slotRef { return d.Slots },
+		keep: func(d *signupDoc) bool {
+			return (activityID == "" || d.Activity == activityID) && (residentID == "" || d.Resident == residentID)
+		},
+		model: (*signupDoc).model,
+	}.all(ctx, s)
+	if err != nil {
+		return nil, err
 	}
-	return pageModels(ctx, s, colSignups, filter, "", 1000, signupDoc.model)
+	slices.SortFunc(out, func(a, b models.Signup) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// signupLists are the lists a sign-up is on: its activity's (`tbsa:`,
+// the organiser's list) and its resident's (`tbsr:`, "my activities").
+func signupLists(activityID, residentID string) []string {
+	return []string{"tbsa:" + activityID, "tbsr:" + residentID}
 }
 
 // --- marks ---
@@ -237,11 +271,13 @@ type markDoc struct {
 	Amount    int64     `bson:"amount"`
 	Flag      bool      `bson:"flag"`
 	At        time.Time `bson:"at"`
+	// Slots put a check-in on its activity's list (checkinList).
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
-// InsertMark adds m; models.ErrConflict if a mark with its id exists.
-func (s *Store) InsertMark(ctx context.Context, m models.Mark) error {
-	return s.insert(ctx, colTBKeys, markDoc{
+// toMarkDoc converts a mark to its document, without slots.
+func toMarkDoc(m models.Mark) markDoc {
+	return markDoc{
 		ID:        m.ID,
 		Kind:      m.Kind,
 		Community: m.CommunityID,
@@ -252,15 +288,11 @@ func (s *Store) InsertMark(ctx context.Context, m models.Mark) error {
 		Amount:    m.Amount,
 		Flag:      m.Flag,
 		At:        m.At,
-	})
+	}
 }
 
-// Mark returns the mark with id, or models.ErrNotFound.
-func (s *Store) Mark(ctx context.Context, id string) (models.Mark, error) {
-	var d markDoc
-	if err := s.findByID(ctx, colTBKeys, id, &d); err != nil {
-		return models.Mark{}, err
-	}
+// model returns the stored mark, its time in UTC.
+func (d markDoc) model() models.Mark {
 	return models.Mark{
 		ID:          d.ID,
 		Kind:        d.Kind,
@@ -272,7 +304,26 @@ func (s *Store) Mark(ctx context.Context, id string) (models.Mark, error) {
 		Amount:      d.Amount,
 		Flag:        d.Flag,
 		At:          d.At.UTC(),
-	}, nil
+	}
+}
+
+// InsertMark adds m; models.ErrConflict if a mark with its id exists. A
+// check-in goes on its activity's list of check-ins
+// (insertCheckinMark).
+func (s *Store) InsertMark(ctx context.Context, m models.Mark) error {
+	if m.Kind == checkinKind && m.Ref != "" {
+		return s.insertCheckinMark(ctx, toMarkDoc(m))
+	}
+	return s.insert(ctx, colTBKeys, toMarkDoc(m))
+}
+
+// Mark returns the mark with id, or models.ErrNotFound.
+func (s *Store) Mark(ctx context.Context, id string) (models.Mark, error) {
+	var d markDoc
+	if err := s.findByID(ctx, colTBKeys, id, &d); err != nil {
+		return models.Mark{}, err
+	}
+	return d.model(), nil
 }
 
 // DeleteMark removes a mark written by a step that was then refused; nil

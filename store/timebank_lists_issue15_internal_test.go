@@ -1,0 +1,359 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/linli-community/linli/atonce"
+	"github.com/linli-community/linli/models"
+)
+
+// testCheckin is resident's check-in to activity at at.
+func testCheckin(activity, resident string, at time.Time) models.Mark {
+	return models.Mark{
+		ID:          "ci:" + activity + ":" + resident,
+		Kind:        checkinKind,
+		CommunityID: "c1",
+		Ref:         activity,
+		ResidentID:  resident,
+		Actor:       resident,
+		At:          at.UTC().Truncate(time.Millisecond),
+	}
+}
+
+// testSignup is resident's first sign-up for activity at at.
+func testSignup(activity, resident string, at time.Time) models.Signup {
+	return models.Signup{
+		ID:          activity + ":" + resident + ":0",
+		ActivityID:  activity,
+		CommunityID: "c1",
+		ResidentID:  resident,
+		Slot:        "p1",
+		At:          at.UTC().Truncate(time.Millisecond),
+	}
+}
+
+// markIDs and signupIDs are the ids of what a list read, in order.
+func markIDs(ms []models.Mark) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.ID
+	}
+	return out
+}
+
+func signupIDs(ss []models.Signup) []string {
+	out := make([]string, len(ss))
+	for i, su := range ss {
+		out[i] = su.ID
+	}
+	return out
+}
+
+// onceEach fails unless ids holds each of want exactly once and nothing
+// else.
+func onceEach(t *testing.T, what string, ids, want []string) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, id := range ids {
+		seen[id]++
+	}
+	for _, id := range want {
+		if seen[id] != 1 {
+			t.Fatalf("%s shows %s %d times; want once (read %v)", what, id, seen[id], ids)
+		}
+	}
+	if len(ids) != len(want) {
+		t.Fatalf("%s reads %d items; want %d (read %v)", what, len(ids), len(want), ids)
+	}
+}
+
+// Issue 15 (an activity's check-ins and sign-ups, a resident's sign-ups
+// are lists of their own): while check-ins and sign-ups are inserted by concurrent writers, readers of each list see every item
+// stored before they began exactly once, never one twice and never one of
+// another activity or resident, in the order the routes give (check-ins
+// by time, sign-ups by id); afterwards each list reads all its
+// items once, and reading them sends the store no scan.
+func TestIssue15_TimebankLists_ReadWhileInsertedConcurrently(t *testing.T) {
+	t.Parallel()
+	s := listsStore(t)
+	ctx := context.Background()
+	base := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
+	var oldCheckins, oldSignups []string
+	for i := range 20 {
+		// Stored out of time order: the list is read by time, not slot.
+		m := testCheckin("a1", fmt.Sprintf("old%02d", i), base.Add(time.Duration(20-i)*time.Minute))
+		if err := s.InsertMark(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		oldCheckins = append(oldCheckins, m.ID)
+		su := testSignup("a1", fmt.Sprintf("old%02d", i), base)
+		if err := s.InsertSignup(ctx, su); err != nil {
+			t.Fatal(err)
+		}
+		oldSignups = append(oldSignups, su.ID)
+	}
+	const writers, readers, each = 4, 3, 10
+	type read struct{ checkins, signups, mine []string }
+	reads := make([][]read, readers)
+	errs := atonce.Errors(writers+readers, func(w int) error {
+		if w >= writers {
+			r := w - writers
+			for range 5 {
+				ms, err := s.CheckinMarks(ctx, "a1")
+				if err != nil {
+					return err
+				}
+				for k := 1; k < len(ms); k++ {
+					if ms[k].At.Before(ms[k-1].At) {
+						return fmt.Errorf("check-ins not by time: %v", markIDs(ms))
+					}
+				}
+				ss, err := s.Signups(ctx, "a1", "")
+				if err != nil {
+					return err
+				}
+				mine, err := s.Signups(ctx, "", "old03")
+				if err != nil {
+					return err
+				}
+				reads[r] = append(reads[r], read{markIDs(ms), signupIDs(ss), signupIDs(mine)})
+			}
+			return nil
+		}
+		for i := range each {
+			who := fmt.Sprintf("new%d-%d", w, i)
+			at := base.Add(time.Hour + time.Duration(i)*time.Second)
+			if err := s.InsertMark(ctx, testCheckin("a1", who, at)); err != nil {
+				return err
+			}
+			// Another activity's check-ins and sign-ups are on its own lists.
+			if err := s.InsertMark(ctx, testCheckin("a2", who, at)); err != nil {
+				return err
+			}
+			if err := s.InsertSignup(ctx, testSignup("a1", who, at)); err != nil {
+				return err
+			}
+			if err := s.InsertSignup(ctx, testSignup(fmt.Sprintf("b%d-%d", w, i), "old03", at)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for w, err := range errs {
+		if err != nil {
+			t.Fatalf("goroutine %d: %v", w, err)
+		}
+	}
+	for _, rs := range reads {
+		for _, r := range rs {
+			for _, c := range []struct {
+				what      string
+				ids, want []string
+				prefix    string
+			}{
+				{"a1's check-ins", r.checkins, oldCheckins, "ci:a1:"},
+				{"a1's sign-ups", r.signups, oldSignups, "a1:"},
+				{"old03's sign-ups", r.mine, []string{"a1:old03:0"}, ""},
+			} {
+				seen := map[string]int{}
+				for _, id := range c.ids {
+					seen[id]++
+					if seen[id] > 1 || !strings.HasPrefix(id, c.prefix) {
+						t.Fatalf("%s, read while writing, shows %s again or of another list: %v", c.what, id, c.ids)
+					}
+				}
+				for _, id := range c.want {
+					if seen[id] != 1 {
+						t.Fatalf("%s, read while writing, misses %s: %v", c.what, id, c.ids)
+					}
+				}
+			}
+			if !slices.IsSorted(r.signups) || !slices.IsSorted(r.mine) {
+				t.Fatalf("sign-ups not by id: %v %v", r.signups, r.mine)
+			}
+		}
+	}
+	var newCheckins, newSignups, newMine, a2 []string
+	for w := range writers {
+		for i := range each {
+			who := fmt.Sprintf("new%d-%d", w, i)
+			newCheckins = append(newCheckins, "ci:a1:"+who)
+			a2 = append(a2, "ci:a2:"+who)
+			newSignups = append(newSignups, "a1:"+who+":0")
+			newMine = append(newMine, fmt.Sprintf("b%d-%d:old03:0", w, i))
+		}
+	}
+	before := s.CommandCounts().Scans
+	ms, err := s.CheckinMarks(ctx, "a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	onceEach(t, "a1's check-ins", markIDs(ms), slices.Concat(oldCheckins, newCheckins))
+	slices.Reverse(oldCheckins) // stored latest first
+	if got := markIDs(ms)[:20]; !slices.Equal(got, oldCheckins) {
+		t.Fatalf("a1's check-ins start %v; want the earliest by time %v", got, oldCheckins)
+	}
+	ms, err = s.CheckinMarks(ctx, "a2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	onceEach(t, "a2's check-ins", markIDs(ms), a2)
+	ss, err := s.Signups(ctx, "a1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	onceEach(t, "a1's sign-ups", signupIDs(ss), slices.Concat(oldSignups, newSignups))
+	ss, err = s.Signups(ctx, "", "old03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	onceEach(t, "old03's sign-ups", signupIDs(ss), append(newMine, "a1:old03:0"))
+	ss, err = s.Signups(ctx, "a1", "old03")
+	if err != nil || fmt.Sprint(signupIDs(ss)) != "[a1:old03:0]" {
+		t.Fatalf("old03's sign-up for a1 reads %v, %v", signupIDs(ss), err)
+	}
+	if scans := s.CommandCounts().Scans - before; scans != 0 {
+		t.Fatalf("reading the lists sent %d scans; want none", scans)
+	}
+}
+
+// The crash points of a listed check-in and sign-up (lists.go): the
+// slots written and the record not (the process died between the two on
+// MongoDB) point at nothing and are skipped; the repeat takes a new slot
+// and is listed once; a repeat that meets the stored record
+// (models.ErrConflict) leaves a slot naming it that readers skip.
+func TestIssue15_TimebankLists_SlotWithoutItsRecordIsSkippedAndTheRepeatListedOnce(t *testing.T) {
+	t.Parallel()
+	s := listsStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
+	checkin, signup := testCheckin("a1", "r1", at), testSignup("a1", "r1", at)
+	// The crash: slots written, records not.
+	if _, err := s.insertListed(ctx, colTBKeys, []string{checkinList("a1")}, checkin.ID, at, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.insertListed(ctx, colSignups, signupLists("a1", "r1"), signup.ID, at, nil); err != nil {
+		t.Fatal(err)
+	}
+	read := func() string {
+		t.Helper()
+		ms, err := s.CheckinMarks(ctx, "a1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss, err := s.Signups(ctx, "a1", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine, err := s.Signups(ctx, "", "r1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(markIDs(ms), signupIDs(ss), signupIDs(mine))
+	}
+	if got := read(); got != "[] [] []" {
+		t.Fatalf("slots without their records read %s; want nothing", got)
+	}
+	// The repeats store the records; a second repeat, in another process
+	// that never saw the slots, finds them.
+	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	for _, st := range []*Store{s, other} {
+		want := error(nil)
+		if st == other {
+			want = models.ErrConflict
+		}
+		if err := st.InsertMark(ctx, checkin); !errors.Is(err, want) {
+			t.Fatalf("check-in: %v; want %v", err, want)
+		}
+		if err := st.InsertSignup(ctx, signup); !errors.Is(err, want) {
+			t.Fatalf("sign-up: %v; want %v", err, want)
+		}
+	}
+	want := "[ci:a1:r1] [a1:r1:0] [a1:r1:0]"
+	if got := read(); got != want {
+		t.Fatalf("after the repeats the lists read %s; want %s", got, want)
+	}
+}
+
+// Check-ins and sign-ups stored before their lists existed (no
+// slots) are put on them once at the next start, in the order they were
+// stored, and are then read like the others; a second start finds its
+// marks and lists nothing again. Other marks in tb_keys stay off the
+// check-in lists.
+func TestIssue15_TimebankLists_StoredBeforeAreListedOnceAtStart(t *testing.T) {
+	t.Parallel()
+	s := listsStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		who := fmt.Sprint("r", i)
+		if err := s.insert(ctx, colTBKeys, toMarkDoc(testCheckin("a1", who, at.Add(time.Duration(i)*time.Minute)))); err != nil {
+			t.Fatal(err)
+		}
+		su := testSignup("a1", who, at)
+		if err := s.insert(ctx, colSignups, signupDoc{
+			ID:        su.ID,
+			Activity:  su.ActivityID,
+			Community: su.CommunityID,
+			Resident:  su.ResidentID,
+			Slot:      su.Slot,
+			At:        su.At,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A check-out names the activity too and is no check-in.
+	if err := s.insert(ctx, colTBKeys, markDoc{ID: "co:a1:r0", Kind: "checkout", Community: "c1", Ref: "a1", At: at}); err != nil {
+		t.Fatal(err)
+	}
+	for _, mark := range []string{"done:checkin-lists", "done:signup-lists"} {
+		if err := s.deleteByID(ctx, colListHeads, mark); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ms, err := s.CheckinMarks(ctx, "a1"); err != nil || len(ms) != 0 {
+		t.Fatalf("before the start a1's check-ins read %v, %v", markIDs(ms), err)
+	}
+	for range 2 { // the second start reads the done marks and lists nothing again
+		if err := s.EnsureSchema(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, err := s.CheckinMarks(ctx, "a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(markIDs(ms)); got != "[ci:a1:r0 ci:a1:r1 ci:a1:r2 ci:a1:r3 ci:a1:r4]" {
+		t.Fatalf("after the start a1's check-ins read %s", got)
+	}
+	ss, err := s.Signups(ctx, "a1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(signupIDs(ss)); got != "[a1:r0:0 a1:r1:0 a1:r2:0 a1:r3:0 a1:r4:0]" {
+		t.Fatalf("after the start a1's sign-ups read %s", got)
+	}
+	if ss, err := s.Signups(ctx, "", "r3"); err != nil || fmt.Sprint(signupIDs(ss)) != "[a1:r3:0]" {
+		t.Fatalf("after the start r3's sign-ups read %v, %v", signupIDs(ss), err)
+	}
+	// Each was put on its lists once: one slot per list per record.
+	for list, want := range map[string]int64{checkinList("a1"): 5, "tbsa:a1": 5, "tbsr:r3": 1} {
+		col := colSignups
+		if strings.HasPrefix(list, "tbci:") {
+			col = colTBKeys
+		}
+		if head, err := s.listHead(ctx, col, list); err != nil || head != want {
+			t.Fatalf("%s has %d slots (%v); want %d", list, head, err, want)
+		}
+	}
+}
