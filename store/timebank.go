@@ -957,38 +957,68 @@ type giftDoc struct {
 	To        string    `bson:"to"`
 	Minutes   int64     `bson:"minutes"`
 	At        time.Time `bson:"at"`
+	// Slots put it on its giver's and its receiver's lists (giftLists).
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
-// InsertGift adds g; models.ErrConflict if its id exists.
+// model returns the stored gift, its time in UTC.
+func (d giftDoc) model() models.Gift {
+	return models.Gift{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		FromID:      d.From,
+		ToID:        d.To,
+		Minutes:     models.Minutes(d.Minutes),
+		At:          d.At.UTC(),
+	}
+}
+
+// giftList is the name of the list of the gifts a resident gave or
+// received.
+func giftList(residentID string) string { return "tbg:" + residentID }
+
+// giftLists are the lists a gift is on: its giver's and its receiver's
+// (one list when they are the same resident).
+func giftLists(fromID, toID string) []string {
+	if fromID == toID {
+		return []string{giftList(fromID)}
+	}
+	return []string{giftList(fromID), giftList(toID)}
+}
+
+// InsertGift adds g after its slots on its giver's and its receiver's
+// lists (giftLists), in one ordered insert (lists.go); models.ErrConflict
+// if its id exists (the new slots then name nothing and are skipped).
 func (s *Store) InsertGift(ctx context.Context, g models.Gift) error {
-	return s.insert(ctx, colGifts, giftDoc{
-		ID:        g.ID,
-		Community: g.CommunityID,
-		From:      g.FromID,
-		To:        g.ToID,
-		Minutes:   int64(g.Minutes),
-		At:        g.At,
+	_, err := s.insertListed(ctx, colGifts, giftLists(g.FromID, g.ToID), g.ID, g.At, func(slots []slotRef) any {
+		return giftDoc{
+			ID:        g.ID,
+			Community: g.CommunityID,
+			From:      g.FromID,
+			To:        g.ToID,
+			Minutes:   int64(g.Minutes),
+			At:        g.At,
+			Slots:     slots,
+		}
 	})
+	return err
 }
 
-// Gifts lists the gifts a resident gave or received.
+// Gifts lists every gift a resident gave or received, by id: it reads the
+// resident's list (giftList), so it costs the resident's gifts, not the
+// collection.
 func (s *Store) Gifts(ctx context.Context, residentID string) ([]models.Gift, error) {
-	filter := bson.D{{Key: "$or", Value: bson.A{bson.D{{Key: "from", Value: residentID}}, bson.D{{Key: "to", Value: residentID}}}}}
-	var docs []giftDoc
-	if err := s.page(ctx, colGifts, filter, "", 1000, &docs); err != nil {
+	out, err := listedRead[giftDoc, models.Gift]{
+		col:     colGifts,
+		list:    giftList(residentID),
+		slotsOf: func(d *giftDoc) []slotRef { return d.Slots },
+		keep:    func(d *giftDoc) bool { return d.From == residentID || d.To == residentID },
+		model:   (*giftDoc).model,
+	}.all(ctx, s)
+	if err != nil {
 		return nil, err
 	}
-	out := make([]models.Gift, len(docs))
-	for i, d := range docs {
-		out[i] = models.Gift{
-			ID:          d.ID,
-			CommunityID: d.Community,
-			FromID:      d.From,
-			ToID:        d.To,
-			Minutes:     models.Minutes(d.Minutes),
-			At:          d.At.UTC(),
-		}
-	}
+	slices.SortFunc(out, func(a, b models.Gift) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 

@@ -11,7 +11,8 @@ import (
 // their lists existed on them, once each (listStoredBefore, its own done:
 // mark per list kind): each check-in on its activity's list
 // (checkinList), each sign-up on its activity's and its resident's lists
-// (signupLists), in the order they were stored. Crash points are
+// (signupLists), each gift on its giver's and its receiver's lists
+// (giftLists), in the order they were stored. Crash points are
 // listStoredBefore's: a crash part way leaves slots no document names,
 // which readers skip, and the next start lists the rest.
 func (s *Store) listTimebankStoredBefore(ctx context.Context) error {
@@ -32,11 +33,20 @@ func (s *Store) listTimebankStoredBefore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.listStoredBefore(ctx, "signup-lists", colSignups, nil, func(d bson.M) ([]string, time.Time) {
+	err = s.listStoredBefore(ctx, "signup-lists", colSignups, nil, func(d bson.M) ([]string, time.Time) {
 		if str(d, "activity") == "" || str(d, "resident") == "" {
 			return nil, time.Time{}
 		}
 		return signupLists(str(d, "activity"), str(d, "resident")), at(d, "at")
+	})
+	if err != nil {
+		return err
+	}
+	return s.listStoredBefore(ctx, "gift-lists", colGifts, nil, func(d bson.M) ([]string, time.Time) {
+		if str(d, "from") == "" || str(d, "to") == "" {
+			return nil, time.Time{}
+		}
+		return giftLists(str(d, "from"), str(d, "to")), at(d, "at")
 	})
 }
 

@@ -38,7 +38,19 @@ func testSignup(activity, resident string, at time.Time) models.Signup {
 	}
 }
 
-// markIDs and signupIDs are the ids of what a list read, in order.
+// testGift is gift id of minutes from one resident to another at at.
+func testGift(id, from, to string, at time.Time) models.Gift {
+	return models.Gift{
+		ID:          id,
+		CommunityID: "c1",
+		FromID:      from,
+		ToID:        to,
+		Minutes:     10,
+		At:          at.UTC().Truncate(time.Millisecond),
+	}
+}
+
+// markIDs, signupIDs and giftIDs are the ids of what a list read, in order.
 func markIDs(ms []models.Mark) []string {
 	out := make([]string, len(ms))
 	for i, m := range ms {
@@ -51,6 +63,14 @@ func signupIDs(ss []models.Signup) []string {
 	out := make([]string, len(ss))
 	for i, su := range ss {
 		out[i] = su.ID
+	}
+	return out
+}
+
+func giftIDs(gs []models.Gift) []string {
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = g.ID
 	}
 	return out
 }
@@ -74,17 +94,18 @@ func onceEach(t *testing.T, what string, ids, want []string) {
 }
 
 // Issue 15 (an activity's check-ins and sign-ups, a resident's sign-ups
-// are lists of their own): while check-ins and sign-ups are inserted by concurrent writers, readers of each list see every item
+// and gifts are lists of their own): while check-ins, sign-ups and gifts
+// are inserted by concurrent writers, readers of each list see every item
 // stored before they began exactly once, never one twice and never one of
 // another activity or resident, in the order the routes give (check-ins
-// by time, sign-ups by id); afterwards each list reads all its
+// by time, sign-ups and gifts by id); afterwards each list reads all its
 // items once, and reading them sends the store no scan.
 func TestIssue15_TimebankLists_ReadWhileInsertedConcurrently(t *testing.T) {
 	t.Parallel()
 	s := listsStore(t)
 	ctx := context.Background()
 	base := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
-	var oldCheckins, oldSignups []string
+	var oldCheckins, oldSignups, oldGifts []string
 	for i := range 20 {
 		// Stored out of time order: the list is read by time, not slot.
 		m := testCheckin("a1", fmt.Sprintf("old%02d", i), base.Add(time.Duration(20-i)*time.Minute))
@@ -97,9 +118,18 @@ func TestIssue15_TimebankLists_ReadWhileInsertedConcurrently(t *testing.T) {
 			t.Fatal(err)
 		}
 		oldSignups = append(oldSignups, su.ID)
+		from, to := "r1", fmt.Sprintf("old%02d", i)
+		if i%2 == 1 {
+			from, to = to, from
+		}
+		g := testGift(fmt.Sprintf("gift-old%02d", i), from, to, base)
+		if err := s.InsertGift(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		oldGifts = append(oldGifts, g.ID)
 	}
 	const writers, readers, each = 4, 3, 10
-	type read struct{ checkins, signups, mine []string }
+	type read struct{ checkins, signups, mine, gifts []string }
 	reads := make([][]read, readers)
 	errs := atonce.Errors(writers+readers, func(w int) error {
 		if w >= writers {
@@ -122,7 +152,11 @@ func TestIssue15_TimebankLists_ReadWhileInsertedConcurrently(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				reads[r] = append(reads[r], read{markIDs(ms), signupIDs(ss), signupIDs(mine)})
+				gs, err := s.Gifts(ctx, "r1")
+				if err != nil {
+					return err
+				}
+				reads[r] = append(reads[r], read{markIDs(ms), signupIDs(ss), signupIDs(mine), giftIDs(gs)})
 			}
 			return nil
 		}
@@ -140,6 +174,12 @@ func TestIssue15_TimebankLists_ReadWhileInsertedConcurrently(t *testing.T) {
 				return err
 			}
 			if err := s.InsertSignup(ctx, testSignup(fmt.Sprintf("b%d-%d", w, i), "old03", at)); err != nil {
+				return err
+			}
+			if err := s.InsertGift(ctx, testGift("gift-"+who, "r1", who, at)); err != nil {
+				return err
+			}
+			if err := s.InsertGift(ctx, testGift("gift-x-"+who, "r2", who, at)); err != nil {
 				return err
 			}
 		}
@@ -160,11 +200,12 @@ func TestIssue15_TimebankLists_ReadWhileInsertedConcurrently(t *testing.T) {
 				{"a1's check-ins", r.checkins, oldCheckins, "ci:a1:"},
 				{"a1's sign-ups", r.signups, oldSignups, "a1:"},
 				{"old03's sign-ups", r.mine, []string{"a1:old03:0"}, ""},
+				{"r1's gifts", r.gifts, oldGifts, "gift-"},
 			} {
 				seen := map[string]int{}
 				for _, id := range c.ids {
 					seen[id]++
-					if seen[id] > 1 || !strings.HasPrefix(id, c.prefix) {
+					if seen[id] > 1 || !strings.HasPrefix(id, c.prefix) || strings.HasPrefix(id, "gift-x-") {
 						t.Fatalf("%s, read while writing, shows %s again or of another list: %v", c.what, id, c.ids)
 					}
 				}
@@ -174,12 +215,12 @@ func TestIssue15_TimebankLists_ReadWhileInsertedConcurrently(t *testing.T) {
 					}
 				}
 			}
-			if !slices.IsSorted(r.signups) || !slices.IsSorted(r.mine) {
-				t.Fatalf("sign-ups not by id: %v %v", r.signups, r.mine)
+			if !slices.IsSorted(r.signups) || !slices.IsSorted(r.gifts) || !slices.IsSorted(r.mine) {
+				t.Fatalf("sign-ups or gifts not by id: %v %v %v", r.signups, r.gifts, r.mine)
 			}
 		}
 	}
-	var newCheckins, newSignups, newMine, a2 []string
+	var newCheckins, newSignups, newMine, newGifts, a2 []string
 	for w := range writers {
 		for i := range each {
 			who := fmt.Sprintf("new%d-%d", w, i)
@@ -187,6 +228,7 @@ func TestIssue15_TimebankLists_ReadWhileInsertedConcurrently(t *testing.T) {
 			a2 = append(a2, "ci:a2:"+who)
 			newSignups = append(newSignups, "a1:"+who+":0")
 			newMine = append(newMine, fmt.Sprintf("b%d-%d:old03:0", w, i))
+			newGifts = append(newGifts, "gift-"+who)
 		}
 	}
 	before := s.CommandCounts().Scans
@@ -218,27 +260,42 @@ func TestIssue15_TimebankLists_ReadWhileInsertedConcurrently(t *testing.T) {
 	if err != nil || fmt.Sprint(signupIDs(ss)) != "[a1:old03:0]" {
 		t.Fatalf("old03's sign-up for a1 reads %v, %v", signupIDs(ss), err)
 	}
+	gs, err := s.Gifts(ctx, "r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	onceEach(t, "r1's gifts", giftIDs(gs), slices.Concat(oldGifts, newGifts))
+	gs, err = s.Gifts(ctx, "new0-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	onceEach(t, "new0-0's gifts", giftIDs(gs), []string{"gift-new0-0", "gift-x-new0-0"})
 	if scans := s.CommandCounts().Scans - before; scans != 0 {
 		t.Fatalf("reading the lists sent %d scans; want none", scans)
 	}
 }
 
-// The crash points of a listed check-in and sign-up (lists.go): the
+// The crash points of a listed check-in, sign-up and gift (lists.go): the
 // slots written and the record not (the process died between the two on
 // MongoDB) point at nothing and are skipped; the repeat takes a new slot
 // and is listed once; a repeat that meets the stored record
-// (models.ErrConflict) leaves a slot naming it that readers skip.
+// (models.ErrConflict) leaves a slot naming it that readers skip. A
+// resident's gift to themself is on their list once.
 func TestIssue15_TimebankLists_SlotWithoutItsRecordIsSkippedAndTheRepeatListedOnce(t *testing.T) {
 	t.Parallel()
 	s := listsStore(t)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
 	checkin, signup := testCheckin("a1", "r1", at), testSignup("a1", "r1", at)
+	gift := testGift("g1", "r1", "r2", at)
 	// The crash: slots written, records not.
 	if _, err := s.insertListed(ctx, colTBKeys, []string{checkinList("a1")}, checkin.ID, at, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.insertListed(ctx, colSignups, signupLists("a1", "r1"), signup.ID, at, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.insertListed(ctx, colGifts, giftLists("r1", "r2"), gift.ID, at, nil); err != nil {
 		t.Fatal(err)
 	}
 	read := func() string {
@@ -255,9 +312,17 @@ func TestIssue15_TimebankLists_SlotWithoutItsRecordIsSkippedAndTheRepeatListedOn
 		if err != nil {
 			t.Fatal(err)
 		}
-		return fmt.Sprint(markIDs(ms), signupIDs(ss), signupIDs(mine))
+		given, err := s.Gifts(ctx, "r1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Gifts(ctx, "r2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(markIDs(ms), signupIDs(ss), signupIDs(mine), giftIDs(given), giftIDs(got))
 	}
-	if got := read(); got != "[] [] []" {
+	if got := read(); got != "[] [] [] [] []" {
 		t.Fatalf("slots without their records read %s; want nothing", got)
 	}
 	// The repeats store the records; a second repeat, in another process
@@ -278,14 +343,20 @@ func TestIssue15_TimebankLists_SlotWithoutItsRecordIsSkippedAndTheRepeatListedOn
 		if err := st.InsertSignup(ctx, signup); !errors.Is(err, want) {
 			t.Fatalf("sign-up: %v; want %v", err, want)
 		}
+		if err := st.InsertGift(ctx, gift); !errors.Is(err, want) {
+			t.Fatalf("gift: %v; want %v", err, want)
+		}
 	}
-	want := "[ci:a1:r1] [a1:r1:0] [a1:r1:0]"
+	if err := s.InsertGift(ctx, testGift("g2", "r1", "r1", at)); err != nil {
+		t.Fatal(err)
+	}
+	want := "[ci:a1:r1] [a1:r1:0] [a1:r1:0] [g1 g2] [g1]"
 	if got := read(); got != want {
 		t.Fatalf("after the repeats the lists read %s; want %s", got, want)
 	}
 }
 
-// Check-ins and sign-ups stored before their lists existed (no
+// Check-ins, sign-ups and gifts stored before their lists existed (no
 // slots) are put on them once at the next start, in the order they were
 // stored, and are then read like the others; a second start finds its
 // marks and lists nothing again. Other marks in tb_keys stay off the
@@ -311,12 +382,23 @@ func TestIssue15_TimebankLists_StoredBeforeAreListedOnceAtStart(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+		g := testGift(fmt.Sprint("g", i), "r0", who, at)
+		if err := s.insert(ctx, colGifts, giftDoc{
+			ID:        g.ID,
+			Community: g.CommunityID,
+			From:      g.FromID,
+			To:        g.ToID,
+			Minutes:   int64(g.Minutes),
+			At:        g.At,
+		}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// A check-out names the activity too and is no check-in.
 	if err := s.insert(ctx, colTBKeys, markDoc{ID: "co:a1:r0", Kind: "checkout", Community: "c1", Ref: "a1", At: at}); err != nil {
 		t.Fatal(err)
 	}
-	for _, mark := range []string{"done:checkin-lists", "done:signup-lists"} {
+	for _, mark := range []string{"done:checkin-lists", "done:signup-lists", "done:gift-lists"} {
 		if err := s.deleteByID(ctx, colListHeads, mark); err != nil {
 			t.Fatal(err)
 		}
@@ -346,11 +428,24 @@ func TestIssue15_TimebankLists_StoredBeforeAreListedOnceAtStart(t *testing.T) {
 	if ss, err := s.Signups(ctx, "", "r3"); err != nil || fmt.Sprint(signupIDs(ss)) != "[a1:r3:0]" {
 		t.Fatalf("after the start r3's sign-ups read %v, %v", signupIDs(ss), err)
 	}
+	gs, err := s.Gifts(ctx, "r0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(giftIDs(gs)); got != "[g0 g1 g2 g3 g4]" {
+		t.Fatalf("after the start r0's gifts read %s", got)
+	}
+	if gs, err := s.Gifts(ctx, "r2"); err != nil || fmt.Sprint(giftIDs(gs)) != "[g2]" {
+		t.Fatalf("after the start r2's gifts read %v, %v", giftIDs(gs), err)
+	}
 	// Each was put on its lists once: one slot per list per record.
-	for list, want := range map[string]int64{checkinList("a1"): 5, "tbsa:a1": 5, "tbsr:r3": 1} {
-		col := colSignups
-		if strings.HasPrefix(list, "tbci:") {
+	for list, want := range map[string]int64{checkinList("a1"): 5, "tbsa:a1": 5, "tbsr:r3": 1, giftList("r0"): 5, giftList("r2"): 1} {
+		col := colGifts
+		switch {
+		case strings.HasPrefix(list, "tbci:"):
 			col = colTBKeys
+		case strings.HasPrefix(list, "tbs"):
+			col = colSignups
 		}
 		if head, err := s.listHead(ctx, col, list); err != nil || head != want {
 			t.Fatalf("%s has %d slots (%v); want %d", list, head, err, want)
