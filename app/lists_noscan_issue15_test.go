@@ -37,7 +37,6 @@ var scansToday = map[string]string{
 	// Grows with history, fastest first.
 	"GET /api/v1/jobs": "store.JobRuns finds each job's last runs by job, one scan per scheduled job; " +
 		"job_runs grows by some 3,000 runs a day (four jobs run every one or ten minutes): needs a list of each job's runs",
-	"GET /api/v1/mutual-aid": "store.Aids pages the community's posts by _id after a filter on community: needs a list of a community's posts",
 	"GET /api/v1/filial/visits": "store.FilialPlates and store.FilialBookings find the parent's plates and bookings by parent: " +
 		"needs a list of a parent's bookings",
 	"GET /api/v1/parking/gate-events?day": "store.GateEvents finds the community's gate events by time range: needs a list per day",

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -856,6 +857,8 @@ type aidDoc struct {
 	Note        string    `bson:"note,omitempty"`
 	Steps       int       `bson:"steps"`
 	Hold        int       `bson:"hold"`
+	// Slots put it on its community's list of posts (aidList).
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
 // toAidDoc converts a mutual-aid post to its document.
@@ -908,9 +911,19 @@ func (d aidDoc) model() models.MutualAid {
 	}
 }
 
-// InsertAid adds a; models.ErrConflict if its id exists.
+// aidList is the name of a community's list of mutual-aid posts.
+func aidList(communityID string) string { return "tba:" + communityID }
+
+// InsertAid adds a after its slot on its community's list of posts
+// (aidList), in one ordered insert (lists.go); models.ErrConflict if its
+// id exists (the new slot then names nothing and is skipped).
 func (s *Store) InsertAid(ctx context.Context, a models.MutualAid) error {
-	return s.insert(ctx, colAid, toAidDoc(a))
+	_, err := s.insertListed(ctx, colAid, []string{aidList(a.CommunityID)}, a.ID, a.Created, func(slots []slotRef) any {
+		d := toAidDoc(a)
+		d.Slots = slots
+		return d
+	})
+	return err
 }
 
 // Aid returns the mutual-aid post with id, or models.ErrNotFound.
@@ -923,26 +936,53 @@ func (s *Store) Aid(ctx context.Context, id string) (models.MutualAid, error) {
 }
 
 // SaveAid caches a post's state as of its first a.Steps steps; the steps
-// themselves are marks, and readers follow them from there.
+// themselves are marks, and readers follow them from there. It sets the
+// post's fields and leaves its slots as inserted.
 func (s *Store) SaveAid(ctx context.Context, a models.MutualAid) error {
-	err := s.write(ctx, func() error { _, err := s.c(colAid).ReplaceOne(ctx, byID(a.ID), toAidDoc(a)); return err })
-	return mapErr("save aid", err)
+	raw, err := bson.Marshal(toAidDoc(a))
+	if err != nil {
+		return fmt.Errorf("store: save aid %s: %w", a.ID, err)
+	}
+	var fields bson.D
+	if err := bson.Unmarshal(raw, &fields); err != nil {
+		return fmt.Errorf("store: save aid %s: %w", a.ID, err)
+	}
+	fields = slices.DeleteFunc(fields, func(e bson.E) bool { return e.Key == "_id" })
+	return s.setByID(ctx, colAid, a.ID, fields)
+}
+
+// CommunityAids is one page of a community's mutual-aid posts, the latest
+// posted first, whatever their state: the posts on at most limit slots of
+// its list (aidList) below cursor ("" for the first page), and the next
+// page's cursor ("" at the end); a cursor the list did not give out is
+// models.ErrBadCursor. A page costs its own size, not the collection.
+func (s *Store) CommunityAids(ctx context.Context, communityID, cursor string, limit int) ([]models.MutualAid, string, error) {
+	return listedRead[aidDoc, models.MutualAid]{
+		col:     colAid,
+		list:    aidList(communityID),
+		slotsOf: func(d *aidDoc) []slotRef { return d.Slots },
+		keep:    func(d *aidDoc) bool { return d.Community == communityID },
+		model:   (*aidDoc).model,
+	}.pageAfter(ctx, s, cursor, limit)
 }
 
 // Aids lists a community's posts (every community's when communityID is
 // empty) whose cached state is one of states (all when none), by id after
-// after, at most limit (0: all).
+// after, at most limit (0: all). It scans the collection: it is the
+// jobs' sweep over posts not yet settled; screens read CommunityAids.
 func (s *Store) Aids(ctx context.Context, communityID, after string, limit int, states ...models.AidState) ([]models.MutualAid, error) {
-	filter := bson.D{}
-	if communityID != "" {
-		filter = append(filter, bson.E{Key: "community", Value: communityID})
-	}
+	// A post has a state; the slots of the lists (lists.go) have none.
+	state := bson.D{{Key: "$exists", Value: true}}
 	if len(states) > 0 {
 		ss := make([]string, len(states))
 		for i, st := range states {
 			ss[i] = string(st)
 		}
-		filter = append(filter, bson.E{Key: "state", Value: bson.D{{Key: "$in", Value: ss}}})
+		state = bson.D{{Key: "$in", Value: ss}}
+	}
+	filter := bson.D{{Key: "state", Value: state}}
+	if communityID != "" {
+		filter = append(filter, bson.E{Key: "community", Value: communityID})
 	}
 	return pageModels(ctx, s, colAid, filter, after, limit, aidDoc.model)
 }

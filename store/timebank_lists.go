@@ -12,7 +12,8 @@ import (
 // mark per list kind): each check-in on its activity's list
 // (checkinList), each sign-up on its activity's and its resident's lists
 // (signupLists), each gift on its giver's and its receiver's lists
-// (giftLists), in the order they were stored. Crash points are
+// (giftLists), each mutual-aid post on its community's list (aidList),
+// in the order they were stored. Crash points are
 // listStoredBefore's: a crash part way leaves slots no document names,
 // which readers skip, and the next start lists the rest.
 func (s *Store) listTimebankStoredBefore(ctx context.Context) error {
@@ -42,11 +43,20 @@ func (s *Store) listTimebankStoredBefore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.listStoredBefore(ctx, "gift-lists", colGifts, nil, func(d bson.M) ([]string, time.Time) {
+	err = s.listStoredBefore(ctx, "gift-lists", colGifts, nil, func(d bson.M) ([]string, time.Time) {
 		if str(d, "from") == "" || str(d, "to") == "" {
 			return nil, time.Time{}
 		}
 		return giftLists(str(d, "from"), str(d, "to")), at(d, "at")
+	})
+	if err != nil {
+		return err
+	}
+	return s.listStoredBefore(ctx, "aid-lists", colAid, nil, func(d bson.M) ([]string, time.Time) {
+		if str(d, "community") == "" {
+			return nil, time.Time{}
+		}
+		return []string{aidList(str(d, "community"))}, at(d, "created")
 	})
 }
 

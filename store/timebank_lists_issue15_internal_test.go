@@ -452,3 +452,199 @@ func TestIssue15_TimebankLists_StoredBeforeAreListedOnceAtStart(t *testing.T) {
 		}
 	}
 }
+
+// testAid is an open request id of community, posted at at.
+func testAid(id, community string, at time.Time) models.MutualAid {
+	return models.MutualAid{
+		ID:          id,
+		CommunityID: community,
+		Kind:        models.AidRequest,
+		PosterID:    "r1",
+		RequesterID: "r1",
+		Title:       "帮忙搬家",
+		Minutes:     60,
+		Created:     at.UTC().Truncate(time.Millisecond),
+		State:       models.AidOpen,
+	}
+}
+
+// walkAids reads every page of a community's posts, limit slots a page,
+// and returns the ids in the order read, failing on another community's
+// post or a page over limit.
+func walkAids(ctx context.Context, t *testing.T, s *Store, community string, limit int) []string {
+	t.Helper()
+	var ids []string
+	for _, a := range walkPages(t, func(cursor string) ([]models.MutualAid, string, error) {
+		as, next, err := s.CommunityAids(ctx, community, cursor, limit)
+		if len(as) > limit {
+			t.Fatalf("a page of %d holds %d posts", limit, len(as))
+		}
+		return as, next, err
+	}) {
+		if a.CommunityID != community {
+			t.Fatalf("%s's posts show %s of %s", community, a.ID, a.CommunityID)
+		}
+		ids = append(ids, a.ID)
+	}
+	return ids
+}
+
+// Issue 15 (a community's mutual-aid posts are a list of its own): paging
+// the posts by cursor while posts are added in this and another community
+// and the old ones change state (SaveAid) shows every post there when
+// paging began exactly once, latest posted first; a post whose state was
+// saved keeps its place; afterwards every page size reads them all once,
+// with no scan, and a cursor the list did not give out is
+// models.ErrBadCursor.
+func TestIssue15_AidLists_PagesWalkEveryPostOnceWhilePostedAndSaved(t *testing.T) {
+	t.Parallel()
+	s := listsStore(t)
+	ctx := context.Background()
+	base := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
+	var old []string // latest first
+	for i := range 30 {
+		a := testAid(fmt.Sprintf("old%02d", i), "c1", base.Add(time.Duration(i)*time.Second))
+		if err := s.InsertAid(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		old = append([]string{a.ID}, old...)
+	}
+	const writers, readers, each = 3, 2, 10
+	walks := make([][]string, readers)
+	atonce.Run(writers+readers, func(w int) {
+		if w >= writers {
+			// walkAids, without failing from this goroutine.
+			for cursor, pages := "", 0; pages < 1000; pages++ {
+				as, next, err := s.CommunityAids(ctx, "c1", cursor, 4+w)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, a := range as {
+					walks[w-writers] = append(walks[w-writers], a.ID)
+				}
+				if next == "" {
+					return
+				}
+				cursor = next
+			}
+			t.Error("the pages never end")
+			return
+		}
+		for i := range each {
+			at := base.Add(time.Hour)
+			if err := s.InsertAid(ctx, testAid(fmt.Sprintf("new%d-%d", w, i), "c1", at)); err != nil {
+				t.Error(err)
+			}
+			if err := s.InsertAid(ctx, testAid(fmt.Sprintf("other%d-%d", w, i), "c2", at)); err != nil {
+				t.Error(err)
+			}
+			// An old post taken up: its cached state saved over it.
+			taken := testAid(fmt.Sprintf("old%02d", w*each+i), "c1", base.Add(time.Duration(w*each+i)*time.Second))
+			taken.State, taken.HelperID, taken.Steps, taken.AcceptedAt = models.AidAccepted, "r2", 1, at
+			if err := s.SaveAid(ctx, taken); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if t.Failed() {
+		t.FailNow()
+	}
+	for r, walk := range walks {
+		seen := map[string]int{}
+		for _, id := range walk {
+			if seen[id]++; seen[id] > 1 || strings.HasPrefix(id, "other") {
+				t.Fatalf("walk %d shows %s again or of c2: %v", r, id, walk)
+			}
+		}
+		var olds []string
+		for _, id := range walk {
+			if strings.HasPrefix(id, "old") {
+				olds = append(olds, id)
+			}
+		}
+		if !slices.Equal(olds, old) {
+			t.Fatalf("walk %d reads the old posts %v; want each once, latest first: %v", r, olds, old)
+		}
+	}
+	var fresh []string
+	for w := range writers {
+		for i := range each {
+			fresh = append(fresh, fmt.Sprintf("new%d-%d", w, i))
+		}
+	}
+	before := s.CommandCounts().Scans
+	for _, limit := range []int{1, 3, 7, 60, 100} {
+		got := walkAids(ctx, t, s, "c1", limit)
+		onceEach(t, fmt.Sprint("c1's posts in pages of ", limit), got, slices.Concat(fresh, old))
+		if !slices.Equal(got[len(fresh):], old) {
+			t.Fatalf("pages of %d end %v; want the old posts last, latest first", limit, got[len(fresh):])
+		}
+	}
+	if got := walkAids(ctx, t, s, "c2", 4); len(got) != writers*each {
+		t.Fatalf("c2's posts read %d; want %d", len(got), writers*each)
+	}
+	if scans := s.CommandCounts().Scans - before; scans != 0 {
+		t.Fatalf("paging the posts sent %d scans; want none", scans)
+	}
+	a, err := s.Aid(ctx, "old05")
+	if err != nil || a.State != models.AidAccepted || a.HelperID != "r2" {
+		t.Fatalf("a saved post reads %+v, %v", a, err)
+	}
+	for _, cursor := range []string{"x", "1", "0", "999", "old05"} {
+		if _, _, err := s.CommunityAids(ctx, "c1", cursor, 5); !errors.Is(err, models.ErrBadCursor) {
+			t.Errorf("cursor %q: %v; want ErrBadCursor", cursor, err)
+		}
+	}
+	// The jobs' sweep by state sees the posts, never a slot.
+	open, err := s.Aids(ctx, "", "", 0, models.AidOpen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 30+2*writers*each-writers*each {
+		t.Fatalf("the sweep finds %d open posts; want %d", len(open), 30+writers*each)
+	}
+	all, err := s.Aids(ctx, "", "", 0)
+	if err != nil || len(all) != 30+2*writers*each {
+		t.Fatalf("the sweep finds %d posts (%v); want %d", len(all), err, 30+2*writers*each)
+	}
+}
+
+// Mutual-aid posts stored before their lists existed are put on their
+// community's list once at the next start, in the order they were posted,
+// and a post saved afterwards keeps its place.
+func TestIssue15_AidLists_StoredBeforeAreListedOnceAtStart(t *testing.T) {
+	t.Parallel()
+	s := listsStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		if err := s.insert(ctx, colAid, toAidDoc(testAid(fmt.Sprint("a", i), "c1", at.Add(time.Duration(i)*time.Minute)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.deleteByID(ctx, colListHeads, "done:aid-lists"); err != nil {
+		t.Fatal(err)
+	}
+	if got := walkAids(ctx, t, s, "c1", 10); len(got) != 0 {
+		t.Fatalf("before the start: %v", got)
+	}
+	for range 2 { // the second start finds its mark
+		if err := s.EnsureSchema(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	saved := testAid("a2", "c1", at.Add(2*time.Minute))
+	saved.State = models.AidCancelled
+	if err := s.SaveAid(ctx, saved); err != nil {
+		t.Fatal(err)
+	}
+	for _, limit := range []int{1, 2, 10} {
+		if got := fmt.Sprint(walkAids(ctx, t, s, "c1", limit)); got != "[a4 a3 a2 a1 a0]" {
+			t.Fatalf("after the start pages of %d read %s; want [a4 a3 a2 a1 a0]", limit, got)
+		}
+	}
+	if head, err := s.listHead(ctx, colAid, aidList("c1")); err != nil || head != 5 {
+		t.Fatalf("c1's list has %d slots (%v); want 5", head, err)
+	}
+}
