@@ -42,9 +42,6 @@ var scansToday = map[string]string{
 	"GET /api/v1/parking/gate-events?day": "store.GateEvents finds the community's gate events by time range: needs a list per day",
 	"GET /api/v1/partner/credits": "store.Redemptions finds the partner's held redemptions by partner and state: " +
 		"needs a list of a partner's held credits",
-	"GET /api/v1/duties":       "store.Duties finds duties by community, term and month: needs a list of a month's duties",
-	"GET /api/v1/duties?month": "store.Duties finds duties by community, term and month: needs a list of a month's duties",
-	"GET /api/v1/head-terms":   "store.HeadTerms finds the community's head terms by community: needs a list of a community's terms",
 	// Grow with the directory or the catalogue, not with history.
 	"GET /api/v1/residents":  "store.Residents pages by _id after a filter on community (the console's directory): needs a list of a community's residents",
 	"GET /api/v1/households": "store.Households pages by _id after a filter on community: needs a list of a community's households",

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -936,19 +935,10 @@ func (s *Store) Aid(ctx context.Context, id string) (models.MutualAid, error) {
 }
 
 // SaveAid caches a post's state as of its first a.Steps steps; the steps
-// themselves are marks, and readers follow them from there. It sets the
-// post's fields and leaves its slots as inserted.
+// themselves are marks, and readers follow them from there. It saves the
+// post's fields and leaves its slots as inserted (setFieldsByID).
 func (s *Store) SaveAid(ctx context.Context, a models.MutualAid) error {
-	raw, err := bson.Marshal(toAidDoc(a))
-	if err != nil {
-		return fmt.Errorf("store: save aid %s: %w", a.ID, err)
-	}
-	var fields bson.D
-	if err := bson.Unmarshal(raw, &fields); err != nil {
-		return fmt.Errorf("store: save aid %s: %w", a.ID, err)
-	}
-	fields = slices.DeleteFunc(fields, func(e bson.E) bool { return e.Key == "_id" })
-	return s.setByID(ctx, colAid, a.ID, fields)
+	return s.setFieldsByID(ctx, colAid, a.ID, toAidDoc(a))
 }
 
 // CommunityAids is one page of a community's mutual-aid posts, the latest

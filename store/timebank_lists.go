@@ -62,11 +62,14 @@ func (s *Store) listTimebankStoredBefore(ctx context.Context) error {
 
 // listStoredBeforeAtStart runs every start-up backfill of lists
 // (EnsureSchema): listEverythingStoredBefore's, then the time bank's
-// (listTimebankStoredBefore). Each is a look-up of its own done: mark once
-// it has run.
+// (listTimebankStoredBefore) and the heads' (listHeadsStoredBefore). Each
+// is a look-up of its own done: mark once it has run.
 func (s *Store) listStoredBeforeAtStart(ctx context.Context) error {
 	if err := s.listEverythingStoredBefore(ctx); err != nil {
 		return err
 	}
-	return s.listTimebankStoredBefore(ctx)
+	if err := s.listTimebankStoredBefore(ctx); err != nil {
+		return err
+	}
+	return s.listHeadsStoredBefore(ctx)
 }
