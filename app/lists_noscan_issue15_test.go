@@ -49,8 +49,6 @@ var scansToday = map[string]string{
 	"GET /api/v1/partners":   "store.Partners pages by _id after a filter on community: needs a list of a community's partners",
 	"GET /api/v1/reports/liability?month": "the figures are the summary's, but the partners of the month's lines come from " +
 		"store.Partners (a filter on community): needs the list of a community's partners",
-	"GET /api/v1/me/rewards":  "store.Rewards finds the community's rewards by community: needs a list of a community's rewards",
-	"GET /api/v1/rewards?all": "store.Rewards finds the community's rewards by community: needs a list of a community's rewards",
 }
 
 // listName names l in scansToday: its route and the names of the

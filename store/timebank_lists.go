@@ -62,8 +62,9 @@ func (s *Store) listTimebankStoredBefore(ctx context.Context) error {
 
 // listStoredBeforeAtStart runs every start-up backfill of lists
 // (EnsureSchema): listEverythingStoredBefore's, then the time bank's
-// (listTimebankStoredBefore) and the heads' (listHeadsStoredBefore). Each
-// is a look-up of its own done: mark once it has run.
+// (listTimebankStoredBefore), the heads' (listHeadsStoredBefore) and the
+// catalogues' (listRewardsStoredBefore). Each is a look-up of its own
+// done: mark once it has run.
 func (s *Store) listStoredBeforeAtStart(ctx context.Context) error {
 	if err := s.listEverythingStoredBefore(ctx); err != nil {
 		return err
@@ -71,5 +72,8 @@ func (s *Store) listStoredBeforeAtStart(ctx context.Context) error {
 	if err := s.listTimebankStoredBefore(ctx); err != nil {
 		return err
 	}
-	return s.listHeadsStoredBefore(ctx)
+	if err := s.listHeadsStoredBefore(ctx); err != nil {
+		return err
+	}
+	return s.listRewardsStoredBefore(ctx)
 }
