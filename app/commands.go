@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/linli-community/linli/jobs"
+	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 )
 
@@ -27,14 +29,20 @@ func seedCommand(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Wr
 }
 
 // auditCommand prints the audit report as JSON and exits 1 if it found any
-// seq gap, balance mismatch or negative balance.
-func auditCommand(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
+// seq gap, balance mismatch or negative balance. Every
+// LINLI_AUDIT_PROGRESS_EVERY entries it says on stderr how far it got.
+func auditCommand(ctx context.Context, cfg Config, log *slog.Logger, stdout, stderr io.Writer) error {
 	sys, err := open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer sys.close()
-	r, err := sys.ledger.Audit(ctx)
+	clock := cfg.clock()
+	began := clock()
+	r, err := sys.ledger.AuditTelling(ctx, cfg.AuditProgressEvery, func(r ledger.AuditReport) {
+		fmt.Fprintf(stderr, "audit: %d entries of %d accounts checked, %d problems so far (%s)\n",
+			r.Entries, r.Accounts, len(r.Problems), clock().Sub(began).Round(time.Second))
+	})
 	if err != nil {
 		return err
 	}

@@ -74,6 +74,9 @@ type Config struct {
 	PrivacyNoticeFile    string `env:"LINLI_PRIVACY_NOTICE_FILE"`
 	ConsentGate          bool   `env:"LINLI_CONSENT_GATE" envDefault:"true"`
 	LogLevel             string `env:"LINLI_LOG_LEVEL" envDefault:"info"`
+	// AuditProgressEvery is how many entries `linli audit` checks between
+	// the lines it writes to stderr saying how far it got (0: none).
+	AuditProgressEvery int `env:"LINLI_AUDIT_PROGRESS_EVERY" envDefault:"100000"`
 	// CPUProfile, when set, is a file the serve command writes a CPU
 	// profile of its whole run to (for `go tool pprof`; benchmarks).
 	CPUProfile string `env:"LINLI_CPU_PROFILE"`

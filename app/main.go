@@ -71,7 +71,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	case "seed":
 		return seedCommand(ctx, cfg, log, stdout)
 	case "audit":
-		return auditCommand(ctx, cfg, log, stdout)
+		return auditCommand(ctx, cfg, log, stdout, stderr)
 	case "jobs":
 		return jobsCommand(ctx, cfg, log, args, stdout, stderr)
 	case "rotate-keys":

@@ -138,12 +138,17 @@ func TestServeSeedAuditAndShutdown(t *testing.T) {
 		t.Fatalf("in-flight login: %d", code)
 	}
 
-	var report bytes.Buffer
-	if err := run(context.Background(), []string{"audit"}, env, &report, &report); err != nil {
+	var report, progress bytes.Buffer
+	if err := run(context.Background(), []string{"audit"}, append(env, "LINLI_AUDIT_PROGRESS_EVERY=5"), &report, &progress); err != nil {
 		t.Fatalf("audit of the demo: %v\n%s", err, report.String())
 	}
 	if !strings.Contains(report.String(), `"problems": []`) {
 		t.Fatalf("audit report: %s", report.String())
+	}
+	// It says how far it got while it runs, on stderr (the demo has more
+	// than five entries).
+	if !strings.Contains(progress.String(), "audit: 5 entries of ") {
+		t.Fatalf("the audit told no progress every 5 entries: %q", progress.String())
 	}
 	// A second seed leaves the data alone.
 	var again bytes.Buffer

@@ -28,6 +28,13 @@ func (r AuditReport) OK() bool { return len(r.Problems) == 0 }
 // balance that does not equal the sum of its entries, debit below its floor
 // and operation that landed twice.
 func (l *Ledger) Audit(ctx context.Context) (AuditReport, error) {
+	return l.AuditTelling(ctx, 0, nil)
+}
+
+// AuditTelling is Audit that tells progress how far it got, with the
+// report so far, after every every entries (never when every is 0 or
+// progress is nil), so a long audit can say where it is while it runs.
+func (l *Ledger) AuditTelling(ctx context.Context, every int, progress func(AuditReport)) (AuditReport, error) {
 	var (
 		r       = AuditReport{Problems: []Problem{}}
 		current models.Account
@@ -62,6 +69,9 @@ func (l *Ledger) Audit(ctx context.Context) (AuditReport, error) {
 				r.Problems = append(r.Problems, Problem{acct, e.Seq, "operation posted twice: " + e.OpID})
 			}
 			ops[e.OpID] = true
+		}
+		if every > 0 && progress != nil && r.Entries%every == 0 {
+			progress(r)
 		}
 		return nil
 	})

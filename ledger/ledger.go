@@ -45,6 +45,10 @@ type Ledger struct {
 	// seq" must be asked of the store every time.
 	recent *lru.Cache[string, models.Entry]
 
+	// outcomes holds, by op id, the entries Outcome found: an op's entry,
+	// once written, is its outcome for ever.
+	outcomes *lru.Cache[string, models.Entry]
+
 	// flight joins concurrent repeats of one posting in this process into
 	// one execution; repeats on other replicas meet at the op record.
 	flight singleflight.Group
@@ -53,12 +57,14 @@ type Ledger struct {
 // New returns a ledger over s; now is the clock.
 func New(s Store, now func() time.Time) *Ledger {
 	recent, _ := lru.New[string, models.Entry](recentEntries) // fails only for a size below 1
+	outcomes, _ := lru.New[string, models.Entry](recentEntries)
 	return &Ledger{
-		store:  s,
-		now:    now,
-		obs:    noObserver{},
-		heads:  map[models.Account]models.Balance{},
-		recent: recent,
+		store:    s,
+		now:      now,
+		obs:      noObserver{},
+		heads:    map[models.Account]models.Balance{},
+		recent:   recent,
+		outcomes: outcomes,
 	}
 }
 
@@ -376,8 +382,21 @@ func (l *Ledger) ReverseFor(ctx context.Context, acct models.Account, seq int64,
 
 // Outcome is the entry posting opID wrote. It reads and writes nothing
 // else: models.ErrNotFound while there is no such op or its entry is not
-// (or not yet) written, and the refusal when the posting was refused.
+// (or not yet) written, and the refusal when the posting was refused. An
+// entry found is remembered (outcomes), so asking again costs no read.
 func (l *Ledger) Outcome(ctx context.Context, opID string) (models.Entry, error) {
+	if e, ok := l.outcomes.Get(opID); ok {
+		return e, nil
+	}
+	e, err := l.outcome(ctx, opID)
+	if err == nil {
+		l.outcomes.Add(opID, e)
+	}
+	return e, err
+}
+
+// outcome is Outcome read from the store.
+func (l *Ledger) outcome(ctx context.Context, opID string) (models.Entry, error) {
 	op, err := l.store.Op(ctx, opID)
 	if err != nil {
 		return models.Entry{}, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -642,5 +643,28 @@ func TestHistoryPagesComeFromTheCacheButStayCurrent(t *testing.T) {
 	mustPost(t, l, acct, 1, "p32")
 	if now := page(); now[0] != 32 || now[1] != 31 || now[19] != 13 {
 		t.Fatalf("page after two more postings %v", now)
+	}
+}
+
+// Issue 15 (`linli audit` says how far it got): AuditTelling tells its
+// progress after every n entries with the counts so far, and ends with the
+// same report as Audit.
+func TestAuditTellsHowFarItGot(t *testing.T) {
+	t.Parallel()
+	l, _ := newLedger(t)
+	for i := range 7 {
+		mustPost(t, l, models.AccountOf(fmt.Sprintf("far%d", i%3), models.AssetPoints), 5, fmt.Sprintf("far-op-%d", i))
+	}
+	var told []int
+	r, err := l.AuditTelling(context.Background(), 3, func(so ledger.AuditReport) { told = append(told, so.Entries) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(told, []int{3, 6}) {
+		t.Fatalf("progress told at %v entries; want [3 6]", told)
+	}
+	whole := mustAuditOK(t, l)
+	if r.Entries != 7 || r.Accounts != 3 || r.Entries != whole.Entries || r.Accounts != whole.Accounts || !r.OK() {
+		t.Fatalf("the telling audit reports %+v; Audit reports %+v; want 7 entries of 3 accounts", r, whole)
 	}
 }

@@ -222,14 +222,14 @@ func bayKey(b models.FilialBooking) once.CounterKey { return once.VisitorBays(b.
 // bookingRound is booking id's current round and whether it is cancelled.
 func (s *Service) bookingRound(ctx context.Context, id string) (int, bool, error) {
 	for n := 1; ; n++ {
-		_, err := s.store.RedemptionMark(ctx, once.VisitCancel(id, n))
+		_, err := s.mark(ctx, once.VisitCancel(id, n))
 		if errors.Is(err, models.ErrNotFound) {
 			return n, false, nil
 		}
 		if err != nil {
 			return 0, false, err
 		}
-		_, err = s.store.RedemptionMark(ctx, once.VisitRebook(id, n+1))
+		_, err = s.mark(ctx, once.VisitRebook(id, n+1))
 		if errors.Is(err, models.ErrNotFound) {
 			return n, true, nil
 		}

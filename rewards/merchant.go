@@ -222,7 +222,7 @@ func (s *Service) claimToken(ctx context.Context, p models.Principal, tokenID st
 				return "", mark, false, fmt.Errorf("scan: %w", err)
 			}
 		}
-		prior, err := s.store.RedemptionMark(ctx, mark.ID)
+		prior, err := s.mark(ctx, mark.ID)
 		if errors.Is(err, models.ErrNotFound) && refusal != nil {
 			return "", mark, false, refusal
 		}
@@ -248,7 +248,7 @@ func (s *Service) claimToken(ctx context.Context, p models.Principal, tokenID st
 // crash kept the refusal from being recorded (recorded now, with its units
 // given back, so the code is not blocked until it expires).
 func (s *Service) attemptRefused(ctx context.Context, id string) (bool, error) {
-	_, err := s.store.RedemptionMark(ctx, once.RedemptionRefused(id))
+	_, err := s.mark(ctx, once.RedemptionRefused(id))
 	if err == nil || !errors.Is(err, models.ErrNotFound) {
 		return err == nil, err
 	}

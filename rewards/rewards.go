@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/linli-community/linli/cache"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
@@ -120,7 +121,19 @@ type Service struct {
 	// catalogue is the rewards this replica read or wrote lately, so
 	// redeem and scan need no read of their reward.
 	catalogue *cache.Cache[string, models.Reward]
+
+	// marks are the redemption marks this replica found. A mark is
+	// inserted once and never changed, so a remembered one is always
+	// right; only "there is no such mark" is asked of the store every
+	// time. Listing redemptions whose saved status the hot paths left
+	// behind follows their marks on every read; remembered, a mark costs
+	// one lookup per replica.
+	marks *lru.Cache[string, models.RedemptionMark]
 }
+
+// rememberedMarks bounds the marks remembered: a few MiB, more than the
+// redemptions the screens of a busy day list.
+const rememberedMarks = 20_000
 
 // catalogueTTL is how long a reward read is trusted. A reward changed on
 // another replica is redeemed on its old terms for at most this long, as a
@@ -149,6 +162,7 @@ func New(d Deps) *Service {
 		catalogue: cache.New[string, models.Reward](catalogueTTL, catalogueSize, d.Now),
 		notify:    d.Notify,
 	}
+	svc.marks, _ = lru.New[string, models.RedemptionMark](rememberedMarks) // fails only for a size below 1
 	svc.counter = once.NewCounter(d.Store, svc.stamp)
 	return svc
 }
@@ -176,6 +190,19 @@ func (s *Service) rewardByID(ctx context.Context, id string) (models.Reward, err
 		s.catalogue.Put(id, r)
 	}
 	return r, err
+}
+
+// mark is redemption mark id, remembered or from the store
+// (models.ErrNotFound while there is none).
+func (s *Service) mark(ctx context.Context, id string) (models.RedemptionMark, error) {
+	if m, ok := s.marks.Get(id); ok {
+		return m, nil
+	}
+	m, err := s.store.RedemptionMark(ctx, id)
+	if err == nil {
+		s.marks.Add(id, m)
+	}
+	return m, err
 }
 
 // stamp returns the service's time now in UTC, to the millisecond the store keeps.
@@ -756,7 +783,7 @@ func (s *Service) follow(ctx context.Context, redemption models.Redemption, appl
 			redemption.Status = models.RedemptionHeld
 		case models.RedemptionHeld:
 			var m models.RedemptionMark
-			m, err = s.store.RedemptionMark(ctx, finalMark(redemption))
+			m, err = s.mark(ctx, finalMark(redemption))
 			if errors.Is(err, models.ErrNotFound) {
 				return redemption, nil
 			}
@@ -772,7 +799,7 @@ func (s *Service) follow(ctx context.Context, redemption models.Redemption, appl
 				err = fmt.Errorf("redemption %s: mark %s has outcome %q", redemption.ID, m.ID, m.Outcome)
 			}
 		case models.RedemptionFulfilled:
-			vm, err := s.store.RedemptionMark(ctx, once.RedemptionVoid(redemption.ID, redemption.Generation))
+			vm, err := s.mark(ctx, once.RedemptionVoid(redemption.ID, redemption.Generation))
 			if err == nil {
 				if redemption, err = s.voided(ctx, redemption, vm, apply); err != nil {
 					return redemption, err
@@ -782,7 +809,7 @@ func (s *Service) follow(ctx context.Context, redemption models.Redemption, appl
 			if !errors.Is(err, models.ErrNotFound) {
 				return redemption, err
 			}
-			rm, err := s.store.RedemptionMark(ctx, once.RedemptionRefund(redemption.ID))
+			rm, err := s.mark(ctx, once.RedemptionRefund(redemption.ID))
 			if errors.Is(err, models.ErrNotFound) {
 				return redemption, nil
 			}
@@ -805,7 +832,7 @@ func (s *Service) follow(ctx context.Context, redemption models.Redemption, appl
 // is written and every unit given back, since a hold is posted only once
 // all were taken); else still being opened.
 func (s *Service) followRefusal(ctx context.Context, redemption models.Redemption, holdCode models.Code, apply bool) (models.Redemption, error) {
-	m, err := s.store.RedemptionMark(ctx, once.RedemptionRefused(redemption.ID))
+	m, err := s.mark(ctx, once.RedemptionRefused(redemption.ID))
 	switch {
 	case err == nil:
 		return s.refused(ctx, redemption, m, apply)
@@ -1326,7 +1353,7 @@ func (s *Service) earlierStep(ctx context.Context, redemption models.Redemption,
 		return 0, models.RedemptionMark{}, nil
 	}
 	for g := redemption.Generation - 1; g >= 1; g-- {
-		m, err := s.store.RedemptionMark(ctx, key(redemption.ID, g))
+		m, err := s.mark(ctx, key(redemption.ID, g))
 		if errors.Is(err, models.ErrNotFound) {
 			continue
 		}
@@ -1358,7 +1385,7 @@ func (s *Service) asOfGeneration(ctx context.Context, redemption models.Redempti
 	// the void that began it (voided).
 	from := redemption.Created
 	if g > 1 {
-		vm, err := s.store.RedemptionMark(ctx, once.RedemptionVoid(redemption.ID, g-1))
+		vm, err := s.mark(ctx, once.RedemptionVoid(redemption.ID, g-1))
 		if err != nil {
 			return redemption, fmt.Errorf("generation %d: %w", g, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -431,6 +432,10 @@ func (s *Store) pageSlots(ctx context.Context, col, list string, before int64, l
 }
 
 // pageSlotsAt is pageSlots that also returns when each slot was stored.
+// The slots of a full block (slotBlock) are read as the block, one lookup
+// for sixteen; the others (the slots above the last full block) one by one.
+// The search lists (colDirLists) have no blocks: an erasure changes their
+// slots (search.go), and a block would keep what they said.
 func (s *Store) pageSlotsAt(ctx context.Context, col, list string, before int64, limit int) ([]slotRef, []string, []time.Time, int64, error) {
 	head, err := s.listHead(ctx, col, list)
 	if err != nil {
@@ -450,17 +455,43 @@ func (s *Store) pageSlotsAt(ctx context.Context, col, list string, before int64,
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i := range slots {
-		n := before - 1 - int64(i)
-		slots[i] = slotRef{List: list, N: n}
+		slots[i] = slotRef{List: list, N: before - 1 - int64(i)}
+	}
+	for i := 0; i < len(slots); {
+		n := slots[i].N
+		k := blockOf(n)
+		if col != colDirLists && blockFull(k, head) {
+			// slots[i:j] are the page's slots of block k, newest first.
+			j := i
+			for j < len(slots) && blockOf(slots[j].N) == k {
+				j++
+			}
+			from, to := i, j // i moves on below; the closure keeps these
+			g.Go(func() error {
+				b, err := s.slotBlockAt(gctx, col, list, k)
+				if err != nil {
+					return err
+				}
+				for x := from; x < to; x++ {
+					at := slots[x].N - blockFirst(k)
+					refs[x], ats[x] = b.Refs[at], b.Ats[at].UTC()
+				}
+				return nil
+			})
+			i = j
+			continue
+		}
+		x := i // i moves on below; the closure keeps x
 		g.Go(func() error {
 			var d listSlotDoc
 			err := s.findByID(gctx, col, slotID(list, n), &d)
 			if errors.Is(err, models.ErrNotFound) {
 				return nil // not possible below the head; read as empty
 			}
-			refs[i], ats[i] = d.Ref, d.At.UTC()
+			refs[x], ats[x] = d.Ref, d.At.UTC()
 			return err
 		})
+		i++
 	}
 	if err := g.Wait(); err != nil {
 		return nil, nil, nil, 0, err
@@ -470,6 +501,122 @@ func (s *Store) pageSlotsAt(ctx context.Context, col, list string, before int64,
 		next = 0
 	}
 	return slots, refs, ats, next, nil
+}
+
+// slotsUp reads slots low..high of list in col, oldest first, as
+// pageSlotsAt reads them (full blocks as one lookup each): each slot, the
+// ref it holds and when it was taken ("" and zero for a slot not found).
+func (s *Store) slotsUp(ctx context.Context, col, list string, low, high int64) ([]slotRef, []string, []time.Time, error) {
+	slots, refs, ats, _, err := s.pageSlotsAt(ctx, col, list, high+1, int(high-low+1))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	slices.Reverse(slots)
+	slices.Reverse(refs)
+	slices.Reverse(ats)
+	return slots, refs, ats, nil
+}
+
+// slotBlock is how many consecutive slots of a list one block holds.
+const slotBlock = 16
+
+// listBlockDoc is block k of a list: what its slots k*slotBlock+1 …
+// (k+1)*slotBlock say (the record each points at, and when it was taken),
+// stored as `ix:L:b<k>` beside them once all of them exist, so a reader
+// looks up one document for sixteen slots. Slots are never changed or
+// removed, so a block says what its slots say for ever, whoever wrote it:
+// the first reader that finds a full block missing reads its slots and
+// inserts it (insert-once; another reader's insert of the same block is
+// the same document). A crash before the insert leaves no block, and the
+// next reader inserts it.
+type listBlockDoc struct {
+	ID   string      `bson:"_id"`
+	Refs []string    `bson:"refs"`
+	Ats  []time.Time `bson:"ats"`
+}
+
+// blockID is the _id of block k of list (a slot's prefix, so scans of the
+// collection skip it as they skip slots).
+func blockID(list string, k int64) string {
+	return slotPrefix + list + ":b" + strconv.FormatInt(k, 10)
+}
+
+// blockOf is the block that slot n (from 1) is in.
+func blockOf(n int64) int64 { return (n - 1) / slotBlock }
+
+// blockFirst is the first slot of block k.
+func blockFirst(k int64) int64 { return k*slotBlock + 1 }
+
+// blockFull reports whether every slot of block k exists in a list whose
+// head is head: slots are dense up to the head.
+func blockFull(k, head int64) bool { return blockFirst(k)+slotBlock-1 <= head }
+
+// slotBlockAt returns full block k of list in col: the stored block, or,
+// the first time, its slots read one by one and stored as the block.
+// Readers of one missing block in this process share one build, which
+// runs to its end (within blockBuildTimeout) even if the request that
+// started it ends first (sixteen lookups and an insert), so readers under
+// load do not each pay for a block that none of them gets to store.
+func (s *Store) slotBlockAt(ctx context.Context, col, list string, k int64) (listBlockDoc, error) {
+	var b listBlockDoc
+	err := s.findByID(ctx, col, blockID(list, k), &b)
+	if err == nil && len(b.Refs) == slotBlock && len(b.Ats) == slotBlock {
+		return b, nil
+	}
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return b, err
+	}
+	id := col + "\x00" + blockID(list, k)
+	ch := s.blockBuilds.DoChan(id, func() (any, error) {
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), blockBuildTimeout)
+		defer cancel()
+		return s.buildBlock(bctx, col, list, k)
+	})
+	select {
+	case <-ctx.Done():
+		return b, ctx.Err()
+	case r := <-ch:
+		b, _ = r.Val.(listBlockDoc)
+		return b, r.Err
+	}
+}
+
+// blockBuildTimeout bounds a block's build, which outlives its request.
+const blockBuildTimeout = 30 * time.Second
+
+// buildBlock reads full block k's slots one by one and stores them as the
+// block; a block that could not be stored is still returned.
+func (s *Store) buildBlock(ctx context.Context, col, list string, k int64) (listBlockDoc, error) {
+	b := listBlockDoc{
+		ID:   blockID(list, k),
+		Refs: make([]string, slotBlock),
+		Ats:  make([]time.Time, slotBlock),
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	var missing atomic.Bool
+	for x := range slotBlock {
+		g.Go(func() error {
+			var d listSlotDoc
+			err := s.findByID(gctx, col, slotID(list, blockFirst(k)+int64(x)), &d)
+			if errors.Is(err, models.ErrNotFound) {
+				missing.Store(true)
+				return nil
+			}
+			b.Refs[x], b.Ats[x] = d.Ref, d.At.UTC()
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return b, err
+	}
+	if missing.Load() {
+		return b, nil // not full after all: read as it is, stored by no one
+	}
+	// A block not stored (a failure is counted by insert) costs a later
+	// reader its sixteen lookups again, nothing else: not the caller's.
+	_ = s.insert(ctx, col, b)
+	return b, nil
 }
 
 // named reports whether a record's stored slots include sl: a slot the

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -175,13 +174,10 @@ func (s *Store) eachListedEvent(ctx context.Context, list string, fn func(models
 		return err
 	}
 	for low := int64(1); low <= head; low += monthPage {
-		before := min(head+1, low+monthPage)
-		slots, refs, _, err := s.pageSlots(ctx, colSettlementEvents, list, before, int(before-low))
+		slots, refs, _, err := s.slotsUp(ctx, colSettlementEvents, list, low, min(head, low+monthPage-1))
 		if err != nil {
 			return err
 		}
-		slices.Reverse(slots)
-		slices.Reverse(refs)
 		docs, err := listedDocs(ctx, s, colSettlementEvents, slots, refs,
 			func(d *settlementEventDoc) []slotRef { return d.Slots },
 			func(*settlementEventDoc) bool { return true })

@@ -135,24 +135,20 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 	open := false // a slot not yet decided was met: the decided run ends
 	for low := from.Through + 1; low <= head; low += monthPage {
 		high := min(head, low+monthPage-1)
-		slots := make([]listSlotDoc, high-low+1)
-		found := make([]bool, len(slots))
-		events := make([]*settlementEventDoc, len(slots))
+		_, refs, ats, err := s.slotsUp(ctx, colSettlementEvents, list, low, high)
+		if err != nil {
+			return from, c, err
+		}
+		events := make([]*settlementEventDoc, len(refs))
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(8)
-		for i := range slots {
-			n := low + int64(i)
+		for i, ref := range refs {
+			if ref == "" {
+				continue // no slot: not possible below the head
+			}
 			g.Go(func() error {
-				err := s.findByID(gctx, colSettlementEvents, slotID(list, n), &slots[i])
-				if errors.Is(err, models.ErrNotFound) {
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				found[i] = true
 				var d settlementEventDoc
-				err = s.findByID(gctx, colSettlementEvents, slots[i].Ref, &d)
+				err := s.findByID(gctx, colSettlementEvents, ref, &d)
 				if errors.Is(err, models.ErrNotFound) {
 					return nil
 				}
@@ -173,7 +169,7 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 			case d != nil && len(d.Slots) > 0:
 				// A repeat's or a race's leftover: the event counts on the
 				// slot it names.
-			case found[i] && !now.IsZero() && !slots[i].At.After(now.Add(-slotSettles)):
+			case refs[i] != "" && !now.IsZero() && !ats[i].After(now.Add(-slotSettles)):
 				// Dead: its event never came.
 			default:
 				open = true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/singleflight"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,9 @@ type Store struct {
 	dirSlots slotCache     // the search lists' slots read (search.go)
 	zones    sync.Map      // community id → *time.Location (settlement_months.go); zones never change
 	turns    listTurns     // one appender per list at a time in this process (lists.go)
+	// blockBuilds joins this process's readers of one missing list block
+	// into one build (lists.go).
+	blockBuilds singleflight.Group
 	// onError is told about every store error that is not a not-found or
 	// a duplicate key (those are answers, not failures), for metrics.
 	onError func(op string)

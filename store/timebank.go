@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -591,21 +592,23 @@ func (s *Store) QueuedRecords(ctx context.Context, communityID, cursor string, l
 	n := from
 	for n <= head && len(out) < limit {
 		upTo := min(head, n+int64(limit)-1)
-		items := make([]*queuedRecordDoc, upTo-n+1)
+		_, refs, ats, err := s.slotsUp(ctx, colRecordQueue, list, n, upTo)
+		if err != nil {
+			return nil, "", err
+		}
+		if i := slices.Index(refs, ""); i >= 0 {
+			return nil, "", fmt.Errorf("store: queue %s: slot %d below the head is missing", list, n+int64(i))
+		}
+		items := make([]*queuedRecordDoc, len(refs))
 		old := make([]bool, len(items))
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(8)
-		for i := range items {
+		for i, ref := range refs {
+			old[i] = ats[i].Before(settled)
 			g.Go(func() error {
 				sl := slotRef{List: list, N: n + int64(i)}
-				var slot listSlotDoc
-				err := s.findByID(gctx, colRecordQueue, slotID(sl.List, sl.N), &slot)
-				if err != nil {
-					return err // below the head every slot exists
-				}
-				old[i] = slot.At.Before(settled)
 				var d queuedRecordDoc
-				err = s.findByID(gctx, colRecordQueue, slot.Ref, &d)
+				err := s.findByID(gctx, colRecordQueue, ref, &d)
 				if errors.Is(err, models.ErrNotFound) {
 					return nil // decided and taken off the queue
 				}
