@@ -144,7 +144,7 @@ var indexes = []index{
 // schemaMark, and every collection in place) skips the collections,
 // indexes and _id indexes, so a start (and each test's second open of its
 // database) costs two commands, not a hundred; the backfills of lists
-// (listStoredBeforeAtStart) still run, each a look-up of its own mark.
+// (listEverythingStoredBefore) still run, each a look-up of its own mark.
 func (s *Store) EnsureSchema(ctx context.Context) error {
 	existing, err := s.db.ListCollectionNames(ctx, bson.D{})
 	if err != nil {
@@ -165,7 +165,7 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 		built = err == nil
 	}
 	if built {
-		return s.listStoredBeforeAtStart(ctx)
+		return s.listEverythingStoredBefore(ctx)
 	}
 	for _, name := range allCollections {
 		if have[name] {
@@ -201,7 +201,7 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := s.listStoredBeforeAtStart(ctx); err != nil {
+	if err := s.listEverythingStoredBefore(ctx); err != nil {
 		return err
 	}
 	// Last: a crash before here leaves no mark, and the next start builds

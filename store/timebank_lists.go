@@ -60,20 +60,3 @@ func (s *Store) listTimebankStoredBefore(ctx context.Context) error {
 	})
 }
 
-// listStoredBeforeAtStart runs every start-up backfill of lists
-// (EnsureSchema): listEverythingStoredBefore's, then the time bank's
-// (listTimebankStoredBefore), the heads' (listHeadsStoredBefore) and the
-// catalogues' (listRewardsStoredBefore). Each is a look-up of its own
-// done: mark once it has run.
-func (s *Store) listStoredBeforeAtStart(ctx context.Context) error {
-	if err := s.listEverythingStoredBefore(ctx); err != nil {
-		return err
-	}
-	if err := s.listTimebankStoredBefore(ctx); err != nil {
-		return err
-	}
-	if err := s.listHeadsStoredBefore(ctx); err != nil {
-		return err
-	}
-	return s.listRewardsStoredBefore(ctx)
-}
