@@ -35,25 +35,14 @@ type screenList struct {
 // scanning, so the map stays true.
 var scansToday = map[string]string{
 	// Grows with history, fastest first.
-	"GET /api/v1/activities/:id/checkins": "store.CheckinMarks finds the activity's check-in marks by kind and ref in tb_keys: " +
-		"needs a list of an activity's check-ins",
-	"GET /api/v1/activities/:id/signups": "store.Signups finds the activity's sign-ups by activity: needs a list of an activity's sign-ups",
-	"GET /api/v1/me/activities":          "store.Signups finds the caller's sign-ups by resident: needs a list of a resident's sign-ups",
-	"GET /api/v1/me/gifts":               "store.Gifts finds the caller's gifts of hours by resident: needs a list of a resident's gifts",
-	"GET /api/v1/mutual-aid":             "store.Aids pages the community's posts by _id after a filter on community: needs a list of a community's posts",
 	"GET /api/v1/partner/credits": "store.Redemptions finds the partner's held redemptions by partner and state: " +
 		"a list read back to the hold-expiry job's saved time would miss a credit a voided bill made pending again, which can be older than that time",
-	"GET /api/v1/duties":       "store.Duties finds duties by community, term and month: needs a list of a month's duties",
-	"GET /api/v1/duties?month": "store.Duties finds duties by community, term and month: needs a list of a month's duties",
-	"GET /api/v1/head-terms":   "store.HeadTerms finds the community's head terms by community: needs a list of a community's terms",
-	// Grow with the directory or the catalogue, not with history.
+	// Grow with the directory, not with history.
 	"GET /api/v1/residents": "store.Residents pages by _id after a filter on community (the console's directory); `after` is " +
 		"the last id in id order and ids are random, so a list in the order stored cannot keep that order, and thousands of " +
 		"residents are too many to read whole a page: needs a cursor-paged listing (the contract changes) or an id-ordered index",
 	"GET /api/v1/households": "store.Households pages by _id after a filter on community; as for residents, `after` is the " +
 		"last id in id order, which a list in the order stored cannot keep: needs a cursor-paged listing or an id-ordered index",
-	"GET /api/v1/me/rewards":  "store.Rewards finds the community's rewards by community: needs a list of a community's rewards",
-	"GET /api/v1/rewards?all": "store.Rewards finds the community's rewards by community: needs a list of a community's rewards",
 }
 
 // listName names l in scansToday: its route and the names of the

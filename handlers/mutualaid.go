@@ -141,8 +141,9 @@ type aidsJSON struct {
 	NextAfter string    `json:"next_after,omitempty"`
 }
 
-// listAids answers GET /mutual-aid: a page of posts, paged by `after`; staff see every
-// post of the community, a resident the open posts and their own.
+// listAids answers GET /mutual-aid: a page of posts, the latest posted first, paged by
+// `after` (the next_after of the page before); staff see every post of the community, a
+// resident the open posts and their own.
 func (h *api) listAids(c *fiber.Ctx) error {
 	after, limit, err := paging(c)
 	if err != nil {

@@ -401,13 +401,17 @@ func (s *Service) RuleDuty(ctx context.Context, p models.Principal, dutyID strin
 	return s.settledDuty(ctx, d.ID)
 }
 
-// Duties lists duties of the caller's community for a term and month:
-// staff see all, a head their own.
+// Duties lists duties of the caller's community for a term and month,
+// by id: staff see all, a head their own, read from the head's own list
+// (store ResidentDuties) unless a term is asked for.
 func (s *Service) Duties(ctx context.Context, p models.Principal, termID, month string) ([]models.Duty, error) {
 	if month != "" {
 		if _, err := models.ParseMonth(month); err != nil {
 			return nil, err
 		}
+	}
+	if !p.IsStaff() && termID == "" {
+		return s.store.ResidentDuties(ctx, p.CommunityID, p.ResidentID, month)
 	}
 	ds, err := s.store.Duties(ctx, p.CommunityID, termID, month)
 	if err != nil {

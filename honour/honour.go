@@ -65,6 +65,9 @@ type Store interface {
 	Duty(ctx context.Context, id string) (models.Duty, error)
 	SaveDuty(ctx context.Context, d models.Duty) error
 	Duties(ctx context.Context, communityID, termID, month string) ([]models.Duty, error)
+	// ResidentDuties lists the duties a head logged in a community, of
+	// month when it is not "".
+	ResidentDuties(ctx context.Context, communityID, residentID, month string) ([]models.Duty, error)
 
 	InsertStarRecord(ctx context.Context, r models.StarRecord) error
 	StarRecord(ctx context.Context, id string) (models.StarRecord, error)

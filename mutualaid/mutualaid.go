@@ -437,9 +437,13 @@ func (t *Service) Aid(ctx context.Context, p models.Principal, id string) (model
 // cursor.
 const aidScanBatches = 5
 
-// Aids lists, after the cursor after and at most limit, the community's
-// open posts and the caller's own (every post, for staff), and returns the
-// cursor of the next page ("" at the end).
+// Aids lists, below the cursor after ("" for the first page) and at most
+// limit, the community's open posts and the caller's own (every post, for
+// staff), the latest posted first, and returns the cursor of the next
+// page ("" at the end). It reads the community's list of posts, at most
+// aidScanBatches reads of at most limit slots, so a page costs its own
+// size whatever the history; a cursor the list did not give out is
+// models.ErrBadCursor.
 func (t *Service) Aids(ctx context.Context, p models.Principal, after string, limit int) ([]models.MutualAid, string, error) {
 	if p.CommunityID == "" {
 		return nil, "", models.ErrForbidden
@@ -447,24 +451,23 @@ func (t *Service) Aids(ctx context.Context, p models.Principal, after string, li
 	limit = community.PageLimit(limit)
 	out, names, cursor := []models.MutualAid{}, map[string]string{}, after
 	for range aidScanBatches {
-		batch, err := t.store.Aids(ctx, p.CommunityID, cursor, limit)
+		// Only as many slots as the page has room for: a read never
+		// finds more posts to show than fit, so its cursor is the page's.
+		batch, next, err := t.store.CommunityAids(ctx, p.CommunityID, cursor, limit-len(out))
 		if err != nil {
 			return nil, "", err
 		}
 		for _, a := range batch {
-			cursor = a.ID
 			if a, err = t.follow(ctx, a); err != nil {
 				return nil, "", err
 			}
 			if visible(p, a) {
 				out = append(out, t.view(ctx, p, a, names))
-				if len(out) == limit {
-					return out, cursor, nil
-				}
 			}
 		}
-		if len(batch) < limit {
-			return out, "", nil
+		cursor = next
+		if next == "" || len(out) == limit {
+			return out, cursor, nil
 		}
 	}
 	return out, cursor, nil

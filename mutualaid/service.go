@@ -16,8 +16,13 @@ type Store interface {
 	Aid(ctx context.Context, id string) (models.MutualAid, error)
 	SaveAid(ctx context.Context, a models.MutualAid) error
 	// Aids lists posts by id after after, at most limit (0: all), whose
-	// cached state is one of states (all when none).
+	// cached state is one of states (all when none): the jobs' sweep.
 	Aids(ctx context.Context, communityID, after string, limit int, states ...models.AidState) ([]models.MutualAid, error)
+	// CommunityAids is one page of a community's posts, the latest
+	// posted first: those on at most limit slots of its list below
+	// cursor ("" first), and the next page's cursor ("" at the end);
+	// a cursor the list did not give out is models.ErrBadCursor.
+	CommunityAids(ctx context.Context, communityID, cursor string, limit int) ([]models.MutualAid, string, error)
 
 	InsertMark(ctx context.Context, m models.Mark) error
 	Mark(ctx context.Context, id string) (models.Mark, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -388,11 +389,27 @@ type headTermDoc struct {
 	EndKind     string    `bson:"end_kind,omitempty"`
 	EndReason   string    `bson:"end_reason,omitempty"`
 	AppointedBy string    `bson:"appointed_by"`
+	// Slots put it on its community's and its seat's lists
+	// (headTermLists); never set on the copies in head_current.
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
 // toHeadTermDoc converts a head's term to its document.
 func toHeadTermDoc(t models.HeadTerm) headTermDoc {
-	return headTermDoc{t.ID, t.CommunityID, t.Seat, t.N, string(t.Role), t.BuildingID, t.ResidentID, t.Start, t.End, t.EndKind, t.EndReason, t.AppointedBy}
+	return headTermDoc{
+		ID:          t.ID,
+		Community:   t.CommunityID,
+		Seat:        t.Seat,
+		N:           t.N,
+		Role:        string(t.Role),
+		Building:    t.BuildingID,
+		Resident:    t.ResidentID,
+		Start:       t.Start,
+		End:         t.End,
+		EndKind:     t.EndKind,
+		EndReason:   t.EndReason,
+		AppointedBy: t.AppointedBy,
+	}
 }
 
 // model returns the stored term, its times in UTC.
@@ -413,9 +430,17 @@ func (d headTermDoc) model() models.HeadTerm {
 	}
 }
 
-// InsertHeadTerm adds t; models.ErrConflict if its id (seat and number) exists.
+// InsertHeadTerm adds t after its slots on its community's and its
+// seat's lists (headTermLists), in one ordered insert (lists.go);
+// models.ErrConflict if its id (seat and number) exists (the new slots
+// then name nothing and are skipped).
 func (s *Store) InsertHeadTerm(ctx context.Context, t models.HeadTerm) error {
-	return s.insert(ctx, colHeadTerms, toHeadTermDoc(t))
+	_, err := s.insertListed(ctx, colHeadTerms, headTermLists(t.CommunityID, t.Seat), t.ID, t.Start, func(slots []slotRef) any {
+		d := toHeadTermDoc(t)
+		d.Slots = slots
+		return d
+	})
+	return err
 }
 
 // HeadTerm returns the term with id, or models.ErrNotFound.
@@ -427,22 +452,37 @@ func (s *Store) HeadTerm(ctx context.Context, id string) (models.HeadTerm, error
 	return d.model(), nil
 }
 
-// SaveHeadTerm rewrites the term's cached end.
+// SaveHeadTerm rewrites the term's cached end, leaving its slots as
+// inserted (setFieldsByID).
 func (s *Store) SaveHeadTerm(ctx context.Context, t models.HeadTerm) error {
-	return s.replaceByID(ctx, colHeadTerms, t.ID, toHeadTermDoc(t), false)
+	return s.setFieldsByID(ctx, colHeadTerms, t.ID, toHeadTermDoc(t))
 }
 
-// HeadTerms lists a community's terms, only those of seat when it is not
-// "" (all communities when communityID is ""). It filters: staff and jobs.
+// HeadTerms lists every term of a community, only those of seat when it
+// is not "", by id. It reads the community's or the seat's list
+// (headTermLists), so it costs those terms, not the collection; with no
+// community it lists nothing.
 func (s *Store) HeadTerms(ctx context.Context, communityID, seat string) ([]models.HeadTerm, error) {
-	filter := bson.D{}
-	if communityID != "" {
-		filter = append(filter, bson.E{Key: "community", Value: communityID})
+	if communityID == "" {
+		return []models.HeadTerm{}, nil
 	}
+	lists := headTermLists(communityID, seat)
+	list := lists[0]
 	if seat != "" {
-		filter = append(filter, bson.E{Key: "seat", Value: seat})
+		list = lists[1]
 	}
-	return pageModels(ctx, s, colHeadTerms, filter, "", 0, headTermDoc.model)
+	out, err := listedRead[headTermDoc, models.HeadTerm]{
+		col:     colHeadTerms,
+		list:    list,
+		slotsOf: func(d *headTermDoc) []slotRef { return d.Slots },
+		keep:    func(d *headTermDoc) bool { return d.Community == communityID && (seat == "" || d.Seat == seat) },
+		model:   (*headTermDoc).model,
+	}.all(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b models.HeadTerm) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // headCurrentDoc is the terms one resident has held, in head_current under the resident's
@@ -494,11 +534,28 @@ type dutyDoc struct {
 	RuledBy   string    `bson:"ruled_by,omitempty"`
 	RuledAt   time.Time `bson:"ruled_at,omitempty"`
 	Note      string    `bson:"note,omitempty"`
+	// Slots put it on its community's, its term's, its month's and its
+	// head's lists (dutyLists).
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
-// toDutyDoc converts a logged duty to its document.
+// toDutyDoc converts a logged duty to its document, without its slots.
 func toDutyDoc(d models.Duty) dutyDoc {
-	return dutyDoc{d.ID, d.CommunityID, d.TermID, d.ResidentID, d.Month, d.Duty, d.Evidence, d.PhotoURL, string(d.Status), d.Logged, d.RuledBy, d.RuledAt, d.Note}
+	return dutyDoc{
+		ID:        d.ID,
+		Community: d.CommunityID,
+		Term:      d.TermID,
+		Resident:  d.ResidentID,
+		Month:     d.Month,
+		Duty:      d.Duty,
+		Evidence:  d.Evidence,
+		PhotoURL:  d.PhotoURL,
+		Status:    string(d.Status),
+		Logged:    d.Logged,
+		RuledBy:   d.RuledBy,
+		RuledAt:   d.RuledAt,
+		Note:      d.Note,
+	}
 }
 
 // model returns the stored duty, its times in UTC.
@@ -520,9 +577,18 @@ func (d dutyDoc) model() models.Duty {
 	}
 }
 
-// InsertDuty adds d; models.ErrConflict if that duty of that term and month exists.
+// InsertDuty adds d after its slots on its community's, its term's, its
+// month's and its head's lists (dutyLists), in one ordered insert
+// (lists.go); models.ErrConflict if that duty of that term and month
+// exists (the new slots then name nothing and are skipped).
 func (s *Store) InsertDuty(ctx context.Context, d models.Duty) error {
-	return s.insert(ctx, colDuties, toDutyDoc(d))
+	lists := dutyLists(d.CommunityID, d.TermID, d.Month, d.ResidentID)
+	_, err := s.insertListed(ctx, colDuties, lists, d.ID, d.Logged, func(slots []slotRef) any {
+		doc := toDutyDoc(d)
+		doc.Slots = slots
+		return doc
+	})
+	return err
 }
 
 // Duty returns the duty with id, or models.ErrNotFound.
@@ -534,22 +600,53 @@ func (s *Store) Duty(ctx context.Context, id string) (models.Duty, error) {
 	return d.model(), nil
 }
 
-// SaveDuty rewrites a duty.
+// SaveDuty rewrites a duty, leaving its slots as inserted
+// (setFieldsByID): its term and month, and so its lists, never change.
 func (s *Store) SaveDuty(ctx context.Context, d models.Duty) error {
-	return s.replaceByID(ctx, colDuties, d.ID, toDutyDoc(d), false)
+	return s.setFieldsByID(ctx, colDuties, d.ID, toDutyDoc(d))
 }
 
-// Duties lists a community's duties, narrowed by term and month when they
-// are not "". It filters: staff screens and the allowance job.
+// Duties lists every duty of a community, narrowed by term and month
+// when they are not "", by id. It reads the narrowest list the filter
+// names (dutyLists): the term's, else the month's, else the community's,
+// so it costs those duties, not the collection.
 func (s *Store) Duties(ctx context.Context, communityID, termID, month string) ([]models.Duty, error) {
-	filter := bson.D{{Key: "community", Value: communityID}}
-	if termID != "" {
-		filter = append(filter, bson.E{Key: "term", Value: termID})
+	lists := dutyLists(communityID, termID, month, "")
+	list := lists[0]
+	switch {
+	case termID != "":
+		list = lists[1]
+	case month != "":
+		list = lists[2]
 	}
-	if month != "" {
-		filter = append(filter, bson.E{Key: "month", Value: month})
+	return s.listedDuties(ctx, list, func(d *dutyDoc) bool {
+		return d.Community == communityID && (termID == "" || d.Term == termID) && (month == "" || d.Month == month)
+	})
+}
+
+// ResidentDuties lists every duty residentID logged as a head of
+// communityID, only those of month when it is not "", by id. It reads the
+// head's list (dutyLists), so it costs the head's duties.
+func (s *Store) ResidentDuties(ctx context.Context, communityID, residentID, month string) ([]models.Duty, error) {
+	return s.listedDuties(ctx, dutyLists(communityID, "", month, residentID)[3], func(d *dutyDoc) bool {
+		return d.Community == communityID && d.Resident == residentID && (month == "" || d.Month == month)
+	})
+}
+
+// listedDuties is every duty on list that keep accepts, by id.
+func (s *Store) listedDuties(ctx context.Context, list string, keep func(*dutyDoc) bool) ([]models.Duty, error) {
+	out, err := listedRead[dutyDoc, models.Duty]{
+		col:     colDuties,
+		list:    list,
+		slotsOf: func(d *dutyDoc) []slotRef { return d.Slots },
+		keep:    keep,
+		model:   (*dutyDoc).model,
+	}.all(ctx, s)
+	if err != nil {
+		return nil, err
 	}
-	return pageModels(ctx, s, colDuties, filter, "", 0, dutyDoc.model)
+	slices.SortFunc(out, func(a, b models.Duty) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // --- star households ---

@@ -815,6 +815,15 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 	if err := s.listCatalogueStoredBefore(ctx); err != nil {
 		return err
 	}
+	if err := s.listTimebankStoredBefore(ctx); err != nil {
+		return err
+	}
+	if err := s.listHeadsStoredBefore(ctx); err != nil {
+		return err
+	}
+	if err := s.listRewardsStoredBefore(ctx); err != nil {
+		return err
+	}
 	kinds := bson.A{}
 	for k := range adjustmentKinds {
 		kinds = append(kinds, string(k))

@@ -37,6 +37,8 @@ type rewardDoc struct {
 	Disabled      bool      `bson:"disabled"`
 	CreatedBy     string    `bson:"created_by"`
 	Created       time.Time `bson:"created"`
+	// Slots put it on its community's catalogue (rewardList).
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
 // toRewardDoc converts a reward to its document.
@@ -97,9 +99,16 @@ func (d rewardDoc) model() models.Reward {
 	}
 }
 
-// InsertReward adds r; models.ErrConflict if its id exists.
+// InsertReward adds r after its slot on its community's catalogue
+// (rewardList), in one ordered insert (lists.go); models.ErrConflict if
+// its id exists (the new slot then names nothing and is skipped).
 func (s *Store) InsertReward(ctx context.Context, r models.Reward) error {
-	return s.insert(ctx, colRewards, toRewardDoc(r))
+	_, err := s.insertListed(ctx, colRewards, []string{rewardList(r.CommunityID)}, r.ID, r.Created, func(slots []slotRef) any {
+		d := toRewardDoc(r)
+		d.Slots = slots
+		return d
+	})
+	return err
 }
 
 // Reward returns the reward with id, or models.ErrNotFound.
@@ -113,18 +122,17 @@ func (s *Store) Reward(ctx context.Context, id string) (models.Reward, error) {
 
 // ReplaceReward writes r over the stored reward with its id, or returns
 // models.ErrNotFound. Rewards have no unique key but _id, so a plain
-// replace is safe.
+// write is safe; it is field by field (setFieldsByID), so the reward keeps
+// its slot on its catalogue.
 func (s *Store) ReplaceReward(ctx context.Context, r models.Reward) error {
-	if err := s.replaceByID(ctx, colRewards, r.ID, toRewardDoc(r), false); err != nil {
-		return err
-	}
-	return nil
+	return s.setFieldsByID(ctx, colRewards, r.ID, toRewardDoc(r))
 }
 
 // Rewards lists a community's catalogue by id, after the id after, at most
-// limit (0: all). It filters by community: a staff and browsing screen.
+// limit (0: all). It reads the community's catalogue list (rewardList), so
+// it costs the catalogue, not the collection.
 func (s *Store) Rewards(ctx context.Context, communityID, after string, limit int) ([]models.Reward, error) {
-	return pageModels(ctx, s, colRewards, bson.D{{Key: "community", Value: communityID}}, after, limit, rewardDoc.model)
+	return s.catalogue(ctx, communityID, after, limit)
 }
 
 // --- redemptions ---

@@ -168,6 +168,8 @@ type signupDoc struct {
 	Slot      string    `bson:"slot"`
 	Cancelled bool      `bson:"cancelled"`
 	At        time.Time `bson:"at"`
+	// Slots put it on its activity's and its resident's lists (signupLists).
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
 // model returns the stored sign-up, its time in UTC.
@@ -184,18 +186,25 @@ func (d signupDoc) model() models.Signup {
 	}
 }
 
-// InsertSignup adds su; models.ErrConflict if its id exists.
+// InsertSignup adds su after its slots on its activity's and its
+// resident's lists of sign-ups (signupLists), in one ordered insert
+// (lists.go); models.ErrConflict if its id exists (the new slots then
+// name nothing and are skipped).
 func (s *Store) InsertSignup(ctx context.Context, su models.Signup) error {
-	return s.insert(ctx, colSignups, signupDoc{
-		ID:        su.ID,
-		Activity:  su.ActivityID,
-		Community: su.CommunityID,
-		Resident:  su.ResidentID,
-		Gen:       su.Gen,
-		Slot:      su.Slot,
-		Cancelled: su.Cancelled,
-		At:        su.At,
+	_, err := s.insertListed(ctx, colSignups, signupLists(su.ActivityID, su.ResidentID), su.ID, su.At, func(slots []slotRef) any {
+		return signupDoc{
+			ID:        su.ID,
+			Activity:  su.ActivityID,
+			Community: su.CommunityID,
+			Resident:  su.ResidentID,
+			Gen:       su.Gen,
+			Slot:      su.Slot,
+			Cancelled: su.Cancelled,
+			At:        su.At,
+			Slots:     slots,
+		}
 	})
+	return err
 }
 
 // Signup returns the sign-up with id, or models.ErrNotFound.
@@ -212,16 +221,40 @@ func (s *Store) SetSignupState(ctx context.Context, id, slot string, cancelled b
 	return s.setByID(ctx, colSignups, id, bson.D{{Key: "slot", Value: slot}, {Key: "cancelled", Value: cancelled}})
 }
 
-// Signups lists sign-ups of an activity (activityID set) or of a resident.
+// Signups lists every sign-up of an activity (activityID set; only the
+// resident's too when residentID is set) or of a resident, cancelled or
+// not, by id: it reads the activity's or the resident's list
+// (signupLists), so it costs that list, not the collection. With neither
+// set it lists nothing.
 func (s *Store) Signups(ctx context.Context, activityID, residentID string) ([]models.Signup, error) {
-	filter := bson.D{}
+	if activityID == "" && residentID == "" {
+		return []models.Signup{}, nil
+	}
+	lists := signupLists(activityID, residentID)
+	list := lists[1]
 	if activityID != "" {
-		filter = append(filter, bson.E{Key: "activity", Value: activityID})
+		list = lists[0]
 	}
-	if residentID != "" {
-		filter = append(filter, bson.E{Key: "resident", Value: residentID})
+	out, err := listedRead[signupDoc, models.Signup]{
+		col:     colSignups,
+		list:    list,
+		slotsOf: func(d *signupDoc) []slotRef { return d.Slots },
+		keep: func(d *signupDoc) bool {
+			return (activityID == "" || d.Activity == activityID) && (residentID == "" || d.Resident == residentID)
+		},
+		model: (*signupDoc).model,
+	}.all(ctx, s)
+	if err != nil {
+		return nil, err
 	}
-	return pageModels(ctx, s, colSignups, filter, "", 1000, signupDoc.model)
+	slices.SortFunc(out, func(a, b models.Signup) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// signupLists are the lists a sign-up is on: its activity's (`tbsa:`,
+// the organiser's list) and its resident's (`tbsr:`, "my activities").
+func signupLists(activityID, residentID string) []string {
+	return []string{"tbsa:" + activityID, "tbsr:" + residentID}
 }
 
 // --- marks ---
@@ -239,11 +272,13 @@ type markDoc struct {
 	Amount    int64     `bson:"amount"`
 	Flag      bool      `bson:"flag"`
 	At        time.Time `bson:"at"`
+	// Slots put a check-in on its activity's list (checkinList).
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
-// InsertMark adds m; models.ErrConflict if a mark with its id exists.
-func (s *Store) InsertMark(ctx context.Context, m models.Mark) error {
-	return s.insert(ctx, colTBKeys, markDoc{
+// toMarkDoc converts a mark to its document, without slots.
+func toMarkDoc(m models.Mark) markDoc {
+	return markDoc{
 		ID:        m.ID,
 		Kind:      m.Kind,
 		Community: m.CommunityID,
@@ -254,15 +289,11 @@ func (s *Store) InsertMark(ctx context.Context, m models.Mark) error {
 		Amount:    m.Amount,
 		Flag:      m.Flag,
 		At:        m.At,
-	})
+	}
 }
 
-// Mark returns the mark with id, or models.ErrNotFound.
-func (s *Store) Mark(ctx context.Context, id string) (models.Mark, error) {
-	var d markDoc
-	if err := s.findByID(ctx, colTBKeys, id, &d); err != nil {
-		return models.Mark{}, err
-	}
+// model returns the stored mark, its time in UTC.
+func (d markDoc) model() models.Mark {
 	return models.Mark{
 		ID:          d.ID,
 		Kind:        d.Kind,
@@ -274,7 +305,26 @@ func (s *Store) Mark(ctx context.Context, id string) (models.Mark, error) {
 		Amount:      d.Amount,
 		Flag:        d.Flag,
 		At:          d.At.UTC(),
-	}, nil
+	}
+}
+
+// InsertMark adds m; models.ErrConflict if a mark with its id exists. A
+// check-in goes on its activity's list of check-ins
+// (insertCheckinMark).
+func (s *Store) InsertMark(ctx context.Context, m models.Mark) error {
+	if m.Kind == checkinKind && m.Ref != "" {
+		return s.insertCheckinMark(ctx, toMarkDoc(m))
+	}
+	return s.insert(ctx, colTBKeys, toMarkDoc(m))
+}
+
+// Mark returns the mark with id, or models.ErrNotFound.
+func (s *Store) Mark(ctx context.Context, id string) (models.Mark, error) {
+	var d markDoc
+	if err := s.findByID(ctx, colTBKeys, id, &d); err != nil {
+		return models.Mark{}, err
+	}
+	return d.model(), nil
 }
 
 // DeleteMark removes a mark written by a step that was then refused; nil
@@ -809,6 +859,8 @@ type aidDoc struct {
 	Note        string    `bson:"note,omitempty"`
 	Steps       int       `bson:"steps"`
 	Hold        int       `bson:"hold"`
+	// Slots put it on its community's list of posts (aidList).
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
 // toAidDoc converts a mutual-aid post to its document.
@@ -861,9 +913,19 @@ func (d aidDoc) model() models.MutualAid {
 	}
 }
 
-// InsertAid adds a; models.ErrConflict if its id exists.
+// aidList is the name of a community's list of mutual-aid posts.
+func aidList(communityID string) string { return "tba:" + communityID }
+
+// InsertAid adds a after its slot on its community's list of posts
+// (aidList), in one ordered insert (lists.go); models.ErrConflict if its
+// id exists (the new slot then names nothing and is skipped).
 func (s *Store) InsertAid(ctx context.Context, a models.MutualAid) error {
-	return s.insert(ctx, colAid, toAidDoc(a))
+	_, err := s.insertListed(ctx, colAid, []string{aidList(a.CommunityID)}, a.ID, a.Created, func(slots []slotRef) any {
+		d := toAidDoc(a)
+		d.Slots = slots
+		return d
+	})
+	return err
 }
 
 // Aid returns the mutual-aid post with id, or models.ErrNotFound.
@@ -876,26 +938,44 @@ func (s *Store) Aid(ctx context.Context, id string) (models.MutualAid, error) {
 }
 
 // SaveAid caches a post's state as of its first a.Steps steps; the steps
-// themselves are marks, and readers follow them from there.
+// themselves are marks, and readers follow them from there. It saves the
+// post's fields and leaves its slots as inserted (setFieldsByID).
 func (s *Store) SaveAid(ctx context.Context, a models.MutualAid) error {
-	err := s.write(ctx, func() error { _, err := s.c(colAid).ReplaceOne(ctx, byID(a.ID), toAidDoc(a)); return err })
-	return mapErr("save aid", err)
+	return s.setFieldsByID(ctx, colAid, a.ID, toAidDoc(a))
+}
+
+// CommunityAids is one page of a community's mutual-aid posts, the latest
+// posted first, whatever their state: the posts on at most limit slots of
+// its list (aidList) below cursor ("" for the first page), and the next
+// page's cursor ("" at the end); a cursor the list did not give out is
+// models.ErrBadCursor. A page costs its own size, not the collection.
+func (s *Store) CommunityAids(ctx context.Context, communityID, cursor string, limit int) ([]models.MutualAid, string, error) {
+	return listedRead[aidDoc, models.MutualAid]{
+		col:     colAid,
+		list:    aidList(communityID),
+		slotsOf: func(d *aidDoc) []slotRef { return d.Slots },
+		keep:    func(d *aidDoc) bool { return d.Community == communityID },
+		model:   (*aidDoc).model,
+	}.pageAfter(ctx, s, cursor, limit)
 }
 
 // Aids lists a community's posts (every community's when communityID is
 // empty) whose cached state is one of states (all when none), by id after
-// after, at most limit (0: all).
+// after, at most limit (0: all). It scans the collection: it is the
+// jobs' sweep over posts not yet settled; screens read CommunityAids.
 func (s *Store) Aids(ctx context.Context, communityID, after string, limit int, states ...models.AidState) ([]models.MutualAid, error) {
-	filter := bson.D{}
-	if communityID != "" {
-		filter = append(filter, bson.E{Key: "community", Value: communityID})
-	}
+	// A post has a state; the slots of the lists (lists.go) have none.
+	state := bson.D{{Key: "$exists", Value: true}}
 	if len(states) > 0 {
 		ss := make([]string, len(states))
 		for i, st := range states {
 			ss[i] = string(st)
 		}
-		filter = append(filter, bson.E{Key: "state", Value: bson.D{{Key: "$in", Value: ss}}})
+		state = bson.D{{Key: "$in", Value: ss}}
+	}
+	filter := bson.D{{Key: "state", Value: state}}
+	if communityID != "" {
+		filter = append(filter, bson.E{Key: "community", Value: communityID})
 	}
 	return pageModels(ctx, s, colAid, filter, after, limit, aidDoc.model)
 }
@@ -910,38 +990,68 @@ type giftDoc struct {
 	To        string    `bson:"to"`
 	Minutes   int64     `bson:"minutes"`
 	At        time.Time `bson:"at"`
+	// Slots put it on its giver's and its receiver's lists (giftLists).
+	Slots []slotRef `bson:"slots,omitempty"`
 }
 
-// InsertGift adds g; models.ErrConflict if its id exists.
+// model returns the stored gift, its time in UTC.
+func (d giftDoc) model() models.Gift {
+	return models.Gift{
+		ID:          d.ID,
+		CommunityID: d.Community,
+		FromID:      d.From,
+		ToID:        d.To,
+		Minutes:     models.Minutes(d.Minutes),
+		At:          d.At.UTC(),
+	}
+}
+
+// giftList is the name of the list of the gifts a resident gave or
+// received.
+func giftList(residentID string) string { return "tbg:" + residentID }
+
+// giftLists are the lists a gift is on: its giver's and its receiver's
+// (one list when they are the same resident).
+func giftLists(fromID, toID string) []string {
+	if fromID == toID {
+		return []string{giftList(fromID)}
+	}
+	return []string{giftList(fromID), giftList(toID)}
+}
+
+// InsertGift adds g after its slots on its giver's and its receiver's
+// lists (giftLists), in one ordered insert (lists.go); models.ErrConflict
+// if its id exists (the new slots then name nothing and are skipped).
 func (s *Store) InsertGift(ctx context.Context, g models.Gift) error {
-	return s.insert(ctx, colGifts, giftDoc{
-		ID:        g.ID,
-		Community: g.CommunityID,
-		From:      g.FromID,
-		To:        g.ToID,
-		Minutes:   int64(g.Minutes),
-		At:        g.At,
+	_, err := s.insertListed(ctx, colGifts, giftLists(g.FromID, g.ToID), g.ID, g.At, func(slots []slotRef) any {
+		return giftDoc{
+			ID:        g.ID,
+			Community: g.CommunityID,
+			From:      g.FromID,
+			To:        g.ToID,
+			Minutes:   int64(g.Minutes),
+			At:        g.At,
+			Slots:     slots,
+		}
 	})
+	return err
 }
 
-// Gifts lists the gifts a resident gave or received.
+// Gifts lists every gift a resident gave or received, by id: it reads the
+// resident's list (giftList), so it costs the resident's gifts, not the
+// collection.
 func (s *Store) Gifts(ctx context.Context, residentID string) ([]models.Gift, error) {
-	filter := bson.D{{Key: "$or", Value: bson.A{bson.D{{Key: "from", Value: residentID}}, bson.D{{Key: "to", Value: residentID}}}}}
-	var docs []giftDoc
-	if err := s.page(ctx, colGifts, filter, "", 1000, &docs); err != nil {
+	out, err := listedRead[giftDoc, models.Gift]{
+		col:     colGifts,
+		list:    giftList(residentID),
+		slotsOf: func(d *giftDoc) []slotRef { return d.Slots },
+		keep:    func(d *giftDoc) bool { return d.From == residentID || d.To == residentID },
+		model:   (*giftDoc).model,
+	}.all(ctx, s)
+	if err != nil {
 		return nil, err
 	}
-	out := make([]models.Gift, len(docs))
-	for i, d := range docs {
-		out[i] = models.Gift{
-			ID:          d.ID,
-			CommunityID: d.Community,
-			FromID:      d.From,
-			ToID:        d.To,
-			Minutes:     models.Minutes(d.Minutes),
-			At:          d.At.UTC(),
-		}
-	}
+	slices.SortFunc(out, func(a, b models.Gift) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
