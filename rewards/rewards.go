@@ -70,6 +70,13 @@ type Store interface {
 	CounterCode(ctx context.Context, id string) (string, error)
 	// InsertRedemptionMark returns models.ErrConflict if the mark exists.
 	InsertRedemptionMark(ctx context.Context, m models.RedemptionMark) error
+	// InsertReopeningMark is InsertRedemptionMark for a mark that makes a
+	// decided redemption of the community open again (a void), which
+	// EachReopened then finds.
+	InsertReopeningMark(ctx context.Context, communityID string, m models.RedemptionMark) error
+	// EachReopened streams the community's marks that made a decided
+	// redemption open again at from <= At < to.
+	EachReopened(ctx context.Context, communityID string, from, to time.Time, fn func(models.RedemptionMark) error) error
 	RedemptionMark(ctx context.Context, id string) (models.RedemptionMark, error)
 
 	// RecordSettlementEvent is safe to repeat: an existing ID is kept.
@@ -1157,9 +1164,10 @@ const openMargin = 10 * time.Minute
 
 // eachOpen calls fn, oldest day first, for each redemption of community c
 // that is saved as held or opening and was made since the oldest that may
-// still be open; fn says whether it is open still. It returns the time the
-// next walk must start from: the oldest still open, and never later than
-// now less openMargin.
+// still be open, and then for each made open again by a void since then
+// (EachReopened); fn says whether it is open still. It returns the time
+// the next walk must start from: the oldest still open (a reopened one by
+// the time of its void), and never later than now less openMargin.
 func (s *Service) eachOpen(ctx context.Context, c models.Community, now time.Time, fn func(models.Redemption) (bool, error)) (time.Time, error) {
 	since, ok, err := s.store.OpenRedemptionsSince(ctx, c.ID)
 	if err != nil {
@@ -1188,6 +1196,44 @@ func (s *Service) eachOpen(ctx context.Context, c models.Community, now time.Tim
 		if stillOpen && r.Created.Before(oldest) {
 			oldest = r.Created
 		}
+	}
+	// A credit a voided bill made pending again may have been made before
+	// since: it is found by its void, and keeps the next walk's start no
+	// later than the void while it is open.
+	seen := map[string]bool{}
+	for _, r := range open {
+		seen[r.ID] = true
+	}
+	err = s.store.EachReopened(ctx, c.ID, since, now.Add(openMargin), func(m models.RedemptionMark) error {
+		if seen[m.Redemption] {
+			return nil
+		}
+		seen[m.Redemption] = true
+		r, _, err := s.store.Redemption(ctx, m.Redemption)
+		if err != nil {
+			return err
+		}
+		if r.Status != models.RedemptionHeld && r.Status != models.RedemptionOpening {
+			// Saved as it was before the void (a void cut short before its
+			// save): what its marks say now.
+			if r, err = s.follow(ctx, r, false); err != nil {
+				return err
+			}
+		}
+		if r.Status != models.RedemptionHeld && r.Status != models.RedemptionOpening {
+			return nil // decided again since: applied to another bill, expired …
+		}
+		stillOpen, err := fn(r)
+		if err != nil {
+			return err
+		}
+		if stillOpen && m.At.Before(oldest) {
+			oldest = m.At
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, err
 	}
 	return oldest, nil
 }
@@ -1421,7 +1467,7 @@ func (s *Service) VoidCredit(ctx context.Context, p models.Principal, id, reason
 	if redemption.Status != models.RedemptionFulfilled {
 		return redemption, models.ErrRedemptionClosed.Withf("这笔抵扣%[2]s，尚未用于账单。", "the credit is %[1]s, not applied to a bill", redemption.Status, redemption.Status.Zh())
 	}
-	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: once.RedemptionVoid(redemption.ID, redemption.Generation), Redemption: redemption.ID, Outcome: "voided",
+	err = s.store.InsertReopeningMark(ctx, redemption.CommunityID, models.RedemptionMark{ID: once.RedemptionVoid(redemption.ID, redemption.Generation), Redemption: redemption.ID, Outcome: "voided",
 		Actor: p.ResidentID, At: s.stamp(), BillNo: redemption.BillNo, BillDate: redemption.BillDate, Reason: reason, Op: idem.OpID})
 	if errors.Is(err, models.ErrConflict) {
 		return s.reconcile(ctx, redemption) // a void that ran at the same time

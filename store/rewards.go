@@ -560,6 +560,59 @@ func (s *Store) InsertRedemptionMark(ctx context.Context, m models.RedemptionMar
 	return s.insert(ctx, colRedemptionMarks, redemptionMarkDoc(m))
 }
 
+// reopenedList is the list of community's marks that made a decided
+// redemption open again (a voided bill's credit, pending once more), by
+// the UTC day of the mark.
+func reopenedList(communityID, day string) string { return "rv:" + communityID + ":" + day }
+
+// listedMarkDoc is a redemption mark that is on a list.
+type listedMarkDoc struct {
+	Mark  redemptionMarkDoc `bson:",inline"`
+	Slots []slotRef         `bson:"slots"`
+}
+
+// InsertReopeningMark records m, a mark that makes a decided redemption of
+// community communityID open again, after its slot on the community's
+// list of reopenings of m.At's UTC day, in one ordered insert (the list's
+// crash points are those of every list, store/lists.go);
+// models.ErrConflict if a mark with its id exists.
+func (s *Store) InsertReopeningMark(ctx context.Context, communityID string, m models.RedemptionMark) error {
+	_, err := s.insertListed(ctx, colRedemptionMarks, []string{reopenedList(communityID, utcDay(m.At))}, m.ID, m.At, func(slots []slotRef) any {
+		return listedMarkDoc{Mark: redemptionMarkDoc(m), Slots: slots}
+	})
+	return err
+}
+
+// EachReopened calls fn for every mark of the community that made a
+// decided redemption open again at from <= At < to, reading the lists of
+// the UTC days between.
+func (s *Store) EachReopened(ctx context.Context, communityID string, from, to time.Time, fn func(models.RedemptionMark) error) error {
+	for day := from.UTC().Truncate(24 * time.Hour); day.Before(to); day = day.Add(24 * time.Hour) {
+		marks, err := listedRead[listedMarkDoc, models.RedemptionMark]{
+			col:     colRedemptionMarks,
+			list:    reopenedList(communityID, utcDay(day)),
+			slotsOf: func(d *listedMarkDoc) []slotRef { return d.Slots },
+			model: func(d *listedMarkDoc) models.RedemptionMark {
+				m := models.RedemptionMark(d.Mark)
+				m.At = m.At.UTC()
+				return m
+			},
+		}.all(ctx, s)
+		if err != nil {
+			return err
+		}
+		for _, m := range marks {
+			if m.At.Before(from) || !m.At.Before(to) {
+				continue
+			}
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // RedemptionMark returns the mark with id, or models.ErrNotFound.
 func (s *Store) RedemptionMark(ctx context.Context, id string) (models.RedemptionMark, error) {
 	var d redemptionMarkDoc
