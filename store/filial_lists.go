@@ -25,7 +25,8 @@ func filialPlateList(communityID, parentID string) string {
 	return "fp:" + communityID + ":" + parentID
 }
 
-// filialBookingList: see filialPlateList.
+// filialBookingList is the name of a parent's list of filial bookings
+// (crash points as for filialPlateList).
 func filialBookingList(communityID, parentID string) string {
 	return "fb:" + communityID + ":" + parentID
 }
