@@ -97,9 +97,8 @@ func catalogued[D, M any](ctx context.Context, s *Store, col, list, after string
 // starting at once, list some twice; readers drop a record met twice.
 func (s *Store) listCatalogueStoredBefore(ctx context.Context) error {
 	const mark = "done:catalogue-lists"
-	var m listHeadDoc
-	err := s.findByID(ctx, colListHeads, mark, &m)
-	if err == nil || !errors.Is(err, models.ErrNotFound) {
+	done, err := s.stepDone(ctx, mark)
+	if done || err != nil {
 		return err
 	}
 	hasCommunity := bson.D{{Key: "community", Value: bson.D{{Key: "$exists", Value: true}}}}
@@ -123,8 +122,5 @@ func (s *Store) listCatalogueStoredBefore(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := s.insert(ctx, colListHeads, listHeadDoc{ID: mark}); err != nil && !errors.Is(err, models.ErrConflict) {
-		return err
-	}
-	return nil
+	return s.markStepDone(ctx, mark)
 }

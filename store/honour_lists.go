@@ -318,9 +318,8 @@ func (s *Store) NomineeEntriesStoredBefore(ctx context.Context, communityID, nom
 // the union.
 func (s *Store) listHonourNominees(ctx context.Context) error {
 	const mark = "done:honour-nominee-lists"
-	var m listHeadDoc
-	err := s.findByID(ctx, colListHeads, mark, &m)
-	if err == nil || !errors.Is(err, models.ErrNotFound) {
+	done, err := s.stepDone(ctx, mark)
+	if done || err != nil {
 		return err
 	}
 	var old []honourEntryDoc
@@ -350,8 +349,5 @@ func (s *Store) listHonourNominees(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := s.insert(ctx, colListHeads, listHeadDoc{ID: mark}); err != nil && !errors.Is(err, models.ErrConflict) {
-		return err
-	}
-	return nil
+	return s.markStepDone(ctx, mark)
 }

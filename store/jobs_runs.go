@@ -3,11 +3,9 @@ package store
 import (
 	"cmp"
 	"context"
-	"errors"
 	"slices"
 
 	"github.com/linli-community/linli/jobs"
-	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -91,9 +89,8 @@ const jobRunsListedAtStart = 100
 // whose documents name no community.
 func (s *Store) listJobRunsStoredBefore(ctx context.Context) error {
 	const mark = "done:job-run-lists"
-	var m listHeadDoc
-	err := s.findByID(ctx, colListHeads, mark, &m)
-	if err == nil || !errors.Is(err, models.ErrNotFound) {
+	done, err := s.stepDone(ctx, mark)
+	if done || err != nil {
 		return err
 	}
 	// Runs only: a slot names no job.
@@ -134,10 +131,7 @@ func (s *Store) listJobRunsStoredBefore(ctx context.Context) error {
 	}
 	// Another replica starting at the same time may have finished first:
 	// its mark says the same.
-	if err := s.insert(ctx, colListHeads, listHeadDoc{ID: mark}); err != nil && !errors.Is(err, models.ErrConflict) {
-		return err
-	}
-	return nil
+	return s.markStepDone(ctx, mark)
 }
 
 var _ jobs.RunReader = (*Store)(nil)

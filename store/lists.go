@@ -679,6 +679,26 @@ func badCursor(s string) error {
 // utcDay names t's UTC day as lists kept per day do.
 func utcDay(t time.Time) string { return t.UTC().Format("20060102") }
 
+// stepDone reports whether the one-off step marked mark (a `done:` _id in
+// list_heads, such as a backfill's) has run.
+func (s *Store) stepDone(ctx context.Context, mark string) (bool, error) {
+	var m listHeadDoc
+	err := s.findByID(ctx, colListHeads, mark, &m)
+	if errors.Is(err, models.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// markStepDone records that the one-off step marked mark has run; a mark
+// already there (another replica finished first) says the same.
+func (s *Store) markStepDone(ctx context.Context, mark string) error {
+	if err := s.insert(ctx, colListHeads, listHeadDoc{ID: mark}); err != nil && !errors.Is(err, models.ErrConflict) {
+		return err
+	}
+	return nil
+}
+
 // listStoredBefore puts the documents of col that were stored before their
 // lists existed on their lists, once: a store that has them does it at the
 // first start with lists, and a mark (done:<what>, insert-once) says it is
@@ -690,9 +710,8 @@ func utcDay(t time.Time) string { return t.UTC().Format("20060102") }
 // insert finds the first.
 func (s *Store) listStoredBefore(ctx context.Context, what, col string, only bson.D, lists func(bson.M) ([]string, time.Time)) error {
 	mark := "done:" + what
-	var m listHeadDoc
-	err := s.findByID(ctx, colListHeads, mark, &m)
-	if err == nil || !errors.Is(err, models.ErrNotFound) {
+	done, err := s.stepDone(ctx, mark)
+	if done || err != nil {
 		return err
 	}
 	filter := bson.D{{Key: "community", Value: bson.D{{Key: "$exists", Value: true}}},
@@ -737,10 +756,7 @@ func (s *Store) listStoredBefore(ctx context.Context, what, col string, only bso
 	}
 	// Another replica starting at the same time may have finished first:
 	// its mark says the same.
-	if err := s.insert(ctx, colListHeads, listHeadDoc{ID: mark}); err != nil && !errors.Is(err, models.ErrConflict) {
-		return err
-	}
-	return nil
+	return s.markStepDone(ctx, mark)
 }
 
 // listEverythingStoredBefore runs listStoredBefore for every listed

@@ -252,9 +252,8 @@ func (c *slotCache) forget() {
 // resident met twice on a page.
 func (s *Store) listDirectoryStoredBefore(ctx context.Context) error {
 	const mark = "done:dir-search-lists"
-	var m listHeadDoc
-	err := s.findByID(ctx, colListHeads, mark, &m)
-	if err == nil || !errors.Is(err, models.ErrNotFound) {
+	done, err := s.stepDone(ctx, mark)
+	if done || err != nil {
 		return err
 	}
 	hasCommunity := bson.D{{Key: "community", Value: bson.D{{Key: "$exists", Value: true}}}}
@@ -282,7 +281,7 @@ func (s *Store) listDirectoryStoredBefore(ctx context.Context) error {
 			return err
 		}
 	}
-	return s.insert(ctx, colListHeads, listHeadDoc{ID: mark})
+	return s.markStepDone(ctx, mark)
 }
 
 // listRenamed puts a resident whose name changed from old to r.Name on the

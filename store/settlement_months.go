@@ -216,9 +216,8 @@ func (s *Store) CountPartnerMonth(ctx context.Context, partnerID string, m model
 // before the month lists existed on them, once (listStoredBefore).
 func (s *Store) listSettlementEventsStoredBefore(ctx context.Context) error {
 	const what = "settlement-month-lists"
-	var m listHeadDoc
-	err := s.findByID(ctx, colListHeads, "done:"+what, &m)
-	if err == nil || !errors.Is(err, models.ErrNotFound) {
+	done, err := s.stepDone(ctx, "done:"+what)
+	if done || err != nil {
 		return err
 	}
 	// The zones first: the function that names an event's list cannot read.
@@ -278,9 +277,8 @@ func (s *Store) communityZones(ctx context.Context) (zoneMap, error) {
 // an event, and the slot the event names last is the one readers follow.
 func (s *Store) listLateSettlementEventsStoredBefore(ctx context.Context) error {
 	const mark = "done:settlement-late-lists"
-	var m listHeadDoc
-	err := s.findByID(ctx, colListHeads, mark, &m)
-	if err == nil || !errors.Is(err, models.ErrNotFound) {
+	done, err := s.stepDone(ctx, mark)
+	if done || err != nil {
 		return err
 	}
 	zones, err := s.communityZones(ctx)
@@ -315,8 +313,5 @@ func (s *Store) listLateSettlementEventsStoredBefore(ctx context.Context) error 
 			return err
 		}
 	}
-	if err := s.insert(ctx, colListHeads, listHeadDoc{ID: mark}); err != nil && !errors.Is(err, models.ErrConflict) {
-		return err
-	}
-	return nil
+	return s.markStepDone(ctx, mark)
 }

@@ -1168,9 +1168,8 @@ func recordMatches(d recordDoc, f models.RecordFilter) bool {
 // next start finishes.
 func (s *Store) listRecordsOnNewLists(ctx context.Context) error {
 	const mark = "done:record-lists-2"
-	var m listHeadDoc
-	err := s.findByID(ctx, colListHeads, mark, &m)
-	if err == nil || !errors.Is(err, models.ErrNotFound) {
+	done, err := s.stepDone(ctx, mark)
+	if done || err != nil {
 		return err
 	}
 	var old []recordDoc
@@ -1206,5 +1205,5 @@ func (s *Store) listRecordsOnNewLists(ctx context.Context) error {
 			return err
 		}
 	}
-	return s.insert(ctx, colListHeads, listHeadDoc{ID: mark})
+	return s.markStepDone(ctx, mark)
 }
