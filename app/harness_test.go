@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/linli-community/linli/auth"
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/store/storetest"
@@ -113,7 +114,7 @@ func newWorldClock(t *testing.T, cfg Config, now func() time.Time) *world {
 			Phone:    phoneStaffB,
 			Password: demoPassword,
 		},
-	})
+	}, community.Idempotency{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,11 +123,11 @@ func newWorldClock(t *testing.T, cfg Config, now func() time.Time) *world {
 		CommunityID: c.ID,
 		Roles:       []models.Role{models.RoleStaff},
 	}
-	bld, err := sys.communities.CreateBuilding(ctx, sp, "8号楼", "")
+	bld, err := sys.communities.CreateBuilding(ctx, sp, "8号楼", "", community.Idempotency{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hh, err := sys.communities.CreateHousehold(ctx, sp, bld.ID, "801", nil)
+	hh, err := sys.communities.CreateHousehold(ctx, sp, bld.ID, "801", nil, community.Idempotency{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +239,20 @@ func (w *world) points(residentID string) (int64, int64) {
 // sessions and refresh tokens that logging in creates.
 func (w *world) counts() map[string]int64 {
 	w.t.Helper()
-	c, err := w.sys.store.Counts(context.Background())
+	return w.countBy(w.sys.store.Counts)
+}
+
+// recordCounts is counts without list slots (store.RecordCounts).
+func (w *world) recordCounts() map[string]int64 {
+	w.t.Helper()
+	return w.countBy(w.sys.store.RecordCounts)
+}
+
+// countBy is what count tells of each collection, sessions and refresh
+// tokens left out.
+func (w *world) countBy(count func(context.Context) (map[string]int64, error)) map[string]int64 {
+	w.t.Helper()
+	c, err := count(context.Background())
 	if err != nil {
 		w.t.Fatal(err)
 	}

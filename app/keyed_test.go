@@ -498,16 +498,28 @@ func TestIssue11_11_SecondReversalIsAlreadyReversed(t *testing.T) {
 func TestIssue11_1_CreatesHonourAnOptionalKey(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	staff, son := w.login(phoneStaffA), w.login(phoneSonA)
+	staff, son, admin := w.login(phoneStaffA), w.login(phoneSonA), w.login(phoneAdminA)
 	partner := jsonField(t, w.call("GET", "/api/v1/partners?kind=merchant", staff, nil), "id", "items")
+	building := jsonField(t, w.call("GET", "/api/v1/buildings", staff, nil), "id", "items")
 	soon := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
 	cases := []struct {
-		name, path, token string
-		body              any
+		name, path, token, caller string
+		body                      any
 	}{
-		{"building", "/api/v1/buildings", staff, map[string]string{"name": "9号楼"}},
-		{"partner", "/api/v1/partners", staff, map[string]string{"kind": "merchant", "name": "小笼包店"}},
-		{"reward", "/api/v1/rewards", staff, map[string]any{
+		{"community", "/api/v1/communities", admin, phoneAdminA, map[string]any{
+			"name": "莲花居民区",
+			"first_staff": map[string]any{
+				"name":             "周社工",
+				"phone":            "13600000001",
+				"birth_year":       1990,
+				"initial_password": "first-staff-pw-1",
+			},
+		}},
+		{"building", "/api/v1/buildings", staff, phoneStaffA, map[string]string{"name": "9号楼"}},
+		{"household", "/api/v1/households", staff, phoneStaffA, map[string]any{"building_id": building, "room": "1703"}},
+		{"partner", "/api/v1/partners", staff, phoneStaffA, map[string]string{"kind": "merchant", "name": "小笼包店"}},
+		{"policy version", "/api/v1/policy/versions", staff, phoneStaffA, map[string]any{"points_per_hour": 11}},
+		{"reward", "/api/v1/rewards", staff, phoneStaffA, map[string]any{
 			"kind":       "merchant",
 			"title":      "小笼包",
 			"partner_id": partner,
@@ -515,7 +527,7 @@ func TestIssue11_1_CreatesHonourAnOptionalKey(t *testing.T) {
 			"value_fen":  1200,
 			"bearer":     "partner",
 		}},
-		{"activity", "/api/v1/activities", staff, map[string]any{
+		{"activity", "/api/v1/activities", staff, phoneStaffA, map[string]any{
 			"title":       "楼道清洁",
 			"category":    "环境",
 			"place":       "9号楼",
@@ -524,7 +536,7 @@ func TestIssue11_1_CreatesHonourAnOptionalKey(t *testing.T) {
 			"capacity":    5,
 			"max_minutes": 120,
 		}},
-		{"mutual-aid post", "/api/v1/mutual-aid", son, map[string]any{
+		{"mutual-aid post", "/api/v1/mutual-aid", son, phoneSonA, map[string]any{
 			"kind":    "offer",
 			"title":   "教用智能手机",
 			"minutes": 30,
@@ -536,7 +548,7 @@ func TestIssue11_1_CreatesHonourAnOptionalKey(t *testing.T) {
 		if first.Status != 201 {
 			t.Fatalf("%s: %d %s", tc.name, first.Status, first.Body)
 		}
-		made := w.counts()
+		made, madeRecords := w.counts(), w.recordCounts()
 		again := w.call("POST", tc.path, tc.token, tc.body, "Idempotency-Key", "create-"+strings.ReplaceAll(tc.name, " ", "-"))
 		if again.Status != 201 || string(again.Body) != string(first.Body) {
 			t.Fatalf("%s repeated: %d %s; want the first answer %s", tc.name, again.Status, again.Body, first.Body)
@@ -547,11 +559,36 @@ func TestIssue11_1_CreatesHonourAnOptionalKey(t *testing.T) {
 		if maps.Equal(made, before) {
 			t.Fatalf("%s: the first request wrote nothing", tc.name)
 		}
+		// The first request died after its record, before its answer was
+		// stored: its repeat answers with that record and writes no other.
+		w.loseAnswer(w.ids[tc.caller], "create-"+strings.ReplaceAll(tc.name, " ", "-"))
+		repeat := w.call("POST", tc.path, tc.token, tc.body, "Idempotency-Key", "create-"+strings.ReplaceAll(tc.name, " ", "-"))
+		if repeat.Status != 201 || createdID(t, repeat) != createdID(t, first) {
+			t.Fatalf("%s repeated after its answer was lost: %d %s; want the first record %s", tc.name, repeat.Status, repeat.Body, first.Body)
+		}
+		if after := w.recordCounts(); !maps.Equal(after, madeRecords) {
+			t.Fatalf("%s repeated after its answer was lost wrote again: %v → %v", tc.name, madeRecords, after)
+		}
 		other := w.call("POST", tc.path, tc.token, tc.body, "Idempotency-Key", "create-other-"+strings.ReplaceAll(tc.name, " ", "-"))
 		// Another key is another request: a new record, unless the record
 		// has a natural key of its own (a building's name is unique).
-		if other.code() != string(models.ErrAlreadyExists.Code) && (other.Status != 201 || jsonField(t, other, "id") == jsonField(t, first, "id")) {
+		if other.code() != string(models.ErrAlreadyExists.Code) && (other.Status != 201 || createdID(t, other) == createdID(t, first)) {
 			t.Fatalf("%s under another key: %d %s; want a new record", tc.name, other.Status, other.Body)
 		}
 	}
+}
+
+// createdID is the id of what a create answered: a record's id, or a
+// policy version's number.
+func createdID(t *testing.T, r reply) string {
+	t.Helper()
+	var created struct {
+		ID      string `json:"id"`
+		Version int    `json:"version"`
+	}
+	r.decode(t, &created)
+	if created.ID == "" && created.Version == 0 {
+		t.Fatalf("no id or version in %s", r.Body)
+	}
+	return created.ID + ":" + strconv.Itoa(created.Version)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/directory"
 	"github.com/linli-community/linli/honour"
 	"github.com/linli-community/linli/ledger"
@@ -60,7 +61,7 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 			BirthYear: 1988,
 			Password:  demoPassword,
 		},
-	})
+	}, community.Idempotency{})
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +84,7 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 		{models.PartnerProperty, "春申物业服务有限公司"}, {models.PartnerParking, "春申停车管理有限公司"},
 		{models.PartnerMerchant, "老王早餐店"}, {models.PartnerMerchant, "美美理发店"}, {models.PartnerMerchant, "邻里便利店"},
 	} {
-		partner, err := cs.CreatePartner(ctx, sp, p.kind, p.name)
+		partner, err := cs.CreatePartner(ctx, sp, p.kind, p.name, community.Idempotency{})
 		if err != nil {
 			return nil, err
 		}
@@ -93,7 +94,7 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	var households []models.Household
 	buildings := []models.Building{}
 	for b := 1; b <= 3; b++ {
-		bld, err := cs.CreateBuilding(ctx, sp, fmt.Sprintf("%d号楼", b), fmt.Sprintf("春申路%d弄%d号", 1200, b))
+		bld, err := cs.CreateBuilding(ctx, sp, fmt.Sprintf("%d号楼", b), fmt.Sprintf("春申路%d弄%d号", 1200, b), community.Idempotency{})
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +105,7 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 				if unit == 1 {
 					plates = []string{fmt.Sprintf("沪A%d%d%03d", b, floor, unit*100+floor)}
 				}
-				h, err := cs.CreateHousehold(ctx, sp, bld.ID, fmt.Sprintf("%d0%d", floor, unit), plates)
+				h, err := cs.CreateHousehold(ctx, sp, bld.ID, fmt.Sprintf("%d0%d", floor, unit), plates, community.Idempotency{})
 				if err != nil {
 					return nil, err
 				}
@@ -236,7 +237,7 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 			LimitMonth:    4,
 		},
 	} {
-		if _, err := s.rewards.CreateReward(ctx, sp, reward); err != nil {
+		if _, err := s.rewards.CreateReward(ctx, sp, reward, community.Idempotency{}); err != nil {
 			return nil, fmt.Errorf("reward %s: %w", reward.Title, err)
 		}
 	}
@@ -368,7 +369,7 @@ func (s *system) seedTimebank(ctx context.Context, communityID string, sp, elder
 			MaxMinutes: 120,
 		},
 	} {
-		if _, err := s.timebank.CreateActivity(ctx, sp, a); err != nil {
+		if _, err := s.timebank.CreateActivity(ctx, sp, a, community.Idempotency{}); err != nil {
 			return err
 		}
 	}
@@ -395,6 +396,6 @@ func (s *system) seedTimebank(ctx context.Context, communityID string, sp, elder
 		Description: "周三上午去第五人民医院, 需要有人陪同挂号取药",
 		Minutes:     120,
 		When:        tomorrow.AddDate(0, 0, 2),
-	})
+	}, community.Idempotency{})
 	return err
 }

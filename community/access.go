@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"time"
 
@@ -92,6 +93,38 @@ func PageLimit(limit int) int {
 func DerivedID(opID, part string) string {
 	sum := sha256.Sum256([]byte(opID + "\x00" + part))
 	return hex.EncodeToString(sum[:8])
+}
+
+// CreatedID is the id of the record a create request makes: derived from
+// the request's scoped key (DerivedID(idem.OpID, part)) when it has one,
+// so that a repeat after a crash or a slow first answer (community.Requests
+// lets it run again) inserts at the same id, meets the first record and
+// answers with it instead of creating a second; fresh() without a key.
+func CreatedID(idem Idempotency, part string, fresh func() string) string {
+	if idem.OpID == "" {
+		return fresh()
+	}
+	return DerivedID(idem.OpID, part)
+}
+
+// Repeated returns the record at id, the id CreatedID gave a keyed create
+// whose insert met a conflict, with found=true when that record exists:
+// the same request made it before, and its repeat answers with it. Without
+// a key, or when nothing is at id (the conflict was another record's
+// natural key, such as a building's name), found is false.
+func Repeated[T any](ctx context.Context, idem Idempotency, load func(context.Context, string) (T, error), id string) (T, bool, error) {
+	var zero T
+	if idem.OpID == "" {
+		return zero, false, nil
+	}
+	prev, err := load(ctx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		return zero, false, nil
+	}
+	if err != nil {
+		return zero, false, err
+	}
+	return prev, true, nil
 }
 
 // UndoCtx outlives a cancelled request, so compensation still runs.

@@ -134,7 +134,7 @@ type NewCommunity struct {
 // CreateCommunity adds a community (admins only) and, if asked, its first
 // staff member. The staff member is checked, phone included, before the
 // community is written, so a bad request writes nothing.
-func (s *Service) CreateCommunity(ctx context.Context, p models.Principal, in NewCommunity) (models.Community, *models.Resident, error) {
+func (s *Service) CreateCommunity(ctx context.Context, p models.Principal, in NewCommunity, idem community.Idempotency) (models.Community, *models.Resident, error) {
 	if !p.Has(models.RoleAdmin) {
 		return models.Community{}, nil, models.ErrForbidden
 	}
@@ -155,7 +155,13 @@ func (s *Service) CreateCommunity(ctx context.Context, p models.Principal, in Ne
 	if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
 		return models.Community{}, nil, models.ErrValidation.Withf("时区须为 IANA 时区名称，例如 Asia/Shanghai。", "time_zone must be an IANA time zone such as Asia/Shanghai")
 	}
-	c := models.Community{ID: s.newID(), Name: name, District: district, TimeZone: tz, Created: s.stamp()}
+	c := models.Community{
+		ID:       community.CreatedID(idem, "community", s.newID),
+		Name:     name,
+		District: district,
+		TimeZone: tz,
+		Created:  s.stamp(),
+	}
 	var staff *NewResident
 	if in.FirstStaff != nil {
 		st := *in.FirstStaff
@@ -163,23 +169,33 @@ func (s *Service) CreateCommunity(ctx context.Context, p models.Principal, in Ne
 		if err := st.check(s.now()); err != nil {
 			return models.Community{}, nil, err
 		}
-		// Refuse a phone that is taken before the community exists; a race
-		// for the phone after this check leaves a community without staff,
-		// which an admin can still give one.
-		if _, err := s.store.LoginByPhone(ctx, st.phone); err == nil {
-			return models.Community{}, nil, phoneTaken()
+		// Refuse a phone that is taken before the community exists (unless
+		// this very request took it, and is repeated); a race for the phone
+		// after this check leaves a community without staff, which an admin
+		// can still give one.
+		st.OpID = idem.OpID
+		if l, err := s.store.LoginByPhone(ctx, st.phone); err == nil {
+			if idem.OpID == "" || l.ResidentID != community.CreatedID(idem, "resident", s.newID) {
+				return models.Community{}, nil, phoneTaken()
+			}
 		} else if !errors.Is(err, models.ErrNotFound) {
 			return models.Community{}, nil, fmt.Errorf("create community: %w", err)
 		}
 		staff = &st
 	}
-	if err := s.store.InsertCommunity(ctx, c); err != nil {
+	if err := s.store.InsertCommunity(ctx, c); errors.Is(err, models.ErrConflict) {
+		prev, found, err := community.Repeated(ctx, idem, s.store.Community, c.ID)
+		if err != nil || !found {
+			return models.Community{}, nil, fmt.Errorf("create community: %w", errors.Join(err, models.ErrConflict))
+		}
+		c = prev
+	} else if err != nil {
 		return models.Community{}, nil, fmt.Errorf("create community: %w", err)
 	}
 	if staff == nil {
 		return c, nil, nil
 	}
-	r, err := s.createResident(ctx, c.ID, *staff, "")
+	r, err := s.createResident(ctx, c.ID, *staff, staff.OpID)
 	if err != nil {
 		return c, nil, fmt.Errorf("create community: first staff member: %w", err)
 	}
@@ -204,8 +220,10 @@ func (s *Service) ListCommunities(ctx context.Context, p models.Principal, after
 
 // --- buildings ---
 
-// CreateBuilding adds a building to the caller's community.
-func (s *Service) CreateBuilding(ctx context.Context, p models.Principal, name, address string) (models.Building, error) {
+// CreateBuilding adds a building to the caller's community. With idem's
+// key a repeat finds the first building and answers with it
+// (community.CreatedID).
+func (s *Service) CreateBuilding(ctx context.Context, p models.Principal, name, address string, idem community.Idempotency) (models.Building, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Building{}, err
 	}
@@ -216,9 +234,18 @@ func (s *Service) CreateBuilding(ctx context.Context, p models.Principal, name, 
 	if address, err = community.OptionalText("address", address, 100); err != nil {
 		return models.Building{}, err
 	}
-	b := models.Building{ID: s.newID(), CommunityID: p.CommunityID, Name: name, Address: address, Created: s.stamp()}
+	b := models.Building{
+		ID:          community.CreatedID(idem, "building", s.newID),
+		CommunityID: p.CommunityID,
+		Name:        name,
+		Address:     address,
+		Created:     s.stamp(),
+	}
 	err = s.store.InsertBuilding(ctx, b)
 	if errors.Is(err, models.ErrConflict) {
+		if prev, found, err := community.Repeated(ctx, idem, s.store.Building, b.ID); found || err != nil {
+			return prev, err
+		}
 		return models.Building{}, models.ErrAlreadyExists.Withf("已有同名的楼栋。", "a building with this name exists")
 	}
 	if err != nil {
@@ -363,7 +390,11 @@ func (s *Service) syncHeadRoles(ctx context.Context, communityID string, residen
 // --- households ---
 
 // CreateHousehold adds a flat to a building of the caller's community.
-func (s *Service) CreateHousehold(ctx context.Context, p models.Principal, buildingID, room string, plates []string) (models.Household, error) {
+//
+// With idem's key the household's id is derived from it (community.CreatedID),
+// so a repeat of a create that died before its answer was stored finds the
+// first household and answers with it.
+func (s *Service) CreateHousehold(ctx context.Context, p models.Principal, buildingID, room string, plates []string, idem community.Idempotency) (models.Household, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Household{}, err
 	}
@@ -377,9 +408,19 @@ func (s *Service) CreateHousehold(ctx context.Context, p models.Principal, build
 	if plates, err = cleanPlates(plates); err != nil {
 		return models.Household{}, err
 	}
-	h := models.Household{ID: s.newID(), CommunityID: p.CommunityID, BuildingID: b.ID, Room: room, Plates: plates, Created: s.stamp()}
+	h := models.Household{
+		ID:          community.CreatedID(idem, "household", s.newID),
+		CommunityID: p.CommunityID,
+		BuildingID:  b.ID,
+		Room:        room,
+		Plates:      plates,
+		Created:     s.stamp(),
+	}
 	err = s.store.InsertHousehold(ctx, h)
 	if errors.Is(err, models.ErrConflict) {
+		if prev, found, err := community.Repeated(ctx, idem, s.store.Household, h.ID); found || err != nil {
+			return prev, err
+		}
 		return models.Household{}, models.ErrAlreadyExists.Withf("该楼栋的这个房间已登记了住户。", "this room of the building already has a household")
 	}
 	if err != nil {
@@ -545,10 +586,7 @@ func (s *Service) CreateResident(ctx context.Context, p models.Principal, in New
 
 // createResident writes a checked resident: login, then resident.
 func (s *Service) createResident(ctx context.Context, communityID string, in NewResident, opID string) (models.Resident, error) {
-	id := s.newID()
-	if opID != "" {
-		id = community.DerivedID(opID, "resident")
-	}
+	id := community.CreatedID(community.Idempotency{OpID: opID}, "resident", s.newID)
 	hash, err := s.hasher.Hash(in.Password)
 	if err != nil {
 		return models.Resident{}, fmt.Errorf("create resident: %w", err)
@@ -871,8 +909,9 @@ func (s *Service) VerifyFamilyLink(ctx context.Context, p models.Principal, resi
 // --- partners ---
 
 // CreatePartner adds a property company, parking operator or merchant to
-// the caller's community.
-func (s *Service) CreatePartner(ctx context.Context, p models.Principal, kind models.PartnerKind, name string) (models.Partner, error) {
+// the caller's community. With idem's key a repeat finds the first
+// partner and answers with it (community.CreatedID).
+func (s *Service) CreatePartner(ctx context.Context, p models.Principal, kind models.PartnerKind, name string, idem community.Idempotency) (models.Partner, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Partner{}, err
 	}
@@ -883,9 +922,18 @@ func (s *Service) CreatePartner(ctx context.Context, p models.Principal, kind mo
 	if name, err = models.CleanText("name", name, 60); err != nil {
 		return models.Partner{}, err
 	}
-	partner := models.Partner{ID: s.newID(), CommunityID: p.CommunityID, Kind: kind, Name: name, Created: s.stamp()}
+	partner := models.Partner{
+		ID:          community.CreatedID(idem, "partner", s.newID),
+		CommunityID: p.CommunityID,
+		Kind:        kind,
+		Name:        name,
+		Created:     s.stamp(),
+	}
 	err = s.store.InsertPartner(ctx, partner)
 	if errors.Is(err, models.ErrConflict) {
+		if prev, found, err := community.Repeated(ctx, idem, s.store.Partner, partner.ID); found || err != nil {
+			return prev, err
+		}
 		return models.Partner{}, models.ErrAlreadyExists.Withf("已有同名的合作方。", "a partner with this name exists")
 	}
 	if err != nil {

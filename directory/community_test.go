@@ -30,7 +30,7 @@ func TestStaffCannotReachAnotherCommunity(t *testing.T) {
 	bBuilding := communitytest.MustBuilding(t, s, b, "1号楼")
 	bHousehold := communitytest.MustHousehold(t, s, b, bBuilding.ID, "101")
 	bResident := communitytest.MustResident(t, s, b, "李四", "13800000002", bHousehold.ID)
-	bMerchant, err := s.CreatePartner(ctx, b, models.PartnerMerchant, "老王面馆")
+	bMerchant, err := s.CreatePartner(ctx, b, models.PartnerMerchant, "老王面馆", community.Idempotency{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestStaffCannotReachAnotherCommunity(t *testing.T) {
 		"set head":        func() error { _, err := s.SetBuildingHead(ctx, a, bBuilding.ID, aResident.ID); return err },
 		"head from B":     func() error { _, err := s.SetBuildingHead(ctx, a, aBuilding.ID, bResident.ID); return err },
 		"household in B": func() error {
-			_, err := s.CreateHousehold(ctx, a, bBuilding.ID, "102", nil)
+			_, err := s.CreateHousehold(ctx, a, bBuilding.ID, "102", nil, community.Idempotency{})
 			return err
 		},
 		"update household": func() error { _, err := s.UpdateHousehold(ctx, a, bHousehold.ID, []string{"沪A12345"}); return err },
@@ -113,13 +113,16 @@ func TestResidentCannotCreateOrEdit(t *testing.T) {
 
 	cases := map[string]func() error{
 		"create community": func() error {
-			_, _, err := s.CreateCommunity(ctx, p, directory.NewCommunity{Name: "新社区"})
+			_, _, err := s.CreateCommunity(ctx, p, directory.NewCommunity{Name: "新社区"}, community.Idempotency{})
 			return err
 		},
-		"create building":  func() error { _, err := s.CreateBuilding(ctx, p, "2号楼", ""); return err },
-		"update building":  func() error { _, err := s.UpdateBuilding(ctx, p, bld.ID, "x"); return err },
-		"set head":         func() error { _, err := s.SetBuildingHead(ctx, p, bld.ID, me.ID); return err },
-		"create household": func() error { _, err := s.CreateHousehold(ctx, p, bld.ID, "102", nil); return err },
+		"create building": func() error { _, err := s.CreateBuilding(ctx, p, "2号楼", "", community.Idempotency{}); return err },
+		"update building": func() error { _, err := s.UpdateBuilding(ctx, p, bld.ID, "x"); return err },
+		"set head":        func() error { _, err := s.SetBuildingHead(ctx, p, bld.ID, me.ID); return err },
+		"create household": func() error {
+			_, err := s.CreateHousehold(ctx, p, bld.ID, "102", nil, community.Idempotency{})
+			return err
+		},
 		"update household": func() error { _, err := s.UpdateHousehold(ctx, p, hh.ID, nil); return err },
 		"create resident": func() error {
 			_, err := s.CreateResident(ctx, p, directory.NewResident{Name: "王五", Phone: "13800000003", Password: "initial-pw"})
@@ -139,14 +142,17 @@ func TestResidentCannotCreateOrEdit(t *testing.T) {
 			_, err := s.UpdateResident(ctx, p, me.ID, directory.ResidentUpdate{HouseholdID: &empty})
 			return err
 		},
-		"family link":    func() error { _, err := s.AddFamilyLink(ctx, p, me.ID, other.ID, "配偶"); return err },
-		"create partner": func() error { _, err := s.CreatePartner(ctx, p, models.PartnerMerchant, "店"); return err },
+		"family link": func() error { _, err := s.AddFamilyLink(ctx, p, me.ID, other.ID, "配偶"); return err },
+		"create partner": func() error {
+			_, err := s.CreatePartner(ctx, p, models.PartnerMerchant, "店", community.Idempotency{})
+			return err
+		},
 		"import households": func() error {
 			_, err := s.ImportHouseholds(ctx, p, importReq("k-forbidden", "building,room,plates\n1号楼,102,\n"))
 			return err
 		},
 		"staff new community": func() error {
-			_, _, err := s.CreateCommunity(ctx, staff, directory.NewCommunity{Name: "新社区"})
+			_, _, err := s.CreateCommunity(ctx, staff, directory.NewCommunity{Name: "新社区"}, community.Idempotency{})
 			return err
 		},
 	}
@@ -381,13 +387,13 @@ func TestPartners(t *testing.T) {
 	t.Parallel()
 	s, _ := communitytest.NewDirectory(t)
 	staff := communitytest.Staff("A")
-	m, err := s.CreatePartner(ctx, staff, models.PartnerMerchant, "老王面馆")
+	m, err := s.CreatePartner(ctx, staff, models.PartnerMerchant, "老王面馆", community.Idempotency{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.CreatePartner(ctx, staff, models.PartnerParking, "老王面馆")
+	_, err = s.CreatePartner(ctx, staff, models.PartnerParking, "老王面馆", community.Idempotency{})
 	communitytest.WantCode(t, "same name", err, models.ErrAlreadyExists)
-	park, err := s.CreatePartner(ctx, staff, models.PartnerParking, "捷停车")
+	park, err := s.CreatePartner(ctx, staff, models.PartnerParking, "捷停车", community.Idempotency{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +417,7 @@ func TestAdminCreatesCommunityWithFirstStaff(t *testing.T) {
 	s, st := communitytest.NewDirectory(t)
 	admin := models.Principal{ResidentID: "root", CommunityID: "A", Roles: []models.Role{models.RoleAdmin}}
 	c, staff, err := s.CreateCommunity(ctx, admin, directory.NewCommunity{Name: "莲花社区", District: "闵行区",
-		FirstStaff: &directory.NewResident{Name: "王社工", Phone: "13800000007", Password: "initial-pw"}})
+		FirstStaff: &directory.NewResident{Name: "王社工", Phone: "13800000007", Password: "initial-pw"}}, community.Idempotency{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,7 +434,7 @@ func TestAdminCreatesCommunityWithFirstStaff(t *testing.T) {
 	// The phone is taken now: a second community with it writes nothing.
 	before, _ := st.Communities(ctx, "", 0)
 	_, _, err = s.CreateCommunity(ctx, admin, directory.NewCommunity{Name: "另一个社区",
-		FirstStaff: &directory.NewResident{Name: "王社工", Phone: "13800000007", Password: "initial-pw"}})
+		FirstStaff: &directory.NewResident{Name: "王社工", Phone: "13800000007", Password: "initial-pw"}}, community.Idempotency{})
 	communitytest.WantCode(t, "taken phone", err, models.ErrAlreadyExists)
 	after, _ := st.Communities(ctx, "", 0)
 	if len(after) != len(before) {

@@ -16,16 +16,16 @@ import (
 // returns models.ErrForbidden for a caller without the role, and
 // models.ErrNotFound for an id of another community.
 type communityService interface {
-	CreateCommunity(ctx context.Context, p models.Principal, in directory.NewCommunity) (models.Community, *models.Resident, error)
+	CreateCommunity(ctx context.Context, p models.Principal, in directory.NewCommunity, idem community.Idempotency) (models.Community, *models.Resident, error)
 	CurrentCommunity(ctx context.Context, p models.Principal) (models.Community, error)
 	ListCommunities(ctx context.Context, p models.Principal, after string, limit int) ([]models.Community, error)
 
-	CreateBuilding(ctx context.Context, p models.Principal, name, address string) (models.Building, error)
+	CreateBuilding(ctx context.Context, p models.Principal, name, address string, idem community.Idempotency) (models.Building, error)
 	ListBuildings(ctx context.Context, p models.Principal, after string, limit int) ([]models.Building, error)
 	UpdateBuilding(ctx context.Context, p models.Principal, id, address string) (models.Building, error)
 	SetBuildingHead(ctx context.Context, p models.Principal, buildingID, residentID string) (models.Building, error)
 
-	CreateHousehold(ctx context.Context, p models.Principal, buildingID, room string, plates []string) (models.Household, error)
+	CreateHousehold(ctx context.Context, p models.Principal, buildingID, room string, plates []string, idem community.Idempotency) (models.Household, error)
 	ListHouseholds(ctx context.Context, p models.Principal, buildingID, after string, limit int) ([]models.Household, error)
 	UpdateHousehold(ctx context.Context, p models.Principal, id string, plates []string) (models.Household, error)
 
@@ -38,7 +38,7 @@ type communityService interface {
 	AddFamilyLink(ctx context.Context, p models.Principal, residentID, relativeID, relation string) (models.Resident, error)
 	VerifyFamilyLink(ctx context.Context, p models.Principal, residentID, relativeID string) (models.Resident, error)
 
-	CreatePartner(ctx context.Context, p models.Principal, kind models.PartnerKind, name string) (models.Partner, error)
+	CreatePartner(ctx context.Context, p models.Principal, kind models.PartnerKind, name string, idem community.Idempotency) (models.Partner, error)
 	ListPartners(ctx context.Context, p models.Principal, kind models.PartnerKind, after string, limit int) ([]models.Partner, error)
 
 	// The imports return a *directory.ImportRejection when rows are wrong.
@@ -315,8 +315,8 @@ func (h *api) createCommunity(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(community.Idempotency) error {
-		created, staff, err := h.Community.CreateCommunity(c.UserContext(), principal(c), in)
+	return h.keyedIfKey(c, func(idem community.Idempotency) error {
+		created, staff, err := h.Community.CreateCommunity(c.UserContext(), principal(c), in, idem)
 		if err != nil {
 			return err
 		}
@@ -370,8 +370,8 @@ func (h *api) createBuilding(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(community.Idempotency) error {
-		b, err := h.Community.CreateBuilding(c.UserContext(), principal(c), req.Name, req.Address)
+	return h.keyedIfKey(c, func(idem community.Idempotency) error {
+		b, err := h.Community.CreateBuilding(c.UserContext(), principal(c), req.Name, req.Address, idem)
 		if err != nil {
 			return err
 		}
@@ -449,8 +449,8 @@ func (h *api) createHousehold(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(community.Idempotency) error {
-		hh, err := h.Community.CreateHousehold(c.UserContext(), principal(c), req.BuildingID, req.Room, req.Plates)
+	return h.keyedIfKey(c, func(idem community.Idempotency) error {
+		hh, err := h.Community.CreateHousehold(c.UserContext(), principal(c), req.BuildingID, req.Room, req.Plates, idem)
 		if err != nil {
 			return err
 		}
@@ -718,8 +718,8 @@ func (h *api) createPartner(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(community.Idempotency) error {
-		partner, err := h.Community.CreatePartner(c.UserContext(), principal(c), models.PartnerKind(req.Kind), req.Name)
+	return h.keyedIfKey(c, func(idem community.Idempotency) error {
+		partner, err := h.Community.CreatePartner(c.UserContext(), principal(c), models.PartnerKind(req.Kind), req.Name, idem)
 		if err != nil {
 			return err
 		}

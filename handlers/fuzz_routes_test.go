@@ -376,7 +376,7 @@ type fakeTransfers struct {
 	mutualAidService
 }
 
-func (fakeTransfers) PostAid(_ context.Context, _ models.Principal, in mutualaid.NewAid) (models.MutualAid, error) {
+func (fakeTransfers) PostAid(_ context.Context, _ models.Principal, in mutualaid.NewAid, _ community.Idempotency) (models.MutualAid, error) {
 	in, err := in.Clean() // as the service does
 	if err != nil {
 		return models.MutualAid{}, err

@@ -12,7 +12,7 @@ import (
 
 // mutualAidService is what the mutual-aid and fund routes call.
 type mutualAidService interface {
-	PostAid(ctx context.Context, p models.Principal, in mutualaid.NewAid) (models.MutualAid, error)
+	PostAid(ctx context.Context, p models.Principal, in mutualaid.NewAid, idem community.Idempotency) (models.MutualAid, error)
 	Aid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
 	Aids(ctx context.Context, p models.Principal, after string, limit int) ([]models.MutualAid, string, error)
 	AcceptAid(ctx context.Context, p models.Principal, id string) (models.MutualAid, error)
@@ -125,8 +125,8 @@ func (h *api) postAid(c *fiber.Ctx) error {
 	}
 	// The service cleans the post. A repeat with the same Idempotency-Key
 	// (optional here) gets the first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(community.Idempotency) error {
-		a, err := h.MutualAid.PostAid(c.UserContext(), principal(c), in)
+	return h.keyedIfKey(c, func(idem community.Idempotency) error {
+		a, err := h.MutualAid.PostAid(c.UserContext(), principal(c), in, idem)
 		if err != nil {
 			return err
 		}

@@ -13,7 +13,7 @@ import (
 type policyService interface {
 	Current(ctx context.Context, p models.Principal) (models.Policy, error)
 	Versions(ctx context.Context, p models.Principal) ([]models.Policy, error)
-	AddVersion(ctx context.Context, p models.Principal, next models.Policy) (models.Policy, error)
+	AddVersion(ctx context.Context, p models.Principal, next models.Policy, idem community.Idempotency) (models.Policy, error)
 }
 
 // routesPolicy registers the policy routes: the policy in force (any signed-in caller),
@@ -228,12 +228,12 @@ func (h *api) addPolicyVersion(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(community.Idempotency) error {
+	return h.keyedIfKey(c, func(idem community.Idempotency) error {
 		cur, err := h.Policies.Current(c.UserContext(), principal(c))
 		if err != nil {
 			return err
 		}
-		p, err := h.Policies.AddVersion(c.UserContext(), principal(c), req.apply(cur))
+		p, err := h.Policies.AddVersion(c.UserContext(), principal(c), req.apply(cur), idem)
 		if err != nil {
 			return err
 		}

@@ -15,7 +15,7 @@ import (
 // rewardsService is what the catalogue, redemption, partner, merchant and
 // filial-parking routes call.
 type rewardsService interface {
-	CreateReward(ctx context.Context, p models.Principal, in models.Reward) (models.Reward, error)
+	CreateReward(ctx context.Context, p models.Principal, in models.Reward, idem community.Idempotency) (models.Reward, error)
 	UpdateReward(ctx context.Context, p models.Principal, id string, in models.Reward) (models.Reward, error)
 	Reward(ctx context.Context, p models.Principal, id string) (models.Reward, error)
 	Rewards(ctx context.Context, p models.Principal, all bool) ([]models.Reward, error)
@@ -275,8 +275,8 @@ func (h *api) createReward(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(community.Idempotency) error {
-		r, err := h.Rewards.CreateReward(c.UserContext(), principal(c), req.model())
+	return h.keyedIfKey(c, func(idem community.Idempotency) error {
+		r, err := h.Rewards.CreateReward(c.UserContext(), principal(c), req.model(), idem)
 		if err != nil {
 			return err
 		}

@@ -15,7 +15,7 @@ import (
 
 // timebankService is what the time-bank routes call.
 type timebankService interface {
-	CreateActivity(ctx context.Context, p models.Principal, in timebank.NewActivity) (models.Activity, error)
+	CreateActivity(ctx context.Context, p models.Principal, in timebank.NewActivity, idem community.Idempotency) (models.Activity, error)
 	Activity(ctx context.Context, p models.Principal, id string) (models.Activity, error)
 	ActivitiesPage(ctx context.Context, p models.Principal, q timebank.ActivityQuery) ([]models.Activity, string, error)
 	// Checkins lists an activity's check-ins (of one day, if day is set),
@@ -331,8 +331,8 @@ func (h *api) createActivity(c *fiber.Ctx) error {
 	}
 	// A repeat with the same Idempotency-Key (optional here) gets the
 	// first answer and creates nothing twice.
-	return h.keyedIfKey(c, func(community.Idempotency) error {
-		a, err := h.Timebank.CreateActivity(c.UserContext(), principal(c), in)
+	return h.keyedIfKey(c, func(idem community.Idempotency) error {
+		a, err := h.Timebank.CreateActivity(c.UserContext(), principal(c), in, idem)
 		if err != nil {
 			return err
 		}

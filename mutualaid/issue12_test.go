@@ -37,7 +37,7 @@ func TestIssue12_5_PostAidAndCreditFundCleanTheirOwnInput(t *testing.T) {
 	for name, spoil := range bad {
 		in := good
 		spoil(&in)
-		if _, err := e.aid.PostAid(ctx, res("r1"), in); !errors.Is(err, models.ErrValidation) {
+		if _, err := e.aid.PostAid(ctx, res("r1"), in, community.Idempotency{}); !errors.Is(err, models.ErrValidation) {
 			t.Errorf("%s: err %v, want VALIDATION", name, err)
 		}
 	}
@@ -50,7 +50,7 @@ func TestIssue12_5_PostAidAndCreditFundCleanTheirOwnInput(t *testing.T) {
 
 	padded := good
 	padded.Title, padded.Description = "  陪同就医\t", " 周三上午 "
-	a, err := e.aid.PostAid(ctx, res("r1"), padded)
+	a, err := e.aid.PostAid(ctx, res("r1"), padded, community.Idempotency{})
 	if err != nil {
 		t.Fatal(err)
 	}

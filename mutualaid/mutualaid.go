@@ -124,7 +124,7 @@ func accepter(a models.MutualAid) string {
 // PostAid publishes a request for help or an offer of it. A request holds
 // the poster's minutes (or the fund's) at once, and is refused with
 // INSUFFICIENT_HOURS, saying why, when the floor does not allow it.
-func (t *Service) PostAid(ctx context.Context, p models.Principal, in NewAid) (models.MutualAid, error) {
+func (t *Service) PostAid(ctx context.Context, p models.Principal, in NewAid, idem community.Idempotency) (models.MutualAid, error) {
 	if p.CommunityID == "" || p.ResidentID == "" {
 		return models.MutualAid{}, models.ErrForbidden
 	}
@@ -132,15 +132,36 @@ func (t *Service) PostAid(ctx context.Context, p models.Principal, in NewAid) (m
 	if err != nil {
 		return models.MutualAid{}, err
 	}
-	a := models.MutualAid{ID: t.newID(), CommunityID: p.CommunityID, Kind: in.Kind, PosterID: p.ResidentID,
-		Title: in.Title, Description: in.Description, Minutes: in.Minutes, When: in.When.UTC().Truncate(time.Millisecond),
-		Created: t.stamp(), State: models.AidOpen}
+	a := models.MutualAid{
+		ID:          community.CreatedID(idem, "aid", t.newID),
+		CommunityID: p.CommunityID,
+		Kind:        in.Kind,
+		PosterID:    p.ResidentID,
+		Title:       in.Title,
+		Description: in.Description,
+		Minutes:     in.Minutes,
+		When:        in.When.UTC().Truncate(time.Millisecond),
+		Created:     t.stamp(),
+		State:       models.AidOpen,
+	}
 	if in.Kind == models.AidRequest {
 		a.RequesterID, a.PaidByFund = p.ResidentID, t.needy(ctx, p.ResidentID)
 	} else {
 		a.HelperID = p.ResidentID
 	}
-	if err := t.store.InsertAid(ctx, a); err != nil {
+	err = t.store.InsertAid(ctx, a)
+	if errors.Is(err, models.ErrConflict) {
+		// A repeat of this keyed post: go on from the first one as its
+		// steps left it.
+		prev, found, lerr := community.Repeated(ctx, idem, t.store.Aid, a.ID)
+		if lerr != nil {
+			return models.MutualAid{}, lerr
+		}
+		if found {
+			a, err = t.follow(ctx, prev)
+		}
+	}
+	if err != nil {
 		return models.MutualAid{}, err
 	}
 	a, err = t.settle(ctx, a)

@@ -36,7 +36,7 @@ func (e *tbEnv) mustAudit(t *testing.T) {
 
 func (e *tbEnv) mustPost(t *testing.T, who string, kind models.AidKind, minutes models.Minutes) models.MutualAid {
 	t.Helper()
-	a, err := e.aid.PostAid(ctx, res(who), mutualaid.NewAid{Kind: kind, Title: "陪同就医", Minutes: minutes})
+	a, err := e.aid.PostAid(ctx, res(who), mutualaid.NewAid{Kind: kind, Title: "陪同就医", Minutes: minutes}, community.Idempotency{})
 	if err != nil {
 		t.Fatalf("post: %v", err)
 	}
@@ -306,7 +306,7 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 	e := newTB(t)
 	// A resident with 0 minutes asks for 660 (floor 600): refused at once,
 	// saying why, and nothing is held.
-	_, err := e.aid.PostAid(ctx, res("r5"), mutualaid.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 660})
+	_, err := e.aid.PostAid(ctx, res("r5"), mutualaid.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 660}, community.Idempotency{})
 	saysWhy(t, err, models.ErrInsufficientHours)
 	var me *models.Error
 	if errors.As(err, &me); !strings.Contains(me.DetailZh, "660") || !strings.Contains(me.DetailZh, "600") {
@@ -323,7 +323,7 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 	if b := e.Balance(t, "r5", models.AssetHours); b != -600 {
 		t.Fatalf("held %d, want -600", b)
 	}
-	_, err = e.aid.PostAid(ctx, res("r5"), mutualaid.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 1})
+	_, err = e.aid.PostAid(ctx, res("r5"), mutualaid.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 1}, community.Idempotency{})
 	saysWhy(t, err, models.ErrInsufficientHours)
 	// Cancelling gives it back, once.
 	for range 2 {
@@ -366,7 +366,7 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 	// An open request nobody takes up expires a day after its time, and
 	// its hold goes back.
 	x, err := e.aid.PostAid(ctx, res("r8"), mutualaid.NewAid{Kind: models.AidRequest, Title: "取快递", Minutes: 100,
-		When: e.Clock.Now().Add(time.Hour)})
+		When: e.Clock.Now().Add(time.Hour)}, community.Idempotency{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,7 +535,7 @@ func TestDebtFloorUnderConcurrentConfirmations(t *testing.T) {
 	var aids []models.MutualAid
 	refused := 0
 	atonce.Run(5, func(int) {
-		a, err := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 240})
+		a, err := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 240}, community.Idempotency{})
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
@@ -584,7 +584,7 @@ func TestFundPaysForNeedy(t *testing.T) {
 	if _, err := e.aid.CreditFund(ctx, e.Staff, 300, "区里拨付", community.Idempotency{Key: "k1", OpID: "k:s:fund1", Hash: "h"}); err != nil {
 		t.Fatal(err)
 	}
-	a, _ := e.aid.PostAid(ctx, res("r9"), mutualaid.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200})
+	a, _ := e.aid.PostAid(ctx, res("r9"), mutualaid.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200}, community.Idempotency{})
 	if _, err := e.aid.AcceptAid(ctx, res("r2"), a.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -595,13 +595,13 @@ func TestFundPaysForNeedy(t *testing.T) {
 		t.Fatal("the fund did not pay")
 	}
 	// The fund's 100 minutes cannot hold a second 200-minute request.
-	_, err := e.aid.PostAid(ctx, res("r9"), mutualaid.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200})
+	_, err := e.aid.PostAid(ctx, res("r9"), mutualaid.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200}, community.Idempotency{})
 	communitytest.MustCode(t, err, models.ErrInsufficientHours)
 	if f, _ := e.aid.Fund(ctx, e.Staff); f.Amount != 100 {
 		t.Fatalf("fund = %d", f.Amount)
 	}
 	// Auto-confirmation: helper marks done, the job confirms after N days once.
-	c, _ := e.aid.PostAid(ctx, res("r3"), mutualaid.NewAid{Kind: models.AidOffer, Title: "修电脑", Minutes: 60})
+	c, _ := e.aid.PostAid(ctx, res("r3"), mutualaid.NewAid{Kind: models.AidOffer, Title: "修电脑", Minutes: 60}, community.Idempotency{})
 	if _, err := e.aid.AcceptAid(ctx, res("r4"), c.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -624,7 +624,7 @@ func TestFundPaysForNeedy(t *testing.T) {
 func TestMutualAidCancelDisputeResolve(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
-	a, _ := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{Kind: models.AidRequest, Title: "搬家具", Minutes: 60})
+	a, _ := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{Kind: models.AidRequest, Title: "搬家具", Minutes: 60}, community.Idempotency{})
 	if _, err := e.aid.AcceptAid(ctx, res("r1"), a.ID); !errors.Is(err, models.ErrAidState) {
 		t.Fatalf("accept own post: %v", err)
 	}
@@ -640,7 +640,7 @@ func TestMutualAidCancelDisputeResolve(t *testing.T) {
 	if _, err := e.aid.ConfirmAid(ctx, res("r1"), a.ID); !errors.Is(err, models.ErrAidState) {
 		t.Fatalf("confirm a cancelled post: %v", err)
 	}
-	b, _ := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{Kind: models.AidRequest, Title: "修水管", Minutes: 90})
+	b, _ := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{Kind: models.AidRequest, Title: "修水管", Minutes: 90}, community.Idempotency{})
 	_, _ = e.aid.AcceptAid(ctx, res("r3"), b.ID)
 	_, _ = e.aid.AidDone(ctx, res("r3"), b.ID)
 	if _, err := e.aid.DisputeAid(ctx, res("r1"), b.ID, "没修好"); err != nil {

@@ -49,7 +49,7 @@ func TestPolicyStoreKeepsEveryField(t *testing.T) {
 	// A community's versions are numbered from 1 with no gap, as the
 	// service writes them, and the store reads them so.
 	want.Version = 1
-	if err := st.InsertPolicy(ctx, want); err != nil {
+	if err := st.InsertPolicy(ctx, want, ""); err != nil {
 		t.Fatal(err)
 	}
 	versions, err := st.PolicyVersions(ctx, want.CommunityID)

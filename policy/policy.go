@@ -13,8 +13,12 @@ import (
 
 // Store keeps policy versions.
 type Store interface {
-	// InsertPolicy adds a version; models.ErrConflict if it exists.
-	InsertPolicy(ctx context.Context, p models.Policy) error
+	// InsertPolicy adds a version written by the keyed request request
+	// ("" for none); models.ErrConflict if it exists.
+	InsertPolicy(ctx context.Context, p models.Policy, request string) error
+	// PolicyVersionWrittenFor returns the version the keyed request
+	// request wrote, or models.ErrNotFound.
+	PolicyVersionWrittenFor(ctx context.Context, communityID, request string) (models.Policy, error)
 	// PolicyVersions lists a community's versions (any order).
 	PolicyVersions(ctx context.Context, communityID string) ([]models.Policy, error)
 }
@@ -86,8 +90,10 @@ func (p *Service) Versions(ctx context.Context, pr models.Principal) ([]models.P
 
 // AddVersion writes the next version of the caller's community's policy.
 // It takes effect at next.Effective, which may not be in the past: history
-// is never rewritten.
-func (p *Service) AddVersion(ctx context.Context, pr models.Principal, next models.Policy) (models.Policy, error) {
+// is never rewritten. With idem's key, a repeat of a request that wrote
+// its version (and died before its answer was stored) answers with that
+// version instead of writing the next.
+func (p *Service) AddVersion(ctx context.Context, pr models.Principal, next models.Policy, idem community.Idempotency) (models.Policy, error) {
 	if err := community.RequireStaff(pr); err != nil {
 		return models.Policy{}, err
 	}
@@ -104,6 +110,15 @@ func (p *Service) AddVersion(ctx context.Context, pr models.Principal, next mode
 	next.CommunityID, next.CreatedBy = pr.CommunityID, pr.ResidentID
 	next.Effective = next.Effective.UTC().Truncate(time.Millisecond)
 	for attempt := 0; attempt < 5; attempt++ {
+		if idem.OpID != "" {
+			written, err := p.store.PolicyVersionWrittenFor(ctx, pr.CommunityID, idem.OpID)
+			if err == nil {
+				return written, nil
+			}
+			if !errors.Is(err, models.ErrNotFound) {
+				return models.Policy{}, fmt.Errorf("policy: %w", err)
+			}
+		}
 		vs, err := p.versions(ctx, pr.CommunityID, true)
 		if err != nil {
 			return models.Policy{}, err
@@ -114,7 +129,7 @@ func (p *Service) AddVersion(ctx context.Context, pr models.Principal, next mode
 				next.Version = v.Version + 1
 			}
 		}
-		err = p.store.InsertPolicy(ctx, next)
+		err = p.store.InsertPolicy(ctx, next, idem.OpID)
 		if errors.Is(err, models.ErrConflict) {
 			continue // another staff member wrote this version number first
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/policy"
 	"github.com/linli-community/linli/store/storetest"
@@ -27,7 +28,7 @@ func TestPolicyVersionAppliesFromItsDate(t *testing.T) {
 	mid := time.Date(2026, 10, 16, 0, 0, 0, 0, time.UTC)
 	next := p0
 	next.Effective, next.PointsPerHour = mid, 12
-	v1, err := pol.AddVersion(ctx, staff, next)
+	v1, err := pol.AddVersion(ctx, staff, next, community.Idempotency{})
 	if err != nil || v1.Version != 1 {
 		t.Fatalf("add version: %+v %v", v1, err)
 	}
@@ -48,7 +49,7 @@ func TestPolicyVersionAppliesFromItsDate(t *testing.T) {
 	// Back-dating is refused: history is never rewritten.
 	past := p0
 	past.Effective = now.Add(-48 * time.Hour)
-	if _, err := pol.AddVersion(ctx, staff, past); !errors.Is(err, models.ErrValidation) {
+	if _, err := pol.AddVersion(ctx, staff, past, community.Idempotency{}); !errors.Is(err, models.ErrValidation) {
 		t.Fatalf("back-dated version: %v", err)
 	}
 	// Other communities and non-staff are unaffected / refused.
@@ -56,12 +57,12 @@ func TestPolicyVersionAppliesFromItsDate(t *testing.T) {
 		t.Fatalf("c2 sees c1's version: %+v", p)
 	}
 	resident := models.Principal{ResidentID: "r1", CommunityID: "c1", Roles: []models.Role{models.RoleResident}}
-	if _, err := pol.AddVersion(ctx, resident, next); !errors.Is(err, models.ErrForbidden) {
+	if _, err := pol.AddVersion(ctx, resident, next, community.Idempotency{}); !errors.Is(err, models.ErrForbidden) {
 		t.Fatalf("resident adds policy: %v", err)
 	}
 	bad := p0
 	bad.TwoStarPoints = 1 // below one star
-	if _, err := pol.AddVersion(ctx, staff, bad); !errors.Is(err, models.ErrValidation) {
+	if _, err := pol.AddVersion(ctx, staff, bad, community.Idempotency{}); !errors.Is(err, models.ErrValidation) {
 		t.Fatalf("invalid policy: %v", err)
 	}
 }

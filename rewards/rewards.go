@@ -224,15 +224,21 @@ func (s *Service) location(ctx context.Context, communityID string) (*time.Locat
 
 // CreateReward adds an item to the caller's community's catalogue (staff).
 // The honouring partner must be of the community and of the reward's kind.
-func (s *Service) CreateReward(ctx context.Context, p models.Principal, in models.Reward) (models.Reward, error) {
+func (s *Service) CreateReward(ctx context.Context, p models.Principal, in models.Reward, idem community.Idempotency) (models.Reward, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return models.Reward{}, err
 	}
-	in.ID, in.CommunityID, in.CreatedBy, in.Created = s.newID(), p.CommunityID, p.ResidentID, s.stamp()
+	in.ID, in.CommunityID, in.CreatedBy, in.Created = community.CreatedID(idem, "reward", s.newID), p.CommunityID, p.ResidentID, s.stamp()
 	if err := s.checkReward(ctx, in); err != nil {
 		return models.Reward{}, err
 	}
-	if err := s.store.InsertReward(ctx, in); err != nil {
+	err := s.store.InsertReward(ctx, in)
+	if errors.Is(err, models.ErrConflict) {
+		if prev, found, err := community.Repeated(ctx, idem, s.store.Reward, in.ID); found || err != nil {
+			return prev, err
+		}
+	}
+	if err != nil {
 		return models.Reward{}, fmt.Errorf("create reward: %w", err)
 	}
 	s.catalogue.Put(in.ID, in)

@@ -87,7 +87,7 @@ func newRewardsWorld(t *testing.T) *rewardsWorld {
 		name string
 	}{{&w.property, models.PartnerProperty, "物业"}, {&w.parking, models.PartnerParking, "停车"},
 		{&w.shop, models.PartnerMerchant, "早餐店"}, {&w.shop2, models.PartnerMerchant, "理发店"}} {
-		if *p.dst, err = w.cs.CreatePartner(ctx, w.staff, p.kind, p.name); err != nil {
+		if *p.dst, err = w.cs.CreatePartner(ctx, w.staff, p.kind, p.name, community.Idempotency{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -122,7 +122,7 @@ func (w *rewardsWorld) resident(name string, birthYear int, points int64) models
 	phoneN++
 	n := phoneN
 	phoneSeq.Unlock()
-	h, err := w.cs.CreateHousehold(ctx, w.staff, w.building.ID, fmt.Sprintf("%d", 1000+n), []string{fmt.Sprintf("沪E%05d", n)})
+	h, err := w.cs.CreateHousehold(ctx, w.staff, w.building.ID, fmt.Sprintf("%d", 1000+n), []string{fmt.Sprintf("沪E%05d", n)}, community.Idempotency{})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func (w *rewardsWorld) reward(r models.Reward) models.Reward {
 			r.PartnerID = w.shop.ID
 		}
 	}
-	out, err := w.rs.CreateReward(ctx, w.staff, r)
+	out, err := w.rs.CreateReward(ctx, w.staff, r, community.Idempotency{})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -782,9 +782,9 @@ func TestRewardsAuthorization(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
 	p := w.resident("甲", 1980, 100)
-	_, err := w.rs.CreateReward(ctx, p, models.Reward{Kind: models.RewardParking, Title: "x", PartnerID: w.parking.ID, Points: 1, Bearer: models.BearerCommunity})
+	_, err := w.rs.CreateReward(ctx, p, models.Reward{Kind: models.RewardParking, Title: "x", PartnerID: w.parking.ID, Points: 1, Bearer: models.BearerCommunity}, community.Idempotency{})
 	communitytest.WantCode(t, "resident creating a reward", err, models.ErrForbidden)
-	_, err = w.rs.CreateReward(ctx, w.staff, models.Reward{Kind: models.RewardParking, Title: "x", PartnerID: w.shop.ID, Points: 1, Bearer: models.BearerCommunity})
+	_, err = w.rs.CreateReward(ctx, w.staff, models.Reward{Kind: models.RewardParking, Title: "x", PartnerID: w.shop.ID, Points: 1, Bearer: models.BearerCommunity}, community.Idempotency{})
 	communitytest.WantCode(t, "parking reward honoured by a shop", err, models.ErrValidation)
 	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 10, ValueFen: 100})
 	red := w.mustRedeem(p, rw.ID, idemOf(p, "auth-1"))

@@ -17,6 +17,7 @@ type policyDoc struct {
 	Version              int       `bson:"version"`
 	Effective            time.Time `bson:"effective"`
 	CreatedBy            string    `bson:"created_by"`
+	Request              string    `bson:"request,omitempty"` // the scoped key of the request that wrote it
 	MaxAward             int64     `bson:"max_award"`
 	MaxDeduct            int64     `bson:"max_deduct"`
 	PointsPerHour        int64     `bson:"points_per_hour"`
@@ -162,10 +163,13 @@ func (d policyDoc) model() models.Policy {
 	return p
 }
 
-// InsertPolicy adds a policy version; models.ErrConflict if that version of
-// the community exists.
-func (s *Store) InsertPolicy(ctx context.Context, p models.Policy) error {
-	return s.insert(ctx, colPolicies, toPolicyDoc(p))
+// InsertPolicy adds a policy version, written by the keyed request request
+// ("" for none); models.ErrConflict if that version of the community
+// exists.
+func (s *Store) InsertPolicy(ctx context.Context, p models.Policy, request string) error {
+	d := toPolicyDoc(p)
+	d.Request = request
+	return s.insert(ctx, colPolicies, d)
 }
 
 // policyDocID is the _id of version of a community's policy.
@@ -184,7 +188,38 @@ const policyBatch = 8
 // is the community's own versions, never every community's
 // (docs/ARCHITECTURE.md §9).
 func (s *Store) PolicyVersions(ctx context.Context, communityID string) ([]models.Policy, error) {
-	out := []models.Policy{}
+	docs, err := s.policyDocs(ctx, communityID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]models.Policy, 0, len(docs))
+	for _, d := range docs {
+		out = append(out, d.model())
+	}
+	return out, nil
+}
+
+// PolicyVersionWrittenFor returns the version of a community's policy that
+// the keyed request request (its scoped key) wrote, or models.ErrNotFound:
+// a repeat of a request that wrote a version answers with it instead of
+// writing the next one.
+func (s *Store) PolicyVersionWrittenFor(ctx context.Context, communityID, request string) (models.Policy, error) {
+	docs, err := s.policyDocs(ctx, communityID)
+	if err != nil {
+		return models.Policy{}, err
+	}
+	for _, d := range docs {
+		if request != "" && d.Request == request {
+			return d.model(), nil
+		}
+	}
+	return models.Policy{}, models.ErrNotFound
+}
+
+// policyDocs reads every version of a community's policy, oldest first,
+// along their gap-free numbers (PolicyVersions).
+func (s *Store) policyDocs(ctx context.Context, communityID string) ([]policyDoc, error) {
+	out := []policyDoc{}
 	for first := 1; ; first += policyBatch {
 		docs := make([]*policyDoc, policyBatch)
 		g, gctx := errgroup.WithContext(ctx)
@@ -206,7 +241,7 @@ func (s *Store) PolicyVersions(ctx context.Context, communityID string) ([]model
 			if d == nil {
 				return out, nil
 			}
-			out = append(out, d.model())
+			out = append(out, *d)
 		}
 	}
 }

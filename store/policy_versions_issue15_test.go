@@ -30,7 +30,7 @@ func TestIssue15_PolicyVersions_ReadByExactID(t *testing.T) {
 				CreatedBy:   fmt.Sprintf("%s-staff-%d", community, v),
 				MaxAward:    models.Points(100 * v),
 			}
-			if err := st.InsertPolicy(ctx, p); err != nil {
+			if err := st.InsertPolicy(ctx, p, ""); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -37,7 +37,7 @@ func TestIssue12_5_ActivitiesAndClaimsCleanTheirOwnInput(t *testing.T) {
 	} {
 		in := activity
 		spoil(&in)
-		if _, err := e.Timebank.CreateActivity(ctx, e.Staff, in); !errors.Is(err, models.ErrValidation) {
+		if _, err := e.Timebank.CreateActivity(ctx, e.Staff, in, community.Idempotency{}); !errors.Is(err, models.ErrValidation) {
 			t.Errorf("activity, %s: err %v, want VALIDATION", name, err)
 		}
 	}
@@ -46,7 +46,7 @@ func TestIssue12_5_ActivitiesAndClaimsCleanTheirOwnInput(t *testing.T) {
 	}
 	padded := activity
 	padded.Title, padded.Place = "  助老探访 ", "\t活动室"
-	a, err := e.Timebank.CreateActivity(ctx, e.Staff, padded)
+	a, err := e.Timebank.CreateActivity(ctx, e.Staff, padded, community.Idempotency{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,11 +24,11 @@ func TestIssue15_Rankings_VolunteerBuildingsCursorWalk(t *testing.T) {
 	cs := directory.New(e.Store, communitytest.FakeHasher{}, communitytest.NewID, e.Clock.Now, community.NoNotifier{})
 	start := tbStart.Add(-5 * time.Hour)
 	for i, id := range []string{"r1", "r2", "r3", "r4"} {
-		b, err := cs.CreateBuilding(ctx, e.Staff, fmt.Sprintf("%d号楼", i+1), "")
+		b, err := cs.CreateBuilding(ctx, e.Staff, fmt.Sprintf("%d号楼", i+1), "", community.Idempotency{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := cs.CreateHousehold(ctx, e.Staff, b.ID, "101", nil)
+		h, err := cs.CreateHousehold(ctx, e.Staff, b.ID, "101", nil, community.Idempotency{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -407,7 +407,7 @@ func TestIssue11_21_ClaimsWaitForAnOrganiser(t *testing.T) {
 	// A policy that lets unconfirmed claims expire after 3 days.
 	v, _ := e.Policies.At(ctx, "A", e.Clock.Now())
 	v.Effective, v.ClaimExpiryDays = e.Clock.Now(), 3
-	if _, err := e.Policies.AddVersion(ctx, e.Staff, v); err != nil {
+	if _, err := e.Policies.AddVersion(ctx, e.Staff, v, community.Idempotency{}); err != nil {
 		t.Fatal(err)
 	}
 	late := e.claim(t, "r4", e.Clock.Now().Add(-2*time.Hour), time.Hour)

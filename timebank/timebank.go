@@ -219,7 +219,7 @@ func (in NewActivity) Clean() (NewActivity, error) {
 }
 
 // CreateActivity adds an activity of the caller's community.
-func (t *Service) CreateActivity(ctx context.Context, p models.Principal, in NewActivity) (models.Activity, error) {
+func (t *Service) CreateActivity(ctx context.Context, p models.Principal, in NewActivity, idem community.Idempotency) (models.Activity, error) {
 	if !canOrganise(p) {
 		return models.Activity{}, models.ErrForbidden
 	}
@@ -243,10 +243,28 @@ func (t *Service) CreateActivity(ctx context.Context, p models.Principal, in New
 		}
 		in.Organisation = c.Name + "居委会"
 	}
-	a := models.Activity{ID: t.newID(), CommunityID: p.CommunityID, Title: in.Title, Category: in.Category, Place: in.Place,
-		Organisation: in.Organisation, Start: in.Start.UTC().Truncate(time.Millisecond), End: in.End.UTC().Truncate(time.Millisecond),
-		Capacity: in.Capacity, MaxMinutes: in.MaxMinutes, SelfCheckin: in.SelfCheckin, CreatedBy: p.ResidentID, Created: t.stamp()}
-	if err := t.store.InsertActivity(ctx, a, a.Days(t.location(ctx, a.CommunityID))); err != nil {
+	a := models.Activity{
+		ID:           community.CreatedID(idem, "activity", t.newID),
+		CommunityID:  p.CommunityID,
+		Title:        in.Title,
+		Category:     in.Category,
+		Place:        in.Place,
+		Organisation: in.Organisation,
+		Start:        in.Start.UTC().Truncate(time.Millisecond),
+		End:          in.End.UTC().Truncate(time.Millisecond),
+		Capacity:     in.Capacity,
+		MaxMinutes:   in.MaxMinutes,
+		SelfCheckin:  in.SelfCheckin,
+		CreatedBy:    p.ResidentID,
+		Created:      t.stamp(),
+	}
+	err = t.store.InsertActivity(ctx, a, a.Days(t.location(ctx, a.CommunityID)))
+	if errors.Is(err, models.ErrConflict) {
+		if prev, found, err := community.Repeated(ctx, idem, t.store.Activity, a.ID); found || err != nil {
+			return prev, err
+		}
+	}
+	if err != nil {
 		return models.Activity{}, fmt.Errorf("activity: %w", err)
 	}
 	return a, nil

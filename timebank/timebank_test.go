@@ -36,7 +36,7 @@ func res(id string) models.Principal { return communitytest.Resident("A", id) }
 func (e *tbEnv) activity(t *testing.T, start time.Time, d time.Duration, capacity int, maxMin models.Minutes) models.Activity {
 	t.Helper()
 	a, err := e.Timebank.CreateActivity(ctx, e.Staff, timebank.NewActivity{Title: "助老探访", Category: "助老", Place: "活动室",
-		Start: start, End: start.Add(d), Capacity: capacity, MaxMinutes: maxMin, SelfCheckin: true})
+		Start: start, End: start.Add(d), Capacity: capacity, MaxMinutes: maxMin, SelfCheckin: true}, community.Idempotency{})
 	if err != nil {
 		t.Fatalf("create activity: %v", err)
 	}
@@ -122,7 +122,7 @@ func TestDailyCap(t *testing.T) {
 	e := newTB(t)
 	ver, _ := e.Policies.At(ctx, "A", tbStart)
 	ver.Effective, ver.MaxMinutesPerDay = tbStart, 150
-	if _, err := e.Policies.AddVersion(ctx, e.Staff, ver); err != nil {
+	if _, err := e.Policies.AddVersion(ctx, e.Staff, ver, community.Idempotency{}); err != nil {
 		t.Fatal(err)
 	}
 	day := tbStart.Add(time.Hour) // 2026-11-02 17:00 Shanghai, under the new version
@@ -333,7 +333,7 @@ func TestPolicyChangeMidMonth(t *testing.T) {
 	mid := time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
 	v, _ := e.Policies.At(ctx, "A", e.Clock.Now())
 	v.Effective, v.PointsPerHour = mid, 20
-	if _, err := e.Policies.AddVersion(ctx, e.Staff, v); err != nil {
+	if _, err := e.Policies.AddVersion(ctx, e.Staff, v, community.Idempotency{}); err != nil {
 		t.Fatal(err)
 	}
 	e.Clock.Set(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC))
@@ -393,7 +393,7 @@ func TestGiftRules(t *testing.T) {
 	e := newTB(t)
 	v, _ := e.Policies.At(ctx, "A", tbStart)
 	v.Effective, v.GiftYearlyCapMinutes = tbStart, 300
-	if _, err := e.Policies.AddVersion(ctx, e.Staff, v); err != nil {
+	if _, err := e.Policies.AddVersion(ctx, e.Staff, v, community.Idempotency{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.Ledger.Post(ctx, ledger.Posting{OpID: "seed", Hash: "h", Account: models.AccountOf("r1", models.AssetHours),
@@ -482,11 +482,11 @@ func TestCertificateAndRanking(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
 	cs := directory.New(e.Store, communitytest.FakeHasher{}, communitytest.NewID, e.Clock.Now, community.NoNotifier{})
-	b1, err := cs.CreateBuilding(ctx, e.Staff, "1号楼", "")
+	b1, err := cs.CreateBuilding(ctx, e.Staff, "1号楼", "", community.Idempotency{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h1, _ := cs.CreateHousehold(ctx, e.Staff, b1.ID, "101", nil)
+	h1, _ := cs.CreateHousehold(ctx, e.Staff, b1.ID, "101", nil, community.Idempotency{})
 	if err := e.Store.SetResidentProfile(ctx, "r1", "张三", 1990, h1.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -216,7 +216,7 @@ func NewDirectory(t testing.TB) (*directory.Service, *store.Store) {
 // MustBuilding creates building name as p.
 func MustBuilding(t testing.TB, s *directory.Service, p models.Principal, name string) models.Building {
 	t.Helper()
-	b, err := s.CreateBuilding(context.Background(), p, name, "")
+	b, err := s.CreateBuilding(context.Background(), p, name, "", community.Idempotency{})
 	if err != nil {
 		t.Fatalf("create building %s: %v", name, err)
 	}
@@ -226,7 +226,7 @@ func MustBuilding(t testing.TB, s *directory.Service, p models.Principal, name s
 // MustHousehold creates household room in building buildingID as p.
 func MustHousehold(t testing.TB, s *directory.Service, p models.Principal, buildingID, room string) models.Household {
 	t.Helper()
-	h, err := s.CreateHousehold(context.Background(), p, buildingID, room, nil)
+	h, err := s.CreateHousehold(context.Background(), p, buildingID, room, nil, community.Idempotency{})
 	if err != nil {
 		t.Fatalf("create household %s: %v", room, err)
 	}

@@ -107,7 +107,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 			Name:     "基准社工",
 			Phone:    fx.staffPhone,
 			Password: benchPassword,
-		}})
+		}}, community.Idempotency{})
 	if err != nil {
 		return fx, err
 	}
@@ -118,7 +118,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	}
 	var bids []string
 	for b := 0; b < buildings; b++ {
-		bld, err := cs.CreateBuilding(ctx, sp, fmt.Sprintf("%d号楼", b+1), "")
+		bld, err := cs.CreateBuilding(ctx, sp, fmt.Sprintf("%d号楼", b+1), "", community.Idempotency{})
 		if err != nil {
 			return fx, err
 		}
@@ -127,7 +127,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	hids := make([]string, households)
 	if err := parallel(households, func(i int) error {
 		k := i / buildings // the k-th flat of its building: floor k/4+1, unit k%4+1
-		h, err := cs.CreateHousehold(ctx, sp, bids[i%buildings], fmt.Sprintf("%d%02d", k/4+1, k%4+1), nil)
+		h, err := cs.CreateHousehold(ctx, sp, bids[i%buildings], fmt.Sprintf("%d%02d", k/4+1, k%4+1), nil, community.Idempotency{})
 		if err != nil {
 			return err
 		}
@@ -168,7 +168,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	fx.residentPhones, fx.residentIDs = phones[:deep], ids
 
 	// A merchant, its clerk and a reward to redeem and scan.
-	shop, err := cs.CreatePartner(ctx, sp, models.PartnerMerchant, "基准早餐店")
+	shop, err := cs.CreatePartner(ctx, sp, models.PartnerMerchant, "基准早餐店", community.Idempotency{})
 	if err != nil {
 		return fx, err
 	}
@@ -201,12 +201,12 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		Points:    1,
 		ValueFen:  500,
 		Bearer:    models.BearerPartner,
-	})
+	}, community.Idempotency{})
 	if err != nil {
 		return fx, err
 	}
 	fx.rewardID = reward.ID
-	property, err := cs.CreatePartner(ctx, sp, models.PartnerProperty, "基准物业")
+	property, err := cs.CreatePartner(ctx, sp, models.PartnerProperty, "基准物业", community.Idempotency{})
 	if err != nil {
 		return fx, err
 	}
@@ -217,7 +217,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		Points:    1,
 		ValueFen:  100,
 		Bearer:    models.BearerCommunity,
-	})
+	}, community.Idempotency{})
 	if err != nil {
 		return fx, err
 	}
