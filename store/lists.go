@@ -850,6 +850,34 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 		})
 }
 
+// eachListed streams the records on list in col, oldest slot first,
+// monthPage slots at a time (full blocks as one lookup each, slotsUp), so
+// it holds one page whatever the list's length; a slot whose record does
+// not name it (slotsOf: a repeat's, or one a crash left) or that keep
+// refuses is skipped.
+func eachListed[D any](ctx context.Context, s *Store, col, list string, slotsOf func(*D) []slotRef, keep func(*D) bool, fn func(*D) error) error {
+	head, err := s.listHead(ctx, col, list)
+	if err != nil {
+		return err
+	}
+	for low := int64(1); low <= head; low += monthPage {
+		slots, refs, _, err := s.slotsUp(ctx, col, list, low, min(head, low+monthPage-1))
+		if err != nil {
+			return err
+		}
+		docs, err := listedDocs(ctx, s, col, slots, refs, slotsOf, keep)
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			if err := fn(d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // listedDocs reads the records of the given slots (refs[i] is slot i's
 // record; "" skips it) from col by _id, eight at a time, and keeps, in
 // slot order, those that name their slot (slotsOf) and that keep accepts.

@@ -166,29 +166,10 @@ func (s *Store) EachStatementCandidate(ctx context.Context, partnerID string, m 
 }
 
 // eachListedEvent streams the settlement events on list, oldest slot
-// first, monthPage slots at a time; a slot whose event does not name it
-// (a repeat's, or one a crash left) is skipped.
+// first (eachListed).
 func (s *Store) eachListedEvent(ctx context.Context, list string, fn func(models.SettlementEvent) error) error {
-	head, err := s.listHead(ctx, colSettlementEvents, list)
-	if err != nil {
-		return err
-	}
-	for low := int64(1); low <= head; low += monthPage {
-		slots, refs, _, err := s.slotsUp(ctx, colSettlementEvents, list, low, min(head, low+monthPage-1))
-		if err != nil {
-			return err
-		}
-		docs, err := listedDocs(ctx, s, colSettlementEvents, slots, refs,
-			func(d *settlementEventDoc) []slotRef { return d.Slots },
-			func(*settlementEventDoc) bool { return true })
-		if err != nil {
-			return err
-		}
-		for _, d := range docs {
-			if err := fn(d.Fields.event(d.ID)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return eachListed(ctx, s, colSettlementEvents, list,
+		func(d *settlementEventDoc) []slotRef { return d.Slots },
+		func(*settlementEventDoc) bool { return true },
+		func(d *settlementEventDoc) error { return fn(d.Fields.event(d.ID)) })
 }

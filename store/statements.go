@@ -433,12 +433,16 @@ func (s *Store) StatementLine(ctx context.Context, id string) (models.StatementL
 	return d.model(), nil
 }
 
-// EachStatementLine streams a statement's lines in time order, holding one
-// at a time, so an export of any size takes the same memory.
+// EachStatementLine streams a statement's lines in the order they were
+// written (a settlement run writes them in time order), along its list of
+// lines a page at a time (eachListed), so an export costs the statement's
+// own lines, in the same memory whatever their number, and never a scan of
+// every statement's.
 func (s *Store) EachStatementLine(ctx context.Context, statementID string, fn func(models.StatementLine) error) error {
-	cur, err := s.c(colStatementLines).Find(ctx, bson.D{{Key: "statement", Value: statementID}},
-		options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}))
-	return eachDoc(ctx, cur, err, "statement lines", func(d lineDoc) error { return fn(d.model()) })
+	return eachListed(ctx, s, colStatementLines, lineList(statementID),
+		func(d *lineDoc) []slotRef { return d.Slots },
+		func(d *lineDoc) bool { return d.Statement == statementID },
+		func(d *lineDoc) error { return fn(d.model()) })
 }
 
 // StatementLines is one page of a statement's lines, newest first: the

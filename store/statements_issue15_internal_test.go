@@ -148,6 +148,24 @@ func TestIssue15_Statements_LineSlotWithoutItsLineIsSkippedAndTheRepeatListedOnc
 	if first := walkLines(ctx, t, s, id, 100); !slices.Equal(first[:19], newest) {
 		t.Fatalf("newest first reads %v; want %v first", first, newest)
 	}
+	// The export's stream reads the same 39 lines once each, oldest first,
+	// along the list: no scan of every statement's lines.
+	scans := s.CommandCounts().Scans
+	var streamed []string
+	if err := s.EachStatementLine(ctx, id, func(l models.StatementLine) error {
+		streamed = append(streamed, l.ID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	oldest := walkLines(ctx, t, s, id, 100)
+	slices.Reverse(oldest)
+	if !slices.Equal(streamed, oldest) {
+		t.Fatalf("the export streams %v; want the list oldest first %v", streamed, oldest)
+	}
+	if n := s.CommandCounts().Scans - scans; n != 0 {
+		t.Fatalf("streaming the lines sent %d scans; want 0", n)
+	}
 }
 
 // walkStatements reads every page of a community's statements with the
