@@ -14,13 +14,9 @@ import (
 // limit at a time, and returns their ids in order.
 func walkActivities(ctx context.Context, t *testing.T, s *Store, community, day string, limit int) []string {
 	t.Helper()
-	var ids []string
-	for _, a := range walkPages(t, func(cursor string) ([]models.Activity, string, error) {
+	return walkIDs(t, func(a models.Activity) string { return a.ID }, func(cursor string) ([]models.Activity, string, error) {
 		return s.ActivitiesOn(ctx, community, day, cursor, limit)
-	}) {
-		ids = append(ids, a.ID)
-	}
-	return ids
+	})
 }
 
 // Issue 14 (activities list by cursor), its crash points: a slot whose
@@ -85,14 +81,8 @@ func TestIssue14_ActivitiesCursor_CrashedSlotsAndOldActivities(t *testing.T) {
 	if err := s.InsertCommunity(ctx, models.Community{ID: "cB", Name: "古美", TimeZone: "Asia/Shanghai"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.deleteByID(ctx, colListHeads, "done:activity-lists"); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 { // the second start reads the done mark and lists nothing again
-		if err := s.listEverythingStoredBefore(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	forgetBackfills(t, s, "activity-lists")
+	startTwice(t, s.listEverythingStoredBefore) // the second start reads the done mark and lists nothing again
 	for day, ids := range map[string][]string{
 		"2026-07-01": append([]string{"old3"}, want...),
 		"2026-07-02": {"old3"},

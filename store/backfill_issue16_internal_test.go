@@ -2,12 +2,9 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/linli-community/linli/atonce"
 )
 
 // TestIssue16_Perf_BackfillOnceEvenWhenTwoStartsRace: on an old store
@@ -19,36 +16,13 @@ func TestIssue16_Perf_BackfillOnceEvenWhenTwoStartsRace(t *testing.T) {
 	t.Parallel()
 	s := listsStore(t)
 	ctx := context.Background()
-	emb, err := listsServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := Open(ctx, emb.URI(), s.db.Name(), emb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = other.Close(context.Background()) })
+	other := openReplica(t, s)
 	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
-	for i := range 20 {
-		if err := s.insert(ctx, colRedemptions, toRedemptionDoc(testRedemption(fmt.Sprint("legacy", i), "r1", at), "h")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, what := range []string{"redemption-lists", "record-lists", "queue-lists", "audit-lists", "adjustment-lists"} {
-		if err := s.deleteByID(ctx, colListHeads, "done:"+what); err != nil {
-			t.Fatal(err)
-		}
-	}
-	errs := atonce.Errors(4, func(i int) error {
-		replica := s
-		if i%2 == 1 {
-			replica = other
-		}
-		return replica.listEverythingStoredBefore(ctx)
+	storeEach(t, 20, func(i int) error {
+		return s.insert(ctx, colRedemptions, toRedemptionDoc(testRedemption(fmt.Sprint("legacy", i), "r1", at), "h"))
 	})
-	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("starting at once: %v", err)
-	}
+	forgetBackfills(t, s, "redemption-lists", "record-lists", "queue-lists", "audit-lists", "adjustment-lists")
+	startAtOnce(t, 4, (*Store).listEverythingStoredBefore, s, other)
 	got := walkResident(ctx, t, s, "r1", 7)
 	seen := map[string]bool{}
 	for _, id := range got {

@@ -14,25 +14,16 @@ import (
 
 // walkAfter reads every page of a listing paged by `after` (the last
 // item's id, as the API's next_after), limit a page, and returns the ids
-// in the order read.
+// in the order read: walkPages, with a page shorter than limit the last.
 func walkAfter(t *testing.T, limit int, page func(after string) ([]string, error)) []string {
 	t.Helper()
-	var ids []string
-	after := ""
-	for pages := 0; ; pages++ {
-		if pages > 1000 {
-			t.Fatal("the pages never end")
-		}
+	return walkPages(t, func(after string) ([]string, string, error) {
 		got, err := page(after)
-		if err != nil {
-			t.Fatal(err)
+		if err != nil || len(got) < limit {
+			return got, "", err
 		}
-		ids = append(ids, got...)
-		if len(got) < limit {
-			return ids
-		}
-		after = got[len(got)-1]
-	}
+		return got, got[len(got)-1], nil
+	})
 }
 
 // Issue 15 (GET /buildings and /partners, and the liability report's
@@ -46,11 +37,7 @@ func TestIssue15_Catalogue_BuildingsAndPartnersReadFromTheCommunitysListsWhileAd
 	t.Parallel()
 	s := listsStore(t)
 	ctx := context.Background()
-	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = other.Close(context.Background()) })
+	other := openReplica(t, s)
 	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
 	building := func(community string, n int) models.Building {
 		// Ids out of insertion order: the listing's order is the ids'.
@@ -63,14 +50,12 @@ func TestIssue15_Catalogue_BuildingsAndPartnersReadFromTheCommunitysListsWhileAd
 		}
 		return models.Partner{ID: fmt.Sprintf("p%02d-%s", (n*7)%40, community), CommunityID: community, Kind: kind, Name: fmt.Sprintf("商户%d", n), Created: at}
 	}
-	for n := range 20 {
+	storeEach(t, 20, func(n int) error {
 		if err := s.InsertBuilding(ctx, building("c1", n)); err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if err := s.InsertPartner(ctx, partner("c1", n)); err != nil {
-			t.Fatal(err)
-		}
-	}
+		return s.InsertPartner(ctx, partner("c1", n))
+	})
 	// A repeat is refused and listed once; another id with a name the
 	// community has is refused and not listed.
 	if err := other.InsertBuilding(ctx, building("c1", 3)); !errors.Is(err, models.ErrConflict) {
@@ -103,12 +88,9 @@ func TestIssue15_Catalogue_BuildingsAndPartnersReadFromTheCommunitysListsWhileAd
 		}
 		return ids, err
 	}
-	before := s.CommandCounts().Scans + other.CommandCounts().Scans
+	commands := watchCommands(s, other)
 	errs := atonce.Errors(5, func(i int) error {
-		replica := s
-		if i%2 == 1 {
-			replica = other
-		}
+		replica := inTurn(i, s, other)
 		switch i {
 		case 0, 1: // two replicas add c1's next buildings and partners
 			for n := 20 + i; n < 40; n += 2 {
@@ -161,9 +143,7 @@ func TestIssue15_Catalogue_BuildingsAndPartnersReadFromTheCommunitysListsWhileAd
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	if scans := s.CommandCounts().Scans + other.CommandCounts().Scans - before; scans != 0 {
-		t.Fatalf("the catalogue's reads and writes sent %d scans; want none", scans)
-	}
+	commands.wantNoScans(t, "the catalogue's reads and writes")
 	var wantBuildings, wantPartners, wantProperty []string
 	for n := range 40 {
 		wantBuildings = append(wantBuildings, building("c1", n).ID)
@@ -200,36 +180,19 @@ func TestIssue15_Catalogue_StoredBeforeTheListsAreListedOnceAtStart(t *testing.T
 	t.Parallel()
 	s := listsStore(t)
 	ctx := context.Background()
-	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = other.Close(context.Background()) })
+	other := openReplica(t, s)
 	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
-	for n := range 3 {
+	storeEach(t, 3, func(n int) error {
 		if err := s.insert(ctx, colBuildings, buildingDoc{ID: fmt.Sprint("old-b", n), Community: "c1", Name: fmt.Sprint(n, "号楼"), Created: at}); err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if err := s.insert(ctx, colPartners, partnerDoc{ID: fmt.Sprint("old-p", n), Community: "c1", Kind: string(models.PartnerMerchant), Name: fmt.Sprint("商户", n), Created: at}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.deleteByID(ctx, colListHeads, "done:catalogue-lists"); err != nil {
-		t.Fatal(err)
-	}
+		return s.insert(ctx, colPartners, partnerDoc{ID: fmt.Sprint("old-p", n), Community: "c1", Kind: string(models.PartnerMerchant), Name: fmt.Sprint("商户", n), Created: at})
+	})
+	forgetBackfills(t, s, "catalogue-lists")
 	if got, err := s.Buildings(ctx, "c1", "", 0); err != nil || len(got) != 0 {
 		t.Fatalf("before the start: %v, %v", got, err)
 	}
-	errs := atonce.Errors(2, func(i int) error {
-		replica := s
-		if i == 1 {
-			replica = other
-		}
-		return replica.listCatalogueStoredBefore(ctx)
-	})
-	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("starting at once: %v", err)
-	}
+	startAtOnce(t, 2, (*Store).listCatalogueStoredBefore, s, other)
 	if err := s.EnsureSchema(ctx); err != nil { // the next start finds the work done
 		t.Fatal(err)
 	}

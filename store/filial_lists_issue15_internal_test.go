@@ -30,11 +30,7 @@ func testBooking(parent, plate string, day, created time.Time) models.FilialBook
 
 // bookingIDs are the ids of bookings, in order.
 func bookingIDs(bookings []models.FilialBooking) []string {
-	out := make([]string, len(bookings))
-	for i, b := range bookings {
-		out[i] = b.ID
-	}
-	return out
+	return idsOf(bookings, func(b models.FilialBooking) string { return b.ID })
 }
 
 // Issue 15 (GET /filial/visits scanned every community's plates and
@@ -50,20 +46,14 @@ func TestIssue15_FilialVisits_ReadFromTheParentsListsWhileVisitsAreBooked(t *tes
 	t.Parallel()
 	s := listsStore(t)
 	ctx := context.Background()
-	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = other.Close(context.Background()) })
+	other := openReplica(t, s)
 	today := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 	fromDay := today.Format("2006-01-02")
 	// History: 120 visits of past days, each booked a week ahead.
-	for n := range 120 {
+	storeEach(t, 120, func(n int) error {
 		day := today.AddDate(0, 0, -400+3*n)
-		if err := s.InsertFilialBooking(ctx, testBooking("p1", "沪A00001", day, day.AddDate(0, 0, -7))); err != nil {
-			t.Fatal(err)
-		}
-	}
+		return s.InsertFilialBooking(ctx, testBooking("p1", "沪A00001", day, day.AddDate(0, 0, -7)))
+	})
 	// Coming visits booked before the reads: yesterday's (past) and the
 	// next days'.
 	var want []string
@@ -81,12 +71,9 @@ func TestIssue15_FilialVisits_ReadFromTheParentsListsWhileVisitsAreBooked(t *tes
 	if _, err := s.insertListed(ctx, colFilialBookings, []string{filialBookingList("c1", "p1")}, "c1:never-written", today, nil); err != nil {
 		t.Fatal(err)
 	}
-	before := s.CommandCounts().Scans + other.CommandCounts().Scans
+	commands := watchCommands(s, other)
 	errs := atonce.Errors(5, func(i int) error {
-		replica := s
-		if i%2 == 1 {
-			replica = other
-		}
+		replica := inTurn(i, s, other)
 		switch i {
 		case 0, 1: // two replicas book the parent's visits of two more plates, up to 60 days on
 			for n := range 10 {
@@ -128,9 +115,7 @@ func TestIssue15_FilialVisits_ReadFromTheParentsListsWhileVisitsAreBooked(t *tes
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	if scans := s.CommandCounts().Scans + other.CommandCounts().Scans - before; scans != 0 {
-		t.Fatalf("the visits' reads and writes sent %d scans; want none", scans)
-	}
+	commands.wantNoScans(t, "the visits' reads and writes")
 	for i := range 2 {
 		for n := range 10 {
 			want = append(want, testBooking("p1", fmt.Sprintf("沪B0000%d", i), today.AddDate(0, 0, 6*n+i), today).ID)
@@ -142,7 +127,7 @@ func TestIssue15_FilialVisits_ReadFromTheParentsListsWhileVisitsAreBooked(t *tes
 		}
 		return strings.Compare(a, b)
 	})
-	finds := s.CommandCounts().Finds
+	read := watchCommands(s)
 	got, err := s.FilialBookings(ctx, "c1", "p1", fromDay, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +135,7 @@ func TestIssue15_FilialVisits_ReadFromTheParentsListsWhileVisitsAreBooked(t *tes
 	if ids := bookingIDs(got); !slices.Equal(ids, want) {
 		t.Fatalf("the coming visits read %v; want %v", ids, want)
 	}
-	if n := s.CommandCounts().Finds - finds; n >= 120 {
+	if n := read.finds(); n >= 120 {
 		t.Fatalf("reading the coming visits took %d lookups; want fewer than the 120 past visits", n)
 	}
 	if first, err := s.FilialBookings(ctx, "c1", "p1", fromDay, 3); err != nil || !slices.Equal(bookingIDs(first), want[:3]) {
@@ -189,16 +174,8 @@ func TestIssue15_FilialVisits_StoredBeforeTheListsAreListedOnceAtStart(t *testin
 		}
 		want = append(want, b.ID)
 	}
-	for _, what := range []string{"filial-plate-lists", "filial-booking-lists"} {
-		if err := s.deleteByID(ctx, colListHeads, "done:"+what); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for range 2 { // the second start finds the work done
-		if err := s.EnsureSchema(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	forgetBackfills(t, s, "filial-plate-lists", "filial-booking-lists")
+	startTwice(t, s.EnsureSchema) // the second start finds the work done
 	got, err := s.FilialBookings(ctx, "c1", "p1", today.Format("2006-01-02"), 100)
 	if err != nil || !slices.Equal(bookingIDs(got), want) {
 		t.Fatalf("after the start the visits read %v, %v; want %v once each", bookingIDs(got), err, want)

@@ -26,11 +26,7 @@ func testGateEvent(community string, n int, at time.Time) models.GateEvent {
 
 // gateEventIDs are the event ids of events, in order.
 func gateEventIDs(events []models.GateEvent) []string {
-	out := make([]string, len(events))
-	for i, e := range events {
-		out[i] = e.EventID
-	}
-	return out
+	return idsOf(events, func(e models.GateEvent) string { return e.EventID })
 }
 
 // Issue 15 (GET /parking/gate-events?day scanned every community's gate
@@ -44,11 +40,7 @@ func TestIssue15_GateEvents_ReadFromTheDaysListsWhileEventsAreRecorded(t *testin
 	t.Parallel()
 	s := listsStore(t)
 	ctx := context.Background()
-	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = other.Close(context.Background()) })
+	other := openReplica(t, s)
 	shanghai := time.FixedZone("CST", 8*3600)
 	from := time.Date(2026, 12, 7, 0, 0, 0, 0, shanghai) // 2026-12-06 16:00 UTC
 	to := from.AddDate(0, 0, 1)
@@ -73,12 +65,9 @@ func TestIssue15_GateEvents_ReadFromTheDaysListsWhileEventsAreRecorded(t *testin
 	if _, err := s.insertListed(ctx, colGateEvents, []string{gateEventList("c1", utcDay(from.Add(time.Hour)))}, "c1:never-written", from.Add(time.Hour), nil); err != nil {
 		t.Fatal(err)
 	}
-	before := s.CommandCounts().Scans + other.CommandCounts().Scans
+	commands := watchCommands(s, other)
 	errs := atonce.Errors(4, func(i int) error {
-		replica := s
-		if i%2 == 1 {
-			replica = other
-		}
+		replica := inTurn(i, s, other)
 		switch i {
 		case 0, 1: // two replicas record the events, each every other one, and the gate repeats event 40
 			for n := i; n < len(events); n += 2 {
@@ -118,9 +107,7 @@ func TestIssue15_GateEvents_ReadFromTheDaysListsWhileEventsAreRecorded(t *testin
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	if scans := s.CommandCounts().Scans + other.CommandCounts().Scans - before; scans != 0 {
-		t.Fatalf("the events' reads and writes sent %d scans; want none", scans)
-	}
+	commands.wantNoScans(t, "the events' reads and writes")
 	got, err := s.GateEvents(ctx, "c1", from.UTC(), to.UTC(), 200)
 	if err != nil {
 		t.Fatal(err)
@@ -148,9 +135,9 @@ func TestIssue15_GateEvents_StoredBeforeTheListsAreListedOnceAtStart(t *testing.
 	s := listsStore(t)
 	ctx := context.Background()
 	at := time.Date(2026, 12, 6, 23, 30, 0, 0, time.UTC)
-	for n := range 4 {
+	storeEach(t, 4, func(n int) error {
 		e := testGateEvent("c1", n, at.Add(time.Duration(n)*time.Hour))
-		doc := gateEventDoc{
+		return s.insert(ctx, colGateEvents, gateEventDoc{
 			ID:        e.CommunityID + ":" + e.EventID,
 			Community: e.CommunityID,
 			EventID:   e.EventID,
@@ -158,25 +145,16 @@ func TestIssue15_GateEvents_StoredBeforeTheListsAreListedOnceAtStart(t *testing.
 			Direction: string(e.Direction),
 			At:        e.At,
 			Reason:    e.Reason,
-		}
-		if err := s.insert(ctx, colGateEvents, doc); err != nil {
-			t.Fatal(err)
-		}
-	}
+		})
+	})
 	if err := s.SetLastEntry(ctx, "c1", "沪B66688", "gate003", at); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.deleteByID(ctx, colListHeads, "done:gate-event-lists"); err != nil {
-		t.Fatal(err)
-	}
+	forgetBackfills(t, s, "gate-event-lists")
 	if got, err := s.GateEvents(ctx, "c1", at.Add(-time.Hour), at.Add(24*time.Hour), 200); err != nil || len(got) != 0 {
 		t.Fatalf("before the start: %v, %v", gateEventIDs(got), err)
 	}
-	for range 2 { // the second start finds the work done
-		if err := s.EnsureSchema(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	startTwice(t, s.EnsureSchema) // the second start finds the work done
 	got, err := s.GateEvents(ctx, "c1", at.Add(-time.Hour), at.Add(24*time.Hour), 200)
 	if err != nil {
 		t.Fatal(err)

@@ -43,21 +43,14 @@ func testDuty(community, term, resident, month, duty string, at time.Time) model
 	}
 }
 
-// dutyIDs and termIDs are the ids of what a list read, in order.
+// dutyIDs are the ids of the duties a list read, in order.
 func dutyIDs(ds []models.Duty) []string {
-	out := make([]string, len(ds))
-	for i, d := range ds {
-		out[i] = d.ID
-	}
-	return out
+	return idsOf(ds, func(d models.Duty) string { return d.ID })
 }
 
+// termIDs are the ids of the terms a list read, in order.
 func termIDs(ts []models.HeadTerm) []string {
-	out := make([]string, len(ts))
-	for i, t := range ts {
-		out[i] = t.ID
-	}
-	return out
+	return idsOf(ts, func(term models.HeadTerm) string { return term.ID })
 }
 
 // sorted is ids in order.
@@ -214,7 +207,7 @@ func TestIssue15_HeadLists_ReadWhileInsertedAndSaved(t *testing.T) {
 			want[3] = append(want[3], seat+"#1")
 		}
 	}
-	before := s.CommandCounts().Scans
+	commands := watchCommands(s)
 	got, err := headReads(ctx, s)
 	if err != nil {
 		t.Fatal(err)
@@ -224,9 +217,7 @@ func TestIssue15_HeadLists_ReadWhileInsertedAndSaved(t *testing.T) {
 			t.Fatalf("%s read %v; want %v", names[k], got[k], sorted(want[k]))
 		}
 	}
-	if scans := s.CommandCounts().Scans - before; scans != 0 {
-		t.Fatalf("reading the lists sent %d scans; want none", scans)
-	}
+	commands.wantNoScans(t, "reading the lists")
 	if ds, err := s.ResidentDuties(ctx, "c1", "h1", "2026-11"); err != nil || len(ds) != writers*each {
 		t.Fatalf("h1's November duties read %d (%v); want %d", len(ds), err, writers*each)
 	}
@@ -295,28 +286,18 @@ func TestIssue15_HeadLists_StoredBeforeAreListedOnceAtStart(t *testing.T) {
 	s := listsStore(t)
 	ctx := context.Background()
 	at := time.Date(2026, 10, 3, 2, 0, 0, 0, time.UTC)
-	for i := range 4 {
+	storeEach(t, 4, func(i int) error {
 		term := testTerm("building:b1", i+1, fmt.Sprint("h", i), at.Add(time.Duration(i)*time.Hour))
 		if err := s.insert(ctx, colHeadTerms, toHeadTermDoc(term)); err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if err := s.insert(ctx, colDuties, toDutyDoc(testDuty("c1", term.ID, term.ResidentID, "2026-10", "巡楼", at))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, mark := range []string{"done:head-term-lists", "done:duty-lists"} {
-		if err := s.deleteByID(ctx, colListHeads, mark); err != nil {
-			t.Fatal(err)
-		}
-	}
+		return s.insert(ctx, colDuties, toDutyDoc(testDuty("c1", term.ID, term.ResidentID, "2026-10", "巡楼", at)))
+	})
+	forgetBackfills(t, s, "head-term-lists", "duty-lists")
 	if ts, err := s.HeadTerms(ctx, "c1", ""); err != nil || len(ts) != 0 {
 		t.Fatalf("before the start c1's terms read %v, %v", termIDs(ts), err)
 	}
-	for range 2 {
-		if err := s.EnsureSchema(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	startTwice(t, s.EnsureSchema)
 	got, err := headReads(ctx, s)
 	if err != nil {
 		t.Fatal(err)

@@ -50,13 +50,9 @@ func testObjection(id, entry, resident string, at time.Time) models.Objection {
 // page, and returns the ids in the order read.
 func walkHonour(ctx context.Context, t *testing.T, s *Store, list models.HonourList, limit int, at time.Time) []string {
 	t.Helper()
-	var ids []string
-	for _, e := range walkPages(t, func(cursor string) ([]models.HonourEntry, string, error) {
+	return walkIDs(t, func(e models.HonourEntry) string { return e.ID }, func(cursor string) ([]models.HonourEntry, string, error) {
 		return s.HonourEntriesPage(ctx, "c1", list, cursor, limit, at)
-	}) {
-		ids = append(ids, e.ID)
-	}
-	return ids
+	})
 }
 
 // ids names entries from, from+1, … to, in that order.
@@ -82,11 +78,7 @@ func TestIssue15_HonourLists_EveryPageSizeShowsEachEntryOnceNewestFirst(t *testi
 	t.Parallel()
 	s := listsStore(t)
 	ctx := context.Background()
-	for i := 1; i <= 23; i++ {
-		if err := s.InsertHonourEntry(ctx, testHonourEntry(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storeEach(t, 23, func(i int) error { return s.InsertHonourEntry(ctx, testHonourEntry(i+1)) })
 	want := honourIDs(23, 1)
 	for _, limit := range []int{1, 2, 5, 7, 23, 50} {
 		if got := walkHonour(ctx, t, s, models.HonourListAll, limit, honourAt); !slices.Equal(got, want) {
@@ -97,11 +89,7 @@ func TestIssue15_HonourLists_EveryPageSizeShowsEachEntryOnceNewestFirst(t *testi
 	if err != nil || next == "" || len(page) != 5 {
 		t.Fatalf("first page: %d entries, next %q, %v", len(page), next, err)
 	}
-	for i := 24; i <= 26; i++ {
-		if err := s.InsertHonourEntry(ctx, testHonourEntry(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storeEach(t, 3, func(i int) error { return s.InsertHonourEntry(ctx, testHonourEntry(24+i)) })
 	var rest []string
 	for cursor := next; cursor != ""; {
 		es, n, err := s.HonourEntriesPage(ctx, "c1", models.HonourListAll, cursor, 5, honourAt)
@@ -289,11 +277,7 @@ func TestIssue15_HonourLists_BadCursorIsRefused(t *testing.T) {
 	t.Parallel()
 	s := listsStore(t)
 	ctx := context.Background()
-	for i := 1; i <= 3; i++ {
-		if err := s.InsertHonourEntry(ctx, testHonourEntry(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storeEach(t, 3, func(i int) error { return s.InsertHonourEntry(ctx, testHonourEntry(i+1)) })
 	if err := s.InsertObjection(ctx, testObjection("o1", "he001", "r9", honourAt)); err != nil {
 		t.Fatal(err)
 	}
@@ -379,16 +363,8 @@ func TestIssue15_HonourLists_StoredBeforeListsAreListedAtStart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, what := range []string{"honour-lists", "objection-lists"} {
-		if err := s.deleteByID(ctx, colListHeads, "done:"+what); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for range 2 { // the second start finds the work done
-		if err := s.EnsureSchema(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	forgetBackfills(t, s, "honour-lists", "objection-lists")
+	startTwice(t, s.EnsureSchema) // the second start finds the work done
 	name := func(i int) string { return fmt.Sprintf("legacy-%c", 'z'-rune(i)) }
 	var want, wantBoard []string
 	for i := 8; i >= 1; i-- {
@@ -415,11 +391,7 @@ func TestIssue15_HonourLists_PagesWhileNominationsAreStoredConcurrently(t *testi
 	t.Parallel()
 	s := listsStore(t)
 	ctx := context.Background()
-	for i := 1; i <= 20; i++ {
-		if err := s.InsertHonourEntry(ctx, testHonourEntry(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storeEach(t, 20, func(i int) error { return s.InsertHonourEntry(ctx, testHonourEntry(i+1)) })
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)

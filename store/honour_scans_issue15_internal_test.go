@@ -53,16 +53,8 @@ func TestIssue15_HonourScans_OldEntriesOnTheirNomineesListAtStart(t *testing.T) 
 	if _, err := s.insertListed(ctx, colHonourEntries, []string{honourNomineeList("c1", "r:resA")}, "he002", honourAt, nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, what := range []string{"honour-lists", "honour-nominee-lists"} {
-		if err := s.deleteByID(ctx, colListHeads, "done:"+what); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for range 2 { // the second start finds the work done
-		if err := s.EnsureSchema(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	forgetBackfills(t, s, "honour-lists", "honour-nominee-lists")
+	startTwice(t, s.EnsureSchema) // the second start finds the work done
 	later := testHonourEntry(7)
 	later.ResidentID = "resB"
 	if err := s.InsertHonourEntry(ctx, later); err != nil {

@@ -25,11 +25,7 @@ func testRun(job string, n int, at time.Time) jobs.Run {
 
 // runIDs are the ids of runs, in order.
 func runIDs(runs []jobs.Run) []string {
-	out := make([]string, len(runs))
-	for i, r := range runs {
-		out[i] = r.ID
-	}
-	return out
+	return idsOf(runs, func(r jobs.Run) string { return r.ID })
 }
 
 // Issue 15 (GET /jobs scanned job_runs once per job): a job's last runs
@@ -42,22 +38,16 @@ func TestIssue15_JobRuns_ReadFromTheJobsListWhileRunsAreRecorded(t *testing.T) {
 	t.Parallel()
 	s := listsStore(t)
 	ctx := context.Background()
-	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = other.Close(context.Background()) })
+	other := openReplica(t, s)
 	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
-	for n := range 30 {
+	storeEach(t, 30, func(n int) error {
 		r := testRun("ledger-sweep", n, at)
 		if err := s.InsertRun(ctx, r); err != nil {
-			t.Fatal(err)
+			return err
 		}
 		r.Finished, r.Counts = r.Started.Add(time.Second), jobs.Counts{"moved": n}
-		if err := s.FinishRun(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
+		return s.FinishRun(ctx, r)
+	})
 	// The crash point: a slot whose run was never written.
 	if _, err := s.insertListed(ctx, colJobRuns, []string{jobRunList("ledger-sweep")}, "never-written", at.Add(time.Hour), nil); err != nil {
 		t.Fatal(err)
@@ -66,12 +56,9 @@ func TestIssue15_JobRuns_ReadFromTheJobsListWhileRunsAreRecorded(t *testing.T) {
 	if err := other.InsertRun(ctx, testRun("ledger-sweep", 29, at)); err == nil {
 		t.Fatal("a run's id recorded twice")
 	}
-	before := s.CommandCounts().Scans
+	commands := watchCommands(s)
 	errs := atonce.Errors(5, func(i int) error {
-		replica := s
-		if i%2 == 1 {
-			replica = other
-		}
+		replica := inTurn(i, s, other)
 		switch i {
 		case 0, 1: // two replicas record runs of the job read
 			for n := range 10 {
@@ -112,9 +99,7 @@ func TestIssue15_JobRuns_ReadFromTheJobsListWhileRunsAreRecorded(t *testing.T) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	if scans := s.CommandCounts().Scans - before; scans != 0 {
-		t.Fatalf("the runs' reads and writes sent %d scans; want none", scans)
-	}
+	commands.wantNoScans(t, "the runs' reads and writes")
 	all, err := s.JobRuns(ctx, "ledger-sweep", 1000)
 	if err != nil {
 		t.Fatal(err)
@@ -152,51 +137,29 @@ func TestIssue15_JobRuns_StoredBeforeTheListsAreListedOnceAtStart(t *testing.T) 
 	t.Parallel()
 	s := listsStore(t)
 	ctx := context.Background()
-	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = other.Close(context.Background()) })
+	other := openReplica(t, s)
 	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
 	old := jobRunsListedAtStart + 5
-	for n := range old {
+	storeEach(t, old, func(n int) error {
 		r := testRun("ledger-sweep", n, at)
-		doc := runDoc{
+		return s.insert(ctx, colJobRuns, runDoc{
 			ID:      r.ID,
 			Job:     r.Job,
 			Period:  r.Period,
 			Holder:  r.Holder,
 			Started: r.Started,
-		}
-		if err := s.insert(ctx, colJobRuns, doc); err != nil {
-			t.Fatal(err)
-		}
-	}
+		})
+	})
 	legacy := testRun("notices", 0, at)
 	if err := s.insert(ctx, colJobRuns, runDoc{ID: legacy.ID, Job: legacy.Job, Period: legacy.Period, Started: legacy.Started}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.deleteByID(ctx, colListHeads, "done:job-run-lists"); err != nil {
-		t.Fatal(err)
-	}
+	forgetBackfills(t, s, "job-run-lists")
 	if got, err := s.JobRuns(ctx, "ledger-sweep", 5); err != nil || len(got) != 0 {
 		t.Fatalf("before the start: %v, %v", runIDs(got), err)
 	}
-	errs := atonce.Errors(2, func(i int) error {
-		replica := s
-		if i == 1 {
-			replica = other
-		}
-		return replica.listJobRunsStoredBefore(ctx)
-	})
-	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("starting at once: %v", err)
-	}
-	for range 2 { // the next starts find the work done
-		if err := s.EnsureSchema(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	startAtOnce(t, 2, (*Store).listJobRunsStoredBefore, s, other)
+	startTwice(t, s.EnsureSchema) // the next starts find the work done
 	// A run stored without its slot after the mark stays unlisted: the
 	// starts did not look again.
 	late := testRun("notices", 1, at)

@@ -24,7 +24,7 @@ func appendConcurrently(t *testing.T, stores []*Store, list string, writers, per
 		}
 	}
 	atonce.Run(writers, func(w int) {
-		s := stores[w%len(stores)]
+		s := inTurn(w, stores...)
 		for i := range perWriter {
 			if _, err := s.insertListed(ctx, colRedemptions, []string{list}, fmt.Sprintf("rec-%d-%d", w, i), at, nil); err != nil {
 				errs <- err
@@ -87,22 +87,10 @@ func TestListTurns_AppendersOfOneListInOneProcessNeverCollide(t *testing.T) {
 func TestListTurns_TwoProcessesAppendingToOneListStayDense(t *testing.T) {
 	t.Parallel()
 	a := listsStore(t)
-	emb, err := listsServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Open(context.Background(), emb.URI(), a.db.Name(), emb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	b := openReplica(t, a)
 	want := appendConcurrently(t, []*Store{a, b}, "se:p1:2026-12", 8, 15)
 	checkDense(t, a, "se:p1:2026-12", want)
-	fresh, err := Open(context.Background(), emb.URI(), a.db.Name(), emb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fresh.Close(context.Background()) })
+	fresh := openReplica(t, a)
 	checkDense(t, fresh, "se:p1:2026-12", want)
 	t.Logf("slot collisions: %d and %d", a.InsertStats().SlotCollisions, b.InsertStats().SlotCollisions)
 }
@@ -122,15 +110,7 @@ func TestInsertListedMany_BatchesOfTwoProcessesWithRepeatsStayDense(t *testing.T
 	t.Parallel()
 	ctx := context.Background()
 	a := listsStore(t)
-	emb, err := listsServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Open(ctx, emb.URI(), a.db.Name(), emb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close(ctx) })
+	b := openReplica(t, a)
 	stores := []*Store{a, b}
 	lists := []string{"m:0", "m:1", "m:2"}
 	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
@@ -157,7 +137,7 @@ func TestInsertListedMany_BatchesOfTwoProcessesWithRepeatsStayDense(t *testing.T
 		}
 	}
 	errs := atonce.Errors(writers, func(w int) error {
-		s := stores[w%len(stores)]
+		s := inTurn(w, stores...)
 		for bn := range batches {
 			records := make([]listedRecord, perBatch)
 			for k := range perBatch {
@@ -181,11 +161,7 @@ func TestInsertListedMany_BatchesOfTwoProcessesWithRepeatsStayDense(t *testing.T
 			t.Fatal(err)
 		}
 	}
-	fresh, err := Open(ctx, emb.URI(), a.db.Name(), emb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fresh.Close(ctx) })
+	fresh := openReplica(t, a)
 	for list, ids := range want {
 		head, err := fresh.listHead(ctx, colRedemptions, list)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/atonce"
+	"github.com/linli-community/linli/models"
 )
 
 // checkBlocks fails unless every block of list stored in col says what
@@ -50,30 +51,23 @@ func TestListBlocks_FullBlocksCostOneLookupAndSayWhatTheirSlotsSay(t *testing.T)
 	s := listsStore(t)
 	ctx := context.Background()
 	base := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
-	for i := range 100 {
-		if err := s.InsertRedemption(ctx, testRedemption(fmt.Sprintf("blk%03d", i), "r1", base.Add(time.Duration(i)*time.Second)), "h"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storeEach(t, 100, func(i int) error {
+		return s.InsertRedemption(ctx, testRedemption(fmt.Sprintf("blk%03d", i), "r1", base.Add(time.Duration(i)*time.Second)), "h")
+	})
 	first, next, err := s.ResidentRedemptions(ctx, "r1", "", 50)
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := s.CommandCounts().Finds
+	commands := watchCommands(s)
 	second, next2, err := s.ResidentRedemptions(ctx, "r1", "", 50)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if finds := s.CommandCounts().Finds - before; finds > 58 {
+	if finds := commands.finds(); finds > 58 {
 		t.Fatalf("the second read of a first page sent %d finds; want at most 58 (3 blocks for 48 slots)", finds)
 	}
-	var a, b []string
-	for i := range first {
-		a = append(a, first[i].ID)
-	}
-	for i := range second {
-		b = append(b, second[i].ID)
-	}
+	redemptionID := func(r models.Redemption) string { return r.ID }
+	a, b := idsOf(first, redemptionID), idsOf(second, redemptionID)
 	if !slices.Equal(a, b) || next != next2 {
 		t.Fatalf("the page read through blocks is %v (next %q); read slot by slot it was %v (next %q)", b, next2, a, next)
 	}
@@ -97,11 +91,9 @@ func TestListBlocks_ReadersRacingAnAppenderStoreTrueBlocks(t *testing.T) {
 	s := listsStore(t)
 	ctx := context.Background()
 	base := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
-	for i := range 40 {
-		if err := s.InsertRedemption(ctx, testRedemption(fmt.Sprintf("race%03d", i), "r1", base.Add(time.Duration(i)*time.Second)), "h"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storeEach(t, 40, func(i int) error {
+		return s.InsertRedemption(ctx, testRedemption(fmt.Sprintf("race%03d", i), "r1", base.Add(time.Duration(i)*time.Second)), "h")
+	})
 	walks := make([][]string, 4)
 	errs := atonce.Errors(5, func(i int) error {
 		if i == 4 {
@@ -150,11 +142,10 @@ func TestListBlocks_NoneForTheSearchLists(t *testing.T) {
 	s := listsStore(t)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
-	for i := range 40 {
-		if _, err := s.insertListed(ctx, colDirLists, []string{"rn:c1:王"}, fmt.Sprintf("res%02d", i), at, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storeEach(t, 40, func(i int) error {
+		_, err := s.insertListed(ctx, colDirLists, []string{"rn:c1:王"}, fmt.Sprintf("res%02d", i), at, nil)
+		return err
+	})
 	_, refs, _, _, err := s.pageSlotsAt(ctx, colDirLists, "rn:c1:王", 0, 40)
 	if err != nil {
 		t.Fatal(err)

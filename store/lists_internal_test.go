@@ -4,88 +4,32 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/linli-community/linli/models"
 )
 
-// listsServer is one embedded server for these tests (FerretDB's start is
-// not safe to run twice at once); each test has a database of its own.
-var listsServer = sync.OnceValues(func() (*Embedded, error) {
-	dir, err := os.MkdirTemp("", "linli-lists-")
-	if err != nil {
-		return nil, err
-	}
-	return StartEmbedded(dir, false, nil)
-})
-
-// listsStore is a store on a fresh database named after the test.
-func listsStore(t testing.TB) *Store {
-	t.Helper()
-	emb, err := listsServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	s, err := Open(ctx, emb.URI(), fmt.Sprintf("lists%d", listsDB.Add(1)), emb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Drop(context.Background()); _ = s.Close(context.Background()) })
-	if err := s.EnsureSchema(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-var listsDB atomic.Int64
-
+// testRedemption is resident's held redemption id of a soya milk at shop1
+// in c1, made at created.
 func testRedemption(id, resident string, created time.Time) models.Redemption {
 	return models.Redemption{ID: id, CommunityID: "c1", RewardID: "rw1", Kind: models.RewardMerchant, Title: "豆浆",
 		PartnerID: "shop1", ResidentID: resident, Points: 1, Status: models.RedemptionHeld, Created: created.UTC().Truncate(time.Millisecond)}
-}
-
-// walkPages reads every page of a list by cursor, from the first (an empty
-// cursor) until a page says there is no next, and returns the items in the
-// order read. A read that fails, or pages that never end, fail the test.
-func walkPages[T any](t *testing.T, page func(cursor string) ([]T, string, error)) []T {
-	t.Helper()
-	var items []T
-	cursor := ""
-	for pages := 0; ; pages++ {
-		if pages > 1000 {
-			t.Fatal("the pages never end")
-		}
-		got, next, err := page(cursor)
-		if err != nil {
-			t.Fatal(err)
-		}
-		items = append(items, got...)
-		if next == "" {
-			return items
-		}
-		cursor = next
-	}
 }
 
 // walkResident reads every page of a resident's redemptions, limit slots a
 // page, and returns the ids in the order read.
 func walkResident(ctx context.Context, t *testing.T, s *Store, resident string, limit int) []string {
 	t.Helper()
-	var ids []string
-	for _, r := range walkPages(t, func(cursor string) ([]models.Redemption, string, error) {
-		return s.ResidentRedemptions(ctx, resident, cursor, limit)
-	}) {
+	return walkIDs(t, func(r models.Redemption) string {
 		if r.ResidentID != resident {
 			t.Fatalf("%s's list shows %s of %s", resident, r.ID, r.ResidentID)
 		}
-		ids = append(ids, r.ID)
-	}
-	return ids
+		return r.ID
+	}, func(cursor string) ([]models.Redemption, string, error) {
+		return s.ResidentRedemptions(ctx, resident, cursor, limit)
+	})
 }
 
 // Paging a resident's redemptions by cursor while others are redeeming
@@ -97,11 +41,9 @@ func TestIssue15_Lists_PagesWalkEveryRedemptionOnceWhileOthersAreInserted(t *tes
 	s := listsStore(t)
 	ctx := context.Background()
 	base := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
-	for i := range 45 {
-		if err := s.InsertRedemption(ctx, testRedemption(fmt.Sprintf("old%02d", i), "r1", base.Add(time.Duration(i)*time.Second)), "h"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storeEach(t, 45, func(i int) error {
+		return s.InsertRedemption(ctx, testRedemption(fmt.Sprintf("old%02d", i), "r1", base.Add(time.Duration(i)*time.Second)), "h")
+	})
 	// A failed (refused) redemption is on the list but never shown.
 	failed := testRedemption("refused", "r1", base.Add(time.Hour))
 	failed.Status = models.RedemptionFailed
@@ -184,11 +126,7 @@ func TestIssue15_Lists_SlotWithoutItsRecordIsSkippedAndTheRepeatListedOnce(t *te
 		t.Fatal(err)
 	}
 	// Another process, which never saw those slots, lists the next one.
-	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close(ctx)
+	other := openReplica(t, s)
 	if err := other.InsertRedemption(ctx, testRedemption("after", "r1", at), "h"); err != nil {
 		t.Fatal(err)
 	}
@@ -270,11 +208,9 @@ func TestIssue15_Lists_BadCursorIsRefused(t *testing.T) {
 	s := listsStore(t)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
-	for i := range 3 {
-		if err := s.InsertRedemption(ctx, testRedemption(fmt.Sprint("r", i), "r1", at), "h"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storeEach(t, 3, func(i int) error {
+		return s.InsertRedemption(ctx, testRedemption(fmt.Sprint("r", i), "r1", at), "h")
+	})
 	for _, c := range []string{"x", "-5", "1", "0", "04", "3.5", "99", "20261121.2"} {
 		if _, _, err := s.ResidentRedemptions(ctx, "r1", c, 10); !errors.Is(err, models.ErrBadCursor) {
 			t.Errorf("resident cursor %q: %v; want INVALID_CURSOR", c, err)
@@ -299,22 +235,14 @@ func TestIssue15_Lists_RedemptionsStoredBeforeListsAreListedAtStart(t *testing.T
 	s := listsStore(t)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
-	for i := range 5 {
-		if err := s.insert(ctx, colRedemptions, toRedemptionDoc(testRedemption(fmt.Sprint("legacy", i), "r1", at), "h")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.deleteByID(ctx, colListHeads, "done:redemption-lists"); err != nil {
-		t.Fatal(err)
-	}
+	storeEach(t, 5, func(i int) error {
+		return s.insert(ctx, colRedemptions, toRedemptionDoc(testRedemption(fmt.Sprint("legacy", i), "r1", at), "h"))
+	})
+	forgetBackfills(t, s, "redemption-lists")
 	if got := walkResident(ctx, t, s, "r1", 10); len(got) != 0 {
 		t.Fatalf("before the start: %v", got)
 	}
-	for range 2 { // the second start finds the work done
-		if err := s.EnsureSchema(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	startTwice(t, s.EnsureSchema) // the second start finds the work done
 	if got := walkResident(ctx, t, s, "r1", 2); len(got) != 5 {
 		t.Fatalf("after the start the list reads %v; want the 5 legacy redemptions", got)
 	}
@@ -332,33 +260,21 @@ func TestIssue15_Lists_PendingQueuePagesOldestFirstAndSkipsDecided(t *testing.T)
 	rec := func(i int) models.ServiceRecord {
 		return models.ServiceRecord{ID: fmt.Sprintf("rec%02d", i), CommunityID: "c1", ResidentID: "r1", Created: at.Add(time.Duration(i) * time.Minute)}
 	}
-	for i := range 30 {
-		if err := s.QueueRecord(ctx, rec(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storeEach(t, 30, func(i int) error { return s.QueueRecord(ctx, rec(i)) })
 	if err := s.QueueRecord(ctx, rec(3)); err != nil { // queued twice: once on the list
 		t.Fatal(err)
 	}
 	if err := s.QueueRecord(ctx, models.ServiceRecord{ID: "elsewhere", CommunityID: "c2", Created: at}); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 12 { // the 12 oldest are decided
-		if err := s.UnqueueRecord(ctx, rec(i).ID); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storeEach(t, 12, func(i int) error { return s.UnqueueRecord(ctx, rec(i).ID) }) // the 12 oldest are decided
 	if err := s.UnqueueRecord(ctx, rec(20).ID); err != nil {
 		t.Fatal(err)
 	}
 	walk := func(limit int) []string {
-		var ids []string
-		for _, q := range walkPages(t, func(cursor string) ([]models.QueuedRecord, string, error) {
+		return walkIDs(t, func(q models.QueuedRecord) string { return q.ID }, func(cursor string) ([]models.QueuedRecord, string, error) {
 			return s.QueuedRecords(ctx, "c1", cursor, limit, at.Add(time.Hour))
-		}) {
-			ids = append(ids, q.ID)
-		}
-		return ids
+		})
 	}
 	for _, limit := range []int{1, 5, 50} {
 		got := walk(limit)
@@ -389,21 +305,16 @@ func TestIssue15_Lists_ResidentRecordsByCursor(t *testing.T) {
 	s := listsStore(t)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
-	for i := range 9 {
+	storeEach(t, 9, func(i int) error {
 		r := models.ServiceRecord{ID: fmt.Sprint("sr", i), CommunityID: "c1", ResidentID: "r1", State: models.RecordPending, Created: at}
 		if i == 4 {
 			r.State = models.RecordVoid
 		}
-		if err := s.InsertRecord(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var got []string
-	for _, r := range walkPages(t, func(cursor string) ([]models.ServiceRecord, string, error) {
+		return s.InsertRecord(ctx, r)
+	})
+	got := walkIDs(t, func(r models.ServiceRecord) string { return r.ID }, func(cursor string) ([]models.ServiceRecord, string, error) {
 		return s.ResidentRecords(ctx, "r1", cursor, 2)
-	}) {
-		got = append(got, r.ID)
-	}
+	})
 	if fmt.Sprint(got) != "[sr8 sr7 sr6 sr5 sr3 sr2 sr1 sr0]" {
 		t.Fatalf("the resident's records read %v", got)
 	}

@@ -31,11 +31,7 @@ func testReward(id, community string, at time.Time) models.Reward {
 
 // rewardIDs are the ids of rewards, in order.
 func rewardIDs(rs []models.Reward) []string {
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		out[i] = r.ID
-	}
-	return out
+	return idsOf(rs, func(r models.Reward) string { return r.ID })
 }
 
 // Issue 15 (a community's catalogue is a list of its own): while rewards
@@ -114,14 +110,12 @@ func TestIssue15_RewardLists_ReadWhileInsertedAndEdited(t *testing.T) {
 		}
 	}
 	slices.Sort(want)
-	before := s.CommandCounts().Scans
+	commands := watchCommands(s)
 	all, err := s.Rewards(ctx, "c1", "", 0)
 	if err != nil || !slices.Equal(rewardIDs(all), want) {
 		t.Fatalf("the catalogue reads %v (%v); want %v", rewardIDs(all), err, want)
 	}
-	if scans := s.CommandCounts().Scans - before; scans != 0 {
-		t.Fatalf("reading the catalogue sent %d scans; want none", scans)
-	}
+	commands.wantNoScans(t, "reading the catalogue")
 	if page, err := s.Rewards(ctx, "c1", want[3], 2); err != nil || !slices.Equal(rewardIDs(page), want[4:6]) {
 		t.Fatalf("after %s, 2 read %v (%v); want %v", want[3], rewardIDs(page), err, want[4:6])
 	}
@@ -142,22 +136,14 @@ func TestIssue15_RewardLists_StoredBeforeAreListedOnceAtStart(t *testing.T) {
 	s := listsStore(t)
 	ctx := context.Background()
 	at := time.Date(2026, 10, 3, 2, 0, 0, 0, time.UTC)
-	for i := range 4 {
-		if err := s.insert(ctx, colRewards, toRewardDoc(testReward(fmt.Sprint("rw", i), "c1", at.Add(time.Duration(i)*time.Minute)))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.deleteByID(ctx, colListHeads, "done:reward-lists"); err != nil {
-		t.Fatal(err)
-	}
+	storeEach(t, 4, func(i int) error {
+		return s.insert(ctx, colRewards, toRewardDoc(testReward(fmt.Sprint("rw", i), "c1", at.Add(time.Duration(i)*time.Minute))))
+	})
+	forgetBackfills(t, s, "reward-lists")
 	if rs, err := s.Rewards(ctx, "c1", "", 0); err != nil || len(rs) != 0 {
 		t.Fatalf("before the start: %v, %v", rewardIDs(rs), err)
 	}
-	for range 2 {
-		if err := s.EnsureSchema(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	startTwice(t, s.EnsureSchema)
 	if rs, err := s.Rewards(ctx, "c1", "", 0); err != nil || fmt.Sprint(rewardIDs(rs)) != "[rw0 rw1 rw2 rw3]" {
 		t.Fatalf("after the start: %v, %v", rewardIDs(rs), err)
 	}

@@ -85,11 +85,7 @@ func TestIssue15_Search_ErasedResidentSkippedOnASlotReadBefore(t *testing.T) {
 	if found, _, err := s.SearchResidents(ctx, "c1", "居民", "", 20); err != nil || len(found) != 2 {
 		t.Fatalf("before erasure: %d found, %v", len(found), err)
 	}
-	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close(ctx)
+	other := openReplica(t, s)
 	other.UseDataKeys(searchTestKeys(t))
 	if err := other.EraseResident(ctx, "sr000", "居民已注销", time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)

@@ -68,7 +68,7 @@ func candidatesByFilter(t *testing.T, s *Store, partner string, m models.Month, 
 // in the order given, and how many scans it sent.
 func candidates(t *testing.T, s *Store, partner string, m models.Month, lateFrom, lateTo time.Time) ([]string, int64) {
 	t.Helper()
-	before := s.CommandCounts().Scans
+	commands := watchCommands(s)
 	var ids []string
 	err := s.EachStatementCandidate(context.Background(), partner, m, lateZone, lateFrom, lateTo, func(e models.SettlementEvent) error {
 		if e.PartnerID != partner {
@@ -83,7 +83,15 @@ func candidates(t *testing.T, s *Store, partner string, m models.Month, lateFrom
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ids, s.CommandCounts().Scans - before
+	return ids, commands.scans()
+}
+
+// novemberSettlement is the month these tests settle, the time its
+// settlement begins (02:00 on 1 December, lateZone) and the start of its
+// late window (the month's start less models.SettlementLateMargin).
+func novemberSettlement() (nov models.Month, begun, lateFrom time.Time) {
+	nov = models.MonthOf(localTime(time.November, 10, 12, 0), lateZone)
+	return nov, localTime(time.December, 1, 2, 0), nov.Start(lateZone).Add(-models.SettlementLateMargin)
 }
 
 // November's settlement, begun at 02:00 on 1 December, reads November's
@@ -95,9 +103,7 @@ func TestIssue15_Settlement_CandidatesReadTheListsAndMatchTheFilter(t *testing.T
 	t.Parallel()
 	ctx := context.Background()
 	s := listsStore(t)
-	nov := models.MonthOf(localTime(time.November, 10, 12, 0), lateZone)
-	begun := localTime(time.December, 1, 2, 0)
-	lateFrom := nov.Start(lateZone).Add(-models.SettlementLateMargin)
+	nov, begun, lateFrom := novemberSettlement()
 	events := []models.SettlementEvent{
 		lateEvent("nov-on-time", "shop1", localTime(time.November, 3, 9, 0), localTime(time.November, 3, 9, 0)),
 		lateEvent("oct-on-time", "shop1", localTime(time.October, 20, 9, 0), localTime(time.October, 20, 9, 0)),
@@ -148,9 +154,7 @@ func TestIssue15_Settlement_LateEventsStoredBeforeTheLateListsAreListedAtStart(t
 	t.Parallel()
 	ctx := context.Background()
 	s := listsStore(t)
-	nov := models.MonthOf(localTime(time.November, 10, 12, 0), lateZone)
-	begun := localTime(time.December, 1, 2, 0)
-	lateFrom := nov.Start(lateZone).Add(-models.SettlementLateMargin)
+	nov, begun, lateFrom := novemberSettlement()
 	old := []models.SettlementEvent{
 		lateEvent("old-oct-caught-up", "shop1", localTime(time.October, 30, 10, 0), localTime(time.November, 15, 8, 0)),
 		lateEvent("old-oct-last-half-hour", "shop1", localTime(time.October, 31, 23, 0), localTime(time.October, 31, 23, 30)),
@@ -170,17 +174,11 @@ func TestIssue15_Settlement_LateEventsStoredBeforeTheLateListsAreListedAtStart(t
 			t.Fatal(err)
 		}
 	}
-	if err := s.deleteByID(ctx, colListHeads, "done:settlement-late-lists"); err != nil {
-		t.Fatal(err)
-	}
+	forgetBackfills(t, s, "settlement-late-lists")
 	if got, _ := candidates(t, s, "shop1", nov, lateFrom, begun); len(got) != 0 {
 		t.Fatalf("before the backfill November's candidates are %v; want none (the old events are on no late list)", got)
 	}
-	for range 2 {
-		if err := s.EnsureSchema(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	startTwice(t, s.EnsureSchema)
 	got, _ := candidates(t, s, "shop1", nov, lateFrom, begun)
 	if want := []string{"old-oct-caught-up", "old-oct-last-half-hour"}; !slices.Equal(slices.Sorted(slices.Values(got)), want) {
 		t.Fatalf("after the backfill November's candidates are %v; want %v", got, want)

@@ -215,20 +215,12 @@ func TestIssue15_LiabilityPartners_EventsStoredBeforeListsAreListedAtStart(t *te
 		time.Date(2025, 11, 15, 9, 0, 0, 0, monthsZone),
 		time.Date(2025, 10, 2, 9, 0, 0, 0, monthsZone),
 	}
-	for i, at := range ats {
-		e := monthEvent(i, at)
-		if err := s.insert(ctx, colSettlementEvents, settlementEventDoc{ID: e.ID, Fields: toEventFields(e)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.deleteByID(ctx, colListHeads, "done:settlement-month-lists"); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 { // the second start finds the work done
-		if err := s.EnsureSchema(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storeEach(t, len(ats), func(i int) error {
+		e := monthEvent(i, ats[i])
+		return s.insert(ctx, colSettlementEvents, settlementEventDoc{ID: e.ID, Fields: toEventFields(e)})
+	})
+	forgetBackfills(t, s, "settlement-month-lists")
+	startTwice(t, s.EnsureSchema) // the second start finds the work done
 	for _, m := range []models.Month{oct, nov25} {
 		got, err := s.CountPartnerMonth(ctx, "shop1", m, time.Date(2025, 11, 20, 0, 0, 0, 0, monthsZone))
 		if err != nil {

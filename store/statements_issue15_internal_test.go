@@ -34,29 +34,23 @@ func testLine(statement string, n int, at time.Time) models.StatementLine {
 // another statement or a page after the last.
 func walkLines(ctx context.Context, t *testing.T, s *Store, statement string, limit int) []string {
 	t.Helper()
-	var ids []string
-	for _, l := range walkPages(t, func(cursor string) ([]models.StatementLine, string, error) {
+	return walkIDs(t, func(l models.StatementLine) string {
+		if l.StatementID != statement {
+			t.Fatalf("%s's lines show %s of %s", statement, l.ID, l.StatementID)
+		}
+		return l.ID
+	}, func(cursor string) ([]models.StatementLine, string, error) {
 		ls, next, err := s.StatementLines(ctx, statement, cursor, limit)
 		if len(ls) > limit {
 			t.Fatalf("a page of %d holds %d lines", limit, len(ls))
 		}
 		return ls, next, err
-	}) {
-		if l.StatementID != statement {
-			t.Fatalf("%s's lines show %s of %s", statement, l.ID, l.StatementID)
-		}
-		ids = append(ids, l.ID)
-	}
-	return ids
+	})
 }
 
 // lineIDs are the ids of lines, in order.
 func lineIDs(lines []models.StatementLine) []string {
-	out := make([]string, len(lines))
-	for i, l := range lines {
-		out[i] = l.ID
-	}
-	return out
+	return idsOf(lines, func(l models.StatementLine) string { return l.ID })
 }
 
 // Crash points of a statement's lines (docs/PERFORMANCE.md, "Lists"):
@@ -102,11 +96,7 @@ func TestIssue15_Statements_LineSlotWithoutItsLineIsSkippedAndTheRepeatListedOnc
 	// The repeats, in another process that never saw the slots: one not
 	// told it resumes (the first stored line stops its insert, the rest are
 	// looked up), then one that is, over every line.
-	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close(ctx)
+	other := openReplica(t, s)
 	got, err := other.ClaimStatementLines(ctx, lines[10:35], false)
 	if err != nil || len(got) != 25 {
 		t.Fatalf("the repeat of lines 10–34 stands with %d lines, %v; want 25", len(got), err)
@@ -172,16 +162,14 @@ func TestIssue15_Statements_LineSlotWithoutItsLineIsSkippedAndTheRepeatListedOnc
 // filter, limit slots a page, and returns the ids in the order read.
 func walkStatements(ctx context.Context, t *testing.T, s *Store, community, partner, month string, limit int) []string {
 	t.Helper()
-	var ids []string
-	for _, st := range walkPages(t, func(cursor string) ([]models.Statement, string, error) {
-		return s.Statements(ctx, community, partner, month, cursor, limit)
-	}) {
+	return walkIDs(t, func(st models.Statement) string {
 		if st.CommunityID != community || (partner != "" && st.PartnerID != partner) || (month != "" && st.Month.String() != month) {
 			t.Fatalf("the list of %s/%s/%s shows %+v", community, partner, month, st)
 		}
-		ids = append(ids, st.ID)
-	}
-	return ids
+		return st.ID
+	}, func(cursor string) ([]models.Statement, string, error) {
+		return s.Statements(ctx, community, partner, month, cursor, limit)
+	})
 }
 
 // testStatement is partner's statement of month in community.
@@ -242,22 +230,11 @@ func TestIssue15_Statements_ListsByCommunityPartnerAndMonthNewestFirst(t *testin
 	}
 	// The old statement's lines, stored before their list too.
 	old := models.StatementID("p1", month(2))
-	for n := range 5 {
-		if err := s.insert(ctx, colStatementLines, toLineDoc(testLine(old, n, base))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.deleteByID(ctx, colListHeads, "done:statement-lists"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.deleteByID(ctx, colListHeads, "done:statement-line-lists"); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 { // the second start reads the done marks and lists nothing again
-		if err := s.listEverythingStoredBefore(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	storeEach(t, 5, func(n int) error {
+		return s.insert(ctx, colStatementLines, toLineDoc(testLine(old, n, base)))
+	})
+	forgetBackfills(t, s, "statement-lists", "statement-line-lists")
+	startTwice(t, s.listEverythingStoredBefore) // the second start reads the done marks and lists nothing again
 	// Six months since.
 	for i := 6; i < 12; i++ {
 		for _, partner := range []string{"p1", "p2", "p3"} {
@@ -332,11 +309,7 @@ func TestIssue15_Statements_RacingClaimsInTwoProcessesListEachLineOnce(t *testin
 	t.Parallel()
 	s := listsStore(t)
 	ctx := context.Background()
-	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close(ctx)
+	other := openReplica(t, s)
 	at := time.Date(2026, 10, 3, 2, 0, 0, 0, time.UTC)
 	const id = "settle:shop1:2026-10"
 	var lines []models.StatementLine
@@ -347,10 +320,7 @@ func TestIssue15_Statements_RacingClaimsInTwoProcessesListEachLineOnce(t *testin
 	stood := make([]int, writers)
 	errs := make([]error, writers)
 	atonce.Run(writers, func(w int) {
-		proc := s
-		if w%2 == 1 {
-			proc = other
-		}
+		proc := inTurn(w, s, other)
 		// Each writer claims every line, in batches of 40, from its
 		// own starting batch round.
 		for b := range 6 {

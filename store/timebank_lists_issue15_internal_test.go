@@ -50,29 +50,19 @@ func testGift(id, from, to string, at time.Time) models.Gift {
 	}
 }
 
-// markIDs, signupIDs and giftIDs are the ids of what a list read, in order.
+// markIDs are the ids of the marks a list read, in order.
 func markIDs(ms []models.Mark) []string {
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = m.ID
-	}
-	return out
+	return idsOf(ms, func(m models.Mark) string { return m.ID })
 }
 
+// signupIDs are the ids of the sign-ups a list read, in order.
 func signupIDs(ss []models.Signup) []string {
-	out := make([]string, len(ss))
-	for i, su := range ss {
-		out[i] = su.ID
-	}
-	return out
+	return idsOf(ss, func(su models.Signup) string { return su.ID })
 }
 
+// giftIDs are the ids of the gifts a list read, in order.
 func giftIDs(gs []models.Gift) []string {
-	out := make([]string, len(gs))
-	for i, g := range gs {
-		out[i] = g.ID
-	}
-	return out
+	return idsOf(gs, func(g models.Gift) string { return g.ID })
 }
 
 // onceEach fails unless ids holds each of want exactly once and nothing
@@ -231,7 +221,7 @@ func TestIssue15_TimebankLists_ReadWhileInsertedConcurrently(t *testing.T) {
 			newGifts = append(newGifts, "gift-"+who)
 		}
 	}
-	before := s.CommandCounts().Scans
+	commands := watchCommands(s)
 	ms, err := s.CheckinMarks(ctx, "a1")
 	if err != nil {
 		t.Fatal(err)
@@ -270,9 +260,7 @@ func TestIssue15_TimebankLists_ReadWhileInsertedConcurrently(t *testing.T) {
 		t.Fatal(err)
 	}
 	onceEach(t, "new0-0's gifts", giftIDs(gs), []string{"gift-new0-0", "gift-x-new0-0"})
-	if scans := s.CommandCounts().Scans - before; scans != 0 {
-		t.Fatalf("reading the lists sent %d scans; want none", scans)
-	}
+	commands.wantNoScans(t, "reading the lists")
 }
 
 // The crash points of a listed check-in, sign-up and gift (lists.go): the
@@ -327,11 +315,7 @@ func TestIssue15_TimebankLists_SlotWithoutItsRecordIsSkippedAndTheRepeatListedOn
 	}
 	// The repeats store the records; a second repeat, in another process
 	// that never saw the slots, finds them.
-	other, err := Open(ctx, s.embedded.URI(), s.db.Name(), s.embedded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close(ctx)
+	other := openReplica(t, s)
 	for _, st := range []*Store{s, other} {
 		want := error(nil)
 		if st == other {
@@ -366,10 +350,10 @@ func TestIssue15_TimebankLists_StoredBeforeAreListedOnceAtStart(t *testing.T) {
 	s := listsStore(t)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
-	for i := range 5 {
+	storeEach(t, 5, func(i int) error {
 		who := fmt.Sprint("r", i)
 		if err := s.insert(ctx, colTBKeys, toMarkDoc(testCheckin("a1", who, at.Add(time.Duration(i)*time.Minute)))); err != nil {
-			t.Fatal(err)
+			return err
 		}
 		su := testSignup("a1", who, at)
 		if err := s.insert(ctx, colSignups, signupDoc{
@@ -380,37 +364,27 @@ func TestIssue15_TimebankLists_StoredBeforeAreListedOnceAtStart(t *testing.T) {
 			Slot:      su.Slot,
 			At:        su.At,
 		}); err != nil {
-			t.Fatal(err)
+			return err
 		}
 		g := testGift(fmt.Sprint("g", i), "r0", who, at)
-		if err := s.insert(ctx, colGifts, giftDoc{
+		return s.insert(ctx, colGifts, giftDoc{
 			ID:        g.ID,
 			Community: g.CommunityID,
 			From:      g.FromID,
 			To:        g.ToID,
 			Minutes:   int64(g.Minutes),
 			At:        g.At,
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+		})
+	})
 	// A check-out names the activity too and is no check-in.
 	if err := s.insert(ctx, colTBKeys, markDoc{ID: "co:a1:r0", Kind: "checkout", Community: "c1", Ref: "a1", At: at}); err != nil {
 		t.Fatal(err)
 	}
-	for _, mark := range []string{"done:checkin-lists", "done:signup-lists", "done:gift-lists"} {
-		if err := s.deleteByID(ctx, colListHeads, mark); err != nil {
-			t.Fatal(err)
-		}
-	}
+	forgetBackfills(t, s, "checkin-lists", "signup-lists", "gift-lists")
 	if ms, err := s.CheckinMarks(ctx, "a1"); err != nil || len(ms) != 0 {
 		t.Fatalf("before the start a1's check-ins read %v, %v", markIDs(ms), err)
 	}
-	for range 2 { // the second start reads the done marks and lists nothing again
-		if err := s.EnsureSchema(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	startTwice(t, s.EnsureSchema) // the second start reads the done marks and lists nothing again
 	ms, err := s.CheckinMarks(ctx, "a1")
 	if err != nil {
 		t.Fatal(err)
@@ -473,20 +447,18 @@ func testAid(id, community string, at time.Time) models.MutualAid {
 // post or a page over limit.
 func walkAids(ctx context.Context, t *testing.T, s *Store, community string, limit int) []string {
 	t.Helper()
-	var ids []string
-	for _, a := range walkPages(t, func(cursor string) ([]models.MutualAid, string, error) {
+	return walkIDs(t, func(a models.MutualAid) string {
+		if a.CommunityID != community {
+			t.Fatalf("%s's posts show %s of %s", community, a.ID, a.CommunityID)
+		}
+		return a.ID
+	}, func(cursor string) ([]models.MutualAid, string, error) {
 		as, next, err := s.CommunityAids(ctx, community, cursor, limit)
 		if len(as) > limit {
 			t.Fatalf("a page of %d holds %d posts", limit, len(as))
 		}
 		return as, next, err
-	}) {
-		if a.CommunityID != community {
-			t.Fatalf("%s's posts show %s of %s", community, a.ID, a.CommunityID)
-		}
-		ids = append(ids, a.ID)
-	}
-	return ids
+	})
 }
 
 // Issue 15 (a community's mutual-aid posts are a list of its own): paging
@@ -573,7 +545,7 @@ func TestIssue15_AidLists_PagesWalkEveryPostOnceWhilePostedAndSaved(t *testing.T
 			fresh = append(fresh, fmt.Sprintf("new%d-%d", w, i))
 		}
 	}
-	before := s.CommandCounts().Scans
+	commands := watchCommands(s)
 	for _, limit := range []int{1, 3, 7, 60, 100} {
 		got := walkAids(ctx, t, s, "c1", limit)
 		onceEach(t, fmt.Sprint("c1's posts in pages of ", limit), got, slices.Concat(fresh, old))
@@ -584,9 +556,7 @@ func TestIssue15_AidLists_PagesWalkEveryPostOnceWhilePostedAndSaved(t *testing.T
 	if got := walkAids(ctx, t, s, "c2", 4); len(got) != writers*each {
 		t.Fatalf("c2's posts read %d; want %d", len(got), writers*each)
 	}
-	if scans := s.CommandCounts().Scans - before; scans != 0 {
-		t.Fatalf("paging the posts sent %d scans; want none", scans)
-	}
+	commands.wantNoScans(t, "paging the posts")
 	a, err := s.Aid(ctx, "old05")
 	if err != nil || a.State != models.AidAccepted || a.HelperID != "r2" {
 		t.Fatalf("a saved post reads %+v, %v", a, err)
@@ -618,22 +588,14 @@ func TestIssue15_AidLists_StoredBeforeAreListedOnceAtStart(t *testing.T) {
 	s := listsStore(t)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
-	for i := range 5 {
-		if err := s.insert(ctx, colAid, toAidDoc(testAid(fmt.Sprint("a", i), "c1", at.Add(time.Duration(i)*time.Minute)))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.deleteByID(ctx, colListHeads, "done:aid-lists"); err != nil {
-		t.Fatal(err)
-	}
+	storeEach(t, 5, func(i int) error {
+		return s.insert(ctx, colAid, toAidDoc(testAid(fmt.Sprint("a", i), "c1", at.Add(time.Duration(i)*time.Minute))))
+	})
+	forgetBackfills(t, s, "aid-lists")
 	if got := walkAids(ctx, t, s, "c1", 10); len(got) != 0 {
 		t.Fatalf("before the start: %v", got)
 	}
-	for range 2 { // the second start finds its mark
-		if err := s.EnsureSchema(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	startTwice(t, s.EnsureSchema) // the second start finds its mark
 	saved := testAid("a2", "c1", at.Add(2*time.Minute))
 	saved.State = models.AidCancelled
 	if err := s.SaveAid(ctx, saved); err != nil {
