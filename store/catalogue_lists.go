@@ -54,7 +54,7 @@ func catalogued[D, M any](ctx context.Context, s *Store, col, list, after string
 	)
 	cursor := ""
 	for {
-		next, err := s.pageSearch(ctx, list, cursor, allPage, func(ctx context.Context, _ int, ref string) error {
+		next, err := s.pageSearch(ctx, list, cursor, allPage, func(ctx context.Context, _ int, ref string, _ time.Time) error {
 			var d D
 			err := s.findByID(ctx, col, ref, &d)
 			if errors.Is(err, models.ErrNotFound) {

@@ -89,15 +89,16 @@ func (s *Store) SearchResidents(ctx context.Context, communityID, q string, curs
 		return []models.Resident{}, "", nil
 	}
 	found := make([]*models.Resident, max(limit, 0))
-	next, err := s.pageSearch(ctx, list, cursor, limit, func(ctx context.Context, i int, ref string) error {
+	next, err := s.pageSearch(ctx, list, cursor, limit, func(ctx context.Context, i int, ref string, at time.Time) error {
 		var d residentDoc
 		err := s.findByID(ctx, colResidents, ref, &d)
 		if errors.Is(err, models.ErrNotFound) {
 			return nil
 		}
 		// An erased resident is skipped even on a slot read before its
-		// erasure made it a tombstone.
-		if err != nil || d.Community != communityID || d.Erased != nil {
+		// erasure made it a tombstone; so is a slot a repeat of the
+		// resident's create took (listedAsCreated).
+		if err != nil || d.Community != communityID || d.Erased != nil || !listedAsCreated(at, d.Created) {
 			return err
 		}
 		r, err := s.residentModel(d)
@@ -120,19 +121,30 @@ func (s *Store) SearchResidents(ctx context.Context, communityID, q string, curs
 	return out, next, nil
 }
 
+// listedAsCreated reports whether a search list's slot listed with time at
+// is its record's own: one listed with the record's created time (a
+// create, or the start-up listing of records stored before the lists), or
+// with none (a rename's listing, listRenamed). A slot with another time
+// was taken by a repeat of a keyed create that met the record the first
+// attempt stored (community.CreatedID), or by an attempt that died before
+// its record: skipped, so a record is found once.
+func listedAsCreated(at, created time.Time) bool {
+	return at.IsZero() || at.Equal(created)
+}
+
 // SearchHouseholds is one page of a community's households in room, the
 // latest listed first, from its room's list below cursor ("" first), and
 // the next page's cursor ("" at the end).
 func (s *Store) SearchHouseholds(ctx context.Context, communityID, room, cursor string, limit int) ([]models.Household, string, error) {
 	room = strings.TrimSpace(room)
 	found := make([]*householdDoc, max(limit, 0))
-	next, err := s.pageSearch(ctx, householdSearchList(communityID, room), cursor, limit, func(ctx context.Context, i int, ref string) error {
+	next, err := s.pageSearch(ctx, householdSearchList(communityID, room), cursor, limit, func(ctx context.Context, i int, ref string, at time.Time) error {
 		var d householdDoc
 		err := s.findByID(ctx, colHouseholds, ref, &d)
 		if errors.Is(err, models.ErrNotFound) {
 			return nil
 		}
-		if err == nil && d.Community == communityID && d.Room == room {
+		if err == nil && d.Community == communityID && d.Room == room && listedAsCreated(at, d.Created) {
 			found[i] = &d
 		}
 		return err
@@ -156,7 +168,7 @@ func (s *Store) SearchHouseholds(ctx context.Context, communityID, room, cursor 
 // cursor ("" at the end). A slot is never changed but by an erasure, which
 // makes it a tombstone, so the slots read are kept in this process
 // (slotCache): a page read again costs the list's head and its records.
-func (s *Store) pageSearch(ctx context.Context, list, cursor string, limit int, read func(ctx context.Context, i int, ref string) error) (string, error) {
+func (s *Store) pageSearch(ctx context.Context, list, cursor string, limit int, read func(ctx context.Context, i int, ref string, at time.Time) error) (string, error) {
 	var at slotCursor
 	if cursor != "" {
 		var err error
@@ -181,7 +193,7 @@ func (s *Store) pageSearch(ctx context.Context, list, cursor string, limit int, 
 	for i := range int(before - low) {
 		id := slotID(list, before-1-int64(i))
 		g.Go(func() error {
-			ref, ok := s.dirSlots.get(id)
+			slot, ok := s.dirSlots.get(id)
 			if !ok {
 				var d listSlotDoc
 				err := s.findByID(gctx, colDirLists, id, &d)
@@ -191,13 +203,13 @@ func (s *Store) pageSearch(ctx context.Context, list, cursor string, limit int, 
 				if err != nil {
 					return err
 				}
-				ref = d.Ref
-				s.dirSlots.put(id, ref)
+				slot = dirSlot{ref: d.Ref, at: d.At.UTC()}
+				s.dirSlots.put(id, slot)
 			}
-			if ref == "" {
+			if slot.ref == "" {
 				return nil
 			}
-			return read(gctx, i, ref)
+			return read(gctx, i, slot.ref, slot.at)
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -212,38 +224,45 @@ func (s *Store) pageSearch(ctx context.Context, list, cursor string, limit int, 
 // slotCacheSize bounds slotCache: past it the cache starts again empty.
 const slotCacheSize = 1 << 16
 
-// slotCache is the search lists' slots this process has read, slot _id
-// to ref. Slots are inserted once and changed only by an erasure (to a
+// slotCache is the search lists' slots this process has read, by slot
+// _id. Slots are inserted once and changed only by an erasure (to a
 // tombstone), which empties the cache; a reader in another process is
 // covered by the resident's own erased mark.
 type slotCache struct {
-	mu   sync.Mutex
-	refs map[string]string
+	mu    sync.Mutex
+	slots map[string]dirSlot
 }
 
-// get returns the ref of slot id, and whether it is known.
-func (c *slotCache) get(id string) (string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ref, ok := c.refs[id]
-	return ref, ok
+// dirSlot is what a search list's slot says: the record it points at and
+// the time it was listed with.
+type dirSlot struct {
+	ref string
+	at  time.Time
 }
 
-// put records that slot id points at ref.
-func (c *slotCache) put(id, ref string) {
+// get returns slot id, and whether it is known.
+func (c *slotCache) get(id string) (dirSlot, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.refs == nil || len(c.refs) >= slotCacheSize {
-		c.refs = make(map[string]string)
+	slot, ok := c.slots[id]
+	return slot, ok
+}
+
+// put records what slot id says.
+func (c *slotCache) put(id string, slot dirSlot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.slots == nil || len(c.slots) >= slotCacheSize {
+		c.slots = make(map[string]dirSlot)
 	}
-	c.refs[id] = ref
+	c.slots[id] = slot
 }
 
 // forget empties the cache.
 func (c *slotCache) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.refs = nil
+	c.slots = nil
 }
 
 // listDirectoryStoredBefore puts the residents and households stored

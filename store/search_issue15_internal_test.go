@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -141,6 +143,79 @@ func TestIssue15_Search_ConcurrentPagesRecordEveryReadOnce(t *testing.T) {
 		}
 		if head, err := s.listHead(ctx, colAccessLog, accessList(id)); err != nil || head != pages {
 			t.Fatalf("%s's access list ends at slot %d (%v); want %d", id, head, err, pages)
+		}
+	}
+}
+
+// A keyed create's repeat (the same id, community.CreatedID) takes a new
+// slot on the record's search lists before its insert meets the first
+// record, and an attempt that died after its slot left one naming a record
+// stored only by its repeat: each record is still found once, on pages of
+// any size, because only the slot listed with the record's created time
+// (or a rename's, with none) is its own (listedAsCreated).
+func TestIssue15_Search_RepeatedCreateFoundOnce(t *testing.T) {
+	t.Parallel()
+	s := sealedListsStore(t)
+	ctx := context.Background()
+	later := func(at time.Time) time.Time { return at.Add(3 * time.Second) }
+	// Resident sr000: created, then its repeat. Resident sr001: an
+	// attempt died after its slots; its repeat stored it.
+	first := searchResident(0, "居民甲")
+	if err := s.InsertResident(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	repeat := first
+	repeat.Created = later(first.Created)
+	if err := s.InsertResident(ctx, repeat); !errors.Is(err, models.ErrConflict) {
+		t.Fatalf("the repeat's insert: %v; want a conflict", err)
+	}
+	died := searchResident(1, "居民乙")
+	if err := s.listResident(ctx, died, residentSearchLists(died)); err != nil {
+		t.Fatal(err)
+	}
+	died.Created = later(died.Created)
+	if err := s.InsertResident(ctx, died); err != nil {
+		t.Fatal(err)
+	}
+	// Household h1 of room 101, the same two ways.
+	h := models.Household{
+		ID:          "h1",
+		CommunityID: "c1",
+		BuildingID:  "b1",
+		Room:        "101",
+		Created:     first.Created,
+	}
+	if _, err := s.insertListed(ctx, colDirLists, []string{householdSearchList(h.CommunityID, h.Room)}, h.ID, h.Created, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.Created = later(h.Created)
+	if err := s.InsertHousehold(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	h.Created = later(h.Created)
+	if err := s.InsertHousehold(ctx, h); !errors.Is(err, models.ErrConflict) {
+		t.Fatalf("the household's repeat: %v; want a conflict", err)
+	}
+	for _, limit := range []int{1, 2, 3, 20} {
+		for _, q := range []string{"居民", "0042"} {
+			var ids []string
+			for _, r := range walkPages(t, func(cursor string) ([]models.Resident, string, error) {
+				return s.SearchResidents(ctx, "c1", q, cursor, limit)
+			}) {
+				ids = append(ids, r.ID)
+			}
+			if !slices.Equal(ids, []string{"sr001", "sr000"}) {
+				t.Fatalf("q=%s in pages of %d found %v; want sr001 and sr000 once each", q, limit, ids)
+			}
+		}
+		var ids []string
+		for _, x := range walkPages(t, func(cursor string) ([]models.Household, string, error) {
+			return s.SearchHouseholds(ctx, "c1", "101", cursor, limit)
+		}) {
+			ids = append(ids, x.ID)
+		}
+		if !slices.Equal(ids, []string{"h1"}) {
+			t.Fatalf("room 101 in pages of %d found %v; want h1 once", limit, ids)
 		}
 	}
 }
