@@ -19,7 +19,8 @@ import (
 // jobsService lists the scheduled jobs and runs one on demand (jobs.Board).
 type jobsService interface {
 	List(ctx context.Context, p models.Principal) ([]jobs.Status, error)
-	Run(ctx context.Context, p models.Principal, name, period string) (jobs.Run, error)
+	// Run answers a repeat of the request opID with its first run.
+	Run(ctx context.Context, p models.Principal, name, period, opID string) (jobs.Run, error)
 }
 
 // routesConsole registers the console routes: import previews and the job list (staff, admin),
@@ -162,8 +163,8 @@ func (h *api) runJob(c *fiber.Ctx) error {
 	if err := decode(c, &body); err != nil {
 		return err
 	}
-	return h.keyedIfKey(c, func(community.Idempotency) error {
-		run, err := h.Jobs.Run(c.UserContext(), principal(c), c.Params("name"), body.Period)
+	return h.keyedIfKey(c, func(idem community.Idempotency) error {
+		run, err := h.Jobs.Run(c.UserContext(), principal(c), c.Params("name"), body.Period, idem.OpID)
 		if err != nil {
 			return err
 		}

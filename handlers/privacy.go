@@ -22,7 +22,8 @@ type privacyService interface {
 	// accept the notice in force first.
 	ConsentMissing(ctx context.Context, p models.Principal) error
 	// Accept returns models.ErrConsentVersion for a version not in force.
-	Accept(ctx context.Context, p models.Principal, version string, lang models.Language) (models.Consent, bool, error)
+	// A repeat of the request opID reports created as its first did.
+	Accept(ctx context.Context, p models.Principal, version string, lang models.Language, opID string) (models.Consent, bool, error)
 	// AccessLog returns models.ErrBadCursor for a cursor it did not give.
 	AccessLog(ctx context.Context, p models.Principal, cursor string, limit int) ([]privacy.Access, string, error)
 	// PrepareExport returns models.ErrNotFound for a resident of another
@@ -150,8 +151,8 @@ func (h *api) acceptNotice(c *fiber.Ctx) error {
 	if req.Language == string(models.LangEn) {
 		lang = models.LangEn
 	}
-	return h.keyedIfKey(c, func(community.Idempotency) error {
-		consent, created, err := h.Privacy.Accept(c.UserContext(), principal(c), req.Version, lang)
+	return h.keyedIfKey(c, func(idem community.Idempotency) error {
+		consent, created, err := h.Privacy.Accept(c.UserContext(), principal(c), req.Version, lang, idem.OpID)
 		if err != nil {
 			return err
 		}

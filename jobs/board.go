@@ -13,6 +13,8 @@ import (
 type RunReader interface {
 	// JobRuns returns at most limit runs of job, the latest start first.
 	JobRuns(ctx context.Context, job string, limit int) ([]Run, error)
+	// JobRun returns the run recorded under id, or models.ErrNotFound.
+	JobRun(ctx context.Context, id string) (Run, error)
 }
 
 // Scheduled is a job and the cron spec it runs on.
@@ -73,12 +75,15 @@ func (b *Board) List(ctx context.Context, p models.Principal) ([]Status, error) 
 	return out, nil
 }
 
-// Run runs job name for period now (an admin's button). The period has
-// the job's form (a day, a month or a year) and is not later than the one
-// a scheduled run would take now: a month is settled after it ends. It
-// runs even if the period was done (jobs are safe to repeat); a run of the
-// same job and period elsewhere is models.ErrConflict.
-func (b *Board) Run(ctx context.Context, p models.Principal, name, period string) (Run, error) {
+// Run runs job name for period now (an admin's button) under opID, the
+// request's scoped Idempotency-Key ("" for none). The period has the job's
+// form (a day, a month or a year) and is not later than the one a
+// scheduled run would take now: a month is settled after it ends. It runs
+// even if the period was done (jobs are safe to repeat); a run of the same
+// job and period elsewhere is models.ErrConflict. A repeat of the same
+// request answers with its first result: the run recorded under opID,
+// once it finished.
+func (b *Board) Run(ctx context.Context, p models.Principal, name, period, opID string) (Run, error) {
 	if !p.Has(models.RoleAdmin) {
 		return Run{}, models.ErrForbidden.Withf("只有管理员可以手动运行任务。", "only an admin may run a job by hand")
 	}
@@ -105,8 +110,18 @@ func (b *Board) Run(ctx context.Context, p models.Principal, name, period string
 	if period > current {
 		return Run{}, models.ErrValidation.Withf("期间 %s 尚未到运行时间（当前为 %s）。", "period %s is not due yet (now %s)", period, current)
 	}
-	started := b.now().UTC()
-	counts, err := b.runner.Now(ctx, *job, period)
+	id := ""
+	if opID != "" {
+		id = "run:" + opID
+		prior, err := b.runs.JobRun(ctx, id)
+		if err == nil && prior.Job == name && prior.Period == period && !prior.Finished.IsZero() && prior.Error == "" {
+			return prior, nil
+		}
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return Run{}, fmt.Errorf("jobs: %s run %s: %w", name, id, err)
+		}
+	}
+	run, err := b.runner.nowAs(ctx, *job, period, id)
 	var skip *Skip
 	if errors.As(err, &skip) {
 		return Run{}, models.ErrConflict.Withf("任务 %s %s 正在运行。", "job %s %s is running", name, period)
@@ -114,5 +129,5 @@ func (b *Board) Run(ctx context.Context, p models.Principal, name, period string
 	if err != nil {
 		return Run{}, err
 	}
-	return Run{Job: name, Period: period, Started: started, Finished: b.now().UTC(), Counts: counts}, nil
+	return run, nil
 }

@@ -137,7 +137,7 @@ func (r *Runner) Scheduled(ctx context.Context, j Job) error {
 	if done {
 		return &Skip{Job: j.Name, Period: period}
 	}
-	_, err = r.run(ctx, j, period, true)
+	_, err = r.run(ctx, j, period, true, "")
 	return err
 }
 
@@ -146,16 +146,25 @@ func (r *Runner) Scheduled(ctx context.Context, j Job) error {
 // period elsewhere (that is a *Skip), but runs even if the period was done
 // before. Jobs are safe to repeat.
 func (r *Runner) Now(ctx context.Context, j Job, period string) (Counts, error) {
-	return r.run(ctx, j, period, false)
+	rec, err := r.run(ctx, j, period, false, "")
+	return rec.Counts, err
 }
 
-// run takes the lease of job j for period, runs it, records the run and its
-// counts, and ends the lease. With markDone a period already done is
-// skipped, and a run that finishes marks its period done.
-func (r *Runner) run(ctx context.Context, j Job, period string, markDone bool) (Counts, error) {
+// nowAs is Now recording the run under id (a new id for ""), and returns
+// the run's record. A record under id that a run which died left
+// unfinished is finished by this one.
+func (r *Runner) nowAs(ctx context.Context, j Job, period, id string) (Run, error) {
+	return r.run(ctx, j, period, false, id)
+}
+
+// run takes the lease of job j for period, runs it, records the run (under
+// id, or a new id for "") and its counts, and ends the lease. With
+// markDone a period already done is skipped, and a run that finishes
+// marks its period done.
+func (r *Runner) run(ctx context.Context, j Job, period string, markDone bool, id string) (Run, error) {
 	attempt, err := r.lease(ctx, j.Name, period)
 	if err != nil {
-		return nil, err
+		return Run{}, err
 	}
 	// However the run ends, its lease ends with it, so the next run of the
 	// same job and period (a repeat from the CLI, say) need not wait for
@@ -172,26 +181,31 @@ func (r *Runner) run(ctx context.Context, j Job, period string, markDone bool) (
 		// marked the period done before its lease ended.
 		done, err := r.store.Done(ctx, j.Name, period)
 		if err != nil {
-			return nil, fmt.Errorf("jobs: %s: %w", j.Name, err)
+			return Run{}, fmt.Errorf("jobs: %s: %w", j.Name, err)
 		}
 		if done {
-			return nil, &Skip{Job: j.Name, Period: period}
+			return Run{}, &Skip{Job: j.Name, Period: period}
 		}
 	}
-	rec := Run{
-		ID:      r.newID(),
-		Job:     j.Name,
-		Period:  period,
-		Holder:  r.holder,
-		Started: r.now().UTC(),
+	given := id != ""
+	if !given {
+		id = r.newID()
 	}
-	if err := r.store.InsertRun(ctx, rec); err != nil {
-		return nil, fmt.Errorf("jobs: %s: record run: %w", j.Name, err)
+	rec := Run{
+		ID:     id,
+		Job:    j.Name,
+		Period: period,
+		Holder: r.holder,
+		// As the store keeps it, so a run read back is the run answered.
+		Started: r.now().UTC().Truncate(time.Millisecond),
+	}
+	if err := r.store.InsertRun(ctx, rec); err != nil && !(given && errors.Is(err, models.ErrConflict)) {
+		return Run{}, fmt.Errorf("jobs: %s: record run: %w", j.Name, err)
 	}
 	// With "job done" below, a run that died shows as a start without an end.
 	r.log.Info("job started", "job", j.Name, "period", period, "run", rec.ID)
 	counts, runErr := j.Run(ctx, period)
-	rec.Finished, rec.Counts = r.now().UTC(), counts
+	rec.Finished, rec.Counts = r.now().UTC().Truncate(time.Millisecond), counts
 	if runErr != nil {
 		rec.Error = runErr.Error()
 	}
@@ -208,14 +222,14 @@ func (r *Runner) run(ctx context.Context, j Job, period string, markDone bool) (
 	r.obs.JobRun(j.Name, outcome, rec.Finished.Sub(rec.Started))
 	if runErr != nil {
 		r.log.Error("job failed", "job", j.Name, "period", period, "err", runErr)
-		return counts, fmt.Errorf("jobs: %s %s: %w", j.Name, period, runErr)
+		return rec, fmt.Errorf("jobs: %s %s: %w", j.Name, period, runErr)
 	}
 	r.log.Info("job done", "job", j.Name, "period", period, "counts", counts,
 		"ms", rec.Finished.Sub(rec.Started).Milliseconds())
 	if markDone {
-		return counts, r.store.MarkDone(fin, j.Name, period, rec.Finished)
+		return rec, r.store.MarkDone(fin, j.Name, period, rec.Finished)
 	}
-	return counts, nil
+	return rec, nil
 }
 
 // lease takes the next attempt for job and period and returns its number.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/jobs"
+	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/store/storetest"
 )
 
@@ -102,5 +103,65 @@ func TestIssue11_9_RunTakingAGivenBackLeaseChecksThePeriodAgain(t *testing.T) {
 	var skip *jobs.Skip
 	if !errors.As(err, &skip) || skip.Holder != "" || runs.Load() != 1 {
 		t.Fatalf("late replica: %v, %d runs; want skipped as done, one run", err, runs.Load())
+	}
+}
+
+// A run from the board under a request's key is recorded under it: the
+// repeat of the request gets the first run without running the job
+// again; a run the request left unfinished (it died) is run and finished;
+// another request runs the job again.
+func TestBoardRunRepeatedUnderItsKeyAnswersWithTheFirstRun(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var ids, runs atomic.Int64
+	newID := func() string { return fmt.Sprintf("run-%d", ids.Add(1)) }
+	job := jobs.Job{
+		Name:   "count",
+		Period: func(now time.Time) string { return now.Format("2006-01-02") },
+		Run: func(context.Context, string) (jobs.Counts, error) {
+			return jobs.Counts{"runs": int(runs.Add(1))}, nil
+		},
+	}
+	runner := jobs.NewRunner(st, "replica-a", time.Hour, time.Now, newID, quiet)
+	board := jobs.NewBoard(runner, st, []jobs.Scheduled{{Spec: "@daily", Job: job}}, time.Now)
+	admin := models.Principal{
+		ResidentID: "admin",
+		Roles:      []models.Role{models.RoleAdmin},
+	}
+	ctx := context.Background()
+	first, err := board.Run(ctx, admin, "count", "", "k:admin:run-1")
+	if err != nil || first.ID != "run:k:admin:run-1" || first.Counts["runs"] != 1 || first.Finished.IsZero() {
+		t.Fatalf("first run: %+v %v", first, err)
+	}
+	again, err := board.Run(ctx, admin, "count", "", "k:admin:run-1")
+	if err != nil || again.ID != first.ID || again.Counts["runs"] != 1 || !again.Started.Equal(first.Started) || !again.Finished.Equal(first.Finished) {
+		t.Fatalf("the same request again: %+v %v; want the first run %+v", again, err, first)
+	}
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("the job ran %d times for one request, want once", n)
+	}
+	// A request that died after recording its run and before finishing it.
+	died := jobs.Run{
+		ID:      "run:k:admin:run-2",
+		Job:     "count",
+		Period:  first.Period,
+		Holder:  "replica-b",
+		Started: time.Now().UTC(),
+	}
+	if err := st.InsertRun(ctx, died); err != nil {
+		t.Fatal(err)
+	}
+	finished, err := board.Run(ctx, admin, "count", "", "k:admin:run-2")
+	if err != nil || finished.ID != died.ID || finished.Counts["runs"] != 2 || finished.Finished.IsZero() {
+		t.Fatalf("the request that died, again: %+v %v", finished, err)
+	}
+	other, err := board.Run(ctx, admin, "count", "", "k:admin:run-3")
+	if err != nil || other.ID == first.ID || other.Counts["runs"] != 3 {
+		t.Fatalf("another request: %+v %v", other, err)
+	}
+	unkeyed, err := board.Run(ctx, admin, "count", "", "")
+	if err != nil || unkeyed.ID == "" || unkeyed.Counts["runs"] != 4 {
+		t.Fatalf("a request without a key: %+v %v", unkeyed, err)
 	}
 }

@@ -32,6 +32,9 @@ type Consent struct {
 	Version     string
 	Language    Language // the language the notice was shown in
 	At          time.Time
+	// OpID is the scoped Idempotency-Key of the request that accepted,
+	// "" for a request without one.
+	OpID string
 }
 
 // AccessKind says which of a resident's personal data someone else read.

@@ -143,10 +143,12 @@ func (s *Service) ConsentMissing(ctx context.Context, p models.Principal) error 
 }
 
 // Accept records that p accepted version of the notice, shown in lang
-// (zh-CN or en). It is inserted once per resident and version: a repeat
-// returns the first acceptance and created=false. A version other than
-// the one in force is refused models.ErrConsentVersion.
-func (s *Service) Accept(ctx context.Context, p models.Principal, version string, lang models.Language) (models.Consent, bool, error) {
+// (zh-CN or en), under opID, the request's scoped Idempotency-Key ("" for
+// none). It is inserted once per resident and version: a repeat returns
+// the first acceptance and created=false, except that a repeat of the same
+// request (its opID) answers with its first result, created=true. A
+// version other than the one in force is refused models.ErrConsentVersion.
+func (s *Service) Accept(ctx context.Context, p models.Principal, version string, lang models.Language, opID string) (models.Consent, bool, error) {
 	if p.ResidentID == "" {
 		return models.Consent{}, false, models.ErrForbidden
 	}
@@ -164,6 +166,7 @@ func (s *Service) Accept(ctx context.Context, p models.Principal, version string
 		Version:     version,
 		Language:    lang,
 		At:          s.now().UTC().Truncate(time.Millisecond),
+		OpID:        opID,
 	}
 	id := once.Consent(p.ResidentID, version)
 	err := s.store.InsertConsent(ctx, id, c)
@@ -172,6 +175,7 @@ func (s *Service) Accept(ctx context.Context, p models.Principal, version string
 		// Accepted before, or by a repeat at the same moment: the first
 		// acceptance stands.
 		c, err = s.store.Consent(ctx, id)
+		created = err == nil && opID != "" && c.OpID == opID
 	}
 	if err != nil {
 		return models.Consent{}, false, fmt.Errorf("accept notice: %w", err)

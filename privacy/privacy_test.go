@@ -298,7 +298,7 @@ func TestIssue17_PIPL_AcceptOncePerVersion(t *testing.T) {
 	if err := svc.ConsentMissing(ctx, w.staff); err != nil {
 		t.Fatalf("staff: %v, want no consent asked", err)
 	}
-	if _, _, err := svc.Accept(ctx, p, "2025-01", models.LangZh); models.CodeOf(err) != models.ErrConsentVersion.Code {
+	if _, _, err := svc.Accept(ctx, p, "2025-01", models.LangZh, ""); models.CodeOf(err) != models.ErrConsentVersion.Code {
 		t.Fatalf("old version: %v, want CONSENT_VERSION_STALE", err)
 	}
 	const n = 16
@@ -306,7 +306,7 @@ func TestIssue17_PIPL_AcceptOncePerVersion(t *testing.T) {
 	got := make([]models.Consent, n)
 	atonce.Run(n, func(i int) {
 		var err error
-		got[i], created[i], err = svc.Accept(ctx, p, "2026-12", models.LangZh)
+		got[i], created[i], err = svc.Accept(ctx, p, "2026-12", models.LangZh, "")
 		if err != nil {
 			t.Error(err)
 		}
@@ -326,4 +326,35 @@ func TestIssue17_PIPL_AcceptOncePerVersion(t *testing.T) {
 	if err := svc.ConsentMissing(ctx, p); err != nil {
 		t.Fatalf("after accepting: %v", err)
 	}
+}
+
+// A repeat of the keyed request that accepted (its answer lost) is told it
+// created the acceptance, as the first was; another request is told it
+// did not.
+func TestAcceptRepeatedUnderItsKeyAnswersAsTheFirst(t *testing.T) {
+	t.Parallel()
+	svc, p := consentingResident(t)
+	ctx := context.Background()
+	first, created, err := svc.Accept(ctx, p, "2026-12", models.LangZh, "k:resident:accept-1")
+	if err != nil || !created {
+		t.Fatalf("accept: %+v %v %v", first, created, err)
+	}
+	again, created, err := svc.Accept(ctx, p, "2026-12", models.LangZh, "k:resident:accept-1")
+	if err != nil || !created || again != first {
+		t.Fatalf("the same request again: %+v created=%v %v; want %+v created", again, created, err, first)
+	}
+	for _, op := range []string{"k:resident:accept-2", ""} {
+		other, created, err := svc.Accept(ctx, p, "2026-12", models.LangZh, op)
+		if err != nil || created || other != first {
+			t.Fatalf("another request (%q): %+v created=%v %v; want %+v not created", op, other, created, err, first)
+		}
+	}
+}
+
+// consentingResident is the privacy service of a new world and a resident
+// of it who has accepted no notice yet.
+func consentingResident(t *testing.T) (*privacy.Service, models.Principal) {
+	t.Helper()
+	w := newWorld(t)
+	return w.service(&pagedSources{}), communitytest.Resident("c1", w.resident.ID)
 }

@@ -56,20 +56,36 @@ func (s *Store) JobRuns(ctx context.Context, job string, limit int) ([]jobs.Run,
 	})
 	out := make([]jobs.Run, len(docs))
 	for i, d := range docs {
-		out[i] = jobs.Run{
-			ID:      d.ID,
-			Job:     d.Job,
-			Period:  d.Period,
-			Holder:  d.Holder,
-			Started: d.Started.UTC(),
-			Counts:  d.Counts,
-			Error:   d.Error,
-		}
-		if d.Finished != nil {
-			out[i].Finished = d.Finished.UTC()
-		}
+		out[i] = runOf(d)
 	}
 	return out, nil
+}
+
+// JobRun implements jobs.RunReader: the run recorded under id, or
+// models.ErrNotFound.
+func (s *Store) JobRun(ctx context.Context, id string) (jobs.Run, error) {
+	var d runDoc
+	if err := s.findByID(ctx, colJobRuns, id, &d); err != nil {
+		return jobs.Run{}, err
+	}
+	return runOf(d), nil
+}
+
+// runOf is the run a runDoc stores.
+func runOf(d runDoc) jobs.Run {
+	out := jobs.Run{
+		ID:      d.ID,
+		Job:     d.Job,
+		Period:  d.Period,
+		Holder:  d.Holder,
+		Started: d.Started.UTC(),
+		Counts:  d.Counts,
+		Error:   d.Error,
+	}
+	if d.Finished != nil {
+		out.Finished = d.Finished.UTC()
+	}
+	return out
 }
 
 // jobRunsListedAtStart is how many of each job's runs stored before the

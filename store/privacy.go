@@ -22,6 +22,7 @@ type consentDoc struct {
 	Version   string    `bson:"version"`
 	Language  string    `bson:"lang"`
 	At        time.Time `bson:"at"`
+	OpID      string    `bson:"op,omitempty"`
 }
 
 // InsertConsent inserts c under id; models.ErrConflict if id exists.
@@ -33,6 +34,7 @@ func (s *Store) InsertConsent(ctx context.Context, id string, c models.Consent) 
 		Version:   c.Version,
 		Language:  string(c.Language),
 		At:        c.At,
+		OpID:      c.OpID,
 	})
 }
 
@@ -48,6 +50,7 @@ func (s *Store) Consent(ctx context.Context, id string) (models.Consent, error) 
 		Version:     d.Version,
 		Language:    models.Language(d.Language),
 		At:          d.At.UTC(),
+		OpID:        d.OpID,
 	}, nil
 }
 
