@@ -139,14 +139,29 @@ func (w watchedDirectory) ListResidents(ctx context.Context, p models.Principal,
 	if err != nil {
 		return nil, err
 	}
+	if err := w.recordListed(ctx, p, rs); err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+// ResidentsByID is directory's, each resident shown recorded on their
+// access log, as for the list.
+func (w watchedDirectory) ResidentsByID(ctx context.Context, p models.Principal, ids []string) ([]models.Resident, error) {
+	rs, err := w.Service.ResidentsByID(ctx, p, ids)
+	if err != nil {
+		return nil, err
+	}
+	return rs, w.recordListed(ctx, p, rs)
+}
+
+// recordListed records on each of rs's access logs that p listed them.
+func (w watchedDirectory) recordListed(ctx context.Context, p models.Principal, rs []models.Resident) error {
 	ids := make([]string, len(rs))
 	for i, r := range rs {
 		ids[i] = r.ID
 	}
-	if err := w.watch.RecordReads(ctx, p, models.AccessResidentList, "", ids...); err != nil {
-		return nil, err
-	}
-	return rs, nil
+	return w.watch.RecordReads(ctx, p, models.AccessResidentList, "", ids...)
 }
 
 // SearchResidents is directory's, each resident found recorded on their
@@ -156,11 +171,7 @@ func (w watchedDirectory) SearchResidents(ctx context.Context, p models.Principa
 	if err != nil {
 		return nil, "", err
 	}
-	ids := make([]string, len(rs))
-	for i, r := range rs {
-		ids[i] = r.ID
-	}
-	if err := w.watch.RecordReads(ctx, p, models.AccessResidentList, "", ids...); err != nil {
+	if err := w.recordListed(ctx, p, rs); err != nil {
 		return nil, "", err
 	}
 	return rs, next, nil

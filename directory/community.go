@@ -12,6 +12,7 @@ import (
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/models"
 	"github.com/linli-community/linli/once"
+	"golang.org/x/sync/errgroup"
 )
 
 // PasswordHasher turns a password into the form a login stores.
@@ -701,6 +702,74 @@ func (s *Service) checkPartnerRole(ctx context.Context, p models.Principal, role
 // community's residents, a resident sees their own record.
 func (s *Service) Resident(ctx context.Context, p models.Principal, id string) (models.Resident, error) {
 	return community.VisibleResident(ctx, s.store, p, id)
+}
+
+// MaxLookup is the most ids one ResidentsByID or HouseholdsByID takes: a
+// screen's page of names.
+const MaxLookup = 100
+
+// ResidentsByID returns the caller's community's residents among ids, for
+// staff, in the order of ids; an id of no resident, or of another
+// community's, is left out. Each is one lookup by _id, so a screen names
+// the people on its page at the cost of the page, not of the community.
+func (s *Service) ResidentsByID(ctx context.Context, p models.Principal, ids []string) ([]models.Resident, error) {
+	return byID(ctx, p, ids, s.store.Resident, func(r models.Resident) bool { return r.CommunityID == p.CommunityID })
+}
+
+// HouseholdsByID is ResidentsByID for households.
+func (s *Service) HouseholdsByID(ctx context.Context, p models.Principal, ids []string) ([]models.Household, error) {
+	return byID(ctx, p, ids, s.store.Household, func(h models.Household) bool { return h.CommunityID == p.CommunityID })
+}
+
+// byID looks each of ids up with load (once each, eight at a time), for
+// staff, and keeps those found that mine accepts, in the order of ids.
+func byID[M any](ctx context.Context, p models.Principal, ids []string, load func(context.Context, string) (M, error), mine func(M) bool) ([]M, error) {
+	if err := community.RequireStaff(p); err != nil {
+		return nil, err
+	}
+	ids = distinct(ids)
+	if len(ids) > MaxLookup {
+		return nil, models.ErrValidation.Withf("一次最多查询 %d 个编号（ids）。", "ids holds at most %d ids", MaxLookup)
+	}
+	found := make([]*M, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, id := range ids {
+		g.Go(func() error {
+			m, err := load(gctx, id)
+			if errors.Is(err, models.ErrNotFound) {
+				return nil
+			}
+			if err == nil && mine(m) {
+				found[i] = &m
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := make([]M, 0, len(ids))
+	for _, m := range found {
+		if m != nil {
+			out = append(out, *m)
+		}
+	}
+	return out, nil
+}
+
+// distinct is ids without blanks and repeats, in their first order.
+func distinct(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		id = strings.TrimSpace(id)
+		if id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // ResidentQuery narrows ListResidents.

@@ -32,6 +32,8 @@ type communityService interface {
 	CreateResident(ctx context.Context, p models.Principal, in directory.NewResident) (models.Resident, error)
 	Resident(ctx context.Context, p models.Principal, id string) (models.Resident, error)
 	ListResidents(ctx context.Context, p models.Principal, q directory.ResidentQuery, after string, limit int) ([]models.Resident, error)
+	ResidentsByID(ctx context.Context, p models.Principal, ids []string) ([]models.Resident, error)
+	HouseholdsByID(ctx context.Context, p models.Principal, ids []string) ([]models.Household, error)
 	SearchResidents(ctx context.Context, p models.Principal, q, cursor string, limit int) ([]models.Resident, string, error)
 	SearchHouseholds(ctx context.Context, p models.Principal, room, cursor string, limit int) ([]models.Household, string, error)
 	UpdateResident(ctx context.Context, p models.Principal, id string, u directory.ResidentUpdate) (models.Resident, error)
@@ -251,6 +253,36 @@ func toCursorPage[M, T any](items []M, next string, conv func(M) T) cursorPageJS
 	return out
 }
 
+// lookupIDs reads the `ids` query parameter (comma-separated) of a listing
+// that names the records on a screen's page: ok is false without it. It
+// is 400 VALIDATION_FAILED together with any of others, the listing's
+// filters and paging, which a lookup by id has no use for.
+func lookupIDs(c *fiber.Ctx, others ...string) ([]string, bool, error) {
+	raw := c.Query("ids")
+	if raw == "" {
+		return nil, false, nil
+	}
+	for _, o := range others {
+		if c.Query(o) != "" {
+			return nil, true, models.ErrValidation.Withf("ids 不能与 %[2]s 同时使用。", "ids cannot be combined with %[1]s", o, o)
+		}
+	}
+	return strings.Split(raw, ","), true, nil
+}
+
+// answerLookup answers a lookup by ids (lookupIDs, whose err it takes):
+// the records find returns, as one page with no next.
+func answerLookup[M, T any](c *fiber.Ctx, ids []string, err error, find func(context.Context, models.Principal, []string) ([]M, error), conv func(M) T) error {
+	if err != nil {
+		return err
+	}
+	found, err := find(c.UserContext(), principal(c), ids)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toCursorPage(found, "", conv))
+}
+
 // paging reads the `after` and `limit` query parameters.
 func paging(c *fiber.Ctx) (string, int, error) {
 	limit, err := queryInt(c, "limit", 50, community.MaxPageSize)
@@ -462,6 +494,9 @@ func (h *api) createHousehold(c *fiber.Ctx) error {
 // room paged by cursor; otherwise a page of the community's (or one building's) households
 // paged by `after`.
 func (h *api) listHouseholds(c *fiber.Ctx) error {
+	if ids, ok, err := lookupIDs(c, "room", "after", "cursor", "building_id"); ok || err != nil {
+		return answerLookup(c, ids, err, h.Community.HouseholdsByID, toHouseholdJSON)
+	}
 	if room := c.Query("room"); room != "" {
 		cursor, limit, err := cursorPage(c)
 		if err != nil {
@@ -569,6 +604,9 @@ func (h *api) createResident(c *fiber.Ctx) error {
 // paged by cursor; otherwise a page of the community's residents, optionally of one
 // household or role, paged by `after`.
 func (h *api) listResidents(c *fiber.Ctx) error {
+	if ids, ok, err := lookupIDs(c, "q", "after", "cursor", "household_id", "role"); ok || err != nil {
+		return answerLookup(c, ids, err, h.Community.ResidentsByID, toResidentJSON)
+	}
 	if q := c.Query("q"); q != "" {
 		cursor, limit, err := cursorPage(c)
 		if err != nil {
