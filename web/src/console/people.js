@@ -6,7 +6,7 @@
 // ids on them; its template reads names.name(id) and names.where(id),
 // blank until the lookup answers, then filled (the cache is reactive).
 import { reactive } from 'vue'
-import { get } from '../lib/api.js'
+import { get, onSignedOut } from '../lib/api.js'
 
 // lookupBatch is the most ids one lookup may ask for (the API's limit).
 const lookupBatch = 100
@@ -21,6 +21,13 @@ const known = reactive({ residents: {}, households: {}, buildings: {} })
 const inFlight = { residents: new Map(), households: new Map() }
 
 let buildingList = null
+
+// On sign-out the cache is emptied, so the next person at the desk (maybe
+// of another community) finds nothing of the last one's residents here.
+onSignedOut(() => {
+  for (const kind of ['residents', 'households', 'buildings']) known[kind] = {}
+  buildingList = null
+})
 
 // buildings reads the community's buildings once (GET /buildings, paged
 // by next_after until the end; a community has tens) and keeps them.
