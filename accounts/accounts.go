@@ -177,9 +177,17 @@ func (a *Service) Adjust(ctx context.Context, p models.Principal, adj Adjustment
 		return models.Entry{}, models.ErrOutOfBounds.Withf("每次操作最多 %d 积分。", "at most %d points per action", bound)
 	}
 	e, err := a.ledger.Post(ctx, ledger.Posting{
-		OpID: adj.Idem.OpID, Hash: adj.Idem.Hash, Account: models.AccountOf(r.ID, models.AssetPoints),
-		CommunityID: r.CommunityID, Delta: delta, Kind: kind, Ref: adj.Category,
-		Reason: adj.Reason, IdempotencyKey: adj.Idem.Key, PolicyVersion: policy.Version, Actor: p.ResidentID,
+		OpID:           adj.Idem.OpID,
+		Hash:           adj.Idem.Hash,
+		Account:        models.AccountOf(r.ID, models.AssetPoints),
+		CommunityID:    r.CommunityID,
+		Delta:          delta,
+		Kind:           kind,
+		Ref:            adj.Category,
+		Reason:         adj.Reason,
+		IdempotencyKey: adj.Idem.Key,
+		PolicyVersion:  policy.Version,
+		Actor:          p.ResidentID,
 	})
 	if err != nil {
 		return models.Entry{}, fmt.Errorf("adjust: %w", err)
@@ -195,8 +203,18 @@ var adjustmentActions = map[models.EntryKind]string{models.KindAward: "points.aw
 
 // adjustmentRecord is the audit record an adjustment's entry stands for.
 func adjustmentRecord(e models.Entry) models.AuditRecord {
-	return models.AuditRecord{ID: e.OpID, CommunityID: e.CommunityID, Actor: e.Actor, Action: adjustmentActions[e.Kind],
-		Subject: e.Account.ResidentID, Amount: e.Delta, Category: e.Ref, Reason: e.Reason, Ref: e.ID(), At: e.At}
+	return models.AuditRecord{
+		ID:          e.OpID,
+		CommunityID: e.CommunityID,
+		Actor:       e.Actor,
+		Action:      adjustmentActions[e.Kind],
+		Subject:     e.Account.ResidentID,
+		Amount:      e.Delta,
+		Category:    e.Ref,
+		Reason:      e.Reason,
+		Ref:         e.ID(),
+		At:          e.At,
+	}
 }
 
 // Reverse corrects an entry with a reversing entry, once per entry, with a
@@ -232,8 +250,15 @@ func (a *Service) Reverse(ctx context.Context, p models.Principal, residentID st
 	}
 	// The trail records the reversal as it was made, whoever finishes it.
 	err = a.trail.RecordAudit(ctx, models.AuditRecord{
-		ID: e.OpID, CommunityID: r.CommunityID, Actor: e.Actor, Action: "entry.reverse",
-		Subject: r.ID, Amount: e.Delta, Reason: e.Reason, Ref: e.Ref, At: e.At,
+		ID:          e.OpID,
+		CommunityID: r.CommunityID,
+		Actor:       e.Actor,
+		Action:      "entry.reverse",
+		Subject:     r.ID,
+		Amount:      e.Delta,
+		Reason:      e.Reason,
+		Ref:         e.Ref,
+		At:          e.At,
 	})
 	if err != nil {
 		return e, fmt.Errorf("reverse: audit trail: %w", err)
@@ -248,8 +273,12 @@ func (a *Service) Reverse(ctx context.Context, p models.Principal, residentID st
 }
 
 var reversible = map[models.EntryKind]bool{
-	models.KindAward: true, models.KindDeduct: true, models.KindService: true,
-	models.KindAllowance: true, models.KindHonour: true, models.KindAdjustment: true,
+	models.KindAward:      true,
+	models.KindDeduct:     true,
+	models.KindService:    true,
+	models.KindAllowance:  true,
+	models.KindHonour:     true,
+	models.KindAdjustment: true,
 }
 
 // Trail lists the audit trail of the caller's community, for staff.

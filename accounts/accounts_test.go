@@ -22,8 +22,18 @@ func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
 		t.Helper()
 		e.Clock.Advance(time.Minute)
 		key := fmt.Sprintf("adj-%s-%s", who, reason)
-		en, err := acc.Adjust(ctx, e.Staff, accounts.Adjustment{ResidentID: who, Points: points, Deduct: deduct, Category: "好人好事",
-			Reason: reason, Idem: community.Idempotency{Key: key, OpID: "k:" + e.Staff.ResidentID + ":" + key, Hash: "h-" + key}})
+		en, err := acc.Adjust(ctx, e.Staff, accounts.Adjustment{
+			ResidentID: who,
+			Points:     points,
+			Deduct:     deduct,
+			Category:   "好人好事",
+			Reason:     reason,
+			Idem: community.Idempotency{
+				Key:  key,
+				OpID: "k:" + e.Staff.ResidentID + ":" + key,
+				Hash: "h-" + key,
+			},
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -87,7 +87,12 @@ func backupCommand(ctx context.Context, cfg Config, args []string, stdout, stder
 		*to = filepath.Join(cfg.BackupDir, "linli-"+now.UTC().Format("20060102T150405Z"))
 	}
 	start := time.Now()
-	m, err := store.Backup(ctx, store.BackupOptions{DataDir: cfg.DataDir, To: *to, Taken: now, Version: buildVersion()})
+	m, err := store.Backup(ctx, store.BackupOptions{
+		DataDir: cfg.DataDir,
+		To:      *to,
+		Taken:   now,
+		Version: buildVersion(),
+	})
 	if err != nil {
 		return err
 	}

@@ -73,8 +73,14 @@ func startLoad(t *testing.T, w *world) *writeLoad {
 			property = p.ID
 		}
 	}
-	r := w.call("POST", "/api/v1/rewards", staff, map[string]any{"kind": "property_fee", "title": "负载测试物业费券", "partner_id": property,
-		"points": 1, "value_fen": 100, "bearer": "community"})
+	r := w.call("POST", "/api/v1/rewards", staff, map[string]any{
+		"kind":       "property_fee",
+		"title":      "负载测试物业费券",
+		"partner_id": property,
+		"points":     1,
+		"value_fen":  100,
+		"bearer":     "community",
+	})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create reward: %d %s", r.Status, r.Body)
 	}
@@ -190,8 +196,13 @@ func TestIssue17_2_BackupUnderWriteLoadRestoresEveryAcknowledgedWrite(t *testing
 	l.wait(40)
 	entries, redemptions := l.snapshot()
 	to := filepath.Join(t.TempDir(), "backup")
-	m, err := store.Backup(ctx, store.BackupOptions{DataDir: emb.Dir, Databases: []string{w.sys.store.Database()}, To: to,
-		Taken: time.Now(), Version: "test"})
+	m, err := store.Backup(ctx, store.BackupOptions{
+		DataDir:   emb.Dir,
+		Databases: []string{w.sys.store.Database()},
+		To:        to,
+		Taken:     time.Now(),
+		Version:   "test",
+	})
 	afterEntries, afterRedemptions := l.snapshot()
 	l.halt()
 	if err != nil {
@@ -333,7 +344,12 @@ func TestIssue17_1_NightlyBackupKeepsNDays(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	nightly := store.Nightly{Root: root, DataDir: data, Version: "test", Now: time.Now}
+	nightly := store.Nightly{
+		Root:    root,
+		DataDir: data,
+		Version: "test",
+		Now:     time.Now,
+	}
 	job := jobs.NightlyBackup(nightly, loc, 2)
 	counts, err := job.Run(ctx, "2026-12-01")
 	// Three files: the database, the signing keys and the data keys.
@@ -369,7 +385,11 @@ func TestIssue17_1_NightlyBackupKeepsNDays(t *testing.T) {
 		{Config{BackupKeepDays: 0}, false},
 		{Config{BackupKeepDays: 7, MongoURI: "mongodb://127.0.0.1:1/"}, false},
 	} {
-		s := &system{cfg: tc.cfg, loc: loc, now: time.Now}
+		s := &system{
+			cfg: tc.cfg,
+			loc: loc,
+			now: time.Now,
+		}
 		found := false
 		for _, sj := range s.schedule() {
 			found = found || sj.job.Name == "backup"

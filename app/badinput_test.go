@@ -436,13 +436,26 @@ func realTargets(w *world) map[string]target {
 	household := resident(elderID).HouseholdID
 	year := strconv.Itoa(time.Now().Year())
 	// A notification for the elder to read, a dead letter for staff to retry.
-	note, err := w.sys.inbox.Notify(ctx, models.Notice{Kind: models.NoticePointsAwarded, EventID: "fixture",
-		Recipient: elderID, CommunityID: w.communityA()})
+	note, err := w.sys.inbox.Notify(ctx, models.Notice{
+		Kind:        models.NoticePointsAwarded,
+		EventID:     "fixture",
+		Recipient:   elderID,
+		CommunityID: w.communityA(),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dead := outbound.DeadLetter{ID: outbound.DeadLetterID("webhook", note.ID, 1), Sender: "webhook", MessageID: note.ID,
-		CommunityID: w.communityA(), Recipient: elderID, Kind: string(note.Kind), Generation: 1, Attempts: 8, At: time.Now()}
+	dead := outbound.DeadLetter{
+		ID:          outbound.DeadLetterID("webhook", note.ID, 1),
+		Sender:      "webhook",
+		MessageID:   note.ID,
+		CommunityID: w.communityA(),
+		Recipient:   elderID,
+		Kind:        string(note.Kind),
+		Generation:  1,
+		Attempts:    8,
+		At:          time.Now(),
+	}
 	if err := w.sys.store.InsertDeadLetter(ctx, dead); err != nil {
 		t.Fatal(err)
 	}

@@ -289,7 +289,10 @@ func TestIssue14_ParkingOperatorReadsGateEvents(t *testing.T) {
 	at := time.Date(begun.Year(), begun.Month(), begun.Day(), 1, 0, 0, 0, w.sys.loc)
 	for i, dir := range []string{"in", "out"} {
 		r := w.call("POST", "/api/v1/parking/gate-events", parking, map[string]any{
-			"event_id": fmt.Sprintf("gate-%d", i), "plate": "沪B66688", "direction": dir, "at": at.Add(time.Duration(i) * 30 * time.Minute),
+			"event_id":  fmt.Sprintf("gate-%d", i),
+			"plate":     "沪B66688",
+			"direction": dir,
+			"at":        at.Add(time.Duration(i) * 30 * time.Minute),
 		})
 		if r.Status != 200 {
 			t.Fatalf("gate event %s: %d %s", dir, r.Status, r.Body)

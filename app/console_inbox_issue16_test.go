@@ -40,7 +40,11 @@ func TestConsoleIssue16InboxBellListReadAll(t *testing.T) {
 	head, staffToken := w.login(phoneHeadA), w.login(phoneStaffA)
 	month := models.MonthOf(time.Now(), w.sys.loc).String()
 	for i, evidence := range []string{"楼道灯坏, 已报物业", "协助独居老人买药"} {
-		r := w.call("POST", "/api/v1/duties", head, map[string]string{"month": month, "duty": "问题上报", "evidence": evidence},
+		r := w.call("POST", "/api/v1/duties", head, map[string]string{
+			"month":    month,
+			"duty":     "问题上报",
+			"evidence": evidence,
+		},
 			"Idempotency-Key", fmt.Sprintf("console-inbox-duty-%d", i))
 		if r.Status != http.StatusCreated {
 			t.Fatalf("log duty: %d %s", r.Status, r.Body)

@@ -48,8 +48,11 @@ func TestConsoleIssue14FiltersCorrectionsLiabilitySearch(t *testing.T) {
 	claim := func(token, category, description string, daysAgo int, key string) string {
 		start := time.Now().AddDate(0, 0, -daysAgo).Truncate(time.Hour)
 		r := w.call("POST", "/api/v1/service-records", token, map[string]any{
-			"category": category, "organisation": "春申居民区", "description": description,
-			"start": start, "end": start.Add(90 * time.Minute),
+			"category":     category,
+			"organisation": "春申居民区",
+			"description":  description,
+			"start":        start,
+			"end":          start.Add(90 * time.Minute),
 		}, "Idempotency-Key", key)
 		if r.Status != http.StatusCreated {
 			t.Fatalf("claim: %d %s", r.Status, r.Body)

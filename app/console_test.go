@@ -54,7 +54,12 @@ func newClockWorld(t *testing.T, clock *testClock) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, sys: sys, app: sys.httpApp(), ids: map[string]string{}}
+	w := &world{
+		t:   t,
+		sys: sys,
+		app: sys.httpApp(),
+		ids: map[string]string{},
+	}
 	ctx := context.Background()
 	if _, err := sys.seedDemo(ctx); err != nil {
 		t.Fatal(err)
@@ -197,8 +202,11 @@ func TestConsoleApproveRaisesHours(t *testing.T) {
 	elder := w.ids[phoneElderA]
 	start := time.Now().Add(-26 * time.Hour).Truncate(time.Hour)
 	r := w.call("POST", "/api/v1/service-records", w.login(phoneElderA), map[string]any{
-		"category": "助老", "organisation": "春申居民区", "description": "陪邻居孙阿姨去社区医院配药",
-		"start": start, "end": start.Add(90 * time.Minute),
+		"category":     "助老",
+		"organisation": "春申居民区",
+		"description":  "陪邻居孙阿姨去社区医院配药",
+		"start":        start,
+		"end":          start.Add(90 * time.Minute),
 	}, "Idempotency-Key", "console-claim-1")
 	if r.Status != 201 {
 		t.Fatalf("claim: %d %s", r.Status, r.Body)
@@ -311,7 +319,11 @@ func (w *world) honourEntries(status models.HonourStatus) []models.HonourEntry {
 	r.decode(w.t, &out)
 	es := make([]models.HonourEntry, len(out.Entries))
 	for i, e := range out.Entries {
-		es[i] = models.HonourEntry{ID: e.ID, ResidentID: e.ResidentID, Status: models.HonourStatus(e.Status)}
+		es[i] = models.HonourEntry{
+			ID:         e.ID,
+			ResidentID: e.ResidentID,
+			Status:     models.HonourStatus(e.Status),
+		}
 	}
 	return es
 }
@@ -524,15 +536,20 @@ func TestConsolePagesTour(t *testing.T) {
 	// A policy version from tomorrow, for the diff between versions.
 	tomorrow := w.sys.now().In(w.sys.loc).AddDate(0, 0, 1)
 	if r := w.call("POST", "/api/v1/policy/versions", w.login(phoneStaffA), map[string]any{
-		"effective": time.Date(tomorrow.Year(), tomorrow.Month(), tomorrow.Day(), 0, 0, 0, 0, w.sys.loc), "points_per_hour": 12, "notice_days": 5,
+		"effective":       time.Date(tomorrow.Year(), tomorrow.Month(), tomorrow.Day(), 0, 0, 0, 0, w.sys.loc),
+		"points_per_hour": 12,
+		"notice_days":     5,
 	}); r.Status != 201 {
 		t.Fatalf("policy version: %d %s", r.Status, r.Body)
 	}
 	// An approved claim, for the hours chart.
 	start := w.sys.now().Add(-26 * time.Hour).Truncate(time.Hour)
 	r := w.call("POST", "/api/v1/service-records", w.login(phoneElderA), map[string]any{
-		"category": "助老", "organisation": "春申居民区", "description": "陪同邻居就医",
-		"start": start, "end": start.Add(2 * time.Hour),
+		"category":     "助老",
+		"organisation": "春申居民区",
+		"description":  "陪同邻居就医",
+		"start":        start,
+		"end":          start.Add(2 * time.Hour),
 	}, "Idempotency-Key", "tour-claim")
 	var rec struct {
 		ID string `json:"id"`
@@ -577,7 +594,10 @@ func TestConsoleParkingOperatorSeesGateEvents(t *testing.T) {
 	at := w.sys.now().Add(-2 * time.Hour).Truncate(time.Second)
 	for i, dir := range []string{"in", "out"} {
 		r := w.call("POST", "/api/v1/parking/gate-events", parking, map[string]any{
-			"event_id": fmt.Sprintf("gate-%d", i), "plate": "沪B66688", "direction": dir, "at": at.Add(time.Duration(i) * 90 * time.Minute),
+			"event_id":  fmt.Sprintf("gate-%d", i),
+			"plate":     "沪B66688",
+			"direction": dir,
+			"at":        at.Add(time.Duration(i) * 90 * time.Minute),
 		})
 		if r.Status != 200 {
 			t.Fatalf("gate event: %d %s", r.Status, r.Body)

@@ -46,7 +46,12 @@ func TestIssue16_Perf_AwardQueuesOneDocumentAndTheSweepTellsAfterACrash(t *testi
 	if err != nil {
 		t.Fatal(err)
 	}
-	for col, want := range map[string]int64{"notify_queue": 1, "notifications": 0, "inbox_entries": 0, "deliveries": 0} {
+	for col, want := range map[string]int64{
+		"notify_queue":  1,
+		"notifications": 0,
+		"inbox_entries": 0,
+		"deliveries":    0,
+	} {
 		if got := after[col] - before[col]; got != want {
 			t.Errorf("the award wrote %d documents to %s, want %d", got, col, want)
 		}

@@ -39,9 +39,14 @@ func TestIssue16_2_InboxOverHTTP(t *testing.T) {
 	}
 	var ids []string
 	for i := range 5 {
-		n, err := w.sys.inbox.Notify(ctx, models.Notice{Kind: models.NoticeRedemptionDone, EventID: fmt.Sprintf("red%d", i),
-			Recipient: elderID, CommunityID: w.communityA(), Args: map[string]string{"reward": "停车减免", "points": "50"},
-			Link: fmt.Sprintf("/redemptions/red%d", i)})
+		n, err := w.sys.inbox.Notify(ctx, models.Notice{
+			Kind:        models.NoticeRedemptionDone,
+			EventID:     fmt.Sprintf("red%d", i),
+			Recipient:   elderID,
+			CommunityID: w.communityA(),
+			Args:        map[string]string{"reward": "停车减免", "points": "50"},
+			Link:        fmt.Sprintf("/redemptions/red%d", i),
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,8 +126,12 @@ func TestIssue16_2_InboxOverHTTP(t *testing.T) {
 	if prefs.Language != "en" || !off["family"] || off["hours"] || len(prefs.Categories) != len(models.NoticeCategories) {
 		t.Fatalf("preferences %+v", prefs)
 	}
-	n, err := w.sys.inbox.Notify(ctx, models.Notice{Kind: models.NoticeListed, EventID: "entry1", Recipient: elderID,
-		Args: map[string]string{"points": "100"}})
+	n, err := w.sys.inbox.Notify(ctx, models.Notice{
+		Kind:      models.NoticeListed,
+		EventID:   "entry1",
+		Recipient: elderID,
+		Args:      map[string]string{"points": "100"},
+	})
 	if err != nil || n.Title != "You are on the honour roll" {
 		t.Fatalf("after choosing English: %q %v", n.Title, err)
 	}
@@ -136,17 +145,30 @@ func TestIssue16_5_DeadLettersOverHTTP(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	elderID := w.ids[phoneElderA]
-	n, err := w.sys.inbox.Notify(ctx, models.Notice{Kind: models.NoticeStatementReady, EventID: "st1", Recipient: elderID,
-		CommunityID: w.communityA()})
+	n, err := w.sys.inbox.Notify(ctx, models.Notice{
+		Kind:        models.NoticeStatementReady,
+		EventID:     "st1",
+		Recipient:   elderID,
+		CommunityID: w.communityA(),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := w.sys.store.DequeueNotification(ctx, n.ID); err != nil {
 		t.Fatal(err)
 	}
-	dl := outbound.DeadLetter{ID: outbound.DeadLetterID("webhook", n.ID, 1), Sender: "webhook", MessageID: n.ID,
-		CommunityID: w.communityA(), Recipient: elderID, Kind: string(n.Kind), Generation: 1, Attempts: 8,
-		Error: "status 500", At: time.Now().UTC()}
+	dl := outbound.DeadLetter{
+		ID:          outbound.DeadLetterID("webhook", n.ID, 1),
+		Sender:      "webhook",
+		MessageID:   n.ID,
+		CommunityID: w.communityA(),
+		Recipient:   elderID,
+		Kind:        string(n.Kind),
+		Generation:  1,
+		Attempts:    8,
+		Error:       "status 500",
+		At:          time.Now().UTC(),
+	}
 	if err := w.sys.store.InsertDeadLetter(ctx, dl); err != nil {
 		t.Fatal(err)
 	}

@@ -228,110 +228,261 @@ func lostAnswerCases() []lostAnswerCase {
 	correctionFields := []string{"record_id", "n", "decided", "accepted", "after_minutes", "decided_by"}
 	rulingFields := []string{"id", "status", "ruled_by"}
 	return []lostAnswerCase{
-		{name: "redemption-cancel", caller: phoneElderA, fields: entryFields, prepare: func(w *world) (string, any) {
-			return v1 + "/redemptions/" + w.heldCredit() + "/cancel", nil
-		}},
-		{name: "scan-token", caller: phoneClerkA, fields: []string{"redemption_id", "status"}, prepare: func(w *world) (string, any) {
-			token, _ := w.merchantQR()
-			return v1 + "/merchant/scans", map[string]string{"token": token}
-		}},
-		{name: "scan-code", caller: phoneClerkA, fields: []string{"redemption_id", "status"}, prepare: func(w *world) (string, any) {
-			_, code := w.merchantQR()
-			return v1 + "/merchant/scans", map[string]string{"code": code}
-		}},
-		{name: "statement-confirm", caller: phoneClerkA, fields: entryFields, prepare: func(w *world) (string, any) {
-			return v1 + "/statements/" + w.lastMonthStatement() + "/confirm", nil
-		}},
-		{name: "statement-paid", caller: phoneStaffA, fields: entryFields, prepare: func(w *world) (string, any) {
-			statement := w.lastMonthStatement()
-			w.keyedCall(v1+"/statements/"+statement+"/confirm", w.login(phoneClerkA), nil, "confirm-fixture")
-			return v1 + "/statements/" + statement + "/paid", nil
-		}},
-		{name: "record-reject", caller: phoneStaffA, fields: recordFields, prepare: func(w *world) (string, any) {
-			record := w.claimed("claim-fixture", time.Now().Add(-3*time.Hour).Truncate(time.Minute))
-			return v1 + "/service-records/" + record + "/reject", map[string]string{"reason": "无人证明"}
-		}},
-		{name: "correction-accepted", caller: phoneStaffA, fields: correctionFields, prepare: correction(true)},
-		{name: "correction-refused", caller: phoneStaffA, fields: correctionFields, prepare: correction(false)},
-		{name: "aid-confirm", caller: phoneElderA, fields: recordFields, prepare: func(w *world) (string, any) {
-			aid := w.aidAccepted()
-			w.must(w.call("POST", v1+"/mutual-aid/"+aid+"/done", w.login(phoneSonA), nil), "done")
-			return v1 + "/mutual-aid/" + aid + "/confirm", nil
-		}},
-		{name: "aid-resolve-paid", caller: phoneStaffA, fields: recordFields, prepare: resolution(true)},
-		{name: "aid-resolve-unpaid", caller: phoneStaffA, fields: recordFields, prepare: resolution(false)},
-		{name: "objection-upheld", caller: phoneStaffA, fields: rulingFields, prepare: objectionRuling("uphold")},
-		{name: "objection-dismissed", caller: phoneStaffA, fields: rulingFields, prepare: objectionRuling("dismiss")},
-		{name: "revocation", caller: phoneStaffA, fields: entryFields, prepare: func(w *world) (string, any) {
-			return v1 + "/honour/entries/" + w.entryOf("listed") + "/revocation", map[string]string{"reason": "违规"}
-		}},
-		{name: "appeal-restored", caller: phoneStaffA, fields: entryFields, prepare: appealDecision("restore")},
-		{name: "appeal-dismissed", caller: phoneStaffA, fields: entryFields, prepare: appealDecision("dismiss")},
-		{name: "head-term", caller: phoneStaffA, fields: []string{"id", "resident_id", "number"}, prepare: func(w *world) (string, any) {
-			building := jsonField(w.t, w.must(w.call("GET", v1+"/buildings", w.login(phoneStaffA), nil), "buildings"), "id", "items")
-			return v1 + "/head-terms", map[string]string{
-				"role":        "building_head",
-				"building_id": building,
-				"resident_id": w.ids[phoneSonA],
-			}
-		}},
-		{name: "duty-confirmed", caller: phoneStaffA, fields: entryFields, prepare: dutyRuling("confirm")},
-		{name: "duty-rejected", caller: phoneStaffA, fields: entryFields, prepare: dutyRuling("reject")},
-		{name: "star-lowering", caller: phoneStaffA, fields: []string{"household_id", "year", "level", "lowered_reason"}, prepare: func(w *world) (string, any) {
-			// The elder's household earns a star this year, for next
-			// year's plaque.
-			w.awarded(phoneElderA)
-			ctx, year := context.Background(), time.Now().In(w.sys.loc).Year()+1
-			if _, _, err := w.sys.honour.RecordStars(ctx, year); err != nil {
-				w.t.Fatal(err)
-			}
-			elder, err := w.sys.store.Resident(ctx, w.ids[phoneElderA])
-			if err != nil {
-				w.t.Fatal(err)
-			}
-			path := v1 + "/households/" + elder.HouseholdID + "/star/" + strconv.Itoa(year) + "/lowering"
-			return path, map[string]any{"level": 0, "reason": "违反公约"}
-		}},
-		{name: "filial-cancel", caller: phoneElderA, fields: entryFields, prepare: func(w *world) (string, any) {
-			booking := jsonField(w.t, w.must(w.call("POST", v1+"/filial/bookings", w.login(phoneElderA), map[string]string{
-				"plate": "沪B66688",
-				"day":   nextWeekday(time.Saturday),
-			}), "filial booking"), "id")
-			return v1 + "/filial/bookings/" + url.PathEscape(booking) + "/cancel", nil
-		}},
-		{name: "moved-away", caller: phoneStaffA, fields: []string{"resident_id", "moved_away_at", "marked_by"}, prepare: func(w *world) (string, any) {
-			return v1 + "/residents/" + w.ids[phoneSonA] + "/moved-away", nil
-		}},
-		{name: "consent", caller: phoneElderA, gated: true, fields: []string{"version", "language", "accepted_at"}, prepare: func(w *world) (string, any) {
-			return v1 + "/me/consents", map[string]string{"version": "2026-12"}
-		}},
-		{name: "job-run", caller: phoneAdminA, fields: []string{"id", "job", "period", "started", "finished", "counts"}, prepare: func(w *world) (string, any) {
-			return v1 + "/jobs/honour-listing/runs", map[string]string{"period": time.Now().In(w.sys.loc).Format("2006-01-02")}
-		}},
-		{name: "fund-credit", caller: phoneStaffA, fields: []string{"id", "seq"}, prepare: func(w *world) (string, any) {
-			return v1 + "/timebank/fund/credits", map[string]any{"minutes": 60, "reason": "街道拨付"}
-		}},
-		{name: "gift", caller: phoneSonA, fields: []string{"id"}, prepare: func(w *world) (string, any) {
-			return v1 + "/gifts", map[string]any{"to_resident_id": w.ids[phoneElderA], "minutes": 10}
-		}},
-		{name: "redeem", caller: phoneElderA, fields: entryFields, prepare: func(w *world) (string, any) {
-			w.awarded(phoneElderA)
-			property, _ := w.rewardOf(w.login(phoneElderA), "property_fee")
-			return v1 + "/rewards/" + property + "/redemptions", nil
-		}},
-		{name: "award", caller: phoneStaffA, fields: []string{"id", "seq"}, prepare: func(w *world) (string, any) {
-			return v1 + "/residents/" + w.ids[phoneSonA] + "/points/adjustments", award(30, "award")
-		}},
-		{name: "nomination", caller: phoneStaffA, fields: entryFields, prepare: func(w *world) (string, any) {
-			return v1 + "/honour/nominations", map[string]string{
-				"resident_id": w.ids[phoneSonA],
-				"category":    "诚信",
-				"reason":      "拾金不昧",
-			}
-		}},
-		{name: "claim", caller: phoneSonA, fields: recordFields, prepare: func(w *world) (string, any) {
-			return v1 + "/service-records", claimBody(time.Now().Add(-3 * time.Hour).Truncate(time.Minute))
-		}},
+		{
+			name:   "redemption-cancel",
+			caller: phoneElderA,
+			fields: entryFields,
+			prepare: func(w *world) (string, any) {
+				return v1 + "/redemptions/" + w.heldCredit() + "/cancel", nil
+			},
+		},
+		{
+			name:   "scan-token",
+			caller: phoneClerkA,
+			fields: []string{"redemption_id", "status"},
+			prepare: func(w *world) (string, any) {
+				token, _ := w.merchantQR()
+				return v1 + "/merchant/scans", map[string]string{"token": token}
+			},
+		},
+		{
+			name:   "scan-code",
+			caller: phoneClerkA,
+			fields: []string{"redemption_id", "status"},
+			prepare: func(w *world) (string, any) {
+				_, code := w.merchantQR()
+				return v1 + "/merchant/scans", map[string]string{"code": code}
+			},
+		},
+		{
+			name:   "statement-confirm",
+			caller: phoneClerkA,
+			fields: entryFields,
+			prepare: func(w *world) (string, any) {
+				return v1 + "/statements/" + w.lastMonthStatement() + "/confirm", nil
+			},
+		},
+		{
+			name:   "statement-paid",
+			caller: phoneStaffA,
+			fields: entryFields,
+			prepare: func(w *world) (string, any) {
+				statement := w.lastMonthStatement()
+				w.keyedCall(v1+"/statements/"+statement+"/confirm", w.login(phoneClerkA), nil, "confirm-fixture")
+				return v1 + "/statements/" + statement + "/paid", nil
+			},
+		},
+		{
+			name:   "record-reject",
+			caller: phoneStaffA,
+			fields: recordFields,
+			prepare: func(w *world) (string, any) {
+				record := w.claimed("claim-fixture", time.Now().Add(-3*time.Hour).Truncate(time.Minute))
+				return v1 + "/service-records/" + record + "/reject", map[string]string{"reason": "无人证明"}
+			},
+		},
+		{
+			name:    "correction-accepted",
+			caller:  phoneStaffA,
+			fields:  correctionFields,
+			prepare: correction(true),
+		},
+		{
+			name:    "correction-refused",
+			caller:  phoneStaffA,
+			fields:  correctionFields,
+			prepare: correction(false),
+		},
+		{
+			name:   "aid-confirm",
+			caller: phoneElderA,
+			fields: recordFields,
+			prepare: func(w *world) (string, any) {
+				aid := w.aidAccepted()
+				w.must(w.call("POST", v1+"/mutual-aid/"+aid+"/done", w.login(phoneSonA), nil), "done")
+				return v1 + "/mutual-aid/" + aid + "/confirm", nil
+			},
+		},
+		{
+			name:    "aid-resolve-paid",
+			caller:  phoneStaffA,
+			fields:  recordFields,
+			prepare: resolution(true),
+		},
+		{
+			name:    "aid-resolve-unpaid",
+			caller:  phoneStaffA,
+			fields:  recordFields,
+			prepare: resolution(false),
+		},
+		{
+			name:    "objection-upheld",
+			caller:  phoneStaffA,
+			fields:  rulingFields,
+			prepare: objectionRuling("uphold"),
+		},
+		{
+			name:    "objection-dismissed",
+			caller:  phoneStaffA,
+			fields:  rulingFields,
+			prepare: objectionRuling("dismiss"),
+		},
+		{
+			name:   "revocation",
+			caller: phoneStaffA,
+			fields: entryFields,
+			prepare: func(w *world) (string, any) {
+				return v1 + "/honour/entries/" + w.entryOf("listed") + "/revocation", map[string]string{"reason": "违规"}
+			},
+		},
+		{
+			name:    "appeal-restored",
+			caller:  phoneStaffA,
+			fields:  entryFields,
+			prepare: appealDecision("restore"),
+		},
+		{
+			name:    "appeal-dismissed",
+			caller:  phoneStaffA,
+			fields:  entryFields,
+			prepare: appealDecision("dismiss"),
+		},
+		{
+			name:   "head-term",
+			caller: phoneStaffA,
+			fields: []string{"id", "resident_id", "number"},
+			prepare: func(w *world) (string, any) {
+				building := jsonField(w.t, w.must(w.call("GET", v1+"/buildings", w.login(phoneStaffA), nil), "buildings"), "id", "items")
+				return v1 + "/head-terms", map[string]string{
+					"role":        "building_head",
+					"building_id": building,
+					"resident_id": w.ids[phoneSonA],
+				}
+			},
+		},
+		{
+			name:    "duty-confirmed",
+			caller:  phoneStaffA,
+			fields:  entryFields,
+			prepare: dutyRuling("confirm"),
+		},
+		{
+			name:    "duty-rejected",
+			caller:  phoneStaffA,
+			fields:  entryFields,
+			prepare: dutyRuling("reject"),
+		},
+		{
+			name:   "star-lowering",
+			caller: phoneStaffA,
+			fields: []string{"household_id", "year", "level", "lowered_reason"},
+			prepare: func(w *world) (string, any) {
+				// The elder's household earns a star this year, for next
+				// year's plaque.
+				w.awarded(phoneElderA)
+				ctx, year := context.Background(), time.Now().In(w.sys.loc).Year()+1
+				if _, _, err := w.sys.honour.RecordStars(ctx, year); err != nil {
+					w.t.Fatal(err)
+				}
+				elder, err := w.sys.store.Resident(ctx, w.ids[phoneElderA])
+				if err != nil {
+					w.t.Fatal(err)
+				}
+				path := v1 + "/households/" + elder.HouseholdID + "/star/" + strconv.Itoa(year) + "/lowering"
+				return path, map[string]any{"level": 0, "reason": "违反公约"}
+			},
+		},
+		{
+			name:   "filial-cancel",
+			caller: phoneElderA,
+			fields: entryFields,
+			prepare: func(w *world) (string, any) {
+				booking := jsonField(w.t, w.must(w.call("POST", v1+"/filial/bookings", w.login(phoneElderA), map[string]string{
+					"plate": "沪B66688",
+					"day":   nextWeekday(time.Saturday),
+				}), "filial booking"), "id")
+				return v1 + "/filial/bookings/" + url.PathEscape(booking) + "/cancel", nil
+			},
+		},
+		{
+			name:   "moved-away",
+			caller: phoneStaffA,
+			fields: []string{"resident_id", "moved_away_at", "marked_by"},
+			prepare: func(w *world) (string, any) {
+				return v1 + "/residents/" + w.ids[phoneSonA] + "/moved-away", nil
+			},
+		},
+		{
+			name:   "consent",
+			caller: phoneElderA,
+			gated:  true,
+			fields: []string{"version", "language", "accepted_at"},
+			prepare: func(w *world) (string, any) {
+				return v1 + "/me/consents", map[string]string{"version": "2026-12"}
+			},
+		},
+		{
+			name:   "job-run",
+			caller: phoneAdminA,
+			fields: []string{"id", "job", "period", "started", "finished", "counts"},
+			prepare: func(w *world) (string, any) {
+				return v1 + "/jobs/honour-listing/runs", map[string]string{"period": time.Now().In(w.sys.loc).Format("2006-01-02")}
+			},
+		},
+		{
+			name:   "fund-credit",
+			caller: phoneStaffA,
+			fields: []string{"id", "seq"},
+			prepare: func(w *world) (string, any) {
+				return v1 + "/timebank/fund/credits", map[string]any{"minutes": 60, "reason": "街道拨付"}
+			},
+		},
+		{
+			name:   "gift",
+			caller: phoneSonA,
+			fields: []string{"id"},
+			prepare: func(w *world) (string, any) {
+				return v1 + "/gifts", map[string]any{"to_resident_id": w.ids[phoneElderA], "minutes": 10}
+			},
+		},
+		{
+			name:   "redeem",
+			caller: phoneElderA,
+			fields: entryFields,
+			prepare: func(w *world) (string, any) {
+				w.awarded(phoneElderA)
+				property, _ := w.rewardOf(w.login(phoneElderA), "property_fee")
+				return v1 + "/rewards/" + property + "/redemptions", nil
+			},
+		},
+		{
+			name:   "award",
+			caller: phoneStaffA,
+			fields: []string{"id", "seq"},
+			prepare: func(w *world) (string, any) {
+				return v1 + "/residents/" + w.ids[phoneSonA] + "/points/adjustments", award(30, "award")
+			},
+		},
+		{
+			name:   "nomination",
+			caller: phoneStaffA,
+			fields: entryFields,
+			prepare: func(w *world) (string, any) {
+				return v1 + "/honour/nominations", map[string]string{
+					"resident_id": w.ids[phoneSonA],
+					"category":    "诚信",
+					"reason":      "拾金不昧",
+				}
+			},
+		},
+		{
+			name:   "claim",
+			caller: phoneSonA,
+			fields: recordFields,
+			prepare: func(w *world) (string, any) {
+				return v1 + "/service-records", claimBody(time.Now().Add(-3 * time.Hour).Truncate(time.Minute))
+			},
+		},
 	}
 }
 

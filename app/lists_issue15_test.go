@@ -52,7 +52,12 @@ func TestIssue15_Lists_PagedByCursorOverHTTP(t *testing.T) {
 	staff := w.login(phoneStaffA)
 	rewardID, _ := w.rewardOf(son, "merchant")
 	r := w.call("POST", "/api/v1/residents/"+w.ids[phoneSonA]+"/points/adjustments", staff,
-		map[string]any{"points": 200, "direction": "award", "category": "好人好事", "reason": "翻页测试"}, "Idempotency-Key", "issue15-award-0001")
+		map[string]any{
+			"points":    200,
+			"direction": "award",
+			"category":  "好人好事",
+			"reason":    "翻页测试",
+		}, "Idempotency-Key", "issue15-award-0001")
 	if r.Status != http.StatusCreated {
 		t.Fatalf("award: %d %s", r.Status, r.Body)
 	}

@@ -174,7 +174,13 @@ func TestIssue15_ScreenListsSendNoScan(t *testing.T) {
 	must(w.call("POST", "/api/v1/activities/"+later+"/signup", son, nil), "sign-up")
 	// Mutual aid: a second post; a gift of hours to the verified parent;
 	// a filial-visit booking; a gate event.
-	keyed("POST", "/api/v1/mutual-aid", son, map[string]any{"kind": "offer", "title": "帮忙修电脑", "description": "周末有空", "minutes": 60, "when": now.Add(48 * time.Hour)})
+	keyed("POST", "/api/v1/mutual-aid", son, map[string]any{
+		"kind":        "offer",
+		"title":       "帮忙修电脑",
+		"description": "周末有空",
+		"minutes":     60,
+		"when":        now.Add(48 * time.Hour),
+	})
 	keyed("POST", "/api/v1/gifts", son, map[string]any{"to_resident_id": elderID, "minutes": 10})
 	saturday := now.In(w.sys.loc).AddDate(0, 0, 1)
 	for saturday.Weekday() != time.Saturday {
@@ -183,7 +189,12 @@ func TestIssue15_ScreenListsSendNoScan(t *testing.T) {
 	must(w.call("POST", "/api/v1/filial/bookings", elder, map[string]string{"plate": "沪B66688", "day": saturday.Format("2006-01-02")}), "filial booking")
 	begun := now.Add(-2 * time.Hour).In(w.sys.loc)
 	gateAt := time.Date(begun.Year(), begun.Month(), begun.Day(), 1, 0, 0, 0, w.sys.loc)
-	must(w.call("POST", "/api/v1/parking/gate-events", parking, map[string]any{"event_id": "noscan-gate-1", "plate": "沪B66688", "direction": "in", "at": gateAt}), "gate event")
+	must(w.call("POST", "/api/v1/parking/gate-events", parking, map[string]any{
+		"event_id":  "noscan-gate-1",
+		"plate":     "沪B66688",
+		"direction": "in",
+		"at":        gateAt,
+	}), "gate event")
 	// Staff read the son's record twice: his access log has two lines.
 	for range 2 {
 		must(w.call("GET", "/api/v1/residents/"+sonID, staff, nil), "resident")
@@ -227,9 +238,24 @@ func TestIssue15_ScreenListsSendNoScan(t *testing.T) {
 	propertyID := jsonField(t, must(w.call("GET", "/api/v1/me", property, nil), "me"), "partner_id")
 	prev := models.MonthOf(now, w.sys.loc).Previous()
 	for i, e := range []models.SettlementEvent{
-		{ID: "fulfil:noscan-1", PartnerID: shopID, ValueFen: 800, Bearer: models.BearerPartner},
-		{ID: "fulfil:noscan-2", PartnerID: shopID, ValueFen: 1200, Bearer: models.BearerCommunity},
-		{ID: "fulfil:noscan-3", PartnerID: propertyID, ValueFen: 2000, Bearer: models.BearerCommunity},
+		{
+			ID:        "fulfil:noscan-1",
+			PartnerID: shopID,
+			ValueFen:  800,
+			Bearer:    models.BearerPartner,
+		},
+		{
+			ID:        "fulfil:noscan-2",
+			PartnerID: shopID,
+			ValueFen:  1200,
+			Bearer:    models.BearerCommunity,
+		},
+		{
+			ID:        "fulfil:noscan-3",
+			PartnerID: propertyID,
+			ValueFen:  2000,
+			Bearer:    models.BearerCommunity,
+		},
 	} {
 		e.CommunityID, e.Kind, e.RedemptionID, e.ResidentID = w.communityA(), models.EventFulfilled, e.ID, sonID
 		e.Description, e.At = "兑换", prev.Start(w.sys.loc).Add(36*time.Hour+time.Duration(i)*time.Hour)

@@ -76,7 +76,11 @@ func TestIssue17_PIPL_LogsMaskPhonesInValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log.Info("resident", "resident", models.Resident{ID: "r1", Phone: "13812340005", Name: "王"},
+	log.Info("resident", "resident", models.Resident{
+		ID:    "r1",
+		Phone: "13812340005",
+		Name:  "王",
+	},
 		"who", map[string]string{"phone": "13912340006"}, "counts", map[string]int{"n": 3},
 		"keys", cfg.DataKeys, "index", cfg.IndexKey)
 	out := buf.String()

@@ -32,8 +32,13 @@ func TestIssue16_3_MoreEventsNotifyOnceUnder32Repeats(t *testing.T) {
 	// Hours corrected: 60 minutes approved, corrected to 45 by 32 staff
 	// decisions at once.
 	from := time.Now().Add(-30 * time.Hour).Truncate(time.Minute)
-	r := keyed("POST", "/api/v1/service-records", son, map[string]any{"category": "助老", "organisation": "居委会",
-		"description": "陪老人散步", "start": from, "end": from.Add(time.Hour)})
+	r := keyed("POST", "/api/v1/service-records", son, map[string]any{
+		"category":     "助老",
+		"organisation": "居委会",
+		"description":  "陪老人散步",
+		"start":        from,
+		"end":          from.Add(time.Hour),
+	})
 	if r.Status/100 != 2 {
 		t.Fatalf("claim: %d %s", r.Status, r.Body)
 	}
@@ -71,7 +76,11 @@ func TestIssue16_3_MoreEventsNotifyOnceUnder32Repeats(t *testing.T) {
 	}
 
 	// Listed by 32 runs of the listing job at once, after the notice ends.
-	e, err := w.sys.honour.Entry(ctx, models.Principal{ResidentID: w.ids[phoneStaffA], CommunityID: w.communityA(), Roles: []models.Role{models.RoleStaff}}, entry)
+	e, err := w.sys.honour.Entry(ctx, models.Principal{
+		ResidentID:  w.ids[phoneStaffA],
+		CommunityID: w.communityA(),
+		Roles:       []models.Role{models.RoleStaff},
+	}, entry)
 	if err != nil {
 		t.Fatal(err)
 	}

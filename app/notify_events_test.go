@@ -37,7 +37,11 @@ func (w *world) notices(recipient string, kind models.NoticeKind, event string) 
 // entry's id.
 func (w *world) nominateAtOnce(staff, resident, prefix string, keys int) string {
 	w.t.Helper()
-	nomination := map[string]string{"resident_id": resident, "category": "诚信", "reason": "拾金不昧"}
+	nomination := map[string]string{
+		"resident_id": resident,
+		"category":    "诚信",
+		"reason":      "拾金不昧",
+	}
 	nominated := make([]reply, 32)
 	atonce.Run(32, func(i int) {
 		nominated[i] = w.call("POST", "/api/v1/honour/nominations", staff, nomination, "Idempotency-Key", fmt.Sprintf("%s-%02d", prefix, i%keys))
@@ -73,8 +77,13 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 	start := time.Now().Add(-30 * time.Hour).Truncate(time.Minute)
 	claim := func(from time.Time) string {
 		t.Helper()
-		r := keyed("POST", "/api/v1/service-records", son, map[string]any{"category": "助老", "organisation": "居委会",
-			"description": "陪老人就医", "start": from, "end": from.Add(time.Hour)})
+		r := keyed("POST", "/api/v1/service-records", son, map[string]any{
+			"category":     "助老",
+			"organisation": "居委会",
+			"description":  "陪老人就医",
+			"start":        from,
+			"end":          from.Add(time.Hour),
+		})
 		if r.Status != 201 && r.Status != 200 {
 			t.Fatalf("claim: %d %s", r.Status, r.Body)
 		}
@@ -197,9 +206,18 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 		t.Fatal(err)
 	}
 	prev := models.MonthOf(time.Now(), w.sys.loc).Previous()
-	if err := w.sys.store.RecordSettlementEvent(ctx, models.SettlementEvent{ID: "fulfil:events", CommunityID: w.communityA(),
-		PartnerID: shop.MerchantID, Kind: models.EventFulfilled, RedemptionID: "events", ResidentID: sonID, Description: "早餐套餐",
-		ValueFen: 800, Bearer: models.BearerPartner, At: prev.Start(w.sys.loc).Add(36 * time.Hour)}); err != nil {
+	if err := w.sys.store.RecordSettlementEvent(ctx, models.SettlementEvent{
+		ID:           "fulfil:events",
+		CommunityID:  w.communityA(),
+		PartnerID:    shop.MerchantID,
+		Kind:         models.EventFulfilled,
+		RedemptionID: "events",
+		ResidentID:   sonID,
+		Description:  "早餐套餐",
+		ValueFen:     800,
+		Bearer:       models.BearerPartner,
+		At:           prev.Start(w.sys.loc).Add(36 * time.Hour),
+	}); err != nil {
 		t.Fatal(err)
 	}
 	atonce.Run(8, func(int) { _, _ = w.sys.settlement.SettleMonth(ctx, prev) })

@@ -38,7 +38,14 @@ func TestIssue16_5_NotifyConfig(t *testing.T) {
 	}
 	q, _ := parseQuietHours("22:00-08:00")
 	sh, _ := time.LoadLocation("Asia/Shanghai")
-	for at, held := range map[string]bool{"21:59": false, "22:00": true, "03:00": true, "07:59": true, "08:00": false, "12:00": false} {
+	for at, held := range map[string]bool{
+		"21:59": false,
+		"22:00": true,
+		"03:00": true,
+		"07:59": true,
+		"08:00": false,
+		"12:00": false,
+	} {
 		local, _ := time.ParseInLocation("2006-01-02 15:04", "2026-11-20 "+at, sh)
 		if q.holds(local.UTC(), sh) != held {
 			t.Errorf("%s Shanghai time: held %v, want %v", at, !held, held)

@@ -14,7 +14,12 @@ func TestIssue13_MyRewardsSaysParkingNeedsAPlate(t *testing.T) {
 	w := newWorld(t)
 	elder := w.ids[phoneElderA]
 	staff := w.login(phoneStaffA)
-	if r := w.call("POST", "/api/v1/residents/"+elder+"/points/adjustments", staff, map[string]any{"points": 100, "direction": "award", "category": "好人好事", "reason": "楼道清扫"}, "Idempotency-Key", "award-plate-1"); r.Status != 201 && r.Status != 200 {
+	if r := w.call("POST", "/api/v1/residents/"+elder+"/points/adjustments", staff, map[string]any{
+		"points":    100,
+		"direction": "award",
+		"category":  "好人好事",
+		"reason":    "楼道清扫",
+	}, "Idempotency-Key", "award-plate-1"); r.Status != 201 && r.Status != 200 {
 		t.Fatalf("award: %d %s", r.Status, r.Body)
 	}
 	type offer struct {

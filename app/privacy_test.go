@@ -92,7 +92,12 @@ func TestIssue17_PIPL_ConsentAskedAtFirstLoginAndAgainForANewVersion(t *testing.
 	if err != nil {
 		t.Fatal(err)
 	}
-	w2 := &world{t: t, sys: sys2, app: sys2.httpApp(), ids: w.ids}
+	w2 := &world{
+		t:   t,
+		sys: sys2,
+		app: sys2.httpApp(),
+		ids: w.ids,
+	}
 	elder2 := w2.login(phoneElderA)
 	if me := w2.consentOf(elder2); !me.Consent.Required || me.Consent.Version != "2027-03" {
 		t.Fatalf("/me under a new notice: %+v, want required for 2027-03", me.Consent)

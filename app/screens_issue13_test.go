@@ -472,14 +472,23 @@ func TestScreensIssue13_8_CorrectionAndCancellingAHeldRedemption(t *testing.T) {
 	})
 	var a struct{ ID string }
 	r.decode(t, &a)
-	w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", staff, map[string]any{"resident_id": elder, "action": "checkin", "at": now.Add(-2 * time.Hour)})
+	w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", staff, map[string]any{
+		"resident_id": elder,
+		"action":      "checkin",
+		"at":          now.Add(-2 * time.Hour),
+	})
 	r = w.call("POST", "/api/v1/activities/"+a.ID+"/attendance", staff, map[string]any{"resident_id": elder, "action": "checkout"})
 	var att struct{ Record struct{ ID string } }
 	r.decode(t, &att)
 	if r := w.call("POST", "/api/v1/service-records/"+att.Record.ID+"/approve", staff, map[string]any{}, "Idempotency-Key", "approve-fix-1"); r.Status != 200 {
 		t.Fatalf("approve: %d %s", r.Status, r.Body)
 	}
-	if r := w.call("POST", "/api/v1/residents/"+elder+"/points/adjustments", staff, map[string]any{"points": 100, "direction": "award", "category": "好人好事", "reason": "楼道清扫"}, "Idempotency-Key", "award-park-1"); r.Status != 201 && r.Status != 200 {
+	if r := w.call("POST", "/api/v1/residents/"+elder+"/points/adjustments", staff, map[string]any{
+		"points":    100,
+		"direction": "award",
+		"category":  "好人好事",
+		"reason":    "楼道清扫",
+	}, "Idempotency-Key", "award-park-1"); r.Status != 201 && r.Status != 200 {
 		t.Fatalf("award: %d %s", r.Status, r.Body)
 	}
 	// A parking reduction is for the household's registered car.

@@ -743,9 +743,18 @@ func TestScreensIssue16_6_ResidentReadsHerNotifications(t *testing.T) {
 		t.Fatalf("read all: %d %s", r.Status, r.Body)
 	}
 	for i, kind := range []models.NoticeKind{models.NoticeRedemptionDone, models.NoticePointsAwarded} {
-		if _, err := w.sys.inbox.Notify(ctx, models.Notice{Kind: kind, EventID: fmt.Sprintf("screen%d", i), Recipient: elderID,
-			CommunityID: w.communityA(), Args: map[string]string{"reward": "早餐套餐", "points": "30", "reason": "楼道清扫"},
-			Link: "/redemptions/screen0"}); err != nil {
+		if _, err := w.sys.inbox.Notify(ctx, models.Notice{
+			Kind:        kind,
+			EventID:     fmt.Sprintf("screen%d", i),
+			Recipient:   elderID,
+			CommunityID: w.communityA(),
+			Args: map[string]string{
+				"reward": "早餐套餐",
+				"points": "30",
+				"reason": "楼道清扫",
+			},
+			Link: "/redemptions/screen0",
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}

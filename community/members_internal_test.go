@@ -29,7 +29,13 @@ func TestMembersReadEachResidentOncePerTTL(t *testing.T) {
 	at := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	clock := at
 	now := func() time.Time { return clock }
-	if err := st.InsertResident(ctx, models.Resident{ID: "r1", CommunityID: "A", Name: "甲", Phone: "13900000001", Created: at}); err != nil {
+	if err := st.InsertResident(ctx, models.Resident{
+		ID:          "r1",
+		CommunityID: "A",
+		Name:        "甲",
+		Phone:       "13900000001",
+		Created:     at,
+	}); err != nil {
 		t.Fatal(err)
 	}
 	src := &countingPeople{People: st}
@@ -54,14 +60,24 @@ func TestMembersReadEachResidentOncePerTTL(t *testing.T) {
 	if _, err := ms.resident(ctx, "r2"); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("unknown resident: %v", err)
 	}
-	if err := st.InsertResident(ctx, models.Resident{ID: "r2", CommunityID: "B", Name: "乙", Phone: "13900000002", Created: at}); err != nil {
+	if err := st.InsertResident(ctx, models.Resident{
+		ID:          "r2",
+		CommunityID: "B",
+		Name:        "乙",
+		Phone:       "13900000002",
+		Created:     at,
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if r, err := ms.resident(ctx, "r2"); err != nil || r.CommunityID != "B" {
 		t.Fatalf("resident created after a miss: %+v, %v", r, err)
 	}
 	// The checks built on it still keep communities apart.
-	staffA := models.Principal{ResidentID: "s1", CommunityID: "A", Roles: []models.Role{models.RoleStaff}}
+	staffA := models.Principal{
+		ResidentID:  "s1",
+		CommunityID: "A",
+		Roles:       []models.Role{models.RoleStaff},
+	}
 	if _, err := ManagedResident(ctx, ms, staffA, "r2"); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("staff of A on a resident of B: %v; want not found", err)
 	}
@@ -79,7 +95,12 @@ func TestZonesReadEachCommunityOnce(t *testing.T) {
 	t.Parallel()
 	st := storetest.New(t)
 	ctx := context.Background()
-	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "春申", TimeZone: "Asia/Urumqi", Created: time.Now()}); err != nil {
+	if err := st.InsertCommunity(ctx, models.Community{
+		ID:       "A",
+		Name:     "春申",
+		TimeZone: "Asia/Urumqi",
+		Created:  time.Now(),
+	}); err != nil {
 		t.Fatal(err)
 	}
 	src := &countingPeople{People: st}

@@ -47,7 +47,11 @@ const RequestPatience = 2 * time.Second
 
 // NewRequests returns the keyed-request log over s; now is the clock.
 func NewRequests(s RequestStore, now func() time.Time) *Requests {
-	return &Requests{store: s, now: now, patience: RequestPatience}
+	return &Requests{
+		store:    s,
+		now:      now,
+		patience: RequestPatience,
+	}
 }
 
 // Begin records the request idem before it has any effect. It returns
@@ -63,7 +67,11 @@ func (s *Requests) Begin(ctx context.Context, idem Idempotency) (models.KeyedReq
 	// A first request that was refused is forgotten; its repeats then
 	// race to be first again. Three rounds are plenty for that.
 	for round := 0; round < 3; round++ {
-		rec := models.KeyedRequest{ID: idem.OpID, Hash: idem.Hash, At: s.now().UTC().Truncate(time.Millisecond)}
+		rec := models.KeyedRequest{
+			ID:   idem.OpID,
+			Hash: idem.Hash,
+			At:   s.now().UTC().Truncate(time.Millisecond),
+		}
 		err := s.store.InsertKeyedRequest(ctx, rec)
 		if err == nil {
 			return rec, false, nil

@@ -154,7 +154,13 @@ func TestKeyedRequestAnswerOfAForgottenRequestIsNotReplayed(t *testing.T) {
 func TestKeyedRequestAnsweredInItselfIsReplayed(t *testing.T) {
 	t.Parallel()
 	st, _, rq, idem := newRequestLog(t, "key-00005")
-	old := models.KeyedRequest{ID: idem.OpID, Hash: "h1", At: requestsStart, Status: 200, Body: []byte(`{"old":true}`)}
+	old := models.KeyedRequest{
+		ID:     idem.OpID,
+		Hash:   "h1",
+		At:     requestsStart,
+		Status: 200,
+		Body:   []byte(`{"old":true}`),
+	}
 	if err := st.InsertKeyedRequest(ctx, old); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +176,11 @@ func newRequestLog(t *testing.T, key string) (*store.Store, *testClock, *communi
 	t.Helper()
 	st := storetest.New(t)
 	ck := &testClock{t: requestsStart}
-	return st, ck, community.NewRequests(st, ck.now), community.Idempotency{Key: key, OpID: "k:r1:" + key, Hash: "h1"}
+	return st, ck, community.NewRequests(st, ck.now), community.Idempotency{
+		Key:  key,
+		OpID: "k:r1:" + key,
+		Hash: "h1",
+	}
 }
 
 var ctx = context.Background()

@@ -592,10 +592,25 @@ func (s *Service) createResident(ctx context.Context, communityID string, in New
 	if err != nil {
 		return models.Resident{}, fmt.Errorf("create resident: %w", err)
 	}
-	r := models.Resident{ID: id, CommunityID: communityID, HouseholdID: in.HouseholdID, Name: in.Name,
-		Phone: in.phone, BirthYear: in.BirthYear, IDNumber: in.IDNumber, Roles: in.Roles, MerchantID: in.MerchantID,
-		PartnerID: in.PartnerID, Created: s.stamp()}
-	err = s.store.InsertLogin(ctx, models.Login{Phone: r.Phone, ResidentID: r.ID, CommunityID: communityID, PasswordHash: hash})
+	r := models.Resident{
+		ID:          id,
+		CommunityID: communityID,
+		HouseholdID: in.HouseholdID,
+		Name:        in.Name,
+		Phone:       in.phone,
+		BirthYear:   in.BirthYear,
+		IDNumber:    in.IDNumber,
+		Roles:       in.Roles,
+		MerchantID:  in.MerchantID,
+		PartnerID:   in.PartnerID,
+		Created:     s.stamp(),
+	}
+	err = s.store.InsertLogin(ctx, models.Login{
+		Phone:        r.Phone,
+		ResidentID:   r.ID,
+		CommunityID:  communityID,
+		PasswordHash: hash,
+	})
 	if errors.Is(err, models.ErrConflict) {
 		// A repeat of this very request finds its own login and goes on.
 		l, lerr := s.store.LoginByPhone(ctx, r.Phone)
@@ -783,7 +798,11 @@ func (s *Service) ListResidents(ctx context.Context, p models.Principal, q Resid
 	if err := community.RequireStaff(p); err != nil {
 		return nil, err
 	}
-	return s.store.Residents(ctx, models.ResidentFilter{CommunityID: p.CommunityID, HouseholdID: q.HouseholdID, Role: q.Role}, after, community.PageLimit(limit))
+	return s.store.Residents(ctx, models.ResidentFilter{
+		CommunityID: p.CommunityID,
+		HouseholdID: q.HouseholdID,
+		Role:        q.Role,
+	}, after, community.PageLimit(limit))
 }
 
 // ResidentUpdate holds the fields to change; nil leaves a field as it is.
@@ -920,7 +939,11 @@ func (s *Service) linkFamily(ctx context.Context, r models.Resident, relativeID,
 	case len(family) >= models.MaxFamilyLinks:
 		return models.Resident{}, models.ErrValidation.Withf("每位居民最多登记 %d 个亲属关系。", "a resident has at most %d family links", models.MaxFamilyLinks)
 	default:
-		family = append(family, models.FamilyLink{ResidentID: relativeID, Relation: relation, Verified: verify})
+		family = append(family, models.FamilyLink{
+			ResidentID: relativeID,
+			Relation:   relation,
+			Verified:   verify,
+		})
 	}
 	if err := s.store.SetResidentFamily(ctx, r.ID, family); err != nil {
 		return models.Resident{}, err

@@ -58,12 +58,22 @@ func TestStaffCannotReachAnotherCommunity(t *testing.T) {
 			return err
 		},
 		"create in B's household": func() error {
-			_, err := s.CreateResident(ctx, a, directory.NewResident{Name: "王五", Phone: "13800000003", HouseholdID: bHousehold.ID, Password: "initial-pw"})
+			_, err := s.CreateResident(ctx, a, directory.NewResident{
+				Name:        "王五",
+				Phone:       "13800000003",
+				HouseholdID: bHousehold.ID,
+				Password:    "initial-pw",
+			})
 			return err
 		},
 		"clerk of B's merchant": func() error {
-			_, err := s.CreateResident(ctx, a, directory.NewResident{Name: "王五", Phone: "13800000003", Password: "initial-pw",
-				Roles: []models.Role{models.RoleMerchantClerk}, MerchantID: bMerchant.ID})
+			_, err := s.CreateResident(ctx, a, directory.NewResident{
+				Name:       "王五",
+				Phone:      "13800000003",
+				Password:   "initial-pw",
+				Roles:      []models.Role{models.RoleMerchantClerk},
+				MerchantID: bMerchant.ID,
+			})
 			return err
 		},
 		"family link to B":   func() error { _, err := s.AddFamilyLink(ctx, a, aResident.ID, bResident.ID, "子女"); return err },
@@ -125,7 +135,11 @@ func TestResidentCannotCreateOrEdit(t *testing.T) {
 		},
 		"update household": func() error { _, err := s.UpdateHousehold(ctx, p, hh.ID, nil); return err },
 		"create resident": func() error {
-			_, err := s.CreateResident(ctx, p, directory.NewResident{Name: "王五", Phone: "13800000003", Password: "initial-pw"})
+			_, err := s.CreateResident(ctx, p, directory.NewResident{
+				Name:     "王五",
+				Phone:    "13800000003",
+				Password: "initial-pw",
+			})
 			return err
 		},
 		"list residents": func() error { _, err := s.ListResidents(ctx, p, directory.ResidentQuery{}, "", 0); return err },
@@ -177,17 +191,31 @@ func TestStaffCannotGrantAdminOrBuildingHead(t *testing.T) {
 	t.Parallel()
 	s, _ := communitytest.NewDirectory(t)
 	staff := communitytest.Staff("A")
-	_, err := s.CreateResident(ctx, staff, directory.NewResident{Name: "王五", Phone: "13800000003", Password: "initial-pw", Roles: []models.Role{models.RoleAdmin}})
+	_, err := s.CreateResident(ctx, staff, directory.NewResident{
+		Name:     "王五",
+		Phone:    "13800000003",
+		Password: "initial-pw",
+		Roles:    []models.Role{models.RoleAdmin},
+	})
 	communitytest.WantCode(t, "admin by staff", err, models.ErrForbidden)
-	r, err := s.CreateResident(ctx, staff, directory.NewResident{Name: "王五", Phone: "13800000003", Password: "initial-pw",
-		Roles: []models.Role{models.RoleBuildingHead, models.RoleTeamLead}})
+	r, err := s.CreateResident(ctx, staff, directory.NewResident{
+		Name:     "王五",
+		Phone:    "13800000003",
+		Password: "initial-pw",
+		Roles:    []models.Role{models.RoleBuildingHead, models.RoleTeamLead},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if communitytest.HasRole(r, models.RoleBuildingHead) || !communitytest.HasRole(r, models.RoleTeamLead) {
 		t.Errorf("roles %v: building_head follows the buildings only", r.Roles)
 	}
-	_, err = s.CreateResident(ctx, staff, directory.NewResident{Name: "赵六", Phone: "13800000004", Password: "initial-pw", Roles: []models.Role{models.RoleMerchantClerk}})
+	_, err = s.CreateResident(ctx, staff, directory.NewResident{
+		Name:     "赵六",
+		Phone:    "13800000004",
+		Password: "initial-pw",
+		Roles:    []models.Role{models.RoleMerchantClerk},
+	})
 	communitytest.WantCode(t, "clerk without merchant", err, models.ErrValidation)
 }
 
@@ -202,7 +230,10 @@ func TestPhoneIsUniqueUnderConcurrentCreates(t *testing.T) {
 	atonce.Run(n, func(i int) {
 		community := []string{"A", "B"}[i%2]
 		r, err := s.CreateResident(ctx, communitytest.Staff(community), directory.NewResident{
-			Name: fmt.Sprintf("居民%d", i), Phone: "13912345678", Password: "initial-pw"})
+			Name:     fmt.Sprintf("居民%d", i),
+			Phone:    "13912345678",
+			Password: "initial-pw",
+		})
 		switch {
 		case err == nil:
 			ok.Add(1)
@@ -243,11 +274,19 @@ func (failingResidents) InsertResident(context.Context, models.Resident) error {
 func TestCreateResidentGivesThePhoneBackWhenItFails(t *testing.T) {
 	t.Parallel()
 	st := storetest.New(t)
-	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "A", Created: communitytest.Epoch}); err != nil {
+	if err := st.InsertCommunity(ctx, models.Community{
+		ID:      "A",
+		Name:    "A",
+		Created: communitytest.Epoch,
+	}); err != nil {
 		t.Fatal(err)
 	}
 	broken := directory.New(failingResidents{st}, communitytest.FakeHasher{}, communitytest.NewID, communitytest.Now, community.NoNotifier{})
-	if _, err := broken.CreateResident(ctx, communitytest.Staff("A"), directory.NewResident{Name: "张三", Phone: "13800000001", Password: "initial-pw"}); err == nil {
+	if _, err := broken.CreateResident(ctx, communitytest.Staff("A"), directory.NewResident{
+		Name:     "张三",
+		Phone:    "13800000001",
+		Password: "initial-pw",
+	}); err == nil {
 		t.Fatal("create succeeded over a failing store")
 	}
 	if _, err := st.LoginByPhone(ctx, "13800000001"); !errors.Is(err, models.ErrNotFound) {
@@ -260,10 +299,19 @@ func TestCreateResidentGivesThePhoneBackWhenItFails(t *testing.T) {
 func TestCreateResidentWithKeyFinishesOnRepeat(t *testing.T) {
 	t.Parallel()
 	st := storetest.New(t)
-	if err := st.InsertCommunity(ctx, models.Community{ID: "A", Name: "A", Created: communitytest.Epoch}); err != nil {
+	if err := st.InsertCommunity(ctx, models.Community{
+		ID:      "A",
+		Name:    "A",
+		Created: communitytest.Epoch,
+	}); err != nil {
 		t.Fatal(err)
 	}
-	in := directory.NewResident{Name: "张三", Phone: "13800000001", Password: "initial-pw", OpID: "k:staff-A:create-1"}
+	in := directory.NewResident{
+		Name:     "张三",
+		Phone:    "13800000001",
+		Password: "initial-pw",
+		OpID:     "k:staff-A:create-1",
+	}
 	// A crash between the login and the resident: the login stays.
 	crashed := directory.New(&crashingStore{Store: st}, communitytest.FakeHasher{}, communitytest.NewID, communitytest.Now, community.NoNotifier{})
 	if _, err := crashed.CreateResident(ctx, communitytest.Staff("A"), in); err == nil {
@@ -375,7 +423,11 @@ func TestFamilyLinks(t *testing.T) {
 	p, c := communitytest.MustResidentByID(t, st, parent.ID), communitytest.MustResidentByID(t, st, child.ID)
 	want := func(r models.Resident, other, relation string) {
 		t.Helper()
-		if len(r.Family) != 1 || r.Family[0] != (models.FamilyLink{ResidentID: other, Relation: relation, Verified: true}) {
+		if len(r.Family) != 1 || r.Family[0] != (models.FamilyLink{
+			ResidentID: other,
+			Relation:   relation,
+			Verified:   true,
+		}) {
 			t.Errorf("%s family: %+v", r.Name, r.Family)
 		}
 	}
@@ -402,11 +454,21 @@ func TestPartners(t *testing.T) {
 		t.Errorf("merchants: %+v, %v", ps, err)
 	}
 	// A merchant clerk needs a merchant; a partner login any partner.
-	_, err = s.CreateResident(ctx, staff, directory.NewResident{Name: "收银员", Phone: "13800000005", Password: "initial-pw",
-		Roles: []models.Role{models.RoleMerchantClerk}, MerchantID: park.ID})
+	_, err = s.CreateResident(ctx, staff, directory.NewResident{
+		Name:       "收银员",
+		Phone:      "13800000005",
+		Password:   "initial-pw",
+		Roles:      []models.Role{models.RoleMerchantClerk},
+		MerchantID: park.ID,
+	})
 	communitytest.WantCode(t, "clerk of a car park", err, models.ErrValidation)
-	clerk, err := s.CreateResident(ctx, staff, directory.NewResident{Name: "收银员", Phone: "13800000005", Password: "initial-pw",
-		Roles: []models.Role{models.RoleMerchantClerk}, MerchantID: m.ID})
+	clerk, err := s.CreateResident(ctx, staff, directory.NewResident{
+		Name:       "收银员",
+		Phone:      "13800000005",
+		Password:   "initial-pw",
+		Roles:      []models.Role{models.RoleMerchantClerk},
+		MerchantID: m.ID,
+	})
 	if err != nil || clerk.MerchantID != m.ID {
 		t.Errorf("clerk: %+v, %v", clerk, err)
 	}
@@ -415,9 +477,20 @@ func TestPartners(t *testing.T) {
 func TestAdminCreatesCommunityWithFirstStaff(t *testing.T) {
 	t.Parallel()
 	s, st := communitytest.NewDirectory(t)
-	admin := models.Principal{ResidentID: "root", CommunityID: "A", Roles: []models.Role{models.RoleAdmin}}
-	c, staff, err := s.CreateCommunity(ctx, admin, directory.NewCommunity{Name: "莲花社区", District: "闵行区",
-		FirstStaff: &directory.NewResident{Name: "王社工", Phone: "13800000007", Password: "initial-pw"}}, community.Idempotency{})
+	admin := models.Principal{
+		ResidentID:  "root",
+		CommunityID: "A",
+		Roles:       []models.Role{models.RoleAdmin},
+	}
+	c, staff, err := s.CreateCommunity(ctx, admin, directory.NewCommunity{
+		Name:     "莲花社区",
+		District: "闵行区",
+		FirstStaff: &directory.NewResident{
+			Name:     "王社工",
+			Phone:    "13800000007",
+			Password: "initial-pw",
+		},
+	}, community.Idempotency{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +507,11 @@ func TestAdminCreatesCommunityWithFirstStaff(t *testing.T) {
 	// The phone is taken now: a second community with it writes nothing.
 	before, _ := st.Communities(ctx, "", 0)
 	_, _, err = s.CreateCommunity(ctx, admin, directory.NewCommunity{Name: "另一个社区",
-		FirstStaff: &directory.NewResident{Name: "王社工", Phone: "13800000007", Password: "initial-pw"}}, community.Idempotency{})
+		FirstStaff: &directory.NewResident{
+			Name:     "王社工",
+			Phone:    "13800000007",
+			Password: "initial-pw",
+		}}, community.Idempotency{})
 	communitytest.WantCode(t, "taken phone", err, models.ErrAlreadyExists)
 	after, _ := st.Communities(ctx, "", 0)
 	if len(after) != len(before) {

@@ -25,7 +25,10 @@ import (
 func importReq(key, csv string) directory.ImportRequest {
 	sum := sha256.Sum256([]byte(csv))
 	return directory.ImportRequest{CSV: []byte(csv), Idem: community.Idempotency{
-		Key: key, OpID: "k:staff-A:" + key, Hash: hex.EncodeToString(sum[:])}}
+		Key:  key,
+		OpID: "k:staff-A:" + key,
+		Hash: hex.EncodeToString(sum[:]),
+	}}
 }
 
 // crashingStore lets `after` residents and households in, then fails
@@ -72,7 +75,12 @@ type racingStore struct {
 func (r *racingStore) InsertLogin(ctx context.Context, l models.Login) error {
 	if l.Phone == r.phone {
 		r.once.Do(func() {
-			_ = r.Store.InsertLogin(ctx, models.Login{Phone: r.phone, ResidentID: "intruder", CommunityID: "B", PasswordHash: "x"})
+			_ = r.Store.InsertLogin(ctx, models.Login{
+				Phone:        r.phone,
+				ResidentID:   "intruder",
+				CommunityID:  "B",
+				PasswordHash: "x",
+			})
 		})
 	}
 	return r.Store.InsertLogin(ctx, l)
@@ -88,7 +96,11 @@ type importCommunity struct {
 func newCommunity(t *testing.T) importCommunity {
 	t.Helper()
 	s, st := communitytest.NewDirectory(t)
-	c := importCommunity{s: s, st: st, staff: communitytest.Staff("A")}
+	c := importCommunity{
+		s:     s,
+		st:    st,
+		staff: communitytest.Staff("A"),
+	}
 	b1 := communitytest.MustBuilding(t, s, c.staff, "1号楼")
 	communitytest.MustBuilding(t, s, c.staff, "2号楼")
 	communitytest.MustHousehold(t, s, c.staff, b1.ID, "201")

@@ -172,7 +172,11 @@ func (h *api) getStatement(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := statementResponse{Statement: toStatementJSON(statement), Lines: make([]statementLineJSON, len(lines)), Next: next}
+	out := statementResponse{
+		Statement: toStatementJSON(statement),
+		Lines:     make([]statementLineJSON, len(lines)),
+		Next:      next,
+	}
 	for i, line := range lines {
 		event := line.Event
 		out.Lines[i] = statementLineJSON{

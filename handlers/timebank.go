@@ -903,7 +903,11 @@ func (h *api) ranking(c *fiber.Ctx) error {
 		}
 		out[i] = bld{b.BuildingID, b.Name, int64(b.Minutes), vs}
 	}
-	body := fiber.Map{"period": period, "buildings": out, "at": page.At}
+	body := fiber.Map{
+		"period":    period,
+		"buildings": out,
+		"at":        page.At,
+	}
 	if page.Next != "" {
 		body["next"] = page.Next
 	}

@@ -81,8 +81,17 @@ func (s *Service) Appoint(ctx context.Context, p models.Principal, a Appointment
 			return models.HeadTerm{}, fmt.Errorf("appoint: hand over: %w", err)
 		}
 	}
-	t := models.HeadTerm{ID: community.DerivedID(seat, fmt.Sprint(last+1)), CommunityID: p.CommunityID, Seat: seat, N: last + 1,
-		Role: a.Role, BuildingID: a.BuildingID, ResidentID: a.ResidentID, Start: at, AppointedBy: p.ResidentID}
+	t := models.HeadTerm{
+		ID:          community.DerivedID(seat, fmt.Sprint(last+1)),
+		CommunityID: p.CommunityID,
+		Seat:        seat,
+		N:           last + 1,
+		Role:        a.Role,
+		BuildingID:  a.BuildingID,
+		ResidentID:  a.ResidentID,
+		Start:       at,
+		AppointedBy: p.ResidentID,
+	}
 	if err := s.store.InsertHeadTerm(ctx, t); err != nil {
 		if errors.Is(err, models.ErrConflict) {
 			return models.HeadTerm{}, models.ErrConflict.Withf("这个岗位刚刚有了另一项任命，请刷新后再试。", "another appointment to this seat was just made")
@@ -176,8 +185,15 @@ func (s *Service) EndTerm(ctx context.Context, p models.Principal, termID, kind,
 // endTerm ends term t at at, once (the first end's kind and reason stand), saves it and
 // brings the building's head and the head role in line.
 func (s *Service) endTerm(ctx context.Context, p models.Principal, t models.HeadTerm, kind, reason string, at time.Time) (models.HeadTerm, error) {
-	ev, _, err := s.event(ctx, models.HonourEvent{ID: once.TermEnd(t.ID), CommunityID: t.CommunityID, Subject: t.ID,
-		Kind: kind, By: p.ResidentID, Reason: reason, At: at})
+	ev, _, err := s.event(ctx, models.HonourEvent{
+		ID:          once.TermEnd(t.ID),
+		CommunityID: t.CommunityID,
+		Subject:     t.ID,
+		Kind:        kind,
+		By:          p.ResidentID,
+		Reason:      reason,
+		At:          at,
+	})
 	if err != nil {
 		return t, err
 	}
@@ -293,9 +309,18 @@ func (s *Service) LogDuty(ctx context.Context, p models.Principal, in DutyLog) (
 	if photo != "" && !strings.HasPrefix(photo, "https://") && !strings.HasPrefix(photo, "http://") {
 		return models.Duty{}, models.ErrValidation.Withf("照片地址（photo_url）须为 http(s) 地址。", "photo_url must be an http(s) address")
 	}
-	d := models.Duty{ID: community.DerivedID(term.ID, m.String()+"\x00"+in.Duty), CommunityID: p.CommunityID, TermID: term.ID,
-		ResidentID: p.ResidentID, Month: m.String(), Duty: in.Duty, Evidence: evidence, PhotoURL: photo,
-		Status: models.DutyPending, Logged: s.stamp()}
+	d := models.Duty{
+		ID:          community.DerivedID(term.ID, m.String()+"\x00"+in.Duty),
+		CommunityID: p.CommunityID,
+		TermID:      term.ID,
+		ResidentID:  p.ResidentID,
+		Month:       m.String(),
+		Duty:        in.Duty,
+		Evidence:    evidence,
+		PhotoURL:    photo,
+		Status:      models.DutyPending,
+		Logged:      s.stamp(),
+	}
 	err = s.store.InsertDuty(ctx, d)
 	if errors.Is(err, models.ErrConflict) {
 		prev, err := s.settledDuty(ctx, d.ID)
@@ -345,8 +370,12 @@ func (s *Service) tellDutyToConfirm(ctx context.Context, d models.Duty) {
 				EventID:     event,
 				Recipient:   r.ID,
 				CommunityID: d.CommunityID,
-				Args:        map[string]string{"name": head.Name, "month": d.Month, "duty": d.Duty},
-				Link:        "/console/heads",
+				Args: map[string]string{
+					"name":  head.Name,
+					"month": d.Month,
+					"duty":  d.Duty,
+				},
+				Link: "/console/heads",
 			})
 		}
 	}
@@ -394,8 +423,15 @@ func (s *Service) RuleDuty(ctx context.Context, p models.Principal, dutyID strin
 		d.Status, d.RuledBy, d.RuledAt, d.Note = models.DutyRejected, p.ResidentID, s.stamp(), note
 		return d, s.store.SaveDuty(ctx, d)
 	}
-	if _, _, err := s.event(ctx, models.HonourEvent{ID: once.DutyConfirmed(d.ID), CommunityID: d.CommunityID,
-		Subject: d.ID, Kind: "confirmed", By: p.ResidentID, Reason: note, At: s.stamp()}); err != nil {
+	if _, _, err := s.event(ctx, models.HonourEvent{
+		ID:          once.DutyConfirmed(d.ID),
+		CommunityID: d.CommunityID,
+		Subject:     d.ID,
+		Kind:        "confirmed",
+		By:          p.ResidentID,
+		Reason:      note,
+		At:          s.stamp(),
+	}); err != nil {
 		return models.Duty{}, fmt.Errorf("rule duty: %w", err)
 	}
 	return s.settledDuty(ctx, d.ID)
@@ -478,8 +514,14 @@ func daysServed(t models.HeadTerm, m models.Month, loc *time.Location) (served, 
 func (s *Service) PayAllowances(ctx context.Context, m models.Month) (paid, skipped int, err error) {
 	err = community.Each(ctx, s.store, func(c models.Community) error {
 		prev := m.Previous()
-		if _, _, err := s.event(ctx, models.HonourEvent{ID: once.AllowanceClosed(c.ID, prev), CommunityID: c.ID,
-			Subject: prev.String(), Kind: "allowance_closed", By: "system", At: s.stamp()}); err != nil {
+		if _, _, err := s.event(ctx, models.HonourEvent{
+			ID:          once.AllowanceClosed(c.ID, prev),
+			CommunityID: c.ID,
+			Subject:     prev.String(),
+			Kind:        "allowance_closed",
+			By:          "system",
+			At:          s.stamp(),
+		}); err != nil {
 			return err
 		}
 		// A run for a month closed already (a re-run of an old month) only
@@ -570,8 +612,15 @@ func (s *Service) claimDuties(ctx context.Context, c models.Community, m models.
 				continue // its own month is open: its passes claim it
 			}
 		}
-		ev, _, err := s.event(ctx, models.HonourEvent{ID: once.AllowanceDuty(d.ID), CommunityID: c.ID, Subject: d.ID,
-			Kind: "allowance_duty", By: "system", Month: m.String(), At: s.stamp()})
+		ev, _, err := s.event(ctx, models.HonourEvent{
+			ID:          once.AllowanceDuty(d.ID),
+			CommunityID: c.ID,
+			Subject:     d.ID,
+			Kind:        "allowance_duty",
+			By:          "system",
+			Month:       m.String(),
+			At:          s.stamp(),
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -717,9 +766,16 @@ func (s *Service) payAllowanceDifference(ctx context.Context, communityID, resid
 			reason = fmt.Sprintf("%s (补发差额, 已发 %d)", why, paid)
 		}
 		_, err = s.ledger.Post(ctx, ledger.Posting{
-			OpID: once.AllowancePayment(residentID, m, next), Hash: once.AllowanceHash(diff),
-			Account: acct, CommunityID: communityID, Delta: diff, Kind: models.KindAllowance,
-			Ref: once.AllowanceRef(m), Reason: reason, PolicyVersion: policyVersion, Actor: "system",
+			OpID:          once.AllowancePayment(residentID, m, next),
+			Hash:          once.AllowanceHash(diff),
+			Account:       acct,
+			CommunityID:   communityID,
+			Delta:         diff,
+			Kind:          models.KindAllowance,
+			Ref:           once.AllowanceRef(m),
+			Reason:        reason,
+			PolicyVersion: policyVersion,
+			Actor:         "system",
 		})
 		if errors.Is(err, models.ErrIdempotencyMismatch) {
 			continue // another run took number next with another amount
@@ -765,8 +821,17 @@ func (s *Service) allowancePaid(ctx context.Context, communityID, residentID str
 			if !ok || amount <= 0 {
 				return 0, 0, fmt.Errorf("allowance op %s: hash %q", opID, op.Hash)
 			}
-			e, err = s.ledger.Post(ctx, ledger.Posting{OpID: opID, Hash: op.Hash, Account: acct, CommunityID: communityID, Delta: amount,
-				Kind: models.KindAllowance, Ref: once.AllowanceRef(m), Reason: "allowance", Actor: "system"})
+			e, err = s.ledger.Post(ctx, ledger.Posting{
+				OpID:        opID,
+				Hash:        op.Hash,
+				Account:     acct,
+				CommunityID: communityID,
+				Delta:       amount,
+				Kind:        models.KindAllowance,
+				Ref:         once.AllowanceRef(m),
+				Reason:      "allowance",
+				Actor:       "system",
+			})
 		}
 		if err != nil {
 			return 0, 0, err
@@ -798,7 +863,11 @@ func (s *Service) HeadChanged(ctx context.Context, p models.Principal, buildingI
 		if slices.ContainsFunc(open, func(t models.HeadTerm) bool { return t.ResidentID == next }) {
 			return nil
 		}
-		_, err := s.Appoint(ctx, p, Appointment{Role: models.HeadBuilding, BuildingID: buildingID, ResidentID: next})
+		_, err := s.Appoint(ctx, p, Appointment{
+			Role:       models.HeadBuilding,
+			BuildingID: buildingID,
+			ResidentID: next,
+		})
 		return err
 	}
 	for _, t := range open {

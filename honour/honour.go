@@ -188,8 +188,15 @@ func (s *Service) audit(ctx context.Context, id, communityID, actor, action, sub
 	if actor == "system" {
 		return nil
 	}
-	return s.store.RecordAudit(ctx, models.AuditRecord{ID: id, CommunityID: communityID, Actor: actor,
-		Action: action, Subject: subject, Reason: reason, At: at})
+	return s.store.RecordAudit(ctx, models.AuditRecord{
+		ID:          id,
+		CommunityID: communityID,
+		Actor:       actor,
+		Action:      action,
+		Subject:     subject,
+		Reason:      reason,
+		At:          at,
+	})
 }
 
 // --- the honour roll ---
@@ -222,9 +229,17 @@ func (s *Service) Nominate(ctx context.Context, p models.Principal, n Nomination
 	if err != nil {
 		return models.HonourEntry{}, err
 	}
-	e := models.HonourEntry{CommunityID: p.CommunityID, ResidentID: n.ResidentID,
-		HouseholdID: n.HouseholdID, Category: n.Category, Reason: reason, NominatedBy: p.ResidentID,
-		Nominated: s.stamp(), Status: models.HonourNotice, OpID: n.OpID}
+	e := models.HonourEntry{
+		CommunityID: p.CommunityID,
+		ResidentID:  n.ResidentID,
+		HouseholdID: n.HouseholdID,
+		Category:    n.Category,
+		Reason:      reason,
+		NominatedBy: p.ResidentID,
+		Nominated:   s.stamp(),
+		Status:      models.HonourNotice,
+		OpID:        n.OpID,
+	}
 	if n.ResidentID != "" {
 		r, err := s.member(ctx, p, n.ResidentID)
 		if err != nil {
@@ -595,8 +610,15 @@ func (s *Service) Object(ctx context.Context, p models.Principal, entryID, reaso
 	if e.Status != models.HonourNotice || !at.Before(e.NoticeEnds) {
 		return models.Objection{}, models.ErrConflict.Withf("这条提名的公示期已结束。", "the public notice of this nomination has ended")
 	}
-	o := models.Objection{ID: community.DerivedID(e.ID, p.ResidentID), EntryID: e.ID, CommunityID: e.CommunityID,
-		ResidentID: p.ResidentID, Reason: reason, At: at, Status: models.ObjectionPending}
+	o := models.Objection{
+		ID:          community.DerivedID(e.ID, p.ResidentID),
+		EntryID:     e.ID,
+		CommunityID: e.CommunityID,
+		ResidentID:  p.ResidentID,
+		Reason:      reason,
+		At:          at,
+		Status:      models.ObjectionPending,
+	}
 	err = s.store.InsertObjection(ctx, o)
 	if err != nil && !errors.Is(err, models.ErrConflict) {
 		return models.Objection{}, fmt.Errorf("object: %w", err)
@@ -678,8 +700,15 @@ func (s *Service) RuleObjection(ctx context.Context, p models.Principal, objecti
 	if uphold {
 		kind = models.ObjectionUpheld
 	}
-	ev, first, err := s.event(ctx, models.HonourEvent{ID: o.ID + ":ruled", CommunityID: o.CommunityID, Subject: o.ID,
-		Kind: string(kind), By: p.ResidentID, Reason: ruling, At: s.stamp()})
+	ev, first, err := s.event(ctx, models.HonourEvent{
+		ID:          o.ID + ":ruled",
+		CommunityID: o.CommunityID,
+		Subject:     o.ID,
+		Kind:        string(kind),
+		By:          p.ResidentID,
+		Reason:      ruling,
+		At:          s.stamp(),
+	})
 	if err != nil {
 		return models.Objection{}, fmt.Errorf("rule objection: %w", err)
 	}
@@ -712,8 +741,15 @@ func (s *Service) RuleObjection(ctx context.Context, p models.Principal, objecti
 // reject checks for the listing after it records the rejection, so
 // whichever of the two comes second sees the other.
 func (s *Service) reject(ctx context.Context, e models.HonourEntry, because models.HonourEvent) error {
-	ev, _, err := s.event(ctx, models.HonourEvent{ID: e.ID + ":rejected", CommunityID: e.CommunityID, Subject: e.ID,
-		Kind: "rejected", By: because.By, Reason: because.Reason, At: because.At})
+	ev, _, err := s.event(ctx, models.HonourEvent{
+		ID:          e.ID + ":rejected",
+		CommunityID: e.CommunityID,
+		Subject:     e.ID,
+		Kind:        "rejected",
+		By:          because.By,
+		Reason:      because.Reason,
+		At:          because.At,
+	})
 	if err != nil {
 		return err
 	}
@@ -736,8 +772,15 @@ func (s *Service) reject(ctx context.Context, e models.HonourEntry, because mode
 // step is keyed, so a repeat (the ruling sent again, or the expiry job)
 // finishes what a crash left.
 func (s *Service) withdraw(ctx context.Context, e models.HonourEntry, listed, because models.HonourEvent) error {
-	ev, _, err := s.event(ctx, models.HonourEvent{ID: once.EntryWithdrawn(e.ID), CommunityID: e.CommunityID, Subject: e.ID,
-		Kind: "withdrawn", By: because.By, Reason: because.Reason, At: because.At})
+	ev, _, err := s.event(ctx, models.HonourEvent{
+		ID:          once.EntryWithdrawn(e.ID),
+		CommunityID: e.CommunityID,
+		Subject:     e.ID,
+		Kind:        "withdrawn",
+		By:          because.By,
+		Reason:      because.Reason,
+		At:          because.At,
+	})
 	if err != nil {
 		return err
 	}
@@ -776,9 +819,16 @@ func (s *Service) withdraw(ctx context.Context, e models.HonourEntry, listed, be
 // listingPosting is the keyed credit of r's listing points for e.
 func listingPosting(e models.HonourEntry, r models.Resident, policy models.Policy) ledger.Posting {
 	return ledger.Posting{
-		OpID: once.ListingCredit(e.ID, r.ID), Hash: "honour-listing", Account: models.AccountOf(r.ID, models.AssetPoints),
-		CommunityID: e.CommunityID, Delta: int64(policy.ListingPoints), Kind: models.KindHonour, Ref: e.ID,
-		Reason: "红榜: " + e.Category, PolicyVersion: policy.Version, Actor: "system",
+		OpID:          once.ListingCredit(e.ID, r.ID),
+		Hash:          "honour-listing",
+		Account:       models.AccountOf(r.ID, models.AssetPoints),
+		CommunityID:   e.CommunityID,
+		Delta:         int64(policy.ListingPoints),
+		Kind:          models.KindHonour,
+		Ref:           e.ID,
+		Reason:        "红榜: " + e.Category,
+		PolicyVersion: policy.Version,
+		Actor:         "system",
 	}
 }
 
@@ -802,9 +852,15 @@ func (s *Service) takeBackListing(ctx context.Context, e models.HonourEntry, r m
 		return nil
 	}
 	_, err = s.ledger.Post(ctx, ledger.Posting{
-		OpID: once.ListingWithdrawal(e.ID, r.ID), Hash: "honour-withdraw", Account: credit.Account,
-		CommunityID: e.CommunityID, Delta: -amount, Kind: models.KindReversal, Ref: credit.ID(),
-		Reason: "红榜异议成立, 撤销上榜积分 (余额所及部分)", Actor: "system",
+		OpID:        once.ListingWithdrawal(e.ID, r.ID),
+		Hash:        "honour-withdraw",
+		Account:     credit.Account,
+		CommunityID: e.CommunityID,
+		Delta:       -amount,
+		Kind:        models.KindReversal,
+		Ref:         credit.ID(),
+		Reason:      "红榜异议成立, 撤销上榜积分 (余额所及部分)",
+		Actor:       "system",
 	})
 	if errors.Is(err, models.ErrInsufficientPoints) {
 		return nil
@@ -845,7 +901,11 @@ func (s *Service) ListDue(ctx context.Context, at time.Time) (listed, rejected, 
 		case upheld:
 			ev, err := s.store.HonourEvent(ctx, e.ID+":rejected")
 			if errors.Is(err, models.ErrNotFound) {
-				ev = models.HonourEvent{By: "system", Reason: "异议成立", At: s.stamp()}
+				ev = models.HonourEvent{
+					By:     "system",
+					Reason: "异议成立",
+					At:     s.stamp(),
+				}
 			} else if err != nil {
 				return listed, rejected, blocked, err
 			}
@@ -924,8 +984,14 @@ func currentKey(e models.HonourEntry) string { return once.Nominee(e.ResidentID,
 // list puts e on the roll once: the keyed event decides, the points are a
 // keyed posting, and the caches are rewritten on every repeat.
 func (s *Service) list(ctx context.Context, e models.HonourEntry) error {
-	ev, _, err := s.event(ctx, models.HonourEvent{ID: e.ID + ":listed", CommunityID: e.CommunityID, Subject: e.ID,
-		Kind: "listed", By: "system", At: s.stamp()})
+	ev, _, err := s.event(ctx, models.HonourEvent{
+		ID:          e.ID + ":listed",
+		CommunityID: e.CommunityID,
+		Subject:     e.ID,
+		Kind:        "listed",
+		By:          "system",
+		At:          s.stamp(),
+	})
 	if err != nil {
 		return err
 	}
@@ -974,8 +1040,13 @@ func (s *Service) list(ctx context.Context, e models.HonourEntry) error {
 	}
 	// Another listing that lasts longer stays the current one.
 	if cur.EntryID == "" || cur.EntryID == e.ID || !cur.ActiveAt(ev.At) || cur.ExpiresAt.Before(e.ExpiresAt) {
-		err := s.store.SaveHonourCurrent(ctx, models.HonourCurrent{Key: currentKey(e), CommunityID: e.CommunityID,
-			EntryID: e.ID, ListedAt: e.ListedAt, ExpiresAt: e.ExpiresAt})
+		err := s.store.SaveHonourCurrent(ctx, models.HonourCurrent{
+			Key:         currentKey(e),
+			CommunityID: e.CommunityID,
+			EntryID:     e.ID,
+			ListedAt:    e.ListedAt,
+			ExpiresAt:   e.ExpiresAt,
+		})
 		if err != nil {
 			return err
 		}
@@ -1028,8 +1099,14 @@ func (s *Service) ExpireDue(ctx context.Context, at time.Time) (int, error) {
 		if e.ExpiresAt.IsZero() || at.Before(e.ExpiresAt) {
 			continue
 		}
-		if _, _, err := s.event(ctx, models.HonourEvent{ID: e.ID + ":expired", CommunityID: e.CommunityID,
-			Subject: e.ID, Kind: "expired", By: "system", At: e.ExpiresAt}); err != nil {
+		if _, _, err := s.event(ctx, models.HonourEvent{
+			ID:          e.ID + ":expired",
+			CommunityID: e.CommunityID,
+			Subject:     e.ID,
+			Kind:        "expired",
+			By:          "system",
+			At:          e.ExpiresAt,
+		}); err != nil {
 			return n, err
 		}
 		e.Status = models.HonourExpired
@@ -1058,8 +1135,15 @@ func (s *Service) Revoke(ctx context.Context, p models.Principal, entryID, reaso
 	if e.Status != models.HonourListed && !(e.Status == models.HonourRevoked && e.Revocations == n) {
 		return models.HonourEntry{}, models.ErrConflict.Withf("只有已上红榜的条目才能撤销。", "only a listed entry can be revoked")
 	}
-	ev, _, err := s.event(ctx, models.HonourEvent{ID: once.EntryRevoked(e.ID, n), CommunityID: e.CommunityID,
-		Subject: e.ID, Kind: "revoked", By: p.ResidentID, Reason: reason, At: s.stamp()})
+	ev, _, err := s.event(ctx, models.HonourEvent{
+		ID:          once.EntryRevoked(e.ID, n),
+		CommunityID: e.CommunityID,
+		Subject:     e.ID,
+		Kind:        "revoked",
+		By:          p.ResidentID,
+		Reason:      reason,
+		At:          s.stamp(),
+	})
 	if err != nil {
 		return models.HonourEntry{}, fmt.Errorf("revoke: %w", err)
 	}
@@ -1114,8 +1198,15 @@ func (s *Service) Appeal(ctx context.Context, p models.Principal, entryID, reaso
 		// Withdrawn after an upheld objection: the ruling is the decision.
 		return models.HonourEntry{}, models.ErrConflict.Withf("异议成立后撤下的上榜不能申诉。", "a listing withdrawn after an upheld objection cannot be appealed")
 	}
-	_, first, err := s.event(ctx, models.HonourEvent{ID: once.EntryAppeal(e.ID, e.Revocations), CommunityID: e.CommunityID,
-		Subject: e.ID, Kind: "appeal", By: p.ResidentID, Reason: reason, At: s.stamp()})
+	_, first, err := s.event(ctx, models.HonourEvent{
+		ID:          once.EntryAppeal(e.ID, e.Revocations),
+		CommunityID: e.CommunityID,
+		Subject:     e.ID,
+		Kind:        "appeal",
+		By:          p.ResidentID,
+		Reason:      reason,
+		At:          s.stamp(),
+	})
 	if err != nil {
 		return models.HonourEntry{}, fmt.Errorf("appeal: %w", err)
 	}
@@ -1158,8 +1249,15 @@ func (s *Service) DecideAppeal(ctx context.Context, p models.Principal, entryID 
 			return models.HonourEntry{}, nominationOpen(*other)
 		}
 	}
-	ev, first, err := s.event(ctx, models.HonourEvent{ID: once.EntryAppealRuled(e.ID, n), CommunityID: e.CommunityID,
-		Subject: e.ID, Kind: kind, By: p.ResidentID, Reason: note, At: s.stamp()})
+	ev, first, err := s.event(ctx, models.HonourEvent{
+		ID:          once.EntryAppealRuled(e.ID, n),
+		CommunityID: e.CommunityID,
+		Subject:     e.ID,
+		Kind:        kind,
+		By:          p.ResidentID,
+		Reason:      note,
+		At:          s.stamp(),
+	})
 	if err != nil {
 		return models.HonourEntry{}, fmt.Errorf("decide appeal: %w", err)
 	}
@@ -1173,8 +1271,13 @@ func (s *Service) DecideAppeal(ctx context.Context, p models.Principal, entryID 
 			return models.HonourEntry{}, fmt.Errorf("decide appeal: %w", err)
 		}
 		if cur.EntryID == "" || cur.EntryID == e.ID || !cur.ActiveAt(ev.At) {
-			err := s.store.SaveHonourCurrent(ctx, models.HonourCurrent{Key: currentKey(e), CommunityID: e.CommunityID,
-				EntryID: e.ID, ListedAt: e.ListedAt, ExpiresAt: e.ExpiresAt})
+			err := s.store.SaveHonourCurrent(ctx, models.HonourCurrent{
+				Key:         currentKey(e),
+				CommunityID: e.CommunityID,
+				EntryID:     e.ID,
+				ListedAt:    e.ListedAt,
+				ExpiresAt:   e.ExpiresAt,
+			})
 			if err != nil {
 				return models.HonourEntry{}, fmt.Errorf("decide appeal: %w", err)
 			}
@@ -1236,7 +1339,11 @@ func (s *Service) Board(ctx context.Context, p models.Principal, cursor string, 
 		if e.Status != models.HonourListed || e.Hidden || !at.Before(e.ExpiresAt) {
 			continue
 		}
-		row := BoardRow{EntryID: e.ID, Category: e.Category, ListedSince: e.ListedAt}
+		row := BoardRow{
+			EntryID:     e.ID,
+			Category:    e.Category,
+			ListedSince: e.ListedAt,
+		}
 		people, err := s.nominees(ctx, e)
 		if err != nil {
 			return nil, "", err

@@ -43,7 +43,11 @@ type honourWorld struct {
 
 func newHonourWorld(t *testing.T) *honourWorld {
 	t.Helper()
-	w := &honourWorld{t: t, at: time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC), told: &noticeRecorder{}}
+	w := &honourWorld{
+		t:    t,
+		at:   time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC),
+		told: &noticeRecorder{},
+	}
 	clock := func() time.Time { return w.at }
 	w.cs, w.st = communitytest.NewDirectory(t)
 	w.l = ledger.New(w.st, clock)
@@ -88,7 +92,11 @@ func (w *honourWorld) points(id string) int64 {
 
 func (w *honourWorld) nominate(r models.Resident) models.HonourEntry {
 	w.t.Helper()
-	e, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: r.ID, Category: "诚信", Reason: "拾金不昧"})
+	e, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{
+		ResidentID: r.ID,
+		Category:   "诚信",
+		Reason:     "拾金不昧",
+	})
 	if err != nil {
 		w.t.Fatalf("nominate: %v", err)
 	}
@@ -329,7 +337,11 @@ func TestBoardMasksNamesAndLeavesOutOptedOut(t *testing.T) {
 func TestHouseholdListingMakesMembersEligible(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	e, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{HouseholdID: w.hh2.ID, Category: "文明家庭", Reason: "邻里和睦"})
+	e, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{
+		HouseholdID: w.hh2.ID,
+		Category:    "文明家庭",
+		Reason:      "邻里和睦",
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,17 +361,37 @@ func TestBuildingHeadNominatesOwnBuildingOnly(t *testing.T) {
 	other := communitytest.MustBuilding(t, w.cs, w.staff, "2号楼")
 	hh := communitytest.MustHousehold(t, w.cs, w.staff, other.ID, "201")
 	far := w.resident("钱七", hh.ID)
-	if _, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{Role: models.HeadBuilding, BuildingID: w.bld.ID, ResidentID: w.li.ID}); err != nil {
+	if _, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{
+		Role:       models.HeadBuilding,
+		BuildingID: w.bld.ID,
+		ResidentID: w.li.ID,
+	}); err != nil {
 		t.Fatal(err)
 	}
-	head := models.Principal{ResidentID: w.li.ID, CommunityID: "A", Roles: []models.Role{models.RoleBuildingHead}}
-	if _, err := w.hs.Nominate(ctx, head, honour.Nomination{ResidentID: w.wang.ID, Category: "好人好事", Reason: "扶老人过马路"}); err != nil {
+	head := models.Principal{
+		ResidentID:  w.li.ID,
+		CommunityID: "A",
+		Roles:       []models.Role{models.RoleBuildingHead},
+	}
+	if _, err := w.hs.Nominate(ctx, head, honour.Nomination{
+		ResidentID: w.wang.ID,
+		Category:   "好人好事",
+		Reason:     "扶老人过马路",
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.hs.Nominate(ctx, head, honour.Nomination{ResidentID: far.ID, Category: "好人好事", Reason: "x"}); !errors.Is(err, models.ErrForbidden) {
+	if _, err := w.hs.Nominate(ctx, head, honour.Nomination{
+		ResidentID: far.ID,
+		Category:   "好人好事",
+		Reason:     "x",
+	}); !errors.Is(err, models.ErrForbidden) {
 		t.Fatalf("head nominated another building's resident: %v", err)
 	}
-	if _, err := w.hs.Nominate(ctx, w.as(w.wang), honour.Nomination{ResidentID: w.zhao.ID, Category: "好人好事", Reason: "x"}); !errors.Is(err, models.ErrForbidden) {
+	if _, err := w.hs.Nominate(ctx, w.as(w.wang), honour.Nomination{
+		ResidentID: w.zhao.ID,
+		Category:   "好人好事",
+		Reason:     "x",
+	}); !errors.Is(err, models.ErrForbidden) {
 		t.Fatalf("resident nominated: %v", err)
 	}
 }
@@ -368,7 +400,11 @@ func TestBuildingHeadNominatesOwnBuildingOnly(t *testing.T) {
 
 func (w *honourWorld) appoint(r models.Resident) models.HeadTerm {
 	w.t.Helper()
-	term, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{Role: models.HeadBuilding, BuildingID: w.bld.ID, ResidentID: r.ID})
+	term, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{
+		Role:       models.HeadBuilding,
+		BuildingID: w.bld.ID,
+		ResidentID: r.ID,
+	})
 	if err != nil {
 		w.t.Fatalf("appoint: %v", err)
 	}
@@ -377,7 +413,12 @@ func (w *honourWorld) appoint(r models.Resident) models.HeadTerm {
 
 func (w *honourWorld) duty(r models.Resident, month, duty string, confirm bool) models.Duty {
 	w.t.Helper()
-	d, err := w.hs.LogDuty(ctx, w.as(r), honour.DutyLog{Month: month, Duty: duty, Evidence: "已完成", PhotoURL: "https://example.com/p.jpg"})
+	d, err := w.hs.LogDuty(ctx, w.as(r), honour.DutyLog{
+		Month:    month,
+		Duty:     duty,
+		Evidence: "已完成",
+		PhotoURL: "https://example.com/p.jpg",
+	})
 	if err != nil {
 		w.t.Fatalf("log duty: %v", err)
 	}
@@ -522,8 +563,15 @@ func (w *honourWorld) award(r models.Resident, pts int64, at time.Time) {
 	saved := w.at
 	w.at = at
 	defer func() { w.at = saved }()
-	_, err := w.l.Post(ctx, ledger.Posting{OpID: "test-award:" + r.ID + at.String(), Hash: "h", Account: models.AccountOf(r.ID, models.AssetPoints),
-		CommunityID: "A", Delta: pts, Kind: models.KindAward, Actor: "staff"})
+	_, err := w.l.Post(ctx, ledger.Posting{
+		OpID:        "test-award:" + r.ID + at.String(),
+		Hash:        "h",
+		Account:     models.AccountOf(r.ID, models.AssetPoints),
+		CommunityID: "A",
+		Delta:       pts,
+		Kind:        models.KindAward,
+		Actor:       "staff",
+	})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -622,8 +670,15 @@ func TestRankingsTieBreaks(t *testing.T) {
 	w.award(w.wang, 100, may(1)) // first to 100, but with a deduction
 	w.award(w.zhao, 150, may(9))
 	w.at = may(6)
-	if _, err := w.l.Post(ctx, ledger.Posting{OpID: "deduct-wang", Hash: "h", Account: models.AccountOf(w.wang.ID, models.AssetPoints),
-		CommunityID: "A", Delta: -10, Kind: models.KindDeduct, Actor: "staff"}); err != nil {
+	if _, err := w.l.Post(ctx, ledger.Posting{
+		OpID:        "deduct-wang",
+		Hash:        "h",
+		Account:     models.AccountOf(w.wang.ID, models.AssetPoints),
+		CommunityID: "A",
+		Delta:       -10,
+		Kind:        models.KindDeduct,
+		Actor:       "staff",
+	}); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := w.hs.Rankings(ctx, w.as(w.zhang), honour.RankingQuery{Period: "2026-05"})
@@ -669,7 +724,11 @@ func TestConcurrentAppointmentsOpenOneTerm(t *testing.T) {
 	var won atomic.Int32
 	candidates := []models.Resident{w.zhang, w.li, w.wang, w.zhao}
 	atonce.Run(len(candidates), func(i int) {
-		_, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{Role: models.HeadBuilding, BuildingID: w.bld.ID, ResidentID: candidates[i].ID})
+		_, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{
+			Role:       models.HeadBuilding,
+			BuildingID: w.bld.ID,
+			ResidentID: candidates[i].ID,
+		})
 		if err == nil {
 			won.Add(1)
 		} else if !errors.Is(err, models.ErrConflict) {
@@ -814,7 +873,11 @@ func TestNominationNoticesNameTheEndDayInTheCommunitysZone(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
 	w.at = time.Date(2026, 12, 6, 19, 0, 0, 0, time.UTC)
-	e, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: w.zhang.ID, Category: "诚信", Reason: "拾金不昧"})
+	e, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{
+		ResidentID: w.zhang.ID,
+		Category:   "诚信",
+		Reason:     "拾金不昧",
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -178,8 +178,16 @@ func (w *honourWorld) checkRankings(residents []models.Resident, months []string
 // postRef posts an entry for r at w.at with ref.
 func (w *honourWorld) postRef(r models.Resident, asset models.Asset, kind models.EntryKind, delta int64, op, ref string) models.Entry {
 	w.t.Helper()
-	e, err := w.l.Post(ctx, ledger.Posting{OpID: op, Hash: op, Account: models.AccountOf(r.ID, asset),
-		CommunityID: "A", Delta: delta, Kind: kind, Ref: ref, Actor: "staff"})
+	e, err := w.l.Post(ctx, ledger.Posting{
+		OpID:        op,
+		Hash:        op,
+		Account:     models.AccountOf(r.ID, asset),
+		CommunityID: "A",
+		Delta:       delta,
+		Kind:        kind,
+		Ref:         ref,
+		Actor:       "staff",
+	})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -278,8 +286,15 @@ func TestIssue15_Rankings_SummaryEqualsFullRecomputation(t *testing.T) {
 			<-start
 			for n := range 4 {
 				op := fmt.Sprintf("may:%d:%d", i, n)
-				e, err := w.l.Post(ctx, ledger.Posting{OpID: op, Hash: op, Account: models.AccountOf(r.ID, models.AssetPoints),
-					CommunityID: "A", Delta: int64(5 + n), Kind: models.KindAward, Actor: "staff"})
+				e, err := w.l.Post(ctx, ledger.Posting{
+					OpID:        op,
+					Hash:        op,
+					Account:     models.AccountOf(r.ID, models.AssetPoints),
+					CommunityID: "A",
+					Delta:       int64(5 + n),
+					Kind:        models.KindAward,
+					Actor:       "staff",
+				})
 				if err != nil {
 					errs <- err
 					return

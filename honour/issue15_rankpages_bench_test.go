@@ -39,7 +39,11 @@ func BenchmarkIssue15_RankingsPage(b *testing.B) {
 	)
 	var blds []string
 	for i := range buildings {
-		bld := models.Building{ID: fmt.Sprintf("b15-b%02d", i), CommunityID: "B15", Name: fmt.Sprintf("%d号楼", i+1)}
+		bld := models.Building{
+			ID:          fmt.Sprintf("b15-b%02d", i),
+			CommunityID: "B15",
+			Name:        fmt.Sprintf("%d号楼", i+1),
+		}
 		if err := st.InsertBuilding(ctx, bld); err != nil {
 			b.Fatal(err)
 		}

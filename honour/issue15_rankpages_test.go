@@ -246,7 +246,11 @@ func TestIssue15_RankPages_CursorWalkOverManyPages(t *testing.T) {
 	// Three pages into a walk, the job moves the ranking on.
 	cursor := ""
 	for range 3 {
-		page, err := reader.RankingsPage(ctx, w.as(w.li), honour.RankingQuery{Period: "2026-06", Limit: 20, Cursor: cursor})
+		page, err := reader.RankingsPage(ctx, w.as(w.li), honour.RankingQuery{
+			Period: "2026-06",
+			Limit:  20,
+			Cursor: cursor,
+		})
 		if err != nil || page.Next == "" {
 			t.Fatalf("page: %v, next %q", err, page.Next)
 		}
@@ -393,7 +397,11 @@ func TestIssue15_RankPages_ConcurrentReaderSeesOneGeneration(t *testing.T) {
 					errs <- err
 					return
 				}
-				b, err := reader.RankingsPage(ctx, w.as(w.li), honour.RankingQuery{Period: "2026-06", Limit: 40, Cursor: cursor})
+				b, err := reader.RankingsPage(ctx, w.as(w.li), honour.RankingQuery{
+					Period: "2026-06",
+					Limit:  40,
+					Cursor: cursor,
+				})
 				if err != nil {
 					errs <- err
 					return
@@ -465,7 +473,11 @@ func TestIssue15_RankPages_ConcurrentReaderSeesOneGeneration(t *testing.T) {
 // computedAfter is the page of 40 after cursor of June's ranking summed
 // from the months.
 func computedAfter(w *honourWorld, computed *honour.Service, cursor string) ([]models.RankRow, error) {
-	page, err := computed.RankingsPage(ctx, w.as(w.li), honour.RankingQuery{Period: "2026-06", Limit: 40, Cursor: cursor})
+	page, err := computed.RankingsPage(ctx, w.as(w.li), honour.RankingQuery{
+		Period: "2026-06",
+		Limit:  40,
+		Cursor: cursor,
+	})
 	return page.Rows, err
 }
 
@@ -516,7 +528,12 @@ func TestIssue15_RankPages_VolunteersEqualComputed(t *testing.T) {
 				t.Fatal(err)
 			}
 			b.Minutes += r.Served
-			b.Volunteers = append(b.Volunteers, models.RankRow{ResidentID: r.ResidentID, Name: models.MaskName(res.Name), BuildingID: r.BuildingID, Minutes: models.Minutes(r.Served)})
+			b.Volunteers = append(b.Volunteers, models.RankRow{
+				ResidentID: r.ResidentID,
+				Name:       models.MaskName(res.Name),
+				BuildingID: r.BuildingID,
+				Minutes:    models.Minutes(r.Served),
+			})
 		}
 		var want []models.RankBuilding
 		for _, b := range byBuilding {

@@ -21,7 +21,11 @@ import (
 func TestIssue11_1_RepeatedNominationRefusedAndPaysOnce(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	n := honour.Nomination{ResidentID: w.zhang.ID, Category: "诚信", Reason: "拾金不昧"}
+	n := honour.Nomination{
+		ResidentID: w.zhang.ID,
+		Category:   "诚信",
+		Reason:     "拾金不昧",
+	}
 	first, err := w.hs.Nominate(ctx, w.staff, n)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +39,11 @@ func TestIssue11_1_RepeatedNominationRefusedAndPaysOnce(t *testing.T) {
 	// Eight nominations of one resident at once: exactly one is recorded.
 	var won, refused atomic.Int32
 	atonce.Run(8, func(int) {
-		_, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: w.wang.ID, Category: "好人好事", Reason: "扶老人过马路"})
+		_, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{
+			ResidentID: w.wang.ID,
+			Category:   "好人好事",
+			Reason:     "扶老人过马路",
+		})
 		switch {
 		case err == nil:
 			won.Add(1)
@@ -49,7 +57,11 @@ func TestIssue11_1_RepeatedNominationRefusedAndPaysOnce(t *testing.T) {
 		t.Fatalf("concurrent nominations: %d recorded, %d refused; want 1 and 7", won.Load(), refused.Load())
 	}
 	// A household nomination is its own chain.
-	if _, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{HouseholdID: w.hh2.ID, Category: "文明家庭", Reason: "整洁"}); err != nil {
+	if _, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{
+		HouseholdID: w.hh2.ID,
+		Category:    "文明家庭",
+		Reason:      "整洁",
+	}); err != nil {
 		t.Fatalf("household nomination: %v", err)
 	}
 
@@ -96,7 +108,11 @@ func TestIssue11_7_OptedOutEntryHiddenFromOtherResidents(t *testing.T) {
 			t.Fatalf("%s read the opted-out entry: %v", r.Name, err)
 		}
 	}
-	admin := models.Principal{ResidentID: "admin-A", CommunityID: "A", Roles: []models.Role{models.RoleAdmin}}
+	admin := models.Principal{
+		ResidentID:  "admin-A",
+		CommunityID: "A",
+		Roles:       []models.Role{models.RoleAdmin},
+	}
 	for _, p := range []models.Principal{w.as(w.wang), w.staff, admin} {
 		got, err := w.hs.Entry(ctx, p, e.ID)
 		if err != nil || got.ID != e.ID {
@@ -113,8 +129,15 @@ func TestIssue11_16_UpheldObjectionAfterListingUnlists(t *testing.T) {
 	w := newHonourWorld(t)
 	// In sequence: listed, then the objection is ruled.
 	e := w.mustListed(w.zhang)
-	o := models.Objection{ID: "late-objection", EntryID: e.ID, CommunityID: "A", ResidentID: w.wang.ID,
-		Reason: "不属实", At: e.NoticeEnds.Add(-time.Second), Status: models.ObjectionPending}
+	o := models.Objection{
+		ID:          "late-objection",
+		EntryID:     e.ID,
+		CommunityID: "A",
+		ResidentID:  w.wang.ID,
+		Reason:      "不属实",
+		At:          e.NoticeEnds.Add(-time.Second),
+		Status:      models.ObjectionPending,
+	}
 	if err := w.st.InsertObjection(ctx, o); err != nil {
 		t.Fatal(err)
 	}
@@ -136,13 +159,24 @@ func TestIssue11_16_UpheldObjectionAfterListingUnlists(t *testing.T) {
 	// The race: the listing job and the ruling at once, 40 rounds.
 	for round := range 40 {
 		w.at = w.at.Add(time.Hour)
-		e, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: w.li.ID, Category: "诚信", Reason: "拾金不昧"})
+		e, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{
+			ResidentID: w.li.ID,
+			Category:   "诚信",
+			Reason:     "拾金不昧",
+		})
 		if err != nil {
 			t.Fatalf("round %d: nominate: %v", round, err)
 		}
 		w.at = e.NoticeEnds.Add(time.Minute)
-		o := models.Objection{ID: e.ID + ":late", EntryID: e.ID, CommunityID: "A", ResidentID: w.wang.ID,
-			Reason: "不属实", At: e.NoticeEnds.Add(-time.Second), Status: models.ObjectionPending}
+		o := models.Objection{
+			ID:          e.ID + ":late",
+			EntryID:     e.ID,
+			CommunityID: "A",
+			ResidentID:  w.wang.ID,
+			Reason:      "不属实",
+			At:          e.NoticeEnds.Add(-time.Second),
+			Status:      models.ObjectionPending,
+		}
 		start := make(chan struct{})
 		var wg sync.WaitGroup
 		wg.Add(2)
@@ -177,7 +211,12 @@ func TestIssue11_16_UpheldObjectionAfterListingUnlists(t *testing.T) {
 
 func (w *honourWorld) termDuty(r models.Resident, termID, month, duty string) {
 	w.t.Helper()
-	d, err := w.hs.LogDuty(ctx, w.as(r), honour.DutyLog{TermID: termID, Month: month, Duty: duty, Evidence: "已完成"})
+	d, err := w.hs.LogDuty(ctx, w.as(r), honour.DutyLog{
+		TermID:   termID,
+		Month:    month,
+		Duty:     duty,
+		Evidence: "已完成",
+	})
 	if err != nil {
 		w.t.Fatalf("log duty: %v", err)
 	}
@@ -193,7 +232,11 @@ func TestIssue11_6_AllowanceCapPerPersonAndProRataAddsUp(t *testing.T) {
 	w := newHonourWorld(t)
 	bld2 := communitytest.MustBuilding(t, w.cs, w.staff, "2号楼")
 	t1 := w.mustHeadFromSeptember()
-	t2, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{Role: models.HeadBuilding, BuildingID: bld2.ID, ResidentID: w.zhang.ID})
+	t2, err := w.hs.Appoint(ctx, w.staff, honour.Appointment{
+		Role:       models.HeadBuilding,
+		BuildingID: bld2.ID,
+		ResidentID: w.zhang.ID,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,8 +324,15 @@ func TestIssue11_5_LateDutyPaidByDifferenceAndCarriedAfterClose(t *testing.T) {
 // post credits r at w.at and returns the entry.
 func (w *honourWorld) post(r models.Resident, asset models.Asset, kind models.EntryKind, delta int64, op string) models.Entry {
 	w.t.Helper()
-	e, err := w.l.Post(ctx, ledger.Posting{OpID: op, Hash: op, Account: models.AccountOf(r.ID, asset),
-		CommunityID: "A", Delta: delta, Kind: kind, Actor: "staff"})
+	e, err := w.l.Post(ctx, ledger.Posting{
+		OpID:        op,
+		Hash:        op,
+		Account:     models.AccountOf(r.ID, asset),
+		CommunityID: "A",
+		Delta:       delta,
+		Kind:        kind,
+		Actor:       "staff",
+	})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -393,8 +443,15 @@ func TestIssue11_16_WithdrawalTakesBackWhatIsLeftOnce(t *testing.T) {
 	w := newHonourWorld(t)
 	e := w.mustListed(w.zhang)
 	w.post(w.zhang, models.AssetPoints, models.KindHold, -80, "spent-on-a-reward")
-	o := models.Objection{ID: "late", EntryID: e.ID, CommunityID: "A", ResidentID: w.wang.ID,
-		Reason: "不属实", At: e.NoticeEnds.Add(-time.Second), Status: models.ObjectionPending}
+	o := models.Objection{
+		ID:          "late",
+		EntryID:     e.ID,
+		CommunityID: "A",
+		ResidentID:  w.wang.ID,
+		Reason:      "不属实",
+		At:          e.NoticeEnds.Add(-time.Second),
+		Status:      models.ObjectionPending,
+	}
 	if err := w.st.InsertObjection(ctx, o); err != nil {
 		t.Fatal(err)
 	}
@@ -424,8 +481,12 @@ func TestIssue11_5_ConcurrentRunsAndCrashedPostingPayOnce(t *testing.T) {
 	w.duty(w.wang, "2026-10", "月度例会", true)
 	// The first run died after recording its op for wang's October, before the entry.
 	oct, _ := models.ParseMonth("2026-10")
-	if err := w.st.InsertOp(ctx, ledger.Op{ID: "allowance:" + w.wang.ID + ":2026-10:1", Hash: "allowance:70",
-		Account: models.AccountOf(w.wang.ID, models.AssetPoints), At: w.at}); err != nil {
+	if err := w.st.InsertOp(ctx, ledger.Op{
+		ID:      "allowance:" + w.wang.ID + ":2026-10:1",
+		Hash:    "allowance:70",
+		Account: models.AccountOf(w.wang.ID, models.AssetPoints),
+		At:      w.at,
+	}); err != nil {
 		t.Fatal(err)
 	}
 	w.at = time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
@@ -500,8 +561,23 @@ func TestIssue11_5_CrashedClosingRunPaysOnceWhenRunAgain(t *testing.T) {
 	// duty for October, then a kill before the posting.
 	w.at = time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
 	for _, ev := range []models.HonourEvent{
-		{ID: "allowance-closed:A:2026-10", CommunityID: "A", Subject: "2026-10", Kind: "allowance_closed", By: "system", At: w.at},
-		{ID: "allowance-duty:" + d.ID, CommunityID: "A", Subject: d.ID, Kind: "allowance_duty", By: "system", Month: "2026-10", At: w.at},
+		{
+			ID:          "allowance-closed:A:2026-10",
+			CommunityID: "A",
+			Subject:     "2026-10",
+			Kind:        "allowance_closed",
+			By:          "system",
+			At:          w.at,
+		},
+		{
+			ID:          "allowance-duty:" + d.ID,
+			CommunityID: "A",
+			Subject:     d.ID,
+			Kind:        "allowance_duty",
+			By:          "system",
+			Month:       "2026-10",
+			At:          w.at,
+		},
 	} {
 		if err := w.st.InsertHonourEvent(ctx, ev); err != nil {
 			t.Fatal(err)
@@ -599,7 +675,12 @@ func TestIssue11_5_ConfirmationsRacingTheClosePaidExactlyOnce(t *testing.T) {
 func TestIssue11_1_RepeatAfterLostAnswerGetsTheEntry(t *testing.T) {
 	t.Parallel()
 	w := newHonourWorld(t)
-	n := honour.Nomination{ResidentID: w.zhang.ID, Category: "诚信", Reason: "拾金不昧", OpID: "k:staff:nominate-1"}
+	n := honour.Nomination{
+		ResidentID: w.zhang.ID,
+		Category:   "诚信",
+		Reason:     "拾金不昧",
+		OpID:       "k:staff:nominate-1",
+	}
 	first, err := w.hs.Nominate(ctx, w.staff, n)
 	if err != nil {
 		t.Fatal(err)

@@ -94,7 +94,11 @@ func pageDigest(rows []models.RankRow) string {
 func (s *Service) storeRankPages(ctx context.Context, c models.Community, now time.Time, prev models.RankState, rows map[string][]models.RankMonthRow, names map[string]string, lists []string) error {
 	got := map[string]models.RankMonth{}
 	for m, rs := range rows {
-		got[m] = models.RankMonth{CommunityID: c.ID, Month: m, Rows: rs}
+		got[m] = models.RankMonth{
+			CommunityID: c.ID,
+			Month:       m,
+			Rows:        rs,
+		}
 	}
 	periods := pagedPeriods(now, c.Location())
 	buildingNames := make([]string, len(lists))
@@ -177,7 +181,11 @@ func volunteerRows(got map[string]models.RankMonth, months []string, names, buil
 	}
 	groups := []models.RankGroup{}
 	for id, vs := range byBuilding {
-		g := models.RankGroup{BuildingID: id, Name: buildingNames[id], Count: len(vs)}
+		g := models.RankGroup{
+			BuildingID: id,
+			Name:       buildingNames[id],
+			Count:      len(vs),
+		}
 		for _, v := range vs {
 			g.Minutes += int64(v.Minutes)
 		}

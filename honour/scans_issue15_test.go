@@ -149,7 +149,11 @@ func (w *honourWorld) honourHistory(rounds int, people []models.Resident, jobs f
 	for k := range rounds {
 		var entries []models.HonourEntry
 		for i, r := range people {
-			e, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: r.ID, Category: "诚信", Reason: fmt.Sprintf("第%d轮", k)})
+			e, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{
+				ResidentID: r.ID,
+				Category:   "诚信",
+				Reason:     fmt.Sprintf("第%d轮", k),
+			})
 			if errors.Is(err, models.ErrNominationOpen) {
 				continue
 			}
@@ -171,7 +175,11 @@ func (w *honourWorld) honourHistory(rounds int, people []models.Resident, jobs f
 			}
 		}
 		household := []models.Household{w.hh1, w.hh2}[k%2]
-		if _, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{HouseholdID: household.ID, Category: "文明家庭", Reason: "邻里和睦"}); err != nil && !errors.Is(err, models.ErrNominationOpen) {
+		if _, err := w.hs.Nominate(ctx, w.staff, honour.Nomination{
+			HouseholdID: household.ID,
+			Category:    "文明家庭",
+			Reason:      "邻里和睦",
+		}); err != nil && !errors.Is(err, models.ErrNominationOpen) {
 			w.t.Fatalf("household: %v", err)
 		}
 		w.at = w.at.Add(8 * 24 * time.Hour)
@@ -248,7 +256,11 @@ func (w *honourWorld) checkListDue(hs *honour.Service, at time.Time, late models
 	go func() {
 		defer wg.Done()
 		<-start
-		_, lateErr = w.hs.Nominate(ctx, w.staff, honour.Nomination{ResidentID: late.ID, Category: "诚信", Reason: "同时提名"})
+		_, lateErr = w.hs.Nominate(ctx, w.staff, honour.Nomination{
+			ResidentID: late.ID,
+			Category:   "诚信",
+			Reason:     "同时提名",
+		})
 	}()
 	close(start)
 	listed, rejected, blocked, err := hs.ListDue(ctx, at)

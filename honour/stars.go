@@ -135,8 +135,18 @@ func (s *Service) recordCommunityStars(ctx context.Context, c models.Community, 
 		level := models.StarLevelFor(policy, pts, listed)
 		why := fmt.Sprintf("%d 年全户获得积分 %d (一星 %d, 二星 %d, 示范 %d 且需有红榜成员); 红榜成员: %v",
 			year-1, pts, policy.OneStarPoints, policy.TwoStarPoints, policy.ModelStarPoints, yesNo(listed))
-		rec := models.StarRecord{ID: once.StarRecord(h.ID, year), CommunityID: c.ID, HouseholdID: h.ID, Year: year,
-			Computed: level, Level: level, Points: pts, Listed: listed, Why: why, Recorded: s.stamp()}
+		rec := models.StarRecord{
+			ID:          once.StarRecord(h.ID, year),
+			CommunityID: c.ID,
+			HouseholdID: h.ID,
+			Year:        year,
+			Computed:    level,
+			Level:       level,
+			Points:      pts,
+			Listed:      listed,
+			Why:         why,
+			Recorded:    s.stamp(),
+		}
 		err := s.store.InsertStarRecord(ctx, rec)
 		switch {
 		case errors.Is(err, models.ErrConflict):
@@ -154,9 +164,16 @@ func (s *Service) recordCommunityStars(ctx context.Context, c models.Community, 
 		}
 		for _, r := range members[h.ID] {
 			_, err := s.ledger.Post(ctx, ledger.Posting{
-				OpID: once.StarAward(rec.ID, r.ID), Hash: "star", Account: models.AccountOf(r.ID, models.AssetPoints),
-				CommunityID: c.ID, Delta: int64(bonus), Kind: models.KindStar, Ref: rec.ID,
-				Reason: fmt.Sprintf("%d 年%s奖励", year, models.StarNames[rec.Level]), PolicyVersion: policy.Version, Actor: "system",
+				OpID:          once.StarAward(rec.ID, r.ID),
+				Hash:          "star",
+				Account:       models.AccountOf(r.ID, models.AssetPoints),
+				CommunityID:   c.ID,
+				Delta:         int64(bonus),
+				Kind:          models.KindStar,
+				Ref:           rec.ID,
+				Reason:        fmt.Sprintf("%d 年%s奖励", year, models.StarNames[rec.Level]),
+				PolicyVersion: policy.Version,
+				Actor:         "system",
 			})
 			if err != nil {
 				return recorded, bonuses, err
@@ -248,8 +265,15 @@ func (s *Service) LowerStar(ctx context.Context, p models.Principal, householdID
 	} else if level < 0 || level >= rec.Level {
 		return models.StarRecord{}, models.ErrValidation.Withf("星级须低于当前的 %d 星。", "level must be below the current level %d", rec.Level)
 	}
-	if _, _, err := s.event(ctx, models.HonourEvent{ID: once.StarLowered(rec.ID, level), CommunityID: rec.CommunityID,
-		Subject: rec.ID, Kind: "lowered", By: p.ResidentID, Reason: reason, At: s.stamp()}); err != nil {
+	if _, _, err := s.event(ctx, models.HonourEvent{
+		ID:          once.StarLowered(rec.ID, level),
+		CommunityID: rec.CommunityID,
+		Subject:     rec.ID,
+		Kind:        "lowered",
+		By:          p.ResidentID,
+		Reason:      reason,
+		At:          s.stamp(),
+	}); err != nil {
 		return models.StarRecord{}, fmt.Errorf("lower star: %w", err)
 	}
 	rec.Level, rec.LoweredBy, rec.LoweredReason = level, p.ResidentID, reason
@@ -285,9 +309,15 @@ func (s *Service) LowerStar(ctx context.Context, p models.Principal, householdID
 			continue
 		}
 		_, err = s.ledger.Post(ctx, ledger.Posting{
-			OpID: once.StarCut(rec.ID, r.ID, level), Hash: "star-cut", Account: acct,
-			CommunityID: rec.CommunityID, Delta: -amount, Kind: models.KindDeduct, Ref: rec.ID,
-			Reason: fmt.Sprintf("降星: %s → %s: %s", models.StarNames[from], models.StarNames[level], reason), Actor: p.ResidentID,
+			OpID:        once.StarCut(rec.ID, r.ID, level),
+			Hash:        "star-cut",
+			Account:     acct,
+			CommunityID: rec.CommunityID,
+			Delta:       -amount,
+			Kind:        models.KindDeduct,
+			Ref:         rec.ID,
+			Reason:      fmt.Sprintf("降星: %s → %s: %s", models.StarNames[from], models.StarNames[level], reason),
+			Actor:       p.ResidentID,
 		})
 		if err != nil && !errors.Is(err, models.ErrInsufficientPoints) {
 			return rec, fmt.Errorf("lower star: %w", err)

@@ -663,7 +663,11 @@ func preferencesOf(p models.NoticePreferences) Preferences {
 		out.Language = models.LangZh
 	}
 	for _, c := range models.NoticeCategories {
-		out.Categories = append(out.Categories, CategorySetting{Category: c, Enabled: p.Enabled(c), Locked: c.Locked()})
+		out.Categories = append(out.Categories, CategorySetting{
+			Category: c,
+			Enabled:  p.Enabled(c),
+			Locked:   c.Locked(),
+		})
 	}
 	return out
 }

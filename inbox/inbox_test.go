@@ -30,13 +30,21 @@ func approved(recipient, record string) models.Notice {
 		EventID:     record,
 		Recipient:   recipient,
 		CommunityID: "c1",
-		Args:        map[string]string{"activity": "垃圾分类宣传", "minutes": "90", "points": "15"},
-		Link:        "/records/" + record,
+		Args: map[string]string{
+			"activity": "垃圾分类宣传",
+			"minutes":  "90",
+			"points":   "15",
+		},
+		Link: "/records/" + record,
 	}
 }
 
 func resident(id string) models.Principal {
-	return models.Principal{ResidentID: id, CommunityID: "c1", Roles: []models.Role{models.RoleResident}}
+	return models.Principal{
+		ResidentID:  id,
+		CommunityID: "c1",
+		Roles:       []models.Role{models.RoleResident},
+	}
 }
 
 func counts(t *testing.T, st *store.Store) map[string]int64 {
@@ -116,8 +124,14 @@ func TestIssue16_1_WriterDiedBeforePlacingIsPlacedOnce(t *testing.T) {
 	t.Parallel()
 	b, st := newInbox(t)
 	ctx := context.Background()
-	n := models.Notification{ID: models.NotificationID(models.NoticeListed, "e1", "r1"), Recipient: "r1",
-		Kind: models.NoticeListed, Category: models.CategoryHonour, EventID: "e1", Created: t0}
+	n := models.Notification{
+		ID:        models.NotificationID(models.NoticeListed, "e1", "r1"),
+		Recipient: "r1",
+		Kind:      models.NoticeListed,
+		Category:  models.CategoryHonour,
+		EventID:   "e1",
+		Created:   t0,
+	}
 	if err := st.InsertNotification(ctx, n, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +140,11 @@ func TestIssue16_1_WriterDiedBeforePlacingIsPlacedOnce(t *testing.T) {
 		if i%2 == 0 {
 			_, errs[i] = b.Place(ctx, n.ID)
 		} else {
-			_, errs[i] = b.Notify(ctx, models.Notice{Kind: models.NoticeListed, EventID: "e1", Recipient: "r1"})
+			_, errs[i] = b.Notify(ctx, models.Notice{
+				Kind:      models.NoticeListed,
+				EventID:   "e1",
+				Recipient: "r1",
+			})
 		}
 	})
 	if err := errors.Join(errs...); err != nil {
@@ -170,7 +188,11 @@ func TestIssue16_2_TurnedOffCategoryIsNotWrittenAndLockedOnesStayOn(t *testing.T
 	b, st := newInbox(t)
 	ctx := context.Background()
 	p := resident("r1")
-	_, err := b.SetPreferences(ctx, p, "", map[string]bool{"points": false, "honour": false, "family": false})
+	_, err := b.SetPreferences(ctx, p, "", map[string]bool{
+		"points": false,
+		"honour": false,
+		"family": false,
+	})
 	if !errors.Is(err, models.ErrCategoryLocked) {
 		t.Fatalf("turning points off: %v, want NOTICE_CATEGORY_LOCKED", err)
 	}
@@ -188,7 +210,11 @@ func TestIssue16_2_TurnedOffCategoryIsNotWrittenAndLockedOnesStayOn(t *testing.T
 	if err != nil || n.ID != "" {
 		t.Fatalf("hours turned off: %+v %v, want nothing", n, err)
 	}
-	if _, err := b.Notify(ctx, models.Notice{Kind: models.NoticePointsAwarded, EventID: "op1", Recipient: "r1"}); err != nil {
+	if _, err := b.Notify(ctx, models.Notice{
+		Kind:      models.NoticePointsAwarded,
+		EventID:   "op1",
+		Recipient: "r1",
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if c := counts(t, st); c["notifications"] != 1 {

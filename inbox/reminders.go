@@ -46,7 +46,11 @@ type Reminders struct {
 
 // NewReminders returns the points-expiry reminders, queued through b.
 func NewReminders(b *Inbox, entries PointsEntries, rules ExpiryRules) *Reminders {
-	return &Reminders{inbox: b, entries: entries, rules: rules}
+	return &Reminders{
+		inbox:   b,
+		entries: entries,
+		rules:   rules,
+	}
 }
 
 // ReminderCounts says what a reminder run did.
@@ -92,7 +96,11 @@ func (r *Reminders) RemindExpiring(ctx context.Context, m models.Month, stage Re
 			if err != nil {
 				return fmt.Errorf("remind %s: %w", e.Account, err)
 			}
-			t = &accountTally{community: e.CommunityID, loc: loc, expiry: models.NewPointsExpiry(m.End(loc).AddDate(0, -lifetime, 0))}
+			t = &accountTally{
+				community: e.CommunityID,
+				loc:       loc,
+				expiry:    models.NewPointsExpiry(m.End(loc).AddDate(0, -lifetime, 0)),
+			}
 			tallies[e.Account.ResidentID] = t
 		}
 		t.expiry.Add(e)

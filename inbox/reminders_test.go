@@ -40,8 +40,15 @@ func TestIssue16_4_ExpiryRemindersOncePerResidentAndStage(t *testing.T) {
 	post := func(resident string, delta int64, kind models.EntryKind) {
 		t.Helper()
 		op := fmt.Sprintf("%s:%d:%s:%s", resident, delta, kind, at)
-		if _, err := l.Post(ctx, ledger.Posting{OpID: op, Hash: op, Account: models.AccountOf(resident, models.AssetPoints),
-			CommunityID: "c1", Delta: delta, Kind: kind, Actor: "test"}); err != nil {
+		if _, err := l.Post(ctx, ledger.Posting{
+			OpID:        op,
+			Hash:        op,
+			Account:     models.AccountOf(resident, models.AssetPoints),
+			CommunityID: "c1",
+			Delta:       delta,
+			Kind:        kind,
+			Actor:       "test",
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -137,7 +144,11 @@ func TestIssue16_4_ExpiryReminderNamesTheLastUsableDay(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	english := models.Principal{ResidentID: "reader", CommunityID: "sh", Roles: []models.Role{models.RoleResident}}
+	english := models.Principal{
+		ResidentID:  "reader",
+		CommunityID: "sh",
+		Roles:       []models.Role{models.RoleResident},
+	}
 	if _, err := b.SetPreferences(ctx, english, "en", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -166,14 +177,54 @@ func TestIssue16_4_ExpiryReminderNamesTheLastUsableDay(t *testing.T) {
 		resident string
 		body     string
 	}{
-		{kind: models.NoticePointsExpiring30, month: dec, resident: "east", body: "您有 100 积分的有效期至 2026-12-31，请在此之前使用。"},
-		{kind: models.NoticePointsExpiring30, month: dec, resident: "west", body: "您有 100 积分的有效期至 2026-12-31，请在此之前使用。"},
-		{kind: models.NoticePointsExpiring30, month: dec, resident: "reader", body: "100 of your points can be used until 2026-12-31; after that they expire."},
-		{kind: models.NoticePointsExpiring7, month: dec, resident: "east", body: "提醒：您有 100 积分的有效期至 2026-12-31，过后将过期。"},
-		{kind: models.NoticePointsExpiring7, month: dec, resident: "west", body: "提醒：您有 100 积分的有效期至 2026-12-31，过后将过期。"},
-		{kind: models.NoticePointsExpiring7, month: dec, resident: "reader", body: "Reminder: 100 of your points can be used until 2026-12-31; after that they expire."},
-		{kind: models.NoticePointsExpiring30, month: feb, resident: "east", body: "您有 100 积分的有效期至 2028-02-29，请在此之前使用。"},
-		{kind: models.NoticePointsExpiring30, month: feb, resident: "west", body: "您有 100 积分的有效期至 2028-02-29，请在此之前使用。"},
+		{
+			kind:     models.NoticePointsExpiring30,
+			month:    dec,
+			resident: "east",
+			body:     "您有 100 积分的有效期至 2026-12-31，请在此之前使用。",
+		},
+		{
+			kind:     models.NoticePointsExpiring30,
+			month:    dec,
+			resident: "west",
+			body:     "您有 100 积分的有效期至 2026-12-31，请在此之前使用。",
+		},
+		{
+			kind:     models.NoticePointsExpiring30,
+			month:    dec,
+			resident: "reader",
+			body:     "100 of your points can be used until 2026-12-31; after that they expire.",
+		},
+		{
+			kind:     models.NoticePointsExpiring7,
+			month:    dec,
+			resident: "east",
+			body:     "提醒：您有 100 积分的有效期至 2026-12-31，过后将过期。",
+		},
+		{
+			kind:     models.NoticePointsExpiring7,
+			month:    dec,
+			resident: "west",
+			body:     "提醒：您有 100 积分的有效期至 2026-12-31，过后将过期。",
+		},
+		{
+			kind:     models.NoticePointsExpiring7,
+			month:    dec,
+			resident: "reader",
+			body:     "Reminder: 100 of your points can be used until 2026-12-31; after that they expire.",
+		},
+		{
+			kind:     models.NoticePointsExpiring30,
+			month:    feb,
+			resident: "east",
+			body:     "您有 100 积分的有效期至 2028-02-29，请在此之前使用。",
+		},
+		{
+			kind:     models.NoticePointsExpiring30,
+			month:    feb,
+			resident: "west",
+			body:     "您有 100 积分的有效期至 2028-02-29，请在此之前使用。",
+		},
 	} {
 		n, _, err := st.Notification(ctx, models.NotificationID(want.kind, want.month.String(), want.resident))
 		if err != nil {

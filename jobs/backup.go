@@ -22,7 +22,9 @@ type Backups interface {
 // and keeps the backups of the last keepDays days, that day's included.
 // Safe to repeat: a day's backup is taken once.
 func NightlyBackup(b Backups, loc *time.Location, keepDays int) Job {
-	return Job{Name: "backup", Period: Daily(loc),
+	return Job{
+		Name:   "backup",
+		Period: Daily(loc),
 		Run: func(ctx context.Context, day string) (Counts, error) {
 			d, err := time.ParseInLocation(time.DateOnly, day, loc)
 			if err != nil {
@@ -39,5 +41,6 @@ func NightlyBackup(b Backups, loc *time.Location, keepDays int) Job {
 			removed, err := b.Prune(d.AddDate(0, 0, 1-keepDays).Format(time.DateOnly))
 			c["removed"] = removed
 			return c, err
-		}}
+		},
+	}
 }

@@ -45,7 +45,12 @@ type Board struct {
 
 // NewBoard returns a board over the schedule.
 func NewBoard(r *Runner, runs RunReader, schedule []Scheduled, now func() time.Time) *Board {
-	return &Board{runner: r, runs: runs, jobs: schedule, now: now}
+	return &Board{
+		runner: r,
+		runs:   runs,
+		jobs:   schedule,
+		now:    now,
+	}
 }
 
 // lastRuns is how many runs of each job the board shows.
@@ -54,7 +59,11 @@ const lastRuns = 5
 // periodLayouts are the periods a job may be run for by hand, by their
 // length: a day, a month or a year. The ledger's transfer sweep (one
 // period a minute) is not run by hand.
-var periodLayouts = map[int]string{10: "2006-01-02", 7: "2006-01", 4: "2006"}
+var periodLayouts = map[int]string{
+	10: "2006-01-02",
+	7:  "2006-01",
+	4:  "2006",
+}
 
 // List returns every scheduled job with its last runs. Staff and admins
 // of a community see it; jobs run for every community.
@@ -70,7 +79,13 @@ func (b *Board) List(ctx context.Context, p models.Principal) ([]Status, error) 
 		}
 		period := sj.Job.Period(b.now())
 		_, runnable := periodLayouts[len(period)]
-		out = append(out, Status{Name: sj.Job.Name, Spec: sj.Spec, Period: period, Runnable: runnable, Runs: runs})
+		out = append(out, Status{
+			Name:     sj.Job.Name,
+			Spec:     sj.Spec,
+			Period:   period,
+			Runnable: runnable,
+			Runs:     runs,
+		})
 	}
 	return out, nil
 }

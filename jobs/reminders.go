@@ -36,7 +36,9 @@ func ReminderPeriod(loc *time.Location) func(time.Time) string {
 // period is ReminderPeriod's; each reminder is written once per resident,
 // month and stage, so a repeated run writes nothing twice.
 func PointsReminders(r ExpiryReminder, loc *time.Location) Job {
-	return Job{Name: "points-reminders", Period: ReminderPeriod(loc),
+	return Job{
+		Name:   "points-reminders",
+		Period: ReminderPeriod(loc),
 		Run: func(ctx context.Context, period string) (Counts, error) {
 			month, stage, ok := strings.Cut(period, "/")
 			m, err := models.ParseMonth(month)
@@ -44,5 +46,6 @@ func PointsReminders(r ExpiryReminder, loc *time.Location) Job {
 				return nil, models.ErrValidation.Withf("提醒周期须为 YYYY-MM/30d 或 YYYY-MM/7d", "the period must be YYYY-MM/30d or YYYY-MM/7d")
 			}
 			return r.RemindExpiring(ctx, m, stage)
-		}}
+		},
+	}
 }

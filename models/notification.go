@@ -59,9 +59,16 @@ const (
 var NoticeCategories = []NoticeCategory{CategoryHours, CategoryPoints, CategoryRewards, CategoryHonour,
 	CategoryDuties, CategoryFamily, CategoryStatements, CategorySystem}
 
-var categoryZh = map[NoticeCategory]string{CategoryHours: "志愿时长", CategoryPoints: "积分", CategoryRewards: "兑换",
-	CategoryHonour: "诚信红榜", CategoryDuties: "楼组长履职", CategoryFamily: "家庭", CategoryStatements: "结算单",
-	CategorySystem: "系统"}
+var categoryZh = map[NoticeCategory]string{
+	CategoryHours:      "志愿时长",
+	CategoryPoints:     "积分",
+	CategoryRewards:    "兑换",
+	CategoryHonour:     "诚信红榜",
+	CategoryDuties:     "楼组长履职",
+	CategoryFamily:     "家庭",
+	CategoryStatements: "结算单",
+	CategorySystem:     "系统",
+}
 
 // Zh returns the category's name in Chinese.
 func (c NoticeCategory) Zh() string {

@@ -136,12 +136,20 @@ type policyRange struct {
 
 // between is a rule that lies from min to max.
 func between(field string, min, max int64) policyRange {
-	return policyRange{field: field, min: min, max: max}
+	return policyRange{
+		field: field,
+		min:   min,
+		max:   max,
+	}
 }
 
 // notBelow is a rule that lies from the value of rule minOf to max.
 func notBelow(field, minOf string, max int64) policyRange {
-	return policyRange{field: field, minOf: minOf, max: max}
+	return policyRange{
+		field: field,
+		minOf: minOf,
+		max:   max,
+	}
 }
 
 // policyRanges is the one table of Policy's numeric rules and their ranges,

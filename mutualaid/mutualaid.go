@@ -95,14 +95,30 @@ func aidPayOp(a models.MutualAid) string { return once.AidPay(a.ID) }
 // aidStepMark is step s as a mark: Amount carries N, Flag the step's Fund
 // (accept) or Pay (resolve).
 func aidStepMark(a models.MutualAid, s models.AidStep) models.Mark {
-	return models.Mark{ID: once.AidStep(a.ID, s.N), Kind: "aid." + string(s.Kind), CommunityID: a.CommunityID, Ref: a.ID,
-		ResidentID: s.Resident, Actor: s.Actor, Reason: s.Reason, Amount: int64(s.N), Flag: s.Fund || s.Pay, At: s.At}
+	return models.Mark{
+		ID:          once.AidStep(a.ID, s.N),
+		Kind:        "aid." + string(s.Kind),
+		CommunityID: a.CommunityID,
+		Ref:         a.ID,
+		ResidentID:  s.Resident,
+		Actor:       s.Actor,
+		Reason:      s.Reason,
+		Amount:      int64(s.N),
+		Flag:        s.Fund || s.Pay,
+		At:          s.At,
+	}
 }
 
 // aidStepOf is the step mark m records; the inverse of aidStepMark.
 func aidStepOf(m models.Mark) models.AidStep {
-	s := models.AidStep{N: int(m.Amount), Kind: models.AidStepKind(strings.TrimPrefix(m.Kind, "aid.")), Actor: m.Actor,
-		Resident: m.ResidentID, Reason: m.Reason, At: m.At}
+	s := models.AidStep{
+		N:        int(m.Amount),
+		Kind:     models.AidStepKind(strings.TrimPrefix(m.Kind, "aid.")),
+		Actor:    m.Actor,
+		Resident: m.ResidentID,
+		Reason:   m.Reason,
+		At:       m.At,
+	}
 	switch s.Kind {
 	case models.AidStepAccept:
 		s.Fund = m.Flag
@@ -296,7 +312,13 @@ func (t *Service) repeated(ctx context.Context, a models.MutualAid, s models.Aid
 // expired); if another step came first, the post as it now stands is
 // returned for the caller to look at again.
 func (t *Service) system(ctx context.Context, a models.MutualAid, kind models.AidStepKind, reason string) (models.MutualAid, error) {
-	s := models.AidStep{N: a.Steps + 1, Kind: kind, Actor: aidSystem, Reason: reason, At: t.stamp()}
+	s := models.AidStep{
+		N:      a.Steps + 1,
+		Kind:   kind,
+		Actor:  aidSystem,
+		Reason: reason,
+		At:     t.stamp(),
+	}
 	next, err := a.Apply(s)
 	if err != nil {
 		return a, err
@@ -375,8 +397,18 @@ func (t *Service) hold(ctx context.Context, a models.MutualAid) (bool, error) {
 	}
 	from, floor := payer(a, pol)
 	op := aidHoldOp(a)
-	_, err = t.ledger.Hold(ctx, ledger.Posting{OpID: op, Hash: op, Account: from, CommunityID: a.CommunityID,
-		Delta: int64(a.Minutes), Ref: a.ID, Reason: "互助冻结: " + a.Title, PolicyVersion: pol.Version, Floor: floor, Actor: a.RequesterID})
+	_, err = t.ledger.Hold(ctx, ledger.Posting{
+		OpID:          op,
+		Hash:          op,
+		Account:       from,
+		CommunityID:   a.CommunityID,
+		Delta:         int64(a.Minutes),
+		Ref:           a.ID,
+		Reason:        "互助冻结: " + a.Title,
+		PolicyVersion: pol.Version,
+		Floor:         floor,
+		Actor:         a.RequesterID,
+	})
 	if errors.Is(err, models.ErrInsufficientHours) {
 		return false, nil
 	}
@@ -391,8 +423,17 @@ func (t *Service) release(ctx context.Context, a models.MutualAid) error {
 	}
 	from, _ := payer(a, pol)
 	op := aidReleaseOp(a)
-	_, err = t.ledger.Release(ctx, ledger.Posting{OpID: op, Hash: op, Account: from, CommunityID: a.CommunityID,
-		Delta: int64(a.Minutes), Ref: a.ID, Reason: "互助取消退回: " + a.Title, PolicyVersion: pol.Version, Actor: aidSystem})
+	_, err = t.ledger.Release(ctx, ledger.Posting{
+		OpID:          op,
+		Hash:          op,
+		Account:       from,
+		CommunityID:   a.CommunityID,
+		Delta:         int64(a.Minutes),
+		Ref:           a.ID,
+		Reason:        "互助取消退回: " + a.Title,
+		PolicyVersion: pol.Version,
+		Actor:         aidSystem,
+	})
 	return err
 }
 
@@ -403,9 +444,18 @@ func (t *Service) pay(ctx context.Context, a models.MutualAid) error {
 		return err
 	}
 	op := aidPayOp(a)
-	_, err = t.ledger.Post(ctx, ledger.Posting{OpID: op, Hash: op, Account: models.AccountOf(a.HelperID, models.AssetHours),
-		CommunityID: a.CommunityID, Delta: int64(a.Minutes), Kind: models.KindTransferIn, Ref: a.ID,
-		Reason: "互助: " + a.Title, PolicyVersion: pol.Version, Actor: a.RequesterID})
+	_, err = t.ledger.Post(ctx, ledger.Posting{
+		OpID:          op,
+		Hash:          op,
+		Account:       models.AccountOf(a.HelperID, models.AssetHours),
+		CommunityID:   a.CommunityID,
+		Delta:         int64(a.Minutes),
+		Kind:          models.KindTransferIn,
+		Ref:           a.ID,
+		Reason:        "互助: " + a.Title,
+		PolicyVersion: pol.Version,
+		Actor:         a.RequesterID,
+	})
 	return err
 }
 
@@ -531,7 +581,11 @@ func (t *Service) AcceptAid(ctx context.Context, p models.Principal, id string) 
 	if a.PosterID == p.ResidentID {
 		return models.MutualAid{}, models.ErrAidState.Withf("不能接自己发布的互助单。", "you cannot accept your own post")
 	}
-	s := models.AidStep{Kind: models.AidStepAccept, Actor: p.ResidentID, Resident: p.ResidentID}
+	s := models.AidStep{
+		Kind:     models.AidStepAccept,
+		Actor:    p.ResidentID,
+		Resident: p.ResidentID,
+	}
 	if a.Kind == models.AidOffer {
 		s.Fund = t.needy(ctx, p.ResidentID)
 	}
@@ -588,7 +642,11 @@ func (t *Service) partyStep(ctx context.Context, p models.Principal, id, reason 
 	if p.ResidentID != a.RequesterID && p.ResidentID != a.HelperID {
 		return models.MutualAid{}, models.ErrForbidden
 	}
-	a, err = t.decideAid(ctx, a, models.AidStep{Kind: kind, Actor: p.ResidentID, Reason: reason})
+	a, err = t.decideAid(ctx, a, models.AidStep{
+		Kind:   kind,
+		Actor:  p.ResidentID,
+		Reason: reason,
+	})
 	return t.answer(ctx, p, a, err)
 }
 
@@ -620,7 +678,12 @@ func (t *Service) ResolveAid(ctx context.Context, p models.Principal, id string,
 	if err != nil {
 		return models.MutualAid{}, err
 	}
-	a, err = t.decideAid(ctx, a, models.AidStep{Kind: models.AidStepResolve, Actor: p.ResidentID, Pay: pay, Reason: reason})
+	a, err = t.decideAid(ctx, a, models.AidStep{
+		Kind:   models.AidStepResolve,
+		Actor:  p.ResidentID,
+		Pay:    pay,
+		Reason: reason,
+	})
 	return t.answer(ctx, p, a, err)
 }
 
@@ -661,8 +724,11 @@ func (t *Service) AutoConfirmAid(ctx context.Context) (int, error) {
 				if now.Before(a.DoneAt.AddDate(0, 0, pol.AutoApproveDays)) {
 					continue
 				}
-				_, err = t.decideAid(ctx, a, models.AidStep{Kind: models.AidStepConfirm, Actor: aidSystem,
-					Reason: fmt.Sprintf("%d 天内未确认，系统自动确认", pol.AutoApproveDays)})
+				_, err = t.decideAid(ctx, a, models.AidStep{
+					Kind:   models.AidStepConfirm,
+					Actor:  aidSystem,
+					Reason: fmt.Sprintf("%d 天内未确认，系统自动确认", pol.AutoApproveDays),
+				})
 				if models.CodeOf(err) != "" {
 					continue // a dispute came first: staff rule
 				}
@@ -702,8 +768,15 @@ func (t *Service) SetNeedy(ctx context.Context, p models.Principal, residentID s
 	if err != nil {
 		return err
 	}
-	return t.store.SetFlag(ctx, models.Mark{ID: once.Needy(r.ID), Kind: "needy", CommunityID: r.CommunityID,
-		ResidentID: r.ID, Actor: p.ResidentID, Flag: needy, At: t.stamp()})
+	return t.store.SetFlag(ctx, models.Mark{
+		ID:          once.Needy(r.ID),
+		Kind:        "needy",
+		CommunityID: r.CommunityID,
+		ResidentID:  r.ID,
+		Actor:       p.ResidentID,
+		Flag:        needy,
+		At:          t.stamp(),
+	})
 }
 
 // CreditFund lets staff add hours to the community's time-bank fund.
@@ -722,14 +795,32 @@ func (t *Service) CreditFund(ctx context.Context, p models.Principal, minutes mo
 	if err != nil {
 		return models.Entry{}, err
 	}
-	e, err := t.ledger.Post(ctx, ledger.Posting{OpID: idem.OpID, Hash: idem.Hash, Account: models.FundAccount(p.CommunityID),
-		CommunityID: p.CommunityID, Delta: int64(minutes), Kind: models.KindAdjustment, Reason: reason,
-		IdempotencyKey: idem.Key, PolicyVersion: pol.Version, Actor: p.ResidentID})
+	e, err := t.ledger.Post(ctx, ledger.Posting{
+		OpID:           idem.OpID,
+		Hash:           idem.Hash,
+		Account:        models.FundAccount(p.CommunityID),
+		CommunityID:    p.CommunityID,
+		Delta:          int64(minutes),
+		Kind:           models.KindAdjustment,
+		Reason:         reason,
+		IdempotencyKey: idem.Key,
+		PolicyVersion:  pol.Version,
+		Actor:          p.ResidentID,
+	})
 	if err != nil {
 		return e, err
 	}
-	return e, t.trail.RecordAudit(ctx, models.AuditRecord{ID: idem.OpID, CommunityID: p.CommunityID, Actor: p.ResidentID,
-		Action: "fund.credit", Subject: "fund:" + p.CommunityID, Amount: int64(minutes), Reason: reason, Ref: e.ID(), At: e.At})
+	return e, t.trail.RecordAudit(ctx, models.AuditRecord{
+		ID:          idem.OpID,
+		CommunityID: p.CommunityID,
+		Actor:       p.ResidentID,
+		Action:      "fund.credit",
+		Subject:     "fund:" + p.CommunityID,
+		Amount:      int64(minutes),
+		Reason:      reason,
+		Ref:         e.ID(),
+		At:          e.At,
+	})
 }
 
 // Fund returns the community fund's balance, for staff.

@@ -20,8 +20,15 @@ import (
 // seedHours credits minutes to a resident's HOURS account.
 func (e *tbEnv) seedHours(t *testing.T, id string, minutes int64) {
 	t.Helper()
-	if _, err := e.Ledger.Post(ctx, ledger.Posting{OpID: "seed:" + id + ":" + communitytest.NewID(), Hash: "h", Account: models.AccountOf(id, models.AssetHours),
-		CommunityID: "A", Delta: minutes, Kind: models.KindService, Actor: "t"}); err != nil {
+	if _, err := e.Ledger.Post(ctx, ledger.Posting{
+		OpID:        "seed:" + id + ":" + communitytest.NewID(),
+		Hash:        "h",
+		Account:     models.AccountOf(id, models.AssetHours),
+		CommunityID: "A",
+		Delta:       minutes,
+		Kind:        models.KindService,
+		Actor:       "t",
+	}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -36,7 +43,11 @@ func (e *tbEnv) mustAudit(t *testing.T) {
 
 func (e *tbEnv) mustPost(t *testing.T, who string, kind models.AidKind, minutes models.Minutes) models.MutualAid {
 	t.Helper()
-	a, err := e.aid.PostAid(ctx, res(who), mutualaid.NewAid{Kind: kind, Title: "陪同就医", Minutes: minutes}, community.Idempotency{})
+	a, err := e.aid.PostAid(ctx, res(who), mutualaid.NewAid{
+		Kind:    kind,
+		Title:   "陪同就医",
+		Minutes: minutes,
+	}, community.Idempotency{})
 	if err != nil {
 		t.Fatalf("post: %v", err)
 	}
@@ -74,7 +85,11 @@ type raceGate struct {
 }
 
 func newRaceGate(post string, kinds ...models.AidStepKind) *raceGate {
-	g := &raceGate{post: post, kinds: map[models.AidStepKind]bool{}, open: make(chan struct{})}
+	g := &raceGate{
+		post:  post,
+		kinds: map[models.AidStepKind]bool{},
+		open:  make(chan struct{}),
+	}
 	for _, k := range kinds {
 		g.kinds[k] = true
 	}
@@ -306,7 +321,11 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 	e := newTB(t)
 	// A resident with 0 minutes asks for 660 (floor 600): refused at once,
 	// saying why, and nothing is held.
-	_, err := e.aid.PostAid(ctx, res("r5"), mutualaid.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 660}, community.Idempotency{})
+	_, err := e.aid.PostAid(ctx, res("r5"), mutualaid.NewAid{
+		Kind:    models.AidRequest,
+		Title:   "陪同就医",
+		Minutes: 660,
+	}, community.Idempotency{})
 	saysWhy(t, err, models.ErrInsufficientHours)
 	var me *models.Error
 	if errors.As(err, &me); !strings.Contains(me.DetailZh, "660") || !strings.Contains(me.DetailZh, "600") {
@@ -323,7 +342,11 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 	if b := e.Balance(t, "r5", models.AssetHours); b != -600 {
 		t.Fatalf("held %d, want -600", b)
 	}
-	_, err = e.aid.PostAid(ctx, res("r5"), mutualaid.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 1}, community.Idempotency{})
+	_, err = e.aid.PostAid(ctx, res("r5"), mutualaid.NewAid{
+		Kind:    models.AidRequest,
+		Title:   "买菜",
+		Minutes: 1,
+	}, community.Idempotency{})
 	saysWhy(t, err, models.ErrInsufficientHours)
 	// Cancelling gives it back, once.
 	for range 2 {
@@ -365,8 +388,12 @@ func TestIssue19_3_HoursFloorHeldWhenPostedAndAccepted(t *testing.T) {
 
 	// An open request nobody takes up expires a day after its time, and
 	// its hold goes back.
-	x, err := e.aid.PostAid(ctx, res("r8"), mutualaid.NewAid{Kind: models.AidRequest, Title: "取快递", Minutes: 100,
-		When: e.Clock.Now().Add(time.Hour)}, community.Idempotency{})
+	x, err := e.aid.PostAid(ctx, res("r8"), mutualaid.NewAid{
+		Kind:    models.AidRequest,
+		Title:   "取快递",
+		Minutes: 100,
+		When:    e.Clock.Now().Add(time.Hour),
+	}, community.Idempotency{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +428,12 @@ func TestIssue19_3_CrashAfterConfirmStillPaysHelperOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Steps 1 (accept) and 2 (done) are written; step 3 is the confirmation.
-	if err := mutualaid.InsertAidStep(ctx, e.aid, a.ID, models.AidStep{N: 3, Kind: models.AidStepConfirm, Actor: "r1", At: e.Clock.Now()}); err != nil {
+	if err := mutualaid.InsertAidStep(ctx, e.aid, a.ID, models.AidStep{
+		N:     3,
+		Kind:  models.AidStepConfirm,
+		Actor: "r1",
+		At:    e.Clock.Now(),
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if b := e.Balance(t, "r2", models.AssetHours); b != 0 {
@@ -512,10 +544,18 @@ func TestIssue19_11_MutualAidPagesWithMaskedNamesAndGiftsNameBothSides(t *testin
 		t.Fatalf("%d posts over %d pages; want 5 over 3", len(got), pages)
 	}
 
-	if err := e.Store.SetResidentFamily(ctx, "r1", []models.FamilyLink{{ResidentID: "r9", Relation: "父母", Verified: true}}); err != nil {
+	if err := e.Store.SetResidentFamily(ctx, "r1", []models.FamilyLink{{
+		ResidentID: "r9",
+		Relation:   "父母",
+		Verified:   true,
+	}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Timebank.GiftHours(ctx, res("r1"), "r9", 30, community.Idempotency{Key: "k", OpID: "k:r1:gift", Hash: "h"}); err != nil {
+	if _, err := e.Timebank.GiftHours(ctx, res("r1"), "r9", 30, community.Idempotency{
+		Key:  "k",
+		OpID: "k:r1:gift",
+		Hash: "h",
+	}); err != nil {
 		t.Fatal(err)
 	}
 	for _, who := range []string{"r1", "r9"} {
@@ -535,7 +575,11 @@ func TestDebtFloorUnderConcurrentConfirmations(t *testing.T) {
 	var aids []models.MutualAid
 	refused := 0
 	atonce.Run(5, func(int) {
-		a, err := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{Kind: models.AidRequest, Title: "陪同就医", Minutes: 240}, community.Idempotency{})
+		a, err := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{
+			Kind:    models.AidRequest,
+			Title:   "陪同就医",
+			Minutes: 240,
+		}, community.Idempotency{})
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
@@ -581,10 +625,18 @@ func TestFundPaysForNeedy(t *testing.T) {
 	if err := e.aid.SetNeedy(ctx, e.Staff, "r9", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.aid.CreditFund(ctx, e.Staff, 300, "区里拨付", community.Idempotency{Key: "k1", OpID: "k:s:fund1", Hash: "h"}); err != nil {
+	if _, err := e.aid.CreditFund(ctx, e.Staff, 300, "区里拨付", community.Idempotency{
+		Key:  "k1",
+		OpID: "k:s:fund1",
+		Hash: "h",
+	}); err != nil {
 		t.Fatal(err)
 	}
-	a, _ := e.aid.PostAid(ctx, res("r9"), mutualaid.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200}, community.Idempotency{})
+	a, _ := e.aid.PostAid(ctx, res("r9"), mutualaid.NewAid{
+		Kind:    models.AidRequest,
+		Title:   "买菜",
+		Minutes: 200,
+	}, community.Idempotency{})
 	if _, err := e.aid.AcceptAid(ctx, res("r2"), a.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -595,13 +647,21 @@ func TestFundPaysForNeedy(t *testing.T) {
 		t.Fatal("the fund did not pay")
 	}
 	// The fund's 100 minutes cannot hold a second 200-minute request.
-	_, err := e.aid.PostAid(ctx, res("r9"), mutualaid.NewAid{Kind: models.AidRequest, Title: "买菜", Minutes: 200}, community.Idempotency{})
+	_, err := e.aid.PostAid(ctx, res("r9"), mutualaid.NewAid{
+		Kind:    models.AidRequest,
+		Title:   "买菜",
+		Minutes: 200,
+	}, community.Idempotency{})
 	communitytest.MustCode(t, err, models.ErrInsufficientHours)
 	if f, _ := e.aid.Fund(ctx, e.Staff); f.Amount != 100 {
 		t.Fatalf("fund = %d", f.Amount)
 	}
 	// Auto-confirmation: helper marks done, the job confirms after N days once.
-	c, _ := e.aid.PostAid(ctx, res("r3"), mutualaid.NewAid{Kind: models.AidOffer, Title: "修电脑", Minutes: 60}, community.Idempotency{})
+	c, _ := e.aid.PostAid(ctx, res("r3"), mutualaid.NewAid{
+		Kind:    models.AidOffer,
+		Title:   "修电脑",
+		Minutes: 60,
+	}, community.Idempotency{})
 	if _, err := e.aid.AcceptAid(ctx, res("r4"), c.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -624,7 +684,11 @@ func TestFundPaysForNeedy(t *testing.T) {
 func TestMutualAidCancelDisputeResolve(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
-	a, _ := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{Kind: models.AidRequest, Title: "搬家具", Minutes: 60}, community.Idempotency{})
+	a, _ := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{
+		Kind:    models.AidRequest,
+		Title:   "搬家具",
+		Minutes: 60,
+	}, community.Idempotency{})
 	if _, err := e.aid.AcceptAid(ctx, res("r1"), a.ID); !errors.Is(err, models.ErrAidState) {
 		t.Fatalf("accept own post: %v", err)
 	}
@@ -640,7 +704,11 @@ func TestMutualAidCancelDisputeResolve(t *testing.T) {
 	if _, err := e.aid.ConfirmAid(ctx, res("r1"), a.ID); !errors.Is(err, models.ErrAidState) {
 		t.Fatalf("confirm a cancelled post: %v", err)
 	}
-	b, _ := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{Kind: models.AidRequest, Title: "修水管", Minutes: 90}, community.Idempotency{})
+	b, _ := e.aid.PostAid(ctx, res("r1"), mutualaid.NewAid{
+		Kind:    models.AidRequest,
+		Title:   "修水管",
+		Minutes: 90,
+	}, community.Idempotency{})
 	_, _ = e.aid.AcceptAid(ctx, res("r3"), b.ID)
 	_, _ = e.aid.AidDone(ctx, res("r3"), b.ID)
 	if _, err := e.aid.DisputeAid(ctx, res("r1"), b.ID, "没修好"); err != nil {

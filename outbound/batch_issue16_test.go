@@ -30,8 +30,14 @@ func TestIssue16_Reminders_BatchItemLeavesTheQueueWhenAllItsNoticesAreDone(t *te
 	ctx := context.Background()
 	var batch []models.Notice
 	for i := range 10 {
-		batch = append(batch, models.Notice{Kind: models.NoticePointsExpiring30, EventID: "2026-12", Recipient: fmt.Sprintf("r%d", i),
-			CommunityID: "c1", Args: map[string]string{"points": "80", "date": "2026-12-31"}, Link: "/me/points"})
+		batch = append(batch, models.Notice{
+			Kind:        models.NoticePointsExpiring30,
+			EventID:     "2026-12",
+			Recipient:   fmt.Sprintf("r%d", i),
+			CommunityID: "c1",
+			Args:        map[string]string{"points": "80", "date": "2026-12-31"},
+			Link:        "/me/points",
+		})
 	}
 	if err := st.QueueNoticeBatch(ctx, batch, c.now()); err != nil {
 		t.Fatal(err)

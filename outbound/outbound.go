@@ -284,7 +284,14 @@ func NewDeliverer(s Store, notes Notifications, senders []Sender, o Options, now
 	if o.Abandon <= 0 {
 		o.Abandon = 10 * time.Minute
 	}
-	return &Deliverer{store: s, notes: notes, senders: senders, opts: o, now: now, log: log}
+	return &Deliverer{
+		store:   s,
+		notes:   notes,
+		senders: senders,
+		opts:    o,
+		now:     now,
+		log:     log,
+	}
 }
 
 // outcome of one message at one sender in a pass.

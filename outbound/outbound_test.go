@@ -110,8 +110,13 @@ func world(t *testing.T, c *clock, n int) (*store.Store, *inbox.Inbox, []string)
 	b := inbox.New(st, c.now)
 	var ids []string
 	for i := range n {
-		note, err := b.Notify(context.Background(), models.Notice{Kind: models.NoticePointsAwarded, EventID: fmt.Sprintf("op%d", i),
-			Recipient: fmt.Sprintf("r%d", i%3), CommunityID: "c1", Args: map[string]string{"points": "10", "reason": "test"}})
+		note, err := b.Notify(context.Background(), models.Notice{
+			Kind:        models.NoticePointsAwarded,
+			EventID:     fmt.Sprintf("op%d", i),
+			Recipient:   fmt.Sprintf("r%d", i%3),
+			CommunityID: "c1",
+			Args:        map[string]string{"points": "10", "reason": "test"},
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +130,13 @@ func webhook(name string, rc *receiver, c *clock, timeout time.Duration) *outbou
 }
 
 func options(attempts int) outbound.Options {
-	return outbound.Options{MaxAttempts: attempts, Backoff: time.Minute, MaxBackoff: time.Hour, Timeout: 30 * time.Second, Workers: 4}
+	return outbound.Options{
+		MaxAttempts: attempts,
+		Backoff:     time.Minute,
+		MaxBackoff:  time.Hour,
+		Timeout:     30 * time.Second,
+		Workers:     4,
+	}
 }
 
 // nightOptions are options(3) with quiet hours from 22:00 to 08:00 in
@@ -342,12 +353,20 @@ func TestIssue16_5_BadReceiversSlowNothingElse(t *testing.T) {
 	if n, err = d.Pass(context.Background()); err != nil || n.Dead != 2*len(ids) || n.Done != len(ids) {
 		t.Fatalf("second try %+v %v: want every failing delivery dead and every message done", n, err)
 	}
-	dead, err := d.DeadLetters(context.Background(), models.Principal{ResidentID: "s1", CommunityID: "c1", Roles: []models.Role{models.RoleStaff}})
+	dead, err := d.DeadLetters(context.Background(), models.Principal{
+		ResidentID:  "s1",
+		CommunityID: "c1",
+		Roles:       []models.Role{models.RoleStaff},
+	})
 	if err != nil || len(dead) != 2*len(ids) || dead[0].Attempts != 2 {
 		t.Fatalf("dead letters: %d %v", len(dead), err)
 	}
 	// A retry from the dead-letter list is a new round under the same id.
-	if _, err := d.Retry(context.Background(), models.Principal{ResidentID: "s1", CommunityID: "c1", Roles: []models.Role{models.RoleStaff}}, dead[0].ID); err != nil {
+	if _, err := d.Retry(context.Background(), models.Principal{
+		ResidentID:  "s1",
+		CommunityID: "c1",
+		Roles:       []models.Role{models.RoleStaff},
+	}, dead[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	healed.Store(true)
@@ -370,8 +389,13 @@ func TestIssue16_5_QuietHoursHoldWhatIsNotUrgent(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC)} // 23:00 in Shanghai
 	st, b, ids := world(t, c, 1)
-	urgent, err := b.Notify(context.Background(), models.Notice{Kind: models.NoticeJobFailed, EventID: "run1", Recipient: "staff1",
-		CommunityID: "c1", Args: map[string]string{"job": "settlement", "period": "2026-10"}})
+	urgent, err := b.Notify(context.Background(), models.Notice{
+		Kind:        models.NoticeJobFailed,
+		EventID:     "run1",
+		Recipient:   "staff1",
+		CommunityID: "c1",
+		Args:        map[string]string{"job": "settlement", "period": "2026-10"},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,8 +27,13 @@ func TestIssue16_Perf_QueuedNoticeIsWrittenPlacedAndSentByTheLoop(t *testing.T) 
 	st := storetest.New(t)
 	b := inbox.New(st, c.now)
 	ctx := context.Background()
-	notice := models.Notice{Kind: models.NoticePointsAwarded, EventID: "op-award-1", Recipient: "r1", CommunityID: "c1",
-		Args: map[string]string{"points": "30", "reason": "楼道清扫"}}
+	notice := models.Notice{
+		Kind:        models.NoticePointsAwarded,
+		EventID:     "op-award-1",
+		Recipient:   "r1",
+		CommunityID: "c1",
+		Args:        map[string]string{"points": "30", "reason": "楼道清扫"},
+	}
 	errs := atonce.Errors(32, func(int) error { return b.Queue(ctx, notice) })
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
@@ -86,13 +91,26 @@ func TestIssue16_Perf_TurnedOffNoticeLeavesTheQueue(t *testing.T) {
 	st := storetest.New(t)
 	b := inbox.New(st, c.now)
 	ctx := context.Background()
-	me := models.Principal{ResidentID: "r1", CommunityID: "c1", Roles: []models.Role{models.RoleResident}}
+	me := models.Principal{
+		ResidentID:  "r1",
+		CommunityID: "c1",
+		Roles:       []models.Role{models.RoleResident},
+	}
 	if _, err := b.SetPreferences(ctx, me, "", map[string]bool{"hours": false}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		err := b.Queue(ctx, models.Notice{Kind: models.NoticeHoursApproved, EventID: fmt.Sprintf("rec%d", i), Recipient: "r1",
-			CommunityID: "c1", Args: map[string]string{"activity": "助老", "minutes": "60", "points": "10"}})
+		err := b.Queue(ctx, models.Notice{
+			Kind:        models.NoticeHoursApproved,
+			EventID:     fmt.Sprintf("rec%d", i),
+			Recipient:   "r1",
+			CommunityID: "c1",
+			Args: map[string]string{
+				"activity": "助老",
+				"minutes":  "60",
+				"points":   "10",
+			},
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -25,8 +25,13 @@ func TestQuietHoursHeldItemsDoNotHoldUpTheNoticesBehindThem(t *testing.T) {
 	b := inbox.New(st, c.now)
 	ctx := context.Background()
 	notice := func(event string) models.Notice {
-		return models.Notice{Kind: models.NoticePointsAwarded, EventID: event, Recipient: "r-" + event, CommunityID: "c1",
-			Args: map[string]string{"points": "30", "reason": "楼道清扫"}}
+		return models.Notice{
+			Kind:        models.NoticePointsAwarded,
+			EventID:     event,
+			Recipient:   "r-" + event,
+			CommunityID: "c1",
+			Args:        map[string]string{"points": "30", "reason": "楼道清扫"},
+		}
 	}
 	const evening = 1005
 	for i := range evening {
@@ -60,7 +65,11 @@ func TestQuietHoursHeldItemsDoNotHoldUpTheNoticesBehindThem(t *testing.T) {
 	}
 	for _, event := range []string{"op-0000", "op-1004", "op-late"} {
 		n := notice(event)
-		page, err := b.List(ctx, models.Principal{ResidentID: n.Recipient, CommunityID: "c1", Roles: []models.Role{models.RoleResident}}, "", 10)
+		page, err := b.List(ctx, models.Principal{
+			ResidentID:  n.Recipient,
+			CommunityID: "c1",
+			Roles:       []models.Role{models.RoleResident},
+		}, "", 10)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -66,8 +66,13 @@ func NewWebhook(name, url string, key WebhookKey, timeout time.Duration, now fun
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil // receivers are reached directly
 	tr.ResponseHeaderTimeout = timeout
-	return &Webhook{name: name, url: url, key: key, now: now,
-		client: &http.Client{Timeout: timeout, Transport: tr}}
+	return &Webhook{
+		name:   name,
+		url:    url,
+		key:    key,
+		now:    now,
+		client: &http.Client{Timeout: timeout, Transport: tr},
+	}
 }
 
 // Name implements Sender.

@@ -19,7 +19,11 @@ func TestPolicyVersionAppliesFromItsDate(t *testing.T) {
 	now := time.Date(2026, 10, 10, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	pol := policy.New(st, clock)
-	staff := models.Principal{ResidentID: "s1", CommunityID: "c1", Roles: []models.Role{models.RoleStaff}}
+	staff := models.Principal{
+		ResidentID:  "s1",
+		CommunityID: "c1",
+		Roles:       []models.Role{models.RoleStaff},
+	}
 
 	p0, err := pol.At(ctx, "c1", now)
 	if err != nil || p0.Version != 0 || p0.PointsPerHour != 10 {
@@ -56,7 +60,11 @@ func TestPolicyVersionAppliesFromItsDate(t *testing.T) {
 	if p, _ := pol.At(ctx, "c2", mid.Add(time.Hour)); p.Version != 0 {
 		t.Fatalf("c2 sees c1's version: %+v", p)
 	}
-	resident := models.Principal{ResidentID: "r1", CommunityID: "c1", Roles: []models.Role{models.RoleResident}}
+	resident := models.Principal{
+		ResidentID:  "r1",
+		CommunityID: "c1",
+		Roles:       []models.Role{models.RoleResident},
+	}
 	if _, err := pol.AddVersion(ctx, resident, next, community.Idempotency{}); !errors.Is(err, models.ErrForbidden) {
 		t.Fatalf("resident adds policy: %v", err)
 	}

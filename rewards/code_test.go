@@ -15,7 +15,13 @@ import (
 func TestClerkTypesTheShortCode(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Title: "早餐套餐", Points: 20, ValueFen: 800, Bearer: models.BearerPartner})
+	rw := w.reward(models.Reward{
+		Kind:     models.RewardMerchant,
+		Title:    "早餐套餐",
+		Points:   20,
+		ValueFen: 800,
+		Bearer:   models.BearerPartner,
+	})
 	p := w.resident("王小明", 1980, 100)
 	qr, err := w.rs.IssueQR(ctx, p, rw.ID)
 	if err != nil {

@@ -54,7 +54,13 @@ func (s *Service) RegisterFilialPlate(ctx context.Context, p models.Principal, p
 	if parent.BirthYear == 0 || now.In(loc).Year()-parent.BirthYear < policy.FilialMinAge {
 		return models.FilialPlate{}, models.ErrNotEligible.Withf("孝老停车仅限年满 %d 岁的老人（age）。", "age: the parent must be %d or over", policy.FilialMinAge)
 	}
-	fp := models.FilialPlate{CommunityID: parent.CommunityID, Plate: plate, ParentID: parent.ID, RegisteredBy: p.ResidentID, Created: now}
+	fp := models.FilialPlate{
+		CommunityID:  parent.CommunityID,
+		Plate:        plate,
+		ParentID:     parent.ID,
+		RegisteredBy: p.ResidentID,
+		Created:      now,
+	}
 	err = s.store.InsertFilialPlate(ctx, fp)
 	if errors.Is(err, models.ErrConflict) {
 		prior, err := s.store.FilialPlate(ctx, fp.CommunityID, plate)
@@ -118,8 +124,16 @@ func (s *Service) BookFilialVisit(ctx context.Context, p models.Principal, plate
 	}
 	id := once.FilialBooking(fp.CommunityID, plate, day)
 	v, err, _ := s.flight.Do("visit:"+id, func() (any, error) {
-		b := models.FilialBooking{ID: id, CommunityID: fp.CommunityID, Plate: plate, ParentID: fp.ParentID, Day: day,
-			BookedBy: p.ResidentID, Created: s.stamp(), Round: 1}
+		b := models.FilialBooking{
+			ID:          id,
+			CommunityID: fp.CommunityID,
+			Plate:       plate,
+			ParentID:    fp.ParentID,
+			Day:         day,
+			BookedBy:    p.ResidentID,
+			Created:     s.stamp(),
+			Round:       1,
+		}
 		err := s.store.InsertFilialBooking(ctx, b)
 		if errors.Is(err, models.ErrConflict) {
 			if b, err = s.store.FilialBooking(ctx, id); err != nil {
@@ -137,8 +151,13 @@ func (s *Service) BookFilialVisit(ctx context.Context, p models.Principal, plate
 					return models.FilialBooking{}, err
 				}
 				b.Round++
-				_, err := once.Insert(ctx, redemptionMarks{s.store}, models.RedemptionMark{ID: once.VisitRebook(id, b.Round), Redemption: id,
-					Outcome: "booked", Actor: p.ResidentID, At: s.stamp()})
+				_, err := once.Insert(ctx, redemptionMarks{s.store}, models.RedemptionMark{
+					ID:         once.VisitRebook(id, b.Round),
+					Redemption: id,
+					Outcome:    "booked",
+					Actor:      p.ResidentID,
+					At:         s.stamp(),
+				})
 				if err != nil {
 					return models.FilialBooking{}, err
 				}
@@ -317,8 +336,14 @@ func (s *Service) CancelFilialVisit(ctx context.Context, p models.Principal, id 
 		} else if !errors.Is(err, models.ErrNotFound) {
 			return models.FilialBooking{}, err
 		}
-		_, err = once.Insert(ctx, redemptionMarks{s.store}, models.RedemptionMark{ID: once.VisitCancel(id, round), Redemption: id,
-			Outcome: "cancelled", Actor: p.ResidentID, At: s.stamp(), Op: idem.OpID})
+		_, err = once.Insert(ctx, redemptionMarks{s.store}, models.RedemptionMark{
+			ID:         once.VisitCancel(id, round),
+			Redemption: id,
+			Outcome:    "cancelled",
+			Actor:      p.ResidentID,
+			At:         s.stamp(),
+			Op:         idem.OpID,
+		})
 		if err != nil {
 			return models.FilialBooking{}, fmt.Errorf("cancel visit: %w", err)
 		}
@@ -370,7 +395,13 @@ func (s *Service) GateEvent(ctx context.Context, p models.Principal, in GateEven
 	} else if !errors.Is(err, models.ErrNotFound) {
 		return models.GateEvent{}, err
 	}
-	ev := models.GateEvent{CommunityID: c, EventID: eventID, Plate: plate, Direction: in.Direction, At: at}
+	ev := models.GateEvent{
+		CommunityID: c,
+		EventID:     eventID,
+		Plate:       plate,
+		Direction:   in.Direction,
+		At:          at,
+	}
 	if in.Direction == models.GateIn {
 		if err := s.store.SetLastEntry(ctx, c, plate, eventID, at); err != nil {
 			return models.GateEvent{}, err

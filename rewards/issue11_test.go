@@ -89,8 +89,15 @@ func crashWorld(t *testing.T) (*rewardsWorld, *crashStore) {
 
 func (w *rewardsWorld) topUp(p models.Principal, op string, points int64) {
 	w.t.Helper()
-	if _, err := w.ledger.Post(ctx, ledger.Posting{OpID: op, Hash: "x", Account: models.AccountOf(p.ResidentID, models.AssetPoints),
-		CommunityID: "A", Delta: points, Kind: models.KindAward, Actor: "test"}); err != nil {
+	if _, err := w.ledger.Post(ctx, ledger.Posting{
+		OpID:        op,
+		Hash:        "x",
+		Account:     models.AccountOf(p.ResidentID, models.AssetPoints),
+		CommunityID: "A",
+		Delta:       points,
+		Kind:        models.KindAward,
+		Actor:       "test",
+	}); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -98,8 +105,15 @@ func (w *rewardsWorld) topUp(p models.Principal, op string, points int64) {
 // spend takes points from p as a concurrent request would.
 func (w *rewardsWorld) spend(p models.Principal, op string, points int64) {
 	w.t.Helper()
-	if _, err := w.ledger.Post(ctx, ledger.Posting{OpID: op, Hash: "x", Account: models.AccountOf(p.ResidentID, models.AssetPoints),
-		CommunityID: "A", Delta: -points, Kind: models.KindDeduct, Actor: "test"}); err != nil {
+	if _, err := w.ledger.Post(ctx, ledger.Posting{
+		OpID:        op,
+		Hash:        "x",
+		Account:     models.AccountOf(p.ResidentID, models.AssetPoints),
+		CommunityID: "A",
+		Delta:       -points,
+		Kind:        models.KindDeduct,
+		Actor:       "test",
+	}); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -120,7 +134,12 @@ func (w *rewardsWorld) mine(p models.Principal) []models.Redemption {
 func TestIssue11_3_RefusedScanLeavesTheCodeUsable(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Title: "早餐套餐", Points: 50, ValueFen: 800})
+	rw := w.reward(models.Reward{
+		Kind:     models.RewardMerchant,
+		Title:    "早餐套餐",
+		Points:   50,
+		ValueFen: 800,
+	})
 	p := w.resident("王小明", 1980, 10)
 	c1, c2 := w.clerk("clerk-1", w.shop), w.clerk("clerk-2", w.shop)
 	tok := w.scanToken(p, rw)
@@ -155,7 +174,13 @@ func TestIssue11_3_RefusedScanLeavesTheCodeUsable(t *testing.T) {
 	}
 
 	// Sold out: the code waits until a unit comes back.
-	one := w.reward(models.Reward{Kind: models.RewardMerchant, Title: "理发", Points: 10, ValueFen: 300, StockTotal: 1})
+	one := w.reward(models.Reward{
+		Kind:       models.RewardMerchant,
+		Title:      "理发",
+		Points:     10,
+		ValueFen:   300,
+		StockTotal: 1,
+	})
 	first := w.resident("先到", 1980, 100)
 	won := w.mustScan(c1, w.scanToken(first, one), idemOf(c1, "scan-stock-1"))
 	q := w.resident("后到", 1980, 100)
@@ -180,7 +205,12 @@ func TestIssue11_3_RefusedScanLeavesTheCodeUsable(t *testing.T) {
 func TestIssue11_3_RefusalCutShortDoesNotBlockTheCode(t *testing.T) {
 	t.Parallel()
 	w, cs := crashWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 50, ValueFen: 800, StockTotal: 1})
+	rw := w.reward(models.Reward{
+		Kind:       models.RewardMerchant,
+		Points:     50,
+		ValueFen:   800,
+		StockTotal: 1,
+	})
 	p := w.resident("断电", 1980, 10)
 	c1, c2 := w.clerk("clerk-1", w.shop), w.clerk("clerk-2", w.shop)
 	w.topUp(p, "topup-before", 40)
@@ -211,7 +241,11 @@ func TestIssue11_3_RefusalCutShortDoesNotBlockTheCode(t *testing.T) {
 func TestIssue11_3_TwoClerksAfterRefusalRedeemOnce(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 30, ValueFen: 500})
+	rw := w.reward(models.Reward{
+		Kind:     models.RewardMerchant,
+		Points:   30,
+		ValueFen: 500,
+	})
 	for round := range 40 {
 		p := w.resident(fmt.Sprintf("并发%d", round), 1980, 10)
 		tok := w.scanToken(p, rw)
@@ -253,15 +287,24 @@ func TestIssue11_3_TwoClerksAfterRefusalRedeemOnce(t *testing.T) {
 func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 	t.Parallel()
 	w, cs := crashWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 50, ValueFen: 500, StockTotal: 1, LimitMonth: 1})
+	rw := w.reward(models.Reward{
+		Kind:       models.RewardPropertyFee,
+		Points:     50,
+		ValueFen:   500,
+		StockTotal: 1,
+		LimitMonth: 1,
+	})
 	poor := w.resident("穷", 1970, 10)
 	for i := range 20 {
 		_, err := w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, fmt.Sprintf("poor-%02d", i)))
 		communitytest.WantCode(t, "without points", err, models.ErrInsufficientPoints)
 	}
 	// A refusal known in advance stores nothing at all.
-	stored, err := w.st.Redemptions(ctx, models.RedemptionFilter{CommunityID: "A", ResidentID: poor.ResidentID,
-		Statuses: []models.RedemptionStatus{models.RedemptionFailed, models.RedemptionOpening}}, 0)
+	stored, err := w.st.Redemptions(ctx, models.RedemptionFilter{
+		CommunityID: "A",
+		ResidentID:  poor.ResidentID,
+		Statuses:    []models.RedemptionStatus{models.RedemptionFailed, models.RedemptionOpening},
+	}, 0)
 	if err != nil || len(stored) != 0 {
 		t.Fatalf("refusals stored %d redemptions (%v); want none", len(stored), err)
 	}
@@ -294,8 +337,11 @@ func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 		t.Fatalf("listed after the hold-expiry job: %+v", got)
 	}
 	// Kept only to answer a repeat: not to be looked up either.
-	refused, err := w.st.Redemptions(ctx, models.RedemptionFilter{CommunityID: "A", ResidentID: poor.ResidentID,
-		Statuses: []models.RedemptionStatus{models.RedemptionFailed}}, 0)
+	refused, err := w.st.Redemptions(ctx, models.RedemptionFilter{
+		CommunityID: "A",
+		ResidentID:  poor.ResidentID,
+		Statuses:    []models.RedemptionStatus{models.RedemptionFailed},
+	}, 0)
 	if err != nil || len(refused) != 2 {
 		t.Fatalf("refusals kept: %+v %v; want the two that raced a spend", refused, err)
 	}
@@ -333,7 +379,12 @@ func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 func TestIssue11_18_GiveBackInterruptedAfterGuardIsRepaired(t *testing.T) {
 	t.Parallel()
 	w, cs := crashWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 10, ValueFen: 500, StockTotal: 1})
+	rw := w.reward(models.Reward{
+		Kind:       models.RewardParking,
+		Points:     10,
+		ValueFen:   500,
+		StockTotal: 1,
+	})
 	a := w.resident("甲", 1970, 100)
 	red := w.mustRedeem(a, rw.ID, idemOf(a, "a-1"))
 	cs.arm("back:stock:", "") // the guard lands, the give-back does not
@@ -359,7 +410,12 @@ func TestIssue11_18_GiveBackInterruptedAfterGuardIsRepaired(t *testing.T) {
 
 	// Nobody reads it again: the nightly job finishes it, long before the
 	// hold period ends.
-	one := w.reward(models.Reward{Kind: models.RewardParking, Points: 10, ValueFen: 500, StockTotal: 1})
+	one := w.reward(models.Reward{
+		Kind:       models.RewardParking,
+		Points:     10,
+		ValueFen:   500,
+		StockTotal: 1,
+	})
 	d := w.resident("丁", 1970, 100)
 	red, err = w.rs.Redeem(ctx, d, one.ID, idemOf(d, "d-1"))
 	if err != nil {
@@ -393,7 +449,11 @@ func TestIssue11_17_ChangingLimitsKeepsSlotAccounting(t *testing.T) {
 	w := newRewardsWorld(t)
 	p := w.resident("甲", 1970, 1000)
 
-	added := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100})
+	added := w.reward(models.Reward{
+		Kind:     models.RewardPropertyFee,
+		Points:   10,
+		ValueFen: 100,
+	})
 	r1 := w.mustRedeem(p, added.ID, idemOf(p, "added-1"))
 	added.LimitMonth = 1
 	if _, err := w.rs.UpdateReward(ctx, w.staff, added.ID, added); err != nil {
@@ -408,7 +468,12 @@ func TestIssue11_17_ChangingLimitsKeepsSlotAccounting(t *testing.T) {
 	_, err := w.rs.Redeem(ctx, p, added.ID, idemOf(p, "added-3"))
 	communitytest.WantCode(t, "second in the month after a limit of one was added", err, models.ErrLimitReached)
 
-	removed := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, LimitMonth: 1})
+	removed := w.reward(models.Reward{
+		Kind:       models.RewardPropertyFee,
+		Points:     10,
+		ValueFen:   100,
+		LimitMonth: 1,
+	})
 	r2 := w.mustRedeem(p, removed.ID, idemOf(p, "removed-1"))
 	removed.LimitMonth = 0
 	if _, err := w.rs.UpdateReward(ctx, w.staff, removed.ID, removed); err != nil {
@@ -434,7 +499,12 @@ func TestIssue11_17_ChangingLimitsKeepsSlotAccounting(t *testing.T) {
 func TestIssue11_17_StockChangedWhileRedemptionsAreOpen(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 4})
+	rw := w.reward(models.Reward{
+		Kind:       models.RewardPropertyFee,
+		Points:     10,
+		ValueFen:   100,
+		StockTotal: 4,
+	})
 	var people []models.Principal
 	for i := range 12 {
 		people = append(people, w.resident(fmt.Sprintf("居民%d", i), 1970, 1000))
@@ -593,11 +663,21 @@ func TestIssue11_19_VisitorBooksAndCancelsVisitOnce(t *testing.T) {
 	op := w.partnerLogin("gate", w.parking)
 	at := func(h int) time.Time { return time.Date(2026, 11, 28, h, 0, 0, 0, time.FixedZone("CST", 8*3600)) }
 	w.rewardClock.Advance(7 * 24 * time.Hour)
-	if _, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "v-in", Plate: plates[0], Direction: models.GateIn, At: at(10)}); err != nil {
+	if _, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{
+		EventID:   "v-in",
+		Plate:     plates[0],
+		Direction: models.GateIn,
+		At:        at(10),
+	}); err != nil {
 		t.Fatal(err)
 	}
 	w.rewardClock.Advance(4 * time.Hour)
-	ev, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "v-out", Plate: plates[0], Direction: models.GateOut, At: at(12)})
+	ev, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{
+		EventID:   "v-out",
+		Plate:     plates[0],
+		Direction: models.GateOut,
+		At:        at(12),
+	})
 	if err != nil || ev.FreeMinutes != 120 || ev.ReasonCode != models.GateFree {
 		t.Fatalf("exit of the rebooked visit: %+v %v", ev, err)
 	}
@@ -626,7 +706,12 @@ func TestIssue11_23_FilialRefusalsNameTheirReason(t *testing.T) {
 	at := func(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, time.FixedZone("CST", 8*3600)) }
 	post := func(id, plate string, dir models.GateDirection, t0 time.Time) models.GateEvent {
 		t.Helper()
-		ev, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: id, Plate: plate, Direction: dir, At: t0})
+		ev, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{
+			EventID:   id,
+			Plate:     plate,
+			Direction: dir,
+			At:        t0,
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -680,8 +765,18 @@ func hasHan(s string) bool {
 func TestIssue11_4_SoldOutRetriesStoreNothing(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 1})
-	limited := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, LimitMonth: 1})
+	rw := w.reward(models.Reward{
+		Kind:       models.RewardPropertyFee,
+		Points:     10,
+		ValueFen:   100,
+		StockTotal: 1,
+	})
+	limited := w.reward(models.Reward{
+		Kind:       models.RewardPropertyFee,
+		Points:     10,
+		ValueFen:   100,
+		LimitMonth: 1,
+	})
 	first := w.resident("先", 1970, 100)
 	later := w.resident("后", 1970, 100)
 	held := w.mustRedeem(first, rw.ID, idemOf(first, "first-1"))
@@ -694,8 +789,11 @@ func TestIssue11_4_SoldOutRetriesStoreNothing(t *testing.T) {
 		_, err = w.rs.Redeem(ctx, later, limited.ID, idemOf(later, fmt.Sprintf("limited-%02d", i+1)))
 		communitytest.WantCode(t, "over the limit", err, models.ErrLimitReached)
 	}
-	stored, err := w.st.Redemptions(ctx, models.RedemptionFilter{CommunityID: "A", ResidentID: later.ResidentID,
-		Statuses: []models.RedemptionStatus{models.RedemptionFailed, models.RedemptionOpening}}, 0)
+	stored, err := w.st.Redemptions(ctx, models.RedemptionFilter{
+		CommunityID: "A",
+		ResidentID:  later.ResidentID,
+		Statuses:    []models.RedemptionStatus{models.RedemptionFailed, models.RedemptionOpening},
+	}, 0)
 	if err != nil || len(stored) != 1 { // the one redemption of limited, saved opening
 		t.Fatalf("refusals stored %d redemptions (%v); want none beyond the one made", len(stored)-1, err)
 	}
@@ -751,7 +849,12 @@ func TestIssue11_12_ScanKilledBeforeItsEventIsOnTheNextStatement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Title: "早餐套餐", Points: 5, ValueFen: 800})
+	rw := w.reward(models.Reward{
+		Kind:     models.RewardMerchant,
+		Title:    "早餐套餐",
+		Points:   5,
+		ValueFen: 800,
+	})
 	p := w.resident("早起", 1980, 100)
 	c := w.clerk("clerk", w.shop)
 

@@ -27,7 +27,13 @@ var badPartnerTexts = map[string]string{
 func TestIssue12_5_BillNumbersAndPartnerReasonsAreCleanedByTheService(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	fee := w.reward(models.Reward{Kind: models.RewardPropertyFee, Title: "物业费优惠", Points: 50, ValueFen: 2000, HouseholdYearCapFen: 4000})
+	fee := w.reward(models.Reward{
+		Kind:                models.RewardPropertyFee,
+		Title:               "物业费优惠",
+		Points:              50,
+		ValueFen:            2000,
+		HouseholdYearCapFen: 4000,
+	})
 	p := w.resident("钱", 1970, 500)
 	red := w.mustRedeem(p, fee.ID, idemOf(p, "fee-1"))
 	pm := w.partnerLogin("pm", w.property)
@@ -61,7 +67,13 @@ func TestIssue12_5_BillNumbersAndPartnerReasonsAreCleanedByTheService(t *testing
 		t.Fatalf("void with a blank reason, which is none: %v", err)
 	}
 
-	haircut := w.reward(models.Reward{Kind: models.RewardMerchant, Title: "理发", Points: 30, ValueFen: 1500, Bearer: models.BearerPartner})
+	haircut := w.reward(models.Reward{
+		Kind:     models.RewardMerchant,
+		Title:    "理发",
+		Points:   30,
+		ValueFen: 1500,
+		Bearer:   models.BearerPartner,
+	})
 	clerk := w.clerk("clerk", w.shop)
 	scanned := w.mustScan(clerk, w.scanToken(p, haircut), idemOf(clerk, "scan-1"))
 	before := w.balance(p)

@@ -15,7 +15,11 @@ import (
 func TestIssue15_HoldExpiryStartsAtTheOldestOpenRedemption(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100})
+	rw := w.reward(models.Reward{
+		Kind:     models.RewardPropertyFee,
+		Points:   10,
+		ValueFen: 100,
+	})
 	p := w.resident("早", 1970, 100)
 	first := w.mustRedeem(p, rw.ID, idemOf(p, "open-1"))
 	since := func() time.Time {

@@ -16,8 +16,17 @@ import (
 func TestIssue15_ListingAgainAsksOnlyForMarksThatMayStillCome(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	breakfast := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 1, ValueFen: 500, Bearer: models.BearerPartner})
-	fee := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 1, ValueFen: 100})
+	breakfast := w.reward(models.Reward{
+		Kind:     models.RewardMerchant,
+		Points:   1,
+		ValueFen: 500,
+		Bearer:   models.BearerPartner,
+	})
+	fee := w.reward(models.Reward{
+		Kind:     models.RewardPropertyFee,
+		Points:   1,
+		ValueFen: 100,
+	})
 	p := w.resident("孙", 1960, 100)
 	c := w.clerk("clerk", w.shop)
 	const fulfilled, held = 5, 3

@@ -211,8 +211,14 @@ func (s *Service) Scan(ctx context.Context, p models.Principal, token string, id
 func (s *Service) claimToken(ctx context.Context, p models.Principal, tokenID string, idem community.Idempotency, refusal error) (string, models.RedemptionMark, bool, error) {
 	for n := 1; ; n++ {
 		attempt := once.ScanAttempt(tokenID, n)
-		mark := models.RedemptionMark{ID: once.ScanMark(attempt), Redemption: community.DerivedID(once.ScanMark(attempt), "redemption"),
-			Outcome: string(models.RedemptionFulfilled), Actor: p.ResidentID, At: s.stamp(), Reason: idem.OpID}
+		mark := models.RedemptionMark{
+			ID:         once.ScanMark(attempt),
+			Redemption: community.DerivedID(once.ScanMark(attempt), "redemption"),
+			Outcome:    string(models.RedemptionFulfilled),
+			Actor:      p.ResidentID,
+			At:         s.stamp(),
+			Reason:     idem.OpID,
+		}
 		if refusal == nil {
 			err := s.store.InsertRedemptionMark(ctx, mark)
 			if err == nil {
@@ -291,8 +297,14 @@ func (s *Service) Refund(ctx context.Context, p models.Principal, id, reason str
 	if now.Sub(redemption.Fulfilled) > time.Duration(policy.MerchantRefundDays)*24*time.Hour {
 		return redemption, models.ErrRefundWindowEnded.Withf("兑换后 %d 天内才能退回。", "refunds are possible for %d days", policy.MerchantRefundDays)
 	}
-	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{ID: once.RedemptionRefund(redemption.ID), Redemption: redemption.ID, Outcome: string(models.RedemptionRefunded),
-		Actor: p.ResidentID, At: now, Reason: reason})
+	err = s.store.InsertRedemptionMark(ctx, models.RedemptionMark{
+		ID:         once.RedemptionRefund(redemption.ID),
+		Redemption: redemption.ID,
+		Outcome:    string(models.RedemptionRefunded),
+		Actor:      p.ResidentID,
+		At:         now,
+		Reason:     reason,
+	})
 	if errors.Is(err, models.ErrConflict) {
 		return s.reconcile(ctx, redemption) // a repeat, or a refund that ran at the same time
 	}
@@ -314,9 +326,15 @@ func (s *Service) refunded(ctx context.Context, redemption models.Redemption, m 
 		return redemption, err
 	}
 	_, err = s.ledger.Release(ctx, ledger.Posting{
-		OpID: once.RedemptionRefund(redemption.ID), Hash: redemption.ID, Account: models.AccountOf(redemption.ResidentID, models.AssetPoints),
-		CommunityID: redemption.CommunityID, Delta: int64(redemption.Points), Ref: redemption.ID, Reason: "商户退还: " + redemption.Title,
-		PolicyVersion: policy.Version, Actor: m.Actor,
+		OpID:          once.RedemptionRefund(redemption.ID),
+		Hash:          redemption.ID,
+		Account:       models.AccountOf(redemption.ResidentID, models.AssetPoints),
+		CommunityID:   redemption.CommunityID,
+		Delta:         int64(redemption.Points),
+		Ref:           redemption.ID,
+		Reason:        "商户退还: " + redemption.Title,
+		PolicyVersion: policy.Version,
+		Actor:         m.Actor,
 	})
 	if err != nil {
 		return redemption, fmt.Errorf("refund: %w", err)

@@ -49,8 +49,12 @@ func TestMyOffersSayWhyNotYet(t *testing.T) {
 			}
 		}
 	}
-	want(p, map[string]models.Code{open.ID: "", honour.ID: models.ErrNotEligible.Code,
-		dear.ID: models.ErrInsufficientPoints.Code, scarce.ID: ""})
+	want(p, map[string]models.Code{
+		open.ID:   "",
+		honour.ID: models.ErrNotEligible.Code,
+		dear.ID:   models.ErrInsufficientPoints.Code,
+		scarce.ID: "",
+	})
 
 	// Redeeming uses her monthly limit of the one, and the only unit of
 	// the other for everyone.

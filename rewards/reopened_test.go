@@ -15,7 +15,11 @@ import (
 func TestVoidedCreditReheldAfterTheExpiryJobMovedOnStillExpires(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 40, ValueFen: 500})
+	rw := w.reward(models.Reward{
+		Kind:     models.RewardPropertyFee,
+		Points:   40,
+		ValueFen: 500,
+	})
 	p := w.resident("退", 1970, 100)
 	red := w.mustRedeem(p, rw.ID, idemOf(p, "reheld-1"))
 	pm := w.partnerLogin("pm", w.property)

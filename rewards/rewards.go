@@ -596,11 +596,25 @@ func (s *Service) openOnce(ctx context.Context, reward models.Reward, res models
 		return models.Redemption{}, refusal
 	}
 	redemption := models.Redemption{
-		ID: id, CommunityID: reward.CommunityID, RewardID: reward.ID, Kind: reward.Kind, Title: reward.Title, PartnerID: reward.PartnerID,
-		ResidentID: res.ID, HouseholdID: res.HouseholdID, Plate: plate, Points: reward.Points, ValueFen: reward.ValueFen, Bearer: reward.Bearer,
-		Code: strings.ToUpper(community.DerivedID(id, "code")[:8]), Status: models.RedemptionOpening, Created: now,
-		Expires: now.AddDate(0, 0, policy.HoldExpiryDays), Generation: 1, TokenID: tokenID,
-		Units: unitsOf(counters(reward, res.ID, res.HouseholdID, now, loc)),
+		ID:          id,
+		CommunityID: reward.CommunityID,
+		RewardID:    reward.ID,
+		Kind:        reward.Kind,
+		Title:       reward.Title,
+		PartnerID:   reward.PartnerID,
+		ResidentID:  res.ID,
+		HouseholdID: res.HouseholdID,
+		Plate:       plate,
+		Points:      reward.Points,
+		ValueFen:    reward.ValueFen,
+		Bearer:      reward.Bearer,
+		Code:        strings.ToUpper(community.DerivedID(id, "code")[:8]),
+		Status:      models.RedemptionOpening,
+		Created:     now,
+		Expires:     now.AddDate(0, 0, policy.HoldExpiryDays),
+		Generation:  1,
+		TokenID:     tokenID,
+		Units:       unitsOf(counters(reward, res.ID, res.HouseholdID, now, loc)),
 	}
 	err = s.store.InsertRedemption(ctx, redemption, hash)
 	if errors.Is(err, models.ErrConflict) {
@@ -689,9 +703,16 @@ func (s *Service) resumeWith(ctx context.Context, redemption models.Redemption, 
 		taken = append(taken, string(c.key))
 	}
 	_, err = s.ledger.Hold(ctx, ledger.Posting{
-		OpID: once.RedemptionHold(redemption.ID), Hash: redemption.ID, Account: models.AccountOf(redemption.ResidentID, models.AssetPoints),
-		CommunityID: redemption.CommunityID, Delta: int64(redemption.Points), Ref: redemption.ID, Reason: "兑换: " + redemption.Title,
-		IdempotencyKey: key, PolicyVersion: policy.Version, Actor: redemption.ResidentID,
+		OpID:           once.RedemptionHold(redemption.ID),
+		Hash:           redemption.ID,
+		Account:        models.AccountOf(redemption.ResidentID, models.AssetPoints),
+		CommunityID:    redemption.CommunityID,
+		Delta:          int64(redemption.Points),
+		Ref:            redemption.ID,
+		Reason:         "兑换: " + redemption.Title,
+		IdempotencyKey: key,
+		PolicyVersion:  policy.Version,
+		Actor:          redemption.ResidentID,
 	})
 	if errors.Is(err, models.ErrInsufficientPoints) {
 		return fail(err)
@@ -729,8 +750,15 @@ func (s *Service) refuse(ctx context.Context, redemption models.Redemption, take
 	if code == "" {
 		code = models.ErrConflict.Code
 	}
-	m := models.RedemptionMark{ID: once.RedemptionRefused(redemption.ID), Redemption: redemption.ID, Outcome: string(models.RedemptionFailed),
-		Actor: redemption.ResidentID, At: s.stamp(), Reason: string(code), Units: taken}
+	m := models.RedemptionMark{
+		ID:         once.RedemptionRefused(redemption.ID),
+		Redemption: redemption.ID,
+		Outcome:    string(models.RedemptionFailed),
+		Actor:      redemption.ResidentID,
+		At:         s.stamp(),
+		Reason:     string(code),
+		Units:      taken,
+	}
 	m, _, err := once.Decide(ctx, redemptionMarks{s.store}, m.ID, m)
 	if err != nil {
 		return redemption, fmt.Errorf("refuse: %w", err)
@@ -952,8 +980,19 @@ func (s *Service) reconcileAndSave(ctx context.Context, redemption models.Redemp
 // on its partner's statement: its value for a fulfilment; minus its value
 // for a reversal, which names the fulfilment it undoes.
 func settlementLine(redemption models.Redemption, id string, kind models.SettlementEventKind, description string, at time.Time) models.SettlementEvent {
-	e := models.SettlementEvent{ID: id, CommunityID: redemption.CommunityID, PartnerID: redemption.PartnerID, Kind: kind, RedemptionID: redemption.ID,
-		RewardID: redemption.RewardID, ResidentID: redemption.ResidentID, Description: description, ValueFen: redemption.ValueFen, Bearer: redemption.Bearer, At: at}
+	e := models.SettlementEvent{
+		ID:           id,
+		CommunityID:  redemption.CommunityID,
+		PartnerID:    redemption.PartnerID,
+		Kind:         kind,
+		RedemptionID: redemption.ID,
+		RewardID:     redemption.RewardID,
+		ResidentID:   redemption.ResidentID,
+		Description:  description,
+		ValueFen:     redemption.ValueFen,
+		Bearer:       redemption.Bearer,
+		At:           at,
+	}
 	if kind == models.EventReversed {
 		e.ValueFen, e.Undoes = -redemption.ValueFen, once.FulfilEvent(redemption.ID, redemption.Generation)
 	}
@@ -1019,9 +1058,15 @@ func (s *Service) closed(ctx context.Context, redemption models.Redemption, m mo
 			return redemption, err
 		}
 		_, err = s.ledger.Release(ctx, ledger.Posting{
-			OpID: once.RedemptionRelease(redemption.ID), Hash: redemption.ID, Account: models.AccountOf(redemption.ResidentID, models.AssetPoints),
-			CommunityID: redemption.CommunityID, Delta: int64(redemption.Points), Ref: redemption.ID, Reason: closeReason[models.RedemptionStatus(m.Outcome)] + ": " + redemption.Title,
-			PolicyVersion: policy.Version, Actor: m.Actor,
+			OpID:          once.RedemptionRelease(redemption.ID),
+			Hash:          redemption.ID,
+			Account:       models.AccountOf(redemption.ResidentID, models.AssetPoints),
+			CommunityID:   redemption.CommunityID,
+			Delta:         int64(redemption.Points),
+			Ref:           redemption.ID,
+			Reason:        closeReason[models.RedemptionStatus(m.Outcome)] + ": " + redemption.Title,
+			PolicyVersion: policy.Version,
+			Actor:         m.Actor,
 		})
 		if err != nil {
 			return redemption, fmt.Errorf("release: %w", err)
@@ -1322,8 +1367,11 @@ func (s *Service) PendingCredits(ctx context.Context, p models.Principal, limit 
 	}
 	// A credit redeemed since the hold-expiry job last ran is saved as
 	// opening; its hold says whether it is pending.
-	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{CommunityID: partner.CommunityID, PartnerID: partner.ID,
-		Statuses: []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening}}, community.PageLimit(limit))
+	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{
+		CommunityID: partner.CommunityID,
+		PartnerID:   partner.ID,
+		Statuses:    []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening},
+	}, community.PageLimit(limit))
 	if err != nil {
 		return nil, err
 	}
@@ -1394,7 +1442,11 @@ func (s *Service) ApplyCredit(ctx context.Context, p models.Principal, id, billN
 	if redemption.Status == models.RedemptionFulfilled && redemption.BillNo != billNo {
 		return redemption, models.ErrRedemptionClosed.Withf("这笔抵扣已用于账单 %s。", "the credit is applied to bill %s already", redemption.BillNo)
 	}
-	return s.decide(ctx, redemption, models.RedemptionFulfilled, p.ResidentID, models.RedemptionMark{BillNo: billNo, BillDate: billDate, Op: idem.OpID})
+	return s.decide(ctx, redemption, models.RedemptionFulfilled, p.ResidentID, models.RedemptionMark{
+		BillNo:   billNo,
+		BillDate: billDate,
+		Op:       idem.OpID,
+	})
 }
 
 // earlierStep finds the generation before redemption's current one whose mark
@@ -1473,8 +1525,17 @@ func (s *Service) VoidCredit(ctx context.Context, p models.Principal, id, reason
 	if redemption.Status != models.RedemptionFulfilled {
 		return redemption, models.ErrRedemptionClosed.Withf("这笔抵扣%[2]s，尚未用于账单。", "the credit is %[1]s, not applied to a bill", redemption.Status, redemption.Status.Zh())
 	}
-	err = s.store.InsertReopeningMark(ctx, redemption.CommunityID, models.RedemptionMark{ID: once.RedemptionVoid(redemption.ID, redemption.Generation), Redemption: redemption.ID, Outcome: "voided",
-		Actor: p.ResidentID, At: s.stamp(), BillNo: redemption.BillNo, BillDate: redemption.BillDate, Reason: reason, Op: idem.OpID})
+	err = s.store.InsertReopeningMark(ctx, redemption.CommunityID, models.RedemptionMark{
+		ID:         once.RedemptionVoid(redemption.ID, redemption.Generation),
+		Redemption: redemption.ID,
+		Outcome:    "voided",
+		Actor:      p.ResidentID,
+		At:         s.stamp(),
+		BillNo:     redemption.BillNo,
+		BillDate:   redemption.BillDate,
+		Reason:     reason,
+		Op:         idem.OpID,
+	})
 	if errors.Is(err, models.ErrConflict) {
 		return s.reconcile(ctx, redemption) // a void that ran at the same time
 	}

@@ -74,8 +74,17 @@ func newRewardsWorld(t *testing.T) *rewardsWorld {
 	st := storetest.New(t)
 	communitytest.MustCommunity(t, st, "A", "社区A", rewardsStart)
 	ck := communitytest.NewClock(rewardsStart)
-	w := &rewardsWorld{t: t, st: st, rewardClock: ck, staff: communitytest.Staff("A"),
-		elig: &fakeEligibility{listed: map[string]bool{}, stars: map[string]int{}, heads: map[string]bool{}}}
+	w := &rewardsWorld{
+		t:           t,
+		st:          st,
+		rewardClock: ck,
+		staff:       communitytest.Staff("A"),
+		elig: &fakeEligibility{
+			listed: map[string]bool{},
+			stars:  map[string]int{},
+			heads:  map[string]bool{},
+		},
+	}
 	w.ledger = ledger.New(st, ck.Now)
 	w.policies = policy.New(st, ck.Now)
 	w.cs = directory.New(st, communitytest.FakeHasher{}, communitytest.NewID, ck.Now, community.NoNotifier{})
@@ -126,14 +135,26 @@ func (w *rewardsWorld) resident(name string, birthYear int, points int64) models
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	r, err := w.cs.CreateResident(ctx, w.staff, directory.NewResident{Name: name, Phone: fmt.Sprintf("135%08d", n),
-		BirthYear: birthYear, HouseholdID: h.ID, Password: "initial-pw"})
+	r, err := w.cs.CreateResident(ctx, w.staff, directory.NewResident{
+		Name:        name,
+		Phone:       fmt.Sprintf("135%08d", n),
+		BirthYear:   birthYear,
+		HouseholdID: h.ID,
+		Password:    "initial-pw",
+	})
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	if points > 0 {
-		if _, err := w.ledger.Post(ctx, ledger.Posting{OpID: "seed:" + r.ID, Hash: "x", Account: models.AccountOf(r.ID, models.AssetPoints),
-			CommunityID: "A", Delta: points, Kind: models.KindAward, Actor: "test"}); err != nil {
+		if _, err := w.ledger.Post(ctx, ledger.Posting{
+			OpID:        "seed:" + r.ID,
+			Hash:        "x",
+			Account:     models.AccountOf(r.ID, models.AssetPoints),
+			CommunityID: "A",
+			Delta:       points,
+			Kind:        models.KindAward,
+			Actor:       "test",
+		}); err != nil {
 			w.t.Fatal(err)
 		}
 	}
@@ -141,11 +162,21 @@ func (w *rewardsWorld) resident(name string, birthYear int, points int64) models
 }
 
 func (w *rewardsWorld) clerk(id string, merchant models.Partner) models.Principal {
-	return models.Principal{ResidentID: id, CommunityID: "A", Roles: []models.Role{models.RoleMerchantClerk}, MerchantID: merchant.ID}
+	return models.Principal{
+		ResidentID:  id,
+		CommunityID: "A",
+		Roles:       []models.Role{models.RoleMerchantClerk},
+		MerchantID:  merchant.ID,
+	}
 }
 
 func (w *rewardsWorld) partnerLogin(id string, pt models.Partner) models.Principal {
-	return models.Principal{ResidentID: id, CommunityID: "A", Roles: []models.Role{models.RolePartner}, PartnerID: pt.ID}
+	return models.Principal{
+		ResidentID:  id,
+		CommunityID: "A",
+		Roles:       []models.Role{models.RolePartner},
+		PartnerID:   pt.ID,
+	}
 }
 
 func (w *rewardsWorld) reward(r models.Reward) models.Reward {
@@ -204,13 +235,22 @@ func (w *rewardsWorld) mustAudit() {
 }
 
 func idemOf(p models.Principal, key string) community.Idempotency {
-	return community.Idempotency{Key: key, OpID: "k:" + p.ResidentID + ":" + key, Hash: "h:" + key}
+	return community.Idempotency{
+		Key:  key,
+		OpID: "k:" + p.ResidentID + ":" + key,
+		Hash: "h:" + key,
+	}
 }
 
 func TestFiftyRedemptionsAgainstStockOfTen(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 10, ValueFen: 500, StockTotal: 10})
+	rw := w.reward(models.Reward{
+		Kind:       models.RewardParking,
+		Points:     10,
+		ValueFen:   500,
+		StockTotal: 10,
+	})
 	var people []models.Principal
 	for i := range 10 {
 		people = append(people, w.resident(fmt.Sprintf("居民%d", i), 1980, 1000))
@@ -265,7 +305,12 @@ func TestFiftyRedemptionsAgainstStockOfTen(t *testing.T) {
 func TestMonthlyLimitUnderConcurrency(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 20, ValueFen: 1000, LimitMonth: 3})
+	rw := w.reward(models.Reward{
+		Kind:       models.RewardPropertyFee,
+		Points:     20,
+		ValueFen:   1000,
+		LimitMonth: 3,
+	})
 	p := w.resident("王阿姨", 1960, 1000)
 	var mu sync.Mutex
 	codes := map[models.Code]int{}
@@ -292,7 +337,12 @@ func TestMonthlyLimitUnderConcurrency(t *testing.T) {
 func TestRedeemRepeatWithSameKeyHoldsOnce(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 30, ValueFen: 500, StockTotal: 5})
+	rw := w.reward(models.Reward{
+		Kind:       models.RewardParking,
+		Points:     30,
+		ValueFen:   500,
+		StockTotal: 5,
+	})
 	p := w.resident("李", 1970, 100)
 	var mu sync.Mutex
 	seen := map[string]int{}
@@ -320,7 +370,13 @@ func TestRedeemRepeatWithSameKeyHoldsOnce(t *testing.T) {
 func TestFailedHoldGivesBackTheUnit(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 50, ValueFen: 500, StockTotal: 1, LimitMonth: 1})
+	rw := w.reward(models.Reward{
+		Kind:       models.RewardParking,
+		Points:     50,
+		ValueFen:   500,
+		StockTotal: 1,
+		LimitMonth: 1,
+	})
 	poor := w.resident("穷", 1970, 10)
 	_, err := w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-1"))
 	communitytest.WantCode(t, "without points", err, models.ErrInsufficientPoints)
@@ -331,8 +387,15 @@ func TestFailedHoldGivesBackTheUnit(t *testing.T) {
 	if _, err := w.rs.Redeem(ctx, rich, rw.ID, idemOf(rich, "rich-1")); err != nil {
 		t.Fatalf("the unit should be free: %v", err)
 	}
-	if _, err := w.ledger.Post(ctx, ledger.Posting{OpID: "topup", Hash: "x", Account: models.AccountOf(poor.ResidentID, models.AssetPoints),
-		CommunityID: "A", Delta: 100, Kind: models.KindAward, Actor: "test"}); err != nil {
+	if _, err := w.ledger.Post(ctx, ledger.Posting{
+		OpID:        "topup",
+		Hash:        "x",
+		Account:     models.AccountOf(poor.ResidentID, models.AssetPoints),
+		CommunityID: "A",
+		Delta:       100,
+		Kind:        models.KindAward,
+		Actor:       "test",
+	}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-2"))
@@ -380,12 +443,21 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 	}
 	// A parking reduction needs a registered plate.
 	noCar := communitytest.MustHousehold(t, w.cs, w.staff, w.building.ID, "无车户")
-	walker, err := w.cs.CreateResident(ctx, w.staff, directory.NewResident{Name: "步行", Phone: "13612345678", BirthYear: 1980,
-		HouseholdID: noCar.ID, Password: "initial-pw"})
+	walker, err := w.cs.CreateResident(ctx, w.staff, directory.NewResident{
+		Name:        "步行",
+		Phone:       "13612345678",
+		BirthYear:   1980,
+		HouseholdID: noCar.ID,
+		Password:    "initial-pw",
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	park := w.reward(models.Reward{Kind: models.RewardParking, Points: 10, ValueFen: 100})
+	park := w.reward(models.Reward{
+		Kind:     models.RewardParking,
+		Points:   10,
+		ValueFen: 100,
+	})
 	wp := communitytest.Resident("A", walker.ID)
 	_, err = w.rs.Redeem(ctx, wp, park.ID, idemOf(wp, "no-plate"))
 	communitytest.WantCode(t, "no plate", err, models.ErrNotEligible)
@@ -398,7 +470,15 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 	w.elig.heads[old.ResidentID] = true
 	w.elig.stars[communitytest.MustResidentByID(t, w.st, old.ResidentID).HouseholdID] = 3
 	w.elig.mu.Unlock()
-	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 10, ValueFen: 100, HonourOnly: true, MinStar: 2, MinAge: 70, HeadsOnly: true})
+	rw := w.reward(models.Reward{
+		Kind:       models.RewardParking,
+		Points:     10,
+		ValueFen:   100,
+		HonourOnly: true,
+		MinStar:    2,
+		MinAge:     70,
+		HeadsOnly:  true,
+	})
 	red, err := w.rs.Redeem(ctx, old, rw.ID, idemOf(old, "elig-ok"))
 	if err != nil {
 		t.Fatalf("eligible resident refused: %v", err)
@@ -416,7 +496,11 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 func TestCancelAndExpiryRaceReturnPointsOnce(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 40, ValueFen: 500})
+	rw := w.reward(models.Reward{
+		Kind:     models.RewardParking,
+		Points:   40,
+		ValueFen: 500,
+	})
 	for round := range 3 {
 		p := w.resident(fmt.Sprintf("竞%d", round), 1970, 100)
 		red := w.mustRedeem(p, rw.ID, idemOf(p, "race-1"))
@@ -459,7 +543,11 @@ func TestCancelAndExpiryRaceReturnPointsOnce(t *testing.T) {
 func TestHoldExpiresAfterPolicyDays(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 40, ValueFen: 500})
+	rw := w.reward(models.Reward{
+		Kind:     models.RewardPropertyFee,
+		Points:   40,
+		ValueFen: 500,
+	})
 	p := w.resident("期", 1970, 100)
 	red := w.mustRedeem(p, rw.ID, idemOf(p, "exp-1"))
 	w.rewardClock.Advance(13 * 24 * time.Hour)
@@ -510,7 +598,13 @@ func (w *rewardsWorld) scanToken(p models.Principal, rw models.Reward) string {
 func TestQRTokenScannedByTwoClerksRedeemsOnce(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Title: "早餐套餐", Points: 20, ValueFen: 800, Bearer: models.BearerPartner})
+	rw := w.reward(models.Reward{
+		Kind:     models.RewardMerchant,
+		Title:    "早餐套餐",
+		Points:   20,
+		ValueFen: 800,
+		Bearer:   models.BearerPartner,
+	})
 	p := w.resident("王小明", 1980, 100)
 	tok := w.scanToken(p, rw)
 	var mu sync.Mutex
@@ -561,7 +655,11 @@ func TestQRTokenScannedByTwoClerksRedeemsOnce(t *testing.T) {
 func TestQRIssuanceIsRateLimited(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 20, ValueFen: 800})
+	rw := w.reward(models.Reward{
+		Kind:     models.RewardMerchant,
+		Points:   20,
+		ValueFen: 800,
+	})
 	p := w.resident("快", 1980, 100)
 	for i := range rewards.QRPerMinute {
 		if _, err := w.rs.IssueQR(ctx, p, rw.ID); err != nil {
@@ -579,7 +677,13 @@ func TestQRIssuanceIsRateLimited(t *testing.T) {
 func TestMerchantRefundWithinWindow(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardMerchant, Title: "理发", Points: 30, ValueFen: 1500, Bearer: models.BearerPartner})
+	rw := w.reward(models.Reward{
+		Kind:     models.RewardMerchant,
+		Title:    "理发",
+		Points:   30,
+		ValueFen: 1500,
+		Bearer:   models.BearerPartner,
+	})
 	p := w.resident("赵", 1980, 100)
 	c := w.clerk("clerk", w.shop)
 	res := w.mustScan(c, w.scanToken(p, rw), idemOf(c, "refund-scan-1"))
@@ -618,7 +722,13 @@ func TestMerchantRefundWithinWindow(t *testing.T) {
 func TestVoidedBillReturnsTheCreditOnce(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Title: "物业费优惠", Points: 50, ValueFen: 2000, HouseholdYearCapFen: 4000})
+	rw := w.reward(models.Reward{
+		Kind:                models.RewardPropertyFee,
+		Title:               "物业费优惠",
+		Points:              50,
+		ValueFen:            2000,
+		HouseholdYearCapFen: 4000,
+	})
 	p := w.resident("钱", 1970, 500)
 	red := w.mustRedeem(p, rw.ID, idemOf(p, "fee-1"))
 	pm := w.partnerLogin("pm", w.property)
@@ -689,11 +799,21 @@ func TestGateEventReplayedCountsOnce(t *testing.T) {
 
 	op := w.partnerLogin("gate", w.parking)
 	at := func(h, m int) time.Time { return time.Date(2026, 11, 21, h, m, 0, 0, time.FixedZone("CST", 8*3600)) }
-	if _, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "e1", Plate: "沪B66688", Direction: models.GateIn, At: at(9, 0)}); err != nil {
+	if _, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{
+		EventID:   "e1",
+		Plate:     "沪B66688",
+		Direction: models.GateIn,
+		At:        at(9, 0),
+	}); err != nil {
 		t.Fatal(err)
 	}
 	w.rewardClock.Advance(12 * time.Hour)
-	out := rewards.GateEventIn{EventID: "e2", Plate: "沪B66688", Direction: models.GateOut, At: at(17, 0)}
+	out := rewards.GateEventIn{
+		EventID:   "e2",
+		Plate:     "沪B66688",
+		Direction: models.GateOut,
+		At:        at(17, 0),
+	}
 	var mu sync.Mutex
 	free := map[models.Minutes]int{}
 	atonce.Run(10, func(int) {
@@ -710,20 +830,40 @@ func TestGateEventReplayedCountsOnce(t *testing.T) {
 		t.Fatalf("free minutes over 10 replays: %v; want 330 every time", free)
 	}
 	// A second exit of the same visit gets nothing more.
-	if _, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "e3", Plate: "沪B66688", Direction: models.GateIn, At: at(17, 30)}); err != nil {
+	if _, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{
+		EventID:   "e3",
+		Plate:     "沪B66688",
+		Direction: models.GateIn,
+		At:        at(17, 30),
+	}); err != nil {
 		t.Fatal(err)
 	}
-	ev, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "e4", Plate: "沪B66688", Direction: models.GateOut, At: at(18, 30)})
+	ev, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{
+		EventID:   "e4",
+		Plate:     "沪B66688",
+		Direction: models.GateOut,
+		At:        at(18, 30),
+	})
 	if err != nil || ev.FreeMinutes != 0 {
 		t.Fatalf("second exit: %+v %v", ev, err)
 	}
 	// An unregistered plate, and a registered one without a booking, get none.
 	for i, plate := range []string{"沪D99999", "沪C11111"} {
-		in := rewards.GateEventIn{EventID: fmt.Sprintf("u%d-in", i), Plate: plate, Direction: models.GateIn, At: at(9, 0)}
+		in := rewards.GateEventIn{
+			EventID:   fmt.Sprintf("u%d-in", i),
+			Plate:     plate,
+			Direction: models.GateIn,
+			At:        at(9, 0),
+		}
 		if _, err := w.rs.GateEvent(ctx, op, in); err != nil {
 			t.Fatal(err)
 		}
-		ev, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: fmt.Sprintf("u%d-out", i), Plate: plate, Direction: models.GateOut, At: at(12, 0)})
+		ev, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{
+			EventID:   fmt.Sprintf("u%d-out", i),
+			Plate:     plate,
+			Direction: models.GateOut,
+			At:        at(12, 0),
+		})
 		if err != nil || ev.FreeMinutes != 0 {
 			t.Fatalf("%s: %+v %v", plate, ev, err)
 		}
@@ -734,15 +874,30 @@ func TestGateEventReplayedCountsOnce(t *testing.T) {
 	}
 	day2 := func(h int) time.Time { return time.Date(2026, 11, 22, h, 0, 0, 0, time.FixedZone("CST", 8*3600)) }
 	w.rewardClock.Advance(24 * time.Hour)
-	if _, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "n-in", Plate: "沪C11111", Direction: models.GateIn, At: day2(19)}); err != nil {
+	if _, err := w.rs.GateEvent(ctx, op, rewards.GateEventIn{
+		EventID:   "n-in",
+		Plate:     "沪C11111",
+		Direction: models.GateIn,
+		At:        day2(19),
+	}); err != nil {
 		t.Fatal(err)
 	}
-	ev, err = w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "n-out", Plate: "沪C11111", Direction: models.GateOut, At: day2(22)})
+	ev, err = w.rs.GateEvent(ctx, op, rewards.GateEventIn{
+		EventID:   "n-out",
+		Plate:     "沪C11111",
+		Direction: models.GateOut,
+		At:        day2(22),
+	})
 	if err != nil || ev.FreeMinutes != 0 {
 		t.Fatalf("evening visit: %+v %v", ev, err)
 	}
 	// The same event id with another plate is refused.
-	_, err = w.rs.GateEvent(ctx, op, rewards.GateEventIn{EventID: "e2", Plate: "沪C11111", Direction: models.GateOut, At: at(17, 0)})
+	_, err = w.rs.GateEvent(ctx, op, rewards.GateEventIn{
+		EventID:   "e2",
+		Plate:     "沪C11111",
+		Direction: models.GateOut,
+		At:        at(17, 0),
+	})
 	communitytest.WantCode(t, "event id reused", err, models.ErrIdempotencyMismatch)
 	// Only the parking operator posts gate events.
 	_, err = w.rs.GateEvent(ctx, w.partnerLogin("pm", w.property), out)
@@ -782,11 +937,27 @@ func TestRewardsAuthorization(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
 	p := w.resident("甲", 1980, 100)
-	_, err := w.rs.CreateReward(ctx, p, models.Reward{Kind: models.RewardParking, Title: "x", PartnerID: w.parking.ID, Points: 1, Bearer: models.BearerCommunity}, community.Idempotency{})
+	_, err := w.rs.CreateReward(ctx, p, models.Reward{
+		Kind:      models.RewardParking,
+		Title:     "x",
+		PartnerID: w.parking.ID,
+		Points:    1,
+		Bearer:    models.BearerCommunity,
+	}, community.Idempotency{})
 	communitytest.WantCode(t, "resident creating a reward", err, models.ErrForbidden)
-	_, err = w.rs.CreateReward(ctx, w.staff, models.Reward{Kind: models.RewardParking, Title: "x", PartnerID: w.shop.ID, Points: 1, Bearer: models.BearerCommunity}, community.Idempotency{})
+	_, err = w.rs.CreateReward(ctx, w.staff, models.Reward{
+		Kind:      models.RewardParking,
+		Title:     "x",
+		PartnerID: w.shop.ID,
+		Points:    1,
+		Bearer:    models.BearerCommunity,
+	}, community.Idempotency{})
 	communitytest.WantCode(t, "parking reward honoured by a shop", err, models.ErrValidation)
-	rw := w.reward(models.Reward{Kind: models.RewardParking, Points: 10, ValueFen: 100})
+	rw := w.reward(models.Reward{
+		Kind:     models.RewardParking,
+		Points:   10,
+		ValueFen: 100,
+	})
 	red := w.mustRedeem(p, rw.ID, idemOf(p, "auth-1"))
 	// Staff withdraw the reward: residents no longer see or redeem it.
 	rw.Disabled = true
@@ -807,7 +978,11 @@ func TestRewardsAuthorization(t *testing.T) {
 	q := w.resident("乙", 1980, 100)
 	_, err = w.rs.Cancel(ctx, q, red.ID)
 	communitytest.WantCode(t, "someone else's cancel", err, models.ErrForbidden)
-	_, err = w.rs.Redemption(ctx, models.Principal{ResidentID: "b1", CommunityID: "B", Roles: []models.Role{models.RoleStaff}}, red.ID)
+	_, err = w.rs.Redemption(ctx, models.Principal{
+		ResidentID:  "b1",
+		CommunityID: "B",
+		Roles:       []models.Role{models.RoleStaff},
+	}, red.ID)
 	communitytest.WantCode(t, "another community's staff", err, models.ErrNotFound)
 	if errors.Is(err, models.ErrForbidden) {
 		t.Fatal("leaks existence")
@@ -844,7 +1019,13 @@ func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
 	w := newRewardsWorld(t)
 	flaky := &flakyRewardStore{Store: w.st}
 	w.rs = w.rewardsOver(flaky)
-	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 2, LimitMonth: 1})
+	rw := w.reward(models.Reward{
+		Kind:       models.RewardPropertyFee,
+		Points:     10,
+		ValueFen:   100,
+		StockTotal: 2,
+		LimitMonth: 1,
+	})
 	p := w.resident("断线", 1970, 100)
 
 	// Lost after the limit slot, before the stock slot.
@@ -921,7 +1102,11 @@ func TestCatalogueSparesRewardReadsAndSeesItsOwnChanges(t *testing.T) {
 		return w.rewardsOver(counted)
 	}
 	w.rs = replica()
-	fee := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100})
+	fee := w.reward(models.Reward{
+		Kind:     models.RewardPropertyFee,
+		Points:   10,
+		ValueFen: 100,
+	})
 	p := w.resident("周", 1970, 200)
 	for i := range 2 {
 		if _, err := w.rs.Redeem(ctx, p, fee.ID, idemOf(p, fmt.Sprintf("cat-%d", i))); err != nil {
@@ -963,8 +1148,18 @@ func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
 	w := newRewardsWorld(t)
 	counted := &countedStore{Store: w.st}
 	w.rs = w.rewardsOver(counted)
-	fee := w.reward(models.Reward{Kind: models.RewardPropertyFee, Points: 10, ValueFen: 100, StockTotal: 5})
-	breakfast := w.reward(models.Reward{Kind: models.RewardMerchant, Points: 20, ValueFen: 800, Bearer: models.BearerPartner})
+	fee := w.reward(models.Reward{
+		Kind:       models.RewardPropertyFee,
+		Points:     10,
+		ValueFen:   100,
+		StockTotal: 5,
+	})
+	breakfast := w.reward(models.Reward{
+		Kind:     models.RewardMerchant,
+		Points:   20,
+		ValueFen: 800,
+		Bearer:   models.BearerPartner,
+	})
 	p := w.resident("钱", 1970, 100)
 	c := w.clerk("clerk", w.shop)
 	credit, err := w.rs.Redeem(ctx, p, fee.ID, idemOf(p, "hot-1"))
@@ -1054,7 +1249,12 @@ func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
 func TestCreditRepeatAfterVoidDoesNotApplyAgain(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{Kind: models.RewardPropertyFee, Title: "物业费优惠", Points: 50, ValueFen: 2000})
+	rw := w.reward(models.Reward{
+		Kind:     models.RewardPropertyFee,
+		Title:    "物业费优惠",
+		Points:   50,
+		ValueFen: 2000,
+	})
 	p := w.resident("孙", 1970, 500)
 	red := w.mustRedeem(p, rw.ID, idemOf(p, "fee-1"))
 	pm := w.partnerLogin("pm", w.property)

@@ -146,7 +146,12 @@ func (s *Service) Login(ctx context.Context, phone, password, clientAddr string)
 	if err := s.stillResident(ctx, r.ID); err != nil {
 		return TokenPair{}, fmt.Errorf("login: %w", err)
 	}
-	sess := auth.Session{ID: auth.NewSessionID(), ResidentID: r.ID, CommunityID: r.CommunityID, Created: s.now()}
+	sess := auth.Session{
+		ID:          auth.NewSessionID(),
+		ResidentID:  r.ID,
+		CommunityID: r.CommunityID,
+		Created:     s.now(),
+	}
 	if err := s.store.InsertSession(ctx, sess); err != nil {
 		return TokenPair{}, fmt.Errorf("login: %w", err)
 	}
@@ -282,7 +287,13 @@ func (s *Service) liveSession(ctx context.Context, id string) (auth.Session, err
 func (s *Service) issue(ctx context.Context, sessionID string, r models.Resident) (TokenPair, error) {
 	now := s.now()
 	token, hash := auth.NewRefreshToken()
-	rt := auth.RefreshToken{Hash: hash, SessionID: sessionID, ResidentID: r.ID, Issued: now, Expires: now.Add(s.refreshTTL)}
+	rt := auth.RefreshToken{
+		Hash:       hash,
+		SessionID:  sessionID,
+		ResidentID: r.ID,
+		Issued:     now,
+		Expires:    now.Add(s.refreshTTL),
+	}
 	if err := s.store.InsertRefreshToken(ctx, rt); err != nil {
 		return TokenPair{}, err
 	}
@@ -290,12 +301,23 @@ func (s *Service) issue(ctx context.Context, sessionID string, r models.Resident
 	if err != nil {
 		return TokenPair{}, err
 	}
-	return TokenPair{AccessToken: access, AccessExpires: exp, ExpiresIn: exp.Sub(now),
-		RefreshToken: token, RefreshExpires: rt.Expires}, nil
+	return TokenPair{
+		AccessToken:    access,
+		AccessExpires:  exp,
+		ExpiresIn:      exp.Sub(now),
+		RefreshToken:   token,
+		RefreshExpires: rt.Expires,
+	}, nil
 }
 
 // principalOf is who r is in session sessionID.
 func principalOf(r models.Resident, sessionID string) models.Principal {
-	return models.Principal{ResidentID: r.ID, CommunityID: r.CommunityID, SessionID: sessionID,
-		Roles: append([]models.Role(nil), r.Roles...), MerchantID: r.MerchantID, PartnerID: r.PartnerID}
+	return models.Principal{
+		ResidentID:  r.ID,
+		CommunityID: r.CommunityID,
+		SessionID:   sessionID,
+		Roles:       append([]models.Role(nil), r.Roles...),
+		MerchantID:  r.MerchantID,
+		PartnerID:   r.PartnerID,
+	}
 }

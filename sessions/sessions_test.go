@@ -49,7 +49,11 @@ func newEnv(t *testing.T, limits auth.LoginLimits) *env {
 	ctx := context.Background()
 	st := storetest.New(t)
 	c := &clock{t: time.Date(2026, 10, 1, 8, 0, 0, 0, time.UTC)}
-	pw, err := auth.NewPasswords(auth.PasswordParams{MemoryKiB: 1024, Iterations: 1, Parallelism: 1})
+	pw, err := auth.NewPasswords(auth.PasswordParams{
+		MemoryKiB:   1024,
+		Iterations:  1,
+		Parallelism: 1,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,16 +61,32 @@ func newEnv(t *testing.T, limits auth.LoginLimits) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := models.Resident{ID: "r1", CommunityID: "c1", Name: "张三", Phone: phone,
-		Roles: []models.Role{models.RoleResident, models.RoleMerchantClerk}, MerchantID: "m1", Created: c.now()}
+	r := models.Resident{
+		ID:          "r1",
+		CommunityID: "c1",
+		Name:        "张三",
+		Phone:       phone,
+		Roles:       []models.Role{models.RoleResident, models.RoleMerchantClerk},
+		MerchantID:  "m1",
+		Created:     c.now(),
+	}
 	if err := st.InsertResident(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.InsertLogin(ctx, models.Login{Phone: phone, ResidentID: "r1", CommunityID: "c1", PasswordHash: hash}); err != nil {
+	if err := st.InsertLogin(ctx, models.Login{
+		Phone:        phone,
+		ResidentID:   "r1",
+		CommunityID:  "c1",
+		PasswordHash: hash,
+	}); err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := auth.NewTokens(auth.TokenConfig{Issuer: "linli", Audience: "linli-api",
-		Keys: map[string][]byte{"k1": []byte("0123456789abcdef0123456789abcdef")}, ActiveKID: "k1"}, st, c.now)
+	tokens, err := auth.NewTokens(auth.TokenConfig{
+		Issuer:    "linli",
+		Audience:  "linli-api",
+		Keys:      map[string][]byte{"k1": []byte("0123456789abcdef0123456789abcdef")},
+		ActiveKID: "k1",
+	}, st, c.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +99,12 @@ func newEnv(t *testing.T, limits auth.LoginLimits) *env {
 		RefreshTTL: 0,
 		Now:        c.now,
 	})
-	return &env{st: st, clock: c, tokens: tokens, sessions: svc}
+	return &env{
+		st:       st,
+		clock:    c,
+		tokens:   tokens,
+		sessions: svc,
+	}
 }
 
 func (e *env) mustLogin(t *testing.T) sessions.TokenPair {
@@ -163,7 +188,12 @@ func TestLoginDoesNotRevealWhetherAPhoneIsRegistered(t *testing.T) {
 
 func TestLoginRateLimitPerPhone(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, auth.LoginLimits{PerPhone: 3, PhoneWindow: 15 * time.Minute, PerAddress: 100, AddressWindow: time.Minute})
+	e := newEnv(t, auth.LoginLimits{
+		PerPhone:      3,
+		PhoneWindow:   15 * time.Minute,
+		PerAddress:    100,
+		AddressWindow: time.Minute,
+	})
 	ctx := context.Background()
 	for i, addr := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} {
 		if _, err := e.sessions.Login(ctx, phone, "wrong password", addr); !errors.Is(err, models.ErrInvalidCredentials) {
@@ -187,7 +217,12 @@ func TestLoginRateLimitPerPhone(t *testing.T) {
 
 func TestLoginRateLimitPerAddress(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, auth.LoginLimits{PerPhone: 100, PhoneWindow: 15 * time.Minute, PerAddress: 4, AddressWindow: time.Minute})
+	e := newEnv(t, auth.LoginLimits{
+		PerPhone:      100,
+		PhoneWindow:   15 * time.Minute,
+		PerAddress:    4,
+		AddressWindow: time.Minute,
+	})
 	ctx := context.Background()
 	for _, p := range []string{"13900000001", "13900000002", "13900000003", "13900000004"} {
 		if _, err := e.sessions.Login(ctx, p, password, "10.6.6.6"); !errors.Is(err, models.ErrInvalidCredentials) {

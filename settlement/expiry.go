@@ -22,7 +22,12 @@ type ExpiryCounts struct {
 
 // Map is the counts as a job run records them.
 func (n ExpiryCounts) Map() map[string]int {
-	return map[string]int{"accounts": n.Accounts, "expired": n.Expired, "points": int(n.Points), "refused": n.Refused}
+	return map[string]int{
+		"accounts": n.Accounts,
+		"expired":  n.Expired,
+		"points":   int(n.Points),
+		"refused":  n.Refused,
+	}
 }
 
 // communityRules is a community's time zone and points lifetime, looked up
@@ -104,10 +109,16 @@ func (s *Service) ExpirePoints(ctx context.Context, m models.Month) (ExpiryCount
 			return nil
 		}
 		e, err := s.ledger.Post(ctx, ledger.Posting{
-			OpID: opID, Hash: opID, Account: acct, CommunityID: commID, Delta: -due,
-			Kind: models.KindExpiry, Ref: cutoffMonth.String(),
+			OpID:          opID,
+			Hash:          opID,
+			Account:       acct,
+			CommunityID:   commID,
+			Delta:         -due,
+			Kind:          models.KindExpiry,
+			Ref:           cutoffMonth.String(),
 			Reason:        fmt.Sprintf("points earned up to %s expire after %d months", cutoffMonth, rules.policy.PointsLifetimeMonths),
-			PolicyVersion: rules.policy.Version, Actor: "system",
+			PolicyVersion: rules.policy.Version,
+			Actor:         "system",
 		})
 		switch {
 		case errors.Is(err, models.ErrInsufficientPoints):

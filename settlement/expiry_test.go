@@ -17,8 +17,15 @@ func (w *settlementWorld) post(resident, community string, at time.Time, kind mo
 	w.clock.t = at
 	w.clock.mu.Unlock()
 	op := "test:" + resident + ":" + at.String() + ":" + string(kind)
-	if _, err := w.l.Post(ctx, ledger.Posting{OpID: op, Hash: op, Account: models.AccountOf(resident, models.AssetPoints),
-		CommunityID: community, Delta: delta, Kind: kind, Actor: "test"}); err != nil {
+	if _, err := w.l.Post(ctx, ledger.Posting{
+		OpID:        op,
+		Hash:        op,
+		Account:     models.AccountOf(resident, models.AssetPoints),
+		CommunityID: community,
+		Delta:       delta,
+		Kind:        kind,
+		Actor:       "test",
+	}); err != nil {
 		w.t.Fatalf("post %s %d: %v", kind, delta, err)
 	}
 }
@@ -202,7 +209,11 @@ func TestMyExpiringPointsAnnouncesTheNextRun(t *testing.T) {
 	w.post("r-1", "A", time.Date(2024, 1, 10, 9, 0, 0, 0, sh), models.KindAward, 50)
 	w.post("r-1", "A", time.Date(2024, 3, 10, 9, 0, 0, 0, sh), models.KindService, 30)
 	w.post("r-1", "A", time.Date(2024, 3, 20, 9, 0, 0, 0, sh), models.KindHold, -60)
-	p := models.Principal{ResidentID: "r-1", CommunityID: "A", Roles: []models.Role{models.RoleResident}}
+	p := models.Principal{
+		ResidentID:  "r-1",
+		CommunityID: "A",
+		Roles:       []models.Role{models.RoleResident},
+	}
 
 	// In February the next run (1 March) takes what was earned before
 	// March 2024: 50 earned, 60 spent, so nothing.

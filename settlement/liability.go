@@ -76,8 +76,17 @@ func (s *Service) Liability(ctx context.Context, p models.Principal, month strin
 	if err != nil {
 		return LiabilityReport{}, fmt.Errorf("liability: %w", err)
 	}
-	r := LiabilityReport{CommunityID: c.ID, Month: m, At: sum.At, Residents: sum.Residents, Outstanding: sum.Outstanding,
-		Held: sum.Held, Expiring30: sum.Expiring30, Expiring60: sum.Expiring60, Expiring90: sum.Expiring90}
+	r := LiabilityReport{
+		CommunityID: c.ID,
+		Month:       m,
+		At:          sum.At,
+		Residents:   sum.Residents,
+		Outstanding: sum.Outstanding,
+		Held:        sum.Held,
+		Expiring30:  sum.Expiring30,
+		Expiring60:  sum.Expiring60,
+		Expiring90:  sum.Expiring90,
+	}
 	partners, err := s.store.Partners(ctx, c.ID, "", "", 0)
 	if err != nil {
 		return LiabilityReport{}, fmt.Errorf("liability: %w", err)
@@ -345,7 +354,11 @@ func (s *Service) RecomputeLiability(ctx context.Context, communityID string, no
 // events and those listed since (store.PartnerMonthTotals): a few lookups
 // and the events of the last ten minutes, not every event.
 func (s *Service) redeemed(ctx context.Context, partner models.Partner, m models.Month) (PartnerRedeemed, error) {
-	redeemed := PartnerRedeemed{PartnerID: partner.ID, PartnerName: partner.Name, Kind: partner.Kind}
+	redeemed := PartnerRedeemed{
+		PartnerID:   partner.ID,
+		PartnerName: partner.Name,
+		Kind:        partner.Kind,
+	}
 	st, err := s.store.Statement(ctx, models.StatementID(partner.ID, m))
 	if err == nil {
 		redeemed.Settled, redeemed.StatementID, redeemed.Status = true, st.ID, st.Status

@@ -18,8 +18,18 @@ func TestIssue16_Perf_FirstLiabilitySummariesAtStartThenOnDemandWithoutSinglefli
 	t.Parallel()
 	sh := shanghai
 	w := newSettlementWorld(t, time.Date(2025, 3, 1, 0, 0, 0, 0, sh))
-	for id, c := range map[string]string{"r-1": "A", "r-2": "A", "r-b": "B", "r-c": "C"} {
-		if err := w.st.InsertResident(ctx, models.Resident{ID: id, CommunityID: c, Name: "居民", Created: w.clock.now()}); err != nil {
+	for id, c := range map[string]string{
+		"r-1": "A",
+		"r-2": "A",
+		"r-b": "B",
+		"r-c": "C",
+	} {
+		if err := w.st.InsertResident(ctx, models.Resident{
+			ID:          id,
+			CommunityID: c,
+			Name:        "居民",
+			Created:     w.clock.now(),
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -51,7 +61,12 @@ func TestIssue16_Perf_FirstLiabilitySummariesAtStartThenOnDemandWithoutSinglefli
 	}
 
 	// A community created since: no summary, eight first reports at once.
-	c := models.Community{ID: "C", Name: "社区C", TimeZone: "Asia/Shanghai", Created: now}
+	c := models.Community{
+		ID:       "C",
+		Name:     "社区C",
+		TimeZone: "Asia/Shanghai",
+		Created:  now,
+	}
 	if err := w.st.InsertCommunity(ctx, c); err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,12 @@ func TestIssue15_Liability_SummaryEqualsFullRecomputationAfterMixedWrites(t *tes
 		if id == "r-b" {
 			c = "B"
 		}
-		if err := w.st.InsertResident(ctx, models.Resident{ID: id, CommunityID: c, Name: "居民", Created: w.clock.now()}); err != nil {
+		if err := w.st.InsertResident(ctx, models.Resident{
+			ID:          id,
+			CommunityID: c,
+			Name:        "居民",
+			Created:     w.clock.now(),
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -53,9 +58,17 @@ func TestIssue15_Liability_SummaryEqualsFullRecomputationAfterMixedWrites(t *tes
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := models.LiabilitySummary{CommunityID: report.CommunityID, At: report.At, Residents: report.Residents,
-			Outstanding: report.Outstanding, Held: report.Held, Expiring30: report.Expiring30,
-			Expiring60: report.Expiring60, Expiring90: report.Expiring90, Entries: full.Entries}
+		got := models.LiabilitySummary{
+			CommunityID: report.CommunityID,
+			At:          report.At,
+			Residents:   report.Residents,
+			Outstanding: report.Outstanding,
+			Held:        report.Held,
+			Expiring30:  report.Expiring30,
+			Expiring60:  report.Expiring60,
+			Expiring90:  report.Expiring90,
+			Entries:     full.Entries,
+		}
 		if got != full {
 			t.Fatalf("%s: the report shows %+v; the full recomputation is %+v", when, got, full)
 		}

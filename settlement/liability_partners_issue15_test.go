@@ -70,7 +70,12 @@ func (w *settlementWorld) checkPartners(when string, m models.Month) {
 			w.t.Fatalf("%s: %s %s is settled: %+v", when, p.PartnerID, m, p)
 		}
 		want := w.recomputePartner(p.PartnerID, m)
-		got := models.StatementTotals{Lines: p.Lines, Total: p.TotalFen, Community: p.CommunityFen, Partner: p.PartnerFen}
+		got := models.StatementTotals{
+			Lines:     p.Lines,
+			Total:     p.TotalFen,
+			Community: p.CommunityFen,
+			Partner:   p.PartnerFen,
+		}
 		if got != want {
 			w.t.Fatalf("%s: %s in %s: the report shows %+v; every event sums to %+v", when, p.PartnerID, m, got, want)
 		}
@@ -165,8 +170,16 @@ func TestIssue15_LiabilityPartners_FulfilmentsRacingJobRunsGiveExactTotals(t *te
 			for i := range 12 {
 				id := fmt.Sprintf("race-%d-%02d", g, i)
 				at := time.Date(2025, 11, 1+i, 9, g, 0, 0, sh)
-				e := models.SettlementEvent{ID: "fulfil:" + id, CommunityID: "A", PartnerID: partner, Kind: models.EventFulfilled,
-					RedemptionID: id, ValueFen: models.Fen(100*g + i + 1), Bearer: []models.Bearer{models.BearerCommunity, models.BearerPartner}[i%2], At: at}
+				e := models.SettlementEvent{
+					ID:           "fulfil:" + id,
+					CommunityID:  "A",
+					PartnerID:    partner,
+					Kind:         models.EventFulfilled,
+					RedemptionID: id,
+					ValueFen:     models.Fen(100*g + i + 1),
+					Bearer:       []models.Bearer{models.BearerCommunity, models.BearerPartner}[i%2],
+					At:           at,
+				}
 				if err := w.st.RecordSettlementEvent(ctx, e); err != nil {
 					errs <- err
 					return
@@ -178,8 +191,17 @@ func TestIssue15_LiabilityPartners_FulfilmentsRacingJobRunsGiveExactTotals(t *te
 					return
 				}
 				if i%4 == 3 {
-					r := models.SettlementEvent{ID: "reverse:" + id, CommunityID: "A", PartnerID: partner, Kind: models.EventReversed,
-						RedemptionID: id, ValueFen: -e.ValueFen, Bearer: e.Bearer, At: at.Add(time.Hour), Undoes: e.ID}
+					r := models.SettlementEvent{
+						ID:           "reverse:" + id,
+						CommunityID:  "A",
+						PartnerID:    partner,
+						Kind:         models.EventReversed,
+						RedemptionID: id,
+						ValueFen:     -e.ValueFen,
+						Bearer:       e.Bearer,
+						At:           at.Add(time.Hour),
+						Undoes:       e.ID,
+					}
 					if err := w.st.RecordSettlementEvent(ctx, r); err != nil {
 						errs <- err
 						return

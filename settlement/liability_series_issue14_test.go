@@ -23,7 +23,12 @@ func TestIssue14_3_LiabilitySeriesOnePointPerDaySummed(t *testing.T) {
 		if id == "s-b" {
 			c = "B"
 		}
-		if err := w.st.InsertResident(ctx, models.Resident{ID: id, CommunityID: c, Name: "居民", Created: w.clock.now()}); err != nil {
+		if err := w.st.InsertResident(ctx, models.Resident{
+			ID:          id,
+			CommunityID: c,
+			Name:        "居民",
+			Created:     w.clock.now(),
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}

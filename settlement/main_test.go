@@ -22,11 +22,19 @@ var ids atomic.Int64
 func newID() string { return fmt.Sprintf("id%08d", ids.Add(1)) }
 
 func staffOf(community string) models.Principal {
-	return models.Principal{ResidentID: "staff-" + community, CommunityID: community, Roles: []models.Role{models.RoleStaff}}
+	return models.Principal{
+		ResidentID:  "staff-" + community,
+		CommunityID: community,
+		Roles:       []models.Role{models.RoleStaff},
+	}
 }
 
 func residentOf(community, id string) models.Principal {
-	return models.Principal{ResidentID: id, CommunityID: community, Roles: []models.Role{models.RoleResident}}
+	return models.Principal{
+		ResidentID:  id,
+		CommunityID: community,
+		Roles:       []models.Role{models.RoleResident},
+	}
 }
 
 // clock is a settable time, safe for concurrent use.

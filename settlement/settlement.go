@@ -149,8 +149,13 @@ type SettleCounts struct {
 
 // Map is the counts as a job run records them.
 func (n SettleCounts) Map() map[string]int {
-	return map[string]int{"communities": n.Communities, "statements": n.Statements, "existing": n.Existing,
-		"empty": n.Empty, "lines": n.Lines}
+	return map[string]int{
+		"communities": n.Communities,
+		"statements":  n.Statements,
+		"existing":    n.Existing,
+		"empty":       n.Empty,
+		"lines":       n.Lines,
+	}
 }
 
 // SettleMonth produces, for every partner of every community, the
@@ -264,7 +269,12 @@ func (s *Service) SettlePartner(ctx context.Context, c models.Community, p model
 		if err != nil {
 			return err
 		}
-		batch = append(batch, models.StatementLine{ID: models.StatementLineID(e.ID), StatementID: id, Event: e, Adjustment: adj})
+		batch = append(batch, models.StatementLine{
+			ID:          models.StatementLineID(e.ID),
+			StatementID: id,
+			Event:       e,
+			Adjustment:  adj,
+		})
 		if len(batch) == lineBatch {
 			flush()
 		}
@@ -292,10 +302,18 @@ func (s *Service) SettlePartner(ctx context.Context, c models.Community, p model
 		return models.Statement{}, false, nil
 	}
 	st := models.Statement{
-		ID: id, CommunityID: c.ID, PartnerID: p.ID, PartnerName: p.Name, Month: m,
-		Lines: totals.Lines, Adjustments: totals.Adjustments, TotalFen: totals.Total,
-		CommunityFen: totals.Community, PartnerFen: totals.Partner,
-		Status: models.StatementDraft, Created: s.now().UTC().Truncate(time.Millisecond),
+		ID:           id,
+		CommunityID:  c.ID,
+		PartnerID:    p.ID,
+		PartnerName:  p.Name,
+		Month:        m,
+		Lines:        totals.Lines,
+		Adjustments:  totals.Adjustments,
+		TotalFen:     totals.Total,
+		CommunityFen: totals.Community,
+		PartnerFen:   totals.Partner,
+		Status:       models.StatementDraft,
+		Created:      s.now().UTC().Truncate(time.Millisecond),
 	}
 	err = s.store.InsertStatement(ctx, st)
 	if errors.Is(err, models.ErrConflict) {
@@ -341,8 +359,12 @@ func (s *Service) tellAbout(ctx context.Context, st models.Statement, kind model
 			EventID:     st.ID,
 			Recipient:   r.ID,
 			CommunityID: st.CommunityID,
-			Args:        map[string]string{"month": st.Month.String(), "amount": yuanText(st.TotalFen), "partner": st.PartnerName},
-			Link:        "/statements/" + st.ID,
+			Args: map[string]string{
+				"month":   st.Month.String(),
+				"amount":  yuanText(st.TotalFen),
+				"partner": st.PartnerName,
+			},
+			Link: "/statements/" + st.ID,
 		})
 		return nil
 	})
@@ -502,7 +524,11 @@ func (s *Service) MarkPaid(ctx context.Context, p models.Principal, id string) (
 // status loses and the statement is read back as it stands.
 func (s *Service) transition(ctx context.Context, p models.Principal, st models.Statement, to models.StatementStatus) (models.Statement, error) {
 	err := s.store.InsertStatementTransition(ctx, models.StatementTransition{
-		StatementID: st.ID, Status: to, By: p.ResidentID, At: s.now().UTC().Truncate(time.Millisecond)})
+		StatementID: st.ID,
+		Status:      to,
+		By:          p.ResidentID,
+		At:          s.now().UTC().Truncate(time.Millisecond),
+	})
 	if err != nil && !errors.Is(err, models.ErrConflict) {
 		return models.Statement{}, fmt.Errorf("statement %s: %w", to, err)
 	}
@@ -516,8 +542,14 @@ func (s *Service) transition(ctx context.Context, p models.Principal, st models.
 		by, at = st.PaidBy, st.PaidAt
 	}
 	err = s.trail.RecordAudit(ctx, models.AuditRecord{
-		ID: once.AuditStatement(st.ID, string(to)), CommunityID: st.CommunityID, Actor: by, Action: "statement." + string(to),
-		Subject: st.PartnerID, Amount: int64(st.TotalFen), Ref: st.ID, At: at,
+		ID:          once.AuditStatement(st.ID, string(to)),
+		CommunityID: st.CommunityID,
+		Actor:       by,
+		Action:      "statement." + string(to),
+		Subject:     st.PartnerID,
+		Amount:      int64(st.TotalFen),
+		Ref:         st.ID,
+		At:          at,
 	})
 	// Staff hear that the partner confirmed; the partner that it was paid.
 	// On every repeat too, written once per statement and reader.

@@ -40,18 +40,44 @@ type settlementWorld struct {
 func newSettlementWorld(t *testing.T, at time.Time) *settlementWorld {
 	t.Helper()
 	st := storetest.New(t)
-	w := &settlementWorld{t: t, st: st, clock: &clock{t: at}, comm: map[string]models.Community{}, part: map[string]models.Partner{}}
+	w := &settlementWorld{
+		t:     t,
+		st:    st,
+		clock: &clock{t: at},
+		comm:  map[string]models.Community{},
+		part:  map[string]models.Partner{},
+	}
 	for _, id := range []string{"A", "B"} {
-		c := models.Community{ID: id, Name: "社区" + id, TimeZone: "Asia/Shanghai", Created: at}
+		c := models.Community{
+			ID:       id,
+			Name:     "社区" + id,
+			TimeZone: "Asia/Shanghai",
+			Created:  at,
+		}
 		if err := st.InsertCommunity(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 		w.comm[id] = c
 	}
 	for _, p := range []models.Partner{
-		{ID: "P1", CommunityID: "A", Kind: models.PartnerMerchant, Name: "老王早餐店"},
-		{ID: "P2", CommunityID: "A", Kind: models.PartnerProperty, Name: "春申物业"},
-		{ID: "Q1", CommunityID: "B", Kind: models.PartnerParking, Name: "古美停车"},
+		{
+			ID:          "P1",
+			CommunityID: "A",
+			Kind:        models.PartnerMerchant,
+			Name:        "老王早餐店",
+		},
+		{
+			ID:          "P2",
+			CommunityID: "A",
+			Kind:        models.PartnerProperty,
+			Name:        "春申物业",
+		},
+		{
+			ID:          "Q1",
+			CommunityID: "B",
+			Kind:        models.PartnerParking,
+			Name:        "古美停车",
+		},
 	} {
 		p.Created = at
 		if err := st.InsertPartner(ctx, p); err != nil {
@@ -85,9 +111,20 @@ func (w *settlementWorld) event(id, partner string, kind models.SettlementEventK
 
 func (w *settlementWorld) record(id, partner string, kind models.SettlementEventKind, redemption string, fen int64, bearer models.Bearer, at time.Time, undoes string) models.SettlementEvent {
 	w.t.Helper()
-	e := models.SettlementEvent{ID: id, CommunityID: w.part[partner].CommunityID, PartnerID: partner, Kind: kind,
-		RedemptionID: redemption, RewardID: "rw-1", ResidentID: "r-1", Description: "早餐套餐", ValueFen: models.Fen(fen),
-		Bearer: bearer, At: at.UTC().Truncate(time.Millisecond), Undoes: undoes}
+	e := models.SettlementEvent{
+		ID:           id,
+		CommunityID:  w.part[partner].CommunityID,
+		PartnerID:    partner,
+		Kind:         kind,
+		RedemptionID: redemption,
+		RewardID:     "rw-1",
+		ResidentID:   "r-1",
+		Description:  "早餐套餐",
+		ValueFen:     models.Fen(fen),
+		Bearer:       bearer,
+		At:           at.UTC().Truncate(time.Millisecond),
+		Undoes:       undoes,
+	}
 	if err := w.st.RecordSettlementEvent(ctx, e); err != nil {
 		w.t.Fatal(err)
 	}
@@ -122,11 +159,21 @@ var oct2026 = models.Month{Year: 2026, Month: time.October}
 func staffA() models.Principal { return staffOf("A") }
 
 func partnerLogin(community, partner string) models.Principal {
-	return models.Principal{ResidentID: "login-" + partner, CommunityID: community, Roles: []models.Role{models.RolePartner}, PartnerID: partner}
+	return models.Principal{
+		ResidentID:  "login-" + partner,
+		CommunityID: community,
+		Roles:       []models.Role{models.RolePartner},
+		PartnerID:   partner,
+	}
 }
 
 func clerkOf(community, merchant string) models.Principal {
-	return models.Principal{ResidentID: "clerk-" + merchant, CommunityID: community, Roles: []models.Role{models.RoleMerchantClerk}, MerchantID: merchant}
+	return models.Principal{
+		ResidentID:  "clerk-" + merchant,
+		CommunityID: community,
+		Roles:       []models.Role{models.RoleMerchantClerk},
+		MerchantID:  merchant,
+	}
 }
 
 func (w *settlementWorld) allLines(id string) []models.StatementLine {
@@ -205,7 +252,11 @@ func TestSettlementResumesAfterCrashWithoutDoubling(t *testing.T) {
 	i := 0
 	err := w.st.EachSettlementEvent(ctx, "P1", oct2026.Start(shanghai), oct2026.End(shanghai), func(e models.SettlementEvent) error {
 		if i++; i%2 == 0 && i <= 50 {
-			partial = append(partial, models.StatementLine{ID: models.StatementLineID(e.ID), StatementID: id, Event: e})
+			partial = append(partial, models.StatementLine{
+				ID:          models.StatementLineID(e.ID),
+				StatementID: id,
+				Event:       e,
+			})
 		}
 		return nil
 	})
@@ -253,7 +304,12 @@ func TestSettlementRefundAfterCloseIsNextMonthAdjustment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkTotals(t, oct, models.StatementTotals{Lines: 2, Total: 2300, Community: 1500, Partner: 800})
+	checkTotals(t, oct, models.StatementTotals{
+		Lines:     2,
+		Total:     2300,
+		Community: 1500,
+		Partner:   800,
+	})
 
 	// November: r1 refunded (an October redemption), r2 fulfilled and
 	// refunded within November (not an adjustment).
@@ -267,7 +323,13 @@ func TestSettlementRefundAfterCloseIsNextMonthAdjustment(t *testing.T) {
 	if err != nil || !created {
 		t.Fatalf("settle November: %v %v", created, err)
 	}
-	checkTotals(t, st, models.StatementTotals{Lines: 4, Adjustments: 1, Total: -900, Community: -1500, Partner: 600})
+	checkTotals(t, st, models.StatementTotals{
+		Lines:       4,
+		Adjustments: 1,
+		Total:       -900,
+		Community:   -1500,
+		Partner:     600,
+	})
 	adjusted := map[string]bool{}
 	for _, l := range w.allLines(st.ID) {
 		adjusted[l.Event.ID] = l.Adjustment
@@ -299,7 +361,12 @@ func TestSettlementVoidOfCreditAppliedAgainIsJudgedByItsOwnBill(t *testing.T) {
 	if err != nil || !created {
 		t.Fatalf("settle November: %v %v", created, err)
 	}
-	checkTotals(t, st, models.StatementTotals{Lines: 4, Adjustments: 1, Total: 0, Community: 0})
+	checkTotals(t, st, models.StatementTotals{
+		Lines:       4,
+		Adjustments: 1,
+		Total:       0,
+		Community:   0,
+	})
 	adjusted := map[string]bool{}
 	for _, l := range w.allLines(st.ID) {
 		adjusted[l.Event.ID] = l.Adjustment
@@ -313,9 +380,20 @@ func TestSettlementVoidOfCreditAppliedAgainIsJudgedByItsOwnBill(t *testing.T) {
 // recorded, as a catch-up after a crash would.
 func (w *settlementWorld) recordedLate(id string, fen int64, at, recorded time.Time) models.SettlementEvent {
 	w.t.Helper()
-	e := models.SettlementEvent{ID: id, CommunityID: "A", PartnerID: "P1", Kind: models.EventFulfilled, RedemptionID: id,
-		RewardID: "rw-1", ResidentID: "r-1", Description: "早餐套餐", ValueFen: models.Fen(fen), Bearer: models.BearerCommunity,
-		At: at.UTC().Truncate(time.Millisecond), Recorded: recorded.UTC().Truncate(time.Millisecond)}
+	e := models.SettlementEvent{
+		ID:           id,
+		CommunityID:  "A",
+		PartnerID:    "P1",
+		Kind:         models.EventFulfilled,
+		RedemptionID: id,
+		RewardID:     "rw-1",
+		ResidentID:   "r-1",
+		Description:  "早餐套餐",
+		ValueFen:     models.Fen(fen),
+		Bearer:       models.BearerCommunity,
+		At:           at.UTC().Truncate(time.Millisecond),
+		Recorded:     recorded.UTC().Truncate(time.Millisecond),
+	}
 	if err := w.st.RecordSettlementEvent(ctx, e); err != nil {
 		w.t.Fatal(err)
 	}
@@ -348,7 +426,11 @@ func TestIssue11_12_EventRecordedAfterItsMonthWasSettledIsOnNextStatement(t *tes
 	if err != nil || !created {
 		t.Fatalf("settle October: %v %v", created, err)
 	}
-	checkTotals(t, oct, models.StatementTotals{Lines: 1, Total: 700, Community: 700})
+	checkTotals(t, oct, models.StatementTotals{
+		Lines:     1,
+		Total:     700,
+		Community: 700,
+	})
 
 	w.clock.advance(15 * time.Minute) // the 02:15 catch-up
 	w.recordedLate("fulfil:late", 1200, scanned, w.clock.now())
@@ -373,7 +455,12 @@ func TestIssue11_12_EventRecordedAfterItsMonthWasSettledIsOnNextStatement(t *tes
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkTotals(t, st, models.StatementTotals{Lines: 2, Adjustments: 1, Total: 1500, Community: 1500})
+	checkTotals(t, st, models.StatementTotals{
+		Lines:       2,
+		Adjustments: 1,
+		Total:       1500,
+		Community:   1500,
+	})
 	for _, l := range w.allLines(st.ID) {
 		if l.Event.ID == "fulfil:late" && (!l.Adjustment || !l.Event.At.Equal(scanned) || l.ID != models.StatementLineID("fulfil:late")) {
 			t.Fatalf("late line = %+v; want an adjustment dated %v", l, scanned)
@@ -383,7 +470,11 @@ func TestIssue11_12_EventRecordedAfterItsMonthWasSettledIsOnNextStatement(t *tes
 		}
 	}
 	on := w.statementsOf(oct.ID, st.ID)
-	for id, want := range map[string]string{"fulfil:in-time": oct.ID, "fulfil:late": st.ID, "fulfil:nov": st.ID} {
+	for id, want := range map[string]string{
+		"fulfil:in-time": oct.ID,
+		"fulfil:late":    st.ID,
+		"fulfil:nov":     st.ID,
+	} {
 		if len(on[id]) != 1 || on[id][0] != want {
 			t.Fatalf("event %s on statements %v; want exactly %s", id, on[id], want)
 		}
@@ -421,7 +512,11 @@ func TestIssue11_12_ResumedSettlementKeepsItsCutOff(t *testing.T) {
 	w.recordedLate("fulfil:b", 200, time.Date(2026, 10, 31, 23, 59, 0, 0, shanghai), w.clock.now())
 	// A line claimed for another statement is that statement's.
 	other := w.recordedLate("fulfil:c", 400, time.Date(2026, 10, 12, 9, 0, 0, 0, shanghai), time.Date(2026, 10, 12, 9, 0, 0, 0, shanghai))
-	if _, err := w.st.ClaimStatementLines(ctx, []models.StatementLine{{ID: models.StatementLineID(other.ID), StatementID: "settle:P1:elsewhere", Event: other}}, false); err != nil {
+	if _, err := w.st.ClaimStatementLines(ctx, []models.StatementLine{{
+		ID:          models.StatementLineID(other.ID),
+		StatementID: "settle:P1:elsewhere",
+		Event:       other,
+	}}, false); err != nil {
 		t.Fatal(err)
 	}
 	w.clock.advance(time.Hour)
@@ -429,14 +524,23 @@ func TestIssue11_12_ResumedSettlementKeepsItsCutOff(t *testing.T) {
 	if err != nil || !created {
 		t.Fatalf("resume October: %v %v", created, err)
 	}
-	checkTotals(t, oct, models.StatementTotals{Lines: 1, Total: 100, Community: 100})
+	checkTotals(t, oct, models.StatementTotals{
+		Lines:     1,
+		Total:     100,
+		Community: 100,
+	})
 
 	w.setClock(time.Date(2026, 12, 1, 2, 0, 0, 0, shanghai))
 	nov, created, err := w.svc.SettlePartner(ctx, w.comm["A"], w.part["P1"], models.Month{Year: 2026, Month: time.November})
 	if err != nil || !created {
 		t.Fatalf("settle November: %v %v", created, err)
 	}
-	checkTotals(t, nov, models.StatementTotals{Lines: 1, Adjustments: 1, Total: 200, Community: 200})
+	checkTotals(t, nov, models.StatementTotals{
+		Lines:       1,
+		Adjustments: 1,
+		Total:       200,
+		Community:   200,
+	})
 	on := w.statementsOf(oct.ID, nov.ID)
 	if len(on["fulfil:b"]) != 1 || on["fulfil:b"][0] != nov.ID || len(on["fulfil:c"]) != 0 {
 		t.Fatalf("lines by event %v; want fulfil:b on November only and fulfil:c on neither", on)
@@ -582,16 +686,32 @@ func TestStatementExports(t *testing.T) {
 func TestIssue19_9_ExportsEscapeEveryTextCell(t *testing.T) {
 	t.Parallel()
 	w := newSettlementWorld(t, time.Date(2026, 11, 1, 2, 0, 0, 0, shanghai))
-	evil := models.Partner{ID: "PX", CommunityID: "A", Kind: models.PartnerMerchant, Name: `=HYPERLINK("http://evil.example","x")`, Created: w.clock.now()}
+	evil := models.Partner{
+		ID:          "PX",
+		CommunityID: "A",
+		Kind:        models.PartnerMerchant,
+		Name:        `=HYPERLINK("http://evil.example","x")`,
+		Created:     w.clock.now(),
+	}
 	if err := w.st.InsertPartner(ctx, evil); err != nil {
 		t.Fatal(err)
 	}
 	w.part[evil.ID] = evil
 	formulas := []string{"=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1"}
 	for i, f := range formulas {
-		e := models.SettlementEvent{ID: fmt.Sprintf("fulfil:%d", i), CommunityID: "A", PartnerID: "PX", Kind: models.EventFulfilled,
-			RedemptionID: f + "red", RewardID: f + "rw", ResidentID: f + "res", Description: f + "desc", ValueFen: -models.Fen(100 + i),
-			Bearer: models.BearerCommunity, At: time.Date(2026, 10, 3+i, 9, 0, 0, 0, shanghai).UTC()}
+		e := models.SettlementEvent{
+			ID:           fmt.Sprintf("fulfil:%d", i),
+			CommunityID:  "A",
+			PartnerID:    "PX",
+			Kind:         models.EventFulfilled,
+			RedemptionID: f + "red",
+			RewardID:     f + "rw",
+			ResidentID:   f + "res",
+			Description:  f + "desc",
+			ValueFen:     -models.Fen(100 + i),
+			Bearer:       models.BearerCommunity,
+			At:           time.Date(2026, 10, 3+i, 9, 0, 0, 0, shanghai).UTC(),
+		}
 		if err := w.st.RecordSettlementEvent(ctx, e); err != nil {
 			t.Fatal(err)
 		}
@@ -667,7 +787,11 @@ func checkExportRows(t *testing.T, format string, rows [][]string, id string) {
 		}
 		totals[r[0]] = r
 	}
-	for ev, fen := range map[string]string{"fulfil:x": "1234", "fulfil:y": "500", "reverse:z": "-300"} {
+	for ev, fen := range map[string]string{
+		"fulfil:x":  "1234",
+		"fulfil:y":  "500",
+		"reverse:z": "-300",
+	} {
 		l, ok := lines[models.StatementLineID(ev)]
 		if !ok || l[9] != fen {
 			t.Errorf("%s: line of %s = %v, want value %s", format, ev, l, fen)
@@ -676,7 +800,12 @@ func checkExportRows(t *testing.T, format string, rows [][]string, id string) {
 	if len(lines) != 3 {
 		t.Errorf("%s: %d lines, want 3", format, len(lines))
 	}
-	want := map[string]string{"total_fen": "1434", "community_fen": "200", "partner_fen": "1234", "total_lines": "3"}
+	want := map[string]string{
+		"total_fen":     "1434",
+		"community_fen": "200",
+		"partner_fen":   "1234",
+		"total_lines":   "3",
+	}
 	for k, v := range want {
 		if r := totals[k]; len(r) < 2 || r[1] != v {
 			t.Errorf("%s: total row %s = %v, want %s", format, k, r, v)

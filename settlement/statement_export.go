@@ -146,7 +146,11 @@ func newRowSink(f ExportFormat, w io.Writer) (*rowSink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &rowSink{xlsx: x, sw: sw, out: w}, nil
+	return &rowSink{
+		xlsx: x,
+		sw:   sw,
+		out:  w,
+	}, nil
 }
 
 // row writes one row; every text cell is made safe (safeCell), whatever

@@ -28,7 +28,11 @@ func TestIssue14_ActivitiesCursor_CrashedSlotsAndOldActivities(t *testing.T) {
 	t.Parallel()
 	s := listsStore(t)
 	ctx := context.Background()
-	if err := s.InsertCommunity(ctx, models.Community{ID: "c1", Name: "春申", TimeZone: "Asia/Shanghai"}); err != nil {
+	if err := s.InsertCommunity(ctx, models.Community{
+		ID:       "c1",
+		Name:     "春申",
+		TimeZone: "Asia/Shanghai",
+	}); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Date(2026, 7, 1, 1, 0, 0, 0, time.UTC) // 09:00 in Shanghai
@@ -65,7 +69,12 @@ func TestIssue14_ActivitiesCursor_CrashedSlotsAndOldActivities(t *testing.T) {
 
 	// Two activities stored before the lists: one of three days, one of
 	// one day in another community.
-	for _, a := range []models.Activity{activity("old3", 3), {ID: "oldB", CommunityID: "cB", Start: start, End: start.Add(time.Hour)}} {
+	for _, a := range []models.Activity{activity("old3", 3), {
+		ID:          "oldB",
+		CommunityID: "cB",
+		Start:       start,
+		End:         start.Add(time.Hour),
+	}} {
 		err := s.insert(ctx, colActivities, activityDoc{
 			ID:        a.ID,
 			Community: a.CommunityID,
@@ -78,7 +87,11 @@ func TestIssue14_ActivitiesCursor_CrashedSlotsAndOldActivities(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.InsertCommunity(ctx, models.Community{ID: "cB", Name: "古美", TimeZone: "Asia/Shanghai"}); err != nil {
+	if err := s.InsertCommunity(ctx, models.Community{
+		ID:       "cB",
+		Name:     "古美",
+		TimeZone: "Asia/Shanghai",
+	}); err != nil {
 		t.Fatal(err)
 	}
 	forgetBackfills(t, s, "activity-lists")

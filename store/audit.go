@@ -96,8 +96,18 @@ func (s *Store) AuditTrail(ctx context.Context, communityID string, before time.
 		if err != nil {
 			return false, err
 		}
-		out = append(out, models.AuditRecord{ID: d.ID, CommunityID: d.Community, Actor: d.Actor, Action: d.Action,
-			Subject: d.Subject, Amount: d.Amount, Category: d.Category, Reason: d.Reason, Ref: d.Ref, At: d.At.UTC()})
+		out = append(out, models.AuditRecord{
+			ID:          d.ID,
+			CommunityID: d.Community,
+			Actor:       d.Actor,
+			Action:      d.Action,
+			Subject:     d.Subject,
+			Amount:      d.Amount,
+			Category:    d.Category,
+			Reason:      d.Reason,
+			Ref:         d.Ref,
+			At:          d.At.UTC(),
+		})
 		return true, nil
 	})
 	return out, err

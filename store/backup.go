@@ -88,7 +88,11 @@ type BackupOptions struct {
 // The copy is made in a sibling folder and renamed to To once complete, so
 // a folder named To with a manifest is always a whole backup.
 func Backup(ctx context.Context, o BackupOptions) (Manifest, error) {
-	m := Manifest{Format: manifestFormat, Taken: o.Taken.UTC(), Version: o.Version}
+	m := Manifest{
+		Format:  manifestFormat,
+		Taken:   o.Taken.UTC(),
+		Version: o.Version,
+	}
 	dbs := o.Databases
 	if len(dbs) == 0 {
 		var err error
@@ -464,7 +468,12 @@ func (n Nightly) Take(ctx context.Context, day string) (taken bool, files int, e
 	if m, err := ReadManifest(dir); err == nil {
 		return false, len(m.Files), nil
 	}
-	m, err := Backup(ctx, BackupOptions{DataDir: n.DataDir, To: dir, Taken: n.Now(), Version: n.Version})
+	m, err := Backup(ctx, BackupOptions{
+		DataDir: n.DataDir,
+		To:      dir,
+		Taken:   n.Now(),
+		Version: n.Version,
+	})
 	if err != nil {
 		return false, 0, err
 	}

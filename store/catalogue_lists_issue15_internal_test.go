@@ -41,14 +41,25 @@ func TestIssue15_Catalogue_BuildingsAndPartnersReadFromTheCommunitysListsWhileAd
 	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
 	building := func(community string, n int) models.Building {
 		// Ids out of insertion order: the listing's order is the ids'.
-		return models.Building{ID: fmt.Sprintf("b%02d-%s", (n*7)%40, community), CommunityID: community, Name: fmt.Sprintf("%d号楼", n), Created: at}
+		return models.Building{
+			ID:          fmt.Sprintf("b%02d-%s", (n*7)%40, community),
+			CommunityID: community,
+			Name:        fmt.Sprintf("%d号楼", n),
+			Created:     at,
+		}
 	}
 	partner := func(community string, n int) models.Partner {
 		kind := models.PartnerMerchant
 		if n%3 == 0 {
 			kind = models.PartnerProperty
 		}
-		return models.Partner{ID: fmt.Sprintf("p%02d-%s", (n*7)%40, community), CommunityID: community, Kind: kind, Name: fmt.Sprintf("商户%d", n), Created: at}
+		return models.Partner{
+			ID:          fmt.Sprintf("p%02d-%s", (n*7)%40, community),
+			CommunityID: community,
+			Kind:        kind,
+			Name:        fmt.Sprintf("商户%d", n),
+			Created:     at,
+		}
 	}
 	storeEach(t, 20, func(n int) error {
 		if err := s.InsertBuilding(ctx, building("c1", n)); err != nil {
@@ -183,10 +194,21 @@ func TestIssue15_Catalogue_StoredBeforeTheListsAreListedOnceAtStart(t *testing.T
 	other := openReplica(t, s)
 	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
 	storeEach(t, 3, func(n int) error {
-		if err := s.insert(ctx, colBuildings, buildingDoc{ID: fmt.Sprint("old-b", n), Community: "c1", Name: fmt.Sprint(n, "号楼"), Created: at}); err != nil {
+		if err := s.insert(ctx, colBuildings, buildingDoc{
+			ID:        fmt.Sprint("old-b", n),
+			Community: "c1",
+			Name:      fmt.Sprint(n, "号楼"),
+			Created:   at,
+		}); err != nil {
 			return err
 		}
-		return s.insert(ctx, colPartners, partnerDoc{ID: fmt.Sprint("old-p", n), Community: "c1", Kind: string(models.PartnerMerchant), Name: fmt.Sprint("商户", n), Created: at})
+		return s.insert(ctx, colPartners, partnerDoc{
+			ID:        fmt.Sprint("old-p", n),
+			Community: "c1",
+			Kind:      string(models.PartnerMerchant),
+			Name:      fmt.Sprint("商户", n),
+			Created:   at,
+		})
 	})
 	forgetBackfills(t, s, "catalogue-lists")
 	if got, err := s.Buildings(ctx, "c1", "", 0); err != nil || len(got) != 0 {

@@ -82,15 +82,25 @@ func TestIssue15_FilialVisits_ReadFromTheParentsListsWhileVisitsAreBooked(t *tes
 					return err
 				}
 			}
-			return replica.InsertFilialPlate(ctx, models.FilialPlate{CommunityID: "c1", Plate: fmt.Sprintf("沪B0000%d", i), ParentID: "p1",
-				RegisteredBy: "p1", Created: today.Add(time.Duration(i) * time.Minute)})
+			return replica.InsertFilialPlate(ctx, models.FilialPlate{
+				CommunityID:  "c1",
+				Plate:        fmt.Sprintf("沪B0000%d", i),
+				ParentID:     "p1",
+				RegisteredBy: "p1",
+				Created:      today.Add(time.Duration(i) * time.Minute),
+			})
 		case 2: // and another parent's
 			for n := range 10 {
 				if err := replica.InsertFilialBooking(ctx, testBooking("p2", "沪C00001", today.AddDate(0, 0, n), today)); err != nil {
 					return err
 				}
 			}
-			return replica.InsertFilialPlate(ctx, models.FilialPlate{CommunityID: "c1", Plate: "沪C00001", ParentID: "p2", Created: today})
+			return replica.InsertFilialPlate(ctx, models.FilialPlate{
+				CommunityID: "c1",
+				Plate:       "沪C00001",
+				ParentID:    "p2",
+				Created:     today,
+			})
 		default: // while the parent's page is read
 			for range 10 {
 				got, err := replica.FilialBookings(ctx, "c1", "p1", fromDay, 100)
@@ -161,14 +171,27 @@ func TestIssue15_FilialVisits_StoredBeforeTheListsAreListedOnceAtStart(t *testin
 	s := listsStore(t)
 	ctx := context.Background()
 	today := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
-	plate := filialPlateDoc{ID: "c1:沪A00001", Community: "c1", Plate: "沪A00001", Parent: "p1", Created: today.AddDate(0, 0, -30)}
+	plate := filialPlateDoc{
+		ID:        "c1:沪A00001",
+		Community: "c1",
+		Plate:     "沪A00001",
+		Parent:    "p1",
+		Created:   today.AddDate(0, 0, -30),
+	}
 	if err := s.insert(ctx, colFilialPlates, plate); err != nil {
 		t.Fatal(err)
 	}
 	var want []string
 	for n := range 3 {
 		b := testBooking("p1", "沪A00001", today.AddDate(0, 0, 7*n), today.AddDate(0, 0, -1))
-		doc := filialBookingDoc{ID: b.ID, Community: b.CommunityID, Plate: b.Plate, Parent: b.ParentID, Day: b.Day, Created: b.Created}
+		doc := filialBookingDoc{
+			ID:        b.ID,
+			Community: b.CommunityID,
+			Plate:     b.Plate,
+			Parent:    b.ParentID,
+			Day:       b.Day,
+			Created:   b.Created,
+		}
 		if err := s.insert(ctx, colFilialBookings, doc); err != nil {
 			t.Fatal(err)
 		}

@@ -33,7 +33,11 @@ func TestIssue18_ConcurrentInsertsWithDuplicateIDs(t *testing.T) {
 			ctx := context.Background()
 			at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 			for i := range 4 {
-				if err := s.InsertMark(ctx, models.Mark{ID: fmt.Sprint("m:stored:", i), Actor: "before", At: at}); err != nil {
+				if err := s.InsertMark(ctx, models.Mark{
+					ID:    fmt.Sprint("m:stored:", i),
+					Actor: "before",
+					At:    at,
+				}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -48,7 +52,11 @@ func TestIssue18_ConcurrentInsertsWithDuplicateIDs(t *testing.T) {
 				asks = append(asks, ask{fmt.Sprint("m:stored:", i), fmt.Sprint("late", i)})
 			}
 			errs := atonce.Errors(len(asks), func(i int) error {
-				return s.InsertMark(ctx, models.Mark{ID: asks[i].id, Actor: asks[i].actor, At: at})
+				return s.InsertMark(ctx, models.Mark{
+					ID:    asks[i].id,
+					Actor: asks[i].actor,
+					At:    at,
+				})
 			})
 			winners := map[string][]string{}
 			for i, a := range asks {

@@ -314,7 +314,13 @@ func TestIssue15_HeadLists_StoredBeforeAreListedOnceAtStart(t *testing.T) {
 			t.Fatalf("after the start read %v; want %s", got[k], want[k])
 		}
 	}
-	for list, n := range map[string]int64{"htc:c1": 4, "hts:c1:building:b1": 4, "hdc:c1": 4, "hdm:c1:2026-10": 4, "hdr:h1": 1} {
+	for list, n := range map[string]int64{
+		"htc:c1":             4,
+		"hts:c1:building:b1": 4,
+		"hdc:c1":             4,
+		"hdm:c1:2026-10":     4,
+		"hdr:h1":             1,
+	} {
 		col := colDuties
 		if strings.HasPrefix(list, "ht") {
 			col = colHeadTerms

@@ -151,7 +151,12 @@ func TestIssue15_JobRuns_StoredBeforeTheListsAreListedOnceAtStart(t *testing.T) 
 		})
 	})
 	legacy := testRun("notices", 0, at)
-	if err := s.insert(ctx, colJobRuns, runDoc{ID: legacy.ID, Job: legacy.Job, Period: legacy.Period, Started: legacy.Started}); err != nil {
+	if err := s.insert(ctx, colJobRuns, runDoc{
+		ID:      legacy.ID,
+		Job:     legacy.Job,
+		Period:  legacy.Period,
+		Started: legacy.Started,
+	}); err != nil {
 		t.Fatal(err)
 	}
 	forgetBackfills(t, s, "job-run-lists")
@@ -163,7 +168,11 @@ func TestIssue15_JobRuns_StoredBeforeTheListsAreListedOnceAtStart(t *testing.T) 
 	// A run stored without its slot after the mark stays unlisted: the
 	// starts did not look again.
 	late := testRun("notices", 1, at)
-	if err := s.insert(ctx, colJobRuns, runDoc{ID: late.ID, Job: late.Job, Started: late.Started}); err != nil {
+	if err := s.insert(ctx, colJobRuns, runDoc{
+		ID:      late.ID,
+		Job:     late.Job,
+		Started: late.Started,
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.EnsureSchema(ctx); err != nil {

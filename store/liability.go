@@ -42,8 +42,14 @@ type liabilityAccountDoc struct {
 
 // model returns the stored summary as the ledger's Summary.
 func (d liabilityAccountDoc) model() ledger.Summary {
-	s := ledger.Summary{Account: models.AccountOf(d.Resident, models.AssetPoints), Seq: d.Seq, Balance: d.Balance,
-		Spent: d.Spent, Expired: d.Expired, Earned: map[string]int64{}}
+	s := ledger.Summary{
+		Account: models.AccountOf(d.Resident, models.AssetPoints),
+		Seq:     d.Seq,
+		Balance: d.Balance,
+		Spent:   d.Spent,
+		Expired: d.Expired,
+		Earned:  map[string]int64{},
+	}
 	for _, e := range d.Earned {
 		s.Earned[e.Month] = e.Points
 	}
@@ -66,8 +72,16 @@ func (s *Store) LiabilityAccounts(ctx context.Context, communityID string) (map[
 // SaveLiabilityAccount saves the summary of a community's points account.
 func (s *Store) SaveLiabilityAccount(ctx context.Context, communityID string, sum ledger.Summary) error {
 	id := communityID + ":" + sum.Account.ResidentID
-	d := liabilityAccountDoc{ID: id, Community: communityID, Resident: sum.Account.ResidentID, Seq: sum.Seq,
-		Balance: sum.Balance, Spent: sum.Spent, Expired: sum.Expired, Earned: []earnedDoc{}}
+	d := liabilityAccountDoc{
+		ID:        id,
+		Community: communityID,
+		Resident:  sum.Account.ResidentID,
+		Seq:       sum.Seq,
+		Balance:   sum.Balance,
+		Spent:     sum.Spent,
+		Expired:   sum.Expired,
+		Earned:    []earnedDoc{},
+	}
 	for m, p := range sum.Earned {
 		d.Earned = append(d.Earned, earnedDoc{Month: m, Points: p})
 	}
@@ -95,15 +109,37 @@ func (s *Store) LiabilitySummary(ctx context.Context, communityID string) (model
 	if err := s.findByID(ctx, colLiabilitySummaries, communityID, &d); err != nil {
 		return models.LiabilitySummary{}, err
 	}
-	return models.LiabilitySummary{CommunityID: d.ID, At: d.At.UTC(), Residents: d.Residents, Outstanding: d.Outstanding,
-		Held: d.Held, Expiring30: d.Expiring30, Expiring60: d.Expiring60, Expiring90: d.Expiring90, Entries: d.Entries}, nil
+	return models.LiabilitySummary{
+		CommunityID: d.ID,
+		At:          d.At.UTC(),
+		Residents:   d.Residents,
+		Outstanding: d.Outstanding,
+		Held:        d.Held,
+		Expiring30:  d.Expiring30,
+		Expiring60:  d.Expiring60,
+		Expiring90:  d.Expiring90,
+		Entries:     d.Entries,
+	}, nil
 }
 
 // SaveLiabilitySummary saves the community's liability as summed at l.At.
 func (s *Store) SaveLiabilitySummary(ctx context.Context, l models.LiabilitySummary) error {
-	return s.replaceByID(ctx, colLiabilitySummaries, l.CommunityID, liabilitySummaryDoc{ID: l.CommunityID, At: l.At,
-		Residents: l.Residents, Outstanding: l.Outstanding, Held: l.Held, Expiring30: l.Expiring30,
-		Expiring60: l.Expiring60, Expiring90: l.Expiring90, Entries: l.Entries}, true)
+	return s.replaceByID(ctx, colLiabilitySummaries, l.CommunityID, toLiabilitySummaryDoc(l.CommunityID, l), true)
+}
+
+// toLiabilitySummaryDoc is l as stored under id.
+func toLiabilitySummaryDoc(id string, l models.LiabilitySummary) liabilitySummaryDoc {
+	return liabilitySummaryDoc{
+		ID:          id,
+		At:          l.At,
+		Residents:   l.Residents,
+		Outstanding: l.Outstanding,
+		Held:        l.Held,
+		Expiring30:  l.Expiring30,
+		Expiring60:  l.Expiring60,
+		Expiring90:  l.Expiring90,
+		Entries:     l.Entries,
+	}
 }
 
 // colLiabilityDays keeps each community's liability as the job last summed
@@ -120,9 +156,7 @@ func liabilityDayID(communityID, day string) string { return communityID + ":" +
 // replaces it.
 func (s *Store) SaveLiabilityDay(ctx context.Context, day string, l models.LiabilitySummary) error {
 	id := liabilityDayID(l.CommunityID, day)
-	return s.replaceByID(ctx, colLiabilityDays, id, liabilitySummaryDoc{ID: id, At: l.At, Residents: l.Residents,
-		Outstanding: l.Outstanding, Held: l.Held, Expiring30: l.Expiring30, Expiring60: l.Expiring60,
-		Expiring90: l.Expiring90, Entries: l.Entries}, true)
+	return s.replaceByID(ctx, colLiabilityDays, id, toLiabilitySummaryDoc(id, l), true)
 }
 
 // LiabilityDays returns the community's saved liability on each of days
@@ -151,9 +185,17 @@ func (s *Store) LiabilityDays(ctx context.Context, communityID string, days []st
 	out := map[string]models.LiabilitySummary{}
 	for i, d := range found {
 		if d != nil {
-			out[days[i]] = models.LiabilitySummary{CommunityID: communityID, At: d.At.UTC(), Residents: d.Residents,
-				Outstanding: d.Outstanding, Held: d.Held, Expiring30: d.Expiring30, Expiring60: d.Expiring60,
-				Expiring90: d.Expiring90, Entries: d.Entries}
+			out[days[i]] = models.LiabilitySummary{
+				CommunityID: communityID,
+				At:          d.At.UTC(),
+				Residents:   d.Residents,
+				Outstanding: d.Outstanding,
+				Held:        d.Held,
+				Expiring30:  d.Expiring30,
+				Expiring60:  d.Expiring60,
+				Expiring90:  d.Expiring90,
+				Entries:     d.Entries,
+			}
 		}
 	}
 	return out, nil

@@ -770,8 +770,12 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 		return time.Time{}
 	}
 	err := s.listStoredBefore(ctx, "redemption-lists", colRedemptions, nil, func(d bson.M) ([]string, time.Time) {
-		r := models.Redemption{ResidentID: str(d, "resident"), CommunityID: str(d, "community"),
-			PartnerID: str(d, "partner"), Created: at(d, "created")}
+		r := models.Redemption{
+			ResidentID:  str(d, "resident"),
+			CommunityID: str(d, "community"),
+			PartnerID:   str(d, "partner"),
+			Created:     at(d, "created"),
+		}
 		return redemptionLists(r), r.Created
 	})
 	if err != nil {

@@ -14,8 +14,18 @@ import (
 // testRedemption is resident's held redemption id of a soya milk at shop1
 // in c1, made at created.
 func testRedemption(id, resident string, created time.Time) models.Redemption {
-	return models.Redemption{ID: id, CommunityID: "c1", RewardID: "rw1", Kind: models.RewardMerchant, Title: "豆浆",
-		PartnerID: "shop1", ResidentID: resident, Points: 1, Status: models.RedemptionHeld, Created: created.UTC().Truncate(time.Millisecond)}
+	return models.Redemption{
+		ID:          id,
+		CommunityID: "c1",
+		RewardID:    "rw1",
+		Kind:        models.RewardMerchant,
+		Title:       "豆浆",
+		PartnerID:   "shop1",
+		ResidentID:  resident,
+		Points:      1,
+		Status:      models.RedemptionHeld,
+		Created:     created.UTC().Truncate(time.Millisecond),
+	}
 }
 
 // walkResident reads every page of a resident's redemptions, limit slots a
@@ -258,13 +268,22 @@ func TestIssue15_Lists_PendingQueuePagesOldestFirstAndSkipsDecided(t *testing.T)
 	ctx := context.Background()
 	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
 	rec := func(i int) models.ServiceRecord {
-		return models.ServiceRecord{ID: fmt.Sprintf("rec%02d", i), CommunityID: "c1", ResidentID: "r1", Created: at.Add(time.Duration(i) * time.Minute)}
+		return models.ServiceRecord{
+			ID:          fmt.Sprintf("rec%02d", i),
+			CommunityID: "c1",
+			ResidentID:  "r1",
+			Created:     at.Add(time.Duration(i) * time.Minute),
+		}
 	}
 	storeEach(t, 30, func(i int) error { return s.QueueRecord(ctx, rec(i)) })
 	if err := s.QueueRecord(ctx, rec(3)); err != nil { // queued twice: once on the list
 		t.Fatal(err)
 	}
-	if err := s.QueueRecord(ctx, models.ServiceRecord{ID: "elsewhere", CommunityID: "c2", Created: at}); err != nil {
+	if err := s.QueueRecord(ctx, models.ServiceRecord{
+		ID:          "elsewhere",
+		CommunityID: "c2",
+		Created:     at,
+	}); err != nil {
 		t.Fatal(err)
 	}
 	storeEach(t, 12, func(i int) error { return s.UnqueueRecord(ctx, rec(i).ID) }) // the 12 oldest are decided
@@ -306,7 +325,13 @@ func TestIssue15_Lists_ResidentRecordsByCursor(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
 	storeEach(t, 9, func(i int) error {
-		r := models.ServiceRecord{ID: fmt.Sprint("sr", i), CommunityID: "c1", ResidentID: "r1", State: models.RecordPending, Created: at}
+		r := models.ServiceRecord{
+			ID:          fmt.Sprint("sr", i),
+			CommunityID: "c1",
+			ResidentID:  "r1",
+			State:       models.RecordPending,
+			Created:     at,
+		}
 		if i == 4 {
 			r.State = models.RecordVoid
 		}
@@ -334,16 +359,37 @@ func TestIssue15_Lists_AuditTrailReadsItsLists(t *testing.T) {
 	acct := models.AccountOf("r1", models.AssetPoints)
 	kinds := []models.EntryKind{models.KindAward, models.KindService, models.KindDeduct, models.KindAward, models.KindHold, models.KindAward}
 	for i, k := range kinds {
-		e := models.Entry{Account: acct, CommunityID: "c1", Seq: int64(i + 1), Delta: 1, Kind: k, At: at.Add(time.Duration(i) * time.Minute)}
+		e := models.Entry{
+			Account:     acct,
+			CommunityID: "c1",
+			Seq:         int64(i + 1),
+			Delta:       1,
+			Kind:        k,
+			At:          at.Add(time.Duration(i) * time.Minute),
+		}
 		if err := s.InsertEntry(ctx, e); err != nil {
 			t.Fatal(err)
 		}
 	}
-	lost := models.Entry{Account: acct, CommunityID: "c1", Seq: 6, Delta: 99, Kind: models.KindAward, At: at.Add(time.Hour)}
+	lost := models.Entry{
+		Account:     acct,
+		CommunityID: "c1",
+		Seq:         6,
+		Delta:       99,
+		Kind:        models.KindAward,
+		At:          at.Add(time.Hour),
+	}
 	if err := s.InsertEntry(ctx, lost); !errors.Is(err, models.ErrConflict) {
 		t.Fatalf("an entry on a taken seq: %v; want ErrConflict", err)
 	}
-	other := models.Entry{Account: models.AccountOf("r9", models.AssetPoints), CommunityID: "c2", Seq: 1, Delta: 1, Kind: models.KindAward, At: at}
+	other := models.Entry{
+		Account:     models.AccountOf("r9", models.AssetPoints),
+		CommunityID: "c2",
+		Seq:         1,
+		Delta:       1,
+		Kind:        models.KindAward,
+		At:          at,
+	}
 	if err := s.InsertEntry(ctx, other); err != nil {
 		t.Fatal(err)
 	}
@@ -360,7 +406,13 @@ func TestIssue15_Lists_AuditTrailReadsItsLists(t *testing.T) {
 		t.Fatalf("the adjustments before the third: %+v, %v", es, err)
 	}
 	for i := range 4 {
-		r := models.AuditRecord{ID: fmt.Sprint("a", i), CommunityID: "c1", Actor: "s1", Action: "star.lower", At: at.Add(time.Duration(i) * time.Minute)}
+		r := models.AuditRecord{
+			ID:          fmt.Sprint("a", i),
+			CommunityID: "c1",
+			Actor:       "s1",
+			Action:      "star.lower",
+			At:          at.Add(time.Duration(i) * time.Minute),
+		}
 		if err := s.RecordAudit(ctx, r); err != nil {
 			t.Fatal(err)
 		}

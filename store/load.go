@@ -30,11 +30,19 @@ func (s *Store) LoadEntries(ctx context.Context, entries []models.Entry) error {
 				lists[list]++
 				sl := slotRef{List: list, N: lists[list]}
 				d.Slots = append(d.Slots, sl)
-				batch = append(batch, listSlotDoc{ID: slotID(sl.List, sl.N), Ref: d.ID, At: e.At})
+				batch = append(batch, listSlotDoc{
+					ID:  slotID(sl.List, sl.N),
+					Ref: d.ID,
+					At:  e.At,
+				})
 			}
 			batch = append(batch, d)
 			if e.Seq > heads[e.Account].Seq {
-				heads[e.Account] = models.Balance{Account: e.Account, Seq: e.Seq, Amount: e.BalanceAfter}
+				heads[e.Account] = models.Balance{
+					Account: e.Account,
+					Seq:     e.Seq,
+					Amount:  e.BalanceAfter,
+				}
 			}
 		}
 		err := s.write(ctx, func() error { _, err := s.c(colEntries).InsertMany(ctx, batch); return err })
@@ -75,7 +83,11 @@ func (s *Store) LoadRecords(ctx context.Context, records []models.ServiceRecord)
 				heads[list]++
 				sl := slotRef{List: list, N: heads[list]}
 				d.Slots = append(d.Slots, sl)
-				batch = append(batch, listSlotDoc{ID: slotID(sl.List, sl.N), Ref: r.ID, At: r.Created})
+				batch = append(batch, listSlotDoc{
+					ID:  slotID(sl.List, sl.N),
+					Ref: r.ID,
+					At:  r.Created,
+				})
 			}
 			batch = append(batch, d)
 		}

@@ -191,7 +191,11 @@ func readAllID(recipient string, k int64) string { return fmt.Sprintf("readall:%
 
 // InsertReadAll implements inbox.Store.
 func (s *Store) InsertReadAll(ctx context.Context, recipient string, k, upto int64, at time.Time) error {
-	return s.insert(ctx, colInboxMarks, inboxMarkDoc{ID: readAllID(recipient, k), At: at, Upto: upto})
+	return s.insert(ctx, colInboxMarks, inboxMarkDoc{
+		ID:   readAllID(recipient, k),
+		At:   at,
+		Upto: upto,
+	})
 }
 
 // ReadAll implements inbox.Store.
@@ -284,7 +288,12 @@ func toQueuedDoc(n models.Notice, at time.Time) queuedDoc {
 
 // model returns the stored queue item, with its notice when it was queued by its cause.
 func (d queuedDoc) model() outbound.Queued {
-	q := outbound.Queued{ID: d.ID, Item: d.ID, CommunityID: d.Community, At: d.At.UTC()}
+	q := outbound.Queued{
+		ID:          d.ID,
+		Item:        d.ID,
+		CommunityID: d.Community,
+		At:          d.At.UTC(),
+	}
 	if d.Kind != "" {
 		q.Notice = &models.Notice{
 			Kind:        models.NoticeKind(d.Kind),
@@ -351,7 +360,11 @@ func (s *Store) QueueNoticeBatch(ctx context.Context, ns []models.Notice, at tim
 
 // EnqueueNotification implements outbound.Store.
 func (s *Store) EnqueueNotification(ctx context.Context, id, communityID string, at time.Time) error {
-	return s.insert(ctx, colNotifyQueue, queuedDoc{ID: id, Community: communityID, At: at})
+	return s.insert(ctx, colNotifyQueue, queuedDoc{
+		ID:        id,
+		Community: communityID,
+		At:        at,
+	})
 }
 
 // QueueNotice implements inbox.Store: the one write a request makes to
@@ -447,8 +460,14 @@ func deliveryID(kind, sender, msg string, n int) string {
 
 // InsertAttempt implements outbound.Store.
 func (s *Store) InsertAttempt(ctx context.Context, a outbound.Attempt) error {
-	return s.insert(ctx, colDeliveries, attemptDoc{ID: deliveryID("try", a.Sender, a.MessageID, a.N), Sender: a.Sender,
-		Message: a.MessageID, N: a.N, At: a.At, LeaseUntil: a.LeaseUntil})
+	return s.insert(ctx, colDeliveries, attemptDoc{
+		ID:         deliveryID("try", a.Sender, a.MessageID, a.N),
+		Sender:     a.Sender,
+		Message:    a.MessageID,
+		N:          a.N,
+		At:         a.At,
+		LeaseUntil: a.LeaseUntil,
+	})
 }
 
 // DeliveryAttempt implements outbound.Store.
@@ -457,13 +476,26 @@ func (s *Store) DeliveryAttempt(ctx context.Context, sender, msg string, n int) 
 	if err := s.findByID(ctx, colDeliveries, deliveryID("try", sender, msg, n), &d); err != nil {
 		return outbound.Attempt{}, err
 	}
-	return outbound.Attempt{Sender: d.Sender, MessageID: d.Message, N: d.N, At: d.At.UTC(), LeaseUntil: d.LeaseUntil.UTC()}, nil
+	return outbound.Attempt{
+		Sender:     d.Sender,
+		MessageID:  d.Message,
+		N:          d.N,
+		At:         d.At.UTC(),
+		LeaseUntil: d.LeaseUntil.UTC(),
+	}, nil
 }
 
 // InsertFailure implements outbound.Store.
 func (s *Store) InsertFailure(ctx context.Context, f outbound.Failure) error {
-	return s.insert(ctx, colDeliveries, attemptDoc{ID: deliveryID("fail", f.Sender, f.MessageID, f.N), Sender: f.Sender,
-		Message: f.MessageID, N: f.N, At: f.At, NextAt: f.NextAt, Error: f.Error})
+	return s.insert(ctx, colDeliveries, attemptDoc{
+		ID:      deliveryID("fail", f.Sender, f.MessageID, f.N),
+		Sender:  f.Sender,
+		Message: f.MessageID,
+		N:       f.N,
+		At:      f.At,
+		NextAt:  f.NextAt,
+		Error:   f.Error,
+	})
 }
 
 // DeliveryFailure implements outbound.Store.
@@ -472,12 +504,25 @@ func (s *Store) DeliveryFailure(ctx context.Context, sender, msg string, n int) 
 	if err := s.findByID(ctx, colDeliveries, deliveryID("fail", sender, msg, n), &d); err != nil {
 		return outbound.Failure{}, err
 	}
-	return outbound.Failure{Sender: d.Sender, MessageID: d.Message, N: d.N, At: d.At.UTC(), NextAt: d.NextAt.UTC(), Error: d.Error}, nil
+	return outbound.Failure{
+		Sender:    d.Sender,
+		MessageID: d.Message,
+		N:         d.N,
+		At:        d.At.UTC(),
+		NextAt:    d.NextAt.UTC(),
+		Error:     d.Error,
+	}, nil
 }
 
 // InsertSent implements outbound.Store.
 func (s *Store) InsertSent(ctx context.Context, sender, msg string, n int, at time.Time) error {
-	return s.insert(ctx, colDeliveries, attemptDoc{ID: deliveryID("sent", sender, msg, 0), Sender: sender, Message: msg, N: n, At: at})
+	return s.insert(ctx, colDeliveries, attemptDoc{
+		ID:      deliveryID("sent", sender, msg, 0),
+		Sender:  sender,
+		Message: msg,
+		N:       n,
+		At:      at,
+	})
 }
 
 // Sent implements outbound.Store.
@@ -487,8 +532,14 @@ func (s *Store) Sent(ctx context.Context, sender, msg string) (bool, error) {
 
 // InsertRevival implements outbound.Store.
 func (s *Store) InsertRevival(ctx context.Context, sender, msg string, g int, actor string, at time.Time) error {
-	return s.insert(ctx, colDeliveries, attemptDoc{ID: deliveryID("revive", sender, msg, g), Sender: sender, Message: msg,
-		N: g, At: at, Actor: actor})
+	return s.insert(ctx, colDeliveries, attemptDoc{
+		ID:      deliveryID("revive", sender, msg, g),
+		Sender:  sender,
+		Message: msg,
+		N:       g,
+		At:      at,
+		Actor:   actor,
+	})
 }
 
 // Revived implements outbound.Store.

@@ -36,7 +36,11 @@ func TestIssue15_PolicyVersions_ReadByExactID(t *testing.T) {
 		}
 	}
 	before := st.CommandCounts().Scans
-	for community, want := range map[string]int{"community-a": 11, "community-b": 2, "community-c": 0} {
+	for community, want := range map[string]int{
+		"community-a": 11,
+		"community-b": 2,
+		"community-c": 0,
+	} {
 		got, err := st.PolicyVersions(ctx, community)
 		if err != nil {
 			t.Fatal(err)

@@ -227,7 +227,11 @@ func (s *Store) RankState(ctx context.Context, communityID string) (models.RankS
 	if err := s.findByID(ctx, colRankStates, communityID, &d); err != nil {
 		return models.RankState{}, err
 	}
-	return models.RankState{CommunityID: d.ID, At: d.At.UTC(), Months: d.Months}, nil
+	return models.RankState{
+		CommunityID: d.ID,
+		At:          d.At.UTC(),
+		Months:      d.Months,
+	}, nil
 }
 
 // SaveRankState saves when the community's rankings were summed.
@@ -236,7 +240,11 @@ func (s *Store) SaveRankState(ctx context.Context, st models.RankState) error {
 	if months == nil {
 		months = []string{}
 	}
-	return s.replaceByID(ctx, colRankStates, st.CommunityID, rankStateDoc{ID: st.CommunityID, At: st.At, Months: months}, true)
+	return s.replaceByID(ctx, colRankStates, st.CommunityID, rankStateDoc{
+		ID:     st.CommunityID,
+		At:     st.At,
+		Months: months,
+	}, true)
 }
 
 // rankHeadPageDoc is what a head says of one of its pages.

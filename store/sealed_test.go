@@ -49,7 +49,12 @@ func piplResident(t *testing.T, st *store.Store, id string) models.Resident {
 	if err := st.InsertResident(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.InsertLogin(ctx, models.Login{Phone: piplPhone, ResidentID: id, CommunityID: "c1", PasswordHash: "h1"}); err != nil {
+	if err := st.InsertLogin(ctx, models.Login{
+		Phone:        piplPhone,
+		ResidentID:   id,
+		CommunityID:  "c1",
+		PasswordHash: "h1",
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -93,7 +98,11 @@ func TestIssue17_PIPL_SealedAtRest(t *testing.T) {
 	if err != nil || l.ResidentID != "r1" || l.Phone != piplPhone {
 		t.Fatalf("login by phone: %+v, %v", l, err)
 	}
-	if err := st.InsertLogin(ctx, models.Login{Phone: piplPhone, ResidentID: "r2", CommunityID: "c1"}); !errors.Is(err, models.ErrConflict) {
+	if err := st.InsertLogin(ctx, models.Login{
+		Phone:       piplPhone,
+		ResidentID:  "r2",
+		CommunityID: "c1",
+	}); !errors.Is(err, models.ErrConflict) {
 		t.Fatalf("a second login for the phone: %v, want a conflict", err)
 	}
 	// A profile edit keeps the birth year sealed.
@@ -168,7 +177,11 @@ func TestIssue17_PIPL_LegacyAndRotation(t *testing.T) {
 	if l, err := st.LoginByPhone(ctx, "13900000009"); err != nil || l.ResidentID != "old" {
 		t.Fatalf("legacy login: %+v, %v", l, err)
 	}
-	if err := st.InsertLogin(ctx, models.Login{Phone: "13900000009", ResidentID: "x", CommunityID: "c1"}); !errors.Is(err, models.ErrConflict) {
+	if err := st.InsertLogin(ctx, models.Login{
+		Phone:       "13900000009",
+		ResidentID:  "x",
+		CommunityID: "c1",
+	}); !errors.Is(err, models.ErrConflict) {
 		t.Fatalf("a login for a phone with a legacy login: %v, want a conflict", err)
 	}
 
@@ -270,10 +283,20 @@ func BenchmarkIssue17_ResealPersonalData(b *testing.B) {
 		for i := range n {
 			id := fmt.Sprintf("r%05d", i)
 			phone := fmt.Sprintf("139%08d", i)
-			if err := st.InsertResident(ctx, models.Resident{ID: id, CommunityID: "c1", Name: "x", Phone: phone, BirthYear: 1950}); err != nil {
+			if err := st.InsertResident(ctx, models.Resident{
+				ID:          id,
+				CommunityID: "c1",
+				Name:        "x",
+				Phone:       phone,
+				BirthYear:   1950,
+			}); err != nil {
 				b.Fatal(err)
 			}
-			if err := st.InsertLogin(ctx, models.Login{Phone: phone, ResidentID: id, CommunityID: "c1"}); err != nil {
+			if err := st.InsertLogin(ctx, models.Login{
+				Phone:       phone,
+				ResidentID:  id,
+				CommunityID: "c1",
+			}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -92,7 +92,11 @@ func (s *Store) RecordSettlementEvent(ctx context.Context, e models.SettlementEv
 		taken = e.At
 	}
 	_, err = s.insertListed(ctx, colSettlementEvents, settlementEventLists(e, loc), e.ID, taken, func(slots []slotRef) any {
-		return settlementEventDoc{ID: e.ID, Fields: toEventFields(e), Slots: slots}
+		return settlementEventDoc{
+			ID:     e.ID,
+			Fields: toEventFields(e),
+			Slots:  slots,
+		}
 	})
 	if errors.Is(err, models.ErrConflict) {
 		return nil

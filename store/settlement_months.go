@@ -126,7 +126,11 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 	if err != nil {
 		return from, monthCount{}, err
 	}
-	c := monthCount{all: from.totals(), through: from.Through, settled: from.totals()}
+	c := monthCount{
+		all:     from.totals(),
+		through: from.Through,
+		settled: from.totals(),
+	}
 	list := settlementList(partnerID, m)
 	head, err := s.listHeadAbove(ctx, colSettlementEvents, list, from.Through)
 	if err != nil {

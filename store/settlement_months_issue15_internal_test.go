@@ -16,7 +16,12 @@ var monthsZone, _ = time.LoadLocation("Asia/Shanghai")
 func monthsStore(t testing.TB) *Store {
 	t.Helper()
 	s := listsStore(t)
-	c := models.Community{ID: "c1", Name: "社区", TimeZone: "Asia/Shanghai", Created: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := models.Community{
+		ID:       "c1",
+		Name:     "社区",
+		TimeZone: "Asia/Shanghai",
+		Created:  time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
 	if err := s.InsertCommunity(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
@@ -30,8 +35,18 @@ func monthEvent(i int, at time.Time) models.SettlementEvent {
 	if i%3 == 0 {
 		bearer = models.BearerPartner
 	}
-	return models.SettlementEvent{ID: fmt.Sprintf("fulfil:m%04d", i), CommunityID: "c1", PartnerID: "shop1", Kind: models.EventFulfilled,
-		RedemptionID: fmt.Sprintf("m%04d", i), Description: "豆浆", ValueFen: models.Fen(100 + i), Bearer: bearer, At: at, Recorded: at}
+	return models.SettlementEvent{
+		ID:           fmt.Sprintf("fulfil:m%04d", i),
+		CommunityID:  "c1",
+		PartnerID:    "shop1",
+		Kind:         models.EventFulfilled,
+		RedemptionID: fmt.Sprintf("m%04d", i),
+		Description:  "豆浆",
+		ValueFen:     models.Fen(100 + i),
+		Bearer:       bearer,
+		At:           at,
+		Recorded:     at,
+	}
 }
 
 // filterTotals sums shop1's month m by the business-time filter.

@@ -26,7 +26,11 @@ func testLine(statement string, n int, at time.Time) models.StatementLine {
 		Bearer:       models.BearerCommunity,
 		At:           at.Add(time.Duration(n) * time.Minute).UTC().Truncate(time.Millisecond),
 	}
-	return models.StatementLine{ID: models.StatementLineID(e.ID), StatementID: statement, Event: e}
+	return models.StatementLine{
+		ID:          models.StatementLineID(e.ID),
+		StatementID: statement,
+		Event:       e,
+	}
 }
 
 // walkLines reads every page of a statement's lines, limit slots a page,

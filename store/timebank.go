@@ -626,7 +626,11 @@ func (s *Store) QueuedRecords(ctx context.Context, communityID, cursor string, l
 				gone++
 			}
 			if d != nil {
-				out = append(out, models.QueuedRecord{ID: d.ID, CommunityID: d.Community, Created: d.Created.UTC()})
+				out = append(out, models.QueuedRecord{
+					ID:          d.ID,
+					CommunityID: d.Community,
+					Created:     d.Created.UTC(),
+				})
 			}
 		}
 		n = upTo + 1

@@ -377,7 +377,13 @@ func TestIssue15_TimebankLists_StoredBeforeAreListedOnceAtStart(t *testing.T) {
 		})
 	})
 	// A check-out names the activity too and is no check-in.
-	if err := s.insert(ctx, colTBKeys, markDoc{ID: "co:a1:r0", Kind: "checkout", Community: "c1", Ref: "a1", At: at}); err != nil {
+	if err := s.insert(ctx, colTBKeys, markDoc{
+		ID:        "co:a1:r0",
+		Kind:      "checkout",
+		Community: "c1",
+		Ref:       "a1",
+		At:        at,
+	}); err != nil {
 		t.Fatal(err)
 	}
 	forgetBackfills(t, s, "checkin-lists", "signup-lists", "gift-lists")
@@ -413,7 +419,13 @@ func TestIssue15_TimebankLists_StoredBeforeAreListedOnceAtStart(t *testing.T) {
 		t.Fatalf("after the start r2's gifts read %v, %v", giftIDs(gs), err)
 	}
 	// Each was put on its lists once: one slot per list per record.
-	for list, want := range map[string]int64{checkinList("a1"): 5, "tbsa:a1": 5, "tbsr:r3": 1, giftList("r0"): 5, giftList("r2"): 1} {
+	for list, want := range map[string]int64{
+		checkinList("a1"): 5,
+		"tbsa:a1":         5,
+		"tbsr:r3":         1,
+		giftList("r0"):    5,
+		giftList("r2"):    1,
+	} {
 		col := colGifts
 		switch {
 		case strings.HasPrefix(list, "tbci:"):

@@ -61,9 +61,18 @@ func (t *Service) GiftHours(ctx context.Context, p models.Principal, toID string
 	if err != nil {
 		return models.Gift{}, err
 	}
-	_, _, err = t.ledger.Transfer(ctx, ledger.Transfer{ID: once.GiftTransfer(id), Hash: idem.Hash, Key: idem.Key, From: from,
-		To: models.AccountOf(to.ID, models.AssetHours), CommunityID: giver.CommunityID, Amount: int64(minutes),
-		Reason: "转赠: " + to.Name, Policy: pol.Version, Actor: giver.ID})
+	_, _, err = t.ledger.Transfer(ctx, ledger.Transfer{
+		ID:          once.GiftTransfer(id),
+		Hash:        idem.Hash,
+		Key:         idem.Key,
+		From:        from,
+		To:          models.AccountOf(to.ID, models.AssetHours),
+		CommunityID: giver.CommunityID,
+		Amount:      int64(minutes),
+		Reason:      "转赠: " + to.Name,
+		Policy:      pol.Version,
+		Actor:       giver.ID,
+	})
 	if errors.Is(err, models.ErrInsufficientHours) {
 		// Give the cap back with a keyed release step.
 		_, _ = t.chains.Append(ctx, chain, once.GiftCapRelease(id), nil, func(last models.Link) (models.Link, error) {
@@ -74,7 +83,14 @@ func (t *Service) GiftHours(ctx context.Context, p models.Principal, toID string
 	if err != nil {
 		return models.Gift{}, err
 	}
-	g := models.Gift{ID: id, CommunityID: giver.CommunityID, FromID: giver.ID, ToID: to.ID, Minutes: minutes, At: t.stamp()}
+	g := models.Gift{
+		ID:          id,
+		CommunityID: giver.CommunityID,
+		FromID:      giver.ID,
+		ToID:        to.ID,
+		Minutes:     minutes,
+		At:          t.stamp(),
+	}
 	if err := t.store.InsertGift(ctx, g); err != nil && !errors.Is(err, models.ErrConflict) {
 		return models.Gift{}, err
 	}

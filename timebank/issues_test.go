@@ -22,8 +22,18 @@ import (
 var cst = time.FixedZone("CST", 8*3600)
 
 func (e *tbEnv) tryClaim(resident string, start, end time.Time) (models.ServiceRecord, error) {
-	return e.Timebank.ClaimRecord(ctx, res(resident), timebank.Claim{Category: "环境", Organisation: "春申居委会", Description: "捡垃圾",
-		Start: start, End: end, Idem: community.Idempotency{Key: communitytest.NewID(), OpID: "k:" + resident + ":" + communitytest.NewID(), Hash: "h"}})
+	return e.Timebank.ClaimRecord(ctx, res(resident), timebank.Claim{
+		Category:     "环境",
+		Organisation: "春申居委会",
+		Description:  "捡垃圾",
+		Start:        start,
+		End:          end,
+		Idem: community.Idempotency{
+			Key:  communitytest.NewID(),
+			OpID: "k:" + resident + ":" + communitytest.NewID(),
+			Hash: "h",
+		},
+	})
 }
 
 // Issue 11.2: a claim refused on its second day leaves nothing that blocks
@@ -56,8 +66,14 @@ func TestIssue11_2_RefusedOvernightClaimLeavesNoLink(t *testing.T) {
 	}
 
 	// A request that wrote its link and died before storing its record.
-	ghost := models.Link{Chain: "day:r2:2026-03-10", N: 1, Ref: "claim:ghost", Start: time.Date(2026, 3, 10, 10, 0, 0, 0, cst).UTC(),
-		End: time.Date(2026, 3, 10, 12, 0, 0, 0, cst).UTC(), At: e.Clock.Now()}
+	ghost := models.Link{
+		Chain: "day:r2:2026-03-10",
+		N:     1,
+		Ref:   "claim:ghost",
+		Start: time.Date(2026, 3, 10, 10, 0, 0, 0, cst).UTC(),
+		End:   time.Date(2026, 3, 10, 12, 0, 0, 0, cst).UTC(),
+		At:    e.Clock.Now(),
+	}
 	if err := e.Store.InsertLink(ctx, ghost); err != nil {
 		t.Fatal(err)
 	}
@@ -65,8 +81,16 @@ func TestIssue11_2_RefusedOvernightClaimLeavesNoLink(t *testing.T) {
 		t.Fatalf("a dead request's link blocked a claim: %v", err)
 	}
 	// The dead request can no longer store its record over the new one.
-	late := models.ServiceRecord{ID: "claim:ghost", CommunityID: "A", ResidentID: "r2", Start: ghost.Start, End: ghost.End,
-		Minutes: 120, Source: models.SourceClaim, State: models.RecordPending}
+	late := models.ServiceRecord{
+		ID:          "claim:ghost",
+		CommunityID: "A",
+		ResidentID:  "r2",
+		Start:       ghost.Start,
+		End:         ghost.End,
+		Minutes:     120,
+		Source:      models.SourceClaim,
+		State:       models.RecordPending,
+	}
 	if err := e.Store.InsertRecord(ctx, late); !errors.Is(err, models.ErrConflict) {
 		t.Fatalf("the voided record could still be stored: %v", err)
 	}
@@ -139,8 +163,16 @@ func btoi(b bool) int {
 // aid would.
 func (e *tbEnv) spend(t *testing.T, who string, asset models.Asset, amount int64) {
 	t.Helper()
-	_, err := e.Ledger.Post(ctx, ledger.Posting{OpID: "spend:" + communitytest.NewID(), Hash: "h", Account: models.AccountOf(who, asset), CommunityID: "A",
-		Delta: -amount, Kind: models.KindAdjustment, Reason: "spent", Actor: "staff"})
+	_, err := e.Ledger.Post(ctx, ledger.Posting{
+		OpID:        "spend:" + communitytest.NewID(),
+		Hash:        "h",
+		Account:     models.AccountOf(who, asset),
+		CommunityID: "A",
+		Delta:       -amount,
+		Kind:        models.KindAdjustment,
+		Reason:      "spent",
+		Actor:       "staff",
+	})
 	if err != nil {
 		t.Fatalf("spend: %v", err)
 	}
@@ -399,7 +431,11 @@ func TestIssue11_21_ClaimsWaitForAnOrganiser(t *testing.T) {
 	if got, _ := e.Store.Record(ctx, claim.ID); got.State != models.RecordPending || e.Balance(t, "r1", models.AssetHours) != 0 {
 		t.Fatalf("claim %+v was decided by the job", got)
 	}
-	lead := models.Principal{ResidentID: "r3", CommunityID: "A", Roles: []models.Role{models.RoleResident, models.RoleTeamLead}}
+	lead := models.Principal{
+		ResidentID:  "r3",
+		CommunityID: "A",
+		Roles:       []models.Role{models.RoleResident, models.RoleTeamLead},
+	}
 	if got, err := e.Timebank.Approve(ctx, lead, claim.ID, 0, ""); err != nil || got.State != models.RecordApproved {
 		t.Fatalf("team lead confirms: %+v %v", got, err)
 	}
@@ -467,7 +503,11 @@ func TestIssue19_8_CertificateEqualsHoursLedger(t *testing.T) {
 func TestIssue19_5_RacingCorrectionDecisions(t *testing.T) {
 	t.Parallel()
 	e := newTB(t)
-	other := models.Principal{ResidentID: "staff-A2", CommunityID: "A", Roles: []models.Role{models.RoleStaff}}
+	other := models.Principal{
+		ResidentID:  "staff-A2",
+		CommunityID: "A",
+		Roles:       []models.Role{models.RoleStaff},
+	}
 	for round := 0; round < 40; round++ {
 		who := fmt.Sprintf("r%d", 1+round%20)
 		r := e.approvedClaim(t, who, tbStart.Add(-time.Duration(10+round/20*2)*time.Hour), time.Hour)

@@ -85,7 +85,11 @@ func (t *Service) RankingPage(ctx context.Context, p models.Principal, period, c
 		if ok {
 			page.At = at
 			for _, b := range buildings {
-				br := BuildingRank{BuildingID: b.BuildingID, Name: b.Name, Minutes: models.Minutes(b.Minutes)}
+				br := BuildingRank{
+					BuildingID: b.BuildingID,
+					Name:       b.Name,
+					Minutes:    models.Minutes(b.Minutes),
+				}
 				for _, v := range b.Volunteers {
 					br.Volunteers = append(br.Volunteers, VolunteerRank{
 						ResidentID: v.ResidentID,
@@ -211,7 +215,12 @@ func (t *Service) rankingWindow(ctx context.Context, communityID, period string)
 // without the rankings summary).
 func (t *Service) approvedMinutes(ctx context.Context, communityID string, from, to time.Time) ([]models.RankMonthRow, error) {
 	byResident := map[string]int64{}
-	err := t.store.EachRecord(ctx, models.RecordFilter{CommunityID: communityID, State: models.RecordApproved, From: from, To: to}, func(r models.ServiceRecord) error {
+	err := t.store.EachRecord(ctx, models.RecordFilter{
+		CommunityID: communityID,
+		State:       models.RecordApproved,
+		From:        from,
+		To:          to,
+	}, func(r models.ServiceRecord) error {
 		byResident[r.ResidentID] += int64(r.Credited)
 		return nil
 	})

@@ -137,15 +137,26 @@ func (t *Service) checkIn(ctx context.Context, a models.Activity, residentID, ac
 	// An activity of several days takes one check-in per day
 	// (docs/ARCHITECTURE.md §4.11); a one-day activity's key is as it was.
 	dayKey := attendanceDayKey(attendanceDays(a, loc), attendanceDay(a, at, loc))
-	err = t.store.InsertMark(ctx, models.Mark{ID: once.CheckInOn(a.ID, residentID, dayKey), Kind: "checkin", CommunityID: a.CommunityID,
-		Ref: a.ID, ResidentID: residentID, Actor: actor, At: at})
+	err = t.store.InsertMark(ctx, models.Mark{
+		ID:          once.CheckInOn(a.ID, residentID, dayKey),
+		Kind:        "checkin",
+		CommunityID: a.CommunityID,
+		Ref:         a.ID,
+		ResidentID:  residentID,
+		Actor:       actor,
+		At:          at,
+	})
 	if errors.Is(err, models.ErrConflict) {
 		return Attendance{}, models.ErrAlreadyCheckedIn
 	}
 	if err != nil {
 		return Attendance{}, err
 	}
-	return Attendance{ActivityID: a.ID, ResidentID: residentID, CheckedIn: at}, nil
+	return Attendance{
+		ActivityID: a.ID,
+		ResidentID: residentID,
+		CheckedIn:  at,
+	}, nil
 }
 
 // checkOut records residentID's check-out of activity a at at and makes the pending
@@ -196,22 +207,46 @@ func (t *Service) checkOut(ctx context.Context, a models.Activity, residentID, a
 		return Attendance{}, err
 	}
 	id := once.AttendanceRecordOn(a.ID, residentID, dayKey, gen)
-	rec := models.ServiceRecord{ID: id, CommunityID: a.CommunityID, ResidentID: residentID,
-		ActivityID: a.ID, Category: a.Category, Organisation: a.Organisation, Description: a.Title,
-		Start: start, End: end, Minutes: minutes, Source: models.SourceAttendance, Created: t.stamp(), State: models.RecordPending}
+	rec := models.ServiceRecord{
+		ID:           id,
+		CommunityID:  a.CommunityID,
+		ResidentID:   residentID,
+		ActivityID:   a.ID,
+		Category:     a.Category,
+		Organisation: a.Organisation,
+		Description:  a.Title,
+		Start:        start,
+		End:          end,
+		Minutes:      minutes,
+		Source:       models.SourceAttendance,
+		Created:      t.stamp(),
+		State:        models.RecordPending,
+	}
 	rec, err = t.addRecord(ctx, rec)
 	if err != nil {
 		return Attendance{}, err
 	}
-	err = t.store.InsertMark(ctx, models.Mark{ID: outID, Kind: "checkout", CommunityID: a.CommunityID, Ref: rec.ID,
-		ResidentID: residentID, Actor: actor, At: at})
+	err = t.store.InsertMark(ctx, models.Mark{
+		ID:          outID,
+		Kind:        "checkout",
+		CommunityID: a.CommunityID,
+		Ref:         rec.ID,
+		ResidentID:  residentID,
+		Actor:       actor,
+		At:          at,
+	})
 	if errors.Is(err, models.ErrConflict) {
 		return Attendance{}, models.ErrAlreadyCheckedOut
 	}
 	if err != nil {
 		return Attendance{}, err
 	}
-	return Attendance{ActivityID: a.ID, ResidentID: residentID, CheckedIn: in.At, Record: &rec}, nil
+	return Attendance{
+		ActivityID: a.ID,
+		ResidentID: residentID,
+		CheckedIn:  in.At,
+		Record:     &rec,
+	}, nil
 }
 
 // --- records ---
@@ -332,8 +367,16 @@ func (t *Service) settleLink(ctx context.Context, l models.Link, rec models.Serv
 // voidRecord is the placeholder that takes id for good; why names the
 // record that voided it, or the refusal.
 func voidRecord(id string, like models.ServiceRecord, why string) models.ServiceRecord {
-	return models.ServiceRecord{ID: id, CommunityID: like.CommunityID, ResidentID: like.ResidentID,
-		Start: like.Start, End: like.End, Created: like.Created, State: models.RecordVoid, Reason: why}
+	return models.ServiceRecord{
+		ID:          id,
+		CommunityID: like.CommunityID,
+		ResidentID:  like.ResidentID,
+		Start:       like.Start,
+		End:         like.End,
+		Created:     like.Created,
+		State:       models.RecordVoid,
+		Reason:      why,
+	}
 }
 
 // overlapError names the record a new one overlaps and its time, in
@@ -390,10 +433,20 @@ func (t *Service) ClaimRecord(ctx context.Context, p models.Principal, c Claim) 
 	if minutes < 1 {
 		return models.ServiceRecord{}, models.ErrValidation.Withf("申报的时长至少 1 分钟。", "a claim must be at least one minute")
 	}
-	rec := models.ServiceRecord{ID: once.ClaimedRecord(community.DerivedID(c.Idem.OpID, "claim")), CommunityID: p.CommunityID, ResidentID: p.ResidentID,
-		Category: c.Category, Organisation: c.Organisation, Description: c.Description,
-		Start: c.Start.UTC().Truncate(time.Millisecond), End: c.End.UTC().Truncate(time.Millisecond), Minutes: minutes,
-		Source: models.SourceClaim, Created: t.stamp(), State: models.RecordPending}
+	rec := models.ServiceRecord{
+		ID:           once.ClaimedRecord(community.DerivedID(c.Idem.OpID, "claim")),
+		CommunityID:  p.CommunityID,
+		ResidentID:   p.ResidentID,
+		Category:     c.Category,
+		Organisation: c.Organisation,
+		Description:  c.Description,
+		Start:        c.Start.UTC().Truncate(time.Millisecond),
+		End:          c.End.UTC().Truncate(time.Millisecond),
+		Minutes:      minutes,
+		Source:       models.SourceClaim,
+		Created:      t.stamp(),
+		State:        models.RecordPending,
+	}
 	return t.addRecord(ctx, rec)
 }
 
@@ -584,8 +637,18 @@ func (t *Service) decide(ctx context.Context, rec models.ServiceRecord, approve 
 	if !approve {
 		want = 0
 	}
-	d := models.Mark{ID: once.RecordDecision(rec.ID), Kind: "record.decision", CommunityID: rec.CommunityID, Ref: rec.ID,
-		ResidentID: rec.ResidentID, Actor: actor, Reason: reason, Amount: int64(want), Flag: approve, At: t.stamp()}
+	d := models.Mark{
+		ID:          once.RecordDecision(rec.ID),
+		Kind:        "record.decision",
+		CommunityID: rec.CommunityID,
+		Ref:         rec.ID,
+		ResidentID:  rec.ResidentID,
+		Actor:       actor,
+		Reason:      reason,
+		Amount:      int64(want),
+		Flag:        approve,
+		At:          t.stamp(),
+	}
 	winner, won, err := once.Decide(ctx, t.store, d.ID, d)
 	if err != nil {
 		return models.ServiceRecord{}, false, err
@@ -636,24 +699,47 @@ func (t *Service) complete(ctx context.Context, rec models.ServiceRecord, d mode
 	granted := models.Minutes(quota.Amount)
 	hoursOp, pointsOp := once.RecordCredit(rec.ID)
 	if granted > 0 {
-		_, err = t.ledger.Post(ctx, ledger.Posting{OpID: hoursOp, Hash: once.RecordCreditHash(rec.ID),
-			Account: models.AccountOf(rec.ResidentID, models.AssetHours), CommunityID: rec.CommunityID, Delta: int64(granted),
-			Kind: models.KindService, Ref: rec.ID, Reason: rec.Category, PolicyVersion: pol.Version, Actor: d.Actor})
+		_, err = t.ledger.Post(ctx, ledger.Posting{
+			OpID:          hoursOp,
+			Hash:          once.RecordCreditHash(rec.ID),
+			Account:       models.AccountOf(rec.ResidentID, models.AssetHours),
+			CommunityID:   rec.CommunityID,
+			Delta:         int64(granted),
+			Kind:          models.KindService,
+			Ref:           rec.ID,
+			Reason:        rec.Category,
+			PolicyVersion: pol.Version,
+			Actor:         d.Actor,
+		})
 		if err != nil {
 			return rec, fmt.Errorf("approve: hours: %w", err)
 		}
 	}
 	carry, err := t.chains.Append(ctx, once.PointsCarry(rec.ResidentID), rec.ID, nil, func(last models.Link) (models.Link, error) {
 		pts, rest := models.PointsFor(last.Remainder, granted, pol.PointsPerHour)
-		return models.Link{Amount: int64(pts), Remainder: rest, Before: last.Remainder, Total: int64(granted)}, nil
+		return models.Link{
+			Amount:    int64(pts),
+			Remainder: rest,
+			Before:    last.Remainder,
+			Total:     int64(granted),
+		}, nil
 	})
 	if err != nil {
 		return rec, err
 	}
 	if carry.Amount > 0 {
-		_, err = t.ledger.Post(ctx, ledger.Posting{OpID: pointsOp, Hash: once.RecordCreditHash(rec.ID),
-			Account: models.AccountOf(rec.ResidentID, models.AssetPoints), CommunityID: rec.CommunityID, Delta: carry.Amount,
-			Kind: models.KindService, Ref: rec.ID, Reason: rec.Category, PolicyVersion: pol.Version, Actor: d.Actor})
+		_, err = t.ledger.Post(ctx, ledger.Posting{
+			OpID:          pointsOp,
+			Hash:          once.RecordCreditHash(rec.ID),
+			Account:       models.AccountOf(rec.ResidentID, models.AssetPoints),
+			CommunityID:   rec.CommunityID,
+			Delta:         carry.Amount,
+			Kind:          models.KindService,
+			Ref:           rec.ID,
+			Reason:        rec.Category,
+			PolicyVersion: pol.Version,
+			Actor:         d.Actor,
+		})
 		if err != nil {
 			return rec, fmt.Errorf("approve: points: %w", err)
 		}
@@ -746,7 +832,11 @@ func (t *Service) applyCorrections(ctx context.Context, rec models.ServiceRecord
 		if err != nil {
 			return 0, 0, nil, err
 		}
-		o := correctionOutcome{c: c, m: m, before: credited}
+		o := correctionOutcome{
+			c:      c,
+			m:      m,
+			before: credited,
+		}
 		if m.Flag {
 			dh, dp, err := t.applyCorrection(ctx, rec, pol, c, m, credited)
 			if err != nil {
@@ -780,8 +870,18 @@ func (t *Service) decidedCorrections(ctx context.Context, rec models.ServiceReco
 
 // audit writes an audit record of action on rec under id.
 func (t *Service) audit(ctx context.Context, rec models.ServiceRecord, action string, amount int64, reason, actor string, at time.Time, id string) error {
-	return t.trail.RecordAudit(ctx, models.AuditRecord{ID: id, CommunityID: rec.CommunityID, Actor: actor, Action: action,
-		Subject: rec.ResidentID, Amount: amount, Category: rec.Category, Reason: reason, Ref: rec.ID, At: at})
+	return t.trail.RecordAudit(ctx, models.AuditRecord{
+		ID:          id,
+		CommunityID: rec.CommunityID,
+		Actor:       actor,
+		Action:      action,
+		Subject:     rec.ResidentID,
+		Amount:      amount,
+		Category:    rec.Category,
+		Reason:      reason,
+		Ref:         rec.ID,
+		At:          at,
+	})
 }
 
 // AutoApprove approves every pending attendance record (QR check-in and
@@ -886,8 +986,16 @@ func (t *Service) RequestCorrection(ctx context.Context, p models.Principal, rec
 	for n := 1; ; n++ {
 		c, err := t.store.Correction(ctx, once.Correction(rec.ID, n))
 		if errors.Is(err, models.ErrNotFound) {
-			c = models.Correction{ID: once.Correction(rec.ID, n), RecordID: rec.ID, ResidentID: rec.ResidentID, N: n,
-				Minutes: minutes, Reason: reason, At: t.stamp(), CommunityID: rec.CommunityID}
+			c = models.Correction{
+				ID:          once.Correction(rec.ID, n),
+				RecordID:    rec.ID,
+				ResidentID:  rec.ResidentID,
+				N:           n,
+				Minutes:     minutes,
+				Reason:      reason,
+				At:          t.stamp(),
+				CommunityID: rec.CommunityID,
+			}
 			if err := t.store.InsertCorrection(ctx, c); errors.Is(err, models.ErrConflict) {
 				return models.Correction{}, models.ErrConflict.Withf("这条服务记录已有一项待处理的更正。", "a correction of this record is already open")
 			} else if err != nil {
@@ -992,8 +1100,18 @@ func (t *Service) DecideCorrection(ctx context.Context, p models.Principal, reco
 	}
 	mark, err := t.store.Mark(ctx, once.CorrectionDecision(c.ID))
 	if errors.Is(err, models.ErrNotFound) {
-		mark = models.Mark{ID: once.CorrectionDecision(c.ID), Kind: "correction.decision", CommunityID: rec.CommunityID, Ref: c.ID,
-			ResidentID: rec.ResidentID, Actor: p.ResidentID, Reason: answer, Amount: int64(rec.Credited), Flag: accept, At: t.stamp()}
+		mark = models.Mark{
+			ID:          once.CorrectionDecision(c.ID),
+			Kind:        "correction.decision",
+			CommunityID: rec.CommunityID,
+			Ref:         c.ID,
+			ResidentID:  rec.ResidentID,
+			Actor:       p.ResidentID,
+			Reason:      answer,
+			Amount:      int64(rec.Credited),
+			Flag:        accept,
+			At:          t.stamp(),
+		}
 		if accept {
 			want, err := t.requested(ctx, rec, c.Minutes)
 			if err != nil {
@@ -1112,24 +1230,48 @@ func (t *Service) applyCorrection(ctx context.Context, rec models.ServiceRecord,
 	hash := once.CorrectionCreditHash(rec.ID, c.N)
 	hOp, pOp := once.CorrectionCredit(rec.ID, c.N)
 	if dh != 0 {
-		err := t.postDecided(ctx, ledger.Posting{OpID: hOp, Hash: hash, Account: models.AccountOf(rec.ResidentID, models.AssetHours),
-			CommunityID: rec.CommunityID, Delta: int64(dh), Kind: models.KindService, Ref: rec.ID, Reason: "correction: " + m.Reason,
-			PolicyVersion: pol.Version, Floor: -int64(pol.DebtFloorMinutes), Actor: m.Actor})
+		err := t.postDecided(ctx, ledger.Posting{
+			OpID:          hOp,
+			Hash:          hash,
+			Account:       models.AccountOf(rec.ResidentID, models.AssetHours),
+			CommunityID:   rec.CommunityID,
+			Delta:         int64(dh),
+			Kind:          models.KindService,
+			Ref:           rec.ID,
+			Reason:        "correction: " + m.Reason,
+			PolicyVersion: pol.Version,
+			Floor:         -int64(pol.DebtFloorMinutes),
+			Actor:         m.Actor,
+		})
 		if err != nil {
 			return 0, 0, fmt.Errorf("correct: hours: %w", err)
 		}
 	}
 	carry, err := t.chains.Append(ctx, once.PointsCarry(rec.ResidentID), c.ID, nil, func(last models.Link) (models.Link, error) {
 		pts, rest := models.PointsFor(last.Remainder, dh, pol.PointsPerHour)
-		return models.Link{Amount: int64(pts), Remainder: rest, Before: last.Remainder, Total: int64(dh)}, nil
+		return models.Link{
+			Amount:    int64(pts),
+			Remainder: rest,
+			Before:    last.Remainder,
+			Total:     int64(dh),
+		}, nil
 	})
 	if err != nil {
 		return 0, 0, err
 	}
 	if carry.Amount != 0 {
-		err := t.postDecided(ctx, ledger.Posting{OpID: pOp, Hash: hash, Account: models.AccountOf(rec.ResidentID, models.AssetPoints),
-			CommunityID: rec.CommunityID, Delta: carry.Amount, Kind: models.KindService, Ref: rec.ID, Reason: "correction: " + m.Reason,
-			PolicyVersion: pol.Version, Actor: m.Actor})
+		err := t.postDecided(ctx, ledger.Posting{
+			OpID:          pOp,
+			Hash:          hash,
+			Account:       models.AccountOf(rec.ResidentID, models.AssetPoints),
+			CommunityID:   rec.CommunityID,
+			Delta:         carry.Amount,
+			Kind:          models.KindService,
+			Ref:           rec.ID,
+			Reason:        "correction: " + m.Reason,
+			PolicyVersion: pol.Version,
+			Actor:         m.Actor,
+		})
 		if err != nil {
 			return 0, 0, fmt.Errorf("correct: points: %w", err)
 		}

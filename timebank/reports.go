@@ -62,9 +62,21 @@ func (t *Service) Certificate(ctx context.Context, p models.Principal, residentI
 	}
 	lines := map[string]*CertificateLine{}
 	orgs := map[string]map[string]bool{}
-	cert := Certificate{Resident: r, Community: c, From: from, To: to, IssuedAt: t.stamp(), RecordsIDs: []string{}}
+	cert := Certificate{
+		Resident:   r,
+		Community:  c,
+		From:       from,
+		To:         to,
+		IssuedAt:   t.stamp(),
+		RecordsIDs: []string{},
+	}
 	first := to
-	err = t.store.EachRecord(ctx, models.RecordFilter{ResidentID: r.ID, State: models.RecordApproved, From: from, To: to}, func(rec models.ServiceRecord) error {
+	err = t.store.EachRecord(ctx, models.RecordFilter{
+		ResidentID: r.ID,
+		State:      models.RecordApproved,
+		From:       from,
+		To:         to,
+	}, func(rec models.ServiceRecord) error {
 		m := net[rec.ID]
 		if m <= 0 {
 			return nil

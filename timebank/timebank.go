@@ -287,7 +287,11 @@ func (t *Service) Activity(ctx context.Context, p models.Principal, id string) (
 // the day's list page by page to its end.
 func (t *Service) Activities(ctx context.Context, p models.Principal, day time.Time, category string) ([]models.Activity, error) {
 	out := []models.Activity{}
-	q := ActivityQuery{Day: day, Category: category, Limit: 200}
+	q := ActivityQuery{
+		Day:      day,
+		Category: category,
+		Limit:    200,
+	}
 	for {
 		page, next, err := t.ActivitiesPage(ctx, p, q)
 		if err != nil {
@@ -392,8 +396,15 @@ func (t *Service) SignUp(ctx context.Context, p models.Principal, activityID str
 	slot, err := t.takeSlot(ctx, a, su.ID)
 	if errors.Is(err, models.ErrActivityFull) {
 		// Give the sign-up up, so a later try starts a new generation.
-		_ = t.store.InsertMark(ctx, models.Mark{ID: once.SignupCancel(su.ID), Kind: "signup.cancel", CommunityID: a.CommunityID,
-			Ref: su.ID, ResidentID: p.ResidentID, Reason: "full", At: t.stamp()})
+		_ = t.store.InsertMark(ctx, models.Mark{
+			ID:          once.SignupCancel(su.ID),
+			Kind:        "signup.cancel",
+			CommunityID: a.CommunityID,
+			Ref:         su.ID,
+			ResidentID:  p.ResidentID,
+			Reason:      "full",
+			At:          t.stamp(),
+		})
 		_ = t.store.SetSignupState(ctx, su.ID, "", true)
 		return models.Signup{}, err
 	}
@@ -446,8 +457,15 @@ func (t *Service) CancelSignup(ctx context.Context, p models.Principal, activity
 	if err != nil {
 		return err
 	}
-	_, err = once.Insert(ctx, t.store, models.Mark{ID: once.SignupCancel(su.ID), Kind: "signup.cancel", CommunityID: a.CommunityID,
-		Ref: su.ID, ResidentID: p.ResidentID, Actor: p.ResidentID, At: t.stamp()})
+	_, err = once.Insert(ctx, t.store, models.Mark{
+		ID:          once.SignupCancel(su.ID),
+		Kind:        "signup.cancel",
+		CommunityID: a.CommunityID,
+		Ref:         su.ID,
+		ResidentID:  p.ResidentID,
+		Actor:       p.ResidentID,
+		At:          t.stamp(),
+	})
 	if err != nil {
 		return err
 	}

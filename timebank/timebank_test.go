@@ -35,8 +35,16 @@ func res(id string) models.Principal { return communitytest.Resident("A", id) }
 
 func (e *tbEnv) activity(t *testing.T, start time.Time, d time.Duration, capacity int, maxMin models.Minutes) models.Activity {
 	t.Helper()
-	a, err := e.Timebank.CreateActivity(ctx, e.Staff, timebank.NewActivity{Title: "助老探访", Category: "助老", Place: "活动室",
-		Start: start, End: start.Add(d), Capacity: capacity, MaxMinutes: maxMin, SelfCheckin: true}, community.Idempotency{})
+	a, err := e.Timebank.CreateActivity(ctx, e.Staff, timebank.NewActivity{
+		Title:       "助老探访",
+		Category:    "助老",
+		Place:       "活动室",
+		Start:       start,
+		End:         start.Add(d),
+		Capacity:    capacity,
+		MaxMinutes:  maxMin,
+		SelfCheckin: true,
+	}, community.Idempotency{})
 	if err != nil {
 		t.Fatalf("create activity: %v", err)
 	}
@@ -55,8 +63,18 @@ func (e *tbEnv) attend(t *testing.T, a models.Activity, resident string, in, out
 
 func (e *tbEnv) claim(t *testing.T, resident string, start time.Time, d time.Duration) models.ServiceRecord {
 	t.Helper()
-	rec, err := e.Timebank.ClaimRecord(ctx, res(resident), timebank.Claim{Category: "环境", Organisation: "春申居委会", Description: "捡垃圾",
-		Start: start, End: start.Add(d), Idem: community.Idempotency{Key: communitytest.NewID(), OpID: "k:" + resident + ":" + communitytest.NewID(), Hash: "h"}})
+	rec, err := e.Timebank.ClaimRecord(ctx, res(resident), timebank.Claim{
+		Category:     "环境",
+		Organisation: "春申居委会",
+		Description:  "捡垃圾",
+		Start:        start,
+		End:          start.Add(d),
+		Idem: community.Idempotency{
+			Key:  communitytest.NewID(),
+			OpID: "k:" + resident + ":" + communitytest.NewID(),
+			Hash: "h",
+		},
+	})
 	if err != nil {
 		t.Fatalf("claim: %v", err)
 	}
@@ -154,8 +172,18 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 	communitytest.MustCode(t, err, models.ErrRecordOverlap)
 	// Checked in before a claimed record, out after it: refused at check-out.
 	e.Clock.Set(start.Add(3 * time.Hour))
-	if _, err := e.Timebank.ClaimRecord(ctx, res("r4"), timebank.Claim{Category: "环境", Organisation: "x", Description: "y",
-		Start: start.Add(90 * time.Minute), End: start.Add(100 * time.Minute), Idem: community.Idempotency{Key: communitytest.NewID(), OpID: communitytest.NewID(), Hash: "h"}}); err != nil {
+	if _, err := e.Timebank.ClaimRecord(ctx, res("r4"), timebank.Claim{
+		Category:     "环境",
+		Organisation: "x",
+		Description:  "y",
+		Start:        start.Add(90 * time.Minute),
+		End:          start.Add(100 * time.Minute),
+		Idem: community.Idempotency{
+			Key:  communitytest.NewID(),
+			OpID: communitytest.NewID(),
+			Hash: "h",
+		},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.attend(t, a, "r4", start, start.Add(2*time.Hour))
@@ -166,9 +194,18 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 	}
 	// A claim overlapping the attendance is refused too, concurrently or not.
 	ok, overlap := outcomes(t, atonce.Errors(4, func(i int) error {
-		_, err := e.Timebank.ClaimRecord(ctx, res("r3"), timebank.Claim{Category: "环境", Organisation: "x", Description: "y",
-			Start: start.Add(time.Duration(i) * 10 * time.Minute), End: start.Add(time.Hour + time.Duration(i)*10*time.Minute),
-			Idem: community.Idempotency{Key: communitytest.NewID(), OpID: communitytest.NewID(), Hash: "h"}})
+		_, err := e.Timebank.ClaimRecord(ctx, res("r3"), timebank.Claim{
+			Category:     "环境",
+			Organisation: "x",
+			Description:  "y",
+			Start:        start.Add(time.Duration(i) * 10 * time.Minute),
+			End:          start.Add(time.Hour + time.Duration(i)*10*time.Minute),
+			Idem: community.Idempotency{
+				Key:  communitytest.NewID(),
+				OpID: communitytest.NewID(),
+				Hash: "h",
+			},
+		})
 		return err
 	}), models.ErrRecordOverlap)
 	if ok != 1 || overlap != 3 {
@@ -180,8 +217,18 @@ func TestOverlappingRecordsRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Clock.Set(start.Add(4 * time.Hour))
-	if _, err := e.Timebank.ClaimRecord(ctx, res("r1"), timebank.Claim{Category: "环境", Organisation: "x", Description: "y",
-		Start: start, End: start.Add(time.Hour), Idem: community.Idempotency{Key: communitytest.NewID(), OpID: communitytest.NewID(), Hash: "h"}}); err != nil {
+	if _, err := e.Timebank.ClaimRecord(ctx, res("r1"), timebank.Claim{
+		Category:     "环境",
+		Organisation: "x",
+		Description:  "y",
+		Start:        start,
+		End:          start.Add(time.Hour),
+		Idem: community.Idempotency{
+			Key:  communitytest.NewID(),
+			OpID: communitytest.NewID(),
+			Hash: "h",
+		},
+	}); err != nil {
 		t.Fatalf("claim over a rejected record: %v", err)
 	}
 }
@@ -396,21 +443,40 @@ func TestGiftRules(t *testing.T) {
 	if _, err := e.Policies.AddVersion(ctx, e.Staff, v, community.Idempotency{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Ledger.Post(ctx, ledger.Posting{OpID: "seed", Hash: "h", Account: models.AccountOf("r1", models.AssetHours),
-		CommunityID: "A", Delta: 1000, Kind: models.KindService, Actor: "t"}); err != nil {
+	if _, err := e.Ledger.Post(ctx, ledger.Posting{
+		OpID:        "seed",
+		Hash:        "h",
+		Account:     models.AccountOf("r1", models.AssetHours),
+		CommunityID: "A",
+		Delta:       1000,
+		Kind:        models.KindService,
+		Actor:       "t",
+	}); err != nil {
 		t.Fatal(err)
 	}
 	gift := func(to string, m models.Minutes) error {
-		_, err := e.Timebank.GiftHours(ctx, res("r1"), to, m, community.Idempotency{Key: "k", OpID: "k:r1:" + communitytest.NewID(), Hash: "h"})
+		_, err := e.Timebank.GiftHours(ctx, res("r1"), to, m, community.Idempotency{
+			Key:  "k",
+			OpID: "k:r1:" + communitytest.NewID(),
+			Hash: "h",
+		})
 		return err
 	}
 	communitytest.MustCode(t, gift("r9", 60), models.ErrFamilyNotVerified)
-	if err := e.Store.SetResidentFamily(ctx, "r1", []models.FamilyLink{{ResidentID: "r9", Relation: "父母"}, {ResidentID: "r2", Relation: "兄弟姐妹", Verified: true}}); err != nil {
+	if err := e.Store.SetResidentFamily(ctx, "r1", []models.FamilyLink{{ResidentID: "r9", Relation: "父母"}, {
+		ResidentID: "r2",
+		Relation:   "兄弟姐妹",
+		Verified:   true,
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	communitytest.MustCode(t, gift("r9", 60), models.ErrFamilyNotVerified)
 	communitytest.MustCode(t, gift("r2", 60), models.ErrGiftAge)
-	if err := e.Store.SetResidentFamily(ctx, "r1", []models.FamilyLink{{ResidentID: "r9", Relation: "父母", Verified: true}}); err != nil {
+	if err := e.Store.SetResidentFamily(ctx, "r1", []models.FamilyLink{{
+		ResidentID: "r9",
+		Relation:   "父母",
+		Verified:   true,
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	ok, capped := outcomes(t, atonce.Errors(4, func(int) error { return gift("r9", 200) }), models.ErrGiftYearlyCap)
@@ -574,7 +640,12 @@ func TestPendingQueue(t *testing.T) {
 	if err := e.Store.QueueRecord(ctx, approved); err != nil {
 		t.Fatal(err)
 	}
-	ghost := models.ServiceRecord{ID: "claim:ghost", CommunityID: "A", ResidentID: "r4", Created: e.Clock.Now()}
+	ghost := models.ServiceRecord{
+		ID:          "claim:ghost",
+		CommunityID: "A",
+		ResidentID:  "r4",
+		Created:     e.Clock.Now(),
+	}
 	if err := e.Store.QueueRecord(ctx, ghost); err != nil {
 		t.Fatal(err)
 	}

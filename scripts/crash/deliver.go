@@ -387,7 +387,11 @@ func startDeliverChild(o deliverOptions, url string) (*deliverChild, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	return &deliverChild{server: server{cmd: cmd}, out: bufio.NewScanner(out), stdin: in}, nil
+	return &deliverChild{
+		server: server{cmd: cmd},
+		out:    bufio.NewScanner(out),
+		stdin:  in,
+	}, nil
 }
 
 // untilKilled reads the child's steps until it announces killAt (it is
@@ -518,7 +522,11 @@ func deliverChildMain() error {
 		return err
 	}
 	defer closeStore()
-	stepped := &steppedStore{Store: st, killAt: os.Getenv(envDeliverKill), counts: map[string]int{}}
+	stepped := &steppedStore{
+		Store:  st,
+		killAt: os.Getenv(envDeliverKill),
+		counts: map[string]int{},
+	}
 	b := inbox.New(stepped, time.Now)
 	d := newDeliverer(stepped, b, os.Getenv(envDeliverURL), time.Now)
 	for range 20 {

@@ -105,8 +105,15 @@ func run(residents int) error {
 	start := time.Now()
 	if err := parallel(residents, 8, func(i int) error {
 		op := fmt.Sprintf("bench-award-%d", i)
-		_, err := l.Post(ctx, ledger.Posting{OpID: op, Hash: op, Account: models.AccountOf(fmt.Sprintf("r%06d", i), models.AssetPoints),
-			CommunityID: "c1", Delta: int64(50 + i%100), Kind: models.KindAward, Actor: "bench"})
+		_, err := l.Post(ctx, ledger.Posting{
+			OpID:        op,
+			Hash:        op,
+			Account:     models.AccountOf(fmt.Sprintf("r%06d", i), models.AssetPoints),
+			CommunityID: "c1",
+			Delta:       int64(50 + i%100),
+			Kind:        models.KindAward,
+			Actor:       "bench",
+		})
 		return err
 	}); err != nil {
 		return err
