@@ -529,6 +529,10 @@ func TestScreensIssue13_8_CorrectionAndCancellingAHeldRedemption(t *testing.T) {
 	if held, _ := w.points(elder); before-held != 100 {
 		t.Fatalf("the parking reduction held %d points; want 100", before-held)
 	}
+	// Her home screen says she has it to use, from the same first page of
+	// her redemptions as 我的兑换 reads.
+	s.do(her, "home says one redemption to use", chromedp.Navigate(s.base+"/"), waitText("1 张兑换单待使用"),
+		chromedp.Navigate(s.base+"/me/redemptions"), chromedp.WaitVisible(chromedp.CSS(`[data-status=held]`)))
 	// Tapped again until the dialog is up: the list may still be settling
 	// from the page it came from.
 	s.do(her, "cancel it", chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
