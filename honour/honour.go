@@ -978,6 +978,17 @@ func (s *Service) nominees(ctx context.Context, e models.HonourEntry) ([]models.
 	return s.store.Residents(ctx, models.ResidentFilter{CommunityID: e.CommunityID, HouseholdID: e.HouseholdID}, "", 0)
 }
 
+// currentOf is listing e as its key's current listing.
+func currentOf(e models.HonourEntry) models.HonourCurrent {
+	return models.HonourCurrent{
+		Key:         currentKey(e),
+		CommunityID: e.CommunityID,
+		EntryID:     e.ID,
+		ListedAt:    e.ListedAt,
+		ExpiresAt:   e.ExpiresAt,
+	}
+}
+
 // currentKey is the key of entry e's nominee (resident or household) in honour_current.
 func currentKey(e models.HonourEntry) string { return once.Nominee(e.ResidentID, e.HouseholdID) }
 
@@ -1040,13 +1051,7 @@ func (s *Service) list(ctx context.Context, e models.HonourEntry) error {
 	}
 	// Another listing that lasts longer stays the current one.
 	if cur.EntryID == "" || cur.EntryID == e.ID || !cur.ActiveAt(ev.At) || cur.ExpiresAt.Before(e.ExpiresAt) {
-		err := s.store.SaveHonourCurrent(ctx, models.HonourCurrent{
-			Key:         currentKey(e),
-			CommunityID: e.CommunityID,
-			EntryID:     e.ID,
-			ListedAt:    e.ListedAt,
-			ExpiresAt:   e.ExpiresAt,
-		})
+		err := s.store.SaveHonourCurrent(ctx, currentOf(e))
 		if err != nil {
 			return err
 		}
@@ -1271,13 +1276,7 @@ func (s *Service) DecideAppeal(ctx context.Context, p models.Principal, entryID 
 			return models.HonourEntry{}, fmt.Errorf("decide appeal: %w", err)
 		}
 		if cur.EntryID == "" || cur.EntryID == e.ID || !cur.ActiveAt(ev.At) {
-			err := s.store.SaveHonourCurrent(ctx, models.HonourCurrent{
-				Key:         currentKey(e),
-				CommunityID: e.CommunityID,
-				EntryID:     e.ID,
-				ListedAt:    e.ListedAt,
-				ExpiresAt:   e.ExpiresAt,
-			})
+			err := s.store.SaveHonourCurrent(ctx, currentOf(e))
 			if err != nil {
 				return models.HonourEntry{}, fmt.Errorf("decide appeal: %w", err)
 			}

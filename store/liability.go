@@ -109,8 +109,13 @@ func (s *Store) LiabilitySummary(ctx context.Context, communityID string) (model
 	if err := s.findByID(ctx, colLiabilitySummaries, communityID, &d); err != nil {
 		return models.LiabilitySummary{}, err
 	}
+	return d.model(communityID), nil
+}
+
+// model is the liability d stores, of community communityID.
+func (d liabilitySummaryDoc) model(communityID string) models.LiabilitySummary {
 	return models.LiabilitySummary{
-		CommunityID: d.ID,
+		CommunityID: communityID,
 		At:          d.At.UTC(),
 		Residents:   d.Residents,
 		Outstanding: d.Outstanding,
@@ -119,7 +124,7 @@ func (s *Store) LiabilitySummary(ctx context.Context, communityID string) (model
 		Expiring60:  d.Expiring60,
 		Expiring90:  d.Expiring90,
 		Entries:     d.Entries,
-	}, nil
+	}
 }
 
 // SaveLiabilitySummary saves the community's liability as summed at l.At.
@@ -185,17 +190,7 @@ func (s *Store) LiabilityDays(ctx context.Context, communityID string, days []st
 	out := map[string]models.LiabilitySummary{}
 	for i, d := range found {
 		if d != nil {
-			out[days[i]] = models.LiabilitySummary{
-				CommunityID: communityID,
-				At:          d.At.UTC(),
-				Residents:   d.Residents,
-				Outstanding: d.Outstanding,
-				Held:        d.Held,
-				Expiring30:  d.Expiring30,
-				Expiring60:  d.Expiring60,
-				Expiring90:  d.Expiring90,
-				Entries:     d.Entries,
-			}
+			out[days[i]] = d.model(communityID)
 		}
 	}
 	return out, nil
