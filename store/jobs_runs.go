@@ -109,32 +109,42 @@ func (s *Store) listJobRunsStoredBefore(ctx context.Context) error {
 	if done || err != nil {
 		return err
 	}
-	// Runs only: a slot names no job.
-	filter := bson.D{{Key: "job", Value: bson.D{{Key: "$exists", Value: true}}},
-		{Key: "slots", Value: bson.D{{Key: "$exists", Value: false}}}}
-	cur, err := s.c(colJobRuns).Find(ctx, filter)
-	if err != nil {
-		return mapErr("unlisted job runs", err)
-	}
-	var old []runDoc
-	if err := cur.All(ctx, &old); err != nil {
-		return mapErr("unlisted job runs", err)
-	}
+	// Runs only (a slot names no job), listed or not: every replica
+	// starting at once then picks the same newest runs of each job, and
+	// lists those not listed yet. Picking among the unlisted ones alone let
+	// a replica that started while another was listing reach past the
+	// newest. The stream keeps at most twice jobRunsListedAtStart runs of
+	// a job in memory, whatever the history.
 	newestFirst := func(a, b runDoc) int {
 		if c := b.Started.Compare(a.Started); c != 0 {
 			return c
 		}
 		return cmp.Compare(b.ID, a.ID)
 	}
-	slices.SortStableFunc(old, newestFirst)
-	kept := map[string]int{}
-	todo := old[:0]
-	for _, d := range old {
-		if kept[d.Job] < jobRunsListedAtStart {
-			kept[d.Job]++
-			todo = append(todo, d)
+	newest := map[string][]runDoc{}
+	cur, err := s.c(colJobRuns).Find(ctx, bson.D{{Key: "job", Value: bson.D{{Key: "$exists", Value: true}}}})
+	err = eachDoc(ctx, cur, err, "job runs", func(d runDoc) error {
+		runs := append(newest[d.Job], d)
+		if len(runs) >= 2*jobRunsListedAtStart {
+			slices.SortStableFunc(runs, newestFirst)
+			runs = runs[:jobRunsListedAtStart]
+		}
+		newest[d.Job] = runs
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var todo []runDoc
+	for _, runs := range newest {
+		slices.SortStableFunc(runs, newestFirst)
+		for _, d := range runs[:min(len(runs), jobRunsListedAtStart)] {
+			if len(d.Slots) == 0 {
+				todo = append(todo, d)
+			}
 		}
 	}
+	slices.SortStableFunc(todo, newestFirst)
 	slices.Reverse(todo)
 	for _, d := range todo {
 		slots, err := s.insertListed(ctx, colJobRuns, []string{jobRunList(d.Job)}, d.ID, d.Started, nil)

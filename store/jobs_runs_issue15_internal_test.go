@@ -10,6 +10,7 @@ import (
 
 	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/jobs"
+	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // testRun is run n of job, started n seconds after at.
@@ -191,5 +192,60 @@ func TestIssue15_JobRuns_StoredBeforeTheListsAreListedOnceAtStart(t *testing.T) 
 	}
 	if got, err := s.JobRuns(ctx, "notices", 5); err != nil || !slices.Equal(runIDs(got), []string{legacy.ID}) {
 		t.Fatalf("the other job's runs read %v, %v; want its one old run", runIDs(got), err)
+	}
+}
+
+// A replica that starts while another is part way through listing the
+// runs stored before the lists (the newest half listed, the rest not)
+// picks the same newest jobRunsListedAtStart runs as the other did, not
+// the newest of those still unlisted: the list still reads the job's
+// newest runs once each, none older.
+func TestIssue15_JobRuns_AStartMidwayThroughAnotherListsNoOlderRun(t *testing.T) {
+	t.Parallel()
+	s := listsStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+	old := jobRunsListedAtStart + 5
+	var docs []runDoc
+	storeEach(t, old, func(n int) error {
+		r := testRun("ledger-sweep", n, at)
+		d := runDoc{
+			ID:      r.ID,
+			Job:     r.Job,
+			Period:  r.Period,
+			Holder:  r.Holder,
+			Started: r.Started,
+		}
+		docs = append(docs, d)
+		return s.insert(ctx, colJobRuns, d)
+	})
+	forgetBackfills(t, s, "job-run-lists")
+	// The other replica listed the oldest half of the newest runs, oldest
+	// first, as the backfill does, and died.
+	slices.SortFunc(docs, func(a, b runDoc) int { return a.Started.Compare(b.Started) })
+	for _, d := range docs[old-jobRunsListedAtStart : old-jobRunsListedAtStart/2] {
+		slots, err := s.insertListed(ctx, colJobRuns, []string{jobRunList(d.Job)}, d.ID, d.Started, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.setByID(ctx, colJobRuns, d.ID, bson.D{{Key: "slots", Value: slots}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.listJobRunsStoredBefore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.JobRuns(ctx, "ledger-sweep", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := runIDs(got)
+	slices.Sort(ids)
+	var want []string
+	for n := old - jobRunsListedAtStart; n < old; n++ {
+		want = append(want, fmt.Sprintf("ledger-sweep-run%03d", n))
+	}
+	if !slices.Equal(ids, want) {
+		t.Fatalf("after the second start the job's runs read %d runs %v; want the newest %d once each", len(ids), ids, jobRunsListedAtStart)
 	}
 }
