@@ -25,7 +25,7 @@ type rewardsService interface {
 	MyRedemptions(ctx context.Context, p models.Principal, cursor string, limit int) ([]models.Redemption, string, error)
 	Cancel(ctx context.Context, p models.Principal, id string) (models.Redemption, error)
 
-	PendingCredits(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error)
+	PendingCredits(ctx context.Context, p models.Principal, cursor string, limit int) ([]models.Redemption, string, error)
 	ApplyCredit(ctx context.Context, p models.Principal, id, billNo, billDate string, idem community.Idempotency) (models.Redemption, error)
 	VoidCredit(ctx context.Context, p models.Principal, id, reason string, idem community.Idempotency) (models.Redemption, error)
 
@@ -414,18 +414,20 @@ func (h *api) cancelRedemption(c *fiber.Ctx) error {
 	})
 }
 
-// pendingCredits answers GET /partner/credits for a partner: their property-fee and
-// parking credits waiting for a bill, up to `limit`.
+// pendingCredits answers GET /partner/credits for a partner: a page of their property-fee
+// and parking credits waiting for a bill, newest first, paged by `cursor` and `next`.
 func (h *api) pendingCredits(c *fiber.Ctx) error {
-	limit, err := queryInt(c, "limit", 50, MaxListLimit)
+	cursor, limit, err := cursorPage(c)
 	if err != nil {
 		return err
 	}
-	rs, err := h.Rewards.PendingCredits(c.UserContext(), principal(c), int(limit))
+	rs, next, err := h.Rewards.PendingCredits(c.UserContext(), principal(c), cursor, limit)
 	if err != nil {
 		return err
 	}
-	return c.JSON(toRedemptions(rs))
+	out := toRedemptions(rs)
+	out.Next = next
+	return c.JSON(out)
 }
 
 // applyCreditRequest is the bill a partner applied a credit to.

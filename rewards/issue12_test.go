@@ -49,7 +49,7 @@ func TestIssue12_5_BillNumbersAndPartnerReasonsAreCleanedByTheService(t *testing
 		_, err := w.rs.ApplyCredit(ctx, pm, red.ID, bill, "2026-12-01", idemOf(pm, "apply-"+name))
 		communitytest.WantCode(t, "bill number "+name, err, models.ErrValidation)
 	}
-	if pending, err := w.rs.PendingCredits(ctx, pm, 0); err != nil || len(pending) != 1 {
+	if pending, _, err := w.rs.PendingCredits(ctx, pm, "", 0); err != nil || len(pending) != 1 {
 		t.Fatalf("after refused bills: %d pending %v, want the credit still pending", len(pending), err)
 	}
 	applied, err := w.rs.ApplyCredit(ctx, pm, red.ID, " WY-1 ", "2026-12-01", idemOf(pm, "apply-1"))

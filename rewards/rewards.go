@@ -1359,24 +1359,40 @@ func (s *Service) partnerOf(ctx context.Context, p models.Principal, kinds ...mo
 	return models.Partner{}, models.ErrForbidden
 }
 
-// PendingCredits lists the partner's credits waiting for a bill.
-func (s *Service) PendingCredits(ctx context.Context, p models.Principal, limit int) ([]models.Redemption, error) {
+// PendingCredits is one page of the partner's credits waiting for a bill,
+// newest first, from cursor ("" for the first page), and the cursor of the
+// next page ("" at the end): a page of limit redemptions read that are
+// then followed to what their marks say, so it may hold fewer and still
+// have a next; nothing is cut. A cursor it did not give out is
+// models.ErrBadCursor.
+func (s *Service) PendingCredits(ctx context.Context, p models.Principal, cursor string, limit int) ([]models.Redemption, string, error) {
 	partner, err := s.partnerOf(ctx, p, models.PartnerProperty, models.PartnerParking)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	after, err := parseCreditCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	limit = community.PageLimit(limit)
 	// A credit redeemed since the hold-expiry job last ran is saved as
 	// opening; its hold says whether it is pending.
 	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{
 		CommunityID: partner.CommunityID,
 		PartnerID:   partner.ID,
 		Statuses:    []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening},
-	}, community.PageLimit(limit))
+		After:       after,
+	}, limit)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	next := ""
+	if len(rs) == limit {
+		last := rs[len(rs)-1]
+		next = strconv.FormatInt(last.Created.UnixMilli(), 10) + "." + last.ID
 	}
 	if rs, err = s.current(ctx, rs); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	pending := rs[:0]
 	for _, r := range rs {
@@ -1384,7 +1400,22 @@ func (s *Service) PendingCredits(ctx context.Context, p models.Principal, limit 
 			pending = append(pending, r)
 		}
 	}
-	return pending, nil
+	return pending, next, nil
+}
+
+// parseCreditCursor reads a cursor PendingCredits gave out (the created
+// time in Unix milliseconds and the id of the last credit it read, as
+// "ms.id"); "" is the first page.
+func parseCreditCursor(cursor string) (*models.RedemptionPlace, error) {
+	if cursor == "" {
+		return nil, nil
+	}
+	ms, id, ok := strings.Cut(cursor, ".")
+	at, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil || id == "" || at < 0 {
+		return nil, models.ErrBadCursor
+	}
+	return &models.RedemptionPlace{Created: time.UnixMilli(at).UTC(), ID: id}, nil
 }
 
 // partnerCredit loads a credit for the partner login of the property company or parking

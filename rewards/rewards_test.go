@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -734,7 +735,7 @@ func TestVoidedBillReturnsTheCreditOnce(t *testing.T) {
 	pm := w.partnerLogin("pm", w.property)
 	_, err := w.rs.ApplyCredit(ctx, w.partnerLogin("pk", w.parking), red.ID, "B-1", "2026-12-01", idemOf(pm, "apply-pk"))
 	communitytest.WantCode(t, "parking operator applying a fee credit", err, models.ErrForbidden)
-	pending, err := w.rs.PendingCredits(ctx, pm, 0)
+	pending, _, err := w.rs.PendingCredits(ctx, pm, "", 0)
 	if err != nil || len(pending) != 1 {
 		t.Fatalf("pending %v %d", err, len(pending))
 	}
@@ -1191,7 +1192,7 @@ func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
 			t.Fatalf("my redemption %s is listed %s; want %s", r.ID, r.Status, want[r.ID])
 		}
 	}
-	pending, err := w.rs.PendingCredits(ctx, w.partnerLogin("pm", w.property), 0)
+	pending, _, err := w.rs.PendingCredits(ctx, w.partnerLogin("pm", w.property), "", 0)
 	if err != nil || len(pending) != 1 || pending[0].ID != credit.ID || pending[0].Status != models.RedemptionHeld {
 		t.Fatalf("pending credits: %+v %v", pending, err)
 	}
@@ -1305,4 +1306,71 @@ func TestCreditRepeatAfterVoidDoesNotApplyAgain(t *testing.T) {
 		t.Fatalf("events %+v: want the reversal to undo %s", ev, ev[0].ID)
 	}
 	w.mustAudit()
+}
+
+// A partner's credits waiting for a bill come a page at a time, newest
+// first, with the next page's cursor while there may be more: every
+// pending credit once over the pages, whatever the page size (credits
+// made at the same moment are ordered by id), none cut; an applied one
+// leaves the pages; a cursor not given out is INVALID_CURSOR.
+func TestPendingCreditsComeAPageAtATimeWithNothingCut(t *testing.T) {
+	t.Parallel()
+	w := newRewardsWorld(t)
+	rw := w.reward(models.Reward{
+		Kind:                models.RewardPropertyFee,
+		Title:               "物业费优惠",
+		Points:              50,
+		ValueFen:            2000,
+		HouseholdYearCapFen: 4000,
+	})
+	var made []string
+	for i, name := range []string{"钱", "孙", "李", "周"} {
+		p := w.resident(name, 1960+i, 500)
+		made = append(made, w.mustRedeem(p, rw.ID, idemOf(p, "fee-"+name)).ID)
+	}
+	pm := w.partnerLogin("pm", w.property)
+	walk := func(limit int) []string {
+		t.Helper()
+		var ids []string
+		cursor := ""
+		for pages := 0; ; pages++ {
+			if pages > len(made)+1 {
+				t.Fatalf("pages of %d never end", limit)
+			}
+			page, next, err := w.rs.PendingCredits(ctx, pm, cursor, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) > limit {
+				t.Fatalf("a page of %d holds %d", limit, len(page))
+			}
+			for _, r := range page {
+				ids = append(ids, r.ID)
+			}
+			if next == "" {
+				return ids
+			}
+			cursor = next
+		}
+	}
+	all := walk(50)
+	if len(all) != len(made) {
+		t.Fatalf("one page of 50 holds %v; want the %d credits", all, len(made))
+	}
+	for _, limit := range []int{1, 2, 3} {
+		if got := walk(limit); !slices.Equal(got, all) {
+			t.Fatalf("pages of %d read %v; want %v", limit, got, all)
+		}
+	}
+	if _, err := w.rs.ApplyCredit(ctx, pm, made[0], "B-1", "2026-12-01", idemOf(pm, "apply-1")); err != nil {
+		t.Fatal(err)
+	}
+	if got := walk(1); len(got) != len(made)-1 || slices.Contains(got, made[0]) {
+		t.Fatalf("after one was applied the pages read %v", got)
+	}
+	for _, bad := range []string{"x", "12", "12.", "-5.abc"} {
+		if _, _, err := w.rs.PendingCredits(ctx, pm, bad, 1); models.CodeOf(err) != models.ErrBadCursor.Code {
+			t.Errorf("cursor %q: %v; want INVALID_CURSOR", bad, err)
+		}
+	}
 }

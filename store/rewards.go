@@ -407,6 +407,15 @@ func (s *Store) Redemptions(ctx context.Context, f models.RedemptionFilter, limi
 	if !f.From.IsZero() || !f.To.IsZero() {
 		filter = append(filter, bson.E{Key: "created", Value: bson.D{{Key: "$gte", Value: f.From}, {Key: "$lt", Value: f.To}}})
 	}
+	if f.After != nil {
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "created", Value: bson.D{{Key: "$lt", Value: f.After.Created}}}},
+			bson.D{
+				{Key: "created", Value: f.After.Created},
+				{Key: "_id", Value: bson.D{{Key: "$gt", Value: f.After.ID}}},
+			},
+		}})
+	}
 	opts := options.Find().SetSort(bson.D{{Key: "created", Value: -1}, {Key: "_id", Value: 1}})
 	if limit > 0 {
 		opts.SetLimit(int64(limit))
