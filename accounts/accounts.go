@@ -281,19 +281,27 @@ var reversible = map[models.EntryKind]bool{
 	models.KindAdjustment: true,
 }
 
-// Trail lists the audit trail of the caller's community, for staff.
-func (a *Service) Trail(ctx context.Context, p models.Principal, before time.Time, limit int) ([]models.AuditRecord, error) {
+// Trail is one page of the audit trail of the caller's community, for
+// staff: its records and staff adjustments merged, newest first (among
+// records of one moment, by id from the highest), after place (nil: from
+// the newest), at most limit, and the place the next page starts after
+// (nil at the end). Both sources give a page's worth and the rest of
+// their last moment, so no record is skipped between pages however many
+// share a moment.
+func (a *Service) Trail(ctx context.Context, p models.Principal, after *models.TrailPlace, limit int) ([]models.AuditRecord, *models.TrailPlace, error) {
 	if !p.IsStaff() {
-		return nil, models.ErrForbidden
+		return nil, nil, models.ErrForbidden
 	}
-	recs, err := a.trail.AuditTrail(ctx, p.CommunityID, before, limit)
+	recs, err := a.trail.AuditTrail(ctx, p.CommunityID, after, limit)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	adjustments, err := a.trail.EntriesOfKinds(ctx, p.CommunityID, []models.EntryKind{models.KindAward, models.KindDeduct}, before, limit)
+	adjustments, err := a.trail.EntriesOfKinds(ctx, p.CommunityID, []models.EntryKind{models.KindAward, models.KindDeduct}, after, limit)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	// A source that gave a whole page may have more.
+	more := len(recs) >= limit || len(adjustments) >= limit
 	seen := map[string]bool{}
 	for _, r := range recs {
 		seen[r.ID] = true
@@ -303,8 +311,20 @@ func (a *Service) Trail(ctx context.Context, p models.Principal, before time.Tim
 			recs = append(recs, adjustmentRecord(e))
 		}
 	}
-	sort.SliceStable(recs, func(i, j int) bool { return recs[i].At.After(recs[j].At) })
-	return recs[:min(len(recs), limit)], nil
+	sort.SliceStable(recs, func(i, j int) bool {
+		if !recs[i].At.Equal(recs[j].At) {
+			return recs[i].At.After(recs[j].At)
+		}
+		return recs[i].ID > recs[j].ID
+	})
+	if len(recs) > limit {
+		recs, more = recs[:limit], true
+	}
+	if !more || len(recs) == 0 {
+		return recs, nil, nil
+	}
+	last := recs[len(recs)-1]
+	return recs, &models.TrailPlace{At: last.At, ID: last.ID}, nil
 }
 
 // Audit recomputes every account from its entries.

@@ -21,23 +21,7 @@ func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
 	adjust := func(who string, points models.Points, deduct bool, reason string) models.Entry {
 		t.Helper()
 		e.Clock.Advance(time.Minute)
-		key := fmt.Sprintf("adj-%s-%s", who, reason)
-		en, err := acc.Adjust(ctx, e.Staff, accounts.Adjustment{
-			ResidentID: who,
-			Points:     points,
-			Deduct:     deduct,
-			Category:   "好人好事",
-			Reason:     reason,
-			Idem: community.Idempotency{
-				Key:  key,
-				OpID: "k:" + e.Staff.ResidentID + ":" + key,
-				Hash: "h-" + key,
-			},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return en
+		return staffAdjusts(t, acc, e, who, points, deduct, reason)
 	}
 	award := adjust("r1", 10, false, "扶老人过马路")
 	deduct := adjust("r1", 3, true, "乱扔垃圾")
@@ -48,7 +32,10 @@ func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
 	}
 	later := adjust("r2", 5, false, "捡到钱包")
 
-	all, err := acc.Trail(ctx, e.Staff, time.Time{}, 50)
+	all, next, err := acc.Trail(ctx, e.Staff, nil, 50)
+	if next != nil {
+		t.Fatalf("one page of 50 says there is more after %+v", next)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,16 +56,115 @@ func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
 	if all[0].Actor != e.Staff.ResidentID || all[0].Amount != 5 || all[2].Amount != -3 || all[2].Category != "好人好事" {
 		t.Fatalf("records %+v", all)
 	}
-	// Paged by time across both sources.
-	first, err := acc.Trail(ctx, e.Staff, time.Time{}, 2)
-	if err != nil || len(first) != 2 {
-		t.Fatalf("first page %+v, %v", first, err)
+	// Paged across both sources, each page starting after the last shown.
+	first, next, err := acc.Trail(ctx, e.Staff, nil, 2)
+	if err != nil || len(first) != 2 || next == nil {
+		t.Fatalf("first page %+v, next %+v, %v", first, next, err)
 	}
-	rest, err := acc.Trail(ctx, e.Staff, first[len(first)-1].At, 50)
-	if err != nil || len(first) != 2 || len(rest) != 2 || rest[0].Action != "points.deduct" || rest[1].Action != "points.award" {
-		t.Fatalf("pages %+v / %+v", first, rest)
+	rest, end, err := acc.Trail(ctx, e.Staff, next, 50)
+	if err != nil || len(rest) != 2 || rest[0].Action != "points.deduct" || rest[1].Action != "points.award" || end != nil {
+		t.Fatalf("pages %+v / %+v (next %+v)", first, rest, end)
 	}
-	if other, err := acc.Trail(ctx, communitytest.Staff("B"), time.Time{}, 50); err != nil || len(other) != 0 {
+	if other, _, err := acc.Trail(ctx, communitytest.Staff("B"), nil, 50); err != nil || len(other) != 0 {
 		t.Fatalf("B's staff see %v (%v)", other, err)
 	}
+}
+
+// Records of one moment (a job's run writes many with one time) are
+// never split between pages in a way that loses one: for every page size
+// the pages hold every record once, newest first and by id within a
+// moment, both sources merged.
+func TestTrailPagesMissNoRecordOfOneMoment(t *testing.T) {
+	t.Parallel()
+	acc, e := newAccounts(t)
+	at := e.Clock.Now().UTC().Truncate(time.Millisecond)
+	var want []string
+	for i := range 7 {
+		// Five records at one moment, two a minute later.
+		when := at
+		if i >= 5 {
+			when = at.Add(time.Minute)
+		}
+		r := models.AuditRecord{
+			ID:          fmt.Sprintf("job:listing:%02d", (i*3)%7),
+			CommunityID: "A",
+			Actor:       "system",
+			Action:      "honour.list",
+			Subject:     fmt.Sprintf("r%d", i),
+			At:          when,
+		}
+		if err := e.Store.RecordAudit(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, r.ID)
+	}
+	// Two staff awards at the first moment too, from the other source.
+	e.Clock.Set(at)
+	for i := range 2 {
+		en := staffAdjusts(t, acc, e, "r1", 1, false, fmt.Sprintf("同一时刻 %d", i))
+		if !en.At.Equal(at) {
+			t.Fatalf("the award was made at %s; want %s", en.At, at)
+		}
+		want = append(want, en.OpID)
+	}
+	all, _, err := acc.Trail(ctx, e.Staff, nil, 50)
+	if err != nil || len(all) != len(want) {
+		t.Fatalf("one page: %d records, %v; want %d", len(all), err, len(want))
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].At.After(all[i-1].At) || (all[i].At.Equal(all[i-1].At) && all[i].ID > all[i-1].ID) {
+			t.Fatalf("not newest first, then by id: %s %s after %s %s", all[i].At, all[i].ID, all[i-1].At, all[i-1].ID)
+		}
+	}
+	for _, limit := range []int{1, 2, 3, 4} {
+		var got []string
+		var after *models.TrailPlace
+		for pages := 0; ; pages++ {
+			if pages > len(want)+1 {
+				t.Fatalf("pages of %d never end", limit)
+			}
+			page, next, err := acc.Trail(ctx, e.Staff, after, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page {
+				got = append(got, r.ID)
+			}
+			if next == nil {
+				break
+			}
+			after = next
+		}
+		if len(got) != len(all) {
+			t.Fatalf("pages of %d read %v; want the %d records once each", limit, got, len(all))
+		}
+		for i, r := range all {
+			if got[i] != r.ID {
+				t.Fatalf("pages of %d read %v; want %v in that order", limit, got, all)
+			}
+		}
+	}
+}
+
+// staffAdjusts is e's staff member awarding (or, with deduct, deducting)
+// points to who for reason, under a key of its own.
+func staffAdjusts(t *testing.T, acc *accounts.Service, e *communitytest.World, who string, points models.Points, deduct bool, reason string) models.Entry {
+	t.Helper()
+	key := fmt.Sprintf("adj-%s-%s", who, reason)
+	en, err := acc.Adjust(ctx, e.Staff, accounts.Adjustment{
+		ResidentID: who,
+		Points:     points,
+		Deduct:     deduct,
+		Category:   "好人好事",
+		Reason:     reason,
+		Idem: community.Idempotency{
+			Key:  key,
+			OpID: "k:" + e.Staff.ResidentID + ":" + key,
+			Hash: "h-" + key,
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return en
 }

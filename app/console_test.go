@@ -574,6 +574,8 @@ func TestConsolePagesTour(t *testing.T) {
 	s.try(director, "liability chart", chromedp.Navigate(s.base+"/console/money"), waitText("对账单"), chromedp.Click(chromedp.CSS(`#tab-liability`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-test=chart] canvas`)), waitText("居民未用积分"))
 	s.shot(director, "console-liability")
+	// The audit trail tab pages by the API's next: the approval above is on it.
+	s.try(director, "audit trail", chromedp.Click(chromedp.CSS(`#tab-audit`)), waitText("record.approve"))
 	s.try(director, "check-in screen", chromedp.Navigate(s.base+"/console/activities"), waitText("垃圾分类桶边督导"),
 		chromedp.WaitVisible(chromedp.CSS(`a[data-checkin]`)), press(`a[data-checkin]`), chromedp.WaitVisible(chromedp.CSS(`[data-test=qr]`)), waitText("已签到"),
 		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {

@@ -68,8 +68,7 @@ func listName(l screenList) string {
 
 // nextPage is the path of the page after page (read from path), or ""
 // at the end: `next` goes back as `cursor` (`after` for the inbox),
-// `next_after` as `after`, `next_before` as `before`, and the audit
-// trail is paged by the last record's time (`before`).
+// `next_after` as `after`, and `next_before` as `before`.
 func nextPage(path string, page map[string]any) string {
 	base, query, _ := strings.Cut(path, "?")
 	values, _ := url.ParseQuery(query)
@@ -78,13 +77,6 @@ func nextPage(path string, page map[string]any) string {
 		return base + "?" + values.Encode()
 	}
 	switch {
-	case strings.HasSuffix(base, "/audit-trail"):
-		records, _ := page["records"].([]any)
-		if len(records) == 0 {
-			return ""
-		}
-		at, _ := records[len(records)-1].(map[string]any)["at"].(string)
-		return set("before", at)
 	case page["next"] != nil && page["next"] != "":
 		param := "cursor"
 		if strings.HasSuffix(base, "/me/notifications") {

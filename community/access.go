@@ -24,12 +24,13 @@ type AuditTrail interface {
 	// RecordAudit adds r; a record with the same ID already there is kept
 	// and nil is returned.
 	RecordAudit(ctx context.Context, r models.AuditRecord) error
-	// AuditTrail lists a community's records, newest first, older than
-	// before (zero for the newest), at most limit.
-	AuditTrail(ctx context.Context, communityID string, before time.Time, limit int) ([]models.AuditRecord, error)
-	// EntriesOfKinds lists a community's ledger entries of kinds, newest
-	// first, older than before (zero: from the newest), at most limit.
-	EntriesOfKinds(ctx context.Context, communityID string, kinds []models.EntryKind, before time.Time, limit int) ([]models.Entry, error)
+	// AuditTrail lists a community's records, newest first, after place
+	// (nil for the newest): limit of them, and past limit the rest of the
+	// last one's moment.
+	AuditTrail(ctx context.Context, communityID string, after *models.TrailPlace, limit int) ([]models.AuditRecord, error)
+	// EntriesOfKinds lists a community's ledger entries of kinds as
+	// AuditTrail lists records (an entry's place names its op id).
+	EntriesOfKinds(ctx context.Context, communityID string, kinds []models.EntryKind, after *models.TrailPlace, limit int) ([]models.Entry, error)
 }
 
 // PolicySource says which policy is in force in a community at a time.

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,7 +20,7 @@ type accountsService interface {
 	// Reverse returns models.ErrAlreadyReversed when the entry was reversed
 	// by another request than the one with key.
 	Reverse(ctx context.Context, p models.Principal, residentID string, asset models.Asset, seq int64, reason, key string) (models.Entry, error)
-	Trail(ctx context.Context, p models.Principal, before time.Time, limit int) ([]models.AuditRecord, error)
+	Trail(ctx context.Context, p models.Principal, after *models.TrailPlace, limit int) ([]models.AuditRecord, *models.TrailPlace, error)
 }
 
 // routesAccounts registers the ledger routes: balances and entries (a resident their own,
@@ -257,16 +258,14 @@ type auditRecordJSON struct {
 	At       time.Time `json:"at"`
 }
 
-// auditTrail answers GET /audit-trail for staff: the community's audit records before
-// `before` (an RFC 3339 time; 400 VALIDATION_FAILED otherwise), up to `limit`.
+// auditTrail answers GET /audit-trail for staff: a page of the community's audit records,
+// newest first, up to `limit`, with `next` while there may be more; pass it back as
+// `cursor` (400 INVALID_CURSOR for one it did not give out). `before` (an RFC 3339 time;
+// 400 VALIDATION_FAILED otherwise) starts a page before a time, as older clients ask.
 func (h *api) auditTrail(c *fiber.Ctx) error {
-	var before time.Time
-	if s := c.Query("before"); s != "" {
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return models.ErrValidation.Withf("before 必须是 RFC 3339 时间", "before must be an RFC 3339 time")
-		}
-		before = t
+	after, err := trailPlace(c)
+	if err != nil {
+		return err
 	}
 	limit, err := queryInt(c, "limit", 50, 200)
 	if err != nil {
@@ -275,7 +274,7 @@ func (h *api) auditTrail(c *fiber.Ctx) error {
 	if limit == 0 {
 		limit = 50
 	}
-	recs, err := h.Accounts.Trail(c.UserContext(), principal(c), before, int(limit))
+	recs, next, err := h.Accounts.Trail(c.UserContext(), principal(c), after, int(limit))
 	if err != nil {
 		return err
 	}
@@ -293,5 +292,35 @@ func (h *api) auditTrail(c *fiber.Ctx) error {
 			At:       r.At,
 		}
 	}
-	return c.JSON(fiber.Map{"records": out})
+	page := struct {
+		Records []auditRecordJSON `json:"records"`
+		Next    string            `json:"next,omitempty"`
+	}{Records: out}
+	if next != nil {
+		page.Next = strconv.FormatInt(next.At.UnixMilli(), 10) + "." + next.ID
+	}
+	return c.JSON(page)
+}
+
+// trailPlace reads where a page of the audit trail starts: after the
+// record `cursor` names (a `next` the trail gave out: the record's time in
+// Unix milliseconds and its id), or, as older clients ask, before the time
+// `before` (RFC 3339); the newest records without either.
+func trailPlace(c *fiber.Ctx) (*models.TrailPlace, error) {
+	if cursor := c.Query("cursor"); cursor != "" {
+		ms, id, ok := strings.Cut(cursor, ".")
+		at, err := strconv.ParseInt(ms, 10, 64)
+		if !ok || err != nil || at < 0 || id == "" || len(cursor) > 512 {
+			return nil, models.ErrBadCursor
+		}
+		return &models.TrailPlace{At: time.UnixMilli(at).UTC(), ID: id}, nil
+	}
+	if s := c.Query("before"); s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return nil, models.ErrValidation.Withf("before 必须是 RFC 3339 时间", "before must be an RFC 3339 time")
+		}
+		return &models.TrailPlace{At: t}, nil
+	}
+	return nil, nil
 }

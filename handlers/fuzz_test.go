@@ -62,8 +62,8 @@ func (fakeAccounts) Reverse(_ context.Context, _ models.Principal, residentID st
 		At:      time.Unix(0, 0),
 	}, nil
 }
-func (fakeAccounts) Trail(context.Context, models.Principal, time.Time, int) ([]models.AuditRecord, error) {
-	return nil, nil
+func (fakeAccounts) Trail(context.Context, models.Principal, *models.TrailPlace, int) ([]models.AuditRecord, *models.TrailPlace, error) {
+	return nil, nil, nil
 }
 func (fakeAccounts) Audit(context.Context) (ledger.AuditReport, error) {
 	return ledger.AuditReport{}, nil

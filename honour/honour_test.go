@@ -840,7 +840,7 @@ func TestStaffDecisionsAreInAuditTrail(t *testing.T) {
 	if _, err := w.hs.Revoke(ctx, w.staff, e.ID, "违反文明公约"); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := w.st.AuditTrail(ctx, "A", time.Time{}, 50)
+	recs, err := w.st.AuditTrail(ctx, "A", nil, 50)
 	if err != nil {
 		t.Fatal(err)
 	}

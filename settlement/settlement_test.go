@@ -650,7 +650,7 @@ func TestStatementAccessAndStatus(t *testing.T) {
 	if again, err := w.svc.Confirm(ctx, partnerLogin("A", "P1"), p1.ID); err != nil || again.Status != models.StatementPaid {
 		t.Fatalf("confirm after paid: %+v, %v; want the paid statement back", again, err)
 	}
-	trail, err := w.st.AuditTrail(ctx, "A", time.Time{}, 10)
+	trail, err := w.st.AuditTrail(ctx, "A", nil, 10)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,53 +49,52 @@ func (s *Store) RecordAudit(ctx context.Context, r models.AuditRecord) error {
 	return err
 }
 
-// walkNewest reads list in col newest slot first, a page of limit slots at
-// a time, and calls keep with each slot and its ref until keep has taken
-// limit items or the list ends; keep reports whether it took one. A slot
-// whose item was made at or after before is skipped by keep; so the first
-// page costs its own size, and a page further back the slots above it.
-func (s *Store) walkNewest(ctx context.Context, col, list string, limit int, keep func(slotRef, string) (bool, error)) error {
-	before, taken := int64(0), 0
+// newestListed reads list in col newest slot first, a page of limit
+// slots at a time (listedDocs: one lookup each, a record that does not
+// name its slot skipped), and returns the records keep accepts: limit of
+// them (fewer at the list's end), and past limit every further one made
+// at the same moment as the last (at), so that a page of the audit trail
+// never ends inside a group of records of one moment and the next page,
+// which starts after the last record shown (models.TrailPlace), misses
+// none of them. Items made at or after where the page starts are skipped
+// by keep, so the first page costs its own size, and a page further back
+// the slots above it.
+func newestListed[D any](ctx context.Context, s *Store, col, list string, limit int, slotsOf func(*D) []slotRef, keep func(*D) bool, at func(*D) time.Time) ([]*D, error) {
+	var out []*D
+	before := int64(0)
 	for {
 		slots, refs, next, err := s.pageSlots(ctx, col, list, before, limit)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		for i, ref := range refs {
-			if ref == "" {
-				continue
+		docs, err := listedDocs(ctx, s, col, slots, refs, slotsOf, keep)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range docs {
+			if len(out) >= limit && !at(d).Equal(at(out[len(out)-1])) {
+				return out, nil
 			}
-			ok, err := keep(slots[i], ref)
-			if err != nil {
-				return err
-			}
-			if ok {
-				if taken++; taken == limit {
-					return nil
-				}
-			}
+			out = append(out, d)
 		}
 		if next == 0 {
-			return nil
+			return out, nil
 		}
 		before = next
 	}
 }
 
-// AuditTrail lists a community's audit records, newest first, older than
-// before (zero: from the newest), at most limit. It walks the community's
-// list of audit records from the newest.
-func (s *Store) AuditTrail(ctx context.Context, communityID string, before time.Time, limit int) ([]models.AuditRecord, error) {
-	out := []models.AuditRecord{}
-	err := s.walkNewest(ctx, colAuditLog, "audit:"+communityID, limit, func(sl slotRef, ref string) (bool, error) {
-		var d auditDoc
-		err := s.findByID(ctx, colAuditLog, ref, &d)
-		if errors.Is(err, models.ErrNotFound) || (err == nil && (!named(d.Slots, sl) || (!before.IsZero() && !d.At.Before(before)))) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
+// AuditTrail lists a community's audit records, newest first, after
+// place (nil: from the newest), limit of them and the rest of the last
+// one's moment (newestListed). It walks the community's list of audit
+// records from the newest.
+func (s *Store) AuditTrail(ctx context.Context, communityID string, after *models.TrailPlace, limit int) ([]models.AuditRecord, error) {
+	docs, err := newestListed(ctx, s, colAuditLog, "audit:"+communityID, limit,
+		func(d *auditDoc) []slotRef { return d.Slots },
+		func(d *auditDoc) bool { return after.Before(d.At, d.ID) },
+		func(d *auditDoc) time.Time { return d.At })
+	out := make([]models.AuditRecord, 0, len(docs))
+	for _, d := range docs {
 		out = append(out, models.AuditRecord{
 			ID:          d.ID,
 			CommunityID: d.Community,
@@ -108,17 +107,17 @@ func (s *Store) AuditTrail(ctx context.Context, communityID string, before time.
 			Ref:         d.Ref,
 			At:          d.At.UTC(),
 		})
-		return true, nil
-	})
+	}
 	return out, err
 }
 
 // EntriesOfKinds lists a community's ledger entries of the given kinds
 // (staff awards and deductions: the audit trail reads adjustments this
-// way, their entries being their records), newest first, older than before
-// (zero: from the newest), at most limit. It walks the community's list of
-// adjustments from the newest.
-func (s *Store) EntriesOfKinds(ctx context.Context, communityID string, kinds []models.EntryKind, before time.Time, limit int) ([]models.Entry, error) {
+// way, their entries being their records, named by their op id), newest
+// first, after place (nil: from the newest), limit of them and the rest
+// of the last one's moment (newestListed). It walks the community's list
+// of adjustments from the newest.
+func (s *Store) EntriesOfKinds(ctx context.Context, communityID string, kinds []models.EntryKind, after *models.TrailPlace, limit int) ([]models.Entry, error) {
 	want := map[models.EntryKind]bool{}
 	for _, k := range kinds {
 		if !adjustmentKinds[k] {
@@ -126,19 +125,13 @@ func (s *Store) EntriesOfKinds(ctx context.Context, communityID string, kinds []
 		}
 		want[k] = true
 	}
-	out := []models.Entry{}
-	err := s.walkNewest(ctx, colEntries, "adj:"+communityID, limit, func(sl slotRef, ref string) (bool, error) {
-		var d entryDoc
-		err := s.findByID(ctx, colEntries, ref, &d)
-		if errors.Is(err, models.ErrNotFound) || (err == nil && (!named(d.Slots, sl) || !want[models.EntryKind(d.Kind)] ||
-			(!before.IsZero() && !d.At.Before(before)))) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
+	docs, err := newestListed(ctx, s, colEntries, "adj:"+communityID, limit,
+		func(d *entryDoc) []slotRef { return d.Slots },
+		func(d *entryDoc) bool { return want[models.EntryKind(d.Kind)] && after.Before(d.At, d.Op) },
+		func(d *entryDoc) time.Time { return d.At })
+	out := make([]models.Entry, 0, len(docs))
+	for _, d := range docs {
 		out = append(out, d.model())
-		return true, nil
-	})
+	}
 	return out, err
 }

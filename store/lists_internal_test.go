@@ -394,14 +394,14 @@ func TestIssue15_Lists_AuditTrailReadsItsLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	adj := []models.EntryKind{models.KindAward, models.KindDeduct}
-	es, err := s.EntriesOfKinds(ctx, "c1", adj, time.Time{}, 3)
+	es, err := s.EntriesOfKinds(ctx, "c1", adj, nil, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(es) != 3 || es[0].Seq != 6 || es[1].Seq != 4 || es[2].Seq != 3 || es[0].Delta != 1 {
 		t.Fatalf("the newest 3 adjustments: %+v", es)
 	}
-	es, err = s.EntriesOfKinds(ctx, "c1", adj, es[2].At, 3)
+	es, err = s.EntriesOfKinds(ctx, "c1", adj, &models.TrailPlace{At: es[2].At}, 3)
 	if err != nil || len(es) != 1 || es[0].Seq != 1 {
 		t.Fatalf("the adjustments before the third: %+v, %v", es, err)
 	}
@@ -420,11 +420,11 @@ func TestIssue15_Lists_AuditTrailReadsItsLists(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	trail, err := s.AuditTrail(ctx, "c1", at.Add(3*time.Minute), 2)
+	trail, err := s.AuditTrail(ctx, "c1", &models.TrailPlace{At: at.Add(3 * time.Minute)}, 2)
 	if err != nil || len(trail) != 2 || trail[0].ID != "a2" || trail[1].ID != "a1" {
 		t.Fatalf("the trail before a3: %+v, %v", trail, err)
 	}
-	if trail, err := s.AuditTrail(ctx, "c2", time.Time{}, 10); err != nil || len(trail) != 0 {
+	if trail, err := s.AuditTrail(ctx, "c2", nil, 10); err != nil || len(trail) != 0 {
 		t.Fatalf("c2's trail: %+v, %v", trail, err)
 	}
 	n := 0

@@ -530,7 +530,7 @@ func TestCorrection(t *testing.T) {
 	if len(hist) != 2 || hist[0].Delta != 30 || hist[1].Delta != 30 {
 		t.Fatalf("hours history: %+v", hist)
 	}
-	trail, _ := e.Store.AuditTrail(ctx, "A", time.Time{}, 10)
+	trail, _ := e.Store.AuditTrail(ctx, "A", nil, 10)
 	found := false
 	for _, a := range trail {
 		if a.Action == "record.correct" && strings.Contains(a.Reason, "before 30") {
