@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/linli-community/linli/community/communitytest"
 	"github.com/linli-community/linli/models"
 )
 
@@ -13,26 +14,12 @@ import (
 func (e *tbEnv) walkAids(t *testing.T, p models.Principal, limit int) []string {
 	t.Helper()
 	var ids []string
-	after := ""
-	for pages := 0; ; pages++ {
-		if pages > 50 {
-			t.Fatal("the cursor does not move on")
-		}
-		page, next, err := e.aid.Aids(ctx, p, after, limit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(page) > limit {
-			t.Fatalf("a page of %d holds %d posts", limit, len(page))
-		}
-		for _, a := range page {
-			ids = append(ids, a.ID)
-		}
-		if next == "" {
-			return ids
-		}
-		after = next
+	for _, a := range communitytest.WalkPages(t, limit, func(cursor string) ([]models.MutualAid, string, error) {
+		return e.aid.Aids(ctx, p, cursor, limit)
+	}) {
+		ids = append(ids, a.ID)
 	}
+	return ids
 }
 
 // Issue 15 (GET /mutual-aid reads the community's list of posts, not the

@@ -1332,26 +1332,12 @@ func TestPendingCreditsComeAPageAtATimeWithNothingCut(t *testing.T) {
 	walk := func(limit int) []string {
 		t.Helper()
 		var ids []string
-		cursor := ""
-		for pages := 0; ; pages++ {
-			if pages > len(made)+1 {
-				t.Fatalf("pages of %d never end", limit)
-			}
-			page, next, err := w.rs.PendingCredits(ctx, pm, cursor, limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(page) > limit {
-				t.Fatalf("a page of %d holds %d", limit, len(page))
-			}
-			for _, r := range page {
-				ids = append(ids, r.ID)
-			}
-			if next == "" {
-				return ids
-			}
-			cursor = next
+		for _, r := range communitytest.WalkPages(t, limit, func(cursor string) ([]models.Redemption, string, error) {
+			return w.rs.PendingCredits(ctx, pm, cursor, limit)
+		}) {
+			ids = append(ids, r.ID)
 		}
+		return ids
 	}
 	all := walk(50)
 	if len(all) != len(made) {

@@ -137,15 +137,7 @@ func TestIssue15_GateEvents_StoredBeforeTheListsAreListedOnceAtStart(t *testing.
 	at := time.Date(2026, 12, 6, 23, 30, 0, 0, time.UTC)
 	storeEach(t, 4, func(n int) error {
 		e := testGateEvent("c1", n, at.Add(time.Duration(n)*time.Hour))
-		return s.insert(ctx, colGateEvents, gateEventDoc{
-			ID:        e.CommunityID + ":" + e.EventID,
-			Community: e.CommunityID,
-			EventID:   e.EventID,
-			Plate:     e.Plate,
-			Direction: string(e.Direction),
-			At:        e.At,
-			Reason:    e.Reason,
-		})
+		return s.insert(ctx, colGateEvents, toGateEventDoc(e))
 	})
 	if err := s.SetLastEntry(ctx, "c1", "沪B66688", "gate003", at); err != nil {
 		t.Fatal(err)

@@ -771,29 +771,31 @@ type gateEventDoc struct {
 func (s *Store) InsertGateEvent(ctx context.Context, e models.GateEvent) error {
 	lists := []string{gateEventList(e.CommunityID, utcDay(e.At))}
 	_, err := s.insertListed(ctx, colGateEvents, lists, e.CommunityID+":"+e.EventID, e.At, func(slots []slotRef) any {
-		return gateEventDoc{
-			ID:          e.CommunityID + ":" + e.EventID,
-			Community:   e.CommunityID,
-			EventID:     e.EventID,
-			Plate:       e.Plate,
-			Direction:   string(e.Direction),
-			At:          e.At,
-			FreeMinutes: int64(e.FreeMinutes),
-			ReasonCode:  e.ReasonCode,
-			Reason:      e.Reason,
-			Visit:       e.VisitID,
-			Slots:       slots,
-		}
+		d := toGateEventDoc(e)
+		d.Slots = slots
+		return d
 	})
 	return err
 }
 
-// GateEvent returns the recorded event, or models.ErrNotFound.
-func (s *Store) GateEvent(ctx context.Context, communityID, eventID string) (models.GateEvent, error) {
-	var d gateEventDoc
-	if err := s.findByID(ctx, colGateEvents, communityID+":"+eventID, &d); err != nil {
-		return models.GateEvent{}, err
+// toGateEventDoc is e as stored, without its slots.
+func toGateEventDoc(e models.GateEvent) gateEventDoc {
+	return gateEventDoc{
+		ID:          e.CommunityID + ":" + e.EventID,
+		Community:   e.CommunityID,
+		EventID:     e.EventID,
+		Plate:       e.Plate,
+		Direction:   string(e.Direction),
+		At:          e.At,
+		FreeMinutes: int64(e.FreeMinutes),
+		ReasonCode:  e.ReasonCode,
+		Reason:      e.Reason,
+		Visit:       e.VisitID,
 	}
+}
+
+// model is the event d stores.
+func (d gateEventDoc) model() models.GateEvent {
 	return models.GateEvent{
 		CommunityID: d.Community,
 		EventID:     d.EventID,
@@ -804,7 +806,16 @@ func (s *Store) GateEvent(ctx context.Context, communityID, eventID string) (mod
 		ReasonCode:  d.ReasonCode,
 		Reason:      d.Reason,
 		VisitID:     d.Visit,
-	}, nil
+	}
+}
+
+// GateEvent returns the recorded event, or models.ErrNotFound.
+func (s *Store) GateEvent(ctx context.Context, communityID, eventID string) (models.GateEvent, error) {
+	var d gateEventDoc
+	if err := s.findByID(ctx, colGateEvents, communityID+":"+eventID, &d); err != nil {
+		return models.GateEvent{}, err
+	}
+	return d.model(), nil
 }
 
 // lastEntryDoc is when a plate last entered the car park, kept in gate_events under

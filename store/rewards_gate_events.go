@@ -50,17 +50,7 @@ func (s *Store) GateEvents(ctx context.Context, communityID string, from, to tim
 	})
 	out := make([]models.GateEvent, 0, min(len(docs), limit))
 	for _, d := range docs[:min(len(docs), limit)] {
-		out = append(out, models.GateEvent{
-			CommunityID: d.Community,
-			EventID:     d.EventID,
-			Plate:       d.Plate,
-			Direction:   models.GateDirection(d.Direction),
-			At:          d.At.UTC(),
-			FreeMinutes: models.Minutes(d.FreeMinutes),
-			ReasonCode:  d.ReasonCode,
-			Reason:      d.Reason,
-			VisitID:     d.Visit,
-		})
+		out = append(out, d.model())
 	}
 	return out, nil
 }

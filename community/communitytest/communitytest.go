@@ -269,3 +269,30 @@ func HasRole(r models.Resident, role models.Role) bool {
 	}
 	return false
 }
+
+// WalkPages reads every page of a list paged by cursor (page returns a
+// page, at most limit items, and the next page's cursor, "" at the end)
+// and returns the items in the order read, failing the test on an error,
+// an over-full page or pages that never end.
+func WalkPages[T any](t testing.TB, limit int, page func(cursor string) ([]T, string, error)) []T {
+	t.Helper()
+	var items []T
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 1000 {
+			t.Fatal("the cursor does not move on")
+		}
+		got, next, err := page(cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) > limit {
+			t.Fatalf("a page of %d holds %d", limit, len(got))
+		}
+		items = append(items, got...)
+		if next == "" {
+			return items
+		}
+		cursor = next
+	}
+}
