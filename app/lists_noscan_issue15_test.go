@@ -34,9 +34,6 @@ type screenList struct {
 // the documents stored before it. The test fails when one of them stops
 // scanning, so the map stays true.
 var scansToday = map[string]string{
-	// Grows with history, fastest first.
-	"GET /api/v1/partner/credits": "store.Redemptions finds the partner's held redemptions by partner and state: " +
-		"a list read back to the hold-expiry job's saved time would miss a credit a voided bill made pending again, which can be older than that time",
 	// Grow with the directory, not with history.
 	"GET /api/v1/residents": "store.Residents pages by _id after a filter on community (the console's directory); `after` is " +
 		"the last id in id order and ids are random, so a list in the order stored cannot keep that order, and thousands of " +

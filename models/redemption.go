@@ -310,14 +310,4 @@ type RedemptionFilter struct {
 	PartnerID   string
 	Statuses    []RedemptionStatus // saved status one of these, when set; else any but failed
 	From, To    time.Time          // Created in [From, To) when set
-	// After, when set, keeps only the redemptions after it in the order
-	// listed (newest created first, then by id): the next page's start.
-	After *RedemptionPlace
-}
-
-// RedemptionPlace is where a redemption stands in a listing newest first:
-// its created time and its id.
-type RedemptionPlace struct {
-	Created time.Time
-	ID      string
 }

@@ -11,7 +11,7 @@ import (
 // after the hold-expiry job has moved its start past the day the credit
 // was redeemed, is still found by the job: it expires when its new hold
 // period ends and its points come back, and until then the liability
-// report's held points count it.
+// report's held points count it and the partner's pending credits list it.
 func TestVoidedCreditReheldAfterTheExpiryJobMovedOnStillExpires(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
@@ -33,12 +33,21 @@ func TestVoidedCreditReheldAfterTheExpiryJobMovedOnStillExpires(t *testing.T) {
 	if n, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil || n != 0 {
 		t.Fatalf("before the void: expired %d %v", n, err)
 	}
+	if pending, _, err := w.rs.PendingCredits(ctx, pm, "", 10); err != nil || len(pending) != 0 {
+		t.Fatalf("pending credits before the void: %+v %v; want none (applied)", pending, err)
+	}
 	if _, err := w.rs.VoidCredit(ctx, pm, red.ID, "账单作废", idemOf(pm, "reheld-void")); err != nil {
 		t.Fatal(err)
 	}
 	w.rewardClock.Advance(time.Hour)
 	if n, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil || n != 0 {
 		t.Fatalf("just after the void: expired %d %v", n, err)
+	}
+	// The partner's pending credits list it again, though it was made
+	// three weeks before the walk's saved start: the credits' list reads
+	// what the job walks, the voids since included.
+	if pending, next, err := w.rs.PendingCredits(ctx, pm, "", 10); err != nil || len(pending) != 1 || pending[0].ID != red.ID || next != "" {
+		t.Fatalf("pending credits after the void: %+v next %q %v; want the re-held credit alone", pending, next, err)
 	}
 	held, err := w.rs.HeldPoints(ctx, w.staff.CommunityID, w.rewardClock.Now())
 	if err != nil || held != 40 {
@@ -47,6 +56,9 @@ func TestVoidedCreditReheldAfterTheExpiryJobMovedOnStillExpires(t *testing.T) {
 	w.rewardClock.Advance(15 * 24 * time.Hour)
 	if n, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil || n != 1 {
 		t.Fatalf("after the new hold period: expired %d %v; want the re-held credit", n, err)
+	}
+	if pending, _, err := w.rs.PendingCredits(ctx, pm, "", 10); err != nil || len(pending) != 0 {
+		t.Fatalf("pending credits after it expired: %+v %v; want none", pending, err)
 	}
 	got, err := w.rs.Redemption(ctx, p, red.ID)
 	if err != nil || got.Status != models.RedemptionExpired {

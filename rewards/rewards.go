@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,8 +43,6 @@ type Store interface {
 	Redemption(ctx context.Context, id string) (models.Redemption, string, error)
 	// SaveRedemptionState caches the status; models.ErrNotFound if missing.
 	SaveRedemptionState(ctx context.Context, r models.Redemption) error
-	Redemptions(ctx context.Context, f models.RedemptionFilter, limit int) ([]models.Redemption, error)
-	EachRedemption(ctx context.Context, communityID string, statuses []models.RedemptionStatus, fn func(models.Redemption) error) error
 	// ResidentRedemptions is a page of a resident's redemptions, newest
 	// first, below cursor ("" first), and the next page's cursor ("" at
 	// the end); models.ErrBadCursor for a cursor it did not give out.
@@ -52,9 +51,9 @@ type Store interface {
 	// partner (or of the community, partnerID ""), newest first, as
 	// ResidentRedemptions pages.
 	DayRedemptions(ctx context.Context, communityID, partnerID string, from, to time.Time, cursor string, limit int) ([]models.Redemption, string, error)
-	// EachDayRedemption streams the community's redemptions made in
-	// [from, to).
-	EachDayRedemption(ctx context.Context, communityID string, from, to time.Time, fn func(models.Redemption) error) error
+	// EachDayRedemption streams the redemptions made in [from, to) of a
+	// partner (or of the community, partnerID "").
+	EachDayRedemption(ctx context.Context, communityID, partnerID string, from, to time.Time, fn func(models.Redemption) error) error
 	// OpenRedemptionsSince is when the oldest redemption that may still be
 	// open was made, as saved by SaveOpenRedemptionsSince (ok false: never).
 	OpenRedemptionsSince(ctx context.Context, communityID string) (time.Time, bool, error)
@@ -1195,7 +1194,7 @@ func (s *Service) ExpireHolds(ctx context.Context, now time.Time) (expired int, 
 		// cancel or refund cut short by a crash after its mark is
 		// finished here (its units and points given back), not at the
 		// end of the hold period.
-		oldest, err := s.eachOpen(ctx, c, now, func(r models.Redemption) (bool, error) {
+		oldest, err := s.eachOpen(ctx, c, "", now, func(r models.Redemption) (bool, error) {
 			n, stillOpen, err := s.expireOrCatchUp(ctx, r, now)
 			expired += n
 			return stillOpen, err
@@ -1214,12 +1213,13 @@ func (s *Service) ExpireHolds(ctx context.Context, now time.Time) (expired int, 
 const openMargin = 10 * time.Minute
 
 // eachOpen calls fn, oldest day first, for each redemption of community c
-// that is saved as held or opening and was made since the oldest that may
-// still be open, and then for each made open again by a void since then
-// (EachReopened); fn says whether it is open still. It returns the time
-// the next walk must start from: the oldest still open (a reopened one by
-// the time of its void), and never later than now less openMargin.
-func (s *Service) eachOpen(ctx context.Context, c models.Community, now time.Time, fn func(models.Redemption) (bool, error)) (time.Time, error) {
+// (of its partner partnerID only, when not "") that is saved as held or
+// opening and was made since the oldest that may still be open, and then
+// for each made open again by a void since then (EachReopened); fn says
+// whether it is open still. It returns the time the next walk must start
+// from: the oldest still open (a reopened one by the time of its void),
+// and never later than now less openMargin.
+func (s *Service) eachOpen(ctx context.Context, c models.Community, partnerID string, now time.Time, fn func(models.Redemption) (bool, error)) (time.Time, error) {
 	since, ok, err := s.store.OpenRedemptionsSince(ctx, c.ID)
 	if err != nil {
 		return time.Time{}, err
@@ -1229,7 +1229,7 @@ func (s *Service) eachOpen(ctx context.Context, c models.Community, now time.Tim
 	}
 	oldest := now.Add(-openMargin)
 	var open []models.Redemption
-	err = s.store.EachDayRedemption(ctx, c.ID, since, now.Add(openMargin), func(r models.Redemption) error {
+	err = s.store.EachDayRedemption(ctx, c.ID, partnerID, since, now.Add(openMargin), func(r models.Redemption) error {
 		if r.Status == models.RedemptionHeld || r.Status == models.RedemptionOpening {
 			open = append(open, r)
 		}
@@ -1263,6 +1263,9 @@ func (s *Service) eachOpen(ctx context.Context, c models.Community, now time.Tim
 		r, _, err := s.store.Redemption(ctx, m.Redemption)
 		if err != nil {
 			return err
+		}
+		if partnerID != "" && r.PartnerID != partnerID {
+			return nil
 		}
 		if r.Status != models.RedemptionHeld && r.Status != models.RedemptionOpening {
 			// Saved as it was before the void (a void cut short before its
@@ -1360,11 +1363,15 @@ func (s *Service) partnerOf(ctx context.Context, p models.Principal, kinds ...mo
 }
 
 // PendingCredits is one page of the partner's credits waiting for a bill,
-// newest first, from cursor ("" for the first page), and the cursor of the
-// next page ("" at the end): a page of limit redemptions read that are
-// then followed to what their marks say, so it may hold fewer and still
-// have a next; nothing is cut. A cursor it did not give out is
-// models.ErrBadCursor.
+// newest first (then by id), after cursor ("" for the first page), and the
+// cursor of the next page ("" at the end). The candidates are what the
+// hold-expiry job walks (eachOpen): the partner's day lists from the
+// oldest redemption that may still be open, and the credits a voided bill
+// made pending again since; so a page costs the open period's credits,
+// not every credit ever made, and sends no scan. The page's candidates are
+// then followed to what their marks say, so a page may hold fewer than
+// limit and still have a next; nothing is cut. A cursor it did not give
+// out is models.ErrBadCursor.
 func (s *Service) PendingCredits(ctx context.Context, p models.Principal, cursor string, limit int) ([]models.Redemption, string, error) {
 	partner, err := s.partnerOf(ctx, p, models.PartnerProperty, models.PartnerParking)
 	if err != nil {
@@ -1375,23 +1382,36 @@ func (s *Service) PendingCredits(ctx context.Context, p models.Principal, cursor
 		return nil, "", err
 	}
 	limit = community.PageLimit(limit)
-	// A credit redeemed since the hold-expiry job last ran is saved as
-	// opening; its hold says whether it is pending.
-	rs, err := s.store.Redemptions(ctx, models.RedemptionFilter{
-		CommunityID: partner.CommunityID,
-		PartnerID:   partner.ID,
-		Statuses:    []models.RedemptionStatus{models.RedemptionHeld, models.RedemptionOpening},
-		After:       after,
-	}, limit)
+	c, err := s.store.Community(ctx, partner.CommunityID)
 	if err != nil {
 		return nil, "", err
 	}
+	var open []models.Redemption
+	_, err = s.eachOpen(ctx, c, partner.ID, s.now(), func(r models.Redemption) (bool, error) {
+		if after == nil || after.before(r) {
+			open = append(open, r)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	slices.SortFunc(open, func(a, b models.Redemption) int {
+		if order := b.Created.Compare(a.Created); order != 0 {
+			return order
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	next := ""
-	if len(rs) == limit {
-		last := rs[len(rs)-1]
+	if len(open) > limit {
+		open = open[:limit]
+		last := open[limit-1]
 		next = strconv.FormatInt(last.Created.UnixMilli(), 10) + "." + last.ID
 	}
-	if rs, err = s.current(ctx, rs); err != nil {
+	// A credit redeemed since the hold-expiry job last ran is saved as
+	// opening; its hold says whether it is pending.
+	rs, err := s.current(ctx, open)
+	if err != nil {
 		return nil, "", err
 	}
 	pending := rs[:0]
@@ -1403,10 +1423,25 @@ func (s *Service) PendingCredits(ctx context.Context, p models.Principal, cursor
 	return pending, next, nil
 }
 
+// creditPlace is where a credit stands in PendingCredits' order (newest
+// created first, then by id): the created time in Unix milliseconds, as
+// the cursor holds it, and the id.
+type creditPlace struct {
+	createdMilli int64
+	id           string
+}
+
+// before reports whether credit r comes after place p in PendingCredits'
+// order, so on a page that starts after p.
+func (p creditPlace) before(r models.Redemption) bool {
+	at := r.Created.UnixMilli()
+	return at < p.createdMilli || at == p.createdMilli && r.ID > p.id
+}
+
 // parseCreditCursor reads a cursor PendingCredits gave out (the created
 // time in Unix milliseconds and the id of the last credit it read, as
-// "ms.id"); "" is the first page.
-func parseCreditCursor(cursor string) (*models.RedemptionPlace, error) {
+// "ms.id"); "" is the first page (nil).
+func parseCreditCursor(cursor string) (*creditPlace, error) {
 	if cursor == "" {
 		return nil, nil
 	}
@@ -1415,7 +1450,10 @@ func parseCreditCursor(cursor string) (*models.RedemptionPlace, error) {
 	if !ok || err != nil || id == "" || at < 0 {
 		return nil, models.ErrBadCursor
 	}
-	return &models.RedemptionPlace{Created: time.UnixMilli(at).UTC(), ID: id}, nil
+	return &creditPlace{
+		createdMilli: at,
+		id:           id,
+	}, nil
 }
 
 // partnerCredit loads a credit for the partner login of the property company or parking
@@ -1586,7 +1624,7 @@ func (s *Service) HeldPoints(ctx context.Context, communityID string, now time.T
 		return 0, fmt.Errorf("held points: %w", err)
 	}
 	var held int64
-	_, err = s.eachOpen(ctx, c, now, func(r models.Redemption) (bool, error) {
+	_, err = s.eachOpen(ctx, c, "", now, func(r models.Redemption) (bool, error) {
 		if r.Status == models.RedemptionOpening {
 			cur, err := s.follow(ctx, r, false)
 			if err != nil {

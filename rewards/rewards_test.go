@@ -1311,7 +1311,8 @@ func TestCreditRepeatAfterVoidDoesNotApplyAgain(t *testing.T) {
 // A partner's credits waiting for a bill come a page at a time, newest
 // first, with the next page's cursor while there may be more: every
 // pending credit once over the pages, whatever the page size (credits
-// made at the same moment are ordered by id), none cut; an applied one
+// made at the same moment are ordered by id), none cut, and no other
+// partner's redemption of the same days; an applied one
 // leaves the pages; a cursor not given out is INVALID_CURSOR.
 func TestPendingCreditsComeAPageAtATimeWithNothingCut(t *testing.T) {
 	t.Parallel()
@@ -1323,10 +1324,19 @@ func TestPendingCreditsComeAPageAtATimeWithNothingCut(t *testing.T) {
 		ValueFen:            2000,
 		HouseholdYearCapFen: 4000,
 	})
+	parking := w.reward(models.Reward{
+		Kind:     models.RewardParking,
+		Title:    "停车费减免",
+		Points:   10,
+		ValueFen: 500,
+	})
 	var made []string
 	for i, name := range []string{"钱", "孙", "李", "周"} {
 		p := w.resident(name, 1960+i, 500)
 		made = append(made, w.mustRedeem(p, rw.ID, idemOf(p, "fee-"+name)).ID)
+		// The parking operator's credit of the same day is not the
+		// property company's.
+		w.mustRedeem(p, parking.ID, idemOf(p, "parking-"+name))
 	}
 	pm := w.partnerLogin("pm", w.property)
 	walk := func(limit int) []string {

@@ -388,7 +388,8 @@ func (s *Store) SaveRedemptionState(ctx context.Context, r models.Redemption) er
 }
 
 // Redemptions lists redemptions matching f, newest first, at most limit.
-// It filters: a listing for one resident, partner or staff screen.
+// It filters, which is a scan on the embedded store (docs/ARCHITECTURE.md
+// §9): no screen reads it; tests check what is stored with it.
 func (s *Store) Redemptions(ctx context.Context, f models.RedemptionFilter, limit int) ([]models.Redemption, error) {
 	filter := bson.D{{Key: "community", Value: f.CommunityID}}
 	if f.ResidentID != "" {
@@ -407,15 +408,6 @@ func (s *Store) Redemptions(ctx context.Context, f models.RedemptionFilter, limi
 	if !f.From.IsZero() || !f.To.IsZero() {
 		filter = append(filter, bson.E{Key: "created", Value: bson.D{{Key: "$gte", Value: f.From}, {Key: "$lt", Value: f.To}}})
 	}
-	if f.After != nil {
-		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
-			bson.D{{Key: "created", Value: bson.D{{Key: "$lt", Value: f.After.Created}}}},
-			bson.D{
-				{Key: "created", Value: f.After.Created},
-				{Key: "_id", Value: bson.D{{Key: "$gt", Value: f.After.ID}}},
-			},
-		}})
-	}
 	opts := options.Find().SetSort(bson.D{{Key: "created", Value: -1}, {Key: "_id", Value: 1}})
 	if limit > 0 {
 		opts.SetLimit(int64(limit))
@@ -424,12 +416,13 @@ func (s *Store) Redemptions(ctx context.Context, f models.RedemptionFilter, limi
 	return allDocs(ctx, cur, err, "redemptions", redemptionDoc.model)
 }
 
-// EachDayRedemption calls fn for every redemption made in [from, to) in
-// the community, newest first, reading the community's day lists.
-func (s *Store) EachDayRedemption(ctx context.Context, communityID string, from, to time.Time, fn func(models.Redemption) error) error {
+// EachDayRedemption calls fn for every redemption made in [from, to) of a
+// partner (partnerID) or of the whole community (partnerID ""), newest
+// first, reading the day lists DayRedemptions reads.
+func (s *Store) EachDayRedemption(ctx context.Context, communityID, partnerID string, from, to time.Time, fn func(models.Redemption) error) error {
 	cursor := ""
 	for {
-		rs, next, err := s.DayRedemptions(ctx, communityID, "", from, to, cursor, 200)
+		rs, next, err := s.DayRedemptions(ctx, communityID, partnerID, from, to, cursor, 200)
 		if err != nil {
 			return err
 		}
@@ -473,14 +466,6 @@ func (s *Store) OpenRedemptionsSince(ctx context.Context, communityID string) (t
 func (s *Store) SaveOpenRedemptionsSince(ctx context.Context, communityID string, since time.Time) error {
 	id := "open-since:" + communityID
 	return s.replaceByID(ctx, colListHeads, id, sinceDoc{ID: id, Since: since}, true)
-}
-
-// EachRedemption streams a community's redemptions whose cached status is
-// one of statuses, one at a time, in id order.
-func (s *Store) EachRedemption(ctx context.Context, communityID string, statuses []models.RedemptionStatus, fn func(models.Redemption) error) error {
-	filter := bson.D{{Key: "community", Value: communityID}, {Key: "status", Value: bson.D{{Key: "$in", Value: statusList(statuses)}}}}
-	cur, err := s.c(colRedemptions).Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
-	return eachDoc(ctx, cur, err, "each redemption", func(d redemptionDoc) error { return fn(d.model()) })
 }
 
 // statusList returns the statuses as a BSON array for an $in filter.
