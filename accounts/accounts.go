@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"time"
 
@@ -282,49 +281,83 @@ var reversible = map[models.EntryKind]bool{
 }
 
 // Trail is one page of the audit trail of the caller's community, for
-// staff: its records and staff adjustments merged, newest first (among
-// records of one moment, by id from the highest), after place (nil: from
-// the newest), at most limit, and the place the next page starts after
-// (nil at the end). Both sources give a page's worth and the rest of
-// their last moment, so no record is skipped between pages however many
-// share a moment.
-func (a *Service) Trail(ctx context.Context, p models.Principal, after *models.TrailPlace, limit int) ([]models.AuditRecord, *models.TrailPlace, error) {
+// staff: its records and staff adjustments, each source newest listed
+// first and the two merged newest first (by id from the highest between
+// two of one moment), from place (the zero place: from the newest), at
+// most limit, and the place the next page starts (nil at the end). Each
+// source is read on below the last of its items a page showed, so no
+// record is skipped or shown twice between pages, whatever their times,
+// and a page costs its own size however far back it is.
+func (a *Service) Trail(ctx context.Context, p models.Principal, from models.TrailPlace, limit int) ([]models.AuditRecord, *models.TrailPlace, error) {
 	if !p.IsStaff() {
 		return nil, nil, models.ErrForbidden
 	}
-	recs, err := a.trail.AuditTrail(ctx, p.CommunityID, after, limit)
+	recs, err := a.trail.AuditTrail(ctx, p.CommunityID, from.Records, from.Before, limit)
 	if err != nil {
 		return nil, nil, err
 	}
-	adjustments, err := a.trail.EntriesOfKinds(ctx, p.CommunityID, []models.EntryKind{models.KindAward, models.KindDeduct}, after, limit)
+	adjustments, err := a.trail.EntriesOfKinds(ctx, p.CommunityID, []models.EntryKind{models.KindAward, models.KindDeduct}, from.Adjustments, from.Before, limit)
 	if err != nil {
 		return nil, nil, err
 	}
-	// A source that gave a whole page may have more.
-	more := len(recs) >= limit || len(adjustments) >= limit
-	seen := map[string]bool{}
-	for _, r := range recs {
-		seen[r.ID] = true
+	recorded := map[string]bool{}
+	for _, r := range recs.Items {
+		recorded[r.ID] = true
 	}
-	for _, e := range adjustments {
-		if !seen[e.OpID] { // data from before adjustments stopped writing a record of their own
-			recs = append(recs, adjustmentRecord(e))
+	page := []models.AuditRecord{}
+	shownRecs, shownAdjustments := 0, 0
+	for len(page) < limit && (shownRecs < len(recs.Items) || shownAdjustments < len(adjustments.Items)) {
+		if shownAdjustments < len(adjustments.Items) {
+			e := adjustments.Items[shownAdjustments]
+			if recorded[e.OpID] { // data from before adjustments stopped writing a record of their own
+				shownAdjustments++
+				continue
+			}
+			if adj := adjustmentRecord(e); shownRecs == len(recs.Items) || newerInTrail(adj, recs.Items[shownRecs]) {
+				page = append(page, adj)
+				shownAdjustments++
+				continue
+			}
 		}
+		page = append(page, recs.Items[shownRecs])
+		shownRecs++
 	}
-	sort.SliceStable(recs, func(i, j int) bool {
-		if !recs[i].At.Equal(recs[j].At) {
-			return recs[i].At.After(recs[j].At)
-		}
-		return recs[i].ID > recs[j].ID
-	})
-	if len(recs) > limit {
-		recs, more = recs[:limit], true
+	next := models.TrailPlace{
+		Records:     readOnFrom(recs, shownRecs),
+		Adjustments: readOnFrom(adjustments, shownAdjustments),
+		Before:      from.Before,
 	}
-	if !more || len(recs) == 0 {
-		return recs, nil, nil
+	if next.Records == 1 && next.Adjustments == 1 {
+		return page, nil, nil
 	}
-	last := recs[len(recs)-1]
-	return recs, &models.TrailPlace{At: last.At, ID: last.ID}, nil
+	return page, &next, nil
+}
+
+// newerInTrail reports whether audit record a comes before b in the trail:
+// made later, or at the same moment with the higher id.
+func newerInTrail(a, b models.AuditRecord) bool {
+	if !a.At.Equal(b.At) {
+		return a.At.After(b.At)
+	}
+	return a.ID > b.ID
+}
+
+// readOnFrom is the slot a source of the trail is read below on the next
+// page, when a page showed the first shown of what was read from it: below
+// the last one shown; below all that was read when all of it was shown;
+// above the first read when none was (so the next page does not jump to
+// records listed since). 1 means the source has nothing more.
+func readOnFrom[T any](read models.Listed[T], shown int) int64 {
+	switch {
+	case shown == len(read.Items) && read.Next == 0:
+		return 1
+	case shown == len(read.Items):
+		return read.Next
+	case shown > 0:
+		return read.Slots[shown-1]
+	default:
+		return read.Slots[0] + 1
+	}
 }
 
 // Audit recomputes every account from its entries.

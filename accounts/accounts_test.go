@@ -2,6 +2,7 @@ package accounts_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -32,7 +33,7 @@ func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
 	}
 	later := adjust("r2", 5, false, "捡到钱包")
 
-	all, next, err := acc.Trail(ctx, e.Staff, nil, 50)
+	all, next, err := acc.Trail(ctx, e.Staff, models.TrailPlace{}, 50)
 	if next != nil {
 		t.Fatalf("one page of 50 says there is more after %+v", next)
 	}
@@ -57,23 +58,24 @@ func TestAdjustmentsAreTheirOwnAuditRecords(t *testing.T) {
 		t.Fatalf("records %+v", all)
 	}
 	// Paged across both sources, each page starting after the last shown.
-	first, next, err := acc.Trail(ctx, e.Staff, nil, 2)
+	first, next, err := acc.Trail(ctx, e.Staff, models.TrailPlace{}, 2)
 	if err != nil || len(first) != 2 || next == nil {
 		t.Fatalf("first page %+v, next %+v, %v", first, next, err)
 	}
-	rest, end, err := acc.Trail(ctx, e.Staff, next, 50)
+	rest, end, err := acc.Trail(ctx, e.Staff, *next, 50)
 	if err != nil || len(rest) != 2 || rest[0].Action != "points.deduct" || rest[1].Action != "points.award" || end != nil {
 		t.Fatalf("pages %+v / %+v (next %+v)", first, rest, end)
 	}
-	if other, _, err := acc.Trail(ctx, communitytest.Staff("B"), nil, 50); err != nil || len(other) != 0 {
+	if other, _, err := acc.Trail(ctx, communitytest.Staff("B"), models.TrailPlace{}, 50); err != nil || len(other) != 0 {
 		t.Fatalf("B's staff see %v (%v)", other, err)
 	}
 }
 
 // Records of one moment (a job's run writes many with one time) are
 // never split between pages in a way that loses one: for every page size
-// the pages hold every record once, newest first and by id within a
-// moment, both sources merged.
+// the pages hold every record once, in the one page's order (newest
+// first, both sources merged), and each page goes on below the last
+// record it showed of each source.
 func TestTrailPagesMissNoRecordOfOneMoment(t *testing.T) {
 	t.Parallel()
 	acc, e := newAccounts(t)
@@ -107,43 +109,93 @@ func TestTrailPagesMissNoRecordOfOneMoment(t *testing.T) {
 		}
 		want = append(want, en.OpID)
 	}
-	all, _, err := acc.Trail(ctx, e.Staff, nil, 50)
+	all, _, err := acc.Trail(ctx, e.Staff, models.TrailPlace{}, 50)
 	if err != nil || len(all) != len(want) {
 		t.Fatalf("one page: %d records, %v; want %d", len(all), err, len(want))
 	}
 	for i := 1; i < len(all); i++ {
-		if all[i].At.After(all[i-1].At) || (all[i].At.Equal(all[i-1].At) && all[i].ID > all[i-1].ID) {
-			t.Fatalf("not newest first, then by id: %s %s after %s %s", all[i].At, all[i].ID, all[i-1].At, all[i-1].ID)
+		if all[i].At.After(all[i-1].At) {
+			t.Fatalf("not newest first: %s %s after %s %s", all[i].At, all[i].ID, all[i-1].At, all[i-1].ID)
 		}
 	}
 	for _, limit := range []int{1, 2, 3, 4} {
-		var got []string
-		var after *models.TrailPlace
-		for pages := 0; ; pages++ {
-			if pages > len(want)+1 {
-				t.Fatalf("pages of %d never end", limit)
-			}
-			page, next, err := acc.Trail(ctx, e.Staff, after, limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range page {
-				got = append(got, r.ID)
-			}
-			if next == nil {
-				break
-			}
-			after = next
-		}
-		if len(got) != len(all) {
-			t.Fatalf("pages of %d read %v; want the %d records once each", limit, got, len(all))
-		}
-		for i, r := range all {
-			if got[i] != r.ID {
-				t.Fatalf("pages of %d read %v; want %v in that order", limit, got, all)
-			}
+		if got := walkTrail(t, acc, e.Staff, limit, len(want)); !slices.Equal(got, ids(all)) {
+			t.Fatalf("pages of %d read %v; want %v in that order", limit, got, ids(all))
 		}
 	}
+}
+
+// A record listed after another but stamped before it (two requests
+// stamp their time, then take their slots in the other order) is still on
+// a page: each page goes on below the slot of the last record it showed,
+// not by time. Paging by the last record's time lost it.
+func TestTrailPagesKeepARecordListedOutOfTimeOrder(t *testing.T) {
+	t.Parallel()
+	acc, e := newAccounts(t)
+	at := e.Clock.Now().UTC().Truncate(time.Millisecond)
+	for _, r := range []struct {
+		id   string
+		when time.Time
+	}{
+		{"stamped-later-listed-first", at.Add(2 * time.Second)},
+		{"stamped-first-listed-later", at.Add(time.Second)},
+		{"newest", at.Add(time.Minute)},
+	} {
+		if err := e.Store.RecordAudit(ctx, models.AuditRecord{
+			ID:          r.id,
+			CommunityID: "A",
+			Actor:       "s1",
+			Action:      "star.lower",
+			At:          r.when,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, limit := range []int{1, 2, 3} {
+		got := walkTrail(t, acc, e.Staff, limit, 3)
+		slices.Sort(got)
+		if want := []string{"newest", "stamped-first-listed-later", "stamped-later-listed-first"}; !slices.Equal(got, want) {
+			t.Fatalf("pages of %d read %v; want each of %v once", limit, got, want)
+		}
+	}
+	// A cursor not given out: no list has such a slot.
+	if _, _, err := acc.Trail(ctx, e.Staff, models.TrailPlace{Records: 99, Adjustments: 1}, 1); models.CodeOf(err) != models.ErrBadCursor.Code {
+		t.Fatalf("a slot past the list's head: %v; want INVALID_CURSOR", err)
+	}
+}
+
+// walkTrail reads staff's audit trail limit records a page until it ends
+// (failing past records+1 pages), and returns the ids read in order.
+func walkTrail(t *testing.T, acc *accounts.Service, staff models.Principal, limit, records int) []string {
+	t.Helper()
+	var got []string
+	var from models.TrailPlace
+	for pages := 0; ; pages++ {
+		if pages > records+1 {
+			t.Fatalf("pages of %d never end", limit)
+		}
+		page, next, err := acc.Trail(ctx, staff, from, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) > limit {
+			t.Fatalf("a page of %d holds %d", limit, len(page))
+		}
+		got = append(got, ids(page)...)
+		if next == nil {
+			return got
+		}
+		from = *next
+	}
+}
+
+// ids are the records' ids, in order.
+func ids(recs []models.AuditRecord) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.ID
+	}
+	return out
 }
 
 // staffAdjusts is e's staff member awarding (or, with deduct, deducting)

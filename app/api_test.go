@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -572,6 +573,25 @@ func TestAuditTrailAndReversal(t *testing.T) {
 	w.call("GET", "/api/v1/audit-trail", w.login(phoneStaffB), nil).decode(t, &other)
 	if len(other.Records) != 0 {
 		t.Fatalf("B's staff sees A's trail: %v", other.Records)
+	}
+	// Its pages: a cursor it gave out reads on; one it did not (an older
+	// "time.id" one, a slot past a list's end, a blank part) is 400
+	// INVALID_CURSOR.
+	var first struct {
+		Records []any  `json:"records"`
+		Next    string `json:"next"`
+	}
+	w.call("GET", "/api/v1/audit-trail?limit=1", staff, nil).decode(t, &first)
+	if len(first.Records) != 1 || first.Next == "" {
+		t.Fatalf("a page of 1: %+v", first)
+	}
+	if r := w.call("GET", "/api/v1/audit-trail?limit=1&cursor="+url.QueryEscape(first.Next), staff, nil); r.Status != 200 {
+		t.Fatalf("the next page: %d %s", r.Status, r.Body)
+	}
+	for _, bad := range []string{"x", "1733500000000.job:x", "0.1", "1.0", "999999.1", "1.", "-3.2"} {
+		if r := w.call("GET", "/api/v1/audit-trail?cursor="+url.QueryEscape(bad), staff, nil); r.Status != 400 || r.code() != "INVALID_CURSOR" {
+			t.Errorf("cursor %q: %d %s; want 400 INVALID_CURSOR", bad, r.Status, r.Body)
+		}
 	}
 	w.mustAudit()
 }

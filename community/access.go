@@ -24,13 +24,13 @@ type AuditTrail interface {
 	// RecordAudit adds r; a record with the same ID already there is kept
 	// and nil is returned.
 	RecordAudit(ctx context.Context, r models.AuditRecord) error
-	// AuditTrail lists a community's records, newest first, after place
-	// (nil for the newest): limit of them, and past limit the rest of the
-	// last one's moment.
-	AuditTrail(ctx context.Context, communityID string, after *models.TrailPlace, limit int) ([]models.AuditRecord, error)
-	// EntriesOfKinds lists a community's ledger entries of kinds as
-	// AuditTrail lists records (an entry's place names its op id).
-	EntriesOfKinds(ctx context.Context, communityID string, kinds []models.EntryKind, after *models.TrailPlace, limit int) ([]models.Entry, error)
+	// AuditTrail reads a community's records newest listed first, below
+	// slot before (0: from the newest), made before until (zero: any): at
+	// least limit of them unless the list ends first, each with its slot.
+	AuditTrail(ctx context.Context, communityID string, before int64, until time.Time, limit int) (models.Listed[models.AuditRecord], error)
+	// EntriesOfKinds reads a community's ledger entries of kinds (staff
+	// adjustments) from their list as AuditTrail reads records.
+	EntriesOfKinds(ctx context.Context, communityID string, kinds []models.EntryKind, before int64, until time.Time, limit int) (models.Listed[models.Entry], error)
 }
 
 // PolicySource says which policy is in force in a community at a time.

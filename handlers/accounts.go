@@ -20,7 +20,7 @@ type accountsService interface {
 	// Reverse returns models.ErrAlreadyReversed when the entry was reversed
 	// by another request than the one with key.
 	Reverse(ctx context.Context, p models.Principal, residentID string, asset models.Asset, seq int64, reason, key string) (models.Entry, error)
-	Trail(ctx context.Context, p models.Principal, after *models.TrailPlace, limit int) ([]models.AuditRecord, *models.TrailPlace, error)
+	Trail(ctx context.Context, p models.Principal, from models.TrailPlace, limit int) ([]models.AuditRecord, *models.TrailPlace, error)
 }
 
 // routesAccounts registers the ledger routes: balances and entries (a resident their own,
@@ -263,7 +263,7 @@ type auditRecordJSON struct {
 // `cursor` (400 INVALID_CURSOR for one it did not give out). `before` (an RFC 3339 time;
 // 400 VALIDATION_FAILED otherwise) starts a page before a time, as older clients ask.
 func (h *api) auditTrail(c *fiber.Ctx) error {
-	after, err := trailPlace(c)
+	from, err := trailPlace(c)
 	if err != nil {
 		return err
 	}
@@ -274,7 +274,7 @@ func (h *api) auditTrail(c *fiber.Ctx) error {
 	if limit == 0 {
 		limit = 50
 	}
-	recs, next, err := h.Accounts.Trail(c.UserContext(), principal(c), after, int(limit))
+	recs, next, err := h.Accounts.Trail(c.UserContext(), principal(c), from, int(limit))
 	if err != nil {
 		return err
 	}
@@ -297,30 +297,34 @@ func (h *api) auditTrail(c *fiber.Ctx) error {
 		Next    string            `json:"next,omitempty"`
 	}{Records: out}
 	if next != nil {
-		page.Next = strconv.FormatInt(next.At.UnixMilli(), 10) + "." + next.ID
+		page.Next = strconv.FormatInt(next.Records, 10) + "." + strconv.FormatInt(next.Adjustments, 10)
 	}
 	return c.JSON(page)
 }
 
-// trailPlace reads where a page of the audit trail starts: after the
-// record `cursor` names (a `next` the trail gave out: the record's time in
-// Unix milliseconds and its id), or, as older clients ask, before the time
-// `before` (RFC 3339); the newest records without either.
-func trailPlace(c *fiber.Ctx) (*models.TrailPlace, error) {
+// trailPlace reads where a page of the audit trail starts: where the
+// `cursor` says (a `next` the trail gave out: the slots its two lists are
+// read below, as "records.adjustments"), keeping only what was made
+// before `before` (RFC 3339) when given, as older clients page; the
+// newest records without either.
+func trailPlace(c *fiber.Ctx) (models.TrailPlace, error) {
+	var from models.TrailPlace
 	if cursor := c.Query("cursor"); cursor != "" {
-		ms, id, ok := strings.Cut(cursor, ".")
-		at, err := strconv.ParseInt(ms, 10, 64)
-		if !ok || err != nil || at < 0 || id == "" || len(cursor) > 512 {
-			return nil, models.ErrBadCursor
+		records, adjustments, ok := strings.Cut(cursor, ".")
+		var err error
+		if from.Records, err = strconv.ParseInt(records, 10, 64); !ok || err != nil || from.Records < 1 {
+			return from, models.ErrBadCursor
 		}
-		return &models.TrailPlace{At: time.UnixMilli(at).UTC(), ID: id}, nil
+		if from.Adjustments, err = strconv.ParseInt(adjustments, 10, 64); err != nil || from.Adjustments < 1 {
+			return from, models.ErrBadCursor
+		}
 	}
 	if s := c.Query("before"); s != "" {
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			return nil, models.ErrValidation.Withf("before 必须是 RFC 3339 时间", "before must be an RFC 3339 time")
+			return from, models.ErrValidation.Withf("before 必须是 RFC 3339 时间", "before must be an RFC 3339 time")
 		}
-		return &models.TrailPlace{At: t}, nil
+		from.Before = t
 	}
-	return nil, nil
+	return from, nil
 }

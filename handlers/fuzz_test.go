@@ -62,7 +62,7 @@ func (fakeAccounts) Reverse(_ context.Context, _ models.Principal, residentID st
 		At:      time.Unix(0, 0),
 	}, nil
 }
-func (fakeAccounts) Trail(context.Context, models.Principal, *models.TrailPlace, int) ([]models.AuditRecord, *models.TrailPlace, error) {
+func (fakeAccounts) Trail(context.Context, models.Principal, models.TrailPlace, int) ([]models.AuditRecord, *models.TrailPlace, error) {
 	return nil, nil, nil
 }
 func (fakeAccounts) Audit(context.Context) (ledger.AuditReport, error) {

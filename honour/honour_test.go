@@ -840,12 +840,12 @@ func TestStaffDecisionsAreInAuditTrail(t *testing.T) {
 	if _, err := w.hs.Revoke(ctx, w.staff, e.ID, "违反文明公约"); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := w.st.AuditTrail(ctx, "A", nil, 50)
+	recs, err := w.st.AuditTrail(ctx, "A", 0, time.Time{}, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
 	actions := map[string]bool{}
-	for _, r := range recs {
+	for _, r := range recs.Items {
 		actions[r.Action] = true
 	}
 	if !actions["honour.nominated"] || !actions["honour.revoked"] {

@@ -17,16 +17,22 @@ type AuditRecord struct {
 	At          time.Time
 }
 
-// TrailPlace is where a record stands in the audit trail, which reads
-// newest first and, among records of one moment, by id from the highest:
-// the next page holds the records after it.
+// TrailPlace is where a page of the audit trail starts. The trail reads
+// two lists newest listed first, the community's audit records and its
+// staff adjustments: Records and Adjustments are the slots a page reads
+// below on each (0: from the list's newest; 1: the list is read to its
+// end), so a page costs its own size however far back it is. Before, when
+// set, keeps only what was made before it (older clients page by time).
 type TrailPlace struct {
-	At time.Time
-	ID string
+	Records     int64
+	Adjustments int64
+	Before      time.Time
 }
 
-// Before reports whether a record made at at with id comes after p in the
-// trail (nil p: every record does).
-func (p *TrailPlace) Before(at time.Time, id string) bool {
-	return p == nil || at.Before(p.At) || (at.Equal(p.At) && id < p.ID)
+// Listed is a read of a list newest slot first: the items, the slot each
+// is listed at, and the slot the list goes on below (0: its end).
+type Listed[T any] struct {
+	Items []T
+	Slots []int64
+	Next  int64
 }

@@ -650,16 +650,16 @@ func TestStatementAccessAndStatus(t *testing.T) {
 	if again, err := w.svc.Confirm(ctx, partnerLogin("A", "P1"), p1.ID); err != nil || again.Status != models.StatementPaid {
 		t.Fatalf("confirm after paid: %+v, %v; want the paid statement back", again, err)
 	}
-	trail, err := w.st.AuditTrail(ctx, "A", nil, 10)
+	trail, err := w.st.AuditTrail(ctx, "A", 0, time.Time{}, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	actions := map[string]string{}
-	for _, r := range trail {
+	for _, r := range trail.Items {
 		actions[r.Action] = r.Actor
 	}
-	if len(trail) != 2 || actions["statement.confirmed"] != "clerk-P1" || actions["statement.paid"] != staffA().ResidentID {
-		t.Fatalf("audit trail = %+v", trail)
+	if len(trail.Items) != 2 || actions["statement.confirmed"] != "clerk-P1" || actions["statement.paid"] != staffA().ResidentID {
+		t.Fatalf("audit trail = %+v", trail.Items)
 	}
 }
 

@@ -49,50 +49,56 @@ func (s *Store) RecordAudit(ctx context.Context, r models.AuditRecord) error {
 	return err
 }
 
-// newestListed reads list in col newest slot first, a page of limit
-// slots at a time (listedDocs: one lookup each, a record that does not
-// name its slot skipped), and returns the records keep accepts: limit of
-// them (fewer at the list's end), and past limit every further one made
-// at the same moment as the last (at), so that a page of the audit trail
-// never ends inside a group of records of one moment and the next page,
-// which starts after the last record shown (models.TrailPlace), misses
-// none of them. Items made at or after where the page starts are skipped
-// by keep, so the first page costs its own size, and a page further back
-// the slots above it.
-func newestListed[D any](ctx context.Context, s *Store, col, list string, limit int, slotsOf func(*D) []slotRef, keep func(*D) bool, at func(*D) time.Time) ([]*D, error) {
-	var out []*D
-	before := int64(0)
+// listedBelow reads list in col newest slot first from below slot before
+// (0: from the newest), a page of limit slots at a time (listedDocs: one
+// lookup each, a record that does not name its slot skipped), until limit
+// records that keep accepts are read or the list ends: those records, the
+// slot each is listed at, and the slot the list goes on below (0 at its
+// end). A reader that shows some of them goes on below the last one shown.
+func listedBelow[D any](ctx context.Context, s *Store, col, list string, before int64, limit int, slotsOf func(*D) []slotRef, keep func(*D) bool) ([]*D, []int64, int64, error) {
+	var docs []*D
+	var at []int64
 	for {
 		slots, refs, next, err := s.pageSlots(ctx, col, list, before, limit)
 		if err != nil {
-			return nil, err
+			return nil, nil, 0, err
 		}
-		docs, err := listedDocs(ctx, s, col, slots, refs, slotsOf, keep)
+		page, err := listedDocs(ctx, s, col, slots, refs, slotsOf, keep)
 		if err != nil {
-			return nil, err
+			return nil, nil, 0, err
 		}
-		for _, d := range docs {
-			if len(out) >= limit && !at(d).Equal(at(out[len(out)-1])) {
-				return out, nil
-			}
-			out = append(out, d)
+		for _, d := range page {
+			docs = append(docs, d)
+			at = append(at, slotOn(slotsOf(d), list))
 		}
-		if next == 0 {
-			return out, nil
+		if next == 0 || len(docs) >= limit {
+			return docs, at, next, nil
 		}
 		before = next
 	}
 }
 
-// AuditTrail lists a community's audit records, newest first, after
-// place (nil: from the newest), limit of them and the rest of the last
-// one's moment (newestListed). It walks the community's list of audit
-// records from the newest.
-func (s *Store) AuditTrail(ctx context.Context, communityID string, after *models.TrailPlace, limit int) ([]models.AuditRecord, error) {
-	docs, err := newestListed(ctx, s, colAuditLog, "audit:"+communityID, limit,
+// slotOn is the number of the slot on list among slots (listedDocs keeps
+// only a record that names the slot it was read by).
+func slotOn(slots []slotRef, list string) int64 {
+	for _, sl := range slots {
+		if sl.List == list {
+			return sl.N
+		}
+	}
+	return 0
+}
+
+// AuditTrail reads a community's audit records newest listed first, below
+// slot before (0: from the newest), made before until (zero: any), as
+// listedBelow reads: at least limit of them unless the list ends first.
+func (s *Store) AuditTrail(ctx context.Context, communityID string, before int64, until time.Time, limit int) (models.Listed[models.AuditRecord], error) {
+	docs, at, next, err := listedBelow(ctx, s, colAuditLog, "audit:"+communityID, before, limit,
 		func(d *auditDoc) []slotRef { return d.Slots },
-		func(d *auditDoc) bool { return after.Before(d.At, d.ID) },
-		func(d *auditDoc) time.Time { return d.At })
+		func(d *auditDoc) bool { return until.IsZero() || d.At.Before(until) })
+	if err != nil {
+		return models.Listed[models.AuditRecord]{}, err
+	}
 	out := make([]models.AuditRecord, 0, len(docs))
 	for _, d := range docs {
 		out = append(out, models.AuditRecord{
@@ -108,30 +114,40 @@ func (s *Store) AuditTrail(ctx context.Context, communityID string, after *model
 			At:          d.At.UTC(),
 		})
 	}
-	return out, err
+	return models.Listed[models.AuditRecord]{
+		Items: out,
+		Slots: at,
+		Next:  next,
+	}, nil
 }
 
-// EntriesOfKinds lists a community's ledger entries of the given kinds
+// EntriesOfKinds reads a community's ledger entries of the given kinds
 // (staff awards and deductions: the audit trail reads adjustments this
-// way, their entries being their records, named by their op id), newest
-// first, after place (nil: from the newest), limit of them and the rest
-// of the last one's moment (newestListed). It walks the community's list
-// of adjustments from the newest.
-func (s *Store) EntriesOfKinds(ctx context.Context, communityID string, kinds []models.EntryKind, after *models.TrailPlace, limit int) ([]models.Entry, error) {
+// way, their entries being their records, named by their op id) as
+// AuditTrail reads records, from the community's list of adjustments.
+func (s *Store) EntriesOfKinds(ctx context.Context, communityID string, kinds []models.EntryKind, before int64, until time.Time, limit int) (models.Listed[models.Entry], error) {
 	want := map[models.EntryKind]bool{}
 	for _, k := range kinds {
 		if !adjustmentKinds[k] {
-			return nil, fmt.Errorf("store: entries of kind %s are not listed", k)
+			return models.Listed[models.Entry]{}, fmt.Errorf("store: entries of kind %s are not listed", k)
 		}
 		want[k] = true
 	}
-	docs, err := newestListed(ctx, s, colEntries, "adj:"+communityID, limit,
+	docs, at, next, err := listedBelow(ctx, s, colEntries, "adj:"+communityID, before, limit,
 		func(d *entryDoc) []slotRef { return d.Slots },
-		func(d *entryDoc) bool { return want[models.EntryKind(d.Kind)] && after.Before(d.At, d.Op) },
-		func(d *entryDoc) time.Time { return d.At })
+		func(d *entryDoc) bool {
+			return want[models.EntryKind(d.Kind)] && (until.IsZero() || d.At.Before(until))
+		})
+	if err != nil {
+		return models.Listed[models.Entry]{}, err
+	}
 	out := make([]models.Entry, 0, len(docs))
 	for _, d := range docs {
 		out = append(out, d.model())
 	}
-	return out, err
+	return models.Listed[models.Entry]{
+		Items: out,
+		Slots: at,
+		Next:  next,
+	}, nil
 }

@@ -394,16 +394,22 @@ func TestIssue15_Lists_AuditTrailReadsItsLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	adj := []models.EntryKind{models.KindAward, models.KindDeduct}
-	es, err := s.EntriesOfKinds(ctx, "c1", adj, nil, 3)
+	read, err := s.EntriesOfKinds(ctx, "c1", adj, 0, time.Time{}, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(es) != 3 || es[0].Seq != 6 || es[1].Seq != 4 || es[2].Seq != 3 || es[0].Delta != 1 {
-		t.Fatalf("the newest 3 adjustments: %+v", es)
+	// At least 3 unless the list ends: pages of 3 slots are read until 3
+	// adjustments are, and all of the last page's are kept.
+	es := read.Items
+	if len(es) < 3 || es[0].Seq != 6 || es[1].Seq != 4 || es[2].Seq != 3 || es[0].Delta != 1 || len(read.Slots) != len(es) {
+		t.Fatalf("the newest 3 adjustments: %+v", read)
 	}
-	es, err = s.EntriesOfKinds(ctx, "c1", adj, &models.TrailPlace{At: es[2].At}, 3)
-	if err != nil || len(es) != 1 || es[0].Seq != 1 {
-		t.Fatalf("the adjustments before the third: %+v, %v", es, err)
+	if before, err := s.EntriesOfKinds(ctx, "c1", adj, 0, es[2].At, 3); err != nil || len(before.Items) != 1 || before.Items[0].Seq != 1 {
+		t.Fatalf("the adjustments made before the third: %+v, %v", before, err)
+	}
+	below, err := s.EntriesOfKinds(ctx, "c1", adj, read.Slots[2], time.Time{}, 3)
+	if err != nil || len(below.Items) != 1 || below.Items[0].Seq != 1 || below.Next != 0 {
+		t.Fatalf("the adjustments listed below the third: %+v, %v; want the first, at the list's end", below, err)
 	}
 	for i := range 4 {
 		r := models.AuditRecord{
@@ -420,11 +426,11 @@ func TestIssue15_Lists_AuditTrailReadsItsLists(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	trail, err := s.AuditTrail(ctx, "c1", &models.TrailPlace{At: at.Add(3 * time.Minute)}, 2)
-	if err != nil || len(trail) != 2 || trail[0].ID != "a2" || trail[1].ID != "a1" {
+	trail, err := s.AuditTrail(ctx, "c1", 0, at.Add(3*time.Minute), 2)
+	if err != nil || len(trail.Items) != 2 || trail.Items[0].ID != "a2" || trail.Items[1].ID != "a1" {
 		t.Fatalf("the trail before a3: %+v, %v", trail, err)
 	}
-	if trail, err := s.AuditTrail(ctx, "c2", nil, 10); err != nil || len(trail) != 0 {
+	if trail, err := s.AuditTrail(ctx, "c2", 0, time.Time{}, 10); err != nil || len(trail.Items) != 0 || trail.Next != 0 {
 		t.Fatalf("c2's trail: %+v, %v", trail, err)
 	}
 	n := 0

@@ -530,9 +530,9 @@ func TestCorrection(t *testing.T) {
 	if len(hist) != 2 || hist[0].Delta != 30 || hist[1].Delta != 30 {
 		t.Fatalf("hours history: %+v", hist)
 	}
-	trail, _ := e.Store.AuditTrail(ctx, "A", nil, 10)
+	trail, _ := e.Store.AuditTrail(ctx, "A", 0, time.Time{}, 10)
 	found := false
-	for _, a := range trail {
+	for _, a := range trail.Items {
 		if a.Action == "record.correct" && strings.Contains(a.Reason, "before 30") {
 			found = true
 		}
