@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/linli-community/linli/models"
 	"golang.org/x/sync/errgroup"
 )
@@ -89,11 +90,29 @@ type Store interface {
 type Inbox struct {
 	store Store
 	now   func() time.Time
+	// lengths is the length each recipient's inbox was last seen to have
+	// by this process, a hint for writers only: positions are inserted
+	// once and never removed, so an inbox is at least as long as its hint,
+	// and a writer that finds the position after it taken walks on
+	// (place). Readers (List, UnreadCount, MarkAllRead) read the length.
+	lengths *lru.Cache[string, int64]
 }
+
+// lengthHints is how many recipients' inbox lengths an Inbox keeps hints
+// for; past it the least recently used is dropped.
+const lengthHints = 100_000
 
 // New returns the inbox over s; now is the clock.
 func New(s Store, now func() time.Time) *Inbox {
-	return &Inbox{store: s, now: now}
+	lengths, err := lru.New[string, int64](lengthHints)
+	if err != nil {
+		panic(fmt.Sprintf("inbox: length hints: %v", err)) // only for a size ≤ 0
+	}
+	return &Inbox{
+		store:   s,
+		now:     now,
+		lengths: lengths,
+	}
 }
 
 // hintEvery is how often (in positions) the inbox's length hint is
@@ -175,7 +194,7 @@ func (b *Inbox) write(ctx context.Context, n models.Notice, at time.Time, queue 
 			return models.Notification{}, fmt.Errorf("notify: queue: %w", err)
 		}
 	}
-	from, err := b.length(ctx, n.Recipient)
+	from, err := b.writeFrom(ctx, n.Recipient)
 	if err != nil {
 		return models.Notification{}, fmt.Errorf("notify: %w", err)
 	}
@@ -187,7 +206,7 @@ func (b *Inbox) write(ctx context.Context, n models.Notice, at time.Time, queue 
 	if err != nil {
 		return models.Notification{}, fmt.Errorf("notify: %w", err)
 	}
-	// length just found position from+1 free: try it without reading it.
+	// Position from+1 was free when last seen: try it without reading it.
 	return b.place(ctx, note, from, true)
 }
 
@@ -325,7 +344,7 @@ func (b *Inbox) writeMany(ctx context.Context, notices []models.Notice, at []tim
 	for i, note := range fresh {
 		g.Go(func() error {
 			var err error
-			from[i], err = b.length(gctx, note.Recipient)
+			from[i], err = b.writeFrom(gctx, note.Recipient)
 			return err
 		})
 	}
@@ -357,6 +376,9 @@ func (b *Inbox) writeMany(ctx context.Context, notices []models.Notice, at []tim
 	}
 	for i, note := range placing {
 		out[placingI[i]] = note
+		if !taken[i] {
+			b.placed(note.Recipient, note.Seq)
+		}
 		switch {
 		case taken[i]:
 			// Someone took the position since: walk on from there.
@@ -404,6 +426,7 @@ func (b *Inbox) place(ctx context.Context, note models.Notification, from int64,
 			placed.Seq = seq
 			err = b.store.InsertInboxEntry(ctx, placed)
 			if err == nil {
+				b.placed(note.Recipient, seq)
 				if seq%hintEvery == 0 {
 					if err := b.store.SetInboxHint(ctx, note.Recipient, seq); err != nil {
 						return models.Notification{}, fmt.Errorf("place notification: %w", err)
@@ -420,9 +443,31 @@ func (b *Inbox) place(ctx context.Context, note models.Notification, from int64,
 		} else if err != nil {
 			return models.Notification{}, fmt.Errorf("place notification: %w", err)
 		}
+		b.placed(note.Recipient, seq)
 		if at.ID == note.ID {
 			return at, nil
 		}
+	}
+}
+
+// writeFrom is where a writer of a notification to recipient starts: the
+// inbox's length as this process last saw it, or as read (length) when it
+// has not seen it. It may be short of the length (another process wrote
+// since), never past it, which place needs: a writer that finds the next
+// position taken walks on, and a walk from too short a length still meets
+// the notification if it was placed.
+func (b *Inbox) writeFrom(ctx context.Context, recipient string) (int64, error) {
+	if n, ok := b.lengths.Get(recipient); ok {
+		return n, nil
+	}
+	return b.length(ctx, recipient)
+}
+
+// placed records that recipient's inbox has position seq filled, keeping
+// the highest seen.
+func (b *Inbox) placed(recipient string, seq int64) {
+	if old, ok := b.lengths.Get(recipient); !ok || old < seq {
+		b.lengths.Add(recipient, seq)
 	}
 }
 
@@ -436,6 +481,7 @@ func (b *Inbox) length(ctx context.Context, recipient string) (int64, error) {
 	for {
 		_, err := b.store.InboxEntry(ctx, recipient, seq+1)
 		if errors.Is(err, models.ErrNotFound) {
+			b.placed(recipient, seq)
 			return seq, nil
 		}
 		if err != nil {

@@ -47,6 +47,27 @@ func resident(id string) models.Principal {
 	}
 }
 
+// holdsEachOnce fails t unless recipient's inbox holds n notifications at
+// positions 1 to n, each once, and nothing after.
+func holdsEachOnce(t *testing.T, st *store.Store, recipient string, n int64) {
+	t.Helper()
+	ctx := context.Background()
+	seen := map[string]bool{}
+	for seq := int64(1); seq <= n; seq++ {
+		note, err := st.InboxEntry(ctx, recipient, seq)
+		if err != nil {
+			t.Fatalf("position %d: %v", seq, err)
+		}
+		if seen[note.ID] {
+			t.Fatalf("%s placed twice", note.ID)
+		}
+		seen[note.ID] = true
+	}
+	if _, err := st.InboxEntry(ctx, recipient, n+1); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("position %d: %v, want none", n+1, err)
+	}
+}
+
 func counts(t *testing.T, st *store.Store) map[string]int64 {
 	t.Helper()
 	c, err := st.Counts(context.Background())
@@ -98,20 +119,7 @@ func TestIssue16_1_ManyEventsAtOnceFillTheInboxWithoutGaps(t *testing.T) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
-	for seq := int64(1); seq <= 32; seq++ {
-		n, err := st.InboxEntry(ctx, "r1", seq)
-		if err != nil {
-			t.Fatalf("position %d: %v", seq, err)
-		}
-		if seen[n.ID] {
-			t.Fatalf("%s placed twice", n.ID)
-		}
-		seen[n.ID] = true
-	}
-	if _, err := st.InboxEntry(ctx, "r1", 33); !errors.Is(err, models.ErrNotFound) {
-		t.Fatalf("position 33: %v, want none", err)
-	}
+	holdsEachOnce(t, st, "r1", 32)
 	if c := counts(t, st); c["notifications"] != 32 {
 		t.Fatalf("%d notifications, want 32", c["notifications"])
 	}
@@ -328,5 +336,55 @@ func TestIssue16_4_BatchedNotificationsOnceUnderRepeats(t *testing.T) {
 	}
 	if c := counts(t, st); c["notifications"] != 40 || c["inbox_entries"] != 40 || c["notify_queue"] != 40 {
 		t.Fatalf("counts %v: want 40 notifications, positions and queue items", c)
+	}
+}
+
+// Two replicas (two Inboxes over one store) writing to one inbox at once,
+// each starting from the length it last saw (a hint that the other's
+// writes leave short), place every notification once, at positions 1 to
+// n without a gap; a writer that has seen the inbox sends no read of its
+// positions or its hint for the next notification.
+func TestLengthHintsOfTwoReplicasPlaceEachNotificationOnce(t *testing.T) {
+	t.Parallel()
+	st := storetest.New(t)
+	ctx := context.Background()
+	replicas := []*inbox.Inbox{
+		inbox.New(st, func() time.Time { return t0 }),
+		inbox.New(st, func() time.Time { return t0 }),
+	}
+	write := func(replica int, record string) {
+		t.Helper()
+		if _, err := replicas[replica].Notify(ctx, approved("r1", record)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each replica learns the inbox, then the other writes past what it
+	// saw.
+	write(0, "a1")
+	write(1, "b1")
+	write(0, "a2")
+	write(1, "b2")
+	// A replica that saw the inbox reads only the notification (is it
+	// written already?) and the recipient's preferences.
+	before := st.CommandCounts().Finds
+	write(1, "b3")
+	if finds := st.CommandCounts().Finds - before; finds > 2 {
+		t.Fatalf("a writer that saw the inbox sent %d finds; want 2 (the notification, the preferences), no position or hint", finds)
+	}
+	errs := make([]error, 32)
+	atonce.Run(32, func(i int) {
+		_, errs[i] = replicas[i%2].Notify(ctx, approved("r1", fmt.Sprintf("c%d", i)))
+	})
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	const want = 5 + 32
+	holdsEachOnce(t, st, "r1", want)
+	// Each replica's reader sees every notification, whatever its hint.
+	for i, b := range replicas {
+		unread, err := b.UnreadCount(ctx, resident("r1"))
+		if err != nil || unread.Count != want {
+			t.Fatalf("replica %d counts %+v unread (%v); want %d", i, unread, err, want)
+		}
 	}
 }
