@@ -230,6 +230,10 @@ func TestConsoleIssue15PagesNameByIDWithoutScans(t *testing.T) {
 		s.shot(staff, view.shot)
 	}
 
+	// The directory's own lists are slot lists too (store/dir_lists.go):
+	// its residents, a building's households and a flat's residents send
+	// no scan either.
+	directoryScans := w.sys.store.CommandCounts().Scans
 	s.try(staff, "the directory", chromedp.Navigate(s.base+"/console/directory"), waitText("居民名册"), waitText("王奶奶"), waitText(flat), waitText("已显示"))
 	listed := directoryListings(s.apiCalls(staff))
 	if len(listed) != 1 || !strings.Contains(listed[0], "/api/v1/residents?limit=50") || strings.Contains(listed[0], "after=") {
@@ -247,6 +251,9 @@ func TestConsoleIssue15PagesNameByIDWithoutScans(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`[data-people=%q]`, home))))
 	if who := s.text(staff, fmt.Sprintf(`[data-people=%q]`, home)); !strings.Contains(who, "王奶奶") {
 		t.Errorf("who lives in her flat: %q; want 王奶奶 among them", who)
+	}
+	if n := w.sys.store.CommandCounts().Scans - directoryScans; n != 0 {
+		t.Errorf("the directory's residents, households and a flat's residents sent the store %d scans; want none (its requests: %v)", n, s.apiCalls(staff))
 	}
 	s.shot(staff, "console-names-households")
 }

@@ -134,15 +134,25 @@ func (w watchedDirectory) Resident(ctx context.Context, p models.Principal, id s
 
 // ListResidents is directory's, each resident shown recorded on their
 // access log.
-func (w watchedDirectory) ListResidents(ctx context.Context, p models.Principal, q directory.ResidentQuery, after string, limit int) ([]models.Resident, error) {
-	rs, err := w.Service.ListResidents(ctx, p, q, after, limit)
+func (w watchedDirectory) ListResidents(ctx context.Context, p models.Principal, householdID, cursor string, limit int) ([]models.Resident, string, error) {
+	rs, next, err := w.Service.ListResidents(ctx, p, householdID, cursor, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := w.recordListed(ctx, p, rs); err != nil {
+		return nil, "", err
+	}
+	return rs, next, nil
+}
+
+// ResidentsWithRole is directory's, each resident shown recorded on their
+// access log, as for the list.
+func (w watchedDirectory) ResidentsWithRole(ctx context.Context, p models.Principal, q directory.ResidentQuery, after string, limit int) ([]models.Resident, error) {
+	rs, err := w.Service.ResidentsWithRole(ctx, p, q, after, limit)
 	if err != nil {
 		return nil, err
 	}
-	if err := w.recordListed(ctx, p, rs); err != nil {
-		return nil, err
-	}
-	return rs, nil
+	return rs, w.recordListed(ctx, p, rs)
 }
 
 // ResidentsByID is directory's, each resident shown recorded on their

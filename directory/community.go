@@ -43,6 +43,10 @@ type Store interface {
 	// SearchHouseholds is a page of a community's households in a room,
 	// read from the room's list below cursor, and the next page's cursor.
 	SearchHouseholds(ctx context.Context, communityID, room, cursor string, limit int) ([]models.Household, string, error)
+	// ListedHouseholds is a page of a community's (or one building's)
+	// households, read from its list below cursor, and the next page's
+	// cursor.
+	ListedHouseholds(ctx context.Context, communityID, buildingID, cursor string, limit int) ([]models.Household, string, error)
 	SetHouseholdPlates(ctx context.Context, id string, plates []string) error
 	// DeleteHousehold removes a household; nil if it is already gone.
 	DeleteHousehold(ctx context.Context, id string) error
@@ -54,6 +58,10 @@ type Store interface {
 	// holds q or whose phone ends in its four digits, read from one list
 	// below cursor, and the next page's cursor.
 	SearchResidents(ctx context.Context, communityID, q, cursor string, limit int) ([]models.Resident, string, error)
+	// ListedResidents is a page of a community's (or one household's)
+	// residents, read from its list below cursor, and the next page's
+	// cursor.
+	ListedResidents(ctx context.Context, communityID, householdID, cursor string, limit int) ([]models.Resident, string, error)
 	SetResidentProfile(ctx context.Context, id, name string, birthYear int, householdID string) error
 	SetResidentRoles(ctx context.Context, id string, roles []models.Role, merchantID, partnerID string) error
 	SetResidentFamily(ctx context.Context, id string, family []models.FamilyLink) error
@@ -464,13 +472,16 @@ func (s *Service) household(ctx context.Context, p models.Principal, id string) 
 	return h, nil
 }
 
-// ListHouseholds lists the caller's community's households, only those of
-// buildingID when it is not "".
-func (s *Service) ListHouseholds(ctx context.Context, p models.Principal, buildingID, after string, limit int) ([]models.Household, error) {
+// ListHouseholds is one page of the caller's community's households, only
+// those of buildingID when it is not "", the latest listed first, for
+// staff, paged by cursor ("" first; the next page's cursor, "" at the
+// end). It reads one list, so a page costs its own size however many
+// households there are.
+func (s *Service) ListHouseholds(ctx context.Context, p models.Principal, buildingID, cursor string, limit int) ([]models.Household, string, error) {
 	if err := community.RequireStaff(p); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return s.store.Households(ctx, p.CommunityID, buildingID, after, community.PageLimit(limit))
+	return s.store.ListedHouseholds(ctx, p.CommunityID, strings.TrimSpace(buildingID), cursor, community.PageLimit(limit))
 }
 
 // UpdateHousehold replaces a household's licence plates. Building and room
@@ -787,14 +798,30 @@ func distinct(ids []string) []string {
 	return out
 }
 
-// ResidentQuery narrows ListResidents.
+// ResidentQuery narrows ResidentsWithRole.
 type ResidentQuery struct {
 	HouseholdID string
 	Role        models.Role
 }
 
-// ListResidents lists the caller's community's residents.
-func (s *Service) ListResidents(ctx context.Context, p models.Principal, q ResidentQuery, after string, limit int) ([]models.Resident, error) {
+// ListResidents is one page of the caller's community's residents, only
+// those of householdID when it is not "", the latest listed first, for
+// staff, paged by cursor ("" first; the next page's cursor, "" at the
+// end). It reads one list, so a page costs its own size however many
+// residents there are; erased residents are left out, and so are
+// residents who have since moved out of the household.
+func (s *Service) ListResidents(ctx context.Context, p models.Principal, householdID, cursor string, limit int) ([]models.Resident, string, error) {
+	if err := community.RequireStaff(p); err != nil {
+		return nil, "", err
+	}
+	return s.store.ListedResidents(ctx, p.CommunityID, strings.TrimSpace(householdID), cursor, community.PageLimit(limit))
+}
+
+// ResidentsWithRole lists the caller's community's residents with q.Role
+// (and of q.HouseholdID when it is not ""), by id after the id after, for
+// staff. It filters the community's residents (a scan on the embedded
+// store); no screen reads it.
+func (s *Service) ResidentsWithRole(ctx context.Context, p models.Principal, q ResidentQuery, after string, limit int) ([]models.Resident, error) {
 	if err := community.RequireStaff(p); err != nil {
 		return nil, err
 	}

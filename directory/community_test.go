@@ -85,7 +85,7 @@ func TestStaffCannotReachAnotherCommunity(t *testing.T) {
 	}
 
 	// Listings hold only the caller's community.
-	rs, err := s.ListResidents(ctx, a, directory.ResidentQuery{}, "", 0)
+	rs, _, err := s.ListResidents(ctx, a, "", "", 0)
 	if err != nil || len(rs) != 1 || rs[0].ID != aResident.ID {
 		t.Errorf("A's residents: %v, %v", rs, err)
 	}
@@ -93,7 +93,7 @@ func TestStaffCannotReachAnotherCommunity(t *testing.T) {
 	if err != nil || len(bs) != 1 || bs[0].ID != aBuilding.ID {
 		t.Errorf("A's buildings: %v, %v", bs, err)
 	}
-	hs, err := s.ListHouseholds(ctx, a, "", "", 0)
+	hs, _, err := s.ListHouseholds(ctx, a, "", "", 0)
 	if err != nil || len(hs) != 0 {
 		t.Errorf("A's households: %v, %v", hs, err)
 	}
@@ -142,7 +142,7 @@ func TestResidentCannotCreateOrEdit(t *testing.T) {
 			})
 			return err
 		},
-		"list residents": func() error { _, err := s.ListResidents(ctx, p, directory.ResidentQuery{}, "", 0); return err },
+		"list residents": func() error { _, _, err := s.ListResidents(ctx, p, "", "", 0); return err },
 		"read another":   func() error { _, err := s.Resident(ctx, p, other.ID); return err },
 		"edit another": func() error {
 			_, err := s.UpdateResident(ctx, p, other.ID, directory.ResidentUpdate{Name: &name})

@@ -26,12 +26,13 @@ type communityService interface {
 	SetBuildingHead(ctx context.Context, p models.Principal, buildingID, residentID string) (models.Building, error)
 
 	CreateHousehold(ctx context.Context, p models.Principal, buildingID, room string, plates []string, idem community.Idempotency) (models.Household, error)
-	ListHouseholds(ctx context.Context, p models.Principal, buildingID, after string, limit int) ([]models.Household, error)
+	ListHouseholds(ctx context.Context, p models.Principal, buildingID, cursor string, limit int) ([]models.Household, string, error)
 	UpdateHousehold(ctx context.Context, p models.Principal, id string, plates []string) (models.Household, error)
 
 	CreateResident(ctx context.Context, p models.Principal, in directory.NewResident) (models.Resident, error)
 	Resident(ctx context.Context, p models.Principal, id string) (models.Resident, error)
-	ListResidents(ctx context.Context, p models.Principal, q directory.ResidentQuery, after string, limit int) ([]models.Resident, error)
+	ListResidents(ctx context.Context, p models.Principal, householdID, cursor string, limit int) ([]models.Resident, string, error)
+	ResidentsWithRole(ctx context.Context, p models.Principal, q directory.ResidentQuery, after string, limit int) ([]models.Resident, error)
 	ResidentsByID(ctx context.Context, p models.Principal, ids []string) ([]models.Resident, error)
 	HouseholdsByID(ctx context.Context, p models.Principal, ids []string) ([]models.Household, error)
 	SearchResidents(ctx context.Context, p models.Principal, q, cursor string, limit int) ([]models.Resident, string, error)
@@ -299,6 +300,15 @@ func paging(c *fiber.Ctx) (string, int, error) {
 	return after, int(limit), nil
 }
 
+// listCursorPage is cursorPage for a listing that took `after` before it read a list:
+// `after` is 400 INVALID_CURSOR saying to pass the last page's `next` as `cursor`.
+func listCursorPage(c *fiber.Ctx) (string, int, error) {
+	if c.Query("after") != "" {
+		return "", 0, models.ErrBadCursor.Withf("此列表按 cursor 翻页：请把上一页的 next 作为 cursor 传入（不再接受 after）。", "this list pages by cursor: pass the previous page's next as cursor (after is no longer accepted)")
+	}
+	return cursorPage(c)
+}
+
 // --- communities ---
 
 // firstStaffRequest is the first staff member a new community may be created with.
@@ -491,32 +501,27 @@ func (h *api) createHousehold(c *fiber.Ctx) error {
 }
 
 // listHouseholds answers GET /households for staff: with `room`, the households in that
-// room paged by cursor; otherwise a page of the community's (or one building's) households
-// paged by `after`.
+// room; otherwise a page of the community's (or one building's) households, the latest
+// listed first. Both are paged by cursor; `after` is 400 INVALID_CURSOR (listCursorPage).
 func (h *api) listHouseholds(c *fiber.Ctx) error {
 	if ids, ok, err := lookupIDs(c, "room", "after", "cursor", "building_id"); ok || err != nil {
 		return answerLookup(c, ids, err, h.Community.HouseholdsByID, toHouseholdJSON)
 	}
+	cursor, limit, err := listCursorPage(c)
+	if err != nil {
+		return err
+	}
+	var hs []models.Household
+	var next string
 	if room := c.Query("room"); room != "" {
-		cursor, limit, err := cursorPage(c)
-		if err != nil {
-			return err
-		}
-		hs, next, err := h.Community.SearchHouseholds(c.UserContext(), principal(c), room, cursor, limit)
-		if err != nil {
-			return err
-		}
-		return c.JSON(toCursorPage(hs, next, toHouseholdJSON))
+		hs, next, err = h.Community.SearchHouseholds(c.UserContext(), principal(c), room, cursor, limit)
+	} else {
+		hs, next, err = h.Community.ListHouseholds(c.UserContext(), principal(c), c.Query("building_id"), cursor, limit)
 	}
-	after, limit, err := paging(c)
 	if err != nil {
 		return err
 	}
-	hs, err := h.Community.ListHouseholds(c.UserContext(), principal(c), c.Query("building_id"), after, limit)
-	if err != nil {
-		return err
-	}
-	return c.JSON(toPage(hs, limit, toHouseholdJSON, func(x models.Household) string { return x.ID }))
+	return c.JSON(toCursorPage(hs, next, toHouseholdJSON))
 }
 
 // updateHouseholdRequest has no building or room: they are the
@@ -600,9 +605,11 @@ func (h *api) createResident(c *fiber.Ctx) error {
 	})
 }
 
-// listResidents answers GET /residents for staff: with `q`, a search by name or phone
-// paged by cursor; otherwise a page of the community's residents, optionally of one
-// household or role, paged by `after`.
+// listResidents answers GET /residents for staff: with `q`, a search by name or phone;
+// otherwise a page of the community's (or one household's) residents, the latest listed
+// first. Both are paged by cursor, and `after` is 400 INVALID_CURSOR (listCursorPage),
+// except with `role`, which filters the community's residents and pages by `after` as
+// before (no screen reads it).
 func (h *api) listResidents(c *fiber.Ctx) error {
 	if ids, ok, err := lookupIDs(c, "q", "after", "cursor", "household_id", "role"); ok || err != nil {
 		return answerLookup(c, ids, err, h.Community.ResidentsByID, toResidentJSON)
@@ -618,17 +625,36 @@ func (h *api) listResidents(c *fiber.Ctx) error {
 		}
 		return c.JSON(toCursorPage(rs, next, toResidentJSON))
 	}
+	if role := c.Query("role"); role != "" {
+		return h.residentsWithRole(c, role)
+	}
+	cursor, limit, err := listCursorPage(c)
+	if err != nil {
+		return err
+	}
+	rs, next, err := h.Community.ListResidents(c.UserContext(), principal(c), c.Query("household_id"), cursor, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(toCursorPage(rs, next, toResidentJSON))
+}
+
+// residentsWithRole answers GET /residents?role= for staff: the community's residents with
+// that role (and of `household_id` when given), paged by `after` and `next_after`; a
+// `cursor` is 400 INVALID_CURSOR, as this filter does not read a list.
+func (h *api) residentsWithRole(c *fiber.Ctx, role string) error {
+	if c.Query("cursor") != "" {
+		return models.ErrBadCursor.Withf("按角色筛选时按 after 翻页：请把上一页的 next_after 作为 after 传入。", "the role filter pages by after: pass the previous page's next_after as after")
+	}
 	after, limit, err := paging(c)
 	if err != nil {
 		return err
 	}
 	q := directory.ResidentQuery{HouseholdID: c.Query("household_id")}
-	if role := c.Query("role"); role != "" {
-		if q.Role, err = models.ParseRole(role); err != nil {
-			return err
-		}
+	if q.Role, err = models.ParseRole(role); err != nil {
+		return err
 	}
-	rs, err := h.Community.ListResidents(c.UserContext(), principal(c), q, after, limit)
+	rs, err := h.Community.ResidentsWithRole(c.UserContext(), principal(c), q, after, limit)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -87,6 +88,7 @@ type residentDoc struct {
 	Family      []familyDoc `bson:"family,omitempty"`
 	Created     time.Time   `bson:"created"`
 	Erased      *time.Time  `bson:"erased,omitempty"`
+	DirSlots    []slotRef   `bson:"dir_slots,omitempty"` // its slots on the plain lists (dir_lists.go)
 }
 
 // residentDoc returns resident r as stored, its personal fields sealed.
@@ -162,15 +164,21 @@ func (s *Store) Resident(ctx context.Context, id string) (models.Resident, error
 }
 
 // InsertResident adds r; models.ErrConflict if its id exists. The phone is
-// made unique by the resident's login (InsertLogin), not here. Its search
-// lists' slots are written first (search.go).
+// made unique by the resident's login (InsertLogin), not here. Its slots
+// on the search lists (search.go) and on its community's and household's
+// lists (dir_lists.go) are written first, in one insert, and the resident
+// names the latter.
 func (s *Store) InsertResident(ctx context.Context, r models.Resident) error {
-	if err := s.listResident(ctx, r, residentSearchLists(r)); err != nil {
-		return err
-	}
 	d, err := s.residentDoc(r)
 	if err != nil {
 		return err
+	}
+	if r.CommunityID != "" {
+		slots, err := s.insertListed(ctx, colDirLists, slices.Concat(residentSearchLists(r), residentPlainLists(r)), r.ID, r.Created, nil)
+		if err != nil {
+			return err
+		}
+		d.DirSlots = plainSlots(slots)
 	}
 	return s.insert(ctx, colResidents, d)
 }
@@ -210,9 +218,15 @@ func (s *Store) Residents(ctx context.Context, f models.ResidentFilter, after st
 // SetResidentProfile sets a resident's name, birth year and household.
 // The birth year is stored sealed, and a birth year stored in clear before
 // sealing is removed.
-// A new name is put on the search lists of its characters first.
+// A new name is put on the search lists of its characters first, and a
+// resident moving to another household on that household's list
+// (listMoved), the slot named in the same update that moves them.
 func (s *Store) SetResidentProfile(ctx context.Context, id, name string, birthYear int, householdID string) error {
-	old, err := s.Resident(ctx, id)
+	var d residentDoc
+	if err := s.findByID(ctx, colResidents, id, &d); err != nil {
+		return err
+	}
+	old, err := s.residentModel(d)
 	if err != nil {
 		return err
 	}
@@ -232,6 +246,13 @@ func (s *Store) SetResidentProfile(ctx context.Context, id, name string, birthYe
 		return err
 	}
 	set := bson.D{{Key: "name", Value: name}, {Key: "household", Value: householdID}}
+	if old.HouseholdID != householdID {
+		slots, err := s.listMoved(ctx, d, householdID)
+		if err != nil {
+			return err
+		}
+		set = append(set, bson.E{Key: "dir_slots", Value: slots})
+	}
 	unset := bson.D{{Key: "birth_year", Value: ""}}
 	if birth != "" {
 		set = append(set, bson.E{Key: "birth_sealed", Value: birth})

@@ -16,6 +16,7 @@ type householdDoc struct {
 	Room      string    `bson:"room"`
 	Plates    []string  `bson:"plates"`
 	Created   time.Time `bson:"created"`
+	DirSlots  []slotRef `bson:"dir_slots,omitempty"` // its slots on the plain lists (dir_lists.go)
 }
 
 // model returns the stored household.
@@ -31,14 +32,17 @@ func (d householdDoc) model() models.Household {
 }
 
 // InsertHousehold adds h; models.ErrConflict if its id, or its room in the
-// building, exists. Its slot on its room's search list is written first
-// (search.go).
+// building, exists. Its slots on its room's search list (search.go) and on
+// its building's and community's lists (dir_lists.go) are written first,
+// in one insert, and the household names the latter.
 func (s *Store) InsertHousehold(ctx context.Context, h models.Household) error {
 	plates := h.Plates
 	if plates == nil {
 		plates = []string{}
 	}
-	if _, err := s.insertListed(ctx, colDirLists, []string{householdSearchList(h.CommunityID, h.Room)}, h.ID, h.Created, nil); err != nil {
+	lists := append([]string{householdSearchList(h.CommunityID, h.Room)}, householdPlainLists(h)...)
+	slots, err := s.insertListed(ctx, colDirLists, lists, h.ID, h.Created, nil)
+	if err != nil {
 		return err
 	}
 	return s.insert(ctx, colHouseholds, householdDoc{
@@ -48,6 +52,7 @@ func (s *Store) InsertHousehold(ctx context.Context, h models.Household) error {
 		Room:      h.Room,
 		Plates:    plates,
 		Created:   h.Created,
+		DirSlots:  plainSlots(slots),
 	})
 }
 

@@ -811,6 +811,9 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 	if err := s.listDirectoryStoredBefore(ctx); err != nil {
 		return err
 	}
+	if err := s.listDirectoryOnPlainLists(ctx); err != nil {
+		return err
+	}
 	if err := s.listActivitiesStoredBefore(ctx); err != nil {
 		return err
 	}
@@ -919,12 +922,14 @@ func listedDocs[D any](ctx context.Context, s *Store, col string, slots []slotRe
 }
 
 // listedRead names one list read newest first a page at a time: the
-// collection and the list, how a record names its slots, which records a
+// collection and the list (and the collection of its slots when they are
+// kept apart, as the directory's are), how a record names its slots, which records a
 // page shows (keep; nil shows every record on the list) and the model of
 // each. The readers whose page is exactly "slots below the cursor, the
 // records on them, the next cursor" are one listedRead each.
 type listedRead[D, M any] struct {
 	col     string
+	slotCol string // the collection the slots are in, when not col (dir_lists)
 	list    string
 	slotsOf func(*D) []slotRef
 	keep    func(*D) bool
@@ -969,7 +974,11 @@ func (r listedRead[D, M]) all(ctx context.Context, s *Store) ([]M, error) {
 // the head) and returns the models of the records kept, in slot order,
 // and the cursor of the next page on at's day ("" at the end).
 func (r listedRead[D, M]) page(ctx context.Context, s *Store, at slotCursor, limit int) ([]M, string, error) {
-	slots, refs, next, err := s.pageSlots(ctx, r.col, r.list, at.before, limit)
+	slotCol := r.col
+	if r.slotCol != "" {
+		slotCol = r.slotCol
+	}
+	slots, refs, next, err := s.pageSlots(ctx, slotCol, r.list, at.before, limit)
 	if err != nil {
 		return nil, "", err
 	}
