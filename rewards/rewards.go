@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,9 +50,9 @@ type Store interface {
 	// partner (or of the community, partnerID ""), newest first, as
 	// ResidentRedemptions pages.
 	DayRedemptions(ctx context.Context, communityID, partnerID string, from, to time.Time, cursor string, limit int) ([]models.Redemption, string, error)
-	// EachDayRedemption streams the redemptions made in [from, to) of a
-	// partner (or of the community, partnerID "").
-	EachDayRedemption(ctx context.Context, communityID, partnerID string, from, to time.Time, fn func(models.Redemption) error) error
+	// EachDayRedemption streams the community's redemptions made in
+	// [from, to).
+	EachDayRedemption(ctx context.Context, communityID string, from, to time.Time, fn func(models.Redemption) error) error
 	// OpenRedemptionsSince is when the oldest redemption that may still be
 	// open was made, as saved by SaveOpenRedemptionsSince (ok false: never).
 	OpenRedemptionsSince(ctx context.Context, communityID string) (time.Time, bool, error)
@@ -1194,7 +1193,7 @@ func (s *Service) ExpireHolds(ctx context.Context, now time.Time) (expired int, 
 		// cancel or refund cut short by a crash after its mark is
 		// finished here (its units and points given back), not at the
 		// end of the hold period.
-		oldest, err := s.eachOpen(ctx, c, "", now, func(r models.Redemption) (bool, error) {
+		oldest, err := s.eachOpen(ctx, c, now, func(r models.Redemption) (bool, error) {
 			n, stillOpen, err := s.expireOrCatchUp(ctx, r, now)
 			expired += n
 			return stillOpen, err
@@ -1213,23 +1212,20 @@ func (s *Service) ExpireHolds(ctx context.Context, now time.Time) (expired int, 
 const openMargin = 10 * time.Minute
 
 // eachOpen calls fn, oldest day first, for each redemption of community c
-// (of its partner partnerID only, when not "") that is saved as held or
-// opening and was made since the oldest that may still be open, and then
-// for each made open again by a void since then (EachReopened); fn says
-// whether it is open still. It returns the time the next walk must start
-// from: the oldest still open (a reopened one by the time of its void),
-// and never later than now less openMargin.
-func (s *Service) eachOpen(ctx context.Context, c models.Community, partnerID string, now time.Time, fn func(models.Redemption) (bool, error)) (time.Time, error) {
-	since, ok, err := s.store.OpenRedemptionsSince(ctx, c.ID)
+// that is saved as held or opening and was made since the oldest that may
+// still be open (openSince), and then for each made open again by a void
+// since then (eachReopened); fn says whether it is open still. It returns
+// the time the next walk must start from: the oldest still open (a
+// reopened one by the time of its void), and never later than now less
+// openMargin.
+func (s *Service) eachOpen(ctx context.Context, c models.Community, now time.Time, fn func(models.Redemption) (bool, error)) (time.Time, error) {
+	since, err := s.openSince(ctx, c)
 	if err != nil {
 		return time.Time{}, err
 	}
-	if !ok {
-		since = c.Created.Add(-openMargin) // never walked: from the start
-	}
 	oldest := now.Add(-openMargin)
 	var open []models.Redemption
-	err = s.store.EachDayRedemption(ctx, c.ID, partnerID, since, now.Add(openMargin), func(r models.Redemption) error {
+	err = s.store.EachDayRedemption(ctx, c.ID, since, now.Add(openMargin), func(r models.Redemption) error {
 		if r.Status == models.RedemptionHeld || r.Status == models.RedemptionOpening {
 			open = append(open, r)
 		}
@@ -1251,11 +1247,46 @@ func (s *Service) eachOpen(ctx context.Context, c models.Community, partnerID st
 	// A credit a voided bill made pending again may have been made before
 	// since: it is found by its void, and keeps the next walk's start no
 	// later than the void while it is open.
-	seen := map[string]bool{}
+	walked := map[string]bool{}
 	for _, r := range open {
-		seen[r.ID] = true
+		walked[r.ID] = true
 	}
-	err = s.store.EachReopened(ctx, c.ID, since, now.Add(openMargin), func(m models.RedemptionMark) error {
+	err = s.eachReopened(ctx, c.ID, since, now.Add(openMargin), func(r models.Redemption, voided time.Time) error {
+		if walked[r.ID] {
+			return nil
+		}
+		stillOpen, err := fn(r)
+		if err != nil {
+			return err
+		}
+		if stillOpen && voided.Before(oldest) {
+			oldest = voided
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	return oldest, nil
+}
+
+// openSince is when the oldest redemption of community c that may still
+// be open was made, as the hold-expiry job last saved it; before the job
+// first ran, the community's start.
+func (s *Service) openSince(ctx context.Context, c models.Community) (time.Time, error) {
+	since, ok, err := s.store.OpenRedemptionsSince(ctx, c.ID)
+	if err != nil || ok {
+		return since, err
+	}
+	return c.Created.Add(-openMargin), nil // never walked: from the start
+}
+
+// eachReopened calls fn once for each redemption of the community that a
+// void at from <= At < to made open again and that is open still (held,
+// or opening), with the time of its latest such void read.
+func (s *Service) eachReopened(ctx context.Context, communityID string, from, to time.Time, fn func(r models.Redemption, voided time.Time) error) error {
+	seen := map[string]bool{}
+	return s.store.EachReopened(ctx, communityID, from, to, func(m models.RedemptionMark) error {
 		if seen[m.Redemption] {
 			return nil
 		}
@@ -1263,9 +1294,6 @@ func (s *Service) eachOpen(ctx context.Context, c models.Community, partnerID st
 		r, _, err := s.store.Redemption(ctx, m.Redemption)
 		if err != nil {
 			return err
-		}
-		if partnerID != "" && r.PartnerID != partnerID {
-			return nil
 		}
 		if r.Status != models.RedemptionHeld && r.Status != models.RedemptionOpening {
 			// Saved as it was before the void (a void cut short before its
@@ -1277,19 +1305,8 @@ func (s *Service) eachOpen(ctx context.Context, c models.Community, partnerID st
 		if r.Status != models.RedemptionHeld && r.Status != models.RedemptionOpening {
 			return nil // decided again since: applied to another bill, expired …
 		}
-		stillOpen, err := fn(r)
-		if err != nil {
-			return err
-		}
-		if stillOpen && m.At.Before(oldest) {
-			oldest = m.At
-		}
-		return nil
+		return fn(r, m.At)
 	})
-	if err != nil {
-		return time.Time{}, err
-	}
-	return oldest, nil
 }
 
 // expireOrCatchUp brings saved redemption r up to date (finishing it when a
@@ -1363,55 +1380,51 @@ func (s *Service) partnerOf(ctx context.Context, p models.Principal, kinds ...mo
 }
 
 // PendingCredits is one page of the partner's credits waiting for a bill,
-// newest first (then by id), after cursor ("" for the first page), and the
-// cursor of the next page ("" at the end). The candidates are what the
-// hold-expiry job walks (eachOpen): the partner's day lists from the
-// oldest redemption that may still be open, and the credits a voided bill
-// made pending again since; so a page costs the open period's credits,
-// not every credit ever made, and sends no scan. The page's candidates are
-// then followed to what their marks say, so a page may hold fewer than
-// limit and still have a next; nothing is cut. A cursor it did not give
-// out is models.ErrBadCursor.
+// newest first, from cursor ("" for the first page), and the cursor of the
+// next page ("" at the end). It reads the partner's day lists of
+// redemptions (DayRedemptions), a page's worth of slots at a time, from
+// now back to the oldest redemption that may still be open (openSince,
+// fixed in the cursor for the pages that follow), and after them the
+// older credits a voided bill made pending again since; so a page costs
+// its own size, however many credits were ever made, and sends no scan.
+// Each credit read is followed to what its marks say, and only the held
+// ones are shown, so a page may hold fewer than limit and still have a
+// next. A cursor it did not give out is models.ErrBadCursor.
 func (s *Service) PendingCredits(ctx context.Context, p models.Principal, cursor string, limit int) ([]models.Redemption, string, error) {
 	partner, err := s.partnerOf(ctx, p, models.PartnerProperty, models.PartnerParking)
 	if err != nil {
 		return nil, "", err
 	}
-	after, err := parseCreditCursor(cursor)
-	if err != nil {
-		return nil, "", err
-	}
-	limit = community.PageLimit(limit)
 	c, err := s.store.Community(ctx, partner.CommunityID)
 	if err != nil {
 		return nil, "", err
 	}
-	var open []models.Redemption
-	_, err = s.eachOpen(ctx, c, partner.ID, s.now(), func(r models.Redemption) (bool, error) {
-		if after == nil || after.before(r) {
-			open = append(open, r)
-		}
-		return true, nil
-	})
+	since, listCursor, err := s.parseCreditCursor(ctx, c, cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	slices.SortFunc(open, func(a, b models.Redemption) int {
-		if order := b.Created.Compare(a.Created); order != 0 {
-			return order
+	limit = community.PageLimit(limit)
+	to := s.now().Add(openMargin)
+	rs, next, err := s.store.DayRedemptions(ctx, c.ID, partner.ID, since, to, listCursor, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	if next == "" {
+		// The day lists end at since; a credit made before it that a void
+		// made pending again is found by its void.
+		err = s.eachReopened(ctx, c.ID, since, to, func(r models.Redemption, _ time.Time) error {
+			if r.PartnerID == partner.ID && r.Created.Before(since) {
+				rs = append(rs, r)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, "", err
 		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	next := ""
-	if len(open) > limit {
-		open = open[:limit]
-		last := open[limit-1]
-		next = strconv.FormatInt(last.Created.UnixMilli(), 10) + "." + last.ID
 	}
 	// A credit redeemed since the hold-expiry job last ran is saved as
 	// opening; its hold says whether it is pending.
-	rs, err := s.current(ctx, open)
-	if err != nil {
+	if rs, err = s.current(ctx, rs); err != nil {
 		return nil, "", err
 	}
 	pending := rs[:0]
@@ -1420,40 +1433,32 @@ func (s *Service) PendingCredits(ctx context.Context, p models.Principal, cursor
 			pending = append(pending, r)
 		}
 	}
+	if next != "" {
+		next = strconv.FormatInt(since.UnixMilli(), 10) + "." + next
+	}
 	return pending, next, nil
 }
 
-// creditPlace is where a credit stands in PendingCredits' order (newest
-// created first, then by id): the created time in Unix milliseconds, as
-// the cursor holds it, and the id.
-type creditPlace struct {
-	createdMilli int64
-	id           string
-}
-
-// before reports whether credit r comes after place p in PendingCredits'
-// order, so on a page that starts after p.
-func (p creditPlace) before(r models.Redemption) bool {
-	at := r.Created.UnixMilli()
-	return at < p.createdMilli || at == p.createdMilli && r.ID > p.id
-}
-
-// parseCreditCursor reads a cursor PendingCredits gave out (the created
-// time in Unix milliseconds and the id of the last credit it read, as
-// "ms.id"); "" is the first page (nil).
-func parseCreditCursor(cursor string) (*creditPlace, error) {
+// parseCreditCursor reads a cursor PendingCredits gave out: the time its
+// first page read back to, in Unix milliseconds, and the cursor of the
+// partner's day lists, as "ms.list cursor". The first page ("") reads back
+// to openSince, and its list cursor is "". A cursor not given out is
+// models.ErrBadCursor.
+func (s *Service) parseCreditCursor(ctx context.Context, c models.Community, cursor string) (time.Time, string, error) {
 	if cursor == "" {
-		return nil, nil
+		since, err := s.openSince(ctx, c)
+		return since, "", err
 	}
-	ms, id, ok := strings.Cut(cursor, ".")
+	ms, listCursor, ok := strings.Cut(cursor, ".")
 	at, err := strconv.ParseInt(ms, 10, 64)
-	if !ok || err != nil || id == "" || at < 0 {
-		return nil, models.ErrBadCursor
+	since := time.UnixMilli(at).UTC()
+	// A time before the community (or after now) was not given out, and
+	// would have the day lists read for days that cannot hold a credit.
+	if !ok || err != nil || listCursor == "" || strconv.FormatInt(at, 10) != ms ||
+		since.Before(c.Created.Add(-openMargin)) || since.After(s.now()) {
+		return time.Time{}, "", models.ErrBadCursor
 	}
-	return &creditPlace{
-		createdMilli: at,
-		id:           id,
-	}, nil
+	return since, listCursor, nil
 }
 
 // partnerCredit loads a credit for the partner login of the property company or parking
@@ -1624,7 +1629,7 @@ func (s *Service) HeldPoints(ctx context.Context, communityID string, now time.T
 		return 0, fmt.Errorf("held points: %w", err)
 	}
 	var held int64
-	_, err = s.eachOpen(ctx, c, "", now, func(r models.Redemption) (bool, error) {
+	_, err = s.eachOpen(ctx, c, now, func(r models.Redemption) (bool, error) {
 		if r.Status == models.RedemptionOpening {
 			cur, err := s.follow(ctx, r, false)
 			if err != nil {

@@ -416,13 +416,12 @@ func (s *Store) Redemptions(ctx context.Context, f models.RedemptionFilter, limi
 	return allDocs(ctx, cur, err, "redemptions", redemptionDoc.model)
 }
 
-// EachDayRedemption calls fn for every redemption made in [from, to) of a
-// partner (partnerID) or of the whole community (partnerID ""), newest
-// first, reading the day lists DayRedemptions reads.
-func (s *Store) EachDayRedemption(ctx context.Context, communityID, partnerID string, from, to time.Time, fn func(models.Redemption) error) error {
+// EachDayRedemption calls fn for every redemption made in [from, to) in
+// the community, newest first, reading the community's day lists.
+func (s *Store) EachDayRedemption(ctx context.Context, communityID string, from, to time.Time, fn func(models.Redemption) error) error {
 	cursor := ""
 	for {
-		rs, next, err := s.DayRedemptions(ctx, communityID, partnerID, from, to, cursor, 200)
+		rs, next, err := s.DayRedemptions(ctx, communityID, "", from, to, cursor, 200)
 		if err != nil {
 			return err
 		}
