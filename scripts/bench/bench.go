@@ -358,7 +358,8 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 // it, for o.listDuration each with clients clients: the first page, as
 // the screen asks for it, counted (counted: the service's CPU and store
 // commands while it ran). Operation names start with "list:" (-ops list).
-func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, staff, clerk *client, residents []*client, counted func(func() result) result) []result {
+func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, readers listReaders, counted func(func() result) result) []result {
+	staff, clerk, residents := readers.staff, readers.clerk, readers.residents
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	today := time.Now().In(loc).Format("2006-01-02")
 	lists := []struct {
@@ -376,6 +377,10 @@ func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, sta
 		{"list: statements", staffOnly(staff), "/api/v1/statements"},
 		{"list: residents search", staffOnly(staff), "/api/v1/residents?limit=50&q=" + url.QueryEscape("居民")},
 		{"list: households", staffOnly(staff), "/api/v1/households?limit=50"},
+		{"list: residents", staffOnly(staff), "/api/v1/residents?limit=50"},
+		{"list: a building's households", staffOnly(staff), "/api/v1/households?limit=50&building_id=" + fx.buildingID},
+		{"list: a flat's residents", staffOnly(staff), "/api/v1/residents?limit=50&household_id=" + fx.householdID},
+		{"list: partner credits", staffOnly(readers.partner), "/api/v1/partner/credits?limit=50"},
 		{"list: activities", residentsOf(residents), "/api/v1/activities"},
 		{"list: audit trail", staffOnly(staff), "/api/v1/audit-trail"},
 		{"list: rankings", residentsOf(residents), "/api/v1/rankings"},
@@ -397,6 +402,12 @@ func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, sta
 		}))
 	}
 	return out
+}
+
+// listReaders are the logins the list phase reads as.
+type listReaders struct {
+	staff, clerk, partner *client
+	residents             []*client
 }
 
 // staffOnly drives every client slot of an operation with the one client cl.

@@ -15,6 +15,9 @@ import (
 type savedFixture struct {
 	StaffPhone     string   `json:"staff_phone"`
 	ClerkPhone     string   `json:"clerk_phone"`
+	PartnerPhone   string   `json:"partner_phone"`
+	BuildingID     string   `json:"building_id"`
+	HouseholdID    string   `json:"household_id"`
 	RewardID       string   `json:"reward_id"`
 	FeeRewardID    string   `json:"fee_reward_id"`
 	LastMonth      string   `json:"last_month"`
@@ -29,6 +32,9 @@ func saveFixture(dir string, fx fixture) error {
 	b, err := json.Marshal(savedFixture{
 		StaffPhone:     fx.staffPhone,
 		ClerkPhone:     fx.clerkPhone,
+		PartnerPhone:   fx.partnerPhone,
+		BuildingID:     fx.buildingID,
+		HouseholdID:    fx.householdID,
 		RewardID:       fx.rewardID,
 		FeeRewardID:    fx.feeRewardID,
 		LastMonth:      fx.lastMonth.String(),
@@ -60,6 +66,9 @@ func loadFixture(dir string) (fixture, error) {
 	return fixture{
 		staffPhone:     sf.StaffPhone,
 		clerkPhone:     sf.ClerkPhone,
+		partnerPhone:   sf.PartnerPhone,
+		buildingID:     sf.BuildingID,
+		householdID:    sf.HouseholdID,
 		rewardID:       sf.RewardID,
 		feeRewardID:    sf.FeeRewardID,
 		lastMonth:      month,

@@ -44,6 +44,9 @@ func redemptionsFor(entries int) int { return max(minRedeemed, entries/20) }
 type fixture struct {
 	staffPhone     string
 	clerkPhone     string
+	partnerPhone   string // the property company's login, which reads its credits
+	buildingID     string // the first building, whose households a list reads
+	householdID    string // the first household, whose residents a list reads
 	rewardID       string // a merchant reward, redeemed by QR scan
 	feeRewardID    string // a property-fee discount, redeemed in the app
 	lastMonth      models.Month
@@ -166,6 +169,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, fmt.Errorf("entries: %w", err)
 	}
 	fx.residentPhones, fx.residentIDs = phones[:deep], ids
+	fx.buildingID, fx.householdID = bids[0], hids[0]
 
 	// A merchant, its clerk and a reward to redeem and scan.
 	shop, err := cs.CreatePartner(ctx, sp, models.PartnerMerchant, "基准早餐店", community.Idempotency{})
@@ -222,6 +226,16 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, err
 	}
 	fx.feeRewardID = fee.ID
+	fx.partnerPhone = "13800000008"
+	if _, err := cs.CreateResident(ctx, sp, directory.NewResident{
+		Name:      "物业",
+		Phone:     fx.partnerPhone,
+		Password:  benchPassword,
+		Roles:     []models.Role{models.RolePartner},
+		PartnerID: property.ID,
+	}); err != nil {
+		return fx, err
+	}
 	redemptions, records := redemptionsFor(entries), recordsFor(entries)
 	// The redemptions, held by the residents with points.
 	if err := parallel(redemptions, func(i int) error {

@@ -95,7 +95,16 @@ func measureService(ctx context.Context, o benchOptions, dir string, fx fixture,
 	service = append(service, drive(ctx, "staff pending records", clients, o.duration, func(ctx context.Context, c, i int) error {
 		return staff.get(ctx, "/api/v1/service-records")
 	}))
-	service = append(service, listPhase(ctx, o, clients, fx, staff, clerk, residents, counted)...)
+	partner := &client{base: srv.base}
+	if err := partner.login(ctx, fx.partnerPhone, benchPassword); err != nil {
+		return nil, fmt.Errorf("partner login: %w", err)
+	}
+	service = append(service, listPhase(ctx, o, clients, fx, listReaders{
+		staff:     staff,
+		clerk:     clerk,
+		partner:   partner,
+		residents: residents,
+	}, counted)...)
 	return service, nil
 }
 
