@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	mrand "math/rand/v2"
+	"os"
 	"sync"
 	"time"
 
@@ -72,6 +73,12 @@ func (h sameHash) Hash(string) (string, error) { return h.hash, nil }
 // store in dir: buildings, households, residents and ledger entries.
 func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	var fx fixture
+	start := time.Now()
+	// progress says on stderr which step starts, and when: a
+	// community-decade takes a while to write.
+	progress := func(step string) {
+		fmt.Fprintf(os.Stderr, "generate %d: %s (%s in)\n", entries, step, time.Since(start).Round(time.Second))
+	}
 	// Loading may use synchronous=NORMAL (no fsync per commit); the server
 	// the bench measures opens the files again with the default, FULL.
 	emb, err := store.StartEmbedded(dir, true, nil)
@@ -127,6 +134,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		}
 		bids = append(bids, bld.ID)
 	}
+	progress("households")
 	hids := make([]string, households)
 	if err := parallel(households, func(i int) error {
 		k := i / buildings // the k-th flat of its building: floor k/4+1, unit k%4+1
@@ -139,6 +147,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	}); err != nil {
 		return fx, fmt.Errorf("households: %w", err)
 	}
+	progress("residents")
 	ids := make([]string, residentCount)
 	phones := make([]string, residentCount)
 	if err := parallel(residentCount, func(i int) error {
@@ -165,6 +174,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	// years before now. They are bulk-inserted as dense chains with their
 	// head hints, as ledger.Post would leave them.
 	deep := min(64, residentCount)
+	progress("ledger entries")
 	if err := st.LoadEntries(ctx, generatedEntries(ids, c.ID, staff.ID, entries, deep, now())); err != nil {
 		return fx, fmt.Errorf("entries: %w", err)
 	}
@@ -236,6 +246,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	}); err != nil {
 		return fx, err
 	}
+	progress("redemptions")
 	redemptions, records := redemptionsFor(entries), recordsFor(entries)
 	// The redemptions, held by the residents with points.
 	if err := parallel(redemptions, func(i int) error {
@@ -254,10 +265,12 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	}); err != nil {
 		return fx, fmt.Errorf("redemptions: %w", err)
 	}
+	progress("hold-expiry job")
 	// The nightly hold-expiry job has saved what their holds decided.
 	if _, err := rewardService.ExpireHolds(ctx, now()); err != nil {
 		return fx, fmt.Errorf("hold-expiry: %w", err)
 	}
+	progress("decided service records")
 	// The service records: those beyond the community-year's 15,000
 	// decided long ago, bulk-inserted as the store would keep them, then
 	// 15,000 pending verification, claimed through the service, over the
@@ -289,6 +302,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	if err := st.LoadRecords(ctx, decided); err != nil {
 		return fx, fmt.Errorf("decided service records: %w", err)
 	}
+	progress("pending service records")
 	tb := timebank.New(timebank.Deps{
 		Store:    st,
 		People:   st,
@@ -325,6 +339,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	}); err != nil {
 		return fx, fmt.Errorf("service records: %w", err)
 	}
+	progress("settlement events")
 	// Last month's fulfilments at the merchant, for the settlement run.
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	fx.lastMonth = models.MonthOf(time.Now(), loc).Previous()
@@ -346,6 +361,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	}); err != nil {
 		return fx, fmt.Errorf("settlement events: %w", err)
 	}
+	progress("liability job")
 	// The liability job's first run reads every entry; later runs read only
 	// the new ones. A community in service has had its first run.
 	t0 := time.Now()
@@ -368,6 +384,7 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, fmt.Errorf("liability summary: %w", err)
 	}
 	fx.nextSummary = time.Since(t0)
+	progress("rankings job")
 	// The rankings job likewise (docs/PERFORMANCE.md, "Rankings summary
 	// (issue 15)").
 	ranks := honour.New(honour.Deps{
