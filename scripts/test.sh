@@ -40,7 +40,7 @@ fi
 
 # Four tests of a package at a time: many wait on a browser, a deadline or
 # a receiver, and two (the default on two cores) leave a core idle.
-echo "== go test -race"
+echo "== go test -race ($(date -u +%T) UTC)"
 go test -race -count=1 -parallel 4 -timeout 60m "$@" ./...
 
 # Every fuzz target runs briefly on top of its seed corpus (which the plain
@@ -54,11 +54,15 @@ go test -race -count=1 -parallel 4 -timeout 60m "$@" ./...
 # at most 100 runs: by default that takes up to a minute per input.
 fuzztime="${LINLI_FUZZTIME:-30000x}"
 if [ "$fuzztime" != "0" ]; then
-  echo "== fuzz ($fuzztime each)"
-  for pkg in $(go list ./...); do
-    for target in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
-      echo "-- $pkg $target"
-      go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 100x "$pkg"
+  echo "== fuzz ($fuzztime each; $(date -u +%T) UTC)"
+  # The targets are found in the test files, not by `go test -list`,
+  # which would build every package's test binary again without the
+  # race detector only to list them.
+  for dir in $(grep -rl --include='*_test.go' --exclude-dir=node_modules '^func Fuzz' . | xargs -r -n1 dirname | sort -u); do
+    for target in $(grep -h '^func Fuzz' "$dir"/*_test.go | sed -E 's/^func (Fuzz[A-Za-z0-9_]*)\(.*/\1/'); do
+      echo "-- $dir $target"
+      go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 100x "$dir"
     done
   done
 fi
+echo "== done ($(date -u +%T) UTC)"
