@@ -16,6 +16,7 @@ type savedFixture struct {
 	StaffPhone     string   `json:"staff_phone"`
 	ClerkPhone     string   `json:"clerk_phone"`
 	PartnerPhone   string   `json:"partner_phone"`
+	AdminPhone     string   `json:"admin_phone"`
 	BuildingID     string   `json:"building_id"`
 	HouseholdID    string   `json:"household_id"`
 	RewardID       string   `json:"reward_id"`
@@ -33,6 +34,7 @@ func saveFixture(dir string, fx fixture) error {
 		StaffPhone:     fx.staffPhone,
 		ClerkPhone:     fx.clerkPhone,
 		PartnerPhone:   fx.partnerPhone,
+		AdminPhone:     fx.adminPhone,
 		BuildingID:     fx.buildingID,
 		HouseholdID:    fx.householdID,
 		RewardID:       fx.rewardID,
@@ -67,6 +69,7 @@ func loadFixture(dir string) (fixture, error) {
 		staffPhone:     sf.StaffPhone,
 		clerkPhone:     sf.ClerkPhone,
 		partnerPhone:   sf.PartnerPhone,
+		adminPhone:     sf.AdminPhone,
 		buildingID:     sf.BuildingID,
 		householdID:    sf.HouseholdID,
 		rewardID:       sf.RewardID,

@@ -46,6 +46,7 @@ type fixture struct {
 	staffPhone     string
 	clerkPhone     string
 	partnerPhone   string // the property company's login, which reads its credits
+	adminPhone     string // the community's admin, who runs the liability job before the lists
 	buildingID     string // the first building, whose households a list reads
 	householdID    string // the first household, whose residents a list reads
 	rewardID       string // a merchant reward, redeemed by QR scan
@@ -236,6 +237,17 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, err
 	}
 	fx.feeRewardID = fee.ID
+	fx.adminPhone = "13800000001"
+	admin := sp
+	admin.Roles = []models.Role{models.RoleStaff, models.RoleAdmin}
+	if _, err := cs.CreateResident(ctx, admin, directory.NewResident{
+		Name:     "基准主任",
+		Phone:    fx.adminPhone,
+		Password: benchPassword,
+		Roles:    []models.Role{models.RoleStaff, models.RoleAdmin},
+	}); err != nil {
+		return fx, err
+	}
 	fx.partnerPhone = "13800000008"
 	if _, err := cs.CreateResident(ctx, sp, directory.NewResident{
 		Name:      "物业",

@@ -99,10 +99,15 @@ func measureService(ctx context.Context, o benchOptions, dir string, fx fixture,
 	if err := partner.login(ctx, fx.partnerPhone, benchPassword); err != nil {
 		return nil, fmt.Errorf("partner login: %w", err)
 	}
+	admin := &client{base: srv.base}
+	if err := admin.login(ctx, fx.adminPhone, benchPassword); err != nil {
+		return nil, fmt.Errorf("admin login: %w", err)
+	}
 	service = append(service, listPhase(ctx, o, clients, fx, listReaders{
 		staff:     staff,
 		clerk:     clerk,
 		partner:   partner,
+		admin:     admin,
 		residents: residents,
 	}, counted)...)
 	return service, nil
