@@ -360,7 +360,7 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 // commands while it ran). Operation names start with "list:" (-ops list).
 func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, readers listReaders, counted func(func() result) result) []result {
 	staff, clerk, residents := readers.staff, readers.clerk, readers.residents
-	if selected("list: liability report") {
+	if selected("list: liability report") && readers.admin != nil {
 		// The liability report counts what was fulfilled since the
 		// liability job's last run; a serving replica runs it every ten
 		// minutes, and the hot paths' scans just now would otherwise all
@@ -371,11 +371,7 @@ func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, rea
 	}
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	today := time.Now().In(loc).Format("2006-01-02")
-	lists := []struct {
-		name string
-		who  func(c int) *client
-		path string
-	}{
+	lists := []listRead{
 		{"list: pending records", staffOnly(staff), "/api/v1/service-records?limit=50"},
 		{"list: my records", residentsOf(residents), "/api/v1/me/service-records"},
 		{"list: my redemptions", residentsOf(residents), "/api/v1/me/redemptions?limit=50"},
@@ -389,7 +385,6 @@ func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, rea
 		{"list: residents", staffOnly(staff), "/api/v1/residents?limit=50"},
 		{"list: a building's households", staffOnly(staff), "/api/v1/households?limit=50&building_id=" + fx.buildingID},
 		{"list: a flat's residents", staffOnly(staff), "/api/v1/residents?limit=50&household_id=" + fx.householdID},
-		{"list: partner credits", staffOnly(readers.partner), "/api/v1/partner/credits?limit=50"},
 		{"list: activities", residentsOf(residents), "/api/v1/activities"},
 		{"list: audit trail", staffOnly(staff), "/api/v1/audit-trail"},
 		{"list: rankings", residentsOf(residents), "/api/v1/rankings"},
@@ -402,6 +397,9 @@ func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, rea
 		{"list: corrections", staffOnly(staff), "/api/v1/corrections?limit=50"},
 		{"list: liability series", staffOnly(staff), "/api/v1/reports/liability/series"},
 	}
+	if readers.partner != nil {
+		lists = append(lists, listRead{"list: partner credits", staffOnly(readers.partner), "/api/v1/partner/credits?limit=50"})
+	}
 	var out []result
 	for _, l := range lists {
 		out = append(out, counted(func() result {
@@ -413,7 +411,16 @@ func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, rea
 	return out
 }
 
-// listReaders are the logins the list phase reads as.
+// listRead is one list the list phase reads: its name, the client of
+// each client slot, and its first page's path.
+type listRead struct {
+	name string
+	who  func(c int) *client
+	path string
+}
+
+// listReaders are the logins the list phase reads as (partner and admin
+// nil when the data has none).
 type listReaders struct {
 	staff, clerk, partner, admin *client
 	residents                    []*client
