@@ -284,7 +284,7 @@ func (s *Service) LowerStar(ctx context.Context, p models.Principal, householdID
 	if cut <= 0 {
 		return rec, nil
 	}
-	members, err := s.store.Residents(ctx, models.ResidentFilter{CommunityID: rec.CommunityID, HouseholdID: h.ID}, "", 0)
+	members, err := s.householdMembers(ctx, rec.CommunityID, h.ID)
 	if err != nil {
 		return rec, fmt.Errorf("lower star: %w", err)
 	}
