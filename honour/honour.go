@@ -28,10 +28,9 @@ type Store interface {
 	Household(ctx context.Context, id string) (models.Household, error)
 	Households(ctx context.Context, communityID, buildingID, after string, limit int) ([]models.Household, error)
 	Residents(ctx context.Context, f models.ResidentFilter, after string, limit int) ([]models.Resident, error)
-	// ListedResidents is a page of a household's residents (of the
-	// community's, householdID ""), read from its list below cursor, and
-	// the next page's cursor ("" at the end).
-	ListedResidents(ctx context.Context, communityID, householdID, cursor string, limit int) ([]models.Resident, string, error)
+	// HouseholdResidents is every resident who lives in a household now,
+	// read from the household's list.
+	HouseholdResidents(ctx context.Context, communityID, householdID string) ([]models.Resident, error)
 
 	InsertHonourEntry(ctx context.Context, e models.HonourEntry) error
 	HonourEntry(ctx context.Context, id string) (models.HonourEntry, error)
@@ -979,29 +978,7 @@ func (s *Service) nominees(ctx context.Context, e models.HonourEntry) ([]models.
 		}
 		return []models.Resident{r}, err
 	}
-	return s.householdMembers(ctx, e.CommunityID, e.HouseholdID)
-}
-
-// householdMembers are the residents who live in household householdID of
-// community communityID now, read from the household's list (a few
-// lookups), not by filtering the community's residents.
-func (s *Service) householdMembers(ctx context.Context, communityID, householdID string) ([]models.Resident, error) {
-	if householdID == "" {
-		return nil, nil // the list of "" is the community's
-	}
-	var members []models.Resident
-	cursor := ""
-	for {
-		page, next, err := s.store.ListedResidents(ctx, communityID, householdID, cursor, 200)
-		if err != nil {
-			return nil, err
-		}
-		members = append(members, page...)
-		if next == "" {
-			return members, nil
-		}
-		cursor = next
-	}
+	return s.store.HouseholdResidents(ctx, e.CommunityID, e.HouseholdID)
 }
 
 // currentOf is listing e as its key's current listing.

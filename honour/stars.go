@@ -284,7 +284,7 @@ func (s *Service) LowerStar(ctx context.Context, p models.Principal, householdID
 	if cut <= 0 {
 		return rec, nil
 	}
-	members, err := s.householdMembers(ctx, rec.CommunityID, h.ID)
+	members, err := s.store.HouseholdResidents(ctx, rec.CommunityID, h.ID)
 	if err != nil {
 		return rec, fmt.Errorf("lower star: %w", err)
 	}

@@ -110,11 +110,37 @@ func (s *Store) listMoved(ctx context.Context, d residentDoc, householdID string
 // of the household are left out. A cursor the list did not give out is
 // models.ErrBadCursor.
 func (s *Store) ListedResidents(ctx context.Context, communityID, householdID, cursor string, limit int) ([]models.Resident, string, error) {
+	docs, next, err := residentsRead(communityID, householdID).pageAfter(ctx, s, cursor, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	out, err := s.residentModels(docs)
+	return out, next, err
+}
+
+// HouseholdResidents is every resident who lives in household householdID
+// of community communityID now, the latest listed first, read from the
+// household's list (its own size, not the community's).
+func (s *Store) HouseholdResidents(ctx context.Context, communityID, householdID string) ([]models.Resident, error) {
+	if householdID == "" {
+		return nil, nil // the list of "" would be the community's
+	}
+	docs, err := residentsRead(communityID, householdID).all(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return s.residentModels(docs)
+}
+
+// residentsRead is the read of a community's list of residents, or
+// (householdID not "") of one household's, keeping the residents of the
+// community who are not erased and live in the household now.
+func residentsRead(communityID, householdID string) listedRead[residentDoc, *residentDoc] {
 	list := communityResidentsList(communityID)
 	if householdID != "" {
 		list = householdResidentsList(householdID)
 	}
-	read := listedRead[residentDoc, *residentDoc]{
+	return listedRead[residentDoc, *residentDoc]{
 		col:     colResidents,
 		slotCol: colDirLists,
 		list:    list,
@@ -124,17 +150,18 @@ func (s *Store) ListedResidents(ctx context.Context, communityID, householdID, c
 		},
 		model: func(d *residentDoc) *residentDoc { return d },
 	}
-	docs, next, err := read.pageAfter(ctx, s, cursor, limit)
-	if err != nil {
-		return nil, "", err
-	}
+}
+
+// residentModels are the residents of docs, their sealed fields opened.
+func (s *Store) residentModels(docs []*residentDoc) ([]models.Resident, error) {
 	out := make([]models.Resident, len(docs))
 	for i, d := range docs {
+		var err error
 		if out[i], err = s.residentModel(*d); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 	}
-	return out, next, nil
+	return out, nil
 }
 
 // ListedHouseholds is one page of a community's households, or

@@ -187,16 +187,6 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	if err != nil {
 		return fx, err
 	}
-	fx.clerkPhone = "13800000007"
-	if _, err := cs.CreateResident(ctx, sp, directory.NewResident{
-		Name:       "店员",
-		Phone:      fx.clerkPhone,
-		Password:   benchPassword,
-		Roles:      []models.Role{models.RoleMerchantClerk},
-		MerchantID: shop.ID,
-	}); err != nil {
-		return fx, err
-	}
 	policies := policy.New(st, now)
 	rewardService := rewards.New(rewards.Deps{
 		Store:       st,
@@ -237,26 +227,35 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		return fx, err
 	}
 	fx.feeRewardID = fee.ID
-	fx.adminPhone = "13800000001"
+	// The logins the bench drives besides the residents: the clerk who
+	// scans, the admin who runs the liability job, the property company
+	// that reads its credits.
+	fx.clerkPhone, fx.adminPhone, fx.partnerPhone = "13800000007", "13800000001", "13800000008"
 	admin := sp
 	admin.Roles = []models.Role{models.RoleStaff, models.RoleAdmin}
-	if _, err := cs.CreateResident(ctx, admin, directory.NewResident{
-		Name:     "基准主任",
-		Phone:    fx.adminPhone,
-		Password: benchPassword,
-		Roles:    []models.Role{models.RoleStaff, models.RoleAdmin},
-	}); err != nil {
-		return fx, err
-	}
-	fx.partnerPhone = "13800000008"
-	if _, err := cs.CreateResident(ctx, sp, directory.NewResident{
-		Name:      "物业",
-		Phone:     fx.partnerPhone,
-		Password:  benchPassword,
-		Roles:     []models.Role{models.RolePartner},
-		PartnerID: property.ID,
-	}); err != nil {
-		return fx, err
+	for _, login := range []directory.NewResident{
+		{
+			Name:       "店员",
+			Phone:      fx.clerkPhone,
+			Roles:      []models.Role{models.RoleMerchantClerk},
+			MerchantID: shop.ID,
+		},
+		{
+			Name:  "基准主任",
+			Phone: fx.adminPhone,
+			Roles: admin.Roles,
+		},
+		{
+			Name:      "物业",
+			Phone:     fx.partnerPhone,
+			Roles:     []models.Role{models.RolePartner},
+			PartnerID: property.ID,
+		},
+	} {
+		login.Password = benchPassword
+		if _, err := cs.CreateResident(ctx, admin, login); err != nil {
+			return fx, err
+		}
 	}
 	progress("redemptions")
 	redemptions, records := redemptionsFor(entries), recordsFor(entries)
