@@ -20,7 +20,7 @@ import (
 	"github.com/linli-community/linli/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+func TestMain(m *testing.M) { storetest.Main(m, func() { stopBrowser() }) }
 
 const testKeys = "old:0123456789abcdef0123456789abcdef,cur:fedcba9876543210fedcba9876543210"
 

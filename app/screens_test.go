@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,10 +26,10 @@ import (
 // it). LINLI_SCREENSHOTS=docs/screens writes each main screen there (the
 // README's pictures: `./scripts/screens.sh`).
 
-// screens is one browser for one test, and the server it talks to. The
-// screens tests run in parallel with the other tests but take turns with
-// each other (screensTurn): each drives a chromium under deadlines, and
-// two at once on a small machine miss them.
+// screens is one test's server and the browser its people use. The
+// screens tests run in parallel with the other tests, at most two of them
+// at once (screensTurn): each drives pages under deadlines, and more at
+// once on a small machine miss them.
 type screens struct {
 	t       *testing.T
 	w       *world
@@ -37,28 +38,89 @@ type screens struct {
 	shots   string // where screenshots go
 }
 
-// screensTurn is held by the one screens test whose chromium runs.
-var screensTurn = make(chan struct{}, 1)
+// screensTurn is held by the screens tests whose pages run, two at a
+// time: the two cores then stay busy while one test waits on its page.
+var screensTurn = make(chan struct{}, 2)
 
-// newScreens starts w's HTTP app on loopback and a headless chromium for
-// t, once it is t's turn (screensTurn); both stop when t ends.
+// The screens tests share one headless chromium, started by the first of
+// them (theBrowser) and stopped by stopBrowser once the package's tests
+// have ended (TestMain). Each person in a test opens a browser context of
+// their own in it (person, desk): cookies, storage and downloads apart, as
+// on two phones. One chromium instead of one per test saves its start-up,
+// which cost about as much as a short test.
+var (
+	browserOnce sync.Once
+	browserCtx  context.Context
+	browserErr  error
+	stopBrowser = func() {}
+)
+
+// theBrowser returns the shared chromium's context, starting it on first
+// use.
+func theBrowser() (context.Context, error) {
+	browserOnce.Do(func() {
+		exe := ""
+		for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+			if p, err := exec.LookPath(name); err == nil {
+				exe = p
+				break
+			}
+		}
+		if exe == "" {
+			browserErr = fmt.Errorf("no chromium on PATH: install it (apt-get install -y chromium) or set LINLI_BROWSER_TESTS=0")
+			return
+		}
+		profile, err := os.MkdirTemp("", "linli-chromium-")
+		if err != nil {
+			browserErr = err
+			return
+		}
+		// The flags keep chromium on this machine: no sync, no component
+		// updates, no background requests to outside hosts.
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(exe),
+			chromedp.Flag("headless", true),
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("lang", "zh-CN"),
+			chromedp.UserDataDir(profile),
+			chromedp.WindowSize(360, 740),
+		)
+		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		browser, cancelBrowser := chromedp.NewContext(alloc)
+		stopBrowser = func() {
+			cancelBrowser()
+			cancelAlloc()
+			_ = os.RemoveAll(profile)
+		}
+		// The first Run starts the browser; it must not carry a timeout.
+		if err := chromedp.Do(browser); err != nil {
+			browserErr = fmt.Errorf("start chromium: %w", err)
+			return
+		}
+		browserCtx = browser
+	})
+	return browserCtx, browserErr
+}
+
+// newScreens starts w's HTTP app on loopback, once it is t's turn
+// (screensTurn), for t's people to browse in the shared chromium; the
+// server stops when t ends.
 func newScreens(t *testing.T, w *world) *screens {
 	t.Helper()
 	if os.Getenv("LINLI_BROWSER_TESTS") == "0" {
 		t.Skip("LINLI_BROWSER_TESTS=0")
 	}
-	exe := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			exe = p
-			break
-		}
+	browser, err := theBrowser()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if exe == "" {
-		t.Fatal("no chromium on PATH: install it (apt-get install -y chromium) or set LINLI_BROWSER_TESTS=0")
-	}
-	// The turn ends after the browser and the server have stopped: the
-	// clean-ups run last first.
+	// The turn ends after the server has stopped: the clean-ups run last
+	// first.
 	screensTurn <- struct{}{}
 	t.Cleanup(func() { <-screensTurn })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -68,32 +130,6 @@ func newScreens(t *testing.T, w *world) *screens {
 	app := w.app
 	go func() { _ = app.Listener(ln) }()
 	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
-
-	// The flags keep chromium on this machine: no sync, no component
-	// updates, no background requests to outside hosts.
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("lang", "zh-CN"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(360, 740),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-	})
-	// The first Run starts the browser; it must not carry a timeout.
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
 	shots := os.Getenv("LINLI_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()

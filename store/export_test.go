@@ -31,3 +31,14 @@ func (s *Store) PhoneIndex(phone string) string { return s.dataKeys.phoneIndex(p
 func (s *Store) CountRefs(ctx context.Context, col, ref string) (int64, error) {
 	return s.c(col).CountDocuments(ctx, bson.D{{Key: "ref", Value: ref}})
 }
+
+// sharedDatabase, when set, gives the internal tests a fresh database on
+// the test binary's embedded store server (nil when there is none): the
+// store server runs in a process of its own under scripts/test.sh, at
+// full speed, where a server of their own would run in this process
+// under the race detector. The internal tests cannot import storetest (it
+// imports this package); TestMain passes its storetest.Database here.
+var sharedDatabase func() (*Embedded, string, error)
+
+// UseSharedDatabases has the internal tests open their databases with f.
+func UseSharedDatabases(f func() (*Embedded, string, error)) { sharedDatabase = f }

@@ -13,7 +13,10 @@ import (
 	"github.com/linli-community/linli/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
+func TestMain(m *testing.M) {
+	store.UseSharedDatabases(storetest.Database)
+	storetest.Main(m)
+}
 
 // Many requests insert marks at once, some racing for the same _id and
 // some for an _id stored already, with group commit on and off: each id

@@ -17,25 +17,27 @@ import (
 // read gives, the counts of commands sent around a call, and the steps of
 // "stored before the list existed, listed once at the next start".
 
-// listsServer is one embedded server for these tests (FerretDB's start is
-// not safe to run twice at once); each test has a database of its own.
+// listsServer is one embedded server for these tests when the test
+// binary's TestMain gave them none (sharedDatabase); each test has a
+// database of its own.
 var listsServer = sync.OnceValues(func() (*Embedded, error) {
 	dir, err := os.MkdirTemp("", "linli-lists-")
 	if err != nil {
 		return nil, err
 	}
-	return StartEmbedded(dir, false, nil)
+	return StartScratch(dir)
 })
 
-// listsStore is a store on a fresh database named after the test.
+// listsStore is a store on a fresh database: on the test binary's store
+// server (sharedDatabase), or else on listsServer.
 func listsStore(t testing.TB) *Store {
 	t.Helper()
-	emb, err := listsServer()
+	emb, name, err := listsDatabase()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	s, err := Open(ctx, emb.URI(), fmt.Sprintf("lists%d", listsDB.Add(1)), emb)
+	s, err := Open(ctx, emb.URI(), name, emb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +48,20 @@ func listsStore(t testing.TB) *Store {
 	return s
 }
 
-// listsDB numbers the databases listsStore opens.
+// listsDatabase returns the server and name of a fresh database for
+// listsStore.
+func listsDatabase() (*Embedded, string, error) {
+	if sharedDatabase != nil {
+		emb, name, err := sharedDatabase()
+		if err != nil || emb != nil {
+			return emb, name, err
+		}
+	}
+	emb, err := listsServer()
+	return emb, fmt.Sprintf("lists%d", listsDB.Add(1)), err
+}
+
+// listsDB numbers the databases listsStore opens on listsServer.
 var listsDB atomic.Int64
 
 // openReplica is another store on s's database and embedded server, as a

@@ -100,10 +100,13 @@ func startChild(bin, dir string) (*store.Embedded, error) {
 	return store.AttachEmbedded(dir, strings.TrimSpace(uri)), nil
 }
 
-// Main runs the tests of a package and removes the embedded store's files
-// afterwards. Call it from TestMain.
-func Main(m *testing.M) {
+// Main runs the tests of a package, then each of after, and removes the
+// embedded store's files. Call it from TestMain.
+func Main(m *testing.M, after ...func()) {
 	code := m.Run()
+	for _, f := range after {
+		f()
+	}
 	if embedded != nil {
 		embedded.Stop()
 		if child != nil {
@@ -157,6 +160,19 @@ func New(t testing.TB) *store.Store {
 		_ = s.Close(ctx)
 	})
 	return s
+}
+
+// Database returns the embedded store server the tests share and the name
+// of a fresh database on it with its schema in place, for tests that open
+// the store themselves: store's internal tests, which cannot import this
+// package. The server is nil when the tests use MONGODB_URI.
+func Database() (*store.Embedded, string, error) {
+	_, emb, err := server()
+	if err != nil || emb == nil {
+		return nil, "", err
+	}
+	name, err := database()
+	return emb, name, err
 }
 
 // database returns the name of a fresh database: one the store server
