@@ -79,8 +79,14 @@ func TestIssue16_DutyToConfirmTellsStaffOnceUnder32Repeats(t *testing.T) {
 		t.Fatalf("another community's staff were told %d times", n)
 	}
 	body["evidence"] = "楼道灯已修好, 附照片"
+	// Whom to tell is read from the staff's and admins' lists, not by
+	// filtering every resident of the community (a scan).
+	before := w.sys.store.CommandCounts().Scans
 	if r := w.call("POST", "/api/v1/duties", head, body); r.Status != http.StatusCreated {
 		t.Fatalf("log again: %d %s", r.Status, r.Body)
+	}
+	if scans := w.sys.store.CommandCounts().Scans - before; scans != 0 {
+		t.Fatalf("logging a duty sent %d scans; want none", scans)
 	}
 	if n := w.dutyNotices(staffID, duty.ID); n != 2 {
 		t.Fatalf("new evidence told staff %d times in all; want 2", n)

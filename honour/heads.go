@@ -356,7 +356,7 @@ func (s *Service) tellDutyToConfirm(ctx context.Context, d models.Duty) {
 	event := once.DutyLogged(d.ID, community.DerivedID(d.ID, d.Evidence+"\x00"+d.PhotoURL))
 	seen := map[string]bool{}
 	for _, role := range []models.Role{models.RoleStaff, models.RoleAdmin} {
-		confirmers, err := s.store.Residents(ctx, models.ResidentFilter{CommunityID: d.CommunityID, Role: role}, "", 0)
+		confirmers, err := s.store.RoleHolders(ctx, d.CommunityID, role)
 		if err != nil {
 			return
 		}

@@ -31,6 +31,7 @@ type Store interface {
 	// HouseholdResidents is every resident who lives in a household now,
 	// read from the household's list.
 	HouseholdResidents(ctx context.Context, communityID, householdID string) ([]models.Resident, error)
+	RoleHolders(ctx context.Context, communityID string, role models.Role) ([]models.Resident, error)
 
 	InsertHonourEntry(ctx context.Context, e models.HonourEntry) error
 	HonourEntry(ctx context.Context, id string) (models.HonourEntry, error)

@@ -88,7 +88,8 @@ type residentDoc struct {
 	Family      []familyDoc `bson:"family,omitempty"`
 	Created     time.Time   `bson:"created"`
 	Erased      *time.Time  `bson:"erased,omitempty"`
-	DirSlots    []slotRef   `bson:"dir_slots,omitempty"` // its slots on the plain lists (dir_lists.go)
+	DirSlots    []slotRef   `bson:"dir_slots,omitempty"`  // its slots on the plain lists (dir_lists.go)
+	RoleSlots   []slotRef   `bson:"role_slots,omitempty"` // its slots on its roles' lists (role_lists.go)
 }
 
 // residentDoc returns resident r as stored, its personal fields sealed.
@@ -174,11 +175,12 @@ func (s *Store) InsertResident(ctx context.Context, r models.Resident) error {
 		return err
 	}
 	if r.CommunityID != "" {
-		slots, err := s.insertListed(ctx, colDirLists, slices.Concat(residentSearchLists(r), residentPlainLists(r)), r.ID, r.Created, nil)
+		lists := slices.Concat(residentSearchLists(r), residentPlainLists(r), roleLists(r.CommunityID, d.Roles))
+		slots, err := s.insertListed(ctx, colDirLists, lists, r.ID, r.Created, nil)
 		if err != nil {
 			return err
 		}
-		d.DirSlots = plainSlots(slots)
+		d.DirSlots, d.RoleSlots = plainSlots(slots), roleSlots(slots)
 	}
 	return s.insert(ctx, colResidents, d)
 }
@@ -263,14 +265,27 @@ func (s *Store) SetResidentProfile(ctx context.Context, id, name string, birthYe
 }
 
 // SetResidentRoles sets a resident's roles and the partner a merchant
-// clerk or partner login works for.
+// clerk or partner login works for. The resident is put on the list of
+// each role it gains first, and the update names the slots of the roles
+// it holds (role_lists.go).
 func (s *Store) SetResidentRoles(ctx context.Context, id string, roles []models.Role, merchantID, partnerID string) error {
 	rs := make([]string, len(roles))
 	for i, r := range roles {
 		rs[i] = string(r)
 	}
+	var d residentDoc
+	if err := s.findByID(ctx, colResidents, id, &d); err != nil {
+		return err
+	}
+	slots, err := s.listRoles(ctx, d, rs)
+	if err != nil {
+		return err
+	}
 	return s.setByID(ctx, colResidents, id, bson.D{
-		{Key: "roles", Value: rs}, {Key: "merchant", Value: merchantID}, {Key: "partner", Value: partnerID},
+		{Key: "roles", Value: rs},
+		{Key: "merchant", Value: merchantID},
+		{Key: "partner", Value: partnerID},
+		{Key: "role_slots", Value: slots},
 	})
 }
 

@@ -814,6 +814,9 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 	if err := s.listDirectoryOnPlainLists(ctx); err != nil {
 		return err
 	}
+	if err := s.listResidentsOnRoleLists(ctx); err != nil {
+		return err
+	}
 	if err := s.listActivitiesStoredBefore(ctx); err != nil {
 		return err
 	}
