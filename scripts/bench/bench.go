@@ -397,6 +397,9 @@ func listPhase(ctx context.Context, o benchOptions, clients int, fx fixture, rea
 		{"list: corrections", staffOnly(staff), "/api/v1/corrections?limit=50"},
 		{"list: liability series", staffOnly(staff), "/api/v1/reports/liability/series"},
 	}
+	if fx.statementID != "" {
+		lists = append(lists, listRead{"list: a statement's lines", staffOnly(staff), "/api/v1/statements/" + url.PathEscape(fx.statementID) + "?limit=50"})
+	}
 	if readers.partner != nil {
 		lists = append(lists, listRead{"list: partner credits", staffOnly(readers.partner), "/api/v1/partner/credits?limit=50"})
 	}

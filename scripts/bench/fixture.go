@@ -19,6 +19,7 @@ type savedFixture struct {
 	AdminPhone     string   `json:"admin_phone"`
 	BuildingID     string   `json:"building_id"`
 	HouseholdID    string   `json:"household_id"`
+	StatementID    string   `json:"statement_id"`
 	RewardID       string   `json:"reward_id"`
 	FeeRewardID    string   `json:"fee_reward_id"`
 	LastMonth      string   `json:"last_month"`
@@ -37,6 +38,7 @@ func saveFixture(dir string, fx fixture) error {
 		AdminPhone:     fx.adminPhone,
 		BuildingID:     fx.buildingID,
 		HouseholdID:    fx.householdID,
+		StatementID:    fx.statementID,
 		RewardID:       fx.rewardID,
 		FeeRewardID:    fx.feeRewardID,
 		LastMonth:      fx.lastMonth.String(),
@@ -72,6 +74,7 @@ func loadFixture(dir string) (fixture, error) {
 		adminPhone:     sf.AdminPhone,
 		buildingID:     sf.BuildingID,
 		householdID:    sf.HouseholdID,
+		statementID:    sf.StatementID,
 		rewardID:       sf.RewardID,
 		feeRewardID:    sf.FeeRewardID,
 		lastMonth:      month,

@@ -49,6 +49,7 @@ type fixture struct {
 	adminPhone     string // the community's admin, who runs the liability job before the lists
 	buildingID     string // the first building, whose households a list reads
 	householdID    string // the first household, whose residents a list reads
+	statementID    string // the shop's statement of the month before last, whose lines a list reads
 	rewardID       string // a merchant reward, redeemed by QR scan
 	feeRewardID    string // a property-fee discount, redeemed in the app
 	lastMonth      models.Month
@@ -372,6 +373,23 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 	}); err != nil {
 		return fx, fmt.Errorf("settlement events: %w", err)
 	}
+	past, err := writeHistory(ctx, history{
+		st:        st,
+		ledger:    l,
+		policies:  policies,
+		heads:     cs,
+		staff:     sp,
+		shopID:    shop.ID,
+		rewardID:  reward.ID,
+		residents: ids,
+		buildings: bids,
+		lastMonth: fx.lastMonth,
+		loc:       loc,
+	}, progress)
+	if err != nil {
+		return fx, fmt.Errorf("history: %w", err)
+	}
+	fx.statementID = past.statementID
 	progress("liability job")
 	// The liability job's first run reads every entry; later runs read only
 	// the new ones. A community in service has had its first run.
@@ -414,8 +432,9 @@ func generate(ctx context.Context, dir string, entries int) (fixture, error) {
 		*d = time.Since(t0)
 	}
 	fx.redemptions = redemptions
-	fx.summary = fmt.Sprintf("%d buildings, %d households, %d residents, %d ledger entries, %d service records, %d redemptions, %d fulfilments in %s",
-		buildings, households, residentCount, entries, records, redemptions, redemptions, fx.lastMonth)
+	fx.summary = fmt.Sprintf("%d buildings, %d households, %d residents, %d ledger entries, %d service records, %d redemptions, %d fulfilments in %s; %d statements of earlier months, %d honour entries listed over %d years, %d duties confirmed and paid over %d months (the last month's allowance run: %s)",
+		buildings, households, residentCount, entries, records, redemptions, redemptions, fx.lastMonth,
+		past.statements, past.honourEntries, honourYears, past.duties, historyMonths-1, past.lastAllowances.Round(time.Millisecond))
 	return fx, nil
 }
 

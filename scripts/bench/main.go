@@ -15,7 +15,13 @@
 //	go run ./scripts/bench -sizes 50000,1000000 -ops list -settle=false   # the lists only
 //
 // A size of 1,000,000 is a community-decade: 1,000,000 ledger entries
-// (bulk-inserted), 150,000 service records and 50,000 redemptions. The
+// (bulk-inserted), 150,000 service records and 50,000 redemptions. Every
+// size also has ten years of the rest, written through the services: the
+// shop's statements of the 119 months before last month, the honour roll
+// (50 residents listed a year) and the 30 building heads' duties (3 a
+// month each, confirmed, allowances paid month by month; each allowance
+// run reads every duty the community ever logged, so this step grows with
+// the months written, docs/PERFORMANCE.md). The
 // generator loads with synchronous=NORMAL; the server it measures runs
 // with the default, FULL. The list phase reads the first page of every
 // list a screen shows, 8 clients, -list-duration each.
