@@ -27,8 +27,8 @@ const (
 	dutiesPerMonth     = 3  // logged by each building head and confirmed by staff
 )
 
-// history is what writing the history needs from generate.
-type history struct {
+// historyDeps is what writing the history needs from generate.
+type historyDeps struct {
 	st        *store.Store
 	ledger    *ledger.Ledger
 	policies  *policy.Service
@@ -76,7 +76,7 @@ func (c *movableClock) set(at time.Time) {
 // writeHistory writes the statements, the honour roll and the duties of
 // the ten years before last month, oldest first, as the monthly jobs and
 // the staff would have.
-func writeHistory(ctx context.Context, h history, progress func(string)) (historyCounts, error) {
+func writeHistory(ctx context.Context, h historyDeps, progress func(string)) (historyCounts, error) {
 	var n historyCounts
 	first := h.lastMonth
 	for range historyMonths - 1 {

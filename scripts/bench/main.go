@@ -21,7 +21,8 @@
 // (50 residents listed a year) and the 30 building heads' duties (3 a
 // month each, confirmed, allowances paid month by month; each allowance
 // run reads every duty the community ever logged, so this step grows with
-// the months written, docs/PERFORMANCE.md). The
+// the months written, docs/PERFORMANCE.md; -history=false leaves all three
+// out). The
 // generator loads with synchronous=NORMAL; the server it measures runs
 // with the default, FULL. The list phase reads the first page of every
 // list a screen shows, 8 clients, -list-duration each.
@@ -60,9 +61,12 @@ type benchOptions struct {
 	listDuration time.Duration
 	keep         bool
 	settle       bool
-	bin          string
-	moves        bool
-	reuse        string
+	// history is whether the generator writes the ten years of
+	// statements, honour roll and duties (history.go).
+	history bool
+	bin     string
+	moves   bool
+	reuse   string
 }
 
 // main reads the flags and runs the benchmark, exiting 2 on a bad flag and 1 on an error.
@@ -75,6 +79,7 @@ func main() {
 	flag.DurationVar(&o.listDuration, "list-duration", 5*time.Second, "how long each list of the list phase is read")
 	flag.BoolVar(&o.keep, "keep", false, "keep the generated data folders")
 	flag.BoolVar(&o.settle, "settle", true, "run the month's settlement after the operations")
+	flag.BoolVar(&o.history, "history", true, "generate ten years of statements, honour roll and duties (the duties' allowance runs take most of the time)")
 	flag.BoolVar(&o.moves, "moves", false, "time backup, restore and migrate instead of the operations")
 	flag.StringVar(&o.reuse, "data", "", "the folder of one size of an earlier run kept with -keep (…/5000), used instead of generating; with -moves its data folder (…/5000/data)")
 	ops := flag.String("ops", "", "comma-separated words; only operations (service and raw) whose name contains one of them run (default all)")

@@ -95,23 +95,18 @@ func measureService(ctx context.Context, o benchOptions, dir string, fx fixture,
 	service = append(service, drive(ctx, "staff pending records", clients, o.duration, func(ctx context.Context, c, i int) error {
 		return staff.get(ctx, "/api/v1/service-records")
 	}))
-	// The partner and the admin read lists only; data kept by an earlier
-	// version of the bench may have no such logins (their lists are then
-	// not read).
-	var partner, admin *client
+	// The partner reads a list only; data kept by an earlier version of
+	// the bench may have no such login (its list is then not read).
+	var partner *client
 	if selected("list:") {
 		if partner, err = loginIf(ctx, srv.base, fx.partnerPhone); err != nil {
 			return nil, fmt.Errorf("partner login: %w", err)
-		}
-		if admin, err = loginIf(ctx, srv.base, fx.adminPhone); err != nil {
-			return nil, fmt.Errorf("admin login: %w", err)
 		}
 	}
 	service = append(service, listPhase(ctx, o, clients, fx, listReaders{
 		staff:     staff,
 		clerk:     clerk,
 		partner:   partner,
-		admin:     admin,
 		residents: residents,
 	}, counted)...)
 	return service, nil
