@@ -435,9 +435,12 @@ func generate(ctx context.Context, dir string, entries int, withHistory bool) (f
 		*d = time.Since(t0)
 	}
 	fx.redemptions = redemptions
-	fx.summary = fmt.Sprintf("%d buildings, %d households, %d residents, %d ledger entries, %d service records, %d redemptions, %d fulfilments in %s; %d statements of earlier months, %d honour entries listed over %d years, %d duties confirmed and paid over %d months (the last month's allowance run: %s)",
-		buildings, households, residentCount, entries, records, redemptions, redemptions, fx.lastMonth,
-		past.statements, past.honourEntries, honourYears, past.duties, historyMonths-1, past.lastAllowances.Round(time.Millisecond))
+	fx.summary = fmt.Sprintf("%d buildings, %d households, %d residents, %d ledger entries, %d service records, %d redemptions, %d fulfilments in %s",
+		buildings, households, residentCount, entries, records, redemptions, redemptions, fx.lastMonth)
+	if withHistory {
+		fx.summary += fmt.Sprintf("; %d statements of earlier months, %d honour entries listed over %d years, %d duties confirmed and paid over %d months (the last month's allowance run: %s)",
+			past.statements, past.honourEntries, honourYears, past.duties, historyMonths-1, past.lastAllowances.Round(time.Millisecond))
+	}
 	return fx, nil
 }
 
