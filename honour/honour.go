@@ -31,6 +31,8 @@ type Store interface {
 	// HouseholdResidents is every resident who lives in a household now,
 	// read from the household's list.
 	HouseholdResidents(ctx context.Context, communityID, householdID string) ([]models.Resident, error)
+	// RoleHolders is every resident of a community who holds a role now,
+	// read from the role's list.
 	RoleHolders(ctx context.Context, communityID string, role models.Role) ([]models.Resident, error)
 
 	InsertHonourEntry(ctx context.Context, e models.HonourEntry) error

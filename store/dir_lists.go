@@ -81,20 +81,28 @@ func plainSlots(slots []slotRef) []slotRef {
 // as a resident not yet listed at start-up has not) and the new
 // household's slot.
 func (s *Store) listMoved(ctx context.Context, d residentDoc, householdID string) ([]slotRef, error) {
-	kept := slices.DeleteFunc(slices.Clone(d.DirSlots), func(sl slotRef) bool {
-		return sl.List != communityResidentsList(d.Community)
-	})
-	var lists []string
-	if len(kept) == 0 {
-		lists = append(lists, communityResidentsList(d.Community))
-	}
+	want := []string{communityResidentsList(d.Community)}
 	if householdID != "" {
-		lists = append(lists, householdResidentsList(householdID))
+		want = append(want, householdResidentsList(householdID))
 	}
-	if len(lists) == 0 {
+	return s.relisted(ctx, d.ID, d.DirSlots, want)
+}
+
+// relisted returns the slots record ref is to name on the lists want: the
+// slots of named already on one of them, and a new slot on each of the
+// others, taken now (in dir_lists). A list left out of want loses its
+// slot, so a record that comes back to it takes a new one.
+func (s *Store) relisted(ctx context.Context, ref string, named []slotRef, want []string) ([]slotRef, error) {
+	kept := slices.DeleteFunc(slices.Clone(named), func(sl slotRef) bool {
+		return !slices.Contains(want, sl.List)
+	})
+	missing := slices.DeleteFunc(slices.Clone(want), func(list string) bool {
+		return slices.ContainsFunc(kept, func(sl slotRef) bool { return sl.List == list })
+	})
+	if len(missing) == 0 {
 		return kept, nil
 	}
-	slots, err := s.insertListed(ctx, colDirLists, lists, d.ID, time.Time{}, nil)
+	slots, err := s.insertListed(ctx, colDirLists, missing, ref, time.Time{}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -140,15 +148,21 @@ func residentsRead(communityID, householdID string) listedRead[residentDoc, *res
 	if householdID != "" {
 		list = householdResidentsList(householdID)
 	}
+	return residentListRead(list, func(d *residentDoc) []slotRef { return d.DirSlots }, func(d *residentDoc) bool {
+		return d.Community == communityID && d.Erased == nil && (householdID == "" || d.Household == householdID)
+	})
+}
+
+// residentListRead is the read of a list of residents in dir_lists whose
+// residents name their slots in slotsOf, keeping those keep accepts.
+func residentListRead(list string, slotsOf func(*residentDoc) []slotRef, keep func(*residentDoc) bool) listedRead[residentDoc, *residentDoc] {
 	return listedRead[residentDoc, *residentDoc]{
 		col:     colResidents,
 		slotCol: colDirLists,
 		list:    list,
-		slotsOf: func(d *residentDoc) []slotRef { return d.DirSlots },
-		keep: func(d *residentDoc) bool {
-			return d.Community == communityID && d.Erased == nil && (householdID == "" || d.Household == householdID)
-		},
-		model: func(d *residentDoc) *residentDoc { return d },
+		slotsOf: slotsOf,
+		keep:    keep,
+		model:   func(d *residentDoc) *residentDoc { return d },
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -58,40 +57,16 @@ func roleSlots(slots []slotRef) []slotRef {
 // it does not name a slot for yet, and returns the role slots it names
 // after: those of roles it keeps, and the new ones.
 func (s *Store) listRoles(ctx context.Context, d residentDoc, roles []string) ([]slotRef, error) {
-	want := roleLists(d.Community, roles)
-	kept := slices.DeleteFunc(slices.Clone(d.RoleSlots), func(sl slotRef) bool {
-		return !slices.Contains(want, sl.List)
-	})
-	var missing []string
-	for _, list := range want {
-		if !slices.ContainsFunc(kept, func(sl slotRef) bool { return sl.List == list }) {
-			missing = append(missing, list)
-		}
-	}
-	if len(missing) == 0 {
-		return kept, nil
-	}
-	slots, err := s.insertListed(ctx, colDirLists, missing, d.ID, time.Time{}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return append(kept, slots...), nil
+	return s.relisted(ctx, d.ID, d.RoleSlots, roleLists(d.Community, roles))
 }
 
 // RoleHolders is every resident of communityID who holds role now and is
 // not erased, read from the role's list: it costs the role's holders, not
 // the community's residents. role may not be resident (everyone holds it).
 func (s *Store) RoleHolders(ctx context.Context, communityID string, role models.Role) ([]models.Resident, error) {
-	docs, err := listedRead[residentDoc, *residentDoc]{
-		col:     colResidents,
-		slotCol: colDirLists,
-		list:    roleList(communityID, role),
-		slotsOf: func(d *residentDoc) []slotRef { return d.RoleSlots },
-		keep: func(d *residentDoc) bool {
-			return d.Community == communityID && d.Erased == nil && slices.Contains(d.Roles, string(role))
-		},
-		model: func(d *residentDoc) *residentDoc { return d },
-	}.all(ctx, s)
+	docs, err := residentListRead(roleList(communityID, role), func(d *residentDoc) []slotRef { return d.RoleSlots }, func(d *residentDoc) bool {
+		return d.Community == communityID && d.Erased == nil && slices.Contains(d.Roles, string(role))
+	}).all(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -100,8 +75,8 @@ func (s *Store) RoleHolders(ctx context.Context, communityID string, role models
 
 // listResidentsOnRoleLists puts each resident stored before the role lists
 // and holding a role but resident on its roles' lists, and names the slots
-// in it (RoleHolders), once (`done:dir-role-lists`). It reads the
-// community's residents once, at start.
+// in it (RoleHolders), once (`done:dir-role-lists`). It reads every
+// resident once, at the first start of a version with these lists.
 func (s *Store) listResidentsOnRoleLists(ctx context.Context) error {
 	const mark = "done:dir-role-lists"
 	done, err := s.stepDone(ctx, mark)

@@ -16,7 +16,6 @@ type savedFixture struct {
 	StaffPhone     string   `json:"staff_phone"`
 	ClerkPhone     string   `json:"clerk_phone"`
 	PartnerPhone   string   `json:"partner_phone"`
-	AdminPhone     string   `json:"admin_phone"`
 	BuildingID     string   `json:"building_id"`
 	HouseholdID    string   `json:"household_id"`
 	StatementID    string   `json:"statement_id"`
@@ -35,7 +34,6 @@ func saveFixture(dir string, fx fixture) error {
 		StaffPhone:     fx.staffPhone,
 		ClerkPhone:     fx.clerkPhone,
 		PartnerPhone:   fx.partnerPhone,
-		AdminPhone:     fx.adminPhone,
 		BuildingID:     fx.buildingID,
 		HouseholdID:    fx.householdID,
 		StatementID:    fx.statementID,
@@ -71,7 +69,6 @@ func loadFixture(dir string) (fixture, error) {
 		staffPhone:     sf.StaffPhone,
 		clerkPhone:     sf.ClerkPhone,
 		partnerPhone:   sf.PartnerPhone,
-		adminPhone:     sf.AdminPhone,
 		buildingID:     sf.BuildingID,
 		householdID:    sf.HouseholdID,
 		statementID:    sf.StatementID,

@@ -46,7 +46,6 @@ type fixture struct {
 	staffPhone     string
 	clerkPhone     string
 	partnerPhone   string // the property company's login, which reads its credits
-	adminPhone     string // the community's admin, told of the building heads' duties with the staff
 	buildingID     string // the first building, whose households a list reads
 	householdID    string // the first household, whose residents a list reads
 	statementID    string // the shop's statement of the month before last, whose lines a list reads
@@ -231,7 +230,7 @@ func generate(ctx context.Context, dir string, entries int, withHistory bool) (f
 	fx.feeRewardID = fee.ID
 	// The logins besides the residents: the clerk who scans, the
 	// community's admin, the property company that reads its credits.
-	fx.clerkPhone, fx.adminPhone, fx.partnerPhone = "13800000007", "13800000001", "13800000008"
+	fx.clerkPhone, fx.partnerPhone = "13800000007", "13800000008"
 	admin := sp
 	admin.Roles = []models.Role{models.RoleStaff, models.RoleAdmin}
 	for _, login := range []directory.NewResident{
@@ -243,7 +242,7 @@ func generate(ctx context.Context, dir string, entries int, withHistory bool) (f
 		},
 		{
 			Name:  "基准主任",
-			Phone: fx.adminPhone,
+			Phone: "13800000001",
 			Roles: admin.Roles,
 		},
 		{

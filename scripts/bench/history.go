@@ -228,7 +228,7 @@ func writeHistory(ctx context.Context, h historyDeps, progress func(string)) (hi
 		}
 		n.duties += len(ids)
 		n.lastAllowances = time.Since(t0)
-		if k < 3 || k%12 == 11 || k == len(months)-1 {
+		if k%12 == 11 || k == len(months)-1 {
 			progress(fmt.Sprintf("duties: %d logged (%s) and confirmed (%s); the allowances of %s paid in %s", n.duties, logged.Round(time.Millisecond), ruled.Round(time.Millisecond), m, time.Since(t0).Round(time.Millisecond)))
 		}
 	}
