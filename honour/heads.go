@@ -490,10 +490,19 @@ func daysServed(t models.HeadTerm, m models.Month, loc *time.Location) (served, 
 // have no record yet, and those of months already closed (carried, paid
 // with a note).
 //
+// What a run reads: the confirmations no month has claimed yet, from the
+// community's list of confirmations above its floor (the store's
+// UnclaimedConfirmations; the floor passes only claimed confirmations), and
+// each month's claims from that month's list (AllowanceClaims). So a run
+// costs the months not yet closed, not every duty ever logged
+// (docs/ARCHITECTURE.md §9).
+//
 // Why a confirmed duty is never lost: the close mark of month P
 // ("allowance-closed:<community>:<P>") is inserted BEFORE the closing pass
-// reads the confirmations. A confirmation stored before the mark is read
-// by every closing pass of P, which claims it for P. One stored after the
+// reads the confirmations. A confirmation stored before the mark (its slot
+// on the list first, in the same ordered insert) is on the list below the
+// head that pass reads, and above the floor while unclaimed, so it is
+// read by every closing pass of P, which claims it for P. One stored after the
 // mark may be missed by that pass (its stamp does not matter), but P is
 // closed by then, so the closing pass of the next month to close, whose
 // mark and reading come later still, claims it as carried. Why never
@@ -551,16 +560,6 @@ func (s *Service) allowanceClosed(ctx context.Context, communityID string, m mod
 	return err == nil, err
 }
 
-// dutyPaidIn returns the month whose allowance pays a duty, or "" if no
-// month has claimed it yet.
-func (s *Service) dutyPaidIn(ctx context.Context, dutyID string) (string, error) {
-	ev, err := s.store.HonourEvent(ctx, once.AllowanceDuty(dutyID))
-	if errors.Is(err, models.ErrNotFound) {
-		return "", nil
-	}
-	return ev.Month, err
-}
-
 // allowanceDue is what one person is due for a month, with its why.
 type allowanceDue struct {
 	parts     models.Points // the terms' pro-rata parts
@@ -570,31 +569,26 @@ type allowanceDue struct {
 	termIDs   []string
 }
 
-// claimDuties gives month m the confirmed duties that no month has claimed
-// yet: those of m, and those of months already closed (carried). It
-// returns the paying month of every duty it read a record for.
-func (s *Service) claimDuties(ctx context.Context, c models.Community, m models.Month, duties []models.Duty) (map[string]string, error) {
-	paidIn := map[string]string{}
+// claimDuties gives month m the confirmed duties that no month has
+// claimed yet (store UnclaimedConfirmations): those of m, and those of
+// months already closed (carried). A duty of a later month, or of an
+// earlier month still open, is left to its own month's passes.
+func (s *Service) claimDuties(ctx context.Context, c models.Community, m models.Month) error {
+	ids, err := s.store.UnclaimedConfirmations(ctx, c.ID, s.stamp())
+	if err != nil {
+		return err
+	}
 	closed := map[string]bool{}
-	for _, d := range duties {
+	for _, id := range ids {
+		d, err := s.store.Duty(ctx, id)
+		if errors.Is(err, models.ErrNotFound) {
+			continue // duties are never removed; a confirmation of none pays nothing
+		}
+		if err != nil {
+			return err
+		}
 		if d.Month > m.String() {
 			continue
-		}
-		in, err := s.dutyPaidIn(ctx, d.ID)
-		if err != nil {
-			return nil, err
-		}
-		if in != "" {
-			paidIn[d.ID] = in
-			continue
-		}
-		if d.Status != models.DutyConfirmed {
-			if d, err = s.settledDuty(ctx, d.ID); err != nil {
-				return nil, err
-			}
-			if d.Status != models.DutyConfirmed {
-				continue
-			}
 		}
 		if d.Month != m.String() {
 			ok, seen := closed[d.Month]
@@ -604,7 +598,7 @@ func (s *Service) claimDuties(ctx context.Context, c models.Community, m models.
 					continue
 				}
 				if ok, err = s.allowanceClosed(ctx, c.ID, dm); err != nil {
-					return nil, err
+					return err
 				}
 				closed[d.Month] = ok
 			}
@@ -612,7 +606,7 @@ func (s *Service) claimDuties(ctx context.Context, c models.Community, m models.
 				continue // its own month is open: its passes claim it
 			}
 		}
-		ev, _, err := s.event(ctx, models.HonourEvent{
+		if _, _, err := s.event(ctx, models.HonourEvent{
 			ID:          once.AllowanceDuty(d.ID),
 			CommunityID: c.ID,
 			Subject:     d.ID,
@@ -620,33 +614,26 @@ func (s *Service) claimDuties(ctx context.Context, c models.Community, m models.
 			By:          "system",
 			Month:       m.String(),
 			At:          s.stamp(),
-		})
-		if err != nil {
-			return nil, err
+		}); err != nil {
+			return err
 		}
-		paidIn[d.ID] = ev.Month
 	}
-	return paidIn, nil
+	return nil
 }
 
 // payMonth recomputes month m of community c and pays each person the
 // difference from what was paid for it. With claim it first claims the
 // duties no month has claimed (see PayAllowances); it then reads the
-// duties and their records again, so it counts every claim made before
-// that second reading, its own and other passes'.
+// month's claims, so it counts every claim made before that reading, its
+// own and other passes'.
 func (s *Service) payMonth(ctx context.Context, c models.Community, m models.Month, claim bool) (paid, skipped int, err error) {
 	loc := c.Location()
 	policy, err := s.policies.At(ctx, c.ID, m.End(loc).Add(-time.Millisecond))
 	if err != nil {
 		return 0, 0, err
 	}
-	paidIn := map[string]string{}
 	if claim {
-		duties, err := s.store.Duties(ctx, c.ID, "", "")
-		if err != nil {
-			return 0, 0, err
-		}
-		if paidIn, err = s.claimDuties(ctx, c, m, duties); err != nil {
+		if err := s.claimDuties(ctx, c, m); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -654,7 +641,7 @@ func (s *Service) payMonth(ctx context.Context, c models.Community, m models.Mon
 	if err != nil {
 		return 0, 0, err
 	}
-	duties, err := s.store.Duties(ctx, c.ID, "", "")
+	claimed, err := s.store.AllowanceClaims(ctx, c.ID, m.String())
 	if err != nil {
 		return 0, 0, err
 	}
@@ -666,18 +653,9 @@ func (s *Service) payMonth(ctx context.Context, c models.Community, m models.Mon
 		}
 		return due[id]
 	}
-	for _, d := range duties {
-		if d.Month > m.String() {
-			continue
-		}
-		in, ok := paidIn[d.ID]
-		if !ok {
-			if in, err = s.dutyPaidIn(ctx, d.ID); err != nil {
-				return 0, 0, err
-			}
-		}
+	for _, d := range claimed {
 		switch {
-		case in != m.String():
+		case d.Month > m.String():
 		case d.Month == m.String():
 			confirmed[d.TermID]++
 		default:

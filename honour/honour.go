@@ -74,6 +74,13 @@ type Store interface {
 	// ResidentDuties lists the duties a head logged in a community, of
 	// month when it is not "".
 	ResidentDuties(ctx context.Context, communityID, residentID, month string) ([]models.Duty, error)
+	// UnclaimedConfirmations returns the duties of a community whose
+	// confirmation no month's allowance has claimed yet, in the order they
+	// were confirmed; it costs the months not yet closed, not the history.
+	UnclaimedConfirmations(ctx context.Context, communityID string, at time.Time) ([]string, error)
+	// AllowanceClaims returns the duties a month's allowance pays (their
+	// once.AllowanceDuty claim names the month).
+	AllowanceClaims(ctx context.Context, communityID, month string) ([]models.Duty, error)
 
 	InsertStarRecord(ctx context.Context, r models.StarRecord) error
 	StarRecord(ctx context.Context, id string) (models.StarRecord, error)

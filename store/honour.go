@@ -313,12 +313,34 @@ type honourEventDoc struct {
 	Reason    string    `bson:"reason,omitempty"`
 	Month     string    `bson:"month,omitempty"`
 	At        time.Time `bson:"at"`
+	Slots     []slotRef `bson:"slots,omitempty"` // on its lists (honourEventLists)
 }
 
 // InsertHonourEvent records a once-only state change; models.ErrConflict if
-// it was recorded before.
+// it was recorded before. A duty's confirmation and a month's claim of a
+// duty go after their slots on the allowance run's lists
+// (honourEventLists), in one ordered insert (lists.go); a repeat's slot
+// then names nothing and is skipped.
 func (s *Store) InsertHonourEvent(ctx context.Context, e models.HonourEvent) error {
-	return s.insert(ctx, colHonourEvents, honourEventDoc{e.ID, e.CommunityID, e.Subject, e.Kind, e.By, e.Reason, e.Month, e.At})
+	doc := honourEventDoc{
+		ID:        e.ID,
+		Community: e.CommunityID,
+		Subject:   e.Subject,
+		Kind:      e.Kind,
+		By:        e.By,
+		Reason:    e.Reason,
+		Month:     e.Month,
+		At:        e.At,
+	}
+	lists := honourEventLists(e)
+	if len(lists) == 0 {
+		return s.insert(ctx, colHonourEvents, doc)
+	}
+	_, err := s.insertListed(ctx, colHonourEvents, lists, e.ID, e.At, func(slots []slotRef) any {
+		doc.Slots = slots
+		return doc
+	})
+	return err
 }
 
 // HonourEvent returns the event with id, or models.ErrNotFound.

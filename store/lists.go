@@ -847,6 +847,9 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 	if err := s.listHeadsStoredBefore(ctx); err != nil {
 		return err
 	}
+	if err := s.listAllowanceStoredBefore(ctx); err != nil {
+		return err
+	}
 	if err := s.listRewardsStoredBefore(ctx); err != nil {
 		return err
 	}
