@@ -79,7 +79,7 @@ func main() {
 	flag.DurationVar(&o.listDuration, "list-duration", 5*time.Second, "how long each list of the list phase is read")
 	flag.BoolVar(&o.keep, "keep", false, "keep the generated data folders")
 	flag.BoolVar(&o.settle, "settle", true, "run the month's settlement after the operations")
-	flag.BoolVar(&o.history, "history", true, "generate ten years of statements, honour roll and duties (the duties' allowance runs take most of the time)")
+	flag.BoolVar(&o.history, "history", true, "generate ten years of statements, honour roll and building heads' duties with their monthly allowance runs")
 	flag.BoolVar(&o.moves, "moves", false, "time backup, restore and migrate instead of the operations")
 	flag.StringVar(&o.reuse, "data", "", "the folder of one size of an earlier run kept with -keep (…/5000), used instead of generating; with -moves its data folder (…/5000/data)")
 	ops := flag.String("ops", "", "comma-separated words; only operations (service and raw) whose name contains one of them run (default all)")
