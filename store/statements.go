@@ -27,6 +27,13 @@ type statementDoc struct {
 	Status       string    `bson:"status"` // a cache of the transitions
 	Created      time.Time `bson:"created"`
 	Slots        []slotRef `bson:"slots,omitempty"` // its places on its lists (lists.go)
+	// Copies of the confirmed and paid transitions, each written after its
+	// transition's insert won (InsertStatementTransition); withTransitions
+	// reads a transition only when its copy is missing.
+	ConfirmedBy string    `bson:"confirmed_by,omitempty"`
+	ConfirmedAt time.Time `bson:"confirmed_at,omitempty"`
+	PaidBy      string    `bson:"paid_by,omitempty"`
+	PaidAt      time.Time `bson:"paid_at,omitempty"`
 }
 
 // model returns the stored statement, or an error if its month is not
@@ -49,6 +56,10 @@ func (d statementDoc) model() (models.Statement, error) {
 		PartnerFen:   models.Fen(d.PartnerFen),
 		Status:       models.StatementStatus(d.Status),
 		Created:      d.Created.UTC(),
+		ConfirmedBy:  d.ConfirmedBy,
+		ConfirmedAt:  d.ConfirmedAt.UTC(),
+		PaidBy:       d.PaidBy,
+		PaidAt:       d.PaidAt.UTC(),
 	}, nil
 }
 
@@ -216,8 +227,20 @@ func (s *Store) InsertStatementTransition(ctx context.Context, t models.Statemen
 	if err != nil {
 		return err
 	}
-	// Only a cache: readers take the status from the transitions.
-	_ = s.setByID(ctx, colStatements, t.StatementID, bson.D{{Key: "status", Value: string(t.Status)}})
+	// Only a cache: readers take the status from the transitions, and a
+	// transition's copy (this insert won, so its by and at are the stored
+	// ones) from the header, since a transition never changes. A crash
+	// before this write leaves the copy missing, and readers read the
+	// transition.
+	byKey, atKey := "confirmed_by", "confirmed_at"
+	if t.Status == models.StatementPaid {
+		byKey, atKey = "paid_by", "paid_at"
+	}
+	_ = s.setByID(ctx, colStatements, t.StatementID, bson.D{
+		{Key: "status", Value: string(t.Status)},
+		{Key: byKey, Value: t.By},
+		{Key: atKey, Value: t.At},
+	})
 	return nil
 }
 
@@ -250,11 +273,21 @@ func (s *Store) BeginSettlement(ctx context.Context, statementID string, at time
 	return d.At.UTC(), nil
 }
 
-// withTransitions fills the status of st from its transition records, two
-// exact-_id reads.
+// withTransitions fills the status of st from its transition records: an
+// exact-_id read of each transition whose copy the header lacks (st's
+// ConfirmedAt, PaidAt as stored), so a paid statement whose copies were
+// written costs none, and a draft two.
 func (s *Store) withTransitions(ctx context.Context, st models.Statement) (models.Statement, error) {
 	st.Status = models.StatementDraft
+	copies := map[models.StatementStatus]bool{
+		models.StatementConfirmed: !st.ConfirmedAt.IsZero(),
+		models.StatementPaid:      !st.PaidAt.IsZero(),
+	}
 	for _, status := range []models.StatementStatus{models.StatementConfirmed, models.StatementPaid} {
+		if copies[status] {
+			st.Status = status
+			continue
+		}
 		var d transitionDoc
 		err := s.findByID(ctx, colStatementStatus, transitionID(st.ID, status), &d)
 		if errors.Is(err, models.ErrNotFound) {

@@ -233,6 +233,7 @@ func generate(ctx context.Context, dir string, entries int, withHistory bool) (f
 	fx.clerkPhone, fx.partnerPhone = "13800000007", "13800000008"
 	admin := sp
 	admin.Roles = []models.Role{models.RoleStaff, models.RoleAdmin}
+	var clerk models.Principal
 	for _, login := range []directory.NewResident{
 		{
 			Name:       "店员",
@@ -253,8 +254,17 @@ func generate(ctx context.Context, dir string, entries int, withHistory bool) (f
 		},
 	} {
 		login.Password = benchPassword
-		if _, err := cs.CreateResident(ctx, admin, login); err != nil {
+		r, err := cs.CreateResident(ctx, admin, login)
+		if err != nil {
 			return fx, err
+		}
+		if login.Phone == fx.clerkPhone {
+			clerk = models.Principal{
+				ResidentID:  r.ID,
+				CommunityID: r.CommunityID,
+				Roles:       r.Roles,
+				MerchantID:  shop.ID,
+			}
 		}
 	}
 	progress("redemptions")
@@ -380,6 +390,7 @@ func generate(ctx context.Context, dir string, entries int, withHistory bool) (f
 			policies:  policies,
 			heads:     cs,
 			staff:     sp,
+			clerk:     clerk,
 			shopID:    shop.ID,
 			rewardID:  reward.ID,
 			residents: ids,

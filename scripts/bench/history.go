@@ -16,8 +16,9 @@ import (
 )
 
 // The community-decade's other history, written through the services:
-// ten years of the shop's monthly statements, of the honour roll and of
-// the building heads' duties and allowances.
+// ten years of the shop's monthly statements (confirmed and paid but the
+// last two), of the honour roll and of the building heads' duties and
+// allowances.
 const (
 	historyMonths      = 120 // statements: the 119 months before last month, and last month's (the bench settles it)
 	statementEvents    = 20  // the shop's fulfilments in each earlier month
@@ -34,6 +35,7 @@ type historyDeps struct {
 	policies  *policy.Service
 	heads     honour.HeadAppointer
 	staff     models.Principal
+	clerk     models.Principal // the shop's clerk, who confirms its statements
 	shopID    string
 	rewardID  string
 	residents []string
@@ -126,6 +128,17 @@ func writeHistory(ctx context.Context, h historyDeps, progress func(string)) (hi
 			return n, fmt.Errorf("settle %s: %w", m, err)
 		}
 		n.statements += counts.Statements
+		// The shop confirmed and the office paid each statement but the
+		// last two, as they would have.
+		if k < len(months)-2 {
+			id := models.StatementID(h.shopID, m)
+			if _, err := settle.Confirm(ctx, h.clerk, id); err != nil {
+				return n, fmt.Errorf("confirm %s: %w", id, err)
+			}
+			if _, err := settle.MarkPaid(ctx, h.staff, id); err != nil {
+				return n, fmt.Errorf("pay %s: %w", id, err)
+			}
+		}
 		if k%12 == 11 || k == len(months)-1 {
 			progress(fmt.Sprintf("statements: %s settled in %s", m, time.Since(t0).Round(time.Millisecond)))
 		}
