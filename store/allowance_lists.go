@@ -53,8 +53,8 @@ const confirmationSettle = 24 * time.Hour
 // UnclaimedConfirmations returns the duties of communityID whose
 // confirmation no month has claimed yet (no once.AllowanceDuty event), in
 // the order they were confirmed. It reads the community's confirmations
-// list from its floor to its head, and moves the floor (a hint under
-// `floor:hdk:<community>` in list_heads) over the slots that are settled
+// list from its floor to its head, and moves the floor (listFloor, a hint
+// under `floor:hdk:<community>` in list_heads) over the slots that are settled
 // for good: a confirmation whose duty is claimed, or a slot that names
 // nothing and was taken more than confirmationSettle before at. Claims
 // are insert-once and never removed, so no floor is ever too high; a floor
@@ -63,12 +63,10 @@ const confirmationSettle = 24 * time.Hour
 // history.
 func (s *Store) UnclaimedConfirmations(ctx context.Context, communityID string, at time.Time) ([]string, error) {
 	list := dutyConfirmationList(communityID)
-	key := "floor:" + list
-	var saved listHeadDoc
-	if err := s.findByID(ctx, colListHeads, key, &saved); err != nil && !errors.Is(err, models.ErrNotFound) {
+	start, saved, err := s.listFloor(ctx, list)
+	if err != nil {
 		return nil, err
 	}
-	start := max(1, saved.N)
 	head, err := s.listHeadAbove(ctx, colHonourEvents, list, start-1)
 	if err != nil {
 		return nil, err
@@ -122,9 +120,7 @@ func (s *Store) UnclaimedConfirmations(ctx context.Context, communityID string, 
 			}
 		}
 	}
-	if floor > start {
-		_ = s.count(s.replaceByID(ctx, colListHeads, key, listHeadDoc{ID: key, N: floor}, true), "confirmations floor")
-	}
+	s.saveListFloor(ctx, list, saved, floor)
 	return unclaimed, nil
 }
 

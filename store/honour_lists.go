@@ -163,24 +163,20 @@ func listingEnded(d *honourEntryDoc, at time.Time) bool {
 	return !expires.IsZero() && !at.Before(expires) && d.Status != string(models.HonourListed)
 }
 
-// honourFloor returns the floor of list: the saved one, moved up first
+// honourFloor returns the floor of list (listFloor), moved up first
 // (when move) over at most limit slots that are final, and saved again
-// if it moved. A floor is a hint: one saved too low by a racing reader
+// if it moved (saveListFloor). A floor is a hint: one saved too low by a racing reader
 // costs reads, and a slot is final only for good, so no floor is ever
-// too high.
+// too high. The walk reads one slot first, then two, four …, so a board
+// whose floor stays where it is costs two lookups for it, not sixteen.
 func (s *Store) honourFloor(ctx context.Context, list string, head int64, limit int, at time.Time, move bool, final func(*honourEntryDoc) bool) (int64, error) {
-	key := "floor:" + list
-	var saved listHeadDoc
-	if err := s.findByID(ctx, colListHeads, key, &saved); err != nil && !errors.Is(err, models.ErrNotFound) {
-		return 0, err
-	}
-	floor := max(1, saved.N)
-	if !move {
-		return floor, nil
+	floor, saved, err := s.listFloor(ctx, list)
+	if err != nil || !move {
+		return floor, err
 	}
 	settled := at.Add(-honourSettle)
 	end := min(head, floor+int64(limit)-1)
-	for batch := int64(8); floor <= end; batch *= 2 {
+	for batch := int64(1); floor <= end; batch *= 2 {
 		upTo := min(end, floor+batch-1)
 		done := make([]bool, upTo-floor+1)
 		g, gctx := errgroup.WithContext(ctx)
@@ -217,9 +213,7 @@ func (s *Store) honourFloor(ctx context.Context, list string, head int64, limit 
 			break
 		}
 	}
-	if floor > max(1, saved.N) {
-		_ = s.count(s.replaceByID(ctx, colListHeads, key, listHeadDoc{ID: key, N: floor}, true), "honour floor")
-	}
+	s.saveListFloor(ctx, list, saved, floor)
 	return floor, nil
 }
 

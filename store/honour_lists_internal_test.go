@@ -204,6 +204,17 @@ func TestIssue15_HonourLists_NoticeAndBoardStopAtTheirFloor(t *testing.T) {
 	if got := floor(honourBoardList("c1")); got != 31 {
 		t.Fatalf("board floor %d; want 31", got)
 	}
+	// A first page whose floor stays where it is reads the floor's first
+	// slot and its entry, not a batch of them: 14 finds for the five
+	// entries on the board here, against 22 when the walk began with
+	// eight.
+	commands := watchCommands(s)
+	if _, _, err := s.HonourEntriesPage(ctx, "c1", models.HonourListBoard, "", 50, now); err != nil {
+		t.Fatal(err)
+	}
+	if finds := commands.finds(); finds > 16 {
+		t.Fatalf("a board page whose floor stays sent %d finds; want at most 16", finds)
+	}
 	for _, limit := range []int{1, 2, 4} {
 		if got := walkHonour(ctx, t, s, models.HonourListBoard, limit, now); !slices.Equal(got, honourIDs(35, 31)) {
 			t.Fatalf("board at limit %d: %v", limit, got)

@@ -159,6 +159,36 @@ func (s *Store) listHeadAbove(ctx context.Context, col, list string, floor int64
 	return lo, nil
 }
 
+// listFloor returns the floor of list (the first slot not known to be
+// settled for good, at least 1), a hint saved under `floor:<list>` in
+// list_heads: the higher of the saved one and the one this process last
+// moved it to, so readers racing to save it (one may save a lower floor
+// after another saved a higher) never send this process back. It also
+// returns what was saved, for saveListFloor.
+func (s *Store) listFloor(ctx context.Context, list string) (floor, saved int64, err error) {
+	var d listHeadDoc
+	if err := s.findByID(ctx, colListHeads, "floor:"+list, &d); err != nil && !errors.Is(err, models.ErrNotFound) {
+		return 0, 0, err
+	}
+	floor = max(1, d.N)
+	if known, ok := s.floors.get(list); ok {
+		floor = max(floor, known)
+	}
+	return floor, d.N, nil
+}
+
+// saveListFloor records that list's floor is floor: in this process, and
+// in list_heads when it is above what was saved there. A floor moves only
+// over slots settled for good, so a saved floor is never too high; one
+// saved too low only costs readers a walk.
+func (s *Store) saveListFloor(ctx context.Context, list string, saved, floor int64) {
+	s.floors.raise(list, floor)
+	if floor > max(1, saved) {
+		key := "floor:" + list
+		_ = s.count(s.replaceByID(ctx, colListHeads, key, listHeadDoc{ID: key, N: floor}, true), "list floor")
+	}
+}
+
 // listTurnStripes is how many turns the lists of one process share.
 const listTurnStripes = 256
 

@@ -24,6 +24,7 @@ type Store struct {
 	embedded *Embedded
 	writer   chan struct{} // embedded store only: one write at a time
 	heads    listHeads     // the last slot of each list, as far as known
+	floors   listHeads     // the floor of each list read down to one (listFloor), as far as known
 	dirSlots slotCache     // the search lists' slots read (search.go)
 	zones    sync.Map      // community id → *time.Location (settlement_months.go); zones never change
 	turns    listTurns     // one appender per list at a time in this process (lists.go)
