@@ -69,10 +69,21 @@ func TestStatementStatusReadFromTheHeadersCopiesOnlyWhenBothWereWritten(t *testi
 	}); err != nil {
 		t.Fatal(err)
 	}
+	paid := models.Statement{
+		Status:      models.StatementPaid,
+		ConfirmedBy: "partner1",
+		ConfirmedAt: confirmedAt,
+		PaidBy:      "staff1",
+		PaidAt:      paidAt,
+	}
 	want := map[string]models.Statement{
-		"2026-08": {Status: models.StatementPaid, ConfirmedBy: "partner1", ConfirmedAt: confirmedAt, PaidBy: "staff1", PaidAt: paidAt},
-		"2026-09": {Status: models.StatementPaid, ConfirmedBy: "partner1", ConfirmedAt: confirmedAt, PaidBy: "staff1", PaidAt: paidAt},
-		"2026-10": {Status: models.StatementConfirmed, ConfirmedBy: "partner1", ConfirmedAt: confirmedAt},
+		"2026-08": paid,
+		"2026-09": paid,
+		"2026-10": {
+			Status:      models.StatementConfirmed,
+			ConfirmedBy: "partner1",
+			ConfirmedAt: confirmedAt,
+		},
 		"2026-11": {Status: models.StatementDraft},
 	}
 	// Lookups of transitions per read: none with both copies, one for a
