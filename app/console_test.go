@@ -593,13 +593,26 @@ func TestConsoleParkingOperatorSeesGateEvents(t *testing.T) {
 	w := newWorld(t)
 	s := newScreens(t, w)
 	parking := w.login("13800000009")
-	at := w.sys.now().Add(-2 * time.Hour).Truncate(time.Second)
-	for i, dir := range []string{"in", "out"} {
+	// The page shows the community's day: both events fall in it, even
+	// just after its midnight (the entry two hours ago, or at midnight;
+	// the exit 90 minutes later, or now).
+	now := w.sys.now().Truncate(time.Second)
+	local := now.In(w.sys.loc)
+	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, w.sys.loc)
+	in := now.Add(-2 * time.Hour)
+	if in.Before(midnight) {
+		in = midnight
+	}
+	out := in.Add(90 * time.Minute)
+	if out.After(now) {
+		out = now
+	}
+	for i, at := range []time.Time{in, out} {
 		r := w.call("POST", "/api/v1/parking/gate-events", parking, map[string]any{
 			"event_id":  fmt.Sprintf("gate-%d", i),
 			"plate":     "沪B66688",
-			"direction": dir,
-			"at":        at.Add(time.Duration(i) * 90 * time.Minute),
+			"direction": []string{"in", "out"}[i],
+			"at":        at,
 		})
 		if r.Status != 200 {
 			t.Fatalf("gate event: %d %s", r.Status, r.Body)
