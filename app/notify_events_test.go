@@ -233,6 +233,15 @@ func TestIssue16_3_EachEventNotifiesOnceUnder32Repeats(t *testing.T) {
 	if n := w.notices(shop.ID, models.NoticeStatementPaid, statement); n != 1 {
 		t.Errorf("statement paid: %d notifications to the clerk, want 1", n)
 	}
+	// Whom a statement's news is told to is read from the role lists, not
+	// by filtering every resident of the community (a scan): a repeated
+	// confirmation and payment tell again and send none.
+	before := w.sys.store.CommandCounts().Scans
+	keyed("POST", "/api/v1/statements/"+statement+"/confirm", clerk, nil)
+	keyed("POST", "/api/v1/statements/"+statement+"/paid", staff, nil)
+	if scans := w.sys.store.CommandCounts().Scans - before; scans != 0 {
+		t.Errorf("a repeated confirmation and payment sent %d scans; want none", scans)
+	}
 
 	// The demo's listed entry revoked by 32 requests at once.
 	var listed struct {

@@ -61,6 +61,9 @@ type Store interface {
 	EachPointsAccount(ctx context.Context, fn func(models.Account) error) error
 	// EachResident streams a community's residents.
 	EachResident(ctx context.Context, communityID string, fn func(models.Resident) error) error
+	// RoleHolders is every resident of a community who holds role now
+	// (not resident) and is not erased, read from the role's list.
+	RoleHolders(ctx context.Context, communityID string, role models.Role) ([]models.Resident, error)
 
 	// The liability job's state (SummariseLiability): each points
 	// account's summary by resident, and each community's totals
@@ -341,33 +344,42 @@ func (s *Service) SettlePartner(ctx context.Context, c models.Community, p model
 
 // statementReady tells the partner's logins that st is ready to confirm.
 func (s *Service) statementReady(ctx context.Context, st models.Statement) {
-	s.tellAbout(ctx, st, models.NoticeStatementReady, partnerOf(st.PartnerID))
+	s.tellAbout(ctx, st, models.NoticeStatementReady, partnerRoles, partnerOf(st.PartnerID))
 }
 
-// tellAbout tells every resident of st's community that tell picks of st
-// (kind): once per statement and reader, however many runs or repeats get
-// here. It never fails its caller: readers that could not be listed (a
-// store failure, counted by the store's error metric) are told by the next
-// run or repeat that reaches it.
-func (s *Service) tellAbout(ctx context.Context, st models.Statement, kind models.NoticeKind, tell func(models.Resident) bool) {
-	_ = s.store.EachResident(ctx, st.CommunityID, func(r models.Resident) error {
-		if !tell(r) {
-			return nil
+// tellAbout tells the holders of roles in st's community that tell picks
+// of st (kind): once per statement and reader, however many runs or
+// repeats get here. It reads the roles' lists (store RoleHolders), so it
+// costs the holders, not the community's residents. It never fails its
+// caller: readers that could not be listed (a store failure, counted by
+// the store's error metric) are told by the next run or repeat that
+// reaches it.
+func (s *Service) tellAbout(ctx context.Context, st models.Statement, kind models.NoticeKind, roles []models.Role, tell func(models.Resident) bool) {
+	told := map[string]bool{}
+	for _, role := range roles {
+		holders, err := s.store.RoleHolders(ctx, st.CommunityID, role)
+		if err != nil {
+			return
 		}
-		s.notify.Notify(ctx, models.Notice{
-			Kind:        kind,
-			EventID:     st.ID,
-			Recipient:   r.ID,
-			CommunityID: st.CommunityID,
-			Args: map[string]string{
-				"month":   st.Month.String(),
-				"amount":  yuanText(st.TotalFen),
-				"partner": st.PartnerName,
-			},
-			Link: "/statements/" + st.ID,
-		})
-		return nil
-	})
+		for _, r := range holders {
+			if told[r.ID] || !tell(r) {
+				continue
+			}
+			told[r.ID] = true
+			s.notify.Notify(ctx, models.Notice{
+				Kind:        kind,
+				EventID:     st.ID,
+				Recipient:   r.ID,
+				CommunityID: st.CommunityID,
+				Args: map[string]string{
+					"month":   st.Month.String(),
+					"amount":  yuanText(st.TotalFen),
+					"partner": st.PartnerName,
+				},
+				Link: "/statements/" + st.ID,
+			})
+		}
+	}
 }
 
 // yuanText writes fen as yuan with two decimals ("1234.50"), in integers.
@@ -553,13 +565,21 @@ func (s *Service) transition(ctx context.Context, p models.Principal, st models.
 	})
 	// Staff hear that the partner confirmed; the partner that it was paid.
 	// On every repeat too, written once per statement and reader.
-	kind, tell := models.NoticeStatementConfirmed, isStaff
+	kind, roles, tell := models.NoticeStatementConfirmed, staffRoles, isStaff
 	if to == models.StatementPaid {
-		kind, tell = models.NoticeStatementPaid, partnerOf(st.PartnerID)
+		kind, roles, tell = models.NoticeStatementPaid, partnerRoles, partnerOf(st.PartnerID)
 	}
-	s.tellAbout(ctx, st, kind, tell)
+	s.tellAbout(ctx, st, kind, roles, tell)
 	return st, wrapIf(err, "statement "+string(to)+": audit trail")
 }
+
+// staffRoles are the roles of the community's staff and admins, who hear
+// that a partner confirmed its statement.
+var staffRoles = []models.Role{models.RoleStaff, models.RoleAdmin}
+
+// partnerRoles are the roles of a partner's logins: a company's partner
+// login and a merchant's clerks.
+var partnerRoles = []models.Role{models.RolePartner, models.RoleMerchantClerk}
 
 // isStaff reports whether r is the community's staff or admin.
 func isStaff(r models.Resident) bool {
