@@ -219,7 +219,15 @@ func TestIssue16_3_FailedJobTellsStaffOnce(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ctx := context.Background()
+	before := w.sys.store.CommandCounts().Scans
 	atonce.Run(4, func(int) { w.sys.notifyJobFailed(ctx, "settlement", "2026-10") })
+	// The staff and admins are read from the role lists; listing the
+	// communities (a small collection: a page and the empty page after it)
+	// is the only scan, two a run. Filtering each community's residents
+	// made it four a run here.
+	if scans := w.sys.store.CommandCounts().Scans - before; scans > 8 {
+		t.Fatalf("four runs sent %d scans; want at most two each, listing the communities", scans)
+	}
 	for _, phone := range []string{phoneStaffA, phoneAdminA, phoneStaffB} {
 		n, _, err := w.sys.store.Notification(ctx, models.NotificationID(models.NoticeJobFailed, "settlement:2026-10", w.ids[phone]))
 		if err != nil || !n.Urgent {

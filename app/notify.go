@@ -171,24 +171,36 @@ func (r expiryRules) ExpiryRules(ctx context.Context, communityID string) (*time
 // notifyJobFailed tells the staff and admins of every community that a
 // scheduled job failed for period: once per job and period, however many
 // of its hourly retries fail (the notification's id is derived from
-// them). A failure to notify is logged and changes nothing else.
+// them). They are read from the role lists (store RoleHolders), not by
+// filtering each community's residents. A failure to notify is logged and
+// changes nothing else.
 func (s *system) notifyJobFailed(ctx context.Context, job, period string) {
 	event := job + ":" + period
 	err := community.Each(ctx, s.store, func(c models.Community) error {
-		return s.store.EachResident(ctx, c.ID, func(r models.Resident) error {
-			if !slices.Contains(r.Roles, models.RoleStaff) && !slices.Contains(r.Roles, models.RoleAdmin) {
-				return nil
+		told := map[string]bool{}
+		for _, role := range []models.Role{models.RoleStaff, models.RoleAdmin} {
+			holders, err := s.store.RoleHolders(ctx, c.ID, role)
+			if err != nil {
+				return err
 			}
-			_, err := s.inbox.Notify(ctx, models.Notice{
-				Kind:        models.NoticeJobFailed,
-				EventID:     event,
-				Recipient:   r.ID,
-				CommunityID: c.ID,
-				Args:        map[string]string{"job": job, "period": period},
-				Link:        "/console/jobs",
-			})
-			return err
-		})
+			for _, r := range holders {
+				if told[r.ID] {
+					continue
+				}
+				told[r.ID] = true
+				if _, err := s.inbox.Notify(ctx, models.Notice{
+					Kind:        models.NoticeJobFailed,
+					EventID:     event,
+					Recipient:   r.ID,
+					CommunityID: c.ID,
+					Args:        map[string]string{"job": job, "period": period},
+					Link:        "/console/jobs",
+				}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		s.log.Error("notify job failed", "job", job, "period", period, "err", err)
