@@ -177,27 +177,20 @@ func (r expiryRules) ExpiryRules(ctx context.Context, communityID string) (*time
 func (s *system) notifyJobFailed(ctx context.Context, job, period string) {
 	event := job + ":" + period
 	err := community.Each(ctx, s.store, func(c models.Community) error {
-		told := map[string]bool{}
-		for _, role := range []models.Role{models.RoleStaff, models.RoleAdmin} {
-			holders, err := s.store.RoleHolders(ctx, c.ID, role)
-			if err != nil {
+		holders, err := s.store.RoleHolders(ctx, c.ID, models.RoleStaff, models.RoleAdmin)
+		if err != nil {
+			return err
+		}
+		for _, r := range holders {
+			if _, err := s.inbox.Notify(ctx, models.Notice{
+				Kind:        models.NoticeJobFailed,
+				EventID:     event,
+				Recipient:   r.ID,
+				CommunityID: c.ID,
+				Args:        map[string]string{"job": job, "period": period},
+				Link:        "/console/jobs",
+			}); err != nil {
 				return err
-			}
-			for _, r := range holders {
-				if told[r.ID] {
-					continue
-				}
-				told[r.ID] = true
-				if _, err := s.inbox.Notify(ctx, models.Notice{
-					Kind:        models.NoticeJobFailed,
-					EventID:     event,
-					Recipient:   r.ID,
-					CommunityID: c.ID,
-					Args:        map[string]string{"job": job, "period": period},
-					Link:        "/console/jobs",
-				}); err != nil {
-					return err
-				}
 			}
 		}
 		return nil

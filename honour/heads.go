@@ -354,30 +354,26 @@ func (s *Service) tellDutyToConfirm(ctx context.Context, d models.Duty) {
 		return
 	}
 	event := once.DutyLogged(d.ID, community.DerivedID(d.ID, d.Evidence+"\x00"+d.PhotoURL))
-	seen := map[string]bool{}
-	for _, role := range []models.Role{models.RoleStaff, models.RoleAdmin} {
-		confirmers, err := s.store.RoleHolders(ctx, d.CommunityID, role)
-		if err != nil {
-			return
+	confirmers, err := s.store.RoleHolders(ctx, d.CommunityID, models.RoleStaff, models.RoleAdmin)
+	if err != nil {
+		return
+	}
+	for _, r := range confirmers {
+		if r.ID == d.ResidentID {
+			continue
 		}
-		for _, r := range confirmers {
-			if seen[r.ID] || r.ID == d.ResidentID {
-				continue
-			}
-			seen[r.ID] = true
-			s.notify.Notify(ctx, models.Notice{
-				Kind:        models.NoticeDutyToConfirm,
-				EventID:     event,
-				Recipient:   r.ID,
-				CommunityID: d.CommunityID,
-				Args: map[string]string{
-					"name":  head.Name,
-					"month": d.Month,
-					"duty":  d.Duty,
-				},
-				Link: "/console/heads",
-			})
-		}
+		s.notify.Notify(ctx, models.Notice{
+			Kind:        models.NoticeDutyToConfirm,
+			EventID:     event,
+			Recipient:   r.ID,
+			CommunityID: d.CommunityID,
+			Args: map[string]string{
+				"name":  head.Name,
+				"month": d.Month,
+				"duty":  d.Duty,
+			},
+			Link: "/console/heads",
+		})
 	}
 }
 

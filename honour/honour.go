@@ -33,7 +33,7 @@ type Store interface {
 	HouseholdResidents(ctx context.Context, communityID, householdID string) ([]models.Resident, error)
 	// RoleHolders is every resident of a community who holds a role now,
 	// read from the role's list.
-	RoleHolders(ctx context.Context, communityID string, role models.Role) ([]models.Resident, error)
+	RoleHolders(ctx context.Context, communityID string, roles ...models.Role) ([]models.Resident, error)
 
 	InsertHonourEntry(ctx context.Context, e models.HonourEntry) error
 	HonourEntry(ctx context.Context, id string) (models.HonourEntry, error)

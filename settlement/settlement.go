@@ -63,7 +63,7 @@ type Store interface {
 	EachResident(ctx context.Context, communityID string, fn func(models.Resident) error) error
 	// RoleHolders is every resident of a community who holds role now
 	// (not resident) and is not erased, read from the role's list.
-	RoleHolders(ctx context.Context, communityID string, role models.Role) ([]models.Resident, error)
+	RoleHolders(ctx context.Context, communityID string, roles ...models.Role) ([]models.Resident, error)
 
 	// The liability job's state (SummariseLiability): each points
 	// account's summary by resident, and each community's totals
@@ -355,30 +355,26 @@ func (s *Service) statementReady(ctx context.Context, st models.Statement) {
 // the store's error metric) are told by the next run or repeat that
 // reaches it.
 func (s *Service) tellAbout(ctx context.Context, st models.Statement, kind models.NoticeKind, roles []models.Role, tell func(models.Resident) bool) {
-	told := map[string]bool{}
-	for _, role := range roles {
-		holders, err := s.store.RoleHolders(ctx, st.CommunityID, role)
-		if err != nil {
-			return
+	holders, err := s.store.RoleHolders(ctx, st.CommunityID, roles...)
+	if err != nil {
+		return
+	}
+	for _, r := range holders {
+		if !tell(r) {
+			continue
 		}
-		for _, r := range holders {
-			if told[r.ID] || !tell(r) {
-				continue
-			}
-			told[r.ID] = true
-			s.notify.Notify(ctx, models.Notice{
-				Kind:        kind,
-				EventID:     st.ID,
-				Recipient:   r.ID,
-				CommunityID: st.CommunityID,
-				Args: map[string]string{
-					"month":   st.Month.String(),
-					"amount":  yuanText(st.TotalFen),
-					"partner": st.PartnerName,
-				},
-				Link: "/statements/" + st.ID,
-			})
-		}
+		s.notify.Notify(ctx, models.Notice{
+			Kind:        kind,
+			EventID:     st.ID,
+			Recipient:   r.ID,
+			CommunityID: st.CommunityID,
+			Args: map[string]string{
+				"month":   st.Month.String(),
+				"amount":  yuanText(st.TotalFen),
+				"partner": st.PartnerName,
+			},
+			Link: "/statements/" + st.ID,
+		})
 	}
 }
 

@@ -60,15 +60,27 @@ func (s *Store) listRoles(ctx context.Context, d residentDoc, roles []string) ([
 	return s.relisted(ctx, d.ID, d.RoleSlots, roleLists(d.Community, roles))
 }
 
-// RoleHolders is every resident of communityID who holds role now and is
-// not erased, read from the role's list: it costs the role's holders, not
-// the community's residents. role may not be resident (everyone holds it).
-func (s *Store) RoleHolders(ctx context.Context, communityID string, role models.Role) ([]models.Resident, error) {
-	docs, err := residentListRead(roleList(communityID, role), func(d *residentDoc) []slotRef { return d.RoleSlots }, func(d *residentDoc) bool {
-		return d.Community == communityID && d.Erased == nil && slices.Contains(d.Roles, string(role))
-	}).all(ctx, s)
-	if err != nil {
-		return nil, err
+// RoleHolders is every resident of communityID who holds one of roles now
+// and is not erased, each once (a holder of two of them is listed under
+// the first), read from the roles' lists: it costs the roles' holders,
+// not the community's residents. No role may be resident (everyone holds
+// it).
+func (s *Store) RoleHolders(ctx context.Context, communityID string, roles ...models.Role) ([]models.Resident, error) {
+	var docs []*residentDoc
+	seen := map[string]bool{}
+	for _, role := range roles {
+		held, err := residentListRead(roleList(communityID, role), func(d *residentDoc) []slotRef { return d.RoleSlots }, func(d *residentDoc) bool {
+			return d.Community == communityID && d.Erased == nil && slices.Contains(d.Roles, string(role))
+		}).all(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range held {
+			if !seen[d.ID] {
+				seen[d.ID] = true
+				docs = append(docs, d)
+			}
+		}
 	}
 	return s.residentModels(docs)
 }
