@@ -77,8 +77,9 @@ type Config struct {
 	// AuditProgressEvery is how many entries `linli audit` checks between
 	// the lines it writes to stderr saying how far it got (0: none).
 	AuditProgressEvery int `env:"LINLI_AUDIT_PROGRESS_EVERY" envDefault:"100000"`
-	// CPUProfile, when set, is a file the serve command writes a CPU
-	// profile of its whole run to (for `go tool pprof`; benchmarks).
+	// CPUProfile, when set, is a file every command (serve, audit, jobs
+	// run, …) writes a CPU profile of its whole run to (for `go tool
+	// pprof`; benchmarks).
 	CPUProfile string `env:"LINLI_CPU_PROFILE"`
 	LogFormat  string `env:"LINLI_LOG_FORMAT" envDefault:"json"`
 	Notify     NotifyConfig

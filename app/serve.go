@@ -7,8 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"runtime/pprof"
 	"time"
 
 	"github.com/linli-community/linli/jobs"
@@ -19,17 +17,6 @@ import (
 // stops accepting, lets requests in flight finish, stops the scheduler after
 // its running jobs, and closes the store.
 func serve(ctx context.Context, cfg Config, log *slog.Logger, stdout io.Writer) error {
-	if cfg.CPUProfile != "" {
-		f, err := os.Create(cfg.CPUProfile)
-		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
-	}
 	sys, err := open(ctx, cfg, log)
 	if err != nil {
 		return err

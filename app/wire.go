@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -73,7 +74,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*system, error) {
 		quiet := log.With("component", "embedded-store")
 		// FerretDB logs every error reply (a duplicate key is one, and the
 		// ledger expects those) as a warning: keep its errors only.
-		quiet = slog.New(levelFloor{quiet.Handler(), slog.LevelError})
+		quiet = slog.New(levelFloor{handler: quiet.Handler(), min: slog.LevelError})
 		emb, err = store.StartEmbedded(cfg.DataDir, cfg.SQLiteSync == "normal", quiet)
 		if err != nil {
 			return nil, err
@@ -343,23 +344,52 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// levelFloor drops records below min.
+// levelFloor drops records below min. The attributes and groups added to
+// it reach the wrapped handler only when a record passes the floor: the
+// embedded FerretDB adds a logger's attributes for every command it
+// serves, and a JSON handler formats them (masking phones, maskAttr) as
+// they are added, which cost about a tenth of a month's settlement CPU for
+// records that were then dropped (docs/PERFORMANCE.md, "The embedded
+// store's loggers").
 type levelFloor struct {
-	slog.Handler
-	min slog.Level
+	handler slog.Handler
+	min     slog.Level
+	// with are the WithAttrs and WithGroup calls made on this handler, in
+	// order, applied to handler by Handle.
+	with []func(slog.Handler) slog.Handler
 }
 
 // Enabled reports whether l is at least the floor and the wrapped handler takes it.
 func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
+	return l >= h.min && h.handler.Enabled(ctx, l)
 }
 
-// WithAttrs returns the wrapped handler with attributes as, under the same floor.
+// Handle applies the attributes and groups added so far to the wrapped
+// handler, then hands it r.
+func (h levelFloor) Handle(ctx context.Context, r slog.Record) error {
+	inner := h.handler
+	for _, w := range h.with {
+		inner = w(inner)
+	}
+	return inner.Handle(ctx, r)
+}
+
+// WithAttrs returns the handler with attributes as added, under the same floor.
 func (h levelFloor) WithAttrs(as []slog.Attr) slog.Handler {
-	return levelFloor{h.Handler.WithAttrs(as), h.min}
+	return h.adding(func(inner slog.Handler) slog.Handler { return inner.WithAttrs(as) })
 }
 
-// WithGroup returns the wrapped handler with group name, under the same floor.
+// WithGroup returns the handler with group name opened, under the same floor.
 func (h levelFloor) WithGroup(name string) slog.Handler {
-	return levelFloor{h.Handler.WithGroup(name), h.min}
+	return h.adding(func(inner slog.Handler) slog.Handler { return inner.WithGroup(name) })
+}
+
+// adding returns h with w after its other additions; h's own list is
+// left as it is (a handler is shared by the loggers made from it).
+func (h levelFloor) adding(w func(slog.Handler) slog.Handler) levelFloor {
+	return levelFloor{
+		handler: h.handler,
+		min:     h.min,
+		with:    append(slices.Clip(h.with), w),
+	}
 }

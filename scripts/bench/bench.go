@@ -190,9 +190,9 @@ func run(ctx context.Context, o benchOptions) error {
 func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 	fmt.Printf("## %d ledger entries\n\n", size)
 	// Only the raw and store phases (-ops raw,store,batched): no service,
-	// so nothing to generate.
+	// so nothing to generate. -ops settlement generates and settles only.
 	service := false
-	for _, name := range []string{"award points", "my balance", "my ledger, first page", "redeem", "merchant scan", "staff pending records", "list:"} {
+	for _, name := range []string{"award points", "my balance", "my ledger, first page", "redeem", "merchant scan", "staff pending records", "list:", "settlement"} {
 		service = service || selected(name)
 	}
 	var fx fixture
@@ -349,7 +349,7 @@ func runSize(ctx context.Context, o benchOptions, dir string, size int) error {
 	if ru, ok := job.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		peak = ru.Maxrss // KiB on Linux
 	}
-	fmt.Printf("- settlement of %s (%d fulfilments): %s, peak memory %.0f MiB\n\n", fx.lastMonth, fx.redemptions,
+	fmt.Printf("- settlement of %s (%d fulfilments): %s, peak memory %.0f MiB\n\n", fx.lastMonth, fx.fulfilments,
 		time.Since(t0).Round(10*time.Millisecond), float64(peak)/1024)
 	return nil
 }

@@ -26,6 +26,7 @@ type savedFixture struct {
 	ResidentIDs    []string `json:"resident_ids"`
 	Summary        string   `json:"summary"`
 	Redemptions    int      `json:"redemptions"`
+	Fulfilments    int      `json:"fulfilments"`
 }
 
 // saveFixture writes fx to dir/fixture.json.
@@ -44,6 +45,7 @@ func saveFixture(dir string, fx fixture) error {
 		ResidentIDs:    fx.residentIDs,
 		Summary:        fx.summary,
 		Redemptions:    fx.redemptions,
+		Fulfilments:    fx.fulfilments,
 	})
 	if err != nil {
 		return err
@@ -79,5 +81,6 @@ func loadFixture(dir string) (fixture, error) {
 		residentIDs:    sf.ResidentIDs,
 		summary:        sf.Summary,
 		redemptions:    sf.Redemptions,
+		fulfilments:    max(sf.Fulfilments, sf.Redemptions),
 	}, nil
 }

@@ -39,6 +39,15 @@ func recordsFor(entries int) int { return max(minRecords, entries*3/20) }
 // for 1,000,000 entries; smaller sizes keep the community-year's 5,000.
 func redemptionsFor(entries int) int { return max(minRedeemed, entries/20) }
 
+// fulfilmentsFor is how many fulfilments the generator puts in last month
+// for the settlement run: -fulfilments when set, else one per redemption.
+func fulfilmentsFor(entries int) int {
+	if monthFulfilments > 0 {
+		return monthFulfilments
+	}
+	return redemptionsFor(entries)
+}
+
 // fixture is what generate made that the operations need: the logins, rewards and
 // residents to drive, the month settled, and how long the liability job took over the
 // data.
@@ -55,7 +64,8 @@ type fixture struct {
 	residentPhones []string // the first ones, with the deepest histories
 	residentIDs    []string
 	summary        string
-	redemptions    int // generated, and fulfilled last month
+	redemptions    int // generated
+	fulfilments    int // fulfilled last month, the month settled
 	// firstSummary and nextSummary are how long the liability job took
 	// over the generated ledger the first time and again with nothing new.
 	firstSummary, nextSummary time.Duration
@@ -365,7 +375,8 @@ func generate(ctx context.Context, dir string, entries int, withHistory bool) (f
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	fx.lastMonth = models.MonthOf(time.Now(), loc).Previous()
 	from := fx.lastMonth.Start(loc)
-	if err := parallel(redemptions, func(i int) error {
+	fulfilments := fulfilmentsFor(entries)
+	if err := parallel(fulfilments, func(i int) error {
 		return st.RecordSettlementEvent(ctx, models.SettlementEvent{
 			ID:           fmt.Sprintf("fulfil:gen%d", i),
 			CommunityID:  c.ID,
@@ -445,8 +456,9 @@ func generate(ctx context.Context, dir string, entries int, withHistory bool) (f
 		*d = time.Since(t0)
 	}
 	fx.redemptions = redemptions
+	fx.fulfilments = fulfilments
 	fx.summary = fmt.Sprintf("%d buildings, %d households, %d residents, %d ledger entries, %d service records, %d redemptions, %d fulfilments in %s",
-		buildings, households, residentCount, entries, records, redemptions, redemptions, fx.lastMonth)
+		buildings, households, residentCount, entries, records, redemptions, fulfilments, fx.lastMonth)
 	if withHistory {
 		fx.summary += fmt.Sprintf("; %d statements of earlier months, %d honour entries listed over %d years, %d duties confirmed and paid over %d months (the last month's allowance run: %s)",
 			past.statements, past.honourEntries, honourYears, past.duties, historyMonths-1, past.lastAllowances.Round(time.Millisecond))

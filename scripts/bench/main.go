@@ -13,16 +13,15 @@
 //	go run ./scripts/bench -sizes 50000 -moves   # backup, restore, migrate timings instead
 //	go run ./scripts/bench -sizes 50000 -moves -data /tmp/linli-bench-…/50000/data
 //	go run ./scripts/bench -sizes 50000,1000000 -ops list -settle=false   # the lists only
+//	go run ./scripts/bench -sizes 5000 -history=false -fulfilments 50000 -ops settlement   # the settlement of a 50,000-line month only
 //
 // A size of 1,000,000 is a community-decade: 1,000,000 ledger entries
 // (bulk-inserted), 150,000 service records and 50,000 redemptions. Every
 // size also has ten years of the rest, written through the services: the
 // shop's statements of the 119 months before last month, the honour roll
 // (50 residents listed a year) and the 30 building heads' duties (3 a
-// month each, confirmed, allowances paid month by month; each allowance
-// run reads every duty the community ever logged, so this step grows with
-// the months written, docs/PERFORMANCE.md; -history=false leaves all three
-// out). The
+// month each, confirmed, allowances paid month by month; -history=false
+// leaves all three out). The
 // generator loads with synchronous=NORMAL; the server it measures runs
 // with the default, FULL. The list phase reads the first page of every
 // list a screen shows, 8 clients, -list-duration each.
@@ -82,6 +81,7 @@ func main() {
 	flag.BoolVar(&o.history, "history", true, "generate ten years of statements, honour roll and building heads' duties with their monthly allowance runs")
 	flag.BoolVar(&o.moves, "moves", false, "time backup, restore and migrate instead of the operations")
 	flag.StringVar(&o.reuse, "data", "", "the folder of one size of an earlier run kept with -keep (…/5000), used instead of generating; with -moves its data folder (…/5000/data)")
+	flag.IntVar(&monthFulfilments, "fulfilments", 0, "fulfilments the generator puts in last month, the month settled (default one per redemption: 5,000, or 50,000 at 1,000,000 entries)")
 	ops := flag.String("ops", "", "comma-separated words; only operations (service and raw) whose name contains one of them run (default all)")
 	flag.Parse()
 	for _, s := range strings.Split(*sizes, ",") {
@@ -120,6 +120,9 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// monthFulfilments is -fulfilments (fulfilmentsFor).
+var monthFulfilments int
 
 // onlyOps is -ops: when not empty, only operations whose name contains one
 // of its words are driven.
