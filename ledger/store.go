@@ -74,6 +74,8 @@ type Store interface {
 	// DoneTransfer takes a transfer off the queue.
 	DoneTransfer(ctx context.Context, id string) error
 
-	// EachEntry calls fn for every entry, in no particular order.
+	// EachEntry calls fn for every entry, in no particular order, with
+	// the fields an audit checks (account, seq, delta, balance after,
+	// floor and operation); the others are left zero.
 	EachEntry(ctx context.Context, fn func(models.Entry) error) error
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -74,7 +73,10 @@ func startEmbedded(dir, synchronous string, log *slog.Logger) (*Embedded, error)
 		return nil, fmt.Errorf("store: data dir: %w", err)
 	}
 	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		// Discarded without being formatted: FerretDB makes a logger with
+		// its attributes for every command, and a text handler writing to
+		// io.Discard would still format them.
+		log = slog.New(slog.DiscardHandler)
 	}
 	url := "file:" + abs + "/"
 	if synchronous != "" {

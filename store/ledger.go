@@ -154,14 +154,28 @@ func (s *Store) Entries(ctx context.Context, acct models.Account, seqs []int64) 
 // EachEntry implements ledger.Store, streaming with a cursor, unsorted:
 // on the embedded store a sort is done in memory over every document
 // before the first is returned (the audit groups the entries itself).
+// Only the fields an audit checks are read (auditedFields); the cursor is
+// read a batch ahead of fn (eachDocAhead).
 func (s *Store) EachEntry(ctx context.Context, fn func(models.Entry) error) error {
-	cur, err := s.c(colEntries).Find(ctx, bson.D{}, options.Find().SetBatchSize(1000))
-	return eachDoc(ctx, cur, err, "scan entries", func(d entryDoc) error {
+	cur, err := s.c(colEntries).Find(ctx, bson.D{}, options.Find().SetBatchSize(1000).SetProjection(auditedFields))
+	return eachDocAhead(ctx, cur, err, "scan entries", func(d entryDoc) error {
 		if isSlot(d.ID) {
 			return nil // a staff adjustment's place on its list, not an entry
 		}
 		return fn(d.model())
 	})
+}
+
+// auditedFields are the fields of an entry EachEntry reads: its account,
+// place in it, amount, balance after, floor and operation.
+var auditedFields = bson.D{
+	{Key: "resident", Value: 1},
+	{Key: "asset", Value: 1},
+	{Key: "seq", Value: 1},
+	{Key: "delta", Value: 1},
+	{Key: "balance_after", Value: 1},
+	{Key: "floor", Value: 1},
+	{Key: "op", Value: 1},
 }
 
 // headDoc is an account's head hint as stored in ledger_heads.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"golang.org/x/sync/singleflight"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +15,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
 	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
 )
 
 // Store is a connection to Linli's database.
@@ -160,6 +162,54 @@ func eachDoc[D any](ctx context.Context, cur *mongo.Cursor, err error, op string
 		}
 	}
 	return mapErr(op, cur.Err())
+}
+
+// eachDocAhead is eachDoc with the cursor read a batch ahead: while fn
+// handles one batch's documents, the next batch is fetched, so the
+// store's work for it (on the embedded store, reading and encoding a
+// thousand documents) overlaps this process's decoding of the last. For
+// the long scans of a whole collection (the audit).
+func eachDocAhead[D any](ctx context.Context, cur *mongo.Cursor, err error, op string, fn func(D) error) error {
+	if err != nil {
+		return mapErr(op, err)
+	}
+	defer cur.Close(context.WithoutCancel(ctx))
+	g, gctx := errgroup.WithContext(ctx)
+	batches := make(chan []bson.Raw, 1)
+	g.Go(func() error {
+		defer close(batches)
+		var batch []bson.Raw
+		for cur.Next(gctx) {
+			batch = append(batch, slices.Clone(cur.Current))
+			if cur.RemainingBatchLength() > 0 {
+				continue
+			}
+			select {
+			case batches <- batch:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			batch = nil
+		}
+		// The last document of every batch, the last batch's too, sent
+		// its batch above: nothing is left in batch.
+		return mapErr(op, cur.Err())
+	})
+	g.Go(func() error {
+		for batch := range batches {
+			for _, raw := range batch {
+				var d D
+				if err := bson.Unmarshal(raw, &d); err != nil {
+					return mapErr(op, err)
+				}
+				if err := fn(d); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return g.Wait()
 }
 
 // allDocs decodes every document a Find returned (cur, err) as a D and
