@@ -242,3 +242,59 @@ func TestIssue15_DirLists_StoredBeforeTheListsAreListedOnceAtStart(t *testing.T)
 		wantEachOnce(t, fmt.Sprintf("after the start the households of %q", building), got, []string{"old-h2", "old-h1", "old-h0"})
 	}
 }
+
+// The plain lists are read by blocks of sixteen slots, like the other
+// lists, and a resident erased before or after a block was stored is
+// still left out: the block keeps the erased resident's id (an erasure
+// empties the slots, not the blocks), and the reader skips them as
+// erased.
+func TestIssue15_DirLists_BlocksAndErasedResidents(t *testing.T) {
+	t.Parallel()
+	s := sealedListsStore(t)
+	ctx := context.Background()
+	if err := s.InsertHousehold(ctx, dirHousehold("h1", "c1", "b1", "101", 0)); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range 40 {
+		id := fmt.Sprintf("r%02d", i)
+		if err := s.InsertResident(ctx, dirResident(id, "c1", "h1", i)); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, id)
+	}
+	erase := func(id string) {
+		t.Helper()
+		if err := s.EraseResident(ctx, id, "居民已注销", time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)); err != nil {
+			t.Fatal(err)
+		}
+		want = slices.DeleteFunc(want, func(w string) bool { return w == id })
+	}
+	residentID := func(r models.Resident) string { return r.ID }
+	walk := func(what, household string) {
+		t.Helper()
+		for _, limit := range []int{7, 50} {
+			got := walkListed(t, limit, residentID, func(cursor string, limit int) ([]models.Resident, string, error) {
+				return s.ListedResidents(ctx, "c1", household, cursor, limit)
+			})
+			wantEachOnce(t, fmt.Sprintf("%s in pages of %d", what, limit), got, want)
+		}
+	}
+	erase("r20") // in block 1, before any block is stored
+	walk("c1's residents", "")
+	walk("h1's residents", "h1")
+	for _, list := range []string{communityResidentsList("c1"), householdResidentsList("h1")} {
+		for k := range int64(2) {
+			var b listBlockDoc
+			if err := s.findByID(ctx, colDirLists, blockID(list, k), &b); err != nil {
+				t.Fatalf("block %d of %s after reading it: %v", k, list, err)
+			}
+			if k == 1 && b.Refs[20-16] != "" {
+				t.Errorf("block 1 of %s, stored after r20's erasure, names %q at its slot", list, b.Refs[20-16])
+			}
+		}
+	}
+	erase("r03") // in block 0, stored while r03 was listed
+	walk("c1's residents after an erasure", "")
+	walk("h1's residents after an erasure", "h1")
+}

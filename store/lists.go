@@ -464,8 +464,7 @@ func (s *Store) pageSlots(ctx context.Context, col, list string, before int64, l
 // pageSlotsAt is pageSlots that also returns when each slot was stored.
 // The slots of a full block (slotBlock) are read as the block, one lookup
 // for sixteen; the others (the slots above the last full block) one by one.
-// The search lists (colDirLists) have no blocks: an erasure changes their
-// slots (search.go), and a block would keep what they said.
+// The residents' search lists have no blocks (blocked).
 func (s *Store) pageSlotsAt(ctx context.Context, col, list string, before int64, limit int) ([]slotRef, []string, []time.Time, int64, error) {
 	head, err := s.listHead(ctx, col, list)
 	if err != nil {
@@ -490,7 +489,7 @@ func (s *Store) pageSlotsAt(ctx context.Context, col, list string, before int64,
 	for i := 0; i < len(slots); {
 		n := slots[i].N
 		k := blockOf(n)
-		if col != colDirLists && blockFull(k, head) {
+		if blocked(col, list) && blockFull(k, head) {
 			// slots[i:j] are the page's slots of block k, newest first.
 			j := i
 			for j < len(slots) && blockOf(slots[j].N) == k {
@@ -576,6 +575,18 @@ func blockOf(n int64) int64 { return (n - 1) / slotBlock }
 
 // blockFirst is the first slot of block k.
 func blockFirst(k int64) int64 { return k*slotBlock + 1 }
+
+// blocked reports whether list in col is read by blocks: every list but
+// the residents' search lists, whose slots an erasure empties
+// (EraseResident) because the slot's _id says a character of the name or
+// the phone's last digits; a block would keep saying whose they were. On
+// the directory's plain lists (dir_lists.go) an erasure empties the slots
+// too, but there a slot's _id says nothing of the resident, and a block
+// that still names an erased resident costs a reader one lookup: the
+// resident is read and skipped as erased.
+func blocked(col, list string) bool {
+	return col != colDirLists || !residentSearchList(list)
+}
 
 // blockFull reports whether every slot of block k exists in a list whose
 // head is head: slots are dense up to the head.

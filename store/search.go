@@ -46,6 +46,12 @@ func residentSearchLists(r models.Resident) []string {
 	return lists
 }
 
+// residentSearchList reports whether list is one of the lists residents
+// are found on (residentSearchLists).
+func residentSearchList(list string) bool {
+	return strings.HasPrefix(list, "rn:") || strings.HasPrefix(list, "rp:")
+}
+
 // householdSearchList is the name of the list of a community's households in room.
 func householdSearchList(communityID, room string) string { return "hr:" + communityID + ":" + room }
 
