@@ -54,6 +54,9 @@ type Store interface {
 	InsertResident(ctx context.Context, r models.Resident) error
 	Resident(ctx context.Context, id string) (models.Resident, error)
 	Residents(ctx context.Context, f models.ResidentFilter, after string, limit int) ([]models.Resident, error)
+	// RoleHolders is every resident of a community holding one of roles
+	// now, read from the roles' lists.
+	RoleHolders(ctx context.Context, communityID string, roles ...models.Role) ([]models.Resident, error)
 	// SearchResidents is a page of a community's residents whose name
 	// holds q or whose phone ends in its four digits, read from one list
 	// below cursor, and the next page's cursor.
@@ -345,8 +348,8 @@ func (s *Service) SetBuildingHead(ctx context.Context, p models.Principal, build
 
 // syncHeadRoles gives the building_head role to those who head a building
 // of the community and takes it from those who do not: the residents named
-// and anyone holding the role. Both lists are filtered by community, which
-// is fine for a staff action.
+// and anyone holding the role, read from the community's buildings and the
+// role's list (no scan of the residents).
 func (s *Service) syncHeadRoles(ctx context.Context, communityID string, residentIDs ...string) error {
 	buildings, err := s.store.Buildings(ctx, communityID, "", 0)
 	if err != nil {
@@ -358,7 +361,7 @@ func (s *Service) syncHeadRoles(ctx context.Context, communityID string, residen
 			heads[b.HeadID] = true
 		}
 	}
-	holders, err := s.store.Residents(ctx, models.ResidentFilter{CommunityID: communityID, Role: models.RoleBuildingHead}, "", 0)
+	holders, err := s.store.RoleHolders(ctx, communityID, models.RoleBuildingHead)
 	if err != nil {
 		return err
 	}

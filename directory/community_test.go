@@ -369,7 +369,13 @@ func TestBuildingHeadChangeMovesTheRole(t *testing.T) {
 	wantHead(r1.ID, true)
 	wantHead(r2.ID, false)
 
+	// The role's holders are read from its list, not by filtering the
+	// community's residents.
+	scans := st.CommandCounts().Scans
 	setHead(b1, r2.ID)
+	if n := st.CommandCounts().Scans - scans; n != 0 {
+		t.Errorf("a change of head sent %d scans", n)
+	}
 	wantHead(r1.ID, false)
 	wantHead(r2.ID, true)
 	if b, _ := st.Building(ctx, b1.ID); b.HeadID != r2.ID {

@@ -580,10 +580,11 @@ func blockFirst(k int64) int64 { return k*slotBlock + 1 }
 // the residents' search lists, whose slots an erasure empties
 // (EraseResident) because the slot's _id says a character of the name or
 // the phone's last digits; a block would keep saying whose they were. On
-// the directory's plain lists (dir_lists.go) an erasure empties the slots
-// too, but there a slot's _id says nothing of the resident, and a block
-// that still names an erased resident costs a reader one lookup: the
-// resident is read and skipped as erased.
+// the other lists in dir_lists (the directory's plain lists, the role
+// lists, the catalogues) an erasure empties a resident's slots too, but
+// there a slot's _id says nothing of the resident, and a block that still
+// names an erased resident costs a reader one lookup: the resident is
+// read and skipped as erased.
 func blocked(col, list string) bool {
 	return col != colDirLists || !residentSearchList(list)
 }
