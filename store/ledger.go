@@ -168,15 +168,7 @@ func (s *Store) EachEntry(ctx context.Context, fn func(models.Entry) error) erro
 
 // auditedFields are the fields of an entry EachEntry reads: its account,
 // place in it, amount, balance after, floor and operation.
-var auditedFields = bson.D{
-	{Key: "resident", Value: 1},
-	{Key: "asset", Value: 1},
-	{Key: "seq", Value: 1},
-	{Key: "delta", Value: 1},
-	{Key: "balance_after", Value: 1},
-	{Key: "floor", Value: 1},
-	{Key: "op", Value: 1},
-}
+var auditedFields = fieldsOnly("resident", "asset", "seq", "delta", "balance_after", "floor", "op")
 
 // headDoc is an account's head hint as stored in ledger_heads.
 type headDoc struct {

@@ -83,20 +83,12 @@ type pointsEntryDoc struct {
 
 // EachPointsEntry implements inbox.PointsEntries: every points entry, in
 // one streamed read of the ledger (no sort, so the store keeps nothing
-// but the cursor's batch), projected to its resident, community, seq,
-// delta, balance, kind and time.
+// but the cursor's batch; read a batch ahead, eachDocAhead), projected to
+// its resident, community, seq, delta, balance, kind and time.
 func (s *Store) EachPointsEntry(ctx context.Context, fn func(models.Entry) error) error {
 	cur, err := s.c(colEntries).Find(ctx, bson.D{{Key: "asset", Value: string(models.AssetPoints)}},
-		options.Find().SetBatchSize(1000).SetProjection(bson.D{
-			{Key: "resident", Value: 1},
-			{Key: "community", Value: 1},
-			{Key: "seq", Value: 1},
-			{Key: "delta", Value: 1},
-			{Key: "balance_after", Value: 1},
-			{Key: "kind", Value: 1},
-			{Key: "at", Value: 1},
-		}))
-	return eachDoc(ctx, cur, err, "points entries", func(d pointsEntryDoc) error {
+		options.Find().SetBatchSize(1000).SetProjection(fieldsOnly("resident", "community", "seq", "delta", "balance_after", "kind", "at")))
+	return eachDocAhead(ctx, cur, err, "points entries", func(d pointsEntryDoc) error {
 		return fn(models.Entry{
 			Account:      models.AccountOf(d.Resident, models.AssetPoints),
 			CommunityID:  d.Community,

@@ -29,6 +29,23 @@ const colDirLists = "dir_lists"
 // masked number the screens show (138****1234).
 var phoneSuffixPattern = regexp.MustCompile(`^(?:1[0-9]{2}\*{4})?([0-9]{4})$`)
 
+// The residents' search lists: by a character of the name, and by the
+// phone's last four digits.
+const (
+	residentNamePrefix  = "rn:"
+	residentPhonePrefix = "rp:"
+)
+
+// residentNameList is the list of a community's residents whose name holds ch.
+func residentNameList(communityID string, ch rune) string {
+	return residentNamePrefix + communityID + ":" + string(ch)
+}
+
+// residentPhoneList is the list of a community's residents whose phone ends in last4.
+func residentPhoneList(communityID, last4 string) string {
+	return residentPhonePrefix + communityID + ":" + last4
+}
+
 // residentSearchLists are the lists resident r is found on.
 func residentSearchLists(r models.Resident) []string {
 	var lists []string
@@ -38,10 +55,10 @@ func residentSearchLists(r models.Resident) []string {
 			continue
 		}
 		seen[ch] = true
-		lists = append(lists, "rn:"+r.CommunityID+":"+string(ch))
+		lists = append(lists, residentNameList(r.CommunityID, ch))
 	}
 	if len(r.Phone) >= 4 {
-		lists = append(lists, "rp:"+r.CommunityID+":"+r.Phone[len(r.Phone)-4:])
+		lists = append(lists, residentPhoneList(r.CommunityID, r.Phone[len(r.Phone)-4:]))
 	}
 	return lists
 }
@@ -49,7 +66,7 @@ func residentSearchLists(r models.Resident) []string {
 // residentSearchList reports whether list is one of the lists residents
 // are found on (residentSearchLists).
 func residentSearchList(list string) bool {
-	return strings.HasPrefix(list, "rn:") || strings.HasPrefix(list, "rp:")
+	return strings.HasPrefix(list, residentNamePrefix) || strings.HasPrefix(list, residentPhonePrefix)
 }
 
 // householdSearchList is the name of the list of a community's households in room.
@@ -83,11 +100,11 @@ func (s *Store) SearchResidents(ctx context.Context, communityID, q string, curs
 	match := func(r models.Resident) bool { return strings.Contains(r.Name, q) }
 	var list string
 	if m := phoneSuffixPattern.FindStringSubmatch(q); m != nil {
-		list = "rp:" + communityID + ":" + m[1]
+		list = residentPhoneList(communityID, m[1])
 		match = func(r models.Resident) bool { return strings.HasSuffix(r.Phone, m[1]) }
 	} else {
 		for _, ch := range q {
-			list = "rn:" + communityID + ":" + string(ch)
+			list = residentNameList(communityID, ch)
 			break
 		}
 	}

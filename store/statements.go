@@ -500,7 +500,7 @@ func (s *Store) StatementLines(ctx context.Context, statementID, cursor string, 
 func (s *Store) EachPointsAccount(ctx context.Context, fn func(models.Account) error) error {
 	cur, err := s.c(colEntries).Find(ctx,
 		bson.D{{Key: "seq", Value: 1}, {Key: "asset", Value: string(models.AssetPoints)}},
-		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(bson.D{{Key: "resident", Value: 1}}))
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetProjection(fieldsOnly("resident")))
 	return eachDoc(ctx, cur, err, "points accounts", func(d residentOnly) error {
 		return fn(models.AccountOf(d.Resident, models.AssetPoints))
 	})

@@ -164,11 +164,21 @@ func eachDoc[D any](ctx context.Context, cur *mongo.Cursor, err error, op string
 	return mapErr(op, cur.Err())
 }
 
+// fieldsOnly is the projection of a read that needs only the named fields
+// (and _id).
+func fieldsOnly(names ...string) bson.D {
+	p := make(bson.D, len(names))
+	for i, n := range names {
+		p[i] = bson.E{Key: n, Value: 1}
+	}
+	return p
+}
+
 // eachDocAhead is eachDoc with the cursor read a batch ahead: while fn
 // handles one batch's documents, the next batch is fetched, so the
 // store's work for it (on the embedded store, reading and encoding a
 // thousand documents) overlaps this process's decoding of the last. For
-// the long scans of a whole collection (the audit).
+// the long scans of a whole collection (the audit, the expiry tally).
 func eachDocAhead[D any](ctx context.Context, cur *mongo.Cursor, err error, op string, fn func(D) error) error {
 	if err != nil {
 		return mapErr(op, err)

@@ -67,6 +67,10 @@ func loadFixture(dir string) (fixture, error) {
 	if err != nil {
 		return fixture{}, fmt.Errorf("-data %s: fixture.json: %w", dir, err)
 	}
+	if sf.Fulfilments == 0 {
+		// A folder kept before -fulfilments: one fulfilment per redemption.
+		sf.Fulfilments = sf.Redemptions
+	}
 	return fixture{
 		staffPhone:     sf.StaffPhone,
 		clerkPhone:     sf.ClerkPhone,
@@ -81,6 +85,6 @@ func loadFixture(dir string) (fixture, error) {
 		residentIDs:    sf.ResidentIDs,
 		summary:        sf.Summary,
 		redemptions:    sf.Redemptions,
-		fulfilments:    max(sf.Fulfilments, sf.Redemptions),
+		fulfilments:    sf.Fulfilments,
 	}, nil
 }
