@@ -101,8 +101,17 @@ type index struct {
 	unique bool
 }
 
-// indexes are what MongoDB needs for the listing queries; the embedded store
-// scans for those anyway, but enforces the unique ones.
+// name is the index's name: its collection and its keys.
+func (ix index) name() string {
+	name := ix.col
+	for _, k := range ix.keys {
+		name += "_" + k.Key
+	}
+	return name
+}
+
+// indexes are what MongoDB needs for the queries and the uniqueness it
+// enforces. The embedded store builds only the unique ones (schemaIndexes).
 var indexes = []index{
 	{colHouseholds, bson.D{{Key: "community", Value: 1}, {Key: "building", Value: 1}, {Key: "room", Value: 1}}, true},
 	{colBuildings, bson.D{{Key: "community", Value: 1}, {Key: "name", Value: 1}}, true},
@@ -165,6 +174,9 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 		built = err == nil
 	}
 	if built {
+		if err := s.dropUnusedIndexes(ctx, false); err != nil {
+			return err
+		}
 		return s.listEverythingStoredBefore(ctx)
 	}
 	for _, name := range allCollections {
@@ -177,14 +189,11 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 			return fmt.Errorf("store: create %s: %w", name, err)
 		}
 	}
-	for _, ix := range indexes {
-		name := ix.col
-		for _, k := range ix.keys {
-			name += "_" + k.Key
-		}
-		m := mongo.IndexModel{Keys: ix.keys, Options: options.Index().SetName(name).SetUnique(ix.unique)}
+	build, _ := schemaIndexes(s.embedded != nil)
+	for _, ix := range build {
+		m := mongo.IndexModel{Keys: ix.keys, Options: options.Index().SetName(ix.name()).SetUnique(ix.unique)}
 		if _, err := s.c(ix.col).Indexes().CreateOne(ctx, m); err != nil {
-			return fmt.Errorf("store: index %s: %w", name, err)
+			return fmt.Errorf("store: index %s: %w", ix.name(), err)
 		}
 	}
 	if s.embedded != nil {
@@ -201,6 +210,9 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := s.dropUnusedIndexes(ctx, len(existing) == 0); err != nil {
+		return err
+	}
 	if err := s.listEverythingStoredBefore(ctx); err != nil {
 		return err
 	}
@@ -212,10 +224,65 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 	return nil
 }
 
+// schemaIndexes returns the indexes EnsureSchema builds (every one on
+// MongoDB) and, on the embedded store, the ones it leaves out: there only
+// the unique indexes are built, for the uniqueness they enforce. The
+// embedded store filters by nothing but an exact _id (docs/ARCHITECTURE.md
+// §9), so it never reads a non-unique index, and every insert into the
+// collection would still pay to keep one: an insert into a collection with
+// three cost a fifth more CPU than into one without (docs/PERFORMANCE.md,
+// "Indexes the embedded store never reads").
+func schemaIndexes(embedded bool) (build, unused []index) {
+	if !embedded {
+		return indexes, nil
+	}
+	for _, ix := range indexes {
+		if ix.unique {
+			build = append(build, ix)
+		} else {
+			unused = append(unused, ix)
+		}
+	}
+	return build, unused
+}
+
+// dropUnusedIndexes removes from the embedded store the non-unique indexes
+// an earlier version built there (schemaIndexes), once: a mark
+// (done:embedded-unused-indexes) says it is done, so later starts read the
+// mark and remove nothing. An index gone already is as good as removed, so
+// a start that died part way, or two starting at once, only remove what is
+// left; a new database (fresh: it had no collection) has none to remove.
+// The mark is a step of the embedded store's own: a migration copies it to
+// MongoDB, where it means nothing.
+func (s *Store) dropUnusedIndexes(ctx context.Context, fresh bool) error {
+	if s.embedded == nil {
+		return nil
+	}
+	const mark = "done:embedded-unused-indexes"
+	done, err := s.stepDone(ctx, mark)
+	if done || err != nil {
+		return err
+	}
+	_, unused := schemaIndexes(true)
+	if fresh {
+		unused = nil
+	}
+	for _, ix := range unused {
+		err := s.c(ix.col).Indexes().DropOne(ctx, ix.name())
+		var ce mongo.CommandError
+		if err != nil && !(errors.As(err, &ce) && ce.Code == 27) { // 27: IndexNotFound
+			return fmt.Errorf("store: drop index %s: %w", ix.name(), err)
+		}
+	}
+	return s.markStepDone(ctx, mark)
+}
+
 // schemaMark is the _id, in list_heads, of the mark that this version's
-// schema is built: it names a hash of every collection, every index and
-// the embedded store's _id index expression, so a version that adds any of
-// them builds again.
+// schema is built: it names a hash of every collection, every index
+// declared (on the embedded store only the unique ones are built,
+// schemaIndexes) and the embedded store's _id index expression, so a
+// version that adds any of them builds again. It is the same on either
+// kind of store, so a migration's copy of it is the target's own.
 func schemaMark() string {
 	h := fnv.New64a()
 	for _, c := range allCollections {
