@@ -142,10 +142,19 @@ func AttachEmbedded(dir, uri string) *Embedded {
 // for {_id: …}, which indexIDs indexes.
 const idIndexExpression = `_ferretdb_sjson->'$._id'`
 
-// indexIDs adds to the SQLite table of every collection of db an expression
-// index on exactly the expression FerretDB's SQLite backend filters by for
-// {_id: …}; FerretDB's own _id index is on a different expression, so
-// without this every find by _id scans the table (docs/ARCHITECTURE.md §9).
+// indexIDs gives the SQLite table of every collection of db a unique
+// expression index on exactly the expression FerretDB's SQLite backend
+// filters by for {_id: …}, `<table>_linli_uid`, and removes FerretDB's own
+// _id index, which is on a different expression (`->"_id"`: the same
+// value, but SQLite matches an index to a query by how its expression is
+// written), so a find by _id never used it. Without ours every find by _id
+// scans the table; with both, every insert kept two indexes of the same
+// values. Ours is unique, so it enforces what FerretDB's did: a second
+// document with an _id is refused with the same duplicate-key error
+// (docs/ARCHITECTURE.md §9). A table indexed by an earlier version (its
+// `<table>_linli_id`, not unique, beside FerretDB's) is given the unique
+// one and loses both in the same transaction, so no moment goes without a
+// unique index on _id.
 func (e *Embedded) indexIDs(ctx context.Context, db string) error {
 	path := filepath.Join(e.Dir, db+".sqlite")
 	if _, err := os.Stat(path); err != nil {
@@ -179,9 +188,14 @@ func (e *Embedded) indexIDs(ctx context.Context, db string) error {
 	}
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	for _, table := range tables {
-		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (%s)`, table+"_linli_id", table, idIndexExpression)
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("store: index %s: %w", table, err)
+		for _, q := range []string{
+			fmt.Sprintf(`CREATE UNIQUE INDEX IF NOT EXISTS %q ON %q (%s)`, table+"_linli_uid", table, idIndexExpression),
+			fmt.Sprintf(`DROP INDEX IF EXISTS %q`, table+"_linli_id"), // an earlier version's, not unique
+			fmt.Sprintf(`DROP INDEX IF EXISTS %q`, table+"__id_"),     // FerretDB's
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("store: index %s: %w", table, err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {

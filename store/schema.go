@@ -291,6 +291,6 @@ func schemaMark() string {
 	for _, ix := range indexes {
 		fmt.Fprintf(h, "i %s %v %t\n", ix.col, ix.keys, ix.unique)
 	}
-	fmt.Fprintf(h, "x %s\n", idIndexExpression)
+	fmt.Fprintf(h, "x unique %s\n", idIndexExpression)
 	return fmt.Sprintf("done:schema:%016x", h.Sum64())
 }
