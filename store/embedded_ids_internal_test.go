@@ -25,23 +25,8 @@ func idIndexes(t *testing.T, s *Store) (ours, earlier, ferret map[string]bool, p
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	rows, err := conn.Query(`SELECT table_name FROM _ferretdb_collections`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var table string
-		if err := rows.Scan(&table); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, table)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		t.Fatal(err)
-	}
 	ours, earlier, ferret = map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, table := range tables {
+	for _, table := range collectionTables(t, conn) {
 		var n int
 		err := conn.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ? AND sql LIKE 'CREATE UNIQUE INDEX%'`, table+"_linli_uid").Scan(&n)
 		if err != nil {
@@ -121,21 +106,7 @@ func TestEmbeddedStore_OneUniqueIndexOnIDPerCollection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tables, err := conn.Query(`SELECT table_name FROM _ferretdb_collections`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for tables.Next() {
-		var table string
-		if err := tables.Scan(&table); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, table)
-	}
-	if err := errors.Join(tables.Err(), tables.Close()); err != nil {
-		t.Fatal(err)
-	}
+	names := collectionTables(t, conn)
 	for _, table := range names {
 		for _, q := range []string{
 			fmt.Sprintf(`CREATE UNIQUE INDEX %q ON %q (_ferretdb_sjson->"_id")`, table+"__id_", table),
@@ -160,4 +131,25 @@ func TestEmbeddedStore_OneUniqueIndexOnIDPerCollection(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("the next start")
+}
+
+// collectionTables lists the SQLite tables of a database's collections.
+func collectionTables(t *testing.T, conn *sql.DB) []string {
+	t.Helper()
+	rows, err := conn.Query(`SELECT table_name FROM _ferretdb_collections`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var table string
+		if err := rows.Scan(&table); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, table)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		t.Fatal(err)
+	}
+	return tables
 }
