@@ -50,16 +50,23 @@ func (s *system) seedIfEmpty(ctx context.Context, w io.Writer) error {
 // uses, so the demo obeys every rule real data does.
 func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	cs := s.communities
+	// Every demo login has the one printed password: hashed once (a
+	// deployment's Argon2id cost is tens of milliseconds a hash), not once
+	// per resident.
+	password, err := s.passwords.Hash(demoPassword)
+	if err != nil {
+		return nil, err
+	}
 	root := models.Principal{ResidentID: "system", Roles: []models.Role{models.RoleAdmin}}
 	c, staff, err := cs.CreateCommunity(ctx, root, directory.NewCommunity{
 		Name:     "春申居民区",
 		District: "闵行区梅陇镇",
 		TimeZone: "Asia/Shanghai",
 		FirstStaff: &directory.NewResident{
-			Name:      "陈社工",
-			Phone:     "13800000002",
-			BirthYear: 1988,
-			Password:  demoPassword,
+			Name:         "陈社工",
+			Phone:        "13800000002",
+			BirthYear:    1988,
+			PasswordHash: password,
 		},
 	}, community.Idempotency{})
 	if err != nil {
@@ -136,11 +143,11 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	ids := map[string]string{}
 	for _, p := range people {
 		in := directory.NewResident{
-			Name:      p.login.name,
-			Phone:     p.login.phone,
-			BirthYear: p.birth,
-			Roles:     p.roles,
-			Password:  demoPassword,
+			Name:         p.login.name,
+			Phone:        p.login.phone,
+			BirthYear:    p.birth,
+			Roles:        p.roles,
+			PasswordHash: password,
 		}
 		if p.household >= 0 {
 			in.HouseholdID = households[p.household].ID
@@ -171,11 +178,11 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	surnames := []rune("赵钱孙李周吴郑冯陈褚卫蒋沈韩杨朱秦尤许何")
 	for i := 0; i < 20; i++ {
 		r, err := cs.CreateResident(ctx, sp, directory.NewResident{
-			Name:        string(surnames[i]) + "居民",
-			Phone:       fmt.Sprintf("139000000%02d", i+10),
-			BirthYear:   1940 + i*3,
-			HouseholdID: households[(i*5)%len(households)].ID,
-			Password:    demoPassword,
+			Name:         string(surnames[i]) + "居民",
+			Phone:        fmt.Sprintf("139000000%02d", i+10),
+			BirthYear:    1940 + i*3,
+			HouseholdID:  households[(i*5)%len(households)].ID,
+			PasswordHash: password,
 		})
 		if err != nil {
 			return nil, err

@@ -525,6 +525,11 @@ type NewResident struct {
 	MerchantID  string        // for a merchant clerk
 	PartnerID   string        // for a partner login
 	Password    string        // initial password
+	// PasswordHash, when set, is the initial password hashed already by
+	// the service's PasswordHasher, and Password is not read: the demo
+	// community's residents share one printed password, hashed once for
+	// all of them. No request sets it.
+	PasswordHash string
 	// OpID, when set, is the scoped idempotency key of the request: the
 	// resident's id is derived from it, so a repeat finishes a create that
 	// stopped between the login and the resident and creates nothing twice.
@@ -549,6 +554,9 @@ func (n *NewResident) check(now time.Time) error {
 		if n.IDNumber, err = models.NormalizeIDNumber(n.IDNumber); err != nil {
 			return err
 		}
+	}
+	if n.PasswordHash != "" {
+		return nil
 	}
 	return checkPassword(n.Password)
 }
@@ -602,9 +610,13 @@ func (s *Service) CreateResident(ctx context.Context, p models.Principal, in New
 // createResident writes a checked resident: login, then resident.
 func (s *Service) createResident(ctx context.Context, communityID string, in NewResident, opID string) (models.Resident, error) {
 	id := community.CreatedID(community.Idempotency{OpID: opID}, "resident", s.newID)
-	hash, err := s.hasher.Hash(in.Password)
-	if err != nil {
-		return models.Resident{}, fmt.Errorf("create resident: %w", err)
+	hash := in.PasswordHash
+	if hash == "" {
+		h, err := s.hasher.Hash(in.Password)
+		if err != nil {
+			return models.Resident{}, fmt.Errorf("create resident: %w", err)
+		}
+		hash = h
 	}
 	r := models.Resident{
 		ID:          id,
@@ -619,7 +631,7 @@ func (s *Service) createResident(ctx context.Context, communityID string, in New
 		PartnerID:   in.PartnerID,
 		Created:     s.stamp(),
 	}
-	err = s.store.InsertLogin(ctx, models.Login{
+	err := s.store.InsertLogin(ctx, models.Login{
 		Phone:        r.Phone,
 		ResidentID:   r.ID,
 		CommunityID:  communityID,
