@@ -53,7 +53,7 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 	// Every demo login has the one printed password: hashed once (a
 	// deployment's Argon2id cost is tens of milliseconds a hash), not once
 	// per resident.
-	password, err := s.passwords.Hash(demoPassword)
+	passwordHash, err := s.passwords.Hash(demoPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +66,7 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 			Name:         "陈社工",
 			Phone:        "13800000002",
 			BirthYear:    1988,
-			PasswordHash: password,
+			PasswordHash: passwordHash,
 		},
 	}, community.Idempotency{})
 	if err != nil {
@@ -147,7 +147,7 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 			Phone:        p.login.phone,
 			BirthYear:    p.birth,
 			Roles:        p.roles,
-			PasswordHash: password,
+			PasswordHash: passwordHash,
 		}
 		if p.household >= 0 {
 			in.HouseholdID = households[p.household].ID
@@ -182,7 +182,7 @@ func (s *system) seedDemo(ctx context.Context) ([]demoLogin, error) {
 			Phone:        fmt.Sprintf("139000000%02d", i+10),
 			BirthYear:    1940 + i*3,
 			HouseholdID:  households[(i*5)%len(households)].ID,
-			PasswordHash: password,
+			PasswordHash: passwordHash,
 		})
 		if err != nil {
 			return nil, err
