@@ -236,21 +236,9 @@ func CountCollections(ctx context.Context, path string) (map[string]int64, error
 		return nil, err
 	}
 	defer conn.Close()
-	rows, err := conn.QueryContext(ctx, `SELECT name, table_name FROM _ferretdb_collections`)
+	tables, err := collectionTables(ctx, conn)
 	if err != nil {
-		return nil, fmt.Errorf("list collections: %w", err)
-	}
-	tables := map[string]string{}
-	for rows.Next() {
-		var name, table string
-		if err := rows.Scan(&name, &table); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list collections: %w", err)
-		}
-		tables[name] = table
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, fmt.Errorf("list collections: %w", err)
+		return nil, err
 	}
 	counts := make(map[string]int64, len(tables))
 	for name, table := range tables {

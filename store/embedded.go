@@ -156,7 +156,7 @@ const idIndexExpression = `_ferretdb_sjson->'$._id'`
 // one and loses both in the same transaction, so no moment goes without a
 // unique index on _id.
 func (e *Embedded) indexIDs(ctx context.Context, db string) error {
-	path := filepath.Join(e.Dir, db+".sqlite")
+	path := e.sqliteFile(db)
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("store: sqlite file: %w", err)
 	}
@@ -165,21 +165,9 @@ func (e *Embedded) indexIDs(ctx context.Context, db string) error {
 		return fmt.Errorf("store: open sqlite: %w", err)
 	}
 	defer conn.Close()
-	rows, err := conn.QueryContext(ctx, `SELECT table_name FROM _ferretdb_collections`)
+	tables, err := collectionTables(ctx, conn)
 	if err != nil {
-		return fmt.Errorf("store: list tables: %w", err)
-	}
-	var tables []string
-	for rows.Next() {
-		var table string
-		if err := rows.Scan(&table); err != nil {
-			rows.Close()
-			return fmt.Errorf("store: list tables: %w", err)
-		}
-		tables = append(tables, table)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return fmt.Errorf("store: list tables: %w", err)
+		return err
 	}
 	// One transaction for all of them: one commit instead of one per table.
 	tx, err := conn.BeginTx(ctx, nil)
@@ -202,4 +190,29 @@ func (e *Embedded) indexIDs(ctx context.Context, db string) error {
 		return fmt.Errorf("store: index ids: %w", err)
 	}
 	return nil
+}
+
+// sqliteFile is the path of database db's SQLite file.
+func (e *Embedded) sqliteFile(db string) string { return filepath.Join(e.Dir, db+sqliteExt) }
+
+// collectionTables reads FerretDB's catalogue in an open SQLite file: the
+// table of each collection, by the collection's name.
+func collectionTables(ctx context.Context, conn *sql.DB) (map[string]string, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT name, table_name FROM _ferretdb_collections`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list collections: %w", err)
+	}
+	tables := map[string]string{}
+	for rows.Next() {
+		var name, table string
+		if err := rows.Scan(&name, &table); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: list collections: %w", err)
+		}
+		tables[name] = table
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("store: list collections: %w", err)
+	}
+	return tables, nil
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -20,13 +19,17 @@ import (
 // use for a find by _id in one of them (tb_records').
 func idIndexes(t *testing.T, s *Store) (ours, earlier, ferret map[string]bool, plan string) {
 	t.Helper()
-	conn, err := sql.Open("sqlite", "file:"+filepath.Join(s.embedded.Dir, s.db.Name()+".sqlite")+"?mode=ro&_pragma=busy_timeout(10000)")
+	conn, err := sql.Open("sqlite", "file:"+s.embedded.sqliteFile(s.db.Name())+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	ours, earlier, ferret = map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, table := range collectionTables(t, conn) {
+	tables, err := collectionTables(context.Background(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range tables {
 		var n int
 		err := conn.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ? AND sql LIKE 'CREATE UNIQUE INDEX%'`, table+"_linli_uid").Scan(&n)
 		if err != nil {
@@ -40,11 +43,7 @@ func idIndexes(t *testing.T, s *Store) (ours, earlier, ferret map[string]bool, p
 			into[table] = n == 1
 		}
 	}
-	var records string
-	if err := conn.QueryRow(`SELECT table_name FROM _ferretdb_collections WHERE name = ?`, colRecords).Scan(&records); err != nil {
-		t.Fatal(err)
-	}
-	pr, err := conn.Query(fmt.Sprintf(`EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM %q WHERE %s = ?`, records, idIndexExpression), `"x"`)
+	pr, err := conn.Query(fmt.Sprintf(`EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM %q WHERE %s = ?`, tables[colRecords], idIndexExpression), `"x"`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,11 +101,14 @@ func TestEmbeddedStore_OneUniqueIndexOnIDPerCollection(t *testing.T) {
 	// The database as an earlier version left it: FerretDB's unique index
 	// on `->"_id"` and a second index, not unique, on the filtered
 	// expression.
-	conn, err := sql.Open("sqlite", "file:"+filepath.Join(s.embedded.Dir, s.db.Name()+".sqlite")+"?_pragma=busy_timeout(10000)")
+	conn, err := sql.Open("sqlite", "file:"+s.embedded.sqliteFile(s.db.Name())+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := collectionTables(t, conn)
+	names, err := collectionTables(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, table := range names {
 		for _, q := range []string{
 			fmt.Sprintf(`CREATE UNIQUE INDEX %q ON %q (_ferretdb_sjson->"_id")`, table+"__id_", table),
@@ -121,8 +123,8 @@ func TestEmbeddedStore_OneUniqueIndexOnIDPerCollection(t *testing.T) {
 	if err := conn.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, earlier, ferret, _ := idIndexes(t, s); !earlier[names[0]] || !ferret[names[0]] {
-		t.Fatalf("the earlier version's indexes were not made: %t %t", earlier[names[0]], ferret[names[0]])
+	if _, earlier, ferret, _ := idIndexes(t, s); !earlier[names[colRecords]] || !ferret[names[colRecords]] {
+		t.Fatalf("the earlier version's indexes were not made: %t %t", earlier[names[colRecords]], ferret[names[colRecords]])
 	}
 	if _, err := s.c(colListHeads).DeleteOne(ctx, bson.D{{Key: "_id", Value: schemaMark()}}); err != nil {
 		t.Fatal(err)
@@ -131,25 +133,4 @@ func TestEmbeddedStore_OneUniqueIndexOnIDPerCollection(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("the next start")
-}
-
-// collectionTables lists the SQLite tables of a database's collections.
-func collectionTables(t *testing.T, conn *sql.DB) []string {
-	t.Helper()
-	rows, err := conn.Query(`SELECT table_name FROM _ferretdb_collections`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var table string
-		if err := rows.Scan(&table); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, table)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		t.Fatal(err)
-	}
-	return tables
 }

@@ -174,9 +174,6 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 		built = err == nil
 	}
 	if built {
-		if err := s.dropUnusedIndexes(ctx, false); err != nil {
-			return err
-		}
 		return s.listEverythingStoredBefore(ctx)
 	}
 	for _, name := range allCollections {
@@ -252,26 +249,16 @@ func schemaIndexes(embedded bool) (build, unused []index) {
 }
 
 // dropUnusedIndexes removes from the embedded store the non-unique indexes
-// an earlier version built there (schemaIndexes), once: a mark
-// (done:embedded-unused-indexes) says it is done, so later starts read the
-// mark and remove nothing. An index gone already is as good as removed, so
-// a start that died part way, or two starting at once, only remove what is
-// left; a new database (fresh: it had no collection) has none to remove.
-// The mark is a step of the embedded store's own: a migration copies it to
-// MongoDB, where it means nothing.
+// an earlier version built there (schemaIndexes). It runs where the schema
+// is built, which every database an earlier version built goes through
+// once (its schema mark is not this version's); an index gone already is
+// as good as removed, so a start that died part way only removes what is
+// left, and a new database (fresh: it had no collection) has none.
 func (s *Store) dropUnusedIndexes(ctx context.Context, fresh bool) error {
-	if s.embedded == nil {
+	if s.embedded == nil || fresh {
 		return nil
 	}
-	const mark = "done:embedded-unused-indexes"
-	done, err := s.stepDone(ctx, mark)
-	if done || err != nil {
-		return err
-	}
 	_, unused := schemaIndexes(true)
-	if fresh {
-		unused = nil
-	}
 	for _, ix := range unused {
 		err := s.c(ix.col).Indexes().DropOne(ctx, ix.name())
 		var ce mongo.CommandError
@@ -279,7 +266,7 @@ func (s *Store) dropUnusedIndexes(ctx context.Context, fresh bool) error {
 			return fmt.Errorf("store: drop index %s: %w", ix.name(), err)
 		}
 	}
-	return s.markStepDone(ctx, mark)
+	return nil
 }
 
 // schemaMark is the _id, in list_heads, of the mark that this version's

@@ -89,9 +89,8 @@ func TestEnsureSchema_EmbeddedStoreKeepsOnlyUniqueIndexes(t *testing.T) {
 	}
 	check("a new database")
 
-	// A database an earlier version built: every index, the same schema
-	// mark (the declared schema has not changed), and no mark of the
-	// removal.
+	// A database an earlier version built: every index, and that
+	// version's schema mark, which is not this version's.
 	for _, ix := range unused {
 		m := mongo.IndexModel{Keys: ix.keys, Options: options.Index().SetName(ix.name())}
 		if _, err := s.c(ix.col).Indexes().CreateOne(ctx, m); err != nil {
@@ -101,23 +100,20 @@ func TestEnsureSchema_EmbeddedStoreKeepsOnlyUniqueIndexes(t *testing.T) {
 	if have := named(); !have[unused[0].name()] {
 		t.Fatalf("index %s not made for the earlier version's database", unused[0].name())
 	}
-	const removed = "done:embedded-unused-indexes"
-	if _, err := s.c(colListHeads).DeleteOne(ctx, bson.D{{Key: "_id", Value: removed}}); err != nil {
+	if _, err := s.c(colListHeads).DeleteOne(ctx, bson.D{{Key: "_id", Value: schemaMark()}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.EnsureSchema(ctx); err != nil {
 		t.Fatal(err)
 	}
 	check("the next start on an earlier version's database")
-	for _, mark := range []string{schemaMark(), removed} {
-		var d listHeadDoc
-		if err := s.findByID(ctx, colListHeads, mark, &d); err != nil {
-			t.Fatalf("mark %s after the indexes were removed: %v", mark, err)
-		}
+	var d listHeadDoc
+	if err := s.findByID(ctx, colListHeads, schemaMark(), &d); err != nil {
+		t.Fatalf("mark %s after the indexes were removed: %v", schemaMark(), err)
 	}
 	// Removing is safe to repeat: a start that finds them gone already
 	// (a crash after the removals, before the mark) succeeds.
-	if _, err := s.c(colListHeads).DeleteOne(ctx, bson.D{{Key: "_id", Value: removed}}); err != nil {
+	if _, err := s.c(colListHeads).DeleteOne(ctx, bson.D{{Key: "_id", Value: schemaMark()}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.EnsureSchema(ctx); err != nil {
