@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -19,7 +20,9 @@ import (
 // job keeps, per partner and month, the totals of the list's slots up to
 // a position, saved together in one document (`pm:<partner>:<YYYY-MM>` in
 // liability_summaries): a report reads that document and only the slots
-// after it.
+// after it. As it counts, the job seals each full block of the list whose
+// slots are all decided (sealedEventsDoc), so the month's settlement reads
+// sixteen events a lookup.
 //
 // Crash points:
 //   - Slot written, event not (MongoDB, where the ordered insert is not
@@ -34,13 +37,19 @@ import (
 //     totals that count a slot twice or miss one. Two runs at once each
 //     save a consistent pair; the later save may be the shorter one,
 //     which costs the next report a few more reads, never a figure.
+//   - A run cut short after its seals and before saving: the next run
+//     reads from the first slot of the block the saved position is in,
+//     counts only the slots after the position, and its seals find the
+//     first run's (the same documents).
 
 // slotSettles is how old a slot whose event is missing must be before the
 // job's position passes it as dead.
 const slotSettles = 10 * time.Minute
 
-// monthPage is how many slots of a month list one read takes.
-const monthPage = 200
+// monthPage is how many slots of a month list one read takes: twelve
+// whole blocks (slotBlock), so a read that starts at a block's first slot
+// holds every block it meets whole, as sealing one needs.
+const monthPage = 12 * slotBlock
 
 // settlementList is the list of partner's settlement events whose
 // business time falls in month m (in the community's zone).
@@ -117,6 +126,7 @@ type monthCount struct {
 // slots after it up to the list's head, and counts each event on the slot
 // it names. With now zero no slot is decided (a report's read).
 func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m models.Month, now time.Time) (partnerMonthDoc, monthCount, error) {
+	seal := !now.IsZero() // the job's run, not a report's read
 	id := partnerMonthID(partnerID, m)
 	var from partnerMonthDoc
 	err := s.findByID(ctx, colLiabilitySummaries, id, &from)
@@ -136,8 +146,15 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 	if err != nil {
 		return from, c, err
 	}
+	start := from.Through + 1
+	if seal {
+		// From the first slot of the block the saved position is in, so
+		// that block is read whole and can be sealed; the slots up to the
+		// position are counted already and only read.
+		start = blockFirst(blockOf(start))
+	}
 	open := false // a slot not yet decided was met: the decided run ends
-	for low := from.Through + 1; low <= head; low += monthPage {
+	for low := start; low <= head; low += monthPage {
 		high := min(head, low+monthPage-1)
 		_, refs, ats, err := s.slotsUp(ctx, colSettlementEvents, list, low, high)
 		if err != nil {
@@ -167,6 +184,9 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 		}
 		for i, d := range events {
 			n := low + int64(i)
+			if n <= from.Through {
+				continue // counted by an earlier run; read for its block's seal
+			}
 			switch {
 			case d != nil && named(d.Slots, slotRef{List: list, N: n}):
 				c.all.Add(models.StatementLine{Event: d.Fields.event(d.ID)})
@@ -182,8 +202,72 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 				c.through, c.settled = n, c.all
 			}
 		}
+		if seal {
+			if err := s.sealMonthBlocks(ctx, list, low, c.through, events); err != nil {
+				return from, c, err
+			}
+		}
 	}
 	return from, c, nil
+}
+
+// sealedEventsDoc is full block k of a partner's month list once every
+// one of its slots is decided (countPartnerMonth): the event each slot
+// holds, as stored, or null for a slot that holds none (dead, or the
+// leftover of a repeat). An event is written once and never changed, and
+// a decided slot stays decided, so the copy says what its slots and their
+// events say for ever, whoever stored it: two job runs store the same
+// document, and the first insert stands. The month's settlement reads the
+// block's sixteen events in one lookup (eachMonthEvent) instead of one
+// each. Stored as `ix:L:e<k>` beside the slots (a slot's prefix, so scans
+// of the collection skip it). A block the job never sealed (a database an
+// earlier version counted, or slots not decided yet) is read slot by slot.
+type sealedEventsDoc struct {
+	ID     string                `bson:"_id"`
+	Events []*settlementEventDoc `bson:"events"`
+}
+
+// sealedEventsID is the _id of the sealed copy of block k of list.
+func sealedEventsID(list string, k int64) string {
+	return slotPrefix + list + ":e" + strconv.FormatInt(k, 10)
+}
+
+// sealMonthBlocks seals the blocks of list read from slot low (events[i]
+// is slot low+i's event as found, nil for none) whose slots are all
+// decided, up to through, and all read: low is a block's first slot, so
+// every block but a last partial one is whole in events. A seal already
+// stored is the same document and is left as it is.
+//
+// Crash points: a run that dies after sealing and before saving its
+// count seals the same blocks again next time (each insert finds the
+// first); a block not sealed costs the settlement sixteen lookups, never
+// a figure.
+func (s *Store) sealMonthBlocks(ctx context.Context, list string, low, through int64, events []*settlementEventDoc) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for k := blockOf(low); ; k++ {
+		first, last := blockFirst(k), blockFirst(k)+slotBlock-1
+		if last > through || last >= low+int64(len(events)) {
+			break
+		}
+		b := sealedEventsDoc{
+			ID:     sealedEventsID(list, k),
+			Events: make([]*settlementEventDoc, slotBlock),
+		}
+		for x := range slotBlock {
+			n := first + int64(x)
+			if d := events[n-low]; d != nil && named(d.Slots, slotRef{List: list, N: n}) {
+				b.Events[x] = d
+			}
+		}
+		g.Go(func() error {
+			if err := s.insert(gctx, colSettlementEvents, b); err != nil && !errors.Is(err, models.ErrConflict) {
+				return err
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // PartnerMonthTotals returns the totals of partner's settlement events in
