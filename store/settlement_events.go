@@ -181,8 +181,8 @@ func (s *Store) eachListedEvent(ctx context.Context, list string, fn func(models
 
 // eachMonthEvent streams the settlement events on a partner's month list,
 // oldest slot first, as eachListedEvent does, but reads each full block
-// the liability job sealed (sealedEventsDoc) as one lookup for its sixteen
-// events; the blocks not sealed, and the slots above the last full block,
+// the liability job copied into an event block (eventBlockDoc) as one
+// lookup for its sixteen events; the blocks not copied, and the slots above the last full block,
 // are read as eachListed reads them.
 func (s *Store) eachMonthEvent(ctx context.Context, list string, fn func(models.SettlementEvent) error) error {
 	head, err := s.listHead(ctx, colSettlementEvents, list)
@@ -204,12 +204,12 @@ func (s *Store) eachMonthEvent(ctx context.Context, list string, fn func(models.
 }
 
 // monthEventsIn returns the events on slots low..high of list (low a
-// block's first slot; head the list's head), in slot order: the sealed
+// block's first slot; head the list's head), in slot order: the event
 // copies of the full blocks there, looked up together, and the other
 // slots' events read one by one (listedDocs).
 func (s *Store) monthEventsIn(ctx context.Context, list string, head, low, high int64) ([]*settlementEventDoc, error) {
 	first := blockOf(low)
-	sealed := make([]*sealedEventsDoc, blockOf(high)-first+1)
+	blocks := make([]*eventBlockDoc, blockOf(high)-first+1)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for k := first; k <= blockOf(high); k++ {
@@ -217,13 +217,13 @@ func (s *Store) monthEventsIn(ctx context.Context, list string, head, low, high 
 			break
 		}
 		g.Go(func() error {
-			var b sealedEventsDoc
-			err := s.findByID(gctx, colSettlementEvents, sealedEventsID(list, k), &b)
+			var b eventBlockDoc
+			err := s.findByID(gctx, colSettlementEvents, eventBlockID(list, k), &b)
 			if errors.Is(err, models.ErrNotFound) {
 				return nil
 			}
 			if err == nil && len(b.Events) == slotBlock {
-				sealed[k-first] = &b
+				blocks[k-first] = &b
 			}
 			return err
 		})
@@ -231,11 +231,11 @@ func (s *Store) monthEventsIn(ctx context.Context, list string, head, low, high 
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	isSealed := func(n int64) bool { return sealed[blockOf(n)-first] != nil }
+	copied := func(n int64) bool { return blocks[blockOf(n)-first] != nil }
 	var out []*settlementEventDoc
 	for n := low; n <= high; {
-		if isSealed(n) {
-			for _, d := range sealed[blockOf(n)-first].Events {
+		if copied(n) {
+			for _, d := range blocks[blockOf(n)-first].Events {
 				if d != nil {
 					out = append(out, d)
 				}
@@ -243,8 +243,8 @@ func (s *Store) monthEventsIn(ctx context.Context, list string, head, low, high 
 			n = blockFirst(blockOf(n)) + slotBlock
 			continue
 		}
-		end := n // the run of slots up to the next sealed block
-		for end < high && !isSealed(end+1) {
+		end := n // the run of slots up to the next event block
+		for end < high && !copied(end+1) {
 			end++
 		}
 		slots, refs, _, err := s.slotsUp(ctx, colSettlementEvents, list, n, end)

@@ -20,9 +20,9 @@ import (
 // job keeps, per partner and month, the totals of the list's slots up to
 // a position, saved together in one document (`pm:<partner>:<YYYY-MM>` in
 // liability_summaries): a report reads that document and only the slots
-// after it. As it counts, the job seals each full block of the list whose
-// slots are all decided (sealedEventsDoc), so the month's settlement reads
-// sixteen events a lookup.
+// after it. As it counts, the job copies the events of each full block of the list
+// whose slots are all decided into one document (eventBlockDoc), so the
+// month's settlement reads sixteen events a lookup.
 //
 // Crash points:
 //   - Slot written, event not (MongoDB, where the ordered insert is not
@@ -37,10 +37,10 @@ import (
 //     totals that count a slot twice or miss one. Two runs at once each
 //     save a consistent pair; the later save may be the shorter one,
 //     which costs the next report a few more reads, never a figure.
-//   - A run cut short after its seals and before saving: the next run
-//     reads from the first slot of the block the saved position is in,
-//     counts only the slots after the position, and its seals find the
-//     first run's (the same documents).
+//   - A run cut short after its event blocks and before saving: the next
+//     run reads from the first slot of the block the saved position is
+//     in, counts only the slots after the position, and its event blocks'
+//     inserts find the first run's (the same documents).
 
 // slotSettles is how old a slot whose event is missing must be before the
 // job's position passes it as dead.
@@ -48,7 +48,7 @@ const slotSettles = 10 * time.Minute
 
 // monthPage is how many slots of a month list one read takes: twelve
 // whole blocks (slotBlock), so a read that starts at a block's first slot
-// holds every block it meets whole, as sealing one needs.
+// holds every block it meets whole, as an event block needs.
 const monthPage = 12 * slotBlock
 
 // settlementList is the list of partner's settlement events whose
@@ -126,7 +126,7 @@ type monthCount struct {
 // slots after it up to the list's head, and counts each event on the slot
 // it names. With now zero no slot is decided (a report's read).
 func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m models.Month, now time.Time) (partnerMonthDoc, monthCount, error) {
-	seal := !now.IsZero() // the job's run, not a report's read
+	copyBlocks := !now.IsZero() // the job's run, not a report's read
 	id := partnerMonthID(partnerID, m)
 	var from partnerMonthDoc
 	err := s.findByID(ctx, colLiabilitySummaries, id, &from)
@@ -147,9 +147,9 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 		return from, c, err
 	}
 	start := from.Through + 1
-	if seal {
+	if copyBlocks {
 		// From the first slot of the block the saved position is in, so
-		// that block is read whole and can be sealed; the slots up to the
+		// that block is read whole and its events can be copied; the slots up to the
 		// position are counted already and only read.
 		start = blockFirst(blockOf(start))
 	}
@@ -185,7 +185,7 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 		for i, d := range events {
 			n := low + int64(i)
 			if n <= from.Through {
-				continue // counted by an earlier run; read for its block's seal
+				continue // counted by an earlier run; read for its event block
 			}
 			switch {
 			case d != nil && named(d.Slots, slotRef{List: list, N: n}):
@@ -202,8 +202,8 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 				c.through, c.settled = n, c.all
 			}
 		}
-		if seal {
-			if err := s.sealMonthBlocks(ctx, list, low, c.through, events); err != nil {
+		if copyBlocks {
+			if err := s.copyEventBlocks(ctx, list, low, c.through, events); err != nil {
 				return from, c, err
 			}
 		}
@@ -211,7 +211,7 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 	return from, c, nil
 }
 
-// sealedEventsDoc is full block k of a partner's month list once every
+// eventBlockDoc is full block k of a partner's month list once every
 // one of its slots is decided (countPartnerMonth): the event each slot
 // holds, as stored, or null for a slot that holds none (dead, or the
 // leftover of a repeat). An event is written once and never changed, and
@@ -220,29 +220,30 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 // document, and the first insert stands. The month's settlement reads the
 // block's sixteen events in one lookup (eachMonthEvent) instead of one
 // each. Stored as `ix:L:e<k>` beside the slots (a slot's prefix, so scans
-// of the collection skip it). A block the job never sealed (a database an
+// of the collection skip it). A block the job never copied (a database an
 // earlier version counted, or slots not decided yet) is read slot by slot.
-type sealedEventsDoc struct {
+type eventBlockDoc struct {
 	ID     string                `bson:"_id"`
 	Events []*settlementEventDoc `bson:"events"`
 }
 
-// sealedEventsID is the _id of the sealed copy of block k of list.
-func sealedEventsID(list string, k int64) string {
+// eventBlockID is the _id of the event block of block k of list.
+func eventBlockID(list string, k int64) string {
 	return slotPrefix + list + ":e" + strconv.FormatInt(k, 10)
 }
 
-// sealMonthBlocks seals the blocks of list read from slot low (events[i]
+// copyEventBlocks stores the event blocks of the blocks of list read
+// from slot low (events[i]
 // is slot low+i's event as found, nil for none) whose slots are all
 // decided, up to through, and all read: low is a block's first slot, so
-// every block but a last partial one is whole in events. A seal already
+// every block but a last partial one is whole in events. An event block
 // stored is the same document and is left as it is.
 //
-// Crash points: a run that dies after sealing and before saving its
-// count seals the same blocks again next time (each insert finds the
-// first); a block not sealed costs the settlement sixteen lookups, never
+// Crash points: a run that dies after its event blocks and before saving
+// its count stores the same blocks again next time (each insert finds the
+// first); a block not copied costs the settlement sixteen lookups, never
 // a figure.
-func (s *Store) sealMonthBlocks(ctx context.Context, list string, low, through int64, events []*settlementEventDoc) error {
+func (s *Store) copyEventBlocks(ctx context.Context, list string, low, through int64, events []*settlementEventDoc) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for k := blockOf(low); ; k++ {
@@ -250,8 +251,8 @@ func (s *Store) sealMonthBlocks(ctx context.Context, list string, low, through i
 		if last > through || last >= low+int64(len(events)) {
 			break
 		}
-		b := sealedEventsDoc{
-			ID:     sealedEventsID(list, k),
+		b := eventBlockDoc{
+			ID:     eventBlockID(list, k),
 			Events: make([]*settlementEventDoc, slotBlock),
 		}
 		for x := range slotBlock {
