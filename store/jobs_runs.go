@@ -147,7 +147,11 @@ func (s *Store) listJobRunsStoredBefore(ctx context.Context) error {
 	slices.SortStableFunc(todo, newestFirst)
 	slices.Reverse(todo)
 	for _, d := range todo {
-		slots, err := s.insertListed(ctx, colJobRuns, []string{jobRunList(d.Job)}, d.ID, d.Started, nil)
+		taken, err := s.insertListed(ctx, colJobRuns, []string{jobRunList(d.Job)}, d.ID, d.Started, nil)
+		if err != nil {
+			return err
+		}
+		slots, err := s.claimListed(ctx, "listed:"+colJobRuns+":"+d.ID, taken)
 		if err != nil {
 			return err
 		}

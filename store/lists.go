@@ -741,15 +741,44 @@ func (s *Store) markStepDone(ctx context.Context, mark string) error {
 	return nil
 }
 
+// listedClaimDoc decides which slots a backfill gives a document stored
+// before its lists existed (listStoredBefore): `listed:<col>:<id>` in
+// list_heads, inserted once, naming the slots of the first backfill to
+// claim it.
+type listedClaimDoc struct {
+	ID    string    `bson:"_id"`
+	Slots []slotRef `bson:"slots"`
+}
+
+// claimListed returns the slots the document claim names (for example
+// `listed:<col>:<id>`) is to name: taken, if this claim is the first, or
+// the first claim's. Two replicas starting at once both backfill every
+// document; each takes slots, and the first claim decides which of them
+// the document names, so both set the same slots and a document's slots,
+// once set, never change. What a reader has seen a slot say, it says for
+// ever (the copies of blocks rely on it, copiedBlockDoc).
+func (s *Store) claimListed(ctx context.Context, claim string, taken []slotRef) ([]slotRef, error) {
+	err := s.insert(ctx, colListHeads, listedClaimDoc{ID: claim, Slots: taken})
+	if !errors.Is(err, models.ErrConflict) {
+		return taken, err
+	}
+	var first listedClaimDoc
+	if err := s.findByID(ctx, colListHeads, claim, &first); err != nil {
+		return nil, err
+	}
+	return first.Slots, nil
+}
+
 // listStoredBefore puts the documents of col that were stored before their
 // lists existed on their lists, once: a store that has them does it at the
 // first start with lists, and a mark (done:<what>, insert-once) says it is
 // done, so every later start reads the mark and scans nothing. A crash
 // part way leaves some documents with slots and no document naming them
 // (the next start gives them new ones; readers skip the old). Two
-// replicas starting at once may both list a document: the slots its
-// record does not name are skipped by readers, and the second mark's
-// insert finds the first.
+// replicas starting at once both list every document, and the first claim
+// of each (claimListed) decides which slots it names: the others' slots
+// name a document that does not name them, and readers skip them; the
+// second mark's insert finds the first.
 func (s *Store) listStoredBefore(ctx context.Context, what, col string, only bson.D, lists func(bson.M) ([]string, time.Time)) error {
 	mark := "done:" + what
 	done, err := s.stepDone(ctx, mark)
@@ -788,7 +817,11 @@ func (s *Store) listStoredBefore(ctx context.Context, what, col string, only bso
 	slices.SortStableFunc(todo, func(a, b unlisted) int { return a.at.Compare(b.at) })
 	for _, u := range todo {
 		id, ls, at := u.id, u.lists, u.at
-		slots, err := s.insertListed(ctx, col, ls, id, at, nil)
+		taken, err := s.insertListed(ctx, col, ls, id, at, nil)
+		if err != nil {
+			return err
+		}
+		slots, err := s.claimListed(ctx, "listed:"+col+":"+id, taken)
 		if err != nil {
 			return err
 		}

@@ -362,8 +362,9 @@ func (s *Store) communityZones(ctx context.Context) (zoneMap, error) {
 // An event already on its late list is left as it is. Crash points: a
 // slot written and the event's slots not yet saved is skipped by readers
 // (it names an event that does not name it), and the next start, with no
-// mark, lists the event again; two replicas starting at once may both list
-// an event, and the slot the event names last is the one readers follow.
+// mark, lists the event again; two replicas starting at once both list an
+// event, and the first claim (claimListed) decides which late slot it
+// names, so both save the same slots.
 func (s *Store) listLateSettlementEventsStoredBefore(ctx context.Context) error {
 	const mark = "done:settlement-late-lists"
 	done, err := s.stepDone(ctx, mark)
@@ -394,7 +395,11 @@ func (s *Store) listLateSettlementEventsStoredBefore(ctx context.Context) error 
 	for _, d := range late {
 		e := d.Fields.event(d.ID)
 		list := settlementLateList(e.PartnerID, models.MonthOf(e.Recorded, zones.of(e.CommunityID)))
-		slots, err := s.insertListed(ctx, colSettlementEvents, []string{list}, d.ID, e.Recorded, nil)
+		taken, err := s.insertListed(ctx, colSettlementEvents, []string{list}, d.ID, e.Recorded, nil)
+		if err != nil {
+			return err
+		}
+		slots, err := s.claimListed(ctx, "listed:"+colSettlementEvents+":"+d.ID+":"+list, taken)
 		if err != nil {
 			return err
 		}
