@@ -71,11 +71,14 @@ var badBodies = []string{
 }
 
 // fuzzApp is the API over the fakes in d, admitting roleTokens.
-func fuzzApp(d Deps) *fiber.App {
+func fuzzApp(d Deps) *fiber.App { return fakesApp(d, Options{}) }
+
+// fakesApp is fuzzApp with opts.
+func fakesApp(d Deps, opts Options) *fiber.App {
 	d.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	d.Tokens = roleTokens{}
 	d.Requests = firstRequests{}
-	return New(d, Options{})
+	return New(d, opts)
 }
 
 // firstRequests is a request log for which every request is the first: the

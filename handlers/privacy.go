@@ -31,8 +31,10 @@ type privacyService interface {
 	PrepareExport(ctx context.Context, p models.Principal, residentID string) (*privacy.Export, error)
 }
 
-// exportTimeout bounds writing one export. The body is written after the
-// handler returns, so it cannot use the request's deadline.
+// exportTimeout bounds writing one export: a resident's (whose body is
+// written after the handler returns, so it cannot use the request's
+// deadline) or a statement's (a shop's busy month is tens of thousands of
+// lines, more than the request deadline allows).
 const exportTimeout = 5 * time.Minute
 
 // routesPrivacy registers the privacy routes: the notice (public), the

@@ -197,12 +197,16 @@ func (h *api) getStatement(c *fiber.Ctx) error {
 }
 
 // exportStatement answers with the whole file once it is complete, so a
-// failure half way is an error response, not a truncated download.
+// failure half way is an error response, not a truncated download. It
+// has exportTimeout, not the request deadline: a busy shop's month is tens
+// of thousands of lines.
 func (h *api) exportStatement(f settlement.ExportFormat, contentType string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var buf bytes.Buffer
 		id := param(c, "id")
-		if err := h.Settlement.Export(c.UserContext(), principal(c), id, f, &buf); err != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), exportTimeout)
+		defer cancel()
+		if err := h.Settlement.Export(ctx, principal(c), id, f, &buf); err != nil {
 			return err
 		}
 		c.Set(fiber.HeaderContentType, contentType)

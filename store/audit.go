@@ -50,24 +50,30 @@ func (s *Store) RecordAudit(ctx context.Context, r models.AuditRecord) error {
 }
 
 // listedBelow reads list in col newest slot first from below slot before
-// (0: from the newest), a page of limit slots at a time (listedDocs: one
-// lookup each, a record that does not name its slot skipped), until limit
+// (0: from the newest), a page of limit slots at a time (slotList: its
+// records never change, so a full block is one lookup once copied, a
+// record that does not name its slot skipped), until limit
 // records that keep accepts are read or the list ends: those records, the
 // slot each is listed at, and the slot the list goes on below (0 at its
 // end). A reader that shows some of them goes on below the last one shown.
 func listedBelow[D any](ctx context.Context, s *Store, col, list string, before int64, limit int, slotsOf func(*D) []slotRef, keep func(*D) bool) ([]*D, []int64, int64, error) {
 	var docs []*D
 	var at []int64
+	copies := slotList[D]{
+		col:     col,
+		list:    list,
+		slotsOf: slotsOf,
+		copies:  readersCopy,
+	}
 	for {
-		slots, refs, next, err := s.pageSlots(ctx, col, list, before, limit)
-		if err != nil {
-			return nil, nil, 0, err
-		}
-		page, err := listedDocs(ctx, s, col, slots, refs, slotsOf, keep)
+		page, next, err := copies.below(ctx, s, before, limit)
 		if err != nil {
 			return nil, nil, 0, err
 		}
 		for _, d := range page {
+			if !keep(d) {
+				continue
+			}
 			docs = append(docs, d)
 			at = append(at, slotOn(slotsOf(d), list))
 		}

@@ -470,13 +470,27 @@ func (s *Store) pageSlotsAt(ctx context.Context, col, list string, before int64,
 	if err != nil {
 		return nil, nil, nil, 0, err
 	}
-	switch {
-	case before <= 0:
-		before = head + 1
-	case before > head+1:
-		return nil, nil, nil, 0, badCursor(slotCursor{before: before}.String())
+	low, before, err := pageBounds(head, before, limit)
+	if err != nil {
+		return nil, nil, nil, 0, err
 	}
-	low := max(1, before-int64(limit))
+	slots, refs, ats, err := s.slotsWithin(ctx, col, list, head, low, before-1)
+	if err != nil {
+		return nil, nil, nil, 0, err
+	}
+	next := low
+	if low <= 1 {
+		next = 0
+	}
+	return slots, refs, ats, next, nil
+}
+
+// slotsWithin reads slots high down to low of list in col (a list whose
+// head is head), newest first: the slots of a full block (slotBlock) as
+// the block, one lookup for sixteen, the others one by one, eight lookups
+// at a time. The residents' search lists have no blocks (blocked).
+func (s *Store) slotsWithin(ctx context.Context, col, list string, head, low, high int64) ([]slotRef, []string, []time.Time, error) {
+	before := high + 1
 	count := max(0, before-low)
 	slots := make([]slotRef, count)
 	refs := make([]string, count)
@@ -523,20 +537,42 @@ func (s *Store) pageSlotsAt(ctx context.Context, col, list string, before int64,
 		i++
 	}
 	if err := g.Wait(); err != nil {
-		return nil, nil, nil, 0, err
+		return nil, nil, nil, err
 	}
-	next := low
-	if low <= 1 {
-		next = 0
+	return slots, refs, ats, nil
+}
+
+// pageBounds returns the slots a page of at most limit slots below slot
+// before (0: from the head) of a list whose head is head takes: low up to
+// before−1 (none when before <= low). A before past the head's next slot
+// was never given out: models.ErrBadCursor.
+func pageBounds(head, before int64, limit int) (low, below int64, err error) {
+	switch {
+	case before <= 0:
+		before = head + 1
+	case before > head+1:
+		return 0, 0, badCursor(slotCursor{before: before}.String())
 	}
-	return slots, refs, ats, next, nil
+	return max(1, before-int64(limit)), before, nil
 }
 
 // slotsUp reads slots low..high of list in col, oldest first, as
 // pageSlotsAt reads them (full blocks as one lookup each): each slot, the
 // ref it holds and when it was taken ("" and zero for a slot not found).
 func (s *Store) slotsUp(ctx context.Context, col, list string, low, high int64) ([]slotRef, []string, []time.Time, error) {
-	slots, refs, ats, _, err := s.pageSlotsAt(ctx, col, list, high+1, int(high-low+1))
+	head, err := s.listHead(ctx, col, list)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if high > head {
+		return nil, nil, nil, badCursor(slotCursor{before: high + 1}.String())
+	}
+	return s.slotsUpWithin(ctx, col, list, head, low, high)
+}
+
+// slotsUpWithin is slotsUp on a list whose head is known to be head.
+func (s *Store) slotsUpWithin(ctx context.Context, col, list string, head, low, high int64) ([]slotRef, []string, []time.Time, error) {
+	slots, refs, ats, err := s.slotsWithin(ctx, col, list, head, low, high)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -944,26 +980,17 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 // not name it (slotsOf: a repeat's, or one a crash left) or that keep
 // refuses is skipped.
 func eachListed[D any](ctx context.Context, s *Store, col, list string, slotsOf func(*D) []slotRef, keep func(*D) bool, fn func(*D) error) error {
-	head, err := s.listHead(ctx, col, list)
-	if err != nil {
-		return err
+	l := slotList[D]{
+		col:     col,
+		list:    list,
+		slotsOf: slotsOf,
 	}
-	for low := int64(1); low <= head; low += monthPage {
-		slots, refs, _, err := s.slotsUp(ctx, col, list, low, min(head, low+monthPage-1))
-		if err != nil {
-			return err
+	return l.each(ctx, s, func(d *D) error {
+		if !keep(d) {
+			return nil
 		}
-		docs, err := listedDocs(ctx, s, col, slots, refs, slotsOf, keep)
-		if err != nil {
-			return err
-		}
-		for _, d := range docs {
-			if err := fn(d); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+		return fn(d)
+	})
 }
 
 // listedDocs reads the records of the given slots (refs[i] is slot i's
@@ -971,6 +998,22 @@ func eachListed[D any](ctx context.Context, s *Store, col, list string, slotsOf 
 // slot order, those that name their slot (slotsOf) and that keep accepts.
 // A slot whose record was never written is skipped (crash points above).
 func listedDocs[D any](ctx context.Context, s *Store, col string, slots []slotRef, refs []string, slotsOf func(*D) []slotRef, keep func(*D) bool) ([]*D, error) {
+	docs, err := recordsAt[D](ctx, s, col, refs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*D, 0, len(docs))
+	for i, d := range docs {
+		if d != nil && named(slotsOf(d), slots[i]) && keep(d) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// recordsAt reads the record each of refs names from col by _id, eight at
+// a time: docs[i] is refs[i]'s, nil where refs[i] is "" or not found.
+func recordsAt[D any](ctx context.Context, s *Store, col string, refs []string) ([]*D, error) {
 	docs := make([]*D, len(refs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
@@ -984,7 +1027,7 @@ func listedDocs[D any](ctx context.Context, s *Store, col string, slots []slotRe
 			if errors.Is(err, models.ErrNotFound) {
 				return nil
 			}
-			if err == nil && named(slotsOf(d), slots[i]) && keep(d) {
+			if err == nil {
 				docs[i] = d
 			}
 			return err
@@ -993,13 +1036,7 @@ func listedDocs[D any](ctx context.Context, s *Store, col string, slots []slotRe
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	out := make([]*D, 0, len(docs))
-	for _, d := range docs {
-		if d != nil {
-			out = append(out, d)
-		}
-	}
-	return out, nil
+	return docs, nil
 }
 
 // listedRead names one list read newest first a page at a time: the
@@ -1015,6 +1052,7 @@ type listedRead[D, M any] struct {
 	slotsOf func(*D) []slotRef
 	keep    func(*D) bool
 	model   func(*D) M
+	copies  copyMode // whether and by whom its full blocks are copied (slotList)
 }
 
 // pageAfter is the page below cursor, a cursor without a day ("" for the
@@ -1055,22 +1093,22 @@ func (r listedRead[D, M]) all(ctx context.Context, s *Store) ([]M, error) {
 // the head) and returns the models of the records kept, in slot order,
 // and the cursor of the next page on at's day ("" at the end).
 func (r listedRead[D, M]) page(ctx context.Context, s *Store, at slotCursor, limit int) ([]M, string, error) {
-	slotCol := r.col
-	if r.slotCol != "" {
-		slotCol = r.slotCol
-	}
-	slots, refs, next, err := s.pageSlots(ctx, slotCol, r.list, at.before, limit)
-	if err != nil {
-		return nil, "", err
-	}
 	keep := r.keep
 	if keep == nil {
 		keep = func(*D) bool { return true }
 	}
-	docs, err := listedDocs(ctx, s, r.col, slots, refs, r.slotsOf, keep)
+	l := slotList[D]{
+		col:     r.col,
+		slotCol: r.slotCol,
+		list:    r.list,
+		slotsOf: r.slotsOf,
+		copies:  r.copies,
+	}
+	docs, next, err := l.below(ctx, s, at.before, limit)
 	if err != nil {
 		return nil, "", err
 	}
+	docs = slices.DeleteFunc(docs, func(d *D) bool { return !keep(d) })
 	out := make([]M, len(docs))
 	for i, d := range docs {
 		out[i] = r.model(d)

@@ -8,7 +8,6 @@ import (
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"golang.org/x/sync/errgroup"
 )
 
 // eventFields are a settlement event's fields as stored, shared by the
@@ -150,7 +149,7 @@ func recordedUTC(t time.Time) time.Time {
 // event is given once per list it is on; the statement's claims keep each
 // on one line.
 func (s *Store) EachStatementCandidate(ctx context.Context, partnerID string, m models.Month, loc *time.Location, lateFrom, lateTo time.Time, fn func(models.SettlementEvent) error) error {
-	err := s.eachMonthEvent(ctx, settlementList(partnerID, m), fn)
+	err := monthEvents(partnerID, m).each(ctx, s, func(d *settlementEventDoc) error { return fn(d.Fields.event(d.ID)) })
 	if err != nil {
 		return err
 	}
@@ -179,86 +178,14 @@ func (s *Store) eachListedEvent(ctx context.Context, list string, fn func(models
 		func(d *settlementEventDoc) error { return fn(d.Fields.event(d.ID)) })
 }
 
-// eachMonthEvent streams the settlement events on a partner's month list,
-// oldest slot first, as eachListedEvent does, but reads each full block
-// the liability job copied into an event block (eventBlockDoc) as one
-// lookup for its sixteen events; the blocks not copied, and the slots above the last full block,
-// are read as eachListed reads them.
-func (s *Store) eachMonthEvent(ctx context.Context, list string, fn func(models.SettlementEvent) error) error {
-	head, err := s.listHead(ctx, colSettlementEvents, list)
-	if err != nil {
-		return err
+// monthEvents is a partner's list of the events of month m, whose full
+// blocks the liability job copies (copyEventBlocks) and readers read from
+// the copies (slotList).
+func monthEvents(partnerID string, m models.Month) slotList[settlementEventDoc] {
+	return slotList[settlementEventDoc]{
+		col:     colSettlementEvents,
+		list:    settlementList(partnerID, m),
+		slotsOf: func(d *settlementEventDoc) []slotRef { return d.Slots },
+		copies:  jobCopies,
 	}
-	for low := int64(1); low <= head; low += monthPage {
-		docs, err := s.monthEventsIn(ctx, list, head, low, min(head, low+monthPage-1))
-		if err != nil {
-			return err
-		}
-		for _, d := range docs {
-			if err := fn(d.Fields.event(d.ID)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// monthEventsIn returns the events on slots low..high of list (low a
-// block's first slot; head the list's head), in slot order: the event
-// copies of the full blocks there, looked up together, and the other
-// slots' events read one by one (listedDocs).
-func (s *Store) monthEventsIn(ctx context.Context, list string, head, low, high int64) ([]*settlementEventDoc, error) {
-	first := blockOf(low)
-	blocks := make([]*eventBlockDoc, blockOf(high)-first+1)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for k := first; k <= blockOf(high); k++ {
-		if !blockFull(k, head) {
-			break
-		}
-		g.Go(func() error {
-			var b eventBlockDoc
-			err := s.findByID(gctx, colSettlementEvents, eventBlockID(list, k), &b)
-			if errors.Is(err, models.ErrNotFound) {
-				return nil
-			}
-			if err == nil && len(b.Events) == slotBlock {
-				blocks[k-first] = &b
-			}
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	copied := func(n int64) bool { return blocks[blockOf(n)-first] != nil }
-	var out []*settlementEventDoc
-	for n := low; n <= high; {
-		if copied(n) {
-			for _, d := range blocks[blockOf(n)-first].Events {
-				if d != nil {
-					out = append(out, d)
-				}
-			}
-			n = blockFirst(blockOf(n)) + slotBlock
-			continue
-		}
-		end := n // the run of slots up to the next event block
-		for end < high && !copied(end+1) {
-			end++
-		}
-		slots, refs, _, err := s.slotsUp(ctx, colSettlementEvents, list, n, end)
-		if err != nil {
-			return nil, err
-		}
-		docs, err := listedDocs(ctx, s, colSettlementEvents, slots, refs,
-			func(d *settlementEventDoc) []slotRef { return d.Slots },
-			func(*settlementEventDoc) bool { return true })
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, docs...)
-		n = end + 1
-	}
-	return out, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/linli-community/linli/models"
@@ -21,7 +20,7 @@ import (
 // a position, saved together in one document (`pm:<partner>:<YYYY-MM>` in
 // liability_summaries): a report reads that document and only the slots
 // after it. As it counts, the job copies the events of each full block of the list
-// whose slots are all decided into one document (eventBlockDoc), so the
+// whose slots are all decided into one document (copiedBlockDoc), so the
 // month's settlement reads sixteen events a lookup.
 //
 // Crash points:
@@ -37,9 +36,9 @@ import (
 //     totals that count a slot twice or miss one. Two runs at once each
 //     save a consistent pair; the later save may be the shorter one,
 //     which costs the next report a few more reads, never a figure.
-//   - A run cut short after its event blocks and before saving: the next
-//     run reads from the first slot of the block the saved position is
-//     in, counts only the slots after the position, and its event blocks'
+//   - A run cut short after its copies of blocks and before saving: the
+//     next run reads from the first slot of the block the saved position
+//     is in, counts only the slots after the position, and its copies'
 //     inserts find the first run's (the same documents).
 
 // slotSettles is how old a slot whose event is missing must be before the
@@ -48,7 +47,7 @@ const slotSettles = 10 * time.Minute
 
 // monthPage is how many slots of a month list one read takes: twelve
 // whole blocks (slotBlock), so a read that starts at a block's first slot
-// holds every block it meets whole, as an event block needs.
+// holds every block it meets whole, as a block's copy needs.
 const monthPage = 12 * slotBlock
 
 // settlementList is the list of partner's settlement events whose
@@ -149,7 +148,7 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 	start := from.Through + 1
 	if copyBlocks {
 		// From the first slot of the block the saved position is in, so
-		// that block is read whole and its events can be copied; the slots up to the
+		// that block is read whole and can be copied; the slots up to the
 		// position are counted already and only read.
 		start = blockFirst(blockOf(start))
 	}
@@ -185,7 +184,7 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 		for i, d := range events {
 			n := low + int64(i)
 			if n <= from.Through {
-				continue // counted by an earlier run; read for its event block
+				continue // counted by an earlier run; read for its block's copy
 			}
 			switch {
 			case d != nil && named(d.Slots, slotRef{List: list, N: n}):
@@ -211,36 +210,17 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 	return from, c, nil
 }
 
-// eventBlockDoc is full block k of a partner's month list once every
-// one of its slots is decided (countPartnerMonth): the event each slot
-// holds, as stored, or null for a slot that holds none (dead, or the
-// leftover of a repeat). An event is written once and never changed, and
-// a decided slot stays decided, so the copy says what its slots and their
-// events say for ever, whoever stored it: two job runs store the same
-// document, and the first insert stands. The month's settlement reads the
-// block's sixteen events in one lookup (eachMonthEvent) instead of one
-// each. Stored as `ix:L:e<k>` beside the slots (a slot's prefix, so scans
-// of the collection skip it). A block the job never copied (a database an
-// earlier version counted, or slots not decided yet) is read slot by slot.
-type eventBlockDoc struct {
-	ID     string                `bson:"_id"`
-	Events []*settlementEventDoc `bson:"events"`
-}
-
-// eventBlockID is the _id of the event block of block k of list.
-func eventBlockID(list string, k int64) string {
-	return slotPrefix + list + ":e" + strconv.FormatInt(k, 10)
-}
-
-// copyEventBlocks stores the event blocks of the blocks of list read
-// from slot low (events[i]
-// is slot low+i's event as found, nil for none) whose slots are all
-// decided, up to through, and all read: low is a block's first slot, so
-// every block but a last partial one is whole in events. An event block
-// stored is the same document and is left as it is.
+// copyEventBlocks stores the copies (copiedBlockDoc) of the blocks of
+// list read from slot low (events[i] is slot low+i's event as found, nil
+// for none) whose slots are all decided, up to through, and all read: low
+// is a block's first slot, so every block but a last partial one is whole
+// in events. The job decides a slot whose event never came once it is old
+// (slotSettles), which a reader cannot, so a month's list is copied by
+// the job alone (monthEvents). A copy already stored is the same document
+// and is left as it is.
 //
-// Crash points: a run that dies after its event blocks and before saving
-// its count stores the same blocks again next time (each insert finds the
+// Crash points: a run that dies after its copies and before saving its
+// count stores the same copies again next time (each insert finds the
 // first); a block not copied costs the settlement sixteen lookups, never
 // a figure.
 func (s *Store) copyEventBlocks(ctx context.Context, list string, low, through int64, events []*settlementEventDoc) error {
@@ -251,14 +231,14 @@ func (s *Store) copyEventBlocks(ctx context.Context, list string, low, through i
 		if last > through || last >= low+int64(len(events)) {
 			break
 		}
-		b := eventBlockDoc{
-			ID:     eventBlockID(list, k),
-			Events: make([]*settlementEventDoc, slotBlock),
+		b := copiedBlockDoc[settlementEventDoc]{
+			ID:      copiedBlockID(list, k),
+			Records: make([]*settlementEventDoc, slotBlock),
 		}
 		for x := range slotBlock {
 			n := first + int64(x)
 			if d := events[n-low]; d != nil && named(d.Slots, slotRef{List: list, N: n}) {
-				b.Events[x] = d
+				b.Records[x] = d
 			}
 		}
 		g.Go(func() error {

@@ -468,14 +468,28 @@ func (s *Store) StatementLine(ctx context.Context, id string) (models.StatementL
 
 // EachStatementLine streams a statement's lines in the order they were
 // written (a settlement run writes them in time order), along its list of
-// lines a page at a time (eachListed), so an export costs the statement's
-// own lines, in the same memory whatever their number, and never a scan of
-// every statement's.
+// lines a page at a time, sixteen lines a lookup where their block is
+// copied (linesOf), so an export costs the statement's own lines, in
+// the same memory whatever their number, and never a scan of every
+// statement's.
 func (s *Store) EachStatementLine(ctx context.Context, statementID string, fn func(models.StatementLine) error) error {
-	return eachListed(ctx, s, colStatementLines, lineList(statementID),
-		func(d *lineDoc) []slotRef { return d.Slots },
-		func(d *lineDoc) bool { return d.Statement == statementID },
-		func(d *lineDoc) error { return fn(d.model()) })
+	return linesOf(statementID).each(ctx, s, func(d *lineDoc) error {
+		if d.Statement != statementID {
+			return nil
+		}
+		return fn(d.model())
+	})
+}
+
+// linesOf is statement statementID's list of lines, whose full blocks
+// its readers copy (slotList): a line never changes once written.
+func linesOf(statementID string) slotList[lineDoc] {
+	return slotList[lineDoc]{
+		col:     colStatementLines,
+		list:    lineList(statementID),
+		slotsOf: func(d *lineDoc) []slotRef { return d.Slots },
+		copies:  readersCopy,
+	}
 }
 
 // StatementLines is one page of a statement's lines, newest first: the
@@ -491,6 +505,7 @@ func (s *Store) StatementLines(ctx context.Context, statementID, cursor string, 
 		slotsOf: func(d *lineDoc) []slotRef { return d.Slots },
 		keep:    func(d *lineDoc) bool { return d.Statement == statementID },
 		model:   func(d *lineDoc) models.StatementLine { return d.model() },
+		copies:  readersCopy,
 	}.pageAfter(ctx, s, cursor, limit)
 }
 

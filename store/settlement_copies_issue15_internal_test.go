@@ -43,12 +43,12 @@ func filterIDs(t *testing.T, s *Store, m models.Month) []string {
 	return ids
 }
 
-// eventBlock is the event block of block k of shop1's list of month m,
+// monthCopy is the copy of block k of shop1's list of month m,
 // and whether it is stored.
-func eventBlock(t *testing.T, s *Store, m models.Month, k int64) (eventBlockDoc, bool) {
+func monthCopy(t *testing.T, s *Store, m models.Month, k int64) (copiedBlockDoc[settlementEventDoc], bool) {
 	t.Helper()
-	var b eventBlockDoc
-	err := s.findByID(context.Background(), colSettlementEvents, eventBlockID(settlementList("shop1", m), k), &b)
+	var b copiedBlockDoc[settlementEventDoc]
+	err := s.findByID(context.Background(), colSettlementEvents, copiedBlockID(settlementList("shop1", m), k), &b)
 	if errors.Is(err, models.ErrNotFound) {
 		return b, false
 	}
@@ -59,14 +59,15 @@ func eventBlock(t *testing.T, s *Store, m models.Month, k int64) (eventBlockDoc,
 }
 
 // Issue 15: the liability job copies the events of each full block of a
-// partner's month list into an event block once all its slots are decided, and the month's settlement then
-// reads sixteen events a lookup. A slot whose event has not come yet (on
-// MongoDB the slot and its event are two writes) keeps its block uncopied
-// until the event comes or the slot is old; a run that dies between its
-// event blocks and its saved count counts nothing twice when the next run
-// reads the half-counted block again to copy it; and what the settlement reads
-// is, in order, exactly what the filter over every event finds.
-func TestIssue15_Settlement_EventBlocksSayWhatTheirSlotsSay(t *testing.T) {
+// partner's month list into one document once all its slots are decided,
+// and the month's settlement then reads sixteen events a lookup. A slot
+// whose event has not come yet (on MongoDB the slot and its event are two
+// writes) keeps its block from being copied until the event comes or the
+// slot is old; a run that dies between its copies and its saved count
+// counts nothing twice when the next run reads the half-counted block
+// again to copy it; and what the settlement reads is, in order, exactly
+// what the filter over every event finds.
+func TestIssue15_Settlement_MonthCopiesSayWhatTheirSlotsSay(t *testing.T) {
 	t.Parallel()
 	s := monthsStore(t)
 	ctx := context.Background()
@@ -113,20 +114,20 @@ func TestIssue15_Settlement_EventBlocksSayWhatTheirSlotsSay(t *testing.T) {
 	if at := savedThrough(t, s, nov25); at != 19 {
 		t.Fatalf("the first run saved position %d; want 19, before the young slot", at)
 	}
-	b0, ok := eventBlock(t, s, nov25, 0)
+	b0, ok := monthCopy(t, s, nov25, 0)
 	if !ok {
 		t.Fatal("block 0, every slot decided, was not copied")
 	}
-	if _, ok := eventBlock(t, s, nov25, 1); ok {
+	if _, ok := monthCopy(t, s, nov25, 1); ok {
 		t.Fatal("block 1 was copied while its slot 20 waited for its event")
 	}
-	for x, d := range b0.Events {
+	for x, d := range b0.Records {
 		n := int64(x + 1)
 		switch {
 		case n == 6 && d != nil:
-			t.Fatalf("the event block copies %s on slot 6, the repeat's leftover", d.ID)
+			t.Fatalf("the copy holds %s on slot 6, the repeat's leftover", d.ID)
 		case n != 6 && (d == nil || !named(d.Slots, slotRef{List: list, N: n})):
-			t.Fatalf("the event block's slot %d holds %+v; want the event that names it", n, d)
+			t.Fatalf("the copy's slot %d holds %+v; want the event that names it", n, d)
 		}
 	}
 	ids, _ := monthCandidates(t, s, nov25)
@@ -151,11 +152,11 @@ func TestIssue15_Settlement_EventBlocksSayWhatTheirSlotsSay(t *testing.T) {
 	if at := savedThrough(t, s, nov25); at != 19 {
 		t.Fatalf("a run cut short moved the saved position to %d", at)
 	}
-	b1, ok := eventBlock(t, s, nov25, 1)
+	b1, ok := monthCopy(t, s, nov25, 1)
 	if !ok {
 		t.Fatal("block 1, decided now that slot 20's event came, was not copied")
 	}
-	if d := b1.Events[20-17]; d == nil || d.ID != late.ID {
+	if d := b1.Records[20-17]; d == nil || d.ID != late.ID {
 		t.Fatalf("block 1's slot 20 holds %+v; want %s", d, late.ID)
 	}
 	// The next run copies nothing new (its inserts find the blocks) and
@@ -170,28 +171,28 @@ func TestIssue15_Settlement_EventBlocksSayWhatTheirSlotsSay(t *testing.T) {
 	if at := savedThrough(t, s, nov25); at != 40 {
 		t.Fatalf("the run saved position %d; want 40, the head", at)
 	}
-	if _, ok := eventBlock(t, s, nov25, 2); ok {
+	if _, ok := monthCopy(t, s, nov25, 2); ok {
 		t.Fatal("block 2 (slots 33–48) was copied with only 40 slots taken")
 	}
 
-	// The settlement reads both event blocks as one lookup each: 32
-	// events from the two lookups for the blocks, which a read without them
+	// The settlement reads both copies as one lookup each: 32
+	// events from the two lookups for the copies, which a read without them
 	// sends too (and misses), and then reads two blocks of slots and 32
 	// events: 34 finds more.
-	ids, blockFinds := monthCandidates(t, s, nov25)
+	ids, copiedFinds := monthCandidates(t, s, nov25)
 	if want := filterIDs(t, s, nov25); !slices.Equal(ids, want) || len(want) != i {
 		t.Fatalf("the month reads %v; the filter finds %v (%d events)", ids, want, i)
 	}
 	for k := range int64(2) {
-		if _, err := s.c(colSettlementEvents).DeleteOne(ctx, byID(eventBlockID(list, k))); err != nil {
+		if _, err := s.c(colSettlementEvents).DeleteOne(ctx, byID(copiedBlockID(list, k))); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ids, finds := monthCandidates(t, s, nov25)
 	if want := filterIDs(t, s, nov25); !slices.Equal(ids, want) {
-		t.Fatalf("without the event blocks the month reads %v; the filter finds %v", ids, want)
+		t.Fatalf("without the copies the month reads %v; the filter finds %v", ids, want)
 	}
-	if finds-blockFinds != 34 {
-		t.Fatalf("the month cost %d finds with its two event blocks and %d without; want 34 fewer with them", blockFinds, finds)
+	if finds-copiedFinds != 34 {
+		t.Fatalf("the month cost %d finds with its two copies and %d without; want 34 fewer with them", copiedFinds, finds)
 	}
 }

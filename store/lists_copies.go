@@ -1,0 +1,261 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+
+	"github.com/linli-community/linli/models"
+	"golang.org/x/sync/errgroup"
+)
+
+// Copies of blocks (docs/ARCHITECTURE.md §9): on a list whose records
+// never change once written (a statement's lines, a partner's month of
+// settlement events, the audit trail's records and the ledger's
+// adjustments), a full block of sixteen slots whose slots are all decided
+// is also kept as one document holding a copy of each slot's record,
+// `ix:<list>:c<k>`, so a reader gets sixteen records in one lookup instead
+// of sixteen. A slot is decided when its record is found and names it
+// (the copy holds the record), or is found and names another slot of the
+// same list (a repeat's leftover: the copy holds null). A slot whose
+// record is not found, or names no slot of the list yet, is not decided:
+// on MongoDB the record may still be on its way (a slot and its record are
+// two writes there), and a document stored before its lists gets its slots
+// at the next start. Records never change and a document's slots never
+// change once set (claimListed), so a copy says what its slots say for
+// ever, whoever stores it: insert-once, two readers store the same
+// document. A block not copied is read slot by slot, as before.
+
+// copiedBlockDoc is the copy of block k of a list: the record on each of
+// its sixteen slots, as stored, or null where a slot holds none.
+type copiedBlockDoc[D any] struct {
+	ID      string `bson:"_id"`
+	Records []*D   `bson:"records"`
+}
+
+// copiedBlockID is the _id of the copy of block k of list (a slot's
+// prefix, so scans of the collection skip it as they skip slots).
+func copiedBlockID(list string, k int64) string {
+	return slotPrefix + list + ":c" + strconv.FormatInt(k, 10)
+}
+
+// slotList names one list for reading: the collection of its records
+// (and of its slots, unless slotCol names another, as the directory's
+// lists have), the list, how a record names its slots, and whether and by
+// whom its full blocks are copied. Every reading of a list's records goes
+// through it: pages newest first (below), streams oldest first (each).
+type slotList[D any] struct {
+	col     string
+	slotCol string // the collection the slots are in, when not col
+	list    string
+	slotsOf func(*D) []slotRef
+	copies  copyMode
+}
+
+// copyMode says whether a list's full blocks are copied, and by whom.
+type copyMode int
+
+const (
+	// noCopies: its records change (a redemption's status, a resident's
+	// name), so every record is read where it is.
+	noCopies copyMode = iota
+	// readersCopy: a reader that read a full block record by record stores
+	// its copy once every slot is decided.
+	readersCopy
+	// jobCopies: a job of the list's own stores the copies (the liability
+	// job for a month of settlement events: it also decides a slot whose
+	// record never came, which a reader cannot).
+	jobCopies
+)
+
+// slotsIn is the collection list's slots are in.
+func (l slotList[D]) slotsIn() string {
+	if l.slotCol != "" {
+		return l.slotCol
+	}
+	return l.col
+}
+
+// between returns the records on slots low..high of the list (a list
+// whose head is head), oldest slot first: from the copy of each full block
+// those slots are in, and, for a block with no copy, read slot by slot
+// (where readers copy, the whole block when it is full, so its copy can
+// be stored) and kept if they name their slot.
+func (l slotList[D]) between(ctx context.Context, s *Store, head, low, high int64) ([]*D, error) {
+	if l.copies == noCopies {
+		return l.named(ctx, s, head, low, high)
+	}
+	first, last := blockOf(low), blockOf(high)
+	copies := make([]*copiedBlockDoc[D], last-first+1)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for k := first; k <= last && blockFull(k, head); k++ {
+		g.Go(func() error {
+			var b copiedBlockDoc[D]
+			err := s.findByID(gctx, l.col, copiedBlockID(l.list, k), &b)
+			if errors.Is(err, models.ErrNotFound) {
+				return nil
+			}
+			if err == nil && len(b.Records) == slotBlock {
+				copies[k-first] = &b
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var out []*D
+	for n := low; n <= high; {
+		k := blockOf(n)
+		if b := copies[k-first]; b != nil {
+			for ; n <= high && blockOf(n) == k; n++ {
+				if d := b.Records[n-blockFirst(k)]; d != nil {
+					out = append(out, d)
+				}
+			}
+			continue
+		}
+		// The run of slots up to the next copied block; where readers
+		// copy, a full block is read whole, so its copy can be stored.
+		from, to := n, n
+		for to < high && copies[blockOf(to+1)-first] == nil {
+			to++
+		}
+		if l.copies == readersCopy && blockFull(blockOf(from), head) {
+			from = blockFirst(blockOf(from))
+		}
+		if l.copies == readersCopy && blockFull(blockOf(to), head) {
+			to = blockFirst(blockOf(to)) + slotBlock - 1
+		}
+		docs, err := l.read(ctx, s, head, from, to)
+		if err != nil {
+			return nil, err
+		}
+		if l.copies == readersCopy {
+			if err := l.copyDecided(ctx, s, head, from, docs); err != nil {
+				return nil, err
+			}
+		}
+		for i, d := range docs {
+			sl := slotRef{List: l.list, N: from + int64(i)}
+			if sl.N >= low && sl.N <= high && d != nil && named(l.slotsOf(d), sl) {
+				out = append(out, d)
+			}
+		}
+		n = to + 1
+	}
+	return out, nil
+}
+
+// named returns the records on slots low..high (of head) that name their
+// slot, in slot order, each slot and record read by _id (listedDocs).
+func (l slotList[D]) named(ctx context.Context, s *Store, head, low, high int64) ([]*D, error) {
+	slots, refs, _, err := s.slotsUpWithin(ctx, l.slotsIn(), l.list, head, low, high)
+	if err != nil {
+		return nil, err
+	}
+	return listedDocs(ctx, s, l.col, slots, refs, l.slotsOf, func(*D) bool { return true })
+}
+
+// read returns the record each of slots from..to (of head) points at (nil
+// where the record is not found), in slot order.
+func (l slotList[D]) read(ctx context.Context, s *Store, head, from, to int64) ([]*D, error) {
+	_, refs, _, err := s.slotsUpWithin(ctx, l.slotsIn(), l.list, head, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return recordsAt[D](ctx, s, l.col, refs)
+}
+
+// copyDecided stores the copy of each full block among slots from… (docs[i]
+// the record found for slot from+i) whose slots are all decided. A copy
+// already stored is the same document; one that could not be stored costs
+// a later reader its sixteen lookups again, never a record.
+func (l slotList[D]) copyDecided(ctx context.Context, s *Store, head, from int64, docs []*D) error {
+	// The copies go in together, so with group commit they share commits.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for k := blockOf(from); blockFirst(k) >= from && blockFirst(k)+slotBlock-1 < from+int64(len(docs)) && blockFull(k, head); k++ {
+		b := copiedBlockDoc[D]{
+			ID:      copiedBlockID(l.list, k),
+			Records: make([]*D, slotBlock),
+		}
+		decided := true
+		for x := range slotBlock {
+			n := blockFirst(k) + int64(x)
+			d := docs[n-from]
+			switch on := slotOnList(d, l); {
+			case on == n:
+				b.Records[x] = d
+			case on == 0:
+				decided = false // not found, or not yet listed: may still come
+			}
+		}
+		if !decided {
+			continue
+		}
+		g.Go(func() error {
+			if err := s.insert(gctx, l.col, b); err != nil && !errors.Is(err, models.ErrConflict) {
+				return err
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// slotOnList is the slot of l's list that record d names (0: d is nil or
+// names none).
+func slotOnList[D any](d *D, l slotList[D]) int64 {
+	if d == nil {
+		return 0
+	}
+	return slotOn(l.slotsOf(d), l.list)
+}
+
+// each streams the records on the list that name their slot, oldest slot
+// first, monthPage slots at a time (between), so it holds one page
+// whatever the list's length.
+func (l slotList[D]) each(ctx context.Context, s *Store, fn func(*D) error) error {
+	head, err := s.listHead(ctx, l.slotsIn(), l.list)
+	if err != nil {
+		return err
+	}
+	for low := int64(1); low <= head; low += monthPage {
+		docs, err := l.between(ctx, s, head, low, min(head, low+monthPage-1))
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			if err := fn(d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// below is the page of the list's records on at most limit slots below
+// slot before (0: from the head), newest first, and the before of the
+// next page (0: no more), as pageSlots reads pages.
+func (l slotList[D]) below(ctx context.Context, s *Store, before int64, limit int) ([]*D, int64, error) {
+	head, err := s.listHead(ctx, l.slotsIn(), l.list)
+	if err != nil {
+		return nil, 0, err
+	}
+	low, before, err := pageBounds(head, before, limit)
+	if err != nil || before <= low {
+		return nil, 0, err
+	}
+	docs, err := l.between(ctx, s, head, low, before-1)
+	if err != nil {
+		return nil, 0, err
+	}
+	slices.Reverse(docs)
+	if low <= 1 {
+		return docs, 0, nil
+	}
+	return docs, low, nil
+}
