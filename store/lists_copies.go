@@ -43,8 +43,9 @@ func copiedBlockID(list string, k int64) string {
 // slotList names one list for reading: the collection of its records
 // (and of its slots, unless slotCol names another, as the directory's
 // lists have), the list, how a record names its slots, and whether and by
-// whom its full blocks are copied. Every reading of a list's records goes
-// through it: pages newest first (below), streams oldest first (each).
+// whom its full blocks are copied. The pages of listedRead and the audit
+// trail (below, newest first) and the streams of eachListed, an export
+// and the month's settlement (each, oldest first) read through it.
 type slotList[D any] struct {
 	col     string
 	slotCol string // the collection the slots are in, when not col
