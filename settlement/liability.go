@@ -210,7 +210,38 @@ func (s *Service) summarise(ctx context.Context, c models.Community, now time.Ti
 	if err := s.store.SaveLiabilitySummary(ctx, sum); err != nil {
 		return models.LiabilitySummary{}, err
 	}
-	return sum, s.store.SaveLiabilityDay(ctx, sum.At.In(c.Location()).Format("20060102"), sum)
+	if err := s.store.SaveLiabilityDay(ctx, sum.At.In(c.Location()).Format("20060102"), sum); err != nil {
+		return models.LiabilitySummary{}, err
+	}
+	return sum, s.closeLiabilityMonths(ctx, c.ID, sum.At.In(c.Location()))
+}
+
+// closedMonthsKept is how many months before the current one the job
+// keeps closed: as far back as a series goes (maxLiabilityDays).
+const closedMonthsKept = 13
+
+// closeLiabilityMonths closes (store.CloseLiabilityMonth) the community's
+// months before the one of today (its time), as far back as a series
+// goes, each once it has been over for a day: a run that began before
+// midnight may still save the month's last day just after it. A process
+// closes them all at its first run for the community, then one a month.
+func (s *Service) closeLiabilityMonths(ctx context.Context, communityID string, today time.Time) error {
+	first := time.Date(today.Year(), today.Month(), 1, 0, 0, 0, 0, today.Location())
+	newest := first.AddDate(0, -1, 0)
+	if today.Before(first.AddDate(0, 0, 1)) {
+		newest = first.AddDate(0, -2, 0) // last month is over for less than a day
+	}
+	if done, _ := s.closedThrough.Load(communityID); done == newest.Format("200601") {
+		return nil
+	}
+	for back := range closedMonthsKept {
+		month := newest.AddDate(0, -back, 0).Format("200601")
+		if err := s.store.CloseLiabilityMonth(ctx, communityID, month); err != nil {
+			return fmt.Errorf("close liability month %s: %w", month, err)
+		}
+	}
+	s.closedThrough.Store(communityID, newest.Format("200601"))
+	return nil
 }
 
 // countPartnerMonths brings the liability job's count of each of c's

@@ -76,6 +76,9 @@ type Store interface {
 	// one, by day.
 	SaveLiabilityDay(ctx context.Context, day string, l models.LiabilitySummary) error
 	LiabilityDays(ctx context.Context, communityID string, days []string) (map[string]models.LiabilitySummary, error)
+	// CloseLiabilityMonth keeps a month's saved days (YYYYMM) as one
+	// document, once the month is over and none of them changes again.
+	CloseLiabilityMonth(ctx context.Context, communityID, month string) error
 	// PartnerMonthTotals returns the totals of a partner's settlement
 	// events in a month (business time, the community's zone): the
 	// liability job's count and the events listed since; CountPartnerMonth
@@ -102,6 +105,11 @@ type Service struct {
 	held     HeldPoints
 	now      func() time.Time
 	notify   community.Notifier
+	// closedThrough is, per community, the newest liability month this
+	// process closed with every month before it that a series reaches
+	// (closeLiabilityMonths): one entry per community, as each run needs
+	// to know only whether a newer month is due.
+	closedThrough sync.Map
 }
 
 // New returns the settlement service.

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/linli-community/linli/ledger"
@@ -164,10 +166,125 @@ func (s *Store) SaveLiabilityDay(ctx context.Context, day string, l models.Liabi
 	return s.replaceByID(ctx, colLiabilityDays, id, toLiabilitySummaryDoc(id, l), true)
 }
 
+// liabilityMonthDoc is a community's saved liability on every day of a
+// month that has one, kept as one document (`community:YYYYMM` in
+// liability_days) once the month is over and its days can no longer
+// change (CloseLiabilityMonth): a chart of 90 days reads three of them and
+// the days of the month it is in, not 90 days one by one.
+type liabilityMonthDoc struct {
+	ID   string                         `bson:"_id"`
+	Days map[string]liabilitySummaryDoc `bson:"days"` // by day, YYYYMMDD
+}
+
+// liabilityMonthID is the _id in liability_days of a community's month
+// (YYYYMM) of saved days.
+func liabilityMonthID(communityID, month string) string { return communityID + ":" + month }
+
+// CloseLiabilityMonth keeps the community's saved days of month (YYYYMM,
+// in its zone) as one document, once: the caller says the month is over,
+// with a day's margin, so no run of the job saves one of its days again.
+// Insert-once, and two replicas read the same days, so a repeat or a race
+// stores the same document.
+func (s *Store) CloseLiabilityMonth(ctx context.Context, communityID, month string) error {
+	var m liabilityMonthDoc
+	err := s.findByID(ctx, colLiabilityDays, liabilityMonthID(communityID, month), &m)
+	if !errors.Is(err, models.ErrNotFound) {
+		return err // closed already, or a failure
+	}
+	if m, err = s.readLiabilityMonth(ctx, communityID, month); err != nil {
+		return err
+	}
+	if err := s.insert(ctx, colLiabilityDays, m); err != nil && !errors.Is(err, models.ErrConflict) {
+		return err
+	}
+	return nil
+}
+
+// readLiabilityMonth reads the community's saved days of month (YYYYMM)
+// one by one, as the month's document keeps them.
+func (s *Store) readLiabilityMonth(ctx context.Context, communityID, month string) (liabilityMonthDoc, error) {
+	start, err := time.Parse("200601", month)
+	if err != nil {
+		return liabilityMonthDoc{}, fmt.Errorf("store: liability month %q: %w", month, err)
+	}
+	var days []string
+	for d := start; d.Month() == start.Month(); d = d.AddDate(0, 0, 1) {
+		days = append(days, d.Format("20060102"))
+	}
+	found, err := s.liabilityDaysByDay(ctx, communityID, days)
+	if err != nil {
+		return liabilityMonthDoc{}, err
+	}
+	m := liabilityMonthDoc{
+		ID:   liabilityMonthID(communityID, month),
+		Days: map[string]liabilitySummaryDoc{},
+	}
+	for i, d := range found {
+		if d != nil {
+			m.Days[days[i]] = *d
+		}
+	}
+	return m, nil
+}
+
 // LiabilityDays returns the community's saved liability on each of days
-// (YYYYMMDD) that has one, by day, looking each up by _id (eight at a
-// time): its cost is the number of days, whatever the history.
+// (YYYYMMDD) that has one, by day: a closed month's days from its one
+// document (CloseLiabilityMonth), the others looked up by _id one by one.
+// Its cost is a lookup a month and one a day of the months not closed,
+// whatever the history.
 func (s *Store) LiabilityDays(ctx context.Context, communityID string, days []string) (map[string]models.LiabilitySummary, error) {
+	var months []string // the months of days, each once
+	for _, day := range days {
+		if m := day[:min(6, len(day))]; !slices.Contains(months, m) {
+			months = append(months, m)
+		}
+	}
+	closed := make([]*liabilityMonthDoc, len(months))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, month := range months {
+		g.Go(func() error {
+			var m liabilityMonthDoc
+			err := s.findByID(gctx, colLiabilityDays, liabilityMonthID(communityID, month), &m)
+			if errors.Is(err, models.ErrNotFound) {
+				return nil
+			}
+			if err == nil {
+				closed[i] = &m
+			}
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := map[string]models.LiabilitySummary{}
+	var open []string // days of months not closed
+	for _, day := range days {
+		m := closed[slices.Index(months, day[:min(6, len(day))])]
+		if m == nil {
+			open = append(open, day)
+			continue
+		}
+		if d, ok := m.Days[day]; ok {
+			out[day] = d.model(communityID)
+		}
+	}
+	found, err := s.liabilityDaysByDay(ctx, communityID, open)
+	if err != nil {
+		return nil, err
+	}
+	for i, d := range found {
+		if d != nil {
+			out[open[i]] = d.model(communityID)
+		}
+	}
+	return out, nil
+}
+
+// liabilityDaysByDay looks each of days up by _id, eight at a time:
+// found[i] is days[i]'s saved liability, nil if it has none.
+func (s *Store) liabilityDaysByDay(ctx context.Context, communityID string, days []string) ([]*liabilitySummaryDoc, error) {
 	found := make([]*liabilitySummaryDoc, len(days))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
@@ -184,14 +301,5 @@ func (s *Store) LiabilityDays(ctx context.Context, communityID string, days []st
 			return err
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	out := map[string]models.LiabilitySummary{}
-	for i, d := range found {
-		if d != nil {
-			out[days[i]] = d.model(communityID)
-		}
-	}
-	return out, nil
+	return found, g.Wait()
 }
