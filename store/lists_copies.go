@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/linli-community/linli/models"
 	"golang.org/x/sync/errgroup"
@@ -135,9 +136,7 @@ func (l slotList[D]) between(ctx context.Context, s *Store, head, low, high int6
 			return nil, err
 		}
 		if l.copies == readersCopy {
-			if err := l.copyDecided(ctx, s, head, from, docs); err != nil {
-				return nil, err
-			}
+			l.copyDecided(ctx, s, head, from, docs)
 		}
 		for i, d := range docs {
 			sl := slotRef{List: l.list, N: from + int64(i)}
@@ -172,12 +171,12 @@ func (l slotList[D]) read(ctx context.Context, s *Store, head, from, to int64) (
 
 // copyDecided stores the copy of each full block among slots from… (docs[i]
 // the record found for slot from+i) whose slots are all decided. A copy
-// already stored is the same document; one that could not be stored costs
-// a later reader its sixteen lookups again, never a record.
-func (l slotList[D]) copyDecided(ctx context.Context, s *Store, head, from int64, docs []*D) error {
+// already stored is the same document; one that could not be stored (the
+// failure is counted by insert) costs a later reader its sixteen lookups
+// again, never a record, so it does not fail the read.
+func (l slotList[D]) copyDecided(ctx context.Context, s *Store, head, from int64, docs []*D) {
 	// The copies go in together, so with group commit they share commits.
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
+	var wg sync.WaitGroup
 	for k := blockOf(from); blockFirst(k) >= from && blockFirst(k)+slotBlock-1 < from+int64(len(docs)) && blockFull(k, head); k++ {
 		b := copiedBlockDoc[D]{
 			ID:      copiedBlockID(l.list, k),
@@ -194,17 +193,11 @@ func (l slotList[D]) copyDecided(ctx context.Context, s *Store, head, from int64
 				decided = false // not found, or not yet listed: may still come
 			}
 		}
-		if !decided {
-			continue
+		if decided {
+			wg.Go(func() { _ = s.insert(ctx, l.col, b) })
 		}
-		g.Go(func() error {
-			if err := s.insert(gctx, l.col, b); err != nil && !errors.Is(err, models.ErrConflict) {
-				return err
-			}
-			return nil
-		})
 	}
-	return g.Wait()
+	wg.Wait()
 }
 
 // slotOnList is the slot of l's list that record d names (0: d is nil or
