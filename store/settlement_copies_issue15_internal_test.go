@@ -196,3 +196,69 @@ func TestIssue15_Settlement_MonthCopiesSayWhatTheirSlotsSay(t *testing.T) {
 		t.Fatalf("the month cost %d finds with its two copies and %d without; want 34 fewer with them", copiedFinds, finds)
 	}
 }
+
+// Issue 15 crash point: a backfill that died after claiming a slot for an
+// event stored before the month lists, and before saving it on the event,
+// leaves a slot whose event is stored and names no slot. However old, the
+// job does not pass it as dead (its position stops, its block is not
+// copied); the next start's backfill saves the claimed slot, and then the
+// event is counted and read by the month's settlement like any other.
+func TestIssue15_Settlement_ASlotClaimedForAStoredEventIsNeverDead(t *testing.T) {
+	t.Parallel()
+	s := monthsStore(t)
+	ctx := context.Background()
+	base := time.Date(2025, 11, 2, 8, 0, 0, 0, monthsZone)
+	now := time.Date(2025, 11, 28, 12, 0, 0, 0, monthsZone)
+	list := settlementList("shop1", nov25)
+	for i := range 3 {
+		if err := s.RecordSettlementEvent(ctx, monthEvent(i, base.Add(time.Duration(i)*time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Event 3 was stored before the lists; the backfill took slot 4 for
+	// it, claimed it, and died before saving it on the event.
+	legacy := monthEvent(3, base.Add(3*time.Minute))
+	if err := s.insert(ctx, colSettlementEvents, settlementEventDoc{ID: legacy.ID, Fields: toEventFields(legacy)}); err != nil {
+		t.Fatal(err)
+	}
+	taken, err := s.insertListed(ctx, colSettlementEvents, []string{list}, legacy.ID, now.Add(-time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.claimListed(ctx, "listed:"+colSettlementEvents+":"+legacy.ID, taken); err != nil {
+		t.Fatal(err)
+	}
+	for i := 4; i < 20; i++ { // slots 5–20: block 0 is full
+		if err := s.RecordSettlementEvent(ctx, monthEvent(i, base.Add(time.Duration(i)*time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.CountPartnerMonth(ctx, "shop1", nov25, now); err != nil {
+		t.Fatal(err)
+	}
+	if at := savedThrough(t, s, nov25); at != 3 {
+		t.Fatalf("the job's position is %d; want 3, before the slot claimed for the stored event", at)
+	}
+	if _, ok := monthCopy(t, s, nov25, 0); ok {
+		t.Fatal("block 0 was copied with slot 4 undecided")
+	}
+	// The next start's backfill saves the claimed slot on the event.
+	forgetBackfills(t, s, "settlement-month-lists")
+	if err := s.listSettlementEventsStoredBefore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CountPartnerMonth(ctx, "shop1", nov25, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filterTotals(t, s, nov25); got != want || want.Lines != 20 {
+		t.Fatalf("the job counts %+v; the filter %+v (20 events)", got, want)
+	}
+	ids, _ := monthCandidates(t, s, nov25)
+	if want := filterIDs(t, s, nov25); !slices.Equal(ids, want) {
+		t.Fatalf("the month reads %v; the filter finds %v", ids, want)
+	}
+	if _, ok := monthCopy(t, s, nov25, 0); !ok {
+		t.Fatal("block 0, decided once the event names its slot, was not copied")
+	}
+}

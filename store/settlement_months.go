@@ -19,9 +19,9 @@ import (
 // job keeps, per partner and month, the totals of the list's slots up to
 // a position, saved together in one document (`pm:<partner>:<YYYY-MM>` in
 // liability_summaries): a report reads that document and only the slots
-// after it. As it counts, the job copies the events of each full block of the list
-// whose slots are all decided into one document (copiedBlockDoc), so the
-// month's settlement reads sixteen events a lookup.
+// after it. As it counts, the job copies the events of each full block of
+// the list whose slots are all decided into one document (copiedBlockDoc),
+// so the month's settlement reads sixteen events a lookup.
 //
 // Crash points:
 //   - Slot written, event not (MongoDB, where the ordered insert is not
@@ -29,7 +29,10 @@ import (
 //     points at nothing or at an event that names another slot; it counts
 //     nothing, and the repeat's own slot counts the event once. A slot
 //     whose event is missing is passed by the job's position only once it
-//     is slotSettles old: younger, its event may still be on its way.
+//     is slotSettles old: younger, its event may still be on its way. A
+//     slot whose event is stored but names no slot of the list (a backfill
+//     that died after its claim and before saving it on the event) is not
+//     passed until the next start's backfill saves the claimed slot.
 //   - A job run cut short after reading and before saving saves nothing:
 //     the next run counts from the saved position again. Totals and
 //     position are one document, so a saved position never goes with
@@ -189,12 +192,16 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 			switch {
 			case d != nil && named(d.Slots, slotRef{List: list, N: n}):
 				c.all.Add(models.StatementLine{Event: d.Fields.event(d.ID)})
-			case d != nil && len(d.Slots) > 0:
+			case d != nil && slotOn(d.Slots, list) != 0:
 				// A repeat's or a race's leftover: the event counts on the
 				// slot it names.
-			case refs[i] != "" && !now.IsZero() && !ats[i].After(now.Add(-slotSettles)):
+			case d == nil && refs[i] != "" && !now.IsZero() && !ats[i].After(now.Add(-slotSettles)):
 				// Dead: its event never came.
 			default:
+				// Its event may still come, or is stored but names no slot
+				// of the list yet: one stored before the lists, whose
+				// backfill (claimListed) took this slot and has not saved
+				// it on the event; the next start's backfill does.
 				open = true
 			}
 			if !open {
