@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/linli-community/linli/atonce"
 	"github.com/linli-community/linli/models"
 )
 
@@ -150,4 +151,75 @@ func reversed(ids []string) []string {
 	out := slices.Clone(ids)
 	slices.Reverse(out)
 	return out
+}
+
+// Readers paging a statement's lines and exporting them while another
+// process appends lines, all at once, store copies that say what their
+// slots say; each walk shows every line that was there when it began,
+// once, in slot order.
+func TestListCopies_ReadersRacingAnAppenderStoreTrueCopies(t *testing.T) {
+	t.Parallel()
+	s := listsStore(t)
+	other := openReplica(t, s)
+	ctx := context.Background()
+	at := time.Date(2026, 10, 3, 2, 0, 0, 0, time.UTC)
+	const id = "settle:shop1:2026-10"
+	var lines []models.StatementLine
+	for n := range 120 {
+		lines = append(lines, testLine(id, n, at))
+	}
+	if _, err := s.ClaimStatementLines(ctx, lines[:40], false); err != nil {
+		t.Fatal(err)
+	}
+	walks := make([][]string, 4)
+	errs := atonce.Errors(5, func(i int) error {
+		if i == 4 {
+			for b := 40; b < 120; b += 8 {
+				if _, err := other.ClaimStatementLines(ctx, lines[b:b+8], false); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if i%2 == 0 {
+			walks[i] = reversed(walkLines(ctx, t, s, id, 7+i*5))
+		} else {
+			walks[i] = exportedLines(t, s, id)
+		}
+		return nil
+	})
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := lineIDs(lines)
+	for i, w := range walks {
+		if len(w) < 40 || !slices.Equal(w, all[:len(w)]) {
+			t.Fatalf("walk %d shows %v; want the first %d lines in order, each once", i, w, len(w))
+		}
+	}
+	if got := reversed(walkLines(ctx, t, s, id, 50)); !slices.Equal(got, all) {
+		t.Fatalf("after the appends the pages show %v", got)
+	}
+	if got := exportedLines(t, s, id); !slices.Equal(got, all) {
+		t.Fatalf("after the appends the export gives %v", got)
+	}
+	copies := 0
+	for k := range int64(120 / slotBlock) {
+		b, ok := lineCopy(t, s, id, k)
+		if !ok {
+			continue
+		}
+		copies++
+		for x, d := range b.Records {
+			n := blockFirst(k) + int64(x)
+			if d == nil || d.ID != all[n-1] || !named(d.Slots, slotRef{List: lineList(id), N: n}) {
+				t.Fatalf("copy %d holds %+v on slot %d; want %s", k, d, n, all[n-1])
+			}
+		}
+	}
+	if copies != 120/slotBlock {
+		t.Fatalf("%d of the %d full blocks copied after reading every line", copies, 120/slotBlock)
+	}
 }
