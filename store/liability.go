@@ -10,7 +10,6 @@ import (
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"golang.org/x/sync/errgroup"
 )
 
 // The liability job's state (docs/PERFORMANCE.md, "The liability summary"). Both
@@ -233,29 +232,15 @@ func (s *Store) readLiabilityMonth(ctx context.Context, communityID, month strin
 // Its cost is a lookup a month and one a day of the months not closed,
 // whatever the history.
 func (s *Store) LiabilityDays(ctx context.Context, communityID string, days []string) (map[string]models.LiabilitySummary, error) {
-	var months []string // the months of days, each once
+	var months, ids []string // the months of days, each once, and their documents' ids
 	for _, day := range days {
 		if m := day[:min(6, len(day))]; !slices.Contains(months, m) {
 			months = append(months, m)
+			ids = append(ids, liabilityMonthID(communityID, m))
 		}
 	}
-	closed := make([]*liabilityMonthDoc, len(months))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i, month := range months {
-		g.Go(func() error {
-			var m liabilityMonthDoc
-			err := s.findByID(gctx, colLiabilityDays, liabilityMonthID(communityID, month), &m)
-			if errors.Is(err, models.ErrNotFound) {
-				return nil
-			}
-			if err == nil {
-				closed[i] = &m
-			}
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
+	closed, err := findEach[liabilityMonthDoc](ctx, s, colLiabilityDays, ids)
+	if err != nil {
 		return nil, err
 	}
 	out := map[string]models.LiabilitySummary{}
@@ -282,24 +267,12 @@ func (s *Store) LiabilityDays(ctx context.Context, communityID string, days []st
 	return out, nil
 }
 
-// liabilityDaysByDay looks each of days up by _id, eight at a time:
-// found[i] is days[i]'s saved liability, nil if it has none.
+// liabilityDaysByDay looks each of days up by _id (findEach): found[i]
+// is days[i]'s saved liability, nil if it has none.
 func (s *Store) liabilityDaysByDay(ctx context.Context, communityID string, days []string) ([]*liabilitySummaryDoc, error) {
-	found := make([]*liabilitySummaryDoc, len(days))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
+	ids := make([]string, len(days))
 	for i, day := range days {
-		g.Go(func() error {
-			var d liabilitySummaryDoc
-			err := s.findByID(gctx, colLiabilityDays, liabilityDayID(communityID, day), &d)
-			if errors.Is(err, models.ErrNotFound) {
-				return nil
-			}
-			if err == nil {
-				found[i] = &d
-			}
-			return err
-		})
+		ids[i] = liabilityDayID(communityID, day)
 	}
-	return found, g.Wait()
+	return findEach[liabilitySummaryDoc](ctx, s, colLiabilityDays, ids)
 }

@@ -998,7 +998,7 @@ func eachListed[D any](ctx context.Context, s *Store, col, list string, slotsOf 
 // slot order, those that name their slot (slotsOf) and that keep accepts.
 // A slot whose record was never written is skipped (crash points above).
 func listedDocs[D any](ctx context.Context, s *Store, col string, slots []slotRef, refs []string, slotsOf func(*D) []slotRef, keep func(*D) bool) ([]*D, error) {
-	docs, err := recordsAt[D](ctx, s, col, refs)
+	docs, err := findEach[D](ctx, s, col, refs)
 	if err != nil {
 		return nil, err
 	}
@@ -1011,19 +1011,19 @@ func listedDocs[D any](ctx context.Context, s *Store, col string, slots []slotRe
 	return out, nil
 }
 
-// recordsAt reads the record each of refs names from col by _id, eight at
-// a time: docs[i] is refs[i]'s, nil where refs[i] is "" or not found.
-func recordsAt[D any](ctx context.Context, s *Store, col string, refs []string) ([]*D, error) {
-	docs := make([]*D, len(refs))
+// findEach looks each of ids up in col by _id, eight at a time: docs[i]
+// is ids[i]'s document, nil where ids[i] is "" or not found.
+func findEach[D any](ctx context.Context, s *Store, col string, ids []string) ([]*D, error) {
+	docs := make([]*D, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
-	for i, ref := range refs {
-		if ref == "" {
+	for i, id := range ids {
+		if id == "" {
 			continue
 		}
 		g.Go(func() error {
 			d := new(D)
-			err := s.findByID(gctx, col, ref, d)
+			err := s.findByID(gctx, col, id, d)
 			if errors.Is(err, models.ErrNotFound) {
 				return nil
 			}

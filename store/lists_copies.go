@@ -136,7 +136,7 @@ func (l slotList[D]) between(ctx context.Context, s *Store, head, low, high int6
 			return nil, err
 		}
 		if l.copies == readersCopy {
-			l.copyDecided(ctx, s, head, from, docs)
+			l.copyDecided(ctx, s, head, from, docs, 0)
 		}
 		for i, d := range docs {
 			sl := slotRef{List: l.list, N: from + int64(i)}
@@ -166,15 +166,17 @@ func (l slotList[D]) read(ctx context.Context, s *Store, head, from, to int64) (
 	if err != nil {
 		return nil, err
 	}
-	return recordsAt[D](ctx, s, l.col, refs)
+	return findEach[D](ctx, s, l.col, refs)
 }
 
 // copyDecided stores the copy of each full block among slots from… (docs[i]
-// the record found for slot from+i) whose slots are all decided. A copy
-// already stored is the same document; one that could not be stored (the
-// failure is counted by insert) costs a later reader its sixteen lookups
-// again, never a record, so it does not fail the read.
-func (l slotList[D]) copyDecided(ctx context.Context, s *Store, head, from int64, docs []*D) {
+// the record found for slot from+i) whose slots are all decided: by the
+// rule above, or, up to slot through, by the list's job (0: none), which
+// also decides a slot whose record never came. A copy already stored is
+// the same document; one that could not be stored (the failure is counted
+// by insert) costs a later reader its sixteen lookups again, never a
+// record, so it fails neither the read nor the job.
+func (l slotList[D]) copyDecided(ctx context.Context, s *Store, head, from int64, docs []*D, through int64) {
 	// The copies go in together, so with group commit they share commits.
 	var wg sync.WaitGroup
 	for k := blockOf(from); blockFirst(k) >= from && blockFirst(k)+slotBlock-1 < from+int64(len(docs)) && blockFull(k, head); k++ {
@@ -189,7 +191,7 @@ func (l slotList[D]) copyDecided(ctx context.Context, s *Store, head, from int64
 			switch on := slotOnList(d, l); {
 			case on == n:
 				b.Records[x] = d
-			case on == 0:
+			case on == 0 && n > through:
 				decided = false // not found, or not yet listed: may still come
 			}
 		}

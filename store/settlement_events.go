@@ -179,7 +179,7 @@ func (s *Store) eachListedEvent(ctx context.Context, list string, fn func(models
 }
 
 // monthEvents is a partner's list of the events of month m, whose full
-// blocks the liability job copies (copyEventBlocks) and readers read from
+// blocks the liability job copies (countPartnerMonth) and readers read from
 // the copies (slotList).
 func monthEvents(partnerID string, m models.Month) slotList[settlementEventDoc] {
 	return slotList[settlementEventDoc]{

@@ -8,7 +8,6 @@ import (
 
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"golang.org/x/sync/errgroup"
 )
 
 // A partner's month of settlement events (docs/PERFORMANCE.md, "The
@@ -42,7 +41,8 @@ import (
 //   - A run cut short after its copies of blocks and before saving: the
 //     next run reads from the first slot of the block the saved position
 //     is in, counts only the slots after the position, and its copies'
-//     inserts find the first run's (the same documents).
+//     inserts find the first run's (the same documents). A copy not
+//     stored costs the settlement sixteen lookups, never a figure.
 
 // slotSettles is how old a slot whose event is missing must be before the
 // job's position passes it as dead.
@@ -162,26 +162,8 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 		if err != nil {
 			return from, c, err
 		}
-		events := make([]*settlementEventDoc, len(refs))
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(8)
-		for i, ref := range refs {
-			if ref == "" {
-				continue // no slot: not possible below the head
-			}
-			g.Go(func() error {
-				var d settlementEventDoc
-				err := s.findByID(gctx, colSettlementEvents, ref, &d)
-				if errors.Is(err, models.ErrNotFound) {
-					return nil
-				}
-				if err == nil {
-					events[i] = &d
-				}
-				return err
-			})
-		}
-		if err := g.Wait(); err != nil {
+		events, err := findEach[settlementEventDoc](ctx, s, colSettlementEvents, refs)
+		if err != nil {
 			return from, c, err
 		}
 		for i, d := range events {
@@ -209,53 +191,12 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 			}
 		}
 		if copyBlocks {
-			if err := s.copyEventBlocks(ctx, list, low, c.through, events); err != nil {
-				return from, c, err
-			}
+			// The job decides a slot whose event never came once it is
+			// old, which a reader cannot: the decided run is passed on.
+			monthEvents(partnerID, m).copyDecided(ctx, s, head, low, events, c.through)
 		}
 	}
 	return from, c, nil
-}
-
-// copyEventBlocks stores the copies (copiedBlockDoc) of the blocks of
-// list read from slot low (events[i] is slot low+i's event as found, nil
-// for none) whose slots are all decided, up to through, and all read: low
-// is a block's first slot, so every block but a last partial one is whole
-// in events. The job decides a slot whose event never came once it is old
-// (slotSettles), which a reader cannot, so a month's list is copied by
-// the job alone (monthEvents). A copy already stored is the same document
-// and is left as it is.
-//
-// Crash points: a run that dies after its copies and before saving its
-// count stores the same copies again next time (each insert finds the
-// first); a block not copied costs the settlement sixteen lookups, never
-// a figure.
-func (s *Store) copyEventBlocks(ctx context.Context, list string, low, through int64, events []*settlementEventDoc) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for k := blockOf(low); ; k++ {
-		first, last := blockFirst(k), blockFirst(k)+slotBlock-1
-		if last > through || last >= low+int64(len(events)) {
-			break
-		}
-		b := copiedBlockDoc[settlementEventDoc]{
-			ID:      copiedBlockID(list, k),
-			Records: make([]*settlementEventDoc, slotBlock),
-		}
-		for x := range slotBlock {
-			n := first + int64(x)
-			if d := events[n-low]; d != nil && named(d.Slots, slotRef{List: list, N: n}) {
-				b.Records[x] = d
-			}
-		}
-		g.Go(func() error {
-			if err := s.insert(gctx, colSettlementEvents, b); err != nil && !errors.Is(err, models.ErrConflict) {
-				return err
-			}
-			return nil
-		})
-	}
-	return g.Wait()
 }
 
 // PartnerMonthTotals returns the totals of partner's settlement events in

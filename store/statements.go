@@ -9,7 +9,6 @@ import (
 	"github.com/linli-community/linli/models"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"golang.org/x/sync/errgroup"
 )
 
 // statementDoc is a partner's monthly statement as stored in statements.
@@ -369,7 +368,8 @@ func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.Statemen
 	}
 	written := make([]*lineDoc, len(lines)) // lines found already written
 	if resumed {
-		if err := s.findLines(ctx, lines, written); err != nil {
+		var err error
+		if written, err = s.findLines(ctx, lines); err != nil {
 			return nil, err
 		}
 	}
@@ -407,8 +407,8 @@ func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.Statemen
 		for _, i := range todo[inserted:] {
 			rest = append(rest, lines[i])
 		}
-		docs := make([]*lineDoc, len(rest))
-		if err := s.findLines(ctx, rest, docs); err != nil {
+		docs, err := s.findLines(ctx, rest)
+		if err != nil {
 			return nil, err
 		}
 		left := todo[:0:0]
@@ -435,26 +435,18 @@ func (s *Store) ClaimStatementLines(ctx context.Context, lines []models.Statemen
 	return out, nil
 }
 
-// findLines looks each of lines up by id, eight at a time, and sets
-// docs[i] to line i as written (nil if it is not).
-func (s *Store) findLines(ctx context.Context, lines []models.StatementLine, docs []*lineDoc) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
+// findLines looks each of lines up by id (findEach): docs[i] is line i as
+// written, nil if it is not.
+func (s *Store) findLines(ctx context.Context, lines []models.StatementLine) ([]*lineDoc, error) {
+	ids := make([]string, len(lines))
 	for i, l := range lines {
-		g.Go(func() error {
-			var d lineDoc
-			err := s.findByID(gctx, colStatementLines, l.ID, &d)
-			if errors.Is(err, models.ErrNotFound) {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("store: statement line %s: %w", l.ID, err)
-			}
-			docs[i] = &d
-			return nil
-		})
+		ids[i] = l.ID
 	}
-	return g.Wait()
+	docs, err := findEach[lineDoc](ctx, s, colStatementLines, ids)
+	if err != nil {
+		return nil, fmt.Errorf("store: statement lines: %w", err)
+	}
+	return docs, nil
 }
 
 // StatementLine returns the line with id, or models.ErrNotFound.
