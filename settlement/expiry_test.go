@@ -11,6 +11,29 @@ import (
 	"github.com/linli-community/linli/models"
 )
 
+// resident adds resident id to community, created at the world's time.
+func (w *settlementWorld) resident(id, community string) {
+	w.t.Helper()
+	err := w.st.InsertResident(ctx, models.Resident{
+		ID:          id,
+		CommunityID: community,
+		Name:        "居民",
+		Created:     w.clock.now(),
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// summariseAt runs the liability job at at, with the world's clock set there.
+func (w *settlementWorld) summariseAt(at time.Time) {
+	w.t.Helper()
+	w.setClock(at)
+	if _, err := w.svc.SummariseLiability(ctx, at); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
 func (w *settlementWorld) post(resident, community string, at time.Time, kind models.EntryKind, delta int64) {
 	w.t.Helper()
 	w.clock.mu.Lock()

@@ -24,14 +24,7 @@ func TestIssue16_Perf_FirstLiabilitySummariesAtStartThenOnDemandWithoutSinglefli
 		"r-b": "B",
 		"r-c": "C",
 	} {
-		if err := w.st.InsertResident(ctx, models.Resident{
-			ID:          id,
-			CommunityID: c,
-			Name:        "居民",
-			Created:     w.clock.now(),
-		}); err != nil {
-			t.Fatal(err)
-		}
+		w.resident(id, c)
 	}
 	day := func(m, d int) time.Time { return time.Date(2025, time.Month(m), d, 9, 0, 0, 0, sh) }
 	w.post("r-1", "A", day(3, 2), models.KindAward, 50)

@@ -23,14 +23,7 @@ func TestIssue15_Liability_SummaryEqualsFullRecomputationAfterMixedWrites(t *tes
 		if id == "r-b" {
 			c = "B"
 		}
-		if err := w.st.InsertResident(ctx, models.Resident{
-			ID:          id,
-			CommunityID: c,
-			Name:        "居民",
-			Created:     w.clock.now(),
-		}); err != nil {
-			t.Fatal(err)
-		}
+		w.resident(id, c)
 	}
 	day := func(m, d int) time.Time { return time.Date(2024, time.Month(m), d, 9, 0, 0, 0, sh) }
 	w.post("r-1", "A", day(1, 10), models.KindAward, 50)

@@ -18,21 +18,8 @@ func TestIssue15_LiabilitySeriesReadsClosedMonthsAsOneDocument(t *testing.T) {
 	t.Parallel()
 	sh := shanghai
 	w := newSettlementWorld(t, time.Date(2025, 3, 1, 9, 0, 0, 0, sh))
-	if err := w.st.InsertResident(ctx, models.Resident{
-		ID:          "s-1",
-		CommunityID: "A",
-		Name:        "居民",
-		Created:     w.clock.now(),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	run := func(at time.Time) {
-		t.Helper()
-		w.setClock(at)
-		if _, err := w.svc.SummariseLiability(ctx, at); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w.resident("s-1", "A")
+	run := w.summariseAt
 	// One point on each of March's first 30 days.
 	for d := 1; d <= 30; d++ {
 		w.post("s-1", "A", time.Date(2025, 3, d, 8, 0, 0, 0, sh), models.KindAward, 1)

@@ -23,22 +23,9 @@ func TestIssue14_3_LiabilitySeriesOnePointPerDaySummed(t *testing.T) {
 		if id == "s-b" {
 			c = "B"
 		}
-		if err := w.st.InsertResident(ctx, models.Resident{
-			ID:          id,
-			CommunityID: c,
-			Name:        "居民",
-			Created:     w.clock.now(),
-		}); err != nil {
-			t.Fatal(err)
-		}
+		w.resident(id, c)
 	}
-	run := func(at time.Time) {
-		t.Helper()
-		w.setClock(at)
-		if _, err := w.svc.SummariseLiability(ctx, at); err != nil {
-			t.Fatal(err)
-		}
-	}
+	run := w.summariseAt
 	w.post("s-1", "A", time.Date(2025, 3, 1, 10, 0, 0, 0, sh), models.KindAward, 40)
 	run(time.Date(2025, 3, 1, 12, 0, 0, 0, sh))
 	w.post("s-1", "A", time.Date(2025, 3, 1, 13, 0, 0, 0, sh), models.KindAward, 10)
