@@ -75,10 +75,11 @@ func (s *Store) UnclaimedConfirmations(ctx context.Context, communityID string, 
 	floor, moving := start, true
 	var unclaimed []string
 	for low := start; low <= head; low += monthPage {
-		slots, refs, ats, err := s.slotsUp(ctx, colHonourEvents, list, low, min(head, low+monthPage-1))
+		run, err := s.slotsBetween(ctx, colHonourEvents, list, head, low, min(head, low+monthPage-1))
 		if err != nil {
 			return nil, err
 		}
+		slots, refs, ats := run.slots, run.refs, run.ats
 		duties := make([]string, len(slots)) // the duty of a slot whose event names it
 		claimed := make([]bool, len(slots))
 		g, gctx := errgroup.WithContext(ctx)

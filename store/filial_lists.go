@@ -77,10 +77,11 @@ func (s *Store) FilialBookings(ctx context.Context, communityID, parentID, fromD
 	var docs []*filialBookingDoc
 	before := int64(0)
 	for {
-		slots, refs, ats, next, err := s.pageSlotsAt(ctx, colFilialBookings, list, before, listHintEvery)
+		run, next, err := s.slotPage(ctx, colFilialBookings, list, before, listHintEvery)
 		if err != nil {
 			return nil, err
 		}
+		slots, refs, ats := run.slots, run.refs, run.ats
 		end := next == 0
 		for i, at := range ats {
 			if !at.IsZero() && at.Before(oldest) {

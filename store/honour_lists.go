@@ -130,11 +130,11 @@ func (s *Store) HonourEntriesPage(ctx context.Context, communityID string, view 
 	if count <= 0 {
 		return []models.HonourEntry{}, "", nil
 	}
-	slots, refs, next, err := s.pageSlots(ctx, colHonourEntries, list, before, int(count))
+	run, next, err := s.slotPage(ctx, colHonourEntries, list, before, int(count))
 	if err != nil {
 		return nil, "", err
 	}
-	docs, err := listedDocs(ctx, s, colHonourEntries, slots, refs, func(d *honourEntryDoc) []slotRef { return d.Slots }, func(*honourEntryDoc) bool { return true })
+	docs, err := listedDocs(ctx, s, colHonourEntries, run.slots, run.refs, func(d *honourEntryDoc) []slotRef { return d.Slots }, func(*honourEntryDoc) bool { return true })
 	if err != nil {
 		return nil, "", err
 	}

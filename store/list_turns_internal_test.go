@@ -51,10 +51,11 @@ func checkDense(t *testing.T, s *Store, list string, want map[string]bool) {
 	if head != int64(len(want)) {
 		t.Fatalf("the list's head is slot %d after %d appends", head, len(want))
 	}
-	slots, refs, next, err := s.pageSlots(ctx, colRedemptions, list, 0, len(want))
+	run, next, err := s.slotPage(ctx, colRedemptions, list, 0, len(want))
 	if err != nil {
 		t.Fatal(err)
 	}
+	slots, refs := run.slots, run.refs
 	if next != 0 || len(slots) != len(want) {
 		t.Fatalf("one page of %d read %d slots, next %d", len(want), len(slots), next)
 	}
@@ -167,10 +168,11 @@ func TestInsertListedMany_BatchesOfTwoProcessesWithRepeatsStayDense(t *testing.T
 		if err != nil {
 			t.Fatal(err)
 		}
-		slots, refs, next, err := fresh.pageSlots(ctx, colRedemptions, list, 0, int(head))
+		run, next, err := fresh.slotPage(ctx, colRedemptions, list, 0, int(head))
 		if err != nil {
 			t.Fatal(err)
 		}
+		slots, refs := run.slots, run.refs
 		if next != 0 || int64(len(slots)) != head || head < int64(len(ids)) {
 			t.Fatalf("list %s: head %d, one page read %d slots (next %d), for %d records", list, head, len(slots), next, len(ids))
 		}

@@ -452,59 +452,71 @@ func (s *Store) saveListHint(ctx context.Context, list string, n int64) {
 	_ = s.count(s.replaceByID(ctx, colListHeads, list, listHeadDoc{ID: list, N: n}, true), "list hint")
 }
 
-// pageSlots reads the slots of list in col from before−1 down, at most
-// limit of them, newest first, looking each up by _id (eight at a time).
-// before 0 starts at the head. It returns the refs in slot order (slots
-// numbered n, n−1, …) and the before of the next page (0: no more).
-func (s *Store) pageSlots(ctx context.Context, col, list string, before int64, limit int) ([]slotRef, []string, int64, error) {
-	slots, refs, _, next, err := s.pageSlotsAt(ctx, col, list, before, limit)
-	return slots, refs, next, err
+// slotRun is what consecutive slots of a list hold, in the order they
+// were read: each slot, the ref it holds ("" for a slot not found: none
+// is missing below a list's head) and when it was taken.
+type slotRun struct {
+	slots []slotRef
+	refs  []string
+	ats   []time.Time
 }
 
-// pageSlotsAt is pageSlots that also returns when each slot was stored.
-// The slots of a full block (slotBlock) are read as the block, one lookup
-// for sixteen; the others (the slots above the last full block) one by one.
-// The residents' search lists have no blocks (blocked).
-func (s *Store) pageSlotsAt(ctx context.Context, col, list string, before int64, limit int) ([]slotRef, []string, []time.Time, int64, error) {
+// newestFirst puts the run in reverse slot order, newest first, as a page
+// shows it, and returns it: the run's slices are reversed where they are.
+func (r slotRun) newestFirst() slotRun {
+	slices.Reverse(r.slots)
+	slices.Reverse(r.refs)
+	slices.Reverse(r.ats)
+	return r
+}
+
+// slotPage reads a page of at most limit slots of list in col below slot
+// before (0: from the head), newest first, as slotsBetween reads them, and
+// the before of the next page (0: no more). A before past the head's next
+// slot was never given out: models.ErrBadCursor.
+func (s *Store) slotPage(ctx context.Context, col, list string, before int64, limit int) (slotRun, int64, error) {
 	head, err := s.listHead(ctx, col, list)
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return slotRun{}, 0, err
 	}
 	low, before, err := pageBounds(head, before, limit)
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return slotRun{}, 0, err
 	}
-	slots, refs, ats, err := s.slotsWithin(ctx, col, list, head, low, before-1)
+	run, err := s.slotsBetween(ctx, col, list, head, low, before-1)
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return slotRun{}, 0, err
 	}
 	next := low
 	if low <= 1 {
 		next = 0
 	}
-	return slots, refs, ats, next, nil
+	return run.newestFirst(), next, nil
 }
 
-// slotsWithin reads slots high down to low of list in col (a list whose
-// head is head), newest first: the slots of a full block (slotBlock) as
-// the block, one lookup for sixteen, the others one by one, eight lookups
-// at a time. The residents' search lists have no blocks (blocked).
-func (s *Store) slotsWithin(ctx context.Context, col, list string, head, low, high int64) ([]slotRef, []string, []time.Time, error) {
-	before := high + 1
-	count := max(0, before-low)
-	slots := make([]slotRef, count)
-	refs := make([]string, count)
-	ats := make([]time.Time, count)
+// slotsBetween reads slots low..high of list in col (a list whose head is
+// head, or was: a list only grows), oldest first: the slots of a full
+// block (slotBlock) as the block, one lookup for sixteen, the others one
+// by one, eight lookups at a time. The residents' search lists have no
+// blocks (blocked).
+func (s *Store) slotsBetween(ctx context.Context, col, list string, head, low, high int64) (slotRun, error) {
+	count := max(0, high+1-low)
+	run := slotRun{
+		slots: make([]slotRef, count),
+		refs:  make([]string, count),
+		ats:   make([]time.Time, count),
+	}
+	slots, refs, ats := run.slots, run.refs, run.ats
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for i := range slots {
-		slots[i] = slotRef{List: list, N: before - 1 - int64(i)}
+		slots[i] = slotRef{List: list, N: low + int64(i)}
 	}
 	for i := 0; i < len(slots); {
 		n := slots[i].N
 		k := blockOf(n)
 		if blocked(col, list) && blockFull(k, head) {
-			// slots[i:j] are the page's slots of block k, newest first.
+			// slots[i:j] are the run's slots of block k.
 			j := i
 			for j < len(slots) && blockOf(slots[j].N) == k {
 				j++
@@ -537,9 +549,9 @@ func (s *Store) slotsWithin(ctx context.Context, col, list string, head, low, hi
 		i++
 	}
 	if err := g.Wait(); err != nil {
-		return nil, nil, nil, err
+		return slotRun{}, err
 	}
-	return slots, refs, ats, nil
+	return run, nil
 }
 
 // pageBounds returns the slots a page of at most limit slots below slot
@@ -554,32 +566,6 @@ func pageBounds(head, before int64, limit int) (low, below int64, err error) {
 		return 0, 0, badCursor(slotCursor{before: before}.String())
 	}
 	return max(1, before-int64(limit)), before, nil
-}
-
-// slotsUp reads slots low..high of list in col, oldest first, as
-// pageSlotsAt reads them (full blocks as one lookup each): each slot, the
-// ref it holds and when it was taken ("" and zero for a slot not found).
-func (s *Store) slotsUp(ctx context.Context, col, list string, low, high int64) ([]slotRef, []string, []time.Time, error) {
-	head, err := s.listHead(ctx, col, list)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if high > head {
-		return nil, nil, nil, badCursor(slotCursor{before: high + 1}.String())
-	}
-	return s.slotsUpWithin(ctx, col, list, head, low, high)
-}
-
-// slotsUpWithin is slotsUp on a list whose head is known to be head.
-func (s *Store) slotsUpWithin(ctx context.Context, col, list string, head, low, high int64) ([]slotRef, []string, []time.Time, error) {
-	slots, refs, ats, err := s.slotsWithin(ctx, col, list, head, low, high)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	slices.Reverse(slots)
-	slices.Reverse(refs)
-	slices.Reverse(ats)
-	return slots, refs, ats, nil
 }
 
 // slotBlock is how many consecutive slots of a list one block holds.
@@ -975,7 +961,7 @@ func (s *Store) listEverythingStoredBefore(ctx context.Context) error {
 }
 
 // eachListed streams the records on list in col, oldest slot first,
-// monthPage slots at a time (full blocks as one lookup each, slotsUp), so
+// monthPage slots at a time (full blocks as one lookup each, slotsBetween), so
 // it holds one page whatever the list's length; a slot whose record does
 // not name it (slotsOf: a repeat's, or one a crash left) or that keep
 // refuses is skipped.

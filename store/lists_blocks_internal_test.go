@@ -146,10 +146,11 @@ func TestListBlocks_NoneForTheSearchLists(t *testing.T) {
 		_, err := s.insertListed(ctx, colDirLists, []string{"rn:c1:王"}, fmt.Sprintf("res%02d", i), at, nil)
 		return err
 	})
-	_, refs, _, _, err := s.pageSlotsAt(ctx, colDirLists, "rn:c1:王", 0, 40)
+	run, _, err := s.slotPage(ctx, colDirLists, "rn:c1:王", 0, 40)
 	if err != nil {
 		t.Fatal(err)
 	}
+	refs := run.refs
 	if len(refs) != 40 || refs[0] != "res39" || refs[39] != "res00" {
 		t.Fatalf("the search list's page reads %v", refs)
 	}

@@ -152,21 +152,21 @@ func (l slotList[D]) between(ctx context.Context, s *Store, head, low, high int6
 // named returns the records on slots low..high (of head) that name their
 // slot, in slot order, each slot and record read by _id (listedDocs).
 func (l slotList[D]) named(ctx context.Context, s *Store, head, low, high int64) ([]*D, error) {
-	slots, refs, _, err := s.slotsUpWithin(ctx, l.slotsIn(), l.list, head, low, high)
+	run, err := s.slotsBetween(ctx, l.slotsIn(), l.list, head, low, high)
 	if err != nil {
 		return nil, err
 	}
-	return listedDocs(ctx, s, l.col, slots, refs, l.slotsOf, func(*D) bool { return true })
+	return listedDocs(ctx, s, l.col, run.slots, run.refs, l.slotsOf, func(*D) bool { return true })
 }
 
 // read returns the record each of slots from..to (of head) points at (nil
 // where the record is not found), in slot order.
 func (l slotList[D]) read(ctx context.Context, s *Store, head, from, to int64) ([]*D, error) {
-	_, refs, _, err := s.slotsUpWithin(ctx, l.slotsIn(), l.list, head, from, to)
+	run, err := s.slotsBetween(ctx, l.slotsIn(), l.list, head, from, to)
 	if err != nil {
 		return nil, err
 	}
-	return findEach[D](ctx, s, l.col, refs)
+	return findEach[D](ctx, s, l.col, run.refs)
 }
 
 // copyDecided stores the copy of each full block among slots from… (docs[i]
@@ -235,7 +235,7 @@ func (l slotList[D]) each(ctx context.Context, s *Store, fn func(*D) error) erro
 
 // below is the page of the list's records on at most limit slots below
 // slot before (0: from the head), newest first, and the before of the
-// next page (0: no more), as pageSlots reads pages.
+// next page (0: no more), as slotPage reads pages.
 func (l slotList[D]) below(ctx context.Context, s *Store, before int64, limit int) ([]*D, int64, error) {
 	head, err := s.listHead(ctx, l.slotsIn(), l.list)
 	if err != nil {

@@ -337,16 +337,16 @@ func (s *Store) DayRedemptions(ctx context.Context, communityID, partnerID strin
 	}
 	var out []models.Redemption
 	for {
-		slots, refs, next, err := s.pageSlots(ctx, colRedemptions, list(at.day), at.before, limit)
+		run, next, err := s.slotPage(ctx, colRedemptions, list(at.day), at.before, limit)
 		if err != nil {
 			return nil, "", err
 		}
-		rs, err := s.listedRedemptions(ctx, slots, refs, inRange)
+		rs, err := s.listedRedemptions(ctx, run.slots, run.refs, inRange)
 		if err != nil {
 			return nil, "", err
 		}
 		out = append(out, rs...)
-		limit -= len(slots)
+		limit -= len(run.slots)
 		if next != 0 {
 			at.before = next
 			if limit <= 0 {

@@ -158,10 +158,11 @@ func (s *Store) countPartnerMonth(ctx context.Context, partnerID string, m model
 	open := false // a slot not yet decided was met: the decided run ends
 	for low := start; low <= head; low += monthPage {
 		high := min(head, low+monthPage-1)
-		_, refs, ats, err := s.slotsUp(ctx, colSettlementEvents, list, low, high)
+		run, err := s.slotsBetween(ctx, colSettlementEvents, list, head, low, high)
 		if err != nil {
 			return from, c, err
 		}
+		refs, ats := run.refs, run.ats
 		events, err := findEach[settlementEventDoc](ctx, s, colSettlementEvents, refs)
 		if err != nil {
 			return from, c, err

@@ -592,10 +592,11 @@ func (s *Store) QueuedRecords(ctx context.Context, communityID, cursor string, l
 	n := from
 	for n <= head && len(out) < limit {
 		upTo := min(head, n+int64(limit)-1)
-		_, refs, ats, err := s.slotsUp(ctx, colRecordQueue, list, n, upTo)
+		run, err := s.slotsBetween(ctx, colRecordQueue, list, head, n, upTo)
 		if err != nil {
 			return nil, "", err
 		}
+		refs, ats := run.refs, run.ats
 		if i := slices.Index(refs, ""); i >= 0 {
 			return nil, "", fmt.Errorf("store: queue %s: slot %d below the head is missing", list, n+int64(i))
 		}
@@ -1118,10 +1119,11 @@ func (s *Store) FilteredRecords(ctx context.Context, f models.RecordFilter, curs
 			return nil, "", err
 		}
 	}
-	slots, refs, ats, next, err := s.pageSlotsAt(ctx, colRecords, list, at.before, limit)
+	run, next, err := s.slotPage(ctx, colRecords, list, at.before, limit)
 	if err != nil {
 		return nil, "", err
 	}
+	slots, refs, ats := run.slots, run.refs, run.ats
 	for i, ref := range refs {
 		if ref != "" && !f.From.IsZero() && ats[i].Before(f.From.Add(-startLead)) {
 			refs[i] = ""
