@@ -137,12 +137,12 @@ func startLoad(t *testing.T, w *world) *writeLoad {
 				t.Errorf("redeem: %d %s", r.Status, r.Body)
 				return
 			}
-			var red struct {
+			var redemption struct {
 				ID string `json:"id"`
 			}
-			r.decode(t, &red)
+			r.decode(t, &redemption)
 			l.mu.Lock()
-			l.redemptions = append(l.redemptions, red.ID)
+			l.redemptions = append(l.redemptions, redemption.ID)
 			l.mu.Unlock()
 		})
 	}

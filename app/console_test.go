@@ -341,9 +341,9 @@ func TestConsolePartnerConfirmsAndDownloadsXLSX(t *testing.T) {
 	elder := w.login(phoneElderA)
 	clerk := w.login(phoneClerkA)
 	breakfast := ""
-	for _, rw := range w.rewards(elder) {
-		if strings.HasPrefix(rw.title, "早餐") {
-			breakfast = rw.id
+	for _, reward := range w.rewards(elder) {
+		if strings.HasPrefix(reward.title, "早餐") {
+			breakfast = reward.id
 		}
 	}
 	for i := range 2 {
@@ -351,11 +351,11 @@ func TestConsolePartnerConfirmsAndDownloadsXLSX(t *testing.T) {
 		if r.Status != 201 {
 			t.Fatalf("breakfast QR: %d %s", r.Status, r.Body)
 		}
-		var red struct {
+		var redemption struct {
 			Code string `json:"code"`
 		}
-		r.decode(t, &red)
-		r = w.call("POST", "/api/v1/merchant/scans", clerk, map[string]string{"code": red.Code}, "Idempotency-Key", fmt.Sprintf("console-scan-%d", i))
+		r.decode(t, &redemption)
+		r = w.call("POST", "/api/v1/merchant/scans", clerk, map[string]string{"code": redemption.Code}, "Idempotency-Key", fmt.Sprintf("console-scan-%d", i))
 		if r.Status != 201 {
 			t.Fatalf("scan: %d %s", r.Status, r.Body)
 		}

@@ -75,11 +75,11 @@ func TestIssue15_Lists_PagedByCursorOverHTTP(t *testing.T) {
 		if r.Status != http.StatusCreated {
 			t.Fatalf("scan: %d %s", r.Status, r.Body)
 		}
-		var red struct {
+		var redemption struct {
 			ID string `json:"redemption_id"`
 		}
-		r.decode(t, &red)
-		made = append(made, red.ID)
+		r.decode(t, &redemption)
+		made = append(made, redemption.ID)
 	}
 	mine, pages := w.walkPages(son, "/api/v1/me/redemptions?limit=2", "redemptions")
 	day, dayPages := w.walkPages(clerk, "/api/v1/merchant/redemptions?limit=2", "redemptions")

@@ -15,7 +15,7 @@ import (
 func TestClerkTypesTheShortCode(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:     models.RewardMerchant,
 		Title:    "早餐套餐",
 		Points:   20,
@@ -23,14 +23,14 @@ func TestClerkTypesTheShortCode(t *testing.T) {
 		Bearer:   models.BearerPartner,
 	})
 	p := w.resident("王小明", 1980, 100)
-	qr, err := w.rs.IssueQR(ctx, p, rw.ID)
+	qr, err := w.rs.IssueQR(ctx, p, reward.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(qr.Code) != rewards.CounterCodeLength || strings.ContainsAny(qr.Code, "01IOL") {
 		t.Fatalf("short code %q: want %d characters without 0, 1, I, O, L", qr.Code, rewards.CounterCodeLength)
 	}
-	other, err := w.rs.IssueQR(ctx, p, rw.ID)
+	other, err := w.rs.IssueQR(ctx, p, reward.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

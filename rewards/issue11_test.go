@@ -134,7 +134,7 @@ func (w *rewardsWorld) mine(p models.Principal) []models.Redemption {
 func TestIssue11_3_RefusedScanLeavesTheCodeUsable(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:     models.RewardMerchant,
 		Title:    "早餐套餐",
 		Points:   50,
@@ -142,7 +142,7 @@ func TestIssue11_3_RefusedScanLeavesTheCodeUsable(t *testing.T) {
 	})
 	p := w.resident("王小明", 1980, 10)
 	c1, c2 := w.clerk("clerk-1", w.shop), w.clerk("clerk-2", w.shop)
-	tok := w.scanToken(p, rw)
+	tok := w.scanToken(p, reward)
 
 	_, err := w.rs.Scan(ctx, c1, tok, idemOf(c1, "scan-poor-1"))
 	communitytest.WantCode(t, "first scan without points", err, models.ErrInsufficientPoints)
@@ -205,7 +205,7 @@ func TestIssue11_3_RefusedScanLeavesTheCodeUsable(t *testing.T) {
 func TestIssue11_3_RefusalCutShortDoesNotBlockTheCode(t *testing.T) {
 	t.Parallel()
 	w, cs := crashWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:       models.RewardMerchant,
 		Points:     50,
 		ValueFen:   800,
@@ -214,7 +214,7 @@ func TestIssue11_3_RefusalCutShortDoesNotBlockTheCode(t *testing.T) {
 	p := w.resident("断电", 1980, 10)
 	c1, c2 := w.clerk("clerk-1", w.shop), w.clerk("clerk-2", w.shop)
 	w.topUp(p, "topup-before", 40)
-	tok := w.scanToken(p, rw)
+	tok := w.scanToken(p, reward)
 	cs.onOpen(func() { w.spend(p, "racing-spend", 40) }) // it passes the balance check, then the hold refuses
 	cs.arm("", "refused:")
 	if _, err := w.rs.Scan(ctx, c1, tok, idemOf(c1, "cut-1")); err == nil || models.CodeOf(err) != "" {
@@ -241,14 +241,14 @@ func TestIssue11_3_RefusalCutShortDoesNotBlockTheCode(t *testing.T) {
 func TestIssue11_3_TwoClerksAfterRefusalRedeemOnce(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:     models.RewardMerchant,
 		Points:   30,
 		ValueFen: 500,
 	})
 	for round := range 40 {
 		p := w.resident(fmt.Sprintf("并发%d", round), 1980, 10)
-		tok := w.scanToken(p, rw)
+		tok := w.scanToken(p, reward)
 		c0 := w.clerk("clerk-0", w.shop)
 		_, err := w.rs.Scan(ctx, c0, tok, idemOf(c0, fmt.Sprintf("r%d-refused", round)))
 		communitytest.WantCode(t, "without points", err, models.ErrInsufficientPoints)
@@ -287,7 +287,7 @@ func TestIssue11_3_TwoClerksAfterRefusalRedeemOnce(t *testing.T) {
 func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 	t.Parallel()
 	w, cs := crashWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:       models.RewardPropertyFee,
 		Points:     50,
 		ValueFen:   500,
@@ -296,7 +296,7 @@ func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 	})
 	poor := w.resident("穷", 1970, 10)
 	for i := range 20 {
-		_, err := w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, fmt.Sprintf("poor-%02d", i)))
+		_, err := w.rs.Redeem(ctx, poor, reward.ID, idemOf(poor, fmt.Sprintf("poor-%02d", i)))
 		communitytest.WantCode(t, "without points", err, models.ErrInsufficientPoints)
 	}
 	// A refusal known in advance stores nothing at all.
@@ -317,7 +317,7 @@ func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 		if crash {
 			cs.arm("", "refused:")
 		}
-		_, err := w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, fmt.Sprintf("poor-race-%d", i)))
+		_, err := w.rs.Redeem(ctx, poor, reward.ID, idemOf(poor, fmt.Sprintf("poor-race-%d", i)))
 		if !crash {
 			communitytest.WantCode(t, "refused by the hold", err, models.ErrInsufficientPoints)
 		} else if err == nil || models.CodeOf(err) != "" {
@@ -349,14 +349,14 @@ func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 		_, err := w.rs.Redemption(ctx, poor, r.ID)
 		communitytest.WantCode(t, "a refused redemption looked up", err, models.ErrNotFound)
 	}
-	_, err = w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-03"))
+	_, err = w.rs.Redeem(ctx, poor, reward.ID, idemOf(poor, "poor-03"))
 	communitytest.WantCode(t, "repeat", err, models.ErrInsufficientPoints)
-	_, err = w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-race-1"))
+	_, err = w.rs.Redeem(ctx, poor, reward.ID, idemOf(poor, "poor-race-1"))
 	communitytest.WantCode(t, "repeat of the interrupted one", err, models.ErrInsufficientPoints)
 	// Every refusal gave its units back: the one unit of stock, and the
 	// resident's monthly limit, are free.
 	rich := w.resident("富", 1970, 100)
-	richRed, err := w.rs.Redeem(ctx, rich, rw.ID, idemOf(rich, "rich-1"))
+	richRed, err := w.rs.Redeem(ctx, rich, reward.ID, idemOf(rich, "rich-1"))
 	if err != nil {
 		t.Fatalf("the unit should be free: %v", err)
 	}
@@ -364,7 +364,7 @@ func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.topUp(poor, "topup-poor", 100)
-	if _, err = w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-after-topup")); err != nil {
+	if _, err = w.rs.Redeem(ctx, poor, reward.ID, idemOf(poor, "poor-after-topup")); err != nil {
 		t.Fatalf("the resident's monthly limit should be free: %v", err)
 	}
 	if got := w.mine(poor); len(got) != 1 || got[0].Status != models.RedemptionHeld {
@@ -379,21 +379,21 @@ func TestIssue11_4_RefusedRedemptionIsNotListed(t *testing.T) {
 func TestIssue11_18_GiveBackInterruptedAfterGuardIsRepaired(t *testing.T) {
 	t.Parallel()
 	w, cs := crashWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:       models.RewardParking,
 		Points:     10,
 		ValueFen:   500,
 		StockTotal: 1,
 	})
 	a := w.resident("甲", 1970, 100)
-	red := w.mustRedeem(a, rw.ID, idemOf(a, "a-1"))
+	redemption := w.mustRedeem(a, reward.ID, idemOf(a, "a-1"))
 	cs.arm("back:stock:", "") // the guard lands, the give-back does not
-	if _, err := w.rs.Cancel(ctx, a, red.ID); err == nil {
+	if _, err := w.rs.Cancel(ctx, a, redemption.ID); err == nil {
 		t.Fatal("cancel should have been interrupted")
 	}
 	// Readers apply the cancel again, all at once.
 	atonce.Run(8, func(int) {
-		if got, err := w.rs.Redemption(ctx, a, red.ID); err != nil || got.Status != models.RedemptionCancelled {
+		if got, err := w.rs.Redemption(ctx, a, redemption.ID); err != nil || got.Status != models.RedemptionCancelled {
 			t.Errorf("reader: %+v %v", got, err)
 		}
 	})
@@ -401,11 +401,11 @@ func TestIssue11_18_GiveBackInterruptedAfterGuardIsRepaired(t *testing.T) {
 		t.Fatalf("balance %d; want the points back once", b)
 	}
 	b := w.resident("乙", 1970, 100)
-	if _, err := w.rs.Redeem(ctx, b, rw.ID, idemOf(b, "b-1")); err != nil {
+	if _, err := w.rs.Redeem(ctx, b, reward.ID, idemOf(b, "b-1")); err != nil {
 		t.Fatalf("the unit given back should be free: %v", err)
 	}
 	c := w.resident("丙", 1970, 100)
-	_, err := w.rs.Redeem(ctx, c, rw.ID, idemOf(c, "c-1"))
+	_, err := w.rs.Redeem(ctx, c, reward.ID, idemOf(c, "c-1"))
 	communitytest.WantCode(t, "one unit was given back, not two", err, models.ErrSoldOut)
 
 	// Nobody reads it again: the nightly job finishes it, long before the
@@ -417,7 +417,7 @@ func TestIssue11_18_GiveBackInterruptedAfterGuardIsRepaired(t *testing.T) {
 		StockTotal: 1,
 	})
 	d := w.resident("丁", 1970, 100)
-	red, err = w.rs.Redeem(ctx, d, one.ID, idemOf(d, "d-1"))
+	redemption, err = w.rs.Redeem(ctx, d, one.ID, idemOf(d, "d-1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,13 +426,13 @@ func TestIssue11_18_GiveBackInterruptedAfterGuardIsRepaired(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs.arm("back:stock:", "")
-	if _, err := w.rs.Cancel(ctx, d, red.ID); err == nil {
+	if _, err := w.rs.Cancel(ctx, d, redemption.ID); err == nil {
 		t.Fatal("cancel should have been interrupted")
 	}
 	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if saved, _, err := w.st.Redemption(ctx, red.ID); err != nil || saved.Status != models.RedemptionCancelled || w.balance(d) != 100 {
+	if saved, _, err := w.st.Redemption(ctx, redemption.ID); err != nil || saved.Status != models.RedemptionCancelled || w.balance(d) != 100 {
 		t.Fatalf("after the job: %+v %v balance %d", saved, err, w.balance(d))
 	}
 	if _, err := w.rs.Redeem(ctx, c, one.ID, idemOf(c, "c-2")); err != nil {
@@ -499,7 +499,7 @@ func TestIssue11_17_ChangingLimitsKeepsSlotAccounting(t *testing.T) {
 func TestIssue11_17_StockChangedWhileRedemptionsAreOpen(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:       models.RewardPropertyFee,
 		Points:     10,
 		ValueFen:   100,
@@ -515,9 +515,9 @@ func TestIssue11_17_StockChangedWhileRedemptionsAreOpen(t *testing.T) {
 	atonce.Run(len(people)+1, func(i int) {
 		if i == len(people) { // staff
 			for _, n := range stocks {
-				cur := rw
+				cur := reward
 				cur.StockTotal = n
-				if _, err := w.rs.UpdateReward(ctx, w.staff, rw.ID, cur); err != nil {
+				if _, err := w.rs.UpdateReward(ctx, w.staff, reward.ID, cur); err != nil {
 					t.Error(err)
 				}
 			}
@@ -525,7 +525,7 @@ func TestIssue11_17_StockChangedWhileRedemptionsAreOpen(t *testing.T) {
 		}
 		p := people[i]
 		for k := range 4 {
-			red, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, fmt.Sprintf("s-%d-%d", i, k)))
+			redemption, err := w.rs.Redeem(ctx, p, reward.ID, idemOf(p, fmt.Sprintf("s-%d-%d", i, k)))
 			if models.CodeOf(err) == models.ErrSoldOut.Code {
 				continue
 			}
@@ -534,13 +534,13 @@ func TestIssue11_17_StockChangedWhileRedemptionsAreOpen(t *testing.T) {
 				return
 			}
 			if k%2 == 0 {
-				if _, err := w.rs.Cancel(ctx, p, red.ID); err != nil {
+				if _, err := w.rs.Cancel(ctx, p, redemption.ID); err != nil {
 					t.Error(err)
 				}
 				continue
 			}
 			mu.Lock()
-			open = append(open, red)
+			open = append(open, redemption)
 			mu.Unlock()
 		}
 	})
@@ -563,7 +563,7 @@ func TestIssue11_17_StockChangedWhileRedemptionsAreOpen(t *testing.T) {
 	late := w.resident("后来", 1970, 1000)
 	got := 0
 	for k := range 10 {
-		_, err := w.rs.Redeem(ctx, late, rw.ID, idemOf(late, fmt.Sprintf("late-%d", k)))
+		_, err := w.rs.Redeem(ctx, late, reward.ID, idemOf(late, fmt.Sprintf("late-%d", k)))
 		if models.CodeOf(err) == models.ErrSoldOut.Code {
 			break
 		}
@@ -765,7 +765,7 @@ func hasHan(s string) bool {
 func TestIssue11_4_SoldOutRetriesStoreNothing(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:       models.RewardPropertyFee,
 		Points:     10,
 		ValueFen:   100,
@@ -779,12 +779,12 @@ func TestIssue11_4_SoldOutRetriesStoreNothing(t *testing.T) {
 	})
 	first := w.resident("先", 1970, 100)
 	later := w.resident("后", 1970, 100)
-	held := w.mustRedeem(first, rw.ID, idemOf(first, "first-1"))
+	held := w.mustRedeem(first, reward.ID, idemOf(first, "first-1"))
 	if _, err := w.rs.Redeem(ctx, later, limited.ID, idemOf(later, "limited-0")); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 10 {
-		_, err := w.rs.Redeem(ctx, later, rw.ID, idemOf(later, fmt.Sprintf("sold-%02d", i)))
+		_, err := w.rs.Redeem(ctx, later, reward.ID, idemOf(later, fmt.Sprintf("sold-%02d", i)))
 		communitytest.WantCode(t, "sold out", err, models.ErrSoldOut)
 		_, err = w.rs.Redeem(ctx, later, limited.ID, idemOf(later, fmt.Sprintf("limited-%02d", i+1)))
 		communitytest.WantCode(t, "over the limit", err, models.ErrLimitReached)
@@ -800,7 +800,7 @@ func TestIssue11_4_SoldOutRetriesStoreNothing(t *testing.T) {
 	if _, err := w.rs.Cancel(ctx, first, held.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.rs.Redeem(ctx, later, rw.ID, idemOf(later, "sold-after-cancel")); err != nil {
+	if _, err := w.rs.Redeem(ctx, later, reward.ID, idemOf(later, "sold-after-cancel")); err != nil {
 		t.Fatalf("the unit given back should be free: %v", err)
 	}
 	w.mustAudit()
@@ -849,7 +849,7 @@ func TestIssue11_12_ScanKilledBeforeItsEventIsOnTheNextStatement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:     models.RewardMerchant,
 		Title:    "早餐套餐",
 		Points:   5,
@@ -863,7 +863,7 @@ func TestIssue11_12_ScanKilledBeforeItsEventIsOnTheNextStatement(t *testing.T) {
 	losing.mu.Lock()
 	losing.lose = true
 	losing.mu.Unlock()
-	if _, err := w.rs.Scan(ctx, c, w.scanToken(p, rw), idemOf(c, "breakfast-1")); !errors.Is(err, errLost) {
+	if _, err := w.rs.Scan(ctx, c, w.scanToken(p, reward), idemOf(c, "breakfast-1")); !errors.Is(err, errLost) {
 		t.Fatalf("scan: %v; want its event lost", err)
 	}
 	losing.mu.Lock()

@@ -35,7 +35,7 @@ func TestIssue12_5_BillNumbersAndPartnerReasonsAreCleanedByTheService(t *testing
 		HouseholdYearCapFen: 4000,
 	})
 	p := w.resident("钱", 1970, 500)
-	red := w.mustRedeem(p, fee.ID, idemOf(p, "fee-1"))
+	redemption := w.mustRedeem(p, fee.ID, idemOf(p, "fee-1"))
 	pm := w.partnerLogin("pm", w.property)
 	bills := map[string]string{
 		"blank":       "  ",
@@ -46,24 +46,24 @@ func TestIssue12_5_BillNumbersAndPartnerReasonsAreCleanedByTheService(t *testing
 		"with an RLO": "B-1\u202e",
 	}
 	for name, bill := range bills {
-		_, err := w.rs.ApplyCredit(ctx, pm, red.ID, bill, "2026-12-01", idemOf(pm, "apply-"+name))
+		_, err := w.rs.ApplyCredit(ctx, pm, redemption.ID, bill, "2026-12-01", idemOf(pm, "apply-"+name))
 		communitytest.WantCode(t, "bill number "+name, err, models.ErrValidation)
 	}
 	if pending, _, err := w.rs.PendingCredits(ctx, pm, "", 0); err != nil || len(pending) != 1 {
 		t.Fatalf("after refused bills: %d pending %v, want the credit still pending", len(pending), err)
 	}
-	applied, err := w.rs.ApplyCredit(ctx, pm, red.ID, " WY-1 ", "2026-12-01", idemOf(pm, "apply-1"))
+	applied, err := w.rs.ApplyCredit(ctx, pm, redemption.ID, " WY-1 ", "2026-12-01", idemOf(pm, "apply-1"))
 	if err != nil || applied.BillNo != "WY-1" {
 		t.Fatalf("apply with a padded bill number: %q %v, want WY-1", applied.BillNo, err)
 	}
 	for name, reason := range badPartnerTexts {
-		_, err := w.rs.VoidCredit(ctx, pm, red.ID, reason, idemOf(pm, "void-"+name))
+		_, err := w.rs.VoidCredit(ctx, pm, redemption.ID, reason, idemOf(pm, "void-"+name))
 		communitytest.WantCode(t, "void reason "+name, err, models.ErrValidation)
 	}
-	if got, err := w.rs.Redemption(ctx, p, red.ID); err != nil || got.Status != models.RedemptionFulfilled || got.Generation != 1 {
+	if got, err := w.rs.Redemption(ctx, p, redemption.ID); err != nil || got.Status != models.RedemptionFulfilled || got.Generation != 1 {
 		t.Fatalf("after refused voids: %+v %v, want the credit still applied", got, err)
 	}
-	if _, err := w.rs.VoidCredit(ctx, pm, red.ID, " \t", idemOf(pm, "void-blank")); err != nil {
+	if _, err := w.rs.VoidCredit(ctx, pm, redemption.ID, " \t", idemOf(pm, "void-blank")); err != nil {
 		t.Fatalf("void with a blank reason, which is none: %v", err)
 	}
 

@@ -15,13 +15,13 @@ import (
 func TestIssue15_HoldExpiryStartsAtTheOldestOpenRedemption(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:     models.RewardPropertyFee,
 		Points:   10,
 		ValueFen: 100,
 	})
 	p := w.resident("早", 1970, 100)
-	first := w.mustRedeem(p, rw.ID, idemOf(p, "open-1"))
+	first := w.mustRedeem(p, reward.ID, idemOf(p, "open-1"))
 	since := func() time.Time {
 		t.Helper()
 		at, ok, err := w.st.OpenRedemptionsSince(ctx, first.CommunityID)
@@ -32,7 +32,7 @@ func TestIssue15_HoldExpiryStartsAtTheOldestOpenRedemption(t *testing.T) {
 	}
 	for day := range 3 {
 		w.rewardClock.Advance(24 * time.Hour)
-		later := w.mustRedeem(p, rw.ID, idemOf(p, "later-"+string(rune('a'+day))))
+		later := w.mustRedeem(p, reward.ID, idemOf(p, "later-"+string(rune('a'+day))))
 		if _, err := w.rs.Cancel(ctx, p, later.ID); err != nil {
 			t.Fatal(err)
 		}

@@ -59,9 +59,9 @@ func TestMyOffersSayWhyNotYet(t *testing.T) {
 	// Redeeming uses her monthly limit of the one, and the only unit of
 	// the other for everyone.
 	c := w.clerk("clerk-1", w.shop)
-	for i, rw := range []models.Reward{open, scarce} {
-		if _, err := w.rs.Scan(ctx, c, w.scanToken(p, rw), idemOf(c, "offer-scan-"+string(rune('a'+i)))); err != nil {
-			t.Fatalf("scan %s: %v", rw.Title, err)
+	for i, reward := range []models.Reward{open, scarce} {
+		if _, err := w.rs.Scan(ctx, c, w.scanToken(p, reward), idemOf(c, "offer-scan-"+string(rune('a'+i)))); err != nil {
+			t.Fatalf("scan %s: %v", reward.Title, err)
 		}
 	}
 	want(p, map[string]models.Code{open.ID: models.ErrLimitReached.Code, scarce.ID: models.ErrSoldOut.Code})

@@ -15,16 +15,16 @@ import (
 func TestVoidedCreditReheldAfterTheExpiryJobMovedOnStillExpires(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:     models.RewardPropertyFee,
 		Points:   40,
 		ValueFen: 500,
 	})
 	p := w.resident("退", 1970, 100)
-	red := w.mustRedeem(p, rw.ID, idemOf(p, "reheld-1"))
+	redemption := w.mustRedeem(p, reward.ID, idemOf(p, "reheld-1"))
 	pm := w.partnerLogin("pm", w.property)
 	w.rewardClock.Advance(24 * time.Hour)
-	if _, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-11-22", idemOf(pm, "reheld-apply")); err != nil {
+	if _, err := w.rs.ApplyCredit(ctx, pm, redemption.ID, "B-1", "2026-11-22", idemOf(pm, "reheld-apply")); err != nil {
 		t.Fatal(err)
 	}
 	// Three weeks on, the job finds nothing open and starts its next walk
@@ -36,7 +36,7 @@ func TestVoidedCreditReheldAfterTheExpiryJobMovedOnStillExpires(t *testing.T) {
 	if pending, _, err := w.rs.PendingCredits(ctx, pm, "", 10); err != nil || len(pending) != 0 {
 		t.Fatalf("pending credits before the void: %+v %v; want none (applied)", pending, err)
 	}
-	if _, err := w.rs.VoidCredit(ctx, pm, red.ID, "账单作废", idemOf(pm, "reheld-void")); err != nil {
+	if _, err := w.rs.VoidCredit(ctx, pm, redemption.ID, "账单作废", idemOf(pm, "reheld-void")); err != nil {
 		t.Fatal(err)
 	}
 	w.rewardClock.Advance(time.Hour)
@@ -46,7 +46,7 @@ func TestVoidedCreditReheldAfterTheExpiryJobMovedOnStillExpires(t *testing.T) {
 	// The partner's pending credits list it again, though it was made
 	// three weeks before the walk's saved start: the credits' list reads
 	// what the job walks, the voids since included.
-	if pending, next, err := w.rs.PendingCredits(ctx, pm, "", 10); err != nil || len(pending) != 1 || pending[0].ID != red.ID || next != "" {
+	if pending, next, err := w.rs.PendingCredits(ctx, pm, "", 10); err != nil || len(pending) != 1 || pending[0].ID != redemption.ID || next != "" {
 		t.Fatalf("pending credits after the void: %+v next %q %v; want the re-held credit alone", pending, next, err)
 	}
 	held, err := w.rs.HeldPoints(ctx, w.staff.CommunityID, w.rewardClock.Now())
@@ -60,7 +60,7 @@ func TestVoidedCreditReheldAfterTheExpiryJobMovedOnStillExpires(t *testing.T) {
 	if pending, _, err := w.rs.PendingCredits(ctx, pm, "", 10); err != nil || len(pending) != 0 {
 		t.Fatalf("pending credits after it expired: %+v %v; want none", pending, err)
 	}
-	got, err := w.rs.Redemption(ctx, p, red.ID)
+	got, err := w.rs.Redemption(ctx, p, redemption.ID)
 	if err != nil || got.Status != models.RedemptionExpired {
 		t.Fatalf("the re-held credit is %+v %v; want expired", got, err)
 	}

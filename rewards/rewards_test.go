@@ -246,7 +246,7 @@ func idemOf(p models.Principal, key string) community.Idempotency {
 func TestFiftyRedemptionsAgainstStockOfTen(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:       models.RewardParking,
 		Points:     10,
 		ValueFen:   500,
@@ -260,7 +260,7 @@ func TestFiftyRedemptionsAgainstStockOfTen(t *testing.T) {
 	codes := map[models.Code]int{}
 	atonce.Run(50, func(i int) {
 		p := people[i%10]
-		_, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, fmt.Sprintf("stock-%02d", i)))
+		_, err := w.rs.Redeem(ctx, p, reward.ID, idemOf(p, fmt.Sprintf("stock-%02d", i)))
 		mu.Lock()
 		codes[models.CodeOf(err)]++
 		mu.Unlock()
@@ -295,10 +295,10 @@ func TestFiftyRedemptionsAgainstStockOfTen(t *testing.T) {
 	if _, err := w.rs.Cancel(ctx, holder, held.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.rs.Redeem(ctx, people[1], rw.ID, idemOf(people[1], "after-cancel-1")); err != nil {
+	if _, err := w.rs.Redeem(ctx, people[1], reward.ID, idemOf(people[1], "after-cancel-1")); err != nil {
 		t.Fatalf("after a cancel one unit is free: %v", err)
 	}
-	_, err := w.rs.Redeem(ctx, people[1], rw.ID, idemOf(people[1], "after-cancel-2"))
+	_, err := w.rs.Redeem(ctx, people[1], reward.ID, idemOf(people[1], "after-cancel-2"))
 	communitytest.WantCode(t, "eleventh unit", err, models.ErrSoldOut)
 	w.mustAudit()
 }
@@ -306,7 +306,7 @@ func TestFiftyRedemptionsAgainstStockOfTen(t *testing.T) {
 func TestMonthlyLimitUnderConcurrency(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:       models.RewardPropertyFee,
 		Points:     20,
 		ValueFen:   1000,
@@ -316,7 +316,7 @@ func TestMonthlyLimitUnderConcurrency(t *testing.T) {
 	var mu sync.Mutex
 	codes := map[models.Code]int{}
 	atonce.Run(20, func(i int) {
-		_, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, fmt.Sprintf("limit-%02d", i)))
+		_, err := w.rs.Redeem(ctx, p, reward.ID, idemOf(p, fmt.Sprintf("limit-%02d", i)))
 		mu.Lock()
 		codes[models.CodeOf(err)]++
 		mu.Unlock()
@@ -329,7 +329,7 @@ func TestMonthlyLimitUnderConcurrency(t *testing.T) {
 	}
 	// Next month the limit starts again.
 	w.rewardClock.Advance(15 * 24 * time.Hour)
-	if _, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "limit-next-month")); err != nil {
+	if _, err := w.rs.Redeem(ctx, p, reward.ID, idemOf(p, "limit-next-month")); err != nil {
 		t.Fatalf("next month: %v", err)
 	}
 	w.mustAudit()
@@ -338,7 +338,7 @@ func TestMonthlyLimitUnderConcurrency(t *testing.T) {
 func TestRedeemRepeatWithSameKeyHoldsOnce(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:       models.RewardParking,
 		Points:     30,
 		ValueFen:   500,
@@ -348,7 +348,7 @@ func TestRedeemRepeatWithSameKeyHoldsOnce(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string]int{}
 	atonce.Run(10, func(int) {
-		r, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "same-key-1"))
+		r, err := w.rs.Redeem(ctx, p, reward.ID, idemOf(p, "same-key-1"))
 		if err != nil {
 			t.Error(err)
 			return
@@ -362,7 +362,7 @@ func TestRedeemRepeatWithSameKeyHoldsOnce(t *testing.T) {
 	}
 	other := idemOf(p, "same-key-1")
 	other.Hash = "another body"
-	_, err := w.rs.Redeem(ctx, p, rw.ID, other)
+	_, err := w.rs.Redeem(ctx, p, reward.ID, other)
 	communitytest.WantCode(t, "same key, other body", err, models.ErrIdempotencyMismatch)
 }
 
@@ -371,7 +371,7 @@ func TestRedeemRepeatWithSameKeyHoldsOnce(t *testing.T) {
 func TestFailedHoldGivesBackTheUnit(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:       models.RewardParking,
 		Points:     50,
 		ValueFen:   500,
@@ -379,13 +379,13 @@ func TestFailedHoldGivesBackTheUnit(t *testing.T) {
 		LimitMonth: 1,
 	})
 	poor := w.resident("穷", 1970, 10)
-	_, err := w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-1"))
+	_, err := w.rs.Redeem(ctx, poor, reward.ID, idemOf(poor, "poor-1"))
 	communitytest.WantCode(t, "without points", err, models.ErrInsufficientPoints)
 	// The repeat replays the refusal; it does not take the unit again.
-	_, err = w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-1"))
+	_, err = w.rs.Redeem(ctx, poor, reward.ID, idemOf(poor, "poor-1"))
 	communitytest.WantCode(t, "repeat", err, models.ErrInsufficientPoints)
 	rich := w.resident("富", 1970, 100)
-	if _, err := w.rs.Redeem(ctx, rich, rw.ID, idemOf(rich, "rich-1")); err != nil {
+	if _, err := w.rs.Redeem(ctx, rich, reward.ID, idemOf(rich, "rich-1")); err != nil {
 		t.Fatalf("the unit should be free: %v", err)
 	}
 	if _, err := w.ledger.Post(ctx, ledger.Posting{
@@ -399,7 +399,7 @@ func TestFailedHoldGivesBackTheUnit(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = w.rs.Redeem(ctx, poor, rw.ID, idemOf(poor, "poor-2"))
+	_, err = w.rs.Redeem(ctx, poor, reward.ID, idemOf(poor, "poor-2"))
 	communitytest.WantCode(t, "sold out now", err, models.ErrSoldOut)
 }
 
@@ -431,8 +431,8 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 				c.setup()
 			}
 			c.reward.Kind, c.reward.Points, c.reward.ValueFen = models.RewardParking, 10, 100
-			rw := w.reward(c.reward)
-			_, err := w.rs.Redeem(ctx, c.who, rw.ID, idemOf(c.who, "elig-"+rw.ID))
+			reward := w.reward(c.reward)
+			_, err := w.rs.Redeem(ctx, c.who, reward.ID, idemOf(c.who, "elig-"+reward.ID))
 			communitytest.WantCode(t, c.name, err, models.ErrNotEligible)
 			if !strings.Contains(err.Error(), c.rule) {
 				t.Fatalf("%s: %v does not name the rule %s", c.name, err, c.rule)
@@ -471,7 +471,7 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 	w.elig.heads[old.ResidentID] = true
 	w.elig.stars[communitytest.MustResidentByID(t, w.st, old.ResidentID).HouseholdID] = 3
 	w.elig.mu.Unlock()
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:       models.RewardParking,
 		Points:     10,
 		ValueFen:   100,
@@ -480,12 +480,12 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 		MinAge:     70,
 		HeadsOnly:  true,
 	})
-	red, err := w.rs.Redeem(ctx, old, rw.ID, idemOf(old, "elig-ok"))
+	redemption, err := w.rs.Redeem(ctx, old, reward.ID, idemOf(old, "elig-ok"))
 	if err != nil {
 		t.Fatalf("eligible resident refused: %v", err)
 	}
-	if !strings.HasPrefix(red.Plate, "沪E") {
-		t.Fatalf("parking reduction without the household's plate: %+v", red)
+	if !strings.HasPrefix(redemption.Plate, "沪E") {
+		t.Fatalf("parking reduction without the household's plate: %+v", redemption)
 	}
 	// The liability report sees the held redemption with its points: it is
 	// the only one held, and its saved status is still opening.
@@ -497,14 +497,14 @@ func TestIneligibleResidentsAreRefused(t *testing.T) {
 func TestCancelAndExpiryRaceReturnPointsOnce(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:     models.RewardParking,
 		Points:   40,
 		ValueFen: 500,
 	})
 	for round := range 3 {
 		p := w.resident(fmt.Sprintf("竞%d", round), 1970, 100)
-		red := w.mustRedeem(p, rw.ID, idemOf(p, "race-1"))
+		redemption := w.mustRedeem(p, reward.ID, idemOf(p, "race-1"))
 		if w.balance(p) != 60 {
 			t.Fatalf("held: %d", w.balance(p))
 		}
@@ -514,7 +514,7 @@ func TestCancelAndExpiryRaceReturnPointsOnce(t *testing.T) {
 		atonce.Run(12, func(i int) {
 			var err error
 			if i%2 == 0 {
-				_, err = w.rs.Cancel(ctx, p, red.ID)
+				_, err = w.rs.Cancel(ctx, p, redemption.ID)
 			} else {
 				_, err = w.rs.ExpireHolds(ctx, w.rewardClock.Now())
 			}
@@ -528,12 +528,12 @@ func TestCancelAndExpiryRaceReturnPointsOnce(t *testing.T) {
 		if w.balance(p) != 100 {
 			t.Fatalf("round %d: balance %d after cancel/expiry race; want 100 (outcomes %v)", round, w.balance(p), outcomes)
 		}
-		got, err := w.rs.Redemption(ctx, p, red.ID)
+		got, err := w.rs.Redemption(ctx, p, redemption.ID)
 		if err != nil || (got.Status != models.RedemptionCancelled && got.Status != models.RedemptionExpired) {
 			t.Fatalf("status %v %v", got.Status, err)
 		}
 		// Cancelling again later changes nothing.
-		_, _ = w.rs.Cancel(ctx, p, red.ID)
+		_, _ = w.rs.Cancel(ctx, p, redemption.ID)
 		if n, _ := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); n != 0 || w.balance(p) != 100 {
 			t.Fatalf("a second pass expired %d, balance %d", n, w.balance(p))
 		}
@@ -544,13 +544,13 @@ func TestCancelAndExpiryRaceReturnPointsOnce(t *testing.T) {
 func TestHoldExpiresAfterPolicyDays(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:     models.RewardPropertyFee,
 		Points:   40,
 		ValueFen: 500,
 	})
 	p := w.resident("期", 1970, 100)
-	red := w.mustRedeem(p, rw.ID, idemOf(p, "exp-1"))
+	redemption := w.mustRedeem(p, reward.ID, idemOf(p, "exp-1"))
 	w.rewardClock.Advance(13 * 24 * time.Hour)
 	if n, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil || n != 0 {
 		t.Fatalf("day 13: expired %d %v", n, err)
@@ -563,18 +563,18 @@ func TestHoldExpiresAfterPolicyDays(t *testing.T) {
 		t.Fatalf("balance %d", w.balance(p))
 	}
 	pm := w.partnerLogin("pm", w.property)
-	_, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", idemOf(pm, "apply-late"))
+	_, err := w.rs.ApplyCredit(ctx, pm, redemption.ID, "B-1", "2026-12-01", idemOf(pm, "apply-late"))
 	communitytest.WantCode(t, "apply after expiry", err, models.ErrRedemptionClosed)
 }
 
 // mustRedeem redeems reward rewardID for p under idem, or stops the test.
 func (w *rewardsWorld) mustRedeem(p models.Principal, rewardID string, idem community.Idempotency) models.Redemption {
 	w.t.Helper()
-	red, err := w.rs.Redeem(ctx, p, rewardID, idem)
+	redemption, err := w.rs.Redeem(ctx, p, rewardID, idem)
 	if err != nil {
 		w.t.Fatalf("redeem %s: %v", rewardID, err)
 	}
-	return red
+	return redemption
 }
 
 // mustScan has clerk scan token under idem, or stops the test.
@@ -587,9 +587,9 @@ func (w *rewardsWorld) mustScan(clerk models.Principal, token string, idem commu
 	return res
 }
 
-func (w *rewardsWorld) scanToken(p models.Principal, rw models.Reward) string {
+func (w *rewardsWorld) scanToken(p models.Principal, reward models.Reward) string {
 	w.t.Helper()
-	tok, err := w.rs.IssueQR(ctx, p, rw.ID)
+	tok, err := w.rs.IssueQR(ctx, p, reward.ID)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -599,7 +599,7 @@ func (w *rewardsWorld) scanToken(p models.Principal, rw models.Reward) string {
 func TestQRTokenScannedByTwoClerksRedeemsOnce(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:     models.RewardMerchant,
 		Title:    "早餐套餐",
 		Points:   20,
@@ -607,7 +607,7 @@ func TestQRTokenScannedByTwoClerksRedeemsOnce(t *testing.T) {
 		Bearer:   models.BearerPartner,
 	})
 	p := w.resident("王小明", 1980, 100)
-	tok := w.scanToken(p, rw)
+	tok := w.scanToken(p, reward)
 	var mu sync.Mutex
 	codes := map[models.Code]int{}
 	var winner rewards.ScanResult
@@ -638,7 +638,7 @@ func TestQRTokenScannedByTwoClerksRedeemsOnce(t *testing.T) {
 	}
 
 	// Another merchant's clerk may not use a token, and does not burn it.
-	tok2 := w.scanToken(p, rw)
+	tok2 := w.scanToken(p, reward)
 	_, err := w.rs.Scan(ctx, w.clerk("other", w.shop2), tok2, idemOf(w.clerk("other", w.shop2), "scan-other"))
 	communitytest.WantCode(t, "other merchant", err, models.ErrForbidden)
 	// A forged or mangled token is invalid.
@@ -656,21 +656,21 @@ func TestQRTokenScannedByTwoClerksRedeemsOnce(t *testing.T) {
 func TestQRIssuanceIsRateLimited(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:     models.RewardMerchant,
 		Points:   20,
 		ValueFen: 800,
 	})
 	p := w.resident("快", 1980, 100)
 	for i := range rewards.QRPerMinute {
-		if _, err := w.rs.IssueQR(ctx, p, rw.ID); err != nil {
+		if _, err := w.rs.IssueQR(ctx, p, reward.ID); err != nil {
 			t.Fatalf("issue %d: %v", i, err)
 		}
 	}
-	_, err := w.rs.IssueQR(ctx, p, rw.ID)
+	_, err := w.rs.IssueQR(ctx, p, reward.ID)
 	communitytest.WantCode(t, "eleventh in a minute", err, models.ErrRateLimited)
 	w.rewardClock.Advance(time.Minute)
-	if _, err := w.rs.IssueQR(ctx, p, rw.ID); err != nil {
+	if _, err := w.rs.IssueQR(ctx, p, reward.ID); err != nil {
 		t.Fatalf("a minute later: %v", err)
 	}
 }
@@ -678,7 +678,7 @@ func TestQRIssuanceIsRateLimited(t *testing.T) {
 func TestMerchantRefundWithinWindow(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:     models.RewardMerchant,
 		Title:    "理发",
 		Points:   30,
@@ -687,7 +687,7 @@ func TestMerchantRefundWithinWindow(t *testing.T) {
 	})
 	p := w.resident("赵", 1980, 100)
 	c := w.clerk("clerk", w.shop)
-	res := w.mustScan(c, w.scanToken(p, rw), idemOf(c, "refund-scan-1"))
+	res := w.mustScan(c, w.scanToken(p, reward), idemOf(c, "refund-scan-1"))
 	w.rewardClock.Advance(6 * 24 * time.Hour)
 	_, err := w.rs.Refund(ctx, w.clerk("x", w.shop2), res.Redemption.ID, "")
 	communitytest.WantCode(t, "other merchant's refund", err, models.ErrForbidden)
@@ -705,7 +705,7 @@ func TestMerchantRefundWithinWindow(t *testing.T) {
 		t.Fatalf("settlement events %+v", ev)
 	}
 	// After the window, no refund.
-	res2 := w.mustScan(c, w.scanToken(p, rw), idemOf(c, "refund-scan-2"))
+	res2 := w.mustScan(c, w.scanToken(p, reward), idemOf(c, "refund-scan-2"))
 	w.rewardClock.Advance(8 * 24 * time.Hour)
 	_, err = w.rs.Refund(ctx, c, res2.Redemption.ID, "")
 	communitytest.WantCode(t, "after the window", err, models.ErrRefundWindowEnded)
@@ -723,7 +723,7 @@ func TestMerchantRefundWithinWindow(t *testing.T) {
 func TestVoidedBillReturnsTheCreditOnce(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:                models.RewardPropertyFee,
 		Title:               "物业费优惠",
 		Points:              50,
@@ -731,31 +731,31 @@ func TestVoidedBillReturnsTheCreditOnce(t *testing.T) {
 		HouseholdYearCapFen: 4000,
 	})
 	p := w.resident("钱", 1970, 500)
-	red := w.mustRedeem(p, rw.ID, idemOf(p, "fee-1"))
+	redemption := w.mustRedeem(p, reward.ID, idemOf(p, "fee-1"))
 	pm := w.partnerLogin("pm", w.property)
-	_, err := w.rs.ApplyCredit(ctx, w.partnerLogin("pk", w.parking), red.ID, "B-1", "2026-12-01", idemOf(pm, "apply-pk"))
+	_, err := w.rs.ApplyCredit(ctx, w.partnerLogin("pk", w.parking), redemption.ID, "B-1", "2026-12-01", idemOf(pm, "apply-pk"))
 	communitytest.WantCode(t, "parking operator applying a fee credit", err, models.ErrForbidden)
 	pending, _, err := w.rs.PendingCredits(ctx, pm, "", 0)
 	if err != nil || len(pending) != 1 {
 		t.Fatalf("pending %v %d", err, len(pending))
 	}
-	if _, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", idemOf(pm, "apply-1")); err != nil {
+	if _, err := w.rs.ApplyCredit(ctx, pm, redemption.ID, "B-1", "2026-12-01", idemOf(pm, "apply-1")); err != nil {
 		t.Fatal(err)
 	}
 	atonce.Run(8, func(i int) {
-		if _, err := w.rs.VoidCredit(ctx, pm, red.ID, "账单作废", idemOf(pm, fmt.Sprintf("void-%d", i))); err != nil && models.CodeOf(err) != models.ErrRedemptionClosed.Code {
+		if _, err := w.rs.VoidCredit(ctx, pm, redemption.ID, "账单作废", idemOf(pm, fmt.Sprintf("void-%d", i))); err != nil && models.CodeOf(err) != models.ErrRedemptionClosed.Code {
 			t.Error(err)
 		}
 	})
-	got, err := w.rs.Redemption(ctx, p, red.ID)
+	got, err := w.rs.Redemption(ctx, p, redemption.ID)
 	if err != nil || got.Status != models.RedemptionHeld || got.Generation != 2 {
 		t.Fatalf("after void: %+v %v", got, err)
 	}
 	ev := w.events(w.property.ID)
-	if len(ev) != 2 || ev[1].ID != "reverse:"+red.ID+":1" || ev[1].ValueFen != -2000 {
+	if len(ev) != 2 || ev[1].ID != "reverse:"+redemption.ID+":1" || ev[1].ValueFen != -2000 {
 		t.Fatalf("events %+v", ev)
 	}
-	if _, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-2", "2026-12-05", idemOf(pm, "apply-2")); err != nil {
+	if _, err := w.rs.ApplyCredit(ctx, pm, redemption.ID, "B-2", "2026-12-05", idemOf(pm, "apply-2")); err != nil {
 		t.Fatal(err)
 	}
 	ev = w.events(w.property.ID)
@@ -763,17 +763,17 @@ func TestVoidedBillReturnsTheCreditOnce(t *testing.T) {
 	for _, e := range ev {
 		byID[e.ID] = e.ValueFen
 	}
-	if len(ev) != 3 || byID["fulfil:"+red.ID] != 2000 || byID["reverse:"+red.ID+":1"] != -2000 || byID["fulfil:"+red.ID+":2"] != 2000 {
+	if len(ev) != 3 || byID["fulfil:"+redemption.ID] != 2000 || byID["reverse:"+redemption.ID+":1"] != -2000 || byID["fulfil:"+redemption.ID+":2"] != 2000 {
 		t.Fatalf("events %+v", ev)
 	}
 	if w.balance(p) != 450 {
 		t.Fatalf("balance %d; the points stay spent", w.balance(p))
 	}
 	// The household cap (4000 fen a year = two credits) holds.
-	if _, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "fee-2")); err != nil {
+	if _, err := w.rs.Redeem(ctx, p, reward.ID, idemOf(p, "fee-2")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "fee-3"))
+	_, err = w.rs.Redeem(ctx, p, reward.ID, idemOf(p, "fee-3"))
 	communitytest.WantCode(t, "over the household cap", err, models.ErrLimitReached)
 	w.mustAudit()
 }
@@ -954,18 +954,18 @@ func TestRewardsAuthorization(t *testing.T) {
 		Bearer:    models.BearerCommunity,
 	}, community.Idempotency{})
 	communitytest.WantCode(t, "parking reward honoured by a shop", err, models.ErrValidation)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:     models.RewardParking,
 		Points:   10,
 		ValueFen: 100,
 	})
-	red := w.mustRedeem(p, rw.ID, idemOf(p, "auth-1"))
+	redemption := w.mustRedeem(p, reward.ID, idemOf(p, "auth-1"))
 	// Staff withdraw the reward: residents no longer see or redeem it.
-	rw.Disabled = true
-	if _, err := w.rs.UpdateReward(ctx, w.staff, rw.ID, rw); err != nil {
+	reward.Disabled = true
+	if _, err := w.rs.UpdateReward(ctx, w.staff, reward.ID, reward); err != nil {
 		t.Fatal(err)
 	}
-	_, err = w.rs.UpdateReward(ctx, p, rw.ID, rw)
+	_, err = w.rs.UpdateReward(ctx, p, reward.ID, reward)
 	communitytest.WantCode(t, "resident updating a reward", err, models.ErrForbidden)
 	list, err := w.rs.Rewards(ctx, p, false)
 	if err != nil || len(list) != 0 {
@@ -974,16 +974,16 @@ func TestRewardsAuthorization(t *testing.T) {
 	if all, err := w.rs.Rewards(ctx, w.staff, true); err != nil || len(all) != 1 || !all[0].Disabled {
 		t.Fatalf("staff listing: %v %+v", err, all)
 	}
-	_, err = w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "auth-2"))
+	_, err = w.rs.Redeem(ctx, p, reward.ID, idemOf(p, "auth-2"))
 	communitytest.WantCode(t, "withdrawn reward", err, models.ErrRewardInactive)
 	q := w.resident("乙", 1980, 100)
-	_, err = w.rs.Cancel(ctx, q, red.ID)
+	_, err = w.rs.Cancel(ctx, q, redemption.ID)
 	communitytest.WantCode(t, "someone else's cancel", err, models.ErrForbidden)
 	_, err = w.rs.Redemption(ctx, models.Principal{
 		ResidentID:  "b1",
 		CommunityID: "B",
 		Roles:       []models.Role{models.RoleStaff},
-	}, red.ID)
+	}, redemption.ID)
 	communitytest.WantCode(t, "another community's staff", err, models.ErrNotFound)
 	if errors.Is(err, models.ErrForbidden) {
 		t.Fatal("leaks existence")
@@ -1020,7 +1020,7 @@ func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
 	w := newRewardsWorld(t)
 	flaky := &flakyRewardStore{Store: w.st}
 	w.rs = w.rewardsOver(flaky)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:       models.RewardPropertyFee,
 		Points:     10,
 		ValueFen:   100,
@@ -1031,24 +1031,24 @@ func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
 
 	// Lost after the limit slot, before the stock slot.
 	flaky.failSlot = "take:stock:"
-	if _, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "flaky-1")); !errors.Is(err, errLost) {
+	if _, err := w.rs.Redeem(ctx, p, reward.ID, idemOf(p, "flaky-1")); !errors.Is(err, errLost) {
 		t.Fatalf("first attempt: %v", err)
 	}
-	red, err := w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "flaky-1"))
-	if err != nil || red.Status != models.RedemptionHeld {
-		t.Fatalf("repeat: %+v %v", red, err)
+	redemption, err := w.rs.Redeem(ctx, p, reward.ID, idemOf(p, "flaky-1"))
+	if err != nil || redemption.Status != models.RedemptionHeld {
+		t.Fatalf("repeat: %+v %v", redemption, err)
 	}
 	if w.balance(p) != 90 {
 		t.Fatalf("balance %d; want one hold", w.balance(p))
 	}
-	_, err = w.rs.Redeem(ctx, p, rw.ID, idemOf(p, "flaky-2"))
+	_, err = w.rs.Redeem(ctx, p, reward.ID, idemOf(p, "flaky-2"))
 	communitytest.WantCode(t, "the limit was used once, not twice", err, models.ErrLimitReached)
 
 	// Lost in the same place and never repeated: the job finishes it, and
 	// saves the status the hold decided.
 	q := w.resident("断线2", 1970, 100)
 	flaky.failSlot = "take:stock:"
-	if _, err := w.rs.Redeem(ctx, q, rw.ID, idemOf(q, "flaky-3")); !errors.Is(err, errLost) {
+	if _, err := w.rs.Redeem(ctx, q, reward.ID, idemOf(q, "flaky-3")); !errors.Is(err, errLost) {
 		t.Fatalf("first attempt: %v", err)
 	}
 	if _, err := w.rs.ExpireHolds(ctx, w.rewardClock.Now()); err != nil {
@@ -1071,7 +1071,7 @@ func TestInterruptedRedemptionIsFinishedNotDoubled(t *testing.T) {
 	}
 	// Both units of stock are taken, once each.
 	r := w.resident("第三", 1970, 100)
-	_, err = w.rs.Redeem(ctx, r, rw.ID, idemOf(r, "flaky-4"))
+	_, err = w.rs.Redeem(ctx, r, reward.ID, idemOf(r, "flaky-4"))
 	communitytest.WantCode(t, "third unit", err, models.ErrSoldOut)
 	w.mustAudit()
 }
@@ -1250,37 +1250,37 @@ func TestHotPathsSaveNoStatusYetEveryReaderSeesIt(t *testing.T) {
 func TestCreditRepeatAfterVoidDoesNotApplyAgain(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:     models.RewardPropertyFee,
 		Title:    "物业费优惠",
 		Points:   50,
 		ValueFen: 2000,
 	})
 	p := w.resident("孙", 1970, 500)
-	red := w.mustRedeem(p, rw.ID, idemOf(p, "fee-1"))
+	redemption := w.mustRedeem(p, reward.ID, idemOf(p, "fee-1"))
 	pm := w.partnerLogin("pm", w.property)
 	apply1, void1 := idemOf(pm, "apply-1"), idemOf(pm, "void-1")
-	applied, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", apply1)
+	applied, err := w.rs.ApplyCredit(ctx, pm, redemption.ID, "B-1", "2026-12-01", apply1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.rewardClock.Advance(time.Hour)
-	voided, err := w.rs.VoidCredit(ctx, pm, red.ID, "账单作废", void1)
+	voided, err := w.rs.VoidCredit(ctx, pm, redemption.ID, "账单作废", void1)
 	if err != nil || voided.Status != models.RedemptionHeld || voided.Generation != 2 {
 		t.Fatalf("void: %+v %v", voided, err)
 	}
 	w.rewardClock.Advance(time.Hour)
 	// Concurrent repeats of the first apply: none applies generation 2.
 	atonce.Run(6, func(int) {
-		again, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", apply1)
+		again, err := w.rs.ApplyCredit(ctx, pm, redemption.ID, "B-1", "2026-12-01", apply1)
 		if err != nil || !reflect.DeepEqual(again, applied) {
 			t.Errorf("repeated apply: %v\n got  %+v\n want %+v", err, again, applied)
 		}
 	})
-	if again, err := w.rs.VoidCredit(ctx, pm, red.ID, "账单作废", void1); err != nil || !reflect.DeepEqual(again, voided) {
+	if again, err := w.rs.VoidCredit(ctx, pm, redemption.ID, "账单作废", void1); err != nil || !reflect.DeepEqual(again, voided) {
 		t.Fatalf("repeated void: %v\n got  %+v\n want %+v", err, again, voided)
 	}
-	if got, err := w.rs.Redemption(ctx, p, red.ID); err != nil || got.Status != models.RedemptionHeld || got.Generation != 2 {
+	if got, err := w.rs.Redemption(ctx, p, redemption.ID); err != nil || got.Status != models.RedemptionHeld || got.Generation != 2 {
 		t.Fatalf("after the repeats: %+v %v", got, err)
 	}
 	if ev := w.events(w.property.ID); len(ev) != 2 {
@@ -1288,13 +1288,13 @@ func TestCreditRepeatAfterVoidDoesNotApplyAgain(t *testing.T) {
 	}
 	// A new request applies generation 2; the old void, repeated, still
 	// answers as it first did and reverses nothing.
-	if _, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-2", "2026-12-05", idemOf(pm, "apply-2")); err != nil {
+	if _, err := w.rs.ApplyCredit(ctx, pm, redemption.ID, "B-2", "2026-12-05", idemOf(pm, "apply-2")); err != nil {
 		t.Fatal(err)
 	}
-	if again, err := w.rs.VoidCredit(ctx, pm, red.ID, "账单作废", void1); err != nil || !reflect.DeepEqual(again, voided) {
+	if again, err := w.rs.VoidCredit(ctx, pm, redemption.ID, "账单作废", void1); err != nil || !reflect.DeepEqual(again, voided) {
 		t.Fatalf("void repeated after a new apply: %v\n got  %+v\n want %+v", err, again, voided)
 	}
-	if again, err := w.rs.ApplyCredit(ctx, pm, red.ID, "B-1", "2026-12-01", apply1); err != nil || !reflect.DeepEqual(again, applied) {
+	if again, err := w.rs.ApplyCredit(ctx, pm, redemption.ID, "B-1", "2026-12-01", apply1); err != nil || !reflect.DeepEqual(again, applied) {
 		t.Fatalf("apply repeated after a new apply: %v\n got  %+v\n want %+v", err, again, applied)
 	}
 	ev := w.events(w.property.ID)
@@ -1317,7 +1317,7 @@ func TestCreditRepeatAfterVoidDoesNotApplyAgain(t *testing.T) {
 func TestPendingCreditsComeAPageAtATimeWithNothingCut(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:                models.RewardPropertyFee,
 		Title:               "物业费优惠",
 		Points:              50,
@@ -1333,7 +1333,7 @@ func TestPendingCreditsComeAPageAtATimeWithNothingCut(t *testing.T) {
 	var made []string
 	for i, name := range []string{"钱", "孙", "李", "周"} {
 		p := w.resident(name, 1960+i, 500)
-		made = append(made, w.mustRedeem(p, rw.ID, idemOf(p, "fee-"+name)).ID)
+		made = append(made, w.mustRedeem(p, reward.ID, idemOf(p, "fee-"+name)).ID)
 		// The parking operator's credit of the same day is not the
 		// property company's.
 		w.mustRedeem(p, parking.ID, idemOf(p, "parking-"+name))
@@ -1378,7 +1378,7 @@ func TestPendingCreditsComeAPageAtATimeWithNothingCut(t *testing.T) {
 func TestPendingCreditsPageCostsItsOwnSize(t *testing.T) {
 	t.Parallel()
 	w := newRewardsWorld(t)
-	rw := w.reward(models.Reward{
+	reward := w.reward(models.Reward{
 		Kind:     models.RewardPropertyFee,
 		Title:    "物业费优惠",
 		Points:   10,
@@ -1388,7 +1388,7 @@ func TestPendingCreditsPageCostsItsOwnSize(t *testing.T) {
 	redeem := func(from, to int) {
 		for i := from; i < to; i++ {
 			p := w.resident(fmt.Sprintf("住户%02d", i), 1960, 100)
-			w.mustRedeem(p, rw.ID, idemOf(p, fmt.Sprintf("own-size-%02d", i)))
+			w.mustRedeem(p, reward.ID, idemOf(p, fmt.Sprintf("own-size-%02d", i)))
 		}
 	}
 	firstPage := func() int64 {
