@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/linli-community/linli/cache"
 	"github.com/linli-community/linli/community"
 	"github.com/linli-community/linli/ledger"
 	"github.com/linli-community/linli/models"
@@ -112,6 +113,8 @@ type Service struct {
 	now      func() time.Time
 	notify   community.Notifier
 	zones    *community.Zones // each community's time zone
+	// buildingNames remembers the board's building names (buildingName).
+	buildingNames *cache.Cache[string, string]
 
 	// firstRanks joins the first rankings summaries of one community that
 	// requests start together (rankSummary).
@@ -122,16 +125,42 @@ type Service struct {
 func New(d Deps) *Service {
 	community.MustNotify("honour", d.Notify)
 	s := &Service{
-		store:    d.Store,
-		ledger:   d.Ledger,
-		policies: d.Policies,
-		heads:    d.Heads,
-		newID:    d.NewID,
-		now:      d.Now,
-		notify:   d.Notify,
-		zones:    community.NewZones(d.Store),
+		store:         d.Store,
+		ledger:        d.Ledger,
+		policies:      d.Policies,
+		heads:         d.Heads,
+		newID:         d.NewID,
+		now:           d.Now,
+		notify:        d.Notify,
+		zones:         community.NewZones(d.Store),
+		buildingNames: cache.New[string, string](buildingNamesTTL, buildingNamesSize, d.Now),
 	}
 	return s
+}
+
+const (
+	// buildingNamesTTL is how long the board remembers a building's name
+	// (docs/ARCHITECTURE.md §6): a name is set when the building is made
+	// and never changed, so this only lets a replica forget the names it
+	// stopped showing.
+	buildingNamesTTL = time.Hour
+	// buildingNamesSize bounds the building names remembered.
+	buildingNamesSize = 10_000
+)
+
+// buildingName is the name of building id for the board, remembered for
+// buildingNamesTTL; "" when it cannot be read (the row shows no building,
+// and the next read tries again).
+func (s *Service) buildingName(ctx context.Context, id string) string {
+	if name, ok := s.buildingNames.Get(id); ok {
+		return name
+	}
+	b, err := s.store.Building(ctx, id)
+	if err != nil {
+		return ""
+	}
+	s.buildingNames.Put(id, b.Name)
+	return b.Name
 }
 
 // location is community id's time zone (community.Zones, remembered: a
@@ -1346,7 +1375,6 @@ func (s *Service) Board(ctx context.Context, p models.Principal, cursor string, 
 		return nil, "", err
 	}
 	out := []BoardRow{}
-	buildings := map[string]string{}
 	for _, e := range entries {
 		if e.Status != models.HonourListed || e.Hidden || !at.Before(e.ExpiresAt) {
 			continue
@@ -1367,12 +1395,7 @@ func (s *Service) Board(ctx context.Context, p models.Principal, cursor string, 
 			row.Name += "家"
 		}
 		if e.BuildingID != "" {
-			if _, ok := buildings[e.BuildingID]; !ok {
-				if b, err := s.store.Building(ctx, e.BuildingID); err == nil {
-					buildings[e.BuildingID] = b.Name
-				}
-			}
-			row.BuildingName = buildings[e.BuildingID]
+			row.BuildingName = s.buildingName(ctx, e.BuildingID)
 		}
 		out = append(out, row)
 	}

@@ -256,3 +256,42 @@ func TestIssue15_HonourLists_NominatedConcurrentlyWhilePagesAreRead(t *testing.T
 		t.Fatalf("after the nominations the notice holds %d; want 12", len(got))
 	}
 }
+
+// The board names each row's building from memory once it has read it: a
+// building's name is set when it is made and never changed, so a page of
+// rows from a few buildings looks each up once an hour, not once a row. A
+// read within the hour costs no lookup of the building; one after it reads
+// the building again, and the row still names it.
+func TestIssue15_BoardRemembersBuildingNames(t *testing.T) {
+	t.Parallel()
+	w := newHonourWorld(t)
+	w.mustListed(w.zhang)
+	w.mustListed(w.wang) // another flat of the same building
+	board := func() (int64, []honour.BoardRow) {
+		t.Helper()
+		before := w.st.CommandCounts().Finds
+		rows, _, err := w.hs.Board(ctx, w.as(w.li), "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 2 {
+			t.Fatalf("board %+v; want the two listed", rows)
+		}
+		for _, r := range rows {
+			if r.BuildingName != w.bld.Name {
+				t.Fatalf("row %+v; want building %q", r, w.bld.Name)
+			}
+		}
+		return w.st.CommandCounts().Finds - before, rows
+	}
+	board() // the first read moves the board's floor and reads the building
+	warm, _ := board()
+	again, _ := board()
+	if again != warm {
+		t.Fatalf("two reads in a row cost %d and %d finds", warm, again)
+	}
+	w.at = w.at.Add(61 * time.Minute)
+	if cold, _ := board(); cold != warm+1 {
+		t.Fatalf("a read after an hour cost %d finds, one within it %d; want one more, the building's", cold, warm)
+	}
+}
