@@ -287,50 +287,106 @@ var reversible = map[models.EntryKind]bool{
 // most limit, and the place the next page starts (nil at the end). Each
 // source is read on below the last of its items a page showed, so no
 // record is skipped or shown twice between pages, whatever their times,
-// and a page costs its own size however far back it is.
+// and a page costs its own size however far back it is. Each source is
+// read trailStep items at a time as the merge reaches the end of what was
+// read of it, so a page reads of each about what it shows.
 func (a *Service) Trail(ctx context.Context, p models.Principal, from models.TrailPlace, limit int) ([]models.AuditRecord, *models.TrailPlace, error) {
 	if !p.IsStaff() {
 		return nil, nil, models.ErrForbidden
 	}
-	recs, err := a.trail.AuditTrail(ctx, p.CommunityID, from.Records, from.Before, limit)
-	if err != nil {
-		return nil, nil, err
+	recs := trailSource[models.AuditRecord]{
+		from: from.Records,
+		readBelow: func(before int64, n int) (models.Listed[models.AuditRecord], error) {
+			return a.trail.AuditTrail(ctx, p.CommunityID, before, from.Before, n)
+		},
 	}
-	adjustments, err := a.trail.EntriesOfKinds(ctx, p.CommunityID, []models.EntryKind{models.KindAward, models.KindDeduct}, from.Adjustments, from.Before, limit)
-	if err != nil {
-		return nil, nil, err
+	adjustments := trailSource[models.Entry]{
+		from: from.Adjustments,
+		readBelow: func(before int64, n int) (models.Listed[models.Entry], error) {
+			return a.trail.EntriesOfKinds(ctx, p.CommunityID, []models.EntryKind{models.KindAward, models.KindDeduct}, before, from.Before, n)
+		},
 	}
-	recorded := map[string]bool{}
-	for _, r := range recs.Items {
-		recorded[r.ID] = true
-	}
+	recorded := map[string]bool{} // the ids of the first known records read
+	known := 0
 	page := []models.AuditRecord{}
 	shownRecs, shownAdjustments := 0, 0
-	for len(page) < limit && (shownRecs < len(recs.Items) || shownAdjustments < len(adjustments.Items)) {
-		if shownAdjustments < len(adjustments.Items) {
-			e := adjustments.Items[shownAdjustments]
+	for len(page) < limit {
+		moreRecs, err := recs.has(shownRecs)
+		if err != nil {
+			return nil, nil, err
+		}
+		for ; known < len(recs.read.Items); known++ {
+			recorded[recs.read.Items[known].ID] = true
+		}
+		moreAdjustments, err := adjustments.has(shownAdjustments)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !moreRecs && !moreAdjustments {
+			break
+		}
+		if moreAdjustments {
+			e := adjustments.read.Items[shownAdjustments]
 			if recorded[e.OpID] { // data from before adjustments stopped writing a record of their own
 				shownAdjustments++
 				continue
 			}
-			if adj := adjustmentRecord(e); shownRecs == len(recs.Items) || newerInTrail(adj, recs.Items[shownRecs]) {
+			if adj := adjustmentRecord(e); !moreRecs || newerInTrail(adj, recs.read.Items[shownRecs]) {
 				page = append(page, adj)
 				shownAdjustments++
 				continue
 			}
 		}
-		page = append(page, recs.Items[shownRecs])
+		page = append(page, recs.read.Items[shownRecs])
 		shownRecs++
 	}
 	next := models.TrailPlace{
-		Records:     readOnFrom(recs, shownRecs),
-		Adjustments: readOnFrom(adjustments, shownAdjustments),
+		Records:     readOnFrom(recs.read, shownRecs),
+		Adjustments: readOnFrom(adjustments.read, shownAdjustments),
 		Before:      from.Before,
 	}
 	if next.Records == 1 && next.Adjustments == 1 {
 		return page, nil, nil
 	}
 	return page, &next, nil
+}
+
+// trailStep is how many items the trail reads of a source at a time: a
+// block of its list (the store reads on to a block's first slot, and a
+// full block is one lookup once copied).
+const trailStep = 16
+
+// trailSource is one of the audit trail's two lists as a page reads it:
+// what was read so far, from the page's place on.
+type trailSource[T any] struct {
+	from    int64 // the page's place on the list (models.TrailPlace)
+	read    models.Listed[T]
+	started bool // read was read at least once
+	ended   bool // read reaches the list's end
+	// readBelow reads at least n items below slot before (store.AuditTrail).
+	readBelow func(before int64, n int) (models.Listed[T], error)
+}
+
+// has reports whether item i of the source is there, reading on from the
+// end of what was read, a trailStep at a time, until it is or the list
+// ends.
+func (s *trailSource[T]) has(i int) (bool, error) {
+	for i >= len(s.read.Items) && !s.ended {
+		before := s.from
+		if s.started {
+			before = s.read.Next
+		}
+		got, err := s.readBelow(before, trailStep)
+		if err != nil {
+			return false, err
+		}
+		s.started = true
+		s.read.Items = append(s.read.Items, got.Items...)
+		s.read.Slots = append(s.read.Slots, got.Slots...)
+		s.read.Next = got.Next
+		s.ended = got.Next == 0
+	}
+	return i < len(s.read.Items), nil
 }
 
 // newerInTrail reports whether audit record a comes before b in the trail:

@@ -50,20 +50,22 @@ func (s *Store) RecordAudit(ctx context.Context, r models.AuditRecord) error {
 }
 
 // listedBelow reads list in col newest slot first from below slot before
-// (0: from the newest), a page of limit slots at a time (slotList: its
-// records never change, so a full block is one lookup once copied, a
-// record that does not name its slot skipped), until limit
-// records that keep accepts are read or the list ends: those records, the
-// slot each is listed at, and the slot the list goes on below (0 at its
-// end). A reader that shows some of them goes on below the last one shown.
+// (0: from the newest), a page of limit slots at a time, each down to the
+// first slot of its last block (slotList: its records never change, so a
+// full block is one lookup once copied, a record that does not name its
+// slot skipped), until limit records that keep accepts are read or the
+// list ends: those records, the slot each is listed at, and the slot the
+// list goes on below (0 at its end, else a block's first slot). A reader
+// that shows some of them goes on below the last one shown.
 func listedBelow[D any](ctx context.Context, s *Store, col, list string, before int64, limit int, slotsOf func(*D) []slotRef, keep func(*D) bool) ([]*D, []int64, int64, error) {
 	var docs []*D
 	var at []int64
 	copies := slotList[D]{
-		col:     col,
-		list:    list,
-		slotsOf: slotsOf,
-		copies:  readersCopy,
+		col:         col,
+		list:        list,
+		slotsOf:     slotsOf,
+		copies:      readersCopy,
+		wholeBlocks: true,
 	}
 	for {
 		page, next, err := copies.below(ctx, s, before, limit)

@@ -53,6 +53,11 @@ type slotList[D any] struct {
 	list    string
 	slotsOf func(*D) []slotRef
 	copies  copyMode
+	// wholeBlocks: a page (below) reads on down to the first slot of the
+	// block it ends in, so the next page starts on a block and reads
+	// whole copies (the audit trail reads its two lists a block at a
+	// time as it merges them).
+	wholeBlocks bool
 }
 
 // copyMode says whether a list's full blocks are copied, and by whom.
@@ -234,8 +239,9 @@ func (l slotList[D]) each(ctx context.Context, s *Store, fn func(*D) error) erro
 }
 
 // below is the page of the list's records on at most limit slots below
-// slot before (0: from the head), newest first, and the before of the
-// next page (0: no more), as slotPage reads pages.
+// slot before (0: from the head; more slots with wholeBlocks), newest
+// first, and the before of the next page (0: no more), as slotPage reads
+// pages.
 func (l slotList[D]) below(ctx context.Context, s *Store, before int64, limit int) ([]*D, int64, error) {
 	head, err := s.listHead(ctx, l.slotsIn(), l.list)
 	if err != nil {
@@ -244,6 +250,9 @@ func (l slotList[D]) below(ctx context.Context, s *Store, before int64, limit in
 	low, before, err := pageBounds(head, before, limit)
 	if err != nil || before <= low {
 		return nil, 0, err
+	}
+	if l.wholeBlocks {
+		low = blockFirst(blockOf(low))
 	}
 	docs, err := l.between(ctx, s, head, low, before-1)
 	if err != nil {

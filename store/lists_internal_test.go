@@ -426,9 +426,11 @@ func TestIssue15_Lists_AuditTrailReadsItsLists(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A read of 2 reads on to the first slot of its block: here the whole
+	// list, so a0 too and no next.
 	trail, err := s.AuditTrail(ctx, "c1", 0, at.Add(3*time.Minute), 2)
-	if err != nil || len(trail.Items) != 2 || trail.Items[0].ID != "a2" || trail.Items[1].ID != "a1" {
-		t.Fatalf("the trail before a3: %+v, %v", trail, err)
+	if err != nil || len(trail.Items) != 3 || trail.Items[0].ID != "a2" || trail.Items[1].ID != "a1" || trail.Items[2].ID != "a0" || trail.Next != 0 {
+		t.Fatalf("the trail before a3: %+v, %v; want a2, a1 and a0, to the list's end", trail, err)
 	}
 	if trail, err := s.AuditTrail(ctx, "c2", 0, time.Time{}, 10); err != nil || len(trail.Items) != 0 || trail.Next != 0 {
 		t.Fatalf("c2's trail: %+v, %v", trail, err)
