@@ -306,7 +306,7 @@ func (a *Service) Trail(ctx context.Context, p models.Principal, from models.Tra
 			return a.trail.EntriesOfKinds(ctx, p.CommunityID, []models.EntryKind{models.KindAward, models.KindDeduct}, before, from.Before, n)
 		},
 	}
-	recorded := map[string]bool{} // the ids of the first known records read
+	recorded := map[string]bool{} // the ids of recs.read.Items[:known]
 	known := 0
 	page := []models.AuditRecord{}
 	shownRecs, shownAdjustments := 0, 0
@@ -361,7 +361,7 @@ const trailStep = 16
 type trailSource[T any] struct {
 	from    int64 // the page's place on the list (models.TrailPlace)
 	read    models.Listed[T]
-	started bool // read was read at least once
+	started bool // the list was read at least once
 	ended   bool // read reaches the list's end
 	// readBelow reads at least n items below slot before (store.AuditTrail).
 	readBelow func(before int64, n int) (models.Listed[T], error)
