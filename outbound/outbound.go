@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/linli-community/linli/models"
+	"golang.org/x/sync/errgroup"
 )
 
 // Message is what a sender delivers: one notification.
@@ -404,11 +405,7 @@ func (d *Deliverer) Pass(ctx context.Context) (Counts, error) {
 	var wg sync.WaitGroup
 	for si, s := range d.senders {
 		results[si] = make([]outcome, len(notes))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[si] = d.each(ctx, s, notes, results[si], &n, &mu)
-		}()
+		wg.Go(func() { errs[si] = d.each(ctx, s, notes, results[si], &n, &mu) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -511,24 +508,16 @@ func (d *Deliverer) settle(ctx context.Context, items []Queued, finished []bool)
 }
 
 // each delivers notes to s on Workers goroutines, writing each outcome
-// into out.
+// into out, and returns the first failure (the others are delivered
+// all the same). Once ctx is done no more are started.
 func (d *Deliverer) each(ctx context.Context, s Sender, notes []models.Notification, out []outcome, n *Counts, mu *sync.Mutex) error {
-	sem := make(chan struct{}, d.opts.Workers)
-	var wg sync.WaitGroup
-	var firstErr error
+	var g errgroup.Group
+	g.SetLimit(d.opts.Workers)
 	for i, note := range notes {
 		if ctx.Err() != nil {
-			break // select below picks at random among ready cases
+			break
 		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return ctx.Err()
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			o, c, err := d.deliver(ctx, s, note)
 			mu.Lock()
 			defer mu.Unlock()
@@ -537,16 +526,16 @@ func (d *Deliverer) each(ctx context.Context, s Sender, notes []models.Notificat
 			n.Failed += c.Failed
 			n.Dead += c.Dead
 			n.Held += c.Held
-			if err != nil && firstErr == nil {
-				firstErr = fmt.Errorf("delivery %s to %s: %w", note.ID, s.Name(), err)
+			if err != nil {
+				return fmt.Errorf("delivery %s to %s: %w", note.ID, s.Name(), err)
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		return ctx.Err()
+	if err := g.Wait(); err != nil {
+		return err
 	}
-	return firstErr
+	return ctx.Err()
 }
 
 // deliver makes at most one attempt of note at s, if one is due.
