@@ -86,32 +86,32 @@ func (l slotList[D]) slotsIn() string {
 
 // between returns the records on slots low..high of the list (a list
 // whose head is head), oldest slot first: from the copy of each full block
-// those slots are in, and, for a block with no copy, read slot by slot
-// (where readers copy, the whole block when it is full, so its copy can
-// be stored) and kept if they name their slot.
+// those slots are in, and, for a block with no copy (every block of a list
+// whose records change), read slot by slot (where readers copy, the whole
+// block when it is full, so its copy can be stored) and kept if they name
+// their slot.
 func (l slotList[D]) between(ctx context.Context, s *Store, head, low, high int64) ([]*D, error) {
-	if l.copies == noCopies {
-		return l.named(ctx, s, head, low, high)
-	}
 	first, last := blockOf(low), blockOf(high)
 	copies := make([]*copiedBlockDoc[D], last-first+1)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for k := first; k <= last && blockFull(k, head); k++ {
-		g.Go(func() error {
-			var b copiedBlockDoc[D]
-			err := s.findByID(gctx, l.col, copiedBlockID(l.list, k), &b)
-			if errors.Is(err, models.ErrNotFound) {
-				return nil
-			}
-			if err == nil && len(b.Records) == slotBlock {
-				copies[k-first] = &b
-			}
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+	if l.copies != noCopies {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(8)
+		for k := first; k <= last && blockFull(k, head); k++ {
+			g.Go(func() error {
+				var b copiedBlockDoc[D]
+				err := s.findByID(gctx, l.col, copiedBlockID(l.list, k), &b)
+				if errors.Is(err, models.ErrNotFound) {
+					return nil
+				}
+				if err == nil && len(b.Records) == slotBlock {
+					copies[k-first] = &b
+				}
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
 	}
 	var out []*D
 	for n := low; n <= high; {
@@ -152,16 +152,6 @@ func (l slotList[D]) between(ctx context.Context, s *Store, head, low, high int6
 		n = to + 1
 	}
 	return out, nil
-}
-
-// named returns the records on slots low..high (of head) that name their
-// slot, in slot order, each slot and record read by _id (listedDocs).
-func (l slotList[D]) named(ctx context.Context, s *Store, head, low, high int64) ([]*D, error) {
-	run, err := s.slotsBetween(ctx, l.slotsIn(), l.list, head, low, high)
-	if err != nil {
-		return nil, err
-	}
-	return listedDocs(ctx, s, l.col, run.slots, run.refs, l.slotsOf, func(*D) bool { return true })
 }
 
 // read returns the record each of slots from..to (of head) points at (nil
